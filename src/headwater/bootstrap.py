@@ -1,0 +1,45 @@
+"""The composition root: the only module that picks adapters and wires them together."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from headwater.config import Settings
+from headwater.engine import Engine
+from headwater.executors.local import LocalExecutor
+from headwater.runners import runners_by_type
+from headwater.service import Service
+from headwater.store import open_store
+
+
+class SystemClock:
+    """The real clock: aware UTC instants."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def current_user() -> str:
+    """The local actor: the OS user (the server will use token principals)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@contextmanager
+def application(settings: Settings) -> Iterator[Service]:
+    """A service over the configured store and a local executor, closed on exit."""
+    store = open_store(settings.db_url)
+    executor = LocalExecutor()
+    clock = SystemClock()
+    try:
+        engine = Engine(store, executor, runners_by_type(), clock, settings.logs_dir,
+                        settings.max_parallel)
+        yield Service(store, engine, clock, current_user(), settings.logs_dir)
+    finally:
+        executor.close()
+        store.close()

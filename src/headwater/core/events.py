@@ -1,0 +1,156 @@
+"""Events into the state machine (past tense) and commands out of it (imperative).
+
+Every event carries the instant it happened (`at`): the core never reads a clock. Events are
+plain frozen dataclasses that round-trip through `event_to_dict`/`event_from_dict`, so that
+the store can keep the event log and a replay can rebuild a run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from headwater.core.states import ResultState
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    """The engine began executing a run."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStarted:
+    """An attempt's process is running; `handle` lets a restarted engine find it."""
+
+    at: datetime
+    seq: int
+    handle: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSucceeded:
+    """An attempt ended well (exit code 0, or a condition evaluated)."""
+
+    at: datetime
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFailed:
+    """An attempt ended badly: a non-zero exit, a signal, an error before it could start."""
+
+    at: datetime
+    seq: int
+    message: str
+    exit_code: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskLost:
+    """An attempt's process was found gone after an engine restart; it counts as failed."""
+
+    at: datetime
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    """A timer set by `SetTimer` is due."""
+
+    at: datetime
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRequested:
+    """A user asked to cancel the run, or one task of it (`task_key`)."""
+
+    at: datetime
+    task_key: str | None = None
+
+
+Event = (
+    RunStarted
+    | TaskStarted
+    | TaskSucceeded
+    | TaskFailed
+    | TaskLost
+    | TimerFired
+    | CancelRequested
+)
+
+_EVENT_TYPES: dict[str, type[Any]] = {
+    cls.__name__: cls
+    for cls in (
+        RunStarted,
+        TaskStarted,
+        TaskSucceeded,
+        TaskFailed,
+        TaskLost,
+        TimerFired,
+        CancelRequested,
+    )
+}
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """A JSON-ready dict: `{"type": "TaskFailed", "at": "2026-...", ...}`."""
+    body = asdict(event)
+    body["at"] = event.at.isoformat()
+    return {"type": type(event).__name__, **body}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """The inverse of `event_to_dict`."""
+    cls = _EVENT_TYPES[data["type"]]
+    names = {f.name for f in fields(cls)}
+    values = {k: v for k, v in data.items() if k in names}
+    values["at"] = datetime.fromisoformat(values["at"])
+    event: Event = cls(**values)
+    return event
+
+
+# Commands: what the engine must do after persisting a decision.
+
+
+@dataclass(frozen=True, slots=True)
+class StartTask:
+    """Launch the attempt `seq` (a runner builds the process, an executor starts it)."""
+
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class KillTask:
+    """Kill the attempt's whole process tree; its exit will come back as an event."""
+
+    seq: int
+    reason: ResultState
+
+
+@dataclass(frozen=True, slots=True)
+class SetTimer:
+    """Deliver `TimerFired(key)` at `at` (or at once if that is past)."""
+
+    key: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    """Forget a timer that is no longer needed."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class FinishRun:
+    """The run reached its terminal state; the engine may stop its loop."""
+
+    result: ResultState
+
+
+Command = StartTask | KillTask | SetTimer | CancelTimer | FinishRun

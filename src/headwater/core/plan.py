@@ -1,0 +1,148 @@
+"""The plan of a job: its tasks as a graph, checked, ordered, with the leaves marked.
+
+Built once per run from validated `JobSettings`; frozen, so the state machine can share it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from headwater.core.spec import JobSettings, RunIf, Task
+from headwater.errors import PlanError
+
+
+@dataclass(frozen=True, slots=True)
+class Dependency:
+    """An edge: this task waits on `task_key`; `outcome` gates on a condition's branch."""
+
+    task_key: str
+    outcome: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """`max_retries` (-1: forever), the minimum interval, and whether timeouts retry."""
+
+    max_retries: int = 0
+    min_interval: timedelta = timedelta(0)
+    retry_on_timeout: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedTask:
+    """One task of the plan with the settings the state machine acts on."""
+
+    key: str
+    kind: str  # the task type field: "shell_command_task", "condition_task", ...
+    depends_on: tuple[Dependency, ...]
+    run_if: RunIf
+    retry: RetryPolicy
+    timeout: timedelta | None
+    disabled: bool
+    spec: Task = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Tasks by key, a topological order, who depends on whom, and the leaf tasks."""
+
+    tasks: Mapping[str, PlannedTask]
+    order: tuple[str, ...]
+    dependants: Mapping[str, tuple[str, ...]]
+    leaves: frozenset[str]
+    timeout: timedelta | None = None
+    name: str = ""
+
+
+def planned_task(task: Task) -> PlannedTask:
+    """The state machine's view of one task spec."""
+    return PlannedTask(
+        key=task.task_key,
+        kind=task.task_type,
+        depends_on=tuple(Dependency(d.task_key, d.outcome) for d in task.depends_on),
+        run_if=task.run_if or RunIf.ALL_SUCCESS,
+        retry=RetryPolicy(
+            max_retries=task.max_retries or 0,
+            min_interval=timedelta(milliseconds=task.min_retry_interval_millis or 0),
+            retry_on_timeout=bool(task.retry_on_timeout),
+        ),
+        timeout=timedelta(seconds=task.timeout_seconds) if task.timeout_seconds else None,
+        disabled=bool(task.disabled),
+        spec=task,
+    )
+
+
+def build_plan(settings: JobSettings) -> Plan:
+    """Check the graph (unknown dependencies, cycles) and order it.
+
+    Raises:
+        PlanError: naming the unknown dependency or the tasks on a cycle.
+    """
+    tasks = {t.task_key: planned_task(t) for t in settings.tasks}
+    dependants: dict[str, list[str]] = {key: [] for key in tasks}
+    for task in tasks.values():
+        for dep in task.depends_on:
+            if dep.task_key not in tasks:
+                raise PlanError(f"task {task.key!r} depends on unknown task {dep.task_key!r}")
+            dependants[dep.task_key].append(task.key)
+    order = topological_order(tasks, dependants)
+    leaves = frozenset(key for key, below in dependants.items() if not below)
+    timeout = timedelta(seconds=settings.timeout_seconds) if settings.timeout_seconds else None
+    return Plan(
+        tasks=tasks,
+        order=order,
+        dependants={k: tuple(v) for k, v in dependants.items()},
+        leaves=leaves,
+        timeout=timeout,
+        name=settings.name or "",
+    )
+
+
+def topological_order(
+    tasks: Mapping[str, PlannedTask], dependants: Mapping[str, list[str]]
+) -> tuple[str, ...]:
+    """Kahn's algorithm in declaration order; raises `PlanError` naming a cycle."""
+    waiting = {key: len({d.task_key for d in t.depends_on}) for key, t in tasks.items()}
+    ready = [key for key, count in waiting.items() if count == 0]
+    order: list[str] = []
+    while ready:
+        key = ready.pop(0)
+        order.append(key)
+        for below in dict.fromkeys(dependants[key]):
+            waiting[below] -= 1
+            if waiting[below] == 0:
+                ready.append(below)
+    if len(order) < len(tasks):
+        raise PlanError(f"the tasks form a cycle: {' -> '.join(find_cycle(tasks))}")
+    return tuple(order)
+
+
+def find_cycle(tasks: Mapping[str, PlannedTask]) -> list[str]:
+    """One cycle among `tasks`, as a closed path (`a -> b -> a`), or [] if there is none."""
+    upstream = {key: [d.task_key for d in t.depends_on if d.task_key in tasks]
+                for key, t in tasks.items()}
+    colour: dict[str, int] = {}  # 1: on the current path, 2: done
+    for start in tasks:
+        if colour.get(start):
+            continue
+        path: list[str] = []
+        stack: list[tuple[str, int]] = [(start, 0)]
+        while stack:
+            key, index = stack.pop()
+            if index == 0:
+                colour[key] = 1
+                path.append(key)
+            if index < len(upstream[key]):
+                stack.append((key, index + 1))
+                nxt = upstream[key][index]
+                if colour.get(nxt) == 1:
+                    cycle = [*path[path.index(nxt):], nxt]
+                    return list(reversed(cycle))
+                if not colour.get(nxt):
+                    stack.append((nxt, 0))
+            else:
+                colour[key] = 2
+                path.pop()
+    return []

@@ -1,0 +1,47 @@
+"""The retry policy: after a failed attempt, retry at an instant or give up.
+
+Lakeflow: `max_retries` counts retries only (attempts total `max_retries + 1`; -1 retries
+forever), the interval is measured from the START of the failed attempt, and a timed-out
+attempt is retried only with `retry_on_timeout`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from headwater.core.plan import RetryPolicy
+from headwater.core.states import ResultState
+
+
+@dataclass(frozen=True, slots=True)
+class RetryAt:
+    """Start attempt `attempt_number` at `at`."""
+
+    at: datetime
+    attempt_number: int
+
+
+@dataclass(frozen=True, slots=True)
+class GiveUp:
+    """No more attempts: the failed attempt's result is the task's result."""
+
+    reason: str
+
+
+def decide_retry(
+    policy: RetryPolicy,
+    attempt_number: int,
+    result: ResultState,
+    started: datetime | None,
+    now: datetime,
+) -> RetryAt | GiveUp:
+    """What to do after attempt `attempt_number` (0-based) ended with `result`."""
+    if result is ResultState.TIMEDOUT and not policy.retry_on_timeout:
+        return GiveUp("timed out and retry_on_timeout is off")
+    if result not in (ResultState.FAILED, ResultState.TIMEDOUT):
+        return GiveUp(f"{result} is not retried")
+    if policy.max_retries != -1 and attempt_number >= policy.max_retries:
+        return GiveUp(f"no retries left ({policy.max_retries} allowed)")
+    earliest = (started or now) + policy.min_interval
+    return RetryAt(max(earliest, now), attempt_number + 1)

@@ -1,0 +1,80 @@
+"""The state of one job run as the core sees it: the run's own state and its task runs.
+
+Every attempt of a task, and every iteration of a for-each, is its own `TaskRun`, as in the
+Jobs API where each has its own run id. Inside the core a task run is named by `seq`, a number
+local to the run; the store maps `(run, seq)` to the global run id users see, so that the core
+never needs an id generator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from headwater.core.plan import Plan
+from headwater.core.states import LifeCycleState, ResultState
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRun:
+    """One attempt of one task (or of one for-each iteration) inside a job run."""
+
+    seq: int  # local id of this task run within its job run
+    task_key: str
+    attempt_number: int  # 0 for the first attempt, as in the Jobs API
+    life_cycle: LifeCycleState
+    result: ResultState | None = None
+    message: str = ""
+    original_attempt_seq: int = 0  # seq of the first attempt of the same task
+    pending_since: datetime | None = None  # when it became ready to start
+    start_time: datetime | None = None  # when its process started
+    end_time: datetime | None = None
+    handle: str | None = None  # the executor's name for the live process (pid and start)
+    exit_code: int | None = None
+    stop_reason: ResultState | None = None  # TIMEDOUT or CANCELED once a kill was ordered
+    condition_outcome: str | None = None  # "true"/"false" for a condition_task
+    iteration: int | None = None  # index in the for-each inputs, for iterations
+    parent_seq: int | None = None  # the for-each task run an iteration belongs to
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.life_cycle.is_terminal
+
+    def evolve(self, **changes: object) -> TaskRun:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class RunState:
+    """A job run: its life cycle, its result once terminal, and all its task runs.
+
+    `latest` maps each task key to the seq of its newest attempt; older attempts stay in
+    `task_runs` so that every attempt remains visible.
+    """
+
+    plan: Plan
+    life_cycle: LifeCycleState = LifeCycleState.PENDING
+    result: ResultState | None = None
+    message: str = ""
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    task_runs: dict[int, TaskRun] = field(default_factory=dict)
+    latest: dict[str, int] = field(default_factory=dict)
+    next_seq: int = 1
+    cancel_requested: bool = False
+    timed_out: bool = False
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.life_cycle.is_terminal
+
+    def latest_run(self, task_key: str) -> TaskRun | None:
+        seq = self.latest.get(task_key)
+        return None if seq is None else self.task_runs[seq]
+
+    def attempts(self, task_key: str) -> list[TaskRun]:
+        """Every attempt of a task, oldest first."""
+        return sorted(
+            (r for r in self.task_runs.values() if r.task_key == task_key and r.iteration is None),
+            key=lambda r: r.seq,
+        )

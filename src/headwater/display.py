@@ -1,0 +1,83 @@
+"""How `headwater run` shows a run while it goes: a live table on a terminal, lines otherwise.
+
+Rich is imported only here, and only when a terminal asks for the live table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from headwater.core.runstate import RunState, TaskRun
+
+
+def describe(run: TaskRun) -> str:
+    """`RUNNING`, or `TERMINATED SUCCESS` once it ended."""
+    return f"{run.life_cycle} {run.result}" if run.result else str(run.life_cycle)
+
+
+def elapsed(run: TaskRun, now: datetime) -> str:
+    if run.start_time is None:
+        return ""
+    seconds = ((run.end_time or now) - run.start_time).total_seconds()
+    return f"{seconds:.1f}s"
+
+
+class LineDisplay:
+    """Prints one line per task-run change: for logs, CI and pipes."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.seen: dict[int, str] = {}
+
+    def __call__(self, state: RunState, ids: Mapping[int, int]) -> None:
+        for seq in sorted(state.task_runs):
+            run = state.task_runs[seq]
+            text = describe(run)
+            if self.seen.get(seq) == text:
+                continue
+            self.seen[seq] = text
+            stamp = datetime.now(UTC).strftime("%H:%M:%S")
+            detail = f" - {run.message}" if run.result and run.message else ""
+            print(f"{stamp} {run.task_key} [attempt {run.attempt_number}] {text}{detail}",
+                  file=self.out, flush=True)
+
+    def close(self) -> None:
+        """Nothing to tear down."""
+
+
+class LiveDisplay:
+    """A live table of tasks: state, attempt and duration, redrawn at most 8 times a second."""
+
+    def __init__(self) -> None:
+        from rich.live import Live
+
+        self.state: RunState | None = None
+        self.live = Live(refresh_per_second=8, get_renderable=self.render)
+        self.live.start()
+
+    def __call__(self, state: RunState, ids: Mapping[int, int]) -> None:
+        self.state = state
+
+    def render(self) -> Any:
+        from rich.table import Table
+
+        table = Table("task", "state", "attempt", "duration", "message")
+        if self.state is None:
+            return table
+        now = datetime.now(UTC)
+        for key in self.state.plan.order:
+            run = self.state.latest_run(key)
+            if run is not None:
+                table.add_row(key, describe(run), str(run.attempt_number + 1),
+                              elapsed(run, now), run.message[:60])
+        return table
+
+    def close(self) -> None:
+        self.live.stop()
+
+
+def make_display(out: TextIO) -> Callable[[RunState, Mapping[int, int]], None] | Any:
+    """The live table when `out` is a terminal, plain lines otherwise."""
+    return LiveDisplay() if out.isatty() else LineDisplay(out)

@@ -1,0 +1,194 @@
+"""The seams between the engine and the world: Protocols that the adapters implement.
+
+The engine and the service receive these as arguments; only `bootstrap.py` knows which
+adapter (SQLite or PostgreSQL store, local or Dask executor, ...) stands behind each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from headwater.core.events import Event
+    from headwater.core.plan import Plan
+    from headwater.core.runstate import RunState
+    from headwater.core.spec import Task
+
+
+class Clock(Protocol):
+    """The only source of time outside the tests' fake clocks."""
+
+    def now(self) -> datetime:
+        """An aware UTC instant."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptKey:
+    """Names one attempt everywhere: a re-sent command or a stale exit is recognised by it."""
+
+    run_id: int
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchSpec:
+    """What a runner hands to an executor: a process to start, never a shell string."""
+
+    argv: Sequence[str]
+    env: Mapping[str, str]  # added to the engine's own environment
+    cwd: Path
+    log_path: Path  # stdout and stderr of the attempt, appended
+
+
+@dataclass(frozen=True, slots=True)
+class TaskExit:
+    """An attempt's process ended: by itself (`exit_code`) or by a signal (`signal`)."""
+
+    key: AttemptKey
+    exit_code: int | None
+    signal: int | None = None
+    at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskContext:
+    """What a runner may use to build the launch of one attempt."""
+
+    run_id: int
+    task_run_id: int
+    task_key: str
+    attempt_number: int
+    job_id: int
+    job_name: str
+    workdir: Path  # the job file's directory: relative paths in the spec start here
+    log_path: Path
+    parameters: Mapping[str, str] = field(default_factory=dict)
+
+
+class Runner(Protocol):
+    """Turns one task type's settings into the process that runs an attempt."""
+
+    def launch_spec(self, task: Task, context: TaskContext) -> LaunchSpec:
+        """The argv, environment and working directory of the attempt; never a shell string.
+
+        Raises:
+            InvalidRequest: when the settings cannot run (a missing file, say), with a
+                message for the task's `state_message`.
+        """
+        ...
+
+
+class Executor(Protocol):
+    """Starts attempts' processes, kills their whole trees, reports their ends."""
+
+    def launch(self, key: AttemptKey, spec: LaunchSpec) -> str:
+        """Start the process in its own process group; return a handle (`pid:start_ticks`)."""
+        ...
+
+    def kill(self, key: AttemptKey, grace_seconds: float) -> None:
+        """SIGTERM the attempt's process group, SIGKILL it after the grace period."""
+        ...
+
+    def wait(self, timeout: float) -> list[TaskExit]:
+        """Block up to `timeout` seconds for at least one exit; return every exit seen."""
+        ...
+
+    def is_alive(self, handle: str) -> bool:
+        """True when the process behind a handle from an earlier launch still runs."""
+        ...
+
+    def running(self) -> int:
+        """How many launched attempts have not been reported as exited yet."""
+        ...
+
+    def close(self) -> None:
+        """Kill everything still running and release resources."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """A stored job version: jobs are versioned, and a run records the version it ran."""
+
+    job_id: int
+    version: int
+    name: str
+    settings: Mapping[str, object]  # the JobSettings JSON as validated
+    source: str  # where it came from: a file path, or "api"
+    created_time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """A stored job run: what it runs and its current snapshot."""
+
+    run_id: int
+    job: JobRecord
+    parameters: Mapping[str, str]
+    trigger: str  # ONE_TIME, PERIODIC, RUN_JOB_TASK, ...
+    creator: str
+    workdir: str
+    created_time: datetime
+    state: RunState
+    task_run_ids: Mapping[int, int]  # seq -> global task run id
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """One line of `runs list`."""
+
+    run_id: int
+    job_id: int
+    job_name: str
+    life_cycle: str
+    result: str | None
+    start_time: datetime | None
+    end_time: datetime | None
+
+
+class Store(Protocol):
+    """The durable state: jobs and their versions, runs, task runs and the event log."""
+
+    def save_job(self, name: str, settings: Mapping[str, object], source: str,
+                 at: datetime) -> JobRecord:
+        """Create the job `name`, or add a version when its settings changed."""
+        ...
+
+    def get_job(self, job_id: int, version: int | None = None) -> JobRecord:
+        """A job at a version (the latest by default); `NotFound` otherwise."""
+        ...
+
+    def create_run(self, job: JobRecord, state: RunState, parameters: Mapping[str, str],
+                   trigger: str, creator: str, workdir: str, at: datetime) -> int:
+        """Store a new run with its initial snapshot; return its run id."""
+        ...
+
+    def record(self, run_id: int, event: Event, state: RunState,
+               changed: Sequence[int]) -> Mapping[int, int]:
+        """In ONE transaction: append `event`, save the run row and the changed task runs.
+
+        Returns seq -> global task run id for the task runs in `changed`.
+        """
+        ...
+
+    def load_run(self, run_id: int, plan: Plan | None = None) -> RunRecord:
+        """A run with its snapshot rebuilt from the stored rows; `NotFound` otherwise."""
+        ...
+
+    def events(self, run_id: int) -> list[Event]:
+        """The run's event log, oldest first."""
+        ...
+
+    def list_runs(self, job_id: int | None = None, limit: int = 20,
+                  active_only: bool = False) -> list[RunSummary]:
+        """Runs, newest first."""
+        ...
+
+    def find_task_run(self, task_run_id: int) -> tuple[int, int]:
+        """(job run id, seq) of a global task run id; `NotFound` otherwise."""
+        ...

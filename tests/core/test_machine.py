@@ -1,0 +1,184 @@
+"""The reducer end to end on simulated time: retries, results, branches, timeouts, cancels."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from headwater.core.events import RunStarted, TaskStarted
+from headwater.core.machine import decide, initial_state
+from headwater.core.states import LifeCycleState, ResultState, StatusState, status_of
+from headwater.errors import IllegalTransition
+from headwater.testing import T0, Script, replay, simulate
+
+from .helpers import plan_of, task
+
+
+def results(sim_state) -> dict[str, ResultState | None]:  # type: ignore[no-untyped-def]
+    return {key: sim_state.latest_run(key).result for key in sim_state.plan.order}
+
+
+def test_a_chain_succeeds_in_order() -> None:
+    plan = plan_of(task("a"), task("b", "a"), task("c", "b"))
+    sim = simulate(plan)
+    assert sim.state.result is ResultState.SUCCESS
+    assert sim.state.life_cycle is LifeCycleState.TERMINATED
+    assert [key for key, _, _ in sim.started] == ["a", "b", "c"]
+
+
+def test_retries_until_success_with_the_interval_from_the_failed_start() -> None:
+    # Given a task that fails twice, with 3 retries 5 s apart
+    plan = plan_of(task("t", max_retries=3, min_retry_interval_millis=5000))
+    sim = simulate(plan, {"t": Script(("fail", "fail", "ok"))})
+    # Then it ran 3 attempts, each starting 5 s after the previous one started
+    attempts = sim.state.attempts("t")
+    assert [a.attempt_number for a in attempts] == [0, 1, 2]
+    assert [a.result for a in attempts] == [ResultState.FAILED, ResultState.FAILED,
+                                            ResultState.SUCCESS]
+    starts = [a.start_time for a in attempts]
+    assert starts[1] - starts[0] == timedelta(seconds=5)
+    assert starts[2] - starts[1] == timedelta(seconds=5)
+    assert all(a.original_attempt_seq == attempts[0].seq for a in attempts)
+    assert sim.state.result is ResultState.SUCCESS
+
+
+def test_max_retries_bounds_the_attempts_exactly() -> None:
+    plan = plan_of(task("t", max_retries=2))
+    sim = simulate(plan, {"t": Script(("fail",))})
+    assert len(sim.state.attempts("t")) == 3
+    assert sim.state.result is ResultState.FAILED
+    assert sim.state.life_cycle is LifeCycleState.INTERNAL_ERROR
+    assert sim.state.message == "Task t failed with message: scripted failure"
+
+
+def test_a_task_waits_for_retry_between_attempts() -> None:
+    plan = plan_of(task("t", max_retries=1, min_retry_interval_millis=60_000))
+    sim = simulate(plan, {"t": Script(("fail", "ok"))}, max_events=3)
+    # RunStarted, TaskStarted, TaskFailed: the retry is waiting on its timer
+    assert sim.state.latest_run("t").life_cycle is LifeCycleState.WAITING_FOR_RETRY  # type: ignore[union-attr]
+    status = status_of(LifeCycleState.WAITING_FOR_RETRY, None)
+    assert status.state is StatusState.WAITING
+
+
+def test_a_handled_failure_gives_success_with_failures() -> None:
+    # Given a failing task whose failure is handled by an ALL_DONE leaf
+    plan = plan_of(task("a"), task("cleanup", "a", run_if="ALL_DONE"))
+    sim = simulate(plan, {"a": Script(("fail",))})
+    assert results(sim.state) == {"a": ResultState.FAILED, "cleanup": ResultState.SUCCESS}
+    assert sim.state.result is ResultState.SUCCESS_WITH_FAILURES
+    assert sim.state.life_cycle is LifeCycleState.TERMINATED
+
+
+def test_a_failed_leaf_fails_the_run_and_names_the_task_that_failed() -> None:
+    plan = plan_of(task("ingest"), task("report", "ingest"),
+                   task("alert", "ingest", run_if="AT_LEAST_ONE_FAILED"))
+    sim = simulate(plan, {"ingest": Script(("fail",))})
+    assert results(sim.state) == {"ingest": ResultState.FAILED,
+                                  "report": ResultState.UPSTREAM_FAILED,
+                                  "alert": ResultState.SUCCESS}
+    assert sim.state.result is ResultState.FAILED
+    assert sim.state.message.startswith("Task ingest failed")
+
+
+def test_the_alert_task_is_excluded_when_nothing_fails() -> None:
+    plan = plan_of(task("ingest"), task("report", "ingest"),
+                   task("alert", "ingest", run_if="AT_LEAST_ONE_FAILED"))
+    sim = simulate(plan)
+    assert results(sim.state)["alert"] is ResultState.EXCLUDED
+    assert sim.state.result is ResultState.SUCCESS
+
+
+@pytest.mark.parametrize(("left", "taken", "not_taken"), [("5", "big", "small"),
+                                                          ("1", "small", "big")])
+def test_a_condition_runs_one_branch_and_excludes_the_other(left: str, taken: str,
+                                                            not_taken: str) -> None:
+    cond = {"task_key": "check", "condition_task": {"op": "GREATER_THAN", "left": left,
+                                                    "right": "3"}}
+    plan = plan_of(cond, task("big", "check:true"), task("small", "check:false"),
+                   task("after_small", "small"))
+    sim = simulate(plan)
+    outcome = "true" if taken == "big" else "false"
+    assert sim.state.latest_run("check").condition_outcome == outcome  # type: ignore[union-attr]
+    assert results(sim.state)[taken] is ResultState.SUCCESS
+    assert results(sim.state)[not_taken] is ResultState.EXCLUDED
+    expected_after = ResultState.EXCLUDED if not_taken == "small" else ResultState.SUCCESS
+    assert results(sim.state)["after_small"] is expected_after
+    assert sim.state.result is ResultState.SUCCESS
+
+
+def test_a_condition_on_a_non_number_fails_with_a_clear_message() -> None:
+    cond = {"task_key": "check", "condition_task": {"op": "LESS_THAN", "left": "many",
+                                                    "right": "3"}}
+    sim = simulate(plan_of(cond))
+    run = sim.state.latest_run("check")
+    assert run is not None and run.result is ResultState.FAILED
+    assert "'many' is not a number" in run.message
+
+
+def test_a_task_timeout_kills_the_attempt_and_is_retried_only_if_asked() -> None:
+    plan = plan_of(task("slow", timeout_seconds=2, max_retries=1))
+    sim = simulate(plan, {"slow": Script(("hang",))})
+    attempts = sim.state.attempts("slow")
+    assert [a.result for a in attempts] == [ResultState.TIMEDOUT]
+    assert attempts[0].end_time - attempts[0].start_time < timedelta(seconds=3)  # type: ignore[operator]
+    plan = plan_of(task("slow", timeout_seconds=2, max_retries=1, retry_on_timeout=True))
+    sim = simulate(plan, {"slow": Script(("hang", "ok"))})
+    assert [a.result for a in sim.state.attempts("slow")] == [ResultState.TIMEDOUT,
+                                                              ResultState.SUCCESS]
+
+
+def test_the_job_timeout_ends_the_run_timedout_across_retries() -> None:
+    plan = plan_of(task("t", max_retries=-1, min_retry_interval_millis=1000),
+                   task("after", "t"), timeout_seconds=10)
+    sim = simulate(plan, {"t": Script(("fail",))})
+    assert sim.state.result is ResultState.TIMEDOUT
+    assert sim.state.end_time - sim.state.start_time < timedelta(seconds=11)  # type: ignore[operator]
+    assert results(sim.state)["after"] is ResultState.CANCELED
+
+
+def test_cancel_spreads_downstream_but_cleanup_still_runs() -> None:
+    plan = plan_of(task("long"), task("next", "long"),
+                   task("cleanup", "long", run_if="ALL_DONE"))
+    sim = simulate(plan, {"long": Script(("hang",))}, cancel_at=timedelta(seconds=3))
+    assert results(sim.state) == {"long": ResultState.CANCELED,
+                                  "next": ResultState.UPSTREAM_CANCELED,
+                                  "cleanup": ResultState.SUCCESS}
+    assert sim.state.result is ResultState.CANCELED
+
+
+def test_a_disabled_task_is_not_run_and_disables_its_all_success_dependants() -> None:
+    plan = plan_of(task("a", disabled=True), task("b", "a"),
+                   task("c", "a", run_if="ALL_DONE"))
+    sim = simulate(plan)
+    assert results(sim.state) == {"a": ResultState.DISABLED, "b": ResultState.DISABLED,
+                                  "c": ResultState.SUCCESS}
+    assert [key for key, _, _ in sim.started] == ["c"]
+
+
+def test_replaying_the_event_log_rebuilds_the_same_state() -> None:
+    plan = plan_of(task("a", max_retries=2), task("b", "a"), task("c", "a", run_if="ALL_DONE"))
+    sim = simulate(plan, {"a": Script(("fail", "ok"))})
+    assert replay(plan, sim.events) == sim.state
+
+
+def test_decide_never_mutates_its_input() -> None:
+    plan = plan_of(task("a"))
+    state = initial_state(plan)
+    after = decide(state, RunStarted(T0)).state
+    assert state.task_runs == {} and state.life_cycle is LifeCycleState.PENDING
+    assert after.life_cycle is LifeCycleState.RUNNING
+
+
+def test_an_illegal_move_names_the_task() -> None:
+    plan = plan_of(task("a"), task("b", "a"))
+    state = decide(initial_state(plan), RunStarted(T0)).state
+    blocked = state.latest["b"]
+    # A start report for a BLOCKED attempt is stale: the engine is told to kill it.
+    decision = decide(state, TaskStarted(T0, blocked, "pid"))
+    assert decision.state.latest_run("b").life_cycle is LifeCycleState.BLOCKED  # type: ignore[union-attr]
+    with pytest.raises(IllegalTransition, match="'b'"):
+        from headwater.core.machine import _Step
+
+        step = _Step(state)
+        step.move(state.task_runs[blocked], LifeCycleState.TERMINATING)

@@ -5,11 +5,19 @@ Rich is imported only here, and only when a terminal asks for the live table.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from headwater.core.runstate import RunState, TaskRun
+
+
+class Display(Protocol):
+    """Called after every decision with the new state; closed when the run ends."""
+
+    def __call__(self, state: RunState, ids: Mapping[int, int]) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def describe(run: TaskRun) -> str:
@@ -78,6 +86,6 @@ class LiveDisplay:
         self.live.stop()
 
 
-def make_display(out: TextIO) -> Callable[[RunState, Mapping[int, int]], None] | Any:
+def make_display(out: TextIO) -> Display:
     """The live table when `out` is a terminal, plain lines otherwise."""
     return LiveDisplay() if out.isatty() else LineDisplay(out)

@@ -32,7 +32,7 @@ class Problem:
 
     def __str__(self) -> str:
         prefix = f"{self.where}: " if self.where else ""
-        inner = f"{self.path}: " if self.path else ""
+        inner = f"{self.path}: " if self.path and not self.where.endswith(self.path) else ""
         return f"{prefix}{inner}{self.message}"
 
 

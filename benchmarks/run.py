@@ -1,0 +1,107 @@
+"""`make bench`: headwater's per-task orchestration overhead against a process-spawn floor.
+
+Workloads, each timed in this same run beside its floor:
+- W1: a chain of 100 trivial Python tasks (one at a time);
+- W2: one root, 200 parallel trivial tasks, one join, at `--max-parallel` (default 8).
+The floor spawns the same number of `python -c pass`-like processes (the same empty script)
+back to back (W1) or with the same parallelism (W2). Overhead per task = (run - floor) / tasks.
+This is a report, not a test: machines are small and noisy, so read the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from headwater.bootstrap import application
+from headwater.config import Settings
+from headwater.core.spec import JobSettings
+from headwater.core.states import ResultState
+from headwater.service import Service
+
+
+def trivial(key: str, *deps: str) -> dict[str, object]:
+    return {"task_key": key, "depends_on": [{"task_key": d} for d in deps],
+            "spark_python_task": {"python_file": "noop.py"}}
+
+
+def chain(n: int) -> list[dict[str, object]]:
+    return [trivial(f"t{i}", *([f"t{i - 1}"] if i else [])) for i in range(n)]
+
+
+def fan(n: int) -> list[dict[str, object]]:
+    middle = [trivial(f"t{i}", "root") for i in range(n)]
+    return [trivial("root"), *middle, trivial("join", *(f"t{i}" for i in range(n)))]
+
+
+def floor(script: Path, count: int, parallel: int) -> float:
+    """Seconds to spawn and reap `count` processes of the empty script, `parallel` at once."""
+    started = time.perf_counter()
+    live: list[subprocess.Popen[bytes]] = []
+    for _ in range(count):
+        while len(live) >= parallel:
+            live.pop(0).wait()
+        live.append(subprocess.Popen([sys.executable, "-u", str(script)], cwd=script.parent,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                                     start_new_session=True))
+    for proc in live:
+        proc.wait()
+    return time.perf_counter() - started
+
+
+def timed_run(service: Service, workdir: Path, name: str,
+              tasks: list[dict[str, object]]) -> float:
+    settings = JobSettings.model_validate({"name": name, "tasks": tasks})
+    job = service.register(settings, name)
+    run_id = service.start_run(job, {}, workdir)
+    started = time.perf_counter()
+    state = service.drive(run_id)
+    elapsed = time.perf_counter() - started
+    if state.result is not ResultState.SUCCESS:
+        raise SystemExit(f"{name} ended {state.result}: {state.message}")
+    return elapsed
+
+
+def report(name: str, tasks: int, run: float, base: float) -> dict[str, object]:
+    overhead_ms = (run - base) / tasks * 1000
+    print(f"{name:<28} {tasks:>5} tasks  run {run:7.2f}s  floor {base:7.2f}s  "
+          f"ratio {run / base:5.2f}  overhead {overhead_ms:6.2f} ms/task")
+    return {"workload": name, "tasks": tasks, "run_s": round(run, 3), "floor_s": round(base, 3),
+            "ratio": round(run / base, 3), "overhead_ms_per_task": round(overhead_ms, 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max-parallel", type=int, default=8)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="headwater-bench-") as tmp:
+        workdir = Path(tmp)
+        script = workdir / "noop.py"
+        script.write_text("pass\n")
+        settings = Settings(home=workdir / ".headwater",
+                            db_url=f"sqlite:///{workdir / 'bench.db'}",
+                            max_parallel=args.max_parallel)
+        rows = []
+        with application(settings) as service:
+            workloads: list[tuple[str, list[dict[str, object]], Callable[[], float]]] = [
+                ("W1 chain of 100", chain(100), lambda: floor(script, 100, 1)),
+                (f"W2 fan-out 200 @{args.max_parallel}", fan(200),
+                 lambda: floor(script, 202, args.max_parallel)),
+            ]
+            for name, tasks, measure_floor in workloads:
+                base = measure_floor()
+                run = timed_run(service, workdir, name, tasks)
+                rows.append(report(name, len(tasks), run, base))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,288 @@
+"""Semantic checks of validated `JobSettings`: the rules a field type cannot express.
+
+`check_job` returns every finding as `(path, message)`, with paths like
+`tasks[3].depends_on[0].task_key`; it never raises. `core/load.py` turns the paths into
+`file:line:col`. Also owns the path syntax (`format_path`, `parse_path`) and did-you-mean hints.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+
+from headwater.core.spec import MAX_TASKS, TASK_TYPES, JobSettings, Task, WebhookNotifications
+from headwater.core.spec_common import NOTIFICATION_EVENTS
+
+Finding = tuple[str, str]  # (path, message)
+PathPart = str | int
+
+TASK_KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
+PARAMETER_NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
+MAX_TASK_KEY_LENGTH = 100
+MAX_DESTINATIONS_PER_EVENT = 3
+MAX_CYCLES_REPORTED = 10
+OUTCOMES = ("true", "false")
+RETRY_FIELDS = ("max_retries", "min_retry_interval_millis", "retry_on_timeout")
+
+
+def check_job(settings: JobSettings) -> list[Finding]:
+    """Every semantic problem of `settings`, in a stable order; [] when it is valid."""
+    findings: list[Finding] = []
+    for check in _CHECKS:
+        findings.extend(check(settings))
+    return findings
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """` (did you mean 'x'?)` for the closest choice, or "" when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def format_path(parts: Sequence[PathPart]) -> str:
+    """`("tasks", 3, "task_key")` -> `tasks[3].task_key`."""
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text
+
+
+_PATH_PART = re.compile(r"\[(\d+)\]|\.?([^.\[]+)")
+
+
+def parse_path(path: str) -> tuple[PathPart, ...]:
+    """`tasks[3].task_key` -> `("tasks", 3, "task_key")`; the inverse of `format_path`."""
+    return tuple(
+        int(index) if index else name for index, name in _PATH_PART.findall(path)
+    )
+
+
+def iter_tasks(settings: JobSettings) -> Iterator[tuple[str, Task]]:
+    """Every task with its path, including the tasks nested in `for_each_task`s."""
+    for index, task in enumerate(settings.tasks):
+        path = f"tasks[{index}]"
+        while True:
+            yield path, task
+            if task.for_each_task is None:
+                break
+            path, task = f"{path}.for_each_task.task", task.for_each_task.task
+
+
+def _task_count(settings: JobSettings) -> Iterator[Finding]:
+    if len(settings.tasks) > MAX_TASKS:
+        yield "tasks", (
+            f"a job has at most {MAX_TASKS} tasks (got {len(settings.tasks)}); "
+            "split it and chain the parts with run_job_task"
+        )
+
+
+def _duplicate_task_keys(settings: JobSettings) -> Iterator[Finding]:
+    first_index: dict[str, int] = {}
+    for index, task in enumerate(settings.tasks):
+        first = first_index.setdefault(task.task_key, index)
+        if first != index:
+            yield f"tasks[{index}].task_key", (
+                f"duplicate task_key {task.task_key!r}: tasks[{first}] and tasks[{index}] "
+                "both use it; task keys must be unique within a job"
+            )
+
+
+def _task_key_format(settings: JobSettings) -> Iterator[Finding]:
+    for path, task in iter_tasks(settings):
+        key = task.task_key
+        if not TASK_KEY_PATTERN.fullmatch(key):
+            yield f"{path}.task_key", (
+                f"task_key {key!r} may contain only letters, digits, '_' and '-'"
+            )
+        elif len(key) > MAX_TASK_KEY_LENGTH:
+            yield f"{path}.task_key", (
+                f"task_key is {len(key)} characters long; the limit is {MAX_TASK_KEY_LENGTH}"
+            )
+
+
+def _task_types(settings: JobSettings) -> Iterator[Finding]:
+    for path, task in iter_tasks(settings):
+        found = task.task_types
+        if not found:
+            yield path, f"task {task.task_key!r} has no task type: set exactly one of " + ", ".join(
+                TASK_TYPES
+            )
+        elif len(found) > 1:
+            yield f"{path}.{found[1]}", (
+                f"task {task.task_key!r} sets several task types ({', '.join(found)}); "
+                "keep exactly one, or split it into several tasks"
+            )
+
+
+def _dependencies(settings: JobSettings) -> Iterator[Finding]:
+    tasks = {task.task_key: task for task in settings.tasks}
+    for index, task in enumerate(settings.tasks):
+        seen: dict[str, int] = {}
+        for position, dependency in enumerate(task.depends_on):
+            path = f"tasks[{index}].depends_on[{position}]"
+            upstream = dependency.task_key
+            first = seen.setdefault(upstream, position)
+            if first != position:
+                yield path, (
+                    f"duplicate dependency on {upstream!r} (also depends_on[{first}]); "
+                    "remove one of them"
+                )
+            elif upstream == task.task_key:
+                yield f"{path}.task_key", f"task {upstream!r} depends on itself; remove it"
+            elif upstream not in tasks:
+                yield f"{path}.task_key", (
+                    f"unknown task {upstream!r}{suggest(upstream, tasks)}; depends_on names "
+                    "the task_key of another task of this job"
+                )
+            yield from _outcome(path, dependency.outcome, tasks.get(upstream))
+
+
+def _outcome(path: str, outcome: str | None, upstream: Task | None) -> Iterator[Finding]:
+    if outcome is None:
+        return
+    if outcome not in OUTCOMES:
+        yield f"{path}.outcome", f'outcome must be "true" or "false" (got {outcome!r})'
+    if upstream is not None and upstream.condition_task is None:
+        yield f"{path}.outcome", (
+            f"outcome is allowed only on a condition_task upstream, and {upstream.task_key!r} "
+            "is not one; remove outcome"
+        )
+
+
+def _cycles(settings: JobSettings) -> Iterator[Finding]:
+    upstream = {
+        task.task_key: [d.task_key for d in task.depends_on if d.task_key != task.task_key]
+        for task in settings.tasks
+    }
+    position = {task.task_key: index for index, task in enumerate(settings.tasks)}
+    for _ in range(MAX_CYCLES_REPORTED):
+        cycle = find_cycle(upstream)
+        if not cycle:
+            return
+        source, target = cycle[0], cycle[1]  # `target` depends on `source`
+        edge = upstream[target].index(source)
+        upstream[target].pop(edge)  # break it, to look for further cycles
+        yield f"tasks[{position[target]}].depends_on[{edge}]", (
+            f"the tasks form a cycle: {' -> '.join(cycle)}; remove one of these dependencies"
+        )
+
+
+def find_cycle(upstream: Mapping[str, Sequence[str]]) -> list[str]:
+    """A cycle as a closed path in run order (`a -> b -> a`: b depends on a), or []."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: finished
+    for start in upstream:
+        if state.get(start):
+            continue
+        path: list[str] = []
+        stack: list[tuple[str, int]] = [(start, 0)]
+        while stack:
+            key, index = stack.pop()
+            if index == 0:
+                state[key] = 1
+                path.append(key)
+            parents = [p for p in upstream.get(key, ()) if p in upstream]
+            if index == len(parents):
+                state[key] = 2
+                path.pop()
+                continue
+            stack.append((key, index + 1))
+            parent = parents[index]
+            if state.get(parent) == 1:
+                return list(reversed([*path[path.index(parent) :], parent]))
+            if not state.get(parent):
+                stack.append((parent, 0))
+    return []
+
+
+def _for_each_rules(settings: JobSettings) -> Iterator[Finding]:
+    for path, task in iter_tasks(settings):
+        if task.for_each_task is None:
+            continue
+        nested = task.for_each_task.task
+        if nested.for_each_task is not None:
+            yield f"{path}.for_each_task.task.for_each_task", (
+                "a for_each_task cannot nest another for_each_task; wrap the inner loop in a "
+                "separate job and call it with run_job_task"
+            )
+        if nested.depends_on:
+            yield f"{path}.for_each_task.task.depends_on", (
+                "the nested task of a for_each_task cannot have depends_on; put dependencies "
+                "on the for_each task itself"
+            )
+        for name in _retry_fields_set(task):
+            yield f"{path}.{name}", (
+                f"{name} is not allowed on a for_each task itself; move it to the nested "
+                "task (for_each_task.task), which is retried per iteration"
+            )
+
+
+def _condition_retries(settings: JobSettings) -> Iterator[Finding]:
+    for path, task in iter_tasks(settings):
+        if task.condition_task is not None:
+            for name in _retry_fields_set(task):
+                yield f"{path}.{name}", f"condition tasks are never retried; remove {name}"
+
+
+def _retry_fields_set(task: Task) -> list[str]:
+    """Retry fields with a non-default value (0 and false change nothing, so they pass)."""
+    return [name for name in RETRY_FIELDS if getattr(task, name)]
+
+
+def _run_job_targets(settings: JobSettings) -> Iterator[Finding]:
+    for path, task in iter_tasks(settings):
+        run_job = task.run_job_task
+        if run_job is None:
+            continue
+        if run_job.job_id is None and run_job.job_name is None:
+            yield f"{path}.run_job_task", "set job_id, or job_name for a job of this bundle"
+        elif run_job.job_id is not None and run_job.job_name is not None:
+            yield f"{path}.run_job_task.job_name", "set job_id or job_name, not both"
+
+
+def _parameters(settings: JobSettings) -> Iterator[Finding]:
+    first_index: dict[str, int] = {}
+    for index, parameter in enumerate(settings.parameters):
+        name, path = parameter.name, f"parameters[{index}].name"
+        first = first_index.setdefault(name, index)
+        if first != index:
+            yield path, f"duplicate job parameter {name!r} (also parameters[{first}])"
+        elif not PARAMETER_NAME_PATTERN.fullmatch(name):
+            yield path, (
+                f"job parameter name {name!r} may contain only letters, digits, '_', '-' and '.'"
+            )
+
+
+def _notifications(settings: JobSettings) -> Iterator[Finding]:
+    yield from _destinations("webhook_notifications", settings.webhook_notifications)
+    for path, task in iter_tasks(settings):
+        yield from _destinations(f"{path}.webhook_notifications", task.webhook_notifications)
+
+
+def _destinations(path: str, hooks: WebhookNotifications | None) -> Iterator[Finding]:
+    if hooks is None:
+        return
+    for event in NOTIFICATION_EVENTS:
+        count = len(getattr(hooks, event))
+        if count > MAX_DESTINATIONS_PER_EVENT:
+            yield f"{path}.{event}", (
+                f"at most {MAX_DESTINATIONS_PER_EVENT} destinations per event (got {count})"
+            )
+
+
+_CHECKS: tuple[Callable[[JobSettings], Iterable[Finding]], ...] = (
+    _task_count,
+    _duplicate_task_keys,
+    _task_key_format,
+    _task_types,
+    _dependencies,
+    _cycles,
+    _for_each_rules,
+    _condition_retries,
+    _run_job_targets,
+    _parameters,
+    _notifications,
+)

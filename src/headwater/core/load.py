@@ -1,0 +1,369 @@
+"""Loading job files: JSON `JobSettings` bodies and YAML bundles, with every problem located.
+
+A JSON file holds one `JobSettings`; its resource name is the file's stem. A YAML file uses the
+Databricks bundle layout, `resources.jobs.<resource_name>: {JobSettings}`, with several jobs per
+file; the `bundle`, `include`, `variables`, `workspace` and `targets` sections are parsed and kept
+(their overlay semantics come later). Problems are collected over all files and raised together
+as one `SpecError`: YAML ones at `file:line:col`, JSON ones at `file: $.json.path`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+from yaml.nodes import MappingNode, Node
+
+from headwater.core.checks import PathPart, check_job, format_path, parse_path, suggest
+from headwater.core.load_messages import describe, shown
+from headwater.core.load_salvage import salvaged_findings
+from headwater.core.load_yaml import compose, construct, find_node, position, scan
+from headwater.core.spec import JobSettings
+from headwater.errors import Problem, SpecError
+
+BUNDLE_SECTIONS = (
+    "bundle",
+    "include",
+    "variables",
+    "workspace",
+    "targets",
+    "resources",
+    "sync",
+    "artifacts",
+    "permissions",
+    "run_as",
+    "presets",
+    "experimental",
+)
+RESOURCE_TYPES = ("jobs",)
+JSON_SUFFIXES = (".json",)
+YAML_SUFFIXES = (".yml", ".yaml")
+
+# (path inside the job settings, point at the key rather than the value, message)
+Finding = tuple[tuple[PathPart, ...], bool, str]
+
+
+@dataclass(frozen=True)
+class LoadedJob:
+    """One valid job: its resource name (bundle key or JSON file stem), settings and file."""
+
+    resource_name: str
+    settings: JobSettings
+    source: Path
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    """One loaded file: its jobs and its other top-level sections, kept as parsed."""
+
+    source: Path
+    sections: Mapping[str, object]
+    jobs: tuple[LoadedJob, ...]
+
+
+@dataclass
+class _FileResult:
+    """What reading one file produced; `where` maps resource names to their places."""
+
+    path: Path
+    problems: list[Problem] = field(default_factory=list)
+    sections: dict[str, object] = field(default_factory=dict)
+    jobs: list[LoadedJob] = field(default_factory=list)
+    where: dict[str, str] = field(default_factory=dict)
+    targets_where: str = ""
+
+
+def load_file(path: Path, target: str | None = None) -> list[LoadedJob]:
+    """The jobs defined in one JSON or YAML file.
+
+    Raises:
+        SpecError: listing every problem of the file.
+    """
+    return load_files([path], target)
+
+
+def load_files(paths: Sequence[Path], target: str | None = None) -> list[LoadedJob]:
+    """The jobs defined in several files, in file order.
+
+    Args:
+        paths: JSON (`.json`) and YAML bundle (`.yml`, `.yaml`) files.
+        target: a bundle target that one of the files must define, or None.
+
+    Raises:
+        SpecError: listing every problem of every file, not only the first.
+    """
+    return [job for bundle in read_bundles(paths, target) for job in bundle.jobs]
+
+
+def read_bundles(paths: Sequence[Path], target: str | None = None) -> list[BundleFile]:
+    """Like `load_files`, but keeps each file's top-level sections (`bundle`, `targets`, ...)."""
+    results = [_read(path) for path in paths]
+    problems = [problem for result in results for problem in result.problems]
+    problems += _target_problems(results, target)
+    problems += _duplicate_names(results)
+    if problems:
+        raise SpecError(problems)
+    return [BundleFile(r.path, r.sections, tuple(r.jobs)) for r in results]
+
+
+def _read(path: Path) -> _FileResult:
+    suffix = path.suffix.lower()
+    if suffix not in JSON_SUFFIXES + YAML_SUFFIXES:
+        message = f"unsupported file type {suffix or '(none)'!r}; use .json, .yml or .yaml"
+        return _FileResult(path, [Problem(str(path), "", message)])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        return _FileResult(path, [Problem(str(path), "", f"cannot read the file: {error}")])
+    return _read_json(path, text) if suffix in JSON_SUFFIXES else _read_yaml(path, text)
+
+
+def validate(data: object) -> tuple[JobSettings | None, list[Finding]]:
+    """Validate one job's data; the settings if valid, else None, and every finding.
+
+    When fields are invalid, the graph is still checked on what remains valid, so that one
+    report names every problem.
+    """
+    try:
+        settings = JobSettings.model_validate(data)
+    except ValidationError as error:
+        findings: list[Finding] = []
+        for detail in error.errors():
+            loc, message = describe(detail, JobSettings)
+            findings.append((loc, detail["type"] == "extra_forbidden", message))
+        findings += [(loc, False, message) for loc, message in salvaged_findings(data)]
+        return None, findings
+    checked = [(parse_path(path), False, message) for path, message in check_job(settings)]
+    return (None if checked else settings), checked
+
+
+# JSON ---------------------------------------------------------------------------------------
+
+
+class _DuplicateKeys(dict[str, object]):
+    """A JSON object that had repeated keys; `duplicates` names them (the last value wins)."""
+
+    duplicates: list[str]
+
+
+def _json_object(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) == len(keys):
+        return dict(pairs)
+    found = _DuplicateKeys(pairs)
+    found.duplicates = sorted({key for key in keys if keys.count(key) > 1})
+    return found
+
+
+def _json_duplicates(value: object, parts: tuple[PathPart, ...]) -> list[tuple[PathPart, ...]]:
+    found: list[tuple[PathPart, ...]] = []
+    if isinstance(value, _DuplicateKeys):
+        found += [(*parts, key) for key in value.duplicates]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _json_duplicates(item, (*parts, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _json_duplicates(item, (*parts, index))
+    return found
+
+
+def _json_where(path: Path, parts: Sequence[PathPart]) -> str:
+    inner = format_path(parts)
+    return f"{path}: $" + (f".{inner}" if inner else "")
+
+
+def _read_json(path: Path, text: str) -> _FileResult:
+    result = _FileResult(path)
+    try:
+        data = json.loads(text, object_pairs_hook=_json_object)
+    except json.JSONDecodeError as error:
+        where = f"{path}:{error.lineno}:{error.colno}"
+        result.problems.append(Problem(where, "", f"invalid JSON: {error.msg}"))
+        return result
+    duplicates = _json_duplicates(data, ())
+    for parts in duplicates:
+        message = f"duplicate key {parts[-1]!r}; keep only one of them"
+        result.problems.append(Problem(_json_where(path, parts), format_path(parts), message))
+    if duplicates:
+        return result
+    settings, findings = validate(data)
+    for parts, _, message in findings:
+        result.problems.append(Problem(_json_where(path, parts), format_path(parts), message))
+    if settings is not None:
+        result.jobs.append(LoadedJob(path.stem, settings, path))
+        result.where[path.stem] = str(path)
+    return result
+
+
+# YAML ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _YamlFile:
+    """One YAML document being read; collects problems with their positions for sorting."""
+
+    path: Path
+    root: Node
+    located: list[tuple[tuple[int, int], Problem]] = field(default_factory=list)
+    strict_wheres: set[str] = field(default_factory=set)  # duplicate keys, yes/no words
+
+    def where(self, node: Node) -> str:
+        line, column = position(node)
+        return f"{self.path}:{line}:{column}"
+
+    def report(self, node: Node, path: str, message: str) -> None:
+        if self.where(node) not in self.strict_wheres:  # `retry: yes` is reported once
+            self.located.append((position(node), Problem(self.where(node), path, message)))
+
+    def problems(self) -> list[Problem]:
+        return [problem for _, problem in sorted(self.located, key=lambda item: item[0])]
+
+
+def _read_yaml(path: Path, text: str) -> _FileResult:
+    result = _FileResult(path)
+    try:
+        root = compose(text)
+        if root is None:
+            message = "the file is empty; define jobs under resources.jobs.<name>"
+            result.problems.append(Problem(str(path), "", message))
+            return result
+        issues = scan(root)
+        data = construct(root, check=False)
+    except yaml.YAMLError as error:
+        result.problems.append(_yaml_syntax_problem(path, error))
+        return result
+    document = _YamlFile(path, root)
+    for issue in issues:  # first, so they win over pydantic's view of the same place
+        line, column = issue.line, issue.column
+        where = f"{path}:{line}:{column}"
+        problem = Problem(where, _job_relative(issue.path), issue.message)
+        document.located.append(((line, column), problem))
+        document.strict_wheres.add(where)
+    _read_bundle(document, data, result)
+    result.problems = document.problems()
+    return result
+
+
+def _job_relative(parts: Sequence[PathPart]) -> str:
+    """`resources.jobs.etl.tasks[0]` -> `tasks[0]`, like the paths of the job's other problems."""
+    inside_job = len(parts) > 3 and tuple(parts[:2]) == ("resources", "jobs")
+    return format_path(parts[3:] if inside_job else parts)
+
+
+def _yaml_syntax_problem(path: Path, error: yaml.YAMLError) -> Problem:
+    mark = getattr(error, "problem_mark", None)
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    problem = getattr(error, "problem", None) or str(error)
+    context = getattr(error, "context", None)
+    return Problem(where, "", f"invalid YAML: {problem}" + (f" ({context})" if context else ""))
+
+
+def _read_bundle(document: _YamlFile, data: object, result: _FileResult) -> None:
+    if not isinstance(data, dict) or not isinstance(document.root, MappingNode):
+        message = f"must be a mapping with resources.jobs.<name> (got {shown(data)})"
+        document.report(document.root, "", message)
+        return
+    _check_sections(document, data)
+    result.sections = {str(k): v for k, v in data.items() if k != "resources"}
+    targets = data.get("targets")
+    if isinstance(targets, dict):
+        result.targets_where = document.where(find_node(document.root, ["targets"]))
+    jobs = _jobs_section(document, data.get("resources"))
+    for name, job_data in jobs.items():
+        _read_job(document, str(name), job_data, result)
+
+
+def _check_sections(document: _YamlFile, data: dict[object, object]) -> None:
+    for key in data:
+        name = str(key)
+        if name in BUNDLE_SECTIONS:
+            continue
+        node = find_node(document.root, [name], key=True)
+        if name in JobSettings.model_fields:
+            message = (
+                f"{name!r} is a job setting; in a YAML file jobs live under "
+                "resources.jobs.<name>: move the job there"
+            )
+        else:
+            message = f"unknown section {name!r}{suggest(name, BUNDLE_SECTIONS)}"
+        document.report(node, name, message)
+
+
+def _jobs_section(document: _YamlFile, resources: object) -> dict[object, object]:
+    if resources is None:
+        return {}
+    node = find_node(document.root, ["resources"])
+    if not isinstance(resources, dict):
+        document.report(node, "resources", f"must be a mapping (got {shown(resources)})")
+        return {}
+    for key in resources:
+        if key not in RESOURCE_TYPES:
+            message = (
+                f"unsupported resource type {key!r}{suggest(str(key), RESOURCE_TYPES)}; "
+                "headwater loads only resources.jobs"
+            )
+            key_node = find_node(document.root, ["resources", str(key)], key=True)
+            document.report(key_node, f"resources.{key}", message)
+    jobs = resources.get("jobs")
+    if jobs is None or isinstance(jobs, dict):
+        return jobs or {}
+    jobs_node = find_node(document.root, ["resources", "jobs"])
+    document.report(jobs_node, "resources.jobs", f"must be a mapping (got {shown(jobs)})")
+    return {}
+
+
+def _read_job(document: _YamlFile, name: str, data: object, result: _FileResult) -> None:
+    job_node = find_node(document.root, ["resources", "jobs", name])
+    settings, findings = validate(data)
+    for parts, at_key, message in findings:
+        node = find_node(job_node, parts, key=at_key)
+        document.report(node, format_path(parts), message)
+    name_node = find_node(document.root, ["resources", "jobs", name], key=True)
+    result.where[name] = document.where(name_node)
+    if settings is not None:
+        result.jobs.append(LoadedJob(name, settings, document.path))
+
+
+# Across files ---------------------------------------------------------------------------------
+
+
+def _target_problems(results: Sequence[_FileResult], target: str | None) -> list[Problem]:
+    if target is None:
+        return []
+    defined: list[str] = []
+    for result in results:
+        targets = result.sections.get("targets")
+        if isinstance(targets, dict):
+            defined += [str(name) for name in targets]
+    if target in defined:
+        return []
+    if not defined:
+        message = f"unknown target {target!r}: no file defines targets; add targets.{target}"
+        return [Problem("", "targets", message)]
+    where = next(r.targets_where for r in results if r.targets_where)
+    message = (
+        f"unknown target {target!r}{suggest(target, defined)}; "
+        f"the targets defined are: {', '.join(defined)}"
+    )
+    return [Problem(where, "targets", message)]
+
+
+def _duplicate_names(results: Sequence[_FileResult]) -> list[Problem]:
+    first_where: dict[str, str] = {}
+    problems: list[Problem] = []
+    for result in results:
+        for job in result.jobs:
+            where = result.where.get(job.resource_name, str(result.path))
+            first = first_where.setdefault(job.resource_name, where)
+            if first != where:
+                message = (
+                    f"job {job.resource_name!r} is also defined at {first}; resource names "
+                    "must be unique across the files loaded together"
+                )
+                problems.append(Problem(where, f"resources.jobs.{job.resource_name}", message))
+    return problems

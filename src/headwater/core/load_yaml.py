@@ -1,0 +1,199 @@
+"""The strict YAML dialect of job files, and finding a setting's node to report `line:col`.
+
+Strict means: a mapping key may appear once; only `true`/`false` are booleans, and the YAML 1.1
+words `yes/no/on/off/y/n` must be quoted (PyYAML would silently read `on:` as `True:`); dates
+stay strings. Every violation in a document is reported at once, not just the first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+if TYPE_CHECKING:
+    _BaseLoader = yaml.SafeLoader
+else:  # the C parser is much faster; fall back to pure Python where libyaml is missing
+    _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_STR_TAG = "tag:yaml.org,2002:str"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_MERGE_KEY = "<<"
+AMBIGUOUS_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n"})
+
+
+@dataclass(frozen=True, slots=True)
+class YamlIssue:
+    """A violation of the strict dialect at a 1-based `line`/`column`, under `path`."""
+
+    line: int
+    column: int
+    path: tuple[str | int, ...]  # mapping keys and list indexes from the document root
+    message: str
+
+
+class StrictYamlError(yaml.YAMLError):
+    """Raised when a document breaks the strict dialect; `issues` lists every violation."""
+
+    def __init__(self, issues: Sequence[YamlIssue]) -> None:
+        self.issues = list(issues)
+        super().__init__("; ".join(f"{i.line}:{i.column}: {i.message}" for i in self.issues))
+
+
+class StrictLoader(_BaseLoader):
+    """PyYAML's (C) safe loader with unique keys and `true`/`false` as the only booleans."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL_TAG, _TIMESTAMP_TAG)]
+        for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+    }
+
+    def construct_document(self, node: Node) -> object:
+        """Check the whole node tree first, so every violation is reported together."""
+        issues = scan(node)
+        if issues:
+            raise StrictYamlError(issues)
+        return super().construct_document(node)
+
+
+StrictLoader.add_implicit_resolver(
+    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def compose(text: str) -> Node | None:
+    """The node tree of a one-document YAML text (None if it is empty).
+
+    Raises:
+        yaml.YAMLError: a syntax error, with `problem_mark`.
+    """
+    loader = StrictLoader(text)
+    try:
+        node: Node | None = loader.get_single_node()
+        return node
+    finally:
+        loader.dispose()
+
+
+def construct(node: Node, *, check: bool = True) -> object:
+    """Python data of a node tree composed by `compose`.
+
+    With `check=False` the caller has run `scan` itself and wants the data anyway, to report
+    the other problems of the file too: the last of duplicate keys wins and yes/no stay text.
+
+    Raises:
+        StrictYamlError: with `check`, listing every duplicate key and ambiguous boolean.
+    """
+    loader = StrictLoader("")
+    try:
+        if check:
+            return loader.construct_document(node)
+        return _BaseLoader.construct_document(loader, node)
+    finally:
+        loader.dispose()
+
+
+def scan(root: Node) -> list[YamlIssue]:
+    """Every duplicate key and unquoted yes/no/on/off/y/n in the tree under `root`."""
+    issues: list[YamlIssue] = []
+    for path, node in _walk(root):
+        if isinstance(node, MappingNode):
+            issues.extend(_duplicate_keys(path, node))
+        elif _is_ambiguous_boolean(node):
+            issues.append(_issue(node, path, _ambiguous_message(node)))
+    return sorted(issues, key=lambda issue: (issue.line, issue.column))
+
+
+NodePath = tuple[str | int, ...]
+
+
+def _walk(root: Node) -> Iterator[tuple[NodePath, Node]]:
+    """Every node once (aliases share nodes), with its path; keys are visited too."""
+    seen: set[int] = set()
+    stack: list[tuple[NodePath, Node]] = [((), root)]
+    while stack:
+        path, node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield path, node
+        if isinstance(node, MappingNode):
+            for key, value in reversed(node.value):
+                child = (*path, str(key.value) if isinstance(key, ScalarNode) else "?")
+                stack.extend([(child, value), (child, key)])
+        elif isinstance(node, SequenceNode):
+            items = list(enumerate(node.value))
+            stack.extend(((*path, i), item) for i, item in reversed(items))
+
+
+def _duplicate_keys(path: NodePath, node: MappingNode) -> Iterator[YamlIssue]:
+    first_seen: dict[str, Node] = {}
+    for key, _ in node.value:
+        if not isinstance(key, ScalarNode) or key.value == _MERGE_KEY:
+            continue
+        first = first_seen.setdefault(key.value, key)
+        if first is not key:
+            line, column = first.start_mark.line + 1, first.start_mark.column + 1
+            yield _issue(
+                key,
+                (*path, key.value),
+                f"duplicate key {key.value!r} (first at line {line}, column {column}); "
+                "keep only one of them",
+            )
+
+
+def _is_ambiguous_boolean(node: Node) -> bool:
+    return (
+        isinstance(node, ScalarNode)
+        and not node.style  # plain: None from the Python parser, "" from the C one
+        and node.tag == _STR_TAG
+        and str(node.value).lower() in AMBIGUOUS_BOOLEANS
+    )
+
+
+def _ambiguous_message(node: Node) -> str:
+    word = str(node.value)
+    return (
+        f"{word!r} is ambiguous: YAML 1.1 reads it as a boolean; write true or false for a "
+        f'boolean, or quote it ("{word}") for the text'
+    )
+
+
+def _issue(node: Node, path: NodePath, message: str) -> YamlIssue:
+    return YamlIssue(node.start_mark.line + 1, node.start_mark.column + 1, path, message)
+
+
+def find_node(root: Node, parts: Sequence[str | int], *, key: bool = False) -> Node:
+    """The deepest node along `parts` (mapping keys and list indexes) from `root`.
+
+    With `key=True` and a complete match ending on a mapping key, returns the key's node, so
+    an unknown field is reported where its name is written.
+    """
+    node = root
+    for index, part in enumerate(parts):
+        child = _child(node, part, key=key and index == len(parts) - 1)
+        if child is None:
+            return node
+        node = child
+    return node
+
+
+def _child(node: Node, part: str | int, *, key: bool) -> Node | None:
+    if isinstance(node, MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, ScalarNode) and key_node.value == str(part):
+                return key_node if key else value_node
+    elif isinstance(node, SequenceNode) and isinstance(part, int) and part < len(node.value):
+        item: Node = node.value[part]
+        return item
+    return None
+
+
+def position(node: Node) -> tuple[int, int]:
+    """1-based line and column where `node` starts."""
+    return node.start_mark.line + 1, node.start_mark.column + 1

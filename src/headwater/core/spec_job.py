@@ -1,0 +1,245 @@
+"""The job-level sections of `JobSettings`: parameters, clusters, environments, schedule and
+triggers, queueing, identity, Git, deployment and permissions.
+
+Most of these are stored and shown but not acted on; they are modelled so that a typo in them
+is an error instead of a silently ignored field.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, StrictInt
+
+from headwater.core.spec_common import Flag, Model, PauseStatus, Text
+
+# Trigger timers below one minute are rejected by the Jobs API.
+TriggerSeconds = Annotated[StrictInt, Field(ge=60)]
+
+
+class JobParameter(Model):
+    """A job parameter and its default; `run-now` may override the value."""
+
+    name: str
+    default: Text
+
+
+class JobCluster(Model):
+    """A named cluster spec that tasks share; for headwater, a named executor profile."""
+
+    job_cluster_key: str
+    new_cluster: dict[str, object] = {}
+
+
+class EnvironmentSpec(Model):
+    """A Python environment: client version and pip dependencies."""
+
+    client: str | None = None
+    environment_version: str | None = None
+    dependencies: list[str] = []
+
+
+class JobEnvironment(Model):
+    """A named environment that tasks select with `environment_key`."""
+
+    environment_key: str
+    spec: EnvironmentSpec | None = None
+
+
+class EnvironmentVariablesSpec(Model):
+    """Inline variables and `.env` files."""
+
+    variables: dict[str, Text] = Field(default={}, max_length=20)
+    files: list[str] = Field(default=[], max_length=5)
+
+
+class EnvironmentVariables(Model):
+    """A named set of environment variables that tasks select."""
+
+    environment_variables_key: str
+    spec: EnvironmentVariablesSpec | None = None
+
+
+class CronSchedule(Model):
+    """A Quartz cron schedule in a Java time zone."""
+
+    quartz_cron_expression: str
+    timezone_id: str
+    pause_status: PauseStatus | None = None
+
+
+class PeriodicUnit(StrEnum):
+    """The unit of a periodic trigger's interval."""
+
+    MINUTES = "MINUTES"
+    HOURS = "HOURS"
+    DAYS = "DAYS"
+    WEEKS = "WEEKS"
+
+
+class PeriodicTrigger(Model):
+    """Fire every `interval` `unit`s; the scheduler picks the first time."""
+
+    interval: Annotated[StrictInt, Field(ge=1)]
+    unit: PeriodicUnit
+
+
+class FileArrivalTrigger(Model):
+    """Fire when new files arrive under `url`."""
+
+    url: str
+    min_time_between_triggers_seconds: TriggerSeconds | None = None
+    wait_after_last_change_seconds: TriggerSeconds | None = None
+
+
+class TableUpdateCondition(StrEnum):
+    """Which watched tables must have changed for a table-update trigger to fire."""
+
+    ANY_UPDATED = "ANY_UPDATED"  # any one of them
+    ALL_UPDATED = "ALL_UPDATED"  # every one since the last run
+
+
+class TableUpdateTrigger(Model):
+    """Fire on commits to up to 10 tables."""
+
+    table_names: list[str] = Field(max_length=10)
+    condition: TableUpdateCondition | None = None
+    min_time_between_triggers_seconds: TriggerSeconds | None = None
+    wait_after_last_change_seconds: TriggerSeconds | None = None
+
+
+class TriggerSettings(Model):
+    """The legacy single trigger: periodic, file arrival or table update."""
+
+    periodic: PeriodicTrigger | None = None
+    file_arrival: FileArrivalTrigger | None = None
+    table_update: TableUpdateTrigger | None = None
+    pause_status: PauseStatus | None = None
+
+
+class TaskRetryMode(StrEnum):
+    """Whether a continuous job retries a failed task or restarts the run."""
+
+    NEVER = "NEVER"  # cancel and restart the run
+    ON_FAILURE = "ON_FAILURE"  # retry the failed task
+
+
+class Continuous(Model):
+    """Keep exactly one run active, starting a new one when it ends."""
+
+    pause_status: PauseStatus | None = None
+    task_retry_mode: TaskRetryMode | None = None
+
+
+class QueueSettings(Model):
+    """Queue runs over `max_concurrent_runs` instead of skipping them."""
+
+    enabled: Flag
+
+
+class RunAs(Model):
+    """The identity runs use: one of a user, a service principal or a group."""
+
+    user_name: str | None = None
+    service_principal_name: str | None = None
+    group_name: str | None = None
+
+
+class GitProvider(StrEnum):
+    """Git hosting services the Jobs API names."""
+
+    GIT_HUB = "gitHub"
+    BITBUCKET_CLOUD = "bitbucketCloud"
+    AZURE_DEV_OPS_SERVICES = "azureDevOpsServices"
+    GIT_HUB_ENTERPRISE = "gitHubEnterprise"
+    BITBUCKET_SERVER = "bitbucketServer"
+    GIT_LAB = "gitLab"
+    GIT_LAB_ENTERPRISE_EDITION = "gitLabEnterpriseEdition"
+    AWS_CODE_COMMIT = "awsCodeCommit"
+
+
+class SparseCheckout(Model):
+    """Paths to check out of a large repository."""
+
+    patterns: list[str] = []
+
+
+class GitSource(Model):
+    """The repository that `source: GIT` tasks read from, at a branch, tag or commit."""
+
+    git_url: str
+    git_provider: GitProvider
+    git_branch: str | None = None
+    git_tag: str | None = None
+    git_commit: str | None = None
+    sparse_checkout: SparseCheckout | None = None
+
+
+class EditMode(StrEnum):
+    """Whether the job may be edited in the UI."""
+
+    UI_LOCKED = "UI_LOCKED"  # managed by a bundle or another tool
+    EDITABLE = "EDITABLE"
+
+
+class DeploymentKind(StrEnum):
+    """Who deployed the job."""
+
+    BUNDLE = "BUNDLE"
+    SYSTEM_MANAGED = "SYSTEM_MANAGED"
+
+
+class Deployment(Model):
+    """How the job was deployed."""
+
+    kind: DeploymentKind
+    metadata_file_path: str | None = None
+
+
+class JobFormat(StrEnum):
+    """Legacy job format; always MULTI_TASK since API 2.1."""
+
+    SINGLE_TASK = "SINGLE_TASK"
+    MULTI_TASK = "MULTI_TASK"
+
+
+class PerformanceTarget(StrEnum):
+    """Serverless performance mode; stored, not acted on."""
+
+    PERFORMANCE_OPTIMIZED = "PERFORMANCE_OPTIMIZED"
+    STANDARD = "STANDARD"
+
+
+class PermissionLevel(StrEnum):
+    """What a principal may do with the job."""
+
+    CAN_VIEW = "CAN_VIEW"
+    CAN_MANAGE_RUN = "CAN_MANAGE_RUN"
+    CAN_MANAGE = "CAN_MANAGE"
+    IS_OWNER = "IS_OWNER"
+
+
+class AccessControlRequest(Model):
+    """One ACL entry of the Jobs API (`permission_level`)."""
+
+    user_name: str | None = None
+    group_name: str | None = None
+    service_principal_name: str | None = None
+    permission_level: PermissionLevel
+
+
+class Permission(Model):
+    """One permission entry in the bundle format (`level`, not `permission_level`)."""
+
+    level: PermissionLevel
+    user_name: str | None = None
+    group_name: str | None = None
+    service_principal_name: str | None = None
+
+
+class Lifecycle(Model):
+    """Bundle lifecycle options."""
+
+    prevent_destroy: Flag | None = None
+

@@ -1,0 +1,114 @@
+"""The task-type payloads of a `Task` (`notebook_task`, `sql_task`, ...), except `for_each_task`,
+which nests a whole `Task` and so lives beside it in `core/spec.py`.
+
+Shapes follow the Jobs API 2.2; `shell_command_task` and `run_job_task.job_name` are headwater
+extensions.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import StrictInt
+
+from headwater.core.spec_common import Model, Source, Text
+
+
+class ConditionTaskOp(StrEnum):
+    """How a condition task compares `left` with `right`."""
+
+    EQUAL_TO = "EQUAL_TO"  # equal as strings
+    NOT_EQUAL = "NOT_EQUAL"  # different as strings
+    GREATER_THAN = "GREATER_THAN"  # compared as numbers
+    GREATER_THAN_OR_EQUAL = "GREATER_THAN_OR_EQUAL"  # compared as numbers
+    LESS_THAN = "LESS_THAN"  # compared as numbers
+    LESS_THAN_OR_EQUAL = "LESS_THAN_OR_EQUAL"  # compared as numbers
+
+
+class NotebookTask(Model):
+    """Run a notebook (for headwater: an `.ipynb` or a Databricks source `.py` file)."""
+
+    notebook_path: str
+    base_parameters: dict[str, Text] = {}
+    source: Source | None = None
+    warehouse_id: str | None = None  # stored, not acted on
+
+
+class SparkPythonTask(Model):
+    """Run a Python file with `parameters` as `sys.argv[1:]`."""
+
+    python_file: str
+    parameters: list[Text] = []
+    source: Source | None = None
+
+
+class PythonWheelTask(Model):
+    """Call an entry point of an installed package, with positional or named parameters."""
+
+    package_name: str
+    entry_point: str
+    parameters: list[Text] = []
+    named_parameters: dict[str, Text] = {}
+
+
+class OperatorParameter(Model):
+    """One keyword argument of a `python_operator_task`."""
+
+    name: str
+    value: Text
+
+
+class PythonOperatorTask(Model):
+    """Call `main` (`package.module.function` or a class) with keyword `parameters`."""
+
+    main: str
+    parameters: list[OperatorParameter] = []
+
+
+class SqlQuery(Model):
+    """A saved query by id, or (headwater extension) the query text itself."""
+
+    query_id: str | None = None
+    query_text: str | None = None
+
+
+class SqlFile(Model):
+    """A `.sql` file to run."""
+
+    path: str
+    source: Source | None = None
+
+
+class SqlTask(Model):
+    """Run SQL from a query or a file, with `:name` parameters."""
+
+    query: SqlQuery | None = None
+    file: SqlFile | None = None
+    parameters: dict[str, Text] = {}
+    warehouse_id: str | None = None
+
+
+class RunJobTask(Model):
+    """Start another job and wait for it; `job_name` names a job of the same bundle."""
+
+    job_id: StrictInt | None = None
+    job_name: str | None = None  # headwater extension for bundles
+    job_parameters: dict[str, Text] = {}
+
+
+class ConditionTask(Model):
+    """Compare two strings; dependants pick a branch with `outcome: "true"|"false"`."""
+
+    op: ConditionTaskOp
+    left: Text
+    right: Text
+
+
+class ShellCommandTask(Model):
+    """headwater extension: run `command` with `/bin/sh -c`.
+
+    Parameters reach the command as environment variables (`env`), never spliced into it.
+    """
+
+    command: str
+    env: dict[str, Text] = {}

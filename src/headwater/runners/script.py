@@ -1,0 +1,72 @@
+"""`ScriptRunner`: runs a `spark_python_task`'s Python file with the engine's interpreter.
+
+`python_file` is resolved against the job's directory (`TaskContext.workdir`); a relative path
+must stay inside it (`../` that leaves it is refused), an absolute path is taken as written.
+The check is on the path as written, not through symbolic links: the job author owns the
+directory and may link into it. `parameters` become argv elements after the file, one each,
+byte for byte; no shell is involved. Run parameters also arrive in the environment (see
+`headwater.runners.environment`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from headwater.core.spec import Task
+from headwater.errors import InvalidRequest
+from headwater.ports import LaunchSpec, TaskContext
+from headwater.runners.environment import attempt_environment
+
+__all__ = ["ScriptRunner", "resolve_script"]
+
+
+def resolve_script(python_file: str, workdir: Path, task_key: str) -> Path:
+    """The absolute path of the script to run.
+
+    Raises:
+        InvalidRequest: when a relative path leaves `workdir`, or the file does not exist.
+    """
+    base = Path(os.path.abspath(workdir))
+    path = Path(os.path.normpath(base / python_file))  # lexical: `a/../b` -> `b`
+    if not Path(python_file).is_absolute() and not path.is_relative_to(base):
+        raise InvalidRequest(
+            f"task {task_key!r}: python_file {python_file!r} leaves the job directory "
+            f"{os.fspath(base)!r}; use a path inside it or an absolute path"
+        )
+    if not path.is_file():
+        raise InvalidRequest(
+            f"task {task_key!r}: python_file {python_file!r} not found (looked for "
+            f"{os.fspath(path)!r})"
+        )
+    return path
+
+
+class ScriptRunner:
+    """Builds the launch of a `spark_python_task`; implements `headwater.ports.Runner`.
+
+    Args:
+        python: the interpreter that runs scripts; the engine's own by default.
+    """
+
+    def __init__(self, python: str = sys.executable) -> None:
+        self._python = python
+
+    def launch_spec(self, task: Task, context: TaskContext) -> LaunchSpec:
+        """`python -u <file> *parameters` in the job's directory.
+
+        Raises:
+            InvalidRequest: when the task is not a Python script task, the file is missing or
+                outside the job directory, or its environment cannot be passed to a process.
+        """
+        settings = task.spark_python_task
+        if settings is None:
+            raise InvalidRequest(f"task {task.task_key!r} has no spark_python_task")
+        script = resolve_script(settings.python_file, context.workdir, task.task_key)
+        return LaunchSpec(
+            argv=[self._python, "-u", os.fspath(script), *settings.parameters],
+            env=attempt_environment(context),
+            cwd=context.workdir,
+            log_path=context.log_path,
+        )

@@ -1,0 +1,57 @@
+"""Schema migrations: bring a database to the newest Alembic revision, cheaply when it is.
+
+The Alembic scripts live in `store/migrations/` inside the package; no alembic.ini is needed.
+Alembic (and Mako) cost about half a second to import, so they are imported only when the
+database actually lags behind: opening a store that is already at `HEAD_REVISION` reads one
+row and imports nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from headwater.errors import StoreError
+from headwater.store.engine import READ_ONLY
+
+# The newest revision in migrations/versions; a test checks it against Alembic's own view.
+HEAD_REVISION = "0001"
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The revision the database is at, or None for a database Alembic never touched."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    row = connection.execute(text("SELECT version_num FROM alembic_version")).first()
+    return None if row is None else str(row[0])
+
+
+def upgrade_to_head(engine: Engine) -> None:
+    """Run the pending revisions, if any.
+
+    Raises:
+        StoreError: when the database cannot be read or migrated.
+    """
+    try:
+        with engine.connect().execution_options(**READ_ONLY) as connection:
+            if current_revision(connection) == HEAD_REVISION:
+                return
+        _run_alembic_upgrade(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot migrate the state store at {engine.url!r}: {exc}") from exc
+
+
+def _run_alembic_upgrade(engine: Engine) -> None:
+    """Alembic's `upgrade head` on a connection of `engine` (imported here: it is slow)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

@@ -1,0 +1,58 @@
+"""Alembic environment of the state store: run by `headwater.store.migrate`, no alembic.ini.
+
+`migrate.upgrade_to_head` hands over an open SQLAlchemy connection in
+`config.attributes["connection"]`; the Alembic CLI (with a `sqlalchemy.url` main option) works
+too. `render_as_batch=True` lets SQLite alter tables by rebuilding them.
+"""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection, create_engine
+
+from headwater.store.tables import metadata
+
+
+def run_with(connection: Connection) -> None:
+    """Run the pending revisions on `connection` in one transaction."""
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=True,
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_online() -> None:
+    """Use the caller's connection when given one, else connect to `sqlalchemy.url`."""
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        run_with(connection)
+        return
+    url = context.config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("set sqlalchemy.url, or pass a connection in config.attributes")
+    engine = create_engine(url)
+    with engine.connect() as own_connection:
+        run_with(own_connection)
+    engine.dispose()
+
+
+def run_offline() -> None:
+    """Print the SQL instead of running it (`alembic upgrade --sql`)."""
+    context.configure(
+        url=context.config.get_main_option("sqlalchemy.url"),
+        target_metadata=metadata,
+        literal_binds=True,
+        render_as_batch=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    run_online()

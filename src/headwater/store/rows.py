@@ -1,0 +1,104 @@
+"""Conversions between table rows and the core's types: `TaskRun`, `RunState`, `JobRecord`.
+
+Pure functions over mappings: the only place that knows how a column maps to a field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from headwater.core.plan import Plan
+from headwater.core.runstate import RunState, TaskRun
+from headwater.core.states import LifeCycleState, ResultState
+from headwater.ports import JobRecord
+
+# A row read with `.mappings()`: SQLAlchemy's RowMapping is keyed by names or columns.
+Row = Mapping[Any, Any]
+
+# TaskRun fields stored as columns of the same name in `task_runs`, in table order.
+TASK_RUN_FIELDS = (
+    "seq", "task_key", "attempt_number", "life_cycle", "result", "message",
+    "original_attempt_seq", "pending_since", "start_time", "end_time", "handle", "exit_code",
+    "stop_reason", "condition_outcome", "iteration", "parent_seq",
+)
+
+
+def task_run_values(task_run: TaskRun) -> dict[str, Any]:
+    """The `task_runs` columns of a task run (without `task_run_id` and `run_id`)."""
+    values = {name: getattr(task_run, name) for name in TASK_RUN_FIELDS}
+    for name in ("life_cycle", "result", "stop_reason"):
+        if values[name] is not None:
+            values[name] = str(values[name])
+    return values
+
+
+def task_run_from_row(row: Row) -> TaskRun:
+    """The `TaskRun` stored in a `task_runs` row."""
+    values = {name: row[name] for name in TASK_RUN_FIELDS}
+    values["life_cycle"] = LifeCycleState(values["life_cycle"])
+    values["result"] = _result_or_none(values["result"])
+    values["stop_reason"] = _result_or_none(values["stop_reason"])
+    return TaskRun(**values)
+
+
+def run_state_values(state: RunState) -> dict[str, Any]:
+    """The `runs` columns that mirror a run's snapshot."""
+    return {
+        "life_cycle": str(state.life_cycle),
+        "result": None if state.result is None else str(state.result),
+        "message": state.message,
+        "start_time": state.start_time,
+        "end_time": state.end_time,
+        "cancel_requested": state.cancel_requested,
+        "timed_out": state.timed_out,
+        "next_seq": state.next_seq,
+    }
+
+
+def run_state_from_rows(
+    plan: Plan, run: Row, task_rows: Iterable[Row]
+) -> RunState:
+    """Rebuild a snapshot: the run row, every task run, and the newest attempt per task."""
+    task_runs = {row["seq"]: task_run_from_row(row) for row in task_rows}
+    return RunState(
+        plan=plan,
+        life_cycle=LifeCycleState(run["life_cycle"]),
+        result=_result_or_none(run["result"]),
+        message=run["message"],
+        start_time=run["start_time"],
+        end_time=run["end_time"],
+        task_runs=task_runs,
+        latest=latest_attempts(task_runs.values()),
+        next_seq=run["next_seq"],
+        cancel_requested=bool(run["cancel_requested"]),
+        timed_out=bool(run["timed_out"]),
+    )
+
+
+def latest_attempts(task_runs: Iterable[TaskRun]) -> dict[str, int]:
+    """task key -> seq of its newest attempt, over task runs that are not for-each iterations."""
+    latest: dict[str, TaskRun] = {}
+    for run in task_runs:
+        if run.iteration is not None:
+            continue
+        best = latest.get(run.task_key)
+        if best is None or (run.attempt_number, run.seq) > (best.attempt_number, best.seq):
+            latest[run.task_key] = run
+    return {key: run.seq for key, run in latest.items()}
+
+
+def job_record_from_row(row: Row) -> JobRecord:
+    """A `JobRecord` from a row joining `jobs` (name) and `job_versions` (the rest)."""
+    return JobRecord(
+        job_id=row["job_id"],
+        version=row["version"],
+        name=row["name"],
+        settings=row["settings"],
+        source=row["source"],
+        created_time=row["created_time"],
+    )
+
+
+def _result_or_none(value: str | None) -> ResultState | None:
+    return None if value is None else ResultState(value)

@@ -1,0 +1,141 @@
+"""Statements on runs, task runs and the event log, as functions of an open `Connection`.
+
+`record_transition` is the hot path (one call per state change): it issues one UPDATE of the
+run row (which also numbers the event), one INSERT of the event, and for the changed task
+runs one SELECT of their ids, one executemany UPDATE and, for new ones, one multi-row INSERT
+into `run_ids` and one executemany INSERT. The statements are built once at import: the
+constructs are immutable, and SQLAlchemy's compiled cache then recognises them at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from headwater.core.events import Event, event_to_dict
+from headwater.core.runstate import RunState, TaskRun
+from headwater.errors import NotFound
+from headwater.ports import JobRecord
+from headwater.store.rows import Row, run_state_values, task_run_values
+from headwater.store.tables import run_events, run_ids, runs, task_runs
+
+JOB_RUN = "JOB_RUN"
+TASK_RUN = "TASK_RUN"
+
+# Which new id goes to which row does not matter, so the ids need not come back in
+# parameter order; asking for that order would make SQLite insert them one row at a time.
+_ALLOCATE_IDS = insert(run_ids).returning(run_ids.c.id)
+_UPDATE_RUN = (
+    update(runs)
+    .where(runs.c.run_id == bindparam("b_run_id"))
+    .values(event_count=runs.c.event_count + 1)
+    .returning(runs.c.event_count)
+)
+_INSERT_EVENT = insert(run_events)
+_EXISTING_TASK_RUNS = select(task_runs.c.seq, task_runs.c.task_run_id).where(
+    task_runs.c.run_id == bindparam("b_run_id"),
+    task_runs.c.seq.in_(bindparam("b_seqs", expanding=True)),
+)
+_UPDATE_TASK_RUN = update(task_runs).where(
+    task_runs.c.task_run_id == bindparam("b_task_run_id")
+)
+_INSERT_TASK_RUN = insert(task_runs)
+
+
+def allocate_ids(conn: Connection, kind: str, count: int) -> list[int]:
+    """`count` fresh ids from the id space shared by job runs and task runs."""
+    if count == 0:
+        return []
+    result = conn.execute(_ALLOCATE_IDS, [{"kind": kind}] * count)
+    return sorted(row[0] for row in result)  # ascending, so ids grow with seq
+
+
+def insert_run(
+    conn: Connection, job: JobRecord, state: RunState, parameters: Mapping[str, str],
+    trigger: str, creator: str, workdir: str, at: datetime,
+) -> tuple[int, dict[int, int]]:
+    """Store a new run and the task runs already in its state; (run id, seq -> task run id)."""
+    [run_id] = allocate_ids(conn, JOB_RUN, 1)
+    conn.execute(
+        insert(runs).values(
+            run_id=run_id, job_id=job.job_id, job_version=job.version,
+            parameters=dict(parameters), trigger=trigger, creator=creator, workdir=workdir,
+            created_time=at, event_count=0, **run_state_values(state),
+        )
+    )
+    ids = insert_task_runs(conn, run_id, list(state.task_runs.values()))
+    return run_id, ids
+
+
+def insert_task_runs(conn: Connection, run_id: int, new: Sequence[TaskRun]) -> dict[int, int]:
+    """Insert task runs with freshly allocated ids; seq -> task run id."""
+    ids = allocate_ids(conn, TASK_RUN, len(new))
+    if new:
+        conn.execute(
+            _INSERT_TASK_RUN,
+            [
+                {"task_run_id": task_run_id, "run_id": run_id, **task_run_values(task_run)}
+                for task_run_id, task_run in zip(ids, new, strict=True)
+            ],
+        )
+    return {task_run.seq: task_run_id for task_run_id, task_run in zip(ids, new, strict=True)}
+
+
+def record_transition(
+    conn: Connection, run_id: int, event: Event, state: RunState, changed: Sequence[int]
+) -> dict[int, int]:
+    """Append `event`, save the run row and upsert the `changed` task runs; seq -> id."""
+    changed_runs = [_task_run(state, seq) for seq in dict.fromkeys(changed)]
+    event_no = conn.execute(
+        _UPDATE_RUN, {"b_run_id": run_id, **run_state_values(state)}
+    ).scalar()
+    if event_no is None:
+        raise NotFound(f"Run {run_id} does not exist.")
+    body = event_to_dict(event)
+    conn.execute(
+        _INSERT_EVENT,
+        {"run_id": run_id, "event_no": event_no, "type": body["type"], "body": body,
+         "at": event.at},
+    )
+    if not changed_runs:
+        return {}
+    return upsert_task_runs(conn, run_id, changed_runs)
+
+
+def upsert_task_runs(conn: Connection, run_id: int, changed: Sequence[TaskRun]) -> dict[int, int]:
+    """Update the task runs that exist, insert the others; seq -> task run id for all."""
+    rows = conn.execute(
+        _EXISTING_TASK_RUNS, {"b_run_id": run_id, "b_seqs": [r.seq for r in changed]}
+    )
+    existing = {row.seq: row.task_run_id for row in rows}
+    updates = [r for r in changed if r.seq in existing]
+    if updates:
+        conn.execute(
+            _UPDATE_TASK_RUN,
+            [{"b_task_run_id": existing[r.seq], **task_run_values(r)} for r in updates],
+        )
+    new = [r for r in changed if r.seq not in existing]
+    return existing | insert_task_runs(conn, run_id, new)
+
+
+def _task_run(state: RunState, seq: int) -> TaskRun:
+    try:
+        return state.task_runs[seq]
+    except KeyError:
+        raise ValueError(f"changed seq {seq} is not a task run of the state") from None
+
+
+def task_run_ids(conn: Connection, run_id: int) -> dict[int, int]:
+    """seq -> task run id of every task run of a run."""
+    query = select(task_runs.c.seq, task_runs.c.task_run_id).where(
+        task_runs.c.run_id == run_id
+    )
+    return {row.seq: row.task_run_id for row in conn.execute(query)}
+
+
+def task_run_rows(conn: Connection, run_id: int) -> list[Row]:
+    """Every task run row of a run, by seq."""
+    query = select(task_runs).where(task_runs.c.run_id == run_id).order_by(task_runs.c.seq)
+    return list(conn.execute(query).mappings())

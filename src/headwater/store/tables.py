@@ -1,0 +1,171 @@
+"""The SQL schema of the state store, in SQLAlchemy Core: one `MetaData`, six tables.
+
+The same tables serve SQLite and PostgreSQL. Instants are stored as fixed-width ISO-8601 UTC
+text (`UtcDateTime`) so that they sort correctly as text on both and read back as aware UTC
+datetimes; JSON documents are stored as canonical text (`JsonText`).
+
+Job runs and task runs share one id space (`run_ids`), as in the Jobs API where a task run id
+never collides with a job run id: both `runs.run_id` and `task_runs.task_run_id` are ids
+allocated there.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Dialect,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+# Explicit constraint names keep Alembic's batch mode (SQLite table rebuilds) predictable.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware instant stored as `YYYY-MM-DDTHH:MM:SS.ffffff+00:00`; naive values are refused."""
+
+    impl = String(32)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} cannot be stored: use UTC")
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else datetime.fromisoformat(value)
+
+
+class JsonText(TypeDecorator[Any]):
+    """A JSON document stored as canonical text (sorted keys), so equal documents compare equal."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else dumps_canonical(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else json.loads(value)
+
+
+def dumps_canonical(value: Any) -> str:
+    """The canonical JSON text of a document: sorted keys, no insignificant spaces."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("job_id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("created_time", UtcDateTime, nullable=False),
+    Column("deleted", Boolean, nullable=False, default=False),
+    sqlite_autoincrement=True,  # never reuse the id of a deleted job
+)
+
+job_versions = Table(
+    "job_versions",
+    metadata,
+    Column("job_id", Integer, ForeignKey("jobs.job_id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("settings", JsonText, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("created_time", UtcDateTime, nullable=False),
+)
+
+run_ids = Table(
+    "run_ids",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # JOB_RUN or TASK_RUN
+    sqlite_autoincrement=True,  # AUTOINCREMENT: an id is never handed out twice
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", Integer, ForeignKey("run_ids.id"), primary_key=True, autoincrement=False),
+    Column("job_id", Integer, nullable=False),
+    Column("job_version", Integer, nullable=False),
+    Column("parameters", JsonText, nullable=False),
+    Column("trigger", String(32), nullable=False),
+    Column("creator", Text, nullable=False),
+    Column("workdir", Text, nullable=False),
+    Column("created_time", UtcDateTime, nullable=False),
+    Column("life_cycle", String(32), nullable=False),
+    Column("result", String(64)),
+    Column("message", Text, nullable=False),
+    Column("start_time", UtcDateTime),
+    Column("end_time", UtcDateTime),
+    Column("cancel_requested", Boolean, nullable=False),
+    Column("timed_out", Boolean, nullable=False),
+    Column("next_seq", Integer, nullable=False),
+    # How many events the log holds: written in the same transaction as each event, so a
+    # mismatch with the log would reveal a half-written transition.
+    Column("event_count", Integer, nullable=False),
+    ForeignKeyConstraint(
+        ["job_id", "job_version"], ["job_versions.job_id", "job_versions.version"]
+    ),
+    Index(None, "job_id"),
+)
+
+task_runs = Table(
+    "task_runs",
+    metadata,
+    Column("task_run_id", Integer, ForeignKey("run_ids.id"), primary_key=True,
+           autoincrement=False),
+    Column("run_id", Integer, ForeignKey("runs.run_id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("task_key", String(255), nullable=False),
+    Column("attempt_number", Integer, nullable=False),
+    Column("life_cycle", String(32), nullable=False),
+    Column("result", String(64)),
+    Column("message", Text, nullable=False),
+    Column("original_attempt_seq", Integer, nullable=False),
+    Column("pending_since", UtcDateTime),
+    Column("start_time", UtcDateTime),
+    Column("end_time", UtcDateTime),
+    Column("handle", Text),
+    Column("exit_code", Integer),
+    Column("stop_reason", String(64)),
+    Column("condition_outcome", String(16)),
+    Column("iteration", Integer),
+    Column("parent_seq", Integer),
+    # The unique index on (run_id, seq) also serves every lookup by run_id, so no second
+    # index on run_id alone is kept: it would only slow the hot write path.
+    UniqueConstraint("run_id", "seq"),
+)
+
+run_events = Table(
+    "run_events",
+    metadata,
+    Column("run_id", Integer, ForeignKey("runs.run_id"), primary_key=True),
+    Column("event_no", Integer, primary_key=True, autoincrement=False),  # 1, 2, ... per run
+    Column("type", String(64), nullable=False),
+    Column("body", JsonText, nullable=False),  # event_to_dict(event)
+    Column("at", UtcDateTime, nullable=False),
+)

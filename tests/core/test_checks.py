@@ -1,0 +1,267 @@
+"""Semantic checks of validated settings: each rule, its path and its message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from headwater.core.checks import check_job, find_cycle, format_path, parse_path, suggest
+from headwater.core.spec import JobSettings
+
+SHELL = {"shell_command_task": {"command": "true"}}
+CONDITION = {"condition_task": {"op": "EQUAL_TO", "left": "a", "right": "a"}}
+
+
+def task(key: str, *upstream: str, **fields: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"task_key": key, **fields}
+    if upstream:
+        body["depends_on"] = [{"task_key": name} for name in upstream]
+    if not any(name.endswith("_task") for name in fields):
+        body.update(SHELL)
+    return body
+
+
+def findings(*tasks: dict[str, Any], **job: Any) -> list[tuple[str, str]]:
+    return check_job(JobSettings.model_validate({"tasks": list(tasks), **job}))
+
+
+def test_a_valid_job_has_no_findings() -> None:
+    cond = task("check", "extract", **CONDITION)
+    load = task("load", depends_on=[{"task_key": "check", "outcome": "true"}])
+    assert (
+        findings(task("extract"), cond, load, parameters=[{"name": "run.date-1", "default": "x"}])
+        == []
+    )
+
+
+def test_duplicate_task_keys_name_both_positions() -> None:
+    assert findings(task("a"), task("b"), task("a")) == [
+        (
+            "tasks[2].task_key",
+            "duplicate task_key 'a': tasks[0] and tasks[2] both use it; task keys must be "
+            "unique within a job",
+        )
+    ]
+
+
+def test_unknown_dependency_suggests_a_close_key() -> None:
+    assert findings(task("load"), task("report", "lod")) == [
+        (
+            "tasks[1].depends_on[0].task_key",
+            "unknown task 'lod' (did you mean 'load'?); depends_on names the task_key of "
+            "another task of this job",
+        )
+    ]
+
+
+def test_a_cycle_names_the_tasks_on_it() -> None:
+    (finding,) = findings(task("a", "c"), task("b", "a"), task("c", "b"), task("d", "c"))
+
+    assert finding == (
+        "tasks[1].depends_on[0]",
+        "the tasks form a cycle: a -> b -> c -> a; remove one of these dependencies",
+    )
+
+
+def test_two_separate_cycles_are_both_reported() -> None:
+    result = findings(task("a", "b"), task("b", "a"), task("c", "d"), task("d", "c"))
+
+    assert [message.split(";")[0] for _, message in result] == [
+        "the tasks form a cycle: a -> b -> a",
+        "the tasks form a cycle: c -> d -> c",
+    ]
+
+
+def test_a_task_depending_on_itself() -> None:
+    assert findings(task("a", "a")) == [
+        ("tasks[0].depends_on[0].task_key", "task 'a' depends on itself; remove it")
+    ]
+
+
+def test_duplicate_dependencies() -> None:
+    assert findings(task("a"), task("b", "a", "a")) == [
+        (
+            "tasks[1].depends_on[1]",
+            "duplicate dependency on 'a' (also depends_on[0]); remove one of them",
+        )
+    ]
+
+
+def test_outcome_needs_a_condition_upstream_and_true_or_false() -> None:
+    result = findings(
+        task("a"),
+        task("cond", **CONDITION),
+        task("b", depends_on=[{"task_key": "a", "outcome": "true"}]),
+        task("c", depends_on=[{"task_key": "cond", "outcome": "yes"}]),
+    )
+
+    assert result == [
+        (
+            "tasks[2].depends_on[0].outcome",
+            "outcome is allowed only on a condition_task upstream, and 'a' is not one; "
+            "remove outcome",
+        ),
+        ("tasks[3].depends_on[0].outcome", 'outcome must be "true" or "false" (got \'yes\')'),
+    ]
+
+
+def test_a_task_needs_exactly_one_task_type() -> None:
+    none = {"task_key": "none"}
+    several = task("several", **SHELL, spark_python_task={"python_file": "x.py"})
+
+    result = findings(none, several)
+
+    assert result[0][0] == "tasks[0]"
+    assert result[0][1].startswith("task 'none' has no task type: set exactly one of notebook_task")
+    assert result[1] == (
+        "tasks[1].shell_command_task",
+        "task 'several' sets several task types (spark_python_task, shell_command_task); keep "
+        "exactly one, or split it into several tasks",
+    )
+
+
+def test_more_than_1000_tasks() -> None:
+    result = findings(*[task(f"t{i}") for i in range(1001)])
+
+    assert result == [
+        (
+            "tasks",
+            "a job has at most 1000 tasks (got 1001); split it and chain the parts with "
+            "run_job_task",
+        )
+    ]
+    assert findings(*[task(f"t{i}") for i in range(1000)]) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        (
+            "run date",
+            "job parameter name 'run date' may contain only letters, digits, '_', '-' and '.'",
+        ),
+        (
+            "dollar$",
+            "job parameter name 'dollar$' may contain only letters, digits, '_', '-' and '.'",
+        ),
+    ],
+)
+def test_job_parameter_names(name: str, message: str) -> None:
+    assert findings(parameters=[{"name": name, "default": ""}]) == [("parameters[0].name", message)]
+
+
+def test_duplicate_job_parameters() -> None:
+    parameters = [{"name": "day", "default": "1"}, {"name": "day", "default": "2"}]
+
+    assert findings(parameters=parameters) == [
+        ("parameters[1].name", "duplicate job parameter 'day' (also parameters[0])")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("has space", "task_key 'has space' may contain only letters, digits, '_' and '-'"),
+        ("dotted.key", "task_key 'dotted.key' may contain only letters, digits, '_' and '-'"),
+        ("", "task_key '' may contain only letters, digits, '_' and '-'"),
+        ("k" * 101, "task_key is 101 characters long; the limit is 100"),
+    ],
+)
+def test_task_key_format(key: str, message: str) -> None:
+    assert findings(task(key)) == [("tasks[0].task_key", message)]
+
+
+def test_a_100_character_task_key_is_fine() -> None:
+    assert findings(task("k" * 100)) == []
+
+
+def for_each(nested: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return task("loop", for_each_task={"inputs": "[1, 2]", "task": nested}, **fields)
+
+
+def test_for_each_cannot_nest_for_each() -> None:
+    inner = for_each(task("inner_body"))
+    inner["task_key"] = "inner"
+
+    assert findings(for_each(inner)) == [
+        (
+            "tasks[0].for_each_task.task.for_each_task",
+            "a for_each_task cannot nest another for_each_task; wrap the inner loop in a "
+            "separate job and call it with run_job_task",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("max_retries", 2), ("min_retry_interval_millis", 1000), ("retry_on_timeout", True)],
+)
+def test_retries_go_on_the_nested_task_not_the_for_each(field: str, value: object) -> None:
+    assert findings(for_each(task("body"), **{field: value})) == [
+        (
+            f"tasks[0].{field}",
+            f"{field} is not allowed on a for_each task itself; move it to the nested task "
+            "(for_each_task.task), which is retried per iteration",
+        )
+    ]
+    assert findings(for_each(task("body", **{field: value}))) == []
+
+
+def test_condition_tasks_take_no_retries() -> None:
+    result = findings(task("cond", max_retries=1, retry_on_timeout=False, **CONDITION))
+
+    assert result == [
+        ("tasks[0].max_retries", "condition tasks are never retried; remove max_retries")
+    ]
+
+
+def test_nested_tasks_are_checked_too() -> None:
+    result = findings(for_each({"task_key": "bad key"}))
+
+    assert [path for path, _ in result] == [
+        "tasks[0].for_each_task.task.task_key",
+        "tasks[0].for_each_task.task",
+    ]
+
+
+def test_at_most_three_destinations_per_event() -> None:
+    hooks = {"on_failure": [{"id": str(i)} for i in range(4)], "on_start": [{"id": "1"}]}
+
+    result = findings(task("a", webhook_notifications=hooks), webhook_notifications=hooks)
+
+    assert result == [
+        ("webhook_notifications.on_failure", "at most 3 destinations per event (got 4)"),
+        ("tasks[0].webhook_notifications.on_failure", "at most 3 destinations per event (got 4)"),
+    ]
+
+
+def test_run_job_task_names_exactly_one_job() -> None:
+    result = findings(
+        task("neither", run_job_task={}),
+        task("both", run_job_task={"job_id": 1, "job_name": "x"}),
+        task("ok", run_job_task={"job_name": "x"}),
+    )
+
+    assert result == [
+        ("tasks[0].run_job_task", "set job_id, or job_name for a job of this bundle"),
+        ("tasks[1].run_job_task.job_name", "set job_id or job_name, not both"),
+    ]
+
+
+def test_paths_round_trip() -> None:
+    parts = ("tasks", 3, "depends_on", 0, "task_key")
+
+    assert format_path(parts) == "tasks[3].depends_on[0].task_key"
+    assert parse_path(format_path(parts)) == parts
+    assert parse_path("") == ()
+
+
+def test_find_cycle_follows_run_order() -> None:
+    assert find_cycle({"a": ["c"], "b": ["a"], "c": ["b"]}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": [], "b": ["a"]}) == []
+
+
+def test_suggest() -> None:
+    assert suggest("lod", ["load", "report"]) == " (did you mean 'load'?)"
+    assert suggest("zzz", ["load"]) == ""

@@ -1,0 +1,41 @@
+"""End-to-end fixtures: the real CLI in a child process, in a fresh working directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def hw(tmp_path: Path) -> Cli:
+    """Run `headwater ARGS...` in tmp_path; its state goes to tmp_path/.headwater."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+
+    def run(*args: str, check: bool = False, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([sys.executable, "-m", "headwater", *args], cwd=tmp_path,
+                                env=env, capture_output=True, text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"headwater {' '.join(args)} exited {result.returncode}:\n"
+                                 f"{result.stdout}\n{result.stderr}")
+        return result
+
+    return run
+
+
+def write_job(path: Path, tasks: list[dict[str, Any]], **job: Any) -> Path:
+    path.write_text(json.dumps({"name": job.pop("name", "e2e"), "tasks": tasks, **job}))
+    return path
+
+
+def shell(key: str, command: str, *deps: str, **fields: Any) -> dict[str, Any]:
+    return {"task_key": key, "depends_on": [{"task_key": d} for d in deps],
+            "shell_command_task": {"command": command}, **fields}

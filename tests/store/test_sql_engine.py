@@ -1,0 +1,68 @@
+"""SQLite connection setup: pragmas, the write lock taken at BEGIN, sharing one file."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from store_builders import SETTINGS, T0
+
+from headwater.store import SqlStore, open_store
+
+
+def sqlite_path(url: str) -> Path:
+    return Path(url.removeprefix("sqlite:///"))
+
+
+def test_opening_creates_the_directory_and_sets_the_pragmas(sqlite_url: str) -> None:
+    assert not sqlite_path(sqlite_url).parent.exists()
+
+    store = open_store(sqlite_url)
+    with store.engine.connect() as conn:
+        pragmas = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+                   for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")}
+    store.close()
+
+    assert sqlite_path(sqlite_url).is_file()
+    assert pragmas == {"journal_mode": "wal", "synchronous": 1, "busy_timeout": 30000,
+                       "foreign_keys": 1}  # synchronous 1 is NORMAL
+
+
+def test_a_write_transaction_holds_the_write_lock_from_begin(sqlite_url: str) -> None:
+    store = open_store(sqlite_url)
+    other = sqlite3.connect(sqlite_path(sqlite_url), timeout=0, isolation_level=None)
+    try:
+        with store.engine.begin() as conn:
+            # Nothing written yet: only BEGIN IMMEDIATE can be holding the lock.
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+            with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+                other.execute("BEGIN IMMEDIATE")
+            # A reader is not blocked by the writer in WAL mode.
+            assert store.list_jobs() == []
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+        store.close()
+
+
+def test_a_second_store_on_the_same_database_sees_the_data(store: SqlStore,
+                                                           db_url: str) -> None:
+    saved = store.save_job("etl", SETTINGS, "a.yml", T0)
+    second = open_store(db_url)
+    try:
+        assert second.get_job(saved.job_id) == saved
+        newer = second.save_job("etl", {**SETTINGS, "timeout_seconds": 5}, "a.yml", T0)
+        assert store.get_job(saved.job_id) == newer
+    finally:
+        second.close()
+
+
+def test_integrity_check_reports_ok(sqlite_url: str) -> None:
+    store = open_store(sqlite_url)
+    store.save_job("etl", SETTINGS, "a.yml", T0)
+
+    assert store.integrity_check() == "ok"
+    store.close()

@@ -2,7 +2,8 @@
 
 Workloads, each timed in this same run beside its floor:
 - W1: a chain of 100 trivial Python tasks (one at a time);
-- W2: one root, 200 parallel trivial tasks, one join, at `--max-parallel` (default 8).
+- W2: one root, 200 parallel trivial tasks, one join, at `--max-parallel` (default 8);
+- W3: a for-each over 1,000 items of the same trivial task, at concurrency `--max-parallel`.
 The floor spawns the same number of `python -c pass`-like processes (the same empty script)
 back to back (W1) or with the same parallelism (W2). Overhead per task = (run - floor) / tasks.
 This is a report, not a test: machines are small and noisy, so read the ratios.
@@ -38,6 +39,13 @@ def chain(n: int) -> list[dict[str, object]]:
 def fan(n: int) -> list[dict[str, object]]:
     middle = [trivial(f"t{i}", "root") for i in range(n)]
     return [trivial("root"), *middle, trivial("join", *(f"t{i}" for i in range(n)))]
+
+
+def loop(n: int, concurrency: int) -> list[dict[str, object]]:
+    nested = {"task_key": "item", "spark_python_task": {"python_file": "noop.py",
+                                                          "parameters": ["{{input}}"]}}
+    return [{"task_key": "loop", "for_each_task": {
+        "inputs": json.dumps(list(range(n))), "concurrency": concurrency, "task": nested}}]
 
 
 def floor(script: Path, count: int, parallel: int) -> float:
@@ -94,11 +102,14 @@ def main() -> None:
                 ("W1 chain of 100", chain(100), lambda: floor(script, 100, 1)),
                 (f"W2 fan-out 200 @{args.max_parallel}", fan(200),
                  lambda: floor(script, 202, args.max_parallel)),
+                (f"W3 for-each 1000 @{args.max_parallel}", loop(1000, args.max_parallel),
+                 lambda: floor(script, 1000, args.max_parallel)),
             ]
             for name, tasks, measure_floor in workloads:
                 base = measure_floor()
                 run = timed_run(service, workdir, name, tasks)
-                rows.append(report(name, len(tasks), run, base))
+                count = 1000 if name.startswith("W3") else len(tasks)
+                rows.append(report(name, count, run, base))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 

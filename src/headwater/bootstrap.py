@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -22,14 +21,6 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-def current_user() -> str:
-    """The local actor: the OS user (the server will use token principals)."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
 @contextmanager
 def application(settings: Settings) -> Iterator[Service]:
     """A service over the configured store and a local executor, closed on exit."""
@@ -37,9 +28,12 @@ def application(settings: Settings) -> Iterator[Service]:
     executor = LocalExecutor()
     clock = SystemClock()
     try:
-        engine = Engine(store, executor, runners_by_type(), clock, settings.logs_dir,
+        runners = runners_by_type(home=settings.home, db_url=settings.db_url,
+                                  run_job_chain=settings.run_job_chain)
+        engine = Engine(store, executor, runners, clock, settings.logs_dir,
                         settings.max_parallel)
-        yield Service(store, engine, clock, current_user(), settings.logs_dir)
+        yield Service(store, engine, clock, settings.user, settings.logs_dir,
+                      settings.home / "locks")
     finally:
         executor.close()
         store.close()

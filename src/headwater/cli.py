@@ -5,54 +5,36 @@ Rich is imported only by the commands that draw (see display.py), so `--help` st
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from headwater.config import Settings
-from headwater.core.load import LoadedJob, load_file, load_files
+from headwater.cli_bundle import bundle
+from headwater.cli_common import (
+    bundle_variables,
+    db_option,
+    parse_pairs,
+    pick_job,
+    reports_errors,
+    settings_for,
+    target_option,
+    var_option,
+)
+from headwater.core.load import load_file, load_files
+from headwater.core.runstate import RunState
 from headwater.core.states import ResultState
-from headwater.errors import HeadwaterError, SpecError
 
-F = TypeVar("F", bound=Callable[..., Any])
+if TYPE_CHECKING:
+    from headwater.display import Display
+    from headwater.service import Service
 
 SUCCESSFUL = (ResultState.SUCCESS, ResultState.SUCCESS_WITH_FAILURES)
-
-
-def db_option(command: F) -> F:
-    return click.option(
-        "--db", envvar="HEADWATER_DB", metavar="URL",
-        help="SQLAlchemy URL or SQLite file of the state store "
-             "[default: .headwater/headwater.db].",
-    )(command)
-
-
-def reports_errors(command: F) -> F:
-    """Turn headwater's errors into a message on stderr and exit code 1, not a traceback."""
-
-    @wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except SpecError as error:
-            click.echo(str(error), err=True)
-            sys.exit(1)
-        except HeadwaterError as error:
-            click.echo(f"error: {error}", err=True)
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def settings_for(db: str | None, max_parallel: int | None = None) -> Settings:
-    return Settings.from_env(os.environ, Path.cwd(), db=db, max_parallel=max_parallel)
 
 
 @click.group()
@@ -63,74 +45,77 @@ def main() -> None:
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--target", help="Bundle target to validate (dev, test, prod, ...).")
+@target_option
+@var_option
 @reports_errors
-def validate(files: Sequence[Path], target: str | None) -> None:
+def validate(files: Sequence[Path], target: str | None, var_pairs: Sequence[str]) -> None:
     """Check job files; report every problem with its file:line:col and exit 1."""
-    jobs = load_files(files, target)
+    settings = settings_for(None)
+    jobs = load_files(files, target, bundle_variables(var_pairs, os.environ), settings.user)
     for job in jobs:
         click.echo(f"ok: {job.source}: job {job.settings.name or job.resource_name!r} "
                    f"({len(job.settings.tasks)} tasks)")
 
 
-def parse_params(pairs: Sequence[str]) -> dict[str, str]:
-    """`name=value` pairs; the value may contain `=` and anything else, kept as is."""
-    params: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="--param")
-        params[name] = value
-    return params
-
-
-def pick_job(jobs: list[LoadedJob], name: str | None, file: Path) -> LoadedJob:
-    """The job named by `--job` (resource or job name), or the only one in the file."""
-    if name is None:
-        if len(jobs) == 1:
-            return jobs[0]
-        names = ", ".join(j.resource_name for j in jobs)
-        raise click.UsageError(f"{file} defines {len(jobs)} jobs ({names}); pick one with --job")
-    for job in jobs:
-        if name in (job.resource_name, job.settings.name):
-            return job
-    known = [j.resource_name for j in jobs]
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise click.UsageError(f"{file} has no job {name!r}{hint}; it defines: {', '.join(known)}")
-
-
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--job", "job_name", help="Which job of the file to run (resource or job name).")
-@click.option("--target", help="Bundle target (dev, test, prod, ...).")
+@target_option
+@var_option
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Override a job parameter; repeatable.")
 @click.option("--max-parallel", type=click.IntRange(min=1),
               help="Most tasks running at once [default: 4 per CPU, 4 to 32].")
 @db_option
 @reports_errors
-def run(file: Path, job_name: str | None, target: str | None, params: Sequence[str],
-        max_parallel: int | None, db: str | None) -> None:
+def run(file: Path, job_name: str | None, target: str | None, var_pairs: Sequence[str],
+        params: Sequence[str], max_parallel: int | None, db: str | None) -> None:
     """Run a job to its end here, showing its tasks as they go.
 
     Exits 0 when the run ends SUCCESS or SUCCESS_WITH_FAILURES, 1 otherwise.
     """
     from headwater.bootstrap import application
-    from headwater.display import make_display
 
-    job = pick_job(load_file(file, target), job_name, file)
-    overrides = parse_params(params)
-    with application(settings_for(db, max_parallel)) as service:
+    settings = settings_for(db, max_parallel)
+    variables = bundle_variables(var_pairs, os.environ)
+    jobs = load_file(file, target, variables, settings.user)
+    job = pick_job(jobs, job_name, file)
+    overrides = parse_pairs(params, "--param")
+    with application(settings) as service:
+        for other in jobs:  # a Run Job task may name any job of the bundle
+            if other is not job:
+                service.register(other.settings, str(file.resolve()))
         record = service.register(job.settings, str(file.resolve()))
         run_id = service.start_run(record, overrides, file.resolve().parent)
         click.echo(f"Run {run_id} of job {record.name!r} (job {record.job_id}, "
                    f"version {record.version}) started")
-        display = make_display(sys.stdout)
-        try:
-            state = service.drive(run_id, display)
-        finally:
-            display.close()
+        state = drive_with_display(service, run_id,
+                                   lambda observer: service.drive(run_id, observer))
+    finish(run_id, state)
+
+
+def drive_with_display(service: Service, run_id: int,
+                       drive: Callable[[Display], RunState]) -> RunState:
+    """Drive a run showing its progress; the first Ctrl-C cancels it (cleanup tasks run)."""
+    from headwater.display import make_display
+
+    def interrupt(signum: int, frame: object) -> None:
+        if service.engine.interrupted.is_set():
+            raise KeyboardInterrupt
+        click.echo(f"\nCancelling run {run_id} (Ctrl-C again to stop at once)...", err=True)
+        service.engine.interrupted.set()
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    display = make_display(sys.stdout)
+    try:
+        return drive(display)
+    finally:
+        display.close()
+        signal.signal(signal.SIGINT, previous)
+
+
+def finish(run_id: int, state: RunState) -> None:
+    """Print how the run ended; exit 1 unless it succeeded."""
     seconds = (state.end_time - state.start_time).total_seconds() if (
         state.end_time and state.start_time) else 0.0
     click.echo(f"Run {run_id} ended {state.result} in {seconds:.1f}s")
@@ -138,6 +123,9 @@ def run(file: Path, job_name: str | None, target: str | None, params: Sequence[s
         click.echo(f"  {state.message}")
         click.echo(f"  details: headwater runs get {run_id}")
         sys.exit(1)
+
+
+main.add_command(bundle)
 
 
 @main.group()
@@ -166,18 +154,28 @@ def runs_list(job_id: int | None, limit: int, active_only: bool, db: str | None)
 @runs.command("get")
 @click.argument("run_id", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print the Jobs API `Run` JSON.")
+@click.option("--resolved", is_flag=True,
+              help="Include each task run's resolved parameters (include_resolved_values).")
 @db_option
 @reports_errors
-def runs_get(run_id: int, as_json: bool, db: str | None) -> None:
-    """One run with every attempt of every task."""
+def runs_get(run_id: int, as_json: bool, resolved: bool, db: str | None) -> None:
+    """One run with every attempt of every task (or one task run, by its id)."""
     from headwater.bootstrap import application
-    from headwater.wire import run_json
+    from headwater.wire import run_json, task_run_document
 
     with application(settings_for(db)) as service:
-        document = run_json(service.get_run(run_id))
+        record, seq = service.find_run(run_id)
+    if seq is not None:
+        click.echo(json.dumps(task_run_document(record, seq, resolved), indent=2))
+        return
+    document = run_json(record, resolved)
     if as_json:
         click.echo(json.dumps(document, indent=2))
         return
+    print_run(run_id, document)
+
+
+def print_run(run_id: int, document: dict[str, Any]) -> None:
     state = document["state"]
     click.echo(f"Run {run_id} of {document['run_name']!r}: {state['life_cycle_state']} "
                f"{state.get('result_state', '')}")
@@ -188,6 +186,37 @@ def runs_get(run_id: int, as_json: bool, db: str | None) -> None:
         click.echo(f"  {task['task_key']:<28} attempt {task['attempt_number']}  "
                    f"{t_state['life_cycle_state']:<17} {t_state.get('result_state', ''):<18} "
                    f"{task['execution_duration'] / 1000:.1f}s  {t_state['state_message']}")
+
+
+@runs.command("output")
+@click.argument("task_run_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the Jobs API `RunOutput` JSON.")
+@db_option
+@reports_errors
+def runs_output(task_run_id: int, as_json: bool, db: str | None) -> None:
+    """The output of one task run: notebook result, error and trace, SQL rows, logs."""
+    from headwater.bootstrap import application
+    from headwater.outputs import run_output
+
+    with application(settings_for(db)) as service:
+        record, seq = service.find_run(task_run_id)
+        document = run_output(record, seq, service.logs_dir)
+    if as_json:
+        click.echo(json.dumps(document, indent=2))
+        return
+    meta = document["metadata"]
+    click.echo(f"Task run {meta['run_id']} ({meta['task_key']}, attempt "
+               f"{meta['attempt_number']}): {meta['state'].get('result_state', '')}")
+    if "notebook_output" in document:
+        click.echo(f"notebook result: {document['notebook_output'].get('result')}")
+    if "sql_output" in document:
+        click.echo(f"sql output: {json.dumps(document['sql_output'])[:2000]}")
+    if "error" in document:
+        click.echo(f"error: {document['error']}")
+    if "error_trace" in document:
+        click.echo(document["error_trace"])
+    if document.get("logs"):
+        click.echo(document["logs"], nl=False)
 
 
 @runs.command("logs")
@@ -209,3 +238,89 @@ def runs_logs(run_id: int, task_key: str, attempt: int | None, db: str | None) -
         return
     with path.open("rb") as log:
         sys.stdout.buffer.write(log.read())
+
+
+@runs.command("cancel")
+@click.argument("run_id", type=int)
+@click.option("--task", "task_key", help="Cancel only this task of the run.")
+@db_option
+@reports_errors
+def runs_cancel(run_id: int, task_key: str | None, db: str | None) -> None:
+    """Cancel a run (or one task): running attempts are killed, cleanup tasks still run."""
+    from headwater.bootstrap import application
+
+    with application(settings_for(db)) as service:
+        service.cancel(run_id, task_key)
+    what = f"task {task_key!r} of run {run_id}" if task_key else f"run {run_id}"
+    click.echo(f"Cancel requested for {what}; the engine driving it acts within a second.")
+
+
+@runs.command("resume")
+@click.argument("run_id", type=int)
+@db_option
+@reports_errors
+def runs_resume(run_id: int, db: str | None) -> None:
+    """Continue a run whose `headwater run` was killed: finished tasks are not rerun."""
+    from headwater.bootstrap import application
+
+    with application(settings_for(db)) as service:
+        state = drive_with_display(service, run_id,
+                                   lambda observer: service.resume(run_id, observer))
+    finish(run_id, state)
+
+
+@runs.command("repair")
+@click.argument("run_id", type=int)
+@click.option("--task", "task_keys", multiple=True, metavar="KEY",
+              help="A task to rerun; repeatable.")
+@click.option("--all-failed", is_flag=True, help="Rerun every task that did not succeed.")
+@click.option("--rerun-dependents", is_flag=True,
+              help="Also rerun the tasks downstream of those, even if they succeeded.")
+@click.option("--latest-repair-id", type=int,
+              help="Guard against a concurrent repair [default: filled in for you].")
+@db_option
+@reports_errors
+def runs_repair(run_id: int, task_keys: Sequence[str], all_failed: bool,
+                rerun_dependents: bool, latest_repair_id: int | None, db: str | None) -> None:
+    """Rerun failed tasks inside a run that ended, with the job's current settings."""
+    from headwater.bootstrap import application
+
+    with application(settings_for(db)) as service:
+        request = service.prepare_repair(run_id, list(task_keys), all_failed, rerun_dependents,
+                                         latest_repair_id)
+        click.echo(f"Repair {request.repair_id} of run {run_id}: rerunning "
+                   f"{', '.join(request.task_keys)}")
+        state = drive_with_display(service, run_id,
+                                   lambda observer: service.repair(run_id, request, observer))
+    finish(run_id, state)
+
+
+@runs.command("run-child", hidden=True)
+@click.option("--job-id", type=int)
+@click.option("--job-name")
+@click.option("--parameters", "parameters_json", default="{}")
+@click.option("--parent-task-run", type=int, required=True)
+@db_option
+@reports_errors
+def runs_run_child(job_id: int | None, job_name: str | None, parameters_json: str,
+                   parent_task_run: int, db: str | None) -> None:
+    """The child engine of a Run Job task (see runners/run_job.py); not for people."""
+    from headwater.bootstrap import application
+    from headwater.display import LineDisplay
+    from headwater.errors import InvalidRequest
+    from headwater.runtime.channel import update_result
+
+    settings = settings_for(db)
+    with application(settings) as service:
+        job = service.find_job(job_id, job_name)
+        if job.job_id in settings.run_job_chain:
+            raise InvalidRequest(f"Run Job tasks form a cycle: job {job.job_id} ({job.name!r}) "
+                                 f"is already running above (jobs {settings.run_job_chain})")
+        workdir = Path(job.source).parent if Path(job.source).is_file() else Path.cwd()
+        run_id = service.start_run(job, json.loads(parameters_json), workdir,
+                                   trigger="RUN_JOB_TASK", strict=False)
+        update_result({"run_job_output": {"run_id": run_id}})
+        click.echo(f"Run {run_id} of job {job.name!r} started by task run {parent_task_run}")
+        signal.signal(signal.SIGTERM, lambda *_: service.engine.interrupted.set())
+        state = service.drive(run_id, LineDisplay(sys.stdout))
+    finish(run_id, state)

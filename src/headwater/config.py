@@ -6,6 +6,7 @@ build settings from a dict.
 
 from __future__ import annotations
 
+import getpass
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ class Settings:
     home: Path  # .headwater/ by default: the SQLite store and the attempts' logs
     db_url: str
     max_parallel: int
+    user: str = "local"  # who acts: runs' creator, `mode: development` prefixes
+    run_job_chain: tuple[int, ...] = ()  # jobs whose Run Job tasks started this engine
 
     @property
     def logs_dir(self) -> Path:
@@ -38,4 +41,16 @@ class Settings:
         if "://" not in url:  # a plain path is a SQLite file
             url = f"sqlite:///{Path(url).absolute()}"
         parallel = max_parallel or default_max_parallel(os.cpu_count())
-        return cls(home=home, db_url=url, max_parallel=parallel)
+        chain = tuple(int(j) for j in env.get("HEADWATER_RUN_JOB_CHAIN", "").split(",") if j)
+        return cls(home=home, db_url=url, max_parallel=parallel, user=current_user(env),
+                   run_job_chain=chain)
+
+
+def current_user(env: Mapping[str, str]) -> str:
+    """`HEADWATER_USER`, else the OS login name, else "local" (the server will use tokens)."""
+    if env.get("HEADWATER_USER"):
+        return env["HEADWATER_USER"]
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name (a container without a passwd entry)
+        return "local"

@@ -5,7 +5,7 @@ Rich is imported only here, and only when a terminal asks for the live table.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol, TextIO
 
@@ -15,7 +15,8 @@ from headwater.core.runstate import RunState, TaskRun
 class Display(Protocol):
     """Called after every decision with the new state; closed when the run ends."""
 
-    def __call__(self, state: RunState, ids: Mapping[int, int]) -> None: ...
+    def __call__(self, state: RunState, changed: Sequence[int],
+                 ids: Mapping[int, int]) -> None: ...
 
     def close(self) -> None: ...
 
@@ -39,10 +40,17 @@ class LineDisplay:
         self.out = out
         self.seen: dict[int, str] = {}
 
-    def __call__(self, state: RunState, ids: Mapping[int, int]) -> None:
-        for seq in sorted(state.task_runs):
+    def __call__(self, state: RunState, changed: Sequence[int],
+                 ids: Mapping[int, int]) -> None:
+        for seq in changed:
             run = state.task_runs[seq]
+            if run.parent_seq is not None and (run.result is None or run.result.is_success):
+                continue  # iterations: only their failures, or thousands of lines would scroll
             text = describe(run)
+            if run.loop is not None and run.result is None:
+                text = f"{text} ({run.loop.done}/{run.loop.total} iterations)"
+                if run.loop.done % max(1, run.loop.total // 10):
+                    continue  # a progress line every tenth of the loop
             if self.seen.get(seq) == text:
                 continue
             self.seen[seq] = text
@@ -65,7 +73,8 @@ class LiveDisplay:
         self.live = Live(refresh_per_second=8, get_renderable=self.render)
         self.live.start()
 
-    def __call__(self, state: RunState, ids: Mapping[int, int]) -> None:
+    def __call__(self, state: RunState, changed: Sequence[int],
+                 ids: Mapping[int, int]) -> None:
         self.state = state
 
     def render(self) -> Any:
@@ -78,7 +87,8 @@ class LiveDisplay:
         for key in self.state.plan.order:
             run = self.state.latest_run(key)
             if run is not None:
-                table.add_row(key, describe(run), str(run.attempt_number + 1),
+                progress = f" {run.loop.done}/{run.loop.total}" if run.loop else ""
+                table.add_row(key, describe(run) + progress, str(run.attempt_number + 1),
                               elapsed(run, now), run.message[:60])
         return table
 

@@ -2,101 +2,81 @@
 
 It is the only place that feeds events to `core.machine.decide`, persists each decision (the
 event and the changed rows in one store transaction), and carries out the commands: launch an
-attempt through a runner and the executor (at most `max_parallel` at once), kill one, keep the
-timers. Executors and timers turn into new events; nothing else changes a run.
+attempt through a runner and the executor (at most `max_parallel` processes at once), evaluate
+a condition or expand a for-each in-process, kill an attempt, keep the timers, pick up cancel
+requests from other processes. Executors, timers and requests turn into new events; nothing
+else changes a run.
 """
 
 from __future__ import annotations
 
-import heapq
 import signal as signals
+import threading
 from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from headwater.attempts import VALUES, attempt_dir, read_text
 from headwater.core.events import (
+    CancelRequested,
     CancelTimer,
     Command,
     Event,
     FinishRun,
     KillTask,
+    RepairRequested,
     RunStarted,
     SetTimer,
     StartTask,
     TaskFailed,
-    TaskStarted,
+    TaskLost,
     TaskSucceeded,
     TimerFired,
 )
 from headwater.core.machine import decide
+from headwater.core.plan import PlannedTask
+from headwater.core.resume import resume_commands, running_attempts
 from headwater.core.runstate import RunState, TaskRun
-from headwater.errors import HeadwaterError
-from headwater.ports import (
-    AttemptKey,
-    Clock,
-    Executor,
-    Runner,
-    RunRecord,
-    Store,
-    TaskContext,
-    TaskExit,
-)
+from headwater.core.taskvalues import TaskValuesError, encode_values, parse_task_values
+from headwater.launching import Launcher
+from headwater.outputs import read_result
+from headwater.ports import AttemptKey, Clock, Executor, Runner, RunRecord, Store, TaskExit
+from headwater.timers import Timers
 
-Observer = Callable[[RunState, Mapping[int, int]], None]
+# Called after every decision: the new state, the task runs it changed, seq -> run id.
+Observer = Callable[[RunState, Sequence[int], Mapping[int, int]], None]
 
 KILL_GRACE_SECONDS = 10.0  # SIGTERM, then SIGKILL of the whole tree after this
-IDLE_WAIT_SECONDS = 0.5  # how long the loop sleeps when nothing is due
-
-
-def log_path(logs_dir: Path, run_id: int, run: TaskRun) -> Path:
-    """Where an attempt's stdout and stderr go; one file per attempt, never rewritten."""
-    task_dir = logs_dir / str(run_id) / run.task_key
-    if run.iteration is not None:
-        task_dir = task_dir / f"iteration-{run.iteration}"
-    return task_dir / f"attempt-{run.attempt_number}.log"
-
-
-@dataclass
-class _Timers:
-    """Due instants by key; a cancelled or replaced timer is skipped when popped."""
-
-    heap: list[tuple[datetime, str]]
-    due: dict[str, datetime]
-
-    def set(self, key: str, at: datetime) -> None:
-        self.due[key] = at
-        heapq.heappush(self.heap, (at, key))
-
-    def cancel(self, key: str) -> None:
-        self.due.pop(key, None)
-
-    def next_at(self) -> datetime | None:
-        while self.heap and self.due.get(self.heap[0][1]) != self.heap[0][0]:
-            heapq.heappop(self.heap)
-        return self.heap[0][0] if self.heap else None
-
-    def pop_due(self, now: datetime) -> list[str]:
-        fired = []
-        while (at := self.next_at()) is not None and at <= now:
-            _, key = heapq.heappop(self.heap)
-            del self.due[key]
-            fired.append(key)
-        return fired
+IDLE_WAIT_SECONDS = 0.2  # the longest the loop sleeps: also how often it looks for requests
+INLINE_KINDS = frozenset({"condition_task", "for_each_task"})
 
 
 class Engine:
-    """Runs one job run at a time to its end with the given adapters."""
+    """Drives job runs to their end with the given adapters, one run per call."""
 
     def __init__(self, store: Store, executor: Executor, runners: Mapping[str, Runner],
                  clock: Clock, logs_dir: Path, max_parallel: int) -> None:
         self.store, self.executor, self.runners = store, executor, runners
         self.clock, self.logs_dir, self.max_parallel = clock, logs_dir, max_parallel
+        self.interrupted = threading.Event()  # set from a signal handler: cancel the run
 
     def run(self, run_id: int, observer: Observer | None = None) -> RunState:
         """Drive `run_id` from its stored state to a terminal state and return it."""
-        return _RunLoop(self, self.store.load_run(run_id), observer).drive()
+        loop = _RunLoop(self, self.store.load_run(run_id), observer)
+        return loop.drive(first=RunStarted(self.clock.now()))
+
+    def resume(self, run_id: int, observer: Observer | None = None) -> RunState:
+        """Continue a run whose engine stopped: lost attempts fail, the rest goes on."""
+        loop = _RunLoop(self, self.store.load_run(run_id), observer)
+        loop.resume()
+        return loop.drive(first=None)
+
+    def repair(self, run_id: int, event: RepairRequested,
+               observer: Observer | None = None) -> RunState:
+        """Apply a repair to a terminal run (already on its new job version) and drive it."""
+        loop = _RunLoop(self, self.store.load_run(run_id), observer)
+        return loop.drive(first=event)
 
 
 class _RunLoop:
@@ -106,20 +86,33 @@ class _RunLoop:
         self.engine, self.record, self.observer = engine, record, observer
         self.state = record.state
         self.ids: dict[int, int] = dict(record.task_run_ids)
+        self.inline: deque[int] = deque()  # conditions and for-each expansions: no process
         self.to_launch: deque[int] = deque()
-        self.timers = _Timers([], {})
+        self.timers = Timers()
+        self.launcher = Launcher(engine.runners, engine.logs_dir, record)
         self.finished = record.state.is_terminal
+        self.cancel_sent = False
 
-    def drive(self) -> RunState:
-        if not self.finished:
-            self.apply(RunStarted(self.now()))
+    def now(self) -> datetime:
+        return self.engine.clock.now()
+
+    def drive(self, first: Event | None) -> RunState:
+        if first is not None and (not self.finished or isinstance(first, RepairRequested)):
+            self.finished = False
+            self.apply(first)
         while not self.finished:
             self.launch_ready()
             self.wait_once()
         return self.state
 
-    def now(self) -> datetime:
-        return self.engine.clock.now()
+    def resume(self) -> None:
+        """Re-issue what the snapshot waits for; report attempts whose process is gone."""
+        for command in resume_commands(self.state):
+            self.perform(command)
+        for run in running_attempts(self.state):
+            assert run.handle is not None
+            self.engine.executor.kill_orphan(run.handle)
+            self.apply(TaskLost(self.now(), run.seq))
 
     def apply(self, event: Event) -> None:
         decision = decide(self.state, event)
@@ -130,18 +123,15 @@ class _RunLoop:
         for command in decision.commands:
             self.perform(command)
         if self.observer is not None:
-            self.observer(self.state, self.ids)
+            self.observer(self.state, decision.changed, self.ids)
 
     def perform(self, command: Command) -> None:
         match command:
             case StartTask(seq=seq):
-                self.to_launch.append(seq)
+                queue = self.inline if self.kind(seq) in INLINE_KINDS else self.to_launch
+                queue.append(seq)
             case KillTask(seq=seq):
-                if seq in self.to_launch:
-                    self.to_launch.remove(seq)
-                else:
-                    key = AttemptKey(self.record.run_id, seq)
-                    self.engine.executor.kill(key, KILL_GRACE_SECONDS)
+                self.kill(seq)
             case SetTimer(key=key, at=at):
                 self.timers.set(key, at)
             case CancelTimer(key=key):
@@ -149,59 +139,95 @@ class _RunLoop:
             case FinishRun():
                 self.finished = True
 
+    def kind(self, seq: int) -> str:
+        return self.task_of(self.state.task_runs[seq]).kind
+
+    def task_of(self, run: TaskRun) -> PlannedTask:
+        if run.parent_seq is None:
+            return self.state.plan.tasks[run.task_key]
+        nested = self.state.plan.tasks[self.state.task_runs[run.parent_seq].task_key].nested
+        assert nested is not None
+        return nested
+
+    def kill(self, seq: int) -> None:
+        for queue in (self.inline, self.to_launch):
+            if seq in queue:
+                queue.remove(seq)
+                return
+        self.engine.executor.kill(AttemptKey(self.record.run_id, seq), KILL_GRACE_SECONDS)
+
     def launch_ready(self) -> None:
+        while self.inline:
+            self.apply_all(self.launcher.inline(self.state, self.ids, self.inline.popleft(),
+                                                self.now()))
         executor = self.engine.executor
         while self.to_launch and executor.running() < self.engine.max_parallel:
-            self.launch(self.to_launch.popleft())
+            seq = self.to_launch.popleft()
+            run = self.state.task_runs[seq]
+            key = AttemptKey(self.record.run_id, seq)
+            self.apply_all(self.launcher.launch(self.state, self.ids, run, executor, key,
+                                                self.now))
 
-    def launch(self, seq: int) -> None:
-        run = self.state.task_runs[seq]
-        task = self.state.plan.tasks[run.task_key]
-        context = self.context(run)
-        try:
-            runner = self.engine.runners[task.kind]
-        except KeyError:
-            self.apply(TaskFailed(self.now(), seq, f"headwater cannot run {task.kind} yet"))
-            return
-        try:
-            spec = runner.launch_spec(task.spec, context)
-            handle = self.engine.executor.launch(AttemptKey(self.record.run_id, seq), spec)
-        except (HeadwaterError, OSError) as error:
-            self.apply(TaskFailed(self.now(), seq, f"The task could not start: {error}"))
-            return
-        self.apply(TaskStarted(self.now(), seq, handle))
-
-    def context(self, run: TaskRun) -> TaskContext:
-        job = self.record.job
-        return TaskContext(
-            run_id=self.record.run_id,
-            task_run_id=self.ids[run.seq],
-            task_key=run.task_key,
-            attempt_number=run.attempt_number,
-            job_id=job.job_id,
-            job_name=job.name,
-            workdir=Path(self.record.workdir),
-            log_path=log_path(self.engine.logs_dir, self.record.run_id, run),
-            parameters=dict(self.record.parameters),
-        )
+    def apply_all(self, events: list[Event]) -> None:
+        for event in events:
+            self.apply(event)
 
     def wait_once(self) -> None:
-        next_at = self.timers.next_at()
         timeout = IDLE_WAIT_SECONDS
+        next_at = self.timers.next_at()
         if next_at is not None:
             timeout = max(0.0, min(timeout, (next_at - self.now()).total_seconds()))
-        if self.to_launch and self.engine.executor.running() < self.engine.max_parallel:
+        if self.inline or (self.to_launch and
+                           self.engine.executor.running() < self.engine.max_parallel):
             timeout = 0.0
         for exit_ in self.engine.executor.wait(timeout):
             self.apply(self.exit_event(exit_))
         for key in self.timers.pop_due(self.now()):
             self.apply(TimerFired(self.now(), key))
+        self.take_requests()
+
+    def take_requests(self) -> None:
+        if self.engine.interrupted.is_set() and not self.cancel_sent:
+            self.cancel_sent = True
+            self.apply(CancelRequested(self.now()))
+        for _, kind, task_key in self.engine.store.take_requests(self.record.run_id, self.now()):
+            if kind == "CANCEL" and not self.finished:
+                self.apply(CancelRequested(self.now(), task_key))
 
     def exit_event(self, exit_: TaskExit) -> Event:
         at = exit_.at or self.now()
+        seq = exit_.key.seq
+        values = self.read_values(seq)
+        if isinstance(values, TaskValuesError):
+            return TaskFailed(at, seq, values.message, exit_.exit_code)
         if exit_.exit_code == 0:
-            return TaskSucceeded(at, exit_.key.seq)
-        return TaskFailed(at, exit_.key.seq, exit_message(exit_), exit_.exit_code)
+            return TaskSucceeded(at, seq, values=values)
+        return TaskFailed(at, seq, self.failure_message(seq, exit_), exit_.exit_code,
+                          values=values)
+
+    def failure_message(self, seq: int, exit_: TaskExit) -> str:
+        """The task's own error (a notebook's exception line) or how its process ended."""
+        run = self.state.task_runs.get(seq)
+        if run is not None and exit_.signal is None:
+            directory = attempt_dir(self.engine.logs_dir, self.record.run_id, run)
+            error = read_result(directory).get("error")
+            if isinstance(error, str) and error:
+                return error
+        return exit_message(exit_)
+
+    def read_values(self, seq: int) -> str | TaskValuesError | None:
+        run = self.state.task_runs.get(seq)
+        if run is None:
+            return None
+        directory = attempt_dir(self.engine.logs_dir, self.record.run_id, run)
+        try:
+            text = read_text(directory, VALUES)
+        except (OSError, UnicodeDecodeError) as error:
+            return TaskValuesError(f"the task values file could not be read: {error}")
+        if text is None:
+            return None
+        parsed = parse_task_values(text)
+        return parsed if isinstance(parsed, TaskValuesError) else encode_values(parsed)
 
 
 def exit_message(exit_: TaskExit) -> str:

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from headwater.core.audit import AuditEntry, TaskMetric
     from headwater.core.events import Event
+    from headwater.core.notifications import Delivery, DeliveryOutcome, OutboxItem
     from headwater.core.plan import Plan
     from headwater.core.runstate import RunState
     from headwater.core.spec import Task
@@ -68,6 +70,7 @@ class TaskContext:
     workdir: Path  # the job file's directory: relative paths in the spec start here
     log_path: Path
     parameters: Mapping[str, str] = field(default_factory=dict)
+    attempt_dir: Path | None = None  # the attempt's files: see headwater/attempts.py
 
 
 class Runner(Protocol):
@@ -104,6 +107,10 @@ class Executor(Protocol):
 
     def running(self) -> int:
         """How many launched attempts have not been reported as exited yet."""
+        ...
+
+    def kill_orphan(self, handle: str, wait_seconds: float = 10.0) -> None:
+        """SIGKILL the whole tree of an attempt launched by an earlier engine; wait for it."""
         ...
 
     def close(self) -> None:
@@ -155,8 +162,19 @@ class Store(Protocol):
     """The durable state: jobs and their versions, runs, task runs and the event log."""
 
     def save_job(self, name: str, settings: Mapping[str, object], source: str,
-                 at: datetime) -> JobRecord:
-        """Create the job `name`, or add a version when its settings changed."""
+                 at: datetime, *, actor: str | None = None) -> JobRecord:
+        """Create the job `name`, or add a version when its settings changed.
+
+        With an `actor`, a new job or version is audited in the same transaction.
+        """
+        ...
+
+    def job_by_name(self, name: str) -> JobRecord | None:
+        """The latest version of the job called `name`, or None."""
+        ...
+
+    def list_jobs(self) -> list[JobRecord]:
+        """The latest version of every job, by job id."""
         ...
 
     def get_job(self, job_id: int, version: int | None = None) -> JobRecord:
@@ -169,11 +187,19 @@ class Store(Protocol):
         ...
 
     def record(self, run_id: int, event: Event, state: RunState,
-               changed: Sequence[int]) -> Mapping[int, int]:
-        """In ONE transaction: append `event`, save the run row and the changed task runs.
+               changed: Sequence[int], *, outbox: Sequence[OutboxItem] = (),
+               audit: Sequence[AuditEntry] = (),
+               metrics: Sequence[TaskMetric] = ()) -> Mapping[int, int]:
+        """In ONE transaction: append `event`, save the run row and the changed task runs,
+        and the decision's outbox rows (a dedupe key already stored is skipped), audit
+        entries (numbered and hash-chained) and the task metrics attempts recorded.
 
         Returns seq -> global task run id for the task runs in `changed`.
         """
+        ...
+
+    def append_audit(self, entries: Sequence[AuditEntry]) -> None:
+        """Append entries to the hash-chained audit log, in one transaction."""
         ...
 
     def load_run(self, run_id: int, plan: Plan | None = None) -> RunRecord:
@@ -191,4 +217,49 @@ class Store(Protocol):
 
     def find_task_run(self, task_run_id: int) -> tuple[int, int]:
         """(job run id, seq) of a global task run id; `NotFound` otherwise."""
+        ...
+
+    def set_job_version(self, run_id: int, version: int) -> None:
+        """Make a run run `version` of its job: a repair runs the job's current settings.
+
+        `load_run` then builds the run's plan from that version and returns it as `job`.
+        `NotFound` for an unknown run or job version.
+        """
+        ...
+
+    def new_id(self, kind: str) -> int:
+        """A fresh id from the id space of job runs and task runs (`kind` "REPAIR" for a
+        repair id), so that it never collides with either."""
+        ...
+
+    def request_cancel(self, run_id: int, task_key: str | None, at: datetime) -> None:
+        """Append a CANCEL request for the run (`task_key` None) or one of its tasks.
+
+        Called from another process than the engine driving the run, which picks the
+        request up with `take_requests`. `NotFound` for an unknown run.
+        """
+        ...
+
+    def take_requests(self, run_id: int, at: datetime) -> list[tuple[int, str, str | None]]:
+        """The run's unhandled requests as (request id, kind, task key), oldest first.
+
+        In one transaction they are marked handled at `at`, so each is returned exactly once.
+        Polled by the engine loop several times a second: cheap when there is nothing (one
+        read). An unknown run has no requests.
+        """
+        ...
+
+
+class DeliveryStore(Protocol):
+    """The outbox as the notification sender sees it (implemented by `SqlStore`)."""
+
+    def claim_deliveries(self, now: datetime, owner: str, lease_until: datetime,
+                         limit: int = 16) -> list[Delivery]:
+        """Lease up to `limit` due outbox rows to `owner` until `lease_until`."""
+        ...
+
+    def finish_delivery(self, delivery: Delivery, owner: str, outcome: DeliveryOutcome,
+                        now: datetime, audit: AuditEntry | None = None) -> bool:
+        """Record one try of a leased row, with its audit entry when final; False when the
+        lease was lost."""
         ...

@@ -13,11 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from headwater.core.conditions import ConditionError, evaluate_condition
 from headwater.core.events import (
     CancelRequested,
     CancelTimer,
     Event,
     FinishRun,
+    ForEachStarted,
     KillTask,
     RunStarted,
     SetTimer,
@@ -95,6 +97,12 @@ def _perform(command: object, now: datetime, sim: Simulation, scripts: Mapping[s
              timers: dict[str, datetime], push: object) -> None:
     assert callable(push)
     match command:
+        case StartTask(seq=seq) if _kind(sim, seq) == "condition_task":
+            push(_evaluate(sim, seq, now))
+        case StartTask(seq=seq) if _kind(sim, seq) == "for_each_task":
+            spec = sim.state.plan.tasks[sim.state.task_runs[seq].task_key].spec.for_each_task
+            assert spec is not None
+            push(ForEachStarted(now, seq, spec.inputs))
         case StartTask(seq=seq):
             run = sim.state.task_runs[seq]
             script = scripts.get(run.task_key, Script())
@@ -115,6 +123,24 @@ def _perform(command: object, now: datetime, sim: Simulation, scripts: Mapping[s
             timers.pop(key, None)
         case FinishRun():
             pass
+
+
+def _kind(sim: Simulation, seq: int) -> str:
+    run = sim.state.task_runs[seq]
+    if run.parent_seq is not None:
+        return "iteration"
+    return sim.state.plan.tasks[run.task_key].kind
+
+
+def _evaluate(sim: Simulation, seq: int, now: datetime) -> Event:
+    """A condition with literal operands, as the engine evaluates it after resolving them."""
+    spec = sim.state.plan.tasks[sim.state.task_runs[seq].task_key].spec.condition_task
+    assert spec is not None
+    try:
+        outcome = evaluate_condition(spec.op, spec.left, spec.right)
+    except ConditionError as error:
+        return TaskFailed(now, seq, str(error))
+    return TaskSucceeded(now, seq, outcome="true" if outcome else "false")
 
 
 def replay(plan: Plan, events: Sequence[Event]) -> RunState:

@@ -7,9 +7,12 @@ over reports `end_time: 0`.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
+from headwater.core.outcome import run_outcome
+from headwater.core.plan import PlannedTask
 from headwater.core.runstate import TaskRun
 from headwater.core.states import LifeCycleState, ResultState, status_of
 from headwater.ports import RunRecord
@@ -48,9 +51,35 @@ def status_json(life: LifeCycleState, result: ResultState | None, message: str) 
     return body
 
 
-def task_run_json(record: RunRecord, run: TaskRun) -> dict[str, Any]:
+def planned(record: RunRecord, run: TaskRun) -> PlannedTask:
+    """The task an attempt ran: for an iteration, its for-each's nested task."""
+    state = record.state
+    if run.parent_seq is None:
+        return state.plan.tasks[run.task_key]
+    nested = state.plan.tasks[state.task_runs[run.parent_seq].task_key].nested
+    assert nested is not None
+    return nested
+
+
+def loop_stats(run: TaskRun) -> dict[str, Any]:
+    """`for_each_task.stats` of a for-each task run."""
+    loop = run.loop
+    if loop is None:
+        return {}
+    return {"task_run_stats": {
+        "total_iterations": loop.total,
+        "scheduled_iterations": loop.started,
+        "active_iterations": loop.active,
+        "completed_iterations": loop.done,
+        "succeeded_iterations": loop.done - loop.failed,
+        "failed_iterations": loop.failed,
+    }}
+
+
+def task_run_json(record: RunRecord, run: TaskRun,
+                  include_resolved_values: bool = False) -> dict[str, Any]:
     """One entry of `tasks[]`: one attempt of one task."""
-    task = record.state.plan.tasks[run.task_key]
+    task = planned(record, run)
     ids = record.task_run_ids
     body: dict[str, Any] = {
         "run_id": ids.get(run.seq, 0),
@@ -76,19 +105,85 @@ def task_run_json(record: RunRecord, run: TaskRun) -> dict[str, Any]:
     type_body = task.spec.model_dump(mode="json", exclude_none=True).get(task.kind, {})
     if run.condition_outcome is not None:
         type_body = {**type_body, "outcome": run.condition_outcome}
+    if run.loop is not None:
+        type_body = {**type_body, "stats": loop_stats(run)}
     body[task.kind] = type_body
+    if run.iteration is not None:
+        body["iteration"] = run.iteration
+        body["parent_run_id"] = ids.get(run.parent_seq or 0, 0)
+    if run.repair:
+        body["repair_number"] = run.repair
     if run.exit_code is not None:
         body["exit_code"] = run.exit_code
+    if run.values:
+        body["task_values"] = json.loads(run.values)
+    if include_resolved_values and run.resolved:
+        body["resolved_values"] = json.loads(run.resolved)
     if task.spec.description:
         body["description"] = task.spec.description
     return body
 
 
-def run_json(record: RunRecord) -> dict[str, Any]:
+def iterations_json(record: RunRecord, parent: TaskRun,
+                    include_resolved_values: bool = False) -> list[dict[str, Any]]:
+    """`iterations[]` of a for-each task run: every attempt of every iteration."""
+    return [task_run_json(record, run, include_resolved_values)
+            for run in record.state.iterations(parent.seq)]
+
+
+def repair_history_json(record: RunRecord) -> list[dict[str, Any]]:
+    """`repair_history[]`: the original run, then one entry per repair."""
+    state = record.state
+    if not state.repairs:
+        return []
+    ids = record.task_run_ids
+    first_end = state.original_end_time
+    entries = [_repair_entry("ORIGINAL", record.run_id, state.start_time, first_end,
+                             _original_result(record),
+                             [ids.get(r.seq, 0) for r in state.task_runs.values()
+                              if r.repair == 0 and r.parent_seq is None])]
+    for repair in state.repairs:
+        entries.append(_repair_entry(
+            "REPAIR", repair.repair_id, repair.start_time, repair.end_time, repair.result,
+            [ids.get(r.seq, 0) for r in state.task_runs.values()
+             if r.repair == repair.number and r.parent_seq is None]))
+    return entries
+
+
+def _original_result(record: RunRecord) -> ResultState:
+    """How the run had ended before its first repair, derived from its first task runs."""
+    state = record.state
+    final: dict[str, TaskRun] = {}
+    for run in sorted(state.task_runs.values(), key=lambda r: r.seq):
+        if run.repair == 0 and run.parent_seq is None:
+            final[run.task_key] = run
+    result, _, _ = run_outcome(state.plan, final, canceled=False, timed_out=False)
+    return result
+
+
+def _repair_entry(kind: str, entry_id: int, start: datetime | None, end: datetime | None,
+                  result: ResultState | None, task_run_ids: list[int]) -> dict[str, Any]:
+    life = LifeCycleState.TERMINATED if result is not None else LifeCycleState.RUNNING
+    if result is ResultState.FAILED:
+        life = LifeCycleState.INTERNAL_ERROR
+    return {
+        "type": kind,
+        "id": entry_id,
+        "start_time": epoch_ms(start),
+        "end_time": epoch_ms(end),
+        "state": state_json(life, result, ""),
+        "status": status_json(life, result, ""),
+        "task_run_ids": sorted(task_run_ids),
+    }
+
+
+def run_json(record: RunRecord, include_resolved_values: bool = False) -> dict[str, Any]:
     """The `Run` document of `runs/get`: the run, then every attempt of every task."""
     state = record.state
-    attempts = sorted((r for r in state.task_runs.values() if r.iteration is None),
-                      key=lambda r: (state.plan.order.index(r.task_key), r.attempt_number))
+    position = state.plan.position
+    attempts = sorted((r for r in state.task_runs.values()
+                       if r.parent_seq is None and r.task_key in position),
+                      key=lambda r: (position[r.task_key], r.seq))
     parameters = record.parameters
     defaults = {p.get("name"): p.get("default") for p in _declared(record)}
     return {
@@ -108,13 +203,13 @@ def run_json(record: RunRecord) -> dict[str, Any]:
         "execution_duration": 0,
         "cleanup_duration": 0,
         "run_duration": duration_ms(state.start_time, state.end_time),
-        "tasks": [task_run_json(record, run) for run in attempts],
+        "tasks": [task_run_json(record, run, include_resolved_values) for run in attempts],
         "job_clusters": [],
         "job_parameters": [
             {"name": name, "default": defaults.get(name), "value": value}
             for name, value in parameters.items()
         ],
-        "repair_history": [],
+        "repair_history": repair_history_json(record),
         "headwater": {"job_version": record.job.version, "workdir": record.workdir},
     }
 
@@ -122,3 +217,13 @@ def run_json(record: RunRecord) -> dict[str, Any]:
 def _declared(record: RunRecord) -> list[dict[str, Any]]:
     declared = record.job.settings.get("parameters") or []
     return [p for p in declared if isinstance(p, dict)]  # type: ignore[attr-defined]
+
+
+def task_run_document(record: RunRecord, seq: int,
+                      include_resolved_values: bool = False) -> dict[str, Any]:
+    """`runs/get` for a task run id: the attempt, with `iterations[]` for a for-each."""
+    run = record.state.task_runs[seq]
+    body = task_run_json(record, run, include_resolved_values)
+    if run.loop is not None:
+        body["iterations"] = iterations_json(record, run, include_resolved_values)
+    return body

@@ -73,14 +73,14 @@ def test_five_mistakes_in_one_file_are_all_reported_at_their_place(tmp_path: Pat
 
 def test_the_same_job_as_json_loads_and_equals_the_yaml_one() -> None:
     (from_json,) = load_file(FIXTURES / "nightly_etl.json")
-    from_yaml = load_file(FIXTURES / "bundle.yml")
+    from_yaml = load_file(FIXTURES / "bundle.yml", target="prod")  # production: no dev prefix
 
     assert from_json == LoadedJob("nightly_etl", from_json.settings, FIXTURES / "nightly_etl.json")
     assert from_json.settings == from_yaml[0].settings
 
 
 def test_several_jobs_per_bundle_file_keep_their_resource_names() -> None:
-    jobs = load_file(FIXTURES / "bundle.yml")
+    jobs = load_file(FIXTURES / "bundle.yml", target="prod")  # production: no dev prefix
 
     assert [job.resource_name for job in jobs] == ["nightly_etl", "weekly_report"]
     assert [job.settings.name for job in jobs] == ["nightly-etl", "weekly-report"]
@@ -310,7 +310,7 @@ def test_json_errors_carry_a_json_path(tmp_path: Path) -> None:
     (problem,) = problems_of(path)
 
     assert str(problem) == (
-        f"{path}: $.tasks[2].timeout_seconds: tasks[2].timeout_seconds: "
+        f"{path}: $.tasks[2].timeout_seconds: "
         "must be an integer (got '60'); remove the quotes"
     )
 

@@ -178,7 +178,66 @@ def test_an_illegal_move_names_the_task() -> None:
     decision = decide(state, TaskStarted(T0, blocked, "pid"))
     assert decision.state.latest_run("b").life_cycle is LifeCycleState.BLOCKED  # type: ignore[union-attr]
     with pytest.raises(IllegalTransition, match="'b'"):
-        from headwater.core.machine import _Step
+        from headwater.core.step import Step
 
-        step = _Step(state)
+        step = Step(state)
         step.move(state.task_runs[blocked], LifeCycleState.TERMINATING)
+
+
+def loop_task(key: str, inputs: str, concurrency: int = 1, **nested: object) -> dict:  # type: ignore[type-arg]
+    inner = {"task_key": f"{key}_item", "shell_command_task": {"command": "true"}, **nested}
+    return {"task_key": key, "for_each_task": {"inputs": inputs, "concurrency": concurrency,
+                                               "task": inner}}
+
+
+def test_a_for_each_runs_every_iteration_at_its_concurrency() -> None:
+    plan = plan_of(loop_task("loop", "[1, 2, 3, 4, 5]", concurrency=2), task("after", "loop"))
+    sim = simulate(plan)
+    parent = sim.state.latest_run("loop")
+    assert parent is not None and parent.result is ResultState.SUCCESS
+    iterations = sim.state.iterations(parent.seq)
+    assert sorted(r.iteration for r in iterations) == [0, 1, 2, 3, 4]  # type: ignore[type-var]
+    assert parent.loop is not None and (parent.loop.total, parent.loop.done) == (5, 5)
+    starts = sorted(r.start_time for r in iterations)  # type: ignore[type-var]
+    assert starts.count(starts[0]) == 2  # two at once, never more
+    assert results(sim.state)["after"] is ResultState.SUCCESS
+
+
+def test_a_failed_iteration_is_retried_by_the_nested_policy_then_fails_the_loop() -> None:
+    plan = plan_of(loop_task("loop", '["a", "b"]', max_retries=1))
+    sim = simulate(plan, {"loop_item": Script(("fail",))})
+    parent = sim.state.latest_run("loop")
+    assert parent is not None and parent.result is ResultState.FAILED
+    assert parent.message == "2 of 2 iterations failed."
+    assert len(sim.state.iterations(parent.seq)) == 4  # two iterations, two attempts each
+    assert sim.state.result is ResultState.FAILED
+
+
+def test_an_empty_for_each_succeeds_at_once() -> None:
+    sim = simulate(plan_of(loop_task("loop", "[]")))
+    assert sim.state.result is ResultState.SUCCESS
+
+
+def test_cancelling_a_for_each_cancels_its_running_iterations() -> None:
+    plan = plan_of(loop_task("loop", "[1, 2, 3]", concurrency=2))
+    sim = simulate(plan, {"loop_item": Script(("hang",))}, cancel_at=timedelta(seconds=1))
+    parent = sim.state.latest_run("loop")
+    assert parent is not None and parent.result is ResultState.CANCELED
+    iterations = sim.state.iterations(parent.seq)
+    assert [r.result for r in iterations] == [ResultState.CANCELED] * 2  # the third never began
+    assert sim.state.result is ResultState.CANCELED
+
+
+def test_a_repair_reruns_the_failed_task_and_what_it_skipped() -> None:
+    from headwater.core.events import RepairRequested
+
+    plan = plan_of(task("ok"), task("bad", "ok"), task("after", "bad"))
+    sim = simulate(plan, {"bad": Script(("fail",))})
+    assert sim.state.result is ResultState.FAILED
+    decision = decide(sim.state, RepairRequested(T0 + timedelta(hours=1), 99, 1, ("bad",)))
+    state = decision.state
+    assert state.life_cycle is LifeCycleState.RUNNING
+    assert state.repair_count == 1 and state.repairs[0].task_keys == ("bad", "after")
+    started = [c for c in decision.commands if type(c).__name__ == "StartTask"]
+    assert [state.task_runs[c.seq].task_key for c in started] == ["bad"]  # type: ignore[attr-defined]
+    assert state.latest_run("ok").repair == 0  # type: ignore[union-attr]

@@ -20,9 +20,11 @@ def hw(tmp_path: Path) -> Cli:
     """Run `headwater ARGS...` in tmp_path; its state goes to tmp_path/.headwater."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
 
-    def run(*args: str, check: bool = False, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    def run(*args: str, check: bool = False, timeout: float = 300,
+            extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         result = subprocess.run([sys.executable, "-m", "headwater", *args], cwd=tmp_path,
-                                env=env, capture_output=True, text=True, timeout=timeout)
+                                env={**env, **(extra_env or {})}, capture_output=True,
+                                text=True, timeout=timeout)
         if check and result.returncode != 0:
             raise AssertionError(f"headwater {' '.join(args)} exited {result.returncode}:\n"
                                  f"{result.stdout}\n{result.stderr}")
@@ -36,6 +38,8 @@ def write_job(path: Path, tasks: list[dict[str, Any]], **job: Any) -> Path:
     return path
 
 
-def shell(key: str, command: str, *deps: str, **fields: Any) -> dict[str, Any]:
+def shell(key: str, command: str, *deps: str, env: dict[str, str] | None = None,
+          **fields: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {"command": command, **({"env": env} if env else {})}
     return {"task_key": key, "depends_on": [{"task_key": d} for d in deps],
-            "shell_command_task": {"command": command}, **fields}
+            "shell_command_task": payload, **fields}

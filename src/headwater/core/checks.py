@@ -11,6 +11,7 @@ import difflib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
+from headwater.core.checks_refs import check_references
 from headwater.core.spec import MAX_TASKS, TASK_TYPES, JobSettings, Task, WebhookNotifications
 from headwater.core.spec_common import NOTIFICATION_EVENTS
 
@@ -285,4 +286,5 @@ _CHECKS: tuple[Callable[[JobSettings], Iterable[Finding]], ...] = (
     _run_job_targets,
     _parameters,
     _notifications,
+    check_references,
 )

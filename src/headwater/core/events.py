@@ -28,14 +28,17 @@ class TaskStarted:
     at: datetime
     seq: int
     handle: str
+    resolved: str | None = None  # JSON: the parameters after references were resolved
 
 
 @dataclass(frozen=True, slots=True)
 class TaskSucceeded:
-    """An attempt ended well (exit code 0, or a condition evaluated)."""
+    """An attempt ended well (exit code 0, or a condition evaluated to `outcome`)."""
 
     at: datetime
     seq: int
+    outcome: str | None = None  # "true"/"false" for a condition_task
+    values: str | None = None  # JSON object of the task values it set
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,27 @@ class TaskFailed:
     seq: int
     message: str
     exit_code: int | None = None
+    values: str | None = None  # JSON object of the task values it set before failing
+
+
+@dataclass(frozen=True, slots=True)
+class ForEachStarted:
+    """A for-each's inputs were resolved to a JSON array (`inputs`); iterations may start."""
+
+    at: datetime
+    seq: int
+    inputs: str
+
+
+@dataclass(frozen=True, slots=True)
+class RepairRequested:
+    """Rerun `task_keys` inside this terminal run, with the settings of `job_version`."""
+
+    at: datetime
+    repair_id: int
+    job_version: int
+    task_keys: tuple[str, ...]
+    rerun_dependents: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +98,8 @@ class CancelRequested:
 
 Event = (
     RunStarted
+    | ForEachStarted
+    | RepairRequested
     | TaskStarted
     | TaskSucceeded
     | TaskFailed
@@ -86,6 +112,8 @@ _EVENT_TYPES: dict[str, type[Any]] = {
     cls.__name__: cls
     for cls in (
         RunStarted,
+        ForEachStarted,
+        RepairRequested,
         TaskStarted,
         TaskSucceeded,
         TaskFailed,
@@ -109,6 +137,8 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     names = {f.name for f in fields(cls)}
     values = {k: v for k, v in data.items() if k in names}
     values["at"] = datetime.fromisoformat(values["at"])
+    if "task_keys" in values:
+        values["task_keys"] = tuple(values["task_keys"])
     event: Event = cls(**values)
     return event
 

@@ -2,9 +2,13 @@
 
 A JSON file holds one `JobSettings`; its resource name is the file's stem. A YAML file uses the
 Databricks bundle layout, `resources.jobs.<resource_name>: {JobSettings}`, with several jobs per
-file; the `bundle`, `include`, `variables`, `workspace` and `targets` sections are parsed and kept
-(their overlay semantics come later). Problems are collected over all files and raised together
-as one `SpecError`: YAML ones at `file:line:col`, JSON ones at `file: $.json.path`.
+file; the `bundle`, `include`, `variables`, `workspace` and `targets` sections are parsed and kept.
+The YAML files loaded together form one bundle: `core/bundle.py` applies its target, variables and
+mode to the jobs before they are validated, and each problem in the result is reported where the
+offending value is written (in the job, or in the target that overrode it). JSON files are plain
+`JobSettings` bodies: no targets, variables or modes apply to them. Problems are collected over
+all files and raised together as one `SpecError`: YAML ones at `file:line:col`, JSON ones at
+`file: $.json.path`.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import yaml
 from pydantic import ValidationError
 from yaml.nodes import MappingNode, Node
 
+from headwater.core.bundle import BundleProblem, BundleSource, ComposedJob, Origin, compose_bundle
 from headwater.core.checks import PathPart, check_job, format_path, parse_path, suggest
 from headwater.core.load_messages import describe, shown
 from headwater.core.load_salvage import salvaged_findings
@@ -49,11 +54,15 @@ Finding = tuple[tuple[PathPart, ...], bool, str]
 
 @dataclass(frozen=True)
 class LoadedJob:
-    """One valid job: its resource name (bundle key or JSON file stem), settings and file."""
+    """One valid job: its resource name (bundle key or JSON file stem), settings and file.
+
+    `target` is the bundle target its settings were made for (None: no target applied).
+    """
 
     resource_name: str
     settings: JobSettings
     source: Path
+    target: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,43 +76,77 @@ class BundleFile:
 
 @dataclass
 class _FileResult:
-    """What reading one file produced; `where` maps resource names to their places."""
+    """What reading one file produced; `where` maps resource names to their places.
+
+    A YAML file keeps its `document` (to report problems found later, at their line) and its
+    top-level `data` (for the bundle); its jobs are validated once the bundle is composed.
+    """
 
     path: Path
     problems: list[Problem] = field(default_factory=list)
     sections: dict[str, object] = field(default_factory=dict)
     jobs: list[LoadedJob] = field(default_factory=list)
     where: dict[str, str] = field(default_factory=dict)
-    targets_where: str = ""
+    document: _YamlFile | None = None
+    data: dict[str, object] = field(default_factory=dict)
+
+    def all_problems(self) -> list[Problem]:
+        return self.document.problems() if self.document else self.problems
 
 
-def load_file(path: Path, target: str | None = None) -> list[LoadedJob]:
+def load_file(
+    path: Path,
+    target: str | None = None,
+    variables: Mapping[str, str] | None = None,
+    user: str = "local",
+) -> list[LoadedJob]:
     """The jobs defined in one JSON or YAML file.
 
     Raises:
         SpecError: listing every problem of the file.
     """
-    return load_files([path], target)
+    return load_files([path], target, variables, user)
 
 
-def load_files(paths: Sequence[Path], target: str | None = None) -> list[LoadedJob]:
+def load_files(
+    paths: Sequence[Path],
+    target: str | None = None,
+    variables: Mapping[str, str] | None = None,
+    user: str = "local",
+) -> list[LoadedJob]:
     """The jobs defined in several files, in file order.
 
     Args:
-        paths: JSON (`.json`) and YAML bundle (`.yml`, `.yaml`) files.
-        target: a bundle target that one of the files must define, or None.
+        paths: JSON (`.json`) and YAML bundle (`.yml`, `.yaml`) files; the YAML ones form one
+            bundle (targets and variables defined in one file apply to the jobs of all).
+        target: the bundle target to apply, which one of the files must define; None applies
+            the target marked `default: true`, if any.
+        variables: bundle variable values from the command line (`--var name=value`), which
+            win over the target's values and the defaults.
+        user: the current user's name, for `${workspace.current_user.short_name}`,
+            `${workspace.current_user.userName}` and the `mode: development` name prefix.
 
     Raises:
         SpecError: listing every problem of every file, not only the first.
     """
-    return [job for bundle in read_bundles(paths, target) for job in bundle.jobs]
+    return [job for bundle in read_bundles(paths, target, variables, user) for job in bundle.jobs]
 
 
-def read_bundles(paths: Sequence[Path], target: str | None = None) -> list[BundleFile]:
+def read_bundles(
+    paths: Sequence[Path],
+    target: str | None = None,
+    variables: Mapping[str, str] | None = None,
+    user: str = "local",
+) -> list[BundleFile]:
     """Like `load_files`, but keeps each file's top-level sections (`bundle`, `targets`, ...)."""
     results = [_read(path) for path in paths]
-    problems = [problem for result in results for problem in result.problems]
-    problems += _target_problems(results, target)
+    sources = [BundleSource(i, r.data) for i, r in enumerate(results) if r.document]
+    composition = compose_bundle(sources, target, variables, user)
+    for job in composition.jobs:
+        _validate_composed(results, job, composition.target)
+    command_line = [_report(results, problem) for problem in composition.problems]
+    problems = [problem for result in results for problem in result.all_problems()]
+    problems += [problem for problem in command_line if problem is not None]
     problems += _duplicate_names(results)
     if problems:
         raise SpecError(problems)
@@ -244,8 +287,8 @@ def _read_yaml(path: Path, text: str) -> _FileResult:
         problem = Problem(where, _job_relative(issue.path), issue.message)
         document.located.append(((line, column), problem))
         document.strict_wheres.add(where)
+    result.document = document
     _read_bundle(document, data, result)
-    result.problems = document.problems()
     return result
 
 
@@ -270,12 +313,10 @@ def _read_bundle(document: _YamlFile, data: object, result: _FileResult) -> None
         return
     _check_sections(document, data)
     result.sections = {str(k): v for k, v in data.items() if k != "resources"}
-    targets = data.get("targets")
-    if isinstance(targets, dict):
-        result.targets_where = document.where(find_node(document.root, ["targets"]))
-    jobs = _jobs_section(document, data.get("resources"))
-    for name, job_data in jobs.items():
-        _read_job(document, str(name), job_data, result)
+    result.data = {str(key): value for key, value in data.items()}
+    for name in _jobs_section(document, data.get("resources")):
+        name_node = find_node(document.root, ["resources", "jobs", str(name)], key=True)
+        result.where[str(name)] = document.where(name_node)
 
 
 def _check_sections(document: _YamlFile, data: dict[object, object]) -> None:
@@ -317,40 +358,47 @@ def _jobs_section(document: _YamlFile, resources: object) -> dict[object, object
     return {}
 
 
-def _read_job(document: _YamlFile, name: str, data: object, result: _FileResult) -> None:
-    job_node = find_node(document.root, ["resources", "jobs", name])
-    settings, findings = validate(data)
-    for parts, at_key, message in findings:
-        node = find_node(job_node, parts, key=at_key)
-        document.report(node, format_path(parts), message)
-    name_node = find_node(document.root, ["resources", "jobs", name], key=True)
-    result.where[name] = document.where(name_node)
-    if settings is not None:
-        result.jobs.append(LoadedJob(name, settings, document.path))
-
-
 # Across files ---------------------------------------------------------------------------------
 
 
-def _target_problems(results: Sequence[_FileResult], target: str | None) -> list[Problem]:
-    if target is None:
-        return []
-    defined: list[str] = []
-    for result in results:
-        targets = result.sections.get("targets")
-        if isinstance(targets, dict):
-            defined += [str(name) for name in targets]
-    if target in defined:
-        return []
-    if not defined:
-        message = f"unknown target {target!r}: no file defines targets; add targets.{target}"
-        return [Problem("", "targets", message)]
-    where = next(r.targets_where for r in results if r.targets_where)
-    message = (
-        f"unknown target {target!r}{suggest(target, defined)}; "
-        f"the targets defined are: {', '.join(defined)}"
-    )
-    return [Problem(where, "targets", message)]
+def _validate_composed(
+    results: Sequence[_FileResult], job: ComposedJob, target: str | None
+) -> None:
+    """Validate one composed job; report each finding where its value is written."""
+    settings, findings = validate(job.data)
+    for parts, at_key, message in findings:
+        if any(parts[: len(failed)] == failed for failed in job.failed):
+            continue  # a reference there could not be filled in, and that is reported already
+        _report_at(results, job.origin(parts), at_key, format_path(parts), message)
+    result = results[job.source]
+    if job.resource_name not in result.where:  # defined by the target alone
+        _report_where(results, job)
+    if settings is not None and not job.failed:
+        result.jobs.append(LoadedJob(job.resource_name, settings, result.path, target))
+
+
+def _report_where(results: Sequence[_FileResult], job: ComposedJob) -> None:
+    document = results[job.source].document
+    if document is not None:
+        node = find_node(document.root, job.origins[()].path, key=True)
+        results[job.source].where[job.resource_name] = document.where(node)
+
+
+def _report(results: Sequence[_FileResult], problem: BundleProblem) -> Problem | None:
+    """Report a bundle problem in its file; one from the command line is returned instead."""
+    if problem.origin is None:
+        return Problem("", problem.path, problem.message)
+    _report_at(results, problem.origin, problem.at_key, problem.path, problem.message)
+    return None
+
+
+def _report_at(
+    results: Sequence[_FileResult], origin: Origin, at_key: bool, path: str, message: str
+) -> None:
+    document = results[origin.source].document
+    if document is not None:  # always: origins are in YAML files
+        node = find_node(document.root, origin.path, key=at_key)
+        document.report(node, path, message)
 
 
 def _duplicate_names(results: Sequence[_FileResult]) -> list[Problem]:

@@ -86,7 +86,10 @@ def _unquote_hint(value: object) -> str:
     if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
         return "; remove the quotes"
     if isinstance(value, str) and value.startswith("${"):
-        return "; variables are not substituted yet, write the value itself"
+        return (
+            "; headwater fills in only ${var.*}, ${bundle.target}, ${bundle.name} and "
+            "${workspace.current_user.*}: write the value itself"
+        )
     return ""
 
 

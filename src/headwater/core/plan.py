@@ -42,6 +42,8 @@ class PlannedTask:
     timeout: timedelta | None
     disabled: bool
     spec: Task = field(compare=False, repr=False)
+    nested: PlannedTask | None = None  # a for-each's task, run once per input
+    concurrency: int = 1  # a for-each's iterations at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +56,34 @@ class Plan:
     leaves: frozenset[str]
     timeout: timedelta | None = None
     name: str = ""
+    position: Mapping[str, int] = field(default_factory=dict)  # index in `order`
+
+    def upstream_closure(self, key: str) -> set[str]:
+        """Every task `key` depends on, directly or not."""
+        seen: set[str] = set()
+        stack = [d.task_key for d in self.tasks[key].depends_on]
+        while stack:
+            up = stack.pop()
+            if up not in seen:
+                seen.add(up)
+                stack.extend(d.task_key for d in self.tasks[up].depends_on)
+        return seen
+
+    def downstream_closure(self, keys: set[str]) -> set[str]:
+        """Every task that depends on one of `keys`, directly or not (without `keys`)."""
+        seen: set[str] = set()
+        stack = [below for key in keys for below in self.dependants.get(key, ())]
+        while stack:
+            below = stack.pop()
+            if below not in seen:
+                seen.add(below)
+                stack.extend(self.dependants.get(below, ()))
+        return seen - keys
 
 
 def planned_task(task: Task) -> PlannedTask:
     """The state machine's view of one task spec."""
+    loop = task.for_each_task
     return PlannedTask(
         key=task.task_key,
         kind=task.task_type,
@@ -71,6 +97,8 @@ def planned_task(task: Task) -> PlannedTask:
         timeout=timedelta(seconds=task.timeout_seconds) if task.timeout_seconds else None,
         disabled=bool(task.disabled),
         spec=task,
+        nested=planned_task(loop.task) if loop is not None else None,
+        concurrency=(loop.concurrency or 1) if loop is not None else 1,
     )
 
 
@@ -97,6 +125,7 @@ def build_plan(settings: JobSettings) -> Plan:
         leaves=leaves,
         timeout=timeout,
         name=settings.name or "",
+        position={key: index for index, key in enumerate(order)},
     )
 
 

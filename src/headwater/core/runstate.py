@@ -16,6 +16,32 @@ from headwater.core.states import LifeCycleState, ResultState
 
 
 @dataclass(frozen=True, slots=True)
+class LoopProgress:
+    """How far a for-each got: iterations started, finished for good, and failed."""
+
+    total: int
+    started: int = 0
+    done: int = 0
+    failed: int = 0
+
+    @property
+    def active(self) -> int:
+        return self.started - self.done
+
+
+@dataclass(frozen=True, slots=True)
+class Repair:
+    """One entry of `repair_history` after the original run: which tasks it reran."""
+
+    number: int  # 1 for the first repair
+    repair_id: int  # the id users pass as `latest_repair_id`
+    start_time: datetime
+    end_time: datetime | None = None
+    result: ResultState | None = None
+    task_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class TaskRun:
     """One attempt of one task (or of one for-each iteration) inside a job run."""
 
@@ -35,6 +61,11 @@ class TaskRun:
     condition_outcome: str | None = None  # "true"/"false" for a condition_task
     iteration: int | None = None  # index in the for-each inputs, for iterations
     parent_seq: int | None = None  # the for-each task run an iteration belongs to
+    repair: int = 0  # 0 for the original run, n for the n-th repair
+    resolved: str | None = None  # JSON: the attempt's parameters after references resolved
+    values: str | None = None  # JSON object: the task values the attempt set
+    inputs: str | None = None  # JSON array: a for-each's resolved inputs
+    loop: LoopProgress | None = None  # a for-each's iteration counts
 
     @property
     def is_terminal(self) -> bool:
@@ -63,6 +94,8 @@ class RunState:
     next_seq: int = 1
     cancel_requested: bool = False
     timed_out: bool = False
+    repairs: tuple[Repair, ...] = ()
+    original_end_time: datetime | None = None  # when the run first ended, before repairs
 
     @property
     def is_terminal(self) -> bool:
@@ -71,6 +104,17 @@ class RunState:
     def latest_run(self, task_key: str) -> TaskRun | None:
         seq = self.latest.get(task_key)
         return None if seq is None else self.task_runs[seq]
+
+    @property
+    def repair_count(self) -> int:
+        return len(self.repairs)
+
+    def iterations(self, parent_seq: int) -> list[TaskRun]:
+        """Every attempt of every iteration of a for-each task run, by iteration."""
+        return sorted(
+            (r for r in self.task_runs.values() if r.parent_seq == parent_seq),
+            key=lambda r: (r.iteration or 0, r.attempt_number),
+        )
 
     def attempts(self, task_key: str) -> list[TaskRun]:
         """Every attempt of a task, oldest first."""

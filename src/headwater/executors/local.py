@@ -309,6 +309,23 @@ class LocalExecutor:
         info = proctree.read_process(pid)
         return info is not None and info.start_ticks == start_ticks and not info.gone
 
+    def kill_orphan(self, handle: str, wait_seconds: float = 10.0) -> None:
+        """SIGKILL the tree of an attempt an earlier engine launched, and wait until it is gone.
+
+        Only processes started no earlier than the attempt's leader and in its session (or
+        below it) are hit, so a reused pid is never signalled.
+        """
+        pid, start_ticks = parse_handle(handle)
+        deadline = time.monotonic() + wait_seconds
+        while time.monotonic() < deadline:
+            found = [info for info in proctree.members(proctree.snapshot(), {pid})
+                     if info.start_ticks >= start_ticks]
+            if not found:
+                return
+            for info in found:
+                proctree.send_signal(info, signal.SIGKILL)
+            time.sleep(0.02)
+
     def running(self) -> int:
         """How many launched attempts have not been reported as exited yet."""
         with self._lock:

@@ -1,18 +1,65 @@
 """Runners: each turns one task type's settings into the process that runs an attempt.
 
 Each implements `headwater.ports.Runner`; `runners_by_type` is what `bootstrap.py` wires in.
+
+The runner classes are imported on first use (PEP 562 `__getattr__`): the children's entry
+points live in this package too (`python -m headwater.runners.notebook_main`, ...), and they
+must not pay for the job models' import (pydantic, ~0.2 s) on every task start.
 """
 
-from headwater.ports import Runner
-from headwater.runners.script import ScriptRunner
-from headwater.runners.shell import ShellRunner
+from __future__ import annotations
 
-__all__ = ["ScriptRunner", "ShellRunner", "runners_by_type"]
+import importlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from headwater.ports import Runner
+    from headwater.runners.notebook import NotebookRunner
+    from headwater.runners.operator import OperatorRunner
+    from headwater.runners.script import ScriptRunner
+    from headwater.runners.shell import ShellRunner
+    from headwater.runners.sql import SqlRunner
+    from headwater.runners.wheel import WheelRunner
+
+__all__ = ["NotebookRunner", "OperatorRunner", "ScriptRunner", "ShellRunner", "SqlRunner",
+           "WheelRunner", "runners_by_type"]
+
+_MODULES = {"NotebookRunner": "notebook", "OperatorRunner": "operator", "ScriptRunner": "script",
+            "ShellRunner": "shell", "SqlRunner": "sql", "WheelRunner": "wheel"}
 
 
-def runners_by_type() -> dict[str, Runner]:
-    """A runner for each task type this package can run, keyed by `Task.task_type`."""
-    return {
-        "shell_command_task": ShellRunner(),
-        "spark_python_task": ScriptRunner(),
+def __getattr__(name: str) -> object:
+    if name in _MODULES:
+        return getattr(importlib.import_module(f"{__name__}.{_MODULES[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def runners_by_type(home: Path | None = None,
+                    warehouses: Mapping[str, str] | None = None,
+                    db_url: str | None = None,
+                    run_job_chain: Sequence[int] = ()) -> dict[str, Runner]:
+    """A runner for each task type this package can run, keyed by `Task.task_type`.
+
+    Args:
+        home: headwater's state directory (`HEADWATER_HOME`); the embedded SQL warehouse is
+            `<home>/warehouse.duckdb`. None: `<job directory>/.headwater/warehouse.duckdb`.
+        warehouses: SQL warehouses by `warehouse_id`, as SQLAlchemy URLs.
+        db_url: the state store, for the child engines of Run Job tasks (None: no Run Job).
+        run_job_chain: the job ids of the Run Job tasks above this engine, outermost first.
+    """
+    from headwater.runners import notebook, operator, run_job, script, shell, sql, wheel
+
+    sql_warehouses = sql.Warehouses(home=home, by_id=dict(warehouses or {}))
+    runners: dict[str, Runner] = {
+        "shell_command_task": shell.ShellRunner(),
+        "spark_python_task": script.ScriptRunner(),
+        "notebook_task": notebook.NotebookRunner(sql_warehouses),
+        "python_operator_task": operator.OperatorRunner(),
+        "python_wheel_task": wheel.WheelRunner(),
+        "sql_task": sql.SqlRunner(sql_warehouses),
     }
+    if db_url is not None:
+        runners["run_job_task"] = run_job.RunJobRunner(db_url, run_job_chain)
+    return runners

@@ -31,7 +31,7 @@ def parameter_variable(name: str) -> str:
 
 def context_variables(context: TaskContext) -> dict[str, str]:
     """The variables that tell a task which run, task and attempt it is."""
-    return {
+    variables = {
         "HEADWATER_RUN_ID": str(context.run_id),
         "HEADWATER_TASK_RUN_ID": str(context.task_run_id),
         "HEADWATER_TASK_KEY": context.task_key,
@@ -39,6 +39,9 @@ def context_variables(context: TaskContext) -> dict[str, str]:
         "HEADWATER_JOB_ID": str(context.job_id),
         "HEADWATER_JOB_NAME": context.job_name,
     }
+    if context.attempt_dir is not None:
+        variables["HEADWATER_ATTEMPT_DIR"] = str(context.attempt_dir)
+    return variables
 
 
 def parameter_variables(context: TaskContext) -> dict[str, str]:

@@ -18,6 +18,7 @@ from headwater.core.spec import Task
 from headwater.errors import InvalidRequest
 from headwater.ports import LaunchSpec, TaskContext
 from headwater.runners.environment import attempt_environment
+from headwater.runners.paths import resolve_in_workdir
 
 __all__ = ["ScriptRunner", "resolve_script"]
 
@@ -28,19 +29,7 @@ def resolve_script(python_file: str, workdir: Path, task_key: str) -> Path:
     Raises:
         InvalidRequest: when a relative path leaves `workdir`, or the file does not exist.
     """
-    base = Path(os.path.abspath(workdir))
-    path = Path(os.path.normpath(base / python_file))  # lexical: `a/../b` -> `b`
-    if not Path(python_file).is_absolute() and not path.is_relative_to(base):
-        raise InvalidRequest(
-            f"task {task_key!r}: python_file {python_file!r} leaves the job directory "
-            f"{os.fspath(base)!r}; use a path inside it or an absolute path"
-        )
-    if not path.is_file():
-        raise InvalidRequest(
-            f"task {task_key!r}: python_file {python_file!r} not found (looked for "
-            f"{os.fspath(path)!r})"
-        )
-    return path
+    return resolve_in_workdir(python_file, workdir, task_key, "python_file")
 
 
 class ScriptRunner:

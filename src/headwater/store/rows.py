@@ -9,9 +9,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from headwater.core.plan import Plan
-from headwater.core.runstate import RunState, TaskRun
+from headwater.core.runstate import LoopProgress, Repair, RunState, TaskRun
 from headwater.core.states import LifeCycleState, ResultState
 from headwater.ports import JobRecord
+from headwater.store.tables import dumps_instant, loads_instant
 
 # A row read with `.mappings()`: SQLAlchemy's RowMapping is keyed by names or columns.
 Row = Mapping[Any, Any]
@@ -20,8 +21,12 @@ Row = Mapping[Any, Any]
 TASK_RUN_FIELDS = (
     "seq", "task_key", "attempt_number", "life_cycle", "result", "message",
     "original_attempt_seq", "pending_since", "start_time", "end_time", "handle", "exit_code",
-    "stop_reason", "condition_outcome", "iteration", "parent_seq",
+    "stop_reason", "condition_outcome", "iteration", "parent_seq", "repair", "resolved",
+    "inputs",
 )
+# `TaskRun.values` is the column `task_values`; `TaskRun.loop` is the four `loop_*` columns.
+LOOP_COLUMNS = ("loop_total", "loop_started", "loop_done", "loop_failed")
+_NO_LOOP = dict.fromkeys(LOOP_COLUMNS)
 
 
 def task_run_values(task_run: TaskRun) -> dict[str, Any]:
@@ -30,6 +35,13 @@ def task_run_values(task_run: TaskRun) -> dict[str, Any]:
     for name in ("life_cycle", "result", "stop_reason"):
         if values[name] is not None:
             values[name] = str(values[name])
+    values["task_values"] = task_run.values
+    loop = task_run.loop
+    if loop is None:
+        values.update(_NO_LOOP)
+    else:
+        values.update(loop_total=loop.total, loop_started=loop.started, loop_done=loop.done,
+                      loop_failed=loop.failed)
     return values
 
 
@@ -39,6 +51,12 @@ def task_run_from_row(row: Row) -> TaskRun:
     values["life_cycle"] = LifeCycleState(values["life_cycle"])
     values["result"] = _result_or_none(values["result"])
     values["stop_reason"] = _result_or_none(values["stop_reason"])
+    values["values"] = row["task_values"]
+    if row["loop_total"] is not None:
+        values["loop"] = LoopProgress(
+            total=row["loop_total"], started=row["loop_started"], done=row["loop_done"],
+            failed=row["loop_failed"],
+        )
     return TaskRun(**values)
 
 
@@ -53,7 +71,34 @@ def run_state_values(state: RunState) -> dict[str, Any]:
         "cancel_requested": state.cancel_requested,
         "timed_out": state.timed_out,
         "next_seq": state.next_seq,
+        "repairs": [repair_to_dict(repair) for repair in state.repairs],
+        "original_end_time": state.original_end_time,
     }
+
+
+def repair_to_dict(repair: Repair) -> dict[str, Any]:
+    """A repair as a JSON object of the `runs.repairs` list, instants as UTC text."""
+    return {
+        "number": repair.number,
+        "repair_id": repair.repair_id,
+        "start_time": dumps_instant(repair.start_time),
+        "end_time": None if repair.end_time is None else dumps_instant(repair.end_time),
+        "result": None if repair.result is None else str(repair.result),
+        "task_keys": list(repair.task_keys),
+    }
+
+
+def repair_from_dict(body: Mapping[str, Any]) -> Repair:
+    """The `Repair` of one JSON object of `runs.repairs`."""
+    end_time = body["end_time"]
+    return Repair(
+        number=body["number"],
+        repair_id=body["repair_id"],
+        start_time=loads_instant(body["start_time"]),
+        end_time=None if end_time is None else loads_instant(end_time),
+        result=_result_or_none(body["result"]),
+        task_keys=tuple(body["task_keys"]),
+    )
 
 
 def run_state_from_rows(
@@ -73,6 +118,8 @@ def run_state_from_rows(
         next_seq=run["next_seq"],
         cancel_requested=bool(run["cancel_requested"]),
         timed_out=bool(run["timed_out"]),
+        repairs=tuple(repair_from_dict(body) for body in run["repairs"]),
+        original_end_time=run["original_end_time"],
     )
 
 

@@ -5,6 +5,9 @@ run row (which also numbers the event), one INSERT of the event, and for the cha
 runs one SELECT of their ids, one executemany UPDATE and, for new ones, one multi-row INSERT
 into `run_ids` and one executemany INSERT. The statements are built once at import: the
 constructs are immutable, and SQLAlchemy's compiled cache then recognises them at once.
+
+`has_pending_requests` is the other frequent call (the engine polls it several times a second):
+one indexed SELECT, in a read transaction, finds that there is nothing to take.
 """
 
 from __future__ import annotations
@@ -18,11 +21,21 @@ from headwater.core.events import Event, event_to_dict
 from headwater.core.runstate import RunState, TaskRun
 from headwater.errors import NotFound
 from headwater.ports import JobRecord
+from headwater.store.job_queries import get_job
 from headwater.store.rows import Row, run_state_values, task_run_values
-from headwater.store.tables import run_events, run_ids, runs, task_runs
+from headwater.store.tables import (
+    UtcDateTime,
+    run_events,
+    run_ids,
+    run_requests,
+    runs,
+    task_runs,
+)
 
 JOB_RUN = "JOB_RUN"
 TASK_RUN = "TASK_RUN"
+CANCEL = "CANCEL"
+_KIND_LENGTH = 16  # run_ids.kind and run_requests.kind are String(16)
 
 # Which new id goes to which row does not matter, so the ids need not come back in
 # parameter order; asking for that order would make SQLite insert them one row at a time.
@@ -42,12 +55,25 @@ _UPDATE_TASK_RUN = update(task_runs).where(
     task_runs.c.task_run_id == bindparam("b_task_run_id")
 )
 _INSERT_TASK_RUN = insert(task_runs)
+_UNHANDLED = (
+    run_requests.c.run_id == bindparam("b_run_id"),
+    run_requests.c.handled_time.is_(None),
+)
+_ANY_UNHANDLED = select(run_requests.c.request_id).where(*_UNHANDLED).limit(1)
+_TAKE_REQUESTS = (
+    update(run_requests)
+    .where(*_UNHANDLED)
+    .values(handled_time=bindparam("b_at", type_=UtcDateTime()))
+    .returning(run_requests.c.request_id, run_requests.c.kind, run_requests.c.task_key)
+)
 
 
 def allocate_ids(conn: Connection, kind: str, count: int) -> list[int]:
     """`count` fresh ids from the id space shared by job runs and task runs."""
     if count == 0:
         return []
+    if not kind or len(kind) > _KIND_LENGTH:
+        raise ValueError(f"an id kind is 1 to {_KIND_LENGTH} characters, not {kind!r}")
     result = conn.execute(_ALLOCATE_IDS, [{"kind": kind}] * count)
     return sorted(row[0] for row in result)  # ascending, so ids grow with seq
 
@@ -139,3 +165,49 @@ def task_run_rows(conn: Connection, run_id: int) -> list[Row]:
     """Every task run row of a run, by seq."""
     query = select(task_runs).where(task_runs.c.run_id == run_id).order_by(task_runs.c.seq)
     return list(conn.execute(query).mappings())
+
+
+def check_run_exists(conn: Connection, run_id: int) -> None:
+    """`NotFound` unless run `run_id` exists."""
+    found = conn.execute(select(runs.c.run_id).where(runs.c.run_id == run_id)).first()
+    if found is None:
+        raise NotFound(f"Run {run_id} does not exist.")
+
+
+def set_job_version(conn: Connection, run_id: int, version: int) -> None:
+    """Make a run run `version` of its job; `NotFound` for an unknown run or version."""
+    job_id = conn.execute(select(runs.c.job_id).where(runs.c.run_id == run_id)).scalar()
+    if job_id is None:
+        raise NotFound(f"Run {run_id} does not exist.")
+    get_job(conn, job_id, version)  # NotFound rather than a foreign key violation
+    conn.execute(update(runs).where(runs.c.run_id == run_id).values(job_version=version))
+
+
+def add_request(
+    conn: Connection, run_id: int, kind: str, task_key: str | None, at: datetime
+) -> None:
+    """Append an unhandled request of `kind` to a run; `NotFound` for an unknown run."""
+    check_run_exists(conn, run_id)
+    conn.execute(
+        insert(run_requests).values(run_id=run_id, kind=kind, task_key=task_key,
+                                    created_time=at)
+    )
+
+
+def has_pending_requests(conn: Connection, run_id: int) -> bool:
+    """Whether a run has requests not taken yet: one SELECT on the (run_id, handled) index."""
+    return conn.execute(_ANY_UNHANDLED, {"b_run_id": run_id}).first() is not None
+
+
+def take_requests(
+    conn: Connection, run_id: int, at: datetime
+) -> list[tuple[int, str, str | None]]:
+    """Mark a run's unhandled requests handled at `at`; (request id, kind, task key) of each.
+
+    Oldest first. One UPDATE ... RETURNING, so a request is returned by exactly one call even
+    when two callers race (PostgreSQL re-checks `handled_time IS NULL` after a lock wait).
+    """
+    rows = conn.execute(_TAKE_REQUESTS, {"b_run_id": run_id, "b_at": at}).all()
+    # RETURNING promises no order: sort by id, which grows with time.
+    return sorted(((row.request_id, row.kind, row.task_key) for row in rows),
+                  key=lambda request: request[0])

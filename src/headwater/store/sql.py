@@ -14,23 +14,26 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import OperationalError
 
+from headwater.core.audit import AuditAction, AuditEntry, TaskMetric
 from headwater.core.events import Event, event_from_dict
+from headwater.core.notifications import OutboxItem
 from headwater.core.plan import Plan, build_plan
 from headwater.core.runstate import RunState
 from headwater.core.spec import JobSettings
 from headwater.core.states import LifeCycleState
 from headwater.errors import NotFound, StoreError
 from headwater.ports import JobRecord, RunRecord, RunSummary
-from headwater.store import job_queries, run_queries
+from headwater.store import job_queries, ops_queries, run_queries
 from headwater.store.engine import READ_ONLY, create_store_engine
 from headwater.store.migrate import upgrade_to_head
+from headwater.store.operations import OperationsMixin
 from headwater.store.rows import run_state_from_rows
 from headwater.store.tables import jobs, run_events, runs, task_runs
 
 _TERMINAL = [str(s) for s in LifeCycleState if s.is_terminal]
 
 
-class SqlStore:
+class SqlStore(OperationsMixin):
     """The durable state of headwater in a SQL database (implements `ports.Store`)."""
 
     def __init__(self, engine: Engine) -> None:
@@ -84,11 +87,23 @@ class SqlStore:
     # Jobs.
 
     def save_job(
-        self, name: str, settings: Mapping[str, object], source: str, at: datetime
+        self, name: str, settings: Mapping[str, object], source: str, at: datetime,
+        *, actor: str | None = None,
     ) -> JobRecord:
-        """Create the job `name`, or add a version when its settings changed."""
+        """Create the job `name`, or add a version when its settings changed.
+
+        With an `actor`, a new job or version is audited (`job.created`/`job.updated`) in the
+        same transaction.
+        """
         with self._writing() as conn:
-            return job_queries.save_job(conn, name, settings, source, at)
+            before = job_queries.job_by_name(conn, name)
+            record = job_queries.save_job(conn, name, settings, source, at)
+            if actor is not None and (before is None or before.version != record.version):
+                action = AuditAction.JOB_CREATED if record.version == 1 else AuditAction.JOB_UPDATED
+                ops_queries.append_audit(conn, [AuditEntry(
+                    at=at, actor=actor, action=action, job_id=record.job_id,
+                    details={"name": name, "version": record.version, "source": source})])
+            return record
 
     def get_job(self, job_id: int, version: int | None = None) -> JobRecord:
         """A job at a version (the latest by default); `NotFound` otherwise."""
@@ -119,14 +134,20 @@ class SqlStore:
         return run_id
 
     def record(
-        self, run_id: int, event: Event, state: RunState, changed: Sequence[int]
+        self, run_id: int, event: Event, state: RunState, changed: Sequence[int], *,
+        outbox: Sequence[OutboxItem] = (), audit: Sequence[AuditEntry] = (),
+        metrics: Sequence[TaskMetric] = (),
     ) -> Mapping[int, int]:
-        """In ONE transaction: append `event`, save the run row and the changed task runs.
+        """In ONE transaction: append `event`, save the run row and the changed task runs,
+        and the decision's outbox rows, audit entries and task metrics.
 
         Returns seq -> global task run id for the task runs in `changed`.
         """
         with self._writing() as conn:
-            return run_queries.record_transition(conn, run_id, event, state, changed)
+            ids = run_queries.record_transition(conn, run_id, event, state, changed)
+            if outbox or audit or metrics:
+                ops_queries.write_effects(conn, run_id, ids, outbox, audit, metrics, event.at)
+            return ids
 
     def load_run(self, run_id: int, plan: Plan | None = None) -> RunRecord:
         """A run with its snapshot rebuilt from the stored rows; `NotFound` otherwise."""
@@ -150,6 +171,41 @@ class SqlStore:
             task_run_ids={row["seq"]: row["task_run_id"] for row in task_rows},
         )
 
+    def set_job_version(self, run_id: int, version: int) -> None:
+        """Make a run run `version` of its job (a repair runs the job's current settings).
+
+        `load_run` then builds the run's plan from that version. `NotFound` for an unknown
+        run or job version.
+        """
+        with self._writing() as conn:
+            run_queries.set_job_version(conn, run_id, version)
+
+    def new_id(self, kind: str) -> int:
+        """A fresh id from the space shared with run and task run ids (`kind`: "REPAIR")."""
+        with self._writing() as conn:
+            [new] = run_queries.allocate_ids(conn, kind, 1)
+        return new
+
+    # Requests to the engine driving a run.
+
+    def request_cancel(self, run_id: int, task_key: str | None, at: datetime) -> None:
+        """Ask the engine driving the run to cancel it (or one task); `NotFound` otherwise."""
+        with self._writing() as conn:
+            run_queries.add_request(conn, run_id, run_queries.CANCEL, task_key, at)
+
+    def take_requests(self, run_id: int, at: datetime) -> list[tuple[int, str, str | None]]:
+        """The run's unhandled requests (request id, kind, task key), oldest first, marked
+        handled at `at` in the same transaction, so that each is returned once.
+
+        Polled several times a second: when there is nothing, it is one indexed SELECT in a
+        read transaction, which on SQLite never takes the write lock.
+        """
+        with self._reading() as conn:
+            if not run_queries.has_pending_requests(conn, run_id):
+                return []
+        with self._writing() as conn:
+            return run_queries.take_requests(conn, run_id, at)
+
     def events(self, run_id: int) -> list[Event]:
         """The run's event log, oldest first; `NotFound` for an unknown run."""
         query = (
@@ -160,7 +216,7 @@ class SqlStore:
         with self._reading() as conn:
             bodies = conn.execute(query).scalars().all()
             if not bodies:
-                self._check_run_exists(conn, run_id)
+                run_queries.check_run_exists(conn, run_id)
         return [event_from_dict(body) for body in bodies]
 
     def list_runs(
@@ -197,12 +253,6 @@ class SqlStore:
         if row is None:
             raise NotFound(f"Task run {task_run_id} does not exist.")
         return row.run_id, row.seq
-
-    @staticmethod
-    def _check_run_exists(conn: Connection, run_id: int) -> None:
-        found = conn.execute(select(runs.c.run_id).where(runs.c.run_id == run_id)).first()
-        if found is None:
-            raise NotFound(f"Run {run_id} does not exist.")
 
 
 def open_store(url: str) -> SqlStore:

@@ -1,4 +1,4 @@
-"""The SQL schema of the state store, in SQLAlchemy Core: one `MetaData`, six tables.
+"""The SQL schema of the state store, in SQLAlchemy Core: one `MetaData`, seven tables.
 
 The same tables serve SQLite and PostgreSQL. Instants are stored as fixed-width ISO-8601 UTC
 text (`UtcDateTime`) so that they sort correctly as text on both and read back as aware UTC
@@ -6,7 +6,10 @@ datetimes; JSON documents are stored as canonical text (`JsonText`).
 
 Job runs and task runs share one id space (`run_ids`), as in the Jobs API where a task run id
 never collides with a job run id: both `runs.run_id` and `task_runs.task_run_id` are ids
-allocated there.
+allocated there, and so are repair ids (`kind` REPAIR), so that no two ever collide.
+
+`run_requests` is how another process (`headwater runs cancel`) asks the engine driving a run
+to do something: it appends a row, the engine takes the unhandled rows of its runs.
 """
 
 from __future__ import annotations
@@ -47,14 +50,22 @@ class UtcDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> str | None:
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value.isoformat()} cannot be stored: use UTC")
-        return value.astimezone(UTC).isoformat(timespec="microseconds")
+        return None if value is None else dumps_instant(value)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> datetime | None:
-        return None if value is None else datetime.fromisoformat(value)
+        return None if value is None else loads_instant(value)
+
+
+def dumps_instant(value: datetime) -> str:
+    """The fixed-width UTC text of an aware instant; a naive one raises `ValueError`."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value.isoformat()} cannot be stored: use UTC")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def loads_instant(value: str) -> datetime:
+    """The aware UTC instant of a text written by `dumps_instant`."""
+    return datetime.fromisoformat(value)
 
 
 class JsonText(TypeDecorator[Any]):
@@ -101,7 +112,7 @@ run_ids = Table(
     "run_ids",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("kind", String(16), nullable=False),  # JOB_RUN or TASK_RUN
+    Column("kind", String(16), nullable=False),  # JOB_RUN, TASK_RUN or REPAIR
     sqlite_autoincrement=True,  # AUTOINCREMENT: an id is never handed out twice
 )
 
@@ -110,7 +121,7 @@ runs = Table(
     metadata,
     Column("run_id", Integer, ForeignKey("run_ids.id"), primary_key=True, autoincrement=False),
     Column("job_id", Integer, nullable=False),
-    Column("job_version", Integer, nullable=False),
+    Column("job_version", Integer, nullable=False),  # the version it runs (a repair's)
     Column("parameters", JsonText, nullable=False),
     Column("trigger", String(32), nullable=False),
     Column("creator", Text, nullable=False),
@@ -127,6 +138,9 @@ runs = Table(
     # How many events the log holds: written in the same transaction as each event, so a
     # mismatch with the log would reveal a half-written transition.
     Column("event_count", Integer, nullable=False),
+    # JSON list of the run's repairs, instants as `dumps_instant` text (see rows.py).
+    Column("repairs", JsonText, nullable=False, server_default="[]"),
+    Column("original_end_time", UtcDateTime),
     ForeignKeyConstraint(
         ["job_id", "job_version"], ["job_versions.job_id", "job_versions.version"]
     ),
@@ -155,6 +169,17 @@ task_runs = Table(
     Column("condition_outcome", String(16)),
     Column("iteration", Integer),
     Column("parent_seq", Integer),
+    Column("repair", Integer, nullable=False, server_default="0"),
+    # JSON texts kept as the core hands them over (not re-encoded): `values` is
+    # `task_values` here, as VALUES is an SQL keyword.
+    Column("resolved", Text),
+    Column("task_values", Text),
+    Column("inputs", Text),
+    # A for-each's `LoopProgress`: all four NULL for a task run without a loop.
+    Column("loop_total", Integer),
+    Column("loop_started", Integer),
+    Column("loop_done", Integer),
+    Column("loop_failed", Integer),
     # The unique index on (run_id, seq) also serves every lookup by run_id, so no second
     # index on run_id alone is kept: it would only slow the hot write path.
     UniqueConstraint("run_id", "seq"),
@@ -168,4 +193,18 @@ run_events = Table(
     Column("type", String(64), nullable=False),
     Column("body", JsonText, nullable=False),  # event_to_dict(event)
     Column("at", UtcDateTime, nullable=False),
+)
+
+run_requests = Table(
+    "run_requests",
+    metadata,
+    Column("request_id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("runs.run_id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # CANCEL
+    Column("task_key", String(255)),  # None: the whole run
+    Column("created_time", UtcDateTime, nullable=False),
+    Column("handled_time", UtcDateTime),  # None until the engine took it
+    # The engine polls `run_id = ? AND handled_time IS NULL` several times a second.
+    Index("ix_run_requests_run_id_handled_time", "run_id", "handled_time"),
+    sqlite_autoincrement=True,  # request ids grow with time: oldest first is by id
 )

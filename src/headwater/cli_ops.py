@@ -1,0 +1,251 @@
+"""Operators' commands: notifications, the audit log, job metrics and read-only SQL.
+
+    headwater notifications list [--run ID] [--status PENDING|DELIVERED|FAILED|DEAD]
+    headwater notifications deliver [--wait SECONDS]
+    headwater audit list [--job ID] [--user NAME] [--since 2026-03-01|24h] [--run ID]
+    headwater audit verify
+    headwater metrics JOB [--runs N]
+    headwater sql "SELECT * FROM job_task_run_timeline"
+
+Register them with `register_operations(main)`. Rich is imported only when a table is drawn.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from headwater.cli_common import db_option, reports_errors, settings_for
+from headwater.errors import NotFound
+from headwater.store import SqlStore, open_store
+
+_RELATIVE = re.compile(r"^(\d+)([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+@contextmanager
+def _store(db: str | None) -> Iterator[SqlStore]:
+    store = open_store(settings_for(db).db_url)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(str(column), overflow="fold")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    Console(width=max(120, len(columns) * 14)).print(table)
+
+
+def parse_since(value: str | None, now: datetime) -> datetime | None:
+    """`24h`, `30m`, `7d` before `now`, or an ISO date/instant (naive means UTC)."""
+    if value is None:
+        return None
+    relative = _RELATIVE.match(value)
+    if relative:
+        return now - timedelta(**{_UNITS[relative[2]]: int(relative[1])})
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is neither an ISO date nor like 24h, 30m, 7d",
+                                 param_hint="--since") from None
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
+# -- notifications --------------------------------------------------------------------------
+
+
+@click.group()
+def notifications() -> None:
+    """The alerts headwater sends: what is queued, delivered or given up."""
+
+
+@notifications.command("list")
+@click.option("--run", "run_id", type=int, help="Only notifications of this run.")
+@click.option("--status", type=click.Choice(["PENDING", "DELIVERED", "FAILED", "DEAD"],
+                                            case_sensitive=False))
+@click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True)
+@db_option
+@reports_errors
+def notifications_list(run_id: int | None, status: str | None, limit: int,
+                       db: str | None) -> None:
+    """Outbox rows, newest first: event, destination, status, tries, last error."""
+    with _store(db) as store:
+        rows = store.outbox_rows(run_id, status, limit)
+    columns = ("id", "created", "event", "run", "task", "destination", "status", "tries",
+               "last error")
+    _table("Notifications", columns, [
+        (r["outbox_id"], r["created_time"].isoformat(timespec="seconds"), r["event"],
+         r["run_id"], r["payload"].get("task_key") or "", r["destination"], r["status"],
+         r["attempts"], r["last_error"] or "")
+        for r in rows])
+
+
+@notifications.command("deliver")
+@click.option("--wait", type=click.FloatRange(0, 3600), default=0.0, show_default=True,
+              help="Keep delivering for this many seconds (retries that fall due too).")
+@db_option
+@reports_errors
+def notifications_deliver(wait: float, db: str | None) -> None:
+    """Deliver the notifications that are due now (leftovers of an engine that stopped)."""
+    import time
+
+    from headwater.bootstrap import SystemClock
+    from headwater.config_file import load_config
+    from headwater.notify.outbox import OutboxSender, Router
+
+    config = load_config(os.environ, Path.cwd())
+    clock = SystemClock()
+    with _store(db) as store:
+        sender = OutboxSender(store, Router(config, os.environ), clock,
+                              config.delivery.policy())
+        deadline, tried = time.monotonic() + wait, 0
+        try:
+            while True:
+                count = sender.deliver_due()
+                tried += count
+                if count == 0 and time.monotonic() >= deadline:
+                    break
+                if count == 0:
+                    time.sleep(0.2)
+        finally:
+            sender.close()
+        pending = len(store.outbox_rows(status="PENDING", limit=10000))
+    click.echo(f"{tried} deliveries tried; {pending} still pending")
+
+
+# -- audit ----------------------------------------------------------------------------------
+
+
+@click.group()
+def audit() -> None:
+    """The append-only, hash-chained audit log."""
+
+
+@audit.command("list")
+@click.option("--job", "job_id", type=int, help="Only entries about this job id.")
+@click.option("--user", help="Only entries by this actor.")
+@click.option("--since", help="From this instant: an ISO date or time, or 24h, 30m, 7d.")
+@click.option("--run", "run_id", type=int, help="Only entries about this run.")
+@click.option("--limit", type=click.IntRange(1, 100000), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@db_option
+@reports_errors
+def audit_list(job_id: int | None, user: str | None, since: str | None, run_id: int | None,
+               limit: int, as_json: bool, db: str | None) -> None:
+    """Audit entries, oldest first (the newest LIMIT of them)."""
+    start = parse_since(since, datetime.now(UTC))
+    with _store(db) as store:
+        entries = store.audit_entries(job_id, user, start, run_id, limit)
+    if as_json:
+        for item in entries:
+            e = item.entry
+            click.echo(json.dumps({
+                "id": item.entry_id, "at": e.at.isoformat(), "actor": e.actor,
+                "action": str(e.action), "job_id": e.job_id, "run_id": e.run_id,
+                "task_key": e.task_key, "attempt": e.attempt, "details": dict(e.details),
+                "hash": item.hash}))
+        return
+    _table("Audit log", ("id", "at", "actor", "action", "job", "run", "task", "attempt",
+                         "details"), [
+        (i.entry_id, i.entry.at.isoformat(timespec="seconds"), i.entry.actor,
+         i.entry.action, i.entry.job_id, i.entry.run_id, i.entry.task_key, i.entry.attempt,
+         json.dumps(dict(i.entry.details), sort_keys=True))
+        for i in entries])
+
+
+@audit.command("verify")
+@db_option
+@reports_errors
+def audit_verify(db: str | None) -> None:
+    """Recompute the hash chain; exit 1 naming the first entry that does not match."""
+    with _store(db) as store:
+        report = store.verify_audit()
+    if report.ok:
+        click.echo(f"ok: {report.checked} audit entries, the hash chain is intact")
+        return
+    click.echo(f"audit log TAMPERED: first bad entry {report.first_bad}: {report.problem} "
+               f"({report.checked} entries before it are intact)", err=True)
+    sys.exit(1)
+
+
+# -- metrics and SQL ------------------------------------------------------------------------
+
+
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}s"
+
+
+@click.command()
+@click.argument("job")
+@click.option("--runs", "last_runs", type=click.IntRange(1, 10000), default=20,
+              show_default=True, help="How many of the latest finished runs to summarise.")
+@db_option
+@reports_errors
+def metrics(job: str, last_runs: int, db: str | None) -> None:
+    """Summarise a job's recent runs: success rate, p50/p95 durations, figures per task."""
+    with _store(db) as store:
+        record = store.job_by_name(job)
+        if record is None and job.isdigit():
+            record = store.get_job(int(job))
+        if record is None:
+            raise NotFound(f"no job named {job!r} (give a job name or id)")
+        summary = store.job_summary(record.job_id, last_runs)
+    rate = "-" if summary.success_rate is None else f"{summary.success_rate:.0%}"
+    click.echo(f"Job {record.name!r} (job {record.job_id}): {summary.runs} runs, "
+               f"{summary.succeeded} succeeded ({rate}); run duration p50 "
+               f"{_seconds(summary.run_p50_seconds) or '-'}, p95 "
+               f"{_seconds(summary.run_p95_seconds) or '-'}")
+    names = sorted({name for t in summary.tasks for name in t.metrics})
+    _table(f"Tasks over the last {summary.runs} runs",
+           ("task", "attempts", "failures", "p50", "p95", "queue p50", *names), [
+               (t.task_key, t.attempts, t.failures, _seconds(t.p50_seconds),
+                _seconds(t.p95_seconds), _seconds(t.queue_p50_seconds),
+                *(f"{t.metrics[n]:g}" if n in t.metrics else "" for n in names))
+               for t in summary.tasks])
+
+
+@click.command()
+@click.argument("statement")
+@click.option("--max-rows", type=click.IntRange(1, 1000000), default=1000, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per row.")
+@db_option
+@reports_errors
+def sql(statement: str, max_rows: int, as_json: bool, db: str | None) -> None:
+    """Run one read-only SQL statement against the state store and print the rows.
+
+    Views named after Lakeflow's system tables: jobs, job_tasks, job_run_timeline,
+    job_task_run_timeline, and job_task_run_metrics.
+    """
+    with _store(db) as store:
+        columns, rows = store.query(statement, max_rows)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(dict(zip(columns, row, strict=True)), default=str))
+        return
+    _table(f"{len(rows)} rows", columns, rows)
+
+
+def register_operations(main: click.Group) -> None:
+    """Add `notifications`, `audit`, `metrics` and `sql` to the `headwater` group."""
+    for command in (notifications, audit, metrics, sql):
+        main.add_command(command)
+
+
+__all__ = ["audit", "metrics", "notifications", "parse_since", "register_operations", "sql"]

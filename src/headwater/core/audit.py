@@ -1,0 +1,260 @@
+"""The audit log's entries and its hash chain; pure (`hashlib` and `json` only, no clock).
+
+An entry says who (`actor`) did what (`action`) to which job, run, task and attempt, when,
+with a JSON `details` object. The store numbers entries 1, 2, ... and chains them:
+
+    hash(n) = sha256(canonical(n, entry) + hash(n - 1)),   hash(0) = GENESIS
+
+so that altering, removing or reordering a stored entry breaks the chain from there on, and
+`verify_chain` names the first entry that does not match. The chain proves the log was not
+edited after the fact by someone without the means to rewrite every later hash; it is not a
+signature.
+
+Also here: `TaskMetric`, the figures a task records (`metrics.jsonl` in its attempt
+directory), parsed purely so the engine can hand them to the store with the attempt's end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from headwater.core.events import CancelRequested, Event, RepairRequested, RunStarted
+from headwater.core.runstate import RunState, TaskRun
+from headwater.core.states import LifeCycleState
+
+GENESIS = "0" * 64
+SYSTEM_ACTOR = "headwater"  # the actor of what the engine and the sender do on their own
+
+
+class AuditAction(StrEnum):
+    """What an entry records."""
+
+    JOB_CREATED = "job.created"  # a job's first version was saved
+    JOB_UPDATED = "job.updated"  # a new version of a job's settings was saved
+    RUN_STARTED = "run.started"  # a run began (details: trigger, parameters)
+    RUN_ENDED = "run.ended"  # a run reached a terminal state (details: result, message)
+    CANCEL_REQUESTED = "run.cancel_requested"  # the engine took a cancel (run or one task)
+    RUN_REPAIRED = "run.repaired"  # a repair reran tasks of a run (details: tasks, repair id)
+    RUN_RESUMED = "run.resumed"  # an engine took over a run whose engine had stopped
+    ATTEMPT_STARTED = "task.attempt_started"  # an attempt's process started
+    ATTEMPT_ENDED = "task.attempt_ended"  # an attempt (or a skipped task run) ended
+    NOTIFICATION_SENT = "notification.sent"  # a delivery was accepted by its destination
+    NOTIFICATION_FAILED = "notification.failed"  # a delivery was given up (rejected or dead)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One audited action, before the store numbers and chains it."""
+
+    at: datetime
+    actor: str
+    action: AuditAction
+    job_id: int | None = None
+    run_id: int | None = None
+    task_key: str | None = None
+    attempt: int | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)  # JSON-ready values only
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAuditEntry:
+    """An entry as stored: its number, the previous entry's hash and its own."""
+
+    entry_id: int
+    entry: AuditEntry
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    """The result of `verify_chain`: how many entries were checked, the first bad one."""
+
+    checked: int
+    first_bad: int | None = None  # entry id
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.first_bad is None
+
+
+def canonical(entry_id: int, entry: AuditEntry) -> str:
+    """The canonical JSON text of an entry: sorted keys, UTC microseconds, no spaces."""
+    body = {
+        "id": entry_id,
+        "at": entry.at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor": entry.actor,
+        "action": str(entry.action),
+        "job_id": entry.job_id,
+        "run_id": entry.run_id,
+        "task_key": entry.task_key,
+        "attempt": entry.attempt,
+        "details": entry.details,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def entry_hash(entry_id: int, entry: AuditEntry, prev_hash: str) -> str:
+    """sha256 (hex) of the canonical entry followed by the previous entry's hash."""
+    text = canonical(entry_id, entry) + prev_hash
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def chain(entries: Sequence[AuditEntry], last_id: int, last_hash: str
+          ) -> list[StoredAuditEntry]:
+    """Number and hash `entries` after the entry `last_id` whose hash is `last_hash`."""
+    stored: list[StoredAuditEntry] = []
+    prev = last_hash
+    for offset, entry in enumerate(entries, start=1):
+        digest = entry_hash(last_id + offset, entry, prev)
+        stored.append(StoredAuditEntry(last_id + offset, entry, prev, digest))
+        prev = digest
+    return stored
+
+
+def verify_chain(stored: Iterable[StoredAuditEntry], head: tuple[int, str] | None = None
+                 ) -> ChainReport:
+    """Recompute the chain, oldest first; name the first entry that does not match.
+
+    `head` is the (last id, last hash) the store keeps beside the log: a log cut short at
+    its end is caught by comparing with it.
+    """
+    expected_id, prev, checked = 1, GENESIS, 0
+    for item in stored:
+        if item.entry_id != expected_id:
+            return ChainReport(checked, item.entry_id,
+                               f"entry {item.entry_id} follows entry {expected_id - 1}: "
+                               f"entries {expected_id}..{item.entry_id - 1} are missing")
+        if item.prev_hash != prev:
+            return ChainReport(checked, item.entry_id,
+                               f"entry {item.entry_id}: its prev_hash is not the hash of "
+                               f"entry {item.entry_id - 1}")
+        if entry_hash(item.entry_id, item.entry, prev) != item.hash:
+            return ChainReport(checked, item.entry_id,
+                               f"entry {item.entry_id}: its content does not match its hash "
+                               "(it was altered after it was written)")
+        prev, expected_id, checked = item.hash, expected_id + 1, checked + 1
+    if head is not None and head != (expected_id - 1, prev):
+        return ChainReport(checked, expected_id,
+                           f"the log ends at entry {expected_id - 1} but the chain head says "
+                           f"entry {head[0]}: entries were removed from its end")
+    return ChainReport(checked)
+
+
+# -- entries of a state change ------------------------------------------------------------
+
+
+def transition_entries(actor: str, run_id: int, job_id: int, trigger: str,
+                       parameters: Mapping[str, str], old: RunState, new: RunState,
+                       changed: Sequence[int], event: Event) -> list[AuditEntry]:
+    """The audit entries of one decision: run start/end, cancel, repair, attempts."""
+    def entry(action: AuditAction, **fields: Any) -> AuditEntry:
+        return AuditEntry(at=event.at, actor=actor, action=action, job_id=job_id,
+                          run_id=run_id, **fields)
+
+    found: list[AuditEntry] = []
+    if isinstance(event, RunStarted) and new.life_cycle is not old.life_cycle:
+        found.append(entry(AuditAction.RUN_STARTED,
+                           details={"trigger": trigger, "parameters": dict(parameters)}))
+    elif isinstance(event, RepairRequested) and new.repairs != old.repairs:
+        found.append(entry(AuditAction.RUN_REPAIRED, details={
+            "repair_id": event.repair_id, "job_version": event.job_version,
+            "rerun_tasks": list(event.task_keys), "rerun_dependents": event.rerun_dependents}))
+    elif isinstance(event, CancelRequested):
+        found.append(entry(AuditAction.CANCEL_REQUESTED, task_key=event.task_key))
+    for seq in dict.fromkeys(changed):
+        found.extend(_attempt_entries(entry, old.task_runs.get(seq), new.task_runs.get(seq)))
+    if new.is_terminal and not old.is_terminal:
+        found.append(entry(AuditAction.RUN_ENDED, details={
+            "life_cycle": str(new.life_cycle), "result": _text(new.result),
+            "message": new.message}))
+    return found
+
+
+def _attempt_entries(entry: Any, before: TaskRun | None, after: TaskRun | None
+                     ) -> list[AuditEntry]:
+    if after is None:
+        return []
+    fields = {"task_key": after.task_key, "attempt": after.attempt_number}
+    ids: dict[str, Any] = {"seq": after.seq}
+    if after.iteration is not None:
+        ids["iteration"] = after.iteration
+    started = after.life_cycle is LifeCycleState.RUNNING and (
+        before is None or before.life_cycle is not LifeCycleState.RUNNING)
+    if started:
+        return [entry(AuditAction.ATTEMPT_STARTED, **fields,
+                      details={**ids, "handle": after.handle})]
+    if after.is_terminal and (before is None or not before.is_terminal):
+        return [entry(AuditAction.ATTEMPT_ENDED, **fields, details={
+            **ids, "result": _text(after.result), "message": after.message,
+            "exit_code": after.exit_code})]
+    return []
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def run_resumed(at: datetime, actor: str, run_id: int, job_id: int) -> AuditEntry:
+    """The entry an engine writes when it takes over a run whose engine stopped."""
+    return AuditEntry(at=at, actor=actor, action=AuditAction.RUN_RESUMED, job_id=job_id,
+                      run_id=run_id)
+
+
+# -- task metrics ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TaskMetric:
+    """One figure an attempt recorded (`seq` names the attempt in its run)."""
+
+    seq: int
+    name: str
+    value: float
+
+
+def parse_metrics(seq: int, text: str) -> list[TaskMetric]:
+    """The figures of a `metrics.jsonl` text; the last value of a name wins.
+
+    Lines that are not `{"name": str, "value": number}` (finite) are skipped: a task's bad
+    line must not fail the attempt after the fact.
+    """
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        try:
+            body = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(body, dict):
+            continue
+        name, value = body.get("name"), body.get("value")
+        if (isinstance(name, str) and name and isinstance(value, int | float)
+                and not isinstance(value, bool) and math.isfinite(value)):
+            found[name] = float(value)
+    return [TaskMetric(seq, name, value) for name, value in found.items()]
+
+
+__all__ = [
+    "GENESIS",
+    "SYSTEM_ACTOR",
+    "AuditAction",
+    "AuditEntry",
+    "ChainReport",
+    "StoredAuditEntry",
+    "TaskMetric",
+    "canonical",
+    "chain",
+    "entry_hash",
+    "parse_metrics",
+    "run_resumed",
+    "transition_entries",
+    "verify_chain",
+]

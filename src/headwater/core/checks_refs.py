@@ -1,0 +1,186 @@
+"""Static checks of the dynamic value references in a job, before any run.
+
+`check_references` looks at every field that takes references (job parameter defaults and the
+parameter fields of each task type) and reports, as `(path, message)` like `core/checks.py`:
+names that exist in no known namespace shape (`{{job.naem}}`), undeclared job parameters, tasks
+that do not exist or are not upstream of the task reading them, `{{input}}` outside a for-each
+nested task, task references in job parameter defaults, text that looks like a reference but
+is not valid syntax, and any reference in `shell_command_task.command`, which is never
+substituted. What only a run can know (whether a task value was set) is not checked here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from headwater.core.refs_syntax import (
+    Reference,
+    did_you_mean,
+    find_references,
+    malformed_references,
+    shape_problem,
+)
+from headwater.core.spec import JobSettings, OperatorParameter, Task
+
+Finding = tuple[str, str]  # (path, message)
+
+# Task type -> its fields that take references: "map" (values), "list" (items), "text", or
+# "named" (a list of {name, value}). `shell_command_task.command` is checked on its own.
+REFERENCE_FIELDS: dict[str, dict[str, str]] = {
+    "notebook_task": {"base_parameters": "map"},
+    "spark_python_task": {"parameters": "list"},
+    "python_wheel_task": {"parameters": "list", "named_parameters": "map"},
+    "python_operator_task": {"parameters": "named"},
+    "sql_task": {"parameters": "map"},
+    "run_job_task": {"job_parameters": "map"},
+    "condition_task": {"left": "text", "right": "text"},
+    "for_each_task": {"inputs": "text"},
+    "shell_command_task": {"env": "map"},
+}
+# Namespaces that need a current task, so cannot appear in job parameter defaults.
+TASK_SCOPED = frozenset({"task", "tasks", "input", "run_id", "task_retry_count", "task_key"})
+
+SHELL_ADVICE = (
+    "shell_command_task.command runs as written and is never substituted, so this would "
+    "reach the shell as literal text; use $HEADWATER_PARAM_<NAME> or the task's env "
+    '(env: {RUN_ID: "{{job.run_id}}"}, then "$RUN_ID"): references are resolved there, never '
+    "spliced into shell code"
+)
+MALFORMED_ADVICE = (
+    "looks like a reference but is not valid syntax, so it would stay literal text; check the "
+    "braces, and wrap names with characters other than letters, digits and '_' in backticks: "
+    "{{job.parameters.`run-date`}}"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """Where a field sits: which names its references may use."""
+
+    task_keys: tuple[str, ...]
+    parameters: tuple[str, ...]
+    owner: str | None = None  # the top-level task whose field it is; None: a job parameter
+    upstream: frozenset[str] = frozenset()  # every task `owner` depends on, transitively
+    in_for_each: bool = False  # a field of a for-each's nested task, where {{input}} exists
+
+
+def check_references(settings: JobSettings) -> list[Finding]:
+    """Every problem with the references of `settings`, in field order; [] when none."""
+    job = _Scope(
+        task_keys=tuple(task.task_key for task in settings.tasks),
+        parameters=tuple(parameter.name for parameter in settings.parameters),
+    )
+    findings: list[Finding] = []
+    for index, parameter in enumerate(settings.parameters):
+        findings.extend(_check_text(f"parameters[{index}].default", parameter.default, job))
+    upstream = upstream_closure({t.task_key: [d.task_key for d in t.depends_on]
+                                 for t in settings.tasks})
+    for index, task in enumerate(settings.tasks):
+        path = f"tasks[{index}]"
+        scope = replace(job, owner=task.task_key, upstream=upstream[task.task_key])
+        findings.extend(_check_task(path, task, scope))
+        if task.for_each_task is not None:
+            nested = task.for_each_task.task
+            nested_scope = replace(scope, in_for_each=True)
+            findings.extend(_check_task(f"{path}.for_each_task.task", nested, nested_scope))
+    return findings
+
+
+def upstream_closure(depends_on: Mapping[str, Sequence[str]]) -> dict[str, frozenset[str]]:
+    """Each task's transitive upstream tasks; unknown keys and cycles are tolerated."""
+    closure: dict[str, frozenset[str]] = {}
+    for key in depends_on:
+        seen: set[str] = set()
+        stack = list(depends_on[key])
+        while stack:
+            upstream = stack.pop()
+            if upstream not in seen:
+                seen.add(upstream)
+                stack.extend(depends_on.get(upstream, ()))
+        closure[key] = frozenset(seen - {key})
+    return closure
+
+
+def _check_task(path: str, task: Task, scope: _Scope) -> Iterator[Finding]:
+    for field_path, text in _task_fields(path, task):
+        yield from _check_text(field_path, text, scope)
+    if task.shell_command_task is not None:
+        command_path = f"{path}.shell_command_task.command"
+        command = task.shell_command_task.command
+        for reference in find_references(command):
+            if reference.is_known:
+                yield command_path, f"{reference.raw}: {SHELL_ADVICE}"
+        for raw in malformed_references(command):
+            yield command_path, f"{raw}: {SHELL_ADVICE}"
+
+
+def _task_fields(path: str, task: Task) -> Iterator[tuple[str, str]]:
+    """`(path, text)` of every field of `task` that takes references."""
+    for kind in task.task_types:
+        payload = getattr(task, kind)
+        for name, shape in REFERENCE_FIELDS.get(kind, {}).items():
+            yield from _field_texts(f"{path}.{kind}.{name}", getattr(payload, name), shape)
+
+
+def _field_texts(path: str, value: object, shape: str) -> Iterator[tuple[str, str]]:
+    if shape == "map" and isinstance(value, dict):
+        for key, text in value.items():
+            yield f"{path}.{key}", str(text)
+    elif shape == "list" and isinstance(value, list):
+        for index, text in enumerate(value):
+            yield f"{path}[{index}]", str(text)
+    elif shape == "named" and isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, OperatorParameter):
+                yield f"{path}[{index}].value", item.value
+    elif isinstance(value, str):
+        yield path, value
+
+
+def _check_text(path: str, text: str, scope: _Scope) -> Iterator[Finding]:
+    if "{{" not in text:
+        return
+    for raw in malformed_references(text):
+        yield path, f"{raw}: {MALFORMED_ADVICE}"
+    for reference in find_references(text):
+        if reference.is_known:
+            problem = shape_problem(reference) or _scope_problem(reference, scope)
+            if problem:
+                yield path, f"{reference.raw}: {problem}"
+
+
+def _scope_problem(reference: Reference, scope: _Scope) -> str | None:
+    namespace, parts = reference.namespace, reference.parts
+    if scope.owner is None and namespace in TASK_SCOPED:
+        return (
+            "job parameter defaults are resolved once per run, before any task runs, so they "
+            "cannot use task references; move it into the task's own parameters"
+        )
+    if namespace == "input" and not scope.in_for_each:
+        return (
+            "only the nested task of a for_each_task (for_each_task.task) has an input; "
+            "reference the element there"
+        )
+    if namespace == "job" and parts[0] == "parameters" and parts[1] not in scope.parameters:
+        return (
+            f"no job parameter {parts[1]!r}{did_you_mean(parts[1], scope.parameters)}; "
+            "declare it under the job's parameters"
+        )
+    if namespace == "tasks":
+        return _upstream_problem(parts[0], scope)
+    return None
+
+
+def _upstream_problem(key: str, scope: _Scope) -> str | None:
+    if key not in scope.task_keys:
+        return f"no task {key!r} in this job{did_you_mean(key, scope.task_keys)}"
+    if key == scope.owner:
+        return f"task {key!r} cannot read its own run; only tasks it depends on have finished"
+    if key in scope.upstream:
+        return None
+    return (
+        f"task {key!r} is not upstream of {scope.owner!r} (not in its depends_on, directly or "
+        f"through other tasks), so it may not have finished when {scope.owner!r} starts; add "
+        f"{{task_key: {key}}} to the depends_on of {scope.owner!r}"
+    )

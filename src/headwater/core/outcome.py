@@ -1,0 +1,63 @@
+"""How a run ends: its result from the leaf tasks, and the words that explain a skip.
+
+Lakeflow (reference 3.2): every task succeeded gives SUCCESS; a failure that every leaf
+survived gives SUCCESS_WITH_FAILURES; a failed leaf gives FAILED, reported with the legacy
+life cycle INTERNAL_ERROR and "Task X failed with message: ..." as the real API does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from headwater.core.plan import Plan, PlannedTask
+from headwater.core.runstate import TaskRun
+from headwater.core.states import LifeCycleState, ResultState
+
+FAILURES = frozenset({ResultState.FAILED, ResultState.TIMEDOUT})
+NOT_SUCCESSFUL = frozenset({ResultState.FAILED, ResultState.TIMEDOUT,
+                            ResultState.UPSTREAM_FAILED, ResultState.CANCELED,
+                            ResultState.UPSTREAM_CANCELED})
+
+
+def run_outcome(
+    plan: Plan, final: Mapping[str, TaskRun], canceled: bool, timed_out: bool,
+) -> tuple[ResultState, LifeCycleState, str]:
+    """The run's result, its legacy life cycle and its state message.
+
+    `final` maps each task key to its latest task run, all terminal.
+    """
+    if timed_out:
+        seconds = int(plan.timeout.total_seconds()) if plan.timeout else 0
+        return (ResultState.TIMEDOUT, LifeCycleState.TERMINATED,
+                f"The job run timed out after {seconds} seconds.")
+    if canceled:
+        return ResultState.CANCELED, LifeCycleState.TERMINATED, "The run was cancelled."
+    ordered = [final[key] for key in plan.order if key in final]
+    if any(final[key].result in NOT_SUCCESSFUL for key in plan.leaves if key in final):
+        origin = next((r for r in ordered if r.result in FAILURES),
+                      next(r for r in ordered if r.result in NOT_SUCCESSFUL))
+        message = f"Task {origin.task_key} failed with message: {origin.message}"
+        return ResultState.FAILED, LifeCycleState.INTERNAL_ERROR, message
+    if any(run.result in NOT_SUCCESSFUL for run in ordered):
+        return (ResultState.SUCCESS_WITH_FAILURES, LifeCycleState.TERMINATED,
+                "Some tasks failed, but every leaf task succeeded.")
+    return ResultState.SUCCESS, LifeCycleState.TERMINATED, ""
+
+
+def skip_message(result: ResultState, task: PlannedTask) -> str:
+    """Why a task was not run, for its `state_message`."""
+    if result is ResultState.EXCLUDED:
+        return f"Task was excluded: its run_if {task.run_if} was not met."
+    if result is ResultState.UPSTREAM_CANCELED:
+        return "An upstream task was cancelled."
+    if result is ResultState.UPSTREAM_FAILED:
+        return "An upstream task failed."
+    return "An upstream task is disabled."
+
+
+def edge_result(upstream: TaskRun, outcome: str | None) -> ResultState:
+    """An upstream's result as its dependant sees it: a branch not taken is EXCLUDED."""
+    assert upstream.result is not None
+    if outcome is None or upstream.result is not ResultState.SUCCESS:
+        return upstream.result
+    return ResultState.SUCCESS if upstream.condition_outcome == outcome else ResultState.EXCLUDED

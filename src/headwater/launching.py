@@ -1,0 +1,129 @@
+"""Starting one attempt: resolve its parameters, then run it in-process or as a process.
+
+Conditions and for-each expansions need no process: they are evaluated here, at once. Every
+other task type goes through its runner (which builds argv and environment) and the executor.
+Each function returns the events that happened, for the engine to apply in order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+
+from headwater.attempts import OUTPUT_LOG, attempt_dir, write_context
+from headwater.core.conditions import ConditionError, evaluate_condition
+from headwater.core.events import Event, ForEachStarted, TaskFailed, TaskStarted, TaskSucceeded
+from headwater.core.plan import PlannedTask
+from headwater.core.refs import ReferenceError
+from headwater.core.runstate import RunState, TaskRun
+from headwater.core.spec import Task
+from headwater.errors import HeadwaterError
+from headwater.ports import AttemptKey, Executor, Runner, RunRecord, TaskContext
+from headwater.resolution import job_parameters, ref_context, resolve_task, task_parameters
+
+
+class Launcher:
+    """Builds and starts the attempts of one run."""
+
+    def __init__(self, runners: Mapping[str, Runner], logs_dir: Path, record: RunRecord) -> None:
+        self.runners, self.logs_dir, self.record = runners, logs_dir, record
+        self.inputs: dict[int, list[object]] = {}  # parsed inputs of each for-each, by seq
+
+    def input_of(self, state: RunState, run: TaskRun) -> str | None:
+        """The JSON of an iteration's element (`{{input}}`); None outside a for-each."""
+        if run.parent_seq is None or run.iteration is None:
+            return None
+        if run.parent_seq not in self.inputs:
+            text = state.task_runs[run.parent_seq].inputs
+            self.inputs[run.parent_seq] = json.loads(text or "[]")
+        return json.dumps(self.inputs[run.parent_seq][run.iteration])
+
+    def task_of(self, state: RunState, run: TaskRun) -> PlannedTask:
+        if run.parent_seq is None:
+            return state.plan.tasks[run.task_key]
+        nested = state.plan.tasks[state.task_runs[run.parent_seq].task_key].nested
+        assert nested is not None
+        return nested
+
+    def resolved(self, state: RunState, ids: Mapping[int, int], run: TaskRun,
+                 ) -> tuple[PlannedTask, Task, dict[str, str], str | None]:
+        """The planned task, its resolved spec, the job parameters and the resolved JSON."""
+        task = self.task_of(state, run)
+        parameters = job_parameters(self.record, state, ids)
+        context = ref_context(self.record, state, ids, run, parameters,
+                              self.input_of(state, run))
+        spec, changes = resolve_task(task.spec, context)
+        return task, spec, parameters, json.dumps(changes) if changes else None
+
+    def context_file(self, state: RunState, ids: Mapping[int, int], run: TaskRun, spec: Task,
+                     parameters: Mapping[str, str]) -> dict[str, object]:
+        """What the in-task runtime reads: who it is, its parameters, upstream task values."""
+        upstream = {key: json.loads(values) for key, seq in state.latest.items()
+                    if (values := state.task_runs[seq].values)}
+        return {
+            "job_id": self.record.job.job_id, "job_name": self.record.job.name,
+            "run_id": self.record.run_id, "task_run_id": ids[run.seq],
+            "task_key": run.task_key, "attempt_number": run.attempt_number,
+            "iteration": run.iteration, "job_parameters": dict(parameters),
+            "task_parameters": task_parameters(spec), "task_values": upstream,
+        }
+
+    def inline(self, state: RunState, ids: Mapping[int, int], seq: int,
+               now: datetime) -> list[Event]:
+        """Evaluate a condition or expand a for-each's inputs."""
+        run = state.task_runs[seq]
+        try:
+            task, spec, _, resolved = self.resolved(state, ids, run)
+        except ReferenceError as error:
+            return [TaskFailed(now, seq, str(error))]
+        if task.kind == "condition_task":
+            return _condition(spec, seq, now, resolved)
+        return _for_each(spec, seq, now)
+
+    def launch(self, state: RunState, ids: Mapping[int, int], run: TaskRun,
+               executor: Executor, key: AttemptKey, now: Callable[[], datetime]) -> list[Event]:
+        """Start a process for the attempt, or say why it could not start."""
+        try:
+            task, spec, parameters, resolved = self.resolved(state, ids, run)
+            runner = self.runners.get(task.kind)
+            if runner is None:
+                return [TaskFailed(now(), run.seq, f"headwater cannot run {task.kind} tasks yet")]
+            directory = attempt_dir(self.logs_dir, self.record.run_id, run)
+            write_context(directory, self.context_file(state, ids, run, spec, parameters))
+            context = TaskContext(
+                run_id=self.record.run_id, task_run_id=ids[run.seq], task_key=run.task_key,
+                attempt_number=run.attempt_number, job_id=self.record.job.job_id,
+                job_name=self.record.job.name, workdir=Path(self.record.workdir),
+                log_path=directory / OUTPUT_LOG, parameters=parameters, attempt_dir=directory,
+            )
+            handle = executor.launch(key, runner.launch_spec(spec, context))
+        except (HeadwaterError, OSError) as error:
+            return [TaskFailed(now(), run.seq, f"The task could not start: {error}")]
+        return [TaskStarted(now(), run.seq, handle, resolved)]
+
+
+def _condition(spec: Task, seq: int, now: datetime, resolved: str | None) -> list[Event]:
+    condition = spec.condition_task
+    assert condition is not None
+    started = TaskStarted(now, seq, "in-process", resolved)
+    try:
+        outcome = evaluate_condition(condition.op, condition.left, condition.right)
+    except ConditionError as error:
+        return [started, TaskFailed(now, seq, str(error))]
+    return [started, TaskSucceeded(now, seq, outcome="true" if outcome else "false")]
+
+
+def _for_each(spec: Task, seq: int, now: datetime) -> list[Event]:
+    assert spec.for_each_task is not None
+    text = spec.for_each_task.inputs
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as error:
+        return [TaskFailed(now, seq, f"for_each_task.inputs is not a JSON array: {error.msg} "
+                                     f"(got {text[:200]!r})")]
+    if not isinstance(items, list):
+        return [TaskFailed(now, seq, f"for_each_task.inputs must be a JSON array, got "
+                                     f"{type(items).__name__} {text[:200]!r}")]
+    return [ForEachStarted(now, seq, json.dumps(items, separators=(",", ":")))]

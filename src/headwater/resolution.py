@@ -1,0 +1,153 @@
+"""Resolving an attempt's parameters: job parameters pushed down, references substituted.
+
+Lakeflow's rules: job parameters are pushed down to the key/value-parameter tasks (notebook
+`base_parameters`, wheel `named_parameters`, SQL `parameters`, run-job `job_parameters`) and
+beat a task parameter of the same name; every parameter field may hold dynamic value
+references, substituted once (single pass). A shell command is never substituted: its values
+arrive as environment variables. The resolved fields are kept on the task run, the shape of
+the Jobs API's `resolved_values`.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from headwater.core.refs import RefContext, TaskFacts, resolve
+from headwater.core.runstate import RunState, TaskRun
+from headwater.core.spec import Task
+from headwater.ports import RunRecord
+
+Resolve = Callable[[str], str]
+
+# Task type -> its key/value parameter field that job parameters are pushed down into.
+PUSHED_DOWN = {
+    "notebook_task": "base_parameters",
+    "python_wheel_task": "named_parameters",
+    "sql_task": "parameters",
+    "run_job_task": "job_parameters",
+}
+
+# Task type -> the fields of its payload that hold references: "map" (values), "list"
+# (items), "text", or "named" (a list of {name, value}).
+REFERENCE_FIELDS: dict[str, dict[str, str]] = {
+    "notebook_task": {"base_parameters": "map"},
+    "spark_python_task": {"parameters": "list"},
+    "python_wheel_task": {"parameters": "list", "named_parameters": "map"},
+    "python_operator_task": {"parameters": "named"},
+    "sql_task": {"parameters": "map"},
+    "run_job_task": {"job_parameters": "map"},
+    "condition_task": {"left": "text", "right": "text"},
+    "for_each_task": {"inputs": "text"},
+    "shell_command_task": {"env": "map"},
+}
+
+
+def task_facts(state: RunState, ids: Mapping[int, int]) -> dict[str, TaskFacts]:
+    """What `{{tasks.<key>...}}` can see of each task: its latest attempt."""
+    facts: dict[str, TaskFacts] = {}
+    for key, seq in state.latest.items():
+        run = state.task_runs[seq]
+        values = json.loads(run.values) if run.values else {}
+        facts[key] = TaskFacts(
+            run_id=ids.get(seq, 0),
+            result_state=str(run.result) if run.result else None,
+            error_code=_error_code(run),
+            execution_count=execution_count(state, run),
+            values={name: json.dumps(value) for name, value in values.items()},
+        )
+    return facts
+
+
+def _error_code(run: TaskRun) -> str | None:
+    if run.result is None or run.result.is_success:
+        return None
+    return str(run.result)
+
+
+def execution_count(state: RunState, run: TaskRun) -> int:
+    """How many times a task ran up to `run`: retries and earlier repairs included."""
+    earlier = 0
+    if run.repair:  # only repaired runs need a scan of the history
+        earlier = sum(1 for r in state.task_runs.values()
+                      if r.task_key == run.task_key and r.iteration == run.iteration
+                      and r.repair < run.repair)
+    return earlier + run.attempt_number + 1
+
+
+def ref_context(record: RunRecord, state: RunState, ids: Mapping[int, int],
+                run: TaskRun | None, parameters: Mapping[str, str],
+                input_json: str | None = None) -> RefContext:
+    """Everything a reference may name, for one attempt (or for the run when `run` is None)."""
+    start = state.start_time
+    assert start is not None
+    host = socket.gethostname()
+    return RefContext(
+        job_id=record.job.job_id,
+        job_name=record.job.name,
+        run_id=record.run_id,
+        repair_count=state.repair_count,
+        start_time=start,
+        trigger_type=record.trigger,
+        trigger_time=None,
+        file_arrival_location=None,
+        parameters=parameters,
+        tasks=task_facts(state, ids),
+        task_key=run.task_key if run else None,
+        task_run_id=ids.get(run.seq) if run else None,
+        execution_count=execution_count(state, run) if run else 0,
+        retry_count=run.attempt_number if run else 0,
+        input=input_json,
+        workspace_id=host,
+        workspace_url=f"headwater://{host}",
+        notebook_path=None,
+    )
+
+
+def job_parameters(record: RunRecord, state: RunState, ids: Mapping[int, int]) -> dict[str, str]:
+    """The run's job parameters with their own references resolved (once)."""
+    raw = dict(record.parameters)
+    context = ref_context(record, state, ids, None, raw)
+    return {name: resolve(value, context) for name, value in raw.items()}
+
+
+def resolve_task(task: Task, context: RefContext) -> tuple[Task, dict[str, Any]]:
+    """The task with job parameters pushed down and references resolved, and what changed.
+
+    Raises:
+        ReferenceError: naming a reference that cannot be resolved.
+    """
+    kind = task.task_type
+    payload = getattr(task, kind).model_dump(mode="json", exclude_none=True)
+    pushed = PUSHED_DOWN.get(kind)
+    if pushed is not None:
+        payload[pushed] = {**payload.get(pushed, {}), **context.parameters}
+    resolved: dict[str, Any] = {}
+    for name, shape in REFERENCE_FIELDS.get(kind, {}).items():
+        if name in payload:
+            payload[name] = _resolve_field(payload[name], shape, lambda t: resolve(t, context))
+            resolved[name] = payload[name]
+    new_task = task.model_copy(update={kind: type(getattr(task, kind)).model_validate(payload)})
+    return new_task, ({kind: resolved} if resolved else {})
+
+
+def _resolve_field(value: Any, shape: str, substitute: Resolve) -> Any:
+    if shape == "map":
+        return {k: substitute(str(v)) for k, v in value.items()}
+    if shape == "list":
+        return [substitute(str(v)) for v in value]
+    if shape == "named":
+        return [{**item, "value": substitute(str(item.get("value", "")))} for item in value]
+    return substitute(str(value))
+
+
+def task_parameters(task: Task) -> dict[str, str]:
+    """The key/value parameters of a resolved task (a notebook's widgets, named parameters)."""
+    kind = task.task_type
+    field = PUSHED_DOWN.get(kind) or ("named_parameters" if kind == "python_wheel_task" else None)
+    payload = getattr(task, kind).model_dump(mode="json", exclude_none=True)
+    if kind == "python_operator_task":
+        return {p["name"]: p.get("value", "") for p in payload.get("parameters", [])}
+    return dict(payload.get(field, {})) if field else {}

@@ -1,0 +1,59 @@
+"""`NotebookRunner`: runs a `notebook_task` in a child process
+(`python -m headwater.runners.notebook_main`, see there for how each format runs).
+
+`notebook_path` is resolved in the job's directory like a script's path (a relative path may
+not leave it); as in a Databricks workspace it may leave out the suffix: `etl/ingest` finds
+`etl/ingest.py`, else `etl/ingest.ipynb`. `base_parameters` (with the job parameters pushed
+down) reach the notebook as widgets, through the attempt's context.json; `%sql` cells run on
+the warehouse that `warehouse_id` names (see `headwater.runners.sql.Warehouses`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from headwater.core.spec import Task
+from headwater.errors import InvalidRequest
+from headwater.ports import LaunchSpec, TaskContext
+from headwater.runners.environment import attempt_environment
+from headwater.runners.paths import resolve_in_workdir
+from headwater.runners.sql import Warehouses
+
+__all__ = ["NOTEBOOK_SUFFIXES", "NotebookRunner"]
+
+NOTEBOOK_SUFFIXES = (".py", ".ipynb")
+
+
+class NotebookRunner:
+    """Builds the launch of a `notebook_task`; implements `headwater.ports.Runner`.
+
+    Args:
+        warehouses: where `%sql` cells run.
+        python: the interpreter that runs notebooks (and their kernels); the engine's own.
+    """
+
+    def __init__(self, warehouses: Warehouses | None = None, python: str = sys.executable) -> None:
+        self._warehouses = warehouses or Warehouses()
+        self._python = python
+
+    def launch_spec(self, task: Task, context: TaskContext) -> LaunchSpec:
+        """`python -u -m headwater.runners.notebook_main <notebook>` in the job's directory.
+
+        Raises:
+            InvalidRequest: when the task is not a notebook task, or the notebook is missing or
+                outside the job directory.
+        """
+        settings = task.notebook_task
+        if settings is None:
+            raise InvalidRequest(f"task {task.task_key!r} has no notebook_task")
+        path = resolve_in_workdir(settings.notebook_path, context.workdir, task.task_key,
+                                  "notebook_path", NOTEBOOK_SUFFIXES)
+        env = attempt_environment(context)
+        env.update(self._warehouses.environment(settings.warehouse_id, context.workdir))
+        return LaunchSpec(
+            argv=[self._python, "-u", "-m", "headwater.runners.notebook_main", os.fspath(path)],
+            env=env,
+            cwd=context.workdir,
+            log_path=context.log_path,
+        )

@@ -1,0 +1,259 @@
+"""The child side of a `notebook_task`: run a notebook, record its exit value or its error.
+
+    python -m headwater.runners.notebook_main <notebook path>
+
+Databricks source-format `.py` notebooks run here, in this plain Python process (no kernel):
+the cells of `headwater.runners.databricks_source` run in order in one namespace that holds
+`dbutils` (and a `spark` that explains it is absent); `%md` cells are skipped, `%sql` cells
+run on the warehouse of `HEADWATER_WAREHOUSE_URL` with the widgets bound to their `:name`
+markers, `%sh` cells run with /bin/sh, `%run ./other` runs another notebook (relative to the
+including one, inside the job directory) in the same namespace. `.ipynb` notebooks run on an
+ipykernel through nbclient (the `notebook` extra).
+
+`dbutils.notebook.exit(value)` ends the notebook successfully. An exception fails it: result.json
+gets `error` (the exception line) and `error_trace` (naming the cell and line), and the process
+exits 1. The executed notebook is kept in the attempt directory, under `executed/`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import re
+import shutil
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from headwater.runners.databricks_source import Cell, CellKind, NotebookFormatError, parse_notebook
+from headwater.runners.operator_main import exception_line
+from headwater.runners.sql_main import NOTICE_VARIABLE, Table, run_script
+from headwater.runtime import NotebookExit, channel, dbutils
+
+__all__ = ["CellFailed", "SourceNotebook", "main"]
+
+URL_VARIABLE = "HEADWATER_WAREHOUSE_URL"  # as in headwater.runners.sql
+DEFAULT_WAREHOUSE = "duckdb:///.headwater/warehouse.duckdb"  # relative to the job directory
+EXECUTED = "executed"
+_SHOWN_ROWS = 50
+
+
+class CellFailed(Exception):  # a report for the task's result, not a bug
+    """Raised when a cell fails; carries the result.json `error` and `error_trace`."""
+
+    def __init__(self, error: str, trace: str) -> None:
+        super().__init__(error)
+        self.error, self.trace = error, trace
+
+
+class _NoSpark:
+    """Stands for `spark`, which headwater does not have, and says so when used."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"spark.{name}: headwater runs notebooks without Spark; use a %sql "
+                           "cell (DuckDB by default) or a Python library instead")
+
+
+def display(value: object) -> None:
+    """Databricks' `display`, as a print (a SQL result as a small text table)."""
+    print(_table_text(value) if isinstance(value, Table) else value)
+
+
+def _table_text(table: Table) -> str:
+    lines = [" | ".join(table.columns)]
+    lines += [" | ".join(str(v) for v in row) for row in table.rows[:_SHOWN_ROWS]]
+    if len(table.rows) > _SHOWN_ROWS:
+        lines.append(f"... ({len(table.rows)} rows or more)")
+    return "\n".join(lines)
+
+
+def _failure(error: BaseException, where: str, path: Path) -> CellFailed:
+    """The result of a failed cell: the exception line and a trace without our frames."""
+    summary = traceback.TracebackException.from_exception(error)
+    frames = [f for f in summary.stack if f.filename != __file__]
+    summary.stack = traceback.StackSummary.from_list(frames)
+    lines = [f.lineno for f in frames if f.filename == os.fspath(path)]
+    if isinstance(error, SyntaxError) and error.filename == os.fspath(path):
+        lines.append(error.lineno)
+    line = f", line {lines[-1]}" if lines and lines[-1] else ""
+    trace = f"Error in {where}{line}:\n" + "".join(summary.format())
+    return CellFailed(exception_line(error), trace)
+
+
+class SourceNotebook:
+    """Runs a source-format notebook and the notebooks it includes in one namespace.
+
+    Args:
+        workdir: the job's directory; `%run` may not leave it, `%sh` runs in it.
+        warehouse_url: where `%sql` cells run.
+        keep: where executed notebooks are copied; None outside a run.
+    """
+
+    def __init__(self, workdir: Path, warehouse_url: str, keep: Path | None) -> None:
+        self.workdir, self.warehouse_url, self.keep = workdir, warehouse_url, keep
+        self.namespace: dict[str, Any] = {
+            "__name__": "__main__", "__builtins__": builtins, "dbutils": dbutils,
+            "display": display, "spark": _NoSpark()}
+
+    def run(self, path: Path, included_by: tuple[str, ...] = ()) -> None:
+        """Run every cell of `path`. Raises `CellFailed`, or `NotebookExit` to stop."""
+        name = path.name
+        where_prefix = f" (included by %run in {' <- '.join(reversed(included_by))})"
+        try:
+            cells = parse_notebook(path.read_text(encoding="utf-8"), name)
+        except NotebookFormatError as error:
+            raise CellFailed(f"NotebookFormatError: {error}", str(error)) from None
+        self._keep(path)
+        for cell in cells:
+            where = f"cell {cell.number} of {name}" + (where_prefix if included_by else "")
+            try:
+                self._run_cell(path, cell, (*included_by, f"cell {cell.number} of {name}"))
+            except (CellFailed, NotebookExit):
+                raise
+            except SystemExit as error:
+                if error.code in (0, None):
+                    raise NotebookExit("") from None
+                raise _failure(error, where, path) from None
+            except Exception as error:
+                raise _failure(error, where, path) from None
+
+    def _run_cell(self, path: Path, cell: Cell, chain: tuple[str, ...]) -> None:
+        if cell.kind is CellKind.PYTHON:
+            source = "\n" * (cell.first_line - 1) + cell.source  # file line numbers
+            exec(compile(source, os.fspath(path), "exec"), self.namespace)  # noqa: S102
+        elif cell.kind is CellKind.SQL:
+            table = run_script(self.warehouse_url, cell.source, dbutils.widgets.getAll())
+            if table is not None:
+                display(table)
+                self.namespace["_sqldf"] = table
+        elif cell.kind is CellKind.SHELL:
+            subprocess.run(["/bin/sh", "-c", cell.source], cwd=self.workdir, check=True)
+        elif cell.kind is CellKind.RUN:
+            target = self._include(path, cell.source, chain)
+            self.run(target, chain)
+
+    def _include(self, including: Path, written: str, chain: tuple[str, ...]) -> Path:
+        base = Path(os.path.abspath(self.workdir))
+        path = Path(os.path.normpath(including.parent / written))
+        if not Path(written).is_absolute() and not path.is_relative_to(base):
+            raise ValueError(f"%run {written}: leaves the job directory {os.fspath(base)!r}")
+        for candidate in (path, path.with_name(path.name + ".py")):
+            if candidate.is_file():
+                if any(link.endswith(f" of {candidate.name}") for link in chain[:-1]):
+                    raise ValueError(f"%run {written}: includes itself ({' -> '.join(chain)})")
+                return candidate
+        raise FileNotFoundError(f"%run {written}: no notebook at {os.fspath(path)!r}[.py]")
+
+    def _keep(self, path: Path) -> None:
+        if self.keep is not None:
+            self.keep.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, self.keep / path.name)
+
+
+def _fail(failure: CellFailed) -> int:
+    channel.update_result({"error": failure.error, "error_trace": failure.trace})
+    print(failure.trace, file=sys.stderr, end="" if failure.trace.endswith("\n") else "\n")
+    return 1
+
+
+def run_source(path: Path) -> int:
+    """Run a source-format notebook; the process's exit code."""
+    if os.environ.get(NOTICE_VARIABLE):
+        print(os.environ[NOTICE_VARIABLE], file=sys.stderr)
+    directory = channel.current_directory()
+    notebook = SourceNotebook(Path.cwd(), os.environ.get(URL_VARIABLE) or DEFAULT_WAREHOUSE,
+                              directory / EXECUTED if directory else None)
+    try:
+        notebook.run(path)
+    except NotebookExit:
+        return 0
+    except CellFailed as failure:
+        return _fail(failure)
+    return 0
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_SETUP_CELL = "from headwater.runtime import dbutils  # injected by headwater"
+_EXIT_WARNING = "To exit: use 'exit'"
+
+
+def run_ipynb(path: Path) -> int:
+    """Run an `.ipynb` notebook on an ipykernel; the process's exit code."""
+    try:  # the optional extra, imported only for .ipynb notebooks
+        import nbformat
+        from nbclient import NotebookClient
+        from nbclient.exceptions import CellExecutionError
+    except ImportError:
+        return _fail(CellFailed("ImportError: .ipynb notebooks need nbclient and ipykernel",
+                                "Install them with: pip install 'headwater[notebook]'"))
+    notebook = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(_SETUP_CELL))  # type: ignore[no-untyped-call]
+    client = NotebookClient(notebook, km=_kernel_manager(), timeout=None,
+                            resources={"metadata": {"path": os.getcwd()}})
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        if error.ename != NotebookExit.__name__:
+            return _fail(_ipynb_failure(notebook, path.name, error.ename, error.evalue))
+    finally:
+        notebook.cells.pop(0)
+        _tidy_exit(notebook)
+        _keep_ipynb(notebook, path.name)
+    return 0
+
+
+def _kernel_manager() -> Any:
+    """A kernel manager that starts this interpreter's ipykernel over local sockets."""
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+    from jupyter_client.manager import KernelManager
+
+    class ThisPython(KernelSpecManager):
+        def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+            return KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f",
+                                    "{connection_file}"], display_name="headwater",
+                              language="python")
+
+    return KernelManager(kernel_name="python3", kernel_spec_manager=ThisPython(),
+                         transport="ipc")
+
+
+def _ipynb_failure(notebook: Any, name: str, ename: str, evalue: str) -> CellFailed:
+    number, lines = 0, [f"{ename}: {evalue}"]
+    for index, cell in enumerate(notebook.cells[1:], start=1):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                number, lines = index, [_ANSI.sub("", line) for line in output["traceback"]]
+    trace = f"Error in cell {number} of {name}:\n" + "\n".join(lines) + "\n"
+    return CellFailed(f"{ename}: {evalue}", trace)
+
+
+def _tidy_exit(notebook: Any) -> None:
+    """Drop the error and warning IPython shows for `dbutils.notebook.exit`."""
+    for cell in notebook.cells:
+        cell["outputs"] = [
+            o for o in cell.get("outputs", [])
+            if o.get("ename") != NotebookExit.__name__ and _EXIT_WARNING not in o.get("text", "")]
+
+
+def _keep_ipynb(notebook: Any, name: str) -> None:
+    import nbformat
+
+    directory = channel.current_directory()
+    if directory is not None:
+        (directory / EXECUTED).mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, directory / EXECUTED / name)  # type: ignore[no-untyped-call]
+
+
+def main(argv: list[str]) -> int:
+    """Run the notebook at `argv[0]`; 0 when it succeeded or exited, 1 when it failed."""
+    if len(argv) != 1:
+        print("usage: python -m headwater.runners.notebook_main NOTEBOOK", file=sys.stderr)
+        return 2
+    path = Path(argv[0])
+    return run_ipynb(path) if path.suffix == ".ipynb" else run_source(path)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

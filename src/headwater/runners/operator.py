@@ -1,0 +1,47 @@
+"""`OperatorRunner`: runs a `python_operator_task` (`main: "pkg.module.function"`, `parameters:
+[{name, value}]` as keyword arguments) in a child process,
+`python -m headwater.runners.operator_main` (see there for how `main` is found and called).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from headwater.core.spec import Task
+from headwater.errors import InvalidRequest
+from headwater.ports import LaunchSpec, TaskContext
+from headwater.runners.environment import attempt_environment
+
+__all__ = ["OperatorRunner"]
+
+
+class OperatorRunner:
+    """Builds the launch of a `python_operator_task`; implements `headwater.ports.Runner`."""
+
+    def __init__(self, python: str = sys.executable) -> None:
+        self._python = python
+
+    def launch_spec(self, task: Task, context: TaskContext) -> LaunchSpec:
+        """`python -u -m headwater.runners.operator_main MAIN KWARGS_JSON` in the job directory.
+
+        Raises:
+            InvalidRequest: when the task is not an operator task, or two parameters share a
+                name.
+        """
+        settings = task.python_operator_task
+        if settings is None:
+            raise InvalidRequest(f"task {task.task_key!r} has no python_operator_task")
+        keywords: dict[str, str] = {}
+        for parameter in settings.parameters:
+            if parameter.name in keywords:
+                raise InvalidRequest(f"task {task.task_key!r}: parameter {parameter.name!r} "
+                                     "is given twice")
+            keywords[parameter.name] = parameter.value
+        return LaunchSpec(
+            argv=[self._python, "-u", "-m", "headwater.runners.operator_main", settings.main,
+                  json.dumps(keywords)],
+            env=attempt_environment(context),
+            cwd=context.workdir,
+            log_path=context.log_path,
+        )

@@ -1,0 +1,98 @@
+"""`SqlRunner`: runs a `sql_task` in a child process (`headwater.runners.sql_main`).
+
+The SQL comes from `query.query_text` (a headwater extension; passed as one argv element, so
+at most 128 KiB) or from `file.path` (resolved in the job's directory like a script).
+`parameters` are bound to `:name` markers by the driver, never spliced into the text.
+`query.query_id` (a saved query of a Databricks workspace) is refused.
+
+Warehouses (`Warehouses`): `warehouse_id` names one of headwater's configured SQLAlchemy URLs;
+without one, or with an id headwater does not know (a job copied from a workspace), the task
+runs on the embedded DuckDB file `<HEADWATER_HOME or job directory/.headwater>/warehouse.duckdb`
+and says so in its log. The URL reaches the child as `HEADWATER_WAREHOUSE_URL`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from headwater.core.spec import Task
+from headwater.errors import InvalidRequest
+from headwater.ports import LaunchSpec, TaskContext
+from headwater.runners.environment import attempt_environment
+from headwater.runners.paths import resolve_in_workdir
+
+__all__ = ["NOTICE_VARIABLE", "URL_VARIABLE", "SqlRunner", "Warehouses"]
+
+URL_VARIABLE = "HEADWATER_WAREHOUSE_URL"
+NOTICE_VARIABLE = "HEADWATER_WAREHOUSE_NOTICE"
+
+
+@dataclass(frozen=True, slots=True)
+class Warehouses:
+    """The SQL warehouses a task may name, and the embedded default."""
+
+    home: Path | None = None  # HEADWATER_HOME; None: `<job directory>/.headwater`
+    by_id: Mapping[str, str] = field(default_factory=dict)
+
+    def default_url(self, workdir: Path) -> str:
+        """`duckdb:///<home>/warehouse.duckdb`, with an absolute path."""
+        home = self.home if self.home is not None else workdir / ".headwater"
+        return f"duckdb:///{os.path.abspath(home / 'warehouse.duckdb')}"
+
+    def environment(self, warehouse_id: str | None, workdir: Path) -> dict[str, str]:
+        """The variables that tell a child which warehouse to use (and why, on a fallback)."""
+        if warehouse_id and warehouse_id in self.by_id:
+            return {URL_VARIABLE: self.by_id[warehouse_id]}
+        url = self.default_url(workdir)
+        if not warehouse_id:
+            return {URL_VARIABLE: url}
+        return {URL_VARIABLE: url,
+                NOTICE_VARIABLE: f"warehouse_id {warehouse_id!r} is not configured in headwater;"
+                                 f" running on the embedded warehouse {url}"}
+
+
+class SqlRunner:
+    """Builds the launch of a `sql_task`; implements `headwater.ports.Runner`."""
+
+    def __init__(self, warehouses: Warehouses | None = None, python: str = sys.executable) -> None:
+        self._warehouses = warehouses or Warehouses()
+        self._python = python
+
+    def launch_spec(self, task: Task, context: TaskContext) -> LaunchSpec:
+        """`python -m headwater.runners.sql_main URL PARAMETERS (--file F | --query Q)`.
+
+        Raises:
+            InvalidRequest: when the task is not a SQL task, names a saved query, has no SQL,
+                or its file is missing or outside the job directory.
+        """
+        settings = task.sql_task
+        if settings is None:
+            raise InvalidRequest(f"task {task.task_key!r} has no sql_task")
+        if settings.file is not None:
+            path = resolve_in_workdir(settings.file.path, context.workdir, task.task_key,
+                                      "file.path")
+            source = ["--file", os.fspath(path)]
+        elif settings.query is not None and settings.query.query_text is not None:
+            source = ["--query", settings.query.query_text]
+        elif settings.query is not None and settings.query.query_id is not None:
+            raise InvalidRequest(f"task {task.task_key!r}: query_id names a saved query of a "
+                                 "Databricks workspace; give the SQL as query.query_text or "
+                                 "file.path")
+        else:
+            raise InvalidRequest(f"task {task.task_key!r}: sql_task needs query.query_text "
+                                 "or file.path")
+        env = attempt_environment(context)
+        env.update(self._warehouses.environment(settings.warehouse_id, context.workdir))
+        url = env[URL_VARIABLE]
+        return LaunchSpec(
+            argv=[self._python, "-m", "headwater.runners.sql_main", url,
+                  json.dumps(dict(settings.parameters)), *source],
+            env=env,
+            cwd=context.workdir,
+            log_path=context.log_path,
+        )

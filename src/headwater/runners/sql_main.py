@@ -1,0 +1,237 @@
+"""The child side of a `sql_task` (and of a notebook's `%sql` cells): run SQL with bound
+parameters against a warehouse, write the first rows to result.json as `sql_output`.
+
+    python -m headwater.runners.sql_main <warehouse url> <parameters json> (--file P | --query Q)
+
+Parameters are `:name` markers, bound by the database driver, never spliced into the text:
+a value such as `1; DROP TABLE t; --` stays one string. The text is cut into statements on
+`;` and markers are found by a small scanner that skips strings, quoted identifiers and
+comments, and does not take `::type` casts or `'key':value` for markers (a `:` right after an
+identifier, a quote, a bracket or another `:` is not a marker).
+
+Warehouses: `duckdb:///<path>` (the embedded default) runs on the `duckdb` package, under an
+exclusive lock file beside the database, because DuckDB lets one process write at a time; any
+other URL runs through SQLAlchemy (`text()` with bound parameters).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from headwater.runtime import channel
+
+__all__ = ["MAX_OUTPUT_BYTES", "MAX_OUTPUT_ROWS", "SqlProblem", "Table", "bind",
+           "run_script", "statements", "table_output"]
+
+MAX_OUTPUT_ROWS = 1000
+MAX_OUTPUT_BYTES = 48 * 1024
+DUCKDB_PREFIX = "duckdb:///"
+NOTICE_VARIABLE = "HEADWATER_WAREHOUSE_NOTICE"  # as in headwater.runners.sql
+
+_TOKEN = re.compile(r"""
+    (?P<text>'(?:[^'\\]|\\.|'')*'?)          # a string literal
+  | (?P<ident>"(?:[^"]|"")*"?|`(?:[^`]|``)*`?)  # a quoted identifier
+  | (?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))   # a comment
+  | (?P<marker>:[A-Za-z_][A-Za-z0-9_]*)      # a parameter marker (if not after NOT_BEFORE)
+  | (?P<end>;)
+  | (?P<colon>:)
+  | (?P<other>[^'"`:;/-]+|[/-])
+""", re.DOTALL | re.VERBOSE)
+_NOT_BEFORE = re.compile(r"[A-Za-z0-9_:'\"`)\]}]$")
+
+
+class SqlProblem(Exception):  # a report for the task's result, not a bug
+    """Raised when SQL cannot run: a marker without a value, a database error."""
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """The rows a statement returned (at most `MAX_OUTPUT_ROWS` + 1 are fetched)."""
+
+    columns: list[str]
+    rows: list[Sequence[object]]
+
+
+Token = tuple[str, str]
+
+
+def _tokens(text: str) -> list[Token]:
+    tokens: list[Token] = []
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup or "other"
+        previous = tokens[-1][1] if tokens else ""
+        if kind == "marker" and _NOT_BEFORE.search(previous):
+            tokens += [("colon", ":"), ("other", match.group()[1:])]
+            continue
+        tokens.append((kind, match.group()))
+    return tokens
+
+
+def statements(text: str) -> list[list[Token]]:
+    """The statements of `text` as tokens, without the `;` and without empty statements."""
+    found: list[list[Token]] = [[]]
+    for token in _tokens(text):
+        if token[0] == "end":
+            found.append([])
+        else:
+            found[-1].append(token)
+    return [s for s in found if any(k not in ("comment", "other") or v.strip()
+                                    for k, v in s if k != "comment")]
+
+
+def bind(statement: list[Token], marker: Callable[[str], str],
+         colon: str = ":") -> tuple[str, list[str]]:
+    """The statement's text with each marker rendered by `marker`, and the names used."""
+    parts: list[str] = []
+    names: list[str] = []
+    for kind, value in statement:
+        if kind == "marker":
+            names.append(value[1:])
+            parts.append(marker(value[1:]))
+        else:
+            parts.append(value.replace(":", colon) if kind != "other" else value)
+    return "".join(parts), names
+
+
+def _check_parameters(parsed: list[list[Token]], parameters: Mapping[str, str]) -> None:
+    for number, statement in enumerate(parsed, start=1):
+        missing = [n for n in bind(statement, lambda n: n)[1] if n not in parameters]
+        if missing:
+            known = ", ".join(sorted(parameters)) or "none"
+            raise SqlProblem(f"statement {number}: parameter :{missing[0]} has no value "
+                             f"(parameters given: {known})")
+
+
+@contextlib.contextmanager
+def _locked(database: Path) -> Iterator[None]:
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{database}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _run_duckdb(url: str, parsed: list[list[Token]],
+                parameters: Mapping[str, str]) -> Table | None:
+    try:  # the optional extra, imported only where DuckDB runs
+        import duckdb
+    except ImportError:
+        raise SqlProblem("the embedded warehouse needs DuckDB: pip install 'headwater[sql]'"
+                         ) from None
+
+    location = url[len(DUCKDB_PREFIX):] or ":memory:"
+    lock = contextlib.nullcontext() if location == ":memory:" else _locked(Path(location))
+    table = None
+    with lock, duckdb.connect(location) as connection:
+        for number, statement in enumerate(parsed, start=1):
+            sql, names = bind(statement, lambda n: f"${n}")
+            try:
+                connection.execute(sql, {n: parameters[n] for n in names} if names else None)
+                if connection.description is not None:
+                    columns = [d[0] for d in connection.description]
+                    table = Table(columns, list(connection.fetchmany(MAX_OUTPUT_ROWS + 1)))
+            except duckdb.Error as error:
+                raise SqlProblem(f"statement {number}: {type(error).__name__}: {error}") from None
+    return table
+
+
+def _run_sqlalchemy(url: str, parsed: list[list[Token]],
+                    parameters: Mapping[str, str]) -> Table | None:
+    import sqlalchemy  # only for warehouses other than the embedded DuckDB
+
+    table = None
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            for number, statement in enumerate(parsed, start=1):
+                sql, names = bind(statement, lambda n: f":{n}", colon="\\:")
+                try:
+                    result = connection.execute(sqlalchemy.text(sql),
+                                                {n: parameters[n] for n in names})
+                except sqlalchemy.exc.DBAPIError as error:
+                    raise SqlProblem(f"statement {number}: {error.orig!r}") from None
+                except sqlalchemy.exc.SQLAlchemyError as error:
+                    raise SqlProblem(f"statement {number}: {error}") from None
+                if result.returns_rows:
+                    table = Table(list(result.keys()),
+                                  [tuple(r) for r in result.fetchmany(MAX_OUTPUT_ROWS + 1)])
+    finally:
+        engine.dispose()
+    return table
+
+
+def run_script(url: str, text: str, parameters: Mapping[str, str]) -> Table | None:
+    """Run every statement of `text`; the rows of the last statement that returned rows.
+
+    Raises:
+        SqlProblem: for a marker without a value (before anything runs) or a database error,
+            naming the statement.
+    """
+    parsed = statements(text)
+    _check_parameters(parsed, parameters)
+    if url.startswith(DUCKDB_PREFIX):
+        return _run_duckdb(url, parsed, parameters)
+    return _run_sqlalchemy(url, parsed, parameters)
+
+
+def _plain(value: object) -> object:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else str(value)
+    return str(value)  # dates, decimals, UUIDs, bytes...: their text
+
+
+def table_output(table: Table | None) -> dict[str, Any]:
+    """`sql_output`: the columns and the first rows, at most 1000 rows and 48 KiB of JSON."""
+    if table is None:
+        return {"columns": [], "rows": [], "truncated": False}
+    size = len(json.dumps(table.columns))
+    rows: list[list[object]] = []
+    for row in table.rows[:MAX_OUTPUT_ROWS]:
+        plain = [_plain(v) for v in row]
+        size += len(json.dumps(plain)) + 1
+        if size > MAX_OUTPUT_BYTES:
+            break
+        rows.append(plain)
+    return {"columns": table.columns, "rows": rows, "truncated": len(rows) < len(table.rows)}
+
+
+def main(argv: Sequence[str]) -> int:
+    """Run the SQL of a task; 0 on success, 1 on a SQL error, 2 on bad arguments."""
+    if len(argv) != 4 or argv[2] not in ("--file", "--query"):
+        print("usage: sql_main URL PARAMETERS_JSON (--file PATH | --query TEXT)", file=sys.stderr)
+        return 2
+    url, parameters, source = argv[0], json.loads(argv[1]), argv[3]
+    if os.environ.get(NOTICE_VARIABLE):
+        print(os.environ[NOTICE_VARIABLE], file=sys.stderr)
+    try:
+        text = Path(source).read_text(encoding="utf-8") if argv[2] == "--file" else source
+        table = run_script(url, text, parameters)
+    except Exception as error:  # the task's failure, reported in its result
+        message = str(error)
+        if not isinstance(error, SqlProblem):
+            message = f"{type(error).__name__}: {message}"
+        channel.update_result({"error": message, "error_trace": traceback.format_exc()})
+        print(message, file=sys.stderr)
+        return 1
+    output = table_output(table)
+    channel.update_result({"sql_output": output})
+    print(json.dumps(output, default=str)[:4000])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,36 @@
+"""The small library a task process imports: its parameters, task values, metrics, and a
+`dbutils` compatible with Databricks notebooks.
+
+    from headwater.runtime import dbutils, metrics, parameters, task_values
+
+    table = parameters["table"]                       # task parameters over job parameters
+    task_values.set("row_count", 42)                 # {{tasks.<key>.values.row_count}}
+    task_values.get("ingest", "batch", default=None)  # a value an upstream task set
+    metrics.record("rows", 42)
+    dbutils.widgets.get("table"); dbutils.notebook.exit("done")
+
+Everything goes through the attempt's files (`HEADWATER_ATTEMPT_DIR`, see
+`headwater.attempts`). Standard library only, fast to import, and nothing from the engine or
+the store.
+"""
+
+from headwater.runtime.api import Metrics, Notebook, NotebookExit, Parameters, TaskValues
+from headwater.runtime.channel import Context, current_context
+from headwater.runtime.dbutils import WidgetNotDefined, dbutils
+
+__all__ = [
+    "Context",
+    "NotebookExit",
+    "WidgetNotDefined",
+    "current_context",
+    "dbutils",
+    "metrics",
+    "notebook",
+    "parameters",
+    "task_values",
+]
+
+parameters = Parameters()
+task_values = TaskValues()
+metrics = Metrics()
+notebook = Notebook()

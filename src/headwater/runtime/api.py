@@ -1,0 +1,141 @@
+"""The runtime's objects: the parameters, task values, metrics and notebook exit of the
+running attempt. `headwater.runtime` exposes one instance of each; they hold no state of
+their own and read the cached context of `headwater.runtime.channel`.
+
+Outside a run (no `HEADWATER_ATTEMPT_DIR`) everything still works, so that a notebook can be
+tried by hand: parameters are empty, `set` and `record` check their input and write nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Mapping
+
+from headwater.core.taskvalues import MAX_KEY_LENGTH, MAX_VALUE_BYTES
+from headwater.runtime import channel
+
+__all__ = [
+    "MAX_NOTEBOOK_RESULT_BYTES",
+    "Metrics",
+    "Notebook",
+    "NotebookExit",
+    "Parameters",
+    "TaskValues",
+]
+
+MAX_NOTEBOOK_RESULT_BYTES = 5 * 1024 * 1024  # `notebook_output.result` keeps the first 5 MB
+
+
+class NotebookExit(SystemExit):  # named like SystemExit: it is not an error
+    """Raised by `notebook.exit` to stop the notebook successfully.
+
+    A `SystemExit` with code 0, so that `except Exception:` in a notebook does not swallow it
+    and a plain script that calls `exit` ends cleanly; the notebook executor catches it.
+    """
+
+    def __init__(self, result: str) -> None:
+        super().__init__(0)
+        self.result = result
+
+
+class Parameters(Mapping[str, str]):
+    """The attempt's parameters: the task's key/value parameters over the job's parameters."""
+
+    def _merged(self) -> dict[str, str]:
+        context = channel.current_context()
+        return {**context.job_parameters, **context.task_parameters}
+
+    def __getitem__(self, name: str) -> str:
+        return self._merged()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._merged())
+
+    def __len__(self) -> int:
+        return len(self._merged())
+
+    def __repr__(self) -> str:
+        return f"Parameters({self._merged()!r})"
+
+
+def encode_value(key: object, value: object) -> str:
+    """The JSON of a task value, checked as the engine will check it.
+
+    Raises:
+        TypeError: when the key is not a string or the value cannot be serialised as JSON.
+        ValueError: when the key is empty or too long, or the JSON is over 48 KiB.
+    """
+    if not isinstance(key, str):
+        raise TypeError(f"a task value key must be a string, got {type(key).__name__}")
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise ValueError(f"a task value key must have 1 to {MAX_KEY_LENGTH} characters, "
+                         f"got {len(key)}")
+    try:
+        text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except TypeError as error:
+        raise TypeError(f"task value {key!r} cannot be serialised as JSON: {error}") from None
+    except ValueError as error:  # NaN or infinity, or a circular reference
+        raise ValueError(f"task value {key!r} is not valid JSON: {error}") from None
+    size = len(text.encode())
+    if size > MAX_VALUE_BYTES:
+        raise ValueError(f"task value {key!r} is {size} bytes of JSON; the limit is "
+                         f"{MAX_VALUE_BYTES} bytes (48 KiB). Store large data elsewhere and "
+                         "pass its location instead.")
+    return text
+
+
+class TaskValues:
+    """Values this attempt sets for later tasks, and values earlier tasks set."""
+
+    def set(self, key: str, value: object) -> None:
+        """Set `key` to `value` (any JSON, at most 48 KiB); a later set of a key wins.
+
+        Raises:
+            TypeError: when `value` is not JSON-serialisable or `key` is not a string.
+            ValueError: when `key` is empty or too long, or `value` is over 48 KiB as JSON.
+        """
+        text = encode_value(key, value)
+        channel.append_line(channel.VALUES, {"key": key, "value": json.loads(text)})
+
+    def get(self, task_key: str, key: str, default: object = None) -> object:
+        """The value `key` that task `task_key` set in this run, else `default`."""
+        upstream = channel.current_context().task_values.get(task_key, {})
+        return upstream.get(key, default)
+
+
+class Metrics:
+    """Figures the attempt records (rows read, seconds spent, ...)."""
+
+    def record(self, name: str, value: float) -> None:
+        """Record `value` (a finite number) under `name`.
+
+        Raises:
+            TypeError: when `value` is not a number (booleans are refused).
+            ValueError: when `name` is empty or `value` is NaN or infinite.
+        """
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"a metric name must be a non-empty string, got {name!r}")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(f"metric {name!r} must be a number, got {type(value).__name__}")
+        if not math.isfinite(value):
+            raise ValueError(f"metric {name!r} must be finite, got {value!r}")
+        channel.append_line(channel.METRICS, {"name": name, "value": value})
+
+
+class Notebook:
+    """Ends a notebook with a value, as `dbutils.notebook.exit` does."""
+
+    def exit(self, value: object) -> None:
+        """Write `str(value)` (its first 5 MB) as the notebook's output and stop the notebook.
+
+        Raises:
+            NotebookExit: always; the notebook executor treats it as success.
+        """
+        text = str(value)
+        encoded = text.encode()
+        truncated = len(encoded) > MAX_NOTEBOOK_RESULT_BYTES
+        if truncated:
+            text = encoded[:MAX_NOTEBOOK_RESULT_BYTES].decode(errors="ignore")
+        channel.update_result({"notebook_output": {"result": text, "truncated": truncated}})
+        raise NotebookExit(text)

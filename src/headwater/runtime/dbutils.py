@@ -1,0 +1,157 @@
+"""A `dbutils` compatible with the parts of Databricks' that a job's notebook uses:
+`widgets`, `jobs.taskValues` and `notebook.exit`.
+
+A notebook starts with `from headwater.runtime import dbutils` and otherwise runs unchanged;
+the notebook executor also injects `dbutils` into the notebook's globals, so a notebook copied
+from a workspace runs without the import. Widget values are the task's parameters (a
+notebook task's `base_parameters`, with the job parameters pushed down); a widget defined with
+`text`/`dropdown`/... gives the default for a parameter the run does not set.
+
+The only state is the widget defaults a notebook defines, kept on the `dbutils` instance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from headwater.runtime import api, channel
+
+__all__ = ["DBUtils", "JobsUtils", "NotebookUtils", "TaskValuesUtils", "WidgetNotDefined",
+           "WidgetsUtils", "dbutils"]
+
+
+class WidgetNotDefined(KeyError):
+    """Raised by `widgets.get` for a name that is neither a parameter nor a defined widget."""
+
+    def __init__(self, name: str, known: Iterable[str]) -> None:
+        names = ", ".join(sorted(known)) or "none"
+        self.message = (f"no widget or parameter named {name!r} (known: {names}); pass it in "
+                        f"the task's base_parameters or define it with "
+                        f"dbutils.widgets.text({name!r}, '<default>')")
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class WidgetsUtils:
+    """`dbutils.widgets`: the run's parameters, with defaults the notebook defines."""
+
+    def __init__(self) -> None:
+        self._defaults: dict[str, str] = {}
+
+    def _values(self) -> dict[str, str]:
+        return {**self._defaults, **api.Parameters()}
+
+    def get(self, name: str) -> str:
+        """The parameter `name`, else the widget's default.
+
+        Raises:
+            WidgetNotDefined: naming the parameters and widgets that exist.
+        """
+        values = self._values()
+        if name not in values:
+            raise WidgetNotDefined(name, values)
+        return values[name]
+
+    def getArgument(self, name: str, optional: str | None = None) -> str | None:
+        """Deprecated Databricks spelling of `get`, returning `optional` when undefined."""
+        return self._values().get(name, optional)
+
+    def getAll(self) -> dict[str, str]:
+        """Every widget and parameter with its value."""
+        return self._values()
+
+    def text(self, name: str, defaultValue: str, label: str | None = None) -> None:
+        """Define a text widget: `defaultValue` applies when the run does not set `name`."""
+        self._defaults[name] = str(defaultValue)
+
+    def dropdown(self, name: str, defaultValue: str, choices: list[str],
+                 label: str | None = None) -> None:
+        """Define a dropdown widget; the default must be one of `choices`."""
+        if defaultValue not in choices:
+            raise ValueError(f"widget {name!r}: default {defaultValue!r} is not one of "
+                             f"{choices!r}")
+        self._defaults[name] = str(defaultValue)
+
+    def combobox(self, name: str, defaultValue: str, choices: list[str],
+                 label: str | None = None) -> None:
+        """Define a combobox widget (any value allowed)."""
+        self._defaults[name] = str(defaultValue)
+
+    def multiselect(self, name: str, defaultValue: str, choices: list[str],
+                    label: str | None = None) -> None:
+        """Define a multiselect widget; its value is a comma-separated string."""
+        self._defaults[name] = str(defaultValue)
+
+    def remove(self, name: str) -> None:
+        """Forget a widget's default."""
+        self._defaults.pop(name, None)
+
+    def removeAll(self) -> None:
+        """Forget every widget default."""
+        self._defaults.clear()
+
+
+class TaskValuesUtils:
+    """`dbutils.jobs.taskValues`."""
+
+    def set(self, key: str, value: object) -> None:
+        """Set a task value (JSON, at most 48 KiB); see `headwater.runtime.task_values`."""
+        api.TaskValues().set(key, value)
+
+    def get(self, taskKey: str, key: str, default: object = None,
+            debugValue: object = None) -> object:
+        """The value `key` set by task `taskKey` in this run.
+
+        Outside a run, `debugValue`. Inside a run, the value, else `default`.
+
+        Raises:
+            TypeError: outside a run when `debugValue` is None (as Databricks does).
+            ValueError: inside a run when the value is missing and `default` is None.
+        """
+        if channel.current_directory() is None:
+            if debugValue is None:
+                raise TypeError("dbutils.jobs.taskValues.get outside a job run returns "
+                                "debugValue, which is None; pass debugValue=... to try the "
+                                "notebook by hand")
+            return debugValue
+        upstream = channel.current_context().task_values
+        if key in upstream.get(taskKey, {}):
+            return upstream[taskKey][key]
+        if default is not None:
+            return default
+        tasks = ", ".join(sorted(upstream)) or "none"
+        raise ValueError(f"task {taskKey!r} set no value {key!r} in this run (tasks that set "
+                         f"values: {tasks}); check the task key and that it runs before "
+                         "this one, or pass default=...")
+
+
+class JobsUtils:
+    """`dbutils.jobs`."""
+
+    def __init__(self) -> None:
+        self.taskValues = TaskValuesUtils()
+
+
+class NotebookUtils:
+    """`dbutils.notebook`."""
+
+    def exit(self, value: object) -> None:
+        """End the notebook successfully with `value` as its output (first 5 MB of its str)."""
+        api.Notebook().exit(value)
+
+
+class DBUtils:
+    """The `dbutils` object: `widgets`, `jobs.taskValues`, `notebook`."""
+
+    def __init__(self) -> None:
+        self.widgets = WidgetsUtils()
+        self.jobs = JobsUtils()
+        self.notebook = NotebookUtils()
+
+    def __repr__(self) -> str:
+        return "<headwater dbutils: widgets, jobs.taskValues, notebook>"
+
+
+dbutils = DBUtils()

@@ -1,0 +1,95 @@
+"""`SqlStore`'s operations methods: the outbox, the audit log, task metrics, operators' SQL.
+
+A mixin, so that `sql.py` stays about jobs and runs; every method is one transaction through
+the store's `_reading`/`_writing`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+
+from headwater.core.audit import AuditEntry, ChainReport, StoredAuditEntry, verify_chain
+from headwater.core.notifications import Delivery, DeliveryOutcome
+from headwater.errors import InvalidRequest
+from headwater.store import metrics_queries, ops_queries
+from headwater.store.metrics_queries import JobSummary
+
+
+class OperationsMixin:
+    """Outbox, audit and metrics methods; mixed into `SqlStore`."""
+
+    def _reading(self) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def _writing(self) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    # Outbox.
+
+    def claim_deliveries(self, now: datetime, owner: str, lease_until: datetime,
+                         limit: int = 16) -> list[Delivery]:
+        """Lease up to `limit` due outbox rows to `owner`; [] at the cost of one read if none."""
+        with self._reading() as conn:
+            if not ops_queries.has_due(conn, now):
+                return []
+        with self._writing() as conn:
+            return ops_queries.claim(conn, now, owner, lease_until, limit)
+
+    def finish_delivery(self, delivery: Delivery, owner: str, outcome: DeliveryOutcome,
+                        now: datetime, audit: AuditEntry | None = None) -> bool:
+        """Record a try of a leased row (and, when final, its audit entry) in one transaction.
+
+        Returns False, writing nothing, when `owner` no longer holds the lease.
+        """
+        with self._writing() as conn:
+            return ops_queries.finish(conn, delivery, owner, outcome, now, audit)
+
+    def outbox_rows(self, run_id: int | None = None, status: str | None = None,
+                    limit: int = 50) -> list[Mapping[str, Any]]:
+        """Outbox rows, newest first, as column -> value."""
+        with self._reading() as conn:
+            return ops_queries.outbox_rows(conn, run_id, status, limit)
+
+    # Audit.
+
+    def append_audit(self, entries: Sequence[AuditEntry]) -> None:
+        """Append entries to the hash-chained audit log (one transaction)."""
+        if entries:
+            with self._writing() as conn:
+                ops_queries.append_audit(conn, entries)
+
+    def audit_entries(self, job_id: int | None = None, actor: str | None = None,
+                      since: datetime | None = None, run_id: int | None = None,
+                      limit: int | None = 100) -> list[StoredAuditEntry]:
+        """Entries matching every filter given, oldest first (the newest `limit`)."""
+        with self._reading() as conn:
+            return ops_queries.audit_entries(conn, job_id, actor, since, run_id, limit)
+
+    def verify_audit(self) -> ChainReport:
+        """Recompute the whole chain; the report names the first entry that does not match."""
+        with self._reading() as conn:
+            head = ops_queries.audit_head_row(conn)
+            entries = ops_queries.audit_entries(conn, None, None, None, None, None)
+        return verify_chain(entries, head)
+
+    # Metrics and SQL.
+
+    def job_summary(self, job_id: int, last_runs: int = 20) -> JobSummary:
+        """Success rate and per-task durations and figures over the job's last runs."""
+        with self._reading() as conn:
+            return metrics_queries.job_summary(conn, job_id, last_runs)
+
+    def query(self, statement: str, max_rows: int = 1000
+              ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run one read-only SQL statement; `InvalidRequest` if it fails or tries to write."""
+        try:
+            with self._reading() as conn:
+                return metrics_queries.run_read_only(conn, statement, max_rows)
+        except DBAPIError as error:
+            raise InvalidRequest(f"the query failed: {error.orig}") from error

@@ -1,0 +1,215 @@
+"""Statements on the outbox, the audit log and task metrics, as functions of a `Connection`.
+
+`write_effects` runs inside `record`'s transaction: the outbox rows, the audit entries and the
+metrics of a decision commit with the state change or not at all. Outbox rows are inserted
+with ON CONFLICT DO NOTHING on their dedupe key, so deciding the same alert twice stores it
+once. Appending to the audit log locks its head row first (FOR UPDATE on PostgreSQL; SQLite's
+`BEGIN IMMEDIATE` already holds the write lock), so the chain never forks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Insert, delete, insert, or_, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from headwater.core.audit import AuditAction, AuditEntry, StoredAuditEntry, TaskMetric, chain
+from headwater.core.notifications import (
+    Delivery,
+    DeliveryOutcome,
+    DeliveryStatus,
+    OutboxItem,
+    notification_from_dict,
+    notification_to_dict,
+)
+from headwater.store.ops_tables import audit_head, audit_log, outbox, task_run_metrics
+from headwater.store.tables import task_runs
+
+_FINAL = (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.DEAD)
+
+
+def write_effects(conn: Connection, run_id: int, ids: Mapping[int, int],
+                  items: Sequence[OutboxItem], entries: Sequence[AuditEntry],
+                  metrics: Sequence[TaskMetric], at: datetime) -> None:
+    """Store a decision's outbox rows, audit entries and task metrics."""
+    if items:
+        insert_outbox(conn, run_id, resolve_ids(conn, run_id, ids, items), items, at)
+    if entries:
+        append_audit(conn, entries)
+    if metrics:
+        write_metrics(conn, run_id, metrics)
+
+
+def resolve_ids(conn: Connection, run_id: int, ids: Mapping[int, int],
+                items: Sequence[OutboxItem]) -> dict[int, int]:
+    """seq -> task run id for the task runs the items name (from `ids`, else the table)."""
+    wanted = {i.notification.seq for i in items if i.notification.seq is not None}
+    found = {seq: ids[seq] for seq in wanted if seq in ids}
+    missing = wanted - set(found)
+    if missing:
+        query = select(task_runs.c.seq, task_runs.c.task_run_id).where(
+            task_runs.c.run_id == run_id, task_runs.c.seq.in_(missing))
+        found.update({row.seq: row.task_run_id for row in conn.execute(query)})
+    return found
+
+
+def _insert_ignoring_duplicates(conn: Connection) -> Insert:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(outbox).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(outbox).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return insert(outbox)
+
+
+def insert_outbox(conn: Connection, run_id: int, ids: Mapping[int, int],
+                  items: Sequence[OutboxItem], at: datetime) -> None:
+    """Insert one PENDING row per item, due at once; an existing dedupe key is left alone."""
+    rows = []
+    for item in items:
+        note = item.notification
+        rows.append({
+            "dedupe_key": item.key, "notification_key": note.key,
+            "destination": item.destination, "event": str(note.event), "run_id": run_id,
+            "seq": note.seq, "task_run_id": None if note.seq is None else ids.get(note.seq),
+            "payload": notification_to_dict(note), "status": str(DeliveryStatus.PENDING),
+            "attempts": 0, "created_time": at, "next_attempt_time": at,
+        })
+    conn.execute(_insert_ignoring_duplicates(conn), rows)
+
+
+def has_due(conn: Connection, now: datetime) -> bool:
+    """Whether a row is due: one SELECT on the (status, next_attempt_time) index."""
+    query = select(outbox.c.outbox_id).where(*_due(now)).limit(1)
+    return conn.execute(query).first() is not None
+
+
+def _due(now: datetime) -> tuple[Any, ...]:
+    return (outbox.c.status == str(DeliveryStatus.PENDING), outbox.c.next_attempt_time <= now,
+            or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now))
+
+
+def claim(conn: Connection, now: datetime, owner: str, lease_until: datetime,
+          limit: int) -> list[Delivery]:
+    """Lease up to `limit` due rows to `owner` until `lease_until`; oldest due first."""
+    query = (select(outbox.c.outbox_id).where(*_due(now))
+             .order_by(outbox.c.next_attempt_time, outbox.c.outbox_id).limit(limit)
+             .with_for_update(skip_locked=True))
+    chosen = list(conn.execute(query).scalars())
+    if not chosen:
+        return []
+    conn.execute(update(outbox).where(outbox.c.outbox_id.in_(chosen))
+                 .values(lease_owner=owner, lease_until=lease_until))
+    rows = conn.execute(select(outbox).where(outbox.c.outbox_id.in_(chosen))
+                        .order_by(outbox.c.outbox_id)).mappings()
+    return [
+        Delivery(outbox_id=row["outbox_id"], key=row["dedupe_key"],
+                 destination=row["destination"], attempts=row["attempts"],
+                 created_time=row["created_time"], task_run_id=row["task_run_id"],
+                 notification=notification_from_dict(row["payload"]))
+        for row in rows
+    ]
+
+
+def finish(conn: Connection, delivery: Delivery, owner: str, outcome: DeliveryOutcome,
+           now: datetime, entry: AuditEntry | None) -> bool:
+    """Record one try of a leased row; False when the lease was lost (nothing written)."""
+    final = outcome.status in _FINAL
+    values: dict[str, Any] = {
+        "status": str(outcome.status), "attempts": outbox.c.attempts + 1,
+        "last_error": outcome.error, "lease_owner": None, "lease_until": None,
+        "finished_time": now if final else None,
+    }
+    if outcome.next_attempt_time is not None:
+        values["next_attempt_time"] = outcome.next_attempt_time
+    result = conn.execute(
+        update(outbox).where(outbox.c.outbox_id == delivery.outbox_id,
+                             outbox.c.lease_owner == owner,
+                             outbox.c.status == str(DeliveryStatus.PENDING)).values(**values))
+    if result.rowcount != 1:
+        return False
+    if entry is not None and final:
+        append_audit(conn, [entry])
+    return True
+
+
+def outbox_rows(conn: Connection, run_id: int | None, status: str | None,
+                limit: int) -> list[Mapping[str, Any]]:
+    """Outbox rows, newest first."""
+    query = select(outbox).order_by(outbox.c.outbox_id.desc()).limit(limit)
+    if run_id is not None:
+        query = query.where(outbox.c.run_id == run_id)
+    if status is not None:
+        query = query.where(outbox.c.status == status.upper())
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
+# -- audit ----------------------------------------------------------------------------------
+
+
+def append_audit(conn: Connection, entries: Sequence[AuditEntry]) -> None:
+    """Number, chain and insert `entries` after the current head; move the head."""
+    head = conn.execute(select(audit_head).where(audit_head.c.head_id == 1)
+                        .with_for_update()).one()
+    stored = chain(entries, head.last_id, head.last_hash)
+    conn.execute(insert(audit_log), [_audit_row(item) for item in stored])
+    conn.execute(update(audit_head).where(audit_head.c.head_id == 1)
+                 .values(last_id=stored[-1].entry_id, last_hash=stored[-1].hash))
+
+
+def _audit_row(item: StoredAuditEntry) -> dict[str, Any]:
+    entry = item.entry
+    return {"entry_id": item.entry_id, "at": entry.at, "actor": entry.actor,
+            "action": str(entry.action), "job_id": entry.job_id, "run_id": entry.run_id,
+            "task_key": entry.task_key, "attempt": entry.attempt,
+            "details": dict(entry.details), "prev_hash": item.prev_hash, "hash": item.hash}
+
+
+def stored_entry(row: Mapping[Any, Any]) -> StoredAuditEntry:
+    """The `StoredAuditEntry` of an `audit_log` row."""
+    entry = AuditEntry(at=row["at"], actor=row["actor"], action=AuditAction(row["action"]),
+                       job_id=row["job_id"], run_id=row["run_id"], task_key=row["task_key"],
+                       attempt=row["attempt"], details=row["details"])
+    return StoredAuditEntry(row["entry_id"], entry, row["prev_hash"], row["hash"])
+
+
+def audit_entries(conn: Connection, job_id: int | None, actor: str | None,
+                  since: datetime | None, run_id: int | None,
+                  limit: int | None) -> list[StoredAuditEntry]:
+    """Entries matching the filters, oldest first (the newest `limit` of them)."""
+    query = select(audit_log).order_by(audit_log.c.entry_id.desc())
+    if job_id is not None:
+        query = query.where(audit_log.c.job_id == job_id)
+    if actor is not None:
+        query = query.where(audit_log.c.actor == actor)
+    if since is not None:
+        query = query.where(audit_log.c.at >= since)
+    if run_id is not None:
+        query = query.where(audit_log.c.run_id == run_id)
+    if limit is not None:
+        query = query.limit(limit)
+    rows = list(conn.execute(query).mappings())
+    return [stored_entry(row) for row in reversed(rows)]
+
+
+def audit_head_row(conn: Connection) -> tuple[int, str]:
+    """(last id, last hash) of the chain head."""
+    head = conn.execute(select(audit_head).where(audit_head.c.head_id == 1)).one()
+    return head.last_id, head.last_hash
+
+
+# -- task metrics ---------------------------------------------------------------------------
+
+
+def write_metrics(conn: Connection, run_id: int, metrics: Sequence[TaskMetric]) -> None:
+    """Save (or replace) the figures attempts recorded."""
+    latest = {(m.seq, m.name): m.value for m in metrics}
+    conn.execute(delete(task_run_metrics).where(
+        task_run_metrics.c.run_id == run_id,
+        tuple_(task_run_metrics.c.seq, task_run_metrics.c.name).in_(list(latest))))
+    conn.execute(insert(task_run_metrics), [
+        {"run_id": run_id, "seq": seq, "name": name, "value": value}
+        for (seq, name), value in latest.items()
+    ])

@@ -1,0 +1,206 @@
+"""NotebookRunner against real child processes: Databricks source notebooks (with %sql, %run,
+widgets, task values, exit) and .ipynb notebooks on a real ipykernel."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from task_attempts import (
+    attempt_context,
+    copy_fixtures,
+    log_of,
+    result_of,
+    run_attempt,
+    values_of,
+)
+
+from headwater.core.spec import NotebookTask, Task
+from headwater.errors import InvalidRequest
+from headwater.runners import NotebookRunner
+from headwater.runners.sql import Warehouses
+
+INJECTION = "x'); DROP TABLE bronze; --"
+
+
+def notebook_task(path: str, **parameters: str) -> Task:
+    return Task(task_key="ingest",
+                notebook_task=NotebookTask(notebook_path=path, base_parameters=parameters))
+
+
+def test_a_source_notebook_runs_sql_includes_reads_widgets_sets_values_and_exits(
+        tmp_path: Path) -> None:
+    # Given the bronze notebook, a widget value that looks like SQL, and an upstream value
+    workdir = copy_fixtures(tmp_path / "job")
+    context = attempt_context(
+        workdir, task_parameters={"source": INJECTION, "table": "bronze"},
+        task_values={"extract": {"files": ["a.csv", "b.csv"]}})
+    runner = NotebookRunner(Warehouses(home=tmp_path / "home"))
+
+    # When it runs (path without `.py`, as in a workspace)
+    spec = runner.launch_spec(notebook_task("lf_bronze_ingest"), context)
+    exit_ = run_attempt(spec)
+
+    # Then it exits with its value, its values are set, the widget stayed data
+    assert exit_.exit_code == 0, log_of(context)
+    assert result_of(context)["notebook_output"] == {
+        "result": "bronze: 3 rows from 2 files", "truncated": False}
+    assert values_of(context) == {"row_count": 3, "batch": {"table": "bronze", "last": INJECTION}}
+    assert "setup: table bronze" in log_of(context)
+    assert "never reached" not in log_of(context)
+    with duckdb.connect(str(tmp_path / "home" / "warehouse.duckdb")) as connection:
+        assert connection.execute("SELECT name FROM bronze WHERE id = 3").fetchall() == [
+            (INJECTION,)]
+    # And the executed notebooks are kept with the attempt
+    assert context.attempt_dir is not None
+    kept = context.attempt_dir / "executed"
+    assert {p.name for p in kept.iterdir()} == {"lf_bronze_ingest.py", "setup.py"}
+
+
+def test_widget_defaults_apply_when_the_run_does_not_set_them(tmp_path: Path) -> None:
+    workdir = copy_fixtures(tmp_path / "job")
+    context = attempt_context(workdir, task_parameters={"source": "s3://raw"})
+    spec = NotebookRunner(Warehouses(home=tmp_path)).launch_spec(
+        notebook_task("lf_bronze_ingest.py"), context)
+
+    assert run_attempt(spec).exit_code == 0, log_of(context)
+    assert result_of(context)["notebook_output"]["result"] == "bronze_default: 3 rows from 0 files"
+
+
+def test_an_exception_fails_the_notebook_naming_the_cell_and_line(tmp_path: Path) -> None:
+    workdir = copy_fixtures(tmp_path / "job")
+    context = attempt_context(workdir)
+    spec = NotebookRunner().launch_spec(notebook_task("lf_failing.py"), context)
+
+    exit_ = run_attempt(spec)
+
+    assert exit_.exit_code == 1
+    result = result_of(context)
+    assert result["error"] == "ValueError: bad row"
+    trace = result["error_trace"]
+    assert trace.startswith("Error in cell 3 of lf_failing.py, line 13:")  # the raise
+    assert 'raise ValueError("bad row")' in trace and "check(row)" in trace
+    assert "notebook_main" not in trace  # the executor's own frames are left out
+    assert "Error in cell 3 of lf_failing.py" in log_of(context)
+
+
+def test_a_missing_widget_names_the_known_ones(tmp_path: Path) -> None:
+    (tmp_path / "nb.py").write_text(
+        "# Databricks notebook source\nx = 1\n# COMMAND ----------\n"
+        "dbutils.widgets.get('tabel')\n")
+    context = attempt_context(tmp_path, task_parameters={"table": "t", "day": "1"})
+
+    assert run_attempt(NotebookRunner().launch_spec(notebook_task("nb"), context)).exit_code == 1
+
+    result = result_of(context)
+    assert result["error"].startswith("WidgetNotDefined: no widget or parameter named 'tabel' "
+                                      "(known: day, table)")
+    assert "cell 2 of nb.py, line 4" in result["error_trace"]
+
+
+def test_a_failing_sql_cell_and_an_included_notebook_are_named(tmp_path: Path) -> None:
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "broken.py").write_text(
+        "# Databricks notebook source\nok = 1\n# COMMAND ----------\n"
+        "# MAGIC %sql\n# MAGIC SELECT * FROM no_such_table\n")
+    (tmp_path / "main.py").write_text(
+        "# Databricks notebook source\n# MAGIC %run ./lib/broken\n")
+    context = attempt_context(tmp_path)
+
+    spec = NotebookRunner(Warehouses(home=tmp_path)).launch_spec(notebook_task("main"), context)
+    assert run_attempt(spec).exit_code == 1
+
+    result = result_of(context)
+    assert result["error"].startswith("SqlProblem: statement 1: CatalogException")
+    assert "cell 2 of broken.py (included by %run in cell 1 of main.py)" in result["error_trace"]
+
+
+def test_run_may_not_leave_the_job_directory(tmp_path: Path) -> None:
+    (tmp_path / "outside.py").write_text("# Databricks notebook source\nprint('outside')\n")
+    workdir = tmp_path / "job"
+    workdir.mkdir()
+    (workdir / "main.py").write_text("# Databricks notebook source\n# MAGIC %run ../outside\n")
+    context = attempt_context(workdir)
+
+    assert run_attempt(NotebookRunner().launch_spec(notebook_task("main"), context)).exit_code == 1
+    assert "leaves the job directory" in result_of(context)["error"]
+    assert "outside" not in log_of(context).replace("../outside", "")
+
+
+def test_an_unsupported_magic_fails_before_any_cell_runs(tmp_path: Path) -> None:
+    (tmp_path / "nb.py").write_text("# Databricks notebook source\nprint('ran')\n"
+                                    "# COMMAND ----------\n# MAGIC %pip install pandas\n")
+    context = attempt_context(tmp_path)
+
+    assert run_attempt(NotebookRunner().launch_spec(notebook_task("nb"), context)).exit_code == 1
+    assert "cell 2 of nb.py: %pip is not supported" in result_of(context)["error"]
+    assert "ran" not in log_of(context)
+
+
+@pytest.mark.parametrize("escape", ["../outside", "sub/../../outside.py"])
+def test_a_notebook_path_leaving_the_job_directory_is_refused(tmp_path: Path,
+                                                              escape: str) -> None:
+    workdir = tmp_path / "job"
+    (workdir / "sub").mkdir(parents=True)
+    (tmp_path / "outside.py").write_text("# Databricks notebook source\n")
+    with pytest.raises(InvalidRequest, match=r"notebook_path .* leaves the job directory"):
+        NotebookRunner().launch_spec(notebook_task(escape), attempt_context(workdir))
+
+
+def test_a_missing_notebook_names_every_path_tried(tmp_path: Path) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        NotebookRunner().launch_spec(notebook_task("etl/missing"), attempt_context(tmp_path))
+    message = str(caught.value)
+    assert "'ingest'" in message
+    for suffix in ("", ".py", ".ipynb"):
+        assert repr(str(tmp_path / "etl" / f"missing{suffix}")) in message
+
+
+def test_the_launch_is_argv_with_the_warehouse_in_the_environment(tmp_path: Path) -> None:
+    (tmp_path / "nb.py").write_text("# Databricks notebook source\n")
+    warehouses = Warehouses(by_id={"wh1": "sqlite:///x.db"})
+    task = Task(task_key="ingest", notebook_task=NotebookTask(notebook_path="nb",
+                                                              warehouse_id="wh1"))
+    spec = NotebookRunner(warehouses).launch_spec(task, attempt_context(tmp_path))
+
+    assert list(spec.argv) == [sys.executable, "-u", "-m", "headwater.runners.notebook_main",
+                               str(tmp_path / "nb.py")]
+    assert spec.env["HEADWATER_WAREHOUSE_URL"] == "sqlite:///x.db"
+    assert spec.env["HEADWATER_ATTEMPT_DIR"].endswith("attempt-0")
+
+
+ipykernel = pytest.importorskip("ipykernel", reason="the notebook extra is not installed")
+
+
+def test_an_ipynb_reads_widgets_sets_values_and_exits(tmp_path: Path) -> None:
+    workdir = copy_fixtures(tmp_path / "job")
+    context = attempt_context(workdir, "silver", task_parameters={"table": "silver"},
+                              task_values={"bronze": {"row_count": 3}})
+
+    spec = NotebookRunner().launch_spec(notebook_task("lf_silver"), context)
+    exit_ = run_attempt(spec)
+
+    assert exit_.exit_code == 0, log_of(context)
+    assert result_of(context)["notebook_output"] == {"result": "silver=6", "truncated": False}
+    assert values_of(context) == {"silver_rows": 6}
+    assert context.attempt_dir is not None
+    executed = (context.attempt_dir / "executed" / "lf_silver.ipynb").read_text()
+    assert "silver: 3 upstream rows" in executed  # the output notebook keeps the outputs
+    assert "never reached" in executed and "NotebookExit" not in executed
+
+
+def test_an_ipynb_exception_names_the_cell(tmp_path: Path) -> None:
+    workdir = copy_fixtures(tmp_path / "job")
+    context = attempt_context(workdir)
+
+    assert run_attempt(NotebookRunner().launch_spec(notebook_task("lf_failing.ipynb"),
+                                                    context)).exit_code == 1
+
+    result = result_of(context)
+    assert result["error"] == "ValueError: bad row"
+    assert result["error_trace"].startswith("Error in cell 3 of lf_failing.ipynb:")
+    assert "raise ValueError('bad row')" in result["error_trace"]
+    assert context.attempt_dir is not None
+    assert (context.attempt_dir / "executed" / "lf_failing.ipynb").exists()

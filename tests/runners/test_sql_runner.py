@@ -1,0 +1,159 @@
+"""SqlRunner against real child processes and a real DuckDB file (and SQLite through
+SQLAlchemy): bound `:name` parameters, injection payloads that stay data, `sql_output`."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from task_attempts import attempt_context, log_of, result_of, run_attempt
+
+from headwater.core.spec import SqlFile, SqlQuery, SqlTask, Task
+from headwater.errors import InvalidRequest
+from headwater.runners import SqlRunner
+from headwater.runners.sql import Warehouses
+from headwater.runners.sql_main import MAX_OUTPUT_ROWS, Table, bind, statements, table_output
+
+INJECTION = "1; DROP TABLE t; --"
+SETUP = ("CREATE TABLE IF NOT EXISTS t (id INTEGER, name VARCHAR);"
+         "INSERT INTO t VALUES (1, 'one'), (2, 'two');")
+
+
+def sql_task(query: str | None = None, file: str | None = None, warehouse_id: str | None = None,
+             **parameters: str) -> Task:
+    settings = SqlTask(query=SqlQuery(query_text=query) if query else None,
+                       file=SqlFile(path=file) if file else None,
+                       parameters=parameters, warehouse_id=warehouse_id)
+    return Task(task_key="report", sql_task=settings)
+
+
+def test_a_bound_parameter_selects_rows_and_the_result_is_kept(tmp_path: Path) -> None:
+    context = attempt_context(tmp_path, "report")
+    task = sql_task(SETUP + "SELECT id, name FROM t WHERE id >= :min_id ORDER BY id", min_id="2")
+
+    exit_ = run_attempt(SqlRunner(Warehouses(home=tmp_path)).launch_spec(task, context))
+
+    assert exit_.exit_code == 0, log_of(context)
+    assert result_of(context)["sql_output"] == {
+        "columns": ["id", "name"], "rows": [[2, "two"]], "truncated": False}
+
+
+def test_an_injection_payload_stays_data(tmp_path: Path) -> None:
+    # Given a table, and a parameter that would drop it if spliced into the text
+    context = attempt_context(tmp_path, "report")
+    task = sql_task(SETUP + "SELECT count(*) AS n, :name AS echoed FROM t WHERE name = :name",
+                    name=INJECTION)
+
+    exit_ = run_attempt(SqlRunner(Warehouses(home=tmp_path)).launch_spec(task, context))
+
+    # Then it is compared and echoed as one string, and the table is still there
+    assert exit_.exit_code == 0, log_of(context)
+    assert result_of(context)["sql_output"]["rows"] == [[0, INJECTION]]
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as connection:
+        assert connection.execute("SELECT count(*) FROM t").fetchall() == [(2,)]
+
+
+def test_a_file_runs_with_parameters_on_a_configured_sqlalchemy_warehouse(tmp_path: Path) -> None:
+    (tmp_path / "queries").mkdir()
+    (tmp_path / "queries" / "load.sql").write_text(
+        "-- a comment with :not_a_marker\n"
+        "CREATE TABLE t (name TEXT);\n"
+        "INSERT INTO t VALUES (:name);\n"
+        "SELECT name, ':literal' AS kept FROM t;\n")
+    context = attempt_context(tmp_path, "report")
+    warehouses = Warehouses(by_id={"lite": f"sqlite:///{tmp_path / 'lite.db'}"})
+    task = sql_task(file="queries/load.sql", warehouse_id="lite", name=INJECTION)
+
+    exit_ = run_attempt(SqlRunner(warehouses).launch_spec(task, context))
+
+    assert exit_.exit_code == 0, log_of(context)
+    assert result_of(context)["sql_output"]["rows"] == [[INJECTION, ":literal"]]
+    with sqlite3.connect(tmp_path / "lite.db") as connection:
+        assert connection.execute("SELECT name FROM t").fetchall() == [(INJECTION,)]
+
+
+def test_an_unknown_warehouse_id_runs_on_the_embedded_one_and_says_so(tmp_path: Path) -> None:
+    context = attempt_context(tmp_path, "report")
+    task = sql_task("SELECT 42 AS answer", warehouse_id="abc123def")
+
+    exit_ = run_attempt(SqlRunner(Warehouses()).launch_spec(task, context))
+
+    assert exit_.exit_code == 0, log_of(context)
+    assert "warehouse_id 'abc123def' is not configured" in log_of(context)
+    assert (tmp_path / ".headwater" / "warehouse.duckdb").exists()
+
+
+def test_a_marker_without_a_value_fails_before_anything_runs(tmp_path: Path) -> None:
+    context = attempt_context(tmp_path, "report")
+    task = sql_task("CREATE TABLE made (x INT); SELECT :missing", other="1")
+
+    assert run_attempt(SqlRunner(Warehouses(home=tmp_path)).launch_spec(task, context)
+                       ).exit_code == 1
+
+    assert result_of(context)["error"] == ("statement 2: parameter :missing has no value "
+                                           "(parameters given: other)")
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as connection:
+        tables = connection.execute("SELECT table_name FROM information_schema.tables")
+        assert tables.fetchall() == []
+
+
+def test_a_database_error_names_the_statement(tmp_path: Path) -> None:
+    context = attempt_context(tmp_path, "report")
+    task = sql_task("SELECT 1; SELECT * FROM nowhere")
+
+    assert run_attempt(SqlRunner(Warehouses(home=tmp_path)).launch_spec(task, context)
+                       ).exit_code == 1
+    assert result_of(context)["error"].startswith("statement 2: CatalogException")
+
+
+def test_the_launch_is_argv_only(tmp_path: Path) -> None:
+    spec = SqlRunner(Warehouses(home=tmp_path)).launch_spec(
+        sql_task("SELECT :x", x=INJECTION), attempt_context(tmp_path, "report"))
+
+    assert list(spec.argv) == [sys.executable, "-m", "headwater.runners.sql_main",
+                               f"duckdb:///{tmp_path / 'warehouse.duckdb'}",
+                               '{"x": "1; DROP TABLE t; --"}', "--query", "SELECT :x"]
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    (SqlTask(query=SqlQuery(query_id="q1")), "query_id names a saved query"),
+    (SqlTask(), "needs query.query_text or file.path"),
+    (SqlTask(file=SqlFile(path="../x.sql")), "leaves the job directory"),
+    (SqlTask(file=SqlFile(path="missing.sql")), "not found"),
+])
+def test_settings_that_cannot_run_are_refused(tmp_path: Path, settings: SqlTask,
+                                              message: str) -> None:
+    with pytest.raises(InvalidRequest, match=message):
+        SqlRunner().launch_spec(Task(task_key="report", sql_task=settings),
+                                attempt_context(tmp_path, "report"))
+
+
+@pytest.mark.parametrize(("text", "rendered", "names"), [
+    ("SELECT :a", "SELECT $a", ["a"]),
+    ("SELECT x::INT, :b", "SELECT x::INT, $b", ["b"]),
+    ("SELECT ':a', \":b\", `:c` -- :d\n, /* :e */ :f", "SELECT ':a', \":b\", `:c` -- :d\n, /* :e */ $f", ["f"]),
+    ("SELECT {'k':v}, {'k': :v}", "SELECT {'k':v}, {'k': $v}", ["v"]),
+    ("SELECT 'it''s :a', :b", "SELECT 'it''s :a', $b", ["b"]),
+    ("SELECT a:b FROM t", "SELECT a:b FROM t", []),
+])
+def test_markers_are_found_outside_strings_comments_and_casts(text: str, rendered: str,
+                                                              names: list[str]) -> None:
+    [statement] = statements(text)
+    assert bind(statement, lambda n: f"${n}") == (rendered, names)
+
+
+def test_statements_split_on_semicolons_outside_strings() -> None:
+    parsed = statements("SELECT ';'; -- only a comment;\n ;SELECT 2;")
+    assert [bind(s, str)[0].strip() for s in parsed] == ["SELECT ';'", "SELECT 2"]
+
+
+def test_the_output_keeps_the_first_1000_rows_within_48_kib() -> None:
+    many = table_output(Table(["n"], [(i,) for i in range(MAX_OUTPUT_ROWS + 1)]))
+    wide = table_output(Table(["s"], [("x" * 1000,) for _ in range(100)]))
+
+    assert len(many["rows"]) == MAX_OUTPUT_ROWS and many["truncated"] is True
+    assert 40 < len(wide["rows"]) < 50 and wide["truncated"] is True
+    assert table_output(None) == {"columns": [], "rows": [], "truncated": False}

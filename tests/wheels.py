@@ -1,0 +1,54 @@
+"""A tiny real wheel, zipped by hand (no `wheel` package is needed) and installed by pip into
+a directory of its own (`pip install --target`), to be found through PYTHONPATH."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ENTRY_POINTS = """\
+[console_scripts]
+tiny-report = hw_tiny:report
+
+[headwater.tasks]
+fail = hw_tiny:fail
+"""
+
+MODULE = """
+import json, sys
+
+def report():
+    print("ARGV=" + json.dumps(sys.argv[1:]))
+    return 0
+
+def fail():
+    raise ValueError("no data for " + sys.argv[1])
+
+def direct():
+    print("direct call")
+    return 3
+"""
+
+
+def build_tiny_wheel(dist: Path, target: Path) -> Path:
+    """Install the `hw-tiny` distribution into `target`; return `target`."""
+    dist.mkdir(parents=True, exist_ok=True)
+    wheel = dist / "hw_tiny-0.1-py3-none-any.whl"
+    info = "hw_tiny-0.1.dist-info"
+    files = {
+        "hw_tiny.py": MODULE,
+        f"{info}/METADATA": "Metadata-Version: 2.1\nName: hw-tiny\nVersion: 0.1\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+                         "Tag: py3-none-any\n",
+        f"{info}/entry_points.txt": ENTRY_POINTS,
+    }
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+        archive.writestr(f"{info}/RECORD", "".join(f"{n},," + "\n" for n in [*files, f"{info}/RECORD"]))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                    "--no-index", "--target", str(target), str(wheel)],
+                   check=True, capture_output=True)
+    return target

@@ -2,7 +2,8 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
-EXAMPLE := examples/lf_job_etl_pipeline/databricks.yml
+EXAMPLE_DIR := examples/lf_job_etl_pipeline
+EXAMPLE := $(EXAMPLE_DIR)/databricks.yml
 
 .PHONY: run test lint bench clean
 
@@ -18,8 +19,12 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
+# The example's alerts go to a local catcher (examples/lf_job_etl_pipeline/alert_catcher.py),
+# started for the run and stopped after it. ARGS passes more options: make run ARGS="--param simulate_failure=true"
 run: $(VENV)/.installed
-	$(BIN)/headwater run $(EXAMPLE) --target dev
+	@$(BIN)/python $(EXAMPLE_DIR)/alert_catcher.py & catcher=$$!; sleep 0.3; \
+	HEADWATER_CONFIG=$(EXAMPLE_DIR)/headwater.yml $(BIN)/headwater run $(EXAMPLE) --target dev $(ARGS); \
+	status=$$?; sleep 0.5; kill $$catcher 2>/dev/null; exit $$status
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 from headwater.config import Settings
+from headwater.config_file import load_config
 from headwater.engine import Engine
 from headwater.executors.local import LocalExecutor
+from headwater.notify.outbox import start_sender
 from headwater.runners import runners_by_type
 from headwater.service import Service
 from headwater.store import open_store
@@ -24,16 +28,19 @@ class SystemClock:
 @contextmanager
 def application(settings: Settings) -> Iterator[Service]:
     """A service over the configured store and a local executor, closed on exit."""
+    config = load_config(os.environ, Path.cwd())
     store = open_store(settings.db_url)
     executor = LocalExecutor()
     clock = SystemClock()
+    sender = start_sender(store, config, clock, os.environ)
     try:
         runners = runners_by_type(home=settings.home, db_url=settings.db_url,
                                   run_job_chain=settings.run_job_chain)
         engine = Engine(store, executor, runners, clock, settings.logs_dir,
-                        settings.max_parallel)
+                        settings.max_parallel, settings.user)
         yield Service(store, engine, clock, settings.user, settings.logs_dir,
                       settings.home / "locks")
     finally:
         executor.close()
+        sender.stop(drain_seconds=10)
         store.close()

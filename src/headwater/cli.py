@@ -26,11 +26,11 @@ from headwater.cli_common import (
     target_option,
     var_option,
 )
-from headwater.core.load import load_file, load_files
-from headwater.core.runstate import RunState
+from headwater.cli_ops import register_operations
 from headwater.core.states import ResultState
 
 if TYPE_CHECKING:
+    from headwater.core.runstate import RunState
     from headwater.display import Display
     from headwater.service import Service
 
@@ -51,6 +51,8 @@ def main() -> None:
 def validate(files: Sequence[Path], target: str | None, var_pairs: Sequence[str]) -> None:
     """Check job files; report every problem with its file:line:col and exit 1."""
     settings = settings_for(None)
+    from headwater.core.load import load_files
+
     jobs = load_files(files, target, bundle_variables(var_pairs, os.environ), settings.user)
     for job in jobs:
         click.echo(f"ok: {job.source}: job {job.settings.name or job.resource_name!r} "
@@ -78,6 +80,8 @@ def run(file: Path, job_name: str | None, target: str | None, var_pairs: Sequenc
 
     settings = settings_for(db, max_parallel)
     variables = bundle_variables(var_pairs, os.environ)
+    from headwater.core.load import load_file
+
     jobs = load_file(file, target, variables, settings.user)
     job = pick_job(jobs, job_name, file)
     overrides = parse_pairs(params, "--param")
@@ -91,7 +95,18 @@ def run(file: Path, job_name: str | None, target: str | None, var_pairs: Sequenc
                    f"version {record.version}) started")
         state = drive_with_display(service, run_id,
                                    lambda observer: service.drive(run_id, observer))
+        print_results(service, run_id)
     finish(run_id, state)
+
+
+def print_results(service: Service, run_id: int) -> None:
+    """The values notebooks exited with (a report's path, say), one line per task."""
+    from headwater.outputs import read_result
+
+    for key, directory in service.latest_attempt_dirs(run_id).items():
+        result = read_result(directory).get("notebook_output", {}).get("result")
+        if result:
+            click.echo(f"{key}: {result}")
 
 
 def drive_with_display(service: Service, run_id: int,
@@ -126,6 +141,7 @@ def finish(run_id: int, state: RunState) -> None:
 
 
 main.add_command(bundle)
+register_operations(main)
 
 
 @main.group()

@@ -23,7 +23,6 @@ from headwater.cli_common import (
     var_option,
 )
 from headwater.config import current_user
-from headwater.core.load import load_files
 
 __all__ = ["bundle"]
 
@@ -46,6 +45,8 @@ def render(
 
     Exits 1 with every problem, each at file:line:col, if the files are invalid.
     """
+    from headwater.core.load import load_files
+
     variables = bundle_variables(var_pairs, os.environ)
     jobs = load_files(files, target, variables, current_user(os.environ))
     rendered = {

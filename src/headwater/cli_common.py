@@ -12,13 +12,15 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from headwater.config import Settings
-from headwater.core.load import LoadedJob
 from headwater.errors import HeadwaterError, SpecError
+
+if TYPE_CHECKING:
+    from headwater.core.load import LoadedJob
 
 F = TypeVar("F", bound=Callable[..., Any])
 

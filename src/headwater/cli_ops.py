@@ -20,13 +20,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from headwater.cli_common import db_option, reports_errors, settings_for
 from headwater.errors import NotFound
-from headwater.store import SqlStore, open_store
+
+if TYPE_CHECKING:
+    from headwater.store import SqlStore
 
 _RELATIVE = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -34,6 +36,8 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 @contextmanager
 def _store(db: str | None) -> Iterator[SqlStore]:
+    from headwater.store import open_store  # SQLAlchemy: imported when a command needs it
+
     store = open_store(settings_for(db).db_url)
     try:
         yield store

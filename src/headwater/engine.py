@@ -17,7 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from headwater.attempts import VALUES, attempt_dir, read_text
+from headwater.attempts import METRICS, VALUES, attempt_dir, read_text
+from headwater.core.audit import TaskMetric, parse_metrics, run_resumed
 from headwater.core.events import (
     CancelRequested,
     CancelTimer,
@@ -35,9 +36,11 @@ from headwater.core.events import (
     TimerFired,
 )
 from headwater.core.machine import decide
+from headwater.core.notifications import RunContext, duration_watches, side_effects
 from headwater.core.plan import PlannedTask
 from headwater.core.resume import resume_commands, running_attempts
 from headwater.core.runstate import RunState, TaskRun
+from headwater.core.spec import JobSettings
 from headwater.core.taskvalues import TaskValuesError, encode_values, parse_task_values
 from headwater.launching import Launcher
 from headwater.outputs import read_result
@@ -56,9 +59,10 @@ class Engine:
     """Drives job runs to their end with the given adapters, one run per call."""
 
     def __init__(self, store: Store, executor: Executor, runners: Mapping[str, Runner],
-                 clock: Clock, logs_dir: Path, max_parallel: int) -> None:
+                 clock: Clock, logs_dir: Path, max_parallel: int, actor: str = "local") -> None:
         self.store, self.executor, self.runners = store, executor, runners
         self.clock, self.logs_dir, self.max_parallel = clock, logs_dir, max_parallel
+        self.actor = actor  # who the audit log says acted
         self.interrupted = threading.Event()  # set from a signal handler: cancel the run
 
     def run(self, run_id: int, observer: Observer | None = None) -> RunState:
@@ -92,6 +96,10 @@ class _RunLoop:
         self.launcher = Launcher(engine.runners, engine.logs_dir, record)
         self.finished = record.state.is_terminal
         self.cancel_sent = False
+        self.settings = JobSettings.model_validate(dict(record.job.settings))
+        self.context = RunContext(record.run_id, record.job.job_id, record.job.name,
+                                  engine.actor, record.trigger, record.parameters)
+        self.armed: set[str] = set()  # duration-warning timers set in this loop
 
     def now(self) -> datetime:
         return self.engine.clock.now()
@@ -109,17 +117,28 @@ class _RunLoop:
         """Re-issue what the snapshot waits for; report attempts whose process is gone."""
         for command in resume_commands(self.state):
             self.perform(command)
+        record = self.record
+        self.engine.store.append_audit([run_resumed(self.now(), self.engine.actor,
+                                                    record.run_id, record.job.job_id)])
         for run in running_attempts(self.state):
             assert run.handle is not None
             self.engine.executor.kill_orphan(run.handle)
             self.apply(TaskLost(self.now(), run.seq))
 
-    def apply(self, event: Event) -> None:
+    def apply(self, event: Event, metrics: Sequence[TaskMetric] = ()) -> None:
+        """Decide, persist the decision with its alerts and audit entries, then act."""
         decision = decide(self.state, event)
+        effects = side_effects(self.settings, self.context, self.state, decision.state,
+                               decision.changed, event)
         ids = self.engine.store.record(self.record.run_id, event, decision.state,
-                                       decision.changed)
+                                       decision.changed, outbox=effects.outbox,
+                                       audit=effects.audit, metrics=metrics)
         self.ids.update(ids)
         self.state = decision.state
+        for watch in duration_watches(self.settings, self.state):
+            if watch.key not in self.armed:
+                self.armed.add(watch.key)
+                self.timers.set(watch.key, watch.at)
         for command in decision.commands:
             self.perform(command)
         if self.observer is not None:
@@ -181,7 +200,7 @@ class _RunLoop:
                            self.engine.executor.running() < self.engine.max_parallel):
             timeout = 0.0
         for exit_ in self.engine.executor.wait(timeout):
-            self.apply(self.exit_event(exit_))
+            self.apply(self.exit_event(exit_), self.read_metrics(exit_.key.seq))
         for key in self.timers.pop_due(self.now()):
             self.apply(TimerFired(self.now(), key))
         self.take_requests()
@@ -214,6 +233,17 @@ class _RunLoop:
             if isinstance(error, str) and error:
                 return error
         return exit_message(exit_)
+
+    def read_metrics(self, seq: int) -> list[TaskMetric]:
+        """The figures the attempt recorded (`metrics.jsonl`); bad lines are skipped."""
+        run = self.state.task_runs.get(seq)
+        if run is None:
+            return []
+        try:
+            text = read_text(attempt_dir(self.engine.logs_dir, self.record.run_id, run), METRICS)
+        except (OSError, UnicodeDecodeError):
+            return []
+        return parse_metrics(seq, text) if text else []
 
     def read_values(self, seq: int) -> str | TaskValuesError | None:
         run = self.state.task_runs.get(seq)

@@ -19,7 +19,7 @@ from headwater.core.plan import PlannedTask
 from headwater.core.refs import ReferenceError
 from headwater.core.runstate import RunState, TaskRun
 from headwater.core.spec import Task
-from headwater.errors import HeadwaterError
+from headwater.errors import HeadwaterError, InvalidRequest
 from headwater.ports import AttemptKey, Executor, Runner, RunRecord, TaskContext
 from headwater.resolution import job_parameters, ref_context, resolve_task, task_parameters
 
@@ -56,6 +56,17 @@ class Launcher:
                               self.input_of(state, run))
         spec, changes = resolve_task(task.spec, context)
         return task, spec, parameters, json.dumps(changes) if changes else None
+
+    def environment_of(self, spec: Task) -> Mapping[str, object] | None:
+        """The `spec` of the job environment the task names with `environment_key`."""
+        if spec.environment_key is None:
+            return None
+        for environment in self.record.job.settings.get("environments") or []:  # type: ignore[attr-defined]
+            if environment.get("environment_key") == spec.environment_key:
+                found: Mapping[str, object] = environment.get("spec") or {}
+                return found
+        raise InvalidRequest(f"task {spec.task_key!r} names environment "
+                             f"{spec.environment_key!r}, which the job does not define")
 
     def context_file(self, state: RunState, ids: Mapping[int, int], run: TaskRun, spec: Task,
                      parameters: Mapping[str, str]) -> dict[str, object]:
@@ -97,6 +108,7 @@ class Launcher:
                 attempt_number=run.attempt_number, job_id=self.record.job.job_id,
                 job_name=self.record.job.name, workdir=Path(self.record.workdir),
                 log_path=directory / OUTPUT_LOG, parameters=parameters, attempt_dir=directory,
+                environment=self.environment_of(spec),
             )
             handle = executor.launch(key, runner.launch_spec(spec, context))
         except (HeadwaterError, OSError) as error:

@@ -71,6 +71,7 @@ class TaskContext:
     log_path: Path
     parameters: Mapping[str, str] = field(default_factory=dict)
     attempt_dir: Path | None = None  # the attempt's files: see headwater/attempts.py
+    environment: Mapping[str, object] | None = None  # the task's `environments[].spec`, if any
 
 
 class Runner(Protocol):

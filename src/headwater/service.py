@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from headwater.attempts import log_path
+from headwater.attempts import attempt_dir, log_path
 from headwater.core.events import RepairRequested
 from headwater.core.machine import initial_state
 from headwater.core.plan import build_plan
@@ -41,7 +41,8 @@ class Service:
     def register(self, settings: JobSettings, source: str) -> JobRecord:
         """Store the job (a new version when its settings changed)."""
         body = settings.model_dump(mode="json", exclude_none=True)
-        return self.store.save_job(settings.name or "Untitled", body, source, self.clock.now())
+        return self.store.save_job(settings.name or "Untitled", body, source, self.clock.now(),
+                                   actor=self.user)
 
     def find_job(self, job_id: int | None, name: str | None) -> JobRecord:
         """A job by id, or by name; `NotFound` naming the jobs there are."""
@@ -129,6 +130,12 @@ class Service:
     def list_runs(self, job_id: int | None = None, limit: int = 20,
                   active_only: bool = False) -> list[RunSummary]:
         return self.store.list_runs(job_id, limit, active_only)
+
+    def latest_attempt_dirs(self, run_id: int) -> dict[str, Path]:
+        """The directory of each task's latest attempt, in plan order."""
+        state = self.get_run(run_id).state
+        return {key: attempt_dir(self.logs_dir, run_id, state.task_runs[state.latest[key]])
+                for key in state.plan.order if key in state.latest}
 
     def log_file(self, run_id: int, task_key: str, attempt: int | None = None) -> Path:
         """The log of one attempt of a task (the latest by default)."""

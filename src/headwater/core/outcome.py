@@ -44,14 +44,19 @@ def run_outcome(
     return ResultState.SUCCESS, LifeCycleState.TERMINATED, ""
 
 
-def skip_message(result: ResultState, task: PlannedTask) -> str:
+def skip_message(result: ResultState, task: PlannedTask, branch: str | None = None,
+                 upstream: str | None = None) -> str:
     """Why a task was not run, for its `state_message`."""
+    if result is ResultState.EXCLUDED and branch is not None:
+        return f"Task was excluded: the condition {branch!r} took the other branch."
     if result is ResultState.EXCLUDED:
         return f"Task was excluded: its run_if {task.run_if} was not met."
     if result is ResultState.UPSTREAM_CANCELED:
-        return "An upstream task was cancelled."
+        return f"Upstream task {upstream} was cancelled." if upstream else \
+            "An upstream task was cancelled."
     if result is ResultState.UPSTREAM_FAILED:
-        return "An upstream task failed."
+        return f"Upstream task {upstream} did not succeed." if upstream else \
+            "An upstream task failed."
     return "An upstream task is disabled."
 
 

@@ -348,7 +348,25 @@ class Step:
         if skip is None:
             self.make_pending(run, at)
         else:
-            self.terminate(run, skip, at, skip_message(skip, task))
+            self.terminate(run, skip, at, skip_message(skip, task, self.branch_not_taken(task),
+                                                       self.first_unsuccessful(task)))
+
+    def first_unsuccessful(self, task: PlannedTask) -> str | None:
+        """The first dependency that failed or was cancelled, to name it in a skip message."""
+        for dep in task.depends_on:
+            result = self.runs[self.latest[dep.task_key]].result
+            if result is not None and not result.is_success and result is not ResultState.DISABLED:
+                return dep.task_key
+        return None
+
+    def branch_not_taken(self, task: PlannedTask) -> str | None:
+        """The condition task whose other branch was taken, when that is why `task` waits."""
+        for dep in task.depends_on:
+            upstream = self.runs[self.latest[dep.task_key]]
+            if dep.outcome is not None and edge_result(upstream, dep.outcome) is \
+                    ResultState.EXCLUDED and upstream.result is ResultState.SUCCESS:
+                return dep.task_key
+        return None
 
     # -- repair ----------------------------------------------------------------------
 

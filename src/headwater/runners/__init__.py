@@ -44,21 +44,32 @@ def runners_by_type(home: Path | None = None,
 
     Args:
         home: headwater's state directory (`HEADWATER_HOME`); the embedded SQL warehouse is
-            `<home>/warehouse.duckdb`. None: `<job directory>/.headwater/warehouse.duckdb`.
+            `<home>/warehouse.duckdb`, task environments live in `<home>/envs/`. None:
+            `<job directory>/.headwater/` instead.
         warehouses: SQL warehouses by `warehouse_id`, as SQLAlchemy URLs.
         db_url: the state store, for the child engines of Run Job tasks (None: no Run Job).
         run_job_chain: the job ids of the Run Job tasks above this engine, outermost first.
     """
-    from headwater.runners import notebook, operator, run_job, script, shell, sql, wheel
+    from headwater.runners import (
+        environments,
+        notebook,
+        operator,
+        run_job,
+        script,
+        shell,
+        sql,
+        wheel,
+    )
 
     sql_warehouses = sql.Warehouses(home=home, by_id=dict(warehouses or {}))
+    envs = environments.Environments(home=home)
     runners: dict[str, Runner] = {
         "shell_command_task": shell.ShellRunner(),
-        "spark_python_task": script.ScriptRunner(),
-        "notebook_task": notebook.NotebookRunner(sql_warehouses),
-        "python_operator_task": operator.OperatorRunner(),
-        "python_wheel_task": wheel.WheelRunner(),
-        "sql_task": sql.SqlRunner(sql_warehouses),
+        "spark_python_task": script.ScriptRunner(environments=envs),
+        "notebook_task": notebook.NotebookRunner(sql_warehouses, environments=envs),
+        "python_operator_task": operator.OperatorRunner(environments=envs),
+        "python_wheel_task": wheel.WheelRunner(environments=envs),
+        "sql_task": sql.SqlRunner(sql_warehouses, environments=envs),
     }
     if db_url is not None:
         runners["run_job_task"] = run_job.RunJobRunner(db_url, run_job_chain)

@@ -17,6 +17,7 @@ from headwater.core.spec import Task
 from headwater.errors import InvalidRequest
 from headwater.ports import LaunchSpec, TaskContext
 from headwater.runners.environment import attempt_environment
+from headwater.runners.environments import Environments
 from headwater.runners.paths import resolve_in_workdir
 from headwater.runners.sql import Warehouses
 
@@ -31,11 +32,14 @@ class NotebookRunner:
     Args:
         warehouses: where `%sql` cells run.
         python: the interpreter that runs notebooks (and their kernels); the engine's own.
+        environments: where a task's environment (`environment_key`) is built.
     """
 
-    def __init__(self, warehouses: Warehouses | None = None, python: str = sys.executable) -> None:
+    def __init__(self, warehouses: Warehouses | None = None, python: str = sys.executable,
+                 environments: Environments | None = None) -> None:
         self._warehouses = warehouses or Warehouses()
         self._python = python
+        self._environments = environments or Environments()
 
     def launch_spec(self, task: Task, context: TaskContext) -> LaunchSpec:
         """`python -u -m headwater.runners.notebook_main <notebook>` in the job's directory.
@@ -52,7 +56,9 @@ class NotebookRunner:
         env = attempt_environment(context)
         env.update(self._warehouses.environment(settings.warehouse_id, context.workdir))
         return LaunchSpec(
-            argv=[self._python, "-u", "-m", "headwater.runners.notebook_main", os.fspath(path)],
+            argv=self._environments.wrap(
+                [self._python, "-u", "-m", "headwater.runners.notebook_main", os.fspath(path)],
+                task, context),
             env=env,
             cwd=context.workdir,
             log_path=context.log_path,

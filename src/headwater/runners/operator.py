@@ -12,15 +12,23 @@ from headwater.core.spec import Task
 from headwater.errors import InvalidRequest
 from headwater.ports import LaunchSpec, TaskContext
 from headwater.runners.environment import attempt_environment
+from headwater.runners.environments import Environments
 
 __all__ = ["OperatorRunner"]
 
 
 class OperatorRunner:
-    """Builds the launch of a `python_operator_task`; implements `headwater.ports.Runner`."""
+    """Builds the launch of a `python_operator_task`; implements `headwater.ports.Runner`.
 
-    def __init__(self, python: str = sys.executable) -> None:
+    Args:
+        python: the interpreter that runs the operator; the engine's own by default.
+        environments: where a task's environment (`environment_key`) is built.
+    """
+
+    def __init__(self, python: str = sys.executable,
+                 environments: Environments | None = None) -> None:
         self._python = python
+        self._environments = environments or Environments()
 
     def launch_spec(self, task: Task, context: TaskContext) -> LaunchSpec:
         """`python -u -m headwater.runners.operator_main MAIN KWARGS_JSON` in the job directory.
@@ -38,9 +46,10 @@ class OperatorRunner:
                 raise InvalidRequest(f"task {task.task_key!r}: parameter {parameter.name!r} "
                                      "is given twice")
             keywords[parameter.name] = parameter.value
+        argv = [self._python, "-u", "-m", "headwater.runners.operator_main", settings.main,
+                json.dumps(keywords)]
         return LaunchSpec(
-            argv=[self._python, "-u", "-m", "headwater.runners.operator_main", settings.main,
-                  json.dumps(keywords)],
+            argv=self._environments.wrap(argv, task, context),
             env=attempt_environment(context),
             cwd=context.workdir,
             log_path=context.log_path,

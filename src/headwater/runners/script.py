@@ -18,6 +18,7 @@ from headwater.core.spec import Task
 from headwater.errors import InvalidRequest
 from headwater.ports import LaunchSpec, TaskContext
 from headwater.runners.environment import attempt_environment
+from headwater.runners.environments import Environments
 from headwater.runners.paths import resolve_in_workdir
 
 __all__ = ["ScriptRunner", "resolve_script"]
@@ -37,13 +38,16 @@ class ScriptRunner:
 
     Args:
         python: the interpreter that runs scripts; the engine's own by default.
+        environments: where a task's environment (`environment_key`) is built.
     """
 
-    def __init__(self, python: str = sys.executable) -> None:
+    def __init__(self, python: str = sys.executable,
+                 environments: Environments | None = None) -> None:
         self._python = python
+        self._environments = environments or Environments()
 
     def launch_spec(self, task: Task, context: TaskContext) -> LaunchSpec:
-        """`python -u <file> *parameters` in the job's directory.
+        """`python -u <file> *parameters` in the job's directory (and the task's environment).
 
         Raises:
             InvalidRequest: when the task is not a Python script task, the file is missing or
@@ -54,7 +58,8 @@ class ScriptRunner:
             raise InvalidRequest(f"task {task.task_key!r} has no spark_python_task")
         script = resolve_script(settings.python_file, context.workdir, task.task_key)
         return LaunchSpec(
-            argv=[self._python, "-u", os.fspath(script), *settings.parameters],
+            argv=self._environments.wrap(
+                [self._python, "-u", os.fspath(script), *settings.parameters], task, context),
             env=attempt_environment(context),
             cwd=context.workdir,
             log_path=context.log_path,

@@ -24,6 +24,7 @@ from headwater.core.spec import Task
 from headwater.errors import InvalidRequest
 from headwater.ports import LaunchSpec, TaskContext
 from headwater.runners.environment import attempt_environment
+from headwater.runners.environments import Environments
 from headwater.runners.paths import resolve_in_workdir
 
 __all__ = ["NOTICE_VARIABLE", "URL_VARIABLE", "SqlRunner", "Warehouses"]
@@ -57,11 +58,20 @@ class Warehouses:
 
 
 class SqlRunner:
-    """Builds the launch of a `sql_task`; implements `headwater.ports.Runner`."""
+    """Builds the launch of a `sql_task`; implements `headwater.ports.Runner`.
 
-    def __init__(self, warehouses: Warehouses | None = None, python: str = sys.executable) -> None:
+    Args:
+        warehouses: where the SQL runs.
+        python: the interpreter of the child; the engine's own by default.
+        environments: where a task's environment (`environment_key`) is built; it must then
+            list the warehouse's driver (`duckdb` for the embedded one).
+    """
+
+    def __init__(self, warehouses: Warehouses | None = None, python: str = sys.executable,
+                 environments: Environments | None = None) -> None:
         self._warehouses = warehouses or Warehouses()
         self._python = python
+        self._environments = environments or Environments()
 
     def launch_spec(self, task: Task, context: TaskContext) -> LaunchSpec:
         """`python -m headwater.runners.sql_main URL PARAMETERS (--file F | --query Q)`.
@@ -89,9 +99,10 @@ class SqlRunner:
         env = attempt_environment(context)
         env.update(self._warehouses.environment(settings.warehouse_id, context.workdir))
         url = env[URL_VARIABLE]
+        argv = [self._python, "-m", "headwater.runners.sql_main", url,
+                json.dumps(dict(settings.parameters)), *source]
         return LaunchSpec(
-            argv=[self._python, "-m", "headwater.runners.sql_main", url,
-                  json.dumps(dict(settings.parameters)), *source],
+            argv=self._environments.wrap(argv, task, context),
             env=env,
             cwd=context.workdir,
             log_path=context.log_path,

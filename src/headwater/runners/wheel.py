@@ -15,15 +15,23 @@ from headwater.core.spec import Task
 from headwater.errors import InvalidRequest
 from headwater.ports import LaunchSpec, TaskContext
 from headwater.runners.environment import attempt_environment
+from headwater.runners.environments import Environments
 
 __all__ = ["WheelRunner"]
 
 
 class WheelRunner:
-    """Builds the launch of a `python_wheel_task`; implements `headwater.ports.Runner`."""
+    """Builds the launch of a `python_wheel_task`; implements `headwater.ports.Runner`.
 
-    def __init__(self, python: str = sys.executable) -> None:
+    Args:
+        python: the interpreter that runs the entry point; the engine's own by default.
+        environments: where a task's environment (`environment_key`) is built.
+    """
+
+    def __init__(self, python: str = sys.executable,
+                 environments: Environments | None = None) -> None:
         self._python = python
+        self._environments = environments or Environments()
 
     def launch_spec(self, task: Task, context: TaskContext) -> LaunchSpec:
         """`python -u -m headwater.runners.wheel_main PACKAGE ENTRY_POINT ARGS...`.
@@ -35,9 +43,10 @@ class WheelRunner:
         if settings is None:
             raise InvalidRequest(f"task {task.task_key!r} has no python_wheel_task")
         named = [f"--{name}={value}" for name, value in settings.named_parameters.items()]
+        argv = [self._python, "-u", "-m", "headwater.runners.wheel_main",
+                settings.package_name, settings.entry_point, *settings.parameters, *named]
         return LaunchSpec(
-            argv=[self._python, "-u", "-m", "headwater.runners.wheel_main",
-                  settings.package_name, settings.entry_point, *settings.parameters, *named],
+            argv=self._environments.wrap(argv, task, context),
             env=attempt_environment(context),
             cwd=context.workdir,
             log_path=context.log_path,

@@ -7,6 +7,7 @@
     task_values.set("row_count", 42)                 # {{tasks.<key>.values.row_count}}
     task_values.get("ingest", "batch", default=None)  # a value an upstream task set
     metrics.record("rows", 42)
+    sql("SELECT count(*) FROM bronze.orders")       # the task's SQL warehouse
     dbutils.widgets.get("table"); dbutils.notebook.exit("done")
 
 Everything goes through the attempt's files (`HEADWATER_ATTEMPT_DIR`, see
@@ -14,7 +15,14 @@ Everything goes through the attempt's files (`HEADWATER_ATTEMPT_DIR`, see
 the store.
 """
 
-from headwater.runtime.api import Metrics, Notebook, NotebookExit, Parameters, TaskValues
+from headwater.runtime.api import (
+    Metrics,
+    Notebook,
+    NotebookExit,
+    Parameters,
+    TaskValues,
+    Warehouse,
+)
 from headwater.runtime.channel import Context, current_context
 from headwater.runtime.dbutils import WidgetNotDefined, dbutils
 
@@ -27,6 +35,7 @@ __all__ = [
     "metrics",
     "notebook",
     "parameters",
+    "sql",
     "task_values",
 ]
 
@@ -34,3 +43,4 @@ parameters = Parameters()
 task_values = TaskValues()
 metrics = Metrics()
 notebook = Notebook()
+sql = Warehouse()

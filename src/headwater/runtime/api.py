@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from headwater.core.taskvalues import MAX_KEY_LENGTH, MAX_VALUE_BYTES
 from headwater.runtime import channel
+
+if TYPE_CHECKING:
+    from headwater.runners.sql_main import Table
 
 __all__ = [
     "MAX_NOTEBOOK_RESULT_BYTES",
@@ -22,6 +27,7 @@ __all__ = [
     "NotebookExit",
     "Parameters",
     "TaskValues",
+    "Warehouse",
 ]
 
 MAX_NOTEBOOK_RESULT_BYTES = 5 * 1024 * 1024  # `notebook_output.result` keeps the first 5 MB
@@ -139,3 +145,21 @@ class Notebook:
             text = encoded[:MAX_NOTEBOOK_RESULT_BYTES].decode(errors="ignore")
         channel.update_result({"notebook_output": {"result": text, "truncated": truncated}})
         raise NotebookExit(text)
+
+
+class Warehouse:
+    """SQL on the attempt's warehouse (`HEADWATER_WAREHOUSE_URL`, set for notebook and SQL
+    tasks; the embedded DuckDB by default), with `:name` parameters bound, never formatted:
+
+        rows = sql("SELECT count(*) FROM bronze.orders WHERE day = :day", day="2026-11-24")
+    """
+
+    def __call__(self, query: str, **parameters: object) -> Table:
+        from headwater.runners.sql_main import run_script  # DuckDB: only when SQL runs
+
+        url = os.environ.get("HEADWATER_WAREHOUSE_URL", "duckdb:///.headwater/warehouse.duckdb")
+        table = run_script(url, query, {k: str(v) for k, v in parameters.items()})
+        if table is None:
+            from headwater.runners.sql_main import Table
+            return Table([], [])
+        return table

@@ -1,0 +1,87 @@
+"""What a notification says: a subject, a readable text and a JSON document.
+
+Every message says what happened, to which job and task, on which attempt, why, and where to
+look (`headwater runs get <run>`, `headwater runs logs <run> <task> --attempt <n>`). The JSON
+document is the webhook body; its `dedupe_key` lets a receiver drop a repeated delivery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from headwater.core.notifications import Delivery, Notification, NotificationEvent
+from headwater.errors import HeadwaterError
+
+
+class DeliveryError(HeadwaterError):
+    """Raised by a transport when a try failed; says whether trying again may help."""
+
+    def __init__(self, message: str, retryable: bool, retry_after: float | None = None):
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after  # seconds the destination asked us to wait
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A rendered notification."""
+
+    subject: str
+    text: str
+    document: dict[str, Any] = field(default_factory=dict)
+
+
+def attempt_words(note: Notification) -> str:
+    """`attempt 2 of 3`, `attempt 1 (retried forever)`, or `attempt 1` without retries."""
+    number = (note.attempt or 0) + 1
+    if note.max_retries is None:
+        return f"attempt {number}"
+    if note.max_retries < 0:
+        return f"attempt {number} (retried forever)"
+    return f"attempt {number} of {note.max_retries + 1}"
+
+
+def _what(note: Notification) -> str:
+    subject = f"task {note.task_key!r}" if note.task_key else f"run {note.run_id}"
+    attempt = f" ({attempt_words(note)})" if note.task_key else ""
+    if note.event is NotificationEvent.ON_START:
+        return f"{subject} started{attempt}"
+    if note.event is NotificationEvent.ON_DURATION_WARNING:
+        return (f"{subject} has been running for more than {note.threshold_seconds} s"
+                f"{attempt}; it goes on")
+    return f"{subject} ended {note.result or note.life_cycle}{attempt}"
+
+
+def render(delivery: Delivery) -> Message:
+    """The subject, text and JSON document of a delivery's notification."""
+    note = delivery.notification
+    what = _what(note)
+    subject = f"[headwater] {note.job_name}: {what}"
+    repair = f", repair {note.repair}" if note.repair else ""
+    task_run = f", task run {delivery.task_run_id}" if delivery.task_run_id else ""
+    look = [f"headwater runs get {note.run_id}"]
+    if note.task_key and note.attempt is not None and "[" not in note.task_key:
+        look.append(f"headwater runs logs {note.run_id} {note.task_key} --attempt {note.attempt}")
+    lines = [
+        f"What: {what[0].upper()}{what[1:]}.",
+        f"Job: {note.job_name!r} (job {note.job_id}), run {note.run_id}{task_run}{repair}.",
+        f"State: {note.life_cycle}" + (f" {note.result}" if note.result else "") + ".",
+    ]
+    if note.reason:
+        lines.append(f"Why: {note.reason}")
+    lines.append(f"When: {note.at.isoformat(timespec='seconds')}")
+    lines.append("Where to look: " + "\n               ".join(look))
+    return Message(subject, "\n".join(lines) + "\n", _document(delivery, subject, look[0]))
+
+
+def _document(delivery: Delivery, summary: str, link: str) -> dict[str, Any]:
+    note = delivery.notification
+    return {
+        "event": str(note.event), "dedupe_key": delivery.key, "at": note.at.isoformat(),
+        "job_id": note.job_id, "job_name": note.job_name, "run_id": note.run_id,
+        "repair": note.repair, "task_key": note.task_key, "task_run_id": delivery.task_run_id,
+        "attempt_number": note.attempt, "state": note.life_cycle, "result": note.result,
+        "message": note.reason, "summary": summary, "link": link,
+        "threshold_seconds": note.threshold_seconds,
+    }

@@ -3,7 +3,9 @@
 Workloads, each timed in this same run beside its floor:
 - W1: a chain of 100 trivial Python tasks (one at a time);
 - W2: one root, 200 parallel trivial tasks, one join, at `--max-parallel` (default 8);
-- W3: a for-each over 1,000 items of the same trivial task, at concurrency `--max-parallel`.
+- W3: a for-each over 1,000 items of the same trivial task, at concurrency `--max-parallel`;
+- W4: the per-task cost of a notebook against a script: chains of 20 trivial script tasks,
+  20 Databricks-source notebooks, and 5 .ipynb notebooks (a kernel each), one at a time.
 The floor spawns the same number of `python -c pass`-like processes (the same empty script)
 back to back (W1) or with the same parallelism (W2). Overhead per task = (run - floor) / tasks.
 This is a report, not a test: machines are small and noisy, so read the ratios.
@@ -46,6 +48,40 @@ def loop(n: int, concurrency: int) -> list[dict[str, object]]:
                                                           "parameters": ["{{input}}"]}}
     return [{"task_key": "loop", "for_each_task": {
         "inputs": json.dumps(list(range(n))), "concurrency": concurrency, "task": nested}}]
+
+
+def notebook_chain(n: int, path: str) -> list[dict[str, object]]:
+    return [{"task_key": f"t{i}", "depends_on": [{"task_key": f"t{i - 1}"}] if i else [],
+             "notebook_task": {"notebook_path": path}} for i in range(n)]
+
+
+def write_notebooks(workdir: Path) -> None:
+    (workdir / "noop_notebook.py").write_text(
+        "# Databricks notebook source\nx = 1\n\n# COMMAND ----------\n\ny = x + 1\n")
+    cells = [{"cell_type": "code", "metadata": {}, "source": "x = 1", "outputs": [],
+              "execution_count": None}]
+    (workdir / "noop.ipynb").write_text(json.dumps({
+        "nbformat": 4, "nbformat_minor": 5, "cells": cells,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}}}))
+
+
+def notebook_costs(service: Service, workdir: Path) -> list[dict[str, object]]:
+    """Seconds per task of a script, a source notebook and an .ipynb notebook, in a chain."""
+    rows = []
+    script = timed_run(service, workdir, "W4 script x20", chain(20)) / 20
+    rows.append(report("W4 script task", 1, script, script))
+    source = timed_run(service, workdir, "W4 notebook x20",
+                       notebook_chain(20, "noop_notebook.py")) / 20
+    rows.append(report("W4 source notebook task", 1, source, script))
+    try:
+        import nbclient  # noqa: F401 - only to know whether .ipynb notebooks can run
+    except ImportError:
+        print("W4 .ipynb notebook task: skipped (pip install 'headwater[notebook]')")
+        return rows
+    ipynb = timed_run(service, workdir, "W4 ipynb x5", notebook_chain(5, "noop.ipynb")) / 5
+    rows.append(report("W4 .ipynb notebook task", 1, ipynb, script))
+    return rows
 
 
 def floor(script: Path, count: int, parallel: int) -> float:
@@ -110,6 +146,10 @@ def main() -> None:
                 run = timed_run(service, workdir, name, tasks)
                 count = 1000 if name.startswith("W3") else len(tasks)
                 rows.append(report(name, count, run, base))
+            write_notebooks(workdir)
+            print("W4: per-task cost; the floor column is the script task, overhead is the "
+                  "notebook's extra set-up")
+            rows += notebook_costs(service, workdir)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 

@@ -177,14 +177,16 @@ def runs_list(job_id: int | None, limit: int, active_only: bool, db: str | None)
 def runs_get(run_id: int, as_json: bool, resolved: bool, db: str | None) -> None:
     """One run with every attempt of every task (or one task run, by its id)."""
     from headwater.bootstrap import application
+    from headwater.outputs import setup_durations
     from headwater.wire import run_json, task_run_document
 
     with application(settings_for(db)) as service:
         record, seq = service.find_run(run_id)
+        setup = setup_durations(record, service.logs_dir)
     if seq is not None:
-        click.echo(json.dumps(task_run_document(record, seq, resolved), indent=2))
+        click.echo(json.dumps(task_run_document(record, seq, resolved, setup), indent=2))
         return
-    document = run_json(record, resolved)
+    document = run_json(record, resolved, setup)
     if as_json:
         click.echo(json.dumps(document, indent=2))
         return

@@ -29,6 +29,18 @@ def read_result(directory: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def setup_durations(record: RunRecord, logs_dir: Path) -> dict[int, int]:
+    """Milliseconds each attempt spent building its environment (`setup_seconds`), by seq."""
+    found: dict[int, int] = {}
+    for run in record.state.task_runs.values():
+        if run.start_time is None:
+            continue
+        seconds = read_result(attempt_dir(logs_dir, record.run_id, run)).get("setup_seconds")
+        if isinstance(seconds, (int, float)) and seconds > 0:
+            found[run.seq] = int(seconds * 1000)
+    return found
+
+
 def tail(path: Path, limit: int = LOG_LIMIT) -> tuple[str, bool]:
     """The last `limit` bytes of a log (decoded leniently) and whether it was cut."""
     try:

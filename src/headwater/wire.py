@@ -8,6 +8,7 @@ over reports `end_time: 0`.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -76,8 +77,8 @@ def loop_stats(run: TaskRun) -> dict[str, Any]:
     }}
 
 
-def task_run_json(record: RunRecord, run: TaskRun,
-                  include_resolved_values: bool = False) -> dict[str, Any]:
+def task_run_json(record: RunRecord, run: TaskRun, include_resolved_values: bool = False,
+                  setup_ms: Mapping[int, int] | None = None) -> dict[str, Any]:
     """One entry of `tasks[]`: one attempt of one task."""
     task = planned(record, run)
     ids = record.task_run_ids
@@ -91,8 +92,8 @@ def task_run_json(record: RunRecord, run: TaskRun,
         "status": status_json(run.life_cycle, run.result, run.message),
         "start_time": epoch_ms(run.start_time),
         "end_time": epoch_ms(run.end_time),
-        "setup_duration": 0,
-        "execution_duration": duration_ms(run.start_time, run.end_time),
+        "setup_duration": (setup := (setup_ms or {}).get(run.seq, 0)),
+        "execution_duration": max(0, duration_ms(run.start_time, run.end_time) - setup),
         "cleanup_duration": 0,
         "run_duration": duration_ms(run.start_time, run.end_time),
         "queue_duration": duration_ms(run.pending_since, run.start_time),
@@ -124,10 +125,10 @@ def task_run_json(record: RunRecord, run: TaskRun,
     return body
 
 
-def iterations_json(record: RunRecord, parent: TaskRun,
-                    include_resolved_values: bool = False) -> list[dict[str, Any]]:
+def iterations_json(record: RunRecord, parent: TaskRun, include_resolved_values: bool = False,
+                    setup_ms: Mapping[int, int] | None = None) -> list[dict[str, Any]]:
     """`iterations[]` of a for-each task run: every attempt of every iteration."""
-    return [task_run_json(record, run, include_resolved_values)
+    return [task_run_json(record, run, include_resolved_values, setup_ms)
             for run in record.state.iterations(parent.seq)]
 
 
@@ -177,8 +178,13 @@ def _repair_entry(kind: str, entry_id: int, start: datetime | None, end: datetim
     }
 
 
-def run_json(record: RunRecord, include_resolved_values: bool = False) -> dict[str, Any]:
-    """The `Run` document of `runs/get`: the run, then every attempt of every task."""
+def run_json(record: RunRecord, include_resolved_values: bool = False,
+             setup_ms: Mapping[int, int] | None = None) -> dict[str, Any]:
+    """The `Run` document of `runs/get`: the run, then every attempt of every task.
+
+    `setup_ms` is each attempt's set-up time (building its environment), by seq; the run's
+    `setup_duration` is their sum (a choice: the Jobs API reports 0 for multi-task runs).
+    """
     state = record.state
     position = state.plan.position
     attempts = sorted((r for r in state.task_runs.values()
@@ -199,11 +205,12 @@ def run_json(record: RunRecord, include_resolved_values: bool = False) -> dict[s
         "status": status_json(state.life_cycle, state.result, state.message),
         "start_time": epoch_ms(state.start_time),
         "end_time": epoch_ms(state.end_time),
-        "setup_duration": 0,
+        "setup_duration": sum((setup_ms or {}).values()),
         "execution_duration": 0,
         "cleanup_duration": 0,
         "run_duration": duration_ms(state.start_time, state.end_time),
-        "tasks": [task_run_json(record, run, include_resolved_values) for run in attempts],
+        "tasks": [task_run_json(record, run, include_resolved_values, setup_ms)
+                  for run in attempts],
         "job_clusters": [],
         "job_parameters": [
             {"name": name, "default": defaults.get(name), "value": value}
@@ -219,11 +226,11 @@ def _declared(record: RunRecord) -> list[dict[str, Any]]:
     return [p for p in declared if isinstance(p, dict)]  # type: ignore[attr-defined]
 
 
-def task_run_document(record: RunRecord, seq: int,
-                      include_resolved_values: bool = False) -> dict[str, Any]:
+def task_run_document(record: RunRecord, seq: int, include_resolved_values: bool = False,
+                      setup_ms: Mapping[int, int] | None = None) -> dict[str, Any]:
     """`runs/get` for a task run id: the attempt, with `iterations[]` for a for-each."""
     run = record.state.task_runs[seq]
-    body = task_run_json(record, run, include_resolved_values)
+    body = task_run_json(record, run, include_resolved_values, setup_ms)
     if run.loop is not None:
-        body["iterations"] = iterations_json(record, run, include_resolved_values)
+        body["iterations"] = iterations_json(record, run, include_resolved_values, setup_ms)
     return body

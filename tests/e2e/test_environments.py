@@ -49,3 +49,8 @@ def test_tasks_run_in_their_environments_and_reuse_them(hw: Cli, tmp_path: Path)
     assert all(BUILDING in logs[runs[0], key] for key in ("new", "old"))
     assert not any(BUILDING in logs[runs[1], key] for key in ("new", "old"))
     assert len(list((tmp_path / ".headwater" / "envs").glob("*/bin/python"))) == 2
+    # And the set-up time is reported: building costs seconds, reusing far less
+    first, second = (run_document(hw, run) for run in runs)
+    assert first["setup_duration"] >= 1000
+    assert 0 < second["setup_duration"] < first["setup_duration"]
+    assert all(t["setup_duration"] > 0 for t in first["tasks"])

@@ -66,11 +66,11 @@ class LineDisplay:
 class LiveDisplay:
     """A live table of tasks: state, attempt and duration, redrawn at most 8 times a second."""
 
-    def __init__(self) -> None:
+    def __init__(self, console: Any = None) -> None:
         from rich.live import Live
 
         self.state: RunState | None = None
-        self.live = Live(refresh_per_second=8, get_renderable=self.render)
+        self.live = Live(refresh_per_second=8, get_renderable=self.render, console=console)
         self.live.start()
 
     def __call__(self, state: RunState, changed: Sequence[int],

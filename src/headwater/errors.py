@@ -1,12 +1,20 @@
 """headwater's exceptions: one tree, so callers can catch what they can handle.
 
-    HeadwaterError                 anything headwater raises on purpose
-     ├── SpecError                 a job file is invalid; carries every `Problem` found
-     ├── PlanError                 a job cannot be planned (a cycle, an unknown dependency)
-     ├── IllegalTransition         the state machine was asked for a move its table forbids
-     ├── NotFound                  a job, run or task run id that does not exist
-     ├── InvalidRequest            a request that is well-formed but not allowed now
-     └── StoreError                the state store cannot be opened or written
+Most classes live in this module; a few live beside the code that raises them. Each line names
+the module (under `headwater.`) that defines the class.
+
+    HeadwaterError           errors            anything headwater raises on purpose
+     ├── SpecError           errors            a job file is invalid; carries every `Problem`
+     ├── PlanError           errors            a job cannot be planned (a cycle, an unknown task)
+     ├── IllegalTransition   errors            a move the state machine's table forbids
+     ├── NotFound            errors            a job, run or task run id that does not exist
+     ├── InvalidRequest      errors            well-formed but not allowed now
+     ├── StoreError          errors            the state store cannot be opened or written
+     ├── ConfigError         config_file       the configuration file is unreadable or invalid
+     ├── ReferenceError      core.refs         a `{{...}}` reference names nothing or cannot be
+     │                                         resolved now (shadows the builtin: import by name)
+     └── DeliveryError       notify.messages   a notification transport's try failed; says
+                                               whether trying again may help
 """
 
 from __future__ import annotations

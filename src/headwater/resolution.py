@@ -15,6 +15,7 @@ import socket
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from headwater.core.checks_refs import REFERENCE_FIELDS
 from headwater.core.refs import RefContext, TaskFacts, resolve
 from headwater.core.runstate import RunState, TaskRun
 from headwater.core.spec import Task
@@ -29,21 +30,6 @@ PUSHED_DOWN = {
     "sql_task": "parameters",
     "run_job_task": "job_parameters",
 }
-
-# Task type -> the fields of its payload that hold references: "map" (values), "list"
-# (items), "text", or "named" (a list of {name, value}).
-REFERENCE_FIELDS: dict[str, dict[str, str]] = {
-    "notebook_task": {"base_parameters": "map"},
-    "spark_python_task": {"parameters": "list"},
-    "python_wheel_task": {"parameters": "list", "named_parameters": "map"},
-    "python_operator_task": {"parameters": "named"},
-    "sql_task": {"parameters": "map"},
-    "run_job_task": {"job_parameters": "map"},
-    "condition_task": {"left": "text", "right": "text"},
-    "for_each_task": {"inputs": "text"},
-    "shell_command_task": {"env": "map"},
-}
-
 
 def task_facts(state: RunState, ids: Mapping[int, int]) -> dict[str, TaskFacts]:
     """What `{{tasks.<key>...}}` can see of each task: its latest attempt."""

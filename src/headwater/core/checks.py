@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from headwater.core.checks_refs import check_references
+from headwater.core.graph import find_cycle
 from headwater.core.spec import MAX_TASKS, TASK_TYPES, JobSettings, Task, WebhookNotifications
 from headwater.core.spec_common import NOTIFICATION_EVENTS
 
@@ -170,33 +171,6 @@ def _cycles(settings: JobSettings) -> Iterator[Finding]:
         yield f"tasks[{position[target]}].depends_on[{edge}]", (
             f"the tasks form a cycle: {' -> '.join(cycle)}; remove one of these dependencies"
         )
-
-
-def find_cycle(upstream: Mapping[str, Sequence[str]]) -> list[str]:
-    """A cycle as a closed path in run order (`a -> b -> a`: b depends on a), or []."""
-    state: dict[str, int] = {}  # 1: on the current path, 2: finished
-    for start in upstream:
-        if state.get(start):
-            continue
-        path: list[str] = []
-        stack: list[tuple[str, int]] = [(start, 0)]
-        while stack:
-            key, index = stack.pop()
-            if index == 0:
-                state[key] = 1
-                path.append(key)
-            parents = [p for p in upstream.get(key, ()) if p in upstream]
-            if index == len(parents):
-                state[key] = 2
-                path.pop()
-                continue
-            stack.append((key, index + 1))
-            parent = parents[index]
-            if state.get(parent) == 1:
-                return list(reversed([*path[path.index(parent) :], parent]))
-            if not state.get(parent):
-                stack.append((parent, 0))
-    return []
 
 
 def _for_each_rules(settings: JobSettings) -> Iterator[Finding]:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from headwater.core.graph import find_cycle
 from headwater.core.spec import JobSettings, RunIf, Task
 from headwater.errors import PlanError
 
@@ -144,34 +145,6 @@ def topological_order(
             if waiting[below] == 0:
                 ready.append(below)
     if len(order) < len(tasks):
-        raise PlanError(f"the tasks form a cycle: {' -> '.join(find_cycle(tasks))}")
+        upstream = {key: [d.task_key for d in t.depends_on] for key, t in tasks.items()}
+        raise PlanError(f"the tasks form a cycle: {' -> '.join(find_cycle(upstream))}")
     return tuple(order)
-
-
-def find_cycle(tasks: Mapping[str, PlannedTask]) -> list[str]:
-    """One cycle among `tasks`, as a closed path (`a -> b -> a`), or [] if there is none."""
-    upstream = {key: [d.task_key for d in t.depends_on if d.task_key in tasks]
-                for key, t in tasks.items()}
-    colour: dict[str, int] = {}  # 1: on the current path, 2: done
-    for start in tasks:
-        if colour.get(start):
-            continue
-        path: list[str] = []
-        stack: list[tuple[str, int]] = [(start, 0)]
-        while stack:
-            key, index = stack.pop()
-            if index == 0:
-                colour[key] = 1
-                path.append(key)
-            if index < len(upstream[key]):
-                stack.append((key, index + 1))
-                nxt = upstream[key][index]
-                if colour.get(nxt) == 1:
-                    cycle = [*path[path.index(nxt):], nxt]
-                    return list(reversed(cycle))
-                if not colour.get(nxt):
-                    stack.append((nxt, 0))
-            else:
-                colour[key] = 2
-                path.pop()
-    return []

@@ -1,0 +1,44 @@
+"""What `headwater run` shows: plain lines when piped, a live table on a terminal."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from headwater.display import LineDisplay, LiveDisplay
+from headwater.testing import Script, simulate
+from tests.core.helpers import plan_of, task
+
+
+def finished_run():  # type: ignore[no-untyped-def]
+    plan = plan_of(task("extract"), task("load", "extract", max_retries=1), task("report", "load"))
+    return simulate(plan, {"load": Script(("fail", "ok"))}).state
+
+
+def test_lines_show_each_change_with_its_attempt_and_why() -> None:
+    out = io.StringIO()
+    display = LineDisplay(out)
+    state = finished_run()
+    display(state, sorted(state.task_runs), {})
+    text = out.getvalue()
+    assert "load [attempt 0] TERMINATED FAILED - scripted failure" in text
+    assert "load [attempt 1] TERMINATED SUCCESS" in text
+    assert text.count("\n") == len(state.task_runs)
+    display(state, sorted(state.task_runs), {})  # nothing changed: nothing printed
+    assert out.getvalue() == text
+
+
+def test_the_live_table_has_a_row_per_task_with_state_attempt_and_duration() -> None:
+    console = Console(record=True, width=120, file=io.StringIO(), force_terminal=True)
+    display = LiveDisplay(console)
+    state = finished_run()
+    display(state, [], {})
+    display.close()
+    printer = Console(record=True, width=120, file=io.StringIO())
+    printer.print(display.render())
+    table = printer.export_text()
+    for key in ("extract", "load", "report"):
+        assert key in table
+    row = next(line for line in table.splitlines() if "load" in line)
+    assert "TERMINATED SUCCESS" in row and " 2 " in row and "1.0s" in row

@@ -142,3 +142,97 @@ def test_sql_and_metrics_over_recorded_runs(hw: Cli, tmp_path: Path) -> None:
     summary = hw("metrics", "measured", check=True).stdout
     assert "2 runs, 2 succeeded (100%)" in summary
     assert "rows" in summary and "42" in summary
+
+
+def test_alert_on_last_attempt_and_the_webhook_body_field_by_field(hw: Cli, tmp_path: Path,
+                                                                    sinks: Sinks) -> None:
+    # Given a task that fails 3 times (2 retries) and alerts only on its last attempt
+    job = write_job(tmp_path / "job.json", [
+        shell("load", "exit 3", max_retries=2,
+              email_notifications={"on_start": ["owner@example.com"],
+                                   "on_failure": ["owner@example.com"]},
+              webhook_notifications={"on_failure": [{"id": "ops"}]},
+              notification_settings={"alert_on_last_attempt": True})], name="quiet")
+    result = hw("run", str(job))
+    assert result.returncode == 1
+    run_id = int(result.stdout.split()[1])
+    # Then one start mail (the first attempt) and one failure mail (the last attempt)
+    subjects = sorted(m["Subject"] for m in sinks.mails)
+    assert len(subjects) == 2, subjects
+    failure = next(m for m in sinks.mails if "FAILED" in m["Subject"])
+    assert "attempt 3 of 3" in failure["Subject"]
+    body = failure.get_payload()
+    assert "load" in body and f"headwater runs get {run_id}" in body
+    # And the webhook body says what happened, field by field
+    (hook,) = [p for p in sinks.posts if "event" in p]
+    assert hook["event"] == "on_failure" and hook["job_name"] == "quiet"
+    assert hook["run_id"] == run_id and hook["task_key"] == "load"
+    assert hook["attempt_number"] == 2 and hook["result"] == "FAILED"
+    assert hook["state"] == "TERMINATED" and hook["link"] == f"headwater runs get {run_id}"
+    assert "exited with code 3" in hook["message"]
+
+
+def test_a_cancelled_run_respects_no_alert_for_canceled_runs(hw: Cli, tmp_path: Path,
+                                                             sinks: Sinks) -> None:
+    import subprocess
+    import sys
+    import time
+
+    started = tmp_path / "started"
+    job = write_job(tmp_path / "job.json", [shell("long", f"touch {started}; sleep 60")],
+                    name="muted", email_notifications={"on_failure": ["ops@example.com"]},
+                    notification_settings={"no_alert_for_canceled_runs": True})
+    proc = subprocess.Popen([sys.executable, "-m", "headwater", "run", str(job)], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    hw("runs", "cancel", "1", check=True)
+    proc.communicate(timeout=60)
+    assert json.loads(hw("runs", "get", "1", "--json").stdout)["state"]["result_state"] == "CANCELED"
+    assert sinks.mails == []
+    actions = [json.loads(line)["action"] for line in
+               hw("audit", "list", "--json", check=True).stdout.splitlines()]
+    assert "run.cancel_requested" in actions or "run.canceled" in actions, actions
+
+
+def test_a_duration_warning_is_sent_once_and_the_run_still_succeeds(hw: Cli, tmp_path: Path,
+                                                                    sinks: Sinks) -> None:
+    job = write_job(tmp_path / "job.json", [shell("slow", "sleep 5")], name="slowish",
+                    health={"rules": [{"metric": "RUN_DURATION_SECONDS", "op": "GREATER_THAN",
+                                       "value": 2}]},
+                    email_notifications={"on_duration_warning_threshold_exceeded":
+                                         ["ops@example.com"]})
+    result = hw("run", str(job))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(sinks.mails) == 1
+    assert "2" in sinks.mails[0]["Subject"] or "duration" in sinks.mails[0]["Subject"].lower()
+
+
+def test_a_mail_server_that_is_down_neither_blocks_nor_loses_the_alert(hw: Cli,
+                                                                        tmp_path: Path) -> None:
+    # Given the configured SMTP port refuses connections
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        port = probe.getsockname()[1]
+    (tmp_path / "headwater.yml").write_text(json.dumps({
+        "smtp": {"host": LOOPBACK, "port": port, "timeout_seconds": 2},
+        "delivery": {"max_attempts": 5, "base_delay_seconds": 0.2}}))
+    job = write_job(tmp_path / "job.json", [shell("boom", "exit 1")], name="unheard",
+                    email_notifications={"on_failure": ["ops@example.com"]})
+    # When the job fails: the run ends as it would, and the alert waits in the outbox
+    result = hw("run", str(job))
+    assert result.returncode == 1 and "ended FAILED" in result.stdout
+    listed = hw("notifications", "list", check=True).stdout
+    assert "PENDING" in listed or "FAILED" in listed, listed
+    # Then once the server is up, delivering sends the mail exactly once
+    sinks = Sinks()
+    controller = Controller(sinks, hostname=LOOPBACK, port=port)
+    controller.start()
+    try:
+        hw("notifications", "deliver", "--wait", "3", check=True)
+        hw("notifications", "deliver", check=True)
+    finally:
+        controller.stop()
+    assert [m["To"] for m in sinks.mails] == ["ops@example.com"]
+    assert "DELIVERED" in hw("notifications", "list", check=True).stdout

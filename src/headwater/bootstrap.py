@@ -26,13 +26,17 @@ class SystemClock:
 
 
 @contextmanager
-def application(settings: Settings) -> Iterator[Service]:
-    """A service over the configured store and a local executor, closed on exit."""
-    config = load_config(os.environ, Path.cwd())
+def application(settings: Settings, drives_runs: bool = False) -> Iterator[Service]:
+    """A service over the configured store and a local executor, closed on exit.
+
+    Only a process that drives runs (`drives_runs`) delivers alerts, with the configuration
+    it finds; a command that only reads the store never touches the outbox.
+    """
     store = open_store(settings.db_url)
     executor = LocalExecutor()
     clock = SystemClock()
-    sender = start_sender(store, config, clock, os.environ)
+    sender = start_sender(store, load_config(os.environ, Path.cwd()), clock, os.environ) \
+        if drives_runs else None
     try:
         runners = runners_by_type(home=settings.home, db_url=settings.db_url,
                                   run_job_chain=settings.run_job_chain)
@@ -42,5 +46,6 @@ def application(settings: Settings) -> Iterator[Service]:
                       settings.home / "locks")
     finally:
         executor.close()
-        sender.stop(drain_seconds=10)
+        if sender is not None:
+            sender.stop(drain_seconds=10)
         store.close()

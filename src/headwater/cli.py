@@ -17,6 +17,7 @@ import click
 
 from headwater.cli_bundle import bundle
 from headwater.cli_common import (
+    LazyGroup,
     bundle_variables,
     db_option,
     parse_pairs,
@@ -37,7 +38,14 @@ if TYPE_CHECKING:
 SUCCESSFUL = (ResultState.SUCCESS, ResultState.SUCCESS_WITH_FAILURES)
 
 
-@click.group()
+# `describe` and `lint` load the job models and the design modules: imported when run.
+DESIGN_COMMANDS = {
+    "describe": ("headwater.cli_design:describe", "Write a job's design document."),
+    "lint": ("headwater.cli_design:lint", "Check a job against the production checklist."),
+}
+
+
+@click.group(cls=LazyGroup, lazy=DESIGN_COMMANDS)
 @click.version_option(package_name="headwater")
 def main() -> None:
     """headwater: run Lakeflow (Databricks) jobs on your own machine."""
@@ -54,6 +62,9 @@ def validate(files: Sequence[Path], target: str | None, var_pairs: Sequence[str]
     from headwater.core.load import load_files
 
     jobs = load_files(files, target, bundle_variables(var_pairs, os.environ), settings.user)
+    if not jobs:
+        raise click.UsageError("no jobs found under resources.jobs (headwater does not follow "
+                               "`include:` yet: name the files that hold the jobs)")
     for job in jobs:
         click.echo(f"ok: {job.source}: job {job.settings.name or job.resource_name!r} "
                    f"({len(job.settings.tasks)} tasks)")
@@ -85,7 +96,7 @@ def run(file: Path, job_name: str | None, target: str | None, var_pairs: Sequenc
     jobs = load_file(file, target, variables, settings.user)
     job = pick_job(jobs, job_name, file)
     overrides = parse_pairs(params, "--param")
-    with application(settings) as service:
+    with application(settings, drives_runs=True) as service:
         for other in jobs:  # a Run Job task may name any job of the bundle
             if other is not job:
                 service.register(other.settings, str(file.resolve()))
@@ -130,10 +141,11 @@ def drive_with_display(service: Service, run_id: int,
 
 
 def finish(run_id: int, state: RunState) -> None:
-    """Print how the run ended; exit 1 unless it succeeded."""
-    seconds = (state.end_time - state.start_time).total_seconds() if (
-        state.end_time and state.start_time) else 0.0
-    click.echo(f"Run {run_id} ended {state.result} in {seconds:.1f}s")
+    """Print how the run (or its latest repair) ended; exit 1 unless it succeeded."""
+    started = state.repairs[-1].start_time if state.repairs else state.start_time
+    seconds = (state.end_time - started).total_seconds() if state.end_time and started else 0.0
+    what = f"Repair {state.repair_count} of run {run_id}" if state.repairs else f"Run {run_id}"
+    click.echo(f"{what} ended {state.result} in {seconds:.1f}s")
     if state.result not in SUCCESSFUL:
         click.echo(f"  {state.message}")
         click.echo(f"  details: headwater runs get {run_id}")
@@ -201,9 +213,13 @@ def print_run(run_id: int, document: dict[str, Any]) -> None:
         click.echo(f"  {state['state_message']}")
     for task in document["tasks"]:
         t_state = task["state"]
-        click.echo(f"  {task['task_key']:<28} attempt {task['attempt_number']}  "
+        repair = f"repair {task['repair_number']} " if task.get("repair_number") else ""
+        stats = task.get("for_each_task", {}).get("stats", {}).get("task_run_stats")
+        loop = (f" [{stats['succeeded_iterations']}/{stats['total_iterations']} iterations "
+                f"succeeded]") if stats else ""
+        click.echo(f"  {task['task_key']:<28} {repair}attempt {task['attempt_number']}  "
                    f"{t_state['life_cycle_state']:<17} {t_state.get('result_state', ''):<18} "
-                   f"{task['execution_duration'] / 1000:.1f}s  {t_state['state_message']}")
+                   f"{task['execution_duration'] / 1000:.1f}s  {t_state['state_message']}{loop}")
 
 
 @runs.command("output")
@@ -242,14 +258,17 @@ def runs_output(task_run_id: int, as_json: bool, db: str | None) -> None:
 @click.argument("task_key")
 @click.option("--attempt", type=int, help="attempt_number as in `runs get` (0 is the first); "
                                          "the latest by default.")
+@click.option("--iteration", type=int,
+              help="For a for-each task: the iteration (0 is the first input).")
 @db_option
 @reports_errors
-def runs_logs(run_id: int, task_key: str, attempt: int | None, db: str | None) -> None:
-    """Print the stdout and stderr of one attempt of a task."""
+def runs_logs(run_id: int, task_key: str, attempt: int | None, iteration: int | None,
+              db: str | None) -> None:
+    """Print the stdout and stderr of one attempt of a task (or of a for-each iteration)."""
     from headwater.bootstrap import application
 
     with application(settings_for(db)) as service:
-        path = service.log_file(run_id, task_key, attempt)
+        path = service.log_file(run_id, task_key, attempt, iteration)
     if not path.exists():
         click.echo(f"(no output: {path} does not exist; the attempt may not have started)",
                    err=True)
@@ -281,7 +300,7 @@ def runs_resume(run_id: int, db: str | None) -> None:
     """Continue a run whose `headwater run` was killed: finished tasks are not rerun."""
     from headwater.bootstrap import application
 
-    with application(settings_for(db)) as service:
+    with application(settings_for(db), drives_runs=True) as service:
         state = drive_with_display(service, run_id,
                                    lambda observer: service.resume(run_id, observer))
     finish(run_id, state)
@@ -296,16 +315,19 @@ def runs_resume(run_id: int, db: str | None) -> None:
               help="Also rerun the tasks downstream of those, even if they succeeded.")
 @click.option("--latest-repair-id", type=int,
               help="Guard against a concurrent repair [default: filled in for you].")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Change a job parameter for the repair; the others keep the run's values.")
 @db_option
 @reports_errors
 def runs_repair(run_id: int, task_keys: Sequence[str], all_failed: bool,
-                rerun_dependents: bool, latest_repair_id: int | None, db: str | None) -> None:
+                rerun_dependents: bool, latest_repair_id: int | None, params: Sequence[str],
+                db: str | None) -> None:
     """Rerun failed tasks inside a run that ended, with the job's current settings."""
     from headwater.bootstrap import application
 
-    with application(settings_for(db)) as service:
+    with application(settings_for(db), drives_runs=True) as service:
         request = service.prepare_repair(run_id, list(task_keys), all_failed, rerun_dependents,
-                                         latest_repair_id)
+                                         latest_repair_id, parse_pairs(params, "--param"))
         click.echo(f"Repair {request.repair_id} of run {run_id}: rerunning "
                    f"{', '.join(request.task_keys)}")
         state = drive_with_display(service, run_id,
@@ -329,7 +351,7 @@ def runs_run_child(job_id: int | None, job_name: str | None, parameters_json: st
     from headwater.runtime.channel import update_result
 
     settings = settings_for(db)
-    with application(settings) as service:
+    with application(settings, drives_runs=True) as service:
         job = service.find_job(job_id, job_name)
         if job.job_id in settings.run_job_chain:
             raise InvalidRequest(f"Run Job tasks form a cycle: job {job.job_id} ({job.name!r}) "

@@ -106,7 +106,50 @@ def select_jobs(jobs: list[LoadedJob], name: str | None) -> list[LoadedJob]:
 
 def pick_job(jobs: list[LoadedJob], name: str | None, file: Path) -> LoadedJob:
     """The job named by `--job`, or the only one in the file."""
+    if not jobs:
+        raise click.UsageError(f"{file} defines no jobs under resources.jobs (headwater does "
+                               "not follow `include:` yet: name the file that has the jobs)")
     if name is None and len(jobs) > 1:
         names = ", ".join(j.resource_name for j in jobs)
         raise click.UsageError(f"{file} defines {len(jobs)} jobs ({names}); pick one with --job")
     return select_jobs(jobs, name)[0]
+
+
+class LazyGroup(click.Group):
+    """A command group whose heavier subcommands are imported only when they are run.
+
+    `lazy` maps a command name to `("module:attribute", "one-line help")`; the help line is
+    what `--help` lists, so listing the commands imports none of them.
+    """
+
+    def __init__(self, *args: Any, lazy: Mapping[str, tuple[str, str]] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.lazy:
+            return super().get_command(ctx, cmd_name)
+        import importlib
+
+        module, _, attribute = self.lazy[cmd_name][0].partition(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max((len(name) for name in names), default=0)
+        rows = []
+        for name in names:
+            if name in self.lazy:
+                rows.append((name, self.lazy[name][1]))
+                continue
+            command = super().get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)

@@ -220,7 +220,8 @@ class Store(Protocol):
         """(job run id, seq) of a global task run id; `NotFound` otherwise."""
         ...
 
-    def set_job_version(self, run_id: int, version: int) -> None:
+    def set_job_version(self, run_id: int, version: int,
+                        parameters: Mapping[str, str] | None = None) -> None:
         """Make a run run `version` of its job: a repair runs the job's current settings.
 
         `load_run` then builds the run's plan from that version and returns it as `job`.

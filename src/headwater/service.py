@@ -95,8 +95,12 @@ class Service:
         self.store.request_cancel(run_id, task_key, self.clock.now())
 
     def prepare_repair(self, run_id: int, task_keys: list[str], all_failed: bool,
-                       rerun_dependents: bool, latest_repair_id: int | None) -> RepairRequested:
-        """Check a repair request and move the run to the job's current settings."""
+                       rerun_dependents: bool, latest_repair_id: int | None,
+                       overrides: Mapping[str, str] | None = None) -> RepairRequested:
+        """Check a repair request and move the run to the job's current settings.
+
+        `overrides` change job parameters for the repair; the others keep the run's values.
+        """
         record = self.get_run(run_id)
         state = record.state
         if not state.is_terminal:
@@ -105,8 +109,12 @@ class Service:
         _check_latest_repair(state, latest_repair_id)
         keys = _repair_keys(run_id, state, task_keys, all_failed)
         job = self.store.get_job(record.job.job_id)
-        build_plan(JobSettings.model_validate(job.settings))  # the current settings must plan
-        self.store.set_job_version(run_id, job.version)
+        settings = JobSettings.model_validate(job.settings)
+        build_plan(settings)  # the current settings must plan
+        kept = {k: v for k, v in record.parameters.items()
+                if k in {p.name for p in settings.parameters or []}}
+        parameters = job_parameters(settings, {**kept, **(overrides or {})})
+        self.store.set_job_version(run_id, job.version, parameters)
         return RepairRequested(self.clock.now(), self.store.new_id("REPAIR"), job.version,
                                tuple(keys), rerun_dependents)
 
@@ -137,10 +145,13 @@ class Service:
         return {key: attempt_dir(self.logs_dir, run_id, state.task_runs[state.latest[key]])
                 for key in state.plan.order if key in state.latest}
 
-    def log_file(self, run_id: int, task_key: str, attempt: int | None = None) -> Path:
-        """The log of one attempt of a task (the latest by default)."""
+    def log_file(self, run_id: int, task_key: str, attempt: int | None = None,
+                 iteration: int | None = None) -> Path:
+        """The log of one attempt of a task (the latest by default), or of an iteration."""
         record = self.get_run(run_id)
         attempts = record.state.attempts(task_key)
+        if iteration is not None:
+            attempts = _iteration_attempts(record, task_key, iteration)
         if not attempts:
             known = sorted(record.state.latest)
             hint = difflib.get_close_matches(task_key, known, n=1)
@@ -149,6 +160,19 @@ class Service:
                            f"its tasks are: {', '.join(known)}")
         chosen = _pick_attempt(attempts, attempt, run_id, task_key)
         return log_path(self.logs_dir, run_id, chosen)
+
+
+def _iteration_attempts(record: RunRecord, task_key: str, iteration: int) -> list[TaskRun]:
+    """Every attempt of one iteration of the for-each task `task_key` (latest run of it)."""
+    state = record.state
+    parent = state.latest_run(task_key)
+    if parent is None or parent.loop is None:
+        raise NotFound(f"Task {task_key!r} of run {record.run_id} is not a for-each that ran.")
+    found = [r for r in state.iterations(parent.seq) if r.iteration == iteration]
+    if not found:
+        raise NotFound(f"Task {task_key!r} of run {record.run_id} has no iteration {iteration}; "
+                       f"its iterations are 0 to {parent.loop.started - 1}")
+    return found
 
 
 def _unknown_task(run_id: int, task_key: str, known: Mapping[str, object]) -> str:

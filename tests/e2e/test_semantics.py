@@ -137,3 +137,30 @@ def test_a_for_each_over_5000_items_completes(hw: Cli, tmp_path: Path) -> None:
     assert stats == {"total_iterations": 5000, "scheduled_iterations": 5000,
                      "active_iterations": 0, "completed_iterations": 5000,
                      "succeeded_iterations": 5000, "failed_iterations": 0}
+
+
+def test_a_repair_can_change_a_parameter_and_logs_reach_iterations(hw: Cli, tmp_path: Path) -> None:
+    # Given a run that failed because of a parameter (the Lab's simulated failure)
+    loop = {"task_key": "loop", "depends_on": [{"task_key": "ingest"}], "for_each_task": {
+        "inputs": '["a", "b"]', "task": {"task_key": "item", "shell_command_task": {
+            "command": 'echo "item $ITEM"', "env": {"ITEM": "{{input}}"}}}}}
+    job = write_job(tmp_path / "job.json", [
+        shell("ingest", '[ "$HEADWATER_PARAM_SIMULATE_FAILURE" != true ]'), loop],
+        parameters=[{"name": "simulate_failure", "default": "false"}])
+    first = hw("run", str(job), "--param", "simulate_failure=true")
+    assert first.returncode == 1
+    run_id = run_id_of(first.stdout)
+    # When it is repaired with the parameter switched off
+    repaired = hw("runs", "repair", str(run_id), "--all-failed", "--param",
+                  "simulate_failure=false")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert f"Repair 1 of run {run_id} ended SUCCESS" in repaired.stdout
+    document = run_document(hw, run_id)
+    assert {p["name"]: p["value"] for p in document["job_parameters"]} == {
+        "simulate_failure": "false"}
+    # Then each iteration's log can be read
+    for index, item in enumerate(["a", "b"]):
+        log = hw("runs", "logs", str(run_id), "loop", "--iteration", str(index), check=True)
+        assert log.stdout.strip() == f"item {item}"
+    text = hw("runs", "get", str(run_id), check=True).stdout
+    assert "repair 1 attempt 0" in text and "[2/2 iterations succeeded]" in text

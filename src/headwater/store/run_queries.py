@@ -174,13 +174,18 @@ def check_run_exists(conn: Connection, run_id: int) -> None:
         raise NotFound(f"Run {run_id} does not exist.")
 
 
-def set_job_version(conn: Connection, run_id: int, version: int) -> None:
-    """Make a run run `version` of its job; `NotFound` for an unknown run or version."""
+def set_job_version(conn: Connection, run_id: int, version: int,
+                    parameters: Mapping[str, str] | None = None) -> None:
+    """Make a run run `version` of its job (and, when given, with these parameters);
+    `NotFound` for an unknown run or version."""
     job_id = conn.execute(select(runs.c.job_id).where(runs.c.run_id == run_id)).scalar()
     if job_id is None:
         raise NotFound(f"Run {run_id} does not exist.")
     get_job(conn, job_id, version)  # NotFound rather than a foreign key violation
-    conn.execute(update(runs).where(runs.c.run_id == run_id).values(job_version=version))
+    values: dict[str, object] = {"job_version": version}
+    if parameters is not None:
+        values["parameters"] = dict(parameters)
+    conn.execute(update(runs).where(runs.c.run_id == run_id).values(**values))
 
 
 def add_request(

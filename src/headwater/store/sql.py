@@ -171,14 +171,15 @@ class SqlStore(OperationsMixin):
             task_run_ids={row["seq"]: row["task_run_id"] for row in task_rows},
         )
 
-    def set_job_version(self, run_id: int, version: int) -> None:
+    def set_job_version(self, run_id: int, version: int,
+                        parameters: Mapping[str, str] | None = None) -> None:
         """Make a run run `version` of its job (a repair runs the job's current settings).
 
         `load_run` then builds the run's plan from that version. `NotFound` for an unknown
         run or job version.
         """
         with self._writing() as conn:
-            run_queries.set_job_version(conn, run_id, version)
+            run_queries.set_job_version(conn, run_id, version, parameters)
 
     def new_id(self, kind: str) -> int:
         """A fresh id from the space shared with run and task run ids (`kind`: "REPAIR")."""

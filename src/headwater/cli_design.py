@@ -1,0 +1,218 @@
+"""`headwater describe` and `headwater lint`: a job's design document and its readiness checklist.
+
+The I/O around the pure `headwater.design` package: load the file (once per target for the
+per-target sections), read the code files to count their lines, read the file's text to locate
+findings, print or write the result. Register with `main.add_command(describe)` and
+`main.add_command(lint)`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import click
+
+from headwater.cli_common import (
+    bundle_variables,
+    pick_job,
+    reports_errors,
+    select_jobs,
+    settings_for,
+    target_option,
+    var_option,
+)
+from headwater.core.load import LoadedJob, load_file, read_bundles
+from headwater.core.spec import JobSettings, Source, Task
+from headwater.design.describe import describe_job
+from headwater.design.html import render_html
+from headwater.design.lint import (
+    DEFAULT_MAX_LINES,
+    DEFAULT_NAMING,
+    Finding,
+    LintOptions,
+    LintSubject,
+    Severity,
+    code_path,
+    lint_job,
+    rule_table,
+)
+from headwater.design.locate import source_map
+from headwater.design.markdown import render_markdown
+
+__all__ = ["describe", "lint"]
+
+PRODUCTION_NAMES = ("prod", "production")
+CODE_SUFFIXES = (".py", ".ipynb", ".sql")
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--job", "job_name", help="Which job of the file (resource or job name).")
+@target_option
+@var_option
+@click.option("--format", "output_format", type=click.Choice(["md", "html"]), default="md",
+              show_default=True, help="Markdown (Mermaid DAG) or HTML (SVG DAG).")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the document to this file instead of stdout.")
+@reports_errors
+def describe(file: Path, job_name: str | None, target: str | None, var_pairs: Sequence[str],
+             output_format: str, output: Path | None) -> None:
+    """Write the design document of a job: tasks, dependencies, retries, schedule, alerts."""
+    user = settings_for(None).user
+    variables = bundle_variables(var_pairs, os.environ)
+    bundle = read_bundles([file], target, variables, user)[0]
+    job = pick_job(list(bundle.jobs), job_name, file)
+    per_target = {name: _job_under(file, name, variables, user, job.resource_name)
+                  for name in _targets(bundle.sections)}
+    design = describe_job(job.settings, job.resource_name, job.target, per_target)
+    text = render_html(design) if output_format == "html" else render_markdown(design)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+
+
+@click.command()
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False,
+                                                         path_type=Path))
+@click.option("--job", "job_name", help="Lint only this job of the file [default: all].")
+@target_option
+@var_option
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too, not only on errors.")
+@click.option("--naming", metavar="REGEX",
+              help=f"Naming convention of task keys [default: {DEFAULT_NAMING.pattern}].")
+@click.option("--max-lines", type=click.IntRange(min=1), default=DEFAULT_MAX_LINES,
+              show_default=True, help="Most non-blank lines of a task's notebook or script.")
+@click.option("--list-rules", is_flag=True, help="Print the rules and exit.")
+@reports_errors
+def lint(file: Path | None, job_name: str | None, target: str | None, var_pairs: Sequence[str],
+         strict: bool, naming: str | None, max_lines: int, list_rules: bool) -> None:
+    """Check a job against the production-readiness checklist; one line per finding.
+
+    Exits 1 when there are errors (or warnings, with --strict), 0 otherwise. Disable rules
+    with the job tag `headwater-lint-disable: "HW201,HW202"`, or for one task with
+    `"headwater-lint-disable:<task_key>": "HW101"`.
+    """
+    if list_rules:
+        click.echo(rule_table())
+        return
+    if file is None:
+        raise click.UsageError("missing argument 'FILE' (or use --list-rules)")
+    options = LintOptions(naming=_naming(naming), max_lines=max_lines)
+    user = settings_for(None).user
+    variables = bundle_variables(var_pairs, os.environ)
+    bundle = read_bundles([file], target, variables, user)[0]
+    text = file.read_text(encoding="utf-8")
+    located: list[tuple[str, Finding]] = []
+    for job in select_jobs(list(bundle.jobs), job_name):
+        production = _production(file, bundle.sections, job, variables, user)
+        where = source_map(str(file), text, job.resource_name, job.target, variables, user)
+        subject = LintSubject(job.settings, job.resource_name, production, where.written,
+                              _code_lines(job.settings.tasks, file.parent))
+        for finding in lint_job(subject, options):
+            place = where.target_where(finding.target) if finding.target else (
+                where.where(finding.path))
+            located.append((place, finding))
+    _report(located, strict)
+
+
+def _naming(pattern: str | None) -> re.Pattern[str]:
+    if pattern is None:
+        return DEFAULT_NAMING
+    try:
+        return re.compile(pattern)
+    except re.error as error:
+        raise click.BadParameter(f"not a regular expression: {error}",
+                                 param_hint="--naming") from error
+
+
+def _report(located: list[tuple[str, Finding]], strict: bool) -> None:
+    def order(item: tuple[str, Finding]) -> tuple[int, int, str]:
+        _, line, column = [*item[0].rsplit(":", 2), "0", "0"][:3]
+        numbers = (int(line), int(column)) if line.isdigit() and column.isdigit() else (0, 0)
+        return (*numbers, item[1].rule.id)
+
+    for place, finding in sorted(located, key=order):
+        click.echo(f"{place}: {finding.text}")
+    counts = {severity: sum(f.rule.severity == severity for _, f in located)
+              for severity in Severity}
+    if not located:
+        click.echo("no findings")
+        return
+    summary = ", ".join(f"{count} {severity.value}" + ("s" if count != 1 and
+                                                       severity != Severity.INFO else "")
+                        for severity, count in counts.items() if count)
+    click.echo(f"{len(located)} finding{'s' if len(located) != 1 else ''}: {summary}")
+    if counts[Severity.ERROR] or (strict and counts[Severity.WARNING]):
+        sys.exit(1)
+
+
+def _targets(sections: Mapping[str, object]) -> dict[str, Mapping[str, object]]:
+    """The file's targets and their definitions, in file order."""
+    targets = sections.get("targets")
+    if not isinstance(targets, dict):
+        return {}
+    return {str(name): (body if isinstance(body, dict) else {}) for name, body in targets.items()}
+
+
+def _job_under(file: Path, target: str, variables: Mapping[str, str], user: str,
+               resource_name: str) -> JobSettings:
+    jobs = load_file(file, target, variables, user)
+    return next(job.settings for job in jobs if job.resource_name == resource_name)
+
+
+def _production(file: Path, sections: Mapping[str, object], job: LoadedJob,
+                variables: Mapping[str, str], user: str) -> tuple[str, JobSettings] | None:
+    """The job as the production target makes it: the linted target if it is one, else the
+    file's first production target (named prod/production or `mode: production`), if any."""
+    targets = _targets(sections)
+    production = [name for name, body in targets.items()
+                  if name in PRODUCTION_NAMES or body.get("mode") == "production"]
+    if job.target is not None and (job.target in production or job.target in PRODUCTION_NAMES):
+        return job.target, job.settings
+    if not production:
+        return None
+    return production[0], _job_under(file, production[0], variables, user, job.resource_name)
+
+
+def _code_lines(tasks: Sequence[Task], workdir: Path) -> dict[str, tuple[str, int]]:
+    """Non-blank line counts of the tasks' notebooks, scripts and SQL files that exist here."""
+    found = {}
+    for task in tasks:
+        written = code_path(task)
+        if written is None or "{{" in written or _source(task) == Source.GIT:
+            continue
+        base = workdir / written
+        for candidate in (base, *(base.with_name(base.name + s) for s in CODE_SUFFIXES)):
+            if candidate.is_file():
+                found[task.task_key] = (written, _count_lines(candidate))
+                break
+    return found
+
+
+def _source(task: Task) -> Source | None:
+    inner = task.for_each_task.task if task.for_each_task is not None else task
+    payload = inner.notebook_task or inner.spark_python_task or (
+        inner.sql_task.file if inner.sql_task is not None else None)
+    return getattr(payload, "source", None)
+
+
+def _count_lines(path: Path) -> int:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return 0
+    if path.suffix == ".ipynb":
+        try:
+            cells = json.loads(text).get("cells", [])
+        except (json.JSONDecodeError, AttributeError):
+            return 0
+        text = "\n".join("".join(c.get("source", [])) for c in cells
+                         if isinstance(c, dict) and c.get("cell_type") == "code")
+    return sum(1 for line in text.splitlines() if line.strip())

@@ -1,0 +1,185 @@
+"""`headwater lint` on real files: one finding per problem, each with its rule, fix and place."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from headwater.cli_design import lint
+from headwater.design.lint import RULES, hard_coded_markers, is_meaningless, rule_table
+from tests.design.conftest import Invoke
+
+FINDING = re.compile(r"(?P<file>.+):(?P<line>\d+):(?P<col>\d+): (?P<id>HW\d{3}) (?P<msg>.+); "
+                     r"fix: (?P<fix>.+)")
+
+
+def place(text: str, needle: str, occurrence: int = 1) -> tuple[int, int]:
+    """1-based line and column of the n-th occurrence of `needle` in `text`."""
+    index = -1
+    for _ in range(occurrence):
+        index = text.index(needle, index + 1)
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def findings(output: str) -> list[tuple[int, int, str, str]]:
+    """(line, col, rule id, fix) of every finding line; asserts every line is well-formed."""
+    found = []
+    for line in output.splitlines()[:-1]:
+        match = FINDING.fullmatch(line)
+        assert match, f"not a finding line: {line!r}"
+        assert match["fix"] == RULES[match["id"]].fix
+        found.append((int(match["line"]), int(match["col"]), match["id"], match["msg"]))
+    return found
+
+
+def test_a_poor_job_gets_exactly_one_finding_per_problem(
+        job_file: Callable[[str], Path], run_lint: Invoke) -> None:
+    # Given a job with no timeouts, no retries, no alerts, a name that says nothing, unlimited
+    # retries without a pause, a hard-coded home path, no schedule on prod and no job timeout
+    path = job_file("poor_job.yml")
+    text = path.read_text()
+
+    # When it is linted
+    result = run_lint(path)
+
+    # Then each problem is reported once, at its place in the file, with its rule and fix
+    assert result.exit_code == 1, result.output  # HW104 is an error
+    job_key = place(text, "poor:")
+    task_1 = place(text, "task_key: task_1")
+    assert [(line, col, rule) for line, col, rule, _ in findings(result.output)] == [
+        (*job_key, "HW201"),  # no job timeout
+        (*job_key, "HW202"),  # no failure alert
+        (*place(text, "New Job"), "HW106"),  # the job's name says nothing
+        (*task_1, "HW101"),  # no task timeout
+        (*task_1, "HW102"),  # ingestion without retries
+        (*place(text, "task_1"), "HW106"),  # the task key says nothing
+        (*place(text, '"/Users/bob/dev/orders.csv"'), "HW105"),  # hard-coded path
+        (*place(text, "-1"), "HW104"),  # retry storm
+        (*place(text, "task_key: publish_gold_report"), "HW103"),  # no retries (info)
+        (*place(text, "prod:", 1), "HW203"),  # prod target without schedule
+    ]
+    assert result.output.splitlines()[-1] == "10 findings: 1 error, 8 warnings, 1 info"
+    assert f"{path}:{task_1[0]}:{task_1[1]}: HW101 task 'task_1' has no timeout; " \
+           "fix: set timeout_seconds" in result.output.splitlines()
+
+
+def test_values_from_variables_or_parameters_and_device_files_are_not_hard_coded(
+        job_file: Callable[[str], Path], run_lint: Invoke) -> None:
+    # Given the poor job, whose other values are `${var.batch}` (= "prod_batch"), "products"
+    # and a command writing to /dev/null
+    result = run_lint(job_file("poor_job.yml"))
+
+    # Then only the hard-coded home path is reported as hard-coded
+    assert [f for f in findings(result.output) if f[2] == "HW105"] == [
+        (13, 26, "HW105", "task 'task_1' hard-codes '/Users/' and 'dev' in "
+                          "spark_python_task.parameters[0] ('/Users/bob/dev/orders.csv')")]
+
+
+def test_a_good_job_is_clean(job_file: Callable[[str], Path], run_lint: Invoke) -> None:
+    result = run_lint(job_file("good_job.yml"), "--strict")
+
+    assert result.output == "no findings\n"
+    assert result.exit_code == 0
+
+
+def test_job_and_task_tags_disable_rules(job_file: Callable[[str], Path], run_lint: Invoke) -> None:
+    # Given the poor job, tagged to disable two job rules and two rules for task_1
+    path = job_file("poor_job.yml")
+    tags = ('      tags:\n        headwater-lint-disable: "HW201, HW202"\n'
+            '        "headwater-lint-disable:task_1": HW101,HW106\n')
+    path.write_text(path.read_text().replace("      name: New Job\n",
+                                             "      name: New Job\n" + tags))
+
+    # When it is linted
+    ids = [rule for _, _, rule, _ in findings(run_lint(path).output)]
+
+    # Then those findings are gone, and the others stay (HW106 of the job's name too)
+    assert ids == ["HW106", "HW102", "HW105", "HW104", "HW103", "HW203"]
+
+
+def test_warnings_pass_unless_strict(job_file: Callable[[str], Path], run_lint: Invoke) -> None:
+    # Given the poor job without its one error (HW104 disabled)
+    path = job_file("poor_job.yml")
+    path.write_text(path.read_text().replace(
+        "      name: New Job\n",
+        '      name: New Job\n      tags:\n        headwater-lint-disable: HW104\n'))
+
+    # Then warnings alone exit 0, and 1 with --strict
+    assert run_lint(path).exit_code == 0
+    strict = run_lint(path, "--strict")
+    assert strict.exit_code == 1
+    assert strict.output.splitlines()[-1] == "9 findings: 8 warnings, 1 info"
+
+
+def test_long_code_and_a_custom_naming_convention(
+        job_file: Callable[[str], Path], run_lint: Invoke, tmp_path: Path) -> None:
+    # Given the good job whose ingestion script has 5 non-blank lines
+    path = job_file("good_job.yml")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "ingest.py").write_text("a = 1\n\nb = 2\nc = 3\nd = 4\ne = 5\n")
+
+    # When linted with at most 4 lines per task and a convention that wants `ingest_` first
+    result = run_lint(path, "--max-lines", "4", "--naming", r"ingest_\w+")
+
+    # Then the script's size and the other task's key are reported
+    assert [(rule, message) for _, _, rule, message in findings(result.output)] == [
+        ("HW108", "task 'ingest_bronze_orders' runs 5 lines of code (src/ingest.py), over 4"),
+        ("HW107", "task key 'transform_silver_orders' does not match the naming convention "
+                  "'ingest_\\\\w+'"),
+    ]
+
+
+def test_linting_the_prod_target_checks_its_schedule(
+        job_file: Callable[[str], Path], run_lint: Invoke) -> None:
+    # Given the good job with its schedule paused in prod
+    path = job_file("good_job.yml")
+    path.write_text(path.read_text().replace(
+        "  prod:\n    mode: production\n",
+        "  prod:\n    mode: production\n    resources:\n      jobs:\n        orders_daily:\n"
+        "          schedule:\n            pause_status: PAUSED\n"))
+
+    result = run_lint(path, "--target", "prod")
+
+    assert "HW203 job 'orders_daily' is paused in target 'prod'" in result.output
+
+
+def test_list_rules_prints_every_rule() -> None:
+    table = rule_table()
+    assert all(rule_id in table for rule_id in RULES)
+
+
+def test_bad_naming_regex_is_a_usage_error(job_file: Callable[[str], Path]) -> None:
+    result = CliRunner().invoke(lint, [str(job_file("good_job.yml")), "--naming", "("])
+    assert result.exit_code == 2
+    assert "--naming" in result.output
+
+
+@pytest.mark.parametrize(("text", "markers"), [
+    ("/Users/bob/dev/orders.csv", ["/Users/", "dev"]),
+    ("dbfs:/mnt/raw", ["dbfs:/"]),
+    ("C:\\data\\in.csv", ["C:\\"]),
+    ("sales_prod.orders", ["prod"]),
+    ("/home/alice/x", ["/home/"]),
+    ("products", []),
+    ("echo hi >/dev/null 2>/dev/stderr", []),
+    ("${var.root}/devices/{{job.parameters.env}}", []),
+    ("/data/orders_dev.csv", ["dev"]),
+    ("${var.root}/dev/x", ["dev"]),
+    ("develop", []),
+])
+def test_hard_coded_markers(text: str, markers: list[str]) -> None:
+    assert hard_coded_markers(text) == markers
+
+
+@pytest.mark.parametrize(("name", "meaningless"), [
+    ("task_1", True), ("Untitled", True), ("New Job", True), ("Task", True),
+    ("new_task_2", True), ("t1", True), ("New Job Apr 12, 2024", True), ("my_job", True),
+    ("ingest_bronze_customers", False), ("report", False), ("etl", False),
+])
+def test_meaningless_names(name: str, meaningless: bool) -> None:
+    assert is_meaningless(name) is meaningless

@@ -1,0 +1,59 @@
+"""`headwater describe` and `headwater lint` as a user runs them: `python -m headwater ...`."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tests.e2e.conftest import Cli
+
+FIXTURES = Path(__file__).parent.parent / "design" / "fixtures"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "lf_job_etl_pipeline" / "databricks.yml"
+
+
+
+def test_describe_prints_markdown_and_writes_html(hw: Cli, tmp_path: Path) -> None:
+    job = Path(shutil.copy(FIXTURES / "designed_job.yml", tmp_path / "job.yml"))
+
+    markdown = hw("describe", str(job), "--target", "prod", check=True).stdout
+    html = hw("describe", str(job), "--format", "html", "--output", "design.html", check=True)
+
+    assert markdown.startswith("# Job design: shop_orders\n")
+    assert "## Alerting rules" in markdown and "```mermaid\nflowchart LR\n" in markdown
+    assert "wrote design.html" in html.stderr
+    assert (tmp_path / "design.html").read_text().count('<g class="node') == 5
+
+
+def test_lint_reports_and_exits_by_severity(hw: Cli, tmp_path: Path) -> None:
+    poor = Path(shutil.copy(FIXTURES / "poor_job.yml", tmp_path / "poor.yml"))
+    good = Path(shutil.copy(FIXTURES / "good_job.yml", tmp_path / "good.yml"))
+
+    bad = hw("lint", str(poor))
+    clean = hw("lint", str(good), "--strict")
+    rules = hw("lint", "--list-rules", check=True)
+
+    assert bad.returncode == 1
+    assert f"{poor}:20:24: HW104 task 'clean_silver_orders' retries without limit" in bad.stdout
+    assert bad.stdout.splitlines()[-1] == "10 findings: 1 error, 8 warnings, 1 info"
+    assert (clean.returncode, clean.stdout) == (0, "no findings\n")
+    assert "HW203" in rules.stdout
+
+
+def test_spec_errors_are_reported_not_raised(hw: Cli, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text("resources:\n  jobs:\n    x:\n      tasks:\n        - task_key: a\n"
+                      "          timeout_seconds: -1\n          shell_command_task: {command: x}\n")
+
+    for command in ("describe", "lint"):
+        result = hw(command, str(broken))
+        assert result.returncode == 1
+        assert f"{broken}:6:28" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_the_flagship_example(hw: Cli) -> None:
+    described = hw("describe", str(EXAMPLE), check=True)
+    linted = hw("lint", str(EXAMPLE))
+
+    assert "## Schedule" in described.stdout
+    assert linted.returncode == 0, linted.stdout

@@ -283,10 +283,17 @@ def runs_logs(run_id: int, task_key: str, attempt: int | None, iteration: int | 
 @db_option
 @reports_errors
 def runs_cancel(run_id: int, task_key: str | None, db: str | None) -> None:
-    """Cancel a run (or one task): running attempts are killed, cleanup tasks still run."""
+    """Cancel a run (or one task): running attempts are killed, cleanup tasks still run.
+
+    RUN_ID may also be a task run id (from `runs get`): that task is cancelled.
+    """
     from headwater.bootstrap import application
 
     with application(settings_for(db)) as service:
+        record, seq = service.find_run(run_id)
+        if seq is not None:
+            task_key = record.state.task_runs[seq].task_key
+            run_id = record.run_id
         service.cancel(run_id, task_key)
     what = f"task {task_key!r} of run {run_id}" if task_key else f"run {run_id}"
     click.echo(f"Cancel requested for {what}; the engine driving it acts within a second.")

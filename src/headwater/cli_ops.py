@@ -209,7 +209,9 @@ def metrics(job: str, last_runs: int, db: str | None) -> None:
         if record is None and job.isdigit():
             record = store.get_job(int(job))
         if record is None:
-            raise NotFound(f"no job named {job!r} (give a job name or id)")
+            close = [j.name for j in store.list_jobs() if job in j.name]
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise NotFound(f"no job named {job!r} (give a job name or id){hint}")
         summary = store.job_summary(record.job_id, last_runs)
     rate = "-" if summary.success_rate is None else f"{summary.success_rate:.0%}"
     click.echo(f"Job {record.name!r} (job {record.job_id}): {summary.runs} runs, "

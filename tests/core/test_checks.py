@@ -265,3 +265,35 @@ def test_find_cycle_follows_run_order() -> None:
 def test_suggest() -> None:
     assert suggest("lod", ["load", "report"]) == " (did you mean 'load'?)"
     assert suggest("zzz", ["load"]) == ""
+
+
+@pytest.mark.parametrize("path", ["dbfs:/scripts/x.py", "/Workspace/Users/me/x", "s3://b/x.py"])
+def test_a_workspace_or_cloud_code_path_is_refused_with_how_to_fix(path: str) -> None:
+    found = findings({"task_key": "t", "spark_python_task": {"python_file": path}})
+    assert found == [("tasks[0].spark_python_task.python_file",
+                      f"{path!r} is a Databricks workspace or cloud path; headwater runs files "
+                      "from the job's directory: copy the file next to the job file and give a "
+                      "relative path")]
+
+
+def test_an_unknown_environment_key_suggests_the_defined_one() -> None:
+    found = findings({"task_key": "t", "environment_key": "defualt",
+                      "spark_python_task": {"python_file": "x.py"}},
+                     environments=[{"environment_key": "default",
+                                    "spec": {"dependencies": ["six"]}}])
+    assert found == [("tasks[0].environment_key",
+                      "unknown environment 'defualt' (did you mean 'default'?); define it under "
+                      "`environments:` with its dependencies")]
+
+
+def test_an_unsupported_lakeflow_task_type_is_named_as_such(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from headwater.core.load import load_file
+    from headwater.errors import SpecError
+
+    path = tmp_path / "job.json"
+    path.write_text('{"name": "j", "tasks": [{"task_key": "t", '
+                    '"spark_jar_task": {"main_class_name": "x"}}]}')
+    with pytest.raises(SpecError) as error:
+        load_file(path)
+    assert "spark_jar_task is a Lakeflow task type headwater does not run" in str(error.value)
+    assert "did you mean" not in str(error.value)

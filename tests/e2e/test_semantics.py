@@ -164,3 +164,19 @@ def test_a_repair_can_change_a_parameter_and_logs_reach_iterations(hw: Cli, tmp_
         assert log.stdout.strip() == f"item {item}"
     text = hw("runs", "get", str(run_id), check=True).stdout
     assert "repair 1 attempt 0" in text and "[2/2 iterations succeeded]" in text
+
+
+def test_cancelling_one_task_run_by_its_id_leaves_the_others_running(hw: Cli,
+                                                                     tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    job = write_job(tmp_path / "job.json", [
+        shell("slow", f"touch {started}; sleep 60"),
+        shell("quick", "sleep 1"),
+    ])
+    proc = start_background(tmp_path, "run", str(job))
+    wait_for(started)
+    slow = next(t for t in run_document(hw, 1)["tasks"] if t["task_key"] == "slow")
+    assert hw("runs", "cancel", str(slow["run_id"])).returncode == 0
+    proc.communicate(timeout=60)
+    results = {t["task_key"]: t["state"]["result_state"] for t in run_document(hw, 1)["tasks"]}
+    assert results == {"slow": "CANCELED", "quick": "SUCCESS"}

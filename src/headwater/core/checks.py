@@ -248,6 +248,40 @@ def _destinations(path: str, hooks: WebhookNotifications | None) -> Iterator[Fin
             )
 
 
+# Where Databricks keeps code; headwater runs files that sit beside the job file.
+WORKSPACE_PREFIXES = ("dbfs:", "/Workspace/", "/Volumes/", "/Repos/", "s3://", "s3a://",
+                      "abfss://", "gs://", "wasbs://")
+
+
+def _code_paths(settings: JobSettings) -> Iterator[Finding]:
+    for path, task in iter_tasks(settings):
+        for field, value in _task_code_paths(task):
+            if value.startswith(WORKSPACE_PREFIXES):
+                yield f"{path}.{field}", (
+                    f"{value!r} is a Databricks workspace or cloud path; headwater runs files "
+                    "from the job's directory: copy the file next to the job file and give a "
+                    "relative path")
+
+
+def _task_code_paths(task: Task) -> Iterator[tuple[str, str]]:
+    if task.notebook_task is not None:
+        yield "notebook_task.notebook_path", task.notebook_task.notebook_path
+    if task.spark_python_task is not None:
+        yield "spark_python_task.python_file", task.spark_python_task.python_file
+    if task.sql_task is not None and task.sql_task.file is not None:
+        yield "sql_task.file.path", task.sql_task.file.path
+
+
+def _environment_keys(settings: JobSettings) -> Iterator[Finding]:
+    defined = [e.environment_key for e in settings.environments or []]
+    for path, task in iter_tasks(settings):
+        key = task.environment_key
+        if key is not None and key not in defined:
+            yield f"{path}.environment_key", (
+                f"unknown environment {key!r}{suggest(key, defined)}; define it under "
+                "`environments:` with its dependencies")
+
+
 _CHECKS: tuple[Callable[[JobSettings], Iterable[Finding]], ...] = (
     _task_count,
     _duplicate_task_keys,
@@ -260,5 +294,7 @@ _CHECKS: tuple[Callable[[JobSettings], Iterable[Finding]], ...] = (
     _run_job_targets,
     _parameters,
     _notifications,
+    _code_paths,
+    _environment_keys,
     check_references,
 )

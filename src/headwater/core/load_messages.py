@@ -30,8 +30,20 @@ def describe(error: ErrorDetails, model: type[BaseModel]) -> tuple[tuple[PathPar
     return loc, render(error, loc, model)
 
 
+# Lakeflow task types headwater does not run: named as such, not "did you mean".
+UNSUPPORTED_TASK_TYPES = frozenset({
+    "spark_jar_task", "spark_submit_task", "dbt_task", "pipeline_task", "dashboard_task",
+    "alert_task", "power_bi_task", "clean_rooms_notebook_task", "dbt_cloud_task",
+    "dbt_platform_task", "gen_ai_compute_task", "ai_runtime_task",
+})
+
+
 def _unknown_field(error: ErrorDetails, loc: Sequence[PathPart], model: type[BaseModel]) -> str:
     name = str(loc[-1]) if loc else "?"
+    if name in UNSUPPORTED_TASK_TYPES:
+        return (f"{name} is a Lakeflow task type headwater does not run; use notebook_task, "
+                "spark_python_task, python_wheel_task, python_operator_task, sql_task, "
+                "run_job_task, condition_task, for_each_task or shell_command_task")
     fields = field_names(model, loc[:-1])
     hint = suggest(name, fields)
     if hint:

@@ -99,9 +99,10 @@ def run(file: Path, job_name: str | None, target: str | None, var_pairs: Sequenc
     with application(settings, drives_runs=True) as service:
         for other in jobs:  # a Run Job task may name any job of the bundle
             if other is not job:
-                service.register(other.settings, str(file.resolve()))
-        record = service.register(job.settings, str(file.resolve()))
-        run_id = service.start_run(record, overrides, file.resolve().parent)
+                service.register(other.settings, str(other.source.resolve()))
+        # Relative paths in a job start at the file that defines it (an `include:`d one, say).
+        record = service.register(job.settings, str(job.source.resolve()))
+        run_id = service.start_run(record, overrides, job.source.resolve().parent)
         click.echo(f"Run {run_id} of job {record.name!r} (job {record.job_id}, "
                    f"version {record.version}) started")
         state = drive_with_display(service, run_id,

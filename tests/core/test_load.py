@@ -449,3 +449,20 @@ def test_a_task_that_is_not_a_mapping_keeps_the_other_indexes(tmp_path: Path) ->
         ("tasks[2].task_key", "duplicate task_key 'a': tasks[0] and tasks[2] both use it"),
         ("tasks[2].depends_on[0].task_key", "unknown task 'b'"),
     ]
+
+
+def test_included_files_join_the_bundle_and_a_pattern_matching_nothing_is_located(
+        tmp_path: Path) -> None:
+    (tmp_path / "resources").mkdir()
+    (tmp_path / "databricks.yml").write_text(
+        "bundle:\n  name: b\ninclude:\n  - resources/*.yml\ntargets:\n  dev:\n    default: true\n")
+    (tmp_path / "resources" / "job.yml").write_text(
+        "resources:\n  jobs:\n    hello:\n      name: hello\n      tasks:\n"
+        "        - task_key: say_hello\n          shell_command_task:\n"
+        "            command: echo hello\n")
+    (job,) = load_file(tmp_path / "databricks.yml", target="dev")
+    assert job.resource_name == "hello" and job.source == tmp_path / "resources" / "job.yml"
+    assert job.target == "dev"
+    (tmp_path / "databricks.yml").write_text("include:\n  - nothing/*.yml\n")
+    (problem,) = problems_of(tmp_path / "databricks.yml")
+    assert str(problem).startswith(f"{tmp_path / 'databricks.yml'}:2:3: include: the pattern")

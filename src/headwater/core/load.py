@@ -138,8 +138,11 @@ def read_bundles(
     variables: Mapping[str, str] | None = None,
     user: str = "local",
 ) -> list[BundleFile]:
-    """Like `load_files`, but keeps each file's top-level sections (`bundle`, `targets`, ...)."""
-    results = [_read(path) for path in paths]
+    """Like `load_files`, but keeps each file's top-level sections (`bundle`, `targets`, ...).
+
+    The files a bundle names under `include:` (glob patterns relative to it) join the bundle.
+    """
+    results = _read_with_includes(paths)
     sources = [BundleSource(i, r.data) for i, r in enumerate(results) if r.document]
     composition = compose_bundle(sources, target, variables, user)
     for job in composition.jobs:
@@ -151,6 +154,42 @@ def read_bundles(
     if problems:
         raise SpecError(problems)
     return [BundleFile(r.path, r.sections, tuple(r.jobs)) for r in results]
+
+
+def _read_with_includes(paths: Sequence[Path]) -> list[_FileResult]:
+    """Read `paths`, then the files their `include:` patterns name, each file once."""
+    results: list[_FileResult] = []
+    seen: set[Path] = set()
+    pending = list(paths)
+    while pending:
+        path = pending.pop(0)
+        if path.resolve() in seen:
+            continue
+        seen.add(path.resolve())
+        result = _read(path)
+        results.append(result)
+        pending += _included(result)
+    return results
+
+
+def _included(result: _FileResult) -> list[Path]:
+    """The files matching a YAML bundle's `include:` patterns; a pattern matching none is a
+    problem of that file."""
+    patterns = result.data.get("include") if result.document else None
+    if not isinstance(patterns, list):
+        return []
+    document = result.document
+    assert document is not None
+    node = next((value for key, value in document.root.value if key.value == "include"),
+                document.root)
+    found: list[Path] = []
+    for pattern in patterns:
+        matches = sorted(result.path.parent.glob(str(pattern)))
+        if not matches:
+            document.report(node, "include", f"the pattern {pattern!r} matches no file next to "
+                                             f"{result.path.name}; fix it or remove it")
+        found += [m for m in matches if m.suffix.lower() in YAML_SUFFIXES]
+    return found
 
 
 def _read(path: Path) -> _FileResult:

@@ -106,3 +106,18 @@ class Environments:
         spec = dict(context.environment)
         spec["dependencies"] = _dependencies(spec, task.task_key, key)
         return wrap_argv(argv, self.directory(spec, context.workdir), key, spec)
+
+
+class PythonRunner:
+    """What every runner that starts a Python child shares: its interpreter, and where a
+    task's environment (`environment_key`) is built.
+
+    Args:
+        python: the interpreter of the child; the engine's own by default.
+        environments: where task environments are built (`.headwater/envs/` by default).
+    """
+
+    def __init__(self, python: str = sys.executable,
+                 environments: Environments | None = None) -> None:
+        self._python = python
+        self._environments = environments or Environments()

@@ -11,35 +11,22 @@ the warehouse that `warehouse_id` names (see `headwater.runners.sql.Warehouses`)
 from __future__ import annotations
 
 import os
-import sys
 
 from headwater.core.spec import Task
 from headwater.errors import InvalidRequest
 from headwater.ports import LaunchSpec, TaskContext
 from headwater.runners.environment import attempt_environment
-from headwater.runners.environments import Environments
 from headwater.runners.paths import resolve_in_workdir
-from headwater.runners.sql import Warehouses
+from headwater.runners.sql import WarehouseRunner
 
 __all__ = ["NOTEBOOK_SUFFIXES", "NotebookRunner"]
 
 NOTEBOOK_SUFFIXES = (".py", ".ipynb")
 
 
-class NotebookRunner:
-    """Builds the launch of a `notebook_task`; implements `headwater.ports.Runner`.
-
-    Args:
-        warehouses: where `%sql` cells run.
-        python: the interpreter that runs notebooks (and their kernels); the engine's own.
-        environments: where a task's environment (`environment_key`) is built.
-    """
-
-    def __init__(self, warehouses: Warehouses | None = None, python: str = sys.executable,
-                 environments: Environments | None = None) -> None:
-        self._warehouses = warehouses or Warehouses()
-        self._python = python
-        self._environments = environments or Environments()
+class NotebookRunner(WarehouseRunner):
+    """Builds the launch of a `notebook_task` (`%sql` cells run on its warehouses);
+    implements `headwater.ports.Runner`."""
 
     def launch_spec(self, task: Task, context: TaskContext) -> LaunchSpec:
         """`python -u -m headwater.runners.notebook_main <notebook>` in the job's directory.

@@ -11,14 +11,13 @@ byte for byte; no shell is involved. Run parameters also arrive in the environme
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 from headwater.core.spec import Task
 from headwater.errors import InvalidRequest
 from headwater.ports import LaunchSpec, TaskContext
 from headwater.runners.environment import attempt_environment
-from headwater.runners.environments import Environments
+from headwater.runners.environments import PythonRunner
 from headwater.runners.paths import resolve_in_workdir
 
 __all__ = ["ScriptRunner", "resolve_script"]
@@ -33,18 +32,9 @@ def resolve_script(python_file: str, workdir: Path, task_key: str) -> Path:
     return resolve_in_workdir(python_file, workdir, task_key, "python_file")
 
 
-class ScriptRunner:
+class ScriptRunner(PythonRunner):
     """Builds the launch of a `spark_python_task`; implements `headwater.ports.Runner`.
-
-    Args:
-        python: the interpreter that runs scripts; the engine's own by default.
-        environments: where a task's environment (`environment_key`) is built.
     """
-
-    def __init__(self, python: str = sys.executable,
-                 environments: Environments | None = None) -> None:
-        self._python = python
-        self._environments = environments or Environments()
 
     def launch_spec(self, task: Task, context: TaskContext) -> LaunchSpec:
         """`python -u <file> *parameters` in the job's directory (and the task's environment).

@@ -24,7 +24,7 @@ from headwater.core.spec import Task
 from headwater.errors import InvalidRequest
 from headwater.ports import LaunchSpec, TaskContext
 from headwater.runners.environment import attempt_environment
-from headwater.runners.environments import Environments
+from headwater.runners.environments import Environments, PythonRunner
 from headwater.runners.paths import resolve_in_workdir
 
 __all__ = ["NOTICE_VARIABLE", "URL_VARIABLE", "SqlRunner", "Warehouses"]
@@ -57,8 +57,8 @@ class Warehouses:
                                  f" running on the embedded warehouse {url}"}
 
 
-class SqlRunner:
-    """Builds the launch of a `sql_task`; implements `headwater.ports.Runner`.
+class WarehouseRunner(PythonRunner):
+    """A runner whose child runs SQL (a SQL task, a notebook's `%sql` cells).
 
     Args:
         warehouses: where the SQL runs.
@@ -69,9 +69,12 @@ class SqlRunner:
 
     def __init__(self, warehouses: Warehouses | None = None, python: str = sys.executable,
                  environments: Environments | None = None) -> None:
+        super().__init__(python, environments)
         self._warehouses = warehouses or Warehouses()
-        self._python = python
-        self._environments = environments or Environments()
+
+
+class SqlRunner(WarehouseRunner):
+    """Builds the launch of a `sql_task`; implements `headwater.ports.Runner`."""
 
     def launch_spec(self, task: Task, context: TaskContext) -> LaunchSpec:
         """`python -m headwater.runners.sql_main URL PARAMETERS (--file F | --query Q)`.

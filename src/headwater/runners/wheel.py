@@ -9,29 +9,18 @@ down into `named_parameters`).
 
 from __future__ import annotations
 
-import sys
-
 from headwater.core.spec import Task
 from headwater.errors import InvalidRequest
 from headwater.ports import LaunchSpec, TaskContext
 from headwater.runners.environment import attempt_environment
-from headwater.runners.environments import Environments
+from headwater.runners.environments import PythonRunner
 
 __all__ = ["WheelRunner"]
 
 
-class WheelRunner:
+class WheelRunner(PythonRunner):
     """Builds the launch of a `python_wheel_task`; implements `headwater.ports.Runner`.
-
-    Args:
-        python: the interpreter that runs the entry point; the engine's own by default.
-        environments: where a task's environment (`environment_key`) is built.
     """
-
-    def __init__(self, python: str = sys.executable,
-                 environments: Environments | None = None) -> None:
-        self._python = python
-        self._environments = environments or Environments()
 
     def launch_spec(self, task: Task, context: TaskContext) -> LaunchSpec:
         """`python -u -m headwater.runners.wheel_main PACKAGE ENTRY_POINT ARGS...`.

@@ -116,13 +116,17 @@ class _RunLoop:
     def resume(self) -> None:
         """Re-issue what the snapshot waits for; report attempts whose process is gone."""
         for command in resume_commands(self.state):
+            if isinstance(command, StartTask):
+                # It may have been launched just before the crash, its start not yet recorded.
+                key = AttemptKey(self.record.run_id, command.seq)
+                self.engine.executor.kill_orphan(None, key)
             self.perform(command)
         record = self.record
         self.engine.store.append_audit([run_resumed(self.now(), self.engine.actor,
                                                     record.run_id, record.job.job_id)])
         for run in running_attempts(self.state):
             assert run.handle is not None
-            self.engine.executor.kill_orphan(run.handle)
+            self.engine.executor.kill_orphan(run.handle, AttemptKey(record.run_id, run.seq))
             self.apply(TaskLost(self.now(), run.seq))
 
     def apply(self, event: Event, metrics: Sequence[TaskMetric] = ()) -> None:

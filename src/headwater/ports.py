@@ -110,8 +110,13 @@ class Executor(Protocol):
         """How many launched attempts have not been reported as exited yet."""
         ...
 
-    def kill_orphan(self, handle: str, wait_seconds: float = 10.0) -> None:
-        """SIGKILL the whole tree of an attempt launched by an earlier engine; wait for it."""
+    def kill_orphan(self, handle: str | None, key: AttemptKey | None = None,
+                    wait_seconds: float = 10.0) -> None:
+        """SIGKILL the whole tree of an attempt launched by an earlier engine; wait for it.
+
+        `handle` finds it by its recorded process, `key` by the tag every process of the
+        attempt carries (for an attempt whose start was never recorded).
+        """
         ...
 
     def close(self) -> None:

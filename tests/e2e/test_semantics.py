@@ -115,13 +115,15 @@ def test_resume_after_kill_9_finishes_without_rerunning_finished_tasks(tmp_path:
     document = run_document(hw, 1)
     assert document["state"]["result_state"] == "SUCCESS"
     executions = ledger.read_text().split()
+    # The kill may fall while a task runs (its attempt is lost, then retried) or between two
+    # tasks (nothing is lost): at most one attempt is lost, and it failed.
     lost = [t for t in document["tasks"] if "lost" in t["state"]["state_message"]]
-    assert len(lost) == 1 and lost[0]["state"]["result_state"] == "FAILED"
+    assert len(lost) <= 1 and all(t["state"]["result_state"] == "FAILED" for t in lost)
     for i in range(12):
         attempts = [t for t in document["tasks"] if t["task_key"] == f"t{i}"]
-        # A task that succeeded ran exactly once; the lost one ran twice (lost, then retried).
+        # A task that succeeded ran exactly once; a lost one ran twice (lost, then retried).
         assert executions.count(f"t{i}") == len(attempts), (i, executions)
-    assert [t["attempt_number"] for t in document["tasks"] if t is lost[0]] == [0]
+        assert len(attempts) == (2 if any(t["task_key"] == f"t{i}" for t in lost) else 1)
 
 
 def test_a_for_each_over_5000_items_completes(hw: Cli, tmp_path: Path) -> None:

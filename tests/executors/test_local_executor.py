@@ -332,3 +332,22 @@ def test_close_kills_everything(tmp_path: Path) -> None:
     with pytest.raises(InvalidRequest, match="closed"):
         executor.launch(AttemptKey(2, 1), shell(tmp_path, "true"))
     executor.close()  # twice is harmless
+
+
+def test_a_restarted_engine_kills_an_attempt_by_its_key(tmp_path: Path) -> None:
+    # Given an attempt launched by one engine whose start was never recorded (no handle)
+    first = LocalExecutor()
+    pids = tmp_path / "pids"
+    first.launch(AttemptKey(5, 3), shell(tmp_path, f"sleep 60 & echo $! >> {pids}; "
+                                                   f"echo $$ >> {pids}; wait"))
+    other = first.launch(AttemptKey(5, 4), shell(tmp_path, "sleep 60", log="other.log"))
+    deadline = time.monotonic() + 10
+    while (not pids.exists() or len(pids.read_text().split()) < 2) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    # When another executor (a restarted engine) kills the orphans of attempt (5, 3)
+    LocalExecutor().kill_orphan(None, AttemptKey(5, 3), wait_seconds=5)
+    # Then that attempt's processes are gone, and the other attempt's process is untouched
+    for pid in (int(p) for p in pids.read_text().split()):
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert first.is_alive(other)
+    first.close()

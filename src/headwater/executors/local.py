@@ -309,17 +309,25 @@ class LocalExecutor:
         info = proctree.read_process(pid)
         return info is not None and info.start_ticks == start_ticks and not info.gone
 
-    def kill_orphan(self, handle: str, wait_seconds: float = 10.0) -> None:
+    def kill_orphan(self, handle: str | None, key: AttemptKey | None = None,
+                    wait_seconds: float = 10.0) -> None:
         """SIGKILL the tree of an attempt an earlier engine launched, and wait until it is gone.
 
-        Only processes started no earlier than the attempt's leader and in its session (or
-        below it) are hit, so a reused pid is never signalled.
+        By its handle: only processes started no earlier than the attempt's leader and in its
+        session (or below it) are hit, so a reused pid is never signalled. By its key: the
+        processes carrying the attempt's tag, for an attempt whose start was never recorded.
         """
-        pid, start_ticks = parse_handle(handle)
+        pid, start_ticks = parse_handle(handle) if handle else (0, 0)
+        suffix = f".{key.run_id}.{key.seq}".encode() if key else None
         deadline = time.monotonic() + wait_seconds
         while time.monotonic() < deadline:
-            found = [info for info in proctree.members(proctree.snapshot(), {pid})
-                     if info.start_ticks >= start_ticks]
+            processes = proctree.snapshot()
+            found = [info for info in proctree.members(processes, {pid})
+                     if info.start_ticks >= start_ticks] if handle else []
+            if suffix is not None:
+                leaders = {i.pid for i in proctree.with_tag_suffix(
+                    processes, TAG_VARIABLE.encode(), suffix)}
+                found += proctree.members(processes, leaders, leaders)
             if not found:
                 return
             for info in found:

@@ -93,6 +93,21 @@ def snapshot() -> list[ProcessInfo]:
     return found
 
 
+def with_tag_suffix(processes: Iterable[ProcessInfo], name: bytes,
+                    suffix: bytes) -> list[ProcessInfo]:
+    """The processes whose environment has `name=<anything><suffix>.<digits>`: an attempt's
+    processes, whatever engine launched them (see `LocalExecutor`'s tags)."""
+    prefix = name + b"="
+    found = []
+    for info in processes:
+        data = _read(f"/proc/{info.pid}/environ", limit=65536) if not info.gone else None
+        for entry in (data or b"").split(b"\0"):
+            if entry.startswith(prefix) and entry.rpartition(b".")[0].endswith(suffix):
+                found.append(info)
+                break
+    return found
+
+
 def environ_has(pid: int, needles: Collection[bytes]) -> bool | None:
     """Whether the environment of `pid` holds one of the `NAME=value` entries in `needles`.
 

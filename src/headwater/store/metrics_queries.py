@@ -117,6 +117,7 @@ def run_read_only(conn: Connection, statement: str, max_rows: int
         conn.exec_driver_sql("PRAGMA query_only = ON")
     elif conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        conn.exec_driver_sql("SET LOCAL search_path TO lakeflow, public")  # migration 0004
     try:
         result = conn.exec_driver_sql(statement)
         if not result.returns_rows:

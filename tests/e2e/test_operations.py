@@ -209,12 +209,17 @@ def test_a_duration_warning_is_sent_once_and_the_run_still_succeeds(hw: Cli, tmp
     assert "2" in sinks.mails[0]["Subject"] or "duration" in sinks.mails[0]["Subject"].lower()
 
 
-def test_a_mail_server_that_is_down_neither_blocks_nor_loses_the_alert(hw: Cli,
-                                                                        tmp_path: Path) -> None:
-    # Given the configured SMTP port refuses connections
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        port = probe.getsockname()[1]
+@pytest.mark.parametrize("outage", ["refused", "never_answers"])
+def test_a_mail_server_that_is_down_neither_blocks_nor_loses_the_alert(hw: Cli, tmp_path: Path,
+                                                                        outage: str) -> None:
+    # Given the configured SMTP port refuses connections, or accepts and never answers
+    blackhole = socket.socket()
+    blackhole.bind((LOOPBACK, 0))
+    port = blackhole.getsockname()[1]
+    if outage == "never_answers":
+        blackhole.listen(16)
+    else:
+        blackhole.close()
     (tmp_path / "headwater.yml").write_text(json.dumps({
         "smtp": {"host": LOOPBACK, "port": port, "timeout_seconds": 2},
         "delivery": {"max_attempts": 5, "base_delay_seconds": 0.2}}))
@@ -225,6 +230,11 @@ def test_a_mail_server_that_is_down_neither_blocks_nor_loses_the_alert(hw: Cli,
     assert result.returncode == 1 and "ended FAILED" in result.stdout
     listed = hw("notifications", "list", check=True).stdout
     assert "PENDING" in listed or "FAILED" in listed, listed
+    # And the run did not wait on the mail server: an engine that sent mail itself would end
+    # the run at least one SMTP timeout (2 s) after its last task
+    run = json.loads(hw("runs", "get", "1", "--json", check=True).stdout)
+    assert run["end_time"] - run["tasks"][0]["end_time"] < 2000
+    blackhole.close()
     # Then once the server is up, delivering sends the mail exactly once
     sinks = Sinks()
     controller = Controller(sinks, hostname=LOOPBACK, port=port)

@@ -91,8 +91,8 @@ def test_parameters_per_target(markdown: str) -> None:
 def test_schedule_per_target_in_words(markdown: str) -> None:
     assert section(markdown, "Schedule").splitlines() == [
         "- `dev`: every Monday to Friday at 06:30 Europe/Amsterdam (paused)",
-        "- `test`: every Monday to Friday at 06:30 Europe/Amsterdam (active)",
-        "- `prod`: every Monday to Friday at 06:30 Europe/Amsterdam (active)",
+        "- `test`: every Monday to Friday at 06:30 Europe/Amsterdam (unpaused)",
+        "- `prod`: every Monday to Friday at 06:30 Europe/Amsterdam (unpaused)",
     ]
 
 

@@ -192,7 +192,7 @@ def task_policy_words(task: Task) -> str:
 
 
 def pause_words(status: PauseStatus | None) -> str:
-    return "paused" if status == PauseStatus.PAUSED else "active"
+    return "paused" if status == PauseStatus.PAUSED else "unpaused"
 
 
 def _cron_words(schedule: CronSchedule) -> str:

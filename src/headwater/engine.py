@@ -37,9 +37,8 @@ from headwater.core.events import (
 )
 from headwater.core.machine import decide
 from headwater.core.notifications import RunContext, duration_watches, side_effects
-from headwater.core.plan import PlannedTask
 from headwater.core.resume import resume_commands, running_attempts
-from headwater.core.runstate import RunState, TaskRun
+from headwater.core.runstate import RunState
 from headwater.core.spec import JobSettings
 from headwater.core.taskvalues import TaskValuesError, encode_values, parse_task_values
 from headwater.launching import Launcher
@@ -163,14 +162,7 @@ class _RunLoop:
                 self.finished = True
 
     def kind(self, seq: int) -> str:
-        return self.task_of(self.state.task_runs[seq]).kind
-
-    def task_of(self, run: TaskRun) -> PlannedTask:
-        if run.parent_seq is None:
-            return self.state.plan.tasks[run.task_key]
-        nested = self.state.plan.tasks[self.state.task_runs[run.parent_seq].task_key].nested
-        assert nested is not None
-        return nested
+        return self.state.task_of(self.state.task_runs[seq]).kind
 
     def kill(self, seq: int) -> None:
         for queue in (self.inline, self.to_launch):

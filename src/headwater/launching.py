@@ -40,17 +40,10 @@ class Launcher:
             self.inputs[run.parent_seq] = json.loads(text or "[]")
         return json.dumps(self.inputs[run.parent_seq][run.iteration])
 
-    def task_of(self, state: RunState, run: TaskRun) -> PlannedTask:
-        if run.parent_seq is None:
-            return state.plan.tasks[run.task_key]
-        nested = state.plan.tasks[state.task_runs[run.parent_seq].task_key].nested
-        assert nested is not None
-        return nested
-
     def resolved(self, state: RunState, ids: Mapping[int, int], run: TaskRun,
                  ) -> tuple[PlannedTask, Task, dict[str, str], str | None]:
         """The planned task, its resolved spec, the job parameters and the resolved JSON."""
-        task = self.task_of(state, run)
+        task = state.task_of(run)
         parameters = job_parameters(self.record, state, ids)
         context = ref_context(self.record, state, ids, run, parameters,
                               self.input_of(state, run))

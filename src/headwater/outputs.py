@@ -13,7 +13,7 @@ from typing import Any
 from headwater.attempts import OUTPUT_LOG, RESULT, attempt_dir, read_text
 from headwater.errors import InvalidRequest
 from headwater.ports import RunRecord
-from headwater.wire import planned, task_run_json
+from headwater.wire import task_run_json
 
 LOG_LIMIT = 5 * 1024 * 1024
 NO_LOGS = frozenset({"notebook_task", "condition_task", "for_each_task"})
@@ -75,7 +75,7 @@ def run_output(record: RunRecord, seq: int | None, logs_dir: Path) -> dict[str, 
                 "run_job_output"):
         if key in result:
             body[key] = result[key]
-    if planned(record, run).kind not in NO_LOGS:
+    if state.task_of(run).kind not in NO_LOGS:
         body["logs"], body["logs_truncated"] = tail(directory / OUTPUT_LOG)
     if run.result is not None and not run.result.is_success and "error" not in body:
         body["error"] = run.message

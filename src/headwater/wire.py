@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from headwater.core.outcome import run_outcome
-from headwater.core.plan import PlannedTask
 from headwater.core.runstate import TaskRun
 from headwater.core.states import LifeCycleState, ResultState, status_of
 from headwater.ports import RunRecord
@@ -52,16 +51,6 @@ def status_json(life: LifeCycleState, result: ResultState | None, message: str) 
     return body
 
 
-def planned(record: RunRecord, run: TaskRun) -> PlannedTask:
-    """The task an attempt ran: for an iteration, its for-each's nested task."""
-    state = record.state
-    if run.parent_seq is None:
-        return state.plan.tasks[run.task_key]
-    nested = state.plan.tasks[state.task_runs[run.parent_seq].task_key].nested
-    assert nested is not None
-    return nested
-
-
 def loop_stats(run: TaskRun) -> dict[str, Any]:
     """`for_each_task.stats` of a for-each task run."""
     loop = run.loop
@@ -80,7 +69,7 @@ def loop_stats(run: TaskRun) -> dict[str, Any]:
 def task_run_json(record: RunRecord, run: TaskRun, include_resolved_values: bool = False,
                   setup_ms: Mapping[int, int] | None = None) -> dict[str, Any]:
     """One entry of `tasks[]`: one attempt of one task."""
-    task = planned(record, run)
+    task = record.state.task_of(run)
     ids = record.task_run_ids
     body: dict[str, Any] = {
         "run_id": ids.get(run.seq, 0),

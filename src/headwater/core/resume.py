@@ -9,7 +9,6 @@ there?) and reported lost; the retry policy then decides, as for any failed atte
 from __future__ import annotations
 
 from headwater.core.events import Command, SetTimer, StartTask
-from headwater.core.plan import PlannedTask
 from headwater.core.runstate import RunState, TaskRun
 from headwater.core.states import LifeCycleState
 from headwater.core.step import JOB_TIMEOUT
@@ -35,7 +34,7 @@ def running_attempts(state: RunState) -> list[TaskRun]:
 
 
 def _commands_for(state: RunState, run: TaskRun) -> list[Command]:
-    task = _task_of(state, run)
+    task = state.task_of(run)
     if run.life_cycle is LifeCycleState.PENDING:
         return [StartTask(run.seq)]
     if run.life_cycle is LifeCycleState.WAITING_FOR_RETRY:
@@ -47,14 +46,6 @@ def _commands_for(state: RunState, run: TaskRun) -> list[Command]:
     if run.life_cycle is LifeCycleState.RUNNING and run.start_time and task.timeout:
         return [SetTimer(f"timeout:{run.seq}", run.start_time + task.timeout)]
     return []
-
-
-def _task_of(state: RunState, run: TaskRun) -> PlannedTask:
-    if run.parent_seq is None:
-        return state.plan.tasks[run.task_key]
-    nested = state.plan.tasks[state.task_runs[run.parent_seq].task_key].nested
-    assert nested is not None
-    return nested
 
 
 def _previous_attempt(state: RunState, run: TaskRun) -> TaskRun | None:

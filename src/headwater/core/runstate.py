@@ -8,10 +8,11 @@ never needs an id generator.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from headwater.core.plan import Plan
+from headwater.core.plan import Plan, PlannedTask
 from headwater.core.states import LifeCycleState, ResultState
 
 
@@ -75,6 +76,15 @@ class TaskRun:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
+def planned_task_of(plan: Plan, runs: Mapping[int, TaskRun], run: TaskRun) -> PlannedTask:
+    """The planned task a task run runs: for an iteration, its for-each's nested task."""
+    if run.parent_seq is None:
+        return plan.tasks[run.task_key]
+    nested = plan.tasks[runs[run.parent_seq].task_key].nested
+    assert nested is not None
+    return nested
+
+
 @dataclass(frozen=True, slots=True)
 class RunState:
     """A job run: its life cycle, its result once terminal, and all its task runs.
@@ -100,6 +110,10 @@ class RunState:
     @property
     def is_terminal(self) -> bool:
         return self.life_cycle.is_terminal
+
+    def task_of(self, run: TaskRun) -> PlannedTask:
+        """The planned task `run` runs (see `planned_task_of`)."""
+        return planned_task_of(self.plan, self.task_runs, run)
 
     def latest_run(self, task_key: str) -> TaskRun | None:
         seq = self.latest.get(task_key)

@@ -24,7 +24,7 @@ from headwater.core.events import (
 from headwater.core.outcome import edge_result, run_outcome, skip_message
 from headwater.core.plan import PlannedTask
 from headwater.core.retry import RetryAt, decide_retry
-from headwater.core.runstate import LoopProgress, Repair, RunState, TaskRun
+from headwater.core.runstate import LoopProgress, Repair, RunState, TaskRun, planned_task_of
 from headwater.core.states import LifeCycleState, ResultState, is_legal
 from headwater.errors import IllegalTransition
 
@@ -81,11 +81,7 @@ class Step:
 
     def task_for(self, run: TaskRun) -> PlannedTask:
         """The planned task of a task run; an iteration runs its for-each's nested task."""
-        if run.parent_seq is None:
-            return self.plan.tasks[run.task_key]
-        nested = self.plan.tasks[self.runs[run.parent_seq].task_key].nested
-        assert nested is not None
-        return nested
+        return planned_task_of(self.plan, self.runs, run)
 
     def new_run(self, task_key: str, attempt: int, life: LifeCycleState,
                 **fields: object) -> TaskRun:

@@ -23,7 +23,6 @@ A failed build prints pip's output to stderr, writes result.json `error` =
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -31,10 +30,11 @@ import subprocess
 import sys
 import sysconfig
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import headwater
+from headwater.runners.filelock import locked
 from headwater.runtime import channel
 
 __all__ = ["MARKER", "BuildFailed", "build", "ensure_environment", "link_headwater", "main"]
@@ -93,17 +93,6 @@ def build(directory: Path, dependencies: Sequence[str], cwd: Path) -> None:
               "--disable-pip-version-check", "--no-input", "-r", str(requirements)], cwd=cwd)
 
 
-@contextlib.contextmanager
-def _locked(directory: Path) -> Iterator[None]:
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    with open(f"{directory}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def ensure_environment(directory: Path, key: str, spec: Mapping[str, object], cwd: Path,
                        ) -> bool:
     """Build the environment unless its marker says it is complete; True when it was built.
@@ -114,7 +103,7 @@ def ensure_environment(directory: Path, key: str, spec: Mapping[str, object], cw
     marker = directory / MARKER
     if marker.is_file():
         return False
-    with _locked(directory):
+    with locked(directory):
         if marker.is_file():  # another attempt built it while this one waited
             return False
         listed = spec.get("dependencies")

@@ -17,17 +17,17 @@ other URL runs through SQLAlchemy (`text()` with bound parameters).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from headwater.runners.filelock import locked
 from headwater.runtime import channel
 
 __all__ = ["MAX_OUTPUT_BYTES", "MAX_OUTPUT_ROWS", "SqlProblem", "Table", "bind",
@@ -112,17 +112,6 @@ def _check_parameters(parsed: list[list[Token]], parameters: Mapping[str, str]) 
                              f"(parameters given: {known})")
 
 
-@contextlib.contextmanager
-def _locked(database: Path) -> Iterator[None]:
-    database.parent.mkdir(parents=True, exist_ok=True)
-    with open(f"{database}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def _run_duckdb(url: str, parsed: list[list[Token]],
                 parameters: Mapping[str, str]) -> Table | None:
     try:  # the optional extra, imported only where DuckDB runs
@@ -132,7 +121,7 @@ def _run_duckdb(url: str, parsed: list[list[Token]],
                          ) from None
 
     location = url[len(DUCKDB_PREFIX):] or ":memory:"
-    lock = contextlib.nullcontext() if location == ":memory:" else _locked(Path(location))
+    lock = contextlib.nullcontext() if location == ":memory:" else locked(Path(location))
     table = None
     with lock, duckdb.connect(location) as connection:
         for number, statement in enumerate(parsed, start=1):

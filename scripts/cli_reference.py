@@ -93,7 +93,7 @@ def section(ctx: click.Context) -> list[str]:
 
 def render() -> str:
     """The whole of docs/cli.md."""
-    from headwater.cli import main
+    from headwater.cli.main import main
 
     root = click.Context(main, info_name="headwater")
     contexts = list(commands(main, root))

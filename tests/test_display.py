@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from headwater.display import LineDisplay, LiveDisplay
+from headwater.cli.display import LineDisplay, LiveDisplay
 from headwater.testing import Script, simulate
 from tests.core.helpers import plan_of, task
 

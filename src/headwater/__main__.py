@@ -1,5 +1,5 @@
 """`python -m headwater` is the `headwater` command."""
 
-from headwater.cli import main
+from headwater.cli.main import main
 
 main()

@@ -8,9 +8,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from headwater.config import Settings
-from headwater.config_file import load_config
-from headwater.engine import Engine
+from headwater.config import Settings, load_config
+from headwater.engine.run_driver import Engine
 from headwater.executors.local import LocalExecutor
 from headwater.notify.outbox import start_sender
 from headwater.runners import runners_by_type

@@ -1,7 +1,30 @@
-"""Settings: built once from the command line and the environment, then passed down.
+"""Configuration, built once and passed down: `Settings` (where the state lives, how much runs
+at once, who acts) from the command line and the environment, and `HeadwaterConfig` (where
+alerts go) from the configuration file.
 
 Nothing reads configuration at import time. The environment is a parameter, so tests can
 build settings from a dict.
+
+The configuration file is `headwater.yml` or `.headwater/config.yml`:
+
+    smtp:                         # how e-mail addresses in jobs are reached
+      host: smtp.example.com
+      port: 587
+      security: starttls          # none | starttls | ssl
+      username: alerts@example.com
+      password_env: HEADWATER_SMTP_PASSWORD   # the NAME of a variable, never the secret
+      sender: headwater@example.com
+      timeout_seconds: 10
+    destinations:                 # what `webhook_notifications: [{id: ...}]` names
+      ops-webhook: {type: webhook, url: "https://hooks.example.com/x",
+                    headers: {X-Team: data}, header_env: {Authorization: OPS_HOOK_AUTH}}
+      team-slack: {type: slack, url_env: SLACK_WEBHOOK_URL}
+      oncall-mail: {type: email, addresses: [oncall@example.com]}
+    delivery: {max_attempts: 5, horizon_seconds: 3600, base_delay_seconds: 2}
+
+Found at `$HEADWATER_CONFIG`, else `headwater.yml` in the working directory, else
+`.headwater/config.yml` there; none means no destinations. Credentials are read from the
+environment when a message is sent (`*_env` fields), so they are never stored anywhere.
 """
 
 from __future__ import annotations
@@ -10,7 +33,15 @@ import getpass
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from headwater.core.notifications import RetryPolicy
+from headwater.errors import HeadwaterError
 
 
 def default_max_parallel(cpu_count: int | None) -> int:
@@ -54,3 +85,139 @@ def current_user(env: Mapping[str, str]) -> str:
         return getpass.getuser()
     except (OSError, KeyError):  # no login name (a container without a passwd entry)
         return "local"
+
+
+CONFIG_VARIABLE = "HEADWATER_CONFIG"
+CONFIG_NAMES = ("headwater.yml", ".headwater/config.yml")
+MAX_TIMEOUT_SECONDS = 10.0
+
+
+class ConfigError(HeadwaterError):
+    """Raised when the configuration file cannot be read or is invalid."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SmtpSettings(_Strict):
+    """An SMTP server: host, port, TLS mode, login (password from the environment)."""
+
+    host: str = "localhost"
+    port: Annotated[int, Field(ge=1, le=65535)] = 25
+    security: Literal["none", "starttls", "ssl"] = "none"
+    username: str | None = None
+    password_env: str | None = None
+    sender: str = "headwater@localhost"
+    timeout_seconds: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_SECONDS)] = MAX_TIMEOUT_SECONDS
+
+
+def _http_url(value: str | None) -> str | None:
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise ValueError(f"{value!r} is not an http:// or https:// URL")
+    return value
+
+
+class WebhookDestination(_Strict):
+    """POST a JSON document to `url` (or the URL in the variable `url_env`)."""
+
+    type: Literal["webhook"]
+    url: str | None = None
+    url_env: str | None = None
+    headers: dict[str, str] = {}
+    header_env: dict[str, str] = {}  # header name -> variable holding its value
+    timeout_seconds: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_SECONDS)] = MAX_TIMEOUT_SECONDS
+
+    _check_url = field_validator("url")(_http_url)
+
+
+class SlackDestination(_Strict):
+    """A Slack incoming webhook: `{"text": ...}` to `url` (or the URL in `url_env`)."""
+
+    type: Literal["slack"]
+    url: str | None = None
+    url_env: str | None = None
+    timeout_seconds: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_SECONDS)] = MAX_TIMEOUT_SECONDS
+
+    _check_url = field_validator("url")(_http_url)
+
+
+class EmailDestination(_Strict):
+    """E-mail to fixed `addresses` through `smtp` (default: the file's `smtp:` section)."""
+
+    type: Literal["email"]
+    addresses: list[str] = Field(min_length=1)
+    smtp: SmtpSettings | None = None
+
+
+Destination = Annotated[WebhookDestination | SlackDestination | EmailDestination,
+                        Field(discriminator="type")]
+
+
+class DeliverySettings(_Strict):
+    """How often and how long a failing delivery is retried."""
+
+    max_attempts: Annotated[int, Field(ge=1, le=50)] = 5
+    horizon_seconds: Annotated[int, Field(ge=1)] = 3600
+    base_delay_seconds: Annotated[float, Field(gt=0)] = 2.0
+    max_delay_seconds: Annotated[float, Field(gt=0)] = 600.0
+
+    def policy(self) -> RetryPolicy:
+        return RetryPolicy(max_attempts=self.max_attempts,
+                           base=timedelta(seconds=self.base_delay_seconds),
+                           cap=timedelta(seconds=self.max_delay_seconds),
+                           horizon=timedelta(seconds=self.horizon_seconds))
+
+
+class HeadwaterConfig(_Strict):
+    """The whole file."""
+
+    smtp: SmtpSettings | None = None
+    destinations: dict[str, Destination] = {}
+    delivery: DeliverySettings = DeliverySettings()
+
+
+def find_config(env: Mapping[str, str], cwd: Path) -> Path | None:
+    """The configuration file to read, or None."""
+    named = env.get(CONFIG_VARIABLE)
+    if named:
+        return Path(named)
+    for name in CONFIG_NAMES:
+        if (cwd / name).is_file():
+            return cwd / name
+    return None
+
+
+def load_config(env: Mapping[str, str], cwd: Path) -> HeadwaterConfig:
+    """Read and validate the configuration file; an empty config when there is none.
+
+    Raises:
+        ConfigError: naming the file and every invalid field.
+    """
+    path = find_config(env, cwd)
+    if path is None:
+        return HeadwaterConfig()
+    try:
+        body = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"{path}: cannot read the configuration: {error}") from error
+    try:
+        return HeadwaterConfig.model_validate(body)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+        raise ConfigError(f"{path}: invalid configuration: {problems}") from error
+
+
+__all__ = [
+    "CONFIG_VARIABLE",
+    "ConfigError",
+    "DeliverySettings",
+    "EmailDestination",
+    "HeadwaterConfig",
+    "SlackDestination",
+    "SmtpSettings",
+    "WebhookDestination",
+    "find_config",
+    "load_config",
+]

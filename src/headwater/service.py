@@ -10,14 +10,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from headwater.attempts import attempt_dir, log_path
 from headwater.core.events import RepairRequested
 from headwater.core.machine import initial_state
 from headwater.core.plan import build_plan
 from headwater.core.runstate import RunState, TaskRun
 from headwater.core.spec import JobSettings
 from headwater.core.states import ResultState
-from headwater.engine import Engine, Observer
+from headwater.engine.attempts import attempt_dir, log_path
+from headwater.engine.run_driver import Engine, Observer
 from headwater.errors import InvalidRequest, NotFound, PlanError
 from headwater.ports import Clock, JobRecord, RunRecord, RunSummary, Store
 from headwater.runlock import run_lock

@@ -10,7 +10,7 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from headwater.cli_design import describe, lint
+from headwater.cli.design import describe, lint
 
 FIXTURES = Path(__file__).parent / "fixtures"
 Invoke = Callable[..., Result]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from headwater.cli_design import describe
+from headwater.cli.design import describe
 from headwater.core.spec import JobSettings
 from headwater.design.describe import describe_job
 from headwater.design.markdown import SECTIONS, render_markdown

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from headwater.cli_design import lint
+from headwater.cli.design import lint
 from headwater.design.lint import RULES, hard_coded_markers, is_meaningless, rule_table
 from tests.design.conftest import Invoke
 

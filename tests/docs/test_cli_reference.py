@@ -25,7 +25,7 @@ def test_docs_cli_md_is_up_to_date() -> None:
     expected = generator().render()
     committed = REFERENCE.read_text(encoding="utf-8") if REFERENCE.exists() else ""
     assert committed == expected, (
-        "docs/cli.md is out of date with the commands of headwater.cli; regenerate it with\n"
+        "docs/cli.md is out of date with the commands of headwater.cli.main; regenerate it with\n"
         "    .venv/bin/python scripts/cli_reference.py --write\n"
         "and commit the result.")
 
@@ -40,7 +40,7 @@ def visible_paths(command: click.Command, prefix: str) -> list[str]:
 
 
 def test_every_visible_command_has_a_section_and_hidden_ones_none() -> None:
-    from headwater.cli import main
+    from headwater.cli.main import main
 
     text = generator().render()
     for path in visible_paths(main, "headwater"):

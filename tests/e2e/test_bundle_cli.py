@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from headwater.cli_bundle import bundle
-from headwater.cli_common import bundle_variables
+from headwater.cli.bundle import bundle
+from headwater.cli.common import bundle_variables
 
 BUNDLE = """\
 bundle:

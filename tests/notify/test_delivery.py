@@ -17,7 +17,7 @@ from conftest import (
     start_smtp,
 )
 
-from headwater.config_file import HeadwaterConfig
+from headwater.config import HeadwaterConfig
 from headwater.notify.outbox import OutboxSender, Router, start_sender
 from headwater.store import SqlStore
 

@@ -1,5 +1,5 @@
 """Helpers for the runner tests that run real attempts: a context.json written the way
-`headwater.launching` writes it, a real `LocalExecutor`, and the attempt's files read back."""
+`headwater.engine.launcher` writes it, a real `LocalExecutor`, and the attempt's files read back."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from headwater.attempts import OUTPUT_LOG, RESULT, VALUES, write_context
 from headwater.core.taskvalues import parse_task_values
+from headwater.engine.attempts import OUTPUT_LOG, RESULT, VALUES, write_context
 from headwater.executors import LocalExecutor
 from headwater.ports import AttemptKey, LaunchSpec, TaskContext, TaskExit
 

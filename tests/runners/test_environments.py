@@ -17,11 +17,11 @@ import pytest
 from tests.runners.task_attempts import attempt_context, log_of, result_of
 
 from headwater.core.spec import PythonOperatorTask, SparkPythonTask, Task
+from headwater.entrypoints.environment import MARKER, summary_of
 from headwater.errors import InvalidRequest
 from headwater.executors import LocalExecutor
 from headwater.ports import AttemptKey, LaunchSpec, TaskContext, TaskExit
 from headwater.runners import OperatorRunner, ScriptRunner, runners_by_type
-from headwater.runners.env_main import MARKER, summary_of
 from headwater.runners.environments import (
     ENTRY_MODULE,
     Environments,

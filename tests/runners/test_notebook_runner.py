@@ -165,7 +165,7 @@ def test_the_launch_is_argv_with_the_warehouse_in_the_environment(tmp_path: Path
                                                               warehouse_id="wh1"))
     spec = NotebookRunner(warehouses).launch_spec(task, attempt_context(tmp_path))
 
-    assert list(spec.argv) == [sys.executable, "-u", "-m", "headwater.runners.notebook_main",
+    assert list(spec.argv) == [sys.executable, "-u", "-m", "headwater.entrypoints.notebook",
                                str(tmp_path / "nb.py")]
     assert spec.env["HEADWATER_WAREHOUSE_URL"] == "sqlite:///x.db"
     assert spec.env["HEADWATER_ATTEMPT_DIR"].endswith("attempt-0")

@@ -76,6 +76,6 @@ def test_a_missing_module_or_function_is_named(tmp_path: Path) -> None:
 def test_the_launch_is_argv_only(tmp_path: Path) -> None:
     spec = OperatorRunner().launch_spec(operator_task("ops.load.load", table=INJECTION),
                                         attempt_context(tmp_path, "load"))
-    assert list(spec.argv) == [sys.executable, "-u", "-m", "headwater.runners.operator_main",
+    assert list(spec.argv) == [sys.executable, "-u", "-m", "headwater.entrypoints.operator",
                                "ops.load.load", '{"table": "x\'); import os; os.system(\'touch '
                                'pwned\') #"}']

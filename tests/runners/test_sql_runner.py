@@ -12,10 +12,10 @@ import pytest
 from task_attempts import attempt_context, log_of, result_of, run_attempt
 
 from headwater.core.spec import SqlFile, SqlQuery, SqlTask, Task
+from headwater.entrypoints.sql import MAX_OUTPUT_ROWS, Table, bind, statements, table_output
 from headwater.errors import InvalidRequest
 from headwater.runners import SqlRunner
 from headwater.runners.sql import Warehouses
-from headwater.runners.sql_main import MAX_OUTPUT_ROWS, Table, bind, statements, table_output
 
 INJECTION = "1; DROP TABLE t; --"
 SETUP = ("CREATE TABLE IF NOT EXISTS t (id INTEGER, name VARCHAR);"
@@ -113,7 +113,7 @@ def test_the_launch_is_argv_only(tmp_path: Path) -> None:
     spec = SqlRunner(Warehouses(home=tmp_path)).launch_spec(
         sql_task("SELECT :x", x=INJECTION), attempt_context(tmp_path, "report"))
 
-    assert list(spec.argv) == [sys.executable, "-m", "headwater.runners.sql_main",
+    assert list(spec.argv) == [sys.executable, "-m", "headwater.entrypoints.sql",
                                f"duckdb:///{tmp_path / 'warehouse.duckdb'}",
                                '{"x": "1; DROP TABLE t; --"}', "--query", "SELECT :x"]
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-import headwater.attempts as attempts
-from headwater.attempts import write_context
+import headwater.engine.attempts as attempts
 from headwater.core.taskvalues import MAX_VALUE_BYTES, parse_task_values
+from headwater.engine.attempts import write_context
 from headwater.runtime import (
     NotebookExit,
     WidgetNotDefined,
@@ -174,8 +174,8 @@ def test_in_a_child_process_values_metrics_and_exit_reach_the_files(attempt: Pat
 
 def test_importing_the_runtime_loads_nothing_heavy() -> None:
     code = ("import sys, headwater.runtime\n"
-            "heavy = ('pydantic', 'sqlalchemy', 'yaml', 'duckdb', 'headwater.engine', "
-            "'headwater.store', 'headwater.core.spec', 'headwater.attempts')\n"
+            "heavy = ('pydantic', 'sqlalchemy', 'yaml', 'duckdb', 'headwater.engine.run_driver', "
+            "'headwater.store', 'headwater.core.spec', 'headwater.engine.attempts')\n"
             "print([m for m in sys.modules if m.split('.')[0] in heavy or m in heavy])\n")
 
     finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

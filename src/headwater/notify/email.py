@@ -13,7 +13,7 @@ import ssl
 from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 
-from headwater.config_file import SmtpSettings
+from headwater.config import SmtpSettings
 from headwater.notify.messages import DeliveryError, Message
 
 

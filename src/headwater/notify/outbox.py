@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from headwater.config_file import (
+from headwater.config import (
     EmailDestination,
     HeadwaterConfig,
     SlackDestination,

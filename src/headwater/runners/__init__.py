@@ -3,7 +3,7 @@
 Each implements `headwater.ports.Runner`; `runners_by_type` is what `bootstrap.py` wires in.
 
 The runner classes are imported on first use (PEP 562 `__getattr__`): the children's entry
-points live in this package too (`python -m headwater.runners.notebook_main`, ...), and they
+points live in this package too (`python -m headwater.entrypoints.notebook`, ...), and they
 must not pay for the job models' import (pydantic, ~0.2 s) on every task start.
 """
 

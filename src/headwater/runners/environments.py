@@ -7,9 +7,9 @@ canonical JSON and of the interpreter's version (a venv is tied to its Python). 
 happens in the attempt's own process, never in the engine: a runner only wraps the attempt's
 argv,
 
-    python -m headwater.runners.env_main ENV_DIR KEY SPEC_JSON -- ENV_DIR/bin/python ARGS...
+    python -m headwater.entrypoints.environment ENV_DIR KEY SPEC_JSON -- ENV_DIR/bin/python ARGS...
 
-and `headwater.runners.env_main` builds the environment if it is missing (under a lock, once
+and `headwater.entrypoints.environment` builds the environment if it is missing (under a lock, once
 for concurrent attempts), records `setup_seconds` in result.json, then becomes the task's
 process with `exec`.
 
@@ -36,7 +36,7 @@ from headwater.ports import TaskContext
 __all__ = ["ENTRY_MODULE", "Environments", "environment_hash", "environment_python",
            "wrap_argv"]
 
-ENTRY_MODULE = "headwater.runners.env_main"
+ENTRY_MODULE = "headwater.entrypoints.environment"
 
 
 def _canonical(value: object) -> str:

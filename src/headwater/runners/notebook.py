@@ -1,5 +1,5 @@
 """`NotebookRunner`: runs a `notebook_task` in a child process
-(`python -m headwater.runners.notebook_main`, see there for how each format runs).
+(`python -m headwater.entrypoints.notebook`, see there for how each format runs).
 
 `notebook_path` is resolved in the job's directory like a script's path (a relative path may
 not leave it); as in a Databricks workspace it may leave out the suffix: `etl/ingest` finds
@@ -29,7 +29,7 @@ class NotebookRunner(WarehouseRunner):
     implements `headwater.ports.Runner`."""
 
     def launch_spec(self, task: Task, context: TaskContext) -> LaunchSpec:
-        """`python -u -m headwater.runners.notebook_main <notebook>` in the job's directory.
+        """`python -u -m headwater.entrypoints.notebook <notebook>` in the job's directory.
 
         Raises:
             InvalidRequest: when the task is not a notebook task, or the notebook is missing or
@@ -44,7 +44,7 @@ class NotebookRunner(WarehouseRunner):
         env.update(self._warehouses.environment(settings.warehouse_id, context.workdir))
         return LaunchSpec(
             argv=self._environments.wrap(
-                [self._python, "-u", "-m", "headwater.runners.notebook_main", os.fspath(path)],
+                [self._python, "-u", "-m", "headwater.entrypoints.notebook", os.fspath(path)],
                 task, context),
             env=env,
             cwd=context.workdir,

@@ -1,6 +1,6 @@
 """`OperatorRunner`: runs a `python_operator_task` (`main: "pkg.module.function"`, `parameters:
 [{name, value}]` as keyword arguments) in a child process,
-`python -m headwater.runners.operator_main` (see there for how `main` is found and called).
+`python -m headwater.entrypoints.operator` (see there for how `main` is found and called).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ class OperatorRunner(PythonRunner):
     """
 
     def launch_spec(self, task: Task, context: TaskContext) -> LaunchSpec:
-        """`python -u -m headwater.runners.operator_main MAIN KWARGS_JSON` in the job directory.
+        """`python -u -m headwater.entrypoints.operator MAIN KWARGS_JSON` in the job directory.
 
         Raises:
             InvalidRequest: when the task is not an operator task, or two parameters share a
@@ -36,7 +36,7 @@ class OperatorRunner(PythonRunner):
                 raise InvalidRequest(f"task {task.task_key!r}: parameter {parameter.name!r} "
                                      "is given twice")
             keywords[parameter.name] = parameter.value
-        argv = [self._python, "-u", "-m", "headwater.runners.operator_main", settings.main,
+        argv = [self._python, "-u", "-m", "headwater.entrypoints.operator", settings.main,
                 json.dumps(keywords)]
         return LaunchSpec(
             argv=self._environments.wrap(argv, task, context),

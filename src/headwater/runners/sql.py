@@ -1,4 +1,4 @@
-"""`SqlRunner`: runs a `sql_task` in a child process (`headwater.runners.sql_main`).
+"""`SqlRunner`: runs a `sql_task` in a child process (`headwater.entrypoints.sql`).
 
 The SQL comes from `query.query_text` (a headwater extension; passed as one argv element, so
 at most 128 KiB) or from `file.path` (resolved in the job's directory like a script).
@@ -77,7 +77,7 @@ class SqlRunner(WarehouseRunner):
     """Builds the launch of a `sql_task`; implements `headwater.ports.Runner`."""
 
     def launch_spec(self, task: Task, context: TaskContext) -> LaunchSpec:
-        """`python -m headwater.runners.sql_main URL PARAMETERS (--file F | --query Q)`.
+        """`python -m headwater.entrypoints.sql URL PARAMETERS (--file F | --query Q)`.
 
         Raises:
             InvalidRequest: when the task is not a SQL task, names a saved query, has no SQL,
@@ -102,7 +102,7 @@ class SqlRunner(WarehouseRunner):
         env = attempt_environment(context)
         env.update(self._warehouses.environment(settings.warehouse_id, context.workdir))
         url = env[URL_VARIABLE]
-        argv = [self._python, "-m", "headwater.runners.sql_main", url,
+        argv = [self._python, "-m", "headwater.entrypoints.sql", url,
                 json.dumps(dict(settings.parameters)), *source]
         return LaunchSpec(
             argv=self._environments.wrap(argv, task, context),

@@ -1,5 +1,5 @@
 """`WheelRunner`: runs a `python_wheel_task` in a child process,
-`python -m headwater.runners.wheel_main` (see there for how the entry point is found).
+`python -m headwater.entrypoints.wheel` (see there for how the entry point is found).
 
 The distribution must be installed where the task's interpreter finds it (the engine's own
 environment, or the task's environment). Arguments, as Databricks passes them: `parameters`
@@ -23,7 +23,7 @@ class WheelRunner(PythonRunner):
     """
 
     def launch_spec(self, task: Task, context: TaskContext) -> LaunchSpec:
-        """`python -u -m headwater.runners.wheel_main PACKAGE ENTRY_POINT ARGS...`.
+        """`python -u -m headwater.entrypoints.wheel PACKAGE ENTRY_POINT ARGS...`.
 
         Raises:
             InvalidRequest: when the task is not a wheel task.
@@ -32,7 +32,7 @@ class WheelRunner(PythonRunner):
         if settings is None:
             raise InvalidRequest(f"task {task.task_key!r} has no python_wheel_task")
         named = [f"--{name}={value}" for name, value in settings.named_parameters.items()]
-        argv = [self._python, "-u", "-m", "headwater.runners.wheel_main",
+        argv = [self._python, "-u", "-m", "headwater.entrypoints.wheel",
                 settings.package_name, settings.entry_point, *settings.parameters, *named]
         return LaunchSpec(
             argv=self._environments.wrap(argv, task, context),

@@ -11,7 +11,7 @@
     dbutils.widgets.get("table"); dbutils.notebook.exit("done")
 
 Everything goes through the attempt's files (`HEADWATER_ATTEMPT_DIR`, see
-`headwater.attempts`). Standard library only, fast to import, and nothing from the engine or
+`headwater.engine.attempts`). Standard library only, fast to import, and nothing from the engine or
 the store.
 """
 

@@ -18,7 +18,7 @@ from headwater.core.taskvalues import MAX_KEY_LENGTH, MAX_VALUE_BYTES
 from headwater.runtime import channel
 
 if TYPE_CHECKING:
-    from headwater.runners.sql_main import Table
+    from headwater.entrypoints.sql import Table
 
 __all__ = [
     "MAX_NOTEBOOK_RESULT_BYTES",
@@ -155,11 +155,11 @@ class Warehouse:
     """
 
     def __call__(self, query: str, **parameters: object) -> Table:
-        from headwater.runners.sql_main import run_script  # DuckDB: only when SQL runs
+        from headwater.entrypoints.sql import run_script  # DuckDB: only when SQL runs
 
         url = os.environ.get("HEADWATER_WAREHOUSE_URL", "duckdb:///.headwater/warehouse.duckdb")
         table = run_script(url, query, {k: str(v) for k, v in parameters.items()})
         if table is None:
-            from headwater.runners.sql_main import Table
+            from headwater.entrypoints.sql import Table
             return Table([], [])
         return table

@@ -1,7 +1,7 @@
 """The task side of the attempt channel: read context.json, append values and metrics, write
 result.json, all in the directory named by `HEADWATER_ATTEMPT_DIR`.
 
-The file names are those of `headwater.attempts` (the engine side); they are repeated here
+The file names are those of `headwater.engine.attempts` (the engine side); they are repeated here
 because that module pulls in the core's models, and a task process must start fast. A test
 pins the two sets of names together.
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from headwater.cli_common import (
+from headwater.cli.common import (
     bundle_variables,
     pick_job,
     reports_errors,

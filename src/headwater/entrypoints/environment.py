@@ -1,6 +1,6 @@
 """The child side of a task environment: build the venv if missing, then become the task.
 
-    python -m headwater.runners.env_main ENV_DIR KEY SPEC_JSON -- PYTHON ARGS...
+    python -m headwater.entrypoints.environment ENV_DIR KEY SPEC_JSON -- PYTHON ARGS...
 
 Runs in the attempt's process, under the engine's interpreter, so a slow build never blocks
 the engine, and a kill or a timeout reaches it like any task. Steps:
@@ -34,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import headwater
-from headwater.runners.filelock import locked
+from headwater.entrypoints.filelock import locked
 from headwater.runtime import channel
 
 __all__ = ["MARKER", "BuildFailed", "build", "ensure_environment", "link_headwater", "main"]
@@ -156,7 +156,7 @@ def _fail(key: str, error: BuildFailed) -> int:
 def main(argv: Sequence[str]) -> int:
     """Prepare the environment and exec the task; returns only on failure (1, or 2 on usage)."""
     if len(argv) < 5 or argv[3] != "--":
-        print("usage: python -m headwater.runners.env_main ENV_DIR KEY SPEC_JSON -- PYTHON "
+        print("usage: python -m headwater.entrypoints.environment ENV_DIR KEY SPEC_JSON -- PYTHON "
               "[ARGS...]", file=sys.stderr)
         return 2
     directory, key, spec = Path(argv[0]), argv[1], json.loads(argv[2])

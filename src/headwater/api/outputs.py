@@ -10,10 +10,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from headwater.attempts import OUTPUT_LOG, RESULT, attempt_dir, read_text
+from headwater.api.documents import task_run_json
+from headwater.engine.attempts import OUTPUT_LOG, RESULT, attempt_dir, read_text
 from headwater.errors import InvalidRequest
 from headwater.ports import RunRecord
-from headwater.wire import task_run_json
 
 LOG_LIMIT = 5 * 1024 * 1024
 NO_LOGS = frozenset({"notebook_task", "condition_task", "for_each_task"})

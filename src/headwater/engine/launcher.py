@@ -12,16 +12,16 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 
-from headwater.attempts import OUTPUT_LOG, attempt_dir, write_context
 from headwater.core.conditions import ConditionError, evaluate_condition
 from headwater.core.events import Event, ForEachStarted, TaskFailed, TaskStarted, TaskSucceeded
 from headwater.core.plan import PlannedTask
 from headwater.core.refs import ReferenceError
 from headwater.core.runstate import RunState, TaskRun
 from headwater.core.spec import Task
+from headwater.engine.attempts import OUTPUT_LOG, attempt_dir, write_context
+from headwater.engine.resolution import job_parameters, ref_context, resolve_task, task_parameters
 from headwater.errors import HeadwaterError, InvalidRequest
 from headwater.ports import AttemptKey, Executor, Runner, RunRecord, TaskContext
-from headwater.resolution import job_parameters, ref_context, resolve_task, task_parameters
 
 
 class Launcher:

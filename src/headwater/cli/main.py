@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from headwater.cli_bundle import bundle
-from headwater.cli_common import (
+from headwater.cli.bundle import bundle
+from headwater.cli.common import (
     LazyGroup,
     bundle_variables,
     db_option,
@@ -27,12 +27,12 @@ from headwater.cli_common import (
     target_option,
     var_option,
 )
-from headwater.cli_ops import register_operations
+from headwater.cli.ops import register_operations
 from headwater.core.states import ResultState
 
 if TYPE_CHECKING:
+    from headwater.cli.display import Display
     from headwater.core.runstate import RunState
-    from headwater.display import Display
     from headwater.service import Service
 
 SUCCESSFUL = (ResultState.SUCCESS, ResultState.SUCCESS_WITH_FAILURES)
@@ -40,8 +40,8 @@ SUCCESSFUL = (ResultState.SUCCESS, ResultState.SUCCESS_WITH_FAILURES)
 
 # `describe` and `lint` load the job models and the design modules: imported when run.
 DESIGN_COMMANDS = {
-    "describe": ("headwater.cli_design:describe", "Write a job's design document."),
-    "lint": ("headwater.cli_design:lint", "Check a job against the production checklist."),
+    "describe": ("headwater.cli.design:describe", "Write a job's design document."),
+    "lint": ("headwater.cli.design:lint", "Check a job against the production checklist."),
 }
 
 
@@ -113,7 +113,7 @@ def run(file: Path, job_name: str | None, target: str | None, var_pairs: Sequenc
 
 def print_results(service: Service, run_id: int) -> None:
     """The values notebooks exited with (a report's path, say), one line per task."""
-    from headwater.outputs import read_result
+    from headwater.api.outputs import read_result
 
     for key, directory in service.latest_attempt_dirs(run_id).items():
         result = read_result(directory).get("notebook_output", {}).get("result")
@@ -124,7 +124,7 @@ def print_results(service: Service, run_id: int) -> None:
 def drive_with_display(service: Service, run_id: int,
                        drive: Callable[[Display], RunState]) -> RunState:
     """Drive a run showing its progress; the first Ctrl-C cancels it (cleanup tasks run)."""
-    from headwater.display import make_display
+    from headwater.cli.display import make_display
 
     def interrupt(signum: int, frame: object) -> None:
         if service.engine.interrupted.is_set():
@@ -189,9 +189,9 @@ def runs_list(job_id: int | None, limit: int, active_only: bool, db: str | None)
 @reports_errors
 def runs_get(run_id: int, as_json: bool, resolved: bool, db: str | None) -> None:
     """One run with every attempt of every task (or one task run, by its id)."""
+    from headwater.api.documents import run_json, task_run_document
+    from headwater.api.outputs import setup_durations
     from headwater.bootstrap import application
-    from headwater.outputs import setup_durations
-    from headwater.wire import run_json, task_run_document
 
     with application(settings_for(db)) as service:
         record, seq = service.find_run(run_id)
@@ -230,8 +230,8 @@ def print_run(run_id: int, document: dict[str, Any]) -> None:
 @reports_errors
 def runs_output(task_run_id: int, as_json: bool, db: str | None) -> None:
     """The output of one task run: notebook result, error and trace, SQL rows, logs."""
+    from headwater.api.outputs import run_output
     from headwater.bootstrap import application
-    from headwater.outputs import run_output
 
     with application(settings_for(db)) as service:
         record, seq = service.find_run(task_run_id)
@@ -354,7 +354,7 @@ def runs_run_child(job_id: int | None, job_name: str | None, parameters_json: st
                    parent_task_run: int, db: str | None) -> None:
     """The child engine of a Run Job task (see runners/run_job.py); not for people."""
     from headwater.bootstrap import application
-    from headwater.display import LineDisplay
+    from headwater.cli.display import LineDisplay
     from headwater.errors import InvalidRequest
     from headwater.runtime.channel import update_result
 

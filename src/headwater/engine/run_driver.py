@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from headwater.attempts import METRICS, VALUES, attempt_dir, read_text
+from headwater.api.outputs import read_result
 from headwater.core.audit import TaskMetric, parse_metrics, run_resumed
 from headwater.core.events import (
     CancelRequested,
@@ -41,10 +41,10 @@ from headwater.core.resume import resume_commands, running_attempts
 from headwater.core.runstate import RunState
 from headwater.core.spec import JobSettings
 from headwater.core.taskvalues import TaskValuesError, encode_values, parse_task_values
-from headwater.launching import Launcher
-from headwater.outputs import read_result
+from headwater.engine.attempts import METRICS, VALUES, attempt_dir, read_text
+from headwater.engine.launcher import Launcher
+from headwater.engine.timers import Timers
 from headwater.ports import AttemptKey, Clock, Executor, Runner, RunRecord, Store, TaskExit
-from headwater.timers import Timers
 
 # Called after every decision: the new state, the task runs it changed, seq -> run id.
 Observer = Callable[[RunState, Sequence[int], Mapping[int, int]], None]

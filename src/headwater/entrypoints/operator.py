@@ -1,6 +1,6 @@
 """The child side of a `python_operator_task`: import `main` and call it with keyword arguments.
 
-    python -m headwater.runners.operator_main <pkg.module.function> <kwargs json>
+    python -m headwater.entrypoints.operator <pkg.module.function> <kwargs json>
 
 `main` is a dotted path: the longest importable module prefix, then attributes. A function is
 called with the parameters as keyword arguments (all strings, as resolved). A class is
@@ -94,7 +94,7 @@ def _output(value: object) -> dict[str, object]:
 def main(argv: Sequence[str]) -> int:
     """Call the operator; 0 on success, 1 when it is missing or raised, 2 on bad arguments."""
     if len(argv) != 2:
-        print("usage: python -m headwater.runners.operator_main MAIN KWARGS_JSON",
+        print("usage: python -m headwater.entrypoints.operator MAIN KWARGS_JSON",
               file=sys.stderr)
         return 2
     try:

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from headwater.config import Settings
 from headwater.errors import HeadwaterError, SpecError
 
 if TYPE_CHECKING:
+    from headwater.config import Settings
     from headwater.core.load import LoadedJob
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -67,6 +67,8 @@ def reports_errors(command: F) -> F:
 
 
 def settings_for(db: str | None, max_parallel: int | None = None) -> Settings:
+    from headwater.config import Settings
+
     return Settings.from_env(os.environ, Path.cwd(), db=db, max_parallel=max_parallel)
 
 

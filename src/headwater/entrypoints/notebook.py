@@ -1,9 +1,9 @@
 """The child side of a `notebook_task`: run a notebook, record its exit value or its error.
 
-    python -m headwater.runners.notebook_main <notebook path>
+    python -m headwater.entrypoints.notebook <notebook path>
 
 Databricks source-format `.py` notebooks run here, in this plain Python process (no kernel):
-the cells of `headwater.runners.databricks_source` run in order in one namespace that holds
+the cells of `headwater.entrypoints.databricks_source` run in order in one namespace that holds
 `dbutils` (and a `spark` that explains it is absent); `%md` cells are skipped, `%sql` cells
 run on the warehouse of `HEADWATER_WAREHOUSE_URL` with the widgets bound to their `:name`
 markers, `%sh` cells run with /bin/sh, `%run ./other` runs another notebook (relative to the
@@ -27,9 +27,14 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from headwater.runners.databricks_source import Cell, CellKind, NotebookFormatError, parse_notebook
-from headwater.runners.operator_main import exception_line
-from headwater.runners.sql_main import NOTICE_VARIABLE, Table, run_script
+from headwater.entrypoints.databricks_source import (
+    Cell,
+    CellKind,
+    NotebookFormatError,
+    parse_notebook,
+)
+from headwater.entrypoints.operator import exception_line
+from headwater.entrypoints.sql import NOTICE_VARIABLE, Table, run_script
 from headwater.runtime import NotebookExit, channel, dbutils
 
 __all__ = ["CellFailed", "SourceNotebook", "main"]
@@ -249,7 +254,7 @@ def _keep_ipynb(notebook: Any, name: str) -> None:
 def main(argv: list[str]) -> int:
     """Run the notebook at `argv[0]`; 0 when it succeeded or exited, 1 when it failed."""
     if len(argv) != 1:
-        print("usage: python -m headwater.runners.notebook_main NOTEBOOK", file=sys.stderr)
+        print("usage: python -m headwater.entrypoints.notebook NOTEBOOK", file=sys.stderr)
         return 2
     path = Path(argv[0])
     return run_ipynb(path) if path.suffix == ".ipynb" else run_source(path)

@@ -8,9 +8,9 @@ import sys
 import pytest
 
 
-@pytest.mark.parametrize("module", ["notebook_main", "sql_main", "operator_main", "wheel_main"])
+@pytest.mark.parametrize("module", ["notebook", "sql", "operator", "wheel", "environment"])
 def test_an_entry_point_loads_nothing_heavy(module: str) -> None:
-    code = (f"import sys, headwater.runners.{module}\n"
+    code = (f"import sys, headwater.entrypoints.{module}\n"
             "heavy = ('pydantic', 'sqlalchemy', 'yaml', 'duckdb', 'nbclient', 'headwater.engine',"
             " 'headwater.store', 'headwater.core.spec')\n"
             "print([m for m in sys.modules if m in heavy or m.split('.')[0] in heavy])\n")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from headwater.cli_common import (
+from headwater.cli.common import (
     bundle_variables,
     reports_errors,
     select_jobs,

@@ -1,6 +1,6 @@
 """The child side of a `python_wheel_task`: call an installed distribution's entry point.
 
-    python -m headwater.runners.wheel_main <package_name> <entry_point> [ARGS...]
+    python -m headwater.entrypoints.wheel <package_name> <entry_point> [ARGS...]
 
 The entry point is looked up in the distribution's metadata (`importlib.metadata`), in the
 group `console_scripts` first, then `gui_scripts`, then any other group. As on Databricks, a
@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib import metadata
 
-from headwater.runners.operator_main import LookupFailed, report_failure
+from headwater.entrypoints.operator import LookupFailed, report_failure
 
 __all__ = ["find_entry_point", "main"]
 
@@ -58,7 +58,7 @@ def find_entry_point(package_name: str, entry_point: str) -> Callable[..., objec
 def main(argv: Sequence[str]) -> int:
     """Run the entry point; its exit code, 1 when it is missing or raised."""
     if len(argv) < 2:
-        print("usage: python -m headwater.runners.wheel_main PACKAGE ENTRY_POINT [ARGS...]",
+        print("usage: python -m headwater.entrypoints.wheel PACKAGE ENTRY_POINT [ARGS...]",
               file=sys.stderr)
         return 2
     sys.argv = [argv[0], *argv[2:]]

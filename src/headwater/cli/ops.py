@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from headwater.cli_common import db_option, reports_errors, settings_for
+from headwater.cli.common import db_option, reports_errors, settings_for
 from headwater.errors import NotFound
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ def notifications_deliver(wait: float, db: str | None) -> None:
     import time
 
     from headwater.bootstrap import SystemClock
-    from headwater.config_file import load_config
+    from headwater.config import load_config
     from headwater.notify.outbox import OutboxSender, Router
 
     config = load_config(os.environ, Path.cwd())

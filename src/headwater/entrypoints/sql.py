@@ -1,7 +1,7 @@
 """The child side of a `sql_task` (and of a notebook's `%sql` cells): run SQL with bound
 parameters against a warehouse, write the first rows to result.json as `sql_output`.
 
-    python -m headwater.runners.sql_main <warehouse url> <parameters json> (--file P | --query Q)
+    python -m headwater.entrypoints.sql <warehouse url> <parameters json> (--file P | --query Q)
 
 Parameters are `:name` markers, bound by the database driver, never spliced into the text:
 a value such as `1; DROP TABLE t; --` stays one string. The text is cut into statements on
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from headwater.runners.filelock import locked
+from headwater.entrypoints.filelock import locked
 from headwater.runtime import channel
 
 __all__ = ["MAX_OUTPUT_BYTES", "MAX_OUTPUT_ROWS", "SqlProblem", "Table", "bind",

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from headwater.runners.databricks_source import Cell, CellKind, NotebookFormatError, parse_notebook
+from headwater.entrypoints.databricks_source import (
+    Cell,
+    CellKind,
+    NotebookFormatError,
+    parse_notebook,
+)
 
 SOURCE = """\
 # Databricks notebook source

@@ -45,16 +45,41 @@ class LaunchSpec:
     env: Mapping[str, str]  # added to the engine's own environment
     cwd: Path
     log_path: Path  # stdout and stderr of the attempt, appended
+    # Files to place in the attempt's directory before it starts (name -> text): the
+    # context.json the task reads. They travel with the launch, so a remote executor can
+    # write them where the attempt runs.
+    files: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def attempt_dir(self) -> Path:
+        """The attempt's own directory: its log, its files, and the executor's records."""
+        return self.log_path.parent
 
 
 @dataclass(frozen=True, slots=True)
 class TaskExit:
-    """An attempt's process ended: by itself (`exit_code`) or by a signal (`signal`)."""
+    """An attempt ended: by itself (`exit_code`), by a signal (`signal`), or it was lost.
+
+    What the attempt left behind comes back with its exit, so that the engine never reads
+    the attempt's folder (which may be on another machine): the task values it set
+    (`values`, the text of values.jsonl), the figures it recorded (`metrics`, the text of
+    metrics.jsonl) and its result (`result`, result.json: a notebook's exit value, an error
+    and its trace, a SQL result, `setup_seconds`).
+
+    `start_error` says why the attempt's program could not start (no such program or
+    working directory); `lost` says why no exit was recorded (the attempt's parent died
+    with it, say). A lost attempt counts as a failed attempt.
+    """
 
     key: AttemptKey
     exit_code: int | None
     signal: int | None = None
     at: datetime | None = None
+    values: str | None = None
+    metrics: str | None = None
+    result: Mapping[str, object] = field(default_factory=dict)
+    start_error: str | None = None
+    lost: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,39 +113,57 @@ class Runner(Protocol):
 
 
 class Executor(Protocol):
-    """Starts attempts' processes, kills their whole trees, reports their ends."""
+    """Starts attempts, watches them, kills their whole trees, reports their exits.
+
+    An attempt outlives the engine that launched it: closing an executor, or killing its
+    engine, leaves every attempt running, and a later engine `adopt`s it. Handles are opaque
+    text that the store keeps (`pid:start_ticks` for a local attempt; another executor may
+    name a worker and a key): only the executor that made one reads it.
+    """
 
     def launch(self, key: AttemptKey, spec: LaunchSpec) -> str:
-        """Start the process in its own process group; return a handle (`pid:start_ticks`)."""
+        """Start the attempt; return its handle. Launching a key again starts nothing.
+
+        If another engine already started this attempt, the attempt is adopted instead,
+        so that one attempt never runs twice.
+
+        Raises:
+            InvalidRequest: when the attempt cannot be started at all (the executor is
+                closed, say); a program that cannot be executed comes back as an exit.
+        """
+        ...
+
+    def adopt(self, key: AttemptKey, handle: str | None, attempt_dir: Path) -> str | None:
+        """Watch an attempt that an earlier engine launched, whatever became of it.
+
+        Returns its handle when it was started: alive, its exit comes from `wait`; already
+        ended, or lost, its `TaskExit` is ready for the next `wait`. Returns None when it was
+        never started, so that the caller launches it.
+        """
         ...
 
     def kill(self, key: AttemptKey, grace_seconds: float) -> None:
-        """SIGTERM the attempt's process group, SIGKILL it after the grace period."""
+        """SIGTERM the attempt's whole tree, SIGKILL what is left after the grace period.
+
+        Never blocks; killing an ended or unknown attempt does nothing. The exit comes
+        from `wait` as usual.
+        """
+        ...
+
+    def release(self, key: AttemptKey) -> None:
+        """Stop watching an attempt and leave it running: another engine owns its run now."""
         ...
 
     def wait(self, timeout: float) -> list[TaskExit]:
         """Block up to `timeout` seconds for at least one exit; return every exit seen."""
         ...
 
-    def is_alive(self, handle: str) -> bool:
-        """True when the process behind a handle from an earlier launch still runs."""
-        ...
-
     def running(self) -> int:
-        """How many launched attempts have not been reported as exited yet."""
-        ...
-
-    def kill_orphan(self, handle: str | None, key: AttemptKey | None = None,
-                    wait_seconds: float = 10.0) -> None:
-        """SIGKILL the whole tree of an attempt launched by an earlier engine; wait for it.
-
-        `handle` finds it by its recorded process, `key` by the tag every process of the
-        attempt carries (for an attempt whose start was never recorded).
-        """
+        """How many watched attempts have not been reported as exited yet."""
         ...
 
     def close(self) -> None:
-        """Kill everything still running and release resources."""
+        """Stop watching; every attempt keeps running (a later engine adopts it)."""
         ...
 
 

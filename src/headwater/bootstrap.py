@@ -1,20 +1,30 @@
-"""The composition root: the only module that picks adapters and wires them together."""
+"""The composition root: the only module that picks adapters and wires them together.
+
+    with application(settings) as app:        # the store and the service
+        app.service.run_now(job_id)
+        with app.engine(only={run_id}) as engine:  # an engine in this process
+            engine.drive(run_id)
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from headwater.config import Settings, load_config
-from headwater.engine.run_driver import Engine
+from headwater.engine.identity import engine_name
+from headwater.engine.run_driver import Observer
+from headwater.engine.supervisor import EngineSettings, Supervisor
 from headwater.executors.local import LocalExecutor
-from headwater.notify.outbox import start_sender
+from headwater.notify.outbox import OutboxSender, Router, start_sender
 from headwater.runners import runners_by_type
 from headwater.service import Service
-from headwater.store import open_store
+from headwater.store import SqlStore, open_store
 
 
 class SystemClock:
@@ -24,27 +34,68 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-@contextmanager
-def application(settings: Settings, drives_runs: bool = False) -> Iterator[Service]:
-    """A service over the configured store and a local executor, closed on exit.
+@dataclass
+class App:
+    """The store and the service of one process, and the engines it may start."""
 
-    Only a process that drives runs (`drives_runs`) delivers alerts, with the configuration
-    it finds; a command that only reads the store never touches the outbox.
-    """
-    store = open_store(settings.db_url)
-    executor = LocalExecutor()
-    clock = SystemClock()
-    sender = start_sender(store, load_config(os.environ, Path.cwd()), clock, os.environ) \
-        if drives_runs else None
-    try:
+    settings: Settings
+    store: SqlStore
+    service: Service
+    clock: SystemClock
+    engine_name: str  # the name of this process's engine in the leases it holds
+
+    @contextmanager
+    def engine(self, only: Collection[int] | None = None, observer: Observer | None = None,
+               deliver_alerts: bool = True) -> Iterator[Supervisor]:
+        """An engine in this process: a local executor, the runners, the alert sender.
+
+        Closing it hands back the runs it holds and leaves their attempts running.
+        """
+        settings = self.settings
+        executor = LocalExecutor()
+        sender = start_sender(self.store, load_config(os.environ, Path.cwd()), self.clock,
+                              os.environ) if deliver_alerts else None
         runners = runners_by_type(home=settings.home, db_url=settings.db_url,
                                   run_job_chain=settings.run_job_chain)
-        engine = Engine(store, executor, runners, clock, settings.logs_dir,
-                        settings.max_parallel, settings.user)
-        yield Service(store, engine, clock, settings.user, settings.logs_dir,
-                      settings.home / "locks")
+        engine_settings = EngineSettings(logs_dir=settings.logs_dir,
+                                         max_parallel=settings.max_parallel,
+                                         actor=settings.user,
+                                         lease_seconds=settings.lease_seconds)
+        supervisor = Supervisor(self.store, executor, runners, self.clock, engine_settings,
+                                self.engine_name, only=only, observer=observer)
+        try:
+            yield supervisor
+        finally:
+            supervisor.hand_back()
+            executor.close()
+            if sender is not None:
+                sender.stop(drain_seconds=10)
+
+
+    def deliver_notifications(self, wait_seconds: float = 0.0) -> int:
+        """Deliver what the outbox holds that is due, for `wait_seconds` more (retries that
+        fall due meanwhile too); how many deliveries were tried."""
+        config = load_config(os.environ, Path.cwd())
+        sender = OutboxSender(self.store, Router(config, os.environ), self.clock,
+                              config.delivery.policy())
+        deadline, tried = time.monotonic() + wait_seconds, 0
+        try:
+            while (count := sender.deliver_due()) or time.monotonic() < deadline:
+                tried += count
+                if count == 0:
+                    time.sleep(0.2)
+        finally:
+            sender.close()
+        return tried
+
+
+@contextmanager
+def application(settings: Settings) -> Iterator[App]:
+    """The store and the service over the configured database, closed on exit."""
+    store = open_store(settings.db_url)
+    clock = SystemClock()
+    try:
+        yield App(settings, store, Service(store, clock, settings.user, settings.logs_dir),
+                  clock, engine_name())
     finally:
-        executor.close()
-        if sender is not None:
-            sender.stop(drain_seconds=10)
         store.close()

@@ -43,6 +43,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from headwater.core.notifications import RetryPolicy
 from headwater.errors import HeadwaterError
 
+DEFAULT_LEASE_SECONDS = 15.0
+
 
 def default_max_parallel(cpu_count: int | None) -> int:
     """Tasks mostly wait on I/O or on other programs: four per core, between 4 and 32."""
@@ -58,6 +60,9 @@ class Settings:
     max_parallel: int
     user: str = "local"  # who acts: runs' creator, `mode: development` prefixes
     run_job_chain: tuple[int, ...] = ()  # jobs whose Run Job tasks started this engine
+    # How long an engine's claim on a run lasts unrenewed: a dead engine's runs wait this
+    # long for another engine (an engine on the same host is known dead at once).
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
 
     @property
     def logs_dir(self) -> Path:
@@ -74,7 +79,22 @@ class Settings:
         parallel = max_parallel or default_max_parallel(os.cpu_count())
         chain = tuple(int(j) for j in env.get("HEADWATER_RUN_JOB_CHAIN", "").split(",") if j)
         return cls(home=home, db_url=url, max_parallel=parallel, user=current_user(env),
-                   run_job_chain=chain)
+                   run_job_chain=chain, lease_seconds=lease_seconds(env))
+
+
+def lease_seconds(env: Mapping[str, str]) -> float:
+    """`HEADWATER_LEASE_SECONDS` (at least 1), else the default."""
+    text = env.get("HEADWATER_LEASE_SECONDS")
+    if not text:
+        return DEFAULT_LEASE_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"HEADWATER_LEASE_SECONDS must be a number of seconds, got "
+                          f"{text!r}") from None
+    if not value >= 1:
+        raise ConfigError(f"HEADWATER_LEASE_SECONDS must be at least 1, got {text!r}")
+    return value
 
 
 def current_user(env: Mapping[str, str]) -> str:
@@ -94,6 +114,8 @@ MAX_TIMEOUT_SECONDS = 10.0
 
 class ConfigError(HeadwaterError):
     """Raised when the configuration file cannot be read or is invalid."""
+
+    error_code = "INVALID_PARAMETER_VALUE"
 
 
 class _Strict(BaseModel):

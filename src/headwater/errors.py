@@ -1,20 +1,28 @@
 """headwater's exceptions: one tree, so callers can catch what they can handle.
 
 Most classes live in this module; a few live beside the code that raises them. Each line names
-the module (under `headwater.`) that defines the class.
+the module (under `headwater.`) that defines the class, then the stable `error_code` it carries:
+the Jobs API sends it as is (`{"error_code": ..., "message": ...}`), and clients such as the
+`databricks-sdk` map it to their own exceptions.
 
-    HeadwaterError           errors            anything headwater raises on purpose
-     ├── SpecError           errors            a job file is invalid; carries every `Problem`
-     ├── PlanError           errors            a job cannot be planned (a cycle, an unknown task)
-     ├── IllegalTransition   errors            a move the state machine's table forbids
-     ├── NotFound            errors            a job, run or task run id that does not exist
-     ├── InvalidRequest      errors            well-formed but not allowed now
-     ├── StoreError          errors            the state store cannot be opened or written
-     ├── ConfigError         config_file       the configuration file is unreadable or invalid
-     ├── ReferenceError      core.refs         a `{{...}}` reference names nothing or cannot be
-     │                                         resolved now (shadows the builtin: import by name)
-     └── DeliveryError       notify.messages   a notification transport's try failed; says
-                                               whether trying again may help
+    HeadwaterError           errors     INTERNAL_ERROR           anything raised on purpose
+     ├── SpecError           errors     INVALID_PARAMETER_VALUE  a job file is invalid; carries
+     │                                                           every `Problem`
+     ├── PlanError           errors     INVALID_PARAMETER_VALUE  a job cannot be planned
+     ├── IllegalTransition   errors     INTERNAL_ERROR           a move the state table forbids
+     ├── NotFound            errors     RESOURCE_DOES_NOT_EXIST  a job, run or task run id
+     ├── InvalidRequest      errors     INVALID_PARAMETER_VALUE  a request that cannot be right
+     ├── InvalidState        errors     INVALID_STATE            right, but not in this state
+     ├── Conflict            errors     RESOURCE_CONFLICT        it clashes with what exists
+     ├── PermissionDenied    errors     PERMISSION_DENIED        the actor may not do this
+     ├── StoreError          errors     TEMPORARILY_UNAVAILABLE  the store cannot be written
+     │    └── LeaseLost      errors     TEMPORARILY_UNAVAILABLE  another engine drives the run
+     ├── ConfigError         config     INVALID_PARAMETER_VALUE  the configuration file is bad
+     ├── ReferenceError      core.refs  INVALID_PARAMETER_VALUE  a `{{...}}` reference names
+     │                                                           nothing or cannot be resolved
+     │                                                           (shadows the builtin)
+     └── DeliveryError       notify.messages                     a notification's try failed;
+                                                                 says whether to try again
 """
 
 from __future__ import annotations
@@ -24,6 +32,8 @@ from dataclasses import dataclass
 
 class HeadwaterError(Exception):
     """Raised for every error headwater reports on purpose."""
+
+    error_code = "INTERNAL_ERROR"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +57,8 @@ class Problem:
 class SpecError(HeadwaterError):
     """Raised when one or more job files are invalid; `problems` lists all of them."""
 
+    error_code = "INVALID_PARAMETER_VALUE"
+
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         count = len(problems)
@@ -56,6 +68,8 @@ class SpecError(HeadwaterError):
 
 class PlanError(HeadwaterError):
     """Raised when valid settings cannot be turned into a plan (cycles, unknown tasks)."""
+
+    error_code = "INVALID_PARAMETER_VALUE"
 
 
 class IllegalTransition(HeadwaterError):
@@ -69,10 +83,44 @@ class IllegalTransition(HeadwaterError):
 class NotFound(HeadwaterError):
     """Raised when a job, run or task run id does not exist."""
 
+    error_code = "RESOURCE_DOES_NOT_EXIST"
+
 
 class InvalidRequest(HeadwaterError):
-    """Raised when a request is well-formed but not allowed in the current state."""
+    """Raised when a request cannot be right: a bad value, an unknown name, a bad pairing."""
+
+    error_code = "INVALID_PARAMETER_VALUE"
+
+
+class InvalidState(HeadwaterError):
+    """Raised when a request is right but not in the current state (repair a running run)."""
+
+    error_code = "INVALID_STATE"
+
+
+class Conflict(HeadwaterError):
+    """Raised when a request clashes with what exists (a second job for one bundle key)."""
+
+    error_code = "RESOURCE_CONFLICT"
+
+
+class PermissionDenied(HeadwaterError):
+    """Raised when the acting user may not do what was asked."""
+
+    error_code = "PERMISSION_DENIED"
 
 
 class StoreError(HeadwaterError):
     """Raised when the state store cannot be opened, migrated or written."""
+
+    error_code = "TEMPORARILY_UNAVAILABLE"
+
+
+class LeaseLost(StoreError):
+    """Raised when an engine writes to a run under a fencing token that is no longer the run's:
+    its lease expired and another engine claimed the run, which now drives it alone."""
+
+    def __init__(self, run_id: int, fence: int) -> None:
+        self.run_id, self.fence = run_id, fence
+        super().__init__(f"run {run_id}: this engine's lease (fence {fence}) was taken over by "
+                         "another engine")

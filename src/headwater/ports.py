@@ -6,14 +6,14 @@ adapter (SQLite or PostgreSQL store, local or Dask executor, ...) stands behind 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from headwater.core.audit import AuditEntry, TaskMetric
+    from headwater.core.audit import AuditEntry, ChainReport, StoredAuditEntry, TaskMetric
     from headwater.core.events import Event
     from headwater.core.notifications import Delivery, DeliveryOutcome, OutboxItem
     from headwater.core.plan import Plan
@@ -176,7 +176,9 @@ class JobRecord:
     name: str
     settings: Mapping[str, object]  # the JobSettings JSON as validated
     source: str  # where it came from: a file path, or "api"
-    created_time: datetime
+    created_time: datetime  # of this version
+    creator: str | None = None  # who created the job
+    deployment_key: str | None = None  # bundle, target and resource key of deployed files
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +194,39 @@ class RunRecord:
     created_time: datetime
     state: RunState
     task_run_ids: Mapping[int, int]  # seq -> global task run id
+    queued_until: datetime | None = None  # when it left the job's queue, if it waited there
+    lease_owner: str | None = None  # the engine driving it (see `Store.claim_runs`)
+    fence: int = 0  # grows with every claim; every write of the run carries it
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    """What another process asked of the engine that drives a run."""
+
+    request_id: int
+    run_id: int
+    kind: str  # CANCEL or REPAIR
+    task_key: str | None  # CANCEL of one task; None for the whole run
+    body: Mapping[str, object]  # REPAIR: repair_id, task_keys, rerun_dependents, version, ...
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A run an engine now holds: every write of it must carry `fence`."""
+
+    run_id: int
+    fence: int
+    previous_owner: str | None  # the engine that held it before (None: a new run)
+
+
+@dataclass(frozen=True, slots=True)
+class RunCreated:
+    """What became of a new run: started, queued or skipped (see core/admission.py)."""
+
+    run_id: int
+    life_cycle: str  # PENDING, QUEUED or SKIPPED
+    message: str = ""
+    fence: int = 0  # the fence of the lease it was created with, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,60 +242,110 @@ class RunSummary:
     end_time: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class TaskSummary:
+    """One task over the runs summarised: attempts, failures, durations, recorded figures."""
+
+    task_key: str
+    attempts: int
+    failures: int
+    p50_seconds: float | None
+    p95_seconds: float | None
+    queue_p50_seconds: float | None
+    metrics: dict[str, float] = field(default_factory=dict)  # mean of each recorded figure
+
+
+@dataclass(frozen=True, slots=True)
+class JobSummary:
+    """A job's last `runs` terminal runs: how many succeeded, and per task figures."""
+
+    job_id: int
+    runs: int
+    succeeded: int
+    run_p50_seconds: float | None
+    run_p95_seconds: float | None
+    tasks: list[TaskSummary]
+
+    @property
+    def success_rate(self) -> float | None:
+        return None if not self.runs else self.succeeded / self.runs
+
+
 class Store(Protocol):
-    """The durable state: jobs and their versions, runs, task runs and the event log."""
+    """The durable state: jobs and their versions, runs, task runs, the event log, leases.
 
-    def save_job(self, name: str, settings: Mapping[str, object], source: str,
-                 at: datetime, *, actor: str | None = None) -> JobRecord:
-        """Create the job `name`, or add a version when its settings changed.
+    Every method is one transaction. Writes of a run's state carry the fencing token of the
+    engine's lease (`fence`): a write under a stale token raises `LeaseLost` and writes
+    nothing, so an engine that lost a run can never change it again.
+    """
 
-        With an `actor`, a new job or version is audited in the same transaction.
-        """
+    # Jobs.
+
+    def create_job(self, settings: Mapping[str, object], source: str, at: datetime,
+                   creator: str = "local", deployment_key: str | None = None) -> JobRecord:
+        """A new job at version 1 (a new id every time), audited."""
         ...
 
-    def job_by_name(self, name: str) -> JobRecord | None:
-        """The latest version of the job called `name`, or None."""
+    def update_job(self, job_id: int, settings: Mapping[str, object], source: str,
+                   at: datetime, actor: str) -> JobRecord:
+        """The job's next version (unless `settings` are its latest); `NotFound`."""
         ...
 
-    def list_jobs(self) -> list[JobRecord]:
-        """The latest version of every job, by job id."""
+    def deploy_job(self, settings: Mapping[str, object], source: str, at: datetime,
+                   actor: str, deployment_key: str) -> JobRecord:
+        """Create the job deployed under `deployment_key`, or update it."""
+        ...
+
+    def delete_job(self, job_id: int, at: datetime, actor: str) -> None:
+        """Delete a job; its versions and runs stay. `NotFound` if it is not there."""
         ...
 
     def get_job(self, job_id: int, version: int | None = None) -> JobRecord:
         """A job at a version (the latest by default); `NotFound` otherwise."""
         ...
 
+    def job_by_deployment(self, deployment_key: str) -> JobRecord | None:
+        """The job deployed under `deployment_key`, or None."""
+        ...
+
+    def list_jobs(self, name: str | None = None, limit: int | None = None,
+                  after_id: int | None = None) -> list[JobRecord]:
+        """The latest version of every job, by id; `name` matches exactly, ignoring case."""
+        ...
+
+    # Runs.
+
     def create_run(self, job: JobRecord, state: RunState, parameters: Mapping[str, str],
-                   trigger: str, creator: str, workdir: str, at: datetime) -> int:
-        """Store a new run with its initial snapshot; return its run id."""
+                   trigger: str, creator: str, workdir: str, at: datetime, *,
+                   owner: str | None = None, lease_seconds: float = 0.0) -> RunCreated:
+        """Store a new run: PENDING (leased to `owner` when given), QUEUED or SKIPPED."""
         ...
 
-    def record(self, run_id: int, event: Event, state: RunState,
+    def record(self, run_id: int, fence: int, event: Event, state: RunState,
                changed: Sequence[int], *, outbox: Sequence[OutboxItem] = (),
-               audit: Sequence[AuditEntry] = (),
-               metrics: Sequence[TaskMetric] = ()) -> Mapping[int, int]:
-        """In ONE transaction: append `event`, save the run row and the changed task runs,
-        and the decision's outbox rows (a dedupe key already stored is skipped), audit
-        entries (numbered and hash-chained) and the task metrics attempts recorded.
-
-        Returns seq -> global task run id for the task runs in `changed`.
-        """
-        ...
-
-    def append_audit(self, entries: Sequence[AuditEntry]) -> None:
-        """Append entries to the hash-chained audit log, in one transaction."""
+               audit: Sequence[AuditEntry] = (), metrics: Sequence[TaskMetric] = (),
+               outputs: Mapping[int, Mapping[str, Any]] | None = None,
+               handled: Sequence[int] = (), job_version: int | None = None,
+               parameters: Mapping[str, str] | None = None) -> Mapping[int, int]:
+        """In ONE transaction under `fence`: the event, the new snapshot and everything the
+        decision brings (see `SqlStore.record`); seq -> task run id of `changed`."""
         ...
 
     def load_run(self, run_id: int, plan: Plan | None = None) -> RunRecord:
         """A run with its snapshot rebuilt from the stored rows; `NotFound` otherwise."""
         ...
 
+    def task_outputs(self, run_id: int) -> dict[int, Mapping[str, Any]]:
+        """What each attempt of a run left as its result, by seq."""
+        ...
+
     def events(self, run_id: int) -> list[Event]:
         """The run's event log, oldest first."""
         ...
 
-    def list_runs(self, job_id: int | None = None, limit: int = 20,
-                  active_only: bool = False) -> list[RunSummary]:
+    def list_runs(self, job_id: int | None = None, limit: int = 20, active_only: bool = False,
+                  completed_only: bool = False, before_id: int | None = None
+                  ) -> list[RunSummary]:
         """Runs, newest first."""
         ...
 
@@ -268,35 +353,88 @@ class Store(Protocol):
         """(job run id, seq) of a global task run id; `NotFound` otherwise."""
         ...
 
-    def set_job_version(self, run_id: int, version: int,
-                        parameters: Mapping[str, str] | None = None) -> None:
-        """Make a run run `version` of its job: a repair runs the job's current settings.
-
-        `load_run` then builds the run's plan from that version and returns it as `job`.
-        `NotFound` for an unknown run or job version.
-        """
-        ...
-
     def new_id(self, kind: str) -> int:
         """A fresh id from the id space of job runs and task runs (`kind` "REPAIR" for a
         repair id), so that it never collides with either."""
         ...
 
-    def request_cancel(self, run_id: int, task_key: str | None, at: datetime) -> None:
-        """Append a CANCEL request for the run (`task_key` None) or one of its tasks.
+    # Requests to the engine driving a run.
 
-        Called from another process than the engine driving the run, which picks the
-        request up with `take_requests`. `NotFound` for an unknown run.
-        """
+    def request_cancel(self, run_id: int, task_key: str | None, at: datetime) -> int:
+        """Ask the engine driving the run to cancel it (or one task); `NotFound`."""
         ...
 
-    def take_requests(self, run_id: int, at: datetime) -> list[tuple[int, str, str | None]]:
-        """The run's unhandled requests as (request id, kind, task key), oldest first.
+    def request_repair(self, run_id: int, body: Mapping[str, object], at: datetime) -> int:
+        """Ask for a repair of an ended run; `InvalidState` if it runs or one waits."""
+        ...
 
-        In one transaction they are marked handled at `at`, so each is returned exactly once.
-        Polled by the engine loop several times a second: cheap when there is nothing (one
-        read). An unknown run has no requests.
-        """
+    def cancel_queued(self, run_id: int, at: datetime, actor: str) -> bool:
+        """End a run that waits in its queue as CANCELED; False if it is not queued."""
+        ...
+
+    def pending_requests(self, run_ids: Sequence[int]) -> list[RunRequest]:
+        """The unhandled requests of these runs, oldest first."""
+        ...
+
+    def drop_requests(self, run_id: int, fence: int, request_ids: Sequence[int],
+                      at: datetime) -> None:
+        """Mark requests handled that turned into no event."""
+        ...
+
+    # Leases.
+
+    def claim_runs(self, owner: str, limit: int, lease_seconds: float, at: datetime,
+                   actor: str, run_ids: Collection[int] | None = None,
+                   take_from: Collection[str] = ()) -> list[Claim]:
+        """Claim runs that need an engine and have no live lease (or whose owner is in
+        `take_from`: known dead)."""
+        ...
+
+    def renew_leases(self, owner: str, fences: Mapping[int, int],
+                     lease_seconds: float) -> set[int]:
+        """Extend `owner`'s leases; the run ids it no longer holds."""
+        ...
+
+    def release_run(self, run_id: int, fence: int) -> bool:
+        """Hand a run back; False if this fence no longer holds it."""
+        ...
+
+    def lease_owners(self, prefix: str) -> set[str]:
+        """The engines named `prefix...` that hold leases."""
+        ...
+
+    def admit_queued(self, at: datetime) -> list[int]:
+        """Admit queued runs wherever a slot is free."""
+        ...
+
+    # Operations.
+
+    def append_audit(self, entries: Sequence[AuditEntry]) -> None:
+        """Append entries to the hash-chained audit log, in one transaction."""
+        ...
+
+    def audit_entries(self, job_id: int | None = None, actor: str | None = None,
+                      since: datetime | None = None, run_id: int | None = None,
+                      limit: int | None = 100) -> list[StoredAuditEntry]:
+        """Entries matching every filter given, oldest first (the newest `limit`)."""
+        ...
+
+    def verify_audit(self) -> ChainReport:
+        """Recompute the whole chain; the report names the first entry that does not match."""
+        ...
+
+    def outbox_rows(self, run_id: int | None = None, status: str | None = None,
+                    limit: int = 50) -> list[Mapping[str, Any]]:
+        """Outbox rows, newest first, as column -> value."""
+        ...
+
+    def job_summary(self, job_id: int, last_runs: int = 20) -> JobSummary:
+        """Success rate and per-task durations and figures over the job's last runs."""
+        ...
+
+    def query(self, statement: str, max_rows: int = 1000
+              ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run one read-only SQL statement; `InvalidRequest` if it fails or tries to write."""
         ...
 
 

@@ -1,17 +1,26 @@
-"""Fakes for the pure core's tests: a discrete-event simulation of a run.
+"""Fakes for fast tests: a clock, an executor and a runner that run nothing, and a
+discrete-event simulation of a run.
+
+`FakeClock`, `FakeExecutor` (like httpx's `MockTransport`: a handler says how each attempt
+ends) and `FakeRunner` let the engine and the service be tested in-process, in milliseconds,
+against the real SQLite store: time moves only when the executor waits, and jumps to the next
+exit. Several executors may share one `FakeAttempts`, as engines share a machine's processes,
+so that one engine can adopt what another launched.
 
 `simulate` plays the engine's part without processes or a store: it feeds `decide` the events
-an executor and timers would produce, with scripted outcomes per attempt, on a fake clock that
-jumps from one due event to the next. Real adapters are tested for real elsewhere.
+an executor and timers would produce, with scripted outcomes per attempt. Real adapters are
+tested for real elsewhere.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from headwater.core.conditions import ConditionError, evaluate_condition
 from headwater.core.events import (
@@ -32,6 +41,8 @@ from headwater.core.events import (
 from headwater.core.machine import decide, initial_state
 from headwater.core.plan import Plan
 from headwater.core.runstate import RunState
+from headwater.core.spec import Task
+from headwater.ports import AttemptKey, LaunchSpec, TaskContext, TaskExit
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -149,3 +160,154 @@ def replay(plan: Plan, events: Sequence[Event]) -> RunState:
     for event in events:
         state = decide(state, event).state
     return state
+
+
+# -- fakes for the engine and the service --------------------------------------------------
+
+
+class FakeClock:
+    """A clock that moves only when told to (or when a `FakeExecutor` waits)."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.instant = start
+
+    def now(self) -> datetime:
+        return self.instant
+
+    def advance(self, seconds: float) -> None:
+        self.instant += timedelta(seconds=seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a fake attempt ends: after `seconds`, with an exit code (or never: `hang`)."""
+
+    exit_code: int = 0
+    seconds: float = 1.0
+    values: Mapping[str, object] | None = None  # task values it sets
+    metrics: Mapping[str, float] | None = None  # figures it records
+    result: Mapping[str, object] = field(default_factory=dict)  # its result.json
+    hang: bool = False  # runs until killed
+
+
+Handler = Callable[[AttemptKey, LaunchSpec], Outcome]
+
+
+@dataclass
+class FakeAttempt:
+    """One attempt in the fake machine: when it ends, and how."""
+
+    key: AttemptKey
+    spec: LaunchSpec
+    outcome: Outcome
+    started: datetime
+    ends: datetime | None  # None: hangs until killed
+    signal: int | None = None
+
+
+@dataclass
+class FakeAttempts:
+    """The attempts of a fake machine, shared by the executors of several engines."""
+
+    launched: dict[AttemptKey, FakeAttempt] = field(default_factory=dict)
+    most_at_once: int = 0
+
+    def running(self, now: datetime) -> int:
+        return sum(1 for a in self.launched.values() if a.ends is None or a.ends > now)
+
+
+class FakeExecutor:
+    """An executor that runs nothing: `handler(key, spec)` says how each attempt ends.
+
+    Implements `headwater.ports.Executor`. `wait` moves the clock forward to the next exit
+    (or by its timeout), so simulated seconds pass in microseconds.
+    """
+
+    def __init__(self, clock: FakeClock, handler: Handler | None = None,
+                 attempts: FakeAttempts | None = None) -> None:
+        self.clock = clock
+        self.handler: Handler = handler or (lambda key, spec: Outcome())
+        self.attempts = attempts if attempts is not None else FakeAttempts()
+        self.watched: set[AttemptKey] = set()
+
+    def launch(self, key: AttemptKey, spec: LaunchSpec) -> str:
+        if key not in self.attempts.launched:
+            outcome = self.handler(key, spec)
+            now = self.clock.now()
+            ends = None if outcome.hang else now + timedelta(seconds=outcome.seconds)
+            self.attempts.launched[key] = FakeAttempt(key, spec, outcome, now, ends)
+            self.attempts.most_at_once = max(self.attempts.most_at_once,
+                                             self.attempts.running(now))
+        self.watched.add(key)
+        return f"fake:{key.run_id}:{key.seq}"
+
+    def adopt(self, key: AttemptKey, handle: str | None, attempt_dir: Path) -> str | None:
+        if key not in self.attempts.launched:
+            return None
+        self.watched.add(key)
+        return f"fake:{key.run_id}:{key.seq}"
+
+    def kill(self, key: AttemptKey, grace_seconds: float) -> None:
+        attempt = self.attempts.launched.get(key)
+        now = self.clock.now()
+        if attempt is not None and (attempt.ends is None or attempt.ends > now):
+            attempt.ends, attempt.signal = now + timedelta(milliseconds=10), 15
+
+    def release(self, key: AttemptKey) -> None:
+        self.watched.discard(key)
+
+    def running(self) -> int:
+        return len(self.watched)
+
+    def close(self) -> None:
+        self.watched.clear()
+
+    def wait(self, timeout: float) -> list[TaskExit]:
+        now = self.clock.now()
+        ends = [a.ends for k in self.watched
+                if (a := self.attempts.launched[k]).ends is not None]
+        due = min(ends, default=None)
+        limit = now + timedelta(seconds=timeout)
+        if due is None or due > limit:
+            self.clock.instant = max(now, limit)
+            return []
+        self.clock.instant = max(now, due)
+        return self.collect()
+
+    def collect(self) -> list[TaskExit]:
+        """The exits of watched attempts that have ended by now."""
+        now = self.clock.now()
+        exits = []
+        for key in sorted(self.watched, key=lambda k: (k.run_id, k.seq)):
+            attempt = self.attempts.launched[key]
+            if attempt.ends is not None and attempt.ends <= now:
+                self.watched.discard(key)
+                exits.append(_exit(attempt))
+        return exits
+
+
+def _exit(attempt: FakeAttempt) -> TaskExit:
+    outcome = attempt.outcome
+    values = "".join(json.dumps({"key": k, "value": v}) + "\n"
+                     for k, v in (outcome.values or {}).items())
+    metrics = "".join(json.dumps({"name": k, "value": v}) + "\n"
+                      for k, v in (outcome.metrics or {}).items())
+    if attempt.signal is not None:
+        return TaskExit(attempt.key, None, attempt.signal, attempt.ends)
+    return TaskExit(attempt.key, outcome.exit_code, None, attempt.ends, values=values or None,
+                    metrics=metrics or None, result=outcome.result)
+
+
+class FakeRunner:
+    """A runner for every task type that builds a launch of `true`: the executor is fake."""
+
+    def launch_spec(self, task: Task, context: TaskContext) -> LaunchSpec:
+        return LaunchSpec(argv=["true", task.task_key], env={}, cwd=context.workdir,
+                          log_path=context.log_path)
+
+
+def fake_runners() -> dict[str, FakeRunner]:
+    """A `FakeRunner` under every task type that runs a process."""
+    kinds = ("notebook_task", "spark_python_task", "python_wheel_task", "sql_task",
+             "shell_command_task", "python_operator_task", "run_job_task")
+    return dict.fromkeys(kinds, FakeRunner())

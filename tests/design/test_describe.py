@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from headwater.cli.design import describe
 from headwater.core.spec import JobSettings
-from headwater.design.describe import describe_job
+from headwater.design.describe import concurrency_words, describe_job
 from headwater.design.markdown import SECTIONS, render_markdown
 from tests.design.conftest import FIXTURES, Invoke
 
@@ -69,7 +69,8 @@ def test_dependencies_run_if_and_condition_branches(markdown: str) -> None:
 
 def test_retry_strategy_and_timeouts_in_words(markdown: str) -> None:
     assert section(markdown, "Retry strategy and timeouts").splitlines() == [
-        "- the job: times out after 1 hour 30 minutes; at most 1 run at a time",
+        "- the job: times out after 1 hour 30 minutes; at most 1 run at a time; more wait in "
+        "the queue, first in first out",
         "- `ingest_bronze_orders`: 3 retries, at least 1 minute apart, timeouts retried: no; "
         "times out after 5 minutes",
         "- `check_bronze_quality`: a condition, decided at once: no retries or timeout needed",
@@ -156,3 +157,17 @@ def test_more_than_one_job_needs_job(tmp_path: Path, run_describe: Invoke) -> No
     result = CliRunner().invoke(describe, [str(path)])
     assert result.exit_code == 2 and "pick one with --job" in result.output
     assert run_describe(path, "--job", "other").exit_code == 0
+
+
+@pytest.mark.parametrize(("settings", "words"), [
+    ({}, "at most 1 run at a time (the default); more wait in the queue, first in first out"),
+    ({"max_concurrent_runs": 3, "queue": {"enabled": False}},
+     "at most 3 runs at a time; more are skipped (the queue is off)"),
+    ({"max_concurrent_runs": 0}, "every run is skipped (max_concurrent_runs 0)"),
+])
+def test_what_the_engine_enforces_on_concurrent_runs_in_words(
+        settings: dict[str, object], words: str) -> None:
+    job = JobSettings.model_validate({"name": "j", "tasks": [
+        {"task_key": "t", "shell_command_task": {"command": "true"}}], **settings})
+
+    assert concurrency_words(job) == words

@@ -183,3 +183,23 @@ def test_hard_coded_markers(text: str, markers: list[str]) -> None:
 ])
 def test_meaningless_names(name: str, meaningless: bool) -> None:
     assert is_meaningless(name) is meaningless
+
+
+@pytest.mark.parametrize(("settings", "rule", "where", "message"), [
+    ("      max_concurrent_runs: 0\n", "HW204", "0\n      description",
+     "max_concurrent_runs 0: every run of it is skipped"),
+    ("      max_concurrent_runs: 2\n      queue: {enabled: false}\n", "HW205", "false",
+     "queue off: a run started while 2 runs of it are active is skipped"),
+])
+def test_concurrency_that_skips_runs_is_reported_where_it_is_set(
+        job_file: Callable[[str], Path], run_lint: Invoke, settings: str, rule: str,
+        where: str, message: str) -> None:
+    path = job_file("good_job.yml")
+    anchor = "      name: orders_daily\n"
+    path.write_text(path.read_text().replace(anchor, anchor + settings, 1))
+
+    # (in development mode, a bundle's max_concurrent_runs of 0 becomes 4, as the CLI does)
+    [(line, column, found, text)] = findings(run_lint(path, "--target", "prod").output)[:1]
+
+    assert found == rule and message in text
+    assert (line, column) == place(path.read_text(), where)

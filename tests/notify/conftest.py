@@ -148,17 +148,17 @@ def failed_run(store: SqlStore, emails: list[str], hooks: list[str]) -> int:
         "email_notifications": {"on_failure": emails},
         "webhook_notifications": {"on_failure": [{"id": h} for h in hooks]},
     }
-    job = store.save_job("etl", body, "etl.yml", T0)
+    job = store.create_job(body, "etl.yml", T0)
     settings = JobSettings.model_validate(body)
     plan = build_plan(settings)
-    run_id = store.create_run(job, initial_state(plan), {}, "ONE_TIME", "ann", "/w", T0)
+    run_id = store.create_run(job, initial_state(plan), {}, "ONE_TIME", "ann", "/w", T0).run_id
     context = RunContext(run_id, job.job_id, job.name, "ann")
     state = initial_state(plan)
     for event in (RunStarted(T0), TaskStarted(T0, 1, "pid:1"),
                   TaskFailed(T0 + timedelta(seconds=3), 1, "exit code 1", 1)):
         decision = decide(state, event)
         effects = side_effects(settings, context, state, decision.state, decision.changed, event)
-        store.record(run_id, event, decision.state, decision.changed, outbox=effects.outbox,
+        store.record(run_id, 0, event, decision.state, decision.changed, outbox=effects.outbox,
                      audit=effects.audit)
         state = decision.state
     return run_id

@@ -62,4 +62,4 @@ def plan() -> Plan:
 
 @pytest.fixture
 def job(store: SqlStore) -> JobRecord:
-    return store.save_job("etl", SETTINGS, "jobs/etl.yml", T0)
+    return store.create_job(SETTINGS, "jobs/etl.yml", T0)

@@ -50,11 +50,12 @@ def test_a_write_transaction_holds_the_write_lock_from_begin(sqlite_url: str) ->
 
 def test_a_second_store_on_the_same_database_sees_the_data(store: SqlStore,
                                                            db_url: str) -> None:
-    saved = store.save_job("etl", SETTINGS, "a.yml", T0)
+    saved = store.create_job(SETTINGS, "a.yml", T0)
     second = open_store(db_url)
     try:
         assert second.get_job(saved.job_id) == saved
-        newer = second.save_job("etl", {**SETTINGS, "timeout_seconds": 5}, "a.yml", T0)
+        newer = second.update_job(saved.job_id, {**SETTINGS, "timeout_seconds": 5}, "a.yml", T0,
+                                  "ann")
         assert store.get_job(saved.job_id) == newer
     finally:
         second.close()
@@ -62,7 +63,7 @@ def test_a_second_store_on_the_same_database_sees_the_data(store: SqlStore,
 
 def test_integrity_check_reports_ok(sqlite_url: str) -> None:
     store = open_store(sqlite_url)
-    store.save_job("etl", SETTINGS, "a.yml", T0)
+    store.create_job(SETTINGS, "a.yml", T0)
 
     assert store.integrity_check() == "ok"
     store.close()

@@ -1,8 +1,9 @@
-"""Jobs and their versions in the SQL store."""
+"""Jobs and their versions in the SQL store: keyed by id, deployed by key, deleted softly."""
 
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 import pytest
 from store_builders import SETTINGS, T0, at
@@ -12,52 +13,90 @@ from headwater.store import SqlStore
 
 
 def test_a_new_job_starts_at_version_1_and_reads_back_equal(store: SqlStore) -> None:
-    saved = store.save_job("etl", SETTINGS, "jobs/etl.yml", T0)
+    saved = store.create_job(SETTINGS, "jobs/etl.yml", T0, "ann")
 
-    assert (saved.version, saved.name, saved.source) == (1, "etl", "jobs/etl.yml")
+    assert (saved.version, saved.name, saved.source, saved.creator) == (
+        1, "etl", "jobs/etl.yml", "ann")
     assert saved.settings == SETTINGS
     assert saved.created_time == T0 and saved.created_time.tzinfo is not None
     assert store.get_job(saved.job_id) == saved
     assert store.get_job(saved.job_id, 1) == saved
 
 
-def test_saving_the_same_settings_again_returns_the_same_version(store: SqlStore) -> None:
-    first = store.save_job("etl", SETTINGS, "jobs/etl.yml", T0)
+def test_create_makes_a_new_job_every_time_even_with_the_same_name(store: SqlStore) -> None:
+    first = store.create_job(SETTINGS, "a.yml", T0)
+    second = store.create_job(SETTINGS, "a.yml", T0)
+
+    assert first.job_id != second.job_id and (first.version, second.version) == (1, 1)
+    assert store.list_jobs("ETL") == [first, second]  # exact name, ignoring case
+
+
+def test_updating_with_the_same_settings_keeps_the_version(store: SqlStore) -> None:
+    first = store.create_job(SETTINGS, "jobs/etl.yml", T0)
     # Key order does not make settings different.
     reordered = dict(reversed(list(copy.deepcopy(SETTINGS).items())))
 
-    again = store.save_job("etl", reordered, "elsewhere.yml", at(60))
+    again = store.update_job(first.job_id, reordered, "elsewhere.yml", at(60), "bob")
 
     assert again == first
 
 
 def test_changed_settings_add_the_next_version_and_keep_the_old(store: SqlStore) -> None:
-    first = store.save_job("etl", SETTINGS, "jobs/etl.yml", T0)
-    changed = {**SETTINGS, "timeout_seconds": 600}
+    first = store.create_job(SETTINGS, "jobs/etl.yml", T0)
+    changed = {**SETTINGS, "name": "etl2", "timeout_seconds": 600}
 
-    second = store.save_job("etl", changed, "api", at(60))
-    third = store.save_job("etl", SETTINGS, "api", at(120))
+    second = store.update_job(first.job_id, changed, "api", at(60), "bob")
+    third = store.update_job(first.job_id, SETTINGS, "api", at(120), "bob")
 
     assert (second.job_id, second.version, second.settings) == (first.job_id, 2, changed)
+    assert second.name == "etl2"  # the job takes the name of its latest settings
     assert third.version == 3  # going back to old settings is still a change
     assert store.get_job(first.job_id) == third
     assert store.get_job(first.job_id, 1) == first
     assert store.get_job(first.job_id, 2) == second
 
 
-def test_jobs_are_found_by_name_and_listed(store: SqlStore) -> None:
-    etl = store.save_job("etl", SETTINGS, "a.yml", T0)
-    other = store.save_job("report", {**SETTINGS, "name": "report"}, "b.yml", T0)
-    etl2 = store.save_job("etl", {**SETTINGS, "max_concurrent_runs": 2}, "a.yml", at(1))
+def test_deploying_the_same_files_again_updates_their_job(store: SqlStore) -> None:
+    key = "bundle/lab/dev/jobs/etl"
+    first = store.deploy_job(SETTINGS, "a.yml", T0, "ann", key)
+    same = store.deploy_job(SETTINGS, "a.yml", at(1), "ann", key)
+    changed = store.deploy_job({**SETTINGS, "timeout_seconds": 5}, "a.yml", at(2), "ann", key)
+    other = store.deploy_job(SETTINGS, "a.yml", at(3), "ann", "bundle/lab/prod/jobs/etl")
 
-    assert store.job_by_name("etl") == etl2
-    assert store.job_by_name("nothing") is None
-    assert store.list_jobs() == [etl2, other]
-    assert etl.job_id != other.job_id
+    assert same == first
+    assert (changed.job_id, changed.version) == (first.job_id, 2)
+    assert other.job_id != first.job_id
+    assert store.job_by_deployment(key) == changed
+    assert store.job_by_deployment("bundle/none") is None
+
+
+def test_a_deleted_job_is_gone_but_its_versions_stay_and_its_key_is_free(
+        store: SqlStore) -> None:
+    key = "file//jobs/etl.json/jobs/etl"
+    job = store.deploy_job(SETTINGS, "etl.json", T0, "ann", key)
+
+    store.delete_job(job.job_id, at(1), "ann")
+
+    with pytest.raises(NotFound, match=rf"^Job {job.job_id} does not exist\.$"):
+        store.get_job(job.job_id)
+    assert store.get_job(job.job_id, 1) == replace(job, deployment_key=None)  # runs read it
+    assert store.list_jobs() == []
+    assert store.deploy_job(SETTINGS, "etl.json", at(2), "ann", key).job_id != job.job_id
+    with pytest.raises(NotFound):
+        store.delete_job(job.job_id, at(3), "ann")
+
+
+def test_jobs_are_listed_by_id_a_page_at_a_time(store: SqlStore) -> None:
+    jobs = [store.create_job({**SETTINGS, "name": f"job{i}"}, "a.yml", T0) for i in range(5)]
+
+    first = store.list_jobs(limit=2)
+    rest = store.list_jobs(limit=10, after_id=first[-1].job_id)
+
+    assert first + rest == jobs
 
 
 def test_unknown_jobs_and_versions_raise_not_found(store: SqlStore) -> None:
-    saved = store.save_job("etl", SETTINGS, "a.yml", T0)
+    saved = store.create_job(SETTINGS, "a.yml", T0)
 
     with pytest.raises(NotFound, match=r"^Job 999 does not exist\.$"):
         store.get_job(999)

@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import insert, inspect
+from sqlalchemy import insert, inspect, text
 from store_builders import SETTINGS, T0, at, state_with, task_run
 
 from headwater.core.events import RunStarted, event_to_dict
@@ -22,7 +22,15 @@ from headwater.ports import JobRecord
 from headwater.store import SqlStore, open_store
 from headwater.store.engine import create_store_engine
 from headwater.store.migrate import HEAD_REVISION, MIGRATIONS_DIR, current_revision
-from headwater.store.tables import metadata, run_events, run_ids, runs, task_runs
+from headwater.store.tables import (
+    dumps_instant,
+    job_versions,
+    metadata,
+    run_events,
+    run_ids,
+    runs,
+    task_runs,
+)
 
 
 def alembic_config(store: SqlStore) -> Config:
@@ -94,10 +102,13 @@ def test_upgrading_from_0001_keeps_the_data_and_defaults_the_new_columns(db_url:
     with engine.connect() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, "0001")
-    job = SqlStore(engine).save_job("etl", SETTINGS, "jobs/etl.yml", T0)  # jobs: unchanged
     with engine.begin() as conn:
+        conn.execute(text("INSERT INTO jobs (job_id, name, created_time, deleted) "
+                          "VALUES (3, 'etl', :at, :no)"), {"at": dumps_instant(T0), "no": False})
+        conn.execute(insert(job_versions), {"job_id": 3, "version": 1, "settings": SETTINGS,
+                                            "source": "jobs/etl.yml", "created_time": T0})
         conn.execute(insert(run_ids), [{"id": 7, "kind": "JOB_RUN"}, {"id": 8, "kind": "TASK_RUN"}])
-        conn.execute(insert(runs), {**OLD_RUN, "job_id": job.job_id})
+        conn.execute(insert(runs), {**OLD_RUN, "job_id": 3})
         conn.execute(insert(task_runs), OLD_TASK_RUN)
         conn.execute(insert(run_events), {"run_id": 7, "event_no": 1, "type": "RunStarted",
                                           "body": event_to_dict(RunStarted(at(1))), "at": at(1)})
@@ -111,7 +122,12 @@ def test_upgrading_from_0001_keeps_the_data_and_defaults_the_new_columns(db_url:
         record = store.load_run(7)
 
         # Then the old data reads back, with the new fields at their defaults
+        job = store.get_job(3)
+        assert (job.name, job.version, job.creator, job.deployment_key) == ("etl", 1, None, None)
         assert (record.job, record.creator, record.task_run_ids) == (job, "ann", {1: 8})
+        # a run that had not ended needs an engine: the next one takes it over
+        assert (record.lease_owner, record.fence) == (None, 0)
+        assert [c.run_id for c in store.claim_runs("e1", 5, 15, at(3), "ann")] == [7]
         assert (record.state.life_cycle, record.state.start_time) == (L.RUNNING, at(1))
         assert (record.state.repairs, record.state.original_end_time) == ((), None)
         assert record.state.task_runs == {1: TaskRun(
@@ -123,10 +139,10 @@ def test_upgrading_from_0001_keeps_the_data_and_defaults_the_new_columns(db_url:
             repair=1, loop=LoopProgress(total=2), values='{"a":1}')
         state = replace(record.state, task_runs={1: running},
                         repairs=(Repair(1, store.new_id("REPAIR"), at(3)),))
-        store.record(7, RunStarted(at(3)), state, [1])
+        store.record(7, 1, RunStarted(at(3)), state, [1])
         assert store.load_run(7).state == replace(state, plan=store.load_run(7).state.plan)
         store.request_cancel(7, None, at(4))
-        assert [kind for _, kind, _ in store.take_requests(7, at(5))] == ["CANCEL"]
+        assert [r.kind for r in store.pending_requests([7])] == ["CANCEL"]
     finally:
         store.close()
 
@@ -150,7 +166,7 @@ def test_downgrading_to_0001_with_a_run_keeps_the_run(
     store: SqlStore, job: JobRecord, plan: Plan, db_url: str
 ) -> None:
     state = state_with(plan, task_run(1, "extract", repair=1, loop=LoopProgress(total=3)))
-    run_id = store.create_run(job, state, {}, "ONE_TIME", "bob", "/w", T0)
+    run_id = store.create_run(job, state, {}, "ONE_TIME", "bob", "/w", T0).run_id
     store.request_cancel(run_id, None, at(1))
     config = alembic_config(store)
     with store.engine.connect() as conn:

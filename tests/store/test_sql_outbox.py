@@ -32,14 +32,14 @@ ALERTS = {"on_failure": ["bad@x"], "on_success": ["ok@x"]}
 def drive(store: SqlStore, job: JobRecord, plan: Plan, events: list[Event],
           settings: dict[str, object] | None = None) -> tuple[int, RunState]:
     """Create a run and record each event's decision with its side effects."""
-    run_id = store.create_run(job, initial_state(plan), {}, "ONE_TIME", "ann", "/w", T0)
+    run_id = store.create_run(job, initial_state(plan), {}, "ONE_TIME", "ann", "/w", T0).run_id
     spec = JobSettings.model_validate(settings or job.settings)
     context = RunContext(run_id, job.job_id, job.name, "ann")
     state = initial_state(plan)
     for event in events:
         decision = decide(state, event)
         effects = side_effects(spec, context, state, decision.state, decision.changed, event)
-        store.record(run_id, event, decision.state, decision.changed, outbox=effects.outbox,
+        store.record(run_id, 0, event, decision.state, decision.changed, outbox=effects.outbox,
                      audit=effects.audit)
         state = decision.state
     return run_id, state
@@ -83,16 +83,16 @@ def test_the_same_alert_decided_twice_is_stored_once(
     spec = JobSettings.model_validate({**alerting, "tasks": [
         {**alerting["tasks"][0], "email_notifications": {"on_start": ["s@x"]}}]})  # type: ignore[index]
     plan = build_plan(spec)  # task-level recipients come from the plan's task specs
-    run_id = store.create_run(job, initial_state(plan), {}, "ONE_TIME", "ann", "/w", T0)
+    run_id = store.create_run(job, initial_state(plan), {}, "ONE_TIME", "ann", "/w", T0).run_id
     context = RunContext(run_id, job.job_id, job.name, "ann")
     started = decide(initial_state(plan), RunStarted(at(0))).state
     decision = decide(started, TaskStarted(at(1), 1, "pid:1"))
     effects = side_effects(spec, context, started, decision.state, decision.changed,
                            TaskStarted(at(1), 1, "pid:1"))
 
-    ids = store.record(run_id, TaskStarted(at(1), 1, "pid:1"), decision.state,
+    ids = store.record(run_id, 0, TaskStarted(at(1), 1, "pid:1"), decision.state,
                        decision.changed, outbox=effects.outbox)
-    store.record(run_id, TaskStarted(at(1), 1, "pid:1"), decision.state, decision.changed,
+    store.record(run_id, 0, TaskStarted(at(1), 1, "pid:1"), decision.state, decision.changed,
                  outbox=effects.outbox)  # a replayed decision
 
     rows = store.outbox_rows(run_id)
@@ -104,7 +104,7 @@ def test_nothing_is_written_when_the_transition_fails(store: SqlStore) -> None:
     state = RunState(plan=Plan({}, (), {}, frozenset()))
 
     with pytest.raises(NotFound):
-        store.record(999, RunStarted(T0), state, [], audit=[entry])
+        store.record(999, 0, RunStarted(T0), state, [], audit=[entry])
 
     assert store.audit_entries() == []
 
@@ -150,12 +150,12 @@ def test_a_lapsed_lease_can_be_claimed_again(
 
 def test_the_audit_log_chains_job_saves_runs_and_attempts(
         store: SqlStore, plan: Plan) -> None:
-    job = store.save_job("etl", {"name": "etl", "tasks": []}, "a.yml", T0, actor="ann")
-    store.save_job("etl", {"name": "etl", "tasks": []}, "a.yml", at(1), actor="ann")  # same
-    job = store.save_job("etl", {"name": "etl", "tasks": [
+    job = store.create_job({"name": "etl", "tasks": []}, "a.yml", T0, "ann")
+    store.update_job(job.job_id, {"name": "etl", "tasks": []}, "a.yml", at(1), "ann")  # same
+    job = store.update_job(job.job_id, {"name": "etl", "tasks": [
         {"task_key": "extract", "shell_command_task": {"command": "echo e"}},
         {"task_key": "load", "depends_on": [{"task_key": "extract"}], "max_retries": 2,
-         "shell_command_task": {"command": "echo l"}}]}, "a.yml", at(2), actor="bob")
+         "shell_command_task": {"command": "echo l"}}]}, "a.yml", at(2), "bob")
     drive(store, job, plan, FAILING_RUN[:3])
 
     actions = [(e.entry.action, e.entry.actor, e.entry.task_key) for e in store.audit_entries()]
@@ -218,7 +218,7 @@ def test_metrics_are_saved_with_the_attempt_and_summarised(
     run_id, state = drive(store, job, plan, FAILING_RUN[:2])
     event = TaskSucceeded(at(4), 1)
     decision = decide(state, event)
-    store.record(run_id, event, decision.state, decision.changed,
+    store.record(run_id, 0, event, decision.state, decision.changed,
                  metrics=[TaskMetric(1, "rows", 10), TaskMetric(1, "rows", 12)])
 
     _, rows = store.query("SELECT task_key, attempt_number, name, value "
@@ -232,7 +232,7 @@ def test_job_summary_success_rate_and_percentiles(
         run_id, state = drive(store, job, plan, [
             RunStarted(at(0)), TaskStarted(at(1), 1, "p"), TaskSucceeded(at(1 + seconds), 1),
             TaskStarted(at(10), 2, "p"), TaskSucceeded(at(11), 2)])
-        store.record(run_id, TaskSucceeded(at(11), 2), state, [],
+        store.record(run_id, 0, TaskSucceeded(at(11), 2), state, [],
                      metrics=[TaskMetric(1, "rows", seconds * 10)])
     drive(store, job, plan, [*FAILING_RUN, TaskStarted(at(12), 3, "p"),
                                            TaskFailed(at(13), 3, "x", 1),

@@ -38,7 +38,7 @@ while count < 0 or i < stop:
                   life_cycle=LifeCycleState.RUNNING, start_time=now, handle=f"pid:{i}")
     state = RunState(plan=plan, life_cycle=LifeCycleState.RUNNING, message=f"step {i}",
                      task_runs={i: run}, latest={"extract": i}, next_seq=i + 1)
-    store.record(run_id, TaskStarted(now, i, f"pid:{i}"), state, [i])
+    store.record(run_id, 0, TaskStarted(now, i, f"pid:{i}"), state, [i])
 store.close()
 """
 
@@ -98,7 +98,7 @@ def test_a_writer_killed_mid_way_leaves_whole_transitions_only(
     store: SqlStore, job: JobRecord, plan: Plan, db_url: str
 ) -> None:
     # Given a run, five times in a row:
-    run_id = store.create_run(job, state_with(plan), {}, "ONE_TIME", "ann", "/w", T0)
+    run_id = store.create_run(job, state_with(plan), {}, "ONE_TIME", "ann", "/w", T0).run_id
     counts = []
     for _ in range(5):
         # When a child recording transitions as fast as it can is SIGKILLed mid-loop
@@ -111,8 +111,8 @@ def test_a_writer_killed_mid_way_leaves_whole_transitions_only(
 def test_two_writer_processes_never_see_database_is_locked(
     store: SqlStore, job: JobRecord, plan: Plan, db_url: str
 ) -> None:
-    first = store.create_run(job, state_with(plan), {}, "ONE_TIME", "ann", "/w", T0)
-    second = store.create_run(job, state_with(plan), {}, "ONE_TIME", "bob", "/w", T0)
+    first = store.create_run(job, state_with(plan), {}, "ONE_TIME", "ann", "/w", T0).run_id
+    second = store.create_run(job, state_with(plan), {}, "ONE_TIME", "bob", "/w", T0).run_id
 
     children = [record_loop(db_url, run_id, 300) for run_id in (first, second)]
     outputs = [child.communicate(timeout=120) for child in children]

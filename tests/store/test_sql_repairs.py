@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from store_builders import SETTINGS, T0, at, state_with, task_run
 
-from headwater.core.events import ForEachStarted, RepairRequested, TaskSucceeded
+from headwater.core.events import ForEachStarted, RepairRequested, RunStarted, TaskSucceeded
 from headwater.core.plan import Plan
 from headwater.core.runstate import LoopProgress, Repair, RunState
 from headwater.core.states import LifeCycleState as L
@@ -44,7 +44,7 @@ def test_every_new_field_reads_back_as_it_was_created_and_recorded(
     loop = task_run(2, "load", life_cycle=L.RUNNING, inputs=BIG_INPUTS,
                     loop=LoopProgress(total=20_000, started=3, done=1, failed=0))
     created = state_with(plan, extract, loop, life_cycle=L.RUNNING, start_time=at(0))
-    run_id = store.create_run(job, created, {}, "ONE_TIME", "ann", "/w", T0)
+    run_id = store.create_run(job, created, {}, "ONE_TIME", "ann", "/w", T0).run_id
     assert_same_snapshot(store.load_run(run_id).state, created)
 
     # When a repair reruns `load`: the loop progresses, a repair attempt is added, and the run
@@ -65,7 +65,7 @@ def test_every_new_field_reads_back_as_it_was_created_and_recorded(
     repaired = state_with(plan, extract, progressed, rerun, life_cycle=L.RUNNING,
                           start_time=at(0), repairs=repairs, original_end_time=at(9))
     event = RepairRequested(at(10), repair_id, job.version, ("load",))
-    ids = store.record(run_id, event, repaired, [2, 3])
+    ids = store.record(run_id, 0, event, repaired, [2, 3])
 
     # Then every field reads back equal, the update and the insert alike
     assert set(ids) == {2, 3}
@@ -89,10 +89,10 @@ def test_new_fields_can_be_cleared_again(store: SqlStore, job: JobRecord, plan: 
                     loop=LoopProgress(total=1, started=1))
     run_id = store.create_run(job, state_with(plan, full, original_end_time=at(1),
                                               repairs=(Repair(1, 99, at(2)),)),
-                              {}, "ONE_TIME", "ann", "/w", T0)
+                              {}, "ONE_TIME", "ann", "/w", T0).run_id
     cleared = state_with(plan, task_run(1, "extract"))
 
-    store.record(run_id, ForEachStarted(at(3), 1, "[]"), cleared, [1])
+    store.record(run_id, 0, ForEachStarted(at(3), 1, "[]"), cleared, [1])
 
     assert_same_snapshot(store.load_run(run_id).state, cleared)
 
@@ -104,9 +104,9 @@ def test_repair_ids_never_collide_with_run_or_task_run_ids(
     for _ in range(3):
         seen.append(store.new_id("REPAIR"))
         run_id = store.create_run(job, state_with(plan, task_run(1, "extract")), {},
-                                  "ONE_TIME", "ann", "/w", T0)
+                                  "ONE_TIME", "ann", "/w", T0).run_id
         more = state_with(plan, task_run(1, "extract"), task_run(2, "load"))
-        store.record(run_id, TaskSucceeded(at(1), 1), more, [2])
+        store.record(run_id, 0, TaskSucceeded(at(1), 1), more, [2])
         seen.append(run_id)
         seen.extend(store.load_run(run_id).task_run_ids.values())
         seen.append(store.new_id("REPAIR"))
@@ -120,34 +120,34 @@ def test_repair_ids_never_collide_with_run_or_task_run_ids(
         store.new_id("A_KIND_TOO_LONG_FOR_THE_COLUMN")
 
 
-def test_set_job_version_changes_the_plan_load_run_builds(
+def test_a_repair_moves_the_run_to_the_job_version_it_records(
     store: SqlStore, job: JobRecord, plan: Plan
 ) -> None:
     # Given a run of version 1 and a version 2 with one more task
-    run_id = store.create_run(job, state_with(plan), {}, "ONE_TIME", "ann", "/w", T0)
+    run_id = store.create_run(job, state_with(plan), {}, "ONE_TIME", "ann", "/w", T0).run_id
     report = {"task_key": "report", "depends_on": [{"task_key": "load"}],
               "shell_command_task": {"command": "echo r"}}
-    newer = store.save_job("etl", {**SETTINGS, "tasks": [*SETTINGS["tasks"], report]}, "api",
-                           at(60))
+    newer = store.update_job(job.job_id, {**SETTINGS, "tasks": [*SETTINGS["tasks"], report]},
+                             "api", at(60), "ann")
     assert store.load_run(run_id).state.plan.order == ("extract", "load")
 
-    # When the run is repaired with the job's current settings
-    store.set_job_version(run_id, newer.version)
+    # When the repair's decision is recorded with the job's current version and parameters
+    store.record(run_id, 0, RunStarted(at(61)), state_with(plan), [],
+                 job_version=newer.version, parameters={"env": "dev"})
 
-    # Then it is loaded with, and planned from, version 2
+    # Then the run is loaded with, and planned from, version 2
     record = store.load_run(run_id)
-    assert record.job == newer
+    assert record.job == newer and record.parameters == {"env": "dev"}
     assert record.state.plan.order == ("extract", "load", "report")
     assert [r.run_id for r in store.list_runs(job_id=job.job_id)] == [run_id]
 
 
-def test_set_job_version_refuses_unknown_runs_and_versions(
+def test_a_repair_to_an_unknown_version_writes_nothing(
     store: SqlStore, job: JobRecord, plan: Plan
 ) -> None:
-    run_id = store.create_run(job, state_with(plan), {}, "ONE_TIME", "ann", "/w", T0)
+    run_id = store.create_run(job, state_with(plan), {}, "ONE_TIME", "ann", "/w", T0).run_id
 
-    with pytest.raises(NotFound, match=r"^Run 424242 does not exist\.$"):
-        store.set_job_version(424242, 1)
     with pytest.raises(NotFound, match=rf"^Job {job.job_id} version 5 does not exist\.$"):
-        store.set_job_version(run_id, 5)
+        store.record(run_id, 0, RunStarted(at(1)), state_with(plan), [], job_version=5)
     assert store.load_run(run_id).job == job
+    assert store.events(run_id) == []

@@ -1,4 +1,4 @@
-"""Requests to the engine driving a run (cancel), made from another process."""
+"""Requests to the engine driving a run (cancel, repair), made from another process."""
 
 from __future__ import annotations
 
@@ -12,15 +12,17 @@ import pytest
 from sqlalchemy import event, select
 from store_builders import SETTINGS, T0, at, state_with
 
+from headwater.core.events import CancelRequested
 from headwater.core.plan import Plan
-from headwater.errors import NotFound
+from headwater.core.states import LifeCycleState as L
+from headwater.errors import InvalidState, LeaseLost, NotFound
 from headwater.ports import JobRecord
 from headwater.store import SqlStore, open_store
 from headwater.store.tables import run_requests
 
 
 def new_run(store: SqlStore, job: JobRecord, plan: Plan) -> int:
-    return store.create_run(job, state_with(plan), {}, "ONE_TIME", "ann", "/w", T0)
+    return store.create_run(job, state_with(plan), {}, "ONE_TIME", "ann", "/w", T0).run_id
 
 
 @contextmanager
@@ -39,7 +41,7 @@ def statements(store: SqlStore) -> Iterator[list[str]]:
         event.remove(store.engine, "before_cursor_execute", seen)
 
 
-def test_requests_are_taken_once_oldest_first(
+def test_requests_are_pending_until_handled_oldest_first(
     store: SqlStore, job: JobRecord, plan: Plan
 ) -> None:
     # Given two runs with requests made in turn
@@ -49,35 +51,65 @@ def test_requests_are_taken_once_oldest_first(
     store.request_cancel(run_id, None, at(3))
     store.request_cancel(run_id, "load", at(4))  # asked twice: both are kept
 
-    # When the engine of the first run takes its requests twice
-    first = store.take_requests(run_id, at(5))
-    again = store.take_requests(run_id, at(6))
+    # When the engine of both runs reads their requests, then handles the first run's
+    pending = store.pending_requests([run_id, other])
+    mine = [r.request_id for r in pending if r.run_id == run_id]
+    store.drop_requests(run_id, 0, mine, at(5))
 
-    # Then it gets them once, in the order they were made, and never the other run's
-    assert [(kind, key) for _, kind, key in first] == [
-        ("CANCEL", "load"), ("CANCEL", None), ("CANCEL", "load")]
-    assert [request_id for request_id, _, _ in first] == sorted(r[0] for r in first)
-    assert again == []
-    assert [(kind, key) for _, kind, key in store.take_requests(other, at(7))] == [
-        ("CANCEL", None)]
-    # A later request is taken by the next call only
+    # Then it got them in the order they were made, and once handled they are gone
+    assert [(r.run_id, r.kind, r.task_key) for r in pending] == [
+        (run_id, "CANCEL", "load"), (other, "CANCEL", None), (run_id, "CANCEL", None),
+        (run_id, "CANCEL", "load")]
+    assert [(r.run_id, r.kind) for r in store.pending_requests([run_id, other])] == [
+        (other, "CANCEL")]
     store.request_cancel(run_id, "extract", at(8))
-    [(later, _, key)] = store.take_requests(run_id, at(9))
-    assert key == "extract" and later > first[-1][0]
-    assert store.take_requests(run_id, at(10)) == []
+    [later] = store.pending_requests([run_id])
+    assert later.task_key == "extract" and later.request_id > mine[-1]
     with store.engine.connect() as conn:
         rows = conn.execute(
             select(run_requests.c.created_time, run_requests.c.handled_time)
             .where(run_requests.c.run_id == run_id).order_by(run_requests.c.request_id)
         ).all()
     assert [tuple(row) for row in rows] == [
-        (at(1), at(5)), (at(3), at(5)), (at(4), at(5)), (at(8), at(9))]
+        (at(1), at(5)), (at(3), at(5)), (at(4), at(5)), (at(8), None)]
+
+
+def test_a_request_is_handled_in_the_transaction_of_its_event(
+    store: SqlStore, job: JobRecord, plan: Plan
+) -> None:
+    run_id = new_run(store, job, plan)
+    request = store.request_cancel(run_id, None, at(1))
+    state = state_with(plan)
+
+    with pytest.raises(LeaseLost):  # a stale engine: neither the event nor the handling
+        store.record(run_id, 7, CancelRequested(at(2)), state, [], handled=[request])
+    assert [r.request_id for r in store.pending_requests([run_id])] == [request]
+
+    store.record(run_id, 0, CancelRequested(at(2)), state, [], handled=[request])
+    assert store.pending_requests([run_id]) == []
+
+
+def test_a_repair_is_refused_while_the_run_goes_and_while_another_waits(
+    store: SqlStore, job: JobRecord, plan: Plan
+) -> None:
+    running = store.create_run(job, state_with(plan, life_cycle=L.RUNNING), {}, "ONE_TIME",
+                               "ann", "/w", T0).run_id
+    ended = store.create_run(job, state_with(plan, life_cycle=L.TERMINATED), {}, "ONE_TIME",
+                             "ann", "/w", T0).run_id
+
+    with pytest.raises(InvalidState, match="still in progress"):
+        store.request_repair(running, {"repair_id": 1}, at(1))
+    store.request_repair(ended, {"repair_id": 2}, at(1))
+    with pytest.raises(InvalidState, match="already has a repair waiting"):
+        store.request_repair(ended, {"repair_id": 3}, at(2))
+    [waiting] = store.pending_requests([ended])
+    assert (waiting.kind, waiting.body) == ("REPAIR", {"repair_id": 2})
 
 
 def test_a_request_for_an_unknown_run_is_refused(store: SqlStore) -> None:
     with pytest.raises(NotFound, match=r"^Run 424242 does not exist\.$"):
         store.request_cancel(424242, None, T0)
-    assert store.take_requests(424242, T0) == []
+    assert store.pending_requests([424242]) == []
 
 
 def test_a_request_from_another_store_reaches_the_engine(
@@ -90,37 +122,31 @@ def test_a_request_from_another_store_reaches_the_engine(
     finally:
         cli.close()
 
-    assert [kind for _, kind, _ in store.take_requests(run_id, at(2))] == ["CANCEL"]
+    assert [r.kind for r in store.pending_requests([run_id])] == ["CANCEL"]
 
 
 def test_polling_with_nothing_to_take_is_one_select(
     store: SqlStore, job: JobRecord, plan: Plan
 ) -> None:
     run_id = new_run(store, job, plan)
-    store.request_cancel(run_id, None, at(1))
-    store.take_requests(run_id, at(2))
 
     with statements(store) as nothing:
-        assert store.take_requests(run_id, at(3)) == []
-    store.request_cancel(run_id, None, at(4))
-    with statements(store) as something:
-        assert len(store.take_requests(run_id, at(5))) == 1
+        assert store.pending_requests([run_id]) == []
 
     assert nothing == ["SELECT"]
-    assert something == ["SELECT", "UPDATE"]
 
 
 def test_polling_with_nothing_to_take_never_waits_for_the_write_lock(
     sqlite_url: str, plan: Plan
 ) -> None:
     store = open_store(sqlite_url)
-    job = store.save_job("etl", SETTINGS, "a.yml", T0)
+    job = store.create_job(SETTINGS, "a.yml", T0)
     run_id = new_run(store, job, plan)
     writer = sqlite3.connect(Path(sqlite_url.removeprefix("sqlite:///")), timeout=0,
                              isolation_level=None)
     try:
         writer.execute("BEGIN IMMEDIATE")  # another process holds the write lock
-        assert store.take_requests(run_id, at(1)) == []
+        assert store.pending_requests([run_id]) == []
         writer.execute("ROLLBACK")
     finally:
         writer.close()

@@ -31,7 +31,7 @@ RUNNING = L.RUNNING
 
 def start_run(store: SqlStore, job: JobRecord, plan: Plan) -> tuple[int, RunState]:
     state = state_with(plan, task_run(1, "extract", life_cycle=L.PENDING), task_run(2, "load"))
-    run_id = store.create_run(job, state, {"day": "2026-03-01"}, "ONE_TIME", "ann", "/w", T0)
+    run_id = store.create_run(job, state, {"day": "2026-03-01"}, "ONE_TIME", "ann", "/w", T0).run_id
     return run_id, state
 
 
@@ -62,7 +62,7 @@ def test_a_run_with_retries_reads_back_as_it_was_recorded(
 
     # When each transition is recorded
     for event, new_state, changed in steps:
-        ids = store.record(run_id, event, new_state, changed)
+        ids = store.record(run_id, 0, event, new_state, changed)
         assert set(ids) == set(changed)
     record = store.load_run(run_id)
 
@@ -88,8 +88,8 @@ def test_record_returns_the_same_task_run_id_for_a_seq_every_time(
     running = state_with(plan, task_run(1, "extract", life_cycle=RUNNING, handle="pid:9"),
                          state.task_runs[2])
 
-    first = store.record(run_id, TaskStarted(at(1), 1, "pid:9"), running, [1])
-    second = store.record(run_id, TaskStarted(at(1), 1, "pid:9"), running, [1, 1])
+    first = store.record(run_id, 0, TaskStarted(at(1), 1, "pid:9"), running, [1])
+    second = store.record(run_id, 0, TaskStarted(at(1), 1, "pid:9"), running, [1, 1])
 
     assert first == second == {1: created[1]}
     assert store.find_task_run(created[1]) == (run_id, 1)
@@ -104,7 +104,7 @@ def test_job_run_ids_and_task_run_ids_never_collide(
     for _ in range(3):
         run_id, _ = start_run(store, job, plan)
         more = state_with(plan, task_run(3, "load", attempt_number=1, original_attempt_seq=2))
-        store.record(run_id, TaskFailed(at(1), 2, "boom"), more, [3])
+        store.record(run_id, 0, TaskFailed(at(1), 2, "boom"), more, [3])
         run_ids_seen.append(run_id)
         task_run_ids_seen.extend(store.load_run(run_id).task_run_ids.values())
 
@@ -124,9 +124,9 @@ def test_events_keep_their_order_per_run(store: SqlStore, job: JobRecord, plan: 
 
     # Recorded interleaved between the two runs
     for index, event in enumerate(a):
-        store.record(first, event, state, [])
+        store.record(first, 0, event, state, [])
         if index < len(b):
-            store.record(second, b[index], state, [])
+            store.record(second, 0, b[index], state, [])
 
     assert store.events(first) == a  # recording order, not time order
     assert store.events(second) == b
@@ -137,7 +137,7 @@ def test_a_failing_record_leaves_nothing_behind(
 ) -> None:
     # Given a run with one recorded event
     run_id, state = start_run(store, job, plan)
-    store.record(run_id, RunStarted(at(0)), state, [])
+    store.record(run_id, 0, RunStarted(at(0)), state, [])
     before = store.load_run(run_id)
     # When a record fails while writing its task runs (a naive datetime cannot be stored)
     naive = at(1).replace(tzinfo=None)
@@ -145,7 +145,7 @@ def test_a_failing_record_leaves_nothing_behind(
                      task_run(3, "load", start_time=naive), life_cycle=RUNNING,
                      message="half-way")
     with pytest.raises(StatementError, match="naive datetime"):
-        store.record(run_id, TaskStarted(at(1), 1, "pid:1"), bad, [1, 3])
+        store.record(run_id, 0, TaskStarted(at(1), 1, "pid:1"), bad, [1, 3])
 
     # Then neither the event, nor the run row, nor an id allocation was kept
     assert store.events(run_id) == [RunStarted(at(0))]
@@ -160,9 +160,9 @@ def test_a_failing_record_leaves_nothing_behind(
 def test_runs_are_listed_newest_first_and_filtered(
     store: SqlStore, job: JobRecord, plan: Plan
 ) -> None:
-    other = store.save_job("other", {**SETTINGS, "name": "other"}, "o.yml", T0)
+    other = store.create_job({**SETTINGS, "name": "other"}, "o.yml", T0)
     done, state = start_run(store, job, plan)
-    store.record(done, TaskSucceeded(at(9), 2), replace(
+    store.record(done, 0, TaskSucceeded(at(9), 2), replace(
         state, life_cycle=L.TERMINATED, result=R.SUCCESS, start_time=at(0), end_time=at(9)), [])
     active, _ = start_run(store, job, plan)
     elsewhere, _ = start_run(store, other, plan)
@@ -187,7 +187,7 @@ def test_unknown_runs_raise_not_found_with_the_api_message(
     with pytest.raises(NotFound, match=message):
         store.events(424242)
     with pytest.raises(NotFound, match=message):
-        store.record(424242, RunStarted(at(0)), state, [])
+        store.record(424242, 0, RunStarted(at(0)), state, [])
 
 
 def test_a_changed_seq_missing_from_the_state_is_refused(
@@ -196,5 +196,5 @@ def test_a_changed_seq_missing_from_the_state_is_refused(
     run_id, state = start_run(store, job, plan)
 
     with pytest.raises(ValueError, match="changed seq 9"):
-        store.record(run_id, RunStarted(at(0)), state, [9])
+        store.record(run_id, 0, RunStarted(at(0)), state, [9])
     assert store.events(run_id) == []

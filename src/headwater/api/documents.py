@@ -14,8 +14,8 @@ from typing import Any
 
 from headwater.core.outcome import run_outcome
 from headwater.core.runstate import TaskRun
-from headwater.core.states import LifeCycleState, ResultState, status_of
-from headwater.ports import RunRecord
+from headwater.core.states import LifeCycleState, ResultState, TerminationCode, status_of
+from headwater.ports import JobRecord, RunRecord
 
 
 def epoch_ms(instant: datetime | None) -> int:
@@ -38,10 +38,15 @@ def state_json(life: LifeCycleState, result: ResultState | None, message: str) -
     return body
 
 
-def status_json(life: LifeCycleState, result: ResultState | None, message: str) -> dict[str, Any]:
-    """The newer `status` object."""
-    status = status_of(life, result, message)
+def status_json(life: LifeCycleState, result: ResultState | None, message: str,
+                termination_code: TerminationCode | None = None) -> dict[str, Any]:
+    """The newer `status` object (a queued job run says why it waits)."""
+    status = status_of(life, result, message, termination_code)
     body: dict[str, Any] = {"state": str(status.state)}
+    if life is LifeCycleState.QUEUED:
+        body["queue_details"] = {
+            "code": "MAX_CONCURRENT_RUNS_REACHED",
+            "message": "The job has as many active runs as max_concurrent_runs allows."}
     if status.code is not None:
         body["termination_details"] = {
             "code": str(status.code),
@@ -191,9 +196,11 @@ def run_json(record: RunRecord, include_resolved_values: bool = False,
         "trigger": record.trigger,
         "format": "MULTI_TASK",
         "state": state_json(state.life_cycle, state.result, state.message),
-        "status": status_json(state.life_cycle, state.result, state.message),
+        "status": status_json(state.life_cycle, state.result, state.message,
+                              state.termination_code),
         "start_time": epoch_ms(state.start_time),
         "end_time": epoch_ms(state.end_time),
+        "queue_duration": duration_ms(record.created_time, record.queued_until),
         "setup_duration": sum((setup_ms or {}).values()),
         "execution_duration": 0,
         "cleanup_duration": 0,
@@ -223,3 +230,19 @@ def task_run_document(record: RunRecord, seq: int, include_resolved_values: bool
     if run.loop is not None:
         body["iterations"] = iterations_json(record, run, include_resolved_values, setup_ms)
     return body
+
+
+def job_json(record: JobRecord, with_settings: bool = True) -> dict[str, Any]:
+    """The `Job` of `jobs/get` (and, without tasks and clusters, an entry of `jobs/list`)."""
+    settings = dict(record.settings)
+    if not with_settings:
+        settings = {k: v for k, v in settings.items() if k not in ("tasks", "job_clusters")}
+    return {
+        "job_id": record.job_id,
+        "creator_user_name": record.creator,
+        "run_as_user_name": record.creator,
+        "created_time": epoch_ms(record.created_time),
+        "settings": {**settings, "format": "MULTI_TASK"},
+        "headwater": {"version": record.version, "source": record.source,
+                      "deployment_key": record.deployment_key},
+    }

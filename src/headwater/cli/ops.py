@@ -13,36 +13,30 @@ Register them with `register_operations(main)`. Rich is imported only when a tab
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from headwater.cli.common import db_option, reports_errors, settings_for
-from headwater.errors import NotFound
 
 if TYPE_CHECKING:
-    from headwater.store import SqlStore
+    from headwater.service import Service
 
 _RELATIVE = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 @contextmanager
-def _store(db: str | None) -> Iterator[SqlStore]:
-    from headwater.store import open_store  # SQLAlchemy: imported when a command needs it
+def _service(db: str | None) -> Iterator[Service]:
+    from headwater.bootstrap import application  # SQLAlchemy: imported when a command runs
 
-    store = open_store(settings_for(db).db_url)
-    try:
-        yield store
-    finally:
-        store.close()
+    with application(settings_for(db)) as app:
+        yield app.service
 
 
 def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -90,8 +84,8 @@ def notifications() -> None:
 def notifications_list(run_id: int | None, status: str | None, limit: int,
                        db: str | None) -> None:
     """Outbox rows, newest first: event, destination, status, tries, last error."""
-    with _store(db) as store:
-        rows = store.outbox_rows(run_id, status, limit)
+    with _service(db) as service:
+        rows = service.notifications(run_id, status, limit)
     columns = ("id", "created", "event", "run", "task", "destination", "status", "tries",
                "last error")
     _table("Notifications", columns, [
@@ -108,29 +102,11 @@ def notifications_list(run_id: int | None, status: str | None, limit: int,
 @reports_errors
 def notifications_deliver(wait: float, db: str | None) -> None:
     """Deliver the notifications that are due now (leftovers of an engine that stopped)."""
-    import time
+    from headwater.bootstrap import application
 
-    from headwater.bootstrap import SystemClock
-    from headwater.config import load_config
-    from headwater.notify.outbox import OutboxSender, Router
-
-    config = load_config(os.environ, Path.cwd())
-    clock = SystemClock()
-    with _store(db) as store:
-        sender = OutboxSender(store, Router(config, os.environ), clock,
-                              config.delivery.policy())
-        deadline, tried = time.monotonic() + wait, 0
-        try:
-            while True:
-                count = sender.deliver_due()
-                tried += count
-                if count == 0 and time.monotonic() >= deadline:
-                    break
-                if count == 0:
-                    time.sleep(0.2)
-        finally:
-            sender.close()
-        pending = len(store.outbox_rows(status="PENDING", limit=10000))
+    with application(settings_for(db)) as app:
+        tried = app.deliver_notifications(wait)
+        pending = len(app.service.notifications(status="PENDING", limit=10000))
     click.echo(f"{tried} deliveries tried; {pending} still pending")
 
 
@@ -155,8 +131,8 @@ def audit_list(job_id: int | None, user: str | None, since: str | None, run_id: 
                limit: int, as_json: bool, db: str | None) -> None:
     """Audit entries, oldest first (the newest LIMIT of them)."""
     start = parse_since(since, datetime.now(UTC))
-    with _store(db) as store:
-        entries = store.audit_entries(job_id, user, start, run_id, limit)
+    with _service(db) as service:
+        entries = service.audit_entries(job_id, user, start, run_id, limit)
     if as_json:
         for item in entries:
             e = item.entry
@@ -179,8 +155,8 @@ def audit_list(job_id: int | None, user: str | None, since: str | None, run_id: 
 @reports_errors
 def audit_verify(db: str | None) -> None:
     """Recompute the hash chain; exit 1 naming the first entry that does not match."""
-    with _store(db) as store:
-        report = store.verify_audit()
+    with _service(db) as service:
+        report = service.verify_audit()
     if report.ok:
         click.echo(f"ok: {report.checked} audit entries, the hash chain is intact")
         return
@@ -204,15 +180,8 @@ def _seconds(value: float | None) -> str:
 @reports_errors
 def metrics(job: str, last_runs: int, db: str | None) -> None:
     """Summarise a job's recent runs: success rate, p50/p95 durations, figures per task."""
-    with _store(db) as store:
-        record = store.job_by_name(job)
-        if record is None and job.isdigit():
-            record = store.get_job(int(job))
-        if record is None:
-            close = [j.name for j in store.list_jobs() if job in j.name]
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise NotFound(f"no job named {job!r} (give a job name or id){hint}")
-        summary = store.job_summary(record.job_id, last_runs)
+    with _service(db) as service:
+        record, summary = service.job_metrics(job, last_runs)
     rate = "-" if summary.success_rate is None else f"{summary.success_rate:.0%}"
     click.echo(f"Job {record.name!r} (job {record.job_id}): {summary.runs} runs, "
                f"{summary.succeeded} succeeded ({rate}); run duration p50 "
@@ -239,8 +208,8 @@ def sql(statement: str, max_rows: int, as_json: bool, db: str | None) -> None:
     Views named after Lakeflow's system tables: jobs, job_tasks, job_run_timeline,
     job_task_run_timeline, and job_task_run_metrics.
     """
-    with _store(db) as store:
-        columns, rows = store.query(statement, max_rows)
+    with _service(db) as service:
+        columns, rows = service.query(statement, max_rows)
     if as_json:
         for row in rows:
             click.echo(json.dumps(dict(zip(columns, row, strict=True)), default=str))

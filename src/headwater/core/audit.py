@@ -38,11 +38,15 @@ class AuditAction(StrEnum):
 
     JOB_CREATED = "job.created"  # a job's first version was saved
     JOB_UPDATED = "job.updated"  # a new version of a job's settings was saved
+    JOB_DELETED = "job.deleted"  # a job was deleted (its runs and versions stay)
+    RUN_QUEUED = "run.queued"  # a new run waits in its job's queue (max_concurrent_runs)
+    RUN_SKIPPED = "run.skipped"  # a new run was skipped (max_concurrent_runs, full queue)
     RUN_STARTED = "run.started"  # a run began (details: trigger, parameters)
     RUN_ENDED = "run.ended"  # a run reached a terminal state (details: result, message)
     CANCEL_REQUESTED = "run.cancel_requested"  # the engine took a cancel (run or one task)
     RUN_REPAIRED = "run.repaired"  # a repair reran tasks of a run (details: tasks, repair id)
-    RUN_RESUMED = "run.resumed"  # an engine took over a run whose engine had stopped
+    RUN_RESUMED = "run.resumed"  # an engine took over a run another engine had driven
+    REPAIR_REQUESTED = "run.repair_requested"  # a repair was asked (details: tasks, id)
     ATTEMPT_STARTED = "task.attempt_started"  # an attempt's process started
     ATTEMPT_ENDED = "task.attempt_ended"  # an attempt (or a skipped task run) ended
     NOTIFICATION_SENT = "notification.sent"  # a delivery was accepted by its destination
@@ -203,10 +207,11 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def run_resumed(at: datetime, actor: str, run_id: int, job_id: int) -> AuditEntry:
-    """The entry an engine writes when it takes over a run whose engine stopped."""
+def run_resumed(at: datetime, actor: str, run_id: int, job_id: int,
+                details: Mapping[str, Any] | None = None) -> AuditEntry:
+    """The entry an engine writes when it takes over a run another engine had driven."""
     return AuditEntry(at=at, actor=actor, action=AuditAction.RUN_RESUMED, job_id=job_id,
-                      run_id=run_id)
+                      run_id=run_id, details=dict(details or {}))
 
 
 # -- task metrics ---------------------------------------------------------------------------

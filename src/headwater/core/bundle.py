@@ -120,7 +120,7 @@ def compose_bundle(
     presets = target_presets(sources, definitions, context, problems)
     for job in jobs:
         apply_presets(job, presets)
-    return Composition(chosen, jobs, problems)
+    return Composition(chosen, jobs, problems, context.bundle_name)
 
 
 # Targets --------------------------------------------------------------------------------------

@@ -74,6 +74,7 @@ class Composition:
     target: str | None
     jobs: list[ComposedJob]
     problems: list[BundleProblem]
+    bundle: str | None = None  # `bundle.name`, as the target leaves it
 
 
 # The chosen target as one file defines it, and where: `targets.<name>` in that file.

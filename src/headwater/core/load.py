@@ -56,13 +56,24 @@ Finding = tuple[tuple[PathPart, ...], bool, str]
 class LoadedJob:
     """One valid job: its resource name (bundle key or JSON file stem), settings and file.
 
-    `target` is the bundle target its settings were made for (None: no target applied).
+    `target` is the bundle target its settings were made for (None: no target applied);
+    `bundle` is the bundle's name (None for a plain job file).
     """
 
     resource_name: str
     settings: JobSettings
     source: Path
     target: str | None = None
+    bundle: str | None = None
+
+    @property
+    def deployment_key(self) -> str:
+        """What names this job wherever it is deployed or run, as the Databricks CLI's
+        deployment does: the bundle, its target and the resource key (a plain job file:
+        its path, which the caller makes absolute, and its name in the file)."""
+        if self.bundle is not None:
+            return f"bundle/{self.bundle}/{self.target or 'default'}/jobs/{self.resource_name}"
+        return f"file/{self.source.as_posix()}/jobs/{self.resource_name}"
 
 
 @dataclass(frozen=True)
@@ -146,7 +157,7 @@ def read_bundles(
     sources = [BundleSource(i, r.data) for i, r in enumerate(results) if r.document]
     composition = compose_bundle(sources, target, variables, user)
     for job in composition.jobs:
-        _validate_composed(results, job, composition.target)
+        _validate_composed(results, job, composition.target, composition.bundle)
     command_line = [_report(results, problem) for problem in composition.problems]
     problems = [problem for result in results for problem in result.all_problems()]
     problems += [problem for problem in command_line if problem is not None]
@@ -223,6 +234,22 @@ def validate(data: object) -> tuple[JobSettings | None, list[Finding]]:
     return (None if checked else settings), checked
 
 
+def settings_from_body(data: object, field: str = "") -> JobSettings:
+    """The settings of a request body (`jobs/create`, `new_settings` of `jobs/reset`).
+
+    Each problem is located by its JSON path in the request (`$.new_settings.tasks[0]...`).
+
+    Raises:
+        SpecError: listing every problem, not only the first.
+    """
+    settings, findings = validate(data)
+    if settings is not None:
+        return settings
+    prefix = (field,) if field else ()
+    raise SpecError([Problem(_json_where(None, (*prefix, *parts)), format_path(parts), message)
+                     for parts, _, message in findings])
+
+
 # JSON ---------------------------------------------------------------------------------------
 
 
@@ -254,9 +281,10 @@ def _json_duplicates(value: object, parts: tuple[PathPart, ...]) -> list[tuple[P
     return found
 
 
-def _json_where(path: Path, parts: Sequence[PathPart]) -> str:
+def _json_where(path: Path | None, parts: Sequence[PathPart]) -> str:
     inner = format_path(parts)
-    return f"{path}: $" + (f".{inner}" if inner else "")
+    where = "$" + (f".{inner}" if inner else "")
+    return where if path is None else f"{path}: {where}"
 
 
 def _read_json(path: Path, text: str) -> _FileResult:
@@ -401,7 +429,8 @@ def _jobs_section(document: _YamlFile, resources: object) -> dict[object, object
 
 
 def _validate_composed(
-    results: Sequence[_FileResult], job: ComposedJob, target: str | None
+    results: Sequence[_FileResult], job: ComposedJob, target: str | None,
+    bundle: str | None = None,
 ) -> None:
     """Validate one composed job; report each finding where its value is written."""
     settings, findings = validate(job.data)
@@ -413,7 +442,7 @@ def _validate_composed(
     if job.resource_name not in result.where:  # defined by the target alone
         _report_where(results, job)
     if settings is not None and not job.failed:
-        result.jobs.append(LoadedJob(job.resource_name, settings, result.path, target))
+        result.jobs.append(LoadedJob(job.resource_name, settings, result.path, target, bundle))
 
 
 def _report_where(results: Sequence[_FileResult], job: ComposedJob) -> None:

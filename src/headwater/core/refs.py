@@ -60,6 +60,8 @@ NO_TASK = "there is no current task here: job parameter defaults are resolved be
 class ReferenceError(HeadwaterError):  # shadows the builtin on purpose: import it by name
     """Raised when a reference in a known namespace names nothing or cannot be resolved now."""
 
+    error_code = "INVALID_PARAMETER_VALUE"
+
     def __init__(self, reference: str, reason: str) -> None:
         self.reference, self.reason = reference, reason
         super().__init__(f"{reference}: {reason}")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from headwater.core.plan import Plan, PlannedTask
-from headwater.core.states import LifeCycleState, ResultState
+from headwater.core.states import LifeCycleState, ResultState, TerminationCode
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +106,8 @@ class RunState:
     timed_out: bool = False
     repairs: tuple[Repair, ...] = ()
     original_end_time: datetime | None = None  # when the run first ended, before repairs
+    # Why a run never ran, when its result alone does not say (a full job queue).
+    termination_code: TerminationCode | None = None
 
     @property
     def is_terminal(self) -> bool:

@@ -97,6 +97,7 @@ class TerminationCode(StrEnum):
     INTERNAL_ERROR = "INTERNAL_ERROR"
     RUN_EXECUTION_ERROR = "RUN_EXECUTION_ERROR"
     MAX_CONCURRENT_RUNS_EXCEEDED = "MAX_CONCURRENT_RUNS_EXCEEDED"
+    MAX_JOB_QUEUE_SIZE_EXCEEDED = "MAX_JOB_QUEUE_SIZE_EXCEEDED"
     INVALID_RUN_CONFIGURATION = "INVALID_RUN_CONFIGURATION"
 
 
@@ -152,13 +153,19 @@ _TERMINATION_OF_RESULT: dict[ResultState, tuple[TerminationCode, TerminationType
 
 
 def status_of(
-    life_cycle: LifeCycleState, result: ResultState | None, message: str = ""
+    life_cycle: LifeCycleState, result: ResultState | None, message: str = "",
+    termination_code: TerminationCode | None = None,
 ) -> Status:
-    """Derive the newer `status` shape from the legacy pair."""
+    """Derive the newer `status` shape from the legacy pair.
+
+    `termination_code` names the code when the pair alone cannot tell it: a run skipped
+    because the job's queue was full (`MAX_JOB_QUEUE_SIZE_EXCEEDED`).
+    """
     state = _STATUS_OF_LIFE_CYCLE[life_cycle]
     if result is None or state is not StatusState.TERMINATED:
         return Status(state)
     code, kind = _TERMINATION_OF_RESULT[result]
+    code = termination_code or code
     if life_cycle is LifeCycleState.INTERNAL_ERROR and result is not ResultState.FAILED:
         code, kind = TerminationCode.INTERNAL_ERROR, TerminationType.INTERNAL_ERROR
     return Status(state, code, kind, message)

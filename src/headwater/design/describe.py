@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from headwater.core.plan import build_plan
+from headwater.core.admission import Limits
 from headwater.core.spec import JobSettings, RunIf, Task
 from headwater.design.alerts import AlertRule, alert_notes, alert_rules
 from headwater.design.compute import compute_lines
@@ -198,13 +199,24 @@ def _graph(tasks: Sequence[Task]) -> Graph:
 
 def _policies(settings: JobSettings, tasks: Sequence[Task]) -> list[str]:
     job = [timeout_words(settings.timeout_seconds), health_words(settings.health)]
-    runs = settings.max_concurrent_runs
-    if runs is not None:
-        job.append(f"at most {runs} run{'' if runs == 1 else 's'} at a time"
-                   + ("; more are queued" if settings.queue and settings.queue.enabled else ""))
+    job.append(concurrency_words(settings))
     lines = [f"the job: {'; '.join(part for part in job if part)}"]
     lines += [f"`{task.task_key}`: {task_policy_words(task)}" for task in tasks]
     return lines
+
+
+def concurrency_words(settings: JobSettings) -> str:
+    """What the engine does with a run started while others of the job run."""
+    runs = settings.max_concurrent_runs
+    limits = Limits.of(settings.model_dump(mode="json", exclude_none=True))
+    if limits.max_concurrent_runs == 0:
+        return "every run is skipped (max_concurrent_runs 0)"
+    count = limits.max_concurrent_runs
+    words = f"at most {count} run{'' if count == 1 else 's'} at a time"
+    if runs is None:
+        words += " (the default)"
+    return words + ("; more wait in the queue, first in first out" if limits.queue_enabled
+                    else "; more are skipped (the queue is off)")
 
 
 def _parameter_table(settings: JobSettings, targets: Mapping[str, JobSettings]) -> ParameterTable:

@@ -234,8 +234,22 @@ def _job_findings(subject: LintSubject) -> Iterator[Finding]:
     if not has_failure_alert(settings):
         yield Finding(RULES["HW202"], f"job {subject.resource_name!r} alerts nobody when it "
                                       "fails")
+    yield from _check_concurrency(subject)
     if subject.production is not None:
         yield from _check_production(subject, *subject.production)
+
+
+def _check_concurrency(subject: LintSubject) -> Iterator[Finding]:
+    """What the engine enforces: `max_concurrent_runs` (default 1) and the queue."""
+    settings = subject.settings
+    if settings.max_concurrent_runs == 0:
+        yield Finding(RULES["HW204"], f"job {subject.resource_name!r} has max_concurrent_runs "
+                                      "0: every run of it is skipped", ("max_concurrent_runs",))
+    elif settings.queue is not None and not settings.queue.enabled:
+        limit = settings.max_concurrent_runs or 1
+        yield Finding(RULES["HW205"], f"job {subject.resource_name!r} has its queue off: a run "
+                                      f"started while {limit} run{'s' if limit != 1 else ''} "
+                                      "of it are active is skipped", ("queue", "enabled"))
 
 
 def _check_production(

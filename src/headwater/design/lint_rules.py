@@ -73,6 +73,10 @@ RULES = {
              "add email_notifications.on_failure or webhook_notifications.on_failure"),
         Rule("HW203", Severity.WARNING, "production target without an active schedule",
              "add a schedule (or trigger) to the job or the production target, unpaused"),
+        Rule("HW204", Severity.ERROR, "job whose every run is skipped",
+             "set max_concurrent_runs to at least 1 (0 skips every run)"),
+        Rule("HW205", Severity.INFO, "job that skips runs over max_concurrent_runs",
+             "turn the queue on (queue: {enabled: true}) unless skipping is what you want"),
     )
 }
 

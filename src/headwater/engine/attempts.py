@@ -1,12 +1,16 @@
-"""The files of one attempt: the channel between an attempt's process and the engine.
+"""Where the files of one attempt live: the channel between an attempt's process and the engine.
 
 Each attempt gets its own directory, handed to the process as `HEADWATER_ATTEMPT_DIR`:
 
     output.log      stdout and stderr, appended, never rewritten
-    context.json    written by the engine before the start: ids, parameters, upstream values
+    context.json    travels with the launch: ids, parameters, upstream values
     values.jsonl    task values the task sets: one {"key": ..., "value": ...} per line
     metrics.jsonl   figures the task records: one {"name": ..., "value": ...} per line
     result.json     a notebook's exit value, an error and its trace, a SQL result (by type)
+
+and the executor's own records (see `headwater.executors`). The engine never reads them: what
+the attempt left comes back with its exit. The names are the task side's
+(`headwater.runtime.channel`), so both sides agree by construction.
 
 Nothing global: two attempts never share a file, so a retry can never read a stale value.
 """
@@ -19,12 +23,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from headwater.core.runstate import TaskRun
+from headwater.runtime.channel import CONTEXT, METRICS, RESULT, VALUES
 
 OUTPUT_LOG = "output.log"
-CONTEXT = "context.json"
-VALUES = "values.jsonl"
-METRICS = "metrics.jsonl"
-RESULT = "result.json"
+__all__ = ["CONTEXT", "METRICS", "OUTPUT_LOG", "RESULT", "VALUES", "attempt_dir", "log_path",
+           "write_context"]
 
 
 def attempt_dir(logs_dir: Path, run_id: int, run: TaskRun) -> Path:
@@ -47,11 +50,3 @@ def write_context(directory: Path, context: Mapping[str, object]) -> None:
     temporary = directory / f".{CONTEXT}.tmp"
     temporary.write_text(json.dumps(context), encoding="utf-8")
     os.replace(temporary, directory / CONTEXT)
-
-
-def read_text(directory: Path, name: str) -> str | None:
-    """A file the attempt wrote, or None if it wrote none."""
-    try:
-        return (directory / name).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None

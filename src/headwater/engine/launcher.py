@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from headwater.core.plan import PlannedTask
 from headwater.core.refs import ReferenceError
 from headwater.core.runstate import RunState, TaskRun
 from headwater.core.spec import Task
-from headwater.engine.attempts import OUTPUT_LOG, attempt_dir, write_context
+from headwater.engine.attempts import CONTEXT, OUTPUT_LOG, attempt_dir
 from headwater.engine.resolution import job_parameters, ref_context, resolve_task, task_parameters
 from headwater.errors import HeadwaterError, InvalidRequest
 from headwater.ports import AttemptKey, Executor, Runner, RunRecord, TaskContext
@@ -95,7 +96,6 @@ class Launcher:
             if runner is None:
                 return [TaskFailed(now(), run.seq, f"headwater cannot run {task.kind} tasks yet")]
             directory = attempt_dir(self.logs_dir, self.record.run_id, run)
-            write_context(directory, self.context_file(state, ids, run, spec, parameters))
             context = TaskContext(
                 run_id=self.record.run_id, task_run_id=ids[run.seq], task_key=run.task_key,
                 attempt_number=run.attempt_number, job_id=self.record.job.job_id,
@@ -103,7 +103,9 @@ class Launcher:
                 log_path=directory / OUTPUT_LOG, parameters=parameters, attempt_dir=directory,
                 environment=self.environment_of(spec),
             )
-            handle = executor.launch(key, runner.launch_spec(spec, context))
+            launch = runner.launch_spec(spec, context)
+            files = {CONTEXT: json.dumps(self.context_file(state, ids, run, spec, parameters))}
+            handle = executor.launch(key, replace(launch, files={**launch.files, **files}))
         except (HeadwaterError, OSError) as error:
             return [TaskFailed(now(), run.seq, f"The task could not start: {error}")]
         return [TaskStarted(now(), run.seq, handle, resolved)]

@@ -36,3 +36,7 @@ class Timers:
             del self.due[key]
             fired.append(key)
         return fired
+
+    def keys_with_prefix(self, prefix: str) -> list[str]:
+        """The keys set and not yet due that start with `prefix`."""
+        return [key for key in self.due if key.startswith(prefix)]

@@ -1,9 +1,8 @@
 """The task side of the attempt channel: read context.json, append values and metrics, write
 result.json, all in the directory named by `HEADWATER_ATTEMPT_DIR`.
 
-The file names are those of `headwater.engine.attempts` (the engine side); they are repeated here
-because that module pulls in the core's models, and a task process must start fast. A test
-pins the two sets of names together.
+The file names are defined here, on the task side, which imports nothing of the orchestrator
+and starts fast; the engine (`headwater.engine.attempts`) and the executors take them from here.
 
 The only state kept is the context, read once per process and per directory, then cached.
 """

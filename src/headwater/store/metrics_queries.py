@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import BindParameter, Connection, bindparam, text
+
+from headwater.ports import JobSummary, TaskSummary
 
 SUCCEEDED = ("SUCCESS", "SUCCESS_WITH_FAILURES")
 RAN = ("SUCCESS", "SUCCESS_WITH_FAILURES", "FAILED", "TIMEDOUT", "CANCELED")
@@ -22,35 +23,6 @@ RAN = ("SUCCESS", "SUCCESS_WITH_FAILURES", "FAILED", "TIMEDOUT", "CANCELED")
 # On SQLite, `jobs` in a user's query means Lakeflow's jobs table: a temporary view shadows
 # our own `jobs` table for that connection only (views in `main` still see `main.jobs`).
 _SQLITE_JOBS_VIEW = "CREATE TEMP VIEW IF NOT EXISTS jobs AS SELECT * FROM main.lakeflow_jobs"
-
-
-@dataclass(frozen=True, slots=True)
-class TaskSummary:
-    """One task over the runs summarised: attempts, failures, durations, recorded figures."""
-
-    task_key: str
-    attempts: int
-    failures: int
-    p50_seconds: float | None
-    p95_seconds: float | None
-    queue_p50_seconds: float | None
-    metrics: dict[str, float] = field(default_factory=dict)  # mean of each recorded figure
-
-
-@dataclass(frozen=True, slots=True)
-class JobSummary:
-    """A job's last `runs` terminal runs: how many succeeded, and per task figures."""
-
-    job_id: int
-    runs: int
-    succeeded: int
-    run_p50_seconds: float | None
-    run_p95_seconds: float | None
-    tasks: list[TaskSummary]
-
-    @property
-    def success_rate(self) -> float | None:
-        return None if not self.runs else self.succeeded / self.runs
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:

@@ -17,8 +17,8 @@ from sqlalchemy.exc import DBAPIError
 from headwater.core.audit import AuditEntry, ChainReport, StoredAuditEntry, verify_chain
 from headwater.core.notifications import Delivery, DeliveryOutcome
 from headwater.errors import InvalidRequest
+from headwater.ports import JobSummary
 from headwater.store import metrics_queries, ops_queries
-from headwater.store.metrics_queries import JobSummary
 
 
 class OperationsMixin:

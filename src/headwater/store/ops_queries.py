@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Insert, delete, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, Insert, Table, delete, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from headwater.core.audit import AuditAction, AuditEntry, StoredAuditEntry, TaskMetric, chain
@@ -26,7 +26,7 @@ from headwater.core.notifications import (
     notification_to_dict,
 )
 from headwater.store.ops_tables import audit_head, audit_log, outbox, task_run_metrics
-from headwater.store.tables import task_runs
+from headwater.store.tables import task_run_outputs, task_runs
 
 _FINAL = (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.DEAD)
 
@@ -46,7 +46,13 @@ def write_effects(conn: Connection, run_id: int, ids: Mapping[int, int],
 def resolve_ids(conn: Connection, run_id: int, ids: Mapping[int, int],
                 items: Sequence[OutboxItem]) -> dict[int, int]:
     """seq -> task run id for the task runs the items name (from `ids`, else the table)."""
-    wanted = {i.notification.seq for i in items if i.notification.seq is not None}
+    return task_run_ids_of(conn, run_id, ids,
+                           {i.notification.seq for i in items if i.notification.seq is not None})
+
+
+def task_run_ids_of(conn: Connection, run_id: int, ids: Mapping[int, int],
+                    wanted: set[int]) -> dict[int, int]:
+    """seq -> task run id of the `wanted` seqs (from `ids`, else the table)."""
     found = {seq: ids[seq] for seq in wanted if seq in ids}
     missing = wanted - set(found)
     if missing:
@@ -56,12 +62,23 @@ def resolve_ids(conn: Connection, run_id: int, ids: Mapping[int, int],
     return found
 
 
-def _insert_ignoring_duplicates(conn: Connection) -> Insert:
+def write_outputs(conn: Connection, run_id: int, ids: Mapping[int, int],
+                  outputs: Mapping[int, Mapping[str, Any]]) -> None:
+    """Store what attempts left as their result, by seq; an attempt's first output stays."""
+    found = task_run_ids_of(conn, run_id, ids, set(outputs))
+    rows = [{"task_run_id": found[seq], "body": dict(body)} for seq, body in outputs.items()
+            if seq in found]
+    if rows:
+        conn.execute(_insert_ignoring_duplicates(conn, task_run_outputs, "task_run_id"), rows)
+
+
+def _insert_ignoring_duplicates(conn: Connection, table: Table = outbox,
+                                key: str = "dedupe_key") -> Insert:
     if conn.dialect.name == "postgresql":
-        return postgresql.insert(outbox).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=[key])
     if conn.dialect.name == "sqlite":
-        return sqlite.insert(outbox).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return insert(outbox)
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=[key])
+    return insert(table)
 
 
 def insert_outbox(conn: Connection, run_id: int, ids: Mapping[int, int],

@@ -10,7 +10,7 @@ from typing import Any
 
 from headwater.core.plan import Plan
 from headwater.core.runstate import LoopProgress, Repair, RunState, TaskRun
-from headwater.core.states import LifeCycleState, ResultState
+from headwater.core.states import LifeCycleState, ResultState, TerminationCode
 from headwater.ports import JobRecord
 from headwater.store.tables import dumps_instant, loads_instant
 
@@ -73,6 +73,8 @@ def run_state_values(state: RunState) -> dict[str, Any]:
         "next_seq": state.next_seq,
         "repairs": [repair_to_dict(repair) for repair in state.repairs],
         "original_end_time": state.original_end_time,
+        "termination_code": None if state.termination_code is None else
+        str(state.termination_code),
     }
 
 
@@ -120,6 +122,8 @@ def run_state_from_rows(
         timed_out=bool(run["timed_out"]),
         repairs=tuple(repair_from_dict(body) for body in run["repairs"]),
         original_end_time=run["original_end_time"],
+        termination_code=None if run["termination_code"] is None else
+        TerminationCode(run["termination_code"]),
     )
 
 
@@ -137,13 +141,16 @@ def latest_attempts(task_runs: Iterable[TaskRun]) -> dict[str, int]:
 
 def job_record_from_row(row: Row) -> JobRecord:
     """A `JobRecord` from a row joining `jobs` (name) and `job_versions` (the rest)."""
+    settings = row["settings"]
     return JobRecord(
         job_id=row["job_id"],
         version=row["version"],
-        name=row["name"],
+        name=str(settings.get("name") or row["name"]),  # the name this version had
         settings=row["settings"],
         source=row["source"],
         created_time=row["created_time"],
+        creator=row["creator"],
+        deployment_key=row["deployment_key"],
     )
 
 

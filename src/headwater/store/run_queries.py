@@ -1,13 +1,16 @@
 """Statements on runs, task runs and the event log, as functions of an open `Connection`.
 
 `record_transition` is the hot path (one call per state change): it issues one UPDATE of the
-run row (which also numbers the event), one INSERT of the event, and for the changed task
-runs one SELECT of their ids, one executemany UPDATE and, for new ones, one multi-row INSERT
-into `run_ids` and one executemany INSERT. The statements are built once at import: the
-constructs are immutable, and SQLAlchemy's compiled cache then recognises them at once.
+run row (which also numbers the event and checks the engine's fencing token in the same
+statement), one INSERT of the event, and for the changed task runs one SELECT of their ids,
+one executemany UPDATE and, for new ones, one multi-row INSERT into `run_ids` and one
+executemany INSERT. The statements are built once at import: the constructs are immutable,
+and SQLAlchemy's compiled cache then recognises them at once.
 
-`has_pending_requests` is the other frequent call (the engine polls it several times a second):
-one indexed SELECT, in a read transaction, finds that there is nothing to take.
+`pending_requests` is the other frequent call (the engine polls it several times a second for
+all the runs it holds): one indexed SELECT, in a read transaction, finds that there is
+nothing to take. A request is marked handled in the transaction of the event it became, so a
+crash between the two can neither lose nor repeat it.
 """
 
 from __future__ import annotations
@@ -15,16 +18,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, exists, insert, select, update
 
 from headwater.core.events import Event, event_to_dict
 from headwater.core.runstate import RunState, TaskRun
-from headwater.errors import NotFound
-from headwater.ports import JobRecord
+from headwater.errors import InvalidState, LeaseLost, NotFound
+from headwater.ports import JobRecord, RunRequest
 from headwater.store.job_queries import get_job
 from headwater.store.rows import Row, run_state_values, task_run_values
 from headwater.store.tables import (
-    UtcDateTime,
     run_events,
     run_ids,
     run_requests,
@@ -35,14 +37,16 @@ from headwater.store.tables import (
 JOB_RUN = "JOB_RUN"
 TASK_RUN = "TASK_RUN"
 CANCEL = "CANCEL"
+REPAIR = "REPAIR"
 _KIND_LENGTH = 16  # run_ids.kind and run_requests.kind are String(16)
+TERMINAL = frozenset({"TERMINATED", "SKIPPED", "INTERNAL_ERROR"})
 
 # Which new id goes to which row does not matter, so the ids need not come back in
 # parameter order; asking for that order would make SQLite insert them one row at a time.
 _ALLOCATE_IDS = insert(run_ids).returning(run_ids.c.id)
 _UPDATE_RUN = (
     update(runs)
-    .where(runs.c.run_id == bindparam("b_run_id"))
+    .where(runs.c.run_id == bindparam("b_run_id"), runs.c.fence == bindparam("b_fence"))
     .values(event_count=runs.c.event_count + 1)
     .returning(runs.c.event_count)
 )
@@ -56,16 +60,13 @@ _UPDATE_TASK_RUN = update(task_runs).where(
 )
 _INSERT_TASK_RUN = insert(task_runs)
 _UNHANDLED = (
-    run_requests.c.run_id == bindparam("b_run_id"),
+    run_requests.c.run_id.in_(bindparam("b_run_ids", expanding=True)),
     run_requests.c.handled_time.is_(None),
 )
-_ANY_UNHANDLED = select(run_requests.c.request_id).where(*_UNHANDLED).limit(1)
-_TAKE_REQUESTS = (
-    update(run_requests)
-    .where(*_UNHANDLED)
-    .values(handled_time=bindparam("b_at", type_=UtcDateTime()))
-    .returning(run_requests.c.request_id, run_requests.c.kind, run_requests.c.task_key)
-)
+_PENDING = select(run_requests.c.request_id, run_requests.c.run_id, run_requests.c.kind,
+                  run_requests.c.task_key, run_requests.c.body).where(*_UNHANDLED)
+_ANY_UNHANDLED = exists().where(run_requests.c.run_id == runs.c.run_id,
+                                run_requests.c.handled_time.is_(None))
 
 
 def allocate_ids(conn: Connection, kind: str, count: int) -> list[int]:
@@ -80,15 +81,18 @@ def allocate_ids(conn: Connection, kind: str, count: int) -> list[int]:
 
 def insert_run(
     conn: Connection, job: JobRecord, state: RunState, parameters: Mapping[str, str],
-    trigger: str, creator: str, workdir: str, at: datetime,
+    trigger: str, creator: str, workdir: str, at: datetime, **lease: object,
 ) -> tuple[int, dict[int, int]]:
-    """Store a new run and the task runs already in its state; (run id, seq -> task run id)."""
+    """Store a new run and the task runs already in its state; (run id, seq -> task run id).
+
+    `lease` holds the run's lease columns (`needs_engine`, `lease_owner`, ...), if any.
+    """
     [run_id] = allocate_ids(conn, JOB_RUN, 1)
     conn.execute(
         insert(runs).values(
             run_id=run_id, job_id=job.job_id, job_version=job.version,
             parameters=dict(parameters), trigger=trigger, creator=creator, workdir=workdir,
-            created_time=at, event_count=0, **run_state_values(state),
+            created_time=at, event_count=0, **run_state_values(state), **lease,
         )
     )
     ids = insert_task_runs(conn, run_id, list(state.task_runs.values()))
@@ -110,15 +114,22 @@ def insert_task_runs(conn: Connection, run_id: int, new: Sequence[TaskRun]) -> d
 
 
 def record_transition(
-    conn: Connection, run_id: int, event: Event, state: RunState, changed: Sequence[int]
+    conn: Connection, run_id: int, fence: int, event: Event, state: RunState,
+    changed: Sequence[int],
 ) -> dict[int, int]:
-    """Append `event`, save the run row and upsert the `changed` task runs; seq -> id."""
+    """Append `event`, save the run row and upsert the `changed` task runs; seq -> id.
+
+    Raises:
+        LeaseLost: when the run's fence is no longer `fence` (another engine claimed it):
+            nothing is written.
+    """
     changed_runs = [_task_run(state, seq) for seq in dict.fromkeys(changed)]
     event_no = conn.execute(
-        _UPDATE_RUN, {"b_run_id": run_id, **run_state_values(state)}
+        _UPDATE_RUN, {"b_run_id": run_id, "b_fence": fence, **run_state_values(state)}
     ).scalar()
     if event_no is None:
-        raise NotFound(f"Run {run_id} does not exist.")
+        check_run_exists(conn, run_id)
+        raise LeaseLost(run_id, fence)
     body = event_to_dict(event)
     conn.execute(
         _INSERT_EVENT,
@@ -174,45 +185,81 @@ def check_run_exists(conn: Connection, run_id: int) -> None:
         raise NotFound(f"Run {run_id} does not exist.")
 
 
-def set_job_version(conn: Connection, run_id: int, version: int,
+def set_job_version(conn: Connection, run_id: int, version: int | None,
                     parameters: Mapping[str, str] | None = None) -> None:
-    """Make a run run `version` of its job (and, when given, with these parameters);
+    """Make a run run `version` of its job and/or take these parameters (a repair);
     `NotFound` for an unknown run or version."""
     job_id = conn.execute(select(runs.c.job_id).where(runs.c.run_id == run_id)).scalar()
     if job_id is None:
         raise NotFound(f"Run {run_id} does not exist.")
-    get_job(conn, job_id, version)  # NotFound rather than a foreign key violation
-    values: dict[str, object] = {"job_version": version}
+    values: dict[str, object] = {}
+    if version is not None:
+        get_job(conn, job_id, version)  # NotFound rather than a foreign key violation
+        values["job_version"] = version
     if parameters is not None:
         values["parameters"] = dict(parameters)
-    conn.execute(update(runs).where(runs.c.run_id == run_id).values(**values))
+    if values:
+        conn.execute(update(runs).where(runs.c.run_id == run_id).values(**values))
 
 
-def add_request(
-    conn: Connection, run_id: int, kind: str, task_key: str | None, at: datetime
-) -> None:
-    """Append an unhandled request of `kind` to a run; `NotFound` for an unknown run."""
+def add_request(conn: Connection, run_id: int, kind: str, task_key: str | None,
+                at: datetime, body: Mapping[str, object] | None = None) -> int:
+    """Append an unhandled request of `kind` to a run; its id. `NotFound` for an unknown run."""
     check_run_exists(conn, run_id)
-    conn.execute(
+    return int(conn.execute(
         insert(run_requests).values(run_id=run_id, kind=kind, task_key=task_key,
-                                    created_time=at)
-    )
+                                    created_time=at, body=None if body is None else dict(body))
+        .returning(run_requests.c.request_id)
+    ).scalar_one())
+
+
+def add_repair_request(conn: Connection, run_id: int, body: Mapping[str, object],
+                       at: datetime) -> int:
+    """Ask for a repair of an ended run, and mark the run as needing an engine.
+
+    Raises:
+        InvalidState: when the run has not ended, or a repair of it is already waiting.
+    """
+    life = conn.execute(select(runs.c.life_cycle).where(runs.c.run_id == run_id)).scalar()
+    if life is None:
+        raise NotFound(f"Run {run_id} does not exist.")
+    if life not in TERMINAL:
+        raise InvalidState(f"Run {run_id} is still in progress ({life}); a repair needs a run "
+                           "that has ended.")
+    waiting = conn.execute(select(run_requests.c.request_id).where(
+        run_requests.c.run_id == run_id, run_requests.c.kind == REPAIR,
+        run_requests.c.handled_time.is_(None))).first()
+    if waiting is not None:
+        raise InvalidState(f"Run {run_id} already has a repair waiting for an engine "
+                           f"(request {waiting.request_id}).")
+    conn.execute(update(runs).where(runs.c.run_id == run_id).values(needs_engine=True))
+    return add_request(conn, run_id, REPAIR, None, at, body)
+
+
+def pending_requests(conn: Connection, run_ids: Sequence[int]) -> list[RunRequest]:
+    """The unhandled requests of these runs, oldest first: one indexed SELECT."""
+    if not run_ids:
+        return []
+    rows = conn.execute(_PENDING, {"b_run_ids": list(run_ids)}).all()
+    return sorted((RunRequest(row.request_id, row.run_id, row.kind, row.task_key,
+                              row.body or {}) for row in rows),
+                  key=lambda request: request.request_id)
+
+
+def mark_handled(conn: Connection, run_id: int, request_ids: Sequence[int],
+                 at: datetime) -> None:
+    """Mark requests of a run handled at `at` (inside the transaction of what they became)."""
+    if request_ids:
+        conn.execute(update(run_requests).where(
+            run_requests.c.run_id == run_id, run_requests.c.request_id.in_(request_ids),
+        ).values(handled_time=at))
 
 
 def has_pending_requests(conn: Connection, run_id: int) -> bool:
-    """Whether a run has requests not taken yet: one SELECT on the (run_id, handled) index."""
-    return conn.execute(_ANY_UNHANDLED, {"b_run_id": run_id}).first() is not None
+    """Whether a run has requests not handled yet."""
+    return bool(pending_requests(conn, [run_id]))
 
 
-def take_requests(
-    conn: Connection, run_id: int, at: datetime
-) -> list[tuple[int, str, str | None]]:
-    """Mark a run's unhandled requests handled at `at`; (request id, kind, task key) of each.
-
-    Oldest first. One UPDATE ... RETURNING, so a request is returned by exactly one call even
-    when two callers race (PostgreSQL re-checks `handled_time IS NULL` after a lock wait).
-    """
-    rows = conn.execute(_TAKE_REQUESTS, {"b_run_id": run_id, "b_at": at}).all()
-    # RETURNING promises no order: sort by id, which grows with time.
-    return sorted(((row.request_id, row.kind, row.task_key) for row in rows),
-                  key=lambda request: request[0])
+def unhandled_requests_exist() -> object:
+    """A correlated EXISTS over `runs`: the outer run has a request not handled yet."""
+    return _ANY_UNHANDLED

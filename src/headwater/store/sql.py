@@ -2,46 +2,53 @@
 
 Every public method is one transaction. Writes begin with `BEGIN IMMEDIATE` on SQLite (see
 `engine.py`); reads begin a deferred transaction, so a read sees one consistent snapshot and
-never waits for the writer.
+never waits for the writer. Jobs and run reads are here; what engines write (runs, leases,
+requests) is in `runs_store.py`, the outbox, audit and metrics in `operations.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import OperationalError
 
-from headwater.core.audit import AuditAction, AuditEntry, TaskMetric
+from headwater.core.audit import AuditAction, AuditEntry
 from headwater.core.events import Event, event_from_dict
-from headwater.core.notifications import OutboxItem
 from headwater.core.plan import Plan, build_plan
-from headwater.core.runstate import RunState
 from headwater.core.spec import JobSettings
 from headwater.core.states import LifeCycleState
 from headwater.errors import NotFound, StoreError
-from headwater.ports import JobRecord, RunRecord, RunSummary
+from headwater.ports import Clock, JobRecord, RunRecord, RunSummary
 from headwater.store import job_queries, ops_queries, run_queries
 from headwater.store.engine import READ_ONLY, create_store_engine
 from headwater.store.migrate import upgrade_to_head
 from headwater.store.operations import OperationsMixin
 from headwater.store.rows import run_state_from_rows
-from headwater.store.tables import jobs, run_events, runs, task_runs
+from headwater.store.runs_store import RunsMixin
+from headwater.store.tables import jobs, run_events, runs, task_run_outputs, task_runs
 
 _TERMINAL = [str(s) for s in LifeCycleState if s.is_terminal]
 
 
-class SqlStore(OperationsMixin):
-    """The durable state of headwater in a SQL database (implements `ports.Store`)."""
+class SqlStore(RunsMixin, OperationsMixin):
+    """The durable state of headwater in a SQL database (implements `ports.Store`).
 
-    def __init__(self, engine: Engine) -> None:
-        """Wrap an engine made by `create_store_engine` whose schema is at head."""
+    Args:
+        engine: made by `create_store_engine`, its schema at head.
+        lease_clock: the clock leases are measured on; None (the default) is the database's
+            own, which engines on several machines share. Tests pass a fake clock.
+    """
+
+    def __init__(self, engine: Engine, lease_clock: Clock | None = None) -> None:
         self.engine = engine
+        self.lease_clock = lease_clock
 
     @classmethod
-    def open(cls, url: str) -> SqlStore:
+    def open(cls, url: str, lease_clock: Clock | None = None) -> SqlStore:
         """Connect to `url` (`sqlite:///path/state.db`, `postgresql+psycopg://...`) and migrate.
 
         For SQLite the file's directory is created. Cheap when the schema is already at head.
@@ -55,7 +62,7 @@ class SqlStore(OperationsMixin):
         except BaseException:
             engine.dispose()
             raise
-        return cls(engine)
+        return cls(engine, lease_clock)
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -86,68 +93,67 @@ class SqlStore(OperationsMixin):
 
     # Jobs.
 
-    def save_job(
-        self, name: str, settings: Mapping[str, object], source: str, at: datetime,
-        *, actor: str | None = None,
-    ) -> JobRecord:
-        """Create the job `name`, or add a version when its settings changed.
-
-        With an `actor`, a new job or version is audited (`job.created`/`job.updated`) in the
-        same transaction.
-        """
+    def create_job(self, settings: Mapping[str, object], source: str, at: datetime,
+                   creator: str = "local", deployment_key: str | None = None) -> JobRecord:
+        """A new job (a new id every time), audited `job.created` in the same transaction."""
         with self._writing() as conn:
-            before = job_queries.job_by_name(conn, name)
-            record = job_queries.save_job(conn, name, settings, source, at)
-            if actor is not None and (before is None or before.version != record.version):
-                action = AuditAction.JOB_CREATED if record.version == 1 else AuditAction.JOB_UPDATED
-                ops_queries.append_audit(conn, [AuditEntry(
-                    at=at, actor=actor, action=action, job_id=record.job_id,
-                    details={"name": name, "version": record.version, "source": source})])
+            record = job_queries.create_job(conn, _name(settings), settings, source, at,
+                                            creator, deployment_key)
+            _audit_job(conn, record, at, creator, AuditAction.JOB_CREATED)
             return record
 
+    def update_job(self, job_id: int, settings: Mapping[str, object], source: str,
+                   at: datetime, actor: str) -> JobRecord:
+        """Store `settings` as the job's next version (unless they are its latest), audited.
+
+        `NotFound` for an unknown or deleted job.
+        """
+        with self._writing() as conn:
+            before = job_queries.get_job(conn, job_id)
+            record = job_queries.update_job(conn, job_id, _name(settings), settings, source, at)
+            if record.version != before.version:
+                _audit_job(conn, record, at, actor, AuditAction.JOB_UPDATED)
+            return record
+
+    def deploy_job(self, settings: Mapping[str, object], source: str, at: datetime,
+                   actor: str, deployment_key: str) -> JobRecord:
+        """Create the job deployed under `deployment_key`, or update it: one transaction."""
+        with self._writing() as conn:
+            found = job_queries.job_by_deployment(conn, deployment_key)
+            if found is None:
+                record = job_queries.create_job(conn, _name(settings), settings, source, at,
+                                                actor, deployment_key)
+                _audit_job(conn, record, at, actor, AuditAction.JOB_CREATED)
+                return record
+            record = job_queries.update_job(conn, found.job_id, _name(settings), settings,
+                                            source, at)
+            if record.version != found.version:
+                _audit_job(conn, record, at, actor, AuditAction.JOB_UPDATED)
+            return record
+
+    def delete_job(self, job_id: int, at: datetime, actor: str) -> None:
+        """Delete a job (its versions and runs stay); `NotFound` if it is not there."""
+        with self._writing() as conn:
+            record = job_queries.delete_job(conn, job_id)
+            _audit_job(conn, record, at, actor, AuditAction.JOB_DELETED)
+
     def get_job(self, job_id: int, version: int | None = None) -> JobRecord:
-        """A job at a version (the latest by default); `NotFound` otherwise."""
+        """A job at a version (deleted or not), or at its latest (not deleted); `NotFound`."""
         with self._reading() as conn:
             return job_queries.get_job(conn, job_id, version)
 
-    def job_by_name(self, name: str) -> JobRecord | None:
-        """The latest version of the job called `name`, or None."""
+    def job_by_deployment(self, deployment_key: str) -> JobRecord | None:
+        """The job deployed under `deployment_key`, or None."""
         with self._reading() as conn:
-            return job_queries.job_by_name(conn, name)
+            return job_queries.job_by_deployment(conn, deployment_key)
 
-    def list_jobs(self) -> list[JobRecord]:
-        """The latest version of every job, by job id."""
+    def list_jobs(self, name: str | None = None, limit: int | None = None,
+                  after_id: int | None = None) -> list[JobRecord]:
+        """The latest version of every job, by id; `name` matches exactly, ignoring case."""
         with self._reading() as conn:
-            return job_queries.list_jobs(conn)
+            return job_queries.list_jobs(conn, name, limit, after_id)
 
-    # Runs.
-
-    def create_run(
-        self, job: JobRecord, state: RunState, parameters: Mapping[str, str], trigger: str,
-        creator: str, workdir: str, at: datetime,
-    ) -> int:
-        """Store a new run with its initial snapshot; return its run id."""
-        with self._writing() as conn:
-            run_id, _ = run_queries.insert_run(
-                conn, job, state, parameters, trigger, creator, workdir, at
-            )
-        return run_id
-
-    def record(
-        self, run_id: int, event: Event, state: RunState, changed: Sequence[int], *,
-        outbox: Sequence[OutboxItem] = (), audit: Sequence[AuditEntry] = (),
-        metrics: Sequence[TaskMetric] = (),
-    ) -> Mapping[int, int]:
-        """In ONE transaction: append `event`, save the run row and the changed task runs,
-        and the decision's outbox rows, audit entries and task metrics.
-
-        Returns seq -> global task run id for the task runs in `changed`.
-        """
-        with self._writing() as conn:
-            ids = run_queries.record_transition(conn, run_id, event, state, changed)
-            if outbox or audit or metrics:
-                ops_queries.write_effects(conn, run_id, ids, outbox, audit, metrics, event.at)
-            return ids
+    # Runs, as they are read.
 
     def load_run(self, run_id: int, plan: Plan | None = None) -> RunRecord:
         """A run with its snapshot rebuilt from the stored rows; `NotFound` otherwise."""
@@ -169,43 +175,19 @@ class SqlStore(OperationsMixin):
             created_time=run["created_time"],
             state=run_state_from_rows(plan, run, task_rows),
             task_run_ids={row["seq"]: row["task_run_id"] for row in task_rows},
+            queued_until=run["queued_until"],
+            lease_owner=run["lease_owner"],
+            fence=run["fence"],
         )
 
-    def set_job_version(self, run_id: int, version: int,
-                        parameters: Mapping[str, str] | None = None) -> None:
-        """Make a run run `version` of its job (a repair runs the job's current settings).
-
-        `load_run` then builds the run's plan from that version. `NotFound` for an unknown
-        run or job version.
-        """
-        with self._writing() as conn:
-            run_queries.set_job_version(conn, run_id, version, parameters)
-
-    def new_id(self, kind: str) -> int:
-        """A fresh id from the space shared with run and task run ids (`kind`: "REPAIR")."""
-        with self._writing() as conn:
-            [new] = run_queries.allocate_ids(conn, kind, 1)
-        return new
-
-    # Requests to the engine driving a run.
-
-    def request_cancel(self, run_id: int, task_key: str | None, at: datetime) -> None:
-        """Ask the engine driving the run to cancel it (or one task); `NotFound` otherwise."""
-        with self._writing() as conn:
-            run_queries.add_request(conn, run_id, run_queries.CANCEL, task_key, at)
-
-    def take_requests(self, run_id: int, at: datetime) -> list[tuple[int, str, str | None]]:
-        """The run's unhandled requests (request id, kind, task key), oldest first, marked
-        handled at `at` in the same transaction, so that each is returned once.
-
-        Polled several times a second: when there is nothing, it is one indexed SELECT in a
-        read transaction, which on SQLite never takes the write lock.
-        """
+    def task_outputs(self, run_id: int) -> dict[int, Mapping[str, Any]]:
+        """What each attempt of a run left as its result (result.json), by seq."""
+        query = (select(task_runs.c.seq, task_run_outputs.c.body)
+                 .select_from(task_run_outputs.join(
+                     task_runs, task_runs.c.task_run_id == task_run_outputs.c.task_run_id))
+                 .where(task_runs.c.run_id == run_id))
         with self._reading() as conn:
-            if not run_queries.has_pending_requests(conn, run_id):
-                return []
-        with self._writing() as conn:
-            return run_queries.take_requests(conn, run_id, at)
+            return {row.seq: row.body for row in conn.execute(query)}
 
     def events(self, run_id: int) -> list[Event]:
         """The run's event log, oldest first; `NotFound` for an unknown run."""
@@ -220,10 +202,10 @@ class SqlStore(OperationsMixin):
                 run_queries.check_run_exists(conn, run_id)
         return [event_from_dict(body) for body in bodies]
 
-    def list_runs(
-        self, job_id: int | None = None, limit: int = 20, active_only: bool = False
-    ) -> list[RunSummary]:
-        """Runs, newest first."""
+    def list_runs(self, job_id: int | None = None, limit: int = 20, active_only: bool = False,
+                  completed_only: bool = False, before_id: int | None = None
+                  ) -> list[RunSummary]:
+        """Runs, newest first; `before_id` starts below that run id (a page token)."""
         query = (
             select(runs.c.run_id, runs.c.job_id, jobs.c.name, runs.c.life_cycle, runs.c.result,
                    runs.c.start_time, runs.c.end_time)
@@ -235,6 +217,10 @@ class SqlStore(OperationsMixin):
             query = query.where(runs.c.job_id == job_id)
         if active_only:
             query = query.where(runs.c.life_cycle.not_in(_TERMINAL))
+        if completed_only:
+            query = query.where(runs.c.life_cycle.in_(_TERMINAL))
+        if before_id is not None:
+            query = query.where(runs.c.run_id < before_id)
         with self._reading() as conn:
             rows = conn.execute(query).all()
         return [
@@ -255,8 +241,24 @@ class SqlStore(OperationsMixin):
             raise NotFound(f"Task run {task_run_id} does not exist.")
         return row.run_id, row.seq
 
+    def new_id(self, kind: str) -> int:
+        """A fresh id from the space shared with run and task run ids (`kind`: "REPAIR")."""
+        with self._writing() as conn:
+            [new] = run_queries.allocate_ids(conn, kind, 1)
+        return new
 
-def open_store(url: str) -> SqlStore:
+
+def _name(settings: Mapping[str, object]) -> str:
+    return str(settings.get("name") or "Untitled")
+
+
+def _audit_job(conn: Connection, record: JobRecord, at: datetime, actor: str,
+               action: AuditAction) -> None:
+    ops_queries.append_audit(conn, [AuditEntry(
+        at=at, actor=actor, action=action, job_id=record.job_id,
+        details={"name": record.name, "version": record.version, "source": record.source})])
+
+
+def open_store(url: str, lease_clock: Clock | None = None) -> SqlStore:
     """`SqlStore.open(url)`: connect, create a SQLite file's directory, migrate to head."""
-    return SqlStore.open(url)
-
+    return SqlStore.open(url, lease_clock)

@@ -1,4 +1,4 @@
-"""The SQL schema of the state store, in SQLAlchemy Core: one `MetaData`, seven tables.
+"""The SQL schema of the state store, in SQLAlchemy Core: one `MetaData`, eight tables.
 
 The same tables serve SQLite and PostgreSQL. Instants are stored as fixed-width ISO-8601 UTC
 text (`UtcDateTime`) so that they sort correctly as text on both and read back as aware UTC
@@ -8,8 +8,13 @@ Job runs and task runs share one id space (`run_ids`), as in the Jobs API where 
 never collides with a job run id: both `runs.run_id` and `task_runs.task_run_id` are ids
 allocated there, and so are repair ids (`kind` REPAIR), so that no two ever collide.
 
-`run_requests` is how another process (`headwater runs cancel`) asks the engine driving a run
-to do something: it appends a row, the engine takes the unhandled rows of its runs.
+`run_requests` is how another process (`headwater runs cancel`, the API) asks the engine
+driving a run to do something (cancel it, repair it): it appends a row, and the engine marks
+the row handled in the same transaction as the event it turned into.
+
+Leases (see `store/leases.py`): a run that needs an engine (`needs_engine`) is claimed by
+writing `lease_owner`, `lease_expires_ms` (epoch milliseconds on the database's clock) and a
+`fence` that grows with every claim; every write of the run's state is conditional on it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Dialect,
@@ -92,9 +98,14 @@ jobs = Table(
     "jobs",
     metadata,
     Column("job_id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(255), nullable=False, unique=True),
+    Column("name", String(255), nullable=False),  # not unique: jobs are keyed by id
     Column("created_time", UtcDateTime, nullable=False),
     Column("deleted", Boolean, nullable=False, default=False),
+    Column("creator", Text),
+    # Where a job deployed from files comes from (bundle, target, resource key): deploying
+    # or running the same files again updates this job instead of making a new one.
+    Column("deployment_key", String(512), unique=True),
+    Index(None, "name"),
     sqlite_autoincrement=True,  # never reuse the id of a deleted job
 )
 
@@ -141,10 +152,19 @@ runs = Table(
     # JSON list of the run's repairs, instants as `dumps_instant` text (see rows.py).
     Column("repairs", JsonText, nullable=False, server_default="[]"),
     Column("original_end_time", UtcDateTime),
+    # Why a run was skipped when its result does not say it (MAX_JOB_QUEUE_SIZE_EXCEEDED).
+    Column("termination_code", String(64)),
+    Column("queued_until", UtcDateTime),  # when a run that waited in the queue left it
+    # The lease: true while the run needs an engine (started, running, a repair asked).
+    Column("needs_engine", Boolean, nullable=False, server_default="0"),
+    Column("lease_owner", String(255)),
+    Column("lease_expires_ms", BigInteger),
+    Column("fence", Integer, nullable=False, server_default="0"),
     ForeignKeyConstraint(
         ["job_id", "job_version"], ["job_versions.job_id", "job_versions.version"]
     ),
-    Index(None, "job_id"),
+    Index("ix_runs_job_id_life_cycle", "job_id", "life_cycle"),
+    Index(None, "needs_engine"),
 )
 
 task_runs = Table(
@@ -200,11 +220,23 @@ run_requests = Table(
     metadata,
     Column("request_id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", Integer, ForeignKey("runs.run_id"), nullable=False),
-    Column("kind", String(16), nullable=False),  # CANCEL
+    Column("kind", String(16), nullable=False),  # CANCEL or REPAIR
     Column("task_key", String(255)),  # None: the whole run
+    Column("body", JsonText),  # what a REPAIR asks: tasks, job version, parameters
     Column("created_time", UtcDateTime, nullable=False),
     Column("handled_time", UtcDateTime),  # None until the engine took it
     # The engine polls `run_id = ? AND handled_time IS NULL` several times a second.
     Index("ix_run_requests_run_id_handled_time", "run_id", "handled_time"),
     sqlite_autoincrement=True,  # request ids grow with time: oldest first is by id
+)
+
+task_run_outputs = Table(
+    "task_run_outputs",
+    metadata,
+    # What an attempt left as its result (result.json: a notebook's exit value, an error and
+    # its trace, a SQL result): stored with its exit, so `runs/get-output` never needs the
+    # machine the attempt ran on.
+    Column("task_run_id", Integer, ForeignKey("task_runs.task_run_id"), primary_key=True,
+           autoincrement=False),
+    Column("body", JsonText, nullable=False),
 )

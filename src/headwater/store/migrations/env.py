@@ -7,6 +7,9 @@ too. `render_as_batch=True` lets SQLite alter tables by rebuilding them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
@@ -14,15 +17,39 @@ from headwater.store.tables import metadata
 
 
 def run_with(connection: Connection) -> None:
-    """Run the pending revisions on `connection` in one transaction."""
+    """Run the pending revisions on `connection` in one transaction.
+
+    On SQLite, foreign keys are off while the revisions run, as SQLite's own procedure for
+    altering tables asks (a rebuilt table is dropped before its copy is renamed), and every
+    foreign key is checked once they are done.
+    """
     context.configure(
         connection=connection,
         target_metadata=metadata,
         render_as_batch=True,
         compare_type=True,
     )
-    with context.begin_transaction():
+    with _foreign_keys_off(connection), context.begin_transaction():
         context.run_migrations()
+
+
+@contextmanager
+def _foreign_keys_off(connection: Connection) -> Iterator[None]:
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    # The pragma is a no-op inside a transaction: set it on the driver's connection, which
+    # SQLAlchemy has not begun one on yet.
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute("PRAGMA foreign_keys = OFF")
+    try:
+        yield
+    finally:
+        driver.execute("PRAGMA foreign_keys = ON")
+    broken = driver.execute("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
 
 
 def run_online() -> None:

@@ -1,0 +1,83 @@
+"""Following one run from the command line: drive it with an engine in this process (or watch
+it while another engine drives it), show its tasks as they go, and say how it ended.
+
+The first Ctrl-C cancels the run (its cleanup tasks still run); a second leaves at once, and
+the run's attempts keep running for the next engine to adopt.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from headwater.core.states import ResultState
+
+if TYPE_CHECKING:
+    from headwater.bootstrap import App
+    from headwater.core.runstate import RunState
+    from headwater.ports import RunCreated
+    from headwater.service import Service
+
+SUCCESSFUL = (ResultState.SUCCESS, ResultState.SUCCESS_WITH_FAILURES)
+
+
+def follow(app: App, run_id: int, fence: int = 0, lines: bool = False,
+           cancel_on: int = signal.SIGINT) -> RunState:
+    """Drive or watch `run_id` to its end, showing its progress; its final state.
+
+    `fence` is the lease the run was created with, when this process holds it already.
+    `cancel_on` is the signal that cancels the run (a second one leaves at once).
+    """
+    from headwater.cli.display import LineDisplay, make_display
+
+    display = LineDisplay(sys.stdout) if lines else make_display(sys.stdout)
+    with app.engine(only={run_id}, observer=display) as engine:
+
+        def interrupt(signum: int, frame: object) -> None:
+            if engine.interrupted.is_set():
+                raise KeyboardInterrupt
+            if cancel_on == signal.SIGINT:
+                click.echo(f"\nCancelling run {run_id} (Ctrl-C again to stop at once)...",
+                           err=True)
+            engine.interrupted.set()
+
+        previous = signal.signal(cancel_on, interrupt)
+        try:
+            if fence:
+                engine.hold(run_id, fence)
+            return engine.drive(run_id)
+        finally:
+            display.close()
+            signal.signal(cancel_on, previous)
+
+
+def announce(created: RunCreated, what: str) -> None:
+    """Say that a run was started, queued or skipped."""
+    if created.life_cycle == "QUEUED":
+        click.echo(f"Run {created.run_id} of {what} is queued: the job has as many active runs "
+                   "as max_concurrent_runs allows; it starts when one ends.")
+    elif created.life_cycle == "SKIPPED":
+        click.echo(f"Run {created.run_id} of {what} was skipped. {created.message}")
+    else:
+        click.echo(f"Run {created.run_id} of {what} started")
+
+
+def print_results(service: Service, run_id: int) -> None:
+    """The values notebooks exited with (a report's path, say), one line per task."""
+    for key, result in service.notebook_results(run_id).items():
+        click.echo(f"{key}: {result}")
+
+
+def finish(run_id: int, state: RunState) -> None:
+    """Print how the run (or its latest repair) ended; exit 1 unless it succeeded."""
+    started = state.repairs[-1].start_time if state.repairs else state.start_time
+    seconds = (state.end_time - started).total_seconds() if state.end_time and started else 0.0
+    what = f"Repair {state.repair_count} of run {run_id}" if state.repairs else f"Run {run_id}"
+    click.echo(f"{what} ended {state.result} in {seconds:.1f}s")
+    if state.result not in SUCCESSFUL:
+        click.echo(f"  {state.message}")
+        click.echo(f"  details: headwater runs get {run_id}")
+        sys.exit(1)

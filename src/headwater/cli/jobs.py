@@ -1,0 +1,182 @@
+"""`headwater jobs`: jobs keyed by id, as in the Jobs API.
+
+    headwater jobs create FILE [--target T] [--job NAME]    # prints each new job's id
+    headwater jobs reset FILE [--job-id ID]                 # replaces a job's settings
+    headwater jobs list [--name NAME] | get JOB_ID | delete JOB_ID
+    headwater jobs run-now JOB_ID [--param k=v] [--wait]    # prints the run id at once
+
+A job made from files keeps their deployment key (bundle, target, resource key), so `reset`
+and `headwater run` of the same files change that job rather than making another.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from headwater.cli.common import (
+    bundle_variables,
+    db_option,
+    parse_pairs,
+    reports_errors,
+    select_jobs,
+    settings_for,
+    target_option,
+    var_option,
+)
+
+if TYPE_CHECKING:
+    from headwater.core.load import LoadedJob
+
+
+@click.group()
+def jobs() -> None:
+    """Jobs by id: create, reset, list, get, delete, run-now."""
+
+
+def _load(file: Path, target: str | None, var_pairs: Sequence[str],
+          job_name: str | None) -> list[LoadedJob]:
+    from headwater.core.load import load_file
+
+    settings = settings_for(None)
+    loaded = load_file(file, target, bundle_variables(var_pairs, os.environ), settings.user)
+    if not loaded:
+        raise click.UsageError(f"{file} defines no jobs under resources.jobs")
+    chosen = select_jobs(loaded, job_name)
+    return [replace(job, source=job.source.resolve()) for job in chosen]
+
+
+@jobs.command("create")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--job", "job_name", help="Only this job of the file (resource or job name).")
+@target_option
+@var_option
+@db_option
+@reports_errors
+def jobs_create(file: Path, job_name: str | None, target: str | None,
+                var_pairs: Sequence[str], db: str | None) -> None:
+    """Create the jobs of a file; print each new job's id, one per line.
+
+    A job already created from the same files is refused: `jobs reset` changes it.
+    """
+    from headwater.bootstrap import application
+
+    with application(settings_for(db)) as app:
+        for job in _load(file, target, var_pairs, job_name):
+            record = app.service.create_job(job.settings, str(job.source), job.deployment_key)
+            click.echo(f"created job {record.job_id} ({record.name!r})", err=True)
+            click.echo(record.job_id)
+
+
+@jobs.command("reset")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--job", "job_name", help="Only this job of the file (resource or job name).")
+@click.option("--job-id", type=int,
+              help="The job to replace [default: the one created from these files].")
+@target_option
+@var_option
+@db_option
+@reports_errors
+def jobs_reset(file: Path, job_name: str | None, job_id: int | None, target: str | None,
+               var_pairs: Sequence[str], db: str | None) -> None:
+    """Replace the settings of jobs with a file's (a new version of each); print their ids."""
+    from headwater.bootstrap import application
+    from headwater.errors import NotFound
+
+    loaded = _load(file, target, var_pairs, job_name)
+    if job_id is not None and len(loaded) != 1:
+        raise click.UsageError(f"{file} defines {len(loaded)} jobs; pick one with --job to "
+                               "reset job {job_id}")
+    with application(settings_for(db)) as app:
+        for job in loaded:
+            found = job_id
+            if found is None:
+                deployed = app.store.job_by_deployment(job.deployment_key)
+                if deployed is None:
+                    raise NotFound(f"No job was created from {job.source} for "
+                                   f"{job.resource_name!r}; create it with `headwater jobs "
+                                   "create`, or name it with --job-id.")
+                found = deployed.job_id
+            record = app.service.reset_job(found, job.settings, str(job.source))
+            click.echo(f"job {record.job_id} ({record.name!r}) is at version {record.version}",
+                       err=True)
+            click.echo(record.job_id)
+
+
+@jobs.command("list")
+@click.option("--name", help="Only jobs with exactly this name (ignoring case).")
+@click.option("--limit", type=click.IntRange(1, 100), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the Jobs API `jobs/list` JSON.")
+@db_option
+@reports_errors
+def jobs_list(name: str | None, limit: int, as_json: bool, db: str | None) -> None:
+    """Jobs by id, with their latest version."""
+    from headwater.api.documents import job_json
+    from headwater.bootstrap import application
+
+    with application(settings_for(db)) as app:
+        page = app.service.list_jobs(name, limit)
+    if as_json:
+        body = {"jobs": [job_json(job, with_settings=False) for job in page.items],
+                "has_more": page.has_more}
+        click.echo(json.dumps(body, indent=2))
+        return
+    for job in page.items:
+        click.echo(f"{job.job_id:>6}  {job.name:<40}  version {job.version:<4} {job.source}")
+
+
+@jobs.command("get")
+@click.argument("job_id", type=int)
+@db_option
+@reports_errors
+def jobs_get(job_id: int, db: str | None) -> None:
+    """The Jobs API `Job` of a job: its id, creator and settings."""
+    from headwater.api.documents import job_json
+    from headwater.bootstrap import application
+
+    with application(settings_for(db)) as app:
+        record = app.service.get_job(job_id)
+    click.echo(json.dumps(job_json(record), indent=2))
+
+
+@jobs.command("delete")
+@click.argument("job_id", type=int)
+@db_option
+@reports_errors
+def jobs_delete(job_id: int, db: str | None) -> None:
+    """Delete a job; its runs stay readable."""
+    from headwater.bootstrap import application
+
+    with application(settings_for(db)) as app:
+        app.service.delete_job(job_id)
+    click.echo(f"deleted job {job_id}", err=True)
+
+
+@jobs.command("run-now")
+@click.argument("job_id", type=int)
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Override a job parameter; repeatable.")
+@click.option("--wait", is_flag=True,
+              help="Follow the run to its end, as `headwater run` does (exit 1 unless it "
+                   "succeeds).")
+@db_option
+@reports_errors
+def jobs_run_now(job_id: int, params: Sequence[str], wait: bool, db: str | None) -> None:
+    """Start a run of a job and print its id at once; a running engine picks it up."""
+    from headwater.bootstrap import application
+    from headwater.cli.follow import announce, finish, follow
+
+    with application(settings_for(db)) as app:
+        created = app.service.run_now(job_id, parse_pairs(params, "--param"))
+        if not wait:
+            click.echo(created.run_id)
+            return
+        announce(created, f"job {job_id}")
+        state = follow(app, created.run_id)
+    finish(created.run_id, state)

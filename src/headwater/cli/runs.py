@@ -1,0 +1,235 @@
+"""`headwater runs`: list runs, look at one, its logs and output; cancel, resume, repair it.
+
+Every command goes through the service; `resume` and `repair` then follow the run with an
+engine in this process (or watch it, when another engine holds it).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from headwater.cli.common import db_option, parse_pairs, reports_errors, settings_for
+
+
+@click.group()
+def runs() -> None:
+    """Look at runs and act on them: list, get, logs, output, cancel, resume, repair."""
+
+
+@runs.command("list")
+@click.option("--job-id", type=int, help="Only runs of this job.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--active-only", is_flag=True, help="Only runs that have not ended.")
+@db_option
+@reports_errors
+def runs_list(job_id: int | None, limit: int, active_only: bool, db: str | None) -> None:
+    """Runs, newest first."""
+    from headwater.bootstrap import application
+
+    with application(settings_for(db)) as app:
+        page = app.service.list_runs(job_id, limit, active_only)
+    for s in page.items:
+        started = s.start_time.isoformat(timespec="seconds") if s.start_time else "-"
+        click.echo(f"{s.run_id:>8}  {s.job_name:<30}  {s.life_cycle:<17} "
+                   f"{s.result or '':<22} {started}")
+
+
+@runs.command("get")
+@click.argument("run_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the Jobs API `Run` JSON.")
+@click.option("--resolved", is_flag=True,
+              help="Include each task run's resolved parameters (include_resolved_values).")
+@db_option
+@reports_errors
+def runs_get(run_id: int, as_json: bool, resolved: bool, db: str | None) -> None:
+    """One run with every attempt of every task (or one task run, by its id)."""
+    from headwater.bootstrap import application
+
+    with application(settings_for(db)) as app:
+        document = app.service.run_document(run_id, resolved)
+    if as_json or "tasks" not in document:
+        click.echo(json.dumps(document, indent=2))
+        return
+    print_run(run_id, document)
+
+
+def print_run(run_id: int, document: dict[str, Any]) -> None:
+    state = document["state"]
+    click.echo(f"Run {run_id} of {document['run_name']!r}: {state['life_cycle_state']} "
+               f"{state.get('result_state', '')}")
+    if state["state_message"]:
+        click.echo(f"  {state['state_message']}")
+    for task in document["tasks"]:
+        t_state = task["state"]
+        repair = f"repair {task['repair_number']} " if task.get("repair_number") else ""
+        stats = task.get("for_each_task", {}).get("stats", {}).get("task_run_stats")
+        loop = (f" [{stats['succeeded_iterations']}/{stats['total_iterations']} iterations "
+                f"succeeded]") if stats else ""
+        click.echo(f"  {task['task_key']:<28} {repair}attempt {task['attempt_number']}  "
+                   f"{t_state['life_cycle_state']:<17} {t_state.get('result_state', ''):<18} "
+                   f"{task['execution_duration'] / 1000:.1f}s  {t_state['state_message']}{loop}")
+
+
+@runs.command("output")
+@click.argument("task_run_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the Jobs API `RunOutput` JSON.")
+@db_option
+@reports_errors
+def runs_output(task_run_id: int, as_json: bool, db: str | None) -> None:
+    """The output of one task run: notebook result, error and trace, SQL rows, logs."""
+    from headwater.bootstrap import application
+
+    with application(settings_for(db)) as app:
+        document = app.service.output_document(task_run_id)
+    if as_json:
+        click.echo(json.dumps(document, indent=2))
+        return
+    meta = document["metadata"]
+    click.echo(f"Task run {meta['run_id']} ({meta['task_key']}, attempt "
+               f"{meta['attempt_number']}): {meta['state'].get('result_state', '')}")
+    if "notebook_output" in document:
+        click.echo(f"notebook result: {document['notebook_output'].get('result')}")
+    if "sql_output" in document:
+        click.echo(f"sql output: {json.dumps(document['sql_output'])[:2000]}")
+    if "error" in document:
+        click.echo(f"error: {document['error']}")
+    if "error_trace" in document:
+        click.echo(document["error_trace"])
+    if document.get("logs"):
+        click.echo(document["logs"], nl=False)
+
+
+@runs.command("logs")
+@click.argument("run_id", type=int)
+@click.argument("task_key")
+@click.option("--attempt", type=int, help="attempt_number as in `runs get` (0 is the first); "
+                                         "the latest by default.")
+@click.option("--iteration", type=int,
+              help="For a for-each task: the iteration (0 is the first input).")
+@db_option
+@reports_errors
+def runs_logs(run_id: int, task_key: str, attempt: int | None, iteration: int | None,
+              db: str | None) -> None:
+    """Print the stdout and stderr of one attempt of a task (or of a for-each iteration)."""
+    from headwater.bootstrap import application
+
+    with application(settings_for(db)) as app:
+        path = app.service.log_file(run_id, task_key, attempt, iteration)
+    print_file(path)
+
+
+def print_file(path: Path) -> None:
+    if not path.exists():
+        click.echo(f"(no output: {path} does not exist; the attempt may not have started)",
+                   err=True)
+        return
+    with path.open("rb") as log:
+        sys.stdout.buffer.write(log.read())
+
+
+@runs.command("cancel")
+@click.argument("run_id", type=int)
+@click.option("--task", "task_key", help="Cancel only this task of the run.")
+@db_option
+@reports_errors
+def runs_cancel(run_id: int, task_key: str | None, db: str | None) -> None:
+    """Cancel a run (or one task): running attempts are killed, cleanup tasks still run.
+
+    RUN_ID may also be a task run id (from `runs get`): that task is cancelled.
+    """
+    from headwater.bootstrap import application
+
+    with application(settings_for(db)) as app:
+        record, seq = app.service.find_run(run_id)
+        if seq is not None:
+            task_key = record.state.task_runs[seq].task_key
+            run_id = record.run_id
+        app.service.cancel(run_id, task_key)
+    what = f"task {task_key!r} of run {run_id}" if task_key else f"run {run_id}"
+    click.echo(f"Cancel requested for {what}; the engine driving it acts within a second.")
+
+
+@runs.command("resume")
+@click.argument("run_id", type=int)
+@db_option
+@reports_errors
+def runs_resume(run_id: int, db: str | None) -> None:
+    """Continue a run whose engine stopped: finished tasks are not rerun, running ones are
+    adopted. If another engine drives the run, follow it instead."""
+    from headwater.bootstrap import application
+    from headwater.cli.follow import finish, follow
+
+    with application(settings_for(db)) as app:
+        state = follow(app, run_id)
+    finish(run_id, state)
+
+
+@runs.command("repair")
+@click.argument("run_id", type=int)
+@click.option("--task", "task_keys", multiple=True, metavar="KEY",
+              help="A task to rerun; repeatable.")
+@click.option("--all-failed", is_flag=True, help="Rerun every task that did not succeed.")
+@click.option("--rerun-dependents", is_flag=True,
+              help="Also rerun the tasks downstream of those, even if they succeeded.")
+@click.option("--latest-repair-id", type=int,
+              help="Guard against a concurrent repair [default: filled in for you].")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Change a job parameter for the repair; the others keep the run's values.")
+@db_option
+@reports_errors
+def runs_repair(run_id: int, task_keys: Sequence[str], all_failed: bool,
+                rerun_dependents: bool, latest_repair_id: int | None, params: Sequence[str],
+                db: str | None) -> None:
+    """Rerun failed tasks inside a run that ended, with the job's current settings."""
+    from headwater.bootstrap import application
+    from headwater.cli.follow import finish, follow
+
+    if bool(task_keys) == all_failed:
+        raise click.UsageError("give either --task KEY (repeatable) or --all-failed")
+    with application(settings_for(db)) as app:
+        asked = app.service.repair(run_id, list(task_keys), all_failed, rerun_dependents,
+                                   latest_repair_id, parse_pairs(params, "--param"))
+        click.echo(f"Repair {asked.repair_id} of run {run_id}: rerunning "
+                   f"{', '.join(asked.task_keys)}")
+        state = follow(app, run_id)
+    finish(run_id, state)
+
+
+@runs.command("run-child", hidden=True)
+@click.option("--job-id", type=int)
+@click.option("--job-name")
+@click.option("--parameters", "parameters_json", default="{}")
+@click.option("--parent-task-run", type=int, required=True)
+@db_option
+@reports_errors
+def runs_run_child(job_id: int | None, job_name: str | None, parameters_json: str,
+                   parent_task_run: int, db: str | None) -> None:
+    """The child engine of a Run Job task (see runners/run_job.py); not for people."""
+    from headwater.bootstrap import application
+    from headwater.cli.follow import finish, follow
+    from headwater.errors import InvalidRequest
+    from headwater.runtime.channel import update_result
+
+    settings = settings_for(db)
+    with application(settings) as app:
+        job = app.service.find_job(job_id, job_name)
+        if job.job_id in settings.run_job_chain:
+            raise InvalidRequest(f"Run Job tasks form a cycle: job {job.job_id} ({job.name!r}) "
+                                 f"is already running above (jobs {settings.run_job_chain})")
+        created = app.service.start_run(job, json.loads(parameters_json),
+                                        trigger="RUN_JOB_TASK", strict=False,
+                                        owner=app.engine_name,
+                                        lease_seconds=settings.lease_seconds)
+        update_result({"run_job_output": {"run_id": created.run_id}})
+        click.echo(f"Run {created.run_id} of job {job.name!r} started by task run "
+                   f"{parent_task_run}")
+        state = follow(app, created.run_id, created.fence, lines=True,
+                       cancel_on=signal.SIGTERM)
+    finish(created.run_id, state)

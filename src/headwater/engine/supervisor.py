@@ -1,0 +1,302 @@
+"""`Supervisor`: one engine, many runs, one loop.
+
+The loop claims runs that need an engine (by lease, see `store/lease_queries.py`), renews
+the leases it holds at a third of their length, and drives every run it holds with a
+`RunDriver`: one wait on the executor for all their attempts, one timer heap for all their
+timers, one query for all their requests (cancel, repair). `max_parallel` caps the attempts
+running at once across all its runs, and free slots go round the runs in turn, so a run of
+a thousand tasks cannot starve a run of three.
+
+A driver whose write is refused (`LeaseLost`: the lease expired and another engine claimed
+the run) is dropped at once: its attempts are released, not killed, because the new owner
+adopts them. Stopping (`stop`, SIGTERM) hands every lease back and leaves every attempt
+running, so a restart or an upgrade loses nothing and kills nothing.
+
+`drive(run_id)` is how `headwater run`, `runs resume` and `runs repair` use it: an engine
+that claims that one run only, and that watches the run through the store when another
+engine holds it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from pathlib import Path
+
+from headwater.core.events import CancelRequested
+from headwater.core.runstate import RunState
+from headwater.engine.identity import is_gone
+from headwater.engine.run_driver import Observer, RunDriver
+from headwater.engine.timers import Timers
+from headwater.errors import LeaseLost
+from headwater.ports import Clock, Executor, Runner, RunRequest, Store
+
+log = logging.getLogger(__name__)
+
+_TIMER_SEPARATOR = "/"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSettings:
+    """How an engine shares runs and how much it runs at once."""
+
+    logs_dir: Path
+    max_parallel: int  # attempts running at once, across every run it holds
+    actor: str = "local"  # who the audit log says acted
+    lease_seconds: float = 15.0  # renewed every third of it; a dead engine's runs wait this
+    poll_seconds: float = 0.2  # the longest the loop sleeps: how soon it sees new work
+    claim_seconds: float = 0.5  # how often it looks for runs to claim
+    claim_limit: int = 8  # runs claimed at most per look
+    kill_grace_seconds: float = 10.0  # SIGTERM, then SIGKILL of the whole tree after this
+
+
+class Supervisor:
+    """Claims runs and drives them all from one loop (implements the drivers' `Host`)."""
+
+    def __init__(self, store: Store, executor: Executor, runners: Mapping[str, Runner],
+                 clock: Clock, settings: EngineSettings, owner: str, *,
+                 only: Collection[int] | None = None, observer: Observer | None = None,
+                 is_dead: Callable[[str], bool] = is_gone) -> None:
+        self.store, self.executor, self.runners, self.clock = store, executor, runners, clock
+        self.settings, self.owner, self.observer = settings, owner, observer
+        self.only = None if only is None else frozenset(only)
+        self.is_dead = is_dead
+        self.logs_dir, self.actor = settings.logs_dir, settings.actor
+        self.kill_grace_seconds = settings.kill_grace_seconds
+        self.drivers: dict[int, RunDriver] = {}
+        self.turns: deque[int] = deque()  # runs in the order they get the next free slot
+        self.timers = Timers()
+        self.stopping = threading.Event()  # set from a signal handler: hand back, leave
+        self.interrupted = threading.Event()  # set from a signal handler: cancel `only`
+        self.cancel_sent = False
+        start = clock.now()
+        self.next_claim, self.next_renew = start, start + self.renew_every
+
+    @property
+    def renew_every(self) -> timedelta:
+        return timedelta(seconds=self.settings.lease_seconds / 3)
+
+    # -- the drivers' host ---------------------------------------------------------------------
+
+    def set_timer(self, run_id: int, key: str, at: datetime) -> None:
+        self.timers.set(f"{run_id}{_TIMER_SEPARATOR}{key}", at)
+
+    def cancel_timer(self, run_id: int, key: str) -> None:
+        self.timers.cancel(f"{run_id}{_TIMER_SEPARATOR}{key}")
+
+    # -- running -------------------------------------------------------------------------------
+
+    def run_until_stopped(self) -> None:
+        """Claim and drive runs until `stop()`; then hand every lease back."""
+        try:
+            while not self.stopping.is_set():
+                self.step()
+        finally:
+            self.hand_back()
+
+    def stop(self) -> None:
+        """Stop taking runs and leave the loop (safe from a signal handler)."""
+        self.stopping.set()
+
+    def hold(self, run_id: int, fence: int) -> None:
+        """Drive a run this engine already holds (created with its lease)."""
+        self.call(run_id, partial(self.add_driver, run_id, fence))
+
+    def step(self) -> None:
+        """One turn of the loop: claim, renew, launch, wait once, apply what came."""
+        now = self.clock.now()
+        if now >= self.next_claim and not self.stopping.is_set():
+            self.next_claim = now + timedelta(seconds=self.settings.claim_seconds)
+            self.claim(now)
+        if now >= self.next_renew:
+            self.next_renew = now + self.renew_every
+            self.renew()
+        self.launch_ready()
+        for exit_ in self.executor.wait(self.wait_seconds()):
+            if (driver := self.drivers.get(exit_.key.run_id)) is not None:
+                self.call(driver.run_id, partial(driver.on_exit, exit_))
+        for key in self.timers.pop_due(self.clock.now()):
+            run_text, _, timer = key.partition(_TIMER_SEPARATOR)
+            if (driver := self.drivers.get(int(run_text))) is not None:
+                self.call(driver.run_id, partial(driver.on_timer, timer))
+        self.take_requests()
+        self.retire_finished()
+
+    def wait_seconds(self) -> float:
+        """How long the executor may block: until the next timer, claim or renewal."""
+        if any(d.inline for d in self.drivers.values()) or (
+                self.executor.running() < self.settings.max_parallel
+                and any(d.to_launch for d in self.drivers.values())):
+            return 0.0
+        now = self.clock.now()
+        due = [self.next_claim, self.next_renew]
+        if (next_timer := self.timers.next_at()) is not None:
+            due.append(next_timer)
+        seconds = min((at - now).total_seconds() for at in due)
+        return max(0.0, min(self.settings.poll_seconds, seconds))
+
+    # -- claiming and leases ---------------------------------------------------------------
+
+    def claim(self, now: datetime) -> None:
+        """Claim runs that need an engine: new ones, expired leases, dead local engines'."""
+        host = self.owner.partition(":")[0] + ":"  # engines of this host share its prefix
+        dead = {o for o in self.store.lease_owners(host) if o != self.owner and self.is_dead(o)}
+        self.store.admit_queued(now)
+        claims = self.store.claim_runs(self.owner, self.settings.claim_limit,
+                                       self.settings.lease_seconds, now, self.actor,
+                                       run_ids=self.only, take_from=dead)
+        for claim in claims:
+            log.info("engine %s claimed run %s (fence %s)", self.owner, claim.run_id,
+                     claim.fence)
+            self.call(claim.run_id, partial(self.add_driver, claim.run_id, claim.fence))
+
+    def add_driver(self, run_id: int, fence: int) -> None:
+        record = self.store.load_run(run_id)
+        observer = self.observer if self.only is not None else None
+        driver = RunDriver(self, record, fence, observer)
+        self.drivers[run_id] = driver
+        self.turns.append(run_id)
+        driver.start()
+
+    def renew(self) -> None:
+        fences = {run_id: driver.fence for run_id, driver in self.drivers.items()}
+        for run_id in self.store.renew_leases(self.owner, fences, self.settings.lease_seconds):
+            self.drop(run_id, "its lease was taken over")
+
+    def call(self, run_id: int, action: Callable[[], None]) -> None:
+        """Run a driver's action; a lost lease drops the driver, whatever it was doing."""
+        try:
+            action()
+        except LeaseLost:
+            self.drop(run_id, "another engine claimed it")
+
+    def drop(self, run_id: int, why: str) -> None:
+        """Forget a run without touching its attempts: its new owner adopts them."""
+        driver = self.drivers.pop(run_id, None)
+        if driver is None:
+            return
+        log.warning("engine %s lost run %s: %s", self.owner, run_id, why)
+        for seq, run in driver.state.task_runs.items():
+            if not run.is_terminal:
+                self.executor.release(driver.key(seq))
+        for key in self.timers.keys_with_prefix(f"{run_id}{_TIMER_SEPARATOR}"):
+            self.timers.cancel(key)
+
+    def hand_back(self) -> None:
+        """Release every run held, leaving its attempts running, so another engine (or
+        this one, restarted) claims it at once."""
+        for run_id in list(self.drivers):
+            fence = self.drivers[run_id].fence
+            self.drop(run_id, "the engine is stopping")
+            self.store.release_run(run_id, fence)
+
+    # -- launching, requests, retiring -------------------------------------------------------
+
+    def launch_ready(self) -> None:
+        """Evaluate what needs no process; give free slots to the runs in turn."""
+        for driver in list(self.drivers.values()):
+            self.call(driver.run_id, driver.run_inline)
+        waiting = deque(r for r in self.turns if r in self.drivers and self.drivers[r].to_launch)
+        while waiting and self.executor.running() < self.settings.max_parallel:
+            run_id = waiting.popleft()
+            ready = self.drivers.get(run_id)
+            if ready is None or not ready.to_launch:
+                continue
+            self.call(run_id, ready.launch_next)
+            self.turns.remove(run_id)
+            self.turns.append(run_id)  # its next launch waits for every other run's turn
+            if run_id in self.drivers and self.drivers[run_id].to_launch:
+                waiting.append(run_id)
+
+    def take_requests(self) -> None:
+        """Cancels and repairs for the runs held (and Ctrl-C for the one `drive` runs)."""
+        if self.interrupted.is_set() and not self.cancel_sent:
+            self.cancel_sent = True
+            for driver in list(self.drivers.values()):
+                if not driver.finished:
+                    self.call(driver.run_id,
+                              partial(driver.apply, CancelRequested(self.clock.now())))
+        if not self.drivers:
+            return
+        by_run: dict[int, list[RunRequest]] = {}
+        for request in self.store.pending_requests(list(self.drivers)):
+            by_run.setdefault(request.run_id, []).append(request)
+        for run_id, requests in by_run.items():
+            if (held := self.drivers.get(run_id)) is not None:
+                self.call(run_id, partial(self.handle_requests, held, requests))
+
+    def handle_requests(self, driver: RunDriver, requests: list[RunRequest]) -> None:
+        unused = driver.on_requests(requests)
+        if unused:
+            self.store.drop_requests(driver.run_id, driver.fence, unused, self.clock.now())
+
+    def retire_finished(self) -> None:
+        """Let go of runs that ended: the store stopped leasing them when they did."""
+        for run_id, driver in list(self.drivers.items()):
+            if driver.finished and not driver.inline and not driver.to_launch:
+                del self.drivers[run_id]
+                self.turns.remove(run_id)
+                self.store.release_run(run_id, driver.fence)
+
+    # -- one run, for the CLI --------------------------------------------------------------
+
+    def drive(self, run_id: int, watch_seconds: float = 0.3) -> RunState:
+        """Drive (or watch, while another engine drives it) one run until it has ended and
+        nothing more is asked of it; return its final state."""
+        watcher = _Watcher(self.store, run_id, self.observer)
+        self.observer = watcher.notify  # what this engine decides is not reported twice
+        try:
+            while True:
+                self.step()
+                if self.stopping.is_set():
+                    return watcher.latest()
+                if run_id in self.drivers:
+                    continue
+                state = watcher.poll()
+                if state.is_terminal and not self.store.pending_requests([run_id]):
+                    return state
+                if self.interrupted.is_set() and not self.cancel_sent and not state.is_terminal:
+                    self.cancel_sent = True
+                    self.store.request_cancel(run_id, None, self.clock.now())
+                self.executor.wait(watch_seconds)
+        finally:
+            self.hand_back()
+
+
+class _Watcher:
+    """Follows a run through the store, telling the observer what changed since last time."""
+
+    def __init__(self, store: Store, run_id: int, observer: Observer | None) -> None:
+        self.store, self.run_id, self.observer = store, run_id, observer
+        self.seen: dict[int, tuple[object, ...]] = {}
+        self.state: RunState | None = None
+
+    def poll(self) -> RunState:
+        """Read the run; report the task runs that changed since the last report."""
+        record = self.store.load_run(self.run_id)
+        self.notify(record.state, list(record.state.task_runs), record.task_run_ids)
+        return record.state
+
+    def notify(self, state: RunState, changed: Sequence[int], ids: Mapping[int, int]) -> None:
+        """Report to the observer the task runs of `changed` it has not seen so."""
+        fresh = []
+        for seq in changed:
+            run = state.task_runs[seq]
+            signature = (run.life_cycle, run.result, run.attempt_number, run.message)
+            if self.seen.get(seq) != signature:
+                self.seen[seq] = signature
+                fresh.append(seq)
+        self.state = state
+        if fresh and self.observer is not None:
+            self.observer(state, fresh, ids)
+
+    def latest(self) -> RunState:
+        return self.state if self.state is not None else self.poll()
+
+
+__all__ = ["EngineSettings", "Supervisor"]

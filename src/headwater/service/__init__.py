@@ -1,0 +1,40 @@
+"""The service: the one door through which the CLI, the API and the UI reach headwater.
+
+Every use case returns at once: starting a run stores it (an engine claims and drives it),
+cancel and repair record requests (the engine driving the run carries them out). Every query
+(the Jobs API documents, lists with page tokens, logs) is a method here, so `headwater runs
+get`, `GET /api/2.2/jobs/runs/get` and the run page answer with the same function.
+Errors carry a stable `error_code` (see headwater/errors.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from headwater.ports import Clock, Store
+from headwater.service.jobs import JobsMixin
+from headwater.service.operations import OperationsMixin
+from headwater.service.paging import Page
+from headwater.service.queries import QueriesMixin
+from headwater.service.runs import RepairAsked, RunsMixin, job_parameters
+
+
+@dataclass(frozen=True, slots=True)
+class Service(JobsMixin, RunsMixin, QueriesMixin, OperationsMixin):
+    """headwater's use cases and queries over a store.
+
+    Args:
+        store: the state store.
+        clock: the source of time for what the service records.
+        user: who acts (the audit log's actor, the runs' creator).
+        logs_dir: where attempts' logs live (`runs logs`, `runs output`).
+    """
+
+    store: Store
+    clock: Clock
+    user: str
+    logs_dir: Path
+
+
+__all__ = ["Page", "RepairAsked", "Service", "job_parameters"]

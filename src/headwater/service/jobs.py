@@ -1,0 +1,104 @@
+"""The jobs use cases: create, deploy, reset, update, delete, get, list, find by name.
+
+Jobs are keyed by id, as in the Jobs API: `create` makes a new job every time, and every
+change of settings is a new version that later runs point at (a running run keeps its own).
+A job deployed from files carries a deployment key (bundle name, target, resource key, or
+the file for a plain job file), so that `headwater run` or a redeploy of the same files
+updates that job instead of making another.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from headwater.core.job_update import apply_update
+from headwater.core.load import settings_from_body
+from headwater.core.plan import build_plan
+from headwater.core.spec import JobSettings
+from headwater.errors import Conflict, InvalidRequest, NotFound
+from headwater.ports import Clock, JobRecord, Store
+from headwater.service.paging import Page, id_of, page_of
+
+
+class JobsMixin:
+    """Jobs use cases; mixed into `Service`."""
+
+    store: Store
+    clock: Clock
+    user: str
+
+    def create_job(self, settings: JobSettings, source: str = "api",
+                   deployment_key: str | None = None) -> JobRecord:
+        """A new job. With a `deployment_key`, `Conflict` if that key has a job already."""
+        build_plan(settings)  # a job that cannot run is refused before it is stored
+        if deployment_key is not None:
+            found = self.store.job_by_deployment(deployment_key)
+            if found is not None:
+                raise Conflict(f"Job {found.job_id} ({found.name!r}) was deployed from these "
+                               "files already; reset it to change its settings.")
+        return self.store.create_job(_body(settings), source, self.clock.now(), self.user,
+                                     deployment_key)
+
+    def deploy_job(self, settings: JobSettings, source: str, deployment_key: str) -> JobRecord:
+        """The job deployed under `deployment_key`, created or updated to `settings`."""
+        build_plan(settings)
+        return self.store.deploy_job(_body(settings), source, self.clock.now(), self.user,
+                                     deployment_key)
+
+    def reset_job(self, job_id: int, settings: JobSettings, source: str = "api") -> JobRecord:
+        """Replace every setting of a job (a new version); `NotFound` for an unknown job."""
+        build_plan(settings)
+        self.store.get_job(job_id)
+        return self.store.update_job(job_id, _body(settings), source, self.clock.now(),
+                                     self.user)
+
+    def update_job(self, job_id: int, new_settings: Mapping[str, Any],
+                   fields_to_remove: Sequence[str] = ()) -> JobRecord:
+        """Change some settings of a job (Jobs API `update`: see core/job_update.py)."""
+        current = self.store.get_job(job_id)
+        merged = apply_update(current.settings, new_settings, fields_to_remove)
+        settings = settings_from_body(merged, "new_settings")
+        build_plan(settings)
+        return self.store.update_job(job_id, _body(settings), "api", self.clock.now(),
+                                     self.user)
+
+    def delete_job(self, job_id: int) -> None:
+        """Delete a job; its runs and versions stay readable."""
+        self.store.delete_job(job_id, self.clock.now(), self.user)
+
+    def get_job(self, job_id: int) -> JobRecord:
+        """The latest version of a job; `NotFound` ("Job N does not exist.")."""
+        return self.store.get_job(job_id)
+
+    def list_jobs(self, name: str | None = None, limit: int = 20,
+                  page_token: str | None = None) -> Page[JobRecord]:
+        """Jobs by id, a page at a time; `name` matches exactly, ignoring case."""
+        if not 1 <= limit <= 100:
+            raise InvalidRequest(f"limit must be between 1 and 100, got {limit}")
+        found = self.store.list_jobs(name, limit + 1, id_of(page_token))
+        return page_of(found, limit, lambda job: job.job_id)
+
+    def find_job(self, job_id: int | None = None, name: str | None = None) -> JobRecord:
+        """A job by id, or by its name when exactly one job has it."""
+        if job_id is not None:
+            return self.store.get_job(job_id)
+        found = self.store.list_jobs(name or "")
+        if len(found) == 1:
+            return found[0]
+        if found:
+            ids = ", ".join(str(job.job_id) for job in found)
+            raise InvalidRequest(f"{len(found)} jobs are named {name!r} (ids {ids}); "
+                                 "name the job by its id.")
+        known = sorted({job.name for job in self.store.list_jobs()})
+        close = difflib.get_close_matches(name or "", known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise NotFound(f"No job is named {name!r}{hint}; the jobs are: {', '.join(known)}")
+
+
+def _body(settings: JobSettings) -> dict[str, Any]:
+    return settings.model_dump(mode="json", exclude_none=True)
+
+
+__all__ = ["JobsMixin"]

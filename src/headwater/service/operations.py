@@ -1,0 +1,49 @@
+"""The operators' queries: notifications in the outbox, the audit log, metrics, read-only SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from headwater.core.audit import ChainReport, StoredAuditEntry
+from headwater.errors import NotFound
+from headwater.ports import JobRecord, JobSummary, Store
+
+
+class OperationsMixin:
+    """Operators' queries; mixed into `Service`."""
+
+    store: Store
+
+    def notifications(self, run_id: int | None = None, status: str | None = None,
+                      limit: int = 50) -> list[Mapping[str, Any]]:
+        """Outbox rows, newest first: event, destination, status, tries, last error."""
+        return self.store.outbox_rows(run_id, status, limit)
+
+    def audit_entries(self, job_id: int | None = None, actor: str | None = None,
+                      since: datetime | None = None, run_id: int | None = None,
+                      limit: int | None = 100) -> list[StoredAuditEntry]:
+        """Audit entries matching every filter, oldest first (the newest `limit`)."""
+        return self.store.audit_entries(job_id, actor, since, run_id, limit)
+
+    def verify_audit(self) -> ChainReport:
+        """Recompute the audit log's hash chain."""
+        return self.store.verify_audit()
+
+    def job_metrics(self, job: str, last_runs: int = 20) -> tuple[JobRecord, JobSummary]:
+        """A job (by exact name, else by id) and the summary of its last runs."""
+        named = self.store.list_jobs(job)
+        record = named[0] if len(named) == 1 else None
+        if record is None and job.isdigit():
+            record = self.store.get_job(int(job))
+        if record is None:
+            close = [j.name for j in self.store.list_jobs() if job in j.name]
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise NotFound(f"no job named {job!r} (give a job name or id){hint}")
+        return record, self.store.job_summary(record.job_id, last_runs)
+
+    def query(self, statement: str, max_rows: int = 1000
+              ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run one read-only SQL statement against the state store."""
+        return self.store.query(statement, max_rows)

@@ -1,0 +1,61 @@
+"""Pages of a list and their tokens: opaque to clients, the last id seen to the service.
+
+As the Jobs API asks (reference 6.2), a page has a `next_page_token` only when another page
+follows; an empty token never appears (the SDK would loop on it forever).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from headwater.errors import InvalidRequest
+
+Item = TypeVar("Item")
+_PREFIX = "hw1:"
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[Item]):
+    """Some items, and the token of the next page when there is one."""
+
+    items: Sequence[Item]
+    next_page_token: str | None = None
+
+    @property
+    def has_more(self) -> bool:
+        return self.next_page_token is not None
+
+
+def token_for(last_id: int) -> str:
+    """The token of the page that starts after `last_id`."""
+    return base64.urlsafe_b64encode(f"{_PREFIX}{last_id}".encode()).decode()
+
+
+def id_of(token: str | None) -> int | None:
+    """The id a page token starts from (after it; before it for newest-first lists).
+
+    Raises:
+        InvalidRequest: for a token this service never gave.
+    """
+    if token is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(token.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        text = ""
+    if not text.startswith(_PREFIX) or not text[len(_PREFIX):].isdigit():
+        raise InvalidRequest(f"page_token {token!r} is not a token this server gave; pass the "
+                             "next_page_token of the previous page")
+    return int(text[len(_PREFIX):])
+
+
+def page_of(found: Sequence[Item], limit: int, key: Callable[[Item], int]) -> Page[Item]:
+    """A page from up to `limit + 1` items read: the extra one says another page follows."""
+    if len(found) <= limit:
+        return Page(list(found))
+    items = list(found[:limit])
+    return Page(items, token_for(key(items[-1])))

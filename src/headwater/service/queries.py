@@ -1,0 +1,141 @@
+"""The queries: the Jobs API documents of runs and outputs, lists of runs, logs.
+
+The same function answers `headwater runs get`, the REST `runs/get` and the run page.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+from headwater.api.documents import run_json, task_run_document
+from headwater.api.outputs import LOG_LIMIT, output_seq, run_output, setup_durations, wants_logs
+from headwater.core.runstate import TaskRun
+from headwater.engine.attempts import attempt_dir, log_path
+from headwater.errors import InvalidRequest, NotFound
+from headwater.ports import RunRecord, RunSummary, Store
+from headwater.service.paging import Page, id_of, page_of
+
+
+class QueriesMixin:
+    """Read-only use cases; mixed into `Service`."""
+
+    store: Store
+    logs_dir: Path
+
+    def find_run(self, any_run_id: int) -> tuple[RunRecord, int | None]:
+        """A job run by its id, or the job run and seq of a task run id."""
+        try:
+            return self.store.load_run(any_run_id), None
+        except NotFound as no_run:
+            try:
+                run_id, seq = self.store.find_task_run(any_run_id)
+            except NotFound:
+                raise no_run from None  # "Run N does not exist.", as clients expect
+            return self.store.load_run(run_id), seq
+
+    def run_document(self, run_id: int, include_resolved_values: bool = False
+                     ) -> dict[str, Any]:
+        """The `Run` of `runs/get` (a task run id gives that task run, with its iterations)."""
+        record, seq = self.find_run(run_id)
+        setup = setup_durations(self.store.task_outputs(record.run_id))
+        if seq is not None:
+            return task_run_document(record, seq, include_resolved_values, setup)
+        return run_json(record, include_resolved_values, setup)
+
+    def output_document(self, run_id: int) -> dict[str, Any]:
+        """The `RunOutput` of `runs/get-output` for a task run (or a one-task job run)."""
+        record, seq = self.find_run(run_id)
+        seq = output_seq(record, seq)
+        output = self.store.task_outputs(record.run_id).get(seq, {})
+        logs = None
+        if wants_logs(record, seq):
+            logs = tail(log_path(self.logs_dir, record.run_id, record.state.task_runs[seq]))
+        return run_output(record, seq, output, logs)
+
+    def notebook_results(self, run_id: int) -> dict[str, str]:
+        """The value each task's latest attempt exited with (a notebook's), in plan order."""
+        record = self.store.load_run(run_id)
+        outputs = self.store.task_outputs(run_id)
+        state = record.state
+        found = {}
+        for key in state.plan.order:
+            result = outputs.get(state.latest.get(key, -1), {}).get("notebook_output", {})
+            if isinstance(result, dict) and result.get("result"):
+                found[key] = str(result["result"])
+        return found
+
+    def list_runs(self, job_id: int | None = None, limit: int = 20, active_only: bool = False,
+                  completed_only: bool = False, page_token: str | None = None
+                  ) -> Page[RunSummary]:
+        """Runs, newest first, a page at a time."""
+        if not 1 <= limit <= 1000:
+            raise InvalidRequest(f"limit must be between 1 and 1000, got {limit}")
+        if active_only and completed_only:
+            raise InvalidRequest("active_only and completed_only cannot both be true")
+        found = self.store.list_runs(job_id, limit + 1, active_only, completed_only,
+                                     before_id=id_of(page_token))
+        return page_of(found, limit, lambda run: run.run_id)
+
+    def log_file(self, run_id: int, task_key: str, attempt: int | None = None,
+                 iteration: int | None = None) -> Path:
+        """The log of one attempt of a task (the latest by default), or of an iteration."""
+        record = self.store.load_run(run_id)
+        attempts = record.state.attempts(task_key)
+        if iteration is not None:
+            attempts = _iteration_attempts(record, task_key, iteration)
+        if not attempts:
+            known = sorted(record.state.latest)
+            hint = difflib.get_close_matches(task_key, known, n=1)
+            suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise NotFound(f"Run {run_id} has no task {task_key!r}{suggestion}; "
+                           f"its tasks are: {', '.join(known)}")
+        chosen = _pick_attempt(attempts, attempt, run_id, task_key)
+        return log_path(self.logs_dir, run_id, chosen)
+
+    def attempt_directory(self, run_id: int, seq: int) -> Path:
+        """Where the files of one attempt live."""
+        record = self.store.load_run(run_id)
+        return attempt_dir(self.logs_dir, run_id, record.state.task_runs[seq])
+
+
+def tail(path: Path, limit: int = LOG_LIMIT) -> tuple[str, bool]:
+    """The last `limit` bytes of a log (decoded leniently) and whether it was cut."""
+    try:
+        with path.open("rb") as log:
+            log.seek(0, 2)
+            size = log.tell()
+            log.seek(max(0, size - limit))
+            data = log.read()
+    except FileNotFoundError:
+        return "", False
+    return data.decode("utf-8", errors="replace"), size > limit
+
+
+def _iteration_attempts(record: RunRecord, task_key: str, iteration: int) -> list[TaskRun]:
+    """Every attempt of one iteration of the for-each task `task_key` (latest run of it)."""
+    state = record.state
+    parent = state.latest_run(task_key)
+    if parent is None or parent.loop is None:
+        raise NotFound(f"Task {task_key!r} of run {record.run_id} is not a for-each that ran.")
+    found = [r for r in state.iterations(parent.seq) if r.iteration == iteration]
+    if not found:
+        raise NotFound(f"Task {task_key!r} of run {record.run_id} has no iteration {iteration}; "
+                       f"its iterations are 0 to {parent.loop.started - 1}")
+    return found
+
+
+def _pick_attempt(attempts: list[TaskRun], attempt: int | None, run_id: int,
+                  task_key: str) -> TaskRun:
+    if attempt is None:
+        return attempts[-1]
+    for run in reversed(attempts):  # after a repair, the newest attempt with that number
+        if run.attempt_number == attempt:
+            return run
+    numbers = ", ".join(str(r.attempt_number) for r in attempts)
+    raise NotFound(f"Task {task_key!r} of run {run_id} has no attempt {attempt}; "
+                   f"its attempts are: {numbers}")
+
+
+__all__ = ["QueriesMixin", "tail"]

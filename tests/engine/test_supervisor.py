@@ -1,0 +1,164 @@
+"""The supervisor in-process: many runs in one loop, leases, takeover, fencing, hand-back,
+requests and the job queue, on the real SQLite store with fake attempts and a fake clock."""
+
+from __future__ import annotations
+
+from conftest import World, step_until
+
+from headwater.core.events import TaskStarted
+from headwater.errors import LeaseLost
+from headwater.ports import AttemptKey, LaunchSpec
+from headwater.testing import Outcome
+
+
+def test_one_engine_drives_many_runs_to_their_end(world: World) -> None:
+    job = world.job(tasks=5, max_concurrent_runs=20)
+    runs = [world.start(job) for _ in range(12)]
+    engine = world.engine("e1", max_parallel=4)
+
+    step_until(lambda: all(world.result(r) == "SUCCESS" for r in runs), engine)
+
+    assert len(world.attempts.launched) == 12 * 5
+    assert world.attempts.most_at_once == 4  # the cap holds across runs
+    assert engine.drivers == {}  # ended runs are let go
+
+
+def test_free_slots_go_round_the_runs(world: World) -> None:
+    # Given a run of 40 tasks started before a run of 2, one slot at a time
+    big = world.start(world.job(tasks=40, name="big", max_concurrent_runs=5))
+    small = world.start(world.job(tasks=2, name="small"))
+    engine = world.engine("e1", max_parallel=1)
+    # When the small run ends
+    step_until(lambda: world.result(small) == "SUCCESS", engine)
+    # Then the big run had most of its tasks still to go: the slots alternated
+    done = sum(1 for key in world.attempts.launched if key.run_id == big)
+    assert done <= 4
+    step_until(lambda: world.result(big) == "SUCCESS", engine)
+
+
+def test_an_expired_lease_is_taken_over_and_the_old_engine_can_write_no_more(
+        world: World) -> None:
+    # Given engine e1 holding a run whose task takes 100 s
+    job = world.job(tasks=2, chain=True)
+    run_id = world.start(job)
+    slow = world.engine("e1", lambda key, spec: Outcome(seconds=100), lease_seconds=15)
+    step_until(lambda: bool(world.attempts.launched), slow)
+    events_before = len(world.store.events(run_id))
+    # When e1 stalls past its lease (it is not stepped) and e2 looks for work
+    world.clock.advance(16)
+    other = world.engine("e2", lease_seconds=15)
+    step_until(lambda: run_id in other.drivers, other)
+    # Then e2 adopted the running attempt instead of starting it again
+    assert len(world.attempts.launched) == 1
+    step_until(lambda: world.result(run_id) == "SUCCESS", other)
+    assert len(world.attempts.launched) == 2
+    # And e1, woken up, loses the run on its next write and writes nothing
+    events_after = len(world.store.events(run_id))
+    slow.drivers[run_id].to_launch.append(1)  # as if it still meant to launch something
+    slow.step()
+    assert run_id not in slow.drivers
+    assert len(world.store.events(run_id)) == events_after > events_before
+    resumed = world.store.audit_entries(run_id=run_id)
+    assert [e.entry.details.get("engine") for e in resumed
+            if e.entry.action == "run.resumed"] == ["e2"]
+
+
+def test_a_stale_engine_cannot_record_a_decision(world: World) -> None:
+    run_id = world.start(world.job(tasks=1))
+    first = world.engine("e1", lambda key, spec: Outcome(hang=True))
+    step_until(lambda: run_id in first.drivers and world.attempts.launched != {}, first)
+    world.clock.advance(20)
+    second = world.engine("e2", lambda key, spec: Outcome(hang=True))
+    step_until(lambda: run_id in second.drivers, second)
+    driver = first.drivers[run_id]
+
+    try:
+        driver.apply(TaskStarted(world.clock.now(), 1, "x"))
+    except LeaseLost as lost:
+        assert lost.run_id == run_id
+    else:
+        raise AssertionError("a write under a stale fence was accepted")
+
+
+def test_a_stopped_engine_hands_its_runs_back_at_once(world: World) -> None:
+    run_id = world.start(world.job(tasks=1))
+    first = world.engine("e1", lambda key, spec: Outcome(seconds=50))
+    step_until(lambda: bool(world.attempts.launched), first)
+
+    first.hand_back()
+
+    second = world.engine("e2")  # no lease expiry to wait for
+    step_until(lambda: run_id in second.drivers, second, steps=10)
+    step_until(lambda: world.result(run_id) == "SUCCESS", second)
+    assert len(world.attempts.launched) == 1  # adopted, not started again
+
+
+def test_a_dead_engine_on_this_host_is_taken_over_before_its_lease_expires(
+        world: World) -> None:
+    run_id = world.start(world.job(tasks=1))
+    first = world.engine("host:1:1:aa", lambda key, spec: Outcome(seconds=50))
+    step_until(lambda: bool(world.attempts.launched), first)
+
+    second = world.engine("host:2:2:bb", is_dead=lambda owner: owner == "host:1:1:aa")
+    second.step()  # the first look for work, with no time passed
+
+    assert run_id in second.drivers
+
+
+def test_a_cancel_request_reaches_the_engine_driving_the_run(world: World) -> None:
+    run_id = world.start(world.job(tasks=2, chain=True))
+    engine = world.engine("e1", lambda key, spec: Outcome(hang=True))
+    step_until(lambda: bool(world.attempts.launched), engine)
+
+    world.service.cancel(run_id)
+
+    step_until(lambda: world.result(run_id) is not None, engine)
+    assert world.result(run_id) == "CANCELED"
+    assert world.store.pending_requests([run_id]) == []
+
+
+def test_a_repair_request_is_carried_out_by_whichever_engine_claims_it(world: World) -> None:
+    # Given a run whose second task failed
+    failing = {"t1"}
+
+    def handler(key: AttemptKey, spec: LaunchSpec) -> Outcome:
+        return Outcome(exit_code=1 if spec.argv[1] in failing else 0)
+
+    run_id = world.start(world.job(tasks=3, chain=True))
+    engine = world.engine("e1", handler)
+    step_until(lambda: world.result(run_id) == "FAILED", engine)
+    # When a repair is asked for, and the cause fixed
+    failing.clear()
+    asked = world.service.repair(run_id, [], all_failed=True)
+    # Then an engine picks the run up again and reruns what failed, not what succeeded
+    step_until(lambda: world.result(run_id) == "SUCCESS", engine)
+    state = world.store.load_run(run_id).state
+    assert [r.repair_id for r in state.repairs] == [asked.repair_id]
+    assert [k for k in ("t0", "t1", "t2") if len(state.attempts(k)) == 2] == ["t1", "t2"]
+
+
+def test_runs_over_max_concurrent_runs_wait_in_the_queue_in_order(world: World) -> None:
+    job = world.job(tasks=1, max_concurrent_runs=1, queue={"enabled": True})
+    runs = [world.start(job) for _ in range(5)]
+    lives = [str(world.store.load_run(r).state.life_cycle) for r in runs]
+    assert lives == ["PENDING", "QUEUED", "QUEUED", "QUEUED", "QUEUED"]
+    engine = world.engine("e1", max_parallel=8)
+
+    step_until(lambda: all(world.result(r) == "SUCCESS" for r in runs), engine)
+
+    records = [world.store.load_run(r) for r in runs]
+    starts = [record.state.start_time for record in records]
+    assert starts == sorted(starts) and len(set(starts)) == 5  # one at a time, in order
+    assert all(r.queued_until is not None for r in records[1:])
+
+
+def test_runs_over_the_limit_are_skipped_without_a_queue(world: World) -> None:
+    job = world.job(tasks=1, max_concurrent_runs=1, queue={"enabled": False})
+    runs = [world.service.start_run(job, {}, world.tmp_path) for _ in range(5)]
+
+    assert [c.life_cycle for c in runs] == ["PENDING"] + ["SKIPPED"] * 4
+    skipped = world.service.run_document(runs[1].run_id)
+    assert skipped["state"] == {
+        "life_cycle_state": "SKIPPED", "result_state": "MAXIMUM_CONCURRENT_RUNS_REACHED",
+        "state_message": runs[1].message, "user_cancelled_or_timedout": False}
+    assert skipped["status"]["termination_details"]["code"] == "MAX_CONCURRENT_RUNS_EXCEEDED"

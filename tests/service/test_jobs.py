@@ -1,0 +1,80 @@
+"""Jobs through the service: ids, deployment keys, updates, pages, errors with codes."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import settings
+
+from headwater.core.spec import JobSettings
+from headwater.errors import Conflict, InvalidRequest, NotFound, PlanError, SpecError
+from headwater.service import Service
+
+
+def test_create_gives_a_new_id_each_time_and_deploy_updates_by_key(service: Service) -> None:
+    first = service.create_job(settings())
+    second = service.create_job(settings())
+    deployed = service.deploy_job(settings(), "a.yml", "bundle/lab/dev/jobs/etl")
+    again = service.deploy_job(settings(tasks=3), "a.yml", "bundle/lab/dev/jobs/etl")
+
+    assert len({first.job_id, second.job_id, deployed.job_id}) == 3
+    assert (again.job_id, again.version) == (deployed.job_id, 2)
+    with pytest.raises(Conflict) as raised:
+        service.create_job(settings(), "a.yml", "bundle/lab/dev/jobs/etl")
+    assert raised.value.error_code == "RESOURCE_CONFLICT"
+
+
+def test_update_merges_and_validates_naming_the_json_path(service: Service) -> None:
+    job = service.create_job(settings(tasks=2, timeout_seconds=60))
+
+    updated = service.update_job(job.job_id, {"tasks": [
+        {"task_key": "t1", "max_retries": 2, "shell_command_task": {"command": "true"}}]},
+        ["timeout_seconds"])
+
+    assert updated.version == 2 and "timeout_seconds" not in updated.settings
+    assert [t.get("max_retries") for t in updated.settings["tasks"]] == [None, 2]
+    with pytest.raises(SpecError) as raised:
+        service.update_job(job.job_id, {"tasks": [{"task_key": "t9", "max_retries": "x",
+                                                   "shell_command_task": {"command": "1"}}]})
+    assert raised.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert "$.new_settings.tasks[2].max_retries" in str(raised.value)
+
+
+def test_a_job_that_cannot_plan_is_refused_before_it_is_stored(service: Service) -> None:
+    cyclic = settings(tasks=0).model_copy(update={"tasks": []})
+    body = cyclic.model_dump(mode="json", exclude_none=True)
+    body["tasks"] = [
+        {"task_key": "a", "depends_on": [{"task_key": "b"}], "shell_command_task": {"command": "x"}},
+        {"task_key": "b", "depends_on": [{"task_key": "a"}], "shell_command_task": {"command": "x"}},
+    ]
+    with pytest.raises((PlanError, SpecError)):
+        service.create_job(JobSettings.model_validate(body))
+    assert service.list_jobs().items == []
+
+
+def test_jobs_are_listed_a_page_at_a_time_and_found_by_unique_name(service: Service) -> None:
+    made = [service.create_job(settings(name=f"job{i}")) for i in range(5)]
+    service.create_job(settings(name="job0"))
+
+    first = service.list_jobs(limit=2)
+    second = service.list_jobs(limit=2, page_token=first.next_page_token)
+    last = service.list_jobs(limit=2, page_token=second.next_page_token)
+
+    assert [j.job_id for j in [*first.items, *second.items, *last.items]][:5] == \
+        [j.job_id for j in made]
+    assert last.next_page_token is None  # never an empty token
+    assert service.find_job(name="job3") == made[3]
+    with pytest.raises(InvalidRequest, match="2 jobs are named 'job0'"):
+        service.find_job(name="job0")
+    with pytest.raises(NotFound, match="did you mean 'job3'"):
+        service.find_job(name="jbo3")
+    with pytest.raises(InvalidRequest, match="not a token this server gave"):
+        service.list_jobs(page_token="bogus")
+
+
+def test_a_deleted_job_is_not_found_with_the_sdk_s_message(service: Service) -> None:
+    job = service.create_job(settings())
+    service.delete_job(job.job_id)
+
+    with pytest.raises(NotFound, match=rf"^Job {job.job_id} does not exist\.$") as raised:
+        service.get_job(job.job_id)
+    assert raised.value.error_code == "RESOURCE_DOES_NOT_EXIST"

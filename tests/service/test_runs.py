@@ -1,0 +1,66 @@
+"""Runs through the service: each use case returns at once, leaving the work to an engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import settings
+
+from headwater.errors import InvalidRequest, InvalidState, NotFound
+from headwater.service import Service
+
+
+def test_starting_a_run_stores_it_for_an_engine_and_returns_at_once(
+        service: Service, tmp_path: Path) -> None:
+    job = service.create_job(settings(max_concurrent_runs=2))
+
+    created = [service.run_now(job.job_id) for _ in range(3)]
+
+    assert [c.life_cycle for c in created] == ["PENDING", "PENDING", "QUEUED"]
+    page = service.list_runs(job_id=job.job_id, limit=2)
+    assert [r.run_id for r in page.items] == [created[2].run_id, created[1].run_id]
+    rest = service.list_runs(job_id=job.job_id, limit=2, page_token=page.next_page_token)
+    assert [r.run_id for r in rest.items] == [created[0].run_id]
+    document = service.run_document(created[2].run_id)
+    assert document["state"]["life_cycle_state"] == "QUEUED"
+    assert document["status"]["queue_details"]["code"] == "MAX_CONCURRENT_RUNS_REACHED"
+
+
+def test_cancel_ends_a_queued_run_at_once_and_asks_the_engine_for_a_running_one(
+        service: Service) -> None:
+    job = service.create_job(settings())
+    running, queued = service.run_now(job.job_id), service.run_now(job.job_id)
+
+    service.cancel(queued.run_id)
+    service.cancel(running.run_id)
+
+    assert service.get_run(queued.run_id).state.result is not None
+    assert str(service.get_run(queued.run_id).state.result) == "CANCELED"
+    assert [r.kind for r in service.store.pending_requests([running.run_id])] == ["CANCEL"]
+    with pytest.raises(InvalidState) as raised:
+        service.cancel(queued.run_id)
+    assert raised.value.error_code == "INVALID_STATE"
+    with pytest.raises(NotFound, match="has no task 'tx'"):
+        service.cancel(running.run_id, "tx")
+
+
+def test_a_repair_of_a_run_that_goes_on_is_refused(service: Service) -> None:
+    job = service.create_job(settings())
+    run = service.run_now(job.job_id)
+
+    with pytest.raises(InvalidState, match="still in progress"):
+        service.repair(run.run_id, [], all_failed=True)
+
+
+def test_unknown_parameters_are_refused_naming_the_declared_ones(service: Service) -> None:
+    job = service.create_job(settings(parameters=[{"name": "env", "default": "dev"}]))
+
+    with pytest.raises(InvalidRequest, match="unknown job parameter 'evn' .did you mean 'env'"):
+        service.run_now(job.job_id, {"evn": "prod"})
+    assert service.list_runs().items == []
+
+
+def test_a_run_that_does_not_exist_has_the_sdk_s_message(service: Service) -> None:
+    with pytest.raises(NotFound, match=r"^Run 999 does not exist\.$"):
+        service.run_document(999)

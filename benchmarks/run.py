@@ -5,7 +5,10 @@ Workloads, each timed in this same run beside its floor:
 - W2: one root, 200 parallel trivial tasks, one join, at `--max-parallel` (default 8);
 - W3: a for-each over 1,000 items of the same trivial task, at concurrency `--max-parallel`;
 - W4: the per-task cost of a notebook against a script: chains of 20 trivial script tasks,
-  20 Databricks-source notebooks, and 5 .ipynb notebooks (a kernel each), one at a time.
+  20 Databricks-source notebooks, and 5 .ipynb notebooks (a kernel each), one at a time;
+- W5: one engine (`headwater engine`'s loop) driving 50 runs of a 10-task job at once, at
+  `--max-parallel`; besides the ratio, the engine's own CPU time per task (this process's
+  CPU: deciding, storing, launching; the tasks' processes are not counted).
 The floor spawns the same number of `python -c pass`-like processes (the same empty script)
 back to back (W1) or with the same parallelism (W2). Overhead per task = (run - floor) / tasks.
 This is a report, not a test: machines are small and noisy, so read the ratios.
@@ -22,11 +25,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from headwater.bootstrap import application
+from headwater.bootstrap import App, application
 from headwater.config import Settings
 from headwater.core.spec import JobSettings
 from headwater.core.states import ResultState
-from headwater.service import Service
 
 
 def trivial(key: str, *deps: str) -> dict[str, object]:
@@ -66,12 +68,12 @@ def write_notebooks(workdir: Path) -> None:
                                     "language": "python"}}}))
 
 
-def notebook_costs(service: Service, workdir: Path) -> list[dict[str, object]]:
+def notebook_costs(app: App, workdir: Path) -> list[dict[str, object]]:
     """Seconds per task of a script, a source notebook and an .ipynb notebook, in a chain."""
     rows = []
-    script = timed_run(service, workdir, "W4 script x20", chain(20)) / 20
+    script = timed_run(app, workdir, "W4 script x20", chain(20)) / 20
     rows.append(report("W4 script task", 1, script, script))
-    source = timed_run(service, workdir, "W4 notebook x20",
+    source = timed_run(app, workdir, "W4 notebook x20",
                        notebook_chain(20, "noop_notebook.py")) / 20
     rows.append(report("W4 source notebook task", 1, source, script))
     try:
@@ -79,7 +81,7 @@ def notebook_costs(service: Service, workdir: Path) -> list[dict[str, object]]:
     except ImportError:
         print("W4 .ipynb notebook task: skipped (pip install 'headwater[notebook]')")
         return rows
-    ipynb = timed_run(service, workdir, "W4 ipynb x5", notebook_chain(5, "noop.ipynb")) / 5
+    ipynb = timed_run(app, workdir, "W4 ipynb x5", notebook_chain(5, "noop.ipynb")) / 5
     rows.append(report("W4 .ipynb notebook task", 1, ipynb, script))
     return rows
 
@@ -99,17 +101,39 @@ def floor(script: Path, count: int, parallel: int) -> float:
     return time.perf_counter() - started
 
 
-def timed_run(service: Service, workdir: Path, name: str,
-              tasks: list[dict[str, object]]) -> float:
+def timed_run(app: App, workdir: Path, name: str, tasks: list[dict[str, object]]) -> float:
+    """Seconds to run a job of `tasks` to its end with an engine in this process."""
     settings = JobSettings.model_validate({"name": name, "tasks": tasks})
-    job = service.register(settings, name)
-    run_id = service.start_run(job, {}, workdir)
+    job = app.service.create_job(settings, name)
+    created = app.service.start_run(job, {}, workdir, owner=app.engine_name,
+                                    lease_seconds=app.settings.lease_seconds)
     started = time.perf_counter()
-    state = service.drive(run_id)
+    with app.engine(only={created.run_id}, deliver_alerts=False) as engine:
+        engine.hold(created.run_id, created.fence)
+        state = engine.drive(created.run_id)
     elapsed = time.perf_counter() - started
     if state.result is not ResultState.SUCCESS:
         raise SystemExit(f"{name} ended {state.result}: {state.message}")
     return elapsed
+
+
+def many_runs(app: App, workdir: Path, runs: int, tasks: int) -> tuple[float, float]:
+    """Wall and engine CPU seconds for one engine to drive `runs` runs of a `tasks`-task job
+    started at once."""
+    settings = JobSettings.model_validate({"name": "W5", "tasks": fan(tasks - 2),
+                                           "max_concurrent_runs": runs})
+    job = app.service.create_job(settings, "W5")
+    run_ids = [app.service.start_run(job, {}, workdir).run_id for _ in range(runs)]
+    wall, cpu = time.perf_counter(), time.process_time()
+    with app.engine(deliver_alerts=False) as engine:
+        while app.service.list_runs(job.job_id, limit=1, active_only=True).items:
+            for _ in range(20):
+                engine.step()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    failed = [r for r in run_ids if app.store.load_run(r).state.result is not ResultState.SUCCESS]
+    if failed:
+        raise SystemExit(f"W5: runs {failed} did not succeed")
+    return wall, cpu
 
 
 def report(name: str, tasks: int, run: float, base: float) -> dict[str, object]:
@@ -133,7 +157,7 @@ def main() -> None:
                             db_url=f"sqlite:///{workdir / 'bench.db'}",
                             max_parallel=args.max_parallel)
         rows = []
-        with application(settings) as service:
+        with application(settings) as app:
             workloads: list[tuple[str, list[dict[str, object]], Callable[[], float]]] = [
                 ("W1 chain of 100", chain(100), lambda: floor(script, 100, 1)),
                 (f"W2 fan-out 200 @{args.max_parallel}", fan(200),
@@ -143,13 +167,19 @@ def main() -> None:
             ]
             for name, tasks, measure_floor in workloads:
                 base = measure_floor()
-                run = timed_run(service, workdir, name, tasks)
+                run = timed_run(app, workdir, name, tasks)
                 count = 1000 if name.startswith("W3") else len(tasks)
                 rows.append(report(name, count, run, base))
             write_notebooks(workdir)
             print("W4: per-task cost; the floor column is the script task, overhead is the "
                   "notebook's extra set-up")
-            rows += notebook_costs(service, workdir)
+            rows += notebook_costs(app, workdir)
+            base = floor(script, 500, args.max_parallel)
+            wall, cpu = many_runs(app, workdir, runs=50, tasks=10)
+            row = report(f"W5 50 runs x 10 @{args.max_parallel}", 500, wall, base)
+            row["engine_cpu_ms_per_task"] = round(cpu / 500 * 1000, 2)
+            print(f"{'':<28} engine CPU {cpu:.2f}s: {row['engine_cpu_ms_per_task']} ms/task")
+            rows.append(row)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 

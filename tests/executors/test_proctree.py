@@ -87,3 +87,64 @@ def test_send_signal_spares_a_process_whose_start_time_differs() -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def tagged_sleeper(tag: str) -> subprocess.Popen[bytes]:
+    """A shell, tagged as an attempt's processes are, with a child that left its session."""
+    env = {"PATH": "/usr/bin:/bin", "HEADWATER_ATTEMPT_TAG": tag}
+    return subprocess.Popen(["/bin/sh", "-c", "setsid sleep 60 & wait"], env=env,
+                            start_new_session=True)
+
+
+def wait_for_environ(pid: int, needle: bytes) -> None:
+    deadline = time.monotonic() + 5
+    while not proctree.environ_has(pid, [needle]):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+def test_with_tag_suffix_finds_an_attempts_processes_whoever_launched_them() -> None:
+    # Tags are `<executor prefix>.<run id>.<seq>.<launch number>` (see LocalExecutor)
+    mine, other = tagged_sleeper("123.ab12.41.7.1"), tagged_sleeper("456.cd34.41.70.2")
+    try:
+        wait_for_environ(mine.pid, b"HEADWATER_ATTEMPT_TAG=123.ab12.41.7.1")
+        wait_for_environ(other.pid, b"HEADWATER_ATTEMPT_TAG=456.cd34.41.70.2")
+        found = proctree.with_tag_suffix(proctree.snapshot(), b"HEADWATER_ATTEMPT_TAG", b".41.7")
+        assert mine.pid in {info.pid for info in found}
+        assert other.pid not in {info.pid for info in found}
+    finally:
+        proctree.kill_tagged([b"HEADWATER_ATTEMPT_TAG=123.ab12.41.7.1",
+                              b"HEADWATER_ATTEMPT_TAG=456.cd34.41.70.2"], 0)
+        mine.wait()
+        other.wait()
+
+
+def test_kill_tagged_kills_the_tagged_and_what_left_their_session_only() -> None:
+    # Given a tagged shell whose child left its session, and an untagged bystander
+    tagged, bystander = tagged_sleeper("9.ff.1.1.1"), subprocess.Popen(["sleep", "60"])
+    try:
+        wait_for_environ(tagged.pid, b"HEADWATER_ATTEMPT_TAG=9.ff.1.1.1")
+        deadline = time.monotonic() + 5
+        while not [p for p in proctree.snapshot() if p.parent == tagged.pid]:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        [child] = [p for p in proctree.snapshot() if p.parent == tagged.pid]
+        since = proctree.read_process(tagged.pid)
+
+        # When the tag is swept
+        assert since is not None
+        killed = proctree.kill_tagged([b"HEADWATER_ATTEMPT_TAG=9.ff.1.1.1"], since.start_ticks)
+
+        # Then the shell and its child die, and the bystander lives
+        assert killed >= 2
+        assert tagged.wait(5) == -9
+        assert bystander.poll() is None
+        deadline = time.monotonic() + 5
+        while (info := proctree.read_process(child.pid)) is not None and not info.gone:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    finally:
+        bystander.kill()
+        bystander.wait()
+        tagged.kill()
+        tagged.wait()

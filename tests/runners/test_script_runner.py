@@ -48,7 +48,7 @@ def test_parameters_arrive_byte_for_byte(make_context, tmp_path: Path) -> None:
         while not exits and time.monotonic() < deadline:
             exits = executor.wait(1)
 
-    assert exits == [TaskExit(key=AttemptKey(1, 1), exit_code=0)]
+    assert [(e.key, e.exit_code, e.signal) for e in exits] == [(AttemptKey(1, 1), 0, None)]
     assert json.loads(spec.log_path.read_text()) == ARGUMENTS
     assert not list(tmp_path.rglob("pwned"))
 

@@ -56,7 +56,7 @@ def test_a_repair_of_a_run_that_goes_on_is_refused(service: Service) -> None:
 def test_unknown_parameters_are_refused_naming_the_declared_ones(service: Service) -> None:
     job = service.create_job(settings(parameters=[{"name": "env", "default": "dev"}]))
 
-    with pytest.raises(InvalidRequest, match="unknown job parameter 'evn' .did you mean 'env'"):
+    with pytest.raises(InvalidRequest, match=r"unknown job parameter 'evn' \(did you mean 'env'"):
         service.run_now(job.job_id, {"evn": "prod"})
     assert service.list_runs().items == []
 

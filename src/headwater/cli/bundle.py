@@ -19,10 +19,10 @@ from headwater.cli.common import (
     bundle_variables,
     reports_errors,
     select_jobs,
+    settings_for,
     target_option,
     var_option,
 )
-from headwater.config import current_user
 
 __all__ = ["bundle"]
 
@@ -48,7 +48,7 @@ def render(
     from headwater.core.load import load_files
 
     variables = bundle_variables(var_pairs, os.environ)
-    jobs = load_files(files, target, variables, current_user(os.environ))
+    jobs = load_files(files, target, variables, settings_for(None).user)
     rendered = {
         job.resource_name: job.settings.model_dump(mode="json", exclude_none=True)
         for job in select_jobs(jobs, job_name)

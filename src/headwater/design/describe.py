@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from headwater.core.plan import build_plan
 from headwater.core.admission import Limits
+from headwater.core.plan import build_plan
 from headwater.core.spec import JobSettings, RunIf, Task
 from headwater.design.alerts import AlertRule, alert_notes, alert_rules
 from headwater.design.compute import compute_lines

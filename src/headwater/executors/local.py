@@ -1,23 +1,29 @@
-"""`LocalExecutor`: each attempt is a child process in its own session, killed as a whole tree.
+"""`LocalExecutor`: each attempt runs under its own attempt parent, which outlives the engine.
 
 How it works (Linux >= 5.3):
 
-- `launch` starts the attempt with `start_new_session=True`, so its pid is also its process
-  group and session id, and adds `HEADWATER_ATTEMPT_TAG` to its environment so that daemons
-  that leave the group can still be recognised. It registers a pidfd of the child in an epoll
-  set; the handle `pid:start_ticks` names the process even after its pid is reused.
-- `wait` blocks in `epoll.poll`: a pidfd turns readable when its process ends. The leader is
-  not reaped before its group has been SIGKILLed, because a zombie leader keeps its pid, hence
-  the group id, from being reused: the group signal can never hit a stranger.
-- When an attempt ends, whatever it leaves behind is SIGKILLed: a task must not leave
-  processes behind. Its process group at once; processes that left the group (setsid
-  children, double-forked daemons, recognised by the tag) and their descendants within
-  about 50 ms, by a `StraySweeper` thread: finding them takes a /proc scan, batched there.
-- `kill` sends SIGTERM to the tree and arms a timer thread that SIGKILLs it after the grace
-  period, so the caller never blocks. If the leader dies first while others in its tree are
-  still shutting down, its exit is held back until they are gone or the grace is over.
+- `launch` writes the attempt's files, then asks the spawner (`spawner.Spawner`: a small
+  process started on first launch) to fork an attempt parent (`parent.py`). The parent claims
+  the attempt directory (parent.json) before `launch` returns, starts the task in a session
+  of its own, reaps its whole tree as its subreaper, and records its exit (exit.json). The
+  handle names the parent (`pid:start_ticks`), never the task: the parent is what the engine
+  watches and signals, and what survives the engine.
+- `wait` blocks in `epoll.poll` on the parents' pidfds (a pidfd turns readable when its
+  process ends, and works for processes that are not our children). An ended parent's
+  exit.json, with what the task left (values, metrics, result: `records.py`), becomes the
+  `TaskExit`, stamped with the time the parent recorded.
+- `kill` sends SIGTERM to the parent, which passes it to the tree and SIGKILLs the tree after
+  the grace it was launched with, by its own timer, so a kill completes even if the engine
+  dies meanwhile. A shorter grace is the engine's to enforce: SIGUSR1 once it is over.
+- `close` (or the engine's death) leaves every attempt running, and a later executor
+  `adopt`s it by its attempt directory: alive, it is watched; ended, exit.json says how; its
+  parent gone with no record, the attempt is lost and whatever still carries its tag
+  (`HEADWATER_ATTEMPT_TAG`, exact per launch) is SIGKILLed.
+- One attempt never runs twice: of two parents started for one directory (two engines, or a
+  stale engine that woke up late), only the one that created parent.json starts the task; the
+  other exits at once, and its executor watches the winner instead.
 
-`kill` may be called from any thread; `wait`, `launch` and `close` from the engine's thread.
+`kill` may be called from any thread; the other methods from the engine's thread.
 """
 
 from __future__ import annotations
@@ -28,94 +34,64 @@ import os
 import secrets
 import select
 import signal
-import subprocess
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 
 from headwater.errors import InvalidRequest
-from headwater.executors import proctree
-from headwater.executors.sweeper import StraySweeper
+from headwater.executors import parent, proctree
+from headwater.executors.records import AttemptClaim, lost_exit, read_claim, read_exit
+from headwater.executors.spawner import Spawner, SpawnError
 from headwater.ports import AttemptKey, LaunchSpec, TaskExit
 
 __all__ = ["TAG_VARIABLE", "LocalExecutor"]
 
 TAG_VARIABLE = "HEADWATER_ATTEMPT_TAG"
-_LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
-_LOG_MODE = 0o600  # logs may hold secrets a task printed
-_DRAIN_POLL_SECONDS = 0.05  # how often a killed attempt's tree is checked after its leader died
+_RESERVED_FILES = frozenset({parent.CLAIM, parent.EXIT})
 
 
 @dataclass(slots=True, eq=False)
-class _Attempt:
-    """One launched attempt until its exit has been reported."""
+class _Watched:
+    """An attempt parent being watched, until its attempt's exit is queued."""
 
     key: AttemptKey
-    process: subprocess.Popen[bytes]
+    pid: int
     start_ticks: int
     pidfd: int
-    tag: bytes  # the `NAME=value` environment entry that marks the attempt's processes
-    kill_deadline: float | None = None  # monotonic instant of the SIGKILL, once killed
-    timers: list[threading.Timer] = field(default_factory=list)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
+    directory: Path
+    grace: float  # the parent SIGKILLs the tree this long after our SIGTERM
+    term_at: float | None = None  # monotonic instant of our SIGTERM
+    hard_at: float | None = None  # when a shorter grace than the parent's runs out
+    hard_sent: bool = False
 
     @property
     def handle(self) -> str:
         return f"{self.pid}:{self.start_ticks}"
 
 
-def _open_log(path: str) -> int:
-    """Open the attempt's log for appending, creating its directory on first use."""
-    try:
-        return os.open(path, _LOG_FLAGS, _LOG_MODE)
-    except FileNotFoundError:
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        return os.open(path, _LOG_FLAGS, _LOG_MODE)
-
-
-def _exit_of(key: AttemptKey, returncode: int) -> TaskExit:
-    """Popen's convention (negative for a signal) turned into a `TaskExit`."""
-    if returncode < 0:
-        return TaskExit(key=key, exit_code=None, signal=-returncode)
-    return TaskExit(key=key, exit_code=returncode)
-
-
-def parse_handle(handle: str) -> tuple[int, int]:
-    """Split a `pid:start_ticks` handle; `InvalidRequest` when it is not one."""
-    pid, sep, ticks = handle.partition(":")
-    if not (sep and pid.isdigit() and ticks.isdigit()):
-        raise InvalidRequest(f"not a local executor handle: {handle!r} (expected pid:start_ticks)")
-    return int(pid), int(ticks)
-
-
 class LocalExecutor:
-    """Runs attempts as local child processes; implements `headwater.ports.Executor`.
+    """Runs attempts on this machine under attempt parents; implements `headwater.ports.Executor`.
 
     Args:
-        close_grace_seconds: how long `close` lets processes handle SIGTERM before SIGKILL.
-        sweep_strays: look for processes that left the attempt's group (setsid children,
-            double-forked daemons) by scanning /proc when an attempt ends or is killed.
+        kill_grace_seconds: the grace each attempt parent gives its tree after a SIGTERM
+            before it SIGKILLs it by itself; `kill` may shorten it, never lengthen it.
     """
 
-    def __init__(self, *, close_grace_seconds: float = 1.0, sweep_strays: bool = True) -> None:
-        self._close_grace = close_grace_seconds
-        self._sweep = sweep_strays
-        self._sweeper = StraySweeper()
+    def __init__(self, *, kill_grace_seconds: float = 10.0) -> None:
+        self._grace = kill_grace_seconds
         self._lock = threading.Lock()
-        self._attempts: dict[AttemptKey, _Attempt] = {}
-        self._by_pidfd: dict[int, _Attempt] = {}
-        self._finished: list[TaskExit] = []
-        self._draining: set[_Attempt] = set()  # leaders ended, trees still in their grace
+        self._spawner = Spawner()
+        self._watched: dict[AttemptKey, _Watched] = {}
+        self._by_pidfd: dict[int, _Watched] = {}
+        self._ready: dict[AttemptKey, tuple[str, TaskExit]] = {}  # handle and exit, not reported
         self._epoll = select.epoll()
         self._wakeup = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self._epoll.register(self._wakeup, select.EPOLLIN)
-        self._devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-        # Tags must differ between executors and between relaunches of one key.
-        self._tag_prefix = f"{TAG_VARIABLE}={os.getpid()}.{secrets.token_hex(4)}"
+        self._boot_id = parent.read_boot_id()
+        # Tags must differ between executors and between launches of one key.
+        self._tag_prefix = f"{os.getpid()}.{secrets.token_hex(4)}"
         self._launches = itertools.count(1)
         self._closed = False
 
@@ -128,246 +104,282 @@ class LocalExecutor:
     ) -> None:
         self.close()
 
-    # -- launching -------------------------------------------------------------------------
+    # -- launching and adopting --------------------------------------------------------------
 
     def launch(self, key: AttemptKey, spec: LaunchSpec) -> str:
-        """Start the attempt in a new session; return its handle `pid:start_ticks`.
+        """Start the attempt under a new attempt parent; return the parent's handle.
 
-        Launching a key that is still running returns the running attempt's handle, so a
-        re-sent `StartTask` starts nothing.
+        A key already watched returns its handle, and an attempt directory that a parent
+        already claimed is adopted: a re-sent `StartTask`, or one from a second engine,
+        starts nothing.
 
         Raises:
-            InvalidRequest: when the process cannot be started (no such program or working
-                directory, say) or the executor is closed.
+            InvalidRequest: when the executor is closed, the attempt directory cannot be
+                prepared or belongs to another attempt, or no parent could be started. A
+                program that cannot be executed comes back as an exit with `start_error`.
         """
         with self._lock:
-            if self._closed:
-                raise InvalidRequest("the local executor is closed")
-            running = self._attempts.get(key)
-            if running is not None:
-                return running.handle
-            tag = f"{self._tag_prefix}.{key.run_id}.{key.seq}.{next(self._launches)}"
-            process = self._spawn(spec, tag)
-            attempt = self._track(key, process, tag.encode())
-            return attempt.handle
+            self._check_open()
+            if (known := self._known_handle(key)) is not None:
+                return known
+            directory = spec.attempt_dir
+            claim = self._claim_of(key, directory)
+            if claim is not None:
+                return self._adopt_claim(key, directory, claim)
+            self._prepare(key, spec)
+            try:
+                spawned = self._spawner.spawn(self._request(key, spec))
+            except SpawnError as error:
+                raise InvalidRequest(f"cannot start attempt {_name(key)}: {error}") from error
+            if spawned.claim == parent.CLAIMED:
+                return self._watch(key, spawned.pid, spawned.start_ticks, spawned.pidfd,
+                                   directory, self._grace).handle
+            os.close(spawned.pidfd)
+            claim = self._claim_of(key, directory)
+            if spawned.claim == parent.LOST and claim is not None:
+                # Another launch (another engine's) claimed it after our check: follow it.
+                return self._adopt_claim(key, directory, claim)
+            raise InvalidRequest(f"cannot start attempt {_name(key)}: "
+                                 f"{spawned.claim or 'its parent ended before it claimed it'}")
 
-    def _spawn(self, spec: LaunchSpec, tag: str) -> subprocess.Popen[bytes]:
-        name, _, value = tag.partition("=")
-        env = {**os.environ, **spec.env, name: value}
-        log = _open_log(os.fspath(spec.log_path))
+    def adopt(self, key: AttemptKey, handle: str | None, attempt_dir: Path) -> str | None:
+        """Watch an attempt that an earlier engine launched, whatever became of it.
+
+        The attempt directory is the truth, not `handle`: parent.json names the parent that
+        runs the attempt. Alive (same pid, same start ticks, same boot), it is watched; gone
+        with an exit.json, that exit is queued; gone without one, the attempt is queued as
+        lost and whatever still carries its tag is SIGKILLed. No parent.json: the attempt
+        never started (a parent always claims before it starts the task), None.
+
+        Raises:
+            InvalidRequest: when the executor is closed, or the directory's claim is
+                unreadable or names another attempt.
+        """
+        with self._lock:
+            self._check_open()
+            if (known := self._known_handle(key)) is not None:
+                return known
+            claim = self._claim_of(key, attempt_dir)
+            if claim is None:
+                return None
+            return self._adopt_claim(key, attempt_dir, claim)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InvalidRequest("the local executor is closed")
+
+    def _known_handle(self, key: AttemptKey) -> str | None:
+        if (watched := self._watched.get(key)) is not None:
+            return watched.handle
+        ready = self._ready.get(key)
+        return ready[0] if ready is not None else None
+
+    def _claim_of(self, key: AttemptKey, directory: Path) -> AttemptClaim | None:
         try:
-            return subprocess.Popen(
-                list(spec.argv), env=env, cwd=spec.cwd, stdin=self._devnull, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
-            )
-        except OSError as error:
+            claim = read_claim(directory)
+        except ValueError as error:
+            raise InvalidRequest(f"attempt {_name(key)}: {error}") from error
+        if claim is not None and claim.key not in (None, (key.run_id, key.seq)):
             raise InvalidRequest(
-                f"cannot start {spec.argv[0]!r} in {os.fspath(spec.cwd)!r}: {error.strerror}"
-            ) from error
-        finally:
-            os.close(log)  # the child holds its own copy
+                f"{directory} belongs to attempt {claim.key[0]}/{claim.key[1]}, not to "
+                f"{_name(key)}: every attempt needs a directory of its own")
+        return claim
 
-    def _track(self, key: AttemptKey, process: subprocess.Popen[bytes], tag: bytes) -> _Attempt:
-        # The child is ours and not reaped yet, so its /proc entry and pidfd are certain.
-        info = proctree.read_process(process.pid)
-        pidfd = os.pidfd_open(process.pid)
-        attempt = _Attempt(key, process, info.start_ticks if info else 0, pidfd, tag)
-        self._attempts[key] = attempt
-        self._by_pidfd[pidfd] = attempt
+    def _adopt_claim(self, key: AttemptKey, directory: Path, claim: AttemptClaim) -> str:
+        if self._watch_claim(key, directory, claim) is None:
+            self._settle(key, directory, claim, claim.handle)
+        return claim.handle
+
+    def _request(self, key: AttemptKey, spec: LaunchSpec) -> dict[str, object]:
+        """What the spawner needs to start the attempt's parent (see `parent.py`)."""
+        tag = f"{self._tag_prefix}.{key.run_id}.{key.seq}.{next(self._launches)}"
+        return {
+            "argv": list(spec.argv), "env": {**os.environ, **spec.env, TAG_VARIABLE: tag},
+            "cwd": os.path.abspath(spec.cwd), "log": os.path.abspath(spec.log_path),
+            "dir": os.path.abspath(spec.attempt_dir), "grace": self._grace, "tag": tag,
+            "key": [key.run_id, key.seq],
+        }
+
+    def _prepare(self, key: AttemptKey, spec: LaunchSpec) -> None:
+        """Create the attempt directory and write `spec.files` into it, each atomically."""
+        directory = spec.attempt_dir
+        for name in spec.files:
+            if name != os.path.basename(name) or name in ("", ".", "..", *_RESERVED_FILES):
+                raise InvalidRequest(f"attempt {_name(key)}: {name!r} cannot be an "
+                                     "attempt file (a plain file name, not parent.json or "
+                                     "exit.json)")
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            for name, text in spec.files.items():
+                temporary = directory / f".{name}.{self._tag_prefix}.tmp"
+                temporary.write_text(text, encoding="utf-8")
+                os.replace(temporary, directory / name)
+        except OSError as error:
+            raise InvalidRequest(f"cannot prepare the attempt directory {directory}: "
+                                 f"{error.strerror}") from error
+
+    def _watch(self, key: AttemptKey, pid: int, ticks: int, pidfd: int, directory: Path,
+               grace: float) -> _Watched:
+        watched = _Watched(key, pid, ticks, pidfd, directory, grace)
+        self._watched[key] = watched
+        self._by_pidfd[pidfd] = watched
         self._epoll.register(pidfd, select.EPOLLIN)
-        return attempt
+        return watched
+
+    def _watch_claim(self, key: AttemptKey, directory: Path,
+                     claim: AttemptClaim) -> _Watched | None:
+        """Watch the claim's parent if it still exists (a zombie counts: it ends at once)."""
+        if claim.boot_id and claim.boot_id != self._boot_id:
+            return None  # the machine restarted since: that pid names another process
+        if not _is(claim.pid, claim.start_ticks):
+            return None
+        try:
+            pidfd = os.pidfd_open(claim.pid)
+        except ProcessLookupError:
+            return None
+        if not _is(claim.pid, claim.start_ticks):  # the pidfd pins it: check once more
+            os.close(pidfd)
+            return None
+        return self._watch(key, claim.pid, claim.start_ticks, pidfd, directory, claim.grace)
+
+    def _unwatch(self, watched: _Watched) -> None:
+        self._epoll.unregister(watched.pidfd)
+        os.close(watched.pidfd)
+        del self._by_pidfd[watched.pidfd]
+        del self._watched[watched.key]
 
     # -- waiting ---------------------------------------------------------------------------
 
     def wait(self, timeout: float) -> list[TaskExit]:
         """Block up to `timeout` seconds for at least one exit; return every exit seen."""
         with self._lock:
-            if self._finished:
-                timeout = 0  # exits are waiting already: only collect what else is ready
-            elif self._draining:
-                timeout = min(timeout, _DRAIN_POLL_SECONDS)  # their trees end unannounced
+            if self._closed:
+                return []
+            timeout = 0.0 if self._ready else self._until_deadline(timeout, time.monotonic())
         ready = self._epoll.poll(max(timeout, 0.0))
         with self._lock:
-            ended = list(self._draining)
+            if self._closed:
+                return []
+            self._send_due_kills(time.monotonic())
             for fd, _ in ready:
                 if fd == self._wakeup:
-                    self._drain_wakeup()
-                elif (attempt := self._by_pidfd.get(fd)) is not None:
-                    ended.append(attempt)
-            self._settle(ended, time.monotonic())
-            exits, self._finished = self._finished, []
+                    with contextlib.suppress(BlockingIOError):
+                        os.eventfd_read(self._wakeup)
+                elif (watched := self._by_pidfd.get(fd)) is not None:
+                    self._ended(watched)
+            exits = [exit_ for _, exit_ in self._ready.values()]
+            self._ready.clear()
             return exits
 
-    def _settle(self, ended: list[_Attempt], now: float) -> None:
-        """Report the ended leaders, except those whose tree still has a grace to use."""
-        finishing = []
-        for attempt in ended:
-            dying = attempt.kill_deadline is not None and now < attempt.kill_deadline
-            if dying and self._tree_alive(attempt):
-                if attempt not in self._draining:
-                    # The leader is a zombie: stop polling it; `wait` checks its tree instead.
-                    self._draining.add(attempt)
-                    self._epoll.unregister(attempt.pidfd)
-            else:
-                finishing.append(attempt)
-        self._finish(finishing)
-
-    def _tree_alive(self, attempt: _Attempt) -> bool:
-        return bool(self._members([attempt], proctree.snapshot()))
-
-    def _finish(self, attempts: list[_Attempt]) -> None:
-        """SIGKILL what the attempts leave behind, then reap and report their leaders."""
-        if not attempts:
+    def _ended(self, watched: _Watched) -> None:
+        """An attempt parent ended: queue the attempt's exit (only claimed parents are watched)."""
+        self._unwatch(watched)
+        try:
+            claim = read_claim(watched.directory)
+        except ValueError as error:
+            self._queue_lost(watched.key, watched.directory, watched.handle, str(error))
             return
-        for attempt in attempts:
-            # Kill before reaping: the zombie leader keeps its group id from being reused.
-            proctree.signal_group(attempt.pid, signal.SIGKILL)
-            returncode = attempt.process.wait()
-            self._forget(attempt)
-            self._finished.append(_exit_of(attempt.key, returncode))
-            if self._sweep:
-                self._sweeper.add(attempt.tag, attempt.start_ticks)
+        self._settle(watched.key, watched.directory, claim, watched.handle)
 
-    def _forget(self, attempt: _Attempt) -> None:
-        if attempt in self._draining:
-            self._draining.discard(attempt)
+    def _settle(self, key: AttemptKey, directory: Path, claim: AttemptClaim | None,
+                handle: str) -> None:
+        """Queue the exit of an attempt whose parent is gone: recorded, or lost."""
+        try:
+            recorded = read_exit(key, directory)
+        except ValueError as error:
+            recorded, problem = None, f"its exit record is unreadable ({error})"
         else:
-            self._epoll.unregister(attempt.pidfd)
-        os.close(attempt.pidfd)
-        del self._by_pidfd[attempt.pidfd]
-        del self._attempts[attempt.key]
-        for timer in attempt.timers:
-            timer.cancel()
+            problem = "it recorded no exit"
+        if recorded is not None:
+            self._ready[key] = (handle, recorded)
+            return
+        if claim is None:
+            reason = f"the attempt's parent process ({handle}) is gone and left no claim"
+        else:
+            reason = f"the attempt's parent process (pid {claim.pid}) is gone and {problem}"
+            if claim.tag:  # the task may still run, parentless: it must not outlive this
+                needle = f"{TAG_VARIABLE}={claim.tag}".encode()
+                proctree.kill_tagged([needle], claim.start_ticks)
+        self._queue_lost(key, directory, handle, reason)
 
-    def _drain_wakeup(self) -> None:
-        with contextlib.suppress(BlockingIOError):
-            os.eventfd_read(self._wakeup)
+    def _queue_lost(self, key: AttemptKey, directory: Path, handle: str, reason: str) -> None:
+        self._ready[key] = (handle, lost_exit(key, directory, reason))
 
     # -- killing ---------------------------------------------------------------------------
 
     def kill(self, key: AttemptKey, grace_seconds: float) -> None:
         """SIGTERM the attempt's tree now and SIGKILL it after `grace_seconds`; never blocks.
 
-        Killing an attempt that already ended, or killing again, is harmless; a second kill
-        with a shorter grace brings the SIGKILL forward.
+        The parent SIGKILLs the tree after its own grace (`kill_grace_seconds` when it was
+        launched); a shorter `grace_seconds` is enforced from `wait` with a SIGUSR1. Killing
+        an ended or unknown attempt, or killing again, is harmless; a second kill with a
+        shorter grace brings the SIGKILL forward.
         """
         with self._lock:
-            attempt = self._attempts.get(key)
-            if attempt is None:
+            watched = self._watched.get(key)
+            if watched is None or self._closed:
                 return
-            deadline = time.monotonic() + max(grace_seconds, 0.0)
-            if attempt.kill_deadline is not None and attempt.kill_deadline <= deadline:
-                return
-            first = attempt.kill_deadline is None
-            attempt.kill_deadline = deadline
-            if first and attempt not in self._draining:
-                proctree.signal_group(attempt.pid, signal.SIGTERM)
-                self._signal_strays([attempt], signal.SIGTERM)
-            timer = threading.Timer(max(grace_seconds, 0.0), self._grace_over, (attempt,))
-            timer.daemon = True
-            attempt.timers.append(timer)
-            timer.start()
+            now = time.monotonic()
+            if watched.term_at is None:
+                watched.term_at = now
+                _signal(watched, signal.SIGTERM)
+            wanted = now + max(grace_seconds, 0.0)
+            if wanted >= watched.term_at + watched.grace or watched.hard_sent:
+                return  # the parent's own timer comes first, or it was done already
+            if watched.hard_at is None or wanted < watched.hard_at:
+                watched.hard_at = wanted
+                self._send_due_kills(now)
+                os.eventfd_write(self._wakeup, 1)  # `wait` recomputes its timeout
 
-    def _grace_over(self, attempt: _Attempt) -> None:
-        """Timer thread: the grace has run out, SIGKILL whatever is left of the attempt."""
+    def _send_due_kills(self, now: float) -> None:
+        for watched in self._watched.values():
+            if watched.hard_at is not None and watched.hard_at <= now and not watched.hard_sent:
+                watched.hard_sent = True
+                _signal(watched, signal.SIGUSR1)
+
+    def _until_deadline(self, timeout: float, now: float) -> float:
+        deadlines = [w.hard_at for w in self._watched.values()
+                     if w.hard_at is not None and not w.hard_sent]
+        return min([timeout, *(deadline - now for deadline in deadlines)])
+
+    # -- the rest of the port ----------------------------------------------------------------
+
+    def release(self, key: AttemptKey) -> None:
+        """Stop watching an attempt and leave it running: another engine owns its run now."""
         with self._lock:
-            if self._attempts.get(attempt.key) is not attempt:
-                return  # reported already
-            if attempt in self._draining:
-                self._finish([attempt])
-                os.eventfd_write(self._wakeup, 1)  # its exit is ready: wake `wait`
-            else:
-                proctree.signal_group(attempt.pid, signal.SIGKILL)
-                self._signal_strays([attempt], signal.SIGKILL)
-
-    def _members(
-        self, attempts: list[_Attempt], processes: list[proctree.ProcessInfo]
-    ) -> list[proctree.ProcessInfo]:
-        """The living processes of `attempts`, their leaders excluded."""
-        leaders = {attempt.pid for attempt in attempts}
-        tagged: set[int] = set()
-        if self._sweep:
-            since = min(attempt.start_ticks for attempt in attempts)
-            tagged, _ = proctree.tagged_since(processes, [a.tag for a in attempts], since)
-        found = proctree.members(processes, leaders, tagged)
-        return [info for info in found if info.pid not in leaders]
-
-    def _signal_strays(self, attempts: list[_Attempt], signum: int) -> None:
-        """Signal the attempts' processes that left their process group."""
-        if not self._sweep:
-            return
-        groups = {attempt.pid for attempt in attempts}
-        for info in self._members(attempts, proctree.snapshot()):
-            if info.group not in groups:  # group members got the group signal already
-                proctree.send_signal(info, signum)
-
-    # -- queries ---------------------------------------------------------------------------
-
-    def is_alive(self, handle: str) -> bool:
-        """True when the process behind `handle` still runs (and is not a reused pid)."""
-        pid, start_ticks = parse_handle(handle)
-        info = proctree.read_process(pid)
-        return info is not None and info.start_ticks == start_ticks and not info.gone
-
-    def kill_orphan(self, handle: str | None, key: AttemptKey | None = None,
-                    wait_seconds: float = 10.0) -> None:
-        """SIGKILL the tree of an attempt an earlier engine launched, and wait until it is gone.
-
-        By its handle: only processes started no earlier than the attempt's leader and in its
-        session (or below it) are hit, so a reused pid is never signalled. By its key: the
-        processes carrying the attempt's tag, for an attempt whose start was never recorded.
-        """
-        pid, start_ticks = parse_handle(handle) if handle else (0, 0)
-        suffix = f".{key.run_id}.{key.seq}".encode() if key else None
-        deadline = time.monotonic() + wait_seconds
-        while time.monotonic() < deadline:
-            processes = proctree.snapshot()
-            found = [info for info in proctree.members(processes, {pid})
-                     if info.start_ticks >= start_ticks] if handle else []
-            if suffix is not None:
-                leaders = {i.pid for i in proctree.with_tag_suffix(
-                    processes, TAG_VARIABLE.encode(), suffix)}
-                found += proctree.members(processes, leaders, leaders)
-            if not found:
-                return
-            for info in found:
-                proctree.send_signal(info, signal.SIGKILL)
-            time.sleep(0.02)
+            if (watched := self._watched.get(key)) is not None:
+                self._unwatch(watched)
+            self._ready.pop(key, None)
 
     def running(self) -> int:
-        """How many launched attempts have not been reported as exited yet."""
+        """How many watched attempts have not been reported as exited yet."""
         with self._lock:
-            return len(self._attempts)
-
-    # -- closing ---------------------------------------------------------------------------
+            return len(self._watched) + len(self._ready)
 
     def close(self) -> None:
-        """Kill everything still running (SIGTERM, a short grace, SIGKILL), reap, release."""
+        """Stop watching and stop the spawner; every attempt keeps running."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            attempts = list(self._attempts.values())
-            for attempt in attempts:
-                proctree.signal_group(attempt.pid, signal.SIGTERM)
-            if attempts:
-                self._signal_strays(attempts, signal.SIGTERM)
-                self._await_leaders(attempts, time.monotonic() + self._close_grace)
-            self._finish(attempts)
-            self._finished.clear()
-            self._sweeper.close()  # sweeps what is pending first
+            for watched in list(self._watched.values()):
+                self._unwatch(watched)
+            self._ready.clear()
+            self._spawner.close()
             self._epoll.close()
             os.close(self._wakeup)
-            os.close(self._devnull)
 
-    @staticmethod
-    def _await_leaders(attempts: list[_Attempt], deadline: float) -> None:
-        """Wait, without reaping, until every leader has ended or the deadline has passed."""
-        poller = select.poll()
-        pending = {attempt.pidfd for attempt in attempts}
-        for pidfd in pending:
-            poller.register(pidfd, select.POLLIN)
-        while pending and (left := deadline - time.monotonic()) > 0:
-            for fd, _ in poller.poll(left * 1000):
-                pending.discard(fd)
-                poller.unregister(fd)
+
+def _name(key: AttemptKey) -> str:
+    return f"{key.run_id}/{key.seq}"
+
+
+def _is(pid: int, start_ticks: int) -> bool:
+    """True while `pid` is the process that started at `start_ticks` (zombie or not)."""
+    info = proctree.read_process(pid)
+    return info is not None and info.start_ticks == start_ticks
+
+
+def _signal(watched: _Watched, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        signal.pidfd_send_signal(watched.pidfd, signum)

@@ -9,6 +9,10 @@ descent from a process already found.
 
 Signals go through a pidfd opened *before* the start time is checked, so a pid reused between
 the scan and the signal is never hit (`send_signal`).
+
+While an attempt's parent lives, it finds the attempt's processes itself (it is their
+subreaper: see `parent.py`). This module serves the engine when a parent is gone: the
+attempt's processes are then found by their tag (`kill_tagged`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import time
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
@@ -172,6 +177,29 @@ def tagged_since(
             elif match is None:
                 unsure.add(info.pid)
     return tagged, unsure
+
+
+def kill_tagged(needles: Collection[bytes], since_ticks: int, passes: int = 5) -> int:
+    """SIGKILL the processes tagged with a `needles` entry (`NAME=value`), now.
+
+    For an attempt whose parent is gone: its processes are found by their tag (started at or
+    after `since_ticks`), with the members of the groups and sessions they lead and their
+    descendants. Passes repeat while they find something (a process may fork meanwhile) or
+    while a young process's environment could not be read yet (it was in the middle of
+    `exec`), at most `passes` times. Returns how many processes were signalled.
+    """
+    total = 0
+    for _ in range(passes):
+        processes = snapshot()
+        tagged, unsure = tagged_since(processes, needles, since_ticks)
+        found = members(processes, leaders=tagged, tagged=tagged)
+        for info in found:
+            send_signal(info, signal.SIGKILL)
+        total += len(found)
+        if not found and not unsure:
+            break
+        time.sleep(0.01)  # long enough for an `exec` in progress to show its environment
+    return total
 
 
 def send_signal(info: ProcessInfo, signum: int) -> None:

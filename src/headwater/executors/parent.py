@@ -1,0 +1,514 @@
+"""The attempt parent and its spawner: the processes that run attempts apart from the engine.
+
+Standard library only and no `headwater` import: the spawner runs as
+`python -I -S parent.py serve <fd>`, so it starts in about 30 ms whatever is installed, and
+each attempt parent is a `fork` of it, not a new interpreter and not a fork of the engine
+(which has threads). A fork of a Python process costs little to make but much to run: each
+page the child writes is copied, so the spawner imports little (no `subprocess`, hence no
+`threading` and its after-fork hook), freezes its heap out of the garbage collector, and
+prepares each parent's work before the fork (see `AttemptParent.__init__`).
+
+The spawner reads one JSON request per line from its socket (`spawner.Spawner` writes them),
+forks an attempt parent for each, and answers with `{"pid", "start_ticks", "claim"}` and a
+pidfd of the child (SCM_RIGHTS). It opens that pidfd before reaping anything, so the pidfd can
+only name its own child. It answers once the child has claimed the attempt or lost it (a
+pipe tells it, a fraction of a millisecond later), so that when `launch` returns, parent.json
+exists: an engine that takes the run over a moment later can never find a launched attempt
+without its claim and think it never started. It ignores SIGINT (the engine turns Ctrl-C
+into a cancel) and exits at EOF, when its engine closes it or dies; its children run on.
+
+The attempt parent owns one attempt directory:
+
+    parent.json   the claim: who runs the attempt. Made with `link`, which fails when the
+                  file exists, so of two parents started for one attempt (two engines, or a
+                  stale engine that woke up late) exactly one starts the task; the other
+                  exits with `LOST_CLAIM` and writes nothing.
+    exit.json     the exit record, written (temporary, fsync, rename, fsync of the directory)
+                  once the task's whole tree is gone, so an engine that was not watching
+                  still finds out how the attempt ended.
+
+It starts the task with `posix_spawn` in a session of its own, with every signal at its
+default and stdin from /dev/null, stdout and stderr appended to the log. It makes itself a
+child subreaper, so that double-forked and `setsid` descendants are re-parented to it and
+stay findable; and it holds the kill protocol, so that a kill started
+by an engine completes even if that engine dies: SIGTERM = SIGTERM the tree, then SIGKILL it
+after the grace from the request (its own timer); SIGUSR1 = SIGKILL the tree now. When the
+task's leader ends, the rest of the tree is SIGKILLed at once, unless a kill is under way,
+in which case the rest keeps its grace. The reported status is always the leader's (a kill
+that came before the task started records its signal, and the task never starts). SIGINT
+and SIGHUP are ignored: the parent is no terminal's to stop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import gc
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import time
+
+__all__ = ["CLAIM", "CLAIMED", "EXIT", "LOST", "LOST_CLAIM", "AttemptParent", "main",
+           "read_boot_id"]
+
+CLAIM = "parent.json"
+EXIT = "exit.json"
+LOST_CLAIM = 75  # EX_TEMPFAIL: another parent runs this attempt
+CLAIMED, LOST = "claimed", "lost"  # how a claim went, as the spawner's reply says
+_FAILED = 70  # EX_SOFTWARE: the parent failed; its traceback is in the log (or on stderr)
+_PR_SET_NAME, _PR_SET_CHILD_SUBREAPER = 15, 36
+_LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+_LOG_MODE = 0o600  # logs may hold secrets a task printed
+_DEFAULT_SIGNALS = tuple(signal.valid_signals() - {signal.SIGKILL, signal.SIGSTOP})
+
+
+# -- the attempt directory's records -----------------------------------------------------------
+
+
+def read_boot_id() -> str:
+    """This boot's id: a (pid, start ticks) pair names a process only within one boot."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as source:
+            return source.read().strip()
+    except OSError:
+        return ""
+
+
+def _now_iso() -> str:
+    """An ISO 8601 UTC instant with microseconds, without importing `datetime`."""
+    now = time.time()
+    seconds = int(now)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    return f"{stamp}.{int((now - seconds) * 1e6):06d}+00:00"
+
+
+def _write_new(path: str, data: bytes, sync: bool) -> None:
+    """Write a file that must not exist yet, optionally flushed to the disk."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, data)
+        if sync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# -- /proc ---------------------------------------------------------------------------------------
+
+
+def _stat(pid: int | str) -> list[bytes] | None:
+    """Fields 3 onwards of /proc/<pid>/stat (state, parent, ...); None once it is gone."""
+    try:  # raw system calls: no file object to build in a fresh fork
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, 4096).rpartition(b")")[2].split()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _start_ticks(pid: int | str) -> int | None:
+    fields = _stat(pid)
+    return int(fields[19]) if fields and len(fields) > 19 else None
+
+
+def _descendants(root: int) -> list[tuple[int, int]]:
+    """(pid, start ticks) of every living descendant of `root`, by the parent links."""
+    children: dict[int, list[tuple[int, int, bool]]] = {}
+    for name in os.listdir("/proc"):
+        fields = _stat(name) if name.isdigit() else None
+        if fields and len(fields) > 19:
+            entry = (int(name), int(fields[19]), fields[0] not in (b"Z", b"X"))
+            children.setdefault(int(fields[1]), []).append(entry)
+    found, pending = [], [root]
+    while pending:
+        for pid, ticks, living in children.get(pending.pop(), ()):
+            pending.append(pid)  # a zombie's children are still to be found
+            if living:
+                found.append((pid, ticks))
+    return found
+
+
+def _send(pid: int, ticks: int, signum: int) -> None:
+    """Signal `pid` only if it is still the process that started at `ticks`."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError:
+        return
+    try:
+        if _start_ticks(pid) == ticks:  # the pidfd pins the process: no reuse from here on
+            signal.pidfd_send_signal(pidfd, signum)
+    except OSError:
+        pass
+    finally:
+        os.close(pidfd)
+
+
+# -- the attempt parent --------------------------------------------------------------------------
+
+
+class AttemptParent:
+    """One attempt, run from a fork of the spawner; `run` returns the parent's exit code."""
+
+    def __init__(self, request: dict[str, object], libc: ctypes.CDLL, boot_id: str) -> None:
+        """Prepare everything the request says, in the spawner before the fork: whatever
+        the fork does not have to compute, it does not have to copy (page by page)."""
+        self.libc = libc
+        self.report_fd: int | None = None  # tells the spawner how the claim went
+        self.directory = str(request.get("dir", ""))
+        self.grace = _number(request.get("grace"))
+        self.argv = [str(word) for word in _as_list(request.get("argv"))]
+        env = request.get("env")
+        self.env = {str(k): str(v) for k, v in env.items()} if isinstance(env, dict) else {}
+        self.cwd, self.log_path = str(request.get("cwd", "")), str(request.get("log", ""))
+        claim = {"started_at": _now_iso(), "boot_id": boot_id, "tag": request.get("tag", ""),
+                 "key": request.get("key"), "grace": self.grace}
+        self.claim_head = json.dumps(claim)[:-1]  # the fork adds its pid and start ticks
+        self.leader: int | None = None
+        self.leader_reaped = False
+        self.status: tuple[int | None, int | None] | None = None  # (exit code, signal)
+        self.start_error: str | None = None
+        self.term_requested = self.term_applied = self.hard = False
+
+    def run(self) -> int:
+        """Claim the attempt, run it, record its exit; the parent's exit code."""
+        self._handle_signals()  # before the claim is reported: a kill may follow at once
+        claimed = self._claim()
+        self.report(CLAIMED if claimed else LOST)
+        if not claimed:
+            return LOST_CLAIM
+        self._start()
+        if self.leader is not None:
+            self._supervise()
+        self._record()
+        return 0
+
+    def report(self, outcome: str) -> None:
+        """Tell the spawner, once, how the claim went: it answers the engine only then."""
+        if self.report_fd is not None:
+            fd, self.report_fd = self.report_fd, None
+            try:
+                os.write(fd, outcome.encode("utf-8", "replace")[:4096])
+            except OSError:
+                pass  # the spawner is gone: the attempt runs all the same (it is claimed)
+            finally:
+                os.close(fd)
+
+    def _handle_signals(self) -> None:
+        """Ctrl-C and hang-ups are not for the parent; TERM, USR1 and ALRM are the kill.
+
+        Handlers, not SIG_IGN, for SIGINT and SIGHUP: `_spawn` resets every signal for the
+        task anyway, but a handler is also what any other exec would reset.
+        """
+        for signum in (signal.SIGINT, signal.SIGHUP):
+            signal.signal(signum, _ignore)
+        signal.signal(signal.SIGTERM, self._on_term)
+        signal.signal(signal.SIGUSR1, self._on_hard)
+        signal.signal(signal.SIGALRM, self._on_hard)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+
+    def _detach(self) -> None:
+        """Leave the spawner's session, and catch every descendant that would escape."""
+        os.setsid()
+        os.chdir("/")  # pin no directory until the task's own
+        if self.libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
+        self.libc.prctl(_PR_SET_NAME, b"hw-attempt", 0, 0, 0)  # for ps and top
+
+    def _claim(self) -> bool:
+        """Create parent.json if no other parent did: exactly one parent runs the attempt."""
+        me = os.getpid()
+        claim = f'{self.claim_head}, "pid": {me}, "start_ticks": {_start_ticks(me)}}}'
+        temporary = f"{self.directory}/.{CLAIM}.{me}.tmp"
+        try:
+            _write_new(temporary, claim.encode(), sync=False)
+        except FileNotFoundError:  # the engine makes the directory; someone removed it
+            os.makedirs(self.directory, exist_ok=True)
+            _write_new(temporary, claim.encode(), sync=False)
+        try:
+            os.link(temporary, f"{self.directory}/{CLAIM}")
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(temporary)
+        return True
+
+    def _start(self) -> None:
+        """Start the task in a session of its own, its output appended to the log."""
+        if self.term_requested or self.hard:  # killed before it started: it never will
+            self.status = (None, signal.SIGKILL if self.hard else signal.SIGTERM)
+            return
+        try:
+            self._detach()
+        except OSError as error:
+            self.start_error = f"cannot set the attempt apart: {error}"
+            return
+        try:
+            log = os.open(self.log_path, _LOG_FLAGS, _LOG_MODE)
+        except OSError as error:
+            self.start_error = f"cannot open the log {self.log_path!r}: {error.strerror}"
+            return
+        os.dup2(log, 1)
+        os.dup2(log, 2)  # the parent's own troubles end up in the attempt's log
+        try:
+            self.leader = _spawn(self.argv, self.env, self.cwd, log)
+        except OSError as error:
+            program = self.argv[0] if self.argv else ""
+            self.start_error = f"cannot start {program!r} in {self.cwd!r}: {error.strerror}"
+            return
+        finally:
+            os.close(log)
+        if self.hard:
+            self._signal_tree(signal.SIGKILL)
+        elif self.term_requested:
+            self._apply_term()
+
+    def _supervise(self) -> None:
+        """Reap every child until none is left; sweep what outlives the leader."""
+        while self._reap_ready():
+            if self.hard or (self.status is not None and not self.term_requested):
+                self.hard = True
+                self._signal_tree(signal.SIGKILL)
+            # Block until a child ends; a signal handler may run meanwhile (PEP 475).
+            os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOWAIT)
+
+    def _reap_ready(self) -> bool:
+        """Reap the children that ended; False when no child is left."""
+        while True:
+            try:
+                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                return False
+            if info is None:
+                return True
+            if info.si_pid == self.leader and self.status is None:
+                exited = info.si_code == os.CLD_EXITED
+                self.status = (info.si_status, None) if exited else (None, info.si_status)
+                if not self.term_requested:
+                    # The zombie leader still pins its group id: a group kill is safe now.
+                    _killpg(self.leader, signal.SIGKILL)
+                self.leader_reaped = True
+            os.waitpid(info.si_pid, 0)
+
+    def _on_term(self, signum: int, frame: object) -> None:
+        self.term_requested = True
+        if self.leader is not None:
+            self._apply_term()
+
+    def _apply_term(self) -> None:
+        if self.term_applied:
+            return
+        self.term_applied = True
+        self._signal_tree(signal.SIGTERM)
+        if self.grace > 0:
+            signal.setitimer(signal.ITIMER_REAL, self.grace)
+        else:
+            self._on_hard(signal.SIGALRM, None)
+
+    def _on_hard(self, signum: int, frame: object) -> None:
+        self.hard = True
+        if self.leader is not None:
+            self._signal_tree(signal.SIGKILL)
+
+    def _signal_tree(self, signum: int) -> None:
+        """Signal the task's group, and every descendant (the subreaper keeps them ours)."""
+        if self.leader is not None and not self.leader_reaped:
+            _killpg(self.leader, signum)
+        for pid, ticks in _descendants(os.getpid()):
+            _send(pid, ticks, signum)
+
+    def _record(self) -> None:
+        """Write exit.json durably: the engine may be gone and read it much later."""
+        code, signum = self.status or (None, None)
+        record = {"exit_code": code, "signal": signum, "at": _now_iso(),
+                  "start_error": self.start_error}
+        temporary = os.path.join(self.directory, f".{EXIT}.tmp")
+        if os.path.exists(temporary):
+            os.unlink(temporary)  # left by a parent killed while writing: only we write it
+        _write_new(temporary, json.dumps(record).encode(), sync=True)
+        os.replace(temporary, os.path.join(self.directory, EXIT))
+        directory = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+
+def _spawn(argv: list[str], env: dict[str, str], cwd: str, log: int) -> int:
+    """Start the task: `posix_spawn` (a vfork) in a new session, every signal at its default.
+
+    Not `subprocess`: importing it brings `threading`, whose after-fork hook runs in every
+    fork of the spawner and doubles its cost. And unlike `Popen`, this resets every signal
+    the engine ignored (`nohup`'s SIGHUP, a shell's SIGQUIT), not only SIGPIPE and SIGXFSZ.
+    (glibc leaves its two internal signals, 32 and 33, ignored in the child: glibc and musl
+    programs install handlers for those when they need them.)
+    """
+    if not argv:
+        raise OSError(errno.ENOENT, "an empty command")
+    os.chdir(cwd)  # posix_spawn cannot (before Python 3.13); relative programs start here
+    if "PATH" in env:  # posix_spawnp searches our PATH: make it the task's, as Popen would
+        os.environ["PATH"] = env["PATH"]
+    else:
+        os.environ.pop("PATH", None)
+    devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return os.posix_spawnp(
+            argv[0], argv, env, setsid=True, setsigdef=_DEFAULT_SIGNALS, setsigmask=(),
+            file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 0), (os.POSIX_SPAWN_DUP2, log, 1),
+                          (os.POSIX_SPAWN_DUP2, log, 2)],
+        )
+    finally:
+        os.close(devnull)
+
+
+def _ignore(signum: int, frame: object) -> None:
+    """A handler that does nothing (a caught signal, unlike SIG_IGN, is reset by exec)."""
+
+
+def _killpg(group: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signum)
+
+
+def _as_list(value: object) -> list[object]:
+    return list(value) if isinstance(value, list) else []
+
+
+def _number(value: object) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+# -- the spawner -------------------------------------------------------------------------------
+
+
+class _Server:
+    """The spawner's loop: one attempt parent forked per request line, until EOF."""
+
+    def __init__(self, fd: int) -> None:
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.libc.prctl(_PR_SET_NAME, b"hw-spawner", 0, 0, 0)
+        self.boot_id = read_boot_id()
+        self.channel, self.channel_fd = socket.socket(fileno=fd), fd
+        self.channel.setblocking(True)
+        self.wake_read, self.wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+
+    def serve(self) -> int:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the engine's to handle
+        signal.set_wakeup_fd(self.wake_write)
+        signal.signal(signal.SIGCHLD, _ignore)  # caught, so that it reaches the wakeup fd
+        # Nothing the spawner holds now is garbage: a collection in a fork would touch (and
+        # so copy) every page of it.
+        gc.freeze()
+        poller = select.poll()
+        poller.register(self.channel, select.POLLIN)
+        poller.register(self.wake_read, select.POLLIN)
+        with contextlib.suppress(ConnectionError):  # the engine died mid-request
+            self._loop(poller)
+        return 0  # the engine closed us or died: our children run on
+
+    def _loop(self, poller: select.poll) -> None:
+        pending = b""
+        while True:
+            for fd, _ in poller.poll():
+                if fd == self.wake_read:
+                    _drain(self.wake_read)
+                    _reap_children()
+                    continue
+                data = self.channel.recv(1 << 16)
+                if not data:
+                    return
+                pending += data
+                while b"\n" in pending:
+                    line, _, pending = pending.partition(b"\n")
+                    self._answer(line)
+
+    def _answer(self, line: bytes) -> None:
+        reply, pidfd = self._fork(line)
+        data = json.dumps(reply).encode() + b"\n"
+        if pidfd is None:
+            self.channel.sendall(data)
+            return
+        try:
+            socket.send_fds(self.channel, [data], [pidfd])
+        finally:
+            os.close(pidfd)
+
+    def _fork(self, line: bytes) -> tuple[dict[str, object], int | None]:
+        try:
+            request = json.loads(line)
+            if not isinstance(request, dict):
+                raise ValueError("not a JSON object")
+            attempt = AttemptParent(request, self.libc, self.boot_id)
+        except Exception as error:  # whatever the request, the spawner serves the next one
+            return {"error": f"not a launch request: {error!r}"}, None
+        report_read, report_write = os.pipe2(os.O_CLOEXEC)
+        try:
+            pid = os.fork()
+        except OSError as error:
+            os.close(report_read)
+            os.close(report_write)
+            return {"error": f"cannot fork an attempt parent: {error.strerror}"}, None
+        if pid == 0:
+            os.close(report_read)
+            self._become_parent(attempt, report_write)
+        os.close(report_write)
+        # Our child, not reaped before this reply is sent: the pidfd and ticks are its own.
+        pidfd = os.pidfd_open(pid)
+        reply: dict[str, object] = {"pid": pid, "start_ticks": _start_ticks(pid)}
+        with open(report_read, "rb") as report:  # until the child claimed the attempt, or not
+            reply["claim"] = report.read().decode("utf-8", "replace")
+        return reply, pidfd
+
+    def _become_parent(self, attempt: AttemptParent, report_fd: int) -> None:
+        """The forked child: never returns into the spawner's loop."""
+        code, attempt.report_fd = _FAILED, report_fd
+        try:
+            gc.disable()  # a parent makes no cycles worth the copied pages a collection costs
+            signal.set_wakeup_fd(-1)
+            for fd in (self.channel_fd, self.wake_read, self.wake_write):
+                os.close(fd)
+            code = attempt.run()
+        except BaseException as error:
+            attempt.report(f"the attempt parent failed: {error!r}")  # unless it reported
+            sys.excepthook(*sys.exc_info())
+        finally:
+            sys.stderr.flush()
+            os._exit(code)
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 512):
+            pass
+    except BlockingIOError:
+        pass
+
+
+def _reap_children() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def main(argv: list[str]) -> int:
+    """`parent.py serve <fd>`: serve launch requests on the socket `fd`."""
+    if len(argv) == 2 and argv[0] == "serve" and argv[1].isdigit():
+        return _Server(int(argv[1])).serve()
+    sys.stderr.write("usage: python -I -S parent.py serve <socket fd>\n")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

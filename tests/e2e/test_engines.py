@@ -100,13 +100,16 @@ def test_chaos_an_engine_killed_at_random_loses_and_repeats_nothing(
     chance = random.Random(os.environ.get("HEADWATER_CHAOS_SEED", "7"))
     engines = [cluster.start_engine(max_parallel=6) for _ in range(3)]
     all_runs: list[int] = []
+    hits = 0  # rounds whose victim held runs when it was killed
     for _ in range(ROUNDS):
         # Given runs being driven by three engines
         runs = start_runs(cluster, job_id, 4)
         all_runs += runs
         time.sleep(chance.uniform(0.3, 2.0))
-        # When one engine is killed with SIGKILL at a random moment
-        victim = engines.pop(chance.randrange(len(engines)))
+        # When one engine (one at work, when some are) is killed with SIGKILL at a random moment
+        busy = [e for e in engines if held_runs(cluster, e.name)] or engines
+        victim = busy[chance.randrange(len(busy))]
+        engines.remove(victim)
         held = held_runs(cluster, victim.name)
         victim.kill()
         victim.process.wait(30)
@@ -115,8 +118,10 @@ def test_chaos_an_engine_killed_at_random_loses_and_repeats_nothing(
         # Then what it held is taken over within the lease and 5 s
         taken = wait_taken_over(cluster, held, victim.name, LEASE_SECONDS + 5)
         assert taken - killed_at <= LEASE_SECONDS + 5, held
+        hits += bool(held)
         cluster.wait_ended(runs, timeout=240)
     documents = cluster.wait_ended(all_runs)
+    assert hits >= ROUNDS // 2  # the kills did fall on engines at work
     assert {d["state"].get("result_state") for d in documents.values()} == {"SUCCESS"}
     entries = read_ledger(ledger)
     check_exactly_once(entries, all_runs, 8)  # no succeeded task ran again
@@ -169,6 +174,27 @@ def wait_for_attempt_start(cluster: Cluster, run_id: int, timeout: float = 60) -
             return
         time.sleep(0.1)
     raise AssertionError(f"run {run_id} never started its task")
+
+
+def test_sigterm_hands_the_runs_back_and_leaves_their_tasks_running(
+        cluster: Cluster) -> None:
+    # Given an engine driving a run whose task takes 8 s
+    ledger = cluster.workdir / "ledger"
+    job = ledger_job(cluster.workdir / "handback.json", ledger, tasks=1, seconds=8)
+    job_id = create_job(cluster, job)
+    first = cluster.start_engine()
+    [run_id] = start_runs(cluster, job_id, 1)
+    wait_for_attempt_start(cluster, run_id)
+    # When it is stopped with SIGTERM
+    assert first.stop(timeout=15) == 0
+    assert "stopped; its runs were handed back" in first.log.read_text()
+    assert held_runs(cluster, first.name) == []
+    # Then the task kept running, and the next engine finishes the run with that one attempt
+    cluster.start_engine()
+    document = cluster.wait_ended([run_id], timeout=60)[run_id]
+    assert document["state"]["result_state"] == "SUCCESS"
+    assert [t["attempt_number"] for t in document["tasks"]] == [0]
+    assert len(read_ledger(ledger)) == 1
 
 
 def test_a_stopped_engine_past_its_lease_writes_nothing_more(cluster: Cluster) -> None:

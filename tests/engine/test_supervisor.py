@@ -3,10 +3,13 @@ requests and the job queue, on the real SQLite store with fake attempts and a fa
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from conftest import World, step_until
 
-from headwater.core.events import TaskStarted
-from headwater.errors import LeaseLost
+from headwater.core.events import TaskStarted, TaskSucceeded
+from headwater.errors import LeaseLost, StoreError
 from headwater.ports import AttemptKey, LaunchSpec
 from headwater.testing import Outcome
 
@@ -162,3 +165,26 @@ def test_runs_over_the_limit_are_skipped_without_a_queue(world: World) -> None:
         "life_cycle_state": "SKIPPED", "result_state": "MAXIMUM_CONCURRENT_RUNS_REACHED",
         "state_message": runs[1].message, "user_cancelled_or_timedout": False}
     assert skipped["status"]["termination_details"]["code"] == "MAX_CONCURRENT_RUNS_EXCEEDED"
+
+
+def test_a_store_failure_lets_the_run_go_and_it_is_claimed_again(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a run whose first attempt's exit cannot be recorded: the database is away
+    run_id = world.start(world.job(tasks=2, chain=True))
+    engine = world.engine("e1", lease_seconds=15)
+    record = world.store.record
+    failures = []
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        if isinstance(args[2], TaskSucceeded) and not failures:
+            failures.append(args[2])
+            raise StoreError("the database is restarting")
+        return record(*args, **kwargs)
+
+    monkeypatch.setattr(world.store, "record", flaky)
+    # When the engine carries on
+    step_until(lambda: bool(failures), engine)
+    assert run_id not in engine.drivers  # it let the run go rather than guess
+    # Then the run is claimed again once its lease lapses, and ends with each task once
+    step_until(lambda: world.result(run_id) == "SUCCESS", engine)
+    assert len(world.attempts.launched) == 2

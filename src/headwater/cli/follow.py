@@ -54,11 +54,16 @@ def follow(app: App, run_id: int, fence: int = 0, lines: bool = False,
             signal.signal(cancel_on, previous)
 
 
-def announce(created: RunCreated, what: str) -> None:
-    """Say that a run was started, queued or skipped."""
+def announce(service: Service, created: RunCreated, job_id: int, what: str) -> None:
+    """Say that a run was started, queued (behind which runs) or skipped."""
     if created.life_cycle == "QUEUED":
-        click.echo(f"Run {created.run_id} of {what} is queued: the job has as many active runs "
-                   "as max_concurrent_runs allows; it starts when one ends.")
+        ahead = [s.run_id for s in service.list_runs(job_id, 100, active_only=True).items
+                 if s.life_cycle != "QUEUED"]
+        runs = ", ".join(str(r) for r in sorted(ahead))
+        click.echo(f"Run {created.run_id} of {what} is queued behind run {runs} "
+                   "(max_concurrent_runs); it starts when one ends. If their `headwater run` "
+                   f"was stopped, `headwater runs resume {min(ahead, default=0)}` or "
+                   "`headwater engine` continues them.")
     elif created.life_cycle == "SKIPPED":
         click.echo(f"Run {created.run_id} of {what} was skipped. {created.message}")
     else:

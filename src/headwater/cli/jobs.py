@@ -87,22 +87,15 @@ def jobs_reset(file: Path, job_name: str | None, job_id: int | None, target: str
                var_pairs: Sequence[str], db: str | None) -> None:
     """Replace the settings of jobs with a file's (a new version of each); print their ids."""
     from headwater.bootstrap import application
-    from headwater.errors import NotFound
 
     loaded = _load(file, target, var_pairs, job_name)
     if job_id is not None and len(loaded) != 1:
         raise click.UsageError(f"{file} defines {len(loaded)} jobs; pick one with --job to "
-                               "reset job {job_id}")
+                               f"reset job {job_id}")
     with application(settings_for(db)) as app:
         for job in loaded:
-            found = job_id
-            if found is None:
-                deployed = app.store.job_by_deployment(job.deployment_key)
-                if deployed is None:
-                    raise NotFound(f"No job was created from {job.source} for "
-                                   f"{job.resource_name!r}; create it with `headwater jobs "
-                                   "create`, or name it with --job-id.")
-                found = deployed.job_id
+            found = job_id if job_id is not None else app.service.deployed_job(
+                job.deployment_key, str(job.source)).job_id
             record = app.service.reset_job(found, job.settings, str(job.source))
             click.echo(f"job {record.job_id} ({record.name!r}) is at version {record.version}",
                        err=True)
@@ -177,6 +170,6 @@ def jobs_run_now(job_id: int, params: Sequence[str], wait: bool, db: str | None)
         if not wait:
             click.echo(created.run_id)
             return
-        announce(created, f"job {job_id}")
+        announce(app.service, created, job_id, f"job {job_id}")
         state = follow(app, created.run_id)
     finish(created.run_id, state)

@@ -99,7 +99,8 @@ def run(file: Path, job_name: str | None, target: str | None, var_pairs: Sequenc
         record = service.deploy_job(job.settings, str(job.source), job.deployment_key)
         created = service.start_run(record, overrides, job.source.parent,
                                     owner=app.engine_name, lease_seconds=settings.lease_seconds)
-        announce(created, f"job {record.name!r} (job {record.job_id}, version {record.version})")
+        announce(service, created, record.job_id,
+                 f"job {record.name!r} (job {record.job_id}, version {record.version})")
         state = follow(app, created.run_id, created.fence)
         print_results(service, created.run_id)
     finish(created.run_id, state)

@@ -20,6 +20,7 @@ engine holds it.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -33,7 +34,7 @@ from headwater.core.runstate import RunState
 from headwater.engine.identity import is_gone
 from headwater.engine.run_driver import Observer, RunDriver
 from headwater.engine.timers import Timers
-from headwater.errors import LeaseLost
+from headwater.errors import LeaseLost, StoreError
 from headwater.ports import Clock, Executor, Runner, RunRequest, Store
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class Supervisor:
         self.stopping = threading.Event()  # set from a signal handler: hand back, leave
         self.interrupted = threading.Event()  # set from a signal handler: cancel `only`
         self.cancel_sent = False
+        self.jitter = random.Random()  # noqa: S311 - spreading polls, not secrets
         start = clock.now()
         self.next_claim, self.next_renew = start, start + self.renew_every
 
@@ -111,11 +113,14 @@ class Supervisor:
         """One turn of the loop: claim, renew, launch, wait once, apply what came."""
         now = self.clock.now()
         if now >= self.next_claim and not self.stopping.is_set():
-            self.next_claim = now + timedelta(seconds=self.settings.claim_seconds)
-            self.claim(now)
+            # Jitter, so that engines polling together take turns at new work.
+            pause = self.settings.claim_seconds * self.jitter.uniform(0.8, 1.2)
+            self.next_claim = now + timedelta(seconds=pause)
+            if not self.saturated():
+                self.outlast_store_errors(partial(self.claim, now))
         if now >= self.next_renew:
             self.next_renew = now + self.renew_every
-            self.renew()
+            self.outlast_store_errors(self.renew)
         self.launch_ready()
         for exit_ in self.executor.wait(self.wait_seconds()):
             if (driver := self.drivers.get(exit_.key.run_id)) is not None:
@@ -124,8 +129,16 @@ class Supervisor:
             run_text, _, timer = key.partition(_TIMER_SEPARATOR)
             if (driver := self.drivers.get(int(run_text))) is not None:
                 self.call(driver.run_id, partial(driver.on_timer, timer))
-        self.take_requests()
-        self.retire_finished()
+        self.outlast_store_errors(self.take_requests)
+        self.outlast_store_errors(self.retire_finished)
+
+    def outlast_store_errors(self, action: Callable[[], None]) -> None:
+        """Claims, renewals and polls try again on the next turn when the store fails (a
+        database restarting): leases lapse meanwhile, and fencing keeps that safe."""
+        try:
+            action()
+        except StoreError:
+            log.exception("engine %s: the store failed; trying again", self.owner)
 
     def wait_seconds(self) -> float:
         """How long the executor may block: until the next timer, claim or renewal."""
@@ -155,6 +168,11 @@ class Supervisor:
                      claim.fence)
             self.call(claim.run_id, partial(self.add_driver, claim.run_id, claim.fence))
 
+    def saturated(self) -> bool:
+        """Every slot is taken and attempts wait for one: leave new runs to other engines."""
+        return self.executor.running() >= self.settings.max_parallel and any(
+            driver.to_launch for driver in self.drivers.values())
+
     def add_driver(self, run_id: int, fence: int) -> None:
         record = self.store.load_run(run_id)
         observer = self.observer if self.only is not None else None
@@ -169,17 +187,28 @@ class Supervisor:
             self.drop(run_id, "its lease was taken over")
 
     def call(self, run_id: int, action: Callable[[], None]) -> None:
-        """Run a driver's action; a lost lease drops the driver, whatever it was doing."""
+        """Run a driver's action; a lost lease drops the driver, whatever it was doing.
+
+        So does a store that failed: what the driver held in memory may no longer match the
+        store, so it lets go, stops renewing that run's lease, and the run is claimed again
+        (by any engine) once the lease lapses, rebuilt from the store, its attempts adopted.
+        """
         try:
             action()
         except LeaseLost:
             self.drop(run_id, "another engine claimed it")
+        except StoreError:
+            log.exception("engine %s: the store failed while driving run %s", self.owner,
+                          run_id)
+            self.drop(run_id, "the store failed; it is claimed again when its lease lapses")
 
     def drop(self, run_id: int, why: str) -> None:
         """Forget a run without touching its attempts: its new owner adopts them."""
         driver = self.drivers.pop(run_id, None)
         if driver is None:
             return
+        if run_id in self.turns:
+            self.turns.remove(run_id)
         log.warning("engine %s lost run %s: %s", self.owner, run_id, why)
         for seq, run in driver.state.task_runs.items():
             if not run.is_terminal:

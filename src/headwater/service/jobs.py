@@ -68,6 +68,14 @@ class JobsMixin:
         """Delete a job; its runs and versions stay readable."""
         self.store.delete_job(job_id, self.clock.now(), self.user)
 
+    def deployed_job(self, deployment_key: str, source: str) -> JobRecord:
+        """The job deployed from files under `deployment_key`; `NotFound` naming `source`."""
+        found = self.store.job_by_deployment(deployment_key)
+        if found is None:
+            raise NotFound(f"No job was created from {source} ({deployment_key}); create it "
+                           "first, or name the job to reset by its id.")
+        return found
+
     def get_job(self, job_id: int) -> JobRecord:
         """The latest version of a job; `NotFound` ("Job N does not exist.")."""
         return self.store.get_job(job_id)

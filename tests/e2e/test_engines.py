@@ -20,6 +20,7 @@ from headwater.config import Settings
 from .engines import (
     LEASE_SECONDS,
     Cluster,
+    EngineProcess,
     check_exactly_once,
     check_no_overlap,
     clean_env,
@@ -145,14 +146,23 @@ def wait_taken_over(cluster: Cluster, runs: list[int], owner: str, patience: flo
     raise AssertionError(f"runs {runs} of {owner} were not taken over")
 
 
-def test_a_long_task_runs_once_through_a_kill_9_of_its_engine_and_a_restart(
-        cluster: Cluster) -> None:
+def running_task(cluster: Cluster, seconds: float, tasks: int = 1
+                 ) -> tuple[Path, int, EngineProcess]:
+    """An engine driving a run (of a chain of `tasks`) whose first task sleeps `seconds`,
+    once that task is running: its ledger, the run id and the engine."""
     ledger = cluster.workdir / "ledger"
-    job = ledger_job(cluster.workdir / "long.json", ledger, tasks=1, seconds=20)
+    job = ledger_job(cluster.workdir / "job.json", ledger, tasks=tasks, seconds=seconds,
+                     fan=False)
     job_id = create_job(cluster, job)
     engine = cluster.start_engine()
     [run_id] = start_runs(cluster, job_id, 1)
     wait_for_attempt_start(cluster, run_id)
+    return ledger, run_id, engine
+
+
+def test_a_long_task_runs_once_through_a_kill_9_of_its_engine_and_a_restart(
+        cluster: Cluster) -> None:
+    ledger, run_id, engine = running_task(cluster, seconds=20)
     # When the engine is killed with SIGKILL while the task sleeps, then restarted
     engine.kill()
     engine.process.wait(30)
@@ -179,12 +189,7 @@ def wait_for_attempt_start(cluster: Cluster, run_id: int, timeout: float = 60) -
 def test_sigterm_hands_the_runs_back_and_leaves_their_tasks_running(
         cluster: Cluster) -> None:
     # Given an engine driving a run whose task takes 8 s
-    ledger = cluster.workdir / "ledger"
-    job = ledger_job(cluster.workdir / "handback.json", ledger, tasks=1, seconds=8)
-    job_id = create_job(cluster, job)
-    first = cluster.start_engine()
-    [run_id] = start_runs(cluster, job_id, 1)
-    wait_for_attempt_start(cluster, run_id)
+    ledger, run_id, first = running_task(cluster, seconds=8)
     # When it is stopped with SIGTERM
     assert first.stop(timeout=15) == 0
     assert "stopped; its runs were handed back" in first.log.read_text()
@@ -199,12 +204,7 @@ def test_sigterm_hands_the_runs_back_and_leaves_their_tasks_running(
 
 def test_a_stopped_engine_past_its_lease_writes_nothing_more(cluster: Cluster) -> None:
     # Given an engine driving a run whose task takes 6 s
-    ledger = cluster.workdir / "ledger"
-    job = ledger_job(cluster.workdir / "fenced.json", ledger, tasks=2, seconds=6, fan=False)
-    job_id = create_job(cluster, job)
-    stalled = cluster.start_engine()
-    [run_id] = start_runs(cluster, job_id, 1)
-    wait_for_attempt_start(cluster, run_id)
+    ledger, run_id, stalled = running_task(cluster, seconds=6, tasks=2)
     # When it is stopped (SIGSTOP) past its lease, and another engine takes the run over
     stalled.kill(signal.SIGSTOP)
     cluster.start_engine()

@@ -46,8 +46,9 @@ class App:
 
     @contextmanager
     def engine(self, only: Collection[int] | None = None, observer: Observer | None = None,
-               deliver_alerts: bool = True) -> Iterator[Supervisor]:
-        """An engine in this process: a local executor, the runners, the alert sender.
+               deliver_alerts: bool = True, schedules: bool = False) -> Iterator[Supervisor]:
+        """An engine in this process: a local executor, the runners, the alert sender, and
+        (with `schedules`) the scheduler of the jobs' schedules and triggers.
 
         Closing it hands back the runs it holds and leaves their attempts running.
         """
@@ -60,7 +61,9 @@ class App:
         engine_settings = EngineSettings(logs_dir=settings.logs_dir,
                                          max_parallel=settings.max_parallel,
                                          actor=settings.user,
-                                         lease_seconds=settings.lease_seconds)
+                                         lease_seconds=settings.lease_seconds,
+                                         schedules=schedules,
+                                         warehouse=settings.home / "warehouse.duckdb")
         supervisor = Supervisor(self.store, executor, runners, self.clock, engine_settings,
                                 self.engine_name, only=only, observer=observer)
         try:

@@ -18,6 +18,8 @@ the Jobs API sends it as is (`{"error_code": ..., "message": ...}`), and clients
      ├── StoreError          errors     TEMPORARILY_UNAVAILABLE  the store cannot be written
      │    └── LeaseLost      errors     TEMPORARILY_UNAVAILABLE  another engine drives the run
      ├── ConfigError         config     INVALID_PARAMETER_VALUE  the configuration file is bad
+     ├── CronError   core.cron_syntax  INVALID_PARAMETER_VALUE  a cron expression or time
+     │                                                           zone id is invalid
      ├── ReferenceError      core.refs  INVALID_PARAMETER_VALUE  a `{{...}}` reference names
      │                                                           nothing or cannot be resolved
      │                                                           (shadows the builtin)

@@ -197,6 +197,7 @@ class RunRecord:
     queued_until: datetime | None = None  # when it left the job's queue, if it waited there
     lease_owner: str | None = None  # the engine driving it (see `Store.claim_runs`)
     fence: int = 0  # grows with every claim; every write of the run carries it
+    trigger_info: Mapping[str, Any] | None = None  # what fired it (core/triggers.py `Fire`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +218,22 @@ class Claim:
     run_id: int
     fence: int
     previous_owner: str | None  # the engine that held it before (None: a new run)
+
+
+@dataclass(frozen=True, slots=True)
+class NewRun:
+    """A run to store: what `Store.create_run` and `Store.fire_trigger` start from."""
+
+    job: JobRecord
+    state: RunState
+    parameters: Mapping[str, str]
+    trigger: str
+    creator: str
+    workdir: str
+    at: datetime
+    owner: str | None = None
+    lease_seconds: float = 0.0
+    trigger_info: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,6 +422,22 @@ class Store(Protocol):
 
     def admit_queued(self, at: datetime) -> list[int]:
         """Admit queued runs wherever a slot is free."""
+        ...
+
+    # Schedules and triggers.
+
+    def trigger_states(self, job_ids: Collection[int]) -> dict[int, tuple[int, Any]]:
+        """job id -> (version, state body) of the jobs whose triggers remembered something."""
+        ...
+
+    def save_trigger_state(self, job_id: int, version: int, body: Mapping[str, Any]) -> bool:
+        """Store a trigger's new state if it is still at `version`; False if not."""
+        ...
+
+    def fire_trigger(self, new: NewRun, key: str, version: int,
+                     body: Mapping[str, Any]) -> RunCreated | None:
+        """The trigger's new state, its unique fire key and the run, in one transaction;
+        None when another engine fired or changed it first."""
         ...
 
     # Operations.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -90,11 +91,13 @@ def test_parameters_per_target(markdown: str) -> None:
 
 
 def test_schedule_per_target_in_words(markdown: str) -> None:
-    assert section(markdown, "Schedule").splitlines() == [
-        "- `dev`: every Monday to Friday at 06:30 Europe/Amsterdam (paused)",
-        "- `test`: every Monday to Friday at 06:30 Europe/Amsterdam (unpaused)",
-        "- `prod`: every Monday to Friday at 06:30 Europe/Amsterdam (unpaused)",
-    ]
+    # An unpaused schedule also says when it fires next (after now: the dates vary).
+    upcoming = r"; next at (\d{4}-\d\d-\d\d 06:30(, | and )?){3} Europe/Amsterdam"
+    lines = section(markdown, "Schedule").splitlines()
+    assert lines[0] == "- `dev`: every Monday to Friday at 06:30 Europe/Amsterdam (paused)"
+    for line, target in zip(lines[1:], ("test", "prod"), strict=True):
+        assert re.fullmatch(rf"- `{target}`: every Monday to Friday at 06:30 "
+                            rf"Europe/Amsterdam \(unpaused\){upcoming}", line), line
 
 
 def test_alerting_rules(markdown: str) -> None:
@@ -171,3 +174,24 @@ def test_what_the_engine_enforces_on_concurrent_runs_in_words(
         {"task_key": "t", "shell_command_task": {"command": "true"}}], **settings})
 
     assert concurrency_words(job) == words
+
+
+def test_given_now_the_schedule_lists_its_next_fire_times() -> None:
+    # Given a weekday schedule, and a Friday afternoon in Amsterdam
+    settings = JobSettings.model_validate({
+        "tasks": [{"task_key": "only", "shell_command_task": {"command": "true"}}],
+        "schedule": {"quartz_cron_expression": "0 30 6 ? * MON-FRI",
+                     "timezone_id": "Europe/Amsterdam"},
+    })
+    now = datetime(2026, 3, 27, 15, tzinfo=UTC)
+
+    # When described with the time, and without it
+    with_now = render_markdown(describe_job(settings, "weekly", now=now))
+    without = render_markdown(describe_job(settings, "weekly"))
+
+    # Then the next runs skip the weekend (and are in the zone's wall time, summer time or not)
+    assert section(with_now, "Schedule") == (
+        "Every Monday to Friday at 06:30 Europe/Amsterdam (unpaused); next at 2026-03-30 06:30, "
+        "2026-03-31 06:30 and 2026-04-01 06:30 Europe/Amsterdam.")
+    assert section(without, "Schedule") == \
+        "Every Monday to Friday at 06:30 Europe/Amsterdam (unpaused)."

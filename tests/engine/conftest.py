@@ -33,8 +33,11 @@ class World:
 
     def engine(self, name: str, handler: Handler | None = None, *, max_parallel: int = 4,
                lease_seconds: float = 15.0, only: set[int] | None = None,
-               is_dead: Callable[[str], bool] = lambda owner: False) -> Supervisor:
-        settings = EngineSettings(self.tmp_path / "logs", max_parallel, "ann", lease_seconds)
+               is_dead: Callable[[str], bool] = lambda owner: False,
+               schedules: bool = False) -> Supervisor:
+        settings = EngineSettings(self.tmp_path / "logs", max_parallel, "ann", lease_seconds,
+                                  schedules=schedules,
+                                  warehouse=self.tmp_path / "warehouse.duckdb")
         executor = FakeExecutor(self.clock, handler, self.attempts)
         return Supervisor(self.store, executor, fake_runners(), self.clock, settings, name,
                           only=only, is_dead=is_dead)

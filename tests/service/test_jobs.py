@@ -6,7 +6,14 @@ import pytest
 from conftest import settings
 
 from headwater.core.spec import JobSettings
-from headwater.errors import Conflict, InvalidRequest, NotFound, PlanError, SpecError
+from headwater.errors import (
+    Conflict,
+    InvalidRequest,
+    InvalidState,
+    NotFound,
+    PlanError,
+    SpecError,
+)
 from headwater.service import Service
 
 
@@ -78,3 +85,18 @@ def test_a_deleted_job_is_not_found_with_the_sdk_s_message(service: Service) -> 
     with pytest.raises(NotFound, match=rf"^Job {job.job_id} does not exist\.$") as raised:
         service.get_job(job.job_id)
     assert raised.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_pausing_changes_every_timing_setting_and_jobs_get_shows_the_next_fire(
+        service: Service) -> None:
+    job = service.create_job(settings(schedule={"quartz_cron_expression": "0 0 3 * * ?",
+                                                "timezone_id": "UTC"}))
+
+    document = service.job_document(job.job_id)
+    paused = service.set_paused(job.job_id, True)
+
+    assert document["headwater"]["next_fire_time"] == 1767236400000  # 2026-01-01T03:00Z
+    assert paused.version == 2 and paused.settings["schedule"]["pause_status"] == "PAUSED"
+    assert "next_fire_time" not in service.job_document(job.job_id)["headwater"]
+    with pytest.raises(InvalidState, match="no schedule, trigger or continuous"):
+        service.set_paused(service.create_job(settings()).job_id, True)

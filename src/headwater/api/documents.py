@@ -213,6 +213,7 @@ def run_json(record: RunRecord, include_resolved_values: bool = False,
             for name, value in parameters.items()
         ],
         "repair_history": repair_history_json(record),
+        **({"trigger_info": dict(record.trigger_info)} if record.trigger_info else {}),
         "headwater": {"job_version": record.job.version, "workdir": record.workdir},
     }
 
@@ -232,8 +233,10 @@ def task_run_document(record: RunRecord, seq: int, include_resolved_values: bool
     return body
 
 
-def job_json(record: JobRecord, with_settings: bool = True) -> dict[str, Any]:
-    """The `Job` of `jobs/get` (and, without tasks and clusters, an entry of `jobs/list`)."""
+def job_json(record: JobRecord, with_settings: bool = True,
+             next_fire: datetime | None = None) -> dict[str, Any]:
+    """The `Job` of `jobs/get` (and, without tasks and clusters, an entry of `jobs/list`);
+    `next_fire` is when its schedule fires next, if known."""
     settings = dict(record.settings)
     if not with_settings:
         settings = {k: v for k, v in settings.items() if k not in ("tasks", "job_clusters")}
@@ -244,5 +247,6 @@ def job_json(record: JobRecord, with_settings: bool = True) -> dict[str, Any]:
         "created_time": epoch_ms(record.created_time),
         "settings": {**settings, "format": "MULTI_TASK"},
         "headwater": {"version": record.version, "source": record.source,
-                      "deployment_key": record.deployment_key},
+                      "deployment_key": record.deployment_key,
+                      **({"next_fire_time": epoch_ms(next_fire)} if next_fire else {})},
     }

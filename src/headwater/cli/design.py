@@ -13,6 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -69,7 +70,8 @@ def describe(file: Path, job_name: str | None, target: str | None, var_pairs: Se
     job = pick_job(list(bundle.jobs), job_name, file)
     per_target = {name: _job_under(file, name, variables, user, job.resource_name)
                   for name in _targets(bundle.sections)}
-    design = describe_job(job.settings, job.resource_name, job.target, per_target)
+    design = describe_job(job.settings, job.resource_name, job.target, per_target,
+                          now=datetime.now(UTC))
     text = render_html(design) if output_format == "html" else render_markdown(design)
     if output is None:
         click.echo(text, nl=False)

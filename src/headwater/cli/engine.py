@@ -22,12 +22,13 @@ from headwater.cli.common import db_option, reports_errors, settings_for
 @db_option
 @reports_errors
 def engine(max_parallel: int | None, db: str | None) -> None:
-    """Run an engine in the foreground: claim runs that need one and drive them."""
+    """Run an engine in the foreground: claim runs that need one and drive them, and fire
+    the jobs' schedules and triggers."""
     from headwater.bootstrap import application
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = settings_for(db, max_parallel)
-    with application(settings) as app, app.engine() as supervisor:
+    with application(settings) as app, app.engine(schedules=True) as supervisor:
 
         def stop(signum: int, frame: object) -> None:
             supervisor.stop()

@@ -3,6 +3,7 @@
     headwater jobs create FILE [--target T] [--job NAME]    # prints each new job's id
     headwater jobs reset FILE [--job-id ID]                 # replaces a job's settings
     headwater jobs list [--name NAME] | get JOB_ID | delete JOB_ID
+    headwater jobs pause|unpause JOB_ID                     # its schedule or trigger
     headwater jobs run-now JOB_ID [--param k=v] [--wait]    # prints the run id at once
 
 A job made from files keeps their deployment key (bundle, target, resource key), so `reset`
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 @click.group()
 def jobs() -> None:
-    """Jobs by id: create, reset, list, get, delete, run-now."""
+    """Jobs by id: create, reset, list, get, pause, unpause, delete, run-now."""
 
 
 def _load(file: Path, target: str | None, var_pairs: Sequence[str],
@@ -129,13 +130,39 @@ def jobs_list(name: str | None, limit: int, as_json: bool, db: str | None) -> No
 @db_option
 @reports_errors
 def jobs_get(job_id: int, db: str | None) -> None:
-    """The Jobs API `Job` of a job: its id, creator and settings."""
-    from headwater.api.documents import job_json
+    """The Jobs API `Job` of a job: its id, creator and settings (and its next fire time)."""
     from headwater.bootstrap import application
 
     with application(settings_for(db)) as app:
-        record = app.service.get_job(job_id)
-    click.echo(json.dumps(job_json(record), indent=2))
+        document = app.service.job_document(job_id)
+    click.echo(json.dumps(document, indent=2))
+
+
+@jobs.command("pause")
+@click.argument("job_id", type=int)
+@db_option
+@reports_errors
+def jobs_pause(job_id: int, db: str | None) -> None:
+    """Pause a job's schedule or trigger: it starts no run until unpaused."""
+    _set_paused(job_id, True, db)
+
+
+@jobs.command("unpause")
+@click.argument("job_id", type=int)
+@db_option
+@reports_errors
+def jobs_unpause(job_id: int, db: str | None) -> None:
+    """Unpause a job's schedule or trigger: it fires again, from now on."""
+    _set_paused(job_id, False, db)
+
+
+def _set_paused(job_id: int, paused: bool, db: str | None) -> None:
+    from headwater.bootstrap import application
+
+    with application(settings_for(db)) as app:
+        record = app.service.set_paused(job_id, paused)
+    click.echo(f"job {job_id} is {'paused' if paused else 'unpaused'} (version "
+               f"{record.version})", err=True)
 
 
 @jobs.command("delete")

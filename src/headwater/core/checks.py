@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from headwater.core.checks_refs import check_references
+from headwater.core.cron import CronError, parse_cron, time_zone
 from headwater.core.graph import find_cycle
 from headwater.core.spec import MAX_TASKS, TASK_TYPES, JobSettings, Task, WebhookNotifications
 from headwater.core.spec_common import NOTIFICATION_EVENTS
@@ -282,6 +283,19 @@ def _environment_keys(settings: JobSettings) -> Iterator[Finding]:
                 "`environments:` with its dependencies")
 
 
+def _schedule(settings: JobSettings) -> Iterator[Finding]:
+    """The cron expression and the time zone, as Quartz reads them (Quartz would run an
+    unknown zone as GMT without a word: headwater refuses it)."""
+    schedule = settings.schedule
+    if schedule is None:
+        return
+    for field, check in (("quartz_cron_expression", parse_cron), ("timezone_id", time_zone)):
+        try:
+            check(getattr(schedule, field))
+        except CronError as error:
+            yield f"schedule.{field}", error.message
+
+
 _CHECKS: tuple[Callable[[JobSettings], Iterable[Finding]], ...] = (
     _task_count,
     _duplicate_task_keys,
@@ -296,5 +310,6 @@ _CHECKS: tuple[Callable[[JobSettings], Iterable[Finding]], ...] = (
     _notifications,
     _code_paths,
     _environment_keys,
+    _schedule,
     check_references,
 )

@@ -4,19 +4,23 @@ It answers the Lab's written exercise from the spec itself: purpose, tasks (type
 responsibility), dependencies and run_if conditions, the DAG, retry strategy and timeouts,
 parameters per target, schedule, alerting rules and compute. Text fields are plain with `code`
 spans in backticks; `design/markdown.py` and `design/html.py` render them. Pure: validated
-settings in (one per target for the per-target sections), a `Design` out.
+settings in (one per target for the per-target sections), a `Design` out; the schedule lists
+its next fire times only when the caller passes `now`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from headwater.core.admission import Limits
 from headwater.core.plan import build_plan
 from headwater.core.spec import JobSettings, RunIf, Task
+from headwater.core.spec_common import PauseStatus
 from headwater.design.alerts import AlertRule, alert_notes, alert_rules
 from headwater.design.compute import compute_lines
+from headwater.design.schedule_words import next_fire_words
 from headwater.design.words import (
     RUN_IF_WORDS,
     code_words,
@@ -103,7 +107,7 @@ class Design:
     graph: Graph
     policies: tuple[str, ...]  # retry strategy and timeouts, the job first
     parameters: ParameterTable
-    schedules: tuple[tuple[str | None, str], ...]  # (target or None, words)
+    schedules: tuple[tuple[str | None, str], ...]  # (target or None, words; next fire times)
     alerts: tuple[AlertRule, ...]
     alert_notes: tuple[str, ...]
     compute: tuple[str, ...]
@@ -114,6 +118,7 @@ def describe_job(
     resource_name: str,
     target: str | None = None,
     per_target: Mapping[str, JobSettings] | None = None,
+    now: datetime | None = None,
 ) -> Design:
     """The design document of one job.
 
@@ -123,6 +128,8 @@ def describe_job(
         target: the bundle target `settings` were made for; None when no target applied.
         per_target: the same job loaded under each target of its file, in file order, for the
             parameters and schedule per target; empty or None when the file has no targets.
+        now: an aware instant; when given, each cron schedule lists its next fire times after
+            it. The document is then no longer the same from one day to the next.
     """
     targets = dict(per_target or {})
     order = build_plan(settings).order
@@ -137,7 +144,7 @@ def describe_job(
         graph=_graph(tasks),
         policies=tuple(_policies(settings, tasks)),
         parameters=_parameter_table(settings, targets),
-        schedules=_schedules(settings, targets),
+        schedules=_schedules(settings, targets, now),
         alerts=tuple(alert_rules(settings)),
         alert_notes=tuple(alert_notes(settings)),
         compute=tuple(compute_lines(settings)),
@@ -231,8 +238,17 @@ def _parameter_table(settings: JobSettings, targets: Mapping[str, JobSettings]) 
 
 
 def _schedules(
-    settings: JobSettings, targets: Mapping[str, JobSettings]
+    settings: JobSettings, targets: Mapping[str, JobSettings], now: datetime | None
 ) -> tuple[tuple[str | None, str], ...]:
     if not targets:
-        return ((None, timing_words(settings)),)
-    return tuple((name, timing_words(job)) for name, job in targets.items())
+        return ((None, _schedule_words(settings, now)),)
+    return tuple((name, _schedule_words(job, now)) for name, job in targets.items())
+
+
+def _schedule_words(settings: JobSettings, now: datetime | None) -> str:
+    """When the job runs, and for an unpaused cron schedule the next fire times after `now`."""
+    words, schedule = timing_words(settings), settings.schedule
+    if now is None or schedule is None or schedule.pause_status == PauseStatus.PAUSED:
+        return words
+    upcoming = next_fire_words(schedule.quartz_cron_expression, schedule.timezone_id, now)
+    return f"{words}; {upcoming}" if upcoming else words

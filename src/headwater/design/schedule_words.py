@@ -3,15 +3,21 @@
 `schedule_in_words("0 0 2 * * ?", "Europe/Amsterdam")` is `every day at 02:00 Europe/Amsterdam`.
 The common forms are covered: fixed times and lists of times, every N seconds/minutes/hours,
 hour ranges, days of the week (ranges, lists, `6#3`, `6L`), days of the month (`1`, `L`,
-`LW`, `15W`, lists) and months. Anything else is quoted as written, never guessed. Pure: text
-in, text out.
+`LW`, `15W`, lists) and months. Anything else is quoted as written, never guessed. An
+expression or a zone that Quartz would refuse or misread (`core/cron.py` decides) is never put
+in words: the words say it is invalid, and why. `next_fire_words` lists the next fire times, as
+the evaluator computes them. Pure: text (and `now`, when asked for fire times) in, text out.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
-__all__ = ["cron_in_words", "duration_words", "millis_words", "schedule_in_words"]
+from headwater.core.cron import CronError, next_fire_times, parse_cron, time_zone
+
+__all__ = ["cron_in_words", "duration_words", "millis_words", "next_fire_words",
+           "schedule_in_words"]
 
 WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 WEEKDAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
@@ -28,15 +34,45 @@ _RANGE = re.compile(r"(\w+)-(\w+)")
 
 
 def schedule_in_words(expression: str, timezone_id: str) -> str:
-    """`every Monday to Friday at 06:30 UTC`; an expression not understood is quoted."""
+    """`every Monday to Friday at 06:30 UTC`; an expression not understood is quoted, and an
+    invalid one or an unknown zone is said to be invalid, with the reason."""
+    try:
+        parse_cron(expression)
+    except CronError as error:
+        return f'never: the Quartz cron expression "{expression.strip()}" is invalid ' \
+               f"({error.message})"
+    try:
+        time_zone(timezone_id)
+    except CronError as error:
+        return f"never: {error.message}"
     words = cron_in_words(expression)
     if words is None:
         return f'on the Quartz cron expression "{expression.strip()}" in {timezone_id}'
     return f"{words} {timezone_id}"
 
 
+def next_fire_words(expression: str, timezone_id: str, now: datetime, count: int = 3) -> str:
+    """`next at 2026-12-01 02:30, 2026-12-02 02:30 and 2026-12-03 02:30 Europe/Amsterdam`: the
+    wall times of the next fire times after `now`; "" for an invalid schedule."""
+    try:
+        found = next_fire_times(expression, timezone_id, now, count)
+        zone = time_zone(timezone_id)
+    except CronError:
+        return ""
+    if not found:
+        return f"no fire time after {now.astimezone(zone):%Y-%m-%d %H:%M} {timezone_id}"
+    walls = [instant.astimezone(zone) for instant in found]
+    shown = [f"{wall:%Y-%m-%d %H:%M}" + (f":{wall:%S}" if wall.second else "") for wall in walls]
+    return f"next at {_joined(shown)} {timezone_id}"
+
+
 def cron_in_words(expression: str) -> str | None:
-    """The schedule of a Quartz expression in words, without the time zone; None if unknown."""
+    """The schedule of a Quartz expression in words, without the time zone; None if unknown
+    or invalid."""
+    try:
+        parse_cron(expression)
+    except CronError:
+        return None
     fields = expression.split()
     if len(fields) not in (6, 7) or (len(fields) == 7 and fields[6] not in ("*", "")):
         return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from headwater.core.checks_refs import REFERENCE_FIELDS
@@ -77,8 +78,8 @@ def ref_context(record: RunRecord, state: RunState, ids: Mapping[int, int],
         repair_count=state.repair_count,
         start_time=start,
         trigger_type=record.trigger,
-        trigger_time=None,
-        file_arrival_location=None,
+        trigger_time=_trigger_time(record),
+        file_arrival_location=_file_arrival_location(record),
         parameters=parameters,
         tasks=task_facts(state, ids),
         task_key=run.task_key if run else None,
@@ -90,6 +91,19 @@ def ref_context(record: RunRecord, state: RunState, ids: Mapping[int, int],
         workspace_url=f"headwater://{host}",
         notebook_path=None,
     )
+
+
+def _trigger_time(record: RunRecord) -> datetime | None:
+    """The logical time a schedule or periodic trigger fired the run at."""
+    info = record.trigger_info or {}
+    if info.get("type") != "PERIODIC" or not info.get("time"):
+        return None
+    return datetime.fromisoformat(str(info["time"]))
+
+
+def _file_arrival_location(record: RunRecord) -> str | None:
+    arrival = (record.trigger_info or {}).get("file_arrival")
+    return str(arrival["location"]) if isinstance(arrival, dict) else None
 
 
 def job_parameters(record: RunRecord, state: RunState, ids: Mapping[int, int]) -> dict[str, str]:

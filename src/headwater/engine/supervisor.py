@@ -32,7 +32,9 @@ from pathlib import Path
 from headwater.core.events import CancelRequested
 from headwater.core.runstate import RunState
 from headwater.engine.identity import is_gone
+from headwater.engine.observers import commits_path
 from headwater.engine.run_driver import Observer, RunDriver
+from headwater.engine.scheduler import Scheduler
 from headwater.engine.timers import Timers
 from headwater.errors import LeaseLost, StoreError
 from headwater.ports import Clock, Executor, Runner, RunRequest, Store
@@ -54,6 +56,10 @@ class EngineSettings:
     claim_seconds: float = 0.5  # how often it looks for runs to claim
     claim_limit: int = 8  # runs claimed at most per look
     kill_grace_seconds: float = 10.0  # SIGTERM, then SIGKILL of the whole tree after this
+    # Fire the jobs' schedules and triggers (`headwater engine` does; `headwater run` not),
+    # watching the commits of the embedded warehouse at this path for table-update triggers.
+    schedules: bool = False
+    warehouse: Path | None = None
 
 
 class Supervisor:
@@ -78,6 +84,9 @@ class Supervisor:
         self.jitter = random.Random()  # noqa: S311 - spreading polls, not secrets
         start = clock.now()
         self.next_claim, self.next_renew = start, start + self.renew_every
+        self.scheduler = Scheduler(store, clock, commits_path(
+            settings.warehouse or settings.logs_dir.parent / "warehouse.duckdb")) \
+            if settings.schedules else None
 
     @property
     def renew_every(self) -> timedelta:
@@ -121,6 +130,8 @@ class Supervisor:
         if now >= self.next_renew:
             self.next_renew = now + self.renew_every
             self.outlast_store_errors(self.renew)
+        if self.scheduler is not None and not self.stopping.is_set():
+            self.outlast_store_errors(self.scheduler.tick)
         self.launch_ready()
         for exit_ in self.executor.wait(self.wait_seconds()):
             if (driver := self.drivers.get(exit_.key.run_id)) is not None:
@@ -148,6 +159,8 @@ class Supervisor:
             return 0.0
         now = self.clock.now()
         due = [self.next_claim, self.next_renew]
+        if self.scheduler is not None and (look := self.scheduler.due_at()) is not None:
+            due.append(look)
         if (next_timer := self.timers.next_at()) is not None:
             due.append(next_timer)
         seconds = min((at - now).total_seconds() for at in due)

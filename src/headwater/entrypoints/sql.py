@@ -12,6 +12,11 @@ identifier, a quote, a bracket or another `:` is not a marker).
 Warehouses: `duckdb:///<path>` (the embedded default) runs on the `duckdb` package, under an
 exclusive lock file beside the database, because DuckDB lets one process write at a time; any
 other URL runs through SQLAlchemy (`text()` with bound parameters).
+
+Each statement that writes a table of a DuckDB file (INSERT, UPDATE, DELETE, MERGE, COPY ...
+FROM, CREATE/ALTER/DROP/TRUNCATE TABLE) is logged, once it succeeded, as one JSON line in
+`<database>.commits.jsonl`: what table-update triggers watch (`headwater.engine.observers`).
+Temporary tables and statements whose target cannot be read are not logged.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import json
 import os
 import re
 import sys
+import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,7 +37,7 @@ from headwater.entrypoints.filelock import locked
 from headwater.runtime import channel
 
 __all__ = ["MAX_OUTPUT_BYTES", "MAX_OUTPUT_ROWS", "SqlProblem", "Table", "bind",
-           "run_script", "statements", "table_output"]
+           "log_commit", "run_script", "statements", "table_output", "written_table"]
 
 MAX_OUTPUT_ROWS = 1000
 MAX_OUTPUT_BYTES = 48 * 1024
@@ -48,6 +54,13 @@ _TOKEN = re.compile(r"""
   | (?P<other>[^'"`:;/-]+|[/-])
 """, re.DOTALL | re.VERBOSE)
 _NOT_BEFORE = re.compile(r"[A-Za-z0-9_:'\"`)\]}]$")
+_NAME = r'((?:"[^"]+"|\w+)(?:\.(?:"[^"]+"|\w+)){0,2})'
+_WRITES = re.compile(
+    r"^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|MERGE\s+INTO|TRUNCATE"
+    r"(?:\s+TABLE)?|COPY|ALTER\s+TABLE|DROP\s+TABLE(?:\s+IF\s+EXISTS)?"
+    r"|CREATE\s+(?:OR\s+REPLACE\s+)?TABLE(?:\s+IF\s+NOT\s+EXISTS)?)\s+" + _NAME,
+    re.IGNORECASE)
+_COPY_TO = re.compile(r"^\s*COPY\s+.*\bTO\b", re.IGNORECASE | re.DOTALL)
 
 
 class SqlProblem(Exception):  # a report for the task's result, not a bug
@@ -133,7 +146,29 @@ def _run_duckdb(url: str, parsed: list[list[Token]],
                     table = Table(columns, list(connection.fetchmany(MAX_OUTPUT_ROWS + 1)))
             except duckdb.Error as error:
                 raise SqlProblem(f"statement {number}: {type(error).__name__}: {error}") from None
+            if location != ":memory:":
+                log_commit(Path(location), statement)
     return table
+
+
+def written_table(statement: list[Token]) -> str | None:
+    """The table a statement writes, as written in it (`bronze.orders`), or None."""
+    text = "".join(value for kind, value in statement if kind != "comment")
+    if _COPY_TO.match(text) or re.match(r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?TEMP", text,
+                                        re.IGNORECASE):
+        return None
+    found = _WRITES.match(text)
+    return found.group(1).replace('"', "") if found else None
+
+
+def log_commit(database: Path, statement: list[Token]) -> None:
+    """Append the table a statement wrote to the database's commit log (under its lock)."""
+    table = written_table(statement)
+    if table is None:
+        return
+    line = json.dumps({"table": table, "at": time.time()}) + "\n"
+    with database.with_name(database.name + ".commits.jsonl").open("a", encoding="utf-8") as log:
+        log.write(line)
 
 
 def _run_sqlalchemy(url: str, parsed: list[list[Token]],

@@ -17,7 +17,7 @@ from headwater.service.jobs import JobsMixin
 from headwater.service.operations import OperationsMixin
 from headwater.service.paging import Page
 from headwater.service.queries import QueriesMixin
-from headwater.service.runs import RepairAsked, RunsMixin, job_parameters
+from headwater.service.runs import RepairAsked, RunsMixin
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,4 +37,4 @@ class Service(JobsMixin, RunsMixin, QueriesMixin, OperationsMixin):
     logs_dir: Path
 
 
-__all__ = ["Page", "RepairAsked", "Service", "job_parameters"]
+__all__ = ["Page", "RepairAsked", "Service"]

@@ -13,11 +13,13 @@ import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from headwater.api.documents import job_json
 from headwater.core.job_update import apply_update
 from headwater.core.load import settings_from_body
 from headwater.core.plan import build_plan
 from headwater.core.spec import JobSettings
-from headwater.errors import Conflict, InvalidRequest, NotFound
+from headwater.core.triggers import next_fire_time, state_from_dict
+from headwater.errors import Conflict, InvalidRequest, InvalidState, NotFound
 from headwater.ports import Clock, JobRecord, Store
 from headwater.service.paging import Page, id_of, page_of
 
@@ -75,6 +77,32 @@ class JobsMixin:
             raise NotFound(f"No job was created from {source} ({deployment_key}); create it "
                            "first, or name the job to reset by its id.")
         return found
+
+    def set_paused(self, job_id: int, paused: bool) -> JobRecord:
+        """Pause (or unpause) a job's schedule, trigger and continuous settings: a new version.
+
+        Raises:
+            InvalidState: for a job that has none of them.
+        """
+        job = self.store.get_job(job_id)
+        settings = dict(job.settings)
+        status = "PAUSED" if paused else "UNPAUSED"
+        timed = [name for name in ("schedule", "trigger", "continuous")
+                 if settings.get(name) is not None]
+        if not timed:
+            raise InvalidState(f"Job {job_id} has no schedule, trigger or continuous run to "
+                               "pause or unpause.")
+        for name in timed:
+            settings[name] = {**settings[name], "pause_status": status}  # type: ignore[dict-item]
+        return self.store.update_job(job_id, settings, job.source, self.clock.now(), self.user)
+
+    def job_document(self, job_id: int) -> dict[str, Any]:
+        """The `Job` of `jobs/get`, with when its schedule or periodic trigger fires next."""
+        job = self.store.get_job(job_id)
+        stored = self.store.trigger_states([job_id]).get(job_id)
+        state = None if stored is None else state_from_dict(stored[1])
+        settings = JobSettings.model_validate(dict(job.settings))
+        return job_json(job, next_fire=next_fire_time(settings, state, self.clock.now()))
 
     def get_job(self, job_id: int) -> JobRecord:
         """The latest version of a job; `NotFound` ("Job N does not exist.")."""

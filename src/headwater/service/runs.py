@@ -12,11 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from headwater.core.machine import initial_state
+from headwater.core.new_run import job_parameters, new_run
 from headwater.core.plan import build_plan
 from headwater.core.runstate import RunState
 from headwater.core.spec import JobSettings
 from headwater.core.states import LifeCycleState, ResultState
+from headwater.engine.workdirs import job_folder
 from headwater.errors import InvalidRequest, InvalidState, NotFound
 from headwater.ports import Clock, JobRecord, RunCreated, RunRecord, Store
 
@@ -51,13 +52,9 @@ class RunsMixin:
         Job task pushes its own job's parameters down to the child job.
         """
         settings = JobSettings.model_validate(dict(job.settings))
-        plan = build_plan(settings)
-        if not strict:
-            declared = {p.name for p in settings.parameters or []}
-            overrides = {k: v for k, v in overrides.items() if k in declared}
-        parameters = job_parameters(settings, overrides)
+        state, parameters = new_run(settings, overrides, strict)
         folder = workdir if workdir is not None else job_folder(job)
-        return self.store.create_run(job, initial_state(plan), parameters, trigger, self.user,
+        return self.store.create_run(job, state, parameters, trigger, self.user,
                                      str(folder), self.clock.now(), owner=owner,
                                      lease_seconds=lease_seconds)
 
@@ -110,12 +107,6 @@ class RunsMixin:
         return self.store.load_run(run_id)
 
 
-def job_folder(job: JobRecord) -> Path:
-    """Where relative paths of a job start: its file's folder, else the working directory."""
-    source = Path(job.source)
-    return source.parent if source.is_file() else Path.cwd()
-
-
 def unknown_task(run_id: int, task_key: str, known: Mapping[str, object]) -> str:
     hint = difflib.get_close_matches(task_key, list(known), n=1)
     suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
@@ -149,23 +140,4 @@ def _repair_keys(run_id: int, state: RunState, task_keys: list[str],
     return failed
 
 
-def job_parameters(settings: JobSettings, overrides: Mapping[str, str]) -> dict[str, str]:
-    """The job's parameter defaults with the run's overrides applied.
-
-    Raises:
-        InvalidRequest: for an override that names no job parameter.
-    """
-    defaults = {p.name: p.default for p in settings.parameters or []}
-    unknown = [name for name in overrides if name not in defaults]
-    if unknown:
-        hints = []
-        for name in unknown:
-            close = difflib.get_close_matches(name, list(defaults), n=1)
-            hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        declared = ", ".join(defaults) or "none"
-        raise InvalidRequest(f"unknown job parameter {', '.join(hints)}; the job declares: "
-                             f"{declared}. Add it under `parameters:` in the job file.")
-    return {**defaults, **overrides}
-
-
-__all__ = ["NOT_SUCCEEDED", "RepairAsked", "RunsMixin", "job_folder", "job_parameters"]
+__all__ = ["NOT_SUCCEEDED", "RepairAsked", "RunsMixin"]

@@ -13,8 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Table, delete, insert, or_, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, delete, insert, or_, select, tuple_, update
 
 from headwater.core.audit import AuditAction, AuditEntry, StoredAuditEntry, TaskMetric, chain
 from headwater.core.notifications import (
@@ -25,6 +24,7 @@ from headwater.core.notifications import (
     notification_from_dict,
     notification_to_dict,
 )
+from headwater.store.dialects import insert_ignoring
 from headwater.store.ops_tables import audit_head, audit_log, outbox, task_run_metrics
 from headwater.store.tables import task_run_outputs, task_runs
 
@@ -69,16 +69,7 @@ def write_outputs(conn: Connection, run_id: int, ids: Mapping[int, int],
     rows = [{"task_run_id": found[seq], "body": dict(body)} for seq, body in outputs.items()
             if seq in found]
     if rows:
-        conn.execute(_insert_ignoring_duplicates(conn, task_run_outputs, "task_run_id"), rows)
-
-
-def _insert_ignoring_duplicates(conn: Connection, table: Table = outbox,
-                                key: str = "dedupe_key") -> Insert:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=[key])
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing(index_elements=[key])
-    return insert(table)
+        conn.execute(insert_ignoring(conn, task_run_outputs, ["task_run_id"]), rows)
 
 
 def insert_outbox(conn: Connection, run_id: int, ids: Mapping[int, int],
@@ -94,7 +85,7 @@ def insert_outbox(conn: Connection, run_id: int, ids: Mapping[int, int],
             "payload": notification_to_dict(note), "status": str(DeliveryStatus.PENDING),
             "attempts": 0, "created_time": at, "next_attempt_time": at,
         })
-    conn.execute(_insert_ignoring_duplicates(conn), rows)
+    conn.execute(insert_ignoring(conn, outbox, ["dedupe_key"]), rows)
 
 
 def has_due(conn: Connection, now: datetime) -> bool:

@@ -19,7 +19,7 @@ from headwater.core.notifications import OutboxItem
 from headwater.core.runstate import RunState
 from headwater.core.states import LifeCycleState, ResultState
 from headwater.errors import LeaseLost
-from headwater.ports import Claim, Clock, JobRecord, RunCreated, RunRequest
+from headwater.ports import Claim, Clock, JobRecord, NewRun, RunCreated, RunRequest
 from headwater.store import admission_queries, lease_queries, ops_queries, run_queries
 from headwater.store.tables import runs
 
@@ -47,31 +47,8 @@ class RunsMixin:
         limit is QUEUED, or SKIPPED (audited) when it may not wait.
         """
         with self._writing() as conn:
-            verdict = admission_queries.admission(conn, job.job_id, job.settings)
-            lease: dict[str, object] = {}
-            if verdict.verdict is Verdict.START:
-                lease = {"needs_engine": True}
-                if owner is not None:
-                    expires = lease_queries.now_ms(conn, self.lease_clock) + \
-                        int(lease_seconds * 1000)
-                    lease.update(lease_owner=owner, lease_expires_ms=expires, fence=1)
-            elif verdict.verdict is Verdict.QUEUE:
-                state = _replace(state, life_cycle=LifeCycleState.QUEUED)
-            else:
-                state = _replace(state, life_cycle=LifeCycleState.SKIPPED,
-                                 result=ResultState.MAXIMUM_CONCURRENT_RUNS_REACHED,
-                                 message=verdict.message, end_time=at,
-                                 termination_code=verdict.code)
-            run_id, _ = run_queries.insert_run(conn, job, state, parameters, trigger, creator,
-                                               workdir, at, **lease)
-            if verdict.verdict is not Verdict.START:
-                action = (AuditAction.RUN_QUEUED if verdict.verdict is Verdict.QUEUE
-                          else AuditAction.RUN_SKIPPED)
-                ops_queries.append_audit(conn, [AuditEntry(
-                    at=at, actor=creator, action=action, job_id=job.job_id, run_id=run_id,
-                    details={"trigger": trigger, "message": verdict.message})])
-        return RunCreated(run_id, str(state.life_cycle), verdict.message,
-                          fence=1 if lease.get("lease_owner") else 0)
+            return create_run(conn, self.lease_clock, NewRun(
+                job, state, parameters, trigger, creator, workdir, at, owner, lease_seconds))
 
     # What engines write.
 
@@ -204,6 +181,36 @@ class RunsMixin:
             with self._writing() as conn:
                 admitted += admission_queries.admit_queued(conn, job_id, at)
         return admitted
+
+
+def create_run(conn: Connection, lease_clock: Clock | None, new: NewRun) -> RunCreated:
+    """Insert a run, admitted (PENDING, leased to `new.owner` if given), QUEUED or SKIPPED."""
+    state, at = new.state, new.at
+    verdict = admission_queries.admission(conn, new.job.job_id, new.job.settings)
+    lease: dict[str, object] = {}
+    if verdict.verdict is Verdict.START:
+        lease = {"needs_engine": True}
+        if new.owner is not None:
+            expires = lease_queries.now_ms(conn, lease_clock) + int(new.lease_seconds * 1000)
+            lease.update(lease_owner=new.owner, lease_expires_ms=expires, fence=1)
+    elif verdict.verdict is Verdict.QUEUE:
+        state = _replace(state, life_cycle=LifeCycleState.QUEUED)
+    else:
+        state = _replace(state, life_cycle=LifeCycleState.SKIPPED,
+                         result=ResultState.MAXIMUM_CONCURRENT_RUNS_REACHED,
+                         message=verdict.message, end_time=at, termination_code=verdict.code)
+    if new.trigger_info is not None:
+        lease["trigger_info"] = dict(new.trigger_info)
+    run_id, _ = run_queries.insert_run(conn, new.job, state, new.parameters, new.trigger,
+                                       new.creator, new.workdir, at, **lease)
+    if verdict.verdict is not Verdict.START:
+        action = (AuditAction.RUN_QUEUED if verdict.verdict is Verdict.QUEUE
+                  else AuditAction.RUN_SKIPPED)
+        ops_queries.append_audit(conn, [AuditEntry(
+            at=at, actor=new.creator, action=action, job_id=new.job.job_id, run_id=run_id,
+            details={"trigger": new.trigger, "message": verdict.message})])
+    return RunCreated(run_id, str(state.life_cycle), verdict.message,
+                      fence=1 if lease.get("lease_owner") else 0)
 
 
 def _check_fence(conn: Connection, run_id: int, fence: int) -> None:

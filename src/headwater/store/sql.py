@@ -30,11 +30,12 @@ from headwater.store.operations import OperationsMixin
 from headwater.store.rows import run_state_from_rows
 from headwater.store.runs_store import RunsMixin
 from headwater.store.tables import jobs, run_events, runs, task_run_outputs, task_runs
+from headwater.store.triggers_store import TriggersMixin
 
 _TERMINAL = [str(s) for s in LifeCycleState if s.is_terminal]
 
 
-class SqlStore(RunsMixin, OperationsMixin):
+class SqlStore(RunsMixin, TriggersMixin, OperationsMixin):
     """The durable state of headwater in a SQL database (implements `ports.Store`).
 
     Args:
@@ -178,6 +179,7 @@ class SqlStore(RunsMixin, OperationsMixin):
             queued_until=run["queued_until"],
             lease_owner=run["lease_owner"],
             fence=run["fence"],
+            trigger_info=run["trigger_info"],
         )
 
     def task_outputs(self, run_id: int) -> dict[int, Mapping[str, Any]]:

@@ -1,4 +1,4 @@
-"""The SQL schema of the state store, in SQLAlchemy Core: one `MetaData`, eight tables.
+"""The SQL schema of the state store, in SQLAlchemy Core: one `MetaData`, ten tables.
 
 The same tables serve SQLite and PostgreSQL. Instants are stored as fixed-width ISO-8601 UTC
 text (`UtcDateTime`) so that they sort correctly as text on both and read back as aware UTC
@@ -160,6 +160,7 @@ runs = Table(
     Column("lease_owner", String(255)),
     Column("lease_expires_ms", BigInteger),
     Column("fence", Integer, nullable=False, server_default="0"),
+    Column("trigger_info", JsonText),  # what fired it: its scheduled time, files, tables
     ForeignKeyConstraint(
         ["job_id", "job_version"], ["job_versions.job_id", "job_versions.version"]
     ),
@@ -239,4 +240,24 @@ task_run_outputs = Table(
     Column("task_run_id", Integer, ForeignKey("task_runs.task_run_id"), primary_key=True,
            autoincrement=False),
     Column("body", JsonText, nullable=False),
+)
+
+trigger_states = Table(
+    "trigger_states",
+    metadata,
+    # What a job's schedule or trigger remembers between looks (core/triggers.py), with a
+    # version that grows with each change: engines update it compare-and-set.
+    Column("job_id", Integer, ForeignKey("jobs.job_id"), primary_key=True, autoincrement=False),
+    Column("version", Integer, nullable=False),
+    Column("body", JsonText, nullable=False),
+)
+
+trigger_fires = Table(
+    "trigger_fires",
+    metadata,
+    # One row per run a trigger started: a fire key is inserted once per job.
+    Column("job_id", Integer, ForeignKey("jobs.job_id"), primary_key=True),
+    Column("fire_key", String(255), primary_key=True),
+    Column("run_id", Integer, nullable=False),
+    Column("fired_time", UtcDateTime, nullable=False),
 )

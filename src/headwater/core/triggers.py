@@ -1,0 +1,302 @@
+"""When a job's schedule or trigger fires: pure decisions over the job's settings, what the
+scheduler remembers of it (`TriggerState`), what it observed, and the time.
+
+Each decision returns the new state and, when the job must run, a `Fire` whose `key` is
+unique for that job: the store refuses a second run for a key it has seen, so engines that
+evaluate the same trigger at once start one run between them, not one each.
+
+- **schedule** (`quartz_cron_expression` in `timezone_id`): fires at each fire time; the key
+  is the fire time. After downtime, the missed fire times give **one** run, for the latest of
+  them (choice: a job down for a day does not start 24 hourly runs at once).
+- **periodic** (`interval` `unit`): fires every interval from when the trigger became active
+  (the scheduler picks the first time, as in Lakeflow); after downtime, once.
+- **file_arrival**: new files (names never seen; not overwrites) under the watched folder.
+  The files there when the trigger became active do not count. A run starts once no new
+  file has arrived for `wait_after_last_change_seconds` and at least
+  `min_time_between_triggers_seconds` after the previous run it started; files arriving
+  together start one run.
+- **table_update**: commits to the watched tables (a version that grew), `ANY_UPDATED` (the
+  default) or `ALL_UPDATED` since the previous run; the same two timings.
+- **continuous**: one run always active: when none is, a new one starts; after runs that
+  failed in a row it waits `min(10 s * 2 ** (failures - 1), 10 min)`, and a run that
+  succeeds resets that.
+
+A paused schedule or trigger fires nothing; unpausing starts it afresh from that moment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from headwater.core.cron import next_fire_times
+from headwater.core.spec import JobSettings
+from headwater.core.spec_common import PauseStatus
+from headwater.core.spec_job import (
+    FileArrivalTrigger,
+    PeriodicUnit,
+    TableUpdateCondition,
+    TableUpdateTrigger,
+)
+
+# The kinds of trigger a job may have, in the order they are looked at.
+SCHEDULE, PERIODIC, FILE_ARRIVAL, TABLE_UPDATE, CONTINUOUS = (
+    "schedule", "periodic", "file_arrival", "table_update", "continuous")
+# `Run.trigger` of the runs each kind starts (Jobs API `TriggerType`).
+TRIGGER_TYPE = {SCHEDULE: "PERIODIC", PERIODIC: "PERIODIC", FILE_ARRIVAL: "FILE_ARRIVAL",
+                TABLE_UPDATE: "TABLE", CONTINUOUS: "CONTINUOUS"}
+UNIT_SECONDS = {PeriodicUnit.MINUTES: 60, PeriodicUnit.HOURS: 3600, PeriodicUnit.DAYS: 86400,
+                PeriodicUnit.WEEKS: 604800}
+BACKOFF_FIRST, BACKOFF_MOST = timedelta(seconds=10), timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class Fire:
+    """Start a run: `key` names it among the job's runs, `info` goes on the run."""
+
+    key: str
+    trigger: str  # the run's `trigger`: PERIODIC, FILE_ARRIVAL, TABLE, CONTINUOUS
+    info: Mapping[str, Any] = field(default_factory=dict)
+    logical_time: datetime | None = None  # `{{job.trigger.time}}`: the fire time
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerState:
+    """What the scheduler remembers of one job's trigger between two looks.
+
+    `kind` and `config` say which trigger (and which settings of it) the state is for: a
+    state made for other settings is started afresh.
+    """
+
+    kind: str
+    config: str  # the trigger's settings, canonical, e.g. "0 0 * * * ?|UTC"
+    since: datetime  # when this trigger became active: the anchor of periodic fires
+    last_fire: datetime | None = None  # the logical time (or wall time) of the last fire
+    fires: int = 0  # how many runs it started
+    seen: Mapping[str, int] = field(default_factory=dict)  # files or tables -> version
+    changed: tuple[str, ...] = ()  # what changed since the last fire
+    last_change: datetime | None = None  # when the latest change was seen
+    observed: bool = False  # the watched files or tables were looked at once already
+    failures: int = 0  # continuous: runs that failed in a row
+    counted: int = 0  # continuous: the last run whose result `failures` counts
+
+
+def active_trigger(settings: JobSettings) -> tuple[str, str] | None:
+    """The job's unpaused trigger kind and its settings' text, or None (nothing fires)."""
+    if settings.schedule is not None and settings.schedule.pause_status != PauseStatus.PAUSED:
+        schedule = settings.schedule
+        return SCHEDULE, f"{schedule.quartz_cron_expression}|{schedule.timezone_id}"
+    trigger = settings.trigger
+    if trigger is not None and trigger.pause_status != PauseStatus.PAUSED:
+        for kind in (PERIODIC, FILE_ARRIVAL, TABLE_UPDATE):
+            config = getattr(trigger, kind)
+            if config is not None:
+                return kind, config.model_dump_json(exclude_none=True)
+    continuous = settings.continuous
+    if continuous is not None and continuous.pause_status != PauseStatus.PAUSED:
+        return CONTINUOUS, ""
+    return None
+
+
+def fresh_state(settings: JobSettings, state: TriggerState | None,
+                now: datetime) -> TriggerState | None:
+    """`state` if it still describes the job's active trigger; else a new one from `now`."""
+    active = active_trigger(settings)
+    if active is None:
+        return None
+    kind, config = active
+    if state is not None and (state.kind, state.config) == (kind, config):
+        return state
+    return TriggerState(kind, config, since=now)
+
+
+def clock_due(settings: JobSettings, state: TriggerState,
+              now: datetime) -> tuple[TriggerState, Fire | None]:
+    """A schedule or periodic trigger: the latest fire time not yet fired, if it has come."""
+    due = _latest_due(settings, state, now)
+    if due is None:
+        return state, None
+    kind = state.kind
+    fire = Fire(f"{kind}:{due.astimezone(UTC).isoformat()}", TRIGGER_TYPE[kind],
+                {"scheduled_time": due.astimezone(UTC).isoformat()}, logical_time=due)
+    return replace(state, last_fire=due, fires=state.fires + 1), fire
+
+
+def _latest_due(settings: JobSettings, state: TriggerState, now: datetime) -> datetime | None:
+    after = state.last_fire or state.since
+    if state.kind == SCHEDULE:
+        schedule = settings.schedule
+        assert schedule is not None
+        due: datetime | None = None
+        while True:  # catch up to the newest fire time that has come, not every missed one
+            found = next_fire_times(schedule.quartz_cron_expression, schedule.timezone_id,
+                                    due or after, 64)
+            passed = [instant for instant in found if instant <= now]
+            if not passed:
+                return due
+            due = passed[-1]
+            if len(passed) < len(found):
+                return due
+    periodic = settings.trigger.periodic if settings.trigger else None
+    assert periodic is not None
+    step = timedelta(seconds=periodic.interval * UNIT_SECONDS[periodic.unit])
+    count = int((now - state.since) / step)
+    latest = state.since + count * step
+    return latest if count >= 1 and latest > after else None
+
+
+def next_fire_time(settings: JobSettings, state: TriggerState | None,
+                   now: datetime) -> datetime | None:
+    """When the job's schedule or periodic trigger fires next (None for the other kinds)."""
+    state = fresh_state(settings, state, now)
+    if state is None or state.kind not in (SCHEDULE, PERIODIC):
+        return None
+    after = max(state.last_fire or state.since, now)
+    if state.kind == SCHEDULE:
+        schedule = settings.schedule
+        assert schedule is not None
+        found = next_fire_times(schedule.quartz_cron_expression, schedule.timezone_id, after, 1)
+        return found[0] if found else None
+    periodic = settings.trigger.periodic if settings.trigger else None
+    assert periodic is not None
+    step = timedelta(seconds=periodic.interval * UNIT_SECONDS[periodic.unit])
+    return state.since + (int((after - state.since) / step) + 1) * step
+
+
+def changes_due(settings: JobSettings, state: TriggerState, observed: Mapping[str, int],
+                now: datetime, quiet: timedelta = timedelta(0)
+                ) -> tuple[TriggerState, Fire | None]:
+    """A file-arrival or table-update trigger: note what changed, fire once it settled.
+
+    `observed` maps each watched file (to its size) or table (to its version). `quiet` is
+    the least time without a new change before a run starts, whatever the settings say:
+    the scheduler's look interval, so that files dropped together start one run.
+    """
+    trigger = settings.trigger
+    assert trigger is not None
+    timing: FileArrivalTrigger | TableUpdateTrigger | None
+    if state.kind == FILE_ARRIVAL:
+        timing = trigger.file_arrival
+        new = [name for name in observed if name not in state.seen]
+    else:
+        timing = trigger.table_update
+        new = [name for name, version in observed.items()
+               if version > state.seen.get(name, 0)]
+    assert timing is not None
+    first_look = not state.observed
+    state = replace(state, seen=dict(observed), observed=True)
+    if first_look:  # what is there when the trigger starts does not count
+        return state, None
+    if new:
+        state = replace(state, changed=tuple(sorted({*state.changed, *new})), last_change=now)
+    wait = max(timedelta(seconds=timing.wait_after_last_change_seconds or 0), quiet)
+    if not state.changed or not _settled(wait, timing.min_time_between_triggers_seconds,
+                                         state, now):
+        return state, None
+    if state.kind == TABLE_UPDATE and not _all_updated_if_asked(settings, state):
+        return state, None
+    return _fire_changes(state, trigger, now)
+
+
+def _settled(wait: timedelta, between: int | None, state: TriggerState, now: datetime) -> bool:
+    quiet = state.last_change is None or now - state.last_change >= wait
+    spaced = state.last_fire is None or now - state.last_fire >= timedelta(seconds=between or 0)
+    return quiet and spaced
+
+
+def _all_updated_if_asked(settings: JobSettings, state: TriggerState) -> bool:
+    config = settings.trigger.table_update if settings.trigger else None
+    assert config is not None
+    if config.condition != TableUpdateCondition.ALL_UPDATED:
+        return True
+    return set(_normal_tables(config.table_names)) <= set(state.changed)
+
+
+def _fire_changes(state: TriggerState, trigger: Any,
+                  now: datetime) -> tuple[TriggerState, Fire]:
+    fires = state.fires + 1
+    if state.kind == FILE_ARRIVAL:
+        info: dict[str, Any] = {"file_arrival": {"location": trigger.file_arrival.url,
+                                                 "files": list(state.changed)}}
+        kind = "FILE_ARRIVAL"
+    else:
+        info = {"table_update": {"updated_tables": list(state.changed)}}
+        kind = "TABLE"
+    fire = Fire(f"{state.kind}:{fires}", kind, info, logical_time=now)
+    return replace(state, fires=fires, last_fire=now, changed=()), fire
+
+
+@dataclass(frozen=True, slots=True)
+class LastRun:
+    """The job's latest run that ended, as a continuous trigger weighs it."""
+
+    run_id: int
+    result: str | None
+    end_time: datetime | None
+
+
+def continuous_due(state: TriggerState, active_runs: int, last: LastRun | None,
+                   now: datetime) -> tuple[TriggerState, Fire | None]:
+    """A continuous job: start a run when none is active, backing off after failures."""
+    if active_runs:
+        return state, None
+    if last is not None and last.run_id != state.counted and last.end_time is not None \
+            and last.end_time >= state.since:
+        succeeded = last.result in ("SUCCESS", "SUCCESS_WITH_FAILURES")
+        state = replace(state, counted=last.run_id,
+                        failures=0 if succeeded else state.failures + 1)
+    if state.failures and last is not None and last.end_time is not None:
+        wait = min(BACKOFF_FIRST * 2 ** (state.failures - 1), BACKOFF_MOST)
+        if now < last.end_time + wait:
+            return state, None
+    fires = state.fires + 1
+    fire = Fire(f"{CONTINUOUS}:{fires}", "CONTINUOUS", {}, logical_time=now)
+    return replace(state, fires=fires, last_fire=now), fire
+
+
+def _normal_tables(names: list[str]) -> list[str]:
+    return [normal_table(name) for name in names]
+
+
+def normal_table(name: str) -> str:
+    """A table name as commits record it: `schema.table`, lower case, without quotes or a
+    catalog; a name without a schema is in `main`."""
+    parts = [part.strip().strip('"`').lower() for part in name.split(".")]
+    if len(parts) == 1:
+        parts.insert(0, "main")
+    return ".".join(parts[-2:])
+
+
+def state_to_dict(state: TriggerState) -> dict[str, Any]:
+    """A JSON-ready dict of a trigger state (instants as ISO text)."""
+    return {
+        "kind": state.kind, "config": state.config, "since": state.since.isoformat(),
+        "last_fire": None if state.last_fire is None else state.last_fire.isoformat(),
+        "fires": state.fires, "seen": dict(state.seen), "changed": list(state.changed),
+        "last_change": None if state.last_change is None else state.last_change.isoformat(),
+        "observed": state.observed, "failures": state.failures, "counted": state.counted,
+    }
+
+
+def state_from_dict(body: Mapping[str, Any]) -> TriggerState:
+    """The inverse of `state_to_dict`."""
+    def instant(key: str) -> datetime | None:
+        value = body.get(key)
+        return None if value is None else datetime.fromisoformat(value)
+
+    since = instant("since")
+    assert since is not None
+    return TriggerState(body["kind"], body["config"], since, instant("last_fire"),
+                        body.get("fires", 0), dict(body.get("seen") or {}),
+                        tuple(body.get("changed") or ()), instant("last_change"),
+                        bool(body.get("observed")), body.get("failures", 0),
+                        body.get("counted", 0))
+
+
+__all__ = [
+    "CONTINUOUS", "FILE_ARRIVAL", "PERIODIC", "SCHEDULE", "TABLE_UPDATE", "Fire", "LastRun",
+    "TriggerState", "active_trigger", "changes_due", "clock_due", "continuous_due",
+    "fresh_state", "next_fire_time", "normal_table", "state_from_dict", "state_to_dict",
+]

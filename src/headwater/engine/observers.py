@@ -1,0 +1,88 @@
+"""What the scheduler observes for file-arrival and table-update triggers.
+
+- `watched_files(url, base)`: the files under a watched folder (recursively, at most
+  `MAX_FILES`), by path relative to it, with their sizes. The folder is a local path or a
+  `file://` URL; a relative path starts at the job's folder. A folder that does not exist
+  yet has no files.
+- `TableCommits`: the commits the embedded warehouse's tables received through headwater's
+  SQL (SQL tasks, notebooks' `sql()` and `%sql`), which the task side appends to a log beside
+  the DuckDB file (`headwater.entrypoints.sql`). A table's version is its number of commits.
+  Writes that bypass headwater (another DuckDB client) are not seen.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from headwater.core.triggers import normal_table
+from headwater.errors import InvalidRequest
+
+MAX_FILES = 10_000  # Lakeflow watches at most this many files per path
+COMMITS_SUFFIX = ".commits.jsonl"
+
+
+def watched_folder(url: str, base: Path) -> Path:
+    """The local folder a file-arrival `url` names; `InvalidRequest` for other schemes."""
+    parsed = urlparse(url)
+    if parsed.scheme in ("", "file"):
+        path = Path(unquote(parsed.path) if parsed.scheme else url)
+        return path if path.is_absolute() else base / path
+    raise InvalidRequest(f"file_arrival.url {url!r}: headwater watches local folders only "
+                         "(a path, or file:///path); mount the storage and watch its folder")
+
+
+def watched_files(url: str, base: Path) -> dict[str, int]:
+    """The files under the watched folder, relative path -> size (hidden files left out)."""
+    root = watched_folder(url, base)
+    found: dict[str, int] = {}
+    pending = [root]
+    while pending and len(found) < MAX_FILES:
+        folder = pending.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue  # files being written as .tmp and renamed count once renamed
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(Path(entry.path))
+            elif entry.is_file():
+                found[str(Path(entry.path).relative_to(root))] = entry.stat().st_size
+    return found
+
+
+def commits_path(warehouse: Path) -> Path:
+    """Where the commits of a DuckDB warehouse file are logged."""
+    return warehouse.with_name(warehouse.name + COMMITS_SUFFIX)
+
+
+class TableCommits:
+    """Reads the commit log incrementally: each look reads only the lines added since."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self.counts: dict[str, int] = {}
+
+    def versions(self) -> dict[str, int]:
+        """`schema.table` -> commits so far."""
+        try:
+            with self.path.open("rb") as log:
+                log.seek(self.offset)
+                data = log.read()
+        except FileNotFoundError:
+            return dict(self.counts)
+        complete = data[: data.rfind(b"\n") + 1]  # a line being written waits for next time
+        self.offset += len(complete)
+        for line in complete.splitlines():
+            try:
+                table = json.loads(line)["table"]
+            except (ValueError, KeyError, TypeError):
+                continue
+            name = normal_table(str(table))
+            self.counts[name] = self.counts.get(name, 0) + 1
+        return dict(self.counts)

@@ -1,0 +1,192 @@
+"""`Scheduler`: every engine's look at the jobs' schedules and triggers, about once a second.
+
+It reads the jobs that have an unpaused trigger (again every few seconds, so new jobs and
+changed settings are seen), asks the pure `core.triggers` whether each must fire, and starts
+the run through `Store.fire_trigger`: the trigger's new state (compare-and-set), the fire's
+unique key and the run, in one transaction. Every engine looks at every job, and the store
+lets exactly one of them start each run; one that lost re-reads the state.
+
+What it observes (the files in a watched folder, the commits to the embedded warehouse's
+tables) comes from `observers.py`, so the decisions stay pure.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from headwater.core.new_run import new_run
+from headwater.core.spec import JobSettings
+from headwater.core.triggers import (
+    CONTINUOUS,
+    FILE_ARRIVAL,
+    PERIODIC,
+    SCHEDULE,
+    TABLE_UPDATE,
+    Fire,
+    LastRun,
+    TriggerState,
+    changes_due,
+    clock_due,
+    continuous_due,
+    fresh_state,
+    normal_table,
+    state_from_dict,
+    state_to_dict,
+)
+from headwater.engine.observers import TableCommits, watched_files
+from headwater.engine.workdirs import job_folder
+from headwater.errors import HeadwaterError
+from headwater.ports import Clock, JobRecord, NewRun, Store
+
+log = logging.getLogger(__name__)
+
+LOOK_SECONDS = 0.25  # how often triggers are looked at (a cron fires within this of its time)
+REFRESH_SECONDS = 5.0  # how often the jobs and their trigger states are read again
+QUIET = timedelta(seconds=1)  # new files or commits settle this long before a run starts
+PAUSED = "paused"  # the state of a paused trigger: unpaused, it starts afresh
+
+
+@dataclass
+class _Watched:
+    """One job with a trigger, as the scheduler last read it."""
+
+    job: JobRecord
+    settings: JobSettings
+    version: int = 0  # of its stored trigger state (0: none stored yet)
+    state: TriggerState | None = None
+    problem: str = ""  # the last error its trigger gave, logged once
+
+
+@dataclass
+class Scheduler:
+    """Fires schedules and triggers for the runs an engine then claims like any other."""
+
+    store: Store
+    clock: Clock
+    warehouse_commits: Path  # the embedded warehouse's commit log (observers.TableCommits)
+    watched: dict[int, _Watched] = field(default_factory=dict)
+    next_look: datetime | None = None
+    next_refresh: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.commits = TableCommits(self.warehouse_commits)
+
+    def due_at(self) -> datetime | None:
+        return self.next_look
+
+    def tick(self) -> None:
+        """Look at every trigger if it is time to."""
+        now = self.clock.now()
+        if self.next_look is not None and now < self.next_look:
+            return
+        self.next_look = now + timedelta(seconds=LOOK_SECONDS)
+        if self.next_refresh is None or now >= self.next_refresh:
+            self.next_refresh = now + timedelta(seconds=REFRESH_SECONDS)
+            self.refresh()
+        for watched in list(self.watched.values()):
+            self.look(watched, now)
+
+    def refresh(self) -> None:
+        """Read the jobs with an unpaused trigger, and their stored states."""
+        found: dict[int, _Watched] = {}
+        for job in self.store.list_jobs():
+            if not _may_trigger(job.settings):
+                continue
+            known = self.watched.get(job.job_id)
+            if known is not None and known.job.version == job.version:
+                found[job.job_id] = known
+                continue
+            found[job.job_id] = _Watched(job, JobSettings.model_validate(dict(job.settings)))
+        stored = self.store.trigger_states(list(found))
+        for job_id, watched in found.items():
+            version, body = stored.get(job_id, (0, None))
+            watched.version = version
+            watched.state = None if body is None else state_from_dict(body)
+        self.watched = found
+
+    def look(self, watched: _Watched, now: datetime) -> None:
+        """Decide for one job; store what changed, start the run if it fires."""
+        state = fresh_state(watched.settings, watched.state, now)
+        if state is None:  # paused: forget, so that unpausing starts afresh from then
+            if watched.state is not None and watched.state.kind != PAUSED:
+                self.store_state(watched, TriggerState(PAUSED, "", since=now), now)
+            return
+        try:
+            new, fire = self.decide(watched, state, now)
+        except (HeadwaterError, OSError) as error:
+            if str(error) != watched.problem:
+                watched.problem = str(error)
+                log.error("job %s: its trigger cannot be evaluated: %s", watched.job.job_id,
+                          error)
+            return
+        if fire is None and new == watched.state:
+            return
+        if fire is None:
+            self.store_state(watched, new, now)
+        elif self.fire(watched, fire, state_to_dict(new)):
+            watched.version, watched.state = watched.version + 1, new
+        else:
+            self.next_refresh = now  # another engine moved first: read its state again
+
+    def store_state(self, watched: _Watched, state: TriggerState, now: datetime) -> None:
+        """Remember a trigger's new state, unless another engine changed it first."""
+        if self.store.save_trigger_state(watched.job.job_id, watched.version,
+                                         state_to_dict(state)):
+            watched.version, watched.state = watched.version + 1, state
+        else:
+            self.next_refresh = now
+
+    def decide(self, watched: _Watched, state: TriggerState,
+               now: datetime) -> tuple[TriggerState, Fire | None]:
+        settings, kind = watched.settings, state.kind
+        if kind in (SCHEDULE, PERIODIC):
+            return clock_due(settings, state, now)
+        if kind == FILE_ARRIVAL:
+            trigger = settings.trigger.file_arrival if settings.trigger else None
+            assert trigger is not None
+            observed = watched_files(trigger.url, job_folder(watched.job))
+            return changes_due(settings, state, observed, now, QUIET)
+        if kind == TABLE_UPDATE:
+            table = settings.trigger.table_update if settings.trigger else None
+            assert table is not None
+            versions = self.commits.versions()
+            observed = {name: versions.get(name, 0)
+                        for name in (normal_table(t) for t in table.table_names)}
+            return changes_due(settings, state, observed, now, QUIET)
+        assert kind == CONTINUOUS
+        return continuous_due(state, *self.runs_of(watched.job.job_id), now)
+
+    def runs_of(self, job_id: int) -> tuple[int, LastRun | None]:
+        """How many runs of the job are active, and its latest run that ended."""
+        active = len(self.store.list_runs(job_id, limit=1000, active_only=True))
+        ended = self.store.list_runs(job_id, limit=1, completed_only=True)
+        last = LastRun(ended[0].run_id, ended[0].result, ended[0].end_time) if ended else None
+        return active, last
+
+    def fire(self, watched: _Watched, fire: Fire, body: Mapping[str, Any]) -> bool:
+        """Start the run a trigger fired; False if another engine started it first."""
+        job = watched.job
+        state, parameters = new_run(watched.settings, {})
+        info = {**fire.info, "type": fire.trigger}
+        if fire.logical_time is not None:
+            info["time"] = fire.logical_time.isoformat()
+        created = self.store.fire_trigger(
+            NewRun(job, state, parameters, fire.trigger, job.creator or "headwater",
+                   str(job_folder(job)), self.clock.now(), trigger_info=info),
+            fire.key, watched.version, body)
+        if created is not None:
+            log.info("job %s: %s fired run %s (%s)", job.job_id, fire.trigger,
+                     created.run_id, fire.key)
+        return created is not None
+
+
+def _may_trigger(settings: Mapping[str, Any]) -> bool:
+    return any(settings.get(name) is not None for name in ("schedule", "trigger", "continuous"))
+
+
+__all__ = ["Scheduler"]

@@ -1,0 +1,143 @@
+"""Schedules and triggers in running `headwater engine` processes: cron every two seconds,
+pauses, two engines firing once, files arriving, table commits, continuous jobs."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .engines import Cluster, clean_env
+
+LEDGER_TIME = 'echo "$HEADWATER_RUN_ID $WHEN" >> {ledger}'
+
+
+def write(path: Path, **job: Any) -> Path:
+    path.write_text(json.dumps(job))
+    return path
+
+
+def create(cluster: Cluster, path: Path) -> int:
+    return int(cluster.cli("jobs", "create", str(path)).stdout.strip())
+
+
+def runs(cluster: Cluster, job_id: int) -> list[dict[str, Any]]:
+    from headwater.bootstrap import application
+    from headwater.config import Settings
+
+    settings = Settings.from_env(clean_env(), cluster.workdir, db=cluster.db_url)
+    with application(settings) as app:
+        summaries = app.service.list_runs(job_id, limit=1000).items
+        return [app.service.run_document(s.run_id) for s in reversed(summaries)]
+
+
+def wait_until(check: Any, timeout: float = 60, what: str = "it") -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen in {timeout} s")
+        time.sleep(0.2)
+
+
+def test_a_cron_every_two_seconds_fires_once_per_time_with_two_engines(tmp_path: Path) -> None:
+    cluster = Cluster(tmp_path, f"sqlite:///{tmp_path / 'state.db'}")
+    ledger = tmp_path / "ledger"
+    job = write(tmp_path / "cron.json", name="every_two_seconds", max_concurrent_runs=20,
+                schedule={"quartz_cron_expression": "0/2 * * * * ?", "timezone_id": "UTC"},
+                tasks=[{"task_key": "stamp", "shell_command_task": {
+                    "command": LEDGER_TIME.format(ledger=ledger),
+                    "env": {"WHEN": "{{job.trigger.time.iso_datetime}}"}}}])
+    job_id = create(cluster, job)
+    try:
+        cluster.start_engine()
+        cluster.start_engine()
+        wait_until(lambda: len(runs(cluster, job_id)) >= 5, what="five scheduled runs")
+        cluster.cli("jobs", "pause", str(job_id))
+        time.sleep(2)  # what was due before the pause was seen may still start
+        paused = len(runs(cluster, job_id))
+        time.sleep(5)
+        assert len(runs(cluster, job_id)) == paused  # paused: no more
+        documents = runs(cluster, job_id)
+        wait_until(lambda: all(d["state"].get("result_state") for d in runs(cluster, job_id)))
+    finally:
+        cluster.stop_all()
+    assert {d["trigger"] for d in documents} == {"PERIODIC"}
+    times = [datetime.fromisoformat(d["trigger_info"]["time"]) for d in documents]
+    assert times == sorted(set(times))  # each scheduled time once, across both engines
+    gaps = {(b - a).total_seconds() for a, b in itertools.pairwise(times)}
+    assert gaps == {2.0}
+    assert all(t.second % 2 == 0 and t.microsecond == 0 for t in times)
+    stamped = dict(line.split() for line in ledger.read_text().splitlines())
+    assert sorted(stamped.values()) == [f"{t:%Y-%m-%dT%H:%M:%S}.000Z" for t in times]
+
+
+def test_ten_files_dropped_together_start_one_file_arrival_run(tmp_path: Path) -> None:
+    cluster = Cluster(tmp_path, f"sqlite:///{tmp_path / 'state.db'}")
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    job = write(tmp_path / "arrival.json", name="on_arrival",
+                trigger={"file_arrival": {"url": landing.as_uri()}},
+                tasks=[{"task_key": "where", "shell_command_task": {
+                    "command": 'echo "$WHERE" > where.txt',
+                    "env": {"WHERE": "{{job.trigger.file_arrival.location}}"}}}])
+    job_id = create(cluster, job)
+    try:
+        cluster.start_engine()
+        time.sleep(3)  # the engine has looked at the empty folder
+        for i in range(10):
+            (landing / f"orders-{i}.csv").write_text("id\n1\n")
+        wait_until(lambda: runs(cluster, job_id), what="a file-arrival run")
+        time.sleep(4)
+        documents = runs(cluster, job_id)
+        wait_until(lambda: runs(cluster, job_id)[0]["state"].get("result_state") == "SUCCESS")
+    finally:
+        cluster.stop_all()
+    assert len(documents) == 1
+    assert documents[0]["trigger"] == "FILE_ARRIVAL"
+    assert (tmp_path / "where.txt").read_text().strip() == landing.as_uri()
+
+
+def test_a_table_written_by_one_job_triggers_another(tmp_path: Path) -> None:
+    cluster = Cluster(tmp_path, f"sqlite:///{tmp_path / 'state.db'}")
+    writer = write(tmp_path / "writer.json", name="write_bronze_orders", tasks=[
+        {"task_key": "load", "sql_task": {"query": {"query_text":
+            "CREATE SCHEMA IF NOT EXISTS bronze; "
+            "CREATE OR REPLACE TABLE bronze.orders AS SELECT 1 AS id"}}}])
+    reader = write(tmp_path / "reader.json", name="on_orders",
+                   trigger={"table_update": {"table_names": ["warehouse.bronze.orders"]}},
+                   tasks=[{"task_key": "report", "shell_command_task": {"command": "true"}}])
+    reader_id = create(cluster, reader)
+    try:
+        cluster.start_engine()
+        time.sleep(3)
+        assert runs(cluster, reader_id) == []
+        cluster.cli("run", str(writer))
+        wait_until(lambda: runs(cluster, reader_id), what="a table-update run")
+        documents = runs(cluster, reader_id)
+    finally:
+        cluster.stop_all()
+    assert documents[0]["trigger"] == "TABLE"
+    assert documents[0]["trigger_info"]["table_update"]["updated_tables"] == ["bronze.orders"]
+
+
+def test_a_continuous_job_restarts_after_each_run(tmp_path: Path) -> None:
+    cluster = Cluster(tmp_path, f"sqlite:///{tmp_path / 'state.db'}")
+    job = write(tmp_path / "loop.json", name="always_on", continuous={}, tasks=[
+        {"task_key": "tick", "shell_command_task": {"command": "sleep 0.5"}}])
+    job_id = create(cluster, job)
+    try:
+        cluster.start_engine()
+        wait_until(lambda: len(runs(cluster, job_id)) >= 3, what="three continuous runs")
+        cluster.cli("jobs", "pause", str(job_id))
+        documents = runs(cluster, job_id)
+    finally:
+        cluster.stop_all()
+    assert {d["trigger"] for d in documents} == {"CONTINUOUS"}
+    ended = [d for d in documents if d["state"].get("result_state")]
+    assert len(ended) >= 2 and all(d["state"]["result_state"] == "SUCCESS" for d in ended)
+    starts = [d["start_time"] for d in documents]
+    ends = [d["end_time"] for d in documents]
+    assert all(ends[i] <= starts[i + 1] for i in range(len(documents) - 1))  # one at a time

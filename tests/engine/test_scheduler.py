@@ -1,0 +1,116 @@
+"""The scheduler inside engines, in-process on the real SQLite store with a fake clock: each
+fire starts one run however many engines look, pauses, file arrivals, table commits and
+continuous jobs."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from conftest import World, step_until
+
+from headwater.testing import Outcome
+
+
+def runs_of(world: World, job_id: int) -> list[int]:
+    return sorted(r.run_id for r in world.store.list_runs(job_id, limit=1000))
+
+
+def test_a_periodic_trigger_starts_one_run_per_interval_however_many_engines_look(
+        world: World) -> None:
+    job = world.job(tasks=1, trigger={"periodic": {"interval": 1, "unit": "MINUTES"}},
+                    max_concurrent_runs=10)
+    engines = [world.engine(f"e{i}", schedules=True) for i in range(3)]
+    start = world.clock.now()
+
+    step_until(lambda: world.clock.now() >= start + timedelta(seconds=185), *engines)
+
+    runs = [world.store.load_run(r) for r in runs_of(world, job.job_id)]
+    assert [r.trigger for r in runs] == ["PERIODIC"] * 3
+    times = [r.trigger_info["time"] for r in runs]  # type: ignore[index]
+    assert times == sorted(set(times))
+    step_until(lambda: all(world.result(r.run_id) == "SUCCESS" for r in runs), *engines)
+
+
+def test_a_paused_trigger_starts_nothing_and_unpaused_starts_afresh(world: World) -> None:
+    job = world.job(tasks=1, trigger={"periodic": {"interval": 1, "unit": "MINUTES"},
+                                      "pause_status": "PAUSED"})
+    engine = world.engine("e1", schedules=True)
+    start = world.clock.now()
+    step_until(lambda: world.clock.now() >= start + timedelta(seconds=150), engine)
+    assert runs_of(world, job.job_id) == []
+
+    world.service.set_paused(job.job_id, False)
+    unpaused = world.clock.now()
+    step_until(lambda: world.clock.now() >= unpaused + timedelta(seconds=65), engine)
+
+    runs = [world.store.load_run(r) for r in runs_of(world, job.job_id)]
+    assert len(runs) == 1  # nothing for the minutes it was paused
+
+
+def test_files_dropped_together_start_one_file_arrival_run(world: World) -> None:
+    landing = world.tmp_path / "landing"
+    landing.mkdir()
+    (landing / "old.csv").write_text("there before")
+    job = world.job(tasks=1, trigger={"file_arrival": {"url": str(landing)}})
+    engine = world.engine("e1", schedules=True)
+    start = world.clock.now()
+    step_until(lambda: world.clock.now() >= start + timedelta(seconds=3), engine)
+    assert runs_of(world, job.job_id) == []  # files already there do not count
+
+    for i in range(10):
+        (landing / f"orders-{i}.csv").write_text("1,2,3")
+    step_until(lambda: bool(runs_of(world, job.job_id)), engine)
+    dropped = world.clock.now()
+    step_until(lambda: world.clock.now() >= dropped + timedelta(seconds=10), engine)
+
+    [run_id] = runs_of(world, job.job_id)
+    record = world.store.load_run(run_id)
+    assert record.trigger == "FILE_ARRIVAL"
+    assert record.trigger_info["file_arrival"]["location"] == str(landing)  # type: ignore[index]
+    assert len(record.trigger_info["file_arrival"]["files"]) == 10  # type: ignore[index]
+
+
+def test_commits_to_a_watched_table_start_a_table_run(world: World) -> None:
+    job = world.job(tasks=1, trigger={"table_update": {"table_names": ["bronze.orders"]}})
+    engine = world.engine("e1", schedules=True)
+    commits = world.tmp_path / "warehouse.duckdb.commits.jsonl"
+    start = world.clock.now()
+    step_until(lambda: world.clock.now() >= start + timedelta(seconds=2), engine)
+
+    with commits.open("a") as log:
+        log.write(json.dumps({"table": "silver.orders", "at": 1}) + "\n")  # not watched
+    step_until(lambda: world.clock.now() >= start + timedelta(seconds=5), engine)
+    assert runs_of(world, job.job_id) == []
+    with commits.open("a") as log:
+        log.write(json.dumps({"table": 'bronze."orders"', "at": 2}) + "\n")
+    step_until(lambda: bool(runs_of(world, job.job_id)), engine)
+
+    record = world.store.load_run(runs_of(world, job.job_id)[0])
+    assert record.trigger == "TABLE"
+    assert record.trigger_info["table_update"] == {  # type: ignore[index]
+        "updated_tables": ["bronze.orders"]}
+
+
+def test_a_continuous_job_starts_a_new_run_when_one_ends(world: World) -> None:
+    job = world.job(tasks=1, continuous={})
+    engine = world.engine("e1", lambda key, spec: Outcome(seconds=5), schedules=True)
+
+    step_until(lambda: len(runs_of(world, job.job_id)) >= 3, engine)
+
+    runs = [world.store.load_run(r) for r in runs_of(world, job.job_id)]
+    assert [r.trigger for r in runs] == ["CONTINUOUS"] * 3
+    assert [world.result(r.run_id) for r in runs[:2]] == ["SUCCESS", "SUCCESS"]
+    assert len(world.store.list_runs(job.job_id, active_only=True)) == 1  # one at a time
+
+
+def test_scheduled_runs_obey_max_concurrent_runs(world: World) -> None:
+    job = world.job(tasks=1, trigger={"periodic": {"interval": 1, "unit": "MINUTES"}},
+                    max_concurrent_runs=1, queue={"enabled": False})
+    engine = world.engine("e1", lambda key, spec: Outcome(hang=True), schedules=True)
+    start = world.clock.now()
+
+    step_until(lambda: world.clock.now() >= start + timedelta(seconds=190), engine)
+
+    lives = [str(world.store.load_run(r).state.life_cycle) for r in runs_of(world, job.job_id)]
+    assert lives == ["RUNNING", "SKIPPED", "SKIPPED"]

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from headwater.core.audit import AuditEntry, ChainReport, StoredAuditEntry, TaskMetric
     from headwater.core.events import Event
     from headwater.core.notifications import Delivery, DeliveryOutcome, OutboxItem
+    from headwater.core.permissions import Grant, Principal
     from headwater.core.plan import Plan
     from headwater.core.runstate import RunState
     from headwater.core.spec import Task
@@ -179,6 +180,7 @@ class JobRecord:
     created_time: datetime  # of this version
     creator: str | None = None  # who created the job
     deployment_key: str | None = None  # bundle, target and resource key of deployed files
+    hidden: bool = False  # the job of a one-time run (`runs/submit`), in no job list
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +200,8 @@ class RunRecord:
     lease_owner: str | None = None  # the engine driving it (see `Store.claim_runs`)
     fence: int = 0  # grows with every claim; every write of the run carries it
     trigger_info: Mapping[str, Any] | None = None  # what fired it (core/triggers.py `Fire`)
+    run_type: str = "JOB_RUN"  # or SUBMIT_RUN
+    run_as: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +238,9 @@ class NewRun:
     owner: str | None = None
     lease_seconds: float = 0.0
     trigger_info: Mapping[str, Any] | None = None
+    idempotency_token: str | None = None  # the same token for the job gives the same run
+    run_type: str = "JOB_RUN"  # or SUBMIT_RUN, for a one-time run (`runs/submit`)
+    run_as: str | None = None  # the user it runs as
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +251,22 @@ class RunCreated:
     life_cycle: str  # PENDING, QUEUED or SKIPPED
     message: str = ""
     fence: int = 0  # the fence of the lease it was created with, if any
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    """An API token as stored: whose it is, and whether it still works (never the token)."""
+
+    token_id: int
+    user: str
+    admin: bool
+    comment: str
+    created_time: datetime
+    expiry_time: datetime | None
+    revoked_time: datetime | None
+
+    def valid_at(self, at: datetime) -> bool:
+        return self.revoked_time is None and (self.expiry_time is None or at < self.expiry_time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,8 +322,10 @@ class Store(Protocol):
     # Jobs.
 
     def create_job(self, settings: Mapping[str, object], source: str, at: datetime,
-                   creator: str = "local", deployment_key: str | None = None) -> JobRecord:
-        """A new job at version 1 (a new id every time), audited."""
+                   creator: str = "local", deployment_key: str | None = None,
+                   grants: Sequence[Grant] | None = None, hidden: bool = False) -> JobRecord:
+        """A new job at version 1 (a new id every time), audited; its creator owns it unless
+        `grants` say otherwise. A `hidden` job (a one-time run's) is in no job list."""
         ...
 
     def update_job(self, job_id: int, settings: Mapping[str, object], source: str,
@@ -326,16 +351,29 @@ class Store(Protocol):
         ...
 
     def list_jobs(self, name: str | None = None, limit: int | None = None,
-                  after_id: int | None = None) -> list[JobRecord]:
-        """The latest version of every job, by id; `name` matches exactly, ignoring case."""
+                  after_id: int | None = None, visible_to: Principal | None = None
+                  ) -> list[JobRecord]:
+        """The latest version of every job, by id; `name` matches exactly, ignoring case;
+        `visible_to` keeps the jobs that principal may view."""
         ...
 
     # Runs.
 
     def create_run(self, job: JobRecord, state: RunState, parameters: Mapping[str, str],
                    trigger: str, creator: str, workdir: str, at: datetime, *,
-                   owner: str | None = None, lease_seconds: float = 0.0) -> RunCreated:
-        """Store a new run: PENDING (leased to `owner` when given), QUEUED or SKIPPED."""
+                   owner: str | None = None, lease_seconds: float = 0.0,
+                   idempotency_token: str | None = None, run_type: str = "JOB_RUN",
+                   run_as: str | None = None) -> RunCreated:
+        """Store a new run: PENDING (leased to `owner` when given), QUEUED or SKIPPED; the
+        run already made for the same job and `idempotency_token`, if there is one."""
+        ...
+
+    def delete_run(self, run_id: int, at: datetime, actor: str) -> None:
+        """Delete an ended run (gone from every list and lookup); audited."""
+        ...
+
+    def submitted_run(self, creator: str, token: str) -> RunCreated | None:
+        """The one-time run `creator` submitted with this idempotency token, if any."""
         ...
 
     def record(self, run_id: int, fence: int, event: Event, state: RunState,
@@ -361,9 +399,11 @@ class Store(Protocol):
         ...
 
     def list_runs(self, job_id: int | None = None, limit: int = 20, active_only: bool = False,
-                  completed_only: bool = False, before_id: int | None = None
+                  completed_only: bool = False, before_id: int | None = None,
+                  visible_to: Principal | None = None, run_type: str | None = None,
+                  started_after: datetime | None = None, started_before: datetime | None = None
                   ) -> list[RunSummary]:
-        """Runs, newest first."""
+        """Runs, newest first (of the jobs `visible_to` may view)."""
         ...
 
     def find_task_run(self, task_run_id: int) -> tuple[int, int]:
@@ -438,6 +478,33 @@ class Store(Protocol):
                      body: Mapping[str, Any]) -> RunCreated | None:
         """The trigger's new state, its unique fire key and the run, in one transaction;
         None when another engine fired or changed it first."""
+        ...
+
+    # Tokens and permissions.
+
+    def add_token(self, token_hash: str, user: str, admin: bool, comment: str, at: datetime,
+                  expiry: datetime | None) -> int:
+        """Store a token's hash for `user`; its id."""
+        ...
+
+    def token_by_hash(self, token_hash: str) -> TokenRecord | None:
+        """The token with this hash, valid or not."""
+        ...
+
+    def list_tokens(self) -> list[TokenRecord]:
+        ...
+
+    def revoke_token(self, token_id: int, at: datetime) -> bool:
+        """Revoke a token; False if there is none to revoke."""
+        ...
+
+    def job_grants(self, job_ids: Collection[int]) -> dict[int, list[Grant]]:
+        """job id -> its access control list."""
+        ...
+
+    def set_job_grants(self, job_id: int, grants: Sequence[Grant], at: datetime,
+                       actor: str) -> None:
+        """Replace a job's access control list, audited."""
         ...
 
     # Operations.

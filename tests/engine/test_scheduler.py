@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from conftest import World, step_until
+from engine_world import World, step_until
 
 from headwater.testing import Outcome
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import World, step_until
+from engine_world import World, step_until
 
 from headwater.core.events import TaskStarted, TaskSucceeded
 from headwater.errors import LeaseLost, StoreError

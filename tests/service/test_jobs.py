@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import settings
+from service_builders import settings
 
 from headwater.core.spec import JobSettings
 from headwater.errors import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import settings
+from service_builders import settings
 
 from headwater.errors import InvalidRequest, InvalidState, NotFound
 from headwater.service import Service

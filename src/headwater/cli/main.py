@@ -29,6 +29,7 @@ from headwater.cli.jobs import jobs
 from headwater.cli.ops import register_operations
 from headwater.cli.runs import runs
 from headwater.cli.schedule import schedule
+from headwater.cli.tokens import tokens
 
 # `describe` and `lint` load the job models and the design modules: imported when run.
 DESIGN_COMMANDS = {
@@ -111,5 +112,6 @@ main.add_command(bundle)
 main.add_command(runs)
 main.add_command(jobs)
 main.add_command(engine)
+main.add_command(tokens)
 main.add_command(schedule)
 register_operations(main)

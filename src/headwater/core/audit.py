@@ -39,6 +39,7 @@ class AuditAction(StrEnum):
     JOB_CREATED = "job.created"  # a job's first version was saved
     JOB_UPDATED = "job.updated"  # a new version of a job's settings was saved
     JOB_DELETED = "job.deleted"  # a job was deleted (its runs and versions stay)
+    PERMISSIONS_CHANGED = "job.permissions_changed"  # a job's access control list changed
     RUN_QUEUED = "run.queued"  # a new run waits in its job's queue (max_concurrent_runs)
     RUN_SKIPPED = "run.skipped"  # a new run was skipped (max_concurrent_runs, full queue)
     RUN_STARTED = "run.started"  # a run began (details: trigger, parameters)
@@ -46,6 +47,7 @@ class AuditAction(StrEnum):
     CANCEL_REQUESTED = "run.cancel_requested"  # the engine took a cancel (run or one task)
     RUN_REPAIRED = "run.repaired"  # a repair reran tasks of a run (details: tasks, repair id)
     RUN_RESUMED = "run.resumed"  # an engine took over a run another engine had driven
+    RUN_DELETED = "run.deleted"  # an ended run was deleted (runs/delete)
     REPAIR_REQUESTED = "run.repair_requested"  # a repair was asked (details: tasks, id)
     ATTEMPT_STARTED = "task.attempt_started"  # an attempt's process started
     ATTEMPT_ENDED = "task.attempt_ended"  # an attempt (or a skipped task run) ended

@@ -9,32 +9,40 @@ Errors carry a stable `error_code` (see headwater/errors.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from headwater.core.permissions import Principal
 from headwater.ports import Clock, Store
-from headwater.service.jobs import JobsMixin
 from headwater.service.operations import OperationsMixin
 from headwater.service.paging import Page
 from headwater.service.queries import QueriesMixin
-from headwater.service.runs import RepairAsked, RunsMixin
+from headwater.service.runs import RepairAsked
+from headwater.service.submit import SubmitMixin
 
 
 @dataclass(frozen=True, slots=True)
-class Service(JobsMixin, RunsMixin, QueriesMixin, OperationsMixin):
-    """headwater's use cases and queries over a store.
+class Service(SubmitMixin, QueriesMixin, OperationsMixin):
+    """headwater's use cases and queries over a store, on behalf of one principal.
 
     Args:
         store: the state store.
         clock: the source of time for what the service records.
         user: who acts (the audit log's actor, the runs' creator).
         logs_dir: where attempts' logs live (`runs logs`, `runs output`).
+        admin: whether `user` may do everything (the local command line may: it owns its
+            state store).
     """
 
     store: Store
     clock: Clock
     user: str
     logs_dir: Path
+    admin: bool = True
+
+    def acting_as(self, principal: Principal) -> Service:
+        """The same service on behalf of another principal (an API request's token)."""
+        return replace(self, user=principal.user, admin=principal.admin)
 
 
 __all__ = ["Page", "RepairAsked", "Service"]

@@ -16,15 +16,17 @@ from typing import Any
 from headwater.api.documents import job_json
 from headwater.core.job_update import apply_update
 from headwater.core.load import settings_from_body
+from headwater.core.permissions import Action, Grant, Level, checked, owner_of
 from headwater.core.plan import build_plan
 from headwater.core.spec import JobSettings
 from headwater.core.triggers import next_fire_time, state_from_dict
 from headwater.errors import Conflict, InvalidRequest, InvalidState, NotFound
 from headwater.ports import Clock, JobRecord, Store
+from headwater.service.access import AccessMixin
 from headwater.service.paging import Page, id_of, page_of
 
 
-class JobsMixin:
+class JobsMixin(AccessMixin):
     """Jobs use cases; mixed into `Service`."""
 
     store: Store
@@ -32,8 +34,10 @@ class JobsMixin:
     user: str
 
     def create_job(self, settings: JobSettings, source: str = "api",
-                   deployment_key: str | None = None) -> JobRecord:
-        """A new job. With a `deployment_key`, `Conflict` if that key has a job already."""
+                   deployment_key: str | None = None,
+                   grants: Sequence[Grant] | None = None, hidden: bool = False) -> JobRecord:
+        """A new job, owned by its creator unless `grants` (its access control list) name
+        another owner. With a `deployment_key`, `Conflict` if that key has a job already."""
         build_plan(settings)  # a job that cannot run is refused before it is stored
         if deployment_key is not None:
             found = self.store.job_by_deployment(deployment_key)
@@ -41,11 +45,14 @@ class JobsMixin:
                 raise Conflict(f"Job {found.job_id} ({found.name!r}) was deployed from these "
                                "files already; reset it to change its settings.")
         return self.store.create_job(_body(settings), source, self.clock.now(), self.user,
-                                     deployment_key)
+                                     deployment_key, _with_owner(grants, self.user), hidden)
 
     def deploy_job(self, settings: JobSettings, source: str, deployment_key: str) -> JobRecord:
         """The job deployed under `deployment_key`, created or updated to `settings`."""
         build_plan(settings)
+        found = self.store.job_by_deployment(deployment_key)
+        if found is not None:
+            self.authorize(found.job_id, Action.MANAGE)
         return self.store.deploy_job(_body(settings), source, self.clock.now(), self.user,
                                      deployment_key)
 
@@ -53,6 +60,7 @@ class JobsMixin:
         """Replace every setting of a job (a new version); `NotFound` for an unknown job."""
         build_plan(settings)
         self.store.get_job(job_id)
+        self.authorize(job_id, Action.MANAGE)
         return self.store.update_job(job_id, _body(settings), source, self.clock.now(),
                                      self.user)
 
@@ -60,6 +68,7 @@ class JobsMixin:
                    fields_to_remove: Sequence[str] = ()) -> JobRecord:
         """Change some settings of a job (Jobs API `update`: see core/job_update.py)."""
         current = self.store.get_job(job_id)
+        self.authorize(job_id, Action.MANAGE)
         merged = apply_update(current.settings, new_settings, fields_to_remove)
         settings = settings_from_body(merged, "new_settings")
         build_plan(settings)
@@ -68,6 +77,8 @@ class JobsMixin:
 
     def delete_job(self, job_id: int) -> None:
         """Delete a job; its runs and versions stay readable."""
+        self.store.get_job(job_id)
+        self.authorize(job_id, Action.MANAGE)
         self.store.delete_job(job_id, self.clock.now(), self.user)
 
     def deployed_job(self, deployment_key: str, source: str) -> JobRecord:
@@ -85,6 +96,7 @@ class JobsMixin:
             InvalidState: for a job that has none of them.
         """
         job = self.store.get_job(job_id)
+        self.authorize(job_id, Action.MANAGE)
         settings = dict(job.settings)
         status = "PAUSED" if paused else "UNPAUSED"
         timed = [name for name in ("schedule", "trigger", "continuous")
@@ -98,7 +110,7 @@ class JobsMixin:
 
     def job_document(self, job_id: int) -> dict[str, Any]:
         """The `Job` of `jobs/get`, with when its schedule or periodic trigger fires next."""
-        job = self.store.get_job(job_id)
+        job = self.get_job(job_id)
         stored = self.store.trigger_states([job_id]).get(job_id)
         state = None if stored is None else state_from_dict(stored[1])
         settings = JobSettings.model_validate(dict(job.settings))
@@ -106,31 +118,42 @@ class JobsMixin:
 
     def get_job(self, job_id: int) -> JobRecord:
         """The latest version of a job; `NotFound` ("Job N does not exist.")."""
-        return self.store.get_job(job_id)
+        job = self.store.get_job(job_id)
+        self.authorize(job_id, Action.VIEW)
+        return job
 
     def list_jobs(self, name: str | None = None, limit: int = 20,
                   page_token: str | None = None) -> Page[JobRecord]:
         """Jobs by id, a page at a time; `name` matches exactly, ignoring case."""
         if not 1 <= limit <= 100:
             raise InvalidRequest(f"limit must be between 1 and 100, got {limit}")
-        found = self.store.list_jobs(name, limit + 1, id_of(page_token))
+        found = self.store.list_jobs(name, limit + 1, id_of(page_token), self.principal)
         return page_of(found, limit, lambda job: job.job_id)
 
     def find_job(self, job_id: int | None = None, name: str | None = None) -> JobRecord:
         """A job by id, or by its name when exactly one job has it."""
         if job_id is not None:
-            return self.store.get_job(job_id)
-        found = self.store.list_jobs(name or "")
+            return self.get_job(job_id)
+        found = self.store.list_jobs(name or "", visible_to=self.principal)
         if len(found) == 1:
             return found[0]
         if found:
             ids = ", ".join(str(job.job_id) for job in found)
             raise InvalidRequest(f"{len(found)} jobs are named {name!r} (ids {ids}); "
                                  "name the job by its id.")
-        known = sorted({job.name for job in self.store.list_jobs()})
+        known = sorted({job.name for job in self.store.list_jobs(visible_to=self.principal)})
         close = difflib.get_close_matches(name or "", known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise NotFound(f"No job is named {name!r}{hint}; the jobs are: {', '.join(known)}")
+
+
+def _with_owner(grants: Sequence[Grant] | None, creator: str) -> list[Grant]:
+    """A new job's access control list: the grants given, owned by its creator unless they
+    name an owner; checked."""
+    given = list(grants or [])
+    if owner_of(given) is None:
+        given.append(Grant(creator, Level.IS_OWNER))
+    return checked(given)
 
 
 def _body(settings: JobSettings) -> dict[str, Any]:

@@ -9,30 +9,35 @@ from typing import Any
 from headwater.core.audit import ChainReport, StoredAuditEntry
 from headwater.errors import NotFound
 from headwater.ports import JobRecord, JobSummary, Store
+from headwater.service.access import AccessMixin
 
 
-class OperationsMixin:
-    """Operators' queries; mixed into `Service`."""
+class OperationsMixin(AccessMixin):
+    """Operators' queries: admins only; mixed into `Service`."""
 
     store: Store
 
     def notifications(self, run_id: int | None = None, status: str | None = None,
                       limit: int = 50) -> list[Mapping[str, Any]]:
         """Outbox rows, newest first: event, destination, status, tries, last error."""
+        self.require_admin("read the outbox")
         return self.store.outbox_rows(run_id, status, limit)
 
     def audit_entries(self, job_id: int | None = None, actor: str | None = None,
                       since: datetime | None = None, run_id: int | None = None,
                       limit: int | None = 100) -> list[StoredAuditEntry]:
         """Audit entries matching every filter, oldest first (the newest `limit`)."""
+        self.require_admin("read the audit log")
         return self.store.audit_entries(job_id, actor, since, run_id, limit)
 
     def verify_audit(self) -> ChainReport:
         """Recompute the audit log's hash chain."""
+        self.require_admin("verify the audit log")
         return self.store.verify_audit()
 
     def job_metrics(self, job: str, last_runs: int = 20) -> tuple[JobRecord, JobSummary]:
         """A job (by exact name, else by id) and the summary of its last runs."""
+        self.require_admin("read metrics")
         named = self.store.list_jobs(job)
         record = named[0] if len(named) == 1 else None
         if record is None and job.isdigit():
@@ -46,4 +51,5 @@ class OperationsMixin:
     def query(self, statement: str, max_rows: int = 1000
               ) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run one read-only SQL statement against the state store."""
+        self.require_admin("query the state store")
         return self.store.query(statement, max_rows)

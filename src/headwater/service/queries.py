@@ -11,14 +11,16 @@ from typing import Any
 
 from headwater.api.documents import run_json, task_run_document
 from headwater.api.outputs import LOG_LIMIT, output_seq, run_output, setup_durations, wants_logs
+from headwater.core.permissions import Action
 from headwater.core.runstate import TaskRun
 from headwater.engine.attempts import attempt_dir, log_path
-from headwater.errors import InvalidRequest, NotFound
+from headwater.errors import InvalidRequest, NotFound, PermissionDenied
 from headwater.ports import RunRecord, RunSummary, Store
+from headwater.service.access import AccessMixin
 from headwater.service.paging import Page, id_of, page_of
 
 
-class QueriesMixin:
+class QueriesMixin(AccessMixin):
     """Read-only use cases; mixed into `Service`."""
 
     store: Store
@@ -27,13 +29,15 @@ class QueriesMixin:
     def find_run(self, any_run_id: int) -> tuple[RunRecord, int | None]:
         """A job run by its id, or the job run and seq of a task run id."""
         try:
-            return self.store.load_run(any_run_id), None
+            record, seq = self.store.load_run(any_run_id), None
         except NotFound as no_run:
             try:
                 run_id, seq = self.store.find_task_run(any_run_id)
             except NotFound:
                 raise no_run from None  # "Run N does not exist.", as clients expect
-            return self.store.load_run(run_id), seq
+            record = self.store.load_run(run_id)
+        self.authorize(record.job.job_id, Action.VIEW)
+        return record, seq
 
     def run_document(self, run_id: int, include_resolved_values: bool = False
                      ) -> dict[str, Any]:
@@ -50,13 +54,13 @@ class QueriesMixin:
         seq = output_seq(record, seq)
         output = self.store.task_outputs(record.run_id).get(seq, {})
         logs = None
-        if wants_logs(record, seq):
+        if wants_logs(record, seq) and self.may(record.job.job_id, Action.LOGS):
             logs = tail(log_path(self.logs_dir, record.run_id, record.state.task_runs[seq]))
         return run_output(record, seq, output, logs)
 
     def notebook_results(self, run_id: int) -> dict[str, str]:
         """The value each task's latest attempt exited with (a notebook's), in plan order."""
-        record = self.store.load_run(run_id)
+        record, _ = self.find_run(run_id)
         outputs = self.store.task_outputs(run_id)
         state = record.state
         found = {}
@@ -65,6 +69,14 @@ class QueriesMixin:
             if isinstance(result, dict) and result.get("result"):
                 found[key] = str(result["result"])
         return found
+
+    def may(self, job_id: int, action: Action) -> bool:
+        """Whether the principal may do `action` on the job (no error either way)."""
+        try:
+            self.authorize(job_id, action)
+        except PermissionDenied:
+            return False
+        return True
 
     def list_runs(self, job_id: int | None = None, limit: int = 20, active_only: bool = False,
                   completed_only: bool = False, page_token: str | None = None
@@ -75,13 +87,14 @@ class QueriesMixin:
         if active_only and completed_only:
             raise InvalidRequest("active_only and completed_only cannot both be true")
         found = self.store.list_runs(job_id, limit + 1, active_only, completed_only,
-                                     before_id=id_of(page_token))
+                                     before_id=id_of(page_token), visible_to=self.principal)
         return page_of(found, limit, lambda run: run.run_id)
 
     def log_file(self, run_id: int, task_key: str, attempt: int | None = None,
                  iteration: int | None = None) -> Path:
         """The log of one attempt of a task (the latest by default), or of an iteration."""
         record = self.store.load_run(run_id)
+        self.authorize(record.job.job_id, Action.LOGS)
         attempts = record.state.attempts(task_key)
         if iteration is not None:
             attempts = _iteration_attempts(record, task_key, iteration)
@@ -97,6 +110,7 @@ class QueriesMixin:
     def attempt_directory(self, run_id: int, seq: int) -> Path:
         """Where the files of one attempt live."""
         record = self.store.load_run(run_id)
+        self.authorize(record.job.job_id, Action.LOGS)
         return attempt_dir(self.logs_dir, run_id, record.state.task_runs[seq])
 
 

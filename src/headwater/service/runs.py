@@ -13,13 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from headwater.core.new_run import job_parameters, new_run
+from headwater.core.permissions import Action
 from headwater.core.plan import build_plan
 from headwater.core.runstate import RunState
 from headwater.core.spec import JobSettings
 from headwater.core.states import LifeCycleState, ResultState
 from headwater.engine.workdirs import job_folder
-from headwater.errors import InvalidRequest, InvalidState, NotFound
+from headwater.errors import InvalidRequest, InvalidState, NotFound, PermissionDenied
 from headwater.ports import Clock, JobRecord, RunCreated, RunRecord, Store
+from headwater.service.access import AccessMixin
+
+MAX_TOKEN = 64  # characters of an idempotency token, as in the Jobs API
 
 # What "all failed" reruns: every task whose latest attempt did not succeed.
 NOT_SUCCEEDED = frozenset({ResultState.FAILED, ResultState.TIMEDOUT, ResultState.CANCELED,
@@ -34,7 +38,7 @@ class RepairAsked:
     task_keys: tuple[str, ...]
 
 
-class RunsMixin:
+class RunsMixin(AccessMixin):
     """Runs use cases; mixed into `Service`."""
 
     store: Store
@@ -43,7 +47,9 @@ class RunsMixin:
 
     def start_run(self, job: JobRecord, overrides: Mapping[str, str],
                   workdir: Path | None = None, trigger: str = "ONE_TIME", strict: bool = True,
-                  owner: str | None = None, lease_seconds: float = 0.0) -> RunCreated:
+                  owner: str | None = None, lease_seconds: float = 0.0,
+                  idempotency_token: str | None = None, run_type: str = "JOB_RUN"
+                  ) -> RunCreated:
         """Plan the job and store a new run of it; `PlanError` if it cannot run.
 
         `workdir` is where relative paths of the job start (default: the folder of the job's
@@ -51,21 +57,62 @@ class RunsMixin:
         `strict=False`, overrides the job does not declare are dropped, not refused: a Run
         Job task pushes its own job's parameters down to the child job.
         """
+        self.authorize(job.job_id, Action.RUN)
         settings = JobSettings.model_validate(dict(job.settings))
         state, parameters = new_run(settings, overrides, strict)
         folder = workdir if workdir is not None else job_folder(job)
+        if idempotency_token is not None and len(idempotency_token) > MAX_TOKEN:
+            raise InvalidRequest(f"idempotency_token is {len(idempotency_token)} characters "
+                                 f"long; at most {MAX_TOKEN}")
         return self.store.create_run(job, state, parameters, trigger, self.user,
                                      str(folder), self.clock.now(), owner=owner,
-                                     lease_seconds=lease_seconds)
+                                     lease_seconds=lease_seconds,
+                                     idempotency_token=idempotency_token, run_type=run_type)
 
-    def run_now(self, job_id: int, overrides: Mapping[str, str] | None = None) -> RunCreated:
-        """A run of a job's latest version, as `jobs/run-now` starts it."""
-        return self.start_run(self.store.get_job(job_id), overrides or {})
+    def run_now(self, job_id: int, overrides: Mapping[str, str] | None = None,
+                idempotency_token: str | None = None) -> RunCreated:
+        """A run of a job's latest version, as `jobs/run-now` starts it; the same
+        `idempotency_token` gives the same run."""
+        return self.start_run(self.store.get_job(job_id), overrides or {},
+                              idempotency_token=idempotency_token)
+
+    def cancel_all(self, job_id: int | None, all_queued_runs: bool = False) -> list[int]:
+        """Cancel every active run of a job (`runs/cancel-all`), or with `all_queued_runs`
+        and no job, every queued run the user may run; the run ids cancelled."""
+        if job_id is None and not all_queued_runs:
+            raise InvalidRequest("give job_id, or all_queued_runs: true")
+        if job_id is not None:
+            self.store.get_job(job_id)
+            self.authorize(job_id, Action.RUN)
+        cancelled = []
+        for summary in self.store.list_runs(job_id, limit=100_000, active_only=True,
+                                            visible_to=self.principal):
+            if job_id is None and summary.life_cycle != "QUEUED":
+                continue
+            if job_id is None and not self.may_run(summary.job_id):
+                continue
+            self.cancel(summary.run_id)
+            cancelled.append(summary.run_id)
+        return cancelled
+
+    def may_run(self, job_id: int) -> bool:
+        try:
+            self.authorize(job_id, Action.RUN)
+        except PermissionDenied:
+            return False
+        return True
+
+    def delete_run(self, run_id: int) -> None:
+        """Delete an ended run (`runs/delete`): it is gone from every list and lookup."""
+        record = self.store.load_run(run_id)
+        self.authorize(record.job.job_id, Action.MANAGE)
+        self.store.delete_run(run_id, self.clock.now(), self.user)
 
     def cancel(self, run_id: int, task_key: str | None = None) -> None:
         """Cancel a run (or one task of it): queued, it ends at once; running, the engine
         driving it kills its attempts and lets its cleanup tasks run."""
         record = self.store.load_run(run_id)
+        self.authorize(record.job.job_id, Action.RUN)
         if task_key is not None and task_key not in record.state.plan.tasks:
             raise NotFound(unknown_task(run_id, task_key, record.state.plan.tasks))
         if record.state.is_terminal:
@@ -83,6 +130,7 @@ class RunsMixin:
         `overrides` change job parameters for the repair; the others keep the run's values.
         """
         record = self.store.load_run(run_id)
+        self.authorize(record.job.job_id, Action.RUN)
         state = record.state
         if not state.is_terminal:
             raise InvalidState(f"Run {run_id} is still in progress; a repair needs a run "
@@ -104,7 +152,9 @@ class RunsMixin:
 
     def get_run(self, run_id: int) -> RunRecord:
         """A job run; `NotFound` ("Run N does not exist.")."""
-        return self.store.load_run(run_id)
+        record = self.store.load_run(run_id)
+        self.authorize(record.job.job_id, Action.VIEW)
+        return record
 
 
 def unknown_task(run_id: int, task_key: str, known: Mapping[str, object]) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import Connection, Select, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Select, func, insert, select, update
 
 from headwater.errors import NotFound
 from headwater.ports import JobRecord
@@ -26,6 +26,7 @@ _JOB_COLUMNS = (
     jobs.c.name,
     jobs.c.creator,
     jobs.c.deployment_key,
+    jobs.c.hidden,
     job_versions.c.version,
     job_versions.c.settings,
     job_versions.c.source,
@@ -41,10 +42,11 @@ def latest_version_query() -> Select[tuple[int]]:
 
 
 def create_job(conn: Connection, name: str, settings: Mapping[str, object], source: str,
-               at: datetime, creator: str, deployment_key: str | None = None) -> JobRecord:
+               at: datetime, creator: str, deployment_key: str | None = None,
+               hidden: bool = False) -> JobRecord:
     """A new job at version 1."""
     new_job = insert(jobs).values(name=name, created_time=at, deleted=False, creator=creator,
-                                  deployment_key=deployment_key)
+                                  deployment_key=deployment_key, hidden=hidden)
     job_id = conn.execute(new_job.returning(jobs.c.job_id)).scalar_one()
     return _add_version(conn, job_id, 1, name, settings, source, at)
 
@@ -112,7 +114,8 @@ def job_by_deployment(conn: Connection, key: str) -> JobRecord | None:
 
 
 def list_jobs(conn: Connection, name: str | None = None, limit: int | None = None,
-              after_id: int | None = None) -> list[JobRecord]:
+              after_id: int | None = None, visible: ColumnElement[bool] | None = None
+              ) -> list[JobRecord]:
     """The latest version of every job not deleted, by job id.
 
     `name` filters by exact name, ignoring case (as `jobs/list?name=` does); `after_id`
@@ -123,6 +126,7 @@ def list_jobs(conn: Connection, name: str | None = None, limit: int | None = Non
         .select_from(_JOB_JOIN)
         .where(
             jobs.c.deleted.is_(False),
+            jobs.c.hidden.is_(False),
             job_versions.c.version == latest_version_query().scalar_subquery(),
         )
         .order_by(jobs.c.job_id)
@@ -131,6 +135,8 @@ def list_jobs(conn: Connection, name: str | None = None, limit: int | None = Non
         query = query.where(func.lower(jobs.c.name) == name.lower())
     if after_id is not None:
         query = query.where(jobs.c.job_id > after_id)
+    if visible is not None:
+        query = query.where(visible)
     if limit is not None:
         query = query.limit(limit)
     return [job_record_from_row(row) for row in conn.execute(query).mappings()]

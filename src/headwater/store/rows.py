@@ -151,6 +151,7 @@ def job_record_from_row(row: Row) -> JobRecord:
         created_time=row["created_time"],
         creator=row["creator"],
         deployment_key=row["deployment_key"],
+        hidden=bool(row["hidden"]),
     )
 
 

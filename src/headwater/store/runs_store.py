@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, update
+from sqlalchemy.exc import IntegrityError
 
 from headwater.core.admission import Verdict
 from headwater.core.audit import AuditAction, AuditEntry, TaskMetric, run_resumed
@@ -18,7 +19,7 @@ from headwater.core.events import Event
 from headwater.core.notifications import OutboxItem
 from headwater.core.runstate import RunState
 from headwater.core.states import LifeCycleState, ResultState
-from headwater.errors import LeaseLost
+from headwater.errors import InvalidState, LeaseLost, NotFound
 from headwater.ports import Claim, Clock, JobRecord, NewRun, RunCreated, RunRequest
 from headwater.store import admission_queries, lease_queries, ops_queries, run_queries
 from headwater.store.tables import runs
@@ -39,16 +40,56 @@ class RunsMixin:
 
     def create_run(self, job: JobRecord, state: RunState, parameters: Mapping[str, str],
                    trigger: str, creator: str, workdir: str, at: datetime, *,
-                   owner: str | None = None, lease_seconds: float = 0.0) -> RunCreated:
+                   owner: str | None = None, lease_seconds: float = 0.0,
+                   idempotency_token: str | None = None, run_type: str = "JOB_RUN",
+                   run_as: str | None = None) -> RunCreated:
         """Store a new run; `max_concurrent_runs` and the queue decide if it starts now.
 
         A run that starts is PENDING and needs an engine; with an `owner` it is created
         leased to that engine (`headwater run` drives the run it starts). A run over the
-        limit is QUEUED, or SKIPPED (audited) when it may not wait.
+        limit is QUEUED, or SKIPPED (audited) when it may not wait. With an
+        `idempotency_token` already used for the job, that run is returned instead.
+        """
+        new = NewRun(job, state, parameters, trigger, creator, workdir, at, owner,
+                     lease_seconds, idempotency_token=idempotency_token, run_type=run_type,
+                     run_as=run_as)
+        try:
+            with self._writing() as conn:
+                return create_run(conn, self.lease_clock, new)
+        except IntegrityError:  # the same token, at the same moment: that run stands
+            if idempotency_token is None:
+                raise
+            with self._reading() as conn:
+                found = _idempotent(conn, job.job_id, idempotency_token)
+            assert found is not None
+            return found
+
+    def submitted_run(self, creator: str, token: str) -> RunCreated | None:
+        """The one-time run `creator` submitted with this idempotency token, if any."""
+        with self._reading() as conn:
+            row = conn.execute(select(runs.c.run_id, runs.c.life_cycle, runs.c.message).where(
+                runs.c.run_type == "SUBMIT_RUN", runs.c.creator == creator,
+                runs.c.idempotency_token == token)).first()
+        return None if row is None else RunCreated(row.run_id, row.life_cycle, row.message)
+
+    def delete_run(self, run_id: int, at: datetime, actor: str) -> None:
+        """Delete an ended run: it is gone from every list and lookup; audited.
+
+        Raises:
+            InvalidState: while the run has not ended.
         """
         with self._writing() as conn:
-            return create_run(conn, self.lease_clock, NewRun(
-                job, state, parameters, trigger, creator, workdir, at, owner, lease_seconds))
+            row = conn.execute(select(runs.c.job_id, runs.c.life_cycle).where(
+                runs.c.run_id == run_id, runs.c.deleted.is_(False))).first()
+            if row is None:
+                raise NotFound(f"Run {run_id} does not exist.")
+            if row.life_cycle not in run_queries.TERMINAL:
+                raise InvalidState(f"Run {run_id} is still active ({row.life_cycle}); cancel "
+                                   "it before deleting it.")
+            conn.execute(update(runs).where(runs.c.run_id == run_id).values(deleted=True))
+            ops_queries.append_audit(conn, [AuditEntry(
+                at=at, actor=actor, action=AuditAction.RUN_DELETED, job_id=row.job_id,
+                run_id=run_id)])
 
     # What engines write.
 
@@ -184,7 +225,12 @@ class RunsMixin:
 
 
 def create_run(conn: Connection, lease_clock: Clock | None, new: NewRun) -> RunCreated:
-    """Insert a run, admitted (PENDING, leased to `new.owner` if given), QUEUED or SKIPPED."""
+    """Insert a run, admitted (PENDING, leased to `new.owner` if given), QUEUED or SKIPPED;
+    or return the run the same idempotency token made."""
+    if new.idempotency_token is not None:
+        found = _idempotent(conn, new.job.job_id, new.idempotency_token)
+        if found is not None:
+            return found
     state, at = new.state, new.at
     verdict = admission_queries.admission(conn, new.job.job_id, new.job.settings)
     lease: dict[str, object] = {}
@@ -201,6 +247,8 @@ def create_run(conn: Connection, lease_clock: Clock | None, new: NewRun) -> RunC
                          message=verdict.message, end_time=at, termination_code=verdict.code)
     if new.trigger_info is not None:
         lease["trigger_info"] = dict(new.trigger_info)
+    lease.update(idempotency_token=new.idempotency_token, run_type=new.run_type,
+                 run_as=new.run_as or new.job.creator)
     run_id, _ = run_queries.insert_run(conn, new.job, state, new.parameters, new.trigger,
                                        new.creator, new.workdir, at, **lease)
     if verdict.verdict is not Verdict.START:
@@ -211,6 +259,13 @@ def create_run(conn: Connection, lease_clock: Clock | None, new: NewRun) -> RunC
             details={"trigger": new.trigger, "message": verdict.message})])
     return RunCreated(run_id, str(state.life_cycle), verdict.message,
                       fence=1 if lease.get("lease_owner") else 0)
+
+
+def _idempotent(conn: Connection, job_id: int, token: str) -> RunCreated | None:
+    """The run an idempotency token already made for the job, if any."""
+    row = conn.execute(select(runs.c.run_id, runs.c.life_cycle, runs.c.message).where(
+        runs.c.job_id == job_id, runs.c.idempotency_token == token)).first()
+    return None if row is None else RunCreated(row.run_id, row.life_cycle, row.message)
 
 
 def _check_fence(conn: Connection, run_id: int, fence: int) -> None:

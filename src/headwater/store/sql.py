@@ -8,7 +8,7 @@ requests) is in `runs_store.py`, the outbox, audit and metrics in `operations.py
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -18,12 +18,14 @@ from sqlalchemy.exc import OperationalError
 
 from headwater.core.audit import AuditAction, AuditEntry
 from headwater.core.events import Event, event_from_dict
+from headwater.core.permissions import Grant, Level, Principal
 from headwater.core.plan import Plan, build_plan
 from headwater.core.spec import JobSettings
 from headwater.core.states import LifeCycleState
 from headwater.errors import NotFound, StoreError
 from headwater.ports import Clock, JobRecord, RunRecord, RunSummary
-from headwater.store import job_queries, ops_queries, run_queries
+from headwater.store import access_queries, job_queries, ops_queries, run_queries
+from headwater.store.access_store import AccessMixin
 from headwater.store.engine import READ_ONLY, create_store_engine
 from headwater.store.migrate import upgrade_to_head
 from headwater.store.operations import OperationsMixin
@@ -35,7 +37,7 @@ from headwater.store.triggers_store import TriggersMixin
 _TERMINAL = [str(s) for s in LifeCycleState if s.is_terminal]
 
 
-class SqlStore(RunsMixin, TriggersMixin, OperationsMixin):
+class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin):
     """The durable state of headwater in a SQL database (implements `ports.Store`).
 
     Args:
@@ -95,11 +97,17 @@ class SqlStore(RunsMixin, TriggersMixin, OperationsMixin):
     # Jobs.
 
     def create_job(self, settings: Mapping[str, object], source: str, at: datetime,
-                   creator: str = "local", deployment_key: str | None = None) -> JobRecord:
-        """A new job (a new id every time), audited `job.created` in the same transaction."""
+                   creator: str = "local", deployment_key: str | None = None,
+                   grants: Sequence[Grant] | None = None, hidden: bool = False) -> JobRecord:
+        """A new job (a new id every time), audited `job.created` in the same transaction.
+
+        `grants` is its access control list (default: its creator owns it).
+        """
         with self._writing() as conn:
             record = job_queries.create_job(conn, _name(settings), settings, source, at,
-                                            creator, deployment_key)
+                                            creator, deployment_key, hidden)
+            access_queries.set_grants(conn, record.job_id,
+                                      grants or [Grant(creator, Level.IS_OWNER)])
             _audit_job(conn, record, at, creator, AuditAction.JOB_CREATED)
             return record
 
@@ -124,6 +132,7 @@ class SqlStore(RunsMixin, TriggersMixin, OperationsMixin):
             if found is None:
                 record = job_queries.create_job(conn, _name(settings), settings, source, at,
                                                 actor, deployment_key)
+                access_queries.set_grants(conn, record.job_id, [Grant(actor, Level.IS_OWNER)])
                 _audit_job(conn, record, at, actor, AuditAction.JOB_CREATED)
                 return record
             record = job_queries.update_job(conn, found.job_id, _name(settings), settings,
@@ -149,17 +158,22 @@ class SqlStore(RunsMixin, TriggersMixin, OperationsMixin):
             return job_queries.job_by_deployment(conn, deployment_key)
 
     def list_jobs(self, name: str | None = None, limit: int | None = None,
-                  after_id: int | None = None) -> list[JobRecord]:
-        """The latest version of every job, by id; `name` matches exactly, ignoring case."""
+                  after_id: int | None = None, visible_to: Principal | None = None
+                  ) -> list[JobRecord]:
+        """The latest version of every job, by id; `name` matches exactly, ignoring case;
+        `visible_to` keeps the jobs that principal may view."""
+        visible = None if visible_to is None else access_queries.visible_to(visible_to,
+                                                                            jobs.c.job_id)
         with self._reading() as conn:
-            return job_queries.list_jobs(conn, name, limit, after_id)
+            return job_queries.list_jobs(conn, name, limit, after_id, visible)
 
     # Runs, as they are read.
 
     def load_run(self, run_id: int, plan: Plan | None = None) -> RunRecord:
         """A run with its snapshot rebuilt from the stored rows; `NotFound` otherwise."""
         with self._reading() as conn:
-            run = conn.execute(select(runs).where(runs.c.run_id == run_id)).mappings().first()
+            run = conn.execute(select(runs).where(runs.c.run_id == run_id,
+                                                  runs.c.deleted.is_(False))).mappings().first()
             if run is None:
                 raise NotFound(f"Run {run_id} does not exist.")
             job = job_queries.get_job(conn, run["job_id"], run["job_version"])
@@ -180,6 +194,8 @@ class SqlStore(RunsMixin, TriggersMixin, OperationsMixin):
             lease_owner=run["lease_owner"],
             fence=run["fence"],
             trigger_info=run["trigger_info"],
+            run_type=run["run_type"],
+            run_as=run["run_as"],
         )
 
     def task_outputs(self, run_id: int) -> dict[int, Mapping[str, Any]]:
@@ -205,9 +221,12 @@ class SqlStore(RunsMixin, TriggersMixin, OperationsMixin):
         return [event_from_dict(body) for body in bodies]
 
     def list_runs(self, job_id: int | None = None, limit: int = 20, active_only: bool = False,
-                  completed_only: bool = False, before_id: int | None = None
+                  completed_only: bool = False, before_id: int | None = None,
+                  visible_to: Principal | None = None, run_type: str | None = None,
+                  started_after: datetime | None = None, started_before: datetime | None = None
                   ) -> list[RunSummary]:
-        """Runs, newest first; `before_id` starts below that run id (a page token)."""
+        """Runs, newest first; `before_id` starts below that run id (a page token);
+        `visible_to` keeps the runs of the jobs that principal may view."""
         query = (
             select(runs.c.run_id, runs.c.job_id, jobs.c.name, runs.c.life_cycle, runs.c.result,
                    runs.c.start_time, runs.c.end_time)
@@ -223,6 +242,15 @@ class SqlStore(RunsMixin, TriggersMixin, OperationsMixin):
             query = query.where(runs.c.life_cycle.in_(_TERMINAL))
         if before_id is not None:
             query = query.where(runs.c.run_id < before_id)
+        if visible_to is not None:
+            query = query.where(access_queries.visible_to(visible_to, runs.c.job_id))
+        if run_type is not None:
+            query = query.where(runs.c.run_type == run_type)
+        if started_after is not None:
+            query = query.where(runs.c.start_time >= started_after)
+        if started_before is not None:
+            query = query.where(runs.c.start_time <= started_before)
+        query = query.where(runs.c.deleted.is_(False))
         with self._reading() as conn:
             rows = conn.execute(query).all()
         return [

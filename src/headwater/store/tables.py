@@ -1,4 +1,4 @@
-"""The SQL schema of the state store, in SQLAlchemy Core: one `MetaData`, ten tables.
+"""The SQL schema of the state store, in SQLAlchemy Core: one `MetaData`, twelve tables.
 
 The same tables serve SQLite and PostgreSQL. Instants are stored as fixed-width ISO-8601 UTC
 text (`UtcDateTime`) so that they sort correctly as text on both and read back as aware UTC
@@ -105,6 +105,9 @@ jobs = Table(
     # Where a job deployed from files comes from (bundle, target, resource key): deploying
     # or running the same files again updates this job instead of making a new one.
     Column("deployment_key", String(512), unique=True),
+    # The job of a one-time run (`runs/submit`): it exists for that run only and no job list
+    # shows it.
+    Column("hidden", Boolean, nullable=False, server_default="0"),
     Index(None, "name"),
     sqlite_autoincrement=True,  # never reuse the id of a deleted job
 )
@@ -161,11 +164,16 @@ runs = Table(
     Column("lease_expires_ms", BigInteger),
     Column("fence", Integer, nullable=False, server_default="0"),
     Column("trigger_info", JsonText),  # what fired it: its scheduled time, files, tables
+    Column("run_as", Text),  # the user it runs as (the job's run_as, else its owner)
+    Column("idempotency_token", String(64)),  # run-now/submit: the same token, the same run
+    Column("run_type", String(16), nullable=False, server_default="JOB_RUN"),  # or SUBMIT_RUN
+    Column("deleted", Boolean, nullable=False, server_default="0"),  # runs/delete
     ForeignKeyConstraint(
         ["job_id", "job_version"], ["job_versions.job_id", "job_versions.version"]
     ),
     Index("ix_runs_job_id_life_cycle", "job_id", "life_cycle"),
     Index(None, "needs_engine"),
+    Index("ix_runs_job_id_idempotency_token", "job_id", "idempotency_token", unique=True),
 )
 
 task_runs = Table(
@@ -260,4 +268,29 @@ trigger_fires = Table(
     Column("fire_key", String(255), primary_key=True),
     Column("run_id", Integer, nullable=False),
     Column("fired_time", UtcDateTime, nullable=False),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    # API tokens: only a SHA-256 of each is kept; the token itself is shown once.
+    Column("token_id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_name", String(255), nullable=False),
+    Column("admin", Boolean, nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("created_time", UtcDateTime, nullable=False),
+    Column("expiry_time", UtcDateTime),
+    Column("revoked_time", UtcDateTime),
+    sqlite_autoincrement=True,
+)
+
+job_permissions = Table(
+    "job_permissions",
+    metadata,
+    # A job's access control list (core/permissions.py): a user or group, and its level.
+    Column("job_id", Integer, ForeignKey("jobs.job_id"), primary_key=True),
+    Column("is_group", Boolean, primary_key=True),
+    Column("principal", String(255), primary_key=True),
+    Column("level", String(32), nullable=False),
 )

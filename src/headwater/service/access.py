@@ -1,0 +1,167 @@
+"""Who may do what: the acting principal, job permissions and tokens.
+
+Every use case asks `authorize(job_id, action)` before it acts; the rules are the pure
+`core.permissions`. The local command line acts as an admin of its own state store; the API
+acts as the user of each request's token (`Service.acting_as`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from headwater.core.permissions import (
+    DESCRIPTIONS,
+    EVERYONE,
+    NEEDS,
+    Action,
+    Grant,
+    Level,
+    Principal,
+    allows,
+    checked,
+    merged,
+    owner_of,
+)
+from headwater.errors import InvalidRequest, NotFound, PermissionDenied
+from headwater.ports import Clock, Store, TokenRecord
+
+TOKEN_PREFIX = "dapi"  # noqa: S105 - what Databricks personal access tokens start with
+
+
+@dataclass(frozen=True, slots=True)
+class NewToken:
+    """A token just made: its id and its text, shown once and never stored."""
+
+    token_id: int
+    token: str
+    record: TokenRecord
+
+
+class AccessMixin:
+    """Permissions and tokens; mixed into `Service`."""
+
+    store: Store
+    clock: Clock
+    user: str
+    admin: bool
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(self.user, self.admin)
+
+    def authorize(self, job_id: int, action: Action) -> list[Grant]:
+        """The job's grants, if the principal may do `action`; else `PermissionDenied`."""
+        grants = self.store.job_grants([job_id]).get(job_id, [])
+        if not allows(self.principal, grants, action):
+            raise PermissionDenied(
+                f"User {self.user} does not have permission to {_WORDS[action]} job {job_id} "
+                f"(it takes {_level_needed(action)}).")
+        return grants
+
+    def require_admin(self, what: str) -> None:
+        if not self.admin:
+            raise PermissionDenied(f"Only admins may {what}.")
+
+    # Permissions.
+
+    def job_permissions(self, job_id: int) -> list[Grant]:
+        """A job's access control list (for anyone who may view the job)."""
+        self.store.get_job(job_id)
+        return self.authorize(job_id, Action.VIEW)
+
+    def set_job_permissions(self, job_id: int, grants: Sequence[Grant],
+                            replace: bool = True) -> list[Grant]:
+        """Replace (PUT) or add to (PATCH) a job's access control list.
+
+        Replacing keeps the current owner when the new list names none, as Databricks does.
+        """
+        self.store.get_job(job_id)
+        current = self.authorize(job_id, Action.PERMISSIONS)
+        if replace:
+            owner = owner_of(grants) or owner_of(current)
+            kept = [g for g in grants if g.level is not Level.IS_OWNER]
+            new = [*kept, Grant(owner, Level.IS_OWNER)] if owner else list(kept)
+        else:
+            new = merged(current, grants)
+        checked(new)
+        self.store.set_job_grants(job_id, new, self.clock.now(), self.user)
+        return new
+
+    def permission_levels(self) -> list[dict[str, str]]:
+        return [{"permission_level": level.name, "description": DESCRIPTIONS[level]}
+                for level in Level]
+
+    # Tokens.
+
+    def create_token(self, user: str, admin: bool = False, lifetime_days: int | None = None,
+                     comment: str = "") -> NewToken:
+        """A new token for `user`: its text is returned once; only its hash is kept."""
+        self.require_admin("create tokens")
+        if not user or user == EVERYONE:
+            raise InvalidRequest(f"a token needs a user name (not {user!r})")
+        token = f"{TOKEN_PREFIX}{secrets.token_hex(16)}"
+        now = self.clock.now()
+        expiry = None if lifetime_days is None else now + timedelta(days=lifetime_days)
+        token_id = self.store.add_token(token_hash(token), user, admin, comment, now, expiry)
+        record = TokenRecord(token_id, user, admin, comment, now, expiry, None)
+        return NewToken(token_id, token, record)
+
+    def list_tokens(self) -> list[TokenRecord]:
+        self.require_admin("list tokens")
+        return self.store.list_tokens()
+
+    def revoke_token(self, token_id: int) -> None:
+        self.require_admin("revoke tokens")
+        if not self.store.revoke_token(token_id, self.clock.now()):
+            raise NotFound(f"Token {token_id} does not exist or was revoked already.")
+
+    def principal_of_token(self, token: str) -> Principal | None:
+        """Who a token belongs to, if it is valid now."""
+        record = self.store.token_by_hash(token_hash(token))
+        if record is None or not record.valid_at(self.clock.now()):
+            return None
+        return Principal(record.user, record.admin)
+
+
+def token_hash(token: str) -> str:
+    """What is stored of a token: its SHA-256 (tokens are random, so no salt is needed)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def grants_of(access_control_list: Sequence[dict[str, Any]],
+              where: str = "access_control_list") -> list[Grant]:
+    """The grants of a Databricks `access_control_list`; `InvalidRequest` naming each bad
+    entry."""
+    found, problems = [], []
+    for index, entry in enumerate(access_control_list):
+        level_name = entry.get("permission_level")
+        named = [k for k in ("user_name", "group_name", "service_principal_name") if entry.get(k)]
+        if len(named) != 1:
+            problems.append(f"{where}[{index}]: give exactly one of user_name, group_name, "
+                            "service_principal_name")
+            continue
+        if level_name not in Level.__members__:
+            problems.append(f"{where}[{index}].permission_level: {level_name!r} is not one of "
+                            f"{', '.join(Level.__members__)}")
+            continue
+        key = named[0]
+        found.append(Grant(str(entry[key]), Level[str(level_name)], key == "group_name"))
+    if problems:
+        raise InvalidRequest("; ".join(problems))
+    return found
+
+
+_WORDS = {Action.VIEW: "view", Action.LOGS: "see the logs of", Action.RUN: "run",
+          Action.MANAGE: "manage", Action.PERMISSIONS: "change the permissions of"}
+
+
+def _level_needed(action: Action) -> str:
+    return NEEDS[action].name
+
+
+__all__ = ["AccessMixin", "NewToken", "grants_of", "token_hash"]

@@ -1,0 +1,74 @@
+"""Statements on tokens and job permissions, as functions of an open `Connection`."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Connection, and_, delete, insert, or_, select, update
+
+from headwater.core.permissions import EVERYONE, Grant, Level, Principal
+from headwater.ports import TokenRecord
+from headwater.store.tables import job_permissions, tokens
+
+
+def add_token(conn: Connection, token_hash: str, user: str, admin: bool, comment: str,
+              at: datetime, expiry: datetime | None) -> int:
+    return int(conn.execute(insert(tokens).values(
+        token_hash=token_hash, user_name=user, admin=admin, comment=comment, created_time=at,
+        expiry_time=expiry).returning(tokens.c.token_id)).scalar_one())
+
+
+def _token(row: object) -> TokenRecord:
+    return TokenRecord(row.token_id, row.user_name, row.admin, row.comment,  # type: ignore[attr-defined]
+                       row.created_time, row.expiry_time, row.revoked_time)  # type: ignore[attr-defined]
+
+
+def token_by_hash(conn: Connection, token_hash: str) -> TokenRecord | None:
+    row = conn.execute(select(tokens).where(tokens.c.token_hash == token_hash)).first()
+    return None if row is None else _token(row)
+
+
+def list_tokens(conn: Connection) -> list[TokenRecord]:
+    return [_token(row) for row in conn.execute(select(tokens).order_by(tokens.c.token_id))]
+
+
+def revoke_token(conn: Connection, token_id: int, at: datetime) -> bool:
+    result = conn.execute(update(tokens).where(tokens.c.token_id == token_id,
+                                               tokens.c.revoked_time.is_(None))
+                          .values(revoked_time=at))
+    return bool(result.rowcount)
+
+
+def grants(conn: Connection, job_ids: Collection[int]) -> dict[int, list[Grant]]:
+    """job id -> its access control list (jobs without one are left out)."""
+    if not job_ids:
+        return {}
+    found: dict[int, list[Grant]] = {}
+    query = (select(job_permissions).where(job_permissions.c.job_id.in_(list(job_ids)))
+             .order_by(job_permissions.c.job_id, job_permissions.c.is_group,
+                       job_permissions.c.principal))
+    for row in conn.execute(query):
+        found.setdefault(row.job_id, []).append(
+            Grant(row.principal, Level[row.level], bool(row.is_group)))
+    return found
+
+
+def set_grants(conn: Connection, job_id: int, new: Sequence[Grant]) -> None:
+    """Replace a job's access control list."""
+    conn.execute(delete(job_permissions).where(job_permissions.c.job_id == job_id))
+    if new:
+        conn.execute(insert(job_permissions), [
+            {"job_id": job_id, "principal": g.name, "is_group": g.group, "level": g.level.name}
+            for g in new])
+
+
+def visible_to(principal: Principal, job_id_column: ColumnElement[int]) -> ColumnElement[bool]:
+    """A condition on `job_id_column`: the principal may see that job (admins see all)."""
+    if principal.admin:
+        return job_id_column.is_not(None)
+    mine = or_(and_(job_permissions.c.is_group.is_(False),
+                    job_permissions.c.principal == principal.user),
+               and_(job_permissions.c.is_group.is_(True),
+                    job_permissions.c.principal == EVERYONE))
+    return job_id_column.in_(select(job_permissions.c.job_id).where(mine))

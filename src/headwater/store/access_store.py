@@ -1,0 +1,61 @@
+"""`SqlStore`'s methods for tokens and job permissions. A mixin; each method is one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from headwater.core.audit import AuditAction, AuditEntry
+from headwater.core.permissions import Grant
+from headwater.ports import TokenRecord
+from headwater.store import access_queries, job_queries, ops_queries
+
+
+class AccessMixin:
+    """Tokens and job permissions; mixed into `SqlStore`."""
+
+    def _reading(self) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def _writing(self) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def add_token(self, token_hash: str, user: str, admin: bool, comment: str, at: datetime,
+                  expiry: datetime | None) -> int:
+        """Store a token's hash for `user`; its id."""
+        with self._writing() as conn:
+            return access_queries.add_token(conn, token_hash, user, admin, comment, at, expiry)
+
+    def token_by_hash(self, token_hash: str) -> TokenRecord | None:
+        """The token with this hash, valid or not; None if there is none."""
+        with self._reading() as conn:
+            return access_queries.token_by_hash(conn, token_hash)
+
+    def list_tokens(self) -> list[TokenRecord]:
+        with self._reading() as conn:
+            return access_queries.list_tokens(conn)
+
+    def revoke_token(self, token_id: int, at: datetime) -> bool:
+        """Revoke a token; False if there is no such token or it was revoked already."""
+        with self._writing() as conn:
+            return access_queries.revoke_token(conn, token_id, at)
+
+    def job_grants(self, job_ids: Collection[int]) -> dict[int, list[Grant]]:
+        """job id -> its access control list."""
+        with self._reading() as conn:
+            return access_queries.grants(conn, job_ids)
+
+    def set_job_grants(self, job_id: int, grants: Sequence[Grant], at: datetime,
+                       actor: str) -> None:
+        """Replace a job's access control list, audited; `NotFound` for an unknown job."""
+        with self._writing() as conn:
+            job_queries.get_job(conn, job_id)
+            access_queries.set_grants(conn, job_id, grants)
+            ops_queries.append_audit(conn, [AuditEntry(
+                at=at, actor=actor, action=AuditAction.PERMISSIONS_CHANGED, job_id=job_id,
+                details={"access_control_list": [
+                    {"group_name" if g.group else "user_name": g.name,
+                     "permission_level": g.level.name} for g in grants]})])

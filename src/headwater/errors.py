@@ -126,3 +126,18 @@ class LeaseLost(StoreError):
         self.run_id, self.fence = run_id, fence
         super().__init__(f"run {run_id}: this engine's lease (fence {fence}) was taken over by "
                          "another engine")
+
+
+def error_for(error_code: str, message: str) -> HeadwaterError:
+    """The exception of this tree that carries `error_code` (a server's answer, read back by a
+    client); a plain `HeadwaterError` for a code that has no class of its own."""
+    classes: dict[str, type[HeadwaterError]] = {
+        InvalidRequest.error_code: InvalidRequest,
+        NotFound.error_code: NotFound,
+        InvalidState.error_code: InvalidState,
+        Conflict.error_code: Conflict,
+        PermissionDenied.error_code: PermissionDenied,
+        StoreError.error_code: StoreError,
+    }
+    found = classes.get(error_code)
+    return found(message) if found is not None else HeadwaterError(f"{error_code}: {message}")

@@ -334,8 +334,10 @@ class Store(Protocol):
         ...
 
     def deploy_job(self, settings: Mapping[str, object], source: str, at: datetime,
-                   actor: str, deployment_key: str) -> JobRecord:
-        """Create the job deployed under `deployment_key`, or update it."""
+                   actor: str, deployment_key: str,
+                   grants: Sequence[Grant] | None = None) -> JobRecord:
+        """Create the job deployed under `deployment_key`, or update it; `grants` replace
+        its access control list."""
         ...
 
     def delete_job(self, job_id: int, at: datetime, actor: str) -> None:
@@ -417,8 +419,10 @@ class Store(Protocol):
 
     # Requests to the engine driving a run.
 
-    def request_cancel(self, run_id: int, task_key: str | None, at: datetime) -> int:
-        """Ask the engine driving the run to cancel it (or one task); `NotFound`."""
+    def request_cancel(self, run_id: int, task_key: str | None, at: datetime,
+                       actor: str | None = None) -> int:
+        """Ask the engine driving the run to cancel it (or one task); `NotFound`. A user's
+        request (`actor`) is audited."""
         ...
 
     def request_repair(self, run_id: int, body: Mapping[str, object], at: datetime) -> int:

@@ -6,9 +6,16 @@ from datetime import timedelta
 
 import pytest
 
-from headwater.core.events import RunStarted, TaskStarted
+from headwater.core.events import EngineFailed, RunStarted, TaskFailed, TaskStarted
 from headwater.core.machine import decide, initial_state
-from headwater.core.states import LifeCycleState, ResultState, StatusState, status_of
+from headwater.core.states import (
+    LifeCycleState,
+    ResultState,
+    StatusState,
+    TerminationCode,
+    TerminationType,
+    status_of,
+)
 from headwater.errors import IllegalTransition
 from headwater.testing import T0, Script, replay, simulate
 
@@ -241,3 +248,28 @@ def test_a_repair_reruns_the_failed_task_and_what_it_skipped() -> None:
     started = [c for c in decision.commands if type(c).__name__ == "StartTask"]
     assert [state.task_runs[c.seq].task_key for c in started] == ["bad"]  # type: ignore[attr-defined]
     assert state.latest_run("ok").repair == 0  # type: ignore[union-attr]
+
+
+def test_an_engine_failure_stops_the_run_as_failed_with_the_error_and_retries_nothing() -> None:
+    plan = plan_of(task("long", max_retries=3), task("next", "long"),
+                   task("cleanup", "long", run_if="ALL_DONE"))
+    state = decide(initial_state(plan), RunStarted(T0)).state
+    long = state.latest["long"]
+    state = decide(state, TaskStarted(T0, long, "pid")).state
+    message = "headwater failed while driving this run: AssertionError: boom"
+
+    failing = decide(state, EngineFailed(T0 + timedelta(seconds=1), message))
+    ended = decide(failing.state, TaskFailed(T0 + timedelta(seconds=2), long, "killed", -15))
+
+    assert [type(c).__name__ for c in failing.commands] == ["KillTask"]
+    assert ended.state.result is ResultState.FAILED
+    assert ended.state.life_cycle is LifeCycleState.INTERNAL_ERROR
+    assert ended.state.message == f"Task long failed with message: {message}"
+    status = status_of(ended.state.life_cycle, ended.state.result, ended.state.message,
+                       ended.state.termination_code)
+    assert (status.code, status.type) == (TerminationCode.INTERNAL_ERROR,
+                                          TerminationType.INTERNAL_ERROR)
+    assert [r.result for r in ended.state.attempts("long")] == [ResultState.FAILED]
+    assert results(ended.state) == {"long": ResultState.FAILED,
+                                    "next": ResultState.CANCELED,
+                                    "cleanup": ResultState.CANCELED}

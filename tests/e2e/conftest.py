@@ -18,11 +18,13 @@ Cli = Callable[..., subprocess.CompletedProcess[str]]
 @pytest.fixture
 def hw(tmp_path: Path) -> Cli:
     """Run `headwater ARGS...` in tmp_path; its state goes to tmp_path/.headwater."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("HEADWATER_", "DATABRICKS_"))}
 
     def run(*args: str, check: bool = False, timeout: float = 300,
-            extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([sys.executable, "-m", "headwater", *args], cwd=tmp_path,
+            extra_env: dict[str, str] | None = None,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([sys.executable, "-m", "headwater", *args], cwd=cwd or tmp_path,
                                 env={**env, **(extra_env or {})}, capture_output=True,
                                 text=True, timeout=timeout)
         if check and result.returncode != 0:

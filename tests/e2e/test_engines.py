@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 
 from headwater.bootstrap import application
 from headwater.config import Settings
+from tests.servers import wipe_postgres
 
 from .engines import (
     LEASE_SECONDS,
@@ -29,15 +30,6 @@ from .engines import (
 )
 
 POSTGRES = os.environ.get("HEADWATER_TEST_POSTGRES_URL")
-
-
-def wipe_postgres(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS lakeflow CASCADE"))
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -60,7 +60,8 @@ def test_every_task_type_runs_and_passes_values(hw: Cli, tmp_path: Path) -> None
 
     assert output("bronze")["notebook_output"]["result"] == "bronze_default: 3 rows from 0 files"
     assert output("silver")["notebook_output"]["result"] == "silver_orders=6"
-    assert output("count_sql")["sql_output"]["rows"] == [[6]]
+    assert output("count_sql")["headwater"]["sql_output"]["rows"] == [[6]]
+    assert output("count_sql")["sql_output"]["query_output"]["sql_statements"] == []
     assert "script saw 3 bronze rows and 6 silver rows" in output("reader")["logs"]
     assert 'ARGV=["a b"]' in output("wheel")["logs"]
     assert "loading 10 rows into orders" in output("operator")["logs"]

@@ -188,3 +188,29 @@ def test_a_store_failure_lets_the_run_go_and_it_is_claimed_again(
     # Then the run is claimed again once its lease lapses, and ends with each task once
     step_until(lambda: world.result(run_id) == "SUCCESS", engine)
     assert len(world.attempts.launched) == 2
+
+
+def test_an_unexpected_error_stops_that_run_as_failed_and_every_other_run_goes_on(
+        world: World) -> None:
+    # Given two runs of a three-task chain, and a bug that hits the first run's third task
+    # when it launches
+    job = world.job(tasks=3, chain=True, max_concurrent_runs=5)
+    broken, healthy = world.start(job), world.start(job)
+
+    def handler(key: AttemptKey, spec: LaunchSpec) -> Outcome:
+        if key.run_id == broken and key.seq == 3:  # t2, its first attempt
+            raise AssertionError("a bug in launching")
+        return Outcome(seconds=1)
+
+    engine = world.engine("e1", handler)
+    # When the engine meets the bug
+    step_until(lambda: world.result(broken) is not None
+               and world.result(healthy) is not None, engine)
+    # Then that run stops as failed, naming the error, and the other run succeeds
+    state = world.store.load_run(broken).state
+    assert (str(state.life_cycle), str(state.result)) == ("INTERNAL_ERROR", "FAILED")
+    assert "headwater failed while driving this run: AssertionError: a bug in launching" \
+        in state.message
+    assert str(state.termination_code) == "INTERNAL_ERROR"
+    assert world.result(healthy) == "SUCCESS"
+    assert engine.drivers == {}

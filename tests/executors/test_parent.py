@@ -80,6 +80,21 @@ def test_of_two_parents_for_one_attempt_one_runs_it_and_the_other_writes_nothing
         "exit.json", "output.log", "parent.json"]  # no temporary left behind
 
 
+def test_a_parent_claims_its_attempt_only_once_out_of_the_engine_s_process_group(
+    spawner: Spawner, tmp_path: Path
+) -> None:
+    # A kill of the engine's process group (a service manager stopping it, a test's
+    # `killpg`) reaches the spawner and any child still in its group: a parent must have
+    # left that group before its claim exists, or the attempt is lost with no exit record.
+    spawned = spawner.spawn(request(tmp_path, "sleep 30"))
+
+    claim = json.loads((tmp_path / "attempts" / "attempt" / parent.CLAIM).read_text())
+    assert claim["session"] == claim["pid"] == spawned.pid
+    assert os.getsid(spawned.pid) != os.getsid(spawner.pid or 0)
+    os.kill(spawned.pid, signal.SIGUSR1)  # kill it now
+    ended(spawned)
+
+
 def test_the_exit_record_says_how_and_when_the_attempt_ended(
     spawner: Spawner, tmp_path: Path
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from service_builders import settings
 
+from headwater.core.audit import AuditAction
 from headwater.core.spec import JobSettings
 from headwater.errors import (
     Conflict,
@@ -100,3 +101,40 @@ def test_pausing_changes_every_timing_setting_and_jobs_get_shows_the_next_fire(
     assert "next_fire_time" not in service.job_document(job.job_id)["headwater"]
     with pytest.raises(InvalidState, match="no schedule, trigger or continuous"):
         service.set_paused(service.create_job(settings()).job_id, True)
+
+
+def test_deploying_applies_the_permissions_the_settings_declare(service: Service) -> None:
+    key = "bundle/lab/dev/jobs/etl"
+    bob_views = settings(permissions=[{"level": "CAN_VIEW", "user_name": "bob"}])
+    carl_runs = settings(permissions=[{"level": "CAN_MANAGE_RUN", "user_name": "carl"}])
+
+    job = service.deploy_job(bob_views, "a.yml", key)
+    service.deploy_job(bob_views, "a.yml", key)  # unchanged: not audited again
+    after_bob = service.job_permissions(job.job_id)
+    service.deploy_job(carl_runs, "a.yml", key)
+    after_carl = service.job_permissions(job.job_id)
+    service.deploy_job(settings(), "a.yml", key)  # declares none: the list stays
+    kept = service.job_permissions(job.job_id)
+
+    assert {(g.name, g.level.name) for g in after_bob} == {("ann", "IS_OWNER"),
+                                                          ("bob", "CAN_VIEW")}
+    assert {(g.name, g.level.name) for g in after_carl} == {("ann", "IS_OWNER"),
+                                                           ("carl", "CAN_MANAGE_RUN")}
+    assert kept == after_carl
+    changes = [e.entry.details for e in service.audit_entries(job_id=job.job_id)
+               if e.entry.action is AuditAction.PERMISSIONS_CHANGED]
+    # Only the change to carl: bob's grant came with the job, the repeats changed nothing.
+    assert [c["access_control_list"] for c in changes] == [[
+        {"user_name": "carl", "permission_level": "CAN_MANAGE_RUN"},
+        {"user_name": "ann", "permission_level": "IS_OWNER"}]]
+
+
+def test_a_job_file_s_permissions_are_its_grants_when_created(service: Service) -> None:
+    job = service.create_job(settings(permissions=[{"level": "CAN_VIEW", "group_name": "users"}]))
+
+    grants = service.job_permissions(job.job_id)
+    document = service.job_document(job.job_id)
+
+    assert {(g.name, g.level.name, g.group) for g in grants} == {
+        ("ann", "IS_OWNER", False), ("users", "CAN_VIEW", True)}
+    assert "permissions" not in document["settings"]  # the permissions API says who may

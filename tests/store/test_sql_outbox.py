@@ -161,7 +161,7 @@ def test_the_audit_log_chains_job_saves_runs_and_attempts(
     actions = [(e.entry.action, e.entry.actor, e.entry.task_key) for e in store.audit_entries()]
     assert actions == [
         (AuditAction.JOB_CREATED, "ann", None), (AuditAction.JOB_UPDATED, "bob", None),
-        (AuditAction.RUN_STARTED, "ann", None), (AuditAction.ATTEMPT_STARTED, "ann", "extract"),
+        (AuditAction.RUN_REQUESTED, "ann", None), (AuditAction.RUN_STARTED, "ann", None), (AuditAction.ATTEMPT_STARTED, "ann", "extract"),
         (AuditAction.ATTEMPT_ENDED, "ann", "extract"),
     ]
     assert store.verify_audit().ok

@@ -192,7 +192,7 @@ def run_json(record: RunRecord, include_resolved_values: bool = False,
         "number_in_job": record.run_id,
         "run_name": record.job.name,
         "creator_user_name": record.creator,
-        "run_type": "JOB_RUN",
+        "run_type": record.run_type,
         "trigger": record.trigger,
         "format": "MULTI_TASK",
         "state": state_json(state.life_cycle, state.result, state.message),
@@ -214,7 +214,8 @@ def run_json(record: RunRecord, include_resolved_values: bool = False,
         ],
         "repair_history": repair_history_json(record),
         **({"trigger_info": dict(record.trigger_info)} if record.trigger_info else {}),
-        "headwater": {"job_version": record.job.version, "workdir": record.workdir},
+        "headwater": {"job_version": record.job.version, "workdir": record.workdir,
+                      "run_as": record.run_as or record.job.creator},
     }
 
 
@@ -237,16 +238,47 @@ def job_json(record: JobRecord, with_settings: bool = True,
              next_fire: datetime | None = None) -> dict[str, Any]:
     """The `Job` of `jobs/get` (and, without tasks and clusters, an entry of `jobs/list`);
     `next_fire` is when its schedule fires next, if known."""
-    settings = dict(record.settings)
+    # Who may do what is the permissions API's to say (as on Databricks), not the settings'.
+    settings = {k: v for k, v in record.settings.items()
+                if k not in ("access_control_list", "permissions")}
     if not with_settings:
         settings = {k: v for k, v in settings.items() if k not in ("tasks", "job_clusters")}
     return {
         "job_id": record.job_id,
         "creator_user_name": record.creator,
-        "run_as_user_name": record.creator,
+        "run_as_user_name": _run_as_user(settings) or record.creator,
         "created_time": epoch_ms(record.created_time),
         "settings": {**settings, "format": "MULTI_TASK"},
         "headwater": {"version": record.version, "source": record.source,
                       "deployment_key": record.deployment_key,
                       **({"next_fire_time": epoch_ms(next_fire)} if next_fire else {})},
     }
+
+
+def _run_as_user(settings: Mapping[str, Any]) -> str | None:
+    run_as = settings.get("run_as")
+    if not isinstance(run_as, dict):
+        return None
+    return run_as.get("user_name") or run_as.get("service_principal_name")
+
+
+def with_page_urls(document: Mapping[str, Any], base_url: str) -> dict[str, Any]:
+    """A `Run` (or task run) document with the `run_page_url` of the run and of each task
+    run and iteration in it: the web UI's page, `<base_url>/runs/<run id>`."""
+    body = {**document, "run_page_url": f"{base_url}/runs/{document['run_id']}"}
+    for name in ("tasks", "iterations"):
+        if name in body:
+            body[name] = [{**task, "run_page_url": f"{base_url}/runs/{task['run_id']}"}
+                          for task in body[name]]
+    return body
+
+
+def repair_pending(document: Mapping[str, Any], repair_id: object) -> dict[str, Any]:
+    """An ended run whose repair waits for an engine reads as PENDING again, as a repaired
+    run does on Databricks the moment the repair is accepted (the SDK's repair waiter would
+    otherwise stop at the run's old end)."""
+    message = f"Repair {repair_id} waits for an engine to rerun its tasks."
+    return {**document,
+            "state": state_json(LifeCycleState.PENDING, None, message),
+            "status": status_json(LifeCycleState.PENDING, None, message),
+            "end_time": 0}

@@ -2,7 +2,8 @@
 
 The notebook's exit value (first 5 MB), the error and its trace, a SQL result (all from the
 attempt's stored output), and for script, wheel and operator tasks the last 5 MB of the
-attempt's stdout and stderr (read by the caller, which knows where logs live).
+attempt's stdout and stderr (read by the caller, which knows where logs live). The rows of a
+SQL task and an operator's result are headwater's own: they go under the `headwater` key.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from headwater.api.documents import task_run_json
+from headwater.core.spec_tasks import SqlTask
 from headwater.errors import InvalidRequest
 from headwater.ports import RunRecord
 
 LOG_LIMIT = 5 * 1024 * 1024
 NO_LOGS = frozenset({"notebook_task", "condition_task", "for_each_task"})
-OUTPUT_KEYS = ("notebook_output", "error", "error_trace", "sql_output", "operator_output",
-               "run_job_output")
+OUTPUT_KEYS = ("notebook_output", "error", "error_trace", "run_job_output")
+# What only headwater has: under the `headwater` key, never in place of a Databricks field.
+EXTENSION_KEYS = ("sql_output", "operator_output")
 
 
 def setup_durations(outputs: Mapping[int, Mapping[str, Any]]) -> dict[int, int]:
@@ -55,12 +58,38 @@ def run_output(record: RunRecord, seq: int, output: Mapping[str, Any],
                logs: tuple[str, bool] | None) -> dict[str, Any]:
     """The `RunOutput` document of one task run; `logs` is (text, truncated) when it has any."""
     run = record.state.task_runs[seq]
-    body: dict[str, Any] = {"metadata": task_run_json(record, run)}
+    body: dict[str, Any] = {"metadata": output_metadata(record, task_run_json(record, run))}
     for key in OUTPUT_KEYS:
         if key in output:
             body[key] = output[key]
+    extension = {key: output[key] for key in EXTENSION_KEYS if key in output}
+    if extension:
+        body["headwater"] = extension
+    if "sql_output" in output:
+        body["sql_output"] = sql_output(record.state.task_of(run).spec.sql_task)
     if logs is not None:
         body["logs"], body["logs_truncated"] = logs
     if run.result is not None and not run.result.is_success and "error" not in body:
         body["error"] = run.message
     return body
+
+
+def output_metadata(record: RunRecord, task_run: Mapping[str, Any]) -> dict[str, Any]:
+    """`RunOutput.metadata`: a `Run` (the SDK reads it as one) of the task run, naming its job
+    and holding the task run as its only task."""
+    return {**task_run, "job_id": record.job.job_id, "run_name": record.job.name,
+            "run_type": record.run_type, "creator_user_name": record.creator,
+            "number_in_job": task_run["run_id"], "tasks": [dict(task_run)]}
+
+
+def sql_output(task: SqlTask | None) -> dict[str, Any]:
+    """`sql_output` in the Jobs API's shape: the query that ran and on which warehouse (the
+    rows it returned are headwater's: `headwater.sql_output`)."""
+    query: dict[str, Any] = {"sql_statements": []}
+    if task is not None and task.query is not None and task.query.query_text:
+        query["query_text"] = task.query.query_text
+    if task is not None and task.file is not None:
+        query["query_text"] = f"-- {task.file.path}"
+    if task is not None and task.warehouse_id:
+        query["warehouse_id"] = task.warehouse_id
+    return {"query_output": query}

@@ -1,4 +1,5 @@
-"""`headwater bundle`: look at a bundle's jobs as a target, its variables and its mode make them.
+"""`headwater bundle`: look at a bundle's jobs as a target, its variables and its mode make them;
+`headwater deploy` and `headwater bundle run`, as the Databricks CLI's `bundle deploy|run`.
 
 `bundle render` prints the merged `JobSettings` of each job, the exact data headwater validates
 and runs, so that a user can see what `--target` and `--var` change. The OS user comes in here
@@ -17,14 +18,17 @@ import click
 
 from headwater.cli.common import (
     bundle_variables,
+    db_option,
+    parse_pairs,
     reports_errors,
     select_jobs,
     settings_for,
     target_option,
     var_option,
 )
+from headwater.cli.connect import connect, finish, server_options
 
-__all__ = ["bundle"]
+__all__ = ["bundle", "deploy"]
 
 
 @click.group("bundle")
@@ -54,3 +58,60 @@ def render(
         for job in select_jobs(jobs, job_name)
     }
     click.echo(json.dumps(rendered, indent=2))
+
+
+BUNDLE_FILE = Path("databricks.yml")
+
+
+@click.command("deploy")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@target_option
+@var_option
+@db_option
+@server_options
+@reports_errors
+def deploy(file: Path | None, target: str | None, var_pairs: Sequence[str], db: str | None,
+           host: str | None, profile: str | None) -> None:
+    """Deploy a bundle's jobs (like `databricks bundle deploy`): create each, or reset the one
+    deployed before from the same bundle, target and key; print `KEY: JOB_ID`.
+
+    FILE defaults to databricks.yml here. With --host, the jobs go to that server; paths in
+    them then resolve on the server's machine.
+    """
+    from headwater.cli.jobs import load_jobs
+
+    with connect(db, host, profile) as where:
+        for job in load_jobs(file or BUNDLE_FILE, target, var_pairs, None):
+            record, status = where.service.deploy(job.settings, str(job.source),
+                                                  job.deployment_key)
+            click.echo(f"{job.resource_name}: {record.job_id}  ({status}, version "
+                       f"{record.version})")
+
+
+@bundle.command("run")
+@click.argument("job_key")
+@click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path),
+              default=BUNDLE_FILE, show_default=True, help="The bundle file.")
+@target_option
+@var_option
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Override a job parameter; repeatable.")
+@db_option
+@server_options
+@reports_errors
+def bundle_run(job_key: str, file: Path, target: str | None, var_pairs: Sequence[str],
+               params: Sequence[str], db: str | None, host: str | None,
+               profile: str | None) -> None:
+    """Run a deployed job of the bundle by its resource key (like `databricks bundle run`),
+    showing it live; exit 1 unless it succeeds."""
+    from headwater.cli.follow import announce
+    from headwater.cli.jobs import load_jobs
+
+    [job] = load_jobs(file, target, var_pairs, job_key)
+    with connect(db, host, profile) as where:
+        record = where.service.deployed_job(job.deployment_key, str(job.source))
+        created = where.service.run_now(record.job_id, parse_pairs(params, "--param"))
+        announce(where.service, created, record.job_id, f"job {record.name!r} "
+                                                        f"(job {record.job_id})")
+        ending = where.follow(created.run_id)
+    finish(ending, created.run_id)

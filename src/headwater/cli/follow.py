@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import signal
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
-
-from headwater.core.states import ResultState
 
 if TYPE_CHECKING:
     from headwater.bootstrap import App
     from headwater.core.runstate import RunState
     from headwater.ports import RunCreated
-    from headwater.service import Service
 
-SUCCESSFUL = (ResultState.SUCCESS, ResultState.SUCCESS_WITH_FAILURES)
 
 
 def follow(app: App, run_id: int, fence: int = 0, lines: bool = False,
@@ -54,7 +50,7 @@ def follow(app: App, run_id: int, fence: int = 0, lines: bool = False,
             signal.signal(cancel_on, previous)
 
 
-def announce(service: Service, created: RunCreated, job_id: int, what: str) -> None:
+def announce(service: Any, created: RunCreated, job_id: int, what: str) -> None:
     """Say that a run was started, queued (behind which runs) or skipped."""
     if created.life_cycle == "QUEUED":
         ahead = [s.run_id for s in service.list_runs(job_id, 100, active_only=True).items
@@ -70,19 +66,7 @@ def announce(service: Service, created: RunCreated, job_id: int, what: str) -> N
         click.echo(f"Run {created.run_id} of {what} started")
 
 
-def print_results(service: Service, run_id: int) -> None:
+def print_results(service: Any, run_id: int) -> None:
     """The values notebooks exited with (a report's path, say), one line per task."""
     for key, result in service.notebook_results(run_id).items():
         click.echo(f"{key}: {result}")
-
-
-def finish(run_id: int, state: RunState) -> None:
-    """Print how the run (or its latest repair) ended; exit 1 unless it succeeded."""
-    started = state.repairs[-1].start_time if state.repairs else state.start_time
-    seconds = (state.end_time - started).total_seconds() if state.end_time and started else 0.0
-    what = f"Repair {state.repair_count} of run {run_id}" if state.repairs else f"Run {run_id}"
-    click.echo(f"{what} ended {state.result} in {seconds:.1f}s")
-    if state.result not in SUCCESSFUL:
-        click.echo(f"  {state.message}")
-        click.echo(f"  details: headwater runs get {run_id}")
-        sys.exit(1)

@@ -1,4 +1,4 @@
-"""`headwater jobs`: jobs keyed by id, as in the Jobs API.
+"""`headwater jobs`: jobs keyed by id, as in the Jobs API, on the local state store or a server.
 
     headwater jobs create FILE [--target T] [--job NAME]    # prints each new job's id
     headwater jobs reset FILE [--job-id ID]                 # replaces a job's settings
@@ -7,7 +7,8 @@
     headwater jobs run-now JOB_ID [--param k=v] [--wait]    # prints the run id at once
 
 A job made from files keeps their deployment key (bundle, target, resource key), so `reset`
-and `headwater run` of the same files change that job rather than making another.
+and `headwater run` of the same files change that job rather than making another. Every
+command takes `--host URL` (or `DATABRICKS_HOST`) to act on a `headwater server` instead.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from headwater.cli.common import (
     target_option,
     var_option,
 )
+from headwater.cli.connect import connect, finish, server_options
 
 if TYPE_CHECKING:
     from headwater.core.load import LoadedJob
@@ -41,8 +43,9 @@ def jobs() -> None:
     """Jobs by id: create, reset, list, get, pause, unpause, delete, run-now."""
 
 
-def _load(file: Path, target: str | None, var_pairs: Sequence[str],
-          job_name: str | None) -> list[LoadedJob]:
+def load_jobs(file: Path, target: str | None, var_pairs: Sequence[str],
+              job_name: str | None) -> list[LoadedJob]:
+    """The jobs of a file (or the one named), with absolute sources for their keys."""
     from headwater.core.load import load_file
 
     settings = settings_for(None)
@@ -59,18 +62,21 @@ def _load(file: Path, target: str | None, var_pairs: Sequence[str],
 @target_option
 @var_option
 @db_option
+@server_options
 @reports_errors
 def jobs_create(file: Path, job_name: str | None, target: str | None,
-                var_pairs: Sequence[str], db: str | None) -> None:
+                var_pairs: Sequence[str], db: str | None, host: str | None,
+                profile: str | None) -> None:
     """Create the jobs of a file; print each new job's id, one per line.
 
     A job already created from the same files is refused: `jobs reset` changes it.
     """
-    from headwater.bootstrap import application
+    from headwater.service.deploy import DeployMode
 
-    with application(settings_for(db)) as app:
-        for job in _load(file, target, var_pairs, job_name):
-            record = app.service.create_job(job.settings, str(job.source), job.deployment_key)
+    with connect(db, host, profile) as where:
+        for job in load_jobs(file, target, var_pairs, job_name):
+            record, _ = where.service.deploy(job.settings, str(job.source),
+                                             job.deployment_key, DeployMode.CREATE)
             click.echo(f"created job {record.job_id} ({record.name!r})", err=True)
             click.echo(record.job_id)
 
@@ -83,21 +89,25 @@ def jobs_create(file: Path, job_name: str | None, target: str | None,
 @target_option
 @var_option
 @db_option
+@server_options
 @reports_errors
 def jobs_reset(file: Path, job_name: str | None, job_id: int | None, target: str | None,
-               var_pairs: Sequence[str], db: str | None) -> None:
+               var_pairs: Sequence[str], db: str | None, host: str | None,
+               profile: str | None) -> None:
     """Replace the settings of jobs with a file's (a new version of each); print their ids."""
-    from headwater.bootstrap import application
+    from headwater.service.deploy import DeployMode
 
-    loaded = _load(file, target, var_pairs, job_name)
+    loaded = load_jobs(file, target, var_pairs, job_name)
     if job_id is not None and len(loaded) != 1:
         raise click.UsageError(f"{file} defines {len(loaded)} jobs; pick one with --job to "
                                f"reset job {job_id}")
-    with application(settings_for(db)) as app:
+    with connect(db, host, profile) as where:
         for job in loaded:
-            found = job_id if job_id is not None else app.service.deployed_job(
-                job.deployment_key, str(job.source)).job_id
-            record = app.service.reset_job(found, job.settings, str(job.source))
+            if job_id is not None:
+                record = where.service.reset_job(job_id, job.settings, str(job.source))
+            else:
+                record, _ = where.service.deploy(job.settings, str(job.source),
+                                                 job.deployment_key, DeployMode.RESET)
             click.echo(f"job {record.job_id} ({record.name!r}) is at version {record.version}",
                        err=True)
             click.echo(record.job_id)
@@ -108,14 +118,15 @@ def jobs_reset(file: Path, job_name: str | None, job_id: int | None, target: str
 @click.option("--limit", type=click.IntRange(1, 100), default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the Jobs API `jobs/list` JSON.")
 @db_option
+@server_options
 @reports_errors
-def jobs_list(name: str | None, limit: int, as_json: bool, db: str | None) -> None:
+def jobs_list(name: str | None, limit: int, as_json: bool, db: str | None, host: str | None,
+              profile: str | None) -> None:
     """Jobs by id, with their latest version."""
     from headwater.api.documents import job_json
-    from headwater.bootstrap import application
 
-    with application(settings_for(db)) as app:
-        page = app.service.list_jobs(name, limit)
+    with connect(db, host, profile) as where:
+        page = where.service.list_jobs(name, limit)
     if as_json:
         body = {"jobs": [job_json(job, with_settings=False) for job in page.items],
                 "has_more": page.has_more}
@@ -128,39 +139,39 @@ def jobs_list(name: str | None, limit: int, as_json: bool, db: str | None) -> No
 @jobs.command("get")
 @click.argument("job_id", type=int)
 @db_option
+@server_options
 @reports_errors
-def jobs_get(job_id: int, db: str | None) -> None:
+def jobs_get(job_id: int, db: str | None, host: str | None, profile: str | None) -> None:
     """The Jobs API `Job` of a job: its id, creator and settings (and its next fire time)."""
-    from headwater.bootstrap import application
-
-    with application(settings_for(db)) as app:
-        document = app.service.job_document(job_id)
+    with connect(db, host, profile) as where:
+        document = where.service.job_document(job_id)
     click.echo(json.dumps(document, indent=2))
 
 
 @jobs.command("pause")
 @click.argument("job_id", type=int)
 @db_option
+@server_options
 @reports_errors
-def jobs_pause(job_id: int, db: str | None) -> None:
+def jobs_pause(job_id: int, db: str | None, host: str | None, profile: str | None) -> None:
     """Pause a job's schedule or trigger: it starts no run until unpaused."""
-    _set_paused(job_id, True, db)
+    _set_paused(job_id, True, db, host, profile)
 
 
 @jobs.command("unpause")
 @click.argument("job_id", type=int)
 @db_option
+@server_options
 @reports_errors
-def jobs_unpause(job_id: int, db: str | None) -> None:
+def jobs_unpause(job_id: int, db: str | None, host: str | None, profile: str | None) -> None:
     """Unpause a job's schedule or trigger: it fires again, from now on."""
-    _set_paused(job_id, False, db)
+    _set_paused(job_id, False, db, host, profile)
 
 
-def _set_paused(job_id: int, paused: bool, db: str | None) -> None:
-    from headwater.bootstrap import application
-
-    with application(settings_for(db)) as app:
-        record = app.service.set_paused(job_id, paused)
+def _set_paused(job_id: int, paused: bool, db: str | None, host: str | None,
+                profile: str | None) -> None:
+    with connect(db, host, profile) as where:
+        record = where.service.set_paused(job_id, paused)
     click.echo(f"job {job_id} is {'paused' if paused else 'unpaused'} (version "
                f"{record.version})", err=True)
 
@@ -168,13 +179,12 @@ def _set_paused(job_id: int, paused: bool, db: str | None) -> None:
 @jobs.command("delete")
 @click.argument("job_id", type=int)
 @db_option
+@server_options
 @reports_errors
-def jobs_delete(job_id: int, db: str | None) -> None:
+def jobs_delete(job_id: int, db: str | None, host: str | None, profile: str | None) -> None:
     """Delete a job; its runs stay readable."""
-    from headwater.bootstrap import application
-
-    with application(settings_for(db)) as app:
-        app.service.delete_job(job_id)
+    with connect(db, host, profile) as where:
+        where.service.delete_job(job_id)
     click.echo(f"deleted job {job_id}", err=True)
 
 
@@ -186,17 +196,18 @@ def jobs_delete(job_id: int, db: str | None) -> None:
               help="Follow the run to its end, as `headwater run` does (exit 1 unless it "
                    "succeeds).")
 @db_option
+@server_options
 @reports_errors
-def jobs_run_now(job_id: int, params: Sequence[str], wait: bool, db: str | None) -> None:
+def jobs_run_now(job_id: int, params: Sequence[str], wait: bool, db: str | None,
+                 host: str | None, profile: str | None) -> None:
     """Start a run of a job and print its id at once; a running engine picks it up."""
-    from headwater.bootstrap import application
-    from headwater.cli.follow import announce, finish, follow
+    from headwater.cli.follow import announce
 
-    with application(settings_for(db)) as app:
-        created = app.service.run_now(job_id, parse_pairs(params, "--param"))
+    with connect(db, host, profile) as where:
+        created = where.service.run_now(job_id, parse_pairs(params, "--param"))
         if not wait:
             click.echo(created.run_id)
             return
-        announce(app.service, created, job_id, f"job {job_id}")
-        state = follow(app, created.run_id)
-    finish(created.run_id, state)
+        announce(where.service, created, job_id, f"job {job_id}")
+        ending = where.follow(created.run_id)
+    finish(ending, created.run_id)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from headwater.cli.bundle import bundle
+from headwater.cli.bundle import bundle, deploy
 from headwater.cli.common import (
     LazyGroup,
     bundle_variables,
@@ -24,11 +24,13 @@ from headwater.cli.common import (
     target_option,
     var_option,
 )
+from headwater.cli.connect import server_options
 from headwater.cli.engine import engine
 from headwater.cli.jobs import jobs
 from headwater.cli.ops import register_operations
 from headwater.cli.runs import runs
 from headwater.cli.schedule import schedule
+from headwater.cli.server import server
 from headwater.cli.tokens import tokens
 
 # `describe` and `lint` load the job models and the design modules: imported when run.
@@ -73,17 +75,19 @@ def validate(files: Sequence[Path], target: str | None, var_pairs: Sequence[str]
 @click.option("--max-parallel", type=click.IntRange(min=1),
               help="Most tasks running at once [default: 4 per CPU, 4 to 32].")
 @db_option
+@server_options
 @reports_errors
 def run(file: Path, job_name: str | None, target: str | None, var_pairs: Sequence[str],
-        params: Sequence[str], max_parallel: int | None, db: str | None) -> None:
+        params: Sequence[str], max_parallel: int | None, db: str | None, host: str | None,
+        profile: str | None) -> None:
     """Run a job to its end here, showing its tasks as they go.
 
     The job is deployed first (created, or updated when these files were run or deployed
-    before), then run by an engine in this process. Exits 0 when the run ends SUCCESS or
-    SUCCESS_WITH_FAILURES, 1 otherwise.
+    before), then run by an engine in this process (or, with --host, by the server's).
+    Exits 0 when the run ends SUCCESS or SUCCESS_WITH_FAILURES, 1 otherwise.
     """
-    from headwater.bootstrap import application
-    from headwater.cli.follow import announce, finish, follow, print_results
+    from headwater.cli.connect import LocalConnection, connect, ending_of_state, finish
+    from headwater.cli.follow import announce, follow, print_results
     from headwater.core.load import load_file
 
     settings = settings_for(db, max_parallel)
@@ -92,26 +96,35 @@ def run(file: Path, job_name: str | None, target: str | None, var_pairs: Sequenc
                   for found in load_file(file, target, variables, settings.user)]
     job = pick_job(jobs_found, job_name, file)
     overrides = parse_pairs(params, "--param")
-    with application(settings) as app:
-        service = app.service
+    with connect(db, host, profile) as where:
+        service = where.service
         for other in jobs_found:  # a Run Job task may name any job of the bundle
             if other is not job:
-                service.deploy_job(other.settings, str(other.source), other.deployment_key)
+                service.deploy(other.settings, str(other.source), other.deployment_key)
         # Relative paths in a job start at the file that defines it (an `include:`d one, say).
-        record = service.deploy_job(job.settings, str(job.source), job.deployment_key)
-        created = service.start_run(record, overrides, job.source.parent,
-                                    owner=app.engine_name, lease_seconds=settings.lease_seconds)
-        announce(service, created, record.job_id,
-                 f"job {record.name!r} (job {record.job_id}, version {record.version})")
-        state = follow(app, created.run_id, created.fence)
+        record, _ = service.deploy(job.settings, str(job.source), job.deployment_key)
+        what = f"job {record.name!r} (job {record.job_id}, version {record.version})"
+        if isinstance(where, LocalConnection):
+            app = where.app
+            created = app.service.start_run(record, overrides, job.source.parent,
+                                            owner=app.engine_name,
+                                            lease_seconds=app.settings.lease_seconds)
+            announce(service, created, record.job_id, what)
+            ending = ending_of_state(created.run_id, follow(app, created.run_id, created.fence))
+        else:
+            created = service.run_now(record.job_id, overrides)
+            announce(service, created, record.job_id, what)
+            ending = where.follow(created.run_id)
         print_results(service, created.run_id)
-    finish(created.run_id, state)
+    finish(ending, created.run_id)
 
 
 main.add_command(bundle)
+main.add_command(deploy)
 main.add_command(runs)
 main.add_command(jobs)
 main.add_command(engine)
 main.add_command(tokens)
 main.add_command(schedule)
+main.add_command(server)
 register_operations(main)

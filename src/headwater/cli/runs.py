@@ -1,7 +1,8 @@
 """`headwater runs`: list runs, look at one, its logs and output; cancel, resume, repair it.
 
-Every command goes through the service; `resume` and `repair` then follow the run with an
-engine in this process (or watch it, when another engine holds it).
+Every command goes through the service, of the local state store or of a server (`--host`);
+`resume` and `repair` then follow the run: locally with an engine in this process (or by
+watching it, when another engine holds it), on a server by watching it.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ import json
 import signal
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import click
 
 from headwater.cli.common import db_option, parse_pairs, reports_errors, settings_for
+from headwater.cli.connect import connect, finish, server_options
 
 
 @click.group()
@@ -28,13 +29,13 @@ def runs() -> None:
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
 @click.option("--active-only", is_flag=True, help="Only runs that have not ended.")
 @db_option
+@server_options
 @reports_errors
-def runs_list(job_id: int | None, limit: int, active_only: bool, db: str | None) -> None:
+def runs_list(job_id: int | None, limit: int, active_only: bool, db: str | None,
+              host: str | None, profile: str | None) -> None:
     """Runs, newest first."""
-    from headwater.bootstrap import application
-
-    with application(settings_for(db)) as app:
-        page = app.service.list_runs(job_id, limit, active_only)
+    with connect(db, host, profile) as where:
+        page = where.service.list_runs(job_id, limit, active_only)
     for s in page.items:
         started = s.start_time.isoformat(timespec="seconds") if s.start_time else "-"
         click.echo(f"{s.run_id:>8}  {s.job_name:<30}  {s.life_cycle:<17} "
@@ -47,13 +48,13 @@ def runs_list(job_id: int | None, limit: int, active_only: bool, db: str | None)
 @click.option("--resolved", is_flag=True,
               help="Include each task run's resolved parameters (include_resolved_values).")
 @db_option
+@server_options
 @reports_errors
-def runs_get(run_id: int, as_json: bool, resolved: bool, db: str | None) -> None:
+def runs_get(run_id: int, as_json: bool, resolved: bool, db: str | None, host: str | None,
+             profile: str | None) -> None:
     """One run with every attempt of every task (or one task run, by its id)."""
-    from headwater.bootstrap import application
-
-    with application(settings_for(db)) as app:
-        document = app.service.run_document(run_id, resolved)
+    with connect(db, host, profile) as where:
+        document = where.service.run_document(run_id, resolved)
     if as_json or "tasks" not in document:
         click.echo(json.dumps(document, indent=2))
         return
@@ -81,13 +82,13 @@ def print_run(run_id: int, document: dict[str, Any]) -> None:
 @click.argument("task_run_id", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print the Jobs API `RunOutput` JSON.")
 @db_option
+@server_options
 @reports_errors
-def runs_output(task_run_id: int, as_json: bool, db: str | None) -> None:
+def runs_output(task_run_id: int, as_json: bool, db: str | None, host: str | None,
+                profile: str | None) -> None:
     """The output of one task run: notebook result, error and trace, SQL rows, logs."""
-    from headwater.bootstrap import application
-
-    with application(settings_for(db)) as app:
-        document = app.service.output_document(task_run_id)
+    with connect(db, host, profile) as where:
+        document = where.service.output_document(task_run_id)
     if as_json:
         click.echo(json.dumps(document, indent=2))
         return
@@ -96,8 +97,9 @@ def runs_output(task_run_id: int, as_json: bool, db: str | None) -> None:
                f"{meta['attempt_number']}): {meta['state'].get('result_state', '')}")
     if "notebook_output" in document:
         click.echo(f"notebook result: {document['notebook_output'].get('result')}")
-    if "sql_output" in document:
-        click.echo(f"sql output: {json.dumps(document['sql_output'])[:2000]}")
+    rows = document.get("headwater", {}).get("sql_output")
+    if rows is not None:
+        click.echo(f"sql output: {json.dumps(rows)[:2000]}")
     if "error" in document:
         click.echo(f"error: {document['error']}")
     if "error_trace" in document:
@@ -114,44 +116,32 @@ def runs_output(task_run_id: int, as_json: bool, db: str | None) -> None:
 @click.option("--iteration", type=int,
               help="For a for-each task: the iteration (0 is the first input).")
 @db_option
+@server_options
 @reports_errors
 def runs_logs(run_id: int, task_key: str, attempt: int | None, iteration: int | None,
-              db: str | None) -> None:
+              db: str | None, host: str | None, profile: str | None) -> None:
     """Print the stdout and stderr of one attempt of a task (or of a for-each iteration)."""
-    from headwater.bootstrap import application
-
-    with application(settings_for(db)) as app:
-        path = app.service.log_file(run_id, task_key, attempt, iteration)
-    print_file(path)
-
-
-def print_file(path: Path) -> None:
-    if not path.exists():
-        click.echo(f"(no output: {path} does not exist; the attempt may not have started)",
-                   err=True)
-        return
-    with path.open("rb") as log:
-        sys.stdout.buffer.write(log.read())
+    with connect(db, host, profile) as where:
+        content = where.service.log_content(run_id, task_key, attempt, iteration)
+    if not content:
+        click.echo("(no output: the attempt printed nothing, or has not started)", err=True)
+    sys.stdout.buffer.write(content)
 
 
 @runs.command("cancel")
 @click.argument("run_id", type=int)
 @click.option("--task", "task_key", help="Cancel only this task of the run.")
 @db_option
+@server_options
 @reports_errors
-def runs_cancel(run_id: int, task_key: str | None, db: str | None) -> None:
+def runs_cancel(run_id: int, task_key: str | None, db: str | None, host: str | None,
+                profile: str | None) -> None:
     """Cancel a run (or one task): running attempts are killed, cleanup tasks still run.
 
     RUN_ID may also be a task run id (from `runs get`): that task is cancelled.
     """
-    from headwater.bootstrap import application
-
-    with application(settings_for(db)) as app:
-        record, seq = app.service.find_run(run_id)
-        if seq is not None:
-            task_key = record.state.task_runs[seq].task_key
-            run_id = record.run_id
-        app.service.cancel(run_id, task_key)
+    with connect(db, host, profile) as where:
+        run_id, task_key = where.service.cancel_any(run_id, task_key)
     what = f"task {task_key!r} of run {run_id}" if task_key else f"run {run_id}"
     click.echo(f"Cancel requested for {what}; the engine driving it acts within a second.")
 
@@ -159,16 +149,14 @@ def runs_cancel(run_id: int, task_key: str | None, db: str | None) -> None:
 @runs.command("resume")
 @click.argument("run_id", type=int)
 @db_option
+@server_options
 @reports_errors
-def runs_resume(run_id: int, db: str | None) -> None:
+def runs_resume(run_id: int, db: str | None, host: str | None, profile: str | None) -> None:
     """Continue a run whose engine stopped: finished tasks are not rerun, running ones are
-    adopted. If another engine drives the run, follow it instead."""
-    from headwater.bootstrap import application
-    from headwater.cli.follow import finish, follow
-
-    with application(settings_for(db)) as app:
-        state = follow(app, run_id)
-    finish(run_id, state)
+    adopted. If another engine drives the run (or on a server), follow it instead."""
+    with connect(db, host, profile) as where:
+        ending = where.follow(run_id)
+    finish(ending, run_id)
 
 
 @runs.command("repair")
@@ -183,23 +171,21 @@ def runs_resume(run_id: int, db: str | None) -> None:
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Change a job parameter for the repair; the others keep the run's values.")
 @db_option
+@server_options
 @reports_errors
 def runs_repair(run_id: int, task_keys: Sequence[str], all_failed: bool,
                 rerun_dependents: bool, latest_repair_id: int | None, params: Sequence[str],
-                db: str | None) -> None:
+                db: str | None, host: str | None, profile: str | None) -> None:
     """Rerun failed tasks inside a run that ended, with the job's current settings."""
-    from headwater.bootstrap import application
-    from headwater.cli.follow import finish, follow
-
     if bool(task_keys) == all_failed:
         raise click.UsageError("give either --task KEY (repeatable) or --all-failed")
-    with application(settings_for(db)) as app:
-        asked = app.service.repair(run_id, list(task_keys), all_failed, rerun_dependents,
-                                   latest_repair_id, parse_pairs(params, "--param"))
+    with connect(db, host, profile) as where:
+        asked = where.service.repair(run_id, list(task_keys), all_failed, rerun_dependents,
+                                     latest_repair_id, parse_pairs(params, "--param"))
         click.echo(f"Repair {asked.repair_id} of run {run_id}: rerunning "
                    f"{', '.join(asked.task_keys)}")
-        state = follow(app, run_id)
-    finish(run_id, state)
+        ending = where.follow(run_id, repair_id=asked.repair_id)
+    finish(ending, run_id)
 
 
 @runs.command("run-child", hidden=True)
@@ -213,7 +199,8 @@ def runs_run_child(job_id: int | None, job_name: str | None, parameters_json: st
                    parent_task_run: int, db: str | None) -> None:
     """The child engine of a Run Job task (see runners/run_job.py); not for people."""
     from headwater.bootstrap import application
-    from headwater.cli.follow import finish, follow
+    from headwater.cli.connect import ending_of_state
+    from headwater.cli.follow import follow
     from headwater.errors import InvalidRequest
     from headwater.runtime.channel import update_result
 
@@ -232,4 +219,4 @@ def runs_run_child(job_id: int | None, job_name: str | None, parameters_json: st
                    f"{parent_task_run}")
         state = follow(app, created.run_id, created.fence, lines=True,
                        cancel_on=signal.SIGTERM)
-    finish(created.run_id, state)
+    finish(ending_of_state(created.run_id, state), created.run_id)

@@ -40,6 +40,7 @@ class AuditAction(StrEnum):
     JOB_UPDATED = "job.updated"  # a new version of a job's settings was saved
     JOB_DELETED = "job.deleted"  # a job was deleted (its runs and versions stay)
     PERMISSIONS_CHANGED = "job.permissions_changed"  # a job's access control list changed
+    RUN_REQUESTED = "run.requested"  # a new run may start (details: trigger, run_type, run_as)
     RUN_QUEUED = "run.queued"  # a new run waits in its job's queue (max_concurrent_runs)
     RUN_SKIPPED = "run.skipped"  # a new run was skipped (max_concurrent_runs, full queue)
     RUN_STARTED = "run.started"  # a run began (details: trigger, parameters)
@@ -49,6 +50,7 @@ class AuditAction(StrEnum):
     RUN_RESUMED = "run.resumed"  # an engine took over a run another engine had driven
     RUN_DELETED = "run.deleted"  # an ended run was deleted (runs/delete)
     REPAIR_REQUESTED = "run.repair_requested"  # a repair was asked (details: tasks, id)
+    CANCEL_ASKED = "run.cancel_asked"  # a user asked to cancel a run or a task (runs/cancel)
     ATTEMPT_STARTED = "task.attempt_started"  # an attempt's process started
     ATTEMPT_ENDED = "task.attempt_ended"  # an attempt (or a skipped task run) ended
     NOTIFICATION_SENT = "notification.sent"  # a delivery was accepted by its destination

@@ -96,6 +96,15 @@ class CancelRequested:
     task_key: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class EngineFailed:
+    """The engine met an error of its own (a bug) while driving the run: the run is stopped
+    as failed, with the error in its message, instead of being driven on a broken state."""
+
+    at: datetime
+    message: str
+
+
 Event = (
     RunStarted
     | ForEachStarted
@@ -106,6 +115,7 @@ Event = (
     | TaskLost
     | TimerFired
     | CancelRequested
+    | EngineFailed
 )
 
 _EVENT_TYPES: dict[str, type[Any]] = {
@@ -120,6 +130,7 @@ _EVENT_TYPES: dict[str, type[Any]] = {
         TaskLost,
         TimerFired,
         CancelRequested,
+        EngineFailed,
     )
 }
 

@@ -14,7 +14,7 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from headwater.errors import InvalidRequest
+from headwater.errors import InvalidRequest, InvalidState
 
 # Arrays merged entry by entry, and the field that names an entry.
 MERGED_ARRAYS = {
@@ -44,6 +44,20 @@ def apply_update(settings: Mapping[str, Any], new_settings: Mapping[str, Any],
         else:
             result[name] = copy.deepcopy(value)
     return result
+
+
+def paused_changes(job_id: int, settings: Mapping[str, Any], paused: bool
+                   ) -> dict[str, Any]:
+    """The `new_settings` that pause (or unpause) a job's schedule, trigger and continuous
+    settings; `InvalidState` for a job that has none of them."""
+    status = "PAUSED" if paused else "UNPAUSED"
+    changes = {name: {**settings[name], "pause_status": status}
+               for name in ("schedule", "trigger", "continuous")
+               if settings.get(name) is not None}
+    if not changes:
+        raise InvalidState(f"Job {job_id} has no schedule, trigger or continuous run to "
+                           "pause or unpause.")
+    return changes
 
 
 def _remove(settings: dict[str, Any], index: int, path: str) -> str | None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from headwater.core.events import (
     CancelRequested,
     Command,
+    EngineFailed,
     Event,
     ForEachStarted,
     RepairRequested,
@@ -67,6 +68,20 @@ def _dispatch(step: Step, event: Event) -> None:
             step.task_started(event.seq, event.at, event.handle, event.resolved)
         case ForEachStarted():
             step.loop_started(event.seq, event.at, event.inputs)
+        case TaskSucceeded() | TaskFailed() | TaskLost():
+            _task_ended(step, event)
+        case TimerFired():
+            step.timer_fired(event.key, event.at)
+        case CancelRequested():
+            step.cancel(event.task_key, event.at)
+        case RepairRequested():
+            step.repair(event)
+        case EngineFailed():
+            step.engine_failed(event.message, event.at)
+
+
+def _task_ended(step: Step, event: TaskSucceeded | TaskFailed | TaskLost) -> None:
+    match event:
         case TaskSucceeded():
             step.task_ended(event.seq, event.at, ResultState.SUCCESS, "", None,
                             event.values, event.outcome)
@@ -76,12 +91,6 @@ def _dispatch(step: Step, event: Event) -> None:
         case TaskLost():
             step.task_ended(event.seq, event.at, ResultState.FAILED, LOST_MESSAGE, None,
                             None, None)
-        case TimerFired():
-            step.timer_fired(event.key, event.at)
-        case CancelRequested():
-            step.cancel(event.task_key, event.at)
-        case RepairRequested():
-            step.repair(event)
 
 
 __all__ = ["LOST_MESSAGE", "Decision", "decide", "initial_state"]

@@ -159,14 +159,16 @@ def status_of(
     """Derive the newer `status` shape from the legacy pair.
 
     `termination_code` names the code when the pair alone cannot tell it: a run skipped
-    because the job's queue was full (`MAX_JOB_QUEUE_SIZE_EXCEEDED`).
+    because the job's queue was full (`MAX_JOB_QUEUE_SIZE_EXCEEDED`), a run an engine error
+    stopped (`INTERNAL_ERROR`).
     """
     state = _STATUS_OF_LIFE_CYCLE[life_cycle]
     if result is None or state is not StatusState.TERMINATED:
         return Status(state)
     code, kind = _TERMINATION_OF_RESULT[result]
     code = termination_code or code
-    if life_cycle is LifeCycleState.INTERNAL_ERROR and result is not ResultState.FAILED:
+    if code is TerminationCode.INTERNAL_ERROR or (
+            life_cycle is LifeCycleState.INTERNAL_ERROR and result is not ResultState.FAILED):
         code, kind = TerminationCode.INTERNAL_ERROR, TerminationType.INTERNAL_ERROR
     return Status(state, code, kind, message)
 

@@ -25,7 +25,7 @@ from headwater.core.outcome import edge_result, run_outcome, skip_message
 from headwater.core.plan import PlannedTask
 from headwater.core.retry import RetryAt, decide_retry
 from headwater.core.runstate import LoopProgress, Repair, RunState, TaskRun, planned_task_of
-from headwater.core.states import LifeCycleState, ResultState, is_legal
+from headwater.core.states import LifeCycleState, ResultState, TerminationCode, is_legal
 from headwater.errors import IllegalTransition
 
 JOB_TIMEOUT = "job-timeout"
@@ -153,7 +153,7 @@ class Step:
             self.iteration_done(run, at)
 
     def maybe_retry(self, run: TaskRun, at: datetime) -> bool:
-        if self.get("cancel_requested") or self.get("timed_out"):
+        if self.get("cancel_requested") or self.get("timed_out") or self.engine_stopped:
             return False
         if run.parent_seq is not None and self.runs[run.parent_seq].stop_reason is not None:
             return False
@@ -220,6 +220,20 @@ class Step:
             self.halt(self.runs[seq], ResultState.TIMEDOUT, at,
                       f"The job timed out after {seconds} seconds.")
 
+    def engine_failed(self, message: str, at: datetime) -> None:
+        """Stop the run after an engine bug: what runs is killed and ends FAILED with
+        `message`, what waits never starts, and no attempt is retried."""
+        if not self.run_active:
+            return
+        self.fields["termination_code"] = TerminationCode.INTERNAL_ERROR
+        for seq in list(self.latest.values()):
+            self.halt(self.runs[seq], ResultState.FAILED, at, message)
+
+    @property
+    def engine_stopped(self) -> bool:
+        """Whether an engine failure is stopping the run (see `engine_failed`)."""
+        return self.get("termination_code") is TerminationCode.INTERNAL_ERROR
+
     def halt(self, run: TaskRun, reason: ResultState, at: datetime, message: str) -> None:
         """Stop one task run for a cancel or a job timeout, whatever its life cycle."""
         unstarted = ResultState.CANCELED  # what never ran ends CANCELED, even on a timeout
@@ -233,7 +247,8 @@ class Step:
             run = self.terminate(run, unstarted, at, message)
             if run.parent_seq is not None:
                 self.iteration_done(run, at)
-        elif run.life_cycle is LifeCycleState.BLOCKED and self.get("timed_out"):
+        elif run.life_cycle is LifeCycleState.BLOCKED and (self.get("timed_out")
+                                                          or self.engine_stopped):
             self.terminate(run, unstarted, at, message)
 
     # -- for-each ------------------------------------------------------------------
@@ -375,7 +390,7 @@ class Step:
         number = len(repairs) + 1
         self.fields.update(
             life_cycle=LifeCycleState.RUNNING, result=None, end_time=None, message="",
-            cancel_requested=False, timed_out=False,
+            cancel_requested=False, timed_out=False, termination_code=None,
             repairs=(*repairs, Repair(number, event.repair_id, event.at,
                                       task_keys=tuple(k for k in self.plan.order if k in chosen))),
         )

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 
-from headwater.core.events import CancelRequested
+from headwater.core.events import CancelRequested, EngineFailed
 from headwater.core.runstate import RunState
 from headwater.engine.identity import is_gone
 from headwater.engine.observers import commits_path
@@ -76,6 +76,7 @@ class Supervisor:
         self.logs_dir, self.actor = settings.logs_dir, settings.actor
         self.kill_grace_seconds = settings.kill_grace_seconds
         self.drivers: dict[int, RunDriver] = {}
+        self.failed_runs: set[int] = set()  # stopped after an unexpected error (see `call`)
         self.turns: deque[int] = deque()  # runs in the order they get the next free slot
         self.timers = Timers()
         self.stopping = threading.Event()  # set from a signal handler: hand back, leave
@@ -214,6 +215,23 @@ class Supervisor:
             log.exception("engine %s: the store failed while driving run %s", self.owner,
                           run_id)
             self.drop(run_id, "the store failed; it is claimed again when its lease lapses")
+        except Exception as error:  # a bug of ours: it stops this run, never the engine
+            log.exception("engine %s: an unexpected error while driving run %s", self.owner,
+                          run_id)
+            self.stop_failed_run(run_id, error)
+
+    def stop_failed_run(self, run_id: int, error: Exception) -> None:
+        """After an unexpected error, stop the run as failed (its attempts killed, the error
+        in its message), so that every other run goes on. If stopping fails too, let it go:
+        it is claimed again when its lease lapses."""
+        driver = self.drivers.get(run_id)
+        if driver is None or run_id in self.failed_runs:
+            self.drop(run_id, "it failed again after an unexpected error")
+            return
+        self.failed_runs.add(run_id)
+        message = (f"headwater failed while driving this run: {type(error).__name__}: "
+                   f"{error} (engine {self.owner}; its log has the details)")
+        self.call(run_id, partial(driver.apply, EngineFailed(self.clock.now(), message)))
 
     def drop(self, run_id: int, why: str) -> None:
         """Forget a run without touching its attempts: its new owner adopts them."""
@@ -283,6 +301,7 @@ class Supervisor:
             if driver.finished and not driver.inline and not driver.to_launch:
                 del self.drivers[run_id]
                 self.turns.remove(run_id)
+                self.failed_runs.discard(run_id)
                 self.store.release_run(run_id, driver.fence)
 
     # -- one run, for the CLI --------------------------------------------------------------

@@ -181,6 +181,11 @@ class AttemptParent:
     def run(self) -> int:
         """Claim the attempt, run it, record its exit; the parent's exit code."""
         self._handle_signals()  # before the claim is reported: a kill may follow at once
+        # Leave the engine's process group before claiming: a kill of that group (a service
+        # manager stopping the engine, `kill -9 -PGID`) must never take down a parent that
+        # claimed its attempt, or the attempt would be lost with no exit record. A child
+        # killed before this point claimed nothing, and the attempt is launched again.
+        os.setsid()
         claimed = self._claim()
         self.report(CLAIMED if claimed else LOST)
         if not claimed:
@@ -216,8 +221,7 @@ class AttemptParent:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
 
     def _detach(self) -> None:
-        """Leave the spawner's session, and catch every descendant that would escape."""
-        os.setsid()
+        """Catch every descendant that would escape (the session was left at the claim)."""
         os.chdir("/")  # pin no directory until the task's own
         if self.libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
@@ -226,7 +230,9 @@ class AttemptParent:
     def _claim(self) -> bool:
         """Create parent.json if no other parent did: exactly one parent runs the attempt."""
         me = os.getpid()
-        claim = f'{self.claim_head}, "pid": {me}, "start_ticks": {_start_ticks(me)}}}'
+        # The session says the claim was made outside the engine's process group (see run).
+        claim = (f'{self.claim_head}, "pid": {me}, "start_ticks": {_start_ticks(me)}, '
+                 f'"session": {os.getsid(0)}}}')
         temporary = f"{self.directory}/.{CLAIM}.{me}.tmp"
         try:
             _write_new(temporary, claim.encode(), sync=False)

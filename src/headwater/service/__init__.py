@@ -14,15 +14,17 @@ from pathlib import Path
 
 from headwater.core.permissions import Principal
 from headwater.ports import Clock, Store
+from headwater.service.by_name import ByNameMixin
+from headwater.service.deploy import DeployMixin, DeployMode
+from headwater.service.exports import ExportsMixin
 from headwater.service.operations import OperationsMixin
 from headwater.service.paging import Page
-from headwater.service.queries import QueriesMixin
 from headwater.service.runs import RepairAsked
 from headwater.service.submit import SubmitMixin
 
 
 @dataclass(frozen=True, slots=True)
-class Service(SubmitMixin, QueriesMixin, OperationsMixin):
+class Service(DeployMixin, SubmitMixin, ByNameMixin, ExportsMixin, OperationsMixin):
     """headwater's use cases and queries over a store, on behalf of one principal.
 
     Args:
@@ -45,4 +47,4 @@ class Service(SubmitMixin, QueriesMixin, OperationsMixin):
         return replace(self, user=principal.user, admin=principal.admin)
 
 
-__all__ = ["Page", "RepairAsked", "Service"]
+__all__ = ["DeployMode", "Page", "RepairAsked", "Service"]

@@ -27,6 +27,7 @@ from headwater.core.permissions import (
     merged,
     owner_of,
 )
+from headwater.core.spec import JobSettings
 from headwater.errors import InvalidRequest, NotFound, PermissionDenied
 from headwater.ports import Clock, Store, TokenRecord
 
@@ -156,6 +157,17 @@ def grants_of(access_control_list: Sequence[dict[str, Any]],
     return found
 
 
+def declared_grants(settings: JobSettings) -> list[Grant]:
+    """The grants a job's own settings declare: a bundle's `permissions` (`level`) and the
+    API's `access_control_list` (`permission_level`)."""
+    entries = [{**p.model_dump(mode="json", exclude_none=True, exclude={"level"}),
+                "permission_level": p.model_dump(mode="json")["level"]}
+               for p in settings.permissions]
+    entries += [a.model_dump(mode="json", exclude_none=True)
+                for a in settings.access_control_list]
+    return grants_of(entries, "permissions")
+
+
 _WORDS = {Action.VIEW: "view", Action.LOGS: "see the logs of", Action.RUN: "run",
           Action.MANAGE: "manage", Action.PERMISSIONS: "change the permissions of"}
 
@@ -164,4 +176,4 @@ def _level_needed(action: Action) -> str:
     return NEEDS[action].name
 
 
-__all__ = ["AccessMixin", "NewToken", "grants_of", "token_hash"]
+__all__ = ["AccessMixin", "NewToken", "declared_grants", "grants_of", "token_hash"]

@@ -14,16 +14,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from headwater.api.documents import job_json
-from headwater.core.job_update import apply_update
+from headwater.core.job_update import apply_update, paused_changes
 from headwater.core.load import settings_from_body
 from headwater.core.permissions import Action, Grant, Level, checked, owner_of
 from headwater.core.plan import build_plan
 from headwater.core.spec import JobSettings
 from headwater.core.triggers import next_fire_time, state_from_dict
-from headwater.errors import Conflict, InvalidRequest, InvalidState, NotFound
+from headwater.errors import Conflict, InvalidRequest, NotFound
 from headwater.ports import Clock, JobRecord, Store
-from headwater.service.access import AccessMixin
-from headwater.service.paging import Page, id_of, page_of
+from headwater.service.access import AccessMixin, declared_grants
+from headwater.service.paging import Page, check_offset, id_of, page_of
 
 
 class JobsMixin(AccessMixin):
@@ -44,25 +44,38 @@ class JobsMixin(AccessMixin):
             if found is not None:
                 raise Conflict(f"Job {found.job_id} ({found.name!r}) was deployed from these "
                                "files already; reset it to change its settings.")
+        declared = [*(grants or []), *declared_grants(settings)]
         return self.store.create_job(_body(settings), source, self.clock.now(), self.user,
-                                     deployment_key, _with_owner(grants, self.user), hidden)
+                                     deployment_key, _with_owner(declared, self.user), hidden)
 
     def deploy_job(self, settings: JobSettings, source: str, deployment_key: str) -> JobRecord:
-        """The job deployed under `deployment_key`, created or updated to `settings`."""
+        """The job deployed under `deployment_key`, created or updated to `settings`.
+
+        Permissions the settings declare replace the job's list, as `databricks bundle
+        deploy` does (its owner stays unless they name another); none leave it as it is.
+        """
         build_plan(settings)
+        declared = declared_grants(settings)
+        owner = self.user
         found = self.store.job_by_deployment(deployment_key)
         if found is not None:
-            self.authorize(found.job_id, Action.MANAGE)
+            owner = owner_of(self.authorize(found.job_id, Action.MANAGE)) or owner
+        grants = _with_owner(declared, owner) if declared or found is None else None
         return self.store.deploy_job(_body(settings), source, self.clock.now(), self.user,
-                                     deployment_key)
+                                     deployment_key, grants)
 
     def reset_job(self, job_id: int, settings: JobSettings, source: str = "api") -> JobRecord:
-        """Replace every setting of a job (a new version); `NotFound` for an unknown job."""
+        """Replace every setting of a job (a new version); `NotFound` for an unknown job.
+
+        Settings without `run_as` keep the job's (as Lakeflow's reset does).
+        """
         build_plan(settings)
-        self.store.get_job(job_id)
+        current = self.store.get_job(job_id)
         self.authorize(job_id, Action.MANAGE)
-        return self.store.update_job(job_id, _body(settings), source, self.clock.now(),
-                                     self.user)
+        body = _body(settings)
+        if "run_as" not in body and current.settings.get("run_as") is not None:
+            body["run_as"] = current.settings["run_as"]
+        return self.store.update_job(job_id, body, source, self.clock.now(), self.user)
 
     def update_job(self, job_id: int, new_settings: Mapping[str, Any],
                    fields_to_remove: Sequence[str] = ()) -> JobRecord:
@@ -97,15 +110,7 @@ class JobsMixin(AccessMixin):
         """
         job = self.store.get_job(job_id)
         self.authorize(job_id, Action.MANAGE)
-        settings = dict(job.settings)
-        status = "PAUSED" if paused else "UNPAUSED"
-        timed = [name for name in ("schedule", "trigger", "continuous")
-                 if settings.get(name) is not None]
-        if not timed:
-            raise InvalidState(f"Job {job_id} has no schedule, trigger or continuous run to "
-                               "pause or unpause.")
-        for name in timed:
-            settings[name] = {**settings[name], "pause_status": status}  # type: ignore[dict-item]
+        settings = {**job.settings, **paused_changes(job_id, job.settings, paused)}
         return self.store.update_job(job_id, settings, job.source, self.clock.now(), self.user)
 
     def job_document(self, job_id: int) -> dict[str, Any]:
@@ -123,12 +128,15 @@ class JobsMixin(AccessMixin):
         return job
 
     def list_jobs(self, name: str | None = None, limit: int = 20,
-                  page_token: str | None = None) -> Page[JobRecord]:
-        """Jobs by id, a page at a time; `name` matches exactly, ignoring case."""
+                  page_token: str | None = None, offset: int = 0) -> Page[JobRecord]:
+        """Jobs by id, a page at a time (skipping the first `offset`); `name` matches
+        exactly, ignoring case."""
         if not 1 <= limit <= 100:
             raise InvalidRequest(f"limit must be between 1 and 100, got {limit}")
-        found = self.store.list_jobs(name, limit + 1, id_of(page_token), self.principal)
-        return page_of(found, limit, lambda job: job.job_id)
+        check_offset(offset)
+        found = self.store.list_jobs(name, offset + limit + 1, id_of(page_token),
+                                     self.principal)
+        return page_of(found[offset:], limit, lambda job: job.job_id)
 
     def find_job(self, job_id: int | None = None, name: str | None = None) -> JobRecord:
         """A job by id, or by its name when exactly one job has it."""

@@ -59,3 +59,9 @@ def page_of(found: Sequence[Item], limit: int, key: Callable[[Item], int]) -> Pa
         return Page(list(found))
     items = list(found[:limit])
     return Page(items, token_for(key(items[-1])))
+
+
+def check_offset(offset: int) -> None:
+    """`offset` (the deprecated way to page: items to skip) is never negative."""
+    if offset < 0:
+        raise InvalidRequest(f"offset must be 0 or more, got {offset}")

@@ -6,10 +6,11 @@ The same function answers `headwater runs get`, the REST `runs/get` and the run 
 from __future__ import annotations
 
 import difflib
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from headwater.api.documents import run_json, task_run_document
+from headwater.api.documents import repair_pending, run_json, task_run_document
 from headwater.api.outputs import LOG_LIMIT, output_seq, run_output, setup_durations, wants_logs
 from headwater.core.permissions import Action
 from headwater.core.runstate import TaskRun
@@ -17,7 +18,10 @@ from headwater.engine.attempts import attempt_dir, log_path
 from headwater.errors import InvalidRequest, NotFound, PermissionDenied
 from headwater.ports import RunRecord, RunSummary, Store
 from headwater.service.access import AccessMixin
-from headwater.service.paging import Page, id_of, page_of
+from headwater.service.paging import Page, check_offset, id_of, page_of
+
+RUN_TYPES = ("JOB_RUN", "WORKFLOW_RUN", "SUBMIT_RUN")
+TimeRange = tuple[datetime | None, datetime | None]
 
 
 class QueriesMixin(AccessMixin):
@@ -46,7 +50,12 @@ class QueriesMixin(AccessMixin):
         setup = setup_durations(self.store.task_outputs(record.run_id))
         if seq is not None:
             return task_run_document(record, seq, include_resolved_values, setup)
-        return run_json(record, include_resolved_values, setup)
+        document = run_json(record, include_resolved_values, setup)
+        if record.state.is_terminal:
+            for request in self.store.pending_requests([record.run_id]):
+                if request.kind == "REPAIR":
+                    return repair_pending(document, request.body.get("repair_id"))
+        return document
 
     def output_document(self, run_id: int) -> dict[str, Any]:
         """The `RunOutput` of `runs/get-output` for a task run (or a one-task job run)."""
@@ -79,16 +88,23 @@ class QueriesMixin(AccessMixin):
         return True
 
     def list_runs(self, job_id: int | None = None, limit: int = 20, active_only: bool = False,
-                  completed_only: bool = False, page_token: str | None = None
-                  ) -> Page[RunSummary]:
-        """Runs, newest first, a page at a time."""
+                  completed_only: bool = False, page_token: str | None = None,
+                  run_type: str | None = None, started: TimeRange = (None, None),
+                  offset: int = 0) -> Page[RunSummary]:
+        """Runs, newest first, a page at a time: of one job, of one `run_type`, started
+        within `started` (from, to: both ends included), skipping the first `offset`."""
         if not 1 <= limit <= 1000:
             raise InvalidRequest(f"limit must be between 1 and 1000, got {limit}")
         if active_only and completed_only:
             raise InvalidRequest("active_only and completed_only cannot both be true")
-        found = self.store.list_runs(job_id, limit + 1, active_only, completed_only,
-                                     before_id=id_of(page_token), visible_to=self.principal)
-        return page_of(found, limit, lambda run: run.run_id)
+        if run_type is not None and run_type not in RUN_TYPES:
+            raise InvalidRequest(f"run_type {run_type!r} is not one of {', '.join(RUN_TYPES)}")
+        check_offset(offset)
+        found = self.store.list_runs(job_id, offset + limit + 1, active_only, completed_only,
+                                     before_id=id_of(page_token), visible_to=self.principal,
+                                     run_type=run_type, started_after=started[0],
+                                     started_before=started[1])
+        return page_of(found[offset:], limit, lambda run: run.run_id)
 
     def log_file(self, run_id: int, task_key: str, attempt: int | None = None,
                  iteration: int | None = None) -> Path:

@@ -8,12 +8,12 @@ engine driving the run carries out. Nothing here drives a run.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from headwater.core.new_run import job_parameters, new_run
-from headwater.core.permissions import Action
+from headwater.core.permissions import Action, Grant, owner_of
 from headwater.core.plan import build_plan
 from headwater.core.runstate import RunState
 from headwater.core.spec import JobSettings
@@ -57,7 +57,7 @@ class RunsMixin(AccessMixin):
         `strict=False`, overrides the job does not declare are dropped, not refused: a Run
         Job task pushes its own job's parameters down to the child job.
         """
-        self.authorize(job.job_id, Action.RUN)
+        grants = self.authorize(job.job_id, Action.RUN)
         settings = JobSettings.model_validate(dict(job.settings))
         state, parameters = new_run(settings, overrides, strict)
         folder = workdir if workdir is not None else job_folder(job)
@@ -67,7 +67,8 @@ class RunsMixin(AccessMixin):
         return self.store.create_run(job, state, parameters, trigger, self.user,
                                      str(folder), self.clock.now(), owner=owner,
                                      lease_seconds=lease_seconds,
-                                     idempotency_token=idempotency_token, run_type=run_type)
+                                     idempotency_token=idempotency_token, run_type=run_type,
+                                     run_as=run_as_of(settings, grants, job))
 
     def run_now(self, job_id: int, overrides: Mapping[str, str] | None = None,
                 idempotency_token: str | None = None) -> RunCreated:
@@ -120,21 +121,25 @@ class RunsMixin(AccessMixin):
         if record.state.life_cycle is LifeCycleState.QUEUED and task_key is None and \
                 self.store.cancel_queued(run_id, self.clock.now(), self.user):
             return
-        self.store.request_cancel(run_id, task_key, self.clock.now())
+        self.store.request_cancel(run_id, task_key, self.clock.now(), actor=self.user)
 
     def repair(self, run_id: int, task_keys: list[str], all_failed: bool = False,
                rerun_dependents: bool = False, latest_repair_id: int | None = None,
-               overrides: Mapping[str, str] | None = None) -> RepairAsked:
+               overrides: Mapping[str, str] | None = None, insist_on_latest: bool = False
+               ) -> RepairAsked:
         """Ask for a repair of an ended run, with the job's current settings.
 
         `overrides` change job parameters for the repair; the others keep the run's values.
+        With `insist_on_latest` (the Jobs API), a run repaired before needs `latest_repair_id`.
         """
         record = self.store.load_run(run_id)
         self.authorize(record.job.job_id, Action.RUN)
         state = record.state
-        if not state.is_terminal:
-            raise InvalidState(f"Run {run_id} is still in progress; a repair needs a run "
-                               "that has ended.")
+        _check_repairable(run_id, state)
+        if insist_on_latest and state.repairs and latest_repair_id is None:
+            raise InvalidRequest("The latest repair ID needs to be provided in order to create "
+                                 f"a new repair: run {run_id} was repaired before; pass "
+                                 f"latest_repair_id {state.repairs[-1].repair_id}.")
         _check_latest_repair(state, latest_repair_id)
         keys = _repair_keys(run_id, state, task_keys, all_failed)
         job = self.store.get_job(record.job.job_id)
@@ -157,10 +162,29 @@ class RunsMixin(AccessMixin):
         return record
 
 
+def run_as_of(settings: JobSettings, grants: Sequence[Grant], job: JobRecord) -> str | None:
+    """Who a run of the job runs as: its `run_as`, else its owner, else its creator."""
+    named = settings.run_as
+    if named is not None:
+        chosen = named.user_name or named.service_principal_name or named.group_name
+        if chosen:
+            return chosen
+    return owner_of(grants) or job.creator
+
+
 def unknown_task(run_id: int, task_key: str, known: Mapping[str, object]) -> str:
     hint = difflib.get_close_matches(task_key, list(known), n=1)
     suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
     return f"Run {run_id} has no task {task_key!r}{suggestion}"
+
+
+def _check_repairable(run_id: int, state: RunState) -> None:
+    if not state.is_terminal:
+        raise InvalidState(f"Run {run_id} is still in progress; a repair needs a run that has "
+                           "ended.")
+    if state.start_time is None:
+        raise InvalidState(f"Run {run_id} never started ({state.result}: {state.message}); "
+                           "there is nothing to repair: start a new run of the job instead.")
 
 
 def _check_latest_repair(state: RunState, latest_repair_id: int | None) -> None:
@@ -190,4 +214,4 @@ def _repair_keys(run_id: int, state: RunState, task_keys: list[str],
     return failed
 
 
-__all__ = ["NOT_SUCCEEDED", "RepairAsked", "RunsMixin"]
+__all__ = ["NOT_SUCCEEDED", "RepairAsked", "RunsMixin", "run_as_of"]

@@ -53,9 +53,15 @@ class AccessMixin:
         """Replace a job's access control list, audited; `NotFound` for an unknown job."""
         with self._writing() as conn:
             job_queries.get_job(conn, job_id)
-            access_queries.set_grants(conn, job_id, grants)
-            ops_queries.append_audit(conn, [AuditEntry(
-                at=at, actor=actor, action=AuditAction.PERMISSIONS_CHANGED, job_id=job_id,
-                details={"access_control_list": [
-                    {"group_name" if g.group else "user_name": g.name,
-                     "permission_level": g.level.name} for g in grants]})])
+            replace_grants(conn, job_id, grants, at, actor)
+
+
+def replace_grants(conn: Connection, job_id: int, grants: Sequence[Grant], at: datetime,
+                   actor: str) -> None:
+    """Replace a job's access control list, audited."""
+    access_queries.set_grants(conn, job_id, grants)
+    ops_queries.append_audit(conn, [AuditEntry(
+        at=at, actor=actor, action=AuditAction.PERMISSIONS_CHANGED, job_id=job_id,
+        details={"access_control_list": [
+            {"group_name" if g.group else "user_name": g.name,
+             "permission_level": g.level.name} for g in grants]})])

@@ -134,15 +134,27 @@ class RunsMixin:
 
     # Requests from other processes.
 
-    def request_cancel(self, run_id: int, task_key: str | None, at: datetime) -> int:
-        """Ask the engine driving the run to cancel it (or one task); `NotFound` otherwise."""
+    def request_cancel(self, run_id: int, task_key: str | None, at: datetime,
+                       actor: str | None = None) -> int:
+        """Ask the engine driving the run to cancel it (or one task); `NotFound` otherwise.
+        With an `actor` (a user, not an engine), the request is audited under their name."""
         with self._writing() as conn:
-            return run_queries.add_request(conn, run_id, run_queries.CANCEL, task_key, at)
+            request_id = run_queries.add_request(conn, run_id, run_queries.CANCEL, task_key, at)
+            if actor is not None:
+                _audit_request(conn, at, actor, AuditAction.CANCEL_ASKED, run_id,
+                               {"task_key": task_key})
+            return request_id
 
     def request_repair(self, run_id: int, body: Mapping[str, object], at: datetime) -> int:
-        """Ask an engine to repair an ended run (see `run_queries.add_repair_request`)."""
+        """Ask an engine to repair an ended run (see `run_queries.add_repair_request`),
+        audited under the body's `actor` when it names one."""
         with self._writing() as conn:
-            return run_queries.add_repair_request(conn, run_id, body, at)
+            request_id = run_queries.add_repair_request(conn, run_id, body, at)
+            if body.get("actor") is not None:
+                _audit_request(conn, at, str(body["actor"]), AuditAction.REPAIR_REQUESTED,
+                               run_id, {"repair_id": body.get("repair_id"),
+                                        "rerun_tasks": body.get("task_keys")})
+            return request_id
 
     def cancel_queued(self, run_id: int, at: datetime, actor: str) -> bool:
         """End a run still waiting in its queue as CANCELED; False if it is not queued."""
@@ -251,12 +263,12 @@ def create_run(conn: Connection, lease_clock: Clock | None, new: NewRun) -> RunC
                  run_as=new.run_as or new.job.creator)
     run_id, _ = run_queries.insert_run(conn, new.job, state, new.parameters, new.trigger,
                                        new.creator, new.workdir, at, **lease)
-    if verdict.verdict is not Verdict.START:
-        action = (AuditAction.RUN_QUEUED if verdict.verdict is Verdict.QUEUE
-                  else AuditAction.RUN_SKIPPED)
-        ops_queries.append_audit(conn, [AuditEntry(
-            at=at, actor=new.creator, action=action, job_id=new.job.job_id, run_id=run_id,
-            details={"trigger": new.trigger, "message": verdict.message})])
+    action = {Verdict.START: AuditAction.RUN_REQUESTED, Verdict.QUEUE: AuditAction.RUN_QUEUED
+              }.get(verdict.verdict, AuditAction.RUN_SKIPPED)
+    ops_queries.append_audit(conn, [AuditEntry(
+        at=at, actor=new.creator, action=action, job_id=new.job.job_id, run_id=run_id,
+        details={"trigger": new.trigger, "message": verdict.message, "run_type": new.run_type,
+                 "run_as": lease["run_as"]})])
     return RunCreated(run_id, str(state.life_cycle), verdict.message,
                       fence=1 if lease.get("lease_owner") else 0)
 
@@ -285,3 +297,11 @@ def _replace(state: RunState, **changes: object) -> RunState:
 
 
 __all__ = ["RunsMixin"]
+
+
+def _audit_request(conn: Connection, at: datetime, actor: str, action: AuditAction,
+                   run_id: int, details: Mapping[str, Any]) -> None:
+    """The audit entry of a request a user made of the engine driving a run."""
+    ops_queries.append_audit(conn, [AuditEntry(
+        at=at, actor=actor, action=action, job_id=_job_of(conn, run_id), run_id=run_id,
+        details=dict(details))])

@@ -25,7 +25,7 @@ from headwater.core.states import LifeCycleState
 from headwater.errors import NotFound, StoreError
 from headwater.ports import Clock, JobRecord, RunRecord, RunSummary
 from headwater.store import access_queries, job_queries, ops_queries, run_queries
-from headwater.store.access_store import AccessMixin
+from headwater.store.access_store import AccessMixin, replace_grants
 from headwater.store.engine import READ_ONLY, create_store_engine
 from headwater.store.migrate import upgrade_to_head
 from headwater.store.operations import OperationsMixin
@@ -125,20 +125,28 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin):
             return record
 
     def deploy_job(self, settings: Mapping[str, object], source: str, at: datetime,
-                   actor: str, deployment_key: str) -> JobRecord:
-        """Create the job deployed under `deployment_key`, or update it: one transaction."""
+                   actor: str, deployment_key: str,
+                   grants: Sequence[Grant] | None = None) -> JobRecord:
+        """Create the job deployed under `deployment_key`, or update it: one transaction.
+
+        `grants` replace its access control list (a new job without them is its deployer's);
+        a change of them is audited."""
         with self._writing() as conn:
             found = job_queries.job_by_deployment(conn, deployment_key)
             if found is None:
                 record = job_queries.create_job(conn, _name(settings), settings, source, at,
                                                 actor, deployment_key)
-                access_queries.set_grants(conn, record.job_id, [Grant(actor, Level.IS_OWNER)])
+                access_queries.set_grants(conn, record.job_id,
+                                          grants or [Grant(actor, Level.IS_OWNER)])
                 _audit_job(conn, record, at, actor, AuditAction.JOB_CREATED)
                 return record
             record = job_queries.update_job(conn, found.job_id, _name(settings), settings,
                                             source, at)
             if record.version != found.version:
                 _audit_job(conn, record, at, actor, AuditAction.JOB_UPDATED)
+            current = access_queries.grants(conn, [found.job_id]).get(found.job_id, [])
+            if grants is not None and set(grants) != set(current):
+                replace_grants(conn, found.job_id, grants, at, actor)
             return record
 
     def delete_job(self, job_id: int, at: datetime, actor: str) -> None:

@@ -1,0 +1,166 @@
+"""The REST server: the Jobs API 2.1/2.2, the permissions API and the SDK's workspace calls,
+over one `Service`.
+
+    app = create_app(service, ApiSettings())
+    uvicorn.run(app, host="127.0.0.1", port=8080)
+
+The same routers serve `/api/2.1/jobs/` and `/api/2.2/jobs/` (SDK 0.44 and older call 2.1);
+only 2.2 pages long arrays. Errors leave as `{"error_code", "message"}` (see errors.py). Every
+request gets an id, sent back as `X-Request-Id`; a failure nobody foresaw is logged with it
+and answered 500 with it, and never with a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from headwater.api.errors import (
+    STATUSES,
+    ApiError,
+    error_body,
+    from_service,
+    validation_message,
+)
+from headwater.api.routes import deploy, jobs, permissions, runs, workspace
+from headwater.api.throttle import Limit, Throttle
+from headwater.errors import HeadwaterError
+from headwater.service import Service
+
+LOGGER = logging.getLogger("headwater.api")
+JOBS_PREFIXES = ("/api/2.1/jobs", "/api/2.2/jobs")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """How the API serves: how fast one client may call."""
+
+    limit: Limit = field(default_factory=Limit)
+
+
+def create_app(service: Service, settings: ApiSettings | None = None) -> FastAPI:
+    """The API over `service` (which acts, per request, as the user of the request's token)."""
+    settings = settings or ApiSettings()
+    app = FastAPI(title="headwater", version="2.2",
+                  description="The Databricks Jobs API 2.1/2.2, served by headwater.")
+    app.state.service = service
+    app.state.throttle = Throttle(settings.limit)
+    for prefix in JOBS_PREFIXES:
+        app.include_router(jobs.router, prefix=prefix)
+        app.include_router(runs.router, prefix=prefix)
+    app.include_router(permissions.router)
+    app.include_router(workspace.router)
+    app.include_router(deploy.router)
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(HeadwaterError, _service_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_middleware(JsonBodies)
+    app.add_middleware(RequestIds)
+    return app
+
+
+def _answer(error: ApiError) -> JSONResponse:
+    return JSONResponse(error_body(error.error_code, error.message), status_code=error.status,
+                        headers=error.headers)
+
+
+async def _api_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ApiError)
+    return _answer(error)
+
+
+async def _service_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HeadwaterError)
+    wire = from_service(error, request.url.path)
+    if wire.status >= 500 and wire.error_code != "TEMPORARILY_UNAVAILABLE":
+        raise error  # not a refusal but a failure: RequestIds logs it and answers 500
+    if wire.status >= 500:
+        LOGGER.warning("request %s: %s %s: %s", request_id(request), request.method,
+                       request.url.path, error)
+    return _answer(wire)
+
+
+async def _invalid_request(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    message = validation_message(list(error.errors()))
+    return _answer(ApiError(400, "INVALID_PARAMETER_VALUE", message))
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)
+    if error.status_code == 404:
+        code, message = "ENDPOINT_NOT_FOUND", (f"No API found for '{request.method} "
+                                               f"{request.url.path}'; see /openapi.json")
+    elif error.status_code == 405:
+        code, message = "METHOD_NOT_ALLOWED", (f"{request.url.path} does not take "
+                                               f"{request.method}; see /openapi.json")
+    else:
+        code, message = "MALFORMED_REQUEST", str(error.detail)
+    status = error.status_code if error.status_code in STATUSES.values() else 400
+    return _answer(ApiError(status, code, message, error.headers))
+
+
+def request_id(request: Request) -> str:
+    return str(request.scope.get("state", {}).get("request_id", "-"))
+
+
+class JsonBodies:
+    """Reads every request body as JSON, whatever its `Content-Type` says: the API takes
+    nothing else, and `curl -d` sends JSON labelled as a form."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") in ("POST", "PUT", "PATCH"):
+            headers = [(k, v) for k, v in scope.get("headers", []) if k != b"content-type"]
+            scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
+        await self.app(scope, receive, send)
+
+
+class RequestIds:
+    """Gives each request an id (the `X-Request-Id` header of its answer) and turns any
+    exception that reaches it into a logged 500 that names the id, never a stack trace."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        ident = secrets.token_hex(8)
+        scope.setdefault("state", {})["request_id"] = ident
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                MutableHeaders(scope=message).append("X-Request-Id", ident)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            LOGGER.exception("request %s: %s %s failed", ident, scope.get("method"),
+                             scope.get("path"))
+            if started:
+                raise
+            body: dict[str, Any] = error_body(
+                "INTERNAL_ERROR", f"The server failed to answer this request (request id "
+                                  f"{ident}); its log has the details under that id.")
+            await JSONResponse(body, status_code=500)(scope, receive, send_with_id)
+
+
+__all__ = ["ApiSettings", "create_app"]

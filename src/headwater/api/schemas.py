@@ -1,0 +1,108 @@
+"""The request bodies the API accepts, where untrusted input enters (pydantic, strict about
+unknown fields so that a misspelt field is refused with its JSON path, not ignored).
+
+Job settings (`jobs/create`, `new_settings`, `runs/submit`) are not modelled here: they go
+through `core.load.settings_from_body`, the validation that job files get.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from headwater.api.errors import ApiError, validation_message
+from headwater.service.runs import MAX_TOKEN
+
+Parameters = dict[str, str]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class JobId(_Request):
+    """`jobs/delete`."""
+
+    job_id: int
+
+
+class RunId(_Request):
+    """`runs/cancel`, `runs/delete`."""
+
+    run_id: int
+
+
+class RunNow(_Request):
+    """`jobs/run-now`: the job, its parameters, and a token that makes a retry harmless."""
+
+    job_id: int
+    job_parameters: Parameters | None = None
+    idempotency_token: Annotated[str, Field(max_length=MAX_TOKEN)] | None = None
+
+
+class CancelAll(_Request):
+    """`runs/cancel-all`: a job's active runs, or every queued run."""
+
+    job_id: int | None = None
+    all_queued_runs: bool = False
+
+
+class Repair(_Request):
+    """`runs/repair`: which tasks to rerun (named, or all that failed) and how."""
+
+    run_id: int
+    rerun_tasks: list[str] | None = None
+    rerun_all_failed_tasks: bool | None = None
+    rerun_dependent_tasks: bool | None = None
+    latest_repair_id: int | None = None
+    job_parameters: Parameters | None = None
+
+
+class Reset(_Request):
+    """`jobs/reset`: every setting of a job."""
+
+    job_id: int
+    new_settings: dict[str, Any]
+
+
+class Update(_Request):
+    """`jobs/update`: some settings, and top-level fields or `tasks/<key>` to remove."""
+
+    job_id: int
+    new_settings: dict[str, Any] | None = None
+    fields_to_remove: list[str] | None = None
+
+
+class AccessControlRequest(_Request):
+    """One entry of an `access_control_list`: exactly one of the names, and a level."""
+
+    user_name: str | None = None
+    group_name: str | None = None
+    service_principal_name: str | None = None
+    permission_level: str
+
+
+class Permissions(_Request):
+    """`PUT`/`PATCH /api/2.0/permissions/jobs/{id}`."""
+
+    access_control_list: list[AccessControlRequest] = []
+
+
+_ACCESS_LIST = TypeAdapter(list[AccessControlRequest])
+
+
+def access_control_list(value: object, where: str = "access_control_list"
+                        ) -> list[dict[str, Any]]:
+    """The entries of an `access_control_list` found in a raw body (create, submit), each
+    checked; 400 naming every bad entry by its JSON path."""
+    try:
+        entries = _ACCESS_LIST.validate_python(value if value is not None else [])
+    except ValidationError as error:
+        problems = [{**e, "loc": ("body", where, *e["loc"])} for e in error.errors()]
+        raise ApiError(400, "INVALID_PARAMETER_VALUE", validation_message(problems)) from None
+    return [entry.model_dump(exclude_none=True) for entry in entries]
+
+
+__all__ = ["AccessControlRequest", "CancelAll", "JobId", "Permissions", "Repair", "Reset",
+           "RunId", "RunNow", "Update", "access_control_list"]

@@ -1,0 +1,115 @@
+"""`headwater server`: the Jobs API over HTTP, an engine and the alert sender in one process.
+
+uvicorn serves the API in the main thread; the engine (with the schedules and triggers, and
+the outbox sender) runs in a thread beside it, on the same store. Several servers on one
+PostgreSQL share the runs through the engines' leases, as `headwater engine`s do.
+
+SIGTERM (or Ctrl-C) drains: uvicorn stops accepting connections and finishes the requests
+in flight, then the engine hands back the leases of its runs and leaves their tasks running
+for the next engine to adopt; the process exits 0.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import signal
+import threading
+from typing import TYPE_CHECKING
+
+import click
+
+from headwater.cli.common import db_option, reports_errors, settings_for
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from headwater.engine.supervisor import Supervisor
+
+LOOPBACK_NAMES = ("localhost",)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is reachable from this machine only."""
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but loopback exposes the API (use TLS in "
+                   "front of it).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535),
+              help="Port to listen on.")
+@click.option("--max-parallel", type=click.IntRange(min=1),
+              help="Most tasks running at once, over every run [default: 4 per CPU, 4 to "
+                   "32].")
+@click.option("--rate-limit", type=click.FloatRange(min=0.1), default=100.0,
+              show_default=True, help="Requests per second one token may send (bursts of "
+                                      "twice that); past it, 429 with Retry-After.")
+@db_option
+@reports_errors
+def server(host: str, port: int, max_parallel: int | None, rate_limit: float,
+           db: str | None) -> None:
+    """Serve the Jobs API 2.1/2.2 (the databricks-sdk works against it), with an engine that
+    drives the runs and fires the schedules. Loopback only unless --host says otherwise;
+    SIGTERM drains and leaves running tasks running."""
+    import uvicorn
+
+    from headwater.api.app import ApiSettings, create_app
+    from headwater.api.throttle import Limit
+    from headwater.bootstrap import application
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations say nothing useful
+    settings = settings_for(db, max_parallel)
+    limit = Limit(rate=rate_limit, burst=2 * rate_limit)
+    with application(settings) as app, app.engine(schedules=True) as supervisor:
+        api = create_app(app.service, ApiSettings(limit=limit))
+        config = uvicorn.Config(api, host=host, port=port, log_level="info",
+                                timeout_graceful_shutdown=30, access_log=False)
+        web = uvicorn.Server(config)
+        failed = threading.Event()
+        engine = threading.Thread(target=_drive, args=(supervisor, web, failed),
+                                  name="headwater-engine")
+        _announce(host, port, app.engine_name, settings.db_url)
+        # uvicorn catches SIGTERM and SIGINT while it serves, then raises them again against
+        # the handlers found before: these, so that the process goes on to hand back its runs.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda number, frame: supervisor.stop())
+        engine.start()
+        try:
+            web.run()
+        finally:
+            supervisor.stop()
+            engine.join()
+    click.echo(f"server stopped; engine {app.engine_name} handed back its runs", err=True)
+    if failed.is_set():
+        raise SystemExit(1)
+
+
+def _drive(supervisor: Supervisor, web: uvicorn.Server, failed: threading.Event) -> None:
+    """The engine's thread: drive runs until stopped; if the engine fails, stop serving (a
+    server whose runs nobody drives would accept runs that never start)."""
+    try:
+        supervisor.run_until_stopped()
+    except Exception:
+        logging.getLogger("headwater.server").exception("the engine failed; stopping")
+        failed.set()
+        web.should_exit = True
+
+
+def _announce(host: str, port: int, engine_name: str, db_url: str) -> None:
+    where = f"http://{host}:{port}"
+    if is_loopback(host):
+        reach = "loopback only: only this machine can reach it"
+    else:
+        reach = ("WARNING: not loopback: every machine that can reach this address can call "
+                 "the API; put TLS in front of it")
+    click.echo(f"headwater server on {where} ({reach}); engine {engine_name} started on "
+               f"{db_url}; SIGTERM or Ctrl-C drains it and leaves running tasks running",
+               err=True)

@@ -1,0 +1,56 @@
+"""Where the server is and which token to send: options, the environment, ~/.databrickscfg.
+
+As the Databricks tools do: `--host` (or `DATABRICKS_HOST`) names the server and
+`DATABRICKS_TOKEN` the token; `--profile NAME` (or `DATABRICKS_CONFIG_PROFILE`) reads both
+from that section of `~/.databrickscfg` (`DATABRICKS_CONFIG_FILE` moves the file). A token is
+never an option, so it never lands in a shell history or a process list.
+"""
+
+from __future__ import annotations
+
+import configparser
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from headwater.errors import InvalidRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Remote:
+    """A server to talk to, and the token to talk with."""
+
+    host: str
+    token: str
+
+
+def remote_from(host: str | None, profile: str | None, env: Mapping[str, str],
+                home: Path) -> Remote | None:
+    """The server the options and environment name, or None to use the local state store.
+
+    Raises:
+        InvalidRequest: for a profile that is not there, or a host without a token.
+    """
+    profile = profile or env.get("DATABRICKS_CONFIG_PROFILE")
+    token = env.get("DATABRICKS_TOKEN")
+    host = host or env.get("DATABRICKS_HOST")
+    if profile:
+        section = _profile(profile, Path(env.get("DATABRICKS_CONFIG_FILE") or
+                                         home / ".databrickscfg"))
+        host, token = host or section.get("host"), token or section.get("token")
+    if not host:
+        return None
+    if not token:
+        raise InvalidRequest(f"no token for {host}: set DATABRICKS_TOKEN, or name a profile of "
+                             "~/.databrickscfg that has one (--profile); `headwater tokens "
+                             "create` makes one on the server's machine")
+    return Remote(host.rstrip("/"), token)
+
+
+def _profile(name: str, path: Path) -> Mapping[str, str]:
+    parser = configparser.ConfigParser()
+    parser.read(path)
+    if name != "DEFAULT" and not parser.has_section(name):
+        known = ", ".join(parser.sections()) or "none"
+        raise InvalidRequest(f"no profile {name!r} in {path} (profiles: {known})")
+    return parser[name]

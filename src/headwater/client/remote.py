@@ -1,0 +1,176 @@
+"""`RemoteService`: what the CLI's commands ask of the service, asked of a server's REST API.
+
+Each method answers like its namesake of `headwater.service.Service`, from the Jobs API's
+documents, so that a command prints the same against the local state store and a server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from headwater.client.http import Api
+from headwater.core.job_update import paused_changes
+from headwater.core.spec import JobSettings
+from headwater.errors import NotFound
+from headwater.ports import JobRecord, RunCreated, RunSummary
+from headwater.service.deploy import DeployMode
+from headwater.service.paging import Page
+from headwater.service.runs import NOT_SUCCEEDED, RepairAsked
+
+JOBS, DEPLOY = "/api/2.2/jobs", "/api/2.2/headwater/deploy"
+
+
+class RemoteService:
+    """The service of a `headwater server`, through its REST API."""
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+
+    # Runs.
+
+    def list_runs(self, job_id: int | None = None, limit: int = 20,
+                  active_only: bool = False) -> Page[RunSummary]:
+        body = self.api.get(f"{JOBS}/runs/list", job_id=job_id, limit=min(limit, 25),
+                            active_only=active_only or None)
+        runs = [_summary(run) for run in body.get("runs", [])]
+        return Page(runs[:limit], body.get("next_page_token"))
+
+    def run_document(self, run_id: int, include_resolved_values: bool = False
+                     ) -> dict[str, Any]:
+        document: dict[str, Any] = self.api.get(
+            f"{JOBS}/runs/get", run_id=run_id,
+            include_resolved_values=include_resolved_values or None, include_history=True)
+        return document
+
+    def output_document(self, task_run_id: int) -> dict[str, Any]:
+        document: dict[str, Any] = self.api.get(f"{JOBS}/runs/get-output", run_id=task_run_id)
+        return document
+
+    def log_content(self, run_id: int, task_key: str, attempt: int | None = None,
+                    iteration: int | None = None) -> bytes:
+        """The log of one attempt (the last 5 MB, as `runs/get-output` gives it)."""
+        task_run = self.task_run_id(run_id, task_key, attempt, iteration)
+        return str(self.output_document(task_run).get("logs") or "").encode()
+
+    def task_run_id(self, run_id: int, task_key: str, attempt: int | None,
+                    iteration: int | None) -> int:
+        tasks = [t for t in self.run_document(run_id)["tasks"] if t["task_key"] == task_key]
+        if iteration is not None:
+            parent = tasks[-1]["run_id"] if tasks else 0
+            tasks = [t for t in self.run_document(parent).get("iterations", [])
+                     if t.get("iteration") == iteration]
+        if attempt is not None:
+            tasks = [t for t in tasks if t["attempt_number"] == attempt]
+        if not tasks:
+            raise NotFound(f"Run {run_id} has no such attempt of task {task_key!r}")
+        return int(tasks[-1]["run_id"])
+
+    def cancel_any(self, run_id: int, task_key: str | None) -> tuple[int, str | None]:
+        """Cancel a run, one task of it, or a task run by its id; (run id, task key)."""
+        document = self.run_document(run_id)
+        if "job_run_id" in document and "tasks" not in document:  # a task run id
+            run_id, task_key = document["job_run_id"], document["task_key"]
+        if task_key is not None:
+            task_run = self.task_run_id(run_id, task_key, None, None)
+            self.api.post(f"{JOBS}/runs/cancel", {"run_id": task_run})
+        else:
+            self.api.post(f"{JOBS}/runs/cancel", {"run_id": run_id})
+        return run_id, task_key
+
+    def repair(self, run_id: int, task_keys: list[str], all_failed: bool = False,
+               rerun_dependents: bool = False, latest_repair_id: int | None = None,
+               overrides: Mapping[str, str] | None = None) -> RepairAsked:
+        document = self.run_document(run_id)
+        history = document.get("repair_history") or []
+        latest = latest_repair_id or (history[-1]["id"] if len(history) > 1 else None)
+        body = self.api.post(f"{JOBS}/runs/repair", {
+            "run_id": run_id, "rerun_tasks": task_keys or None,
+            "rerun_all_failed_tasks": all_failed or None,
+            "rerun_dependent_tasks": rerun_dependents or None, "latest_repair_id": latest,
+            "job_parameters": dict(overrides) if overrides else None})
+        keys = task_keys or _failed_tasks(document)
+        return RepairAsked(int(body["repair_id"]), tuple(keys))
+
+    def notebook_results(self, run_id: int) -> dict[str, str]:
+        found = {}
+        for task in self.run_document(run_id)["tasks"]:
+            if "notebook_task" in task and task["state"].get("result_state") == "SUCCESS":
+                result = self.output_document(task["run_id"]).get("notebook_output", {})
+                if result.get("result"):
+                    found[task["task_key"]] = str(result["result"])
+        return found
+
+    # Jobs.
+
+    def list_jobs(self, name: str | None = None, limit: int = 20) -> Page[JobRecord]:
+        body = self.api.get(f"{JOBS}/list", name=name, limit=min(limit, 100),
+                            expand_tasks=True)
+        return Page([_job(job) for job in body.get("jobs", [])], body.get("next_page_token"))
+
+    def job_document(self, job_id: int) -> dict[str, Any]:
+        document: dict[str, Any] = self.api.get(f"{JOBS}/get", job_id=job_id)
+        return document
+
+    def delete_job(self, job_id: int) -> None:
+        self.api.post(f"{JOBS}/delete", {"job_id": job_id})
+
+    def set_paused(self, job_id: int, paused: bool) -> JobRecord:
+        changes = paused_changes(job_id, self.job_document(job_id)["settings"], paused)
+        self.api.post(f"{JOBS}/update", {"job_id": job_id, "new_settings": changes})
+        return _job(self.job_document(job_id))
+
+    def run_now(self, job_id: int, overrides: Mapping[str, str] | None = None) -> RunCreated:
+        body = self.api.post(f"{JOBS}/run-now", {"job_id": job_id,
+                                                "job_parameters": dict(overrides or {})})
+        state = self.run_document(int(body["run_id"]))["state"]
+        return RunCreated(int(body["run_id"]), state["life_cycle_state"],
+                          state.get("state_message", ""))
+
+    def deployed_job(self, deployment_key: str, source: str) -> JobRecord:
+        body = self.api.get(DEPLOY, deployment_key=deployment_key)
+        return _job(self.job_document(int(body["job_id"])))
+
+    def reset_job(self, job_id: int, settings: JobSettings, source: str = "api") -> JobRecord:
+        self.api.post(f"{JOBS}/reset", {"job_id": job_id, "new_settings": settings.model_dump(
+            mode="json", exclude_none=True)})
+        return _job(self.job_document(job_id))
+
+    def deploy(self, settings: JobSettings, source: str, deployment_key: str,
+               mode: DeployMode = DeployMode.DEPLOY) -> tuple[JobRecord, str]:
+        body = self.api.post(DEPLOY, {
+            "deployment_key": deployment_key, "source": source, "mode": str(mode),
+            "settings": settings.model_dump(mode="json", exclude_none=True)})
+        return _job(self.job_document(int(body["job_id"]))), str(body["status"])
+
+
+def _instant(ms: int | None) -> datetime | None:
+    return datetime.fromtimestamp(ms / 1000, UTC) if ms else None
+
+
+def _summary(run: Mapping[str, Any]) -> RunSummary:
+    state = run.get("state", {})
+    return RunSummary(run_id=run["run_id"], job_id=run.get("job_id", 0),
+                      job_name=run.get("run_name", ""), life_cycle=state["life_cycle_state"],
+                      result=state.get("result_state"), start_time=_instant(run.get("start_time")),
+                      end_time=_instant(run.get("end_time")))
+
+
+def _job(job: Mapping[str, Any]) -> JobRecord:
+    extra = job.get("headwater", {})
+    settings = {k: v for k, v in job["settings"].items() if k != "format"}
+    return JobRecord(job_id=job["job_id"], version=extra.get("version", 1),
+                     name=settings.get("name", ""), settings=settings,
+                     source=extra.get("source", "api"),
+                     created_time=_instant(job.get("created_time")) or datetime.now(UTC),
+                     creator=job.get("creator_user_name"),
+                     deployment_key=extra.get("deployment_key"))
+
+
+def _failed_tasks(document: Mapping[str, Any]) -> Sequence[str]:
+    latest: dict[str, Mapping[str, Any]] = {}
+    for task in document.get("tasks", []):
+        latest[task["task_key"]] = task
+    failed = {str(r) for r in NOT_SUCCEEDED}
+    return [key for key, task in latest.items() if task["state"].get("result_state") in failed]

@@ -1,0 +1,29 @@
+"""What a command line asks by the names people type: a task's log by run, task key and
+attempt, a cancel by a job run or a task run id. The API asks by task run id instead."""
+
+from __future__ import annotations
+
+from headwater.service.queries import QueriesMixin
+from headwater.service.runs import RunsMixin
+
+
+class ByNameMixin(QueriesMixin, RunsMixin):
+    """Lookups by name; mixed into `Service`."""
+
+    def log_content(self, run_id: int, task_key: str, attempt: int | None = None,
+                    iteration: int | None = None) -> bytes:
+        """The whole log of one attempt of a task (the latest by default), or of an iteration
+        (empty when the attempt never started)."""
+        path = self.log_file(run_id, task_key, attempt, iteration)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return b""
+
+    def cancel_any(self, run_id: int, task_key: str | None) -> tuple[int, str | None]:
+        """Cancel a run, one task of it, or a task run by its id; (run id, task key)."""
+        record, seq = self.find_run(run_id)
+        if seq is not None:
+            task_key = record.state.task_runs[seq].task_key
+        self.cancel(record.run_id, task_key)
+        return record.run_id, task_key

@@ -1,0 +1,115 @@
+"""Errors on the wire: `{"error_code", "message"}` with Databricks' statuses; a client's
+mistake is a 4xx whose message says where (a JSON path) and what; never a 5xx."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from tests.servers import Server
+
+JOB = {"name": "e", "tasks": [{"task_key": "t", "shell_command_task": {"command": "true"}}]}
+
+
+@pytest.fixture(scope="module")
+def job_id(server: Server, admin: str) -> int:
+    return int(server.call("POST", "/api/2.2/jobs/create", JOB, token=admin).body["job_id"])
+
+
+def check(reply: Any, status: int, code: str, *phrases: str) -> None:
+    assert (reply.status, set(reply.body)) == (status, {"error_code", "message"}), reply.text
+    assert reply.body["error_code"] == code
+    for phrase in phrases:
+        assert phrase in reply.body["message"], reply.body["message"]
+    assert "Traceback" not in reply.text and "Unexpected error" not in reply.text
+
+
+CASES = [
+    ("bad JSON", "POST", "/api/2.2/jobs/run-now", b'{"job_id": 1', 400,
+     "INVALID_PARAMETER_VALUE", ["$: the request body is not valid JSON"]),
+    ("a body that is not an object", "POST", "/api/2.2/jobs/run-now", b"[1, 2]", 400,
+     "INVALID_PARAMETER_VALUE", ["$:"]),
+    ("an unknown field", "POST", "/api/2.2/jobs/run-now", b'{"job_id": 1, "jobid": 2}', 400,
+     "INVALID_PARAMETER_VALUE", ["$.jobid: unknown field"]),
+    ("a legacy parameter map", "POST", "/api/2.2/jobs/run-now",
+     b'{"job_id": 1, "notebook_params": {"a": "b"}}', 400, "INVALID_PARAMETER_VALUE",
+     ["$.notebook_params: pass job_parameters"]),
+    ("a field of the wrong type", "POST", "/api/2.2/jobs/runs/cancel", b'{"run_id": "x"}', 400,
+     "INVALID_PARAMETER_VALUE", ["$.run_id: Input should be a valid integer"]),
+    ("a missing field", "POST", "/api/2.2/jobs/runs/cancel", b"{}", 400,
+     "INVALID_PARAMETER_VALUE", ["$.run_id: required field missing"]),
+    ("a missing query parameter", "GET", "/api/2.2/jobs/get", None, 400,
+     "INVALID_PARAMETER_VALUE", ["query parameter job_id: required field missing"]),
+    ("job settings with a mistake", "POST", "/api/2.2/jobs/create",
+     b'{"name": "x", "tasks": [{"task_key": "a", "shell_command_task": {"comand": "x"}}]}',
+     400, "INVALID_PARAMETER_VALUE", ["$.tasks[0].shell_command_task.comand: unknown field"]),
+    ("new settings with a mistake", "POST", "/api/2.2/jobs/reset",
+     b'{"job_id": 1, "new_settings": {"name": "x", "tasks": [], "max_concurrent_runs": -1}}',
+     400, "INVALID_PARAMETER_VALUE", ["$.new_settings.max_concurrent_runs"]),
+    ("an access control list with a mistake", "POST", "/api/2.2/jobs/create",
+     b'{"name": "x", "tasks": [], "access_control_list": [{"user": "bob"}]}', 400,
+     "INVALID_PARAMETER_VALUE", ["$.access_control_list[0].user: unknown field",
+                                 "$.access_control_list[0].permission_level"]),
+    ("an unknown job", "GET", "/api/2.2/jobs/get?job_id=424242", None, 400,
+     "INVALID_PARAMETER_VALUE", ["Job 424242 does not exist."]),
+    ("run-now of an unknown job", "POST", "/api/2.1/jobs/run-now", b'{"job_id": 424242}', 400,
+     "INVALID_PARAMETER_VALUE", ["Job 424242 does not exist."]),
+    ("an unknown run", "GET", "/api/2.2/jobs/runs/get?run_id=424242", None, 400,
+     "INVALID_PARAMETER_VALUE", ["Run 424242 does not exist."]),
+    ("permissions of an unknown job", "GET", "/api/2.0/permissions/jobs/424242", None, 404,
+     "RESOURCE_DOES_NOT_EXIST", ["Job 424242 does not exist."]),
+    ("a page token never given", "GET", "/api/2.2/jobs/list?page_token=bm9wZQ==", None, 400,
+     "INVALID_PARAMETER_VALUE", ["page_token 'bm9wZQ==' is not a token this server gave"]),
+    ("a runs/list limit over 24", "GET", "/api/2.2/jobs/runs/list?limit=25", None, 400,
+     "INVALID_PARAMETER_VALUE", ["query parameter limit"]),
+    ("a bad run type", "GET", "/api/2.2/jobs/runs/list?run_type=NIGHTLY", None, 400,
+     "INVALID_PARAMETER_VALUE", ["query parameter run_type"]),
+    ("an unknown path", "GET", "/api/2.2/jobs/nothing", None, 404, "ENDPOINT_NOT_FOUND",
+     ["No API found for 'GET /api/2.2/jobs/nothing'"]),
+    ("a method a path does not take", "GET", "/api/2.2/jobs/create", None, 405,
+     "METHOD_NOT_ALLOWED", ["does not take GET"]),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "raw", "status", "code", "phrases"),
+                         [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+def test_a_client_mistake_is_a_located_4xx(server: Server, admin: str, method: str, path: str,
+                                           raw: bytes | None, status: int, code: str,
+                                           phrases: list[str]) -> None:
+    reply = server.call(method, path, raw=raw, token=admin)
+
+    check(reply, status, code, *phrases)
+
+
+def test_repairing_a_run_in_progress_is_invalid_state(server: Server, admin: str,
+                                                      tmp_path_factory: Any) -> None:
+    gate = tmp_path_factory.mktemp("gate") / "go"
+    job = server.call("POST", "/api/2.2/jobs/create", {"name": "slow", "tasks": [
+        {"task_key": "t", "shell_command_task": {
+            "command": f"while [ ! -e {gate} ]; do sleep 0.1; done"}}]}, token=admin).body
+    run = server.call("POST", "/api/2.2/jobs/run-now", job, token=admin).body
+
+    reply = server.call("POST", "/api/2.2/jobs/runs/repair",
+                        {"run_id": run["run_id"], "rerun_all_failed_tasks": True}, token=admin)
+    gate.touch()
+
+    check(reply, 400, "INVALID_STATE", "still in progress")
+
+
+def test_every_answer_names_its_request(server: Server, admin: str, job_id: int) -> None:
+    first = server.call("GET", f"/api/2.2/jobs/get?job_id={job_id}", token=admin)
+    second = server.call("GET", "/api/2.2/jobs/get?job_id=424242", token=admin)
+
+    assert first.headers["x-request-id"] != second.headers["x-request-id"]
+    assert len(first.headers["x-request-id"]) == 16
+
+
+def test_the_openapi_document_names_every_endpoint(server: Server) -> None:
+    paths = server.call("GET", "/openapi.json").body["paths"]
+
+    for version in ("2.1", "2.2"):
+        for name in ("create", "get", "list", "reset", "update", "delete", "run-now",
+                     "runs/submit", "runs/get", "runs/get-output", "runs/list", "runs/cancel",
+                     "runs/cancel-all", "runs/repair", "runs/delete", "runs/export"):
+            assert f"/api/{version}/jobs/{name}" in paths
+    assert "/api/2.0/permissions/jobs/{job_id}/permissionLevels" in paths

@@ -1,0 +1,145 @@
+"""The `headwater` CLI as a client of `headwater server`: deploy a bundle from one directory,
+look at its runs from another, run jobs live, with the token from the environment or a
+profile in ~/.databrickscfg. A real server process, real tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers import Server, database_url
+
+from .conftest import Cli
+from .test_deploy_cli import BUNDLE, FIRST_DEPLOY, SECOND_DEPLOY
+
+PERMISSIONS = """\
+      permissions:
+        - {level: CAN_VIEW, user_name: bob}
+"""
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    folder = tmp_path / "server"
+    folder.mkdir()
+    started = Server(folder, database_url("sqlite", folder)).start()
+    yield started
+    started.close()
+
+
+def client_env(server: Server, token: str) -> dict[str, str]:
+    return {"DATABRICKS_HOST": server.url, "DATABRICKS_TOKEN": token}
+
+
+def test_deploy_then_runs_list_from_a_second_directory(
+        hw: Cli, tmp_path: Path, server: Server) -> None:
+    env = client_env(server, server.token("alice"))
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    project.mkdir()
+    elsewhere.mkdir()
+    (project / "databricks.yml").write_text(BUNDLE)
+
+    first = hw("deploy", check=True, extra_env=env, cwd=project)
+    (project / "databricks.yml").write_text(BUNDLE.replace("echo report", "echo report v2"))
+    second = hw("deploy", check=True, extra_env=env, cwd=project)
+    ran = hw("bundle", "run", "load_orders", "--param", "day=friday", extra_env=env,
+             cwd=project)
+    listed = hw("runs", "list", check=True, extra_env=env, cwd=elsewhere)
+    jobs = hw("jobs", "list", check=True, extra_env=env, cwd=elsewhere)
+    logs = hw("runs", "logs", ran.stdout.split()[1], "load", check=True, extra_env=env,
+              cwd=elsewhere)
+
+    assert first.stdout.splitlines() == FIRST_DEPLOY
+    assert second.stdout.splitlines() == SECOND_DEPLOY
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "of job 'load_orders' (job 1) started" in ran.stdout
+    assert "ended SUCCESS" in ran.stdout
+    assert listed.stdout.split()[:5] == ["1", "load_orders", "TERMINATED", "SUCCESS",
+                                         listed.stdout.split()[4]]
+    assert [line.split()[:2] for line in jobs.stdout.splitlines()] == [
+        ["1", "load_orders"], ["2", "report"]]
+    assert "version 2" in jobs.stdout.splitlines()[1]
+    assert logs.stdout == "loading friday\n"
+    # Nothing was written to a local state store: the client only spoke HTTP.
+    assert not (project / ".headwater").exists()
+    assert not (elsewhere / ".headwater").exists()
+
+
+def test_a_profile_names_the_server_and_a_failed_run_is_repaired_through_it(
+        hw: Cli, tmp_path: Path, server: Server) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".databrickscfg").write_text(
+        f"[local]\nhost = {server.url}\ntoken = {server.token('alice')}\n")
+    env = {"HOME": str(home)}
+    gate = tmp_path / "gate"
+    (tmp_path / "flaky.yml").write_text(f"""\
+resources:
+  jobs:
+    flaky:
+      name: flaky
+      tasks:
+        - task_key: extract
+          shell_command_task: {{command: "echo extracted"}}
+        - task_key: load
+          depends_on: [{{task_key: extract}}]
+          shell_command_task: {{command: "test -e {gate} || (echo not yet; exit 3)"}}
+""")
+
+    failed = hw("run", "flaky.yml", "--profile", "local", extra_env=env)
+    gate.touch()
+    repaired = hw("runs", "repair", "1", "--all-failed", "--profile", "local", extra_env=env)
+    got = hw("runs", "get", "1", "--profile", "local", check=True, extra_env=env)
+
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "ended FAILED" in failed.stdout
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert "ended SUCCESS" in repaired.stdout
+    lines = got.stdout.splitlines()
+    assert any(line.split()[:5] == ["load", "attempt", "0", "TERMINATED", "FAILED"]
+               for line in lines), got.stdout
+    assert any(line.split()[:7] == ["load", "repair", "1", "attempt", "0", "TERMINATED",
+                                    "SUCCESS"] for line in lines), got.stdout
+
+
+def test_bundle_permissions_are_deployed_and_the_server_enforces_them(
+        hw: Cli, tmp_path: Path, server: Server) -> None:
+    (tmp_path / "databricks.yml").write_text(
+        BUNDLE.replace("      name: report\n", "      name: report\n" + PERMISSIONS))
+    alice, bob = server.token("alice"), server.token("bob")
+
+    hw("deploy", check=True, extra_env=client_env(server, alice))
+    bob_sees = hw("jobs", "list", check=True, extra_env=client_env(server, bob))
+    bob_runs = hw("bundle", "run", "report", extra_env=client_env(server, bob))
+    acl = server.call("GET", "/api/2.0/permissions/jobs/2", token=alice).body
+
+    assert [line.split()[:2] for line in bob_sees.stdout.splitlines()] == [["2", "report"]]
+    assert bob_runs.returncode == 1
+    assert "User bob does not have permission to run job 2" in bob_runs.stderr
+    entries = {(entry["user_name"], entry["all_permissions"][0]["permission_level"])
+               for entry in acl["access_control_list"]}
+    assert entries == {("alice", "IS_OWNER"), ("bob", "CAN_VIEW")}
+
+
+def test_a_bad_token_or_no_token_is_a_clear_error(hw: Cli, server: Server) -> None:
+    bad = hw("runs", "list", extra_env=client_env(server, "dapi-not-a-token"))
+    no_token = hw("runs", "list", "--host", server.url)
+
+    assert bad.returncode == 1
+    assert "The token is unknown, revoked or expired" in bad.stderr
+    assert no_token.returncode != 0
+    assert "DATABRICKS_TOKEN" in no_token.stderr
+
+
+def test_pausing_a_job_without_a_schedule_is_refused_as_it_is_locally(
+        hw: Cli, tmp_path: Path, server: Server) -> None:
+    (tmp_path / "databricks.yml").write_text(BUNDLE)
+    env = client_env(server, server.token("alice"))
+    hw("deploy", check=True, extra_env=env)
+
+    paused = hw("jobs", "pause", "1", extra_env=env)
+
+    assert paused.returncode == 1
+    assert "Job 1 has no schedule, trigger or continuous run" in paused.stderr

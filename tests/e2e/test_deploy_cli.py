@@ -1,0 +1,62 @@
+"""`headwater deploy` and `headwater bundle run`, like the Databricks CLI's, on the local store
+(the same commands against a server are in test_client.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .conftest import Cli
+
+BUNDLE = """\
+bundle:
+  name: shop
+resources:
+  jobs:
+    load_orders:
+      name: load_orders
+      parameters: [{name: day, default: monday}]
+      tasks:
+        - task_key: load
+          shell_command_task: {command: 'echo "loading $HEADWATER_PARAM_DAY"'}
+    report:
+      name: report
+      tasks:
+        - task_key: write
+          shell_command_task: {command: "echo report"}
+targets:
+  dev: {default: true}
+  prod: {}
+"""
+# What `headwater deploy` prints for BUNDLE, then for BUNDLE with the report job changed.
+FIRST_DEPLOY = ["load_orders: 1  (created, version 1)", "report: 2  (created, version 1)"]
+SECOND_DEPLOY = ["load_orders: 1  (unchanged, version 1)", "report: 2  (updated, version 2)"]
+
+
+def test_deploying_twice_changes_the_same_jobs_and_bundle_run_runs_one(
+        hw: Cli, tmp_path: Path) -> None:
+    (tmp_path / "databricks.yml").write_text(BUNDLE)
+
+    first = hw("deploy", check=True)
+    (tmp_path / "databricks.yml").write_text(BUNDLE.replace("echo report", "echo report v2"))
+    second = hw("deploy", check=True)
+    prod = hw("deploy", "--target", "prod", check=True)
+    ran = hw("bundle", "run", "load_orders", "--param", "day=friday")
+
+    assert first.stdout.splitlines() == FIRST_DEPLOY
+    assert second.stdout.splitlines() == SECOND_DEPLOY
+    assert prod.stdout.splitlines() == ["load_orders: 3  (created, version 1)",
+                                        "report: 4  (created, version 1)"]
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "of job 'load_orders' (job 1) started" in ran.stdout
+    assert "ended SUCCESS" in ran.stdout
+    logs = hw("runs", "logs", ran.stdout.split()[1], "load", check=True)
+    assert logs.stdout == "loading friday\n"
+
+
+def test_bundle_run_of_a_job_never_deployed_says_so(hw: Cli, tmp_path: Path) -> None:
+    (tmp_path / "databricks.yml").write_text(BUNDLE)
+
+    result = hw("bundle", "run", "report")
+
+    assert result.returncode == 1
+    assert "No job was created from" in result.stderr

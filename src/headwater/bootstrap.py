@@ -95,7 +95,7 @@ class App:
 @contextmanager
 def application(settings: Settings) -> Iterator[App]:
     """The store and the service over the configured database, closed on exit."""
-    store = open_store(settings.db_url)
+    store = open_store(settings.db_url, anchor_path=settings.audit_anchor)
     clock = SystemClock()
     try:
         yield App(settings, store, Service(store, clock, settings.user, settings.logs_dir),

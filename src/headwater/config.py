@@ -63,6 +63,9 @@ class Settings:
     # How long an engine's claim on a run lasts unrenewed: a dead engine's runs wait this
     # long for another engine (an engine on the same host is known dead at once).
     lease_seconds: float = DEFAULT_LEASE_SECONDS
+    # Where the audit chain's head is witnessed outside the database (store/audit_anchor.py):
+    # `HEADWATER_AUDIT_ANCHOR`, else `audit-anchor.jsonl` in `home`.
+    audit_anchor: Path | None = None
 
     @property
     def logs_dir(self) -> Path:
@@ -78,8 +81,9 @@ class Settings:
             url = f"sqlite:///{Path(url).absolute()}"
         parallel = max_parallel or default_max_parallel(os.cpu_count())
         chain = tuple(int(j) for j in env.get("HEADWATER_RUN_JOB_CHAIN", "").split(",") if j)
+        anchor = Path(env.get("HEADWATER_AUDIT_ANCHOR") or home / "audit-anchor.jsonl")
         return cls(home=home, db_url=url, max_parallel=parallel, user=current_user(env),
-                   run_job_chain=chain, lease_seconds=lease_seconds(env))
+                   run_job_chain=chain, lease_seconds=lease_seconds(env), audit_anchor=anchor)
 
 
 def lease_seconds(env: Mapping[str, str]) -> float:

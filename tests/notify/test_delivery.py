@@ -151,6 +151,30 @@ def test_a_4xx_answer_fails_for_good_and_retry_after_is_honoured(
     assert len(failed) == 1
 
 
+def test_a_retry_after_too_large_to_be_a_date_waits_the_backoff_cap(
+        store: SqlStore, http_sink: HttpSink) -> None:
+    http_sink.statuses, http_sink.headers = [429, 429, 200], {"Retry-After": "1e13"}
+    run_id = failed_run(store, [], ["ops"])
+    clock = FakeClock(NOW)
+    worker = sender(store, {"destinations": {"ops": {"type": "webhook", "url": http_sink.url}}},
+                    clock)
+
+    worker.deliver_due()
+    [first] = store.outbox_rows(run_id)
+    http_sink.headers = {"Retry-After": "inf"}
+    clock.advance(600)
+    worker.deliver_due()
+    [second] = store.outbox_rows(run_id)
+    clock.advance(600)
+    worker.deliver_due()
+
+    assert (first["status"], first["next_attempt_time"]) == ("PENDING",
+                                                              NOW + timedelta(minutes=10))
+    assert "HTTP 429" in first["last_error"]
+    assert second["next_attempt_time"] == NOW + timedelta(minutes=20)
+    assert statuses(store, run_id) == [("ops", "DELIVERED", 3)]
+
+
 def test_a_webhook_that_never_answers_times_out(store: SqlStore, http_sink: HttpSink) -> None:
     http_sink.delay = 1.5
     run_id = failed_run(store, [], ["ops"])

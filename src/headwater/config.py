@@ -195,12 +195,34 @@ class DeliverySettings(_Strict):
                            horizon=timedelta(seconds=self.horizon_seconds))
 
 
+class TaskEnvironmentSettings(_Strict):
+    """What tasks inherit from the engine's environment besides the basics
+    (`core/task_environment.py` says which): variable names, or patterns like `AWS_*`."""
+
+    inherit: list[str] = []
+
+
 class HeadwaterConfig(_Strict):
     """The whole file."""
 
     smtp: SmtpSettings | None = None
     destinations: dict[str, Destination] = {}
     delivery: DeliverySettings = DeliverySettings()
+    task_environment: TaskEnvironmentSettings = TaskEnvironmentSettings()
+
+    def secret_variables(self) -> frozenset[str]:
+        """The variables the file names as holding secrets: passwords, URLs, header values.
+        No task sees them, whatever `task_environment.inherit` says."""
+        names: set[str] = set()
+        servers = [self.smtp, *(d.smtp for d in self.destinations.values()
+                                if isinstance(d, EmailDestination))]
+        names.update(s.password_env for s in servers if s is not None and s.password_env)
+        for destination in self.destinations.values():
+            if isinstance(destination, WebhookDestination | SlackDestination):
+                names.update([destination.url_env] if destination.url_env else [])
+            if isinstance(destination, WebhookDestination):
+                names.update(destination.header_env.values())
+        return frozenset(names)
 
 
 def find_config(env: Mapping[str, str], cwd: Path) -> Path | None:

@@ -3,10 +3,12 @@ a server refuses or never answers, then exactly one delivery once it is back."""
 
 from __future__ import annotations
 
+import logging
 import socket
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from conftest import (
     T0,
     FakeClock,
@@ -173,6 +175,38 @@ def test_a_retry_after_too_large_to_be_a_date_waits_the_backoff_cap(
     assert "HTTP 429" in first["last_error"]
     assert second["next_attempt_time"] == NOW + timedelta(minutes=20)
     assert statuses(store, run_id) == [("ops", "DELIVERED", 3)]
+
+
+def test_no_secret_reaches_the_outbox_the_audit_log_or_the_log(
+        store: SqlStore, http_sink: HttpSink, caplog: pytest.LogCaptureFixture) -> None:
+    # Given destinations whose URLs and header are secrets from the environment, failing
+    http_sink.statuses = [500, 500, 500]
+    literal = f"http://127.0.0.1:{http_sink.port}/hooks/canary-literal-5c5c"  # in the file
+    secret_path = "/services/T0CANARY/B0CANARY/xoxb-canary-3f9a"
+    env = {"SLACK_URL": f"http://127.0.0.1:{http_sink.port}{secret_path}",
+           "HOOK_URL": f"http://127.0.0.1:{http_sink.port}/hook?token=canary-token-77d1",
+           "HOOK_AUTH": "Bearer canary-auth-90e2"}
+    config = {"destinations": {
+        "team": {"type": "slack", "url_env": "SLACK_URL"},
+        "ops": {"type": "webhook", "url_env": "HOOK_URL",
+                "header_env": {"Authorization": "HOOK_AUTH"}},
+        "plain": {"type": "webhook", "url": literal}},
+        "delivery": {"max_attempts": 1}}
+    run_id = failed_run(store, [], ["team", "ops", "plain"])
+
+    # When the sender tries them and gives up
+    with caplog.at_level(logging.INFO):
+        sender(store, config, FakeClock(NOW), env).deliver_due()
+
+    # Then no sink holds a secret: not the outbox, the audit log, or the log lines
+    rows = " ".join(str(dict(row)) for row in store.outbox_rows(run_id))
+    audit = " ".join(str(e.entry.details) for e in store.audit_entries())
+    for sink in (rows, audit, caplog.text):
+        for canary in ("CANARY", "canary-token", "canary-auth", "canary-literal"):
+            assert canary not in sink
+    assert "POST [REDACTED]: HTTP 500" in rows  # a URL from the environment: all of it
+    assert f"POST http://127.0.0.1:{http_sink.port}/[REDACTED]: HTTP 500" in rows  # its path
+    assert "[REDACTED]" in audit and "[REDACTED]" in caplog.text
 
 
 def test_a_webhook_that_never_answers_times_out(store: SqlStore, http_sink: HttpSink) -> None:

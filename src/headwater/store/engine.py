@@ -23,6 +23,8 @@ same code path with no connection events.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +49,20 @@ def create_store_engine(url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True)
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        _create_private(Path(database).expanduser())
     engine = create_engine(url, connect_args={"isolation_level": None})
     event.listen(engine, "connect", _on_sqlite_connect)
     event.listen(engine, "begin", _on_sqlite_begin)
     return engine
+
+
+def _create_private(path: Path) -> None:
+    """Create the state file (and its folder) readable by its owner only, before SQLite
+    does: SQLite gives the WAL and shared-memory files the database file's permissions.
+    An existing file keeps the permissions its owner gave it."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
 
 
 def _on_sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:

@@ -37,6 +37,7 @@ from headwater.core.notifications import (
     after_failure,
 )
 from headwater.core.redaction import redact
+from headwater.errors import StoreError
 from headwater.notify.email import SmtpTransport
 from headwater.notify.messages import DeliveryError, Message, render
 from headwater.notify.slack import SlackTransport
@@ -200,6 +201,9 @@ def start_sender(store: DeliveryStore, config: HeadwaterConfig, clock: Clock,
 def _pass(sender: OutboxSender) -> int:
     try:
         return sender.deliver_due()
-    except Exception:  # the store is busy or gone: try again on the next poll
-        LOGGER.exception("the notification sender could not read the outbox")
+    except StoreError as error:  # the store is busy or gone: try again on the next poll
+        LOGGER.error("the notification sender could not read the outbox: %s", error)
+        return 0
+    except Exception:
+        LOGGER.exception("the notification sender failed")
         return 0

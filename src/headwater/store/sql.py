@@ -4,6 +4,10 @@ Every public method is one transaction. Writes begin with `BEGIN IMMEDIATE` on S
 `engine.py`); reads begin a deferred transaction, so a read sees one consistent snapshot and
 never waits for the writer. Jobs and run reads are here; what engines write (runs, leases,
 requests) is in `runs_store.py`, the outbox, audit and metrics in `operations.py`.
+
+On PostgreSQL, where writers run at once, every transaction takes its row locks in one order
+so that two can never wait for each other: a run's row, then its job's row (admission), then
+the audit head (appending to the chain) last.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from headwater.ports import Clock, JobRecord, RunRecord, RunSummary
 from headwater.store import access_queries, job_queries, ops_queries, run_queries
 from headwater.store.access_store import AccessMixin, replace_grants
 from headwater.store.audit_anchor import AnchorFile
-from headwater.store.engine import READ_ONLY, create_store_engine
+from headwater.store.engine import READ_ONLY, FileIdentity, create_store_engine
 from headwater.store.migrate import upgrade_to_head
 from headwater.store.operations import OperationsMixin
 from headwater.store.rows import run_state_from_rows
@@ -53,6 +57,7 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin):
         self.engine = engine
         self.lease_clock = lease_clock
         self.anchor = anchor  # where the audit chain's head is witnessed (audit_anchor.py)
+        self.file = FileIdentity.of(engine)  # a SQLite file, checked around every transaction
 
     @classmethod
     def open(cls, url: str, lease_clock: Clock | None = None,
@@ -92,6 +97,7 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin):
 
         Once it has committed, a new audit head is appended to the anchor."""
         head: tuple[int, str] | None = None
+        self._check_file()
         try:
             with self.engine.begin() as conn:
                 try:
@@ -100,12 +106,18 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin):
                     head = conn.info.pop(ops_queries.AUDIT_HEAD, None)
         except OperationalError as exc:
             raise StoreError(f"cannot write the state store at {self.engine.url!r}: {exc}") from exc
+        self._check_file()  # committed to the file that is still there, or reported lost
         if head is not None and self.anchor is not None:
             self.anchor.append(*head)
+
+    def _check_file(self) -> None:
+        if self.file is not None:
+            self.file.check()
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
         """One read transaction on a consistent snapshot."""
+        self._check_file()
         with self.engine.connect().execution_options(**READ_ONLY) as conn, conn.begin():
             yield conn
 

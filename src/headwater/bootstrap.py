@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from headwater.config import Settings, load_config
+from headwater.config import HeadwaterConfig, Settings, load_config
 from headwater.engine.identity import engine_name
 from headwater.engine.run_driver import Observer
 from headwater.engine.supervisor import EngineSettings, Supervisor
 from headwater.executors.local import LocalExecutor
+from headwater.executors.routing import ClusterExecutor, RoutingExecutor
 from headwater.notify.outbox import OutboxSender, Router, start_sender
 from headwater.runners import runners_by_type
 from headwater.service import Service
@@ -53,8 +54,10 @@ class App:
         Closing it hands back the runs it holds and leaves their attempts running.
         """
         settings = self.settings
-        executor = LocalExecutor()
-        sender = start_sender(self.store, load_config(os.environ, Path.cwd()), self.clock,
+        config = load_config(os.environ, Path.cwd())
+        executor = RoutingExecutor(LocalExecutor(), lambda: dask_executor(settings, config),
+                                   settings.home / "clusters")
+        sender = start_sender(self.store, config, self.clock,
                               os.environ) if deliver_alerts else None
         runners = runners_by_type(home=settings.home, db_url=settings.db_url,
                                   run_job_chain=settings.run_job_chain)
@@ -65,7 +68,8 @@ class App:
                                          schedules=schedules,
                                          warehouse=settings.home / "warehouse.duckdb")
         supervisor = Supervisor(self.store, executor, runners, self.clock, engine_settings,
-                                self.engine_name, only=only, observer=observer)
+                                self.engine_name, only=only, observer=observer,
+                                clusters=executor)
         try:
             yield supervisor
         finally:
@@ -90,6 +94,19 @@ class App:
         finally:
             sender.close()
         return tried
+
+
+def dask_executor(settings: Settings, config: HeadwaterConfig) -> ClusterExecutor:
+    """The executor of attempts on Dask clusters (imports Dask: the `[dask]` extra).
+
+    Raises:
+        ImportError: when Dask is not installed.
+    """
+    from headwater.executors.dask import DaskExecutor  # an optional extra: imported on use
+    from headwater.executors.dask_clusters import Clusters
+
+    return DaskExecutor(Clusters(settings.home.absolute() / "clusters", config.clusters),
+                        settings.home)
 
 
 @contextmanager

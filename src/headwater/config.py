@@ -21,6 +21,13 @@ The configuration file is `headwater.yml` or `.headwater/config.yml`:
       team-slack: {type: slack, url_env: SLACK_WEBHOOK_URL}
       oncall-mail: {type: email, addresses: [oncall@example.com]}
     delivery: {max_attempts: 5, horizon_seconds: 3600, base_delay_seconds: 2}
+    clusters:                     # Dask clusters (extra `[dask]`): see docs/guide/clusters.md
+      analytics:                  # an `existing_cluster_id`, or a `job_cluster_key`
+        scheduler_address: tcp://10.0.0.5:8786
+        shared_files: true        # the workers see the job's files and the logs at the same paths
+      etl_cluster:                # how a job cluster of that key is started
+        cluster_class: dask_jobqueue.SLURMCluster
+        cluster_kwargs: {cores: 4, memory: 16GB}
 
 Found at `$HEADWATER_CONFIG`, else `headwater.yml` in the working directory, else
 `.headwater/config.yml` there; none means no destinations. Credentials are read from the
@@ -191,12 +198,40 @@ class DeliverySettings(_Strict):
                            horizon=timedelta(seconds=self.horizon_seconds))
 
 
+class ClusterSettings(_Strict):
+    """How one named Dask cluster is reached or started (`existing_cluster_id: NAME`, or the
+    job cluster whose `job_cluster_key` is NAME); without an entry, a job cluster is a
+    `distributed.LocalCluster` of worker processes on this machine."""
+
+    scheduler_address: str | None = None  # an existing scheduler: used, never closed
+    cluster_class: str | None = None  # `module.Class` of a Dask cluster manager
+    cluster_kwargs: dict[str, object] = {}
+    threads_per_worker: Annotated[int, Field(ge=1, le=256)] = 4  # attempts at once per worker
+    shared_files: bool = False  # workers see the engine's job directories and logs
+
+    @field_validator("scheduler_address")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and "://" not in value:
+            raise ValueError(f"{value!r} is not a scheduler address such as tcp://host:8786")
+        return value
+
+    @field_validator("cluster_class")
+    @classmethod
+    def _class_path(cls, value: str | None) -> str | None:
+        if value is not None and "." not in value.strip("."):
+            raise ValueError(f"{value!r} is not a `module.Class` path such as "
+                             "dask_jobqueue.SLURMCluster")
+        return value
+
+
 class HeadwaterConfig(_Strict):
     """The whole file."""
 
     smtp: SmtpSettings | None = None
     destinations: dict[str, Destination] = {}
     delivery: DeliverySettings = DeliverySettings()
+    clusters: dict[str, ClusterSettings] = {}
 
 
 def find_config(env: Mapping[str, str], cwd: Path) -> Path | None:
@@ -233,6 +268,7 @@ def load_config(env: Mapping[str, str], cwd: Path) -> HeadwaterConfig:
 
 __all__ = [
     "CONFIG_VARIABLE",
+    "ClusterSettings",
     "ConfigError",
     "DeliverySettings",
     "EmailDestination",

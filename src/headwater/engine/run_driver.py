@@ -278,7 +278,7 @@ def exit_event(exit_: TaskExit, now: datetime) -> Event:
     at = exit_.at or now
     seq = exit_.key.seq
     if exit_.lost is not None:
-        return TaskLost(at, seq)
+        return TaskLost(at, seq, exit_.lost or None)
     if exit_.start_error is not None:
         return TaskFailed(at, seq, f"The task could not start: {exit_.start_error}")
     values = _values(exit_.values)

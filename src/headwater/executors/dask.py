@@ -60,7 +60,7 @@ __all__ = ["HANDLE_PREFIX", "MARKER", "DaskExecutor"]
 HANDLE_PREFIX = "dask:"
 MARKER = "dask.json"
 _SKIPPED = frozenset({".headwater", ".git", "__pycache__", ".venv", "node_modules"})
-_SHIP_LIMIT = 100 * 1024 * 1024  # job files larger than this need `shared_files`
+_SHIP_LIMIT = 20 * 1024 * 1024  # job files larger than this need `shared_files`
 _WATCH_SECONDS = 0.5  # how often an adopted attempt's datasets are looked at
 _CLOSE_WAIT_SECONDS = 120.0
 
@@ -176,7 +176,7 @@ class DaskExecutor:
             cluster = self._clusters.get(attempt.key.run_id, attempt.request,
                                          lambda line: _say(attempt.log, line))
             waited = _monotonic() - attempt.started
-            files = None if cluster.shared_files else self._shipped(cluster, spec)
+            files = None if cluster.shared_files else self._zip(Path(os.path.abspath(spec.cwd)))
             request = self._request(attempt, spec, cluster, files)
             with self._lock:
                 attempt.cluster = cluster
@@ -201,7 +201,7 @@ class DaskExecutor:
                 self._queue(attempt, TaskExit(attempt.key, None, start_error=message))
 
     def _request(self, attempt: _Attempt, spec: LaunchSpec, cluster: Cluster,
-                 files: tuple[str, Any] | None) -> dict[str, Any]:
+                 files: tuple[str, bytes] | None) -> dict[str, Any]:
         """What `run_attempt` needs on the worker (see `dask_worker.py`)."""
         return {
             "key": attempt.dask_key, "argv": list(spec.argv), "env": dict(spec.env),
@@ -212,18 +212,10 @@ class DaskExecutor:
             "shared_files": cluster.shared_files,
         }
 
-    def _shipped(self, cluster: Cluster, spec: LaunchSpec) -> tuple[str, Any]:
-        """The job's directory as a zip, scattered to the cluster once per content."""
-        digest, data = self._zip(Path(os.path.abspath(spec.cwd)))
-        with self._lock:
-            scattered = cluster.files.get(digest)
-        if scattered is None:
-            scattered = cluster.client.scatter(data, hash=False)
-            with self._lock:
-                cluster.files[digest] = scattered
-        return digest, scattered
-
     def _zip(self, directory: Path) -> tuple[str, bytes]:
+        """The job's directory as a zip, made once per content. It travels with each attempt
+        (not scattered: data held by one worker would be lost with it, and its attempts
+        with it), and a worker unpacks it once per content."""
         listing = sorted(_job_files(directory))
         signature = tuple((str(path), stat.st_size, stat.st_mtime_ns) for path, stat in listing)
         with self._lock:

@@ -30,7 +30,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -62,7 +62,6 @@ class Cluster:
     shared_files: bool
     setup_seconds: float  # how long it took to start (0 for an existing cluster)
     ours: bool  # started for a run: closed when the run no longer needs it
-    files: dict[str, Any] = field(default_factory=dict)  # shipped job files, by hash
 
 
 class Clusters:

@@ -45,7 +45,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from headwater.core.notifications import RetryPolicy
 from headwater.errors import HeadwaterError
@@ -207,7 +214,17 @@ class ClusterSettings(_Strict):
     cluster_class: str | None = None  # `module.Class` of a Dask cluster manager
     cluster_kwargs: dict[str, object] = {}
     threads_per_worker: Annotated[int, Field(ge=1, le=256)] = 4  # attempts at once per worker
-    shared_files: bool = False  # workers see the engine's job directories and logs
+    # Whether the workers see the engine's job directories and logs at the same paths (else
+    # the job's files travel with each attempt and its log comes back at its end); by
+    # default true for the LocalCluster on this machine, false for any other cluster.
+    shared_files: bool | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ClusterSettings:
+        if self.scheduler_address is not None and self.cluster_class is not None:
+            raise ValueError("give scheduler_address (an existing cluster) or cluster_class "
+                             "(a cluster to start), not both")
+        return self
 
     @field_validator("scheduler_address")
     @classmethod

@@ -138,8 +138,10 @@ class Clusters:
         except (OSError, TimeoutError) as error:
             raise InvalidRequest(f"cannot reach the Dask scheduler of cluster "
                                  f"{request.name} at {address}: {error}") from error
-        return Cluster(request.name, cluster_id, address, client, settings.shared_files,
-                       setup, ours)
+        shared = settings.shared_files
+        if shared is None:  # the default LocalCluster runs on this machine: it sees our files
+            shared = ours and settings.cluster_class is None
+        return Cluster(request.name, cluster_id, address, client, shared, setup, ours)
 
     def start_or_attach(self, run_id: int, request: ClusterRequest,
                         settings: ClusterSettings, say: Say, start: bool) -> Cluster:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from headwater.config import HeadwaterConfig, Settings, load_config
+from headwater.core.task_environment import task_environment
 from headwater.engine.identity import engine_name
 from headwater.engine.run_driver import Observer
 from headwater.engine.supervisor import EngineSettings, Supervisor
@@ -55,7 +56,11 @@ class App:
         """
         settings = self.settings
         config = load_config(os.environ, Path.cwd())
-        executor = RoutingExecutor(LocalExecutor(), lambda: dask_executor(settings, config),
+        # Every attempt, here or on a Dask worker, starts from this defined environment.
+        task_env = task_environment(os.environ, config.task_environment.inherit,
+                                    config.secret_variables())
+        executor = RoutingExecutor(LocalExecutor(task_env=task_env),
+                                   lambda: dask_executor(settings, config, task_env),
                                    settings.home / "clusters")
         sender = start_sender(self.store, config, self.clock,
                               os.environ) if deliver_alerts else None
@@ -96,8 +101,10 @@ class App:
         return tried
 
 
-def dask_executor(settings: Settings, config: HeadwaterConfig) -> ClusterExecutor:
-    """The executor of attempts on Dask clusters (imports Dask: the `[dask]` extra).
+def dask_executor(settings: Settings, config: HeadwaterConfig,
+                  task_env: Mapping[str, str]) -> ClusterExecutor:
+    """The executor of attempts on Dask clusters (imports Dask: the `[dask]` extra); its
+    attempts start from `task_env`, as local ones do.
 
     Raises:
         ImportError: when Dask is not installed.
@@ -106,13 +113,13 @@ def dask_executor(settings: Settings, config: HeadwaterConfig) -> ClusterExecuto
     from headwater.executors.dask_clusters import Clusters
 
     return DaskExecutor(Clusters(settings.home.absolute() / "clusters", config.clusters),
-                        settings.home)
+                        settings.home, task_env=task_env)
 
 
 @contextmanager
 def application(settings: Settings) -> Iterator[App]:
     """The store and the service over the configured database, closed on exit."""
-    store = open_store(settings.db_url)
+    store = open_store(settings.db_url, anchor_path=settings.audit_anchor)
     clock = SystemClock()
     try:
         yield App(settings, store, Service(store, clock, settings.user, settings.logs_dir),

@@ -74,19 +74,21 @@ class LoopbackDask:
         self.address = f"tcp://127.0.0.1:{self.port}"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
-    def _start(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+    def _start(self, name: str, argv: list[str],
+               env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = (self.directory / f"{name}.log").open("wb")
-        process = subprocess.Popen(argv, stdout=log, stderr=log, start_new_session=True)
+        process = subprocess.Popen(argv, stdout=log, stderr=log, start_new_session=True,
+                                   env={**os.environ, **(env or {})})
         self.processes[name] = process
         return process
 
-    def start(self, workers: int = 2) -> None:
+    def start(self, workers: int = 2, worker_env: dict[str, str] | None = None) -> None:
         self._start("scheduler", [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1",
                                   "--port", str(self.port), "--no-dashboard"])
         for index in range(1, workers + 1):
             self._start(f"w{index}", [str(BIN / "dask"), "worker", self.address,
                                       "--name", f"w{index}", "--nthreads", "1", "--no-nanny",
-                                      "--no-dashboard", "--host", "127.0.0.1"])
+                                      "--no-dashboard", "--host", "127.0.0.1"], worker_env)
         from distributed import Client
         with Client(self.address, timeout="60s") as client:
             client.wait_for_workers(workers, timeout=120)
@@ -127,10 +129,11 @@ def environment(tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 def hw(tmp_path: Path) -> Headwater:
     """`headwater ARGS...` in tmp_path, configured by tmp_path/headwater.yml."""
-    def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    def run(*args: str, timeout: float = 300,
+            extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "headwater", *args], cwd=tmp_path,
-                              env=environment(tmp_path), capture_output=True, text=True,
-                              timeout=timeout)
+                              env={**environment(tmp_path), **(extra_env or {})},
+                              capture_output=True, text=True, timeout=timeout)
     return run
 
 

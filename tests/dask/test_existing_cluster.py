@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -211,3 +213,40 @@ def test_an_unknown_existing_cluster_is_a_clear_failure(tmp_path: Path, hw: Head
     document = run_document(hw, run_id_of(result.stdout))
     message = attempts(document, "t")[0]["state"]["state_message"]
     assert "existing_cluster_id 'lab'" in message and "scheduler_address" in message
+
+
+ENGINE_SECRETS = {"HEADWATER_SMTP_PASSWORD": "canary-smtp-7f3a",
+                  "DATABRICKS_TOKEN": "dapi-canary-90ab", "MY_API_SECRET": "canary-secret-44c2"}
+
+
+def test_an_attempt_on_a_worker_gets_the_defined_environment_not_the_worker_s(
+        tmp_path: Path, hw: Headwater) -> None:
+    # Given workers whose own environment holds a variable and a secret of theirs
+    cluster = LoopbackDask(tmp_path)
+    try:
+        cluster.start(worker_env={"WORKER_ONLY": "w-canary", "WORKER_TOKEN": "w-secret-1d2e"})
+        # and an engine whose configuration names a secret and lets tasks inherit TEAM_*
+        (tmp_path / "headwater.yml").write_text(json.dumps({
+            "clusters": {"lab": {"scheduler_address": cluster.address}},
+            "smtp": {"host": "127.0.0.1", "password_env": "HEADWATER_SMTP_PASSWORD"},
+            "task_environment": {"inherit": ["TEAM_*"]}}))
+        job = write_job(tmp_path / "job.json", [on_lab(
+            {"task_key": "show", "shell_command_task": {"command": "env | sort"}})])
+        # When a task on a worker prints its environment
+        ran = hw("run", str(job), extra_env={**ENGINE_SECRETS, "TEAM_NAME": "data",
+                                             "EDITOR": "vi"})
+    finally:
+        cluster.stop()
+    # Then it saw the engine's defined environment: no secret of the engine's, nothing
+    # of the worker's own, what headwater.yml lets it inherit, and where it runs
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    logs = hw("runs", "logs", str(run_id_of(ran.stdout)), "show").stdout
+    seen = dict(line.split("=", 1) for line in logs.splitlines()
+                if re.match(r"[A-Za-z_][A-Za-z0-9_]*=", line))
+    for name, value in ENGINE_SECRETS.items():
+        assert name not in seen and value not in logs
+    assert "WORKER_ONLY" not in seen and "WORKER_TOKEN" not in seen and "w-secret" not in logs
+    assert "EDITOR" not in seen
+    assert seen["TEAM_NAME"] == "data"
+    assert {"PATH", "HOME", "HEADWATER_RUN_ID", "HEADWATER_TASK_KEY",
+            "HEADWATER_WORKER_NAME"} <= set(seen)

@@ -25,6 +25,7 @@ import os
 from headwater.runtime import task_values
 task_values.set("worker", os.environ["HEADWATER_WORKER_NAME"])
 task_values.set("worker_pid", int(os.environ["HEADWATER_WORKER_PID"]))
+task_values.set("sees_secret", "MY_API_SECRET" in os.environ)
 """
 
 CLUSTERS = [{"job_cluster_key": "etl", "new_cluster": {"num_workers": 2}}]
@@ -52,14 +53,16 @@ def test_a_new_cluster_of_two_workers_runs_the_tasks_and_leaves_nothing(
         {"task_key": "after", "depends_on": [{"task_key": "a"}, {"task_key": "b"}],
          "shell_command_task": {"command": "echo local"}},
     ], job_clusters=CLUSTERS)
-    # When it runs
-    result = hw("run", str(job))
+    # When it runs, by an engine with a secret in its environment
+    result = hw("run", str(job), extra_env={"MY_API_SECRET": "canary-secret-44c2"})
     # Then both tasks ran on the cluster's two worker processes (not the engine)
     assert result.returncode == 0, result.stdout + result.stderr
     document = run_document(hw, run_id_of(result.stdout))
     a, b = attempts(document, "a")[0], attempts(document, "b")[0]
     assert a["task_values"]["worker_pid"] != b["task_values"]["worker_pid"]
     assert a["cluster_instance"]["cluster_id"] == b["cluster_instance"]["cluster_id"]
+    # and saw the defined environment, not the workers' (inherited from the engine)
+    assert a["task_values"]["sees_secret"] is False and b["task_values"]["sees_secret"] is False
     # and waiting for the cluster to start shows as set-up time
     assert max(a["setup_duration"], b["setup_duration"]) > 0
     assert document["setup_duration"] >= max(a["setup_duration"], b["setup_duration"])

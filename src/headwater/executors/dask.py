@@ -40,6 +40,7 @@ import sys
 import threading
 import time
 import zipfile
+from collections.abc import Mapping
 from concurrent.futures import Future as LocalFuture
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from headwater.core.compute import ClusterRequest
+from headwater.core.task_environment import task_environment
 from headwater.errors import InvalidRequest
 from headwater.executors import dask_worker, parent
 from headwater.executors.dask_clusters import Cluster, Clusters
@@ -97,10 +99,16 @@ class DaskExecutor:
         home: headwater's state directory, rewritten to a directory of the worker's own
             (task environments are built there, once per worker).
         python: the interpreter the runners put in argv (the worker uses its own).
+        task_env: what every attempt's process starts with before its own variables, as on
+            this machine (default: this process's environment as `core.task_environment`
+            filters it). It travels with the attempt: the task sees neither the worker's
+            environment nor the engine's.
     """
 
-    def __init__(self, clusters: Clusters, home: Path, python: str = sys.executable) -> None:
+    def __init__(self, clusters: Clusters, home: Path, python: str = sys.executable,
+                 task_env: Mapping[str, str] | None = None) -> None:
         self._clusters, self._home, self._python = clusters, home.absolute(), python
+        self._task_env = dict(task_environment(os.environ) if task_env is None else task_env)
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._attempts: dict[AttemptKey, _Attempt] = {}
@@ -204,7 +212,8 @@ class DaskExecutor:
                  files: tuple[str, bytes] | None) -> dict[str, Any]:
         """What `run_attempt` needs on the worker (see `dask_worker.py`)."""
         return {
-            "key": attempt.dask_key, "argv": list(spec.argv), "env": dict(spec.env),
+            "key": attempt.dask_key, "argv": list(spec.argv),
+            "env": {**self._task_env, **spec.env},
             "cwd": os.path.abspath(spec.cwd), "log": os.path.abspath(spec.log_path),
             "files": dict(spec.files), "attempt_dir": os.path.abspath(spec.attempt_dir),
             "home": str(self._home), "workdir": os.path.abspath(spec.cwd),

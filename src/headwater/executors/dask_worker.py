@@ -13,6 +13,8 @@
    worker (the engine's own when `shared_files`, else one under the worker's local
    directory), unpack the job's files shipped with it (once per worker and content), and
    rewrite the engine's paths in argv, environment and working directory to the worker's.
+   The environment is the one the engine defined for the task (`core/task_environment`),
+   never the worker's own.
    A task environment (`environment_key`) is built under the worker's own headwater home:
    once per worker, then reused.
 3. **Run** it under a guard (`dask_guard.py`): its own session, its tree killed when the
@@ -42,6 +44,7 @@ from typing import Any
 from distributed import get_client, get_worker
 
 from headwater.executors import dask_guard
+from headwater.executors.dask_clusters import TAG_VARIABLE
 from headwater.runtime.channel import METRICS, RESULT, VALUES
 
 __all__ = ["CLAIM_SUFFIX", "EXIT_SUFFIX", "LOG_LIMIT", "kill_attempt", "run_attempt"]
@@ -179,9 +182,13 @@ class _Placement:
         if self.argv and self.argv[0] == request["python"]:
             self.argv[0] = sys.executable  # the worker's interpreter, wherever it lives
         worker = get_worker()
-        self.env = {**os.environ,
-                    **{name: _moved(str(value), ordered) for name, value in
+        # The attempt's defined environment came from the engine (`core/task_environment`):
+        # the worker's own environment is not passed on, except the tag of the cluster
+        # headwater started (so that closing it finds every process of it).
+        tag = {TAG_VARIABLE: os.environ[TAG_VARIABLE]} if TAG_VARIABLE in os.environ else {}
+        self.env = {**{name: _moved(str(value), ordered) for name, value in
                        dict(request["env"]).items()},
+                    **tag,
                     "HEADWATER_WORKER_NAME": str(worker.name),
                     "HEADWATER_WORKER_ADDRESS": worker.address,
                     "HEADWATER_WORKER_PID": str(os.getpid())}

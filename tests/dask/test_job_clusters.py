@@ -3,6 +3,7 @@ run no longer needs it, found again by an engine that restarts, and never left b
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -150,3 +151,50 @@ def test_an_engine_killed_mid_run_finds_its_cluster_again_and_closes_it(
     assert "done" in hw("runs", "logs", str(run_id), "first").stdout
     assert tagged_processes() == []
     assert not any(alive(p) for p in cluster)
+
+
+RECORDING_CLUSTER = """\
+import json, os
+from distributed import LocalCluster
+
+
+class RecordingCluster(LocalCluster):
+    \"\"\"A cluster manager of the user's own: a LocalCluster that notes its arguments.\"\"\"
+
+    def __init__(self, mark, **kwargs):
+        with open(mark, "w") as f:
+            json.dump({"kwargs": kwargs, "pid": os.getpid()}, f)
+        super().__init__(**kwargs)
+"""
+
+
+def test_a_cluster_class_from_the_configuration_starts_the_job_cluster_adaptively(
+        tmp_path: Path, hw: Headwater) -> None:
+    # Given a cluster class of the user's own named for the job cluster in headwater.yml,
+    # with its arguments, and a job cluster that autoscales between 1 and 2 workers
+    (tmp_path / "user_clusters.py").write_text(RECORDING_CLUSTER)
+    mark = tmp_path / "mark.json"
+    write_config(tmp_path, {"etl": {
+        "cluster_class": "user_clusters.RecordingCluster",
+        "cluster_kwargs": {"mark": str(mark), "n_workers": 0, "threads_per_worker": 1,
+                           "processes": True, "host": "127.0.0.1",
+                           "dashboard_address": None}}})
+    job = write_job(job_dir(tmp_path) / "job.json", [on_etl("a")], job_clusters=[
+        {"job_cluster_key": "etl", "new_cluster": {"autoscale": {"min_workers": 1,
+                                                                 "max_workers": 2}}}])
+    # When it runs
+    result = hw("run", str(job), extra_env={"PYTHONPATH": str(tmp_path)})
+    # Then the class was built with the configured arguments, in a host of its own
+    assert result.returncode == 0, result.stdout + result.stderr
+    built = json.loads(mark.read_text())
+    assert built["kwargs"]["threads_per_worker"] == 1 and built["kwargs"]["n_workers"] == 0
+    # and the task ran on one of its workers, scaled adaptively between the bounds
+    document = run_document(hw, run_id_of(result.stdout))
+    a = attempts(document, "a")[0]
+    assert a["state"]["result_state"] == "SUCCESS"
+    assert a["task_values"]["worker_pid"] not in (built["pid"], os.getpid())
+    log = hw("runs", "logs", str(document["run_id"]), "a").stdout
+    assert "starting user_clusters.RecordingCluster (adaptive, 1 to 2 workers" in log
+    # and nothing of it is left
+    assert not alive(built["pid"]) and not alive(a["task_values"]["worker_pid"])
+    assert tagged_processes() == []

@@ -15,8 +15,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e .
 	touch $@
 
+# The tests need the optional extras too (Dask for job clusters); `make run` needs none.
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,dask]'
 	touch $@ $(VENV)/.installed
 
 # The example's alerts go to a local catcher (examples/lf_job_etl_pipeline/alert_catcher.py),
@@ -34,7 +35,12 @@ lint: $(VENV)/.installed-dev
 test: lint
 	$(BIN)/pytest -q
 
-bench: $(VENV)/.installed
+# W2 also runs on a Dask job cluster: the benchmark installs the `[dask]` extra.
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dask]'
+	touch $@ $(VENV)/.installed
+
+bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/run.py
 
 # Every chaos round (20 of kill -9, 3 of each other fault), on SQLite and, when

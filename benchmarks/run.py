@@ -3,6 +3,8 @@
 Workloads, each timed in this same run beside its floor:
 - W1: a chain of 100 trivial Python tasks (one at a time);
 - W2: one root, 200 parallel trivial tasks, one join, at `--max-parallel` (default 8);
+  and the same job on a job cluster: a Dask `LocalCluster` of 2 workers of 4 threads, started
+  for the run (its start is part of the run; the row says how long it took);
 - W3: a for-each over 1,000 items of the same trivial task, at concurrency `--max-parallel`;
 - W4: the per-task cost of a notebook against a script: chains of 20 trivial script tasks,
   20 Databricks-source notebooks, and 5 .ipynb notebooks (a kernel each), one at a time;
@@ -43,6 +45,13 @@ def chain(n: int) -> list[dict[str, object]]:
 def fan(n: int) -> list[dict[str, object]]:
     middle = [trivial(f"t{i}", "root") for i in range(n)]
     return [trivial("root"), *middle, trivial("join", *(f"t{i}" for i in range(n)))]
+
+
+def on_cluster(tasks: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [{**task, "job_cluster_key": "bench"} for task in tasks]
+
+
+BENCH_CLUSTER = [{"job_cluster_key": "bench", "new_cluster": {"num_workers": 2}}]
 
 
 def loop(n: int, concurrency: int) -> list[dict[str, object]]:
@@ -101,9 +110,10 @@ def floor(script: Path, count: int, parallel: int) -> float:
     return time.perf_counter() - started
 
 
-def timed_run(app: App, workdir: Path, name: str, tasks: list[dict[str, object]]) -> float:
+def timed_run(app: App, workdir: Path, name: str, tasks: list[dict[str, object]],
+              **job: object) -> float:
     """Seconds to run a job of `tasks` to its end with an engine in this process."""
-    settings = JobSettings.model_validate({"name": name, "tasks": tasks})
+    settings = JobSettings.model_validate({"name": name, "tasks": tasks, **job})
     job = app.service.create_job(settings, name)
     created = app.service.start_run(job, {}, workdir, owner=app.engine_name,
                                     lease_seconds=app.settings.lease_seconds)
@@ -115,6 +125,23 @@ def timed_run(app: App, workdir: Path, name: str, tasks: list[dict[str, object]]
     if state.result is not ResultState.SUCCESS:
         raise SystemExit(f"{name} ended {state.result}: {state.message}")
     return elapsed
+
+
+def dask_fan(app: App, workdir: Path, base: float) -> dict[str, object] | None:
+    """W2 on a 2-worker job cluster; None (and a word why) without Dask."""
+    try:
+        import distributed  # noqa: F401  (the `[dask]` extra)
+    except ImportError:
+        print("W2 on Dask: skipped: pip install 'headwater[dask]'")
+        return None
+    run = timed_run(app, workdir, "W2 on Dask", on_cluster(fan(200)),
+                    job_clusters=BENCH_CLUSTER)
+    outputs = app.store.task_outputs(app.service.list_runs(limit=1).items[0].run_id)
+    setup = max(float(o.get("cluster_setup_seconds", 0.0)) for o in outputs.values())
+    row = report("W2 fan-out 200 on Dask 2x4", 202, run, base)
+    row["cluster_start_s"] = round(setup, 3)
+    print(f"{'':<28} of which the cluster's start: {setup:.2f}s")
+    return row
 
 
 def many_runs(app: App, workdir: Path, runs: int, tasks: int) -> tuple[float, float]:
@@ -170,6 +197,8 @@ def main() -> None:
                 run = timed_run(app, workdir, name, tasks)
                 count = 1000 if name.startswith("W3") else len(tasks)
                 rows.append(report(name, count, run, base))
+                if name.startswith("W2") and (row := dask_fan(app, workdir, base)):
+                    rows.append(row)
             write_notebooks(workdir)
             print("W4: per-task cost; the floor column is the script task, overhead is the "
                   "notebook's extra set-up")

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from headwater.config import Settings, load_config
+from headwater.config import HeadwaterConfig, Settings, load_config
 from headwater.core.task_environment import task_environment
 from headwater.engine.identity import engine_name
 from headwater.engine.run_driver import Observer
 from headwater.engine.supervisor import EngineSettings, Supervisor
 from headwater.executors.local import LocalExecutor
+from headwater.executors.routing import ClusterExecutor, RoutingExecutor
 from headwater.notify.outbox import OutboxSender, Router, start_sender
 from headwater.runners import runners_by_type
 from headwater.service import Service
@@ -55,8 +56,12 @@ class App:
         """
         settings = self.settings
         config = load_config(os.environ, Path.cwd())
-        executor = LocalExecutor(task_env=task_environment(
-            os.environ, config.task_environment.inherit, config.secret_variables()))
+        # Every attempt, here or on a Dask worker, starts from this defined environment.
+        task_env = task_environment(os.environ, config.task_environment.inherit,
+                                    config.secret_variables())
+        executor = RoutingExecutor(LocalExecutor(task_env=task_env),
+                                   lambda: dask_executor(settings, config, task_env),
+                                   settings.home / "clusters")
         sender = start_sender(self.store, config, self.clock,
                               os.environ) if deliver_alerts else None
         runners = runners_by_type(home=settings.home, db_url=settings.db_url,
@@ -69,7 +74,8 @@ class App:
                                          schedules=schedules,
                                          warehouse=settings.home / "warehouse.duckdb")
         supervisor = Supervisor(self.store, executor, runners, self.clock, engine_settings,
-                                self.engine_name, only=only, observer=observer)
+                                self.engine_name, only=only, observer=observer,
+                                clusters=executor)
         try:
             yield supervisor
         finally:
@@ -94,6 +100,21 @@ class App:
         finally:
             sender.close()
         return tried
+
+
+def dask_executor(settings: Settings, config: HeadwaterConfig,
+                  task_env: Mapping[str, str]) -> ClusterExecutor:
+    """The executor of attempts on Dask clusters (imports Dask: the `[dask]` extra); its
+    attempts start from `task_env`, as local ones do.
+
+    Raises:
+        ImportError: when Dask is not installed.
+    """
+    from headwater.executors.dask import DaskExecutor  # an optional extra: imported on use
+    from headwater.executors.dask_clusters import Clusters
+
+    return DaskExecutor(Clusters(settings.home.absolute() / "clusters", config.clusters),
+                        settings.home, task_env=task_env)
 
 
 @contextmanager

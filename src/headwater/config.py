@@ -21,6 +21,13 @@ The configuration file is `headwater.yml` or `.headwater/config.yml`:
       team-slack: {type: slack, url_env: SLACK_WEBHOOK_URL}
       oncall-mail: {type: email, addresses: [oncall@example.com]}
     delivery: {max_attempts: 5, horizon_seconds: 3600, base_delay_seconds: 2}
+    clusters:                     # Dask clusters (extra `[dask]`): see docs/guide/clusters.md
+      analytics:                  # an `existing_cluster_id`, or a `job_cluster_key`
+        scheduler_address: tcp://10.0.0.5:8786
+        shared_files: true        # the workers see the job's files and the logs at the same paths
+      etl_cluster:                # how a job cluster of that key is started
+        cluster_class: dask_jobqueue.SLURMCluster
+        cluster_kwargs: {cores: 4, memory: 16GB}
 
 Found at `$HEADWATER_CONFIG`, else `headwater.yml` in the working directory, else
 `.headwater/config.yml` there; none means no destinations. Credentials are read from the
@@ -38,7 +45,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from headwater.core.notifications import RetryPolicy
 from headwater.errors import HeadwaterError
@@ -195,6 +209,43 @@ class DeliverySettings(_Strict):
                            horizon=timedelta(seconds=self.horizon_seconds))
 
 
+class ClusterSettings(_Strict):
+    """How one named Dask cluster is reached or started (`existing_cluster_id: NAME`, or the
+    job cluster whose `job_cluster_key` is NAME); without an entry, a job cluster is a
+    `distributed.LocalCluster` of worker processes on this machine."""
+
+    scheduler_address: str | None = None  # an existing scheduler: used, never closed
+    cluster_class: str | None = None  # `module.Class` of a Dask cluster manager
+    cluster_kwargs: dict[str, object] = {}
+    threads_per_worker: Annotated[int, Field(ge=1, le=256)] = 4  # attempts at once per worker
+    # Whether the workers see the engine's job directories and logs at the same paths (else
+    # the job's files travel with each attempt and its log comes back at its end); by
+    # default true for the LocalCluster on this machine, false for any other cluster.
+    shared_files: bool | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ClusterSettings:
+        if self.scheduler_address is not None and self.cluster_class is not None:
+            raise ValueError("give scheduler_address (an existing cluster) or cluster_class "
+                             "(a cluster to start), not both")
+        return self
+
+    @field_validator("scheduler_address")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and "://" not in value:
+            raise ValueError(f"{value!r} is not a scheduler address such as tcp://host:8786")
+        return value
+
+    @field_validator("cluster_class")
+    @classmethod
+    def _class_path(cls, value: str | None) -> str | None:
+        if value is not None and "." not in value.strip("."):
+            raise ValueError(f"{value!r} is not a `module.Class` path such as "
+                             "dask_jobqueue.SLURMCluster")
+        return value
+
+
 class TaskEnvironmentSettings(_Strict):
     """What tasks inherit from the engine's environment besides the basics
     (`core/task_environment.py` says which): variable names, or patterns like `AWS_*`."""
@@ -215,6 +266,7 @@ class HeadwaterConfig(_Strict):
     smtp: SmtpSettings | None = None
     destinations: dict[str, Destination] = {}
     delivery: DeliverySettings = DeliverySettings()
+    clusters: dict[str, ClusterSettings] = {}
     task_environment: TaskEnvironmentSettings = TaskEnvironmentSettings()
     logs: LogSettings = LogSettings()
 
@@ -267,6 +319,7 @@ def load_config(env: Mapping[str, str], cwd: Path) -> HeadwaterConfig:
 
 __all__ = [
     "CONFIG_VARIABLE",
+    "ClusterSettings",
     "ConfigError",
     "DeliverySettings",
     "EmailDestination",

@@ -12,6 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from headwater.core.compute import ClusterRequest
+
 if TYPE_CHECKING:
     from headwater.core.audit import AuditEntry, ChainReport, StoredAuditEntry, TaskMetric
     from headwater.core.events import Event
@@ -50,6 +52,9 @@ class LaunchSpec:
     # context.json the task reads. They travel with the launch, so a remote executor can
     # write them where the attempt runs.
     files: Mapping[str, str] = field(default_factory=dict)
+    # The cluster the attempt runs on (`job_cluster_key`, `new_cluster`,
+    # `existing_cluster_id`); None: on this machine.
+    cluster: ClusterRequest | None = None
 
     @property
     def attempt_dir(self) -> Path:
@@ -165,6 +170,21 @@ class Executor(Protocol):
 
     def close(self) -> None:
         """Stop watching; every attempt keeps running (a later engine adopts it)."""
+        ...
+
+
+class ClusterKeeper(Protocol):
+    """What an executor that starts clusters for runs needs to hear from the engine: which
+    clusters each run still needs, so that it closes the others (see `core/compute.py`)."""
+
+    def keep_clusters(self, run_id: int, names: Collection[str]) -> None:
+        """From now on the run needs only these clusters: close every other one started for
+        it. Never blocks; an empty `names` (the run ended) closes them all."""
+        ...
+
+    def runs_with_clusters(self) -> list[int]:
+        """The runs that clusters were started for and are not closed yet (found again after
+        a restart: what the executor recorded)."""
         ...
 
 

@@ -116,8 +116,8 @@ def test_alerting_rules(markdown: str) -> None:
 
 def test_compute(markdown: str) -> None:
     assert section(markdown, "Compute").splitlines() == [
-        "- job cluster `etl_cluster`: runtime `15.4.x-scala2.12`, node type `i3.xlarge`, "
-        "2 workers; used by `ingest_bronze_orders`",
+        "- job cluster `etl_cluster` (a Dask cluster made for each run): runtime "
+        "`15.4.x-scala2.12`, node type `i3.xlarge`, 2 workers; used by `ingest_bronze_orders`",
         "- environment `default`: version 2, dependencies `pandas`; used by `publish_gold_orders`",
     ]
 

@@ -33,7 +33,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,7 +157,6 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
     workdir.mkdir()
     prepare(workdir)
     captured: dict[str, str] = {}
-    started = time.monotonic()
     for number, block in enumerate(blocks, 1):
         commands = substitute(block.commands, captured, block.line)
         code, output = run_block(commands, workdir, tmp_path / f"block-{number}.log")
@@ -176,7 +174,6 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
             match = re.search(regex, output)
             assert match, f"cannot capture {name} with {regex!r}\n{where}"
             captured[name] = match.group(1)
-    assert time.monotonic() - started < 120, "the walkthrough got slow; keep it under a minute"
 
 
 def test_the_readme_keeps_its_two_commands_first() -> None:

@@ -72,8 +72,10 @@ def loop_stats(run: TaskRun) -> dict[str, Any]:
 
 
 def task_run_json(record: RunRecord, run: TaskRun, include_resolved_values: bool = False,
-                  setup_ms: Mapping[int, int] | None = None) -> dict[str, Any]:
-    """One entry of `tasks[]`: one attempt of one task."""
+                  setup_ms: Mapping[int, int] | None = None,
+                  instances: Mapping[int, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """One entry of `tasks[]`: one attempt of one task (`instances`: the `cluster_instance`
+    of the attempts that ran on a cluster, by seq)."""
     task = record.state.task_of(run)
     ids = record.task_run_ids
     body: dict[str, Any] = {
@@ -116,13 +118,17 @@ def task_run_json(record: RunRecord, run: TaskRun, include_resolved_values: bool
         body["resolved_values"] = json.loads(run.resolved)
     if task.spec.description:
         body["description"] = task.spec.description
+    if (instance := (instances or {}).get(run.seq)) is not None:
+        body["cluster_instance"] = dict(instance)
     return body
 
 
 def iterations_json(record: RunRecord, parent: TaskRun, include_resolved_values: bool = False,
-                    setup_ms: Mapping[int, int] | None = None) -> list[dict[str, Any]]:
+                    setup_ms: Mapping[int, int] | None = None,
+                    instances: Mapping[int, Mapping[str, Any]] | None = None,
+                    ) -> list[dict[str, Any]]:
     """`iterations[]` of a for-each task run: every attempt of every iteration."""
-    return [task_run_json(record, run, include_resolved_values, setup_ms)
+    return [task_run_json(record, run, include_resolved_values, setup_ms, instances)
             for run in record.state.iterations(parent.seq)]
 
 
@@ -173,11 +179,14 @@ def _repair_entry(kind: str, entry_id: int, start: datetime | None, end: datetim
 
 
 def run_json(record: RunRecord, include_resolved_values: bool = False,
-             setup_ms: Mapping[int, int] | None = None) -> dict[str, Any]:
+             setup_ms: Mapping[int, int] | None = None,
+             instances: Mapping[int, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """The `Run` document of `runs/get`: the run, then every attempt of every task.
 
-    `setup_ms` is each attempt's set-up time (building its environment), by seq; the run's
-    `setup_duration` is their sum (a choice: the Jobs API reports 0 for multi-task runs).
+    `setup_ms` is each attempt's set-up time (waiting for its cluster to start, building its
+    environment), by seq; the run's `setup_duration` is their sum (a choice: the Jobs API
+    reports 0 for multi-task runs). `instances` is the `cluster_instance` of each attempt
+    that ran on a cluster, by seq.
     """
     state = record.state
     position = state.plan.position
@@ -205,7 +214,7 @@ def run_json(record: RunRecord, include_resolved_values: bool = False,
         "execution_duration": 0,
         "cleanup_duration": 0,
         "run_duration": duration_ms(state.start_time, state.end_time),
-        "tasks": [task_run_json(record, run, include_resolved_values, setup_ms)
+        "tasks": [task_run_json(record, run, include_resolved_values, setup_ms, instances)
                   for run in attempts],
         "job_clusters": [],
         "job_parameters": [
@@ -225,12 +234,15 @@ def _declared(record: RunRecord) -> list[dict[str, Any]]:
 
 
 def task_run_document(record: RunRecord, seq: int, include_resolved_values: bool = False,
-                      setup_ms: Mapping[int, int] | None = None) -> dict[str, Any]:
+                      setup_ms: Mapping[int, int] | None = None,
+                      instances: Mapping[int, Mapping[str, Any]] | None = None
+                      ) -> dict[str, Any]:
     """`runs/get` for a task run id: the attempt, with `iterations[]` for a for-each."""
     run = record.state.task_runs[seq]
-    body = task_run_json(record, run, include_resolved_values, setup_ms)
+    body = task_run_json(record, run, include_resolved_values, setup_ms, instances)
     if run.loop is not None:
-        body["iterations"] = iterations_json(record, run, include_resolved_values, setup_ms)
+        body["iterations"] = iterations_json(record, run, include_resolved_values, setup_ms,
+                                             instances)
     return body
 
 

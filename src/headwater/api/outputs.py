@@ -24,13 +24,22 @@ EXTENSION_KEYS = ("sql_output", "operator_output")
 
 
 def setup_durations(outputs: Mapping[int, Mapping[str, Any]]) -> dict[int, int]:
-    """Milliseconds each attempt spent building its environment (`setup_seconds`), by seq."""
+    """Milliseconds each attempt spent getting ready, by seq: waiting for its cluster to
+    start (`cluster_setup_seconds`) and building its environment (`setup_seconds`)."""
     found: dict[int, int] = {}
     for seq, output in outputs.items():
-        seconds = output.get("setup_seconds")
-        if isinstance(seconds, int | float) and seconds > 0:
+        seconds = sum(value for name in ("cluster_setup_seconds", "setup_seconds")
+                      if isinstance(value := output.get(name), int | float) and value > 0)
+        if seconds > 0:
             found[seq] = int(seconds * 1000)
     return found
+
+
+def cluster_instances(outputs: Mapping[int, Mapping[str, Any]]) -> dict[int, dict[str, Any]]:
+    """The `cluster_instance` of each attempt that ran on a cluster, by seq: the cluster,
+    and the worker that ran it as `spark_context_id` (with its address, pid and host)."""
+    return {seq: dict(instance) for seq, output in outputs.items()
+            if isinstance(instance := output.get("cluster_instance"), dict)}
 
 
 def output_seq(record: RunRecord, seq: int | None) -> int:

@@ -284,6 +284,27 @@ def _environment_keys(settings: JobSettings) -> Iterator[Finding]:
                 "`environments:` with its dependencies")
 
 
+def _clusters(settings: JobSettings) -> Iterator[Finding]:
+    """Each task runs on at most one cluster, and a job cluster it names is defined once."""
+    defined = [c.job_cluster_key for c in settings.job_clusters]
+    for index, key in enumerate(defined):
+        if key in defined[:index]:
+            yield f"job_clusters[{index}].job_cluster_key", (
+                f"job cluster {key!r} is defined twice; give each job cluster its own key")
+    for path, task in iter_tasks(settings):
+        chosen = [name for name in ("job_cluster_key", "existing_cluster_id", "new_cluster")
+                  if getattr(task, name) is not None]
+        if len(chosen) > 1:
+            yield f"{path}.{chosen[1]}", (
+                f"a task runs on one cluster, but this one sets {' and '.join(chosen)}; "
+                "keep one of them")
+        wanted = task.job_cluster_key
+        if wanted is not None and wanted not in defined:
+            yield f"{path}.job_cluster_key", (
+                f"unknown job cluster {wanted!r}{suggest(wanted, defined)}; define it "
+                "under `job_clusters:` with its `new_cluster`")
+
+
 def _schedule(settings: JobSettings) -> Iterator[Finding]:
     """The cron expression and the time zone, as Quartz reads them (Quartz would run an
     unknown zone as GMT without a word: headwater refuses it)."""
@@ -315,6 +336,7 @@ _CHECKS: tuple[Callable[[JobSettings], Iterable[Finding]], ...] = (
     _notifications,
     _code_paths,
     _environment_keys,
+    _clusters,
     _schedule,
     _inputs,
     check_references,

@@ -74,10 +74,12 @@ class RepairRequested:
 
 @dataclass(frozen=True, slots=True)
 class TaskLost:
-    """An attempt's process was found gone after an engine restart; it counts as failed."""
+    """An attempt's process was found gone (after an engine restart, or with the cluster
+    worker that ran it); it counts as failed. `message` says why, when known."""
 
     at: datetime
     seq: int
+    message: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

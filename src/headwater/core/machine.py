@@ -89,8 +89,9 @@ def _task_ended(step: Step, event: TaskSucceeded | TaskFailed | TaskLost) -> Non
             step.task_ended(event.seq, event.at, ResultState.FAILED, event.message,
                             event.exit_code, event.values, None)
         case TaskLost():
-            step.task_ended(event.seq, event.at, ResultState.FAILED, LOST_MESSAGE, None,
-                            None, None)
+            message = f"the attempt was lost: {event.message}" if event.message \
+                else LOST_MESSAGE
+            step.task_ended(event.seq, event.at, ResultState.FAILED, message, None, None, None)
 
 
 __all__ = ["LOST_MESSAGE", "Decision", "decide", "initial_state"]

@@ -1,6 +1,7 @@
 """Where a job's tasks run, in words: job clusters, task clusters, environments, variables.
 
-For headwater a job cluster is a named executor profile and an environment a Python
+For headwater a job cluster is a Dask cluster started for the run (a LocalCluster unless
+headwater.yml says otherwise; see docs/guide/clusters.md) and an environment a Python
 environment; the design names them and the tasks that use each. Pure.
 """
 
@@ -27,14 +28,14 @@ def _cluster_lines(settings: JobSettings) -> list[str]:
     lines = []
     for cluster in settings.job_clusters:
         users = [t.task_key for t in settings.tasks if t.job_cluster_key == cluster.job_cluster_key]
-        lines.append(f"job cluster `{cluster.job_cluster_key}`: "
-                     f"{cluster_words(cluster.new_cluster)}{_used_by(users)}")
+        lines.append(f"job cluster `{cluster.job_cluster_key}` (a Dask cluster made for each "
+                     f"run): {cluster_words(cluster.new_cluster)}{_used_by(users)}")
     for task in settings.tasks:
         if task.existing_cluster_id:
-            lines.append(f"task `{task.task_key}` runs on the existing cluster "
-                         f"`{task.existing_cluster_id}`")
+            lines.append(f"task `{task.task_key}` runs on the existing Dask cluster "
+                         f"`{task.existing_cluster_id}` (named in headwater.yml)")
         if task.new_cluster is not None:
-            lines.append(f"task `{task.task_key}` has its own cluster: "
+            lines.append(f"task `{task.task_key}` has a Dask cluster of its own: "
                          f"{cluster_words(task.new_cluster)}")
     return lines
 

@@ -13,12 +13,13 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+from headwater.core.compute import cluster_for
 from headwater.core.conditions import ConditionError, evaluate_condition
 from headwater.core.events import Event, ForEachStarted, TaskFailed, TaskStarted, TaskSucceeded
 from headwater.core.plan import PlannedTask
 from headwater.core.refs import ReferenceError
 from headwater.core.runstate import RunState, TaskRun
-from headwater.core.spec import Task
+from headwater.core.spec import JobSettings, Task
 from headwater.engine.attempts import CONTEXT, OUTPUT_LOG, attempt_dir
 from headwater.engine.resolution import job_parameters, ref_context, resolve_task, task_parameters
 from headwater.errors import HeadwaterError, InvalidRequest
@@ -28,8 +29,10 @@ from headwater.ports import AttemptKey, Executor, Runner, RunRecord, TaskContext
 class Launcher:
     """Builds and starts the attempts of one run."""
 
-    def __init__(self, runners: Mapping[str, Runner], logs_dir: Path, record: RunRecord) -> None:
+    def __init__(self, runners: Mapping[str, Runner], logs_dir: Path, record: RunRecord,
+                 settings: JobSettings) -> None:
         self.runners, self.logs_dir, self.record = runners, logs_dir, record
+        self.settings = settings
         self.inputs: dict[int, list[object]] = {}  # parsed inputs of each for-each, by seq
 
     def input_of(self, state: RunState, run: TaskRun) -> str | None:
@@ -105,7 +108,9 @@ class Launcher:
             )
             launch = runner.launch_spec(spec, context)
             files = {CONTEXT: json.dumps(self.context_file(state, ids, run, spec, parameters))}
-            handle = executor.launch(key, replace(launch, files={**launch.files, **files}))
+            cluster = cluster_for(self.settings, task.spec)
+            handle = executor.launch(key, replace(launch, files={**launch.files, **files},
+                                                  cluster=cluster))
         except (HeadwaterError, OSError) as error:
             return [TaskFailed(now(), run.seq, f"The task could not start: {error}")]
         return [TaskStarted(now(), run.seq, handle, resolved)]

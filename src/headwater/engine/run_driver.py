@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from headwater.core.audit import TaskMetric, parse_metrics
+from headwater.core.compute import clusters_needed
 from headwater.core.events import (
     CancelRequested,
     CancelTimer,
@@ -50,6 +51,7 @@ from headwater.engine.launcher import Launcher
 from headwater.ports import (
     AttemptKey,
     Clock,
+    ClusterKeeper,
     Executor,
     Runner,
     RunRecord,
@@ -75,6 +77,7 @@ class Host(Protocol):
     logs_dir: Path
     actor: str
     kill_grace_seconds: float
+    clusters: ClusterKeeper | None
 
     def set_timer(self, run_id: int, key: str, at: datetime) -> None: ...
 
@@ -90,6 +93,7 @@ class RunDriver:
         self.inline: deque[int] = deque()  # conditions and for-each expansions: no process
         self.to_launch: deque[int] = deque()
         self.armed: set[str] = set()  # duration-warning timers set by this driver
+        self.clusters_kept: frozenset[str] | None = None  # as last told to the host
         self.use(record)
 
     def use(self, record: RunRecord) -> None:
@@ -101,7 +105,7 @@ class RunDriver:
         self.settings = JobSettings.model_validate(dict(record.job.settings))
         self.context = RunContext(record.run_id, record.job.job_id, record.job.name,
                                   self.host.actor, record.trigger, record.parameters)
-        self.launcher = Launcher(self.host.runners, self.host.logs_dir, record)
+        self.launcher = Launcher(self.host.runners, self.host.logs_dir, record, self.settings)
 
     @property
     def finished(self) -> bool:
@@ -121,6 +125,7 @@ class RunDriver:
             self.apply(RunStarted(self.now()))
         elif not self.state.is_terminal:
             self.resume()
+        self.keep_clusters()  # a run taken over lets go of the clusters it no longer needs
 
     def resume(self) -> None:
         """Re-issue what the snapshot waits for; adopt attempts an earlier engine started."""
@@ -169,12 +174,23 @@ class RunDriver:
         self.arm_duration_watches()
         for command in decision.commands:
             self.perform(command)
+        self.keep_clusters()
         if self.observer is not None:
             self.observer(self.state, decision.changed, self.ids)
 
     def apply_all(self, events: Sequence[Event]) -> None:
         for event in events:
             self.apply(event)
+
+    def keep_clusters(self) -> None:
+        """Tell the host which clusters the run still needs, when that changed: a cluster
+        is closed once no task of the run can start on it any more."""
+        if self.host.clusters is None:
+            return
+        needed = clusters_needed(self.settings, self.state)
+        if needed != self.clusters_kept:
+            self.clusters_kept = needed
+            self.host.clusters.keep_clusters(self.run_id, needed)
 
     def arm_duration_watches(self) -> None:
         for watch in duration_watches(self.settings, self.state):
@@ -268,7 +284,7 @@ def exit_event(exit_: TaskExit, now: datetime) -> Event:
     at = exit_.at or now
     seq = exit_.key.seq
     if exit_.lost is not None:
-        return TaskLost(at, seq)
+        return TaskLost(at, seq, exit_.lost or None)
     if exit_.start_error is not None:
         return TaskFailed(at, seq, f"The task could not start: {exit_.start_error}")
     values = _values(exit_.values)

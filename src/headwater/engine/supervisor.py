@@ -37,8 +37,8 @@ from headwater.engine.observers import commits_path
 from headwater.engine.run_driver import Observer, RunDriver
 from headwater.engine.scheduler import Scheduler
 from headwater.engine.timers import Timers
-from headwater.errors import LeaseLost, StoreError, StoreLost
-from headwater.ports import Clock, Executor, Runner, RunRequest, Store
+from headwater.errors import LeaseLost, NotFound, StoreError, StoreLost
+from headwater.ports import Clock, ClusterKeeper, Executor, Runner, RunRequest, Store
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +70,11 @@ class Supervisor:
     def __init__(self, store: Store, executor: Executor, runners: Mapping[str, Runner],
                  clock: Clock, settings: EngineSettings, owner: str, *,
                  only: Collection[int] | None = None, observer: Observer | None = None,
-                 is_dead: Callable[[str], bool] = is_gone) -> None:
+                 is_dead: Callable[[str], bool] = is_gone,
+                 clusters: ClusterKeeper | None = None) -> None:
         self.store, self.executor, self.runners, self.clock = store, executor, runners, clock
+        self.clusters = clusters
+        self.clusters_swept = clusters is None
         self.settings, self.owner, self.observer = settings, owner, observer
         self.only = None if only is None else frozenset(only)
         self.is_dead = is_dead
@@ -176,6 +179,8 @@ class Supervisor:
 
     def claim(self, now: datetime) -> None:
         """Claim runs that need an engine: new ones, expired leases, dead local engines'."""
+        if not self.clusters_swept:
+            self.sweep_clusters()
         host = self.owner.partition(":")[0] + ":"  # engines of this host share its prefix
         dead = {o for o in self.store.lease_owners(host) if o != self.owner and self.is_dead(o)}
         self.store.admit_queued(now)
@@ -186,6 +191,21 @@ class Supervisor:
             log.info("engine %s claimed run %s (fence %s)", self.owner, claim.run_id,
                      claim.fence)
             self.call(claim.run_id, partial(self.add_driver, claim.run_id, claim.fence))
+
+    def sweep_clusters(self) -> None:
+        """Close the clusters recorded for runs that ended (or were deleted) while no engine
+        held them: an engine that died between a run's end and closing its clusters."""
+        assert self.clusters is not None
+        for run_id in self.clusters.runs_with_clusters():
+            if run_id in self.drivers:
+                continue
+            try:
+                ended = self.store.load_run(run_id).state.is_terminal
+            except NotFound:
+                ended = True
+            if ended:
+                self.clusters.keep_clusters(run_id, ())
+        self.clusters_swept = True
 
     def saturated(self) -> bool:
         """Every slot is taken and attempts wait for one: leave new runs to other engines."""

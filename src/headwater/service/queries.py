@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from headwater.api.documents import repair_pending, run_json, task_run_document
-from headwater.api.outputs import LOG_LIMIT, output_seq, run_output, setup_durations, wants_logs
+from headwater.api.outputs import (
+    LOG_LIMIT,
+    cluster_instances,
+    output_seq,
+    run_output,
+    setup_durations,
+    wants_logs,
+)
 from headwater.core.permissions import Action
 from headwater.core.runstate import TaskRun
 from headwater.engine.attempts import attempt_dir, log_path
@@ -48,10 +55,11 @@ class QueriesMixin(AccessMixin):
                      ) -> dict[str, Any]:
         """The `Run` of `runs/get` (a task run id gives that task run, with its iterations)."""
         record, seq = self.find_run(run_id)
-        setup = setup_durations(self.store.task_outputs(record.run_id))
+        outputs = self.store.task_outputs(record.run_id)
+        setup, instances = setup_durations(outputs), cluster_instances(outputs)
         if seq is not None:
-            return task_run_document(record, seq, include_resolved_values, setup)
-        document = run_json(record, include_resolved_values, setup)
+            return task_run_document(record, seq, include_resolved_values, setup, instances)
+        document = run_json(record, include_resolved_values, setup, instances)
         if record.state.is_terminal:
             for request in self.store.pending_requests([record.run_id]):
                 if request.kind == "REPAIR":

@@ -251,9 +251,11 @@ def test_a_double_forked_setsid_daemon_with_no_environment_dies_with_its_attempt
 ) -> None:
     # Given a task that leaves such a daemon behind, and then exits or is terminated
     then = "exit 0" if ending == "exits" else "sleep 60"
-    spawned = spawner.spawn(request(tmp_path, DAEMONIZE + then, grace=0.5))
+    waits = "while [ ! -e go ]; do sleep 0.01; done\n"  # until the daemon is looked at
+    spawned = spawner.spawn(request(tmp_path, DAEMONIZE + waits + then, grace=0.5))
     [daemon] = read_pids(tmp_path / "pids")
     assert b"HEADWATER" not in Path(f"/proc/{daemon}/environ").read_bytes()
+    (tmp_path / "go").touch()
     if ending == "is terminated":
         os.kill(spawned.pid, signal.SIGTERM)
 

@@ -96,6 +96,8 @@ class ScenarioWorld:
         scenario = self.scenario
         key = loop_key(state, run) or run.task_key
         duration = scenario.durations.get(key, timedelta(0))
+        if key == scenario.cancel_at and not self.canceled:
+            return Script(("hang",), duration, FAILURE_MESSAGE)  # until the cancel stops it
         per_iteration = scenario.fail_iterations.get(key, {})
         if run.iteration is not None and run.iteration in per_iteration:
             return _script("fail", per_iteration[run.iteration], duration)
@@ -124,7 +126,7 @@ class ScenarioWorld:
                         if (u := unknown_reference(text, self.parameters)) is not None), None)
         if unknown is not None:
             self.assume(Assumption(key, "outcome", "true",
-                                   f"{unknown} is known only when the job runs"))
+                                   f"{unknown} is known only at run time"))
             return [started, TaskSucceeded(now, seq, outcome="true")]
         try:
             resolved = resolve_known(spec, self.settings.name or "", self.parameters, state, run)
@@ -142,7 +144,7 @@ class ScenarioWorld:
         if unknown is not None:
             count = max(self.scenario.fail_iterations.get(key, {}), default=0) + 1
             self.assume(Assumption(key, "iterations", str(count),
-                                   f"{unknown} is known only when the job runs"))
+                                   f"{unknown} is known only at run time"))
             return [ForEachStarted(now, seq, json.dumps(list(range(count))))]
         try:
             resolved = resolve_known(spec, self.settings.name or "", self.parameters, state, run)
@@ -201,16 +203,25 @@ def summary(settings: JobSettings, state: RunState, world: ScenarioWorld) -> Sim
     plan = state.plan
     start = state.start_time or T0
     tasks = tuple(_task(state, key, start) for key in plan.order)
-    notes = []
-    cancel = world.scenario.cancel_at
-    if cancel is not None and not world.canceled:
-        notes.append(f"{cancel} never started in this scenario, so the run was not cancelled")
     end = state.end_time or start
     return SimulatedRun(
         job_name=settings.name or "", life_cycle_state=state.life_cycle,
         result_state=state.result, state_message=state.message, tasks=tasks,
         alerts=tuple(world.alerts), assumptions=_in_order(plan, world.assumptions),
-        wall_time=end - start, notes=tuple(notes))
+        wall_time=end - start, notes=_unused(world, {task.task_key: task for task in tasks}))
+
+
+def _unused(world: ScenarioWorld, tasks: Mapping[str, SimulatedTask]) -> tuple[str, ...]:
+    """What the scenario asked about tasks that never ran, so it made no difference."""
+    scenario = world.scenario
+    asked = [(scenario.fail, "it did not fail"), (scenario.timeout, "it did not time out"),
+             (scenario.outcomes, "its branch made no difference"),
+             ({**scenario.iterations, **scenario.fail_iterations}, "it ran no iterations")]
+    notes = [f"{key} did not run, so {what}" for keys, what in asked for key in keys
+             if not tasks[key].ran]
+    if scenario.cancel_at is not None and not world.canceled:
+        notes.append(f"{scenario.cancel_at} did not run, so the run was not cancelled")
+    return tuple(dict.fromkeys(notes))
 
 
 def _task(state: RunState, key: str, start: datetime) -> SimulatedTask:

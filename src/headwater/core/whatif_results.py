@@ -132,9 +132,9 @@ class Assumption:
     because: str
 
     def __str__(self) -> str:
-        chose = (f"took the {self.value!r} branch" if self.kind == "outcome"
-                 else f"ran {self.value} iteration{'s' if self.value != '1' else ''}")
-        return f"{self.task_key} {chose}, assumed: {self.because}"
+        chose = (f"takes its {self.value!r} branch" if self.kind == "outcome"
+                 else f"runs {self.value} iteration{'s' if self.value != '1' else ''}")
+        return f"{self.task_key} {chose}: {self.because}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"task_key": self.task_key, "kind": self.kind, "value": self.value,

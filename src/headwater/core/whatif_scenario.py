@@ -27,8 +27,8 @@ class Scenario:
     iteration; `fail_iterations` fails single iterations (loop key -> index -> attempts).
     `outcomes` picks the branch of condition tasks (True: "true"); `iterations` says how many
     iterations a for-each runs; `durations` how long each attempt of a task takes (default
-    0); `cancel_at` cancels the run the moment that task starts; `parameters` override job
-    parameters as `--param` does.
+    0); `cancel_at` cancels the run while that task runs (its first attempt runs until the
+    cancel stops it); `parameters` override job parameters as `--param` does.
     """
 
     fail: Mapping[str, int | None] = field(default_factory=dict)
@@ -107,6 +107,10 @@ def _check_troubles(settings: JobSettings, plan: Plan,
                 problems.append(ScenarioProblem(name, key, message))
     for key in set(scenario.fail) & set(scenario.timeout):
         problems.append(ScenarioProblem("timeout", key, "fail names it too: choose one"))
+    cancel = plan.tasks.get(scenario.cancel_at or "")
+    if cancel is not None and cancel.kind == "condition_task":
+        problems.append(ScenarioProblem("cancel_at", cancel.key, "a condition is evaluated at "
+                                        "once: a cancel cannot catch it running"))
     for key, duration in scenario.durations.items():
         if duration < timedelta(0):
             problems.append(ScenarioProblem("durations", key, "a duration cannot be negative"))
@@ -140,8 +144,10 @@ def _check_branches(plan: Plan, scenario: Scenario) -> list[ScenarioProblem]:
                                 "only conditions branch")
                 for key in scenario.outcomes
                 if (task := plan.tasks.get(key)) is not None and task.kind != "condition_task"]
-    problems += [ScenarioProblem("iterations", key, f"not a for-each task (it is a {task.kind})")
-                 for key in {**scenario.iterations, **scenario.fail_iterations}
+    problems += [ScenarioProblem(part, key, f"not a for-each task (it is a {task.kind})")
+                 for part, keys in (("iterations", scenario.iterations),
+                                    ("fail_iterations", scenario.fail_iterations))
+                 for key in keys
                  if (task := plan.tasks.get(key)) is not None and task.kind != "for_each_task"]
     problems += [ScenarioProblem("iterations", key, "cannot be negative")
                  for key, count in scenario.iterations.items() if count < 0]

@@ -195,6 +195,8 @@ def _state(life: LifeCycleState, result: ResultState | None, message: str) -> di
     state: dict[str, Any] = {"life_cycle_state": str(life), "state_message": message}
     if result is not None:
         state["result_state"] = str(result)
+        state["user_cancelled_or_timedout"] = result in (ResultState.CANCELED,
+                                                         ResultState.TIMEDOUT)
     status = status_of(life, result, message)
     details = {"termination_details": {"code": str(status.code), "type": str(status.type),
                                        "message": status.message}} if status.code else {}

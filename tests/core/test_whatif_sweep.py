@@ -44,7 +44,7 @@ def test_a_task_that_runs_only_on_failure_handles_it() -> None:
     assert found["ingest"].handlers == ("page_oncall",)
     assert found["ingest"].handled and not found["publish"].handled
     assert found["page_oncall"].skipped == (
-        "it does not run in this scenario (EXCLUDED: Task was excluded: its run_if "
+        "it does not run when nothing fails (EXCLUDED: Task was excluded: its run_if "
         "AT_LEAST_ONE_FAILED was not met.)")
     assert found["page_oncall"].handled  # it cannot fail here, so nothing to handle
 
@@ -70,7 +70,7 @@ def test_a_branch_the_caller_chose_is_kept() -> None:
                   scenario=Scenario(outcomes={"gate": False}))
 
     assert found["report"].skipped == (
-        "it does not run in this scenario (EXCLUDED: Task was excluded: the condition 'gate' "
+        "it does not run when nothing fails (EXCLUDED: Task was excluded: the condition 'gate' "
         "took the other branch.)")
 
 

@@ -165,8 +165,8 @@ def _all_failures(settings: JobSettings, scenario: Scenario, where: str,
         click.echo(json.dumps({"cases": [case.to_dict() for case in cases]}, indent=2))
         return
     unhandled = [case.task_key for case in cases if not case.handled]
-    click.echo(f"What if each task of {where} fails (after all its retries)? "
-               f"Simulated, nothing ran.")
+    click.echo(f"What if each task fails, after all its retries? {where[0].upper()}"
+               f"{where[1:]}; simulated, nothing ran.")
     rows = [("task", "attempts", "run", "handled by", "not run")]
     rows += [_row(case) for case in cases]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]

@@ -106,10 +106,11 @@ def every_failure(settings: JobSettings, scenario: Scenario | None = None,
         return baselines[key]
 
     choices = list(_branch_choices(plan, job_parameters(settings, base.parameters), base))
+    quiet = not (base.fail or base.timeout or base.fail_iterations or base.cancel_at)
     cases = []
     for key in plan.order:
         reaching = next((o for o in choices if baseline(o).task(key).ran), None)
-        skipped = _cannot_fail(plan, key, baseline(reaching or choices[0]))
+        skipped = _cannot_fail(plan, key, baseline(reaching or choices[0]), quiet)
         if reaching is None or skipped is not None:
             run = baseline(reaching or choices[0])
             cases.append(FailureCase(key, run, run, skipped=skipped))
@@ -124,8 +125,9 @@ def every_failure(settings: JobSettings, scenario: Scenario | None = None,
     return tuple(cases)
 
 
-def _cannot_fail(plan: Plan, key: str, baseline: SimulatedRun) -> str | None:
-    """Why `key` cannot fail for good in this scenario, or None."""
+def _cannot_fail(plan: Plan, key: str, baseline: SimulatedRun, quiet: bool) -> str | None:
+    """Why `key` cannot fail for good in this scenario (`quiet`: nothing else fails in it),
+    or None."""
     task = plan.tasks[key]
     if task.disabled:
         return "disabled: it never runs"
@@ -133,8 +135,8 @@ def _cannot_fail(plan: Plan, key: str, baseline: SimulatedRun) -> str | None:
         return "it retries forever (max_retries: -1), so it never fails for good"
     simulated = baseline.task(key)
     if not simulated.ran:
-        return (f"it does not run in this scenario ({simulated.result_state}: "
-                f"{simulated.state_message})")
+        when = "when nothing fails" if quiet else "in this scenario"
+        return f"it does not run {when} ({simulated.result_state}: {simulated.state_message})"
     return None
 
 

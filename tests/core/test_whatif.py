@@ -246,6 +246,7 @@ def test_every_problem_of_a_scenario_is_reported_at_once() -> None:
             fail={"ingset": None, "ingest": None, "off": None, "each_item": None},
             timeout={"gate": None, "ingest": 0}, outcomes={"ingest": True},
             fail_iterations={"each": {5: None}}, cancel_at="gate",
+            durations={"gate": timedelta(seconds=5), "each": timedelta(seconds=-1)},
             parameters={"evn": "prod"}))
 
     assert [str(p) for p in caught.value.problems] == [
@@ -259,6 +260,8 @@ def test_every_problem_of_a_scenario_is_reported_at_once() -> None:
         "timeout ingest: the number of attempts must be at least 1",
         "timeout ingest: fail names it too: choose one",
         "cancel_at gate: a condition is evaluated at once: a cancel cannot catch it running",
+        "durations gate: a condition is evaluated at once: it takes no time",
+        "durations each: a duration cannot be negative",
         "outcomes ingest: not a condition task (it is a shell_command_task): only conditions "
         "branch",
         "fail_iterations each:5: the loop runs 2 iterations (indexes 0 to 1)",
@@ -296,3 +299,14 @@ def test_the_result_is_a_json_document_shaped_like_a_run() -> None:
     assert b["attempts"][0]["start_seconds"] is None
     assert document["wall_time_seconds"] == 0.0
 
+
+def test_a_run_that_would_not_end_is_refused_with_what_is_still_going() -> None:
+    settings = job(task("first"), task("forever", "first", max_retries=-1,
+                                       min_retry_interval_millis=1))
+
+    with pytest.raises(ScenarioError) as caught:
+        simulate_run(settings, Scenario(fail={"forever": 10**9}))
+
+    assert str(caught.value) == (
+        "scenario: the simulated run reached 2,000 attempts (forever was starting attempt "
+        "1999) without ending: fail fewer attempts, or give the job a shorter timeout")

@@ -131,6 +131,18 @@ def test_a_scenario_that_does_not_fit_the_job_is_refused_with_every_problem(hw: 
     ]
 
 
+def test_a_run_too_long_to_simulate_is_refused(hw: Cli, tmp_path: Path) -> None:
+    job = write_job(tmp_path / "job.json", [shell("poll", "true", max_retries=-1,
+                                                  min_retry_interval_millis=1)])
+
+    result = hw("simulate", str(job), "--fail", "poll:1000000000")
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "error: the simulated run reached 2,000 attempts (poll was starting attempt 2000) "
+        "without ending: fail fewer attempts, or give the job a shorter timeout"]
+
+
 def test_malformed_options_are_usage_errors(hw: Cli) -> None:
     for args in (["--fail", "bronze_ingest:x"], ["--outcome", "quality_gate=maybe"],
                  ["--fail-iteration", "loop"], ["--all-failures", "--fail", "report"]):

@@ -103,8 +103,8 @@ def simulate(file: Path, job_name: str | None, target: str | None, var_pairs: Se
             _one(job.settings, scenario, where, as_json)
     except ScenarioError as error:
         for problem in error.problems:
-            click.echo(f"error: {OPTIONS.get(problem.part, problem.part)} {problem.value}: "
-                       f"{problem.message}", err=True)
+            where = " ".join(filter(None, (OPTIONS.get(problem.part), problem.value)))
+            click.echo(f"error: {where + ': ' if where else ''}{problem.message}", err=True)
         raise SystemExit(1) from None
 
 

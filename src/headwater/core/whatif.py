@@ -52,11 +52,13 @@ from headwater.core.whatif_results import (
     SimulatedRun,
     SimulatedTask,
 )
-from headwater.core.whatif_scenario import Scenario, check_scenario
+from headwater.core.whatif_scenario import Scenario, ScenarioError, ScenarioProblem, check_scenario
 
 FAILURE_MESSAGE = "The task's process exited with code 1."  # as the engine words an exit 1
 CONDITION_FAILURE = "The condition could not be evaluated (a simulated failure)."
-MAX_EVENTS = 200_000
+# The simulation's cost grows with the square of the attempts (each decision looks over every
+# attempt so far), so it stops at a number of attempts no real retry policy reaches, in seconds.
+MAX_ATTEMPTS = 2_000
 
 
 def simulate_run(settings: JobSettings, scenario: Scenario | None = None) -> SimulatedRun:
@@ -70,8 +72,18 @@ def simulate_run(settings: JobSettings, scenario: Scenario | None = None) -> Sim
     plan = build_plan(settings)
     check_scenario(settings, plan, chosen)
     world = ScenarioWorld(settings, chosen, job_parameters(settings, chosen.parameters))
-    sim = simulate(plan, world=world, max_events=MAX_EVENTS, kill_delay=timedelta(0))
+    # Every attempt is at most a start, an end, a timeout and a duration warning, and every
+    # event of the run itself fits in the rest: the attempt cap ends the simulation first.
+    sim = simulate(plan, world=world, max_events=10 * MAX_ATTEMPTS, kill_delay=timedelta(0))
     return summary(settings, sim.state, world)
+
+
+def too_many_attempts(run: TaskRun) -> ScenarioError:
+    key = run.task_key if run.iteration is None else f"{run.task_key}[{run.iteration}]"
+    return ScenarioError([ScenarioProblem(
+        "scenario", "", f"the simulated run reached {MAX_ATTEMPTS:,} attempts ({key} was "
+        f"starting attempt {run.attempt_number}) without ending: fail fewer attempts, or give "
+        f"the job a shorter timeout")])
 
 
 @dataclass
@@ -86,13 +98,18 @@ class ScenarioWorld:
     assumptions: dict[str, Assumption] = field(default_factory=dict)
     armed: set[str] = field(default_factory=set)
     canceled: bool = False
+    attempts: int = 0
 
-    @property
-    def context(self) -> RunContext:
-        return RunContext(0, 0, self.settings.name or "", "simulation", "ONE_TIME",
-                          dict(self.parameters))
+    context: RunContext = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.context = RunContext(0, 0, self.settings.name or "", "simulation", "ONE_TIME",
+                                  dict(self.parameters))
 
     def script(self, state: RunState, run: TaskRun) -> Script:
+        self.attempts += 1
+        if self.attempts > MAX_ATTEMPTS:
+            raise too_many_attempts(run)
         scenario = self.scenario
         key = loop_key(state, run) or run.task_key
         duration = scenario.durations.get(key, timedelta(0))
@@ -100,11 +117,11 @@ class ScenarioWorld:
             return Script(("hang",), duration, FAILURE_MESSAGE)  # until the cancel stops it
         per_iteration = scenario.fail_iterations.get(key, {})
         if run.iteration is not None and run.iteration in per_iteration:
-            return _script("fail", per_iteration[run.iteration], duration)
+            return _script("fail", per_iteration[run.iteration], run, duration)
         if key in scenario.fail:
-            return _script("fail", scenario.fail[key], duration)
+            return _script("fail", scenario.fail[key], run, duration)
         if key in scenario.timeout:
-            return _script("hang", scenario.timeout[key], duration)
+            return _script("hang", scenario.timeout[key], run, duration)
         return Script(("ok",), duration, FAILURE_MESSAGE)
 
     def inline(self, state: RunState, run: TaskRun, now: datetime) -> list[Event]:
@@ -185,10 +202,12 @@ def loop_key(state: RunState, run: TaskRun) -> str | None:
     return None if run.parent_seq is None else state.task_runs[run.parent_seq].task_key
 
 
-def _script(trouble: str, attempts: int | None, duration: timedelta) -> Script:
-    """`trouble` ("fail" or "hang") for the first `attempts` attempts (None: every one)."""
-    outcomes = (trouble,) if attempts is None else (trouble,) * attempts + ("ok",)
-    return Script(outcomes, duration, FAILURE_MESSAGE)
+def _script(trouble: str, attempts: int | None, run: TaskRun, duration: timedelta) -> Script:
+    """The script of `run`: `trouble` ("fail" or "hang") when it is one of the first
+    `attempts` attempts (None: every one), else success. One outcome per attempt, so a count
+    as large as 10**9 costs nothing."""
+    troubled = attempts is None or run.attempt_number < attempts
+    return Script((trouble if troubled else "ok",), duration, FAILURE_MESSAGE)
 
 
 def _branch(outcome: bool) -> str:

@@ -46,11 +46,12 @@ class ScenarioProblem:
     """One part of a scenario that does not fit the job."""
 
     part: str  # the Scenario field: fail, timeout, outcomes, ...
-    value: str  # the task key (or parameter name) it names
+    value: str  # the task key (or parameter name) it names; "" for the scenario as a whole
     message: str
 
     def __str__(self) -> str:
-        return f"{self.part} {self.value}: {self.message}"
+        return f"{self.part} {self.value}: {self.message}" if self.value else (
+            f"{self.part}: {self.message}")
 
 
 class ScenarioError(InvalidRequest):
@@ -112,8 +113,12 @@ def _check_troubles(settings: JobSettings, plan: Plan,
         problems.append(ScenarioProblem("cancel_at", cancel.key, "a condition is evaluated at "
                                         "once: a cancel cannot catch it running"))
     for key, duration in scenario.durations.items():
+        task = plan.tasks.get(key)
         if duration < timedelta(0):
             problems.append(ScenarioProblem("durations", key, "a duration cannot be negative"))
+        elif task is not None and task.kind == "condition_task":
+            problems.append(ScenarioProblem("durations", key, "a condition is evaluated at "
+                                            "once: it takes no time"))
     return problems
 
 

@@ -32,7 +32,7 @@ from headwater.ports import Clock, JobRecord, RunRecord, RunSummary
 from headwater.store import access_queries, job_queries, ops_queries, run_queries
 from headwater.store.access_store import AccessMixin, replace_grants
 from headwater.store.audit_anchor import AnchorFile
-from headwater.store.engine import READ_ONLY, FileIdentity, create_store_engine
+from headwater.store.engine import READ_ONLY, FileIdentity, create_store_engine, read_only_file
 from headwater.store.migrate import upgrade_to_head
 from headwater.store.operations import OperationsMixin
 from headwater.store.rows import run_state_from_rows
@@ -53,8 +53,9 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin):
     """
 
     def __init__(self, engine: Engine, lease_clock: Clock | None = None,
-                 anchor: AnchorFile | None = None) -> None:
+                 anchor: AnchorFile | None = None, read_only: Path | None = None) -> None:
         self.engine = engine
+        self.read_only = read_only  # a SQLite file this process may only read
         self.lease_clock = lease_clock
         self.anchor = anchor  # where the audit chain's head is witnessed (audit_anchor.py)
         self.file = FileIdentity.of(engine)  # a SQLite file, checked around every transaction
@@ -70,14 +71,15 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin):
         Raises:
             StoreError: when the database cannot be opened or migrated.
         """
-        engine = create_store_engine(url)
+        engine, read_only = create_store_engine(url), read_only_file(url)
         try:
-            upgrade_to_head(engine)
+            upgrade_to_head(engine, engine.url.render_as_string(hide_password=True),
+                            may_write=read_only is None)
         except BaseException:
             engine.dispose()
             raise
         anchor = None if anchor_path is None else AnchorFile(anchor_path, url)
-        return cls(engine, lease_clock, anchor)
+        return cls(engine, lease_clock, anchor, read_only)
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -97,6 +99,11 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin):
 
         Once it has committed, a new audit head is appended to the anchor."""
         head: tuple[int, str] | None = None
+        if self.read_only is not None:
+            raise StoreError(
+                f"the state store {self.read_only} is read-only for this user, and this "
+                "changes it: run it as the user who owns the store, or give this user write "
+                "access to the file and its folder")
         self._check_file()
         try:
             with self.engine.begin() as conn:

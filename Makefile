@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 EXAMPLE_DIR := examples/lf_job_etl_pipeline
 EXAMPLE := $(EXAMPLE_DIR)/databricks.yml
 
-.PHONY: run test lint bench chaos clean
+.PHONY: run test test-simulation lint bench chaos clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ lint: $(VENV)/.installed-dev
 
 test: lint
 	$(BIN)/pytest -q
+
+# The what-if simulation against real runs, with more random jobs than the sample `make test` runs.
+test-simulation: $(VENV)/.installed-dev
+	HEADWATER_SIMULATION_EXAMPLES=150 $(BIN)/pytest -q tests/e2e/test_simulation_matches_runs.py
 
 # W2 also runs on a Dask job cluster: the benchmark installs the `[dask]` extra.
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python

@@ -10,7 +10,10 @@ Workloads, each timed in this same run beside its floor:
   20 Databricks-source notebooks, and 5 .ipynb notebooks (a kernel each), one at a time;
 - W5: one engine (`headwater engine`'s loop) driving 50 runs of a 10-task job at once, at
   `--max-parallel`; besides the ratio, the engine's own CPU time per task (this process's
-  CPU: deciding, storing, launching; the tasks' processes are not counted).
+  CPU: deciding, storing, launching; the tasks' processes are not counted);
+- W6: `headwater simulate --all-failures` of the flagship example (every task failing in
+  turn, simulated), a whole command, against `headwater validate` of the same file as its
+  floor (starting Python and reading the file); besides, the simulations alone, in-process.
 The floor spawns the same number of `python -c pass`-like processes (the same empty script)
 back to back (W1) or with the same parallelism (W2). Overhead per task = (run - floor) / tasks.
 This is a report, not a test: machines are small and noisy, so read the ratios.
@@ -163,6 +166,34 @@ def many_runs(app: App, workdir: Path, runs: int, tasks: int) -> tuple[float, fl
     return wall, cpu
 
 
+def what_if_cost(repeat: int = 5) -> dict[str, object]:
+    """W6: median seconds of `simulate --all-failures` and of `validate` (the floor) on the
+    flagship example, and of the sweep alone in this process."""
+    from headwater.core.load import load_file
+    from headwater.core.whatif_sweep import every_failure
+
+    example = Path(__file__).resolve().parents[1] / "examples/lf_job_etl_pipeline/databricks.yml"
+
+    def median(*args: str) -> float:
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "headwater", *args, str(example)], check=True,
+                           stdout=subprocess.DEVNULL)
+            times.append(time.perf_counter() - started)
+        return sorted(times)[repeat // 2]
+
+    base, run = median("validate"), median("simulate", "--all-failures")
+    settings = load_file(example)[0].settings
+    started = time.perf_counter()
+    cases = every_failure(settings)
+    alone = time.perf_counter() - started
+    row = report("W6 what-if --all-failures", len(cases), run, base)
+    row["in_process_ms"] = round(alone * 1000, 1)
+    print(f"{'':<28} the simulations alone: {row['in_process_ms']} ms for {len(cases)} tasks")
+    return row
+
+
 def report(name: str, tasks: int, run: float, base: float) -> dict[str, object]:
     overhead_ms = (run - base) / tasks * 1000
     print(f"{name:<28} {tasks:>5} tasks  run {run:7.2f}s  floor {base:7.2f}s  "
@@ -209,6 +240,7 @@ def main() -> None:
             row["engine_cpu_ms_per_task"] = round(cpu / 500 * 1000, 2)
             print(f"{'':<28} engine CPU {cpu:.2f}s: {row['engine_cpu_ms_per_task']} ms/task")
             rows.append(row)
+        rows.append(what_if_cost())
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 

@@ -1,165 +1,214 @@
-"""Fakes for fast tests: a clock, an executor and a runner that run nothing, and a
-discrete-event simulation of a run.
+"""Testing helpers: what-if simulations of a job for users' own test suites, and fakes for
+headwater's tests.
 
-`FakeClock`, `FakeExecutor` (like httpx's `MockTransport`: a handler says how each attempt
-ends) and `FakeRunner` let the engine and the service be tested in-process, in milliseconds,
-against the real SQLite store: time moves only when the executor waits, and jumps to the next
-exit. Several executors may share one `FakeAttempts`, as engines share a machine's processes,
-so that one engine can adopt what another launched.
+For a job's own tests (stable, documented; see docs/guide/what-if.md):
 
-`simulate` plays the engine's part without processes or a store: it feeds `decide` the events
-an executor and timers would produce, with scripted outcomes per attempt. Real adapters are
-tested for real elsewhere.
+    from headwater.testing import simulate_job, simulate_failures
+
+    def test_a_failed_validation_skips_the_report_and_alerts():
+        run = simulate_job("databricks.yml", target="dev", fail=["validation"])
+        assert run.task("report").result_state == "UPSTREAM_FAILED"
+        assert run.task("alert_on_failure").result_state == "SUCCESS"
+        assert run.result_state == "FAILED"
+
+`simulate_job` runs the job's real plan through the real `decide` on a simulated clock, with
+every attempt succeeding unless the scenario says otherwise, and returns what a real run would
+show (`SimulatedRun`); nothing runs and nothing is stored. `simulate_failures` fails each task
+in turn (`FailureCase`: what did not run, which handler ran, who was alerted).
+
+For headwater's own tests: `simulate` (the discrete-event simulation, `core/simulation.py`),
+and `FakeClock`, `FakeExecutor` (like httpx's `MockTransport`: a handler says how each
+attempt ends) and `FakeRunner`, which let the engine and the service be tested in-process, in
+milliseconds, against the real SQLite store: time moves only when the executor waits, and
+jumps to the next exit. Several executors may share one `FakeAttempts`, as engines share a
+machine's processes, so that one engine can adopt what another launched.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import json
-from collections.abc import Callable, Mapping, Sequence
+import os
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from headwater.core.conditions import ConditionError, evaluate_condition
-from headwater.core.events import (
-    CancelRequested,
-    CancelTimer,
-    Event,
-    FinishRun,
-    ForEachStarted,
-    KillTask,
-    RunStarted,
-    SetTimer,
-    StartTask,
-    TaskFailed,
-    TaskStarted,
-    TaskSucceeded,
-    TimerFired,
+from headwater.core.load import load_file, settings_from_body
+from headwater.core.simulation import T0, Script, ScriptedWorld, Simulation, World, replay, simulate
+from headwater.core.spec import JobSettings, Task
+from headwater.core.whatif import simulate_run
+from headwater.core.whatif_results import (
+    Assumption,
+    SimulatedAlert,
+    SimulatedAttempt,
+    SimulatedRun,
+    SimulatedTask,
 )
-from headwater.core.machine import decide, initial_state
-from headwater.core.plan import Plan
-from headwater.core.runstate import RunState
-from headwater.core.spec import Task
+from headwater.core.whatif_scenario import Scenario, ScenarioError
+from headwater.core.whatif_sweep import FailureCase, every_failure
 from headwater.ports import AttemptKey, LaunchSpec, TaskContext, TaskExit
 
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
+__all__ = [
+    "T0",
+    "Assumption",
+    "FailureCase",
+    "FakeAttempt",
+    "FakeAttempts",
+    "FakeClock",
+    "FakeExecutor",
+    "FakeRunner",
+    "Handler",
+    "Outcome",
+    "Scenario",
+    "ScenarioError",
+    "Script",
+    "ScriptedWorld",
+    "SimulatedAlert",
+    "SimulatedAttempt",
+    "SimulatedRun",
+    "SimulatedTask",
+    "Simulation",
+    "World",
+    "fake_runners",
+    "replay",
+    "scenario",
+    "simulate",
+    "simulate_failures",
+    "simulate_job",
+]
+
+JobSource = str | os.PathLike[str] | JobSettings | Mapping[str, Any]
+Troubles = Iterable[str] | Mapping[str, int]
 
 
-@dataclass(frozen=True, slots=True)
-class Script:
-    """What each attempt of a task does: "ok", "fail" or "hang" (runs until killed)."""
+def simulate_job(
+    job: JobSource,
+    *,
+    target: str | None = None,
+    job_name: str | None = None,
+    variables: Mapping[str, str] | None = None,
+    parameters: Mapping[str, str] | None = None,
+    fail: Troubles = (),
+    timeout: Troubles = (),
+    outcomes: Mapping[str, bool | str] | None = None,
+    iterations: Mapping[str, int] | None = None,
+    fail_iterations: Mapping[str, Iterable[int]] | None = None,
+    durations: Mapping[str, float | timedelta] | None = None,
+    cancel_at: str | None = None,
+) -> SimulatedRun:
+    """What a run of `job` would show if the tasks named fail, time out or are cancelled.
 
-    outcomes: Sequence[str] = ("ok",)
-    duration: timedelta = timedelta(seconds=1)
+    Nothing runs and nothing is stored: the job's plan goes through headwater's real state
+    machine on a simulated clock, every attempt succeeding at once unless told otherwise.
 
-    def outcome(self, attempt: int) -> str:
-        return self.outcomes[min(attempt, len(self.outcomes) - 1)]
+    Args:
+        job: a job file (a bundle's `databricks.yml` or a `jobs/create` JSON body), the JSON
+            body as a dict, or `JobSettings`.
+        target: the bundle target to apply (default: the one marked `default: true`).
+        job_name: which job of a file that defines several (resource key or name).
+        variables: bundle variables, as `--var` sets them.
+        parameters: job parameter values for this run, as `--param` sets them.
+        fail: tasks whose every attempt fails (so their retries show), or a mapping from a
+            task to how many of its first attempts fail. A for-each fails every iteration.
+        timeout: tasks whose attempts hang until their `timeout_seconds` (or the job's)
+            stops them; a mapping says how many of the first attempts do.
+        outcomes: the branch a condition task takes (True/"true" or False/"false"); needed
+            only when its operands hold task values or other things known only at run time.
+        iterations: how many iterations a for-each runs, when its inputs are not literal.
+        fail_iterations: for-each task -> the indexes of the iterations that fail.
+        durations: how long each attempt of a task takes (seconds or a timedelta; default 0).
+        cancel_at: cancel the run the moment this task starts.
 
+    Returns:
+        The `SimulatedRun`: `.task(key)` (attempts, `result_state`, `state_message`), the
+        run's `result_state` and `state_message`, `alerts`, `assumptions`, `wall_time`.
 
-@dataclass
-class Simulation:
-    """The result: the final state and the full event log that produced it."""
-
-    state: RunState
-    events: list[Event] = field(default_factory=list)
-    started: list[tuple[str, int, datetime]] = field(default_factory=list)
-
-
-def simulate(
-    plan: Plan,
-    scripts: Mapping[str, Script] | None = None,
-    cancel_at: timedelta | None = None,
-    max_events: int = 100_000,
-) -> Simulation:
-    """Run `plan` to its end; tasks not in `scripts` succeed after one second."""
-    scripts = scripts or {}
-    queue: list[tuple[datetime, int, Event]] = []
-    order = itertools.count()
-    timers: dict[str, datetime] = {}
-    sim = Simulation(initial_state(plan))
-
-    def push(event: Event) -> None:
-        heapq.heappush(queue, (event.at, next(order), event))
-
-    push(RunStarted(T0))
-    if cancel_at is not None:
-        push(CancelRequested(T0 + cancel_at))
-    while queue and len(sim.events) < max_events:
-        _, _, event = heapq.heappop(queue)
-        if isinstance(event, TimerFired) and timers.get(event.key) != event.at:
-            continue  # cancelled or replaced
-        if isinstance(event, CancelRequested) and sim.state.is_terminal:
-            continue
-        decision = decide(sim.state, event)
-        sim.events.append(event)
-        sim.state = decision.state
-        for command in decision.commands:
-            _perform(command, event.at, sim, scripts, timers, push)
-        if sim.state.is_terminal and not any(
-            isinstance(e, (TaskSucceeded, TaskFailed)) for _, _, e in queue
-        ):
-            break
-    return sim
+    Raises:
+        SpecError: the job file is invalid.
+        ScenarioError: the scenario names what the job does not have (every problem at once).
+    """
+    chosen = scenario(parameters=parameters, fail=fail, timeout=timeout, outcomes=outcomes,
+                      iterations=iterations, fail_iterations=fail_iterations,
+                      durations=durations, cancel_at=cancel_at)
+    return simulate_run(load_job(job, target, job_name, variables), chosen)
 
 
-def _perform(command: object, now: datetime, sim: Simulation, scripts: Mapping[str, Script],
-             timers: dict[str, datetime], push: object) -> None:
-    assert callable(push)
-    match command:
-        case StartTask(seq=seq) if _kind(sim, seq) == "condition_task":
-            push(_evaluate(sim, seq, now))
-        case StartTask(seq=seq) if _kind(sim, seq) == "for_each_task":
-            spec = sim.state.plan.tasks[sim.state.task_runs[seq].task_key].spec.for_each_task
-            assert spec is not None
-            push(ForEachStarted(now, seq, spec.inputs))
-        case StartTask(seq=seq):
-            run = sim.state.task_runs[seq]
-            script = scripts.get(run.task_key, Script())
-            push(TaskStarted(now, seq, f"sim:{seq}"))
-            sim.started.append((run.task_key, run.attempt_number, now))
-            outcome = script.outcome(run.attempt_number)
-            end = now + script.duration
-            if outcome == "ok":
-                push(TaskSucceeded(end, seq))
-            elif outcome == "fail":
-                push(TaskFailed(end, seq, "scripted failure", 1))
-        case KillTask(seq=seq):
-            push(TaskFailed(now + timedelta(milliseconds=10), seq, "killed", None))
-        case SetTimer(key=key, at=at):
-            timers[key] = at
-            push(TimerFired(at, key))
-        case CancelTimer(key=key):
-            timers.pop(key, None)
-        case FinishRun():
-            pass
+def simulate_failures(
+    job: JobSource,
+    *,
+    target: str | None = None,
+    job_name: str | None = None,
+    variables: Mapping[str, str] | None = None,
+    parameters: Mapping[str, str] | None = None,
+    outcomes: Mapping[str, bool | str] | None = None,
+    iterations: Mapping[str, int] | None = None,
+) -> tuple[FailureCase, ...]:
+    """Each task failing in turn (after all its retries): one `FailureCase` per task, with
+    `not_run`, `handlers`, `failure_alerts` and `handled`. Arguments as `simulate_job`'s."""
+    chosen = scenario(parameters=parameters, outcomes=outcomes, iterations=iterations)
+    return every_failure(load_job(job, target, job_name, variables), chosen)
 
 
-def _kind(sim: Simulation, seq: int) -> str:
-    run = sim.state.task_runs[seq]
-    if run.parent_seq is not None:
-        return "iteration"
-    return sim.state.plan.tasks[run.task_key].kind
+def scenario(
+    *,
+    parameters: Mapping[str, str] | None = None,
+    fail: Troubles = (),
+    timeout: Troubles = (),
+    outcomes: Mapping[str, bool | str] | None = None,
+    iterations: Mapping[str, int] | None = None,
+    fail_iterations: Mapping[str, Iterable[int]] | None = None,
+    durations: Mapping[str, float | timedelta] | None = None,
+    cancel_at: str | None = None,
+) -> Scenario:
+    """A `Scenario` from the friendlier arguments of `simulate_job`."""
+    return Scenario(
+        fail=_troubles(fail), timeout=_troubles(timeout),
+        outcomes={key: _branch(key, value) for key, value in (outcomes or {}).items()},
+        iterations=dict(iterations or {}),
+        fail_iterations={key: dict.fromkeys(indexes) for key, indexes
+                         in (fail_iterations or {}).items()},
+        durations={key: value if isinstance(value, timedelta) else timedelta(seconds=value)
+                   for key, value in (durations or {}).items()},
+        cancel_at=cancel_at, parameters=dict(parameters or {}))
 
 
-def _evaluate(sim: Simulation, seq: int, now: datetime) -> Event:
-    """A condition with literal operands, as the engine evaluates it after resolving them."""
-    spec = sim.state.plan.tasks[sim.state.task_runs[seq].task_key].spec.condition_task
-    assert spec is not None
-    try:
-        outcome = evaluate_condition(spec.op, spec.left, spec.right)
-    except ConditionError as error:
-        return TaskFailed(now, seq, str(error))
-    return TaskSucceeded(now, seq, outcome="true" if outcome else "false")
+def load_job(job: JobSource, target: str | None = None, job_name: str | None = None,
+             variables: Mapping[str, str] | None = None, user: str = "local") -> JobSettings:
+    """The settings of `job`: a file, a JSON body, or settings already.
+
+    Raises:
+        SpecError: the file or body is invalid.
+        ValueError: the file defines no job, or several and `job_name` names none of them.
+    """
+    if isinstance(job, JobSettings):
+        return job
+    if isinstance(job, Mapping):
+        return settings_from_body(dict(job))
+    found = load_file(Path(job), target, variables, user)
+    chosen = [j for j in found if job_name in (None, j.resource_name, j.settings.name)]
+    if len(chosen) != 1:
+        names = ", ".join(j.resource_name for j in found) or "none"
+        what = f"no job {job_name!r}" if job_name else f"{len(found)} jobs, not one"
+        raise ValueError(f"{job}: {what} (its jobs: {names}); pass job_name=")
+    return chosen[0].settings
 
 
-def replay(plan: Plan, events: Sequence[Event]) -> RunState:
-    """The state that `events` produce from a fresh run of `plan`."""
-    state = initial_state(plan)
-    for event in events:
-        state = decide(state, event).state
-    return state
+def _troubles(value: Troubles) -> dict[str, int | None]:
+    if isinstance(value, Mapping):
+        return {str(key): int(count) for key, count in value.items()}
+    if isinstance(value, str):
+        return {value: None}  # one task key, not its letters
+    return dict.fromkeys(value)
+
+
+def _branch(key: str, value: bool | str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ValueError(f"outcomes[{key!r}]: {value!r} is not a branch: use True/\"true\" or "
+                     f"False/\"false\"")
 
 
 # -- fakes for the engine and the service --------------------------------------------------

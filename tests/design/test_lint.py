@@ -203,3 +203,53 @@ def test_concurrency_that_skips_runs_is_reported_where_it_is_set(
 
     assert found == rule and message in text
     assert (line, column) == place(path.read_text(), where)
+
+
+def with_cleanup(text: str) -> str:
+    """The good job with a cleanup task that always runs last (`run_if: ALL_DONE`)."""
+    cleanup = ("\n        - task_key: cleanup_bronze_landing\n"
+               "          depends_on: [ { task_key: transform_silver_orders } ]\n"
+               "          run_if: ALL_DONE\n"
+               "          shell_command_task: { command: 'true' }\n"
+               "          max_retries: 1\n          timeout_seconds: 60\n")
+    return text.replace("\ntargets:", cleanup + "\ntargets:", 1)
+
+
+def test_a_failure_nobody_hears_of_is_found_by_simulating_it(
+        job_file: Callable[[str], Path], run_lint: Invoke) -> None:
+    # Given the good job with a cleanup that always runs after the silver task: a leaf that
+    # succeeds whatever happened before it, so a failure upstream ends the run
+    # SUCCESS_WITH_FAILURES, which sends no on_failure alert
+    path = job_file("good_job.yml")
+    text = with_cleanup(path.read_text())
+    path.write_text(text)
+
+    # When it is linted
+    result = run_lint(path, "--target", "prod")
+
+    # Then both upstream tasks are reported where they start, and the cleanup is not (its
+    # own failure fails the run, and the job's on_failure alert goes out)
+    assert findings(result.output) == [
+        (*place(text, "task_key: ingest_bronze_orders"), "HW109",
+         "task 'ingest_bronze_orders' can fail without anyone hearing of it: the run ends "
+         "SUCCESS_WITH_FAILURES, no task runs because of it and no on_failure alert is sent"),
+        (*place(text, "task_key: transform_silver_orders"), "HW109",
+         "task 'transform_silver_orders' can fail without anyone hearing of it: the run ends "
+         "SUCCESS_WITH_FAILURES, no task runs because of it and no on_failure alert is sent"),
+    ]
+    assert result.exit_code == 0  # warnings
+
+
+def test_a_task_that_alerts_on_its_own_failure_is_heard(
+        job_file: Callable[[str], Path], run_lint: Invoke) -> None:
+    # Given the same job, where the ingestion task alerts on its own failure
+    path = job_file("good_job.yml")
+    own = ("          timeout_seconds: 600\n"
+           "          email_notifications: { on_failure: [ data@example.com ] }\n")
+    path.write_text(with_cleanup(path.read_text()).replace("          timeout_seconds: 600\n",
+                                                           own, 1))
+
+    result = run_lint(path, "--target", "prod")
+
+    assert [f[3].split(" can fail")[0] for f in findings(result.output)] == [
+        "task 'transform_silver_orders'"]

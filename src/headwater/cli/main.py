@@ -31,6 +31,7 @@ from headwater.cli.ops import register_operations
 from headwater.cli.runs import runs
 from headwater.cli.schedule import schedule
 from headwater.cli.server import server
+from headwater.cli.simulate import simulate
 from headwater.cli.tokens import tokens
 
 # `describe` and `lint` load the job models and the design modules: imported when run.
@@ -127,4 +128,5 @@ main.add_command(engine)
 main.add_command(tokens)
 main.add_command(schedule)
 main.add_command(server)
+main.add_command(simulate)
 register_operations(main)

@@ -13,6 +13,9 @@
 | HW107 | info     | a task key off the naming convention `<verb>_<layer>_<entity>`
 | HW108 | info     | a task with too many responsibilities: its notebook or script has over
 |       |          | `--max-lines` (300) non-blank lines, or its description names 3+ actions
+| HW109 | warning  | a task whose failure (after all its retries) sends no `on_failure`
+|       |          | alert and runs no task, found by simulating it (`core/whatif_sweep.py`);
+|       |          | only in jobs that alert on failure at all (else HW202 says it once)
 | HW201 | warning  | a job without a job-level timeout
 | HW202 | warning  | a job without a failure alert: no job-level `on_failure` e-mail or
 |       |          | webhook, and no alerting task that runs on failure
@@ -41,6 +44,7 @@ from collections.abc import Callable, Iterator
 
 from headwater.core.checks import format_path
 from headwater.core.spec import JobSettings, PauseStatus, RunIf, Task
+from headwater.core.whatif_sweep import every_failure
 from headwater.design.lint_rules import (
     DEFAULT_MAX_LINES,
     DEFAULT_NAMING,
@@ -54,6 +58,7 @@ from headwater.design.lint_rules import (
     Severity,
 )
 from headwater.design.words import code_words
+from headwater.errors import HeadwaterError
 
 __all__ = [
     "DEFAULT_MAX_LINES",
@@ -234,6 +239,8 @@ def _job_findings(subject: LintSubject) -> Iterator[Finding]:
     if not has_failure_alert(settings):
         yield Finding(RULES["HW202"], f"job {subject.resource_name!r} alerts nobody when it "
                                       "fails")
+    else:
+        yield from _check_failures_handled(settings)
     yield from _check_concurrency(subject)
     if subject.production is not None:
         yield from _check_production(subject, *subject.production)
@@ -250,6 +257,26 @@ def _check_concurrency(subject: LintSubject) -> Iterator[Finding]:
         yield Finding(RULES["HW205"], f"job {subject.resource_name!r} has its queue off: a run "
                                       f"started while {limit} run{'s' if limit != 1 else ''} "
                                       "of it are active is skipped", ("queue", "enabled"))
+
+
+def _check_failures_handled(settings: JobSettings) -> Iterator[Finding]:
+    """HW109: simulate each task failing for good; report those nobody hears of."""
+    try:
+        cases = every_failure(settings)
+    except HeadwaterError:
+        return  # a job that cannot be planned is `validate`'s to report
+    index = {task.task_key: position for position, task in enumerate(settings.tasks)}
+    for case in cases:
+        if case.handled:
+            continue
+        branches = ", ".join(f"{key} takes its {'true' if value else 'false'!r} branch"
+                             for key, value in case.outcomes.items())
+        message = (f"task {case.task_key!r} can fail without anyone hearing of it"
+                   + (f" (when {branches})" if branches else "")
+                   + f": the run ends {case.run.result_state}, no task runs because of it "
+                   "and no on_failure alert is sent")
+        yield Finding(RULES["HW109"], message, ("tasks", index[case.task_key]),
+                      task_key=case.task_key)
 
 
 def _check_production(

@@ -68,6 +68,9 @@ RULES = {
              "rename it, e.g. transform_silver_orders"),
         Rule("HW108", Severity.INFO, "task with too many responsibilities",
              "split it into smaller tasks with one responsibility each"),
+        Rule("HW109", Severity.WARNING, "task whose failure reaches no alert and no handler",
+             "add the task's email_notifications.on_failure, or a task after it with run_if "
+             "AT_LEAST_ONE_FAILED (headwater simulate --fail TASK shows what happens)"),
         Rule("HW201", Severity.WARNING, "job without a timeout", "set the job's timeout_seconds"),
         Rule("HW202", Severity.WARNING, "job without a failure alert",
              "add email_notifications.on_failure or webhook_notifications.on_failure"),

@@ -14,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 
 from headwater.core.compute import cluster_for
-from headwater.core.conditions import ConditionError, evaluate_condition
-from headwater.core.events import Event, ForEachStarted, TaskFailed, TaskStarted, TaskSucceeded
+from headwater.core.events import Event, TaskFailed, TaskStarted
+from headwater.core.inline import inline_events
 from headwater.core.plan import PlannedTask
 from headwater.core.refs import ReferenceError
 from headwater.core.runstate import RunState, TaskRun
@@ -83,12 +83,10 @@ class Launcher:
         """Evaluate a condition or expand a for-each's inputs."""
         run = state.task_runs[seq]
         try:
-            task, spec, _, resolved = self.resolved(state, ids, run)
+            _, spec, _, resolved = self.resolved(state, ids, run)
         except ReferenceError as error:
             return [TaskFailed(now, seq, str(error))]
-        if task.kind == "condition_task":
-            return _condition(spec, seq, now, resolved)
-        return _for_each(spec, seq, now)
+        return inline_events(spec, seq, now, resolved)
 
     def launch(self, state: RunState, ids: Mapping[int, int], run: TaskRun,
                executor: Executor, key: AttemptKey, now: Callable[[], datetime]) -> list[Event]:
@@ -115,27 +113,3 @@ class Launcher:
             return [TaskFailed(now(), run.seq, f"The task could not start: {error}")]
         return [TaskStarted(now(), run.seq, handle, resolved)]
 
-
-def _condition(spec: Task, seq: int, now: datetime, resolved: str | None) -> list[Event]:
-    condition = spec.condition_task
-    assert condition is not None
-    started = TaskStarted(now, seq, "in-process", resolved)
-    try:
-        outcome = evaluate_condition(condition.op, condition.left, condition.right)
-    except ConditionError as error:
-        return [started, TaskFailed(now, seq, str(error))]
-    return [started, TaskSucceeded(now, seq, outcome="true" if outcome else "false")]
-
-
-def _for_each(spec: Task, seq: int, now: datetime) -> list[Event]:
-    assert spec.for_each_task is not None
-    text = spec.for_each_task.inputs
-    try:
-        items = json.loads(text)
-    except json.JSONDecodeError as error:
-        return [TaskFailed(now, seq, f"for_each_task.inputs is not a JSON array: {error.msg} "
-                                     f"(got {text[:200]!r})")]
-    if not isinstance(items, list):
-        return [TaskFailed(now, seq, f"for_each_task.inputs must be a JSON array, got "
-                                     f"{type(items).__name__} {text[:200]!r}")]
-    return [ForEachStarted(now, seq, json.dumps(items, separators=(",", ":")))]

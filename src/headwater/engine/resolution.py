@@ -10,14 +10,14 @@ the Jobs API's `resolved_values`.
 
 from __future__ import annotations
 
-import json
 import socket
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from headwater.core.checks_refs import REFERENCE_FIELDS
-from headwater.core.refs import RefContext, TaskFacts, resolve
+from headwater.core.refs import RefContext, resolve
+from headwater.core.refs_facts import execution_count, task_facts
 from headwater.core.runstate import RunState, TaskRun
 from headwater.core.spec import Task
 from headwater.ports import RunRecord
@@ -31,38 +31,6 @@ PUSHED_DOWN = {
     "sql_task": "parameters",
     "run_job_task": "job_parameters",
 }
-
-def task_facts(state: RunState, ids: Mapping[int, int]) -> dict[str, TaskFacts]:
-    """What `{{tasks.<key>...}}` can see of each task: its latest attempt."""
-    facts: dict[str, TaskFacts] = {}
-    for key, seq in state.latest.items():
-        run = state.task_runs[seq]
-        values = json.loads(run.values) if run.values else {}
-        facts[key] = TaskFacts(
-            run_id=ids.get(seq, 0),
-            result_state=str(run.result) if run.result else None,
-            error_code=_error_code(run),
-            execution_count=execution_count(state, run),
-            values={name: json.dumps(value) for name, value in values.items()},
-        )
-    return facts
-
-
-def _error_code(run: TaskRun) -> str | None:
-    if run.result is None or run.result.is_success:
-        return None
-    return str(run.result)
-
-
-def execution_count(state: RunState, run: TaskRun) -> int:
-    """How many times a task ran up to `run`: retries and earlier repairs included."""
-    earlier = 0
-    if run.repair:  # only repaired runs need a scan of the history
-        earlier = sum(1 for r in state.task_runs.values()
-                      if r.task_key == run.task_key and r.iteration == run.iteration
-                      and r.repair < run.repair)
-    return earlier + run.attempt_number + 1
-
 
 def ref_context(record: RunRecord, state: RunState, ids: Mapping[int, int],
                 run: TaskRun | None, parameters: Mapping[str, str],

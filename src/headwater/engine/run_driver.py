@@ -38,6 +38,7 @@ from headwater.core.events import (
     TaskSucceeded,
     TimerFired,
 )
+from headwater.core.inline import INLINE_KINDS
 from headwater.core.machine import decide
 from headwater.core.notifications import RunContext, duration_watches, side_effects
 from headwater.core.plan import build_plan
@@ -63,7 +64,6 @@ from headwater.ports import (
 # Called after every decision: the new state, the task runs it changed, seq -> run id.
 Observer = Callable[[RunState, Sequence[int], Mapping[int, int]], None]
 
-INLINE_KINDS = frozenset({"condition_task", "for_each_task"})
 CANCEL, REPAIR = "CANCEL", "REPAIR"
 
 

@@ -1,0 +1,46 @@
+"""What `{{tasks.<key>...}}` and `{{task.execution_count}}` see of a run: each task's latest
+attempt. Shared by the engine (which knows the task runs' ids) and the simulation (which
+does not), so that both resolve these references alike."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from headwater.core.refs import TaskFacts
+from headwater.core.runstate import RunState, TaskRun
+
+
+def task_facts(state: RunState, ids: Mapping[int, int]) -> dict[str, TaskFacts]:
+    """Each task's latest attempt; `ids` maps seqs to run ids (0 for a seq it lacks)."""
+    facts: dict[str, TaskFacts] = {}
+    for key, seq in state.latest.items():
+        run = state.task_runs[seq]
+        values = json.loads(run.values) if run.values else {}
+        facts[key] = TaskFacts(
+            run_id=ids.get(seq, 0),
+            result_state=str(run.result) if run.result else None,
+            error_code=_error_code(run),
+            execution_count=execution_count(state, run),
+            values={name: json.dumps(value) for name, value in values.items()},
+        )
+    return facts
+
+
+def _error_code(run: TaskRun) -> str | None:
+    if run.result is None or run.result.is_success:
+        return None
+    return str(run.result)
+
+
+def execution_count(state: RunState, run: TaskRun) -> int:
+    """How many times a task ran up to `run`: retries and earlier repairs included."""
+    earlier = 0
+    if run.repair:  # only repaired runs need a scan of the history
+        earlier = sum(1 for r in state.task_runs.values()
+                      if r.task_key == run.task_key and r.iteration == run.iteration
+                      and r.repair < run.repair)
+    return earlier + run.attempt_number + 1
+
+
+__all__ = ["execution_count", "task_facts"]

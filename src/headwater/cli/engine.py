@@ -13,7 +13,6 @@ import signal
 import click
 
 from headwater.cli.common import db_option, reports_errors, settings_for
-from headwater.core.redaction import without_password
 
 
 @click.command()
@@ -26,6 +25,7 @@ def engine(max_parallel: int | None, db: str | None) -> None:
     """Run an engine in the foreground: claim runs that need one and drive them, and fire
     the jobs' schedules and triggers."""
     from headwater.bootstrap import application
+    from headwater.core.redaction import without_password
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = settings_for(db, max_parallel)

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 import click
 
 from headwater.cli.common import db_option, reports_errors, settings_for
-from headwater.core.redaction import without_password
 
 if TYPE_CHECKING:
     import uvicorn
@@ -105,6 +104,8 @@ def _drive(supervisor: Supervisor, web: uvicorn.Server, failed: threading.Event)
 
 
 def _announce(host: str, port: int, engine_name: str, db_url: str) -> None:
+    from headwater.core.redaction import without_password
+
     where = f"http://{host}:{port}"
     if is_loopback(host):
         reach = "loopback only: only this machine can reach it"

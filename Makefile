@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 EXAMPLE_DIR := examples/lf_job_etl_pipeline
 EXAMPLE := $(EXAMPLE_DIR)/databricks.yml
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench fuzz load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,17 @@ test: lint
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run.py
+
+# The API fuzzed from its OpenAPI document, 500 generated requests an operation (`make test`
+# runs 20). FUZZ_EXAMPLES=N for another count.
+FUZZ_EXAMPLES ?= 500
+fuzz: $(VENV)/.installed-dev
+	HEADWATER_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q tests/api/test_fuzz.py
+
+# 200 clients starting and polling runs for a minute against a real server (`make test` runs a
+# sample). ARGS passes more options: make load ARGS="--db postgresql+psycopg://..."
+load: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/load.py $(ARGS)
 
 clean:
 	rm -rf .headwater examples/*/output

@@ -29,6 +29,7 @@ from headwater.api.errors import (
     ApiError,
     error_body,
     from_service,
+    not_json,
     validation_message,
 )
 from headwater.api.routes import deploy, jobs, permissions, runs, workspace
@@ -107,6 +108,10 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     elif error.status_code == 405:
         code, message = "METHOD_NOT_ALLOWED", (f"{request.url.path} does not take "
                                                f"{request.method}; see /openapi.json")
+    elif error.status_code == 400 and error.__cause__ is not None:
+        # FastAPI could not read the body at all (bytes that are not UTF-8, say): its own
+        # words ("There was an error parsing the body") say neither where nor what.
+        code, message = "INVALID_PARAMETER_VALUE", not_json(error.__cause__)
     else:
         code, message = "MALFORMED_REQUEST", str(error.detail)
     status = error.status_code if error.status_code in STATUSES.values() else 400

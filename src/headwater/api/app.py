@@ -32,6 +32,8 @@ from headwater.api.errors import (
     not_json,
     validation_message,
 )
+from headwater.api.middleware import HttpMiddleware
+from headwater.api.nul import RefuseNul
 from headwater.api.routes import deploy, jobs, permissions, runs, workspace
 from headwater.api.throttle import Limit, Throttle
 from headwater.errors import HeadwaterError
@@ -65,6 +67,7 @@ def create_app(service: Service, settings: ApiSettings | None = None) -> FastAPI
     app.add_exception_handler(HeadwaterError, _service_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_middleware(RefuseNul)
     app.add_middleware(JsonBodies)
     app.add_middleware(RequestIds)
     return app
@@ -136,17 +139,11 @@ class JsonBodies:
         await self.app(scope, receive, send)
 
 
-class RequestIds:
+class RequestIds(HttpMiddleware):
     """Gives each request an id (the `X-Request-Id` header of its answer) and turns any
     exception that reaches it into a logged 500 that names the id, never a stack trace."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         ident = secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = ident
         started = False

@@ -2,9 +2,9 @@
 client sends, the answer is never a 5xx, and every refusal is a Databricks error
 (`{"error_code", "message"}` with the status the Jobs API gives that code).
 
-A real `headwater server` on loopback over SQLite. Each operation gets
-`HEADWATER_FUZZ_EXAMPLES` generated requests (20 by default, a few seconds an operation;
-`make fuzz` runs 500). Ids in the generated requests are pointed, half the time, at a job and
+A real `headwater server` on loopback over SQLite (`HEADWATER_FUZZ_STORE=postgresql`: over
+PostgreSQL). Each operation gets `HEADWATER_FUZZ_EXAMPLES` generated requests (20 by default,
+a few seconds an operation; `make fuzz` runs 200 on each store). Ids in the generated requests are pointed, half the time, at a job and
 a run that exist, so that the requests reach past "does not exist" into the service.
 """
 
@@ -19,7 +19,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import Case
-from tests.servers import Server, wait_for
+from tests.servers import Server, database_url, wait_for
 
 from headwater.api.app import create_app
 from headwater.api.errors import STATUSES
@@ -37,8 +37,8 @@ PROBE = "/.well-known/databricks-config"  # the SDK's probe: answered without a 
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server without a rate that matters: a 429 would only waste generated requests."""
     folder = tmp_path_factory.mktemp("fuzzed")
-    found = Server(folder, f"sqlite:///{folder / 'state.db'}",
-                   extra_args=("--rate-limit", "100000")).start()
+    db_url = database_url(os.environ.get("HEADWATER_FUZZ_STORE", "sqlite"), folder)
+    found = Server(folder, db_url, extra_args=("--rate-limit", "100000")).start()
     yield found
     found.close()
 

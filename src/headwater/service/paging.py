@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from headwater.core.spec_common import INT32_MAX
 from headwater.errors import InvalidRequest
 
 Item = TypeVar("Item")
@@ -39,8 +40,9 @@ def number_token(prefix: str, number: int) -> str:
 def token_number(prefix: str, token: str) -> int:
     """The number a token made by `number_token(prefix, ...)` carries.
 
-    Only ASCII digits that fit in 64 bits are read: a client's made-up token ("²", a
-    thousand digits) is refused like any other, never a failure of `int()` or of the store.
+    Only ASCII digits up to an id the store can hold (32 bits) are read: a client's made-up
+    token ("²", a thousand digits) is refused like any other, never a failure of `int()` or
+    of the store.
 
     Raises:
         InvalidRequest: for a token this service never gave.
@@ -49,8 +51,8 @@ def token_number(prefix: str, token: str) -> int:
         text = base64.urlsafe_b64decode(token.encode()).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         text = ""
-    found = re.fullmatch(re.escape(prefix) + "([0-9]{1,18})", text)
-    if found is None:
+    found = re.fullmatch(re.escape(prefix) + "([0-9]{1,10})", text)
+    if found is None or int(found.group(1)) > INT32_MAX:
         raise InvalidRequest(f"page_token {token!r} is not a token this server gave; pass the "
                              "next_page_token of the previous page")
     return int(found.group(1))

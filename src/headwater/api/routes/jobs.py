@@ -15,7 +15,7 @@ from headwater.api.documents import job_json
 from headwater.api.pages import JOB_ARRAYS, first_elements, job_page
 from headwater.api.routes.common import is_paged, list_body
 from headwater.api.schemas import (
-    Int64,
+    Id,
     JobId,
     Offset,
     Reset,
@@ -41,7 +41,7 @@ def create(body: JobBody, service: Caller) -> dict[str, int]:
 
 
 @router.get("/get")
-def get(job_id: Int64, request: Request, service: Caller, page_token: str | None = None,
+def get(job_id: Id, request: Request, service: Caller, page_token: str | None = None,
         include_trigger_state: bool = False) -> dict[str, Any]:
     """A job's settings (in API 2.2, 100 tasks, clusters, parameters, environments a page)."""
     document = service.job_document(job_id)

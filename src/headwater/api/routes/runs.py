@@ -20,7 +20,7 @@ from headwater.api.routes.common import base_url, is_paged, list_body
 from headwater.api.schemas import (
     CancelAll,
     EpochMillis,
-    Int64,
+    Id,
     Offset,
     Repair,
     RunId,
@@ -42,7 +42,7 @@ def submit(body: Annotated[dict[str, Any], Body(description="SubmitRun")],
 
 
 @router.get("/get")
-def get(run_id: Int64, request: Request, service: Caller, include_history: bool = False,
+def get(run_id: Id, request: Request, service: Caller, include_history: bool = False,
         include_resolved_values: bool = False, page_token: str | None = None
         ) -> dict[str, Any]:
     """A job run, or a task run (a for-each task run with its `iterations`)."""
@@ -52,14 +52,14 @@ def get(run_id: Int64, request: Request, service: Caller, include_history: bool 
 
 
 @router.get("/get-output")
-def get_output(run_id: Int64, request: Request, service: Caller) -> dict[str, Any]:
+def get_output(run_id: Id, request: Request, service: Caller) -> dict[str, Any]:
     """What a task run left: its notebook result, error and trace, logs, SQL output."""
     document = service.output_document(run_id)
     return {**document, "metadata": with_page_urls(document["metadata"], base_url(request))}
 
 
 @router.get("/list")
-def list_runs(request: Request, service: Caller, job_id: Int64 | None = None,
+def list_runs(request: Request, service: Caller, job_id: Id | None = None,
               active_only: bool = False, completed_only: bool = False,
               run_type: RunType | None = None, expand_tasks: bool = False,
               start_time_from: EpochMillis | None = None,
@@ -125,7 +125,7 @@ def delete(body: RunId, service: Caller) -> dict[str, Any]:
 
 
 @router.get("/export")
-def export(run_id: Int64, service: Caller,
+def export(run_id: Id, service: Caller,
            views_to_export: Literal["CODE", "DASHBOARDS", "ALL"] = "CODE") -> dict[str, Any]:
     """The code of a notebook task run, as an HTML view (headwater has no dashboards)."""
     return {"views": service.export_run(run_id, views_to_export)}

@@ -1,5 +1,6 @@
-"""A NUL character (U+0000) in any text of a request is a located 400, on SQLite and on
-PostgreSQL (whose text cannot hold one: each of these was a 500 there, found by fuzzing)."""
+"""What the store cannot hold is a located 400, on SQLite and on PostgreSQL: a NUL character
+(U+0000) in any text of a request, an id past 32 bits (PostgreSQL's INTEGER). Each of these
+was a 500 on PostgreSQL, found by fuzzing."""
 
 from __future__ import annotations
 
@@ -50,6 +51,35 @@ def test_a_nul_in_a_request_is_a_located_400(store_server: Server, method: str, 
     assert (reply.status, reply.body["error_code"]) == (400, "INVALID_PARAMETER_VALUE"), \
         reply.text
     assert reply.body["message"].startswith(f"{where}: holds a NUL character"), reply.text
+
+
+ID_CASES = [
+    ("GET", "/api/2.2/jobs/get?job_id=2147483648", None, "query parameter job_id"),
+    ("GET", "/api/2.2/jobs/runs/list?job_id=2147483648", None, "query parameter job_id"),
+    ("POST", "/api/2.2/jobs/runs/cancel", {"run_id": -2147483649}, "$.run_id"),
+    ("GET", "/api/2.0/permissions/jobs/2147483648", None, "path parameter job_id"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "where"), ID_CASES,
+                         ids=[f"{case[1]} {case[3]}" for case in ID_CASES])
+def test_an_id_past_32_bits_is_a_located_400(store_server: Server, method: str, path: str,
+                                             body: object, where: str) -> None:
+    token = store_server.token("root", admin=True)
+
+    reply = store_server.call(method, path, body, token=token)
+
+    assert (reply.status, reply.body["error_code"]) == (400, "INVALID_PARAMETER_VALUE"), \
+        reply.text
+    assert reply.body["message"].startswith(f"{where}: Input should be"), reply.text
+
+
+def test_the_largest_id_is_asked_for_and_does_not_exist(store_server: Server) -> None:
+    token = store_server.token("root", admin=True)
+
+    reply = store_server.call("GET", "/api/2.2/jobs/get?job_id=2147483647", token=token)
+
+    assert (reply.status, reply.body["message"]) == (400, "Job 2147483647 does not exist.")
 
 
 def test_a_request_without_nul_goes_through_with_its_body(store_server: Server) -> None:

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 EXAMPLE_DIR := examples/lf_job_etl_pipeline
 EXAMPLE := $(EXAMPLE_DIR)/databricks.yml
 
-.PHONY: run test test-simulation lint bench chaos clean
+.PHONY: run test test-simulation lint bench chaos fuzz load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,20 @@ bench: $(VENV)/.installed-bench
 # `make test` runs one round of each. ARGS passes options: make chaos ARGS="--rounds 1"
 chaos: $(VENV)/.installed-dev
 	$(BIN)/python -m tests.chaos.rounds $(ARGS)
+
+# The API fuzzed from its OpenAPI document, 200 generated requests an operation on SQLite and
+# on PostgreSQL (HEADWATER_TEST_POSTGRES_URL); `make test` runs 20 on SQLite. FUZZ_EXAMPLES=N
+# for another count.
+FUZZ_EXAMPLES ?= 200
+fuzz: $(VENV)/.installed-dev
+	HEADWATER_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q tests/api/test_fuzz.py
+	HEADWATER_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) HEADWATER_FUZZ_STORE=postgresql \
+		$(BIN)/pytest -q tests/api/test_fuzz.py
+
+# 200 clients starting and polling runs for a minute against a real server (`make test` runs a
+# sample). ARGS passes more options: make load ARGS="--db postgresql+psycopg://..."
+load: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/load.py $(ARGS)
 
 clean:
 	rm -rf .headwater examples/*/output

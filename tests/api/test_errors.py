@@ -27,6 +27,9 @@ def check(reply: Any, status: int, code: str, *phrases: str) -> None:
 CASES = [
     ("bad JSON", "POST", "/api/2.2/jobs/run-now", b'{"job_id": 1', 400,
      "INVALID_PARAMETER_VALUE", ["$: the request body is not valid JSON"]),
+    ("a body that is not UTF-8", "POST", "/api/2.2/jobs/runs/cancel-all", b'{"job_id": "\xff"}',
+     400, "INVALID_PARAMETER_VALUE", ["$: the request body is not valid JSON ('utf-8' codec "
+                                      "can't decode byte 0xff in position 12"]),
     ("a body that is not an object", "POST", "/api/2.2/jobs/run-now", b"[1, 2]", 400,
      "INVALID_PARAMETER_VALUE", ["$:"]),
     ("an unknown field", "POST", "/api/2.2/jobs/run-now", b'{"job_id": 1, "jobid": 2}', 400,
@@ -64,6 +67,34 @@ CASES = [
      "INVALID_PARAMETER_VALUE", ["query parameter limit"]),
     ("a bad run type", "GET", "/api/2.2/jobs/runs/list?run_type=NIGHTLY", None, 400,
      "INVALID_PARAMETER_VALUE", ["query parameter run_type"]),
+    # Found by the fuzzer (tests/api/test_fuzz.py): each was a 500 from the store or int().
+    ("a job id past 32 bits", "GET", "/api/2.2/jobs/get?job_id=2147483648", None, 400,
+     "INVALID_PARAMETER_VALUE", ["query parameter job_id: Input should be less than or equal "
+                                 "to 2147483647"]),  # PostgreSQL's INTEGER: a 500 there
+    ("a run id past 32 bits in a body", "POST", "/api/2.2/jobs/runs/repair",
+     b'{"run_id": 50484796312347402240, "rerun_all_failed_tasks": true}', 400,
+     "INVALID_PARAMETER_VALUE", ["$.run_id: Input should be less than or equal"]),
+    ("a job id past 32 bits in a path", "GET",
+     "/api/2.0/permissions/jobs/-686176433237914058565353472/permissionLevels", None, 400,
+     "INVALID_PARAMETER_VALUE", ["path parameter job_id: Input should be greater than"]),
+    ("a start time before 1970", "GET", "/api/2.1/jobs/runs/list?start_time_from=-2305843009213693951",
+     None, 400, "INVALID_PARAMETER_VALUE", ["query parameter start_time_from"]),
+    ("a start time past year 9999", "GET", "/api/2.2/jobs/runs/list?start_time_to=99999999999999999",
+     None, 400, "INVALID_PARAMETER_VALUE", ["query parameter start_time_to"]),
+    ("an offset past 32 bits", "GET", "/api/2.2/jobs/runs/list?offset=9223372036854775800", None,
+     400, "INVALID_PARAMETER_VALUE", ["query parameter offset"]),
+    ("a page token with a non-ASCII digit", "GET", "/api/2.2/jobs/list?page_token=aHcxOsKy", None,
+     400, "INVALID_PARAMETER_VALUE", ["is not a token this server gave"]),
+    ("a page token past 32 bits", "GET",  # hw1:2147483648
+     "/api/2.2/jobs/list?page_token=aHcxOjIxNDc0ODM2NDg=", None, 400,
+     "INVALID_PARAMETER_VALUE", ["is not a token this server gave"]),
+    ("a timeout past 32 bits", "POST", "/api/2.2/jobs/create",
+     b'{"name": "x", "timeout_seconds": 99999999999999999999999, "tasks": []}', 400,
+     "INVALID_PARAMETER_VALUE", ["$.timeout_seconds"]),
+    ("a task's retries past 32 bits", "POST", "/api/2.2/jobs/create",
+     b'{"name": "x", "tasks": [{"task_key": "a", "max_retries": 99999999999999999999, '
+     b'"shell_command_task": {"command": "true"}}]}', 400,
+     "INVALID_PARAMETER_VALUE", ["$.tasks[0].max_retries"]),
     ("an unknown path", "GET", "/api/2.2/jobs/nothing", None, 404, "ENDPOINT_NOT_FOUND",
      ["No API found for 'GET /api/2.2/jobs/nothing'"]),
     ("a method a path does not take", "GET", "/api/2.2/jobs/create", None, 405,
@@ -79,6 +110,14 @@ def test_a_client_mistake_is_a_located_4xx(server: Server, admin: str, method: s
     reply = server.call(method, path, raw=raw, token=admin)
 
     check(reply, status, code, *phrases)
+
+
+def test_a_made_up_page_token_of_a_job_is_refused(server: Server, admin: str,
+                                                  job_id: int) -> None:
+    reply = server.call("GET", f"/api/2.2/jobs/get?job_id={job_id}&page_token=aHdwYWdlMTrCsg==",
+                        token=admin)  # "hwpage1:²": int() took the superscript as a digit
+
+    check(reply, 400, "INVALID_PARAMETER_VALUE", "is not a token this server gave")
 
 
 def test_repairing_a_run_in_progress_is_invalid_state(server: Server, admin: str,

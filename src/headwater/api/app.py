@@ -29,8 +29,11 @@ from headwater.api.errors import (
     ApiError,
     error_body,
     from_service,
+    not_json,
     validation_message,
 )
+from headwater.api.middleware import HttpMiddleware
+from headwater.api.nul import RefuseNul
 from headwater.api.routes import deploy, jobs, permissions, runs, workspace
 from headwater.api.throttle import Limit, Throttle
 from headwater.errors import HeadwaterError
@@ -64,6 +67,7 @@ def create_app(service: Service, settings: ApiSettings | None = None) -> FastAPI
     app.add_exception_handler(HeadwaterError, _service_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_middleware(RefuseNul)
     app.add_middleware(JsonBodies)
     app.add_middleware(RequestIds)
     return app
@@ -107,6 +111,10 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     elif error.status_code == 405:
         code, message = "METHOD_NOT_ALLOWED", (f"{request.url.path} does not take "
                                                f"{request.method}; see /openapi.json")
+    elif error.status_code == 400 and error.__cause__ is not None:
+        # FastAPI could not read the body at all (bytes that are not UTF-8, say): its own
+        # words ("There was an error parsing the body") say neither where nor what.
+        code, message = "INVALID_PARAMETER_VALUE", not_json(error.__cause__)
     else:
         code, message = "MALFORMED_REQUEST", str(error.detail)
     status = error.status_code if error.status_code in STATUSES.values() else 400
@@ -131,17 +139,11 @@ class JsonBodies:
         await self.app(scope, receive, send)
 
 
-class RequestIds:
+class RequestIds(HttpMiddleware):
     """Gives each request an id (the `X-Request-Id` header of its answer) and turns any
     exception that reaches it into a logged 500 that names the id, never a stack trace."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         ident = secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = ident
         started = False

@@ -91,15 +91,18 @@ def location(loc: Sequence[int | str]) -> str:
     return text
 
 
+def not_json(detail: object) -> str:
+    """What is wrong with a body that is not JSON (`detail`: the parser's words)."""
+    return f"$: the request body is not valid JSON ({detail}); send one JSON object"
+
+
 def validation_message(errors: Sequence[Mapping[str, Any]]) -> str:
     """Every problem FastAPI found in a request, each located, in one message."""
     lines = []
     for error in errors:
         kind, loc = str(error.get("type", "")), tuple(error.get("loc", ()))
         if kind == "json_invalid":
-            detail = (error.get("ctx") or {}).get("error", "")
-            lines.append(f"$: the request body is not valid JSON ({detail}); send one JSON "
-                         "object")
+            lines.append(not_json((error.get("ctx") or {}).get("error", "")))
             continue
         field = str(loc[-1]) if loc else ""
         phrase = _HINTS.get(field) if kind == "extra_forbidden" else None
@@ -110,5 +113,5 @@ def validation_message(errors: Sequence[Mapping[str, Any]]) -> str:
     return head + "\n".join(lines) if count > 1 else lines[0] if lines else "invalid request"
 
 
-__all__ = ["STATUSES", "ApiError", "error_body", "from_service", "location",
+__all__ = ["STATUSES", "ApiError", "error_body", "from_service", "location", "not_json",
            "validation_message"]

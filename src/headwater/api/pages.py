@@ -9,12 +9,10 @@ the token is left out (never empty) on the last page (reference finding 6). List
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from headwater.errors import InvalidRequest
+from headwater.service.paging import number_token, token_number
 
 PAGE_SIZE = 100
 RUN_ARRAYS = ("tasks", "job_clusters", "job_parameters", "repair_history")
@@ -23,22 +21,12 @@ _PREFIX = "hwpage1:"
 
 
 def page_token(index: int) -> str:
-    return base64.urlsafe_b64encode(f"{_PREFIX}{index}".encode()).decode()
+    return number_token(_PREFIX, index)
 
 
 def page_index(token: str | None) -> int:
     """The page a token names (0 without one); `InvalidRequest` for a token never given."""
-    if not token:
-        return 0
-    try:
-        text = base64.urlsafe_b64decode(token.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        text = ""
-    number = text.removeprefix(_PREFIX)
-    if not text.startswith(_PREFIX) or not number.isdigit():
-        raise InvalidRequest(f"page_token {token!r} is not a token this server gave; pass the "
-                             "next_page_token of the previous page")
-    return int(number)
+    return token_number(_PREFIX, token) if token else 0
 
 
 def _slice(container: Mapping[str, Any], names: Sequence[str], index: int,

@@ -9,12 +9,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from annotated_types import Interval
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from headwater.api.errors import ApiError, validation_message
+from headwater.core.spec_common import INT32_MAX
 from headwater.service.runs import MAX_TOKEN
 
 Parameters = dict[str, str]
+# Ids are what the store's INTEGER columns hold: 32 bits on PostgreSQL. headwater numbers its
+# jobs and runs from 1, so a larger id names nothing; it is refused with its location (and
+# the OpenAPI document says so), never sent to overflow in the database.
+Id = Annotated[int, Interval(ge=-INT32_MAX - 1, le=INT32_MAX)]
+# Times in epoch milliseconds, from 1970 to the end of year 9999 (what a datetime can hold).
+EpochMillis = Annotated[int, Interval(ge=0, le=253_402_300_799_999)]
+# Items to skip (the deprecated way to page): never negative, small enough to add a limit to.
+Offset = Annotated[int, Interval(ge=0, le=INT32_MAX)]
 
 
 class _Request(BaseModel):
@@ -24,19 +34,19 @@ class _Request(BaseModel):
 class JobId(_Request):
     """`jobs/delete`."""
 
-    job_id: int
+    job_id: Id
 
 
 class RunId(_Request):
     """`runs/cancel`, `runs/delete`."""
 
-    run_id: int
+    run_id: Id
 
 
 class RunNow(_Request):
     """`jobs/run-now`: the job, its parameters, and a token that makes a retry harmless."""
 
-    job_id: int
+    job_id: Id
     job_parameters: Parameters | None = None
     idempotency_token: Annotated[str, Field(max_length=MAX_TOKEN)] | None = None
 
@@ -44,32 +54,32 @@ class RunNow(_Request):
 class CancelAll(_Request):
     """`runs/cancel-all`: a job's active runs, or every queued run."""
 
-    job_id: int | None = None
+    job_id: Id | None = None
     all_queued_runs: bool = False
 
 
 class Repair(_Request):
     """`runs/repair`: which tasks to rerun (named, or all that failed) and how."""
 
-    run_id: int
+    run_id: Id
     rerun_tasks: list[str] | None = None
     rerun_all_failed_tasks: bool | None = None
     rerun_dependent_tasks: bool | None = None
-    latest_repair_id: int | None = None
+    latest_repair_id: Id | None = None
     job_parameters: Parameters | None = None
 
 
 class Reset(_Request):
     """`jobs/reset`: every setting of a job."""
 
-    job_id: int
+    job_id: Id
     new_settings: dict[str, Any]
 
 
 class Update(_Request):
     """`jobs/update`: some settings, and top-level fields or `tasks/<key>` to remove."""
 
-    job_id: int
+    job_id: Id
     new_settings: dict[str, Any] | None = None
     fields_to_remove: list[str] | None = None
 
@@ -104,5 +114,5 @@ def access_control_list(value: object, where: str = "access_control_list"
     return [entry.model_dump(exclude_none=True) for entry in entries]
 
 
-__all__ = ["AccessControlRequest", "CancelAll", "JobId", "Permissions", "Repair", "Reset",
-           "RunId", "RunNow", "Update", "access_control_list"]
+__all__ = ["AccessControlRequest", "CancelAll", "EpochMillis", "Id", "JobId", "Offset",
+           "Permissions", "Repair", "Reset", "RunId", "RunNow", "Update", "access_control_list"]

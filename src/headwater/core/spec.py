@@ -16,6 +16,7 @@ from typing import Annotated
 from pydantic import Field, StrictInt
 
 from headwater.core.spec_common import (
+    INT32_MAX,
     EmailNotifications,
     Flag,
     Health,
@@ -114,7 +115,7 @@ class Task(Model):
     description: str | None = None
     depends_on: list[TaskDependency] = []
     run_if: RunIf | None = None
-    max_retries: Annotated[StrictInt, Field(ge=-1)] | None = None  # -1: retry forever
+    max_retries: Annotated[StrictInt, Field(ge=-1, le=INT32_MAX)] | None = None  # -1: retry forever
     min_retry_interval_millis: NonNegative | None = None
     retry_on_timeout: Flag | None = None
     timeout_seconds: NonNegative | None = None  # 0: no timeout

@@ -35,7 +35,10 @@ def scalar_to_text(value: object) -> object:
 Text = Annotated[str, BeforeValidator(scalar_to_text)]
 # Booleans and integers are strict: "yes", "1" or 1.0 are errors, not silently coerced.
 Flag = StrictBool
-NonNegative = Annotated[StrictInt, Field(ge=0)]
+# The Jobs API's counts and durations are 32-bit: a larger one is refused where it is written,
+# never overflowed in the store or in a timer.
+INT32_MAX = 2**31 - 1
+NonNegative = Annotated[StrictInt, Field(ge=0, le=INT32_MAX)]
 
 
 class PauseStatus(StrEnum):

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from headwater.core.spec_common import INT32_MAX
 from headwater.errors import InvalidRequest
 
 Item = TypeVar("Item")
@@ -30,9 +32,35 @@ class Page(Generic[Item]):
         return self.next_page_token is not None
 
 
+def number_token(prefix: str, number: int) -> str:
+    """An opaque token that carries `number` (an id, a page index) after `prefix`."""
+    return base64.urlsafe_b64encode(f"{prefix}{number}".encode()).decode()
+
+
+def token_number(prefix: str, token: str) -> int:
+    """The number a token made by `number_token(prefix, ...)` carries.
+
+    Only ASCII digits up to an id the store can hold (32 bits) are read: a client's made-up
+    token ("²", a thousand digits) is refused like any other, never a failure of `int()` or
+    of the store.
+
+    Raises:
+        InvalidRequest: for a token this service never gave.
+    """
+    try:
+        text = base64.urlsafe_b64decode(token.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        text = ""
+    found = re.fullmatch(re.escape(prefix) + "([0-9]{1,10})", text)
+    if found is None or int(found.group(1)) > INT32_MAX:
+        raise InvalidRequest(f"page_token {token!r} is not a token this server gave; pass the "
+                             "next_page_token of the previous page")
+    return int(found.group(1))
+
+
 def token_for(last_id: int) -> str:
     """The token of the page that starts after `last_id`."""
-    return base64.urlsafe_b64encode(f"{_PREFIX}{last_id}".encode()).decode()
+    return number_token(_PREFIX, last_id)
 
 
 def id_of(token: str | None) -> int | None:
@@ -41,16 +69,7 @@ def id_of(token: str | None) -> int | None:
     Raises:
         InvalidRequest: for a token this service never gave.
     """
-    if token is None:
-        return None
-    try:
-        text = base64.urlsafe_b64decode(token.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        text = ""
-    if not text.startswith(_PREFIX) or not text[len(_PREFIX):].isdigit():
-        raise InvalidRequest(f"page_token {token!r} is not a token this server gave; pass the "
-                             "next_page_token of the previous page")
-    return int(text[len(_PREFIX):])
+    return None if token is None else token_number(_PREFIX, token)
 
 
 def page_of(found: Sequence[Item], limit: int, key: Callable[[Item], int]) -> Page[Item]:

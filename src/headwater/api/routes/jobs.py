@@ -14,7 +14,15 @@ from headwater.api.auth import Caller
 from headwater.api.documents import job_json
 from headwater.api.pages import JOB_ARRAYS, first_elements, job_page
 from headwater.api.routes.common import is_paged, list_body
-from headwater.api.schemas import JobId, Reset, RunNow, Update, access_control_list
+from headwater.api.schemas import (
+    Id,
+    JobId,
+    Offset,
+    Reset,
+    RunNow,
+    Update,
+    access_control_list,
+)
 from headwater.core.load import settings_from_body
 from headwater.service.access import grants_of
 
@@ -33,7 +41,7 @@ def create(body: JobBody, service: Caller) -> dict[str, int]:
 
 
 @router.get("/get")
-def get(job_id: int, request: Request, service: Caller, page_token: str | None = None,
+def get(job_id: Id, request: Request, service: Caller, page_token: str | None = None,
         include_trigger_state: bool = False) -> dict[str, Any]:
     """A job's settings (in API 2.2, 100 tasks, clusters, parameters, environments a page)."""
     document = service.job_document(job_id)
@@ -41,7 +49,7 @@ def get(job_id: int, request: Request, service: Caller, page_token: str | None =
 
 
 @router.get("/list")
-def list_jobs(request: Request, service: Caller, limit: int = 20, offset: int = 0,
+def list_jobs(request: Request, service: Caller, limit: int = 20, offset: Offset = 0,
               name: str | None = None, page_token: str | None = None,
               expand_tasks: bool = False) -> dict[str, Any]:
     """The jobs the caller may view, by id; with `expand_tasks`, their tasks and clusters."""

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from headwater.api.access_documents import permissions_json
 from headwater.api.auth import Caller
-from headwater.api.schemas import Permissions
+from headwater.api.schemas import Id, Permissions
 from headwater.service import Service
 from headwater.service.access import grants_of
 
@@ -17,19 +17,19 @@ router = APIRouter(prefix="/api/2.0/permissions/jobs", tags=["permissions"])
 
 
 @router.get("/{job_id}")
-def get(job_id: int, service: Caller) -> dict[str, Any]:
+def get(job_id: Id, service: Caller) -> dict[str, Any]:
     """Who may do what with the job (anyone who may view it may read this)."""
     return permissions_json(job_id, service.job_permissions(job_id))
 
 
 @router.put("/{job_id}")
-def put(job_id: int, body: Permissions, service: Caller) -> dict[str, Any]:
+def put(job_id: Id, body: Permissions, service: Caller) -> dict[str, Any]:
     """Replace the job's list (its owner stays unless the new list names another)."""
     return _set(job_id, body, service, replace=True)
 
 
 @router.patch("/{job_id}")
-def patch(job_id: int, body: Permissions, service: Caller) -> dict[str, Any]:
+def patch(job_id: Id, body: Permissions, service: Caller) -> dict[str, Any]:
     """Add entries to the job's list (an entry for a user or group replaces theirs)."""
     return _set(job_id, body, service, replace=False)
 
@@ -41,7 +41,7 @@ def _set(job_id: int, body: Permissions, service: Service, replace: bool) -> dic
 
 
 @router.get("/{job_id}/permissionLevels")
-def levels(job_id: int, service: Caller) -> dict[str, Any]:
+def levels(job_id: Id, service: Caller) -> dict[str, Any]:
     """The levels a job's list may grant, each with what it allows."""
     service.job_permissions(job_id)  # the job exists and the caller may view it
     return {"permission_levels": service.permission_levels()}

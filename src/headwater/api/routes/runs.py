@@ -17,7 +17,15 @@ from headwater.api.auth import Caller
 from headwater.api.documents import with_page_urls
 from headwater.api.pages import RUN_ARRAYS, first_elements, run_page
 from headwater.api.routes.common import base_url, is_paged, list_body
-from headwater.api.schemas import CancelAll, Repair, RunId, access_control_list
+from headwater.api.schemas import (
+    CancelAll,
+    EpochMillis,
+    Id,
+    Offset,
+    Repair,
+    RunId,
+    access_control_list,
+)
 from headwater.errors import InvalidState
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -34,7 +42,7 @@ def submit(body: Annotated[dict[str, Any], Body(description="SubmitRun")],
 
 
 @router.get("/get")
-def get(run_id: int, request: Request, service: Caller, include_history: bool = False,
+def get(run_id: Id, request: Request, service: Caller, include_history: bool = False,
         include_resolved_values: bool = False, page_token: str | None = None
         ) -> dict[str, Any]:
     """A job run, or a task run (a for-each task run with its `iterations`)."""
@@ -44,18 +52,19 @@ def get(run_id: int, request: Request, service: Caller, include_history: bool = 
 
 
 @router.get("/get-output")
-def get_output(run_id: int, request: Request, service: Caller) -> dict[str, Any]:
+def get_output(run_id: Id, request: Request, service: Caller) -> dict[str, Any]:
     """What a task run left: its notebook result, error and trace, logs, SQL output."""
     document = service.output_document(run_id)
     return {**document, "metadata": with_page_urls(document["metadata"], base_url(request))}
 
 
 @router.get("/list")
-def list_runs(request: Request, service: Caller, job_id: int | None = None,
+def list_runs(request: Request, service: Caller, job_id: Id | None = None,
               active_only: bool = False, completed_only: bool = False,
               run_type: RunType | None = None, expand_tasks: bool = False,
-              start_time_from: int | None = None, start_time_to: int | None = None,
-              limit: Annotated[int, Query(ge=0, le=MAX_LIST)] = 20, offset: int = 0,
+              start_time_from: EpochMillis | None = None,
+              start_time_to: EpochMillis | None = None,
+              limit: Annotated[int, Query(ge=0, le=MAX_LIST)] = 20, offset: Offset = 0,
               page_token: str | None = None) -> dict[str, Any]:
     """Runs the caller may view, newest first; with `expand_tasks`, their tasks."""
     page = service.list_runs(job_id, limit or MAX_LIST, active_only, completed_only,
@@ -116,7 +125,7 @@ def delete(body: RunId, service: Caller) -> dict[str, Any]:
 
 
 @router.get("/export")
-def export(run_id: int, service: Caller,
+def export(run_id: Id, service: Caller,
            views_to_export: Literal["CODE", "DASHBOARDS", "ALL"] = "CODE") -> dict[str, Any]:
     """The code of a notebook task run, as an HTML view (headwater has no dashboards)."""
     return {"views": service.export_run(run_id, views_to_export)}

@@ -1,0 +1,102 @@
+"""What the store cannot hold is a located 400, on SQLite and on PostgreSQL: a NUL character
+(U+0000) in any text of a request, an id past 32 bits (PostgreSQL's INTEGER). Each of these
+was a 500 on PostgreSQL, found by fuzzing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from tests.servers import Server, database_url
+
+from headwater.api.nul import nul_in, nul_in_query
+
+JOB = {"name": "ok", "tasks": [{"task_key": "a", "shell_command_task": {"command": "true"}}]}
+CASES = [
+    ("POST", "/api/2.2/jobs/create", {**JOB, "name": "a\x00b"}, "$.name"),
+    ("POST", "/api/2.2/jobs/run-now", {"job_id": 1, "idempotency_token": "\x00"},
+     "$.idempotency_token"),
+    ("POST", "/api/2.2/jobs/runs/submit",
+     {"run_name": "r", "tasks": [{"task_key": "a\x00", "shell_command_task": {"command": "true"}}]},
+     "$.tasks[0].task_key"),
+    ("PUT", "/api/2.0/permissions/jobs/1",
+     {"access_control_list": [{"user_name": "b\x00", "permission_level": "CAN_VIEW"}]},
+     "$.access_control_list[0].user_name"),
+    ("POST", "/api/2.2/jobs/run-now", {"job_id": 1, "job_parameters": {"k\x00": "v"}},
+     "$.job_parameters.k\\u0000"),
+    ("GET", "/api/2.2/jobs/list?name=a%00", None, "query parameter name"),
+    ("GET", "/api/2.2/headwater/deploy?deployment_key=%00", None,
+     "query parameter deployment_key"),
+]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def store_server(request: pytest.FixtureRequest,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp(request.param)
+    found = Server(folder, database_url(request.param, folder)).start()
+    yield found
+    found.close()
+
+
+@pytest.mark.parametrize(("method", "path", "body", "where"), CASES,
+                         ids=[case[3] for case in CASES])
+def test_a_nul_in_a_request_is_a_located_400(store_server: Server, method: str, path: str,
+                                             body: object, where: str) -> None:
+    token = store_server.token("root", admin=True)
+    store_server.call("POST", "/api/2.2/jobs/create", JOB, token=token)  # job 1 exists
+
+    reply = store_server.call(method, path, body, token=token)
+
+    assert (reply.status, reply.body["error_code"]) == (400, "INVALID_PARAMETER_VALUE"), \
+        reply.text
+    assert reply.body["message"].startswith(f"{where}: holds a NUL character"), reply.text
+
+
+ID_CASES = [
+    ("GET", "/api/2.2/jobs/get?job_id=2147483648", None, "query parameter job_id"),
+    ("GET", "/api/2.2/jobs/runs/list?job_id=2147483648", None, "query parameter job_id"),
+    ("POST", "/api/2.2/jobs/runs/cancel", {"run_id": -2147483649}, "$.run_id"),
+    ("GET", "/api/2.0/permissions/jobs/2147483648", None, "path parameter job_id"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "where"), ID_CASES,
+                         ids=[f"{case[1]} {case[3]}" for case in ID_CASES])
+def test_an_id_past_32_bits_is_a_located_400(store_server: Server, method: str, path: str,
+                                             body: object, where: str) -> None:
+    token = store_server.token("root", admin=True)
+
+    reply = store_server.call(method, path, body, token=token)
+
+    assert (reply.status, reply.body["error_code"]) == (400, "INVALID_PARAMETER_VALUE"), \
+        reply.text
+    assert reply.body["message"].startswith(f"{where}: Input should be"), reply.text
+
+
+def test_the_largest_id_is_asked_for_and_does_not_exist(store_server: Server) -> None:
+    token = store_server.token("root", admin=True)
+
+    reply = store_server.call("GET", "/api/2.2/jobs/get?job_id=2147483647", token=token)
+
+    assert (reply.status, reply.body["message"]) == (400, "Job 2147483647 does not exist.")
+
+
+def test_a_request_without_nul_goes_through_with_its_body(store_server: Server) -> None:
+    token = store_server.token("root", admin=True)
+
+    reply = store_server.call("POST", "/api/2.2/jobs/create", {**JOB, "name": "n\\u0000"},
+                              token=token)  # an escaped backslash: the text \u0000, no NUL
+
+    assert reply.status == 200, reply.text
+    job = store_server.call("GET", f"/api/2.2/jobs/get?job_id={reply.body['job_id']}",
+                            token=token).body
+    assert job["settings"]["name"] == "n\\u0000"
+
+
+def test_nul_is_found_anywhere_and_named_by_its_path() -> None:
+    assert nul_in({"a": [{"b": "x"}, {"c": ["y", "z\x00"]}]}) == "$.a[1].c[1]"
+    assert nul_in({"k\x00": 1}) == "$.k\\u0000"
+    assert nul_in({"a": ["\\u0000", 0, None, True]}) is None
+    assert nul_in_query(b"limit=5&name=a%00b") == "query parameter name"
+    assert nul_in_query(b"name=%5Cu0000") is None

@@ -10,14 +10,12 @@ in the Databricks CLI, and `--var` wins over them.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
 from headwater.cli.common import (
-    bundle_variables,
     db_option,
     parse_pairs,
     reports_errors,
@@ -49,10 +47,9 @@ def render(
 
     Exits 1 with every problem, each at file:line:col, if the files are invalid.
     """
-    from headwater.core.load import load_files
+    from headwater.cli.bundle_facts import load_bundle_jobs
 
-    variables = bundle_variables(var_pairs, os.environ)
-    jobs = load_files(files, target, variables, settings_for(None).user)
+    jobs = load_bundle_jobs(files, target, var_pairs, settings_for(None).user)
     rendered = {
         job.resource_name: job.settings.model_dump(mode="json", exclude_none=True)
         for job in select_jobs(jobs, job_name)

@@ -57,12 +57,14 @@ def load_bundle_jobs(files: Sequence[Path], target: str | None, var_pairs: Seque
     Raises:
         SpecError: listing every problem of every file.
     """
+    from headwater.cli.bundle_python import load_python_resources
     from headwater.core.bundle_model import BundleContext
     from headwater.core.load import load_bundle
 
     folder = files[0].parent if files else Path.cwd()
     context = BundleContext(user=user, host=host, git=git_facts(folder))
-    loaded = load_bundle(list(files), target, bundle_variables(var_pairs, os.environ), context)
+    loaded = load_bundle(list(files), target, bundle_variables(var_pairs, os.environ), context,
+                         load_python_resources)
     for warning in loaded.warnings:
         click.echo(f"Warning: {warning}", err=True)
     return loaded.jobs

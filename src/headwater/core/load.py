@@ -16,7 +16,7 @@ from __future__ import annotations
 import glob
 import json
 import posixpath
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -31,9 +31,11 @@ from headwater.core.bundle import (
     ComposedJob,
     Composition,
     Origin,
+    choose_target,
     compose_bundle,
 )
 from headwater.core.bundle_coerce import coerce
+from headwater.core.bundle_model import as_mapping
 from headwater.core.bundle_other import RESOURCE_TYPES, resource_type_message
 from headwater.core.checks import PathPart, check_job, format_path, parse_path, suggest
 from headwater.core.checks_refs import literal_references
@@ -118,6 +120,30 @@ class LoadedBundle:
         return [job for bundle in self.files for job in bundle.jobs]
 
 
+@dataclass(frozen=True)
+class PythonResource:
+    """One resource a bundle's Python code defined, and where (`file:line:col`)."""
+
+    kind: str  # the resource type: jobs, pipelines, ...
+    key: str
+    data: object
+    where: str
+
+
+@dataclass(frozen=True)
+class PythonResources:
+    """What running a bundle's `python.resources` functions gave: resources, or errors."""
+
+    resources: list[PythonResource]
+    errors: list[str]
+
+
+# Runs a bundle's Python resource functions: (the bundle's first file, its `python` section,
+# the target, the variables' values) -> the resources. An adapter: it starts a process.
+PythonLoader = Callable[[Path, Mapping[str, object], str | None, Mapping[str, object]],
+                        PythonResources]
+
+
 @dataclass
 class _FileResult:
     """What reading one file produced; `where` maps resource names to their places.
@@ -133,6 +159,7 @@ class _FileResult:
     where: dict[str, str] = field(default_factory=dict)
     document: _YamlFile | None = None
     data: dict[str, object] = field(default_factory=dict)
+    folder: Path | None = None  # where its relative paths start, if not its own folder
 
     def all_problems(self) -> list[Problem]:
         return self.document.problems() if self.document else self.problems
@@ -197,22 +224,27 @@ def load_bundle(
     target: str | None = None,
     variables: Mapping[str, str] | None = None,
     context: BundleContext | None = None,
+    python: PythonLoader | None = None,
 ) -> LoadedBundle:
     """Like `load_files`, with each file's sections and the warnings to show.
 
-    The files a bundle names under `include:` (glob patterns relative to it) join the bundle.
-    The folder of the first YAML file is the bundle's root: `${workspace.file_path}`, where
-    its jobs run, and (widened by `sync.paths`) the bound of their relative paths.
+    The files a bundle names under `include:` (glob patterns relative to it) join the bundle,
+    and so do the resources its `python:` section defines, through `python` (without one,
+    such a bundle is an error that says what is missing). The folder of the first YAML file
+    is the bundle's root: `${workspace.file_path}`, where its jobs run, the start of the paths
+    of Python-defined jobs, and (widened by `sync.paths`) the bound of all relative paths.
 
     Raises:
         SpecError: listing every problem of every file, not only the first.
     """
     results = _read_with_includes(paths)
+    results += _python_results(results, target, python)
     yaml_results = [(i, r) for i, r in enumerate(results) if r.document]
     root_file = yaml_results[0][1].path if yaml_results else None
     root = _posix(root_file.parent) if root_file else "."
     context = replace(context or BundleContext(), root=root)
-    sources = [BundleSource(i, r.data, _posix(r.path.parent)) for i, r in yaml_results]
+    sources = [BundleSource(i, r.data, _posix(r.folder or r.path.parent))
+               for i, r in yaml_results]
     composition = compose_bundle(sources, target, variables, context.user, context)
     for job in composition.jobs:
         _validate_composed(results, job, composition, root_file)
@@ -224,6 +256,46 @@ def load_bundle(
         raise SpecError(problems)
     files = [BundleFile(r.path, r.sections, tuple(r.jobs)) for r in results]
     return LoadedBundle(files, [w for result in results for w in result.all_warnings()])
+
+
+def _python_results(results: Sequence[_FileResult], target: str | None,
+                    python: PythonLoader | None) -> list[_FileResult]:
+    """A result per resource the root file's `python.resources` functions define."""
+    root = next((result for result in results if result.document), None)
+    if root is None or root.document is None:
+        return []
+    experimental = root.data.get("experimental")
+    conf = root.data.get("python") or (experimental.get("python")
+                                       if isinstance(experimental, dict) else None)
+    if not isinstance(conf, dict) or not conf.get("resources"):
+        return []
+    node = find_node(root.document.root, ["python"] if "python" in root.data
+                     else ["experimental", "python"])
+    if python is None:
+        root.document.report(node, "python", "jobs defined in Python need the databricks-bundles "
+                                             "package, which this caller cannot run")
+        return []
+    sources = [BundleSource(i, r.data) for i, r in enumerate(results) if r.document]
+    chosen = choose_target(sources, target, [])
+    declared = as_mapping(root.data.get("variables"))
+    values = {name: as_mapping(spec).get("default") for name, spec in declared.items()}
+    loaded = python(root.path, conf, chosen, values)
+    for error in loaded.errors:
+        root.document.report(node, "python.resources", error)
+    return [_python_result(root.path.parent, resource) for resource in loaded.resources]
+
+
+def _python_result(folder: Path, resource: PythonResource) -> _FileResult:
+    """A Python-defined resource as a YAML file of its own, located where Python defined it."""
+    text = yaml.safe_dump({"resources": {resource.kind: {resource.key: resource.data}}})
+    file = Path(resource.where.rsplit(":", 2)[0])
+    result = _read_yaml(file, text)
+    if result.document is not None:
+        result.document = _PlacedYamlFile(file, result.document.root, place=resource.where)
+        result.document.located = []  # a dump of valid data: nothing to report of its own
+        _read_bundle(result.document, result.data, result)
+    result.folder = folder
+    return result
 
 
 def _posix(folder: Path) -> str:
@@ -411,6 +483,16 @@ class _YamlFile:
 
     def warnings(self) -> list[Problem]:
         return [problem for _, problem in sorted(self.warned, key=lambda item: item[0])]
+
+
+@dataclass
+class _PlacedYamlFile(_YamlFile):
+    """A document made from data defined elsewhere: every problem is reported at `place`."""
+
+    place: str = ""
+
+    def where(self, node: Node) -> str:
+        return self.place
 
 
 def _read_yaml(path: Path, text: str) -> _FileResult:

@@ -72,13 +72,14 @@ def deploy(file: Path | None, target: str | None, var_pairs: Sequence[str], db: 
     """Deploy a bundle's jobs (like `databricks bundle deploy`): create each, or reset the one
     deployed before from the same bundle, target and key; print `KEY: JOB_ID`.
 
-    FILE defaults to databricks.yml here. With --host, the jobs go to that server; paths in
-    them then resolve on the server's machine.
+    FILE defaults to databricks.yml here. The bundle's artifacts (wheels) are built first.
+    With --host, the jobs go to that server; paths in them then resolve on the server's
+    machine.
     """
     from headwater.cli.jobs import load_jobs
 
     with connect(db, host, profile) as where:
-        for job in load_jobs(file or BUNDLE_FILE, target, var_pairs, None):
+        for job in load_jobs(file or BUNDLE_FILE, target, var_pairs, None, build=True):
             record, status = where.service.deploy(job.settings, str(job.source),
                                                   job.deployment_key)
             click.echo(f"{job.resource_name}: {record.job_id}  ({status}, version "

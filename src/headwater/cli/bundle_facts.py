@@ -51,11 +51,14 @@ def _git(folder: Path, *arguments: str) -> str:
 
 
 def load_bundle_jobs(files: Sequence[Path], target: str | None, var_pairs: Sequence[str],
-                     user: str, host: str | None = None) -> list[LoadedJob]:
-    """The jobs of `files` as the target makes them; the warnings go to stderr.
+                     user: str, host: str | None = None, build: bool = False
+                     ) -> list[LoadedJob]:
+    """The jobs of `files` as the target makes them; the warnings go to stderr. With `build`,
+    the bundle's artifacts are built first (see `headwater.cli.bundle_artifacts`).
 
     Raises:
         SpecError: listing every problem of every file.
+        ArtifactBuildFailed: when an artifact's build fails.
     """
     from headwater.cli.bundle_python import load_python_resources
     from headwater.core.bundle_model import BundleContext
@@ -67,4 +70,9 @@ def load_bundle_jobs(files: Sequence[Path], target: str | None, var_pairs: Seque
                          load_python_resources)
     for warning in loaded.warnings:
         click.echo(f"Warning: {warning}", err=True)
+    if build and loaded.files:
+        from headwater.cli.bundle_artifacts import build_artifacts
+
+        chosen = next((job.target for job in loaded.jobs), target)
+        build_artifacts(loaded.files[0].source.parent, loaded.files[0].sections, chosen)
     return loaded.jobs

@@ -32,6 +32,8 @@ def load_python_resources(root_file: Path, conf: Mapping[str, object], target: s
                           variables: Mapping[str, object]) -> PythonResources:
     """Run the bundle's Python resource functions; the resources they define, or the errors."""
     python = _interpreter(root_file.parent, conf)
+    if python is None:
+        return PythonResources([], [_missing_venv(conf)])
     document = {"bundle": {"target": target or "default"}, "python": dict(conf),
                 "variables": {name: {"value": value} for name, value in variables.items()},
                 "resources": {}}
@@ -55,13 +57,21 @@ def load_python_resources(root_file: Path, conf: Mapping[str, object], target: s
     return PythonResources(resources, errors)
 
 
-def _interpreter(folder: Path, conf: Mapping[str, object]) -> str:
+def _interpreter(folder: Path, conf: Mapping[str, object]) -> str | None:
+    """The Python of `python.venv_path`, None when it has none (the Databricks CLI stops
+    there too), or headwater's own when the bundle names no venv."""
     venv = conf.get("venv_path")
     if isinstance(venv, str) and venv:
         candidate = folder / venv / "bin" / "python"
-        if candidate.exists():
-            return os.fspath(candidate)
+        return os.fspath(candidate) if candidate.exists() else None
     return sys.executable
+
+
+def _missing_venv(conf: Mapping[str, object]) -> str:
+    return (f"python.venv_path {conf.get('venv_path')!r} has no bin/python: the bundle's Python "
+            "resources run in that virtual environment (with the packages they import), so "
+            "create it first (for example `uv sync`, or `python -m venv .venv` and "
+            "`.venv/bin/pip install -e . databricks-bundles`)")
 
 
 def _missing_package(python: str) -> str:

@@ -42,11 +42,12 @@ def jobs() -> None:
 
 
 def load_jobs(file: Path, target: str | None, var_pairs: Sequence[str],
-              job_name: str | None) -> list[LoadedJob]:
-    """The jobs of a file (or the one named), with absolute sources for their keys."""
+              job_name: str | None, build: bool = False) -> list[LoadedJob]:
+    """The jobs of a file (or the one named), with absolute sources for their keys; with
+    `build`, after building the bundle's artifacts."""
     from headwater.cli.bundle_facts import load_bundle_jobs
 
-    loaded = load_bundle_jobs([file], target, var_pairs, settings_for(None).user)
+    loaded = load_bundle_jobs([file], target, var_pairs, settings_for(None).user, build=build)
     if not loaded:
         raise click.UsageError(f"{file} defines no jobs under resources.jobs")
     chosen = select_jobs(loaded, job_name)

@@ -87,7 +87,8 @@ def run(file: Path, job_name: str | None, target: str | None, var_pairs: Sequenc
     from headwater.cli.follow import announce, follow, print_results
     settings = settings_for(db, max_parallel)
     jobs_found = [replace(found, source=found.source.resolve())
-                  for found in load_bundle_jobs([file], target, var_pairs, settings.user, host)]
+                  for found in load_bundle_jobs([file], target, var_pairs, settings.user, host,
+                                                build=True)]
     job = pick_job(jobs_found, job_name, file)
     overrides = parse_pairs(params, "--param")
     with connect(db, host, profile) as where:

@@ -124,8 +124,9 @@ def compose_bundle(
     context = context or BundleContext(user=user)
     problems: list[BundleProblem] = []
     chosen = choose_target(sources, target, problems)
+    unchosen = chosen is None and bool(problems)
     _check_targets(sources, problems)
-    if target is not None and chosen is None:  # the rest would only repeat that problem
+    if unchosen:  # the rest would only repeat that problem
         return Composition(None, [], problems)
     definitions = _target_definitions(sources, chosen)
     problems += other_resources(sources, definitions)
@@ -144,8 +145,10 @@ def compose_bundle(
     presets = target_presets(sources, definitions, references, problems)
     folders = {source.index: source.folder for source in sources if source.folder}
     bound = _sync_root(sources, definitions, context.root)
+    permissions, run_as = _bundle_identity(sources, definitions, references, problems)
     for job in jobs:
         apply_presets(job, presets)
+        _apply_identity(job, permissions, run_as)
         if folders:
             translate_paths(job, folders, bound, problems)
     resolve_job_references(jobs, _other_resources(sources, definitions, references), problems)
@@ -172,6 +175,56 @@ def _other_resources(
     except Unresolved:
         return found
     return filled if isinstance(filled, dict) else found
+
+
+def _bundle_identity(
+    sources: Sequence[BundleSource], definitions: Sequence[Definition],
+    references: ReferenceContext, problems: list[BundleProblem],
+) -> tuple[list[tuple[Origin, object]], tuple[Origin, object] | None]:
+    """The bundle's `permissions` (top level, then the target's, each once) and `run_as` (the
+    target's, else the top level's), filled in, with where each is written."""
+    sections = [(Origin(s.index, ()), s.data) for s in sources]
+    sections += [(at, definition) for at, definition in definitions]
+    permissions: list[tuple[Origin, object]] = []
+    run_as: tuple[Origin, object] | None = None
+    for at, section in sections:
+        for index, entry in enumerate(as_list(section.get("permissions"))):
+            origin = Origin(at.source, (*at.path, "permissions", index))
+            filled = _filled(entry, origin, references, problems)
+            if all(filled != known for _, known in permissions):
+                permissions.append((origin, filled))
+        if section.get("run_as") is not None:
+            origin = Origin(at.source, (*at.path, "run_as"))
+            run_as = (origin, _filled(section["run_as"], origin, references, problems))
+    return permissions, run_as
+
+
+def _filled(value: object, origin: Origin, references: ReferenceContext,
+            problems: list[BundleProblem]) -> object:
+    try:
+        return fill_value(value, references)
+    except Unresolved as error:
+        problems.append(BundleProblem(origin, format_path(origin.path), str(error)))
+        return value
+
+
+def _apply_identity(job: ComposedJob, permissions: Sequence[tuple[Origin, object]],
+                    run_as: tuple[Origin, object] | None) -> None:
+    """As the Databricks CLI: the bundle's permissions join each job's own (once), and the
+    bundle's `run_as` applies to every job that sets none."""
+    data = job.data
+    if not isinstance(data, dict):
+        return
+    if permissions:
+        own = data.setdefault("permissions", [])
+        if isinstance(own, list):
+            for origin, entry in permissions:
+                if entry not in own:
+                    job.origins[("permissions", len(own))] = origin
+                    own.append(copy.deepcopy(entry))
+    if run_as is not None and data.get("run_as") is None:
+        job.origins[("run_as",)] = run_as[0]
+        data["run_as"] = copy.deepcopy(run_as[1])
 
 
 def _sync_root(
@@ -217,7 +270,8 @@ def choose_target(
             f"the bundle defines the targets {', '.join(defined)} and none is marked "
             "default: true; choose one with --target, or mark one default: true"
         )
-        problems.append(BundleProblem(Origin(first.source, first.path[:1]), "targets", message))
+        problems.append(BundleProblem(Origin(first.source, first.path[:1]), "targets", message,
+                                      at_key=True))
         return None
     if requested is None:
         return _default_target(defaults, problems)

@@ -109,7 +109,7 @@ def _translate(
     problems: list[BundleProblem],
 ) -> None:
     container, key = _parent(job.data, at)
-    written = container.get(key) if isinstance(container, dict) else None
+    written = _item(container, key)
     if not isinstance(written, str) or not _is_local(written):
         return
     prefix = "-r " if written.startswith("-r ") else ""
@@ -128,8 +128,17 @@ def _translate(
         problems.append(BundleProblem(origin, format_path(at), message))
         job.failed.append(at)
         return
-    assert isinstance(container, dict)
-    container[key] = prefix + absolute
+    if (isinstance(container, list) and isinstance(key, int)) or isinstance(container, dict):
+        container[key] = prefix + absolute
+
+
+def _item(container: object, key: object) -> object:
+    """`container[key]` of a mapping or a list (a dependency is an item of a list)."""
+    if isinstance(container, dict):
+        return container.get(key)
+    if isinstance(container, list) and isinstance(key, int) and key < len(container):
+        return container[key]
+    return None
 
 
 def _parent(data: object, at: Loc) -> tuple[object, object]:

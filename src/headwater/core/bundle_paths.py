@@ -128,7 +128,9 @@ def _translate(
         problems.append(BundleProblem(origin, format_path(at), message))
         job.failed.append(at)
         return
-    if (isinstance(container, list) and isinstance(key, int)) or isinstance(container, dict):
+    if isinstance(container, dict):
+        container[key] = prefix + absolute
+    if isinstance(container, list) and isinstance(key, int):  # a dependency: a list item
         container[key] = prefix + absolute
 
 

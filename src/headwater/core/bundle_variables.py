@@ -42,6 +42,7 @@ class Variable:
     value: object = None
     has_value: bool = False
     is_complex: bool = False
+    lookup: Origin | None = None  # where a `lookup:` is declared, until a value replaces it
 
 
 @dataclass(slots=True)
@@ -84,6 +85,14 @@ def declared_variables(
             declared[name] = replace(declared[name], value=_target_value(value), has_value=True)
     for name, text in given.items():
         _command_line_value(declared, name, text, problems)
+    for name, variable in declared.items():
+        if variable.lookup is not None and not variable.has_value:
+            message = (
+                "lookup is not supported by headwater (there is no workspace to look in); "
+                f"give the value as default, in the target's variables or with --var {name}=..."
+            )
+            problems.append(BundleProblem(variable.lookup, format_path(variable.lookup.path),
+                                          message, True))
     return declared
 
 
@@ -103,17 +112,13 @@ def _declaration(spec: object, origin: Origin, problems: list[BundleProblem]) ->
             where = Origin(origin.source, (*origin.path, key))
             problems.append(BundleProblem(where, format_path(where.path), message, True))
     is_complex = spec.get("type") == "complex"
-    return Variable(spec.get("default"), "default" in spec, is_complex)
+    lookup = Origin(origin.source, (*origin.path, "lookup")) if "lookup" in spec else None
+    return Variable(spec.get("default"), "default" in spec, is_complex, lookup)
 
 
 def _declaration_key_problem(key: str, spec: Mapping[object, object]) -> str:
     if key not in VARIABLE_KEYS:
         return f"unknown variable setting {key!r}{suggest(key, VARIABLE_KEYS)}"
-    if key == "lookup":
-        return (
-            "lookup is not supported by headwater (there is no workspace to look in); "
-            "give the value as default, in the target's variables or with --var"
-        )
     if key == "type" and spec.get("type") != "complex":
         return f"type must be complex (got {shown(spec.get('type'))}); remove it for text"
     if (
@@ -273,6 +278,8 @@ def _variable_value(reference: str, context: ReferenceContext) -> object:
         raise Unresolved(
             f"${{{reference}}}: unknown variable {name!r}{_known(name, context.variables)}"
         )
+    if not variable.has_value and variable.lookup is not None:
+        return f"${{{reference}}}"  # the lookup is the one problem reported
     if not variable.has_value:
         raise Unresolved(
             f"${{{reference}}}: variable {name!r} has no value; give it a "

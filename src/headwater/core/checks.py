@@ -273,6 +273,17 @@ def _task_code_paths(task: Task) -> Iterator[tuple[str, str]]:
         yield "sql_task.file.path", task.sql_task.file.path
 
 
+def _saved_queries(settings: JobSettings) -> Iterator[Finding]:
+    """A saved query lives in a Databricks workspace's SQL editor: refused before the run, not
+    when the task starts."""
+    for path, task in iter_tasks(settings):
+        query = task.sql_task.query if task.sql_task is not None else None
+        if query is not None and query.query_id is not None and query.query_text is None:
+            yield f"{path}.sql_task.query.query_id", (
+                "query_id names a saved query of Databricks SQL, which headwater does not have; "
+                "give the SQL itself as query.query_text, or as a .sql file in file.path")
+
+
 def _environment_keys(settings: JobSettings) -> Iterator[Finding]:
     defined = [e.environment_key for e in settings.environments or []]
     for path, task in iter_tasks(settings):
@@ -309,6 +320,7 @@ _CHECKS: tuple[Callable[[JobSettings], Iterable[Finding]], ...] = (
     _parameters,
     _notifications,
     _code_paths,
+    _saved_queries,
     _environment_keys,
     _schedule,
     check_references,

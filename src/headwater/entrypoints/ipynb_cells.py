@@ -70,7 +70,7 @@ def register_sql_magic() -> None:
 
 def _sql_cell(line: str, cell: str) -> None:
     url = os.environ.get(_URL_VARIABLE) or _DEFAULT_WAREHOUSE
-    table = run_script(url, cell, dbutils.widgets.getAll())
+    table = run_script(url, cell, dbutils.widgets.getAll(), session=True)
     if table is not None:
         lines = [" | ".join(table.columns)]
         lines += [" | ".join(str(value) for value in row) for row in table.rows[:_SHOWN_ROWS]]

@@ -134,7 +134,8 @@ class SourceNotebook:
             source = "\n" * (cell.first_line - 1) + cell.source  # file line numbers
             exec(compile(source, os.fspath(path), "exec"), self.namespace)  # noqa: S102
         elif cell.kind is CellKind.SQL:
-            table = run_script(self.warehouse_url, cell.source, dbutils.widgets.getAll())
+            table = run_script(self.warehouse_url, cell.source, dbutils.widgets.getAll(),
+                               session=True)
             if table is not None:
                 display(table)
                 self.namespace["_sqldf"] = table

@@ -458,3 +458,25 @@ def test_complex_variables_give_fields_and_items(tmp_path: Path) -> None:
     (problem,) = problems(root)
     assert problem.message == ("${var.args[5]}: variable 'args' has no item [5] (its value is "
                                "a list of 2)")
+
+
+def test_a_lookup_is_an_error_until_a_value_replaces_it(tmp_path: Path) -> None:
+    root = write(tmp_path, "databricks.yml", """
+        variables:
+          warehouse_id:
+            lookup: {warehouse: Shared Serverless}
+        resources:
+          jobs:
+            j:
+              tasks:
+                - task_key: t
+                  sql_task: {warehouse_id: "${var.warehouse_id}", query: {query_text: "SELECT 1"}}
+        """)
+    (problem,) = problems(root)  # one problem: the reference is not reported again
+    assert problem.where == f"{root}:3:5" and problem.path == "variables.warehouse_id.lookup"
+    assert problem.message.startswith("lookup is not supported by headwater")
+    assert "--var warehouse_id=..." in problem.message
+
+    (job,) = load(root, variables={"warehouse_id": "abc"}).jobs
+    sql = job.settings.tasks[0].sql_task
+    assert sql is not None and sql.warehouse_id == "abc"

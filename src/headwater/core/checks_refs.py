@@ -95,7 +95,7 @@ def literal_references(settings: JobSettings) -> list[Finding]:
         tasks = [(f"tasks[{index}]", task)]
         if task.for_each_task is not None:
             tasks.append((f"tasks[{index}].for_each_task.task", task.for_each_task.task))
-        fields += [field for path, each in tasks for field in _task_fields(path, each)]
+        fields += [field for path, each in tasks for field in task_fields(path, each)]
     return [(path, f"{raw}: Databricks leaves this as literal text (a part in [...] is not "
                    "reference syntax), and so does headwater; remove the brackets if a value "
                    "was meant")
@@ -122,7 +122,7 @@ def upstream_closure(depends_on: Mapping[str, Sequence[str]]) -> dict[str, froze
 
 
 def _check_task(path: str, task: Task, scope: _Scope) -> Iterator[Finding]:
-    for field_path, text in _task_fields(path, task):
+    for field_path, text in task_fields(path, task):
         yield from _check_text(field_path, text, scope)
     if task.shell_command_task is not None:
         command_path = f"{path}.shell_command_task.command"
@@ -134,7 +134,7 @@ def _check_task(path: str, task: Task, scope: _Scope) -> Iterator[Finding]:
             yield command_path, f"{raw}: {SHELL_ADVICE}"
 
 
-def _task_fields(path: str, task: Task) -> Iterator[tuple[str, str]]:
+def task_fields(path: str, task: Task) -> Iterator[tuple[str, str]]:
     """`(path, text)` of every field of `task` that takes references."""
     for kind in task.task_types:
         payload = getattr(task, kind)

@@ -111,9 +111,10 @@ def prepare(workdir: Path) -> None:
         shutil.copy2(REPO / name, workdir / name)
     (workdir / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
     smtp, http = free_port(), free_port()
-    for name, old_new in (("headwater.yml", {"18025": smtp, "18026": http}),
-                          ("alert_catcher.py", {"18025": smtp, "18026": http})):
-        path = workdir / EXAMPLE / name
+    for name, old_new in ((EXAMPLE / "headwater.yml", {"18025": smtp, "18026": http}),
+                          (EXAMPLE / "alert_catcher.py", {"18025": smtp, "18026": http}),
+                          (Path("Makefile"), {"18025": smtp, "18026": http})):
+        path = workdir / name
         text = path.read_text()
         for old, new in old_new.items():
             assert old in text, f"{path.name} no longer uses port {old}: update this test"

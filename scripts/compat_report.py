@@ -29,11 +29,12 @@ def validate(root_file: Path, target: str | None) -> tuple[bool, str]:
     done = subprocess.run([sys.executable, "-m", "headwater", "validate", root_file.name,
                            *chosen], cwd=root_file.parent, capture_output=True, text=True,
                           timeout=300, check=False)
-    lines = [line for line in done.stdout.splitlines() if line and not line.startswith("Warn")]
+    output = done.stdout + done.stderr  # problems go to stderr
+    lines = [line for line in output.splitlines() if line and not line.startswith("Warn")]
     if done.returncode == 0:
         return True, f"{sum(line.startswith('ok: ') for line in lines)} job file(s)"
     problems = [line for line in lines if ": " in line and not line.endswith("found:")]
-    problems = problems or lines or [done.stderr.strip()]
+    problems = problems or lines or ["(no output)"]
     return False, problems[0][:200]
 
 

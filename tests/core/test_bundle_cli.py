@@ -480,3 +480,20 @@ def test_a_lookup_is_an_error_until_a_value_replaces_it(tmp_path: Path) -> None:
     (job,) = load(root, variables={"warehouse_id": "abc"}).jobs
     sql = job.settings.tasks[0].sql_task
     assert sql is not None and sql.warehouse_id == "abc"
+
+
+def test_variables_named_n_and_y_are_names(tmp_path: Path) -> None:
+    # YAML 1.1 reads a bare n or y as a boolean; the Databricks CLI reads them as names
+    root = write(tmp_path, "databricks.yml", """
+        variables:
+          n: {default: "3"}
+          y: {default: "yes please"}
+        resources:
+          jobs:
+            j:
+              max_concurrent_runs: ${var.n}
+              tags: {answer: "${var.y}"}
+              tasks: [{task_key: t, shell_command_task: {command: "true"}}]
+        """)
+    (job,) = load(root, variables={"n": "4"}).jobs
+    assert job.settings.max_concurrent_runs == 4 and job.settings.tags == {"answer": "yes please"}

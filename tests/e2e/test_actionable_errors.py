@@ -84,3 +84,16 @@ def test_runs_list_has_a_header_and_a_missing_run_is_named(hw: Cli, tmp_path: Pa
     assert first.split()[0] == str(run)
     missing = hw("runs", "get", "999")
     assert missing.returncode != 0 and "Run 999 does not exist" in missing.stderr
+
+
+def test_repair_rows_line_up_with_the_others_in_runs_get(hw: Cli, tmp_path: Path) -> None:
+    run = failed_run(hw, tmp_path)
+    (tmp_path / "fail.py").write_text("print('fixed')\n")
+    (tmp_path / "item.py").write_text("print('fixed')\n")
+    hw("runs", "repair", str(run), "--all-failed", check=True)
+
+    rows = [line for line in hw("runs", "get", str(run), check=True).stdout.splitlines()
+            if " attempt " in line and not line.lstrip().startswith("iteration")]
+
+    assert any("repair 1" in row for row in rows) and any("repair" not in row for row in rows)
+    assert len({row.index(" attempt ") for row in rows}) == 1, "\n".join(rows)

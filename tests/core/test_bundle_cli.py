@@ -497,3 +497,16 @@ def test_variables_named_n_and_y_are_names(tmp_path: Path) -> None:
         """)
     (job,) = load(root, variables={"n": "4"}).jobs
     assert job.settings.max_concurrent_runs == 4 and job.settings.tags == {"answer": "yes please"}
+
+
+def test_a_job_files_path_that_climbs_out_of_its_folder_is_a_validate_error(
+        tmp_path: Path) -> None:
+    # A jobs/create body has no bundle to translate its paths: its folder bounds them
+    job = tmp_path / "jobs" / "nightly.json"
+    job.parent.mkdir()
+    job.write_text('{"name": "n", "tasks": [{"task_key": "t", "spark_python_task": '
+                   '{"python_file": "../tools/x.py"}}, {"task_key": "ok", '
+                   '"spark_python_task": {"python_file": "tools/../x.py"}}]}')
+    (problem,) = problems(job)
+    assert problem.where == f"{job}: $.tasks[0].spark_python_task.python_file"
+    assert problem.message.startswith("'../tools/x.py' leaves the job file's folder")

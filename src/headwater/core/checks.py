@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import difflib
+import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
@@ -263,6 +264,29 @@ def _code_paths(settings: JobSettings) -> Iterator[Finding]:
                     f"{value!r} is a Databricks workspace or cloud path; headwater runs files "
                     "from the job's directory: copy the file next to the job file and give a "
                     "relative path")
+            elif _leaves_its_folder(value) and not _reads_git(task, settings):
+                yield f"{path}.{field}", (
+                    f"{value!r} leaves the job file's folder, and headwater runs only the files "
+                    "inside it (as the Databricks CLI syncs only the bundle's folder): move the "
+                    "file inside it, or write the job in a bundle whose sync.paths take its "
+                    "folder in")
+
+
+def _leaves_its_folder(value: str) -> bool:
+    """A relative path that climbs out of the folder it is read from (`../x.py`)."""
+    if value.startswith("/") or "://" in value:
+        return False
+    normal = posixpath.normpath(value)
+    return normal == ".." or normal.startswith("../")
+
+
+def _reads_git(task: Task, settings: JobSettings) -> bool:
+    """Paths of a task that reads its code from Git are paths in the repository."""
+    sources = [getattr(getattr(task, kind, None), "source", None)
+               for kind in ("notebook_task", "spark_python_task")]
+    sources.append(task.sql_task.file.source if task.sql_task and task.sql_task.file else None)
+    return any(str(source) == "GIT" for source in sources) or (
+        settings.git_source is not None and not any(str(s) == "WORKSPACE" for s in sources))
 
 
 def _task_code_paths(task: Task) -> Iterator[tuple[str, str]]:

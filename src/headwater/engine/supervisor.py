@@ -288,9 +288,11 @@ class Supervisor:
             if ready is None or not ready.to_launch:
                 continue
             self.call(run_id, ready.launch_next)
+            if run_id not in self.drivers:
+                continue  # dropped while launching (its lease or the store was lost)
             self.turns.remove(run_id)
             self.turns.append(run_id)  # its next launch waits for every other run's turn
-            if run_id in self.drivers and self.drivers[run_id].to_launch:
+            if self.drivers[run_id].to_launch:
                 waiting.append(run_id)
 
     def take_requests(self) -> None:

@@ -12,6 +12,7 @@ the audit head (appending to the chain) last.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InternalError, OperationalError, SQLAlchemyError
 
 from headwater.core.audit import AuditAction, AuditEntry
 from headwater.core.events import Event, event_from_dict
@@ -41,6 +42,11 @@ from headwater.store.tables import jobs, run_events, runs, task_run_outputs, tas
 from headwater.store.triggers_store import TriggersMixin
 
 _TERMINAL = [str(s) for s in LifeCycleState if s.is_terminal]
+
+
+# The database cannot serve now (unreachable, restarting, a session cut, read-only, a lock not
+# granted): the callers wait and try again. Other errors (a constraint, a syntax error) are bugs.
+_UNAVAILABLE = (OperationalError, InternalError)
 
 
 class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin):
@@ -110,8 +116,9 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin):
                 try:
                     yield conn
                 finally:  # never left for the next transaction on this pooled connection
-                    head = conn.info.pop(ops_queries.AUDIT_HEAD, None)
-        except OperationalError as exc:
+                    with contextlib.suppress(SQLAlchemyError):  # a connection cut: discarded
+                        head = conn.info.pop(ops_queries.AUDIT_HEAD, None)
+        except _UNAVAILABLE as exc:
             raise StoreError(f"cannot write the state store at {self.engine.url!r}: {exc}") from exc
         self._check_file()  # committed to the file that is still there, or reported lost
         if head is not None and self.anchor is not None:
@@ -123,10 +130,14 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin):
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
-        """One read transaction on a consistent snapshot."""
+        """One read transaction on a consistent snapshot; an unreachable database becomes
+        `StoreError`."""
         self._check_file()
-        with self.engine.connect().execution_options(**READ_ONLY) as conn, conn.begin():
-            yield conn
+        try:
+            with self.engine.connect().execution_options(**READ_ONLY) as conn, conn.begin():
+                yield conn
+        except _UNAVAILABLE as exc:
+            raise StoreError(f"cannot read the state store at {self.engine.url!r}: {exc}") from exc
 
     # Jobs.
 

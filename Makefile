@@ -22,7 +22,11 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 # The example's alerts go to a local catcher (examples/lf_job_etl_pipeline/alert_catcher.py),
 # started for the run and stopped after it. ARGS passes more options: make run ARGS="--param simulate_failure=true"
+# The catcher's ports, as the example's headwater.yml names them.
+ALERT_PORTS := 18025 18026
 run: $(VENV)/.installed
+	@for port in $(ALERT_PORTS); do $(BIN)/python -c "import socket, sys; socket.create_server(('127.0.0.1', int(sys.argv[1]))).close()" $$port 2>/dev/null \
+	  || { echo "make run: port $$port is in use, so the example's alert catcher cannot start and its alerts would be lost; stop what holds it (another make run?) and try again" >&2; exit 1; }; done
 	@$(BIN)/python $(EXAMPLE_DIR)/alert_catcher.py & catcher=$$!; sleep 0.3; \
 	HEADWATER_CONFIG=$(EXAMPLE_DIR)/headwater.yml $(BIN)/headwater run $(EXAMPLE) --target dev $(ARGS); \
 	status=$$?; sleep 0.5; kill $$catcher 2>/dev/null; exit $$status

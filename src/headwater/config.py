@@ -53,7 +53,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
+from headwater.core.load_yaml import compose, find_node, position
 from headwater.core.notifications import RetryPolicy
 from headwater.errors import HeadwaterError
 
@@ -306,15 +308,29 @@ def load_config(env: Mapping[str, str], cwd: Path) -> HeadwaterConfig:
     if path is None:
         return HeadwaterConfig()
     try:
-        body = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = path.read_text(encoding="utf-8")
+        root = compose(text)
+        body = (yaml.safe_load(text) if root is not None else None) or {}
     except (OSError, yaml.YAMLError) as error:
         raise ConfigError(f"{path}: cannot read the configuration: {error}") from error
     try:
         return HeadwaterConfig.model_validate(body)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
-        raise ConfigError(f"{path}: invalid configuration: {problems}") from error
+        problems = [_located(path, root, e) for e in error.errors()]
+        raise ConfigError(f"{path}: invalid configuration:\n" + "\n".join(problems)) from error
+
+
+def _located(path: Path, root: yaml.Node | None, error: ErrorDetails) -> str:
+    """One problem as `file:line:col: field.path: message`, as job files report them."""
+    loc = [part for part in error["loc"] if isinstance(part, str | int)]
+    dotted = ".".join(str(part) for part in loc) or "(top level)"
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = f"unknown field {loc[-1]!r}"
+    if root is None:
+        return f"{path}: {dotted}: {message}"
+    line, column = position(find_node(root, loc, key=error["type"] == "extra_forbidden"))
+    return f"{path}:{line}:{column}: {dotted}: {message}"
 
 
 __all__ = [

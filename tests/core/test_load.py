@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from headwater.core.load import LoadedJob, load_file, load_files, read_bundles
+from headwater.core.load import LoadedJob, load_bundle, load_file, load_files, read_bundles
 from headwater.core.load_yaml import StrictLoader, StrictYamlError
 from headwater.errors import Problem, SpecError
 
@@ -76,7 +76,11 @@ def test_the_same_job_as_json_loads_and_equals_the_yaml_one() -> None:
     from_yaml = load_file(FIXTURES / "bundle.yml", target="prod")  # production: no dev prefix
 
     assert from_json == LoadedJob("nightly_etl", from_json.settings, FIXTURES / "nightly_etl.json")
-    assert from_json.settings == from_yaml[0].settings
+    # A bundle's file paths become absolute from the file that writes them (as the Databricks
+    # CLI translates them); a jobs/create body keeps them as written.
+    as_yaml = from_yaml[0].settings.model_dump_json()
+    assert f'"{FIXTURES}/load.py"' in as_yaml
+    assert as_yaml.replace(f"{FIXTURES}/", "") == from_json.settings.model_dump_json()
 
 
 def test_several_jobs_per_bundle_file_keep_their_resource_names() -> None:
@@ -137,7 +141,7 @@ def test_duplicate_yaml_keys_point_at_the_second_key(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("word", ["on", "off", "yes", "no", "y", "n", "Yes", "NO", "ON"])
+@pytest.mark.parametrize("word", ["on", "off", "yes", "no", "Yes", "NO", "ON"])
 def test_yaml_1_1_booleans_must_be_quoted_or_written_true_false(tmp_path: Path, word: str) -> None:
     path = write(
         tmp_path,
@@ -163,13 +167,25 @@ def test_yaml_1_1_booleans_must_be_quoted_or_written_true_false(tmp_path: Path, 
     )
 
 
-def test_an_ambiguous_word_used_as_a_key_is_rejected(tmp_path: Path) -> None:
-    path = write(tmp_path, "job.yml", "on: push\nresources: {}\n")
+def test_a_key_is_a_name_never_a_boolean(tmp_path: Path) -> None:
+    # Given variables and parameters named n and y (YAML 1.1 words for booleans), and a value n
+    path = write(tmp_path, "job.yml", """
+        variables:
+          n: {default: 3}
+          y: {default: "x"}
+        resources:
+          jobs:
+            etl:
+              parameters: [{name: n, default: "${var.n}"}]
+              tasks:
+                - task_key: a
+                  shell_command_task: {command: "true", env: {y: "${var.y}", on: off}}
+        """)
 
-    problems = problems_of(path)
-
-    assert problems[0].where == f"{path}:1:1"
-    assert "'on' is ambiguous" in problems[0].message
+    # Then the keys are names, n and y are text; only the value off is ambiguous
+    (problem,) = problems_of(path)
+    assert problem.where == f"{path}:10:74"
+    assert "'off' is ambiguous" in problem.message
 
 
 def test_quoted_words_and_true_false_are_fine(tmp_path: Path) -> None:
@@ -359,8 +375,14 @@ def test_yaml_syntax_errors_give_line_and_column(tmp_path: Path) -> None:
         (
             "resources:\n  job: {}\n",
             "{path}:2:3",
-            "unsupported resource type 'job' (did you mean 'jobs'?); "
-            "headwater loads only resources.jobs",
+            "unknown resource type 'job' (did you mean 'jobs'?); the Databricks CLI knows: "
+            "jobs, job_runs, pipelines, models, experiments, model_serving_endpoints, "
+            "registered_models, quality_monitors, catalogs, schemas, volumes, "
+            "external_locations, clusters, dashboards, genie_spaces, apps, secret_scopes, "
+            "alerts, sql_warehouses, database_instances, database_catalogs, "
+            "synced_database_tables, postgres_projects, postgres_branches, postgres_endpoints, "
+            "postgres_catalogs, postgres_databases, postgres_roles, postgres_synced_tables, "
+            "vector_search_endpoints, vector_search_indexes, instance_pools, secrets",
         ),
         ("resources:\n  jobs: [a]\n", "{path}:2:9", "must be a mapping (got a list)"),
     ],
@@ -461,11 +483,17 @@ def test_included_files_join_the_bundle_and_a_pattern_matching_nothing_is_locate
         "        - task_key: say_hello\n          shell_command_task:\n"
         "            command: echo hello\n")
     (job,) = load_file(tmp_path / "databricks.yml", target="dev")
-    assert job.resource_name == "hello" and job.source == tmp_path / "resources" / "job.yml"
+    # The job runs from the bundle's root, whichever file defines it
+    assert job.resource_name == "hello" and job.source == tmp_path / "databricks.yml"
+    assert job.defined_in == tmp_path / "resources" / "job.yml"
     assert job.target == "dev"
-    (tmp_path / "databricks.yml").write_text("include:\n  - nothing/*.yml\n")
-    (problem,) = problems_of(tmp_path / "databricks.yml")
-    assert str(problem).startswith(f"{tmp_path / 'databricks.yml'}:2:3: include: the pattern")
+    # A pattern that matches nothing is a warning, as the Databricks CLI goes on without it
+    (tmp_path / "databricks.yml").write_text("include:\n  - nothing/*.yml\n  - resources/*.yml\n")
+    loaded = load_bundle([tmp_path / "databricks.yml"])
+    (warning,) = loaded.warnings
+    assert str(warning) == (f"{tmp_path / 'databricks.yml'}:2:3: include: the pattern "
+                            "'nothing/*.yml' matches no file next to databricks.yml")
+    assert [job.resource_name for job in loaded.jobs] == ["hello"]
 
 
 def alias_bomb(levels: int) -> str:

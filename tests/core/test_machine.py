@@ -215,7 +215,9 @@ def test_a_failed_iteration_is_retried_by_the_nested_policy_then_fails_the_loop(
     sim = simulate(plan, {"loop_item": Script(("fail",))})
     parent = sim.state.latest_run("loop")
     assert parent is not None and parent.result is ResultState.FAILED
-    assert parent.message == "2 of 2 iterations failed."
+    # the loop names each failed iteration with its index, input and why it failed
+    assert parent.message == ("2 of 2 iterations failed: iteration 0 (input \"a\"): scripted "
+                              "failure; iteration 1 (input \"b\"): scripted failure.")
     assert len(sim.state.iterations(parent.seq)) == 4  # two iterations, two attempts each
     assert sim.state.result is ResultState.FAILED
 

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from headwater.cli.design import lint
 from headwater.design.lint import RULES, hard_coded_markers, is_meaningless, rule_table
+from headwater.design.lint_rules import DEFAULT_NAMING
 from tests.design.conftest import Invoke
 
 FINDING = re.compile(r"(?P<file>.+):(?P<line>\d+):(?P<col>\d+): (?P<id>HW\d{3}) (?P<msg>.+); "
@@ -253,3 +254,12 @@ def test_a_task_that_alerts_on_its_own_failure_is_heard(
 
     assert [f[3].split(" can fail")[0] for f in findings(result.output)] == [
         "task 'transform_silver_orders'"]
+
+
+@pytest.mark.parametrize(("key", "off_convention"), [
+    ("extract", False), ("load_orders", False), ("transform_silver_orders", False),
+    ("Extract", True), ("load-orders", True), ("2nd_pass", True),
+])
+def test_the_default_naming_convention_is_snake_case(key: str, off_convention: bool) -> None:
+    # A plain `extract` is a fine key (issue 16): HW107 flagged it under <verb>_<layer>_<entity>
+    assert (DEFAULT_NAMING.fullmatch(key) is None) == off_convention

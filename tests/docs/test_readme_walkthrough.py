@@ -15,7 +15,7 @@ The convention (see "How the walkthrough is tested" at the end of README.md):
   `capture: <placeholder> = "regex"` takes the regex's first group from the output: later
   blocks have every `<placeholder>` replaced by it (`<run id>` in the README).
 
-The blocks run in order, each with `bash`, in ONE working directory: a copy of the example,
+The blocks run in order, each with `bash`, in ONE working directory: a copy of the examples,
 the Makefile and pyproject.toml, with `.venv` linking to the venv running the tests. The copy's
 alert ports are moved to free ones, so that the test may run beside anything else. `make` is
 the real one, run with `-o .venv/.installed` so that it never reinstalls the package from the
@@ -41,6 +41,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
 EXAMPLE = Path("examples/lf_job_etl_pipeline")
+BUNDLE_INIT_EXAMPLE = Path("examples/my_project")  # the `databricks bundle init` layout
 BLOCK = re.compile(r"^```sh walkthrough\n(?P<body>.*?)^```\n(?P<after>(?:[ \t]*\n)*"
                    r"<!--\s*expect:(?P<expect>.*?)-->)?", re.S | re.M)
 QUOTED = r"""(?:"(?P<{0}>[^"]*)"|'(?P<{0}_>[^']*)')"""  # "text" or 'text with "quotes"'
@@ -102,15 +103,17 @@ def free_port() -> int:
 
 def prepare(workdir: Path) -> None:
     """The user's checkout, as far as the walkthrough touches it."""
-    shutil.copytree(REPO / EXAMPLE, workdir / EXAMPLE,
-                    ignore=shutil.ignore_patterns("output", "__pycache__", ".headwater"))
+    for example in (EXAMPLE, BUNDLE_INIT_EXAMPLE):
+        shutil.copytree(REPO / example, workdir / example,
+                        ignore=shutil.ignore_patterns("output", "__pycache__", ".headwater"))
     for name in ("Makefile", "pyproject.toml"):
         shutil.copy2(REPO / name, workdir / name)
     (workdir / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
     smtp, http = free_port(), free_port()
-    for name, old_new in (("headwater.yml", {"18025": smtp, "18026": http}),
-                          ("alert_catcher.py", {"18025": smtp, "18026": http})):
-        path = workdir / EXAMPLE / name
+    for name, old_new in ((EXAMPLE / "headwater.yml", {"18025": smtp, "18026": http}),
+                          (EXAMPLE / "alert_catcher.py", {"18025": smtp, "18026": http}),
+                          (Path("Makefile"), {"18025": smtp, "18026": http})):
+        path = workdir / name
         text = path.read_text()
         for old, new in old_new.items():
             assert old in text, f"{path.name} no longer uses port {old}: update this test"

@@ -171,7 +171,7 @@ def test_the_launch_is_argv_with_the_warehouse_in_the_environment(tmp_path: Path
     assert spec.env["HEADWATER_ATTEMPT_DIR"].endswith("attempt-0")
 
 
-ipykernel = pytest.importorskip("ipykernel", reason="the notebook extra is not installed")
+
 
 
 def test_an_ipynb_reads_widgets_sets_values_and_exits(tmp_path: Path) -> None:

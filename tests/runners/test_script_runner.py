@@ -33,7 +33,7 @@ def test_argv_is_interpreter_file_then_parameters(make_context, tmp_path: Path) 
 
     script = str(tmp_path / "jobs" / "train.py")
     assert list(spec.argv) == [sys.executable, "-u", script, "--x", "1"]
-    assert spec.cwd == tmp_path
+    assert spec.cwd == tmp_path / "jobs"  # the script runs in its own folder, as on Databricks
     assert spec.env["HEADWATER_TASK_KEY"] == "load"
 
 

@@ -12,7 +12,7 @@ from headwater.errors import InvalidRequest
 from headwater.executors import LocalExecutor
 from headwater.ports import AttemptKey, TaskExit
 from headwater.runners import ShellRunner
-from headwater.runners.environment import parameter_variable
+from headwater.runners.environment import SHIMS, parameter_variable
 
 PAYLOADS = [
     "$(touch pwned); rm -rf ~",
@@ -59,6 +59,8 @@ def test_context_task_env_and_parameters_are_in_the_environment(make_context) ->
         "HEADWATER_ATTEMPT": "2",
         "HEADWATER_JOB_ID": "7",
         "HEADWATER_JOB_NAME": "nightly etl",
+        # a Python started by the task finds headwater's dbruntime (dbutils for the SDK)
+        "PYTHONPATH": str(SHIMS),
     }
 
 

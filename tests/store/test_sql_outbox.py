@@ -10,7 +10,14 @@ from sqlalchemy import text, update
 from store_builders import T0, at
 
 from headwater.core.audit import AuditAction, AuditEntry, TaskMetric
-from headwater.core.events import Event, RunStarted, TaskFailed, TaskStarted, TaskSucceeded
+from headwater.core.events import (
+    Event,
+    RepairRequested,
+    RunStarted,
+    TaskFailed,
+    TaskStarted,
+    TaskSucceeded,
+)
 from headwater.core.machine import decide, initial_state
 from headwater.core.notifications import (
     DeliveryOutcome,
@@ -264,3 +271,29 @@ def test_sql_is_read_only_and_jobs_has_lakeflow_columns(
     assert store.list_jobs() == [job]  # our own `jobs` table is intact and unshadowed
     with store.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM jobs")).scalar() == 1
+
+
+def test_a_repaired_runs_duration_leaves_out_the_wait_before_the_repair(
+        store: SqlStore, job: JobRecord, plan: Plan) -> None:
+    # Given a run that failed at second 15, repaired at second 100, the repair taking 3 seconds
+    run_id, state = drive(store, job, plan, [*FAILING_RUN, TaskStarted(at(12), 3, "p"),
+                                             TaskFailed(at(13), 3, "x", 1),
+                                             TaskStarted(at(14), 4, "p"),
+                                             TaskFailed(at(15), 4, "x", 1)])
+    assert state.end_time == at(15)
+    repair = RepairRequested(at(100), 7, job.version, ("load",))
+    decision = decide(state, repair)
+    store.record(run_id, 0, repair, decision.state, decision.changed)
+    state = decision.state
+    seq = state.latest["load"]
+    for event in (TaskStarted(at(101), seq, "pid:3"), TaskSucceeded(at(103), seq)):
+        decision = decide(state, event)
+        store.record(run_id, 0, event, decision.state, decision.changed)
+        state = decision.state
+
+    summary = store.job_summary(job.job_id)
+
+    # Then its duration is the original's 15 seconds and the repair's 3, not the 103 between
+    assert summary.runs == 1 and summary.succeeded == 1
+    assert summary.run_p50_seconds == 18.0
+

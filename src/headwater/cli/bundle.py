@@ -10,14 +10,12 @@ in the Databricks CLI, and `--var` wins over them.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
 from headwater.cli.common import (
-    bundle_variables,
     db_option,
     parse_pairs,
     reports_errors,
@@ -49,10 +47,9 @@ def render(
 
     Exits 1 with every problem, each at file:line:col, if the files are invalid.
     """
-    from headwater.core.load import load_files
+    from headwater.cli.bundle_facts import load_bundle_jobs
 
-    variables = bundle_variables(var_pairs, os.environ)
-    jobs = load_files(files, target, variables, settings_for(None).user)
+    jobs = load_bundle_jobs(files, target, var_pairs, settings_for(None).user)
     rendered = {
         job.resource_name: job.settings.model_dump(mode="json", exclude_none=True)
         for job in select_jobs(jobs, job_name)
@@ -75,13 +72,14 @@ def deploy(file: Path | None, target: str | None, var_pairs: Sequence[str], db: 
     """Deploy a bundle's jobs (like `databricks bundle deploy`): create each, or reset the one
     deployed before from the same bundle, target and key; print `KEY: JOB_ID`.
 
-    FILE defaults to databricks.yml here. With --host, the jobs go to that server; paths in
-    them then resolve on the server's machine.
+    FILE defaults to databricks.yml here. The bundle's artifacts (wheels) are built first.
+    With --host, the jobs go to that server; paths in them then resolve on the server's
+    machine.
     """
     from headwater.cli.jobs import load_jobs
 
     with connect(db, host, profile) as where:
-        for job in load_jobs(file or BUNDLE_FILE, target, var_pairs, None):
+        for job in load_jobs(file or BUNDLE_FILE, target, var_pairs, None, build=True):
             record, status = where.service.deploy(job.settings, str(job.source),
                                                   job.deployment_key)
             click.echo(f"{job.resource_name}: {record.job_id}  ({status}, version "

@@ -70,7 +70,8 @@ def describe(file: Path, job_name: str | None, target: str | None, var_pairs: Se
     job = pick_job(list(bundle.jobs), job_name, file)
     per_target = {name: _job_under(file, name, variables, user, job.resource_name)
                   for name in _targets(bundle.sections)}
-    design = describe_job(job.settings, job.resource_name, job.target, per_target,
+    design = describe_job(_shown(job.settings, file.parent), job.resource_name, job.target,
+                          per_target,
                           now=datetime.now(UTC))
     text = render_html(design) if output_format == "html" else render_markdown(design)
     if output is None:
@@ -115,8 +116,9 @@ def lint(file: Path | None, job_name: str | None, target: str | None, var_pairs:
     for job in select_jobs(list(bundle.jobs), job_name):
         production = _production(file, bundle.sections, job, variables, user)
         where = source_map(str(file), text, job.resource_name, job.target, variables, user)
-        subject = LintSubject(job.settings, job.resource_name, production, where.written,
-                              _code_lines(job.settings.tasks, file.parent))
+        settings = _shown(job.settings, file.parent)
+        subject = LintSubject(settings, job.resource_name, production, where.written,
+                              _code_lines(settings.tasks, file.parent))
         for finding in lint_job(subject, options):
             place = where.target_where(finding.target) if finding.target else (
                 where.where(finding.path))
@@ -166,7 +168,26 @@ def _targets(sections: Mapping[str, object]) -> dict[str, Mapping[str, object]]:
 def _job_under(file: Path, target: str, variables: Mapping[str, str], user: str,
                resource_name: str) -> JobSettings:
     jobs = load_file(file, target, variables, user)
-    return next(job.settings for job in jobs if job.resource_name == resource_name)
+    return next(_shown(job.settings, file.parent) for job in jobs
+                if job.resource_name == resource_name)
+
+
+def _shown(settings: JobSettings, root: Path) -> JobSettings:
+    """`settings` with the file paths the loader made absolute shown from the bundle's folder
+    again (`src/main.py`), as the author reads them."""
+    data = settings.model_dump(exclude_unset=True)
+    prefix = f"{os.path.abspath(root)}{os.sep}"
+    for task in data.get("tasks", []):
+        for each in (task, task.get("for_each_task", {}).get("task", {})):
+            for section, field in (("notebook_task", "notebook_path"),
+                                   ("spark_python_task", "python_file")):
+                written = (each.get(section) or {}).get(field)
+                if isinstance(written, str) and written.startswith(prefix):
+                    each[section][field] = written.removeprefix(prefix)
+            sql_file = (each.get("sql_task") or {}).get("file") or {}
+            if str(sql_file.get("path", "")).startswith(prefix):
+                sql_file["path"] = sql_file["path"].removeprefix(prefix)
+    return JobSettings.model_validate(data)
 
 
 def _production(file: Path, sections: Mapping[str, object], job: LoadedJob,

@@ -14,7 +14,6 @@ command takes `--host URL` (or `DATABRICKS_HOST`) to act on a `headwater server`
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -23,7 +22,6 @@ from typing import TYPE_CHECKING
 import click
 
 from headwater.cli.common import (
-    bundle_variables,
     db_option,
     parse_pairs,
     reports_errors,
@@ -44,12 +42,12 @@ def jobs() -> None:
 
 
 def load_jobs(file: Path, target: str | None, var_pairs: Sequence[str],
-              job_name: str | None) -> list[LoadedJob]:
-    """The jobs of a file (or the one named), with absolute sources for their keys."""
-    from headwater.core.load import load_file
+              job_name: str | None, build: bool = False) -> list[LoadedJob]:
+    """The jobs of a file (or the one named), with absolute sources for their keys; with
+    `build`, after building the bundle's artifacts."""
+    from headwater.cli.bundle_facts import load_bundle_jobs
 
-    settings = settings_for(None)
-    loaded = load_file(file, target, bundle_variables(var_pairs, os.environ), settings.user)
+    loaded = load_bundle_jobs([file], target, var_pairs, settings_for(None).user, build=build)
     if not loaded:
         raise click.UsageError(f"{file} defines no jobs under resources.jobs")
     chosen = select_jobs(loaded, job_name)

@@ -5,7 +5,6 @@ Rich is imported only by the commands that draw (see display.py), so `--help` st
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -13,9 +12,9 @@ from pathlib import Path
 import click
 
 from headwater.cli.bundle import bundle, deploy
+from headwater.cli.bundle_facts import load_bundle_jobs
 from headwater.cli.common import (
     LazyGroup,
-    bundle_variables,
     db_option,
     parse_pairs,
     pick_job,
@@ -54,15 +53,13 @@ def main() -> None:
 @reports_errors
 def validate(files: Sequence[Path], target: str | None, var_pairs: Sequence[str]) -> None:
     """Check job files; report every problem with its file:line:col and exit 1."""
-    settings = settings_for(None)
-    from headwater.core.load import load_files
-
-    jobs = load_files(files, target, bundle_variables(var_pairs, os.environ), settings.user)
-    if not jobs:
-        raise click.UsageError("no jobs found under resources.jobs (headwater does not follow "
-                               "`include:` yet: name the files that hold the jobs)")
+    jobs = load_bundle_jobs(files, target, var_pairs, settings_for(None).user)
+    if not jobs:  # valid, as for the Databricks CLI: a bundle of pipelines, apps, ...
+        click.echo(f"ok: {', '.join(map(str, files))}: no jobs under resources.jobs, so "
+                   "nothing for headwater to run")
     for job in jobs:
-        click.echo(f"ok: {job.source}: job {job.settings.name or job.resource_name!r} "
+        click.echo(f"ok: {job.defined_in or job.source}: job "
+                   f"{job.settings.name or job.resource_name!r} "
                    f"({len(job.settings.tasks)} tasks)")
 
 
@@ -89,12 +86,10 @@ def run(file: Path, job_name: str | None, target: str | None, var_pairs: Sequenc
     """
     from headwater.cli.connect import LocalConnection, connect, ending_of_state, finish
     from headwater.cli.follow import announce, follow, print_results
-    from headwater.core.load import load_file
-
     settings = settings_for(db, max_parallel)
-    variables = bundle_variables(var_pairs, os.environ)
     jobs_found = [replace(found, source=found.source.resolve())
-                  for found in load_file(file, target, variables, settings.user)]
+                  for found in load_bundle_jobs([file], target, var_pairs, settings.user, host,
+                                                build=True)]
     job = pick_job(jobs_found, job_name, file)
     overrides = parse_pairs(params, "--param")
     with connect(db, host, profile) as where:

@@ -37,6 +37,8 @@ def runs_list(job_id: int | None, limit: int, active_only: bool, db: str | None,
     """Runs, newest first."""
     with connect(db, host, profile) as where:
         page = where.service.list_runs(job_id, limit, active_only)
+    if page.items:
+        click.echo(f"{'RUN ID':>8}  {'JOB':<30}  {'STATE':<17} {'RESULT':<22} STARTED")
     for s in page.items:
         started = s.start_time.isoformat(timespec="seconds") if s.start_time else "-"
         click.echo(f"{s.run_id:>8}  {s.job_name:<30}  {s.life_cycle:<17} "
@@ -56,13 +58,15 @@ def runs_get(run_id: int, as_json: bool, resolved: bool, db: str | None, host: s
     """One run with every attempt of every task (or one task run, by its id)."""
     with connect(db, host, profile) as where:
         document = where.service.run_document(run_id, resolved)
-    if as_json or "tasks" not in document:
-        click.echo(json.dumps(document, indent=2))
-        return
-    print_run(run_id, document)
+        if as_json or "tasks" not in document:
+            click.echo(json.dumps(document, indent=2))
+            return
+        print_run(run_id, document, where.service)
 
 
-def print_run(run_id: int, document: dict[str, Any]) -> None:
+def print_run(run_id: int, document: dict[str, Any], service: Any = None) -> None:
+    """A run's state and one row per task attempt; with `service`, each failed for-each
+    iteration too."""
     state = document["state"]
     click.echo(printable(f"Run {run_id} of {document['run_name']!r}: "
                          f"{state['life_cycle_state']} {state.get('result_state', '')}"))
@@ -70,14 +74,26 @@ def print_run(run_id: int, document: dict[str, Any]) -> None:
         click.echo(f"  {printable(state['state_message'])}")
     for task in document["tasks"]:
         t_state = task["state"]
-        repair = f"repair {task['repair_number']} " if task.get("repair_number") else ""
+        repair = f"repair {task['repair_number']}" if task.get("repair_number") else ""
         stats = task.get("for_each_task", {}).get("stats", {}).get("task_run_stats")
         loop = (f" [{stats['succeeded_iterations']}/{stats['total_iterations']} iterations "
                 f"succeeded]") if stats else ""
         message = printable(t_state["state_message"])
-        click.echo(f"  {task['task_key']:<28} {repair}attempt {task['attempt_number']}  "
+        click.echo(f"  {task['task_key']:<28} {repair:<9} attempt {task['attempt_number']:<3} "
                    f"{t_state['life_cycle_state']:<17} {t_state.get('result_state', ''):<18} "
                    f"{task['execution_duration'] / 1000:.1f}s  {message}{loop}")
+        if stats and stats.get("failed_iterations") and service is not None:
+            print_failed_iterations(run_id, task, service)
+
+
+def print_failed_iterations(run_id: int, task: dict[str, Any], service: Any) -> None:
+    """The failed iterations of a for-each task row, one line each, with how to see a log."""
+    for item in _iterations(service, task):
+        if _failed(item):
+            state = item["state"]
+            click.echo(f"      iteration {item['iteration']}: {state.get('result_state', '')} "
+                       f"{printable(state['state_message'])}  (headwater runs logs {run_id} "
+                       f"{task['task_key']} --iteration {item['iteration']})")
 
 
 @runs.command("output")
@@ -129,6 +145,8 @@ def runs_logs(run_id: int, task_key: str, attempt: int | None, iteration: int | 
 
     A log over its cap keeps its latest part (see docs/reliability.md)."""
     with connect(db, host, profile) as where:
+        if iteration is None:
+            _refuse_a_loop(where.service.run_document(run_id), task_key, where.service)
         chunks = where.service.log_chunks(run_id, task_key, attempt, iteration)
         written = 0
         for chunk in chunks if raw else printable_stream(chunks):
@@ -136,6 +154,34 @@ def runs_logs(run_id: int, task_key: str, attempt: int | None, iteration: int | 
             sys.stdout.buffer.write(chunk)
     if not written:
         click.echo("(no output: the attempt printed nothing, or has not started)", err=True)
+
+
+def _refuse_a_loop(document: dict[str, Any], task_key: str, service: Any) -> None:
+    """A for-each task has no log of its own: say how to pick one of its iterations."""
+    loop = next((task for task in reversed(document.get("tasks", []))
+                 if task["task_key"] == task_key and "for_each_task" in task), None)
+    if loop is None:
+        return
+    iterations = _iterations(service, loop)
+    failed = [str(i["iteration"]) for i in iterations if _failed(i)]
+    total = loop["for_each_task"].get("stats", {}).get("task_run_stats", {}).get(
+        "total_iterations", len({i["iteration"] for i in iterations}))
+    hint = f"; the failed ones: {', '.join(failed)}" if failed else ""
+    raise click.UsageError(
+        f"{task_key!r} is a for-each task: each of its {total} iterations has its own log; "
+        f"pick one with --iteration N (0 to {max(total - 1, 0)}){hint}")
+
+
+def _iterations(service: Any, task: dict[str, Any]) -> list[dict[str, Any]]:
+    """The latest attempt of each iteration of a for-each task run, in order."""
+    latest: dict[int, dict[str, Any]] = {}
+    for item in service.run_document(task["run_id"]).get("iterations", []):
+        latest[item["iteration"]] = item  # attempts come in order: the last one wins
+    return [latest[index] for index in sorted(latest)]
+
+
+def _failed(item: dict[str, Any]) -> bool:
+    return item["state"].get("result_state") not in (None, "SUCCESS")
 
 
 @runs.command("cancel")

@@ -23,9 +23,11 @@ to the top-level ones).
 from __future__ import annotations
 
 import copy
+import posixpath
 from collections.abc import Mapping, Sequence
 
 from headwater.core.bundle_model import (
+    BundleContext,
     BundleProblem,
     BundleSource,
     ComposedJob,
@@ -34,15 +36,27 @@ from headwater.core.bundle_model import (
     Loc,
     Origin,
     add_problem,
+    as_list,
     as_mapping,
     short_name,
 )
+from headwater.core.bundle_other import RESOURCE_TYPES, other_resources, resource_type_message
+from headwater.core.bundle_paths import sync_root, translate_paths
 from headwater.core.bundle_presets import Presets, apply_presets, target_presets
-from headwater.core.bundle_variables import ReferenceContext, declared_variables, fill, fill_job
+from headwater.core.bundle_references import resolve_job_references
+from headwater.core.bundle_variables import (
+    ReferenceContext,
+    Unresolved,
+    declared_variables,
+    fill,
+    fill_job,
+    fill_value,
+)
 from headwater.core.checks import format_path, suggest
 from headwater.core.load_messages import shown
 
 __all__ = [
+    "BundleContext",
     "BundleProblem",
     "BundleSource",
     "ComposedJob",
@@ -88,39 +102,145 @@ def compose_bundle(
     target: str | None = None,
     variables: Mapping[str, str] | None = None,
     user: str = "local",
+    context: BundleContext | None = None,
 ) -> Composition:
     """Each job of the bundle as the chosen target makes it, ready for validation.
 
+    As the Databricks CLI does, references are filled in before the target's overlay is
+    merged (a task or cluster keyed by `${var.x}` merges with the target's entry for its
+    value), and relative file paths are made absolute from the file that writes them.
+
     Args:
-        sources: the YAML files loaded together, in order.
+        sources: the YAML files loaded together, in order; the first is the bundle's root.
         target: the target asked for (`--target`); None picks the one marked `default: true`,
-            or none at all.
+            else the only target defined, else none at all.
         variables: values given on the command line (`--var name=value`); they win over the
             target's values and the defaults.
         user: the current user's name (an e-mail address on Databricks), for
             `${workspace.current_user.*}` and the development-mode prefix.
+        context: what `${workspace.*}` and `${bundle.git.*}` mean here (its user wins over
+            `user`); None: only the user is known.
     """
+    context = context or BundleContext(user=user)
     problems: list[BundleProblem] = []
     chosen = choose_target(sources, target, problems)
+    unchosen = chosen is None and bool(problems)
     _check_targets(sources, problems)
-    if target is not None and chosen is None:  # the rest would only repeat that problem
+    if unchosen:  # the rest would only repeat that problem
         return Composition(None, [], problems)
     definitions = _target_definitions(sources, chosen)
-    jobs = _base_jobs(sources)
-    for at, definition in definitions:
-        _overlay_jobs(jobs, at, definition, problems)
-    context = ReferenceContext(
+    problems += other_resources(sources, definitions)
+    references = ReferenceContext(
         declared_variables(sources, definitions, variables or {}, problems),
         chosen,
         _bundle_name(sources, definitions),
-        user,
+        context.user,
+        bundle=context,
     )
+    jobs = _base_jobs(sources)
     for job in jobs:
-        job.data = fill_job(job.data, (), job, context, problems)
-    presets = target_presets(sources, definitions, context, problems)
+        job.data = fill_job(job.data, (), job, references, problems)
+    for at, definition in definitions:
+        _overlay_jobs(jobs, at, definition, references, problems)
+    presets = target_presets(sources, definitions, references, problems)
+    folders = {source.index: source.folder for source in sources if source.folder}
+    bound = _sync_root(sources, definitions, context.root)
+    permissions, run_as = _bundle_identity(sources, definitions, references, problems)
     for job in jobs:
         apply_presets(job, presets)
-    return Composition(chosen, jobs, problems, context.bundle_name)
+        _apply_identity(job, permissions, run_as)
+        if folders:
+            translate_paths(job, folders, bound, problems)
+    resolve_job_references(jobs, _other_resources(sources, definitions, references), problems)
+    return Composition(chosen, jobs, problems, references.bundle_name)
+
+
+def _other_resources(
+    sources: Sequence[BundleSource], definitions: Sequence[Definition],
+    references: ReferenceContext,
+) -> dict[str, dict[str, object]]:
+    """The bundle's resources other than jobs by type and key, the target's overlaid, with
+    their references filled in where they can be (a job may name their fields)."""
+    sections = [s.data.get("resources") for s in sources]
+    sections += [d.get("resources") for _, d in definitions]
+    found: dict[str, dict[str, object]] = {}
+    for section in sections:
+        for kind, entries in as_mapping(section).items():
+            if kind != "jobs":
+                for key, value in as_mapping(entries).items():
+                    merged = found.setdefault(kind, {}).get(key)
+                    found[kind][key] = {**as_mapping(merged), **as_mapping(value)}
+    try:
+        filled = fill_value(found, references)
+    except Unresolved:
+        return found
+    return filled if isinstance(filled, dict) else found
+
+
+def _bundle_identity(
+    sources: Sequence[BundleSource], definitions: Sequence[Definition],
+    references: ReferenceContext, problems: list[BundleProblem],
+) -> tuple[list[tuple[Origin, object]], tuple[Origin, object] | None]:
+    """The bundle's `permissions` (top level, then the target's, each once) and `run_as` (the
+    target's, else the top level's), filled in, with where each is written."""
+    sections = [(Origin(s.index, ()), s.data) for s in sources]
+    sections += [(at, definition) for at, definition in definitions]
+    permissions: list[tuple[Origin, object]] = []
+    run_as: tuple[Origin, object] | None = None
+    for at, section in sections:
+        for index, entry in enumerate(as_list(section.get("permissions"))):
+            origin = Origin(at.source, (*at.path, "permissions", index))
+            filled = _filled(entry, origin, references, problems)
+            if all(filled != known for _, known in permissions):
+                permissions.append((origin, filled))
+        if section.get("run_as") is not None:
+            origin = Origin(at.source, (*at.path, "run_as"))
+            run_as = (origin, _filled(section["run_as"], origin, references, problems))
+    return permissions, run_as
+
+
+def _filled(value: object, origin: Origin, references: ReferenceContext,
+            problems: list[BundleProblem]) -> object:
+    try:
+        return fill_value(value, references)
+    except Unresolved as error:
+        problems.append(BundleProblem(origin, format_path(origin.path), str(error)))
+        return value
+
+
+def _apply_identity(job: ComposedJob, permissions: Sequence[tuple[Origin, object]],
+                    run_as: tuple[Origin, object] | None) -> None:
+    """As the Databricks CLI: the bundle's permissions join each job's own (once), and the
+    bundle's `run_as` applies to every job that sets none."""
+    data = job.data
+    if not isinstance(data, dict):
+        return
+    if permissions:
+        own = data.setdefault("permissions", [])
+        if isinstance(own, list):
+            for origin, entry in permissions:
+                if entry not in own:
+                    job.origins[("permissions", len(own))] = origin
+                    own.append(copy.deepcopy(entry))
+    if run_as is not None and data.get("run_as") is None:
+        job.origins[("run_as",)] = run_as[0]
+        data["run_as"] = copy.deepcopy(run_as[1])
+
+
+def _sync_root(
+    sources: Sequence[BundleSource], definitions: Sequence[Definition], root: str
+) -> str:
+    """The bundle root widened to hold every `sync.paths` folder (of the files and target)."""
+    folders = {source.index: source.folder for source in sources}
+    sections = [(s.index, s.data.get("sync")) for s in sources]
+    sections += [(at.source, d.get("sync")) for at, d in definitions]
+    paths = [
+        posixpath.normpath(posixpath.join(folders[index], path))
+        for index, section in sections
+        for path in as_list(as_mapping(section).get("paths"))
+        if isinstance(path, str) and folders.get(index)
+    ]
+    return sync_root(root, paths)
 
 
 # Targets --------------------------------------------------------------------------------------
@@ -129,7 +249,11 @@ def compose_bundle(
 def choose_target(
     sources: Sequence[BundleSource], requested: str | None, problems: list[BundleProblem]
 ) -> str | None:
-    """The `requested` target, else the one marked `default: true`, else None."""
+    """The `requested` target, else the one marked `default: true`, else the only one defined.
+
+    As the Databricks CLI: several targets with none marked default, and none requested, is an
+    error; no targets at all is no target.
+    """
     defined: dict[str, Origin] = {}
     defaults: list[tuple[str, Origin]] = []
     for source in sources:
@@ -138,6 +262,17 @@ def choose_target(
             defined.setdefault(name, origin)
             if as_mapping(definition).get("default") is True:
                 defaults.append((name, origin))
+    if requested is None and len(defined) == 1:
+        return next(iter(defined))
+    if requested is None and defined and not defaults:
+        first = next(iter(defined.values()))
+        message = (
+            f"the bundle defines the targets {', '.join(defined)} and none is marked "
+            "default: true; choose one with --target, or mark one default: true"
+        )
+        problems.append(BundleProblem(Origin(first.source, first.path[:1]), "targets", message,
+                                      at_key=True))
+        return None
     if requested is None:
         return _default_target(defaults, problems)
     if requested in defined:
@@ -195,10 +330,9 @@ def _check_targets(sources: Sequence[BundleSource], problems: list[BundleProblem
                 message = f"mode must be one of {', '.join(MODES)} (got {shown(mode)}{hint})"
                 add_problem(problems, Origin(source.index, (*at, "mode")), message)
             for key in as_mapping(as_mapping(definition).get("resources")):
-                if key != "jobs":
-                    message = f"unsupported resource type {key!r}; headwater loads only jobs"
+                if key not in RESOURCE_TYPES:
                     origin = Origin(source.index, (*at, "resources", key))
-                    add_problem(problems, origin, message, at_key=True)
+                    add_problem(problems, origin, resource_type_message(key), at_key=True)
 
 
 def _target_definitions(sources: Sequence[BundleSource], chosen: str | None) -> list[Definition]:
@@ -238,16 +372,21 @@ def _overlay_jobs(
     jobs: list[ComposedJob],
     at: Origin,
     definition: Mapping[str, object],
+    references: ReferenceContext,
     problems: list[BundleProblem],
 ) -> None:
-    """Merge one target definition's `resources.jobs` into `jobs`; add the jobs it alone has."""
-    for name, overlay in as_mapping(as_mapping(definition.get("resources")).get("jobs")).items():
+    """Merge one target definition's `resources.jobs` (filled in) into `jobs`; add the jobs it
+    alone has."""
+    for name, written in as_mapping(as_mapping(definition.get("resources")).get("jobs")).items():
         origin = Origin(at.source, (*at.path, *JOBS_PATH, name))
+        overlay = ComposedJob(name, at.source, copy.deepcopy(written), {(): origin})
+        overlay.data = fill_job(overlay.data, (), overlay, references, problems)
         job = next((job for job in jobs if job.resource_name == name), None)
         if job is None:
-            jobs.append(ComposedJob(name, at.source, copy.deepcopy(overlay), {(): origin}))
+            jobs.append(overlay)
         else:
-            job.data = merge(job.data, overlay, (), origin, job, problems)
+            job.data = merge(job.data, overlay.data, (), origin, job, problems)
+            job.failed += overlay.failed
 
 
 def merge(

@@ -33,14 +33,20 @@ class BundleProblem:
     path: str
     message: str
     at_key: bool = False
+    warning: bool = False  # the Databricks CLI warns here and goes on; so does headwater
 
 
 @dataclass(frozen=True, slots=True)
 class BundleSource:
-    """One YAML file of the bundle: its index among the files loaded and its top-level data."""
+    """One YAML file of the bundle: its index among the files loaded and its top-level data.
+
+    `folder` is the file's absolute folder (POSIX text), where its relative paths start; ""
+    leaves the paths as written (when only locating lines).
+    """
 
     index: int
     data: Mapping[str, object]
+    folder: str = ""
 
 
 @dataclass(slots=True)
@@ -77,6 +83,23 @@ class Composition:
     bundle: str | None = None  # `bundle.name`, as the target leaves it
 
 
+@dataclass(frozen=True, slots=True)
+class BundleContext:
+    """What a bundle's `${workspace.*}` and `${bundle.git.*}` mean on this machine.
+
+    On Databricks they name the workspace the bundle deploys to; here `root` (the absolute
+    folder of the bundle's first file, which the CLI syncs) stands for the workspace folders
+    (`${workspace.file_path}`, `root_path`, `artifact_path`), `host` for the workspace URL
+    (the server the CLI talks to, if any) and `git` for the checkout's branch, commit and
+    origin URL (`branch`, `commit`, `origin_url`, `bundle_root_path`).
+    """
+
+    user: str = "local"
+    root: str = "."
+    host: str | None = None
+    git: Mapping[str, str] = field(default_factory=dict)
+
+
 # The chosen target as one file defines it, and where: `targets.<name>` in that file.
 Definition = tuple[Origin, dict[str, object]]
 
@@ -94,8 +117,16 @@ def as_mapping(value: object) -> dict[str, object]:
     return {}
 
 
+def as_list(value: object) -> list[object]:
+    """`value` if it is a list, else []: bad shapes are reported elsewhere."""
+    if isinstance(value, list):
+        return value
+    return []
+
+
 def add_problem(
-    problems: list[BundleProblem], origin: Origin, message: str, *, at_key: bool = False
+    problems: list[BundleProblem], origin: Origin, message: str, *, at_key: bool = False,
+    warning: bool = False,
 ) -> None:
     """Report `message` about the value (or with `at_key`, the key) written at `origin`."""
-    problems.append(BundleProblem(origin, format_path(origin.path), message, at_key))
+    problems.append(BundleProblem(origin, format_path(origin.path), message, at_key, warning))

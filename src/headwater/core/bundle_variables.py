@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from headwater.core.bundle_model import (
+    BundleContext,
     BundleProblem,
     BundleSource,
     ComposedJob,
@@ -41,6 +42,7 @@ class Variable:
     value: object = None
     has_value: bool = False
     is_complex: bool = False
+    lookup: Origin | None = None  # where a `lookup:` is declared, until a value replaces it
 
 
 @dataclass(slots=True)
@@ -52,6 +54,7 @@ class ReferenceContext:
     bundle_name: str | None
     user: str
     resolving: list[str] = field(default_factory=list)
+    bundle: BundleContext = field(default_factory=BundleContext)
 
 
 class Unresolved(Exception):
@@ -82,6 +85,14 @@ def declared_variables(
             declared[name] = replace(declared[name], value=_target_value(value), has_value=True)
     for name, text in given.items():
         _command_line_value(declared, name, text, problems)
+    for name, variable in declared.items():
+        if variable.lookup is not None and not variable.has_value:
+            message = (
+                "lookup is not supported by headwater (there is no workspace to look in); "
+                f"give the value as default, in the target's variables or with --var {name}=..."
+            )
+            problems.append(BundleProblem(variable.lookup, format_path(variable.lookup.path),
+                                          message, True))
     return declared
 
 
@@ -101,17 +112,13 @@ def _declaration(spec: object, origin: Origin, problems: list[BundleProblem]) ->
             where = Origin(origin.source, (*origin.path, key))
             problems.append(BundleProblem(where, format_path(where.path), message, True))
     is_complex = spec.get("type") == "complex"
-    return Variable(spec.get("default"), "default" in spec, is_complex)
+    lookup = Origin(origin.source, (*origin.path, "lookup")) if "lookup" in spec else None
+    return Variable(spec.get("default"), "default" in spec, is_complex, lookup)
 
 
 def _declaration_key_problem(key: str, spec: Mapping[object, object]) -> str:
     if key not in VARIABLE_KEYS:
         return f"unknown variable setting {key!r}{suggest(key, VARIABLE_KEYS)}"
-    if key == "lookup":
-        return (
-            "lookup is not supported by headwater (there is no workspace to look in); "
-            "give the value as default, in the target's variables or with --var"
-        )
     if key == "type" and spec.get("type") != "complex":
         return f"type must be complex (got {shown(spec.get('type'))}); remove it for text"
     if (
@@ -225,15 +232,7 @@ def _resolve(reference: str, context: ReferenceContext) -> object:
     """The value of `${reference}`, or `_LITERAL` for references headwater leaves alone."""
     if reference.startswith("var."):
         return _variable_value(reference, context)
-    known: dict[str, tuple[object, str]] = {
-        "bundle.target": (
-            context.target,
-            "no target is chosen: pass --target or mark a target default: true",
-        ),
-        "bundle.name": (context.bundle_name, "the bundle has no name: add bundle: {name: ...}"),
-        "workspace.current_user.short_name": (short_name(context.user), ""),
-        "workspace.current_user.userName": (context.user, ""),
-    }
+    known = _known_references(context)
     if reference not in known:
         return _LITERAL
     value, missing = known[reference]
@@ -242,13 +241,45 @@ def _resolve(reference: str, context: ReferenceContext) -> object:
     return value
 
 
+def _known_references(context: ReferenceContext) -> dict[str, tuple[object, str]]:
+    """Every `${...}` headwater fills in besides variables, with its local meaning (see
+    `BundleContext`), and what to do when it has no value."""
+    here = context.bundle
+    user, name = context.user, short_name(context.user)
+    known: dict[str, tuple[object, str]] = {
+        "bundle.target": (
+            context.target,
+            "no target is chosen: pass --target or mark a target default: true",
+        ),
+        "bundle.name": (context.bundle_name, "the bundle has no name: add bundle: {name: ...}"),
+        "workspace.current_user.short_name": (name, ""),
+        "workspace.current_user.userName": (user, ""),
+        "workspace.current_user.displayName": (user, ""),
+        "workspace.current_user.domain_friendly_name": (name, ""),
+        "workspace.host": (here.host or "http://localhost", ""),
+        "workspace.root_path": (here.root, ""),
+        "workspace.file_path": (here.root, ""),
+        "workspace.artifact_path": (f"{here.root}/.headwater/artifacts", ""),
+        "workspace.resource_path": (f"{here.root}/.headwater/resources", ""),
+        "workspace.state_path": (f"{here.root}/.headwater/state", ""),
+    }
+    for key in GIT_FIELDS:
+        known[f"bundle.git.{key}"] = (here.git.get(key, ""), "")
+    return known
+
+
+GIT_FIELDS = ("branch", "actual_branch", "commit", "origin_url", "bundle_root_path")
+
+
 def _variable_value(reference: str, context: ReferenceContext) -> object:
-    name, *fields = reference.removeprefix("var.").split(".")
+    name, fields = _variable_path(reference.removeprefix("var."))
     variable = context.variables.get(name)
     if variable is None:
         raise Unresolved(
             f"${{{reference}}}: unknown variable {name!r}{_known(name, context.variables)}"
         )
+    if not variable.has_value and variable.lookup is not None:
+        return f"${{{reference}}}"  # the lookup is the one problem reported
     if not variable.has_value:
         raise Unresolved(
             f"${{{reference}}}: variable {name!r} has no value; give it a "
@@ -263,10 +294,33 @@ def _variable_value(reference: str, context: ReferenceContext) -> object:
     finally:
         context.resolving.pop()
     for part in fields:
-        if not isinstance(value, Mapping) or part not in value:
-            raise Unresolved(f"${{{reference}}}: variable {name!r} has no field {part!r}")
-        value = value[part]
+        value = _step(value, part, reference, name)
     return value
+
+
+_PATH_PART = re.compile(r"\.([A-Za-z0-9_\-]+)|\[(\d+)\]")
+
+
+def _variable_path(text: str) -> tuple[str, list[str | int]]:
+    """`x.a[0].b` -> (`x`, [`a`, 0, `b`]): a complex variable's fields and list indexes."""
+    head = re.match(r"[A-Za-z0-9_\-]+", text)
+    name = head.group(0) if head else text
+    parts: list[str | int] = []
+    for match in _PATH_PART.finditer(text, len(name)):
+        parts.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
+    return name, parts
+
+
+def _step(value: object, part: str | int, reference: str, name: str) -> object:
+    if isinstance(part, int):
+        if not isinstance(value, list) or part >= len(value):
+            size = f"a list of {len(value)}" if isinstance(value, list) else shown(value)
+            raise Unresolved(f"${{{reference}}}: variable {name!r} has no item [{part}] "
+                             f"(its value is {size})")
+        return value[part]
+    if not isinstance(value, Mapping) or part not in value:
+        raise Unresolved(f"${{{reference}}}: variable {name!r} has no field {part!r}")
+    return value[part]
 
 
 def fill_value(value: object, context: ReferenceContext) -> object:

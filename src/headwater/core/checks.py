@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import difflib
+import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
@@ -263,6 +264,29 @@ def _code_paths(settings: JobSettings) -> Iterator[Finding]:
                     f"{value!r} is a Databricks workspace or cloud path; headwater runs files "
                     "from the job's directory: copy the file next to the job file and give a "
                     "relative path")
+            elif _leaves_its_folder(value) and not _reads_git(task, settings):
+                yield f"{path}.{field}", (
+                    f"{value!r} leaves the job file's folder, and headwater runs only the files "
+                    "inside it (as the Databricks CLI syncs only the bundle's folder): move the "
+                    "file inside it, or write the job in a bundle whose sync.paths take its "
+                    "folder in")
+
+
+def _leaves_its_folder(value: str) -> bool:
+    """A relative path that climbs out of the folder it is read from (`../x.py`)."""
+    if value.startswith("/") or "://" in value:
+        return False
+    normal = posixpath.normpath(value)
+    return normal == ".." or normal.startswith("../")
+
+
+def _reads_git(task: Task, settings: JobSettings) -> bool:
+    """Paths of a task that reads its code from Git are paths in the repository."""
+    sources = [getattr(getattr(task, kind, None), "source", None)
+               for kind in ("notebook_task", "spark_python_task")]
+    sources.append(task.sql_task.file.source if task.sql_task and task.sql_task.file else None)
+    return any(str(source) == "GIT" for source in sources) or (
+        settings.git_source is not None and not any(str(s) == "WORKSPACE" for s in sources))
 
 
 def _task_code_paths(task: Task) -> Iterator[tuple[str, str]]:
@@ -272,6 +296,17 @@ def _task_code_paths(task: Task) -> Iterator[tuple[str, str]]:
         yield "spark_python_task.python_file", task.spark_python_task.python_file
     if task.sql_task is not None and task.sql_task.file is not None:
         yield "sql_task.file.path", task.sql_task.file.path
+
+
+def _saved_queries(settings: JobSettings) -> Iterator[Finding]:
+    """A saved query lives in a Databricks workspace's SQL editor: refused before the run, not
+    when the task starts."""
+    for path, task in iter_tasks(settings):
+        query = task.sql_task.query if task.sql_task is not None else None
+        if query is not None and query.query_id is not None and query.query_text is None:
+            yield f"{path}.sql_task.query.query_id", (
+                "query_id names a saved query of Databricks SQL, which headwater does not have; "
+                "give the SQL itself as query.query_text, or as a .sql file in file.path")
 
 
 def _environment_keys(settings: JobSettings) -> Iterator[Finding]:
@@ -335,6 +370,7 @@ _CHECKS: tuple[Callable[[JobSettings], Iterable[Finding]], ...] = (
     _parameters,
     _notifications,
     _code_paths,
+    _saved_queries,
     _environment_keys,
     _clusters,
     _schedule,

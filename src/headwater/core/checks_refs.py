@@ -87,6 +87,25 @@ def check_references(settings: JobSettings) -> list[Finding]:
     return findings
 
 
+def literal_references(settings: JobSettings) -> list[Finding]:
+    """References written with a `[...]` part (`{{job.parameters.[input]}}`, from a template
+    or an example), which Databricks leaves as literal text: headwater does too, and warns."""
+    fields = [(f"parameters[{i}].default", p.default) for i, p in enumerate(settings.parameters)]
+    for index, task in enumerate(settings.tasks):
+        tasks = [(f"tasks[{index}]", task)]
+        if task.for_each_task is not None:
+            tasks.append((f"tasks[{index}].for_each_task.task", task.for_each_task.task))
+        fields += [field for path, each in tasks for field in task_fields(path, each)]
+    return [(path, f"{raw}: Databricks leaves this as literal text (a part in [...] is not "
+                   "reference syntax), and so does headwater; remove the brackets if a value "
+                   "was meant")
+            for path, text in fields for raw in malformed_references(text) if _left_literal(raw)]
+
+
+def _left_literal(raw: str) -> bool:
+    return ".[" in raw
+
+
 def upstream_closure(depends_on: Mapping[str, Sequence[str]]) -> dict[str, frozenset[str]]:
     """Each task's transitive upstream tasks; unknown keys and cycles are tolerated."""
     closure: dict[str, frozenset[str]] = {}
@@ -142,7 +161,8 @@ def _check_text(path: str, text: str, scope: _Scope) -> Iterator[Finding]:
     if "{{" not in text:
         return
     for raw in malformed_references(text):
-        yield path, f"{raw}: {MALFORMED_ADVICE}"
+        if not _left_literal(raw):
+            yield path, f"{raw}: {MALFORMED_ADVICE}"
     for reference in find_references(text):
         if reference.is_known:
             problem = shape_problem(reference) or _scope_problem(reference, scope)

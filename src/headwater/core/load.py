@@ -13,20 +13,35 @@ all files and raised together as one `SpecError`: YAML ones at `file:line:col`, 
 
 from __future__ import annotations
 
+import glob
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+import posixpath
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 from yaml.nodes import MappingNode, Node
 
-from headwater.core.bundle import BundleProblem, BundleSource, ComposedJob, Origin, compose_bundle
+from headwater.core.bundle import (
+    BundleContext,
+    BundleProblem,
+    BundleSource,
+    ComposedJob,
+    Composition,
+    Origin,
+    choose_target,
+    compose_bundle,
+)
+from headwater.core.bundle_coerce import coerce
+from headwater.core.bundle_model import as_mapping
+from headwater.core.bundle_other import RESOURCE_TYPES, resource_type_message
 from headwater.core.checks import PathPart, check_job, format_path, parse_path, suggest
+from headwater.core.checks_refs import literal_references
 from headwater.core.load_messages import describe, shown
 from headwater.core.load_salvage import salvaged_findings
-from headwater.core.load_yaml import compose, construct, find_node, position, scan
+from headwater.core.load_yaml import compose, construct, find_node, holds_anchors, position, scan
 from headwater.core.spec import JobSettings
 from headwater.errors import Problem, SpecError
 
@@ -43,8 +58,10 @@ BUNDLE_SECTIONS = (
     "run_as",
     "presets",
     "experimental",
+    "python",
+    "scripts",
+    "definitions",
 )
-RESOURCE_TYPES = ("jobs",)
 JSON_SUFFIXES = (".json",)
 YAML_SUFFIXES = (".yml", ".yaml")
 
@@ -56,8 +73,11 @@ Finding = tuple[tuple[PathPart, ...], bool, str]
 class LoadedJob:
     """One valid job: its resource name (bundle key or JSON file stem), settings and file.
 
-    `target` is the bundle target its settings were made for (None: no target applied);
-    `bundle` is the bundle's name (None for a plain job file).
+    `source` is the file the job is loaded from: a bundle's first file (`databricks.yml`),
+    whose folder is where the job runs and its relative paths start, even for a job that an
+    `include:`d file defines (`defined_in`). `target` is the bundle target its settings were
+    made for (None: no target applied); `bundle` is the bundle's name (None for a plain job
+    file).
     """
 
     resource_name: str
@@ -65,6 +85,7 @@ class LoadedJob:
     source: Path
     target: str | None = None
     bundle: str | None = None
+    defined_in: Path | None = None
 
     @property
     def deployment_key(self) -> str:
@@ -85,6 +106,44 @@ class BundleFile:
     jobs: tuple[LoadedJob, ...]
 
 
+@dataclass(frozen=True)
+class LoadedBundle:
+    """What loading files gave: every file with its jobs, and the warnings to show the user
+    (what the Databricks CLI accepts with a warning: resources headwater does not deploy,
+    `include:` patterns that match nothing, ...)."""
+
+    files: list[BundleFile]
+    warnings: list[Problem]
+
+    @property
+    def jobs(self) -> list[LoadedJob]:
+        return [job for bundle in self.files for job in bundle.jobs]
+
+
+@dataclass(frozen=True)
+class PythonResource:
+    """One resource a bundle's Python code defined, and where (`file:line:col`)."""
+
+    kind: str  # the resource type: jobs, pipelines, ...
+    key: str
+    data: object
+    where: str
+
+
+@dataclass(frozen=True)
+class PythonResources:
+    """What running a bundle's `python.resources` functions gave: resources, or errors."""
+
+    resources: list[PythonResource]
+    errors: list[str]
+
+
+# Runs a bundle's Python resource functions: (the bundle's first file, its `python` section,
+# the target, the variables' values) -> the resources. An adapter: it starts a process.
+PythonLoader = Callable[[Path, Mapping[str, object], str | None, Mapping[str, object]],
+                        PythonResources]
+
+
 @dataclass
 class _FileResult:
     """What reading one file produced; `where` maps resource names to their places.
@@ -100,9 +159,13 @@ class _FileResult:
     where: dict[str, str] = field(default_factory=dict)
     document: _YamlFile | None = None
     data: dict[str, object] = field(default_factory=dict)
+    folder: Path | None = None  # where its relative paths start, if not its own folder
 
     def all_problems(self) -> list[Problem]:
         return self.document.problems() if self.document else self.problems
+
+    def all_warnings(self) -> list[Problem]:
+        return self.document.warnings() if self.document else []
 
 
 def load_file(
@@ -124,6 +187,7 @@ def load_files(
     target: str | None = None,
     variables: Mapping[str, str] | None = None,
     user: str = "local",
+    context: BundleContext | None = None,
 ) -> list[LoadedJob]:
     """The jobs defined in several files, in file order.
 
@@ -131,16 +195,18 @@ def load_files(
         paths: JSON (`.json`) and YAML bundle (`.yml`, `.yaml`) files; the YAML ones form one
             bundle (targets and variables defined in one file apply to the jobs of all).
         target: the bundle target to apply, which one of the files must define; None applies
-            the target marked `default: true`, if any.
+            the target marked `default: true`, or the only one.
         variables: bundle variable values from the command line (`--var name=value`), which
             win over the target's values and the defaults.
         user: the current user's name, for `${workspace.current_user.short_name}`,
             `${workspace.current_user.userName}` and the `mode: development` name prefix.
+        context: what `${workspace.*}` and `${bundle.git.*}` mean here; None: the bundle's
+            folder, no host, no Git.
 
     Raises:
         SpecError: listing every problem of every file, not only the first.
     """
-    return [job for bundle in read_bundles(paths, target, variables, user) for job in bundle.jobs]
+    return load_bundle(paths, target, variables, context or BundleContext(user=user)).jobs
 
 
 def read_bundles(
@@ -149,22 +215,92 @@ def read_bundles(
     variables: Mapping[str, str] | None = None,
     user: str = "local",
 ) -> list[BundleFile]:
-    """Like `load_files`, but keeps each file's top-level sections (`bundle`, `targets`, ...).
+    """Like `load_files`, but keeps each file's top-level sections (`bundle`, `targets`, ...)."""
+    return load_bundle(paths, target, variables, BundleContext(user=user)).files
 
-    The files a bundle names under `include:` (glob patterns relative to it) join the bundle.
+
+def load_bundle(
+    paths: Sequence[Path],
+    target: str | None = None,
+    variables: Mapping[str, str] | None = None,
+    context: BundleContext | None = None,
+    python: PythonLoader | None = None,
+) -> LoadedBundle:
+    """Like `load_files`, with each file's sections and the warnings to show.
+
+    The files a bundle names under `include:` (glob patterns relative to it) join the bundle,
+    and so do the resources its `python:` section defines, through `python` (without one,
+    such a bundle is an error that says what is missing). The folder of the first YAML file
+    is the bundle's root: `${workspace.file_path}`, where its jobs run, the start of the paths
+    of Python-defined jobs, and (widened by `sync.paths`) the bound of all relative paths.
+
+    Raises:
+        SpecError: listing every problem of every file, not only the first.
     """
     results = _read_with_includes(paths)
-    sources = [BundleSource(i, r.data) for i, r in enumerate(results) if r.document]
-    composition = compose_bundle(sources, target, variables, user)
+    results += _python_results(results, target, python)
+    yaml_results = [(i, r) for i, r in enumerate(results) if r.document]
+    root_file = yaml_results[0][1].path if yaml_results else None
+    root = _posix(root_file.parent) if root_file else "."
+    context = replace(context or BundleContext(), root=root)
+    sources = [BundleSource(i, r.data, _posix(r.folder or r.path.parent))
+               for i, r in yaml_results]
+    composition = compose_bundle(sources, target, variables, context.user, context)
     for job in composition.jobs:
-        _validate_composed(results, job, composition.target, composition.bundle)
+        _validate_composed(results, job, composition, root_file)
     command_line = [_report(results, problem) for problem in composition.problems]
     problems = [problem for result in results for problem in result.all_problems()]
     problems += [problem for problem in command_line if problem is not None]
     problems += _duplicate_names(results)
     if problems:
         raise SpecError(problems)
-    return [BundleFile(r.path, r.sections, tuple(r.jobs)) for r in results]
+    files = [BundleFile(r.path, r.sections, tuple(r.jobs)) for r in results]
+    return LoadedBundle(files, [w for result in results for w in result.all_warnings()])
+
+
+def _python_results(results: Sequence[_FileResult], target: str | None,
+                    python: PythonLoader | None) -> list[_FileResult]:
+    """A result per resource the root file's `python.resources` functions define."""
+    root = next((result for result in results if result.document), None)
+    if root is None or root.document is None:
+        return []
+    experimental = root.data.get("experimental")
+    conf = root.data.get("python") or (experimental.get("python")
+                                       if isinstance(experimental, dict) else None)
+    if not isinstance(conf, dict) or not conf.get("resources"):
+        return []
+    node = find_node(root.document.root, ["python"] if "python" in root.data
+                     else ["experimental", "python"])
+    if python is None:
+        root.document.report(node, "python", "jobs defined in Python need the databricks-bundles "
+                                             "package, which this caller cannot run")
+        return []
+    sources = [BundleSource(i, r.data) for i, r in enumerate(results) if r.document]
+    chosen = choose_target(sources, target, [])
+    declared = as_mapping(root.data.get("variables"))
+    values = {name: as_mapping(spec).get("default") for name, spec in declared.items()}
+    loaded = python(root.path, conf, chosen, values)
+    for error in loaded.errors:
+        root.document.report(node, "python.resources", error)
+    return [_python_result(root.path.parent, resource) for resource in loaded.resources]
+
+
+def _python_result(folder: Path, resource: PythonResource) -> _FileResult:
+    """A Python-defined resource as a YAML file of its own, located where Python defined it."""
+    text = yaml.safe_dump({"resources": {resource.kind: {resource.key: resource.data}}})
+    file = Path(resource.where.rsplit(":", 2)[0])
+    result = _read_yaml(file, text)
+    if result.document is not None:
+        result.document = _PlacedYamlFile(file, result.document.root, place=resource.where)
+        result.document.located = []  # a dump of valid data: nothing to report of its own
+        _read_bundle(result.document, result.data, result)
+    result.folder = folder
+    return result
+
+
+def _posix(folder: Path) -> str:
+    """A folder as absolute POSIX text, normalised without following links."""
+    return posixpath.normpath(folder.absolute().as_posix())
 
 
 def _read_with_includes(paths: Sequence[Path]) -> list[_FileResult]:
@@ -195,12 +331,19 @@ def _included(result: _FileResult) -> list[Path]:
                 document.root)
     found: list[Path] = []
     for pattern in patterns:
-        matches = sorted(result.path.parent.glob(str(pattern)))
-        if not matches:
-            document.report(node, "include", f"the pattern {pattern!r} matches no file next to "
-                                             f"{result.path.name}; fix it or remove it")
+        matches = sorted(_glob(result.path.parent, str(pattern)))
+        if not matches:  # the Databricks CLI goes on without a word; a hint helps a typo
+            document.warn(node, "include", f"the pattern {pattern!r} matches no file next to "
+                                           f"{result.path.name}")
         found += [m for m in matches if m.suffix.lower() in YAML_SUFFIXES]
     return found
+
+
+def _glob(folder: Path, pattern: str) -> list[Path]:
+    """The files `pattern` names from `folder`; `../` and absolute patterns work as in the CLI."""
+    if Path(pattern).is_absolute():
+        return [Path(m) for m in glob.glob(pattern)]
+    return [Path(m) for m in glob.glob(str(folder / pattern))]
 
 
 def _read(path: Path) -> _FileResult:
@@ -321,6 +464,7 @@ class _YamlFile:
     root: Node
     located: list[tuple[tuple[int, int], Problem]] = field(default_factory=list)
     strict_wheres: set[str] = field(default_factory=set)  # duplicate keys, yes/no words
+    warned: list[tuple[tuple[int, int], Problem]] = field(default_factory=list)
 
     def where(self, node: Node) -> str:
         line, column = position(node)
@@ -330,8 +474,25 @@ class _YamlFile:
         if self.where(node) not in self.strict_wheres:  # `retry: yes` is reported once
             self.located.append((position(node), Problem(self.where(node), path, message)))
 
+    def warn(self, node: Node, path: str, message: str) -> None:
+        """Note something the Databricks CLI accepts with a warning; loading goes on."""
+        self.warned.append((position(node), Problem(self.where(node), path, message)))
+
     def problems(self) -> list[Problem]:
         return [problem for _, problem in sorted(self.located, key=lambda item: item[0])]
+
+    def warnings(self) -> list[Problem]:
+        return [problem for _, problem in sorted(self.warned, key=lambda item: item[0])]
+
+
+@dataclass
+class _PlacedYamlFile(_YamlFile):
+    """A document made from data defined elsewhere: every problem is reported at `place`."""
+
+    place: str = ""
+
+    def where(self, node: Node) -> str:
+        return self.place
 
 
 def _read_yaml(path: Path, text: str) -> _FileResult:
@@ -392,6 +553,12 @@ def _check_sections(document: _YamlFile, data: dict[object, object]) -> None:
         if name in BUNDLE_SECTIONS:
             continue
         node = find_node(document.root, [name], key=True)
+        if holds_anchors(document.root, name):
+            document.warn(node, name, f"unknown section {name!r}: it holds YAML anchors that "
+                                      "other sections use, and is otherwise ignored (the "
+                                      "Databricks CLI warns too; the CLI's own place for "
+                                      "anchors is the top-level section definitions)")
+            continue
         if name in JobSettings.model_fields:
             message = (
                 f"{name!r} is a job setting; in a YAML file jobs live under "
@@ -411,12 +578,8 @@ def _jobs_section(document: _YamlFile, resources: object) -> dict[object, object
         return {}
     for key in resources:
         if key not in RESOURCE_TYPES:
-            message = (
-                f"unsupported resource type {key!r}{suggest(str(key), RESOURCE_TYPES)}; "
-                "headwater loads only resources.jobs"
-            )
             key_node = find_node(document.root, ["resources", str(key)], key=True)
-            document.report(key_node, f"resources.{key}", message)
+            document.report(key_node, f"resources.{key}", resource_type_message(str(key)))
     jobs = resources.get("jobs")
     if jobs is None or isinstance(jobs, dict):
         return jobs or {}
@@ -429,11 +592,11 @@ def _jobs_section(document: _YamlFile, resources: object) -> dict[object, object
 
 
 def _validate_composed(
-    results: Sequence[_FileResult], job: ComposedJob, target: str | None,
-    bundle: str | None = None,
+    results: Sequence[_FileResult], job: ComposedJob, composition: Composition,
+    root_file: Path | None,
 ) -> None:
     """Validate one composed job; report each finding where its value is written."""
-    settings, findings = validate(job.data)
+    settings, findings = validate(coerce(JobSettings, job.data))
     for parts, at_key, message in findings:
         if any(parts[: len(failed)] == failed for failed in job.failed):
             continue  # a reference there could not be filled in, and that is reported already
@@ -441,8 +604,12 @@ def _validate_composed(
     result = results[job.source]
     if job.resource_name not in result.where:  # defined by the target alone
         _report_where(results, job)
-    if settings is not None and not job.failed:
-        result.jobs.append(LoadedJob(job.resource_name, settings, result.path, target, bundle))
+    if settings is None or job.failed:
+        return
+    for path, message in literal_references(settings):
+        _warn_at(results, job.origin(parse_path(path)), path, message)
+    result.jobs.append(LoadedJob(job.resource_name, settings, root_file or result.path,
+                                 composition.target, composition.bundle, result.path))
 
 
 def _report_where(results: Sequence[_FileResult], job: ComposedJob) -> None:
@@ -456,8 +623,18 @@ def _report(results: Sequence[_FileResult], problem: BundleProblem) -> Problem |
     """Report a bundle problem in its file; one from the command line is returned instead."""
     if problem.origin is None:
         return Problem("", problem.path, problem.message)
+    if problem.warning:
+        _warn_at(results, problem.origin, problem.path, problem.message, problem.at_key)
+        return None
     _report_at(results, problem.origin, problem.at_key, problem.path, problem.message)
     return None
+
+
+def _warn_at(results: Sequence[_FileResult], origin: Origin, path: str, message: str,
+             at_key: bool = False) -> None:
+    document = results[origin.source].document
+    if document is not None:
+        document.warn(find_node(document.root, origin.path, key=at_key), path, message)
 
 
 def _report_at(

@@ -30,20 +30,42 @@ def describe(error: ErrorDetails, model: type[BaseModel]) -> tuple[tuple[PathPar
     return loc, render(error, loc, model)
 
 
-# Lakeflow task types headwater does not run: named as such, not "did you mean".
-UNSUPPORTED_TASK_TYPES = frozenset({
-    "spark_jar_task", "spark_submit_task", "dbt_task", "pipeline_task", "dashboard_task",
-    "alert_task", "power_bi_task", "clean_rooms_notebook_task", "dbt_cloud_task",
-    "dbt_platform_task", "gen_ai_compute_task", "ai_runtime_task",
-})
+# Lakeflow task types headwater does not run, with what each needs: named as such, not
+# "did you mean".
+UNSUPPORTED_TASK_NEEDS = {
+    "spark_jar_task": "Spark (a JVM cluster)",
+    "spark_submit_task": "Spark (a JVM cluster)",
+    "dbt_task": "dbt on a Databricks SQL warehouse",
+    "pipeline_task": "a Lakeflow Declarative Pipeline",
+    "dashboard_task": "a Databricks dashboard",
+    "alert_task": "a Databricks SQL alert",
+    "power_bi_task": "Power BI",
+    "clean_rooms_notebook_task": "a Databricks clean room",
+    "dbt_cloud_task": "dbt Cloud",
+    "dbt_platform_task": "dbt Cloud",
+    "gen_ai_compute_task": "Databricks AI compute",
+    "ai_runtime_task": "Databricks AI compute",
+    "ai_function_task": "Databricks AI functions",
+}
+UNSUPPORTED_TASK_TYPES = frozenset(UNSUPPORTED_TASK_NEEDS)
+# Parts of a task that need a Databricks service headwater does not have: (parent, field).
+UNSUPPORTED_FIELDS = {
+    ("sql_task", "alert"): "a SQL alert lives in Databricks SQL",
+    ("sql_task", "dashboard"): "a SQL dashboard lives in Databricks SQL",
+}
 
 
 def _unknown_field(error: ErrorDetails, loc: Sequence[PathPart], model: type[BaseModel]) -> str:
     name = str(loc[-1]) if loc else "?"
+    parent = str(loc[-2]) if len(loc) > 1 else ""
+    if (parent, name) in UNSUPPORTED_FIELDS:
+        return (f"{parent}.{name}: {UNSUPPORTED_FIELDS[parent, name]}, which headwater does not "
+                "have; run the SQL itself with query.query_text or file.path")
     if name in UNSUPPORTED_TASK_TYPES:
-        return (f"{name} is a Lakeflow task type headwater does not run; use notebook_task, "
-                "spark_python_task, python_wheel_task, python_operator_task, sql_task, "
-                "run_job_task, condition_task, for_each_task or shell_command_task")
+        return (f"{name} is a Lakeflow task type headwater does not run: it needs "
+                f"{UNSUPPORTED_TASK_NEEDS[name]}; use notebook_task, spark_python_task, "
+                "python_wheel_task, python_operator_task, sql_task, run_job_task, "
+                "condition_task, for_each_task or shell_command_task")
     fields = field_names(model, loc[:-1])
     hint = suggest(name, fields)
     if hint:

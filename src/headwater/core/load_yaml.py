@@ -1,7 +1,7 @@
 """The strict YAML dialect of job files, and finding a setting's node to report `line:col`.
 
 Strict means: a mapping key may appear once; only `true`/`false` are booleans, and the YAML 1.1
-words `yes/no/on/off/y/n` must be quoted (PyYAML would silently read `on:` as `True:`); dates
+words `yes/no/on/off` must be quoted as values (PyYAML would silently read `on:` as `True:`); dates
 stay strings. Every violation in a document is reported at once, not just the first.
 """
 
@@ -24,7 +24,9 @@ _BOOL_TAG = "tag:yaml.org,2002:bool"
 _STR_TAG = "tag:yaml.org,2002:str"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _MERGE_KEY = "<<"
-AMBIGUOUS_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n"})
+# YAML 1.1 booleans that PyYAML and other readers take as true/false. `y` and `n` are booleans
+# only in the 1.1 specification: no common reader (PyYAML, the Databricks CLI's) treats them so.
+AMBIGUOUS_BOOLEANS = frozenset({"yes", "no", "on", "off"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,12 +162,18 @@ def construct(node: Node, *, check: bool = True) -> object:
 
 
 def scan(root: Node) -> list[YamlIssue]:
-    """Every duplicate key and unquoted yes/no/on/off/y/n in the tree under `root`."""
+    """Every duplicate key and unquoted yes/no/on/off value in the tree under `root`.
+
+    A mapping key is a name, never a boolean (YAML 1.2, which the Databricks CLI reads, agrees):
+    a variable or parameter may be called `n` or `y`.
+    """
     issues: list[YamlIssue] = []
+    keys: set[int] = set()
     for path, node in _walk(root):
         if isinstance(node, MappingNode):
             issues.extend(_duplicate_keys(path, node))
-        elif _is_ambiguous_boolean(node):
+            keys.update(id(key) for key, _ in node.value)
+        elif _is_ambiguous_boolean(node) and id(node) not in keys:
             issues.append(_issue(node, path, _ambiguous_message(node)))
     return sorted(issues, key=lambda issue: (issue.line, issue.column))
 
@@ -253,6 +261,22 @@ def _child(node: Node, part: str | int, *, key: bool) -> Node | None:
         item: Node = node.value[part]
         return item
     return None
+
+
+def holds_anchors(root: Node, key: str) -> bool:
+    """True if the top-level section `key` holds a node that another section uses too (an
+    anchor with its aliases: the composer makes them one node)."""
+    if not isinstance(root, MappingNode):
+        return False
+    inside: set[int] = set()
+    elsewhere: set[int] = set()
+    for key_node, value in root.value:
+        ids = {id(node) for _, node in _walk(value)}
+        if isinstance(key_node, ScalarNode) and key_node.value == key:
+            inside |= ids
+        else:
+            elsewhere |= ids
+    return bool(inside & elsewhere)
 
 
 def position(node: Node) -> tuple[int, int]:

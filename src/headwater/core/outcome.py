@@ -7,7 +7,8 @@ life cycle INTERNAL_ERROR and "Task X failed with message: ..." as the real API 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
 
 from headwater.core.plan import Plan, PlannedTask
 from headwater.core.runstate import TaskRun
@@ -66,3 +67,38 @@ def edge_result(upstream: TaskRun, outcome: str | None) -> ResultState:
     if outcome is None or upstream.result is not ResultState.SUCCESS:
         return upstream.result
     return ResultState.SUCCESS if upstream.condition_outcome == outcome else ResultState.EXCLUDED
+
+
+_SHOWN_ITERATIONS = 5
+_SHOWN_INPUT_CHARS = 60
+
+
+def failed_iterations(parent: TaskRun, runs: Iterable[TaskRun]) -> str:
+    """The failed iterations of the for-each `parent` (its runs among `runs`), each with its
+    index, input and message, for the loop's own message: `iteration 2 (input "b"): ...`."""
+    latest: dict[int, TaskRun] = {}
+    for run in runs:
+        if run.parent_seq == parent.seq and run.iteration is not None and run.is_terminal:
+            known = latest.get(run.iteration)
+            if known is None or run.seq > known.seq:
+                latest[run.iteration] = run
+    failed = [latest[i] for i in sorted(latest) if latest[i].result is not ResultState.SUCCESS]
+    inputs = _inputs(parent.inputs)
+    parts = []
+    for run in failed[:_SHOWN_ITERATIONS]:
+        assert run.iteration is not None
+        shown = inputs[run.iteration] if run.iteration < len(inputs) else None
+        value = json.dumps(shown) if shown is not None else "?"
+        if len(value) > _SHOWN_INPUT_CHARS:
+            value = value[: _SHOWN_INPUT_CHARS - 3] + "..."
+        parts.append(f"iteration {run.iteration} (input {value}): {run.message or 'failed'}")
+    hidden = len(failed) - _SHOWN_ITERATIONS
+    return "; ".join(parts) + (f"; and {hidden} more" if hidden > 0 else "") + "."
+
+
+def _inputs(text: str | None) -> list[object]:
+    try:
+        value = json.loads(text) if text else []
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []

@@ -126,6 +126,8 @@ class Task(Model):
     existing_cluster_id: str | None = None
     new_cluster: dict[str, object] | None = None
     libraries: list[dict[str, object]] = []
+    compute: dict[str, object] | None = None  # stored, not acted on
+    disable_auto_optimization: Flag | None = None  # stored, not acted on (no Spark)
     email_notifications: EmailNotifications | None = None
     webhook_notifications: WebhookNotifications | None = None
     notification_settings: TaskNotificationSettings | None = None
@@ -173,6 +175,7 @@ class JobSettings(Model):
     parameters: list[JobParameter] = []
     schedule: CronSchedule | None = None
     trigger: TriggerSettings | None = None
+    triggers: list[dict[str, object]] = []  # the newer multi-trigger list: stored, not acted on
     continuous: Continuous | None = None
     queue: QueueSettings | None = None
     max_concurrent_runs: Annotated[StrictInt, Field(ge=0, le=1000)] | None = None
@@ -190,6 +193,7 @@ class JobSettings(Model):
     budget_policy_id: str | None = None
     usage_policy_id: str | None = None
     performance_target: PerformanceTarget | None = None
+    duration_target: str | None = None  # stored, not acted on
     access_control_list: list[AccessControlRequest] = []
     permissions: list[Permission] = []  # bundle format
     lifecycle: Lifecycle | None = None  # bundle format

@@ -93,6 +93,8 @@ class EmailNotifications(Model):
     on_failure: list[str] = []
     on_duration_warning_threshold_exceeded: list[str] = []
     on_streaming_backlog_exceeded: list[str] = []
+    on_maintenance_start: list[str] = []  # stored, not acted on (no maintenance windows)
+    on_maintenance_complete: list[str] = []  # stored, not acted on
     no_alert_for_skipped_runs: Flag | None = None  # deprecated in the API; kept
 
 
@@ -110,6 +112,8 @@ class WebhookNotifications(Model):
     on_failure: list[Webhook] = []
     on_duration_warning_threshold_exceeded: list[Webhook] = []
     on_streaming_backlog_exceeded: list[Webhook] = []
+    on_maintenance_start: list[Webhook] = []  # stored, not acted on
+    on_maintenance_complete: list[Webhook] = []  # stored, not acted on
 
 
 class JobNotificationSettings(Model):

@@ -10,12 +10,20 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, StrictInt
+from pydantic import BeforeValidator, Field, StrictInt
 
 from headwater.core.spec_common import Flag, Model, PauseStatus, Text
 
-# Trigger timers below one minute are rejected by the Jobs API.
-TriggerSeconds = Annotated[StrictInt, Field(ge=60)]
+
+def _zero_is_unset(value: object) -> object:
+    """0 as no value: the Databricks CLI and SDKs drop a zero integer (Go's `omitempty`), so
+    a bundle's `min_time_between_triggers_seconds: 0` reaches the Jobs API as not set."""
+    return None if value == 0 and type(value) is int else value
+
+
+# Trigger timers below one minute are rejected by the Jobs API; 0 is no timer (see above).
+TriggerSeconds = Annotated[Annotated[StrictInt, Field(ge=60)] | None,
+                           BeforeValidator(_zero_is_unset)]
 
 
 class JobParameter(Model):
@@ -30,6 +38,8 @@ class JobCluster(Model):
 
     job_cluster_key: str
     new_cluster: dict[str, object] = {}
+    serverless_compute: dict[str, object] | None = None  # stored, not acted on
+    serverless_compute_id: str | None = None  # stored, not acted on
 
 
 class EnvironmentSpec(Model):
@@ -38,6 +48,9 @@ class EnvironmentSpec(Model):
     client: str | None = None
     environment_version: str | None = None
     dependencies: list[str] = []
+    base_environment: str | None = None  # stored, not acted on
+    java_dependencies: list[str] = []  # stored, not acted on (no JVM)
+    project_environment: str | None = None  # stored, not acted on
 
 
 class JobEnvironment(Model):
@@ -67,6 +80,7 @@ class CronSchedule(Model):
     quartz_cron_expression: str
     timezone_id: str
     pause_status: PauseStatus | None = None
+    sql_condition: dict[str, object] | None = None  # stored, not acted on
 
 
 class PeriodicUnit(StrEnum):
@@ -89,8 +103,8 @@ class FileArrivalTrigger(Model):
     """Fire when new files arrive under `url`."""
 
     url: str
-    min_time_between_triggers_seconds: TriggerSeconds | None = None
-    wait_after_last_change_seconds: TriggerSeconds | None = None
+    min_time_between_triggers_seconds: TriggerSeconds = None
+    wait_after_last_change_seconds: TriggerSeconds = None
 
 
 class TableUpdateCondition(StrEnum):
@@ -105,8 +119,8 @@ class TableUpdateTrigger(Model):
 
     table_names: list[str] = Field(max_length=10)
     condition: TableUpdateCondition | None = None
-    min_time_between_triggers_seconds: TriggerSeconds | None = None
-    wait_after_last_change_seconds: TriggerSeconds | None = None
+    min_time_between_triggers_seconds: TriggerSeconds = None
+    wait_after_last_change_seconds: TriggerSeconds = None
 
 
 class TriggerSettings(Model):
@@ -116,6 +130,9 @@ class TriggerSettings(Model):
     file_arrival: FileArrivalTrigger | None = None
     table_update: TableUpdateTrigger | None = None
     pause_status: PauseStatus | None = None
+    job_completion: dict[str, object] | None = None  # stored, not acted on
+    model: dict[str, object] | None = None  # stored, not acted on (no model registry)
+    sql_condition: dict[str, object] | None = None  # stored, not acted on
 
 
 class TaskRetryMode(StrEnum):
@@ -130,6 +147,7 @@ class Continuous(Model):
 
     pause_status: PauseStatus | None = None
     task_retry_mode: TaskRetryMode | None = None
+    maintenance_window: dict[str, object] | None = None  # stored, not acted on
 
 
 class QueueSettings(Model):
@@ -174,6 +192,8 @@ class GitSource(Model):
     git_tag: str | None = None
     git_commit: str | None = None
     sparse_checkout: SparseCheckout | None = None
+    git_snapshot: dict[str, object] | None = None  # set by Databricks; stored
+    job_source: dict[str, object] | None = None  # stored, not acted on
 
 
 class EditMode(StrEnum):
@@ -195,6 +215,8 @@ class Deployment(Model):
 
     kind: DeploymentKind
     metadata_file_path: str | None = None
+    deployment_id: str | None = None
+    version_id: str | None = None
 
 
 class JobFormat(StrEnum):

@@ -94,6 +94,16 @@ class RunJobTask(Model):
     job_id: StrictInt | None = None
     job_name: str | None = None  # headwater extension for bundles
     job_parameters: dict[str, Text] = {}
+    # The legacy per-task-type parameters of the child job: stored, not acted on (the child
+    # gets `job_parameters`).
+    notebook_params: dict[str, Text] = {}
+    python_params: list[Text] = []
+    python_named_params: dict[str, Text] = {}
+    sql_params: dict[str, Text] = {}
+    jar_params: list[Text] = []
+    spark_submit_params: list[Text] = []
+    dbt_commands: list[Text] = []
+    pipeline_params: dict[str, object] | None = None
 
 
 class ConditionTask(Model):

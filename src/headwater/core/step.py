@@ -21,7 +21,7 @@ from headwater.core.events import (
     SetTimer,
     StartTask,
 )
-from headwater.core.outcome import edge_result, run_outcome, skip_message
+from headwater.core.outcome import edge_result, failed_iterations, run_outcome, skip_message
 from headwater.core.plan import PlannedTask
 from headwater.core.retry import RetryAt, decide_retry
 from headwater.core.runstate import LoopProgress, Repair, RunState, TaskRun, planned_task_of
@@ -300,7 +300,8 @@ class Step:
             self.terminate(parent, parent.stop_reason, at)
         elif loop.failed:
             self.terminate(parent, ResultState.FAILED, at,
-                           f"{loop.failed} of {loop.total} iterations failed.")
+                           f"{loop.failed} of {loop.total} iterations failed: "
+                           + failed_iterations(parent, self.runs.values()))
         else:
             self.terminate(parent, ResultState.SUCCESS, at)
 

@@ -10,7 +10,7 @@
 |       |          | command: `/dev/`, `_dev`, `prod`, `/Users/`, `/home/`, `dbfs:/`, `C:\\`,
 |       |          | outside `{{...}}` and `${...}`
 | HW106 | warning  | a name that says nothing: `task_1`, `Untitled`, `New Job`, `Task`, ...
-| HW107 | info     | a task key off the naming convention `<verb>_<layer>_<entity>`
+| HW107 | info     | a task key off the naming convention (snake_case, or `--naming`)
 | HW108 | info     | a task with too many responsibilities: its notebook or script has over
 |       |          | `--max-lines` (300) non-blank lines, or its description names 3+ actions
 | HW109 | warning  | a task whose failure (after all its retries) sends no `on_failure`
@@ -25,8 +25,8 @@
 Each rule's one-line fix is in `RULES` (`headwater lint --list-rules` prints them). Ingestion
 tasks are recognised by words (ingest, extract, load, bronze, read, fetch, download, import) in
 the task key, its code's path or the first word of its description. Condition tasks need no
-timeout or retries. The naming convention is a regex (`--naming`): by default three or more
-snake_case words.
+timeout or retries. The naming convention is a regex (`--naming`): by default snake_case words
+(`extract`, `transform_silver_orders`).
 
 Disabling: rules are switched off with job tags, which the Jobs API leaves free-form (a task has
 no tags): `headwater-lint-disable: "HW201,HW202"` for the whole job, and

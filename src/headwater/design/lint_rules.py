@@ -27,7 +27,9 @@ __all__ = [
 
 Loc = tuple[str | int, ...]
 DISABLE_TAG = "headwater-lint-disable"
-DEFAULT_NAMING = re.compile(r"[a-z][a-z0-9]*_[a-z0-9]+_[a-z0-9_]+")
+# snake_case words: a plain `extract` is a fine key; `--naming` can ask for more, such as
+# `<verb>_<layer>_<entity>` ([a-z]+_(bronze|silver|gold)_[a-z0-9_]+)
+DEFAULT_NAMING = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 DEFAULT_MAX_LINES = 300
 
 
@@ -64,7 +66,7 @@ RULES = {
              "(${var.<name>}) set per target"),
         Rule("HW106", Severity.WARNING, "name that says nothing",
              "rename it after what it does, e.g. ingest_bronze_customers"),
-        Rule("HW107", Severity.INFO, "task key off the naming convention <verb>_<layer>_<entity>",
+        Rule("HW107", Severity.INFO, "task key off the naming convention (snake_case, or --naming)",
              "rename it, e.g. transform_silver_orders"),
         Rule("HW108", Severity.INFO, "task with too many responsibilities",
              "split it into smaller tasks with one responsibility each"),

@@ -1,11 +1,14 @@
-"""Our reader of Databricks source-format notebooks (`.py` files exported from a workspace).
+"""Our reader of Databricks source-format notebooks (`.py` and `.sql` files exported from a
+workspace).
 
-The format: the first line is `# Databricks notebook source`; cells are separated by lines
-`# COMMAND ----------`; a cell in another language has every line prefixed by `# MAGIC `, its
-first line naming the language (`%md`, `%sql`, `%run`, `%sh`, `%pip`, ...); `# DBTITLE` lines
-title a cell. jupytext cannot read it (see the dependency notes), hence this converter.
+The format: the first line is `# Databricks notebook source` (a Python notebook) or
+`-- Databricks notebook source` (a SQL notebook); cells are separated by lines
+`# COMMAND ----------` (`-- COMMAND ----------`); a cell in another language than the
+notebook's has every line prefixed by `# MAGIC ` (`-- MAGIC `), its first line naming the
+language (`%md`, `%sql`, `%python`, `%run`, `%sh`, `%pip`, ...); `# DBTITLE` lines title a
+cell. jupytext cannot read it (see the dependency notes), hence this converter.
 
-Pure: text in, cells out. A `.py` file without the header line is one Python cell.
+Pure: text in, cells out. A file without a header line is one cell of its language.
 """
 
 from __future__ import annotations
@@ -15,12 +18,10 @@ import shlex
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["HEADER", "Cell", "CellKind", "NotebookFormatError", "parse_notebook"]
+__all__ = ["HEADER", "SQL_HEADER", "Cell", "CellKind", "NotebookFormatError", "parse_notebook"]
 
 HEADER = "# Databricks notebook source"
-_SEPARATOR = re.compile(r"^# COMMAND -{10,}\s*$")
-_MAGIC = re.compile(r"^# MAGIC ?")
-_TITLE = re.compile(r"^# DBTITLE ")
+SQL_HEADER = "-- Databricks notebook source"
 
 
 class CellKind(StrEnum):
@@ -59,42 +60,69 @@ class Cell:
     first_line: int
 
 
-def parse_notebook(text: str, name: str = "notebook") -> list[Cell]:
+@dataclass(frozen=True, slots=True)
+class _Language:
+    """How a notebook of one language writes its structure: its comment and own cell kind."""
+
+    kind: CellKind
+    separator: re.Pattern[str]
+    magic: re.Pattern[str]
+    title: re.Pattern[str]
+
+
+def _language(kind: CellKind, comment: str) -> _Language:
+    quoted = re.escape(comment)
+    return _Language(kind, re.compile(rf"^{quoted} COMMAND -{{10,}}\s*$"),
+                     re.compile(rf"^{quoted} MAGIC ?"), re.compile(rf"^{quoted} DBTITLE "))
+
+
+_LANGUAGES = {HEADER: _language(CellKind.PYTHON, "#"), SQL_HEADER: _language(CellKind.SQL, "--")}
+
+
+def parse_notebook(text: str, name: str = "notebook", default: CellKind = CellKind.PYTHON
+                   ) -> list[Cell]:
     """The cells of a notebook's source text, in order.
+
+    Args:
+        text: the notebook's source.
+        name: its file name, for messages.
+        default: the kind of a file without a header line (one cell).
 
     Raises:
         NotebookFormatError: for an unsupported magic or a `%run` without exactly one path,
             naming the cell and `name`.
     """
     lines = text.splitlines()
-    if not lines or lines[0].strip() != HEADER:
-        return [Cell(1, CellKind.PYTHON, text, 1)]
+    language = _LANGUAGES.get(lines[0].strip()) if lines else None
+    if language is None:
+        return [Cell(1, default, text, 1)]
     cells: list[Cell] = []
     start, chunk = 2, list[str]()
     for number, line in enumerate(lines[1:], start=2):
-        if _SEPARATOR.match(line):
-            cells.append(_cell(len(cells) + 1, chunk, start, name))
+        if language.separator.match(line):
+            cells.append(_cell(len(cells) + 1, chunk, start, name, language))
             start, chunk = number + 1, []
         else:
             chunk.append(line)
-    cells.append(_cell(len(cells) + 1, chunk, start, name))
+    cells.append(_cell(len(cells) + 1, chunk, start, name, language))
     return cells
 
 
-def _cell(number: int, lines: list[str], first_line: int, name: str) -> Cell:
-    while lines and (not lines[0].strip() or _TITLE.match(lines[0])):
+def _cell(number: int, lines: list[str], first_line: int, name: str, language: _Language
+          ) -> Cell:
+    while lines and (not lines[0].strip() or language.title.match(lines[0])):
         lines, first_line = lines[1:], first_line + 1
     code = [line for line in lines if line.strip()]
-    if not code or not all(_MAGIC.match(line) for line in code):
-        return Cell(number, CellKind.PYTHON, "\n".join(lines).rstrip(), first_line)
-    body = [_MAGIC.sub("", line, count=1) for line in lines]
+    if not code or not all(language.magic.match(line) for line in code):
+        return Cell(number, language.kind, "\n".join(lines).rstrip(), first_line)
+    body = [language.magic.sub("", line, count=1) for line in lines]
     magic, _, rest = body[0].strip().partition(" ")
     where = f"cell {number} of {name}"
     if magic in _UNSUPPORTED:
         raise NotebookFormatError(f"{where}: {magic} is not supported: {_UNSUPPORTED[magic]}")
     kind = _MAGICS.get(magic)
     if kind is None:
-        return Cell(number, CellKind.PYTHON, "\n".join(body).rstrip(), first_line)  # `%` fails
+        return Cell(number, language.kind, "\n".join(body).rstrip(), first_line)  # `%` fails
     if kind is CellKind.RUN:
         return Cell(number, kind, _run_target(rest, where), first_line)
     source = "\n".join([rest, *body[1:]]).rstrip()

@@ -2,13 +2,15 @@
 
     python -m headwater.entrypoints.notebook <notebook path>
 
-Databricks source-format `.py` notebooks run here, in this plain Python process (no kernel):
+Databricks source-format notebooks (`.py`, and `.sql` ones whose cells are SQL) run here, in
+this plain Python process (no kernel):
 the cells of `headwater.entrypoints.databricks_source` run in order in one namespace that holds
 `dbutils` (and a `spark` that explains it is absent); `%md` cells are skipped, `%sql` cells
 run on the warehouse of `HEADWATER_WAREHOUSE_URL` with the widgets bound to their `:name`
 markers, `%sh` cells run with /bin/sh, `%run ./other` runs another notebook (relative to the
 including one, inside the job directory) in the same namespace. `.ipynb` notebooks run on an
-ipykernel through nbclient (the `notebook` extra).
+ipykernel through nbclient (both installed with headwater), their `%sql` cells on the warehouse
+and their output in the task's log.
 
 `dbutils.notebook.exit(value)` ends the notebook successfully. An exception fails it: result.json
 gets `error` (the exception line) and `error_trace` (naming the cell and line), and the process
@@ -33,6 +35,7 @@ from headwater.entrypoints.databricks_source import (
     NotebookFormatError,
     parse_notebook,
 )
+from headwater.entrypoints.ipynb_cells import SETUP_SOURCE, databricks_cells, print_outputs
 from headwater.entrypoints.operator import exception_line
 from headwater.entrypoints.sql import NOTICE_VARIABLE, Table, run_script
 from headwater.runtime import NotebookExit, channel, dbutils
@@ -40,6 +43,7 @@ from headwater.runtime import NotebookExit, channel, dbutils
 __all__ = ["CellFailed", "SourceNotebook", "main"]
 
 URL_VARIABLE = "HEADWATER_WAREHOUSE_URL"  # as in headwater.runners.sql
+JOB_DIR_VARIABLE = "HEADWATER_JOB_DIR"  # as in headwater.runners.notebook
 DEFAULT_WAREHOUSE = "duckdb:///.headwater/warehouse.duckdb"  # relative to the job directory
 EXECUTED = "executed"
 _SHOWN_ROWS = 50
@@ -91,7 +95,7 @@ class SourceNotebook:
     """Runs a source-format notebook and the notebooks it includes in one namespace.
 
     Args:
-        workdir: the job's directory; `%run` may not leave it, `%sh` runs in it.
+        workdir: the job's directory; `%run` may not leave it.
         warehouse_url: where `%sql` cells run.
         keep: where executed notebooks are copied; None outside a run.
     """
@@ -106,8 +110,9 @@ class SourceNotebook:
         """Run every cell of `path`. Raises `CellFailed`, or `NotebookExit` to stop."""
         name = path.name
         where_prefix = f" (included by %run in {' <- '.join(reversed(included_by))})"
+        default = CellKind.SQL if path.suffix.lower() == ".sql" else CellKind.PYTHON
         try:
-            cells = parse_notebook(path.read_text(encoding="utf-8"), name)
+            cells = parse_notebook(path.read_text(encoding="utf-8"), name, default)
         except NotebookFormatError as error:
             raise CellFailed(f"NotebookFormatError: {error}", str(error)) from None
         self._keep(path)
@@ -129,12 +134,13 @@ class SourceNotebook:
             source = "\n" * (cell.first_line - 1) + cell.source  # file line numbers
             exec(compile(source, os.fspath(path), "exec"), self.namespace)  # noqa: S102
         elif cell.kind is CellKind.SQL:
-            table = run_script(self.warehouse_url, cell.source, dbutils.widgets.getAll())
+            table = run_script(self.warehouse_url, cell.source, dbutils.widgets.getAll(),
+                               session=True)
             if table is not None:
                 display(table)
                 self.namespace["_sqldf"] = table
-        elif cell.kind is CellKind.SHELL:
-            subprocess.run(["/bin/sh", "-c", cell.source], cwd=self.workdir, check=True)
+        elif cell.kind is CellKind.SHELL:  # in the notebook's folder, like its Python cells
+            subprocess.run(["/bin/sh", "-c", cell.source], check=True)
         elif cell.kind is CellKind.RUN:
             target = self._include(path, cell.source, chain)
             self.run(target, chain)
@@ -168,7 +174,8 @@ def run_source(path: Path) -> int:
     if os.environ.get(NOTICE_VARIABLE):
         print(os.environ[NOTICE_VARIABLE], file=sys.stderr)
     directory = channel.current_directory()
-    notebook = SourceNotebook(Path.cwd(), os.environ.get(URL_VARIABLE) or DEFAULT_WAREHOUSE,
+    job_dir = Path(os.environ.get(JOB_DIR_VARIABLE) or Path.cwd())
+    notebook = SourceNotebook(job_dir, os.environ.get(URL_VARIABLE) or DEFAULT_WAREHOUSE,
                               directory / EXECUTED if directory else None)
     try:
         notebook.run(path)
@@ -180,23 +187,26 @@ def run_source(path: Path) -> int:
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_SETUP_CELL = "from headwater.runtime import dbutils  # injected by headwater"
+_SETUP_CELL = SETUP_SOURCE
 _EXIT_WARNING = "To exit: use 'exit'"
 
 
 def run_ipynb(path: Path) -> int:
-    """Run an `.ipynb` notebook on an ipykernel; the process's exit code."""
-    try:  # the optional extra, imported only for .ipynb notebooks
-        import nbformat
-        from nbclient import NotebookClient
-        from nbclient.exceptions import CellExecutionError
-    except ImportError:
-        return _fail(CellFailed("ImportError: .ipynb notebooks need nbclient and ipykernel",
-                                "Install them with: pip install 'headwater[notebook]'"))
+    """Run an `.ipynb` notebook on an ipykernel; the process's exit code.
+
+    Its `%sql` cells run on the warehouse, and what its cells print goes to this process's
+    output, cell by cell (see `headwater.entrypoints.ipynb_cells`).
+    """
+    import nbformat  # imported only for .ipynb notebooks: they take a while to load
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
     notebook = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
+    databricks_cells(notebook)
     notebook.cells.insert(0, nbformat.v4.new_code_cell(_SETUP_CELL))  # type: ignore[no-untyped-call]
     client = NotebookClient(notebook, km=_kernel_manager(), timeout=None,
-                            resources={"metadata": {"path": os.getcwd()}})
+                            resources={"metadata": {"path": os.getcwd()}},
+                            on_cell_executed=print_outputs)
     try:
         client.execute()
     except CellExecutionError as error:

@@ -125,8 +125,8 @@ def _check_parameters(parsed: list[list[Token]], parameters: Mapping[str, str]) 
                              f"(parameters given: {known})")
 
 
-def _run_duckdb(url: str, parsed: list[list[Token]],
-                parameters: Mapping[str, str]) -> Table | None:
+def _run_duckdb(url: str, parsed: list[list[Token]], parameters: Mapping[str, str],
+                session: bool = False) -> Table | None:
     try:  # the optional extra, imported only where DuckDB runs
         import duckdb
     except ImportError:
@@ -135,19 +135,55 @@ def _run_duckdb(url: str, parsed: list[list[Token]],
 
     location = url[len(DUCKDB_PREFIX):] or ":memory:"
     lock = contextlib.nullcontext() if location == ":memory:" else locked(Path(location))
+    if not session:
+        with lock, duckdb.connect(location) as connection:
+            return _execute(connection, location, parsed, parameters)
+    connection = _session(location)
+    if location == ":memory:":
+        return _execute(connection, location, parsed, parameters)
+    # The warehouse file is attached for this script only: other tasks may write it between
+    # two cells, while the session's temporary views, tables and settings stay.
+    catalog = '"' + Path(location).stem.replace('"', '""') + '"'
+    with lock:
+        connection.execute(f"ATTACH '{location.replace(chr(39), chr(39) * 2)}' AS {catalog}")
+        try:
+            connection.execute(f"USE {catalog}")
+            return _execute(connection, location, parsed, parameters)
+        finally:
+            connection.execute("USE memory")
+            connection.execute(f"DETACH {catalog}")
+
+
+_SESSIONS: dict[str, Any] = {}
+
+
+def _session(location: str) -> Any:
+    """This process's DuckDB session for the warehouse at `location`: a notebook's SQL cells
+    share it, as a Databricks notebook's cells share their Spark session (a temporary view one
+    cell creates, the next reads). It lives in memory; the warehouse is attached per script."""
+    import duckdb
+
+    if location not in _SESSIONS:
+        _SESSIONS[location] = duckdb.connect(":memory:")
+    return _SESSIONS[location]
+
+
+def _execute(connection: Any, location: str, parsed: list[list[Token]],
+             parameters: Mapping[str, str]) -> Table | None:
+    import duckdb
+
     table = None
-    with lock, duckdb.connect(location) as connection:
-        for number, statement in enumerate(parsed, start=1):
-            sql, names = bind(statement, lambda n: f"${n}")
-            try:
-                connection.execute(sql, {n: parameters[n] for n in names} if names else None)
-                if connection.description is not None:
-                    columns = [d[0] for d in connection.description]
-                    table = Table(columns, list(connection.fetchmany(MAX_OUTPUT_ROWS + 1)))
-            except duckdb.Error as error:
-                raise SqlProblem(f"statement {number}: {type(error).__name__}: {error}") from None
-            if location != ":memory:":
-                log_commit(Path(location), statement)
+    for number, statement in enumerate(parsed, start=1):
+        sql, names = bind(statement, lambda n: f"${n}")
+        try:
+            connection.execute(sql, {n: parameters[n] for n in names} if names else None)
+            if connection.description is not None:
+                columns = [d[0] for d in connection.description]
+                table = Table(columns, list(connection.fetchmany(MAX_OUTPUT_ROWS + 1)))
+        except duckdb.Error as error:
+            raise SqlProblem(f"statement {number}: {type(error).__name__}: {error}") from None
+        if location != ":memory:":
+            log_commit(Path(location), statement)
     return table
 
 
@@ -196,8 +232,12 @@ def _run_sqlalchemy(url: str, parsed: list[list[Token]],
     return table
 
 
-def run_script(url: str, text: str, parameters: Mapping[str, str]) -> Table | None:
+def run_script(url: str, text: str, parameters: Mapping[str, str],
+               session: bool = False) -> Table | None:
     """Run every statement of `text`; the rows of the last statement that returned rows.
+
+    With `session`, on the embedded warehouse, the script runs in this process's session
+    (see `_session`): what a notebook's SQL cells use.
 
     Raises:
         SqlProblem: for a marker without a value (before anything runs) or a database error,
@@ -206,7 +246,7 @@ def run_script(url: str, text: str, parameters: Mapping[str, str]) -> Table | No
     parsed = statements(text)
     _check_parameters(parsed, parameters)
     if url.startswith(DUCKDB_PREFIX):
-        return _run_duckdb(url, parsed, parameters)
+        return _run_duckdb(url, parsed, parameters, session)
     return _run_sqlalchemy(url, parsed, parameters)
 
 

@@ -13,8 +13,11 @@ from datetime import datetime
 from pathlib import Path
 
 from headwater.executors import parent
+from headwater.executors.failures import failure_from_log
 from headwater.ports import AttemptKey, TaskExit
 from headwater.runtime.channel import METRICS, RESULT, VALUES
+
+OUTPUT_LOG = "output.log"  # where the engine puts an attempt's log (engine.attempts.OUTPUT_LOG)
 
 __all__ = ["AttemptClaim", "lost_exit", "read_claim", "read_exit"]
 
@@ -86,8 +89,12 @@ def lost_exit(key: AttemptKey, directory: Path, reason: str) -> TaskExit:
 
 
 def _exit_of(key: AttemptKey, directory: Path, record: dict[str, object]) -> TaskExit:
-    """An exit record and what the task left in its directory, as a `TaskExit`."""
+    """An exit record and what the task left in its directory, as a `TaskExit`; a failed
+    attempt that wrote no error gets the one its log ends with (`failures.py`)."""
     code, signum, error = record.get("exit_code"), record.get("signal"), record.get("start_error")
+    result = _read_result(directory / RESULT)
+    if isinstance(code, int) and code != 0 and signum is None and not result.get("error"):
+        result = {**result, **failure_from_log(directory / OUTPUT_LOG)}
     return TaskExit(
         key=key,
         exit_code=code if isinstance(code, int) else None,
@@ -95,7 +102,7 @@ def _exit_of(key: AttemptKey, directory: Path, record: dict[str, object]) -> Tas
         at=_instant(record.get("at")),
         values=_read_text(directory / VALUES),
         metrics=_read_text(directory / METRICS),
-        result=_read_result(directory / RESULT),
+        result=result,
         start_error=error if isinstance(error, str) else None,
     )
 

@@ -12,8 +12,10 @@ parameter can fake them.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
+from pathlib import Path
 
 from headwater.errors import InvalidRequest
 from headwater.ports import TaskContext
@@ -21,6 +23,9 @@ from headwater.ports import TaskContext
 __all__ = ["PARAMETER_PREFIX", "attempt_environment", "parameter_variable"]
 
 PARAMETER_PREFIX = "HEADWATER_PARAM_"
+# Where `dbruntime` lives, so that `from databricks.sdk.runtime import dbutils` finds headwater's
+# (see headwater.runtime.shims.dbruntime).
+SHIMS = Path(__file__).resolve().parent.parent / "runtime" / "shims"
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 
 
@@ -86,4 +91,6 @@ def attempt_environment(
     """
     environment = {**(task_env or {}), **parameter_variables(context), **context_variables(context)}
     _check(environment, context.task_key)
+    inherited = environment.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SHIMS), inherited]))
     return environment

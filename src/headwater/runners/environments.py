@@ -65,7 +65,19 @@ def _dependencies(spec: Mapping[str, object], task_key: str, key: str) -> list[s
         if "\n" in dependency or "\r" in dependency or "\0" in dependency:
             raise InvalidRequest(f"task {task_key!r}: environment {key!r}: dependency "
                                  f"{dependency!r} must be a single requirement line")
-    return list(dependencies)
+    return [line for dependency in dependencies for line in _expanded(dependency)]
+
+
+def _expanded(dependency: str) -> list[str]:
+    """A wheel pattern (`/bundle/dist/*.whl`, as a bundle writes it for the wheel its artifact
+    builds) as the files it matches, in name order; any other line as written (pip reads no
+    patterns). The matched names enter the environment's hash: a wheel of a new version makes
+    a new environment."""
+    if not dependency.endswith(".whl") or "*" not in dependency:
+        return [dependency]
+    path = Path(dependency)
+    matches = sorted(path.parent.glob(path.name)) if path.is_absolute() else []
+    return [str(match) for match in matches] or [dependency]
 
 
 def wrap_argv(argv: Sequence[str], directory: Path, key: str, spec: Mapping[str, object],

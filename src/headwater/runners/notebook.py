@@ -3,9 +3,11 @@
 
 `notebook_path` is resolved in the job's directory like a script's path (a relative path may
 not leave it); as in a Databricks workspace it may leave out the suffix: `etl/ingest` finds
-`etl/ingest.py`, else `etl/ingest.ipynb`. `base_parameters` (with the job parameters pushed
-down) reach the notebook as widgets, through the attempt's context.json; `%sql` cells run on
-the warehouse that `warehouse_id` names (see `headwater.runners.sql.Warehouses`).
+`etl/ingest.py`, else `etl/ingest.sql`, else `etl/ingest.ipynb`. The notebook runs in its own
+folder, as on Databricks (runtime 14+); `HEADWATER_JOB_DIR` tells it the job's directory.
+`base_parameters` (with the job parameters pushed down) reach the notebook as widgets,
+through the attempt's context.json; `%sql` cells run on the warehouse that `warehouse_id`
+names (see `headwater.runners.sql.Warehouses`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from headwater.runners.sql import WarehouseRunner
 
 __all__ = ["NOTEBOOK_SUFFIXES", "NotebookRunner"]
 
-NOTEBOOK_SUFFIXES = (".py", ".ipynb")
+NOTEBOOK_SUFFIXES = (".py", ".sql", ".ipynb")
+JOB_DIR_VARIABLE = "HEADWATER_JOB_DIR"  # as in headwater.entrypoints.notebook
 
 
 class NotebookRunner(WarehouseRunner):
@@ -29,7 +32,7 @@ class NotebookRunner(WarehouseRunner):
     implements `headwater.ports.Runner`."""
 
     def launch_spec(self, task: Task, context: TaskContext) -> LaunchSpec:
-        """`python -u -m headwater.entrypoints.notebook <notebook>` in the job's directory.
+        """`python -u -m headwater.entrypoints.notebook <notebook>` in the notebook's folder.
 
         Raises:
             InvalidRequest: when the task is not a notebook task, or the notebook is missing or
@@ -42,11 +45,12 @@ class NotebookRunner(WarehouseRunner):
                                   "notebook_path", NOTEBOOK_SUFFIXES)
         env = attempt_environment(context)
         env.update(self._warehouses.environment(settings.warehouse_id, context.workdir))
+        env[JOB_DIR_VARIABLE] = os.path.abspath(context.workdir)
         return LaunchSpec(
             argv=self._environments.wrap(
                 [self._python, "-u", "-m", "headwater.entrypoints.notebook", os.fspath(path)],
                 task, context),
             env=env,
-            cwd=context.workdir,
+            cwd=path.parent,
             log_path=context.log_path,
         )

@@ -1,11 +1,13 @@
 """`ScriptRunner`: runs a `spark_python_task`'s Python file with the engine's interpreter.
 
 `python_file` is resolved against the job's directory (`TaskContext.workdir`); a relative path
-must stay inside it (`../` that leaves it is refused), an absolute path is taken as written.
+must stay inside it (`../` that leaves it is refused), an absolute path is taken as written
+(a bundle's paths arrive absolute: the loader resolved them from the file that wrote them).
 The check is on the path as written, not through symbolic links: the job author owns the
-directory and may link into it. `parameters` become argv elements after the file, one each,
-byte for byte; no shell is involved. Run parameters also arrive in the environment (see
-`headwater.runners.environment`).
+directory and may link into it. The script runs in its own folder, as on Databricks (runtime
+14+), so that it opens and imports the files beside it. `parameters` become argv elements
+after the file, one each, byte for byte; no shell is involved. Run parameters also arrive in
+the environment (see `headwater.runners.environment`).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class ScriptRunner(PythonRunner):
     """
 
     def launch_spec(self, task: Task, context: TaskContext) -> LaunchSpec:
-        """`python -u <file> *parameters` in the job's directory (and the task's environment).
+        """`python -u <file> *parameters` in the file's folder (and the task's environment).
 
         Raises:
             InvalidRequest: when the task is not a Python script task, the file is missing or
@@ -51,6 +53,6 @@ class ScriptRunner(PythonRunner):
             argv=self._environments.wrap(
                 [self._python, "-u", os.fspath(script), *settings.parameters], task, context),
             env=attempt_environment(context),
-            cwd=context.workdir,
+            cwd=script.parent,
             log_path=context.log_path,
         )

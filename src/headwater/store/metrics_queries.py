@@ -13,9 +13,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, bindparam, text
+from sqlalchemy import BindParameter, Connection, bindparam, select, text
 
 from headwater.ports import JobSummary, TaskSummary
+from headwater.store.rows import repair_from_dict
+from headwater.store.tables import runs as runs_table
 
 SUCCEEDED = ("SUCCESS", "SUCCESS_WITH_FAILURES")
 RAN = ("SUCCESS", "SUCCESS_WITH_FAILURES", "FAILED", "TIMEDOUT", "CANCELED")
@@ -41,13 +43,32 @@ def job_summary(conn: Connection, job_id: int, last_runs: int) -> JobSummary:
         "WHERE job_id = :job AND result_state IS NOT NULL ORDER BY run_id DESC LIMIT :n"),
         {"job": job_id, "n": last_runs}).all()
     run_ids = [r.run_id for r in runs]
-    durations = [float(r.run_duration_seconds) for r in runs
+    idle = _idle_before_repairs(conn, run_ids) if run_ids else {}
+    durations = [float(r.run_duration_seconds) - idle.get(r.run_id, 0.0) for r in runs
                  if r.run_duration_seconds is not None]
     return JobSummary(
         job_id=job_id, runs=len(runs), succeeded=sum(r.result_state in SUCCEEDED for r in runs),
         run_p50_seconds=percentile(durations, 0.5), run_p95_seconds=percentile(durations, 0.95),
         tasks=_task_summaries(conn, run_ids) if run_ids else [],
     )
+
+
+def _idle_before_repairs(conn: Connection, run_ids: list[int]) -> dict[int, float]:
+    """Seconds each repaired run spent ended, waiting for its next repair: a run's duration is
+    the time it ran, not the days it sat failed before someone repaired it."""
+    ids: BindParameter[Any] = bindparam("ids", expanding=True)
+    rows = conn.execute(select(runs_table.c.run_id, runs_table.c.original_end_time,
+                               runs_table.c.repairs)
+                        .where(runs_table.c.run_id.in_(ids)), {"ids": run_ids}).all()
+    idle: dict[int, float] = {}
+    for row in rows:
+        ended = row.original_end_time
+        for repair in (repair_from_dict(body) for body in row.repairs or []):
+            if ended is not None:
+                idle[row.run_id] = idle.get(row.run_id, 0.0) + max(
+                    0.0, (repair.start_time - ended).total_seconds())
+            ended = repair.end_time
+    return idle
 
 
 def _task_summaries(conn: Connection, run_ids: list[int]) -> list[TaskSummary]:

@@ -1,0 +1,78 @@
+"""What a bundle's `${bundle.git.*}` and `${workspace.*}` mean on this machine, and loading a
+bundle with its warnings shown: the I/O around `headwater.core.load.load_bundle`.
+
+Git facts come from the `git` command in the bundle's folder, as the Databricks CLI reads them
+(`bundle/config/mutator/load_git_details.go`): the branch, the commit, the `origin` URL and the
+bundle's folder inside the checkout. Outside a checkout, or without git, they are empty.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from headwater.cli.common import bundle_variables
+
+if TYPE_CHECKING:
+    from headwater.core.load import LoadedJob
+
+__all__ = ["git_facts", "load_bundle_jobs"]
+
+_GIT_TIMEOUT_SECONDS = 5
+
+
+def git_facts(folder: Path) -> dict[str, str]:
+    """`branch`, `actual_branch`, `commit`, `origin_url` and `bundle_root_path` of the
+    checkout holding `folder` (only those git knows)."""
+    facts = {
+        "branch": _git(folder, "rev-parse", "--abbrev-ref", "HEAD"),
+        "commit": _git(folder, "rev-parse", "HEAD"),
+        "origin_url": _git(folder, "config", "--get", "remote.origin.url"),
+    }
+    top = _git(folder, "rev-parse", "--show-toplevel")
+    if top:
+        facts["bundle_root_path"] = os.path.relpath(folder.resolve(), top)
+    facts["actual_branch"] = facts["branch"]
+    return {key: value for key, value in facts.items() if value}
+
+
+def _git(folder: Path, *arguments: str) -> str:
+    try:
+        done = subprocess.run(["git", "-C", os.fspath(folder), *arguments], capture_output=True,
+                              text=True, timeout=_GIT_TIMEOUT_SECONDS, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def load_bundle_jobs(files: Sequence[Path], target: str | None, var_pairs: Sequence[str],
+                     user: str, host: str | None = None, build: bool = False
+                     ) -> list[LoadedJob]:
+    """The jobs of `files` as the target makes them; the warnings go to stderr. With `build`,
+    the bundle's artifacts are built first (see `headwater.cli.bundle_artifacts`).
+
+    Raises:
+        SpecError: listing every problem of every file.
+        ArtifactBuildFailed: when an artifact's build fails.
+    """
+    from headwater.cli.bundle_python import load_python_resources
+    from headwater.core.bundle_model import BundleContext
+    from headwater.core.load import load_bundle
+
+    folder = files[0].parent if files else Path.cwd()
+    context = BundleContext(user=user, host=host, git=git_facts(folder))
+    loaded = load_bundle(list(files), target, bundle_variables(var_pairs, os.environ), context,
+                         load_python_resources)
+    for warning in loaded.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    if build and loaded.files:
+        from headwater.cli.bundle_artifacts import build_artifacts
+
+        chosen = next((job.target for job in loaded.jobs), target)
+        build_artifacts(loaded.files[0].source.parent, loaded.files[0].sections, chosen)
+    return loaded.jobs

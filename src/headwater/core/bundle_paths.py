@@ -1,0 +1,156 @@
+"""Paths in a bundle's jobs, as the Databricks CLI translates them: from the file that declares
+them, bounded by what the bundle syncs.
+
+The CLI (`bundle/config/mutator/translate_paths.go`) reads a relative `notebook_path`,
+`python_file`, SQL `file.path`, a library's `whl`/`jar`/`egg`/`requirements` and a local
+dependency of an environment (`./x.whl`, `../dist/*.whl`, `-r ../requirements.txt`) relative to
+the folder of the YAML file where the value is written (a target in `databricks.yml` overriding
+a task of `resources/x.job.yml` writes from `databricks.yml`'s folder), and turns it into the
+absolute path of that file in the workspace copy of the bundle. headwater does the same with the
+bundle's folder on this machine: each such path becomes absolute. A path that leaves the sync
+root (the bundle root, widened to take in every `sync.paths` folder) is an error there as here.
+Paths of tasks that read from Git (`source: GIT`, or a job with `git_source`) and paths that are
+already absolute, or are `${...}` references left as written, are left alone.
+
+Pure: paths are POSIX text (`posixpath`), the folders are given in.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator, Mapping, Sequence
+
+from headwater.core.bundle_model import BundleProblem, ComposedJob, Loc, as_list, as_mapping
+from headwater.core.checks import format_path
+
+__all__ = ["sync_root", "translate_paths"]
+
+# Task fields that name one file, inside the task-type section.
+_TASK_FILES = (
+    ("notebook_task", "notebook_path"),
+    ("spark_python_task", "python_file"),
+    ("sql_task", "file", "path"),
+)
+_LIBRARY_FILES = ("whl", "jar", "egg", "requirements")
+
+
+def sync_root(root: str, sync_paths: Sequence[str]) -> str:
+    """The folder that bounds a bundle's paths: the deepest folder holding `root` and every
+    (absolute, normalised) sync path."""
+    return posixpath.commonpath([root, *sync_paths]) if sync_paths else root
+
+
+def translate_paths(
+    job: ComposedJob,
+    folders: Mapping[int, str],
+    bound: str,
+    problems: list[BundleProblem],
+) -> None:
+    """Make every relative file path of `job` absolute, from the folder of the file declaring it.
+
+    Args:
+        job: the composed job; its data is changed in place.
+        folders: each source file's absolute folder, by the file's index.
+        bound: the sync root; a path outside it is reported in `problems`.
+        problems: where a path that leaves the bound is reported, at the line it is written.
+    """
+    data = as_mapping(job.data)
+    job_reads_git = data.get("git_source") is not None
+    for at, task in _tasks(data.get("tasks")):
+        for parts in _TASK_FILES:
+            section = as_mapping(task.get(parts[0]))
+            if section and not _reads_git(section, job_reads_git):
+                _translate(job, (*at, *parts), folders, bound, problems)
+        for index, library in enumerate(as_list(task.get("libraries"))):
+            for key in _LIBRARY_FILES:
+                if isinstance(library, dict) and _is_local(library.get(key)):
+                    _translate(job, (*at, "libraries", index, key), folders, bound, problems)
+    for index, environment in enumerate(as_list(data.get("environments"))):
+        spec = as_mapping(as_mapping(environment).get("spec"))
+        for position, dependency in enumerate(as_list(spec.get("dependencies"))):
+            if isinstance(dependency, str) and _local_dependency(dependency):
+                at = ("environments", index, "spec", "dependencies", position)
+                _translate(job, at, folders, bound, problems)
+
+
+def _tasks(tasks: object) -> Iterator[tuple[Loc, dict[str, object]]]:
+    """Every task with its path in the job, the nested task of a for-each included."""
+    for index, task in enumerate(as_list(tasks)):
+        if isinstance(task, dict):
+            here: Loc = ("tasks", index)
+            yield here, task
+            nested = as_mapping(task.get("for_each_task")).get("task")
+            if isinstance(nested, dict):
+                yield (*here, "for_each_task", "task"), nested
+
+
+def _reads_git(section: Mapping[str, object], job_reads_git: bool) -> bool:
+    source = section.get("source")
+    return source == "GIT" or (source is None and job_reads_git)
+
+
+def _is_local(value: object) -> bool:
+    return (isinstance(value, str) and bool(value) and "://" not in value
+            and not value.startswith(("/", "${", "dbfs:", "s3:", "gs:", "abfss:")))
+
+
+def _local_dependency(text: str) -> bool:
+    """A dependency written as a local path (`./x.whl`, `../dist/*.whl`, `-r ../req.txt`)."""
+    path = text.removeprefix("-r ").strip() if text.startswith("-r ") else text
+    return path.startswith(("./", "../")) or (
+        _is_local(path) and path.endswith((".whl", ".txt")) and "/" in path)
+
+
+def _translate(
+    job: ComposedJob,
+    at: Loc,
+    folders: Mapping[int, str],
+    bound: str,
+    problems: list[BundleProblem],
+) -> None:
+    container, key = _parent(job.data, at)
+    written = _item(container, key)
+    if not isinstance(written, str) or not _is_local(written):
+        return
+    prefix = "-r " if written.startswith("-r ") else ""
+    relative = written.removeprefix(prefix).strip()
+    origin = job.origin(at)
+    folder = folders.get(origin.source)
+    if folder is None:
+        return
+    absolute = posixpath.normpath(posixpath.join(folder, relative))
+    if posixpath.commonpath([absolute, bound]) != bound:
+        message = (
+            f"{written!r} (relative to {folder}) leaves the bundle's folder {bound}, the part "
+            "of this machine the Databricks CLI would sync; move the file inside it, or add its "
+            "folder to sync.paths"
+        )
+        problems.append(BundleProblem(origin, format_path(at), message))
+        job.failed.append(at)
+        return
+    if isinstance(container, dict):
+        container[key] = prefix + absolute
+    if isinstance(container, list) and isinstance(key, int):  # a dependency: a list item
+        container[key] = prefix + absolute
+
+
+def _item(container: object, key: object) -> object:
+    """`container[key]` of a mapping or a list (a dependency is an item of a list)."""
+    if isinstance(container, dict):
+        return container.get(key)
+    if isinstance(container, list) and isinstance(key, int) and key < len(container):
+        return container[key]
+    return None
+
+
+def _parent(data: object, at: Loc) -> tuple[object, object]:
+    node = data
+    for part in at[:-1]:
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return None, at[-1]
+    return node, at[-1]
+

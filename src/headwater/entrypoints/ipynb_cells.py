@@ -1,0 +1,98 @@
+"""What an `.ipynb` notebook needs besides a kernel: Databricks' cell languages, and its output
+in the task's log.
+
+A notebook exported from Databricks writes a SQL cell as `%sql` on its first line (and a
+notebook whose language is SQL has only SQL cells, `%python` marking the others); IPython would
+read `%sql` as an unknown line magic. `databricks_cells` turns such cells into the `%%sql` cell
+magic that `register_sql_magic` (run in the kernel) defines: the cell runs on the task's
+warehouse with the widgets bound to its `:name` markers, as a `%sql` cell of a source notebook
+does, and its rows are printed. `%md` cells are documentation and are skipped.
+
+`print_outputs` writes what a cell printed or showed to this process's stdout and stderr, cell
+by cell as they finish, so that `headwater runs logs` shows a notebook's output as it shows a
+script's.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from headwater.entrypoints.sql import run_script
+from headwater.runtime import dbutils
+
+__all__ = ["SETUP_SOURCE", "databricks_cells", "print_outputs", "register_sql_magic"]
+
+SETUP_SOURCE = (
+    "from headwater.runtime import dbutils  # injected by headwater\n"
+    "from headwater.entrypoints.ipynb_cells import register_sql_magic\n"
+    "register_sql_magic()"
+)
+_DATABRICKS = "application/vnd.databricks.v1+notebook"
+_URL_VARIABLE = "HEADWATER_WAREHOUSE_URL"  # as in headwater.runners.sql
+_DEFAULT_WAREHOUSE = "duckdb:///.headwater/warehouse.duckdb"
+_SHOWN_ROWS = 50
+
+
+def databricks_cells(notebook: Any) -> None:
+    """Rewrite the code cells of `notebook` (an nbformat node) in place for IPython."""
+    metadata = notebook.get("metadata", {}).get(_DATABRICKS, {})
+    sql_notebook = str(metadata.get("language", "")).lower() == "sql"
+    for cell in notebook.cells:
+        if cell.get("cell_type") == "code":
+            cell["source"] = _ipython_source(str(cell.get("source", "")), sql_notebook)
+
+
+def _ipython_source(source: str, sql_notebook: bool) -> str:
+    first, _, rest = source.lstrip("\n").partition("\n")
+    magic = first.strip().split(" ")[0]
+    if magic == "%sql":
+        return "%%sql\n" + first.strip()[len("%sql"):].strip() + "\n" + rest
+    if magic in ("%md", "%md-sandbox"):
+        return ""
+    if magic == "%python":
+        return rest
+    if sql_notebook and not first.startswith("%") and source.strip():
+        return "%%sql\n" + source
+    return source
+
+
+def register_sql_magic() -> None:
+    """Define the `%%sql` cell magic in the running IPython (call it inside the kernel)."""
+    from IPython import get_ipython  # the kernel's own IPython, present only there
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.register_magic_function(_sql_cell, magic_kind="cell", magic_name="sql")
+
+
+def _sql_cell(line: str, cell: str) -> None:
+    url = os.environ.get(_URL_VARIABLE) or _DEFAULT_WAREHOUSE
+    table = run_script(url, cell, dbutils.widgets.getAll(), session=True)
+    if table is not None:
+        lines = [" | ".join(table.columns)]
+        lines += [" | ".join(str(value) for value in row) for row in table.rows[:_SHOWN_ROWS]]
+        if len(table.rows) > _SHOWN_ROWS:
+            lines.append(f"... ({len(table.rows)} rows or more)")
+        print("\n".join(lines))
+
+
+def print_outputs(cell: Mapping[str, Any], **_: object) -> None:
+    """nbclient's `on_cell_executed` hook: write the cell's outputs to stdout and stderr."""
+    for output in cell.get("outputs", []):
+        kind = output.get("output_type")
+        if kind == "stream":
+            stream = sys.stderr if output.get("name") == "stderr" else sys.stdout
+            stream.write(_text(output.get("text", "")))
+        elif kind in ("execute_result", "display_data"):
+            text = _text(output.get("data", {}).get("text/plain", ""))
+            if text:
+                sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()
+    sys.stderr.flush()
+
+
+def _text(value: object) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)

@@ -1,0 +1,3 @@
+import sys
+
+print(f"handling {sys.argv[1]} data")

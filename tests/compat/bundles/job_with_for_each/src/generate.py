@@ -1,0 +1,2 @@
+# Databricks notebook source
+dbutils.jobs.taskValues.set(key="items", value=["a", "b", "c"])

@@ -1,0 +1,3 @@
+# Databricks notebook source
+item = dbutils.widgets.get("item")
+print(f"processing {item}")

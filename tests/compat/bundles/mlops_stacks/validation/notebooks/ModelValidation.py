@@ -1,0 +1,3 @@
+# Databricks notebook source
+dbutils.widgets.text("model_version", "")
+print(f"validated version {dbutils.widgets.get('model_version')}")

@@ -1,0 +1,3 @@
+import sys
+
+print(f"would write to {sys.argv[1]}")

@@ -1,0 +1,1 @@
+print("shared code ran")

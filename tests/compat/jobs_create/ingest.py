@@ -1,0 +1,2 @@
+import sys
+print(f"ingested {sys.argv[2]}")

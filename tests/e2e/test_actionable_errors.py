@@ -1,0 +1,99 @@
+"""Errors a user can act on (issue 16): a failed script names its exception, a failed for-each
+names the iteration and its input, and the CLI shows where to look next."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+from .conftest import Cli
+from .test_run import run_document, run_id_of
+
+JOB = """
+resources:
+  jobs:
+    errors:
+      tasks:
+        - task_key: script
+          spark_python_task: {python_file: fail.py, parameters: ["x"]}
+        - task_key: loop
+          for_each_task:
+            inputs: '["ok", "bad", "fine"]'
+            task:
+              task_key: loop_iteration
+              spark_python_task: {python_file: item.py, parameters: ["{{input}}"]}
+"""
+FAIL = """
+import sys
+print("starting")
+raise ValueError(f"bad input {sys.argv[1]}")
+"""
+ITEM = """
+import sys
+if sys.argv[1] == "bad":
+    raise RuntimeError(f"no good: {sys.argv[1]}")
+print("fine", sys.argv[1])
+"""
+
+
+def failed_run(hw: Cli, tmp_path: Path) -> int:
+    for name, text in (("job.yml", JOB), ("fail.py", FAIL), ("item.py", ITEM)):
+        (tmp_path / name).write_text(textwrap.dedent(text).lstrip())
+    result = hw("run", "job.yml")
+    assert result.returncode == 1, result.stdout + result.stderr
+    return run_id_of(result.stdout)
+
+
+def test_a_failed_script_reports_its_exception_and_its_trace(hw: Cli, tmp_path: Path) -> None:
+    run = failed_run(hw, tmp_path)
+
+    tasks = {t["task_key"]: t for t in run_document(hw, run)["tasks"]}
+    assert tasks["script"]["state"]["state_message"] == "ValueError: bad input x"
+    output = json.loads(hw("runs", "output", str(tasks["script"]["run_id"]), "--json",
+                           check=True).stdout)
+    assert output["error"] == "ValueError: bad input x"
+    assert "Traceback (most recent call last)" in output["error_trace"]
+    assert 'fail.py", line 3' in output["error_trace"]
+
+
+def test_a_failed_iteration_is_named_with_its_index_and_input(hw: Cli, tmp_path: Path) -> None:
+    run = failed_run(hw, tmp_path)
+
+    loop = next(t for t in run_document(hw, run)["tasks"] if t["task_key"] == "loop")
+    assert loop["state"]["state_message"] == (
+        '1 of 3 iterations failed: iteration 1 (input "bad"): RuntimeError: no good: bad.')
+    shown = hw("runs", "get", str(run), check=True).stdout
+    assert (f"iteration 1: FAILED RuntimeError: no good: bad  (headwater runs logs {run} loop "
+            "--iteration 1)") in shown
+    assert "iteration 0" not in shown and "iteration 2" not in shown
+
+    logs = hw("runs", "logs", str(run), "loop")
+    assert logs.returncode != 0
+    assert ("'loop' is a for-each task: each of its 3 iterations has its own log; pick one with "
+            "--iteration N (0 to 2); the failed ones: 1") in logs.stderr
+    assert "RuntimeError: no good: bad" in hw("runs", "logs", str(run), "loop", "--iteration",
+                                              "1", check=True).stdout
+
+
+def test_runs_list_has_a_header_and_a_missing_run_is_named(hw: Cli, tmp_path: Path) -> None:
+    run = failed_run(hw, tmp_path)
+
+    header, first = hw("runs", "list", check=True).stdout.splitlines()[:2]
+    assert header.split() == ["RUN", "ID", "JOB", "STATE", "RESULT", "STARTED"]
+    assert first.split()[0] == str(run)
+    missing = hw("runs", "get", "999")
+    assert missing.returncode != 0 and "Run 999 does not exist" in missing.stderr
+
+
+def test_repair_rows_line_up_with_the_others_in_runs_get(hw: Cli, tmp_path: Path) -> None:
+    run = failed_run(hw, tmp_path)
+    (tmp_path / "fail.py").write_text("print('fixed')\n")
+    (tmp_path / "item.py").write_text("print('fixed')\n")
+    hw("runs", "repair", str(run), "--all-failed", check=True)
+
+    rows = [line for line in hw("runs", "get", str(run), check=True).stdout.splitlines()
+            if " attempt " in line and not line.lstrip().startswith("iteration")]
+
+    assert any("repair 1" in row for row in rows) and any("repair" not in row for row in rows)
+    assert len({row.index(" attempt ") for row in rows}) == 1, "\n".join(rows)

@@ -1,0 +1,141 @@
+"""A run's page (`/runs/<run id>`, the `run_page_url` of the API; a task run's id opens its
+run with that task's panel), what it polls while the run changes, a task's panel, and the
+list of runs with its filters."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from headwater.service import Service
+from headwater.web.forms import day_bound
+from headwater.web.render import is_htmx, pages_of
+from headwater.web.routes.jobs import all_jobs
+from headwater.web.session import SignedIn, Viewer
+from headwater.web.views.formats import of_datetime
+from headwater.web.views.graph import NodeState, graph_svg
+from headwater.web.views.jobs_view import square
+from headwater.web.views.run_view import Attempt, RunView, TaskView, run_view
+from headwater.web.views.states import shown
+from headwater.web.views.timeline import timeline_svg
+
+router = APIRouter()
+STATE_FILTERS = ("active", "completed", "SUCCESS", "FAILED", "TIMEDOUT", "CANCELED",
+                 "SKIPPED", "SUCCESS_WITH_FAILURES")
+TRIGGERS = ("ONE_TIME", "PERIODIC", "FILE_ARRIVAL", "TABLE", "CONTINUOUS", "RUN_JOB_TASK")
+RUNS_PAGE = 25
+
+
+@router.get("/runs/{run_id}")
+def run_page(request: Request, viewer: SignedIn, run_id: int, task: str | None = None
+             ) -> Response:
+    """The run's page; live while the run changes (it polls `live`)."""
+    context = run_context(request, viewer, run_id, task)
+    if context["view"].run_id != run_id and task is None:
+        focus = context["view"].focus
+        suffix = f"?task={focus}#task-panel" if focus else ""
+        return RedirectResponse(f"/runs/{context['view'].run_id}{suffix}", status_code=303)
+    return pages_of(request).render(request, "run.html", viewer, context)
+
+
+@router.get("/runs/{run_id}/live")
+def live(request: Request, viewer: SignedIn, run_id: int, v: str = "",
+         task: str | None = None) -> Response:
+    """What changed since version `v`: the parts of the page, swapped in place (204 when
+    nothing did)."""
+    if live_version(viewer.service, run_id) == v:
+        return Response(status_code=204)
+    context = run_context(request, viewer, run_id, task)
+    return pages_of(request).render(request, "run_live.html", viewer, context)
+
+
+@router.get("/runs/{run_id}/panel")
+def task_panel(request: Request, viewer: SignedIn, run_id: int, task: str | None = None
+               ) -> Response:
+    """One task's panel (none: closed): its attempts, error and trace, values, metrics,
+    iterations; the page's poller follows that task from now on."""
+    if not is_htmx(request):
+        suffix = f"?task={task}#task-panel" if task else ""
+        return RedirectResponse(f"/runs/{run_id}{suffix}", status_code=303)
+    context = run_context(request, viewer, run_id, task or "")
+    # The poller's next look brings every part up to date (they may be older than the panel).
+    context["live_version"] = ""
+    return pages_of(request).render(request, "run_panel.html", viewer, context)
+
+
+def live_version(service: Service, run_id: int) -> str:
+    """What a page compares to know whether to swap: the run's events, and its alerts'
+    progress (they are sent after the events that caused them)."""
+    alerts = service.run_alerts(run_id)
+    settled = sum(1 for row in alerts if row.get("status") in ("SENT", "FAILED", "DEAD"))
+    return f"{service.run_version(run_id)}.{len(alerts)}.{settled}"
+
+
+def run_context(request: Request, viewer: Viewer, run_id: int, task: str | None
+                ) -> dict[str, Any]:
+    service = viewer.service
+    details = service.run_details(run_id)
+    view = run_view(details, task)
+    record = details.record
+    run = view.run_id
+    tasks = [record.state.plan.tasks[key].spec for key in record.state.plan.order]
+    states = {t.task_key: NodeState(t.latest.shown, _note(t)) for t in view.tasks}
+    for spec in tasks:
+        states.setdefault(spec.task_key, NodeState(shown(None)))
+    settings = request.app.state.settings
+    logs = details.may_read_logs
+
+    def attributes(key: str) -> str:
+        return f' data-panel="/runs/{run}/panel?task={quote(key)}"'
+
+    def log_link(attempt: Attempt) -> str | None:
+        return f"/logs/{attempt.task_run_id}" if logs else None
+
+    alerts = service.run_alerts(run)
+    settled = sum(1 for row in alerts if row.get("status") in ("SENT", "FAILED", "DEAD"))
+    return {
+        "view": view, "details": details, "alerts": alerts,
+        "live_version": f"{view.version}.{len(alerts)}.{settled}",
+        "graph": graph_svg(tasks, f"Tasks of run {run}", lambda key: f"/runs/{run}?task={key}"
+                           "#task-panel", states, attributes),
+        "timeline": timeline_svg(view, of_datetime(service.clock.now()), log_link),
+        "panel": view.task(view.focus) if view.focus else None,
+        "poll": settings.poll_seconds if view.active or not record.state.is_terminal
+        else settings.idle_poll_seconds,
+        "may_run": details.may_run, "may_logs": logs,
+    }
+
+
+def _note(task: TaskView) -> str:
+    if task.loop_stats:
+        done = task.loop_stats.get("completed_iterations", 0)
+        return f"{done}/{task.loop_stats.get('total_iterations', 0)}"
+    if task.latest.attempt_number:
+        return f"attempt {task.latest.attempt_number + 1}"
+    return ""
+
+
+@router.get("/runs")
+def runs_list(request: Request, viewer: SignedIn, job_id: str = "", state: str = "",
+              trigger: str = "", start_from: str = "", start_to: str = "",
+              page_token: str | None = None) -> Response:
+    """Every run the user may view, newest first, filtered, a page at a time."""
+    service = viewer.service
+    job = int(job_id) if job_id.isdigit() else None
+    result = state if state not in ("", "active", "completed") else None
+    page = service.list_runs(job, RUNS_PAGE, active_only=state == "active",
+                             completed_only=state == "completed", page_token=page_token or None,
+                             started=(day_bound(start_from), day_bound(start_to, end=True)),
+                             trigger=trigger or None, result=result)
+    return pages_of(request).render(request, "runs.html", viewer, {
+        "runs": [(run, square(run)) for run in page.items], "next": page.next_page_token,
+        "jobs": all_jobs(service), "job_id": job_id, "state": state, "trigger": trigger,
+        "start_from": start_from, "start_to": start_to, "states": STATE_FILTERS,
+        "triggers": TRIGGERS, "filtered": any((job_id, state, trigger, start_from, start_to))})
+
+
+
+__all__ = ["RunView", "run_context"]

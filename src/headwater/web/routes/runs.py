@@ -4,6 +4,7 @@ list of runs with its filters."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -69,9 +70,13 @@ def task_panel(request: Request, viewer: SignedIn, run_id: int, task: str | None
 def live_version(service: Service, run_id: int) -> str:
     """What a page compares to know whether to swap: the run's events, and its alerts'
     progress (they are sent after the events that caused them)."""
-    alerts = service.run_alerts(run_id)
-    settled = sum(1 for row in alerts if row.get("status") in ("SENT", "FAILED", "DEAD"))
-    return f"{service.run_version(run_id)}.{len(alerts)}.{settled}"
+    return f"{service.run_version(run_id)}.{alerts_mark(service.run_alerts(run_id))}"
+
+
+def alerts_mark(alerts: list[Mapping[str, Any]]) -> str:
+    """Changes whenever an alert is added, tried again or settles."""
+    return f"{len(alerts)}.{sum(int(row.get('attempts') or 0) for row in alerts)}." + "".join(
+        str(row.get("status", ""))[:1] for row in alerts)
 
 
 def run_context(request: Request, viewer: Viewer, run_id: int, task: str | None
@@ -95,10 +100,9 @@ def run_context(request: Request, viewer: Viewer, run_id: int, task: str | None
         return f"/logs/{attempt.task_run_id}" if logs else None
 
     alerts = service.run_alerts(run)
-    settled = sum(1 for row in alerts if row.get("status") in ("SENT", "FAILED", "DEAD"))
     return {
         "view": view, "details": details, "alerts": alerts,
-        "live_version": f"{view.version}.{len(alerts)}.{settled}",
+        "live_version": f"{view.version}.{alerts_mark(alerts)}",
         "graph": graph_svg(tasks, f"Tasks of run {run}", lambda key: f"/runs/{run}?task={key}"
                            "#task-panel", states, attributes),
         "timeline": timeline_svg(view, of_datetime(service.clock.now()), log_link),

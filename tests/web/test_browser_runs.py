@@ -1,0 +1,216 @@
+"""The web UI in headless Chromium against a real `headwater server`: sign in, start a job
+with a parameter and watch it succeed without reloading, read a failed run's error and logs
+and repair it, cancel a running run, pause a schedule, a viewer's page, and the API's
+`run_page_url`. Every page is checked for console errors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.servers import Server
+from tests.web.browsing import (
+    WAIT_MS,
+    Visitor,
+    api,
+    create_job,
+    run_now,
+    run_state,
+    shell,
+    visitor,
+    wait_for_state,
+)
+
+GREET = {"name": "greet", "parameters": [{"name": "who", "default": "world"}],
+         "tasks": [shell("hello", 'echo "hello $WHO"', env={"WHO": "{{job.parameters.who}}"}),
+                   shell("bye", "sleep 1; echo bye", "hello")]}
+FLAKY = {"name": "flaky", "parameters": [{"name": "fail", "default": "true"}],
+         "access_control_list": [{"user_name": "vic", "permission_level": "CAN_VIEW"}],
+         "tasks": [shell("extract", "echo extracted"),
+                   shell("load", 'echo loading; if [ "$FAIL" = true ]; then '
+                                 'echo "the warehouse refused the batch" >&2; exit 3; fi',
+                         "extract", env={"FAIL": "{{job.parameters.fail}}"})]}
+SLOW = {"name": "slow", "tasks": [shell("wait", "echo waiting; sleep 300")]}
+NIGHTLY = {"name": "nightly", "tags": {"team": "data"},
+           "schedule": {"quartz_cron_expression": "0 0 2 * * ?", "timezone_id": "UTC",
+                        "pause_status": "UNPAUSED"},
+           "tasks": [shell("noop", "true")]}
+
+
+@pytest.fixture(scope="module")
+def jobs(server: Server, admin: str) -> dict[str, int]:
+    return {name: create_job(server, admin, settings)
+            for name, settings in (("greet", GREET), ("flaky", FLAKY), ("slow", SLOW),
+                                   ("nightly", NIGHTLY))}
+
+
+@pytest.fixture
+def ada(browser: Browser, server: Server, admin: str) -> Iterator[Visitor]:
+    with visitor(browser, server, admin) as found:
+        yield found
+        assert found.errors == []
+
+
+def test_start_a_job_with_a_parameter_and_watch_it_succeed_without_reloading(
+        ada: Visitor, jobs: dict[str, int]) -> None:
+    # Given the jobs list, filtered down to the job
+    page = ada.goto("/jobs")
+    page.fill("input[name=name]", "gree")
+    page.click("form.filters button[type=submit]")
+    expect(page.locator("table.jobs tbody tr")).to_have_count(1)
+    ada.shot("jobs")
+    # When the job is run with a parameter from its page
+    page.click("table.jobs a:text-is('greet')")
+    page.fill("input[name='param:who']", "Ada")
+    page.click("#run-now button[type=submit]")
+    page.wait_for_url(re.compile(r"/runs/\d+$"))
+    ada.mark()
+    first = page.locator("#run-head").get_attribute("data-state")
+    # Then the page follows the run to SUCCESS by itself
+    expect(page.locator("#run-head")).to_have_attribute("data-state", "SUCCESS",
+                                                         timeout=WAIT_MS)
+    assert first in ("PENDING", "QUEUED", "RUNNING")
+    assert ada.still_marked()
+    expect(page.locator("#row-bye")).to_have_attribute("data-state", "SUCCESS")
+    expect(page.locator("svg.graph a.node[data-task-key='hello']")).to_have_class(
+        re.compile("tone-ok"))
+    expect(page.locator("#run-head .params")).to_contain_text("who=Ada")
+    ada.shot("run-succeeded")
+    # And the first task's log says what it printed
+    page.click("#row-hello a:text-is('Logs')")
+    expect(page.locator("#log")).to_contain_text("hello Ada")
+
+
+def test_read_a_failed_runs_error_and_logs_then_repair_it(
+        ada: Visitor, server: Server, admin: str, jobs: dict[str, int]) -> None:
+    # Given a run whose `load` failed
+    run_id = run_now(server, admin, jobs["flaky"])
+    wait_for_state(server, admin, run_id, "FAILED")
+    page = ada.goto(f"/runs/{run_id}")
+    expect(page.locator("#row-load")).to_have_attribute("data-state", "FAILED")
+    # When the failing task is opened, its error is there
+    page.click("#row-load th a")
+    panel = page.locator("#task-panel")
+    expect(panel.locator("h2")).to_contain_text("load")
+    expect(panel.locator(".error-text").first).to_contain_text("exit")
+    ada.shot("run-failed")
+    # And its log, one click away, says why
+    panel.locator("a:text-is('View')").first.click()
+    expect(page.locator("#log")).to_contain_text("the warehouse refused the batch")
+    ada.shot("logs")
+    # When it is repaired with the parameter changed
+    page.go_back()
+    page.click("#repair summary")
+    page.fill("#repair input[name='param:fail']", "false")
+    ada.shot("repair")
+    page.click("#repair-submit")
+    page.wait_for_url(re.compile(rf"/runs/{run_id}$"))
+    ada.mark()
+    # Then the run succeeds, on the same page, with the repair in its history
+    expect(page.locator("#run-head")).to_have_attribute("data-state", "SUCCESS",
+                                                         timeout=WAIT_MS)
+    assert ada.still_marked()
+    expect(page.locator("#run-repairs table tbody tr")).to_have_count(2)
+    expect(page.locator("#row-load td.num").first).to_have_text("2")
+    assert run_state(server, admin, run_id) == "SUCCESS"
+
+
+def test_cancel_a_running_run(ada: Visitor, server: Server, admin: str,
+                              jobs: dict[str, int]) -> None:
+    run_id = run_now(server, admin, jobs["slow"])
+    page = ada.goto(f"/runs/{run_id}")
+    expect(page.locator("#row-wait")).to_have_attribute("data-state", "RUNNING",
+                                                        timeout=WAIT_MS)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#cancel")
+    expect(page.locator("#run-head")).to_have_attribute("data-state", "CANCELED",
+                                                        timeout=WAIT_MS)
+    expect(page.locator("#cancel")).to_have_count(0)
+    assert run_state(server, admin, run_id) == "CANCELED"
+
+
+def test_pausing_a_schedule_takes_away_its_next_fire_time(
+        ada: Visitor, server: Server, admin: str, jobs: dict[str, int]) -> None:
+    page = ada.goto(f"/jobs/{jobs['nightly']}")
+    expect(page.locator("time.next-fire")).to_be_visible()
+    expect(page.locator("p.timing")).to_contain_text("every day at 02:00 UTC")
+
+    page.click("#timing button:text-is('Pause')")
+
+    expect(page.locator("time.next-fire")).to_have_count(0)
+    expect(page.locator(".next-fire-none")).to_contain_text("paused")
+    job = api(server, admin, "GET", f"get?job_id={jobs['nightly']}")
+    assert job["settings"]["schedule"]["pause_status"] == "PAUSED"
+    assert "next_fire_time" not in job["headwater"]
+    page.click("#timing button:text-is('Unpause')")
+    expect(page.locator("time.next-fire")).to_be_visible()
+
+
+def test_a_viewer_is_offered_no_run_or_repair_and_a_forged_post_is_refused(
+        browser: Browser, server: Server, admin: str, jobs: dict[str, int]) -> None:
+    run_id = run_now(server, admin, jobs["flaky"])
+    wait_for_state(server, admin, run_id, "FAILED")
+    runs_before = api(server, admin, "GET", f"runs/list?job_id={jobs['flaky']}")["runs"]
+    with visitor(browser, server, server.token("vic")) as vic:
+        # The viewer sees the job and its run, but no button that would change them
+        page = vic.goto(f"/jobs/{jobs['flaky']}")
+        expect(page.locator("h1")).to_contain_text("flaky")
+        expect(page.locator("#run-now")).to_have_count(0)
+        expect(page.locator("a:text-is('Add a task')")).to_have_count(0)
+        page = vic.goto(f"/runs/{run_id}")
+        expect(page.locator("#run-head")).to_have_attribute("data-state", "FAILED")
+        expect(page.locator("#repair, #run-again, #cancel")).to_have_count(0)
+        expect(page.locator("th:text-is('Logs')")).to_have_count(0)
+        # A job the viewer may not see is refused (the browser logs the 403 it got)
+        page = vic.goto(f"/jobs/{jobs['greet']}")
+        expect(page.locator(".error-message")).to_contain_text("does not have permission")
+        vic.wait_for_error("403")
+        assert [e for e in vic.errors if "403" not in e] == []
+        vic.errors.clear()
+        # A POST forged with the viewer's own session and CSRF token is refused
+        page = vic.goto(f"/runs/{run_id}")
+        token = vic.csrf()
+        for path, form in ((f"/jobs/{jobs['flaky']}/run", {}),
+                           (f"/runs/{run_id}/repair", {"mode": "failed"}),
+                           (f"/runs/{run_id}/run-again", {})):
+            reply = vic.context.request.post(server.url + path, form={**form,
+                                                                      "csrf_token": token})
+            assert reply.status == 403, (path, reply.status)
+            assert "does not have permission" in reply.text()
+        assert vic.errors == []
+    runs_after = api(server, admin, "GET", f"runs/list?job_id={jobs['flaky']}")["runs"]
+    assert [r["run_id"] for r in runs_after] == [r["run_id"] for r in runs_before]
+    assert run_state(server, admin, run_id) == "FAILED"
+
+
+def test_run_page_url_from_the_api_opens_the_runs_page(
+        browser: Browser, server: Server, admin: str, jobs: dict[str, int]) -> None:
+    run_id = run_now(server, admin, jobs["greet"], who="Bo")
+    wait_for_state(server, admin, run_id, "SUCCESS")
+    document = api(server, admin, "GET", f"runs/get?run_id={run_id}")
+    task = next(t for t in document["tasks"] if t["task_key"] == "bye")
+    with visitor(browser, server, admin) as found:
+        # The run's URL opens its page
+        page = found.page
+        page.goto(document["run_page_url"])
+        expect(page.locator("#run-head h1")).to_contain_text(f"Run {run_id}")
+        # A task run's URL opens the same run, at that task
+        page.goto(task["run_page_url"])
+        expect(page).to_have_url(re.compile(rf"/runs/{run_id}\?task=bye"))
+        expect(page.locator("#task-panel h2")).to_contain_text("bye")
+        assert found.errors == []
+    # And someone not signed in is asked to sign in, then lands on the run's page
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(document["run_page_url"])
+        expect(page).to_have_url(re.compile(r"/signin\?next="))
+        page.fill("#token", admin)
+        page.click("form[action='/signin'] button[type=submit]")
+        expect(page).to_have_url(re.compile(rf"/runs/{run_id}$"))
+        expect(page.locator("#run-head h1")).to_contain_text(f"Run {run_id}")
+    finally:
+        context.close()

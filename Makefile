@@ -34,7 +34,7 @@ lint: $(VENV)/.installed-dev
 test: lint
 	$(BIN)/pytest -q
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run.py
 
 clean:

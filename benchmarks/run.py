@@ -8,7 +8,10 @@ Workloads, each timed in this same run beside its floor:
   20 Databricks-source notebooks, and 5 .ipynb notebooks (a kernel each), one at a time;
 - W5: one engine (`headwater engine`'s loop) driving 50 runs of a 10-task job at once, at
   `--max-parallel`; besides the ratio, the engine's own CPU time per task (this process's
-  CPU: deciding, storing, launching; the tasks' processes are not counted).
+  CPU: deciding, storing, launching; the tasks' processes are not counted);
+- W6: the web UI's run page, in headless Chromium, of a 1,000-task run (10 layers of 100,
+  run first at `--max-parallel`) and of W3's for-each of 1,000 iterations, against the page
+  of a one-task run (benchmarks/ui_pages.py).
 The floor spawns the same number of `python -c pass`-like processes (the same empty script)
 back to back (W1) or with the same parallelism (W2). Overhead per task = (run - floor) / tasks.
 This is a report, not a test: machines are small and noisy, so read the ratios.
@@ -24,6 +27,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from ui_pages import ui_pages
 
 from headwater.bootstrap import App, application
 from headwater.config import Settings
@@ -43,6 +48,12 @@ def chain(n: int) -> list[dict[str, object]]:
 def fan(n: int) -> list[dict[str, object]]:
     middle = [trivial(f"t{i}", "root") for i in range(n)]
     return [trivial("root"), *middle, trivial("join", *(f"t{i}" for i in range(n)))]
+
+
+def grid(layers: int, width: int) -> list[dict[str, object]]:
+    """`layers` x `width` tasks, each after the task in its column of the layer before."""
+    return [trivial(f"l{layer}_{i}", *([f"l{layer - 1}_{i}"] if layer else []))
+            for layer in range(layers) for i in range(width)]
 
 
 def loop(n: int, concurrency: int) -> list[dict[str, object]]:
@@ -71,17 +82,17 @@ def write_notebooks(workdir: Path) -> None:
 def notebook_costs(app: App, workdir: Path) -> list[dict[str, object]]:
     """Seconds per task of a script, a source notebook and an .ipynb notebook, in a chain."""
     rows = []
-    script = timed_run(app, workdir, "W4 script x20", chain(20)) / 20
+    script = timed_run(app, workdir, "W4 script x20", chain(20))[0] / 20
     rows.append(report("W4 script task", 1, script, script))
     source = timed_run(app, workdir, "W4 notebook x20",
-                       notebook_chain(20, "noop_notebook.py")) / 20
+                       notebook_chain(20, "noop_notebook.py"))[0] / 20
     rows.append(report("W4 source notebook task", 1, source, script))
     try:
         import nbclient  # noqa: F401 - only to know whether .ipynb notebooks can run
     except ImportError:
         print("W4 .ipynb notebook task: skipped (pip install 'headwater[notebook]')")
         return rows
-    ipynb = timed_run(app, workdir, "W4 ipynb x5", notebook_chain(5, "noop.ipynb")) / 5
+    ipynb = timed_run(app, workdir, "W4 ipynb x5", notebook_chain(5, "noop.ipynb"))[0] / 5
     rows.append(report("W4 .ipynb notebook task", 1, ipynb, script))
     return rows
 
@@ -101,8 +112,9 @@ def floor(script: Path, count: int, parallel: int) -> float:
     return time.perf_counter() - started
 
 
-def timed_run(app: App, workdir: Path, name: str, tasks: list[dict[str, object]]) -> float:
-    """Seconds to run a job of `tasks` to its end with an engine in this process."""
+def timed_run(app: App, workdir: Path, name: str, tasks: list[dict[str, object]]
+              ) -> tuple[float, int]:
+    """Seconds to run a job of `tasks` to its end with an engine in this process; the run."""
     settings = JobSettings.model_validate({"name": name, "tasks": tasks})
     job = app.service.create_job(settings, name)
     created = app.service.start_run(job, {}, workdir, owner=app.engine_name,
@@ -114,7 +126,7 @@ def timed_run(app: App, workdir: Path, name: str, tasks: list[dict[str, object]]
     elapsed = time.perf_counter() - started
     if state.result is not ResultState.SUCCESS:
         raise SystemExit(f"{name} ended {state.result}: {state.message}")
-    return elapsed
+    return elapsed, created.run_id
 
 
 def many_runs(app: App, workdir: Path, runs: int, tasks: int) -> tuple[float, float]:
@@ -156,7 +168,8 @@ def main() -> None:
         settings = Settings(home=workdir / ".headwater",
                             db_url=f"sqlite:///{workdir / 'bench.db'}",
                             max_parallel=args.max_parallel)
-        rows = []
+        rows: list[dict[str, object]] = []
+        run_ids: dict[str, int] = {}
         with application(settings) as app:
             workloads: list[tuple[str, list[dict[str, object]], Callable[[], float]]] = [
                 ("W1 chain of 100", chain(100), lambda: floor(script, 100, 1)),
@@ -167,7 +180,7 @@ def main() -> None:
             ]
             for name, tasks, measure_floor in workloads:
                 base = measure_floor()
-                run = timed_run(app, workdir, name, tasks)
+                run, run_ids[name[:2]] = timed_run(app, workdir, name, tasks)
                 count = 1000 if name.startswith("W3") else len(tasks)
                 rows.append(report(name, count, run, base))
             write_notebooks(workdir)
@@ -180,6 +193,14 @@ def main() -> None:
             row["engine_cpu_ms_per_task"] = round(cpu / 500 * 1000, 2)
             print(f"{'':<28} engine CPU {cpu:.2f}s: {row['engine_cpu_ms_per_task']} ms/task")
             rows.append(row)
+            base = floor(script, 1000, args.max_parallel)
+            run, large = timed_run(app, workdir, "W6 1000 tasks", grid(10, 100))
+            rows.append(report(f"W6 1000 tasks @{args.max_parallel}", 1000, run, base))
+            small = timed_run(app, workdir, "W6 one task", chain(1))[1]
+            print("W6: the run page in Chromium; (xN) is the ratio to the one-task run's page")
+            rows += ui_pages(app, {"W6 page of 1 task": (small, "t0"),
+                                   "W6 page of 1000 tasks": (large, "l9_99"),
+                                   "W6 page of for-each 1000": (run_ids["W3"], "loop")})
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 

@@ -5,6 +5,7 @@ and repair it, cancel a running run, pause a schedule, a viewer's page, and the 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
@@ -214,3 +215,68 @@ def test_run_page_url_from_the_api_opens_the_runs_page(
         expect(page.locator("#run-head h1")).to_contain_text(f"Run {run_id}")
     finally:
         context.close()
+
+
+def test_a_large_for_each_is_followed_live_and_keeps_where_the_reader_scrolled(
+        ada: Visitor, server: Server, admin: str) -> None:
+    # A for-each past the size where the page replaces its parts rather than morphing them
+    inputs = list(range(400))
+    job_id = create_job(server, admin, {"name": "wide", "tasks": [{
+        "task_key": "loop", "for_each_task": {
+            "inputs": json.dumps(inputs), "concurrency": 16,
+            "task": shell("item", "sleep 0.2; echo item $ITEM",
+                          env={"ITEM": "{{input}}"})}}]})
+    run_id = run_now(server, admin, job_id)
+    page = ada.goto(f"/runs/{run_id}?task=loop")
+    ada.mark()
+    expect(page.locator("#task-panel h2")).to_contain_text("loop")
+    # Once the run is large, the page replaces its parts; the reader scrolls the iterations
+    expect(page.locator("#run-tasks[data-replace]")).to_have_count(1, timeout=WAIT_MS)
+    frame = page.locator("#task-panel .iterations-frame")
+    frame.evaluate("frame => { frame.scrollTop = 600; }")
+    assert frame.evaluate("frame => frame.scrollTop") == 600
+    # Then it follows the run to its end, the reader's scroll kept
+    expect(page.locator("#run-head")).to_have_attribute("data-state", "SUCCESS",
+                                                         timeout=WAIT_MS)
+    expect(page.locator("#row-loop td.num").first).to_have_text("400/400 iterations")
+    expect(page.locator("#task-panel tr[id^=iteration-]")).to_have_count(400)
+    expect(page.locator("#iteration-399")).to_have_attribute("data-state", "SUCCESS")
+    assert ada.still_marked()
+    assert frame.evaluate("frame => frame.scrollTop") == 600
+
+
+def test_the_runs_audit_and_metrics_pages_then_sign_out(
+        ada: Visitor, server: Server, admin: str, jobs: dict[str, int]) -> None:
+    succeeded = run_now(server, admin, jobs["greet"])
+    failed = run_now(server, admin, jobs["flaky"])
+    wait_for_state(server, admin, succeeded, "SUCCESS")
+    wait_for_state(server, admin, failed, "FAILED")
+    # Runs, filtered by job and state
+    page = ada.goto("/runs")
+    page.select_option("select[name=job_id]", str(jobs["flaky"]))
+    page.select_option("select[name=state]", "FAILED")
+    page.click("form.filters button[type=submit]")
+    expect(page.locator(f"table.runs tr[data-run-id='{failed}']")).to_have_count(1)
+    expect(page.locator(f"table.runs tr[data-run-id='{succeeded}']")).to_have_count(0)
+    for job_cell in page.locator("table.runs tbody td:nth-child(2)").all_text_contents():
+        assert job_cell == "flaky"
+    ada.shot("runs")
+    # Audit: the run's entries, then the chain verified
+    page = ada.goto(f"/audit?run_id={failed}")
+    page.select_option("select[name=action]", "run.ended")
+    page.click("form.filters button[type=submit]")
+    expect(page.locator("table.audit tbody tr")).to_have_count(1)
+    expect(page.locator("table.audit tbody")).to_contain_text("FAILED")
+    page.click("button[name=verify]")
+    expect(page.locator("#chain-report")).to_contain_text("The hash chain is intact")
+    ada.shot("audit")
+    # Metrics of a job that always succeeded, with its charts
+    page = ada.goto(f"/metrics?job_id={jobs['greet']}")
+    expect(page.locator("#success-rate")).to_have_text("100 %")
+    expect(page.locator("figure.chart-frame svg").first).to_be_visible()
+    ada.shot("metrics")
+    # Signing out ends the session: pages ask to sign in again
+    page.click("form.who button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/signin"))
+    page = ada.goto("/jobs")
+    expect(page).to_have_url(re.compile(r"/signin\?next="))

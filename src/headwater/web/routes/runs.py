@@ -4,8 +4,9 @@ list of runs with its filters."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -23,11 +24,20 @@ from headwater.web.views.run_view import Attempt, RunView, TaskView, run_view
 from headwater.web.views.states import shown
 from headwater.web.views.timeline import timeline_svg
 
+if TYPE_CHECKING:
+    from headwater.web.app import WebSettings
+
 router = APIRouter()
 STATE_FILTERS = ("active", "completed", "SUCCESS", "FAILED", "TIMEDOUT", "CANCELED",
                  "SKIPPED", "SUCCESS_WITH_FAILURES")
 TRIGGERS = ("ONE_TIME", "PERIODIC", "FILE_ARRIVAL", "TABLE", "CONTINUOUS", "RUN_JOB_TASK")
 RUNS_PAGE = 25
+# Up to this many attempts (of tasks and iterations), a live refresh morphs the page's parts
+# (keeping focus and scroll); beyond, it replaces them, many times faster in the browser.
+MORPH_LIMIT = 300
+# A large run's page looks less often while it runs: each look that finds a change costs the
+# browser time in proportion to the run's size, time in which the page answers nothing.
+LARGE_RUN = 200
 
 
 @router.get("/runs/{run_id}")
@@ -107,10 +117,19 @@ def run_context(request: Request, viewer: Viewer, run_id: int, task: str | None
                            "#task-panel", states, attributes),
         "timeline": timeline_svg(view, of_datetime(service.clock.now()), log_link),
         "panel": view.task(view.focus) if view.focus else None,
-        "poll": settings.poll_seconds if view.active or not record.state.is_terminal
-        else settings.idle_poll_seconds,
+        "poll": poll_seconds(settings, view, record.state.is_terminal),
         "may_run": details.may_run, "may_logs": logs,
+        "swap": "morph" if view.attempt_count() <= MORPH_LIMIT else "replace",
     }
+
+
+def poll_seconds(settings: WebSettings, view: RunView, terminal: bool) -> float:
+    """How often the page of a run looks for changes: often while it runs, less often the
+    larger it is, rarely once it ended (a repair may start it again)."""
+    if terminal and not view.active:
+        return settings.idle_poll_seconds
+    size = math.ceil(view.attempt_count() / LARGE_RUN)
+    return min(settings.poll_seconds * max(1, size), settings.idle_poll_seconds)
 
 
 def _note(task: TaskView) -> str:

@@ -58,4 +58,37 @@
       log.scrollTop = log.scrollHeight;
     }
   });
+
+  // A large run's parts (data-replace) are put in place as they come: htmx would visit each
+  // of their thousands of elements (to clean up, process and settle it), and none needs it:
+  // they carry no hx- attributes. What the reader had is kept: where each scrolling frame
+  // was scrolled and which link had the keyboard focus, both noted as they happen so that a
+  // swap never waits for the browser to lay out the page.
+  var scrolled = {};  // a frame's class: [left, top]
+  var focusedLink = null;
+  document.addEventListener("scroll", function (event) {
+    var frame = event.target;
+    if (frame && typeof frame.className === "string" && /-frame$/.test(frame.className)) {
+      scrolled[frame.className] = [frame.scrollLeft, frame.scrollTop];
+    }
+  }, true);
+  document.addEventListener("focusin", function (event) {
+    focusedLink = event.target.getAttribute && event.target.getAttribute("href");
+  });
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var detail = event.detail;
+    var part = detail && detail.fragment && detail.fragment.firstElementChild;
+    if (!part || !part.hasAttribute("data-replace")) return;
+    detail.shouldSwap = false;
+    var hadFocus = detail.target.contains(document.activeElement);
+    detail.target.replaceWith(part);
+    Object.keys(scrolled).forEach(function (name) {
+      var frame = part.getElementsByClassName(name)[0];
+      if (frame) { frame.scrollLeft = scrolled[name][0]; frame.scrollTop = scrolled[name][1]; }
+    });
+    if (hadFocus && focusedLink) {
+      var link = part.querySelector('a[href="' + CSS.escape(focusedLink) + '"]');
+      if (link) link.focus({preventScroll: true});
+    }
+  });
 })();

@@ -116,6 +116,11 @@ class RunView:
     def task(self, key: str) -> TaskView | None:
         return next((task for task in self.tasks if task.task_key == key), None)
 
+    def attempt_count(self) -> int:
+        """Every attempt of the run: of its tasks and of their iterations (its page's size)."""
+        return sum(len(task.attempts) + sum(len(it.attempts) for it in task.iterations)
+                   for task in self.tasks)
+
     def counts(self) -> dict[str, int]:
         """How many tasks are in each tone (succeeded, failed, running, ...)."""
         found: dict[str, int] = {}

@@ -202,6 +202,16 @@ def test_run_page_url_from_the_api_opens_the_runs_page(
         page.goto(task["run_page_url"])
         expect(page).to_have_url(re.compile(rf"/runs/{run_id}\?task=bye"))
         expect(page.locator("#task-panel h2")).to_contain_text("bye")
+        # With the keyboard alone: a task's link in the table opens its panel, which takes
+        # the focus
+        page.focus("#row-hello th a")
+        page.keyboard.press("Enter")
+        expect(page.locator("#task-panel h2")).to_contain_text("hello")
+        expect(page.locator("#task-panel")).to_be_focused()
+        # and "/" on the jobs list jumps to its filter box
+        page = found.goto("/jobs")
+        page.keyboard.press("/")
+        expect(page.locator("input[name=name]")).to_be_focused()
         assert found.errors == []
     # And someone not signed in is asked to sign in, then lands on the run's page
     context = browser.new_context()
@@ -280,3 +290,29 @@ def test_the_runs_audit_and_metrics_pages_then_sign_out(
     expect(page).to_have_url(re.compile(r"/signin"))
     page = ada.goto("/jobs")
     expect(page).to_have_url(re.compile(r"/signin\?next="))
+
+
+def test_an_owner_grants_run_rights_on_the_page_and_the_user_gets_the_run_button(
+        browser: Browser, ada: Visitor, server: Server, admin: str) -> None:
+    job_id = create_job(server, admin, {"name": "shared", "tasks": [shell("hi", "echo hi")]})
+    bo_token = server.token("bo")
+    with visitor(browser, server, bo_token) as bo:
+        # Not granted: bo is refused the job's page
+        page = bo.goto(f"/jobs/{job_id}")
+        expect(page.locator(".error-message")).to_contain_text("does not have permission")
+        bo.errors.clear()  # the 403 the browser logged
+        # When the owner grants bo CAN_MANAGE_RUN on the job's page
+        page = ada.goto(f"/jobs/{job_id}")
+        page.fill("input[name=new_name]", "bo")
+        page.select_option("select[name=new_level]", "CAN_MANAGE_RUN")
+        page.click("button:text-is('Save permissions')")
+        expect(page.locator("select[name='level:user:bo']")).to_have_value("CAN_MANAGE_RUN")
+        acl = server.call("GET", f"/api/2.0/permissions/jobs/{job_id}", token=admin).body
+        assert any(entry.get("user_name") == "bo" and entry["all_permissions"][0]
+                   ["permission_level"] == "CAN_MANAGE_RUN"
+                   for entry in acl["access_control_list"])
+        # Then bo sees the job with its Run now button, but no permissions form
+        page = bo.goto(f"/jobs/{job_id}")
+        expect(page.locator("#run-now")).to_have_count(1)
+        expect(page.locator("button:text-is('Save permissions')")).to_have_count(0)
+        assert bo.errors == []

@@ -316,3 +316,30 @@ def test_an_owner_grants_run_rights_on_the_page_and_the_user_gets_the_run_button
         expect(page.locator("#run-now")).to_have_count(1)
         expect(page.locator("button:text-is('Save permissions')")).to_have_count(0)
         assert bo.errors == []
+
+
+def test_a_bad_edit_is_refused_with_every_problem_named_and_nothing_saved(
+        ada: Visitor, server: Server, admin: str, jobs: dict[str, int]) -> None:
+    before = api(server, admin, "GET", f"get?job_id={jobs['greet']}")["headwater"]["version"]
+    page = ada.goto(f"/jobs/{jobs['greet']}/tasks/hello")
+    # The browser's own checks of the number fields are turned off: the server's are tested
+    page.evaluate("""() => { for (const input of document.querySelectorAll('input[type=number]'))
+                               input.type = 'text';
+                             for (const form of document.forms) form.noValidate = true; }""")
+    page.fill("#max_retries", "-2")
+    page.fill("#timeout", "soon")
+    page.click("button:text-is('Review changes')")
+    problems = page.locator("#problems li")
+    expect(problems).to_have_count(2)
+    expect(problems.nth(0)).to_contain_text("max_retries")
+    expect(problems.nth(1)).to_contain_text("'soon' is not a number")
+    # A dependency that would close a cycle is refused too, naming it
+    page = ada.goto(f"/jobs/{jobs['greet']}/tasks/hello")
+    page.check("input[name=depends_on][value=bye]")
+    page.click("button:text-is('Review changes')")
+    expect(page.locator("#problems")).to_contain_text("cycle")
+    after = api(server, admin, "GET", f"get?job_id={jobs['greet']}")["headwater"]["version"]
+    assert after == before
+    # The browser logged the two refusals (400) and nothing else
+    assert len(ada.errors) == 2 and all("400" in e for e in ada.errors), ada.errors
+    ada.errors.clear()

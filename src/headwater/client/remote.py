@@ -6,7 +6,7 @@ documents, so that a command prints the same against the local state store and a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,11 +48,11 @@ class RemoteService:
         document: dict[str, Any] = self.api.get(f"{JOBS}/runs/get-output", run_id=task_run_id)
         return document
 
-    def log_content(self, run_id: int, task_key: str, attempt: int | None = None,
-                    iteration: int | None = None) -> bytes:
+    def log_chunks(self, run_id: int, task_key: str, attempt: int | None = None,
+                   iteration: int | None = None) -> Iterator[bytes]:
         """The log of one attempt (the last 5 MB, as `runs/get-output` gives it)."""
         task_run = self.task_run_id(run_id, task_key, attempt, iteration)
-        return str(self.output_document(task_run).get("logs") or "").encode()
+        yield str(self.output_document(task_run).get("logs") or "").encode()
 
     def task_run_id(self, run_id: int, task_key: str, attempt: int | None,
                     iteration: int | None) -> int:
@@ -67,8 +67,9 @@ class RemoteService:
             raise NotFound(f"Run {run_id} has no such attempt of task {task_key!r}")
         return int(tasks[-1]["run_id"])
 
-    def cancel_any(self, run_id: int, task_key: str | None) -> tuple[int, str | None]:
-        """Cancel a run, one task of it, or a task run by its id; (run id, task key)."""
+    def cancel_any(self, run_id: int, task_key: str | None) -> tuple[int, str | None, str]:
+        """Cancel a run, one task of it, or a task run by its id; (run id, task key, what
+        happens next)."""
         document = self.run_document(run_id)
         if "job_run_id" in document and "tasks" not in document:  # a task run id
             run_id, task_key = document["job_run_id"], document["task_key"]
@@ -77,7 +78,7 @@ class RemoteService:
             self.api.post(f"{JOBS}/runs/cancel", {"run_id": task_run})
         else:
             self.api.post(f"{JOBS}/runs/cancel", {"run_id": run_id})
-        return run_id, task_key
+        return run_id, task_key, "the server's engines carry it out"
 
     def repair(self, run_id: int, task_keys: list[str], all_failed: bool = False,
                rerun_dependents: bool = False, latest_repair_id: int | None = None,

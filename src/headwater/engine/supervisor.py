@@ -32,11 +32,12 @@ from pathlib import Path
 from headwater.core.events import CancelRequested, EngineFailed
 from headwater.core.runstate import RunState
 from headwater.engine.identity import is_gone
+from headwater.engine.log_cap import DEFAULT_CAP_BYTES, cap_log
 from headwater.engine.observers import commits_path
 from headwater.engine.run_driver import Observer, RunDriver
 from headwater.engine.scheduler import Scheduler
 from headwater.engine.timers import Timers
-from headwater.errors import LeaseLost, StoreError
+from headwater.errors import LeaseLost, StoreError, StoreLost
 from headwater.ports import Clock, Executor, Runner, RunRequest, Store
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class EngineSettings:
     claim_seconds: float = 0.5  # how often it looks for runs to claim
     claim_limit: int = 8  # runs claimed at most per look
     kill_grace_seconds: float = 10.0  # SIGTERM, then SIGKILL of the whole tree after this
+    log_cap_bytes: int = DEFAULT_CAP_BYTES  # a running attempt's log rotates past this
     # Fire the jobs' schedules and triggers (`headwater engine` does; `headwater run` not),
     # watching the commits of the embedded warehouse at this path for table-update triggers.
     schedules: bool = False
@@ -131,6 +133,7 @@ class Supervisor:
         if now >= self.next_renew:
             self.next_renew = now + self.renew_every
             self.outlast_store_errors(self.renew)
+            self.cap_logs()
         if self.scheduler is not None and not self.stopping.is_set():
             self.outlast_store_errors(self.scheduler.tick)
         self.launch_ready()
@@ -149,6 +152,8 @@ class Supervisor:
         database restarting): leases lapse meanwhile, and fencing keeps that safe."""
         try:
             action()
+        except StoreLost:
+            raise  # nothing can be stored any more: stop (see `run_until_stopped`)
         except StoreError:
             log.exception("engine %s: the store failed; trying again", self.owner)
 
@@ -200,6 +205,15 @@ class Supervisor:
         for run_id in self.store.renew_leases(self.owner, fences, self.settings.lease_seconds):
             self.drop(run_id, "its lease was taken over")
 
+    def cap_logs(self) -> None:
+        """Rotate the logs of running attempts that grew past the cap (see `log_cap`)."""
+        for driver in self.drivers.values():
+            for path in driver.live_logs():
+                try:
+                    cap_log(path, self.settings.log_cap_bytes)
+                except OSError:
+                    log.exception("engine %s: cannot cap the log %s", self.owner, path)
+
     def call(self, run_id: int, action: Callable[[], None]) -> None:
         """Run a driver's action; a lost lease drops the driver, whatever it was doing.
 
@@ -211,6 +225,8 @@ class Supervisor:
             action()
         except LeaseLost:
             self.drop(run_id, "another engine claimed it")
+        except StoreLost:
+            raise
         except StoreError:
             log.exception("engine %s: the store failed while driving run %s", self.owner,
                           run_id)
@@ -253,7 +269,11 @@ class Supervisor:
         for run_id in list(self.drivers):
             fence = self.drivers[run_id].fence
             self.drop(run_id, "the engine is stopping")
-            self.store.release_run(run_id, fence)
+            try:
+                self.store.release_run(run_id, fence)
+            except StoreError as error:  # its lease lapses instead
+                log.warning("engine %s could not hand back run %s: %s", self.owner, run_id,
+                            error)
 
     # -- launching, requests, retiring -------------------------------------------------------
 

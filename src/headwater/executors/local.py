@@ -36,10 +36,12 @@ import select
 import signal
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from headwater.core.task_environment import task_environment
 from headwater.errors import InvalidRequest
 from headwater.executors import parent, proctree
 from headwater.executors.records import AttemptClaim, lost_exit, read_claim, read_exit
@@ -79,8 +81,12 @@ class LocalExecutor:
             before it SIGKILLs it by itself; `kill` may shorten it, never lengthen it.
     """
 
-    def __init__(self, *, kill_grace_seconds: float = 10.0) -> None:
+    def __init__(self, *, kill_grace_seconds: float = 10.0,
+                 task_env: Mapping[str, str] | None = None) -> None:
+        """`task_env` is what every attempt's process starts with before its own variables
+        (default: this process's environment as `core.task_environment` filters it)."""
         self._grace = kill_grace_seconds
+        self._task_env = dict(task_environment(os.environ) if task_env is None else task_env)
         self._lock = threading.Lock()
         self._spawner = Spawner()
         self._watched: dict[AttemptKey, _Watched] = {}
@@ -194,7 +200,7 @@ class LocalExecutor:
         """What the spawner needs to start the attempt's parent (see `parent.py`)."""
         tag = f"{self._tag_prefix}.{key.run_id}.{key.seq}.{next(self._launches)}"
         return {
-            "argv": list(spec.argv), "env": {**os.environ, **spec.env, TAG_VARIABLE: tag},
+            "argv": list(spec.argv), "env": {**self._task_env, **spec.env, TAG_VARIABLE: tag},
             "cwd": os.path.abspath(spec.cwd), "log": os.path.abspath(spec.log_path),
             "dir": os.path.abspath(spec.attempt_dir), "grace": self._grace, "tag": tag,
             "key": [key.run_id, key.seq],

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections.abc import Iterator
 
 import pytest
@@ -343,3 +344,15 @@ def test_a_bad_edit_is_refused_with_every_problem_named_and_nothing_saved(
     # The browser logged the two refusals (400) and nothing else
     assert len(ada.errors) == 2 and all("400" in e for e in ada.errors), ada.errors
     ada.errors.clear()
+
+
+def test_verifying_an_altered_audit_log_names_the_entry(ada: Visitor, server: Server,
+                                                        jobs: dict[str, int]) -> None:
+    # Someone with write access to the database rewrites who did the first entry (last test
+    # of the module: the chain stays broken)
+    with sqlite3.connect(server.db_url.removeprefix("sqlite:///")) as db:
+        db.execute("UPDATE audit_log SET actor = 'mallory' WHERE entry_id = 1")
+    page = ada.goto("/audit")
+    page.click("button[name=verify]")
+    expect(page.locator("#chain-report")).to_contain_text("TAMPERED")
+    expect(page.locator("#chain-report")).to_contain_text("entry 1 does not match")

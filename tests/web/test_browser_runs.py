@@ -120,6 +120,26 @@ def test_read_a_failed_runs_error_and_logs_then_repair_it(
     assert run_state(server, admin, run_id) == "SUCCESS"
 
 
+def test_a_repair_made_meanwhile_by_someone_else_is_not_repeated(
+        ada: Visitor, server: Server, admin: str, jobs: dict[str, int]) -> None:
+    run_id = run_now(server, admin, jobs["flaky"])
+    wait_for_state(server, admin, run_id, "FAILED")
+    # Given the run's page, open at its Repair form
+    page = ada.goto(f"/runs/{run_id}")
+    page.click("#repair summary")
+    # When someone else repairs the run meanwhile (and it fails again)
+    api(server, admin, "POST", "runs/repair", {"run_id": run_id, "rerun_all_failed_tasks": True})
+    wait_for_state(server, admin, run_id, "FAILED")
+    repairs = len(api(server, admin, "GET", f"runs/get?run_id={run_id}")["repair_history"])
+    # Then the page's repair is refused, saying why, and not made
+    page.click("#repair-submit")
+    expect(page.locator(".error-message")).to_contain_text("latest repair")
+    after = api(server, admin, "GET", f"runs/get?run_id={run_id}")["repair_history"]
+    assert len(after) == repairs
+    assert all("400" in e or "409" in e for e in ada.errors), ada.errors
+    ada.errors.clear()
+
+
 def test_cancel_a_running_run(ada: Visitor, server: Server, admin: str,
                               jobs: dict[str, int]) -> None:
     run_id = run_now(server, admin, jobs["slow"])

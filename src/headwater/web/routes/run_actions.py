@@ -33,7 +33,10 @@ def repair(run_id: int, change: Change) -> Response:
         keys = list(dict.fromkeys(keys))
     overrides = {name: value for name, value in form.with_prefix("param:").items()
                  if record.parameters.get(name) != value}
-    latest = record.state.repairs[-1].repair_id if record.state.repairs else None
+    # The latest repair the page showed: a repair made since then refuses this one (as the
+    # Jobs API's latest_repair_id does), rather than repeating it.
+    shown = form.get("latest_repair_id").strip()
+    latest = int(shown) if shown.isdigit() else None
     service.repair(run_id, keys, all_failed=not chosen,
                    rerun_dependents=form.get("rerun_dependents") == "true",
                    latest_repair_id=latest, overrides=overrides, insist_on_latest=True)

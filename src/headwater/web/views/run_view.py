@@ -116,6 +116,13 @@ class RunView:
     def task(self, key: str) -> TaskView | None:
         return next((task for task in self.tasks if task.task_key == key), None)
 
+    @property
+    def latest_repair_id(self) -> int | None:
+        """The id of the run's latest repair (None: never repaired), which a repair asked
+        from this page must name: one made meanwhile by someone else is not repeated."""
+        ids = [int(entry["id"]) for entry in self.repairs if entry.get("type") == "REPAIR"]
+        return ids[-1] if ids else None
+
     def attempt_count(self) -> int:
         """Every attempt of the run: of its tasks and of their iterations (its page's size)."""
         return sum(len(task.attempts) + sum(len(it.attempts) for it in task.iterations)

@@ -376,3 +376,34 @@ def test_verifying_an_altered_audit_log_names_the_entry(ada: Visitor, server: Se
     page.click("button[name=verify]")
     expect(page.locator("#chain-report")).to_contain_text("TAMPERED")
     expect(page.locator("#chain-report")).to_contain_text("entry 1 does not match")
+
+
+def test_add_a_task_and_edit_the_schedule_each_saved_as_a_new_version(
+        ada: Visitor, server: Server, admin: str) -> None:
+    job_id = create_job(server, admin, {
+        "name": "grow", "tasks": [shell("first", "echo first")],
+        "schedule": {"quartz_cron_expression": "0 0 2 * * ?", "timezone_id": "UTC"}})
+    # A task added after `first`
+    page = ada.goto(f"/jobs/{job_id}")
+    page.click("a:text-is('Add a task')")
+    page.fill("input[name=task_key]", "second")
+    page.select_option("select[name=task_type]", "shell_command_task")
+    page.fill("input[name=main]", "echo second")
+    page.check("input[name=depends_on][value=first]")
+    page.click("button:text-is('Review changes')")
+    expect(page.locator("pre.diff .add")).to_contain_text(["task_key: second"])
+    page.click("#save")
+    expect(page.locator("svg.graph a.node[data-task-key='second']")).to_have_count(1)
+    # The schedule moved to 06:30
+    page.click("a:text-is('Edit schedule')")
+    page.fill("input[name=quartz_cron_expression]", "0 30 6 * * ?")
+    page.click("button:text-is('Review changes')")
+    expect(page.locator("pre.diff .add")).to_contain_text(["0 30 6 * * ?"])
+    page.click("#save")
+    expect(page.locator("p.timing")).to_contain_text("every day at 06:30 UTC")
+    job = api(server, admin, "GET", f"get?job_id={job_id}")
+    assert job["headwater"]["version"] == 3
+    second = next(t for t in job["settings"]["tasks"] if t["task_key"] == "second")
+    assert second["depends_on"] == [{"task_key": "first"}]
+    assert second["shell_command_task"]["command"] == "echo second"
+    assert job["settings"]["schedule"]["quartz_cron_expression"] == "0 30 6 * * ?"

@@ -95,6 +95,7 @@ def visitor(browser: Browser, server: Server, token: str) -> Iterator[Visitor]:
     found = Visitor(context, page, server)
     page.on("console", lambda m: found.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda error: found.errors.append(str(error)))
+    # Refused requests are printed: a failing test shows them in its captured output.
     page.on("response", lambda r: print("RESPONSE", r.status, r.url) if r.status >= 400 else None)
     try:
         sign_in(found, token)

@@ -43,10 +43,10 @@ test: lint
 test-simulation: $(VENV)/.installed-dev
 	HEADWATER_SIMULATION_EXAMPLES=150 $(BIN)/pytest -q tests/e2e/test_simulation_matches_runs.py
 
-# W2 also runs on a Dask job cluster: the benchmark installs the `[dask]` extra.
+# W2 also runs on a Dask job cluster, W7 in Chromium (Playwright): the dev and dask extras.
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[dask]'
-	touch $@ $(VENV)/.installed
+	$(BIN)/python -m pip install -q -e '.[dev,dask]'
+	touch $@ $(VENV)/.installed $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/run.py

@@ -14,6 +14,9 @@ Workloads, each timed in this same run beside its floor:
 - W6: `headwater simulate --all-failures` of the flagship example (every task failing in
   turn, simulated), a whole command, against `headwater validate` of the same file as its
   floor (starting Python and reading the file); besides, the simulations alone, in-process.
+- W7: the web UI's run page, in headless Chromium, of a 1,000-task run (10 layers of 100,
+  run first at `--max-parallel`) and of W3's for-each of 1,000 iterations, against the page
+  of a one-task run (benchmarks/ui_pages.py).
 The floor spawns the same number of `python -c pass`-like processes (the same empty script)
 back to back (W1) or with the same parallelism (W2). Overhead per task = (run - floor) / tasks.
 This is a report, not a test: machines are small and noisy, so read the ratios.
@@ -29,6 +32,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from ui_pages import ui_pages
 
 from headwater.bootstrap import App, application
 from headwater.config import Settings
@@ -57,6 +62,12 @@ def on_cluster(tasks: list[dict[str, object]]) -> list[dict[str, object]]:
 BENCH_CLUSTER = [{"job_cluster_key": "bench", "new_cluster": {"num_workers": 2}}]
 
 
+def grid(layers: int, width: int) -> list[dict[str, object]]:
+    """`layers` x `width` tasks, each after the task in its column of the layer before."""
+    return [trivial(f"l{layer}_{i}", *([f"l{layer - 1}_{i}"] if layer else []))
+            for layer in range(layers) for i in range(width)]
+
+
 def loop(n: int, concurrency: int) -> list[dict[str, object]]:
     nested = {"task_key": "item", "spark_python_task": {"python_file": "noop.py",
                                                           "parameters": ["{{input}}"]}}
@@ -83,17 +94,17 @@ def write_notebooks(workdir: Path) -> None:
 def notebook_costs(app: App, workdir: Path) -> list[dict[str, object]]:
     """Seconds per task of a script, a source notebook and an .ipynb notebook, in a chain."""
     rows = []
-    script = timed_run(app, workdir, "W4 script x20", chain(20)) / 20
+    script = timed_run(app, workdir, "W4 script x20", chain(20))[0] / 20
     rows.append(report("W4 script task", 1, script, script))
     source = timed_run(app, workdir, "W4 notebook x20",
-                       notebook_chain(20, "noop_notebook.py")) / 20
+                       notebook_chain(20, "noop_notebook.py"))[0] / 20
     rows.append(report("W4 source notebook task", 1, source, script))
     try:
         import nbclient  # noqa: F401 - only to know whether .ipynb notebooks can run
     except ImportError:
         print("W4 .ipynb notebook task: skipped (pip install 'headwater[notebook]')")
         return rows
-    ipynb = timed_run(app, workdir, "W4 ipynb x5", notebook_chain(5, "noop.ipynb")) / 5
+    ipynb = timed_run(app, workdir, "W4 ipynb x5", notebook_chain(5, "noop.ipynb"))[0] / 5
     rows.append(report("W4 .ipynb notebook task", 1, ipynb, script))
     return rows
 
@@ -114,8 +125,8 @@ def floor(script: Path, count: int, parallel: int) -> float:
 
 
 def timed_run(app: App, workdir: Path, name: str, tasks: list[dict[str, object]],
-              **job: object) -> float:
-    """Seconds to run a job of `tasks` to its end with an engine in this process."""
+              **job: object) -> tuple[float, int]:
+    """Seconds to run a job of `tasks` to its end with an engine in this process; the run."""
     settings = JobSettings.model_validate({"name": name, "tasks": tasks, **job})
     job = app.service.create_job(settings, name)
     created = app.service.start_run(job, {}, workdir, owner=app.engine_name,
@@ -127,7 +138,7 @@ def timed_run(app: App, workdir: Path, name: str, tasks: list[dict[str, object]]
     elapsed = time.perf_counter() - started
     if state.result is not ResultState.SUCCESS:
         raise SystemExit(f"{name} ended {state.result}: {state.message}")
-    return elapsed
+    return elapsed, created.run_id
 
 
 def dask_fan(app: App, workdir: Path, base: float) -> dict[str, object] | None:
@@ -138,7 +149,7 @@ def dask_fan(app: App, workdir: Path, base: float) -> dict[str, object] | None:
         print("W2 on Dask: skipped: pip install 'headwater[dask]'")
         return None
     run = timed_run(app, workdir, "W2 on Dask", on_cluster(fan(200)),
-                    job_clusters=BENCH_CLUSTER)
+                    job_clusters=BENCH_CLUSTER)[0]
     outputs = app.store.task_outputs(app.service.list_runs(limit=1).items[0].run_id)
     setup = max(float(o.get("cluster_setup_seconds", 0.0)) for o in outputs.values())
     row = report("W2 fan-out 200 on Dask 2x4", 202, run, base)
@@ -214,7 +225,8 @@ def main() -> None:
         settings = Settings(home=workdir / ".headwater",
                             db_url=f"sqlite:///{workdir / 'bench.db'}",
                             max_parallel=args.max_parallel)
-        rows = []
+        rows: list[dict[str, object]] = []
+        run_ids: dict[str, int] = {}
         with application(settings) as app:
             workloads: list[tuple[str, list[dict[str, object]], Callable[[], float]]] = [
                 ("W1 chain of 100", chain(100), lambda: floor(script, 100, 1)),
@@ -225,7 +237,7 @@ def main() -> None:
             ]
             for name, tasks, measure_floor in workloads:
                 base = measure_floor()
-                run = timed_run(app, workdir, name, tasks)
+                run, run_ids[name[:2]] = timed_run(app, workdir, name, tasks)
                 count = 1000 if name.startswith("W3") else len(tasks)
                 rows.append(report(name, count, run, base))
                 if name.startswith("W2") and (row := dask_fan(app, workdir, base)):
@@ -240,6 +252,14 @@ def main() -> None:
             row["engine_cpu_ms_per_task"] = round(cpu / 500 * 1000, 2)
             print(f"{'':<28} engine CPU {cpu:.2f}s: {row['engine_cpu_ms_per_task']} ms/task")
             rows.append(row)
+            base = floor(script, 1000, args.max_parallel)
+            run, large = timed_run(app, workdir, "W7 1000 tasks", grid(10, 100))
+            rows.append(report(f"W7 1000 tasks @{args.max_parallel}", 1000, run, base))
+            small = timed_run(app, workdir, "W7 one task", chain(1))[1]
+            print("W7: the run page in Chromium; (xN) is the ratio to the one-task run's page")
+            rows += ui_pages(app, {"W7 page of 1 task": (small, "t0"),
+                                   "W7 page of 1000 tasks": (large, "l9_99"),
+                                   "W7 page of for-each 1000": (run_ids["W3"], "loop")})
         rows.append(what_if_cost())
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))

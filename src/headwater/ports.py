@@ -331,6 +331,16 @@ class JobSummary:
         return None if not self.runs else self.succeeded / self.runs
 
 
+@dataclass(frozen=True, slots=True)
+class MetricPoint:
+    """One figure a task recorded in one run (its latest attempt's, for the metrics charts)."""
+
+    run_id: int
+    task_key: str
+    name: str
+    value: float
+
+
 class Store(Protocol):
     """The durable state: jobs and their versions, runs, task runs, the event log, leases.
 
@@ -423,9 +433,10 @@ class Store(Protocol):
     def list_runs(self, job_id: int | None = None, limit: int = 20, active_only: bool = False,
                   completed_only: bool = False, before_id: int | None = None,
                   visible_to: Principal | None = None, run_type: str | None = None,
-                  started_after: datetime | None = None, started_before: datetime | None = None
-                  ) -> list[RunSummary]:
-        """Runs, newest first (of the jobs `visible_to` may view)."""
+                  started_after: datetime | None = None, started_before: datetime | None = None,
+                  trigger: str | None = None, result: str | None = None) -> list[RunSummary]:
+        """Runs, newest first (of the jobs `visible_to` may view; fired by `trigger`, ended
+        with `result`, when given)."""
         ...
 
     def find_task_run(self, task_run_id: int) -> tuple[int, int]:
@@ -543,7 +554,8 @@ class Store(Protocol):
 
     def audit_entries(self, job_id: int | None = None, actor: str | None = None,
                       since: datetime | None = None, run_id: int | None = None,
-                      limit: int | None = 100) -> list[StoredAuditEntry]:
+                      limit: int | None = 100, action: str | None = None,
+                      until: datetime | None = None) -> list[StoredAuditEntry]:
         """Entries matching every filter given, oldest first (the newest `limit`)."""
         ...
 
@@ -563,6 +575,22 @@ class Store(Protocol):
     def query(self, statement: str, max_rows: int = 1000
               ) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run one read-only SQL statement; `InvalidRequest` if it fails or tries to write."""
+        ...
+
+    # What the run and metrics pages read.
+
+    def run_version(self, run_id: int) -> tuple[int, int]:
+        """(job id, how many events the run has recorded): a cheap look at whether a run
+        changed; `NotFound` for an unknown or deleted run."""
+        ...
+
+    def task_metrics(self, run_id: int) -> dict[int, dict[str, float]]:
+        """The figures each attempt of a run recorded, by seq."""
+        ...
+
+    def metric_points(self, job_id: int, last_runs: int = 20) -> list[MetricPoint]:
+        """The figures the job's tasks recorded in its `last_runs` most recent ended runs,
+        oldest run first."""
         ...
 
 

@@ -1,4 +1,5 @@
-"""`headwater server`: the Jobs API over HTTP, an engine and the alert sender in one process.
+"""`headwater server`: the Jobs API and the web UI over HTTP, an engine and the alert sender in
+one process.
 
 uvicorn serves the API in the main thread; the engine (with the schedules and triggers, and
 the outbox sender) runs in a thread beside it, on the same store. Several servers on one
@@ -55,14 +56,15 @@ def is_loopback(host: str) -> bool:
 @reports_errors
 def server(host: str, port: int, max_parallel: int | None, rate_limit: float,
            db: str | None) -> None:
-    """Serve the Jobs API 2.1/2.2 (the databricks-sdk works against it), with an engine that
-    drives the runs and fires the schedules. Loopback only unless --host says otherwise;
-    SIGTERM drains and leaves running tasks running."""
+    """Serve the Jobs API 2.1/2.2 (the databricks-sdk works against it) and the web UI (at /),
+    with an engine that drives the runs and fires the schedules. Loopback only unless --host
+    says otherwise; SIGTERM drains and leaves running tasks running."""
     import uvicorn
 
     from headwater.api.app import ApiSettings, create_app
     from headwater.api.throttle import Limit
     from headwater.bootstrap import application
+    from headwater.web import create_web_app, with_web_ui
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations say nothing useful
@@ -70,7 +72,8 @@ def server(host: str, port: int, max_parallel: int | None, rate_limit: float,
     limit = Limit(rate=rate_limit, burst=2 * rate_limit)
     with application(settings) as app, app.engine(schedules=True) as supervisor:
         api = create_app(app.service, ApiSettings(limit=limit))
-        config = uvicorn.Config(api, host=host, port=port, log_level="info",
+        site = with_web_ui(api, create_web_app(app.service))
+        config = uvicorn.Config(site, host=host, port=port, log_level="info",
                                 timeout_graceful_shutdown=30, access_log=False)
         web = uvicorn.Server(config)
         failed = threading.Event()

@@ -41,6 +41,7 @@ __all__ = [
     "ParameterTable",
     "TaskRow",
     "describe_job",
+    "task_graph",
 ]
 
 FAILURE_RUN_IFS = (RunIf.AT_LEAST_ONE_FAILED, RunIf.ALL_FAILED)
@@ -141,7 +142,7 @@ def describe_job(
         purpose=" ".join((settings.description or "").split()),
         tasks=tuple(_task_row(task) for task in tasks),
         dependencies=tuple(_dependency_sentences(tasks)),
-        graph=_graph(tasks),
+        graph=task_graph(tasks),
         policies=tuple(_policies(settings, tasks)),
         parameters=_parameter_table(settings, targets),
         schedules=_schedules(settings, targets, now),
@@ -193,7 +194,8 @@ def _condition_sentence(condition: Task, tasks: Sequence[Task]) -> str:
             f"{'; '.join(branches)}.")
 
 
-def _graph(tasks: Sequence[Task]) -> Graph:
+def task_graph(tasks: Sequence[Task]) -> Graph:
+    """The DAG of `tasks`: a node per task, an edge per dependency (run_if and branches on it)."""
     nodes, edges = [], []
     for task in tasks:
         run_if = task.run_if or RunIf.ALL_SUCCESS

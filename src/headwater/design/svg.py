@@ -16,7 +16,7 @@ from html import escape
 
 from headwater.design.describe import Edge, Graph, Node
 
-__all__ = ["Box", "Layout", "draw_svg", "layout"]
+__all__ = ["STYLE", "Box", "Layout", "curve", "draw_svg", "edge_element", "layout", "marker"]
 
 KEY_CHAR_WIDTH = 7.9  # 13px monospace
 KIND_CHAR_WIDTH = 6.4  # 11px sans-serif
@@ -157,17 +157,17 @@ def draw_svg(graph: Graph, title: str = "DAG") -> str:
         f"<title>{escape(title)}</title>",
         f"<style>{STYLE}</style>",
         "<defs>",
-        _marker("arrow", "#5a6b7c"),
-        _marker("arrow-failure", "#c53030"),
+        marker("arrow", "#5a6b7c"),
+        marker("arrow-failure", "#c53030"),
         "</defs>",
     ]
-    parts += [_edge(route, placed.boxes) for route in placed.routes]
+    parts += [edge_element(route, placed.boxes) for route in placed.routes]
     parts += [_node(box) for box in placed.boxes.values()]
     parts.append("</svg>")
     return "\n".join(parts)
 
 
-def _marker(name: str, colour: str) -> str:
+def marker(name: str, colour: str) -> str:
     return (f'<marker id="{name}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" '
             f'markerHeight="8" orient="auto-start-reverse">'
             f'<path d="M 0 0 L 10 5 L 0 10 z" fill="{colour}"/></marker>')
@@ -191,21 +191,21 @@ def _node(box: Box) -> str:
     )
 
 
-def _curve(x1: float, y1: float, x2: float, y2: float) -> str:
+def curve(x1: float, y1: float, x2: float, y2: float) -> str:
     bend = max((x2 - x1) / 2, 20)
     return f" C {x1 + bend:.1f} {y1:.1f}, {x2 - bend:.1f} {y2:.1f}, {x2:.1f} {y2:.1f}"
 
 
-def _edge(route: Route, boxes: Mapping[str, Box]) -> str:
+def edge_element(route: Route, boxes: Mapping[str, Box]) -> str:
     edge = route.edge
     start, end = boxes[edge.source], boxes[edge.target]
     x, y = start.x + start.width, start.y + start.height / 2
     path = f"M {x:.1f} {y:.1f}"
     for left, right, lane_y in route.waypoints:  # across the layers in between, straight
-        path += _curve(x, y, left, lane_y) + f" L {right:.1f} {lane_y:.1f}"
+        path += curve(x, y, left, lane_y) + f" L {right:.1f} {lane_y:.1f}"
         x, y = right, lane_y
     x2, y2 = end.x - 2, end.y + end.height / 2
-    path += _curve(x, y, x2, y2)
+    path += curve(x, y, x2, y2)
     kind = " failure" if edge.failure else ""
     marker = "arrow-failure" if edge.failure else "arrow"
     label = _edge_label(edge.label, (x + x2) / 2, (y + y2) / 2) if edge.label else ""

@@ -16,15 +16,18 @@ from headwater.core.permissions import Principal
 from headwater.ports import Clock, Store
 from headwater.service.by_name import ByNameMixin
 from headwater.service.deploy import DeployMixin, DeployMode
+from headwater.service.details import AttemptLog, DetailsMixin, JobFigures, RunDetails
 from headwater.service.exports import ExportsMixin
 from headwater.service.operations import OperationsMixin
 from headwater.service.paging import Page
 from headwater.service.runs import RepairAsked
+from headwater.service.sessions import SessionsMixin
 from headwater.service.submit import SubmitMixin
 
 
 @dataclass(frozen=True, slots=True)
-class Service(DeployMixin, SubmitMixin, ByNameMixin, ExportsMixin, OperationsMixin):
+class Service(DeployMixin, SubmitMixin, ByNameMixin, ExportsMixin, OperationsMixin,
+              DetailsMixin, SessionsMixin):
     """headwater's use cases and queries over a store, on behalf of one principal.
 
     Args:
@@ -47,4 +50,5 @@ class Service(DeployMixin, SubmitMixin, ByNameMixin, ExportsMixin, OperationsMix
         return replace(self, user=principal.user, admin=principal.admin)
 
 
-__all__ = ["DeployMode", "Page", "RepairAsked", "Service"]
+__all__ = ["AttemptLog", "DeployMode", "JobFigures", "Page", "RepairAsked", "RunDetails",
+           "Service"]

@@ -25,10 +25,11 @@ class OperationsMixin(AccessMixin):
 
     def audit_entries(self, job_id: int | None = None, actor: str | None = None,
                       since: datetime | None = None, run_id: int | None = None,
-                      limit: int | None = 100) -> list[StoredAuditEntry]:
+                      limit: int | None = 100, action: str | None = None,
+                      until: datetime | None = None) -> list[StoredAuditEntry]:
         """Audit entries matching every filter, oldest first (the newest `limit`)."""
         self.require_admin("read the audit log")
-        return self.store.audit_entries(job_id, actor, since, run_id, limit)
+        return self.store.audit_entries(job_id, actor, since, run_id, limit, action, until)
 
     def verify_audit(self) -> ChainReport:
         """Recompute the audit log's hash chain."""

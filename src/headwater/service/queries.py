@@ -6,6 +6,7 @@ The same function answers `headwater runs get`, the REST `runs/get` and the run 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,13 @@ class QueriesMixin(AccessMixin):
                      ) -> dict[str, Any]:
         """The `Run` of `runs/get` (a task run id gives that task run, with its iterations)."""
         record, seq = self.find_run(run_id)
-        outputs = self.store.task_outputs(record.run_id)
+        return self.document_of(record, seq, self.store.task_outputs(record.run_id),
+                                include_resolved_values)
+
+    def document_of(self, record: RunRecord, seq: int | None,
+                    outputs: Mapping[int, Mapping[str, Any]],
+                    include_resolved_values: bool = False) -> dict[str, Any]:
+        """`run_document` of a run already loaded (and authorized), with its outputs."""
         setup, instances = setup_durations(outputs), cluster_instances(outputs)
         if seq is not None:
             return task_run_document(record, seq, include_resolved_values, setup, instances)
@@ -99,9 +106,11 @@ class QueriesMixin(AccessMixin):
     def list_runs(self, job_id: int | None = None, limit: int = 20, active_only: bool = False,
                   completed_only: bool = False, page_token: str | None = None,
                   run_type: str | None = None, started: TimeRange = (None, None),
-                  offset: int = 0) -> Page[RunSummary]:
+                  offset: int = 0, trigger: str | None = None, result: str | None = None
+                  ) -> Page[RunSummary]:
         """Runs, newest first, a page at a time: of one job, of one `run_type`, started
-        within `started` (from, to: both ends included), skipping the first `offset`."""
+        within `started` (from, to: both ends included), fired by `trigger`, ended with
+        `result`, skipping the first `offset`."""
         if not 1 <= limit <= 1000:
             raise InvalidRequest(f"limit must be between 1 and 1000, got {limit}")
         if active_only and completed_only:
@@ -112,7 +121,8 @@ class QueriesMixin(AccessMixin):
         found = self.store.list_runs(job_id, offset + limit + 1, active_only, completed_only,
                                      before_id=id_of(page_token), visible_to=self.principal,
                                      run_type=run_type, started_after=started[0],
-                                     started_before=started[1])
+                                     started_before=started[1], trigger=trigger,
+                                     result=result)
         return page_of(found[offset:], limit, lambda run: run.run_id)
 
     def log_file(self, run_id: int, task_key: str, attempt: int | None = None,

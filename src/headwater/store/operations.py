@@ -69,10 +69,12 @@ class OperationsMixin:
 
     def audit_entries(self, job_id: int | None = None, actor: str | None = None,
                       since: datetime | None = None, run_id: int | None = None,
-                      limit: int | None = 100) -> list[StoredAuditEntry]:
+                      limit: int | None = 100, action: str | None = None,
+                      until: datetime | None = None) -> list[StoredAuditEntry]:
         """Entries matching every filter given, oldest first (the newest `limit`)."""
         with self._reading() as conn:
-            return ops_queries.audit_entries(conn, job_id, actor, since, run_id, limit)
+            return ops_queries.audit_entries(conn, job_id, actor, since, run_id, limit,
+                                             action, until)
 
     def verify_audit(self) -> ChainReport:
         """Recompute the whole chain against its head row and its anchors; the report names

@@ -195,7 +195,8 @@ def stored_entry(row: Mapping[Any, Any]) -> StoredAuditEntry:
 
 def audit_entries(conn: Connection, job_id: int | None, actor: str | None,
                   since: datetime | None, run_id: int | None,
-                  limit: int | None) -> list[StoredAuditEntry]:
+                  limit: int | None, action: str | None = None,
+                  until: datetime | None = None) -> list[StoredAuditEntry]:
     """Entries matching the filters, oldest first (the newest `limit` of them)."""
     query = select(audit_log).order_by(audit_log.c.entry_id.desc())
     if job_id is not None:
@@ -206,6 +207,10 @@ def audit_entries(conn: Connection, job_id: int | None, actor: str | None,
         query = query.where(audit_log.c.at >= since)
     if run_id is not None:
         query = query.where(audit_log.c.run_id == run_id)
+    if action is not None:
+        query = query.where(audit_log.c.action == action)
+    if until is not None:
+        query = query.where(audit_log.c.at <= until)
     if limit is not None:
         query = query.limit(limit)
     rows = list(conn.execute(query).mappings())

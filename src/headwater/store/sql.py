@@ -33,6 +33,7 @@ from headwater.ports import Clock, JobRecord, RunRecord, RunSummary
 from headwater.store import access_queries, job_queries, ops_queries, run_queries
 from headwater.store.access_store import AccessMixin, replace_grants
 from headwater.store.audit_anchor import AnchorFile
+from headwater.store.details_store import DetailsMixin
 from headwater.store.engine import READ_ONLY, FileIdentity, create_store_engine, read_only_file
 from headwater.store.migrate import upgrade_to_head
 from headwater.store.operations import OperationsMixin
@@ -49,7 +50,7 @@ _TERMINAL = [str(s) for s in LifeCycleState if s.is_terminal]
 _UNAVAILABLE = (OperationalError, InternalError)
 
 
-class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin):
+class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMixin):
     """The durable state of headwater in a SQL database (implements `ports.Store`).
 
     Args:
@@ -276,10 +277,11 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin):
     def list_runs(self, job_id: int | None = None, limit: int = 20, active_only: bool = False,
                   completed_only: bool = False, before_id: int | None = None,
                   visible_to: Principal | None = None, run_type: str | None = None,
-                  started_after: datetime | None = None, started_before: datetime | None = None
-                  ) -> list[RunSummary]:
+                  started_after: datetime | None = None, started_before: datetime | None = None,
+                  trigger: str | None = None, result: str | None = None) -> list[RunSummary]:
         """Runs, newest first; `before_id` starts below that run id (a page token);
-        `visible_to` keeps the runs of the jobs that principal may view."""
+        `visible_to` keeps the runs of the jobs that principal may view; `trigger` and
+        `result` keep the runs fired that way and ended that way."""
         query = (
             select(runs.c.run_id, runs.c.job_id, jobs.c.name, runs.c.life_cycle, runs.c.result,
                    runs.c.start_time, runs.c.end_time)
@@ -287,8 +289,10 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin):
             .order_by(runs.c.run_id.desc())
             .limit(limit)
         )
-        if job_id is not None:
-            query = query.where(runs.c.job_id == job_id)
+        for column, value in ((runs.c.job_id, job_id), (runs.c.run_type, run_type),
+                              (runs.c.trigger, trigger), (runs.c.result, result)):
+            if value is not None:
+                query = query.where(column == value)
         if active_only:
             query = query.where(runs.c.life_cycle.not_in(_TERMINAL))
         if completed_only:
@@ -297,8 +301,6 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin):
             query = query.where(runs.c.run_id < before_id)
         if visible_to is not None:
             query = query.where(access_queries.visible_to(visible_to, runs.c.job_id))
-        if run_type is not None:
-            query = query.where(runs.c.run_type == run_type)
         if started_after is not None:
             query = query.where(runs.c.start_time >= started_after)
         if started_before is not None:

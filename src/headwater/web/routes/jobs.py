@@ -1,0 +1,153 @@
+"""The jobs list and a job's page, and what a job's page does: run now (with parameters),
+pause or unpause its schedule, change its permissions."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+
+from headwater.core.permissions import Action, Grant, Level
+from headwater.core.plan import build_plan
+from headwater.core.spec import JobSettings, Task
+from headwater.errors import InvalidRequest
+from headwater.ports import JobRecord
+from headwater.service import Service
+from headwater.web.forms import Form
+from headwater.web.render import is_htmx, pages_of
+from headwater.web.session import Change, SignedIn
+from headwater.web.views.graph import graph_svg
+from headwater.web.views.job_changes import settings_yaml
+from headwater.web.views.jobs_view import job_row, matches
+from headwater.web.views.matrix import run_matrix
+
+router = APIRouter()
+PAGE_SIZE = 50
+MATRIX_RUNS = 10
+MATRIX_MAX_TASKS = 100  # past this, the job page shows the runs' squares only
+
+
+@router.get("/jobs")
+def jobs_list(request: Request, viewer: SignedIn, name: str = "", tag: str = "",
+              page: int = 1) -> Response:
+    """Every job the user may view, filtered by name and tag, a page at a time."""
+    service = viewer.service
+    found = [job for job in all_jobs(service) if matches(job, name.strip(), tag.strip())]
+    page = max(1, page)
+    shown = found[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    rows = [job_row(service.job_document(job.job_id), service.job_permissions(job.job_id),
+                    service.list_runs(job.job_id, limit=MATRIX_RUNS).items) for job in shown]
+    return pages_of(request).render(request, "jobs.html", viewer, {
+        "rows": rows, "name": name, "tag": tag, "page": page, "total": len(found),
+        "more": len(found) > page * PAGE_SIZE})
+
+
+def all_jobs(service: Service) -> list[JobRecord]:
+    """Every job the service's user may view, by id."""
+    jobs: list[JobRecord] = []
+    token = None
+    while True:
+        page = service.list_jobs(limit=100, page_token=token)
+        jobs += page.items
+        token = page.next_page_token
+        if token is None:
+            return jobs
+
+
+@router.get("/jobs/{job_id}")
+def job_page(request: Request, viewer: SignedIn, job_id: int, saved: int | None = None
+             ) -> Response:
+    """A job: its graph, runs, schedule, parameters, permissions and settings."""
+    return pages_of(request).render(request, "job.html", viewer,
+                                    job_context(viewer.service, job_id, saved))
+
+
+def job_context(service: Service, job_id: int, saved: int | None = None) -> dict[str, Any]:
+    document = service.job_document(job_id)
+    record = service.get_job(job_id)
+    grants = service.job_permissions(job_id)
+    runs = service.list_runs(job_id, limit=MATRIX_RUNS).items
+    settings = JobSettings.model_validate(dict(record.settings))
+    tasks = ordered_tasks(settings)
+    may_manage = service.may(job_id, Action.MANAGE)
+    matrix = None
+    if runs and len(tasks) <= MATRIX_MAX_TASKS:
+        documents = [service.run_document(run.run_id) for run in reversed(runs)]
+        matrix = run_matrix(documents, [task.task_key for task in tasks])
+    link = (lambda key: f"/jobs/{job_id}/tasks/{key}") if may_manage else \
+        (lambda key: f"#task-{key}")
+    return {
+        "job": record, "document": document, "row": job_row(document, grants, runs),
+        "settings": settings, "tasks": tasks, "grants": sorted(grants, key=_grant_order),
+        "levels": list(Level), "matrix": matrix, "saved": saved,
+        "graph": graph_svg(tasks, f"Tasks of {record.name}", link),
+        "may_run": service.may(job_id, Action.RUN), "may_manage": may_manage,
+        "may_permissions": service.may(job_id, Action.PERMISSIONS),
+    }
+
+
+@router.get("/jobs/{job_id}/settings.yaml")
+def settings_text(request: Request, viewer: SignedIn, job_id: int) -> Response:
+    """The job's settings as YAML: text to read or save, or (for the page) a fragment."""
+    text = settings_yaml(viewer.service.job_document(job_id)["settings"])
+    if is_htmx(request):
+        return HTMLResponse(f"<pre class=\"yaml\" id=\"settings-yaml\">{escape(text)}</pre>")
+    return PlainTextResponse(text)
+
+
+def ordered_tasks(settings: JobSettings) -> list[Task]:
+    """The tasks upstream first (the graph's layers need that order), else as declared."""
+    plan = build_plan(settings)
+    return [plan.tasks[key].spec for key in plan.order]
+
+
+def _grant_order(grant: Grant) -> tuple[int, bool, str]:
+    return (-grant.level, grant.group, grant.name)
+
+
+@router.post("/jobs/{job_id}/run")
+def run_now(job_id: int, change: Change) -> Response:
+    """Start a run with the parameters of the form (the job's defaults where left as is)."""
+    service = change.viewer.service
+    overrides = change.form.with_prefix("param:")
+    created = service.run_now(job_id, overrides)
+    return RedirectResponse(f"/runs/{created.run_id}", status_code=303)
+
+
+@router.post("/jobs/{job_id}/pause")
+def pause(job_id: int, change: Change) -> Response:
+    """Pause (`paused=true`) or unpause the job's schedule, trigger and continuous runs."""
+    paused = change.form.get("paused") == "true"
+    change.viewer.service.set_paused(job_id, paused)
+    return RedirectResponse(f"/jobs/{job_id}#timing", status_code=303)
+
+
+@router.post("/jobs/{job_id}/permissions")
+def permissions(job_id: int, change: Change) -> Response:
+    """Replace the job's access control list with the one the form gives."""
+    change.viewer.service.set_job_permissions(job_id, grants_of_form(change.form))
+    return RedirectResponse(f"/jobs/{job_id}#permissions", status_code=303)
+
+
+def grants_of_form(form: Form) -> list[Grant]:
+    """The grants of the permissions form: `level:user:NAME` / `level:group:NAME` fields
+    (REMOVE drops one), and a new entry from `new_name`, `new_kind`, `new_level`."""
+    grants = []
+    for key, level in form.with_prefix("level:").items():
+        kind, _, name = key.partition(":")
+        if level != "REMOVE":
+            grants.append(Grant(name, _level(level, f"level of {name}"), kind == "group"))
+    name = form.get("new_name")
+    if name:
+        kind = form.get("new_kind", "user")
+        grants = [g for g in grants if (g.name, g.group) != (name, kind == "group")]
+        grants.append(Grant(name, _level(form.get("new_level"), "new level"), kind == "group"))
+    return grants
+
+
+def _level(text: str, where: str) -> Level:
+    if text not in Level.__members__:
+        raise InvalidRequest(f"{where}: {text!r} is not one of {', '.join(Level.__members__)}")
+    return Level[text]

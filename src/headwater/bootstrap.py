@@ -53,7 +53,7 @@ class App:
         Closing it hands back the runs it holds and leaves their attempts running.
         """
         settings = self.settings
-        executor = LocalExecutor()
+        executor = LocalExecutor(launch=settings.launch, preload=settings.fork_preload)
         sender = start_sender(self.store, load_config(os.environ, Path.cwd()), self.clock,
                               os.environ) if deliver_alerts else None
         runners = runners_by_type(home=settings.home, db_url=settings.db_url,

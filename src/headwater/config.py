@@ -63,6 +63,10 @@ class Settings:
     # How long an engine's claim on a run lasts unrenewed: a dead engine's runs wait this
     # long for another engine (an engine on the same host is known dead at once).
     lease_seconds: float = DEFAULT_LEASE_SECONDS
+    # How an engine starts Python tasks: "fork" (from a warm fork server, the default) or
+    # "spawn" (a new interpreter each); the modules its fork servers import beforehand.
+    launch: str = "fork"
+    fork_preload: tuple[str, ...] = ()
 
     @property
     def logs_dir(self) -> Path:
@@ -79,7 +83,8 @@ class Settings:
         parallel = max_parallel or default_max_parallel(os.cpu_count())
         chain = tuple(int(j) for j in env.get("HEADWATER_RUN_JOB_CHAIN", "").split(",") if j)
         return cls(home=home, db_url=url, max_parallel=parallel, user=current_user(env),
-                   run_job_chain=chain, lease_seconds=lease_seconds(env))
+                   run_job_chain=chain, lease_seconds=lease_seconds(env),
+                   launch=launch_mode(env), fork_preload=fork_preload(env))
 
 
 def lease_seconds(env: Mapping[str, str]) -> float:
@@ -95,6 +100,30 @@ def lease_seconds(env: Mapping[str, str]) -> float:
     if not value >= 1:
         raise ConfigError(f"HEADWATER_LEASE_SECONDS must be at least 1, got {text!r}")
     return value
+
+
+LAUNCH_MODES = ("fork", "spawn")
+
+
+def launch_mode(env: Mapping[str, str]) -> str:
+    """`HEADWATER_LAUNCH`: fork (the default) or spawn."""
+    mode = env.get("HEADWATER_LAUNCH") or "fork"
+    if mode not in LAUNCH_MODES:
+        raise ConfigError(f"HEADWATER_LAUNCH must be fork (Python tasks start from a warm "
+                          f"fork server) or spawn (each task starts a new interpreter), got "
+                          f"{mode!r}")
+    return mode
+
+
+def fork_preload(env: Mapping[str, str]) -> tuple[str, ...]:
+    """`HEADWATER_FORK_PRELOAD`: comma-separated modules the fork servers import."""
+    names = tuple(name.strip() for name in env.get("HEADWATER_FORK_PRELOAD", "").split(",")
+                  if name.strip())
+    wrong = [name for name in names if not all(part.isidentifier() for part in name.split("."))]
+    if wrong:
+        raise ConfigError(f"HEADWATER_FORK_PRELOAD must list module names separated by commas "
+                          f"(like 'pandas,numpy'); not module names: {', '.join(map(repr, wrong))}")
+    return names
 
 
 def current_user(env: Mapping[str, str]) -> str:

@@ -50,6 +50,10 @@ class LaunchSpec:
     # context.json the task reads. They travel with the launch, so a remote executor can
     # write them where the attempt runs.
     files: Mapping[str, str] = field(default_factory=dict)
+    # True when argv is a Python interpreter's command line, `python [options] (FILE |
+    # -m MODULE | -c CODE) ARGS...`: an executor may run it in a warm interpreter forked
+    # for the attempt, which gives the task what a new interpreter would.
+    python: bool = False
 
     @property
     def attempt_dir(self) -> Path:

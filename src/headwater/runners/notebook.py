@@ -49,4 +49,5 @@ class NotebookRunner(WarehouseRunner):
             env=env,
             cwd=context.workdir,
             log_path=context.log_path,
+            python=True,
         )

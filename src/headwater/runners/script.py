@@ -53,4 +53,5 @@ class ScriptRunner(PythonRunner):
             env=attempt_environment(context),
             cwd=context.workdir,
             log_path=context.log_path,
+            python=True,
         )

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from headwater.config import Settings, load_config
+from headwater.core.task_environment import task_environment
 from headwater.engine.identity import engine_name
 from headwater.engine.run_driver import Observer
 from headwater.engine.supervisor import EngineSettings, Supervisor
@@ -53,8 +54,11 @@ class App:
         Closing it hands back the runs it holds and leaves their attempts running.
         """
         settings = self.settings
-        executor = LocalExecutor(launch=settings.launch, preload=settings.fork_preload)
-        sender = start_sender(self.store, load_config(os.environ, Path.cwd()), self.clock,
+        config = load_config(os.environ, Path.cwd())
+        executor = LocalExecutor(task_env=task_environment(
+            os.environ, config.task_environment.inherit, config.secret_variables()),
+            launch=settings.launch, preload=settings.fork_preload)
+        sender = start_sender(self.store, config, self.clock,
                               os.environ) if deliver_alerts else None
         runners = runners_by_type(home=settings.home, db_url=settings.db_url,
                                   run_job_chain=settings.run_job_chain)
@@ -95,7 +99,7 @@ class App:
 @contextmanager
 def application(settings: Settings) -> Iterator[App]:
     """The store and the service over the configured database, closed on exit."""
-    store = open_store(settings.db_url)
+    store = open_store(settings.db_url, anchor_path=settings.audit_anchor)
     clock = SystemClock()
     try:
         yield App(settings, store, Service(store, clock, settings.user, settings.logs_dir),

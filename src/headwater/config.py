@@ -63,6 +63,9 @@ class Settings:
     # How long an engine's claim on a run lasts unrenewed: a dead engine's runs wait this
     # long for another engine (an engine on the same host is known dead at once).
     lease_seconds: float = DEFAULT_LEASE_SECONDS
+    # Where the audit chain's head is witnessed outside the database (store/audit_anchor.py):
+    # `HEADWATER_AUDIT_ANCHOR`, else `audit-anchor.jsonl` in `home`.
+    audit_anchor: Path | None = None
     # How an engine starts Python tasks: "fork" (from a warm fork server, the default) or
     # "spawn" (a new interpreter each); the modules its fork servers import beforehand.
     launch: str = "fork"
@@ -82,8 +85,9 @@ class Settings:
             url = f"sqlite:///{Path(url).absolute()}"
         parallel = max_parallel or default_max_parallel(os.cpu_count())
         chain = tuple(int(j) for j in env.get("HEADWATER_RUN_JOB_CHAIN", "").split(",") if j)
+        anchor = Path(env.get("HEADWATER_AUDIT_ANCHOR") or home / "audit-anchor.jsonl")
         return cls(home=home, db_url=url, max_parallel=parallel, user=current_user(env),
-                   run_job_chain=chain, lease_seconds=lease_seconds(env),
+                   run_job_chain=chain, lease_seconds=lease_seconds(env), audit_anchor=anchor,
                    launch=launch_mode(env), fork_preload=fork_preload(env))
 
 
@@ -220,12 +224,34 @@ class DeliverySettings(_Strict):
                            horizon=timedelta(seconds=self.horizon_seconds))
 
 
+class TaskEnvironmentSettings(_Strict):
+    """What tasks inherit from the engine's environment besides the basics
+    (`core/task_environment.py` says which): variable names, or patterns like `AWS_*`."""
+
+    inherit: list[str] = []
+
+
 class HeadwaterConfig(_Strict):
     """The whole file."""
 
     smtp: SmtpSettings | None = None
     destinations: dict[str, Destination] = {}
     delivery: DeliverySettings = DeliverySettings()
+    task_environment: TaskEnvironmentSettings = TaskEnvironmentSettings()
+
+    def secret_variables(self) -> frozenset[str]:
+        """The variables the file names as holding secrets: passwords, URLs, header values.
+        No task sees them, whatever `task_environment.inherit` says."""
+        names: set[str] = set()
+        servers = [self.smtp, *(d.smtp for d in self.destinations.values()
+                                if isinstance(d, EmailDestination))]
+        names.update(s.password_env for s in servers if s is not None and s.password_env)
+        for destination in self.destinations.values():
+            if isinstance(destination, WebhookDestination | SlackDestination):
+                names.update([destination.url_env] if destination.url_env else [])
+            if isinstance(destination, WebhookDestination):
+                names.update(destination.header_env.values())
+        return frozenset(names)
 
 
 def find_config(env: Mapping[str, str], cwd: Path) -> Path | None:

@@ -16,7 +16,9 @@ the Jobs API sends it as is (`{"error_code": ..., "message": ...}`), and clients
      ├── Conflict            errors     RESOURCE_CONFLICT        it clashes with what exists
      ├── PermissionDenied    errors     PERMISSION_DENIED        the actor may not do this
      ├── StoreError          errors     TEMPORARILY_UNAVAILABLE  the store cannot be written
-     │    └── LeaseLost      errors     TEMPORARILY_UNAVAILABLE  another engine drives the run
+     │    ├── LeaseLost      errors     TEMPORARILY_UNAVAILABLE  another engine drives the run
+     │    └── StoreLost      errors     TEMPORARILY_UNAVAILABLE  the SQLite file was removed or
+     │                                                           replaced: stop, start again
      ├── ConfigError         config     INVALID_PARAMETER_VALUE  the configuration file is bad
      ├── CronError   core.cron_syntax  INVALID_PARAMETER_VALUE  a cron expression or time
      │                                                           zone id is invalid
@@ -116,6 +118,11 @@ class StoreError(HeadwaterError):
     """Raised when the state store cannot be opened, migrated or written."""
 
     error_code = "TEMPORARILY_UNAVAILABLE"
+
+
+class StoreLost(StoreError):
+    """Raised when the SQLite file a process opened was removed or replaced under it: nothing
+    it writes is stored any more, so it stops (and a restart opens the file that is there)."""
 
 
 class LeaseLost(StoreError):

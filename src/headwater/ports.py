@@ -468,6 +468,10 @@ class Store(Protocol):
         """The engines named `prefix...` that hold leases."""
         ...
 
+    def live_lease_owner(self, run_id: int) -> str | None:
+        """The engine driving the run now (its lease unexpired); None when none does."""
+        ...
+
     def admit_queued(self, at: datetime) -> list[int]:
         """Admit queued runs wherever a slot is free."""
         ...

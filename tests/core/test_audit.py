@@ -10,9 +10,11 @@ import pytest
 
 from headwater.core.audit import (
     GENESIS,
+    Anchor,
     AuditAction,
     AuditEntry,
     TaskMetric,
+    UnreadableEntry,
     chain,
     parse_metrics,
     transition_entries,
@@ -69,6 +71,39 @@ def test_a_log_cut_at_its_end_does_not_match_the_head() -> None:
     report = verify_chain(stored[:4], (5, stored[-1].hash))
 
     assert (report.ok, report.first_bad) == (False, 5)
+
+
+def test_an_anchor_catches_a_log_cut_and_re_headed() -> None:
+    stored = chain(entries(5), 0, GENESIS)
+    anchors = [Anchor(3, stored[2].hash, "t3"), Anchor(5, stored[4].hash, "t5")]
+
+    cut = verify_chain(stored[:3], (3, stored[2].hash), anchors)  # head moved back too
+
+    assert verify_chain(stored, (5, stored[-1].hash), anchors).ok
+    assert (cut.ok, cut.first_bad) == (False, 4)
+    assert "the anchor saw entry 5 at t5" in cut.problem
+
+
+def test_an_anchor_catches_a_log_rewritten_with_every_hash_recomputed() -> None:
+    stored = chain(entries(5), 0, GENESIS)
+    forged = chain([*entries(2), replace(entries(5)[2], actor="mallory"), *entries(5)[3:]],
+                   0, GENESIS)  # a consistent chain: only the anchor tells
+    anchors = [Anchor(4, stored[3].hash, "t4")]
+
+    report = verify_chain(forged, (5, forged[-1].hash), anchors)
+
+    assert verify_chain(forged, (5, forged[-1].hash)).ok
+    assert (report.ok, report.first_bad) == (False, 4)
+    assert "rewritten" in report.problem
+
+
+def test_an_unreadable_entry_is_a_verdict() -> None:
+    stored = chain(entries(3), 0, GENESIS)
+
+    report = verify_chain([stored[0], UnreadableEntry(2, "JSONDecodeError: bad"), stored[2]])
+
+    assert (report.ok, report.first_bad, report.checked) == (False, 2, 1)
+    assert report.problem == "entry 2 cannot be read: JSONDecodeError: bad"
 
 
 def test_a_decision_yields_run_attempt_and_cancel_entries() -> None:

@@ -466,3 +466,49 @@ def test_included_files_join_the_bundle_and_a_pattern_matching_nothing_is_locate
     (tmp_path / "databricks.yml").write_text("include:\n  - nothing/*.yml\n")
     (problem,) = problems_of(tmp_path / "databricks.yml")
     assert str(problem).startswith(f"{tmp_path / 'databricks.yml'}:2:3: include: the pattern")
+
+
+def alias_bomb(levels: int) -> str:
+    """`levels` levels of nine-fold aliases, the last one a job's description (10 kB of text)."""
+    lines = ['x0: &x0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"x{n}: &x{n} [" + ", ".join([f"*x{n - 1}"] * 9) + "]"
+              for n in range(1, levels + 1)]
+    return ("\n".join(lines) + "\nresources:\n  jobs:\n    etl:\n      name: etl\n"
+            f"      description: *x{levels}\n")
+
+
+def test_an_alias_bomb_is_refused_at_its_place_before_it_expands(tmp_path: Path) -> None:
+    path = write(tmp_path, "bomb.yml", alias_bomb(9))
+
+    [problem] = problems_of(path)
+
+    assert problem.where == f"{path}:7:5"
+    assert "with its aliases expanded, this value holds more than 1,000,000 values" in \
+        problem.message
+
+
+def test_a_value_that_contains_itself_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "loop.yml", "x: &x [1, *x]\nresources: {jobs: {}}\n")
+
+    [problem] = problems_of(path)
+
+    assert problem.where == f"{path}:1:4"
+    assert "an alias refers to a value that contains it" in problem.message
+
+
+def test_anchors_and_aliases_of_ordinary_use_load(tmp_path: Path) -> None:
+    path = write(tmp_path, "anchors.yml", """
+        resources:
+          jobs:
+            etl:
+              name: etl
+              tasks:
+                - task_key: a
+                  shell_command_task: &echo {command: "echo hi"}
+                - task_key: b
+                  shell_command_task: *echo
+        """)
+
+    [job] = load_files([path])
+
+    assert [t.shell_command_task.command for t in job.settings.tasks] == ["echo hi"] * 2  # type: ignore[union-attr]

@@ -125,6 +125,32 @@ def test_the_audit_log_records_the_run_and_detects_tampering(hw: Cli, tmp_path: 
     assert "first bad entry 2" in verify.stderr
 
 
+def test_a_log_cut_and_re_headed_or_headless_is_a_verdict_of_the_cli(
+        hw: Cli, tmp_path: Path) -> None:
+    job = write_job(tmp_path / "job.json", [shell("a", "echo a")], name="audited")
+    hw("run", str(job), check=True)
+    database = tmp_path / ".headwater" / "headwater.db"
+
+    # When the log is cut short and its head moved back, as a database writer could
+    with sqlite3.connect(database) as conn:
+        conn.execute("DELETE FROM audit_log WHERE entry_id > 2")
+        conn.execute("UPDATE audit_head SET last_id = 2, last_hash = "
+                     "(SELECT hash FROM audit_log WHERE entry_id = 2)")
+    cut = hw("audit", "verify")
+    # And when the head row itself is gone
+    with sqlite3.connect(database) as conn:
+        conn.execute("DELETE FROM audit_head")
+    headless = hw("audit", "verify")
+
+    # Then the anchor beside the database tells, and nothing is a traceback
+    assert cut.returncode == 1
+    assert "audit log TAMPERED: first bad entry 3" in cut.stderr
+    assert "the anchor saw entry" in cut.stderr
+    assert headless.returncode == 1
+    assert "Traceback" not in headless.stderr
+    assert (tmp_path / ".headwater" / "audit-anchor.jsonl").exists()
+
+
 def test_sql_and_metrics_over_recorded_runs(hw: Cli, tmp_path: Path) -> None:
     record = ('python3 -c "import json,os; open(os.path.join(os.environ[\'HEADWATER_ATTEMPT_DIR\'],'
               '\'metrics.jsonl\'),\'a\').write(json.dumps({\'name\':\'rows\',\'value\':42})+\'\\n\')"')

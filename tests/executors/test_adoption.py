@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -216,3 +217,35 @@ def test_a_released_attempt_is_reported_by_the_executor_that_adopts_it(tmp_path:
 
         assert [e.exit_code for e in collect(second, 1)] == [2]
         assert first.wait(0.1) == []
+
+
+def test_a_reused_pid_is_never_taken_for_a_lost_attempt_s_parent(tmp_path: Path) -> None:
+    # Given an attempt whose parent and task are gone, and whose parent's pid now belongs to
+    # an unrelated process that leads a session and group of its own (a reused pid: the
+    # kernel gives it out again; here parent.json is pointed at it, which is the same thing)
+    spec = shell(tmp_path, "sleep 60")
+    with LocalExecutor() as first:
+        handle = first.launch(key(), spec)
+    wait_for((spec.attempt_dir / "parent.json").exists)
+    old_parent = parent_pid(handle)
+    old_tree = [old_parent, *descendants(old_parent)]
+    for pid in old_tree:
+        os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not alive(old_tree))
+    bystander = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        claim = json.loads((spec.attempt_dir / "parent.json").read_text())
+        claim["pid"] = bystander.pid
+        (spec.attempt_dir / "parent.json").write_text(json.dumps(claim))
+
+        # When a new executor adopts the attempt
+        with LocalExecutor() as second:
+            second.adopt(key(), f"{bystander.pid}:{claim['start_ticks']}", spec.attempt_dir)
+            [exit_] = collect(second, 1)
+
+        # Then it is lost (the pid's start time differs), and the bystander lives on
+        assert exit_.lost is not None and f"pid {bystander.pid}) is gone" in exit_.lost
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()

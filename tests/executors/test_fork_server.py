@@ -367,3 +367,39 @@ def test_a_task_whose_fork_server_cannot_start_is_spawned(
         exit_, log = run(forking, task(tmp_path, f"broken-{seq}", path,
                                        env={"PYTHONPATH": str(broken)}), seq=seq)
         assert (exit_.exit_code, log) == (0, "warm=False\n")
+
+
+# -- the environment: the task's defined one, never the engine's --------------------------------
+
+
+SHOWS_ENVIRONMENT = FORKED_MARK + """
+import json, os
+print(json.dumps({"environ": dict(os.environ),
+                  "block": open("/proc/self/environ", "rb").read().decode(errors="replace")}))
+"""
+
+
+def test_a_forked_task_gets_exactly_the_defined_environment_and_no_secret_of_the_engine(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given an engine whose environment holds a secret, and the defined task environment
+    monkeypatch.setenv("MY_API_SECRET", "canary-secret-44c2")
+    monkeypatch.setenv("EDITOR", "vi")
+    defined = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "AWS_PROFILE": "etl"}
+    with LocalExecutor(launch="fork", task_env=defined) as executor:
+        before = spawner_children("zygote.py")
+        # When a Python task is forked from the fork server
+        spec = task(tmp_path, "env", script(tmp_path, "env", SHOWS_ENVIRONMENT),
+                    env={"MODE": "full"})
+        exit_, log = run(executor, spec)
+        [server] = spawner_children("zygote.py") - before
+        server_block = Path(f"/proc/{server}/environ").read_bytes()
+
+    # Then its environment is the defined one plus its own, as a spawned task's is
+    assert exit_.exit_code == 0 and forked(log), log
+    seen = json.loads(log.splitlines()[1])
+    tag = seen["environ"].pop(TAG_VARIABLE)
+    assert tag and seen["environ"] == {**defined, "MODE": "full",
+                                       "HEADWATER_ATTEMPT_DIR": str(spec.attempt_dir)}
+    # and neither its own start-up block nor its fork server's holds the engine's secret
+    for block in (seen["block"], server_block.decode(errors="replace")):
+        assert "canary-secret-44c2" not in block and "EDITOR=" not in block

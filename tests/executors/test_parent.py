@@ -235,3 +235,28 @@ def test_a_dead_spawner_is_replaced(spawner: Spawner, tmp_path: Path) -> None:
     assert spawner.pid not in (None, dead)
     ended(spawned)
     assert record(tmp_path, "second")["exit_code"] == 7
+
+
+# A daemon as the textbook makes one: fork, setsid, fork again, let the middle process exit,
+# clear the environment (no attempt tag to find it by), and ignore SIGTERM and SIGHUP.
+DAEMONIZE = """
+    env -i /bin/sh -c 'setsid /bin/sh -c "trap \\"\\" TERM HUP; sleep 60 & echo \\$! > pids" &'
+    while [ ! -s pids ]; do sleep 0.01; done
+"""
+
+
+@pytest.mark.parametrize("ending", ["exits", "is terminated"])
+def test_a_double_forked_setsid_daemon_with_no_environment_dies_with_its_attempt(
+    spawner: Spawner, tmp_path: Path, ending: str
+) -> None:
+    # Given a task that leaves such a daemon behind, and then exits or is terminated
+    then = "exit 0" if ending == "exits" else "sleep 60"
+    spawned = spawner.spawn(request(tmp_path, DAEMONIZE + then, grace=0.5))
+    [daemon] = read_pids(tmp_path / "pids")
+    assert b"HEADWATER" not in Path(f"/proc/{daemon}/environ").read_bytes()
+    if ending == "is terminated":
+        os.kill(spawned.pid, signal.SIGTERM)
+
+    # Then the attempt ends and the daemon is gone with it
+    ended(spawned)
+    assert not alive([daemon])

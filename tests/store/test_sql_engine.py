@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from store_builders import SETTINGS, T0
 
+from headwater.errors import StoreLost
 from headwater.store import SqlStore, open_store
 
 
@@ -28,6 +31,33 @@ def test_opening_creates_the_directory_and_sets_the_pragmas(sqlite_url: str) -> 
     assert sqlite_path(sqlite_url).is_file()
     assert pragmas == {"journal_mode": "wal", "synchronous": 1, "busy_timeout": 30000,
                        "foreign_keys": 1}  # synchronous 1 is NORMAL
+
+
+def test_the_state_file_its_wal_and_its_folder_are_its_owner_s_only(sqlite_url: str) -> None:
+    store = open_store(sqlite_url)
+    store.create_job(SETTINGS, "a.yml", T0)  # a write: the WAL and shared memory exist now
+    path = sqlite_path(sqlite_url)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode)
+             for p in (path, path.with_name(path.name + "-wal"), path.parent)}
+    store.close()
+
+    assert modes == {path.name: 0o600, f"{path.name}-wal": 0o600, path.parent.name: 0o700}
+
+
+def test_a_state_file_replaced_or_removed_under_a_store_stops_every_use(
+        sqlite_url: str, tmp_path: Path) -> None:
+    store = open_store(sqlite_url)
+    path = sqlite_path(sqlite_url)
+    other = open_store(f"sqlite:///{tmp_path / 'other.db'}")
+    other.close()
+    os.replace(tmp_path / "other.db", path)  # a restore from backup, under a running store
+
+    with pytest.raises(StoreLost, match="was replaced by another file"):
+        store.create_job(SETTINGS, "a.yml", T0)
+    path.unlink()
+    with pytest.raises(StoreLost, match="was removed while this process used it"):
+        store.list_jobs()
+    store.close()
 
 
 def test_a_write_transaction_holds_the_write_lock_from_begin(sqlite_url: str) -> None:

@@ -84,9 +84,12 @@ async def _service_error(request: Request, error: Exception) -> JSONResponse:
     wire = from_service(error, request.url.path)
     if wire.status >= 500 and wire.error_code != "TEMPORARILY_UNAVAILABLE":
         raise error  # not a refusal but a failure: RequestIds logs it and answers 500
-    if wire.status >= 500:
-        LOGGER.warning("request %s: %s %s: %s", request_id(request), request.method,
-                       request.url.path, error)
+    if wire.status >= 500:  # the store's own words (its URL, its SQL) stay in the log
+        ident = request_id(request)
+        LOGGER.warning("request %s: %s %s: %s", ident, request.method, request.url.path,
+                       error)
+        wire = ApiError(wire.status, wire.error_code, "The state store is busy or unreachable; "
+                        f"try again (request id {ident}).", {"Retry-After": "1"})
     return _answer(wire)
 
 

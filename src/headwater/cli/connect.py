@@ -9,7 +9,6 @@ Both connections offer `service` (the same calls, see `headwater.client.remote`)
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from headwater.cli.cancel_signals import cancel_on_signals
 from headwater.cli.common import settings_for
 
 if TYPE_CHECKING:
@@ -83,10 +83,10 @@ class LocalConnection:
         return self.app.service
 
     def follow(self, run_id: int, fence: int = 0, lines: bool = False,
-               cancel_on: int = signal.SIGINT, repair_id: int | None = None) -> Ending:
+               repair_id: int | None = None) -> Ending:
         from headwater.cli.follow import follow
 
-        return ending_of_state(run_id, follow(self.app, run_id, fence, lines, cancel_on))
+        return ending_of_state(run_id, follow(self.app, run_id, fence, lines))
 
 
 @dataclass
@@ -97,29 +97,18 @@ class RemoteConnection:
     poll_seconds: float = 1.0
 
     def follow(self, run_id: int, fence: int = 0, lines: bool = False,
-               cancel_on: int = signal.SIGINT, repair_id: int | None = None) -> Ending:
+               repair_id: int | None = None) -> Ending:
         """Print each task's changes until the run (and the repair asked, if any) ended;
-        the first Ctrl-C cancels the run, a second stops watching."""
-        printer, cancelled = DocumentLines(), [False]
-
-        def interrupt(signum: int, frame: object) -> None:
-            if cancelled[0]:
-                raise KeyboardInterrupt
-            cancelled[0] = True
-            click.echo(f"\nCancelling run {run_id} (Ctrl-C again to stop watching)...",
-                       err=True)
-            self.service.cancel_any(run_id, None)
-
-        previous = signal.signal(cancel_on, interrupt)
-        try:
+        the first Ctrl-C or SIGTERM cancels the run, a second stops watching."""
+        printer = DocumentLines()
+        with cancel_on_signals(lambda: self.service.cancel_any(run_id, None), f"run {run_id}",
+                               "stop watching"):
             while True:
                 document = self.service.run_document(run_id)
                 printer.show(document)
                 if _ended(document, repair_id):
                     return ending_of_document(run_id, document)
                 time.sleep(self.poll_seconds)
-        finally:
-            signal.signal(cancel_on, previous)
 
 
 def _ended(document: Mapping[str, Any], repair_id: int | None) -> bool:

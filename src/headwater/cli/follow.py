@@ -1,17 +1,19 @@
 """Following one run from the command line: drive it with an engine in this process (or watch
 it while another engine drives it), show its tasks as they go, and say how it ended.
 
-The first Ctrl-C cancels the run (its cleanup tasks still run); a second leaves at once, and
-the run's attempts keep running for the next engine to adopt.
+The first Ctrl-C or SIGTERM cancels the run (its cleanup tasks still run); a second leaves at
+once, and the run's attempts keep running for the next engine to adopt.
 """
 
 from __future__ import annotations
 
-import signal
 import sys
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import click
+
+from headwater.cli.cancel_signals import CANCELLING, cancel_on_signals
 
 if TYPE_CHECKING:
     from headwater.bootstrap import App
@@ -21,33 +23,24 @@ if TYPE_CHECKING:
 
 
 def follow(app: App, run_id: int, fence: int = 0, lines: bool = False,
-           cancel_on: int = signal.SIGINT) -> RunState:
+           cancel_on: Collection[int] = CANCELLING) -> RunState:
     """Drive or watch `run_id` to its end, showing its progress; its final state.
 
     `fence` is the lease the run was created with, when this process holds it already.
-    `cancel_on` is the signal that cancels the run (a second one leaves at once).
+    The first of `cancel_on` cancels the run, a second leaves at once (cancel_signals.py).
     """
     from headwater.cli.display import LineDisplay, make_display
 
     display = LineDisplay(sys.stdout) if lines else make_display(sys.stdout)
-    with app.engine(only={run_id}, observer=display) as engine:
-
-        def interrupt(signum: int, frame: object) -> None:
-            if engine.interrupted.is_set():
-                raise KeyboardInterrupt
-            if cancel_on == signal.SIGINT:
-                click.echo(f"\nCancelling run {run_id} (Ctrl-C again to stop at once)...",
-                           err=True)
-            engine.interrupted.set()
-
-        previous = signal.signal(cancel_on, interrupt)
+    with app.engine(only={run_id}, observer=display) as engine, cancel_on_signals(
+            engine.interrupted.set, f"run {run_id}", "stop at once, leaving its tasks running",
+            cancel_on):
         try:
             if fence:
                 engine.hold(run_id, fence)
             return engine.drive(run_id)
         finally:
             display.close()
-            signal.signal(cancel_on, previous)
 
 
 def announce(service: Any, created: RunCreated, job_id: int, what: str) -> None:

@@ -160,8 +160,9 @@ def audit_verify(db: str | None) -> None:
     if report.ok:
         click.echo(f"ok: {report.checked} audit entries, the hash chain is intact")
         return
-    click.echo(f"audit log TAMPERED: first bad entry {report.first_bad}: {report.problem} "
-               f"({report.checked} entries before it are intact)", err=True)
+    where = "" if report.first_bad is None else f"first bad entry {report.first_bad}: "
+    click.echo(f"audit log TAMPERED: {where}{report.problem} ({report.checked} entries before "
+               "it are intact)", err=True)
     sys.exit(1)
 
 

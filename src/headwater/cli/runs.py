@@ -141,9 +141,9 @@ def runs_cancel(run_id: int, task_key: str | None, db: str | None, host: str | N
     RUN_ID may also be a task run id (from `runs get`): that task is cancelled.
     """
     with connect(db, host, profile) as where:
-        run_id, task_key = where.service.cancel_any(run_id, task_key)
+        run_id, task_key, next_step = where.service.cancel_any(run_id, task_key)
     what = f"task {task_key!r} of run {run_id}" if task_key else f"run {run_id}"
-    click.echo(f"Cancel requested for {what}; the engine driving it acts within a second.")
+    click.echo(f"Cancel requested for {what}; {next_step}.")
 
 
 @runs.command("resume")
@@ -218,5 +218,5 @@ def runs_run_child(job_id: int | None, job_name: str | None, parameters_json: st
         click.echo(f"Run {created.run_id} of job {job.name!r} started by task run "
                    f"{parent_task_run}")
         state = follow(app, created.run_id, created.fence, lines=True,
-                       cancel_on=signal.SIGTERM)
+                       cancel_on=[signal.SIGTERM])  # the attempt parent's kill
     finish(ending_of_state(created.run_id, state), created.run_id)

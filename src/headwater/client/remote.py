@@ -67,8 +67,9 @@ class RemoteService:
             raise NotFound(f"Run {run_id} has no such attempt of task {task_key!r}")
         return int(tasks[-1]["run_id"])
 
-    def cancel_any(self, run_id: int, task_key: str | None) -> tuple[int, str | None]:
-        """Cancel a run, one task of it, or a task run by its id; (run id, task key)."""
+    def cancel_any(self, run_id: int, task_key: str | None) -> tuple[int, str | None, str]:
+        """Cancel a run, one task of it, or a task run by its id; (run id, task key, what
+        happens next)."""
         document = self.run_document(run_id)
         if "job_run_id" in document and "tasks" not in document:  # a task run id
             run_id, task_key = document["job_run_id"], document["task_key"]
@@ -77,7 +78,7 @@ class RemoteService:
             self.api.post(f"{JOBS}/runs/cancel", {"run_id": task_run})
         else:
             self.api.post(f"{JOBS}/runs/cancel", {"run_id": run_id})
-        return run_id, task_key
+        return run_id, task_key, "the server's engines carry it out"
 
     def repair(self, run_id: int, task_keys: list[str], all_failed: bool = False,
                rerun_dependents: bool = False, latest_repair_id: int | None = None,

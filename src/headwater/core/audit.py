@@ -6,9 +6,11 @@ with a JSON `details` object. The store numbers entries 1, 2, ... and chains the
     hash(n) = sha256(canonical(n, entry) + hash(n - 1)),   hash(0) = GENESIS
 
 so that altering, removing or reordering a stored entry breaks the chain from there on, and
-`verify_chain` names the first entry that does not match. The chain proves the log was not
-edited after the fact by someone without the means to rewrite every later hash; it is not a
-signature.
+`verify_chain` names the first entry that does not match. The chain alone proves the log was
+not edited by someone without the means to rewrite every later hash and the head; anchors
+(the head as it grew, appended to a file outside the database) also catch a log cut short
+and re-headed, or rewritten whole, by someone who can write the database but not that file.
+It is not a signature.
 
 Also here: `TaskMetric`, the figures a task records (`metrics.jsonl` in its attempt
 directory), parsed purely so the engine can hand them to the store with the attempt's end.
@@ -86,12 +88,12 @@ class ChainReport:
     """The result of `verify_chain`: how many entries were checked, the first bad one."""
 
     checked: int
-    first_bad: int | None = None  # entry id
+    first_bad: int | None = None  # entry id, when the problem is an entry's
     problem: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.first_bad is None
+        return not self.problem
 
 
 def canonical(entry_id: int, entry: AuditEntry) -> str:
@@ -128,33 +130,77 @@ def chain(entries: Sequence[AuditEntry], last_id: int, last_hash: str
     return stored
 
 
-def verify_chain(stored: Iterable[StoredAuditEntry], head: tuple[int, str] | None = None
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """A checkpoint of the chain's head kept outside the database: entry `entry_id` had
+    `hash` when `at` (text, for the report) was written."""
+
+    entry_id: int
+    hash: str
+    at: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadableEntry:
+    """A stored entry that cannot even be parsed (a corrupted row)."""
+
+    entry_id: int
+    problem: str
+
+
+def verify_chain(stored: Iterable[StoredAuditEntry | UnreadableEntry],
+                 head: tuple[int, str] | None = None, anchors: Sequence[Anchor] = ()
                  ) -> ChainReport:
     """Recompute the chain, oldest first; name the first entry that does not match.
 
     `head` is the (last id, last hash) the store keeps beside the log: a log cut short at
-    its end is caught by comparing with it.
+    its end is caught by comparing with it. `anchors` are heads written outside the
+    database as the log grew: a log cut and re-headed, or rewritten from some entry on with
+    every later hash recomputed, no longer holds what they saw.
     """
+    anchored: dict[int, list[Anchor]] = {}
+    for anchor in anchors:
+        anchored.setdefault(anchor.entry_id, []).append(anchor)
     expected_id, prev, checked = 1, GENESIS, 0
     for item in stored:
-        if item.entry_id != expected_id:
-            return ChainReport(checked, item.entry_id,
-                               f"entry {item.entry_id} follows entry {expected_id - 1}: "
-                               f"entries {expected_id}..{item.entry_id - 1} are missing")
-        if item.prev_hash != prev:
-            return ChainReport(checked, item.entry_id,
-                               f"entry {item.entry_id}: its prev_hash is not the hash of "
-                               f"entry {item.entry_id - 1}")
-        if entry_hash(item.entry_id, item.entry, prev) != item.hash:
-            return ChainReport(checked, item.entry_id,
-                               f"entry {item.entry_id}: its content does not match its hash "
-                               "(it was altered after it was written)")
+        problem = _entry_problem(item, expected_id, prev, anchored.get(item.entry_id, ()))
+        if problem:
+            return ChainReport(checked, item.entry_id, problem)
+        assert isinstance(item, StoredAuditEntry)
         prev, expected_id, checked = item.hash, expected_id + 1, checked + 1
-    if head is not None and head != (expected_id - 1, prev):
+    last = expected_id - 1
+    if head is not None and head != (last, prev):
         return ChainReport(checked, expected_id,
-                           f"the log ends at entry {expected_id - 1} but the chain head says "
+                           f"the log ends at entry {last} but the chain head says "
                            f"entry {head[0]}: entries were removed from its end")
+    beyond = [a for a in anchors if a.entry_id > last]
+    if beyond:
+        top = max(beyond, key=lambda a: a.entry_id)
+        return ChainReport(checked, last + 1,
+                           f"the log ends at entry {last} but the anchor saw entry "
+                           f"{top.entry_id} at {top.at}: entries were removed from its end "
+                           "(and the chain head moved back)")
     return ChainReport(checked)
+
+
+def _entry_problem(item: StoredAuditEntry | UnreadableEntry, expected_id: int, prev: str,
+                   anchors: Iterable[Anchor]) -> str:
+    """What is wrong with one entry of the chain ("" when nothing)."""
+    if isinstance(item, UnreadableEntry):
+        return f"entry {item.entry_id} cannot be read: {item.problem}"
+    if item.entry_id != expected_id:
+        return (f"entry {item.entry_id} follows entry {expected_id - 1}: entries "
+                f"{expected_id}..{item.entry_id - 1} are missing")
+    if item.prev_hash != prev:
+        return f"entry {item.entry_id}: its prev_hash is not the hash of entry {expected_id - 1}"
+    if entry_hash(item.entry_id, item.entry, prev) != item.hash:
+        return (f"entry {item.entry_id}: its content does not match its hash (it was altered "
+                "after it was written)")
+    for anchor in anchors:
+        if anchor.hash != item.hash:
+            return (f"entry {item.entry_id} is not the one the anchor saw at {anchor.at}: the "
+                    "log was rewritten from there on")
+    return ""
 
 
 # -- entries of a state change ------------------------------------------------------------

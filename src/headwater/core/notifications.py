@@ -403,8 +403,8 @@ def after_failure(policy: RetryPolicy, delivery: Delivery, now: datetime, error:
         return DeliveryOutcome(DeliveryStatus.FAILED, error)
     tries = delivery.attempts + 1
     delay = min(policy.cap, policy.base * (2 ** (tries - 1)))
-    if retry_after is not None:
-        delay = max(delay, retry_after)
+    if retry_after is not None:  # honoured up to the cap: an answer cannot park the alert
+        delay = max(delay, min(retry_after, policy.cap))
     nxt = now + delay
     if tries >= policy.max_attempts or nxt > delivery.created_time + policy.horizon:
         return DeliveryOutcome(DeliveryStatus.DEAD, error)

@@ -36,7 +36,7 @@ from headwater.engine.observers import commits_path
 from headwater.engine.run_driver import Observer, RunDriver
 from headwater.engine.scheduler import Scheduler
 from headwater.engine.timers import Timers
-from headwater.errors import LeaseLost, StoreError
+from headwater.errors import LeaseLost, StoreError, StoreLost
 from headwater.ports import Clock, Executor, Runner, RunRequest, Store
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,8 @@ class Supervisor:
         database restarting): leases lapse meanwhile, and fencing keeps that safe."""
         try:
             action()
+        except StoreLost:
+            raise  # nothing can be stored any more: stop (see `run_until_stopped`)
         except StoreError:
             log.exception("engine %s: the store failed; trying again", self.owner)
 
@@ -211,6 +213,8 @@ class Supervisor:
             action()
         except LeaseLost:
             self.drop(run_id, "another engine claimed it")
+        except StoreLost:
+            raise
         except StoreError:
             log.exception("engine %s: the store failed while driving run %s", self.owner,
                           run_id)
@@ -253,7 +257,11 @@ class Supervisor:
         for run_id in list(self.drivers):
             fence = self.drivers[run_id].fence
             self.drop(run_id, "the engine is stopping")
-            self.store.release_run(run_id, fence)
+            try:
+                self.store.release_run(run_id, fence)
+            except StoreError as error:  # its lease lapses instead
+                log.warning("engine %s could not hand back run %s: %s", self.owner, run_id,
+                            error)
 
     # -- launching, requests, retiring -------------------------------------------------------
 

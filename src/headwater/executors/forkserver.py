@@ -10,7 +10,10 @@ One fork server serves the tasks of one *start-up environment*: the interpreter,
 and the environment variables an interpreter reads as it starts (`PYTHON*`, the locale's
 `LANG`/`LC_*`, `HOME` for the user's site-packages). Those are fixed once an interpreter
 runs, so a task that sets one differently gets a fork server of its own, started with them.
-Every other variable is the task's own in the child (`os.environ` is replaced).
+Every other variable is the task's own in the child (`os.environ` is replaced). A fork server
+itself starts with the tasks' defined environment (`core/task_environment.py`), never the
+engine's: what it was started with stays readable in /proc/<pid>/environ of every task it
+forks, so a secret of the engine's must never be in it.
 
 Everything else is spawned as before: shell tasks, a command line with other options
 (`-I`, `-X ...`), an interpreter that is not the engine's Python build (itself or a venv
@@ -63,6 +66,8 @@ class ForkServers:
     """The fork servers of one executor, by start-up environment; not thread-safe.
 
     Args:
+        base_env: the environment every task starts with (the executor's `task_env`), which
+            the fork servers start with too.
         preload: modules each fork server imports before it serves (after
             `headwater.runtime`): what every task then finds already imported.
         notice_fd: the executor's notice pipe (see `Spawner`).
@@ -70,7 +75,9 @@ class ForkServers:
             the servers' environments).
     """
 
-    def __init__(self, preload: Sequence[str], notice_fd: int, tag_variable: str) -> None:
+    def __init__(self, base_env: Mapping[str, str], preload: Sequence[str], notice_fd: int,
+                 tag_variable: str) -> None:
+        self._base_env = dict(base_env)
         self._preload = list(dict.fromkeys([*DEFAULT_PRELOAD, *preload]))
         self._notice_fd, self._tag_variable = notice_fd, tag_variable
         self._servers: OrderedDict[ServerKey, Spawner] = OrderedDict()
@@ -93,21 +100,13 @@ class ForkServers:
         self._servers.move_to_end(key)
         return server
 
-    def warm_up(self, interpreter: str, options: Sequence[str]) -> None:
-        """Start the fork server of `interpreter` with `options` in the engine's own start-up
-        environment now, so that it boots while the engine prepares its first launch."""
-        variables = start_up_variables(os.environ)
-        key: ServerKey = (interpreter, tuple(options), tuple(sorted(variables.items())))
-        if key not in self._servers:
-            self._start(key, interpreter, list(options), variables)
-
     def _start(self, key: ServerKey, interpreter: str, options: Sequence[str],
                variables: Mapping[str, str]) -> Spawner:
         while len(self._servers) >= _MAX_SERVERS:
             _, oldest = self._servers.popitem(last=False)
             oldest.close()  # it exits at EOF; the attempts it started run on
-        env = {**os.environ, **variables, self._tag_variable: PLACEHOLDER}
-        for name in set(start_up_variables(os.environ)) - set(variables):
+        env = {**self._base_env, **variables, self._tag_variable: PLACEHOLDER}
+        for name in set(start_up_variables(self._base_env)) - set(variables):
             del env[name]  # the task unsets it
         server = Spawner([interpreter, *options, _ZYGOTE],
                          self._notice_fd, self._preload, env)

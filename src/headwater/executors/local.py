@@ -42,11 +42,12 @@ import select
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from headwater.core.task_environment import task_environment
 from headwater.errors import InvalidRequest
 from headwater.executors import parent, proctree
 from headwater.executors.forkserver import LAUNCH_MODES, ForkServers
@@ -100,16 +101,20 @@ class LocalExecutor:
         ValueError: for a `launch` that is neither.
     """
 
-    def __init__(self, *, kill_grace_seconds: float = 10.0, launch: str = "fork",
+    def __init__(self, *, kill_grace_seconds: float = 10.0,
+                 task_env: Mapping[str, str] | None = None, launch: str = "fork",
                  preload: Sequence[str] = ()) -> None:
+        """`task_env` is what every attempt's process starts with before its own variables
+        (default: this process's environment as `core.task_environment` filters it)."""
         if launch not in LAUNCH_MODES:
             raise ValueError(f"launch must be one of {', '.join(LAUNCH_MODES)}, not {launch!r}")
         self._grace = kill_grace_seconds
+        self._task_env = dict(task_environment(os.environ) if task_env is None else task_env)
         self._lock = threading.Lock()
         self._notices, notice_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._notice_write, self._notice_rest = notice_write, b""
         self._spawner = Spawner(notice_fd=notice_write)
-        self._fork_servers = ForkServers(preload, notice_write, TAG_VARIABLE) \
+        self._fork_servers = ForkServers(self._task_env, preload, notice_write, TAG_VARIABLE) \
             if launch == "fork" else None
         self._watched: dict[AttemptKey, _Watched] = {}
         self._by_pidfd: dict[int, _Watched] = {}
@@ -247,7 +252,7 @@ class LocalExecutor:
         """What the spawner needs to start the attempt's parent (see `parent.py`)."""
         tag = f"{self._tag_prefix}.{key.run_id}.{key.seq}.{next(self._launches)}"
         return {
-            "argv": list(spec.argv), "env": {**os.environ, **spec.env, TAG_VARIABLE: tag},
+            "argv": list(spec.argv), "env": {**self._task_env, **spec.env, TAG_VARIABLE: tag},
             "cwd": os.path.abspath(spec.cwd), "log": os.path.abspath(spec.log_path),
             "dir": os.path.abspath(spec.attempt_dir), "grace": self._grace, "tag": tag,
             "key": [key.run_id, key.seq],

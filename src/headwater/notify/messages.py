@@ -7,11 +7,16 @@ document is the webhook body; its `dedupe_key` lets a receiver drop a repeated d
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from headwater.core.notifications import Delivery, Notification, NotificationEvent
 from headwater.errors import HeadwaterError
+
+# The longest wait a destination's `Retry-After` is read as: `1e13` or `inf` would overflow a
+# date. (The retry policy then waits no longer than its backoff cap.)
+MAX_RETRY_AFTER_SECONDS = 86400.0
 
 
 class DeliveryError(HeadwaterError):
@@ -20,7 +25,9 @@ class DeliveryError(HeadwaterError):
     def __init__(self, message: str, retryable: bool, retry_after: float | None = None):
         super().__init__(message)
         self.retryable = retryable
-        self.retry_after = retry_after  # seconds the destination asked us to wait
+        # Seconds the destination asked us to wait, within [0, MAX_RETRY_AFTER_SECONDS].
+        self.retry_after = None if retry_after is None or math.isnan(retry_after) else \
+            min(max(0.0, retry_after), MAX_RETRY_AFTER_SECONDS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,8 @@ from headwater.core.notifications import (
     RetryPolicy,
     after_failure,
 )
+from headwater.core.redaction import redact
+from headwater.errors import StoreError
 from headwater.notify.email import SmtpTransport
 from headwater.notify.messages import DeliveryError, Message, render
 from headwater.notify.slack import SlackTransport
@@ -53,6 +55,10 @@ class Router:
 
     def __init__(self, config: HeadwaterConfig, env: Mapping[str, str]) -> None:
         self.config, self.env = config, env
+
+    def secret_values(self) -> list[str]:
+        """The values of the variables the configuration names as secrets."""
+        return [self.env[name] for name in self.config.secret_variables() if name in self.env]
 
     def send(self, delivery: Delivery, message: Message) -> None:
         """Deliver through the destination's transport; `DeliveryError` when it failed."""
@@ -104,6 +110,7 @@ class OutboxSender:
     def __init__(self, store: DeliveryStore, router: Router, clock: Clock,
                  policy: RetryPolicy, workers: int = 4) -> None:
         self.store, self.router, self.clock, self.policy = store, router, clock, policy
+        self.secrets = router.secret_values()  # kept out of every error it writes
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:64]
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hw-notify")
 
@@ -122,12 +129,12 @@ class OutboxSender:
             outcome = DeliveryOutcome(DeliveryStatus.DELIVERED)
         except DeliveryError as error:
             wait = None if error.retry_after is None else timedelta(seconds=error.retry_after)
-            outcome = after_failure(self.policy, delivery, self.clock.now(), str(error),
-                                    error.retryable, wait)
-        except Exception as error:  # a bug in a transport must not stop the sender
-            LOGGER.exception("delivery %s failed unexpectedly", delivery.key)
             outcome = after_failure(self.policy, delivery, self.clock.now(),
-                                    f"{type(error).__name__}: {error}", True)
+                                    redact(str(error), self.secrets), error.retryable, wait)
+        except Exception as error:  # a bug in a transport must not stop the sender
+            text = redact(f"{type(error).__name__}: {error}", self.secrets)
+            LOGGER.error("delivery %s failed unexpectedly: %s", delivery.key, text)
+            outcome = after_failure(self.policy, delivery, self.clock.now(), text, True)
         if outcome.status in (DeliveryStatus.FAILED, DeliveryStatus.DEAD):
             LOGGER.warning("notification %s to %s %s after %d tries: %s", delivery.key,
                            delivery.destination, outcome.status, delivery.attempts + 1,
@@ -194,6 +201,9 @@ def start_sender(store: DeliveryStore, config: HeadwaterConfig, clock: Clock,
 def _pass(sender: OutboxSender) -> int:
     try:
         return sender.deliver_due()
-    except Exception:  # the store is busy or gone: try again on the next poll
-        LOGGER.exception("the notification sender could not read the outbox")
+    except StoreError as error:  # the store is busy or gone: try again on the next poll
+        LOGGER.error("the notification sender could not read the outbox: %s", error)
+        return 0
+    except Exception:
+        LOGGER.exception("the notification sender failed")
         return 0

@@ -1,9 +1,9 @@
 """Webhooks: POST a JSON document with `urllib`, no redirects followed, 10 s at most.
 
 2xx is delivered. 408, 425, 429 and 5xx are temporary (a `Retry-After` in seconds is
-honoured); other answers are permanent, redirects included (following one could send the
-alert, and its headers, somewhere the configuration never named). A refused connection or a
-timeout is temporary.
+honoured, up to the retry policy's backoff cap); other answers are permanent, redirects
+included (following one could send the alert, and its headers, somewhere the configuration
+never named). A refused connection or a timeout is temporary.
 """
 
 from __future__ import annotations
@@ -53,8 +53,9 @@ def _from_status(url: str, error: urllib.error.HTTPError) -> DeliveryError:
 
 
 def _retry_after(value: str | None) -> float | None:
+    """Seconds from a `Retry-After` header (`DeliveryError` bounds them)."""
     try:
-        return max(0.0, float(value)) if value else None
+        return float(value) if value else None
     except ValueError:
         return None  # an HTTP date: fall back on our own backoff
 

@@ -20,10 +20,10 @@ class ByNameMixin(QueriesMixin, RunsMixin):
         except FileNotFoundError:
             return b""
 
-    def cancel_any(self, run_id: int, task_key: str | None) -> tuple[int, str | None]:
-        """Cancel a run, one task of it, or a task run by its id; (run id, task key)."""
+    def cancel_any(self, run_id: int, task_key: str | None) -> tuple[int, str | None, str]:
+        """Cancel a run, one task of it, or a task run by its id; (run id, task key, what
+        happens next)."""
         record, seq = self.find_run(run_id)
         if seq is not None:
             task_key = record.state.task_runs[seq].task_key
-        self.cancel(record.run_id, task_key)
-        return record.run_id, task_key
+        return record.run_id, task_key, self.cancel(record.run_id, task_key)

@@ -109,9 +109,9 @@ class RunsMixin(AccessMixin):
         self.authorize(record.job.job_id, Action.MANAGE)
         self.store.delete_run(run_id, self.clock.now(), self.user)
 
-    def cancel(self, run_id: int, task_key: str | None = None) -> None:
+    def cancel(self, run_id: int, task_key: str | None = None) -> str:
         """Cancel a run (or one task of it): queued, it ends at once; running, the engine
-        driving it kills its attempts and lets its cleanup tasks run."""
+        driving it kills its attempts and lets its cleanup tasks run. Says which happens."""
         record = self.store.load_run(run_id)
         self.authorize(record.job.job_id, Action.RUN)
         if task_key is not None and task_key not in record.state.plan.tasks:
@@ -120,8 +120,13 @@ class RunsMixin(AccessMixin):
             raise InvalidState(f"Run {run_id} has already ended {record.state.result}.")
         if record.state.life_cycle is LifeCycleState.QUEUED and task_key is None and \
                 self.store.cancel_queued(run_id, self.clock.now(), self.user):
-            return
+            return f"run {run_id} was queued: it ended CANCELED without running"
         self.store.request_cancel(run_id, task_key, self.clock.now(), actor=self.user)
+        owner = self.store.live_lease_owner(run_id)
+        if owner is not None:
+            return f"the engine driving it ({owner}) acts within a second"
+        return (f"no engine drives run {run_id} now, so its tasks keep running until one "
+                f"takes it: start `headwater engine`, or `headwater runs resume {run_id}`")
 
     def repair(self, run_id: int, task_keys: list[str], all_failed: bool = False,
                rerun_dependents: bool = False, latest_repair_id: int | None = None,

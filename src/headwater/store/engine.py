@@ -23,11 +23,15 @@ same code path with no connection events.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+from headwater.errors import StoreLost
 
 # Execution option: `conn.execution_options(**READ_ONLY)` begins a deferred transaction.
 READ_ONLY = {"headwater_read_only": True}
@@ -47,11 +51,52 @@ def create_store_engine(url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True)
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        _create_private(Path(database).expanduser())
     engine = create_engine(url, connect_args={"isolation_level": None})
     event.listen(engine, "connect", _on_sqlite_connect)
     event.listen(engine, "begin", _on_sqlite_begin)
     return engine
+
+
+class FileIdentity:
+    """The SQLite file a store opened, to notice it removed or replaced under a running
+    process: SQLite would go on writing to the unlinked file, and lose it all at exit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        found = path.stat()
+        self.device, self.inode = found.st_dev, found.st_ino
+
+    @classmethod
+    def of(cls, engine: Engine) -> FileIdentity | None:
+        """The identity of `engine`'s database file; None for other databases."""
+        database = engine.url.database or ""
+        if engine.dialect.name != "sqlite" or database in ("", ":memory:") or \
+                database.startswith("file:"):
+            return None
+        return cls(Path(database).expanduser())
+
+    def check(self) -> None:
+        """Raise `StoreLost` unless the path still names the file opened."""
+        try:
+            found = self.path.stat()
+        except FileNotFoundError:
+            found = None
+        if found is None or (found.st_dev, found.st_ino) != (self.device, self.inode):
+            what = "removed" if found is None else "replaced by another file"
+            raise StoreLost(
+                f"the state store {self.path} was {what} while this process used it: what "
+                "it wrote since is not stored. Stop it and start again; runs continue from "
+                "what the store holds.")
+
+
+def _create_private(path: Path) -> None:
+    """Create the state file (and its folder) readable by its owner only, before SQLite
+    does: SQLite gives the WAL and shared-memory files the database file's permissions.
+    An existing file keeps the permissions its owner gave it."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
 
 
 def _on_sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:

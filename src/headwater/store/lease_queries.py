@@ -124,6 +124,13 @@ def lease_owners(conn: Connection, prefix: str) -> set[str]:
     return {row.lease_owner for row in rows}
 
 
+def live_owner(conn: Connection, clock: Clock | None, run_id: int) -> str | None:
+    """The engine whose lease on the run has not expired, if any."""
+    now = now_ms(conn, clock)
+    return conn.execute(select(runs.c.lease_owner).where(
+        runs.c.run_id == run_id, runs.c.lease_expires_ms >= now)).scalar_one_or_none()
+
+
 def claimable_count(conn: Connection, clock: Clock | None, take_from: Collection[str] = ()
                     ) -> int:
     """How many runs are claimable now: one cheap read before a claim's write."""

@@ -19,10 +19,13 @@ from headwater.core.notifications import Delivery, DeliveryOutcome
 from headwater.errors import InvalidRequest
 from headwater.ports import JobSummary
 from headwater.store import metrics_queries, ops_queries
+from headwater.store.audit_anchor import AnchorFile
 
 
 class OperationsMixin:
     """Outbox, audit and metrics methods; mixed into `SqlStore`."""
+
+    anchor: AnchorFile | None
 
     def _reading(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
@@ -72,11 +75,18 @@ class OperationsMixin:
             return ops_queries.audit_entries(conn, job_id, actor, since, run_id, limit)
 
     def verify_audit(self) -> ChainReport:
-        """Recompute the whole chain; the report names the first entry that does not match."""
+        """Recompute the whole chain against its head row and its anchors; the report names
+        the first entry that does not match, or what else is wrong."""
+        anchors, unreadable = self.anchor.read() if self.anchor else ([], [])
         with self._reading() as conn:
             head = ops_queries.audit_head_row(conn)
-            entries = ops_queries.audit_entries(conn, None, None, None, None, None)
-        return verify_chain(entries, head)
+            report = verify_chain(ops_queries.entries_to_verify(conn), head, anchors)
+        if report.ok and head is None:
+            return ChainReport(report.checked, None, "the chain head row (audit_head) is "
+                               "missing: the log's end cannot be checked")
+        if report.ok and unreadable:
+            return ChainReport(report.checked, None, "; ".join(unreadable))
+        return report
 
     # Metrics and SQL.
 

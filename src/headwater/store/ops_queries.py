@@ -9,13 +9,21 @@ once. Appending to the audit log locks its head row first (FOR UPDATE on Postgre
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, Text, delete, insert, or_, select, tuple_, type_coerce, update
 
-from headwater.core.audit import AuditAction, AuditEntry, StoredAuditEntry, TaskMetric, chain
+from headwater.core.audit import (
+    AuditAction,
+    AuditEntry,
+    StoredAuditEntry,
+    TaskMetric,
+    UnreadableEntry,
+    chain,
+)
 from headwater.core.notifications import (
     Delivery,
     DeliveryOutcome,
@@ -26,8 +34,9 @@ from headwater.core.notifications import (
 )
 from headwater.store.dialects import insert_ignoring
 from headwater.store.ops_tables import audit_head, audit_log, outbox, task_run_metrics
-from headwater.store.tables import task_run_outputs, task_runs
+from headwater.store.tables import loads_instant, task_run_outputs, task_runs
 
+AUDIT_HEAD = "headwater.audit_head"  # conn.info: the head a transaction moved the chain to
 _FINAL = (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.DEAD)
 
 
@@ -165,6 +174,7 @@ def append_audit(conn: Connection, entries: Sequence[AuditEntry]) -> None:
     conn.execute(insert(audit_log), [_audit_row(item) for item in stored])
     conn.execute(update(audit_head).where(audit_head.c.head_id == 1)
                  .values(last_id=stored[-1].entry_id, last_hash=stored[-1].hash))
+    conn.info[AUDIT_HEAD] = (stored[-1].entry_id, stored[-1].hash)  # for the anchor, at commit
 
 
 def _audit_row(item: StoredAuditEntry) -> dict[str, Any]:
@@ -202,10 +212,23 @@ def audit_entries(conn: Connection, job_id: int | None, actor: str | None,
     return [stored_entry(row) for row in reversed(rows)]
 
 
-def audit_head_row(conn: Connection) -> tuple[int, str]:
-    """(last id, last hash) of the chain head."""
-    head = conn.execute(select(audit_head).where(audit_head.c.head_id == 1)).one()
-    return head.last_id, head.last_hash
+def audit_head_row(conn: Connection) -> tuple[int, str] | None:
+    """(last id, last hash) of the chain head; None when its row is gone."""
+    head = conn.execute(select(audit_head).where(audit_head.c.head_id == 1)).one_or_none()
+    return None if head is None else (head.last_id, head.last_hash)
+
+
+def entries_to_verify(conn: Connection) -> Iterator[StoredAuditEntry | UnreadableEntry]:
+    """Every entry, oldest first, read from its raw text so that a corrupted row becomes an
+    `UnreadableEntry` instead of an exception."""
+    raw = [type_coerce(column, Text).label(column.name) for column in audit_log.columns]
+    for row in conn.execute(select(*raw).order_by(audit_log.c.entry_id)).mappings():
+        try:
+            yield stored_entry({**row, "entry_id": int(row["entry_id"]),
+                                "at": loads_instant(row["at"]),
+                                "details": json.loads(row["details"])})
+        except (ValueError, TypeError, KeyError) as error:
+            yield UnreadableEntry(int(row["entry_id"]), f"{type(error).__name__}: {error}")
 
 
 # -- task metrics ---------------------------------------------------------------------------

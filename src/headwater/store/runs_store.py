@@ -114,13 +114,13 @@ class RunsMixin:
             ids = run_queries.record_transition(conn, run_id, fence, event, state, changed)
             if job_version is not None or parameters is not None:
                 run_queries.set_job_version(conn, run_id, job_version, parameters)
+            run_queries.mark_handled(conn, run_id, handled, event.at)
+            if state.is_terminal:  # before the audit: the job's row, then the audit head
+                self._run_ended(conn, run_id, event.at)
             if outbox or audit or metrics:
                 ops_queries.write_effects(conn, run_id, ids, outbox, audit, metrics, event.at)
             if outputs:
                 ops_queries.write_outputs(conn, run_id, ids, outputs)
-            run_queries.mark_handled(conn, run_id, handled, event.at)
-            if state.is_terminal:
-                self._run_ended(conn, run_id, event.at)
             return ids
 
     def _run_ended(self, conn: Connection, run_id: int, at: datetime) -> None:
@@ -219,6 +219,11 @@ class RunsMixin:
         """Hand a run back so that another engine claims it at once; False if not held."""
         with self._writing() as conn:
             return lease_queries.release(conn, run_id, fence)
+
+    def live_lease_owner(self, run_id: int) -> str | None:
+        """The engine driving the run now (its lease unexpired); None when none does."""
+        with self._reading() as conn:
+            return lease_queries.live_owner(conn, self.lease_clock, run_id)
 
     def lease_owners(self, prefix: str) -> set[str]:
         """The engines named `prefix...` that hold leases (to find dead ones on this host)."""

@@ -4,6 +4,10 @@ Every public method is one transaction. Writes begin with `BEGIN IMMEDIATE` on S
 `engine.py`); reads begin a deferred transaction, so a read sees one consistent snapshot and
 never waits for the writer. Jobs and run reads are here; what engines write (runs, leases,
 requests) is in `runs_store.py`, the outbox, audit and metrics in `operations.py`.
+
+On PostgreSQL, where writers run at once, every transaction takes its row locks in one order
+so that two can never wait for each other: a run's row, then its job's row (admission), then
+the audit head (appending to the chain) last.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
@@ -26,7 +31,8 @@ from headwater.errors import NotFound, StoreError
 from headwater.ports import Clock, JobRecord, RunRecord, RunSummary
 from headwater.store import access_queries, job_queries, ops_queries, run_queries
 from headwater.store.access_store import AccessMixin, replace_grants
-from headwater.store.engine import READ_ONLY, create_store_engine
+from headwater.store.audit_anchor import AnchorFile
+from headwater.store.engine import READ_ONLY, FileIdentity, create_store_engine
 from headwater.store.migrate import upgrade_to_head
 from headwater.store.operations import OperationsMixin
 from headwater.store.rows import run_state_from_rows
@@ -46,15 +52,20 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin):
             own, which engines on several machines share. Tests pass a fake clock.
     """
 
-    def __init__(self, engine: Engine, lease_clock: Clock | None = None) -> None:
+    def __init__(self, engine: Engine, lease_clock: Clock | None = None,
+                 anchor: AnchorFile | None = None) -> None:
         self.engine = engine
         self.lease_clock = lease_clock
+        self.anchor = anchor  # where the audit chain's head is witnessed (audit_anchor.py)
+        self.file = FileIdentity.of(engine)  # a SQLite file, checked around every transaction
 
     @classmethod
-    def open(cls, url: str, lease_clock: Clock | None = None) -> SqlStore:
+    def open(cls, url: str, lease_clock: Clock | None = None,
+             anchor_path: Path | None = None) -> SqlStore:
         """Connect to `url` (`sqlite:///path/state.db`, `postgresql+psycopg://...`) and migrate.
 
         For SQLite the file's directory is created. Cheap when the schema is already at head.
+        With `anchor_path`, the audit chain's head is appended there as it grows.
 
         Raises:
             StoreError: when the database cannot be opened or migrated.
@@ -65,7 +76,8 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin):
         except BaseException:
             engine.dispose()
             raise
-        return cls(engine, lease_clock)
+        anchor = None if anchor_path is None else AnchorFile(anchor_path, url)
+        return cls(engine, lease_clock, anchor)
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -81,16 +93,31 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin):
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
-        """One write transaction; a locked or unreachable database becomes `StoreError`."""
+        """One write transaction; a locked or unreachable database becomes `StoreError`.
+
+        Once it has committed, a new audit head is appended to the anchor."""
+        head: tuple[int, str] | None = None
+        self._check_file()
         try:
             with self.engine.begin() as conn:
-                yield conn
+                try:
+                    yield conn
+                finally:  # never left for the next transaction on this pooled connection
+                    head = conn.info.pop(ops_queries.AUDIT_HEAD, None)
         except OperationalError as exc:
             raise StoreError(f"cannot write the state store at {self.engine.url!r}: {exc}") from exc
+        self._check_file()  # committed to the file that is still there, or reported lost
+        if head is not None and self.anchor is not None:
+            self.anchor.append(*head)
+
+    def _check_file(self) -> None:
+        if self.file is not None:
+            self.file.check()
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
         """One read transaction on a consistent snapshot."""
+        self._check_file()
         with self.engine.connect().execution_options(**READ_ONLY) as conn, conn.begin():
             yield conn
 
@@ -297,6 +324,7 @@ def _audit_job(conn: Connection, record: JobRecord, at: datetime, actor: str,
         details={"name": record.name, "version": record.version, "source": record.source})])
 
 
-def open_store(url: str, lease_clock: Clock | None = None) -> SqlStore:
+def open_store(url: str, lease_clock: Clock | None = None,
+               anchor_path: Path | None = None) -> SqlStore:
     """`SqlStore.open(url)`: connect, create a SQLite file's directory, migrate to head."""
-    return SqlStore.open(url, lease_clock)
+    return SqlStore.open(url, lease_clock, anchor_path)

@@ -1,0 +1,91 @@
+"""Faults a user can cause by hand, through the real CLI: nothing reports success that was not
+stored."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import Cli, shell, write_job
+
+
+def test_removing_the_state_folder_under_a_run_stops_it_saying_so(tmp_path: Path) -> None:
+    started, gate = tmp_path / "started", tmp_path / "gate"
+    job = write_job(tmp_path / "job.json", [
+        shell("a", f"touch {started}; while [ ! -e {gate} ]; do sleep 0.05; done"),
+        shell("b", "echo b", "a")], name="doomed")
+    run = subprocess.Popen([sys.executable, "-m", "headwater", "run", str(job)], cwd=tmp_path,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    shutil.rmtree(tmp_path / ".headwater")  # what `rm -rf .headwater` does under a run
+    gate.touch()
+    out, err = run.communicate(timeout=120)
+
+    assert run.returncode == 1, out + err
+    assert "ended SUCCESS" not in out
+    assert "headwater.db was removed while this process used it" in err
+    assert "Traceback" not in err
+
+
+def start_gated_run(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
+    """`headwater run` of a job whose first task waits for a gate file, once that task runs;
+    a cleanup task (ALL_DONE) follows it. The process and the gate."""
+    started, gate = tmp_path / "started", tmp_path / "gate"
+    job = write_job(tmp_path / "job.json", [
+        shell("wait", f"touch {started}; while [ ! -e {gate} ]; do sleep 0.05; done"),
+        shell("cleanup", f"echo cleaned >> {tmp_path / 'cleanup.log'}", "wait",
+              run_if="ALL_DONE")], name="gated")
+    run = subprocess.Popen([sys.executable, "-m", "headwater", "run", str(job)], cwd=tmp_path,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return run, gate
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_or_ctrl_c_to_headwater_run_cancels_the_run_and_cleanup_runs(
+        hw: Cli, tmp_path: Path, signum: int) -> None:
+    run, _ = start_gated_run(tmp_path)
+
+    run.send_signal(signum)
+    out, err = run.communicate(timeout=120)
+    got = hw("runs", "get", "1", check=True).stdout
+
+    assert run.returncode == 1, out + err
+    assert "cancelling run 1" in err
+    assert "ended CANCELED" in out
+    assert got.splitlines()[0] == "Run 1 of 'gated': TERMINATED CANCELED"
+    assert (tmp_path / "cleanup.log").read_text() == "cleaned\n"
+
+
+def test_a_second_signal_leaves_at_once_and_a_resume_ends_the_run_cancelled(
+        hw: Cli, tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    job = write_job(tmp_path / "job.json", [  # a task that ignores SIGTERM: the kill waits
+        shell("stubborn", f"trap '' TERM; touch {started}; sleep 60")], name="stubborn")
+    run = subprocess.Popen([sys.executable, "-m", "headwater", "run", str(job)], cwd=tmp_path,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    run.send_signal(signal.SIGINT)  # cancel: the task gets SIGTERM, SIGKILL after 10 s
+    time.sleep(1.0)
+    run.send_signal(signal.SIGINT)  # leave now
+    out, err = run.communicate(timeout=60)
+    cancel = hw("runs", "cancel", "1")
+    resumed = hw("runs", "resume", "1")
+
+    assert run.returncode != 0 and "ended" not in out, out + err
+    assert "no engine drives run 1 now" in cancel.stdout, cancel.stdout + cancel.stderr
+    assert "ended CANCELED" in resumed.stdout, resumed.stdout + resumed.stderr

@@ -224,7 +224,7 @@ def test_a_reused_pid_is_never_taken_for_a_lost_attempt_s_parent(tmp_path: Path)
     # an unrelated process that leads a session and group of its own (a reused pid: the
     # kernel gives it out again; here parent.json is pointed at it, which is the same thing)
     spec = shell(tmp_path, "sleep 60")
-    with LocalExecutor() as first:
+    with LocalExecutor(launch=LAUNCH) as first:
         handle = first.launch(key(), spec)
     wait_for((spec.attempt_dir / "parent.json").exists)
     old_parent = parent_pid(handle)
@@ -239,7 +239,7 @@ def test_a_reused_pid_is_never_taken_for_a_lost_attempt_s_parent(tmp_path: Path)
         (spec.attempt_dir / "parent.json").write_text(json.dumps(claim))
 
         # When a new executor adopts the attempt
-        with LocalExecutor() as second:
+        with LocalExecutor(launch=LAUNCH) as second:
             second.adopt(key(), f"{bystander.pid}:{claim['start_ticks']}", spec.attempt_dir)
             [exit_] = collect(second, 1)
 

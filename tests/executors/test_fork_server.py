@@ -403,3 +403,37 @@ def test_a_forked_task_gets_exactly_the_defined_environment_and_no_secret_of_the
     # and neither its own start-up block nor its fork server's holds the engine's secret
     for block in (seen["block"], server_block.decode(errors="replace")):
         assert "canary-secret-44c2" not in block and "EDITOR=" not in block
+
+
+WAITS_FOR_GO = FORKED_MARK + """
+import os, sys, time
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.02)
+sys.exit(4)
+"""
+
+
+def test_a_forked_task_outlives_its_executor_and_fork_server_and_is_adopted(
+        tmp_path: Path) -> None:
+    # Given a forked task whose fork server was SIGKILLed and whose executor closed
+    go = tmp_path / "go"
+    spec = task(tmp_path, "outlives", script(tmp_path, "waits", WAITS_FOR_GO), str(go))
+    first = LocalExecutor(launch="fork")
+    before = spawner_children("zygote.py")
+    handle = first.launch(key(), spec)
+    [server] = spawner_children("zygote.py") - before
+    os.kill(server, signal.SIGKILL)
+    wait_for(lambda: not alive([server]))
+    first.close()
+    assert alive([parent_pid(handle)])
+
+    # When a new executor adopts it and the task is let go
+    with LocalExecutor(launch="fork") as second:
+        assert second.adopt(key(), handle, spec.attempt_dir) == handle
+        assert second.wait(0.05) == []
+        go.touch()
+        [exit_] = collect(second, 1)
+
+    # Then its own exit is reported: it ran from the fork server to its end
+    assert (exit_.exit_code, exit_.lost) == (4, None)
+    assert forked(spec.log_path.read_text())

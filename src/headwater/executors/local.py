@@ -235,17 +235,17 @@ class LocalExecutor:
         """Start the attempt's parent: from the task's fork server when it has one (a fork
         server that fails is replaced, and meanwhile the light spawner starts the task)."""
         request = self._request(key, spec)
-        env: dict[str, str] = request["env"]  # type: ignore[assignment]
-        server = self._fork_servers.server_for(spec.argv, env) \
-            if self._fork_servers is not None and spec.python else None
-        if server is not None:
-            try:
-                spawned = server.spawn({**request, "fork": True})
-            except SpawnError:
-                self._fork_servers.failed(server)  # type: ignore[union-attr]
-            else:
-                self._fork_servers.succeeded(server)  # type: ignore[union-attr]
-                return spawned
+        servers = self._fork_servers
+        if servers is not None and spec.python:
+            env: dict[str, str] = request["env"]  # type: ignore[assignment]
+            if (server := servers.server_for(spec.argv, env)) is not None:
+                try:
+                    spawned = server.spawn({**request, "fork": True})
+                except SpawnError:
+                    servers.failed(server)
+                else:
+                    servers.succeeded(server)
+                    return spawned
         return self._spawner.spawn(request)
 
     def _request(self, key: AttemptKey, spec: LaunchSpec) -> dict[str, object]:

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 EXAMPLE_DIR := examples/lf_job_etl_pipeline
 EXAMPLE := $(EXAMPLE_DIR)/databricks.yml
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-spawn lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ lint: $(VENV)/.installed-dev
 
 test: lint
 	$(BIN)/pytest -q
+
+# The same suite with the fork server off: every task starts as a new process.
+test-spawn: lint
+	HEADWATER_LAUNCH=spawn $(BIN)/pytest -q
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run.py

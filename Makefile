@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 EXAMPLE_DIR := examples/lf_job_etl_pipeline
 EXAMPLE := $(EXAMPLE_DIR)/databricks.yml
 
-.PHONY: run test test-spawn lint bench clean
+.PHONY: run test test-spawn lint bench chaos clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ test-spawn: lint
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run.py
+
+# Every chaos round (20 of kill -9, 3 of each other fault), on SQLite and, when
+# HEADWATER_TEST_POSTGRES_URL names a database it may wipe, on PostgreSQL; prints the table.
+# `make test` runs one round of each. ARGS passes options: make chaos ARGS="--rounds 1"
+chaos: $(VENV)/.installed-dev
+	$(BIN)/python -m tests.chaos.rounds $(ARGS)
 
 clean:
 	rm -rf .headwater examples/*/output

@@ -66,6 +66,7 @@ class App:
                                          max_parallel=settings.max_parallel,
                                          actor=settings.user,
                                          lease_seconds=settings.lease_seconds,
+                                         log_cap_bytes=config.logs.max_bytes_per_attempt,
                                          schedules=schedules,
                                          warehouse=settings.home / "warehouse.duckdb")
         supervisor = Supervisor(self.store, executor, runners, self.clock, engine_settings,

@@ -231,6 +231,13 @@ class TaskEnvironmentSettings(_Strict):
     inherit: list[str] = []
 
 
+class LogSettings(_Strict):
+    """How much of an attempt's output is kept: past this, its oldest part is dropped
+    (`engine/log_cap.py`)."""
+
+    max_bytes_per_attempt: int = Field(default=100 * 1024 * 1024, ge=64 * 1024)
+
+
 class HeadwaterConfig(_Strict):
     """The whole file."""
 
@@ -238,6 +245,7 @@ class HeadwaterConfig(_Strict):
     destinations: dict[str, Destination] = {}
     delivery: DeliverySettings = DeliverySettings()
     task_environment: TaskEnvironmentSettings = TaskEnvironmentSettings()
+    logs: LogSettings = LogSettings()
 
     def secret_variables(self) -> frozenset[str]:
         """The variables the file names as holding secrets: passwords, URLs, header values.

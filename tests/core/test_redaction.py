@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from headwater.core.redaction import redact
+from headwater.core.redaction import redact, without_password
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -25,3 +25,13 @@ def test_configured_secrets_are_replaced_longest_first_and_short_ones_kept() -> 
 
     assert redact("auth failed for hunter2-long-password, then hunter2, abc", secrets) == \
         "auth failed for [REDACTED], then [REDACTED], abc"
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("postgresql+psycopg://hw:s3cr%40t@db.internal:5432/prod",
+     "postgresql+psycopg://hw:***@db.internal:5432/prod"),
+    ("postgresql://hw@db/prod", "postgresql://hw@db/prod"),
+    ("sqlite:////var/lib/headwater/state.db", "sqlite:////var/lib/headwater/state.db"),
+])
+def test_a_database_url_is_shown_without_its_password(url: str, shown: str) -> None:
+    assert without_password(url) == shown

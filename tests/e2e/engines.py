@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,24 +78,26 @@ class Cluster:
     workdir: Path
     db_url: str
     engines: list[EngineProcess] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # more variables for every process
 
     def cli(self, *args: str, check: bool = True, timeout: float = 300
             ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run([sys.executable, "-m", "headwater", *args, "--db", self.db_url],
-                                cwd=self.workdir, env=clean_env(), capture_output=True,
+                                cwd=self.workdir, env=clean_env(**self.env), capture_output=True,
                                 text=True, timeout=timeout)
         if check and result.returncode != 0:
             raise AssertionError(f"headwater {' '.join(args)} exited {result.returncode}:\n"
                                  f"{result.stdout}\n{result.stderr}")
         return result
 
-    def start_engine(self, max_parallel: int = 8) -> EngineProcess:
+    def start_engine(self, max_parallel: int = 8, prefix: Sequence[str] = ()) -> EngineProcess:
+        """A new engine; `prefix` goes before the command (such as `setpriv` options)."""
         log = self.workdir / f"engine-{len(self.engines)}.log"
         handle = log.open("w")
         process = subprocess.Popen(
-            [sys.executable, "-m", "headwater", "engine", "--db", self.db_url,
+            [*prefix, sys.executable, "-m", "headwater", "engine", "--db", self.db_url,
              "--max-parallel", str(max_parallel)],
-            cwd=self.workdir, env=clean_env(), stdout=handle, stderr=subprocess.STDOUT,
+            cwd=self.workdir, env=clean_env(**self.env), stdout=handle, stderr=subprocess.STDOUT,
             text=True, start_new_session=True)
         handle.close()
         name = _engine_name(log, process)
@@ -110,7 +113,7 @@ class Cluster:
 
     def run_document(self, run_id: int) -> dict[str, Any]:
         """The run's `Run` document, read in this process (a CLI per poll would be slow)."""
-        settings = Settings.from_env(clean_env(), self.workdir, db=self.db_url)
+        settings = Settings.from_env(clean_env(**self.env), self.workdir, db=self.db_url)
         with application(settings) as app:
             return app.service.run_document(run_id)
 

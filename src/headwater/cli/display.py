@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol, TextIO
 
+from headwater.cli.terminal import printable
 from headwater.core.runstate import RunState, TaskRun
 
 
@@ -55,7 +56,7 @@ class LineDisplay:
                 continue
             self.seen[seq] = text
             stamp = datetime.now(UTC).strftime("%H:%M:%S")
-            detail = f" - {run.message}" if run.result and run.message else ""
+            detail = f" - {printable(run.message)}" if run.result and run.message else ""
             print(f"{stamp} {run.task_key} [attempt {run.attempt_number}] {text}{detail}",
                   file=self.out, flush=True)
 
@@ -89,7 +90,7 @@ class LiveDisplay:
             if run is not None:
                 progress = f" {run.loop.done}/{run.loop.total}" if run.loop else ""
                 table.add_row(key, describe(run) + progress, str(run.attempt_number + 1),
-                              elapsed(run, now), run.message[:60])
+                              elapsed(run, now), printable(run.message[:60]))
         return table
 
     def close(self) -> None:

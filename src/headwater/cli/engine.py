@@ -13,6 +13,7 @@ import signal
 import click
 
 from headwater.cli.common import db_option, reports_errors, settings_for
+from headwater.core.redaction import without_password
 
 
 @click.command()
@@ -35,7 +36,8 @@ def engine(max_parallel: int | None, db: str | None) -> None:
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        click.echo(f"engine {app.engine_name} started on {settings.db_url} (lease "
+        store = without_password(settings.db_url)
+        click.echo(f"engine {app.engine_name} started on {store} (lease "
                    f"{settings.lease_seconds:g}s, at most {settings.max_parallel} tasks at "
                    "once); SIGTERM or Ctrl-C stops it and leaves running tasks running",
                    err=True)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from headwater.cli.cancel_signals import CANCELLING, cancel_on_signals
+from headwater.cli.terminal import printable
 
 if TYPE_CHECKING:
     from headwater.bootstrap import App
@@ -54,7 +55,7 @@ def announce(service: Any, created: RunCreated, job_id: int, what: str) -> None:
                    f"was stopped, `headwater runs resume {min(ahead, default=0)}` or "
                    "`headwater engine` continues them.")
     elif created.life_cycle == "SKIPPED":
-        click.echo(f"Run {created.run_id} of {what} was skipped. {created.message}")
+        click.echo(printable(f"Run {created.run_id} of {what} was skipped. {created.message}"))
     else:
         click.echo(f"Run {created.run_id} of {what} started")
 

@@ -17,6 +17,7 @@ import click
 
 from headwater.cli.common import db_option, parse_pairs, reports_errors, settings_for
 from headwater.cli.connect import connect, finish, server_options
+from headwater.cli.terminal import printable, printable_stream
 
 
 @click.group()
@@ -63,19 +64,20 @@ def runs_get(run_id: int, as_json: bool, resolved: bool, db: str | None, host: s
 
 def print_run(run_id: int, document: dict[str, Any]) -> None:
     state = document["state"]
-    click.echo(f"Run {run_id} of {document['run_name']!r}: {state['life_cycle_state']} "
-               f"{state.get('result_state', '')}")
+    click.echo(printable(f"Run {run_id} of {document['run_name']!r}: "
+                         f"{state['life_cycle_state']} {state.get('result_state', '')}"))
     if state["state_message"]:
-        click.echo(f"  {state['state_message']}")
+        click.echo(f"  {printable(state['state_message'])}")
     for task in document["tasks"]:
         t_state = task["state"]
         repair = f"repair {task['repair_number']} " if task.get("repair_number") else ""
         stats = task.get("for_each_task", {}).get("stats", {}).get("task_run_stats")
         loop = (f" [{stats['succeeded_iterations']}/{stats['total_iterations']} iterations "
                 f"succeeded]") if stats else ""
+        message = printable(t_state["state_message"])
         click.echo(f"  {task['task_key']:<28} {repair}attempt {task['attempt_number']}  "
                    f"{t_state['life_cycle_state']:<17} {t_state.get('result_state', ''):<18} "
-                   f"{task['execution_duration'] / 1000:.1f}s  {t_state['state_message']}{loop}")
+                   f"{task['execution_duration'] / 1000:.1f}s  {message}{loop}")
 
 
 @runs.command("output")
@@ -96,16 +98,16 @@ def runs_output(task_run_id: int, as_json: bool, db: str | None, host: str | Non
     click.echo(f"Task run {meta['run_id']} ({meta['task_key']}, attempt "
                f"{meta['attempt_number']}): {meta['state'].get('result_state', '')}")
     if "notebook_output" in document:
-        click.echo(f"notebook result: {document['notebook_output'].get('result')}")
+        click.echo(printable(f"notebook result: {document['notebook_output'].get('result')}"))
     rows = document.get("headwater", {}).get("sql_output")
     if rows is not None:
-        click.echo(f"sql output: {json.dumps(rows)[:2000]}")
+        click.echo(printable(f"sql output: {json.dumps(rows)[:2000]}"))
     if "error" in document:
-        click.echo(f"error: {document['error']}")
+        click.echo(printable(f"error: {document['error']}"))
     if "error_trace" in document:
-        click.echo(document["error_trace"])
+        click.echo(printable(document["error_trace"]))
     if document.get("logs"):
-        click.echo(document["logs"], nl=False)
+        click.echo(printable(document["logs"]), nl=False)
 
 
 @runs.command("logs")
@@ -115,17 +117,25 @@ def runs_output(task_run_id: int, as_json: bool, db: str | None, host: str | Non
                                          "the latest by default.")
 @click.option("--iteration", type=int,
               help="For a for-each task: the iteration (0 is the first input).")
+@click.option("--raw", is_flag=True, help="The bytes as the task wrote them, escape sequences "
+                                         "included (by default control characters are shown "
+                                         "as ^[ and the like).")
 @db_option
 @server_options
 @reports_errors
 def runs_logs(run_id: int, task_key: str, attempt: int | None, iteration: int | None,
-              db: str | None, host: str | None, profile: str | None) -> None:
-    """Print the stdout and stderr of one attempt of a task (or of a for-each iteration)."""
+              raw: bool, db: str | None, host: str | None, profile: str | None) -> None:
+    """Print the stdout and stderr of one attempt of a task (or of a for-each iteration).
+
+    A log over its cap keeps its latest part (see docs/reliability.md)."""
     with connect(db, host, profile) as where:
-        content = where.service.log_content(run_id, task_key, attempt, iteration)
-    if not content:
+        chunks = where.service.log_chunks(run_id, task_key, attempt, iteration)
+        written = 0
+        for chunk in chunks if raw else printable_stream(chunks):
+            written += len(chunk)
+            sys.stdout.buffer.write(chunk)
+    if not written:
         click.echo("(no output: the attempt printed nothing, or has not started)", err=True)
-    sys.stdout.buffer.write(content)
 
 
 @runs.command("cancel")

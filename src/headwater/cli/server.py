@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import click
 
 from headwater.cli.common import db_option, reports_errors, settings_for
+from headwater.core.redaction import without_password
 
 if TYPE_CHECKING:
     import uvicorn
@@ -111,5 +112,6 @@ def _announce(host: str, port: int, engine_name: str, db_url: str) -> None:
         reach = ("WARNING: not loopback: every machine that can reach this address can call "
                  "the API; put TLS in front of it")
     click.echo(f"headwater server on {where} ({reach}); engine {engine_name} started on "
-               f"{db_url}; SIGTERM or Ctrl-C drains it and leaves running tasks running",
+               f"{without_password(db_url)}; SIGTERM or Ctrl-C drains it and leaves running "
+               "tasks running",
                err=True)

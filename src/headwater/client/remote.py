@@ -6,7 +6,7 @@ documents, so that a command prints the same against the local state store and a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,11 +48,11 @@ class RemoteService:
         document: dict[str, Any] = self.api.get(f"{JOBS}/runs/get-output", run_id=task_run_id)
         return document
 
-    def log_content(self, run_id: int, task_key: str, attempt: int | None = None,
-                    iteration: int | None = None) -> bytes:
+    def log_chunks(self, run_id: int, task_key: str, attempt: int | None = None,
+                   iteration: int | None = None) -> Iterator[bytes]:
         """The log of one attempt (the last 5 MB, as `runs/get-output` gives it)."""
         task_run = self.task_run_id(run_id, task_key, attempt, iteration)
-        return str(self.output_document(task_run).get("logs") or "").encode()
+        yield str(self.output_document(task_run).get("logs") or "").encode()
 
     def task_run_id(self, run_id: int, task_key: str, attempt: int | None,
                     iteration: int | None) -> int:

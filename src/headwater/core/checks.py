@@ -11,6 +11,7 @@ import difflib
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
+from headwater.core.checks_inputs import check_inputs
 from headwater.core.checks_refs import check_references
 from headwater.core.cron import CronError, parse_cron, time_zone
 from headwater.core.graph import find_cycle
@@ -296,6 +297,10 @@ def _schedule(settings: JobSettings) -> Iterator[Finding]:
             yield f"schedule.{field}", error.message
 
 
+def _inputs(settings: JobSettings) -> Iterator[Finding]:
+    return check_inputs(settings, iter_tasks(settings))
+
+
 _CHECKS: tuple[Callable[[JobSettings], Iterable[Finding]], ...] = (
     _task_count,
     _duplicate_task_keys,
@@ -311,5 +316,6 @@ _CHECKS: tuple[Callable[[JobSettings], Iterable[Finding]], ...] = (
     _code_paths,
     _environment_keys,
     _schedule,
+    _inputs,
     check_references,
 )

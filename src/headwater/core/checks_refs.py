@@ -103,7 +103,7 @@ def upstream_closure(depends_on: Mapping[str, Sequence[str]]) -> dict[str, froze
 
 
 def _check_task(path: str, task: Task, scope: _Scope) -> Iterator[Finding]:
-    for field_path, text in _task_fields(path, task):
+    for field_path, text in task_fields(path, task):
         yield from _check_text(field_path, text, scope)
     if task.shell_command_task is not None:
         command_path = f"{path}.shell_command_task.command"
@@ -115,7 +115,7 @@ def _check_task(path: str, task: Task, scope: _Scope) -> Iterator[Finding]:
             yield command_path, f"{raw}: {SHELL_ADVICE}"
 
 
-def _task_fields(path: str, task: Task) -> Iterator[tuple[str, str]]:
+def task_fields(path: str, task: Task) -> Iterator[tuple[str, str]]:
     """`(path, text)` of every field of `task` that takes references."""
     for kind in task.task_types:
         payload = getattr(task, kind)

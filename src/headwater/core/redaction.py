@@ -33,6 +33,12 @@ def redact(text: str, secrets: Collection[str] = ()) -> str:
     return _URL.sub(_url_without_secrets, text)
 
 
+def without_password(url: str) -> str:
+    """A database URL to show: `postgresql://user:secret@host/db` as `postgresql://user:***@host/db`
+    (the database's name and host stay: an operator needs them)."""
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*):[^@/\s]*@", r"\1:***@", url)
+
+
 def _url_without_secrets(match: re.Match[str]) -> str:
     user = f"{MARK}@" if match["user"] else ""
     rest = match["rest"] or ""
@@ -42,4 +48,4 @@ def _url_without_secrets(match: re.Match[str]) -> str:
     return f"{match['scheme']}{user}{match['host']}{path}{trail}"
 
 
-__all__ = ["MARK", "MIN_SECRET_LENGTH", "redact"]
+__all__ = ["MARK", "MIN_SECRET_LENGTH", "redact", "without_password"]

@@ -45,7 +45,7 @@ from headwater.core.runstate import RunState, TaskRun
 from headwater.core.spec import JobSettings
 from headwater.core.states import LifeCycleState
 from headwater.core.taskvalues import TaskValuesError, encode_values, parse_task_values
-from headwater.engine.attempts import attempt_dir
+from headwater.engine.attempts import attempt_dir, log_path
 from headwater.engine.launcher import Launcher
 from headwater.ports import (
     AttemptKey,
@@ -143,6 +143,12 @@ class RunDriver:
 
     def directory(self, run: TaskRun) -> Path:
         return attempt_dir(self.host.logs_dir, self.run_id, run)
+
+    def live_logs(self) -> list[Path]:
+        """The logs of this run's attempts that have a process now."""
+        return [log_path(self.host.logs_dir, self.run_id, run)
+                for run in self.state.task_runs.values()
+                if run.handle is not None and run.result is None]
 
     # -- deciding and persisting -------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from headwater.core.events import CancelRequested, EngineFailed
 from headwater.core.runstate import RunState
 from headwater.engine.identity import is_gone
+from headwater.engine.log_cap import DEFAULT_CAP_BYTES, cap_log
 from headwater.engine.observers import commits_path
 from headwater.engine.run_driver import Observer, RunDriver
 from headwater.engine.scheduler import Scheduler
@@ -56,6 +57,7 @@ class EngineSettings:
     claim_seconds: float = 0.5  # how often it looks for runs to claim
     claim_limit: int = 8  # runs claimed at most per look
     kill_grace_seconds: float = 10.0  # SIGTERM, then SIGKILL of the whole tree after this
+    log_cap_bytes: int = DEFAULT_CAP_BYTES  # a running attempt's log rotates past this
     # Fire the jobs' schedules and triggers (`headwater engine` does; `headwater run` not),
     # watching the commits of the embedded warehouse at this path for table-update triggers.
     schedules: bool = False
@@ -131,6 +133,7 @@ class Supervisor:
         if now >= self.next_renew:
             self.next_renew = now + self.renew_every
             self.outlast_store_errors(self.renew)
+            self.cap_logs()
         if self.scheduler is not None and not self.stopping.is_set():
             self.outlast_store_errors(self.scheduler.tick)
         self.launch_ready()
@@ -201,6 +204,15 @@ class Supervisor:
         fences = {run_id: driver.fence for run_id, driver in self.drivers.items()}
         for run_id in self.store.renew_leases(self.owner, fences, self.settings.lease_seconds):
             self.drop(run_id, "its lease was taken over")
+
+    def cap_logs(self) -> None:
+        """Rotate the logs of running attempts that grew past the cap (see `log_cap`)."""
+        for driver in self.drivers.values():
+            for path in driver.live_logs():
+                try:
+                    cap_log(path, self.settings.log_cap_bytes)
+                except OSError:
+                    log.exception("engine %s: cannot cap the log %s", self.owner, path)
 
     def call(self, run_id: int, action: Callable[[], None]) -> None:
         """Run a driver's action; a lost lease drops the driver, whatever it was doing.
@@ -276,9 +288,11 @@ class Supervisor:
             if ready is None or not ready.to_launch:
                 continue
             self.call(run_id, ready.launch_next)
+            if run_id not in self.drivers:
+                continue  # dropped while launching (its lease or the store was lost)
             self.turns.remove(run_id)
             self.turns.append(run_id)  # its next launch waits for every other run's turn
-            if run_id in self.drivers and self.drivers[run_id].to_launch:
+            if self.drivers[run_id].to_launch:
                 waiting.append(run_id)
 
     def take_requests(self) -> None:

@@ -15,6 +15,7 @@ from headwater.api.outputs import LOG_LIMIT, output_seq, run_output, setup_durat
 from headwater.core.permissions import Action
 from headwater.core.runstate import TaskRun
 from headwater.engine.attempts import attempt_dir, log_path
+from headwater.engine.log_cap import read_tail
 from headwater.errors import InvalidRequest, NotFound, PermissionDenied
 from headwater.ports import RunRecord, RunSummary, Store
 from headwater.service.access import AccessMixin
@@ -132,15 +133,8 @@ class QueriesMixin(AccessMixin):
 
 def tail(path: Path, limit: int = LOG_LIMIT) -> tuple[str, bool]:
     """The last `limit` bytes of a log (decoded leniently) and whether it was cut."""
-    try:
-        with path.open("rb") as log:
-            log.seek(0, 2)
-            size = log.tell()
-            log.seek(max(0, size - limit))
-            data = log.read()
-    except FileNotFoundError:
-        return "", False
-    return data.decode("utf-8", errors="replace"), size > limit
+    data, cut = read_tail(path, limit)
+    return data.decode("utf-8", errors="replace"), cut
 
 
 def _iteration_attempts(record: RunRecord, task_key: str, iteration: int) -> list[TaskRun]:

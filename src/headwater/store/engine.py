@@ -17,6 +17,12 @@ SQLite is set up for one writer at a time that never deadlocks:
   Connections marked with the `READ_ONLY` execution option begin a deferred transaction:
   in WAL mode a reader sees a stable snapshot and never needs the write lock.
 
+A SQLite file that this process may read but not write (its file or its folder not writable,
+as for an operator looking at a service's store) is opened read-only (`mode=ro`; `immutable`
+too when no writer has it open, since SQLite cannot create the shared-memory file a WAL
+reader needs): commands that only read work, the schema is never migrated, and a write fails
+with SQLite's "readonly database" error.
+
 Everything else in the store is portable SQL: PostgreSQL (`postgresql+psycopg://`) takes the
 same code path with no connection events.
 """
@@ -27,6 +33,7 @@ import contextlib
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -45,16 +52,42 @@ _SQLITE_PRAGMAS = (
 
 
 def create_store_engine(url: str) -> Engine:
-    """An engine for `url`; for a SQLite file, its directory is created and the pragmas set."""
+    """An engine for `url`; for a SQLite file, its directory is created and the pragmas set
+    (or, for a file this process may not write, a read-only engine: see above)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
+    if (path := read_only_file(url)) is not None:
+        return _read_only_engine(path)
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         _create_private(Path(database).expanduser())
     engine = create_engine(url, connect_args={"isolation_level": None})
     event.listen(engine, "connect", _on_sqlite_connect)
     event.listen(engine, "begin", _on_sqlite_begin)
+    return engine
+
+
+def read_only_file(url: str) -> Path | None:
+    """The SQLite file `url` names when it exists and this process may not write it."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:") or \
+            database.startswith("file:"):
+        return None
+    path = Path(database).expanduser()
+    if not path.exists() or (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        return None
+    return path
+
+
+def _read_only_engine(path: Path) -> Engine:
+    writer_open = path.with_name(path.name + "-shm").exists()
+    flags = "mode=ro" if writer_open else "mode=ro&immutable=1"
+    engine = create_engine(f"sqlite:///file:{quote(str(path.resolve()))}?{flags}&uri=true",
+                           connect_args={"isolation_level": None})
+    event.listen(engine, "connect", _on_read_only_connect)
+    event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
     return engine
 
 
@@ -106,6 +139,15 @@ def _on_sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
     try:
         for pragma in _SQLITE_PRAGMAS:
             cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+def _on_read_only_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA busy_timeout=30000")
     finally:
         cursor.close()
 

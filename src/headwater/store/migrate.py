@@ -30,19 +30,26 @@ def current_revision(connection: Connection) -> str | None:
     return None if row is None else str(row[0])
 
 
-def upgrade_to_head(engine: Engine) -> None:
-    """Run the pending revisions, if any.
+def upgrade_to_head(engine: Engine, where: str, *, may_write: bool = True) -> None:
+    """Run the pending revisions, if any (`where` names the database in messages).
 
     Raises:
-        StoreError: when the database cannot be read or migrated.
+        StoreError: when the database cannot be read or migrated, or lags behind and may
+            not be written.
     """
     try:
         with engine.connect().execution_options(**READ_ONLY) as connection:
-            if current_revision(connection) == HEAD_REVISION:
-                return
+            revision = current_revision(connection)
+        if revision == HEAD_REVISION:
+            return
+        if not may_write:
+            raise StoreError(
+                f"the state store {where} is read-only here and its schema is at revision "
+                f"{revision or 'none'}, older than this headwater's {HEAD_REVISION}: open it "
+                "once with write access (any headwater command) to upgrade it")
         _run_alembic_upgrade(engine)
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot migrate the state store at {engine.url!r}: {exc}") from exc
+        raise StoreError(f"cannot migrate the state store {where}: {exc}") from exc
 
 
 def _run_alembic_upgrade(engine: Engine) -> None:

@@ -98,8 +98,8 @@ class OperationsMixin:
     def query(self, statement: str, max_rows: int = 1000
               ) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run one read-only SQL statement; `InvalidRequest` if it fails or tries to write."""
-        try:
-            with self._reading() as conn:
+        with self._reading() as conn:
+            try:
                 return metrics_queries.run_read_only(conn, statement, max_rows)
-        except DBAPIError as error:
-            raise InvalidRequest(f"the query failed: {error.orig}") from error
+            except DBAPIError as error:  # the statement's fault, not the store's
+                raise InvalidRequest(f"the query failed: {error.orig}") from error

@@ -12,6 +12,7 @@ the audit head (appending to the chain) last.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InternalError, OperationalError, SQLAlchemyError
 
 from headwater.core.audit import AuditAction, AuditEntry
 from headwater.core.events import Event, event_from_dict
@@ -32,7 +33,7 @@ from headwater.ports import Clock, JobRecord, RunRecord, RunSummary
 from headwater.store import access_queries, job_queries, ops_queries, run_queries
 from headwater.store.access_store import AccessMixin, replace_grants
 from headwater.store.audit_anchor import AnchorFile
-from headwater.store.engine import READ_ONLY, FileIdentity, create_store_engine
+from headwater.store.engine import READ_ONLY, FileIdentity, create_store_engine, read_only_file
 from headwater.store.migrate import upgrade_to_head
 from headwater.store.operations import OperationsMixin
 from headwater.store.rows import run_state_from_rows
@@ -41,6 +42,11 @@ from headwater.store.tables import jobs, run_events, runs, task_run_outputs, tas
 from headwater.store.triggers_store import TriggersMixin
 
 _TERMINAL = [str(s) for s in LifeCycleState if s.is_terminal]
+
+
+# The database cannot serve now (unreachable, restarting, a session cut, read-only, a lock not
+# granted): the callers wait and try again. Other errors (a constraint, a syntax error) are bugs.
+_UNAVAILABLE = (OperationalError, InternalError)
 
 
 class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin):
@@ -53,8 +59,9 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin):
     """
 
     def __init__(self, engine: Engine, lease_clock: Clock | None = None,
-                 anchor: AnchorFile | None = None) -> None:
+                 anchor: AnchorFile | None = None, read_only: Path | None = None) -> None:
         self.engine = engine
+        self.read_only = read_only  # a SQLite file this process may only read
         self.lease_clock = lease_clock
         self.anchor = anchor  # where the audit chain's head is witnessed (audit_anchor.py)
         self.file = FileIdentity.of(engine)  # a SQLite file, checked around every transaction
@@ -70,14 +77,15 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin):
         Raises:
             StoreError: when the database cannot be opened or migrated.
         """
-        engine = create_store_engine(url)
+        engine, read_only = create_store_engine(url), read_only_file(url)
         try:
-            upgrade_to_head(engine)
+            upgrade_to_head(engine, engine.url.render_as_string(hide_password=True),
+                            may_write=read_only is None)
         except BaseException:
             engine.dispose()
             raise
         anchor = None if anchor_path is None else AnchorFile(anchor_path, url)
-        return cls(engine, lease_clock, anchor)
+        return cls(engine, lease_clock, anchor, read_only)
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -97,14 +105,20 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin):
 
         Once it has committed, a new audit head is appended to the anchor."""
         head: tuple[int, str] | None = None
+        if self.read_only is not None:
+            raise StoreError(
+                f"the state store {self.read_only} is read-only for this user, and this "
+                "changes it: run it as the user who owns the store, or give this user write "
+                "access to the file and its folder")
         self._check_file()
         try:
             with self.engine.begin() as conn:
                 try:
                     yield conn
                 finally:  # never left for the next transaction on this pooled connection
-                    head = conn.info.pop(ops_queries.AUDIT_HEAD, None)
-        except OperationalError as exc:
+                    with contextlib.suppress(SQLAlchemyError):  # a connection cut: discarded
+                        head = conn.info.pop(ops_queries.AUDIT_HEAD, None)
+        except _UNAVAILABLE as exc:
             raise StoreError(f"cannot write the state store at {self.engine.url!r}: {exc}") from exc
         self._check_file()  # committed to the file that is still there, or reported lost
         if head is not None and self.anchor is not None:
@@ -116,10 +130,14 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin):
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
-        """One read transaction on a consistent snapshot."""
+        """One read transaction on a consistent snapshot; an unreachable database becomes
+        `StoreError`."""
         self._check_file()
-        with self.engine.connect().execution_options(**READ_ONLY) as conn, conn.begin():
-            yield conn
+        try:
+            with self.engine.connect().execution_options(**READ_ONLY) as conn, conn.begin():
+                yield conn
+        except _UNAVAILABLE as exc:
+            raise StoreError(f"cannot read the state store at {self.engine.url!r}: {exc}") from exc
 
     # Jobs.
 

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 EXAMPLE_DIR := examples/lf_job_etl_pipeline
 EXAMPLE := $(EXAMPLE_DIR)/databricks.yml
 
-.PHONY: run test test-simulation lint bench chaos fuzz load clean
+.PHONY: run test test-spawn test-simulation lint bench chaos fuzz load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ lint: $(VENV)/.installed-dev
 
 test: lint
 	$(BIN)/pytest -q
+
+# The same suite with the fork server off: every task starts as a new process.
+test-spawn: lint
+	HEADWATER_LAUNCH=spawn $(BIN)/pytest -q
 
 # The what-if simulation against real runs, with more random jobs than the sample `make test` runs.
 test-simulation: $(VENV)/.installed-dev

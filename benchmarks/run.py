@@ -1,44 +1,111 @@
-"""`make bench`: headwater's per-task orchestration overhead against a process-spawn floor.
+"""`make bench`: how fast headwater launches tasks, against floors measured in the same run.
 
-Workloads, each timed in this same run beside its floor:
-- W1: a chain of 100 trivial Python tasks (one at a time);
+Each row is timed beside its floors, `--runs` times (5 by default), and the medians are shown
+with the goal of issue 15 and whether it holds:
+
+- W1: a chain of 100 trivial Python tasks (one at a time), the engine's whole run;
 - W2: one root, 200 parallel trivial tasks, one join, at `--max-parallel` (default 8);
-  and the same job on a job cluster: a Dask `LocalCluster` of 2 workers of 4 threads, started
-  for the run (its start is part of the run; the row says how long it took);
 - W3: a for-each over 1,000 items of the same trivial task, at concurrency `--max-parallel`;
+- orchestration: for W1-W3, (run - fork floor) / tasks, what headwater adds to a task;
 - W4: the per-task cost of a notebook against a script: chains of 20 trivial script tasks,
-  20 Databricks-source notebooks, and 5 .ipynb notebooks (a kernel each), one at a time;
+  20 Databricks-source notebooks and 10 .ipynb notebooks, one at a time;
 - W5: one engine (`headwater engine`'s loop) driving 50 runs of a 10-task job at once, at
-  `--max-parallel`; besides the ratio, the engine's own CPU time per task (this process's
-  CPU: deciding, storing, launching; the tasks' processes are not counted);
+  `--max-parallel`; besides the ratio, the engine's own CPU time per task;
+- CLI: `headwater run` of a one-task job and `headwater --help`, whole processes;
+- W2 on Dask: W2's job on a job cluster, a Dask `LocalCluster` of 2 workers of 4 threads
+  started for the run (its start is part of the run), when the `[dask]` extra is installed;
 - W6: `headwater simulate --all-failures` of the flagship example (every task failing in
-  turn, simulated), a whole command, against `headwater validate` of the same file as its
-  floor (starting Python and reading the file); besides, the simulations alone, in-process.
-- W7: the web UI's run page, in headless Chromium, of a 1,000-task run (10 layers of 100,
-  run first at `--max-parallel`) and of W3's for-each of 1,000 iterations, against the page
-  of a one-task run (benchmarks/ui_pages.py).
-The floor spawns the same number of `python -c pass`-like processes (the same empty script)
-back to back (W1) or with the same parallelism (W2). Overhead per task = (run - floor) / tasks.
-This is a report, not a test: machines are small and noisy, so read the ratios.
+  turn, simulated), a whole command, against `headwater validate` of the same file;
+- W7 (once, after the runs): the web UI's run page in headless Chromium, of a 1,000-task run
+  (10 layers of 100) and of W3's for-each of 1,000 iterations, against the page of a
+  one-task run (benchmarks/ui_pages.py).
+
+Floors: *spawn* starts the same number of `python -u noop.py` processes back to back (W1) or
+with the same parallelism (W2, W3); *fork* forks a warm interpreter's child per task that runs
+the same script and ends (what a fork server cannot go below); *python* is one
+`python -c pass`. headwater's modules are compiled to bytecode first, as an installed package's
+are (a checkout under `PYTHONDONTWRITEBYTECODE` would compile them in every process and
+measure that). This is a report, not a test: machines are small and noisy, so read the
+ratios and the medians.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ui_pages import ui_pages
 
+import headwater
 from headwater.bootstrap import App, application
 from headwater.config import Settings
 from headwater.core.spec import JobSettings
 from headwater.core.states import ResultState
+
+# The fork floor: a warm interpreter forks `count` children, `parallel` at once, each running
+# the script as the fork server's children do (compiled and run as __main__), then `_exit`.
+FORK_FLOOR = """
+import os, sys, time
+script, count, parallel = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+import headwater.runtime  # what the fork server imports
+started, live = time.perf_counter(), 0
+for _ in range(count):
+    while live >= parallel:
+        os.wait()
+        live -= 1
+    if os.fork() == 0:
+        with open(script, "rb") as source:
+            exec(compile(source.read(), script, "exec"), {"__name__": "__main__"})
+        os._exit(0)
+    live += 1
+while live:
+    os.wait()
+    live -= 1
+print(time.perf_counter() - started)
+"""
+
+
+@dataclass
+class Row:
+    """One line of the report: the medians of its measures over the runs."""
+
+    name: str
+    tasks: int
+    unit: str  # "s" or "ms/task"
+    goal: float | None
+    measures: dict[str, list[float]] = field(default_factory=dict)  # run, floors...
+
+    def add(self, **values: float) -> None:
+        for key, value in values.items():
+            self.measures.setdefault(key, []).append(value)
+
+    def median(self, key: str) -> float:
+        return statistics.median(self.measures[key])
+
+    def line(self) -> str:
+        value = self.median("run")
+        floors = "  ".join(f"{key} {self.median(key):7.3f}" for key in self.measures
+                           if key != "run")
+        ratios = "  ".join(f"x{value / self.median(key):5.2f} {key}" for key in self.measures
+                           if key != "run" and self.unit == "s")
+        verdict = "" if self.goal is None else \
+            f"goal < {self.goal:g} {self.unit}: {'met' if value < self.goal else 'NOT met'}"
+        return (f"{self.name:<34} {value:8.3f} {self.unit:<8} {floors:<42} {ratios:<28} "
+                f"{verdict}")
+
+    def json(self) -> dict[str, object]:
+        return {"row": self.name, "tasks": self.tasks, "unit": self.unit, "goal": self.goal,
+                **{key: round(self.median(key), 4) for key in self.measures},
+                "all": self.measures}
 
 
 def trivial(key: str, *deps: str) -> dict[str, object]:
@@ -55,11 +122,19 @@ def fan(n: int) -> list[dict[str, object]]:
     return [trivial("root"), *middle, trivial("join", *(f"t{i}" for i in range(n)))]
 
 
+def loop(n: int, concurrency: int) -> list[dict[str, object]]:
+    nested = {"task_key": "item", "spark_python_task": {"python_file": "noop.py",
+                                                          "parameters": ["{{input}}"]}}
+    return [{"task_key": "loop", "for_each_task": {
+        "inputs": json.dumps(list(range(n))), "concurrency": concurrency, "task": nested}}]
+
+
 def on_cluster(tasks: list[dict[str, object]]) -> list[dict[str, object]]:
     return [{**task, "job_cluster_key": "bench"} for task in tasks]
 
 
 BENCH_CLUSTER = [{"job_cluster_key": "bench", "new_cluster": {"num_workers": 2}}]
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples/lf_job_etl_pipeline/databricks.yml"
 
 
 def grid(layers: int, width: int) -> list[dict[str, object]]:
@@ -68,49 +143,28 @@ def grid(layers: int, width: int) -> list[dict[str, object]]:
             for layer in range(layers) for i in range(width)]
 
 
-def loop(n: int, concurrency: int) -> list[dict[str, object]]:
-    nested = {"task_key": "item", "spark_python_task": {"python_file": "noop.py",
-                                                          "parameters": ["{{input}}"]}}
-    return [{"task_key": "loop", "for_each_task": {
-        "inputs": json.dumps(list(range(n))), "concurrency": concurrency, "task": nested}}]
-
-
 def notebook_chain(n: int, path: str) -> list[dict[str, object]]:
     return [{"task_key": f"t{i}", "depends_on": [{"task_key": f"t{i - 1}"}] if i else [],
              "notebook_task": {"notebook_path": path}} for i in range(n)]
 
 
-def write_notebooks(workdir: Path) -> None:
+def write_files(workdir: Path) -> None:
+    (workdir / "noop.py").write_text("pass\n")
     (workdir / "noop_notebook.py").write_text(
         "# Databricks notebook source\nx = 1\n\n# COMMAND ----------\n\ny = x + 1\n")
-    cells = [{"cell_type": "code", "metadata": {}, "source": "x = 1", "outputs": [],
-              "execution_count": None}]
+    cells: list[dict[str, object]] = [{"cell_type": "code", "metadata": {}, "source": "x = 1",
+                                       "outputs": [], "execution_count": None}]
     (workdir / "noop.ipynb").write_text(json.dumps({
         "nbformat": 4, "nbformat_minor": 5, "cells": cells,
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
                                     "language": "python"}}}))
+    (workdir / "one.yml").write_text(
+        "resources:\n  jobs:\n    one:\n      name: one\n      tasks:\n        - task_key: t\n"
+        "          spark_python_task: {python_file: noop.py}\n")
 
 
-def notebook_costs(app: App, workdir: Path) -> list[dict[str, object]]:
-    """Seconds per task of a script, a source notebook and an .ipynb notebook, in a chain."""
-    rows = []
-    script = timed_run(app, workdir, "W4 script x20", chain(20))[0] / 20
-    rows.append(report("W4 script task", 1, script, script))
-    source = timed_run(app, workdir, "W4 notebook x20",
-                       notebook_chain(20, "noop_notebook.py"))[0] / 20
-    rows.append(report("W4 source notebook task", 1, source, script))
-    try:
-        import nbclient  # noqa: F401 - only to know whether .ipynb notebooks can run
-    except ImportError:
-        print("W4 .ipynb notebook task: skipped (pip install 'headwater[notebook]')")
-        return rows
-    ipynb = timed_run(app, workdir, "W4 ipynb x5", notebook_chain(5, "noop.ipynb"))[0] / 5
-    rows.append(report("W4 .ipynb notebook task", 1, ipynb, script))
-    return rows
-
-
-def floor(script: Path, count: int, parallel: int) -> float:
-    """Seconds to spawn and reap `count` processes of the empty script, `parallel` at once."""
+def spawn_floor(script: Path, count: int, parallel: int) -> float:
+    """Seconds to spawn and reap `count` processes of the script, `parallel` at once."""
     started = time.perf_counter()
     live: list[subprocess.Popen[bytes]] = []
     for _ in range(count):
@@ -124,10 +178,18 @@ def floor(script: Path, count: int, parallel: int) -> float:
     return time.perf_counter() - started
 
 
+def fork_floor(script: Path, count: int, parallel: int) -> float:
+    """Seconds for a warm interpreter to fork `count` children that run the script."""
+    done = subprocess.run([sys.executable, "-u", "-c", FORK_FLOOR, str(script), str(count),
+                           str(parallel)], capture_output=True, text=True, check=True)
+    return float(done.stdout)
+
+
 def timed_run(app: App, workdir: Path, name: str, tasks: list[dict[str, object]],
-              **job: object) -> tuple[float, int]:
-    """Seconds to run a job of `tasks` to its end with an engine in this process; the run."""
-    settings = JobSettings.model_validate({"name": name, "tasks": tasks, **job})
+              **fields: object) -> tuple[float, int]:
+    """Seconds to run a job of `tasks` (and other job `fields`) to its end with an engine in
+    this process; the run."""
+    settings = JobSettings.model_validate({"name": name, "tasks": tasks, **fields})
     job = app.service.create_job(settings, name)
     created = app.service.start_run(job, {}, workdir, owner=app.engine_name,
                                     lease_seconds=app.settings.lease_seconds)
@@ -139,23 +201,6 @@ def timed_run(app: App, workdir: Path, name: str, tasks: list[dict[str, object]]
     if state.result is not ResultState.SUCCESS:
         raise SystemExit(f"{name} ended {state.result}: {state.message}")
     return elapsed, created.run_id
-
-
-def dask_fan(app: App, workdir: Path, base: float) -> dict[str, object] | None:
-    """W2 on a 2-worker job cluster; None (and a word why) without Dask."""
-    try:
-        import distributed  # noqa: F401  (the `[dask]` extra)
-    except ImportError:
-        print("W2 on Dask: skipped: pip install 'headwater[dask]'")
-        return None
-    run = timed_run(app, workdir, "W2 on Dask", on_cluster(fan(200)),
-                    job_clusters=BENCH_CLUSTER)[0]
-    outputs = app.store.task_outputs(app.service.list_runs(limit=1).items[0].run_id)
-    setup = max(float(o.get("cluster_setup_seconds", 0.0)) for o in outputs.values())
-    row = report("W2 fan-out 200 on Dask 2x4", 202, run, base)
-    row["cluster_start_s"] = round(setup, 3)
-    print(f"{'':<28} of which the cluster's start: {setup:.2f}s")
-    return row
 
 
 def many_runs(app: App, workdir: Path, runs: int, tasks: int) -> tuple[float, float]:
@@ -177,92 +222,137 @@ def many_runs(app: App, workdir: Path, runs: int, tasks: int) -> tuple[float, fl
     return wall, cpu
 
 
-def what_if_cost(repeat: int = 5) -> dict[str, object]:
-    """W6: median seconds of `simulate --all-failures` and of `validate` (the floor) on the
-    flagship example, and of the sweep alone in this process."""
-    from headwater.core.load import load_file
-    from headwater.core.whatif_sweep import every_failure
-
-    example = Path(__file__).resolve().parents[1] / "examples/lf_job_etl_pipeline/databricks.yml"
-
-    def median(*args: str) -> float:
-        times = []
-        for _ in range(repeat):
-            started = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "headwater", *args, str(example)], check=True,
-                           stdout=subprocess.DEVNULL)
-            times.append(time.perf_counter() - started)
-        return sorted(times)[repeat // 2]
-
-    base, run = median("validate"), median("simulate", "--all-failures")
-    settings = load_file(example)[0].settings
+def whole_process(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
     started = time.perf_counter()
-    cases = every_failure(settings)
-    alone = time.perf_counter() - started
-    row = report("W6 what-if --all-failures", len(cases), run, base)
-    row["in_process_ms"] = round(alone * 1000, 1)
-    print(f"{'':<28} the simulations alone: {row['in_process_ms']} ms for {len(cases)} tasks")
-    return row
+    subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - started
 
 
-def report(name: str, tasks: int, run: float, base: float) -> dict[str, object]:
-    overhead_ms = (run - base) / tasks * 1000
-    print(f"{name:<28} {tasks:>5} tasks  run {run:7.2f}s  floor {base:7.2f}s  "
-          f"ratio {run / base:5.2f}  overhead {overhead_ms:6.2f} ms/task")
-    return {"workload": name, "tasks": tasks, "run_s": round(run, 3), "floor_s": round(base, 3),
-            "ratio": round(run / base, 3), "overhead_ms_per_task": round(overhead_ms, 2)}
+class Bench:
+    """The rows, measured once per `measure_all` call."""
+
+    def __init__(self, workdir: Path, parallel: int) -> None:
+        self.workdir, self.parallel = workdir, parallel
+        self.script = workdir / "noop.py"
+        n = parallel
+        self.graphs: list[tuple[Row, list[dict[str, object]], int, int]] = [
+            (Row("W1 chain of 100", 100, "s", 1.0), chain(100), 100, 1),
+            (Row(f"W2 fan-out 200 @{n}", 202, "s", 1.0), fan(200), 202, n),
+            (Row(f"W3 for-each 1000 @{n}", 1000, "s", 3.0), loop(1000, n), 1000, n),
+        ]
+        self.overheads = [Row(f"orchestration {row.name[:2]} (over fork)", row.tasks,
+                              "ms/task", 1.0) for row, *_ in self.graphs]
+        self.notebooks = [Row("W4 source notebook over script", 1, "ms/task", None),
+                          Row("W4 .ipynb over script", 1, "ms/task", 100.0)]
+        self.w5 = Row(f"W5 50 runs x 10 @{n}", 500, "s", None)
+        self.w5_cpu = Row("W5 engine CPU", 500, "ms/task", None)
+        self.cli = [Row("headwater run, one task", 1, "s", 0.3),
+                    Row("headwater --help", 1, "s", 0.15)]
+        self.dask = Row("W2 fan-out 200 on Dask 2x4", 202, "s", None)
+        self.what_if = Row("W6 what-if --all-failures", 1, "s", None)
+        self.run_ids: dict[str, int] = {}  # W3's run, for W7
+
+    def rows(self) -> list[Row]:
+        return [*(row for row, *_ in self.graphs), self.dask, *self.overheads,
+                *self.notebooks, self.w5, self.w5_cpu, *self.cli, self.what_if]
+
+    def measure_all(self, app: App) -> None:
+        for (row, tasks, count, parallel), overhead in zip(self.graphs, self.overheads,
+                                                            strict=True):
+            spawn = spawn_floor(self.script, count, parallel)
+            fork = fork_floor(self.script, count, parallel)
+            run, self.run_ids[row.name[:2]] = timed_run(app, self.workdir, row.name, tasks)
+            row.add(run=run, spawn=spawn, fork=fork)
+            overhead.add(run=(run - fork) / count * 1000)
+            if row.name.startswith("W2"):
+                self.measure_dask(app, spawn)
+        self.measure_notebooks(app)
+        wall, cpu = many_runs(app, self.workdir, runs=50, tasks=10)
+        self.w5.add(run=wall, spawn=spawn_floor(self.script, 500, self.parallel))
+        self.w5_cpu.add(run=cpu / 500 * 1000)
+        self.measure_cli()
+        self.measure_what_if()
+
+    def measure_dask(self, app: App, spawn: float) -> None:
+        try:
+            import distributed  # noqa: F401  (the `[dask]` extra)
+        except ImportError:
+            return
+        run = timed_run(app, self.workdir, "W2 on Dask", on_cluster(fan(200)),
+                        job_clusters=BENCH_CLUSTER)[0]
+        self.dask.add(run=run, spawn=spawn)
+
+    def measure_what_if(self) -> None:
+        validate = whole_process([sys.executable, "-m", "headwater", "validate", str(EXAMPLE)],
+                                 self.workdir, dict(os.environ))
+        simulate = whole_process([sys.executable, "-m", "headwater", "simulate",
+                                  "--all-failures", str(EXAMPLE)], self.workdir,
+                                 dict(os.environ))
+        self.what_if.add(run=simulate, validate=validate)
+
+    def measure_pages(self, app: App) -> list[dict[str, object]]:
+        """W7, once: the run pages of a 1,000-task run and W3's for-each, against one task."""
+        large = timed_run(app, self.workdir, "W7 1000 tasks", grid(10, 100))[1]
+        small = timed_run(app, self.workdir, "W7 one task", chain(1))[1]
+        print("W7: the run page in Chromium; (xN) is the ratio to the one-task run's page")
+        return ui_pages(app, {"W7 page of 1 task": (small, "t0"),
+                              "W7 page of 1000 tasks": (large, "l9_99"),
+                              "W7 page of for-each 1000": (self.run_ids["W3"], "loop")})
+
+    def measure_notebooks(self, app: App) -> None:
+        script = timed_run(app, self.workdir, "W4 script x20", chain(20))[0] / 20
+        source = timed_run(app, self.workdir, "W4 notebook x20",
+                           notebook_chain(20, "noop_notebook.py"))[0] / 20
+        self.notebooks[0].add(run=(source - script) * 1000)
+        try:
+            import nbclient  # noqa: F401 - only to know whether .ipynb notebooks can run
+        except ImportError:
+            return
+        ipynb = timed_run(app, self.workdir, "W4 ipynb x10",
+                          notebook_chain(10, "noop.ipynb"))[0]
+        self.notebooks[1].add(run=(ipynb / 10 - script) * 1000)
+
+    def measure_cli(self) -> None:
+        headwater = str(Path(sys.executable).with_name("headwater"))
+        env = {**os.environ, "HEADWATER_HOME": str(self.workdir / ".cli")}
+        python = whole_process([sys.executable, "-c", "pass"], self.workdir, env)
+        self.cli[0].add(run=whole_process([headwater, "run", "one.yml"], self.workdir, env),
+                        python=python)
+        self.cli[1].add(run=whole_process([headwater, "--help"], self.workdir, env),
+                        python=python)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-parallel", type=int, default=8)
+    parser.add_argument("--runs", type=int, default=5, help="repetitions; medians are shown")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
+    launch = os.environ.get("HEADWATER_LAUNCH", "fork")
+    compileall.compile_dir(Path(headwater.__file__).parent, quiet=1)
     with tempfile.TemporaryDirectory(prefix="headwater-bench-") as tmp:
         workdir = Path(tmp)
-        script = workdir / "noop.py"
-        script.write_text("pass\n")
-        settings = Settings(home=workdir / ".headwater",
-                            db_url=f"sqlite:///{workdir / 'bench.db'}",
-                            max_parallel=args.max_parallel)
-        rows: list[dict[str, object]] = []
-        run_ids: dict[str, int] = {}
+        write_files(workdir)
+        bench = Bench(workdir, args.max_parallel)
+        settings = Settings.from_env({**os.environ, "HEADWATER_HOME": str(workdir / ".hw")},
+                                     workdir, db=f"sqlite:///{workdir / 'bench.db'}",
+                                     max_parallel=args.max_parallel)
         with application(settings) as app:
-            workloads: list[tuple[str, list[dict[str, object]], Callable[[], float]]] = [
-                ("W1 chain of 100", chain(100), lambda: floor(script, 100, 1)),
-                (f"W2 fan-out 200 @{args.max_parallel}", fan(200),
-                 lambda: floor(script, 202, args.max_parallel)),
-                (f"W3 for-each 1000 @{args.max_parallel}", loop(1000, args.max_parallel),
-                 lambda: floor(script, 1000, args.max_parallel)),
-            ]
-            for name, tasks, measure_floor in workloads:
-                base = measure_floor()
-                run, run_ids[name[:2]] = timed_run(app, workdir, name, tasks)
-                count = 1000 if name.startswith("W3") else len(tasks)
-                rows.append(report(name, count, run, base))
-                if name.startswith("W2") and (row := dask_fan(app, workdir, base)):
-                    rows.append(row)
-            write_notebooks(workdir)
-            print("W4: per-task cost; the floor column is the script task, overhead is the "
-                  "notebook's extra set-up")
-            rows += notebook_costs(app, workdir)
-            base = floor(script, 500, args.max_parallel)
-            wall, cpu = many_runs(app, workdir, runs=50, tasks=10)
-            row = report(f"W5 50 runs x 10 @{args.max_parallel}", 500, wall, base)
-            row["engine_cpu_ms_per_task"] = round(cpu / 500 * 1000, 2)
-            print(f"{'':<28} engine CPU {cpu:.2f}s: {row['engine_cpu_ms_per_task']} ms/task")
-            rows.append(row)
-            base = floor(script, 1000, args.max_parallel)
-            run, large = timed_run(app, workdir, "W7 1000 tasks", grid(10, 100))
-            rows.append(report(f"W7 1000 tasks @{args.max_parallel}", 1000, run, base))
-            small = timed_run(app, workdir, "W7 one task", chain(1))[1]
-            print("W7: the run page in Chromium; (xN) is the ratio to the one-task run's page")
-            rows += ui_pages(app, {"W7 page of 1 task": (small, "t0"),
-                                   "W7 page of 1000 tasks": (large, "l9_99"),
-                                   "W7 page of for-each 1000": (run_ids["W3"], "loop")})
-        rows.append(what_if_cost())
+            for index in range(args.runs):
+                bench.measure_all(app)
+                print(f"run {index + 1} of {args.runs} done", file=sys.stderr)
+            pages = bench.measure_pages(app)
+    print(f"medians of {args.runs} runs, launch={launch}, {os.cpu_count()} cores")
+    report(bench.rows())
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=2))
+        args.json.write_text(json.dumps([*(row.json() for row in bench.rows()), *pages],
+                                        indent=2))
+
+
+def report(rows: list[Row]) -> None:
+    for row in rows:
+        if row.measures:
+            print(row.line())
 
 
 if __name__ == "__main__":

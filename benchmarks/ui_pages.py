@@ -1,4 +1,4 @@
-"""`make bench`, W6: the web UI's run page of a large run in headless Chromium, against the
+"""`make bench`, W7: the web UI's run page of a large run in headless Chromium, against the
 page of a one-task run (the floor) measured in the same run, on the same server.
 
 For each page: the time to load it (the server renders it, the browser lays it out); the time
@@ -6,7 +6,7 @@ from a click on a task's node to its panel; the time of one full live refresh (e
 the page fetched and put in place, what the poller does when a run changes); and, for the
 last two, the longest task that blocked the page's main thread meanwhile (the browser's long
 tasks, `*_blocked`: while one runs the page does not answer the keyboard or the mouse).
-Needs Debian's chromium and the `playwright` package (dev extra); without them W6 says it was
+Needs Debian's chromium and the `playwright` package (dev extra); without them W7 says it was
 skipped.
 """
 
@@ -90,14 +90,14 @@ def measure(page: object, url: str, run_id: int, task_key: str) -> dict[str, flo
 
 
 def ui_pages(app: App, runs: dict[str, tuple[int, str]]) -> list[dict[str, object]]:
-    """W6: each run of `runs` (name: run id, a task to open) against the first, the floor."""
+    """W7: each run of `runs` (name: run id, a task to open) against the first, the floor."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        print("W6 run pages: skipped (pip install playwright: the dev extra)")
+        print("W7 run pages: skipped (pip install playwright: the dev extra)")
         return []
     if not CHROMIUM.exists():
-        print(f"W6 run pages: skipped ({CHROMIUM} missing: apt-get install chromium)")
+        print(f"W7 run pages: skipped ({CHROMIUM} missing: apt-get install chromium)")
         return []
     token = app.service.create_token("bench", admin=True).token
     rows: list[dict[str, object]] = []

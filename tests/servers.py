@@ -22,14 +22,14 @@ from typing import Any
 
 from headwater.bootstrap import application
 from headwater.config import Settings
+from tests.child_env import child_env
 
 LEASE_SECONDS = 3  # short, so that a killed server's runs are taken over within a test
 POSTGRES = os.environ.get("HEADWATER_TEST_POSTGRES_URL")
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("HEADWATER_", "DATABRICKS_"))}
+    env = child_env("DATABRICKS_")
     return {**env, "HEADWATER_LEASE_SECONDS": str(LEASE_SECONDS), **extra}
 
 

@@ -59,8 +59,9 @@ class App:
         # Every attempt, here or on a Dask worker, starts from this defined environment.
         task_env = task_environment(os.environ, config.task_environment.inherit,
                                     config.secret_variables())
-        executor = RoutingExecutor(LocalExecutor(task_env=task_env),
-                                   lambda: dask_executor(settings, config, task_env),
+        local = LocalExecutor(task_env=task_env, launch=settings.launch,
+                              preload=settings.fork_preload)
+        executor = RoutingExecutor(local, lambda: dask_executor(settings, config, task_env),
                                    settings.home / "clusters")
         sender = start_sender(self.store, config, self.clock,
                               os.environ) if deliver_alerts else None

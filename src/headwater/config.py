@@ -82,6 +82,10 @@ class Settings:
     # Where the audit chain's head is witnessed outside the database (store/audit_anchor.py):
     # `HEADWATER_AUDIT_ANCHOR`, else `audit-anchor.jsonl` in `home`.
     audit_anchor: Path | None = None
+    # How an engine starts Python tasks: "fork" (from a warm fork server, the default) or
+    # "spawn" (a new interpreter each); the modules its fork servers import beforehand.
+    launch: str = "fork"
+    fork_preload: tuple[str, ...] = ()
 
     @property
     def logs_dir(self) -> Path:
@@ -99,7 +103,8 @@ class Settings:
         chain = tuple(int(j) for j in env.get("HEADWATER_RUN_JOB_CHAIN", "").split(",") if j)
         anchor = Path(env.get("HEADWATER_AUDIT_ANCHOR") or home / "audit-anchor.jsonl")
         return cls(home=home, db_url=url, max_parallel=parallel, user=current_user(env),
-                   run_job_chain=chain, lease_seconds=lease_seconds(env), audit_anchor=anchor)
+                   run_job_chain=chain, lease_seconds=lease_seconds(env), audit_anchor=anchor,
+                   launch=launch_mode(env), fork_preload=fork_preload(env))
 
 
 def lease_seconds(env: Mapping[str, str]) -> float:
@@ -115,6 +120,30 @@ def lease_seconds(env: Mapping[str, str]) -> float:
     if not value >= 1:
         raise ConfigError(f"HEADWATER_LEASE_SECONDS must be at least 1, got {text!r}")
     return value
+
+
+LAUNCH_MODES = ("fork", "spawn")
+
+
+def launch_mode(env: Mapping[str, str]) -> str:
+    """`HEADWATER_LAUNCH`: fork (the default) or spawn."""
+    mode = env.get("HEADWATER_LAUNCH") or "fork"
+    if mode not in LAUNCH_MODES:
+        raise ConfigError(f"HEADWATER_LAUNCH must be fork (Python tasks start from a warm "
+                          f"fork server) or spawn (each task starts a new interpreter), got "
+                          f"{mode!r}")
+    return mode
+
+
+def fork_preload(env: Mapping[str, str]) -> tuple[str, ...]:
+    """`HEADWATER_FORK_PRELOAD`: comma-separated modules the fork servers import."""
+    names = tuple(name.strip() for name in env.get("HEADWATER_FORK_PRELOAD", "").split(",")
+                  if name.strip())
+    wrong = [name for name in names if not all(part.isidentifier() for part in name.split("."))]
+    if wrong:
+        raise ConfigError(f"HEADWATER_FORK_PRELOAD must list module names separated by commas "
+                          f"(like 'pandas,numpy'); not module names: {', '.join(map(repr, wrong))}")
+    return names
 
 
 def current_user(env: Mapping[str, str]) -> str:

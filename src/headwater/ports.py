@@ -55,6 +55,10 @@ class LaunchSpec:
     # The cluster the attempt runs on (`job_cluster_key`, `new_cluster`,
     # `existing_cluster_id`); None: on this machine.
     cluster: ClusterRequest | None = None
+    # True when argv is a Python interpreter's command line, `python [options] (FILE |
+    # -m MODULE | -c CODE) ARGS...`: an executor may run it in a warm interpreter forked
+    # for the attempt, which gives the task what a new interpreter would.
+    python: bool = False
 
     @property
     def attempt_dir(self) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -12,14 +11,15 @@ from typing import Any
 
 import pytest
 
+from tests.child_env import child_env
+
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture
 def hw(tmp_path: Path) -> Cli:
     """Run `headwater ARGS...` in tmp_path; its state goes to tmp_path/.headwater."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("HEADWATER_", "DATABRICKS_"))}
+    env = child_env("DATABRICKS_")
 
     def run(*args: str, check: bool = False, timeout: float = 300,
             extra_env: dict[str, str] | None = None,

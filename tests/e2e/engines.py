@@ -24,6 +24,7 @@ from typing import Any
 
 from headwater.bootstrap import application
 from headwater.config import Settings
+from tests.child_env import child_env
 
 LEASE_SECONDS = 3  # short, so that takeovers happen within a test's patience
 
@@ -34,7 +35,7 @@ LEDGER_TASK = ('start=$(date +%s%N); sleep {seconds}; '
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+    env = child_env()
     return {**env, "HEADWATER_LEASE_SECONDS": str(LEASE_SECONDS), **extra}
 
 

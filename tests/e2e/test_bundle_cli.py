@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ from click.testing import CliRunner
 
 from headwater.cli.bundle import bundle
 from headwater.cli.common import bundle_variables
+from tests.child_env import child_env
 
 BUNDLE = """\
 bundle:
@@ -64,7 +64,7 @@ def bundle_file(tmp_path: Path) -> Path:
 
 def render(*args: str, user: str = "erin@example.com") -> subprocess.CompletedProcess[str]:
     """The real CLI in a child process, as the given user."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEADWATER_", "BUNDLE_VAR_"))}
+    env = child_env("BUNDLE_VAR_")
     env["HEADWATER_USER"] = user
     return subprocess.run(
         [sys.executable, "-m", "headwater", "bundle", "render", *args],

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.child_env import child_env
+
 from .conftest import Cli, shell, write_job
 
 REPO = Path(__file__).resolve().parents[2]
@@ -99,7 +101,7 @@ def test_kill_9_mid_run_leaves_a_consistent_store(tmp_path: Path) -> None:
     # Given a run of 40 short tasks in a chain, driven by `headwater run`
     tasks = [shell(f"t{i}", "sleep 0.05", *([f"t{i - 1}"] if i else [])) for i in range(40)]
     job = write_job(tmp_path / "chain.json", tasks)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+    env = child_env()
     proc = subprocess.Popen([sys.executable, "-m", "headwater", "run", str(job)], cwd=tmp_path,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)

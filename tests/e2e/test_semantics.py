@@ -13,12 +13,14 @@ from pathlib import Path
 
 import psutil
 
+from tests.child_env import child_env
+
 from .conftest import Cli, shell, write_job
 from .test_run import run_document, run_id_of
 
 
 def start_background(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+    env = child_env()
     return subprocess.Popen([sys.executable, "-m", "headwater", *args], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)

@@ -18,6 +18,9 @@ from headwater.executors.local import TAG_VARIABLE, LocalExecutor
 from headwater.ports import AttemptKey, LaunchSpec, TaskExit
 
 ATTEMPT_DIR = "HEADWATER_ATTEMPT_DIR"
+# How the executors of the tests start Python tasks: the suite runs with both
+# (`HEADWATER_LAUNCH=spawn make test` for the other one).
+LAUNCH = os.environ.get("HEADWATER_LAUNCH") or "fork"
 
 
 def attempt_dir(tmp_path: Path, name: str = "attempt") -> Path:
@@ -33,10 +36,11 @@ def shell(tmp_path: Path, command: str, name: str = "attempt", **env: str) -> La
 
 
 def python(tmp_path: Path, source: str, name: str = "attempt") -> LaunchSpec:
+    """`python -c source` as a Python task (from a fork server under `LAUNCH=fork`)."""
     directory = attempt_dir(tmp_path, name)
     code = textwrap.dedent(source)
     return LaunchSpec([sys.executable, "-c", code], {ATTEMPT_DIR: str(directory)}, tmp_path,
-                      directory / "output.log")
+                      directory / "output.log", python=True)
 
 
 def collect(executor: LocalExecutor, count: int, timeout: float = 15.0) -> list[TaskExit]:
@@ -88,12 +92,13 @@ def parent_pid(handle: str) -> int:
     return int(handle.split(":")[0])
 
 
-def spawner_children() -> set[int]:
-    """Pids of the spawners this test process started (`parent.py serve`)."""
+def spawner_children(program: str = "parent.py") -> set[int]:
+    """Pids of the spawners this test process started (`parent.py serve`), or of its fork
+    servers (`zygote.py`)."""
     found = set()
     for child in psutil.Process().children():
         try:
-            if "serve" in child.cmdline() and any(a.endswith("parent.py") for a in child.cmdline()):
+            if "serve" in child.cmdline() and any(a.endswith(program) for a in child.cmdline()):
                 found.add(child.pid)
         except psutil.NoSuchProcess:
             pass

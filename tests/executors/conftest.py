@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.executors.attempt_processes import kill_leftovers
+from tests.executors.attempt_processes import LAUNCH, kill_leftovers
 
 from headwater.executors import LocalExecutor
 
@@ -19,5 +19,5 @@ def no_leftover_processes(tmp_path: Path) -> Iterator[None]:
 
 @pytest.fixture
 def executor() -> Iterator[LocalExecutor]:
-    with LocalExecutor(kill_grace_seconds=10.0) as local:
+    with LocalExecutor(launch=LAUNCH, kill_grace_seconds=10.0) as local:
         yield local

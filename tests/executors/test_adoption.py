@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from tests.executors.attempt_processes import (
+    LAUNCH,
     alive,
     attempt_dir,
     collect,
@@ -50,7 +51,7 @@ def test_an_attempt_outlives_its_executor_and_spawner_and_is_adopted_alive(
 ) -> None:
     # Given an attempt whose executor closed and whose spawner was SIGKILLed
     spec = shell(tmp_path, WAITS_THEN_LEAVES_FILES)
-    first = LocalExecutor()
+    first = LocalExecutor(launch=LAUNCH)
     before = spawner_children()
     handle = first.launch(key(), spec)
     [spawner] = spawner_children() - before
@@ -59,7 +60,7 @@ def test_an_attempt_outlives_its_executor_and_spawner_and_is_adopted_alive(
     assert alive([parent_pid(handle)])
 
     # When a new executor adopts it
-    with LocalExecutor() as second:
+    with LocalExecutor(launch=LAUNCH) as second:
         assert second.adopt(key(), handle, spec.attempt_dir) == handle
         assert second.running() == 1
         assert second.wait(0.05) == []
@@ -78,13 +79,13 @@ def test_an_attempt_that_ended_while_no_one_watched_is_adopted_as_ended(
 ) -> None:
     # Given an attempt that ended after its executor had closed
     spec = shell(tmp_path, 'echo \'{"key": "k", "value": 1}\' > "$HEADWATER_ATTEMPT_DIR/values.jsonl"; exit 3')
-    with LocalExecutor() as first:
+    with LocalExecutor(launch=LAUNCH) as first:
         handle = first.launch(key(), spec)
     wait_for((spec.attempt_dir / "exit.json").exists)
     recorded = json.loads((spec.attempt_dir / "exit.json").read_text())["at"]
 
     # When a new executor adopts it, then its recorded exit is ready at once
-    with LocalExecutor() as second:
+    with LocalExecutor(launch=LAUNCH) as second:
         assert second.adopt(key(), handle, spec.attempt_dir) == handle
         assert second.running() == 1
         [exit_] = second.wait(0)
@@ -100,7 +101,7 @@ def test_a_parent_killed_mid_attempt_is_adopted_as_lost_and_nothing_of_it_surviv
     # Given an attempt with children in and out of its session, whose parent was SIGKILLed
     # while no executor watched
     spec = shell(tmp_path, TREE)
-    with LocalExecutor() as first:
+    with LocalExecutor(launch=LAUNCH) as first:
         handle = first.launch(key(), spec)
     tree = read_pids(tmp_path / "pids", count=4)
     os.kill(parent_pid(handle), signal.SIGKILL)
@@ -108,7 +109,7 @@ def test_a_parent_killed_mid_attempt_is_adopted_as_lost_and_nothing_of_it_surviv
     assert alive(tree) == tree
 
     # When a new executor adopts it
-    with LocalExecutor() as second:
+    with LocalExecutor(launch=LAUNCH) as second:
         assert second.adopt(key(), handle, spec.attempt_dir) == handle
         [exit_] = collect(second, 1)
 
@@ -162,11 +163,11 @@ def test_an_attempt_of_an_earlier_boot_is_lost(executor: LocalExecutor, tmp_path
 def test_kill_through_a_new_executor_after_adoption(tmp_path: Path) -> None:
     # Given an attempt that ignores SIGTERM, launched by an executor whose parents wait 30 s
     # before their own SIGKILL, then adopted by another executor
-    with LocalExecutor(kill_grace_seconds=30) as first:
+    with LocalExecutor(launch=LAUNCH, kill_grace_seconds=30) as first:
         handle = first.launch(key(), shell(tmp_path, "trap '' TERM; sleep 60 & echo $! > pids; wait"))
         read_pids(tmp_path / "pids")
     tree = [parent_pid(handle), *descendants(parent_pid(handle))]
-    with LocalExecutor() as second:
+    with LocalExecutor(launch=LAUNCH) as second:
         second.adopt(key(), handle, attempt_dir(tmp_path))
 
         # When the new executor kills it with a short grace
@@ -180,7 +181,7 @@ def test_kill_through_a_new_executor_after_adoption(tmp_path: Path) -> None:
 
 def test_a_kill_completes_after_its_executor_closed(tmp_path: Path) -> None:
     # Given an attempt that ignores SIGTERM, killed by an executor that closes right after
-    with LocalExecutor(kill_grace_seconds=0.3) as first:
+    with LocalExecutor(launch=LAUNCH, kill_grace_seconds=0.3) as first:
         handle = first.launch(key(), shell(tmp_path, "trap '' TERM; sleep 60 & echo $! > pids; wait"))
         read_pids(tmp_path / "pids")
         tree = [parent_pid(handle), *descendants(parent_pid(handle))]
@@ -195,7 +196,7 @@ def test_a_kill_completes_after_its_executor_closed(tmp_path: Path) -> None:
 
 def test_an_attempt_is_adopted_once(executor: LocalExecutor, tmp_path: Path) -> None:
     spec = shell(tmp_path, "sleep 0.2; exit 5")
-    with LocalExecutor() as first:
+    with LocalExecutor(launch=LAUNCH) as first:
         handle = first.launch(key(), spec)
 
     assert executor.adopt(key(), handle, spec.attempt_dir) == handle
@@ -208,7 +209,7 @@ def test_an_attempt_is_adopted_once(executor: LocalExecutor, tmp_path: Path) -> 
 
 def test_a_released_attempt_is_reported_by_the_executor_that_adopts_it(tmp_path: Path) -> None:
     spec = shell(tmp_path, "while [ ! -e go ]; do sleep 0.02; done; exit 2")
-    with LocalExecutor() as first, LocalExecutor() as second:
+    with LocalExecutor(launch=LAUNCH) as first, LocalExecutor(launch=LAUNCH) as second:
         handle = first.launch(key(), spec)
         first.release(key())
         second.adopt(key(), handle, spec.attempt_dir)
@@ -223,7 +224,7 @@ def test_a_reused_pid_is_never_taken_for_a_lost_attempt_s_parent(tmp_path: Path)
     # an unrelated process that leads a session and group of its own (a reused pid: the
     # kernel gives it out again; here parent.json is pointed at it, which is the same thing)
     spec = shell(tmp_path, "sleep 60")
-    with LocalExecutor() as first:
+    with LocalExecutor(launch=LAUNCH) as first:
         handle = first.launch(key(), spec)
     wait_for((spec.attempt_dir / "parent.json").exists)
     old_parent = parent_pid(handle)
@@ -238,7 +239,7 @@ def test_a_reused_pid_is_never_taken_for_a_lost_attempt_s_parent(tmp_path: Path)
         (spec.attempt_dir / "parent.json").write_text(json.dumps(claim))
 
         # When a new executor adopts the attempt
-        with LocalExecutor() as second:
+        with LocalExecutor(launch=LAUNCH) as second:
             second.adopt(key(), f"{bystander.pid}:{claim['start_ticks']}", spec.attempt_dir)
             [exit_] = collect(second, 1)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 from tests.executors.attempt_processes import (
+    LAUNCH,
     alive,
     collect,
     descendants,
@@ -202,7 +203,7 @@ def test_two_executors_launching_one_attempt_run_it_once(tmp_path: Path) -> None
     # Given two engines that both start attempt 1/1 in the same directory, at the same moment
     ledger = tmp_path / "ledger"
     spec = shell(tmp_path, LEDGER.format(ledger=ledger, seconds=0.3))
-    with LocalExecutor() as first, LocalExecutor() as second:
+    with LocalExecutor(launch=LAUNCH) as first, LocalExecutor(launch=LAUNCH) as second:
         start = threading.Barrier(2)
         handles: list[str] = []
 
@@ -229,7 +230,7 @@ def test_a_stale_engine_that_launches_late_runs_nothing(tmp_path: Path) -> None:
     # SIGSTOP), after it saw that no one had started the attempt yet
     ledger = tmp_path / "ledger"
     spec = shell(tmp_path, LEDGER.format(ledger=ledger, seconds=0.3))
-    stale, fresh = LocalExecutor(), LocalExecutor()
+    stale, fresh = LocalExecutor(launch=LAUNCH), LocalExecutor(launch=LAUNCH)
     try:
         before = spawner_children()
         stale.launch(key(9), shell(tmp_path, "true", name="warm-up"))  # starts its spawner
@@ -313,7 +314,7 @@ def start_stubborn_tree(executor: LocalExecutor, tmp_path: Path) -> list[int]:
 def test_kill_takes_down_a_tree_that_ignores_sigterm(
     tmp_path: Path
 ) -> None:
-    with LocalExecutor(kill_grace_seconds=GRACE) as executor:
+    with LocalExecutor(launch=LAUNCH, kill_grace_seconds=GRACE) as executor:
         tree = start_stubborn_tree(executor, tmp_path)
 
         executor.kill(key(), GRACE)
@@ -339,7 +340,7 @@ def test_a_shorter_grace_than_the_parents_is_enforced(
 
 
 def test_kill_is_idempotent(tmp_path: Path) -> None:
-    with LocalExecutor(kill_grace_seconds=GRACE) as executor:
+    with LocalExecutor(launch=LAUNCH, kill_grace_seconds=GRACE) as executor:
         start_stubborn_tree(executor, tmp_path)
         threads = [threading.Thread(target=executor.kill, args=(key(), GRACE)) for _ in range(10)]
         for thread in threads:
@@ -465,7 +466,7 @@ def test_release_leaves_the_attempt_running(executor: LocalExecutor, tmp_path: P
 
 
 def test_close_leaves_attempts_running_and_refuses_new_ones(tmp_path: Path) -> None:
-    executor = LocalExecutor()
+    executor = LocalExecutor(launch=LAUNCH)
     handle = executor.launch(key(), shell(tmp_path, "sleep 60"))
 
     executor.close()
@@ -494,6 +495,8 @@ def test_exit_record_is_in_the_attempt_directory(executor: LocalExecutor, tmp_pa
     collect(executor, 1)
 
     claim = json.loads((spec.attempt_dir / "parent.json").read_text())
+    # The parent tells the engine first, then makes the record durable
+    wait_for(lambda: (spec.attempt_dir / "exit.json").exists())
     record = json.loads((spec.attempt_dir / "exit.json").read_text())
     assert f"{claim['pid']}:{claim['start_ticks']}" == handle
     assert (record["exit_code"], record["signal"], record["start_error"]) == (6, None, None)

@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.executors.attempt_processes import LAUNCH
+
 from headwater.core.taskvalues import parse_task_values
 from headwater.engine.attempts import OUTPUT_LOG, RESULT, VALUES, write_context
 from headwater.executors import LocalExecutor
@@ -43,7 +45,7 @@ def attempt_context(workdir: Path, task_key: str = "ingest", *,
 
 def run_attempt(spec: LaunchSpec, timeout: float = 120.0) -> TaskExit:
     """Launch the spec on a real LocalExecutor and wait for its exit."""
-    with LocalExecutor() as executor:
+    with LocalExecutor(launch=LAUNCH) as executor:
         executor.launch(AttemptKey(41, 1), spec)
         exits: list[TaskExit] = []
         deadline = time.monotonic() + timeout

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from tests.executors.attempt_processes import LAUNCH
 from tests.runners.task_attempts import attempt_context, log_of, result_of
 
 from headwater.core.spec import PythonOperatorTask, SparkPythonTask, Task
@@ -55,7 +56,7 @@ def in_environment(workdir: Path, key: str, spec: Mapping[str, object] | None) -
 def run_all(specs: list[LaunchSpec], timeout: float = 180.0) -> list[TaskExit]:
     """Launch every spec at once on a real LocalExecutor; their exits in launch order."""
     exits: dict[AttemptKey, TaskExit] = {}
-    with LocalExecutor() as executor:
+    with LocalExecutor(launch=LAUNCH) as executor:
         for number, spec in enumerate(specs):
             executor.launch(AttemptKey(41, number), spec)
         while len(exits) < len(specs):

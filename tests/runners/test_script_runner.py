@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.executors.attempt_processes import LAUNCH
 
 from headwater.core.spec import ShellCommandTask, SparkPythonTask, Task
 from headwater.errors import InvalidRequest
@@ -41,7 +42,7 @@ def test_parameters_arrive_byte_for_byte(make_context, tmp_path: Path) -> None:
     (tmp_path / "train.py").write_text(ECHO_ARGV)
     spec = ScriptRunner().launch_spec(script_task("train.py", ARGUMENTS), make_context())
 
-    with LocalExecutor() as executor:
+    with LocalExecutor(launch=LAUNCH) as executor:
         executor.launch(AttemptKey(1, 1), spec)
         exits: list[TaskExit] = []
         deadline = time.monotonic() + 10

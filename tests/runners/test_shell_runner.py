@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.executors.attempt_processes import LAUNCH
 
 from headwater.core.spec import ShellCommandTask, SparkPythonTask, Task
 from headwater.errors import InvalidRequest
@@ -111,7 +112,7 @@ def test_injection_payloads_arrive_byte_for_byte_and_run_nothing(
     spec = ShellRunner().launch_spec(task, make_context(parameters))
 
     # When the task runs for real
-    with LocalExecutor() as executor:
+    with LocalExecutor(launch=LAUNCH) as executor:
         executor.launch(AttemptKey(1, 1), spec)
         exits: list[TaskExit] = []
         deadline = time.monotonic() + 10

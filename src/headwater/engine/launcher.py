@@ -107,9 +107,12 @@ class Launcher:
             launch = runner.launch_spec(spec, context)
             files = {CONTEXT: json.dumps(self.context_file(state, ids, run, spec, parameters))}
             cluster = cluster_for(self.settings, task.spec)
+            # Stamped before the launch: a quick task may end (its parent records the end)
+            # before `launch` returns, and its end must never come before its start.
+            started = now()
             handle = executor.launch(key, replace(launch, files={**launch.files, **files},
                                                   cluster=cluster))
         except (HeadwaterError, OSError) as error:
             return [TaskFailed(now(), run.seq, f"The task could not start: {error}")]
-        return [TaskStarted(now(), run.seq, handle, resolved)]
+        return [TaskStarted(started, run.seq, handle, resolved)]
 

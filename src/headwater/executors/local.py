@@ -2,16 +2,21 @@
 
 How it works (Linux >= 5.3):
 
-- `launch` writes the attempt's files, then asks the spawner (`spawner.Spawner`: a small
+- `launch` writes the attempt's files, then asks a spawner (`spawner.Spawner`: a small
   process started on first launch) to fork an attempt parent (`parent.py`). The parent claims
   the attempt directory (parent.json) before `launch` returns, starts the task in a session
   of its own, reaps its whole tree as its subreaper, and records its exit (exit.json). The
   handle names the parent (`pid:start_ticks`), never the task: the parent is what the engine
   watches and signals, and what survives the engine.
+- A Python task goes to a fork server instead (`forkserver.py`, `zygote.py`): a spawner run
+  by the task's interpreter, whose parents fork the task from a warm interpreter rather than
+  start a new one (`launch="fork"`, the default; `"spawn"` starts every task anew).
 - `wait` blocks in `epoll.poll` on the parents' pidfds (a pidfd turns readable when its
-  process ends, and works for processes that are not our children). An ended parent's
-  exit.json, with what the task left (values, metrics, result: `records.py`), becomes the
-  `TaskExit`, stamped with the time the parent recorded.
+  process ends, and works for processes that are not our children) and on the notice pipe,
+  where each parent writes its attempt's exit record before it makes exit.json durable: the
+  engine records the exit in its store while the parent fsyncs. The exit, with what the task
+  left (values, metrics, result: `records.py`), becomes the `TaskExit`, stamped with the time
+  the parent recorded.
 - `kill` sends SIGTERM to the parent, which passes it to the tree and SIGKILLs the tree after
   the grace it was launched with, by its own timer, so a kill completes even if the engine
   dies meanwhile. A shorter grace is the engine's to enforce: SIGUSR1 once it is over.
@@ -30,13 +35,14 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import secrets
 import select
 import signal
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -44,11 +50,18 @@ from types import TracebackType
 from headwater.core.task_environment import task_environment
 from headwater.errors import InvalidRequest
 from headwater.executors import parent, proctree
-from headwater.executors.records import AttemptClaim, lost_exit, read_claim, read_exit
-from headwater.executors.spawner import Spawner, SpawnError
+from headwater.executors.forkserver import LAUNCH_MODES, ForkServers
+from headwater.executors.records import (
+    AttemptClaim,
+    exit_of_record,
+    lost_exit,
+    read_claim,
+    read_exit,
+)
+from headwater.executors.spawner import Spawned, Spawner, SpawnError
 from headwater.ports import AttemptKey, LaunchSpec, TaskExit
 
-__all__ = ["TAG_VARIABLE", "LocalExecutor"]
+__all__ = ["LAUNCH_MODES", "TAG_VARIABLE", "LocalExecutor"]
 
 TAG_VARIABLE = "HEADWATER_ATTEMPT_TAG"
 _RESERVED_FILES = frozenset({parent.CLAIM, parent.EXIT})
@@ -79,22 +92,38 @@ class LocalExecutor:
     Args:
         kill_grace_seconds: the grace each attempt parent gives its tree after a SIGTERM
             before it SIGKILLs it by itself; `kill` may shorten it, never lengthen it.
+        launch: "fork" (Python tasks start from a fork server) or "spawn" (every task starts
+            a new process).
+        preload: modules the fork servers import before they serve, beside
+            `headwater.runtime`.
+
+    Raises:
+        ValueError: for a `launch` that is neither.
     """
 
     def __init__(self, *, kill_grace_seconds: float = 10.0,
-                 task_env: Mapping[str, str] | None = None) -> None:
+                 task_env: Mapping[str, str] | None = None, launch: str = "fork",
+                 preload: Sequence[str] = ()) -> None:
         """`task_env` is what every attempt's process starts with before its own variables
         (default: this process's environment as `core.task_environment` filters it)."""
+        if launch not in LAUNCH_MODES:
+            raise ValueError(f"launch must be one of {', '.join(LAUNCH_MODES)}, not {launch!r}")
         self._grace = kill_grace_seconds
         self._task_env = dict(task_environment(os.environ) if task_env is None else task_env)
         self._lock = threading.Lock()
-        self._spawner = Spawner()
+        self._notices, notice_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._notice_write, self._notice_rest = notice_write, b""
+        self._spawner = Spawner(notice_fd=notice_write)
+        self._fork_servers = ForkServers(self._task_env, preload, notice_write, TAG_VARIABLE) \
+            if launch == "fork" else None
         self._watched: dict[AttemptKey, _Watched] = {}
         self._by_pidfd: dict[int, _Watched] = {}
+        self._by_parent: dict[tuple[int, int], _Watched] = {}
         self._ready: dict[AttemptKey, tuple[str, TaskExit]] = {}  # handle and exit, not reported
         self._epoll = select.epoll()
         self._wakeup = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self._epoll.register(self._wakeup, select.EPOLLIN)
+        self._epoll.register(self._notices, select.EPOLLIN)
         self._boot_id = parent.read_boot_id()
         # Tags must differ between executors and between launches of one key.
         self._tag_prefix = f"{os.getpid()}.{secrets.token_hex(4)}"
@@ -134,7 +163,7 @@ class LocalExecutor:
                 return self._adopt_claim(key, directory, claim)
             self._prepare(key, spec)
             try:
-                spawned = self._spawner.spawn(self._request(key, spec))
+                spawned = self._spawn(key, spec)
             except SpawnError as error:
                 raise InvalidRequest(f"cannot start attempt {_name(key)}: {error}") from error
             if spawned.claim == parent.CLAIMED:
@@ -192,9 +221,32 @@ class LocalExecutor:
         return claim
 
     def _adopt_claim(self, key: AttemptKey, directory: Path, claim: AttemptClaim) -> str:
+        with contextlib.suppress(ValueError):  # unreadable: settled when the parent is gone
+            if (recorded := read_exit(key, directory)) is not None:
+                # Ended: its parent may still be making the record durable, and is not
+                # waited for.
+                self._ready[key] = (claim.handle, recorded)
+                return claim.handle
         if self._watch_claim(key, directory, claim) is None:
             self._settle(key, directory, claim, claim.handle)
         return claim.handle
+
+    def _spawn(self, key: AttemptKey, spec: LaunchSpec) -> Spawned:
+        """Start the attempt's parent: from the task's fork server when it has one (a fork
+        server that fails is replaced, and meanwhile the light spawner starts the task)."""
+        request = self._request(key, spec)
+        servers = self._fork_servers
+        if servers is not None and spec.python:
+            env: dict[str, str] = request["env"]  # type: ignore[assignment]
+            if (server := servers.server_for(spec.argv, env)) is not None:
+                try:
+                    spawned = server.spawn({**request, "fork": True})
+                except SpawnError:
+                    servers.failed(server)
+                else:
+                    servers.succeeded(server)
+                    return spawned
+        return self._spawner.spawn(request)
 
     def _request(self, key: AttemptKey, spec: LaunchSpec) -> dict[str, object]:
         """What the spawner needs to start the attempt's parent (see `parent.py`)."""
@@ -229,6 +281,7 @@ class LocalExecutor:
         watched = _Watched(key, pid, ticks, pidfd, directory, grace)
         self._watched[key] = watched
         self._by_pidfd[pidfd] = watched
+        self._by_parent[pid, ticks] = watched
         self._epoll.register(pidfd, select.EPOLLIN)
         return watched
 
@@ -252,6 +305,7 @@ class LocalExecutor:
         self._epoll.unregister(watched.pidfd)
         os.close(watched.pidfd)
         del self._by_pidfd[watched.pidfd]
+        del self._by_parent[watched.pid, watched.start_ticks]
         del self._watched[watched.key]
 
     # -- waiting ---------------------------------------------------------------------------
@@ -271,11 +325,34 @@ class LocalExecutor:
                 if fd == self._wakeup:
                     with contextlib.suppress(BlockingIOError):
                         os.eventfd_read(self._wakeup)
+                elif fd == self._notices:
+                    self._read_notices()
                 elif (watched := self._by_pidfd.get(fd)) is not None:
                     self._ended(watched)
             exits = [exit_ for _, exit_ in self._ready.values()]
             self._ready.clear()
             return exits
+
+    def _read_notices(self) -> None:
+        """Queue the exits that parents announced (one JSON line each, see `parent.py`)."""
+        data = self._notice_rest
+        with contextlib.suppress(BlockingIOError):
+            while chunk := os.read(self._notices, 1 << 16):
+                data += chunk
+        lines = data.split(b"\n")
+        self._notice_rest = lines.pop()
+        for line in lines:
+            try:
+                notice = json.loads(line)
+                watched = self._by_parent.get((notice["pid"], notice["start_ticks"]))
+                record = notice["exit"]
+            except (ValueError, KeyError, TypeError):
+                continue  # not a notice: the parent's end tells instead
+            if watched is not None and isinstance(record, dict):
+                self._unwatch(watched)
+                self._ready[watched.key] = (watched.handle,
+                                            exit_of_record(watched.key, watched.directory,
+                                                           record))
 
     def _ended(self, watched: _Watched) -> None:
         """An attempt parent ended: queue the attempt's exit (only claimed parents are watched)."""
@@ -372,8 +449,11 @@ class LocalExecutor:
                 self._unwatch(watched)
             self._ready.clear()
             self._spawner.close()
+            if self._fork_servers is not None:
+                self._fork_servers.close()
             self._epoll.close()
-            os.close(self._wakeup)
+            for fd in (self._wakeup, self._notices, self._notice_write):
+                os.close(fd)
 
 
 def _name(key: AttemptKey) -> str:

@@ -52,9 +52,10 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Mapping
 
-__all__ = ["CLAIM", "CLAIMED", "EXIT", "LOST", "LOST_CLAIM", "AttemptParent", "main",
-           "read_boot_id"]
+__all__ = ["CLAIM", "CLAIMED", "EXIT", "LOST", "LOST_CLAIM", "AttemptParent", "BecomeTask",
+           "Server", "main", "read_boot_id"]
 
 CLAIM = "parent.json"
 EXIT = "exit.json"
@@ -65,6 +66,16 @@ _PR_SET_NAME, _PR_SET_CHILD_SUBREAPER = 15, 36
 _LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
 _LOG_MODE = 0o600  # logs may hold secrets a task printed
 _DEFAULT_SIGNALS = tuple(signal.valid_signals() - {signal.SIGKILL, signal.SIGSTOP})
+_ENV_START, _ENV_END = 47, 48  # fields 50 and 51 of /proc/<pid>/stat, from field 3
+
+
+class BecomeTask(BaseException):
+    """Raised in a task forked by the fork server: it unwinds the server's frames up to the
+    fork server's top (`zygote.py`), which then runs `argv` there (see `_become_task`)."""
+
+    def __init__(self, argv: list[str]) -> None:
+        super().__init__("a forked task")
+        self.argv = argv
 
 
 # -- the attempt directory's records -----------------------------------------------------------
@@ -158,18 +169,24 @@ def _send(pid: int, ticks: int, signum: int) -> None:
 class AttemptParent:
     """One attempt, run from a fork of the spawner; `run` returns the parent's exit code."""
 
-    def __init__(self, request: dict[str, object], libc: ctypes.CDLL, boot_id: str) -> None:
+    def __init__(self, request: dict[str, object], libc: ctypes.CDLL, boot_id: str,
+                 notice_fd: int | None = None, forking: ForkSetup | None = None) -> None:
         """Prepare everything the request says, in the spawner before the fork: whatever
         the fork does not have to compute, it does not have to copy (page by page)."""
         self.libc = libc
         self.report_fd: int | None = None  # tells the spawner how the claim went
+        self.notice_fd = notice_fd  # tells the engine of the exit before it is made durable
+        self.forking = forking  # set in a fork server: what its forked tasks need
+        self.fork = bool(request.get("fork"))  # start the task as a fork of this process
+        self.tag = str(request.get("tag", ""))
+        self.identity = ""  # `"pid": P, "start_ticks": T` of this parent, once it claimed
         self.directory = str(request.get("dir", ""))
         self.grace = _number(request.get("grace"))
         self.argv = [str(word) for word in _as_list(request.get("argv"))]
         env = request.get("env")
         self.env = {str(k): str(v) for k, v in env.items()} if isinstance(env, dict) else {}
         self.cwd, self.log_path = str(request.get("cwd", "")), str(request.get("log", ""))
-        claim = {"started_at": _now_iso(), "boot_id": boot_id, "tag": request.get("tag", ""),
+        claim = {"started_at": _now_iso(), "boot_id": boot_id, "tag": self.tag,
                  "key": request.get("key"), "grace": self.grace}
         self.claim_head = json.dumps(claim)[:-1]  # the fork adds its pid and start ticks
         self.leader: int | None = None
@@ -230,9 +247,9 @@ class AttemptParent:
     def _claim(self) -> bool:
         """Create parent.json if no other parent did: exactly one parent runs the attempt."""
         me = os.getpid()
+        self.identity = f'"pid": {me}, "start_ticks": {_start_ticks(me)}'
         # The session says the claim was made outside the engine's process group (see run).
-        claim = (f'{self.claim_head}, "pid": {me}, "start_ticks": {_start_ticks(me)}, '
-                 f'"session": {os.getsid(0)}}}')
+        claim = f'{self.claim_head}, {self.identity}, "session": {os.getsid(0)}}}'
         temporary = f"{self.directory}/.{CLAIM}.{me}.tmp"
         try:
             _write_new(temporary, claim.encode(), sync=False)
@@ -265,7 +282,10 @@ class AttemptParent:
         os.dup2(log, 1)
         os.dup2(log, 2)  # the parent's own troubles end up in the attempt's log
         try:
-            self.leader = _spawn(self.argv, self.env, self.cwd, log)
+            if self.fork:
+                self.leader = self._fork_task(log)
+            else:
+                self.leader = _spawn(self.argv, self.env, self.cwd, log)
         except OSError as error:
             program = self.argv[0] if self.argv else ""
             self.start_error = f"cannot start {program!r} in {self.cwd!r}: {error.strerror}"
@@ -276,6 +296,48 @@ class AttemptParent:
             self._signal_tree(signal.SIGKILL)
         elif self.term_requested:
             self._apply_term()
+
+    def _fork_task(self, log: int) -> int:
+        """Start the task as a fork of this process: a fork server's, whose interpreter is
+        warm. Signals stay blocked across the fork, so that none reaches the child before
+        it has the dispositions a new process has (a SIGTERM would run our handler there)."""
+        if self.forking is None:
+            raise OSError(errno.EINVAL, "this spawner does not fork Python tasks")
+        os.chdir(self.cwd)  # before the fork: a missing directory is a start error
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+        try:
+            pid = os.fork()
+        except OSError:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            raise
+        if pid == 0:
+            self._become_task(self.forking, log)  # raises BecomeTask, or exits
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        return pid
+
+    def _become_task(self, forking: ForkSetup, log: int) -> None:
+        """In the forked child: become what a spawned task process is (a session of its own,
+        signals at their defaults, stdin from /dev/null, stdout and stderr to the log, no
+        other descriptor of ours, the task's environment), then unwind to the fork server's
+        top, which runs the task's command line (`BecomeTask`)."""
+        try:
+            os.setsid()
+            _reset_signals()
+            devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+            for source, target in ((devnull, 0), (log, 1), (log, 2)):
+                os.dup2(source, target)
+            _close_descriptors(forking.keep_fds | {log})  # `_start` closes the log as we unwind
+            _replace_environment(self.env)
+            time.tzset()  # the task's TZ, as a new process reads it
+            forking.mark(self.tag)
+            self.libc.prctl(_PR_SET_NAME, os.path.basename(self.argv[0]).encode()[:15], 0, 0,
+                            0)  # as `exec` names a process
+            gc.enable()
+            signal.pthread_sigmask(signal.SIG_SETMASK, ())
+        except BaseException:
+            sys.excepthook(*sys.exc_info())
+            os._exit(_FAILED)
+        raise BecomeTask(self.argv)
 
     def _supervise(self) -> None:
         """Reap every child until none is left; sweep what outlives the leader."""
@@ -336,6 +398,7 @@ class AttemptParent:
         code, signum = self.status or (None, None)
         record = {"exit_code": code, "signal": signum, "at": _now_iso(),
                   "start_error": self.start_error}
+        self._notify(record)
         temporary = os.path.join(self.directory, f".{EXIT}.tmp")
         if os.path.exists(temporary):
             os.unlink(temporary)  # left by a parent killed while writing: only we write it
@@ -346,6 +409,19 @@ class AttemptParent:
             os.fsync(directory)
         finally:
             os.close(directory)
+
+
+    def _notify(self, record: Mapping[str, object]) -> None:
+        """Tell the engine how the attempt ended, before exit.json is made durable: the
+        engine records it in its store meanwhile, and the fsyncs cost it no wait. One write
+        of at most PIPE_BUF bytes is atomic; a full pipe or a gone engine is no matter (the
+        engine then learns of the exit when this process ends, from exit.json)."""
+        if self.notice_fd is None or not self.identity:
+            return
+        line = f'{{{self.identity}, "exit": {json.dumps(record)}}}\n'.encode()
+        if len(line) <= select.PIPE_BUF:
+            with contextlib.suppress(OSError):
+                os.write(self.notice_fd, line)
 
 
 def _spawn(argv: list[str], env: dict[str, str], cwd: str, log: int) -> int:
@@ -379,6 +455,73 @@ def _ignore(signum: int, frame: object) -> None:
     """A handler that does nothing (a caught signal, unlike SIG_IGN, is reset by exec)."""
 
 
+def _reset_signals() -> None:
+    """Every signal at its default, then what an interpreter sets as it starts."""
+    started: dict[int, signal._HANDLER] = {signal.SIGINT: signal.default_int_handler,
+                                           signal.SIGPIPE: signal.SIG_IGN,
+                                           signal.SIGXFSZ: signal.SIG_IGN}
+    for signum in _DEFAULT_SIGNALS:
+        wanted = started.get(signum, signal.SIG_DFL)
+        with contextlib.suppress(OSError, ValueError):  # glibc's own, 32 and 33
+            if signal.getsignal(signum) is not wanted:
+                signal.signal(signum, wanted)
+
+
+def _replace_environment(env: dict[str, str]) -> None:
+    """Make `os.environ` (and the C library's, which programs started with `exec` get)
+    exactly `env`, changing only what differs."""
+    for name in [name for name in os.environ if name not in env]:
+        del os.environ[name]
+    for name, value in env.items():
+        if os.environ.get(name) != value:
+            os.environ[name] = value
+
+
+def _close_descriptors(keep: frozenset[int]) -> None:
+    """Close every descriptor above stderr but those in `keep`."""
+    for name in os.listdir("/proc/self/fd"):
+        if int(name) > 2 and int(name) not in keep:
+            with contextlib.suppress(OSError):  # the listing's own, closed by now
+                os.close(int(name))
+
+
+class ForkSetup:
+    """What a fork server knows of itself for the tasks it forks: the descriptors its
+    preloaded modules hold (left open), and where its environment block holds the value of
+    the tag placeholder, which each task overwrites with its own tag.
+
+    Why the block: /proc/<pid>/environ shows the environment a process was started with,
+    read from its memory, and that is where an engine looks for the tag of a task whose
+    parent is gone (`proctree.kill_tagged`). A forked task was not started with its own
+    environment; writing its tag there makes it, and each process it forks, findable as a
+    spawned task is. (Programs it starts with `exec` get the tag from `os.environ`.)
+    """
+
+    def __init__(self, keep_fds: frozenset[int], tag_variable: str) -> None:
+        self.keep_fds = keep_fds
+        self.slot = _environ_slot(tag_variable)
+
+    def mark(self, tag: str) -> None:
+        """Write `tag` over the placeholder (the rest of it becomes NUL bytes)."""
+        data = tag.encode()
+        if self.slot is not None and len(data) <= self.slot[1]:
+            ctypes.memmove(self.slot[0], data.ljust(self.slot[1], b"\0"), self.slot[1])
+
+
+def _environ_slot(name: str) -> tuple[int, int] | None:
+    """(address, length) of the value of `name` in this process's environment block."""
+    fields = _stat("self")
+    if not fields or len(fields) <= _ENV_END:
+        return None
+    start, end = int(fields[_ENV_START]), int(fields[_ENV_END])
+    block = b"\0" + ctypes.string_at(start, end - start)
+    at = block.find(b"\0" + name.encode() + b"=")
+    if at < 0:
+        return None
+    value = at + len(name) + 2  # the NUL we put in front, the name, "="
+    return start + value - 1, block.index(b"\0", value) - value
+
+
 def _killpg(group: int, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(group, signum)
@@ -395,16 +538,28 @@ def _number(value: object) -> float:
 # -- the spawner -------------------------------------------------------------------------------
 
 
-class _Server:
-    """The spawner's loop: one attempt parent forked per request line, until EOF."""
+class Server:
+    """The spawner's loop: one attempt parent forked per request line, until EOF.
 
-    def __init__(self, fd: int) -> None:
+    Args:
+        fd: the socket to the engine.
+        notice_fd: the pipe on which parents tell the engine of exits (see `_notify`).
+        forking: set in a fork server (`zygote.py`): requests may ask for a forked task.
+    """
+
+    def __init__(self, fd: int, notice_fd: int | None = None,
+                 forking: ForkSetup | None = None) -> None:
         self.libc = ctypes.CDLL(None, use_errno=True)
-        self.libc.prctl(_PR_SET_NAME, b"hw-spawner", 0, 0, 0)
+        self.libc.prctl(_PR_SET_NAME, b"hw-spawner" if forking is None else b"hw-forkserver",
+                        0, 0, 0)
         self.boot_id = read_boot_id()
         self.channel, self.channel_fd = socket.socket(fileno=fd), fd
         self.channel.setblocking(True)
         self.wake_read, self.wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.notice_fd, self.forking = notice_fd, forking
+        if notice_fd is not None:  # inherited from the engine: no task may inherit it
+            os.set_inheritable(notice_fd, False)
+            os.set_blocking(notice_fd, False)
 
     def serve(self) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the engine's to handle
@@ -452,7 +607,8 @@ class _Server:
             request = json.loads(line)
             if not isinstance(request, dict):
                 raise ValueError("not a JSON object")
-            attempt = AttemptParent(request, self.libc, self.boot_id)
+            attempt = AttemptParent(request, self.libc, self.boot_id, self.notice_fd,
+                                    self.forking)
         except Exception as error:  # whatever the request, the spawner serves the next one
             return {"error": f"not a launch request: {error!r}"}, None
         report_read, report_write = os.pipe2(os.O_CLOEXEC)
@@ -474,20 +630,27 @@ class _Server:
         return reply, pidfd
 
     def _become_parent(self, attempt: AttemptParent, report_fd: int) -> None:
-        """The forked child: never returns into the spawner's loop."""
-        code, attempt.report_fd = _FAILED, report_fd
+        """The forked child: never returns into the spawner's loop, except as a forked task
+        (`BecomeTask`), which unwinds to the fork server's top."""
+        code, attempt.report_fd, becoming = _FAILED, report_fd, False
         try:
             gc.disable()  # a parent makes no cycles worth the copied pages a collection costs
             signal.set_wakeup_fd(-1)
+            self.channel.detach()  # closed below: its object must never close it again
             for fd in (self.channel_fd, self.wake_read, self.wake_write):
                 os.close(fd)
             code = attempt.run()
+        except BecomeTask:
+            becoming = True
+            raise
         except BaseException as error:
             attempt.report(f"the attempt parent failed: {error!r}")  # unless it reported
             sys.excepthook(*sys.exc_info())
         finally:
-            sys.stderr.flush()
-            os._exit(code)
+            if not becoming:
+                with contextlib.suppress(BaseException):
+                    sys.stderr.flush()
+                os._exit(code)
 
 
 def _drain(fd: int) -> None:
@@ -508,12 +671,20 @@ def _reap_children() -> None:
             return
 
 
+def serve_arguments(argv: list[str]) -> tuple[int, int | None] | None:
+    """`serve <socket fd> [<notice fd>]`: the descriptors; None when not that."""
+    if 2 <= len(argv) <= 3 and argv[0] == "serve" and all(a.isdigit() for a in argv[1:]):
+        return int(argv[1]), int(argv[2]) if len(argv) == 3 else None
+    return None
+
+
 def main(argv: list[str]) -> int:
-    """`parent.py serve <fd>`: serve launch requests on the socket `fd`."""
-    if len(argv) == 2 and argv[0] == "serve" and argv[1].isdigit():
-        return _Server(int(argv[1])).serve()
-    sys.stderr.write("usage: python -I -S parent.py serve <socket fd>\n")
-    return 2
+    """`parent.py serve <socket fd> [<notice fd>]`: serve launch requests on the socket."""
+    descriptors = serve_arguments(argv)
+    if descriptors is None:
+        sys.stderr.write("usage: python -I -S parent.py serve <socket fd> [<notice fd>]\n")
+        return 2
+    return Server(*descriptors).serve()
 
 
 if __name__ == "__main__":

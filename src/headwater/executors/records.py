@@ -19,7 +19,7 @@ from headwater.runtime.channel import METRICS, RESULT, VALUES
 
 OUTPUT_LOG = "output.log"  # where the engine puts an attempt's log (engine.attempts.OUTPUT_LOG)
 
-__all__ = ["AttemptClaim", "lost_exit", "read_claim", "read_exit"]
+__all__ = ["AttemptClaim", "exit_of_record", "lost_exit", "read_claim", "read_exit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,19 +78,20 @@ def read_exit(key: AttemptKey, directory: Path) -> TaskExit | None:
         ValueError: when exit.json cannot be read.
     """
     record = _read_json(directory / parent.EXIT)
-    return None if record is None else _exit_of(key, directory, record)
+    return None if record is None else exit_of_record(key, directory, record)
 
 
 def lost_exit(key: AttemptKey, directory: Path, reason: str) -> TaskExit:
     """A lost attempt's exit, with what the task left before it was lost."""
-    left = _exit_of(key, directory, {})
+    left = exit_of_record(key, directory, {})
     return TaskExit(key=key, exit_code=None, values=left.values, metrics=left.metrics,
                     result=left.result, lost=reason)
 
 
-def _exit_of(key: AttemptKey, directory: Path, record: dict[str, object]) -> TaskExit:
-    """An exit record and what the task left in its directory, as a `TaskExit`; a failed
-    attempt that wrote no error gets the one its log ends with (`failures.py`)."""
+def exit_of_record(key: AttemptKey, directory: Path, record: dict[str, object]) -> TaskExit:
+    """An exit record (exit.json's, or a parent's notice) and what the task left in its
+    directory, as a `TaskExit`; a failed attempt that wrote no error gets the one its log
+    ends with (`failures.py`)."""
     code, signum, error = record.get("exit_code"), record.get("signal"), record.get("start_error")
     result = _read_result(directory / RESULT)
     if isinstance(code, int) and code != 0 and signum is None and not result.get("error"):

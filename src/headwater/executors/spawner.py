@@ -1,10 +1,12 @@
-"""The engine's end of the spawner (see `parent.py`): one request per launch, one pidfd back.
+"""The engine's end of a spawner (see `parent.py`): one request per launch, one pidfd back.
 
-`Spawner` starts `python -I -S parent.py serve <fd>` on first use, connected by a socket pair,
-and sends it one JSON request per launch; the answer carries the new attempt parent's pid and
-start ticks, and a pidfd of it (SCM_RIGHTS). The pidfd comes from the spawner, the parent's
-own parent, which opened it before it could reap the child, so it can never name a process
-that reused the pid.
+`Spawner` starts its program (`python -I -S parent.py`, or a fork server: `zygote.py`) with
+`serve <socket fd> <notice fd> ARGS...` on first use, connected by a socket pair, and sends it
+one JSON request per launch; the answer carries the new attempt parent's pid and start ticks,
+and a pidfd of it (SCM_RIGHTS). The pidfd comes from the spawner, the parent's own parent,
+which opened it before it could reap the child, so it can never name a process that reused
+the pid. The notice descriptor is the write end of the executor's pipe on which parents
+announce exits (see `AttemptParent._notify`).
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from headwater.executors import parent
 
-__all__ = ["SpawnError", "Spawned", "Spawner"]
+__all__ = ["SpawnError", "Spawned", "Spawner", "light_spawner_program"]
 
 _REPLY_TIMEOUT_SECONDS = 30.0  # a spawner answers in a millisecond; 30 s means it is stuck
 _STOP_SECONDS = 2.0
@@ -38,19 +41,38 @@ class Spawned:
     claim: str  # `parent.CLAIMED`, `parent.LOST` (another parent has it), or what went wrong
 
 
+def light_spawner_program(python: str = sys.executable) -> list[str]:
+    """`python -I -S parent.py`: a spawner that starts in ~30 ms whatever is installed."""
+    return [python, "-I", "-S", os.path.abspath(parent.__file__)]
+
+
 class Spawner:
-    """The engine's end of the spawner: started on first use, started again if it died.
+    """The engine's end of a spawner: started on first use, started again if it died.
 
     Not thread-safe: the caller serialises `spawn` and `close`.
 
     Args:
-        python: the interpreter that runs `parent.py` (standard library only).
+        program: the spawner's command line, before `serve` (see `light_spawner_program`).
+        notice_fd: the write end of the executor's notice pipe, passed to the spawner.
+        arguments: more words after `serve <socket fd> <notice fd>`.
+        env: the spawner's environment (None: the engine's).
     """
 
-    def __init__(self, python: str = sys.executable) -> None:
-        self._python = python
+    def __init__(self, program: Sequence[str] | None = None, notice_fd: int | None = None,
+                 arguments: Sequence[str] = (), env: Mapping[str, str] | None = None) -> None:
+        self._program = list(program or light_spawner_program())
+        self._notice_fd, self._arguments = notice_fd, list(arguments)
+        self._env = None if env is None else dict(env)
         self._process: subprocess.Popen[bytes] | None = None
         self._channel: socket.socket | None = None
+
+    def start(self) -> None:
+        """Start the spawner now, if it does not run (it boots while the caller works on).
+
+        Raises:
+            OSError: when it cannot be started.
+        """
+        self._connect()
 
     @property
     def pid(self) -> int | None:
@@ -107,12 +129,13 @@ class Spawner:
             return self._channel
         self.close()
         mine, theirs = socket.socketpair()
+        passed = [theirs.fileno()] if self._notice_fd is None else [theirs.fileno(),
+                                                                     self._notice_fd]
         try:
             self._process = subprocess.Popen(
-                [self._python, "-I", "-S", os.path.abspath(parent.__file__), "serve",
-                 str(theirs.fileno())],
-                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
+                [*self._program, "serve", *(str(fd) for fd in passed), *self._arguments],
+                pass_fds=passed, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                env=self._env,
             )
         except OSError:
             mine.close()

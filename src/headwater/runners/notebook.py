@@ -53,4 +53,5 @@ class NotebookRunner(WarehouseRunner):
             env=env,
             cwd=path.parent,
             log_path=context.log_path,
+            python=True,
         )

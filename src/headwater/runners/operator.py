@@ -43,4 +43,5 @@ class OperatorRunner(PythonRunner):
             env=attempt_environment(context),
             cwd=context.workdir,
             log_path=context.log_path,
+            python=True,
         )

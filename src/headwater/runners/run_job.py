@@ -55,4 +55,4 @@ class RunJobRunner:
         environment = attempt_environment(context)
         environment[CHAIN_VARIABLE] = ",".join(str(job) for job in chain)
         return LaunchSpec(argv=argv, env=environment, cwd=context.workdir,
-                          log_path=context.log_path)
+                          log_path=context.log_path, python=True)

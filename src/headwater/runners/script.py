@@ -55,4 +55,5 @@ class ScriptRunner(PythonRunner):
             env=attempt_environment(context),
             cwd=script.parent,
             log_path=context.log_path,
+            python=True,
         )

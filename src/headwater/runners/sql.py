@@ -109,4 +109,5 @@ class SqlRunner(WarehouseRunner):
             env=env,
             cwd=context.workdir,
             log_path=context.log_path,
+            python=True,
         )

@@ -39,4 +39,5 @@ class WheelRunner(PythonRunner):
             env=attempt_environment(context),
             cwd=context.workdir,
             log_path=context.log_path,
+            python=True,
         )

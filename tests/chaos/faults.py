@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, make_url, text
 
+from headwater.store.engine import IDLE_IN_TRANSACTION_MS
 from tests.chaos.world import World, as_other_user
 from tests.e2e.engines import LEASE_SECONDS, EngineProcess
 
@@ -79,7 +80,9 @@ def stop_engine_past_its_lease(world: World, chance: random.Random) -> Expected:
     victim = _busy(world, engines, chance)
     frozen_with = held_runs(world, victim.name)
     victim.kill(signal.SIGSTOP)
-    time.sleep(LEASE_SECONDS * 2 + 1)
+    # Past its lease, and past the PostgreSQL session timeout that frees the row locks of a
+    # transaction it may have frozen in (store/engine.py)
+    time.sleep(max(LEASE_SECONDS * 2, IDLE_IN_TRANSACTION_MS / 1000 + LEASE_SECONDS) + 2)
     still_held = set(frozen_with) & set(held_runs(world, victim.name))
     victim.kill(signal.SIGCONT)
 

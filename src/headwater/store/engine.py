@@ -43,6 +43,8 @@ from headwater.errors import StoreLost
 # Execution option: `conn.execution_options(**READ_ONLY)` begins a deferred transaction.
 READ_ONLY = {"headwater_read_only": True}
 
+IDLE_IN_TRANSACTION_MS = 5000
+
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
@@ -56,7 +58,12 @@ def create_store_engine(url: str) -> Engine:
     (or, for a file this process may not write, a read-only engine: see above)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        # A session left idle inside a transaction belongs to a process that froze (SIGSTOP,
+        # a VM paused) mid-write: its row locks would keep every other engine from taking
+        # its runs over (they claim with SKIP LOCKED). The server ends such a session after
+        # IDLE_IN_TRANSACTION_MS; headwater's own transactions are never idle that long.
+        options = f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}"
+        return create_engine(url, pool_pre_ping=True, connect_args={"options": options})
     if (path := read_only_file(url)) is not None:
         return _read_only_engine(path)
     database = parsed.database or ""

@@ -48,7 +48,9 @@ def test_a_job_body_a_file_and_friendly_arguments(tmp_path: Path) -> None:
     assert from_file == from_body
     assert [a.result_state for a in from_file.task("load").attempts] == ["FAILED", "SUCCESS"]
     assert from_file.task("publish").result_state == "EXCLUDED"
-    assert from_file.task("each").state_message == "2 of 3 iterations failed."
+    assert from_file.task("each").state_message == (
+        "2 of 3 iterations failed: iteration 0 (input 1): The task's process exited with code 1; "
+        "iteration 2 (input 3): The task's process exited with code 1.")
     assert from_file.wall_time == timedelta(0)
 
 

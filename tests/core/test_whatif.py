@@ -170,7 +170,8 @@ def test_a_for_each_over_literal_inputs_fails_when_one_iteration_fails() -> None
     run = simulate_run(settings, Scenario(fail_iterations={"tables": {1: None}}))
 
     tables = run.task("tables")
-    assert (tables.result_state, tables.state_message) == ("FAILED", "1 of 3 iterations failed.")
+    assert (tables.result_state, tables.state_message) == ("FAILED", "1 of 3 iterations failed: iteration 1 (input \"customers\"): The task's process "
+        "exited with code 1.")
     assert [(i.iteration, i.attempt_number, str(i.result_state)) for i in tables.iterations] == [
         (0, 0, "SUCCESS"), (1, 0, "FAILED"), (1, 1, "FAILED"), (2, 0, "SUCCESS")]
     assert results(run)["after"] == "UPSTREAM_FAILED"
@@ -185,13 +186,16 @@ def test_a_for_each_over_unknown_inputs_assumes_its_iterations_and_says_so() -> 
     assert len(assumed.task("each").iterations) == 3
     assert [str(a) for a in assumed.assumptions] == [
         "each runs 3 iterations: {{tasks.list.values.tables}} is known only at run time"]
-    assert assumed.task("each").state_message == "1 of 3 iterations failed."
+    assert assumed.task("each").state_message == (
+        "1 of 3 iterations failed: iteration 2 (input 2): The task's process exited with code 1.")
     assert len(told.task("each").iterations) == 5 and told.assumptions == ()
 
 
 def test_failing_a_for_each_fails_every_iteration() -> None:
     run = simulate_run(job(loop("each", "[1, 2]")), Scenario(fail={"each": None}))
-    assert run.task("each").state_message == "2 of 2 iterations failed."
+    assert run.task("each").state_message == (
+        "2 of 2 iterations failed: iteration 0 (input 1): The task's process exited with code 1; "
+        "iteration 1 (input 2): The task's process exited with code 1.")
 
 
 def test_a_cancel_while_a_task_runs_spreads_but_cleanup_runs() -> None:

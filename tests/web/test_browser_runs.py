@@ -97,7 +97,7 @@ def test_read_a_failed_runs_error_and_logs_then_repair_it(
     page.click("#row-load th a")
     panel = page.locator("#task-panel")
     expect(panel.locator("h2")).to_contain_text("load")
-    expect(panel.locator(".error-text").first).to_contain_text("exit")
+    expect(panel.locator(".error-text").first).to_contain_text("the warehouse refused the batch")
     ada.shot("run-failed")
     # And its log, one click away, says why
     panel.locator("a:text-is('View')").first.click()

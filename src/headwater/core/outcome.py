@@ -91,7 +91,8 @@ def failed_iterations(parent: TaskRun, runs: Iterable[TaskRun]) -> str:
         value = json.dumps(shown) if shown is not None else "?"
         if len(value) > _SHOWN_INPUT_CHARS:
             value = value[: _SHOWN_INPUT_CHARS - 3] + "..."
-        parts.append(f"iteration {run.iteration} (input {value}): {run.message or 'failed'}")
+        message = (run.message or "failed").rstrip(".")  # the list ends with one full stop
+        parts.append(f"iteration {run.iteration} (input {value}): {message}")
     hidden = len(failed) - _SHOWN_ITERATIONS
     return "; ".join(parts) + (f"; and {hidden} more" if hidden > 0 else "") + "."
 

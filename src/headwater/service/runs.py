@@ -92,7 +92,10 @@ class RunsMixin(AccessMixin):
                 continue
             if job_id is None and not self.may_run(summary.job_id):
                 continue
-            self.cancel(summary.run_id)
+            try:
+                self.cancel(summary.run_id)
+            except InvalidState:
+                continue  # it ended between the listing and the cancel: nothing to do
             cancelled.append(summary.run_id)
         return cancelled
 

@@ -61,7 +61,7 @@ def kill_engines(world: World, chance: random.Random) -> Expected:
         holding += bool(held_runs(world, victim.name))
         victim.kill()
         victim.process.wait(30)
-        world.killed_engines += 1
+        world.interrupted = True
         engines.append(world.cluster.start_engine(max_parallel=6))
 
     def bit() -> str:
@@ -79,6 +79,7 @@ def stop_engine_past_its_lease(world: World, chance: random.Random) -> Expected:
     time.sleep(chance.uniform(0.3, 1.5))
     victim = _busy(world, engines, chance)
     frozen_with = held_runs(world, victim.name)
+    world.interrupted = True
     victim.kill(signal.SIGSTOP)
     # Past its lease, and past the PostgreSQL session timeout that frees the row locks of a
     # transaction it may have frozen in (store/engine.py)
@@ -102,6 +103,7 @@ def fill_the_disk(world: World, chance: random.Random) -> Expected:
     world.start_runs(3)
     time.sleep(chance.uniform(0.3, 1.5))
     sizes = [p.stat().st_size for p in world.workdir.glob("state.db*")]
+    world.interrupted = True
     _, hard = resource.prlimit(engine.process.pid, resource.RLIMIT_FSIZE)
     resource.prlimit(engine.process.pid, resource.RLIMIT_FSIZE, (max(sizes), hard))
     try:
@@ -128,6 +130,7 @@ def make_the_store_read_only(world: World, chance: random.Random) -> Expected:
     engine = world.cluster.start_engine(max_parallel=6)
     world.start_runs(3)
     time.sleep(chance.uniform(0.3, 1.5))
+    world.interrupted = True
     if world.backend == "postgresql":
         _postgres_read_only(world.cluster.db_url, True)
         try:
@@ -138,7 +141,7 @@ def make_the_store_read_only(world: World, chance: random.Random) -> Expected:
         return succeeded
     engine.kill()
     engine.process.wait(30)
-    world.killed_engines += 1
+    world.interrupted = True
     prefix = as_other_user()
     store = [world.workdir / "state.db", *world.workdir.glob("state.db-*")]
     for path in store:

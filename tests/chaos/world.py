@@ -37,7 +37,9 @@ class World:
     job_id: int = 0
     runs: list[int] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)  # what the CLI printed, for the canaries
-    killed_engines: int = 0
+    # An engine was killed, frozen or had its store fail: a delivery it made may not have
+    # been recorded, so it may be sent again (at least once; receivers drop it by its key).
+    interrupted: bool = False
     # Checks that the round's fault did bite (an engine killed while it held runs, a store
     # error in an engine's log...): a round whose fault missed proves nothing.
     evidence: list[Callable[[], str]] = field(default_factory=list)

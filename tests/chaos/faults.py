@@ -45,8 +45,16 @@ def held_runs(world: World, owner: str) -> list[int]:
 
 
 def _busy(world: World, engines: list[EngineProcess], chance: random.Random) -> EngineProcess:
-    busy = [e for e in engines if held_runs(world, e.name)] or engines
-    return busy[chance.randrange(len(busy))]
+    """An engine that holds runs now: the fault must fall on work (when the round's runs have
+    all ended already, two more are started and awaited)."""
+    for attempt in range(100):
+        busy = [e for e in engines if held_runs(world, e.name)]
+        if busy:
+            return busy[chance.randrange(len(busy))]
+        if attempt == 10:
+            world.start_runs(2)
+        time.sleep(0.1)
+    return engines[chance.randrange(len(engines))]
 
 
 def kill_engines(world: World, chance: random.Random) -> Expected:

@@ -119,7 +119,7 @@ logs: {{max_bytes_per_attempt: 1048576}}
 def _job(ledger: Path, tasks: list[dict[str, Any]] | None) -> dict[str, Any]:
     """A chain of ledger tasks (the first prints its environment, for the canaries), alerts
     on start (e-mail) and success (webhook), ten runs at once."""
-    command = LEDGER_TASK.format(seconds=0.3, ledger=ledger)
+    command = LEDGER_TASK.format(seconds=0.6, ledger=ledger)
     chain = [{"task_key": f"t{i:02d}", "shell_command_task": {
         "command": ("env | sort; " if i == 0 else "") + command},
         "depends_on": [] if i == 0 else [{"task_key": f"t{i - 1:02d}"}]}

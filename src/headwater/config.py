@@ -57,6 +57,7 @@ from pydantic_core import ErrorDetails
 
 from headwater.core.load_yaml import compose, find_node, position
 from headwater.core.notifications import RetryPolicy
+from headwater.engine.log_cap import DEFAULT_CAP_BYTES
 from headwater.errors import HeadwaterError
 
 DEFAULT_LEASE_SECONDS = 15.0
@@ -288,7 +289,7 @@ class LogSettings(_Strict):
     """How much of an attempt's output is kept: past this, its oldest part is dropped
     (`engine/log_cap.py`)."""
 
-    max_bytes_per_attempt: int = Field(default=100 * 1024 * 1024, ge=64 * 1024)
+    max_bytes_per_attempt: int = Field(default=DEFAULT_CAP_BYTES, ge=64 * 1024)
 
 
 class HeadwaterConfig(_Strict):

@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from headwater.api.errors import STATUSES
+from headwater.api.middleware import HttpMiddleware
 from headwater.errors import HeadwaterError
 from headwater.service import Service
 from headwater.web.render import STATIC, Pages, is_htmx
@@ -143,17 +144,11 @@ async def _failure(request: Request, error: Exception) -> Response:
                       "log has the details under that id.")
 
 
-class SecurityHeaders:
+class SecurityHeaders(HttpMiddleware):
     """Adds the security headers to every answer; pages are never cached (they show what one
     user may see), static files are cached for good (their URLs carry their version)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         static = scope.get("path", "").startswith("/static/")
 
         async def send_with_headers(message: Message) -> None:

@@ -5,17 +5,20 @@ Standard library only and no `headwater` import: the spawner runs as
 each attempt parent is a `fork` of it, not a new interpreter and not a fork of the engine
 (which has threads). A fork of a Python process costs little to make but much to run: each
 page the child writes is copied, so the spawner imports little (no `subprocess`, hence no
-`threading` and its after-fork hook), freezes its heap out of the garbage collector, and
-prepares each parent's work before the fork (see `AttemptParent.__init__`).
+`threading` and its after-fork hook) and freezes its heap out of the garbage collector.
 
 The spawner reads one JSON request per line from its socket (`spawner.Spawner` writes them),
-forks an attempt parent for each, and answers with `{"pid", "start_ticks", "claim"}` and a
-pidfd of the child (SCM_RIGHTS). It opens that pidfd before reaping anything, so the pidfd can
-only name its own child. It answers once the child has claimed the attempt or lost it (a
-pipe tells it, a fraction of a millisecond later), so that when `launch` returns, parent.json
-exists: an engine that takes the run over a moment later can never find a launched attempt
-without its claim and think it never started. It ignores SIGINT (the engine turns Ctrl-C
-into a cancel) and exits at EOF, when its engine closes it or dies; its children run on.
+hands each to an attempt parent, and answers with `{"pid", "start_ticks", "claim"}` and a
+pidfd of that parent (SCM_RIGHTS). The parent was forked ahead of the request (`_Spare`: the
+fork, and the first writes to the pages it shares with the spawner, happen while the engine
+works on), and in a fork server that parent has forked its task ahead too (`PreparedTask`);
+each waits on a pipe, having claimed and run nothing, and exits at EOF if it is let go. The
+spawner opens a parent's pidfd before reaping anything, so the pidfd can only name its own
+child. It answers once the parent has claimed the attempt or lost it (a pipe tells it, a
+fraction of a millisecond later), so that when `launch` returns, parent.json exists: an
+engine that takes the run over a moment later can never find a launched attempt without its
+claim and think it never started. It ignores SIGINT (the engine turns Ctrl-C into a cancel)
+and exits at EOF, when its engine closes it or dies; the parents it started run on.
 
 The attempt parent owns one attempt directory:
 
@@ -171,12 +174,13 @@ class AttemptParent:
 
     def __init__(self, request: dict[str, object], libc: ctypes.CDLL, boot_id: str,
                  notice_fd: int | None = None, forking: ForkSetup | None = None) -> None:
-        """Prepare everything the request says, in the spawner before the fork: whatever
-        the fork does not have to compute, it does not have to copy (page by page)."""
+        """Read everything the request says before the claim (the claim's text included),
+        so that a kill that comes after the claim finds the attempt ready to start."""
         self.libc = libc
         self.report_fd: int | None = None  # tells the spawner how the claim went
         self.notice_fd = notice_fd  # tells the engine of the exit before it is made durable
         self.forking = forking  # set in a fork server: what its forked tasks need
+        self.prepared: PreparedTask | None = None  # the task forked ahead, if any
         self.fork = bool(request.get("fork"))  # start the task as a fork of this process
         self.tag = str(request.get("tag", ""))
         self.identity = ""  # `"pid": P, "start_ticks": T` of this parent, once it claimed
@@ -208,6 +212,9 @@ class AttemptParent:
         if not claimed:
             return LOST_CLAIM
         self._start()
+        if self.prepared is not None:  # not needed: no task, or one spawned
+            self.prepared.discard()
+            self.prepared = None
         if self.leader is not None:
             self._supervise()
         self._record()
@@ -299,11 +306,17 @@ class AttemptParent:
 
     def _fork_task(self, log: int) -> int:
         """Start the task as a fork of this process: a fork server's, whose interpreter is
-        warm. Signals stay blocked across the fork, so that none reaches the child before
-        it has the dispositions a new process has (a SIGTERM would run our handler there)."""
+        warm. The child forked ahead of the request (`PreparedTask`) is told to start; with
+        none, one is forked now. Signals stay blocked across the fork, so that none reaches
+        the child before it has the dispositions a new process has (a SIGTERM would run our
+        handler there)."""
         if self.forking is None:
             raise OSError(errno.EINVAL, "this spawner does not fork Python tasks")
-        os.chdir(self.cwd)  # before the fork: a missing directory is a start error
+        os.chdir(self.cwd)  # before the start: a missing directory is a start error
+        if self.prepared is not None:
+            prepared, self.prepared = self.prepared, None
+            if prepared.start([self.argv, self.env, self.cwd, self.log_path, self.tag]):
+                return prepared.pid
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
         try:
             pid = os.fork()
@@ -311,33 +324,16 @@ class AttemptParent:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             raise
         if pid == 0:
-            self._become_task(self.forking, log)  # raises BecomeTask, or exits
+            try:
+                _set_apart(self.forking, log)
+                os.dup2(log, 1)
+                os.dup2(log, 2)
+            except BaseException:
+                sys.excepthook(*sys.exc_info())
+                os._exit(_FAILED)
+            _become_task(self.forking, self.libc, self.argv, self.env, self.tag)
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         return pid
-
-    def _become_task(self, forking: ForkSetup, log: int) -> None:
-        """In the forked child: become what a spawned task process is (a session of its own,
-        signals at their defaults, stdin from /dev/null, stdout and stderr to the log, no
-        other descriptor of ours, the task's environment), then unwind to the fork server's
-        top, which runs the task's command line (`BecomeTask`)."""
-        try:
-            os.setsid()
-            _reset_signals()
-            devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-            for source, target in ((devnull, 0), (log, 1), (log, 2)):
-                os.dup2(source, target)
-            _close_descriptors(forking.keep_fds | {log})  # `_start` closes the log as we unwind
-            _replace_environment(self.env)
-            time.tzset()  # the task's TZ, as a new process reads it
-            forking.mark(self.tag)
-            self.libc.prctl(_PR_SET_NAME, os.path.basename(self.argv[0]).encode()[:15], 0, 0,
-                            0)  # as `exec` names a process
-            gc.enable()
-            signal.pthread_sigmask(signal.SIG_SETMASK, ())
-        except BaseException:
-            sys.excepthook(*sys.exc_info())
-            os._exit(_FAILED)
-        raise BecomeTask(self.argv)
 
     def _supervise(self) -> None:
         """Reap every child until none is left; sweep what outlives the leader."""
@@ -451,6 +447,103 @@ def _spawn(argv: list[str], env: dict[str, str], cwd: str, log: int) -> int:
         os.close(devnull)
 
 
+class PreparedTask:
+    """A task process forked from a fork server's parent ahead of its request, waiting to be
+    told what to become (`start`) in a session of its own, its signals blocked.
+
+    The fork of a warm interpreter and its child's first writes to the pages they share cost
+    more than the rest of a task's start: done while the parent waits for its request, they
+    are off the launch's path. If the parent ends or lets it go first, it reads EOF and
+    exits having run nothing.
+    """
+
+    def __init__(self, pid: int, go_fd: int) -> None:
+        self.pid, self.go_fd = pid, go_fd
+
+    @classmethod
+    def fork(cls, forking: ForkSetup, libc: ctypes.CDLL) -> PreparedTask | None:
+        """Fork one now; None when it cannot be (the task is forked at its start instead)."""
+        go_read, go_write = os.pipe2(os.O_CLOEXEC)
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+        try:
+            pid = os.fork()
+        except OSError:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            os.close(go_read)
+            os.close(go_write)
+            return None
+        if pid == 0:
+            os.close(go_write)
+            _await_start(forking, libc, go_read)  # raises BecomeTask, or exits
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        os.close(go_read)
+        return cls(pid, go_fd=go_write)
+
+    def start(self, what: list[object]) -> bool:
+        """Tell it what to become; False when it is gone (it is reaped then)."""
+        try:
+            _write_all(self.go_fd, json.dumps(what).encode())
+        except OSError:
+            self.discard()
+            return False
+        os.close(self.go_fd)
+        return True
+
+    def discard(self) -> None:
+        """Let it go and reap it: it exits at EOF, having run nothing."""
+        with contextlib.suppress(OSError):
+            os.close(self.go_fd)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+
+
+def _await_start(forking: ForkSetup, libc: ctypes.CDLL, go_fd: int) -> None:
+    """In a prepared task: set itself apart now, then wait to be told what to become."""
+    try:
+        _set_apart(forking, go_fd)
+        message = _read_all(go_fd)
+        if not message:
+            os._exit(0)
+        argv, env, cwd, log_path, tag = json.loads(message)
+        log = os.open(log_path, _LOG_FLAGS, _LOG_MODE)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(log)
+        os.chdir(cwd)
+    except BaseException:
+        sys.excepthook(*sys.exc_info())
+        os._exit(_FAILED)
+    _become_task(forking, libc, argv, env, tag)
+
+
+def _set_apart(forking: ForkSetup, keep: int) -> None:
+    """In a forked task: a session of its own, stdin from /dev/null, no descriptor of ours
+    but `keep` (and those the preloaded modules hold)."""
+    os.setsid()
+    devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    os.dup2(devnull, 0)
+    _close_descriptors(forking.keep_fds | {keep})
+
+
+def _become_task(forking: ForkSetup, libc: ctypes.CDLL, argv: list[str],
+                 env: dict[str, str], tag: str) -> None:
+    """In a forked task set apart, its output on the log: become what a spawned task process
+    is (signals at their defaults, the task's environment, named as `exec` names it), then
+    unwind to the fork server's top, which runs the command line (`BecomeTask`)."""
+    try:
+        _reset_signals()
+        _replace_environment(env)
+        time.tzset()  # the task's TZ, as a new process reads it
+        forking.mark(tag)
+        libc.prctl(_PR_SET_NAME, os.path.basename(argv[0]).encode()[:15], 0, 0, 0)
+        gc.enable()
+        signal.pthread_sigmask(signal.SIG_SETMASK, ())
+    except BaseException:
+        sys.excepthook(*sys.exc_info())
+        os._exit(_FAILED)
+    raise BecomeTask(argv)
+
+
 def _ignore(signum: int, frame: object) -> None:
     """A handler that does nothing (a caught signal, unlike SIG_IGN, is reset by exec)."""
 
@@ -538,8 +631,34 @@ def _number(value: object) -> float:
 # -- the spawner -------------------------------------------------------------------------------
 
 
+class _Spare:
+    """An attempt parent forked ahead of its request, blocked reading it from a pipe.
+
+    Forking a warm interpreter, and the child's first writes to the pages it shares with
+    it, take about as long as the rest of a launch: the server does that between requests,
+    so that a request finds its parent ready (see `Server._answer`).
+    """
+
+    def __init__(self, pid: int, pidfd: int, request_fd: int, report_fd: int) -> None:
+        self.pid, self.pidfd = pid, pidfd
+        self.start_ticks = _start_ticks(pid)
+        self.request_fd, self.report_fd = request_fd, report_fd  # our ends of its pipes
+
+    def alive(self) -> bool:
+        return not select.select([self.pidfd], [], [], 0)[0]  # a pidfd reads when it ends
+
+    def discard(self) -> None:
+        """Let it go: it reads EOF and exits (or has), having claimed nothing."""
+        for fd in (self.request_fd, self.report_fd, self.pidfd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
 class Server:
-    """The spawner's loop: one attempt parent forked per request line, until EOF.
+    """The spawner's loop: one attempt parent per request line, until EOF.
+
+    Each request goes to the parent forked ahead of it (`_Spare`), or to one forked then if
+    that one is gone; the next is forked once the answer is sent.
 
     Args:
         fd: the socket to the engine.
@@ -557,6 +676,7 @@ class Server:
         self.channel.setblocking(True)
         self.wake_read, self.wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self.notice_fd, self.forking = notice_fd, forking
+        self.spare: _Spare | None = None
         if notice_fd is not None:  # inherited from the engine: no task may inherit it
             os.set_inheritable(notice_fd, False)
             os.set_blocking(notice_fd, False)
@@ -571,8 +691,14 @@ class Server:
         poller = select.poll()
         poller.register(self.channel, select.POLLIN)
         poller.register(self.wake_read, select.POLLIN)
-        with contextlib.suppress(ConnectionError):  # the engine died mid-request
-            self._loop(poller)
+        with contextlib.suppress(OSError):  # no spare now: the first request forks one
+            self.spare = self._fork_spare()
+        try:
+            with contextlib.suppress(ConnectionError):  # the engine died mid-request
+                self._loop(poller)
+        finally:
+            if self.spare is not None:
+                self.spare.discard()
         return 0  # the engine closed us or died: our children run on
 
     def _loop(self, poller: select.poll) -> None:
@@ -592,65 +718,123 @@ class Server:
                     self._answer(line)
 
     def _answer(self, line: bytes) -> None:
-        reply, pidfd = self._fork(line)
+        reply, pidfd = self._launch(line)
         data = json.dumps(reply).encode() + b"\n"
-        if pidfd is None:
-            self.channel.sendall(data)
-            return
         try:
-            socket.send_fds(self.channel, [data], [pidfd])
+            if pidfd is None:
+                self.channel.sendall(data)
+            else:
+                socket.send_fds(self.channel, [data], [pidfd])
         finally:
-            os.close(pidfd)
+            if pidfd is not None:
+                os.close(pidfd)
+        if self.spare is None:  # for the next request, while the engine works on
+            with contextlib.suppress(OSError):
+                self.spare = self._fork_spare()
 
-    def _fork(self, line: bytes) -> tuple[dict[str, object], int | None]:
+    def _launch(self, line: bytes) -> tuple[dict[str, object], int | None]:
+        """Hand the request to a parent; the reply once it claimed the attempt, or not."""
         try:
-            request = json.loads(line)
-            if not isinstance(request, dict):
+            if not isinstance(json.loads(line), dict):
                 raise ValueError("not a JSON object")
-            attempt = AttemptParent(request, self.libc, self.boot_id, self.notice_fd,
-                                    self.forking)
         except Exception as error:  # whatever the request, the spawner serves the next one
             return {"error": f"not a launch request: {error!r}"}, None
+        for _ in range(2):  # a spare that died since it was forked is replaced once
+            spare, self.spare = self.spare, None
+            try:
+                if spare is None or not spare.alive():
+                    if spare is not None:
+                        spare.discard()
+                    spare = self._fork_spare()
+            except OSError as error:
+                return {"error": f"cannot fork an attempt parent: {error.strerror}"}, None
+            try:
+                _write_all(spare.request_fd, line)
+            except OSError:  # it died before reading: it claimed nothing
+                spare.discard()
+                continue
+            os.close(spare.request_fd)
+            # Not reaped before this reply is sent (its pidfd pins it): the pidfd and the
+            # start ticks are its own.
+            reply: dict[str, object] = {"pid": spare.pid, "start_ticks": spare.start_ticks}
+            with open(spare.report_fd, "rb") as report:  # until it claimed the attempt, or not
+                reply["claim"] = report.read().decode("utf-8", "replace")
+            return reply, spare.pidfd
+        return {"error": "the attempt parents forked for it ended before reading it"}, None
+
+    def _fork_spare(self) -> _Spare:
+        request_read, request_write = os.pipe2(os.O_CLOEXEC)
         report_read, report_write = os.pipe2(os.O_CLOEXEC)
         try:
             pid = os.fork()
-        except OSError as error:
-            os.close(report_read)
-            os.close(report_write)
-            return {"error": f"cannot fork an attempt parent: {error.strerror}"}, None
+        except OSError:
+            for fd in (request_read, request_write, report_read, report_write):
+                os.close(fd)
+            raise
         if pid == 0:
+            os.close(request_write)
             os.close(report_read)
-            self._become_parent(attempt, report_write)
+            self._become_parent(request_read, report_write)
+        os.close(request_read)
         os.close(report_write)
-        # Our child, not reaped before this reply is sent: the pidfd and ticks are its own.
-        pidfd = os.pidfd_open(pid)
-        reply: dict[str, object] = {"pid": pid, "start_ticks": _start_ticks(pid)}
-        with open(report_read, "rb") as report:  # until the child claimed the attempt, or not
-            reply["claim"] = report.read().decode("utf-8", "replace")
-        return reply, pidfd
+        return _Spare(pid, os.pidfd_open(pid), request_write, report_read)
 
-    def _become_parent(self, attempt: AttemptParent, report_fd: int) -> None:
-        """The forked child: never returns into the spawner's loop, except as a forked task
-        (`BecomeTask`), which unwinds to the fork server's top."""
-        code, attempt.report_fd, becoming = _FAILED, report_fd, False
+    def _become_parent(self, request_fd: int, report_fd: int) -> None:
+        """The forked child: wait for its request, then run that attempt. Never returns into
+        the spawner's loop, except as a forked task (`BecomeTask`), which unwinds to the fork
+        server's top."""
+        code, becoming, attempt = _FAILED, False, None
         try:
             gc.disable()  # a parent makes no cycles worth the copied pages a collection costs
             signal.set_wakeup_fd(-1)
             self.channel.detach()  # closed below: its object must never close it again
             for fd in (self.channel_fd, self.wake_read, self.wake_write):
                 os.close(fd)
+            prepared = None if self.forking is None else \
+                PreparedTask.fork(self.forking, self.libc)
+            line = _read_all(request_fd)
+            if not line:  # the spawner let us go (or ended) before a request came
+                code = 0
+                return  # (the prepared task reads EOF as we exit)
+            attempt = AttemptParent(json.loads(line), self.libc, self.boot_id,
+                                    self.notice_fd, self.forking)
+            attempt.report_fd, attempt.prepared = report_fd, prepared
             code = attempt.run()
         except BecomeTask:
             becoming = True
             raise
         except BaseException as error:
-            attempt.report(f"the attempt parent failed: {error!r}")  # unless it reported
+            failed = f"the attempt parent failed: {error!r}"
+            if attempt is None:
+                _report_once(report_fd, failed)
+            else:
+                attempt.report(failed)  # unless it reported already (and closed the pipe)
             sys.excepthook(*sys.exc_info())
         finally:
             if not becoming:
                 with contextlib.suppress(BaseException):
                     sys.stderr.flush()
                 os._exit(code)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 1 << 16):
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks)
+
+
+def _report_once(fd: int, outcome: str) -> None:
+    """Write `outcome` on a report pipe that no `AttemptParent` took yet."""
+    with contextlib.suppress(OSError):
+        os.write(fd, outcome.encode("utf-8", "replace")[:4096])
 
 
 def _drain(fd: int) -> None:

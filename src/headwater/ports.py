@@ -229,6 +229,24 @@ class RunRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Transition:
+    """One decision of the engine's, as the store keeps it: the event, the snapshot after
+    it, the task runs it changed, and what it brings (alerts, audit entries, task figures
+    and outputs, handled requests; for a repair, the job version and parameters)."""
+
+    event: Event
+    state: RunState
+    changed: Sequence[int]
+    outbox: Sequence[OutboxItem] = ()
+    audit: Sequence[AuditEntry] = ()
+    metrics: Sequence[TaskMetric] = ()
+    outputs: Mapping[int, Mapping[str, Any]] | None = None
+    handled: Sequence[int] = ()
+    job_version: int | None = None
+    parameters: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RunRequest:
     """What another process asked of the engine that drives a run."""
 
@@ -420,6 +438,13 @@ class Store(Protocol):
                parameters: Mapping[str, str] | None = None) -> Mapping[int, int]:
         """In ONE transaction under `fence`: the event, the new snapshot and everything the
         decision brings (see `SqlStore.record`); seq -> task run id of `changed`."""
+        ...
+
+    def record_all(self, run_id: int, fence: int, transitions: Sequence[Transition],
+                   known: Mapping[int, int] | None = None) -> Mapping[int, int]:
+        """`record` of each transition, in order, all in ONE transaction under `fence`;
+        seq -> task run id of every changed task run. `known` (seq -> id of the run's task
+        runs the caller knows) spares looking those up."""
         ...
 
     def load_run(self, run_id: int, plan: Plan | None = None) -> RunRecord:

@@ -32,10 +32,11 @@ class World:
     def engine(self, name: str, handler: Handler | None = None, *, max_parallel: int = 4,
                lease_seconds: float = 15.0, only: set[int] | None = None,
                is_dead: Callable[[str], bool] = lambda owner: False,
-               schedules: bool = False) -> Supervisor:
+               schedules: bool = False, write_starts_within: float = 0.05) -> Supervisor:
         settings = EngineSettings(self.tmp_path / "logs", max_parallel, "ann", lease_seconds,
                                   schedules=schedules,
-                                  warehouse=self.tmp_path / "warehouse.duckdb")
+                                  warehouse=self.tmp_path / "warehouse.duckdb",
+                                  write_starts_within=write_starts_within)
         executor = FakeExecutor(self.clock, handler, self.attempts)
         return Supervisor(self.store, executor, fake_runners(), self.clock, settings, name,
                           only=only, is_dead=is_dead)

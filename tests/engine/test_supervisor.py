@@ -172,16 +172,17 @@ def test_a_store_failure_lets_the_run_go_and_it_is_claimed_again(
     # Given a run whose first attempt's exit cannot be recorded: the database is away
     run_id = world.start(world.job(tasks=2, chain=True))
     engine = world.engine("e1", lease_seconds=15)
-    record = world.store.record
+    record_all = world.store.record_all
     failures = []
 
     def flaky(*args: Any, **kwargs: Any) -> Any:
-        if isinstance(args[2], TaskSucceeded) and not failures:
-            failures.append(args[2])
+        events = [transition.event for transition in args[2]]
+        if any(isinstance(event, TaskSucceeded) for event in events) and not failures:
+            failures.append(events)
             raise StoreError("the database is restarting")
-        return record(*args, **kwargs)
+        return record_all(*args, **kwargs)
 
-    monkeypatch.setattr(world.store, "record", flaky)
+    monkeypatch.setattr(world.store, "record_all", flaky)
     # When the engine carries on
     step_until(lambda: bool(failures), engine)
     assert run_id not in engine.drivers  # it let the run go rather than guess

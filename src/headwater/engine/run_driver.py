@@ -12,6 +12,7 @@ run again (the new owner adopts its attempts).
 from __future__ import annotations
 
 import signal as signals
+import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -59,6 +60,7 @@ from headwater.ports import (
     RunRequest,
     Store,
     TaskExit,
+    Transition,
 )
 
 # Called after every decision: the new state, the task runs it changed, seq -> run id.
@@ -77,6 +79,7 @@ class Host(Protocol):
     logs_dir: Path
     actor: str
     kill_grace_seconds: float
+    write_starts_within: float  # seconds a task's start may wait for the run's next write
     clusters: ClusterKeeper | None
 
     def set_timer(self, run_id: int, key: str, at: datetime) -> None: ...
@@ -94,6 +97,8 @@ class RunDriver:
         self.to_launch: deque[int] = deque()
         self.armed: set[str] = set()  # duration-warning timers set by this driver
         self.clusters_kept: frozenset[str] | None = None  # as last told to the host
+        self.unwritten: list[Transition] = []  # decided and acted on, not stored yet
+        self.write_by: float | None = None  # monotonic instant by which to store them
         self.use(record)
 
     def use(self, record: RunRecord) -> None:
@@ -161,15 +166,26 @@ class RunDriver:
               outputs: Mapping[int, Mapping[str, Any]] | None = None,
               handled: Sequence[int] = (), job_version: int | None = None,
               parameters: Mapping[str, str] | None = None) -> None:
-        """Decide, persist the decision with everything it brings, then act on it."""
+        """Decide, persist the decision with everything it brings, then act on it.
+
+        A decision is stored before anything is done about it, with one exception: a task's
+        start, which only records a launch already made, may wait for the run's next write
+        (at most the host's `write_starts_within` seconds), so that a quick task's start and
+        end are one transaction. Lost in a crash, it costs nothing: the start is re-issued,
+        and the attempt's claim in its directory makes the launch adopt the attempt that
+        runs."""
         decision = decide(self.state, event)
         effects = side_effects(self.settings, self.context, self.state, decision.state,
                                decision.changed, event)
-        ids = self.host.store.record(
-            self.run_id, self.fence, event, decision.state, decision.changed,
-            outbox=effects.outbox, audit=effects.audit, metrics=metrics, outputs=outputs,
-            handled=handled, job_version=job_version, parameters=parameters)
-        self.ids.update(ids)
+        self.unwritten.append(Transition(
+            event, decision.state, decision.changed, outbox=effects.outbox,
+            audit=effects.audit, metrics=metrics, outputs=outputs, handled=handled,
+            job_version=job_version, parameters=parameters))
+        if isinstance(event, TaskStarted) and not effects.outbox and all(
+                isinstance(command, SetTimer | CancelTimer) for command in decision.commands):
+            self.write_by = self.write_by or time.monotonic() + self.host.write_starts_within
+        else:
+            self.write()
         self.state = decision.state
         self.arm_duration_watches()
         for command in decision.commands:
@@ -177,6 +193,14 @@ class RunDriver:
         self.keep_clusters()
         if self.observer is not None:
             self.observer(self.state, decision.changed, self.ids)
+
+    def write(self) -> None:
+        """Store the decisions not stored yet, in one transaction."""
+        if self.unwritten:
+            self.ids.update(self.host.store.record_all(self.run_id, self.fence,
+                                                       self.unwritten, self.ids))
+            self.unwritten.clear()
+        self.write_by = None
 
     def apply_all(self, events: Sequence[Event]) -> None:
         for event in events:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -58,6 +59,9 @@ class EngineSettings:
     claim_limit: int = 8  # runs claimed at most per look
     kill_grace_seconds: float = 10.0  # SIGTERM, then SIGKILL of the whole tree after this
     log_cap_bytes: int = DEFAULT_CAP_BYTES  # a running attempt's log rotates past this
+    # How long a task's start may wait to be stored with the run's next write (its end,
+    # for a quick task): see `RunDriver.apply`.
+    write_starts_within: float = 0.05
     # Fire the jobs' schedules and triggers (`headwater engine` does; `headwater run` not),
     # watching the commits of the embedded warehouse at this path for table-update triggers.
     schedules: bool = False
@@ -80,6 +84,7 @@ class Supervisor:
         self.is_dead = is_dead
         self.logs_dir, self.actor = settings.logs_dir, settings.actor
         self.kill_grace_seconds = settings.kill_grace_seconds
+        self.write_starts_within = settings.write_starts_within
         self.drivers: dict[int, RunDriver] = {}
         self.failed_runs: set[int] = set()  # stopped after an unexpected error (see `call`)
         self.turns: deque[int] = deque()  # runs in the order they get the next free slot
@@ -147,8 +152,17 @@ class Supervisor:
             run_text, _, timer = key.partition(_TIMER_SEPARATOR)
             if (driver := self.drivers.get(int(run_text))) is not None:
                 self.call(driver.run_id, partial(driver.on_timer, timer))
+        self.write_due()
         self.outlast_store_errors(self.take_requests)
         self.outlast_store_errors(self.retire_finished)
+
+    def write_due(self, everything: bool = False) -> None:
+        """Store the task starts that waited long enough for their run's next write (see
+        `RunDriver.apply`), or `everything` not stored yet."""
+        now = time.monotonic()
+        for driver in list(self.drivers.values()):
+            if driver.write_by is not None and (everything or driver.write_by <= now):
+                self.call(driver.run_id, driver.write)
 
     def outlast_store_errors(self, action: Callable[[], None]) -> None:
         """Claims, renewals and polls try again on the next turn when the store fails (a
@@ -173,6 +187,9 @@ class Supervisor:
         if (next_timer := self.timers.next_at()) is not None:
             due.append(next_timer)
         seconds = min((at - now).total_seconds() for at in due)
+        writes = [d.write_by for d in self.drivers.values() if d.write_by is not None]
+        if writes:
+            seconds = min(seconds, min(writes) - time.monotonic())
         return max(0.0, min(self.settings.poll_seconds, seconds))
 
     # -- claiming and leases ---------------------------------------------------------------
@@ -286,6 +303,7 @@ class Supervisor:
     def hand_back(self) -> None:
         """Release every run held, leaving its attempts running, so another engine (or
         this one, restarted) claims it at once."""
+        self.write_due(everything=True)
         for run_id in list(self.drivers):
             fence = self.drivers[run_id].fence
             self.drop(run_id, "the engine is stopping")

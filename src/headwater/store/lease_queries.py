@@ -5,7 +5,7 @@ claimed by writing its `lease_owner`, `lease_expires_ms` and a `fence` one highe
 before, in one statement per claim batch. The owner renews the lease well before it
 expires; a lease that expired (its engine died, stalled or lost the database) is claimable
 again, and the new claim's higher fence makes every later write of the old owner fail
-(`run_queries.record_transition` checks it in the same UPDATE). See docs/architecture.md.
+(`run_queries.record_transitions` checks it in the same UPDATE). See docs/architecture.md.
 
 - Time is the database's clock (`now_ms`): on PostgreSQL the server's, so engines on
   machines with skewed clocks agree; on SQLite the one host's. Tests may pass a fake clock.

@@ -1,11 +1,12 @@
 """Statements on runs, task runs and the event log, as functions of an open `Connection`.
 
-`record_transition` is the hot path (one call per state change): it issues one UPDATE of the
-run row (which also numbers the event and checks the engine's fencing token in the same
-statement), one INSERT of the event, and for the changed task runs one SELECT of their ids,
-one executemany UPDATE and, for new ones, one multi-row INSERT into `run_ids` and one
-executemany INSERT. The statements are built once at import: the constructs are immutable,
-and SQLAlchemy's compiled cache then recognises them at once.
+`record_transitions` is the hot path (one call per write of an engine, which may hold a few
+events): it issues one UPDATE of the run row (which also numbers the events and checks the
+engine's fencing token in the same statement), one executemany INSERT of the events, and for
+the changed task runs one SELECT of the ids the engine does not know yet, one executemany
+UPDATE and, for new ones, one multi-row INSERT into `run_ids` and one executemany INSERT.
+The statements are built once at import: the constructs are immutable, and SQLAlchemy's
+compiled cache then recognises them at once.
 
 `pending_requests` is the other frequent call (the engine polls it several times a second for
 all the runs it holds): one indexed SELECT, in a read transaction, finds that there is
@@ -47,7 +48,7 @@ _ALLOCATE_IDS = insert(run_ids).returning(run_ids.c.id)
 _UPDATE_RUN = (
     update(runs)
     .where(runs.c.run_id == bindparam("b_run_id"), runs.c.fence == bindparam("b_fence"))
-    .values(event_count=runs.c.event_count + 1)
+    .values(event_count=runs.c.event_count + bindparam("b_events"))
     .returning(runs.c.event_count)
 )
 _INSERT_EVENT = insert(run_events)
@@ -113,40 +114,50 @@ def insert_task_runs(conn: Connection, run_id: int, new: Sequence[TaskRun]) -> d
     return {task_run.seq: task_run_id for task_run_id, task_run in zip(ids, new, strict=True)}
 
 
-def record_transition(
-    conn: Connection, run_id: int, fence: int, event: Event, state: RunState,
-    changed: Sequence[int],
+def record_transitions(
+    conn: Connection, run_id: int, fence: int,
+    steps: Sequence[tuple[Event, RunState, Sequence[int]]], known: Mapping[int, int],
 ) -> dict[int, int]:
-    """Append `event`, save the run row and upsert the `changed` task runs; seq -> id.
+    """Append the events of `steps` (event, snapshot after it, seqs it changed), save the
+    run row as the last snapshot has it, and upsert each changed task run as the last step
+    that changed it left it; seq -> id. `known`: seq -> id of task runs known to exist
+    (not looked up again).
 
     Raises:
         LeaseLost: when the run's fence is no longer `fence` (another engine claimed it):
             nothing is written.
     """
-    changed_runs = [_task_run(state, seq) for seq in dict.fromkeys(changed)]
-    event_no = conn.execute(
-        _UPDATE_RUN, {"b_run_id": run_id, "b_fence": fence, **run_state_values(state)}
+    last = steps[-1][1]
+    count = conn.execute(
+        _UPDATE_RUN, {"b_run_id": run_id, "b_fence": fence, "b_events": len(steps),
+                      **run_state_values(last)}
     ).scalar()
-    if event_no is None:
+    if count is None:
         check_run_exists(conn, run_id)
         raise LeaseLost(run_id, fence)
-    body = event_to_dict(event)
-    conn.execute(
-        _INSERT_EVENT,
-        {"run_id": run_id, "event_no": event_no, "type": body["type"], "body": body,
-         "at": event.at},
-    )
-    if not changed_runs:
+    first = count - len(steps) + 1
+    rows = []
+    for number, (event, _, _) in enumerate(steps, start=first):
+        body = event_to_dict(event)
+        rows.append({"run_id": run_id, "event_no": number, "type": body["type"], "body": body,
+                     "at": event.at})
+    conn.execute(_INSERT_EVENT, rows)
+    changed = {seq: _task_run(state, seq) for _, state, seqs in steps for seq in seqs}
+    if not changed:
         return {}
-    return upsert_task_runs(conn, run_id, changed_runs)
+    return upsert_task_runs(conn, run_id, list(changed.values()), known)
 
 
-def upsert_task_runs(conn: Connection, run_id: int, changed: Sequence[TaskRun]) -> dict[int, int]:
-    """Update the task runs that exist, insert the others; seq -> task run id for all."""
-    rows = conn.execute(
-        _EXISTING_TASK_RUNS, {"b_run_id": run_id, "b_seqs": [r.seq for r in changed]}
-    )
-    existing = {row.seq: row.task_run_id for row in rows}
+def upsert_task_runs(conn: Connection, run_id: int, changed: Sequence[TaskRun],
+                     known: Mapping[int, int] | None = None) -> dict[int, int]:
+    """Update the task runs that exist, insert the others; seq -> task run id for all.
+    `known`: seq -> id of task runs known to exist (not looked up again)."""
+    known = known or {}
+    existing = {r.seq: known[r.seq] for r in changed if r.seq in known}
+    unknown = [r.seq for r in changed if r.seq not in existing]
+    if unknown:
+        rows = conn.execute(_EXISTING_TASK_RUNS, {"b_run_id": run_id, "b_seqs": unknown})
+        existing.update({row.seq: row.task_run_id for row in rows})
     updates = [r for r in changed if r.seq in existing]
     if updates:
         conn.execute(

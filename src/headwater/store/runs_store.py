@@ -20,7 +20,7 @@ from headwater.core.notifications import OutboxItem
 from headwater.core.runstate import RunState
 from headwater.core.states import LifeCycleState, ResultState
 from headwater.errors import InvalidState, LeaseLost, NotFound
-from headwater.ports import Claim, Clock, JobRecord, NewRun, RunCreated, RunRequest
+from headwater.ports import Claim, Clock, JobRecord, NewRun, RunCreated, RunRequest, Transition
 from headwater.store import admission_queries, lease_queries, ops_queries, run_queries
 from headwater.store.tables import runs
 
@@ -110,18 +110,39 @@ class RunsMixin:
         Raises:
             LeaseLost: when another engine has claimed the run since: nothing is written.
         """
+        return self.record_all(run_id, fence, [Transition(
+            event, state, changed, outbox=outbox, audit=audit, metrics=metrics,
+            outputs=outputs, handled=handled, job_version=job_version,
+            parameters=parameters)])
+
+    def record_all(self, run_id: int, fence: int, transitions: Sequence[Transition],
+                   known: Mapping[int, int] | None = None) -> Mapping[int, int]:
+        """`record` of each transition in order, in ONE transaction: one commit, and one
+        move of the audit chain's head for all their entries.
+
+        Raises:
+            LeaseLost: when another engine has claimed the run since: nothing is written.
+        """
+        audit = [entry for item in transitions for entry in item.audit]
         with self._writing() as conn:
-            ids = run_queries.record_transition(conn, run_id, fence, event, state, changed)
-            if job_version is not None or parameters is not None:
-                run_queries.set_job_version(conn, run_id, job_version, parameters)
-            run_queries.mark_handled(conn, run_id, handled, event.at)
-            if state.is_terminal:  # before the audit: the job's row, then the audit head
-                self._run_ended(conn, run_id, event.at)
-            if outbox or audit or metrics:
-                ops_queries.write_effects(conn, run_id, ids, outbox, audit, metrics, event.at)
-            if outputs:
-                ops_queries.write_outputs(conn, run_id, ids, outputs)
-            return ids
+            ids = run_queries.record_transitions(
+                conn, run_id, fence, [(t.event, t.state, t.changed) for t in transitions],
+                known or {})
+            for item in transitions:
+                if item.job_version is not None or item.parameters is not None:
+                    run_queries.set_job_version(conn, run_id, item.job_version,
+                                                item.parameters)
+                run_queries.mark_handled(conn, run_id, item.handled, item.event.at)
+                if item.state.is_terminal:  # before the audit: the job's row, then its head
+                    self._run_ended(conn, run_id, item.event.at)
+                if item.outbox or item.metrics:
+                    ops_queries.write_effects(conn, run_id, ids, item.outbox, (),
+                                              item.metrics, item.event.at)
+                if item.outputs:
+                    ops_queries.write_outputs(conn, run_id, ids, item.outputs)
+            if audit:
+                ops_queries.append_audit(conn, audit)
+        return ids
 
     def _run_ended(self, conn: Connection, run_id: int, at: datetime) -> None:
         waiting = bool(run_queries.pending_requests(conn, [run_id]))

@@ -27,7 +27,7 @@ when the decision is made; the store fills `task_run_id` in the same transaction
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -221,8 +221,9 @@ def _task_notifications(context: RunContext, old: RunState, new: RunState, run: 
     if run.task_key not in new.plan.tasks and run.parent_seq is None:
         return []  # a task removed from the job since (a repair on newer settings)
     spec = task_spec(new, run)
-    if spec.condition_task is not None:
-        return []
+    if spec.condition_task is not None or not (
+            spec.email_notifications or spec.webhook_notifications):
+        return []  # (nothing to send: spare the look at the other attempts)
     if run.life_cycle is LifeCycleState.RUNNING and (
             before is None or before.life_cycle is not LifeCycleState.RUNNING):
         kind: NotificationEvent | None = _task_start_event(spec, run)
@@ -305,8 +306,10 @@ def duration_threshold(health: Health | None) -> int | None:
     return min(values) if values else None
 
 
-def duration_watches(settings: JobSettings, state: RunState) -> list[DurationWatch]:
-    """The instants at which the run or a running attempt crosses its duration threshold.
+def duration_watches(settings: JobSettings, state: RunState,
+                     seqs: Iterable[int] | None = None) -> list[DurationWatch]:
+    """The instants at which the run or a running attempt crosses its duration threshold
+    (of the attempts `seqs`, or of all).
 
     The engine sets a timer for each key it has not armed yet in this loop; on the timer it
     applies `TimerFired(at, key)` like any other, which `decide` ignores and `side_effects`
@@ -318,7 +321,9 @@ def duration_watches(settings: JobSettings, state: RunState) -> list[DurationWat
     if job_threshold is not None and state.life_cycle is LifeCycleState.RUNNING and started:
         watches.append(DurationWatch(f"{DURATION_PREFIX}run:{len(state.repairs)}",
                                      started + timedelta(seconds=job_threshold)))
-    for run in state.task_runs.values():
+    runs = state.task_runs.values() if seqs is None else \
+        [state.task_runs[seq] for seq in seqs if seq in state.task_runs]
+    for run in runs:
         if run.life_cycle is not LifeCycleState.RUNNING or run.start_time is None:
             continue
         threshold = duration_threshold(task_spec(state, run).health)

@@ -187,7 +187,7 @@ class RunDriver:
         else:
             self.write()
         self.state = decision.state
-        self.arm_duration_watches()
+        self.arm_duration_watches(decision.changed)
         for command in decision.commands:
             self.perform(command)
         self.keep_clusters()
@@ -216,8 +216,10 @@ class RunDriver:
             self.clusters_kept = needed
             self.host.clusters.keep_clusters(self.run_id, needed)
 
-    def arm_duration_watches(self) -> None:
-        for watch in duration_watches(self.settings, self.state):
+    def arm_duration_watches(self, seqs: Sequence[int] | None = None) -> None:
+        """Set a timer for each duration threshold not armed yet (of the run, and of the
+        attempts `seqs`, or of all)."""
+        for watch in duration_watches(self.settings, self.state, seqs):
             if watch.key not in self.armed:
                 self.armed.add(watch.key)
                 self.host.set_timer(self.run_id, watch.key, watch.at)

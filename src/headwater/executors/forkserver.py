@@ -24,6 +24,7 @@ in a row is given up for its key, whose tasks are then spawned.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -53,7 +54,13 @@ def _is_our_python(interpreter: str) -> bool:
     """Whether `interpreter` is the engine's Python build (itself, or a venv of it): a fork
     server runs our code (`zygote.py`), and only a Python of the same version surely can."""
     return os.path.isabs(interpreter) and os.access(interpreter, os.X_OK) \
-        and os.path.realpath(interpreter) == os.path.realpath(sys.executable)
+        and _real(interpreter) == _real(sys.executable)
+
+
+@functools.lru_cache(maxsize=64)
+def _real(path: str) -> str:
+    """`os.path.realpath`, remembered: it costs a system call per path part, per launch."""
+    return os.path.realpath(path)
 
 
 def start_up_variables(env: Mapping[str, str]) -> dict[str, str]:

@@ -40,9 +40,13 @@ class AnchorFile:
         transaction has committed; a failure is logged, never raised)."""
         line = json.dumps({"db": self.database, "id": entry_id, "hash": entry_hash,
                            "at": datetime.now(UTC).isoformat(timespec="seconds")})
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                fd = os.open(self.path, flags, 0o600)
+            except FileNotFoundError:  # its folder, made on the first append
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.path, flags, 0o600)
             try:
                 os.write(fd, (line + "\n").encode("utf-8"))
             finally:

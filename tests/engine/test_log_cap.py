@@ -51,6 +51,20 @@ def test_a_growing_log_stays_under_twice_the_cap_and_ends_with_the_latest_lines(
     assert numbers == sorted(set(numbers))  # in order, with no line written twice
 
 
+def test_a_rotation_never_keeps_half_a_line(tmp_path: Path) -> None:
+    # Given a log over the cap whose last line is unfinished (a write read half-way)
+    log = tmp_path / "output.log"
+    log.write_bytes(b"".join(b"line %08d\n" % n for n in range(10_000)) + b"line 000")
+
+    # When it is capped
+    assert cap_log(log, CAP)
+
+    # Then the kept output ends with the last whole line, never with the half one
+    kept = previous_segment(log).read_bytes()
+    assert kept.endswith(b"line 00009999\n")
+    assert log.read_bytes() == b""
+
+
 def test_a_log_under_the_cap_is_left_alone(tmp_path: Path) -> None:
     log = tmp_path / "output.log"
     log.write_bytes(b"x" * CAP)

@@ -7,8 +7,9 @@ so the engine cannot swap the file under it; it copies and truncates instead (as
 `cap` bytes move to `output.log.1` (replacing the one before) and the log starts again from
 empty. Right after a check an attempt's output takes at most twice the cap on disk, and
 readers see `output.log.1` then `output.log`: the latest output, in order.
-Output written between the last read and the truncation (microseconds) is lost: a cap is
-a bound, not an archive.
+Output written between the last read and the truncation (microseconds) is lost, and so is
+an unfinished last line (a write the copy may have read half of): a cap is a bound, not an
+archive, and it never splices half a line to another.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 DEFAULT_CAP_BYTES = 100 * 1024 * 1024
 CHUNK_BYTES = 64 * 1024
@@ -37,7 +39,7 @@ def cap_log(log: Path, cap_bytes: int) -> bool:
     if size <= cap_bytes:
         return False
     temporary = log.with_name(f".{log.name}.1.tmp")
-    with log.open("rb") as source, temporary.open("wb") as copy:
+    with log.open("rb") as source, temporary.open("w+b") as copy:
         copy.write(b"[headwater: earlier output of this attempt was dropped: its log is "
                    b"capped at %d bytes, and keeps the latest]\n" % cap_bytes)
         source.seek(size - cap_bytes)
@@ -45,8 +47,20 @@ def cap_log(log: Path, cap_bytes: int) -> bool:
         shutil.copyfileobj(source, copy, CHUNK_BYTES)
         os.replace(temporary, previous_segment(log))
         shutil.copyfileobj(source, copy, CHUNK_BYTES)  # what came meanwhile: a short race
+        _end_at_a_line_end(copy)
         os.truncate(log, 0)  # the task's O_APPEND writes go on from the new end
     return True
+
+
+def _end_at_a_line_end(copy: BinaryIO) -> None:
+    """Drop what follows the copy's last newline (within a chunk of its end): a write the
+    copy read half of, whose other half the truncation then drops, is dropped whole."""
+    end = copy.seek(0, os.SEEK_END)
+    start = copy.seek(max(0, end - CHUNK_BYTES))
+    tail = copy.read()
+    newline = tail.rfind(b"\n")
+    if 0 <= newline < len(tail) - 1:
+        copy.truncate(start + newline + 1)
 
 
 def read_chunks(log: Path) -> Iterator[bytes]:

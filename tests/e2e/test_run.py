@@ -38,6 +38,9 @@ def test_the_example_pipeline_succeeds(hw: Cli) -> None:
     states = {t["task_key"]: t["state"].get("result_state") for t in document["tasks"]}
     assert states["report"] == "SUCCESS"
     assert states["alert_on_failure"] == "EXCLUDED"
+    report = REPO / "examples/lf_job_etl_pipeline/output/reports" / \
+        f"report-run-{document['run_id']}.html"
+    assert "revenue report (dev)" in report.read_text()  # where the README says it is
 
 
 def test_200_parallel_tasks_never_exceed_max_parallel(hw: Cli, tmp_path: Path) -> None:

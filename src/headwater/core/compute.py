@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from headwater.core.plan import PlannedTask
+from headwater.core.plan import Plan, PlannedTask
 from headwater.core.runstate import RunState
 from headwater.core.spec import JobSettings, Task
 
@@ -76,6 +76,12 @@ def clusters_needed(settings: JobSettings, state: RunState) -> frozenset[str]:
             if request is not None:
                 needed.add(request.name)
     return frozenset(needed)
+
+
+def uses_clusters(settings: JobSettings, plan: Plan) -> bool:
+    """Whether a task of the plan runs on a cluster (if not, `clusters_needed` is empty)."""
+    return any(cluster_for(settings, planned.spec) is not None
+               for task in plan.tasks.values() for planned in _process_tasks(task))
 
 
 def _process_tasks(task: PlannedTask) -> list[PlannedTask]:

@@ -5,26 +5,47 @@ does not), so that both resolve these references alike."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from headwater.core.refs import TaskFacts
 from headwater.core.runstate import RunState, TaskRun
 
 
-def task_facts(state: RunState, ids: Mapping[int, int]) -> dict[str, TaskFacts]:
-    """Each task's latest attempt; `ids` maps seqs to run ids (0 for a seq it lacks)."""
-    facts: dict[str, TaskFacts] = {}
-    for key, seq in state.latest.items():
-        run = state.task_runs[seq]
-        values = json.loads(run.values) if run.values else {}
-        facts[key] = TaskFacts(
-            run_id=ids.get(seq, 0),
-            result_state=str(run.result) if run.result else None,
-            error_code=_error_code(run),
-            execution_count=execution_count(state, run),
-            values={name: json.dumps(value) for name, value in values.items()},
-        )
-    return facts
+def task_facts(state: RunState, ids: Mapping[int, int]) -> Mapping[str, TaskFacts]:
+    """Each task's latest attempt; `ids` maps seqs to run ids (0 for a seq it lacks).
+
+    Read on demand: a launch resolves the references of one task, which name a few others,
+    and a run may have thousands of tasks."""
+    return _Facts(state, ids)
+
+
+class _Facts(Mapping[str, TaskFacts]):
+    def __init__(self, state: RunState, ids: Mapping[int, int]) -> None:
+        self.state, self.ids = state, ids
+        self.known: dict[str, TaskFacts] = {}
+
+    def __getitem__(self, key: str) -> TaskFacts:
+        if key not in self.known:
+            self.known[key] = _facts(self.state, self.ids, self.state.latest[key])
+        return self.known[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.state.latest)
+
+    def __len__(self) -> int:
+        return len(self.state.latest)
+
+
+def _facts(state: RunState, ids: Mapping[int, int], seq: int) -> TaskFacts:
+    run = state.task_runs[seq]
+    values = json.loads(run.values) if run.values else {}
+    return TaskFacts(
+        run_id=ids.get(seq, 0),
+        result_state=str(run.result) if run.result else None,
+        error_code=_error_code(run),
+        execution_count=execution_count(state, run),
+        values={name: json.dumps(value) for name, value in values.items()},
+    )
 
 
 def _error_code(run: TaskRun) -> str | None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from headwater.core.audit import TaskMetric, parse_metrics
-from headwater.core.compute import clusters_needed
+from headwater.core.compute import clusters_needed, uses_clusters
 from headwater.core.events import (
     CancelRequested,
     CancelTimer,
@@ -111,6 +111,7 @@ class RunDriver:
         self.context = RunContext(record.run_id, record.job.job_id, record.job.name,
                                   self.host.actor, record.trigger, record.parameters)
         self.launcher = Launcher(self.host.runners, self.host.logs_dir, record, self.settings)
+        self.uses_clusters = uses_clusters(self.settings, record.state.plan)
 
     @property
     def finished(self) -> bool:
@@ -211,7 +212,8 @@ class RunDriver:
         is closed once no task of the run can start on it any more."""
         if self.host.clusters is None:
             return
-        needed = clusters_needed(self.settings, self.state)
+        needed = clusters_needed(self.settings, self.state) if self.uses_clusters \
+            else frozenset()
         if needed != self.clusters_kept:
             self.clusters_kept = needed
             self.host.clusters.keep_clusters(self.run_id, needed)

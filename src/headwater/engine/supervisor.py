@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 _TIMER_SEPARATOR = "/"
 
 
+REQUESTS_EVERY_SECONDS = 0.02  # how often the runs held are checked for cancels and repairs
+
+
 @dataclass(frozen=True, slots=True)
 class EngineSettings:
     """How an engine shares runs and how much it runs at once."""
@@ -85,6 +88,7 @@ class Supervisor:
         self.logs_dir, self.actor = settings.logs_dir, settings.actor
         self.kill_grace_seconds = settings.kill_grace_seconds
         self.write_starts_within = settings.write_starts_within
+        self.next_requests = 0.0  # monotonic instant of the next look for requests
         self.drivers: dict[int, RunDriver] = {}
         self.failed_runs: set[int] = set()  # stopped after an unexpected error (see `call`)
         self.turns: deque[int] = deque()  # runs in the order they get the next free slot
@@ -341,8 +345,10 @@ class Supervisor:
                 if not driver.finished:
                     self.call(driver.run_id,
                               partial(driver.apply, CancelRequested(self.clock.now())))
-        if not self.drivers:
+        if not self.drivers or time.monotonic() < self.next_requests:
             return
+        # A read per turn would be one per event; a cancel waits a few milliseconds instead.
+        self.next_requests = time.monotonic() + REQUESTS_EVERY_SECONDS
         by_run: dict[int, list[RunRequest]] = {}
         for request in self.store.pending_requests(list(self.drivers)):
             by_run.setdefault(request.run_id, []).append(request)

@@ -22,7 +22,7 @@ from headwater.core.runstate import RunState
 from headwater.core.states import LifeCycleState as L
 from headwater.core.states import ResultState as R
 from headwater.errors import NotFound
-from headwater.ports import JobRecord
+from headwater.ports import JobRecord, Transition
 from headwater.store import SqlStore
 from headwater.store.tables import run_events, run_ids
 
@@ -78,6 +78,49 @@ def test_a_run_with_retries_reads_back_as_it_was_recorded(
     assert (record.creator, record.workdir, record.created_time) == ("ann", "/w", T0)
     assert store.load_run(run_id, plan).state.plan is plan
     assert store.events(run_id) == [event for event, _, _ in steps]
+
+
+def test_several_transitions_recorded_at_once_read_back_as_one_by_one(
+    store: SqlStore, job: JobRecord, plan: Plan
+) -> None:
+    # Given the same history recorded in one call (an engine's write of a task's start and
+    # end) and, for another run, one transition at a time
+    load = [task_run(2, "load", life_cycle=L.RUNNING, start_time=at(3), handle="pid:2"),
+            task_run(2, "load", life_cycle=L.TERMINATED, result=R.SUCCESS, start_time=at(3),
+                     end_time=at(4), handle="pid:2", exit_code=0)]
+    extract = task_run(1, "extract", life_cycle=L.RUNNING, start_time=at(1), handle="pid:1")
+    runs = []
+    for together in (True, False):
+        run_id, state = start_run(store, job, plan)
+        steps = [
+            Transition(RunStarted(at(0)), state_with(plan, *state.task_runs.values(),
+                                                     life_cycle=RUNNING, start_time=at(0)), []),
+            Transition(TaskStarted(at(1), seq=1, handle="pid:1"),
+                       state_with(plan, extract, state.task_runs[2], life_cycle=RUNNING,
+                                  start_time=at(0)), [1]),
+            Transition(TaskStarted(at(3), seq=2, handle="pid:2"),
+                       state_with(plan, extract, load[0], life_cycle=RUNNING,
+                                  start_time=at(0)), [2]),
+            Transition(TaskSucceeded(at(4), seq=2),
+                       state_with(plan, extract, load[1], life_cycle=RUNNING,
+                                  start_time=at(0)), [2]),
+        ]
+        # When it is recorded
+        if together:
+            ids = store.record_all(run_id, 0, steps, {})
+        else:
+            ids = {}
+            for step in steps:
+                ids.update(store.record(run_id, 0, step.event, step.state, step.changed))
+        runs.append((run_id, steps, ids))
+
+    # Then both read back the same: every event in order, the last snapshot, the same ids
+    (one, steps, ids_one), (other, _, ids_other) = runs
+    assert store.events(one) == store.events(other) == [step.event for step in steps]
+    assert store.load_run(one).state == store.load_run(other).state
+    assert store.load_run(one).state.task_runs[2].result is R.SUCCESS
+    assert set(ids_one) == set(ids_other) == {1, 2}
+    assert store.load_run(one).task_run_ids == ids_one
 
 
 def test_record_returns_the_same_task_run_id_for_a_seq_every_time(

@@ -120,11 +120,11 @@ def matches_day(cron: CronExpression, wall: datetime) -> bool:
 
 
 def never_a_day(cron: CronExpression) -> bool:
-    """Whether the plain days of the month of `cron` are in none of its months (Quartz then
-    never fires, as for February 30)."""
-    plain = not (cron.by_day_of_week or cron.last_day_of_month or cron.nearest_weekday)
-    return plain and not any(day <= calendar.monthrange(2000, month)[1]  # a leap year
-                             for month in cron.months for day in cron.days_of_month)
+    """Whether no day of its months, in a whole 28-year cycle of the calendar, is a day of
+    `cron` by `matches_day` (Quartz then never fires, as for February 30 or L-29)."""
+    return not any(matches_day(cron, datetime(year, month, day))
+                   for year in range(2000, 2028) for month in cron.months
+                   for day in range(1, calendar.monthrange(year, month)[1] + 1))
 
 
 def nearest_weekday(wall: datetime, day: int, length: int) -> int:

@@ -89,8 +89,9 @@ def test_a_repair_reruns_only_the_iterations_that_failed() -> None:
     kept = [by_index[0], by_index[2]]
     # a kept iteration is the earlier attempt's record: its repair number (so its log and
     # output are found), its values, and a message that says why it did not run
-    assert [(r.result, r.repair, r.values) for r in kept] == [
-        (ResultState.SUCCESS, 0, '{"index": 0}'), (ResultState.SUCCESS, 0, '{"index": 2}')]
+    assert [(r.result, r.repair, r.values, r.start_time) for r in kept] == [
+        (ResultState.SUCCESS, 0, '{"index": 0}', None),
+        (ResultState.SUCCESS, 0, '{"index": 2}', None)]
     assert kept[0].message == ("Kept: it succeeded before repair 1 with the same input, so the "
                                "repair did not rerun it.")
     assert [by_index[i].repair for i in (1, 3)] == [1, 1]

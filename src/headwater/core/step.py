@@ -279,11 +279,12 @@ class Step:
         """Record in a repaired for-each an iteration that succeeded before and is not rerun.
 
         It keeps the old attempt's repair and attempt numbers, so its log, output and values
-        are found where that attempt left them."""
+        are found where that attempt left them; it has no times of its own (it did not run
+        again, and timelines must not count that attempt twice)."""
         self.new_run(old.task_key, old.attempt_number, LifeCycleState.TERMINATED,
                      result=ResultState.SUCCESS, iteration=old.iteration, parent_seq=parent.seq,
-                     repair=old.repair, start_time=old.start_time, end_time=old.end_time,
-                     exit_code=old.exit_code, resolved=old.resolved, values=old.values,
+                     repair=old.repair, exit_code=old.exit_code, resolved=old.resolved,
+                     values=old.values,
                      message=f"Kept: it succeeded before repair {parent.repair} with the same "
                              "input, so the repair did not rerun it.")
 

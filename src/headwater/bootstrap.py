@@ -41,6 +41,7 @@ class App:
     """The store and the service of one process, and the engines it may start."""
 
     settings: Settings
+    config: HeadwaterConfig  # headwater.yml, read (and so checked) before anything starts
     store: SqlStore
     service: Service
     clock: SystemClock
@@ -54,8 +55,7 @@ class App:
 
         Closing it hands back the runs it holds and leaves their attempts running.
         """
-        settings = self.settings
-        config = load_config(os.environ, Path.cwd())
+        settings, config = self.settings, self.config
         # Every attempt, here or on a Dask worker, starts from this defined environment.
         task_env = task_environment(os.environ, config.task_environment.inherit,
                                     config.secret_variables())
@@ -89,7 +89,7 @@ class App:
     def deliver_notifications(self, wait_seconds: float = 0.0) -> int:
         """Deliver what the outbox holds that is due, for `wait_seconds` more (retries that
         fall due meanwhile too); how many deliveries were tried."""
-        config = load_config(os.environ, Path.cwd())
+        config = self.config
         sender = OutboxSender(self.store, Router(config, os.environ), self.clock,
                               config.delivery.policy())
         deadline, tried = time.monotonic() + wait_seconds, 0
@@ -120,11 +120,15 @@ def dask_executor(settings: Settings, config: HeadwaterConfig,
 
 @contextmanager
 def application(settings: Settings) -> Iterator[App]:
-    """The store and the service over the configured database, closed on exit."""
+    """The store and the service over the configured database, closed on exit.
+
+    headwater.yml is read first: a mistake in it is reported (located) before a job is deployed
+    or a run started, not when an engine starts."""
+    config = load_config(os.environ, Path.cwd())
     store = open_store(settings.db_url, anchor_path=settings.audit_anchor)
     clock = SystemClock()
     try:
-        yield App(settings, store, Service(store, clock, settings.user, settings.logs_dir),
-                  clock, engine_name())
+        yield App(settings, config, store,
+                  Service(store, clock, settings.user, settings.logs_dir), clock, engine_name())
     finally:
         store.close()

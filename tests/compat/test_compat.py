@@ -84,6 +84,7 @@ CASES = [
     Case("typed_variables", options=("--var", "retries=1"), runs=RUN),
     Case("bracketed_references", runs={"": {"t": "['{{job.parameters.[input]}}', 'x']"}}),
     Case("pydabs", runs={"": {"notebook": "defined in Python"}}),
+    Case("lakeflow_integrations"),  # its operators reach a Databricks workspace
     Case("sql_alert", refused=(
         "databricks.yml:10:13: tasks[0].sql_task.alert: sql_task.alert: a SQL alert lives in "
         "Databricks SQL",)),

@@ -97,3 +97,25 @@ def test_repair_rows_line_up_with_the_others_in_runs_get(hw: Cli, tmp_path: Path
 
     assert any("repair 1" in row for row in rows) and any("repair" not in row for row in rows)
     assert len({row.index(" attempt ") for row in rows}) == 1, "\n".join(rows)
+
+
+def test_a_bad_headwater_yml_is_reported_before_anything_starts(hw: Cli, tmp_path: Path) -> None:
+    (tmp_path / "job.yml").write_text(textwrap.dedent(JOB).lstrip())
+    config = tmp_path / "headwater.yml"
+    config.write_text("smtp:\n  host: mail.example.com\n  port: many\n")
+
+    result = hw("run", "job.yml")
+
+    assert result.returncode == 1
+    assert f"{config}:3:9: smtp.port: Input should be a valid integer" in result.stderr
+    assert "Run " not in result.stdout  # no run started, and no job deployed
+    assert not (tmp_path / ".headwater" / "headwater.db").exists()
+
+
+def test_runs_help_lists_every_subcommand(hw: Cli) -> None:
+    from headwater.cli.runs import runs
+
+    shown = hw("runs", "--help", check=True).stdout.split("Commands:")[1]
+    listed = [line.split()[0] for line in shown.splitlines() if line.startswith("  ")]
+    visible = sorted(name for name, command in runs.commands.items() if not command.hidden)
+    assert listed == visible and {"get", "list", "logs", "output", "repair"} <= set(listed)

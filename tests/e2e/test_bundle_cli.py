@@ -154,3 +154,21 @@ def test_command_line_values_win_over_the_environment() -> None:
     environ = {"BUNDLE_VAR_a": "env", "BUNDLE_VAR_b": "env", "PATH": "/bin"}
 
     assert bundle_variables(["a=cli=x"], environ) == {"a": "cli=x", "b": "env"}
+
+
+def test_bundle_var_environment_values_are_read_into_integer_and_boolean_fields(
+        tmp_path: Path) -> None:
+    # As the Databricks CLI: BUNDLE_VAR_<name> is text, read into the field's type (issue 16)
+    path = tmp_path / "databricks.yml"
+    path.write_text("variables:\n  retries: {}\n  queued: {}\nresources:\n  jobs:\n    j:\n"
+                    "      queue: {enabled: '${var.queued}'}\n      tasks:\n"
+                    "        - task_key: t\n          max_retries: ${var.retries}\n"
+                    "          shell_command_task: {command: 'true'}\n")
+    env = {**child_env("BUNDLE_VAR_"), "BUNDLE_VAR_retries": "2", "BUNDLE_VAR_queued": "TRUE"}
+
+    result = subprocess.run([sys.executable, "-m", "headwater", "bundle", "render", str(path)],
+                            env=env, capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 0, result.stderr
+    settings = json.loads(result.stdout)["j"]
+    assert settings["tasks"][0]["max_retries"] == 2 and settings["queue"]["enabled"] is True

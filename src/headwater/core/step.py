@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import heapq
 import json
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 
@@ -21,6 +22,7 @@ from headwater.core.events import (
     SetTimer,
     StartTask,
 )
+from headwater.core.for_each_repair import kept_iterations
 from headwater.core.outcome import edge_result, failed_iterations, run_outcome, skip_message
 from headwater.core.plan import PlannedTask
 from headwater.core.retry import RetryAt, decide_retry
@@ -263,20 +265,52 @@ class Step:
         if not items:
             self.terminate(run, ResultState.SUCCESS, at, "The inputs are empty: no iterations.")
             return
+        kept = kept_iterations(run, inputs, self.runs)
+        for old in kept:
+            self.keep_iteration(run, old)
+        if kept:
+            run = self.put(replace(run, loop=LoopProgress(len(items), len(kept), len(kept))))
+        if len(kept) == len(items):
+            self.end_loop(run, at)
+            return
         self.schedule_iterations(run, at)
+
+    def keep_iteration(self, parent: TaskRun, old: TaskRun) -> None:
+        """Record in a repaired for-each an iteration that succeeded before and is not rerun.
+
+        It keeps the old attempt's repair and attempt numbers, so its log, output and values
+        are found where that attempt left them; it has no times of its own (it did not run
+        again, and timelines must not count that attempt twice)."""
+        self.new_run(old.task_key, old.attempt_number, LifeCycleState.TERMINATED,
+                     result=ResultState.SUCCESS, iteration=old.iteration, parent_seq=parent.seq,
+                     repair=old.repair, exit_code=old.exit_code, resolved=old.resolved,
+                     values=old.values,
+                     message=f"Kept: it succeeded before repair {parent.repair} with the same "
+                             "input, so the repair did not rerun it.")
 
     def schedule_iterations(self, parent: TaskRun, at: datetime) -> None:
         loop = parent.loop
         nested = self.plan.tasks[parent.task_key].nested
         assert loop is not None and nested is not None
         limit = self.plan.tasks[parent.task_key].concurrency
+        indexes = self.unstarted_iterations(parent)
         while loop.active < limit and loop.started < loop.total and parent.stop_reason is None:
             iteration = self.new_run(nested.key, 0, LifeCycleState.BLOCKED,
-                                     iteration=loop.started, parent_seq=parent.seq)
+                                     iteration=next(indexes), parent_seq=parent.seq)
             self.make_pending(iteration, at)
             loop = replace(loop, started=loop.started + 1)
         if loop != parent.loop:
             self.put(replace(parent, loop=loop))
+
+    def unstarted_iterations(self, parent: TaskRun) -> Iterator[int]:
+        """The indexes of `parent`'s iterations not started yet, in order (a repaired loop
+        may have kept some of them: see `kept_iterations`)."""
+        loop = parent.loop
+        assert loop is not None
+        if not parent.repair:
+            return iter(range(loop.started, loop.total))
+        taken = {r.iteration for r in self.runs.values() if r.parent_seq == parent.seq}
+        return (index for index in range(loop.total) if index not in taken)
 
     def iteration_done(self, run: TaskRun, at: datetime) -> None:
         """An iteration ended for good: count it, start the next one, maybe end the loop."""

@@ -1,0 +1,2 @@
+def send(channel: str, text: str) -> None:
+    print(f"would send {text!r} to {channel}")

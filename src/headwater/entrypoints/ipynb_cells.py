@@ -25,8 +25,10 @@ from headwater.runtime import dbutils
 
 __all__ = ["SETUP_SOURCE", "databricks_cells", "print_outputs", "register_sql_magic"]
 
+# What the kernel runs before the notebook's cells (as IPython's `exec_lines`): `dbutils` in
+# the notebook's namespace, and the `%%sql` magic.
 SETUP_SOURCE = (
-    "from headwater.runtime import dbutils  # injected by headwater\n"
+    "from headwater.runtime import dbutils\n"
     "from headwater.entrypoints.ipynb_cells import register_sql_magic\n"
     "register_sql_magic()"
 )

@@ -127,32 +127,46 @@ class _ThisPython(KernelSpecManager):
 
 
 class ReadyClient(AsyncKernelClient):
-    """A kernel client that is ready once the kernel answered and IOPub delivers.
+    """A kernel client that is ready as soon as the kernel can be reached.
 
-    jupyter_client's own `wait_for_ready` then waits for IOPub to be quiet for 0.2 s; nbclient
-    skips the IOPub messages of other requests, so that wait buys nothing.
+    jupyter_client's own `wait_for_ready`, after the kernel's reply to `kernel_info`, waits
+    for IOPub to be quiet for 0.2 s; nbclient skips the IOPub messages of other requests, so
+    that wait buys nothing. A forked kernel is this ipykernel, which (from 7 on) greets a
+    subscriber on IOPub: that greeting is all there is to wait for (the shell socket queues
+    what is sent before the kernel reads it). Another kernel is asked `kernel_info` until it
+    answers on the shell channel and IOPub delivers.
     """
 
     async def wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        greets = getattr(self.parent, "forked", None) is not None and _greets_subscribers()
         while True:
-            self.kernel_info()
-            try:
-                reply = await self.shell_channel.get_msg(timeout=_REPLY_SECONDS)
-            except Empty:
-                reply = None
-            if reply is not None and reply["msg_type"] == "kernel_info_reply":
-                try:  # the reply's status (or the welcome) shows IOPub subscribed: else again
-                    await self.iopub_channel.get_msg(timeout=_REPLY_SECONDS)
-                except Empty:
-                    pass
-                else:
+            if greets and await self._message(self.iopub_channel):
+                return
+            if not greets:
+                self.kernel_info()
+                reply = await self._message(self.shell_channel)
+                if reply and reply["msg_type"] == "kernel_info_reply" \
+                        and await self._message(self.iopub_channel):
                     self._handle_kernel_info_reply(reply)
                     return
             if not await self._async_is_alive():
-                raise RuntimeError("Kernel died before replying to kernel_info")
+                raise RuntimeError("Kernel died before it could be reached")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+
+    @staticmethod
+    async def _message(channel: Any) -> dict[str, Any] | None:
+        try:
+            return await channel.get_msg(timeout=_REPLY_SECONDS)  # type: ignore[no-any-return]
+        except Empty:
+            return None
+
+
+def _greets_subscribers() -> bool:
+    """Whether this ipykernel sends `iopub_welcome` to a new IOPub subscriber (7 and later)."""
+    version = getattr(sys.modules.get("ipykernel"), "version_info", (0,))
+    return tuple(version[:1]) >= (7,)
 
 
 class AttemptKernelManager(AsyncKernelManager):
@@ -184,7 +198,8 @@ class AttemptKernelManager(AsyncKernelManager):
 
         As before: nbclient does not shut down a kernel it was handed, and a graceful
         shutdown of ipykernel may hang on its own threads (a flush racing the close). Once
-        its last cell has run, nothing of the kernel is needed.
+        its last cell has run, nothing of the kernel is needed. It is not waited for: it dies
+        while this process ends, and the attempt parent reaps it.
         """
         process = self.forked if self.forked is not None else \
             getattr(self.provisioner, "process", None)
@@ -193,7 +208,6 @@ class AttemptKernelManager(AsyncKernelManager):
                 os.killpg(process.pid, signal.SIGKILL)  # it leads a session of its own
             except OSError:
                 process.kill()
-            process.wait()
         if self.sockets is not None:
             shutil.rmtree(self.sockets, ignore_errors=True)
 

@@ -17,6 +17,7 @@ import gc
 import importlib.util
 import os
 import sys
+import tempfile
 
 # A notebook task has no debugger client: its kernels are built without ipykernel's debugger,
 # which would import debugpy (~130 ms, with warnings about frozen modules). Only while
@@ -50,6 +51,7 @@ from headwater.entrypoints import databricks_source, ipynb_cells, ipynb_kernel, 
 # 4.5 (what Jupyter writes now) and 4.0 (what Databricks exports) are built here.
 for _minor in (0, nbformat.v4.nbformat_minor):
     nbformat.validator.get_validator(4, _minor)  # type: ignore[no-untyped-call]
+tempfile.gettempdir()  # found once (it tries to write in each candidate) for every task
 # What is here now lives as long as the fork server: out of the collector's sight, a task's
 # and a kernel's collections no longer walk it (~15 ms each).
 gc.freeze()

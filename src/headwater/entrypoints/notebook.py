@@ -10,7 +10,8 @@ run on the warehouse of `HEADWATER_WAREHOUSE_URL` with the widgets bound to thei
 markers, `%sh` cells run with /bin/sh, `%run ./other` runs another notebook (relative to the
 including one, inside the job directory) in the same namespace. `.ipynb` notebooks run on an
 ipykernel through nbclient (both installed with headwater), their `%sql` cells on the warehouse
-and their output in the task's log.
+and their output in the task's log; the kernel serves this attempt only, and is forked from
+this process when its fork server had the kernel's libraries imported (`ipynb_kernel`).
 
 `dbutils.notebook.exit(value)` ends the notebook successfully. An exception fails it: result.json
 gets `error` (the exception line) and `error_trace` (naming the cell and line), and the process

@@ -102,6 +102,23 @@ def test_the_kernel_is_forked_warm_under_fork_and_ends_with_its_attempt(
     assert list(tmp_path.glob("kernel-ipc*")) == []  # its sockets were not in the folder
 
 
+def test_the_kernel_has_dbutils_and_runs_sql_cells_on_the_warehouse(tmp_path: Path) -> None:
+    spec, context = launch(tmp_path, "sql", [
+        "%sql\nCREATE TABLE numbers AS SELECT 1 AS n UNION ALL SELECT 2",
+        "%sql\nSELECT sum(n) * 7 AS total FROM numbers",
+        "dbutils.notebook.exit('done')",  # not imported: the kernel has it
+    ])
+    try:
+        with LocalExecutor(launch=LAUNCH) as executor:
+            executor.launch(AttemptKey(4, 1), spec)
+            assert collect(executor, 1, timeout=120)[0].exit_code == 0, log_of(context)
+    finally:
+        kill_leftovers(tmp_path)
+
+    assert result_of(context)["notebook_output"]["result"] == "done"
+    assert "total\n21\n" in log_of(context)
+
+
 def stuck_attempt(tmp_path: Path, executor: LocalExecutor,
                   key: AttemptKey) -> tuple[TaskContext, list[int]]:
     """Launch the STUCK notebook; its kernel's pid and the pid of the kernel's child."""

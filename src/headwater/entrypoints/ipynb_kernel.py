@@ -114,14 +114,14 @@ class _ForkedProvisioner(LocalProvisioner):
 
 
 class _ThisPython(KernelSpecManager):
-    """The kernel spec of a spawned kernel: this interpreter's ipykernel, which runs `setup`
-    before it serves."""
+    """The kernel spec of a spawned kernel: this interpreter's ipykernel, which loads the IPython
+    extension `extension` before it serves."""
 
-    setup = Unicode("")
+    extension = Unicode("")
 
     def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
         return KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f",
-                                "{connection_file}", f"--IPKernelApp.exec_lines={self.setup}"],
+                                "{connection_file}", f"--IPKernelApp.extensions={self.extension}"],
                           display_name="headwater", language="python",
                           env={"PYDEVD_DISABLE_FILE_VALIDATION": "1"})  # debugpy: no warning
 
@@ -212,9 +212,10 @@ class AttemptKernelManager(AsyncKernelManager):
             shutil.rmtree(self.sockets, ignore_errors=True)
 
 
-def start(setup: str) -> AttemptKernelManager:
+def start(extension: str) -> AttemptKernelManager:
     """The kernel manager of this attempt, whose kernel is forked now if this process is warm
-    (else nbclient spawns it); the kernel runs the code `setup` before it serves.
+    (else nbclient spawns it); the kernel loads the IPython extension `extension` (a module's
+    name) before it serves.
 
     Call it before anything here starts an event loop or a thread.
     """
@@ -223,14 +224,14 @@ def start(setup: str) -> AttemptKernelManager:
     # notebooks of one folder would share.
     sockets = tempfile.mkdtemp(prefix="headwater-kernel-")
     manager = AttemptKernelManager(kernel_name="python3",
-                                   kernel_spec_manager=_ThisPython(setup=setup),
+                                   kernel_spec_manager=_ThisPython(extension=extension),
                                    transport="ipc", ip=os.path.join(sockets, "ipc"),
                                    connection_file=os.path.join(sockets, "kernel.json"),
                                    client_class=f"{__name__}.ReadyClient")
     manager.sockets = sockets
     if _WARM in sys.modules and threading.active_count() == 1 and not _loop_running():
         manager.write_connection_file()
-        manager.forked = _fork_kernel(manager.connection_file, setup)
+        manager.forked = _fork_kernel(manager.connection_file, extension)
     return manager
 
 
@@ -242,7 +243,7 @@ def _loop_running() -> bool:
     return True
 
 
-def _fork_kernel(connection_file: str, setup: str) -> _ForkedKernel:
+def _fork_kernel(connection_file: str, extension: str) -> _ForkedKernel:
     task = os.getpid()
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
@@ -251,7 +252,7 @@ def _fork_kernel(connection_file: str, setup: str) -> _ForkedKernel:
         return _ForkedKernel(pid)
     code = 1
     try:  # the child: it never returns into the task's code
-        sys.modules[_WARM].run_kernel(connection_file, task, setup)
+        sys.modules[_WARM].run_kernel(connection_file, task, extension)
         code = 0
     except SystemExit as error:
         code = error.code if isinstance(error.code, int) else 1

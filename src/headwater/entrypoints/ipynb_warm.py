@@ -69,9 +69,9 @@ class _AttemptKernelApp(IPKernelApp):
         self.argv = []
 
 
-def run_kernel(connection_file: str, task_pid: int, setup: str) -> None:
+def run_kernel(connection_file: str, task_pid: int, extension: str) -> None:
     """Be the attempt's kernel, in a child that the task forked: what `python -m
-    ipykernel_launcher -f CONNECTION_FILE --IPKernelApp.exec_lines=SETUP
+    ipykernel_launcher -f CONNECTION_FILE --IPKernelApp.extensions=EXTENSION
     --HistoryManager.hist_file=:memory:` does in a new interpreter. Returns when the kernel
     was shut down; the caller then `_exit`s."""
     os.setsid()  # as jupyter_client starts a kernel: an interrupt signals its group only
@@ -83,7 +83,7 @@ def run_kernel(connection_file: str, task_pid: int, setup: str) -> None:
     sys.argv = [launcher.origin if launcher and launcher.origin else _LAUNCHER,
                 "-f", connection_file]
     config = Config({
-        "IPKernelApp": {"connection_file": connection_file, "exec_lines": [setup],
+        "IPKernelApp": {"connection_file": connection_file, "extensions": [extension],
                         "parent_handle": task_pid},  # the kernel ends if the task goes
         "HistoryManager": {"hist_file": ":memory:"},  # as nbclient asks of a kernel
     })

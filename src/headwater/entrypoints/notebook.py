@@ -36,7 +36,7 @@ from headwater.entrypoints.databricks_source import (
     NotebookFormatError,
     parse_notebook,
 )
-from headwater.entrypoints.ipynb_cells import SETUP_SOURCE, databricks_cells, print_outputs
+from headwater.entrypoints.ipynb_cells import EXTENSION, databricks_cells, print_outputs
 from headwater.entrypoints.operator import exception_line
 from headwater.entrypoints.sql import NOTICE_VARIABLE, Table, run_script
 from headwater.runtime import NotebookExit, channel, dbutils
@@ -206,7 +206,7 @@ def run_ipynb(path: Path) -> int:
 
     from headwater.entrypoints import ipynb_kernel
 
-    kernel = ipynb_kernel.start(SETUP_SOURCE)  # first: a forked kernel boots meanwhile
+    kernel = ipynb_kernel.start(EXTENSION)  # first: a forked kernel boots meanwhile
     try:
         notebook = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
         databricks_cells(notebook)

@@ -24,8 +24,9 @@ What is done instead (the issue's warm kernels, shape (a) of its design notes):
 - A new interpreter is started as before (`python -m ipykernel_launcher`) when `ipynb_warm`
   was not imported (`HEADWATER_LAUNCH=spawn`, or the fork server could not preload it), or
   when this process has threads or a running loop: forking then would be unsafe.
-- Either kernel is waited for by its replies rather than a quiet period (`ReadyClient`), and
-  killed with what it started once the notebook ran (`AttemptKernelManager.discard`).
+- Either kernel is waited for by what it sends rather than a quiet period (`ReadyClient`),
+  gets `dbutils` and `%%sql` from an extension rather than a setup cell, and is killed with
+  what it started once the notebook ran (`AttemptKernelManager.discard`).
 """
 
 from __future__ import annotations

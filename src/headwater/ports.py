@@ -59,6 +59,10 @@ class LaunchSpec:
     # -m MODULE | -c CODE) ARGS...`: an executor may run it in a warm interpreter forked
     # for the attempt, which gives the task what a new interpreter would.
     python: bool = False
+    # Modules that such a warm interpreter should have imported for this task, beside those
+    # every task's has (an `.ipynb` notebook's kernel libraries): a startup cost paid once
+    # per executor rather than per attempt. Only a hint: a task must run without it.
+    preload: tuple[str, ...] = ()
 
     @property
     def attempt_dir(self) -> Path:

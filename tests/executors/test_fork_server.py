@@ -183,6 +183,26 @@ def test_a_task_that_changes_the_start_up_environment_gets_a_fork_server_of_its_
     assert forked_log.splitlines()[1].startswith("0 ")
 
 
+def test_a_task_that_asks_for_preloaded_modules_gets_a_fork_server_that_imported_them(
+        tmp_path: Path, forking: LocalExecutor) -> None:
+    source = FORKED_MARK + "import sys; print('colorsys' in sys.modules)\n"
+    path = script(tmp_path, "preloaded", source)
+    before = spawner_children("zygote.py")
+    plain = task(tmp_path, "plain", path)
+    preloading = task(tmp_path, "preloading", path)
+    preloading = LaunchSpec(preloading.argv, preloading.env, preloading.cwd,
+                            preloading.log_path, python=True, preload=("colorsys",))
+    _, plain_log = run(forking, plain, seq=1)
+    _, preloaded_log = run(forking, preloading, seq=2)
+    _, again_log = run(forking, LaunchSpec(plain.argv, plain.env, plain.cwd,
+                                           attempt_dir(tmp_path, "again") / "output.log",
+                                           python=True), seq=3)
+    # Both forked, from two servers: the other tasks do not carry what one task asked for
+    assert plain_log == again_log == "warm=True\nFalse\n"
+    assert preloaded_log == "warm=True\nTrue\n"
+    assert len(spawner_children("zygote.py") - before) == 2
+
+
 # -- nothing of one task reaches the next ---------------------------------------------------
 
 

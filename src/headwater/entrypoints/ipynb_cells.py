@@ -4,9 +4,10 @@ in the task's log.
 A notebook exported from Databricks writes a SQL cell as `%sql` on its first line (and a
 notebook whose language is SQL has only SQL cells, `%python` marking the others); IPython would
 read `%sql` as an unknown line magic. `databricks_cells` turns such cells into the `%%sql` cell
-magic that `register_sql_magic` (run in the kernel) defines: the cell runs on the task's
-warehouse with the widgets bound to its `:name` markers, as a `%sql` cell of a source notebook
-does, and its rows are printed. `%md` cells are documentation and are skipped.
+magic that this module defines when the kernel loads it as an IPython extension (with `dbutils`
+in the notebook's namespace): the cell runs on the task's warehouse with the widgets bound to
+its `:name` markers, as a `%sql` cell of a source notebook does, and its rows are printed.
+`%md` cells are documentation and are skipped.
 
 `print_outputs` writes what a cell printed or showed to this process's stdout and stderr, cell
 by cell as they finish, so that `headwater runs logs` shows a notebook's output as it shows a
@@ -23,13 +24,9 @@ from typing import Any
 from headwater.entrypoints.sql import run_script
 from headwater.runtime import dbutils
 
-__all__ = ["SETUP_SOURCE", "databricks_cells", "print_outputs", "register_sql_magic"]
+__all__ = ["EXTENSION", "databricks_cells", "load_ipython_extension", "print_outputs"]
 
-SETUP_SOURCE = (
-    "from headwater.runtime import dbutils  # injected by headwater\n"
-    "from headwater.entrypoints.ipynb_cells import register_sql_magic\n"
-    "register_sql_magic()"
-)
+EXTENSION = __name__  # the IPython extension the kernel loads before the notebook's cells
 _DATABRICKS = "application/vnd.databricks.v1+notebook"
 _URL_VARIABLE = "HEADWATER_WAREHOUSE_URL"  # as in headwater.runners.sql
 _DEFAULT_WAREHOUSE = "duckdb:///.headwater/warehouse.duckdb"
@@ -59,13 +56,11 @@ def _ipython_source(source: str, sql_notebook: bool) -> str:
     return source
 
 
-def register_sql_magic() -> None:
-    """Define the `%%sql` cell magic in the running IPython (call it inside the kernel)."""
-    from IPython import get_ipython  # the kernel's own IPython, present only there
-
-    shell = get_ipython()
-    if shell is not None:
-        shell.register_magic_function(_sql_cell, magic_kind="cell", magic_name="sql")
+def load_ipython_extension(shell: Any) -> None:
+    """IPython's hook for this module as an extension (`IPKernelApp.extensions`), in the
+    kernel: `dbutils` in the notebook's namespace, and the `%%sql` cell magic."""
+    shell.push({"dbutils": dbutils})
+    shell.register_magic_function(_sql_cell, magic_kind="cell", magic_name="sql")
 
 
 def _sql_cell(line: str, cell: str) -> None:

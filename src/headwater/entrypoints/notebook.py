@@ -10,7 +10,8 @@ run on the warehouse of `HEADWATER_WAREHOUSE_URL` with the widgets bound to thei
 markers, `%sh` cells run with /bin/sh, `%run ./other` runs another notebook (relative to the
 including one, inside the job directory) in the same namespace. `.ipynb` notebooks run on an
 ipykernel through nbclient (both installed with headwater), their `%sql` cells on the warehouse
-and their output in the task's log.
+and their output in the task's log; the kernel serves this attempt only, and is forked from
+this process when its fork server had the kernel's libraries imported (`ipynb_kernel`).
 
 `dbutils.notebook.exit(value)` ends the notebook successfully. An exception fails it: result.json
 gets `error` (the exception line) and `error_trace` (naming the cell and line), and the process
@@ -35,7 +36,7 @@ from headwater.entrypoints.databricks_source import (
     NotebookFormatError,
     parse_notebook,
 )
-from headwater.entrypoints.ipynb_cells import SETUP_SOURCE, databricks_cells, print_outputs
+from headwater.entrypoints.ipynb_cells import EXTENSION, databricks_cells, print_outputs
 from headwater.entrypoints.operator import exception_line
 from headwater.entrypoints.sql import NOTICE_VARIABLE, Table, run_script
 from headwater.runtime import NotebookExit, channel, dbutils
@@ -187,56 +188,47 @@ def run_source(path: Path) -> int:
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_SETUP_CELL = SETUP_SOURCE
 _EXIT_WARNING = "To exit: use 'exit'"
 
 
 def run_ipynb(path: Path) -> int:
-    """Run an `.ipynb` notebook on an ipykernel; the process's exit code.
+    """Run an `.ipynb` notebook on an ipykernel of its own; the process's exit code.
 
     Its `%sql` cells run on the warehouse, and what its cells print goes to this process's
-    output, cell by cell (see `headwater.entrypoints.ipynb_cells`).
+    output, cell by cell (see `headwater.entrypoints.ipynb_cells`). The kernel is forked
+    from this process when it can be (see `headwater.entrypoints.ipynb_kernel`).
     """
-    import nbformat  # imported only for .ipynb notebooks: they take a while to load
+    # Imported only for .ipynb notebooks: they take a while to load (unless the fork server
+    # of .ipynb tasks had imported them).
+    import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    notebook = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
-    databricks_cells(notebook)
-    notebook.cells.insert(0, nbformat.v4.new_code_cell(_SETUP_CELL))  # type: ignore[no-untyped-call]
-    client = NotebookClient(notebook, km=_kernel_manager(), timeout=None,
-                            resources={"metadata": {"path": os.getcwd()}},
-                            on_cell_executed=print_outputs)
+    from headwater.entrypoints import ipynb_kernel
+
+    kernel = ipynb_kernel.start(EXTENSION)  # first: a forked kernel boots meanwhile
     try:
-        client.execute()
-    except CellExecutionError as error:
-        if error.ename != NotebookExit.__name__:
-            return _fail(_ipynb_failure(notebook, path.name, error.ename, error.evalue))
+        notebook = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
+        databricks_cells(notebook)
+        client = NotebookClient(notebook, km=kernel, timeout=None,
+                                resources={"metadata": {"path": os.getcwd()}},
+                                on_cell_executed=print_outputs)
+        try:
+            client.execute()
+        except CellExecutionError as error:
+            if error.ename != NotebookExit.__name__:
+                return _fail(_ipynb_failure(notebook, path.name, error.ename, error.evalue))
+        finally:
+            _tidy_exit(notebook)
+            _keep_ipynb(notebook, path.name)
     finally:
-        notebook.cells.pop(0)
-        _tidy_exit(notebook)
-        _keep_ipynb(notebook, path.name)
+        kernel.discard()
     return 0
-
-
-def _kernel_manager() -> Any:
-    """A kernel manager that starts this interpreter's ipykernel over local sockets."""
-    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
-    from jupyter_client.manager import KernelManager
-
-    class ThisPython(KernelSpecManager):
-        def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
-            return KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f",
-                                    "{connection_file}"], display_name="headwater",
-                              language="python")
-
-    return KernelManager(kernel_name="python3", kernel_spec_manager=ThisPython(),
-                         transport="ipc")
 
 
 def _ipynb_failure(notebook: Any, name: str, ename: str, evalue: str) -> CellFailed:
     number, lines = 0, [f"{ename}: {evalue}"]
-    for index, cell in enumerate(notebook.cells[1:], start=1):
+    for index, cell in enumerate(notebook.cells, start=1):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 number, lines = index, [_ANSI.sub("", line) for line in output["traceback"]]

@@ -10,6 +10,8 @@ One fork server serves the tasks of one *start-up environment*: the interpreter,
 and the environment variables an interpreter reads as it starts (`PYTHON*`, the locale's
 `LANG`/`LC_*`, `HOME` for the user's site-packages). Those are fixed once an interpreter
 runs, so a task that sets one differently gets a fork server of its own, started with them.
+A task that asks for more preloaded modules (`LaunchSpec.preload`: an `.ipynb` notebook's
+kernel libraries) gets one of its own too, so that other tasks do not carry them.
 Every other variable is the task's own in the child (`os.environ` is replaced). A fork server
 itself starts with the tasks' defined environment (`core/task_environment.py`), never the
 engine's: what it was started with stays readable in /proc/<pid>/environ of every task it
@@ -47,7 +49,7 @@ _MAX_SERVERS = 4  # start-up environments kept warm at once; the least recently 
 _STARTUP_NAMES = frozenset({"LANG", "HOME"})
 _ZYGOTE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zygote.py")  # not imported
 
-ServerKey = tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]
+ServerKey = tuple[str, tuple[str, ...], tuple[tuple[str, str], ...], tuple[str, ...]]
 
 
 def _is_our_python(interpreter: str) -> bool:
@@ -90,25 +92,28 @@ class ForkServers:
         self._servers: OrderedDict[ServerKey, Spawner] = OrderedDict()
         self._failures: dict[ServerKey, int] = {}
 
-    def server_for(self, argv: Sequence[str], env: Mapping[str, str]) -> Spawner | None:
+    def server_for(self, argv: Sequence[str], env: Mapping[str, str],
+                   preload: Sequence[str] = ()) -> Spawner | None:
         """The fork server that can start `argv` with the environment `env` (the task's
-        whole environment); None when it must be spawned."""
+        whole environment), having imported `preload` too (`LaunchSpec.preload`); None
+        when it must be spawned."""
         command = pymain.parse(list(argv))
         if command is None or not _is_our_python(command.interpreter):
             return None
         variables = start_up_variables(env)
+        extra = tuple(name for name in dict.fromkeys(preload) if name not in self._preload)
         key: ServerKey = (command.interpreter, tuple(command.options),
-                          tuple(sorted(variables.items())))
+                          tuple(sorted(variables.items())), extra)
         if self._failures.get(key, 0) >= 2:
             return None
         server = self._servers.get(key)
         if server is None:
-            server = self._start(key, command.interpreter, command.options, variables)
+            server = self._start(key, command.interpreter, command.options, variables, extra)
         self._servers.move_to_end(key)
         return server
 
     def _start(self, key: ServerKey, interpreter: str, options: Sequence[str],
-               variables: Mapping[str, str]) -> Spawner:
+               variables: Mapping[str, str], extra: Sequence[str]) -> Spawner:
         while len(self._servers) >= _MAX_SERVERS:
             _, oldest = self._servers.popitem(last=False)
             oldest.close()  # it exits at EOF; the attempts it started run on
@@ -116,7 +121,7 @@ class ForkServers:
         for name in set(start_up_variables(self._base_env)) - set(variables):
             del env[name]  # the task unsets it
         server = Spawner([interpreter, *options, _ZYGOTE],
-                         self._notice_fd, self._preload, env)
+                         self._notice_fd, [*self._preload, *extra], env)
         self._servers[key] = server
         try:
             server.start()

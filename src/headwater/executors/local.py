@@ -238,7 +238,7 @@ class LocalExecutor:
         servers = self._fork_servers
         if servers is not None and spec.python:
             env: dict[str, str] = request["env"]  # type: ignore[assignment]
-            if (server := servers.server_for(spec.argv, env)) is not None:
+            if (server := servers.server_for(spec.argv, env, spec.preload)) is not None:
                 try:
                     spawned = server.spawn({**request, "fork": True})
                 except SpawnError:

@@ -7,7 +7,9 @@ not leave it); as in a Databricks workspace it may leave out the suffix: `etl/in
 folder, as on Databricks (runtime 14+); `HEADWATER_JOB_DIR` tells it the job's directory.
 `base_parameters` (with the job parameters pushed down) reach the notebook as widgets,
 through the attempt's context.json; `%sql` cells run on the warehouse that `warehouse_id`
-names (see `headwater.runners.sql.Warehouses`).
+names (see `headwater.runners.sql.Warehouses`). An `.ipynb` notebook asks for a fork server
+that has its kernel's libraries imported (`LaunchSpec.preload`): its kernel is then forked
+from the task (see `headwater.entrypoints.ipynb_kernel`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ __all__ = ["NOTEBOOK_SUFFIXES", "NotebookRunner"]
 
 NOTEBOOK_SUFFIXES = (".py", ".sql", ".ipynb")
 JOB_DIR_VARIABLE = "HEADWATER_JOB_DIR"  # as in headwater.entrypoints.notebook
+# What the fork server of `.ipynb` tasks imports: their kernel is then forked from the task.
+IPYNB_PRELOAD = ("headwater.entrypoints.ipynb_warm",)
 
 
 class NotebookRunner(WarehouseRunner):
@@ -54,4 +58,5 @@ class NotebookRunner(WarehouseRunner):
             cwd=path.parent,
             log_path=context.log_path,
             python=True,
+            preload=IPYNB_PRELOAD if path.suffix == ".ipynb" else (),
         )

@@ -517,9 +517,11 @@ def _await_start(forking: ForkSetup, libc: ctypes.CDLL, go_fd: int) -> None:
 
 
 def _set_apart(forking: ForkSetup, keep: int) -> None:
-    """In a forked task: a session of its own, stdin from /dev/null, no descriptor of ours
-    but `keep` (and those the preloaded modules hold)."""
+    """In a forked task, its signals still blocked: a session of its own, every signal at
+    its default (what an interpreter sets as it starts), stdin from /dev/null, no descriptor
+    of ours but `keep` (and those the preloaded modules hold)."""
     os.setsid()
+    _reset_signals()  # while blocked: none can arrive before the task is what it will be
     devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
     os.dup2(devnull, 0)
     _close_descriptors(forking.keep_fds | {keep})
@@ -528,10 +530,9 @@ def _set_apart(forking: ForkSetup, keep: int) -> None:
 def _become_task(forking: ForkSetup, libc: ctypes.CDLL, argv: list[str],
                  env: dict[str, str], tag: str) -> None:
     """In a forked task set apart, its output on the log: become what a spawned task process
-    is (signals at their defaults, the task's environment, named as `exec` names it), then
+    is (the task's environment, named as `exec` names it, its signals unblocked), then
     unwind to the fork server's top, which runs the command line (`BecomeTask`)."""
     try:
-        _reset_signals()
         _replace_environment(env)
         time.tzset()  # the task's TZ, as a new process reads it
         forking.mark(tag)

@@ -1,7 +1,8 @@
 """Each command imports what it uses and no more (a command's start is mostly its imports):
 `headwater --help` loads no job models, store or server, `headwater run` no other command's
-module and nothing of the server, web UI, Dask or notebook stacks. Speed itself is measured
-by `make bench` only.
+module and nothing of the server, web UI, Dask or notebook stacks; and a command's exit skips
+the interpreter's collections of what it imported. Speed itself is measured by `make bench`
+only.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -32,15 +34,24 @@ COMMAND_MODULES = sorted({where.partition(":")[0] for where, _ in COMMANDS.value
 
 def imported_by(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     """Run `headwater ARGS` in a new interpreter; what it did, and the modules it imported."""
-    listing = cwd / "modules.json"
-    code = ("import atexit, json, sys\n"
-            f"atexit.register(lambda: open({str(listing)!r}, 'w').write("
-            "json.dumps(sorted(sys.modules))))\n"
+    done, found = _at_exit(args, cwd)
+    return done, set(found["modules"])
+
+
+def _at_exit(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str],
+                                                  dict[str, Any]]:
+    """Run `headwater ARGS` in a new interpreter; what it did, and at its very end (after
+    every exit handler it registered) its modules and how many objects are frozen."""
+    listing = cwd / "at_exit.json"
+    code = ("import atexit, gc, json, sys\n"
+            f"atexit.register(lambda: open({str(listing)!r}, 'w').write(json.dumps("
+            "{'modules': sorted(sys.modules), 'frozen': gc.get_freeze_count()})))\n"
             "from headwater.cli.main import main\n"
             "main()\n")
     done = subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True,
                           text=True, env=child_env("DATABRICKS_"), timeout=120)
-    return done, set(json.loads(listing.read_text()))
+    found: dict[str, Any] = json.loads(listing.read_text())
+    return done, found
 
 
 def among(modules: set[str], names: tuple[str, ...] | list[str]) -> list[str]:
@@ -90,3 +101,14 @@ def test_every_command_is_listed_once() -> None:
     ctx = click.Context(main)
 
     assert main.list_commands(ctx) == sorted({"run", "validate", *COMMANDS})
+
+
+def test_a_commands_exit_leaves_what_it_imported_out_of_the_last_collections(
+        tmp_path: Path) -> None:
+    (tmp_path / "job.yml").write_text("resources:\n  jobs:\n    j:\n      tasks:\n"
+                                      "        - {task_key: t, notebook_task: {notebook_path: n}}\n")
+
+    done, found = _at_exit(["validate", "job.yml"], tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    assert found["frozen"] > 10_000  # pydantic's and the job models' objects among them

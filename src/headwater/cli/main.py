@@ -71,6 +71,7 @@ def main() -> None:
     """headwater: run Lakeflow (Databricks) jobs on your own machine."""
     # At exit the interpreter's collections walk every object the imports made: a tenth of a
     # second of a short command, for nothing as the process ends. Frozen objects are skipped.
+    atexit.unregister(gc.freeze)  # once, however often `main` is invoked in one process
     atexit.register(gc.freeze)
 
 

@@ -38,7 +38,8 @@ page = f"""<!doctype html><meta charset="utf-8"><title>lf_job_etl_pipeline repor
 <p>{rows} silver rows validated.</p>
 <h2>Revenue by country</h2>{table(by_country)}
 <h2>Top products</h2>{table(top_products)}"""
-path = Path("..") / "output" / "reports"  # the notebook runs in its folder, notebooks/ / f"report-run-{os.environ['HEADWATER_RUN_ID']}.html"
+# The notebook runs in its own folder, notebooks/.
+path = Path("..") / "output" / "reports" / f"report-run-{os.environ['HEADWATER_RUN_ID']}.html"
 path.parent.mkdir(parents=True, exist_ok=True)
 path.write_text(page)
 print(f"report written to {path.resolve()}")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,25 +30,41 @@ _GIT_TIMEOUT_SECONDS = 5
 def git_facts(folder: Path) -> dict[str, str]:
     """`branch`, `actual_branch`, `commit`, `origin_url` and `bundle_root_path` of the
     checkout holding `folder` (only those git knows)."""
-    facts = {
-        "branch": _git(folder, "rev-parse", "--abbrev-ref", "HEAD"),
-        "commit": _git(folder, "rev-parse", "HEAD"),
-        "origin_url": _git(folder, "config", "--get", "remote.origin.url"),
-    }
-    top = _git(folder, "rev-parse", "--show-toplevel")
-    if top:
-        facts["bundle_root_path"] = os.path.relpath(folder.resolve(), top)
+    # The four commands run at once: one after the other they cost a `headwater run` ~25 ms.
+    found = _git_all(folder, {
+        "branch": ("rev-parse", "--abbrev-ref", "HEAD"),
+        "commit": ("rev-parse", "HEAD"),
+        "origin_url": ("config", "--get", "remote.origin.url"),
+        "top": ("rev-parse", "--show-toplevel"),
+    })
+    facts = {key: found[key] for key in ("branch", "commit", "origin_url")}
+    if found["top"]:
+        facts["bundle_root_path"] = os.path.relpath(folder.resolve(), found["top"])
     facts["actual_branch"] = facts["branch"]
     return {key: value for key, value in facts.items() if value}
 
 
-def _git(folder: Path, *arguments: str) -> str:
+def _git_all(folder: Path, commands: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """What each git command printed, or "" when it failed (or git is missing)."""
+    started: dict[str, subprocess.Popen[str]] = {}
     try:
-        done = subprocess.run(["git", "-C", os.fspath(folder), *arguments], capture_output=True,
-                              text=True, timeout=_GIT_TIMEOUT_SECONDS, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    return done.stdout.strip() if done.returncode == 0 else ""
+        for key, arguments in commands.items():
+            started[key] = subprocess.Popen(
+                ["git", "-C", os.fspath(folder), *arguments], stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True)
+    except OSError:
+        pass
+    printed = dict.fromkeys(commands, "")
+    deadline = time.monotonic() + _GIT_TIMEOUT_SECONDS
+    for key, process in started.items():
+        try:
+            out, _ = process.communicate(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            continue
+        printed[key] = out.strip() if process.returncode == 0 else ""
+    return printed
 
 
 def load_bundle_jobs(files: Sequence[Path], target: str | None, var_pairs: Sequence[str],

@@ -120,8 +120,8 @@ def pick_job(jobs: list[LoadedJob], name: str | None, file: Path) -> LoadedJob:
 class LazyGroup(click.Group):
     """A command group whose heavier subcommands are imported only when they are run.
 
-    `lazy` maps a command name to `("module:attribute", "one-line help")`; the help line is
-    what `--help` lists, so listing the commands imports none of them.
+    `lazy` maps a command name to `("module:attribute", "first sentence of its help")`; that
+    sentence is what `--help` lists, so listing the commands imports none of them.
     """
 
     def __init__(self, *args: Any, lazy: Mapping[str, tuple[str, str]] | None = None,
@@ -146,10 +146,9 @@ class LazyGroup(click.Group):
         limit = formatter.width - 6 - max((len(name) for name in names), default=0)
         rows = []
         for name in names:
-            if name in self.lazy:
-                rows.append((name, self.lazy[name][1]))
-                continue
-            command = super().get_command(ctx, name)
+            # A stand-in with the lazy command's help: click shortens it as it would the real's.
+            command = (click.Command(name, help=self.lazy[name][1]) if name in self.lazy
+                       else super().get_command(ctx, name))
             if command is not None and not command.hidden:
                 rows.append((name, command.get_short_help_str(limit)))
         if rows:

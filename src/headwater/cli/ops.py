@@ -7,7 +7,8 @@
     headwater metrics JOB [--runs N]
     headwater sql "SELECT * FROM job_task_run_timeline"
 
-Register them with `register_operations(main)`. Rich is imported only when a table is drawn.
+The `headwater` group lists them (`COMMANDS` in cli/main.py). Rich is imported only when a
+table is drawn.
 """
 
 from __future__ import annotations
@@ -218,10 +219,4 @@ def sql(statement: str, max_rows: int, as_json: bool, db: str | None) -> None:
     _table(f"{len(rows)} rows", columns, rows)
 
 
-def register_operations(main: click.Group) -> None:
-    """Add `notifications`, `audit`, `metrics` and `sql` to the `headwater` group."""
-    for command in (notifications, audit, metrics, sql):
-        main.add_command(command)
-
-
-__all__ = ["audit", "metrics", "notifications", "parse_since", "register_operations", "sql"]
+__all__ = ["audit", "metrics", "notifications", "parse_since", "sql"]

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from headwater.config import (
     EmailDestination,
@@ -38,11 +39,12 @@ from headwater.core.notifications import (
 )
 from headwater.core.redaction import redact
 from headwater.errors import StoreError
-from headwater.notify.email import SmtpTransport
 from headwater.notify.messages import DeliveryError, Message, render
-from headwater.notify.slack import SlackTransport
-from headwater.notify.webhook import WebhookTransport
 from headwater.ports import Clock, DeliveryStore
+
+if TYPE_CHECKING:
+    from headwater.notify.email import SmtpTransport
+    from headwater.notify.webhook import WebhookTransport
 
 LOGGER = logging.getLogger("headwater.notify")
 LEASE = timedelta(seconds=60)  # longer than any try (10 s timeouts), so a lease never lapses
@@ -51,7 +53,11 @@ BATCH = 16
 
 
 class Router:
-    """Turns a destination (`email:<address>` or a configured id) into a send."""
+    """Turns a destination (`email:<address>` or a configured id) into a send.
+
+    Each transport is imported when it first sends (smtplib, ssl and urllib.request cost a
+    command that sends nothing ~10 ms of its start).
+    """
 
     def __init__(self, config: HeadwaterConfig, env: Mapping[str, str]) -> None:
         self.config, self.env = config, env
@@ -74,6 +80,8 @@ class Router:
         if isinstance(destination, EmailDestination):
             self._smtp(destination.smtp).send(delivery.key, message, destination.addresses)
         elif isinstance(destination, SlackDestination):
+            from headwater.notify.slack import SlackTransport
+
             url = self._url(target, destination.url, destination.url_env)
             SlackTransport(url, destination.timeout_seconds).send(message)
         else:
@@ -84,6 +92,8 @@ class Router:
         if settings is None:
             raise DeliveryError("e-mail needs an `smtp:` section in the configuration file",
                                 retryable=False)
+        from headwater.notify.email import SmtpTransport
+
         return SmtpTransport(settings, self.env)
 
     def _webhook(self, target: str, destination: WebhookDestination) -> WebhookTransport:
@@ -94,6 +104,8 @@ class Router:
                                     f"(header {header}) is not set", retryable=False)
             headers[header] = self.env[variable]
         url = self._url(target, destination.url, destination.url_env)
+        from headwater.notify.webhook import WebhookTransport
+
         return WebhookTransport(url, headers, destination.timeout_seconds)
 
     def _url(self, target: str, url: str | None, variable: str | None) -> str:

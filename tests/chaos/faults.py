@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import resource
 import signal
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -88,7 +89,7 @@ def stop_engine_past_its_lease(world: World, chance: random.Random) -> Expected:
     victim = _busy(world, engines, chance)
     frozen_with = held_runs(world, victim.name)
     world.interrupted = True
-    victim.kill(signal.SIGSTOP)
+    _stop_outside_a_write(world, victim, chance)
     # Past its lease, and past the PostgreSQL session timeout that frees the row locks of a
     # transaction it may have frozen in (store/engine.py)
     time.sleep(max(LEASE_SECONDS * 2, IDLE_IN_TRANSACTION_MS / 1000 + LEASE_SECONDS) + 2)
@@ -101,6 +102,38 @@ def stop_engine_past_its_lease(world: World, chance: random.Random) -> Expected:
         return f"runs {frozen_with} taken over from the stopped engine"
     world.evidence.append(bit)
     return succeeded
+
+
+def _stop_outside_a_write(world: World, victim: EngineProcess, chance: random.Random) -> None:
+    """SIGSTOP the engine; on SQLite, at a moment it holds no write transaction.
+
+    A process frozen inside a SQLite write transaction keeps the database's write lock, and
+    no other engine can write until it resumes: SQLite has no server to end its session (on
+    PostgreSQL the session timeout does, store/engine.py). docs/reliability.md states that
+    limit; this fault tests the lease takeover, so on SQLite it stops the engine again a
+    moment later until it froze with the lock free (each try takes milliseconds).
+    """
+    for _ in range(50):
+        victim.kill(signal.SIGSTOP)
+        if world.backend != "sqlite" or not _sqlite_write_locked(world.cluster.db_url):
+            return
+        victim.kill(signal.SIGCONT)
+        time.sleep(chance.uniform(0.01, 0.1))
+    raise AssertionError("the engine held the SQLite write lock at each of 50 stops")
+
+
+def _sqlite_write_locked(url: str) -> bool:
+    """Whether another process holds the SQLite database's write lock now."""
+    connection = sqlite3.connect(make_url(url).database or "", timeout=0,
+                                 isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        connection.close()
 
 
 def fill_the_disk(world: World, chance: random.Random) -> Expected:

@@ -1,6 +1,7 @@
-"""A task's start may wait for its run's next write (see `RunDriver.apply`): a quick task's
-start and end become one transaction, a start is stored within the window, and a start lost
-with its engine is re-issued without launching the attempt again."""
+"""A decision may wait for its run's next write (see `RunDriver.apply`): the attempts that
+ended in one turn of the loop are one transaction, stored before anything they lead to is
+launched; a quick task's start and end become one transaction, a start is stored within the
+window, and a start lost with its engine is re-issued without launching the attempt again."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from engine_world import World, step_until
 from headwater.core.events import TaskStarted, TaskSucceeded
 from headwater.core.runstate import RunState
 from headwater.core.states import LifeCycleState
-from headwater.ports import Transition
+from headwater.ports import AttemptKey, LaunchSpec, Transition
 from headwater.testing import Outcome
 
 FOREVER = 1e9  # a start waits for the next write, however long that takes
@@ -82,3 +83,34 @@ def test_a_start_lost_with_its_engine_is_issued_again_and_adopts_the_attempt(
     # Then the attempt that ran is the one the first engine launched, and the run succeeds
     assert world.result(run_id) == "SUCCESS"
     assert len(world.attempts.launched) == 1
+
+
+def test_the_attempts_that_ended_in_one_turn_are_stored_in_one_write(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    writes = writes_of(world, monkeypatch)
+    run_id = world.start(world.job(tasks=4))
+    engine = world.engine("e1", lambda key, spec: Outcome(seconds=1))  # all end together
+
+    step_until(lambda: world.result(run_id) == "SUCCESS", engine)
+
+    succeeded = TaskSucceeded.__name__
+    [together] = [w for w in writes if succeeded in w]
+    assert together.count(succeeded) == 4
+
+
+def test_an_attempt_is_launched_only_once_the_end_it_follows_is_stored(
+        world: World) -> None:
+    run_id = world.start(world.job(tasks=3, chain=True))
+    stored_before_launch: list[LifeCycleState] = []
+
+    def outcome(key: AttemptKey, spec: LaunchSpec) -> Outcome:
+        stored = world.store.load_run(run_id).state
+        number = int(stored.task_runs[key.seq].task_key[1:])
+        if number:  # the task it follows, as the store has it when this one is launched
+            stored_before_launch.append(task_life(world, run_id, f"t{number - 1}", stored))
+        return Outcome(seconds=1)
+
+    engine = world.engine("e1", outcome, write_starts_within=FOREVER)
+    step_until(lambda: world.result(run_id) == "SUCCESS", engine)
+
+    assert stored_before_launch == [LifeCycleState.TERMINATED] * 2

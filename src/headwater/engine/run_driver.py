@@ -169,12 +169,16 @@ class RunDriver:
               parameters: Mapping[str, str] | None = None) -> None:
         """Decide, persist the decision with everything it brings, then act on it.
 
-        A decision is stored before anything is done about it, with one exception: a task's
-        start, which only records a launch already made, may wait for the run's next write
-        (at most the host's `write_starts_within` seconds), so that a quick task's start and
-        end are one transaction. Lost in a crash, it costs nothing: the start is re-issued,
-        and the attempt's claim in its directory makes the launch adopt the attempt that
-        runs."""
+        A decision is stored before anything is done about it outside this engine: before
+        a launch, a kill or the run's release. Until then it may wait, so that the decisions
+        of one turn of the host's loop (the attempts that ended meanwhile) are one
+        transaction: the host writes them at the end of the turn (`write_if_due`), and
+        `launch_next` and `run_inline` write first. A task's start, which only records a
+        launch already made, may wait longer for the run's next write (at most the host's
+        `write_starts_within` seconds), so that a quick task's start and end are one
+        transaction. Lost in a crash, neither costs anything: an exit is read again from the
+        attempt's directory when the next engine adopts it, a start is re-issued and the
+        attempt's claim in its directory makes the launch adopt the attempt that runs."""
         decision = decide(self.state, event)
         effects = side_effects(self.settings, self.context, self.state, decision.state,
                                decision.changed, event)
@@ -182,11 +186,13 @@ class RunDriver:
             event, decision.state, decision.changed, outbox=effects.outbox,
             audit=effects.audit, metrics=metrics, outputs=outputs, handled=handled,
             job_version=job_version, parameters=parameters))
-        if isinstance(event, TaskStarted) and not effects.outbox and all(
+        if any(isinstance(command, KillTask) for command in decision.commands):
+            self.write()
+        elif isinstance(event, TaskStarted) and not effects.outbox and all(
                 isinstance(command, SetTimer | CancelTimer) for command in decision.commands):
             self.write_by = self.write_by or time.monotonic() + self.host.write_starts_within
         else:
-            self.write()
+            self.write_by = time.monotonic()  # due now: at the end of this turn at the latest
         self.state = decision.state
         self.arm_duration_watches(decision.changed)
         for command in decision.commands:
@@ -202,6 +208,11 @@ class RunDriver:
                                                        self.unwritten, self.ids))
             self.unwritten.clear()
         self.write_by = None
+
+    def write_if_due(self) -> None:
+        """Store the decisions that must be stored now (see `apply`)."""
+        if self.write_by is not None and self.write_by <= time.monotonic():
+            self.write()
 
     def apply_all(self, events: Sequence[Event]) -> None:
         for event in events:
@@ -258,11 +269,13 @@ class RunDriver:
     def run_inline(self) -> None:
         """Evaluate the conditions and expand the for-each loops that are due."""
         while self.inline:
+            self.write_if_due()  # an evaluation may name a task run the last one created
             self.apply_all(self.launcher.inline(self.state, self.ids, self.inline.popleft(),
                                                 self.now()))
 
     def launch_next(self) -> None:
         """Launch the next attempt waiting for a slot."""
+        self.write_if_due()
         seq = self.to_launch.popleft()
         run = self.state.task_runs[seq]
         self.apply_all(self.launcher.launch(self.state, self.ids, run, self.host.executor,

@@ -161,8 +161,8 @@ class Supervisor:
         self.outlast_store_errors(self.retire_finished)
 
     def write_due(self, everything: bool = False) -> None:
-        """Store the task starts that waited long enough for their run's next write (see
-        `RunDriver.apply`), or `everything` not stored yet."""
+        """Store the decisions of this turn and the task starts that waited long enough for
+        their run's next write (see `RunDriver.apply`), or `everything` not stored yet."""
         now = time.monotonic()
         for driver in list(self.drivers.values()):
             if driver.write_by is not None and (everything or driver.write_by <= now):
@@ -365,6 +365,7 @@ class Supervisor:
         """Let go of runs that ended: the store stopped leasing them when they did."""
         for run_id, driver in list(self.drivers.items()):
             if driver.finished and not driver.inline and not driver.to_launch:
+                driver.write()  # its end, decided since the last write
                 del self.drivers[run_id]
                 self.turns.remove(run_id)
                 self.failed_runs.discard(run_id)

@@ -136,6 +136,25 @@ def test_a_forked_script_sees_what_a_spawned_script_sees(
     assert spawned["tagged"] and spawned["session_leader"]
 
 
+def test_a_forked_task_of_an_engine_that_ignores_signals_ignores_none(
+        tmp_path: Path) -> None:
+    # Given an engine that ignores SIGHUP and SIGQUIT (under nohup, or a shell's `&`) as its
+    # fork server starts (and so the server, and the attempt parents it forks, ignore them)
+    probe = script(tmp_path, "probe", PROBE)
+    ignored = (signal.SIGHUP, signal.SIGQUIT)
+    previous = [signal.signal(signum, signal.SIG_IGN) for signum in ignored]
+    try:
+        with LocalExecutor(launch="fork") as forking, \
+                LocalExecutor(launch="spawn") as spawning:
+            spawned, forked_ = probe_both(tmp_path, forking, spawning, [probe])
+    finally:
+        for signum, handler in zip(ignored, previous, strict=True):
+            signal.signal(signum, handler)
+    # Then the forked task has every signal as a new interpreter has it, as a spawned one
+    assert forked_["signals"] == spawned["signals"]
+    assert spawned["signals"]["SIGHUP"] == spawned["signals"]["SIGQUIT"] == str(signal.SIG_DFL)
+
+
 def test_a_forked_module_and_code_see_what_spawned_ones_see(
         tmp_path: Path, forking: LocalExecutor, spawning: LocalExecutor) -> None:
     script(tmp_path, "probe_module", PROBE)

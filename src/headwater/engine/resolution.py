@@ -77,6 +77,8 @@ def _file_arrival_location(record: RunRecord) -> str | None:
 def job_parameters(record: RunRecord, state: RunState, ids: Mapping[int, int]) -> dict[str, str]:
     """The run's job parameters with their own references resolved (once)."""
     raw = dict(record.parameters)
+    if not raw:
+        return raw
     context = ref_context(record, state, ids, None, raw)
     return {name: resolve(value, context) for name, value in raw.items()}
 

@@ -158,10 +158,12 @@ class LocalExecutor:
             if (known := self._known_handle(key)) is not None:
                 return known
             directory = spec.attempt_dir
-            claim = self._claim_of(key, directory)
-            if claim is not None:
+            self._check_files(key, spec)
+            # A directory made now holds no claim; one that exists may (a start re-issued).
+            if not self._make_directory(directory) and \
+                    (claim := self._claim_of(key, directory)) is not None:
                 return self._adopt_claim(key, directory, claim)
-            self._prepare(key, spec)
+            self._write_files(spec)
             try:
                 spawned = self._spawn(key, spec)
             except SpawnError as error:
@@ -258,16 +260,34 @@ class LocalExecutor:
             "key": [key.run_id, key.seq],
         }
 
-    def _prepare(self, key: AttemptKey, spec: LaunchSpec) -> None:
-        """Create the attempt directory and write `spec.files` into it, each atomically."""
-        directory = spec.attempt_dir
+    @staticmethod
+    def _check_files(key: AttemptKey, spec: LaunchSpec) -> None:
         for name in spec.files:
             if name != os.path.basename(name) or name in ("", ".", "..", *_RESERVED_FILES):
                 raise InvalidRequest(f"attempt {_name(key)}: {name!r} cannot be an "
                                      "attempt file (a plain file name, not parent.json or "
                                      "exit.json)")
+
+    @staticmethod
+    def _make_directory(directory: Path) -> bool:
+        """Create the attempt directory (and its parents); whether it is new."""
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            try:
+                os.mkdir(directory)
+            except FileNotFoundError:
+                os.makedirs(directory.parent, exist_ok=True)
+                os.mkdir(directory)
+        except FileExistsError:
+            return False
+        except OSError as error:
+            raise InvalidRequest(f"cannot prepare the attempt directory {directory}: "
+                                 f"{error.strerror}") from error
+        return True
+
+    def _write_files(self, spec: LaunchSpec) -> None:
+        """Write `spec.files` into the attempt directory, each atomically."""
+        directory = spec.attempt_dir
+        try:
             for name, text in spec.files.items():
                 temporary = directory / f".{name}.{self._tag_prefix}.tmp"
                 temporary.write_text(text, encoding="utf-8")

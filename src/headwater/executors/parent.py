@@ -7,7 +7,8 @@ each attempt parent is a `fork` of it, not a new interpreter and not a fork of t
 page the child writes is copied, so the spawner imports little (no `subprocess`, hence no
 `threading` and its after-fork hook) and freezes its heap out of the garbage collector.
 
-The spawner reads one JSON request per line from its socket (`spawner.Spawner` writes them),
+The spawner reads one request per line from its socket (`spawner.request_line` writes them:
+a JSON object for the parent, a tab, and one with the task's `argv` and `env`),
 hands each to an attempt parent, and answers with `{"pid", "start_ticks", "claim"}` and a
 pidfd of that parent (SCM_RIGHTS). The parent was forked ahead of the request (`_Spare`: the
 fork, and the first writes to the pages it shares with the spawner, happen while the engine
@@ -57,13 +58,14 @@ import sys
 import time
 from collections.abc import Mapping
 
-__all__ = ["CLAIM", "CLAIMED", "EXIT", "LOST", "LOST_CLAIM", "AttemptParent", "BecomeTask",
-           "Server", "main", "read_boot_id"]
+__all__ = ["CLAIM", "CLAIMED", "EXIT", "LOST", "LOST_CLAIM", "TASK_FIELDS", "AttemptParent",
+           "BecomeTask", "Server", "main", "read_boot_id"]
 
 CLAIM = "parent.json"
 EXIT = "exit.json"
 LOST_CLAIM = 75  # EX_TEMPFAIL: another parent runs this attempt
 CLAIMED, LOST = "claimed", "lost"  # how a claim went, as the spawner's reply says
+TASK_FIELDS = ("argv", "env")  # a request's second part: the task's, see `split_request`
 _FAILED = 70  # EX_SOFTWARE: the parent failed; its traceback is in the log (or on stderr)
 _PR_SET_NAME, _PR_SET_CHILD_SUBREAPER = 15, 36
 _LOG_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
@@ -169,13 +171,41 @@ def _send(pid: int, ticks: int, signum: int) -> None:
 # -- the attempt parent --------------------------------------------------------------------------
 
 
+def split_request(line: bytes) -> tuple[dict[str, object], bytes]:
+    """A request line's parent part, decoded, and its task part, as it is.
+
+    Raises:
+        ValueError: when the parent part is not a JSON object.
+    """
+    head, _, task = line.partition(b"\t")
+    request = json.loads(head)
+    if not isinstance(request, dict):
+        raise ValueError("not a JSON object")
+    return request, task.strip()
+
+
+def _task_of(task: bytes) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of a request's task part."""
+    try:
+        fields = json.loads(task)
+    except ValueError:
+        fields = None
+    if not isinstance(fields, dict):
+        return [], {}
+    env = fields.get("env")
+    return ([str(word) for word in _as_list(fields.get("argv"))],
+            {str(k): str(v) for k, v in env.items()} if isinstance(env, dict) else {})
+
+
 class AttemptParent:
     """One attempt, run from a fork of the spawner; `run` returns the parent's exit code."""
 
     def __init__(self, request: dict[str, object], libc: ctypes.CDLL, boot_id: str,
-                 notice_fd: int | None = None, forking: ForkSetup | None = None) -> None:
+                 notice_fd: int | None = None, forking: ForkSetup | None = None,
+                 task: bytes = b"{}") -> None:
         """Read everything the request says before the claim (the claim's text included),
-        so that a kill that comes after the claim finds the attempt ready to start."""
+        so that a kill that comes after the claim finds the attempt ready to start. A task
+        this parent forks decodes its part of the request (`task`) itself."""
         self.libc = libc
         self.report_fd: int | None = None  # tells the spawner how the claim went
         self.notice_fd = notice_fd  # tells the engine of the exit before it is made durable
@@ -186,9 +216,7 @@ class AttemptParent:
         self.identity = ""  # `"pid": P, "start_ticks": T` of this parent, once it claimed
         self.directory = str(request.get("dir", ""))
         self.grace = _number(request.get("grace"))
-        self.argv = [str(word) for word in _as_list(request.get("argv"))]
-        env = request.get("env")
-        self.env = {str(k): str(v) for k, v in env.items()} if isinstance(env, dict) else {}
+        self.task = task
         self.cwd, self.log_path = str(request.get("cwd", "")), str(request.get("log", ""))
         claim = {"started_at": _now_iso(), "boot_id": boot_id, "tag": self.tag,
                  "key": request.get("key"), "grace": self.grace}
@@ -292,9 +320,9 @@ class AttemptParent:
             if self.fork:
                 self.leader = self._fork_task(log)
             else:
-                self.leader = _spawn(self.argv, self.env, self.cwd, log)
+                self.leader = _spawn(*_task_of(self.task), self.cwd, log)
         except OSError as error:
-            program = self.argv[0] if self.argv else ""
+            program = (_task_of(self.task)[0] or [""])[0]
             self.start_error = f"cannot start {program!r} in {self.cwd!r}: {error.strerror}"
             return
         finally:
@@ -315,7 +343,8 @@ class AttemptParent:
         os.chdir(self.cwd)  # before the start: a missing directory is a start error
         if self.prepared is not None:
             prepared, self.prepared = self.prepared, None
-            if prepared.start([self.argv, self.env, self.cwd, self.log_path, self.tag]):
+            if prepared.start(json.dumps([self.cwd, self.log_path, self.tag]).encode()
+                              + b"\t" + self.task):
                 return prepared.pid
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
         try:
@@ -331,7 +360,7 @@ class AttemptParent:
             except BaseException:
                 sys.excepthook(*sys.exc_info())
                 os._exit(_FAILED)
-            _become_task(self.forking, self.libc, self.argv, self.env, self.tag)
+            _become_task(self.forking, self.libc, *_task_of(self.task), self.tag)
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         return pid
 
@@ -479,10 +508,11 @@ class PreparedTask:
         os.close(go_read)
         return cls(pid, go_fd=go_write)
 
-    def start(self, what: list[object]) -> bool:
-        """Tell it what to become; False when it is gone (it is reaped then)."""
+    def start(self, what: bytes) -> bool:
+        """Tell it what to become (`[cwd, log, tag]`, a tab, the request's task part);
+        False when it is gone (it is reaped then)."""
         try:
-            _write_all(self.go_fd, json.dumps(what).encode())
+            _write_all(self.go_fd, what)
         except OSError:
             self.discard()
             return False
@@ -504,7 +534,9 @@ def _await_start(forking: ForkSetup, libc: ctypes.CDLL, go_fd: int) -> None:
         message = _read_all(go_fd)
         if not message:
             os._exit(0)
-        argv, env, cwd, log_path, tag = json.loads(message)
+        where, _, task = message.partition(b"\t")
+        cwd, log_path, tag = json.loads(where)
+        argv, env = _task_of(task)
         log = os.open(log_path, _LOG_FLAGS, _LOG_MODE)
         os.dup2(log, 1)
         os.dup2(log, 2)
@@ -521,7 +553,7 @@ def _set_apart(forking: ForkSetup, keep: int) -> None:
     its default (what an interpreter sets as it starts), stdin from /dev/null, no descriptor
     of ours but `keep` (and those the preloaded modules hold)."""
     os.setsid()
-    _reset_signals()  # while blocked: none can arrive before the task is what it will be
+    _reset_signals(forking.signals)  # while blocked: none can arrive before the task starts
     devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
     os.dup2(devnull, 0)
     _close_descriptors(forking.keep_fds | {keep})
@@ -549,14 +581,31 @@ def _ignore(signum: int, frame: object) -> None:
     """A handler that does nothing (a caught signal, unlike SIG_IGN, is reset by exec)."""
 
 
-def _reset_signals() -> None:
-    """Every signal at its default, then what an interpreter sets as it starts."""
-    started: dict[int, signal._HANDLER] = {signal.SIGINT: signal.default_int_handler,
-                                           signal.SIGPIPE: signal.SIG_IGN,
-                                           signal.SIGXFSZ: signal.SIG_IGN}
+_STARTED: dict[int, signal._HANDLER] = {signal.SIGINT: signal.default_int_handler,
+                                        signal.SIGPIPE: signal.SIG_IGN,
+                                        signal.SIGXFSZ: signal.SIG_IGN}
+# The signals an attempt parent handles (see `AttemptParent._handle_signals`).
+_PARENT_SIGNALS = frozenset({signal.SIGINT, signal.SIGHUP, signal.SIGTERM, signal.SIGUSR1,
+                             signal.SIGALRM, signal.SIGCHLD})
+
+
+def _changed_signals() -> frozenset[int]:
+    """The signals whose disposition is not what an interpreter sets as it starts, and
+    those an attempt parent changes: what a forked task must reset (see `ForkSetup`)."""
+    changed = set(_PARENT_SIGNALS)
     for signum in _DEFAULT_SIGNALS:
-        wanted = started.get(signum, signal.SIG_DFL)
         with contextlib.suppress(OSError, ValueError):  # glibc's own, 32 and 33
+            if signal.getsignal(signum) is not _STARTED.get(signum, signal.SIG_DFL):
+                changed.add(signum)
+    return frozenset(changed)
+
+
+def _reset_signals(signums: frozenset[int]) -> None:
+    """Each of `signums` at what an interpreter sets as it starts (its default, but for
+    three). Only those: each call in a fresh fork copies pages the server shares."""
+    for signum in signums:
+        wanted = _STARTED.get(signum, signal.SIG_DFL)
+        with contextlib.suppress(OSError, ValueError):
             if signal.getsignal(signum) is not wanted:
                 signal.signal(signum, wanted)
 
@@ -581,8 +630,9 @@ def _close_descriptors(keep: frozenset[int]) -> None:
 
 class ForkSetup:
     """What a fork server knows of itself for the tasks it forks: the descriptors its
-    preloaded modules hold (left open), and where its environment block holds the value of
-    the tag placeholder, which each task overwrites with its own tag.
+    preloaded modules hold (left open), the signals a task must reset, and where its
+    environment block holds the value of the tag placeholder, which each task overwrites
+    with its own tag.
 
     Why the block: /proc/<pid>/environ shows the environment a process was started with,
     read from its memory, and that is where an engine looks for the tag of a task whose
@@ -594,6 +644,7 @@ class ForkSetup:
     def __init__(self, keep_fds: frozenset[int], tag_variable: str) -> None:
         self.keep_fds = keep_fds
         self.slot = _environ_slot(tag_variable)
+        self.signals = _changed_signals()  # set again once the server handles its own
 
     def mark(self, tag: str) -> None:
         """Write `tag` over the placeholder (the rest of it becomes NUL bytes)."""
@@ -686,6 +737,8 @@ class Server:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the engine's to handle
         signal.set_wakeup_fd(self.wake_write)
         signal.signal(signal.SIGCHLD, _ignore)  # caught, so that it reaches the wakeup fd
+        if self.forking is not None:
+            self.forking.signals = _changed_signals()
         # Nothing the spawner holds now is garbage: a collection in a fork would touch (and
         # so copy) every page of it.
         gc.freeze()
@@ -736,8 +789,7 @@ class Server:
     def _launch(self, line: bytes) -> tuple[dict[str, object], int | None]:
         """Hand the request to a parent; the reply once it claimed the attempt, or not."""
         try:
-            if not isinstance(json.loads(line), dict):
-                raise ValueError("not a JSON object")
+            split_request(line)
         except Exception as error:  # whatever the request, the spawner serves the next one
             return {"error": f"not a launch request: {error!r}"}, None
         for _ in range(2):  # a spare that died since it was forked is replaced once
@@ -797,8 +849,9 @@ class Server:
             if not line:  # the spawner let us go (or ended) before a request came
                 code = 0
                 return  # (the prepared task reads EOF as we exit)
-            attempt = AttemptParent(json.loads(line), self.libc, self.boot_id,
-                                    self.notice_fd, self.forking)
+            request, task = split_request(line)
+            attempt = AttemptParent(request, self.libc, self.boot_id, self.notice_fd,
+                                    self.forking, task)
             attempt.report_fd, attempt.prepared = report_fd, prepared
             code = attempt.run()
         except BecomeTask:

@@ -2,10 +2,10 @@
 
 `Spawner` starts its program (`python -I -S parent.py`, or a fork server: `zygote.py`) with
 `serve <socket fd> <notice fd> ARGS...` on first use, connected by a socket pair, and sends it
-one JSON request per launch; the answer carries the new attempt parent's pid and start ticks,
-and a pidfd of it (SCM_RIGHTS). The pidfd comes from the spawner, the parent's own parent,
-which opened it before it could reap the child, so it can never name a process that reused
-the pid. The notice descriptor is the write end of the executor's pipe on which parents
+one request per launch (`request_line`); the answer carries the new attempt parent's pid and
+start ticks, and a pidfd of it (SCM_RIGHTS). The pidfd comes from the spawner, the parent's
+own parent, which opened it before it could reap the child, so it can never name a process
+that reused the pid. The notice descriptor is the write end of the executor's pipe on which parents
 announce exits (see `AttemptParent._notify`).
 """
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from headwater.executors import parent
 
-__all__ = ["SpawnError", "Spawned", "Spawner", "light_spawner_program"]
+__all__ = ["SpawnError", "Spawned", "Spawner", "light_spawner_program", "request_line"]
 
 _REPLY_TIMEOUT_SECONDS = 30.0  # a spawner answers in a millisecond; 30 s means it is stuck
 _STOP_SECONDS = 2.0
@@ -39,6 +39,17 @@ class Spawned:
     start_ticks: int
     pidfd: int  # the caller's to close
     claim: str  # `parent.CLAIMED`, `parent.LOST` (another parent has it), or what went wrong
+
+
+def request_line(request: Mapping[str, object]) -> bytes:
+    """The line that asks for `request`: the attempt parent's part, a tab, then the task's
+    command line and environment (`parent.TASK_FIELDS`), which a parent that forks its task
+    hands over as it is. JSON text holds no raw tab, so the first tab splits the two, and
+    neither the spawner nor the parent decodes (and so copies, page by page, in a fork)
+    the environment a forked task decodes anyway."""
+    head = {k: v for k, v in request.items() if k not in parent.TASK_FIELDS}
+    task = {k: v for k, v in request.items() if k in parent.TASK_FIELDS}
+    return json.dumps(head).encode() + b"\t" + json.dumps(task).encode() + b"\n"
 
 
 def light_spawner_program(python: str = sys.executable) -> list[str]:
@@ -89,7 +100,7 @@ class Spawner:
         Raises:
             SpawnError: when no parent could be started.
         """
-        line = json.dumps(request).encode() + b"\n"
+        line = request_line(request)
         try:
             return self._exchange(line)
         except (OSError, EOFError, ValueError):

@@ -238,7 +238,7 @@ def runs_repair(run_id: int, task_keys: Sequence[str], all_failed: bool,
     with connect(db, host, profile) as where:
         asked = where.service.repair(run_id, list(task_keys), all_failed, rerun_dependents,
                                      latest_repair_id, parse_pairs(params, "--param"))
-        click.echo(f"Repair {asked.repair_id} of run {run_id}: rerunning "
+        click.echo(f"Repairing run {run_id} (repair id {asked.repair_id}): rerunning "
                    f"{', '.join(asked.task_keys)}")
         ending = where.follow(run_id, repair_id=asked.repair_id)
     finish(ending, run_id)

@@ -31,7 +31,7 @@ from functools import partial
 from pathlib import Path
 
 from headwater.core.events import CancelRequested, EngineFailed
-from headwater.core.runstate import RunState
+from headwater.core.runstate import RunState, TaskRun
 from headwater.engine.identity import is_gone
 from headwater.engine.log_cap import DEFAULT_CAP_BYTES, cap_log
 from headwater.engine.observers import commits_path
@@ -378,6 +378,8 @@ class Supervisor:
         nothing more is asked of it; return its final state."""
         watcher = _Watcher(self.store, run_id, self.observer)
         self.observer = watcher.notify  # what this engine decides is not reported twice
+        if (before := self.store.load_run(run_id).state).is_terminal:
+            watcher.seen_already(before)  # a repair: its attempts are news, the ended ones not
         try:
             while True:
                 self.step()
@@ -404,6 +406,15 @@ class _Watcher:
         self.seen: dict[int, tuple[object, ...]] = {}
         self.state: RunState | None = None
 
+    def seen_already(self, state: RunState) -> None:
+        """Report the task runs of `state` only once they change."""
+        for seq, run in state.task_runs.items():
+            self.seen[seq] = self.signature(run)
+
+    @staticmethod
+    def signature(run: TaskRun) -> tuple[object, ...]:
+        return (run.life_cycle, run.result, run.attempt_number, run.message)
+
     def poll(self) -> RunState:
         """Read the run; report the task runs that changed since the last report."""
         record = self.store.load_run(self.run_id)
@@ -414,8 +425,7 @@ class _Watcher:
         """Report to the observer the task runs of `changed` it has not seen so."""
         fresh = []
         for seq in changed:
-            run = state.task_runs[seq]
-            signature = (run.life_cycle, run.result, run.attempt_number, run.message)
+            signature = self.signature(state.task_runs[seq])
             if self.seen.get(seq) != signature:
                 self.seen[seq] = signature
                 fresh.append(seq)

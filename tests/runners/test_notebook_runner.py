@@ -3,6 +3,7 @@ widgets, task values, exit) and .ipynb notebooks on a real ipykernel."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -189,6 +190,29 @@ def test_an_ipynb_reads_widgets_sets_values_and_exits(tmp_path: Path) -> None:
     executed = (context.attempt_dir / "executed" / "lf_silver.ipynb").read_text()
     assert "silver: 3 upstream rows" in executed  # the output notebook keeps the outputs
     assert "never reached" in executed and "NotebookExit" not in executed
+
+
+def test_an_ipynb_whose_cells_have_no_ids_runs_without_a_warning(tmp_path: Path) -> None:
+    # Given an nbformat 4.5 notebook without cell ids, as many tools write them
+    workdir = tmp_path / "job"
+    workdir.mkdir()
+    cell = {"cell_type": "code", "metadata": {}, "source": "print('ran')", "outputs": [],
+            "execution_count": None}
+    (workdir / "plain.ipynb").write_text(json.dumps({
+        "nbformat": 4, "nbformat_minor": 5, "cells": [cell, cell], "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3"}}}))
+    context = attempt_context(workdir)
+
+    exit_ = run_attempt(NotebookRunner().launch_spec(notebook_task("plain.ipynb"), context))
+
+    # Then it runs, its log holds its output and no warning, and its cells got ids
+    log = log_of(context)
+    assert exit_.exit_code == 0, log
+    assert log.splitlines().count("ran") == 2 and "Warning" not in log
+    assert context.attempt_dir is not None
+    executed = json.loads((context.attempt_dir / "executed" / "plain.ipynb").read_text())
+    ids = [c["id"] for c in executed["cells"]]
+    assert len(set(ids)) == 2 and all(ids)
 
 
 def test_an_ipynb_exception_names_the_cell(tmp_path: Path) -> None:

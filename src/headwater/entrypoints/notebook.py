@@ -27,6 +27,8 @@ import shutil
 import subprocess
 import sys
 import traceback
+import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -208,7 +210,7 @@ def run_ipynb(path: Path) -> int:
 
     kernel = ipynb_kernel.start(EXTENSION)  # first: a forked kernel boots meanwhile
     try:
-        notebook = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
+        notebook = _read_ipynb(nbformat, path)
         databricks_cells(notebook)
         client = NotebookClient(notebook, km=kernel, timeout=None,
                                 resources={"metadata": {"path": os.getcwd()}},
@@ -224,6 +226,19 @@ def run_ipynb(path: Path) -> int:
     finally:
         kernel.discard()
     return 0
+
+
+def _read_ipynb(nbformat: Any, path: Path) -> Any:
+    """The notebook, each cell with an id: nbformat 4.5 asks for them, many writers leave
+    them out, and nbformat would warn of each such notebook in the task's log."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Cell is missing an id field")
+        notebook = nbformat.read(path, as_version=4)
+    if (notebook.nbformat, notebook.nbformat_minor) >= (4, 5):
+        for cell in notebook.cells:
+            if "id" not in cell:
+                cell["id"] = uuid.uuid4().hex[:8]
+    return notebook
 
 
 def _ipynb_failure(notebook: Any, name: str, ename: str, evalue: str) -> CellFailed:

@@ -215,6 +215,29 @@ def test_an_ipynb_whose_cells_have_no_ids_runs_without_a_warning(tmp_path: Path)
     assert len(set(ids)) == 2 and all(ids)
 
 
+@pytest.mark.parametrize("name", ["uses_spark.ipynb", "uses_spark.py"])
+def test_a_notebook_that_uses_spark_is_told_headwater_has_none(tmp_path: Path,
+                                                               name: str) -> None:
+    workdir = tmp_path / "job"
+    workdir.mkdir()
+    code = "df = spark.read.table('samples.trips')"
+    if name.endswith(".py"):
+        (workdir / name).write_text(f"# Databricks notebook source\n{code}\n")
+    else:
+        (workdir / name).write_text(json.dumps({
+            "nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{
+                "id": "a", "cell_type": "code", "metadata": {}, "source": code,
+                "outputs": [], "execution_count": None}]}))
+    context = attempt_context(workdir)
+
+    exit_ = run_attempt(NotebookRunner().launch_spec(notebook_task(name), context))
+
+    assert exit_.exit_code == 1
+    assert result_of(context)["error"] == (
+        "RuntimeError: spark.read: headwater runs notebooks without Spark; use a %sql cell "
+        "(DuckDB by default) or a Python library instead")
+
+
 def test_an_ipynb_exception_names_the_cell(tmp_path: Path) -> None:
     workdir = copy_fixtures(tmp_path / "job")
     context = attempt_context(workdir)

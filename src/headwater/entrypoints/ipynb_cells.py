@@ -56,10 +56,19 @@ def _ipython_source(source: str, sql_notebook: bool) -> str:
     return source
 
 
+class NoSpark:
+    """Stands for `spark`, which headwater does not have, and says so when used."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"spark.{name}: headwater runs notebooks without Spark; use a %sql "
+                           "cell (DuckDB by default) or a Python library instead")
+
+
 def load_ipython_extension(shell: Any) -> None:
     """IPython's hook for this module as an extension (`IPKernelApp.extensions`), in the
-    kernel: `dbutils` in the notebook's namespace, and the `%%sql` cell magic."""
-    shell.push({"dbutils": dbutils})
+    kernel: `dbutils` and `spark` (which says it is absent) in the notebook's namespace,
+    and the `%%sql` cell magic."""
+    shell.push({"dbutils": dbutils, "spark": NoSpark()})
     shell.register_magic_function(_sql_cell, magic_kind="cell", magic_name="sql")
 
 

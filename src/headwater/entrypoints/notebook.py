@@ -38,7 +38,12 @@ from headwater.entrypoints.databricks_source import (
     NotebookFormatError,
     parse_notebook,
 )
-from headwater.entrypoints.ipynb_cells import EXTENSION, databricks_cells, print_outputs
+from headwater.entrypoints.ipynb_cells import (
+    EXTENSION,
+    NoSpark,
+    databricks_cells,
+    print_outputs,
+)
 from headwater.entrypoints.operator import exception_line
 from headwater.entrypoints.sql import NOTICE_VARIABLE, Table, run_script
 from headwater.runtime import NotebookExit, channel, dbutils
@@ -58,14 +63,6 @@ class CellFailed(Exception):  # a report for the task's result, not a bug
     def __init__(self, error: str, trace: str) -> None:
         super().__init__(error)
         self.error, self.trace = error, trace
-
-
-class _NoSpark:
-    """Stands for `spark`, which headwater does not have, and says so when used."""
-
-    def __getattr__(self, name: str) -> Any:
-        raise RuntimeError(f"spark.{name}: headwater runs notebooks without Spark; use a %sql "
-                           "cell (DuckDB by default) or a Python library instead")
 
 
 def display(value: object) -> None:
@@ -107,7 +104,7 @@ class SourceNotebook:
         self.workdir, self.warehouse_url, self.keep = workdir, warehouse_url, keep
         self.namespace: dict[str, Any] = {
             "__name__": "__main__", "__builtins__": builtins, "dbutils": dbutils,
-            "display": display, "spark": _NoSpark()}
+            "display": display, "spark": NoSpark()}
 
     def run(self, path: Path, included_by: tuple[str, ...] = ()) -> None:
         """Run every cell of `path`. Raises `CellFailed`, or `NotebookExit` to stop."""

@@ -6,6 +6,8 @@ killed (see headwater.entrypoints.ipynb_kernel)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -13,10 +15,13 @@ from task_attempts import attempt_context, log_of, result_of
 from tests.executors.attempt_processes import LAUNCH, alive, collect, kill_leftovers, wait_for
 
 from headwater.core.spec import NotebookTask, Task
+from headwater.entrypoints import ipynb_kernel
 from headwater.executors import LocalExecutor
 from headwater.executors.local import TAG_VARIABLE
 from headwater.ports import AttemptKey, LaunchSpec, TaskContext
 from headwater.runners import NotebookRunner
+
+PREFIX = ipynb_kernel.SOCKETS_PREFIX
 
 # Leaves what a notebook can leave behind in its process: a global, an environment variable,
 # state in a module the fork server imported (and one it did not), the working directory.
@@ -157,3 +162,19 @@ def test_a_cancelled_ipynb_attempt_leaves_no_kernel(tmp_path: Path) -> None:
             assert tagged_processes(f"{TAG_VARIABLE}={claim['tag']}".encode()) == []
     finally:
         kill_leftovers(tmp_path)
+
+
+def test_the_socket_folders_of_tasks_that_are_gone_are_swept(tmp_path: Path) -> None:
+    # Given the kernel socket folders of a task that is gone (SIGKILLed: it removed nothing),
+    # of one that runs, and folders that are not ours
+    gone = subprocess.Popen(["true"])  # its pid names no process once it is reaped
+    gone.wait()
+    folders = {name: tmp_path / name for name in (
+        f"{PREFIX}{gone.pid}-ab12", f"{PREFIX}{os.getpid()}-cd34", f"{PREFIX}old",
+        "unrelated")}
+    for folder in folders.values():
+        (folder / "ipc-1").mkdir(parents=True)
+    # When an .ipynb task starts its kernel (which sweeps first)
+    ipynb_kernel.sweep_sockets(str(tmp_path))
+    # Then only the folder of the task that is gone was removed
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(list(folders)[1:])

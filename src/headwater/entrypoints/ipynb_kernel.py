@@ -223,7 +223,8 @@ def start(extension: str) -> AttemptKernelManager:
     # The connection file and the sockets in a directory of their own (short: a socket's path
     # has at most 107 bytes), rather than `kernel-ipc-N` in the working directory, which two
     # notebooks of one folder would share.
-    sockets = tempfile.mkdtemp(prefix="headwater-kernel-")
+    sweep_sockets(tempfile.gettempdir())
+    sockets = tempfile.mkdtemp(prefix=f"{SOCKETS_PREFIX}{os.getpid()}-")
     manager = AttemptKernelManager(kernel_name="python3",
                                    kernel_spec_manager=_ThisPython(extension=extension),
                                    transport="ipc", ip=os.path.join(sockets, "ipc"),
@@ -234,6 +235,32 @@ def start(extension: str) -> AttemptKernelManager:
         manager.write_connection_file()
         manager.forked = _fork_kernel(manager.connection_file, extension)
     return manager
+
+
+SOCKETS_PREFIX = "headwater-kernel-"  # then the pid of the task it serves
+
+
+def sweep_sockets(folder: str) -> None:
+    """Remove the socket directories of tasks that are gone: a task killed with SIGKILL (a
+    timeout's last resort) never removes its own."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        pid = name.removeprefix(SOCKETS_PREFIX).partition("-")[0]
+        if name.startswith(SOCKETS_PREFIX) and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _loop_running() -> bool:

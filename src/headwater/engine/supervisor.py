@@ -378,7 +378,9 @@ class Supervisor:
         nothing more is asked of it; return its final state."""
         watcher = _Watcher(self.store, run_id, self.observer)
         self.observer = watcher.notify  # what this engine decides is not reported twice
-        if (before := self.store.load_run(run_id).state).is_terminal:
+        held = self.drivers.get(run_id)  # `headwater run` holds the run it created
+        before = held.state if held is not None else self.store.load_run(run_id).state
+        if before.is_terminal:
             watcher.seen_already(before)  # a repair: its attempts are news, the ended ones not
         try:
             while True:

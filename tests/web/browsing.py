@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,9 +23,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from tests.servers import Reply, Server
+from tests.servers import Reply, Server, clean_env
 
 CHROMIUM = Path("/usr/bin/chromium")
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lf_job_etl_pipeline"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 NO_CHROMIUM = ("CHROMIUM MISSING: /usr/bin/chromium not found (apt-get install -y chromium); "
@@ -109,6 +113,26 @@ def sign_in(found: Visitor, token: str, start: str = "/jobs") -> None:
     page.fill("#token", token)
     page.click("form[action='/signin'] button[type=submit]")
     page.wait_for_url(re.compile(re.escape(found.server.url + start.split("#")[0])))
+
+
+def flagship_copy(folder: Path) -> Path:
+    """A copy of the flagship example's folder in `folder` (without its outputs)."""
+    copy = folder / "lf_job_etl_pipeline"
+    shutil.copytree(EXAMPLE, copy, ignore=shutil.ignore_patterns("output", ".headwater"))
+    return copy
+
+
+def deploy_flagship(server: Server, token: str) -> int:
+    """Deploy the flagship from the server's folder (a `flagship_copy`), dev target, as
+    `headwater deploy` does; the job's id."""
+    env = clean_env(DATABRICKS_HOST=server.url, DATABRICKS_TOKEN=token)
+    deployed = subprocess.run([sys.executable, "-m", "headwater", "deploy", "--target", "dev"],
+                              cwd=server.workdir, env=env, capture_output=True, text=True,
+                              timeout=120)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    found = re.search(r"lf_job_etl_pipeline: (\d+)", deployed.stdout)
+    assert found, deployed.stdout
+    return int(found.group(1))
 
 
 def api(server: Server, token: str, method: str, path: str, body: Any = None) -> Any:

@@ -1,5 +1,5 @@
-"""One real `headwater server` per test module (its UI at `/`, its API under `/api/`), and
-one headless Chromium per module."""
+"""One real `headwater server` per test module (its UI at `/`, its API under `/api/`), one
+headless Chromium per module, and the admin signed in to it for each test."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from tests.servers import Server
-from tests.web.browsing import chromium
+from tests.web.browsing import Visitor, chromium, visitor
 
 
 @pytest.fixture(scope="module")
@@ -29,3 +29,11 @@ def admin(server: Server) -> str:
 def browser() -> Iterator[Browser]:
     with chromium() as found:
         yield found
+
+
+@pytest.fixture
+def ada(browser: Browser, server: Server, admin: str) -> Iterator[Visitor]:
+    """The admin, signed in; no page of the test may log an error."""
+    with visitor(browser, server, admin) as found:
+        yield found
+        assert found.errors == []

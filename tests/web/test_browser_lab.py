@@ -15,24 +15,19 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import Message
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import expect
 
-from tests.servers import Server, clean_env, wait_for
-from tests.web.browsing import WAIT_MS, Visitor, api, visitor
+from tests.servers import Server, wait_for
+from tests.web.browsing import WAIT_MS, Visitor, api, deploy_flagship, flagship_copy
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lf_job_etl_pipeline"
 LOOPBACK = "127.0.0.1"
 
 
@@ -63,8 +58,7 @@ def mailbox() -> Iterator[tuple[Mailbox, int]]:
 def server(tmp_path_factory: pytest.TempPathFactory,
            mailbox: tuple[Mailbox, int]) -> Iterator[Server]:
     """A server run from a copy of the example's folder, its alerts sent to the mailbox."""
-    folder = tmp_path_factory.mktemp("lab") / "lf_job_etl_pipeline"
-    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("output", ".headwater"))
+    folder = flagship_copy(tmp_path_factory.mktemp("lab"))
     (folder / "headwater.yml").write_text(json.dumps({
         "smtp": {"host": LOOPBACK, "port": mailbox[1], "timeout_seconds": 5},
         "destinations": {"ops-webhook": {"type": "webhook",
@@ -79,12 +73,7 @@ def server(tmp_path_factory: pytest.TempPathFactory,
 def job_id(server: Server, admin: str) -> int:
     """The flagship job deployed from its bundle (dev target), then set back to where the Lab
     starts: `report` runs whatever its upstream did, `bronze_ingest` never retries."""
-    env = clean_env(DATABRICKS_HOST=server.url, DATABRICKS_TOKEN=admin)
-    deployed = subprocess.run([sys.executable, "-m", "headwater", "deploy", "--target", "dev"],
-                              cwd=server.workdir, env=env, capture_output=True, text=True,
-                              timeout=120)
-    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-    found = int(re.search(r"lf_job_etl_pipeline: (\d+)", deployed.stdout).group(1))  # type: ignore[union-attr]
+    found = deploy_flagship(server, admin)
     tasks = {t["task_key"]: t for t in api(server, admin, "GET", f"get?job_id={found}")
              ["settings"]["tasks"]}
     report = {**tasks["report"], "run_if": "ALL_DONE"}
@@ -93,13 +82,6 @@ def job_id(server: Server, admin: str) -> int:
     api(server, admin, "POST", "update", {"job_id": found,
                                           "new_settings": {"tasks": [report, bronze]}})
     return found
-
-
-@pytest.fixture
-def ada(browser: Browser, server: Server, admin: str) -> Iterator[Visitor]:
-    with visitor(browser, server, admin) as found:
-        yield found
-        assert found.errors == []
 
 
 def settings_of(server: Server, token: str, job_id: int) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, expect
@@ -47,13 +46,6 @@ def jobs(server: Server, admin: str) -> dict[str, int]:
     return {name: create_job(server, admin, settings)
             for name, settings in (("greet", GREET), ("flaky", FLAKY), ("slow", SLOW),
                                    ("nightly", NIGHTLY))}
-
-
-@pytest.fixture
-def ada(browser: Browser, server: Server, admin: str) -> Iterator[Visitor]:
-    with visitor(browser, server, admin) as found:
-        yield found
-        assert found.errors == []
 
 
 def test_start_a_job_with_a_parameter_and_watch_it_succeed_without_reloading(

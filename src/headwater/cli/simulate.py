@@ -132,7 +132,7 @@ def _one(settings: JobSettings, scenario: Scenario, where: str, as_json: bool) -
         about = "the run" if alert.task_key is None else (
             f"{alert.task_key} attempt {alert.attempt_number}")
         click.echo(f"  {alert.event} of {about} ({alert.result_state}) at {_time(alert.at)}: "
-                   f"{_recipients(alert.emails, alert.destinations)}")
+                   f"{alert.recipients}")
     click.echo(f"Simulated wall time: {_time(run.wall_time)} ({WALL_TIME_NOTE})")
 
 
@@ -183,25 +183,14 @@ def _row(case: FailureCase) -> tuple[str, str, str, str, str]:
                                    for k, v in case.outcomes.items())
     if not case.reached:
         return name, "-", "-", "-", f"cannot fail here: {case.skipped}"
-    handled = list(case.handlers)
-    recipients = sorted({r for a in case.failure_alerts for r in (*a.emails, *a.destinations)})
-    if recipients:
-        handled.append("alert to " + ", ".join(recipients))
     return (name, str(case.attempts), str(case.run.result_state),
-            "; ".join(handled) or "NOTHING", ", ".join(case.not_run) or "-")
+            "; ".join(case.handled_by) or "NOTHING", ", ".join(case.not_run) or "-")
 
 
 def _hint(task_key: str, kind: str) -> str:
     if kind == "outcome":
         return f" (--outcome {task_key}=false for the other)"
     return f" (--iterations {task_key}=N for another count)"
-
-
-def _recipients(emails: Sequence[str], destinations: Sequence[str]) -> str:
-    parts = [f"e-mail {', '.join(emails)}"] if emails else []
-    if destinations:
-        parts.append(f"destination {', '.join(destinations)}")
-    return "; ".join(parts)
 
 
 def _time(delta: timedelta | None) -> str:

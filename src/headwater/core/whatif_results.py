@@ -114,6 +114,14 @@ class SimulatedAlert:
     emails: tuple[str, ...]
     destinations: tuple[str, ...]  # ids of webhook (Slack, Teams, ...) destinations
 
+    @property
+    def recipients(self) -> str:
+        """To whom, in words: `e-mail ops@example.com; destination ops-webhook`."""
+        parts = [f"e-mail {', '.join(self.emails)}"] if self.emails else []
+        if self.destinations:
+            parts.append(f"destination {', '.join(self.destinations)}")
+        return "; ".join(parts)
+
     def to_dict(self) -> dict[str, Any]:
         return {"event": str(self.event), "task_key": self.task_key,
                 "attempt_number": self.attempt_number, "at_seconds": _seconds(self.at),

@@ -69,6 +69,12 @@ class FailureCase:
         return tuple(a for a in self.run.alerts if a.event is NotificationEvent.ON_FAILURE)
 
     @property
+    def handled_by(self) -> tuple[str, ...]:
+        """The handlers that run, then `alert to <recipients>` if an on_failure alert goes."""
+        heard = sorted({r for a in self.failure_alerts for r in (*a.emails, *a.destinations)})
+        return (*self.handlers, *([f"alert to {', '.join(heard)}"] if heard else []))
+
+    @property
     def handled(self) -> bool:
         """A handler runs or an `on_failure` alert is sent (or the task cannot fail here)."""
         return not self.reached or bool(self.handlers or self.failure_alerts)

@@ -30,7 +30,17 @@ from headwater.api.middleware import HttpMiddleware
 from headwater.errors import HeadwaterError
 from headwater.service import Service
 from headwater.web.render import STATIC, Pages, is_htmx
-from headwater.web.routes import audit, edit, jobs, logs, metrics, run_actions, runs, signin
+from headwater.web.routes import (
+    audit,
+    edit,
+    jobs,
+    logs,
+    metrics,
+    run_actions,
+    runs,
+    signin,
+    whatif,
+)
 from headwater.web.session import CsrfRefused, SignInNeeded, session_of
 
 LOGGER = logging.getLogger("headwater.web")
@@ -63,7 +73,7 @@ def create_web_app(service: Service, settings: WebSettings | None = None) -> Fas
     app.state.service = service
     app.state.settings = settings or WebSettings()
     app.state.pages = Pages()
-    for module in (signin, jobs, edit, runs, run_actions, logs, audit, metrics):
+    for module in (signin, jobs, whatif, edit, runs, run_actions, logs, audit, metrics):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(SignInNeeded, _sign_in)

@@ -3,25 +3,28 @@ pause or unpause its schedule, change its permissions."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from headwater.core.permissions import Action, Grant, Level
 from headwater.core.plan import build_plan
-from headwater.core.spec import JobSettings, Task
+from headwater.core.spec import JobSettings
 from headwater.errors import InvalidRequest
 from headwater.ports import JobRecord
 from headwater.service import Service
 from headwater.web.forms import Form
 from headwater.web.render import is_htmx, pages_of
 from headwater.web.session import Change, SignedIn
-from headwater.web.views.graph import graph_svg
+from headwater.web.views.graph import NodeState, graph_svg
 from headwater.web.views.job_changes import settings_yaml
 from headwater.web.views.jobs_view import job_row, matches
 from headwater.web.views.matrix import run_matrix
+from headwater.web.views.whatif_view import whatif_choices
 
 router = APIRouter()
 PAGE_SIZE = 50
@@ -65,27 +68,40 @@ def job_page(request: Request, viewer: SignedIn, job_id: int, saved: int | None 
 
 
 def job_context(service: Service, job_id: int, saved: int | None = None) -> dict[str, Any]:
+    """What job.html shows."""
     document = service.job_document(job_id)
     record = service.get_job(job_id)
     grants = service.job_permissions(job_id)
     runs = service.list_runs(job_id, limit=MATRIX_RUNS).items
     settings = JobSettings.model_validate(dict(record.settings))
-    tasks = ordered_tasks(settings)
+    plan = build_plan(settings)
+    tasks = [plan.tasks[key].spec for key in plan.order]  # upstream first, as the graph needs
     may_manage = service.may(job_id, Action.MANAGE)
     matrix = None
     if runs and len(tasks) <= MATRIX_MAX_TASKS:
         documents = [service.run_document(run.run_id) for run in reversed(runs)]
         matrix = run_matrix(documents, [task.task_key for task in tasks])
-    link = (lambda key: f"/jobs/{job_id}/tasks/{key}") if may_manage else \
-        (lambda key: f"#task-{key}")
-    return {
+    context = {
         "job": record, "document": document, "row": job_row(document, grants, runs),
         "settings": settings, "tasks": tasks, "grants": sorted(grants, key=_grant_order),
         "levels": list(Level), "matrix": matrix, "saved": saved,
-        "graph": graph_svg(tasks, f"Tasks of {record.name}", link),
+
+        "choices": whatif_choices(plan), "whatif": None, "failures": None,
+        "query": Form(),
         "may_run": service.may(job_id, Action.RUN), "may_manage": may_manage,
         "may_permissions": service.may(job_id, Action.PERMISSIONS),
     }
+    return {**context, "graph": job_graph(context)}
+
+
+def job_graph(context: Mapping[str, Any], states: Mapping[str, NodeState] | None = None
+              ) -> Markup:
+    """The graph of a job page's `context`, its nodes in `states` when given (a what-if's);
+    a node opens its task's editor, or (for who may not edit) its row of the table."""
+    job_id = context["job"].job_id
+    link = (lambda key: f"/jobs/{job_id}/tasks/{key}") if context["may_manage"] else \
+        (lambda key: f"#task-{key}")
+    return graph_svg(context["tasks"], f"Tasks of {context['job'].name}", link, states)
 
 
 @router.get("/jobs/{job_id}/settings.yaml")
@@ -95,12 +111,6 @@ def settings_text(request: Request, viewer: SignedIn, job_id: int) -> Response:
     if is_htmx(request):
         return HTMLResponse(f"<pre class=\"yaml\" id=\"settings-yaml\">{escape(text)}</pre>")
     return PlainTextResponse(text)
-
-
-def ordered_tasks(settings: JobSettings) -> list[Task]:
-    """The tasks upstream first (the graph's layers need that order), else as declared."""
-    plan = build_plan(settings)
-    return [plan.tasks[key].spec for key in plan.order]
 
 
 def _grant_order(grant: Grant) -> tuple[int, bool, str]:

@@ -13,8 +13,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from headwater.testing import simulate_failures, simulate_job
+from headwater.web.views.whatif_view import MAX_SWEPT_TASKS
 from tests.servers import Server
-from tests.web.browsing import Visitor, api, deploy_flagship, flagship_copy
+from tests.web.browsing import Visitor, api, create_job, deploy_flagship, flagship_copy, shell
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +123,21 @@ def test_a_scenario_that_does_not_fit_the_job_is_refused_with_its_reason(
     answer = page.request.get(f"{ada.server.url}/jobs/{job_id}/whatif?fail=bronze_ingst")
     assert answer.status == 400
     assert "did you mean &#39;bronze_ingest&#39;" in answer.text()
+
+
+def test_a_job_too_large_for_the_every_failure_table_says_what_to_run_instead(
+        ada: Visitor, server: Server, admin: str) -> None:
+    tasks = [shell(f"step_{i}", "true", *([f"step_{i - 1}"] if i else []))
+             for i in range(MAX_SWEPT_TASKS + 1)]
+    job_id = create_job(server, admin, {"name": "long_chain", "tasks": tasks})
+    page = ada.goto(f"/jobs/{job_id}")
+    expect(page.locator("form.whatif a:text-is('Every task failing')")).to_have_count(0)
+    expect(page.locator("form.whatif .no-sweep")).to_contain_text(
+        "headwater simulate --all-failures")
+    answer = page.request.get(f"{ada.server.url}/jobs/{job_id}/whatif/every-failure")
+    assert answer.status == 400
+    assert f"at most {MAX_SWEPT_TASKS}" in answer.text()
+    # One failure is still simulated at once
+    page.select_option("#whatif-fail", "step_0")
+    page.click("form.whatif button[type=submit]")
+    expect(node(page, "step_1")).to_contain_text("Upstream failed")

@@ -13,6 +13,8 @@ from headwater.core.whatif_scenario import Scenario, ScenarioError
 from headwater.core.whatif_sweep import every_failure
 from headwater.web.forms import Form
 from headwater.web.views.whatif_view import (
+    MAX_SWEPT_TASKS,
+    WhatIfChoices,
     failure_rows,
     scenario_of,
     scenario_query,
@@ -54,6 +56,16 @@ def test_the_form_offers_only_what_can_happen() -> None:
     everything = whatif_choices(build_plan(job(task("a"), task("b", "a"),
                                                timeout_seconds=600)))
     assert everything.timing_out == ("a", "b")  # the job's timeout stops any task
+    assert choices.every_failure and everything.every_failure
+
+
+def test_the_every_failure_table_is_offered_up_to_its_limit_of_tasks() -> None:
+    def chain(count: int) -> WhatIfChoices:
+        tasks = [task(f"t{i}", *([f"t{i - 1}"] if i else [])) for i in range(count)]
+        return whatif_choices(build_plan(job(*tasks)))
+
+    assert chain(MAX_SWEPT_TASKS).every_failure
+    assert not chain(MAX_SWEPT_TASKS + 1).every_failure
 
 
 def test_a_scenarios_address_leaves_out_defaults_and_asks_for_the_same_again() -> None:

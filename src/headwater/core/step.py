@@ -71,7 +71,7 @@ class Step:
     def move(self, run: TaskRun, target: LifeCycleState, **changes: object) -> TaskRun:
         if not is_legal(run.life_cycle, target):
             raise IllegalTransition(run.task_key, run.life_cycle, target)
-        return self.put(replace(run, life_cycle=target, **changes))  # type: ignore[arg-type]
+        return self.put(run.evolve(life_cycle=target, **changes))
 
     def terminate(self, run: TaskRun, result: ResultState, at: datetime, message: str = "",
                   **changes: object) -> TaskRun:
@@ -196,7 +196,7 @@ class Step:
     def stop(self, run: TaskRun, reason: ResultState, message: str) -> None:
         """Order the kill of a running attempt; its exit event will end it with `reason`."""
         if run.stop_reason is None:
-            self.put(replace(run, stop_reason=reason, message=message))
+            self.put(run.evolve(stop_reason=reason, message=message))
             self.commands.append(KillTask(run.seq, reason))
 
     # -- cancel and job timeout ----------------------------------------------------
@@ -269,7 +269,7 @@ class Step:
         for old in kept:
             self.keep_iteration(run, old)
         if kept:
-            run = self.put(replace(run, loop=LoopProgress(len(items), len(kept), len(kept))))
+            run = self.put(run.evolve(loop=LoopProgress(len(items), len(kept), len(kept))))
         if len(kept) == len(items):
             self.end_loop(run, at)
             return
@@ -300,7 +300,7 @@ class Step:
             self.make_pending(iteration, at)
             loop = replace(loop, started=loop.started + 1)
         if loop != parent.loop:
-            self.put(replace(parent, loop=loop))
+            self.put(parent.evolve(loop=loop))
 
     def unstarted_iterations(self, parent: TaskRun) -> Iterator[int]:
         """The indexes of `parent`'s iterations not started yet, in order (a repaired loop
@@ -320,7 +320,7 @@ class Step:
         assert loop is not None
         failed = run.result is not ResultState.SUCCESS
         loop = replace(loop, done=loop.done + 1, failed=loop.failed + failed)
-        parent = self.put(replace(parent, loop=loop))
+        parent = self.put(parent.evolve(loop=loop))
         self.schedule_iterations(parent, at)
         parent = self.runs[parent.seq]
         finished = parent.loop.done == parent.loop.total  # type: ignore[union-attr]
@@ -341,7 +341,7 @@ class Step:
 
     def halt_loop(self, parent: TaskRun, reason: ResultState, at: datetime,
                   message: str) -> None:
-        parent = self.put(replace(parent, stop_reason=reason, message=message))
+        parent = self.put(parent.evolve(stop_reason=reason, message=message))
         live = [r for r in self.runs.values() if r.parent_seq == parent.seq and not r.is_terminal]
         for iteration in live:
             self.halt(iteration, reason, at, message)
@@ -372,18 +372,23 @@ class Step:
                 if self.runs[self.latest[key]].is_terminal:
                     for below in self.plan.dependants[key]:
                         heapq.heappush(heap, position[below])
+        # Downstream tasks end last, so looking from the end of the plan finds one that has
+        # not ended at once (a check from the start would walk every ended task, each time).
         if (self.ended or self.scan_all) and all(
-            self.runs[seq].is_terminal for seq in self.latest.values()
+            self.runs[seq].is_terminal for seq in reversed(self.latest.values())
         ):
             self.finish(at)
 
     def unblock(self, task: PlannedTask, run: TaskRun, at: datetime) -> None:
-        edges: list[ResultState] = []
-        for dep in task.depends_on:
-            upstream = self.runs[self.latest[dep.task_key]]
+        runs, latest = self.runs, self.latest
+        # From the last: dependencies end roughly in the order they are listed, so one that
+        # has not ended is found at once (this runs each time any of them ends).
+        for dep in reversed(task.depends_on):
+            upstream = runs[latest[dep.task_key]]
             if not upstream.is_terminal or upstream.result is None:
                 return
-            edges.append(edge_result(upstream, dep.outcome))
+        edges = [edge_result(runs[latest[dep.task_key]], dep.outcome)
+                 for dep in task.depends_on]
         if task.disabled:
             self.terminate(run, ResultState.DISABLED, at, "Task is disabled.")
             return

@@ -22,7 +22,8 @@ condition told to fail fails with `CONDITION_FAILURE`.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -181,7 +182,7 @@ class ScenarioWorld:
                                               note.at - T0, note.result, note.emails,
                                               note.destinations))
         extra: list[Event] = []
-        for watch in duration_watches(self.settings, new):
+        for watch in duration_watches(self.settings, new, decision.changed):
             if watch.key not in self.armed:
                 self.armed.add(watch.key)
                 extra.append(TimerFired(watch.at, watch.key))
@@ -221,7 +222,14 @@ def summary(settings: JobSettings, state: RunState, world: ScenarioWorld) -> Sim
     """The `SimulatedRun` of a finished simulation."""
     plan = state.plan
     start = state.start_time or T0
-    tasks = tuple(_task(state, key, start) for key in plan.order)
+    attempts: dict[str, list[TaskRun]] = defaultdict(list)
+    iterations: dict[int, list[TaskRun]] = defaultdict(list)
+    for run in sorted(state.task_runs.values(), key=lambda r: r.seq):  # one pass, not one a task
+        if run.parent_seq is not None:
+            iterations[run.parent_seq].append(run)
+        elif run.iteration is None:
+            attempts[run.task_key].append(run)
+    tasks = tuple(_task(attempts[key], iterations, start) for key in plan.order)
     end = state.end_time or start
     return SimulatedRun(
         job_name=settings.name or "", life_cycle_state=state.life_cycle,
@@ -243,13 +251,17 @@ def _unused(world: ScenarioWorld, tasks: Mapping[str, SimulatedTask]) -> tuple[s
     return tuple(dict.fromkeys(notes))
 
 
-def _task(state: RunState, key: str, start: datetime) -> SimulatedTask:
-    attempts = state.attempts(key)
-    iterations = [i for a in attempts for i in state.iterations(a.seq)]
+def _task(attempts: Sequence[TaskRun], iterations: Mapping[int, Sequence[TaskRun]],
+          start: datetime) -> SimulatedTask:
+    """A task from its attempts (oldest first) and the iterations of each (`iterations`, by
+    the attempt's seq), as `RunState.attempts` and `RunState.iterations` order them."""
+    ran = [i for a in attempts
+           for i in sorted(iterations.get(a.seq, ()),
+                           key=lambda r: (r.iteration or 0, r.attempt_number))]
     return SimulatedTask(
-        task_key=key, attempts=tuple(_attempt(a, start) for a in attempts),
+        task_key=attempts[-1].task_key, attempts=tuple(_attempt(a, start) for a in attempts),
         condition_outcome=attempts[-1].condition_outcome,
-        iterations=tuple(_attempt(i, start) for i in iterations))
+        iterations=tuple(_attempt(i, start) for i in ran))
 
 
 def _attempt(run: TaskRun, start: datetime) -> SimulatedAttempt:

@@ -24,7 +24,7 @@ from headwater.web.views.graph import NodeState, graph_svg
 from headwater.web.views.job_changes import settings_yaml
 from headwater.web.views.jobs_view import job_row, matches
 from headwater.web.views.matrix import run_matrix
-from headwater.web.views.whatif_view import whatif_choices
+from headwater.web.views.whatif_view import MAX_SWEPT_TASKS, whatif_choices
 
 router = APIRouter()
 PAGE_SIZE = 50
@@ -86,7 +86,8 @@ def job_context(service: Service, job_id: int, saved: int | None = None) -> dict
         "settings": settings, "tasks": tasks, "grants": sorted(grants, key=_grant_order),
         "levels": list(Level), "matrix": matrix, "saved": saved,
 
-        "choices": whatif_choices(plan), "whatif": None, "failures": None,
+        "choices": whatif_choices(plan), "max_swept": MAX_SWEPT_TASKS,
+        "whatif": None, "failures": None,
         "query": Form(),
         "may_run": service.may(job_id, Action.RUN), "may_manage": may_manage,
         "may_permissions": service.may(job_id, Action.PERMISSIONS),

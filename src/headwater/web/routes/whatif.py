@@ -15,11 +15,13 @@ from fastapi.responses import Response
 from headwater.core.whatif import simulate_run
 from headwater.core.whatif_scenario import Scenario
 from headwater.core.whatif_sweep import every_failure
+from headwater.errors import InvalidRequest
 from headwater.web.forms import Form
 from headwater.web.render import is_htmx, pages_of
 from headwater.web.routes.jobs import job_context, job_graph
 from headwater.web.session import SignedIn
 from headwater.web.views.whatif_view import (
+    MAX_SWEPT_TASKS,
     failure_rows,
     scenario_of,
     scenario_query,
@@ -47,6 +49,11 @@ def every_task_failing(request: Request, viewer: SignedIn, job_id: int) -> Respo
     whether a handler runs or an alert goes."""
     query = Form(request.query_params.multi_items())
     context = job_context(viewer.service, job_id)
+    if not context["choices"].every_failure:
+        raise InvalidRequest(
+            f"this job has {len(context['tasks'])} tasks: the table of every task failing is "
+            f"made here for at most {MAX_SWEPT_TASKS} (it simulates the run once per task); "
+            "run `headwater simulate --all-failures` on the job's file instead")
     scenario = scenario_of(query)
     rows = failure_rows(every_failure(context["settings"], scenario), job_id)
     return _render(request, viewer, {**context, "failures": rows, "query": query},

@@ -25,6 +25,10 @@ from headwater.web.views.graph import NodeState
 from headwater.web.views.states import Shown, shown
 
 OUTCOME, PARAMETER = "outcome:", "parameter:"
+# The every-failure table simulates the run once per task, so its cost grows with the square
+# of the tasks: about a second at 100 tasks on a small machine. Past this many, the page
+# points to `headwater simulate --all-failures` instead of holding a request for a minute.
+MAX_SWEPT_TASKS = 150
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,7 @@ class WhatIfChoices:
     failing: tuple[str, ...]
     timing_out: tuple[str, ...]
     conditions: tuple[str, ...]
+    every_failure: bool = True  # whether the every-failure table is offered (see above)
 
 
 def whatif_choices(plan: Plan) -> WhatIfChoices:
@@ -45,7 +50,7 @@ def whatif_choices(plan: Plan) -> WhatIfChoices:
                        and task.kind != "condition_task"
                        and ((task.nested or task).timeout or plan.timeout))
     conditions = tuple(task.key for task in tasks if task.kind == "condition_task")
-    return WhatIfChoices(failing, timing_out, conditions)
+    return WhatIfChoices(failing, timing_out, conditions, len(plan.tasks) <= MAX_SWEPT_TASKS)
 
 
 def scenario_of(query: Form) -> Scenario:
@@ -200,6 +205,6 @@ def seconds_words(delta: timedelta) -> str:
     return f"{delta.total_seconds():g} s"
 
 
-__all__ = ["AlertRow", "FailureRow", "TaskRow", "WhatIfChoices", "WhatIfView", "failure_rows",
-           "scenario_of", "scenario_query", "scenario_words", "whatif_choices",
+__all__ = ["MAX_SWEPT_TASKS", "AlertRow", "FailureRow", "TaskRow", "WhatIfChoices", "WhatIfView",
+           "failure_rows", "scenario_of", "scenario_query", "scenario_words", "whatif_choices",
            "whatif_view"]

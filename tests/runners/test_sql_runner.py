@@ -56,6 +56,28 @@ def test_an_injection_payload_stays_data(tmp_path: Path) -> None:
         assert connection.execute("SELECT count(*) FROM t").fetchall() == [(2,)]
 
 
+def test_a_file_written_as_databricks_templates_write_them_binds_its_braces(
+        tmp_path: Path) -> None:
+    # Given a SQL file with `{{name}}` parameters, as the default-sql bundle template's
+    (tmp_path / "report.sql").write_text(
+        SETUP + "SELECT id, name, {{ bundle_target }} = 'prod' AS in_prod FROM t\n"
+        "WHERE name = {{name}} OR name = {{name}};\n")
+    context = attempt_context(tmp_path, "report")
+    task = sql_task(file="report.sql", name=INJECTION.replace("1", "two"),
+                    bundle_target="dev")
+
+    exit_ = run_attempt(SqlRunner(Warehouses(home=tmp_path)).launch_spec(task, context))
+
+    # Then each is bound as a string, like `:name` (a payload stays data)
+    assert exit_.exit_code == 0, log_of(context)
+    assert result_of(context)["sql_output"]["rows"] == []
+    again = attempt_context(tmp_path / "again", "report")
+    task = sql_task(file=str(tmp_path / "report.sql"), name="two", bundle_target="dev")
+    exit_ = run_attempt(SqlRunner(Warehouses(home=tmp_path / "again")).launch_spec(task, again))
+    assert exit_.exit_code == 0, log_of(again)
+    assert result_of(again)["sql_output"]["rows"] == [[2, "two", False]]
+
+
 def test_a_file_runs_with_parameters_on_a_configured_sqlalchemy_warehouse(tmp_path: Path) -> None:
     (tmp_path / "queries").mkdir()
     (tmp_path / "queries" / "load.sql").write_text(
@@ -138,6 +160,8 @@ def test_settings_that_cannot_run_are_refused(tmp_path: Path, settings: SqlTask,
     ("SELECT {'k':v}, {'k': :v}", "SELECT {'k':v}, {'k': $v}", ["v"]),
     ("SELECT 'it''s :a', :b", "SELECT 'it''s :a', $b", ["b"]),
     ("SELECT a:b FROM t", "SELECT a:b FROM t", []),
+    ("SELECT {{region}}, {{ day }} -- {{c}}", "SELECT $region, $day -- {{c}}", ["region", "day"]),
+    ("SELECT '{{a}}', {'k': {{v}}}, {{x.y}}", "SELECT '{{a}}', {'k': $v}, {{x.y}}", ["v"]),
 ])
 def test_markers_are_found_outside_strings_comments_and_casts(text: str, rendered: str,
                                                               names: list[str]) -> None:

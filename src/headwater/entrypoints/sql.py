@@ -3,8 +3,10 @@ parameters against a warehouse, write the first rows to result.json as `sql_outp
 
     python -m headwater.entrypoints.sql <warehouse url> <parameters json> (--file P | --query Q)
 
-Parameters are `:name` markers, bound by the database driver, never spliced into the text:
-a value such as `1; DROP TABLE t; --` stays one string. The text is cut into statements on
+Parameters are `:name` markers, or `{{name}}` as the SQL files of Databricks' bundle templates
+write them (`USE CATALOG {{catalog}}`), bound by the database driver, never spliced into the
+text: a value such as `1; DROP TABLE t; --` stays one string (Databricks binds a `{{name}}`
+as a string too). The text is cut into statements on
 `;` and markers are found by a small scanner that skips strings, quoted identifiers and
 comments, and does not take `::type` casts or `'key':value` for markers (a `:` right after an
 identifier, a quote, a bracket or another `:` is not a marker).
@@ -49,9 +51,10 @@ _TOKEN = re.compile(r"""
   | (?P<ident>"(?:[^"]|"")*"?|`(?:[^`]|``)*`?)  # a quoted identifier
   | (?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))   # a comment
   | (?P<marker>:[A-Za-z_][A-Za-z0-9_]*)      # a parameter marker (if not after NOT_BEFORE)
+  | (?P<braces>\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\})  # one as Databricks SQL files write it
   | (?P<end>;)
   | (?P<colon>:)
-  | (?P<other>[^'"`:;/-]+|[/-])
+  | (?P<other>[^'"`:;/{-]+|[/{-])
 """, re.DOTALL | re.VERBOSE)
 _NOT_BEFORE = re.compile(r"[A-Za-z0-9_:'\"`)\]}]$")
 _NAME = r'((?:"[^"]+"|\w+)(?:\.(?:"[^"]+"|\w+)){0,2})'
@@ -85,6 +88,9 @@ def _tokens(text: str) -> list[Token]:
         previous = tokens[-1][1] if tokens else ""
         if kind == "marker" and _NOT_BEFORE.search(previous):
             tokens += [("colon", ":"), ("other", match.group()[1:])]
+            continue
+        if kind == "braces":  # `{{ name }}` is `:name`
+            tokens.append(("marker", ":" + match.group()[2:-2].strip()))
             continue
         tokens.append((kind, match.group()))
     return tokens

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, expect
@@ -399,3 +400,40 @@ def test_add_a_task_and_edit_the_schedule_each_saved_as_a_new_version(
     assert second["depends_on"] == [{"task_key": "first"}]
     assert second["shell_command_task"]["command"] == "echo second"
     assert job["settings"]["schedule"]["quartz_cron_expression"] == "0 30 6 * * ?"
+
+
+def test_a_tasks_alerts_go_to_a_system_destination_set_in_its_editor(
+        ada: Visitor, server: Server, admin: str) -> None:
+    job_id = create_job(server, admin, {"name": "hooked", "tasks": [
+        shell("load", "true", email_notifications={"on_failure": ["ops@example.com"]})]})
+    page = ada.goto(f"/jobs/{job_id}/tasks/load")
+    expect(page.locator("input[name='email:on_failure']")).to_have_value("ops@example.com")
+    page.fill("input[name='destination:on_failure']", "ops-webhook, data-slack")
+    page.fill("input[name='destination:on_start']", "audit-hook")
+    page.click("button:text-is('Review changes')")
+    # The review shows exactly what changes, and nothing else
+    expect(page.locator("pre.diff .add")).to_have_text([
+        "+  webhook_notifications:", "+    on_start:", "+    - id: audit-hook",
+        "+    on_failure:", "+    - id: ops-webhook", "+    - id: data-slack"])
+    expect(page.locator("pre.diff .remove")).to_have_count(0)
+    page.click("#save")
+    load = api(server, admin, "GET", f"get?job_id={job_id}")["settings"]["tasks"][0]
+    assert set_events(load["webhook_notifications"]) == {
+        "on_start": [{"id": "audit-hook"}],
+        "on_failure": [{"id": "ops-webhook"}, {"id": "data-slack"}]}
+    assert set_events(load["email_notifications"]) == {"on_failure": ["ops@example.com"]}
+    # Opened again, the editor shows them; emptied, they are gone
+    page = ada.goto(f"/jobs/{job_id}/tasks/load")
+    expect(page.locator("input[name='destination:on_failure']")).to_have_value(
+        "ops-webhook, data-slack")
+    page.fill("input[name='destination:on_failure']", "")
+    page.fill("input[name='destination:on_start']", "")
+    page.click("button:text-is('Review changes')")
+    page.click("#save")
+    load = api(server, admin, "GET", f"get?job_id={job_id}")["settings"]["tasks"][0]
+    assert set_events(load.get("webhook_notifications") or {}) == {}
+
+
+def set_events(notifications: dict[str, Any]) -> dict[str, Any]:
+    """The events that have someone to tell (the API shows the others as empty lists)."""
+    return {event: targets for event, targets in notifications.items() if targets}

@@ -18,6 +18,7 @@ from headwater.core.job_update import apply_update
 from headwater.core.load import settings_from_body
 from headwater.core.permissions import Action
 from headwater.core.plan import build_plan
+from headwater.core.spec import JobSettings
 from headwater.engine.attempts import log_path
 from headwater.ports import JobRecord, JobSummary, MetricPoint, RunRecord, RunSummary
 from headwater.service.jobs import JobsMixin
@@ -109,9 +110,11 @@ class DetailsMixin(QueriesMixin, JobsMixin):
                           self.store.metric_points(job_id, last_runs))
 
     def preview_update(self, job_id: int, new_settings: Mapping[str, Any],
-                       fields_to_remove: Sequence[str] = ()) -> tuple[JobRecord, dict[str, Any]]:
-        """The job now and its settings after `update_job(job_id, new_settings,
-        fields_to_remove)`, checked as that would check them, without saving anything.
+                       fields_to_remove: Sequence[str] = ()
+                       ) -> tuple[JobRecord, JobSettings, JobSettings]:
+        """The job now, its settings now and its settings after `update_job(job_id,
+        new_settings, fields_to_remove)`, checked as that would check them, without saving
+        anything. Both settings are read the same way, so that they compare field by field.
 
         Raises:
             InvalidRequest: naming by JSON path every setting the update gets wrong.
@@ -122,7 +125,7 @@ class DetailsMixin(QueriesMixin, JobsMixin):
         merged = apply_update(current.settings, new_settings, fields_to_remove)
         settings = settings_from_body(merged, "new_settings")
         build_plan(settings)
-        return current, settings.model_dump(mode="json", exclude_none=True)
+        return current, JobSettings.model_validate(dict(current.settings)), settings
 
 
 __all__ = ["AttemptLog", "DetailsMixin", "JobFigures", "RunDetails"]

@@ -152,15 +152,15 @@ def _review(request: Request, viewer: Viewer, job: JobRecord, edit: job_changes.
             back: Callable[[list[str]], Response], title: str) -> Response:
     """The edit as a diff, with a button that saves it; or the form again with its problems."""
     try:
-        current, after = viewer.service.preview_update(job.job_id, edit.new_settings,
-                                                       edit.fields_to_remove)
+        current, before, after = viewer.service.preview_update(job.job_id, edit.new_settings,
+                                                               edit.fields_to_remove)
     except SpecError as error:
         return back([str(problem) for problem in error.problems])
     except HeadwaterError as error:
         if error.error_code != "INVALID_PARAMETER_VALUE":
             raise  # not a mistake in the edit: a refusal (permission), or a failure
         return back([str(error)])
-    lines = job_changes.diff(current.settings, after)
+    lines = job_changes.diff(before, after)
     if not lines:
         return back(["Nothing would change: the settings are already so."])
     return pages_of(request).render(request, "review.html", viewer, {

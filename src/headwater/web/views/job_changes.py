@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from headwater.core.spec import ConditionTaskOp
+from headwater.core.spec import ConditionTaskOp, JobSettings
 from headwater.web.forms import Form
 from headwater.web.views.task_form import Reading, task_of_form
 
@@ -96,6 +96,10 @@ def schedule_change(settings: Mapping[str, Any], form: Form) -> Change:
                                 "pause_status": status}}, [], problems)
 
 
+def _set_fields(settings: JobSettings) -> dict[str, Any]:
+    return settings.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+
+
 @dataclass(frozen=True, slots=True)
 class DiffLine:
     """One line of a diff: `add`, `remove`, `context` or `hunk` (a `@@` header)."""
@@ -111,10 +115,12 @@ def settings_yaml(settings: Mapping[str, Any]) -> str:
     return yaml.dump(dict(settings), Dumper=dumper, sort_keys=False, allow_unicode=True)
 
 
-def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[DiffLine]:
-    """The unified diff of two settings' YAML (empty when they are the same)."""
-    lines = difflib.unified_diff(settings_yaml(before).splitlines(),
-                                 settings_yaml(after).splitlines(),
+def diff(before: JobSettings, after: JobSettings) -> list[DiffLine]:
+    """The unified diff of two settings' YAML (empty when they are the same): each with the
+    fields that are set, in the order of the Jobs API's `JobSettings`, so that only what the
+    edit changes differs."""
+    lines = difflib.unified_diff(settings_yaml(_set_fields(before)).splitlines(),
+                                 settings_yaml(_set_fields(after)).splitlines(),
                                  "before", "after", lineterm="", n=3)
     found = []
     for line in lines:

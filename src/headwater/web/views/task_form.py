@@ -68,6 +68,7 @@ class TaskFields:
     parameters: str
     parameters_kind: str | None  # "named", "list", or None: the type takes none
     emails: Mapping[str, str]
+    destinations: Mapping[str, str]  # webhook and Slack destination ids, by event
     description: str
 
 
@@ -103,6 +104,7 @@ def fields_of(task: Mapping[str, Any], others: Sequence[Mapping[str, Any]]) -> T
     timeout, timeout_unit = split_duration(int(task.get("timeout_seconds", 0)) * 1000)
     where, parameters_kind = PARAMETERS.get(kind, ("", None))
     emails = task.get("email_notifications") or {}
+    hooks = task.get("webhook_notifications") or {}
     return TaskFields(
         task_key=str(task.get("task_key", "")), task_type=kind,
         dependencies=[Dependency(o["task_key"], o["task_key"] in depends,
@@ -116,6 +118,8 @@ def fields_of(task: Mapping[str, Any], others: Sequence[Mapping[str, Any]]) -> T
         parameters=_parameters_text(task.get(kind, {}).get(where), parameters_kind),
         parameters_kind=parameters_kind,
         emails={event: ", ".join(emails.get(event, [])) for event, _ in EMAIL_EVENTS},
+        destinations={event: ", ".join(hook["id"] for hook in hooks.get(event, []))
+                      for event, _ in EMAIL_EVENTS},
         description=str(task.get("description") or ""),
     )
 
@@ -138,7 +142,7 @@ def task_of_form(current: Mapping[str, Any], form: Form) -> Reading:
     timeout = _millis(reading, form, "timeout", f"{where}.timeout_seconds")
     _set(task, "timeout_seconds", round(timeout / 1000) or None)
     _read_parameters(reading, form.raw("parameters"), where)
-    _read_emails(reading, form, where)
+    _read_notifications(reading, form, where)
     _set(task, "description", form.get("description") or None)
     return reading
 
@@ -172,17 +176,26 @@ def _read_parameters(reading: Reading, text: str, where: str) -> None:
     _set(body, place, named or None)
 
 
-def _read_emails(reading: Reading, form: Form, where: str) -> None:
-    found = dict(reading.task.get("email_notifications") or {})
+def _read_notifications(reading: Reading, form: Form, where: str) -> None:
+    """The e-mail addresses (`email:<event>`) and the webhook or Slack destination ids
+    (`destination:<event>`) of each event, as lists separated by commas, spaces or `;`."""
+    emails = dict(reading.task.get("email_notifications") or {})
+    hooks = dict(reading.task.get("webhook_notifications") or {})
     for event, _ in EMAIL_EVENTS:
-        addresses = [a for a in form.get(f"email:{event}").replace(";", ",").replace(" ", ",")
-                     .split(",") if a]
+        addresses = _listed(form.get(f"email:{event}"))
         for address in addresses:
             if "@" not in address.strip("@"):
                 reading.problems.append(f"{where}.email_notifications.{event}: {address!r} is "
                                         "not an e-mail address")
-        _set(found, event, addresses or None)
-    _set(reading.task, "email_notifications", found or None)
+        _set(emails, event, addresses or None)
+        ids = _listed(form.get(f"destination:{event}"))
+        _set(hooks, event, [{"id": ident} for ident in ids] or None)
+    _set(reading.task, "email_notifications", emails or None)
+    _set(reading.task, "webhook_notifications", hooks or None)
+
+
+def _listed(text: str) -> list[str]:
+    return [item for item in text.replace(";", ",").replace(" ", ",").split(",") if item]
 
 
 def _millis(reading: Reading, form: Form, name: str, where: str) -> int:

@@ -11,6 +11,7 @@ import sqlite3
 from typing import Any
 
 import pytest
+import yaml
 from playwright.sync_api import Browser, expect
 
 from tests.servers import Server
@@ -437,3 +438,25 @@ def test_a_tasks_alerts_go_to_a_system_destination_set_in_its_editor(
 def set_events(notifications: dict[str, Any]) -> dict[str, Any]:
     """The events that have someone to tell (the API shows the others as empty lists)."""
     return {event: targets for event, targets in notifications.items() if targets}
+
+
+def test_the_settings_yaml_shows_what_is_set_and_makes_the_same_job_again(
+        ada: Visitor, server: Server, admin: str) -> None:
+    job_id = create_job(server, admin, {
+        "name": "as_yaml", "max_concurrent_runs": 2,
+        "tasks": [shell("extract", "echo e", max_retries=2),
+                  shell("load", "echo l", "extract", run_if="ALL_DONE")]})
+    page = ada.goto(f"/jobs/{job_id}")
+    page.click("summary:has-text('Settings as YAML')")
+    shown = page.locator("pre#settings-yaml")
+    expect(shown).to_contain_text("name: as_yaml")
+    text = shown.inner_text()
+    # The fields that are set, name first as in a job file; no empty defaults
+    assert text.startswith("name: as_yaml\n"), text
+    assert "[]" not in text and "{}" not in text, text
+    # And the downloaded text is a job's settings: created again, the same job
+    downloaded = page.request.get(f"{server.url}/jobs/{job_id}/settings.yaml").text()
+    assert downloaded.strip() == text.strip()
+    again = create_job(server, admin, yaml.safe_load(downloaded))
+    assert (api(server, admin, "GET", f"get?job_id={again}")["settings"]
+            == api(server, admin, "GET", f"get?job_id={job_id}")["settings"])

@@ -108,7 +108,8 @@ def job_graph(context: Mapping[str, Any], states: Mapping[str, NodeState] | None
 @router.get("/jobs/{job_id}/settings.yaml")
 def settings_text(request: Request, viewer: SignedIn, job_id: int) -> Response:
     """The job's settings as YAML: text to read or save, or (for the page) a fragment."""
-    text = settings_yaml(viewer.service.job_document(job_id)["settings"])
+    document = viewer.service.job_document(job_id)
+    text = settings_yaml(JobSettings.model_validate(document["settings"]))
     if is_htmx(request):
         return HTMLResponse(f"<pre class=\"yaml\" id=\"settings-yaml\">{escape(text)}</pre>")
     return PlainTextResponse(text)

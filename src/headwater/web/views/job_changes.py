@@ -96,10 +96,6 @@ def schedule_change(settings: Mapping[str, Any], form: Form) -> Change:
                                 "pause_status": status}}, [], problems)
 
 
-def _set_fields(settings: JobSettings) -> dict[str, Any]:
-    return settings.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
-
-
 @dataclass(frozen=True, slots=True)
 class DiffLine:
     """One line of a diff: `add`, `remove`, `context` or `hunk` (a `@@` header)."""
@@ -108,19 +104,20 @@ class DiffLine:
     text: str
 
 
-def settings_yaml(settings: Mapping[str, Any]) -> str:
-    """Settings as the job page shows them: YAML in the order the fields were written (by
-    libyaml when it is there: a thousand tasks take a second in pure Python)."""
+def settings_yaml(settings: JobSettings) -> str:
+    """Settings as the job page shows them: YAML of the fields that are set, in the order of
+    the Jobs API's `JobSettings` (name, description, ..., tasks), as a job file writes them
+    (dumped by libyaml when it is there: a thousand tasks take a second in pure Python)."""
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(dict(settings), Dumper=dumper, sort_keys=False, allow_unicode=True)
+    fields = settings.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+    return yaml.dump(fields, Dumper=dumper, sort_keys=False, allow_unicode=True)
 
 
 def diff(before: JobSettings, after: JobSettings) -> list[DiffLine]:
-    """The unified diff of two settings' YAML (empty when they are the same): each with the
-    fields that are set, in the order of the Jobs API's `JobSettings`, so that only what the
-    edit changes differs."""
-    lines = difflib.unified_diff(settings_yaml(_set_fields(before)).splitlines(),
-                                 settings_yaml(_set_fields(after)).splitlines(),
+    """The unified diff of two settings' YAML (empty when they are the same); both written
+    the same way (`settings_yaml`), so that only what the edit changes differs."""
+    lines = difflib.unified_diff(settings_yaml(before).splitlines(),
+                                 settings_yaml(after).splitlines(),
                                  "before", "after", lineterm="", n=3)
     found = []
     for line in lines:

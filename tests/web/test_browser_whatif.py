@@ -123,6 +123,17 @@ def test_a_scenario_that_does_not_fit_the_job_is_refused_with_its_reason(
     answer = page.request.get(f"{ada.server.url}/jobs/{job_id}/whatif?fail=bronze_ingst")
     assert answer.status == 400
     assert "did you mean &#39;bronze_ingest&#39;" in answer.text()
+    # Whatever a link asks, the answer is the client's mistake, never a failure of the server
+    for query, status in [("fail=report&timeout=report", 400),
+                          ("outcome:report=true", 400), ("parameter:nope=1", 400),
+                          ("fail=" + "x" * 5000, 400), ("fail=%00", 400)]:
+        answer = page.request.get(f"{ada.server.url}/jobs/{job_id}/whatif?{query}")
+        assert answer.status == status, (query, answer.status, answer.text()[:300])
+    for path, status in [(f"/jobs/{job_id + 1000}/whatif", 404), ("/jobs/abc/whatif", 404),
+                         (f"/jobs/{job_id + 1000}/whatif/every-failure", 404),
+                         ("/jobs?page=many", 400)]:
+        answer = page.request.get(f"{ada.server.url}{path}")
+        assert answer.status == status, (path, answer.status, answer.text()[:300])
 
 
 def test_a_job_too_large_for_the_every_failure_table_says_what_to_run_instead(

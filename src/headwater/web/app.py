@@ -19,6 +19,7 @@ from datetime import timedelta
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
@@ -80,6 +81,7 @@ def create_web_app(service: Service, settings: WebSettings | None = None) -> Fas
     app.add_exception_handler(CsrfRefused, _csrf_refused)
     app.add_exception_handler(HeadwaterError, _service_error)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid_address)
     app.add_exception_handler(Exception, _failure)
     app.add_middleware(SecurityHeaders)
     return app
@@ -142,6 +144,18 @@ async def _http_error(request: Request, error: Exception) -> Response:
     if error.status_code == 404:
         return error_page(request, 404, "Not found", f"There is no page at {request.url.path}.")
     return error_page(request, error.status_code, "Cannot do that", str(error.detail))
+
+
+async def _invalid_address(request: Request, error: Exception) -> Response:
+    """An address the routes cannot read: one naming no page (`/jobs/abc`) is not found; a
+    query field of the wrong form (`?page=x`) is named."""
+    assert isinstance(error, RequestValidationError)
+    problems = [problem for problem in error.errors() if problem.get("loc")]
+    if any(problem["loc"][0] == "path" for problem in problems):
+        return error_page(request, 404, "Not found", f"There is no page at {request.url.path}.")
+    message = "; ".join(f"{' '.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+                        for problem in problems) or "This request cannot be read."
+    return error_page(request, 400, "Cannot do that", message)
 
 
 async def _failure(request: Request, error: Exception) -> Response:

@@ -6,10 +6,10 @@ parameters against a warehouse, write the first rows to result.json as `sql_outp
 Parameters are `:name` markers, or `{{name}}` as the SQL files of Databricks' bundle templates
 write them (`USE CATALOG {{catalog}}`), bound by the database driver, never spliced into the
 text: a value such as `1; DROP TABLE t; --` stays one string (Databricks binds a `{{name}}`
-as a string too). The text is cut into statements on
-`;` and markers are found by a small scanner that skips strings, quoted identifiers and
-comments, and does not take `::type` casts or `'key':value` for markers (a `:` right after an
-identifier, a quote, a bracket or another `:` is not a marker).
+as a string too). The text is cut into statements on `;` and markers are found by a small
+scanner that skips strings, quoted identifiers and comments, and does not take `::type` casts
+or `'key':value` for markers (a `:` right after an identifier, a quote, a bracket or another
+`:` is not a marker).
 
 Warehouses: `duckdb:///<path>` (the embedded default) runs on the `duckdb` package, under an
 exclusive lock file beside the database, because DuckDB lets one process write at a time; any

@@ -69,36 +69,48 @@ def job_page(request: Request, viewer: SignedIn, job_id: int, saved: int | None 
 
 def job_context(service: Service, job_id: int, saved: int | None = None) -> dict[str, Any]:
     """What job.html shows."""
-    document = service.job_document(job_id)
+    return page_context(service, job_basics(service, job_id), saved)
+
+
+def job_basics(service: Service, job_id: int) -> dict[str, Any]:
+    """What the job's graph and its What if panel need: the job (which the viewer may view),
+    its settings, its tasks upstream first (as the graph's layers need them) and the panel's
+    choices. Cheap: no run is read."""
+    document = service.job_document(job_id)  # raises when the viewer may not view the job
     record = service.get_job(job_id)
-    grants = service.job_permissions(job_id)
-    runs = service.list_runs(job_id, limit=MATRIX_RUNS).items
     settings = JobSettings.model_validate(dict(record.settings))
     plan = build_plan(settings)
-    tasks = [plan.tasks[key].spec for key in plan.order]  # upstream first, as the graph needs
-    may_manage = service.may(job_id, Action.MANAGE)
+    return {"job": record, "document": document, "settings": settings,
+            "tasks": [plan.tasks[key].spec for key in plan.order],
+            "choices": whatif_choices(plan), "max_swept": MAX_SWEPT_TASKS,
+            "may_manage": service.may(job_id, Action.MANAGE),
+            "whatif": None, "failures": None, "query": Form()}
+
+
+def page_context(service: Service, basics: Mapping[str, Any], saved: int | None = None,
+                 states: Mapping[str, NodeState] | None = None) -> dict[str, Any]:
+    """The whole job page over `job_basics`: its runs and matrix, grants, the graph (its
+    nodes in `states` when given: a what-if's)."""
+    job_id, tasks, document = basics["job"].job_id, basics["tasks"], basics["document"]
+    grants = service.job_permissions(job_id)
+    runs = service.list_runs(job_id, limit=MATRIX_RUNS).items
     matrix = None
     if runs and len(tasks) <= MATRIX_MAX_TASKS:
         documents = [service.run_document(run.run_id) for run in reversed(runs)]
         matrix = run_matrix(documents, [task.task_key for task in tasks])
-    context = {
-        "job": record, "document": document, "row": job_row(document, grants, runs),
-        "settings": settings, "tasks": tasks, "grants": sorted(grants, key=_grant_order),
-        "levels": list(Level), "matrix": matrix, "saved": saved,
-
-        "choices": whatif_choices(plan), "max_swept": MAX_SWEPT_TASKS,
-        "whatif": None, "failures": None,
-        "query": Form(),
-        "may_run": service.may(job_id, Action.RUN), "may_manage": may_manage,
+    return {
+        **basics, "row": job_row(document, grants, runs),
+        "grants": sorted(grants, key=_grant_order), "levels": list(Level), "matrix": matrix,
+        "saved": saved, "graph": job_graph(basics, states),
+        "may_run": service.may(job_id, Action.RUN),
         "may_permissions": service.may(job_id, Action.PERMISSIONS),
     }
-    return {**context, "graph": job_graph(context)}
 
 
 def job_graph(context: Mapping[str, Any], states: Mapping[str, NodeState] | None = None
               ) -> Markup:
-    """The graph of a job page's `context`, its nodes in `states` when given (a what-if's);
-    a node opens its task's editor, or (for who may not edit) its row of the table."""
+    """The graph of a job's `context` (`job_basics`), its nodes in `states` when given (a
+    what-if's); a node opens its task's editor, or (for who may not edit) its table row."""
     job_id = context["job"].job_id
     link = (lambda key: f"/jobs/{job_id}/tasks/{key}") if context["may_manage"] else \
         (lambda key: f"#task-{key}")

@@ -18,8 +18,9 @@ from headwater.core.whatif_sweep import every_failure
 from headwater.errors import InvalidRequest
 from headwater.web.forms import Form
 from headwater.web.render import is_htmx, pages_of
-from headwater.web.routes.jobs import job_context, job_graph
+from headwater.web.routes.jobs import job_basics, job_graph, page_context
 from headwater.web.session import SignedIn
+from headwater.web.views.graph import NodeState
 from headwater.web.views.whatif_view import (
     MAX_SWEPT_TASKS,
     failure_rows,
@@ -36,11 +37,10 @@ def whatif(request: Request, viewer: SignedIn, job_id: int) -> Response:
     """The job's graph and tasks as a run would end them in the scenario of the query."""
     query = Form(request.query_params.multi_items())
     scenario = scenario_of(query)
-    context = job_context(viewer.service, job_id)
-    view = whatif_view(simulate_run(context["settings"], scenario), scenario)
-    return _render(request, viewer, {**context, "graph": job_graph(context, view.nodes),
-                                     "whatif": view, "query": query},
-                   _address(request, context, scenario))
+    basics = job_basics(viewer.service, job_id)
+    view = whatif_view(simulate_run(basics["settings"], scenario), scenario)
+    return _render(request, viewer, basics, view.nodes, {"whatif": view, "query": query},
+                   scenario)
 
 
 @router.get("/jobs/{job_id}/whatif/every-failure")
@@ -48,29 +48,34 @@ def every_task_failing(request: Request, viewer: SignedIn, job_id: int) -> Respo
     """For each task in turn, what its failure (after all its retries) costs the run, and
     whether a handler runs or an alert goes."""
     query = Form(request.query_params.multi_items())
-    context = job_context(viewer.service, job_id)
-    if not context["choices"].every_failure:
+    basics = job_basics(viewer.service, job_id)
+    if not basics["choices"].every_failure:
         raise InvalidRequest(
-            f"this job has {len(context['tasks'])} tasks: the table of every task failing is "
+            f"this job has {len(basics['tasks'])} tasks: the table of every task failing is "
             f"made here for at most {MAX_SWEPT_TASKS} (it simulates the run once per task); "
             "run `headwater simulate --all-failures` on the job's file instead")
     scenario = scenario_of(query)
-    rows = failure_rows(every_failure(context["settings"], scenario), job_id)
-    return _render(request, viewer, {**context, "failures": rows, "query": query},
-                   _address(request, context, scenario))
+    rows = failure_rows(every_failure(basics["settings"], scenario), job_id)
+    return _render(request, viewer, basics, None, {"failures": rows, "query": query}, scenario)
 
 
-def _address(request: Request, context: Mapping[str, Any], scenario: Scenario) -> str:
+def _render(request: Request, viewer: SignedIn, basics: Mapping[str, Any],
+            states: Mapping[str, NodeState] | None, answer: Mapping[str, Any],
+            scenario: Scenario) -> Response:
+    """htmx gets the panel's result and the graph (`whatif_result.html`), pushing the
+    answer's address; a link gets the whole job page with them."""
+    pages = pages_of(request)
+    if not is_htmx(request):
+        context = page_context(viewer.service, basics, states=states)
+        return pages.render(request, "job.html", viewer, {**context, **answer})
+    context = {**basics, "graph": job_graph(basics, states), **answer}
+    return pages.render(request, "whatif_result.html", viewer, context,
+                        headers={"HX-Push-Url": _address(request, basics, scenario)})
+
+
+def _address(request: Request, basics: Mapping[str, Any], scenario: Scenario) -> str:
     """This answer's address without the form's empty fields and parameters at their
     defaults: what the browser's history keeps, and a link that can be shared."""
-    defaults = {p.name: p.default for p in context["settings"].parameters or ()}
+    defaults = {p.name: p.default for p in basics["settings"].parameters or ()}
     query = scenario_query(scenario, defaults)
     return request.url.path + (f"?{query}" if query else "")
-
-
-def _render(request: Request, viewer: SignedIn, context: Mapping[str, Any],
-            address: str) -> Response:
-    if not is_htmx(request):
-        return pages_of(request).render(request, "job.html", viewer, context)
-    return pages_of(request).render(request, "whatif_result.html", viewer, context,
-                                    headers={"HX-Push-Url": address})

@@ -256,6 +256,27 @@ def test_a_task_that_alerts_on_its_own_failure_is_heard(
         "task 'transform_silver_orders'"]
 
 
+def test_a_job_over_the_simulation_limit_says_hw109_was_not_checked(
+        job_file: Callable[[str], Path], run_lint: Invoke) -> None:
+    # Given the job whose two upstream failures nobody hears of, with its three tasks
+    path = job_file("good_job.yml")
+    text = with_cleanup(path.read_text())
+    path.write_text(text)
+
+    # When it is linted with a limit below its size, then at it
+    below = run_lint(path, "--target", "prod", "--max-simulated", "2")
+    at = run_lint(path, "--target", "prod", "--max-simulated", "3")
+
+    # Then below the limit, one note where the job starts instead of the sweep's findings;
+    # at the limit, the sweep's two findings and no note
+    assert findings(below.output) == [
+        (*place(text, "orders_daily:"), "HW110",
+         "job 'orders_daily' has 3 tasks, over the 2 for which HW109 simulates each one failing: "
+         "HW109 was not checked")]
+    assert [f[2] for f in findings(at.output)] == ["HW109", "HW109"]
+    assert below.exit_code == at.exit_code == 0
+
+
 @pytest.mark.parametrize(("key", "off_convention"), [
     ("extract", False), ("load_orders", False), ("transform_silver_orders", False),
     ("Extract", True), ("load-orders", True), ("2nd_pass", True),

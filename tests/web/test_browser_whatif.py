@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from headwater.core.whatif_sweep import MAX_SWEPT_TASKS
 from headwater.testing import simulate_failures, simulate_job
-from headwater.web.views.whatif_view import MAX_SWEPT_TASKS
 from tests.servers import Server
 from tests.web.browsing import Visitor, api, create_job, deploy_flagship, flagship_copy, shell
 

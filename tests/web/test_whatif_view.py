@@ -10,10 +10,9 @@ import pytest
 from headwater.core.plan import build_plan
 from headwater.core.whatif import simulate_run
 from headwater.core.whatif_scenario import Scenario, ScenarioError
-from headwater.core.whatif_sweep import every_failure
+from headwater.core.whatif_sweep import MAX_SWEPT_TASKS, every_failure
 from headwater.web.forms import Form
 from headwater.web.views.whatif_view import (
-    MAX_SWEPT_TASKS,
     WhatIfChoices,
     failure_rows,
     scenario_of,

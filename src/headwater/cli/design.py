@@ -29,6 +29,7 @@ from headwater.cli.common import (
 )
 from headwater.core.load import LoadedJob, load_file, read_bundles
 from headwater.core.spec import JobSettings, Source, Task
+from headwater.core.whatif_sweep import MAX_SWEPT_TASKS
 from headwater.design.describe import describe_job
 from headwater.design.html import render_html
 from headwater.design.lint import (
@@ -92,10 +93,14 @@ def describe(file: Path, job_name: str | None, target: str | None, var_pairs: Se
               help=f"Naming convention of task keys [default: {DEFAULT_NAMING.pattern}].")
 @click.option("--max-lines", type=click.IntRange(min=1), default=DEFAULT_MAX_LINES,
               show_default=True, help="Most non-blank lines of a task's notebook or script.")
+@click.option("--max-simulated", type=click.IntRange(min=0), default=MAX_SWEPT_TASKS,
+              show_default=True, help="Most tasks a job may have for HW109 to simulate each "
+              "one failing (the time grows with the square of the tasks).")
 @click.option("--list-rules", is_flag=True, help="Print the rules and exit.")
 @reports_errors
 def lint(file: Path | None, job_name: str | None, target: str | None, var_pairs: Sequence[str],
-         strict: bool, naming: str | None, max_lines: int, list_rules: bool) -> None:
+         strict: bool, naming: str | None, max_lines: int, max_simulated: int,
+         list_rules: bool) -> None:
     """Check a job against the production-readiness checklist; one line per finding.
 
     Exits 1 when there are errors (or warnings, with --strict), 0 otherwise. Disable rules
@@ -107,7 +112,8 @@ def lint(file: Path | None, job_name: str | None, target: str | None, var_pairs:
         return
     if file is None:
         raise click.UsageError("missing argument 'FILE' (or use --list-rules)")
-    options = LintOptions(naming=_naming(naming), max_lines=max_lines)
+    options = LintOptions(naming=_naming(naming), max_lines=max_lines,
+                          max_simulated=max_simulated)
     user = settings_for(None).user
     variables = bundle_variables(var_pairs, os.environ)
     bundle = read_bundles([file], target, variables, user)[0]

@@ -31,6 +31,11 @@ from headwater.core.whatif_results import SimulatedAlert, SimulatedRun
 from headwater.core.whatif_scenario import Scenario, check_scenario
 
 MAX_FREE_CONDITIONS = 6  # 64 choices of branches; past that only all-true and all-false
+# The sweep simulates the run once per task, so its cost grows with the square of the tasks:
+# about a second and a half at 150 tasks on a small machine, a minute at 1,000. The web page
+# and `headwater lint` sweep jobs up to this size by default; `simulate --all-failures`, asked
+# for by name, sweeps any job.
+MAX_SWEPT_TASKS = 150
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,4 +170,4 @@ def _branch_choices(plan: Plan, parameters: Mapping[str, str],
         yield dict(zip(free, values, strict=True))
 
 
-__all__ = ["MAX_FREE_CONDITIONS", "FailureCase", "every_failure"]
+__all__ = ["MAX_FREE_CONDITIONS", "MAX_SWEPT_TASKS", "FailureCase", "every_failure"]

@@ -16,6 +16,8 @@
 | HW109 | warning  | a task whose failure (after all its retries) sends no `on_failure`
 |       |          | alert and runs no task, found by simulating it (`core/whatif_sweep.py`);
 |       |          | only in jobs that alert on failure at all (else HW202 says it once)
+| HW110 | info     | a job of more tasks than HW109 simulates (`--max-simulated`, 150 by
+|       |          | default: the sweep's time grows with the square of the tasks)
 | HW201 | warning  | a job without a job-level timeout
 | HW202 | warning  | a job without a failure alert: no job-level `on_failure` e-mail or
 |       |          | webhook, and no alerting task that runs on failure
@@ -111,7 +113,7 @@ def lint_job(subject: LintSubject, options: LintOptions | None = None) -> list[F
     for index, task in enumerate(subject.settings.tasks):
         for check in TASK_CHECKS:
             findings += check(subject, chosen, ("tasks", index), task)
-    findings += _job_findings(subject)
+    findings += _job_findings(subject, chosen)
     return [finding for finding in findings if not _disabled(subject.settings, finding)]
 
 
@@ -228,7 +230,7 @@ TASK_CHECKS: tuple[TaskCheck, ...] = (
 # Job rules ----------------------------------------------------------------------------------
 
 
-def _job_findings(subject: LintSubject) -> Iterator[Finding]:
+def _job_findings(subject: LintSubject, options: LintOptions) -> Iterator[Finding]:
     settings = subject.settings
     name = DEVELOPMENT_PREFIX.sub("", settings.name or subject.resource_name, count=1)
     if is_meaningless(name):
@@ -239,6 +241,10 @@ def _job_findings(subject: LintSubject) -> Iterator[Finding]:
     if not has_failure_alert(settings):
         yield Finding(RULES["HW202"], f"job {subject.resource_name!r} alerts nobody when it "
                                       "fails")
+    elif len(settings.tasks) > options.max_simulated:
+        yield Finding(RULES["HW110"], f"job {subject.resource_name!r} has {len(settings.tasks)} "
+                                      f"tasks, over the {options.max_simulated} for which "
+                                      "HW109 simulates each one failing: HW109 was not checked")
     else:
         yield from _check_failures_handled(settings)
     yield from _check_concurrency(subject)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from headwater.core.spec import JobSettings
+from headwater.core.whatif_sweep import MAX_SWEPT_TASKS
 
 __all__ = [
     "DEFAULT_MAX_LINES",
@@ -73,6 +74,8 @@ RULES = {
         Rule("HW109", Severity.WARNING, "task whose failure reaches no alert and no handler",
              "add the task's email_notifications.on_failure, or a task after it with run_if "
              "AT_LEAST_ONE_FAILED (headwater simulate --fail TASK shows what happens)"),
+        Rule("HW110", Severity.INFO, "job too large for HW109 to simulate each task failing",
+             "run headwater simulate --all-failures on it, or raise lint's --max-simulated"),
         Rule("HW201", Severity.WARNING, "job without a timeout", "set the job's timeout_seconds"),
         Rule("HW202", Severity.WARNING, "job without a failure alert",
              "add email_notifications.on_failure or webhook_notifications.on_failure"),
@@ -104,10 +107,12 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class LintOptions:
-    """The knobs of the rules: the naming convention and the code size limit."""
+    """The knobs of the rules: the naming convention, the code size limit, and the most tasks
+    whose failures HW109 simulates."""
 
     naming: re.Pattern[str] = DEFAULT_NAMING
     max_lines: int = DEFAULT_MAX_LINES
+    max_simulated: int = MAX_SWEPT_TASKS
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from markupsafe import Markup
 from headwater.core.permissions import Action, Grant, Level
 from headwater.core.plan import build_plan
 from headwater.core.spec import JobSettings
+from headwater.core.whatif_sweep import MAX_SWEPT_TASKS
 from headwater.errors import InvalidRequest
 from headwater.ports import JobRecord
 from headwater.service import Service
@@ -24,7 +25,7 @@ from headwater.web.views.graph import NodeState, graph_svg
 from headwater.web.views.job_changes import settings_yaml
 from headwater.web.views.jobs_view import job_row, matches
 from headwater.web.views.matrix import run_matrix
-from headwater.web.views.whatif_view import MAX_SWEPT_TASKS, whatif_choices
+from headwater.web.views.whatif_view import whatif_choices
 
 router = APIRouter()
 PAGE_SIZE = 50

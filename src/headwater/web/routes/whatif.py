@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from headwater.core.whatif import simulate_run
 from headwater.core.whatif_scenario import Scenario
-from headwater.core.whatif_sweep import every_failure
+from headwater.core.whatif_sweep import MAX_SWEPT_TASKS, every_failure
 from headwater.errors import InvalidRequest
 from headwater.web.forms import Form
 from headwater.web.render import is_htmx, pages_of
@@ -22,7 +22,6 @@ from headwater.web.routes.jobs import job_basics, job_graph, page_context
 from headwater.web.session import SignedIn
 from headwater.web.views.graph import NodeState
 from headwater.web.views.whatif_view import (
-    MAX_SWEPT_TASKS,
     failure_rows,
     scenario_of,
     scenario_query,

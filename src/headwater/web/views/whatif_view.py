@@ -19,16 +19,12 @@ from urllib.parse import urlencode
 from headwater.core.plan import Plan
 from headwater.core.whatif_results import SimulatedRun, SimulatedTask
 from headwater.core.whatif_scenario import Scenario, ScenarioError, ScenarioProblem
-from headwater.core.whatif_sweep import FailureCase
+from headwater.core.whatif_sweep import MAX_SWEPT_TASKS, FailureCase
 from headwater.web.forms import Form
 from headwater.web.views.graph import NodeState
 from headwater.web.views.states import Shown, shown
 
 OUTCOME, PARAMETER = "outcome:", "parameter:"
-# The every-failure table simulates the run once per task, so its cost grows with the square
-# of the tasks: about a second at 100 tasks on a small machine. Past this many, the page
-# points to `headwater simulate --all-failures` instead of holding a request for a minute.
-MAX_SWEPT_TASKS = 150
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +35,7 @@ class WhatIfChoices:
     failing: tuple[str, ...]
     timing_out: tuple[str, ...]
     conditions: tuple[str, ...]
-    every_failure: bool = True  # whether the every-failure table is offered (see above)
+    every_failure: bool = True  # whether the every-failure table is offered (MAX_SWEPT_TASKS)
 
 
 def whatif_choices(plan: Plan) -> WhatIfChoices:
@@ -205,6 +201,6 @@ def seconds_words(delta: timedelta) -> str:
     return f"{delta.total_seconds():g} s"
 
 
-__all__ = ["MAX_SWEPT_TASKS", "AlertRow", "FailureRow", "TaskRow", "WhatIfChoices", "WhatIfView",
+__all__ = ["AlertRow", "FailureRow", "TaskRow", "WhatIfChoices", "WhatIfView",
            "failure_rows", "scenario_of", "scenario_query", "scenario_words", "whatif_choices",
            "whatif_view"]

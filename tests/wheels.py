@@ -32,22 +32,30 @@ def direct():
 """
 
 
-def build_tiny_wheel(dist: Path, target: Path) -> Path:
-    """Install the `hw-tiny` distribution into `target`; return `target`."""
+def write_wheel(dist: Path, name: str, modules: dict[str, str], entry_points: str = "",
+                version: str = "0.1") -> Path:
+    """A pure-Python wheel of `modules` (file name -> text) zipped by hand into `dist`."""
     dist.mkdir(parents=True, exist_ok=True)
-    wheel = dist / "hw_tiny-0.1-py3-none-any.whl"
-    info = "hw_tiny-0.1.dist-info"
+    stem = f"{name.replace('-', '_')}-{version}"
+    wheel = dist / f"{stem}-py3-none-any.whl"
+    info = f"{stem}.dist-info"
     files = {
-        "hw_tiny.py": MODULE,
-        f"{info}/METADATA": "Metadata-Version: 2.1\nName: hw-tiny\nVersion: 0.1\n",
+        **modules,
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
         f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
                          "Tag: py3-none-any\n",
-        f"{info}/entry_points.txt": ENTRY_POINTS,
+        **({f"{info}/entry_points.txt": entry_points} if entry_points else {}),
     }
     with zipfile.ZipFile(wheel, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
+        for path, text in files.items():
+            archive.writestr(path, text)
         archive.writestr(f"{info}/RECORD", "".join(f"{n},," + "\n" for n in [*files, f"{info}/RECORD"]))
+    return wheel
+
+
+def build_tiny_wheel(dist: Path, target: Path) -> Path:
+    """Install the `hw-tiny` distribution into `target`; return `target`."""
+    wheel = write_wheel(dist, "hw-tiny", {"hw_tiny.py": MODULE}, ENTRY_POINTS)
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
                     "--no-index", "--target", str(target), str(wheel)],
                    check=True, capture_output=True)

@@ -18,6 +18,7 @@ from headwater.core.cron import CronError, parse_cron, time_zone
 from headwater.core.graph import find_cycle
 from headwater.core.spec import MAX_TASKS, TASK_TYPES, JobSettings, Task, WebhookNotifications
 from headwater.core.spec_common import NOTIFICATION_EVENTS
+from headwater.core.spec_libraries import library_problems
 
 Finding = tuple[str, str]  # (path, message)
 PathPart = str | int
@@ -319,6 +320,12 @@ def _environment_keys(settings: JobSettings) -> Iterator[Finding]:
                 "`environments:` with its dependencies")
 
 
+def _libraries(settings: JobSettings) -> Iterator[Finding]:
+    for path, task in iter_tasks(settings):
+        for where, message in library_problems(task.libraries):
+            yield f"{path}.libraries{where}", message
+
+
 def _clusters(settings: JobSettings) -> Iterator[Finding]:
     """Each task runs on at most one cluster, and a job cluster it names is defined once."""
     defined = [c.job_cluster_key for c in settings.job_clusters]
@@ -372,6 +379,7 @@ _CHECKS: tuple[Callable[[JobSettings], Iterable[Finding]], ...] = (
     _code_paths,
     _saved_queries,
     _environment_keys,
+    _libraries,
     _clusters,
     _schedule,
     _inputs,

@@ -5,7 +5,7 @@ Every field of the API that headwater acts on or stores is modelled; anything el
 (`extra="forbid"`). Counts and timeouts carry their limits as field constraints. Graph rules
 (unique keys, known dependencies, no cycles, ...) live in `core/checks.py`; reading files and
 locating errors in them lives in `core/load.py`. The parts are split over `spec_common.py`,
-`spec_tasks.py` and `spec_job.py`; import them from here.
+`spec_tasks.py`, `spec_libraries.py` and `spec_job.py`; import them from here.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from headwater.core.spec_job import (
     RunAs,
     TriggerSettings,
 )
+from headwater.core.spec_libraries import Library
 from headwater.core.spec_tasks import (
     ConditionTask,
     ConditionTaskOp,
@@ -125,7 +126,7 @@ class Task(Model):
     job_cluster_key: str | None = None
     existing_cluster_id: str | None = None
     new_cluster: dict[str, object] | None = None
-    libraries: list[dict[str, object]] = []
+    libraries: list[Library] = []  # installed as on a cluster: core/spec_libraries.py
     compute: dict[str, object] | None = None  # stored, not acted on
     disable_auto_optimization: Flag | None = None  # stored, not acted on (no Spark)
     email_notifications: EmailNotifications | None = None
@@ -220,6 +221,7 @@ __all__ = [
     "JobNotificationSettings",
     "JobParameter",
     "JobSettings",
+    "Library",
     "Model",
     "NotebookTask",
     "OperatorParameter",

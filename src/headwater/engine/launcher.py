@@ -20,6 +20,7 @@ from headwater.core.plan import PlannedTask
 from headwater.core.refs import ReferenceError
 from headwater.core.runstate import RunState, TaskRun
 from headwater.core.spec import JobSettings, Task
+from headwater.core.spec_libraries import with_libraries
 from headwater.engine.attempts import CONTEXT, OUTPUT_LOG, attempt_dir
 from headwater.engine.resolution import job_parameters, ref_context, resolve_task, task_parameters
 from headwater.errors import HeadwaterError, InvalidRequest
@@ -55,6 +56,11 @@ class Launcher:
         return task, spec, parameters, json.dumps(changes) if changes else None
 
     def environment_of(self, spec: Task) -> Mapping[str, object] | None:
+        """The spec of the environment the task runs in: the job environment it names with
+        `environment_key`, with its `libraries` installed too (`core/spec_libraries.py`)."""
+        return with_libraries(self.named_environment(spec), spec.libraries)
+
+    def named_environment(self, spec: Task) -> Mapping[str, object] | None:
         """The `spec` of the job environment the task names with `environment_key`."""
         if spec.environment_key is None:
             return None

@@ -13,7 +13,11 @@ the engine, and a kill or a timeout reaches it like any task. Steps:
    Databricks), write the marker last.
 2. Link headwater's own package into the venv (`ENV_DIR/headwater-source/headwater`, named by a
    `.pth` file), so that `headwater.runtime` and the child entry points import, without
-   headwater's other dependencies.
+   headwater's other dependencies. An environment made for a task's `libraries` (spec `base:
+   runtime`, `core/spec_libraries.py`) also sees the packages of the interpreter running this
+   (the runtime), after its own, through a `.pth` file written before pip runs: its
+   libraries install on top of the runtime, as a cluster's on top of the Databricks Runtime
+   (pip finds what the runtime has already satisfied, and never touches the runtime).
 3. Record `setup_seconds` in result.json, then `exec` PYTHON ARGS...: the task keeps this pid.
 
 A failed build prints pip's output to stderr, writes result.json `error` =
@@ -26,6 +30,7 @@ import contextlib
 import json
 import os
 import shutil
+import site
 import subprocess
 import sys
 import sysconfig
@@ -37,12 +42,15 @@ import headwater
 from headwater.entrypoints.filelock import locked
 from headwater.runtime import channel
 
-__all__ = ["MARKER", "BuildFailed", "build", "ensure_environment", "link_headwater", "main"]
+__all__ = ["MARKER", "BuildFailed", "build", "ensure_environment", "link_headwater",
+           "link_runtime", "main", "runtime_site_dirs"]
 
 MARKER = ".headwater-environment.json"
 REQUIREMENTS = "requirements.txt"
 SOURCE = "headwater-source"
 PTH = "headwater-source.pth"
+RUNTIME_PTH = "headwater-runtime.pth"
+RUNTIME_BASE = "runtime"  # = core.spec_libraries.RUNTIME_BASE (a child does not import pydantic)
 _SUMMARY_LINES = 3
 
 
@@ -75,8 +83,10 @@ def _run(argv: Sequence[str], cwd: Path | None = None) -> None:
         raise BuildFailed(summary_of(output), output)
 
 
-def build(directory: Path, dependencies: Sequence[str], cwd: Path) -> None:
-    """Create a clean venv in `directory` and install `dependencies` with its pip.
+def build(directory: Path, dependencies: Sequence[str], cwd: Path, runtime: bool = False,
+          ) -> None:
+    """Create a clean venv in `directory` (seeing the runtime's packages when `runtime`) and
+    install `dependencies` with its pip.
 
     Relative paths in the dependencies start at `cwd` (the job's directory).
 
@@ -86,6 +96,8 @@ def build(directory: Path, dependencies: Sequence[str], cwd: Path) -> None:
     if directory.exists():
         shutil.rmtree(directory)  # what an interrupted build left
     _run([sys.executable, "-m", "venv", str(directory)])
+    if runtime:
+        link_runtime(directory)
     if dependencies:
         requirements = directory / REQUIREMENTS
         requirements.write_text("".join(f"{line}\n" for line in dependencies), encoding="utf-8")
@@ -110,7 +122,7 @@ def ensure_environment(directory: Path, key: str, spec: Mapping[str, object], cw
         dependencies = [str(d) for d in listed] if isinstance(listed, list) else []
         print(f"headwater: building environment {key!r} in {directory}: "
               f"{' '.join(dependencies) or 'no dependencies'}", flush=True)
-        build(directory, dependencies, cwd)
+        build(directory, dependencies, cwd, runtime=spec.get("base") == RUNTIME_BASE)
         record = {"environment_key": key, "spec": spec, "python": sys.version.split()[0]}
         marker.write_text(json.dumps(record, indent=2), encoding="utf-8")
     return True
@@ -147,6 +159,27 @@ def link_headwater(directory: Path) -> None:
         _write_atomically(pth, f"{source}\n")
 
 
+def runtime_site_dirs() -> list[str]:
+    """The site directories of the interpreter running this: the runtime's packages."""
+    found = [*site.getsitepackages()]
+    if site.ENABLE_USER_SITE:
+        found.append(site.getusersitepackages())
+    return [path for path in dict.fromkeys(found) if os.path.isdir(path)]
+
+
+def link_runtime(directory: Path) -> None:
+    """Make the runtime's packages importable in the venv, after the venv's own.
+
+    Each is added with `site.addsitedir` (a `.pth` line that starts with `import` runs), so the
+    runtime's own `.pth` files (editable installs) take effect too. Refreshed on every start,
+    so the runtime is the one running the attempt now.
+    """
+    text = "".join(f"import site; site.addsitedir({path!r})\n" for path in runtime_site_dirs())
+    pth = _site_packages(directory) / RUNTIME_PTH
+    if not pth.is_file() or pth.read_text(encoding="utf-8") != text:
+        _write_atomically(pth, text)
+
+
 def _fail(key: str, error: BuildFailed) -> int:
     print(error.output, file=sys.stderr, end="" if error.output.endswith("\n") else "\n")
     channel.update_result({"error": f"environment {key!r} could not be built: {error.summary}"})
@@ -167,6 +200,8 @@ def main(argv: Sequence[str]) -> int:
     except BuildFailed as error:
         return _fail(key, error)
     link_headwater(directory)
+    if spec.get("base") == RUNTIME_BASE:
+        link_runtime(directory)
     channel.update_result({"setup_seconds": round(time.monotonic() - started, 3)})
     sys.stdout.flush()
     sys.stderr.flush()

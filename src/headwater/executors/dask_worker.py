@@ -15,8 +15,9 @@
    rewrite the engine's paths in argv, environment and working directory to the worker's.
    The environment is the one the engine defined for the task (`core/task_environment`),
    never the worker's own.
-   A task environment (`environment_key`) is built under the worker's own headwater home:
-   once per worker, then reused.
+   A task environment (`environment_key`, `libraries`) is built under the engine's headwater
+   home when the worker sees the engine's files and runs its interpreter (a cluster headwater
+   started on this machine), else under the worker's own: once per worker, then reused.
 3. **Run** it under a guard (`dask_guard.py`): its own session, its tree killed when the
    worker dies, SIGTERM-then-SIGKILL on a kill.
 4. **Record** its exit with what it left (values, metrics, result, and its log unless the
@@ -167,8 +168,12 @@ class _Placement:
         key = str(request["key"])
         engine_dir = str(request["attempt_dir"])
         self.attempt_dir = Path(engine_dir) if shared else root / "attempts" / key
-        moves = {engine_dir: str(self.attempt_dir),
-                 str(request["home"]): str(root / "home")}
+        moves = {engine_dir: str(self.attempt_dir)}
+        if not (shared and request["python"] == sys.executable):
+            # A worker that does not see the engine's files, or runs another interpreter,
+            # builds task environments in a home of its own; one that does shares the
+            # engine's, so an environment is built once, not once per cluster started.
+            moves[str(request["home"])] = str(root / "home")
         if files is not None:
             moves[str(request["workdir"])] = str(_unpack(files, str(request["files_hash"]),
                                                          root / "files"))

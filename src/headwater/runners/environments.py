@@ -114,7 +114,7 @@ class Environments:
         """
         if context.environment is None:
             return list(argv)
-        key = task.environment_key or "environment"
+        key = task.environment_key or "libraries"  # else it runs for the task's libraries
         spec = dict(context.environment)
         spec["dependencies"] = _dependencies(spec, task.task_key, key)
         return wrap_argv(argv, self.directory(spec, context.workdir), key, spec)

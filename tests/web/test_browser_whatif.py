@@ -90,6 +90,35 @@ def test_a_chosen_failure_colours_the_graph_as_a_run_would_end(
     assert no_runs(server, admin, job_id)
 
 
+def test_a_slow_task_and_a_cancel_are_asked_in_the_panel_s_second_part(
+        ada: Visitor, server: Server, admin: str, job_id: int,
+        settings: dict[str, Any]) -> None:
+    slow = simulate_job(settings, durations={"transform_silver_orders": 400})
+    canceled = simulate_job(settings, cancel_at="validation")
+    page = ada.goto(f"/jobs/{job_id}")
+    # When the panel is asked what happens if each attempt of a silver task takes 400 s
+    page.click("details.whatif-more summary")
+    page.select_option("#whatif-slow", "transform_silver_orders")
+    page.fill("#whatif-seconds", "400")
+    page.click("form.whatif button[type=submit]")
+    # Then it shows what headwater.testing says: past its 300 s timeout, the task times out
+    expect(page.locator("#whatif-summary")).to_contain_text(
+        "each attempt of transform_silver_orders takes 400 s")
+    assert slow.task("transform_silver_orders").result_state == "TIMEDOUT"
+    expect(node(page, "transform_silver_orders")).to_contain_text("Timed out")
+    assert shown_states(page) == {t.task_key: str(t.result_state or t.life_cycle_state)
+                                  for t in slow.tasks}
+    assert page.url.endswith(f"/jobs/{job_id}/whatif?slow=transform_silver_orders&seconds=400")
+    # And a link that cancels the run when validation starts opens with that part shown
+    page = ada.goto(f"/jobs/{job_id}/whatif?cancel_at=validation")
+    expect(page.locator("details.whatif-more")).to_have_attribute("open", "")
+    expect(page.locator("#whatif-cancel")).to_have_value("validation")
+    expect(page.locator("#whatif-summary .run-state")).to_contain_text("Cancelled")
+    assert shown_states(page) == {t.task_key: str(t.result_state or t.life_cycle_state)
+                                  for t in canceled.tasks}
+    assert no_runs(server, admin, job_id)
+
+
 def test_every_task_failing_says_which_failures_are_handled(
         ada: Visitor, server: Server, admin: str, job_id: int,
         settings: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@ the address of a scenario, and a simulated run as the page shows it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import parse_qsl
 
 import pytest
@@ -17,6 +18,7 @@ from headwater.web.views.whatif_view import (
     failure_rows,
     scenario_of,
     scenario_query,
+    scenario_words,
     whatif_choices,
     whatif_view,
 )
@@ -76,6 +78,61 @@ def test_a_scenarios_address_leaves_out_defaults_and_asks_for_the_same_again() -
     assert again == Scenario(fail={"ingest": None}, timeout={"load": None},
                              outcomes={"gate": True}, parameters={"env": "prod"})
     assert scenario_query(Scenario(), {}) == ""
+
+
+def test_loops_slow_tasks_and_cancels_are_asked_for_and_addressed_too() -> None:
+    # Given a scenario with every kind of question the panel's second part asks
+    scenario = Scenario(iterations={"each": 3}, fail_iterations={"each": {2: None}},
+                        durations={"load": timedelta(seconds=90)}, cancel_at="report")
+
+    # When its address is made and read again
+    query = scenario_query(scenario, {})
+
+    # Then it asks for the same, and nothing else
+    assert query == ("iterations:each=3&fail_iteration:each=2&slow=load&seconds=90"
+                     "&cancel_at=report")
+    assert scenario_of(form(query)) == scenario
+    assert scenario_of(form("slow=&seconds=30&cancel_at=&iterations:each=")) == Scenario()
+    assert scenario_words(scenario) == (
+        "each runs 3 iterations; iteration 2 of each fails after all its retries; each "
+        "attempt of load takes 90 s; the run is cancelled when report starts")
+
+
+def test_counts_that_are_not_whole_numbers_are_refused_naming_the_field() -> None:
+    with pytest.raises(ScenarioError) as refused:
+        scenario_of(form("iterations:each=0&fail_iteration:each=-1&slow=load&seconds=soon"))
+    assert [str(p) for p in refused.value.problems] == [
+        "iterations each: '0' is not a whole number of at least 1",
+        "fail_iterations each: '-1' is not a whole number of at least 0",
+        "durations load: 'soon' is not a whole number of at least 0"]
+    with pytest.raises(ScenarioError, match="durations load: '\\?'"):
+        scenario_of(form("slow=load"))  # a slow task needs its seconds
+
+
+def test_a_loop_iteration_failing_and_a_slow_task_change_the_simulated_run() -> None:
+    settings = job(task("load", timeout_seconds=60),
+                   loop("each", "{{job.parameters.days}}", "load"),
+                   parameters=[{"name": "days", "default": "[]"}])
+    failing = Scenario(iterations={"each": 3}, fail_iterations={"each": {1: None}},
+                       parameters={"days": "{{tasks.load.values.days}}"})
+    slow = Scenario(durations={"load": timedelta(seconds=90)})
+
+    looped = whatif_view(simulate_run(settings, failing), failing)
+    timed_out = whatif_view(simulate_run(settings, slow), slow)
+
+    assert looped.nodes["each"].shown.state == "FAILED"
+    [row] = [row for row in looped.tasks if row.task_key == "each"]
+    assert (row.note, row.message.split(":")[0]) == ("3 iterations", "1 of 3 iterations failed")
+    assert timed_out.nodes["load"].shown.state == "TIMEDOUT"
+    assert timed_out.nodes["each"].shown.state == "UPSTREAM_FAILED"
+
+
+def test_the_form_offers_loops_and_the_tasks_that_take_time() -> None:
+    settings = job(task("ingest"), condition("gate", "a", "a", "ingest"),
+                   task("old", disabled=True), loop("each", '["x"]', "ingest"))
+    choices = whatif_choices(build_plan(settings))
+    assert choices.loops == ("each",)
+    assert set(choices.running) == {"ingest", "each"}
 
 
 def test_a_simulated_run_as_the_page_draws_it() -> None:

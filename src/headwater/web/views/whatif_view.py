@@ -5,8 +5,12 @@ states, a line for the run, a row per task, the alerts and the assumptions.
 The form's fields, as the query of `GET /jobs/{id}/whatif` (a link to a scenario can be
 shared): `fail=TASK` and `timeout=TASK` (every attempt fails, or hangs until its timeout
 stops it: the task fails for good, after all its retries), `outcome:CONDITION=true|false`
-(a branch the simulation cannot work out), `parameter:NAME=VALUE` (a job parameter, as Run now
-takes it). An empty field asks for nothing. Pure.
+(a branch the simulation cannot work out), `iterations:LOOP=N` (how many iterations a for-each
+runs when its inputs cannot be worked out), `fail_iteration:LOOP=I` (iteration I fails after
+all its retries), `slow=TASK` with `seconds=N` (each attempt of TASK takes N seconds: does a
+timeout or a duration warning fire?), `cancel_at=TASK` (the run is cancelled when TASK
+starts), `parameter:NAME=VALUE` (a job parameter, as Run now takes it). An empty field asks
+for nothing. Pure.
 """
 
 from __future__ import annotations
@@ -25,17 +29,21 @@ from headwater.web.views.graph import NodeState
 from headwater.web.views.states import Shown, shown
 
 OUTCOME, PARAMETER = "outcome:", "parameter:"
+ITERATIONS, FAIL_ITERATION = "iterations:", "fail_iteration:"
 
 
 @dataclass(frozen=True, slots=True)
 class WhatIfChoices:
     """What the form offers for a job: the tasks that can fail, those that can time out (the
-    task or the job has a timeout), and the conditions whose branch can be chosen."""
+    task or the job has a timeout), the conditions whose branch can be chosen, the for-each
+    loops, and the tasks that take time (can be slow, or running when a cancel comes)."""
 
     failing: tuple[str, ...]
     timing_out: tuple[str, ...]
     conditions: tuple[str, ...]
     every_failure: bool = True  # whether the every-failure table is offered (MAX_SWEPT_TASKS)
+    loops: tuple[str, ...] = ()
+    running: tuple[str, ...] = ()
 
 
 def whatif_choices(plan: Plan) -> WhatIfChoices:
@@ -46,7 +54,10 @@ def whatif_choices(plan: Plan) -> WhatIfChoices:
                        and task.kind != "condition_task"
                        and ((task.nested or task).timeout or plan.timeout))
     conditions = tuple(task.key for task in tasks if task.kind == "condition_task")
-    return WhatIfChoices(failing, timing_out, conditions, len(plan.tasks) <= MAX_SWEPT_TASKS)
+    loops = tuple(task.key for task in tasks if not task.disabled and task.nested is not None)
+    running = tuple(key for key in failing if key not in conditions)
+    return WhatIfChoices(failing, timing_out, conditions, len(plan.tasks) <= MAX_SWEPT_TASKS,
+                         loops, running)
 
 
 def scenario_of(query: Form) -> Scenario:
@@ -63,11 +74,34 @@ def scenario_of(query: Form) -> Scenario:
         elif value:
             problems.append(ScenarioProblem("outcomes", key, f"{value!r} is not a branch: "
                                             "choose true or false"))
+    iterations = _counts(query.with_prefix(ITERATIONS), "iterations", 1, problems)
+    failing = _counts(query.with_prefix(FAIL_ITERATION), "fail_iterations", 0, problems)
+    slow, seconds = query.get("slow"), query.get("seconds")
+    durations = _counts({slow: seconds or "?"} if slow else {}, "durations", 0, problems)
     if problems:
         raise ScenarioError(problems)
     return Scenario(fail=dict.fromkeys(_named(query, "fail")),
                     timeout=dict.fromkeys(_named(query, "timeout")), outcomes=outcomes,
+                    iterations=iterations,
+                    fail_iterations={key: {index: None} for key, index in failing.items()},
+                    durations={key: timedelta(seconds=n) for key, n in durations.items()},
+                    cancel_at=query.get("cancel_at") or None,
                     parameters=query.with_prefix(PARAMETER))
+
+
+def _counts(fields: Mapping[str, str], part: str, least: int,
+            problems: list[ScenarioProblem]) -> dict[str, int]:
+    """The whole numbers of at least `least` in `fields` (key -> text); a problem of `part`
+    for each other non-empty value."""
+    counts = {}
+    for key, text in fields.items():
+        value = text.strip()
+        if value.isdigit() and len(value) <= 9 and int(value) >= least:
+            counts[key] = int(value)
+        elif value:
+            problems.append(ScenarioProblem(part, key, f"{value!r} is not a whole number of at "
+                                            f"least {least}"))
+    return counts
 
 
 def scenario_query(scenario: Scenario, defaults: Mapping[str, str]) -> str:
@@ -77,6 +111,12 @@ def scenario_query(scenario: Scenario, defaults: Mapping[str, str]) -> str:
              *(("timeout", key) for key in scenario.timeout),
              *((OUTCOME + key, "true" if value else "false")
                for key, value in scenario.outcomes.items()),
+             *((ITERATIONS + key, str(count)) for key, count in scenario.iterations.items()),
+             *((FAIL_ITERATION + key, str(index))
+               for key, indexes in scenario.fail_iterations.items() for index in indexes),
+             *(pair for key, took in scenario.durations.items()
+               for pair in (("slow", key), ("seconds", f"{took.total_seconds():g}"))),
+             *((("cancel_at", scenario.cancel_at),) if scenario.cancel_at else ()),
              *((PARAMETER + name, value) for name, value in scenario.parameters.items()
                if defaults.get(name) != value)]
     return urlencode(pairs, safe=":")
@@ -92,6 +132,14 @@ def scenario_words(scenario: Scenario) -> str:
     parts += [f"{key} times out on every attempt" for key in scenario.timeout]
     parts += [f"{key} is {'true' if value else 'false'}"
               for key, value in scenario.outcomes.items()]
+    parts += [f"{key} runs {count} iteration{'s' if count != 1 else ''}"
+              for key, count in scenario.iterations.items()]
+    parts += [f"iteration {index} of {key} fails after all its retries"
+              for key, indexes in scenario.fail_iterations.items() for index in indexes]
+    parts += [f"each attempt of {key} takes {seconds_words(took)}"
+              for key, took in scenario.durations.items()]
+    if scenario.cancel_at:
+        parts.append(f"the run is cancelled when {scenario.cancel_at} starts")
     return "; ".join(parts) or "nothing fails"
 
 

@@ -25,6 +25,7 @@ from headwater.executors.local import LocalExecutor
 from headwater.executors.routing import ClusterExecutor, RoutingExecutor
 from headwater.notify.outbox import OutboxSender, Router, start_sender
 from headwater.runners import runners_by_type
+from headwater.runtime.secret_store import SECRETS_VARIABLE
 from headwater.service import Service
 from headwater.store import SqlStore, open_store
 
@@ -56,9 +57,11 @@ class App:
         Closing it hands back the runs it holds and leaves their attempts running.
         """
         settings, config = self.settings, self.config
-        # Every attempt, here or on a Dask worker, starts from this defined environment.
-        task_env = task_environment(os.environ, config.task_environment.inherit,
-                                    config.secret_variables())
+        # Every attempt, here or on a Dask worker, starts from this defined environment, and
+        # is told where this machine's secret scopes are (for `dbutils.secrets`).
+        task_env = {**task_environment(os.environ, config.task_environment.inherit,
+                                       config.secret_variables()),
+                    SECRETS_VARIABLE: str((settings.home / "secrets").absolute())}
         local = LocalExecutor(task_env=task_env, launch=settings.launch,
                               preload=settings.fork_preload)
         executor = RoutingExecutor(local, lambda: dask_executor(settings, config, task_env),

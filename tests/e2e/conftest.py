@@ -23,10 +23,11 @@ def hw(tmp_path: Path) -> Cli:
 
     def run(*args: str, check: bool = False, timeout: float = 300,
             extra_env: dict[str, str] | None = None,
-            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+            cwd: Path | None = None, input: str | None = None,
+            ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run([sys.executable, "-m", "headwater", *args], cwd=cwd or tmp_path,
                                 env={**env, **(extra_env or {})}, capture_output=True,
-                                text=True, timeout=timeout)
+                                text=True, timeout=timeout, input=input)
         if check and result.returncode != 0:
             raise AssertionError(f"headwater {' '.join(args)} exited {result.returncode}:\n"
                                  f"{result.stdout}\n{result.stderr}")

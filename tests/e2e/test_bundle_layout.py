@@ -129,3 +129,18 @@ def test_a_wheel_artifact_without_a_build_runs_the_clis_default(hw: Cli, tmp_pat
     assert not (tmp_path / "p" / "built-with.txt").exists()
     hw("deploy", str(bundle), check=True)
     assert (tmp_path / "p" / "built-with.txt").read_text() == "bdist_wheel"
+
+
+def test_a_bundle_whose_includes_hold_no_job_says_so(hw: Cli, tmp_path: Path) -> None:
+    # As `databricks bundle init default-minimal` makes it: resources/ holds no job yet
+    write(tmp_path, "databricks.yml", """
+        bundle: {name: minimal}
+        include: [resources/*.yml]
+        """)
+    (tmp_path / "resources").mkdir()
+
+    result = hw("run", "databricks.yml")
+
+    assert result.returncode == 2
+    assert ("databricks.yml defines no job: neither it nor a file its `include:` lists has "
+            "one under resources.jobs; add a job there") in result.stderr

@@ -109,8 +109,8 @@ def select_jobs(jobs: list[LoadedJob], name: str | None) -> list[LoadedJob]:
 def pick_job(jobs: list[LoadedJob], name: str | None, file: Path) -> LoadedJob:
     """The job named by `--job`, or the only one in the file."""
     if not jobs:
-        raise click.UsageError(f"{file} defines no jobs under resources.jobs (headwater does "
-                               "not follow `include:` yet: name the file that has the jobs)")
+        raise click.UsageError(f"{file} defines no job: neither it nor a file its `include:` "
+                               "lists has one under resources.jobs; add a job there")
     if name is None and len(jobs) > 1:
         names = ", ".join(j.resource_name for j in jobs)
         raise click.UsageError(f"{file} defines {len(jobs)} jobs ({names}); pick one with --job")

@@ -1,5 +1,6 @@
 """A `dbutils` compatible with the parts of Databricks' that a job's notebook uses:
-`widgets`, `jobs.taskValues` and `notebook.exit`.
+`widgets`, `jobs.taskValues`, `notebook.exit` and `secrets` (from this machine's secret
+scopes, `runtime/secret_store.py`).
 
 A notebook starts with `from headwater.runtime import dbutils` and otherwise runs unchanged;
 the notebook executor also injects `dbutils` into the notebook's globals, so a notebook copied
@@ -12,12 +13,15 @@ The only state is the widget defaults a notebook defines, kept on the `dbutils` 
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from headwater.runtime import api, channel
+from headwater.runtime.secret_store import SecretStore
 
-__all__ = ["DBUtils", "JobsUtils", "NotebookUtils", "TaskValuesUtils", "WidgetNotDefined",
-           "WidgetsUtils", "dbutils"]
+__all__ = ["DBUtils", "JobsUtils", "NotebookUtils", "SecretMetadata", "SecretScope",
+           "SecretsUtils", "TaskValuesUtils", "WidgetNotDefined", "WidgetsUtils", "dbutils"]
 
 
 class WidgetNotDefined(KeyError):
@@ -142,16 +146,50 @@ class NotebookUtils:
         api.Notebook().exit(value)
 
 
+@dataclass(frozen=True)
+class SecretScope:
+    """An entry of `dbutils.secrets.listScopes()`."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class SecretMetadata:
+    """An entry of `dbutils.secrets.list(scope)`."""
+
+    key: str
+
+
+class SecretsUtils:
+    """`dbutils.secrets`: the secret scopes of the machine running the task (where the engine
+    says, `HEADWATER_SECRETS_DIR`). A missing scope or secret raises `SecretError` (a
+    `KeyError`) saying how to add it."""
+
+    def get(self, scope: str, key: str) -> str:
+        """The secret as text (UTF-8)."""
+        return self.getBytes(scope, key).decode("utf-8")
+
+    def getBytes(self, scope: str, key: str) -> bytes:
+        return SecretStore().get(scope, key)
+
+    def list(self, scope: str) -> list[SecretMetadata]:
+        return [SecretMetadata(key) for key in SecretStore().list_secrets(scope)]
+
+    def listScopes(self) -> builtins.list[SecretScope]:  # `list` is the method above
+        return [SecretScope(name) for name in SecretStore().list_scopes()]
+
+
 class DBUtils:
-    """The `dbutils` object: `widgets`, `jobs.taskValues`, `notebook`."""
+    """The `dbutils` object: `widgets`, `jobs.taskValues`, `notebook`, `secrets`."""
 
     def __init__(self) -> None:
         self.widgets = WidgetsUtils()
         self.jobs = JobsUtils()
         self.notebook = NotebookUtils()
+        self.secrets = SecretsUtils()
 
     def __repr__(self) -> str:
-        return "<headwater dbutils: widgets, jobs.taskValues, notebook>"
+        return "<headwater dbutils: widgets, jobs.taskValues, notebook, secrets>"
 
 
 dbutils = DBUtils()

@@ -1,0 +1,73 @@
+"""Secret scopes through the CLI and `dbutils.secrets` in real task processes: a script that
+imports `dbutils` as on Databricks and a notebook that finds it in its globals read what
+`headwater secrets put-secret` stored; a missing secret fails the task saying how to add it."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from .conftest import Cli, write_job
+from .test_run import run_document, run_id_of
+
+SCRIPT = """\
+import sys
+from databricks.sdk.runtime import dbutils
+token = dbutils.secrets.get(scope="warehouse", key=sys.argv[1])
+print(f"token of {len(token)} characters, starting {token[:3]}")
+"""
+NOTEBOOK = """\
+# Databricks notebook source
+scopes = [s.name for s in dbutils.secrets.listScopes()]
+keys = [s.key for s in dbutils.secrets.list("warehouse")]
+print(f"scopes {scopes}, keys {keys}, {len(dbutils.secrets.getBytes('warehouse', 'token'))} bytes")
+"""
+
+
+def test_tasks_read_the_secrets_the_cli_stored(hw: Cli, tmp_path: Path) -> None:
+    # Given a secret stored with the CLI, as `databricks secrets put-secret` would
+    hw("secrets", "put-secret", "warehouse", "token", "--string-value", "s3cr3t-value",
+       check=True)
+    hw("secrets", "create-scope", "empty", check=True)
+    (tmp_path / "read.py").write_text(SCRIPT)
+    (tmp_path / "list_secrets.py").write_text(NOTEBOOK)
+    job = write_job(tmp_path / "job.json", [
+        {"task_key": "read", "spark_python_task": {"python_file": "read.py",
+                                                   "parameters": ["token"]}},
+        {"task_key": "listing", "notebook_task": {"notebook_path": "list_secrets.py"}},
+        {"task_key": "missing", "spark_python_task": {"python_file": "read.py",
+                                                      "parameters": ["password"]}},
+    ])
+
+    # When the job runs
+    result = hw("run", str(job))
+    run = run_id_of(result.stdout)
+
+    # Then the script and the notebook read it, and the missing one failed saying so
+    def log(key: str) -> str:
+        return hw("runs", "logs", str(run), key, check=True).stdout
+
+    assert "token of 12 characters, starting s3c" in log("read")
+    assert "scopes ['empty', 'warehouse'], keys ['token'], 12 bytes" in log("listing")
+    tasks = {t["task_key"]: t for t in run_document(hw, run)["tasks"]}
+    assert tasks["read"]["state"]["result_state"] == "SUCCESS"
+    assert tasks["missing"]["state"]["result_state"] == "FAILED"
+    assert ("no secret 'password' in scope 'warehouse'; add it with `headwater secrets "
+            "put-secret warehouse password`") in log("missing")
+    # And the value is readable by its owner only, and listed by key, never by value
+    stored = tmp_path / ".headwater" / "secrets" / "warehouse" / "token"
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert stat.S_IMODE(stored.parent.stat().st_mode) == 0o700
+    listed = hw("secrets", "list-secrets", "warehouse", check=True).stdout
+    assert listed.splitlines() == ["token"]
+
+
+def test_the_secrets_cli_refuses_what_cannot_be_a_scope_and_deletes(hw: Cli) -> None:
+    refused = hw("secrets", "put-secret", "../etc", "key", "--string-value", "x")
+    assert refused.returncode == 1
+    assert "scope name '../etc' is not valid" in refused.stderr
+    hw("secrets", "put-secret", "s", "k", input="from stdin", check=True)
+    hw("secrets", "delete-secret", "s", "k", check=True)
+    assert hw("secrets", "list-secrets", "s", check=True).stdout == ""
+    hw("secrets", "delete-scope", "s", check=True)
+    assert "no secret scope 's'" in hw("secrets", "list-secrets", "s").stderr

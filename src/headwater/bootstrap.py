@@ -25,7 +25,7 @@ from headwater.executors.local import LocalExecutor
 from headwater.executors.routing import ClusterExecutor, RoutingExecutor
 from headwater.notify.outbox import OutboxSender, Router, start_sender
 from headwater.runners import runners_by_type
-from headwater.runtime.secret_store import SECRETS_VARIABLE
+from headwater.runtime.secret_store import SECRETS_VARIABLE, SecretStore
 from headwater.service import Service
 from headwater.store import SqlStore, open_store
 
@@ -132,6 +132,8 @@ def application(settings: Settings) -> Iterator[App]:
     clock = SystemClock()
     try:
         yield App(settings, config, store,
-                  Service(store, clock, settings.user, settings.logs_dir), clock, engine_name())
+                  Service(store, clock, settings.user, settings.logs_dir,
+                          secrets=SecretStore(settings.home / "secrets")),
+                  clock, engine_name())
     finally:
         store.close()

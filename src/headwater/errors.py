@@ -108,6 +108,12 @@ class Conflict(HeadwaterError):
     error_code = "RESOURCE_CONFLICT"
 
 
+class AlreadyExists(HeadwaterError):
+    """Raised when what a request would create exists already (a secret scope)."""
+
+    error_code = "RESOURCE_ALREADY_EXISTS"
+
+
 class PermissionDenied(HeadwaterError):
     """Raised when the acting user may not do what was asked."""
 
@@ -143,6 +149,7 @@ def error_for(error_code: str, message: str) -> HeadwaterError:
         NotFound.error_code: NotFound,
         InvalidState.error_code: InvalidState,
         Conflict.error_code: Conflict,
+        AlreadyExists.error_code: AlreadyExists,
         PermissionDenied.error_code: PermissionDenied,
         StoreError.error_code: StoreError,
     }

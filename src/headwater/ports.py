@@ -32,6 +32,32 @@ class Clock(Protocol):
         ...
 
 
+class SecretScopes(Protocol):
+    """Where the secret scopes that tasks read with `dbutils.secrets` are kept
+    (`runtime/secret_store.py`). A missing scope or secret, or a name that cannot be one,
+    raises `headwater.runtime.secret_store.SecretError`."""
+
+    def create_scope(self, scope: str) -> bool:
+        """Create `scope`; False when it exists already."""
+        ...
+
+    def list_scopes(self) -> list[str]: ...
+
+    def delete_scope(self, scope: str) -> None: ...
+
+    def put(self, scope: str, key: str, value: bytes) -> None: ...
+
+    def get(self, scope: str, key: str) -> bytes: ...
+
+    def list_secrets(self, scope: str) -> list[str]: ...
+
+    def updated(self, scope: str, key: str) -> datetime:
+        """When the secret's value was last put."""
+        ...
+
+    def delete(self, scope: str, key: str) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class AttemptKey:
     """Names one attempt everywhere: a re-sent command or a stale exit is recognised by it."""

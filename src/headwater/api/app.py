@@ -35,6 +35,7 @@ from headwater.api.errors import (
 from headwater.api.middleware import HttpMiddleware
 from headwater.api.nul import RefuseNul
 from headwater.api.routes import deploy, jobs, permissions, runs, workspace
+from headwater.api.routes import secrets as secret_scopes
 from headwater.api.throttle import Limit, Throttle
 from headwater.errors import HeadwaterError
 from headwater.service import Service
@@ -63,6 +64,7 @@ def create_app(service: Service, settings: ApiSettings | None = None) -> FastAPI
     app.include_router(permissions.router)
     app.include_router(workspace.router)
     app.include_router(deploy.router)
+    app.include_router(secret_scopes.router)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(HeadwaterError, _service_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)

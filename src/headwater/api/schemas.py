@@ -93,6 +93,32 @@ class AccessControlRequest(_Request):
     permission_level: str
 
 
+class SecretScopeName(_Request):
+    """`secrets/scopes/create` and `secrets/scopes/delete` (a scope's backend, ACL and Azure
+    Key Vault fields are accepted and ignored: there is one backend)."""
+
+    scope: str
+    initial_manage_principal: str | None = None
+    scope_backend_type: str | None = None
+    backend_azure_keyvault: dict[str, Any] | None = None
+
+
+class SecretPut(_Request):
+    """`secrets/put`: a text value or base64 bytes, not both."""
+
+    scope: str
+    key: str
+    string_value: str | None = None
+    bytes_value: str | None = None
+
+
+class SecretKey(_Request):
+    """`secrets/delete`."""
+
+    scope: str
+    key: str
+
+
 class Permissions(_Request):
     """`PUT`/`PATCH /api/2.0/permissions/jobs/{id}`."""
 

@@ -16,6 +16,7 @@ import contextlib
 import os
 import re
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 __all__ = ["SECRETS_VARIABLE", "SecretError", "SecretStore", "default_root"]
@@ -26,7 +27,12 @@ MAX_VALUE_BYTES = 128 * 1024  # as Databricks: a secret holds at most 128 KB
 
 
 class SecretError(KeyError):
-    """Raised for a missing scope or secret, or a name that cannot be one."""
+    """Raised for a missing scope or secret (`missing`), or a name or value that cannot be
+    one."""
+
+    def __init__(self, message: str, missing: bool = False) -> None:
+        super().__init__(message)
+        self.missing = missing
 
     def __str__(self) -> str:
         return str(self.args[0])
@@ -60,7 +66,8 @@ class SecretStore:
         if must_exist and not folder.is_dir():
             known = ", ".join(self.list_scopes()) or "none"
             raise SecretError(f"no secret scope {scope!r} in {self.root} (scopes: {known}); "
-                              f"create it with `headwater secrets create-scope {scope}`")
+                              f"create it with `headwater secrets create-scope {scope}`",
+                              missing=True)
         return folder
 
     def create_scope(self, scope: str) -> bool:
@@ -101,15 +108,24 @@ class SecretStore:
             return path.read_bytes()
         except FileNotFoundError:
             raise SecretError(f"no secret {key!r} in scope {scope!r}; add it with "
-                              f"`headwater secrets put-secret {scope} {key}`") from None
+                              f"`headwater secrets put-secret {scope} {key}`",
+                              missing=True) from None
 
     def list_secrets(self, scope: str) -> list[str]:
         return sorted(p.name for p in self._scope(scope).iterdir()
                       if p.is_file() and _NAME.fullmatch(p.name))
+
+    def updated(self, scope: str, key: str) -> datetime:
+        """When the secret's value was last put (its file's modification time)."""
+        path = self._scope(scope) / _checked("secret key", key)
+        try:
+            return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        except FileNotFoundError:
+            raise SecretError(f"no secret {key!r} in scope {scope!r}", missing=True) from None
 
     def delete(self, scope: str, key: str) -> None:
         path = self._scope(scope) / _checked("secret key", key)
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
             return
-        raise SecretError(f"no secret {key!r} in scope {scope!r}")
+        raise SecretError(f"no secret {key!r} in scope {scope!r}", missing=True)

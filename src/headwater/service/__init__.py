@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from headwater.core.permissions import Principal
-from headwater.ports import Clock, Store
+from headwater.ports import Clock, SecretScopes, Store
 from headwater.service.by_name import ByNameMixin
 from headwater.service.deploy import DeployMixin, DeployMode
 from headwater.service.details import AttemptLog, DetailsMixin, JobFigures, RunDetails
@@ -21,13 +21,14 @@ from headwater.service.exports import ExportsMixin
 from headwater.service.operations import OperationsMixin
 from headwater.service.paging import Page
 from headwater.service.runs import RepairAsked
+from headwater.service.secrets import SecretsMixin
 from headwater.service.sessions import SessionsMixin
 from headwater.service.submit import SubmitMixin
 
 
 @dataclass(frozen=True, slots=True)
 class Service(DeployMixin, SubmitMixin, ByNameMixin, ExportsMixin, OperationsMixin,
-              DetailsMixin, SessionsMixin):
+              DetailsMixin, SessionsMixin, SecretsMixin):
     """headwater's use cases and queries over a store, on behalf of one principal.
 
     Args:
@@ -37,6 +38,7 @@ class Service(DeployMixin, SubmitMixin, ByNameMixin, ExportsMixin, OperationsMix
         logs_dir: where attempts' logs live (`runs logs`, `runs output`).
         admin: whether `user` may do everything (the local command line may: it owns its
             state store).
+        secrets: the secret scopes tasks read (`dbutils.secrets`), if kept here.
     """
 
     store: Store
@@ -44,6 +46,7 @@ class Service(DeployMixin, SubmitMixin, ByNameMixin, ExportsMixin, OperationsMix
     user: str
     logs_dir: Path
     admin: bool = True
+    secrets: SecretScopes | None = None
 
     def acting_as(self, principal: Principal) -> Service:
         """The same service on behalf of another principal (an API request's token)."""

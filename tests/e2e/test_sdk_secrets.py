@@ -1,0 +1,92 @@
+"""The real databricks-sdk's `w.secrets` against a real `headwater server`: scopes and secrets
+made over the Secrets API are what a job's task reads with `dbutils.secrets`; only admins may
+touch them; the SDK's exceptions where Databricks raises them."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from databricks.sdk.errors import (
+    InvalidParameterValue,
+    PermissionDenied,
+    ResourceAlreadyExists,
+    ResourceDoesNotExist,
+)
+from databricks.sdk.service import jobs
+
+from tests.servers import Server
+
+from .test_sdk import client
+
+READ = """\
+from databricks.sdk.runtime import dbutils
+print("read", dbutils.secrets.get("warehouse", "password"), len(dbutils.secrets.getBytes("warehouse", "cert")))
+"""
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    found = Server(tmp_path, f"sqlite:///{tmp_path / 'state.db'}").start()
+    yield found
+    found.close()
+
+
+def test_secrets_put_with_the_sdk_are_read_by_a_job_s_task(
+        server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    w = client(server, server.token("root", admin=True), monkeypatch)
+    before = int(time.time() * 1000) - 1000
+
+    # Given a scope and two secrets made with the SDK, one text and one bytes
+    w.secrets.create_scope("warehouse")
+    w.secrets.put_secret("warehouse", "password", string_value="hunter2")
+    w.secrets.put_secret("warehouse", "cert",
+                         bytes_value=base64.b64encode(b"\x00\x01binary").decode())
+
+    # Then they list and read back as on Databricks (keys and times, base64 values)
+    assert [s.name for s in w.secrets.list_scopes()] == ["warehouse"]
+    listed = {s.key: s.last_updated_timestamp for s in w.secrets.list_secrets("warehouse")}
+    assert sorted(listed) == ["cert", "password"]
+    assert all(stamp >= before for stamp in listed.values())
+    got = w.secrets.get_secret("warehouse", "password")
+    assert (got.key, base64.b64decode(got.value or "")) == ("password", b"hunter2")
+    with pytest.raises(ResourceAlreadyExists, match="Scope warehouse already exists"):
+        w.secrets.create_scope("warehouse")
+    with pytest.raises(ResourceDoesNotExist, match="no secret 'nope' in scope 'warehouse'"):
+        w.secrets.get_secret("warehouse", "nope")
+    with pytest.raises(InvalidParameterValue, match="exactly one of string_value"):
+        w.secrets.put_secret("warehouse", "both", string_value="a", bytes_value="YQ==")
+
+    # When a job's task reads them with dbutils.secrets
+    (tmp_path / "read.py").write_text(READ)
+    job = w.jobs.create(name="reads", tasks=[jobs.Task(
+        task_key="read", spark_python_task=jobs.SparkPythonTask(
+            python_file=str(tmp_path / "read.py")))])
+    run = w.jobs.run_now_and_wait(job.job_id)
+
+    # Then it read what the SDK put
+    assert run.state.result_state == jobs.RunResultState.SUCCESS
+    task_run = (run.tasks or [])[0].run_id
+    assert "read hunter2 8" in (w.jobs.get_run_output(task_run).logs or "")
+
+    # And deleting takes them away
+    w.secrets.delete_secret("warehouse", "cert")
+    assert [s.key for s in w.secrets.list_secrets("warehouse")] == ["password"]
+    w.secrets.delete_scope("warehouse")
+    assert list(w.secrets.list_scopes()) == []
+    with pytest.raises(ResourceDoesNotExist):
+        w.secrets.list_secrets("warehouse")
+
+
+def test_only_admins_may_touch_secrets(
+        server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    ann = client(server, server.token("ann"), monkeypatch)
+    with pytest.raises(PermissionDenied, match="Only admins may create secret scopes"):
+        ann.secrets.create_scope("mine")
+    with pytest.raises(PermissionDenied, match="Only admins may read secrets"):
+        ann.secrets.get_secret("any", "key")
+    with pytest.raises(PermissionDenied):
+        list(ann.secrets.list_scopes())

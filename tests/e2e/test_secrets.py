@@ -4,6 +4,7 @@ imports `dbutils` as on Databricks and a notebook that finds it in its globals r
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
 
@@ -60,6 +61,15 @@ def test_tasks_read_the_secrets_the_cli_stored(hw: Cli, tmp_path: Path) -> None:
     assert stat.S_IMODE(stored.parent.stat().st_mode) == 0o700
     listed = hw("secrets", "list-secrets", "warehouse", check=True).stdout
     assert listed.splitlines() == ["token"]
+    # And the audit log says who made the scopes and put the secret, never its value
+    entries = [json.loads(line) for line in
+               hw("audit", "list", "--json", check=True).stdout.splitlines()]
+    secrets = [(e["action"], e["details"]) for e in entries if e["action"].startswith("secret.")]
+    assert secrets == [
+        ("secret.scope_created", {"scope": "warehouse"}),
+        ("secret.put", {"scope": "warehouse", "key": "token"}),
+        ("secret.scope_created", {"scope": "empty"})]
+    assert "s3cr3t" not in json.dumps(entries)
 
 
 def test_the_secrets_cli_refuses_what_cannot_be_a_scope_and_deletes(hw: Cli) -> None:

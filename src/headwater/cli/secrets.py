@@ -7,7 +7,8 @@ Databricks CLI names its commands.
     headwater secrets delete-secret SCOPE KEY | delete-scope SCOPE
 
 The store is `<HEADWATER_HOME>/secrets` (`runtime/secret_store.py`), where the engine tells its
-tasks to look. A value is never printed.
+tasks to look; each change goes through the service, into the audit log. A value is never
+printed.
 """
 
 from __future__ import annotations
@@ -15,24 +16,23 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import click
 
 from headwater.cli.common import reports_errors, settings_for
-from headwater.runtime.secret_store import SecretError, SecretStore
 
-
-def _store() -> SecretStore:
-    return SecretStore(settings_for(None).home / "secrets")
+if TYPE_CHECKING:
+    from headwater.service import Service
 
 
 @contextmanager
-def _said() -> Iterator[None]:
-    """A missing scope or secret, or a bad name, as the command's error."""
-    try:
-        yield
-    except SecretError as error:
-        raise click.ClickException(str(error)) from None
+def _service() -> Iterator[Service]:
+    """The service, acting as this machine's user (an admin of its own store)."""
+    from headwater.bootstrap import application
+
+    with application(settings_for(None)) as app:
+        yield app.service
 
 
 @click.group()
@@ -45,9 +45,9 @@ def secrets() -> None:
 @reports_errors
 def create_scope(scope: str) -> None:
     """Create a secret scope."""
-    with _said():
-        made = _store().create_scope(scope)
-    click.echo(f"scope {scope!r} {'created' if made else 'already exists'}")
+    with _service() as service:
+        service.create_secret_scope(scope)
+    click.echo(f"scope {scope!r} created")
 
 
 @secrets.command("put-secret")
@@ -64,10 +64,10 @@ def put_secret(scope: str, key: str, string_value: str | None) -> None:
         value = click.prompt(f"value of {scope}/{key}", hide_input=True).encode()
     else:
         value = sys.stdin.buffer.read()
-    with _said():
-        store = _store()
-        store.create_scope(scope)
-        store.put(scope, key, value)
+    with _service() as service:
+        if scope not in service.secret_scopes():
+            service.create_secret_scope(scope)
+        service.put_secret(scope, key, value)
     click.echo(f"secret {key!r} stored in scope {scope!r} ({len(value)} bytes)")
 
 
@@ -75,7 +75,9 @@ def put_secret(scope: str, key: str, string_value: str | None) -> None:
 @reports_errors
 def list_scopes() -> None:
     """The secret scopes, one a line."""
-    for scope in _store().list_scopes():
+    with _service() as service:
+        scopes = service.secret_scopes()
+    for scope in scopes:
         click.echo(scope)
 
 
@@ -84,9 +86,9 @@ def list_scopes() -> None:
 @reports_errors
 def list_secrets(scope: str) -> None:
     """The keys of a scope, one a line (never their values)."""
-    with _said():
-        keys = _store().list_secrets(scope)
-    for key in keys:
+    with _service() as service:
+        keys = service.secret_keys(scope)
+    for key, _ in keys:
         click.echo(key)
 
 
@@ -96,8 +98,8 @@ def list_secrets(scope: str) -> None:
 @reports_errors
 def delete_secret(scope: str, key: str) -> None:
     """Delete a secret."""
-    with _said():
-        _store().delete(scope, key)
+    with _service() as service:
+        service.delete_secret(scope, key)
     click.echo(f"secret {key!r} deleted from scope {scope!r}")
 
 
@@ -106,8 +108,8 @@ def delete_secret(scope: str, key: str) -> None:
 @reports_errors
 def delete_scope(scope: str) -> None:
     """Delete a scope and every secret in it."""
-    with _said():
-        _store().delete_scope(scope)
+    with _service() as service:
+        service.delete_secret_scope(scope)
     click.echo(f"scope {scope!r} deleted")
 
 

@@ -57,6 +57,11 @@ class AuditAction(StrEnum):
     ATTEMPT_ENDED = "task.attempt_ended"  # an attempt (or a skipped task run) ended
     NOTIFICATION_SENT = "notification.sent"  # a delivery was accepted by its destination
     NOTIFICATION_FAILED = "notification.failed"  # a delivery was given up (rejected or dead)
+    SCOPE_CREATED = "secret.scope_created"  # details: scope
+    SCOPE_DELETED = "secret.scope_deleted"  # details: scope
+    SCOPE_KEY_PUT = "secret.put"  # a secret's value was stored (details: scope, key; never value)
+    SCOPE_KEY_READ = "secret.read"  # a secret's value was read through the service (API, CLI)
+    SCOPE_KEY_DELETED = "secret.deleted"  # details: scope, key
 
 
 @dataclass(frozen=True, slots=True)

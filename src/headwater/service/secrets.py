@@ -3,7 +3,8 @@
 Every job the engine runs may read every scope (`dbutils.secrets`), so a token that could read
 or write a secret could read them all: only admins may use these, whatever they ask. The
 scopes are kept where `secrets` says (`runtime/secret_store.py`, wired by the composition
-root); without one, the service says none is kept here.
+root); without one, the service says none is kept here. Each change, and each value read
+here, is in the audit log (scope and key, never the value); a task's own reads are not.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
+from headwater.core.audit import AuditAction, AuditEntry
 from headwater.errors import AlreadyExists, InvalidRequest, NotFound
 from headwater.ports import SecretScopes
 from headwater.runtime.secret_store import SecretError
@@ -38,10 +40,16 @@ class SecretsMixin(AccessMixin):
             raise InvalidRequest("this headwater keeps no secret scopes")
         return self.secrets
 
+    def _audit(self, action: AuditAction, scope: str, key: str | None = None) -> None:
+        details = {"scope": scope, **({"key": key} if key is not None else {})}
+        self.store.append_audit([AuditEntry(self.clock.now(), self.user, action,
+                                            details=details)])
+
     def create_secret_scope(self, scope: str) -> None:
         with _told():
             if not self._scopes("create secret scopes").create_scope(scope):
                 raise AlreadyExists(f"Scope {scope} already exists!")
+        self._audit(AuditAction.SCOPE_CREATED, scope)
 
     def secret_scopes(self) -> list[str]:
         return self._scopes("list secret scopes").list_scopes()
@@ -49,10 +57,12 @@ class SecretsMixin(AccessMixin):
     def delete_secret_scope(self, scope: str) -> None:
         with _told():
             self._scopes("delete secret scopes").delete_scope(scope)
+        self._audit(AuditAction.SCOPE_DELETED, scope)
 
     def put_secret(self, scope: str, key: str, value: bytes) -> None:
         with _told():
             self._scopes("put secrets").put(scope, key, value)
+        self._audit(AuditAction.SCOPE_KEY_PUT, scope, key)
 
     def secret_keys(self, scope: str) -> list[tuple[str, datetime]]:
         """The keys of `scope`, each with when its value was last put."""
@@ -62,11 +72,14 @@ class SecretsMixin(AccessMixin):
 
     def secret_value(self, scope: str, key: str) -> bytes:
         with _told():
-            return self._scopes("read secrets").get(scope, key)
+            value = self._scopes("read secrets").get(scope, key)
+        self._audit(AuditAction.SCOPE_KEY_READ, scope, key)
+        return value
 
     def delete_secret(self, scope: str, key: str) -> None:
         with _told():
             self._scopes("delete secrets").delete(scope, key)
+        self._audit(AuditAction.SCOPE_KEY_DELETED, scope, key)
 
 
 __all__ = ["SecretsMixin"]

@@ -63,6 +63,8 @@ def test_the_child_names_the_runtime_base_as_the_core_does() -> None:
      "is a pip option, not a library"),
     ({"whl": "a.whl\nsix"}, "[0].whl", "whl must be one non-empty line"),
     ({"requirements": " "}, "[0].requirements", "requirements must be one non-empty line"),
+    ({"pypi": {"package": "x", "repo": "https://a\n--trusted-host evil"}}, "[0].pypi.repo",
+     "repo must be one index URL"),
 ])
 def test_an_entry_that_is_not_one_library_is_refused_where_it_is(
         entry: dict[str, object], where: str, message: str) -> None:

@@ -126,3 +126,6 @@ def library_problems(libraries: Sequence[Library]) -> Iterator[tuple[str, str]]:
         elif str(text).lstrip().startswith("-"):
             yield field, (f"{kind} {text!r} is a pip option, not a library: name the library "
                           "(a package index goes in pypi.repo)")
+        repo = library.pypi.repo if library.pypi is not None else None
+        if repo is not None and (not repo.strip() or any(mark in repo for mark in "\n\r\0 ")):
+            yield f"[{index}].pypi.repo", f"repo must be one index URL, got {repo!r}"

@@ -510,3 +510,22 @@ def test_a_job_files_path_that_climbs_out_of_its_folder_is_a_validate_error(
     (problem,) = problems(job)
     assert problem.where == f"{job}: $.tasks[0].spark_python_task.python_file"
     assert problem.message.startswith("'../tools/x.py' leaves the job file's folder")
+
+
+def test_declared_secret_scopes_are_left_out_saying_how_to_make_them(tmp_path: Path) -> None:
+    root = write(tmp_path, "databricks.yml", """
+        bundle: {name: b}
+        resources:
+          secret_scopes:
+            creds: {name: creds}
+          jobs:
+            j:
+              tasks:
+                - task_key: t
+                  shell_command_task: {command: "true"}
+        """)
+
+    [warning] = [str(w) for w in load(root).warnings]
+
+    assert warning.endswith("only the jobs are loaded; make the scopes their tasks read with "
+                            "`headwater secrets create-scope NAME` and `put-secret NAME KEY`")

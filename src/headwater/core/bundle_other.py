@@ -53,7 +53,12 @@ def other_resources(
             for kind, (origin, names) in found.items()]
 
 
+# What to do instead, for the types a job's tasks use on this machine.
+_INSTEAD = {"secret_scopes": "; make the scopes their tasks read with `headwater secrets "
+                             "create-scope NAME` and `put-secret NAME KEY`"}
+
+
 def _message(kind: str, names: Sequence[str]) -> str:
     shown = ", ".join(names[:_SHOWN_NAMES]) + (", ..." if len(names) > _SHOWN_NAMES else "")
     return (f"headwater does not deploy {kind} ({len(names)}: {shown}); they are read and left "
-            "out, and only the jobs are loaded")
+            f"out, and only the jobs are loaded{_INSTEAD.get(kind, '')}")

@@ -25,6 +25,7 @@ from headwater.executors.local import LocalExecutor
 from headwater.executors.routing import ClusterExecutor, RoutingExecutor
 from headwater.notify.outbox import OutboxSender, Router, start_sender
 from headwater.runners import runners_by_type
+from headwater.runtime.dbfs import DBFS_VARIABLE
 from headwater.runtime.secret_store import SECRETS_VARIABLE, SecretStore
 from headwater.service import Service
 from headwater.store import SqlStore, open_store
@@ -58,10 +59,11 @@ class App:
         """
         settings, config = self.settings, self.config
         # Every attempt, here or on a Dask worker, starts from this defined environment, and
-        # is told where this machine's secret scopes are (for `dbutils.secrets`).
+        # is told where this machine's secret scopes and DBFS are (`dbutils.secrets`, `.fs`).
         task_env = {**task_environment(os.environ, config.task_environment.inherit,
                                        config.secret_variables()),
-                    SECRETS_VARIABLE: str((settings.home / "secrets").absolute())}
+                    SECRETS_VARIABLE: str((settings.home / "secrets").absolute()),
+                    DBFS_VARIABLE: str((settings.home / "dbfs").absolute())}
         local = LocalExecutor(task_env=task_env, launch=settings.launch,
                               preload=settings.fork_preload)
         executor = RoutingExecutor(local, lambda: dask_executor(settings, config, task_env),

@@ -1,6 +1,6 @@
 """A `dbutils` compatible with the parts of Databricks' that a job's notebook uses:
-`widgets`, `jobs.taskValues`, `notebook.exit` and `secrets` (from this machine's secret
-scopes, `runtime/secret_store.py`).
+`widgets`, `jobs.taskValues`, `notebook.exit`, `secrets` (from this machine's secret
+scopes, `runtime/secret_store.py`) and `fs` (DBFS and volumes as a folder, `runtime/dbfs.py`).
 
 A notebook starts with `from headwater.runtime import dbutils` and otherwise runs unchanged;
 the notebook executor also injects `dbutils` into the notebook's globals, so a notebook copied
@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from headwater.runtime import api, channel
+from headwater.runtime.dbfs import FsUtils
 from headwater.runtime.secret_store import SecretStore
 
 __all__ = ["DBUtils", "JobsUtils", "NotebookUtils", "SecretMetadata", "SecretScope",
@@ -180,16 +181,17 @@ class SecretsUtils:
 
 
 class DBUtils:
-    """The `dbutils` object: `widgets`, `jobs.taskValues`, `notebook`, `secrets`."""
+    """The `dbutils` object: `widgets`, `jobs.taskValues`, `notebook`, `secrets`, `fs`."""
 
     def __init__(self) -> None:
         self.widgets = WidgetsUtils()
         self.jobs = JobsUtils()
         self.notebook = NotebookUtils()
         self.secrets = SecretsUtils()
+        self.fs = FsUtils()
 
     def __repr__(self) -> str:
-        return "<headwater dbutils: widgets, jobs.taskValues, notebook, secrets>"
+        return "<headwater dbutils: widgets, jobs.taskValues, notebook, secrets, fs>"
 
 
 dbutils = DBUtils()

@@ -14,11 +14,13 @@ Standard library only: a task imports it when it first uses `dbutils.fs`.
 
 from __future__ import annotations
 
-import os
 import posixpath
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from headwater.runtime.home import home_folder
 
 __all__ = ["DBFS_VARIABLE", "FileInfo", "FsUtils", "dbfs_root", "local_path"]
 
@@ -26,14 +28,9 @@ DBFS_VARIABLE = "HEADWATER_DBFS_DIR"
 HEAD_BYTES = 65536  # Databricks' default for `head`
 
 
-def dbfs_root(environ: os._Environ[str] | dict[str, str] | None = None) -> Path:
-    """The folder of DBFS and the volumes: `HEADWATER_DBFS_DIR`, else `<HEADWATER_HOME>/dbfs`,
-    else `.headwater/dbfs` in the working directory."""
-    env = os.environ if environ is None else environ
-    if env.get(DBFS_VARIABLE):
-        return Path(env[DBFS_VARIABLE])
-    home = env.get("HEADWATER_HOME")
-    return (Path(home) if home else Path.cwd() / ".headwater") / "dbfs"
+def dbfs_root(environ: Mapping[str, str] | None = None) -> Path:
+    """The folder of DBFS and the volumes: `HEADWATER_DBFS_DIR`, else `<HEADWATER_HOME>/dbfs`."""
+    return home_folder(DBFS_VARIABLE, "dbfs", environ)
 
 
 def _split(path: str) -> tuple[str, str]:

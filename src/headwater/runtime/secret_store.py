@@ -16,8 +16,11 @@ import contextlib
 import os
 import re
 import shutil
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+
+from headwater.runtime.home import home_folder
 
 __all__ = ["SECRETS_VARIABLE", "SecretError", "SecretStore", "default_root"]
 
@@ -38,14 +41,9 @@ class SecretError(KeyError):
         return str(self.args[0])
 
 
-def default_root(environ: os._Environ[str] | dict[str, str] | None = None) -> Path:
-    """Where the store is: `HEADWATER_SECRETS_DIR`, else `<HEADWATER_HOME>/secrets`, else
-    `.headwater/secrets` in the working directory (where headwater keeps its state)."""
-    env = os.environ if environ is None else environ
-    if env.get(SECRETS_VARIABLE):
-        return Path(env[SECRETS_VARIABLE])
-    home = env.get("HEADWATER_HOME")
-    return (Path(home) if home else Path.cwd() / ".headwater") / "secrets"
+def default_root(environ: Mapping[str, str] | None = None) -> Path:
+    """Where the store is: `HEADWATER_SECRETS_DIR`, else `<HEADWATER_HOME>/secrets`."""
+    return home_folder(SECRETS_VARIABLE, "secrets", environ)
 
 
 def _checked(kind: str, name: str) -> str:

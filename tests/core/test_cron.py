@@ -193,3 +193,10 @@ def test_wall_times_are_read_as_quartz_reads_them(wall: str, expected: str) -> N
 
 def test_time_zone_returns_a_tzinfo() -> None:
     assert time_zone("Asia/Kolkata").utcoffset(datetime(2026, 1, 1)) == timedelta(hours=5.5)
+
+
+@pytest.mark.parametrize("expression", ["0 0 12 ? * 1#\u00b2", "0 0 12 ? * 1#\u0663"])
+def test_a_digit_that_is_not_ascii_after_hash_is_a_located_error(expression: str) -> None:
+    # '²' is a digit to str.isdigit but not to int(); '٣' is a decimal to int(), not to Quartz
+    with pytest.raises(CronError, match="A numeric value between 1 and 5 must follow the '#'"):
+        parse_cron(expression)

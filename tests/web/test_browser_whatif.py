@@ -163,6 +163,11 @@ def test_a_scenario_that_does_not_fit_the_job_is_refused_with_its_reason(
                          ("/jobs?page=many", 400)]:
         answer = page.request.get(f"{ada.server.url}{path}")
         assert answer.status == status, (path, answer.status, answer.text()[:300])
+    # '²' is a digit to str.isdigit, but int() refuses it: no page may fail on it
+    for path in [f"/jobs/{job_id}/whatif?iterations:x=%C2%B2", "/metrics?job_id=%C2%B2",
+                 "/audit?job=%C2%B2", "/runs?job_id=%C2%B2"]:
+        answer = page.request.get(f"{ada.server.url}{path}")
+        assert answer.status < 500, (path, answer.status, answer.text()[:300])
 
 
 def test_a_job_too_large_for_the_every_failure_table_says_what_to_run_instead(

@@ -105,8 +105,10 @@ def test_counts_that_are_not_whole_numbers_are_refused_naming_the_field() -> Non
         "iterations each: '0' is not a whole number of at least 1",
         "fail_iterations each: '-1' is not a whole number of at least 0",
         "durations load: 'soon' is not a whole number of at least 0"]
-    with pytest.raises(ScenarioError, match="durations load: '\\?'"):
-        scenario_of(form("slow=load"))  # a slow task needs its seconds
+    with pytest.raises(ScenarioError, match="durations load: give the seconds each attempt"):
+        scenario_of(form("slow=load"))
+    with pytest.raises(ScenarioError, match="iterations each: '²' is not a whole number"):
+        scenario_of(form("iterations:each=²"))  # a digit to str.isdigit, not to int()
 
 
 def test_a_loop_iteration_failing_and_a_slow_task_change_the_simulated_run() -> None:

@@ -207,7 +207,7 @@ def _counts(values: Sequence[str], option: str) -> dict[str, int | None]:
     found: dict[str, int | None] = {}
     for value in values:
         key, sep, count = value.rpartition(":") if ":" in value else (value, "", "")
-        if sep and not count.isdigit():
+        if sep and not count.isdecimal():
             raise click.BadParameter(f"{value!r}: N must be a number of attempts",
                                      param_hint=option)
         found[key] = int(count) if sep else None
@@ -227,7 +227,7 @@ def _outcomes(values: Sequence[str]) -> dict[str, bool]:
 def _numbers(values: Sequence[str]) -> dict[str, int]:
     found = {}
     for key, count in parse_pairs(values, "--iterations").items():
-        if not count.isdigit():
+        if not count.isdecimal():
             raise click.BadParameter(f"{key}={count}: N must be a number",
                                      param_hint="--iterations")
         found[key] = int(count)
@@ -238,7 +238,7 @@ def _iterations(values: Sequence[str]) -> dict[str, dict[int, int | None]]:
     found: dict[str, dict[int, int | None]] = {}
     for value in values:
         key, sep, index = value.rpartition(":")
-        if not sep or not index.isdigit():
+        if not sep or not index.isdecimal():
             raise click.BadParameter(f"{value!r} is not LOOP:I (I: an iteration from 0)",
                                      param_hint="--fail-iteration")
         found.setdefault(key, {})[int(index)] = None

@@ -240,9 +240,9 @@ def _read_values(place: _Place, values: FieldValues) -> None:
     first, at = _value(place, 0)
     end, step = None, 1
     if place.text[at:at + 1] == "-":
-        end, at = _value(place, at + 1, named=not place.text[0].isdigit())
+        end, at = _value(place, at + 1, named=not place.text[0].isdecimal())
     if place.text[at:at + 1] == "/":
-        if not place.text[0].isdigit():
+        if not place.text[0].isdecimal():
             raise place.fail("a step after a name (Quartz ignores the step)",
                              "write the range with numbers, e.g. '2-6/2', or list the names", at)
         step = _step(place, at + 1, limited=end is None)
@@ -317,7 +317,7 @@ def _read_suffix(place: _Place, values: FieldValues, day: int, at: int) -> None:
 
 def _nth(place: _Place, at: int) -> int:
     digits = place.text[at:]
-    if not digits.isdigit() or not 1 <= int(digits) <= 5:
+    if not (digits.isascii() and digits.isdecimal()) or not 1 <= int(digits) <= 5:
         raise place.fail("A numeric value between 1 and 5 must follow the '#' option",
                          "write e.g. '6#3' for the third Friday of the month", at)
     return int(digits)

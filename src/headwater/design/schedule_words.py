@@ -210,7 +210,7 @@ def _weekday_words(weekday: str) -> str | None:
 def _weekday(text: str) -> str | None:
     if text in WEEKDAY_NAMES:
         return WEEKDAYS[WEEKDAY_NAMES.index(text)]
-    if text.isdigit() and 1 <= int(text) <= 7:  # Quartz: 1 is Sunday
+    if text.isdecimal() and 1 <= int(text) <= 7:  # Quartz: 1 is Sunday
         return WEEKDAYS[int(text) - 1]
     return None
 
@@ -245,7 +245,7 @@ def _month_words(month: str) -> str | None:
 def _month(text: str) -> str | None:
     if text in MONTH_NAMES:
         return MONTHS[MONTH_NAMES.index(text)]
-    if text.isdigit() and 1 <= int(text) <= 12:
+    if text.isdecimal() and 1 <= int(text) <= 12:
         return MONTHS[int(text) - 1]
     return None
 

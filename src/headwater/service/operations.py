@@ -41,7 +41,7 @@ class OperationsMixin(AccessMixin):
         self.require_admin("read metrics")
         named = self.store.list_jobs(job)
         record = named[0] if len(named) == 1 else None
-        if record is None and job.isdigit():
+        if record is None and job.isdecimal():
             record = self.store.get_job(int(job))
         if record is None:
             close = [j.name for j in self.store.list_jobs() if job in j.name]

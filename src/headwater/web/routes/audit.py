@@ -38,7 +38,7 @@ def audit(request: Request, viewer: SignedIn, user: str = "", action: str = "",
 def _number(text: str, what: str) -> int | None:
     if not text:
         return None
-    if not text.strip().isdigit():
+    if not text.strip().isdecimal():
         raise InvalidRequest(f"{what} {text!r} is not an id")
     return int(text)
 

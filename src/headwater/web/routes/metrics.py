@@ -29,7 +29,7 @@ def metrics(request: Request, viewer: SignedIn, job_id: str = "") -> Response:
     service = viewer.service
     jobs = all_jobs(service)
     context: dict[str, Any] = {"jobs": jobs, "job_id": job_id, "last_runs": LAST_RUNS}
-    if job_id.isdigit():
+    if job_id.isdecimal():
         figures = service.job_figures(int(job_id), LAST_RUNS)
         context.update(figures=figures, charts=charts(figures))
     else:

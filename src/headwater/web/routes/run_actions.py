@@ -36,7 +36,7 @@ def repair(run_id: int, change: Change) -> Response:
     # The latest repair the page showed: a repair made since then refuses this one (as the
     # Jobs API's latest_repair_id does), rather than repeating it.
     shown = form.get("latest_repair_id").strip()
-    latest = int(shown) if shown.isdigit() else None
+    latest = int(shown) if shown.isdecimal() else None
     service.repair(run_id, keys, all_failed=not chosen,
                    rerun_dependents=form.get("rerun_dependents") == "true",
                    latest_repair_id=latest, overrides=overrides, insist_on_latest=True)

@@ -147,7 +147,7 @@ def runs_list(request: Request, viewer: SignedIn, job_id: str = "", state: str =
               page_token: str | None = None) -> Response:
     """Every run the user may view, newest first, filtered, a page at a time."""
     service = viewer.service
-    job = int(job_id) if job_id.isdigit() else None
+    job = int(job_id) if job_id.isdecimal() else None
     result = state if state not in ("", "active", "completed") else None
     page = service.list_runs(job, RUNS_PAGE, active_only=state == "active",
                              completed_only=state == "completed", page_token=page_token or None,

@@ -77,7 +77,10 @@ def scenario_of(query: Form) -> Scenario:
     iterations = _counts(query.with_prefix(ITERATIONS), "iterations", 1, problems)
     failing = _counts(query.with_prefix(FAIL_ITERATION), "fail_iterations", 0, problems)
     slow, seconds = query.get("slow"), query.get("seconds")
-    durations = _counts({slow: seconds or "?"} if slow else {}, "durations", 0, problems)
+    if slow and not seconds:
+        problems.append(ScenarioProblem("durations", slow, "give the seconds each attempt "
+                                        "takes"))
+    durations = _counts({slow: seconds} if slow else {}, "durations", 0, problems)
     if problems:
         raise ScenarioError(problems)
     return Scenario(fail=dict.fromkeys(_named(query, "fail")),
@@ -96,7 +99,7 @@ def _counts(fields: Mapping[str, str], part: str, least: int,
     counts = {}
     for key, text in fields.items():
         value = text.strip()
-        if value.isdigit() and len(value) <= 9 and int(value) >= least:
+        if value.isascii() and value.isdigit() and len(value) <= 9 and int(value) >= least:
             counts[key] = int(value)
         elif value:
             problems.append(ScenarioProblem(part, key, f"{value!r} is not a whole number of at "

@@ -62,8 +62,8 @@ class App:
         # is told where this machine's secret scopes and DBFS are (`dbutils.secrets`, `.fs`).
         task_env = {**task_environment(os.environ, config.task_environment.inherit,
                                        config.secret_variables()),
-                    SECRETS_VARIABLE: str((settings.home / "secrets").absolute()),
-                    DBFS_VARIABLE: str((settings.home / "dbfs").absolute())}
+                    SECRETS_VARIABLE: str(settings.secrets_dir.absolute()),
+                    DBFS_VARIABLE: str(settings.dbfs_dir.absolute())}
         local = LocalExecutor(task_env=task_env, launch=settings.launch,
                               preload=settings.fork_preload)
         executor = RoutingExecutor(local, lambda: dask_executor(settings, config, task_env),
@@ -135,7 +135,7 @@ def application(settings: Settings) -> Iterator[App]:
     try:
         yield App(settings, config, store,
                   Service(store, clock, settings.user, settings.logs_dir,
-                          secrets=SecretStore(settings.home / "secrets")),
+                          secrets=SecretStore(settings.secrets_dir)),
                   clock, engine_name())
     finally:
         store.close()

@@ -92,6 +92,16 @@ class Settings:
     def logs_dir(self) -> Path:
         return self.home / "logs"
 
+    @property
+    def secrets_dir(self) -> Path:
+        """The secret scopes tasks read (`runtime/secret_store.py`)."""
+        return self.home / "secrets"
+
+    @property
+    def dbfs_dir(self) -> Path:
+        """The folder standing for DBFS and the volumes (`runtime/dbfs.py`)."""
+        return self.home / "dbfs"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str], cwd: Path, db: str | None = None,
                  max_parallel: int | None = None) -> Settings:

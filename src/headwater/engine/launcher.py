@@ -58,9 +58,9 @@ class Launcher:
     def environment_of(self, spec: Task) -> Mapping[str, object] | None:
         """The spec of the environment the task runs in: the job environment it names with
         `environment_key`, with its `libraries` installed too (`core/spec_libraries.py`)."""
-        return with_libraries(self.named_environment(spec), spec.libraries)
+        return with_libraries(self._named_environment(spec), spec.libraries)
 
-    def named_environment(self, spec: Task) -> Mapping[str, object] | None:
+    def _named_environment(self, spec: Task) -> Mapping[str, object] | None:
         """The `spec` of the job environment the task names with `environment_key`."""
         if spec.environment_key is None:
             return None

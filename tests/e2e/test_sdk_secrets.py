@@ -24,7 +24,8 @@ from .test_sdk import client
 
 READ = """\
 from databricks.sdk.runtime import dbutils
-print("read", dbutils.secrets.get("warehouse", "password"), len(dbutils.secrets.getBytes("warehouse", "cert")))
+password = dbutils.secrets.get("warehouse", "password")
+print("read", password, password == "hunter2", len(dbutils.secrets.getBytes("warehouse", "cert")))
 """
 
 
@@ -67,10 +68,10 @@ def test_secrets_put_with_the_sdk_are_read_by_a_job_s_task(
             python_file=str(tmp_path / "read.py")))])
     run = w.jobs.run_now_and_wait(job.job_id)
 
-    # Then it read what the SDK put
+    # Then it read what the SDK put (and printed it redacted)
     assert run.state.result_state == jobs.RunResultState.SUCCESS
     task_run = (run.tasks or [])[0].run_id
-    assert "read hunter2 8" in (w.jobs.get_run_output(task_run).logs or "")
+    assert "read [REDACTED] True 8" in (w.jobs.get_run_output(task_run).logs or "")
 
     # And deleting takes them away
     w.secrets.delete_secret("warehouse", "cert")

@@ -23,6 +23,7 @@ from typing import Any
 
 from headwater.entrypoints.sql import run_script
 from headwater.runtime import dbutils
+from headwater.runtime.redaction import redact, redact_all
 
 __all__ = ["EXTENSION", "databricks_cells", "load_ipython_extension", "print_outputs"]
 
@@ -67,9 +68,30 @@ class NoSpark:
 def load_ipython_extension(shell: Any) -> None:
     """IPython's hook for this module as an extension (`IPKernelApp.extensions`), in the
     kernel: `dbutils` and `spark` (which says it is absent) in the notebook's namespace,
-    and the `%%sql` cell magic."""
+    the `%%sql` cell magic, and the secrets the notebook read redacted from what its cells
+    show and raise (what they print is, by `headwater.runtime.redaction`)."""
     shell.push({"dbutils": dbutils, "spark": NoSpark()})
     shell.register_magic_function(_sql_cell, magic_kind="cell", magic_name="sql")
+    _redact_results(shell)
+
+
+def _redact_results(shell: Any) -> None:
+    """Redact a cell's shown values (`display`, its last expression) and its error, which
+    reach the notebook as messages of their own rather than through `sys.stdout`."""
+    formatter = shell.display_formatter
+    format_value = formatter.format
+
+    def format_redacted(*args: Any, **kwargs: Any) -> Any:
+        data, metadata = format_value(*args, **kwargs)
+        return redact_all(data), metadata
+
+    formatter.format = format_redacted
+    show_traceback = shell._showtraceback
+
+    def show_redacted(kind: type, error: BaseException, lines: list[str]) -> Any:
+        return show_traceback(kind, redact(str(error)), redact_all(lines))
+
+    shell._showtraceback = show_redacted
 
 
 def _sql_cell(line: str, cell: str) -> None:

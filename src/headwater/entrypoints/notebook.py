@@ -239,11 +239,14 @@ def _read_ipynb(nbformat: Any, path: Path) -> Any:
 
 
 def _ipynb_failure(notebook: Any, name: str, ename: str, evalue: str) -> CellFailed:
+    """The failure the notebook's error output shows (where the kernel redacted the secrets
+    the notebook read), else the one its reply names."""
     number, lines = 0, [f"{ename}: {evalue}"]
     for index, cell in enumerate(notebook.cells, start=1):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 number, lines = index, [_ANSI.sub("", line) for line in output["traceback"]]
+                evalue = output.get("evalue", evalue)
     trace = f"Error in cell {number} of {name}:\n" + "\n".join(lines) + "\n"
     return CellFailed(f"{ename}: {evalue}", trace)
 

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from headwater.runtime import redaction
+
 __all__ = [
     "ATTEMPT_DIR_VARIABLE",
     "CONTEXT",
@@ -112,7 +114,7 @@ def update_result(fields: Mapping[str, object], directory: Path | None = None) -
         current = {}
     if not isinstance(current, dict):
         current = {}
-    current.update(fields)
+    current.update(redaction.redact_all(dict(fields)))  # no secret the task read
     temporary = directory / f".{RESULT}.{os.getpid()}.tmp"
     temporary.write_text(json.dumps(current, default=str), encoding="utf-8")
     os.replace(temporary, path)

@@ -17,7 +17,7 @@ import builtins
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from headwater.runtime import api, channel
+from headwater.runtime import api, channel, redaction
 from headwater.runtime.dbfs import FsUtils
 from headwater.runtime.secret_store import SecretStore
 
@@ -171,7 +171,10 @@ class SecretsUtils:
         return self.getBytes(scope, key).decode("utf-8")
 
     def getBytes(self, scope: str, key: str) -> bytes:
-        return SecretStore().get(scope, key)
+        """The secret's bytes; from now on the task's output shows `[REDACTED]` for them."""
+        value = SecretStore().get(scope, key)
+        redaction.remember(value)
+        return value
 
     def list(self, scope: str) -> list[SecretMetadata]:
         return [SecretMetadata(key) for key in SecretStore().list_secrets(scope)]

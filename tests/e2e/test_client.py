@@ -92,7 +92,7 @@ resources:
     failed = hw("run", "flaky.yml", "--profile", "local", extra_env=env)
     gate.touch()
     repaired = hw("runs", "repair", "1", "--all-failed", "--profile", "local", extra_env=env)
-    got = hw("runs", "get", "1", "--profile", "local", check=True, extra_env=env)
+    got = hw("runs", "get", "1", "-p", "local", check=True, extra_env=env)  # as `databricks`
 
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "ended FAILED" in failed.stdout

@@ -39,7 +39,7 @@ def test_deploying_twice_changes_the_same_jobs_and_bundle_run_runs_one(
     first = hw("deploy", check=True)
     (tmp_path / "databricks.yml").write_text(BUNDLE.replace("echo report", "echo report v2"))
     second = hw("deploy", check=True)
-    prod = hw("deploy", "--target", "prod", check=True)
+    prod = hw("deploy", "-t", "prod", check=True)  # the Databricks CLI's short option
     ran = hw("bundle", "run", "load_orders", "--param", "day=friday")
 
     assert first.stdout.splitlines() == FIRST_DEPLOY

@@ -37,7 +37,7 @@ def db_option(command: F) -> F:
 
 def target_option(command: F) -> F:
     return click.option(
-        "--target",
+        "-t", "--target",  # `-t` as the Databricks CLI's bundle commands take it
         help="Bundle target (dev, test, prod, ...) [default: the one marked default: true].",
     )(command)
 

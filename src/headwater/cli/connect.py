@@ -33,7 +33,7 @@ ENDED = ("TERMINATED", "SKIPPED", "INTERNAL_ERROR")
 
 def server_options(command: F) -> F:
     """`--host` and `--profile`: act on a server instead of the local state store."""
-    command = click.option("--profile", metavar="NAME",
+    command = click.option("-p", "--profile", metavar="NAME",  # `-p` as the Databricks CLI's
                            help="A profile of ~/.databrickscfg naming the server and token.")(
         command)
     return click.option("--host", metavar="URL",

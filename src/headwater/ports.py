@@ -137,6 +137,8 @@ class TaskContext:
     parameters: Mapping[str, str] = field(default_factory=dict)
     attempt_dir: Path | None = None  # the attempt's files: see headwater/attempts.py
     environment: Mapping[str, object] | None = None  # the task's `environments[].spec`, if any
+    # The job's `environment_variables` the task selects, files read (core/task_variables.py).
+    variables: Mapping[str, str] = field(default_factory=dict)
 
 
 class Runner(Protocol):

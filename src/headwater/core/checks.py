@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import difflib
-import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
@@ -16,9 +15,11 @@ from headwater.core.checks_inputs import check_inputs
 from headwater.core.checks_refs import check_references
 from headwater.core.cron import CronError, parse_cron, time_zone
 from headwater.core.graph import find_cycle
+from headwater.core.job_paths import WORKSPACE_PREFIXES, leaves_its_folder
 from headwater.core.spec import MAX_TASKS, TASK_TYPES, JobSettings, Task, WebhookNotifications
 from headwater.core.spec_common import NOTIFICATION_EVENTS
 from headwater.core.spec_libraries import library_problems
+from headwater.core.task_variables import check_environment_variables
 
 Finding = tuple[str, str]  # (path, message)
 PathPart = str | int
@@ -252,11 +253,6 @@ def _destinations(path: str, hooks: WebhookNotifications | None) -> Iterator[Fin
             )
 
 
-# Where Databricks keeps code; headwater runs files that sit beside the job file.
-WORKSPACE_PREFIXES = ("dbfs:", "/Workspace/", "/Volumes/", "/Repos/", "s3://", "s3a://",
-                      "abfss://", "gs://", "wasbs://")
-
-
 def _code_paths(settings: JobSettings) -> Iterator[Finding]:
     for path, task in iter_tasks(settings):
         for field, value in _task_code_paths(task):
@@ -265,20 +261,12 @@ def _code_paths(settings: JobSettings) -> Iterator[Finding]:
                     f"{value!r} is a Databricks workspace or cloud path; headwater runs files "
                     "from the job's directory: copy the file next to the job file and give a "
                     "relative path")
-            elif _leaves_its_folder(value) and not _reads_git(task, settings):
+            elif leaves_its_folder(value) and not _reads_git(task, settings):
                 yield f"{path}.{field}", (
                     f"{value!r} leaves the job file's folder, and headwater runs only the files "
                     "inside it (as the Databricks CLI syncs only the bundle's folder): move the "
                     "file inside it, or write the job in a bundle whose sync.paths take its "
                     "folder in")
-
-
-def _leaves_its_folder(value: str) -> bool:
-    """A relative path that climbs out of the folder it is read from (`../x.py`)."""
-    if value.startswith("/") or "://" in value:
-        return False
-    normal = posixpath.normpath(value)
-    return normal == ".." or normal.startswith("../")
 
 
 def _reads_git(task: Task, settings: JobSettings) -> bool:
@@ -318,6 +306,10 @@ def _environment_keys(settings: JobSettings) -> Iterator[Finding]:
             yield f"{path}.environment_key", (
                 f"unknown environment {key!r}{suggest(key, defined)}; define it under "
                 "`environments:` with its dependencies")
+
+
+def _environment_variables(settings: JobSettings) -> Iterator[Finding]:
+    return check_environment_variables(settings, iter_tasks(settings))
 
 
 def _libraries(settings: JobSettings) -> Iterator[Finding]:
@@ -379,6 +371,7 @@ _CHECKS: tuple[Callable[[JobSettings], Iterable[Finding]], ...] = (
     _code_paths,
     _saved_queries,
     _environment_keys,
+    _environment_variables,
     _libraries,
     _clusters,
     _schedule,

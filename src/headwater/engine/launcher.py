@@ -21,6 +21,7 @@ from headwater.core.refs import ReferenceError
 from headwater.core.runstate import RunState, TaskRun
 from headwater.core.spec import JobSettings, Task
 from headwater.core.spec_libraries import with_libraries
+from headwater.core.task_variables import merged_variables, parse_env_file, selected_entry
 from headwater.engine.attempts import CONTEXT, OUTPUT_LOG, attempt_dir
 from headwater.engine.resolution import job_parameters, ref_context, resolve_task, task_parameters
 from headwater.errors import HeadwaterError, InvalidRequest
@@ -71,6 +72,31 @@ class Launcher:
         raise InvalidRequest(f"task {spec.task_key!r} names environment "
                              f"{spec.environment_key!r}, which the job does not define")
 
+    def variables_of(self, spec: Task) -> dict[str, str]:
+        """The environment variables the task selects with `environment_variables_key`, its
+        `.env` files read now, as each attempt starts (`core/task_variables.py`).
+
+        Raises:
+            InvalidRequest: for an entry the job does not define, or a file that cannot be
+                read or breaks the format (naming file and line).
+        """
+        entry = selected_entry(self.record.job.settings, spec)
+        if entry is None:
+            return {}
+        files, inline = entry.get("files"), entry.get("variables")
+        return merged_variables(
+            [self._env_file(str(f)) for f in files] if isinstance(files, list) else [],
+            {str(k): str(v) for k, v in inline.items()} if isinstance(inline, dict) else {})
+
+    def _env_file(self, written: str) -> dict[str, str]:
+        path = Path(self.record.workdir) / written  # an absolute path stays as written
+        try:
+            content = path.read_bytes()
+        except OSError as error:
+            raise InvalidRequest(f"environment variables file {written!r} cannot be read: "
+                                 f"{error.strerror} ({path})") from None
+        return parse_env_file(content, written)
+
     def context_file(self, state: RunState, ids: Mapping[int, int], run: TaskRun, spec: Task,
                      parameters: Mapping[str, str]) -> dict[str, object]:
         """What the in-task runtime reads: who it is, its parameters, upstream task values."""
@@ -108,7 +134,7 @@ class Launcher:
                 attempt_number=run.attempt_number, job_id=self.record.job.job_id,
                 job_name=self.record.job.name, workdir=Path(self.record.workdir),
                 log_path=directory / OUTPUT_LOG, parameters=parameters, attempt_dir=directory,
-                environment=self.environment_of(spec),
+                environment=self.environment_of(spec), variables=self.variables_of(spec),
             )
             launch = runner.launch_spec(spec, context)
             files = {CONTEXT: json.dumps(self.context_file(state, ids, run, spec, parameters))}

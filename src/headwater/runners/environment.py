@@ -83,13 +83,15 @@ def _check(environment: Mapping[str, str], task_key: str) -> None:
 def attempt_environment(
     context: TaskContext, task_env: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """The full environment a runner adds for one attempt: task env, parameters, context.
+    """The full environment a runner adds for one attempt: the job's environment variables
+    the task selects, the task's own `env`, parameters, context; a later one wins.
 
     Raises:
         InvalidRequest: when a name or value cannot be passed in an environment, or two
             parameters map to the same variable.
     """
-    environment = {**(task_env or {}), **parameter_variables(context), **context_variables(context)}
+    environment = {**context.variables, **(task_env or {}), **parameter_variables(context),
+                   **context_variables(context)}
     _check(environment, context.task_key)
     inherited = environment.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SHIMS), inherited]))

@@ -1,0 +1,21 @@
+"""What a path written in a job may be: headwater runs and reads the files beside the job file,
+so a Databricks workspace or cloud path, or a relative path that climbs out of the job file's
+folder, names nothing it can open."""
+
+from __future__ import annotations
+
+import posixpath
+
+__all__ = ["WORKSPACE_PREFIXES", "leaves_its_folder"]
+
+# Where Databricks keeps code and files.
+WORKSPACE_PREFIXES = ("dbfs:", "/Workspace/", "/Volumes/", "/Repos/", "s3://", "s3a://",
+                      "abfss://", "gs://", "wasbs://")
+
+
+def leaves_its_folder(value: str) -> bool:
+    """A relative path that climbs out of the folder it is read from (`../x.py`)."""
+    if value.startswith("/") or "://" in value:
+        return False
+    normal = posixpath.normpath(value)
+    return normal == ".." or normal.startswith("../")

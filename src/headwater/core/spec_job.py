@@ -146,7 +146,7 @@ class Continuous(Model):
     """Keep exactly one run active, starting a new one when it ends."""
 
     pause_status: PauseStatus | None = None
-    task_retry_mode: TaskRetryMode | None = None
+    task_retry_mode: TaskRetryMode | None = None  # stored, not acted on (docs/semantics.md)
     maintenance_window: dict[str, object] | None = None  # stored, not acted on
 
 

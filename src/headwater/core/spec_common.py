@@ -92,7 +92,7 @@ class EmailNotifications(Model):
     on_success: list[str] = []
     on_failure: list[str] = []
     on_duration_warning_threshold_exceeded: list[str] = []
-    on_streaming_backlog_exceeded: list[str] = []
+    on_streaming_backlog_exceeded: list[str] = []  # stored, never fires (no Spark streams)
     on_maintenance_start: list[str] = []  # stored, not acted on (no maintenance windows)
     on_maintenance_complete: list[str] = []  # stored, not acted on
     no_alert_for_skipped_runs: Flag | None = None  # deprecated in the API; kept
@@ -111,7 +111,7 @@ class WebhookNotifications(Model):
     on_success: list[Webhook] = []
     on_failure: list[Webhook] = []
     on_duration_warning_threshold_exceeded: list[Webhook] = []
-    on_streaming_backlog_exceeded: list[Webhook] = []
+    on_streaming_backlog_exceeded: list[Webhook] = []  # stored, never fires (no Spark streams)
     on_maintenance_start: list[Webhook] = []  # stored, not acted on
     on_maintenance_complete: list[Webhook] = []  # stored, not acted on
 

@@ -46,7 +46,7 @@ class EnvironmentSpec(Model):
     """A Python environment: client version and pip dependencies."""
 
     client: str | None = None
-    environment_version: str | None = None
+    environment_version: str | None = None  # stored, not acted on (the runtime is this Python)
     dependencies: list[str] = []
     base_environment: str | None = None  # stored, not acted on
     java_dependencies: list[str] = []  # stored, not acted on (no JVM)

@@ -11,6 +11,7 @@ from headwater.core.checks import check_job
 from headwater.core.spec import JobSettings
 from headwater.core.task_variables import (
     EnvFileError,
+    cluster_variables,
     merged_variables,
     parse_env_file,
     selected_entry,
@@ -97,3 +98,12 @@ def test_the_selected_entry_is_found_by_key() -> None:
     assert selected_entry(settings, job.tasks[2]) is None
     with pytest.raises(InvalidRequest, match="selects environment variables 'c'"):
         selected_entry(settings, job.tasks[3])
+
+
+def test_a_cluster_s_spark_env_vars_are_text() -> None:
+    cluster = {"num_workers": 1, "spark_env_vars": {"PORT": 5432, "DEBUG": True, "NAME": "etl"}}
+    assert cluster_variables(cluster) == {"PORT": "5432", "DEBUG": "true", "NAME": "etl"}
+    assert cluster_variables({"num_workers": 1}) == {}
+    assert merged_variables([cluster_variables(cluster), {"NAME": "file"}],
+                            {"DEBUG": "false"}) == {"PORT": "5432", "DEBUG": "false",
+                                                   "NAME": "file"}

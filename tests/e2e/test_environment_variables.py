@@ -89,3 +89,52 @@ resources:
             " is a Databricks workspace or cloud path") in result.stdout + result.stderr
     assert ("job.yml:11:38: tasks[0].environment_variables_key: unknown environment variables "
             "'deev' (did you mean 'dev'?)") in result.stdout + result.stderr
+
+
+CLUSTER_SCRIPT = """\
+import os
+password = os.environ["DB_PASSWORD"]
+print(os.environ["REGION"], os.environ["PORT"], os.environ["DEBUG"], password == "pa55-word",
+      os.environ["OVERRIDDEN"])
+"""
+
+
+def test_a_cluster_s_spark_env_vars_and_secret_references_reach_its_tasks(
+        hw: Cli, tmp_path: Path) -> None:
+    # Given a secret, a job cluster whose spark_env_vars name it, and a local task that does too
+    hw("secrets", "put-secret", "prod", "db", "--string-value", "pa55-word", check=True)
+    (tmp_path / "show.py").write_text(CLUSTER_SCRIPT)
+    job = write_job(tmp_path / "job.json", [
+        {"task_key": "on_cluster", "job_cluster_key": "etl",
+         "environment_variables_key": "common",
+         "spark_python_task": {"python_file": "show.py"}},
+        {"task_key": "local", "shell_command_task": {
+            "command": 'echo "token of ${#TOKEN} characters, literal=$LITERAL"',
+            "env": {"TOKEN": "{{secrets/prod/db}}", "LITERAL": "x{{secrets/prod/db}}"}}},
+        {"task_key": "missing", "shell_command_task": {
+            "command": "echo never", "env": {"TOKEN": "{{secrets/prod/nope}}"}}},
+    ], job_clusters=[{"job_cluster_key": "etl", "new_cluster": {
+        "spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": 1,
+        "spark_env_vars": {"REGION": "eu", "PORT": 5432, "DEBUG": True,
+                           "DB_PASSWORD": "{{secrets/prod/db}}", "OVERRIDDEN": "cluster"}}}],
+        environment_variables=[{"environment_variables_key": "common",
+                                "spec": {"variables": {"OVERRIDDEN": "entry"}}}])
+
+    # When it runs
+    run = run_id_of(hw("run", str(job)).stdout)
+
+    # Then the cluster's task has its variables (under the entry's), the secret resolved
+    def log(key: str) -> str:
+        return hw("runs", "logs", str(run), key, check=True).stdout
+
+    assert "\neu 5432 true True entry\n" in log("on_cluster")  # among the cluster's lines
+    assert log("local") == "token of 9 characters, literal=x{{secrets/prod/db}}\n"
+    tasks = {t["task_key"]: t for t in run_document(hw, run)["tasks"]}
+    assert tasks["missing"]["state"]["state_message"] == (
+        "The task could not start: environment variable TOKEN: {{secrets/prod/nope}}: no secret "
+        "'nope' in scope 'prod'; add it with `headwater secrets put-secret prod nope`")
+    # And the value is nowhere headwater keeps things but the secret store
+    home = tmp_path / ".headwater"
+    holding = [path.relative_to(home) for path in home.rglob("*")
+               if path.is_file() and b"pa55-word" in path.read_bytes()]
+    assert holding == [Path("secrets/prod/db")]

@@ -11,6 +11,7 @@ from headwater.runtime.secret_store import (
     SecretError,
     SecretStore,
     default_root,
+    with_secret_references,
 )
 
 
@@ -51,3 +52,20 @@ def test_a_value_over_128_kb_is_refused(tmp_path: Path) -> None:
     store.create_scope("db")
     with pytest.raises(SecretError, match="at most 131,072"):
         store.put("db", "big", b"x" * (MAX_VALUE_BYTES + 1))
+
+
+def test_a_value_that_is_a_secret_reference_becomes_the_secret(tmp_path: Path) -> None:
+    store = SecretStore(tmp_path / "secrets")
+    store.create_scope("prod")
+    store.put("prod", "db.password", "pässword".encode())
+    env = {"HEADWATER_SECRETS_DIR": str(tmp_path / "secrets"),
+           "DB_PASSWORD": "{{secrets/prod/db.password}}",
+           "EMBEDDED": "user:{{secrets/prod/db.password}}", "PLAIN": "{{secrets}}"}
+    assert with_secret_references(env) == {**env, "DB_PASSWORD": "pässword"}
+    # A value that is only part of a reference stays as written, and the input is not changed
+    assert env["DB_PASSWORD"] == "{{secrets/prod/db.password}}"
+    with pytest.raises(SecretError, match=r"^environment variable TOKEN: "
+                                          r"\{\{secrets/prod/nope\}\}: no secret 'nope'"):
+        with_secret_references({**env, "TOKEN": "{{secrets/prod/nope}}"})
+    with pytest.raises(SecretError, match="no secret scope 'dev'"):
+        with_secret_references({**env, "TOKEN": "{{secrets/dev/db}}"})

@@ -21,10 +21,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from headwater.core.job_paths import WORKSPACE_PREFIXES, leaves_its_folder
 from headwater.core.spec import JobSettings, Task
+from headwater.core.spec_common import scalar_to_text
 from headwater.errors import InvalidRequest
 
-__all__ = ["EnvFileError", "check_environment_variables", "merged_variables", "parse_env_file",
-           "selected_entry"]
+__all__ = ["EnvFileError", "check_environment_variables", "cluster_variables", "merged_variables",
+           "parse_env_file", "selected_entry"]
 
 Finding = tuple[str, str]  # (path, message)
 
@@ -128,6 +129,16 @@ def parse_env_file(content: bytes, source: str) -> dict[str, str]:
                 "or `export`)")
         found[name] = value
     return found
+
+
+def cluster_variables(new_cluster: Mapping[str, object]) -> dict[str, str]:
+    """A cluster's `spark_env_vars`: on Databricks every process of the cluster has them, so
+    here every attempt on it does, under the job's `environment_variables`. A value that is
+    `{{secrets/<scope>/<key>}}` is resolved where the attempt starts (`runtime/secret_store`)."""
+    variables = new_cluster.get("spark_env_vars")
+    if not isinstance(variables, dict):
+        return {}
+    return {str(name): str(scalar_to_text(value)) for name, value in variables.items()}
 
 
 def merged_variables(files: Iterable[Mapping[str, str]],

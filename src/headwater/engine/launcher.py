@@ -21,7 +21,12 @@ from headwater.core.refs import ReferenceError
 from headwater.core.runstate import RunState, TaskRun
 from headwater.core.spec import JobSettings, Task
 from headwater.core.spec_libraries import with_libraries
-from headwater.core.task_variables import merged_variables, parse_env_file, selected_entry
+from headwater.core.task_variables import (
+    cluster_variables,
+    merged_variables,
+    parse_env_file,
+    selected_entry,
+)
 from headwater.engine.attempts import CONTEXT, OUTPUT_LOG, attempt_dir
 from headwater.engine.resolution import job_parameters, ref_context, resolve_task, task_parameters
 from headwater.errors import HeadwaterError, InvalidRequest
@@ -72,20 +77,20 @@ class Launcher:
         raise InvalidRequest(f"task {spec.task_key!r} names environment "
                              f"{spec.environment_key!r}, which the job does not define")
 
-    def variables_of(self, spec: Task) -> dict[str, str]:
-        """The environment variables the task selects with `environment_variables_key`, its
-        `.env` files read now, as each attempt starts (`core/task_variables.py`).
+    def variables_of(self, spec: Task, new_cluster: Mapping[str, object]) -> dict[str, str]:
+        """The environment variables of the task's cluster (`spark_env_vars`), under those it
+        selects with `environment_variables_key`, its `.env` files read now, as each attempt
+        starts (`core/task_variables.py`).
 
         Raises:
             InvalidRequest: for an entry the job does not define, or a file that cannot be
                 read or breaks the format (naming file and line).
         """
-        entry = selected_entry(self.record.job.settings, spec)
-        if entry is None:
-            return {}
+        entry = selected_entry(self.record.job.settings, spec) or {}
         files, inline = entry.get("files"), entry.get("variables")
         return merged_variables(
-            [self._env_file(str(f)) for f in files] if isinstance(files, list) else [],
+            [cluster_variables(new_cluster),
+             *([self._env_file(str(f)) for f in files] if isinstance(files, list) else [])],
             {str(k): str(v) for k, v in inline.items()} if isinstance(inline, dict) else {})
 
     def _env_file(self, written: str) -> dict[str, str]:
@@ -129,16 +134,17 @@ class Launcher:
             if runner is None:
                 return [TaskFailed(now(), run.seq, f"headwater cannot run {task.kind} tasks yet")]
             directory = attempt_dir(self.logs_dir, self.record.run_id, run)
+            cluster = cluster_for(self.settings, task.spec)
             context = TaskContext(
                 run_id=self.record.run_id, task_run_id=ids[run.seq], task_key=run.task_key,
                 attempt_number=run.attempt_number, job_id=self.record.job.job_id,
                 job_name=self.record.job.name, workdir=Path(self.record.workdir),
                 log_path=directory / OUTPUT_LOG, parameters=parameters, attempt_dir=directory,
-                environment=self.environment_of(spec), variables=self.variables_of(spec),
+                environment=self.environment_of(spec),
+                variables=self.variables_of(spec, cluster.new_cluster if cluster else {}),
             )
             launch = runner.launch_spec(spec, context)
             files = {CONTEXT: json.dumps(self.context_file(state, ids, run, spec, parameters))}
-            cluster = cluster_for(self.settings, task.spec)
             # Stamped before the launch: a quick task may end (its parent records the end)
             # before `launch` returns, and its end must never come before its start.
             started = now()

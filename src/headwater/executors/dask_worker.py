@@ -47,6 +47,7 @@ from distributed import get_client, get_worker
 from headwater.executors import dask_guard
 from headwater.executors.dask_clusters import TAG_VARIABLE
 from headwater.runtime.channel import METRICS, RESULT, VALUES
+from headwater.runtime.secret_store import SecretError, with_secret_references
 
 __all__ = ["CLAIM_SUFFIX", "EXIT_SUFFIX", "LOG_LIMIT", "kill_attempt", "run_attempt"]
 
@@ -133,6 +134,10 @@ def run_attempt(request: Mapping[str, Any], files: bytes | None = None) -> dict[
 
 def _run(key: str, request: Mapping[str, Any], placed: _Placement) -> dict[str, Any]:
     """Start the guard, wait for the tree to end; the exit fields."""
+    try:  # `{{secrets/scope/key}}` values, from the store this worker reads
+        placed.env = with_secret_references(placed.env)
+    except SecretError as error:
+        return {"exit_code": None, "signal": None, "start_error": str(error)}
     registry = _registry()
     with registry.lock:
         grace = registry.killed.pop(key, None)

@@ -60,6 +60,7 @@ from headwater.executors.records import (
 )
 from headwater.executors.spawner import Spawned, Spawner, SpawnError
 from headwater.ports import AttemptKey, LaunchSpec, TaskExit
+from headwater.runtime.secret_store import SecretError, with_secret_references
 
 __all__ = ["LAUNCH_MODES", "TAG_VARIABLE", "LocalExecutor"]
 
@@ -253,8 +254,12 @@ class LocalExecutor:
     def _request(self, key: AttemptKey, spec: LaunchSpec) -> dict[str, object]:
         """What the spawner needs to start the attempt's parent (see `parent.py`)."""
         tag = f"{self._tag_prefix}.{key.run_id}.{key.seq}.{next(self._launches)}"
+        try:  # `{{secrets/scope/key}}` values, read here, where the attempt starts
+            env = with_secret_references({**self._task_env, **spec.env, TAG_VARIABLE: tag})
+        except SecretError as error:
+            raise InvalidRequest(str(error)) from None
         return {
-            "argv": list(spec.argv), "env": {**self._task_env, **spec.env, TAG_VARIABLE: tag},
+            "argv": list(spec.argv), "env": env,
             "cwd": os.path.abspath(spec.cwd), "log": os.path.abspath(spec.log_path),
             "dir": os.path.abspath(spec.attempt_dir), "grace": self._grace, "tag": tag,
             "key": [key.run_id, key.seq],

@@ -22,10 +22,13 @@ from pathlib import Path
 
 from headwater.runtime.home import home_folder
 
-__all__ = ["SECRETS_VARIABLE", "SecretError", "SecretStore", "default_root"]
+__all__ = ["SECRETS_VARIABLE", "SecretError", "SecretStore", "default_root",
+           "with_secret_references"]
 
 SECRETS_VARIABLE = "HEADWATER_SECRETS_DIR"
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+# A value that is a secret on Databricks' clusters: `{{secrets/<scope>/<key>}}`, the whole value.
+_REFERENCE = re.compile(r"\{\{secrets/([^/{}]+)/([^/{}]+)\}\}")
 MAX_VALUE_BYTES = 128 * 1024  # as Databricks: a secret holds at most 128 KB
 
 
@@ -127,3 +130,26 @@ class SecretStore:
             path.unlink()
             return
         raise SecretError(f"no secret {key!r} in scope {scope!r}", missing=True)
+
+
+def with_secret_references(env: Mapping[str, str]) -> dict[str, str]:
+    """`env` with every value that is exactly `{{secrets/<scope>/<key>}}` replaced by that
+    secret (as text), read from the store `env` names (`HEADWATER_SECRETS_DIR`): what a
+    cluster's `spark_env_vars` hold on Databricks, resolved where the attempt starts.
+
+    Raises:
+        SecretError: for a scope or secret the store does not have, naming the variable.
+    """
+    resolved = dict(env)
+    store: SecretStore | None = None
+    for name, value in env.items():
+        found = _REFERENCE.fullmatch(value)
+        if found is None:
+            continue
+        store = store or SecretStore(default_root(env))
+        try:
+            resolved[name] = store.get(found[1], found[2]).decode("utf-8")
+        except (SecretError, UnicodeDecodeError) as error:
+            raise SecretError(f"environment variable {name}: {value}: {error}",
+                              missing=True) from None
+    return resolved

@@ -100,3 +100,14 @@ def test_the_sitecustomize_it_hides_still_runs(tmp_path: Path) -> None:
     assert failed.stdout == "_Dbutils\n"
     assert "Error in sitecustomize; set PYTHONVERBOSE for traceback:\nOSError: no config here" \
         in failed.stderr
+
+
+def test_the_shim_imports_nothing_but_the_import_system(tmp_path: Path) -> None:
+    # It runs before every task's code: `typing` or `re` here cost more than Python's start.
+    code = "import sys; print(' '.join(sorted(sys.modules)))"
+    plain = set(_python(code, tmp_path).stdout.split())
+    shimmed = set(_python(code, tmp_path, PYTHONPATH=str(SHIMS)).stdout.split())
+    assert shimmed - plain <= {"sitecustomize", "__future__", "warnings", "importlib",
+                               "importlib._bootstrap", "importlib._bootstrap_external",
+                               "importlib.machinery"}
+    assert "sitecustomize" in shimmed

@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import builtins
 import importlib.machinery
-import importlib.util
 import os
 import sys
-from typing import Any
+
+# Nothing else at the top: this runs in every Python process of a task, before its code (no
+# `typing`, `re` or `importlib.util`, which would cost more than the interpreter's start).
 
 
 class _Dbutils:
     """Stands for `headwater.runtime.dbutils` until an attribute is asked for."""
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> object:
         from headwater.runtime import dbutils
 
         setattr(builtins, "dbutils", dbutils)  # noqa: B010 - later uses go straight to it
@@ -46,8 +47,10 @@ def _run_hidden_sitecustomize() -> None:
     spec = importlib.machinery.PathFinder.find_spec("sitecustomize", rest)
     if spec is None or spec.loader is None:
         return
+    from importlib.util import module_from_spec
+
     try:
-        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+        spec.loader.exec_module(module_from_spec(spec))
     except Exception as error:  # as `site.execsitecustomize` reports it, and goes on
         sys.stderr.write(f"Error in sitecustomize; set PYTHONVERBOSE for traceback:\n"
                          f"{type(error).__name__}: {error}\n")

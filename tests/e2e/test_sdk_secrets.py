@@ -91,3 +91,37 @@ def test_only_admins_may_touch_secrets(
         ann.secrets.get_secret("any", "key")
     with pytest.raises(PermissionDenied):
         list(ann.secrets.list_scopes())
+
+
+ENV_READ = """\
+import os
+print("region", os.environ["REGION"], os.environ["PASSWORD"] == "hunter2")
+"""
+
+
+def test_a_job_made_with_the_sdk_gets_its_environment_variables_and_secret_references(
+        server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    w = client(server, server.token("root", admin=True), monkeypatch)
+    w.secrets.create_scope("warehouse")
+    w.secrets.put_secret("warehouse", "password", string_value="hunter2")
+    (tmp_path / "env_read.py").write_text(ENV_READ)
+
+    # When a job made with the SDK's own types selects environment variables, one a secret
+    job = w.jobs.create(
+        name="env", environment_variables=[jobs.JobEnvironmentVariables(
+            environment_variables_key="e", spec=jobs.JobEnvironmentVariablesSpec(
+                variables={"REGION": "eu-west-1",
+                           "PASSWORD": "{{secrets/warehouse/password}}"}))],
+        tasks=[jobs.Task(task_key="read", environment_variables_key="e",
+                         spark_python_task=jobs.SparkPythonTask(
+                             python_file=str(tmp_path / "env_read.py")))])
+    run = w.jobs.run_now_and_wait(job.job_id)
+
+    # Then the task saw them, and the job keeps the reference, never the value
+    assert run.state.result_state == jobs.RunResultState.SUCCESS
+    output = w.jobs.get_run_output((run.tasks or [])[0].run_id)
+    assert "region eu-west-1 True" in (output.logs or "")
+    settings = w.jobs.get(job.job_id).settings
+    [entry] = settings.environment_variables or []
+    assert entry.spec.variables == {"REGION": "eu-west-1",
+                                    "PASSWORD": "{{secrets/warehouse/password}}"}

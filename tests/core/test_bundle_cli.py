@@ -512,20 +512,36 @@ def test_a_job_files_path_that_climbs_out_of_its_folder_is_a_validate_error(
     assert problem.message.startswith("'../tools/x.py' leaves the job file's folder")
 
 
-def test_declared_secret_scopes_are_left_out_saying_how_to_make_them(tmp_path: Path) -> None:
+def test_declared_secret_scopes_are_named_for_the_run_with_a_warning(tmp_path: Path) -> None:
     root = write(tmp_path, "databricks.yml", """
         bundle: {name: b}
         resources:
           secret_scopes:
-            creds: {name: creds}
+            creds: {name: "${var.team}-creds"}
+            plain: {}
           jobs:
             j:
+              parameters: [{name: scope, default: "${resources.secret_scopes.creds.name}"}]
               tasks:
                 - task_key: t
                   shell_command_task: {command: "true"}
+        variables:
+          team: {default: data}
+        targets:
+          dev: {default: true}
+          prod:
+            resources:
+              secret_scopes:
+                creds: {name: prod-creds}
         """)
 
-    [warning] = [str(w) for w in load(root).warnings]
+    loaded, prod = load(root), load(root, target="prod")
 
-    assert warning.endswith("only the jobs are loaded; make the scopes their tasks read with "
-                            "`headwater secrets create-scope NAME` and `put-secret NAME KEY`")
+    assert loaded.secret_scopes == ("data-creds", "plain")
+    assert prod.secret_scopes == ("prod-creds", "plain")
+    assert prod.jobs[0].settings.parameters[0].default == "prod-creds"
+    [warning] = [str(w) for w in loaded.warnings]
+    assert warning.endswith("secret_scopes (2: creds, plain) are made on this machine when the "
+                            "bundle runs or deploys, without their permissions (every job may "
+                            "read every scope) or backend; put their secrets with `headwater "
+                            "secrets put-secret SCOPE KEY`")

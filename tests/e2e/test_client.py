@@ -144,3 +144,35 @@ def test_pausing_a_job_without_a_schedule_is_refused_as_it_is_locally(
 
     assert paused.returncode == 1
     assert "Job 1 has no schedule, trigger or continuous run" in paused.stderr
+
+
+SCOPED = """\
+bundle: {name: scoped}
+resources:
+  secret_scopes:
+    creds: {name: team-creds}
+  jobs:
+    report:
+      name: report
+      tasks:
+        - task_key: t
+          shell_command_task: {command: "true"}
+"""
+
+
+def test_a_bundle_s_secret_scopes_are_made_on_the_server_by_an_admin_only(
+        hw: Cli, tmp_path: Path, server: Server) -> None:
+    (tmp_path / "databricks.yml").write_text(SCOPED)
+    admin, bob = server.token("root", admin=True), server.token("bob")
+
+    # A deployer who may not make scopes is warned; the jobs deploy all the same
+    by_bob = hw("deploy", check=True, extra_env=client_env(server, bob))
+    assert "Warning: the bundle's secret scopes (team-creds) were not made:" in by_bob.stderr
+    assert by_bob.stdout.startswith("report: 1  (created")
+    # An admin's deploy makes the scope through the Secrets API, once
+    by_admin = hw("deploy", check=True, extra_env=client_env(server, admin))
+    again = hw("deploy", check=True, extra_env=client_env(server, admin))
+    scopes = server.call("GET", "/api/2.0/secrets/scopes/list", token=admin).body
+    assert [scope["name"] for scope in scopes["scopes"]] == ["team-creds"]
+    assert "secret scope 'team-creds' created" in by_admin.stderr
+    assert "created" not in again.stderr.replace("secret_scopes", "")

@@ -81,3 +81,40 @@ def test_the_secrets_cli_refuses_what_cannot_be_a_scope_and_deletes(hw: Cli) -> 
     assert hw("secrets", "list-secrets", "s", check=True).stdout == ""
     hw("secrets", "delete-scope", "s", check=True)
     assert "no secret scope 's'" in hw("secrets", "list-secrets", "s").stderr
+
+
+def test_run_and_deploy_make_a_bundle_s_secret_scopes_here(hw: Cli, tmp_path: Path) -> None:
+    # Given a bundle whose target names its scope, as Databricks' job_read_secret example does
+    (tmp_path / "read.py").write_text(
+        "import sys\nprint(len(dbutils.secrets.get(scope=sys.argv[1], key='token')))\n")
+    (tmp_path / "databricks.yml").write_text("""\
+bundle: {name: scoped}
+resources:
+  secret_scopes:
+    creds: {name: "${bundle.target}-creds"}
+  jobs:
+    read:
+      name: read
+      tasks:
+        - task_key: read
+          spark_python_task:
+            python_file: read.py
+            parameters: ["${resources.secret_scopes.creds.name}"]
+targets:
+  dev: {default: true}
+  prod: {}
+""")
+
+    # When it runs, its scope is made (empty), and the task says which secret to put there
+    first = hw("run", "databricks.yml")
+    assert "secret scope 'dev-creds' created" in first.stderr
+    assert first.returncode == 1
+    log = hw("runs", "logs", str(run_id_of(first.stdout)), "read", check=True).stdout
+    assert ("no secret 'token' in scope 'dev-creds'; add it with `headwater secrets put-secret "
+            "dev-creds token`") in log
+    # Then with the secret put there, the same run succeeds; deploying prod makes its scope
+    hw("secrets", "put-secret", "dev-creds", "token", "--string-value", "abc", check=True)
+    assert hw("run", "databricks.yml").returncode == 0
+    hw("deploy", "-t", "prod", check=True)
+    assert hw("secrets", "list-scopes", check=True).stdout.split() == ["dev-creds",
+                                                                       "prod-creds"]

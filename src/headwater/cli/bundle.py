@@ -72,15 +72,21 @@ def deploy(file: Path | None, target: str | None, var_pairs: Sequence[str], db: 
     """Deploy a bundle's jobs (like `databricks bundle deploy`): create each, or reset the one
     deployed before from the same bundle, target and key; print `KEY: JOB_ID`.
 
-    FILE defaults to databricks.yml here. The bundle's artifacts (wheels) are built first.
+    FILE defaults to databricks.yml here. The bundle's artifacts (wheels) are built first,
+    and its secret scopes made (empty) where they do not exist.
     With --host, the jobs go to that server; paths in them then resolve on the server's
     machine.
     """
-    from headwater.cli.jobs import load_jobs
+    from headwater.cli.bundle_facts import load_bundle_files, make_secret_scopes
 
+    loaded = load_bundle_files([file or BUNDLE_FILE], target, var_pairs,
+                               settings_for(None).user, build=True)
+    if not loaded.jobs:
+        raise click.UsageError(f"{file or BUNDLE_FILE} defines no jobs under resources.jobs")
     with connect(db, host, profile) as where:
-        for job in load_jobs(file or BUNDLE_FILE, target, var_pairs, None, build=True):
-            record, status = where.service.deploy(job.settings, str(job.source),
+        make_secret_scopes(where.service, loaded.secret_scopes)
+        for job in loaded.jobs:
+            record, status = where.service.deploy(job.settings, str(job.source.resolve()),
                                                   job.deployment_key)
             click.echo(f"{job.resource_name}: {record.job_id}  ({status}, version "
                        f"{record.version})")

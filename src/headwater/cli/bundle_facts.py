@@ -13,14 +13,14 @@ import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from headwater.cli.common import bundle_variables
 
 if TYPE_CHECKING:
-    from headwater.core.load import LoadedJob
+    from headwater.core.load import LoadedBundle, LoadedJob
 
 __all__ = ["git_facts", "load_bundle_jobs"]
 
@@ -70,7 +70,14 @@ def _git_all(folder: Path, commands: Mapping[str, Sequence[str]]) -> dict[str, s
 def load_bundle_jobs(files: Sequence[Path], target: str | None, var_pairs: Sequence[str],
                      user: str, host: str | None = None, build: bool = False
                      ) -> list[LoadedJob]:
-    """The jobs of `files` as the target makes them; the warnings go to stderr. With `build`,
+    """The jobs of `files` as the target makes them (see `load_bundle_files`)."""
+    return load_bundle_files(files, target, var_pairs, user, host, build).jobs
+
+
+def load_bundle_files(files: Sequence[Path], target: str | None, var_pairs: Sequence[str],
+                      user: str, host: str | None = None, build: bool = False
+                      ) -> LoadedBundle:
+    """The bundle of `files` as the target makes it; the warnings go to stderr. With `build`,
     the bundle's artifacts are built first (see `headwater.cli.bundle_artifacts`).
 
     Raises:
@@ -92,4 +99,24 @@ def load_bundle_jobs(files: Sequence[Path], target: str | None, var_pairs: Seque
 
         chosen = next((job.target for job in loaded.jobs), target)
         build_artifacts(loaded.files[0].source.parent, loaded.files[0].sections, chosen)
-    return loaded.jobs
+    return loaded
+
+
+def make_secret_scopes(service: Any, scopes: Sequence[str]) -> None:
+    """Create the bundle's secret scopes that do not exist yet (as `databricks bundle deploy`
+    does), through the local service or a server's Secrets API. One that cannot be made (the
+    server's Secrets API is for admins) is a warning: the jobs still deploy."""
+    from headwater.errors import HeadwaterError
+
+    if not scopes:
+        return
+    try:
+        existing = set(service.secret_scopes())
+        for scope in scopes:
+            if scope not in existing:
+                service.create_secret_scope(scope)
+                click.echo(f"secret scope {scope!r} created; put its secrets with "
+                           f"`headwater secrets put-secret {scope} KEY`", err=True)
+    except HeadwaterError as error:
+        click.echo(f"Warning: the bundle's secret scopes ({', '.join(scopes)}) were not made: "
+                   f"{error}", err=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from headwater.cli.bundle_facts import load_bundle_jobs
+from headwater.cli.bundle_facts import load_bundle_files, load_bundle_jobs, make_secret_scopes
 from headwater.cli.common import (
     LazyGroup,
     db_option,
@@ -118,13 +118,13 @@ def run(file: Path, job_name: str | None, target: str | None, var_pairs: Sequenc
     from headwater.cli.connect import LocalConnection, connect, ending_of_state, finish
     from headwater.cli.follow import announce, follow, print_results
     settings = settings_for(db, max_parallel)
-    jobs_found = [replace(found, source=found.source.resolve())
-                  for found in load_bundle_jobs([file], target, var_pairs, settings.user, host,
-                                                build=True)]
+    loaded = load_bundle_files([file], target, var_pairs, settings.user, host, build=True)
+    jobs_found = [replace(found, source=found.source.resolve()) for found in loaded.jobs]
     job = pick_job(jobs_found, job_name, file)
     overrides = parse_pairs(params, "--param")
     with connect(db, host, profile) as where:
         service = where.service
+        make_secret_scopes(service, loaded.secret_scopes)
         for other in jobs_found:  # a Run Job task may name any job of the bundle
             if other is not job:
                 service.deploy(other.settings, str(other.source), other.deployment_key)

@@ -20,6 +20,7 @@ from headwater.service.paging import Page
 from headwater.service.runs import NOT_SUCCEEDED, RepairAsked
 
 JOBS, DEPLOY = "/api/2.2/jobs", "/api/2.2/headwater/deploy"
+SECRETS = "/api/2.0/secrets"
 
 
 class RemoteService:
@@ -27,6 +28,15 @@ class RemoteService:
 
     def __init__(self, api: Api) -> None:
         self.api = api
+
+    # Secret scopes (the Secrets API 2.0: admins only).
+
+    def secret_scopes(self) -> list[str]:
+        body = self.api.get(SECRETS + "/scopes/list")
+        return [str(scope["name"]) for scope in body.get("scopes", [])]
+
+    def create_secret_scope(self, scope: str) -> None:
+        self.api.post(SECRETS + "/scopes/create", {"scope": scope})
 
     # Runs.
 

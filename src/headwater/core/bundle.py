@@ -151,8 +151,17 @@ def compose_bundle(
         _apply_identity(job, permissions, run_as)
         if folders:
             translate_paths(job, folders, bound, problems)
-    resolve_job_references(jobs, _other_resources(sources, definitions, references), problems)
-    return Composition(chosen, jobs, problems, references.bundle_name)
+    others = _other_resources(sources, definitions, references)
+    resolve_job_references(jobs, others, problems)
+    return Composition(chosen, jobs, problems, references.bundle_name, _scope_names(others))
+
+
+def _scope_names(others: Mapping[str, Mapping[str, object]]) -> tuple[str, ...]:
+    """The names of the bundle's secret scopes (a scope's `name`, else its key), those whose
+    references could be filled in."""
+    names = [str(as_mapping(scope).get("name") or key)
+             for key, scope in as_mapping(others.get("secret_scopes")).items()]
+    return tuple(name for name in dict.fromkeys(names) if "${" not in name)
 
 
 def _other_resources(

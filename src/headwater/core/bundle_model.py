@@ -81,6 +81,7 @@ class Composition:
     jobs: list[ComposedJob]
     problems: list[BundleProblem]
     bundle: str | None = None  # `bundle.name`, as the target leaves it
+    secret_scopes: tuple[str, ...] = ()  # the names of its `resources.secret_scopes`
 
 
 @dataclass(frozen=True, slots=True)

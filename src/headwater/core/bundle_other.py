@@ -2,7 +2,8 @@
 
 A bundle may define pipelines, schemas, volumes, apps, dashboards and the other resource types
 of the Databricks CLI (`bundle/config/resources.go`) beside its jobs. headwater deploys jobs
-only, so it loads the jobs and says once per type what it leaves out; a job task that needs one
+(and makes the secret scopes their tasks read, `Composition.secret_scopes`), so it loads the
+jobs and says once per type what it leaves out; a job task that needs one
 of them (a `pipeline_task`) stays an error of that task. A type the CLI does not know is an
 error, as it is for the CLI.
 """
@@ -53,12 +54,12 @@ def other_resources(
             for kind, (origin, names) in found.items()]
 
 
-# What to do instead, for the types a job's tasks use on this machine.
-_INSTEAD = {"secret_scopes": "; make the scopes their tasks read with `headwater secrets "
-                             "create-scope NAME` and `put-secret NAME KEY`"}
-
-
 def _message(kind: str, names: Sequence[str]) -> str:
     shown = ", ".join(names[:_SHOWN_NAMES]) + (", ..." if len(names) > _SHOWN_NAMES else "")
+    if kind == "secret_scopes":  # a job's tasks read them: made here, as empty scopes
+        return (f"secret_scopes ({len(names)}: {shown}) are made on this machine when the "
+                "bundle runs or deploys, without their permissions (every job may read every "
+                "scope) or backend; put their secrets with `headwater secrets put-secret "
+                "SCOPE KEY`")
     return (f"headwater does not deploy {kind} ({len(names)}: {shown}); they are read and left "
-            f"out, and only the jobs are loaded{_INSTEAD.get(kind, '')}")
+            "out, and only the jobs are loaded")

@@ -114,6 +114,7 @@ class LoadedBundle:
 
     files: list[BundleFile]
     warnings: list[Problem]
+    secret_scopes: tuple[str, ...] = ()  # made where the bundle runs or deploys
 
     @property
     def jobs(self) -> list[LoadedJob]:
@@ -255,7 +256,8 @@ def load_bundle(
     if problems:
         raise SpecError(problems)
     files = [BundleFile(r.path, r.sections, tuple(r.jobs)) for r in results]
-    return LoadedBundle(files, [w for result in results for w in result.all_warnings()])
+    return LoadedBundle(files, [w for result in results for w in result.all_warnings()],
+                        composition.secret_scopes)
 
 
 def _python_results(results: Sequence[_FileResult], target: str | None,

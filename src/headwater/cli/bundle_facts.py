@@ -22,7 +22,7 @@ from headwater.cli.common import bundle_variables
 if TYPE_CHECKING:
     from headwater.core.load import LoadedBundle, LoadedJob
 
-__all__ = ["git_facts", "load_bundle_jobs"]
+__all__ = ["git_facts", "load_bundle_files", "load_bundle_jobs", "make_secret_scopes"]
 
 _GIT_TIMEOUT_SECONDS = 5
 

@@ -9,6 +9,7 @@ import pytest
 
 from headwater.core.checks import check_job
 from headwater.core.spec import JobSettings
+from headwater.core.spec_job import EnvironmentVariablesSpec
 from headwater.core.task_variables import (
     EnvFileError,
     cluster_variables,
@@ -85,19 +86,18 @@ def test_inline_variables_win_over_files_and_a_later_file_over_an_earlier() -> N
 
 
 def test_the_selected_entry_is_found_by_key() -> None:
-    settings = {"environment_variables": [
+    job = JobSettings.model_validate({"environment_variables": [
         {"environment_variables_key": "a", "spec": {"variables": {"X": "1"}}},
-        {"environment_variables_key": "b"}]}
-    job = JobSettings.model_validate({"tasks": [
+        {"environment_variables_key": "b"}], "tasks": [
         {"task_key": "t", "environment_variables_key": "a", **SHELL},
         {"task_key": "u", "environment_variables_key": "b", **SHELL},
         {"task_key": "v", **SHELL},
         {"task_key": "w", "environment_variables_key": "c", **SHELL}]})
-    assert selected_entry(settings, job.tasks[0]) == {"variables": {"X": "1"}}
-    assert selected_entry(settings, job.tasks[1]) == {}
-    assert selected_entry(settings, job.tasks[2]) is None
+    assert selected_entry(job, job.tasks[0]) == EnvironmentVariablesSpec(variables={"X": "1"})
+    assert selected_entry(job, job.tasks[1]) == EnvironmentVariablesSpec()
+    assert selected_entry(job, job.tasks[2]) is None
     with pytest.raises(InvalidRequest, match="selects environment variables 'c'"):
-        selected_entry(settings, job.tasks[3])
+        selected_entry(job, job.tasks[3])
 
 
 def test_a_cluster_s_spark_env_vars_are_text() -> None:

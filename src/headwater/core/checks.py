@@ -15,7 +15,11 @@ from headwater.core.checks_inputs import check_inputs
 from headwater.core.checks_refs import check_references
 from headwater.core.cron import CronError, parse_cron, time_zone
 from headwater.core.graph import find_cycle
-from headwater.core.job_paths import WORKSPACE_PREFIXES, leaves_its_folder
+from headwater.core.job_paths import (
+    WORKSPACE_PREFIXES,
+    leaves_its_folder,
+    workspace_path_message,
+)
 from headwater.core.spec import MAX_TASKS, TASK_TYPES, JobSettings, Task, WebhookNotifications
 from headwater.core.spec_common import NOTIFICATION_EVENTS
 from headwater.core.spec_libraries import library_problems
@@ -257,10 +261,7 @@ def _code_paths(settings: JobSettings) -> Iterator[Finding]:
     for path, task in iter_tasks(settings):
         for field, value in _task_code_paths(task):
             if value.startswith(WORKSPACE_PREFIXES):
-                yield f"{path}.{field}", (
-                    f"{value!r} is a Databricks workspace or cloud path; headwater runs files "
-                    "from the job's directory: copy the file next to the job file and give a "
-                    "relative path")
+                yield f"{path}.{field}", workspace_path_message(value, "runs files")
             elif leaves_its_folder(value) and not _reads_git(task, settings):
                 yield f"{path}.{field}", (
                     f"{value!r} leaves the job file's folder, and headwater runs only the files "

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import posixpath
 
-__all__ = ["WORKSPACE_PREFIXES", "leaves_its_folder"]
+__all__ = ["WORKSPACE_PREFIXES", "leaves_its_folder", "workspace_path_message"]
 
 # Where Databricks keeps code and files.
 WORKSPACE_PREFIXES = ("dbfs:", "/Workspace/", "/Volumes/", "/Repos/", "s3://", "s3a://",
@@ -19,3 +19,10 @@ def leaves_its_folder(value: str) -> bool:
         return False
     normal = posixpath.normpath(value)
     return normal == ".." or normal.startswith("../")
+
+
+def workspace_path_message(value: str, does: str) -> str:
+    """What to do about `value`, a path under `WORKSPACE_PREFIXES`, where headwater `does`
+    something with the files beside the job ("runs files", "reads .env files")."""
+    return (f"{value!r} is a Databricks workspace or cloud path; headwater {does} from the "
+            "job's directory: copy the file next to the job file and give a relative path")

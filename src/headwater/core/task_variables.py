@@ -19,9 +19,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-from headwater.core.job_paths import WORKSPACE_PREFIXES, leaves_its_folder
+from headwater.core.job_paths import (
+    WORKSPACE_PREFIXES,
+    leaves_its_folder,
+    workspace_path_message,
+)
 from headwater.core.spec import JobSettings, Task
 from headwater.core.spec_common import scalar_to_text
+from headwater.core.spec_job import EnvironmentVariablesSpec
 from headwater.errors import InvalidRequest
 
 __all__ = ["EnvFileError", "check_environment_variables", "cluster_variables", "merged_variables",
@@ -77,27 +82,27 @@ def _variables(path: str, variables: Mapping[str, str]) -> Iterator[Finding]:
 def _files(path: str, files: Sequence[str]) -> Iterator[Finding]:
     for index, written in enumerate(files):
         if written.startswith(WORKSPACE_PREFIXES):
-            yield f"{path}[{index}]", (
-                f"{written!r} is a Databricks workspace or cloud path; headwater reads .env "
-                "files from the job's directory: copy the file next to the job file and give "
-                "a relative path")
+            yield f"{path}[{index}]", workspace_path_message(written, "reads .env files")
         elif leaves_its_folder(written):
             yield f"{path}[{index}]", (
                 f"{written!r} leaves the job file's folder; move the file inside it")
 
 
-def selected_entry(settings: Mapping[str, object], task: Task) -> Mapping[str, object] | None:
-    """The `spec` of the entry the task selects (a job's stored settings); None for none."""
+def selected_entry(settings: JobSettings, task: Task) -> EnvironmentVariablesSpec | None:
+    """The `spec` of the entry the task selects (empty when the entry has none); None for
+    a task that selects none.
+
+    Raises:
+        InvalidRequest: for an entry the job does not define.
+    """
     key = task.environment_variables_key
     if key is None:
         return None
-    entries = settings.get("environment_variables") or []
-    for entry in entries if isinstance(entries, list) else []:
-        if isinstance(entry, dict) and entry.get("environment_variables_key") == key:
-            spec = entry.get("spec") or {}
-            return spec if isinstance(spec, dict) else {}
-    raise InvalidRequest(f"task {task.task_key!r} selects environment variables {key!r}, which the "
-                   "job does not define")
+    for entry in settings.environment_variables:
+        if entry.environment_variables_key == key:
+            return entry.spec or EnvironmentVariablesSpec()
+    raise InvalidRequest(f"task {task.task_key!r} selects environment variables {key!r}, which "
+                         "the job does not define")
 
 
 def parse_env_file(content: bytes, source: str) -> dict[str, str]:

@@ -86,12 +86,10 @@ class Launcher:
             InvalidRequest: for an entry the job does not define, or a file that cannot be
                 read or breaks the format (naming file and line).
         """
-        entry = selected_entry(self.record.job.settings, spec) or {}
-        files, inline = entry.get("files"), entry.get("variables")
-        return merged_variables(
-            [cluster_variables(new_cluster),
-             *([self._env_file(str(f)) for f in files] if isinstance(files, list) else [])],
-            {str(k): str(v) for k, v in inline.items()} if isinstance(inline, dict) else {})
+        entry = selected_entry(self.settings, spec)
+        files = [self._env_file(written) for written in entry.files] if entry else []
+        return merged_variables([cluster_variables(new_cluster), *files],
+                                entry.variables if entry else {})
 
     def _env_file(self, written: str) -> dict[str, str]:
         path = Path(self.record.workdir) / written  # an absolute path stays as written

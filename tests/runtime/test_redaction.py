@@ -18,14 +18,14 @@ from headwater.runtime.redaction import REDACTED, RedactingStream, redact, redac
 
 
 @pytest.fixture
-def remembered(monkeypatch: pytest.MonkeyPatch) -> set[str]:
-    values: set[str] = set()
+def remembered(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    values: list[str] = []
     monkeypatch.setattr(redaction, "_values", values)
     monkeypatch.setattr(redaction, "_redact_standard_streams", lambda: None)
     return values
 
 
-def test_every_remembered_value_is_redacted_the_longest_first(remembered: set[str]) -> None:
+def test_every_remembered_value_is_redacted_the_longest_first(remembered: list[str]) -> None:
     remember(b"abc")
     remember("abcdef")
     assert redact("xabcdefy abc ab") == f"x{REDACTED}y {REDACTED} ab"
@@ -33,15 +33,15 @@ def test_every_remembered_value_is_redacted_the_longest_first(remembered: set[st
         "error": REDACTED, "lines": [f"1 {REDACTED}", 2], "n": 3}
 
 
-def test_empty_and_binary_values_are_not_remembered(remembered: set[str]) -> None:
+def test_empty_and_binary_values_are_not_remembered(remembered: list[str]) -> None:
     remember(b"")
     remember(b"\xff\xfe not text")
-    assert remembered == set()
+    assert remembered == []
     assert redact("anything \ufffd") == "anything \ufffd"
 
 
 def test_a_redacting_stream_writes_redacted_and_is_otherwise_the_stream(
-        remembered: set[str]) -> None:
+        remembered: list[str]) -> None:
     remember("hunter2")
     target = io.StringIO()
     stream = RedactingStream(target)  # type: ignore[arg-type]

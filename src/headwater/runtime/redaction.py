@@ -25,7 +25,7 @@ from typing import Any, TextIO
 __all__ = ["REDACTED", "RedactingStream", "redact", "redact_all", "remember"]
 
 REDACTED = "[REDACTED]"
-_values: set[str] = set()
+_values: list[str] = []  # the longest first: one value may hold another
 
 
 def remember(value: bytes | str) -> None:
@@ -37,17 +37,17 @@ def remember(value: bytes | str) -> None:
             return  # binary: it cannot appear in text output as it is
     if not value or value in _values:
         return
-    _values.add(value)
+    _values.append(value)
+    _values.sort(key=len, reverse=True)
     if len(_values) == 1:
         _redact_standard_streams()
 
 
 def redact(text: str) -> str:
-    """`text` with every remembered value replaced, the longest first (one value may hold
-    another)."""
+    """`text` with every remembered value replaced, the longest first."""
     if not _values:
         return text
-    for value in sorted(_values, key=len, reverse=True):
+    for value in _values:
         if value in text:
             text = text.replace(value, REDACTED)
     return text

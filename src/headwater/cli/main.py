@@ -112,7 +112,8 @@ def run(file: Path, job_name: str | None, target: str | None, var_pairs: Sequenc
     """Run a job to its end here, showing its tasks as they go.
 
     The job is deployed first (created, or updated when these files were run or deployed
-    before), then run by an engine in this process (or, with --host, by the server's).
+    before; a bundle's secret scopes made where they do not exist), then run by an engine in
+    this process (or, with --host, by the server's).
     Exits 0 when the run ends SUCCESS or SUCCESS_WITH_FAILURES, 1 otherwise.
     """
     from headwater.cli.connect import LocalConnection, connect, ending_of_state, finish

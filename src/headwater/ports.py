@@ -17,6 +17,7 @@ from headwater.core.compute import ClusterRequest
 if TYPE_CHECKING:
     from headwater.core.audit import AuditEntry, ChainReport, StoredAuditEntry, TaskMetric
     from headwater.core.events import Event
+    from headwater.core.monitoring import LiveCounts
     from headwater.core.notifications import Delivery, DeliveryOutcome, OutboxItem
     from headwater.core.permissions import Grant, Principal
     from headwater.core.plan import Plan
@@ -627,6 +628,19 @@ class Store(Protocol):
     def outbox_rows(self, run_id: int | None = None, status: str | None = None,
                     limit: int = 50) -> list[Mapping[str, Any]]:
         """Outbox rows, newest first, as column -> value."""
+        ...
+
+    def last_audit_id(self) -> int:
+        """The number of the audit log's last entry (0 when it is empty)."""
+        ...
+
+    def audit_after(self, entry_id: int, actions: Collection[str],
+                    limit: int = 5000) -> list[StoredAuditEntry]:
+        """Up to `limit` entries after `entry_id` with one of `actions`, oldest first."""
+        ...
+
+    def live_counts(self, now: datetime) -> LiveCounts:
+        """Runs and task runs not ended by state, runs no engine holds, the outbox's backlog."""
         ...
 
     def job_summary(self, job_id: int, last_runs: int = 20) -> JobSummary:

@@ -5,9 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from headwater.core.events import Event
+from headwater.core.machine import decide, initial_state
+from headwater.core.notifications import RunContext, side_effects
 from headwater.core.plan import Plan
 from headwater.core.runstate import RunState, TaskRun
+from headwater.core.spec import JobSettings
 from headwater.core.states import LifeCycleState
+from headwater.ports import JobRecord
+from headwater.store import SqlStore
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -49,3 +55,19 @@ def state_with(plan: Plan, *runs: TaskRun, **fields: Any) -> RunState:
     return RunState(
         plan=plan, task_runs={r.seq: r for r in runs}, latest=latest, next_seq=next_seq, **fields
     )
+
+
+def drive(store: SqlStore, job: JobRecord, plan: Plan, events: list[Event],
+          settings: dict[str, object] | None = None) -> tuple[int, RunState]:
+    """Create a run and record each event's decision with its side effects."""
+    run_id = store.create_run(job, initial_state(plan), {}, "ONE_TIME", "ann", "/w", T0).run_id
+    spec = JobSettings.model_validate(settings or job.settings)
+    context = RunContext(run_id, job.job_id, job.name, "ann")
+    state = initial_state(plan)
+    for event in events:
+        decision = decide(state, event)
+        effects = side_effects(spec, context, state, decision.state, decision.changed, event)
+        store.record(run_id, 0, event, decision.state, decision.changed, outbox=effects.outbox,
+                     audit=effects.audit)
+        state = decision.state
+    return run_id, state

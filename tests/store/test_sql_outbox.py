@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import text, update
-from store_builders import T0, at
+from store_builders import T0, at, drive
 
 from headwater.core.audit import AuditAction, AuditEntry, TaskMetric
 from headwater.core.events import (
@@ -34,22 +34,6 @@ from headwater.store import SqlStore
 from headwater.store.ops_tables import audit_log
 
 ALERTS = {"on_failure": ["bad@x"], "on_success": ["ok@x"]}
-
-
-def drive(store: SqlStore, job: JobRecord, plan: Plan, events: list[Event],
-          settings: dict[str, object] | None = None) -> tuple[int, RunState]:
-    """Create a run and record each event's decision with its side effects."""
-    run_id = store.create_run(job, initial_state(plan), {}, "ONE_TIME", "ann", "/w", T0).run_id
-    spec = JobSettings.model_validate(settings or job.settings)
-    context = RunContext(run_id, job.job_id, job.name, "ann")
-    state = initial_state(plan)
-    for event in events:
-        decision = decide(state, event)
-        effects = side_effects(spec, context, state, decision.state, decision.changed, event)
-        store.record(run_id, 0, event, decision.state, decision.changed, outbox=effects.outbox,
-                     audit=effects.audit)
-        state = decision.state
-    return run_id, state
 
 
 FAILING_RUN: list[Event] = [

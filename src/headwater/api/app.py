@@ -34,7 +34,7 @@ from headwater.api.errors import (
 )
 from headwater.api.middleware import HttpMiddleware
 from headwater.api.nul import RefuseNul
-from headwater.api.routes import deploy, jobs, permissions, runs, workspace
+from headwater.api.routes import deploy, jobs, metrics, permissions, runs, workspace
 from headwater.api.routes import secrets as secret_scopes
 from headwater.api.throttle import Limit, Throttle
 from headwater.errors import HeadwaterError
@@ -58,6 +58,7 @@ def create_app(service: Service, settings: ApiSettings | None = None) -> FastAPI
                   description="The Databricks Jobs API 2.1/2.2, served by headwater.")
     app.state.service = service
     app.state.throttle = Throttle(settings.limit)
+    app.state.counting = metrics.Counting()
     for prefix in JOBS_PREFIXES:
         app.include_router(jobs.router, prefix=prefix)
         app.include_router(runs.router, prefix=prefix)
@@ -65,6 +66,7 @@ def create_app(service: Service, settings: ApiSettings | None = None) -> FastAPI
     app.include_router(workspace.router)
     app.include_router(deploy.router)
     app.include_router(secret_scopes.router)
+    app.include_router(metrics.router)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(HeadwaterError, _service_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)

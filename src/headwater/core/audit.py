@@ -234,7 +234,7 @@ def transition_entries(actor: str, run_id: int, job_id: int, trigger: str,
     if new.is_terminal and not old.is_terminal:
         found.append(entry(AuditAction.RUN_ENDED, details={
             "life_cycle": str(new.life_cycle), "result": _text(new.result),
-            "message": new.message}))
+            "message": new.message, **_duration(new.start_time, new.end_time)}))
     return found
 
 
@@ -254,8 +254,15 @@ def _attempt_entries(entry: Any, before: TaskRun | None, after: TaskRun | None
     if after.is_terminal and (before is None or not before.is_terminal):
         return [entry(AuditAction.ATTEMPT_ENDED, **fields, details={
             **ids, "result": _text(after.result), "message": after.message,
-            "exit_code": after.exit_code})]
+            "exit_code": after.exit_code, **_duration(after.start_time, after.end_time)})]
     return []
+
+
+def _duration(start: datetime | None, end: datetime | None) -> dict[str, int]:
+    """`duration_ms` from start to end, when both are known (what monitoring reads)."""
+    if start is None or end is None:
+        return {}
+    return {"duration_ms": round((end - start).total_seconds() * 1000)}
 
 
 def _text(value: object) -> str | None:

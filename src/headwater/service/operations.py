@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from headwater.core.audit import ChainReport, StoredAuditEntry
+from headwater.core.monitoring import TALLIED_ACTIONS, LiveCounts, Tally, tallied
 from headwater.errors import NotFound
 from headwater.ports import JobRecord, JobSummary, Store
 from headwater.service.access import AccessMixin
@@ -48,6 +49,23 @@ class OperationsMixin(AccessMixin):
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise NotFound(f"no job named {job!r} (give a job name or id){hint}")
         return record, self.store.job_summary(record.job_id, last_runs)
+
+    # Monitoring: unlike the queries above, open to every signed-in user (a Prometheus
+    # scraper's token should not be an admin's). The counts name jobs by id, nothing else.
+
+    def new_tally(self) -> Tally:
+        """A tally that counts what the audit log records from now on."""
+        return Tally(self.store.last_audit_id())
+
+    def monitoring(self, tally: Tally, page: int = 5000) -> tuple[Tally, LiveCounts]:
+        """`tally` with every audit entry written since it last counted, and what is
+        happening now: what `/api/metrics` shows."""
+        while True:
+            entries = self.store.audit_after(tally.last_entry_id,
+                                             [str(action) for action in TALLIED_ACTIONS], page)
+            tally = tallied(tally, entries)
+            if len(entries) < page:
+                return tally, self.store.live_counts(self.clock.now())
 
     def query(self, statement: str, max_rows: int = 1000
               ) -> tuple[list[str], list[tuple[Any, ...]]]:

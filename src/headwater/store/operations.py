@@ -6,7 +6,7 @@ the store's `_reading`/`_writing`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
@@ -15,10 +15,11 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from headwater.core.audit import AuditEntry, ChainReport, StoredAuditEntry, verify_chain
+from headwater.core.monitoring import LiveCounts
 from headwater.core.notifications import Delivery, DeliveryOutcome
 from headwater.errors import InvalidRequest
-from headwater.ports import JobSummary
-from headwater.store import metrics_queries, ops_queries
+from headwater.ports import Clock, JobSummary
+from headwater.store import metrics_queries, monitoring_queries, ops_queries
 from headwater.store.audit_anchor import AnchorFile
 
 
@@ -26,6 +27,7 @@ class OperationsMixin:
     """Outbox, audit and metrics methods; mixed into `SqlStore`."""
 
     anchor: AnchorFile | None
+    lease_clock: Clock | None
 
     def _reading(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
@@ -89,6 +91,25 @@ class OperationsMixin:
         if report.ok and unreadable:
             return ChainReport(report.checked, None, "; ".join(unreadable))
         return report
+
+    # Monitoring.
+
+    def last_audit_id(self) -> int:
+        """The number of the audit log's last entry (0 when it is empty)."""
+        with self._reading() as conn:
+            return monitoring_queries.last_audit_id(conn)
+
+    def audit_after(self, entry_id: int, actions: Collection[str],
+                    limit: int = 5000) -> list[StoredAuditEntry]:
+        """Up to `limit` entries after `entry_id` with one of `actions`, oldest first."""
+        with self._reading() as conn:
+            return monitoring_queries.audit_after(conn, entry_id, actions, limit)
+
+    def live_counts(self, now: datetime) -> LiveCounts:
+        """What is happening now: runs and task runs by state, runs no engine holds, the
+        outbox's backlog (its oldest row's age measured to `now`)."""
+        with self._reading() as conn:
+            return monitoring_queries.live_counts(conn, self.lease_clock, now)
 
     # Metrics and SQL.
 

@@ -95,7 +95,7 @@ async def _service_error(request: Request, error: Exception) -> JSONResponse:
     if wire.status >= 500:  # the store's own words (its URL, its SQL) stay in the log
         ident = request_id(request)
         LOGGER.warning("request %s: %s %s: %s", ident, request.method, request.url.path,
-                       error)
+                       error, extra={"request_id": ident})
         wire = ApiError(wire.status, wire.error_code, "The state store is busy or unreachable; "
                         f"try again (request id {ident}).", {"Retry-After": "1"})
     return _answer(wire)
@@ -163,7 +163,7 @@ class RequestIds(HttpMiddleware):
             await self.app(scope, receive, send_with_id)
         except Exception:
             LOGGER.exception("request %s: %s %s failed", ident, scope.get("method"),
-                             scope.get("path"))
+                             scope.get("path"), extra={"request_id": ident})
             if started:
                 raise
             body: dict[str, Any] = error_body(

@@ -13,21 +13,25 @@ import signal
 import click
 
 from headwater.cli.common import db_option, reports_errors, settings_for
+from headwater.cli.log_format import configure_logging, log_format_option
+
+LOG = logging.getLogger("headwater.engine")
 
 
 @click.command()
 @click.option("--max-parallel", type=click.IntRange(min=1),
               help="Most tasks running at once, over every run [default: 4 per CPU, 4 to "
                    "32].")
+@log_format_option
 @db_option
 @reports_errors
-def engine(max_parallel: int | None, db: str | None) -> None:
+def engine(max_parallel: int | None, log_format: str, db: str | None) -> None:
     """Run an engine in the foreground: claim runs that need one and drive them, and fire
     the jobs' schedules and triggers."""
     from headwater.bootstrap import application
     from headwater.core.redaction import without_password
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    configure_logging(log_format)
     settings = settings_for(db, max_parallel)
     with application(settings) as app, app.engine(schedules=True) as supervisor:
 
@@ -37,9 +41,10 @@ def engine(max_parallel: int | None, db: str | None) -> None:
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         store = without_password(settings.db_url)
-        click.echo(f"engine {app.engine_name} started on {store} (lease "
-                   f"{settings.lease_seconds:g}s, at most {settings.max_parallel} tasks at "
-                   "once); SIGTERM or Ctrl-C stops it and leaves running tasks running",
-                   err=True)
+        LOG.info("engine %s started on %s (lease %gs, at most %s tasks at once); SIGTERM or "
+                 "Ctrl-C stops it and leaves running tasks running", app.engine_name, store,
+                 settings.lease_seconds, settings.max_parallel,
+                 extra={"engine": app.engine_name})
         supervisor.run_until_stopped()
-    click.echo(f"engine {app.engine_name} stopped; its runs were handed back", err=True)
+    LOG.info("engine %s stopped; its runs were handed back", app.engine_name,
+             extra={"engine": app.engine_name})

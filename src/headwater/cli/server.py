@@ -21,12 +21,14 @@ from typing import TYPE_CHECKING
 import click
 
 from headwater.cli.common import db_option, reports_errors, settings_for
+from headwater.cli.log_format import configure_logging, log_format_option
 
 if TYPE_CHECKING:
     import uvicorn
 
     from headwater.engine.supervisor import Supervisor
 
+LOG = logging.getLogger("headwater.server")
 LOOPBACK_NAMES = ("localhost",)
 
 
@@ -52,10 +54,11 @@ def is_loopback(host: str) -> bool:
 @click.option("--rate-limit", type=click.FloatRange(min=0.1), default=100.0,
               show_default=True, help="Requests per second one token may send (bursts of "
                                       "twice that); past it, 429 with Retry-After.")
+@log_format_option
 @db_option
 @reports_errors
 def server(host: str, port: int, max_parallel: int | None, rate_limit: float,
-           db: str | None) -> None:
+           log_format: str, db: str | None) -> None:
     """Serve the Jobs API 2.1/2.2 (the databricks-sdk works against it) and the web UI (at /),
     with an engine that drives the runs and fires the schedules. Loopback only unless --host
     says otherwise; SIGTERM drains and leaves running tasks running."""
@@ -66,14 +69,14 @@ def server(host: str, port: int, max_parallel: int | None, rate_limit: float,
     from headwater.bootstrap import application
     from headwater.web import create_web_app, with_web_ui
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations say nothing useful
+    configure_logging(log_format)
     settings = settings_for(db, max_parallel)
     limit = Limit(rate=rate_limit, burst=2 * rate_limit)
     with application(settings) as app, app.engine(schedules=True) as supervisor:
         api = create_app(app.service, ApiSettings(limit=limit))
         site = with_web_ui(api, create_web_app(app.service))
-        config = uvicorn.Config(site, host=host, port=port, log_level="info",
+        # log_config=None: uvicorn's lines go to the handler configure_logging set.
+        config = uvicorn.Config(site, host=host, port=port, log_level="info", log_config=None,
                                 timeout_graceful_shutdown=30, access_log=False)
         web = uvicorn.Server(config)
         failed = threading.Event()
@@ -90,7 +93,8 @@ def server(host: str, port: int, max_parallel: int | None, rate_limit: float,
         finally:
             supervisor.stop()
             engine.join()
-    click.echo(f"server stopped; engine {app.engine_name} handed back its runs", err=True)
+    LOG.info("server stopped; engine %s handed back its runs", app.engine_name,
+             extra={"engine": app.engine_name})
     if failed.is_set():
         raise SystemExit(1)
 
@@ -101,7 +105,7 @@ def _drive(supervisor: Supervisor, web: uvicorn.Server, failed: threading.Event)
     try:
         supervisor.run_until_stopped()
     except Exception:
-        logging.getLogger("headwater.server").exception("the engine failed; stopping")
+        LOG.exception("the engine failed; stopping")
         failed.set()
         web.should_exit = True
 
@@ -109,13 +113,11 @@ def _drive(supervisor: Supervisor, web: uvicorn.Server, failed: threading.Event)
 def _announce(host: str, port: int, engine_name: str, db_url: str) -> None:
     from headwater.core.redaction import without_password
 
-    where = f"http://{host}:{port}"
-    if is_loopback(host):
-        reach = "loopback only: only this machine can reach it"
-    else:
-        reach = ("WARNING: not loopback: every machine that can reach this address can call "
-                 "the API; put TLS in front of it")
-    click.echo(f"headwater server on {where} ({reach}); engine {engine_name} started on "
-               f"{without_password(db_url)}; SIGTERM or Ctrl-C drains it and leaves running "
-               "tasks running",
-               err=True)
+    loopback = is_loopback(host)
+    reach = ("loopback only: only this machine can reach it" if loopback else
+             "WARNING: not loopback: every machine that can reach this address can call the "
+             "API; put TLS in front of it")
+    LOG.log(logging.INFO if loopback else logging.WARNING,
+            "headwater server on http://%s:%s (%s); engine %s started on %s; SIGTERM or Ctrl-C "
+            "drains it and leaves running tasks running", host, port, reach, engine_name,
+            without_password(db_url), extra={"engine": engine_name})

@@ -122,7 +122,7 @@ class Scheduler:
             if str(error) != watched.problem:
                 watched.problem = str(error)
                 log.error("job %s: its trigger cannot be evaluated: %s", watched.job.job_id,
-                          error)
+                          error, extra={"job_id": watched.job.job_id})
             return
         if fire is None and new == watched.state:
             return
@@ -181,7 +181,8 @@ class Scheduler:
             fire.key, watched.version, body)
         if created is not None:
             log.info("job %s: %s fired run %s (%s)", job.job_id, fire.trigger,
-                     created.run_id, fire.key)
+                     created.run_id, fire.key,
+                     extra={"job_id": job.job_id, "run_id": created.run_id})
         return created is not None
 
 

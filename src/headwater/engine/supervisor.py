@@ -176,7 +176,8 @@ class Supervisor:
         except StoreLost:
             raise  # nothing can be stored any more: stop (see `run_until_stopped`)
         except StoreError:
-            log.exception("engine %s: the store failed; trying again", self.owner)
+            log.exception("engine %s: the store failed; trying again", self.owner,
+                          extra={"engine": self.owner})
 
     def wait_seconds(self) -> float:
         """How long the executor may block: until the next timer, claim or renewal."""
@@ -210,7 +211,7 @@ class Supervisor:
                                        run_ids=self.only, take_from=dead)
         for claim in claims:
             log.info("engine %s claimed run %s (fence %s)", self.owner, claim.run_id,
-                     claim.fence)
+                     claim.fence, extra=self.about(claim.run_id))
             self.call(claim.run_id, partial(self.add_driver, claim.run_id, claim.fence))
 
     def sweep_clusters(self) -> None:
@@ -255,6 +256,10 @@ class Supervisor:
                 except OSError:
                     log.exception("engine %s: cannot cap the log %s", self.owner, path)
 
+    def about(self, run_id: int) -> dict[str, object]:
+        """The fields of a log line about a run (what `--log-format json` writes out)."""
+        return {"engine": self.owner, "run_id": run_id}
+
     def call(self, run_id: int, action: Callable[[], None]) -> None:
         """Run a driver's action; a lost lease drops the driver, whatever it was doing.
 
@@ -270,11 +275,11 @@ class Supervisor:
             raise
         except StoreError:
             log.exception("engine %s: the store failed while driving run %s", self.owner,
-                          run_id)
+                          run_id, extra=self.about(run_id))
             self.drop(run_id, "the store failed; it is claimed again when its lease lapses")
         except Exception as error:  # a bug of ours: it stops this run, never the engine
             log.exception("engine %s: an unexpected error while driving run %s", self.owner,
-                          run_id)
+                          run_id, extra=self.about(run_id))
             self.stop_failed_run(run_id, error)
 
     def stop_failed_run(self, run_id: int, error: Exception) -> None:
@@ -297,7 +302,8 @@ class Supervisor:
             return
         if run_id in self.turns:
             self.turns.remove(run_id)
-        log.warning("engine %s lost run %s: %s", self.owner, run_id, why)
+        log.warning("engine %s lost run %s: %s", self.owner, run_id, why,
+                    extra=self.about(run_id))
         for seq, run in driver.state.task_runs.items():
             if not run.is_terminal:
                 self.executor.release(driver.key(seq))
@@ -315,7 +321,7 @@ class Supervisor:
                 self.store.release_run(run_id, fence)
             except StoreError as error:  # its lease lapses instead
                 log.warning("engine %s could not hand back run %s: %s", self.owner, run_id,
-                            error)
+                            error, extra=self.about(run_id))
 
     # -- launching, requests, retiring -------------------------------------------------------
 

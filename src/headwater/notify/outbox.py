@@ -145,18 +145,25 @@ class OutboxSender:
                                     redact(str(error), self.secrets), error.retryable, wait)
         except Exception as error:  # a bug in a transport must not stop the sender
             text = redact(f"{type(error).__name__}: {error}", self.secrets)
-            LOGGER.error("delivery %s failed unexpectedly: %s", delivery.key, text)
+            LOGGER.error("delivery %s failed unexpectedly: %s", delivery.key, text,
+                         extra=_about(delivery))
             outcome = after_failure(self.policy, delivery, self.clock.now(), text, True)
         if outcome.status in (DeliveryStatus.FAILED, DeliveryStatus.DEAD):
             LOGGER.warning("notification %s to %s %s after %d tries: %s", delivery.key,
                            delivery.destination, outcome.status, delivery.attempts + 1,
-                           outcome.error)
+                           outcome.error, extra=_about(delivery))
         self.store.finish_delivery(delivery, self.owner, outcome, self.clock.now(),
                                    _audit(delivery, outcome, self.clock.now()))
         return outcome
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
+
+
+def _about(delivery: Delivery) -> dict[str, object]:
+    """The fields of a log line about a delivery (what `--log-format json` writes out)."""
+    note = delivery.notification
+    return {"run_id": note.run_id, "job_id": note.job_id, "destination": delivery.destination}
 
 
 def _audit(delivery: Delivery, outcome: DeliveryOutcome, now: datetime) -> AuditEntry | None:

@@ -78,7 +78,8 @@ class App:
                                          lease_seconds=settings.lease_seconds,
                                          log_cap_bytes=config.logs.max_bytes_per_attempt,
                                          schedules=schedules,
-                                         warehouse=settings.home / "warehouse.duckdb")
+                                         warehouse=settings.home / "warehouse.duckdb",
+                                         retention=config.retention.policy())
         supervisor = Supervisor(self.store, executor, runners, self.clock, engine_settings,
                                 self.engine_name, only=only, observer=observer,
                                 clusters=executor)

@@ -28,6 +28,9 @@ The configuration file is `headwater.yml` or `.headwater/config.yml`:
       etl_cluster:                # how a job cluster of that key is started
         cluster_class: dask_jobqueue.SLURMCluster
         cluster_kwargs: {cores: 4, memory: 16GB}
+    retention:                    # ended runs older than this are pruned, with their logs
+      runs_days: 60               # the default, as Databricks; null keeps every run
+      prune_every_minutes: 10     # how often each engine looks
 
 Found at `$HEADWATER_CONFIG`, else `headwater.yml` in the working directory, else
 `.headwater/config.yml` there; none means no destinations. Credentials are read from the
@@ -57,6 +60,7 @@ from pydantic_core import ErrorDetails
 
 from headwater.core.load_yaml import compose, find_node, position
 from headwater.core.notifications import RetryPolicy
+from headwater.core.retention import DEFAULT_EVERY, DEFAULT_RUNS_DAYS, RetentionPolicy
 from headwater.engine.log_cap import DEFAULT_CAP_BYTES
 from headwater.errors import HeadwaterError
 
@@ -302,6 +306,27 @@ class LogSettings(_Strict):
     max_bytes_per_attempt: int = Field(default=DEFAULT_CAP_BYTES, ge=64 * 1024)
 
 
+class RetentionSettings(_Strict):
+    """How long ended runs are kept (`core/retention.py`): 60 days by default, as Databricks;
+    `runs_days: null` keeps every run forever."""
+
+    runs_days: int | None = DEFAULT_RUNS_DAYS
+    prune_every_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = \
+        int(DEFAULT_EVERY.total_seconds() // 60)
+
+    @field_validator("runs_days")
+    @classmethod
+    def _positive(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise ValueError(f"{value} days would prune runs as soon as they end: give a "
+                             "number of days of at least 1, or null to keep every run")
+        return value
+
+    def policy(self) -> RetentionPolicy:
+        return RetentionPolicy(runs_days=self.runs_days,
+                               every=timedelta(minutes=self.prune_every_minutes))
+
+
 class HeadwaterConfig(_Strict):
     """The whole file."""
 
@@ -311,6 +336,7 @@ class HeadwaterConfig(_Strict):
     clusters: dict[str, ClusterSettings] = {}
     task_environment: TaskEnvironmentSettings = TaskEnvironmentSettings()
     logs: LogSettings = LogSettings()
+    retention: RetentionSettings = RetentionSettings()
 
     def secret_variables(self) -> frozenset[str]:
         """The variables the file names as holding secrets: passwords, URLs, header values.
@@ -380,6 +406,7 @@ __all__ = [
     "DeliverySettings",
     "EmailDestination",
     "HeadwaterConfig",
+    "RetentionSettings",
     "SlackDestination",
     "SmtpSettings",
     "WebhookDestination",

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from headwater.core.compute import ClusterRequest
+from headwater.core.retention import KeepReason
 
 if TYPE_CHECKING:
     from headwater.core.audit import AuditEntry, ChainReport, StoredAuditEntry, TaskMetric
@@ -345,6 +346,16 @@ class TokenRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class PrunedBatch:
+    """What one batch of run-history pruning removed (or, on a dry run, would remove)."""
+
+    run_ids: tuple[int, ...]  # the runs deleted, Run Job trees whole
+    task_runs: int  # how many task runs went with them
+    kept: Mapping[int, KeepReason]  # the runs looked at and kept, and why
+    next_after: tuple[datetime, int] | None  # where the next batch starts; None: none left
+
+
+@dataclass(frozen=True, slots=True)
 class RunSummary:
     """One line of `runs list`."""
 
@@ -457,6 +468,18 @@ class Store(Protocol):
 
     def delete_run(self, run_id: int, at: datetime, actor: str) -> None:
         """Delete an ended run (gone from every list and lookup); audited."""
+        ...
+
+    def prune_runs(self, before: datetime, at: datetime, actor: str, limit: int,
+                   after: tuple[datetime, int] | None = None,
+                   dry_run: bool = False) -> PrunedBatch:
+        """Delete up to `limit` runs that ended before `before` and that nothing keeps
+        (`core/retention.py`), oldest first from `after`, in one transaction audited as
+        `runs.pruned`; with `dry_run`, only say what would go."""
+        ...
+
+    def existing_runs(self, run_ids: Collection[int]) -> set[int]:
+        """Which of `run_ids` are runs in the store (deleted with runs/delete or not)."""
         ...
 
     def submitted_run(self, creator: str, token: str) -> RunCreated | None:

@@ -52,7 +52,7 @@ COMMANDS = {
     "notifications": ("headwater.cli.ops:notifications",
                       "The alerts headwater sends: what is queued, delivered or given up."),
     "runs": ("headwater.cli.runs:runs", "Look at runs and act on them: list, get, logs, "
-             "output, cancel, resume, repair."),
+             "output, cancel, resume, repair, prune."),
     "schedule": ("headwater.cli.schedule:schedule", "Quartz cron schedules: when they fire."),
     "server": ("headwater.cli.server:server",
                "Serve the Jobs API 2.1/2.2 (the databricks-sdk works against it) and the web "

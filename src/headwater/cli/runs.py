@@ -22,7 +22,7 @@ from headwater.cli.terminal import printable, printable_stream
 
 @click.group()
 def runs() -> None:
-    """Look at runs and act on them: list, get, logs, output, cancel, resume, repair."""
+    """Look at runs and act on them: list, get, logs, output, cancel, resume, repair, prune."""
 
 
 @runs.command("list")
@@ -242,6 +242,29 @@ def runs_repair(run_id: int, task_keys: Sequence[str], all_failed: bool,
                    f"{', '.join(asked.task_keys)}")
         ending = where.follow(run_id, repair_id=asked.repair_id)
     finish(ending, run_id)
+
+
+@runs.command("prune")
+@click.option("--older-than-days", type=int, required=True,
+              help="Remove the runs that ended more than this many days ago (at least 1).")
+@click.option("--dry-run", is_flag=True, help="Only count what would be removed.")
+@db_option
+@reports_errors
+def runs_prune(older_than_days: int, dry_run: bool, db: str | None) -> None:
+    """Remove old ended runs and their logs now, as engines do on their own after
+    `retention.runs_days` (60 by default). Runs with an undelivered notification, a pending
+    repair, or a Run Job parent or child still kept are kept too; the audit log is never
+    pruned."""
+    from headwater.bootstrap import application
+
+    with application(settings_for(db)) as app:
+        report = app.service.prune_runs(older_than_days, dry_run)
+    verb = "Would remove" if dry_run else "Removed"
+    click.echo(f"{verb} {report.runs} runs ({report.task_runs} task runs) that ended before "
+               f"{report.cutoff.isoformat(timespec='seconds')}, and {report.folders} folders "
+               f"of logs ({report.bytes} bytes)")
+    for reason, count in sorted(report.kept.items()):
+        click.echo(f"Kept {count} older runs: {reason}")
 
 
 @runs.command("run-child", hidden=True)

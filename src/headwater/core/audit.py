@@ -51,6 +51,7 @@ class AuditAction(StrEnum):
     RUN_REPAIRED = "run.repaired"  # a repair reran tasks of a run (details: tasks, repair id)
     RUN_RESUMED = "run.resumed"  # an engine took over a run another engine had driven
     RUN_DELETED = "run.deleted"  # an ended run was deleted (runs/delete)
+    RUNS_PRUNED = "runs.pruned"  # retention deleted old runs (details: counts, run ids, cutoff)
     REPAIR_REQUESTED = "run.repair_requested"  # a repair was asked (details: tasks, id)
     CANCEL_ASKED = "run.cancel_asked"  # a user asked to cancel a run or a task (runs/cancel)
     ATTEMPT_STARTED = "task.attempt_started"  # an attempt's process started

@@ -31,10 +31,12 @@ from functools import partial
 from pathlib import Path
 
 from headwater.core.events import CancelRequested, EngineFailed
+from headwater.core.retention import RetentionPolicy
 from headwater.core.runstate import RunState, TaskRun
 from headwater.engine.identity import is_gone
 from headwater.engine.log_cap import DEFAULT_CAP_BYTES, cap_log
 from headwater.engine.observers import commits_path
+from headwater.engine.retention import RunsPruner
 from headwater.engine.run_driver import Observer, RunDriver
 from headwater.engine.scheduler import Scheduler
 from headwater.engine.timers import Timers
@@ -69,6 +71,9 @@ class EngineSettings:
     # watching the commits of the embedded warehouse at this path for table-update triggers.
     schedules: bool = False
     warehouse: Path | None = None
+    # Prune runs that ended before the retention cutoff, and their folders (at start, then
+    # periodically: see `engine/retention.py`); None prunes nothing.
+    retention: RetentionPolicy | None = None
 
 
 class Supervisor:
@@ -102,6 +107,8 @@ class Supervisor:
         self.scheduler = Scheduler(store, clock, commits_path(
             settings.warehouse or settings.logs_dir.parent / "warehouse.duckdb")) \
             if settings.schedules else None
+        self.pruner = None if settings.retention is None else RunsPruner(
+            store, settings.logs_dir, settings.retention, settings.actor)
 
     @property
     def renew_every(self) -> timedelta:
@@ -159,6 +166,8 @@ class Supervisor:
         self.write_due()
         self.outlast_store_errors(self.take_requests)
         self.outlast_store_errors(self.retire_finished)
+        if self.pruner is not None and not self.stopping.is_set():
+            self.outlast_store_errors(partial(self.prune, now))
 
     def write_due(self, everything: bool = False) -> None:
         """Store the decisions of this turn and the task starts that waited long enough for
@@ -167,6 +176,12 @@ class Supervisor:
         for driver in list(self.drivers.values()):
             if driver.write_by is not None and (everything or driver.write_by <= now):
                 self.call(driver.run_id, driver.write)
+
+    def prune(self, now: datetime) -> None:
+        """One batch of run-history pruning when a pass is due; a file it cannot remove is
+        logged and left for the next pass (see `engine/retention.py`)."""
+        assert self.pruner is not None
+        self.pruner.tick(now)
 
     def outlast_store_errors(self, action: Callable[[], None]) -> None:
         """Claims, renewals and polls try again on the next turn when the store fails (a

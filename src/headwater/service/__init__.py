@@ -20,6 +20,7 @@ from headwater.service.details import AttemptLog, DetailsMixin, JobFigures, RunD
 from headwater.service.exports import ExportsMixin
 from headwater.service.operations import OperationsMixin
 from headwater.service.paging import Page
+from headwater.service.retention import RetentionMixin
 from headwater.service.runs import RepairAsked
 from headwater.service.secrets import SecretsMixin
 from headwater.service.sessions import SessionsMixin
@@ -28,7 +29,7 @@ from headwater.service.submit import SubmitMixin
 
 @dataclass(frozen=True, slots=True)
 class Service(DeployMixin, SubmitMixin, ByNameMixin, ExportsMixin, OperationsMixin,
-              DetailsMixin, SessionsMixin, SecretsMixin):
+              DetailsMixin, SessionsMixin, SecretsMixin, RetentionMixin):
     """headwater's use cases and queries over a store, on behalf of one principal.
 
     Args:

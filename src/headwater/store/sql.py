@@ -37,6 +37,7 @@ from headwater.store.details_store import DetailsMixin
 from headwater.store.engine import READ_ONLY, FileIdentity, create_store_engine, read_only_file
 from headwater.store.migrate import upgrade_to_head
 from headwater.store.operations import OperationsMixin
+from headwater.store.retention_store import RetentionMixin
 from headwater.store.rows import run_state_from_rows
 from headwater.store.runs_store import RunsMixin
 from headwater.store.tables import jobs, run_events, runs, task_run_outputs, task_runs
@@ -50,7 +51,8 @@ _TERMINAL = [str(s) for s in LifeCycleState if s.is_terminal]
 _UNAVAILABLE = (OperationalError, InternalError)
 
 
-class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMixin):
+class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMixin,
+               RetentionMixin):
     """The durable state of headwater in a SQL database (implements `ports.Store`).
 
     Args:

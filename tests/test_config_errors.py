@@ -22,3 +22,23 @@ def test_each_problem_of_the_config_file_names_its_line_and_column(tmp_path: Pat
     assert f"{path}:3:9: smtp.port: Input should be a valid integer, unable to parse string as " \
         "an integer" in lines
     assert f"{path}:4:3: smtp.hots: unknown field 'hots'" in lines
+
+
+@pytest.mark.parametrize("days", ["0", "-5"])
+def test_a_retention_below_one_day_says_how_to_keep_everything(tmp_path: Path,
+                                                               days: str) -> None:
+    path = tmp_path / "headwater.yml"
+    path.write_text(f"retention:\n  runs_days: {days}\n")
+
+    with pytest.raises(ConfigError) as raised:
+        load_config({}, tmp_path)
+
+    assert f"{path}:2:14: retention.runs_days: Value error, {days} days would prune runs as " \
+        "soon as they end: give a number of days of at least 1, or null to keep every run" \
+        in str(raised.value)
+
+
+def test_retention_is_60_days_by_default_and_null_keeps_every_run(tmp_path: Path) -> None:
+    assert load_config({}, tmp_path).retention.policy().runs_days == 60
+    (tmp_path / "headwater.yml").write_text("retention: {runs_days: null}\n")
+    assert load_config({}, tmp_path).retention.policy().runs_days is None

@@ -6,6 +6,7 @@ command prunes it from the store and its folder from the logs.
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -52,6 +53,22 @@ def test_runs_prune_removes_old_runs_and_their_logs_and_a_dry_run_nothing(
     assert "Run 1 does not exist" in gone.stderr and "Traceback" not in gone.stderr
     audit = hw("audit", "list", check=True).stdout
     assert "runs.pruned" in audit
+
+
+def test_a_run_whose_logs_were_removed_reads_with_a_clear_message(hw: Cli,
+                                                                  tmp_path: Path) -> None:
+    # Given a run whose folder of logs was removed (by hand: pruning removes rows first)
+    job = write_job(tmp_path / "job.json", [shell("hello", "echo hello")])
+    hw("run", str(job), check=True)
+    shutil.rmtree(tmp_path / ".headwater" / "logs" / "1")
+
+    # When its logs and the run are read
+    logs = hw("runs", "logs", "1", "hello", check=True)
+    got = hw("runs", "get", "1", check=True)
+
+    # Then the reader is told, with no traceback
+    assert "its log was removed" in logs.stderr and "Traceback" not in logs.stderr
+    assert "SUCCESS" in got.stdout
 
 
 def test_runs_prune_refuses_less_than_a_day(hw: Cli) -> None:

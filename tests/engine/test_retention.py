@@ -123,6 +123,25 @@ def test_the_engine_outlasts_a_store_that_fails_while_it_prunes(
     assert len(calls) >= 2
 
 
+def test_a_bug_while_pruning_ends_the_pass_not_the_engine(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a store whose pruning hits a bug of ours
+    def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(world.store, "prune_runs", broken)
+    engine = world.engine("e1", retention=ONE_DAY)
+    new = world.start(world.job(tasks=2, name="new"))
+
+    # When the engine turns: the run it drives still ends
+    step_until(lambda: world.result(new) == "SUCCESS", engine)
+
+    # And the pass was given up until the next is due
+    assert engine.pruner is not None
+    assert engine.pruner.report is None
+    assert engine.pruner.next_pass is not None
+
+
 def test_a_crash_between_rows_and_files_is_completed_by_the_next_prune(world: World) -> None:
     # Given an old run whose rows were pruned, and then the process was killed before its
     # folder went (the first half of a pass, called alone)
@@ -148,6 +167,25 @@ def test_a_crash_between_rows_and_files_is_completed_by_the_next_prune(world: Wo
     assert not folder(world, old).exists()
     assert (report.runs, report.folders, report.bytes) == (0, 1, len("hello\n"))
     assert fresh.is_dir() and folder(world, live).is_dir() and mine.is_dir()
+
+
+def test_a_folder_half_removed_by_a_killed_prune_is_finished_by_the_next(world: World) -> None:
+    # Given the folder of a pruned run, of which a killed prune removed one file of two (its
+    # folders' times are now, its files' times are when the run wrote them)
+    old = finished_run(world)
+    world.clock.advance(2 * DAY)
+    before = world.clock.now() - timedelta(days=1)
+    world.store.prune_runs(before, world.clock.now(), "ann", 100)
+    attempt = make_folder(world, old, days_ago=2) / "t0" / "attempt-0"
+    (attempt / "context.json").write_text("{}")
+    instant = (world.clock.now() - timedelta(days=2)).timestamp()
+    os.utime(attempt / "context.json", (instant, instant))
+    (attempt / "output.log").unlink()
+
+    # When the next pass runs, the folder goes
+    RunsPruner(world.store, world.tmp_path / "logs", ONE_DAY, "ann").prune(
+        world.clock.now(), before)
+    assert not folder(world, old).exists()
 
 
 def test_a_dry_pass_counts_and_removes_nothing(world: World) -> None:

@@ -153,7 +153,8 @@ def runs_logs(run_id: int, task_key: str, attempt: int | None, iteration: int | 
             written += len(chunk)
             sys.stdout.buffer.write(chunk)
     if not written:
-        click.echo("(no output: the attempt printed nothing, or has not started)", err=True)
+        click.echo("(no output: the attempt printed nothing, has not started, or its log was "
+                   "removed from the logs folder)", err=True)
 
 
 def _refuse_a_loop(document: dict[str, Any], task_key: str, service: Any) -> None:

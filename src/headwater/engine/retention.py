@@ -75,13 +75,17 @@ class RunsPruner:
             self.after = batch.next_after
             return None
         self.sweep_folders(report, dry_run=False)
-        self.report, self.after = None, None
-        self.next_pass = now + self.policy.every
+        self.end_pass(now)
         if report.runs or report.folders:
             log.info("pruned %s runs (%s task runs) that ended before %s; removed %s folders, "
                      "%s bytes", report.runs, report.task_runs, report.cutoff.isoformat(),
                      report.folders, report.bytes)
         return report
+
+    def end_pass(self, now: datetime) -> None:
+        """Forget the pass under way (done, or failed); the next is due `policy.every` on."""
+        self.report, self.after = None, None
+        self.next_pass = now + self.policy.every
 
     def prune(self, now: datetime, before: datetime, dry_run: bool = False) -> PruneReport:
         """A whole pass: every run that ended before `before` and that nothing keeps, and

@@ -24,38 +24,51 @@ def run_folders(logs_dir: Path) -> dict[int, Path]:
         entries = list(os.scandir(logs_dir))
     except FileNotFoundError:
         return {}
+    except OSError:
+        log.exception("cannot list the logs folder %s; the next prune tries again", logs_dir)
+        return {}
     return {int(entry.name): Path(entry.path) for entry in entries
             if entry.name.isdigit() and entry.is_dir(follow_symlinks=False)}
 
 
 def _stats(folder: Path) -> tuple[int, float]:
-    """(bytes of its files, newest modification time in seconds) of a folder tree."""
-    total, newest = 0, folder.lstat().st_mtime
+    """(bytes of its files, when it last changed in seconds) of a folder tree.
+
+    When it last changed is the newest file's modification time: removing files changes the
+    times of their folders, not of the files left, so a folder half removed by a prune that
+    was killed still shows when its run wrote it. A tree without files (being made, as an
+    attempt starts) counts its folders' times instead.
+    """
+    total, newest_file, newest_folder = 0, None, folder.lstat().st_mtime
     for root, directories, files in os.walk(folder):
         for name in (*directories, *files):
             try:
                 stat = os.lstat(os.path.join(root, name))
             except FileNotFoundError:  # removed meanwhile (a log rotated)
                 continue
-            newest = max(newest, stat.st_mtime)
-            total += stat.st_size if name in files else 0
-    return total, newest
+            if name in files:
+                total += stat.st_size
+                newest_file = max(newest_file or stat.st_mtime, stat.st_mtime)
+            else:
+                newest_folder = max(newest_folder, stat.st_mtime)
+    return total, newest_folder if newest_file is None else newest_file
 
 
 def folder_bytes(folder: Path) -> int:
     """The bytes of the files in a folder tree; 0 when it is gone."""
     try:
         return _stats(folder)[0]
-    except FileNotFoundError:
+    except OSError:  # gone meanwhile, or unreadable: counted as nothing
         return 0
 
 
 def newest_change(folder: Path) -> datetime | None:
     """When anything in a folder tree last changed (an aware UTC instant); None when the
-    folder is gone (another engine removed it meanwhile)."""
+    folder is gone (another engine removed it meanwhile) or cannot be read (then it is left
+    alone)."""
     try:
         return datetime.fromtimestamp(_stats(folder)[1], UTC)
-    except FileNotFoundError:
+    except OSError:
         return None
 
 

@@ -178,10 +178,19 @@ class Supervisor:
                 self.call(driver.run_id, driver.write)
 
     def prune(self, now: datetime) -> None:
-        """One batch of run-history pruning when a pass is due; a file it cannot remove is
-        logged and left for the next pass (see `engine/retention.py`)."""
+        """One batch of run-history pruning when a pass is due (see `engine/retention.py`).
+
+        A store error is the caller's (`outlast_store_errors`: the batch is tried again); any
+        other error is a bug of ours, which ends this pass, never the engine."""
         assert self.pruner is not None
-        self.pruner.tick(now)
+        try:
+            self.pruner.tick(now)
+        except StoreError:
+            raise
+        except Exception:
+            log.exception("engine %s: pruning run history failed; the next pass tries again",
+                          self.owner)
+            self.pruner.end_pass(now)
 
     def outlast_store_errors(self, action: Callable[[], None]) -> None:
         """Claims, renewals and polls try again on the next turn when the store fails (a

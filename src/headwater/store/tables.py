@@ -173,6 +173,7 @@ runs = Table(
     ),
     Index("ix_runs_job_id_life_cycle", "job_id", "life_cycle"),
     Index(None, "needs_engine"),
+    Index("ix_runs_end_time", "end_time"),  # retention reads the oldest ended runs first
     Index("ix_runs_job_id_idempotency_token", "job_id", "idempotency_token", unique=True),
 )
 

@@ -246,7 +246,7 @@ def runs_repair(run_id: int, task_keys: Sequence[str], all_failed: bool,
 
 
 @runs.command("prune")
-@click.option("--older-than-days", type=int, required=True,
+@click.option("--older-than-days", type=click.IntRange(min=1), required=True,
               help="Remove the runs that ended more than this many days ago (at least 1).")
 @click.option("--dry-run", is_flag=True, help="Only count what would be removed.")
 @db_option
@@ -261,11 +261,15 @@ def runs_prune(older_than_days: int, dry_run: bool, db: str | None) -> None:
     with application(settings_for(db)) as app:
         report = app.service.prune_runs(older_than_days, dry_run)
     verb = "Would remove" if dry_run else "Removed"
-    click.echo(f"{verb} {report.runs} runs ({report.task_runs} task runs) that ended before "
-               f"{report.cutoff.isoformat(timespec='seconds')}, and {report.folders} folders "
-               f"of logs ({report.bytes} bytes)")
+    click.echo(f"{verb} {_count(report.runs, 'run')} ({_count(report.task_runs, 'task run')}) "
+               f"that ended before {report.cutoff.isoformat(timespec='seconds')}, and "
+               f"{_count(report.folders, 'folder')} of logs ({_count(report.bytes, 'byte')})")
     for reason, count in sorted(report.kept.items()):
-        click.echo(f"Kept {count} older runs: {reason}")
+        click.echo(f"Kept {_count(count, 'older run')}: {reason}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 @runs.command("run-child", hidden=True)

@@ -6,9 +6,10 @@ pass, with a cutoff of their choosing and a dry run.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
-from headwater.core.retention import DEFAULT_BATCH, RetentionPolicy, cutoff
+from headwater.core.retention import RetentionPolicy
 from headwater.engine.retention import PruneReport, RunsPruner
 from headwater.errors import InvalidRequest
 from headwater.ports import Clock, Store
@@ -31,15 +32,13 @@ class RetentionMixin(AccessMixin):
             InvalidRequest: when `older_than_days` is below 1.
         """
         self.require_admin("prune run history")
+        if older_than_days < 1:
+            raise InvalidRequest(f"older_than_days must be a number of days of at least 1, "
+                                 f"got {older_than_days}")
         now = self.clock.now()
-        try:
-            before = cutoff(now, older_than_days)
-        except ValueError as error:
-            raise InvalidRequest(f"--older-than-days: {error}") from None
-        assert before is not None
-        policy = RetentionPolicy(runs_days=older_than_days, batch=DEFAULT_BATCH)
+        policy = RetentionPolicy(runs_days=older_than_days)
         return RunsPruner(self.store, self.logs_dir, policy, self.user).prune(
-            now, before, dry_run)
+            now, now - timedelta(days=older_than_days), dry_run)
 
 
 __all__ = ["RetentionMixin"]

@@ -91,7 +91,8 @@ def linked_runs(conn: Connection, ids: Collection[int]) -> dict[int, set[int]]:
     started = sorted(conn.execute(select(runs.c.run_id).where(
         runs.c.run_id.in_(sorted(ids)), runs.c.trigger == RUN_JOB_TRIGGER)).scalars())
     if started:
-        patterns = [body.like(f'%{RUN_JOB_OUTPUT}{{"run_id":{child}}}%') for child in started]
+        # A loose match (the id may be a prefix of another): each body found is parsed.
+        patterns = [body.like(f'%{RUN_JOB_OUTPUT}{{%"run_id":{child}%') for child in started]
         parents = (select(task_runs.c.run_id, body.label("body"))
                    .select_from(task_run_outputs.join(
                        task_runs, task_runs.c.task_run_id == task_run_outputs.c.task_run_id))
@@ -103,7 +104,9 @@ def linked_runs(conn: Connection, ids: Collection[int]) -> dict[int, set[int]]:
 
 
 def _child_of(body: str) -> int | None:
-    output = json.loads(body).get("run_job_output")
+    """The run a Run Job task's output names, if it names one."""
+    document = json.loads(body)
+    output = document.get("run_job_output") if isinstance(document, dict) else None
     child = output.get("run_id") if isinstance(output, dict) else None
     return child if isinstance(child, int) else None
 

@@ -653,6 +653,10 @@ class Store(Protocol):
         """Outbox rows, newest first, as column -> value."""
         ...
 
+    def ping(self) -> None:
+        """Read the store once: `StoreError` when it cannot be read."""
+        ...
+
     def last_audit_id(self) -> int:
         """The number of the audit log's last entry (0 when it is empty)."""
         ...

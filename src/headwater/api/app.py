@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +35,7 @@ from headwater.api.errors import (
 )
 from headwater.api.middleware import HttpMiddleware
 from headwater.api.nul import RefuseNul
-from headwater.api.routes import deploy, jobs, metrics, permissions, runs, workspace
+from headwater.api.routes import deploy, health, jobs, metrics, permissions, runs, workspace
 from headwater.api.routes import secrets as secret_scopes
 from headwater.api.throttle import Limit, Throttle
 from headwater.errors import HeadwaterError
@@ -46,9 +47,11 @@ JOBS_PREFIXES = ("/api/2.1/jobs", "/api/2.2/jobs")
 
 @dataclass(frozen=True, slots=True)
 class ApiSettings:
-    """How the API serves: how fast one client may call."""
+    """How the API serves: how fast one client may call, and how `/api/health` learns
+    whether the server's engine runs (None: the app has no engine of its own)."""
 
     limit: Limit = field(default_factory=Limit)
+    engine_running: Callable[[], bool] | None = None
 
 
 def create_app(service: Service, settings: ApiSettings | None = None) -> FastAPI:
@@ -59,6 +62,7 @@ def create_app(service: Service, settings: ApiSettings | None = None) -> FastAPI
     app.state.service = service
     app.state.throttle = Throttle(settings.limit)
     app.state.counting = metrics.Counting()
+    app.state.engine_running = settings.engine_running
     for prefix in JOBS_PREFIXES:
         app.include_router(jobs.router, prefix=prefix)
         app.include_router(runs.router, prefix=prefix)
@@ -67,6 +71,7 @@ def create_app(service: Service, settings: ApiSettings | None = None) -> FastAPI
     app.include_router(deploy.router)
     app.include_router(secret_scopes.router)
     app.include_router(metrics.router)
+    app.include_router(health.router)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(HeadwaterError, _service_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)

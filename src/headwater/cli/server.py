@@ -73,13 +73,17 @@ def server(host: str, port: int, max_parallel: int | None, rate_limit: float,
     settings = settings_for(db, max_parallel)
     limit = Limit(rate=rate_limit, burst=2 * rate_limit)
     with application(settings) as app, app.engine(schedules=True) as supervisor:
-        api = create_app(app.service, ApiSettings(limit=limit))
+        failed = threading.Event()
+
+        def engine_running() -> bool:  # what /api/health reports: draining or failed is not
+            return not (supervisor.stopping.is_set() or failed.is_set())
+
+        api = create_app(app.service, ApiSettings(limit=limit, engine_running=engine_running))
         site = with_web_ui(api, create_web_app(app.service))
         # log_config=None: uvicorn's lines go to the handler configure_logging set.
         config = uvicorn.Config(site, host=host, port=port, log_level="info", log_config=None,
                                 timeout_graceful_shutdown=30, access_log=False)
         web = uvicorn.Server(config)
-        failed = threading.Event()
         engine = threading.Thread(target=_drive, args=(supervisor, web, failed),
                                   name="headwater-engine")
         _announce(host, port, app.engine_name, settings.db_url)

@@ -8,7 +8,7 @@ from typing import Any
 
 from headwater.core.audit import ChainReport, StoredAuditEntry
 from headwater.core.monitoring import TALLIED_ACTIONS, LiveCounts, Tally, tallied
-from headwater.errors import NotFound
+from headwater.errors import NotFound, StoreError
 from headwater.ports import JobRecord, JobSummary, Store
 from headwater.service.access import AccessMixin
 
@@ -52,6 +52,14 @@ class OperationsMixin(AccessMixin):
 
     # Monitoring: unlike the queries above, open to every signed-in user (a Prometheus
     # scraper's token should not be an admin's). The counts name jobs by id, nothing else.
+
+    def store_problem(self) -> str | None:
+        """Why the state store cannot be read now (`/api/health`), or None when it can."""
+        try:
+            self.store.ping()
+        except StoreError as error:
+            return str(error)
+        return None
 
     def new_tally(self) -> Tally:
         """A tally that counts what the audit log records from now on."""

@@ -142,6 +142,11 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMi
         except _UNAVAILABLE as exc:
             raise StoreError(f"cannot read the state store at {self.engine.url!r}: {exc}") from exc
 
+    def ping(self) -> None:
+        """Read the store once (`/api/health`): `StoreError` when it cannot be read."""
+        with self._reading() as conn:
+            conn.execute(select(1))
+
     # Jobs.
 
     def create_job(self, settings: Mapping[str, object], source: str, at: datetime,

@@ -30,7 +30,8 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
                 suppress_health_check=list(HealthCheck))
 JOB = {"name": "fuzzed", "tasks": [{"task_key": "t", "shell_command_task": {"command": "true"}}]}
 FORM_REFUSALS = re.compile("the request body is not valid JSON|holds a NUL character")
-PROBE = "/.well-known/databricks-config"  # the SDK's probe: answered without a token
+# Answered without a token: the SDK's probe, and the health check of load balancers.
+OPEN = ("/.well-known/databricks-config", "/api/health")
 
 
 @pytest.fixture(scope="module")
@@ -111,12 +112,13 @@ def test_no_input_makes_the_api_fail_or_answer_outside_the_databricks_shape(
 
 @schema.parametrize()
 @settings(FUZZ, max_examples=UNAUTHENTICATED_EXAMPLES)
-def test_without_a_token_every_operation_but_the_probe_is_refused_401(case: Case, server: Server) -> None:
+def test_without_a_token_every_operation_but_the_open_ones_is_refused_401(
+        case: Case, server: Server) -> None:
     status, body, text = answer(server, case, None)
     assert_databricks_answer(status, body, text)
     if case.method.upper() != case.operation.method.upper():  # the fuzzer tries other verbs
         assert (status, body["error_code"]) == (405, "METHOD_NOT_ALLOWED"), text
-    elif case.path == PROBE:
+    elif case.path in OPEN:
         assert status == 200, text
     elif status == 400:  # a request's form (a body that is not JSON, a NUL in its text) is
         # refused as it is read, before the token: it tells nothing about any job or run

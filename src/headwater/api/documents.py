@@ -15,6 +15,7 @@ from typing import Any
 from headwater.core.outcome import run_outcome
 from headwater.core.runstate import TaskRun
 from headwater.core.states import LifeCycleState, ResultState, TerminationCode, status_of
+from headwater.core.waiting import waiting_message
 from headwater.ports import JobRecord, RunRecord
 
 
@@ -84,7 +85,7 @@ def task_run_json(record: RunRecord, run: TaskRun, include_resolved_values: bool
         "attempt_number": run.attempt_number,
         "original_attempt_run_id": ids.get(run.original_attempt_seq, 0),
         "job_run_id": record.run_id,
-        "state": state_json(run.life_cycle, run.result, run.message),
+        "state": state_json(run.life_cycle, run.result, waiting_message(record.state, run)),
         "status": status_json(run.life_cycle, run.result, run.message),
         "start_time": epoch_ms(run.start_time),
         "end_time": epoch_ms(run.end_time),

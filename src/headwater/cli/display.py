@@ -11,6 +11,7 @@ from typing import Any, Protocol, TextIO
 
 from headwater.cli.terminal import printable
 from headwater.core.runstate import RunState, TaskRun
+from headwater.core.waiting import waiting_message
 
 
 class Display(Protocol):
@@ -90,7 +91,8 @@ class LiveDisplay:
             if run is not None:
                 progress = f" {run.loop.done}/{run.loop.total}" if run.loop else ""
                 table.add_row(key, describe(run) + progress, str(run.attempt_number + 1),
-                              elapsed(run, now), printable(run.message[:60]))
+                              elapsed(run, now),
+                              printable(waiting_message(self.state, run)[:60]))
         return table
 
     def close(self) -> None:

@@ -43,5 +43,10 @@ def decide_retry(
         return GiveUp(f"{result} is not retried")
     if policy.max_retries != -1 and attempt_number >= policy.max_retries:
         return GiveUp(f"no retries left ({policy.max_retries} allowed)")
-    earliest = (started or now) + policy.min_interval
-    return RetryAt(max(earliest, now), attempt_number + 1)
+    return RetryAt(retry_time(policy, started, now), attempt_number + 1)
+
+
+def retry_time(policy: RetryPolicy, started: datetime | None, ended: datetime) -> datetime:
+    """When the retry of an attempt that started at `started` and ended at `ended` starts:
+    the minimum interval after its start, and never before its end."""
+    return max((started or ended) + policy.min_interval, ended)

@@ -47,6 +47,7 @@ def test_a_scraper_needs_a_token_and_any_user_s_will_do(server: Server) -> None:
     samples = scrape(server, scraper)
     assert value(samples, "headwater_build_info", version=_installed()) == 1
     assert value(samples, "headwater_runs_awaiting_engine") == 0
+    assert ("headwater_runs_pruned_total", frozenset()) in samples
     assert ("process_cpu_seconds_total", frozenset()) in samples
 
 

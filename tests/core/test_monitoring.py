@@ -28,9 +28,12 @@ def test_run_and_attempt_ends_and_notifications_are_counted_by_label() -> None:
         stored(17, AuditAction.NOTIFICATION_FAILED),
         stored(18, AuditAction.NOTIFICATION_SENT),
         stored(19, AuditAction.RUN_ENDED, job_id=None, result=None),  # no result, no times
+        stored(20, AuditAction.RUNS_PRUNED, job_id=None, runs=4, task_runs=9),
+        stored(21, AuditAction.RUNS_PRUNED, job_id=None, runs=2, task_runs=2),
     ])
 
-    assert tally.last_entry_id == 19
+    assert tally.last_entry_id == 21
+    assert tally.runs_pruned == 6
     assert tally.runs_ended == {("7", "SUCCESS"): 2, ("8", "FAILED"): 1, ("", NO_RESULT): 1}
     assert tally.attempts_ended == {"FAILED": 1, "SUCCESS": 1}
     assert tally.notifications == {"sent": 2, "failed": 1}

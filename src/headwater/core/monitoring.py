@@ -24,7 +24,8 @@ ATTEMPT_DURATION_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 60
 
 # The audit actions a tally reads; every other entry is skipped by the store's query.
 TALLIED_ACTIONS = (AuditAction.RUN_ENDED, AuditAction.ATTEMPT_ENDED,
-                   AuditAction.NOTIFICATION_SENT, AuditAction.NOTIFICATION_FAILED)
+                   AuditAction.NOTIFICATION_SENT, AuditAction.NOTIFICATION_FAILED,
+                   AuditAction.RUNS_PRUNED)
 NO_RESULT = "NONE"  # the label of an end without a result state
 
 
@@ -56,6 +57,7 @@ class Tally:
     runs_ended: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (job, result)
     attempts_ended: Mapping[str, int] = field(default_factory=dict)  # result -> count
     notifications: Mapping[str, int] = field(default_factory=dict)  # "sent"/"failed" -> count
+    runs_pruned: int = 0  # runs retention deleted
     run_durations: Histogram = Histogram(RUN_DURATION_BUCKETS)
     attempt_durations: Histogram = Histogram(ATTEMPT_DURATION_BUCKETS)
 
@@ -66,6 +68,7 @@ def tallied(tally: Tally, entries: Iterable[StoredAuditEntry]) -> Tally:
     attempts = dict(tally.attempts_ended)
     notifications = dict(tally.notifications)
     run_durations, attempt_durations = tally.run_durations, tally.attempt_durations
+    pruned = tally.runs_pruned
     last = tally.last_entry_id
     for stored in entries:
         last = max(last, stored.entry_id)
@@ -85,7 +88,10 @@ def tallied(tally: Tally, entries: Iterable[StoredAuditEntry]) -> Tally:
             notifications["sent"] = notifications.get("sent", 0) + 1
         elif entry.action is AuditAction.NOTIFICATION_FAILED:
             notifications["failed"] = notifications.get("failed", 0) + 1
-    return Tally(last, runs, attempts, notifications, run_durations, attempt_durations)
+        elif entry.action is AuditAction.RUNS_PRUNED:
+            count = entry.details.get("runs")
+            pruned += count if isinstance(count, int) and not isinstance(count, bool) else 0
+    return Tally(last, runs, attempts, notifications, pruned, run_durations, attempt_durations)
 
 
 def _seconds(milliseconds: object) -> float | None:

@@ -111,6 +111,9 @@ class Snapshot(Collector):
         for outcome in OUTCOMES:
             sent.add_metric([outcome], self.tally.notifications.get(outcome, 0))
         yield sent
+        yield CounterMetricFamily("headwater_runs_pruned",
+                                  "Ended runs that retention deleted since the first scrape",
+                                  value=self.tally.runs_pruned)
 
     def _gauges(self) -> Iterator[Metric]:
         live = self.live

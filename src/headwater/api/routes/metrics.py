@@ -4,9 +4,9 @@ when the scraper asks for it).
 Every server shows the whole store: the runs, attempts and notifications of every engine
 sharing it, counted from the audit log since this server's first scrape (see
 core/monitoring.py), and what is happening now. With several servers on one store, scrape
-one. The path is not `/metrics`, which is the web UI's page of job
-figures. A scraper sends a token like any client; any user's token will do (make one for
-it: `headwater tokens create --user prometheus`), since the counts name jobs by id only.
+one. The path is not `/metrics`, which is the web UI's page of job figures. A scraper sends
+a token like any client; any user's token will do (make one for it: `headwater tokens create
+--user prometheus`), since the counts name jobs by id only.
 """
 
 from __future__ import annotations

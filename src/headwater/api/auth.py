@@ -34,13 +34,17 @@ def throttle(request: Request, client: str) -> None:
                        {"Retry-After": str(wait)})
 
 
+def client_address(request: Request) -> str:
+    """The address the request came from: what throttles a caller without a token."""
+    return request.client.host if request.client is not None else "unknown"
+
+
 def caller(request: Request,
            credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
            ) -> Service:
     """The service acting as the user of the request's token."""
     token = credentials.credentials if credentials is not None else None
-    address = request.client.host if request.client is not None else "unknown"
-    throttle(request, f"token:{token}" if token else f"address:{address}")
+    throttle(request, f"token:{token}" if token else f"address:{client_address(request)}")
     if not token:
         raise ApiError(401, "UNAUTHENTICATED", f"No credentials were sent: {HOW_TO_GET_ONE}.")
     service: Service = request.app.state.service
@@ -54,4 +58,4 @@ def caller(request: Request,
 
 Caller = Annotated[Service, Depends(caller)]
 
-__all__ = ["Caller", "caller", "throttle"]
+__all__ = ["Caller", "caller", "client_address", "throttle"]

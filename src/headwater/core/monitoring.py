@@ -39,14 +39,15 @@ class Histogram:
     total: float = 0.0
 
     def observed(self, value: float) -> Histogram:
-        old = self.counts or (0,) * len(self.bounds)
-        counts = tuple(n + (value <= bound) for n, bound in zip(old, self.bounds, strict=True))
+        counts = tuple(n + (value <= bound) for bound, n in self._per_bound())
         return replace(self, counts=counts, count=self.count + 1, total=self.total + value)
 
     def buckets(self) -> list[tuple[float, int]]:
         """(upper bound, cumulative count) for every bound, then +Inf."""
-        counts = self.counts or (0,) * len(self.bounds)
-        return [*zip(self.bounds, counts, strict=True), (float("inf"), self.count)]
+        return [*self._per_bound(), (float("inf"), self.count)]
+
+    def _per_bound(self) -> list[tuple[float, int]]:
+        return list(zip(self.bounds, self.counts or (0,) * len(self.bounds), strict=True))
 
 
 @dataclass(frozen=True, slots=True)

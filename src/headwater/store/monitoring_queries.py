@@ -16,20 +16,18 @@ from sqlalchemy import Connection, func, select
 from headwater.core.audit import StoredAuditEntry
 from headwater.core.monitoring import LiveCounts
 from headwater.core.notifications import DeliveryStatus
-from headwater.core.states import LifeCycleState
 from headwater.ports import Clock
 from headwater.store.lease_queries import claimable_count
-from headwater.store.ops_queries import stored_entry
-from headwater.store.ops_tables import audit_head, audit_log, outbox
+from headwater.store.ops_queries import audit_head_row, stored_entry
+from headwater.store.ops_tables import audit_log, outbox
+from headwater.store.run_queries import TERMINAL
 from headwater.store.tables import runs, task_runs
-
-ENDED = [str(state) for state in LifeCycleState if state.is_terminal]
 
 
 def last_audit_id(conn: Connection) -> int:
     """The number of the audit log's last entry (0 when it is empty)."""
-    last = conn.execute(select(audit_head.c.last_id).where(audit_head.c.head_id == 1))
-    return int(last.scalar_one_or_none() or 0)
+    head = audit_head_row(conn)
+    return 0 if head is None else head[0]
 
 
 def audit_after(conn: Connection, entry_id: int, actions: Collection[str],
@@ -43,13 +41,13 @@ def audit_after(conn: Connection, entry_id: int, actions: Collection[str],
 
 def live_counts(conn: Connection, clock: Clock | None, now: datetime) -> LiveCounts:
     """Runs and task runs not ended by state, runs no engine holds, the outbox's backlog."""
-    active = runs.c.life_cycle.not_in(ENDED)
+    active = runs.c.life_cycle.not_in(TERMINAL)
     run_counts = conn.execute(select(runs.c.life_cycle, func.count())
                               .where(active).group_by(runs.c.life_cycle))
     task_counts = conn.execute(
         select(task_runs.c.life_cycle, func.count())
         .select_from(runs.join(task_runs, task_runs.c.run_id == runs.c.run_id))
-        .where(active, task_runs.c.life_cycle.not_in(ENDED))
+        .where(active, task_runs.c.life_cycle.not_in(TERMINAL))
         .group_by(task_runs.c.life_cycle))
     backlog = conn.execute(select(func.count(), func.min(outbox.c.created_time))
                            .where(outbox.c.status == str(DeliveryStatus.PENDING))).one()

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from headwater.api.auth import throttle
+from headwater.api.auth import client_address, throttle
 from headwater.service import Service
 
 LOGGER = logging.getLogger("headwater.api")
@@ -24,8 +24,7 @@ router = APIRouter(tags=["health"])
 
 @router.get("/api/health", summary="Whether this server can serve: its store and its engine")
 def health(request: Request) -> JSONResponse:
-    address = request.client.host if request.client is not None else "unknown"
-    throttle(request, f"address:{address}")
+    throttle(request, f"address:{client_address(request)}")
     service: Service = request.app.state.service
     engine_running: Callable[[], bool] | None = request.app.state.engine_running
     problem = service.store_problem()

@@ -140,20 +140,22 @@ def test_part_b_retries_then_a_controlled_failure_watched_live(
     page.click("button:text-is('Review changes')")
     expect(page.locator("pre.diff .add")).to_contain_text(["max_retries: 3",
                                                            "min_retry_interval_millis: 60000"])
-    # Saved at the dev target's 1-second interval instead (a test cannot wait 3 minutes)
+    # Saved at a 5-second interval instead (a test cannot wait 3 minutes). The interval runs
+    # from the failed attempt's start, so it must outlast an attempt on a loaded machine for
+    # the retry to be seen waiting: at 1 s, a slow attempt's retry starts at once.
     page.click("a:text-is('Discard')")
     open_task(ada, job_id, "bronze_ingest")
     page.fill("#max_retries", "3")
-    page.fill("#interval", "1")
+    page.fill("#interval", "5")
     page.select_option("#interval_unit", "seconds")
     page.click("button:text-is('Review changes')")
     expect(page.locator("pre.diff .add")).to_contain_text(["max_retries: 3",
-                                                           "min_retry_interval_millis: 1000"])
+                                                           "min_retry_interval_millis: 5000"])
     page.click("#save")
     after = settings_of(server, admin, job_id)
     assert after["version"] == before["version"] + 1
     assert (after["tasks"]["bronze_ingest"]["max_retries"],
-            after["tasks"]["bronze_ingest"]["min_retry_interval_millis"]) == (3, 1000)
+            after["tasks"]["bronze_ingest"]["min_retry_interval_millis"]) == (3, 5000)
 
     # When the job runs with the controlled failure, watched from its run page
     page.fill("input[name='param:simulate_failure']", "true")

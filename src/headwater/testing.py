@@ -357,6 +357,6 @@ class FakeRunner:
 
 def fake_runners() -> dict[str, FakeRunner]:
     """A `FakeRunner` under every task type that runs a process."""
-    kinds = ("notebook_task", "spark_python_task", "python_wheel_task", "sql_task",
+    kinds = ("notebook_task", "spark_python_task", "python_wheel_task", "sql_task", "dbt_task",
              "shell_command_task", "python_operator_task", "run_job_task")
     return dict.fromkeys(kinds, FakeRunner())

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import textwrap
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from headwater.core.load import load_files
 from headwater.core.plan import Plan, build_plan
 from headwater.core.spec import JobSettings
+from headwater.errors import Problem, SpecError
 
 
 def task(key: str, *deps: str, **fields: Any) -> dict[str, Any]:
@@ -22,3 +28,12 @@ def task(key: str, *deps: str, **fields: Any) -> dict[str, Any]:
 
 def plan_of(*tasks: dict[str, Any], **job: Any) -> Plan:
     return build_plan(JobSettings.model_validate({"name": "test", "tasks": list(tasks), **job}))
+
+
+def problems_of(tmp_path: Path, text: str) -> list[Problem]:
+    """The located problems of a job file holding `text` (dedented), which must not load."""
+    path = tmp_path / "job.yml"
+    path.write_text(textwrap.dedent(text).lstrip("\n"))
+    with pytest.raises(SpecError) as raised:
+        load_files([path])
+    return raised.value.problems

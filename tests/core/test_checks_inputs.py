@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
-import pytest
-
 from headwater.core.checks_inputs import MAX_ARGUMENT_BYTES, MAX_TASK_PARAMETER_BYTES
-from headwater.core.load import load_files
-from headwater.errors import Problem, SpecError
 
-
-def problems_of(tmp_path: Path, text: str) -> list[Problem]:
-    path = tmp_path / "job.yml"
-    path.write_text(textwrap.dedent(text).lstrip("\n"))
-    with pytest.raises(SpecError) as raised:
-        load_files([path], None)
-    return raised.value.problems
+from .helpers import problems_of
 
 
 def test_a_job_name_with_a_line_break_is_refused_where_it_is_written(tmp_path: Path) -> None:

@@ -3,16 +3,13 @@ a problem located at its file:line:col, beside the job's other problems."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from headwater.core.checks import check_job
-from headwater.core.load import load_files
 from headwater.core.spec import JobSettings
-from headwater.errors import Problem, SpecError
+
+from .helpers import problems_of
 
 TASK = {"task_key": "only", "shell_command_task": {"command": "true"}}
 
@@ -20,13 +17,6 @@ TASK = {"task_key": "only", "shell_command_task": {"command": "true"}}
 def findings(**schedule: Any) -> list[tuple[str, str]]:
     return check_job(JobSettings.model_validate({"tasks": [TASK], "schedule": schedule}))
 
-
-def problems_of(tmp_path: Path, text: str) -> list[Problem]:
-    path = tmp_path / "job.yml"
-    path.write_text(textwrap.dedent(text).lstrip("\n"))
-    with pytest.raises(SpecError) as raised:
-        load_files([path])
-    return raised.value.problems
 
 
 def test_a_valid_schedule_has_no_findings() -> None:

@@ -42,6 +42,14 @@ TASK_BODIES: dict[str, dict[str, Any]] = {
         "parameters": {"p": "1"},
         "warehouse_id": "w",
     },
+    "dbt_task": {
+        "commands": ["dbt deps", "dbt build --target dev"],
+        "project_directory": "shop",
+        "warehouse_id": "w",
+        "catalog": "main",
+        "schema": "analytics",
+        "source": "WORKSPACE",
+    },
     "run_job_task": {"job_id": 7, "job_parameters": {"a": "b"}},
     "condition_task": {"op": "LESS_THAN", "left": "1", "right": "2"},
     "for_each_task": {

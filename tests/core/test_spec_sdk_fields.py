@@ -44,6 +44,7 @@ SECTIONS: list[tuple[type, type[Model]]] = [
     (jobs.SparkPythonTask, spec_tasks.SparkPythonTask),
     (jobs.PythonWheelTask, spec_tasks.PythonWheelTask),
     (jobs.SqlTask, spec_tasks.SqlTask),
+    (jobs.DbtTask, spec_tasks.DbtTask),
     (jobs.RunJobTask, spec_tasks.RunJobTask),
     (jobs.ConditionTask, spec_tasks.ConditionTask),
 ]

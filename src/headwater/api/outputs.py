@@ -20,7 +20,7 @@ LOG_LIMIT = 5 * 1024 * 1024
 NO_LOGS = frozenset({"notebook_task", "condition_task", "for_each_task"})
 OUTPUT_KEYS = ("notebook_output", "error", "error_trace", "run_job_output")
 # What only headwater has: under the `headwater` key, never in place of a Databricks field.
-EXTENSION_KEYS = ("sql_output", "operator_output")
+EXTENSION_KEYS = ("sql_output", "operator_output", "dbt_output")
 
 
 def setup_durations(outputs: Mapping[int, Mapping[str, Any]]) -> dict[int, int]:

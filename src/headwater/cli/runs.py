@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import click
@@ -118,12 +119,29 @@ def runs_output(task_run_id: int, as_json: bool, db: str | None, host: str | Non
     rows = document.get("headwater", {}).get("sql_output")
     if rows is not None:
         click.echo(printable(f"sql output: {json.dumps(rows)[:2000]}"))
+    for line in dbt_lines(document.get("headwater", {}).get("dbt_output")):
+        click.echo(printable(line))
     if "error" in document:
         click.echo(printable(f"error: {document['error']}"))
     if "error_trace" in document:
         click.echo(printable(document["error_trace"]))
     if document.get("logs"):
         click.echo(printable(document["logs"]), nl=False)
+
+
+def dbt_lines(output: Mapping[str, Any] | None) -> list[str]:
+    """A dbt task's commands, each with what its nodes did, and the nodes that failed."""
+    lines = []
+    for command in (output or {}).get("commands", []):
+        nodes = command.get("nodes", [])
+        counts = Counter(str(node.get("status")) for node in nodes)
+        tally = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+        outcome = "succeeded" if command.get("success") else "FAILED"
+        lines.append(f"{command.get('command')}: {outcome} in {command.get('seconds')} s"
+                     + (f" ({tally})" if tally else ""))
+        lines += [f"  {node.get('unique_id')}: {node.get('status')}" for node in nodes
+                  if node.get("status") in ("error", "fail", "runtime error")]
+    return lines
 
 
 @runs.command("logs")

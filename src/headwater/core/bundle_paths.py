@@ -2,8 +2,9 @@
 them, bounded by what the bundle syncs.
 
 The CLI (`bundle/config/mutator/translate_paths.go`) reads a relative `notebook_path`,
-`python_file`, SQL `file.path`, a library's `whl`/`jar`/`egg`/`requirements` and a local
-dependency of an environment (`./x.whl`, `../dist/*.whl`, `-r ../requirements.txt`) relative to
+`python_file`, SQL `file.path`, a dbt task's `project_directory`, a library's
+`whl`/`jar`/`egg`/`requirements` and a local dependency of an environment (`./x.whl`,
+`../dist/*.whl`, `-r ../requirements.txt`) relative to
 the folder of the YAML file where the value is written (a target in `databricks.yml` overriding
 a task of `resources/x.job.yml` writes from `databricks.yml`'s folder), and turns it into the
 absolute path of that file in the workspace copy of the bundle. headwater does the same with the
@@ -25,11 +26,12 @@ from headwater.core.checks import format_path
 
 __all__ = ["sync_root", "translate_paths"]
 
-# Task fields that name one file, inside the task-type section.
+# Task fields that name one file or folder, inside the task-type section.
 _TASK_FILES = (
     ("notebook_task", "notebook_path"),
     ("spark_python_task", "python_file"),
     ("sql_task", "file", "path"),
+    ("dbt_task", "project_directory"),  # a folder (the CLI translates it as one)
 )
 _LIBRARY_FILES = ("whl", "jar", "egg", "requirements")
 

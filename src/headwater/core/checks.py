@@ -11,6 +11,7 @@ import difflib
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
+from headwater.core.checks_dbt import check_dbt_tasks
 from headwater.core.checks_inputs import check_inputs
 from headwater.core.checks_refs import check_references
 from headwater.core.cron import CronError, parse_cron, time_zone
@@ -273,7 +274,7 @@ def _code_paths(settings: JobSettings) -> Iterator[Finding]:
 def _reads_git(task: Task, settings: JobSettings) -> bool:
     """Paths of a task that reads its code from Git are paths in the repository."""
     sources = [getattr(getattr(task, kind, None), "source", None)
-               for kind in ("notebook_task", "spark_python_task")]
+               for kind in ("notebook_task", "spark_python_task", "dbt_task")]
     sources.append(task.sql_task.file.source if task.sql_task and task.sql_task.file else None)
     return any(str(source) == "GIT" for source in sources) or (
         settings.git_source is not None and not any(str(s) == "WORKSPACE" for s in sources))
@@ -286,6 +287,8 @@ def _task_code_paths(task: Task) -> Iterator[tuple[str, str]]:
         yield "spark_python_task.python_file", task.spark_python_task.python_file
     if task.sql_task is not None and task.sql_task.file is not None:
         yield "sql_task.file.path", task.sql_task.file.path
+    if task.dbt_task is not None and task.dbt_task.project_directory is not None:
+        yield "dbt_task.project_directory", task.dbt_task.project_directory
 
 
 def _saved_queries(settings: JobSettings) -> Iterator[Finding]:
@@ -357,6 +360,10 @@ def _inputs(settings: JobSettings) -> Iterator[Finding]:
     return check_inputs(settings, iter_tasks(settings))
 
 
+def _dbt_tasks(settings: JobSettings) -> Iterator[Finding]:
+    return check_dbt_tasks(iter_tasks(settings))
+
+
 _CHECKS: tuple[Callable[[JobSettings], Iterable[Finding]], ...] = (
     _task_count,
     _duplicate_task_keys,
@@ -377,5 +384,6 @@ _CHECKS: tuple[Callable[[JobSettings], Iterable[Finding]], ...] = (
     _clusters,
     _schedule,
     _inputs,
+    _dbt_tasks,
     check_references,
 )

@@ -33,6 +33,7 @@ REFERENCE_FIELDS: dict[str, dict[str, str]] = {
     "python_wheel_task": {"parameters": "list", "named_parameters": "map"},
     "python_operator_task": {"parameters": "named"},
     "sql_task": {"parameters": "map"},
+    "dbt_task": {"commands": "list"},
     "run_job_task": {"job_parameters": "map"},
     "condition_task": {"left": "text", "right": "text"},
     "for_each_task": {"inputs": "text"},

@@ -35,7 +35,6 @@ def describe(error: ErrorDetails, model: type[BaseModel]) -> tuple[tuple[PathPar
 UNSUPPORTED_TASK_NEEDS = {
     "spark_jar_task": "Spark (a JVM cluster)",
     "spark_submit_task": "Spark (a JVM cluster)",
-    "dbt_task": "dbt on a Databricks SQL warehouse",
     "pipeline_task": "a Lakeflow Declarative Pipeline",
     "dashboard_task": "a Databricks dashboard",
     "alert_task": "a Databricks SQL alert",
@@ -64,7 +63,7 @@ def _unknown_field(error: ErrorDetails, loc: Sequence[PathPart], model: type[Bas
     if name in UNSUPPORTED_TASK_TYPES:
         return (f"{name} is a Lakeflow task type headwater does not run: it needs "
                 f"{UNSUPPORTED_TASK_NEEDS[name]}; use notebook_task, spark_python_task, "
-                "python_wheel_task, python_operator_task, sql_task, run_job_task, "
+                "python_wheel_task, python_operator_task, sql_task, dbt_task, run_job_task, "
                 "condition_task, for_each_task or shell_command_task")
     fields = field_names(model, loc[:-1])
     hint = suggest(name, fields)

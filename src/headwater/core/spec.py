@@ -56,6 +56,7 @@ from headwater.core.spec_libraries import Library
 from headwater.core.spec_tasks import (
     ConditionTask,
     ConditionTaskOp,
+    DbtTask,
     NotebookTask,
     OperatorParameter,
     PythonOperatorTask,
@@ -75,6 +76,7 @@ TASK_TYPES = (
     "python_wheel_task",
     "python_operator_task",
     "sql_task",
+    "dbt_task",
     "run_job_task",
     "condition_task",
     "for_each_task",
@@ -138,6 +140,7 @@ class Task(Model):
     python_wheel_task: PythonWheelTask | None = None
     python_operator_task: PythonOperatorTask | None = None
     sql_task: SqlTask | None = None
+    dbt_task: DbtTask | None = None
     run_job_task: RunJobTask | None = None
     condition_task: ConditionTask | None = None
     for_each_task: ForEachTask | None = None
@@ -209,6 +212,7 @@ __all__ = [
     "ConditionTaskOp",
     "Continuous",
     "CronSchedule",
+    "DbtTask",
     "EmailNotifications",
     "ForEachTask",
     "GitSource",

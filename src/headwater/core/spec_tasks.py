@@ -7,6 +7,7 @@ extensions.
 
 from __future__ import annotations
 
+import warnings
 from enum import StrEnum
 
 from pydantic import StrictInt
@@ -86,6 +87,23 @@ class SqlTask(Model):
     file: SqlFile | None = None
     parameters: dict[str, Text] = {}
     warehouse_id: str | None = None
+
+
+# The Jobs API names a field `schema`, which shadows pydantic's deprecated `BaseModel.schema()`:
+# harmless (headwater never calls it), so the warning pydantic gives at class creation is not shown.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message='Field name "schema"', category=UserWarning)
+
+    class DbtTask(Model):
+        """Run dbt `commands` in order in a dbt project (see `runners/dbt.py`)."""
+
+        commands: list[Text]
+        project_directory: str | None = None  # None: the job's directory (Git: its root)
+        profiles_directory: str | None = None  # relative to the project; None: the project's
+        warehouse_id: str | None = None  # set: headwater writes the profile for that warehouse
+        catalog: str | None = None  # only with warehouse_id
+        schema: str | None = None  # type: ignore[assignment]  # only with warehouse_id
+        source: Source | None = None
 
 
 class RunJobTask(Model):

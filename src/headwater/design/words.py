@@ -42,6 +42,7 @@ TYPE_WORDS = {
     "python_wheel_task": "Python wheel",
     "python_operator_task": "Python operator",
     "sql_task": "SQL",
+    "dbt_task": "dbt",
     "run_job_task": "run job",
     "condition_task": "condition",
     "for_each_task": "for each",
@@ -121,6 +122,13 @@ def code_words(task: Task) -> str:
         return quoted(operator.main) + _named({p.name: p.value for p in operator.parameters})
     if task.sql_task is not None:
         return _sql_words(task)
+    return _flow_words(task)
+
+
+def _flow_words(task: Task) -> str:
+    """What a task of the other types runs: dbt commands, another job, a comparison, ..."""
+    if task.dbt_task is not None:
+        return ", then ".join(quoted(command) for command in task.dbt_task.commands)
     if task.run_job_task is not None:
         run = task.run_job_task
         name = run.job_name or f"job id {run.job_id}"

@@ -39,7 +39,7 @@ from headwater.entrypoints.filelock import locked
 from headwater.runtime import channel
 
 __all__ = ["MAX_OUTPUT_BYTES", "MAX_OUTPUT_ROWS", "SqlProblem", "Table", "bind",
-           "log_commit", "run_script", "statements", "table_output", "written_table"]
+           "log_commit", "log_table", "run_script", "statements", "table_output", "written_table"]
 
 MAX_OUTPUT_ROWS = 1000
 MAX_OUTPUT_BYTES = 48 * 1024
@@ -206,8 +206,13 @@ def written_table(statement: list[Token]) -> str | None:
 def log_commit(database: Path, statement: list[Token]) -> None:
     """Append the table a statement wrote to the database's commit log (under its lock)."""
     table = written_table(statement)
-    if table is None:
-        return
+    if table is not None:
+        log_table(database, table)
+
+
+def log_table(database: Path, table: str) -> None:
+    """Append a commit of `table` (`schema.table`) to the database's commit log (under its
+    lock): a SQL statement's, or a model dbt built (`headwater.entrypoints.dbt`)."""
     line = json.dumps({"table": table, "at": time.time()}) + "\n"
     with database.with_name(database.name + ".commits.jsonl").open("a", encoding="utf-8") as log:
         log.write(line)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from headwater.ports import Runner
+    from headwater.runners.dbt import DbtRunner
     from headwater.runners.notebook import NotebookRunner
     from headwater.runners.operator import OperatorRunner
     from headwater.runners.script import ScriptRunner
@@ -23,11 +24,12 @@ if TYPE_CHECKING:
     from headwater.runners.sql import SqlRunner
     from headwater.runners.wheel import WheelRunner
 
-__all__ = ["NotebookRunner", "OperatorRunner", "ScriptRunner", "ShellRunner", "SqlRunner",
-           "WheelRunner", "runners_by_type"]
+__all__ = ["DbtRunner", "NotebookRunner", "OperatorRunner", "ScriptRunner", "ShellRunner",
+           "SqlRunner", "WheelRunner", "runners_by_type"]
 
-_MODULES = {"NotebookRunner": "notebook", "OperatorRunner": "operator", "ScriptRunner": "script",
-            "ShellRunner": "shell", "SqlRunner": "sql", "WheelRunner": "wheel"}
+_MODULES = {"DbtRunner": "dbt", "NotebookRunner": "notebook", "OperatorRunner": "operator",
+            "ScriptRunner": "script", "ShellRunner": "shell", "SqlRunner": "sql",
+            "WheelRunner": "wheel"}
 
 
 def __getattr__(name: str) -> object:
@@ -51,6 +53,7 @@ def runners_by_type(home: Path | None = None,
         run_job_chain: the job ids of the Run Job tasks above this engine, outermost first.
     """
     from headwater.runners import (
+        dbt,
         environments,
         notebook,
         operator,
@@ -70,6 +73,7 @@ def runners_by_type(home: Path | None = None,
         "python_operator_task": operator.OperatorRunner(environments=envs),
         "python_wheel_task": wheel.WheelRunner(environments=envs),
         "sql_task": sql.SqlRunner(sql_warehouses, environments=envs),
+        "dbt_task": dbt.DbtRunner(sql_warehouses, environments=envs),
     }
     if db_url is not None:
         runners["run_job_task"] = run_job.RunJobRunner(db_url, run_job_chain)

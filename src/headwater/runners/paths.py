@@ -17,8 +17,9 @@ __all__ = ["resolve_in_workdir"]
 
 
 def resolve_in_workdir(written: str, workdir: Path, task_key: str, field: str,
-                       suffixes: Sequence[str] = ()) -> Path:
-    """The absolute path of an existing file named in a task's settings.
+                       suffixes: Sequence[str] = (), directory: bool = False) -> Path:
+    """The absolute path of an existing file (or, with `directory`, folder) named in a task's
+    settings.
 
     Args:
         written: the path as the job author wrote it.
@@ -27,9 +28,11 @@ def resolve_in_workdir(written: str, workdir: Path, task_key: str, field: str,
         field: the setting's name (`python_file`, `notebook_path`), for the error message.
         suffixes: suffixes tried, in order, when `written` itself is not a file
             (a Databricks notebook path leaves out `.py`).
+        directory: look for a folder (a dbt project) instead of a file.
 
     Raises:
-        InvalidRequest: when a relative path leaves `workdir`, or no file exists.
+        InvalidRequest: when a relative path leaves `workdir`, or no such file or folder
+            exists.
     """
     base = Path(os.path.abspath(workdir))
     path = Path(os.path.normpath(base / written))  # lexical: `a/../b` -> `b`
@@ -40,7 +43,7 @@ def resolve_in_workdir(written: str, workdir: Path, task_key: str, field: str,
         )
     candidates = [path, *(path.with_name(path.name + suffix) for suffix in suffixes)]
     for candidate in candidates:
-        if candidate.is_file():
+        if candidate.is_dir() if directory else candidate.is_file():
             return candidate
     looked = " or ".join(repr(os.fspath(c)) for c in candidates)
     raise InvalidRequest(f"task {task_key!r}: {field} {written!r} not found (looked for {looked})")

@@ -36,6 +36,7 @@ PARAMETERS = {
     "spark_python_task": ("parameters", "list"),
     "python_wheel_task": ("parameters", "list"),
     "sql_task": ("parameters", "named"),
+    "dbt_task": ("commands", "list"),
     "run_job_task": ("job_parameters", "named"),
     "shell_command_task": ("env", "named"),
 }

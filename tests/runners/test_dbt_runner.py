@@ -192,3 +192,16 @@ def test_a_failure_names_the_command_and_each_failed_node_on_one_line() -> None:
     assert message == ("dbt command 2 of 3 failed: dbt build: model.shop.bad error: Runtime "
                        "Error in model bad (models/bad.sql): Catalog Error: no table x; "
                        "test.shop.unique_id fail: Got 2 results")
+
+
+def test_a_profile_written_for_databricks_fails_saying_what_to_use_instead() -> None:
+    class Result:  # what dbtRunner returns when dbt cannot parse the project
+        exception = RuntimeError("Parsing Error\n  Env var required but not provided: 'DBT_HOST'")
+
+    message = failure_message(1, 2, "dbt run --target=dev", Result(), [])
+
+    assert message.startswith("dbt command 1 of 2 failed: dbt run --target=dev: RuntimeError: "
+                              "Parsing Error")
+    assert message.endswith("Databricks sets DBT_HOST and DBT_ACCESS_TOKEN for its SQL "
+                            "warehouse, which headwater does not have: run on headwater's "
+                            "warehouse with warehouse_id, or add a duckdb target to the profile")

@@ -49,6 +49,8 @@ _OK = frozenset({"success", "pass"})
 _FAILED = frozenset({"error", "fail", "runtime error"})
 _TARGET_OPTIONS = ("--target", "-t")
 _DEFAULTS = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_USE_COLORS": "false"}
+# What a profile written for a Databricks SQL warehouse reads (`env_var('DBT_HOST')`).
+_DATABRICKS_VARIABLES = ("DBT_HOST", "DBT_ACCESS_TOKEN")
 NEEDS_DBT = ("dbt_task needs dbt-core and the adapter of its profile in the task's Python: "
              "add them to the task's environment (dependencies: [\"dbt-core\", \"dbt-duckdb\"]) "
              "or libraries, or install them beside headwater: pip install 'headwater[dbt]'")
@@ -151,15 +153,19 @@ def _summary(message: object) -> str:
 
 
 def failure_message(number: int, total: int, command: str, result: Any,
-             nodes: Sequence[Mapping[str, Any]]) -> str:
+                    nodes: Sequence[Mapping[str, Any]]) -> str:
     """The task's error: the command, and the nodes that failed with why (their first five;
-    the whole of each message is in the log and in `dbt_output`)."""
+    the whole of each message is in the log and in `dbt_output`), or dbt's own error."""
     failed = [node for node in nodes if node["status"] in _FAILED]
     why = "; ".join(f"{node['unique_id']} {node['status']}: {_summary(node['message'])}"
                     for node in failed[:5])
     if not why:
         exception = getattr(result, "exception", None)
         why = f"{type(exception).__name__}: {exception}" if exception else "see its log above"
+        if any(name in why for name in _DATABRICKS_VARIABLES):
+            why += (f"; Databricks sets {' and '.join(_DATABRICKS_VARIABLES)} for its SQL "
+                    "warehouse, which headwater does not have: run on headwater's warehouse "
+                    "with warehouse_id, or add a duckdb target to the profile")
     more = f" (and {len(failed) - 5} more)" if len(failed) > 5 else ""
     return f"dbt command {number} of {total} failed: {command}: {why}{more}"
 

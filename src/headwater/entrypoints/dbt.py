@@ -40,10 +40,11 @@ from headwater.entrypoints.filelock import locked
 from headwater.entrypoints.sql import DUCKDB_PREFIX, NOTICE_VARIABLE, log_table
 from headwater.runtime import channel
 
-__all__ = ["MAX_REPORTED_NODES", "NEEDS_DBT", "DbtFailure", "command_arguments",
+__all__ = ["MAX_REPORTED_NODES", "METRICS", "NEEDS_DBT", "DbtFailure", "command_arguments",
            "failure_message", "main", "profile_text", "run"]
 
 MAX_REPORTED_NODES = 1000  # nodes listed in `dbt_output`, over every command
+METRICS = ("dbt_nodes_succeeded", "dbt_nodes_failed", "dbt_rows_affected")
 BUILT = frozenset({"model", "seed", "snapshot"})  # node types that write a relation
 _OK = frozenset({"success", "pass"})
 _FAILED = frozenset({"error", "fail", "runtime error"})
@@ -211,8 +212,10 @@ def run(spec: Mapping[str, Any]) -> dict[str, Any]:
         raise DbtFailure(f"{NEEDS_DBT} ({error})") from None
     project = Path(spec["project_dir"])
     commands: list[str] = list(spec["commands"])
+    arguments = [command_arguments(command) for command in commands]  # all, before any runs
     database = _database(spec)
     output: dict[str, Any] = {"commands": []}
+    totals = dict.fromkeys(METRICS, 0)
     reported = 0
     with _scratch_profiles(spec, project) as profiles:
         variables = {"DBT_PROJECT_DIR": str(project), "DBT_PROFILES_DIR": profiles}
@@ -224,12 +227,11 @@ def run(spec: Mapping[str, Any]) -> dict[str, Any]:
         for name, value in _DEFAULTS.items():
             os.environ.setdefault(name, value)
         os.environ.update(variables)
-        for number, command in enumerate(commands, start=1):
-            arguments = command_arguments(command)
+        for number, (command, words) in enumerate(zip(commands, arguments, strict=True), 1):
             print(f"headwater: dbt command {number} of {len(commands)}: {command}", flush=True)
             started = time.monotonic()
             with locked(database) if database else contextlib.nullcontext():
-                result = dbtRunner().invoke(arguments)
+                result = dbtRunner().invoke(words)
                 nodes = _node_results(result)
                 if database is not None:
                     for node in nodes:
@@ -241,25 +243,21 @@ def run(spec: Mapping[str, Any]) -> dict[str, Any]:
                 "command": command, "success": bool(result.success),
                 "seconds": round(time.monotonic() - started, 3), "nodes": shown,
                 "nodes_truncated": len(shown) < len(nodes)})
-            _record_metrics(nodes)
+            _record_metrics(totals, nodes)
             if not result.success:
                 raise DbtFailure(failure_message(number, len(commands), command, result, nodes),
                                  output)
     return output
 
 
-def _record_metrics(nodes: Sequence[Mapping[str, Any]]) -> None:
-    """Add a command's figures to the attempt's metrics (the last value of a name is kept, so
-    each is recorded as the running total)."""
-    totals = _TOTALS
+def _record_metrics(totals: dict[str, int], nodes: Sequence[Mapping[str, Any]]) -> None:
+    """Add a command's figures to `totals` and record them as the attempt's metrics (the last
+    value of a name is the one kept, so each is recorded as the running total)."""
     totals["dbt_nodes_succeeded"] += sum(node["status"] in _OK for node in nodes)
     totals["dbt_nodes_failed"] += sum(node["status"] in _FAILED for node in nodes)
     totals["dbt_rows_affected"] += sum(node["rows_affected"] or 0 for node in nodes)
     for name, value in totals.items():
         channel.append_line(channel.METRICS, {"name": name, "value": value})
-
-
-_TOTALS = {"dbt_nodes_succeeded": 0, "dbt_nodes_failed": 0, "dbt_rows_affected": 0}
 
 
 def main(argv: Sequence[str]) -> int:

@@ -17,6 +17,7 @@ from headwater.entrypoints.dbt import (
     NEEDS_DBT,
     DbtFailure,
     command_arguments,
+    failure_details,
     failure_message,
     profile_text,
 )
@@ -205,3 +206,17 @@ def test_a_profile_written_for_databricks_fails_saying_what_to_use_instead() -> 
     assert message.endswith("Databricks sets DBT_HOST and DBT_ACCESS_TOKEN for its SQL "
                             "warehouse, which headwater does not have: run on headwater's "
                             "warehouse with warehouse_id, or add a duckdb target to the profile")
+
+
+def test_the_trace_of_a_dbt_failure_is_dbts_whole_reason_not_a_python_traceback() -> None:
+    nodes = [{"unique_id": "model.shop.bad", "status": "error",
+              "message": "Runtime Error in model bad\n  Catalog Error: no table x"},
+             {"unique_id": "model.shop.ok", "status": "success", "message": "OK"}]
+
+    assert failure_details(None, nodes) == (
+        "model.shop.bad error:\nRuntime Error in model bad\n  Catalog Error: no table x")
+
+    class Result:
+        exception = RuntimeError("Could not find profile named 'shop'")
+
+    assert failure_details(Result(), []) == "RuntimeError: Could not find profile named 'shop'"

@@ -41,7 +41,7 @@ from headwater.entrypoints.sql import DUCKDB_PREFIX, NOTICE_VARIABLE, log_table
 from headwater.runtime import channel
 
 __all__ = ["MAX_REPORTED_NODES", "METRICS", "NEEDS_DBT", "DbtFailure", "command_arguments",
-           "failure_message", "main", "profile_text", "run"]
+           "failure_details", "failure_message", "main", "profile_text", "run"]
 
 MAX_REPORTED_NODES = 1000  # nodes listed in `dbt_output`, over every command
 METRICS = ("dbt_nodes_succeeded", "dbt_nodes_failed", "dbt_rows_affected")
@@ -60,9 +60,10 @@ NEEDS_DBT = ("dbt_task needs dbt-core and the adapter of its profile in the task
 class DbtFailure(Exception):
     """A dbt command failed; the message says which and why, `output` what ran until then."""
 
-    def __init__(self, message: str, output: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, message: str, output: Mapping[str, Any] | None = None,
+                 details: str = "") -> None:
         super().__init__(message)
-        self.output = output
+        self.output, self.details = output, details
 
 
 def command_arguments(command: str) -> list[str]:
@@ -171,6 +172,16 @@ def failure_message(number: int, total: int, command: str, result: Any,
     return f"dbt command {number} of {total} failed: {command}: {why}{more}"
 
 
+def failure_details(result: Any, nodes: Sequence[Mapping[str, Any]]) -> str:
+    """The error's trace: each failed node's whole message (dbt's and the database's), or
+    dbt's own error, rather than a Python traceback of headwater's."""
+    failed = [f"{node['unique_id']} {node['status']}:\n{node['message']}" for node in nodes
+              if node["status"] in _FAILED]
+    exception = getattr(result, "exception", None)
+    return "\n\n".join(failed) or (f"{type(exception).__name__}: {exception}"
+                                    if exception else "")
+
+
 @contextlib.contextmanager
 def _scratch_profiles(spec: Mapping[str, Any], project: Path) -> Iterator[str]:
     """The profiles folder: the project's own, or a temporary one written for the warehouse."""
@@ -246,7 +257,7 @@ def run(spec: Mapping[str, Any]) -> dict[str, Any]:
             _record_metrics(totals, nodes)
             if not result.success:
                 raise DbtFailure(failure_message(number, len(commands), command, result, nodes),
-                                 output)
+                                 output, failure_details(result, nodes))
     return output
 
 
@@ -272,7 +283,8 @@ def main(argv: Sequence[str]) -> int:
     except Exception as error:  # the task's failure, reported in its result
         failure = error if isinstance(error, DbtFailure) else None
         message = str(error) if failure else f"{type(error).__name__}: {error}"
-        fields: dict[str, object] = {"error": message, "error_trace": traceback.format_exc()}
+        trace = failure.details if failure and failure.details else traceback.format_exc()
+        fields: dict[str, object] = {"error": message, "error_trace": trace}
         if failure is not None and failure.output is not None:
             fields["dbt_output"] = failure.output
         channel.update_result(fields)

@@ -10,6 +10,7 @@ states are the documents', never derived again here. Pure: `RunDetails` in, view
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,35 @@ class Attempt:
     trace: str
     values: Mapping[str, Any]
     metrics: Mapping[str, float]
+    dbt: Sequence[DbtCommand] = ()  # a dbt task's commands, as far as they ran
+
+
+@dataclass(frozen=True, slots=True)
+class DbtCommand:
+    """One command of a dbt task's attempt and what it did to each node (`dbt_output`)."""
+
+    command: str
+    success: bool
+    seconds: float
+    nodes: Sequence[Mapping[str, Any]]
+    truncated: bool
+
+    @property
+    def tally(self) -> str:
+        """`3 success, 1 fail`: how many nodes ended in each status."""
+        counts = Counter(str(node.get("status", "")) for node in self.nodes)
+        return ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+
+
+def _dbt_commands(output: Mapping[str, Any]) -> tuple[DbtCommand, ...]:
+    dbt = output.get("dbt_output")
+    commands = dbt.get("commands") if isinstance(dbt, Mapping) else None
+    return tuple(
+        DbtCommand(command=str(each.get("command", "")), success=bool(each.get("success")),
+                   seconds=float(each.get("seconds") or 0),
+                   nodes=[node for node in each.get("nodes") or () if isinstance(node, Mapping)],
+                   truncated=bool(each.get("nodes_truncated")))
+        for each in commands or () if isinstance(each, Mapping))
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +254,7 @@ def _attempt(task: Mapping[str, Any], output: Mapping[str, Any],
         end=int(task.get("end_time") or 0), duration=int(task.get("run_duration") or 0),
         message=task["state"].get("state_message", ""), exit_code=task.get("exit_code"),
         error=str(error), trace=str(output.get("error_trace") or ""),
-        values=task.get("task_values") or {}, metrics=metrics)
+        values=task.get("task_values") or {}, metrics=metrics, dbt=_dbt_commands(output))
 
 
-__all__ = ["Attempt", "Iteration", "RunView", "TaskView", "run_view"]
+__all__ = ["Attempt", "DbtCommand", "Iteration", "RunView", "TaskView", "run_view"]

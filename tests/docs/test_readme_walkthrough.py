@@ -13,7 +13,8 @@ The convention (see "How the walkthrough is tested" at the end of README.md):
   `exit=N` (or `exit=nonzero`; default 0) is the block's exit code, `contains: "text"` and
   `absent: "text"` look at its output (stdout and stderr together, as on a terminal), and
   `capture: <placeholder> = "regex"` takes the regex's first group from the output: later
-  blocks have every `<placeholder>` replaced by it (`<run id>` in the README).
+  blocks have every `<placeholder>` replaced by it (`<run id>` in the README), and
+  `timeout=N` gives a block N seconds instead of 60 (one that builds a task's environment).
 
 The blocks run in order, each with `bash`, in ONE working directory: a copy of the examples,
 the Makefile and pyproject.toml, with `.venv` linking to the venv running the tests. The copy's
@@ -42,10 +43,12 @@ REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
 EXAMPLE = Path("examples/lf_job_etl_pipeline")
 BUNDLE_INIT_EXAMPLE = Path("examples/my_project")  # the `databricks bundle init` layout
+DBT_EXAMPLE = Path("examples/dbt_shop")
 BLOCK = re.compile(r"^```sh walkthrough\n(?P<body>.*?)^```\n(?P<after>(?:[ \t]*\n)*"
                    r"<!--\s*expect:(?P<expect>.*?)-->)?", re.S | re.M)
 QUOTED = r"""(?:"(?P<{0}>[^"]*)"|'(?P<{0}_>[^']*)')"""  # "text" or 'text with "quotes"'
 DIRECTIVE = re.compile(r"\s*(?:(?P<exit>exit)\s*=\s*(?P<code>\d+|nonzero)"
+                       r"|timeout\s*=\s*(?P<timeout>\d+)"
                        r"|(?P<kind>contains|absent)\s*:\s*" + QUOTED.format("text") +
                        r"|capture\s*:\s*(?P<name><[^>]+>)\s*=\s*" + QUOTED.format("regex") +
                        r")\s*(?:;|\Z)")
@@ -59,6 +62,7 @@ class Block:
     line: int  # where it starts in README.md
     commands: str
     exit: str = "0"
+    timeout: int = BLOCK_TIMEOUT
     contains: list[str] = field(default_factory=list)
     absent: list[str] = field(default_factory=list)
     captures: dict[str, str] = field(default_factory=dict)
@@ -73,6 +77,8 @@ def parse_expect(text: str, line: int) -> dict[str, object]:
             raise AssertionError(f"README.md:{line}: cannot read the expect directive {rest!r}")
         if match["exit"]:
             found["exit"] = match["code"]
+        elif match["timeout"]:
+            found["timeout"] = int(match["timeout"])
         elif match["kind"]:
             text_ = match["text"] if match["text"] is not None else match["text_"]
             found[match["kind"]].append(text_)  # type: ignore[union-attr]
@@ -103,7 +109,7 @@ def free_port() -> int:
 
 def prepare(workdir: Path) -> None:
     """The user's checkout, as far as the walkthrough touches it."""
-    for example in (EXAMPLE, BUNDLE_INIT_EXAMPLE):
+    for example in (EXAMPLE, BUNDLE_INIT_EXAMPLE, DBT_EXAMPLE):
         shutil.copytree(REPO / example, workdir / example,
                         ignore=shutil.ignore_patterns("output", "__pycache__", ".headwater"))
     for name in ("Makefile", "pyproject.toml"):
@@ -128,13 +134,14 @@ def environment() -> dict[str, str]:
     return env
 
 
-def run_block(commands: str, workdir: Path, log: Path) -> tuple[int, str]:
+def run_block(commands: str, workdir: Path, log: Path,
+              timeout: int = BLOCK_TIMEOUT) -> tuple[int, str]:
     with log.open("w") as out:
         process = subprocess.Popen(["bash", "-c", PREAMBLE + commands], cwd=workdir,
                                    env=environment(), stdout=out, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
         try:
-            code = process.wait(timeout=BLOCK_TIMEOUT)
+            code = process.wait(timeout=timeout)
         finally:
             # the block's background processes (an alert catcher) go with it
             with contextlib.suppress(ProcessLookupError):
@@ -162,7 +169,8 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
     captured: dict[str, str] = {}
     for number, block in enumerate(blocks, 1):
         commands = substitute(block.commands, captured, block.line)
-        code, output = run_block(commands, workdir, tmp_path / f"block-{number}.log")
+        code, output = run_block(commands, workdir, tmp_path / f"block-{number}.log",
+                                 block.timeout)
         where = (f"README.md:{block.line} (walkthrough block {number}):\n{commands}\n"
                  f"--- exit {code}, output:\n{output}")
         if block.exit == "nonzero":

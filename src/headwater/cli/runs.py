@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,6 +18,7 @@ import click
 from headwater.cli.common import db_option, parse_pairs, reports_errors, settings_for
 from headwater.cli.connect import connect, finish, server_options
 from headwater.cli.terminal import printable, printable_stream
+from headwater.core.dbt_results import failed_nodes, status_tally
 
 
 @click.group()
@@ -134,13 +134,12 @@ def dbt_lines(output: Mapping[str, Any] | None) -> list[str]:
     lines = []
     for command in (output or {}).get("commands", []):
         nodes = command.get("nodes", [])
-        counts = Counter(str(node.get("status")) for node in nodes)
-        tally = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+        tally = status_tally(nodes)
         outcome = "succeeded" if command.get("success") else "FAILED"
         lines.append(f"{command.get('command')}: {outcome} in {command.get('seconds')} s"
                      + (f" ({tally})" if tally else ""))
-        lines += [f"  {node.get('unique_id')}: {node.get('status')}" for node in nodes
-                  if node.get("status") in ("error", "fail", "runtime error")]
+        lines += [f"  {node.get('unique_id')}: {node.get('status')}"
+                  for node in failed_nodes(nodes)]
     return lines
 
 

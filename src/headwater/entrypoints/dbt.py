@@ -47,7 +47,7 @@ MAX_REPORTED_NODES = 1000  # nodes listed in `dbt_output`, over every command
 METRICS = ("dbt_nodes_succeeded", "dbt_nodes_failed", "dbt_rows_affected")
 BUILT = frozenset({"model", "seed", "snapshot"})  # node types that write a relation
 _OK = frozenset({"success", "pass"})
-_FAILED = frozenset({"error", "fail", "runtime error"})
+_FAILED = frozenset({"error", "fail", "runtime error"})  # as core/dbt_results.FAILED_STATUSES
 _TARGET_OPTIONS = ("--target", "-t")
 _DEFAULTS = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_USE_COLORS": "false"}
 # What a profile written for a Databricks SQL warehouse reads (`env_var('DBT_HOST')`).

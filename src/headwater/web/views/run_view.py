@@ -10,12 +10,12 @@ states are the documents', never derived again here. Pure: `RunDetails` in, view
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from headwater.api.documents import iterations_json
+from headwater.core.dbt_results import status_tally
 from headwater.core.runstate import TaskRun
 from headwater.service import RunDetails
 from headwater.web.views.states import Shown, shown_of
@@ -58,9 +58,8 @@ class DbtCommand:
 
     @property
     def tally(self) -> str:
-        """`3 success, 1 fail`: how many nodes ended in each status."""
-        counts = Counter(str(node.get("status", "")) for node in self.nodes)
-        return ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+        """`1 fail, 3 success`: how many nodes ended in each status."""
+        return status_tally(self.nodes)
 
 
 def _dbt_commands(output: Mapping[str, Any]) -> tuple[DbtCommand, ...]:

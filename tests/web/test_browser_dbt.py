@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.servers import Server
-from tests.web.browsing import Visitor, create_job, run_now, wait_for_state
+from tests.web.browsing import Visitor, api, create_job, run_now, wait_for_state
 
 BUILD_SECONDS = 300  # the environment's first build, then dbt itself
 
@@ -82,3 +82,26 @@ def test_a_dbt_tasks_commands_and_nodes_are_in_its_panel(
         "Got 1 result, configured to fail if != 0")
     expect(panel.locator("pre.trace").first).not_to_contain_text("Traceback")
     ada.shot("run-dbt")
+
+    # When the task's commands are edited on its page: the failing test is left out of build
+    page = ada.goto(f"/jobs/{job_id}/tasks/transform")
+    commands_field = page.locator("textarea[name=parameters]")
+    expect(page.locator("label", has=commands_field)).to_contain_text("Commands (one a line)")
+    expect(commands_field).to_have_value("dbt seed\ndbt build")
+    commands_field.fill("dbt seed\ndbt build --exclude unique_totals_id")
+    page.click("button:text-is('Review changes')")
+    expect(page.locator("pre.diff .add")).to_contain_text(
+        ["- dbt build --exclude unique_totals_id"])
+    page.click("#save")
+    expect(page.locator("#saved")).to_contain_text("Saved as version 2")
+    settings = api(server, admin, "GET", f"get?job_id={job_id}")["settings"]
+    assert settings["tasks"][0]["dbt_task"]["commands"] == [
+        "dbt seed", "dbt build --exclude unique_totals_id"]
+
+    # Then the next run succeeds, its build without the excluded test
+    run_id = run_now(server, admin, job_id)
+    wait_for_state(server, admin, run_id, "SUCCESS", timeout=BUILD_SECONDS)
+    page = ada.goto(f"/runs/{run_id}?task=transform")
+    build = page.locator("#task-panel details.dbt-command").nth(1)
+    expect(build).to_have_attribute("data-success", "true")
+    expect(build.locator("summary")).to_contain_text("1 pass, 2 success")

@@ -36,10 +36,12 @@ PARAMETERS = {
     "spark_python_task": ("parameters", "list"),
     "python_wheel_task": ("parameters", "list"),
     "sql_task": ("parameters", "named"),
-    "dbt_task": ("commands", "list"),
+    "dbt_task": ("commands", "list"),  # labelled Commands: see PARAMETER_LABELS
     "run_job_task": ("job_parameters", "named"),
     "shell_command_task": ("env", "named"),
 }
+
+PARAMETER_LABELS = {"dbt_task": "Commands"}  # the editor's label, where not "Parameters"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,7 @@ class TaskFields:
     timeout_unit: str
     parameters: str
     parameters_kind: str | None  # "named", "list", or None: the type takes none
+    parameters_label: str  # what the type calls them: "Parameters", a dbt task's "Commands"
     emails: Mapping[str, str]
     destinations: Mapping[str, str]  # webhook and Slack destination ids, by event
     description: str
@@ -118,6 +121,7 @@ def fields_of(task: Mapping[str, Any], others: Sequence[Mapping[str, Any]]) -> T
         timeout=timeout, timeout_unit=timeout_unit,
         parameters=_parameters_text(task.get(kind, {}).get(where), parameters_kind),
         parameters_kind=parameters_kind,
+        parameters_label=PARAMETER_LABELS.get(kind, "Parameters"),
         emails={event: ", ".join(emails.get(event, [])) for event, _ in EMAIL_EVENTS},
         destinations={event: ", ".join(hook["id"] for hook in hooks.get(event, []))
                       for event, _ in EMAIL_EVENTS},

@@ -99,6 +99,21 @@ def test_profiles_directory_is_read_from_the_project(tmp_path: Path) -> None:
     assert child_spec(spec.argv)["profiles_dir"] == str(folder / "dbt_profiles")
 
 
+def test_an_absolute_project_takes_its_profiles_directory_from_there(tmp_path: Path) -> None:
+    # Given a project outside the job's folder, named by its absolute path (a job made
+    # through the API names its files so)
+    folder = project(tmp_path / "elsewhere")
+    (folder / "profiles").mkdir()
+    (folder / "profiles" / "profiles.yml").write_text("shop_profile: {}\n")
+    (tmp_path / "job").mkdir()
+
+    spec = DbtRunner().launch_spec(
+        dbt_task(project_directory=str(folder), profiles_directory="profiles"),
+        attempt_context(tmp_path / "job", "transform"))
+
+    assert child_spec(spec.argv)["profiles_dir"] == str(folder / "profiles")
+
+
 def test_the_job_directory_is_the_project_when_none_is_named(tmp_path: Path) -> None:
     (tmp_path / "dbt_project.yml").write_text("name: shop\n")
 

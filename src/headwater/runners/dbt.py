@@ -89,9 +89,12 @@ class DbtRunner(WarehouseRunner):
                     "headwater's warehouse (the profile is then written for you), or "
                     "profiles_directory to the folder of your profiles.yml")
             return project
-        written = os.path.join(os.path.relpath(project, workdir), settings.profiles_directory)
-        found = resolve_in_workdir(written, workdir, task.task_key, "profiles_directory",
-                                   directory=True)
+        # Relative to the project, and bounded by the job's folder as every path is; a project
+        # named by an absolute path (outside it) takes its profiles as written from there.
+        inside = Path(os.path.abspath(project)).is_relative_to(os.path.abspath(workdir))
+        base = os.path.relpath(project, workdir) if inside else os.fspath(project)
+        found = resolve_in_workdir(os.path.join(base, settings.profiles_directory), workdir,
+                                   task.task_key, "profiles_directory", directory=True)
         if not (found / "profiles.yml").is_file():
             raise InvalidRequest(f"task {task.task_key!r}: profiles_directory "
                                  f"{os.fspath(found)!r} has no profiles.yml")

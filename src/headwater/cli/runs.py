@@ -105,7 +105,8 @@ def print_failed_iterations(run_id: int, task: dict[str, Any], service: Any) -> 
 @reports_errors
 def runs_output(task_run_id: int, as_json: bool, db: str | None, host: str | None,
                 profile: str | None) -> None:
-    """The output of one task run: notebook result, error and trace, SQL rows, logs."""
+    """The output of one task run: notebook result, error and trace, SQL rows, dbt commands
+    and their failed nodes, logs."""
     with connect(db, host, profile) as where:
         document = where.service.output_document(task_run_id)
     if as_json:

@@ -22,6 +22,8 @@ the Jobs API sends it as is (`{"error_code": ..., "message": ...}`), and clients
      ├── ConfigError         config     INVALID_PARAMETER_VALUE  the configuration file is bad
      ├── CronError   core.cron_syntax  INVALID_PARAMETER_VALUE  a cron expression or time
      │                                                           zone id is invalid
+     ├── CheckoutFailed  engine.git_checkouts                    a run's Git snapshot could
+     │                                                           not be made
      ├── ReferenceError      core.refs  INVALID_PARAMETER_VALUE  a `{{...}}` reference names
      │                                                           nothing or cannot be resolved
      │                                                           (shadows the builtin)

@@ -141,6 +141,13 @@ class TaskContext:
     environment: Mapping[str, object] | None = None  # the task's `environments[].spec`, if any
     # The job's `environment_variables` the task selects, files read (core/task_variables.py).
     variables: Mapping[str, str] = field(default_factory=dict)
+    # For a task that reads its code from Git: the run's checkout, where its code paths start.
+    code_dir: Path | None = None
+
+    @property
+    def code_root(self) -> Path:
+        """Where the task's code paths start: the run's checkout, else the job's directory."""
+        return self.code_dir if self.code_dir is not None else self.workdir
 
 
 class Runner(Protocol):

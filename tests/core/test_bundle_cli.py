@@ -335,7 +335,7 @@ def test_text_is_read_into_integer_boolean_and_enum_fields(tmp_path: Path) -> No
           jobs:
             j:
               max_concurrent_runs: "2"
-              git_source: {git_url: "https://example.com/r.git", git_provider: github}
+              git_source: {git_url: "https://example.com/r.git", git_provider: github, git_branch: main}
               queue: {enabled: "${var.paused}"}
               tasks:
                 - task_key: t

@@ -74,9 +74,9 @@ def loop_stats(run: TaskRun) -> dict[str, Any]:
 
 def task_run_json(record: RunRecord, run: TaskRun, include_resolved_values: bool = False,
                   setup_ms: Mapping[int, int] | None = None,
-                  instances: Mapping[int, Mapping[str, Any]] | None = None) -> dict[str, Any]:
-    """One entry of `tasks[]`: one attempt of one task (`instances`: the `cluster_instance`
-    of the attempts that ran on a cluster, by seq)."""
+                  fields: Mapping[int, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """One entry of `tasks[]`: one attempt of one task (`fields`: what the attempts' outputs
+    add, by seq: see `api/outputs.attempt_fields`)."""
     task = record.state.task_of(run)
     ids = record.task_run_ids
     body: dict[str, Any] = {
@@ -119,17 +119,16 @@ def task_run_json(record: RunRecord, run: TaskRun, include_resolved_values: bool
         body["resolved_values"] = json.loads(run.resolved)
     if task.spec.description:
         body["description"] = task.spec.description
-    if (instance := (instances or {}).get(run.seq)) is not None:
-        body["cluster_instance"] = dict(instance)
+    body.update((fields or {}).get(run.seq, {}))
     return body
 
 
 def iterations_json(record: RunRecord, parent: TaskRun, include_resolved_values: bool = False,
                     setup_ms: Mapping[int, int] | None = None,
-                    instances: Mapping[int, Mapping[str, Any]] | None = None,
+                    fields: Mapping[int, Mapping[str, Any]] | None = None,
                     ) -> list[dict[str, Any]]:
     """`iterations[]` of a for-each task run: every attempt of every iteration."""
-    return [task_run_json(record, run, include_resolved_values, setup_ms, instances)
+    return [task_run_json(record, run, include_resolved_values, setup_ms, fields)
             for run in record.state.iterations(parent.seq)]
 
 
@@ -181,13 +180,14 @@ def _repair_entry(kind: str, entry_id: int, start: datetime | None, end: datetim
 
 def run_json(record: RunRecord, include_resolved_values: bool = False,
              setup_ms: Mapping[int, int] | None = None,
-             instances: Mapping[int, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+             fields: Mapping[int, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """The `Run` document of `runs/get`: the run, then every attempt of every task.
 
     `setup_ms` is each attempt's set-up time (waiting for its cluster to start, building its
     environment), by seq; the run's `setup_duration` is their sum (a choice: the Jobs API
-    reports 0 for multi-task runs). `instances` is the `cluster_instance` of each attempt
-    that ran on a cluster, by seq.
+    reports 0 for multi-task runs). `fields` is what the attempts' outputs add to their
+    entries, by seq (`api/outputs.attempt_fields`). A job with a `git_source` has it on the
+    run too, with the `git_snapshot` of its latest attempt that read from Git.
     """
     state = record.state
     position = state.plan.position
@@ -215,7 +215,7 @@ def run_json(record: RunRecord, include_resolved_values: bool = False,
         "execution_duration": 0,
         "cleanup_duration": 0,
         "run_duration": duration_ms(state.start_time, state.end_time),
-        "tasks": [task_run_json(record, run, include_resolved_values, setup_ms, instances)
+        "tasks": [task_run_json(record, run, include_resolved_values, setup_ms, fields)
                   for run in attempts],
         "job_clusters": [],
         "job_parameters": [
@@ -224,9 +224,19 @@ def run_json(record: RunRecord, include_resolved_values: bool = False,
         ],
         "repair_history": repair_history_json(record),
         **({"trigger_info": dict(record.trigger_info)} if record.trigger_info else {}),
+        **_git_source(record, fields or {}),
         "headwater": {"job_version": record.job.version, "workdir": record.workdir,
                       "run_as": record.run_as or record.job.creator},
     }
+
+
+def _git_source(record: RunRecord, fields: Mapping[int, Mapping[str, Any]],
+                ) -> dict[str, Any]:
+    source = record.job.settings.get("git_source")
+    if not isinstance(source, Mapping):
+        return {}
+    used = [fields[seq]["git_source"] for seq in sorted(fields) if "git_source" in fields[seq]]
+    return {"git_source": used[-1] if used else dict(source)}
 
 
 def _declared(record: RunRecord) -> list[dict[str, Any]]:
@@ -236,14 +246,14 @@ def _declared(record: RunRecord) -> list[dict[str, Any]]:
 
 def task_run_document(record: RunRecord, seq: int, include_resolved_values: bool = False,
                       setup_ms: Mapping[int, int] | None = None,
-                      instances: Mapping[int, Mapping[str, Any]] | None = None
+                      fields: Mapping[int, Mapping[str, Any]] | None = None
                       ) -> dict[str, Any]:
     """`runs/get` for a task run id: the attempt, with `iterations[]` for a for-each."""
     run = record.state.task_runs[seq]
-    body = task_run_json(record, run, include_resolved_values, setup_ms, instances)
+    body = task_run_json(record, run, include_resolved_values, setup_ms, fields)
     if run.loop is not None:
         body["iterations"] = iterations_json(record, run, include_resolved_values, setup_ms,
-                                             instances)
+                                             fields)
     return body
 
 

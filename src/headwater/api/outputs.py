@@ -35,11 +35,24 @@ def setup_durations(outputs: Mapping[int, Mapping[str, Any]]) -> dict[int, int]:
     return found
 
 
-def cluster_instances(outputs: Mapping[int, Mapping[str, Any]]) -> dict[int, dict[str, Any]]:
-    """The `cluster_instance` of each attempt that ran on a cluster, by seq: the cluster,
-    and the worker that ran it as `spark_context_id` (with its address, pid and host)."""
-    return {seq: dict(instance) for seq, output in outputs.items()
-            if isinstance(instance := output.get("cluster_instance"), dict)}
+def attempt_fields(record: RunRecord, outputs: Mapping[int, Mapping[str, Any]],
+                   ) -> dict[int, dict[str, Any]]:
+    """What the attempts' outputs add to their entries in `tasks[]`, by seq:
+    `cluster_instance` for one that ran on a cluster (the cluster, and the worker that ran
+    it as `spark_context_id`, with its address, pid and host), and `git_source` with its
+    `git_snapshot` for one that read its code from Git (the commit it used)."""
+    source = record.job.settings.get("git_source")
+    found: dict[int, dict[str, Any]] = {}
+    for seq, output in outputs.items():
+        fields: dict[str, Any] = {}
+        if isinstance(instance := output.get("cluster_instance"), dict):
+            fields["cluster_instance"] = dict(instance)
+        if isinstance(source, Mapping) and isinstance(snapshot := output.get("git_snapshot"),
+                                                      dict):
+            fields["git_source"] = {**source, "git_snapshot": dict(snapshot)}
+        if fields:
+            found[seq] = fields
+    return found
 
 
 def output_seq(record: RunRecord, seq: int | None) -> int:

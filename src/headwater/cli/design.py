@@ -27,8 +27,9 @@ from headwater.cli.common import (
     target_option,
     var_option,
 )
+from headwater.core.git_source import reads_git
 from headwater.core.load import LoadedJob, load_file, read_bundles
-from headwater.core.spec import JobSettings, Source, Task
+from headwater.core.spec import JobSettings
 from headwater.core.whatif_sweep import MAX_SWEPT_TASKS
 from headwater.design.describe import describe_job
 from headwater.design.html import render_html
@@ -124,7 +125,7 @@ def lint(file: Path | None, job_name: str | None, target: str | None, var_pairs:
         where = source_map(str(file), text, job.resource_name, job.target, variables, user)
         settings = _shown(job.settings, file.parent)
         subject = LintSubject(settings, job.resource_name, production, where.written,
-                              _code_lines(settings.tasks, file.parent))
+                              _code_lines(settings, file.parent))
         for finding in lint_job(subject, options):
             place = where.target_where(finding.target) if finding.target else (
                 where.where(finding.path))
@@ -210,12 +211,14 @@ def _production(file: Path, sections: Mapping[str, object], job: LoadedJob,
     return production[0], _job_under(file, production[0], variables, user, job.resource_name)
 
 
-def _code_lines(tasks: Sequence[Task], workdir: Path) -> dict[str, tuple[str, int]]:
-    """Non-blank line counts of the tasks' notebooks, scripts and SQL files that exist here."""
+def _code_lines(settings: JobSettings, workdir: Path) -> dict[str, tuple[str, int]]:
+    """Non-blank line counts of the tasks' notebooks, scripts and SQL files that exist here
+    (not those read from Git: a local file of the same name is not their code)."""
     found = {}
-    for task in tasks:
+    for task in settings.tasks:
+        inner = task.for_each_task.task if task.for_each_task is not None else task
         written = code_path(task)
-        if written is None or "{{" in written or _source(task) == Source.GIT:
+        if written is None or "{{" in written or reads_git(inner, settings):
             continue
         base = workdir / written
         for candidate in (base, *(base.with_name(base.name + s) for s in CODE_SUFFIXES)):
@@ -223,13 +226,6 @@ def _code_lines(tasks: Sequence[Task], workdir: Path) -> dict[str, tuple[str, in
                 found[task.task_key] = (written, _count_lines(candidate))
                 break
     return found
-
-
-def _source(task: Task) -> Source | None:
-    inner = task.for_each_task.task if task.for_each_task is not None else task
-    payload = inner.notebook_task or inner.spark_python_task or (
-        inner.sql_task.file if inner.sql_task is not None else None)
-    return getattr(payload, "source", None)
 
 
 def _count_lines(path: Path) -> int:

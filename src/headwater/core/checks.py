@@ -12,9 +12,11 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from headwater.core.checks_dbt import check_dbt_tasks
+from headwater.core.checks_git import check_git
 from headwater.core.checks_inputs import check_inputs
 from headwater.core.checks_refs import check_references
 from headwater.core.cron import CronError, parse_cron, time_zone
+from headwater.core.git_source import reads_git
 from headwater.core.graph import find_cycle
 from headwater.core.job_paths import (
     WORKSPACE_PREFIXES,
@@ -260,24 +262,23 @@ def _destinations(path: str, hooks: WebhookNotifications | None) -> Iterator[Fin
 
 def _code_paths(settings: JobSettings) -> Iterator[Finding]:
     for path, task in iter_tasks(settings):
+        in_git = reads_git(task, settings)
         for field, value in _task_code_paths(task):
-            if value.startswith(WORKSPACE_PREFIXES):
+            if in_git:
+                if value.startswith(("/", *WORKSPACE_PREFIXES)) or "://" in value \
+                        or leaves_its_folder(value):
+                    yield f"{path}.{field}", (
+                        f"{value!r} is read from the job's Git repository (git_source), where "
+                        "paths start at the repository's root: write it relative, without "
+                        "'..', or set source: WORKSPACE to read a local file")
+            elif value.startswith(WORKSPACE_PREFIXES):
                 yield f"{path}.{field}", workspace_path_message(value, "runs files")
-            elif leaves_its_folder(value) and not _reads_git(task, settings):
+            elif leaves_its_folder(value):
                 yield f"{path}.{field}", (
                     f"{value!r} leaves the job file's folder, and headwater runs only the files "
                     "inside it (as the Databricks CLI syncs only the bundle's folder): move the "
                     "file inside it, or write the job in a bundle whose sync.paths take its "
                     "folder in")
-
-
-def _reads_git(task: Task, settings: JobSettings) -> bool:
-    """Paths of a task that reads its code from Git are paths in the repository."""
-    sources = [getattr(getattr(task, kind, None), "source", None)
-               for kind in ("notebook_task", "spark_python_task", "dbt_task")]
-    sources.append(task.sql_task.file.source if task.sql_task and task.sql_task.file else None)
-    return any(str(source) == "GIT" for source in sources) or (
-        settings.git_source is not None and not any(str(s) == "WORKSPACE" for s in sources))
 
 
 def _task_code_paths(task: Task) -> Iterator[tuple[str, str]]:
@@ -364,6 +365,10 @@ def _dbt_tasks(settings: JobSettings) -> Iterator[Finding]:
     return check_dbt_tasks(iter_tasks(settings))
 
 
+def _git(settings: JobSettings) -> Iterator[Finding]:
+    return check_git(settings, iter_tasks(settings))
+
+
 _CHECKS: tuple[Callable[[JobSettings], Iterable[Finding]], ...] = (
     _task_count,
     _duplicate_task_keys,
@@ -377,6 +382,7 @@ _CHECKS: tuple[Callable[[JobSettings], Iterable[Finding]], ...] = (
     _parameters,
     _notifications,
     _code_paths,
+    _git,
     _saved_queries,
     _environment_keys,
     _environment_variables,

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from headwater.core.compute import cluster_for
 from headwater.core.events import Event, TaskFailed, TaskStarted
+from headwater.core.git_source import reads_git
 from headwater.core.inline import inline_events
 from headwater.core.plan import PlannedTask
 from headwater.core.refs import ReferenceError
@@ -28,6 +29,7 @@ from headwater.core.task_variables import (
     selected_entry,
 )
 from headwater.engine.attempts import CONTEXT, OUTPUT_LOG, attempt_dir
+from headwater.engine.git_checkouts import CheckoutFailed, Checkouts
 from headwater.engine.resolution import job_parameters, ref_context, resolve_task, task_parameters
 from headwater.errors import HeadwaterError, InvalidRequest
 from headwater.ports import AttemptKey, Executor, Runner, RunRecord, TaskContext
@@ -37,9 +39,9 @@ class Launcher:
     """Builds and starts the attempts of one run."""
 
     def __init__(self, runners: Mapping[str, Runner], logs_dir: Path, record: RunRecord,
-                 settings: JobSettings) -> None:
+                 settings: JobSettings, checkouts: Checkouts) -> None:
         self.runners, self.logs_dir, self.record = runners, logs_dir, record
-        self.settings = settings
+        self.settings, self.checkouts = settings, checkouts
         self.inputs: dict[int, list[object]] = {}  # parsed inputs of each for-each, by seq
 
     def input_of(self, state: RunState, run: TaskRun) -> str | None:
@@ -60,6 +62,48 @@ class Launcher:
                               self.input_of(state, run))
         spec, changes = resolve_task(task.spec, context)
         return task, spec, parameters, json.dumps(changes) if changes else None
+
+    def code_pending(self, state: RunState, run: TaskRun) -> bool:
+        """Whether the attempt waits for the run's Git checkout (started here if it was not
+        begun); False for a task that reads no Git.
+
+        Raises:
+            CheckoutFailed: when the checkout could not be made.
+        """
+        if not self._reads_git(state, run):
+            return False
+        if self.settings.git_source is None:  # refused by the job's checks; said again here
+            raise CheckoutFailed(f"task {run.task_key!r} reads its code from Git (source: "
+                                 "GIT), but the job has no git_source")
+        return self.checkouts.ready(self.run_dir, run.repair, self.settings.git_source) is None
+
+    def code_dir(self, state: RunState, run: TaskRun) -> Path | None:
+        """The run's checkout, for a task that reads from Git (made: see `code_pending`)."""
+        if not self._reads_git(state, run):
+            return None
+        snapshot = self.checkouts.made(self.run_dir, run.repair)
+        if snapshot is None:
+            raise CheckoutFailed("the run's Git checkout is not made yet")
+        return snapshot.directory
+
+    def code_settled(self, state: RunState, run: TaskRun) -> bool:
+        """Whether `code_pending` would answer without waiting."""
+        return not self._reads_git(state, run) or self.checkouts.settled(self.run_dir,
+                                                                         run.repair)
+
+    def code_output(self, state: RunState, run: TaskRun) -> dict[str, object]:
+        """What an attempt that read from Git adds to its output: the commit it used."""
+        if not self._reads_git(state, run):
+            return {}
+        snapshot = self.checkouts.made(self.run_dir, run.repair)
+        return {"git_snapshot": {"used_commit": snapshot.used_commit}} if snapshot else {}
+
+    def _reads_git(self, state: RunState, run: TaskRun) -> bool:
+        return reads_git(state.task_of(run).spec, self.settings)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.logs_dir / str(self.record.run_id)
 
     def environment_of(self, spec: Task) -> Mapping[str, object] | None:
         """The spec of the environment the task runs in: the job environment it names with
@@ -140,6 +184,7 @@ class Launcher:
                 log_path=directory / OUTPUT_LOG, parameters=parameters, attempt_dir=directory,
                 environment=self.environment_of(spec),
                 variables=self.variables_of(spec, cluster.new_cluster if cluster else {}),
+                code_dir=self.code_dir(state, run),
             )
             launch = runner.launch_spec(spec, context)
             files = {CONTEXT: json.dumps(self.context_file(state, ids, run, spec, parameters))}

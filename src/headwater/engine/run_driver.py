@@ -49,6 +49,7 @@ from headwater.core.spec import JobSettings
 from headwater.core.states import LifeCycleState
 from headwater.core.taskvalues import TaskValuesError, encode_values, parse_task_values
 from headwater.engine.attempts import attempt_dir, log_path
+from headwater.engine.git_checkouts import CheckoutFailed, Checkouts
 from headwater.engine.launcher import Launcher
 from headwater.ports import (
     AttemptKey,
@@ -81,6 +82,7 @@ class Host(Protocol):
     kill_grace_seconds: float
     write_starts_within: float  # seconds a task's start may wait for the run's next write
     clusters: ClusterKeeper | None
+    checkouts: Checkouts
 
     def set_timer(self, run_id: int, key: str, at: datetime) -> None: ...
 
@@ -95,6 +97,7 @@ class RunDriver:
         self.host, self.fence, self.observer = host, fence, observer
         self.inline: deque[int] = deque()  # conditions and for-each expansions: no process
         self.to_launch: deque[int] = deque()
+        self.awaiting_code: deque[int] = deque()  # attempts waiting for the run's Git checkout
         self.armed: set[str] = set()  # duration-warning timers set by this driver
         self.clusters_kept: frozenset[str] | None = None  # as last told to the host
         self.unwritten: list[Transition] = []  # decided and acted on, not stored yet
@@ -110,7 +113,8 @@ class RunDriver:
         self.settings = JobSettings.model_validate(dict(record.job.settings))
         self.context = RunContext(record.run_id, record.job.job_id, record.job.name,
                                   self.host.actor, record.trigger, record.parameters)
-        self.launcher = Launcher(self.host.runners, self.host.logs_dir, record, self.settings)
+        self.launcher = Launcher(self.host.runners, self.host.logs_dir, record, self.settings,
+                                 self.host.checkouts)
         self.uses_clusters = uses_clusters(self.settings, record.state.plan)
 
     @property
@@ -258,7 +262,7 @@ class RunDriver:
         queue.append(seq)
 
     def kill(self, seq: int) -> None:
-        for queue in (self.inline, self.to_launch):
+        for queue in (self.inline, self.to_launch, self.awaiting_code):
             if seq in queue:
                 queue.remove(seq)
                 return
@@ -274,18 +278,36 @@ class RunDriver:
                                                 self.now()))
 
     def launch_next(self) -> None:
-        """Launch the next attempt waiting for a slot."""
+        """Launch the next attempt waiting for a slot (or set it aside while the run's Git
+        checkout is made)."""
         self.write_if_due()
         seq = self.to_launch.popleft()
         run = self.state.task_runs[seq]
+        try:
+            if self.launcher.code_pending(self.state, run):
+                self.awaiting_code.append(seq)
+                return
+        except CheckoutFailed as error:
+            self.apply(TaskFailed(self.now(), seq, f"The task could not start: {error}"))
+            return
         self.apply_all(self.launcher.launch(self.state, self.ids, run, self.host.executor,
                                             self.key(seq), self.now))
+
+    def requeue_code_settled(self) -> None:
+        """Put back in line, first, the attempts whose Git checkout is made (or failed)."""
+        settled = [seq for seq in self.awaiting_code
+                   if self.launcher.code_settled(self.state, self.state.task_runs[seq])]
+        for seq in reversed(settled):
+            self.awaiting_code.remove(seq)
+            self.to_launch.appendleft(seq)
 
     def on_exit(self, exit_: TaskExit) -> None:
         """An attempt ended (or was found lost): its event, figures and output."""
         seq = exit_.key.seq
         metrics = parse_metrics(seq, exit_.metrics) if exit_.metrics else []
-        outputs = {seq: exit_.result} if exit_.result else None
+        result = {**exit_.result, **self.launcher.code_output(self.state,
+                                                              self.state.task_runs[seq])}
+        outputs = {seq: result} if result else None
         self.apply(exit_event(exit_, self.now()), metrics=metrics, outputs=outputs)
 
     def on_timer(self, key: str) -> None:

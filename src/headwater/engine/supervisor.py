@@ -33,6 +33,7 @@ from pathlib import Path
 from headwater.core.events import CancelRequested, EngineFailed
 from headwater.core.retention import RetentionPolicy
 from headwater.core.runstate import RunState, TaskRun
+from headwater.engine.git_checkouts import Checkouts
 from headwater.engine.identity import is_gone
 from headwater.engine.log_cap import DEFAULT_CAP_BYTES, cap_log
 from headwater.engine.observers import commits_path
@@ -46,6 +47,7 @@ from headwater.ports import Clock, ClusterKeeper, Executor, Runner, RunRequest, 
 log = logging.getLogger(__name__)
 
 _TIMER_SEPARATOR = "/"
+CHECKOUT_POLL_SECONDS = 0.05
 
 
 REQUESTS_EVERY_SECONDS = 0.02  # how often the runs held are checked for cancels and repairs
@@ -74,6 +76,9 @@ class EngineSettings:
     # Prune runs that ended before the retention cutoff, and their folders (at start, then
     # periodically: see `engine/retention.py`); None prunes nothing.
     retention: RetentionPolicy | None = None
+    # Where the bare copies of the jobs' Git repositories live (`engine/git_checkouts.py`);
+    # None: `git/` beside `logs_dir`.
+    git_dir: Path | None = None
 
 
 class Supervisor:
@@ -98,6 +103,7 @@ class Supervisor:
         self.failed_runs: set[int] = set()  # stopped after an unexpected error (see `call`)
         self.turns: deque[int] = deque()  # runs in the order they get the next free slot
         self.timers = Timers()
+        self.checkouts = Checkouts(settings.git_dir or settings.logs_dir.parent / "git")
         self.stopping = threading.Event()  # set from a signal handler: hand back, leave
         self.interrupted = threading.Event()  # set from a signal handler: cancel `only`
         self.cancel_sent = False
@@ -219,6 +225,9 @@ class Supervisor:
         writes = [d.write_by for d in self.drivers.values() if d.write_by is not None]
         if writes:
             seconds = min(seconds, min(writes) - time.monotonic())
+        if any(d.awaiting_code for d in self.drivers.values()):
+            # A checkout ends in a thread, which cannot wake the executor's wait: look soon.
+            seconds = min(seconds, CHECKOUT_POLL_SECONDS)
         return max(0.0, min(self.settings.poll_seconds, seconds))
 
     # -- claiming and leases ---------------------------------------------------------------
@@ -346,6 +355,7 @@ class Supervisor:
             except StoreError as error:  # its lease lapses instead
                 log.warning("engine %s could not hand back run %s: %s", self.owner, run_id,
                             error, extra=self.about(run_id))
+        self.checkouts.close()
 
     # -- launching, requests, retiring -------------------------------------------------------
 
@@ -353,6 +363,8 @@ class Supervisor:
         """Evaluate what needs no process; give free slots to the runs in turn."""
         for driver in list(self.drivers.values()):
             self.call(driver.run_id, driver.run_inline)
+            if driver.awaiting_code:
+                driver.requeue_code_settled()
         waiting = deque(r for r in self.turns if r in self.drivers and self.drivers[r].to_launch)
         while waiting and self.executor.running() < self.settings.max_parallel:
             run_id = waiting.popleft()

@@ -50,7 +50,7 @@ class DbtRunner(WarehouseRunner):
         settings = task.dbt_task
         if settings is None:
             raise InvalidRequest(f"task {task.task_key!r} has no dbt_task")
-        project = resolve_in_workdir(settings.project_directory or ".", context.workdir,
+        project = resolve_in_workdir(settings.project_directory or ".", context.code_root,
                                      task.task_key, "project_directory", directory=True)
         if not (project / "dbt_project.yml").is_file():
             raise InvalidRequest(f"task {task.task_key!r}: project_directory "
@@ -64,7 +64,7 @@ class DbtRunner(WarehouseRunner):
             spec["warehouse"] = {"url": env[URL_VARIABLE], "schema": settings.schema,
                                  "catalog": settings.catalog}
         else:
-            spec["profiles_dir"] = os.fspath(self._profiles(task, project, context.workdir))
+            spec["profiles_dir"] = os.fspath(self._profiles(task, project, context.code_root))
         if context.attempt_dir is not None:
             spec["artifacts_dir"] = os.fspath(Path(context.attempt_dir) / ARTIFACTS)
         argv = [self._python, "-m", ENTRY_MODULE, json.dumps(spec)]

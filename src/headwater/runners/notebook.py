@@ -45,11 +45,11 @@ class NotebookRunner(WarehouseRunner):
         settings = task.notebook_task
         if settings is None:
             raise InvalidRequest(f"task {task.task_key!r} has no notebook_task")
-        path = resolve_in_workdir(settings.notebook_path, context.workdir, task.task_key,
+        path = resolve_in_workdir(settings.notebook_path, context.code_root, task.task_key,
                                   "notebook_path", NOTEBOOK_SUFFIXES)
         env = attempt_environment(context)
         env.update(self._warehouses.environment(settings.warehouse_id, context.workdir))
-        env[JOB_DIR_VARIABLE] = os.path.abspath(context.workdir)
+        env[JOB_DIR_VARIABLE] = os.path.abspath(context.code_root)
         return LaunchSpec(
             argv=self._environments.wrap(
                 [self._python, "-u", "-m", "headwater.entrypoints.notebook", os.fspath(path)],

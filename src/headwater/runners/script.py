@@ -48,7 +48,7 @@ class ScriptRunner(PythonRunner):
         settings = task.spark_python_task
         if settings is None:
             raise InvalidRequest(f"task {task.task_key!r} has no spark_python_task")
-        script = resolve_script(settings.python_file, context.workdir, task.task_key)
+        script = resolve_script(settings.python_file, context.code_root, task.task_key)
         return LaunchSpec(
             argv=self._environments.wrap(
                 [self._python, "-u", os.fspath(script), *settings.parameters], task, context),

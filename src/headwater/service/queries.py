@@ -14,7 +14,7 @@ from typing import Any
 from headwater.api.documents import repair_pending, run_json, task_run_document
 from headwater.api.outputs import (
     LOG_LIMIT,
-    cluster_instances,
+    attempt_fields,
     output_seq,
     run_output,
     setup_durations,
@@ -63,10 +63,10 @@ class QueriesMixin(AccessMixin):
                     outputs: Mapping[int, Mapping[str, Any]],
                     include_resolved_values: bool = False) -> dict[str, Any]:
         """`run_document` of a run already loaded (and authorized), with its outputs."""
-        setup, instances = setup_durations(outputs), cluster_instances(outputs)
+        setup, fields = setup_durations(outputs), attempt_fields(record, outputs)
         if seq is not None:
-            return task_run_document(record, seq, include_resolved_values, setup, instances)
-        document = run_json(record, include_resolved_values, setup, instances)
+            return task_run_document(record, seq, include_resolved_values, setup, fields)
+        document = run_json(record, include_resolved_values, setup, fields)
         if record.state.is_terminal:
             for request in self.store.pending_requests([record.run_id]):
                 if request.kind == "REPAIR":

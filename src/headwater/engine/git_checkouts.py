@@ -1,0 +1,244 @@
+"""The code of the tasks that read from Git: one snapshot of the job's repository per run.
+
+On Databricks, a run takes a snapshot of its `git_source` branch, tag or commit, so that
+every task of the run uses the same code. Here the snapshot is taken when the first task of
+the run (or of a repair: a repair takes the code as it is then, as it reads local files as
+they are then) that reads from Git is due to start, with the `git` command:
+
+    <git dir>/<16 hex of the URL>.git   a bare copy of each repository, fetched into under a
+                                        lock (the next run's fetch brings only what is new)
+    <run folder>/.code/<repair>/        the run's checkout: the tasks' own copy, writable
+    <run folder>/.code/<repair>.json    the snapshot: URL, reference and `used_commit`
+
+The record is written last, once the checkout is whole, and before any task uses it: an
+engine that takes the run over (or restarts) finds it and gives the rest of the run the same
+commit; one that crashed before it fetches again, and no task has run a commit meanwhile.
+
+A fetch may take seconds over a network, so it runs in a background thread and never stalls
+the engine's loop; the task waits for it as PENDING. Git asks no questions: a repository that
+needs credentials finds them as `git` would for this user (SSH keys, a credential helper),
+or the task fails saying what git said.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from headwater.core.git_source import GitReference, reference_of
+from headwater.core.spec import GitSource
+from headwater.entrypoints.filelock import locked
+from headwater.errors import HeadwaterError
+
+__all__ = ["CheckoutFailed", "Checkouts", "Snapshot", "checkout_dir", "public_url"]
+
+GIT_TIMEOUT_SECONDS = 600.0
+CODE_FOLDER = ".code"  # beside the tasks' folders, and no task key (no '.' in one)
+# Git never prompts (there is nobody to answer) and never pages.
+_GIT_ENVIRONMENT = {"GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "GIT_ASKPASS": "true"}
+
+
+class CheckoutFailed(HeadwaterError):  # a report for the task's state message, not a bug
+    """The repository could not be fetched, or has no such branch, tag or commit."""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A run's checkout, made."""
+
+    directory: Path
+    used_commit: str
+
+
+def public_url(url: str) -> str:
+    """The URL without the user and password it may carry (`https://token@host/...`)."""
+    parts = urlsplit(url)
+    if parts.password is None and parts.username is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def checkout_dir(run_dir: Path, repair: int) -> Path:
+    """Where a run's (or its `repair`-th repair's) checkout lives."""
+    return run_dir / CODE_FOLDER / str(repair)
+
+
+def _record_path(run_dir: Path, repair: int) -> Path:
+    return run_dir / CODE_FOLDER / f"{repair}.json"
+
+
+class Checkouts:
+    """Makes the runs' checkouts in the background; the engine's loop asks `ready`."""
+
+    def __init__(self, git_dir: Path, timeout_seconds: float = GIT_TIMEOUT_SECONDS) -> None:
+        self.git_dir, self.timeout_seconds = git_dir, timeout_seconds
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: dict[Path, Future[None]] = {}
+
+    def ready(self, run_dir: Path, repair: int, source: GitSource) -> Snapshot | None:
+        """The run's checkout if it is made; None while it is being made (started here if
+        it was not).
+
+        Raises:
+            CheckoutFailed: when making it failed (the next call tries again).
+        """
+        record = _record_path(run_dir, repair)
+        if (snapshot := _read(record)) is not None:
+            return snapshot
+        future = self._pending.get(record)
+        if future is None:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="git")
+            self._pending[record] = self._pool.submit(self._make, run_dir, repair, source)
+            return None
+        if not future.done():
+            return None
+        del self._pending[record]
+        future.result()  # raises CheckoutFailed (an unexpected error: a bug, for `call`)
+        return _read(record)
+
+    def made(self, run_dir: Path, repair: int) -> Snapshot | None:
+        """The run's checkout if it is made (never starts one)."""
+        return _read(_record_path(run_dir, repair))
+
+    def settled(self, run_dir: Path, repair: int) -> bool:
+        """Whether `ready` would answer without waiting (made, or failed)."""
+        record = _record_path(run_dir, repair)
+        future = self._pending.get(record)
+        return future.done() if future is not None else True
+
+    def close(self) -> None:
+        """Start no more checkouts; one under way ends in its thread (its run's next engine
+        finds its record, or makes it again)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+            self._pending.clear()
+
+    # -- in the background thread --------------------------------------------------------------
+
+    def _make(self, run_dir: Path, repair: int, source: GitSource) -> None:
+        reference = reference_of(source)
+        if reference is None:  # the job's checks refuse this; an API-made job may still have it
+            raise CheckoutFailed("git_source names no single git_branch, git_tag or git_commit")
+        mirror = self.git_dir / f"{hashlib.sha256(source.git_url.encode()).hexdigest()[:16]}.git"
+        with locked(mirror):
+            if not (mirror / "HEAD").exists():
+                shutil.rmtree(mirror, ignore_errors=True)
+                self._git(["init", "--bare", "--quiet", "--template=", str(mirror)], source,
+                          reference)
+            commit = self._fetch(mirror, source, reference)
+            target = checkout_dir(run_dir, repair)
+            self._export(mirror, commit, _patterns(source), target, source, reference)
+        record = _record_path(run_dir, repair)
+        text = json.dumps({"git_url": public_url(source.git_url), reference.kind: reference.name,
+                           "used_commit": commit})
+        temporary = record.with_name(f".{record.name}.tmp")
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, record)
+
+    def _fetch(self, mirror: Path, source: GitSource, reference: GitReference) -> str:
+        """Bring the reference into the mirror; the commit it names."""
+        url, name = source.git_url, reference.name
+        if reference.kind == "branch":
+            self._git(["fetch", "--quiet", "--no-tags", "--force", url,
+                       f"+refs/heads/{name}:refs/heads/{name}"], source, reference, mirror)
+            return self._commit_of(mirror, f"refs/heads/{name}", source, reference)
+        if reference.kind == "tag":
+            self._git(["fetch", "--quiet", "--no-tags", "--force", url,
+                       f"+refs/tags/{name}:refs/tags/{name}"], source, reference, mirror)
+            return self._commit_of(mirror, f"refs/tags/{name}", source, reference)
+        if not self._has_commit(mirror, name):
+            # A server may refuse a fetch by commit id (GitHub allows it, `git daemon` not by
+            # default): then every branch and tag, among which the commit must be.
+            try:
+                self._git(["fetch", "--quiet", "--no-tags", url, name], source, reference, mirror)
+            except CheckoutFailed:
+                self._git(["fetch", "--quiet", "--force", url, "+refs/heads/*:refs/heads/*",
+                           "+refs/tags/*:refs/tags/*"], source, reference, mirror)
+        return self._commit_of(mirror, name, source, reference)
+
+    def _has_commit(self, mirror: Path, name: str) -> bool:
+        return subprocess.run(["git", "-C", str(mirror), "cat-file", "-e", f"{name}^{{commit}}"],
+                              capture_output=True, env=_environment(), check=False,
+                              timeout=self.timeout_seconds).returncode == 0
+
+    def _commit_of(self, mirror: Path, name: str, source: GitSource,
+                   reference: GitReference) -> str:
+        try:
+            output = self._git(["rev-parse", "--verify", "--quiet", f"{name}^{{commit}}"],
+                               source, reference, mirror)
+        except CheckoutFailed:
+            raise CheckoutFailed(f"could not check out {reference} of "
+                                 f"{public_url(source.git_url)}: the repository has no such "
+                                 f"{reference.kind}") from None
+        return output.decode().strip()
+
+    def _export(self, mirror: Path, commit: str, patterns: Sequence[str], target: Path,
+                source: GitSource, reference: GitReference) -> None:
+        """The commit's files (those of the sparse checkout) into `target`, whole or not at
+        all."""
+        pathspecs = [":(glob)*", *patterns] if patterns else []
+        archive = self._git(["archive", "--format=tar", commit, "--", *pathspecs], source,
+                            reference, mirror)
+        partial = target.with_name(f".{target.name}.partial")
+        for leftover in (partial, target):  # what a crash before the record left
+            shutil.rmtree(leftover, ignore_errors=True)
+        partial.mkdir(parents=True)
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(partial, filter="data")
+        os.replace(partial, target)
+
+    def _git(self, arguments: Sequence[str], source: GitSource, reference: GitReference,
+             mirror: Path | None = None) -> bytes:
+        command = ["git", *(("-C", str(mirror)) if mirror is not None else ()), *arguments]
+        try:
+            done = subprocess.run(command, capture_output=True, env=_environment(), check=False,
+                                  timeout=self.timeout_seconds)
+        except subprocess.TimeoutExpired:
+            raise CheckoutFailed(
+                f"could not check out {reference} of {public_url(source.git_url)}: git took "
+                f"longer than {self.timeout_seconds:.0f} s") from None
+        except FileNotFoundError:
+            raise CheckoutFailed("could not check out the job's git_source: the `git` command "
+                                 "is not installed on this machine") from None
+        if done.returncode != 0:
+            said = " ".join(done.stderr.decode(errors="replace").split())[-500:]
+            raise CheckoutFailed(
+                f"could not check out {reference} of {public_url(source.git_url)}: "
+                f"{_redacted(said, source.git_url) or f'git exited with {done.returncode}'}")
+        return done.stdout
+
+
+def _read(record: Path) -> Snapshot | None:
+    try:
+        found = json.loads(record.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+    return Snapshot(checkout_dir(record.parent.parent, int(record.stem)),
+                    str(found["used_commit"]))
+
+
+def _patterns(source: GitSource) -> list[str]:
+    return [p.strip("/") for p in (source.sparse_checkout.patterns
+                                   if source.sparse_checkout else [])]
+
+
+def _environment() -> Mapping[str, str]:
+    return {**os.environ, **_GIT_ENVIRONMENT}
+
+
+def _redacted(text: str, url: str) -> str:
+    return text.replace(url, public_url(url)) if url != public_url(url) else text

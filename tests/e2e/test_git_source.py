@@ -1,0 +1,187 @@
+"""Jobs whose code comes from Git (`git_source`; docs/semantics.md, "Code from Git"), run for
+real: `headwater run` and `runs repair` in a child process, and the databricks-sdk against
+`headwater server`, on repositories made with `git` (file URLs: no network)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from databricks.sdk.errors import OperationFailed
+from databricks.sdk.service import jobs
+
+from tests.gitrepo import commit
+from tests.servers import Server
+
+from .conftest import Cli
+from .test_run import run_document, run_id_of
+from .test_sdk import client, server  # noqa: F401 - the fixture
+
+# The first task moves the branch on (a push while the run goes on): the next task still
+# reads the code of the commit the run's snapshot took.
+FIRST = """\
+import subprocess, sys
+repo, out = sys.argv[1], sys.argv[2]
+with open(out, "a") as written:
+    written.write("first v1\\n")
+with open(f"{repo}/etl/second.py", "w") as changed:
+    changed.write("# Databricks notebook source\\nprint('second v2')\\n"
+                  "with open(dbutils.widgets.get('out'), 'a') as w: w.write('second v2\\\\n')\\n")
+subprocess.run(["git", "-c", "user.name=Ann", "-c", "user.email=ann@example.com", "-C", repo,
+                "commit", "--quiet", "--allow-empty", "-am", "v2"], check=True)
+"""
+SECOND = """\
+# Databricks notebook source
+with open(dbutils.widgets.get("out"), "a") as written:
+    written.write("second v1\\n")
+"""
+JOB = """\
+resources:
+  jobs:
+    etl:
+      git_source: {{git_url: "file://{repo}", git_provider: gitHub, git_branch: main}}
+      tasks:
+        - task_key: first
+          spark_python_task: {{python_file: etl/first.py, parameters: ["{repo}", "{out}"]}}
+        - task_key: second
+          depends_on: [{{task_key: first}}]
+          notebook_task: {{notebook_path: etl/second, base_parameters: {{out: "{out}"}}}}
+        - task_key: local
+          depends_on: [{{task_key: second}}]
+          spark_python_task: {{python_file: local.py, parameters: ["{out}"], source: WORKSPACE}}
+"""
+
+
+def test_every_task_of_a_run_reads_the_commit_its_run_began_with(
+        hw: Cli, tmp_path: Path) -> None:
+    # Given a repository whose first task pushes a new commit while the run goes on
+    repo, out = tmp_path / "repo", tmp_path / "out.txt"
+    used = commit(repo, {"etl/first.py": FIRST, "etl/second.py": SECOND})
+    (tmp_path / "local.py").write_text(
+        "import sys\nopen(sys.argv[1], 'a').write('local\\n')\n")
+    (tmp_path / "job.yml").write_text(JOB.format(repo=repo, out=out))
+
+    # When the job runs
+    result = hw("run", "job.yml")
+
+    # Then the second task ran the code of the run's snapshot, not of the moved branch, and
+    # the WORKSPACE task its local file
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert out.read_text().splitlines() == ["first v1", "second v1", "local"]
+    document = run_document(hw, run_id_of(result.stdout))
+    assert document["git_source"]["git_snapshot"] == {"used_commit": used}
+    assert document["git_source"]["git_branch"] == "main"
+    by_key = {t["task_key"]: t for t in document["tasks"]}
+    assert by_key["second"]["git_source"]["git_snapshot"] == {"used_commit": used}
+    assert "git_source" not in by_key["local"]
+
+    # And the next run takes the branch as it is now
+    out.write_text("")
+    assert hw("run", "job.yml").returncode == 0
+    assert out.read_text().splitlines() == ["first v1", "second v2", "local"]
+
+
+def test_a_repair_takes_the_fix_pushed_to_the_branch(hw: Cli, tmp_path: Path) -> None:
+    # Given a run whose script from Git fails
+    repo = tmp_path / "repo"
+    broken = commit(repo, {"jobs/load.py": "raise SystemExit('bad load')\n",
+                           "jobs/report.py": "print('reported')\n"})
+    (tmp_path / "job.yml").write_text(textwrap.dedent(f"""\
+        resources:
+          jobs:
+            daily:
+              git_source: {{git_url: "{repo}", git_provider: gitLab, git_branch: main}}
+              tasks:
+                - task_key: load
+                  spark_python_task: {{python_file: jobs/load.py}}
+                - task_key: report
+                  depends_on: [{{task_key: load}}]
+                  spark_python_task: {{python_file: jobs/report.py}}
+        """))
+    failed = hw("run", "job.yml")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    run = run_id_of(failed.stdout)
+
+    # When the fix is pushed and the run repaired
+    fixed = commit(repo, {"jobs/load.py": "print('loaded')\n"}, "fix the load")
+    repaired = hw("runs", "repair", str(run), "--all-failed")
+
+    # Then the repair ran the fixed code, and says which commit each attempt used
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    document = run_document(hw, run)
+    assert document["state"]["result_state"] == "SUCCESS"
+    commits = [(t["task_key"], t.get("repair_number", 0),
+                t["git_source"]["git_snapshot"]["used_commit"]) for t in document["tasks"]
+               if "git_source" in t]  # the report skipped before the repair read no code
+    assert sorted(commits) == [("load", 0, broken), ("load", 1, fixed), ("report", 1, fixed)]
+    assert document["git_source"]["git_snapshot"]["used_commit"] == fixed
+
+
+def test_a_branch_that_does_not_exist_fails_the_task_saying_so(
+        hw: Cli, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    commit(repo, {"a.py": "print('a')\n"})
+    (tmp_path / "job.json").write_text(json.dumps({
+        "name": "typo", "git_source": {"git_url": f"file://{repo}", "git_provider": "gitHub",
+                                       "git_branch": "mian"},
+        "tasks": [{"task_key": "a", "spark_python_task": {"python_file": "a.py"}}]}))
+
+    result = hw("run", "job.json")
+
+    assert result.returncode == 1
+    task = run_document(hw, run_id_of(result.stdout))["tasks"][0]
+    assert task["state"]["state_message"].startswith(
+        f"The task could not start: could not check out branch 'mian' of file://{repo}: ")
+    assert "mian" in task["state"]["state_message"].split(": ", 2)[2]  # git's own words
+
+
+def test_a_file_missing_from_the_commit_is_named_with_the_checkout_it_was_looked_for_in(
+        hw: Cli, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    commit(repo, {"a.py": "print('a')\n"})
+    (tmp_path / "b.py").write_text("print('a local b, not the repository's')\n")
+    (tmp_path / "job.json").write_text(json.dumps({
+        "name": "missing", "git_source": {"git_url": str(repo), "git_provider": "gitHub",
+                                          "git_branch": "main"},
+        "tasks": [{"task_key": "b", "spark_python_task": {"python_file": "b.py"}}]}))
+
+    result = hw("run", "job.json")
+
+    assert result.returncode == 1
+    message = run_document(hw, run_id_of(result.stdout))["tasks"][0]["state"]["state_message"]
+    assert "python_file 'b.py' not found" in message
+    assert "/.code/0/b.py" in message
+
+
+def test_the_sdk_creates_a_git_job_and_reads_the_commit_each_task_used(
+        server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    repo = tmp_path / "repo"
+    used = commit(repo, {"nb/greet.py": "# Databricks notebook source\n"
+                                        "dbutils.notebook.exit('hello from git')\n",
+                         "sql/count.sql": "SELECT 42 AS answer\n"})
+    w = client(server, server.token("ann"), monkeypatch)
+    job = w.jobs.create(
+        name="from git",
+        git_source=jobs.GitSource(git_url=f"file://{repo}", git_provider=jobs.GitProvider.GIT_HUB,
+                                  git_tag=None, git_branch="main"),
+        tasks=[jobs.Task(task_key="greet", notebook_task=jobs.NotebookTask(
+            notebook_path="nb/greet", source=jobs.Source.GIT))])
+
+    run = w.jobs.run_now_and_wait(job.job_id)
+
+    assert run.state.result_state == jobs.RunResultState.SUCCESS
+    assert run.git_source.git_snapshot.used_commit == used
+    assert run.tasks[0].git_source.git_snapshot.used_commit == used
+    assert w.jobs.get_run_output(run.tasks[0].run_id).notebook_output.result == "hello from git"
+
+    # A job with a tag that does not exist fails its run, with git's reason
+    bad = w.jobs.create(
+        name="bad tag",
+        git_source=jobs.GitSource(git_url=f"file://{repo}", git_provider=jobs.GitProvider.GIT_HUB,
+                                  git_tag="v404"),
+        tasks=[jobs.Task(task_key="greet", notebook_task=jobs.NotebookTask(
+            notebook_path="nb/greet"))])
+    with pytest.raises(OperationFailed, match="could not check out tag 'v404'"):
+        w.jobs.run_now_and_wait(bad.job_id)

@@ -76,6 +76,8 @@ def test_every_task_of_a_run_reads_the_commit_its_run_began_with(
     by_key = {t["task_key"]: t for t in document["tasks"]}
     assert by_key["second"]["git_source"]["git_snapshot"] == {"used_commit": used}
     assert "git_source" not in by_key["local"]
+    shown = hw("runs", "get", str(document["run_id"]), check=True).stdout
+    assert f"Code from Git: branch main of file://{repo} at {used[:12]}\n" in shown
 
     # And the next run takes the branch as it is now
     out.write_text("")

@@ -19,6 +19,7 @@ from headwater.cli.common import db_option, parse_pairs, reports_errors, setting
 from headwater.cli.connect import connect, finish, server_options
 from headwater.cli.terminal import printable, printable_stream
 from headwater.core.dbt_results import failed_nodes, status_tally
+from headwater.core.git_source import source_words
 
 
 @click.group()
@@ -73,6 +74,8 @@ def print_run(run_id: int, document: dict[str, Any], service: Any = None) -> Non
                          f"{state['life_cycle_state']} {state.get('result_state', '')}"))
     if state["state_message"]:
         click.echo(f"  {printable(state['state_message'])}")
+    if code := source_words(document.get("git_source")):
+        click.echo(f"  Code from Git: {printable(code)}")
     for task in document["tasks"]:
         t_state = task["state"]
         repair = f"repair {task['repair_number']}" if task.get("repair_number") else ""

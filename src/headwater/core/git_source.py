@@ -8,12 +8,15 @@ repository, from its root.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from headwater.core.spec import GitSource, JobSettings, Task
+if TYPE_CHECKING:  # the CLI's `runs get` shows a run's source without the job models
+    from headwater.core.spec import GitSource, JobSettings, Task
 
-__all__ = ["GitReference", "reads_git", "reference_of", "task_sources"]
+__all__ = ["GitReference", "reads_git", "reference_of", "source_words", "task_sources",
+           "used_commit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,3 +56,23 @@ def reference_of(source: GitSource) -> GitReference | None:
              (("branch", source.git_branch), ("tag", source.git_tag),
               ("commit", source.git_commit)) if value]
     return named[0] if len(named) == 1 else None
+
+
+def used_commit(source: Any) -> str:
+    """The commit a run's or attempt's `git_source` (as `runs/get` shows it) says was used,
+    shortened as Git shows it; "" when it names none."""
+    snapshot = source.get("git_snapshot") if isinstance(source, Mapping) else None
+    used = snapshot.get("used_commit") if isinstance(snapshot, Mapping) else None
+    return str(used)[:12] if used else ""
+
+
+def source_words(source: Any) -> str:
+    """A run's `git_source` in words: "branch main of <url> at <commit>" ("" for none)."""
+    if not isinstance(source, Mapping):
+        return ""
+    named = next((f"{word} {source[key]}" for key, word in (
+        ("git_branch", "branch"), ("git_tag", "tag"), ("git_commit", "commit"))
+        if source.get(key)), "")
+    words = f"{named} of {source.get('git_url', '')}".strip()
+    commit = used_commit(source)
+    return f"{words} at {commit}" if commit else words

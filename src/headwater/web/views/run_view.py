@@ -16,6 +16,7 @@ from typing import Any
 
 from headwater.api.documents import iterations_json
 from headwater.core.dbt_results import status_tally
+from headwater.core.git_source import source_words, used_commit
 from headwater.core.runstate import TaskRun
 from headwater.service import RunDetails
 from headwater.web.views.states import Shown, shown_of
@@ -44,6 +45,7 @@ class Attempt:
     values: Mapping[str, Any]
     metrics: Mapping[str, float]
     dbt: Sequence[DbtCommand] = ()  # a dbt task's commands, as far as they ran
+    commit: str = ""  # the Git commit its code came from (`git_snapshot.used_commit`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +132,7 @@ class RunView:
     repairs: Sequence[Mapping[str, Any]]
     version: int
     focus: str | None  # the task whose panel is open
+    code: str = ""  # where the run's code came from: "branch main of <url> at <commit>"
 
     @property
     def active(self) -> bool:
@@ -203,7 +206,8 @@ def run_view(details: RunDetails, focus: str | None = None) -> RunView:
         duration=document["run_duration"], trigger=document.get("trigger", ""),
         creator=document.get("creator_user_name", ""), run_as=extra.get("run_as", ""),
         parameters=document.get("job_parameters", []), tasks=tasks,
-        repairs=document.get("repair_history", []), version=details.version, focus=focus)
+        repairs=document.get("repair_history", []), version=details.version, focus=focus,
+        code=source_words(document.get("git_source")))
 
 
 def _top_key(runs: Mapping[int, TaskRun], run: TaskRun) -> str:
@@ -253,7 +257,8 @@ def _attempt(task: Mapping[str, Any], output: Mapping[str, Any],
         end=int(task.get("end_time") or 0), duration=int(task.get("run_duration") or 0),
         message=task["state"].get("state_message", ""), exit_code=task.get("exit_code"),
         error=str(error), trace=str(output.get("error_trace") or ""),
-        values=task.get("task_values") or {}, metrics=metrics, dbt=_dbt_commands(output))
+        values=task.get("task_values") or {}, metrics=metrics, dbt=_dbt_commands(output),
+        commit=used_commit(task.get("git_source")))
 
 
 __all__ = ["Attempt", "DbtCommand", "Iteration", "RunView", "TaskView", "run_view"]

@@ -178,6 +178,16 @@ def test_the_sdk_creates_a_git_job_and_reads_the_commit_each_task_used(
     assert run.tasks[0].git_source.git_snapshot.used_commit == used
     assert w.jobs.get_run_output(run.tasks[0].run_id).notebook_output.result == "hello from git"
 
+    # A one-time run (runs/submit) reads from its own git_source the same way
+    once = w.jobs.submit_and_wait(
+        run_name="once",
+        git_source=jobs.GitSource(git_url=str(repo), git_provider=jobs.GitProvider.GIT_LAB,
+                                  git_commit=used),
+        tasks=[jobs.SubmitTask(task_key="count", sql_task=jobs.SqlTask(
+            file=jobs.SqlTaskFile(path="sql/count.sql"), warehouse_id="local"))])
+    assert once.state.result_state == jobs.RunResultState.SUCCESS
+    assert once.tasks[0].git_source.git_snapshot.used_commit == used
+
     # A job with a tag that does not exist fails its run, with git's reason
     bad = w.jobs.create(
         name="bad tag",

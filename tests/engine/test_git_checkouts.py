@@ -170,3 +170,17 @@ def test_what_a_crash_left_before_the_record_is_made_again(
 
     assert sorted(p.name for p in snapshot.directory.iterdir()) == ["a.py"]
     assert not (code / ".0.partial").exists()
+
+
+def test_a_run_folder_that_cannot_be_written_fails_the_checkout_saying_why(
+        tmp_path: Path, checkouts: Checkouts) -> None:
+    repo = tmp_path / "repo"
+    commit(repo, {"a.py": "one"})
+    run_dir = tmp_path / "run"
+    run_dir.write_text("a file where the run's folder should be")
+
+    with pytest.raises(CheckoutFailed) as failed:
+        made(checkouts, run_dir, 0, source(f"file://{repo}", git_branch="main"))
+
+    assert str(failed.value).startswith(
+        f"could not check out the job's git_source of file://{repo}: [Errno 20] Not a directory")

@@ -130,6 +130,13 @@ class Checkouts:
     # -- in the background thread --------------------------------------------------------------
 
     def _make(self, run_dir: Path, repair: int, source: GitSource) -> None:
+        try:
+            self._checkout(run_dir, repair, source)
+        except OSError as error:  # a full disk, a folder it may not write, ...
+            raise CheckoutFailed(f"could not check out the job's git_source of "
+                                 f"{public_url(source.git_url)}: {error}") from None
+
+    def _checkout(self, run_dir: Path, repair: int, source: GitSource) -> None:
         reference = reference_of(source)
         if reference is None:  # the job's checks refuse this; an API-made job may still have it
             raise CheckoutFailed("git_source names no single git_branch, git_tag or git_commit")
@@ -225,7 +232,7 @@ class Checkouts:
 def _read(record: Path) -> Snapshot | None:
     try:
         found = json.loads(record.read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
+    except (OSError, ValueError):  # not made (or not readable: making it again says why)
         return None
     return Snapshot(checkout_dir(record.parent.parent, int(record.stem)),
                     str(found["used_commit"]))

@@ -76,9 +76,6 @@ class EngineSettings:
     # Prune runs that ended before the retention cutoff, and their folders (at start, then
     # periodically: see `engine/retention.py`); None prunes nothing.
     retention: RetentionPolicy | None = None
-    # Where the bare copies of the jobs' Git repositories live (`engine/git_checkouts.py`);
-    # None: `git/` beside `logs_dir`.
-    git_dir: Path | None = None
 
 
 class Supervisor:
@@ -103,7 +100,8 @@ class Supervisor:
         self.failed_runs: set[int] = set()  # stopped after an unexpected error (see `call`)
         self.turns: deque[int] = deque()  # runs in the order they get the next free slot
         self.timers = Timers()
-        self.checkouts = Checkouts(settings.git_dir or settings.logs_dir.parent / "git")
+        # The bare copies of the jobs' Git repositories: `git/` in the home, beside `logs/`.
+        self.checkouts = Checkouts(settings.logs_dir.parent / "git")
         self.stopping = threading.Event()  # set from a signal handler: hand back, leave
         self.interrupted = threading.Event()  # set from a signal handler: cancel `only`
         self.cancel_sent = False
@@ -364,7 +362,7 @@ class Supervisor:
         for driver in list(self.drivers.values()):
             self.call(driver.run_id, driver.run_inline)
             if driver.awaiting_code:
-                driver.requeue_code_settled()
+                self.call(driver.run_id, driver.requeue_code_settled)
         waiting = deque(r for r in self.turns if r in self.drivers and self.drivers[r].to_launch)
         while waiting and self.executor.running() < self.settings.max_parallel:
             run_id = waiting.popleft()

@@ -5,13 +5,19 @@ real: `headwater run` and `runs repair` in a child process, and the databricks-s
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 from databricks.sdk.errors import OperationFailed
 from databricks.sdk.service import jobs
 
+from tests.child_env import child_env
 from tests.gitrepo import commit
 from tests.servers import Server
 
@@ -83,6 +89,55 @@ def test_every_task_of_a_run_reads_the_commit_its_run_began_with(
     out.write_text("")
     assert hw("run", "job.yml").returncode == 0
     assert out.read_text().splitlines() == ["first v1", "second v2", "local"]
+
+
+WAITER = """\
+import pathlib, sys, time
+here = pathlib.Path(sys.argv[1])
+(here / "started").touch()
+while not (here / "go").exists():
+    time.sleep(0.05)
+"""
+
+
+def test_an_engine_killed_mid_run_gives_the_rest_of_the_run_the_same_commit(
+        hw: Cli, tmp_path: Path) -> None:
+    # Given a run killed with SIGKILL while its first task (from Git) runs
+    repo = tmp_path / "repo"
+    used = commit(repo, {"wait.py": WAITER, "say.py": "import sys\n"
+                         "open(sys.argv[1] + '/out.txt', 'a').write('v1\\n')\n"})
+    (tmp_path / "job.yml").write_text(textwrap.dedent(f"""\
+        resources:
+          jobs:
+            slow:
+              git_source: {{git_url: "file://{repo}", git_provider: gitHub, git_branch: main}}
+              tasks:
+                - task_key: wait
+                  spark_python_task: {{python_file: wait.py, parameters: ["{tmp_path}"]}}
+                - task_key: say
+                  depends_on: [{{task_key: wait}}]
+                  spark_python_task: {{python_file: say.py, parameters: ["{tmp_path}"]}}
+        """))
+    engine = subprocess.Popen([sys.executable, "-m", "headwater", "run", "job.yml"],
+                              cwd=tmp_path, env=child_env(), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "started").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(engine.pid, signal.SIGKILL)
+    engine.wait()
+    # And the branch moves on before the run is resumed
+    commit(repo, {"say.py": "import sys\nopen(sys.argv[1] + '/out.txt', 'a').write('v2\\n')\n"})
+    (tmp_path / "go").touch()
+
+    # When a new engine resumes the run
+    resumed = hw("runs", "resume", "1")
+
+    # Then the task it starts reads the commit the run's snapshot took before the kill
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert (tmp_path / "out.txt").read_text() == "v1\n"
+    tasks = {t["task_key"]: t for t in run_document(hw, 1)["tasks"]}
+    assert tasks["say"]["git_source"]["git_snapshot"]["used_commit"] == used
 
 
 def test_a_repair_takes_the_fix_pushed_to_the_branch(hw: Cli, tmp_path: Path) -> None:

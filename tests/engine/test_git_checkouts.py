@@ -184,3 +184,21 @@ def test_a_run_folder_that_cannot_be_written_fails_the_checkout_saying_why(
 
     assert str(failed.value).startswith(
         f"could not check out the job's git_source of file://{repo}: [Errno 20] Not a directory")
+
+
+def test_a_sparse_folder_missing_at_the_commit_leaves_it_out_without_failing(
+        tmp_path: Path, checkouts: Checkouts) -> None:
+    repo = tmp_path / "repo"
+    commit(repo, {"etl/a.py": "a", "etl/[x]/b.py": "b"})  # no file at the top
+    sparse = source(f"file://{repo}", git_branch="main",
+                    sparse_checkout={"patterns": ["etl", "gone"]})
+    nothing = source(f"file://{repo}", git_branch="main",
+                     sparse_checkout={"patterns": ["gone"]})
+
+    snapshot = made(checkouts, tmp_path / "run1", 0, sparse)
+    empty = made(checkouts, tmp_path / "run2", 0, nothing)
+
+    assert sorted(str(p.relative_to(snapshot.directory))
+                  for p in snapshot.directory.rglob("*") if p.is_file()) == [
+        "etl/[x]/b.py", "etl/a.py"]
+    assert list(empty.directory.iterdir()) == []

@@ -23,12 +23,12 @@ or the task fails saying what git said.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import shutil
 import subprocess
 import tarfile
+import tempfile
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -196,17 +196,50 @@ class Checkouts:
     def _export(self, mirror: Path, commit: str, patterns: Sequence[str], target: Path,
                 source: GitSource, reference: GitReference) -> None:
         """The commit's files (those of the sparse checkout) into `target`, whole or not at
-        all."""
-        pathspecs = [":(glob)*", *patterns] if patterns else []
-        archive = self._git(["archive", "--format=tar", commit, "--", *pathspecs], source,
-                            reference, mirror)
+        all. The archive streams from git into the folder: a large repository is never held
+        in memory."""
         partial = target.with_name(f".{target.name}.partial")
         for leftover in (partial, target):  # what a crash before the record left
             shutil.rmtree(leftover, ignore_errors=True)
         partial.mkdir(parents=True)
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(partial, filter="data")
+        pathspecs = self._sparse(mirror, commit, patterns, source, reference) if patterns \
+            else []
+        if patterns and not pathspecs:  # nothing of the sparse checkout is at this commit
+            os.replace(partial, target)
+            return
+        command = ["git", "-C", str(mirror), "archive", "--format=tar", commit, "--", *pathspecs]
+        with tempfile.TemporaryFile() as said, subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=said, env=_environment()) as git:
+            assert git.stdout is not None
+            try:
+                with tarfile.open(fileobj=git.stdout, mode="r|") as tar:
+                    tar.extractall(partial, filter="data")
+            except tarfile.TarError:
+                pass  # git failed: its exit status and words say why, below
+            except BaseException:  # a full disk, ...: git must not wait on a pipe nobody reads
+                git.kill()
+                raise
+            git.stdout.close()
+            code = git.wait(timeout=self.timeout_seconds)
+            said.seek(0)
+            words = " ".join(said.read().decode(errors="replace").split())[-500:]
+        if code != 0:
+            raise CheckoutFailed(f"could not check out {reference} of "
+                                 f"{public_url(source.git_url)}: "
+                                 f"{_redacted(words, source.git_url) or f'git exited {code}'}")
         os.replace(partial, target)
+
+    def _sparse(self, mirror: Path, commit: str, patterns: Sequence[str], source: GitSource,
+                reference: GitReference) -> list[str]:
+        """The pathspecs of a sparse checkout, as Git's cone mode takes them: the files at the
+        top, and the named folders that exist at the commit (a pathspec that matches nothing
+        would fail the archive)."""
+        top = self._git(["ls-tree", "-z", commit], source, reference, mirror).decode()
+        files = [entry.split("\t", 1)[1] for entry in top.split("\0")
+                 if "\t" in entry and entry.split()[1] == "blob"]
+        folders = self._git(["ls-tree", "-z", "-d", "--name-only", commit, "--", *patterns],
+                            source, reference, mirror).decode().split("\0")
+        return [f":(literal){name}" for name in [*files, *folders] if name]
 
     def _git(self, arguments: Sequence[str], source: GitSource, reference: GitReference,
              mirror: Path | None = None) -> bytes:

@@ -35,21 +35,19 @@ def setup_durations(outputs: Mapping[int, Mapping[str, Any]]) -> dict[int, int]:
     return found
 
 
-def attempt_fields(record: RunRecord, outputs: Mapping[int, Mapping[str, Any]],
-                   ) -> dict[int, dict[str, Any]]:
-    """What the attempts' outputs add to their entries in `tasks[]`, by seq:
-    `cluster_instance` for one that ran on a cluster (the cluster, and the worker that ran
-    it as `spark_context_id`, with its address, pid and host), and `git_source` with its
-    `git_snapshot` for one that read its code from Git (the commit it used)."""
-    source = record.job.settings.get("git_source")
+# What an attempt's output adds to its entry in `tasks[]`: `cluster_instance` for one that
+# ran on a cluster (the cluster, and the worker that ran it as `spark_context_id`, with its
+# address, pid and host), `git_source` for one that read its code from Git (the source as it
+# read it, with the commit it used as `git_snapshot`).
+ATTEMPT_FIELDS = ("cluster_instance", "git_source")
+
+
+def attempt_fields(outputs: Mapping[int, Mapping[str, Any]]) -> dict[int, dict[str, Any]]:
+    """The `ATTEMPT_FIELDS` of each attempt's output, by seq."""
     found: dict[int, dict[str, Any]] = {}
     for seq, output in outputs.items():
-        fields: dict[str, Any] = {}
-        if isinstance(instance := output.get("cluster_instance"), dict):
-            fields["cluster_instance"] = dict(instance)
-        if isinstance(source, Mapping) and isinstance(snapshot := output.get("git_snapshot"),
-                                                      dict):
-            fields["git_source"] = {**source, "git_snapshot": dict(snapshot)}
+        fields = {name: dict(value) for name in ATTEMPT_FIELDS
+                  if isinstance(value := output.get(name), dict)}
         if fields:
             found[seq] = fields
     return found

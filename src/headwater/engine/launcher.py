@@ -92,11 +92,16 @@ class Launcher:
                                                                          run.repair)
 
     def code_output(self, state: RunState, run: TaskRun) -> dict[str, object]:
-        """What an attempt that read from Git adds to its output: the commit it used."""
-        if not self._reads_git(state, run):
+        """What an attempt that read from Git adds to its output: the `git_source` it read,
+        with the commit it used (`git_snapshot`)."""
+        source = self.settings.git_source
+        if source is None or not self._reads_git(state, run):
             return {}
         snapshot = self.checkouts.made(self.run_dir, run.repair)
-        return {"git_snapshot": {"used_commit": snapshot.used_commit}} if snapshot else {}
+        if snapshot is None:
+            return {}
+        return {"git_source": {**source.model_dump(mode="json", exclude_none=True),
+                               "git_snapshot": {"used_commit": snapshot.used_commit}}}
 
     def _reads_git(self, state: RunState, run: TaskRun) -> bool:
         return reads_git(state.task_of(run).spec, self.settings)

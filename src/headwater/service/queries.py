@@ -63,7 +63,7 @@ class QueriesMixin(AccessMixin):
                     outputs: Mapping[int, Mapping[str, Any]],
                     include_resolved_values: bool = False) -> dict[str, Any]:
         """`run_document` of a run already loaded (and authorized), with its outputs."""
-        setup, fields = setup_durations(outputs), attempt_fields(record, outputs)
+        setup, fields = setup_durations(outputs), attempt_fields(outputs)
         if seq is not None:
             return task_run_document(record, seq, include_resolved_values, setup, fields)
         document = run_json(record, include_resolved_values, setup, fields)

@@ -112,3 +112,10 @@ def test_a_git_source_without_a_reference_is_refused() -> None:
         "git_url": "https://github.com/org/repo", "git_provider": "gitHub"}))
     assert finding == ("git_source", "name exactly one of git_branch, git_tag and git_commit: "
                                      "it is the version of the code every task of a run uses")
+
+
+def test_a_url_that_git_would_read_as_an_option_is_refused() -> None:
+    (finding,) = check_job(job(script("t"), git_source={
+        **SOURCE, "git_url": "--upload-pack=touch /tmp/pwned"}))
+    assert finding == ("git_source.git_url",
+                       "give the repository's URL, e.g. https://github.com/org/repo")

@@ -202,3 +202,15 @@ def test_a_sparse_folder_missing_at_the_commit_leaves_it_out_without_failing(
                   for p in snapshot.directory.rglob("*") if p.is_file()) == [
         "etl/[x]/b.py", "etl/a.py"]
     assert list(empty.directory.iterdir()) == []
+
+
+def test_a_url_like_an_option_reaches_git_as_a_repository_never_as_an_option(
+        tmp_path: Path, checkouts: Checkouts) -> None:
+    # (validate refuses it; a job stored before that rule must still never run it)
+    marker = tmp_path / "pwned"
+    hostile = source(f"--upload-pack=touch {marker}", git_branch="main")
+
+    with pytest.raises(CheckoutFailed):
+        made(checkouts, tmp_path / "run", 0, hostile)
+
+    assert not marker.exists()

@@ -29,7 +29,7 @@ def check_git(settings: JobSettings, tasks: Iterable[tuple[str, Task]]) -> Itera
                         "git_source: add git_source (git_url, git_provider and a git_branch, "
                         "git_tag or git_commit), or set source: WORKSPACE")
         return
-    if not source.git_url.strip():
+    if not source.git_url.strip() or source.git_url.startswith("-"):
         yield "git_source.git_url", "give the repository's URL, e.g. https://github.com/org/repo"
     if reference_of(source) is None:
         named = [f for f in ("git_branch", "git_tag", "git_commit") if getattr(source, f)]

@@ -160,21 +160,23 @@ class Checkouts:
         """Bring the reference into the mirror; the commit it names."""
         url, name = source.git_url, reference.name
         if reference.kind == "branch":
-            self._git(["fetch", "--quiet", "--no-tags", "--force", url,
+            self._git(["fetch", "--quiet", "--no-tags", "--force", "--end-of-options", url,
                        f"+refs/heads/{name}:refs/heads/{name}"], source, reference, mirror)
             return self._commit_of(mirror, f"refs/heads/{name}", source, reference)
         if reference.kind == "tag":
-            self._git(["fetch", "--quiet", "--no-tags", "--force", url,
+            self._git(["fetch", "--quiet", "--no-tags", "--force", "--end-of-options", url,
                        f"+refs/tags/{name}:refs/tags/{name}"], source, reference, mirror)
             return self._commit_of(mirror, f"refs/tags/{name}", source, reference)
         if not self._has_commit(mirror, name):
             # A server may refuse a fetch by commit id (GitHub allows it, `git daemon` not by
             # default): then every branch and tag, among which the commit must be.
             try:
-                self._git(["fetch", "--quiet", "--no-tags", url, name], source, reference, mirror)
+                self._git(["fetch", "--quiet", "--no-tags", "--end-of-options", url, name],
+                          source, reference, mirror)
             except CheckoutFailed:
-                self._git(["fetch", "--quiet", "--force", url, "+refs/heads/*:refs/heads/*",
-                           "+refs/tags/*:refs/tags/*"], source, reference, mirror)
+                self._git(["fetch", "--quiet", "--force", "--end-of-options", url,
+                           "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"], source,
+                          reference, mirror)
         return self._commit_of(mirror, name, source, reference)
 
     def _has_commit(self, mirror: Path, name: str) -> bool:

@@ -526,9 +526,10 @@ class Store(Protocol):
                   completed_only: bool = False, before_id: int | None = None,
                   visible_to: Principal | None = None, run_type: str | None = None,
                   started_after: datetime | None = None, started_before: datetime | None = None,
-                  trigger: str | None = None, result: str | None = None) -> list[RunSummary]:
+                  trigger: str | None = None, result: str | None = None,
+                  ended_after: datetime | None = None) -> list[RunSummary]:
         """Runs, newest first (of the jobs `visible_to` may view; fired by `trigger`, ended
-        with `result`, when given)."""
+        with `result`, ended after `ended_after`, when given)."""
         ...
 
     def find_task_run(self, task_run_id: int) -> tuple[int, int]:

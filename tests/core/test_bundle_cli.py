@@ -407,6 +407,36 @@ def test_a_run_job_task_names_another_job_of_the_bundle_by_its_id_reference(tmp_
     assert call is not None and call.job_id is None and call.job_name == "[dev ana] leaf"
 
 
+def test_a_job_completion_trigger_names_a_job_of_the_bundle_by_its_id_reference(
+        tmp_path: Path) -> None:
+    root = write(tmp_path, "databricks.yml", """
+        bundle: {name: b}
+        targets:
+          prod: {mode: production}
+        resources:
+          jobs:
+            ingest:
+              name: ingest
+              tasks: [{task_key: t, shell_command_task: {command: "true"}}]
+            report:
+              trigger:
+                job_completion:
+                  jobs: [{job_id: "${resources.jobs.ingest.id}"}, {job_id: "${resources.jobs.ingets.id}"}]
+              tasks: [{task_key: t, shell_command_task: {command: "true"}}]
+        """)
+    (problem,) = problems(root, context=BundleContext(user="ana@example.com"))
+    assert problem.path == "trigger.job_completion.jobs[1].job_id"
+    assert "the bundle has no job 'ingets' (did you mean 'ingest'?)" in problem.message
+
+    root.write_text(root.read_text().replace(', {job_id: "${resources.jobs.ingets.id}"}', ""))
+    jobs = {j.resource_name: j.settings for j in load(root, context=BundleContext(user="ana@example.com")).jobs}
+    trigger = jobs["report"].trigger
+    assert trigger is not None and trigger.job_completion is not None
+    [monitored] = trigger.job_completion.jobs
+    # the job's name, which the trigger looks up where the bundle was deployed
+    assert monitored.job_id is None and monitored.job_name == "ingest"
+
+
 def test_workspace_and_git_references_have_local_meanings(tmp_path: Path) -> None:
     root = write(tmp_path, "databricks.yml", """
         bundle: {name: b}

@@ -140,9 +140,10 @@ def jobs_list(name: str | None, limit: int, as_json: bool, db: str | None, host:
 @server_options
 @reports_errors
 def jobs_get(job_id: int, db: str | None, host: str | None, profile: str | None) -> None:
-    """The Jobs API `Job` of a job: its id, creator and settings (and its next fire time)."""
+    """The Jobs API `Job` of a job: its id, creator and settings (and its next fire time,
+    or what its job-completion trigger saw)."""
     with connect(db, host, profile) as where:
-        document = where.service.job_document(job_id)
+        document = where.service.job_document(job_id, include_trigger_state=True)
     click.echo(json.dumps(document, indent=2))
 
 

@@ -2,9 +2,10 @@
 
 The Databricks CLI fills these in at deploy time with the deployed resource's fields. headwater:
 
-- `${resources.jobs.<key>.id}` as a `run_job_task.job_id` names that job of the bundle: it
-  becomes `job_name` (the job's name as the target makes it), which the task looks up when it
-  starts, so it finds the job's headwater id wherever the bundle was deployed;
+- `${resources.jobs.<key>.id}` as a `run_job_task.job_id` or the `job_id` of a job-completion
+  trigger's monitored job names that job of the bundle: it becomes `job_name` (the job's name
+  as the target makes it), which the task (or the trigger) looks up when it starts (or
+  looks), so it finds the job's headwater id wherever the bundle was deployed;
 - a field written in the resource itself (`${resources.schemas.raw.name}`,
   `${resources.volumes.files.catalog_name}`) is filled in with its value;
 - anything else (an id headwater never makes, such as a pipeline's) stays as written, with a
@@ -35,12 +36,17 @@ def resolve_job_references(
     resources["jobs"] = {job.resource_name: job.data for job in jobs}
     for job in jobs:
         data = as_mapping(job.data)
-        for at, run_job in _run_job_tasks(data):
-            _name_the_job(job, at, run_job, resources["jobs"], problems)
+        for at, naming in _job_namings(data):
+            _name_the_job(job, at, naming, resources["jobs"], problems)
         job.data = _fill(job, job.data, (), resources, problems)
 
 
-def _run_job_tasks(data: Mapping[str, object]) -> Iterator[tuple[Loc, dict[str, object]]]:
+def _job_namings(data: Mapping[str, object]) -> Iterator[tuple[Loc, dict[str, object]]]:
+    """The mappings whose `job_id` may name another job: run-job tasks, monitored jobs."""
+    completion = as_mapping(as_mapping(data.get("trigger")).get("job_completion"))
+    for index, item in enumerate(as_list(completion.get("jobs"))):
+        if isinstance(item, dict):
+            yield ("trigger", "job_completion", "jobs", index), item
     for index, item in enumerate(as_list(data.get("tasks"))):
         task = as_mapping(item)
         nested = as_mapping(as_mapping(task.get("for_each_task")).get("task"))
@@ -55,11 +61,11 @@ def _run_job_tasks(data: Mapping[str, object]) -> Iterator[tuple[Loc, dict[str, 
 def _name_the_job(
     job: ComposedJob,
     at: Loc,
-    run_job: dict[str, object],
+    naming: dict[str, object],
     jobs: Mapping[str, object],
     problems: list[BundleProblem],
 ) -> None:
-    written = run_job.get("job_id")
+    written = naming.get("job_id")
     match = _REFERENCE.fullmatch(written) if isinstance(written, str) else None
     if match is None or match.group(1) != "jobs" or match.group(3) != "id":
         return
@@ -72,8 +78,8 @@ def _name_the_job(
         job.failed.append(where)
         return
     target = as_mapping(jobs[key])
-    del run_job["job_id"]
-    run_job["job_name"] = target.get("name") or key
+    del naming["job_id"]
+    naming["job_name"] = target.get("name") or key
 
 
 def _fill(

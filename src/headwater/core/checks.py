@@ -15,6 +15,7 @@ from headwater.core.checks_dbt import check_dbt_tasks
 from headwater.core.checks_git import check_git
 from headwater.core.checks_inputs import check_inputs
 from headwater.core.checks_refs import check_references
+from headwater.core.checks_triggers import check_trigger
 from headwater.core.cron import CronError, parse_cron, time_zone
 from headwater.core.git_source import reads_git
 from headwater.core.graph import find_cycle
@@ -389,6 +390,7 @@ _CHECKS: tuple[Callable[[JobSettings], Iterable[Finding]], ...] = (
     _libraries,
     _clusters,
     _schedule,
+    check_trigger,
     _inputs,
     _dbt_tasks,
     check_references,

@@ -123,14 +123,38 @@ class TableUpdateTrigger(Model):
     wait_after_last_change_seconds: TriggerSeconds = None
 
 
+class JobCompletionStatus(StrEnum):
+    """How every monitored job's run must end for a job-completion trigger to fire."""
+
+    SUCCESS = "SUCCESS"  # SUCCESS or SUCCESS_WITH_FAILURES
+    FAILED = "FAILED"  # FAILED or TIMEDOUT (not a cancel or a skip)
+    DONE = "DONE"  # ended, however
+
+
+class MonitoredJob(Model):
+    """An upstream job of a job-completion trigger: its id, or (headwater, for bundles) the
+    name of a job of the same bundle, which `${resources.jobs.<key>.id}` becomes."""
+
+    job_id: Text | None = None  # a string in the Jobs API
+    job_name: str | None = None
+    workspace_id: Text | None = None  # one workspace here: stored, not checked
+
+
+class JobCompletionTrigger(Model):
+    """Fire once every monitored job has had a run end as `if_status` says."""
+
+    jobs: list[MonitoredJob] = Field(min_length=1, max_length=10)
+    if_status: JobCompletionStatus | None = None
+
+
 class TriggerSettings(Model):
-    """The legacy single trigger: periodic, file arrival or table update."""
+    """The legacy single trigger: periodic, file arrival, table update or job completion."""
 
     periodic: PeriodicTrigger | None = None
     file_arrival: FileArrivalTrigger | None = None
     table_update: TableUpdateTrigger | None = None
+    job_completion: JobCompletionTrigger | None = None
     pause_status: PauseStatus | None = None
-    job_completion: dict[str, object] | None = None  # stored, not acted on
     model: dict[str, object] | None = None  # stored, not acted on (no model registry)
     sql_condition: dict[str, object] | None = None  # stored, not acted on
 

@@ -17,6 +17,8 @@ evaluate the same trigger at once start one run between them, not one each.
   together start one run.
 - **table_update**: commits to the watched tables (a version that grew), `ANY_UPDATED` (the
   default) or `ALL_UPDATED` since the previous run; the same two timings.
+- **job_completion**: every monitored job had a run end as `if_status` asks since the
+  previous fire (`core/job_completion.py`).
 - **continuous**: one run always active: when none is, a new one starts; after runs that
   failed in a row it waits `min(10 s * 2 ** (failures - 1), 10 min)`, and a run that
   succeeds resets that.
@@ -42,11 +44,12 @@ from headwater.core.spec_job import (
 )
 
 # The kinds of trigger a job may have, in the order they are looked at.
-SCHEDULE, PERIODIC, FILE_ARRIVAL, TABLE_UPDATE, CONTINUOUS = (
-    "schedule", "periodic", "file_arrival", "table_update", "continuous")
+SCHEDULE, PERIODIC, FILE_ARRIVAL, TABLE_UPDATE, JOB_COMPLETION, CONTINUOUS = (
+    "schedule", "periodic", "file_arrival", "table_update", "job_completion", "continuous")
 # `Run.trigger` of the runs each kind starts (Jobs API `TriggerType`).
 TRIGGER_TYPE = {SCHEDULE: "PERIODIC", PERIODIC: "PERIODIC", FILE_ARRIVAL: "FILE_ARRIVAL",
-                TABLE_UPDATE: "TABLE", CONTINUOUS: "CONTINUOUS"}
+                TABLE_UPDATE: "TABLE", JOB_COMPLETION: "JOB_COMPLETION",
+                CONTINUOUS: "CONTINUOUS"}
 UNIT_SECONDS = {PeriodicUnit.MINUTES: 60, PeriodicUnit.HOURS: 3600, PeriodicUnit.DAYS: 86400,
                 PeriodicUnit.WEEKS: 604800}
 BACKOFF_FIRST, BACKOFF_MOST = timedelta(seconds=10), timedelta(minutes=10)
@@ -57,7 +60,7 @@ class Fire:
     """Start a run: `key` names it among the job's runs, `info` goes on the run."""
 
     key: str
-    trigger: str  # the run's `trigger`: PERIODIC, FILE_ARRIVAL, TABLE, CONTINUOUS
+    trigger: str  # the run's `trigger`: PERIODIC, FILE_ARRIVAL, TABLE, JOB_COMPLETION, ...
     info: Mapping[str, Any] = field(default_factory=dict)
     logical_time: datetime | None = None  # `{{job.trigger.time}}`: the fire time
 
@@ -81,6 +84,7 @@ class TriggerState:
     observed: bool = False  # the watched files or tables were looked at once already
     failures: int = 0  # continuous: runs that failed in a row
     counted: int = 0  # continuous: the last run whose result `failures` counts
+    upstream: Mapping[str, Any] = field(default_factory=dict)  # job completion: per job
 
 
 def active_trigger(settings: JobSettings) -> tuple[str, str] | None:
@@ -90,7 +94,7 @@ def active_trigger(settings: JobSettings) -> tuple[str, str] | None:
         return SCHEDULE, f"{schedule.quartz_cron_expression}|{schedule.timezone_id}"
     trigger = settings.trigger
     if trigger is not None and trigger.pause_status != PauseStatus.PAUSED:
-        for kind in (PERIODIC, FILE_ARRIVAL, TABLE_UPDATE):
+        for kind in (PERIODIC, FILE_ARRIVAL, TABLE_UPDATE, JOB_COMPLETION):
             config = getattr(trigger, kind)
             if config is not None:
                 return kind, config.model_dump_json(exclude_none=True)
@@ -100,16 +104,21 @@ def active_trigger(settings: JobSettings) -> tuple[str, str] | None:
     return None
 
 
-def fresh_state(settings: JobSettings, state: TriggerState | None,
-                now: datetime) -> TriggerState | None:
-    """`state` if it still describes the job's active trigger; else a new one from `now`."""
+def fresh_state(settings: JobSettings, state: TriggerState | None, now: datetime,
+                activated: datetime | None = None) -> TriggerState | None:
+    """`state` if it still describes the job's active trigger; else a new one from `now`.
+
+    A job-completion trigger starts from `activated` instead (when the job's settings were
+    saved), if earlier: an upstream run that ends between the save and the first look counts.
+    """
     active = active_trigger(settings)
     if active is None:
         return None
     kind, config = active
     if state is not None and (state.kind, state.config) == (kind, config):
         return state
-    return TriggerState(kind, config, since=now)
+    since = min(now, activated) if kind == JOB_COMPLETION and activated is not None else now
+    return TriggerState(kind, config, since=since)
 
 
 def clock_due(settings: JobSettings, state: TriggerState,
@@ -277,6 +286,7 @@ def state_to_dict(state: TriggerState) -> dict[str, Any]:
         "fires": state.fires, "seen": dict(state.seen), "changed": list(state.changed),
         "last_change": None if state.last_change is None else state.last_change.isoformat(),
         "observed": state.observed, "failures": state.failures, "counted": state.counted,
+        "upstream": dict(state.upstream),
     }
 
 
@@ -292,11 +302,12 @@ def state_from_dict(body: Mapping[str, Any]) -> TriggerState:
                         body.get("fires", 0), dict(body.get("seen") or {}),
                         tuple(body.get("changed") or ()), instant("last_change"),
                         bool(body.get("observed")), body.get("failures", 0),
-                        body.get("counted", 0))
+                        body.get("counted", 0), dict(body.get("upstream") or {}))
 
 
 __all__ = [
-    "CONTINUOUS", "FILE_ARRIVAL", "PERIODIC", "SCHEDULE", "TABLE_UPDATE", "Fire", "LastRun",
+    "CONTINUOUS", "FILE_ARRIVAL", "JOB_COMPLETION", "PERIODIC", "SCHEDULE", "TABLE_UPDATE",
+    "Fire", "LastRun",
     "TriggerState", "active_trigger", "changes_due", "clock_due", "continuous_due",
     "fresh_state", "next_fire_time", "normal_table", "state_from_dict", "state_to_dict",
 ]

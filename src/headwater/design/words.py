@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from headwater.core.job_completion import monitored_label
 from headwater.core.spec import (
     CronSchedule,
     Health,
@@ -17,6 +18,7 @@ from headwater.core.spec import (
     Task,
     TriggerSettings,
 )
+from headwater.core.spec_job import JobCompletionStatus, JobCompletionTrigger
 from headwater.design.schedule_words import duration_words, millis_words, schedule_in_words
 
 __all__ = [
@@ -220,9 +222,19 @@ def _trigger_words(trigger: TriggerSettings) -> str:
         update = trigger.table_update
         which = "all of" if update.condition == "ALL_UPDATED" else "any of"
         words = f"when {which} {joined_keys(update.table_names)} is updated"
+    elif trigger.job_completion is not None:
+        words = _completion_words(trigger.job_completion)
     else:
         words = "on a trigger with no kind set"
     return f"{words} ({pause_words(trigger.pause_status)})"
+
+
+def _completion_words(completion: JobCompletionTrigger) -> str:
+    jobs = [monitored_label(job) for job in completion.jobs]
+    ending = {JobCompletionStatus.FAILED: "failed", JobCompletionStatus.DONE: "ended"}.get(
+        completion.if_status or JobCompletionStatus.SUCCESS, "succeeded")
+    subject = jobs[0] if len(jobs) == 1 else f"each of {', '.join(jobs[:-1])} and {jobs[-1]}"
+    return f"when {subject} has {ending} (job completion trigger)"
 
 
 def timing_words(settings: JobSettings) -> str:

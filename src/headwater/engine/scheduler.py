@@ -7,7 +7,8 @@ unique key and the run, in one transaction. Every engine looks at every job, and
 lets exactly one of them start each run; one that lost re-reads the state.
 
 What it observes (the files in a watched folder, the commits to the embedded warehouse's
-tables) comes from `observers.py`, so the decisions stay pure.
+tables) comes from `observers.py`, and the runs of jobs that others' job-completion triggers
+watch from the store, so the decisions stay pure.
 """
 
 from __future__ import annotations
@@ -19,11 +20,20 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from headwater.core.job_completion import (
+    Completion,
+    completions_due,
+    job_completion_config,
+    monitored_label,
+    seen_until,
+)
 from headwater.core.new_run import new_run
 from headwater.core.spec import JobSettings
+from headwater.core.spec_job import MonitoredJob
 from headwater.core.triggers import (
     CONTINUOUS,
     FILE_ARRIVAL,
+    JOB_COMPLETION,
     PERIODIC,
     SCHEDULE,
     TABLE_UPDATE,
@@ -48,6 +58,7 @@ log = logging.getLogger(__name__)
 LOOK_SECONDS = 0.25  # how often triggers are looked at (a cron fires within this of its time)
 REFRESH_SECONDS = 5.0  # how often the jobs and their trigger states are read again
 QUIET = timedelta(seconds=1)  # new files or commits settle this long before a run starts
+ENDED_RUNS_LOOKED_AT = 100  # of a monitored job, at each look (the newest; a few are new)
 PAUSED = "paused"  # the state of a paused trigger: unpaused, it starts afresh
 
 
@@ -70,6 +81,8 @@ class Scheduler:
     clock: Clock
     warehouse_commits: Path  # the embedded warehouse's commit log (observers.TableCommits)
     watched: dict[int, _Watched] = field(default_factory=dict)
+    job_ids: set[int] = field(default_factory=set)  # every job, as of the last refresh
+    job_names: dict[str, list[int]] = field(default_factory=dict)  # ids by name, lower case
     next_look: datetime | None = None
     next_refresh: datetime | None = None
 
@@ -94,7 +107,10 @@ class Scheduler:
     def refresh(self) -> None:
         """Read the jobs with an unpaused trigger, and their stored states."""
         found: dict[int, _Watched] = {}
+        self.job_ids, self.job_names = set(), {}
         for job in self.store.list_jobs():
+            self.job_ids.add(job.job_id)
+            self.job_names.setdefault(job.name.lower(), []).append(job.job_id)
             if not _may_trigger(job.settings):
                 continue
             known = self.watched.get(job.job_id)
@@ -111,7 +127,7 @@ class Scheduler:
 
     def look(self, watched: _Watched, now: datetime) -> None:
         """Decide for one job; store what changed, start the run if it fires."""
-        state = fresh_state(watched.settings, watched.state, now)
+        state = fresh_state(watched.settings, watched.state, now, watched.job.created_time)
         if state is None:  # paused: forget, so that unpausing starts afresh from then
             if watched.state is not None and watched.state.kind != PAUSED:
                 self.store_state(watched, TriggerState(PAUSED, "", since=now), now)
@@ -158,8 +174,40 @@ class Scheduler:
             observed = {name: versions.get(name, 0)
                         for name in (normal_table(t) for t in table.table_names)}
             return changes_due(settings, state, observed, now, QUIET)
+        if kind == JOB_COMPLETION:
+            return completions_due(settings, state, self.completions(settings, state), now)
         assert kind == CONTINUOUS
         return continuous_due(state, *self.runs_of(watched.job.job_id), now)
+
+    def completions(self, settings: JobSettings, state: TriggerState
+                    ) -> list[tuple[int, list[Completion]] | None]:
+        """Each monitored job's id and its runs that ended since the trigger last looked
+        (None for a job that does not exist)."""
+        found: list[tuple[int, list[Completion]] | None] = []
+        for index, monitored in enumerate(job_completion_config(settings).jobs):
+            job_id = self.monitored_id(monitored)
+            if job_id is None:
+                found.append(None)
+                continue
+            ended = self.store.list_runs(job_id, limit=ENDED_RUNS_LOOKED_AT, completed_only=True,
+                                         ended_after=seen_until(state, index))
+            found.append((job_id, [Completion(r.job_id, r.run_id, r.life_cycle, r.result,
+                                              r.end_time)
+                                   for r in ended if r.end_time is not None]))
+        return found
+
+    def monitored_id(self, monitored: MonitoredJob) -> int | None:
+        """The id of a job a job-completion trigger watches, as of the last refresh."""
+        if monitored.job_id:
+            job_id = int(monitored.job_id)
+            return job_id if job_id in self.job_ids else None
+        named = self.job_names.get((monitored.job_name or "").lower(), [])
+        if len(named) > 1:
+            raise HeadwaterError(
+                f"{len(named)} jobs are named {monitored.job_name!r} (ids "
+                f"{', '.join(map(str, named))}), so {monitored_label(monitored)} is ambiguous; "
+                "name the monitored job by its job_id, or rename the others")
+        return named[0] if named else None
 
     def runs_of(self, job_id: int) -> tuple[int, LastRun | None]:
         """How many runs of the job are active, and its latest run that ended."""

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from headwater.api.documents import job_json
+from headwater.core.job_completion import trigger_state_json
 from headwater.core.job_update import apply_update, paused_changes
 from headwater.core.load import settings_from_body
 from headwater.core.permissions import Action, Grant, Level, checked, owner_of
@@ -39,6 +40,7 @@ class JobsMixin(AccessMixin):
         """A new job, owned by its creator unless `grants` (its access control list) name
         another owner. With a `deployment_key`, `Conflict` if that key has a job already."""
         build_plan(settings)  # a job that cannot run is refused before it is stored
+        self.check_upstream_jobs(settings)
         if deployment_key is not None:
             found = self.store.job_by_deployment(deployment_key)
             if found is not None:
@@ -58,6 +60,7 @@ class JobsMixin(AccessMixin):
         declared = declared_grants(settings)
         owner = self.user
         found = self.store.job_by_deployment(deployment_key)
+        self.check_upstream_jobs(settings, found.job_id if found else None)
         if found is not None:
             owner = owner_of(self.authorize(found.job_id, Action.MANAGE)) or owner
         grants = _with_owner(declared, owner) if declared or found is None else None
@@ -72,6 +75,7 @@ class JobsMixin(AccessMixin):
         build_plan(settings)
         current = self.store.get_job(job_id)
         self.authorize(job_id, Action.MANAGE)
+        self.check_upstream_jobs(settings, job_id)
         body = _body(settings)
         if "run_as" not in body and current.settings.get("run_as") is not None:
             body["run_as"] = current.settings["run_as"]
@@ -85,8 +89,26 @@ class JobsMixin(AccessMixin):
         merged = apply_update(current.settings, new_settings, fields_to_remove)
         settings = settings_from_body(merged, "new_settings")
         build_plan(settings)
+        self.check_upstream_jobs(settings, job_id)
         return self.store.update_job(job_id, _body(settings), "api", self.clock.now(),
                                      self.user)
+
+    def check_upstream_jobs(self, settings: JobSettings, job_id: int | None = None) -> None:
+        """`InvalidRequest` when a job-completion trigger names by id a job that does not
+        exist, or the job itself (each of its runs would start the next, forever)."""
+        completion = settings.trigger.job_completion if settings.trigger else None
+        for index, monitored in enumerate(completion.jobs if completion else []):
+            if not monitored.job_id:
+                continue  # a name of the same bundle: looked up when the trigger looks
+            where = f"trigger.job_completion.jobs[{index}].job_id"
+            if int(monitored.job_id) == job_id:
+                raise InvalidRequest(f"{where}: a job cannot wait for its own runs to end; "
+                                     "name an upstream job")
+            try:
+                self.store.get_job(int(monitored.job_id))
+            except NotFound:
+                raise InvalidRequest(f"{where}: job {monitored.job_id} does not exist; create "
+                                     "the upstream job first") from None
 
     def delete_job(self, job_id: int) -> None:
         """Delete a job; its runs and versions stay readable."""
@@ -113,13 +135,17 @@ class JobsMixin(AccessMixin):
         settings = {**job.settings, **paused_changes(job_id, job.settings, paused)}
         return self.store.update_job(job_id, settings, job.source, self.clock.now(), self.user)
 
-    def job_document(self, job_id: int) -> dict[str, Any]:
-        """The `Job` of `jobs/get`, with when its schedule or periodic trigger fires next."""
+    def job_document(self, job_id: int, include_trigger_state: bool = False) -> dict[str, Any]:
+        """The `Job` of `jobs/get`, with when its schedule or periodic trigger fires next;
+        with `include_trigger_state`, what its job-completion trigger saw of each job."""
         job = self.get_job(job_id)
         stored = self.store.trigger_states([job_id]).get(job_id)
         state = None if stored is None else state_from_dict(stored[1])
         settings = JobSettings.model_validate(dict(job.settings))
-        return job_json(job, next_fire=next_fire_time(settings, state, self.clock.now()))
+        document = job_json(job, next_fire=next_fire_time(settings, state, self.clock.now()))
+        if include_trigger_state and settings.trigger and settings.trigger.job_completion:
+            document["trigger_state"] = trigger_state_json(settings, state)
+        return document
 
     def get_job(self, job_id: int) -> JobRecord:
         """The latest version of a job; `NotFound` ("Job N does not exist.")."""

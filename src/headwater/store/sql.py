@@ -285,10 +285,12 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMi
                   completed_only: bool = False, before_id: int | None = None,
                   visible_to: Principal | None = None, run_type: str | None = None,
                   started_after: datetime | None = None, started_before: datetime | None = None,
-                  trigger: str | None = None, result: str | None = None) -> list[RunSummary]:
+                  trigger: str | None = None, result: str | None = None,
+                  ended_after: datetime | None = None) -> list[RunSummary]:
         """Runs, newest first; `before_id` starts below that run id (a page token);
         `visible_to` keeps the runs of the jobs that principal may view; `trigger` and
-        `result` keep the runs fired that way and ended that way."""
+        `result` keep the runs fired that way and ended that way, `ended_after` those that
+        ended after that instant."""
         query = (
             select(runs.c.run_id, runs.c.job_id, jobs.c.name, runs.c.life_cycle, runs.c.result,
                    runs.c.start_time, runs.c.end_time)
@@ -312,6 +314,8 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMi
             query = query.where(runs.c.start_time >= started_after)
         if started_before is not None:
             query = query.where(runs.c.start_time <= started_before)
+        if ended_after is not None:
+            query = query.where(runs.c.end_time > ended_after)
         query = query.where(runs.c.deleted.is_(False))
         with self._reading() as conn:
             rows = conn.execute(query).all()

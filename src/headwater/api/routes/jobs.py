@@ -44,7 +44,7 @@ def create(body: JobBody, service: Caller) -> dict[str, int]:
 def get(job_id: Id, request: Request, service: Caller, page_token: str | None = None,
         include_trigger_state: bool = False) -> dict[str, Any]:
     """A job's settings (in API 2.2, 100 tasks, clusters, parameters, environments a page)."""
-    document = service.job_document(job_id)
+    document = service.job_document(job_id, include_trigger_state)
     return job_page(document, page_token) if is_paged(request) else document
 
 

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 router = APIRouter()
 STATE_FILTERS = ("active", "completed", "SUCCESS", "FAILED", "TIMEDOUT", "CANCELED",
                  "SKIPPED", "SUCCESS_WITH_FAILURES")
-TRIGGERS = ("ONE_TIME", "PERIODIC", "FILE_ARRIVAL", "TABLE", "CONTINUOUS", "RUN_JOB_TASK")
+TRIGGERS = ("ONE_TIME", "PERIODIC", "FILE_ARRIVAL", "TABLE", "JOB_COMPLETION", "CONTINUOUS",
+            "RUN_JOB_TASK")
 RUNS_PAGE = 25
 # Up to this many attempts (of tasks and iterations), a live refresh morphs the page's parts
 # (keeping focus and scroll); beyond, it replaces them, many times faster in the browser.

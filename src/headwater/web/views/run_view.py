@@ -133,6 +133,7 @@ class RunView:
     version: int
     focus: str | None  # the task whose panel is open
     code: str = ""  # where the run's code came from: "branch main of <url> at <commit>"
+    upstream: Sequence[tuple[str, str]] = ()  # (job id, run id) whose ends fired this run
 
     @property
     def active(self) -> bool:
@@ -207,7 +208,13 @@ def run_view(details: RunDetails, focus: str | None = None) -> RunView:
         creator=document.get("creator_user_name", ""), run_as=extra.get("run_as", ""),
         parameters=document.get("job_parameters", []), tasks=tasks,
         repairs=document.get("repair_history", []), version=details.version, focus=focus,
-        code=source_words(document.get("git_source")))
+        code=source_words(document.get("git_source")), upstream=_upstream(document))
+
+
+def _upstream(document: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The upstream runs a job-completion trigger started this run after."""
+    completion = (document.get("trigger_info") or {}).get("job_completion") or {}
+    return [(done["job_id"], done["run_id"]) for done in completion.get("completed_jobs", [])]
 
 
 def _top_key(runs: Mapping[int, TaskRun], run: TaskRun) -> str:

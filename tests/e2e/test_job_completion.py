@@ -1,0 +1,105 @@
+"""Job-completion triggers through the real databricks-sdk against a real `headwater server`:
+a report job starts once both upstream jobs succeeded, even with a server restart between the
+two; the SDK reads the run's trigger and the trigger's state; bad upstream ids are refused."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.config import Config
+from databricks.sdk.errors import InvalidParameterValue
+from databricks.sdk.service import jobs
+
+from tests.servers import Server
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    found = Server(tmp_path, f"sqlite:///{tmp_path / 'state.db'}").start()
+    yield found
+    found.close()
+
+
+def client(server: Server, monkeypatch: pytest.MonkeyPatch) -> WorkspaceClient:
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(server.workdir / "no.databrickscfg"))
+    return WorkspaceClient(config=Config(host=server.url, token=server.token("ann"),
+                                         retry_timeout_seconds=30))
+
+
+def create(w: WorkspaceClient, name: str, command: str = "true", **settings: object) -> int:
+    """A job of one shell task (a headwater task type, which the SDK has no class for)."""
+    body = {"name": name, "tasks": [{"task_key": "step", "shell_command_task": {
+        "command": command, "env": {"TYPE": "{{job.trigger.type}}"}}}], **settings}
+    created = w.api_client.do("POST", "/api/2.2/jobs/create", body=body)
+    assert isinstance(created, dict)
+    return int(created["job_id"])
+
+
+def monitored(*job_ids: int) -> jobs.TriggerSettings:
+    return jobs.TriggerSettings(job_completion=jobs.JobCompletionTriggerConfiguration(
+        jobs=[jobs.JobCompletionTriggerConfigurationMonitoredJob(workspace_id="1",
+                                                                 job_id=str(job_id))
+              for job_id in job_ids]))
+
+
+def report_runs(w: WorkspaceClient, job_id: int) -> list[jobs.BaseRun]:
+    return list(w.jobs.list_runs(job_id=job_id))
+
+
+def wait_for_runs(w: WorkspaceClient, job_id: int, count: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while len(report_runs(w, job_id)) < count:
+        assert time.monotonic() < deadline, f"job {job_id} did not reach {count} runs"
+        time.sleep(0.3)
+
+
+def test_a_report_starts_once_both_upstream_jobs_succeeded_across_a_server_restart(
+        server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    w = client(server, monkeypatch)
+    ingest, enrich = create(w, "ingest"), create(w, "enrich")
+    ledger = tmp_path / "ledger"
+    report_id = create(w, "report", f'echo "$TYPE" >> {ledger}',
+                       trigger=monitored(ingest, enrich).as_dict())
+    # At once: a run that ends before the scheduler first looks at the new trigger counts
+    first = w.jobs.run_now_and_wait(ingest, timeout=timedelta(minutes=2))
+    server.stop()
+    server.start()
+    second = w.jobs.run_now_and_wait(enrich, timeout=timedelta(minutes=2))
+    wait_for_runs(w, report_id, 1)
+
+    [run] = report_runs(w, report_id)
+    assert run.run_id is not None
+    fired = w.jobs.wait_get_run_job_terminated_or_skipped(run.run_id)
+    assert fired.trigger == jobs.TriggerType.JOB_COMPLETION
+    assert fired.state is not None and fired.state.result_state == jobs.RunResultState.SUCCESS
+    assert fired.trigger_info is not None and fired.trigger_info.job_completion is not None
+    completed = fired.trigger_info.job_completion.completed_jobs or []
+    assert [(c.job_id, c.run_id, c.termination_code) for c in completed] == [
+        (str(ingest), str(first.run_id), jobs.TerminationCodeCode.SUCCESS),
+        (str(enrich), str(second.run_id), jobs.TerminationCodeCode.SUCCESS)]
+    assert completed[0].completion_time is not None
+    assert ledger.read_text() == "job_completion\n"
+
+    job = w.jobs.get(report_id, include_trigger_state=True)
+    assert job.trigger_state is not None and job.trigger_state.job_completion is not None
+    states = job.trigger_state.job_completion.monitored_job_states or []
+    assert [(s.job_id, s.has_seen_completion, s.last_seen_run_id) for s in states] == [
+        (str(ingest), False, str(first.run_id)), (str(enrich), False, str(second.run_id))]
+    assert w.jobs.get(report_id).trigger_state is None  # only when asked, as on Databricks
+
+
+def test_an_upstream_job_that_does_not_exist_or_the_job_itself_is_refused(
+        server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    w = client(server, monkeypatch)
+    ingest = create(w, "ingest")
+    with pytest.raises(InvalidParameterValue,
+                       match=r"trigger.job_completion.jobs\[1\].job_id: job 999 does not exist"):
+        w.jobs.create(name="report", trigger=monitored(ingest, 999), tasks=[
+            jobs.Task(task_key="t", spark_python_task=jobs.SparkPythonTask(python_file="t.py"))])
+    with pytest.raises(InvalidParameterValue, match="cannot wait for its own runs"):
+        w.jobs.update(ingest, new_settings=jobs.JobSettings(trigger=monitored(ingest)))

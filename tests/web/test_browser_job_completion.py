@@ -1,0 +1,44 @@
+"""A job started by a job-completion trigger, in the browser: its page says when it runs, and
+the page of the run it fired names the upstream runs, which link to their pages."""
+
+from __future__ import annotations
+
+import time
+
+from playwright.sync_api import expect
+
+from tests.servers import Server
+from tests.web.browsing import Visitor, api, create_job, run_now, shell, wait_for_state
+
+
+def test_a_run_fired_by_upstream_jobs_links_to_their_runs(
+        ada: Visitor, server: Server, admin: str) -> None:
+    # Given a report job that waits for two upstream jobs, each of which has run once
+    ingest = create_job(server, admin, {"name": "ingest", "tasks": [shell("load", "true")]})
+    enrich = create_job(server, admin, {"name": "enrich", "tasks": [shell("join", "true")]})
+    report = create_job(server, admin, {
+        "name": "report", "tasks": [shell("publish", "true")],
+        "trigger": {"job_completion": {"jobs": [{"job_id": str(ingest)},
+                                                {"job_id": str(enrich)}]}}})
+    upstream = [run_now(server, admin, ingest), run_now(server, admin, enrich)]
+    for run_id in upstream:
+        wait_for_state(server, admin, run_id, "SUCCESS")
+    deadline = time.monotonic() + 60
+    while not (fired := api(server, admin, "GET",
+                            f"runs/list?job_id={report}").get("runs")):
+        assert time.monotonic() < deadline, "the report never started"
+        time.sleep(0.3)
+
+    # When the report's page, then its run's page, is opened
+    page = ada.goto(f"/jobs/{report}")
+    expect(page.locator("#timing .timing")).to_have_text(
+        f"when each of job {ingest} and job {enrich} has succeeded (job completion trigger)"
+        " (unpaused)")
+    page = ada.goto(f"/runs/{fired[0]['run_id']}")
+
+    # Then the head names both upstream runs, and a click leads to the first
+    fired_by = page.locator("#run-head .fired-by")
+    expect(fired_by).to_have_text(f"Started once run {upstream[0]} of job {ingest}, "
+                                  f"run {upstream[1]} of job {enrich} ended")
+    fired_by.get_by_role("link", name=f"run {upstream[0]}").click()
+    expect(page.locator("#run-head h1")).to_contain_text(f"Run {upstream[0]} of ingest")

@@ -473,6 +473,11 @@ class Store(Protocol):
         run already made for the same job and `idempotency_token`, if there is one."""
         ...
 
+    def create_runs(self, news: Sequence[NewRun], audit: AuditEntry) -> list[RunCreated]:
+        """Store several runs in one transaction (started or queued in turn) and `audit`;
+        `InvalidRequest`, and none stored, when one of them would be skipped."""
+        ...
+
     def delete_run(self, run_id: int, at: datetime, actor: str) -> None:
         """Delete an ended run (gone from every list and lookup); audited."""
         ...

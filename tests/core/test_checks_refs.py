@@ -134,7 +134,9 @@ def test_a_job_parameter_default_is_checked() -> None:
          "{{tasks.other.values.x}}: task 'other' is not upstream of 't' (not in its depends_on, "
          "directly or through other tasks), so it may not have finished when 't' starts; add "
          "{task_key: other} to the depends_on of 't'"),
-        ("{{backfill.iso_date}}", "{{backfill.iso_date}}: not supported by headwater: backfills"),
+        ("{{backfill.iso_dat}}", "{{backfill.iso_dat}}: unknown time argument 'iso_dat' (did "
+         "you mean 'iso_date'?); use one of iso_weekday, is_weekday, iso_date, iso_datetime, "
+         "year, month, day, hour, minute, second, timestamp_ms"),
         ("{{job.parameters.run-date}}",
          "{{job.parameters.run-date}}: looks like a reference but is not valid syntax, so it "
          "would stay literal text; check the braces, and wrap names with characters other than "

@@ -157,6 +157,8 @@ def test_each_reference_resolves_to_its_text(text: str, expected: str) -> None:
 def test_time_arguments_format_in_utc(argument: str, start_time: str, trigger_time: str) -> None:
     assert resolve(f"{{{{job.start_time.{argument}}}}}", CONTEXT) == start_time
     assert resolve(f"{{{{job.trigger.time.{argument}}}}}", CONTEXT) == trigger_time
+    backfill = replace(CONTEXT, backfill_time=TRIGGER)  # a backfill run knows its time
+    assert resolve(f"{{{{backfill.{argument}}}}}", backfill) == trigger_time
 
 
 def test_the_time_argument_table_is_complete() -> None:
@@ -319,7 +321,12 @@ OUTSIDE_TASK = replace(
         ("{{workspace.uri}}", CONTEXT,
          "{{workspace.uri}}: unknown reference (did you mean {{workspace.url}}?)"),
         ("{{backfill.iso_date}}", CONTEXT,
-         "{{backfill.iso_date}}: not supported by headwater: backfills"),
+         "{{backfill.iso_date}}: this run is not part of a backfill; start one with `headwater "
+         "jobs backfill`, or use {{job.start_time.<arg>}}"),
+        ("{{backfill.iso_dat}}", replace(CONTEXT, backfill_time=TRIGGER),
+         "{{backfill.iso_dat}}: unknown time argument 'iso_dat' (did you mean 'iso_date'?); use "
+         "one of iso_weekday, is_weekday, iso_date, iso_datetime, year, month, day, hour, "
+         "minute, second, timestamp_ms"),
         ("{{job_id.x}}", CONTEXT, "{{job_id.x}}: unknown reference"),
         ("{{job.trigger.tpye}}", CONTEXT,
          "{{job.trigger.tpye}}: unknown reference (did you mean {{job.trigger.type}}?)"),

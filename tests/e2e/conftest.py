@@ -5,15 +5,27 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.child_env import child_env
+from tests.servers import Server, database_url
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """A `headwater server` process on SQLite, in its own folder under tmp_path (a module
+    that needs another store defines its own `server`)."""
+    folder = tmp_path / "server"
+    folder.mkdir()
+    started = Server(folder, database_url("sqlite", folder)).start()
+    yield started
+    started.close()
 
 
 @pytest.fixture

@@ -4,12 +4,9 @@ profile in ~/.databrickscfg. A real server process, real tasks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.servers import Server, database_url
+from tests.servers import Server
 
 from .conftest import Cli
 from .test_deploy_cli import BUNDLE, FIRST_DEPLOY, SECOND_DEPLOY
@@ -18,15 +15,6 @@ PERMISSIONS = """\
       permissions:
         - {level: CAN_VIEW, user_name: bob}
 """
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    folder = tmp_path / "server"
-    folder.mkdir()
-    started = Server(folder, database_url("sqlite", folder)).start()
-    yield started
-    started.close()
 
 
 def client_env(server: Server, token: str) -> dict[str, str]:

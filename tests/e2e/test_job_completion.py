@@ -5,7 +5,6 @@ two; the SDK reads the run's trigger and the trigger's state; bad upstream ids a
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,13 +15,6 @@ from databricks.sdk.errors import InvalidParameterValue
 from databricks.sdk.service import jobs
 
 from tests.servers import Server
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    found = Server(tmp_path, f"sqlite:///{tmp_path / 'state.db'}").start()
-    yield found
-    found.close()
 
 
 def client(server: Server, monkeypatch: pytest.MonkeyPatch) -> WorkspaceClient:

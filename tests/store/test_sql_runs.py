@@ -241,3 +241,47 @@ def test_a_changed_seq_missing_from_the_state_is_refused(
     with pytest.raises(ValueError, match="changed seq 9"):
         store.record(run_id, 0, RunStarted(at(0)), state, [9])
     assert store.events(run_id) == []
+
+
+def test_several_runs_are_stored_all_or_none(store: SqlStore, plan: Plan) -> None:
+    from headwater.core.audit import AuditAction, AuditEntry
+    from headwater.errors import InvalidRequest
+    from headwater.ports import NewRun
+
+    def backfill(job: JobRecord, count: int) -> list[int]:
+        state = state_with(plan, task_run(1, "extract", life_cycle=L.PENDING))
+        news = [NewRun(job, state, {}, "ONE_TIME", "ann", "/w", T0) for _ in range(count)]
+        made = store.create_runs(news, AuditEntry(T0, "ann", AuditAction.BACKFILL_REQUESTED,
+                                                  job.job_id, details={"backfill_id": 7}))
+        return [run.run_id for run in made]
+
+    queued = store.create_job({**SETTINGS, "name": "queued", "max_concurrent_runs": 2},
+                              "jobs/q.yml", T0)
+    run_ids = backfill(queued, 3)
+    assert [store.load_run(r).state.life_cycle for r in run_ids] == [L.PENDING, L.PENDING,
+                                                                     L.QUEUED]
+    [entry] = [e.entry for e in store.audit_entries(job_id=queued.job_id)
+               if e.entry.action == AuditAction.BACKFILL_REQUESTED]
+    assert entry.details == {"backfill_id": 7, "run_ids": run_ids}
+
+    unqueued = store.create_job({**SETTINGS, "name": "unqueued", "max_concurrent_runs": 1,
+                                 "queue": {"enabled": False}}, "jobs/u.yml", T0)
+    with pytest.raises(InvalidRequest, match="The runs cannot all wait their turn"):
+        backfill(unqueued, 2)
+    assert store.list_runs(unqueued.job_id) == []
+    assert [e.entry.action for e in store.audit_entries(job_id=unqueued.job_id)] == [
+        AuditAction.JOB_CREATED]
+
+
+def test_runs_are_listed_by_when_they_ended(store: SqlStore, job: JobRecord, plan: Plan) -> None:
+    ended = []
+    for seconds in (10, 20):
+        run_id, state = start_run(store, job, plan)
+        done = replace(state, life_cycle=L.TERMINATED, result=R.SUCCESS, end_time=at(seconds))
+        store.record(run_id, 0, RunStarted(at=T0), done, ())
+        ended.append(run_id)
+    start_run(store, job, plan)  # still going: it has not ended
+
+    assert [r.run_id for r in store.list_runs(job.job_id, completed_only=True,
+                                              ended_after=at(10))] == [ended[1]]
+    assert sorted(r.run_id for r in store.list_runs(job.job_id, ended_after=at(5))) == ended

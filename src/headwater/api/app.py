@@ -35,7 +35,16 @@ from headwater.api.errors import (
 )
 from headwater.api.middleware import HttpMiddleware
 from headwater.api.nul import RefuseNul
-from headwater.api.routes import deploy, health, jobs, metrics, permissions, runs, workspace
+from headwater.api.routes import (
+    backfill,
+    deploy,
+    health,
+    jobs,
+    metrics,
+    permissions,
+    runs,
+    workspace,
+)
 from headwater.api.routes import secrets as secret_scopes
 from headwater.api.throttle import Limit, Throttle
 from headwater.errors import HeadwaterError
@@ -69,6 +78,7 @@ def create_app(service: Service, settings: ApiSettings | None = None) -> FastAPI
     app.include_router(permissions.router)
     app.include_router(workspace.router)
     app.include_router(deploy.router)
+    app.include_router(backfill.router)
     app.include_router(secret_scopes.router)
     app.include_router(metrics.router)
     app.include_router(health.router)

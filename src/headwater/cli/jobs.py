@@ -5,6 +5,7 @@
     headwater jobs list [--name NAME] | get JOB_ID | delete JOB_ID
     headwater jobs pause|unpause JOB_ID                     # its schedule or trigger
     headwater jobs run-now JOB_ID [--param k=v] [--wait]    # prints the run id at once
+    headwater jobs backfill JOB_ID --from DATE --to DATE [--every 1d] [--param k=v]
 
 A job made from files keeps their deployment key (bundle, target, resource key), so `reset`
 and `headwater run` of the same files change that job rather than making another. Every
@@ -210,3 +211,45 @@ def jobs_run_now(job_id: int, params: Sequence[str], wait: bool, db: str | None,
         announce(where.service, created, job_id, f"job {job_id}")
         ending = where.follow(created.run_id)
     finish(ending, created.run_id)
+
+
+@jobs.command("backfill")
+@click.argument("job_id", type=int)
+@click.option("--from", "start", required=True, metavar="WHEN",
+              help="The first time to run for: 2026-11-01, or 2026-11-01T06:00:00Z (UTC unless "
+                   "it says).")
+@click.option("--to", "end", required=True, metavar="WHEN",
+              help="The last time (a run falls on it if the interval reaches it exactly).")
+@click.option("--every", default="1d", show_default=True, metavar="INTERVAL",
+              help="Between two runs: 6h, 1d, 1w, 1mo ...")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Override a job parameter in every run; a value may hold "
+                   "{{backfill.iso_date}} (or another time argument). Repeatable.")
+@click.option("--newest-first", is_flag=True, help="Start with the latest time.")
+@click.option("--dry-run", is_flag=True, help="Print the times; start nothing.")
+@db_option
+@server_options
+@reports_errors
+def jobs_backfill(job_id: int, start: str, end: str, every: str, params: Sequence[str],
+                  newest_first: bool, dry_run: bool, db: str | None, host: str | None,
+                  profile: str | None) -> None:
+    """Run a job once for each time of a past range, all runs made at once or none.
+
+    The runs wait in the job's queue (max_concurrent_runs at a time), oldest first. Each knows
+    its time as {{backfill.<arg>}} and as {{job.trigger.time.<arg>}}, so a job written for
+    its schedule backfills unchanged; cancel them with `headwater runs cancel-all --job-id`.
+    Prints one line per run: its id, its time and whether it started or waits.
+    """
+    from headwater.core.backfill import Backfill
+
+    asked = Backfill.of(start, end, every, newest_first)
+    overrides = parse_pairs(params, "--param")
+    with connect(db, host, profile) as where:
+        if dry_run:
+            for time in where.service.backfill_times(job_id, asked):
+                click.echo(time.isoformat())
+            return
+        made = where.service.backfill(job_id, asked, overrides)
+    for time, run in made.runs:
+        click.echo(f"{run.run_id}\t{time.isoformat()}\t{run.life_cycle}")
+    click.echo(f"backfill {made.backfill_id}: {len(made.runs)} runs of job {job_id}", err=True)

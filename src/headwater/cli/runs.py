@@ -20,6 +20,7 @@ from headwater.cli.connect import connect, finish, server_options
 from headwater.cli.terminal import printable, printable_stream
 from headwater.core.dbt_results import failed_nodes, status_tally
 from headwater.core.git_source import source_words
+from headwater.core.trigger_info import backfill_words, upstream_runs
 
 
 @click.group()
@@ -76,6 +77,11 @@ def print_run(run_id: int, document: dict[str, Any], service: Any = None) -> Non
         click.echo(f"  {printable(state['state_message'])}")
     if code := source_words(document.get("git_source")):
         click.echo(f"  Code from Git: {printable(code)}")
+    if backfill := backfill_words(document.get("trigger_info")):
+        click.echo(f"  Backfill: {backfill}")
+    if upstream := upstream_runs(document.get("trigger_info")):
+        runs = ", ".join(f"run {run} of job {job}" for job, run in upstream)
+        click.echo(f"  Started once {runs} ended")
     for task in document["tasks"]:
         t_state = task["state"]
         repair = f"repair {task['repair_number']}" if task.get("repair_number") else ""
@@ -222,6 +228,18 @@ def runs_cancel(run_id: int, task_key: str | None, db: str | None, host: str | N
         run_id, task_key, next_step = where.service.cancel_any(run_id, task_key)
     what = f"task {task_key!r} of run {run_id}" if task_key else f"run {run_id}"
     click.echo(f"Cancel requested for {what}; {next_step}.")
+
+
+@runs.command("cancel-all")
+@click.option("--job-id", type=int, required=True, help="The job whose active runs to cancel.")
+@db_option
+@server_options
+@reports_errors
+def runs_cancel_all(job_id: int, db: str | None, host: str | None, profile: str | None) -> None:
+    """Cancel every active run of a job, queued ones too (a backfill's, say)."""
+    with connect(db, host, profile) as where:
+        where.service.cancel_all(job_id)
+    click.echo(f"Cancel requested for every active run of job {job_id}.")
 
 
 @runs.command("resume")

@@ -11,15 +11,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from headwater.client.http import Api
+from headwater.core.backfill import Backfill
 from headwater.core.job_update import paused_changes
 from headwater.core.spec import JobSettings
 from headwater.errors import NotFound
 from headwater.ports import JobRecord, RunCreated, RunSummary
+from headwater.service.backfills import BackfillMade
 from headwater.service.deploy import DeployMode
 from headwater.service.paging import Page
 from headwater.service.runs import NOT_SUCCEEDED, RepairAsked
 
 JOBS, DEPLOY = "/api/2.2/jobs", "/api/2.2/headwater/deploy"
+BACKFILL = "/api/2.2/headwater/backfill"
 SECRETS = "/api/2.0/secrets"
 
 
@@ -140,6 +143,24 @@ class RemoteService:
         return RunCreated(int(body["run_id"]), state["life_cycle_state"],
                           state.get("state_message", ""))
 
+    def cancel_all(self, job_id: int | None, all_queued_runs: bool = False) -> list[int]:
+        """Cancel a job's active runs (`runs/cancel-all`); the API does not say which."""
+        self.api.post(f"{JOBS}/runs/cancel-all", {"job_id": job_id,
+                                                  "all_queued_runs": all_queued_runs})
+        return []
+
+    def backfill(self, job_id: int, backfill: Backfill,
+                 overrides: Mapping[str, str] | None = None) -> BackfillMade:
+        body = self.api.post(BACKFILL, {**_backfill_body(job_id, backfill),
+                                        "job_parameters": dict(overrides or {})})
+        return BackfillMade(int(body["backfill_id"]), [
+            (datetime.fromisoformat(run["time"]), RunCreated(int(run["run_id"]), run["state"]))
+            for run in body["runs"]])
+
+    def backfill_times(self, job_id: int, backfill: Backfill) -> list[datetime]:
+        body = self.api.post(BACKFILL, {**_backfill_body(job_id, backfill), "dry_run": True})
+        return [datetime.fromisoformat(time) for time in body["times"]]
+
     def deployed_job(self, deployment_key: str, source: str) -> JobRecord:
         body = self.api.get(DEPLOY, deployment_key=deployment_key)
         return _job(self.job_document(int(body["job_id"])))
@@ -167,6 +188,12 @@ def _summary(run: Mapping[str, Any]) -> RunSummary:
                       job_name=run.get("run_name", ""), life_cycle=state["life_cycle_state"],
                       result=state.get("result_state"), start_time=_instant(run.get("start_time")),
                       end_time=_instant(run.get("end_time")))
+
+
+def _backfill_body(job_id: int, backfill: Backfill) -> dict[str, Any]:
+    return {"job_id": job_id, "start": backfill.start.isoformat(),
+            "end": backfill.end.isoformat(), "every": backfill.every.text(),
+            "newest_first": backfill.newest_first}
 
 
 def _job(job: Mapping[str, Any]) -> JobRecord:

@@ -45,6 +45,7 @@ class AuditAction(StrEnum):
     RUN_REQUESTED = "run.requested"  # a new run may start (details: trigger, run_type, run_as)
     RUN_QUEUED = "run.queued"  # a new run waits in its job's queue (max_concurrent_runs)
     RUN_SKIPPED = "run.skipped"  # a new run was skipped (max_concurrent_runs, full queue)
+    BACKFILL_REQUESTED = "backfill.requested"  # runs for past times (details: range, run ids)
     RUN_STARTED = "run.started"  # a run began (details: trigger, parameters)
     RUN_ENDED = "run.ended"  # a run reached a terminal state (details: result, message)
     CANCEL_REQUESTED = "run.cancel_requested"  # the engine took a cancel (run or one task)

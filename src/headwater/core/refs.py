@@ -100,6 +100,7 @@ class RefContext:
     workspace_id: str
     workspace_url: str
     notebook_path: str | None
+    backfill_time: datetime | None = None  # the time a backfill run replays
 
 
 class _Unresolved(Exception):
@@ -208,6 +209,14 @@ def _trigger(parts: tuple[str, ...], context: RefContext) -> str:
     return _need(context.file_arrival_location, "this run was not started by a file arrival")
 
 
+def _backfill(parts: tuple[str, ...], context: RefContext) -> str:
+    time = context.backfill_time
+    if time is None:
+        raise _Unresolved("this run is not part of a backfill; start one with `headwater jobs "
+                          "backfill`, or use {{job.start_time.<arg>}}")
+    return format_time(time, parts[0])
+
+
 def _task(parts: tuple[str, ...], context: RefContext) -> str:
     key = _need(context.task_key, NO_TASK)
     field = parts[0]
@@ -284,4 +293,5 @@ _RESOLVERS: dict[str, Callable[[tuple[str, ...], RefContext], str]] = {
     "tasks": _tasks,
     "input": _input,
     "workspace": _workspace,
+    "backfill": _backfill,
 }

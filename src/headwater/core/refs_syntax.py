@@ -48,11 +48,11 @@ _SHAPES: dict[str, tuple[tuple[str, ...], ...]] = {
         (KEY, "values", NAME),
     ),
     "workspace": (("id",), ("url",)),
+    "backfill": ((ARG,),),
     **{name: ((),) for name in DEPRECATED},
 }
 # (namespace, leading parts, why): Lakeflow references headwater does not implement.
 _UNSUPPORTED = (
-    ("backfill", (), "not supported by headwater: backfills"),
     ("job", ("trigger", "table_update"), "not supported by headwater: table-update triggers"),
     (
         "tasks",

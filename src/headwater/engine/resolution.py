@@ -20,6 +20,7 @@ from headwater.core.refs import RefContext, resolve
 from headwater.core.refs_facts import execution_count, task_facts
 from headwater.core.runstate import RunState, TaskRun
 from headwater.core.spec import Task
+from headwater.core.trigger_info import backfill_time
 from headwater.ports import RunRecord
 
 Resolve = Callable[[str], str]
@@ -58,14 +59,16 @@ def ref_context(record: RunRecord, state: RunState, ids: Mapping[int, int],
         workspace_id=host,
         workspace_url=f"headwater://{host}",
         notebook_path=None,
+        backfill_time=backfill_time(record.trigger_info),
     )
 
 
 def _trigger_time(record: RunRecord) -> datetime | None:
-    """The logical time a schedule or periodic trigger fired the run at."""
+    """The logical time a schedule or periodic trigger fired the run at; for a backfill run,
+    the time it replays (so a job written for its schedule backfills unchanged)."""
     info = record.trigger_info or {}
     if info.get("type") != "PERIODIC" or not info.get("time"):
-        return None
+        return backfill_time(info)
     return datetime.fromisoformat(str(info["time"]))
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from headwater.core.permissions import Principal
 from headwater.ports import Clock, SecretScopes, Store
+from headwater.service.backfills import BackfillMade, BackfillsMixin
 from headwater.service.by_name import ByNameMixin
 from headwater.service.deploy import DeployMixin, DeployMode
 from headwater.service.details import AttemptLog, DetailsMixin, JobFigures, RunDetails
@@ -28,8 +29,8 @@ from headwater.service.submit import SubmitMixin
 
 
 @dataclass(frozen=True, slots=True)
-class Service(DeployMixin, SubmitMixin, ByNameMixin, ExportsMixin, OperationsMixin,
-              DetailsMixin, SessionsMixin, SecretsMixin, RetentionMixin):
+class Service(DeployMixin, SubmitMixin, BackfillsMixin, ByNameMixin, ExportsMixin,
+              OperationsMixin, DetailsMixin, SessionsMixin, SecretsMixin, RetentionMixin):
     """headwater's use cases and queries over a store, on behalf of one principal.
 
     Args:
@@ -54,5 +55,5 @@ class Service(DeployMixin, SubmitMixin, ByNameMixin, ExportsMixin, OperationsMix
         return replace(self, user=principal.user, admin=principal.admin)
 
 
-__all__ = ["AttemptLog", "DeployMode", "JobFigures", "Page", "RepairAsked", "RunDetails",
-           "Service"]
+__all__ = ["AttemptLog", "BackfillMade", "DeployMode", "JobFigures", "Page", "RepairAsked",
+           "RunDetails", "Service"]

@@ -19,7 +19,7 @@ from headwater.core.events import Event
 from headwater.core.notifications import OutboxItem
 from headwater.core.runstate import RunState
 from headwater.core.states import LifeCycleState, ResultState
-from headwater.errors import InvalidState, LeaseLost, NotFound
+from headwater.errors import InvalidRequest, InvalidState, LeaseLost, NotFound
 from headwater.ports import Claim, Clock, JobRecord, NewRun, RunCreated, RunRequest, Transition
 from headwater.store import admission_queries, lease_queries, ops_queries, run_queries
 from headwater.store.tables import runs
@@ -63,6 +63,16 @@ class RunsMixin:
                 found = _idempotent(conn, job.job_id, idempotency_token)
             assert found is not None
             return found
+
+    def create_runs(self, news: Sequence[NewRun], audit: AuditEntry) -> list[RunCreated]:
+        """Store several runs at once (a backfill's), each started or queued in turn, and
+        `audit` with their ids (`run_ids`); `InvalidRequest` and none stored when one of them
+        would be skipped (its job's queue is off or full)."""
+        with self._writing() as conn:
+            created = [create_run(conn, self.lease_clock, new, may_skip=False) for new in news]
+            ops_queries.append_audit(conn, [replace(audit, details={
+                **audit.details, "run_ids": [run.run_id for run in created]})])
+        return created
 
     def submitted_run(self, creator: str, token: str) -> RunCreated | None:
         """The one-time run `creator` submitted with this idempotency token, if any."""
@@ -262,9 +272,11 @@ class RunsMixin:
         return admitted
 
 
-def create_run(conn: Connection, lease_clock: Clock | None, new: NewRun) -> RunCreated:
+def create_run(conn: Connection, lease_clock: Clock | None, new: NewRun,
+               may_skip: bool = True) -> RunCreated:
     """Insert a run, admitted (PENDING, leased to `new.owner` if given), QUEUED or SKIPPED;
-    or return the run the same idempotency token made."""
+    or return the run the same idempotency token made. Without `may_skip`, a run that would
+    be skipped raises `InvalidRequest` instead (the transaction then stores nothing)."""
     if new.idempotency_token is not None:
         found = _idempotent(conn, new.job.job_id, new.idempotency_token)
         if found is not None:
@@ -279,6 +291,10 @@ def create_run(conn: Connection, lease_clock: Clock | None, new: NewRun) -> RunC
             lease.update(lease_owner=new.owner, lease_expires_ms=expires, fence=1)
     elif verdict.verdict is Verdict.QUEUE:
         state = _replace(state, life_cycle=LifeCycleState.QUEUED)
+    elif not may_skip:
+        raise InvalidRequest(f"The runs cannot all wait their turn: {verdict.message} Enable "
+                             "the job's queue (queue: {enabled: true}), raise its "
+                             "max_concurrent_runs, or ask for fewer runs.")
     else:
         state = _replace(state, life_cycle=LifeCycleState.SKIPPED,
                          result=ResultState.MAXIMUM_CONCURRENT_RUNS_REACHED,

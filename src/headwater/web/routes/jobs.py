@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from headwater.core.backfill import Backfill
 from headwater.core.permissions import Action, Grant, Level
 from headwater.core.plan import build_plan
 from headwater.core.spec import JobSettings
@@ -139,6 +140,16 @@ def run_now(job_id: int, change: Change) -> Response:
     overrides = change.form.with_prefix("param:")
     created = service.run_now(job_id, overrides)
     return RedirectResponse(f"/runs/{created.run_id}", status_code=303)
+
+
+@router.post("/jobs/{job_id}/backfill")
+def backfill(job_id: int, change: Change) -> Response:
+    """Start a backfill as the form says; the job's runs list shows its runs."""
+    form = change.form
+    asked = Backfill.of(form.get("start"), form.get("end"), form.get("every") or "1d",
+                        form.get("newest_first") == "true")
+    change.viewer.service.backfill(job_id, asked, form.with_prefix("param:"))
+    return RedirectResponse(f"/runs?job_id={job_id}", status_code=303)
 
 
 @router.post("/jobs/{job_id}/pause")

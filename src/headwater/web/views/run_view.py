@@ -18,6 +18,7 @@ from headwater.api.documents import iterations_json
 from headwater.core.dbt_results import status_tally
 from headwater.core.git_source import source_words, used_commit
 from headwater.core.runstate import TaskRun
+from headwater.core.trigger_info import backfill_words, upstream_runs
 from headwater.service import RunDetails
 from headwater.web.views.states import Shown, shown_of
 
@@ -134,6 +135,7 @@ class RunView:
     focus: str | None  # the task whose panel is open
     code: str = ""  # where the run's code came from: "branch main of <url> at <commit>"
     upstream: Sequence[tuple[str, str]] = ()  # (job id, run id) whose ends fired this run
+    backfill: str = ""  # "run 2 of 7 of backfill 12, for <time>"
 
     @property
     def active(self) -> bool:
@@ -208,13 +210,9 @@ def run_view(details: RunDetails, focus: str | None = None) -> RunView:
         creator=document.get("creator_user_name", ""), run_as=extra.get("run_as", ""),
         parameters=document.get("job_parameters", []), tasks=tasks,
         repairs=document.get("repair_history", []), version=details.version, focus=focus,
-        code=source_words(document.get("git_source")), upstream=_upstream(document))
-
-
-def _upstream(document: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The upstream runs a job-completion trigger started this run after."""
-    completion = (document.get("trigger_info") or {}).get("job_completion") or {}
-    return [(done["job_id"], done["run_id"]) for done in completion.get("completed_jobs", [])]
+        code=source_words(document.get("git_source")),
+        upstream=upstream_runs(document.get("trigger_info")),
+        backfill=backfill_words(document.get("trigger_info")))
 
 
 def _top_key(runs: Mapping[int, TaskRun], run: TaskRun) -> str:

@@ -1,0 +1,47 @@
+"""`/api/2.2/headwater/backfill`: run a job once for each time of a past range (what
+`headwater jobs backfill --host` and the web UI's Backfill form call). The Jobs API has no such
+endpoint: Databricks makes a backfill's runs from its web UI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict
+
+from headwater.api.auth import Caller
+from headwater.api.schemas import Id, Parameters
+from headwater.core.backfill import Backfill
+
+router = APIRouter(prefix="/api/2.2/headwater/backfill", tags=["headwater"])
+
+
+class BackfillRequest(BaseModel):
+    """A job, the range of times (`2026-11-01` or an ISO date-time, UTC unless it says), the
+    interval between runs (`6h`, `1d`, `1w`, `1mo`) and job parameters for every run, which
+    may hold `{{backfill.iso_date}}` and the other time arguments."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    job_id: Id
+    start: str
+    end: str
+    every: str = "1d"
+    job_parameters: Parameters | None = None
+    newest_first: bool = False
+    dry_run: bool = False
+
+
+@router.post("")
+def backfill(body: BackfillRequest, service: Caller) -> dict[str, Any]:
+    """Store one run per time, all or none: the backfill's id and its runs (with `dry_run`,
+    only the times)."""
+    asked = Backfill.of(body.start, body.end, body.every, body.newest_first)
+    if body.dry_run:
+        times = service.backfill_times(body.job_id, asked)
+        return {"times": [time.isoformat() for time in times]}
+    made = service.backfill(body.job_id, asked, body.job_parameters)
+    return {"backfill_id": made.backfill_id, "runs": [
+        {"time": time.isoformat(), "run_id": run.run_id, "state": run.life_cycle}
+        for time, run in made.runs]}

@@ -1,0 +1,36 @@
+"""What a run's `trigger_info` says, read for its pages and its references: the upstream runs
+of a job-completion trigger, the time of a backfill run. Light on purpose (no spec models), so
+that `headwater runs get` starts fast.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+__all__ = ["backfill_time", "backfill_words", "upstream_runs"]
+
+
+def upstream_runs(trigger_info: Any) -> list[tuple[str, str]]:
+    """(job id, run id) of each upstream run whose end fired a run, from its `trigger_info`."""
+    completion = (trigger_info or {}).get("job_completion") if isinstance(
+        trigger_info, dict) else None
+    done = completion.get("completed_jobs", []) if isinstance(completion, dict) else []
+    return [(str(item["job_id"]), str(item["run_id"])) for item in done]
+
+
+def backfill_words(trigger_info: Any) -> str:
+    """`run 2 of 7 of backfill 12, for 2026-11-02T00:00:00Z` ("" for other runs)."""
+    backfill = (trigger_info or {}).get("backfill") if isinstance(trigger_info, dict) else None
+    if not isinstance(backfill, dict):
+        return ""
+    return (f"run {backfill.get('index')} of {backfill.get('count')} of backfill "
+            f"{backfill.get('backfill_id')}, for {backfill.get('time')}")
+
+
+def backfill_time(trigger_info: Any) -> datetime | None:
+    """The time a backfill run replays, from its `trigger_info` (None for other runs)."""
+    backfill = (trigger_info or {}).get("backfill") if isinstance(trigger_info, dict) else None
+    if not isinstance(backfill, dict) or not backfill.get("time"):
+        return None
+    return datetime.fromisoformat(str(backfill["time"]))

@@ -537,6 +537,10 @@ class Store(Protocol):
         with `result`, ended after `ended_after`, when given)."""
         ...
 
+    def last_end_time(self) -> datetime | None:
+        """When the run that ended last ended (None before any did)."""
+        ...
+
     def find_task_run(self, task_run_id: int) -> tuple[int, int]:
         """(job run id, seq) of a global task run id; `NotFound` otherwise."""
         ...

@@ -61,6 +61,8 @@ def test_newest_first_reverses_the_order() -> None:
     ("2026-11-01", "2026-11-02", "daily", "every: 'daily' is not an interval; write a number "
      "and a unit, h (hours), d (days), w (weeks) or mo (months), e.g. 1d"),
     ("2026-11-01", "2026-11-02", "0d", "every: the interval is at least 1 day, got 0"),
+    ("0001-01-01T00:00:00+01:00", "2026-11-01", "1d", "start: '0001-01-01T00:00:00+01:00' is "
+     "not a date"),  # before the first date a datetime holds, in UTC
 ])
 def test_a_wrong_request_is_refused_saying_what_to_change(
         start: str, end: str, every: str, message: str) -> None:
@@ -83,3 +85,8 @@ def test_a_run_says_which_backfill_and_which_time_it_is() -> None:
     assert backfill_time(info) == datetime(2026, 11, 2, tzinfo=UTC)
     assert backfill_words(info) == "run 2 of 7 of backfill 9, for 2026-11-02T00:00:00Z"
     assert backfill_time({"type": "PERIODIC"}) is None and backfill_words(None) == ""
+
+
+def test_an_interval_past_the_last_date_a_datetime_holds_gives_the_first_time_only() -> None:
+    assert times("2026-11-01", "2026-11-02", "99999999999mo") == ["2026-11-01T00:00:00+00:00"]
+    assert times("2026-11-01", "2026-11-02", "99999999999d") == ["2026-11-01T00:00:00+00:00"]

@@ -93,5 +93,8 @@ def test_an_upstream_job_that_does_not_exist_or_the_job_itself_is_refused(
                        match=r"trigger.job_completion.jobs\[1\].job_id: job 999 does not exist"):
         w.jobs.create(name="report", trigger=monitored(ingest, 999), tasks=[
             jobs.Task(task_key="t", spark_python_task=jobs.SparkPythonTask(python_file="t.py"))])
+    with pytest.raises(InvalidParameterValue, match="job 99999999999 does not exist"):
+        w.jobs.create(name="report", trigger=monitored(99999999999), tasks=[  # past int32
+            jobs.Task(task_key="t", spark_python_task=jobs.SparkPythonTask(python_file="t.py"))])
     with pytest.raises(InvalidParameterValue, match="cannot wait for its own runs"):
         w.jobs.update(ingest, new_settings=jobs.JobSettings(trigger=monitored(ingest)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from engine_world import World, step_until
 
 from headwater.engine.supervisor import Supervisor
@@ -169,3 +170,27 @@ def test_a_monitored_job_named_in_a_bundle_is_found_by_name_and_a_deleted_one_is
     assert seen["is_deleted"] is True
     assert seen["has_seen_completion"] is False  # it fired: waiting for the next one
     assert seen["last_seen_run_id"] == str(runs_of(world, ingest)[0])
+
+
+def test_an_idle_trigger_reads_no_runs_of_its_jobs(world: World,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    handler = Upstream()
+    ingest = world.job(tasks=1, name="ingest")
+    report = downstream(world, ingest)
+    engine = world.engine("e1", handler, schedules=True)
+    settle(world, engine)
+    reads: list[int | None] = []
+    list_runs = world.store.list_runs
+
+    def counted(job_id: int | None = None, *args: object, **kwargs: object) -> object:
+        if kwargs.get("ended_after") is not None:
+            reads.append(job_id)
+        return list_runs(job_id, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(world.store, "list_runs", counted)
+    settle(world, engine, seconds=10)  # forty looks: nothing ended, nothing read
+    assert reads == []
+
+    finish(world, ingest, handler, engine)
+    step_until(lambda: bool(runs_of(world, report)), engine)
+    assert ingest.job_id in reads

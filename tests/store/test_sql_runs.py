@@ -274,6 +274,7 @@ def test_several_runs_are_stored_all_or_none(store: SqlStore, plan: Plan) -> Non
 
 
 def test_runs_are_listed_by_when_they_ended(store: SqlStore, job: JobRecord, plan: Plan) -> None:
+    assert store.last_end_time() is None
     ended = []
     for seconds in (10, 20):
         run_id, state = start_run(store, job, plan)
@@ -285,3 +286,4 @@ def test_runs_are_listed_by_when_they_ended(store: SqlStore, job: JobRecord, pla
     assert [r.run_id for r in store.list_runs(job.job_id, completed_only=True,
                                               ended_after=at(10))] == [ended[1]]
     assert sorted(r.run_id for r in store.list_runs(job.job_id, ended_after=at(5))) == ended
+    assert store.last_end_time() == at(20)

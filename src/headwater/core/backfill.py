@@ -100,7 +100,7 @@ class Backfill:
             raise InvalidRequest(f"the backfill ends in the future ({_iso(self.end)}); a "
                                  "backfill replays past times: end it now or earlier")
         found: list[datetime] = []
-        while (time := self.every.after(self.start, len(found))) <= self.end:
+        while (time := self._step(len(found))) is not None and time <= self.end:
             found.append(time)
             if len(found) > MAX_BACKFILL_RUNS:
                 raise InvalidRequest(
@@ -108,6 +108,14 @@ class Backfill:
                     f"{MAX_BACKFILL_RUNS} runs; backfill a shorter range at a time, or a "
                     "longer interval")
         return found[::-1] if self.newest_first else found
+
+
+    def _step(self, steps: int) -> datetime | None:
+        """The `steps`-th time, or None past the last date a datetime holds (year 9999)."""
+        try:
+            return self.every.after(self.start, steps)
+        except (OverflowError, ValueError):
+            return None
 
 
 def backfill_info(backfill_id: int, time: datetime, index: int, count: int) -> dict[str, Any]:
@@ -120,12 +128,10 @@ def parse_instant(text: str, what: str) -> datetime:
     """`2026-11-01` (midnight) or an ISO date-time; UTC unless it names an offset."""
     try:
         found = datetime.fromisoformat(text.strip())
-    except ValueError:
+        return (found if found.tzinfo else found.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise InvalidRequest(f"{what}: {text!r} is not a date or a date-time; write it as "
                              "2026-11-01 or 2026-11-01T06:00:00Z") from None
-    if found.tzinfo is None:
-        found = found.replace(tzinfo=UTC)
-    return found.astimezone(UTC)
 
 
 def parse_interval(text: str) -> Interval:

@@ -85,6 +85,8 @@ class Scheduler:
     job_names: dict[str, list[int]] = field(default_factory=dict)  # ids by name, lower case
     next_look: datetime | None = None
     next_refresh: datetime | None = None
+    last_end: datetime | None = None  # the latest end of any run, read once a look if needed
+    last_end_read: bool = False
 
     def __post_init__(self) -> None:
         self.commits = TableCommits(self.warehouse_commits)
@@ -98,6 +100,7 @@ class Scheduler:
         if self.next_look is not None and now < self.next_look:
             return
         self.next_look = now + timedelta(seconds=LOOK_SECONDS)
+        self.last_end_read = False
         if self.next_refresh is None or now >= self.next_refresh:
             self.next_refresh = now + timedelta(seconds=REFRESH_SECONDS)
             self.refresh()
@@ -189,12 +192,23 @@ class Scheduler:
             if job_id is None:
                 found.append(None)
                 continue
+            since = seen_until(state, index)
+            if not self.ended_after(since):  # no run of any job ended since: nothing to read
+                found.append((job_id, []))
+                continue
             ended = self.store.list_runs(job_id, limit=ENDED_RUNS_LOOKED_AT, completed_only=True,
-                                         ended_after=seen_until(state, index))
+                                         ended_after=since)
             found.append((job_id, [Completion(r.job_id, r.run_id, r.life_cycle, r.result,
                                               r.end_time)
                                    for r in ended if r.end_time is not None]))
         return found
+
+    def ended_after(self, instant: datetime) -> bool:
+        """Whether any run ended after `instant`: one cheap read a look, so that idle
+        job-completion triggers cost no query per monitored job."""
+        if not self.last_end_read:
+            self.last_end, self.last_end_read = self.store.last_end_time(), True
+        return self.last_end is not None and self.last_end > instant
 
     def monitored_id(self, monitored: MonitoredJob) -> int | None:
         """The id of a job a job-completion trigger watches, as of the last refresh."""

@@ -20,6 +20,7 @@ from headwater.core.load import settings_from_body
 from headwater.core.permissions import Action, Grant, Level, checked, owner_of
 from headwater.core.plan import build_plan
 from headwater.core.spec import JobSettings
+from headwater.core.spec_common import INT32_MAX
 from headwater.core.triggers import next_fire_time, state_from_dict
 from headwater.errors import Conflict, InvalidRequest, NotFound
 from headwater.ports import Clock, JobRecord, Store
@@ -95,20 +96,24 @@ class JobsMixin(AccessMixin):
 
     def check_upstream_jobs(self, settings: JobSettings, job_id: int | None = None) -> None:
         """`InvalidRequest` when a job-completion trigger names by id a job that does not
-        exist, or the job itself (each of its runs would start the next, forever)."""
+        exist, or the job itself (each of its runs would start the next, forever);
+        `PermissionDenied` for a job the caller may not view."""
         completion = settings.trigger.job_completion if settings.trigger else None
         for index, monitored in enumerate(completion.jobs if completion else []):
             if not monitored.job_id:
                 continue  # a name of the same bundle: looked up when the trigger looks
             where = f"trigger.job_completion.jobs[{index}].job_id"
-            if int(monitored.job_id) == job_id:
+            upstream = int(monitored.job_id)
+            if upstream == job_id:
                 raise InvalidRequest(f"{where}: a job cannot wait for its own runs to end; "
                                      "name an upstream job")
             try:
-                self.store.get_job(int(monitored.job_id))
+                if not 0 < upstream <= INT32_MAX:  # no job has such an id
+                    raise NotFound(f"Job {upstream} does not exist.")
+                self.get_job(upstream)
             except NotFound:
-                raise InvalidRequest(f"{where}: job {monitored.job_id} does not exist; create "
-                                     "the upstream job first") from None
+                raise InvalidRequest(f"{where}: job {upstream} does not exist; create the "
+                                     "upstream job first") from None
 
     def delete_job(self, job_id: int) -> None:
         """Delete a job; its runs and versions stay readable."""

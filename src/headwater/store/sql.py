@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import InternalError, OperationalError, SQLAlchemyError
 
 from headwater.core.audit import AuditAction, AuditEntry
@@ -325,6 +325,13 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMi
                        end_time=r.end_time)
             for r in rows
         ]
+
+    def last_end_time(self) -> datetime | None:
+        """When the run that ended last ended (None before any did); the end time index
+        answers it at once."""
+        with self._reading() as conn:
+            found: datetime | None = conn.execute(select(func.max(runs.c.end_time))).scalar()
+        return found
 
     def find_task_run(self, task_run_id: int) -> tuple[int, int]:
         """(job run id, seq) of a global task run id; `NotFound` otherwise."""

@@ -3,6 +3,7 @@ the page of the run it fired names the upstream runs, which link to their pages.
 
 from __future__ import annotations
 
+import re
 import time
 
 from playwright.sync_api import expect
@@ -20,7 +21,19 @@ def test_a_run_fired_by_upstream_jobs_links_to_their_runs(
         "name": "report", "tasks": [shell("publish", "true")],
         "trigger": {"job_completion": {"jobs": [{"job_id": str(ingest)},
                                                 {"job_id": str(enrich)}]}}})
-    upstream = [run_now(server, admin, ingest), run_now(server, admin, enrich)]
+    page = ada.goto(f"/jobs/{report}")
+    expect(page.locator("#timing .upstream-states li")).to_have_text([
+        re.compile(rf"job {ingest}:\s+waiting for a run to end as asked"),
+        re.compile(rf"job {enrich}:\s+waiting for a run to end as asked")])
+    upstream = [run_now(server, admin, ingest)]
+    wait_for_state(server, admin, upstream[0], "SUCCESS")
+    noted = re.compile(rf"job {ingest}:\s+ended as asked \(run {upstream[0]}\)")
+    deadline = time.monotonic() + 30
+    while not noted.search(page.locator("#timing .upstream-states li").first.inner_text()):
+        assert time.monotonic() < deadline, "the trigger never noted ingest's end"
+        page.wait_for_timeout(300)
+        page.reload()  # the page is not live: look again
+    upstream.append(run_now(server, admin, enrich))
     for run_id in upstream:
         wait_for_state(server, admin, run_id, "SUCCESS")
     deadline = time.monotonic() + 60

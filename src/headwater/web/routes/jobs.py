@@ -78,7 +78,8 @@ def job_basics(service: Service, job_id: int) -> dict[str, Any]:
     """What the job's graph and its What if panel need: the job (which the viewer may view),
     its settings, its tasks upstream first (as the graph's layers need them) and the panel's
     choices. Cheap: no run is read."""
-    document = service.job_document(job_id)  # raises when the viewer may not view the job
+    # raises when the viewer may not view the job
+    document = service.job_document(job_id, include_trigger_state=True)
     record = service.get_job(job_id)
     settings = JobSettings.model_validate(dict(record.settings))
     plan = build_plan(settings)

@@ -138,6 +138,23 @@ def test_each_reference_resolves_to_its_text(text: str, expected: str) -> None:
     assert resolve(text, CONTEXT) == expected
 
 
+TABLE_RUN = replace(CONTEXT, trigger_type="TABLE", table_update={
+    "updated_tables": ["bronze.orders", "main.customers"],
+    "tables": {"bronze.orders": {"version": 7, "commit_timestamp": TRIGGER.isoformat()},
+               "main.customers": {"version": 2}}})
+
+
+def test_a_table_update_run_reads_what_changed() -> None:
+    assert resolve("{{job.trigger.table_update.updated_tables}}", TABLE_RUN) == (
+        '["bronze.orders","main.customers"]')
+    # a catalog, quotes and case are as the commits record names: schema.table, lower case
+    for name in ("bronze.orders", "warehouse.bronze.orders", "`Warehouse.Bronze.Orders`"):
+        assert resolve(f"{{{{job.trigger.table_update.{name}.version}}}}", TABLE_RUN) == "7"
+    assert resolve("{{job.trigger.table_update.main.bronze.orders.commit_timestamp.iso_datetime}}",
+                   TABLE_RUN) == "2026-10-25T00:59:59.999Z"
+    assert resolve("{{job.trigger.table_update.customers.version}}", TABLE_RUN) == "2"
+
+
 @pytest.mark.parametrize(
     ("argument", "start_time", "trigger_time"),
     [
@@ -261,7 +278,8 @@ OUTSIDE_TASK = replace(
         ("{{job}}", CONTEXT, "{{job}}: incomplete reference; complete it as one of "
          "{{job.id}}, {{job.name}}, {{job.run_id}}, {{job.repair_count}}, "
          "{{job.start_time.<arg>}}, {{job.trigger.type}}, {{job.trigger.time.<arg>}}, "
-         "{{job.trigger.file_arrival.location}}, {{job.parameters.<name>}}"),
+         "{{job.trigger.file_arrival.location}}, "
+         "{{job.trigger.table_update.updated_tables}}, {{job.parameters.<name>}}"),
         ("{{job.start_time}}", CONTEXT,
          "{{job.start_time}}: incomplete reference; complete it as one of {{job.start_time.<arg>}}"),
         ("{{job.start_time.iso_dat}}", CONTEXT,
@@ -279,8 +297,23 @@ OUTSIDE_TASK = replace(
         ("{{job.trigger.file_arrival.location}}", replace(CONTEXT, file_arrival_location=None),
          "{{job.trigger.file_arrival.location}}: this run was not started by a file arrival"),
         ("{{job.trigger.table_update.updated_tables}}", CONTEXT,
-         "{{job.trigger.table_update.updated_tables}}: not supported by headwater: "
-         "table-update triggers"),
+         "{{job.trigger.table_update.updated_tables}}: this run was not started by a table "
+         "update"),
+        ("{{job.trigger.table_update.main.silver.orders.version}}", TABLE_RUN,
+         "{{job.trigger.table_update.main.silver.orders.version}}: table 'silver.orders' is not "
+         "among the tables whose update started this run (bronze.orders, main.customers)"),
+        ("{{job.trigger.table_update.customers.commit_timestamp.iso_date}}", TABLE_RUN,
+         "{{job.trigger.table_update.customers.commit_timestamp.iso_date}}: the commit log has "
+         "no time for table 'main.customers'"),
+        ("{{job.trigger.table_update.bronze.orders.commit_timestamp.iso_dat}}", TABLE_RUN,
+         "{{job.trigger.table_update.bronze.orders.commit_timestamp.iso_dat}}: unknown time "
+         "argument 'iso_dat' (did you mean 'iso_date'?); use one of iso_weekday, is_weekday, "
+         "iso_date, iso_datetime, year, month, day, hour, minute, second, timestamp_ms"),
+        ("{{job.trigger.table_update.orders}}", TABLE_RUN,
+         "{{job.trigger.table_update.orders}}: unknown reference; use "
+         "{{job.trigger.table_update.updated_tables}}, "
+         "{{job.trigger.table_update.<table>.version}} or "
+         "{{job.trigger.table_update.<table>.commit_timestamp.<arg>}}"),
         ("{{tasks.ingest.values.row}}", CONTEXT,
          "{{tasks.ingest.values.row}}: task 'ingest' has not set a value named 'row' "
          "(did you mean 'rows'?)"),

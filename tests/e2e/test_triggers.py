@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -106,9 +106,15 @@ def test_a_table_written_by_one_job_triggers_another(tmp_path: Path) -> None:
         {"task_key": "load", "sql_task": {"query": {"query_text":
             "CREATE SCHEMA IF NOT EXISTS bronze; "
             "CREATE OR REPLACE TABLE bronze.orders AS SELECT 1 AS id"}}}])
+    seen = tmp_path / "seen.txt"
     reader = write(tmp_path / "reader.json", name="on_orders",
                    trigger={"table_update": {"table_names": ["warehouse.bronze.orders"]}},
-                   tasks=[{"task_key": "report", "shell_command_task": {"command": "true"}}])
+                   tasks=[{"task_key": "report", "shell_command_task": {
+                       "command": f'echo "$TABLES $VERSION $DAY" > {seen}',
+                       "env": {"TABLES": "{{job.trigger.table_update.updated_tables}}",
+                               "VERSION": "{{job.trigger.table_update.bronze.orders.version}}",
+                               "DAY": "{{job.trigger.table_update.warehouse.bronze.orders."
+                                      "commit_timestamp.iso_date}}"}}}])
     reader_id = create(cluster, reader)
     try:
         cluster.start_engine()
@@ -116,11 +122,17 @@ def test_a_table_written_by_one_job_triggers_another(tmp_path: Path) -> None:
         assert runs(cluster, reader_id) == []
         cluster.cli("run", str(writer))
         wait_until(lambda: runs(cluster, reader_id), what="a table-update run")
+        wait_until(lambda: runs(cluster, reader_id)[0]["state"].get("result_state"),
+                   what="the table-update run to end")
         documents = runs(cluster, reader_id)
     finally:
         cluster.stop_all()
     assert documents[0]["trigger"] == "TABLE"
+    assert documents[0]["state"]["result_state"] == "SUCCESS"
     assert documents[0]["trigger_info"]["table_update"]["updated_tables"] == ["bronze.orders"]
+    # the run read what changed: the table, its version (commits so far), the commit's day
+    today = datetime.now(UTC).date().isoformat()
+    assert seen.read_text().split() == ['["bronze.orders"]', "1", today]
 
 
 def test_a_continuous_job_restarts_after_each_run(tmp_path: Path) -> None:

@@ -89,7 +89,9 @@ def test_commits_to_a_watched_table_start_a_table_run(world: World) -> None:
     record = world.store.load_run(runs_of(world, job.job_id)[0])
     assert record.trigger == "TABLE"
     assert record.trigger_info["table_update"] == {  # type: ignore[index]
-        "updated_tables": ["bronze.orders"]}
+        "updated_tables": ["bronze.orders"],
+        "tables": {"bronze.orders": {"version": 1,
+                                     "commit_timestamp": "1970-01-01T00:00:02+00:00"}}}
 
 
 def test_a_continuous_job_starts_a_new_run_when_one_ends(world: World) -> None:

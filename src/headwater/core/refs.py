@@ -26,6 +26,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from headwater.core.refs_syntax import (
     DEPRECATED,
@@ -38,6 +39,7 @@ from headwater.core.refs_syntax import (
     shape_problem,
 )
 from headwater.core.refs_time import TIME_ARGUMENTS, format_time
+from headwater.core.trigger_info import normal_table
 from headwater.errors import HeadwaterError
 
 __all__ = [
@@ -101,6 +103,7 @@ class RefContext:
     workspace_url: str
     notebook_path: str | None
     backfill_time: datetime | None = None  # the time a backfill run replays
+    table_update: Mapping[str, Any] | None = None  # `trigger_info.table_update` of its run
 
 
 class _Unresolved(Exception):
@@ -206,7 +209,32 @@ def _trigger(parts: tuple[str, ...], context: RefContext) -> str:
                 "{{job.start_time.<arg>}} instead"
             )
         return format_time(time, parts[1])
+    if parts[0] == "table_update":
+        return _table_update(parts[1:], context)
     return _need(context.file_arrival_location, "this run was not started by a file arrival")
+
+
+def _table_update(parts: tuple[str, ...], context: RefContext) -> str:
+    """`updated_tables` (a JSON list), `<table>.version`, `<table>.commit_timestamp.<arg>`:
+    the table's name may have dots in it, as in `main.bronze.orders`."""
+    update = context.table_update
+    if update is None:
+        raise _Unresolved("this run was not started by a table update")
+    if parts == ("updated_tables",):
+        return _render(list(update.get("updated_tables", [])))
+    field_at = -1 if parts[-1] == "version" else -2
+    name = normal_table(".".join(parts[:field_at]))
+    table = (update.get("tables") or {}).get(name)
+    if table is None:
+        updated = ", ".join(update.get("updated_tables", []))
+        raise _Unresolved(f"table {name!r} is not among the tables whose update started this "
+                          f"run ({updated})")
+    if field_at == -1:
+        return str(table["version"])
+    stamp = table.get("commit_timestamp")
+    if stamp is None:
+        raise _Unresolved(f"the commit log has no time for table {name!r}")
+    return format_time(datetime.fromisoformat(stamp), parts[-1])
 
 
 def _backfill(parts: tuple[str, ...], context: RefContext) -> str:

@@ -37,6 +37,7 @@ _SHAPES: dict[str, tuple[tuple[str, ...], ...]] = {
         ("trigger", "type"),
         ("trigger", "time", ARG),
         ("trigger", "file_arrival", "location"),
+        ("trigger", "table_update", "updated_tables"),  # and <table>.version|commit_timestamp
         ("parameters", NAME),
     ),
     "task": (("name",), ("run_id",), ("execution_count",), ("notebook_path",)),
@@ -53,7 +54,6 @@ _SHAPES: dict[str, tuple[tuple[str, ...], ...]] = {
 }
 # (namespace, leading parts, why): Lakeflow references headwater does not implement.
 _UNSUPPORTED = (
-    ("job", ("trigger", "table_update"), "not supported by headwater: table-update triggers"),
     (
         "tasks",
         (KEY, "output"),
@@ -172,11 +172,25 @@ def shape_problem(reference: Reference) -> str | None:
     for unsupported, prefix, why in _UNSUPPORTED:
         if namespace == unsupported and _fits(prefix, parts[: len(prefix)]):
             return why
+    if namespace == "job" and parts[:2] == ("trigger", "table_update"):
+        return _table_update_problem(parts[2:])
     shapes = _SHAPES[namespace]
     for shape in shapes:
         if _fits(shape, parts):
             return _time_argument_problem(shape, parts)
     return _unknown(namespace, parts, shapes)
+
+
+def _table_update_problem(parts: tuple[str, ...]) -> str | None:
+    """`updated_tables`, `<table>.version` or `<table>.commit_timestamp.<arg>` (a table's
+    name may hold dots: `main.bronze.orders`)."""
+    if parts == ("updated_tables",) or (len(parts) >= 2 and parts[-1] == "version"):
+        return None
+    if len(parts) >= 3 and parts[-2] == "commit_timestamp":
+        return _time_argument_problem((ARG,), parts[-1:])
+    return ("unknown reference; use {{job.trigger.table_update.updated_tables}}, "
+            "{{job.trigger.table_update.<table>.version}} or "
+            "{{job.trigger.table_update.<table>.commit_timestamp.<arg>}}")
 
 
 def _fits(shape: tuple[str, ...], parts: tuple[str, ...]) -> bool:

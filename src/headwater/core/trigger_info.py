@@ -1,6 +1,6 @@
 """What a run's `trigger_info` says, read for its pages and its references: the upstream runs
-of a job-completion trigger, the time of a backfill run. Light on purpose (no spec models), so
-that `headwater runs get` starts fast.
+of a job-completion trigger, the time of a backfill run, the tables of a table update. Light on
+purpose (no spec models), so that `headwater runs get` starts fast.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-__all__ = ["backfill_time", "backfill_words", "upstream_runs"]
+__all__ = ["backfill_time", "backfill_words", "normal_table", "upstream_runs"]
 
 
 def upstream_runs(trigger_info: Any) -> list[tuple[str, str]]:
@@ -34,3 +34,12 @@ def backfill_time(trigger_info: Any) -> datetime | None:
     if not isinstance(backfill, dict) or not backfill.get("time"):
         return None
     return datetime.fromisoformat(str(backfill["time"]))
+
+
+def normal_table(name: str) -> str:
+    """A table name as commits record it: `schema.table`, lower case, without quotes or a
+    catalog; a name without a schema is in `main`."""
+    parts = [part.strip().strip('"`').lower() for part in name.split(".")]
+    if len(parts) == 1:
+        parts.insert(0, "main")
+    return ".".join(parts[-2:])

@@ -42,6 +42,7 @@ from headwater.core.spec_job import (
     TableUpdateCondition,
     TableUpdateTrigger,
 )
+from headwater.core.trigger_info import normal_table
 
 # The kinds of trigger a job may have, in the order they are looked at.
 SCHEDULE, PERIODIC, FILE_ARRIVAL, TABLE_UPDATE, JOB_COMPLETION, CONTINUOUS = (
@@ -175,13 +176,15 @@ def next_fire_time(settings: JobSettings, state: TriggerState | None,
 
 
 def changes_due(settings: JobSettings, state: TriggerState, observed: Mapping[str, int],
-                now: datetime, quiet: timedelta = timedelta(0)
+                now: datetime, quiet: timedelta = timedelta(0),
+                commit_times: Mapping[str, datetime] | None = None,
                 ) -> tuple[TriggerState, Fire | None]:
     """A file-arrival or table-update trigger: note what changed, fire once it settled.
 
     `observed` maps each watched file (to its size) or table (to its version). `quiet` is
     the least time without a new change before a run starts, whatever the settings say:
     the scheduler's look interval, so that files dropped together start one run.
+    `commit_times` has each table's latest commit, for the run's `trigger_info`.
     """
     trigger = settings.trigger
     assert trigger is not None
@@ -206,7 +209,7 @@ def changes_due(settings: JobSettings, state: TriggerState, observed: Mapping[st
         return state, None
     if state.kind == TABLE_UPDATE and not _all_updated_if_asked(settings, state):
         return state, None
-    return _fire_changes(state, trigger, now)
+    return _fire_changes(state, trigger, now, commit_times or {})
 
 
 def _settled(wait: timedelta, between: int | None, state: TriggerState, now: datetime) -> bool:
@@ -223,15 +226,19 @@ def _all_updated_if_asked(settings: JobSettings, state: TriggerState) -> bool:
     return set(_normal_tables(config.table_names)) <= set(state.changed)
 
 
-def _fire_changes(state: TriggerState, trigger: Any,
-                  now: datetime) -> tuple[TriggerState, Fire]:
+def _fire_changes(state: TriggerState, trigger: Any, now: datetime,
+                  commit_times: Mapping[str, datetime]) -> tuple[TriggerState, Fire]:
     fires = state.fires + 1
     if state.kind == FILE_ARRIVAL:
         info: dict[str, Any] = {"file_arrival": {"location": trigger.file_arrival.url,
                                                  "files": list(state.changed)}}
         kind = "FILE_ARRIVAL"
-    else:
-        info = {"table_update": {"updated_tables": list(state.changed)}}
+    else:  # what `{{job.trigger.table_update.<table>.version|commit_timestamp}}` read
+        tables = {name: {"version": state.seen.get(name, 0),
+                         **({"commit_timestamp": commit_times[name].isoformat()}
+                            if name in commit_times else {})}
+                  for name in state.changed}
+        info = {"table_update": {"updated_tables": list(state.changed), "tables": tables}}
         kind = "TABLE"
     fire = Fire(f"{state.kind}:{fires}", kind, info, logical_time=now)
     return replace(state, fires=fires, last_fire=now, changed=()), fire
@@ -267,15 +274,6 @@ def continuous_due(state: TriggerState, active_runs: int, last: LastRun | None,
 
 def _normal_tables(names: list[str]) -> list[str]:
     return [normal_table(name) for name in names]
-
-
-def normal_table(name: str) -> str:
-    """A table name as commits record it: `schema.table`, lower case, without quotes or a
-    catalog; a name without a schema is in `main`."""
-    parts = [part.strip().strip('"`').lower() for part in name.split(".")]
-    if len(parts) == 1:
-        parts.insert(0, "main")
-    return ".".join(parts[-2:])
 
 
 def state_to_dict(state: TriggerState) -> dict[str, Any]:

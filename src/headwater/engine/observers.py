@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from headwater.core.triggers import normal_table
+from headwater.core.trigger_info import normal_table
 from headwater.errors import InvalidRequest
 
 MAX_FILES = 10_000  # Lakeflow watches at most this many files per path
@@ -67,6 +69,7 @@ class TableCommits:
         self.path = path
         self.offset = 0
         self.counts: dict[str, int] = {}
+        self.times: dict[str, datetime] = {}  # each table's latest commit
 
     def versions(self) -> dict[str, int]:
         """`schema.table` -> commits so far."""
@@ -80,9 +83,15 @@ class TableCommits:
         self.offset += len(complete)
         for line in complete.splitlines():
             try:
-                table = json.loads(line)["table"]
+                commit = json.loads(line)
+                table = commit["table"]
             except (ValueError, KeyError, TypeError):
                 continue
             name = normal_table(str(table))
             self.counts[name] = self.counts.get(name, 0) + 1
+            at = commit.get("at")
+            if isinstance(at, int | float) and not isinstance(at, bool):
+                # a time no datetime holds is left out: the version still counts
+                with suppress(OverflowError, OSError, ValueError):
+                    self.times[name] = datetime.fromtimestamp(at, UTC)
         return dict(self.counts)

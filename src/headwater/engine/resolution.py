@@ -60,6 +60,7 @@ def ref_context(record: RunRecord, state: RunState, ids: Mapping[int, int],
         workspace_url=f"headwater://{host}",
         notebook_path=None,
         backfill_time=backfill_time(record.trigger_info),
+        table_update=(record.trigger_info or {}).get("table_update"),
     )
 
 

@@ -176,7 +176,7 @@ class Scheduler:
             versions = self.commits.versions()
             observed = {name: versions.get(name, 0)
                         for name in (normal_table(t) for t in table.table_names)}
-            return changes_due(settings, state, observed, now, QUIET)
+            return changes_due(settings, state, observed, now, QUIET, self.commits.times)
         if kind == JOB_COMPLETION:
             return completions_due(settings, state, self.completions(settings, state), now)
         assert kind == CONTINUOUS

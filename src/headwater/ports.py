@@ -523,6 +523,10 @@ class Store(Protocol):
         """What each attempt of a run left as its result, by seq."""
         ...
 
+    def task_output(self, run_id: int, seq: int) -> Mapping[str, Any] | None:
+        """What one attempt left as its result, or None."""
+        ...
+
     def events(self, run_id: int) -> list[Event]:
         """The run's event log, oldest first."""
         ...

@@ -134,6 +134,9 @@ def test_a_job_parameter_default_is_checked() -> None:
          "{{tasks.other.values.x}}: task 'other' is not upstream of 't' (not in its depends_on, "
          "directly or through other tasks), so it may not have finished when 't' starts; add "
          "{task_key: other} to the depends_on of 't'"),
+        ("{{tasks.load.output.rows}}",
+         "{{tasks.load.output.rows}}: task 'load' is not a sql_task: only a SQL task has an "
+         "output; have it set a task value and read {{tasks.<key>.values.<name>}}"),
         ("{{backfill.iso_dat}}", "{{backfill.iso_dat}}: unknown time argument 'iso_dat' (did "
          "you mean 'iso_date'?); use one of iso_weekday, is_weekday, iso_date, iso_datetime, "
          "year, month, day, hour, minute, second, timestamp_ms"),
@@ -154,6 +157,15 @@ def test_each_static_rule_reports_its_message(text: str, message: str) -> None:
     assert findings(*tasks, parameters={"env": "x"}) == [
         ("tasks[2].shell_command_task.env.V", message)
     ]
+
+
+def test_a_sql_tasks_output_is_read_by_a_task_downstream() -> None:
+    query = {"task_key": "tables", "sql_task": {"query": {"query_text": "SELECT 1 AS n"}}}
+    loop = {"task_key": "each", "depends_on": [{"task_key": "tables"}], "for_each_task": {
+        "inputs": "{{tasks.tables.output.rows}}", "task": shell("one", env={
+            "N": "{{tasks.tables.output.first_row.n}}", "ROW": "{{tasks.tables.output.first_row}}"
+        })}}
+    assert findings(query, loop) == []
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -136,6 +137,28 @@ CONTEXT = RefContext(
 )
 def test_each_reference_resolves_to_its_text(text: str, expected: str) -> None:
     assert resolve(text, CONTEXT) == expected
+
+
+TABLES = {"columns": ["table", "rows", "loaded"],
+          "rows": [["orders", 3, True], ["customers", None, False]], "truncated": False}
+
+
+def sql_run(output: dict[str, Any] | None) -> RefContext:
+    """A context where task `query`, a SQL task, returned `output`."""
+    query = TaskFacts(run_id=3001, result_state="SUCCESS", error_code=None, execution_count=1,
+                      values={}, sql_output=output, is_sql=True)
+    return replace(CONTEXT, tasks={**CONTEXT.tasks, "query": query})
+
+
+def test_a_sql_tasks_output_reads_as_rows_a_first_row_or_one_value() -> None:
+    context = sql_run(TABLES)
+    assert resolve("{{tasks.query.output.rows}}", context) == (
+        '[{"table":"orders","rows":3,"loaded":true},'
+        '{"table":"customers","rows":null,"loaded":false}]')
+    assert resolve("{{tasks.query.output.first_row}}", context) == (
+        '{"table":"orders","rows":3,"loaded":true}')
+    assert resolve("{{tasks.query.output.first_row.table}}", context) == "orders"
+    assert resolve("{{tasks.query.output.first_row.rows}}", context) == "3"
 
 
 TABLE_RUN = replace(CONTEXT, trigger_type="TABLE", table_update={
@@ -330,10 +353,24 @@ OUTSIDE_TASK = replace(
         ("{{tasks.ingest}}", CONTEXT,
          "{{tasks.ingest}}: incomplete reference; complete it as one of "
          "{{tasks.ingest.run_id}}, {{tasks.ingest.result_state}}, {{tasks.ingest.error_code}}, "
-         "{{tasks.ingest.execution_count}}, {{tasks.ingest.values.<name>}}"),
+         "{{tasks.ingest.execution_count}}, {{tasks.ingest.values.<name>}}, "
+         "{{tasks.ingest.output.rows}}, {{tasks.ingest.output.first_row}}, "
+         "{{tasks.ingest.output.first_row.<name>}}"),
         ("{{tasks.ingest.output.rows}}", CONTEXT,
-         "{{tasks.ingest.output.rows}}: not supported by headwater: SQL task output; have the "
-         "task set a task value and read it with {{tasks.<key>.values.<name>}}"),
+         "{{tasks.ingest.output.rows}}: task 'ingest' is not a sql_task: only a SQL task has an "
+         "output; have the task set a task value and read {{tasks.<key>.values.<name>}}"),
+        ("{{tasks.query.output.rows}}", sql_run(None),
+         "{{tasks.query.output.rows}}: task 'query' left no output: it has not succeeded, or "
+         "its statement returned no result set"),
+        ("{{tasks.query.output.first_row}}", sql_run({"columns": ["n"], "rows": []}),
+         "{{tasks.query.output.first_row}}: the query of task 'query' returned no rows, so it "
+         "has no first_row"),
+        ("{{tasks.query.output.first_row.tabel}}", sql_run(TABLES),
+         "{{tasks.query.output.first_row.tabel}}: the query of task 'query' has no column "
+         "'tabel' (did you mean 'table'?); its columns: table, rows, loaded"),
+        ("{{tasks.query.output.last_row}}", sql_run(TABLES),
+         "{{tasks.query.output.last_row}}: unknown reference (did you mean "
+         "{{tasks.query.output.first_row}}?)"),
         ("{{task.nmae}}", CONTEXT, "{{task.nmae}}: unknown reference (did you mean {{task.name}}?)"),
         ("{{task.notebook_path}}", replace(CONTEXT, notebook_path=None),
          "{{task.notebook_path}}: task 'report' is not a notebook_task"),

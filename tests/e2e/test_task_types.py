@@ -124,3 +124,33 @@ resources:
         "table": "orders", "extra": str(parent_id)}  # the parent's parameters pushed down
     log = hw("runs", "logs", str(child_id), "fail", check=True).stdout
     assert log.strip() == f"child got orders {parent_id}"
+
+
+def test_a_for_each_runs_over_the_rows_a_sql_task_returned(hw: Cli, tmp_path: Path) -> None:
+    # Given a query listing tables, a loop over its rows, and a task reading its first row
+    job = write_job(tmp_path / "per_table.json", name="per_table", tasks=[
+        {"task_key": "tables", "sql_task": {"query": {"query_text":
+            "SELECT * FROM (VALUES ('orders', 3), ('customers', 5)) AS t(table_name, n) "
+            "ORDER BY n"}}},
+        {"task_key": "load_each", "depends_on": [{"task_key": "tables"}], "for_each_task": {
+            "inputs": "{{tasks.tables.output.rows}}", "task": {
+                "task_key": "load_one", "shell_command_task": {
+                    "command": 'echo "loading $T ($N rows)"',
+                    "env": {"T": "{{input.table_name}}", "N": "{{input.n}}"}}}}},
+        {"task_key": "report", "depends_on": [{"task_key": "tables"}],
+         "shell_command_task": {"command": 'echo "first: $FIRST"',
+                                "env": {"FIRST": "{{tasks.tables.output.first_row.table_name}}"}}},
+    ])
+
+    # When it runs
+    result = hw("run", str(job))
+
+    # Then the loop ran once per row, each iteration with its row, and report read the first
+    assert result.returncode == 0, result.stdout + result.stderr
+    run_id = str(run_id_of(result.stdout))
+    loaded = [hw("runs", "logs", run_id, "load_each", "--iteration", str(i), check=True).stdout
+              for i in (0, 1)]
+    assert [text.strip().splitlines()[-1] for text in loaded] == [
+        "loading orders (3 rows)", "loading customers (5 rows)"]
+    report = hw("runs", "logs", run_id, "report", check=True).stdout
+    assert report.strip().splitlines()[-1] == "first: orders"

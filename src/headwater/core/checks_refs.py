@@ -64,6 +64,7 @@ class _Scope:
     owner: str | None = None  # the top-level task whose field it is; None: a job parameter
     upstream: frozenset[str] = frozenset()  # every task `owner` depends on, transitively
     in_for_each: bool = False  # a field of a for-each's nested task, where {{input}} exists
+    sql_tasks: frozenset[str] = frozenset()  # the tasks with an output to read: SQL tasks
 
 
 def check_references(settings: JobSettings) -> list[Finding]:
@@ -71,6 +72,7 @@ def check_references(settings: JobSettings) -> list[Finding]:
     job = _Scope(
         task_keys=tuple(task.task_key for task in settings.tasks),
         parameters=tuple(parameter.name for parameter in settings.parameters),
+        sql_tasks=frozenset(t.task_key for t in settings.tasks if t.sql_task is not None),
     )
     findings: list[Finding] = []
     for index, parameter in enumerate(settings.parameters):
@@ -189,7 +191,11 @@ def _scope_problem(reference: Reference, scope: _Scope) -> str | None:
             "declare it under the job's parameters"
         )
     if namespace == "tasks":
-        return _upstream_problem(parts[0], scope)
+        problem = _upstream_problem(parts[0], scope)
+        if problem is None and parts[1] == "output" and parts[0] not in scope.sql_tasks:
+            return (f"task {parts[0]!r} is not a sql_task: only a SQL task has an output; have "
+                    "it set a task value and read {{tasks.<key>.values.<name>}}")
+        return problem
     return None
 
 

@@ -78,6 +78,9 @@ class TaskFacts:
     error_code: str | None
     execution_count: int
     values: Mapping[str, str]  # task values, each as its JSON text
+    # A SQL task's `sql_output` (columns, rows as lists, truncated); None for other tasks
+    sql_output: Mapping[str, Any] | None = None
+    is_sql: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +279,34 @@ def _tasks(parts: tuple[str, ...], context: RefContext) -> str:
         return state.lower()
     if field == "error_code":
         return facts.error_code or ""
+    if field == "output":
+        return _sql_output(key, parts[2:], facts)
     return str(facts.run_id if field == "run_id" else facts.execution_count)
+
+
+def _sql_output(key: str, parts: tuple[str, ...], facts: TaskFacts) -> str:
+    """`rows` (a JSON array of objects, one per row), `first_row` (an object) or
+    `first_row.<column>`, from what the SQL task's query returned (at most 1000 rows)."""
+    if not facts.is_sql:
+        raise _Unresolved(f"task {key!r} is not a sql_task: only a SQL task has an output; "
+                          "have the task set a task value and read {{tasks.<key>.values.<name>}}")
+    output = facts.sql_output
+    if output is None:
+        raise _Unresolved(f"task {key!r} left no output: it has not succeeded, or its "
+                          "statement returned no result set")
+    columns = list(output.get("columns", []))
+    rows = [dict(zip(columns, row, strict=False)) for row in output.get("rows", [])]
+    if parts[0] == "rows":
+        return _render(rows)
+    if not rows:
+        raise _Unresolved(f"the query of task {key!r} returned no rows, so it has no first_row")
+    if len(parts) == 1:
+        return _render(rows[0])
+    column = parts[1]
+    if column not in rows[0]:
+        raise _Unresolved(f"the query of task {key!r} has no column {column!r}"
+                          f"{did_you_mean(column, columns)}; its columns: {', '.join(columns)}")
+    return _render(rows[0][column])
 
 
 def _input(parts: tuple[str, ...], context: RefContext) -> str:

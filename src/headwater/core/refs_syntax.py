@@ -47,21 +47,14 @@ _SHAPES: dict[str, tuple[tuple[str, ...], ...]] = {
         (KEY, "error_code"),
         (KEY, "execution_count"),
         (KEY, "values", NAME),
+        (KEY, "output", "rows"),
+        (KEY, "output", "first_row"),
+        (KEY, "output", "first_row", NAME),
     ),
     "workspace": (("id",), ("url",)),
     "backfill": ((ARG,),),
     **{name: ((),) for name in DEPRECATED},
 }
-# (namespace, leading parts, why): Lakeflow references headwater does not implement.
-_UNSUPPORTED = (
-    (
-        "tasks",
-        (KEY, "output"),
-        "not supported by headwater: SQL task output; have the task set a task value and "
-        "read it with {{tasks.<key>.values.<name>}}",
-    ),
-)
-
 _BRACES = re.compile(r"\{\{\s*((?:`[^`]*`|[^{}`])*?)\s*\}\}")
 _OPENING = re.compile(r"\{\{\s*`?([A-Za-z0-9_]+)")
 _SEGMENT = re.compile(r"`([^`]+)`|([A-Za-z0-9_]+)")
@@ -169,9 +162,6 @@ def shape_problem(reference: Reference) -> str | None:
     namespace, parts = reference.namespace, reference.parts
     if namespace == "input":
         return None  # {{input}} and {{input.<field>...}}, any depth
-    for unsupported, prefix, why in _UNSUPPORTED:
-        if namespace == unsupported and _fits(prefix, parts[: len(prefix)]):
-            return why
     if namespace == "job" and parts[:2] == ("trigger", "table_update"):
         return _table_update_problem(parts[2:])
     shapes = _SHAPES[namespace]

@@ -19,6 +19,7 @@ from headwater.core.git_source import reads_git
 from headwater.core.inline import inline_events
 from headwater.core.plan import PlannedTask
 from headwater.core.refs import ReferenceError
+from headwater.core.refs_facts import SqlOutputs
 from headwater.core.runstate import RunState, TaskRun
 from headwater.core.spec import JobSettings, Task
 from headwater.core.spec_libraries import with_libraries
@@ -39,9 +40,10 @@ class Launcher:
     """Builds and starts the attempts of one run."""
 
     def __init__(self, runners: Mapping[str, Runner], logs_dir: Path, record: RunRecord,
-                 settings: JobSettings, checkouts: Checkouts) -> None:
+                 settings: JobSettings, checkouts: Checkouts,
+                 sql_outputs: SqlOutputs | None = None) -> None:
         self.runners, self.logs_dir, self.record = runners, logs_dir, record
-        self.settings, self.checkouts = settings, checkouts
+        self.settings, self.checkouts, self.sql_outputs = settings, checkouts, sql_outputs
         self.inputs: dict[int, list[object]] = {}  # parsed inputs of each for-each, by seq
 
     def input_of(self, state: RunState, run: TaskRun) -> str | None:
@@ -59,7 +61,7 @@ class Launcher:
         task = state.task_of(run)
         parameters = job_parameters(self.record, state, ids)
         context = ref_context(self.record, state, ids, run, parameters,
-                              self.input_of(state, run))
+                              self.input_of(state, run), self.sql_outputs)
         spec, changes = resolve_task(task.spec, context)
         return task, spec, parameters, json.dumps(changes) if changes else None
 

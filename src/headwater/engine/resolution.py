@@ -17,7 +17,7 @@ from typing import Any
 
 from headwater.core.checks_refs import REFERENCE_FIELDS
 from headwater.core.refs import RefContext, resolve
-from headwater.core.refs_facts import execution_count, task_facts
+from headwater.core.refs_facts import SqlOutputs, execution_count, task_facts
 from headwater.core.runstate import RunState, TaskRun
 from headwater.core.spec import Task
 from headwater.core.trigger_info import backfill_time
@@ -35,8 +35,10 @@ PUSHED_DOWN = {
 
 def ref_context(record: RunRecord, state: RunState, ids: Mapping[int, int],
                 run: TaskRun | None, parameters: Mapping[str, str],
-                input_json: str | None = None) -> RefContext:
-    """Everything a reference may name, for one attempt (or for the run when `run` is None)."""
+                input_json: str | None = None,
+                sql_outputs: SqlOutputs | None = None) -> RefContext:
+    """Everything a reference may name, for one attempt (or for the run when `run` is None);
+    `sql_outputs` reads what SQL tasks returned, for `{{tasks.<key>.output...}}`."""
     start = state.start_time
     assert start is not None
     host = socket.gethostname()
@@ -50,7 +52,7 @@ def ref_context(record: RunRecord, state: RunState, ids: Mapping[int, int],
         trigger_time=_trigger_time(record),
         file_arrival_location=_file_arrival_location(record),
         parameters=parameters,
-        tasks=task_facts(state, ids),
+        tasks=task_facts(state, ids, sql_outputs),
         task_key=run.task_key if run else None,
         task_run_id=ids.get(run.seq) if run else None,
         execution_count=execution_count(state, run) if run else 0,

@@ -114,8 +114,22 @@ class RunDriver:
         self.context = RunContext(record.run_id, record.job.job_id, record.job.name,
                                   self.host.actor, record.trigger, record.parameters)
         self.launcher = Launcher(self.host.runners, self.host.logs_dir, record, self.settings,
-                                 self.host.checkouts)
+                                 self.host.checkouts, self.sql_output)
+        self.sql_outputs: dict[int, Mapping[str, Any]] = {}  # read once: an ended attempt's
         self.uses_clusters = uses_clusters(self.settings, record.state.plan)
+
+    def sql_output(self, seq: int) -> Mapping[str, Any] | None:
+        """What a SQL attempt's query returned (`{{tasks.<key>.output...}}`): from this
+        driver's decisions not stored yet, else from the store."""
+        if seq not in self.sql_outputs:
+            body = next((t.outputs[seq] for t in reversed(self.unwritten)
+                         if t.outputs and seq in t.outputs), None)
+            if body is None:
+                body = self.host.store.task_output(self.run_id, seq)
+            if body is None or "sql_output" not in body:
+                return None
+            self.sql_outputs[seq] = body["sql_output"]
+        return self.sql_outputs[seq]
 
     @property
     def finished(self) -> bool:

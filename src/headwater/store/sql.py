@@ -268,6 +268,16 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMi
         with self._reading() as conn:
             return {row.seq: row.body for row in conn.execute(query)}
 
+    def task_output(self, run_id: int, seq: int) -> Mapping[str, Any] | None:
+        """What one attempt left as its result (result.json), or None."""
+        query = (select(task_run_outputs.c.body)
+                 .select_from(task_run_outputs.join(
+                     task_runs, task_runs.c.task_run_id == task_run_outputs.c.task_run_id))
+                 .where(task_runs.c.run_id == run_id, task_runs.c.seq == seq))
+        with self._reading() as conn:
+            body: Mapping[str, Any] | None = conn.execute(query).scalar()
+        return body
+
     def events(self, run_id: int) -> list[Event]:
         """The run's event log, oldest first; `NotFound` for an unknown run."""
         query = (

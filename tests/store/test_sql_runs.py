@@ -287,3 +287,17 @@ def test_runs_are_listed_by_when_they_ended(store: SqlStore, job: JobRecord, pla
                                               ended_after=at(10))] == [ended[1]]
     assert sorted(r.run_id for r in store.list_runs(job.job_id, ended_after=at(5))) == ended
     assert store.last_end_time() == at(20)
+
+
+def test_one_attempts_output_reads_back(store: SqlStore, job: JobRecord, plan: Plan) -> None:
+    from headwater.core.events import TaskSucceeded
+
+    run_id, _ = start_run(store, job, plan)
+    sql = {"sql_output": {"columns": ["n"], "rows": [[1]], "truncated": False}}
+    done = state_with(plan, task_run(1, "extract", life_cycle=L.TERMINATED, result=R.SUCCESS),
+                      task_run(2, "load"))
+    store.record(run_id, 0, TaskSucceeded(at(1), seq=1), done, [1], outputs={1: sql})
+
+    assert store.task_output(run_id, 1) == sql
+    assert store.task_output(run_id, 2) is None  # it left nothing yet
+    assert store.task_outputs(run_id) == {1: sql}

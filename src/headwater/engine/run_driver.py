@@ -115,7 +115,7 @@ class RunDriver:
                                   self.host.actor, record.trigger, record.parameters)
         self.launcher = Launcher(self.host.runners, self.host.logs_dir, record, self.settings,
                                  self.host.checkouts, self.sql_output)
-        self.sql_outputs: dict[int, Mapping[str, Any]] = {}  # read once: an ended attempt's
+        self.sql_outputs: dict[int, Mapping[str, Any]] = {}  # by seq: an ended attempt's stays
         self.uses_clusters = uses_clusters(self.settings, record.state.plan)
 
     def sql_output(self, seq: int) -> Mapping[str, Any] | None:

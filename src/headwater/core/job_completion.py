@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from headwater.core.refs_time import format_time
 from headwater.core.spec import JobSettings
 from headwater.core.spec_job import JobCompletionStatus, JobCompletionTrigger, MonitoredJob
 from headwater.core.states import LifeCycleState, ResultState, status_of
@@ -56,7 +57,7 @@ class Completion:
     def as_completed_job(self) -> dict[str, str]:
         """The Jobs API `CompletedJob` of this run (ids as strings, like the API)."""
         return {"job_id": str(self.job_id), "run_id": str(self.run_id),
-                "completion_time": _timestamp(self.end_time),
+                "completion_time": format_time(self.end_time, "iso_datetime"),
                 "termination_code": self.termination_code}
 
 
@@ -157,8 +158,3 @@ def _entries(state: TriggerState | None, count: int) -> list[dict[str, Any]]:
     """Copies of the state's per-job entries, one for each of `count` monitored jobs."""
     upstream: Mapping[str, Any] = state.upstream if state is not None else {}
     return [dict(upstream.get(str(i)) or {}) for i in range(count)]
-
-
-def _timestamp(instant: datetime) -> str:
-    """RFC 3339 in UTC with milliseconds and `Z`, as protobuf's Timestamp JSON reads it."""
-    return instant.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -109,7 +109,6 @@ class Backfill:
                     "longer interval")
         return found[::-1] if self.newest_first else found
 
-
     def _step(self, steps: int) -> datetime | None:
         """The `steps`-th time, or None past the last date a datetime holds (year 9999)."""
         try:
@@ -150,5 +149,5 @@ def _add_months(start: datetime, months: int) -> datetime:
     return start.replace(year=year, month=month, day=day)
 
 
-def _iso(instant: datetime | date) -> str:
+def _iso(instant: datetime) -> str:
     return instant.isoformat().replace("+00:00", "Z")

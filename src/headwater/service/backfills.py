@@ -51,14 +51,14 @@ class BackfillsMixin(RunsMixin):
         settings = JobSettings.model_validate(dict(job.settings))
         now = self.clock.now()
         times = backfill.times(now)
+        # Every run starts alike (a frozen state, planned once); only its trigger_info differs.
+        state, parameters = new_run(settings, overrides or {})
+        folder, run_as = str(job_folder(job)), run_as_of(settings, grants, job)
         backfill_id = self.store.new_id("BACKFILL")
-        news = []
-        for index, time in enumerate(times, start=1):
-            state, parameters = new_run(settings, overrides or {})
-            news.append(NewRun(job, state, parameters, "ONE_TIME", self.user,
-                               str(job_folder(job)), now,
-                               trigger_info=backfill_info(backfill_id, time, index, len(times)),
-                               run_as=run_as_of(settings, grants, job)))
+        news = [NewRun(job, state, parameters, "ONE_TIME", self.user, folder, now,
+                       trigger_info=backfill_info(backfill_id, time, index, len(times)),
+                       run_as=run_as)
+                for index, time in enumerate(times, start=1)]
         audit = AuditEntry(at=now, actor=self.user, action=AuditAction.BACKFILL_REQUESTED,
                            job_id=job_id, details={
                                "backfill_id": backfill_id, "start": backfill.start.isoformat(),

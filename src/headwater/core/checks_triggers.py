@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from headwater.core.spec import JobSettings
+from headwater.core.triggers import TRIGGER_KINDS
 
 Finding = tuple[str, str]  # (path, message)
 
 __all__ = ["check_trigger"]
-
-TRIGGER_KINDS = ("periodic", "file_arrival", "table_update", "job_completion")
 
 
 def check_trigger(settings: JobSettings) -> Iterator[Finding]:

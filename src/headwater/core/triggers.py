@@ -47,6 +47,8 @@ from headwater.core.trigger_info import normal_table
 # The kinds of trigger a job may have, in the order they are looked at.
 SCHEDULE, PERIODIC, FILE_ARRIVAL, TABLE_UPDATE, JOB_COMPLETION, CONTINUOUS = (
     "schedule", "periodic", "file_arrival", "table_update", "job_completion", "continuous")
+# The kinds a job's `trigger` may set, one of them (`checks_triggers` refuses two).
+TRIGGER_KINDS = (PERIODIC, FILE_ARRIVAL, TABLE_UPDATE, JOB_COMPLETION)
 # `Run.trigger` of the runs each kind starts (Jobs API `TriggerType`).
 TRIGGER_TYPE = {SCHEDULE: "PERIODIC", PERIODIC: "PERIODIC", FILE_ARRIVAL: "FILE_ARRIVAL",
                 TABLE_UPDATE: "TABLE", JOB_COMPLETION: "JOB_COMPLETION",
@@ -95,7 +97,7 @@ def active_trigger(settings: JobSettings) -> tuple[str, str] | None:
         return SCHEDULE, f"{schedule.quartz_cron_expression}|{schedule.timezone_id}"
     trigger = settings.trigger
     if trigger is not None and trigger.pause_status != PauseStatus.PAUSED:
-        for kind in (PERIODIC, FILE_ARRIVAL, TABLE_UPDATE, JOB_COMPLETION):
+        for kind in TRIGGER_KINDS:
             config = getattr(trigger, kind)
             if config is not None:
                 return kind, config.model_dump_json(exclude_none=True)
@@ -305,7 +307,7 @@ def state_from_dict(body: Mapping[str, Any]) -> TriggerState:
 
 __all__ = [
     "CONTINUOUS", "FILE_ARRIVAL", "JOB_COMPLETION", "PERIODIC", "SCHEDULE", "TABLE_UPDATE",
-    "Fire", "LastRun",
+    "TRIGGER_KINDS", "Fire", "LastRun",
     "TriggerState", "active_trigger", "changes_due", "clock_due", "continuous_due",
     "fresh_state", "next_fire_time", "normal_table", "state_from_dict", "state_to_dict",
 ]

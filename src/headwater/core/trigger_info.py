@@ -13,16 +13,14 @@ __all__ = ["backfill_time", "backfill_words", "normal_table", "upstream_runs"]
 
 def upstream_runs(trigger_info: Any) -> list[tuple[str, str]]:
     """(job id, run id) of each upstream run whose end fired a run, from its `trigger_info`."""
-    completion = (trigger_info or {}).get("job_completion") if isinstance(
-        trigger_info, dict) else None
-    done = completion.get("completed_jobs", []) if isinstance(completion, dict) else []
+    done = _section(trigger_info, "job_completion").get("completed_jobs", [])
     return [(str(item["job_id"]), str(item["run_id"])) for item in done]
 
 
 def backfill_words(trigger_info: Any) -> str:
     """`run 2 of 7 of backfill 12, for 2026-11-02T00:00:00Z` ("" for other runs)."""
-    backfill = (trigger_info or {}).get("backfill") if isinstance(trigger_info, dict) else None
-    if not isinstance(backfill, dict):
+    backfill = _section(trigger_info, "backfill")
+    if not backfill:
         return ""
     return (f"run {backfill.get('index')} of {backfill.get('count')} of backfill "
             f"{backfill.get('backfill_id')}, for {backfill.get('time')}")
@@ -30,10 +28,14 @@ def backfill_words(trigger_info: Any) -> str:
 
 def backfill_time(trigger_info: Any) -> datetime | None:
     """The time a backfill run replays, from its `trigger_info` (None for other runs)."""
-    backfill = (trigger_info or {}).get("backfill") if isinstance(trigger_info, dict) else None
-    if not isinstance(backfill, dict) or not backfill.get("time"):
-        return None
-    return datetime.fromisoformat(str(backfill["time"]))
+    time = _section(trigger_info, "backfill").get("time")
+    return datetime.fromisoformat(str(time)) if time else None
+
+
+def _section(trigger_info: Any, name: str) -> dict[str, Any]:
+    """`trigger_info[name]` when both are objects, else {} (a run another way started)."""
+    found = trigger_info.get(name) if isinstance(trigger_info, dict) else None
+    return found if isinstance(found, dict) else {}
 
 
 def normal_table(name: str) -> str:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from headwater.core.compute import ClusterRequest
 from headwater.core.retention import KeepReason
+from headwater.core.run_scope import WHOLE_JOB, RunScope
 
 if TYPE_CHECKING:
     from headwater.core.audit import AuditEntry, ChainReport, StoredAuditEntry, TaskMetric
@@ -267,6 +268,7 @@ class RunRecord:
     trigger_info: Mapping[str, Any] | None = None  # what fired it (core/triggers.py `Fire`)
     run_type: str = "JOB_RUN"  # or SUBMIT_RUN
     run_as: str | None = None
+    scope: RunScope = WHOLE_JOB  # the tasks it runs and its legacy task parameters
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,6 +326,8 @@ class NewRun:
     idempotency_token: str | None = None  # the same token for the job gives the same run
     run_type: str = "JOB_RUN"  # or SUBMIT_RUN, for a one-time run (`runs/submit`)
     run_as: str | None = None  # the user it runs as
+    scope: RunScope = WHOLE_JOB  # the tasks it runs, its legacy task parameters
+    queue: bool | None = None  # run-now's `queue.enabled`, over the job's; None: the job's
 
 
 @dataclass(frozen=True, slots=True)
@@ -468,9 +472,11 @@ class Store(Protocol):
                    trigger: str, creator: str, workdir: str, at: datetime, *,
                    owner: str | None = None, lease_seconds: float = 0.0,
                    idempotency_token: str | None = None, run_type: str = "JOB_RUN",
-                   run_as: str | None = None) -> RunCreated:
-        """Store a new run: PENDING (leased to `owner` when given), QUEUED or SKIPPED; the
-        run already made for the same job and `idempotency_token`, if there is one."""
+                   run_as: str | None = None, scope: RunScope = WHOLE_JOB,
+                   queue: bool | None = None) -> RunCreated:
+        """Store a new run: PENDING (leased to `owner` when given), QUEUED or SKIPPED (`queue`
+        overrides the job's `queue.enabled`); the run already made for the same job and
+        `idempotency_token`, if there is one."""
         ...
 
     def create_runs(self, news: Sequence[NewRun], audit: AuditEntry) -> list[RunCreated]:

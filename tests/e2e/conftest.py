@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.config import Config
 
 from tests.child_env import child_env
 from tests.servers import Server, database_url
@@ -26,6 +28,15 @@ def server(tmp_path: Path) -> Iterator[Server]:
     started = Server(folder, database_url("sqlite", folder)).start()
     yield started
     started.close()
+
+
+def sdk_client(server: Server, token: str, monkeypatch: pytest.MonkeyPatch
+               ) -> WorkspaceClient:
+    """A databricks-sdk WorkspaceClient as a user would make one, with no profile or variable
+    around."""
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(server.workdir / "no.databrickscfg"))
+    return WorkspaceClient(config=Config(host=server.url, token=token,
+                                         retry_timeout_seconds=30))
 
 
 @pytest.fixture

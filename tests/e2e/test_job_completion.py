@@ -10,17 +10,16 @@ from pathlib import Path
 
 import pytest
 from databricks.sdk import WorkspaceClient
-from databricks.sdk.config import Config
 from databricks.sdk.errors import InvalidParameterValue
 from databricks.sdk.service import jobs
 
 from tests.servers import Server
 
+from .conftest import sdk_client
+
 
 def client(server: Server, monkeypatch: pytest.MonkeyPatch) -> WorkspaceClient:
-    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(server.workdir / "no.databrickscfg"))
-    return WorkspaceClient(config=Config(host=server.url, token=server.token("ann"),
-                                         retry_timeout_seconds=30))
+    return sdk_client(server, server.token("ann"), monkeypatch)
 
 
 def create(w: WorkspaceClient, name: str, command: str = "true", **settings: object) -> int:

@@ -11,8 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from databricks.sdk import WorkspaceClient
-from databricks.sdk.config import Config
 from databricks.sdk.errors import (
     InvalidParameterValue,
     OperationFailed,
@@ -22,6 +20,8 @@ from databricks.sdk.errors import (
 from databricks.sdk.service import jobs
 
 from tests.servers import Server, wait_for
+
+from .conftest import sdk_client
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "tasks"
 GREET = """\
@@ -42,13 +42,6 @@ def server(tmp_path: Path) -> Iterator[Server]:
     found = Server(tmp_path, f"sqlite:///{tmp_path / 'state.db'}").start()
     yield found
     found.close()
-
-
-def client(server: Server, token: str, monkeypatch: pytest.MonkeyPatch) -> WorkspaceClient:
-    """A WorkspaceClient as a user would make one, with no profile or variable around."""
-    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(server.workdir / "no.databrickscfg"))
-    return WorkspaceClient(config=Config(host=server.url, token=token,
-                                         retry_timeout_seconds=30))
 
 
 def write_tasks(folder: Path) -> dict[str, str]:
@@ -72,8 +65,8 @@ def test_the_sdk_drives_a_job_through_its_whole_life(
         server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     started = time.monotonic()
     paths = write_tasks(tmp_path)
-    w = client(server, server.token("ann"), monkeypatch)
-    bob = client(server, server.token("bob"), monkeypatch)
+    w = sdk_client(server, server.token("ann"), monkeypatch)
+    bob = sdk_client(server, server.token("bob"), monkeypatch)
     who = jobs.JobParameterDefinition(name="who", default="world")
 
     # Given a job created, read back, listed among 120 others, updated and reset

@@ -18,7 +18,9 @@ from headwater.core.events import (
     TaskSucceeded,
 )
 from headwater.core.plan import Plan
+from headwater.core.run_scope import RunScope
 from headwater.core.runstate import RunState
+from headwater.core.spec import JobSettings
 from headwater.core.states import LifeCycleState as L
 from headwater.core.states import ResultState as R
 from headwater.errors import NotFound
@@ -301,3 +303,25 @@ def test_one_attempts_output_reads_back(store: SqlStore, job: JobRecord, plan: P
     assert store.task_output(run_id, 1) == sql
     assert store.task_output(run_id, 2) is None  # it left nothing yet
     assert store.task_outputs(run_id) == {1: sql}
+
+
+def test_a_run_keeps_its_scope_and_reads_back_planned_for_it(
+    store: SqlStore, job: JobRecord, plan: Plan
+) -> None:
+    scope = RunScope(("load",), {"python_params": ["--day", "1"]})
+    state = state_with(scope.plan(JobSettings.model_validate(SETTINGS)),
+                       task_run(1, "load", life_cycle=L.PENDING))
+
+    run_id = store.create_run(job, state, {}, "ONE_TIME", "ann", "/w", T0, scope=scope).run_id
+    whole_id = start_run(store, job, plan)[0]
+
+    loaded = store.load_run(run_id)
+    assert loaded.scope == scope
+    assert list(loaded.state.plan.tasks) == ["load"]
+    assert loaded.state.plan.tasks["load"].depends_on == ()
+    whole = store.load_run(whole_id)
+    assert whole.scope == RunScope()
+    assert list(whole.state.plan.tasks) == ["extract", "load"]
+    [audit] = store.audit_entries(run_id=run_id)
+    assert audit.entry.details["only"] == ["load"]
+    assert audit.entry.details["task_parameters"] == {"python_params": ["--day", "1"]}

@@ -223,10 +223,14 @@ def run_json(record: RunRecord, include_resolved_values: bool = False,
             for name, value in parameters.items()
         ],
         "repair_history": repair_history_json(record),
+        **({"overriding_parameters": dict(record.scope.task_parameters)}
+           if record.scope.task_parameters else {}),
         **({"trigger_info": dict(record.trigger_info)} if record.trigger_info else {}),
         **_git_source(record, fields or {}),
         "headwater": {"job_version": record.job.version, "workdir": record.workdir,
-                      "run_as": record.run_as or record.job.creator},
+                      "run_as": record.run_as or record.job.creator,
+                      **({"only": list(record.scope.only)}
+                         if record.scope.only is not None else {})},
     }
 
 

@@ -37,15 +37,12 @@ _PHRASES = {
     "extra_forbidden": "unknown field; remove it or check its spelling",
     "missing": "required field missing",
 }
-# Fields of the Jobs API that headwater refuses, with what to send instead.
+# Fields of the Jobs API that headwater refuses, with what to send instead: `runs/repair`'s
+# legacy task parameters (`run-now` takes them; a repair keeps the run's own).
+_KEPT = "a repair keeps the run's task parameters; pass job_parameters to change parameters"
 _HINTS = {
-    "notebook_params": "pass job_parameters (headwater jobs take job-level parameters)",
-    "python_params": "pass job_parameters (headwater jobs take job-level parameters)",
-    "python_named_params": "pass job_parameters (headwater jobs take job-level parameters)",
-    "jar_params": "pass job_parameters (headwater jobs take job-level parameters)",
-    "spark_submit_params": "pass job_parameters (headwater jobs take job-level parameters)",
-    "sql_params": "pass job_parameters (headwater jobs take job-level parameters)",
-    "dbt_commands": "pass job_parameters (headwater jobs take job-level parameters)",
+    **dict.fromkeys(("notebook_params", "python_params", "python_named_params", "jar_params",
+                     "spark_submit_params", "sql_params", "dbt_commands"), _KEPT),
     "pipeline_params": "headwater runs no pipelines; pass job_parameters",
 }
 

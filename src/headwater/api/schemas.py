@@ -14,9 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from headwater.api.errors import ApiError, validation_message
 from headwater.core.spec_common import INT32_MAX
+from headwater.core.task_parameters import NOT_RUN, TAKEN_BY
 from headwater.service.runs import MAX_TOKEN
 
 Parameters = dict[str, str]
+LEGACY_PARAMETERS = (*TAKEN_BY, *NOT_RUN)  # run-now's per-task-type parameters
 # Ids are what the store's INTEGER columns hold: 32 bits on PostgreSQL. headwater numbers its
 # jobs and runs from 1, so a larger id names nothing; it is refused with its location (and
 # the OpenAPI document says so), never sent to overflow in the database.
@@ -43,12 +45,35 @@ class RunId(_Request):
     run_id: Id
 
 
+class QueueSettings(_Request):
+    """`queue` of a run: whether it may wait for a slot (over the job's own setting)."""
+
+    enabled: bool
+
+
 class RunNow(_Request):
-    """`jobs/run-now`: the job, its parameters, and a token that makes a retry harmless."""
+    """`jobs/run-now`: the job, its parameters, a token that makes a retry harmless, the
+    tasks to run (`only`; all when absent), and the legacy task parameters
+    (core/task_parameters.py; those of task types headwater does not run are refused there)."""
 
     job_id: Id
     job_parameters: Parameters | None = None
     idempotency_token: Annotated[str, Field(max_length=MAX_TOKEN)] | None = None
+    only: list[str] | None = None
+    queue: QueueSettings | None = None
+    notebook_params: Parameters | None = None
+    python_params: list[str] | None = None
+    python_named_params: Parameters | None = None
+    sql_params: Parameters | None = None
+    dbt_commands: list[str] | None = None
+    jar_params: list[str] | None = None
+    spark_submit_params: list[str] | None = None
+    pipeline_params: dict[str, Any] | None = None
+
+    def task_parameters(self) -> dict[str, Any]:
+        """The legacy task parameters sent, by kind."""
+        return {kind: value for kind in LEGACY_PARAMETERS
+                if (value := getattr(self, kind)) is not None}
 
 
 class CancelAll(_Request):

@@ -17,6 +17,7 @@ import click
 
 from headwater.cli.common import (
     db_option,
+    only_option,
     parse_pairs,
     reports_errors,
     select_jobs,
@@ -100,11 +101,12 @@ def deploy(file: Path | None, target: str | None, var_pairs: Sequence[str], db: 
 @var_option
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Override a job parameter; repeatable.")
+@only_option
 @db_option
 @server_options
 @reports_errors
 def bundle_run(job_key: str, file: Path, target: str | None, var_pairs: Sequence[str],
-               params: Sequence[str], db: str | None, host: str | None,
+               params: Sequence[str], only: Sequence[str], db: str | None, host: str | None,
                profile: str | None) -> None:
     """Run a deployed job of the bundle by its resource key (like `databricks bundle run`),
     showing it live; exit 1 unless it succeeds."""
@@ -114,7 +116,8 @@ def bundle_run(job_key: str, file: Path, target: str | None, var_pairs: Sequence
     [job] = load_jobs(file, target, var_pairs, job_key)
     with connect(db, host, profile) as where:
         record = where.service.deployed_job(job.deployment_key, str(job.source))
-        created = where.service.run_now(record.job_id, parse_pairs(params, "--param"))
+        created = where.service.run_now(record.job_id, parse_pairs(params, "--param"),
+                                        only=only)
         announce(where.service, created, record.job_id, f"job {record.name!r} "
                                                         f"(job {record.job_id})")
         ending = where.follow(created.run_id)

@@ -24,6 +24,7 @@ import click
 
 from headwater.cli.common import (
     db_option,
+    only_option,
     parse_pairs,
     reports_errors,
     select_jobs,
@@ -195,16 +196,17 @@ def jobs_delete(job_id: int, db: str | None, host: str | None, profile: str | No
 @click.option("--wait", is_flag=True,
               help="Follow the run to its end, as `headwater run` does (exit 1 unless it "
                    "succeeds).")
+@only_option
 @db_option
 @server_options
 @reports_errors
-def jobs_run_now(job_id: int, params: Sequence[str], wait: bool, db: str | None,
-                 host: str | None, profile: str | None) -> None:
+def jobs_run_now(job_id: int, params: Sequence[str], wait: bool, only: Sequence[str],
+                 db: str | None, host: str | None, profile: str | None) -> None:
     """Start a run of a job and print its id at once; a running engine picks it up."""
     from headwater.cli.follow import announce
 
     with connect(db, host, profile) as where:
-        created = where.service.run_now(job_id, parse_pairs(params, "--param"))
+        created = where.service.run_now(job_id, parse_pairs(params, "--param"), only=only)
         if not wait:
             click.echo(created.run_id)
             return

@@ -19,6 +19,7 @@ from headwater.cli.bundle_facts import load_bundle_files, load_bundle_jobs, make
 from headwater.cli.common import (
     LazyGroup,
     db_option,
+    only_option,
     parse_pairs,
     pick_job,
     reports_errors,
@@ -103,12 +104,13 @@ def validate(files: Sequence[Path], target: str | None, var_pairs: Sequence[str]
               help="Override a job parameter; repeatable.")
 @click.option("--max-parallel", type=click.IntRange(min=1),
               help="Most tasks running at once [default: 4 per CPU, 4 to 32].")
+@only_option
 @db_option
 @server_options
 @reports_errors
 def run(file: Path, job_name: str | None, target: str | None, var_pairs: Sequence[str],
-        params: Sequence[str], max_parallel: int | None, db: str | None, host: str | None,
-        profile: str | None) -> None:
+        params: Sequence[str], max_parallel: int | None, only: Sequence[str], db: str | None,
+        host: str | None, profile: str | None) -> None:
     """Run a job to its end here, showing its tasks as they go.
 
     The job is deployed first (created, or updated when these files were run or deployed
@@ -136,11 +138,12 @@ def run(file: Path, job_name: str | None, target: str | None, var_pairs: Sequenc
             app = where.app
             created = app.service.start_run(record, overrides, job.source.parent,
                                             owner=app.engine_name,
-                                            lease_seconds=app.settings.lease_seconds)
+                                            lease_seconds=app.settings.lease_seconds,
+                                            only=only)
             announce(service, created, record.job_id, what)
             ending = ending_of_state(created.run_id, follow(app, created.run_id, created.fence))
         else:
-            created = service.run_now(record.job_id, overrides)
+            created = service.run_now(record.job_id, overrides, only=only)
             announce(service, created, record.job_id, what)
             ending = where.follow(created.run_id)
         print_results(service, created.run_id)

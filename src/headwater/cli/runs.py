@@ -75,6 +75,8 @@ def print_run(run_id: int, document: dict[str, Any], service: Any = None) -> Non
                          f"{state['life_cycle_state']} {state.get('result_state', '')}"))
     if state["state_message"]:
         click.echo(f"  {printable(state['state_message'])}")
+    if (only := document.get("headwater", {}).get("only")) is not None:
+        click.echo(f"  Partial run of: {printable(', '.join(only))}")
     if code := source_words(document.get("git_source")):
         click.echo(f"  Code from Git: {printable(code)}")
     if backfill := backfill_words(document.get("trigger_info")):

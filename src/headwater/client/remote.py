@@ -136,9 +136,11 @@ class RemoteService:
         self.api.post(f"{JOBS}/update", {"job_id": job_id, "new_settings": changes})
         return _job(self.job_document(job_id))
 
-    def run_now(self, job_id: int, overrides: Mapping[str, str] | None = None) -> RunCreated:
+    def run_now(self, job_id: int, overrides: Mapping[str, str] | None = None,
+                only: Sequence[str] | None = None) -> RunCreated:
         body = self.api.post(f"{JOBS}/run-now", {"job_id": job_id,
-                                                "job_parameters": dict(overrides or {})})
+                                                "job_parameters": dict(overrides or {}),
+                                                **({"only": list(only)} if only else {})})
         state = self.run_document(int(body["run_id"]))["state"]
         return RunCreated(int(body["run_id"]), state["life_cycle_state"],
                           state.get("state_message", ""))

@@ -10,15 +10,16 @@ import difflib
 from collections.abc import Mapping
 
 from headwater.core.machine import initial_state
-from headwater.core.plan import build_plan
+from headwater.core.run_scope import WHOLE_JOB, RunScope
 from headwater.core.runstate import RunState
 from headwater.core.spec import JobSettings
 from headwater.errors import InvalidRequest
 
 
-def new_run(settings: JobSettings, overrides: Mapping[str, str],
-            strict: bool = True) -> tuple[RunState, dict[str, str]]:
-    """The initial state of a run of `settings` and its job parameters.
+def new_run(settings: JobSettings, overrides: Mapping[str, str], strict: bool = True,
+            scope: RunScope = WHOLE_JOB) -> tuple[RunState, dict[str, str]]:
+    """The initial state of a run of `settings` as `scope` changes it (its tasks, its legacy
+    task parameters: core/run_scope.py) and its job parameters.
 
     With `strict=False`, overrides the job does not declare are dropped, not refused: a Run
     Job task pushes its own job's parameters down to the child job.
@@ -27,7 +28,7 @@ def new_run(settings: JobSettings, overrides: Mapping[str, str],
         PlanError: when the job cannot be planned.
         InvalidRequest: for an override that names no job parameter (when strict).
     """
-    plan = build_plan(settings)
+    plan = scope.plan(settings)
     if not strict:
         declared = {p.name for p in settings.parameters or []}
         overrides = {k: v for k, v in overrides.items() if k in declared}

@@ -42,7 +42,6 @@ from headwater.core.events import (
 from headwater.core.inline import INLINE_KINDS
 from headwater.core.machine import decide
 from headwater.core.notifications import RunContext, duration_watches, side_effects
-from headwater.core.plan import build_plan
 from headwater.core.resume import resume_commands
 from headwater.core.runstate import RunState, TaskRun
 from headwater.core.spec import JobSettings
@@ -345,7 +344,7 @@ class RunDriver:
         body: Mapping[str, Any] = request.body
         version = int(body["job_version"])
         job = self.host.store.get_job(self.record.job.job_id, version)
-        plan = build_plan(JobSettings.model_validate(dict(job.settings)))
+        plan = self.record.scope.plan(JobSettings.model_validate(dict(job.settings)))
         parameters = {str(k): str(v) for k, v in
                       (body.get("parameters") or self.record.parameters).items()}
         self.use(replace(self.record, job=job, parameters=parameters,

@@ -11,13 +11,16 @@ import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from headwater.core.new_run import job_parameters, new_run
+from headwater.core.partial_run import select
 from headwater.core.permissions import Action, Grant, owner_of
-from headwater.core.plan import build_plan
+from headwater.core.run_scope import RunScope
 from headwater.core.runstate import RunState
 from headwater.core.spec import JobSettings
 from headwater.core.states import LifeCycleState, ResultState
+from headwater.core.task_parameters import checked as task_parameters_checked
 from headwater.engine.workdirs import job_folder
 from headwater.errors import InvalidRequest, InvalidState, NotFound, PermissionDenied
 from headwater.ports import Clock, JobRecord, RunCreated, RunRecord, Store
@@ -48,18 +51,25 @@ class RunsMixin(AccessMixin):
     def start_run(self, job: JobRecord, overrides: Mapping[str, str],
                   workdir: Path | None = None, trigger: str = "ONE_TIME", strict: bool = True,
                   owner: str | None = None, lease_seconds: float = 0.0,
-                  idempotency_token: str | None = None, run_type: str = "JOB_RUN"
-                  ) -> RunCreated:
+                  idempotency_token: str | None = None, run_type: str = "JOB_RUN",
+                  only: Sequence[str] | None = None,
+                  task_parameters: Mapping[str, Any] | None = None,
+                  queue: bool | None = None) -> RunCreated:
         """Plan the job and store a new run of it; `PlanError` if it cannot run.
 
         `workdir` is where relative paths of the job start (default: the folder of the job's
         file). With an `owner`, a run that may start is created leased to that engine. With
         `strict=False`, overrides the job does not declare are dropped, not refused: a Run
-        Job task pushes its own job's parameters down to the child job.
+        Job task pushes its own job's parameters down to the child job. With `only`, a
+        partial run of those tasks (`+key`, `key+`: core/partial_run.py); `task_parameters`
+        are run-now's legacy ones (`notebook_params`, ...: core/task_parameters.py); `queue`
+        overrides the job's `queue.enabled` for this run.
         """
         grants = self.authorize(job.job_id, Action.RUN)
         settings = JobSettings.model_validate(dict(job.settings))
-        state, parameters = new_run(settings, overrides, strict)
+        scope = RunScope(select(settings, only),
+                         task_parameters_checked(settings, task_parameters or {}))
+        state, parameters = new_run(settings, overrides, strict, scope)
         folder = workdir if workdir is not None else job_folder(job)
         if idempotency_token is not None and len(idempotency_token) > MAX_TOKEN:
             raise InvalidRequest(f"idempotency_token is {len(idempotency_token)} characters "
@@ -68,14 +78,19 @@ class RunsMixin(AccessMixin):
                                      str(folder), self.clock.now(), owner=owner,
                                      lease_seconds=lease_seconds,
                                      idempotency_token=idempotency_token, run_type=run_type,
-                                     run_as=run_as_of(settings, grants, job))
+                                     run_as=run_as_of(settings, grants, job), scope=scope,
+                                     queue=queue)
 
     def run_now(self, job_id: int, overrides: Mapping[str, str] | None = None,
-                idempotency_token: str | None = None) -> RunCreated:
-        """A run of a job's latest version, as `jobs/run-now` starts it; the same
-        `idempotency_token` gives the same run."""
+                idempotency_token: str | None = None, only: Sequence[str] | None = None,
+                task_parameters: Mapping[str, Any] | None = None, queue: bool | None = None
+                ) -> RunCreated:
+        """A run of a job's latest version (of its tasks `only`, with legacy
+        `task_parameters`, queueing as `queue` says or as the job does), as `jobs/run-now`
+        starts it; the same `idempotency_token` gives the same run."""
         return self.start_run(self.store.get_job(job_id), overrides or {},
-                              idempotency_token=idempotency_token)
+                              idempotency_token=idempotency_token, only=only,
+                              task_parameters=task_parameters, queue=queue)
 
     def cancel_all(self, job_id: int | None, all_queued_runs: bool = False) -> list[int]:
         """Cancel every active run of a job (`runs/cancel-all`), or with `all_queued_runs`
@@ -152,7 +167,7 @@ class RunsMixin(AccessMixin):
         keys = _repair_keys(run_id, state, task_keys, all_failed)
         job = self.store.get_job(record.job.job_id)
         settings = JobSettings.model_validate(dict(job.settings))
-        build_plan(settings)  # the current settings must plan
+        record.scope.plan(settings)  # the current settings must plan
         declared = {p.name for p in settings.parameters or []}
         kept = {k: v for k, v in record.parameters.items() if k in declared}
         parameters = job_parameters(settings, {**kept, **(overrides or {})})

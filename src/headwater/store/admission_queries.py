@@ -11,6 +11,7 @@ freed by any means is filled.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, func, select, update
@@ -38,12 +39,17 @@ def _count(conn: Connection, job_id: int, *conditions: ColumnElement[bool]) -> i
     return int(conn.execute(query).scalar_one())
 
 
-def admission(conn: Connection, job_id: int, settings: Mapping[str, object]) -> Admission:
-    """What happens to a new run of the job: start, queue behind the others, or skip."""
+def admission(conn: Connection, job_id: int, settings: Mapping[str, object],
+              queue: bool | None = None) -> Admission:
+    """What happens to a new run of the job: start, queue behind the others, or skip;
+    `queue` overrides the job's `queue.enabled` for this run (run-now's `queue`)."""
     lock_job(conn, job_id)
     active = _count(conn, job_id, _ACTIVE)
     queued = _count(conn, job_id, runs.c.life_cycle == QUEUED)
-    return admit(Limits.of(settings), active, queued)
+    limits = Limits.of(settings)
+    if queue is not None:
+        limits = replace(limits, queue_enabled=queue)
+    return admit(limits, active, queued)
 
 
 def admit_queued(conn: Connection, job_id: int, at: datetime) -> list[int]:

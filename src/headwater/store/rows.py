@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from headwater.core.plan import Plan
+from headwater.core.run_scope import RunScope
 from headwater.core.runstate import LoopProgress, Repair, RunState, TaskRun
 from headwater.core.states import LifeCycleState, ResultState, TerminationCode
 from headwater.ports import JobRecord
@@ -76,6 +77,22 @@ def run_state_values(state: RunState) -> dict[str, Any]:
         "termination_code": None if state.termination_code is None else
         str(state.termination_code),
     }
+
+
+def scope_values(scope: RunScope) -> dict[str, Any]:
+    """The `runs` columns of what a run changes of its job; none for a run of the whole job."""
+    values: dict[str, Any] = {}
+    if scope.only is not None:
+        values["only_tasks"] = list(scope.only)
+    if scope.task_parameters:
+        values["task_parameters"] = dict(scope.task_parameters)
+    return values
+
+
+def scope_of(run: Row) -> RunScope:
+    """What a stored run changes of its job."""
+    only = run["only_tasks"]
+    return RunScope(None if only is None else tuple(only), run["task_parameters"] or None)
 
 
 def repair_to_dict(repair: Repair) -> dict[str, Any]:

@@ -17,11 +17,13 @@ from headwater.core.admission import Verdict
 from headwater.core.audit import AuditAction, AuditEntry, TaskMetric, run_resumed
 from headwater.core.events import Event
 from headwater.core.notifications import OutboxItem
+from headwater.core.run_scope import WHOLE_JOB, RunScope
 from headwater.core.runstate import RunState
 from headwater.core.states import LifeCycleState, ResultState
 from headwater.errors import InvalidRequest, InvalidState, LeaseLost, NotFound
 from headwater.ports import Claim, Clock, JobRecord, NewRun, RunCreated, RunRequest, Transition
 from headwater.store import admission_queries, lease_queries, ops_queries, run_queries
+from headwater.store.rows import scope_values
 from headwater.store.tables import runs
 
 
@@ -42,7 +44,8 @@ class RunsMixin:
                    trigger: str, creator: str, workdir: str, at: datetime, *,
                    owner: str | None = None, lease_seconds: float = 0.0,
                    idempotency_token: str | None = None, run_type: str = "JOB_RUN",
-                   run_as: str | None = None) -> RunCreated:
+                   run_as: str | None = None, scope: RunScope = WHOLE_JOB,
+                   queue: bool | None = None) -> RunCreated:
         """Store a new run; `max_concurrent_runs` and the queue decide if it starts now.
 
         A run that starts is PENDING and needs an engine; with an `owner` it is created
@@ -52,7 +55,7 @@ class RunsMixin:
         """
         new = NewRun(job, state, parameters, trigger, creator, workdir, at, owner,
                      lease_seconds, idempotency_token=idempotency_token, run_type=run_type,
-                     run_as=run_as)
+                     run_as=run_as, scope=scope, queue=queue)
         try:
             with self._writing() as conn:
                 return create_run(conn, self.lease_clock, new)
@@ -282,7 +285,7 @@ def create_run(conn: Connection, lease_clock: Clock | None, new: NewRun,
         if found is not None:
             return found
     state, at = new.state, new.at
-    verdict = admission_queries.admission(conn, new.job.job_id, new.job.settings)
+    verdict = admission_queries.admission(conn, new.job.job_id, new.job.settings, new.queue)
     lease: dict[str, object] = {}
     if verdict.verdict is Verdict.START:
         lease = {"needs_engine": True}
@@ -301,6 +304,8 @@ def create_run(conn: Connection, lease_clock: Clock | None, new: NewRun,
                          message=verdict.message, end_time=at, termination_code=verdict.code)
     if new.trigger_info is not None:
         lease["trigger_info"] = dict(new.trigger_info)
+    scoped = scope_values(new.scope)
+    lease.update(scoped)
     lease.update(idempotency_token=new.idempotency_token, run_type=new.run_type,
                  run_as=new.run_as or new.job.creator)
     run_id, _ = run_queries.insert_run(conn, new.job, state, new.parameters, new.trigger,
@@ -310,7 +315,8 @@ def create_run(conn: Connection, lease_clock: Clock | None, new: NewRun,
     ops_queries.append_audit(conn, [AuditEntry(
         at=at, actor=new.creator, action=action, job_id=new.job.job_id, run_id=run_id,
         details={"trigger": new.trigger, "message": verdict.message, "run_type": new.run_type,
-                 "run_as": lease["run_as"]})])
+                 "run_as": lease["run_as"], **{key.removesuffix("_tasks"): value
+                                               for key, value in scoped.items()}})])
     return RunCreated(run_id, str(state.life_cycle), verdict.message,
                       fence=1 if lease.get("lease_owner") else 0)
 

@@ -25,7 +25,7 @@ from sqlalchemy.exc import InternalError, OperationalError, SQLAlchemyError
 from headwater.core.audit import AuditAction, AuditEntry
 from headwater.core.events import Event, event_from_dict
 from headwater.core.permissions import Grant, Level, Principal
-from headwater.core.plan import Plan, build_plan
+from headwater.core.plan import Plan
 from headwater.core.spec import JobSettings
 from headwater.core.states import LifeCycleState
 from headwater.errors import NotFound, StoreError
@@ -38,7 +38,7 @@ from headwater.store.engine import READ_ONLY, FileIdentity, create_store_engine,
 from headwater.store.migrate import upgrade_to_head
 from headwater.store.operations import OperationsMixin
 from headwater.store.retention_store import RetentionMixin
-from headwater.store.rows import run_state_from_rows
+from headwater.store.rows import run_state_from_rows, scope_of
 from headwater.store.runs_store import RunsMixin
 from headwater.store.tables import jobs, run_events, runs, task_run_outputs, task_runs
 from headwater.store.triggers_store import TriggersMixin
@@ -239,8 +239,9 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMi
                 raise NotFound(f"Run {run_id} does not exist.")
             job = job_queries.get_job(conn, run["job_id"], run["job_version"])
             task_rows = run_queries.task_run_rows(conn, run_id)
+        scope = scope_of(run)
         if plan is None:
-            plan = build_plan(JobSettings.model_validate(dict(job.settings)))
+            plan = scope.plan(JobSettings.model_validate(dict(job.settings)))
         return RunRecord(
             run_id=run_id,
             job=job,
@@ -257,6 +258,7 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMi
             trigger_info=run["trigger_info"],
             run_type=run["run_type"],
             run_as=run["run_as"],
+            scope=scope,
         )
 
     def task_outputs(self, run_id: int) -> dict[int, Mapping[str, Any]]:

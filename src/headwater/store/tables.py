@@ -168,6 +168,10 @@ runs = Table(
     Column("idempotency_token", String(64)),  # run-now/submit: the same token, the same run
     Column("run_type", String(16), nullable=False, server_default="JOB_RUN"),  # or SUBMIT_RUN
     Column("deleted", Boolean, nullable=False, server_default="0"),  # runs/delete
+    # What the run changes of its job (core/run_scope.py): a partial run's task keys (NULL:
+    # every task), run-now's legacy task parameters (NULL: none).
+    Column("only_tasks", JsonText),
+    Column("task_parameters", JsonText),
     ForeignKeyConstraint(
         ["job_id", "job_version"], ["job_versions.job_id", "job_versions.version"]
     ),

@@ -87,6 +87,9 @@ def delete(body: JobId, service: Caller) -> dict[str, Any]:
 
 @router.post("/run-now")
 def run_now(body: RunNow, service: Caller) -> dict[str, int]:
-    """Start a run of a job; the same `idempotency_token` gives back the same run."""
-    created = service.run_now(body.job_id, body.job_parameters, body.idempotency_token)
+    """Start a run of a job (of the tasks `only` names); the same `idempotency_token` gives
+    back the same run."""
+    created = service.run_now(body.job_id, body.job_parameters, body.idempotency_token,
+                              body.only, body.task_parameters(),
+                              body.queue.enabled if body.queue is not None else None)
     return {"run_id": created.run_id, "number_in_job": created.run_id}

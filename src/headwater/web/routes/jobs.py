@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from markupsafe import Markup
 
 from headwater.core.backfill import Backfill
+from headwater.core.partial_run import split_keys
 from headwater.core.permissions import Action, Grant, Level
 from headwater.core.plan import build_plan
 from headwater.core.spec import JobSettings
@@ -136,10 +137,11 @@ def _grant_order(grant: Grant) -> tuple[int, bool, str]:
 
 @router.post("/jobs/{job_id}/run")
 def run_now(job_id: int, change: Change) -> Response:
-    """Start a run with the parameters of the form (the job's defaults where left as is)."""
+    """Start a run with the parameters of the form (the job's defaults where left as is), of
+    the tasks it names (all when none)."""
     service = change.viewer.service
     overrides = change.form.with_prefix("param:")
-    created = service.run_now(job_id, overrides)
+    created = service.run_now(job_id, overrides, only=split_keys([change.form.get("only")]))
     return RedirectResponse(f"/runs/{created.run_id}", status_code=303)
 
 

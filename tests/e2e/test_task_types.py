@@ -126,6 +126,42 @@ resources:
     assert log.strip() == f"child got orders {parent_id}"
 
 
+def test_a_run_job_task_passes_its_legacy_parameters_to_the_child_run(hw: Cli,
+                                                                       tmp_path: Path) -> None:
+    (tmp_path / "argv.py").write_text("import sys\nprint('ARGV', sys.argv[1:])\n")
+    (tmp_path / "jobs.yml").write_text("""\
+resources:
+  jobs:
+    parent:
+      name: parent
+      tasks:
+        - task_key: call_child
+          run_job_task:
+            job_name: child
+            python_params: ["--parent-run", "{{job.run_id}}"]
+    child:
+      name: child
+      tasks:
+        - task_key: script
+          spark_python_task:
+            python_file: argv.py
+            parameters: ["--default"]
+""")
+    result = hw("run", "jobs.yml", "--job", "parent")
+    assert result.returncode == 0, result.stdout + result.stderr
+    parent_id = run_id_of(result.stdout)
+    task = run_document(hw, parent_id)["tasks"][0]
+    linked = json.loads(hw("runs", "output", str(task["run_id"]), "--json", check=True).stdout)
+    child_id = linked["run_job_output"]["run_id"]
+    log = hw("runs", "logs", str(child_id), "script", check=True).stdout
+    assert f"ARGV ['--parent-run', '{parent_id}']" in log
+    assert run_document(hw, child_id)["overriding_parameters"] == {
+        "python_params": ["--parent-run", str(parent_id)]}
+    shown = hw("runs", "get", str(child_id), check=True).stdout
+    assert f'Task parameters of this run: {{"python_params": ["--parent-run", "{parent_id}"]}}' \
+        in shown
+
+
 def test_a_for_each_runs_over_the_rows_a_sql_task_returned(hw: Cli, tmp_path: Path) -> None:
     # Given a query listing tables, a loop over its rows, and a task reading its first row
     job = write_job(tmp_path / "per_table.json", name="per_table", tasks=[

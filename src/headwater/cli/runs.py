@@ -77,6 +77,8 @@ def print_run(run_id: int, document: dict[str, Any], service: Any = None) -> Non
         click.echo(f"  {printable(state['state_message'])}")
     if (only := document.get("headwater", {}).get("only")) is not None:
         click.echo(f"  Partial run of: {printable(', '.join(only))}")
+    if task_parameters := document.get("overriding_parameters"):
+        click.echo(f"  Task parameters of this run: {printable(json.dumps(task_parameters))}")
     if code := source_words(document.get("git_source")):
         click.echo(f"  Code from Git: {printable(code)}")
     if backfill := backfill_words(document.get("trigger_info")):
@@ -317,11 +319,12 @@ def _count(number: int, noun: str) -> str:
 @click.option("--job-id", type=int)
 @click.option("--job-name")
 @click.option("--parameters", "parameters_json", default="{}")
+@click.option("--task-parameters", "task_parameters_json", default="{}")
 @click.option("--parent-task-run", type=int, required=True)
 @db_option
 @reports_errors
 def runs_run_child(job_id: int | None, job_name: str | None, parameters_json: str,
-                   parent_task_run: int, db: str | None) -> None:
+                   task_parameters_json: str, parent_task_run: int, db: str | None) -> None:
     """The child engine of a Run Job task (see runners/run_job.py); not for people."""
     from headwater.bootstrap import application
     from headwater.cli.connect import ending_of_state
@@ -337,6 +340,7 @@ def runs_run_child(job_id: int | None, job_name: str | None, parameters_json: st
                                  f"is already running above (jobs {settings.run_job_chain})")
         created = app.service.start_run(job, json.loads(parameters_json),
                                         trigger="RUN_JOB_TASK", strict=False,
+                                        task_parameters=json.loads(task_parameters_json),
                                         owner=app.engine_name,
                                         lease_seconds=settings.lease_seconds)
         update_result({"run_job_output": {"run_id": created.run_id}})

@@ -112,8 +112,8 @@ class RunJobTask(Model):
     job_id: StrictInt | None = None
     job_name: str | None = None  # headwater extension for bundles
     job_parameters: dict[str, Text] = {}
-    # The legacy per-task-type parameters of the child job: stored, not acted on (the child
-    # gets `job_parameters`).
+    # The legacy per-task-type parameters of the child run, as run-now takes them
+    # (core/task_parameters.py); the JAR, spark-submit and pipeline ones are refused there.
     notebook_params: dict[str, Text] = {}
     python_params: list[Text] = []
     python_named_params: dict[str, Text] = {}

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from headwater.core.spec import Task
+from headwater.core.task_parameters import NOT_RUN, TAKEN_BY
 from headwater.errors import InvalidRequest
 from headwater.ports import LaunchSpec, TaskContext
 from headwater.runners.environment import attempt_environment
@@ -49,8 +50,11 @@ class RunJobRunner:
             target = ["--job-name", settings.job_name]
         else:
             raise InvalidRequest(f"task {task.task_key!r}: run_job_task needs job_id or job_name")
+        legacy = {kind: value for kind in (*TAKEN_BY, *NOT_RUN)
+                  if (value := getattr(settings, kind))}
         argv = [self._python, "-m", "headwater", "runs", "run-child", *target,
                 "--parameters", json.dumps(settings.job_parameters),
+                *(["--task-parameters", json.dumps(legacy)] if legacy else []),
                 "--parent-task-run", str(context.task_run_id), "--db", self._db_url]
         environment = attempt_environment(context)
         environment[CHAIN_VARIABLE] = ",".join(str(job) for job in chain)

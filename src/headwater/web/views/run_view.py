@@ -137,6 +137,7 @@ class RunView:
     upstream: Sequence[tuple[str, str]] = ()  # (job id, run id) whose ends fired this run
     backfill: str = ""  # "run 2 of 7 of backfill 12, for <time>"
     only: Sequence[str] | None = None  # a partial run's tasks
+    task_parameters: Mapping[str, Any] | None = None  # run-now's legacy notebook_params, ...
 
     @property
     def active(self) -> bool:
@@ -213,7 +214,8 @@ def run_view(details: RunDetails, focus: str | None = None) -> RunView:
         repairs=document.get("repair_history", []), version=details.version, focus=focus,
         code=source_words(document.get("git_source")),
         upstream=upstream_runs(document.get("trigger_info")),
-        backfill=backfill_words(document.get("trigger_info")), only=extra.get("only"))
+        backfill=backfill_words(document.get("trigger_info")), only=extra.get("only"),
+        task_parameters=document.get("overriding_parameters"))
 
 
 def _top_key(runs: Mapping[int, TaskRun], run: TaskRun) -> str:

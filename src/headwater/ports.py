@@ -611,8 +611,9 @@ class Store(Protocol):
         """The engine driving the run now (its lease unexpired); None when none does."""
         ...
 
-    def admit_queued(self, at: datetime) -> list[int]:
-        """Admit queued runs wherever a slot is free."""
+    def admit_queued(self, at: datetime, actor: str = "headwater") -> list[int]:
+        """Admit queued runs wherever a slot is free, once `actor` skipped those that waited
+        too long (48 h)."""
         ...
 
     # Schedules and triggers.

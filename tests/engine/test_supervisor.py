@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from engine_world import World, step_until
 
+from headwater.core.backfill import Backfill
 from headwater.core.events import TaskStarted, TaskSucceeded
 from headwater.errors import LeaseLost, StoreError
 from headwater.ports import AttemptKey, LaunchSpec
@@ -215,3 +216,53 @@ def test_an_unexpected_error_stops_that_run_as_failed_and_every_other_run_goes_o
     assert str(state.termination_code) == "INTERNAL_ERROR"
     assert world.result(healthy) == "SUCCESS"
     assert engine.drivers == {}
+
+
+ALERTED = {"email_notifications": {"on_failure": ["oncall@example.com"]}}
+
+
+def test_a_run_skipped_at_the_limit_alerts_unless_muted(world: World) -> None:
+    loud = world.job(tasks=1, name="loud", queue={"enabled": False}, **ALERTED)
+    quiet = world.job(tasks=1, name="quiet", queue={"enabled": False}, **ALERTED,
+                      notification_settings={"no_alert_for_skipped_runs": True})
+    world.start(loud), world.start(quiet)
+
+    skipped, muted = world.start(loud), world.start(quiet)
+
+    [row] = world.store.outbox_rows(run_id=skipped)
+    assert (row["event"], row["destination"]) == ("on_failure", "email:oncall@example.com")
+    assert row["payload"]["result"] == "MAXIMUM_CONCURRENT_RUNS_REACHED"
+    assert world.store.outbox_rows(run_id=muted) == []
+
+
+def test_a_run_queued_for_48_hours_is_skipped_and_alerts(world: World) -> None:
+    job = world.job(tasks=1, queue={"enabled": True}, **ALERTED)
+    first, waiting = world.start(job), world.start(job)  # no engine yet: the first holds
+    world.clock.advance(47 * 3600)
+    later = world.start(job)
+    world.clock.advance(3600)
+
+    world.engine("e1").claim(world.clock.now())
+
+    record = world.store.load_run(waiting)
+    assert (str(record.state.life_cycle), world.result(waiting)) == (
+        "SKIPPED", "MAXIMUM_CONCURRENT_RUNS_REACHED")
+    assert record.state.message.startswith("The run waited 48 hours in the job's queue")
+    assert str(world.store.load_run(later).state.life_cycle) == "QUEUED"  # 1 hour so far
+    [row] = world.store.outbox_rows(run_id=waiting)
+    assert row["event"] == "on_failure"
+    [audit] = world.store.audit_entries(run_id=waiting, action="run.skipped")
+    assert audit.entry.details["queued"] is True
+    assert str(world.store.load_run(first).state.life_cycle) in ("PENDING", "RUNNING")
+
+
+def test_the_runs_of_a_backfill_wait_their_turn_past_48_hours(world: World) -> None:
+    job = world.job(tasks=1, queue={"enabled": True})
+    world.start(job)
+    made = world.service.backfill(job.job_id, Backfill.of("2025-11-01", "2025-11-02"))
+    world.clock.advance(72 * 3600)
+
+    world.engine("e1").claim(world.clock.now())
+
+    assert [str(world.store.load_run(created.run_id).state.life_cycle)
+            for _, created in made.runs] == ["QUEUED", "QUEUED"]

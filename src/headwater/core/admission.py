@@ -21,6 +21,7 @@ skips instead. The queue holds at most `MAX_QUEUED_RUNS` runs per job.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -28,6 +29,7 @@ from headwater.core.states import TerminationCode
 
 DEFAULT_MAX_CONCURRENT_RUNS = 1
 MAX_QUEUED_RUNS = 1000
+MAX_QUEUE_WAIT = timedelta(hours=48)  # then a queued run is skipped, as in Lakeflow
 
 
 class Verdict(StrEnum):

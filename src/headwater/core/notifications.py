@@ -151,6 +151,16 @@ def outbox_items(found: Sequence[Notification]) -> tuple[OutboxItem, ...]:
     return tuple(items.values())
 
 
+def skipped_run_alerts(settings: JobSettings, context: RunContext, state: RunState,
+                       at: datetime) -> tuple[OutboxItem, ...]:
+    """The alerts of a run that ended at `at` without an engine ever driving it: skipped at
+    the job's limit, or after waiting its turn too long. It is `on_failure` for the job's
+    recipients unless `no_alert_for_skipped_runs`, as for a run that ends any other way."""
+    kind = run_end_event(settings, state)
+    note = None if kind is None else _job_note(settings, context, state, kind, at)
+    return outbox_items([note] if note is not None else [])
+
+
 # -- job level ------------------------------------------------------------------------------
 
 
@@ -458,5 +468,6 @@ __all__ = [
     "outbox_items",
     "run_end_event",
     "side_effects",
+    "skipped_run_alerts",
     "task_end_event",
 ]

@@ -236,7 +236,7 @@ class Supervisor:
             self.sweep_clusters()
         host = self.owner.partition(":")[0] + ":"  # engines of this host share its prefix
         dead = {o for o in self.store.lease_owners(host) if o != self.owner and self.is_dead(o)}
-        self.store.admit_queued(now)
+        self.store.admit_queued(now, self.actor)
         claims = self.store.claim_runs(self.owner, self.settings.claim_limit,
                                        self.settings.lease_seconds, now, self.actor,
                                        run_ids=self.only, take_from=dead)

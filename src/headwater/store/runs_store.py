@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from headwater.core.admission import Verdict
 from headwater.core.audit import AuditAction, AuditEntry, TaskMetric, run_resumed
 from headwater.core.events import Event
-from headwater.core.notifications import OutboxItem
+from headwater.core.notifications import OutboxItem, RunContext
 from headwater.core.run_scope import WHOLE_JOB, RunScope
 from headwater.core.runstate import RunState
 from headwater.core.states import LifeCycleState, ResultState
@@ -24,6 +24,7 @@ from headwater.errors import InvalidRequest, InvalidState, LeaseLost, NotFound
 from headwater.ports import Claim, Clock, JobRecord, NewRun, RunCreated, RunRequest, Transition
 from headwater.store import admission_queries, lease_queries, ops_queries, run_queries
 from headwater.store.rows import scope_values
+from headwater.store.skipped_runs import alert_skipped, expire_queued, skipped
 from headwater.store.tables import runs
 
 
@@ -264,13 +265,15 @@ class RunsMixin:
         with self._reading() as conn:
             return lease_queries.lease_owners(conn, prefix)
 
-    def admit_queued(self, at: datetime) -> list[int]:
-        """Admit queued runs wherever a slot is free; the run ids admitted."""
+    def admit_queued(self, at: datetime, actor: str = "headwater") -> list[int]:
+        """Admit queued runs wherever a slot is free, once those that waited too long are
+        skipped (store/skipped_runs.py); the run ids admitted."""
         with self._reading() as conn:
             job_ids = admission_queries.jobs_with_queued_runs(conn)
         admitted: list[int] = []
         for job_id in job_ids:
             with self._writing() as conn:
+                expire_queued(conn, job_id, at, actor)
                 admitted += admission_queries.admit_queued(conn, job_id, at)
         return admitted
 
@@ -299,9 +302,7 @@ def create_run(conn: Connection, lease_clock: Clock | None, new: NewRun,
                              "the job's queue (queue: {enabled: true}), raise its "
                              "max_concurrent_runs, or ask for fewer runs.")
     else:
-        state = _replace(state, life_cycle=LifeCycleState.SKIPPED,
-                         result=ResultState.MAXIMUM_CONCURRENT_RUNS_REACHED,
-                         message=verdict.message, end_time=at, termination_code=verdict.code)
+        state = skipped(state, verdict.message, verdict.code, at)
     if new.trigger_info is not None:
         lease["trigger_info"] = dict(new.trigger_info)
     scoped = scope_values(new.scope)
@@ -310,6 +311,10 @@ def create_run(conn: Connection, lease_clock: Clock | None, new: NewRun,
                  run_as=new.run_as or new.job.creator)
     run_id, _ = run_queries.insert_run(conn, new.job, state, new.parameters, new.trigger,
                                        new.creator, new.workdir, at, **lease)
+    if state.life_cycle is LifeCycleState.SKIPPED:
+        alert_skipped(conn, new.job, run_id, state,
+                      RunContext(run_id, new.job.job_id, new.job.name, new.creator, new.trigger,
+                                 new.parameters), at)
     action = {Verdict.START: AuditAction.RUN_REQUESTED, Verdict.QUEUE: AuditAction.RUN_QUEUED
               }.get(verdict.verdict, AuditAction.RUN_SKIPPED)
     ops_queries.append_audit(conn, [AuditEntry(

@@ -1,7 +1,7 @@
 """run-now's legacy task parameters (`notebook_params`, `python_params`) through the real
 databricks-sdk against a `headwater server`: they reach the notebook's widgets and the script's
 argv for that run only, a repair keeps them, `runs/get` echoes them, and what headwater would
-ignore is refused."""
+ignore is refused; `headwater run` takes them as `databricks bundle run` does."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from databricks.sdk.errors import InvalidParameterValue
 
 from tests.servers import Server
 
-from .conftest import sdk_client
+from .conftest import Cli, sdk_client
+from .conftest import write_job as write_job_file
 
 NOTEBOOK = """\
 # Databricks notebook source
@@ -83,3 +84,21 @@ def test_what_headwater_would_ignore_is_refused_all_at_once(
     with pytest.raises(InvalidParameterValue, match="the job declares job parameters"):
         w.jobs.run_now(declared, notebook_params={"day": "2026-11-30"})
     assert list(w.jobs.list_runs()) == []
+
+
+def test_headwater_run_takes_them_as_databricks_bundle_run_does(hw: Cli, tmp_path: Path
+                                                                 ) -> None:
+    (tmp_path / "report.py").write_text(SCRIPT.format(out=str(tmp_path / "script.out")))
+    job = write_job_file(tmp_path / "job.json", [
+        {"task_key": "report", "spark_python_task": {"python_file": "report.py",
+                                                     "parameters": ["--all"]}}])
+
+    result = hw("run", str(job), "--python-params", '--day,"2026-11-30, a Monday"')
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "script.out").read_text() == "--day 2026-11-30, a Monday"
+    refused = hw("run", str(job), "--notebook-params", "day=1")
+    assert refused.returncode == 1
+    assert "notebook_params: the job has no notebook_task to take it" in refused.stderr
+    malformed = hw("run", str(job), "--sql-params", "day")
+    assert malformed.returncode == 2 and "'day' is not KEY=VALUE" in malformed.stderr

@@ -17,7 +17,6 @@ import click
 
 from headwater.cli.common import (
     db_option,
-    only_option,
     parse_pairs,
     reports_errors,
     select_jobs,
@@ -26,6 +25,7 @@ from headwater.cli.common import (
     var_option,
 )
 from headwater.cli.connect import connect, finish, server_options
+from headwater.cli.run_options import only_option, task_parameter_options, task_parameters
 
 __all__ = ["bundle", "deploy"]
 
@@ -102,6 +102,7 @@ def deploy(file: Path | None, target: str | None, var_pairs: Sequence[str], db: 
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Override a job parameter; repeatable.")
 @only_option
+@task_parameter_options
 @db_option
 @server_options
 @reports_errors
@@ -117,7 +118,7 @@ def bundle_run(job_key: str, file: Path, target: str | None, var_pairs: Sequence
     with connect(db, host, profile) as where:
         record = where.service.deployed_job(job.deployment_key, str(job.source))
         created = where.service.run_now(record.job_id, parse_pairs(params, "--param"),
-                                        only=only)
+                                        only=only, task_parameters=task_parameters())
         announce(where.service, created, record.job_id, f"job {record.name!r} "
                                                         f"(job {record.job_id})")
         ending = where.follow(created.run_id)

@@ -49,22 +49,6 @@ def var_option(command: F) -> F:
     )(command)
 
 
-def only_option(command: F) -> F:
-    """`--only`: a partial run of some tasks, as `databricks bundle run --only` takes them."""
-    return click.option(
-        "--only", "only", multiple=True, metavar="TASKS", callback=_task_keys,
-        help="Run only these tasks (comma-separated; repeatable): +KEY adds every task KEY "
-             "depends on, KEY+ every task that depends on KEY.",
-    )(command)
-
-
-def _task_keys(_ctx: click.Context, _param: click.Parameter, values: Sequence[str]
-               ) -> list[str]:
-    from headwater.core.partial_run import split_keys  # the core's spec models load slowly
-
-    return split_keys(values)
-
-
 def reports_errors(command: F) -> F:
     """Turn headwater's errors into a message on stderr and exit code 1, not a traceback."""
 

@@ -24,7 +24,6 @@ import click
 
 from headwater.cli.common import (
     db_option,
-    only_option,
     parse_pairs,
     reports_errors,
     select_jobs,
@@ -33,6 +32,7 @@ from headwater.cli.common import (
     var_option,
 )
 from headwater.cli.connect import connect, finish, server_options
+from headwater.cli.run_options import only_option, task_parameter_options, task_parameters
 
 if TYPE_CHECKING:
     from headwater.core.load import LoadedJob
@@ -197,6 +197,7 @@ def jobs_delete(job_id: int, db: str | None, host: str | None, profile: str | No
               help="Follow the run to its end, as `headwater run` does (exit 1 unless it "
                    "succeeds).")
 @only_option
+@task_parameter_options
 @db_option
 @server_options
 @reports_errors
@@ -206,7 +207,8 @@ def jobs_run_now(job_id: int, params: Sequence[str], wait: bool, only: Sequence[
     from headwater.cli.follow import announce
 
     with connect(db, host, profile) as where:
-        created = where.service.run_now(job_id, parse_pairs(params, "--param"), only=only)
+        created = where.service.run_now(job_id, parse_pairs(params, "--param"), only=only,
+                                        task_parameters=task_parameters())
         if not wait:
             click.echo(created.run_id)
             return

@@ -19,7 +19,6 @@ from headwater.cli.bundle_facts import load_bundle_files, load_bundle_jobs, make
 from headwater.cli.common import (
     LazyGroup,
     db_option,
-    only_option,
     parse_pairs,
     pick_job,
     reports_errors,
@@ -28,6 +27,7 @@ from headwater.cli.common import (
     var_option,
 )
 from headwater.cli.connect import server_options
+from headwater.cli.run_options import only_option, task_parameter_options, task_parameters
 
 # Every command but `run` and `validate`: name -> (where it is, its help's first sentence,
 # which `--help` lists without importing it; a test checks it against the command's own).
@@ -105,6 +105,7 @@ def validate(files: Sequence[Path], target: str | None, var_pairs: Sequence[str]
 @click.option("--max-parallel", type=click.IntRange(min=1),
               help="Most tasks running at once [default: 4 per CPU, 4 to 32].")
 @only_option
+@task_parameter_options
 @db_option
 @server_options
 @reports_errors
@@ -139,11 +140,12 @@ def run(file: Path, job_name: str | None, target: str | None, var_pairs: Sequenc
             created = app.service.start_run(record, overrides, job.source.parent,
                                             owner=app.engine_name,
                                             lease_seconds=app.settings.lease_seconds,
-                                            only=only)
+                                            only=only, task_parameters=task_parameters())
             announce(service, created, record.job_id, what)
             ending = ending_of_state(created.run_id, follow(app, created.run_id, created.fence))
         else:
-            created = service.run_now(record.job_id, overrides, only=only)
+            created = service.run_now(record.job_id, overrides, only=only,
+                                      task_parameters=task_parameters())
             announce(service, created, record.job_id, what)
             ending = where.follow(created.run_id)
         print_results(service, created.run_id)

@@ -137,10 +137,12 @@ class RemoteService:
         return _job(self.job_document(job_id))
 
     def run_now(self, job_id: int, overrides: Mapping[str, str] | None = None,
-                only: Sequence[str] | None = None) -> RunCreated:
+                only: Sequence[str] | None = None,
+                task_parameters: Mapping[str, Any] | None = None) -> RunCreated:
         body = self.api.post(f"{JOBS}/run-now", {"job_id": job_id,
                                                 "job_parameters": dict(overrides or {}),
-                                                **({"only": list(only)} if only else {})})
+                                                **({"only": list(only)} if only else {}),
+                                                **(task_parameters or {})})
         state = self.run_document(int(body["run_id"]))["state"]
         return RunCreated(int(body["run_id"]), state["life_cycle_state"],
                           state.get("state_message", ""))

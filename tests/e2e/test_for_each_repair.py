@@ -15,8 +15,8 @@ from databricks.sdk.service import jobs
 from tests.servers import Server
 
 from .conftest import Cli
+from .conftest import sdk_client as client
 from .test_run import run_document, run_id_of
-from .test_sdk import client
 
 ITEM = """
 import pathlib, sys

@@ -22,8 +22,9 @@ from tests.gitrepo import commit
 from tests.servers import Server
 
 from .conftest import Cli
+from .conftest import sdk_client as client
 from .test_run import run_document, run_id_of
-from .test_sdk import client, server  # noqa: F401 - the fixture
+from .test_sdk import server  # noqa: F401 - the fixture
 
 # The first task moves the branch on (a push while the run goes on): the next task still
 # reads the code of the commit the run's snapshot took.

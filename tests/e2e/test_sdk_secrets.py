@@ -20,7 +20,7 @@ from databricks.sdk.service import jobs
 
 from tests.servers import Server
 
-from .test_sdk import client
+from .conftest import sdk_client as client
 
 READ = """\
 from databricks.sdk.runtime import dbutils

@@ -51,7 +51,7 @@ def test_a_bundle_example_backfills_three_days_each_with_its_date(tmp_path: Path
     assert "Backfill: run 2 of 3 of backfill" in shown and "for 2024-02-02T00:00:00Z" in shown
 
 
-def test_a_backfill_through_a_server_newest_first_then_cancelled(
+def test_a_backfill_through_a_server_newest_first_then_cancelled_alone(
         hw: Cli, tmp_path: Path, server: Server) -> None:
     env = client_env(server, server.token("ann"))
     job = tmp_path / "hourly.json"
@@ -77,7 +77,10 @@ def test_a_backfill_through_a_server_newest_first_then_cancelled(
         assert time.monotonic() < deadline, "the newest time did not run first"
         time.sleep(0.5)
 
-    hw("runs", "cancel-all", "--job-id", job_id, check=True, extra_env=env)
+    other = hw("jobs", "run-now", job_id, check=True, extra_env=env).stdout.strip()
+    backfill_id = made.stderr.split()[1].rstrip(":")
+    cancel = hw("runs", "cancel-all", "--backfill", backfill_id, check=True, extra_env=env)
+    assert cancel.stdout.strip() == f"Cancel requested for 4 runs of backfill {backfill_id}."
     deadline = time.monotonic() + 60
     while True:
         states = [json.loads(hw("runs", "get", run_id, "--json", check=True,
@@ -87,3 +90,10 @@ def test_a_backfill_through_a_server_newest_first_then_cancelled(
         assert time.monotonic() < deadline, states
         time.sleep(0.5)
     assert {state["result_state"] for state in states} == {"CANCELED"}
+    # the job's other run was not part of the backfill: it ran (and failed, as a run with no
+    # trigger time does with this job), it was not cancelled
+    while "result_state" not in (state := json.loads(hw(
+            "runs", "get", other, "--json", check=True, extra_env=env).stdout)["state"]):
+        assert time.monotonic() < deadline + 60, state
+        time.sleep(0.5)
+    assert state["result_state"] == "FAILED"

@@ -8,7 +8,7 @@ import pytest
 from engine_world import World, step_until
 
 from headwater.core.backfill import Backfill
-from headwater.errors import InvalidRequest
+from headwater.errors import InvalidRequest, NotFound
 from headwater.ports import AttemptKey, LaunchSpec
 from headwater.testing import Outcome
 
@@ -61,3 +61,20 @@ def test_an_unknown_parameter_stores_nothing(world: World) -> None:
         world.service.backfill(job.job_id, Backfill.of("2025-11-01", "2025-11-03"),
                                {"run_dte": "{{backfill.iso_date}}"})
     assert world.store.list_runs(job.job_id) == []
+
+
+def test_cancelling_a_backfill_ends_its_runs_and_no_other(world: World) -> None:
+    job = world.job(tasks=1)
+    running = world.start(job)
+    first = world.service.backfill(job.job_id, Backfill.of("2025-11-01", "2025-11-03"))
+    second = world.service.backfill(job.job_id, Backfill.of("2025-10-01", "2025-10-02"))
+
+    cancelled = world.service.cancel_backfill(first.backfill_id)
+
+    assert cancelled == [run.run_id for _, run in first.runs]
+    assert [world.result(run.run_id) for _, run in first.runs] == ["CANCELED"] * 3
+    assert [world.result(run.run_id) for _, run in second.runs] == [None, None]
+    assert world.result(running) is None
+    assert world.service.cancel_backfill(first.backfill_id) == []  # they have all ended
+    with pytest.raises(NotFound, match="Backfill 999 does not exist"):
+        world.service.cancel_backfill(999)

@@ -241,7 +241,7 @@ def jobs_backfill(job_id: int, start: str, end: str, every: str, params: Sequenc
 
     The runs wait in the job's queue (max_concurrent_runs at a time), oldest first. Each knows
     its time as {{backfill.<arg>}} and as {{job.trigger.time.<arg>}}, so a job written for
-    its schedule backfills unchanged; cancel them with `headwater runs cancel-all --job-id`.
+    its schedule backfills unchanged; cancel them with `headwater runs cancel-all --backfill`.
     Prints one line per run: its id, its time and whether it started or waits.
     """
     from headwater.core.backfill import Backfill

@@ -235,13 +235,24 @@ def runs_cancel(run_id: int, task_key: str | None, db: str | None, host: str | N
 
 
 @runs.command("cancel-all")
-@click.option("--job-id", type=int, required=True, help="The job whose active runs to cancel.")
+@click.option("--job-id", type=int, help="The job whose active runs to cancel.")
+@click.option("--backfill", "backfill_id", type=int,
+              help="The backfill whose runs that have not ended to cancel (its id, as "
+                   "`jobs backfill` and each of its runs say).")
 @db_option
 @server_options
 @reports_errors
-def runs_cancel_all(job_id: int, db: str | None, host: str | None, profile: str | None) -> None:
-    """Cancel every active run of a job, queued ones too (a backfill's, say)."""
+def runs_cancel_all(job_id: int | None, backfill_id: int | None, db: str | None,
+                    host: str | None, profile: str | None) -> None:
+    """Cancel every active run of a job, or of one backfill, queued ones too."""
+    if (job_id is None) == (backfill_id is None):
+        raise click.UsageError("give --job-id or --backfill, one of the two")
     with connect(db, host, profile) as where:
+        if backfill_id is not None:
+            cancelled = where.service.cancel_backfill(backfill_id)
+            click.echo(f"Cancel requested for {_count(len(cancelled), 'run')} of backfill "
+                       f"{backfill_id}.")
+            return
         where.service.cancel_all(job_id)
     click.echo(f"Cancel requested for every active run of job {job_id}.")
 

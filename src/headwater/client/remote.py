@@ -161,6 +161,10 @@ class RemoteService:
             (datetime.fromisoformat(run["time"]), RunCreated(int(run["run_id"]), run["state"]))
             for run in body["runs"]])
 
+    def cancel_backfill(self, backfill_id: int) -> list[int]:
+        body = self.api.post(f"{BACKFILL}/cancel", {"backfill_id": backfill_id})
+        return [int(run_id) for run_id in body["run_ids"]]
+
     def backfill_times(self, job_id: int, backfill: Backfill) -> list[datetime]:
         body = self.api.post(BACKFILL, {**_backfill_body(job_id, backfill), "dry_run": True})
         return [datetime.fromisoformat(time) for time in body["times"]]

@@ -26,6 +26,12 @@ def backfill_words(trigger_info: Any) -> str:
             f"{backfill.get('backfill_id')}, for {backfill.get('time')}")
 
 
+def backfill_id(trigger_info: Any) -> int | None:
+    """The backfill a run belongs to, from its `trigger_info` (None for other runs)."""
+    found = _section(trigger_info, "backfill").get("backfill_id")
+    return found if isinstance(found, int) else None
+
+
 def backfill_time(trigger_info: Any) -> datetime | None:
     """The time a backfill run replays, from its `trigger_info` (None for other runs)."""
     time = _section(trigger_info, "backfill").get("time")

@@ -17,6 +17,7 @@ from headwater.core.new_run import new_run
 from headwater.core.permissions import Action
 from headwater.core.spec import JobSettings
 from headwater.engine.workdirs import job_folder
+from headwater.errors import InvalidState, NotFound
 from headwater.ports import NewRun, RunCreated
 from headwater.service.runs import RunsMixin, run_as_of
 
@@ -66,6 +67,29 @@ class BackfillsMixin(RunsMixin):
                                "parameters": dict(overrides or {})})
         created = self.store.create_runs(news, audit)
         return BackfillMade(backfill_id, list(zip(times, created, strict=True)))
+
+    def cancel_backfill(self, backfill_id: int) -> list[int]:
+        """Cancel the runs of a backfill that have not ended (queued ones end at once); the
+        run ids cancelled. Its audit entry names its runs.
+
+        Raises:
+            NotFound: when no backfill has that id.
+        """
+        requested = next((entry.entry for entry in self.store.audit_entries(
+            action=AuditAction.BACKFILL_REQUESTED, limit=None)
+            if entry.entry.details.get("backfill_id") == backfill_id), None)
+        if requested is None:
+            raise NotFound(f"Backfill {backfill_id} does not exist.")
+        assert requested.job_id is not None
+        self.authorize(requested.job_id, Action.RUN)
+        cancelled = []
+        for run_id in requested.details.get("run_ids", []):
+            try:
+                self.cancel(run_id)
+            except (InvalidState, NotFound):
+                continue  # it ended, or was deleted: nothing to cancel
+            cancelled.append(run_id)
+        return cancelled
 
 
 __all__ = ["BackfillMade", "BackfillsMixin"]

@@ -33,6 +33,20 @@ class BackfillRequest(BaseModel):
     dry_run: bool = False
 
 
+class CancelBackfill(BaseModel):
+    """The backfill whose runs that have not ended to cancel."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    backfill_id: Id
+
+
+@router.post("/cancel")
+def cancel_backfill(body: CancelBackfill, service: Caller) -> dict[str, Any]:
+    """Cancel the backfill's runs that have not ended; the ids of those cancelled."""
+    return {"run_ids": service.cancel_backfill(body.backfill_id)}
+
+
 @router.post("")
 def backfill(body: BackfillRequest, service: Caller) -> dict[str, Any]:
     """Store one run per time, all or none: the backfill's id and its runs (with `dry_run`,

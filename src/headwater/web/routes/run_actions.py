@@ -7,6 +7,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
+from headwater.core.trigger_info import backfill_id
+from headwater.errors import InvalidRequest
 from headwater.web.session import Change
 
 router = APIRouter()
@@ -17,6 +19,18 @@ def cancel(run_id: int, change: Change) -> Response:
     """Ask the engine driving the run to cancel it."""
     change.viewer.service.cancel(run_id)
     return RedirectResponse(f"/runs/{run_id}", status_code=303)
+
+
+@router.post("/runs/{run_id}/cancel-backfill")
+def cancel_backfill(run_id: int, change: Change) -> Response:
+    """Cancel every run of the backfill this run belongs to that has not ended."""
+    service = change.viewer.service
+    record = service.get_run(run_id)
+    found = backfill_id(record.trigger_info)
+    if found is None:
+        raise InvalidRequest(f"Run {run_id} is not part of a backfill.")
+    service.cancel_backfill(found)
+    return RedirectResponse(f"/runs?job_id={record.job.job_id}", status_code=303)
 
 
 @router.post("/runs/{run_id}/repair")

@@ -18,7 +18,7 @@ from headwater.api.documents import iterations_json
 from headwater.core.dbt_results import status_tally
 from headwater.core.git_source import source_words, used_commit
 from headwater.core.runstate import TaskRun
-from headwater.core.trigger_info import backfill_words, upstream_runs
+from headwater.core.trigger_info import backfill_id, backfill_words, upstream_runs
 from headwater.service import RunDetails
 from headwater.web.views.states import Shown, shown_of
 
@@ -136,6 +136,7 @@ class RunView:
     code: str = ""  # where the run's code came from: "branch main of <url> at <commit>"
     upstream: Sequence[tuple[str, str]] = ()  # (job id, run id) whose ends fired this run
     backfill: str = ""  # "run 2 of 7 of backfill 12, for <time>"
+    backfill_id: int | None = None  # the backfill it belongs to
     only: Sequence[str] | None = None  # a partial run's tasks
     task_parameters: Mapping[str, Any] | None = None  # run-now's legacy notebook_params, ...
 
@@ -214,7 +215,8 @@ def run_view(details: RunDetails, focus: str | None = None) -> RunView:
         repairs=document.get("repair_history", []), version=details.version, focus=focus,
         code=source_words(document.get("git_source")),
         upstream=upstream_runs(document.get("trigger_info")),
-        backfill=backfill_words(document.get("trigger_info")), only=extra.get("only"),
+        backfill=backfill_words(document.get("trigger_info")),
+        backfill_id=backfill_id(document.get("trigger_info")), only=extra.get("only"),
         task_parameters=document.get("overriding_parameters"))
 
 

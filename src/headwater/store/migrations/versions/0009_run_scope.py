@@ -4,8 +4,9 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-01
 
-- `runs.only_tasks`: a JSON list of the task keys a partial run runs (core/partial_run.py); NULL for
-  a run of every task. The run's plan, and each repair's, is the job restricted to them.
+- `runs.only_tasks`: a JSON list of the task keys a partial run runs (core/partial_run.py);
+  NULL for a run of every task. The run's plan, and each repair's, is the job restricted to
+  them.
 - `runs.task_parameters`: run-now's legacy task parameters (`notebook_params`, ...) as JSON;
   NULL when it had none.
 """

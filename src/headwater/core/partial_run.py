@@ -12,9 +12,10 @@ only fail, so `select` refuses it up front and says which task to add.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
-from headwater.core.checks_refs import task_fields, upstream_closure
+from headwater.core.checks_refs import task_fields
+from headwater.core.plan import build_plan
 from headwater.core.refs_syntax import did_you_mean, find_references
 from headwater.core.spec import JobSettings, Task
 from headwater.errors import InvalidRequest
@@ -32,27 +33,26 @@ def select(settings: JobSettings, only: Sequence[str] | None) -> tuple[str, ...]
     Raises:
         InvalidRequest: every problem in one report, each naming its `only[i]`: an entry that
             names no task of the job, or a selected task reading a value of a task left out.
+        PlanError: when the job cannot be planned.
     """
     if not only:
         return None
     keys = [task.task_key for task in settings.tasks]
-    depends = {task.task_key: [d.task_key for d in task.depends_on] for task in settings.tasks}
-    above = upstream_closure(depends)
-    below = upstream_closure(_dependants(depends))
+    plan = build_plan(settings)
     chosen: set[str] = set()
     problems: list[str] = []
     for index, entry in enumerate(only):
         key = entry.removeprefix("+").removesuffix("+") if len(entry) > 1 else entry
-        if key not in depends:
+        if key not in plan.tasks:
             problems.append(f"only[{index}]: no task {key!r} in this job"
                             f"{did_you_mean(key, keys)}; write a task key, '+key' to add what "
                             "runs before it, 'key+' to add what runs after it")
             continue
         chosen.add(key)
         if entry.startswith("+") and entry != key:
-            chosen |= above[key]
+            chosen |= plan.upstream_closure(key)
         if entry.endswith("+") and entry != key:
-            chosen |= below[key]
+            chosen |= plan.downstream_closure({key})
     problems += _values_left_out(settings, chosen, only)
     if problems:
         raise InvalidRequest("This partial run cannot run as asked:\n  " + "\n  ".join(problems))
@@ -69,15 +69,6 @@ def restrict(settings: JobSettings, keys: Collection[str] | None) -> JobSettings
         task.model_copy(update={"depends_on": [d for d in task.depends_on
                                                if d.task_key in kept]})
         for task in settings.tasks if task.task_key in kept]})
-
-
-def _dependants(depends: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
-    below: dict[str, list[str]] = {key: [] for key in depends}
-    for key, ups in depends.items():
-        for up in ups:
-            if up in below:
-                below[up].append(key)
-    return below
 
 
 def _values_left_out(settings: JobSettings, chosen: set[str], only: Sequence[str]

@@ -28,6 +28,15 @@ class RunScope:
         """The job as this run runs it."""
         return restrict(task_parameters.apply(job, self.task_parameters), self.only)
 
+    def facts(self) -> dict[str, Any]:
+        """What the scope sets, by name (`only`, `task_parameters`); {} for the whole job."""
+        found: dict[str, Any] = {}
+        if self.only is not None:
+            found["only"] = list(self.only)
+        if self.task_parameters:
+            found["task_parameters"] = dict(self.task_parameters)
+        return found
+
     def plan(self, job: JobSettings) -> Plan:
         """The plan of this run of `job` (`PlanError` if it cannot be planned)."""
         return build_plan(self.settings(job))

@@ -79,14 +79,13 @@ def run_state_values(state: RunState) -> dict[str, Any]:
     }
 
 
+# RunScope's facts -> the `runs` columns that hold them (`only` is a reserved word in SQL).
+SCOPE_COLUMNS = {"only": "only_tasks", "task_parameters": "task_parameters"}
+
+
 def scope_values(scope: RunScope) -> dict[str, Any]:
     """The `runs` columns of what a run changes of its job; none for a run of the whole job."""
-    values: dict[str, Any] = {}
-    if scope.only is not None:
-        values["only_tasks"] = list(scope.only)
-    if scope.task_parameters:
-        values["task_parameters"] = dict(scope.task_parameters)
-    return values
+    return {SCOPE_COLUMNS[name]: value for name, value in scope.facts().items()}
 
 
 def scope_of(run: Row) -> RunScope:

@@ -305,8 +305,7 @@ def create_run(conn: Connection, lease_clock: Clock | None, new: NewRun,
         state = skipped(state, verdict.message, verdict.code, at)
     if new.trigger_info is not None:
         lease["trigger_info"] = dict(new.trigger_info)
-    scoped = scope_values(new.scope)
-    lease.update(scoped)
+    lease.update(scope_values(new.scope))
     lease.update(idempotency_token=new.idempotency_token, run_type=new.run_type,
                  run_as=new.run_as or new.job.creator)
     run_id, _ = run_queries.insert_run(conn, new.job, state, new.parameters, new.trigger,
@@ -320,8 +319,7 @@ def create_run(conn: Connection, lease_clock: Clock | None, new: NewRun,
     ops_queries.append_audit(conn, [AuditEntry(
         at=at, actor=new.creator, action=action, job_id=new.job.job_id, run_id=run_id,
         details={"trigger": new.trigger, "message": verdict.message, "run_type": new.run_type,
-                 "run_as": lease["run_as"], **{key.removesuffix("_tasks"): value
-                                               for key, value in scoped.items()}})])
+                 "run_as": lease["run_as"], **new.scope.facts()})])
     return RunCreated(run_id, str(state.life_cycle), verdict.message,
                       fence=1 if lease.get("lease_owner") else 0)
 

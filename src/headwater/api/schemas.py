@@ -14,11 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from headwater.api.errors import ApiError, validation_message
 from headwater.core.spec_common import INT32_MAX
-from headwater.core.task_parameters import NOT_RUN, TAKEN_BY
+from headwater.core.task_parameters import given
 from headwater.service.runs import MAX_TOKEN
 
 Parameters = dict[str, str]
-LEGACY_PARAMETERS = (*TAKEN_BY, *NOT_RUN)  # run-now's per-task-type parameters
 # Ids are what the store's INTEGER columns hold: 32 bits on PostgreSQL. headwater numbers its
 # jobs and runs from 1, so a larger id names nothing; it is refused with its location (and
 # the OpenAPI document says so), never sent to overflow in the database.
@@ -72,8 +71,7 @@ class RunNow(_Request):
 
     def task_parameters(self) -> dict[str, Any]:
         """The legacy task parameters sent, by kind."""
-        return {kind: value for kind in LEGACY_PARAMETERS
-                if (value := getattr(self, kind)) is not None}
+        return given(self)
 
 
 class CancelAll(_Request):

@@ -29,7 +29,13 @@ TAKEN_BY: dict[str, tuple[tuple[str, ...], str, bool]] = {
 # Kinds for task types headwater does not run, with what they are for.
 NOT_RUN = {"jar_params": "JAR tasks (spark_jar_task)",
            "spark_submit_params": "spark_submit_task", "pipeline_params": "pipeline tasks"}
+KINDS = (*TAKEN_BY, *NOT_RUN)  # every legacy task parameter field of run-now
 MAX_BYTES = 10_000  # of each kind's JSON, as the Jobs API allows
+
+
+def given(source: object) -> dict[str, Any]:
+    """The legacy task parameters `source` (a run-now body, a Run Job task) sets, by kind."""
+    return {kind: value for kind in KINDS if (value := getattr(source, kind, None))}
 
 
 def checked(settings: JobSettings, given: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -92,4 +98,4 @@ def _all_tasks(settings: JobSettings) -> list[Task]:
     return tasks + [t.for_each_task.task for t in tasks if t.for_each_task is not None]
 
 
-__all__ = ["NOT_RUN", "TAKEN_BY", "apply", "checked"]
+__all__ = ["KINDS", "NOT_RUN", "TAKEN_BY", "apply", "checked", "given"]

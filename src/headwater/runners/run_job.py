@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from headwater.core.spec import Task
-from headwater.core.task_parameters import NOT_RUN, TAKEN_BY
+from headwater.core.task_parameters import given
 from headwater.errors import InvalidRequest
 from headwater.ports import LaunchSpec, TaskContext
 from headwater.runners.environment import attempt_environment
@@ -50,8 +50,7 @@ class RunJobRunner:
             target = ["--job-name", settings.job_name]
         else:
             raise InvalidRequest(f"task {task.task_key!r}: run_job_task needs job_id or job_name")
-        legacy = {kind: value for kind in (*TAKEN_BY, *NOT_RUN)
-                  if (value := getattr(settings, kind))}
+        legacy = given(settings)
         argv = [self._python, "-m", "headwater", "runs", "run-child", *target,
                 "--parameters", json.dumps(settings.job_parameters),
                 *(["--task-parameters", json.dumps(legacy)] if legacy else []),

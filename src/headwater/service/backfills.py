@@ -17,7 +17,7 @@ from headwater.core.new_run import new_run
 from headwater.core.permissions import Action
 from headwater.core.spec import JobSettings
 from headwater.engine.workdirs import job_folder
-from headwater.errors import InvalidState, NotFound
+from headwater.errors import NotFound
 from headwater.ports import NewRun, RunCreated
 from headwater.service.runs import RunsMixin, run_as_of
 
@@ -82,14 +82,7 @@ class BackfillsMixin(RunsMixin):
             raise NotFound(f"Backfill {backfill_id} does not exist.")
         assert requested.job_id is not None
         self.authorize(requested.job_id, Action.RUN)
-        cancelled = []
-        for run_id in requested.details.get("run_ids", []):
-            try:
-                self.cancel(run_id)
-            except (InvalidState, NotFound):
-                continue  # it ended, or was deleted: nothing to cancel
-            cancelled.append(run_id)
-        return cancelled
+        return self.cancel_each(requested.details.get("run_ids", []))
 
 
 __all__ = ["BackfillMade", "BackfillsMixin"]

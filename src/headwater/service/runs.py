@@ -100,18 +100,21 @@ class RunsMixin(AccessMixin):
         if job_id is not None:
             self.store.get_job(job_id)
             self.authorize(job_id, Action.RUN)
+        return self.cancel_each([
+            summary.run_id for summary in self.store.list_runs(
+                job_id, limit=100_000, active_only=True, visible_to=self.principal)
+            if job_id is not None or (summary.life_cycle == "QUEUED"
+                                      and self.may_run(summary.job_id))])
+
+    def cancel_each(self, run_ids: Sequence[int]) -> list[int]:
+        """Cancel each run that has not ended; the ids of those cancelled."""
         cancelled = []
-        for summary in self.store.list_runs(job_id, limit=100_000, active_only=True,
-                                            visible_to=self.principal):
-            if job_id is None and summary.life_cycle != "QUEUED":
-                continue
-            if job_id is None and not self.may_run(summary.job_id):
-                continue
+        for run_id in run_ids:
             try:
-                self.cancel(summary.run_id)
-            except InvalidState:
-                continue  # it ended between the listing and the cancel: nothing to do
-            cancelled.append(summary.run_id)
+                self.cancel(run_id)
+            except (InvalidState, NotFound):
+                continue  # it ended (or was deleted) since it was listed: nothing to do
+            cancelled.append(run_id)
         return cancelled
 
     def may_run(self, job_id: int) -> bool:

@@ -42,3 +42,19 @@ def test_retention_is_60_days_by_default_and_null_keeps_every_run(tmp_path: Path
     assert load_config({}, tmp_path).retention.policy().runs_days == 60
     (tmp_path / "headwater.yml").write_text("retention: {runs_days: null}\n")
     assert load_config({}, tmp_path).retention.policy().runs_days is None
+
+
+def test_a_warehouse_s_duckdb_path_starts_at_the_file_s_folder_and_its_password_variable_is_secret(
+        tmp_path: Path) -> None:
+    (tmp_path / "headwater.yml").write_text(
+        "warehouses:\n"
+        "  reporting: {url: 'duckdb:///data/r.duckdb'}\n"
+        "  absolute: {url: 'duckdb:////srv/a.duckdb'}\n"
+        "  pg: {url: 'postgresql+psycopg://etl@db/analytics', password_env: PG_PASSWORD}\n")
+
+    config = load_config({}, tmp_path)
+
+    assert config.warehouses["reporting"].url == f"duckdb:///{tmp_path / 'data' / 'r.duckdb'}"
+    assert config.warehouses["absolute"].url == "duckdb:////srv/a.duckdb"
+    assert config.warehouses["pg"].url == "postgresql+psycopg://etl@db/analytics"
+    assert "PG_PASSWORD" in config.secret_variables()  # no task inherits it by name

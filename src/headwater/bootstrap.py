@@ -25,6 +25,7 @@ from headwater.executors.local import LocalExecutor
 from headwater.executors.routing import ClusterExecutor, RoutingExecutor
 from headwater.notify.outbox import OutboxSender, Router, start_sender
 from headwater.runners import runners_by_type
+from headwater.runners.sql import Warehouse
 from headwater.runtime.dbfs import DBFS_VARIABLE
 from headwater.runtime.secret_store import SECRETS_VARIABLE, SecretStore
 from headwater.service import Service
@@ -71,7 +72,8 @@ class App:
         sender = start_sender(self.store, config, self.clock,
                               os.environ) if deliver_alerts else None
         runners = runners_by_type(home=settings.home, db_url=settings.db_url,
-                                  run_job_chain=settings.run_job_chain)
+                                  run_job_chain=settings.run_job_chain,
+                                  warehouses=warehouses(config), environ=os.environ)
         engine_settings = EngineSettings(logs_dir=settings.logs_dir,
                                          max_parallel=settings.max_parallel,
                                          actor=settings.user,
@@ -107,6 +109,12 @@ class App:
         finally:
             sender.close()
         return tried
+
+
+def warehouses(config: HeadwaterConfig) -> dict[str, Warehouse]:
+    """headwater.yml's warehouses, as the SQL, notebook and dbt runners take them."""
+    return {name: Warehouse(w.url, w.password_env, w.password_secret)
+            for name, w in config.warehouses.items()}
 
 
 def dask_executor(settings: Settings, config: HeadwaterConfig,

@@ -31,10 +31,17 @@ The configuration file is `headwater.yml` or `.headwater/config.yml`:
     retention:                    # ended runs older than this are pruned, with their logs
       runs_days: 60               # the default, as Databricks; null keeps every run
       prune_every_minutes: 10     # how often each engine looks
+    warehouses:                   # what a task's `warehouse_id` names: SQL, %sql, dbt
+      a1b2c3d4e5f6a7b8:           # the id the jobs carry (as copied from a workspace)
+        url: postgresql+psycopg://etl@db.example.com:5432/analytics   # a SQLAlchemy URL
+        password_env: ANALYTICS_DB_PASSWORD   # or password_secret: scope/key
+      reporting:
+        url: duckdb:///data/reporting.duckdb  # a relative path starts at this file's folder
 
 Found at `$HEADWATER_CONFIG`, else `headwater.yml` in the working directory, else
 `.headwater/config.yml` there; none means no destinations. Credentials are read from the
-environment when a message is sent (`*_env` fields), so they are never stored anywhere.
+environment when a message is sent or a task starts (`*_env` fields), or from headwater's
+secret scopes (`password_secret`), so they are never stored anywhere.
 """
 
 from __future__ import annotations
@@ -327,6 +334,60 @@ class RetentionSettings(_Strict):
                                every=timedelta(minutes=self.prune_every_minutes))
 
 
+DUCKDB_PREFIX = "duckdb:///"  # the embedded warehouse's kind: the `duckdb` package, no dialect
+_SCOPE_AND_KEY = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"  # scope/key, as secret scopes name them
+
+
+class WarehouseSettings(_Strict):
+    """A SQL warehouse a task's `warehouse_id` names: a DuckDB file or any database
+    SQLAlchemy reaches, its password (if any) from the environment or a secret scope."""
+
+    url: str
+    password_env: str | None = None  # the NAME of the engine's variable holding it
+    password_secret: Annotated[str | None, Field(pattern=_SCOPE_AND_KEY)] = None  # scope/key
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value.startswith(DUCKDB_PREFIX):
+            return value
+        from sqlalchemy.engine import make_url  # the store's dependency: always installed
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+        try:
+            url = make_url(value)
+            url.get_dialect()
+        except NoSuchModuleError:  # an ArgumentError too: first
+            raise ValueError(f"SQLAlchemy has no dialect {value.split(':', 1)[0]!r}; install "
+                             "the package that provides it, or check the URL's scheme") from None
+        except ArgumentError:
+            raise ValueError(f"{value!r} is not a database URL such as "
+                             "postgresql+psycopg://user@host:5432/db or "
+                             "duckdb:///path/to/file.duckdb") from None
+        if url.password is not None:
+            raise ValueError("the URL holds a password, which would then be stored in this "
+                             "file: remove it from the URL and name the variable holding it "
+                             "with password_env (or a secret with password_secret)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_password(self) -> WarehouseSettings:
+        if self.password_env is not None and self.password_secret is not None:
+            raise ValueError("give password_env or password_secret, not both")
+        if self.url.startswith(DUCKDB_PREFIX) and (self.password_env or self.password_secret):
+            raise ValueError("a DuckDB file has no password: remove password_env and "
+                             "password_secret")
+        return self
+
+    def anchored(self, folder: Path) -> WarehouseSettings:
+        """This warehouse with a relative DuckDB path made absolute from `folder`."""
+        location = self.url[len(DUCKDB_PREFIX):]
+        if not self.url.startswith(DUCKDB_PREFIX) or location in ("", ":memory:") \
+                or Path(location).is_absolute():
+            return self
+        return self.model_copy(update={"url": DUCKDB_PREFIX + str((folder / location).absolute())})
+
+
 class HeadwaterConfig(_Strict):
     """The whole file."""
 
@@ -337,6 +398,7 @@ class HeadwaterConfig(_Strict):
     task_environment: TaskEnvironmentSettings = TaskEnvironmentSettings()
     logs: LogSettings = LogSettings()
     retention: RetentionSettings = RetentionSettings()
+    warehouses: dict[str, WarehouseSettings] = {}
 
     def secret_variables(self) -> frozenset[str]:
         """The variables the file names as holding secrets: passwords, URLs, header values.
@@ -345,6 +407,7 @@ class HeadwaterConfig(_Strict):
         servers = [self.smtp, *(d.smtp for d in self.destinations.values()
                                 if isinstance(d, EmailDestination))]
         names.update(s.password_env for s in servers if s is not None and s.password_env)
+        names.update(w.password_env for w in self.warehouses.values() if w.password_env)
         for destination in self.destinations.values():
             if isinstance(destination, WebhookDestination | SlackDestination):
                 names.update([destination.url_env] if destination.url_env else [])
@@ -380,10 +443,13 @@ def load_config(env: Mapping[str, str], cwd: Path) -> HeadwaterConfig:
     except (OSError, yaml.YAMLError) as error:
         raise ConfigError(f"{path}: cannot read the configuration: {error}") from error
     try:
-        return HeadwaterConfig.model_validate(body)
+        config = HeadwaterConfig.model_validate(body)
     except ValidationError as error:
         problems = [_located(path, root, e) for e in error.errors()]
         raise ConfigError(f"{path}: invalid configuration:\n" + "\n".join(problems)) from error
+    folder = path.parent.absolute()
+    return config.model_copy(update={"warehouses": {
+        name: warehouse.anchored(folder) for name, warehouse in config.warehouses.items()}})
 
 
 def _located(path: Path, root: yaml.Node | None, error: ErrorDetails) -> str:
@@ -409,6 +475,7 @@ __all__ = [
     "RetentionSettings",
     "SlackDestination",
     "SmtpSettings",
+    "WarehouseSettings",
     "WebhookDestination",
     "find_config",
     "load_config",

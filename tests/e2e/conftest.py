@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -12,6 +14,7 @@ from typing import Any
 import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.config import Config
+from sqlalchemy.engine import URL, make_url
 
 from tests.child_env import child_env
 from tests.servers import Server, database_url
@@ -69,3 +72,28 @@ def shell(key: str, command: str, *deps: str, env: dict[str, str] | None = None,
     payload: dict[str, Any] = {"command": command, **({"env": env} if env else {})}
     return {"task_key": key, "depends_on": [{"task_key": d} for d in deps],
             "shell_command_task": payload, **fields}
+
+
+@pytest.fixture
+def postgres_schema() -> Iterator[tuple[str, str, str]]:
+    """A role of its own with a random password, owning a fresh schema of the test PostgreSQL
+    database: (URL without password, password, schema); both dropped afterwards. (The test
+    database's own role has a password that is also its name, which would be found in every
+    log that names the user.)"""
+    url = os.environ.get("HEADWATER_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("set HEADWATER_TEST_POSTGRES_URL to run SQL tasks on PostgreSQL")
+    import psycopg
+
+    admin = make_url(url)
+    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    name, password = f"wh_{secrets.token_hex(4)}", f"pw-{secrets.token_hex(12)}"
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(f"CREATE ROLE {name} LOGIN PASSWORD '{password}'")
+        connection.execute(f"GRANT {name} TO {admin.username}")  # to make and drop its schema
+        connection.execute(f"CREATE SCHEMA {name} AUTHORIZATION {name}")
+    yield URL.create(admin.drivername, name, None, admin.host, admin.port,
+                     admin.database).render_as_string(), password, name
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(f"DROP SCHEMA {name} CASCADE")
+        connection.execute(f"DROP ROLE {name}")

@@ -1,5 +1,6 @@
-"""dbt tasks through the CLI, with real dbt (dbt-core and dbt-duckdb, installed in the job's
-environment as a user's job installs them) on headwater's embedded DuckDB warehouse.
+"""dbt tasks through the CLI, with real dbt (dbt-core, dbt-duckdb and dbt-postgres, installed in
+the job's environment as a user's job installs them) on headwater's embedded DuckDB warehouse,
+and on a PostgreSQL warehouse of headwater.yml when `HEADWATER_TEST_POSTGRES_URL` names one.
 
 The tests share one job directory, so the environment is built once (about half a minute) and
 reused by every test, as it is by every run of a job; each test has its own job and schema.
@@ -19,7 +20,8 @@ from .conftest import Cli
 from .test_run import run_id_of
 
 DBT_ENVIRONMENT = {"environment_key": "dbt", "spec": {
-    "client": "1", "dependencies": ["dbt-core>=1.8,<1.12", "dbt-duckdb>=1.8"]}}
+    "client": "1", "dependencies": ["dbt-core>=1.8,<1.12", "dbt-duckdb>=1.8",
+                                    "dbt-postgres>=1.8"]}}
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +34,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "shop/models/big_orders.sql": """\
             {{ config(materialized='table') }}
             select o.id, c.name, o.amount
-            from raw.orders o join {{ ref('customers') }} c on c.id = o.customer_id
+            from {{ var('raw_schema', 'raw') }}.orders o
+            join {{ ref('customers') }} c on c.id = o.customer_id
             where o.amount >= {{ var('min_amount') }}
             """,
         "shop/models/schema.yml": """\
@@ -185,3 +188,40 @@ def test_a_projects_own_profile_and_target_are_used(hw: Cli, shop: Path) -> None
         schemas = {row[0] for row in connection.execute(
             "select schema_name from information_schema.schemata").fetchall()}
     assert "mine" not in schemas
+
+
+def test_dbt_builds_models_on_a_postgresql_warehouse_of_headwater_yml(
+        hw: Cli, shop: Path, postgres_schema: tuple[str, str, str]) -> None:
+    url, password, schema = postgres_schema
+    # Given headwater.yml naming a PostgreSQL warehouse, its password in the engine's
+    # environment, and raw orders that a SQL task loads there
+    config = shop / "postgres.yml"
+    config.write_text(f'warehouses:\n  pg: {{url: "{url}", password_env: HW_PG_PASSWORD}}\n')
+    job = write(shop, "on_postgres", [
+        {"task_key": "load", "sql_task": {"warehouse_id": "pg", "query": {"query_text": (
+            f"create table {schema}.orders (id integer, customer_id integer, amount integer);"
+            f"insert into {schema}.orders values (1, 1, 5), (2, 2, 50), (3, 3, 500)")}}},
+        dbt("transform", "dbt seed",
+            f"dbt build --vars '{{min_amount: 40, raw_schema: {schema}}}'",
+            deps=("load",), warehouse_id="pg", schema=schema),
+        {"task_key": "report", "depends_on": [{"task_key": "transform"}],
+         "sql_task": {"warehouse_id": "pg", "query": {"query_text":
+                      f"select name, amount from {schema}.big_orders order by id"}}},
+    ])
+
+    # When it runs
+    result = hw("run", str(job), cwd=shop,
+                extra_env={"HEADWATER_CONFIG": str(config), "HW_PG_PASSWORD": password})
+
+    # Then dbt built its seed and model in PostgreSQL (dbt-postgres, on the profile headwater
+    # wrote), which the next SQL task read
+    assert result.returncode == 0, result.stdout + result.stderr
+    run = run_id_of(result.stdout)
+    assert output_of(hw, run, "report", shop)["headwater"]["sql_output"]["rows"] == [
+        ["grace", 50], ["edsger", 500]]
+    statuses = {n["unique_id"]: n["status"] for n in output_of(
+        hw, run, "transform", shop)["headwater"]["dbt_output"]["commands"][1]["nodes"]}
+    assert statuses["model.shop.big_orders"] == "success"
+    # And the password was written nowhere: not in the profile, the logs or dbt's artifacts
+    written = [p for p in (shop / ".headwater" / "logs" / str(run)).rglob("*") if p.is_file()]
+    assert written and not any(password.encode() in p.read_bytes() for p in written)

@@ -24,7 +24,7 @@ from headwater.entrypoints.dbt import (
 from headwater.errors import InvalidRequest
 from headwater.runners import DbtRunner
 from headwater.runners.dbt import ENTRY_MODULE
-from headwater.runners.sql import Warehouses
+from headwater.runners.sql import Warehouse, Warehouses
 
 
 def dbt_task(**fields: Any) -> Task:
@@ -67,13 +67,13 @@ def test_with_a_warehouse_the_child_is_told_where_the_models_go(tmp_path: Path) 
 
 def test_a_configured_warehouse_is_the_one_the_profile_is_written_for(tmp_path: Path) -> None:
     project(tmp_path)
-    runner = DbtRunner(Warehouses(by_id={"lake": "duckdb:////data/lake.duckdb"}))
+    runner = DbtRunner(Warehouses(by_id={"lake": Warehouse("duckdb:////data/lake.duckdb")}))
 
     spec = runner.launch_spec(dbt_task(project_directory="shop", warehouse_id="lake"),
                               attempt_context(tmp_path, "transform"))
 
     assert child_spec(spec.argv)["warehouse"]["url"] == "duckdb:////data/lake.duckdb"
-    assert "HEADWATER_WAREHOUSE_NOTICE" not in spec.env
+    assert spec.env["HEADWATER_WAREHOUSE_NOTICE"] == "warehouse_id 'lake': duckdb:////data/lake.duckdb"
 
 
 def test_without_a_warehouse_the_projects_own_profiles_are_used(tmp_path: Path) -> None:
@@ -188,10 +188,23 @@ def test_the_written_profile_serves_every_target_the_commands_select() -> None:
                                          "schema": "main", "threads": 1}
 
 
-def test_a_profile_is_written_only_for_a_duckdb_warehouse() -> None:
-    with pytest.raises(DbtFailure, match="for DuckDB warehouses only, and this task's "
-                                         "warehouse is postgresql"):
-        profile_text("shop", {"url": "postgresql://u@h/db"}, ["dbt run"])
+def test_a_postgresql_warehouse_gets_a_dbt_postgres_profile_reading_its_password_variable(
+        ) -> None:
+    text = profile_text("shop", {"url": "postgresql+psycopg://etl%40corp@db.example.com:6432/"
+                                        "analytics", "schema": "marts"}, ["dbt run"])
+
+    assert yaml.safe_load(text)["shop"]["outputs"]["headwater"] == {
+        "type": "postgres", "host": "db.example.com", "port": 6432, "user": "etl@corp",
+        "dbname": "analytics", "schema": "marts", "threads": 1,
+        "password": "{{ env_var('HEADWATER_WAREHOUSE_PASSWORD', '') }}"}
+
+
+@pytest.mark.parametrize("url", ["mysql://u@h/db", "postgresql://u@h"])
+def test_a_profile_is_written_only_for_duckdb_and_postgresql_with_a_database(url: str) -> None:
+    with pytest.raises(DbtFailure, match="for DuckDB and PostgreSQL warehouses \\(with a "
+                                         "database name\\) only, and this task's warehouse is "
+                                         + url.split(":")[0]):
+        profile_text("shop", {"url": url}, ["dbt run"])
 
 
 def test_a_failure_names_the_command_and_each_failed_node_on_one_line() -> None:

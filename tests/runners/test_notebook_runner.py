@@ -21,7 +21,7 @@ from task_attempts import (
 from headwater.core.spec import NotebookTask, Task
 from headwater.errors import InvalidRequest
 from headwater.runners import NotebookRunner
-from headwater.runners.sql import Warehouses
+from headwater.runners.sql import Warehouse, Warehouses
 
 INJECTION = "x'); DROP TABLE bronze; --"
 
@@ -161,7 +161,7 @@ def test_a_missing_notebook_names_every_path_tried(tmp_path: Path) -> None:
 
 def test_the_launch_is_argv_with_the_warehouse_in_the_environment(tmp_path: Path) -> None:
     (tmp_path / "nb.py").write_text("# Databricks notebook source\n")
-    warehouses = Warehouses(by_id={"wh1": "sqlite:///x.db"})
+    warehouses = Warehouses(by_id={"wh1": Warehouse("sqlite:///x.db")})
     task = Task(task_key="ingest", notebook_task=NotebookTask(notebook_path="nb",
                                                               warehouse_id="wh1"))
     spec = NotebookRunner(warehouses).launch_spec(task, attempt_context(tmp_path))

@@ -15,7 +15,7 @@ from headwater.core.spec import SqlFile, SqlQuery, SqlTask, Task
 from headwater.entrypoints.sql import MAX_OUTPUT_ROWS, Table, bind, statements, table_output
 from headwater.errors import InvalidRequest
 from headwater.runners import SqlRunner
-from headwater.runners.sql import Warehouses
+from headwater.runners.sql import Warehouse, Warehouses
 
 INJECTION = "1; DROP TABLE t; --"
 SETUP = ("CREATE TABLE IF NOT EXISTS t (id INTEGER, name VARCHAR);"
@@ -86,12 +86,13 @@ def test_a_file_runs_with_parameters_on_a_configured_sqlalchemy_warehouse(tmp_pa
         "INSERT INTO t VALUES (:name);\n"
         "SELECT name, ':literal' AS kept FROM t;\n")
     context = attempt_context(tmp_path, "report")
-    warehouses = Warehouses(by_id={"lite": f"sqlite:///{tmp_path / 'lite.db'}"})
+    warehouses = Warehouses(by_id={"lite": Warehouse(f"sqlite:///{tmp_path / 'lite.db'}")})
     task = sql_task(file="queries/load.sql", warehouse_id="lite", name=INJECTION)
 
     exit_ = run_attempt(SqlRunner(warehouses).launch_spec(task, context))
 
     assert exit_.exit_code == 0, log_of(context)
+    assert f"warehouse_id 'lite': sqlite:///{tmp_path / 'lite.db'}" in log_of(context)
     assert result_of(context)["sql_output"]["rows"] == [[INJECTION, ":literal"]]
     with sqlite3.connect(tmp_path / "lite.db") as connection:
         assert connection.execute("SELECT name FROM t").fetchall() == [(INJECTION,)]
@@ -131,13 +132,43 @@ def test_a_database_error_names_the_statement(tmp_path: Path) -> None:
     assert result_of(context)["error"].startswith("statement 2: CatalogException")
 
 
-def test_the_launch_is_argv_only(tmp_path: Path) -> None:
+def test_the_launch_is_argv_only_with_the_warehouse_in_the_environment(tmp_path: Path) -> None:
     spec = SqlRunner(Warehouses(home=tmp_path)).launch_spec(
         sql_task("SELECT :x", x=INJECTION), attempt_context(tmp_path, "report"))
 
     assert list(spec.argv) == [sys.executable, "-m", "headwater.entrypoints.sql",
-                               f"duckdb:///{tmp_path / 'warehouse.duckdb'}",
                                '{"x": "1; DROP TABLE t; --"}', "--query", "SELECT :x"]
+    assert spec.env["HEADWATER_WAREHOUSE_URL"] == f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+
+
+def test_a_warehouse_password_travels_apart_from_the_url_and_never_in_argv(
+        tmp_path: Path) -> None:
+    url = "postgresql+psycopg://etl@db.example.com/analytics"
+    warehouses = Warehouses(by_id={"pg": Warehouse(url, password_env="PG_PASSWORD"),
+                                   "vault": Warehouse(url, password_secret="warehouse/etl")},
+                            environ={"PG_PASSWORD": "s3cr3t-pw"})
+    context = attempt_context(tmp_path, "report")
+
+    from_env = SqlRunner(warehouses).launch_spec(sql_task("SELECT 1", warehouse_id="pg"), context)
+    from_secret = SqlRunner(warehouses).launch_spec(sql_task("SELECT 1", warehouse_id="vault"),
+                                                    context)
+
+    assert from_env.env["HEADWATER_WAREHOUSE_URL"] == url
+    assert from_env.env["HEADWATER_WAREHOUSE_PASSWORD"] == "s3cr3t-pw"
+    assert not any("s3cr3t-pw" in part for part in from_env.argv)
+    # resolved where the attempt starts (`with_secret_references`), like spark_env_vars
+    assert from_secret.env["HEADWATER_WAREHOUSE_PASSWORD"] == "{{secrets/warehouse/etl}}"
+
+
+def test_a_password_variable_missing_from_the_engine_is_refused_naming_it(
+        tmp_path: Path) -> None:
+    warehouses = Warehouses(by_id={"pg": Warehouse("postgresql://etl@db/analytics",
+                                                   password_env="PG_PASSWORD")})
+
+    with pytest.raises(InvalidRequest, match="warehouse 'pg': its password_env PG_PASSWORD is "
+                                             "not set in the engine's environment"):
+        SqlRunner(warehouses).launch_spec(sql_task("SELECT 1", warehouse_id="pg"),
+                                          attempt_context(tmp_path, "report"))
 
 
 @pytest.mark.parametrize(("settings", "message"), [

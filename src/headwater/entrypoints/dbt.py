@@ -4,7 +4,9 @@
 
 SPEC_JSON (written by `headwater.runners.dbt`): `commands`, `project_dir`, and either
 `profiles_dir` (the project's own profiles) or `warehouse` (`url`, `schema`, `catalog`: the
-profile is written here, for that warehouse), and `artifacts_dir` (the attempt's folder for
+profile is written here, for that warehouse: a DuckDB file for dbt-duckdb, a PostgreSQL
+database for dbt-postgres, whose password the profile reads from `HEADWATER_WAREHOUSE_PASSWORD`
+with `env_var`, so it is never written to disk), and `artifacts_dir` (the attempt's folder for
 dbt's `target/` and log).
 
 The commands run in this process through dbt's programmatic runner (`dbtRunner`), one after
@@ -35,9 +37,10 @@ import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from headwater.entrypoints.filelock import locked
-from headwater.entrypoints.sql import DUCKDB_PREFIX, NOTICE_VARIABLE, log_table
+from headwater.entrypoints.sql import DUCKDB_PREFIX, NOTICE_VARIABLE, PASSWORD_VARIABLE, log_table
 from headwater.runtime import channel
 
 __all__ = ["MAX_REPORTED_NODES", "METRICS", "NEEDS_DBT", "DbtFailure", "command_arguments",
@@ -103,17 +106,29 @@ def profile_text(profile: str, warehouse: Mapping[str, Any], commands: Sequence[
     (`--target=dev` in a bundle's commands), so that those commands run on it too.
 
     Raises:
-        DbtFailure: for a warehouse dbt cannot reach from here (only DuckDB is written).
+        DbtFailure: for a warehouse headwater writes no profile for (DuckDB and PostgreSQL
+            only).
     """
-    url = str(warehouse["url"])
-    if not url.startswith(DUCKDB_PREFIX):
-        raise DbtFailure(f"headwater writes dbt profiles for DuckDB warehouses only, and this "
-                         f"task's warehouse is {url.split(':', 1)[0]}; give the task a "
-                         "profiles_directory with your own profiles.yml instead of warehouse_id")
-    output = {"type": "duckdb", "path": url[len(DUCKDB_PREFIX):] or ":memory:",
-              "schema": warehouse.get("schema") or "main", "threads": 1}
-    outputs = dict.fromkeys(["headwater", *_targets(commands)], output)
+    outputs = dict.fromkeys(["headwater", *_targets(commands)], _output(warehouse))
     return json.dumps({profile: {"target": "headwater", "outputs": outputs}}, indent=2)
+
+
+def _output(warehouse: Mapping[str, Any]) -> dict[str, Any]:
+    """The profile's output for the warehouse: its adapter and where it connects."""
+    url, schema = str(warehouse["url"]), warehouse.get("schema")
+    if url.startswith(DUCKDB_PREFIX):
+        return {"type": "duckdb", "path": url[len(DUCKDB_PREFIX):] or ":memory:",
+                "schema": schema or "main", "threads": 1}
+    parts = urlsplit(url)
+    if parts.scheme.split("+")[0] not in ("postgresql", "postgres") or not parts.path.strip("/"):
+        raise DbtFailure(f"headwater writes dbt profiles for DuckDB and PostgreSQL warehouses "
+                         f"(with a database name) only, and this task's warehouse is "
+                         f"{url.split(':', 1)[0]}; give the task a profiles_directory with "
+                         "your own profiles.yml instead of warehouse_id")
+    return {"type": "postgres", "host": parts.hostname or "localhost", "port": parts.port or 5432,
+            "user": unquote(parts.username or ""), "dbname": unquote(parts.path.strip("/")),
+            "password": "{{ env_var('" + PASSWORD_VARIABLE + "', '') }}",
+            "schema": schema or "public", "threads": 1}
 
 
 def _profile_name(project: Path) -> str:
@@ -207,8 +222,8 @@ def _notices(spec: Mapping[str, Any]) -> None:
         print(os.environ[NOTICE_VARIABLE], file=sys.stderr)
     catalog = (spec.get("warehouse") or {}).get("catalog")
     if catalog:
-        print(f"catalog {catalog!r}: headwater's DuckDB warehouse is one catalog; the models go "
-              "to its schema", file=sys.stderr)
+        print(f"catalog {catalog!r}: each of headwater's warehouses is one catalog; the models "
+              "go to its schema", file=sys.stderr)
 
 
 def run(spec: Mapping[str, Any]) -> dict[str, Any]:

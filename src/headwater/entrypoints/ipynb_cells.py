@@ -16,12 +16,11 @@ script's.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Mapping
 from typing import Any
 
-from headwater.entrypoints.sql import run_script
+from headwater.entrypoints.sql import run_script, warehouse_url
 from headwater.runtime import dbutils
 from headwater.runtime.redaction import redact, redact_all
 
@@ -29,8 +28,6 @@ __all__ = ["EXTENSION", "databricks_cells", "load_ipython_extension", "print_out
 
 EXTENSION = __name__  # the IPython extension the kernel loads before the notebook's cells
 _DATABRICKS = "application/vnd.databricks.v1+notebook"
-_URL_VARIABLE = "HEADWATER_WAREHOUSE_URL"  # as in headwater.runners.sql
-_DEFAULT_WAREHOUSE = "duckdb:///.headwater/warehouse.duckdb"
 _SHOWN_ROWS = 50
 
 
@@ -95,8 +92,7 @@ def _redact_results(shell: Any) -> None:
 
 
 def _sql_cell(line: str, cell: str) -> None:
-    url = os.environ.get(_URL_VARIABLE) or _DEFAULT_WAREHOUSE
-    table = run_script(url, cell, dbutils.widgets.getAll(), session=True)
+    table = run_script(warehouse_url(), cell, dbutils.widgets.getAll(), session=True)
     if table is not None:
         lines = [" | ".join(table.columns)]
         lines += [" | ".join(str(value) for value in row) for row in table.rows[:_SHOWN_ROWS]]

@@ -45,14 +45,12 @@ from headwater.entrypoints.ipynb_cells import (
     print_outputs,
 )
 from headwater.entrypoints.operator import exception_line
-from headwater.entrypoints.sql import NOTICE_VARIABLE, Table, run_script
+from headwater.entrypoints.sql import NOTICE_VARIABLE, Table, run_script, warehouse_url
 from headwater.runtime import NotebookExit, channel, dbutils
 
 __all__ = ["CellFailed", "SourceNotebook", "main"]
 
-URL_VARIABLE = "HEADWATER_WAREHOUSE_URL"  # as in headwater.runners.sql
 JOB_DIR_VARIABLE = "HEADWATER_JOB_DIR"  # as in headwater.runners.notebook
-DEFAULT_WAREHOUSE = "duckdb:///.headwater/warehouse.duckdb"  # relative to the job directory
 EXECUTED = "executed"
 _SHOWN_ROWS = 50
 
@@ -175,7 +173,7 @@ def run_source(path: Path) -> int:
         print(os.environ[NOTICE_VARIABLE], file=sys.stderr)
     directory = channel.current_directory()
     job_dir = Path(os.environ.get(JOB_DIR_VARIABLE) or Path.cwd())
-    notebook = SourceNotebook(job_dir, os.environ.get(URL_VARIABLE) or DEFAULT_WAREHOUSE,
+    notebook = SourceNotebook(job_dir, warehouse_url(),
                               directory / EXECUTED if directory else None)
     try:
         notebook.run(path)

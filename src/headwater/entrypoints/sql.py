@@ -1,7 +1,10 @@
 """The child side of a `sql_task` (and of a notebook's `%sql` cells): run SQL with bound
 parameters against a warehouse, write the first rows to result.json as `sql_output`.
 
-    python -m headwater.entrypoints.sql <warehouse url> <parameters json> (--file P | --query Q)
+    python -m headwater.entrypoints.sql <parameters json> (--file P | --query Q)
+
+The warehouse is `HEADWATER_WAREHOUSE_URL`, its password `HEADWATER_WAREHOUSE_PASSWORD`
+(`warehouse_url`): both from the environment, so neither is in argv.
 
 Parameters are `:name` markers, or `{{name}}` as the SQL files of Databricks' bundle templates
 write them (`USE CATALOG {{catalog}}`), bound by the database driver, never spliced into the
@@ -39,12 +42,16 @@ from headwater.entrypoints.filelock import locked
 from headwater.runtime import channel
 
 __all__ = ["MAX_OUTPUT_BYTES", "MAX_OUTPUT_ROWS", "SqlProblem", "Table", "bind",
-           "log_commit", "log_table", "run_script", "statements", "table_output", "written_table"]
+           "log_commit", "log_table", "run_script", "statements", "table_output",
+           "warehouse_url", "written_table"]
 
 MAX_OUTPUT_ROWS = 1000
 MAX_OUTPUT_BYTES = 48 * 1024
 DUCKDB_PREFIX = "duckdb:///"
-NOTICE_VARIABLE = "HEADWATER_WAREHOUSE_NOTICE"  # as in headwater.runners.sql
+NOTICE_VARIABLE = "HEADWATER_WAREHOUSE_NOTICE"  # these three as in headwater.runners.sql
+URL_VARIABLE = "HEADWATER_WAREHOUSE_URL"
+PASSWORD_VARIABLE = "HEADWATER_WAREHOUSE_PASSWORD"  # noqa: S105 (a name, not the value)
+DEFAULT_WAREHOUSE = "duckdb:///.headwater/warehouse.duckdb"  # relative to the job directory
 
 _TOKEN = re.compile(r"""
     (?P<text>'(?:[^'\\]|\\.|'')*'?)          # a string literal
@@ -261,6 +268,21 @@ def run_script(url: str, text: str, parameters: Mapping[str, str],
     return _run_sqlalchemy(url, parsed, parameters)
 
 
+def warehouse_url(environ: Mapping[str, str] = os.environ) -> str:
+    """The attempt's warehouse, as a URL to connect with: `HEADWATER_WAREHOUSE_URL` (the
+    embedded default outside a run), with `HEADWATER_WAREHOUSE_PASSWORD` put in. The password
+    is redacted from this process's output from now on, as a secret read is."""
+    url = environ.get(URL_VARIABLE) or DEFAULT_WAREHOUSE
+    password = environ.get(PASSWORD_VARIABLE)
+    if not password:
+        return url
+    from sqlalchemy.engine import make_url  # a database with a password: never DuckDB
+
+    from headwater.runtime.redaction import remember
+    remember(password)
+    return make_url(url).set(password=password).render_as_string(hide_password=False)
+
+
 def _plain(value: object) -> object:
     if value is None or isinstance(value, bool | int | str):
         return value
@@ -286,15 +308,15 @@ def table_output(table: Table | None) -> dict[str, Any]:
 
 def main(argv: Sequence[str]) -> int:
     """Run the SQL of a task; 0 on success, 1 on a SQL error, 2 on bad arguments."""
-    if len(argv) != 4 or argv[2] not in ("--file", "--query"):
-        print("usage: sql_main URL PARAMETERS_JSON (--file PATH | --query TEXT)", file=sys.stderr)
+    if len(argv) != 3 or argv[1] not in ("--file", "--query"):
+        print("usage: sql_main PARAMETERS_JSON (--file PATH | --query TEXT)", file=sys.stderr)
         return 2
-    url, parameters, source = argv[0], json.loads(argv[1]), argv[3]
+    parameters, source = json.loads(argv[0]), argv[2]
     if os.environ.get(NOTICE_VARIABLE):
         print(os.environ[NOTICE_VARIABLE], file=sys.stderr)
     try:
-        text = Path(source).read_text(encoding="utf-8") if argv[2] == "--file" else source
-        table = run_script(url, text, parameters)
+        text = Path(source).read_text(encoding="utf-8") if argv[1] == "--file" else source
+        table = run_script(warehouse_url(), text, parameters)
     except Exception as error:  # the task's failure, reported in its result
         message = str(error)
         if not isinstance(error, SqlProblem):

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from headwater.runners.operator import OperatorRunner
     from headwater.runners.script import ScriptRunner
     from headwater.runners.shell import ShellRunner
-    from headwater.runners.sql import SqlRunner
+    from headwater.runners.sql import SqlRunner, Warehouse
     from headwater.runners.wheel import WheelRunner
 
 __all__ = ["DbtRunner", "NotebookRunner", "OperatorRunner", "ScriptRunner", "ShellRunner",
@@ -39,7 +39,8 @@ def __getattr__(name: str) -> object:
 
 
 def runners_by_type(home: Path | None = None,
-                    warehouses: Mapping[str, str] | None = None,
+                    warehouses: Mapping[str, Warehouse] | None = None,
+                    environ: Mapping[str, str] | None = None,
                     db_url: str | None = None,
                     run_job_chain: Sequence[int] = ()) -> dict[str, Runner]:
     """A runner for each task type this package can run, keyed by `Task.task_type`.
@@ -48,7 +49,8 @@ def runners_by_type(home: Path | None = None,
         home: headwater's state directory (`HEADWATER_HOME`); the embedded SQL warehouse is
             `<home>/warehouse.duckdb`, task environments live in `<home>/envs/`. None:
             `<job directory>/.headwater/` instead.
-        warehouses: SQL warehouses by `warehouse_id`, as SQLAlchemy URLs.
+        warehouses: SQL warehouses by `warehouse_id` (headwater.yml's `warehouses`).
+        environ: the engine's environment, where a warehouse's `password_env` is read.
         db_url: the state store, for the child engines of Run Job tasks (None: no Run Job).
         run_job_chain: the job ids of the Run Job tasks above this engine, outermost first.
     """
@@ -64,7 +66,8 @@ def runners_by_type(home: Path | None = None,
         wheel,
     )
 
-    sql_warehouses = sql.Warehouses(home=home, by_id=dict(warehouses or {}))
+    sql_warehouses = sql.Warehouses(home=home, by_id=dict(warehouses or {}),
+                                    environ=dict(environ or {}))
     envs = environments.Environments(home=home)
     runners: dict[str, Runner] = {
         "shell_command_task": shell.ShellRunner(),

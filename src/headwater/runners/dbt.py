@@ -6,8 +6,9 @@ from one of two places:
 
 - `warehouse_id` set: headwater writes the profile, for that warehouse (Databricks writes one
   for its SQL warehouse). The warehouse is found as a SQL task's is (`Warehouses`): one
-  configured in headwater, else the embedded DuckDB file, which the child then locks per
-  command as a SQL task does. `catalog` and `schema` say where the models go.
+  configured in headwater.yml (a DuckDB file, or a PostgreSQL database for dbt-postgres), else
+  the embedded DuckDB file, which the child then locks per command as a SQL task does.
+  `catalog` and `schema` say where the models go.
 - otherwise the project's own profiles: `profiles_directory` (relative to the project), or the
   project directory itself.
 

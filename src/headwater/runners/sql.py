@@ -5,10 +5,14 @@ at most 128 KiB) or from `file.path` (resolved in the job's directory like a scr
 `parameters` are bound to `:name` markers by the driver, never spliced into the text.
 `query.query_id` (a saved query of a Databricks workspace) is refused.
 
-Warehouses (`Warehouses`): `warehouse_id` names one of headwater's configured SQLAlchemy URLs;
-without one, or with an id headwater does not know (a job copied from a workspace), the task
-runs on the embedded DuckDB file `<HEADWATER_HOME or job directory/.headwater>/warehouse.duckdb`
-and says so in its log. The URL reaches the child as `HEADWATER_WAREHOUSE_URL`.
+Warehouses (`Warehouses`): `warehouse_id` names one of the warehouses of headwater.yml (a
+DuckDB file or a SQLAlchemy URL); without one, or with an id headwater does not know (a job
+copied from a workspace), the task runs on the embedded DuckDB file
+`<HEADWATER_HOME or job directory/.headwater>/warehouse.duckdb`. The log says which warehouse
+ran the SQL. The URL reaches the child as `HEADWATER_WAREHOUSE_URL` and its password apart, as
+`HEADWATER_WAREHOUSE_PASSWORD` (a value read from the engine's environment now, or a secret
+reference resolved where the attempt starts), never in argv, which any user of the machine
+may read.
 """
 
 from __future__ import annotations
@@ -27,10 +31,21 @@ from headwater.runners.environment import attempt_environment
 from headwater.runners.environments import Environments, PythonRunner
 from headwater.runners.paths import resolve_in_workdir
 
-__all__ = ["NOTICE_VARIABLE", "URL_VARIABLE", "SqlRunner", "Warehouses"]
+__all__ = ["NOTICE_VARIABLE", "PASSWORD_VARIABLE", "URL_VARIABLE", "SqlRunner",
+           "Warehouse", "Warehouses"]
 
 URL_VARIABLE = "HEADWATER_WAREHOUSE_URL"
+PASSWORD_VARIABLE = "HEADWATER_WAREHOUSE_PASSWORD"  # noqa: S105 (a name, not the value)
 NOTICE_VARIABLE = "HEADWATER_WAREHOUSE_NOTICE"
+
+
+@dataclass(frozen=True, slots=True)
+class Warehouse:
+    """One configured warehouse: its URL (without a password) and where its password is."""
+
+    url: str
+    password_env: str | None = None  # a variable of the engine's environment
+    password_secret: str | None = None  # `scope/key` of headwater's secret scopes
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +53,8 @@ class Warehouses:
     """The SQL warehouses a task may name, and the embedded default."""
 
     home: Path | None = None  # HEADWATER_HOME; None: `<job directory>/.headwater`
-    by_id: Mapping[str, str] = field(default_factory=dict)
+    by_id: Mapping[str, Warehouse] = field(default_factory=dict)
+    environ: Mapping[str, str] = field(default_factory=dict)  # where password_env is read
 
     def default_url(self, workdir: Path) -> str:
         """`duckdb:///<home>/warehouse.duckdb`, with an absolute path."""
@@ -46,15 +62,34 @@ class Warehouses:
         return f"duckdb:///{os.path.abspath(home / 'warehouse.duckdb')}"
 
     def environment(self, warehouse_id: str | None, workdir: Path) -> dict[str, str]:
-        """The variables that tell a child which warehouse to use (and why, on a fallback)."""
+        """The variables that tell a child which warehouse to use, and the line its log
+        starts with to say which it is (and why, on a fallback).
+
+        Raises:
+            InvalidRequest: when the warehouse's password variable is not set.
+        """
         if warehouse_id and warehouse_id in self.by_id:
-            return {URL_VARIABLE: self.by_id[warehouse_id]}
+            return self._configured(warehouse_id, self.by_id[warehouse_id])
         url = self.default_url(workdir)
         if not warehouse_id:
             return {URL_VARIABLE: url}
         return {URL_VARIABLE: url,
                 NOTICE_VARIABLE: f"warehouse_id {warehouse_id!r} is not configured in headwater;"
                                  f" running on the embedded warehouse {url}"}
+
+    def _configured(self, warehouse_id: str, warehouse: Warehouse) -> dict[str, str]:
+        env = {URL_VARIABLE: warehouse.url,
+               NOTICE_VARIABLE: f"warehouse_id {warehouse_id!r}: {warehouse.url}"}
+        if warehouse.password_secret is not None:
+            env[PASSWORD_VARIABLE] = "{{secrets/" + warehouse.password_secret + "}}"
+        elif warehouse.password_env is not None:
+            if warehouse.password_env not in self.environ:
+                raise InvalidRequest(
+                    f"warehouse {warehouse_id!r}: its password_env {warehouse.password_env} is "
+                    "not set in the engine's environment; set it where the engine starts, or "
+                    "use password_secret")
+            env[PASSWORD_VARIABLE] = self.environ[warehouse.password_env]
+        return env
 
 
 class WarehouseRunner(PythonRunner):
@@ -77,7 +112,7 @@ class SqlRunner(WarehouseRunner):
     """Builds the launch of a `sql_task`; implements `headwater.ports.Runner`."""
 
     def launch_spec(self, task: Task, context: TaskContext) -> LaunchSpec:
-        """`python -m headwater.entrypoints.sql URL PARAMETERS (--file F | --query Q)`.
+        """`python -m headwater.entrypoints.sql PARAMETERS (--file F | --query Q)`.
 
         Raises:
             InvalidRequest: when the task is not a SQL task, names a saved query, has no SQL,
@@ -101,8 +136,7 @@ class SqlRunner(WarehouseRunner):
                                  "or file.path")
         env = attempt_environment(context)
         env.update(self._warehouses.environment(settings.warehouse_id, context.workdir))
-        url = env[URL_VARIABLE]
-        argv = [self._python, "-m", "headwater.entrypoints.sql", url,
+        argv = [self._python, "-m", "headwater.entrypoints.sql",
                 json.dumps(dict(settings.parameters)), *source]
         return LaunchSpec(
             argv=self._environments.wrap(argv, task, context),

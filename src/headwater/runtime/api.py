@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
@@ -148,17 +147,17 @@ class Notebook:
 
 
 class Warehouse:
-    """SQL on the attempt's warehouse (`HEADWATER_WAREHOUSE_URL`, set for notebook and SQL
-    tasks; the embedded DuckDB by default), with `:name` parameters bound, never formatted:
+    """SQL on the attempt's warehouse (`HEADWATER_WAREHOUSE_URL` and its password, set for
+    notebook and SQL tasks; the embedded DuckDB by default), with `:name` parameters bound,
+    never formatted:
 
         rows = sql("SELECT count(*) FROM bronze.orders WHERE day = :day", day="2026-11-24")
     """
 
     def __call__(self, query: str, **parameters: object) -> Table:
-        from headwater.entrypoints.sql import run_script  # DuckDB: only when SQL runs
+        from headwater.entrypoints.sql import run_script, warehouse_url  # only when SQL runs
 
-        url = os.environ.get("HEADWATER_WAREHOUSE_URL", "duckdb:///.headwater/warehouse.duckdb")
-        table = run_script(url, query, {k: str(v) for k, v in parameters.items()})
+        table = run_script(warehouse_url(), query, {k: str(v) for k, v in parameters.items()})
         if table is None:
             from headwater.entrypoints.sql import Table
             return Table([], [])

@@ -86,6 +86,8 @@ def test_a_warehouse_id_runs_sql_and_notebooks_on_the_duckdb_file_headwater_yml_
     # And each log says which warehouse ran the SQL
     assert f"warehouse_id 'reporting': duckdb:///{tmp_path / 'data' / 'reporting.duckdb'}" \
         in text
+    # And the rows the load wrote are a metric of the job, with no code
+    assert "sql_rows_affected" in hw("metrics", "e2e", check=True).stdout
 
 
 def test_a_warehouse_whose_password_variable_is_not_set_fails_its_task_saying_so(

@@ -3,6 +3,7 @@ SQLAlchemy): bound `:name` parameters, injection payloads that stay data, `sql_o
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import sys
 from pathlib import Path
@@ -212,3 +213,36 @@ def test_the_output_keeps_the_first_1000_rows_within_48_kib() -> None:
     assert len(many["rows"]) == MAX_OUTPUT_ROWS and many["truncated"] is True
     assert 40 < len(wide["rows"]) < 50 and wide["truncated"] is True
     assert table_output(None) == {"columns": [], "rows": [], "truncated": False}
+
+
+def rows_affected(metrics: str | None) -> list[float]:
+    """Each value the attempt recorded for `sql_rows_affected`, in order."""
+    lines = [json.loads(line) for line in (metrics or "").splitlines() if line]
+    return [line["value"] for line in lines if line["name"] == "sql_rows_affected"]
+
+
+def test_the_rows_each_write_affected_add_up_to_a_metric_on_duckdb(tmp_path: Path) -> None:
+    context = attempt_context(tmp_path, "report")
+    task = sql_task("CREATE TABLE t (id INTEGER);"            # no rows: not counted
+                    "INSERT INTO t VALUES (1), (2);"           # 2
+                    "UPDATE t SET id = id + 10 WHERE id = 1;"  # 1
+                    "CREATE TABLE u AS SELECT * FROM range(3);"  # 3
+                    "SELECT count(*) AS n FROM t")             # a read: not counted
+
+    exit_ = run_attempt(SqlRunner(Warehouses(home=tmp_path)).launch_spec(task, context))
+
+    assert exit_.exit_code == 0, log_of(context)
+    assert rows_affected(exit_.metrics) == [2, 3, 6]  # the last value is the one kept
+    assert result_of(context)["sql_output"]["rows"] == [[2]]
+
+
+def test_the_rows_affected_come_from_the_driver_on_a_sqlalchemy_warehouse(tmp_path: Path) -> None:
+    context = attempt_context(tmp_path, "report")
+    warehouses = Warehouses(by_id={"lite": Warehouse(f"sqlite:///{tmp_path / 'lite.db'}")})
+    task = sql_task("CREATE TABLE t (id INTEGER); INSERT INTO t VALUES (1), (2), (3);"
+                    "DELETE FROM t WHERE id > 1", warehouse_id="lite")
+
+    exit_ = run_attempt(SqlRunner(warehouses).launch_spec(task, context))
+
+    assert exit_.exit_code == 0, log_of(context)
+    assert rows_affected(exit_.metrics)[-1] == 5

@@ -18,6 +18,10 @@ Warehouses: `duckdb:///<path>` (the embedded default) runs on the `duckdb` packa
 exclusive lock file beside the database, because DuckDB lets one process write at a time; any
 other URL runs through SQLAlchemy (`text()` with bound parameters).
 
+Each statement that writes a table (INSERT, UPDATE, DELETE, MERGE, CREATE TABLE ... AS, ...)
+adds the rows it affected, as the database reports them, to the attempt's metric
+`sql_rows_affected`: what a SQL task (or a notebook's SQL) processed, without a line of code.
+
 Each statement that writes a table of a DuckDB file (INSERT, UPDATE, DELETE, MERGE, COPY ...
 FROM, CREATE/ALTER/DROP/TRUNCATE TABLE) is logged, once it succeeded, as one JSON line in
 `<database>.commits.jsonl`: what table-update triggers watch (`headwater.engine.observers`).
@@ -195,6 +199,9 @@ def _execute(connection: Any, location: str, parsed: list[list[Token]],
                 table = Table(columns, list(connection.fetchmany(MAX_OUTPUT_ROWS + 1)))
         except duckdb.Error as error:
             raise SqlProblem(f"statement {number}: {type(error).__name__}: {error}") from None
+        if written_table(statement) is not None and table is not None \
+                and table.columns == ["Count"] and table.rows:
+            count_rows(table.rows[0][0])  # what DuckDB answers a write with
         if location != ":memory:":
             log_commit(Path(location), statement)
     return table
@@ -208,6 +215,19 @@ def written_table(statement: list[Token]) -> str | None:
         return None
     found = _WRITES.match(text)
     return found.group(1).replace('"', "") if found else None
+
+
+ROWS_METRIC = "sql_rows_affected"
+_rows_affected = [0]  # this attempt's total so far: a notebook runs SQL many times
+
+
+def count_rows(count: object) -> None:
+    """Add the rows a write affected to the attempt's `sql_rows_affected` metric (recorded as
+    the running total: the last value of a metric is the one kept). A count the database does
+    not know (-1) adds nothing."""
+    if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+        _rows_affected[0] += count
+        channel.append_line(channel.METRICS, {"name": ROWS_METRIC, "value": _rows_affected[0]})
 
 
 def log_commit(database: Path, statement: list[Token]) -> None:
@@ -245,6 +265,8 @@ def _run_sqlalchemy(url: str, parsed: list[list[Token]],
                 if result.returns_rows:
                     table = Table(list(result.keys()),
                                   [tuple(r) for r in result.fetchmany(MAX_OUTPUT_ROWS + 1)])
+                elif written_table(statement) is not None:
+                    count_rows(result.rowcount)
     finally:
         engine.dispose()
     return table

@@ -58,3 +58,14 @@ def test_a_warehouse_s_duckdb_path_starts_at_the_file_s_folder_and_its_password_
     assert config.warehouses["absolute"].url == "duckdb:////srv/a.duckdb"
     assert config.warehouses["pg"].url == "postgresql+psycopg://etl@db/analytics"
     assert "PG_PASSWORD" in config.secret_variables()  # no task inherits it by name
+
+
+def test_a_warehouse_id_that_cannot_name_a_file_is_refused_at_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "headwater.yml"
+    path.write_text("warehouses:\n  ../up: {url: 'duckdb:///x.duckdb'}\n")
+
+    with pytest.raises(ConfigError) as raised:
+        load_config({}, tmp_path)
+
+    assert f"{path}:2:3: warehouses: Value error, warehouse id '../up': use letters, digits, " \
+        "'_', '-' and '.'" in str(raised.value)

@@ -25,7 +25,7 @@ from headwater.executors.local import LocalExecutor
 from headwater.executors.routing import ClusterExecutor, RoutingExecutor
 from headwater.notify.outbox import OutboxSender, Router, start_sender
 from headwater.runners import runners_by_type
-from headwater.runners.sql import Warehouse
+from headwater.runners.sql import Warehouse, Warehouses
 from headwater.runtime.dbfs import DBFS_VARIABLE
 from headwater.runtime.secret_store import SECRETS_VARIABLE, SecretStore
 from headwater.service import Service
@@ -71,16 +71,18 @@ class App:
                                    settings.home / "clusters")
         sender = start_sender(self.store, config, self.clock,
                               os.environ) if deliver_alerts else None
+        sql_warehouses = warehouses(settings, config)
         runners = runners_by_type(home=settings.home, db_url=settings.db_url,
                                   run_job_chain=settings.run_job_chain,
-                                  warehouses=warehouses(config), environ=os.environ)
+                                  warehouses=sql_warehouses)
         engine_settings = EngineSettings(logs_dir=settings.logs_dir,
                                          max_parallel=settings.max_parallel,
                                          actor=settings.user,
                                          lease_seconds=settings.lease_seconds,
                                          log_cap_bytes=config.logs.max_bytes_per_attempt,
                                          schedules=schedules,
-                                         warehouse=settings.home / "warehouse.duckdb",
+                                         warehouse_commits=sql_warehouses.commit_logs(
+                                             Path.cwd()),
                                          retention=config.retention.policy())
         supervisor = Supervisor(self.store, executor, runners, self.clock, engine_settings,
                                 self.engine_name, only=only, observer=observer,
@@ -111,10 +113,12 @@ class App:
         return tried
 
 
-def warehouses(config: HeadwaterConfig) -> dict[str, Warehouse]:
-    """headwater.yml's warehouses, as the SQL, notebook and dbt runners take them."""
-    return {name: Warehouse(w.url, w.password_env, w.password_secret)
-            for name, w in config.warehouses.items()}
+def warehouses(settings: Settings, config: HeadwaterConfig) -> Warehouses:
+    """The embedded warehouse in the home and headwater.yml's, as the SQL, notebook and dbt
+    runners and the table-update triggers take them."""
+    return Warehouses(home=settings.home, environ=os.environ, by_id={
+        name: Warehouse(w.url, w.password_env, w.password_secret)
+        for name, w in config.warehouses.items()})
 
 
 def dask_executor(settings: Settings, config: HeadwaterConfig,

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -335,7 +336,8 @@ class RetentionSettings(_Strict):
 
 
 DUCKDB_PREFIX = "duckdb:///"  # the embedded warehouse's kind: the `duckdb` package, no dialect
-_SCOPE_AND_KEY = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"  # scope/key, as secret scopes name them
+_SCOPE_AND_KEY = r"[A-Za-z0-9_.-]{1,128}/[A-Za-z0-9_.-]{1,128}"  # as secret scopes name them
+_WAREHOUSE_ID = r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}"
 
 
 class WarehouseSettings(_Strict):
@@ -344,7 +346,7 @@ class WarehouseSettings(_Strict):
 
     url: str
     password_env: str | None = None  # the NAME of the engine's variable holding it
-    password_secret: Annotated[str | None, Field(pattern=_SCOPE_AND_KEY)] = None  # scope/key
+    password_secret: str | None = None  # `scope/key` of headwater's secret scopes
 
     @field_validator("url")
     @classmethod
@@ -368,6 +370,14 @@ class WarehouseSettings(_Strict):
             raise ValueError("the URL holds a password, which would then be stored in this "
                              "file: remove it from the URL and name the variable holding it "
                              "with password_env (or a secret with password_secret)")
+        return value
+
+    @field_validator("password_secret")
+    @classmethod
+    def _scope_and_key(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(_SCOPE_AND_KEY, value):
+            raise ValueError(f"{value!r} is not scope/key, like warehouse/etl_password (the "
+                             "scope and key of `headwater secrets put-secret SCOPE KEY`)")
         return value
 
     @model_validator(mode="after")
@@ -398,7 +408,17 @@ class HeadwaterConfig(_Strict):
     task_environment: TaskEnvironmentSettings = TaskEnvironmentSettings()
     logs: LogSettings = LogSettings()
     retention: RetentionSettings = RetentionSettings()
-    warehouses: dict[str, WarehouseSettings] = {}
+    warehouses: dict[str, WarehouseSettings] = {}  # by `warehouse_id`
+
+    @field_validator("warehouses")
+    @classmethod
+    def _warehouse_ids(cls, value: dict[str, WarehouseSettings]
+                       ) -> dict[str, WarehouseSettings]:
+        wrong = [name for name in value if not re.fullmatch(_WAREHOUSE_ID, name)]
+        if wrong:  # an id also names the warehouse's commit log file
+            raise ValueError(f"warehouse id {wrong[0]!r}: use letters, digits, '_', '-' and "
+                             "'.' (at most 128, not starting with '.'), as a warehouse_id is")
+        return value
 
     def secret_variables(self) -> frozenset[str]:
         """The variables the file names as holding secrets: passwords, URLs, header values.

@@ -222,6 +222,10 @@ def test_dbt_builds_models_on_a_postgresql_warehouse_of_headwater_yml(
     statuses = {n["unique_id"]: n["status"] for n in output_of(
         hw, run, "transform", shop)["headwater"]["dbt_output"]["commands"][1]["nodes"]}
     assert statuses["model.shop.big_orders"] == "success"
+    # And the tables the load and dbt wrote are commits of that warehouse (for table triggers)
+    commits = (shop / ".headwater" / "warehouses" / "pg.commits.jsonl").read_text()
+    tables = {json.loads(line)["table"] for line in commits.splitlines()}
+    assert {f"{schema}.orders", f"{schema}.big_orders", f"{schema}.customers"} <= tables
     # And the password was written nowhere: not in the profile, the logs or dbt's artifacts
     written = [p for p in (shop / ".headwater" / "logs" / str(run)).rglob("*") if p.is_file()]
     assert written and not any(password.encode() in p.read_bytes() for p in written)

@@ -170,6 +170,22 @@ def test_sql_and_metrics_over_recorded_runs(hw: Cli, tmp_path: Path) -> None:
     assert "rows" in summary and "42" in summary
 
 
+def test_the_metrics_table_folds_no_name_however_many_figures_there_are(
+        hw: Cli, tmp_path: Path) -> None:
+    names = [f"figure_with_a_long_name_{i}" for i in range(8)]
+    lines = "".join(json.dumps({"name": n, "value": 12345678}) + "\n" for n in names)
+    (tmp_path / "metrics.txt").write_text(lines)
+    job = write_job(tmp_path / "job.json", [shell(
+        "a_task_with_a_long_descriptive_name",
+        f'cat {tmp_path / "metrics.txt"} >> "$HEADWATER_ATTEMPT_DIR/metrics.jsonl"')],
+        name="wide")
+    hw("run", str(job), check=True)
+
+    summary = hw("metrics", "wide", check=True).stdout  # a pipe, not a terminal
+
+    assert all(name in summary for name in [*names, "a_task_with_a_long_descriptive_name"])
+
+
 def test_alert_on_last_attempt_and_the_webhook_body_field_by_field(hw: Cli, tmp_path: Path,
                                                                     sinks: Sinks) -> None:
     # Given a task that fails 3 times (2 retries) and alerts only on its last attempt

@@ -100,6 +100,23 @@ def test_ten_files_dropped_together_start_one_file_arrival_run(tmp_path: Path) -
     assert (tmp_path / "where.txt").read_text().strip() == landing.as_uri()
 
 
+def runs_triggered_by_writing(cluster: Cluster, reader_id: int, writer: Path
+                              ) -> list[dict[str, Any]]:
+    """With an engine firing triggers, run the writer job once no run of the reader started;
+    the reader's runs once one started and ended."""
+    try:
+        cluster.start_engine()
+        time.sleep(3)
+        assert runs(cluster, reader_id) == []
+        cluster.cli("run", str(writer))
+        wait_until(lambda: runs(cluster, reader_id), what="a table-update run")
+        wait_until(lambda: runs(cluster, reader_id)[0]["state"].get("result_state"),
+                   what="the table-update run to end")
+        return runs(cluster, reader_id)
+    finally:
+        cluster.stop_all()
+
+
 def test_a_table_written_by_one_job_triggers_another(tmp_path: Path) -> None:
     cluster = Cluster(tmp_path, f"sqlite:///{tmp_path / 'state.db'}")
     writer = write(tmp_path / "writer.json", name="write_bronze_orders", tasks=[
@@ -115,24 +132,33 @@ def test_a_table_written_by_one_job_triggers_another(tmp_path: Path) -> None:
                                "VERSION": "{{job.trigger.table_update.bronze.orders.version}}",
                                "DAY": "{{job.trigger.table_update.warehouse.bronze.orders."
                                       "commit_timestamp.iso_date}}"}}}])
-    reader_id = create(cluster, reader)
-    try:
-        cluster.start_engine()
-        time.sleep(3)
-        assert runs(cluster, reader_id) == []
-        cluster.cli("run", str(writer))
-        wait_until(lambda: runs(cluster, reader_id), what="a table-update run")
-        wait_until(lambda: runs(cluster, reader_id)[0]["state"].get("result_state"),
-                   what="the table-update run to end")
-        documents = runs(cluster, reader_id)
-    finally:
-        cluster.stop_all()
+    documents = runs_triggered_by_writing(cluster, create(cluster, reader), writer)
     assert documents[0]["trigger"] == "TABLE"
     assert documents[0]["state"]["result_state"] == "SUCCESS"
     assert documents[0]["trigger_info"]["table_update"]["updated_tables"] == ["bronze.orders"]
     # the run read what changed: the table, its version (commits so far), the commit's day
     today = datetime.now(UTC).date().isoformat()
     assert seen.read_text().split() == ['["bronze.orders"]', "1", today]
+
+
+def test_a_table_written_on_a_warehouse_of_headwater_yml_triggers_a_job(tmp_path: Path) -> None:
+    # Given a warehouse of headwater.yml that is no DuckDB file (SQLite through SQLAlchemy, as
+    # PostgreSQL would be), a job writing a table there, and a job watching that table
+    (tmp_path / "headwater.yml").write_text(
+        f"warehouses:\n  lite: {{url: 'sqlite:///{tmp_path / 'lite.db'}'}}\n")
+    cluster = Cluster(tmp_path, f"sqlite:///{tmp_path / 'state.db'}")
+    writer = write(tmp_path / "writer.json", name="write_orders", tasks=[
+        {"task_key": "load", "sql_task": {"warehouse_id": "lite", "query": {"query_text":
+            "CREATE TABLE main.orders (id INTEGER); INSERT INTO main.orders VALUES (1)"}}}])
+    reader = write(tmp_path / "reader.json", name="on_orders",
+                   trigger={"table_update": {"table_names": ["lite.main.orders"]}},
+                   tasks=[{"task_key": "report", "shell_command_task": {"command": "true"}}])
+    # When the writer runs
+    documents = runs_triggered_by_writing(cluster, create(cluster, reader), writer)
+    # Then the watching job started once, on both commits of the table
+    assert len(documents) == 1 and documents[0]["trigger"] == "TABLE"
+    info = documents[0]["trigger_info"]["table_update"]
+    assert info["updated_tables"] == ["main.orders"]
 
 
 def test_a_continuous_job_restarts_after_each_run(tmp_path: Path) -> None:

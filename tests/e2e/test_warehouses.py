@@ -114,7 +114,8 @@ def test_a_warehouse_whose_password_variable_is_not_set_fails_its_task_saying_so
     ("url: duckdb:///x.duckdb\n    password_env: X",
      "warehouses.pg: Value error, a DuckDB file has no password"),
     ("url: postgresql://etl@db/a\n    password_secret: no-key",
-     "warehouses.pg.password_secret: String should match pattern"),
+     "warehouses.pg.password_secret: Value error, 'no-key' is not scope/key, like "
+     "warehouse/etl_password"),
 ])
 def test_a_wrong_warehouse_entry_is_refused_at_its_line_before_anything_runs(
         hw: Cli, tmp_path: Path, entry: str, message: str) -> None:

@@ -37,7 +37,8 @@ class World:
                retention: RetentionPolicy | None = None) -> Supervisor:
         settings = EngineSettings(self.tmp_path / "logs", max_parallel, "ann", lease_seconds,
                                   schedules=schedules,
-                                  warehouse=self.tmp_path / "warehouse.duckdb",
+                                  warehouse_commits=(
+                                      self.tmp_path / "warehouse.duckdb.commits.jsonl",),
                                   write_starts_within=write_starts_within,
                                   retention=retention)
         executor = FakeExecutor(self.clock, handler, self.attempts)

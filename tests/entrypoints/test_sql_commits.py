@@ -40,3 +40,18 @@ def test_writes_to_a_duckdb_file_are_logged_after_they_succeed(tmp_path: Path) -
 
     log = database.with_name("warehouse.duckdb.commits.jsonl").read_text().splitlines()
     assert [json.loads(line)["table"] for line in log] == ["bronze.orders", "bronze.orders"]
+
+
+def test_writes_to_another_database_are_logged_where_the_engine_said_once_committed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = tmp_path / "home" / "warehouses" / "lite.commits.jsonl"
+    monkeypatch.setenv("HEADWATER_WAREHOUSE_COMMITS", str(log))
+    url = f"sqlite:///{tmp_path / 'lite.db'}"
+
+    run_script(url, "CREATE TABLE main.orders (id INT); INSERT INTO main.orders VALUES (1)", {})
+    with pytest.raises(Exception, match="statement 2"):  # one transaction: nothing of it stays
+        run_script(url, "INSERT INTO main.orders VALUES (2); INSERT INTO main.missing VALUES (1)",
+                   {})
+
+    assert [json.loads(line)["table"] for line in log.read_text().splitlines()] == [
+        "main.orders", "main.orders"]

@@ -246,3 +246,19 @@ def test_the_rows_affected_come_from_the_driver_on_a_sqlalchemy_warehouse(tmp_pa
 
     assert exit_.exit_code == 0, log_of(context)
     assert rows_affected(exit_.metrics)[-1] == 5
+
+
+def test_each_configured_warehouse_has_a_commit_log_that_table_triggers_read(
+        tmp_path: Path) -> None:
+    warehouses = Warehouses(home=tmp_path, by_id={
+        "pg": Warehouse("postgresql://etl@db/analytics"),
+        "lake": Warehouse("duckdb:////data/lake.duckdb")})
+
+    spec = SqlRunner(warehouses).launch_spec(sql_task("SELECT 1", warehouse_id="pg"),
+                                             attempt_context(tmp_path, "report"))
+
+    pg_log = tmp_path / "warehouses" / "pg.commits.jsonl"
+    assert spec.env["HEADWATER_WAREHOUSE_COMMITS"] == str(pg_log)
+    assert warehouses.commit_logs(tmp_path) == (
+        tmp_path / "warehouse.duckdb.commits.jsonl", pg_log,
+        Path("/data/lake.duckdb.commits.jsonl"))

@@ -47,9 +47,14 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) ->
     table = Table(title=title)
     for column in columns:
         table.add_column(str(column), overflow="fold")
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    Console(width=max(120, len(columns) * 14)).print(table)
+    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    for row in cells:
+        table.add_row(*row)
+    # As wide as the table's widest line (each column's widest cell, plus borders and
+    # padding), so that no name is folded, whatever the terminal or pipe it goes to.
+    natural = sum(max([len(str(c)), *(len(row[i]) for row in cells if i < len(row))])
+                  for i, c in enumerate(columns)) + 3 * len(columns) + 1
+    Console(width=max(120, natural)).print(table)
 
 
 def parse_since(value: str | None, now: datetime) -> datetime | None:

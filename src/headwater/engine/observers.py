@@ -4,16 +4,19 @@
   `MAX_FILES`), by path relative to it, with their sizes. The folder is a local path or a
   `file://` URL; a relative path starts at the job's folder. A folder that does not exist
   yet has no files.
-- `TableCommits`: the commits the embedded warehouse's tables received through headwater's
-  SQL (SQL tasks, notebooks' `sql()` and `%sql`), which the task side appends to a log beside
-  the DuckDB file (`headwater.entrypoints.sql`). A table's version is its number of commits.
-  Writes that bypass headwater (another DuckDB client) are not seen.
+- `TableCommits`: the commits the tables of one warehouse received through headwater's SQL
+  (SQL tasks, notebooks' `sql()` and `%sql`, dbt), which the task side appends to a log: beside
+  a DuckDB file, else in the home (`headwater.entrypoints.sql`). A table's version is its
+  number of commits. Writes that bypass headwater (another client) are not seen.
+- `WarehouseCommits`: those of every warehouse headwater knows, as one: a table's version is
+  its commits in all of them (a table-update trigger names tables, not warehouses).
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -95,3 +98,27 @@ class TableCommits:
                 with suppress(OverflowError, OSError, ValueError):
                     self.times[name] = datetime.fromtimestamp(at, UTC)
         return dict(self.counts)
+
+
+class WarehouseCommits:
+    """The commit logs of several warehouses, read as one (each incrementally)."""
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self.logs = [TableCommits(path) for path in dict.fromkeys(paths)]
+
+    def versions(self) -> dict[str, int]:
+        """`schema.table` -> commits so far, over every log."""
+        total: dict[str, int] = {}
+        for log in self.logs:
+            for name, count in log.versions().items():
+                total[name] = total.get(name, 0) + count
+        return total
+
+    @property
+    def times(self) -> dict[str, datetime]:
+        """Each table's latest commit, over every log (as of the last `versions`)."""
+        latest: dict[str, datetime] = {}
+        for log in self.logs:
+            for name, at in log.times.items():
+                latest[name] = max(at, latest.get(name, at))
+        return latest

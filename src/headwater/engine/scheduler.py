@@ -6,15 +6,15 @@ the run through `Store.fire_trigger`: the trigger's new state (compare-and-set),
 unique key and the run, in one transaction. Every engine looks at every job, and the store
 lets exactly one of them start each run; one that lost re-reads the state.
 
-What it observes (the files in a watched folder, the commits to the embedded warehouse's
-tables) comes from `observers.py`, and the runs of jobs that others' job-completion triggers
+What it observes (the files in a watched folder, the commits to the warehouses' tables) comes
+from `observers.py`, and the runs of jobs that others' job-completion triggers
 watch from the store, so the decisions stay pure.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -48,7 +48,7 @@ from headwater.core.triggers import (
     state_from_dict,
     state_to_dict,
 )
-from headwater.engine.observers import TableCommits, watched_files
+from headwater.engine.observers import WarehouseCommits, watched_files
 from headwater.engine.workdirs import job_folder
 from headwater.errors import HeadwaterError
 from headwater.ports import Clock, JobRecord, NewRun, Store
@@ -79,7 +79,7 @@ class Scheduler:
 
     store: Store
     clock: Clock
-    warehouse_commits: Path  # the embedded warehouse's commit log (observers.TableCommits)
+    warehouse_commits: Sequence[Path]  # every warehouse's commit log (observers)
     watched: dict[int, _Watched] = field(default_factory=dict)
     job_ids: set[int] = field(default_factory=set)  # every job, as of the last refresh
     job_names: dict[str, list[int]] = field(default_factory=dict)  # ids by name, lower case
@@ -89,7 +89,7 @@ class Scheduler:
     last_end_read: bool = False
 
     def __post_init__(self) -> None:
-        self.commits = TableCommits(self.warehouse_commits)
+        self.commits = WarehouseCommits(self.warehouse_commits)
 
     def due_at(self) -> datetime | None:
         return self.next_look

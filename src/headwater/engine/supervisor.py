@@ -70,9 +70,10 @@ class EngineSettings:
     # for a quick task): see `RunDriver.apply`.
     write_starts_within: float = 0.05
     # Fire the jobs' schedules and triggers (`headwater engine` does; `headwater run` not),
-    # watching the commits of the embedded warehouse at this path for table-update triggers.
+    # watching these commit logs of the warehouses for table-update triggers (None: those of
+    # the embedded warehouse beside `logs_dir`).
     schedules: bool = False
-    warehouse: Path | None = None
+    warehouse_commits: tuple[Path, ...] | None = None
     # Prune runs that ended before the retention cutoff, and their folders (at start, then
     # periodically: see `engine/retention.py`); None prunes nothing.
     retention: RetentionPolicy | None = None
@@ -108,9 +109,9 @@ class Supervisor:
         self.jitter = random.Random()  # noqa: S311 - spreading polls, not secrets
         start = clock.now()
         self.next_claim, self.next_renew = start, start + self.renew_every
-        self.scheduler = Scheduler(store, clock, commits_path(
-            settings.warehouse or settings.logs_dir.parent / "warehouse.duckdb")) \
-            if settings.schedules else None
+        commit_logs = settings.warehouse_commits or (
+            commits_path(settings.logs_dir.parent / "warehouse.duckdb"),)
+        self.scheduler = Scheduler(store, clock, commit_logs) if settings.schedules else None
         self.pruner = None if settings.retention is None else RunsPruner(
             store, settings.logs_dir, settings.retention, settings.actor)
 

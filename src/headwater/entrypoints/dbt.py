@@ -17,9 +17,10 @@ What headwater sets, it sets as dbt's environment variables (`DBT_PROJECT_DIR`,
 as Databricks lets `--profiles-dir` win. dbt's anonymous usage statistics are off unless the
 task turns them on: a task reaches no address it was not told about.
 
-On headwater's embedded DuckDB warehouse each command holds the warehouse's lock (one writer
-at a time, as SQL tasks do), and each table, view, seed or snapshot a command built is logged
-as a commit of the warehouse, which is what table-update triggers watch. The task's result
+On a DuckDB warehouse each command holds the warehouse's lock (one writer at a time, as SQL
+tasks do). On any warehouse headwater wrote the profile for, each table, view, seed or snapshot
+a command built is logged as a commit of the warehouse, which is what table-update triggers
+watch. The task's result
 carries `dbt_output` (each command, and the nodes it ran with their status, time and rows);
 its metrics the nodes that succeeded and failed and the rows dbt reported.
 """
@@ -40,7 +41,13 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from headwater.entrypoints.filelock import locked
-from headwater.entrypoints.sql import DUCKDB_PREFIX, NOTICE_VARIABLE, PASSWORD_VARIABLE, log_table
+from headwater.entrypoints.sql import (
+    DUCKDB_PREFIX,
+    NOTICE_VARIABLE,
+    PASSWORD_VARIABLE,
+    commit_log,
+    log_table,
+)
 from headwater.runtime import channel
 
 __all__ = ["MAX_REPORTED_NODES", "METRICS", "NEEDS_DBT", "DbtFailure", "command_arguments",
@@ -240,6 +247,8 @@ def run(spec: Mapping[str, Any]) -> dict[str, Any]:
     commands: list[str] = list(spec["commands"])
     arguments = [command_arguments(command) for command in commands]  # all, before any runs
     database = _database(spec)
+    url = str((spec.get("warehouse") or {}).get("url") or "")
+    log = commit_log(url) if url else None  # with the project's own profile: not known
     output: dict[str, Any] = {"commands": []}
     totals = dict.fromkeys(METRICS, 0)
     reported = 0
@@ -259,10 +268,10 @@ def run(spec: Mapping[str, Any]) -> dict[str, Any]:
             with locked(database) if database else contextlib.nullcontext():
                 result = dbtRunner().invoke(words)
                 nodes = _node_results(result)
-                if database is not None:
+                if log is not None:
                     for node in nodes:
                         if node["resource_type"] in BUILT and node["status"] in _OK:
-                            log_table(database, node["relation"])
+                            log_table(log, node["relation"])
             shown = nodes[:max(0, MAX_REPORTED_NODES - reported)]
             reported += len(shown)
             output["commands"].append({

@@ -46,14 +46,16 @@ from headwater.entrypoints.filelock import locked
 from headwater.runtime import channel
 
 __all__ = ["MAX_OUTPUT_BYTES", "MAX_OUTPUT_ROWS", "SqlProblem", "Table", "bind",
-           "log_commit", "log_table", "run_script", "statements", "table_output",
+           "commit_log", "log_commit", "log_table", "run_script", "statements", "table_output",
            "warehouse_url", "written_table"]
 
 MAX_OUTPUT_ROWS = 1000
 MAX_OUTPUT_BYTES = 48 * 1024
 DUCKDB_PREFIX = "duckdb:///"
-NOTICE_VARIABLE = "HEADWATER_WAREHOUSE_NOTICE"  # these three as in headwater.runners.sql
+NOTICE_VARIABLE = "HEADWATER_WAREHOUSE_NOTICE"  # these as in headwater.runners.sql
 URL_VARIABLE = "HEADWATER_WAREHOUSE_URL"
+COMMITS_VARIABLE = "HEADWATER_WAREHOUSE_COMMITS"
+COMMITS_SUFFIX = ".commits.jsonl"
 PASSWORD_VARIABLE = "HEADWATER_WAREHOUSE_PASSWORD"  # noqa: S105 (a name, not the value)
 DEFAULT_WAREHOUSE = "duckdb:///.headwater/warehouse.duckdb"  # relative to the job directory
 
@@ -152,12 +154,13 @@ def _run_duckdb(url: str, parsed: list[list[Token]], parameters: Mapping[str, st
 
     location = url[len(DUCKDB_PREFIX):] or ":memory:"
     lock = contextlib.nullcontext() if location == ":memory:" else locked(Path(location))
+    log = commit_log(url)
     if not session:
         with lock, duckdb.connect(location) as connection:
-            return _execute(connection, location, parsed, parameters)
+            return _execute(connection, log, parsed, parameters)
     connection = _session(location)
     if location == ":memory:":
-        return _execute(connection, location, parsed, parameters)
+        return _execute(connection, log, parsed, parameters)
     # The warehouse file is attached for this script only: other tasks may write it between
     # two cells, while the session's temporary views, tables and settings stay.
     catalog = '"' + Path(location).stem.replace('"', '""') + '"'
@@ -165,7 +168,7 @@ def _run_duckdb(url: str, parsed: list[list[Token]], parameters: Mapping[str, st
         connection.execute(f"ATTACH '{location.replace(chr(39), chr(39) * 2)}' AS {catalog}")
         try:
             connection.execute(f"USE {catalog}")
-            return _execute(connection, location, parsed, parameters)
+            return _execute(connection, log, parsed, parameters)
         finally:
             connection.execute("USE memory")
             connection.execute(f"DETACH {catalog}")
@@ -185,7 +188,7 @@ def _session(location: str) -> Any:
     return _SESSIONS[location]
 
 
-def _execute(connection: Any, location: str, parsed: list[list[Token]],
+def _execute(connection: Any, log: Path | None, parsed: list[list[Token]],
              parameters: Mapping[str, str]) -> Table | None:
     import duckdb
 
@@ -202,8 +205,8 @@ def _execute(connection: Any, location: str, parsed: list[list[Token]],
         if written_table(statement) is not None and table is not None \
                 and table.columns == ["Count"] and table.rows:
             count_rows(table.rows[0][0])  # what DuckDB answers a write with
-        if location != ":memory:":
-            log_commit(Path(location), statement)
+        if log is not None:
+            log_commit(log, statement)
     return table
 
 
@@ -230,19 +233,32 @@ def count_rows(count: object) -> None:
         channel.append_line(channel.METRICS, {"name": ROWS_METRIC, "value": _rows_affected[0]})
 
 
-def log_commit(database: Path, statement: list[Token]) -> None:
-    """Append the table a statement wrote to the database's commit log (under its lock)."""
+def commit_log(url: str, environ: Mapping[str, str] = os.environ) -> Path | None:
+    """Where the writes to the warehouse at `url` are logged: `HEADWATER_WAREHOUSE_COMMITS`
+    (a configured warehouse's), else beside a DuckDB file; None for a database in memory."""
+    if environ.get(COMMITS_VARIABLE):
+        return Path(environ[COMMITS_VARIABLE])
+    location = url[len(DUCKDB_PREFIX):] if url.startswith(DUCKDB_PREFIX) else ""
+    if location and location != ":memory:":
+        return Path(location + COMMITS_SUFFIX)
+    return None
+
+
+def log_commit(log: Path, statement: list[Token]) -> None:
+    """Append the table a statement wrote to the commit log `log`."""
     table = written_table(statement)
     if table is not None:
-        log_table(database, table)
+        log_table(log, table)
 
 
-def log_table(database: Path, table: str) -> None:
-    """Append a commit of `table` (`schema.table`) to the database's commit log (under its
-    lock): a SQL statement's, or a model dbt built (`headwater.entrypoints.dbt`)."""
+def log_table(log: Path, table: str) -> None:
+    """Append a commit of `table` (`schema.table`) to the commit log `log`: a SQL statement's,
+    or a model dbt built (`headwater.entrypoints.dbt`). One short line in one write on an
+    appending file, so that writers never interleave."""
+    log.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps({"table": table, "at": time.time()}) + "\n"
-    with database.with_name(database.name + ".commits.jsonl").open("a", encoding="utf-8") as log:
-        log.write(line)
+    with log.open("a", encoding="utf-8") as file:
+        file.write(line)
 
 
 def _run_sqlalchemy(url: str, parsed: list[list[Token]],
@@ -250,6 +266,7 @@ def _run_sqlalchemy(url: str, parsed: list[list[Token]],
     import sqlalchemy  # only for warehouses other than the embedded DuckDB
 
     table = None
+    written: list[list[Token]] = []
     engine = sqlalchemy.create_engine(url)
     try:
         with engine.begin() as connection:
@@ -267,8 +284,13 @@ def _run_sqlalchemy(url: str, parsed: list[list[Token]],
                                   [tuple(r) for r in result.fetchmany(MAX_OUTPUT_ROWS + 1)])
                 elif written_table(statement) is not None:
                     count_rows(result.rowcount)
+                    written.append(statement)
     finally:
         engine.dispose()
+    log = commit_log(url)  # once the transaction committed: a trigger must see the rows
+    if log is not None:
+        for statement in written:
+            log_commit(log, statement)
     return table
 
 

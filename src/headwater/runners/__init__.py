@@ -10,7 +10,7 @@ must not pay for the job models' import (pydantic, ~0.2 s) on every task start.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from headwater.runners.operator import OperatorRunner
     from headwater.runners.script import ScriptRunner
     from headwater.runners.shell import ShellRunner
-    from headwater.runners.sql import SqlRunner, Warehouse
+    from headwater.runners.sql import SqlRunner, Warehouses
     from headwater.runners.wheel import WheelRunner
 
 __all__ = ["DbtRunner", "NotebookRunner", "OperatorRunner", "ScriptRunner", "ShellRunner",
@@ -39,8 +39,7 @@ def __getattr__(name: str) -> object:
 
 
 def runners_by_type(home: Path | None = None,
-                    warehouses: Mapping[str, Warehouse] | None = None,
-                    environ: Mapping[str, str] | None = None,
+                    warehouses: Warehouses | None = None,
                     db_url: str | None = None,
                     run_job_chain: Sequence[int] = ()) -> dict[str, Runner]:
     """A runner for each task type this package can run, keyed by `Task.task_type`.
@@ -49,8 +48,8 @@ def runners_by_type(home: Path | None = None,
         home: headwater's state directory (`HEADWATER_HOME`); the embedded SQL warehouse is
             `<home>/warehouse.duckdb`, task environments live in `<home>/envs/`. None:
             `<job directory>/.headwater/` instead.
-        warehouses: SQL warehouses by `warehouse_id` (headwater.yml's `warehouses`).
-        environ: the engine's environment, where a warehouse's `password_env` is read.
+        warehouses: the SQL warehouses (headwater.yml's `warehouses`, by `warehouse_id`); by
+            default only the embedded one, in `home`.
         db_url: the state store, for the child engines of Run Job tasks (None: no Run Job).
         run_job_chain: the job ids of the Run Job tasks above this engine, outermost first.
     """
@@ -66,8 +65,7 @@ def runners_by_type(home: Path | None = None,
         wheel,
     )
 
-    sql_warehouses = sql.Warehouses(home=home, by_id=dict(warehouses or {}),
-                                    environ=dict(environ or {}))
+    sql_warehouses = warehouses or sql.Warehouses(home=home)
     envs = environments.Environments(home=home)
     runners: dict[str, Runner] = {
         "shell_command_task": shell.ShellRunner(),

@@ -9,7 +9,10 @@ Warehouses (`Warehouses`): `warehouse_id` names one of the warehouses of headwat
 DuckDB file or a SQLAlchemy URL); without one, or with an id headwater does not know (a job
 copied from a workspace), the task runs on the embedded DuckDB file
 `<HEADWATER_HOME or job directory/.headwater>/warehouse.duckdb`. The log says which warehouse
-ran the SQL. The URL reaches the child as `HEADWATER_WAREHOUSE_URL` and its password apart, as
+ran the SQL. The writes to a warehouse other than a DuckDB file (whose log is beside it) are
+logged in `<home>/warehouses/<id>.commits.jsonl` (`HEADWATER_WAREHOUSE_COMMITS`), for
+table-update triggers (`commit_logs`: every log the engine watches).
+The URL reaches the child as `HEADWATER_WAREHOUSE_URL` and its password apart, as
 `HEADWATER_WAREHOUSE_PASSWORD` (a value read from the engine's environment now, or a secret
 reference resolved where the attempt starts), never in argv, which any user of the machine
 may read.
@@ -31,12 +34,15 @@ from headwater.runners.environment import attempt_environment
 from headwater.runners.environments import Environments, PythonRunner
 from headwater.runners.paths import resolve_in_workdir
 
-__all__ = ["NOTICE_VARIABLE", "PASSWORD_VARIABLE", "URL_VARIABLE", "SqlRunner",
-           "Warehouse", "Warehouses"]
+__all__ = ["COMMITS_VARIABLE", "NOTICE_VARIABLE", "PASSWORD_VARIABLE", "URL_VARIABLE",
+           "SqlRunner", "Warehouse", "Warehouses"]
 
 URL_VARIABLE = "HEADWATER_WAREHOUSE_URL"
 PASSWORD_VARIABLE = "HEADWATER_WAREHOUSE_PASSWORD"  # noqa: S105 (a name, not the value)
 NOTICE_VARIABLE = "HEADWATER_WAREHOUSE_NOTICE"
+COMMITS_VARIABLE = "HEADWATER_WAREHOUSE_COMMITS"
+DUCKDB_PREFIX = "duckdb:///"
+COMMITS_SUFFIX = ".commits.jsonl"  # as engine/observers.py reads them
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +64,26 @@ class Warehouses:
 
     def default_url(self, workdir: Path) -> str:
         """`duckdb:///<home>/warehouse.duckdb`, with an absolute path."""
-        home = self.home if self.home is not None else workdir / ".headwater"
-        return f"duckdb:///{os.path.abspath(home / 'warehouse.duckdb')}"
+        return f"duckdb:///{os.path.abspath(self._home(workdir) / 'warehouse.duckdb')}"
+
+    def _home(self, workdir: Path) -> Path:
+        return self.home if self.home is not None else workdir / ".headwater"
+
+    def commit_log(self, warehouse_id: str, workdir: Path) -> Path:
+        """Where the writes to a configured warehouse are logged: beside a DuckDB file, else
+        in the home's `warehouses/` folder."""
+        url = self.by_id[warehouse_id].url
+        location = url[len(DUCKDB_PREFIX):] if url.startswith(DUCKDB_PREFIX) else ""
+        if location and location != ":memory:":
+            return Path(location + COMMITS_SUFFIX)
+        return Path(os.path.abspath(self._home(workdir) / "warehouses" /
+                                    (warehouse_id + COMMITS_SUFFIX)))
+
+    def commit_logs(self, workdir: Path) -> tuple[Path, ...]:
+        """Every commit log a table-update trigger reads: the embedded warehouse's and each
+        configured one's."""
+        embedded = self.default_url(workdir)[len(DUCKDB_PREFIX):] + COMMITS_SUFFIX
+        return (Path(embedded), *(self.commit_log(w, workdir) for w in self.by_id))
 
     def environment(self, warehouse_id: str | None, workdir: Path) -> dict[str, str]:
         """The variables that tell a child which warehouse to use, and the line its log
@@ -69,7 +93,7 @@ class Warehouses:
             InvalidRequest: when the warehouse's password variable is not set.
         """
         if warehouse_id and warehouse_id in self.by_id:
-            return self._configured(warehouse_id, self.by_id[warehouse_id])
+            return self._configured(warehouse_id, self.by_id[warehouse_id], workdir)
         url = self.default_url(workdir)
         if not warehouse_id:
             return {URL_VARIABLE: url}
@@ -77,9 +101,11 @@ class Warehouses:
                 NOTICE_VARIABLE: f"warehouse_id {warehouse_id!r} is not configured in headwater;"
                                  f" running on the embedded warehouse {url}"}
 
-    def _configured(self, warehouse_id: str, warehouse: Warehouse) -> dict[str, str]:
+    def _configured(self, warehouse_id: str, warehouse: Warehouse,
+                    workdir: Path) -> dict[str, str]:
         env = {URL_VARIABLE: warehouse.url,
-               NOTICE_VARIABLE: f"warehouse_id {warehouse_id!r}: {warehouse.url}"}
+               NOTICE_VARIABLE: f"warehouse_id {warehouse_id!r}: {warehouse.url}",
+               COMMITS_VARIABLE: os.fspath(self.commit_log(warehouse_id, workdir))}
         if warehouse.password_secret is not None:
             env[PASSWORD_VARIABLE] = "{{secrets/" + warehouse.password_secret + "}}"
         elif warehouse.password_env is not None:

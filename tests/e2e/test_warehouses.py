@@ -180,3 +180,22 @@ def test_a_wrong_postgresql_password_fails_the_task_with_the_database_s_reason(
     assert "password authentication failed" in result.stdout + result.stderr
     text = logs(tmp_path / ".headwater" / "logs")
     assert "not-the-password" not in text + result.stdout + result.stderr
+
+
+def test_validate_notes_each_warehouse_id_that_headwater_yml_does_not_configure(
+        hw: Cli, tmp_path: Path) -> None:
+    (tmp_path / "headwater.yml").write_text(
+        "warehouses:\n  reporting: {url: 'duckdb:///r.duckdb'}\n")
+    job = write_job(tmp_path / "job.json", [
+        sql("load", "SELECT 1", "reporting"),
+        sql("copied", "SELECT 1", "a1b2c3d4e5f6a7b8"),
+        {"task_key": "each", "for_each_task": {"inputs": "[1]", "task": {
+            "task_key": "each_iteration", **{k: v for k, v in sql(
+                "x", "SELECT 1", "a1b2c3d4e5f6a7b8").items() if k == "sql_task"}}}},
+    ])
+
+    result = hw("validate", str(job), check=True)
+
+    assert "note: warehouse_id 'a1b2c3d4e5f6a7b8' (task 'copied', 'each') is not in " \
+        "headwater.yml's warehouses: its SQL runs on the embedded warehouse" in result.stdout
+    assert "'reporting'" not in result.stdout

@@ -89,10 +89,22 @@ def validate(files: Sequence[Path], target: str | None, var_pairs: Sequence[str]
     if not jobs:  # valid, as for the Databricks CLI: a bundle of pipelines, apps, ...
         click.echo(f"ok: {', '.join(map(str, files))}: no jobs under resources.jobs, so "
                    "nothing for headwater to run")
+    import os
+
+    from headwater.config import load_config
+    from headwater.design.compute import warehouse_users
+
+    configured = load_config(os.environ, Path.cwd()).warehouses
     for job in jobs:
         click.echo(f"ok: {job.defined_in or job.source}: job "
                    f"{job.settings.name or job.resource_name!r} "
                    f"({len(job.settings.tasks)} tasks)")
+        for warehouse, keys in warehouse_users(job.settings).items():
+            if warehouse not in configured:
+                named = ", ".join(map(repr, dict.fromkeys(keys)))
+                click.echo(f"note: warehouse_id {warehouse!r} (task {named}) is not in "
+                           "headwater.yml's warehouses: its SQL runs on the embedded warehouse "
+                           "(.headwater/warehouse.duckdb)")
 
 
 @main.command()

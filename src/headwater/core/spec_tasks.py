@@ -32,7 +32,7 @@ class NotebookTask(Model):
     notebook_path: str
     base_parameters: dict[str, Text] = {}
     source: Source | None = None
-    warehouse_id: str | None = None  # stored, not acted on
+    warehouse_id: str | None = None  # where its %sql cells and sql() run
 
 
 class SparkPythonTask(Model):

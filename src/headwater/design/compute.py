@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from headwater.core.spec import JobSettings
 from headwater.design.words import joined_keys, quoted
 
-__all__ = ["cluster_words", "compute_lines"]
+__all__ = ["cluster_words", "compute_lines", "warehouse_users"]
 
 SHOWN_CLUSTER_KEYS = ("spark_version", "node_type_id", "num_workers", "autoscale")
 
@@ -81,3 +81,19 @@ def cluster_words(spec: Mapping[str, object]) -> str:
 
 def _used_by(keys: list[str]) -> str:
     return f"; used by {joined_keys(keys)}" if keys else "; used by no task"
+
+
+def warehouse_users(settings: JobSettings) -> dict[str, list[str]]:
+    """Each `warehouse_id` the job's tasks name (SQL, notebook, dbt; a for-each's nested task
+    too), with the keys of the tasks naming it, in the job's order."""
+    found: dict[str, list[str]] = {}
+    for task in settings.tasks:
+        nested = task.for_each_task.task if task.for_each_task is not None else None
+        for each in (task, nested):
+            if each is None:
+                continue
+            for payload in (each.sql_task, each.notebook_task, each.dbt_task):
+                warehouse = getattr(payload, "warehouse_id", None)
+                if warehouse:
+                    found.setdefault(warehouse, []).append(task.task_key)
+    return found

@@ -407,22 +407,33 @@ def test_a_run_job_task_names_another_job_of_the_bundle_by_its_id_reference(tmp_
     assert call is not None and call.job_id is None and call.job_name == "[dev ana] leaf"
 
 
+INGEST_AND_REPORT = """
+    bundle: {name: b}
+    targets:
+      TARGET
+    resources:
+      jobs:
+        ingest:
+          name: ingest
+          tasks: [{task_key: t, shell_command_task: {command: "true"}}]
+        report:
+          tasks: [{task_key: t, shell_command_task: {command: "true"}}]
+          TRIGGERS"""
+
+
+def ingest_and_report(tmp_path: Path, target: str, triggers: str) -> Path:
+    """A bundle of the jobs `ingest` and `report`, whose trigger settings are `triggers`."""
+    text = INGEST_AND_REPORT.replace("TARGET", target).replace(
+        "TRIGGERS", textwrap.indent(textwrap.dedent(triggers).strip("\n"), " " * 10).strip())
+    return write(tmp_path, "databricks.yml", text)
+
+
 def test_a_job_completion_trigger_names_a_job_of_the_bundle_by_its_id_reference(
         tmp_path: Path) -> None:
-    root = write(tmp_path, "databricks.yml", """
-        bundle: {name: b}
-        targets:
-          prod: {mode: production}
-        resources:
-          jobs:
-            ingest:
-              name: ingest
-              tasks: [{task_key: t, shell_command_task: {command: "true"}}]
-            report:
-              trigger:
-                job_completion:
-                  jobs: [{job_id: "${resources.jobs.ingest.id}"}, {job_id: "${resources.jobs.ingets.id}"}]
-              tasks: [{task_key: t, shell_command_task: {command: "true"}}]
+    root = ingest_and_report(tmp_path, "prod: {mode: production}", """
+        trigger:
+          job_completion:
+            jobs: [{job_id: "${resources.jobs.ingest.id}"}, {job_id: "${resources.jobs.ingets.id}"}]
         """)
     (problem,) = problems(root, context=BundleContext(user="ana@example.com"))
     assert problem.path == "trigger.job_completion.jobs[1].job_id"
@@ -435,6 +446,25 @@ def test_a_job_completion_trigger_names_a_job_of_the_bundle_by_its_id_reference(
     [monitored] = trigger.job_completion.jobs
     # the job's name, which the trigger looks up where the bundle was deployed
     assert monitored.job_id is None and monitored.job_name == "ingest"
+
+
+def test_each_entry_of_triggers_names_bundle_jobs_and_is_paused_in_development(
+        tmp_path: Path) -> None:
+    root = ingest_and_report(tmp_path, "dev: {mode: development, default: true}", """
+        triggers:
+          - schedule: {quartz_cron_expression: "0 0 6 * * ?", timezone_id: UTC}
+          - job_completion: {jobs: [{job_id: "${resources.jobs.ingest.id}"}]}
+            pause_status: UNPAUSED
+        """)
+
+    jobs = {j.resource_name: j.settings
+            for j in load(root, context=BundleContext(user="ana@example.com")).jobs}
+
+    first, second = jobs["report"].triggers
+    assert first.pause_status == "PAUSED"  # development pauses what does not say otherwise
+    assert second.pause_status == "UNPAUSED"
+    assert second.job_completion is not None
+    assert second.job_completion.jobs[0].job_name == "[dev ana] ingest"
 
 
 def test_workspace_and_git_references_have_local_meanings(tmp_path: Path) -> None:

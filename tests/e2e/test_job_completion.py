@@ -97,3 +97,34 @@ def test_an_upstream_job_that_does_not_exist_or_the_job_itself_is_refused(
             jobs.Task(task_key="t", spark_python_task=jobs.SparkPythonTask(python_file="t.py"))])
     with pytest.raises(InvalidParameterValue, match="cannot wait for its own runs"):
         w.jobs.update(ingest, new_settings=jobs.JobSettings(trigger=monitored(ingest)))
+
+
+def test_the_sdk_s_multiple_triggers_fire_each_on_its_own(
+        server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a job with the multi-trigger list (the SDK's `triggers`): a paused cron schedule,
+    # and the completion of an upstream job
+    w = client(server, monkeypatch)
+    ingest = create(w, "ingest")
+    ledger = tmp_path / "ledger"
+    triggers = [
+        jobs.TriggerConfiguration(schedule=jobs.CronTriggerConfiguration(
+            quartz_cron_expression="0 0 6 * * ?", timezone_id="UTC"),
+            pause_status=jobs.PauseStatus.PAUSED),
+        jobs.TriggerConfiguration(job_completion=monitored(ingest).job_completion)]
+    report_id = create(w, "report", f'echo "$TYPE" >> {ledger}',
+                       triggers=[t.as_dict() for t in triggers])
+    settings = w.jobs.get(report_id).settings
+    assert settings is not None and settings.triggers == triggers  # read back as written
+
+    # When the upstream job succeeds
+    w.jobs.run_now_and_wait(ingest, timeout=timedelta(minutes=2))
+
+    # Then its entry started the report; the paused schedule started nothing
+    wait_for_runs(w, report_id, 1)
+    [run] = report_runs(w, report_id)
+    assert run.trigger == jobs.TriggerType.JOB_COMPLETION
+    # And an entry naming a job that does not exist is refused at its path
+    with pytest.raises(InvalidParameterValue,
+                       match=r"triggers\[0\].job_completion.jobs\[0\].job_id: job 999 does"):
+        w.jobs.update(report_id, new_settings=jobs.JobSettings(triggers=[
+            jobs.TriggerConfiguration(job_completion=monitored(999).job_completion)]))

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from engine_world import World, step_until
 
+from headwater.core.spec import JobSettings
 from headwater.testing import Outcome
 
 
@@ -116,3 +117,39 @@ def test_scheduled_runs_obey_max_concurrent_runs(world: World) -> None:
 
     lives = [str(world.store.load_run(r).state.life_cycle) for r in runs_of(world, job.job_id)]
     assert lives == ["RUNNING", "SKIPPED", "SKIPPED"]
+
+
+def test_each_of_a_job_s_triggers_fires_on_its_own_and_pauses_on_its_own(world: World) -> None:
+    # Given a job with the multi-trigger list: every minute, and on commits to a table
+    job = world.job(tasks=1, max_concurrent_runs=10, triggers=[
+        {"periodic": {"interval": 1, "unit": "MINUTES"}},
+        {"table_update": {"table_names": ["bronze.orders"]}}])
+    engines = [world.engine(f"e{i}", schedules=True) for i in range(2)]
+    start = world.clock.now()
+    step_until(lambda: world.clock.now() >= start + timedelta(seconds=5), *engines)
+
+    # When a minute passes and a commit arrives
+    with (world.tmp_path / "warehouse.duckdb.commits.jsonl").open("a") as log:
+        log.write(json.dumps({"table": "bronze.orders", "at": 2}) + "\n")
+    step_until(lambda: world.clock.now() >= start + timedelta(seconds=65), *engines)
+
+    # Then each trigger started its own run, once for both engines
+    triggers = sorted(str(world.store.load_run(r).trigger) for r in runs_of(world, job.job_id))
+    assert triggers == ["PERIODIC", "TABLE"]
+
+    # And with the periodic entry paused, the table entry still fires
+    settings = dict(world.store.get_job(job.job_id).settings)
+    settings["triggers"] = [{**settings["triggers"][0], "pause_status": "PAUSED"},
+                            settings["triggers"][1]]
+    world.service.reset_job(job.job_id, JobSettings.model_validate(settings))
+    paused = world.clock.now()
+    with (world.tmp_path / "warehouse.duckdb.commits.jsonl").open("a") as log:
+        log.write(json.dumps({"table": "bronze.orders", "at": 3}) + "\n")
+    step_until(lambda: world.clock.now() >= paused + timedelta(seconds=130), *engines)
+    later = [str(world.store.load_run(r).trigger) for r in runs_of(world, job.job_id)][2:]
+    assert later == ["TABLE"]
+
+    # And pausing the job pauses every entry
+    world.service.set_paused(job.job_id, True)
+    assert {t["pause_status"] for t in world.store.get_job(job.job_id).settings["triggers"]} \
+        == {"PAUSED"}

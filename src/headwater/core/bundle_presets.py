@@ -136,8 +136,9 @@ def apply_presets(job: ComposedJob, presets: Presets) -> None:
         tags.update({k: v for k, v in presets.tags.items() if not tags.get(k)})
     if presets.jobs_max_concurrent_runs and not data.get("max_concurrent_runs"):
         data["max_concurrent_runs"] = presets.jobs_max_concurrent_runs
-    for key in ("schedule", "trigger", "continuous"):
-        section = data.get(key)
+    entries = data.get("triggers")  # the multi-trigger list: each entry has its own status
+    sections = [data.get(key) for key in ("schedule", "trigger", "continuous")]
+    for section in [*sections, *(entries if isinstance(entries, list) else [])]:
         if (
             presets.trigger_pause_status
             and isinstance(section, dict)

@@ -43,10 +43,13 @@ def resolve_job_references(
 
 def _job_namings(data: Mapping[str, object]) -> Iterator[tuple[Loc, dict[str, object]]]:
     """The mappings whose `job_id` may name another job: run-job tasks, monitored jobs."""
-    completion = as_mapping(as_mapping(data.get("trigger")).get("job_completion"))
-    for index, item in enumerate(as_list(completion.get("jobs"))):
-        if isinstance(item, dict):
-            yield ("trigger", "job_completion", "jobs", index), item
+    triggers: list[tuple[Loc, object]] = [(("trigger",), data.get("trigger")), *(
+        (("triggers", index), entry) for index, entry in enumerate(as_list(data.get("triggers"))))]
+    for at, trigger in triggers:
+        completion = as_mapping(as_mapping(trigger).get("job_completion"))
+        for index, item in enumerate(as_list(completion.get("jobs"))):
+            if isinstance(item, dict):
+                yield (*at, "job_completion", "jobs", index), item
     for index, item in enumerate(as_list(data.get("tasks"))):
         task = as_mapping(item)
         nested = as_mapping(as_mapping(task.get("for_each_task")).get("task"))

@@ -16,7 +16,6 @@ from headwater.core.checks_git import check_git
 from headwater.core.checks_inputs import check_inputs
 from headwater.core.checks_refs import check_references
 from headwater.core.checks_triggers import check_trigger
-from headwater.core.cron import CronError, parse_cron, time_zone
 from headwater.core.git_source import reads_git
 from headwater.core.graph import find_cycle
 from headwater.core.job_paths import (
@@ -345,19 +344,6 @@ def _clusters(settings: JobSettings) -> Iterator[Finding]:
                 "under `job_clusters:` with its `new_cluster`")
 
 
-def _schedule(settings: JobSettings) -> Iterator[Finding]:
-    """The cron expression and the time zone, as Quartz reads them (Quartz would run an
-    unknown zone as GMT without a word: headwater refuses it)."""
-    schedule = settings.schedule
-    if schedule is None:
-        return
-    for field, check in (("quartz_cron_expression", parse_cron), ("timezone_id", time_zone)):
-        try:
-            check(getattr(schedule, field))
-        except CronError as error:
-            yield f"schedule.{field}", error.message
-
-
 def _inputs(settings: JobSettings) -> Iterator[Finding]:
     return check_inputs(settings, iter_tasks(settings))
 
@@ -389,7 +375,6 @@ _CHECKS: tuple[Callable[[JobSettings], Iterable[Finding]], ...] = (
     _environment_variables,
     _libraries,
     _clusters,
-    _schedule,
     check_trigger,
     _inputs,
     _dbt_tasks,

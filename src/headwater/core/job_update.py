@@ -51,9 +51,12 @@ def paused_changes(job_id: int, settings: Mapping[str, Any], paused: bool
     """The `new_settings` that pause (or unpause) a job's schedule, trigger and continuous
     settings; `InvalidState` for a job that has none of them."""
     status = "PAUSED" if paused else "UNPAUSED"
-    changes = {name: {**settings[name], "pause_status": status}
-               for name in ("schedule", "trigger", "continuous")
-               if settings.get(name) is not None}
+    changes: dict[str, Any] = {name: {**settings[name], "pause_status": status}
+                               for name in ("schedule", "trigger", "continuous")
+                               if settings.get(name) is not None}
+    if settings.get("triggers"):  # the multi-trigger list: every entry
+        changes["triggers"] = [{**entry, "pause_status": status}
+                               for entry in settings["triggers"]]
     if not changes:
         raise InvalidState(f"Job {job_id} has no schedule, trigger or continuous run to "
                            "pause or unpause.")

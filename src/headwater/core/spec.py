@@ -50,6 +50,7 @@ from headwater.core.spec_job import (
     Permission,
     QueueSettings,
     RunAs,
+    TriggerConfiguration,
     TriggerSettings,
 )
 from headwater.core.spec_libraries import Library
@@ -179,7 +180,7 @@ class JobSettings(Model):
     parameters: list[JobParameter] = []
     schedule: CronSchedule | None = None
     trigger: TriggerSettings | None = None
-    triggers: list[dict[str, object]] = []  # the newer multi-trigger list: stored, not acted on
+    triggers: list[TriggerConfiguration] = []  # the multi-trigger preview: any entry fires
     continuous: Continuous | None = None
     queue: QueueSettings | None = None
     max_concurrent_runs: Annotated[StrictInt, Field(ge=0, le=1000)] | None = None

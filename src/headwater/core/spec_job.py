@@ -174,6 +174,22 @@ class Continuous(Model):
     maintenance_window: dict[str, object] | None = None  # stored, not acted on
 
 
+class CronTrigger(Model):
+    """A cron schedule as one entry of `triggers` (its pause status is the entry's)."""
+
+    quartz_cron_expression: str
+    timezone_id: str
+
+
+class TriggerConfiguration(TriggerSettings):
+    """One entry of the multi-trigger list `triggers` (a Lakeflow preview): exactly one kind
+    (a legacy trigger's, or a cron schedule, or continuous), paused or not on its own. A run
+    starts when any active entry fires."""
+
+    schedule: CronTrigger | None = None
+    continuous: Continuous | None = None
+
+
 class QueueSettings(Model):
     """Queue runs over `max_concurrent_runs` instead of skipping them."""
 

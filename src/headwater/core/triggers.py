@@ -24,6 +24,10 @@ evaluate the same trigger at once start one run between them, not one each.
   succeeds resets that.
 
 A paused schedule or trigger fires nothing; unpausing starts it afresh from that moment.
+
+A job with the multi-trigger list `triggers` (a Lakeflow preview) has one trigger per entry,
+each decided, paused and remembered on its own as if the job had only that one
+(`trigger_views`): a run starts when any of them fires.
 """
 
 from __future__ import annotations
@@ -37,10 +41,12 @@ from headwater.core.cron import next_fire_times
 from headwater.core.spec import JobSettings
 from headwater.core.spec_common import PauseStatus
 from headwater.core.spec_job import (
+    CronSchedule,
     FileArrivalTrigger,
     PeriodicUnit,
     TableUpdateCondition,
     TableUpdateTrigger,
+    TriggerSettings,
 )
 from headwater.core.trigger_info import normal_table
 
@@ -88,6 +94,29 @@ class TriggerState:
     failures: int = 0  # continuous: runs that failed in a row
     counted: int = 0  # continuous: the last run whose result `failures` counts
     upstream: Mapping[str, Any] = field(default_factory=dict)  # job completion: per job
+
+
+def trigger_views(settings: JobSettings) -> list[JobSettings]:
+    """The job once per trigger it has, each with only that one: itself for a job with the
+    legacy `schedule`, `trigger` or `continuous` (or none); one per entry of `triggers`,
+    the entry's pause status on its schedule, trigger or continuous."""
+    if not settings.triggers:
+        return [settings]
+    views = []
+    for entry in settings.triggers:
+        paused = entry.pause_status
+        schedule = None if entry.schedule is None else CronSchedule(
+            quartz_cron_expression=entry.schedule.quartz_cron_expression,
+            timezone_id=entry.schedule.timezone_id, pause_status=paused)
+        kinds = {kind: getattr(entry, kind) for kind in TRIGGER_KINDS}
+        trigger = TriggerSettings(**kinds, pause_status=paused) \
+            if any(v is not None for v in kinds.values()) else None
+        continuous = None if entry.continuous is None else \
+            entry.continuous.model_copy(update={"pause_status": paused})
+        views.append(settings.model_copy(update={
+            "schedule": schedule, "trigger": trigger, "continuous": continuous,
+            "triggers": []}))
+    return views
 
 
 def active_trigger(settings: JobSettings) -> tuple[str, str] | None:
@@ -305,9 +334,30 @@ def state_from_dict(body: Mapping[str, Any]) -> TriggerState:
                         body.get("counted", 0), dict(body.get("upstream") or {}))
 
 
+def states_from_body(body: Mapping[str, Any] | None, count: int) -> list[TriggerState | None]:
+    """The state of each of a job's `count` triggers (`trigger_views`) from its stored body:
+    one state for a job with one trigger, `{"triggers": [...]}` for the multi-trigger list (a
+    state stored for other settings is kept here and started afresh by `fresh_state`)."""
+    if body is None:
+        return [None] * count
+    entries = list(body["triggers"]) if "triggers" in body else [body]
+    entries = (entries + [None] * count)[:count]
+    return [None if entry is None else state_from_dict(entry) for entry in entries]
+
+
+def states_to_body(states: list[TriggerState | None], multi: bool) -> dict[str, Any]:
+    """The body `states_from_body` reads: the one state of a job with one trigger (which
+    must be set), or the list of a multi-trigger job's."""
+    if not multi:
+        assert states[0] is not None
+        return state_to_dict(states[0])
+    return {"triggers": [None if state is None else state_to_dict(state) for state in states]}
+
+
 __all__ = [
     "CONTINUOUS", "FILE_ARRIVAL", "JOB_COMPLETION", "PERIODIC", "SCHEDULE", "TABLE_UPDATE",
     "TRIGGER_KINDS", "Fire", "LastRun",
     "TriggerState", "active_trigger", "changes_due", "clock_due", "continuous_due",
     "fresh_state", "next_fire_time", "normal_table", "state_from_dict", "state_to_dict",
+    "states_from_body", "states_to_body", "trigger_views",
 ]

@@ -18,6 +18,7 @@ from headwater.core.admission import Limits
 from headwater.core.plan import build_plan
 from headwater.core.spec import JobSettings, RunIf, Task
 from headwater.core.spec_common import PauseStatus
+from headwater.core.triggers import trigger_views
 from headwater.design.alerts import AlertRule, alert_notes, alert_rules
 from headwater.design.compute import compute_lines
 from headwater.design.schedule_words import next_fire_words
@@ -248,7 +249,10 @@ def _schedules(
 
 
 def _schedule_words(settings: JobSettings, now: datetime | None) -> str:
-    """When the job runs, and for an unpaused cron schedule the next fire times after `now`."""
+    """When the job runs, and for an unpaused cron schedule the next fire times after `now`
+    (for each one among its `triggers`)."""
+    if settings.triggers:
+        return " or ".join(_schedule_words(view, now) for view in trigger_views(settings))
     words, schedule = timing_words(settings), settings.schedule
     if now is None or schedule is None or schedule.pause_status == PauseStatus.PAUSED:
         return words

@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterator
 
 from headwater.core.checks import format_path
 from headwater.core.spec import JobSettings, PauseStatus, RunIf, Task
+from headwater.core.triggers import trigger_views
 from headwater.core.whatif_sweep import every_failure
 from headwater.design.lint_rules import (
     DEFAULT_MAX_LINES,
@@ -288,7 +289,8 @@ def _check_failures_handled(settings: JobSettings) -> Iterator[Finding]:
 def _check_production(
     subject: LintSubject, target: str, settings: JobSettings
 ) -> Iterator[Finding]:
-    timings = [settings.schedule, settings.trigger, settings.continuous]
+    timings = [timing for view in trigger_views(settings)
+               for timing in (view.schedule, view.trigger, view.continuous)]
     present = [timing for timing in timings if timing is not None]
     if not present:
         message = (f"job {subject.resource_name!r} has no schedule or trigger in target "

@@ -19,6 +19,7 @@ from headwater.core.spec import (
     TriggerSettings,
 )
 from headwater.core.spec_job import JobCompletionStatus, JobCompletionTrigger
+from headwater.core.triggers import trigger_views
 from headwater.design.schedule_words import duration_words, millis_words, schedule_in_words
 
 __all__ = [
@@ -238,7 +239,10 @@ def _completion_words(completion: JobCompletionTrigger) -> str:
 
 
 def timing_words(settings: JobSettings) -> str:
-    """When the job runs: its schedule, trigger or continuous mode in words."""
+    """When the job runs: its schedule, trigger or continuous mode in words (each of its
+    `triggers`, joined by "or": any of them starts a run)."""
+    if settings.triggers:
+        return " or ".join(timing_words(view) for view in trigger_views(settings))
     found = []
     if settings.schedule is not None:
         found.append(_cron_words(settings.schedule))

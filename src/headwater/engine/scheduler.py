@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,8 +45,9 @@ from headwater.core.triggers import (
     continuous_due,
     fresh_state,
     normal_table,
-    state_from_dict,
-    state_to_dict,
+    states_from_body,
+    states_to_body,
+    trigger_views,
 )
 from headwater.engine.observers import WarehouseCommits, watched_files
 from headwater.engine.workdirs import job_folder
@@ -64,13 +65,24 @@ PAUSED = "paused"  # the state of a paused trigger: unpaused, it starts afresh
 
 @dataclass
 class _Watched:
-    """One job with a trigger, as the scheduler last read it."""
+    """One job with a trigger (or several: `triggers`), as the scheduler last read it."""
 
     job: JobRecord
     settings: JobSettings
     version: int = 0  # of its stored trigger state (0: none stored yet)
-    state: TriggerState | None = None
-    problem: str = ""  # the last error its trigger gave, logged once
+    states: list[TriggerState | None] = field(default_factory=list)  # one per view
+    problems: dict[int, str] = field(default_factory=dict)  # the last error of each, logged once
+
+    def __post_init__(self) -> None:
+        self.views = trigger_views(self.settings)  # the job once per trigger, with only it
+        self.multi = bool(self.settings.triggers)
+        self.states = self.states or [None] * len(self.views)
+
+    def body(self, index: int, state: TriggerState) -> dict[str, Any]:
+        """What to store once trigger `index` is in `state`."""
+        states = list(self.states)
+        states[index] = state
+        return states_to_body(states, self.multi)
 
 
 @dataclass
@@ -125,44 +137,54 @@ class Scheduler:
         for job_id, watched in found.items():
             version, body = stored.get(job_id, (0, None))
             watched.version = version
-            watched.state = None if body is None else state_from_dict(body)
+            watched.states = states_from_body(body, len(watched.views))
         self.watched = found
 
     def look(self, watched: _Watched, now: datetime) -> None:
-        """Decide for one job; store what changed, start the run if it fires."""
-        state = fresh_state(watched.settings, watched.state, now, watched.job.created_time)
+        """Decide for each trigger of one job; store what changed, start a run if one fires."""
+        for index in range(len(watched.views)):
+            self.look_at(watched, index, now)
+
+    def look_at(self, watched: _Watched, index: int, now: datetime) -> None:
+        """Decide for the job's trigger `index`."""
+        view, known = watched.views[index], watched.states[index]
+        state = fresh_state(view, known, now, watched.job.created_time)
         if state is None:  # paused: forget, so that unpausing starts afresh from then
-            if watched.state is not None and watched.state.kind != PAUSED:
-                self.store_state(watched, TriggerState(PAUSED, "", since=now), now)
+            if known is not None and known.kind != PAUSED:
+                self.store_state(watched, index, TriggerState(PAUSED, "", since=now), now)
             return
         try:
-            new, fire = self.decide(watched, state, now)
+            new, fire = self.decide(watched, view, state, now)
         except (HeadwaterError, OSError) as error:
-            if str(error) != watched.problem:
-                watched.problem = str(error)
+            if str(error) != watched.problems.get(index):
+                watched.problems[index] = str(error)
                 log.error("job %s: its trigger cannot be evaluated: %s", watched.job.job_id,
                           error, extra={"job_id": watched.job.job_id})
             return
-        if fire is None and new == watched.state:
+        if fire is None and new == known:
             return
         if fire is None:
-            self.store_state(watched, new, now)
-        elif self.fire(watched, fire, state_to_dict(new)):
-            watched.version, watched.state = watched.version + 1, new
+            self.store_state(watched, index, new, now)
+            return
+        if watched.multi:  # each entry's fires are its own: two entries may fire at once
+            fire = replace(fire, key=f"triggers[{index}] {fire.key}")
+        if self.fire(watched, fire, watched.body(index, new)):
+            watched.version, watched.states[index] = watched.version + 1, new
         else:
             self.next_refresh = now  # another engine moved first: read its state again
 
-    def store_state(self, watched: _Watched, state: TriggerState, now: datetime) -> None:
+    def store_state(self, watched: _Watched, index: int, state: TriggerState,
+                    now: datetime) -> None:
         """Remember a trigger's new state, unless another engine changed it first."""
         if self.store.save_trigger_state(watched.job.job_id, watched.version,
-                                         state_to_dict(state)):
-            watched.version, watched.state = watched.version + 1, state
+                                         watched.body(index, state)):
+            watched.version, watched.states[index] = watched.version + 1, state
         else:
             self.next_refresh = now
 
-    def decide(self, watched: _Watched, state: TriggerState,
+    def decide(self, watched: _Watched, settings: JobSettings, state: TriggerState,
                now: datetime) -> tuple[TriggerState, Fire | None]:
-        settings, kind = watched.settings, state.kind
+        kind = state.kind
         if kind in (SCHEDULE, PERIODIC):
             return clock_due(settings, state, now)
         if kind == FILE_ARRIVAL:
@@ -249,7 +271,8 @@ class Scheduler:
 
 
 def _may_trigger(settings: Mapping[str, Any]) -> bool:
-    return any(settings.get(name) is not None for name in ("schedule", "trigger", "continuous"))
+    return any(settings.get(name) is not None for name in ("schedule", "trigger", "continuous")) \
+        or bool(settings.get("triggers"))
 
 
 __all__ = ["Scheduler"]

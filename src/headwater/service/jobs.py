@@ -21,7 +21,7 @@ from headwater.core.permissions import Action, Grant, Level, checked, owner_of
 from headwater.core.plan import build_plan
 from headwater.core.spec import JobSettings
 from headwater.core.spec_common import INT32_MAX
-from headwater.core.triggers import next_fire_time, state_from_dict
+from headwater.core.triggers import next_fire_time, states_from_body, trigger_views
 from headwater.errors import Conflict, InvalidRequest, NotFound
 from headwater.ports import Clock, JobRecord, Store
 from headwater.service.access import AccessMixin, declared_grants
@@ -98,11 +98,15 @@ class JobsMixin(AccessMixin):
         """`InvalidRequest` when a job-completion trigger names by id a job that does not
         exist, or the job itself (each of its runs would start the next, forever);
         `PermissionDenied` for a job the caller may not view."""
+        for at, view in trigger_paths(settings):
+            self._check_monitored(view, at, job_id)
+
+    def _check_monitored(self, settings: JobSettings, at: str, job_id: int | None) -> None:
         completion = settings.trigger.job_completion if settings.trigger else None
         for index, monitored in enumerate(completion.jobs if completion else []):
             if not monitored.job_id:
                 continue  # a name of the same bundle: looked up when the trigger looks
-            where = f"trigger.job_completion.jobs[{index}].job_id"
+            where = f"{at}.job_completion.jobs[{index}].job_id"
             upstream = int(monitored.job_id)
             if upstream == job_id:
                 raise InvalidRequest(f"{where}: a job cannot wait for its own runs to end; "
@@ -145,11 +149,17 @@ class JobsMixin(AccessMixin):
         with `include_trigger_state`, what its job-completion trigger saw of each job."""
         job = self.get_job(job_id)
         stored = self.store.trigger_states([job_id]).get(job_id)
-        state = None if stored is None else state_from_dict(stored[1])
         settings = JobSettings.model_validate(dict(job.settings))
-        document = job_json(job, next_fire=next_fire_time(settings, state, self.clock.now()))
-        if include_trigger_state and settings.trigger and settings.trigger.job_completion:
-            document["trigger_state"] = trigger_state_json(settings, state)
+        views = trigger_views(settings)
+        states = states_from_body(None if stored is None else stored[1], len(views))
+        now = self.clock.now()
+        fires = [t for t in (next_fire_time(v, s, now) for v, s in zip(views, states, strict=True))
+                 if t is not None]
+        document = job_json(job, next_fire=min(fires, default=None))
+        watched = [(v, s) for v, s in zip(views, states, strict=True)
+                   if v.trigger and v.trigger.job_completion]
+        if include_trigger_state and watched:  # the first job-completion trigger's
+            document["trigger_state"] = trigger_state_json(*watched[0])
         return document
 
     def get_job(self, job_id: int) -> JobRecord:
@@ -199,4 +209,13 @@ def _body(settings: JobSettings) -> dict[str, Any]:
     return settings.model_dump(mode="json", exclude_none=True)
 
 
+def trigger_paths(settings: JobSettings) -> list[tuple[str, JobSettings]]:
+    """Each trigger of the job with where it is written: `trigger`, or `triggers[i]`."""
+    views = trigger_views(settings)
+    if not settings.triggers:
+        return [("trigger", views[0])]
+    return [(f"triggers[{index}]", view) for index, view in enumerate(views)]
+
+
 __all__ = ["JobsMixin"]
+

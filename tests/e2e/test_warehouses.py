@@ -199,3 +199,48 @@ def test_validate_notes_each_warehouse_id_that_headwater_yml_does_not_configure(
     assert "note: warehouse_id 'a1b2c3d4e5f6a7b8' (task 'copied', 'each') is not in " \
         "headwater.yml's warehouses: its SQL runs on the embedded warehouse" in result.stdout
     assert "'reporting'" not in result.stdout
+
+
+def test_warehouses_list_and_check_say_which_answer_without_showing_a_password(
+        hw: Cli, tmp_path: Path) -> None:
+    (tmp_path / "headwater.yml").write_text(
+        "warehouses:\n"
+        "  reporting: {url: 'duckdb:///r.duckdb'}\n"
+        f"  nowhere: {{url: 'sqlite:///{tmp_path}/missing/folder/x.db'}}\n"
+        "  pg: {url: 'postgresql+psycopg://etl@127.0.0.1:9/analytics', password_env: PG_PW}\n")
+
+    listed = hw("warehouses", "list", check=True).stdout
+    checked = hw("warehouses", "check", "reporting", "nowhere", "pg",
+                 extra_env={"PG_PW": "pw-never-shown"})
+    unknown = hw("warehouses", "check", "reportng")
+
+    assert f"(embedded)  duckdb:///{tmp_path / '.headwater' / 'warehouse.duckdb'}" in listed
+    assert "pg  postgresql+psycopg://etl@127.0.0.1:9/analytics  (password from $PG_PW)" \
+        in listed
+    lines = checked.stdout.splitlines()
+    assert checked.returncode == 1
+    assert lines[0].startswith("reporting: ok (") and lines[0].endswith(
+        f"ms): duckdb:///{tmp_path / 'r.duckdb'}")
+    assert lines[1].startswith(f"nowhere: FAILED: sqlite:///{tmp_path}/missing/folder/x.db: "
+                               "connecting to or committing on the warehouse: OperationalError")
+    assert lines[2].startswith("pg: FAILED: postgresql+psycopg://etl@127.0.0.1:9/analytics: "
+                               "connecting to or committing on the warehouse")
+    assert "pw-never-shown" not in checked.stdout + checked.stderr
+    assert unknown.returncode == 1
+    assert "headwater.yml has no warehouse 'reportng' (did you mean 'reporting'?)" \
+        in unknown.stderr
+
+
+def test_warehouses_check_finds_a_wrong_postgresql_password_before_a_job_does(
+        hw: Cli, tmp_path: Path, postgres_schema: tuple[str, str, str]) -> None:
+    url, password, _ = postgres_schema
+    (tmp_path / "headwater.yml").write_text(
+        f"warehouses:\n  pg: {{url: \"{url}\", password_env: PG_PW}}\n")
+
+    right = hw("warehouses", "check", "pg", extra_env={"PG_PW": password})
+    wrong = hw("warehouses", "check", "pg", extra_env={"PG_PW": "not-it"})
+
+    assert right.returncode == 0, right.stdout + right.stderr
+    assert right.stdout.startswith("pg: ok (")
+    assert wrong.returncode == 1 and "password authentication failed" in wrong.stdout
+    assert password not in right.stdout + wrong.stdout

@@ -65,6 +65,9 @@ COMMANDS = {
     "sql": ("headwater.cli.ops:sql", "Run one read-only SQL statement against the state "
             "store and print the rows."),
     "tokens": ("headwater.cli.tokens:tokens", "The API's tokens: create, list, revoke."),
+    "warehouses": ("headwater.cli.warehouses:warehouses",
+                   "The SQL warehouses a task's warehouse_id names: list them, check each "
+                   "answers."),
 }
 
 

@@ -37,7 +37,7 @@ import re
 import sys
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -269,7 +269,7 @@ def _run_sqlalchemy(url: str, parsed: list[list[Token]],
     written: list[list[Token]] = []
     engine = sqlalchemy.create_engine(url)
     try:
-        with engine.begin() as connection:
+        with _connection_problems(sqlalchemy), engine.begin() as connection:
             for number, statement in enumerate(parsed, start=1):
                 sql, names = bind(statement, lambda n: f":{n}", colon="\\:")
                 try:
@@ -292,6 +292,17 @@ def _run_sqlalchemy(url: str, parsed: list[list[Token]],
         for statement in written:
             log_commit(log, statement)
     return table
+
+
+@contextlib.contextmanager
+def _connection_problems(sqlalchemy: Any) -> Iterator[None]:
+    """A failure to connect or to commit as a `SqlProblem` with the database's own words (a
+    statement's failure is one already, naming the statement)."""
+    try:
+        yield
+    except sqlalchemy.exc.DBAPIError as error:
+        raise SqlProblem(f"connecting to or committing on the warehouse: "
+                         f"{type(error.orig).__name__}: {error.orig}".strip()) from None
 
 
 def run_script(url: str, text: str, parameters: Mapping[str, str],

@@ -45,3 +45,21 @@ def test_a_run_may_queue_when_its_job_skips_and_skip_when_its_job_queues(server:
     assert settings["queue"] == {"enabled": False}
     for run_id in (busy, busy_too, waiting):
         server.call("POST", "/api/2.2/jobs/runs/cancel", {"run_id": run_id}, token=token)
+
+
+def test_a_performance_target_is_checked_and_has_no_effect_without_serverless(
+        server: Server) -> None:
+    token = server.token("fast")
+    job = server.call("POST", "/api/2.2/jobs/create", {
+        "name": "quick", "tasks": [{"task_key": "t", "shell_command_task": {
+            "command": "true"}}]}, token=token).body
+
+    accepted = server.call("POST", "/api/2.2/jobs/run-now",
+                           {**job, "performance_target": "PERFORMANCE_OPTIMIZED"}, token=token)
+    wrong = server.call("POST", "/api/2.2/jobs/run-now",
+                        {**job, "performance_target": "FASTEST"}, token=token)
+
+    assert accepted.status == 200 and accepted.body["run_id"] > 0
+    assert wrong.status == 400
+    assert wrong.body["message"].startswith("$.performance_target: Input should be "
+                                            "'PERFORMANCE_OPTIMIZED' or 'STANDARD'")

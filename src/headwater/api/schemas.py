@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from headwater.api.errors import ApiError, validation_message
 from headwater.core.spec_common import INT32_MAX
+from headwater.core.spec_job import PerformanceTarget
 from headwater.core.task_parameters import given
 from headwater.service.runs import MAX_TOKEN
 
@@ -68,6 +69,8 @@ class RunNow(_Request):
     jar_params: list[str] | None = None
     spark_submit_params: list[str] | None = None
     pipeline_params: dict[str, Any] | None = None
+    # Serverless compute's performance mode: checked, and without effect (no serverless here)
+    performance_target: PerformanceTarget | None = None
 
     def task_parameters(self) -> dict[str, Any]:
         """The legacy task parameters sent, by kind."""
@@ -90,6 +93,7 @@ class Repair(_Request):
     rerun_dependent_tasks: bool | None = None
     latest_repair_id: Id | None = None
     job_parameters: Parameters | None = None
+    performance_target: PerformanceTarget | None = None  # as run-now's: without effect
 
 
 class Reset(_Request):

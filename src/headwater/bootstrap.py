@@ -27,7 +27,7 @@ from headwater.notify.outbox import OutboxSender, Router, start_sender
 from headwater.runners import runners_by_type
 from headwater.runners.sql import Warehouse, Warehouses
 from headwater.runtime.dbfs import DBFS_VARIABLE
-from headwater.runtime.secret_store import SECRETS_VARIABLE, SecretStore
+from headwater.runtime.secret_store import SECRETS_VARIABLE, SecretStore, with_secret_references
 from headwater.service import Service
 from headwater.store import SqlStore, open_store
 
@@ -119,6 +119,25 @@ def warehouses(settings: Settings, config: HeadwaterConfig) -> Warehouses:
     return Warehouses(home=settings.home, environ=os.environ, by_id={
         name: Warehouse(w.url, w.password_env, w.password_secret)
         for name, w in config.warehouses.items()})
+
+
+def probe_warehouse(settings: Settings, config: HeadwaterConfig,
+                    warehouse_id: str | None) -> tuple[str, str | None]:
+    """Connect to a warehouse (None: the embedded one) as a task would, from this process's
+    environment and secret scopes, and run `SELECT 1`: its URL (never with its password) and
+    why it did not answer (None when it did)."""
+    from headwater.entrypoints.sql import run_script, warehouse_url
+
+    found = warehouses(settings, config)
+    url = found.by_id[warehouse_id].url if warehouse_id else found.default_url(Path.cwd())
+    try:
+        env = {**found.environment(warehouse_id, Path.cwd()),
+               SECRETS_VARIABLE: str(settings.secrets_dir.absolute())}
+        env = with_secret_references(env)
+        run_script(warehouse_url(env), "SELECT 1", {})
+    except Exception as error:  # any failure is the answer, reported
+        return url, str(error)
+    return url, None
 
 
 def dask_executor(settings: Settings, config: HeadwaterConfig,

@@ -1,7 +1,7 @@
 """run-now's legacy task parameters (`notebook_params`, `python_params`) through the real
 databricks-sdk against a `headwater server`: they reach the notebook's widgets and the script's
-argv for that run only, a repair keeps them, `runs/get` echoes them, and what headwater would
-ignore is refused; `headwater run` takes them as `databricks bundle run` does."""
+argv for that run only, a repair keeps them or changes them, `runs/get` echoes them, and what
+headwater would ignore is refused; `headwater run` takes them as `databricks bundle run` does."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tests.servers import Server
 
 from .conftest import Cli, sdk_client
 from .conftest import write_job as write_job_file
+from .test_run import run_id_of
 
 NOTEBOOK = """\
 # Databricks notebook source
@@ -63,6 +64,24 @@ def test_legacy_parameters_reach_the_tasks_of_one_run_and_its_repair(
     w.jobs.repair_run(run.run_id, rerun_tasks=["report"]).result(timeout=timedelta(minutes=2))
     assert (tmp_path / "script.out").read_text() == "--day 2026-11-30"
 
+    # And a repair may change them: a map goes over the run's, a list replaces it
+    (tmp_path / "script.out").unlink()
+    repaired = w.jobs.repair_run(run.run_id, rerun_tasks=["load", "report"],
+                                 latest_repair_id=w.jobs.get_run(
+                                     run.run_id, include_history=True).repair_history[-1].id,
+                                 notebook_params={"table": "returns"},
+                                 python_params=["--day", "2026-12-01"]
+                                 ).result(timeout=timedelta(minutes=2))
+    assert (tmp_path / "notebook.out").read_text() == "returns 2026-11-30"
+    assert (tmp_path / "script.out").read_text() == "--day 2026-12-01"
+    assert repaired.overriding_parameters is not None
+    assert repaired.overriding_parameters.notebook_params == {"day": "2026-11-30",
+                                                              "table": "returns"}
+    # And one headwater would ignore is refused, naming it
+    with pytest.raises(InvalidParameterValue, match="sql_params: the job has no sql_task"):
+        w.jobs.repair_run(run.run_id, rerun_tasks=["report"], sql_params={"a": "b"},
+                          latest_repair_id=repaired.repair_history[-1].id)  # type: ignore[index]
+
     # And the next run without them has the job's own values
     w.jobs.run_now_and_wait(job_id, timeout=timedelta(minutes=2))
     assert (tmp_path / "notebook.out").read_text() == "orders today"
@@ -97,6 +116,10 @@ def test_headwater_run_takes_them_as_databricks_bundle_run_does(hw: Cli, tmp_pat
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "script.out").read_text() == "--day 2026-11-30, a Monday"
+    repaired = hw("runs", "repair", str(run_id_of(result.stdout)), "--task", "report",
+                  "--python-params", "--day,2026-12-01")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert (tmp_path / "script.out").read_text() == "--day 2026-12-01"
     refused = hw("run", str(job), "--notebook-params", "day=1")
     assert refused.returncode == 1
     assert "notebook_params: the job has no notebook_task to take it" in refused.stderr

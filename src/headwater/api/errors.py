@@ -37,16 +37,6 @@ _PHRASES = {
     "extra_forbidden": "unknown field; remove it or check its spelling",
     "missing": "required field missing",
 }
-# Fields of the Jobs API that headwater refuses, with what to send instead: `runs/repair`'s
-# legacy task parameters (`run-now` takes them; a repair keeps the run's own).
-_KEPT = "a repair keeps the run's task parameters; pass job_parameters to change parameters"
-_HINTS = {
-    **dict.fromkeys(("notebook_params", "python_params", "python_named_params", "jar_params",
-                     "spark_submit_params", "sql_params", "dbt_commands"), _KEPT),
-    "pipeline_params": "headwater runs no pipelines; pass job_parameters",
-}
-
-
 class ApiError(Exception):
     """Raised by the API itself (not the service): a status, a code, a message, headers."""
 
@@ -102,9 +92,7 @@ def validation_message(errors: Sequence[Mapping[str, Any]]) -> str:
         if kind == "json_invalid":
             lines.append(not_json((error.get("ctx") or {}).get("error", "")))
             continue
-        field = str(loc[-1]) if loc else ""
-        phrase = _HINTS.get(field) if kind == "extra_forbidden" else None
-        phrase = phrase or _PHRASES.get(kind) or str(error.get("msg", "invalid"))
+        phrase = _PHRASES.get(kind) or str(error.get("msg", "invalid"))
         lines.append(f"{location(loc)}: {phrase}")
     count = len(lines)
     head = f"{count} problem{'s' if count != 1 else ''} found in the request:\n"

@@ -51,16 +51,10 @@ class QueueSettings(_Request):
     enabled: bool
 
 
-class RunNow(_Request):
-    """`jobs/run-now`: the job, its parameters, a token that makes a retry harmless, the
-    tasks to run (`only`; all when absent), and the legacy task parameters
-    (core/task_parameters.py; those of task types headwater does not run are refused there)."""
+class _LegacyParameters(_Request):
+    """The legacy task parameters of `run-now` and `runs/repair` (core/task_parameters.py;
+    those of task types headwater does not run are refused there)."""
 
-    job_id: Id
-    job_parameters: Parameters | None = None
-    idempotency_token: Annotated[str, Field(max_length=MAX_TOKEN)] | None = None
-    only: list[str] | None = None
-    queue: QueueSettings | None = None
     notebook_params: Parameters | None = None
     python_params: list[str] | None = None
     python_named_params: Parameters | None = None
@@ -77,6 +71,17 @@ class RunNow(_Request):
         return given(self)
 
 
+class RunNow(_LegacyParameters):
+    """`jobs/run-now`: the job, its parameters, a token that makes a retry harmless, the
+    tasks to run (`only`; all when absent), and the legacy task parameters."""
+
+    job_id: Id
+    job_parameters: Parameters | None = None
+    idempotency_token: Annotated[str, Field(max_length=MAX_TOKEN)] | None = None
+    only: list[str] | None = None
+    queue: QueueSettings | None = None
+
+
 class CancelAll(_Request):
     """`runs/cancel-all`: a job's active runs, or every queued run."""
 
@@ -84,8 +89,9 @@ class CancelAll(_Request):
     all_queued_runs: bool = False
 
 
-class Repair(_Request):
-    """`runs/repair`: which tasks to rerun (named, or all that failed) and how."""
+class Repair(_LegacyParameters):
+    """`runs/repair`: which tasks to rerun (named, or all that failed) and how, and the
+    parameters that change for them (job parameters, or the legacy task parameters)."""
 
     run_id: Id
     rerun_tasks: list[str] | None = None
@@ -93,7 +99,6 @@ class Repair(_Request):
     rerun_dependent_tasks: bool | None = None
     latest_repair_id: Id | None = None
     job_parameters: Parameters | None = None
-    performance_target: PerformanceTarget | None = None  # as run-now's: without effect
 
 
 class Reset(_Request):

@@ -17,6 +17,7 @@ import click
 
 from headwater.cli.common import db_option, parse_pairs, reports_errors, settings_for
 from headwater.cli.connect import connect, finish, server_options
+from headwater.cli.run_options import task_parameter_options, task_parameters
 from headwater.cli.terminal import printable, printable_stream
 from headwater.core.dbt_results import failed_nodes, status_tally
 from headwater.core.git_source import source_words
@@ -281,6 +282,7 @@ def runs_resume(run_id: int, db: str | None, host: str | None, profile: str | No
               help="Guard against a concurrent repair [default: filled in for you].")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Change a job parameter for the repair; the others keep the run's values.")
+@task_parameter_options
 @db_option
 @server_options
 @reports_errors
@@ -292,7 +294,8 @@ def runs_repair(run_id: int, task_keys: Sequence[str], all_failed: bool,
         raise click.UsageError("give either --task KEY (repeatable) or --all-failed")
     with connect(db, host, profile) as where:
         asked = where.service.repair(run_id, list(task_keys), all_failed, rerun_dependents,
-                                     latest_repair_id, parse_pairs(params, "--param"))
+                                     latest_repair_id, parse_pairs(params, "--param"),
+                                     task_parameters=task_parameters())
         click.echo(f"Repairing run {run_id} (repair id {asked.repair_id}): rerunning "
                    f"{', '.join(asked.task_keys)}")
         ending = where.follow(run_id, repair_id=asked.repair_id)

@@ -18,15 +18,11 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from headwater.cli.common import reports_errors, settings_for
 from headwater.errors import InvalidRequest
-
-if TYPE_CHECKING:
-    from headwater.runners.sql import Warehouses
 
 EMBEDDED = "(embedded)"  # how the embedded warehouse is listed: no warehouse_id names it
 
@@ -58,12 +54,11 @@ def list_warehouses() -> None:
 def check(ids: Sequence[str]) -> None:
     """Connect to each warehouse (or those named) as a task would and run SELECT 1; exit 1 if
     one did not answer."""
-    from headwater.bootstrap import warehouses as configured
+    from headwater.bootstrap import probe_warehouse
     from headwater.config import load_config
 
-    settings = settings_for(None)
-    found = configured(settings, load_config(os.environ, Path.cwd()))
-    known = [EMBEDDED, *found.by_id]
+    settings, config = settings_for(None), load_config(os.environ, Path.cwd())
+    known = [EMBEDDED, *config.warehouses]
     for name in ids:
         if name not in known:
             close = difflib.get_close_matches(name, known, n=1)
@@ -72,25 +67,11 @@ def check(ids: Sequence[str]) -> None:
                                  "`headwater warehouses list` shows them")
     failed = 0
     for name in ids or known:
-        outcome = _probe(found, None if name == EMBEDDED else name, settings.secrets_dir)
-        failed += outcome.startswith("FAILED")
-        click.echo(f"{name}: {outcome}")
+        started = time.monotonic()
+        url, problem = probe_warehouse(settings, config, None if name == EMBEDDED else name)
+        took = (time.monotonic() - started) * 1000
+        failed += problem is not None
+        click.echo(f"{name}: FAILED: {url}: {problem}" if problem else
+                   f"{name}: ok ({took:.0f} ms): {url}")
     if failed:
         raise SystemExit(1)
-
-
-def _probe(found: Warehouses, warehouse_id: str | None, secrets_dir: Path) -> str:
-    """`ok (N ms): URL` once `SELECT 1` answered on the warehouse, else `FAILED: URL: why`
-    (the URL never with its password)."""
-    from headwater.entrypoints.sql import run_script, warehouse_url
-    from headwater.runtime.secret_store import SECRETS_VARIABLE, with_secret_references
-
-    url = found.by_id[warehouse_id].url if warehouse_id else found.default_url(Path.cwd())
-    started = time.monotonic()
-    try:
-        env = found.environment(warehouse_id, Path.cwd())
-        env = with_secret_references({**env, SECRETS_VARIABLE: str(secrets_dir.absolute())})
-        run_script(warehouse_url(env), "SELECT 1", {})
-    except Exception as error:
-        return f"FAILED: {url}: {error}"
-    return f"ok ({(time.monotonic() - started) * 1000:.0f} ms): {url}"

@@ -95,7 +95,8 @@ class RemoteService:
 
     def repair(self, run_id: int, task_keys: list[str], all_failed: bool = False,
                rerun_dependents: bool = False, latest_repair_id: int | None = None,
-               overrides: Mapping[str, str] | None = None) -> RepairAsked:
+               overrides: Mapping[str, str] | None = None,
+               task_parameters: Mapping[str, Any] | None = None) -> RepairAsked:
         document = self.run_document(run_id)
         history = document.get("repair_history") or []
         latest = latest_repair_id or (history[-1]["id"] if len(history) > 1 else None)
@@ -103,7 +104,8 @@ class RemoteService:
             "run_id": run_id, "rerun_tasks": task_keys or None,
             "rerun_all_failed_tasks": all_failed or None,
             "rerun_dependent_tasks": rerun_dependents or None, "latest_repair_id": latest,
-            "job_parameters": dict(overrides) if overrides else None})
+            "job_parameters": dict(overrides) if overrides else None,
+            **(task_parameters or {})})
         keys = task_keys or _failed_tasks(document)
         return RepairAsked(int(body["repair_id"]), tuple(keys))
 

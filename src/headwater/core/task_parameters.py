@@ -68,6 +68,18 @@ def checked(settings: JobSettings, given: Mapping[str, Any]) -> dict[str, Any] |
     return asked or None
 
 
+def over(kept: Mapping[str, Any] | None, given: Mapping[str, Any]) -> dict[str, Any]:
+    """A repair's legacy parameters: `given` over the run's own (`kept`), each kind as it goes
+    over a task's (a map merged, the repair's values winning; a list replaced)."""
+    found = dict(kept or {})
+    for kind, value in given.items():
+        if not value:
+            continue
+        merged = kind in TAKEN_BY and TAKEN_BY[kind][2]
+        found[kind] = {**found.get(kind, {}), **value} if merged else value
+    return found
+
+
 def apply(settings: JobSettings, parameters: Mapping[str, Any] | None) -> JobSettings:
     """`settings` with `parameters` (as `checked` returns them) set on every task they reach,
     a for-each's nested task included."""

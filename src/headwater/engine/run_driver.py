@@ -344,10 +344,13 @@ class RunDriver:
         body: Mapping[str, Any] = request.body
         version = int(body["job_version"])
         job = self.host.store.get_job(self.record.job.job_id, version)
-        plan = self.record.scope.plan(JobSettings.model_validate(dict(job.settings)))
+        scope = self.record.scope  # with the repair's legacy task parameters, if it has some
+        if "task_parameters" in body:
+            scope = replace(scope, task_parameters=body["task_parameters"] or None)
+        plan = scope.plan(JobSettings.model_validate(dict(job.settings)))
         parameters = {str(k): str(v) for k, v in
                       (body.get("parameters") or self.record.parameters).items()}
-        self.use(replace(self.record, job=job, parameters=parameters,
+        self.use(replace(self.record, job=job, parameters=parameters, scope=scope,
                          state=replace(self.state, plan=plan), task_run_ids=self.ids))
         event = RepairRequested(self.now(), int(body["repair_id"]), version,
                                 tuple(body["task_keys"]), bool(body.get("rerun_dependents")))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from headwater.core.runstate import RunState
 from headwater.core.spec import JobSettings
 from headwater.core.states import LifeCycleState, ResultState
 from headwater.core.task_parameters import checked as task_parameters_checked
+from headwater.core.task_parameters import over
 from headwater.engine.workdirs import job_folder
 from headwater.errors import InvalidRequest, InvalidState, NotFound, PermissionDenied
 from headwater.ports import Clock, JobRecord, RunCreated, RunRecord, Store
@@ -151,11 +152,13 @@ class RunsMixin(AccessMixin):
 
     def repair(self, run_id: int, task_keys: list[str], all_failed: bool = False,
                rerun_dependents: bool = False, latest_repair_id: int | None = None,
-               overrides: Mapping[str, str] | None = None, insist_on_latest: bool = False
-               ) -> RepairAsked:
+               overrides: Mapping[str, str] | None = None, insist_on_latest: bool = False,
+               task_parameters: Mapping[str, Any] | None = None) -> RepairAsked:
         """Ask for a repair of an ended run, with the job's current settings.
 
         `overrides` change job parameters for the repair; the others keep the run's values.
+        `task_parameters` (the legacy ones, by kind) go over the run's own: a map merged, a
+        list replaced; they stay the run's from then on.
         With `insist_on_latest` (the Jobs API), a run repaired before needs `latest_repair_id`.
         """
         record = self.store.load_run(run_id)
@@ -170,15 +173,21 @@ class RunsMixin(AccessMixin):
         keys = _repair_keys(run_id, state, task_keys, all_failed)
         job = self.store.get_job(record.job.job_id)
         settings = JobSettings.model_validate(dict(job.settings))
-        record.scope.plan(settings)  # the current settings must plan
+        scope = record.scope
+        if task_parameters and any(task_parameters.values()):
+            scope = replace(scope, task_parameters=task_parameters_checked(
+                settings, over(scope.task_parameters, task_parameters)))
+        scope.plan(settings)  # the current settings must plan
         declared = {p.name for p in settings.parameters or []}
         kept = {k: v for k, v in record.parameters.items() if k in declared}
         parameters = job_parameters(settings, {**kept, **(overrides or {})})
         repair_id = self.store.new_id("REPAIR")
-        self.store.request_repair(run_id, {
+        body: dict[str, object] = {
             "repair_id": repair_id, "task_keys": keys, "rerun_dependents": rerun_dependents,
-            "job_version": job.version, "parameters": parameters, "actor": self.user,
-        }, self.clock.now())
+            "job_version": job.version, "parameters": parameters, "actor": self.user}
+        if scope != record.scope:  # the run's own from now on: stored with the request
+            body["task_parameters"] = dict(scope.task_parameters or {})
+        self.store.request_repair(run_id, body, self.clock.now())
         return RepairAsked(repair_id, tuple(keys))
 
     def get_run(self, run_id: int) -> RunRecord:

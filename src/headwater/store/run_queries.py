@@ -226,7 +226,9 @@ def add_request(conn: Connection, run_id: int, kind: str, task_key: str | None,
 
 def add_repair_request(conn: Connection, run_id: int, body: Mapping[str, object],
                        at: datetime) -> int:
-    """Ask for a repair of an ended run, and mark the run as needing an engine.
+    """Ask for a repair of an ended run, and mark the run as needing an engine. A repair that
+    changes the run's legacy task parameters (`task_parameters` in `body`) changes them in the
+    run here, in the same transaction: the engine that takes the run plans it with them.
 
     Raises:
         InvalidState: when the run has not ended, or a repair of it is already waiting.
@@ -243,7 +245,10 @@ def add_repair_request(conn: Connection, run_id: int, body: Mapping[str, object]
     if waiting is not None:
         raise InvalidState(f"Run {run_id} already has a repair waiting for an engine "
                            f"(request {waiting.request_id}).")
-    conn.execute(update(runs).where(runs.c.run_id == run_id).values(needs_engine=True))
+    changes: dict[str, object] = {"needs_engine": True}
+    if "task_parameters" in body:
+        changes["task_parameters"] = body["task_parameters"] or None
+    conn.execute(update(runs).where(runs.c.run_id == run_id).values(**changes))
     return add_request(conn, run_id, REPAIR, None, at, body)
 
 

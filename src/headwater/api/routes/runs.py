@@ -113,7 +113,8 @@ def repair(body: Repair, service: Caller) -> dict[str, int]:
                            all_failed=bool(body.rerun_all_failed_tasks),
                            rerun_dependents=bool(body.rerun_dependent_tasks),
                            latest_repair_id=body.latest_repair_id,
-                           overrides=body.job_parameters, insist_on_latest=True)
+                           overrides=body.job_parameters, insist_on_latest=True,
+                           task_parameters=body.task_parameters())
     return {"repair_id": asked.repair_id}
 
 

@@ -403,6 +403,25 @@ def test_add_a_task_and_edit_the_schedule_each_saved_as_a_new_version(
     assert job["settings"]["schedule"]["quartz_cron_expression"] == "0 30 6 * * ?"
 
 
+def test_a_dbt_task_added_on_the_job_page_runs_its_commands_in_order(
+        ada: Visitor, server: Server, admin: str) -> None:
+    job_id = create_job(server, admin, {"name": "transform", "tasks": [shell("first", "true")]})
+    page = ada.goto(f"/jobs/{job_id}")
+    page.click("a:text-is('Add a task')")
+    page.fill("input[name=task_key]", "models")
+    page.select_option("select[name=task_type]", "dbt_task")
+    page.fill("input[name=main]", "dbt seed")
+    page.fill("textarea[name=parameters]", "dbt build --select orders\ndbt test")
+    page.click("button:text-is('Review changes')")
+    expect(page.locator("pre.diff .add")).to_contain_text(["task_key: models", "- dbt seed"])
+    page.click("#save")
+    expect(page.locator("svg.graph a.node[data-task-key='models']")).to_have_count(1)
+    job = api(server, admin, "GET", f"get?job_id={job_id}")
+    models = next(t for t in job["settings"]["tasks"] if t["task_key"] == "models")
+    assert models["dbt_task"]["commands"] == ["dbt seed", "dbt build --select orders",
+                                              "dbt test"]
+
+
 def test_a_tasks_alerts_go_to_a_system_destination_set_in_its_editor(
         ada: Visitor, server: Server, admin: str) -> None:
     job_id = create_job(server, admin, {"name": "hooked", "tasks": [

@@ -21,6 +21,7 @@ NEW_TASK_TYPES = {
     "spark_python_task": ("Python script", "python_file", "Python file"),
     "shell_command_task": ("Shell command", "command", "Command"),
     "sql_task": ("SQL file", "file", "SQL file path"),
+    "dbt_task": ("dbt", "commands", "First dbt command (more under Parameters)"),
     "condition_task": ("Condition", "left", "Left operand"),
 }
 PAUSE_STATUSES = ("UNPAUSED", "PAUSED")
@@ -56,12 +57,17 @@ def new_task_change(form: Form, keys: Sequence[str]) -> Change:
     if not main:
         problems.append(f"tasks[{key}].{kind}.{NEW_TASK_TYPES[kind][1]}: required")
     reading: Reading = task_of_form({"task_key": key, kind: _type_body(kind, main, form)}, form)
+    if kind == "dbt_task" and main:  # the first command, then the editor's list of them
+        body = reading.task[kind]
+        body["commands"] = [main, *body.get("commands", [])]
     return Change({"tasks": [reading.task]}, [], problems + reading.problems)
 
 
 def _type_body(kind: str, main: str, form: Form) -> dict[str, Any]:
     if kind == "sql_task":
         return {"file": {"path": main}}
+    if kind == "dbt_task":  # its commands are set once the editor's fields are read
+        return {}
     if kind == "condition_task":
         op = form.get("op", "EQUAL_TO")
         return {"left": main, "op": op if op in ConditionTaskOp.__members__ else "EQUAL_TO",

@@ -246,6 +246,12 @@ def test_the_rows_affected_come_from_the_driver_on_a_sqlalchemy_warehouse(tmp_pa
 
     assert exit_.exit_code == 0, log_of(context)
     assert rows_affected(exit_.metrics)[-1] == 5
+    # rows a failed script wrote were rolled back with it: it processed none
+    again = attempt_context(tmp_path / "again", "report")
+    failing = sql_task("INSERT INTO t VALUES (4), (5); INSERT INTO missing VALUES (1)",
+                       warehouse_id="lite")
+    failed = run_attempt(SqlRunner(warehouses).launch_spec(failing, again))
+    assert failed.exit_code == 1 and rows_affected(failed.metrics) == []
 
 
 def test_each_configured_warehouse_has_a_commit_log_that_table_triggers_read(

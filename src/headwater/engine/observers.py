@@ -23,10 +23,10 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from headwater.core.trigger_info import normal_table
+from headwater.entrypoints.sql import COMMITS_SUFFIX  # where the task side writes them
 from headwater.errors import InvalidRequest
 
 MAX_FILES = 10_000  # Lakeflow watches at most this many files per path
-COMMITS_SUFFIX = ".commits.jsonl"
 
 
 def watched_folder(url: str, base: Path) -> Path:

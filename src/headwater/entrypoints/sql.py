@@ -52,10 +52,11 @@ __all__ = ["MAX_OUTPUT_BYTES", "MAX_OUTPUT_ROWS", "SqlProblem", "Table", "bind",
 MAX_OUTPUT_ROWS = 1000
 MAX_OUTPUT_BYTES = 48 * 1024
 DUCKDB_PREFIX = "duckdb:///"
-NOTICE_VARIABLE = "HEADWATER_WAREHOUSE_NOTICE"  # these as in headwater.runners.sql
+# What the runner (headwater.runners.sql) tells the child, in its environment.
+NOTICE_VARIABLE = "HEADWATER_WAREHOUSE_NOTICE"
 URL_VARIABLE = "HEADWATER_WAREHOUSE_URL"
 COMMITS_VARIABLE = "HEADWATER_WAREHOUSE_COMMITS"
-COMMITS_SUFFIX = ".commits.jsonl"
+COMMITS_SUFFIX = ".commits.jsonl"  # as engine/observers.py reads them
 PASSWORD_VARIABLE = "HEADWATER_WAREHOUSE_PASSWORD"  # noqa: S105 (a name, not the value)
 DEFAULT_WAREHOUSE = "duckdb:///.headwater/warehouse.duckdb"  # relative to the job directory
 
@@ -266,7 +267,7 @@ def _run_sqlalchemy(url: str, parsed: list[list[Token]],
     import sqlalchemy  # only for warehouses other than the embedded DuckDB
 
     table = None
-    written: list[list[Token]] = []
+    written: list[tuple[list[Token], int]] = []  # each write and the rows it affected
     engine = sqlalchemy.create_engine(url)
     try:
         with _connection_problems(sqlalchemy), engine.begin() as connection:
@@ -283,13 +284,13 @@ def _run_sqlalchemy(url: str, parsed: list[list[Token]],
                     table = Table(list(result.keys()),
                                   [tuple(r) for r in result.fetchmany(MAX_OUTPUT_ROWS + 1)])
                 elif written_table(statement) is not None:
-                    count_rows(result.rowcount)
-                    written.append(statement)
+                    written.append((statement, result.rowcount))
     finally:
         engine.dispose()
-    log = commit_log(url)  # once the transaction committed: a trigger must see the rows
-    if log is not None:
-        for statement in written:
+    log = commit_log(url)  # once the transaction committed: a trigger must see the rows,
+    for statement, count in written:  # and rows rolled back were not processed
+        count_rows(count)
+        if log is not None:
             log_commit(log, statement)
     return table
 

@@ -28,6 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from headwater.core.spec import Task
+from headwater.entrypoints.sql import (  # the child's names for them: one definition
+    COMMITS_SUFFIX,
+    COMMITS_VARIABLE,
+    DUCKDB_PREFIX,
+    NOTICE_VARIABLE,
+    PASSWORD_VARIABLE,
+    URL_VARIABLE,
+    commit_log,
+)
 from headwater.errors import InvalidRequest
 from headwater.ports import LaunchSpec, TaskContext
 from headwater.runners.environment import attempt_environment
@@ -37,12 +46,6 @@ from headwater.runners.paths import resolve_in_workdir
 __all__ = ["COMMITS_VARIABLE", "NOTICE_VARIABLE", "PASSWORD_VARIABLE", "URL_VARIABLE",
            "SqlRunner", "Warehouse", "Warehouses"]
 
-URL_VARIABLE = "HEADWATER_WAREHOUSE_URL"
-PASSWORD_VARIABLE = "HEADWATER_WAREHOUSE_PASSWORD"  # noqa: S105 (a name, not the value)
-NOTICE_VARIABLE = "HEADWATER_WAREHOUSE_NOTICE"
-COMMITS_VARIABLE = "HEADWATER_WAREHOUSE_COMMITS"
-DUCKDB_PREFIX = "duckdb:///"
-COMMITS_SUFFIX = ".commits.jsonl"  # as engine/observers.py reads them
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +75,9 @@ class Warehouses:
     def commit_log(self, warehouse_id: str, workdir: Path) -> Path:
         """Where the writes to a configured warehouse are logged: beside a DuckDB file, else
         in the home's `warehouses/` folder."""
-        url = self.by_id[warehouse_id].url
-        location = url[len(DUCKDB_PREFIX):] if url.startswith(DUCKDB_PREFIX) else ""
-        if location and location != ":memory:":
-            return Path(location + COMMITS_SUFFIX)
-        return Path(os.path.abspath(self._home(workdir) / "warehouses" /
-                                    (warehouse_id + COMMITS_SUFFIX)))
+        beside = commit_log(self.by_id[warehouse_id].url, {})
+        return beside or Path(os.path.abspath(self._home(workdir) / "warehouses" /
+                                              (warehouse_id + COMMITS_SUFFIX)))
 
     def commit_logs(self, workdir: Path) -> tuple[Path, ...]:
         """Every commit log a table-update trigger reads: the embedded warehouse's and each

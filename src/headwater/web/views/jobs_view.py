@@ -43,9 +43,10 @@ class JobRow:
 
 
 def paused_of(settings: Mapping[str, Any]) -> bool | None:
-    """Whether the job's schedule, trigger and continuous settings are all paused; None when it
-    has none of them."""
+    """Whether the job's schedule, trigger and continuous settings (or each entry of its
+    `triggers`) are all paused; None when it has none of them."""
     found = [settings[name] for name in TIMING_FIELDS if isinstance(settings.get(name), dict)]
+    found += [entry for entry in settings.get("triggers") or [] if isinstance(entry, dict)]
     if not found:
         return None
     return all(part.get("pause_status") == "PAUSED" for part in found)

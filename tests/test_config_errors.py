@@ -69,3 +69,15 @@ def test_a_warehouse_id_that_cannot_name_a_file_is_refused_at_its_line(tmp_path:
 
     assert f"{path}:2:3: warehouses: Value error, warehouse id '../up': use letters, digits, " \
         "'_', '-' and '.'" in str(raised.value)
+
+
+def test_a_password_secret_is_named_as_the_secret_store_names_scopes_and_keys(
+        tmp_path: Path) -> None:
+    path = tmp_path / "headwater.yml"
+    path.write_text("warehouses:\n  pg: {url: 'postgresql://etl@db/a', password_secret: 'vault/..'}\n")
+
+    with pytest.raises(ConfigError) as raised:
+        load_config({}, tmp_path)
+
+    assert "warehouses.pg.password_secret: Value error, 'vault/..': secret key name '..' is " \
+        "not valid: use letters, digits, '-', '_' and '.'" in str(raised.value)

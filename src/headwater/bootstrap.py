@@ -129,7 +129,7 @@ def probe_warehouse(settings: Settings, config: HeadwaterConfig,
     from headwater.entrypoints.sql import run_script, warehouse_url
 
     found = warehouses(settings, config)
-    url = found.by_id[warehouse_id].url if warehouse_id else found.default_url(Path.cwd())
+    url = found.url_of(warehouse_id, Path.cwd())
     try:
         env = {**found.environment(warehouse_id, Path.cwd()),
                SECRETS_VARIABLE: str(settings.secrets_dir.absolute())}

@@ -71,6 +71,7 @@ from headwater.core.notifications import RetryPolicy
 from headwater.core.retention import DEFAULT_EVERY, DEFAULT_RUNS_DAYS, RetentionPolicy
 from headwater.engine.log_cap import DEFAULT_CAP_BYTES
 from headwater.errors import HeadwaterError
+from headwater.runtime.secret_store import SecretError, checked_name
 
 DEFAULT_LEASE_SECONDS = 15.0
 
@@ -336,7 +337,6 @@ class RetentionSettings(_Strict):
 
 
 DUCKDB_PREFIX = "duckdb:///"  # the embedded warehouse's kind: the `duckdb` package, no dialect
-_SCOPE_AND_KEY = r"[A-Za-z0-9_.-]{1,128}/[A-Za-z0-9_.-]{1,128}"  # as secret scopes name them
 _WAREHOUSE_ID = r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}"
 
 
@@ -375,9 +375,17 @@ class WarehouseSettings(_Strict):
     @field_validator("password_secret")
     @classmethod
     def _scope_and_key(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(_SCOPE_AND_KEY, value):
+        if value is None:
+            return value
+        scope, slash, key = value.partition("/")
+        if not slash:
             raise ValueError(f"{value!r} is not scope/key, like warehouse/etl_password (the "
                              "scope and key of `headwater secrets put-secret SCOPE KEY`)")
+        try:  # named as the secret store names them, with its words
+            checked_name("scope", scope)
+            checked_name("secret key", key)
+        except SecretError as error:
+            raise ValueError(f"{value!r}: {error}") from None
         return value
 
     @model_validator(mode="after")

@@ -36,11 +36,12 @@ def warehouses() -> None:
 @reports_errors
 def list_warehouses() -> None:
     """Each warehouse of headwater.yml and the embedded one: id, URL, where its password is."""
+    from headwater.bootstrap import warehouses as configured
     from headwater.config import load_config
 
     config = load_config(os.environ, Path.cwd())
-    embedded = settings_for(None).home.absolute() / "warehouse.duckdb"
-    click.echo(f"{EMBEDDED}  duckdb:///{embedded}  (a task without a configured warehouse_id)")
+    embedded = configured(settings_for(None), config).url_of(None, Path.cwd())
+    click.echo(f"{EMBEDDED}  {embedded}  (a task without a configured warehouse_id)")
     for name, warehouse in config.warehouses.items():
         password = (f"password from ${warehouse.password_env}" if warehouse.password_env else
                     f"password from secret {warehouse.password_secret}"

@@ -69,6 +69,13 @@ class Warehouses:
         """`duckdb:///<home>/warehouse.duckdb`, with an absolute path."""
         return f"duckdb:///{os.path.abspath(self._home(workdir) / 'warehouse.duckdb')}"
 
+    def url_of(self, warehouse_id: str | None, workdir: Path) -> str:
+        """The URL a task naming `warehouse_id` (None: none) connects to, never with its
+        password."""
+        if warehouse_id and warehouse_id in self.by_id:
+            return self.by_id[warehouse_id].url
+        return self.default_url(workdir)
+
     def _home(self, workdir: Path) -> Path:
         return self.home if self.home is not None else workdir / ".headwater"
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from headwater.runtime.home import home_folder
 
-__all__ = ["SECRETS_VARIABLE", "SecretError", "SecretStore", "default_root",
+__all__ = ["SECRETS_VARIABLE", "SecretError", "SecretStore", "checked_name", "default_root",
            "with_secret_references"]
 
 SECRETS_VARIABLE = "HEADWATER_SECRETS_DIR"
@@ -49,7 +49,8 @@ def default_root(environ: Mapping[str, str] | None = None) -> Path:
     return home_folder(SECRETS_VARIABLE, "secrets", environ)
 
 
-def _checked(kind: str, name: str) -> str:
+def checked_name(kind: str, name: str) -> str:
+    """`name` if it can name a scope or a key (`kind`, for the message); else `SecretError`."""
     if not _NAME.fullmatch(name) or name in (".", ".."):
         raise SecretError(f"{kind} name {name!r} is not valid: use letters, digits, '-', '_' "
                           "and '.', at most 128 characters")
@@ -63,7 +64,7 @@ class SecretStore:
         self.root = root if root is not None else default_root()
 
     def _scope(self, scope: str, must_exist: bool = True) -> Path:
-        folder = self.root / _checked("scope", scope)
+        folder = self.root / checked_name("scope", scope)
         if must_exist and not folder.is_dir():
             known = ", ".join(self.list_scopes()) or "none"
             raise SecretError(f"no secret scope {scope!r} in {self.root} (scopes: {known}); "
@@ -94,7 +95,7 @@ class SecretStore:
         if len(value) > MAX_VALUE_BYTES:
             raise SecretError(f"secret {key!r} is {len(value):,} bytes; a secret holds at most "
                               f"{MAX_VALUE_BYTES:,}")
-        path = self._scope(scope) / _checked("secret key", key)
+        path = self._scope(scope) / checked_name("secret key", key)
         temporary = path.with_name(f"~{key}.{os.getpid()}.tmp")  # `~`: never a secret's name
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "wb") as handle:
@@ -104,7 +105,7 @@ class SecretStore:
         os.replace(temporary, path)
 
     def get(self, scope: str, key: str) -> bytes:
-        path = self._scope(scope) / _checked("secret key", key)
+        path = self._scope(scope) / checked_name("secret key", key)
         try:
             return path.read_bytes()
         except FileNotFoundError:
@@ -118,14 +119,14 @@ class SecretStore:
 
     def updated(self, scope: str, key: str) -> datetime:
         """When the secret's value was last put (its file's modification time)."""
-        path = self._scope(scope) / _checked("secret key", key)
+        path = self._scope(scope) / checked_name("secret key", key)
         try:
             return datetime.fromtimestamp(path.stat().st_mtime, UTC)
         except FileNotFoundError:
             raise SecretError(f"no secret {key!r} in scope {scope!r}", missing=True) from None
 
     def delete(self, scope: str, key: str) -> None:
-        path = self._scope(scope) / _checked("secret key", key)
+        path = self._scope(scope) / checked_name("secret key", key)
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
             return

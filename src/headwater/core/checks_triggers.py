@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from headwater.core.cron import CronError, parse_cron, time_zone
 from headwater.core.spec import JobSettings
 from headwater.core.spec_job import JobCompletionTrigger
-from headwater.core.triggers import TRIGGER_KINDS, trigger_views
+from headwater.core.triggers import TRIGGER_KINDS, trigger_paths
 
 Finding = tuple[str, str]  # (path, message)
 
@@ -35,9 +35,7 @@ def check_trigger(settings: JobSettings) -> Iterator[Finding]:
         yield "triggers", (f"triggers cannot be set with {' and '.join(legacy)}: move "
                            f"{'it' if len(legacy) == 1 else 'them'} into an entry of triggers "
                            "(one kind each), or remove triggers")
-    for index, (entry, view) in enumerate(zip(settings.triggers, trigger_views(settings),
-                                              strict=True)):
-        path = f"triggers[{index}]"
+    for entry, (path, view) in zip(settings.triggers, trigger_paths(settings), strict=True):
         kinds = [kind for kind in ENTRY_KINDS if getattr(entry, kind) is not None]
         if len(kinds) != 1:
             yield path, (f"an entry of triggers is one kind, but this one sets "

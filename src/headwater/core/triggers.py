@@ -119,6 +119,14 @@ def trigger_views(settings: JobSettings) -> list[JobSettings]:
     return views
 
 
+def trigger_paths(settings: JobSettings) -> list[tuple[str, JobSettings]]:
+    """Each trigger of the job with where it is written: `trigger`, or `triggers[i]`."""
+    views = trigger_views(settings)
+    if not settings.triggers:
+        return [("trigger", views[0])]
+    return [(f"triggers[{index}]", view) for index, view in enumerate(views)]
+
+
 def active_trigger(settings: JobSettings) -> tuple[str, str] | None:
     """The job's unpaused trigger kind and its settings' text, or None (nothing fires)."""
     if settings.schedule is not None and settings.schedule.pause_status != PauseStatus.PAUSED:
@@ -359,5 +367,5 @@ __all__ = [
     "TRIGGER_KINDS", "Fire", "LastRun",
     "TriggerState", "active_trigger", "changes_due", "clock_due", "continuous_due",
     "fresh_state", "next_fire_time", "normal_table", "state_from_dict", "state_to_dict",
-    "states_from_body", "states_to_body", "trigger_views",
+    "states_from_body", "states_to_body", "trigger_paths", "trigger_views",
 ]

@@ -21,7 +21,12 @@ from headwater.core.permissions import Action, Grant, Level, checked, owner_of
 from headwater.core.plan import build_plan
 from headwater.core.spec import JobSettings
 from headwater.core.spec_common import INT32_MAX
-from headwater.core.triggers import next_fire_time, states_from_body, trigger_views
+from headwater.core.triggers import (
+    next_fire_time,
+    states_from_body,
+    trigger_paths,
+    trigger_views,
+)
 from headwater.errors import Conflict, InvalidRequest, NotFound
 from headwater.ports import Clock, JobRecord, Store
 from headwater.service.access import AccessMixin, declared_grants
@@ -207,14 +212,6 @@ def _with_owner(grants: Sequence[Grant] | None, creator: str) -> list[Grant]:
 
 def _body(settings: JobSettings) -> dict[str, Any]:
     return settings.model_dump(mode="json", exclude_none=True)
-
-
-def trigger_paths(settings: JobSettings) -> list[tuple[str, JobSettings]]:
-    """Each trigger of the job with where it is written: `trigger`, or `triggers[i]`."""
-    views = trigger_views(settings)
-    if not settings.triggers:
-        return [("trigger", views[0])]
-    return [(f"triggers[{index}]", view) for index, view in enumerate(views)]
 
 
 __all__ = ["JobsMixin"]

@@ -30,6 +30,7 @@ from headwater.runtime.dbfs import DBFS_VARIABLE
 from headwater.runtime.secret_store import SECRETS_VARIABLE, SecretStore, with_secret_references
 from headwater.service import Service
 from headwater.store import SqlStore, open_store
+from headwater.store.stalled_sessions import StallWatch
 
 
 class SystemClock:
@@ -71,6 +72,9 @@ class App:
                                    settings.home / "clusters")
         sender = start_sender(self.store, config, self.clock,
                               os.environ) if deliver_alerts else None
+        # Engines share a PostgreSQL store: each ends the sessions a frozen peer left mid-write.
+        watch = StallWatch(self.store.end_stalled_sessions) \
+            if self.store.engine.dialect.name == "postgresql" else None
         sql_warehouses = warehouses(settings, config)
         runners = runners_by_type(home=settings.home, db_url=settings.db_url,
                                   run_job_chain=settings.run_job_chain,
@@ -94,6 +98,8 @@ class App:
             executor.close()
             if sender is not None:
                 sender.stop(drain_seconds=10)
+            if watch is not None:
+                watch.stop()
 
 
     def deliver_notifications(self, wait_seconds: float = 0.0) -> int:

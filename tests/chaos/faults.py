@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import create_engine, make_url, text
 
 from headwater.store.engine import IDLE_IN_TRANSACTION_MS
+from headwater.store.stalled_sessions import STALLED_MS, WATCH_SECONDS
 from tests.chaos.world import World, as_other_user
 from tests.e2e.engines import LEASE_SECONDS, EngineProcess
 
@@ -90,9 +91,12 @@ def stop_engine_past_its_lease(world: World, chance: random.Random) -> Expected:
     frozen_with = held_runs(world, victim.name)
     world.interrupted = True
     _stop_outside_a_write(world, victim, chance)
-    # Past its lease, and past the PostgreSQL session timeout that frees the row locks of a
-    # transaction it may have frozen in (store/engine.py)
-    time.sleep(max(LEASE_SECONDS * 2, IDLE_IN_TRANSACTION_MS / 1000 + LEASE_SECONDS) + 2)
+    # Past its lease, and past the time a transaction it froze in may hold row locks on
+    # PostgreSQL: the server ends a session idle in it after IDLE_IN_TRANSACTION_MS, the
+    # other engine one frozen in the middle of a request within STALLED_MS + WATCH_SECONDS
+    # (store/stalled_sessions.py)
+    longest_held = max(IDLE_IN_TRANSACTION_MS / 1000, STALLED_MS / 1000 + WATCH_SECONDS)
+    time.sleep(max(LEASE_SECONDS * 2, longest_held + LEASE_SECONDS) + 2)
     still_held = set(frozen_with) & set(held_runs(world, victim.name))
     victim.kill(signal.SIGCONT)
 

@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 from headwater.bootstrap import application
 from headwater.config import Settings
 from tests.servers import wipe_postgres
+from tests.stalled import Stalled
 
 from .engines import (
     LEASE_SECONDS,
@@ -208,6 +209,29 @@ def test_a_stopped_engine_past_its_lease_writes_nothing_more(cluster: Cluster) -
     assert f"lost run {run_id}" in stalled.log.read_text()
     entries = read_ledger(ledger)
     check_exactly_once(entries, [run_id], 2)
+
+
+def test_a_session_frozen_mid_write_on_the_audit_head_is_ended_and_runs_go_on(
+        tmp_path: Path) -> None:
+    if not POSTGRES:
+        pytest.skip("set HEADWATER_TEST_POSTGRES_URL: the store's server ends the session")
+    wipe_postgres(POSTGRES)
+    cluster = Cluster(tmp_path, POSTGRES)
+    job = ledger_job(cluster.workdir / "one.json", cluster.workdir / "ledger", tasks=1)
+    [run_id] = start_runs(cluster, create_job(cluster, job), 1)
+    # Given a process frozen in the middle of a write that locked the audit head, which
+    # every audited write waits for (the server's idle timeout does not end such a session)
+    frozen = Stalled(POSTGRES, "UPDATE audit_head SET last_id = last_id")
+    try:
+        # When an engine drives the run
+        engine = cluster.start_engine()
+        document = cluster.wait_ended([run_id], timeout=90)[run_id]
+    finally:
+        frozen.close()
+        cluster.stop_all()
+    # Then it ended that session, and the run went on
+    assert document["state"]["result_state"] == "SUCCESS"
+    assert f"ended the PostgreSQL session {frozen.pid}" in engine.log.read_text()
 
 
 def store_rows(cluster: Cluster, run_id: int) -> tuple[object, ...]:

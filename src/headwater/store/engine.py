@@ -44,6 +44,9 @@ from headwater.errors import StoreLost
 READ_ONLY = {"headwater_read_only": True}
 
 IDLE_IN_TRANSACTION_MS = 5000
+# How headwater's PostgreSQL sessions name themselves (unless the URL names them otherwise):
+# what `stalled_sessions` looks for.
+APPLICATION_NAME = "headwater"
 
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -62,8 +65,13 @@ def create_store_engine(url: str) -> Engine:
         # a VM paused) mid-write: its row locks would keep every other engine from taking
         # its runs over (they claim with SKIP LOCKED). The server ends such a session after
         # IDLE_IN_TRANSACTION_MS; headwater's own transactions are never idle that long.
+        # A session frozen in the middle of a request (a pipeline sent without its Sync) is not
+        # idle to the server, so that timeout misses it: `stalled_sessions` ends those.
         options = f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}"
-        return create_engine(url, pool_pre_ping=True, connect_args={"options": options})
+        named = {} if "application_name" in parsed.query else \
+            {"application_name": APPLICATION_NAME}
+        return create_engine(url, pool_pre_ping=True,
+                             connect_args={"options": options, **named})
     if (path := read_only_file(url)) is not None:
         return _read_only_engine(path)
     database = parsed.database or ""

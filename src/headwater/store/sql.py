@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
-from sqlalchemy.exc import InternalError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InternalError, OperationalError, SQLAlchemyError
 
 from headwater.core.audit import AuditAction, AuditEntry
 from headwater.core.events import Event, event_from_dict
@@ -30,7 +30,13 @@ from headwater.core.spec import JobSettings
 from headwater.core.states import LifeCycleState
 from headwater.errors import NotFound, StoreError
 from headwater.ports import Clock, JobRecord, RunRecord, RunSummary
-from headwater.store import access_queries, job_queries, ops_queries, run_queries
+from headwater.store import (
+    access_queries,
+    job_queries,
+    ops_queries,
+    run_queries,
+    stalled_sessions,
+)
 from headwater.store.access_store import AccessMixin, replace_grants
 from headwater.store.audit_anchor import AnchorFile
 from headwater.store.details_store import DetailsMixin
@@ -40,6 +46,7 @@ from headwater.store.operations import OperationsMixin
 from headwater.store.retention_store import RetentionMixin
 from headwater.store.rows import run_state_from_rows, scope_of
 from headwater.store.runs_store import RunsMixin
+from headwater.store.stalled_sessions import STALLED_MS
 from headwater.store.tables import jobs, run_events, runs, task_run_outputs, task_runs
 from headwater.store.triggers_store import TriggersMixin
 
@@ -141,6 +148,24 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMi
                 yield conn
         except _UNAVAILABLE as exc:
             raise StoreError(f"cannot read the state store at {self.engine.url!r}: {exc}") from exc
+
+    def end_stalled_sessions(self, stalled_ms: int = STALLED_MS) -> list[int]:
+        """PostgreSQL: end headwater's sessions that a frozen process left waiting in the
+        middle of a write for over `stalled_ms` (see `stalled_sessions`); their pids. Other
+        databases have no such sessions: [].
+
+        Raises:
+            StoreError: when the database cannot be reached or refuses (a role that may not
+                end the sessions it sees).
+        """
+        if self.engine.dialect.name != "postgresql":
+            return []
+        try:
+            with self.engine.begin() as conn:
+                return stalled_sessions.end_stalled(conn, stalled_ms)
+        except DBAPIError as exc:
+            raise StoreError(f"cannot look for stalled sessions at {self.engine.url!r}: "
+                             f"{exc}") from exc
 
     def ping(self) -> None:
         """Read the store once (`/api/health`): `StoreError` when it cannot be read."""

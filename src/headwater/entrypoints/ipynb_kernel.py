@@ -47,10 +47,11 @@ from typing import Any
 import zmq
 import zmq.asyncio
 from jupyter_client.asynchronous.client import AsyncKernelClient
-from jupyter_client.connect import KernelConnectionInfo
+from jupyter_client.connect import KernelConnectionInfo, write_connection_file
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
+from jupyter_client.session import new_id_bytes
 from traitlets import Unicode
 
 __all__ = ["AttemptKernelManager", "ReadyClient", "start"]
@@ -194,6 +195,10 @@ class AttemptKernelManager(AsyncKernelManager):
             self.provisioner = provisioner
         return await super()._async_pre_start_kernel(**kw)
 
+    def write_connection_file(self, **kwargs: Any) -> None:
+        if self.forked is None:  # a forked kernel has read the file `start` wrote before it
+            super().write_connection_file(**kwargs)
+
     def discard(self) -> None:
         """After the notebook: kill the kernel and what it started, remove its sockets.
 
@@ -225,15 +230,21 @@ def start(extension: str) -> AttemptKernelManager:
     # notebooks of one folder would share.
     sweep_sockets(tempfile.gettempdir())
     sockets = tempfile.mkdtemp(prefix=f"{SOCKETS_PREFIX}{os.getpid()}-")
+    ipc, connection_file = os.path.join(sockets, "ipc"), os.path.join(sockets, "kernel.json")
+    forked = None
+    if _WARM in sys.modules and threading.active_count() == 1 and not _loop_running():
+        # The kernel boots while its manager is built (~10 ms in a forked task, whose every
+        # page written is copied): it needs only the connection file.
+        write_connection_file(connection_file, transport="ipc", ip=ipc, key=new_id_bytes())
+        forked = _fork_kernel(connection_file, extension)
     manager = AttemptKernelManager(kernel_name="python3",
                                    kernel_spec_manager=_ThisPython(extension=extension),
-                                   transport="ipc", ip=os.path.join(sockets, "ipc"),
-                                   connection_file=os.path.join(sockets, "kernel.json"),
+                                   transport="ipc", ip=ipc, connection_file=connection_file,
                                    client_class=f"{__name__}.ReadyClient")
     manager.sockets = sockets
-    if _WARM in sys.modules and threading.active_count() == 1 and not _loop_running():
-        manager.write_connection_file()
-        manager.forked = _fork_kernel(manager.connection_file, extension)
+    if forked is not None:
+        manager.load_connection_file()
+        manager.forked = forked
     return manager
 
 

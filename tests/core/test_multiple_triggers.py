@@ -19,7 +19,9 @@ from headwater.core.triggers import (
     states_from_body,
     states_to_body,
     trigger_views,
+    unacted,
 )
+from headwater.design.words import timing_words
 
 TASKS = [{"task_key": "t", "shell_command_task": {"command": "true"}}]
 CRON = {"quartz_cron_expression": "0 0 6 * * ?", "timezone_id": "Europe/Paris"}
@@ -87,3 +89,37 @@ def test_pausing_the_job_pauses_every_entry() -> None:
     changes = paused_changes(1, body, paused=True)
 
     assert [entry["pause_status"] for entry in changes["triggers"]] == ["PAUSED", "PAUSED"]
+
+
+def test_model_triggers_and_sql_conditions_are_kept_and_named_as_never_acted_on() -> None:
+    condition = {"sql_query_id": "q1", "warehouse_id": "w1", "trigger_mode": "QUERY_RETURNS_ROWS"}
+    model = {"condition": "MODEL_VERSION_READY", "securable_name": "main.ml.churn"}
+    legacy = job(schedule={**CRON, "sql_condition": condition}, trigger={"model": model})
+    multi = job(triggers=[{"model": model},
+                          {"periodic": {"interval": 1, "unit": "HOURS"},
+                           "sql_condition": condition}])
+
+    # A model entry is one kind of trigger: valid, and kept as given
+    assert list(check_trigger(legacy)) == list(check_trigger(multi)) == []
+    assert multi.model_dump(mode="json", exclude_none=True)["triggers"][0] == {"model": model}
+    # but it never fires, and a SQL condition is not checked: validation says so, by path
+    assert active_trigger(trigger_views(multi)[0]) is None
+    assert [path for path, _ in unacted(legacy)] == ["schedule.sql_condition", "trigger.model"]
+    notes = dict(unacted(multi))
+    assert list(notes) == ["triggers[0].model", "triggers[1].sql_condition"]
+    assert notes["triggers[0].model"].endswith("it never fires")
+    assert notes["triggers[1].sql_condition"].endswith("runs start without it")
+    assert unacted(job(schedule=CRON)) == []
+    # and `describe` (the job page too) says when the job runs as it is
+    assert timing_words(multi) == (
+        "on a Unity Catalog model's versions (model trigger: never fires here) (unpaused) or "
+        "every hour (periodic trigger), its SQL condition not checked (no saved queries) "
+        "(unpaused)")
+    assert timing_words(legacy).startswith(
+        "every day at 06:00 Europe/Paris, its SQL condition not checked (no saved queries) "
+        "(unpaused); "
+        "on a Unity Catalog model's versions")
+    # A model trigger with another kind is two kinds, as any two are
+    [(path, message)] = check_trigger(job(trigger={"model": model, "periodic": {
+        "interval": 1, "unit": "HOURS"}}))
+    assert (path, "sets periodic and model" in message) == ("trigger.model", True)

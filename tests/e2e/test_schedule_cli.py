@@ -133,3 +133,20 @@ def test_describe_shows_the_schedule_of_a_valid_job_in_words(hw: Cli, tmp_path: 
 
     assert result.returncode == 0, result.stderr
     assert "Every day at 02:30 Europe/Amsterdam (unpaused); next at " in result.stdout
+
+
+def test_validate_notes_the_triggers_headwater_keeps_but_never_acts_on(
+        hw: Cli, tmp_path: Path) -> None:
+    (tmp_path / "gated.json").write_text(json.dumps({
+        "name": "gated", "tasks": [{"task_key": "t", "shell_command_task": {"command": "true"}}],
+        "triggers": [{"model": {"condition": "MODEL_ALIAS_SET", "aliases": ["champion"]}},
+                     {"periodic": {"interval": 1, "unit": "HOURS"},
+                      "sql_condition": {"sql_query_id": "q1", "warehouse_id": "w1"}}]}))
+
+    result = hw("validate", "gated.json")
+
+    assert result.returncode == 0, result.stderr
+    assert "note: triggers[0].model: a model trigger fires on the versions of a Unity " \
+        "Catalog model, which headwater does not have: it never fires" in result.stdout
+    assert "note: triggers[1].sql_condition: a SQL condition runs a saved query of " \
+        "Databricks SQL" in result.stdout

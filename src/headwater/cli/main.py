@@ -95,6 +95,7 @@ def validate(files: Sequence[Path], target: str | None, var_pairs: Sequence[str]
     import os
 
     from headwater.config import load_config
+    from headwater.core.triggers import unacted
     from headwater.design.compute import warehouse_users
 
     configured = load_config(os.environ, Path.cwd()).warehouses
@@ -108,6 +109,8 @@ def validate(files: Sequence[Path], target: str | None, var_pairs: Sequence[str]
                 click.echo(f"note: warehouse_id {warehouse!r} (task {named}) is not in "
                            "headwater.yml's warehouses: its SQL runs on the embedded warehouse "
                            "(.headwater/warehouse.duckdb)")
+        for path, note in unacted(job.settings):
+            click.echo(f"note: {path}: {note}")
 
 
 @main.command()

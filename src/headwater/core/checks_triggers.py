@@ -21,7 +21,8 @@ Finding = tuple[str, str]  # (path, message)
 
 __all__ = ["check_trigger"]
 
-ENTRY_KINDS = ("schedule", *TRIGGER_KINDS, "continuous")
+# A model trigger is a kind too, kept though it never fires (`triggers.unacted`).
+ENTRY_KINDS = ("schedule", *TRIGGER_KINDS, "model", "continuous")
 LEGACY = ("schedule", "trigger", "continuous")
 
 
@@ -56,7 +57,7 @@ def _one(settings: JobSettings, schedule_path: str, trigger_path: str) -> Iterat
     trigger = settings.trigger
     if trigger is None:
         return
-    kinds = [kind for kind in TRIGGER_KINDS if getattr(trigger, kind) is not None]
+    kinds = [kind for kind in (*TRIGGER_KINDS, "model") if getattr(trigger, kind) is not None]
     if len(kinds) > 1 and trigger_path == "trigger":  # an entry's kinds are counted above
         yield f"trigger.{kinds[1]}", (
             f"a trigger is one kind, but this one sets {' and '.join(kinds)}: keep one (a "

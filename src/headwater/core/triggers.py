@@ -99,17 +99,19 @@ class TriggerState:
 def trigger_views(settings: JobSettings) -> list[JobSettings]:
     """The job once per trigger it has, each with only that one: itself for a job with the
     legacy `schedule`, `trigger` or `continuous` (or none); one per entry of `triggers`,
-    the entry's pause status on its schedule, trigger or continuous."""
+    the entry's pause status (and SQL condition) on its schedule, trigger or continuous."""
     if not settings.triggers:
         return [settings]
     views = []
     for entry in settings.triggers:
-        paused = entry.pause_status
+        paused, condition = entry.pause_status, entry.sql_condition
         schedule = None if entry.schedule is None else CronSchedule(
             quartz_cron_expression=entry.schedule.quartz_cron_expression,
-            timezone_id=entry.schedule.timezone_id, pause_status=paused)
-        kinds = {kind: getattr(entry, kind) for kind in TRIGGER_KINDS}
-        trigger = TriggerSettings(**kinds, pause_status=paused) \
+            timezone_id=entry.schedule.timezone_id, pause_status=paused,
+            sql_condition=condition)
+        kinds = {kind: getattr(entry, kind) for kind in (*TRIGGER_KINDS, "model")}
+        trigger = TriggerSettings(**kinds, pause_status=paused,
+                                  sql_condition=None if schedule else condition) \
             if any(v is not None for v in kinds.values()) else None
         continuous = None if entry.continuous is None else \
             entry.continuous.model_copy(update={"pause_status": paused})
@@ -125,6 +127,30 @@ def trigger_paths(settings: JobSettings) -> list[tuple[str, JobSettings]]:
     if not settings.triggers:
         return [("trigger", views[0])]
     return [(f"triggers[{index}]", view) for index, view in enumerate(views)]
+
+
+def unacted(settings: JobSettings) -> list[tuple[str, str]]:
+    """What of the job's triggers headwater keeps but never acts on, each with where it is
+    written: a model trigger never fires (there is no model registry), and a SQL condition is
+    not checked (there are no saved queries), so its schedule or trigger starts runs without
+    it. Validation tells the user (a note, not an error: a bundle keeps deploying)."""
+    found = []
+    if settings.schedule is not None and settings.schedule.sql_condition is not None:
+        found.append(("schedule.sql_condition", _UNCHECKED))
+    entries: list[tuple[str, TriggerSettings]] = \
+        [] if settings.trigger is None else [("trigger", settings.trigger)]
+    entries += [(f"triggers[{index}]", entry) for index, entry in enumerate(settings.triggers)]
+    for path, entry in entries:
+        if entry.model is not None:
+            found.append((f"{path}.model", "a model trigger fires on the versions of a Unity "
+                          "Catalog model, which headwater does not have: it never fires"))
+        if entry.sql_condition is not None:
+            found.append((f"{path}.sql_condition", _UNCHECKED))
+    return found
+
+
+_UNCHECKED = ("a SQL condition runs a saved query of Databricks SQL, which headwater does not "
+              "have: it is not checked, and runs start without it")
 
 
 def active_trigger(settings: JobSettings) -> tuple[str, str] | None:

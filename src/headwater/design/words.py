@@ -208,7 +208,12 @@ def pause_words(status: PauseStatus | None) -> str:
 
 def _cron_words(schedule: CronSchedule) -> str:
     words = schedule_in_words(schedule.quartz_cron_expression, schedule.timezone_id)
-    return f"{words} ({pause_words(schedule.pause_status)})"
+    return f"{words}{_condition_words(schedule.sql_condition)} " \
+        f"({pause_words(schedule.pause_status)})"
+
+
+def _condition_words(sql_condition: object) -> str:
+    return "" if sql_condition is None else ", its SQL condition not checked (no saved queries)"
 
 
 def _trigger_words(trigger: TriggerSettings) -> str:
@@ -225,9 +230,12 @@ def _trigger_words(trigger: TriggerSettings) -> str:
         words = f"when {which} {joined_keys(update.table_names)} is updated"
     elif trigger.job_completion is not None:
         words = _completion_words(trigger.job_completion)
+    elif trigger.model is not None:
+        words = "on a Unity Catalog model's versions (model trigger: never fires here)"
     else:
         words = "on a trigger with no kind set"
-    return f"{words} ({pause_words(trigger.pause_status)})"
+    return f"{words}{_condition_words(trigger.sql_condition)} " \
+        f"({pause_words(trigger.pause_status)})"
 
 
 def _completion_words(completion: JobCompletionTrigger) -> str:

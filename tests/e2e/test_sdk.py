@@ -74,6 +74,10 @@ def test_the_sdk_drives_a_job_through_its_whole_life(
     got = w.jobs.get(job_id)
     assert (got.settings.name, got.creator_user_name) == ("life", "ann")
     assert [t.task_key for t in got.settings.tasks] == ["greet", "say"]
+    # with the defaults that Lakeflow's GET writes out
+    assert (got.settings.max_concurrent_runs, got.settings.timeout_seconds) == (1, 0)
+    assert {(t.run_if, t.timeout_seconds) for t in got.settings.tasks} == {
+        (jobs.RunIf.ALL_SUCCESS, 0)}
     others = [w.jobs.create(name=f"filler-{i:03d}", tasks=[jobs.Task(
         task_key="t", spark_python_task=jobs.SparkPythonTask(python_file=paths["say"]))]).job_id
         for i in range(120)]

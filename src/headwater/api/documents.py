@@ -275,11 +275,31 @@ def job_json(record: JobRecord, with_settings: bool = True,
         "creator_user_name": record.creator,
         "run_as_user_name": _run_as_user(settings) or record.creator,
         "created_time": epoch_ms(record.created_time),
-        "settings": {**settings, "format": "MULTI_TASK"},
+        "settings": {**as_returned(settings), "format": "MULTI_TASK"},
         "headwater": {"version": record.version, "source": record.source,
                       "deployment_key": record.deployment_key,
                       **({"next_fire_time": epoch_ms(next_fire)} if next_fire else {})},
     }
+
+
+def as_returned(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Job settings as Lakeflow's GET returns them: with the defaults it fills in written out
+    (`max_concurrent_runs` 1, no timeout as 0, each task's `run_if` ALL_SUCCESS) and each
+    task's `depends_on` sorted by task key, so a client reads what the job does."""
+    returned = {"max_concurrent_runs": 1, "timeout_seconds": 0, **settings}
+    if isinstance(settings.get("tasks"), list):
+        returned["tasks"] = [_task_as_returned(task) for task in settings["tasks"]]
+    return returned
+
+
+def _task_as_returned(task: Any) -> Any:
+    if not isinstance(task, dict):
+        return task
+    returned = {"run_if": "ALL_SUCCESS", "timeout_seconds": 0, **task}
+    if isinstance(task.get("depends_on"), list):
+        returned["depends_on"] = sorted(task["depends_on"],
+                                        key=lambda dependency: str(dependency.get("task_key")))
+    return returned
 
 
 def _run_as_user(settings: Mapping[str, Any]) -> str | None:

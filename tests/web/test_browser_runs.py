@@ -473,6 +473,7 @@ def test_the_settings_yaml_shows_what_is_set_and_makes_the_same_job_again(
     # The fields that are set, name first as in a job file; no empty defaults
     assert text.startswith("name: as_yaml\n"), text
     assert "[]" not in text and "{}" not in text, text
+    assert "ALL_SUCCESS" not in text and "timeout_seconds" not in text, text  # jobs/get's
     # And the downloaded text is a job's settings: created again, the same job
     downloaded = page.request.get(f"{server.url}/jobs/{job_id}/settings.yaml").text()
     assert downloaded.strip() == text.strip()

@@ -124,8 +124,9 @@ def job_graph(context: Mapping[str, Any], states: Mapping[str, NodeState] | None
 @router.get("/jobs/{job_id}/settings.yaml")
 def settings_text(request: Request, viewer: SignedIn, job_id: int) -> Response:
     """The job's settings as YAML: text to read or save, or (for the page) a fragment."""
-    document = viewer.service.job_document(job_id)
-    text = settings_yaml(JobSettings.model_validate(document["settings"]))
+    # As stored (written as the user wrote them), not with the defaults `jobs/get` fills in
+    settings = viewer.service.get_job(job_id).settings
+    text = settings_yaml(JobSettings.model_validate(dict(settings)))
     if is_htmx(request):
         return HTMLResponse(f"<pre class=\"yaml\" id=\"settings-yaml\">{escape(text)}</pre>")
     return PlainTextResponse(text)

@@ -81,3 +81,23 @@ def test_a_password_secret_is_named_as_the_secret_store_names_scopes_and_keys(
 
     assert "warehouses.pg.password_secret: Value error, 'vault/..': secret key name '..' is " \
         "not valid: use letters, digits, '-', '_' and '.'" in str(raised.value)
+
+
+def test_duration_warnings_from_history_are_off_unless_asked_and_checked_at_their_line(
+        tmp_path: Path) -> None:
+    assert load_config({}, tmp_path).duration_warnings.policy() is None
+    path = tmp_path / "headwater.yml"
+    path.write_text("duration_warnings:\n  times_usual: 3\n  at_least_runs: 2\n")
+    usual = load_config({}, tmp_path).duration_warnings.policy()
+    assert usual is not None
+    assert (usual.times_usual, usual.of_last_runs, usual.at_least_runs,
+            usual.at_least_seconds) == (3, 20, 2, 60)
+    path.write_text("duration_warnings:\n  times_usual: 0.5\n  usual_of_last_runs: 0\n")
+
+    with pytest.raises(ConfigError) as raised:
+        load_config({}, tmp_path)
+
+    assert f"{path}:2:16: duration_warnings.times_usual: Input should be greater than 1" \
+        in str(raised.value)
+    assert f"{path}:3:23: duration_warnings.usual_of_last_runs: Input should be greater than " \
+        "or equal to 1" in str(raised.value)

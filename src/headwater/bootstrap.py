@@ -87,7 +87,8 @@ class App:
                                          schedules=schedules,
                                          warehouse_commits=sql_warehouses.commit_logs(
                                              Path.cwd()),
-                                         retention=config.retention.policy())
+                                         retention=config.retention.policy(),
+                                         usual_durations=config.duration_warnings.policy())
         supervisor = Supervisor(self.store, executor, runners, self.clock, engine_settings,
                                 self.engine_name, only=only, observer=observer,
                                 clusters=executor)

@@ -37,6 +37,11 @@ The configuration file is `headwater.yml` or `.headwater/config.yml`:
         password_env: ANALYTICS_DB_PASSWORD   # or password_secret: scope/key
       reporting:
         url: duckdb:///data/reporting.duckdb  # a relative path starts at this file's folder
+    duration_warnings:            # warn of runs and tasks much longer than usual (off by default)
+      times_usual: 2              # over twice the 95th percentile of their recent durations
+      usual_of_last_runs: 20      # of the job's last 20 ended runs
+      at_least_runs: 5            # not before 5 durations are known
+      at_least_seconds: 60        # never under a minute
 
 Found at `$HEADWATER_CONFIG`, else `headwater.yml` in the working directory, else
 `.headwater/config.yml` there; none means no destinations. Credentials are read from the
@@ -67,7 +72,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from headwater.core.load_yaml import compose, find_node, position
-from headwater.core.notifications import RetryPolicy
+from headwater.core.notifications import RetryPolicy, UsualDurations
 from headwater.core.retention import DEFAULT_EVERY, DEFAULT_RUNS_DAYS, RetentionPolicy
 from headwater.engine.log_cap import DEFAULT_CAP_BYTES
 from headwater.errors import HeadwaterError
@@ -336,6 +341,22 @@ class RetentionSettings(_Strict):
                                every=timedelta(minutes=self.prune_every_minutes))
 
 
+class DurationWarningSettings(_Strict):
+    """Warnings of runs and tasks that run much longer than usual, with no threshold to set
+    (`core/notifications.UsualDurations`): off unless `times_usual` is given."""
+
+    times_usual: Annotated[float, Field(gt=1)] | None = None  # 2: over twice the usual
+    usual_of_last_runs: Annotated[int, Field(ge=1, le=1000)] = 20
+    at_least_runs: Annotated[int, Field(ge=1)] = 5
+    at_least_seconds: Annotated[int, Field(ge=0)] = 60
+
+    def policy(self) -> UsualDurations | None:
+        if self.times_usual is None:
+            return None
+        return UsualDurations(self.times_usual, self.usual_of_last_runs, self.at_least_runs,
+                              self.at_least_seconds)
+
+
 DUCKDB_PREFIX = "duckdb:///"  # the embedded warehouse's kind: the `duckdb` package, no dialect
 _WAREHOUSE_ID = r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}"
 
@@ -417,6 +438,7 @@ class HeadwaterConfig(_Strict):
     logs: LogSettings = LogSettings()
     retention: RetentionSettings = RetentionSettings()
     warehouses: dict[str, WarehouseSettings] = {}  # by `warehouse_id`
+    duration_warnings: DurationWarningSettings = DurationWarningSettings()
 
     @field_validator("warehouses")
     @classmethod

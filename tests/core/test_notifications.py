@@ -22,12 +22,14 @@ from headwater.core.events import (
 )
 from headwater.core.machine import decide, initial_state
 from headwater.core.notifications import (
+    RUN_LIMIT,
     Delivery,
     DeliveryStatus,
     Notification,
     NotificationEvent,
     RetryPolicy,
     RunContext,
+    UsualDurations,
     after_failure,
     duration_watches,
     notification_from_dict,
@@ -61,15 +63,16 @@ class Driver:
     settings: JobSettings
     state: RunState
     sent: list[Notification] = field(default_factory=list)
+    context: RunContext = CONTEXT
 
     @classmethod
-    def of(cls, *tasks: dict[str, Any], **job: Any) -> Driver:
+    def of(cls, *tasks: dict[str, Any], context: RunContext = CONTEXT, **job: Any) -> Driver:
         settings = JobSettings.model_validate({"name": "etl", "tasks": list(tasks), **job})
-        return cls(settings, initial_state(build_plan(settings)))
+        return cls(settings, initial_state(build_plan(settings)), context=context)
 
     def apply(self, event: Event) -> Driver:
         decision = decide(self.state, event)
-        effects = side_effects(self.settings, CONTEXT, self.state, decision.state,
+        effects = side_effects(self.settings, self.context, self.state, decision.state,
                                decision.changed, event)
         self.sent.extend(item.notification for item in effects.outbox)
         self.state = decision.state
@@ -221,6 +224,40 @@ def test_duration_watches_and_warning_fire_once_while_running() -> None:
     assert [(n.task_key, n.threshold_seconds, n.emails) for n in warnings] == [
         (None, 30, ("slow@x",)), ("a", 30, ("slow@x",))]
     assert duration_watches(d.settings, d.state) == []
+
+
+def test_the_usual_duration_gives_a_limit_once_enough_ran_never_under_its_floor() -> None:
+    usual = UsualDurations(times_usual=2, of_last_runs=20, at_least_runs=5,
+                           at_least_seconds=60)
+
+    assert usual.limit(100.0, 5) == 200
+    assert usual.limit(100.2, 5) == 201  # whole seconds, rounded up
+    assert usual.limit(10.0, 20) == 60  # never under the floor
+    assert usual.limit(100.0, 4) is None  # too few durations known
+    assert usual.limit(None, 20) is None
+
+
+def test_a_limit_from_history_warns_as_a_health_rule_would_the_smaller_counting() -> None:
+    rule = {"rules": [{"metric": "RUN_DURATION_SECONDS", "op": "GREATER_THAN", "value": 30}]}
+    limits = {RUN_LIMIT: 50, "a": 12, "b": 90}
+    d = Driver.of(shell("a", email_notifications=EMAILS), shell("b", health=rule),
+                  context=RunContext(7, 3, "etl", "ann", usual_limits=limits),
+                  health=rule, email_notifications=EMAILS)
+    d.apply(RunStarted(at(0))).apply(TaskStarted(at(5), d.seq("a"), "pid:1"))
+    d.apply(TaskStarted(at(6), d.seq("b"), "pid:2"))
+
+    watches = {w.key: w.at for w in duration_watches(d.settings, d.state,
+                                                     usual=d.context.usual_limits)}
+    assert watches == {"duration:run:0": at(30),  # its rule's 30 s, under history's 50
+                       f"duration:{d.seq('a')}": at(17),  # no rule: history's 12 s
+                       f"duration:{d.seq('b')}": at(36)}  # its rule's 30 s, under 90
+    # without history, only the rules count: `a` is not watched
+    assert {w.key for w in duration_watches(d.settings, d.state)} == {
+        "duration:run:0", f"duration:{d.seq('b')}"}
+    d.sent.clear()
+    d.apply(TimerFired(at(17), f"duration:{d.seq('a')}"))
+    [warning] = d.sent
+    assert (warning.task_key, warning.threshold_seconds) == ("a", 12)
 
 
 def test_no_recipients_means_no_rows() -> None:

@@ -251,6 +251,32 @@ def test_a_duration_warning_is_sent_once_and_the_run_still_succeeds(hw: Cli, tmp
     assert "2" in sinks.mails[0]["Subject"] or "duration" in sinks.mails[0]["Subject"].lower()
 
 
+def test_a_run_much_longer_than_usual_is_warned_of_with_no_threshold_set(
+        hw: Cli, tmp_path: Path, sinks: Sinks) -> None:
+    # Given headwater.yml asks for warnings past three times the usual duration
+    config = json.loads((tmp_path / "headwater.yml").read_text())
+    config["duration_warnings"] = {"times_usual": 3, "at_least_runs": 3, "at_least_seconds": 1}
+    (tmp_path / "headwater.yml").write_text(json.dumps(config))
+    # and a job without a health rule, whose task naps as long as its parameter says
+    job = write_job(tmp_path / "job.json", [shell("nap", "sleep \"$NAP\"",
+                                                   env={"NAP": "{{job.parameters.nap}}"})],
+                    name="usually_quick", parameters=[{"name": "nap", "default": "0.1"}],
+                    email_notifications={"on_duration_warning_threshold_exceeded":
+                                         ["ops@example.com"]})
+    # When it runs quickly three times, then takes 5 s
+    for _ in range(3):
+        assert hw("run", str(job)).returncode == 0
+    assert sinks.mails == []  # no usual duration before the third run, none over it
+    slow = hw("run", str(job), "--param", "nap=5")
+    # Then that run is warned of once, and still succeeds
+    assert slow.returncode == 0, slow.stdout + slow.stderr
+    [mail] = sinks.mails
+    assert "usually_quick: run" in mail["Subject"]
+    assert "has been running for more than" in mail["Subject"]
+    # and a quick run after it is not
+    assert hw("run", str(job)).returncode == 0 and len(sinks.mails) == 1
+
+
 @pytest.mark.parametrize("outage", ["refused", "never_answers"])
 def test_a_mail_server_that_is_down_neither_blocks_nor_loses_the_alert(hw: Cli, tmp_path: Path,
                                                                         outage: str) -> None:

@@ -16,7 +16,8 @@ The rules (reference 2.1/2.2, "Email notifications", "Notification muting"):
   `on_start` of retries and `on_failure` of attempts that are retried. EXCLUDED and DISABLED
   tasks never ran and alert nobody; condition tasks send no notifications (as in Lakeflow).
 - `on_duration_warning_threshold_exceeded`: from `health.rules` RUN_DURATION_SECONDS
-  GREATER_THAN n; `duration_watches` names the instants the engine must watch (as timers
+  GREATER_THAN n, or from the job's history when headwater.yml asks (`UsualDurations`: the
+  smaller of the two counts); `duration_watches` names the instants the engine must watch (as timers
   with `duration:` keys) and a `TimerFired` on such a key yields the warning, once per run
   (per repair) or per attempt, and only while it still runs.
 
@@ -27,6 +28,7 @@ when the decision is made; the store fills `task_run_id` in the same transaction
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -67,6 +69,9 @@ class RunContext:
     actor: str
     trigger: str = "ONE_TIME"
     parameters: Mapping[str, str] = field(default_factory=dict)
+    # Duration warnings from the job's history (`UsualDurations`): seconds by task key, the
+    # run's under "" (empty unless headwater.yml asks for them)
+    usual_limits: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,24 +314,52 @@ def recipients(emails: EmailNotifications | None, webhooks: Webhooks | None,
 # -- duration warnings ----------------------------------------------------------------------
 
 
-def duration_threshold(health: Health | None) -> int | None:
-    """The smallest RUN_DURATION_SECONDS GREATER_THAN value of a `health`, or None."""
+RUN_LIMIT = ""  # the key of the run's own limit in `RunContext.usual_limits`
+
+
+def duration_threshold(health: Health | None, usual: int | None = None) -> int | None:
+    """The smallest RUN_DURATION_SECONDS GREATER_THAN value of a `health`, and the limit its
+    history gives (`usual`), or None."""
     rules = health.rules if health is not None else []
     values = [r.value for r in rules if r.metric is HealthMetric.RUN_DURATION_SECONDS]
+    values += [] if usual is None else [usual]
     return min(values) if values else None
 
 
+@dataclass(frozen=True, slots=True)
+class UsualDurations:
+    """Duration warnings without a threshold to set (headwater.yml `duration_warnings`, off
+    by default): a run or an attempt that runs `times_usual` times longer than the 95th
+    percentile of the job's last `of_last_runs` ended runs (of the task's attempts in them)
+    is warned about, as by a RUN_DURATION_SECONDS rule. Not before `at_least_runs` such
+    durations are known, and never under `at_least_seconds` (short tasks vary a lot)."""
+
+    times_usual: float
+    of_last_runs: int = 20
+    at_least_runs: int = 5
+    at_least_seconds: int = 60
+
+    def limit(self, p95_seconds: float | None, samples: int) -> int | None:
+        """The limit, in seconds, of a run or task whose last `samples` durations have this
+        95th percentile; None while too few are known."""
+        if p95_seconds is None or samples < self.at_least_runs:
+            return None
+        return max(self.at_least_seconds, math.ceil(self.times_usual * p95_seconds))
+
+
 def duration_watches(settings: JobSettings, state: RunState,
-                     seqs: Iterable[int] | None = None) -> list[DurationWatch]:
+                     seqs: Iterable[int] | None = None,
+                     usual: Mapping[str, int] | None = None) -> list[DurationWatch]:
     """The instants at which the run or a running attempt crosses its duration threshold
-    (of the attempts `seqs`, or of all).
+    (of the attempts `seqs`, or of all), `usual` holding the limits of `UsualDurations`.
 
     The engine sets a timer for each key it has not armed yet in this loop; on the timer it
     applies `TimerFired(at, key)` like any other, which `decide` ignores and `side_effects`
     turns into the warning. A key arrives again while its subject runs: arm each once.
     """
     watches: list[DurationWatch] = []
-    job_threshold = duration_threshold(settings.health)
+    usual = usual or {}
+    job_threshold = duration_threshold(settings.health, usual.get(RUN_LIMIT))
     started = state.repairs[-1].start_time if state.repairs else state.start_time
     if job_threshold is not None and state.life_cycle is LifeCycleState.RUNNING and started:
         watches.append(DurationWatch(f"{DURATION_PREFIX}run:{len(state.repairs)}",
@@ -336,7 +369,8 @@ def duration_watches(settings: JobSettings, state: RunState,
     for run in runs:
         if run.life_cycle is not LifeCycleState.RUNNING or run.start_time is None:
             continue
-        threshold = duration_threshold(task_spec(state, run).health)
+        spec = task_spec(state, run)
+        threshold = duration_threshold(spec.health, usual.get(spec.task_key))
         if threshold is not None:
             watches.append(DurationWatch(f"{DURATION_PREFIX}{run.seq}",
                                          run.start_time + timedelta(seconds=threshold)))
@@ -349,7 +383,7 @@ def duration_warning(settings: JobSettings, context: RunContext, state: RunState
     subject = key.removeprefix(DURATION_PREFIX)
     kind = NotificationEvent.ON_DURATION_WARNING
     if subject.startswith("run:"):
-        threshold = duration_threshold(settings.health)
+        threshold = duration_threshold(settings.health, context.usual_limits.get(RUN_LIMIT))
         current = subject == f"run:{len(state.repairs)}"
         if threshold is None or not current or state.life_cycle is not LifeCycleState.RUNNING:
             return []
@@ -359,7 +393,7 @@ def duration_warning(settings: JobSettings, context: RunContext, state: RunState
     if run is None or run.life_cycle is not LifeCycleState.RUNNING:
         return []
     spec = task_spec(state, run)
-    threshold = duration_threshold(spec.health)
+    threshold = duration_threshold(spec.health, context.usual_limits.get(spec.task_key))
     if threshold is None or spec.condition_task is not None:
         return []
     note = _task_note(context, state, spec, run, kind, at, threshold)
@@ -448,6 +482,7 @@ def notification_from_dict(body: Mapping[str, Any]) -> Notification:
 __all__ = [
     "DURATION_PREFIX",
     "EMAIL_PREFIX",
+    "RUN_LIMIT",
     "Delivery",
     "DeliveryOutcome",
     "DeliveryStatus",
@@ -458,6 +493,7 @@ __all__ = [
     "OutboxItem",
     "RetryPolicy",
     "RunContext",
+    "UsualDurations",
     "after_failure",
     "duration_threshold",
     "duration_warning",

@@ -87,6 +87,8 @@ class Host(Protocol):
 
     def cancel_timer(self, run_id: int, key: str) -> None: ...
 
+    def usual_limits(self, job_id: int) -> Mapping[str, int]: ...
+
 
 class RunDriver:
     """Drives one run under a lease (`fence`); the host calls it, it never waits."""
@@ -111,7 +113,8 @@ class RunDriver:
         self.ids: dict[int, int] = dict(record.task_run_ids)
         self.settings = JobSettings.model_validate(dict(record.job.settings))
         self.context = RunContext(record.run_id, record.job.job_id, record.job.name,
-                                  self.host.actor, record.trigger, record.parameters)
+                                  self.host.actor, record.trigger, record.parameters,
+                                  self.host.usual_limits(record.job.job_id))
         self.launcher = Launcher(self.host.runners, self.host.logs_dir, record, self.settings,
                                  self.host.checkouts, self.sql_output)
         self.sql_outputs: dict[int, Mapping[str, Any]] = {}  # by seq: an ended attempt's stays
@@ -249,7 +252,8 @@ class RunDriver:
     def arm_duration_watches(self, seqs: Sequence[int] | None = None) -> None:
         """Set a timer for each duration threshold not armed yet (of the run, and of the
         attempts `seqs`, or of all)."""
-        for watch in duration_watches(self.settings, self.state, seqs):
+        for watch in duration_watches(self.settings, self.state, seqs,
+                                      self.context.usual_limits):
             if watch.key not in self.armed:
                 self.armed.add(watch.key)
                 self.host.set_timer(self.run_id, watch.key, watch.at)

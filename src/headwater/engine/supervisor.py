@@ -31,6 +31,7 @@ from functools import partial
 from pathlib import Path
 
 from headwater.core.events import CancelRequested, EngineFailed
+from headwater.core.notifications import RUN_LIMIT, UsualDurations
 from headwater.core.retention import RetentionPolicy
 from headwater.core.runstate import RunState, TaskRun
 from headwater.engine.git_checkouts import Checkouts
@@ -77,6 +78,8 @@ class EngineSettings:
     # Prune runs that ended before the retention cutoff, and their folders (at start, then
     # periodically: see `engine/retention.py`); None prunes nothing.
     retention: RetentionPolicy | None = None
+    # Warn of runs and attempts much longer than usual (headwater.yml `duration_warnings`)
+    usual_durations: UsualDurations | None = None
 
 
 class Supervisor:
@@ -273,6 +276,18 @@ class Supervisor:
         self.drivers[run_id] = driver
         self.turns.append(run_id)
         driver.start()
+
+    def usual_limits(self, job_id: int) -> Mapping[str, int]:
+        """The duration limits the job's history gives (`UsualDurations`): seconds by task
+        key, the run's under RUN_LIMIT; none unless asked for, or while too little ran."""
+        usual = self.settings.usual_durations
+        if usual is None:
+            return {}
+        summary = self.store.job_summary(job_id, usual.of_last_runs)
+        found = {RUN_LIMIT: usual.limit(summary.run_p95_seconds, summary.runs),
+                 **{task.task_key: usual.limit(task.p95_seconds, task.attempts)
+                    for task in summary.tasks}}
+        return {key: limit for key, limit in found.items() if limit is not None}
 
     def renew(self) -> None:
         fences = {run_id: driver.fence for run_id, driver in self.drivers.items()}

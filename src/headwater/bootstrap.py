@@ -72,9 +72,6 @@ class App:
                                    settings.home / "clusters")
         sender = start_sender(self.store, config, self.clock,
                               os.environ) if deliver_alerts else None
-        # Engines share a PostgreSQL store: each ends the sessions a frozen peer left mid-write.
-        watch = StallWatch(self.store.end_stalled_sessions) \
-            if self.store.engine.dialect.name == "postgresql" else None
         sql_warehouses = warehouses(settings, config)
         runners = runners_by_type(home=settings.home, db_url=settings.db_url,
                                   run_job_chain=settings.run_job_chain,
@@ -92,6 +89,9 @@ class App:
         supervisor = Supervisor(self.store, executor, runners, self.clock, engine_settings,
                                 self.engine_name, only=only, observer=observer,
                                 clusters=executor)
+        # Engines share a PostgreSQL store: each ends the sessions a frozen peer left mid-write.
+        watch = StallWatch(self.store.end_stalled_sessions) \
+            if self.store.engine.dialect.name == "postgresql" else None
         try:
             yield supervisor
         finally:

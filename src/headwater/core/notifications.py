@@ -17,9 +17,9 @@ The rules (reference 2.1/2.2, "Email notifications", "Notification muting"):
   tasks never ran and alert nobody; condition tasks send no notifications (as in Lakeflow).
 - `on_duration_warning_threshold_exceeded`: from `health.rules` RUN_DURATION_SECONDS
   GREATER_THAN n, or from the job's history when headwater.yml asks (`UsualDurations`: the
-  smaller of the two counts); `duration_watches` names the instants the engine must watch (as timers
-  with `duration:` keys) and a `TimerFired` on such a key yields the warning, once per run
-  (per repair) or per attempt, and only while it still runs.
+  smaller of the two counts); `duration_watches` names the instants the engine must watch
+  (as timers with `duration:` keys) and a `TimerFired` on such a key yields the warning, once
+  per run (per repair) or per attempt, and only while it still runs.
 
 Dedupe keys, stable across engine restarts: `run:<run_id>[:repair:<n>]:<event>` for the run,
 `run:<run_id>:seq:<seq>:<event>` for a task run (its global id may not be allocated yet

@@ -4,14 +4,12 @@ executemany leaves it, made without freezing a process; and what the server says
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import psycopg
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from headwater.store.engine import APPLICATION_NAME
+from tests.servers import wait_for
 
 
 def conninfo(url: str) -> str:
@@ -32,7 +30,8 @@ class Stalled:
         for statement in statements:
             pgconn.send_query_params(statement.encode(), None)
         pgconn.flush()
-        wait_until(lambda: sessions(url).get(self.pid, ("",))[0] == "active")
+        wait_for(lambda: sessions(url).get(self.pid, ("",))[0] == "active", timeout=10,
+                 every=0.05, what="the session to be active")
 
     def close(self) -> None:
         self.conn.pgconn.finish()
@@ -51,9 +50,3 @@ def sessions(url: str) -> dict[int, tuple[str, str | None, bool]]:
         engine.dispose()
     return {row.pid: (row.state, row.wait_event, row.xid) for row in rows}
 
-
-def wait_until(condition: Callable[[], bool], patience: float = 10.0) -> None:
-    deadline = time.monotonic() + patience
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {patience} s"
-        time.sleep(0.05)

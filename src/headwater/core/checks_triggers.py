@@ -15,14 +15,13 @@ from collections.abc import Iterator
 from headwater.core.cron import CronError, parse_cron, time_zone
 from headwater.core.spec import JobSettings
 from headwater.core.spec_job import JobCompletionTrigger
-from headwater.core.triggers import TRIGGER_KINDS, trigger_paths
+from headwater.core.triggers import KEPT_TRIGGER_KINDS, trigger_paths
 
 Finding = tuple[str, str]  # (path, message)
 
 __all__ = ["check_trigger"]
 
-# A model trigger is a kind too, kept though it never fires (`triggers.unacted`).
-ENTRY_KINDS = ("schedule", *TRIGGER_KINDS, "model", "continuous")
+ENTRY_KINDS = ("schedule", *KEPT_TRIGGER_KINDS, "continuous")
 LEGACY = ("schedule", "trigger", "continuous")
 
 
@@ -57,7 +56,7 @@ def _one(settings: JobSettings, schedule_path: str, trigger_path: str) -> Iterat
     trigger = settings.trigger
     if trigger is None:
         return
-    kinds = [kind for kind in (*TRIGGER_KINDS, "model") if getattr(trigger, kind) is not None]
+    kinds = [kind for kind in KEPT_TRIGGER_KINDS if getattr(trigger, kind) is not None]
     if len(kinds) > 1 and trigger_path == "trigger":  # an entry's kinds are counted above
         yield f"trigger.{kinds[1]}", (
             f"a trigger is one kind, but this one sets {' and '.join(kinds)}: keep one (a "

@@ -55,6 +55,8 @@ SCHEDULE, PERIODIC, FILE_ARRIVAL, TABLE_UPDATE, JOB_COMPLETION, CONTINUOUS = (
     "schedule", "periodic", "file_arrival", "table_update", "job_completion", "continuous")
 # The kinds a job's `trigger` may set, one of them (`checks_triggers` refuses two).
 TRIGGER_KINDS = (PERIODIC, FILE_ARRIVAL, TABLE_UPDATE, JOB_COMPLETION)
+# With a model trigger, which is kept and counts as a kind but never fires (`unacted`).
+KEPT_TRIGGER_KINDS = (*TRIGGER_KINDS, "model")
 # `Run.trigger` of the runs each kind starts (Jobs API `TriggerType`).
 TRIGGER_TYPE = {SCHEDULE: "PERIODIC", PERIODIC: "PERIODIC", FILE_ARRIVAL: "FILE_ARRIVAL",
                 TABLE_UPDATE: "TABLE", JOB_COMPLETION: "JOB_COMPLETION",
@@ -109,7 +111,7 @@ def trigger_views(settings: JobSettings) -> list[JobSettings]:
             quartz_cron_expression=entry.schedule.quartz_cron_expression,
             timezone_id=entry.schedule.timezone_id, pause_status=paused,
             sql_condition=condition)
-        kinds = {kind: getattr(entry, kind) for kind in (*TRIGGER_KINDS, "model")}
+        kinds = {kind: getattr(entry, kind) for kind in KEPT_TRIGGER_KINDS}
         trigger = TriggerSettings(**kinds, pause_status=paused,
                                   sql_condition=None if schedule else condition) \
             if any(v is not None for v in kinds.values()) else None
@@ -389,9 +391,9 @@ def states_to_body(states: list[TriggerState | None], multi: bool) -> dict[str, 
 
 
 __all__ = [
-    "CONTINUOUS", "FILE_ARRIVAL", "JOB_COMPLETION", "PERIODIC", "SCHEDULE", "TABLE_UPDATE",
-    "TRIGGER_KINDS", "Fire", "LastRun",
+    "CONTINUOUS", "FILE_ARRIVAL", "JOB_COMPLETION", "KEPT_TRIGGER_KINDS", "PERIODIC",
+    "SCHEDULE", "TABLE_UPDATE", "TRIGGER_KINDS", "Fire", "LastRun",
     "TriggerState", "active_trigger", "changes_due", "clock_due", "continuous_due",
     "fresh_state", "next_fire_time", "normal_table", "state_from_dict", "state_to_dict",
-    "states_from_body", "states_to_body", "trigger_paths", "trigger_views",
+    "states_from_body", "states_to_body", "trigger_paths", "trigger_views", "unacted",
 ]

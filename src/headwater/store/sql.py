@@ -46,7 +46,6 @@ from headwater.store.operations import OperationsMixin
 from headwater.store.retention_store import RetentionMixin
 from headwater.store.rows import run_state_from_rows, scope_of
 from headwater.store.runs_store import RunsMixin
-from headwater.store.stalled_sessions import STALLED_MS
 from headwater.store.tables import jobs, run_events, runs, task_run_outputs, task_runs
 from headwater.store.triggers_store import TriggersMixin
 
@@ -149,7 +148,7 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMi
         except _UNAVAILABLE as exc:
             raise StoreError(f"cannot read the state store at {self.engine.url!r}: {exc}") from exc
 
-    def end_stalled_sessions(self, stalled_ms: int = STALLED_MS) -> list[int]:
+    def end_stalled_sessions(self, stalled_ms: int = stalled_sessions.STALLED_MS) -> list[int]:
         """PostgreSQL: end headwater's sessions that a frozen process left waiting in the
         middle of a write for over `stalled_ms` (see `stalled_sessions`); their pids. Other
         databases have no such sessions: [].

@@ -394,7 +394,8 @@ class TaskSummary:
 
 @dataclass(frozen=True, slots=True)
 class JobSummary:
-    """A job's last `runs` terminal runs: how many succeeded, and per task figures."""
+    """A job's last `runs` terminal runs: how many succeeded, and per task figures; the
+    duration percentiles are of the `timed_runs` of them that started (not those skipped)."""
 
     job_id: int
     runs: int
@@ -402,6 +403,7 @@ class JobSummary:
     run_p50_seconds: float | None
     run_p95_seconds: float | None
     tasks: list[TaskSummary]
+    timed_runs: int
 
     @property
     def success_rate(self) -> float | None:

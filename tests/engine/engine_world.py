@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from headwater.core.notifications import UsualDurations
 from headwater.core.retention import RetentionPolicy
 from headwater.core.spec import JobSettings
 from headwater.engine.supervisor import EngineSettings, Supervisor
@@ -34,13 +35,14 @@ class World:
                lease_seconds: float = 15.0, only: set[int] | None = None,
                is_dead: Callable[[str], bool] = lambda owner: False,
                schedules: bool = False, write_starts_within: float = 0.05,
-               retention: RetentionPolicy | None = None) -> Supervisor:
+               retention: RetentionPolicy | None = None,
+               usual_durations: UsualDurations | None = None) -> Supervisor:
         settings = EngineSettings(self.tmp_path / "logs", max_parallel, "ann", lease_seconds,
                                   schedules=schedules,
                                   warehouse_commits=(
                                       self.tmp_path / "warehouse.duckdb.commits.jsonl",),
                                   write_starts_within=write_starts_within,
-                                  retention=retention)
+                                  retention=retention, usual_durations=usual_durations)
         executor = FakeExecutor(self.clock, handler, self.attempts)
         return Supervisor(self.store, executor, fake_runners(), self.clock, settings, name,
                           only=only, is_dead=is_dead)

@@ -10,6 +10,7 @@ from engine_world import World, step_until
 
 from headwater.core.backfill import Backfill
 from headwater.core.events import TaskStarted, TaskSucceeded
+from headwater.core.notifications import RUN_LIMIT, UsualDurations
 from headwater.errors import LeaseLost, StoreError
 from headwater.ports import AttemptKey, LaunchSpec
 from headwater.testing import Outcome
@@ -166,6 +167,25 @@ def test_runs_over_the_limit_are_skipped_without_a_queue(world: World) -> None:
         "life_cycle_state": "SKIPPED", "result_state": "MAXIMUM_CONCURRENT_RUNS_REACHED",
         "state_message": runs[1].message, "user_cancelled_or_timedout": False}
     assert skipped["status"]["termination_details"]["code"] == "MAX_CONCURRENT_RUNS_EXCEEDED"
+
+
+def test_usual_durations_count_only_the_runs_that_ran(world: World) -> None:
+    # Given a job of one task that has run twice, with four runs skipped at its limit between
+    job = world.job(tasks=1, max_concurrent_runs=1, queue={"enabled": False})
+    usual = UsualDurations(times_usual=2, of_last_runs=20, at_least_runs=3, at_least_seconds=1)
+    engine = world.engine("e1", usual_durations=usual)
+    for _ in range(2):
+        run_id = world.start(job)
+        assert {world.service.start_run(job, {}, world.tmp_path).life_cycle
+                for _ in range(2)} == {"SKIPPED"}
+        step_until(lambda: world.result(run_id) == "SUCCESS", engine)
+    # Then two durations are too few for a limit of three, though six runs ended
+    assert world.store.job_summary(job.job_id).runs == 6
+    assert engine.usual_limits(job.job_id) == {}
+    # And with a third run that ran, the run and its task have limits
+    run_id = world.start(job)
+    step_until(lambda: world.result(run_id) == "SUCCESS", engine)
+    assert set(engine.usual_limits(job.job_id)) == {RUN_LIMIT, "t0"}
 
 
 def test_a_store_failure_lets_the_run_go_and_it_is_claimed_again(

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import text, update
-from store_builders import T0, at, drive
+from store_builders import SETTINGS, T0, at, drive
 
 from headwater.core.audit import AuditAction, AuditEntry, TaskMetric
 from headwater.core.events import (
@@ -281,3 +281,24 @@ def test_a_repaired_runs_duration_leaves_out_the_wait_before_the_repair(
     assert summary.runs == 1 and summary.succeeded == 1
     assert summary.run_p50_seconds == 18.0
 
+
+
+def test_job_summary_times_only_the_runs_that_started(store: SqlStore, plan: Plan) -> None:
+    # Given a job of one run at a time, never queued, and a run that starts
+    job = store.create_job({**SETTINGS, "max_concurrent_runs": 1, "queue": {"enabled": False}},
+                           "jobs/one.yml", T0)
+    run_id, state = drive(store, job, plan, [RunStarted(at(0))])
+    # When a second run is asked for while it goes, it is skipped; then the first ends
+    skipped = store.create_run(job, initial_state(plan), {}, "ONE_TIME", "ann", "/w", at(1))
+    for event in (TaskStarted(at(1), 1, "p"), TaskSucceeded(at(2), 1),
+                  TaskStarted(at(2), 2, "p"), TaskSucceeded(at(8), 2)):
+        decision = decide(state, event)
+        store.record(run_id, 0, event, decision.state, decision.changed)
+        state = decision.state
+
+    summary = store.job_summary(job.job_id)
+
+    # Then both count as ended runs, and only the one that ran has a duration
+    assert store.load_run(skipped.run_id).state.life_cycle == "SKIPPED"
+    assert (summary.runs, summary.succeeded, summary.timed_runs) == (2, 1, 1)
+    assert summary.run_p95_seconds == 8.0

@@ -284,7 +284,7 @@ class Supervisor:
         if usual is None:
             return {}
         summary = self.store.job_summary(job_id, usual.of_last_runs)
-        found = {RUN_LIMIT: usual.limit(summary.run_p95_seconds, summary.runs),
+        found = {RUN_LIMIT: usual.limit(summary.run_p95_seconds, summary.timed_runs),
                  **{task.task_key: usual.limit(task.p95_seconds, task.attempts)
                     for task in summary.tasks}}
         return {key: limit for key, limit in found.items() if limit is not None}

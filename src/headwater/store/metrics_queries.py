@@ -49,7 +49,7 @@ def job_summary(conn: Connection, job_id: int, last_runs: int) -> JobSummary:
     return JobSummary(
         job_id=job_id, runs=len(runs), succeeded=sum(r.result_state in SUCCEEDED for r in runs),
         run_p50_seconds=percentile(durations, 0.5), run_p95_seconds=percentile(durations, 0.95),
-        tasks=_task_summaries(conn, run_ids) if run_ids else [],
+        tasks=_task_summaries(conn, run_ids) if run_ids else [], timed_runs=len(durations),
     )
 
 

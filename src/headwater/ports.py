@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from headwater.core.compute import ClusterRequest
 from headwater.core.retention import KeepReason
 from headwater.core.run_scope import WHOLE_JOB, RunScope
+from headwater.core.trigger_details import LastFire
 
 if TYPE_CHECKING:
     from headwater.core.audit import AuditEntry, ChainReport, StoredAuditEntry, TaskMetric
@@ -622,6 +623,12 @@ class Store(Protocol):
 
     def trigger_states(self, job_ids: Collection[int]) -> dict[int, tuple[int, Any]]:
         """job id -> (version, state body) of the jobs whose triggers remembered something."""
+        ...
+
+    def last_trigger_fires(self, job_id: int, prefixes: Sequence[str]
+                           ) -> list[LastFire | None]:
+        """The run the job's trigger last started, for each prefix of its fire keys (`""`:
+        any; `core.triggers.entry_key(i)`: entry `i` of `triggers`)."""
         ...
 
     def save_trigger_state(self, job_id: int, version: int, body: Mapping[str, Any]) -> bool:

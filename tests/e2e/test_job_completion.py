@@ -123,6 +123,21 @@ def test_the_sdk_s_multiple_triggers_fire_each_on_its_own(
     wait_for_runs(w, report_id, 1)
     [run] = report_runs(w, report_id)
     assert run.trigger == jobs.TriggerType.JOB_COMPLETION
+    # And each entry's state and the run it last started read back, in the entries' order
+    details = w.jobs.get(report_id, include_trigger_state=True).trigger_details or []
+    states = [d.state for d in details]
+    assert [(s.pause_status, s.schedule is not None) for s in states if s] == [
+        (jobs.PauseStatus.PAUSED, True), (jobs.PauseStatus.UNPAUSED, False)]
+    completion = states[1].job_completion if states[1] else None
+    assert completion is not None and [(m.job_id, m.has_seen_completion) for m in
+                                       completion.monitored_job_states or []] == [
+        (str(ingest), False)]
+    history = jobs.Job.from_dict(w.api_client.do("GET", "/api/2.2/jobs/get", query={
+        "job_id": report_id, "include_trigger_history": "true"})).trigger_details or []
+    assert [d.state for d in history] == [None, None]  # the state only when asked for
+    lasts = [d.history.last_triggered if d.history else None for d in history]
+    assert lasts[0] is None and lasts[1] is not None and lasts[1].run_id == run.run_id
+    assert not w.jobs.get(report_id).trigger_details  # only when asked (the SDK reads [])
     # And an entry naming a job that does not exist is refused at its path
     with pytest.raises(InvalidParameterValue,
                        match=r"triggers\[0\].job_completion.jobs\[0\].job_id: job 999 does"):

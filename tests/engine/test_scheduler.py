@@ -136,6 +136,16 @@ def test_each_of_a_job_s_triggers_fires_on_its_own_and_pauses_on_its_own(world: 
     # Then each trigger started its own run, once for both engines
     triggers = sorted(str(world.store.load_run(r).trigger) for r in runs_of(world, job.job_id))
     assert triggers == ["PERIODIC", "TABLE"]
+    # And `jobs/get` shows each entry's state and the run it started, in the entries' order
+    details = world.service.job_document(job.job_id, include_trigger_state=True,
+                                         include_trigger_history=True)["trigger_details"]
+    started = {str(world.store.load_run(r).trigger): r for r in runs_of(world, job.job_id)}
+    assert [d["history"]["last_triggered"]["run_id"] for d in details] == [
+        started["PERIODIC"], started["TABLE"]]
+    assert details[0]["state"]["periodic"]["next_run_time"] == \
+        int((start + timedelta(seconds=120)).timestamp() * 1000)
+    assert details[1]["state"]["table_update"]["last_seen_table_states"] == [
+        {"table_name": "bronze.orders", "has_seen_updates": False}]  # none since its run
 
     # And with the periodic entry paused, the table entry still fires
     settings = dict(world.store.get_job(job.job_id).settings)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from headwater.web.views.jobs_view import paused_of
+from headwater.web.views.jobs_view import paused_of, upstream_states
 
 CRON = {"quartz_cron_expression": "0 0 6 * * ?", "timezone_id": "UTC"}
 
@@ -23,3 +23,13 @@ CRON = {"quartz_cron_expression": "0 0 6 * * ?", "timezone_id": "UTC"}
 def test_a_job_is_paused_when_every_trigger_it_has_is(settings: dict[str, Any],
                                                        paused: bool | None) -> None:
     assert paused_of(settings) is paused
+
+
+def test_the_job_page_lists_what_every_job_completion_trigger_saw() -> None:
+    seen = [{"job_id": "4", "has_seen_completion": True}, {"job_id": "5"}]
+    completion = {"job_completion": {"monitored_job_states": seen[:1]}}
+    assert upstream_states({"trigger_state": completion}) == seen[:1]
+    assert upstream_states({"trigger_details": [
+        {"state": {"schedule": {}}}, {"state": completion},
+        {"state": {"job_completion": {"monitored_job_states": seen[1:]}}}]}) == seen
+    assert upstream_states({"trigger_state": {"file_arrival": {}}}) == []

@@ -142,10 +142,11 @@ def jobs_list(name: str | None, limit: int, as_json: bool, db: str | None, host:
 @server_options
 @reports_errors
 def jobs_get(job_id: int, db: str | None, host: str | None, profile: str | None) -> None:
-    """The Jobs API `Job` of a job: its id, creator and settings (and its next fire time,
-    or what its job-completion trigger saw)."""
+    """The Jobs API `Job` of a job: its id, creator and settings, its next fire time, and
+    what its triggers saw and started."""
     with connect(db, host, profile) as where:
-        document = where.service.job_document(job_id, include_trigger_state=True)
+        document = where.service.job_document(job_id, include_trigger_state=True,
+                                              include_trigger_history=True)
     click.echo(json.dumps(document, indent=2))
 
 

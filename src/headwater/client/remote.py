@@ -125,9 +125,11 @@ class RemoteService:
                             expand_tasks=True)
         return Page([_job(job) for job in body.get("jobs", [])], body.get("next_page_token"))
 
-    def job_document(self, job_id: int, include_trigger_state: bool = False) -> dict[str, Any]:
-        document: dict[str, Any] = self.api.get(f"{JOBS}/get", job_id=job_id,
-                                                include_trigger_state=include_trigger_state)
+    def job_document(self, job_id: int, include_trigger_state: bool = False,
+                     include_trigger_history: bool = False) -> dict[str, Any]:
+        document: dict[str, Any] = self.api.get(
+            f"{JOBS}/get", job_id=job_id, include_trigger_state=include_trigger_state,
+            include_trigger_history=include_trigger_history)
         return document
 
     def delete_job(self, job_id: int) -> None:

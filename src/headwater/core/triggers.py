@@ -56,7 +56,8 @@ SCHEDULE, PERIODIC, FILE_ARRIVAL, TABLE_UPDATE, JOB_COMPLETION, CONTINUOUS = (
 # The kinds a job's `trigger` may set, one of them (`checks_triggers` refuses two).
 TRIGGER_KINDS = (PERIODIC, FILE_ARRIVAL, TABLE_UPDATE, JOB_COMPLETION)
 # With a model trigger, which is kept and counts as a kind but never fires (`unacted`).
-KEPT_TRIGGER_KINDS = (*TRIGGER_KINDS, "model")
+MODEL = "model"
+KEPT_TRIGGER_KINDS = (*TRIGGER_KINDS, MODEL)
 # `Run.trigger` of the runs each kind starts (Jobs API `TriggerType`).
 TRIGGER_TYPE = {SCHEDULE: "PERIODIC", PERIODIC: "PERIODIC", FILE_ARRIVAL: "FILE_ARRIVAL",
                 TABLE_UPDATE: "TABLE", JOB_COMPLETION: "JOB_COMPLETION",
@@ -121,6 +122,12 @@ def trigger_views(settings: JobSettings) -> list[JobSettings]:
             "schedule": schedule, "trigger": trigger, "continuous": continuous,
             "triggers": []}))
     return views
+
+
+def entry_key(index: int) -> str:
+    """What begins the fire keys of entry `index` of `triggers`: two entries may fire at the
+    same instant, and each fire stays its own (and is found by it, `trigger_details`)."""
+    return f"triggers[{index}] "
 
 
 def trigger_paths(settings: JobSettings) -> list[tuple[str, JobSettings]]:
@@ -325,18 +332,33 @@ def continuous_due(state: TriggerState, active_runs: int, last: LastRun | None,
     """A continuous job: start a run when none is active, backing off after failures."""
     if active_runs:
         return state, None
-    if last is not None and last.run_id != state.counted and last.end_time is not None \
-            and last.end_time >= state.since:
-        succeeded = last.result in ("SUCCESS", "SUCCESS_WITH_FAILURES")
-        state = replace(state, counted=last.run_id,
-                        failures=0 if succeeded else state.failures + 1)
-    if state.failures and last is not None and last.end_time is not None:
-        wait = min(BACKOFF_FIRST * 2 ** (state.failures - 1), BACKOFF_MOST)
-        if now < last.end_time + wait:
-            return state, None
+    state = counted(state, last)
+    until = backoff_until(state, last)
+    if until is not None and now < until:
+        return state, None
     fires = state.fires + 1
     fire = Fire(f"{CONTINUOUS}:{fires}", "CONTINUOUS", {}, logical_time=now)
     return replace(state, fires=fires, last_fire=now), fire
+
+
+def counted(state: TriggerState, last: LastRun | None) -> TriggerState:
+    """A continuous trigger's state once it counted the job's latest ended run: a failure in
+    a row more, or none after a success (a run that ended before the trigger began counts not)."""
+    if last is not None and last.run_id != state.counted and last.end_time is not None \
+            and last.end_time >= state.since:
+        succeeded = last.result in ("SUCCESS", "SUCCESS_WITH_FAILURES")
+        return replace(state, counted=last.run_id,
+                       failures=0 if succeeded else state.failures + 1)
+    return state
+
+
+def backoff_until(state: TriggerState, last: LastRun | None) -> datetime | None:
+    """Until when a continuous job backs off after the runs that failed in a row (`counted`):
+    `min(10 s * 2 ** (failures - 1), 10 min)` after the last ended; None when none failed."""
+    if not state.failures or last is None or last.end_time is None:
+        return None
+    wait: timedelta = min(BACKOFF_FIRST * 2 ** (state.failures - 1), BACKOFF_MOST)
+    return last.end_time + wait
 
 
 def _normal_tables(names: list[str]) -> list[str]:
@@ -391,9 +413,10 @@ def states_to_body(states: list[TriggerState | None], multi: bool) -> dict[str, 
 
 
 __all__ = [
-    "CONTINUOUS", "FILE_ARRIVAL", "JOB_COMPLETION", "KEPT_TRIGGER_KINDS", "PERIODIC",
-    "SCHEDULE", "TABLE_UPDATE", "TRIGGER_KINDS", "Fire", "LastRun",
-    "TriggerState", "active_trigger", "changes_due", "clock_due", "continuous_due",
-    "fresh_state", "next_fire_time", "normal_table", "state_from_dict", "state_to_dict",
-    "states_from_body", "states_to_body", "trigger_paths", "trigger_views", "unacted",
+    "CONTINUOUS", "FILE_ARRIVAL", "JOB_COMPLETION", "KEPT_TRIGGER_KINDS", "MODEL", "PERIODIC",
+    "SCHEDULE", "TABLE_UPDATE", "TRIGGER_KINDS", "Fire", "LastRun", "TriggerState",
+    "active_trigger", "backoff_until", "changes_due", "clock_due", "continuous_due", "counted",
+    "entry_key", "fresh_state", "next_fire_time", "normal_table", "state_from_dict",
+    "state_to_dict", "states_from_body", "states_to_body", "trigger_paths", "trigger_views",
+    "unacted",
 ]

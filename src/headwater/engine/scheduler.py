@@ -43,6 +43,7 @@ from headwater.core.triggers import (
     changes_due,
     clock_due,
     continuous_due,
+    entry_key,
     fresh_state,
     normal_table,
     states_from_body,
@@ -167,7 +168,7 @@ class Scheduler:
             self.store_state(watched, index, new, now)
             return
         if watched.multi:  # each entry's fires are its own: two entries may fire at once
-            fire = replace(fire, key=f"triggers[{index}] {fire.key}")
+            fire = replace(fire, key=entry_key(index) + fire.key)
         if self.fire(watched, fire, watched.body(index, new)):
             watched.version, watched.states[index] = watched.version + 1, new
         else:

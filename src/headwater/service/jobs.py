@@ -14,14 +14,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from headwater.api.documents import job_json
-from headwater.core.job_completion import trigger_state_json
 from headwater.core.job_update import apply_update, paused_changes
 from headwater.core.load import settings_from_body
 from headwater.core.permissions import Action, Grant, Level, checked, owner_of
 from headwater.core.plan import build_plan
 from headwater.core.spec import JobSettings
 from headwater.core.spec_common import INT32_MAX
+from headwater.core.trigger_details import per_trigger_state, trigger_history, trigger_state
 from headwater.core.triggers import (
+    LastRun,
+    entry_key,
     next_fire_time,
     states_from_body,
     trigger_paths,
@@ -149,9 +151,14 @@ class JobsMixin(AccessMixin):
         settings = {**job.settings, **paused_changes(job_id, job.settings, paused)}
         return self.store.update_job(job_id, settings, job.source, self.clock.now(), self.user)
 
-    def job_document(self, job_id: int, include_trigger_state: bool = False) -> dict[str, Any]:
-        """The `Job` of `jobs/get`, with when its schedule or periodic trigger fires next;
-        with `include_trigger_state`, what its job-completion trigger saw of each job."""
+    def job_document(self, job_id: int, include_trigger_state: bool = False,
+                     include_trigger_history: bool = False) -> dict[str, Any]:
+        """The `Job` of `jobs/get`, with when its schedule or periodic trigger fires next.
+
+        With `include_trigger_state`, what its triggers saw (`core.trigger_details`): the
+        `trigger_state` of a job's one `trigger`, or each entry's `state` in `trigger_details`
+        for a job with `triggers`; with `include_trigger_history`, each entry's `history`.
+        """
         job = self.get_job(job_id)
         stored = self.store.trigger_states([job_id]).get(job_id)
         settings = JobSettings.model_validate(dict(job.settings))
@@ -161,11 +168,27 @@ class JobsMixin(AccessMixin):
         fires = [t for t in (next_fire_time(v, s, now) for v, s in zip(views, states, strict=True))
                  if t is not None]
         document = job_json(job, next_fire=min(fires, default=None))
-        watched = [(v, s) for v, s in zip(views, states, strict=True)
-                   if v.trigger and v.trigger.job_completion]
-        if include_trigger_state and watched:  # the first job-completion trigger's
-            document["trigger_state"] = trigger_state_json(*watched[0])
+        if not settings.triggers:
+            seen = trigger_state(views[0], states[0], now) if include_trigger_state else None
+            return {**document, "trigger_state": seen} if seen else document
+        details: list[dict[str, Any]] = [{} for _ in views]
+        if include_trigger_state:
+            continuous = any(view.continuous is not None for view in views)
+            last = self.last_ended_run(job_id) if continuous else None
+            for detail, view, state in zip(details, views, states, strict=True):
+                detail["state"] = per_trigger_state(view, state, now, last)
+        if include_trigger_history:
+            lasts = self.store.last_trigger_fires(job_id, [entry_key(i) for i in range(len(views))])
+            for detail, view, fire in zip(details, views, lasts, strict=True):
+                detail["history"] = trigger_history(view, fire)
+        if include_trigger_state or include_trigger_history:
+            document["trigger_details"] = details
         return document
+
+    def last_ended_run(self, job_id: int) -> LastRun | None:
+        """The job's latest run that ended (a continuous trigger backs off after it)."""
+        ended = self.store.list_runs(job_id, limit=1, completed_only=True)
+        return LastRun(ended[0].run_id, ended[0].result, ended[0].end_time) if ended else None
 
     def get_job(self, job_id: int) -> JobRecord:
         """The latest version of a job; `NotFound` ("Job N does not exist.")."""

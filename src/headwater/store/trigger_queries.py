@@ -6,12 +6,13 @@ CONFLICT DO NOTHING). Either refusing means another engine got there first.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from headwater.core.trigger_details import LastFire
 from headwater.store.dialects import insert_ignoring
 from headwater.store.tables import trigger_fires, trigger_states
 
@@ -42,3 +43,17 @@ def add_fire(conn: Connection, job_id: int, key: str, run_id: int, at: datetime)
     result = conn.execute(insert_ignoring(conn, trigger_fires, ["job_id", "fire_key"]).values(
         job_id=job_id, fire_key=key, run_id=run_id, fired_time=at))
     return bool(result.rowcount)
+
+
+def last_fires(conn: Connection, job_id: int, prefixes: Sequence[str]) -> list[LastFire | None]:
+    """The run the job's trigger last started, for each prefix of its fire keys."""
+    found: list[LastFire | None] = []
+    for prefix in prefixes:
+        row = conn.execute(
+            select(trigger_fires.c.run_id, trigger_fires.c.fired_time)
+            .where(trigger_fires.c.job_id == job_id,
+                   trigger_fires.c.fire_key.startswith(prefix, autoescape=True))
+            .order_by(trigger_fires.c.fired_time.desc(), trigger_fires.c.run_id.desc())
+            .limit(1)).first()
+        found.append(None if row is None else LastFire(row.run_id, row.fired_time))
+    return found

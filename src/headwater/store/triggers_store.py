@@ -5,12 +5,13 @@ A mixin, like `runs_store.py`; each method is one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import Connection
 
+from headwater.core.trigger_details import LastFire
 from headwater.ports import Clock, NewRun, RunCreated
 from headwater.store import trigger_queries
 from headwater.store.runs_store import create_run
@@ -35,6 +36,12 @@ class TriggersMixin:
         """job id -> (version, state body) of the jobs whose triggers remembered something."""
         with self._reading() as conn:
             return trigger_queries.states(conn, job_ids)
+
+    def last_trigger_fires(self, job_id: int, prefixes: Sequence[str]
+                           ) -> list[LastFire | None]:
+        """The run the job's trigger last started, for each prefix of its fire keys."""
+        with self._reading() as conn:
+            return trigger_queries.last_fires(conn, job_id, prefixes)
 
     def save_trigger_state(self, job_id: int, version: int, body: Mapping[str, Any]) -> bool:
         """Store a trigger's new state if it is still at `version`; False if not."""

@@ -42,9 +42,11 @@ def create(body: JobBody, service: Caller) -> dict[str, int]:
 
 @router.get("/get")
 def get(job_id: Id, request: Request, service: Caller, page_token: str | None = None,
-        include_trigger_state: bool = False) -> dict[str, Any]:
-    """A job's settings (in API 2.2, 100 tasks, clusters, parameters, environments a page)."""
-    document = service.job_document(job_id, include_trigger_state)
+        include_trigger_state: bool = False,
+        include_trigger_history: bool = False) -> dict[str, Any]:
+    """A job's settings (in API 2.2, 100 tasks, clusters, parameters, environments a page);
+    what its triggers saw and started, when asked."""
+    document = service.job_document(job_id, include_trigger_state, include_trigger_history)
     return job_page(document, page_token) if is_paged(request) else document
 
 

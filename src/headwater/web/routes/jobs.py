@@ -25,7 +25,7 @@ from headwater.web.render import is_htmx, pages_of
 from headwater.web.session import Change, SignedIn
 from headwater.web.views.graph import NodeState, graph_svg
 from headwater.web.views.job_changes import settings_yaml
-from headwater.web.views.jobs_view import job_row, matches
+from headwater.web.views.jobs_view import job_row, matches, upstream_states
 from headwater.web.views.matrix import run_matrix
 from headwater.web.views.whatif_view import whatif_choices
 
@@ -88,6 +88,7 @@ def job_basics(service: Service, job_id: int) -> dict[str, Any]:
             "tasks": [plan.tasks[key].spec for key in plan.order],
             "choices": whatif_choices(plan), "max_swept": MAX_SWEPT_TASKS,
             "may_manage": service.may(job_id, Action.MANAGE),
+            "upstream": upstream_states(document),
             "whatif": None, "failures": None, "query": Form()}
 
 

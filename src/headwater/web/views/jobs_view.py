@@ -99,4 +99,14 @@ def matches(job: JobRecord, name: str, tag: str) -> bool:
     return not value or str(tags[key]) == value
 
 
-__all__ = ["JobRow", "RunSquare", "job_row", "matches", "paused_of", "square"]
+def upstream_states(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """What the job's job-completion triggers saw of each monitored job: its one trigger's
+    (`trigger_state`), or each entry's of `triggers` (`trigger_details`)."""
+    seen = [document.get("trigger_state") or {},
+            *((detail.get("state") or {}) for detail in document.get("trigger_details") or [])]
+    return [job for state in seen
+            for job in (state.get("job_completion") or {}).get("monitored_job_states") or []]
+
+
+__all__ = ["JobRow", "RunSquare", "job_row", "matches", "paused_of", "square",
+           "upstream_states"]

@@ -19,6 +19,8 @@ from sqlalchemy.engine import URL, make_url
 from tests.child_env import child_env
 from tests.servers import Server, database_url
 
+from .engines import Cluster
+
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 
@@ -31,6 +33,15 @@ def server(tmp_path: Path) -> Iterator[Server]:
     started = Server(folder, database_url("sqlite", folder)).start()
     yield started
     started.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]:
+    """Engine processes and the CLI on one store: SQLite, then PostgreSQL when
+    `HEADWATER_TEST_POSTGRES_URL` names one (skipped otherwise)."""
+    found = Cluster(tmp_path, database_url(request.param, tmp_path))
+    yield found
+    found.stop_all()
 
 
 def sdk_client(server: Server, token: str, monkeypatch: pytest.MonkeyPatch

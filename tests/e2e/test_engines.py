@@ -8,7 +8,6 @@ import os
 import random
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,20 +30,6 @@ from .engines import (
 )
 
 POSTGRES = os.environ.get("HEADWATER_TEST_POSTGRES_URL")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]:
-    if request.param == "postgresql":
-        if not POSTGRES:
-            pytest.skip("set HEADWATER_TEST_POSTGRES_URL to run the engines on PostgreSQL")
-        wipe_postgres(POSTGRES)
-        url = POSTGRES
-    else:
-        url = f"sqlite:///{tmp_path / 'state.db'}"
-    found = Cluster(tmp_path, url)
-    yield found
-    found.stop_all()
 
 
 def start_runs(cluster: Cluster, job_id: int, count: int) -> list[int]:

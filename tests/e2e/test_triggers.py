@@ -42,8 +42,8 @@ def wait_until(check: Any, timeout: float = 60, what: str = "it") -> None:
         time.sleep(0.2)
 
 
-def test_a_cron_every_two_seconds_fires_once_per_time_with_two_engines(tmp_path: Path) -> None:
-    cluster = Cluster(tmp_path, f"sqlite:///{tmp_path / 'state.db'}")
+def test_a_cron_every_two_seconds_fires_once_per_time_with_two_engines(
+        cluster: Cluster, tmp_path: Path) -> None:
     ledger = tmp_path / "ledger"
     job = write(tmp_path / "cron.json", name="every_two_seconds", max_concurrent_runs=20,
                 schedule={"quartz_cron_expression": "0/2 * * * * ?", "timezone_id": "UTC"},

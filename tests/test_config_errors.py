@@ -39,9 +39,24 @@ def test_a_retention_below_one_day_says_how_to_keep_everything(tmp_path: Path,
 
 
 def test_retention_is_60_days_by_default_and_null_keeps_every_run(tmp_path: Path) -> None:
-    assert load_config({}, tmp_path).retention.policy().runs_days == 60
-    (tmp_path / "headwater.yml").write_text("retention: {runs_days: null}\n")
-    assert load_config({}, tmp_path).retention.policy().runs_days is None
+    policy = load_config({}, tmp_path).retention.policy()
+    assert (policy.runs_days, policy.caches_days) == (60, 30)
+    (tmp_path / "headwater.yml").write_text("retention: {runs_days: null, caches_days: null}\n")
+    policy = load_config({}, tmp_path).retention.policy()
+    assert (policy.runs_days, policy.caches_days) == (None, None)
+
+
+def test_caches_kept_under_a_day_are_refused_at_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "headwater.yml"
+    path.write_text("retention:\n  runs_days: 0\n  caches_days: 0\n")
+
+    with pytest.raises(ConfigError) as raised:
+        load_config({}, tmp_path)
+
+    assert f"{path}:2:14: retention.runs_days: " in str(raised.value)  # both, in one report
+    assert f"{path}:3:16: retention.caches_days: Value error, 0 days would remove task " \
+        "environments as soon as their tasks end: give a number of days of at least 1, or " \
+        "null to keep them all" in str(raised.value)
 
 
 def test_a_warehouse_s_duckdb_path_starts_at_the_file_s_folder_and_its_password_variable_is_secret(

@@ -30,6 +30,7 @@ The configuration file is `headwater.yml` or `.headwater/config.yml`:
         cluster_kwargs: {cores: 4, memory: 16GB}
     retention:                    # ended runs older than this are pruned, with their logs
       runs_days: 60               # the default, as Databricks; null keeps every run
+      caches_days: 30             # task environments and Git copies unused this long go
       prune_every_minutes: 10     # how often each engine looks
     warehouses:                   # what a task's `warehouse_id` names: SQL, %sql, dbt
       a1b2c3d4e5f6a7b8:           # the id the jobs carry (as copied from a workspace)
@@ -73,7 +74,12 @@ from pydantic_core import ErrorDetails
 
 from headwater.core.load_yaml import compose, find_node, position
 from headwater.core.notifications import RetryPolicy, UsualDurations
-from headwater.core.retention import DEFAULT_EVERY, DEFAULT_RUNS_DAYS, RetentionPolicy
+from headwater.core.retention import (
+    DEFAULT_CACHES_DAYS,
+    DEFAULT_EVERY,
+    DEFAULT_RUNS_DAYS,
+    RetentionPolicy,
+)
 from headwater.engine.log_cap import DEFAULT_CAP_BYTES
 from headwater.errors import HeadwaterError
 from headwater.runtime.secret_store import SecretError, checked_name
@@ -325,6 +331,8 @@ class RetentionSettings(_Strict):
     `runs_days: null` keeps every run forever."""
 
     runs_days: int | None = DEFAULT_RUNS_DAYS
+    # Task environments and Git copies unused this long are removed (made again when needed).
+    caches_days: int | None = DEFAULT_CACHES_DAYS
     prune_every_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = \
         int(DEFAULT_EVERY.total_seconds() // 60)
 
@@ -336,8 +344,17 @@ class RetentionSettings(_Strict):
                              "number of days of at least 1, or null to keep every run")
         return value
 
+    @field_validator("caches_days")
+    @classmethod
+    def _positive_caches(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise ValueError(f"{value} days would remove task environments as soon as their "
+                             "tasks end: give a number of days of at least 1, or null to keep "
+                             "them all")
+        return value
+
     def policy(self) -> RetentionPolicy:
-        return RetentionPolicy(runs_days=self.runs_days,
+        return RetentionPolicy(runs_days=self.runs_days, caches_days=self.caches_days,
                                every=timedelta(minutes=self.prune_every_minutes))
 
 

@@ -10,7 +10,9 @@ import dataclasses
 import json
 import re
 import sys
+import time
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from tests.executors.attempt_processes import LAUNCH
 from tests.runners.task_attempts import attempt_context, log_of, result_of
 
 from headwater.core.spec import PythonOperatorTask, SparkPythonTask, Task
+from headwater.engine.cache_pruning import prune_caches
 from headwater.entrypoints.environment import MARKER, summary_of
 from headwater.errors import InvalidRequest
 from headwater.executors import LocalExecutor
@@ -216,3 +219,40 @@ def test_a_dependency_that_cannot_install_fails_the_task(tmp_path: Path) -> None
     assert not re.search(r"^six \S+ in ", log_of(context), re.MULTILINE)  # never ran
     directory = tmp_path / "home" / "envs" / environment_hash(broken)
     assert not (directory / MARKER).exists()  # so the next attempt tries again
+
+
+WAIT_FOR_GO = ("import pathlib, time\n"
+               "pathlib.Path('started').write_text('')\n"
+               "while not pathlib.Path('go').exists():\n"
+               "    time.sleep(0.05)\n")
+
+
+def test_an_environment_in_use_is_never_pruned_and_one_unused_is(tmp_path: Path) -> None:
+    # Given an attempt running in an environment of its own (no dependencies: a bare venv)
+    home = tmp_path / "home"
+    bare: dict[str, object] = {"dependencies": []}
+    context = in_environment(tmp_path / "job", "waits", bare)
+    (tmp_path / "job" / "print_six.py").write_text(WAIT_FOR_GO)
+    spec = ScriptRunner(environments=Environments(home)).launch_spec(
+        script_task("waits", "bare"), context)
+    directory = home.absolute() / "envs" / environment_hash(bare)
+    with LocalExecutor(launch=LAUNCH) as executor:
+        executor.launch(AttemptKey(41, 0), spec)
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "job" / "started").exists():
+            assert time.monotonic() < deadline, log_of(context)
+            time.sleep(0.1)
+
+        # When a prune counts every environment as unused, while the attempt runs
+        later = datetime.now(UTC) + timedelta(days=1)
+        assert prune_caches(home, later).folders == 0
+
+        # Then it stays; and once the attempt ended, the next prune removes it
+        assert (directory / MARKER).is_file()
+        (tmp_path / "job" / "go").write_text("")
+        exits: list[TaskExit] = []
+        while not exits:
+            exits = executor.wait(30)
+    assert exits[0].exit_code == 0, log_of(context)
+    assert prune_caches(home, later).folders == 1
+    assert not directory.exists()

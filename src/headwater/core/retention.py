@@ -27,11 +27,12 @@ from enum import StrEnum
 
 DEFAULT_RUNS_DAYS = 60  # as Databricks: the Runs API shows nothing older
 DEFAULT_EVERY = timedelta(minutes=10)  # how often an engine looks for runs to prune
+DEFAULT_CACHES_DAYS = 30  # task environments and Git copies unused for a month are rebuilt
 DEFAULT_BATCH = 100  # runs deleted per transaction: short, so other writers wait little
 
-__all__ = ["DEFAULT_BATCH", "DEFAULT_EVERY", "DEFAULT_RUNS_DAYS", "KeepReason", "PruneDecision",
-           "RetentionPolicy", "RunFacts", "cutoff", "folders_to_remove", "keep_reason",
-           "runs_to_prune"]
+__all__ = ["DEFAULT_BATCH", "DEFAULT_CACHES_DAYS", "DEFAULT_EVERY", "DEFAULT_RUNS_DAYS",
+           "KeepReason", "PruneDecision", "RetentionPolicy", "RunFacts", "cutoff",
+           "folders_to_remove", "keep_reason", "runs_to_prune"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +42,16 @@ class RetentionPolicy:
     runs_days: int | None = DEFAULT_RUNS_DAYS  # None: keep every run forever
     every: timedelta = DEFAULT_EVERY
     batch: int = DEFAULT_BATCH
+    # Task environments and Git copies unused this long go (rebuilt when needed); None: never.
+    caches_days: int | None = DEFAULT_CACHES_DAYS
 
     def cutoff(self, now: datetime) -> datetime | None:
         """Runs that ended before this instant may go; None when nothing is ever pruned."""
         return cutoff(now, self.runs_days)
+
+    def caches_cutoff(self, now: datetime) -> datetime | None:
+        """Caches last used before this instant may go; None when none is ever pruned."""
+        return cutoff(now, self.caches_days)
 
 
 def cutoff(now: datetime, days: int | None) -> datetime | None:

@@ -6,7 +6,8 @@ the run (or of a repair: a repair takes the code as it is then, as it reads loca
 they are then) that reads from Git is due to start, with the `git` command:
 
     <git dir>/<16 hex of the URL>.git   a bare copy of each repository, fetched into under a
-                                        lock (the next run's fetch brings only what is new)
+                                        lock (the next run's fetch brings only what is new;
+                                        one unused for a while is pruned: cache_pruning.py)
     <run folder>/.code/<repair>/        the run's checkout: the tasks' own copy, writable
     <run folder>/.code/<repair>.json    the snapshot: URL, reference and `used_commit`
 
@@ -146,6 +147,7 @@ class Checkouts:
                 shutil.rmtree(mirror, ignore_errors=True)
                 self._git(["init", "--bare", "--quiet", "--template=", str(mirror)], source,
                           reference)
+            os.utime(mirror)  # last used now: pruned only once unused a while (cache_pruning)
             commit = self._fetch(mirror, source, reference)
             target = checkout_dir(run_dir, repair)
             self._export(mirror, commit, _patterns(source), target, source, reference)

@@ -11,6 +11,9 @@ start, then every `policy.every`), and then one batch per turn until the pass is
 engine goes on driving its runs while it prunes. `prune` does a whole pass at once, for
 `headwater runs prune`. Several engines may prune the same store at once: each batch skips
 the runs another holds, and deleting what is gone already deletes nothing.
+
+An engine's pass also removes the task environments and Git copies of its home that nobody
+used for `retention.caches_days` (`cache_pruning.py`), even when every run is kept.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 
 from headwater.core.retention import KeepReason, RetentionPolicy, folders_to_remove
+from headwater.engine.cache_pruning import prune_caches
 from headwater.engine.run_folders import folder_bytes, newest_change, remove_folder, run_folders
 from headwater.ports import PrunedBatch, Store
 
@@ -51,11 +55,13 @@ class PruneReport:
 
 
 class RunsPruner:
-    """Prunes one store's old runs and their folders under `logs_dir`."""
+    """Prunes one store's old runs and their folders under `logs_dir`, and, once a pass, the
+    unused caches under `caches_home` (`cache_pruning.py`) when one is given."""
 
     def __init__(self, store: Store, logs_dir: Path, policy: RetentionPolicy,
-                 actor: str) -> None:
+                 actor: str, caches_home: Path | None = None) -> None:
         self.store, self.logs_dir, self.policy, self.actor = store, logs_dir, policy, actor
+        self.caches_home = caches_home
         self.next_pass: datetime | None = None  # None: due at once (an engine's start)
         self.after: tuple[datetime, int] | None = None  # where the pass under way has got
         self.report: PruneReport | None = None  # the pass under way
@@ -64,10 +70,13 @@ class RunsPruner:
         """One batch of the pass under way, or of a new one if due; the report of a pass
         that this batch finished, else None."""
         before = self.policy.cutoff(now)
-        if before is None or (self.report is None and self.next_pass is not None
-                              and now < self.next_pass):
-            return None
         if self.report is None:
+            if self.next_pass is not None and now < self.next_pass:
+                return None
+            self.sweep_caches(now)
+            if before is None:  # every run is kept
+                self.end_pass(now)
+                return None
             self.report = PruneReport(before)
         report = self.report
         batch = self.batch(report, now, dry_run=False)
@@ -81,6 +90,16 @@ class RunsPruner:
                      "%s bytes", report.runs, report.task_runs, report.cutoff.isoformat(),
                      report.folders, report.bytes)
         return report
+
+    def sweep_caches(self, now: datetime) -> None:
+        """Remove the task environments and Git copies unused since the caches' cutoff."""
+        unused_before = self.policy.caches_cutoff(now)
+        if self.caches_home is None or unused_before is None:
+            return
+        pruned = prune_caches(self.caches_home, unused_before)
+        if pruned.folders:
+            log.info("removed %s task environments and Git copies unused since %s, %s bytes",
+                     pruned.folders, unused_before.isoformat(), pruned.bytes)
 
     def end_pass(self, now: datetime) -> None:
         """Forget the pass under way (done, or failed); the next is due `policy.every` on."""

@@ -73,15 +73,15 @@ def newest_change(folder: Path) -> datetime | None:
 
 
 def remove_folder(folder: Path) -> int:
-    """Remove a run's folder; the bytes it held (0 if it was gone, or could not be removed:
-    logged, and tried again on the next prune)."""
+    """Remove a pruned run's folder (or an unused cache); the bytes it held (0 if it was
+    gone, or could not be removed: logged, and tried again on the next prune)."""
     size = folder_bytes(folder)
     try:
         shutil.rmtree(folder)
     except FileNotFoundError:
         return 0
     except OSError:
-        log.exception("cannot remove the folder %s of a pruned run; the next prune tries "
-                      "again", folder)
+        log.exception("cannot remove the pruned folder %s; the next prune tries again",
+                      folder)
         return 0
     return size

@@ -116,7 +116,8 @@ class Supervisor:
             commits_path(settings.logs_dir.parent / "warehouse.duckdb"),)
         self.scheduler = Scheduler(store, clock, commit_logs) if settings.schedules else None
         self.pruner = None if settings.retention is None else RunsPruner(
-            store, settings.logs_dir, settings.retention, settings.actor)
+            store, settings.logs_dir, settings.retention, settings.actor,
+            caches_home=settings.logs_dir.parent)
 
     @property
     def renew_every(self) -> timedelta:

@@ -11,6 +11,9 @@ the engine, and a kill or a timeout reaches it like any task. Steps:
    (`python -m venv`), install the dependencies with the venv's pip
    (`pip install -r requirements.txt`: each dependency is one requirement-file line, as on
    Databricks), write the marker last.
+   Then hold `ENV_DIR.lock` shared, on a descriptor that passes through `exec`, and set the
+   folder's time to now: while the task lives the environment is in use, and a pruner of
+   environments unused for a while leaves it alone (`engine/cache_pruning.py`).
 2. Link headwater's own package into the venv (`ENV_DIR/headwater-source/headwater`, named by a
    `.pth` file), so that `headwater.runtime` and the child entry points import, without
    headwater's other dependencies. An environment made for a task's `libraries` (spec `base:
@@ -39,11 +42,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import headwater
-from headwater.entrypoints.filelock import locked
+from headwater.entrypoints.filelock import hold_shared, locked
 from headwater.runtime import channel
 
-__all__ = ["MARKER", "BuildFailed", "build", "ensure_environment", "link_headwater",
-           "link_runtime", "main", "runtime_site_dirs"]
+__all__ = ["MARKER", "BuildFailed", "build", "ensure_environment", "hold_environment",
+           "link_headwater", "link_runtime", "main", "runtime_site_dirs"]
 
 MARKER = ".headwater-environment.json"
 REQUIREMENTS = "requirements.txt"
@@ -128,6 +131,28 @@ def ensure_environment(directory: Path, key: str, spec: Mapping[str, object], cw
     return True
 
 
+def hold_environment(directory: Path, key: str, spec: Mapping[str, object], cwd: Path,
+                     ) -> int:
+    """Build the environment if it is missing, then hold it in use (its lock, shared) for
+    the life of this process and the task it becomes, and mark when it was last used (the
+    folder's time): a pruner leaves an environment in use or used lately alone
+    (`engine/cache_pruning.py`). The lock's descriptor.
+
+    Raises:
+        BuildFailed: when the build fails, or the environment was removed (pruned) each time
+            right after it was built.
+    """
+    for _ in range(3):
+        held = hold_shared(directory)  # waits while it is built or pruned
+        if (directory / MARKER).is_file():
+            os.utime(directory)
+            return held
+        os.close(held)  # building takes the lock exclusively: let go of it first
+        ensure_environment(directory, key, spec, cwd)
+    raise BuildFailed(f"the environment in {directory} was removed as soon as it was built, "
+                      "three times: is something else deleting it?", "")
+
+
 def _write_atomically(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_text(text, encoding="utf-8")
@@ -196,7 +221,7 @@ def main(argv: Sequence[str]) -> int:
     command = list(argv[4:])
     started = time.monotonic()
     try:
-        ensure_environment(directory, key, spec, Path.cwd())
+        hold_environment(directory, key, spec, Path.cwd())
     except BuildFailed as error:
         return _fail(key, error)
     link_headwater(directory)

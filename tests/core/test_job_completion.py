@@ -11,8 +11,10 @@ import pytest
 
 from headwater.core.checks_triggers import check_trigger
 from headwater.core.job_completion import (
+    LOOK_BACK,
     Completion,
     completions_due,
+    look_from,
     matches,
     seen_until,
     trigger_state_json,
@@ -160,3 +162,27 @@ def test_the_list_of_jobs_is_one_to_ten_long() -> None:
         with pytest.raises(ValueError, match="jobs"):
             settings_body = {"job_completion": {"jobs": jobs}}
             problems_of(settings_body)
+
+
+def test_a_run_stored_late_counts_once_and_runs_read_again_count_no_more() -> None:
+    job = settings(1)
+    state = fresh_state(job, None, T0)
+    assert state is not None
+    # Given a failure that ended at second 6, read first
+    failure = ended(1, 11, 6, "FAILED")
+    state, fire = completions_due(job, state, [(1, [failure])], T0)
+    assert fire is None and seen_until(state, 0) == T0 + timedelta(seconds=6)
+    # When a success that ended at second 5 shows only now (read, as runs are, LOOK_BACK back)
+    assert look_from(state, 0) == T0  # never before the trigger began
+    success = ended(1, 10, 5)
+    state, fire = completions_due(job, state, [(1, [failure, success])], T0)
+    # Then it counts, and the failure read again does not count twice
+    assert fire is not None
+    assert [c["run_id"] for c in fire.info["job_completion"]["completed_jobs"]] == ["10"]
+    state, fire = completions_due(job, state, [(1, [failure, success])], T0)
+    assert fire is None  # read again at the next look: counted already
+    # And the ids kept are those ended within LOOK_BACK of the latest end read
+    late = ended(1, 12, 6 + LOOK_BACK.total_seconds() + 1, "FAILED")
+    state, _ = completions_due(job, state, [(1, [late])], T0)
+    assert set(state.upstream["0"]["counted"]) == {"12"}
+    assert look_from(state, 0) == T0 + timedelta(seconds=7)

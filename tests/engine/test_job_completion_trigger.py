@@ -172,6 +172,41 @@ def test_a_monitored_job_named_in_a_bundle_is_found_by_name_and_a_deleted_one_is
     assert seen["last_seen_run_id"] == str(runs_of(world, ingest)[0])
 
 
+def test_a_run_whose_end_is_stored_after_a_later_one_s_still_counts(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a trigger on ingest's success, and ingest's success whose end the store does not
+    # show yet (another engine's commit, on its way)
+    handler = Upstream()
+    ingest = world.job(tasks=1, name="ingest", max_concurrent_runs=5)
+    report = downstream(world, ingest)
+    engine = world.engine("e1", handler, schedules=True)
+    settle(world, engine)
+    hidden: set[int] = set()
+    list_runs = world.store.list_runs
+
+    def committed(*args: object, **kwargs: object) -> object:
+        found = list_runs(*args, **kwargs)  # type: ignore[arg-type]
+        return [run for run in found if run.run_id not in hidden]
+
+    monkeypatch.setattr(world.store, "list_runs", committed)
+    success = world.start(ingest)
+    hidden.add(success)
+    step_until(lambda: world.result(success) == "SUCCESS", engine)
+    # When a failure of ingest that ended after it is seen first, then the success shows
+    finish(world, ingest, handler, engine, fail=True)
+    settle(world, engine)
+    assert runs_of(world, report) == []
+    hidden.clear()
+    settle(world, engine)
+
+    # Then the success counts, once: the report started, naming it
+    [fired] = runs_of(world, report)
+    completed = world.store.load_run(fired).trigger_info["job_completion"]["completed_jobs"]  # type: ignore[index]
+    assert [c["run_id"] for c in completed] == [str(success)]
+    settle(world, engine, seconds=10)
+    assert len(runs_of(world, report)) == 1
+
+
 def test_an_idle_trigger_reads_no_runs_of_its_jobs(world: World,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     handler = Upstream()

@@ -4,9 +4,13 @@
 What the trigger remembers lives in `TriggerState.upstream`, one entry per monitored job, in
 the order of `jobs`:
 
-- `seen_until`: the end time of the latest run of that job already looked at. Runs that ended
-  before the trigger became active (`TriggerState.since`) never count, and a restart or
-  another engine carries on from here, so a completion is counted once and never lost.
+- `seen_until`: the end time of the latest run of that job already looked at, and `counted`:
+  the ids of the runs read that ended within `LOOK_BACK` of it. Each look reads the runs that
+  ended since `LOOK_BACK` before `seen_until` (`look_from`) and skips those counted: a run
+  whose end was stored late (another engine's commit came after a later run's) still counts,
+  once. Runs that ended before the trigger became active (`TriggerState.since`) never count,
+  and a restart or another engine carries on from here, so a completion is counted once and
+  never lost.
 - `last_match`: the latest run that ended as asked, as `CompletedJob` of the Jobs API
   (`job_id`, `run_id`, `completion_time`, `termination_code`); `pending` while it counts
   toward the next fire. A later run that ends otherwise does not take it back: it is shown as
@@ -22,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from headwater.core.refs_time import format_time
@@ -31,9 +35,12 @@ from headwater.core.spec_job import JobCompletionStatus, JobCompletionTrigger, M
 from headwater.core.states import LifeCycleState, ResultState, status_of
 from headwater.core.triggers import JOB_COMPLETION, Fire, TriggerState
 
-__all__ = ["Completion", "completions_due", "job_completion_config", "matches",
-           "monitored_label", "seen_until", "trigger_state_json"]
+__all__ = ["LOOK_BACK", "Completion", "completions_due", "job_completion_config", "look_from",
+           "matches", "monitored_label", "seen_until", "trigger_state_json"]
 
+# How much later than another run's a run's end may be stored though it ended first: the
+# commits of two engines, and their clocks. Runs are read again this far back at each look.
+LOOK_BACK = timedelta(minutes=2)
 _SUCCEEDED = frozenset({ResultState.SUCCESS, ResultState.SUCCESS_WITH_FAILURES})
 _FAILED = frozenset({ResultState.FAILED, ResultState.TIMEDOUT})
 
@@ -90,10 +97,19 @@ def monitored_label(job: MonitoredJob) -> str:
 
 
 def seen_until(state: TriggerState, index: int) -> datetime:
-    """The end time after which runs of the `index`-th monitored job are new to the trigger."""
+    """The latest end time of a run of the `index`-th monitored job read so far (when the
+    trigger became active, before any)."""
     entry = _entries(state, index + 1)[index]
     value = entry.get("seen_until")
     return state.since if value is None else datetime.fromisoformat(value)
+
+
+def look_from(state: TriggerState, index: int) -> datetime:
+    """The runs of the `index`-th monitored job that ended after this are read at each look:
+    `LOOK_BACK` before `seen_until`, as a run's end may be stored that much later than a run
+    that ended after it (on another engine); those read already are known by id. Never before
+    the trigger became active."""
+    return max(state.since, seen_until(state, index) - LOOK_BACK)
 
 
 def completions_due(settings: JobSettings, state: TriggerState,
@@ -112,13 +128,7 @@ def completions_due(settings: JobSettings, state: TriggerState,
             continue
         job_id, runs = found
         entry.update(job_id=job_id, missing=False)
-        for run in sorted(runs, key=lambda r: r.end_time):  # so the newest is noted last
-            entry["seen_until"] = run.end_time.isoformat()
-            if matches(config.if_status, run):
-                entry.update(last_match=run.as_completed_job(), pending=True)
-                entry.pop("non_matching", None)
-            else:
-                entry["non_matching"] = run.termination_code
+        _note(entry, config.if_status, runs)
     upstream = {str(i): entry for i, entry in enumerate(entries)}
     if not all(entry.get("pending") for entry in entries):
         return replace(state, upstream=upstream), None
@@ -152,6 +162,37 @@ def trigger_state_json(settings: JobSettings, state: TriggerState | None) -> dic
             body["headwater_job_name"] = job.job_name
         states.append(body)
     return {"job_completion": {"monitored_job_states": states}}
+
+
+def _note(entry: dict[str, Any], if_status: JobCompletionStatus | None,
+          runs: Sequence[Completion]) -> None:
+    """Note in a monitored job's entry the runs that ended, each once (by id, in `counted`).
+
+    One stored late (it ended before a run already read) still counts: a match makes the
+    entry pending, though it does not replace a newer pending match, nor clear a newer
+    non-matching result, and a late non-match shows nothing.
+    """
+    counted = dict(entry.get("counted") or {})  # run id -> end time, of the recent ones
+    read_to = entry.get("seen_until")
+    for run in sorted(runs, key=lambda r: r.end_time):  # so the newest is noted last
+        if str(run.run_id) in counted:
+            continue
+        counted[str(run.run_id)] = run.end_time.isoformat()
+        late = read_to is not None and run.end_time < datetime.fromisoformat(read_to)
+        if not late:
+            entry["seen_until"] = run.end_time.isoformat()
+        if matches(if_status, run):
+            if not (late and entry.get("pending")):
+                entry.update(last_match=run.as_completed_job(), pending=True)
+            if not late:
+                entry.pop("non_matching", None)
+        elif not late:
+            entry["non_matching"] = run.termination_code
+    if "seen_until" in entry:  # those read again at the next look (`look_from`) stay known
+        oldest = datetime.fromisoformat(entry["seen_until"]) - LOOK_BACK
+        counted = {run_id: end for run_id, end in counted.items()
+                   if datetime.fromisoformat(end) > oldest}
+    entry["counted"] = counted
 
 
 def _entries(state: TriggerState | None, count: int) -> list[dict[str, Any]]:

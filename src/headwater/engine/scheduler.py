@@ -24,8 +24,8 @@ from headwater.core.job_completion import (
     Completion,
     completions_due,
     job_completion_config,
+    look_from,
     monitored_label,
-    seen_until,
 )
 from headwater.core.new_run import new_run
 from headwater.core.spec import JobSettings
@@ -215,7 +215,7 @@ class Scheduler:
             if job_id is None:
                 found.append(None)
                 continue
-            since = seen_until(state, index)
+            since = look_from(state, index)
             if not self.ended_after(since):  # no run of any job ended since: nothing to read
                 found.append((job_id, []))
                 continue

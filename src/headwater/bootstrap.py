@@ -18,6 +18,7 @@ from pathlib import Path
 
 from headwater.config import HeadwaterConfig, Settings, load_config
 from headwater.core.task_environment import task_environment
+from headwater.engine.git_credential_files import GitCredentialFiles, credentials_dir
 from headwater.engine.identity import engine_name
 from headwater.engine.run_driver import Observer
 from headwater.engine.supervisor import EngineSettings, Supervisor
@@ -174,7 +175,8 @@ def application(settings: Settings) -> Iterator[App]:
     try:
         yield App(settings, config, store,
                   Service(store, clock, settings.user, settings.logs_dir,
-                          secrets=SecretStore(settings.secrets_dir)),
+                          secrets=SecretStore(settings.secrets_dir),
+                          git_credentials=GitCredentialFiles(credentials_dir(settings.home))),
                   clock, engine_name())
     finally:
         store.close()

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from headwater.core.compute import ClusterRequest
+from headwater.core.git_credentials import GitCredential
 from headwater.core.retention import KeepReason
 from headwater.core.run_scope import WHOLE_JOB, RunScope
 from headwater.core.trigger_details import LastFire
@@ -60,6 +61,24 @@ class SecretScopes(Protocol):
         ...
 
     def delete(self, scope: str, key: str) -> None: ...
+
+
+class GitCredentialStore(Protocol):
+    """Where users' Git credentials are kept (`engine/git_credential_files.py`)."""
+
+    def add(self, credential: GitCredential, token: str | None) -> GitCredential:
+        """Keep a new credential; it, with the id given to it."""
+        ...
+
+    def of_user(self, user: str) -> list[GitCredential]: ...
+
+    def replace(self, credential: GitCredential, token: str | None) -> None:
+        """Keep `credential` as it now is, and `token` unless None (the old one stays)."""
+        ...
+
+    def remove(self, user: str, credential_id: int) -> bool: ...
+
+    def token(self, user: str, credential_id: int) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)

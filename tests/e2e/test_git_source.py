@@ -14,10 +14,12 @@ import time
 from pathlib import Path
 
 import pytest
-from databricks.sdk.errors import OperationFailed
+from databricks.sdk.errors import InvalidParameterValue, NotFound, OperationFailed
 from databricks.sdk.service import jobs
 
+from headwater.bootstrap import application
 from tests.child_env import child_env
+from tests.git_http import git_http_server
 from tests.gitrepo import commit
 from tests.servers import Server
 
@@ -253,3 +255,56 @@ def test_the_sdk_creates_a_git_job_and_reads_the_commit_each_task_used(
             notebook_path="nb/greet"))])
     with pytest.raises(OperationFailed, match="could not check out tag 'v404'"):
         w.jobs.run_now_and_wait(bad.job_id)
+
+
+def test_the_sdk_s_git_credentials_let_a_user_s_runs_read_a_private_repository(
+        server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    # Given a repository served over HTTP only to ann's token, and a job of ann's reading it
+    used = commit(tmp_path / "served" / "etl",
+                  {"nb/greet.py": "# Databricks notebook source\n"
+                                  "dbutils.notebook.exit('hello from a private repo')\n"})
+    ann = client(server, server.token("ann"), monkeypatch)
+    bob = client(server, server.token("bob"), monkeypatch)
+    with git_http_server(tmp_path / "served", "ann-gh", "s3cret") as url:
+        job = ann.jobs.create(
+            name="private", git_source=jobs.GitSource(
+                git_url=f"{url}/etl", git_provider=jobs.GitProvider.GIT_HUB, git_branch="main"),
+            tasks=[jobs.Task(task_key="greet", notebook_task=jobs.NotebookTask(
+                notebook_path="nb/greet", source=jobs.Source.GIT))])
+        # When she has no Git credential, her run fails saying what to add
+        with pytest.raises(OperationFailed, match="no Git credential for gitHub"):
+            ann.jobs.run_now_and_wait(job.job_id)
+
+        # When she adds one (wrong, then corrected), as the databricks-sdk does
+        made = ann.git_credentials.create("GitHub", git_username="ann-gh",
+                                          personal_access_token="wrong", name="work")
+        assert made.git_provider == "gitHub" and made.credential_id is not None
+        ann.git_credentials.update(made.credential_id, "gitHub", personal_access_token="s3cret")
+        run = ann.jobs.run_now_and_wait(job.job_id)
+
+        # Then her run reads the repository with it
+        assert run.state is not None and run.state.result_state == jobs.RunResultState.SUCCESS
+        assert run.git_source is not None and run.git_source.git_snapshot is not None
+        assert run.git_source.git_snapshot.used_commit == used
+
+    # And she sees her credential (never its token); bob sees none of hers, and may not read it
+    [listed] = list(ann.git_credentials.list())
+    assert (listed.credential_id, listed.git_username, listed.name) == (
+        made.credential_id, "ann-gh", "work")
+    assert "s3cret" not in json.dumps(ann.api_client.do("GET", "/api/2.0/git-credentials"))
+    assert list(bob.git_credentials.list()) == []
+    with pytest.raises(NotFound):
+        bob.git_credentials.get(made.credential_id)
+    with pytest.raises(InvalidParameterValue, match="principal_id: headwater has no service"):
+        ann.git_credentials.create("gitHub", principal_id=4)
+    with pytest.raises(InvalidParameterValue, match="git_provider: 'svn' is not a Git provider"):
+        ann.git_credentials.create("svn")
+    ann.git_credentials.delete(made.credential_id)
+    assert list(ann.git_credentials.list()) == []
+    with application(server.settings()) as app:  # each change audited, never the token
+        entries = [e.entry for e in app.store.audit_entries()
+                   if e.entry.action.startswith("git_credential.")]
+    assert [(e.actor, e.action) for e in entries] == [
+        ("ann", "git_credential.created"), ("ann", "git_credential.updated"),
+        ("ann", "git_credential.deleted")]
+    assert "s3cret" not in json.dumps([e.details for e in entries])

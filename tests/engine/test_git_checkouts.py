@@ -11,21 +11,26 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.git_http import git_http_server
 from tests.gitrepo import commit, git, git_daemon
 
+from headwater.core.git_credentials import GitCredential
 from headwater.core.spec import GitSource
+from headwater.core.spec_job import GitProvider
 from headwater.engine.git_checkouts import CheckoutFailed, Checkouts, Snapshot, public_url
+from headwater.engine.git_credential_files import GitCredentialFiles
 
 
 def source(url: str, **reference: object) -> GitSource:
     return GitSource.model_validate({"git_url": url, "git_provider": "gitHub", **reference})
 
 
-def made(checkouts: Checkouts, run_dir: Path, repair: int, git_source: GitSource) -> Snapshot:
+def made(checkouts: Checkouts, run_dir: Path, repair: int, git_source: GitSource,
+         user: str | None = None) -> Snapshot:
     """Ask until the background checkout is made (or raise what it failed with)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        snapshot = checkouts.ready(run_dir, repair, git_source)
+        snapshot = checkouts.ready(run_dir, repair, git_source, user)
         if snapshot is not None:
             return snapshot
         time.sleep(0.02)
@@ -214,3 +219,32 @@ def test_a_url_like_an_option_reaches_git_as_a_repository_never_as_an_option(
         made(checkouts, tmp_path / "run", 0, hostile)
 
     assert not marker.exists()
+
+
+def test_a_private_repository_is_fetched_with_the_run_user_s_credential_for_its_provider(
+        tmp_path: Path) -> None:
+    # Given a repository served only to ann's token, and ann's credentials: one for GitLab,
+    # and two for GitHub of which the second is her default
+    commit(tmp_path / "served" / "etl", {"job.py": "private"})
+    files = GitCredentialFiles(tmp_path / "credentials")
+    files.add(GitCredential(0, "ann", GitProvider.GIT_LAB, "ann"), "gitlab-token")
+    files.add(GitCredential(0, "ann", GitProvider.GIT_HUB, "ann"), "old-token")
+    files.add(GitCredential(0, "ann", GitProvider.GIT_HUB, "ann",
+                            is_default_for_provider=True), "s3cret")
+    checkouts = Checkouts(tmp_path / "mirrors", credentials=files)
+    try:
+        with git_http_server(tmp_path / "served", "ann", "s3cret") as url:
+            private = source(f"{url}/etl", git_branch="main")
+            # When a run of ann's, then one of bob's (who has none), check it out
+            snapshot = made(checkouts, tmp_path / "run1", 0, private, user="ann")
+            with pytest.raises(CheckoutFailed) as failed:
+                made(checkouts, tmp_path / "run2", 0, private, user="bob")
+    finally:
+        checkouts.close()
+
+    # Then ann's run read it with her default GitHub token; bob's failed, saying what to add
+    assert (snapshot.directory / "job.py").read_text() == "private"
+    assert url.served and url.refused  # asked for credentials, then served
+    assert "the run's user has no Git credential for gitHub" in str(failed.value)
+    assert "databricks git-credentials create" in str(failed.value)
+    assert "s3cret" not in str(failed.value)

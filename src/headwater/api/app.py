@@ -38,6 +38,7 @@ from headwater.api.nul import RefuseNul
 from headwater.api.routes import (
     backfill,
     deploy,
+    git_credentials,
     health,
     jobs,
     metrics,
@@ -80,6 +81,7 @@ def create_app(service: Service, settings: ApiSettings | None = None) -> FastAPI
     app.include_router(deploy.router)
     app.include_router(backfill.router)
     app.include_router(secret_scopes.router)
+    app.include_router(git_credentials.router)
     app.include_router(metrics.router)
     app.include_router(health.router)
     app.add_exception_handler(ApiError, _api_error)

@@ -151,6 +151,19 @@ class SecretKey(_Request):
     key: str
 
 
+class GitCredentialBody(_Request):
+    """`POST /api/2.0/git-credentials` and `PATCH .../{credential_id}` (which also names the
+    provider, as the databricks-sdk sends it)."""
+
+    git_provider: str
+    git_username: str | None = None
+    git_email: str | None = None
+    name: str | None = None
+    is_default_for_provider: bool | None = None
+    personal_access_token: str | None = None
+    principal_id: Id | None = None
+
+
 class Permissions(_Request):
     """`PUT`/`PATCH /api/2.0/permissions/jobs/{id}`."""
 

@@ -32,21 +32,40 @@ import tarfile
 import tempfile
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from headwater.core.git_credentials import chosen, login_of
 from headwater.core.git_source import GitReference, reference_of
 from headwater.core.spec import GitSource
 from headwater.entrypoints.filelock import locked
 from headwater.errors import HeadwaterError
+from headwater.ports import GitCredentialStore
 
-__all__ = ["CheckoutFailed", "Checkouts", "Snapshot", "checkout_dir", "public_url"]
+__all__ = ["CheckoutFailed", "Checkouts", "Login", "Snapshot", "checkout_dir", "public_url"]
 
 GIT_TIMEOUT_SECONDS = 600.0
 CODE_FOLDER = ".code"  # beside the tasks' folders, and no task key (no '.' in one)
 # Git never prompts (there is nobody to answer) and never pages.
 _GIT_ENVIRONMENT = {"GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "GIT_ASKPASS": "true"}
+
+
+# With a user's Git credential, this helper alone answers Git's question for a user name and
+# password: from the environment of that one `git` (the token is never on a command line,
+# which any user of the machine may read). An empty helper first drops the machine's own.
+_CREDENTIAL_HELPER = (
+    "-c", "credential.helper=",
+    "-c", 'credential.helper=!f() { test "$1" = get && printf "username=%s\\npassword=%s\\n" '
+          '"$HEADWATER_GIT_USERNAME" "$HEADWATER_GIT_PASSWORD"; }; f')
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """What Git sends for a private repository: a user name and a token."""
+
+    user: str
+    token: str = field(repr=False)  # never in a log line
 
 
 class CheckoutFailed(HeadwaterError):  # a report for the task's state message, not a bug
@@ -83,14 +102,17 @@ def _record_path(run_dir: Path, repair: int) -> Path:
 class Checkouts:
     """Makes the runs' checkouts in the background; the engine's loop asks `ready`."""
 
-    def __init__(self, git_dir: Path, timeout_seconds: float = GIT_TIMEOUT_SECONDS) -> None:
+    def __init__(self, git_dir: Path, timeout_seconds: float = GIT_TIMEOUT_SECONDS,
+                 credentials: GitCredentialStore | None = None) -> None:
         self.git_dir, self.timeout_seconds = git_dir, timeout_seconds
+        self.credentials = credentials  # the users' tokens for private repositories
         self._pool: ThreadPoolExecutor | None = None
         self._pending: dict[Path, Future[None]] = {}
 
-    def ready(self, run_dir: Path, repair: int, source: GitSource) -> Snapshot | None:
+    def ready(self, run_dir: Path, repair: int, source: GitSource,
+              user: str | None = None) -> Snapshot | None:
         """The run's checkout if it is made; None while it is being made (started here if
-        it was not).
+        it was not), with `user`'s Git credential for the provider if they have one.
 
         Raises:
             CheckoutFailed: when making it failed (the next call tries again).
@@ -102,7 +124,8 @@ class Checkouts:
         if future is None:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="git")
-            self._pending[record] = self._pool.submit(self._make, run_dir, repair, source)
+            self._pending[record] = self._pool.submit(self._make, run_dir, repair, source,
+                                                      user)
             return None
         if not future.done():
             return None
@@ -130,14 +153,26 @@ class Checkouts:
 
     # -- in the background thread --------------------------------------------------------------
 
-    def _make(self, run_dir: Path, repair: int, source: GitSource) -> None:
+    def _make(self, run_dir: Path, repair: int, source: GitSource, user: str | None) -> None:
         try:
-            self._checkout(run_dir, repair, source)
+            self._checkout(run_dir, repair, source, self._login(user, source))
         except OSError as error:  # a full disk, a folder it may not write, ...
             raise CheckoutFailed(f"could not check out the job's git_source of "
                                  f"{public_url(source.git_url)}: {error}") from None
 
-    def _checkout(self, run_dir: Path, repair: int, source: GitSource) -> None:
+    def _login(self, user: str | None, source: GitSource) -> Login | None:
+        """The user name and token `user` has for the source's provider, if any."""
+        if user is None or self.credentials is None:
+            return None
+        credential = chosen(self.credentials.of_user(user), source.git_provider)
+        token = None if credential is None else \
+            self.credentials.token(user, credential.credential_id)
+        if credential is None or token is None:
+            return None
+        return Login(login_of(credential), token)
+
+    def _checkout(self, run_dir: Path, repair: int, source: GitSource,
+                  login: Login | None = None) -> None:
         reference = reference_of(source)
         if reference is None:  # the job's checks refuse this; an API-made job may still have it
             raise CheckoutFailed("git_source names no single git_branch, git_tag or git_commit")
@@ -148,7 +183,16 @@ class Checkouts:
                 self._git(["init", "--bare", "--quiet", "--template=", str(mirror)], source,
                           reference)
             os.utime(mirror)  # last used now: pruned only once unused a while (cache_pruning)
-            commit = self._fetch(mirror, source, reference)
+            try:
+                commit = self._fetch(mirror, source, reference, login)
+            except CheckoutFailed as failed:
+                if login is not None:
+                    raise
+                raise CheckoutFailed(f"{failed} (if the repository is private: the run's "
+                                     "user has no Git credential for "
+                                     f"{source.git_provider.value}; add one with `databricks "
+                                     "git-credentials create`, POST /api/2.0/git-credentials)"
+                                     ) from None
             target = checkout_dir(run_dir, repair)
             self._export(mirror, commit, _patterns(source), target, source, reference)
         record = _record_path(run_dir, repair)
@@ -158,27 +202,30 @@ class Checkouts:
         temporary.write_text(text, encoding="utf-8")
         os.replace(temporary, record)
 
-    def _fetch(self, mirror: Path, source: GitSource, reference: GitReference) -> str:
-        """Bring the reference into the mirror; the commit it names."""
+    def _fetch(self, mirror: Path, source: GitSource, reference: GitReference,
+               login: Login | None = None) -> str:
+        """Bring the reference into the mirror (as `login`, if given); the commit it names."""
         url, name = source.git_url, reference.name
         if reference.kind == "branch":
             self._git(["fetch", "--quiet", "--no-tags", "--force", "--end-of-options", url,
-                       f"+refs/heads/{name}:refs/heads/{name}"], source, reference, mirror)
+                       f"+refs/heads/{name}:refs/heads/{name}"], source, reference, mirror,
+                      login)
             return self._commit_of(mirror, f"refs/heads/{name}", source, reference)
         if reference.kind == "tag":
             self._git(["fetch", "--quiet", "--no-tags", "--force", "--end-of-options", url,
-                       f"+refs/tags/{name}:refs/tags/{name}"], source, reference, mirror)
+                       f"+refs/tags/{name}:refs/tags/{name}"], source, reference, mirror,
+                      login)
             return self._commit_of(mirror, f"refs/tags/{name}", source, reference)
         if not self._has_commit(mirror, name):
             # A server may refuse a fetch by commit id (GitHub allows it, `git daemon` not by
             # default): then every branch and tag, among which the commit must be.
             try:
                 self._git(["fetch", "--quiet", "--no-tags", "--end-of-options", url, name],
-                          source, reference, mirror)
+                          source, reference, mirror, login)
             except CheckoutFailed:
                 self._git(["fetch", "--quiet", "--force", "--end-of-options", url,
                            "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"], source,
-                          reference, mirror)
+                          reference, mirror, login)
         return self._commit_of(mirror, name, source, reference)
 
     def _has_commit(self, mirror: Path, name: str) -> bool:
@@ -246,11 +293,12 @@ class Checkouts:
         return [f":(literal){name}" for name in [*files, *folders] if name]
 
     def _git(self, arguments: Sequence[str], source: GitSource, reference: GitReference,
-             mirror: Path | None = None) -> bytes:
-        command = ["git", *(("-C", str(mirror)) if mirror is not None else ()), *arguments]
+             mirror: Path | None = None, login: Login | None = None) -> bytes:
+        command = ["git", *(("-C", str(mirror)) if mirror is not None else ()),
+                   *(_CREDENTIAL_HELPER if login is not None else ()), *arguments]
         try:
-            done = subprocess.run(command, capture_output=True, env=_environment(), check=False,
-                                  timeout=self.timeout_seconds)
+            done = subprocess.run(command, capture_output=True, env=_environment(login),
+                                  check=False, timeout=self.timeout_seconds)
         except subprocess.TimeoutExpired:
             raise CheckoutFailed(
                 f"could not check out {reference} of {public_url(source.git_url)}: git took "
@@ -280,8 +328,10 @@ def _patterns(source: GitSource) -> list[str]:
                                    if source.sparse_checkout else [])]
 
 
-def _environment() -> Mapping[str, str]:
-    return {**os.environ, **_GIT_ENVIRONMENT}
+def _environment(login: Login | None = None) -> Mapping[str, str]:
+    logged = {} if login is None else {"HEADWATER_GIT_USERNAME": login.user,
+                                       "HEADWATER_GIT_PASSWORD": login.token}
+    return {**os.environ, **_GIT_ENVIRONMENT, **logged}
 
 
 def _redacted(text: str, url: str) -> str:

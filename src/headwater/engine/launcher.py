@@ -77,7 +77,9 @@ class Launcher:
         if self.settings.git_source is None:  # refused by the job's checks; said again here
             raise CheckoutFailed(f"task {run.task_key!r} reads its code from Git (source: "
                                  "GIT), but the job has no git_source")
-        return self.checkouts.ready(self.run_dir, run.repair, self.settings.git_source) is None
+        user = self.record.run_as or self.record.creator  # whose Git credential it uses
+        return self.checkouts.ready(self.run_dir, run.repair, self.settings.git_source,
+                                    user) is None
 
     def code_dir(self, state: RunState, run: TaskRun) -> Path | None:
         """The run's checkout, for a task that reads from Git (made: see `code_pending`)."""

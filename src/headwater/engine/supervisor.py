@@ -35,6 +35,7 @@ from headwater.core.notifications import RUN_LIMIT, UsualDurations
 from headwater.core.retention import RetentionPolicy
 from headwater.core.runstate import RunState, TaskRun
 from headwater.engine.git_checkouts import Checkouts
+from headwater.engine.git_credential_files import GitCredentialFiles, credentials_dir
 from headwater.engine.identity import is_gone
 from headwater.engine.log_cap import DEFAULT_CAP_BYTES, cap_log
 from headwater.engine.observers import commits_path
@@ -105,7 +106,9 @@ class Supervisor:
         self.turns: deque[int] = deque()  # runs in the order they get the next free slot
         self.timers = Timers()
         # The bare copies of the jobs' Git repositories: `git/` in the home, beside `logs/`.
-        self.checkouts = Checkouts(settings.logs_dir.parent / "git")
+        home = settings.logs_dir.parent
+        self.checkouts = Checkouts(home / "git", credentials=GitCredentialFiles(
+            credentials_dir(home)))
         self.stopping = threading.Event()  # set from a signal handler: hand back, leave
         self.interrupted = threading.Event()  # set from a signal handler: cancel `only`
         self.cancel_sent = False

@@ -23,7 +23,7 @@ from pathlib import Path
 from headwater.runtime.home import home_folder
 
 __all__ = ["SECRETS_VARIABLE", "SecretError", "SecretStore", "checked_name", "default_root",
-           "with_secret_references"]
+           "with_secret_references", "write_private"]
 
 SECRETS_VARIABLE = "HEADWATER_SECRETS_DIR"
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
@@ -95,14 +95,7 @@ class SecretStore:
         if len(value) > MAX_VALUE_BYTES:
             raise SecretError(f"secret {key!r} is {len(value):,} bytes; a secret holds at most "
                               f"{MAX_VALUE_BYTES:,}")
-        path = self._scope(scope) / checked_name("secret key", key)
-        temporary = path.with_name(f"~{key}.{os.getpid()}.tmp")  # `~`: never a secret's name
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(value)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
+        write_private(self._scope(scope) / checked_name("secret key", key), value)
 
     def get(self, scope: str, key: str) -> bytes:
         path = self._scope(scope) / checked_name("secret key", key)
@@ -131,6 +124,18 @@ class SecretStore:
             path.unlink()
             return
         raise SecretError(f"no secret {key!r} in scope {scope!r}", missing=True)
+
+
+def write_private(path: Path, value: bytes) -> None:
+    """Write `path` whole or not at all (a crash leaves the old value), readable by its owner
+    only, and on the disk before it replaces the old one."""
+    temporary = path.with_name(f"~{path.name}.{os.getpid()}.tmp")  # `~`: never a name here
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(value)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
 
 
 def with_secret_references(env: Mapping[str, str]) -> dict[str, str]:

@@ -13,12 +13,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from headwater.core.permissions import Principal
-from headwater.ports import Clock, SecretScopes, Store
+from headwater.ports import Clock, GitCredentialStore, SecretScopes, Store
 from headwater.service.backfills import BackfillMade, BackfillsMixin
 from headwater.service.by_name import ByNameMixin
 from headwater.service.deploy import DeployMixin, DeployMode
 from headwater.service.details import AttemptLog, DetailsMixin, JobFigures, RunDetails
 from headwater.service.exports import ExportsMixin
+from headwater.service.git_credentials import GitCredentialsMixin
 from headwater.service.operations import OperationsMixin
 from headwater.service.paging import Page
 from headwater.service.retention import RetentionMixin
@@ -30,7 +31,8 @@ from headwater.service.submit import SubmitMixin
 
 @dataclass(frozen=True, slots=True)
 class Service(DeployMixin, SubmitMixin, BackfillsMixin, ByNameMixin, ExportsMixin,
-              OperationsMixin, DetailsMixin, SessionsMixin, SecretsMixin, RetentionMixin):
+              OperationsMixin, DetailsMixin, SessionsMixin, SecretsMixin, RetentionMixin,
+              GitCredentialsMixin):
     """headwater's use cases and queries over a store, on behalf of one principal.
 
     Args:
@@ -41,6 +43,7 @@ class Service(DeployMixin, SubmitMixin, BackfillsMixin, ByNameMixin, ExportsMixi
         admin: whether `user` may do everything (the local command line may: it owns its
             state store).
         secrets: the secret scopes tasks read (`dbutils.secrets`), if kept here.
+        git_credentials: the users' Git credentials (`git_source` fetches), if kept here.
     """
 
     store: Store
@@ -49,6 +52,7 @@ class Service(DeployMixin, SubmitMixin, BackfillsMixin, ByNameMixin, ExportsMixi
     logs_dir: Path
     admin: bool = True
     secrets: SecretScopes | None = None
+    git_credentials: GitCredentialStore | None = None
 
     def acting_as(self, principal: Principal) -> Service:
         """The same service on behalf of another principal (an API request's token)."""

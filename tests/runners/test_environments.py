@@ -238,18 +238,20 @@ def test_an_environment_in_use_is_never_pruned_and_one_unused_is(tmp_path: Path)
     directory = home.absolute() / "envs" / environment_hash(bare)
     with LocalExecutor(launch=LAUNCH) as executor:
         executor.launch(AttemptKey(41, 0), spec)
-        deadline = time.monotonic() + 120
-        while not (tmp_path / "job" / "started").exists():
-            assert time.monotonic() < deadline, log_of(context)
-            time.sleep(0.1)
+        try:
+            deadline = time.monotonic() + 120
+            while not (tmp_path / "job" / "started").exists():
+                assert time.monotonic() < deadline, log_of(context)
+                time.sleep(0.1)
 
-        # When a prune counts every environment as unused, while the attempt runs
-        later = datetime.now(UTC) + timedelta(days=1)
-        assert prune_caches(home, later).folders == 0
+            # When a prune counts every environment as unused, while the attempt runs
+            later = datetime.now(UTC) + timedelta(days=1)
+            assert prune_caches(home, later).folders == 0
 
-        # Then it stays; and once the attempt ended, the next prune removes it
-        assert (directory / MARKER).is_file()
-        (tmp_path / "job" / "go").write_text("")
+            # Then it stays; and once the attempt ended, the next prune removes it
+            assert (directory / MARKER).is_file()
+        finally:  # the attempt ends whatever happened: no process outlives the test
+            (tmp_path / "job" / "go").write_text("")
         exits: list[TaskExit] = []
         while not exits:
             exits = executor.wait(30)

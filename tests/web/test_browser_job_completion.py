@@ -55,3 +55,31 @@ def test_a_run_fired_by_upstream_jobs_links_to_their_runs(
                                   f"run {upstream[1]} of job {enrich} ended")
     fired_by.get_by_role("link", name=f"run {upstream[0]}").click()
     expect(page.locator("#run-head h1")).to_contain_text(f"Run {upstream[0]} of ingest")
+
+
+def test_each_trigger_of_the_list_shows_the_run_it_last_started(
+        ada: Visitor, server: Server, admin: str) -> None:
+    # Given a report job with two triggers: a paused schedule, and ingest's completion
+    ingest = create_job(server, admin, {"name": "ingest", "tasks": [shell("load", "true")]})
+    report = create_job(server, admin, {
+        "name": "report", "tasks": [shell("publish", "true")], "triggers": [
+            {"schedule": {"quartz_cron_expression": "0 0 6 * * ?", "timezone_id": "UTC"},
+             "pause_status": "PAUSED"},
+            {"job_completion": {"jobs": [{"job_id": str(ingest)}]}}]})
+    wait_for_state(server, admin, run_now(server, admin, ingest), "SUCCESS")
+    deadline = time.monotonic() + 60
+    while not (fired := api(server, admin, "GET", f"runs/list?job_id={report}").get("runs")):
+        assert time.monotonic() < deadline, "the report never started"
+        time.sleep(0.3)
+
+    # When the report's page is opened
+    page = ada.goto(f"/jobs/{report}")
+
+    # Then each trigger is listed in order, the second with the run it started, linked
+    entries = page.locator("#timing .trigger-entries li")
+    expect(entries).to_have_text([
+        re.compile(r"at 06:00 .*\(paused\):\s+has started no run"),
+        re.compile(rf"when job {ingest} has succeeded .*:\s+last started run "
+                   rf"{fired[0]['run_id']}, ")])
+    entries.nth(1).get_by_role("link", name=f"run {fired[0]['run_id']}").click()
+    expect(page.locator("#run-head h1")).to_contain_text(f"Run {fired[0]['run_id']} of report")

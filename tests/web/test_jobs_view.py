@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from headwater.web.views.jobs_view import paused_of, upstream_states
+from headwater.core.spec import JobSettings
+from headwater.web.views.jobs_view import paused_of, trigger_entries, upstream_states
 
 CRON = {"quartz_cron_expression": "0 0 6 * * ?", "timezone_id": "UTC"}
 
@@ -33,3 +34,20 @@ def test_the_job_page_lists_what_every_job_completion_trigger_saw() -> None:
         {"state": {"schedule": {}}}, {"state": completion},
         {"state": {"job_completion": {"monitored_job_states": seen[1:]}}}]}) == seen
     assert upstream_states({"trigger_state": {"file_arrival": {}}}) == []
+
+
+def test_the_job_page_lists_each_trigger_with_the_run_it_last_started() -> None:
+    settings = JobSettings.model_validate({
+        "name": "j", "tasks": [{"task_key": "t", "shell_command_task": {"command": "true"}}],
+        "triggers": [{"schedule": CRON, "pause_status": "PAUSED"},
+                     {"file_arrival": {"url": "/in/"}}]})
+    document = {"trigger_details": [
+        {"history": {}},
+        {"history": {"last_triggered": {"run_id": 42, "timestamp": 1_796_190_000_000}}}]}
+
+    entries = trigger_entries(settings, document)
+
+    assert [(e.last_run_id, e.last_fired) for e in entries] == [(None, None),
+                                                                (42, 1_796_190_000_000)]
+    assert "(paused)" in entries[0].words and "/in/" in entries[1].words
+    assert trigger_entries(settings.model_copy(update={"triggers": []}), document) == []

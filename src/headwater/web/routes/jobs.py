@@ -25,7 +25,7 @@ from headwater.web.render import is_htmx, pages_of
 from headwater.web.session import Change, SignedIn
 from headwater.web.views.graph import NodeState, graph_svg
 from headwater.web.views.job_changes import settings_yaml
-from headwater.web.views.jobs_view import job_row, matches, upstream_states
+from headwater.web.views.jobs_view import job_row, matches, trigger_entries, upstream_states
 from headwater.web.views.matrix import run_matrix
 from headwater.web.views.whatif_view import whatif_choices
 
@@ -80,7 +80,8 @@ def job_basics(service: Service, job_id: int) -> dict[str, Any]:
     its settings, its tasks upstream first (as the graph's layers need them) and the panel's
     choices. Cheap: no run is read."""
     # raises when the viewer may not view the job
-    document = service.job_document(job_id, include_trigger_state=True)
+    document = service.job_document(job_id, include_trigger_state=True,
+                                     include_trigger_history=True)
     record = service.get_job(job_id)
     settings = JobSettings.model_validate(dict(record.settings))
     plan = build_plan(settings)
@@ -89,6 +90,7 @@ def job_basics(service: Service, job_id: int) -> dict[str, Any]:
             "choices": whatif_choices(plan), "max_swept": MAX_SWEPT_TASKS,
             "may_manage": service.may(job_id, Action.MANAGE),
             "upstream": upstream_states(document),
+            "trigger_entries": trigger_entries(settings, document),
             "whatif": None, "failures": None, "query": Form()}
 
 

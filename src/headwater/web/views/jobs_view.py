@@ -10,6 +10,7 @@ from typing import Any
 
 from headwater.core.permissions import Grant, owner_of
 from headwater.core.spec import JobSettings
+from headwater.core.triggers import trigger_views
 from headwater.design.words import timing_words
 from headwater.ports import JobRecord, RunSummary
 from headwater.web.views.formats import duration, instant, of_datetime
@@ -99,6 +100,29 @@ def matches(job: JobRecord, name: str, tag: str) -> bool:
     return not value or str(tags[key]) == value
 
 
+@dataclass(frozen=True, slots=True)
+class TriggerEntry:
+    """One entry of a job's `triggers`, as the job page lists it: when it fires, in words, and
+    the run it last started (if any) and when (epoch ms)."""
+
+    words: str
+    last_run_id: int | None
+    last_fired: int | None
+
+
+def trigger_entries(settings: JobSettings, document: Mapping[str, Any]) -> list[TriggerEntry]:
+    """Each entry of the job's `triggers` with what `jobs/get` tells of it (`trigger_details`
+    with its history); none for a job without the list."""
+    details = list(document.get("trigger_details") or [])
+    entries = []
+    for index, view in enumerate(trigger_views(settings) if settings.triggers else []):
+        detail = details[index] if index < len(details) else {}
+        last = (detail.get("history") or {}).get("last_triggered") or {}
+        entries.append(TriggerEntry(timing_words(view), last.get("run_id"),
+                                    last.get("timestamp")))
+    return entries
+
+
 def upstream_states(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """What the job's job-completion triggers saw of each monitored job: its one trigger's
     (`trigger_state`), or each entry's of `triggers` (`trigger_details`)."""
@@ -108,5 +132,5 @@ def upstream_states(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
             for job in (state.get("job_completion") or {}).get("monitored_job_states") or []]
 
 
-__all__ = ["JobRow", "RunSquare", "job_row", "matches", "paused_of", "square",
-           "upstream_states"]
+__all__ = ["JobRow", "RunSquare", "TriggerEntry", "job_row", "matches", "paused_of", "square",
+           "trigger_entries", "upstream_states"]

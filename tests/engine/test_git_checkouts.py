@@ -125,6 +125,7 @@ def test_a_missing_reference_fails_saying_which_and_where(
         made(checkouts, tmp_path / "run", 0, source(url, **reference))
 
     assert str(failed.value).startswith(said.format(url=url))
+    assert "Git credential" not in str(failed.value)  # nothing was refused: no credential hint
     assert not (tmp_path / "run" / ".code" / "0.json").exists()
 
 

@@ -186,7 +186,7 @@ class Checkouts:
             try:
                 commit = self._fetch(mirror, source, reference, login)
             except CheckoutFailed as failed:
-                if login is not None:
+                if login is not None or not _refused_access(str(failed)):
                     raise
                 raise CheckoutFailed(f"{failed} (if the repository is private: the run's "
                                      "user has no Git credential for "
@@ -332,6 +332,17 @@ def _environment(login: Login | None = None) -> Mapping[str, str]:
     logged = {} if login is None else {"HEADWATER_GIT_USERNAME": login.user,
                                        "HEADWATER_GIT_PASSWORD": login.token}
     return {**os.environ, **_GIT_ENVIRONMENT, **logged}
+
+
+# What git says when a host wants credentials it was not given (GitHub answers a private
+# repository's anonymous fetch as if it did not exist).
+_ACCESS_REFUSED = ("authentication failed", "could not read username", "could not read password",
+                   "terminal prompts disabled", "permission denied", "repository not found",
+                   "403", "401")
+
+
+def _refused_access(said: str) -> bool:
+    return any(words in said.lower() for words in _ACCESS_REFUSED)
 
 
 def _redacted(text: str, url: str) -> str:

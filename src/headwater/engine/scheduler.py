@@ -249,9 +249,7 @@ class Scheduler:
     def runs_of(self, job_id: int) -> tuple[int, LastRun | None]:
         """How many runs of the job are active, and its latest run that ended."""
         active = len(self.store.list_runs(job_id, limit=1000, active_only=True))
-        ended = self.store.list_runs(job_id, limit=1, completed_only=True)
-        last = LastRun(ended[0].run_id, ended[0].result, ended[0].end_time) if ended else None
-        return active, last
+        return active, last_ended_run(self.store, job_id)
 
     def fire(self, watched: _Watched, fire: Fire, body: Mapping[str, Any]) -> bool:
         """Start the run a trigger fired; False if another engine started it first."""
@@ -271,9 +269,15 @@ class Scheduler:
         return created is not None
 
 
+def last_ended_run(store: Store, job_id: int) -> LastRun | None:
+    """The job's latest run that ended, as a continuous trigger weighs it."""
+    ended = store.list_runs(job_id, limit=1, completed_only=True)
+    return LastRun(ended[0].run_id, ended[0].result, ended[0].end_time) if ended else None
+
+
 def _may_trigger(settings: Mapping[str, Any]) -> bool:
     return any(settings.get(name) is not None for name in ("schedule", "trigger", "continuous")) \
         or bool(settings.get("triggers"))
 
 
-__all__ = ["Scheduler"]
+__all__ = ["Scheduler", "last_ended_run"]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from headwater.core.audit import AuditAction, AuditEntry
 from headwater.core.permissions import (
     DESCRIPTIONS,
     EVERYONE,
@@ -67,6 +68,11 @@ class AccessMixin:
     def require_admin(self, what: str) -> None:
         if not self.admin:
             raise PermissionDenied(f"Only admins may {what}.")
+
+    def audit(self, action: AuditAction, **details: object) -> None:
+        """Record that the caller did `action` now (what it was about in `details`)."""
+        self.store.append_audit([AuditEntry(self.clock.now(), self.user, action,
+                                            details=details)])
 
     # Permissions.
 

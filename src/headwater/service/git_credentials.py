@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from headwater.core.audit import AuditAction, AuditEntry
+from headwater.core.audit import AuditAction
 from headwater.core.git_credentials import GitCredential, provider_named
 from headwater.errors import InvalidRequest, NotFound
 from headwater.ports import GitCredentialStore
@@ -29,9 +29,8 @@ class GitCredentialsMixin(AccessMixin):
 
     def _audit_credential(self, action: AuditAction, credential: GitCredential,
                           **details: object) -> None:
-        self.store.append_audit([AuditEntry(self.clock.now(), self.user, action, details={
-            "credential_id": credential.credential_id,
-            "git_provider": credential.git_provider.value, **details})])
+        self.audit(action, credential_id=credential.credential_id,
+                   git_provider=credential.git_provider.value, **details)
 
     def create_git_credential(self, git_provider: str, *, git_username: str | None = None,
                               git_email: str | None = None, name: str | None = None,

@@ -22,13 +22,13 @@ from headwater.core.spec import JobSettings
 from headwater.core.spec_common import INT32_MAX
 from headwater.core.trigger_details import per_trigger_state, trigger_history, trigger_state
 from headwater.core.triggers import (
-    LastRun,
     entry_key,
     next_fire_time,
     states_from_body,
     trigger_paths,
     trigger_views,
 )
+from headwater.engine.scheduler import last_ended_run
 from headwater.errors import Conflict, InvalidRequest, NotFound
 from headwater.ports import Clock, JobRecord, Store
 from headwater.service.access import AccessMixin, declared_grants
@@ -174,7 +174,7 @@ class JobsMixin(AccessMixin):
         details: list[dict[str, Any]] = [{} for _ in views]
         if include_trigger_state:
             continuous = any(view.continuous is not None for view in views)
-            last = self.last_ended_run(job_id) if continuous else None
+            last = last_ended_run(self.store, job_id) if continuous else None
             for detail, view, state in zip(details, views, states, strict=True):
                 detail["state"] = per_trigger_state(view, state, now, last)
         if include_trigger_history:
@@ -184,11 +184,6 @@ class JobsMixin(AccessMixin):
         if include_trigger_state or include_trigger_history:
             document["trigger_details"] = details
         return document
-
-    def last_ended_run(self, job_id: int) -> LastRun | None:
-        """The job's latest run that ended (a continuous trigger backs off after it)."""
-        ended = self.store.list_runs(job_id, limit=1, completed_only=True)
-        return LastRun(ended[0].run_id, ended[0].result, ended[0].end_time) if ended else None
 
     def get_job(self, job_id: int) -> JobRecord:
         """The latest version of a job; `NotFound` ("Job N does not exist.")."""

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from headwater.core.audit import AuditAction, AuditEntry
+from headwater.core.audit import AuditAction
 from headwater.errors import AlreadyExists, InvalidRequest, NotFound
 from headwater.ports import SecretScopes
 from headwater.runtime.secret_store import SecretError
@@ -41,9 +41,7 @@ class SecretsMixin(AccessMixin):
         return self.secrets
 
     def _audit(self, action: AuditAction, scope: str, key: str | None = None) -> None:
-        details = {"scope": scope, **({"key": key} if key is not None else {})}
-        self.store.append_audit([AuditEntry(self.clock.now(), self.user, action,
-                                            details=details)])
+        self.audit(action, scope=scope, **({"key": key} if key is not None else {}))
 
     def create_secret_scope(self, scope: str) -> None:
         with _told():

@@ -67,6 +67,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -326,6 +327,11 @@ class LogSettings(_Strict):
     max_bytes_per_attempt: int = Field(default=DEFAULT_CAP_BYTES, ge=64 * 1024)
 
 
+# What each retention setting removes, for its error: (what goes, when, what null keeps).
+_RETAINED = {"runs_days": ("prune runs", "they end", "every run"),
+             "caches_days": ("remove task environments", "their tasks end", "them all")}
+
+
 class RetentionSettings(_Strict):
     """How long ended runs are kept (`core/retention.py`): 60 days by default, as Databricks;
     `runs_days: null` keeps every run forever."""
@@ -336,21 +342,13 @@ class RetentionSettings(_Strict):
     prune_every_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = \
         int(DEFAULT_EVERY.total_seconds() // 60)
 
-    @field_validator("runs_days")
+    @field_validator("runs_days", "caches_days")
     @classmethod
-    def _positive(cls, value: int | None) -> int | None:
+    def _at_least_a_day(cls, value: int | None, info: ValidationInfo) -> int | None:
         if value is not None and value < 1:
-            raise ValueError(f"{value} days would prune runs as soon as they end: give a "
-                             "number of days of at least 1, or null to keep every run")
-        return value
-
-    @field_validator("caches_days")
-    @classmethod
-    def _positive_caches(cls, value: int | None) -> int | None:
-        if value is not None and value < 1:
-            raise ValueError(f"{value} days would remove task environments as soon as their "
-                             "tasks end: give a number of days of at least 1, or null to keep "
-                             "them all")
+            kept, end, keep_all = _RETAINED[str(info.field_name)]
+            raise ValueError(f"{value} days would {kept} as soon as {end}: give a number of "
+                             f"days of at least 1, or null to keep {keep_all}")
         return value
 
     def policy(self) -> RetentionPolicy:

@@ -193,7 +193,8 @@ def test_a_cron_schedule_fires_at_its_times_and_once_after_downtime() -> None:
 
     state, fire = clock_due(settings, state, at(3600))
     assert fire is not None and fire.key == f"schedule:{at(3600).isoformat()}"
-    assert fire.info == {"scheduled_time": at(3600).isoformat()}
+    assert fire.info == {"scheduled_time": at(3600).isoformat(), "schedule": {
+        "quartz_cron_expression": "0 0 * * * ?", "timezone_id": "Europe/Amsterdam"}}
     # Down from 13:00 to 18:30: one run, for 18:00
     state, fire = clock_due(settings, state, at(6.5 * 3600))
     assert fire is not None and fire.logical_time == at(6 * 3600)

@@ -29,9 +29,23 @@ def duration_ms(start: datetime | None, end: datetime | None) -> int:
     return max(0, int((end - start).total_seconds() * 1000))
 
 
+# Why a queued run waits: headwater queues a run for one reason only (core/admission.py).
+QUEUE_CODE = "MAX_CONCURRENT_RUNS_REACHED"
+QUEUE_REASON = "The job has as many active runs as max_concurrent_runs allows."
+
+# The task's own settings that each entry of a run's `tasks[]` repeats, as Lakeflow's does.
+TASK_SETTINGS = ("description", "timeout_seconds", "max_retries", "min_retry_interval_millis",
+                 "retry_on_timeout", "disabled", "environment_key", "environment_variables_key",
+                 "job_cluster_key", "existing_cluster_id", "new_cluster", "libraries", "compute",
+                 "disable_auto_optimization", "email_notifications", "webhook_notifications",
+                 "notification_settings")
+
+
 def state_json(life: LifeCycleState, result: ResultState | None, message: str) -> dict[str, Any]:
     """The legacy `state` object; `result_state` only once terminal."""
     body: dict[str, Any] = {"life_cycle_state": str(life), "state_message": message}
+    if life is LifeCycleState.QUEUED:
+        body["queue_reason"] = QUEUE_REASON
     if result is not None and life.is_terminal:
         body["result_state"] = str(result)
         body["user_cancelled_or_timedout"] = result in (ResultState.CANCELED,
@@ -45,9 +59,7 @@ def status_json(life: LifeCycleState, result: ResultState | None, message: str,
     status = status_of(life, result, message, termination_code)
     body: dict[str, Any] = {"state": str(status.state)}
     if life is LifeCycleState.QUEUED:
-        body["queue_details"] = {
-            "code": "MAX_CONCURRENT_RUNS_REACHED",
-            "message": "The job has as many active runs as max_concurrent_runs allows."}
+        body["queue_details"] = {"code": QUEUE_CODE, "message": QUEUE_REASON}
     if status.code is not None:
         body["termination_details"] = {
             "code": str(status.code),
@@ -100,7 +112,11 @@ def task_run_json(record: RunRecord, run: TaskRun, include_resolved_values: bool
             for d in sorted(task.depends_on, key=lambda d: d.task_key)
         ],
     }
-    type_body = task.spec.model_dump(mode="json", exclude_none=True).get(task.kind, {})
+    settings = task.spec.model_dump(mode="json", exclude_none=True)
+    body.update((name, settings[name]) for name in TASK_SETTINGS if settings.get(name) not in
+                (None, [], ""))
+    body.setdefault("timeout_seconds", 0)  # no timeout, written out as jobs/get does
+    type_body = settings.get(task.kind, {})
     if run.condition_outcome is not None:
         type_body = {**type_body, "outcome": run.condition_outcome}
     if run.loop is not None:
@@ -117,8 +133,6 @@ def task_run_json(record: RunRecord, run: TaskRun, include_resolved_values: bool
         body["task_values"] = json.loads(run.values)
     if include_resolved_values and run.resolved:
         body["resolved_values"] = json.loads(run.resolved)
-    if task.spec.description:
-        body["description"] = task.spec.description
     body.update((fields or {}).get(run.seq, {}))
     return body
 
@@ -217,7 +231,7 @@ def run_json(record: RunRecord, include_resolved_values: bool = False,
         "run_duration": duration_ms(state.start_time, state.end_time),
         "tasks": [task_run_json(record, run, include_resolved_values, setup_ms, fields)
                   for run in attempts],
-        "job_clusters": [],
+        "job_clusters": _job_clusters(record),
         "job_parameters": [
             {"name": name, "default": defaults.get(name), "value": value}
             for name, value in parameters.items()
@@ -225,13 +239,27 @@ def run_json(record: RunRecord, include_resolved_values: bool = False,
         "repair_history": repair_history_json(record),
         **({"overriding_parameters": dict(record.scope.task_parameters)}
            if record.scope.task_parameters else {}),
-        **({"trigger_info": dict(record.trigger_info)} if record.trigger_info else {}),
+        **_trigger_info(record),
         **_git_source(record, fields or {}),
         "headwater": {"job_version": record.job.version, "workdir": record.workdir,
                       "run_as": record.run_as or record.job.creator,
                       **({"only": list(record.scope.only)}
                          if record.scope.only is not None else {})},
     }
+
+
+def _job_clusters(record: RunRecord) -> list[Any]:
+    clusters = record.job.settings.get("job_clusters")
+    return list(clusters) if isinstance(clusters, list) else []
+
+
+def _trigger_info(record: RunRecord) -> dict[str, Any]:
+    """`trigger_info`, what fired the run; and for a run the cron `schedule` fired, that
+    schedule (the scheduler keeps it in the run's trigger info: `core/triggers.clock_due`)."""
+    info = dict(record.trigger_info or {})
+    schedule = info.pop("schedule", None)
+    return {**({"trigger_info": info} if info else {}),
+            **({"schedule": schedule} if schedule else {})}
 
 
 def _git_source(record: RunRecord, fields: Mapping[int, Mapping[str, Any]],

@@ -63,8 +63,10 @@ class _LegacyParameters(_Request):
     jar_params: list[str] | None = None
     spark_submit_params: list[str] | None = None
     pipeline_params: dict[str, Any] | None = None
-    # Serverless compute's performance mode: checked, and without effect (no serverless here)
+    # Serverless compute's performance mode and the window a cost-optimized run aims to end
+    # in: checked, and without effect (no serverless here), as on the job's settings
     performance_target: PerformanceTarget | None = None
+    duration_target: str | None = None
 
     def task_parameters(self) -> dict[str, Any]:
         """The legacy task parameters sent, by kind."""

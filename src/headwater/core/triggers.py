@@ -203,8 +203,11 @@ def clock_due(settings: JobSettings, state: TriggerState,
     if due is None:
         return state, None
     kind = state.kind
-    fire = Fire(f"{kind}:{due.astimezone(UTC).isoformat()}", TRIGGER_TYPE[kind],
-                {"scheduled_time": due.astimezone(UTC).isoformat()}, logical_time=due)
+    info: dict[str, Any] = {"scheduled_time": due.astimezone(UTC).isoformat()}
+    if settings.schedule is not None and kind == SCHEDULE:  # `runs/get.schedule`: which fired
+        info["schedule"] = settings.schedule.model_dump(mode="json", exclude_none=True)
+    fire = Fire(f"{kind}:{due.astimezone(UTC).isoformat()}", TRIGGER_TYPE[kind], info,
+                logical_time=due)
     return replace(state, last_fire=due, fires=state.fires + 1), fire
 
 

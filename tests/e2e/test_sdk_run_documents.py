@@ -1,0 +1,72 @@
+"""What the real databricks-sdk reads of a run, as Lakeflow's `runs/get` fills it: each task
+entry with its task's settings, the run's job clusters, and why a queued run waits; and
+run-now's serverless fields accepted as Lakeflow's are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from databricks.sdk.service import compute, jobs
+
+from tests.servers import Server, wait_for
+
+from .conftest import sdk_client
+
+
+def test_a_run_s_tasks_carry_their_settings_and_the_run_its_job_clusters(
+        server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "ok.py").write_text("print('ok')\n")
+    ok = jobs.SparkPythonTask(python_file=str(tmp_path / "ok.py"))
+    w = sdk_client(server, server.token("ann"), monkeypatch)
+    small = jobs.JobCluster(job_cluster_key="small", new_cluster=compute.ClusterSpec(
+        spark_version="15.4.x-scala2.12", num_workers=0))
+    job_id = w.jobs.create(name="documented", job_clusters=[small], tasks=[
+        jobs.Task(task_key="on_cluster", job_cluster_key="small", spark_python_task=ok),
+        jobs.Task(task_key="careful", depends_on=[jobs.TaskDependency(task_key="on_cluster")],
+                  max_retries=2, min_retry_interval_millis=1000, retry_on_timeout=True,
+                  timeout_seconds=60, description="retries twice",
+                  email_notifications=jobs.TaskEmailNotifications(on_failure=["ops@localhost"]),
+                  spark_python_task=ok)]).job_id
+
+    # run-now's serverless fields are accepted, without effect here
+    ended = w.jobs.run_now_and_wait(job_id, duration_target="2",
+                                    performance_target=jobs.PerformanceTarget.STANDARD)
+    run = w.jobs.get_run(ended.run_id)
+
+    assert run.state.result_state == jobs.RunResultState.SUCCESS
+    assert [c.job_cluster_key for c in run.job_clusters] == ["small"]
+    assert run.job_clusters == w.jobs.get(job_id).settings.job_clusters  # as the job has them
+    assert run.job_clusters[0].new_cluster.num_workers == 0
+    tasks = {task.task_key: task for task in run.tasks}
+    on_cluster, careful = tasks["on_cluster"], tasks["careful"]
+    assert (on_cluster.job_cluster_key, careful.job_cluster_key) == ("small", None)
+    assert (careful.max_retries, careful.min_retry_interval_millis, careful.retry_on_timeout,
+            careful.timeout_seconds, careful.description) == (2, 1000, True, 60,
+                                                              "retries twice")
+    assert careful.email_notifications.on_failure == ["ops@localhost"]
+    # what a task leaves unset stays unset, but for no timeout, written out as 0 (as jobs/get)
+    assert (on_cluster.max_retries, on_cluster.timeout_seconds) == (None, 0)
+
+
+def test_a_queued_run_says_why_it_waits(server: Server, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "nap.py").write_text("import time\ntime.sleep(120)\n")
+    w = sdk_client(server, server.token("ann"), monkeypatch)
+    job_id = w.jobs.create(name="one_at_a_time", max_concurrent_runs=1, tasks=[jobs.Task(
+        task_key="nap", spark_python_task=jobs.SparkPythonTask(
+            python_file=str(tmp_path / "nap.py")))]).job_id
+    first = w.jobs.run_now(job_id).run_id
+    second = w.jobs.run_now(job_id).run_id
+    try:
+        waiting = w.jobs.get_run(second)
+        assert waiting.state.life_cycle_state == jobs.RunLifeCycleState.QUEUED
+        assert waiting.state.queue_reason == \
+            "The job has as many active runs as max_concurrent_runs allows."
+        assert waiting.status.queue_details.code == \
+            jobs.QueueDetailsCodeCode.MAX_CONCURRENT_RUNS_REACHED
+    finally:
+        w.jobs.cancel_all_runs(job_id=job_id)
+    wait_for(lambda: all(w.jobs.get_run(run_id).state.life_cycle_state
+                         == jobs.RunLifeCycleState.TERMINATED for run_id in (first, second)),
+             what="both runs to end")

@@ -11,7 +11,7 @@ TASKS = [{"task_key": "t", "shell_command_task": {"command": "true"}}]
 
 
 def test_each_action_is_audited_under_the_token_user(server: Server) -> None:
-    token = server.token("auditee")
+    token = server.token("auditee", admin=True)  # only an admin may name another run_as
     job = server.call("POST", "/api/2.2/jobs/create", {
         "name": "audited", "tasks": TASKS, "run_as": {"user_name": "robot"}}, token=token).body
     run = server.call("POST", "/api/2.2/jobs/run-now", job, token=token).body

@@ -290,9 +290,10 @@ def task_run_document(record: RunRecord, seq: int, include_resolved_values: bool
 
 
 def job_json(record: JobRecord, with_settings: bool = True,
-             next_fire: datetime | None = None) -> dict[str, Any]:
+             next_fire: datetime | None = None, owner: str | None = None) -> dict[str, Any]:
     """The `Job` of `jobs/get` (and, without tasks and clusters, an entry of `jobs/list`);
-    `next_fire` is when its schedule fires next, if known."""
+    `next_fire` is when its schedule fires next, if known; `owner` its owner, who runs it
+    when it names no `run_as` (else its creator does)."""
     # Who may do what is the permissions API's to say (as on Databricks), not the settings'.
     settings = {k: v for k, v in record.settings.items()
                 if k not in ("access_control_list", "permissions")}
@@ -301,7 +302,7 @@ def job_json(record: JobRecord, with_settings: bool = True,
     return {
         "job_id": record.job_id,
         "creator_user_name": record.creator,
-        "run_as_user_name": _run_as_user(settings) or record.creator,
+        "run_as_user_name": _run_as_user(settings) or owner or record.creator,
         "created_time": epoch_ms(record.created_time),
         "settings": {**as_returned(settings), "format": "MULTI_TASK"},
         "headwater": {"version": record.version, "source": record.source,

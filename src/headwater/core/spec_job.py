@@ -203,6 +203,11 @@ class RunAs(Model):
     service_principal_name: str | None = None
     group_name: str | None = None
 
+    @property
+    def identity(self) -> str | None:
+        """The name runs are run as, whichever kind of principal it is."""
+        return self.user_name or self.service_principal_name or self.group_name
+
 
 class GitProvider(StrEnum):
     """Git hosting services the Jobs API names."""

@@ -69,6 +69,24 @@ class AccessMixin:
         if not self.admin:
             raise PermissionDenied(f"Only admins may {what}.")
 
+    def check_identity(self, run_as: str | None, owner: str | None,
+                       was_run_as: str | None = None, was_owner: str | None = None) -> None:
+        """`PermissionDenied` when a non-admin would make a job run as someone else, by naming
+        them in its `run_as` or making them its owner (who runs it when `run_as` is unset).
+        Lakeflow lets non-admins name only themselves; what a job had already stays."""
+        if self.admin:
+            return
+        problems = []
+        if run_as not in (None, self.user, was_run_as):
+            problems.append(f"run_as: only an admin may make a job run as another user "
+                            f"({run_as}); remove run_as, or name yourself ({self.user})")
+        if owner not in (None, self.user, was_owner):
+            problems.append(f"access_control_list: only an admin may make another user "
+                            f"({owner}) the owner of a job, who runs it unless it sets run_as; "
+                            f"stay its owner and grant {owner} CAN_MANAGE instead")
+        if problems:
+            raise PermissionDenied("; ".join(problems))
+
     def audit(self, action: AuditAction, **details: object) -> None:
         """Record that the caller did `action` now (what it was about in `details`)."""
         self.store.append_audit([AuditEntry(self.clock.now(), self.user, action,
@@ -89,6 +107,7 @@ class AccessMixin:
         """
         self.store.get_job(job_id)
         current = self.authorize(job_id, Action.PERMISSIONS)
+        self.check_identity(None, owner_of(grants), was_owner=owner_of(current))
         if replace:
             owner = owner_of(grants) or owner_of(current)
             kept = [g for g in grants if g.level is not Level.IS_OWNER]

@@ -55,6 +55,7 @@ class JobsMixin(AccessMixin):
                 raise Conflict(f"Job {found.job_id} ({found.name!r}) was deployed from these "
                                "files already; reset it to change its settings.")
         declared = [*(grants or []), *declared_grants(settings)]
+        self.check_identity(_run_as(settings), owner_of(declared))
         return self.store.create_job(_body(settings), source, self.clock.now(), self.user,
                                      deployment_key, _with_owner(declared, self.user), hidden)
 
@@ -71,6 +72,8 @@ class JobsMixin(AccessMixin):
         self.check_upstream_jobs(settings, found.job_id if found else None)
         if found is not None:
             owner = owner_of(self.authorize(found.job_id, Action.MANAGE)) or owner
+        self.check_identity(_run_as(settings), owner_of(declared),
+                            _stored_run_as(found), owner)
         grants = _with_owner(declared, owner) if declared or found is None else None
         return self.store.deploy_job(_body(settings), source, self.clock.now(), self.user,
                                      deployment_key, grants)
@@ -87,6 +90,7 @@ class JobsMixin(AccessMixin):
         body = _body(settings)
         if "run_as" not in body and current.settings.get("run_as") is not None:
             body["run_as"] = current.settings["run_as"]
+        self.check_identity(_run_as(settings), None, _stored_run_as(current))
         return self.store.update_job(job_id, body, source, self.clock.now(), self.user)
 
     def update_job(self, job_id: int, new_settings: Mapping[str, Any],
@@ -98,6 +102,7 @@ class JobsMixin(AccessMixin):
         settings = settings_from_body(merged, "new_settings")
         build_plan(settings)
         self.check_upstream_jobs(settings, job_id)
+        self.check_identity(_run_as(settings), None, _stored_run_as(current))
         return self.store.update_job(job_id, _body(settings), "api", self.clock.now(),
                                      self.user)
 
@@ -167,7 +172,8 @@ class JobsMixin(AccessMixin):
         now = self.clock.now()
         fires = [t for t in (next_fire_time(v, s, now) for v, s in zip(views, states, strict=True))
                  if t is not None]
-        document = job_json(job, next_fire=min(fires, default=None))
+        owner = owner_of(self.store.job_grants([job_id]).get(job_id, []))
+        document = job_json(job, next_fire=min(fires, default=None), owner=owner)
         if not settings.triggers:
             seen = trigger_state(views[0], states[0], now) if include_trigger_state else None
             return {**document, "trigger_state": seen} if seen else document
@@ -226,6 +232,16 @@ def _with_owner(grants: Sequence[Grant] | None, creator: str) -> list[Grant]:
     if owner_of(given) is None:
         given.append(Grant(creator, Level.IS_OWNER))
     return checked(given)
+
+
+def _run_as(settings: JobSettings) -> str | None:
+    return settings.run_as.identity if settings.run_as else None
+
+
+def _stored_run_as(job: JobRecord | None) -> str | None:
+    """The `run_as` a stored job names, if any."""
+    stored = job.settings.get("run_as") if job else None
+    return _run_as(JobSettings(run_as=stored)) if isinstance(stored, dict) else None
 
 
 def _body(settings: JobSettings) -> dict[str, Any]:

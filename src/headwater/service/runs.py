@@ -199,12 +199,7 @@ class RunsMixin(AccessMixin):
 
 def run_as_of(settings: JobSettings, grants: Sequence[Grant], job: JobRecord) -> str | None:
     """Who a run of the job runs as: its `run_as`, else its owner, else its creator."""
-    named = settings.run_as
-    if named is not None:
-        chosen = named.user_name or named.service_principal_name or named.group_name
-        if chosen:
-            return chosen
-    return owner_of(grants) or job.creator
+    return (settings.run_as and settings.run_as.identity) or owner_of(grants) or job.creator
 
 
 def unknown_task(run_id: int, task_key: str, known: Mapping[str, object]) -> str:

@@ -85,6 +85,7 @@ class App:
                                          schedules=schedules,
                                          warehouse_commits=sql_warehouses.commit_logs(
                                              Path.cwd()),
+                                         dbfs_dir=settings.dbfs_dir.absolute(),
                                          retention=config.retention.policy(),
                                          usual_durations=config.duration_warnings.policy())
         supervisor = Supervisor(self.store, executor, runners, self.clock, engine_settings,

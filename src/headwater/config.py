@@ -21,6 +21,8 @@ The configuration file is `headwater.yml` or `.headwater/config.yml`:
       team-slack: {type: slack, url_env: SLACK_WEBHOOK_URL}
       oncall-mail: {type: email, addresses: [oncall@example.com]}
     delivery: {max_attempts: 5, horizon_seconds: 3600, base_delay_seconds: 2}
+    server:                       # the headwater server as its users reach it
+      public_url: https://headwater.example.com   # alerts link to <public_url>/runs/<run id>
     clusters:                     # Dask clusters (extra `[dask]`): see docs/guide/clusters.md
       analytics:                  # an `existing_cluster_id`, or a `job_cluster_key`
         scheduler_address: tcp://10.0.0.5:8786
@@ -276,6 +278,29 @@ class DeliverySettings(_Strict):
                            horizon=timedelta(seconds=self.horizon_seconds))
 
 
+class ServerSettings(_Strict):
+    """The headwater server as its users reach it."""
+
+    # The web UI's address behind any proxy (a path prefix included): alerts link to the run's
+    # page, `<public_url>/runs/<run id>`. None: they name the CLI command only (`headwater runs
+    # get`), since the process sending an alert (an engine, `headwater run`) cannot know where
+    # users reach the web UI, or whether one runs.
+    public_url: str | None = None
+
+    @field_validator("public_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        scheme, _, rest = value.partition("://")
+        if scheme not in ("http", "https") or not rest.strip("/") or "?" in rest \
+                or "#" in rest:
+            raise ValueError(f"{value!r} is not the address of the web UI: give an http:// or "
+                             "https:// URL such as https://headwater.example.com (a path "
+                             "prefix may follow, no query)")
+        return value.rstrip("/")
+
+
 class ClusterSettings(_Strict):
     """How one named Dask cluster is reached or started (`existing_cluster_id: NAME`, or the
     job cluster whose `job_cluster_key` is NAME); without an entry, a job cluster is a
@@ -448,6 +473,7 @@ class HeadwaterConfig(_Strict):
     smtp: SmtpSettings | None = None
     destinations: dict[str, Destination] = {}
     delivery: DeliverySettings = DeliverySettings()
+    server: ServerSettings = ServerSettings()
     clusters: dict[str, ClusterSettings] = {}
     task_environment: TaskEnvironmentSettings = TaskEnvironmentSettings()
     logs: LogSettings = LogSettings()
@@ -538,6 +564,7 @@ __all__ = [
     "EmailDestination",
     "HeadwaterConfig",
     "RetentionSettings",
+    "ServerSettings",
     "SlackDestination",
     "SmtpSettings",
     "WarehouseSettings",

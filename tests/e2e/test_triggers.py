@@ -164,6 +164,27 @@ def test_a_table_written_on_a_warehouse_of_headwater_yml_triggers_a_job(tmp_path
     assert info["updated_tables"] == ["main.orders"]
 
 
+def test_a_file_a_task_puts_into_a_volume_triggers_the_job_watching_the_volume(
+        tmp_path: Path) -> None:
+    # Given a job whose Python task puts a file into a Unity Catalog volume with dbutils.fs,
+    # and a job watching that volume by its /Volumes path
+    cluster = Cluster(tmp_path, f"sqlite:///{tmp_path / 'state.db'}")
+    (tmp_path / "land.py").write_text(
+        'dbutils.fs.put("/Volumes/main/raw/landing/orders.csv", "id\\n1\\n")\n')
+    writer = write(tmp_path / "writer.json", name="land_orders", tasks=[
+        {"task_key": "land", "spark_python_task": {"python_file": "land.py"}}])
+    reader = write(tmp_path / "reader.json", name="on_landing",
+                   trigger={"file_arrival": {"url": "/Volumes/main/raw/landing/"}},
+                   tasks=[{"task_key": "process", "shell_command_task": {"command": "true"}}])
+    # When the writer runs
+    documents = runs_triggered_by_writing(cluster, create(cluster, reader), writer)
+    # Then the watching job started once, on that file, in headwater's DBFS folder
+    assert len(documents) == 1 and documents[0]["trigger"] == "FILE_ARRIVAL"
+    assert documents[0]["trigger_info"]["file_arrival"]["files"] == ["orders.csv"]
+    landed = tmp_path / ".headwater" / "dbfs" / "Volumes" / "main" / "raw" / "landing"
+    assert (landed / "orders.csv").read_text() == "id\n1\n"
+
+
 def test_a_continuous_job_restarts_after_each_run(tmp_path: Path) -> None:
     cluster = Cluster(tmp_path, f"sqlite:///{tmp_path / 'state.db'}")
     job = write(tmp_path / "loop.json", name="always_on", continuous={}, tasks=[

@@ -10,6 +10,7 @@ from datetime import timedelta
 from engine_world import World, step_until
 
 from headwater.core.spec import JobSettings
+from headwater.runtime.dbfs import FsUtils
 from headwater.testing import Outcome
 
 
@@ -70,6 +71,31 @@ def test_files_dropped_together_start_one_file_arrival_run(world: World) -> None
     assert record.trigger == "FILE_ARRIVAL"
     assert record.trigger_info["file_arrival"]["location"] == str(landing)  # type: ignore[index]
     assert len(record.trigger_info["file_arrival"]["files"]) == 10  # type: ignore[index]
+
+
+def test_a_file_written_into_a_volume_as_tasks_see_it_starts_a_file_arrival_run(
+        world: World) -> None:
+    # Given a job watching a Unity Catalog volume, and one watching the same folder by DBFS
+    volume = world.job(tasks=1, name="on_volume",
+                       trigger={"file_arrival": {"url": "/Volumes/main/raw/landing/"}})
+    dbfs = world.job(tasks=1, name="on_dbfs",
+                     trigger={"file_arrival": {"url": "dbfs:/Volumes/main/raw/landing"}})
+    engine = world.engine("e1", schedules=True)
+    start = world.clock.now()
+    step_until(lambda: world.clock.now() >= start + timedelta(seconds=3), engine)
+
+    # When a file is put there with dbutils.fs, on the DBFS folder the engine gives tasks
+    FsUtils(world.tmp_path / "dbfs").put("/Volumes/main/raw/landing/orders.csv", "id\n1\n")
+    step_until(lambda: all(runs_of(world, job.job_id) for job in (volume, dbfs)), engine)
+
+    # Then each job's trigger fires, naming the URL as written and the file that arrived
+    for job, url in ((volume, "/Volumes/main/raw/landing/"),
+                     (dbfs, "dbfs:/Volumes/main/raw/landing")):
+        [run_id] = runs_of(world, job.job_id)
+        record = world.store.load_run(run_id)
+        assert record.trigger == "FILE_ARRIVAL"
+        assert record.trigger_info["file_arrival"] == {  # type: ignore[index]
+            "location": url, "files": ["orders.csv"]}
 
 
 def test_commits_to_a_watched_table_start_a_table_run(world: World) -> None:

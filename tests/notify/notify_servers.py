@@ -139,13 +139,17 @@ def store(tmp_path: Path) -> Iterator[SqlStore]:
     opened.close()
 
 
-def failed_run(store: SqlStore, emails: list[str], hooks: list[str]) -> int:
-    """Store a run whose only task failed, with its on_failure alerts in the outbox."""
+def failed_run(store: SqlStore, emails: list[str], hooks: list[str],
+               task_emails: list[str] | None = None) -> int:
+    """Store a run whose only task failed, with its on_failure alerts in the outbox (the
+    task's own to `task_emails`)."""
+    task: dict[str, Any] = {"task_key": "load", "max_retries": 0,
+                            "shell_command_task": {"command": "false"}}
+    if task_emails:
+        task["email_notifications"] = {"on_failure": task_emails}
     body: dict[str, Any] = {
         "name": "etl",
-        "tasks": [
-            {"task_key": "load", "max_retries": 0, "shell_command_task": {"command": "false"}}
-        ],
+        "tasks": [task],
         "email_notifications": {"on_failure": emails},
         "webhook_notifications": {"on_failure": [{"id": h} for h in hooks]},
     }

@@ -4,8 +4,10 @@ A trigger is one kind (periodic, file arrival, table update or job completion), 
 API requires. A job-completion trigger names each upstream job once, by `job_id` (a job's
 number) or, in a bundle, by `job_name`. A cron schedule's expression and time zone are read
 as Quartz reads them (Quartz would run an unknown zone as GMT without a word: headwater refuses
-it). The multi-trigger list `triggers` is not combined with the legacy `schedule`, `trigger` or
-`continuous`, and each of its entries is exactly one kind, checked as the legacy one is.
+it). A file-arrival URL names a folder headwater can watch: a local one, or a Unity Catalog
+volume or DBFS path (`core/file_arrival.py`), never cloud storage. The multi-trigger list
+`triggers` is not combined with the legacy `schedule`, `trigger` or `continuous`, and each of
+its entries is exactly one kind, checked as the legacy one is.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from headwater.core.cron import CronError, parse_cron, time_zone
+from headwater.core.file_arrival import WatchedLocation, unwatchable_message, watched_location
 from headwater.core.spec import JobSettings
 from headwater.core.spec_job import JobCompletionTrigger
 from headwater.core.triggers import KEPT_TRIGGER_KINDS, trigger_paths
@@ -63,6 +66,9 @@ def _one(settings: JobSettings, schedule_path: str, trigger_path: str) -> Iterat
             "cron schedule goes under `schedule:`)")
     if trigger.job_completion is not None:
         yield from _monitored_jobs(trigger.job_completion, f"{trigger_path}.job_completion")
+    arrival = trigger.file_arrival
+    if arrival is not None and watched_location(arrival.url) == WatchedLocation.CLOUD:
+        yield f"{trigger_path}.file_arrival.url", unwatchable_message(arrival.url)
 
 
 def _monitored_jobs(completion: JobCompletionTrigger, where: str) -> Iterator[Finding]:

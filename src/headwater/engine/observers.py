@@ -1,9 +1,11 @@
 """What the scheduler observes for file-arrival and table-update triggers.
 
-- `watched_files(url, base)`: the files under a watched folder (recursively, at most
+- `watched_files(url, base, dbfs)`: the files under a watched folder (recursively, at most
   `MAX_FILES`), by path relative to it, with their sizes. The folder is a local path or a
-  `file://` URL; a relative path starts at the job's folder. A folder that does not exist
-  yet has no files.
+  `file://` URL (a relative path starts at the job's folder), or a Unity Catalog volume or
+  DBFS path (`/Volumes/...`, `dbfs:/...`), mapped into the DBFS folder by the same function
+  that maps tasks' `dbutils.fs` paths, so a file a task writes there is the file watched. A
+  folder that does not exist yet has no files.
 - `TableCommits`: the commits the tables of one warehouse received through headwater's SQL
   (SQL tasks, notebooks' `sql()` and `%sql`, dbt), which the task side appends to a log: beside
   a DuckDB file, else in the home (`headwater.entrypoints.sql`). A table's version is its
@@ -22,26 +24,32 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from headwater.core.file_arrival import WatchedLocation, unwatchable_message, watched_location
 from headwater.core.trigger_info import normal_table
 from headwater.entrypoints.sql import COMMITS_SUFFIX  # where the task side writes them
 from headwater.errors import InvalidRequest
+from headwater.runtime.dbfs import local_path
 
 MAX_FILES = 10_000  # Lakeflow watches at most this many files per path
 
 
-def watched_folder(url: str, base: Path) -> Path:
-    """The local folder a file-arrival `url` names; `InvalidRequest` for other schemes."""
-    parsed = urlparse(url)
-    if parsed.scheme in ("", "file"):
+def watched_folder(url: str, base: Path, dbfs: Path) -> Path:
+    """The local folder a file-arrival `url` names, with relative paths under `base` and
+    volume and DBFS paths under `dbfs`; `InvalidRequest` for cloud storage (a job saved
+    before validation refused it)."""
+    location = watched_location(url)
+    if location == WatchedLocation.DBFS:
+        return local_path(url, dbfs)
+    if location == WatchedLocation.LOCAL:
+        parsed = urlparse(url)
         path = Path(unquote(parsed.path) if parsed.scheme else url)
         return path if path.is_absolute() else base / path
-    raise InvalidRequest(f"file_arrival.url {url!r}: headwater watches local folders only "
-                         "(a path, or file:///path); mount the storage and watch its folder")
+    raise InvalidRequest(f"file_arrival.url: {unwatchable_message(url)}")
 
 
-def watched_files(url: str, base: Path) -> dict[str, int]:
+def watched_files(url: str, base: Path, dbfs: Path) -> dict[str, int]:
     """The files under the watched folder, relative path -> size (hidden files left out)."""
-    root = watched_folder(url, base)
+    root = watched_folder(url, base, dbfs)
     found: dict[str, int] = {}
     pending = [root]
     while pending and len(found) < MAX_FILES:

@@ -93,6 +93,7 @@ class Scheduler:
     store: Store
     clock: Clock
     warehouse_commits: Sequence[Path]  # every warehouse's commit log (observers)
+    dbfs_dir: Path  # the folder tasks see as DBFS and the volumes (file-arrival URLs)
     watched: dict[int, _Watched] = field(default_factory=dict)
     job_ids: set[int] = field(default_factory=set)  # every job, as of the last refresh
     job_names: dict[str, list[int]] = field(default_factory=dict)  # ids by name, lower case
@@ -191,7 +192,7 @@ class Scheduler:
         if kind == FILE_ARRIVAL:
             trigger = settings.trigger.file_arrival if settings.trigger else None
             assert trigger is not None
-            observed = watched_files(trigger.url, job_folder(watched.job))
+            observed = watched_files(trigger.url, job_folder(watched.job), self.dbfs_dir)
             return changes_due(settings, state, observed, now, QUIET)
         if kind == TABLE_UPDATE:
             table = settings.trigger.table_update if settings.trigger else None

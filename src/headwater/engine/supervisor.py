@@ -76,6 +76,9 @@ class EngineSettings:
     # the embedded warehouse beside `logs_dir`).
     schedules: bool = False
     warehouse_commits: tuple[Path, ...] | None = None
+    # The folder tasks see as DBFS and the volumes, where `/Volumes/...` and `dbfs:/...`
+    # file-arrival URLs are watched (None: `dbfs` beside `logs_dir`, in the home).
+    dbfs_dir: Path | None = None
     # Prune runs that ended before the retention cutoff, and their folders (at start, then
     # periodically: see `engine/retention.py`); None prunes nothing.
     retention: RetentionPolicy | None = None
@@ -117,7 +120,9 @@ class Supervisor:
         self.next_claim, self.next_renew = start, start + self.renew_every
         commit_logs = settings.warehouse_commits or (
             commits_path(settings.logs_dir.parent / "warehouse.duckdb"),)
-        self.scheduler = Scheduler(store, clock, commit_logs) if settings.schedules else None
+        dbfs_dir = settings.dbfs_dir or settings.logs_dir.parent / "dbfs"
+        self.scheduler = Scheduler(store, clock, commit_logs, dbfs_dir) \
+            if settings.schedules else None
         self.pruner = None if settings.retention is None else RunsPruner(
             store, settings.logs_dir, settings.retention, settings.actor,
             caches_home=settings.logs_dir.parent)

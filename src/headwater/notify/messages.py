@@ -1,8 +1,12 @@
 """What a notification says: a subject, a readable text and a JSON document.
 
 Every message says what happened, to which job and task, on which attempt, why, and where to
-look (`headwater runs get <run>`, `headwater runs logs <run> <task> --attempt <n>`). The JSON
-document is the webhook body; its `dedupe_key` lets a receiver drop a repeated delivery.
+look: the run's page in the web UI when headwater.yml gives `server.public_url`
+(`<public_url>/runs/<run id>`, or the task run's id for a task's alert, as Lakeflow links a
+task's alert to the task run), then `headwater runs get <run>` and `headwater runs logs <run>
+<task> --attempt <n>` for those without the UI. The JSON document is the webhook body; its
+`link` is the page (else the command), and its `dedupe_key` lets a receiver drop a repeated
+delivery.
 """
 
 from __future__ import annotations
@@ -60,16 +64,33 @@ def _what(note: Notification) -> str:
     return f"{subject} ended {note.result or note.life_cycle}{attempt}"
 
 
-def render(delivery: Delivery) -> Message:
-    """The subject, text and JSON document of a delivery's notification."""
+def run_page(delivery: Delivery, public_url: str) -> str:
+    """The web UI's page of what the alert is about: the task run for a task's alert (its page
+    opens the run at that task), else the run."""
+    note = delivery.notification
+    shown = delivery.task_run_id if note.task_key and delivery.task_run_id else note.run_id
+    return f"{public_url}/runs/{shown}"
+
+
+def where_to_look(delivery: Delivery, public_url: str | None = None) -> list[str]:
+    """The run's page (with a public URL), then the CLI commands that show the run."""
+    note = delivery.notification
+    look = [run_page(delivery, public_url)] if public_url else []
+    look.append(f"headwater runs get {note.run_id}")
+    if note.task_key and note.attempt is not None and "[" not in note.task_key:
+        look.append(f"headwater runs logs {note.run_id} {note.task_key} --attempt {note.attempt}")
+    return look
+
+
+def render(delivery: Delivery, public_url: str | None = None) -> Message:
+    """The subject, text and JSON document of a delivery's notification; with `public_url`
+    (the web UI's address, headwater.yml `server.public_url`) they link to the run's page."""
     note = delivery.notification
     what = _what(note)
     subject = f"[headwater] {note.job_name}: {what}"
     repair = f", repair {note.repair}" if note.repair else ""
     task_run = f", task run {delivery.task_run_id}" if delivery.task_run_id else ""
-    look = [f"headwater runs get {note.run_id}"]
-    if note.task_key and note.attempt is not None and "[" not in note.task_key:
-        look.append(f"headwater runs logs {note.run_id} {note.task_key} --attempt {note.attempt}")
+    look = where_to_look(delivery, public_url)
     lines = [
         f"What: {what[0].upper()}{what[1:]}.",
         f"Job: {note.job_name!r} (job {note.job_id}), run {note.run_id}{task_run}{repair}.",

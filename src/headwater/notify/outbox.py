@@ -123,6 +123,7 @@ class OutboxSender:
                  policy: RetryPolicy, workers: int = 4) -> None:
         self.store, self.router, self.clock, self.policy = store, router, clock, policy
         self.secrets = router.secret_values()  # kept out of every error it writes
+        self.public_url = router.config.server.public_url  # alerts link to the run's page
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:64]
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hw-notify")
 
@@ -137,7 +138,7 @@ class OutboxSender:
     def try_one(self, delivery: Delivery) -> DeliveryOutcome:
         """Send one row and record the outcome (never raises for a failed send)."""
         try:
-            self.router.send(delivery, render(delivery))
+            self.router.send(delivery, render(delivery, self.public_url))
             outcome = DeliveryOutcome(DeliveryStatus.DELIVERED)
         except DeliveryError as error:
             wait = None if error.retry_after is None else timedelta(seconds=error.retry_after)

@@ -473,12 +473,22 @@ class Store(Protocol):
         """Delete a job; its versions and runs stay. `NotFound` if it is not there."""
         ...
 
+    def delete_jobs(self, job_ids: Sequence[int], at: datetime, actor: str) -> list[JobRecord]:
+        """Delete several jobs at once (one transaction), each audited; those already deleted
+        are skipped. The jobs deleted."""
+        ...
+
     def get_job(self, job_id: int, version: int | None = None) -> JobRecord:
         """A job at a version (the latest by default); `NotFound` otherwise."""
         ...
 
     def job_by_deployment(self, deployment_key: str) -> JobRecord | None:
         """The job deployed under `deployment_key`, or None."""
+        ...
+
+    def jobs_deployed_under(self, prefix: str) -> list[JobRecord]:
+        """The jobs whose deployment key starts with `prefix` (a bundle and target), by id;
+        a coarse match (SQLite ignores case), for the caller to narrow."""
         ...
 
     def list_jobs(self, name: str | None = None, limit: int | None = None,

@@ -102,3 +102,30 @@ def test_unknown_jobs_and_versions_raise_not_found(store: SqlStore) -> None:
         store.get_job(999)
     with pytest.raises(NotFound, match=rf"^Job {saved.job_id} version 7 does not exist\.$"):
         store.get_job(saved.job_id, 7)
+
+
+def test_the_jobs_of_a_bundle_and_target_are_found_by_their_key_s_prefix(
+        store: SqlStore) -> None:
+    dev = store.deploy_job(SETTINGS, "a.yml", T0, "ann", "bundle/shop_v2/dev/jobs/etl")
+    store.deploy_job(SETTINGS, "a.yml", T0, "ann", "bundle/shopXv2/dev/jobs/etl")  # `_` is no wildcard
+    store.deploy_job(SETTINGS, "a.yml", T0, "ann", "bundle/shop_v2/prod/jobs/etl")
+    store.create_job(SETTINGS, "api", T0, "ann")
+    gone = store.deploy_job(SETTINGS, "a.yml", T0, "ann", "bundle/shop_v2/dev/jobs/old")
+    store.delete_job(gone.job_id, at(1), "ann")
+
+    assert store.jobs_deployed_under("bundle/shop_v2/dev/jobs/") == [dev]
+
+
+def test_deleting_several_jobs_audits_each_and_skips_those_already_deleted(
+        store: SqlStore) -> None:
+    first, second = (store.deploy_job(SETTINGS, "a.yml", T0, "ann", f"bundle/b/t/jobs/{key}")
+                     for key in ("one", "two"))
+    store.delete_job(second.job_id, at(1), "ann")
+
+    deleted = store.delete_jobs([first.job_id, second.job_id], at(2), "bob")
+
+    assert deleted == [first]  # as it was, its deployment key with it
+    assert store.jobs_deployed_under("bundle/b/t/jobs/") == []
+    assert store.get_job(first.job_id, 1).deployment_key is None  # the key is free again
+    audited = [(e.entry.job_id, e.entry.actor) for e in store.audit_entries(action="job.deleted")]
+    assert audited == [(second.job_id, "ann"), (first.job_id, "bob")]

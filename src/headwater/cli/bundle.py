@@ -1,5 +1,6 @@
 """`headwater bundle`: look at a bundle's jobs as a target, its variables and its mode make them;
-`headwater deploy` and `headwater bundle run`, as the Databricks CLI's `bundle deploy|run`.
+`headwater deploy`, `headwater bundle run` and `headwater bundle destroy`, as the Databricks
+CLI's `bundle deploy|run|destroy`.
 
 `bundle render` prints the merged `JobSettings` of each job, the exact data headwater validates
 and runs, so that a user can see what `--target` and `--var` change. The OS user comes in here
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -27,7 +29,10 @@ from headwater.cli.common import (
 from headwater.cli.connect import connect, finish, server_options
 from headwater.cli.run_options import only_option, task_parameter_options, task_parameters
 
-__all__ = ["bundle", "deploy"]
+if TYPE_CHECKING:
+    from headwater.service.deploy import RemovedJob
+
+__all__ = ["bundle", "deploy", "destroy"]
 
 
 @click.group("bundle")
@@ -70,27 +75,94 @@ BUNDLE_FILE = Path("databricks.yml")
 @reports_errors
 def deploy(file: Path | None, target: str | None, var_pairs: Sequence[str], db: str | None,
            host: str | None, profile: str | None) -> None:
-    """Deploy a bundle's jobs (like `databricks bundle deploy`): create each, or reset the one
-    deployed before from the same bundle, target and key; print `KEY: JOB_ID`.
+    """Deploy a bundle's jobs (like `databricks bundle deploy`): create or update each, and
+    delete those the bundle no longer defines; print `KEY: JOB_ID`.
 
-    FILE defaults to databricks.yml here. The bundle's artifacts (wheels) are built first,
-    and its secret scopes made (empty) where they do not exist.
+    A job deployed before from the same bundle, target and key is reset to the files'
+    settings (a new version if they changed). FILE defaults to databricks.yml here. The
+    bundle's artifacts (wheels) are built first, and its secret scopes made (empty) where
+    they do not exist. A deleted job's runs stay readable and its active runs go on to their
+    end; jobs of the bundle's other targets, and of plain job files, are left alone. A job to
+    delete that you may not manage stops the deploy before anything changes.
     With --host, the jobs go to that server; paths in them then resolve on the server's
     machine.
     """
     from headwater.cli.bundle_facts import load_bundle_files, make_secret_scopes
 
-    loaded = load_bundle_files([file or BUNDLE_FILE], target, var_pairs,
-                               settings_for(None).user, build=True)
+    named = file or BUNDLE_FILE
+    loaded = load_bundle_files([named], target, var_pairs, settings_for(None).user, build=True)
     if not loaded.jobs:
-        raise click.UsageError(f"{file or BUNDLE_FILE} defines no jobs under resources.jobs")
+        hint = (f"; to delete the jobs deployed from it, run `headwater bundle destroy --file "
+                f"{named}`" if loaded.bundle is not None else "")
+        raise click.UsageError(f"{named} defines no jobs under resources.jobs{hint}")
+    kept = [job.resource_name for job in loaded.jobs]
     with connect(db, host, profile) as where:
+        if loaded.bundle is not None:  # refused here, before anything changes
+            where.service.remove_left_out(loaded.bundle, loaded.target, kept, dry_run=True)
         make_secret_scopes(where.service, loaded.secret_scopes)
         for job in loaded.jobs:
             record, status = where.service.deploy(job.settings, str(job.source.resolve()),
                                                   job.deployment_key)
             click.echo(f"{job.resource_name}: {record.job_id}  ({status}, version "
                        f"{record.version})")
+        # Last, so that a deploy that stops midway leaves the old jobs for the next to delete.
+        if loaded.bundle is not None:
+            _echo_deleted(where.service.remove_left_out(loaded.bundle, loaded.target, kept))
+
+
+def _echo_deleted(removed: Sequence[RemovedJob]) -> None:
+    for job in removed:
+        click.echo(f"{job.resource_key}: {job.job_id}  (deleted)")
+
+
+@bundle.command("destroy")
+@click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path),
+              default=BUNDLE_FILE, show_default=True, help="The bundle file.")
+@target_option
+@var_option
+@click.option("--auto-approve", is_flag=True,
+              help="Delete without asking first (needed where no one can answer).")
+@db_option
+@server_options
+@reports_errors
+def destroy(file: Path, target: str | None, var_pairs: Sequence[str], auto_approve: bool,
+            db: str | None, host: str | None, profile: str | None) -> None:
+    """Delete every job the bundle deployed to the target (like `databricks bundle destroy`),
+    once you confirm; print `KEY: JOB_ID  (deleted)`.
+
+    The jobs' runs stay readable, and active runs go on to their end. Jobs of the bundle's
+    other targets, and of plain job files, are left alone. If you may not manage one of the
+    jobs, none is deleted.
+    """
+    from headwater.cli.bundle_facts import load_bundle_files
+
+    loaded = load_bundle_files([file], target, var_pairs, settings_for(None).user)
+    if loaded.bundle is None:
+        raise click.UsageError(f"{file} names no bundle (bundle: {{name: ...}}), so no "
+                               "deployment of it can be destroyed; delete a job deployed from "
+                               "a plain file with `headwater jobs delete JOB_ID`")
+    what = f"bundle {loaded.bundle} (target {loaded.target or 'default'})"
+    with connect(db, host, profile) as where:
+        planned = where.service.remove_left_out(loaded.bundle, loaded.target, (), dry_run=True)
+        if not planned:
+            click.echo(f"Nothing to destroy: {what} has no deployed jobs.")
+            return
+        click.echo(f"The following jobs of {what} will be deleted:")
+        for job in planned:
+            click.echo(f"  {job.resource_key}: {job.job_id}  (job {job.name!r})")
+        if not auto_approve and not _confirmed():
+            click.echo("Destroy cancelled: nothing was deleted.")
+            return
+        _echo_deleted(where.service.remove_left_out(loaded.bundle, loaded.target, ()))
+
+
+def _confirmed() -> bool:
+    try:
+        return click.confirm("Would you like to proceed?", err=True)  # stdout: the jobs
+    except click.Abort:  # no answer: stdin ended (a script) or Ctrl-C
+        raise click.ClickException("Destroy cancelled, nothing was deleted: there was no "
+                                   "answer. Pass --auto-approve to destroy without being "
+                                   "asked.") from None
 
 
 @bundle.command("run")

@@ -36,9 +36,8 @@ COMMANDS = {
     "bundle": ("headwater.cli.bundle:bundle",
                "Look at bundle files as a target makes them: targets, variables, modes."),
     "deploy": ("headwater.cli.bundle:deploy",
-               "Deploy a bundle's jobs (like `databricks bundle deploy`): create each, or "
-               "reset the one deployed before from the same bundle, target and key; print "
-               "`KEY: JOB_ID`."),
+               "Deploy a bundle's jobs (like `databricks bundle deploy`): create or update "
+               "each, and delete those the bundle no longer defines; print `KEY: JOB_ID`."),
     "describe": ("headwater.cli.design:describe", "Write the design document of a job: tasks, "
                  "dependencies, retries, schedule, alerts."),
     "engine": ("headwater.cli.engine:engine",

@@ -17,7 +17,7 @@ from headwater.core.spec import JobSettings
 from headwater.errors import NotFound
 from headwater.ports import JobRecord, RunCreated, RunSummary
 from headwater.service.backfills import BackfillMade
-from headwater.service.deploy import DeployMode
+from headwater.service.deploy import DeployMode, RemovedJob
 from headwater.service.paging import Page
 from headwater.service.runs import NOT_SUCCEEDED, RepairAsked
 
@@ -188,6 +188,13 @@ class RemoteService:
             "deployment_key": deployment_key, "source": source, "mode": str(mode),
             "settings": settings.model_dump(mode="json", exclude_none=True)})
         return _job(self.job_document(int(body["job_id"]))), str(body["status"])
+
+    def remove_left_out(self, bundle: str, target: str | None, kept: Sequence[str],
+                        dry_run: bool = False) -> list[RemovedJob]:
+        body = self.api.post(f"{DEPLOY}/prune", {"bundle": bundle, "target": target,
+                                                 "keep": list(kept), "dry_run": dry_run})
+        return [RemovedJob(str(job["resource_key"]), int(job["job_id"]), str(job["name"]))
+                for job in body["removed"]]
 
 
 def _instant(ms: int | None) -> datetime | None:

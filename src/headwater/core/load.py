@@ -39,6 +39,7 @@ from headwater.core.bundle_model import as_mapping
 from headwater.core.bundle_other import RESOURCE_TYPES, resource_type_message
 from headwater.core.checks import PathPart, check_job, format_path, parse_path, suggest
 from headwater.core.checks_refs import literal_references
+from headwater.core.deployment import bundle_key, file_key
 from headwater.core.load_messages import describe, shown
 from headwater.core.load_salvage import salvaged_findings
 from headwater.core.load_yaml import compose, construct, find_node, holds_anchors, position, scan
@@ -93,8 +94,8 @@ class LoadedJob:
         deployment does: the bundle, its target and the resource key (a plain job file:
         its path, which the caller makes absolute, and its name in the file)."""
         if self.bundle is not None:
-            return f"bundle/{self.bundle}/{self.target or 'default'}/jobs/{self.resource_name}"
-        return f"file/{self.source.as_posix()}/jobs/{self.resource_name}"
+            return bundle_key(self.bundle, self.target, self.resource_name)
+        return file_key(self.source.as_posix(), self.resource_name)
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,8 @@ class LoadedBundle:
     files: list[BundleFile]
     warnings: list[Problem]
     secret_scopes: tuple[str, ...] = ()  # made where the bundle runs or deploys
+    bundle: str | None = None  # `bundle.name`; None: plain job files, not a bundle
+    target: str | None = None  # the target applied (None: the bundle defines none)
 
     @property
     def jobs(self) -> list[LoadedJob]:
@@ -257,7 +260,7 @@ def load_bundle(
         raise SpecError(problems)
     files = [BundleFile(r.path, r.sections, tuple(r.jobs)) for r in results]
     return LoadedBundle(files, [w for result in results for w in result.all_warnings()],
-                        composition.secret_scopes)
+                        composition.secret_scopes, composition.bundle, composition.target)
 
 
 def _python_results(results: Sequence[_FileResult], target: str | None,

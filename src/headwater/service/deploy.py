@@ -1,14 +1,21 @@
-"""Deploying jobs from files: the job of a deployment key, created, reset or either.
+"""Deploying jobs from files: the job of a deployment key, created, reset or either; and
+removing the jobs a bundle deployed to a target that its files no longer define.
 
-What `headwater deploy`, `headwater run FILE`, `headwater jobs create|reset FILE` share, on
-the local state store or through a server (the API's deploy endpoint calls the same method).
+What `headwater deploy`, `headwater run FILE`, `headwater jobs create|reset FILE` and
+`headwater bundle destroy` share, on the local state store or through a server (the API's
+deploy endpoints call the same methods).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
+from headwater.core.deployment import DEFAULT_TARGET, bundle_prefix, is_left_out, resource_key
+from headwater.core.permissions import Action, allows
 from headwater.core.spec import JobSettings
+from headwater.errors import PermissionDenied
 from headwater.ports import JobRecord
 from headwater.service.jobs import JobsMixin
 
@@ -21,6 +28,15 @@ class DeployMode(StrEnum):
     CREATE = "create"  # make it; a job for the key already is a conflict
     RESET = "reset"  # replace its settings; no job for the key is not found
     DEPLOY = "deploy"  # either: `databricks bundle deploy`
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedJob:
+    """A job a bundle deployed to a target that a deploy or a destroy deletes (or would)."""
+
+    resource_key: str
+    job_id: int
+    name: str
 
 
 class DeployMixin(JobsMixin):
@@ -41,3 +57,41 @@ class DeployMixin(JobsMixin):
         if before is None:
             return record, CREATED
         return record, UPDATED if record.version != before.version else UNCHANGED
+
+    def remove_left_out(self, bundle: str, target: str | None, kept: Collection[str],
+                        dry_run: bool = False) -> list[RemovedJob]:
+        """Delete the jobs `bundle` deployed to `target` whose resource key is not in `kept`
+        (none kept: all of them, as `databricks bundle destroy`), in one transaction and as
+        `delete_job` does: their runs stay readable, and active ones run on to their end.
+        With `dry_run`, only say which they are. Those already deleted are skipped, so a
+        deploy that stopped midway is finished by the next.
+
+        Raises:
+            PermissionDenied: naming every such job the caller may not manage; then none is
+                deleted.
+        """
+        prefix = bundle_prefix(bundle, target)
+        left_out = [job for job in self.store.jobs_deployed_under(prefix)
+                    if is_left_out(job.deployment_key, prefix, kept)]
+        self._check_may_delete(left_out, bundle, target)
+        if not dry_run and left_out:
+            left_out = self.store.delete_jobs([job.job_id for job in left_out],
+                                              self.clock.now(), self.user)
+        return [RemovedJob(resource_key(job.deployment_key, prefix) or "", job.job_id, job.name)
+                for job in left_out]
+
+    def _check_may_delete(self, left_out: Sequence[JobRecord], bundle: str,
+                          target: str | None) -> None:
+        grants = self.store.job_grants([job.job_id for job in left_out])
+        refused = [job for job in left_out
+                   if not allows(self.principal, grants.get(job.job_id, []), Action.MANAGE)]
+        if not refused:
+            return
+        prefix = bundle_prefix(bundle, target)
+        named = ", ".join(f"job {job.job_id} ({job.name!r}, resource "
+                          f"{resource_key(job.deployment_key, prefix)})" for job in refused)
+        raise PermissionDenied(
+            f"User {self.user} does not have permission to delete {named} of bundle {bundle} "
+            f"(target {target or DEFAULT_TARGET}), which this deployment removes (it takes "
+            "CAN_MANAGE); nothing was changed. Ask the job's owner for CAN_MANAGE, or to "
+            "delete it.")

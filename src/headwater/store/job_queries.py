@@ -113,6 +113,23 @@ def job_by_deployment(conn: Connection, key: str) -> JobRecord | None:
     return None if job_id is None else get_job(conn, job_id)
 
 
+def jobs_deployed_under(conn: Connection, prefix: str) -> list[JobRecord]:
+    """The latest version of every job not deleted whose deployment key starts with `prefix`
+    (a bundle and target), by job id. SQLite's LIKE ignores case: the caller decides exactly
+    (`core.deployment.resource_key`)."""
+    query = (
+        select(*_JOB_COLUMNS)
+        .select_from(_JOB_JOIN)
+        .where(
+            jobs.c.deleted.is_(False),
+            jobs.c.deployment_key.startswith(prefix, autoescape=True),
+            job_versions.c.version == latest_version_query().scalar_subquery(),
+        )
+        .order_by(jobs.c.job_id)
+    )
+    return [job_record_from_row(row) for row in conn.execute(query).mappings()]
+
+
 def list_jobs(conn: Connection, name: str | None = None, limit: int | None = None,
               after_id: int | None = None, visible: ColumnElement[bool] | None = None
               ) -> list[JobRecord]:

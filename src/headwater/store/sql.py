@@ -232,6 +232,20 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMi
             record = job_queries.delete_job(conn, job_id)
             _audit_job(conn, record, at, actor, AuditAction.JOB_DELETED)
 
+    def delete_jobs(self, job_ids: Sequence[int], at: datetime, actor: str) -> list[JobRecord]:
+        """Delete several jobs in one transaction, each audited as `delete_job` does; those
+        already deleted are skipped. The jobs deleted, as they were."""
+        deleted = []
+        with self._writing() as conn:
+            for job_id in job_ids:
+                try:
+                    record = job_queries.delete_job(conn, job_id)
+                except NotFound:
+                    continue  # deleted meanwhile: what was asked is done
+                _audit_job(conn, record, at, actor, AuditAction.JOB_DELETED)
+                deleted.append(record)
+        return deleted
+
     def get_job(self, job_id: int, version: int | None = None) -> JobRecord:
         """A job at a version (deleted or not), or at its latest (not deleted); `NotFound`."""
         with self._reading() as conn:
@@ -241,6 +255,12 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMi
         """The job deployed under `deployment_key`, or None."""
         with self._reading() as conn:
             return job_queries.job_by_deployment(conn, deployment_key)
+
+    def jobs_deployed_under(self, prefix: str) -> list[JobRecord]:
+        """The jobs whose deployment key starts with `prefix` (ignoring case on SQLite), by
+        id: what a bundle deployed to a target."""
+        with self._reading() as conn:
+            return job_queries.jobs_deployed_under(conn, prefix)
 
     def list_jobs(self, name: str | None = None, limit: int | None = None,
                   after_id: int | None = None, visible_to: Principal | None = None

@@ -2,7 +2,8 @@
 `headwater deploy` and `headwater run --host` call (the Jobs API has no such endpoint: the
 Databricks CLI keeps its deployment state in the workspace's files instead).
 
-POST creates or resets the job of a `deployment_key`; GET finds it.
+POST creates or resets the job of a `deployment_key`; GET finds it; POST `/prune` deletes the
+jobs a bundle deployed to a target that it no longer defines (all of them for a destroy).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from headwater.api.auth import Caller
 from headwater.core.load import settings_from_body
@@ -45,3 +46,25 @@ def deployed(deployment_key: str, service: Caller) -> dict[str, Any]:
     record = service.deployed_job(deployment_key, deployment_key)
     service.job_document(record.job_id)  # the caller may view it
     return {"job_id": record.job_id}
+
+
+class Prune(BaseModel):
+    """A bundle and target, and the resource keys its files define now: its other deployed jobs
+    are deleted (none kept: every one, as `databricks bundle destroy`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bundle: str = Field(min_length=1)
+    target: str | None = None  # None: a bundle that defines no target
+    keep: list[str]
+    dry_run: bool = False  # only say which jobs would be deleted
+
+
+@router.post("/prune")
+def prune(body: Prune, service: Caller) -> dict[str, Any]:
+    """Delete the jobs `bundle` deployed to `target` whose resource key is not in `keep`, in one
+    transaction (their runs stay); 403 naming every one the caller may not manage, and then
+    none is deleted. Lists the jobs deleted (with `dry_run`: that would be)."""
+    removed = service.remove_left_out(body.bundle, body.target, body.keep, body.dry_run)
+    return {"removed": [{"resource_key": job.resource_key, "job_id": job.job_id,
+                         "name": job.name} for job in removed]}

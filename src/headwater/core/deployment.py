@@ -1,0 +1,54 @@
+"""Deployment keys: what names a job deployed from files, and which of a bundle's deployed jobs
+its files no longer define.
+
+A bundle's job is keyed `bundle/<bundle name>/<target>/jobs/<resource key>`, as a Databricks
+bundle deployment is keyed (its state is kept per bundle and target); a plain job file's job
+is keyed `file/<absolute path>/jobs/<name>`. Every key of one bundle and target starts with
+that bundle and target's prefix, which is how a deploy finds the jobs it made before and a
+destroy finds everything it made. A plain file's keys never start with a bundle's prefix, so
+no bundle deploy ever removes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+__all__ = ["DEFAULT_TARGET", "bundle_key", "bundle_prefix", "file_key", "is_left_out",
+           "resource_key"]
+
+DEFAULT_TARGET = "default"  # the target of a bundle that defines none
+
+
+def bundle_prefix(bundle: str, target: str | None) -> str:
+    """What every deployment key of `bundle`'s jobs under `target` starts with."""
+    return f"bundle/{bundle}/{target or DEFAULT_TARGET}/jobs/"
+
+
+def bundle_key(bundle: str, target: str | None, resource: str) -> str:
+    """The deployment key of a bundle's job: its bundle, target and resource key."""
+    return bundle_prefix(bundle, target) + resource
+
+
+def file_key(posix_path: str, resource: str) -> str:
+    """The deployment key of a job in a plain job file (not a bundle): its path and name."""
+    return f"file/{posix_path}/jobs/{resource}"
+
+
+def resource_key(deployment_key: str | None, prefix: str) -> str | None:
+    """The resource key of a job deployed under `prefix` (a bundle and target), or None for a
+    key of another bundle, target or file.
+
+    Exact, case and all: the store's prefix match is a coarse filter (SQLite's LIKE ignores
+    case), this is the decision.
+    """
+    if deployment_key is None or not deployment_key.startswith(prefix):
+        return None
+    rest = deployment_key[len(prefix):]
+    return rest if rest and "/" not in rest else None
+
+
+def is_left_out(deployment_key: str | None, prefix: str, kept: Collection[str]) -> bool:
+    """Whether a job deployed under `prefix` is one the bundle no longer defines: its resource
+    key is not among `kept` (the resource keys the bundle's files have now)."""
+    key = resource_key(deployment_key, prefix)
+    return key is not None and key not in kept

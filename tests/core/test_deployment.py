@@ -1,0 +1,30 @@
+"""Deployment keys: which deployed jobs belong to a bundle and target, and which of them its
+files no longer define."""
+
+from __future__ import annotations
+
+import pytest
+
+from headwater.core.deployment import bundle_key, bundle_prefix, file_key, is_left_out
+
+DEV = bundle_prefix("shop", "dev")
+
+
+@pytest.mark.parametrize(("key", "left_out"), [
+    (bundle_key("shop", "dev", "report"), True),  # deployed, no longer in the files
+    (bundle_key("shop", "dev", "orders"), False),  # still in the files
+    (bundle_key("shop", "prod", "report"), False),  # another target
+    (bundle_key("shop_v2", "dev", "report"), False),  # another bundle, a longer name
+    (bundle_key("Shop", "dev", "report"), False),  # names are case-sensitive
+    (bundle_key("shop", "dev/jobs", "report"), False),  # not a resource key of this target
+    (file_key("/srv/shop/dev/jobs/report.json", "report"), False),  # a plain job file
+    (None, False),  # a job made through the API
+])
+def test_only_the_left_out_jobs_of_the_same_bundle_and_target_are_removed(
+        key: str | None, left_out: bool) -> None:
+    assert is_left_out(key, DEV, kept={"orders"}) is left_out
+
+
+def test_a_bundle_without_targets_deploys_to_the_default_one() -> None:
+    assert bundle_key("shop", None, "orders") == "bundle/shop/default/jobs/orders"
+    assert is_left_out("bundle/shop/default/jobs/orders", bundle_prefix("shop", None), kept=())

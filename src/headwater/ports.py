@@ -309,15 +309,22 @@ class Transition:
     parameters: Mapping[str, str] | None = None
 
 
+# The kinds of `RunRequest`.
+CANCEL = "CANCEL"
+REPAIR = "REPAIR"
+TIMEOUT = "TIMEOUT"  # the job's timeout changed while the run was active
+
+
 @dataclass(frozen=True, slots=True)
 class RunRequest:
     """What another process asked of the engine that drives a run."""
 
     request_id: int
     run_id: int
-    kind: str  # CANCEL or REPAIR
+    kind: str  # CANCEL, REPAIR or TIMEOUT
     task_key: str | None  # CANCEL of one task; None for the whole run
-    body: Mapping[str, object]  # REPAIR: repair_id, task_keys, rerun_dependents, version, ...
+    # REPAIR: repair_id, task_keys, rerun_dependents, version, ...; TIMEOUT: timeout_seconds
+    body: Mapping[str, object]
 
 
 @dataclass(frozen=True, slots=True)

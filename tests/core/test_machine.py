@@ -6,7 +6,16 @@ from datetime import timedelta
 
 import pytest
 
-from headwater.core.events import EngineFailed, RunStarted, TaskFailed, TaskStarted
+from headwater.core.events import (
+    CancelTimer,
+    EngineFailed,
+    JobTimeoutChanged,
+    KillTask,
+    RunStarted,
+    SetTimer,
+    TaskFailed,
+    TaskStarted,
+)
 from headwater.core.machine import decide, initial_state
 from headwater.core.states import (
     LifeCycleState,
@@ -16,6 +25,7 @@ from headwater.core.states import (
     TerminationType,
     status_of,
 )
+from headwater.core.step import JOB_TIMEOUT
 from headwater.errors import IllegalTransition
 from headwater.testing import T0, Script, replay, simulate
 
@@ -275,3 +285,28 @@ def test_an_engine_failure_stops_the_run_as_failed_with_the_error_and_retries_no
     assert results(ended.state) == {"long": ResultState.FAILED,
                                     "next": ResultState.CANCELED,
                                     "cleanup": ResultState.CANCELED}
+
+
+def test_a_changed_job_timeout_bounds_the_run_from_its_start_at_once_if_passed() -> None:
+    plan = plan_of(task("t"))
+    waiting = decide(initial_state(plan), JobTimeoutChanged(T0, 5))
+    # Not started: the plan has it, and the start arms it
+    assert waiting.state.plan.timeout == timedelta(seconds=5) and waiting.commands == ()
+    started = decide(waiting.state, RunStarted(T0))
+    assert SetTimer(JOB_TIMEOUT, T0 + timedelta(seconds=5)) in started.commands
+    seq = started.state.latest["t"]
+    running = decide(started.state, TaskStarted(T0, seq, "handle")).state
+
+    longer = decide(running, JobTimeoutChanged(T0 + timedelta(seconds=3), 60))
+    assert longer.commands == (CancelTimer(JOB_TIMEOUT),
+                               SetTimer(JOB_TIMEOUT, T0 + timedelta(seconds=60)))
+    none = decide(longer.state, JobTimeoutChanged(T0 + timedelta(seconds=4), 0))
+    assert none.state.plan.timeout is None and none.commands == (CancelTimer(JOB_TIMEOUT),)
+
+    passed = decide(longer.state, JobTimeoutChanged(T0 + timedelta(seconds=90), 30))
+    assert passed.state.timed_out and KillTask(seq, ResultState.TIMEDOUT) in passed.commands
+    assert passed.state.task_runs[seq].message == "The job timed out after 30 seconds."
+    ended = decide(passed.state, TaskFailed(T0 + timedelta(seconds=91), seq, "killed")).state
+    assert (ended.result, ended.message) == (ResultState.TIMEDOUT,
+                                             "The job run timed out after 30 seconds.")
+    assert decide(ended, JobTimeoutChanged(T0 + timedelta(seconds=99), 5)).state == ended

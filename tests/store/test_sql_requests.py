@@ -5,20 +5,21 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
-from store_builders import SETTINGS, T0, at, state_with
+from sqlalchemy import event, select, update
+from store_builders import SETTINGS, T0, at, drive, state_with
 
-from headwater.core.events import CancelRequested
+from headwater.core.events import CancelRequested, RunStarted, TaskFailed, TaskStarted
 from headwater.core.plan import Plan
 from headwater.core.states import LifeCycleState as L
 from headwater.errors import InvalidState, LeaseLost, NotFound
 from headwater.ports import JobRecord
 from headwater.store import SqlStore, open_store
-from headwater.store.tables import run_requests
+from headwater.store.tables import run_requests, runs
 
 
 def new_run(store: SqlStore, job: JobRecord, plan: Plan) -> int:
@@ -151,3 +152,42 @@ def test_polling_with_nothing_to_take_never_waits_for_the_write_lock(
     finally:
         writer.close()
         store.close()
+
+
+def test_a_changed_job_timeout_reaches_the_active_runs_until_a_repair(
+    store: SqlStore, job: JobRecord, plan: Plan
+) -> None:
+    # Given a run under way and a run that ended
+    active = new_run(store, job, plan)
+    ended, _ = drive(store, job, plan, [RunStarted(at(0)), TaskStarted(at(1), 1, "p"),
+                                        TaskFailed(at(2), 1, "no")])
+    assert store.load_run(ended).state.is_terminal
+
+    # When the job's other settings change, nothing reaches them; its timeout does
+    store.update_job(job.job_id, {**SETTINGS, "description": "etl"}, "api", at(3), "ann")
+    assert store.pending_requests([active, ended]) == []
+    store.update_job(job.job_id, {**SETTINGS, "timeout_seconds": 30}, "api", at(4), "ann")
+
+    # Then the active run alone has it, durably, and a request tells its engine
+    [request] = store.pending_requests([active, ended])
+    assert (request.run_id, request.kind, request.body) == (
+        active, "TIMEOUT", {"timeout_seconds": 30})
+    assert store.load_run(active).state.plan.timeout == timedelta(seconds=30)
+    assert store.load_run(ended).state.plan.timeout is None
+    # Removing it reaches the run as 0, no timeout (not as "its version's")
+    store.update_job(job.job_id, SETTINGS, "api", at(5), "ann")
+    assert store.load_run(active).state.plan.timeout is None
+    assert [r.body for r in store.pending_requests([active])][-1] == {"timeout_seconds": 0}
+
+    # And a repair runs the job as it is then: a change made while the run was active ends
+    store.update_job(job.job_id, {**SETTINGS, "timeout_seconds": 30}, "api", at(6), "ann")
+    assert store.load_run(ended).scope.timeout_seconds is None
+    store.drop_requests(active, 0, [r.request_id for r in store.pending_requests([active])],
+                        at(7))
+    finished, _ = drive(store, job, plan, [RunStarted(at(0)), TaskStarted(at(1), 1, "p"),
+                                           TaskFailed(at(2), 1, "no")])
+    with store.engine.begin() as conn:
+        conn.execute(update(runs).where(runs.c.run_id == finished).values(timeout_seconds=5))
+    store.request_repair(finished, {"repair_id": 99, "task_keys": ["extract"],
+                                    "job_version": 1}, at(8))
+    assert store.load_run(finished).scope.timeout_seconds is None

@@ -99,6 +99,15 @@ class CancelRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class JobTimeoutChanged:
+    """The job's `timeout_seconds` changed while the run was active (0: no timeout); it
+    bounds the run from now on, counted from the run's start (or its repair's)."""
+
+    at: datetime
+    timeout_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
 class EngineFailed:
     """The engine met an error of its own (a bug) while driving the run: the run is stopped
     as failed, with the error in its message, instead of being driven on a broken state."""
@@ -117,6 +126,7 @@ Event = (
     | TaskLost
     | TimerFired
     | CancelRequested
+    | JobTimeoutChanged
     | EngineFailed
 )
 
@@ -132,6 +142,7 @@ _EVENT_TYPES: dict[str, type[Any]] = {
         TaskLost,
         TimerFired,
         CancelRequested,
+        JobTimeoutChanged,
         EngineFailed,
     )
 }

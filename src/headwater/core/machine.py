@@ -20,6 +20,7 @@ from headwater.core.events import (
     EngineFailed,
     Event,
     ForEachStarted,
+    JobTimeoutChanged,
     RepairRequested,
     RunStarted,
     TaskFailed,
@@ -74,6 +75,8 @@ def _dispatch(step: Step, event: Event) -> None:
             step.timer_fired(event.key, event.at)
         case CancelRequested():
             step.cancel(event.task_key, event.at)
+        case JobTimeoutChanged():
+            step.timeout_changed(event.timeout_seconds, event.at)
         case RepairRequested():
             step.repair(event)
         case EngineFailed():

@@ -19,13 +19,18 @@ from headwater.core.spec import JobSettings
 
 @dataclass(frozen=True, slots=True)
 class RunScope:
-    """A partial run's task keys (None: every task) and the run's legacy task parameters."""
+    """A partial run's task keys (None: every task), the run's legacy task parameters, and
+    the job's timeout as changed while the run was active (None: its job version's; Lakeflow
+    applies a change of `timeout_seconds` to active runs, of nothing else)."""
 
     only: tuple[str, ...] | None = None
     task_parameters: Mapping[str, Any] | None = None
+    timeout_seconds: int | None = None
 
     def settings(self, job: JobSettings) -> JobSettings:
         """The job as this run runs it."""
+        if self.timeout_seconds is not None:
+            job = job.model_copy(update={"timeout_seconds": self.timeout_seconds})
         return restrict(task_parameters.apply(job, self.task_parameters), self.only)
 
     def facts(self) -> dict[str, Any]:
@@ -35,6 +40,8 @@ class RunScope:
             found["only"] = list(self.only)
         if self.task_parameters:
             found["task_parameters"] = dict(self.task_parameters)
+        if self.timeout_seconds is not None:
+            found["timeout_seconds"] = self.timeout_seconds
         return found
 
     def plan(self, job: JobSettings) -> Plan:

@@ -10,7 +10,7 @@ import heapq
 import json
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from headwater.core.conditions import evaluate_run_if
 from headwater.core.events import (
@@ -212,6 +212,26 @@ class Step:
         for key in keys:
             self.halt(self.runs[self.latest[key]], ResultState.CANCELED, at,
                       "Task was cancelled by a user.")
+
+    def timeout_changed(self, seconds: int, at: datetime) -> None:
+        """The job's timeout is now `seconds` (0: none): the plan has it, and a run under way
+        gets a new deadline from its start (or its repair's), at once if that has passed."""
+        if self.old.is_terminal:
+            return
+        self.plan = replace(self.plan, timeout=timedelta(seconds=seconds) if seconds else None)
+        self.fields["plan"] = self.plan
+        if not self.run_active:
+            return  # not started: its start sets the timer
+        self.commands.append(CancelTimer(JOB_TIMEOUT))
+        repairs: tuple[Repair, ...] = self.get("repairs")  # type: ignore[assignment]
+        started = repairs[-1].start_time if repairs else self.get("start_time")
+        if self.plan.timeout is None or not isinstance(started, datetime):
+            return
+        deadline = started + self.plan.timeout
+        if deadline <= at:
+            self.job_timed_out(at)
+        else:
+            self.commands.append(SetTimer(JOB_TIMEOUT, deadline))
 
     def job_timed_out(self, at: datetime) -> None:
         if not self.run_active:

@@ -28,6 +28,7 @@ from headwater.core.events import (
     Command,
     Event,
     FinishRun,
+    JobTimeoutChanged,
     KillTask,
     RepairRequested,
     RunStarted,
@@ -51,6 +52,9 @@ from headwater.engine.attempts import attempt_dir, log_path
 from headwater.engine.git_checkouts import CheckoutFailed, Checkouts
 from headwater.engine.launcher import Launcher
 from headwater.ports import (
+    CANCEL,
+    REPAIR,
+    TIMEOUT,
     AttemptKey,
     Clock,
     ClusterKeeper,
@@ -66,7 +70,6 @@ from headwater.ports import (
 # Called after every decision: the new state, the task runs it changed, seq -> run id.
 Observer = Callable[[RunState, Sequence[int], Mapping[int, int]], None]
 
-CANCEL, REPAIR = "CANCEL", "REPAIR"
 
 
 class Host(Protocol):
@@ -339,6 +342,10 @@ class RunDriver:
             elif request.kind == CANCEL and not self.state.is_terminal:
                 self.apply(CancelRequested(self.now(), request.task_key),
                            handled=[request.request_id])
+            elif request.kind == TIMEOUT and not self.state.is_terminal:
+                seconds = request.body.get("timeout_seconds")
+                self.apply(JobTimeoutChanged(self.now(), seconds if isinstance(seconds, int)
+                                             else 0), handled=[request.request_id])
             else:
                 unused.append(request.request_id)
         return unused
@@ -348,7 +355,9 @@ class RunDriver:
         body: Mapping[str, Any] = request.body
         version = int(body["job_version"])
         job = self.host.store.get_job(self.record.job.job_id, version)
-        scope = self.record.scope  # with the repair's legacy task parameters, if it has some
+        # With the repair's legacy task parameters, if it has some; with the job's current
+        # timeout (one changed while the run was active no longer counts: run_queries).
+        scope = replace(self.record.scope, timeout_seconds=None)
         if "task_parameters" in body:
             scope = replace(scope, task_parameters=body["task_parameters"] or None)
         plan = scope.plan(JobSettings.model_validate(dict(job.settings)))

@@ -80,7 +80,8 @@ def run_state_values(state: RunState) -> dict[str, Any]:
 
 
 # RunScope's facts -> the `runs` columns that hold them (`only` is a reserved word in SQL).
-SCOPE_COLUMNS = {"only": "only_tasks", "task_parameters": "task_parameters"}
+SCOPE_COLUMNS = {"only": "only_tasks", "task_parameters": "task_parameters",
+                 "timeout_seconds": "timeout_seconds"}
 
 
 def scope_values(scope: RunScope) -> dict[str, Any]:
@@ -91,7 +92,8 @@ def scope_values(scope: RunScope) -> dict[str, Any]:
 def scope_of(run: Row) -> RunScope:
     """What a stored run changes of its job."""
     only = run["only_tasks"]
-    return RunScope(None if only is None else tuple(only), run["task_parameters"] or None)
+    return RunScope(None if only is None else tuple(only), run["task_parameters"] or None,
+                    run["timeout_seconds"])
 
 
 def repair_to_dict(repair: Repair) -> dict[str, Any]:

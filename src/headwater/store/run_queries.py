@@ -24,7 +24,7 @@ from sqlalchemy import Connection, bindparam, exists, insert, select, update
 from headwater.core.events import Event, event_to_dict
 from headwater.core.runstate import RunState, TaskRun
 from headwater.errors import InvalidState, LeaseLost, NotFound
-from headwater.ports import JobRecord, RunRequest
+from headwater.ports import REPAIR, TIMEOUT, JobRecord, RunRequest
 from headwater.store.job_queries import get_job
 from headwater.store.rows import Row, run_state_values, task_run_values
 from headwater.store.tables import (
@@ -37,8 +37,6 @@ from headwater.store.tables import (
 
 JOB_RUN = "JOB_RUN"
 TASK_RUN = "TASK_RUN"
-CANCEL = "CANCEL"
-REPAIR = "REPAIR"
 _KIND_LENGTH = 16  # run_ids.kind and run_requests.kind are String(16)
 TERMINAL = frozenset({"TERMINATED", "SKIPPED", "INTERNAL_ERROR"})
 
@@ -245,11 +243,37 @@ def add_repair_request(conn: Connection, run_id: int, body: Mapping[str, object]
     if waiting is not None:
         raise InvalidState(f"Run {run_id} already has a repair waiting for an engine "
                            f"(request {waiting.request_id}).")
-    changes: dict[str, object] = {"needs_engine": True}
+    # A repair runs the job's current version, timeout and all (a change made while the run
+    # was active stops counting).
+    changes: dict[str, object] = {"needs_engine": True, "timeout_seconds": None}
     if "task_parameters" in body:
         changes["task_parameters"] = body["task_parameters"] or None
     conn.execute(update(runs).where(runs.c.run_id == run_id).values(**changes))
     return add_request(conn, run_id, REPAIR, None, at, body)
+
+
+def timeout_reaches_active_runs(conn: Connection, job_id: int, before: Mapping[str, object],
+                                after: Mapping[str, object], at: datetime) -> list[int]:
+    """When a job's new settings change its timeout, give its active runs the new one, with
+    a request that tells the engine driving each (Lakeflow: a change of `timeout_seconds`
+    reaches active runs, of no other setting). The runs changed."""
+    seconds = _timeout_seconds(after)
+    if seconds == _timeout_seconds(before):
+        return []
+    active = list(conn.execute(select(runs.c.run_id).where(
+        runs.c.job_id == job_id, runs.c.life_cycle.not_in(TERMINAL))).scalars())
+    if active:
+        conn.execute(update(runs).where(runs.c.run_id.in_(active))
+                     .values(timeout_seconds=seconds))
+        conn.execute(insert(run_requests), [
+            {"run_id": run_id, "kind": TIMEOUT, "task_key": None, "created_time": at,
+             "body": {"timeout_seconds": seconds}} for run_id in active])
+    return active
+
+
+def _timeout_seconds(settings: Mapping[str, object]) -> int:
+    value = settings.get("timeout_seconds")
+    return value if isinstance(value, int) else 0  # unset: no timeout, as 0
 
 
 def pending_requests(conn: Connection, run_ids: Sequence[int]) -> list[RunRequest]:

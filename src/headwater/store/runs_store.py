@@ -21,7 +21,16 @@ from headwater.core.run_scope import WHOLE_JOB, RunScope
 from headwater.core.runstate import RunState
 from headwater.core.states import LifeCycleState, ResultState
 from headwater.errors import InvalidRequest, InvalidState, LeaseLost, NotFound
-from headwater.ports import Claim, Clock, JobRecord, NewRun, RunCreated, RunRequest, Transition
+from headwater.ports import (
+    CANCEL,
+    Claim,
+    Clock,
+    JobRecord,
+    NewRun,
+    RunCreated,
+    RunRequest,
+    Transition,
+)
 from headwater.store import admission_queries, lease_queries, ops_queries, run_queries
 from headwater.store.rows import scope_values
 from headwater.store.skipped_runs import alert_skipped, expire_queued, skipped
@@ -174,7 +183,7 @@ class RunsMixin:
         """Ask the engine driving the run to cancel it (or one task); `NotFound` otherwise.
         With an `actor` (a user, not an engine), the request is audited under their name."""
         with self._writing() as conn:
-            request_id = run_queries.add_request(conn, run_id, run_queries.CANCEL, task_key, at)
+            request_id = run_queries.add_request(conn, run_id, CANCEL, task_key, at)
             if actor is not None:
                 _audit_request(conn, at, actor, AuditAction.CANCEL_ASKED, run_id,
                                {"task_key": task_key})

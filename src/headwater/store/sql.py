@@ -199,6 +199,8 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMi
             record = job_queries.update_job(conn, job_id, _name(settings), settings, source, at)
             if record.version != before.version:
                 _audit_job(conn, record, at, actor, AuditAction.JOB_UPDATED)
+                run_queries.timeout_reaches_active_runs(conn, job_id, before.settings,
+                                                        settings, at)
             return record
 
     def deploy_job(self, settings: Mapping[str, object], source: str, at: datetime,
@@ -221,6 +223,8 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMi
                                             source, at)
             if record.version != found.version:
                 _audit_job(conn, record, at, actor, AuditAction.JOB_UPDATED)
+                run_queries.timeout_reaches_active_runs(conn, found.job_id, found.settings,
+                                                        settings, at)
             current = access_queries.grants(conn, [found.job_id]).get(found.job_id, [])
             if grants is not None and set(grants) != set(current):
                 replace_grants(conn, found.job_id, grants, at, actor)

@@ -169,9 +169,11 @@ runs = Table(
     Column("run_type", String(16), nullable=False, server_default="JOB_RUN"),  # or SUBMIT_RUN
     Column("deleted", Boolean, nullable=False, server_default="0"),  # runs/delete
     # What the run changes of its job (core/run_scope.py): a partial run's task keys (NULL:
-    # every task), run-now's legacy task parameters (NULL: none).
+    # every task), run-now's legacy task parameters (NULL: none), the job's timeout as changed
+    # while the run was active (NULL: its job version's).
     Column("only_tasks", JsonText),
     Column("task_parameters", JsonText),
+    Column("timeout_seconds", Integer),
     ForeignKeyConstraint(
         ["job_id", "job_version"], ["job_versions.job_id", "job_versions.version"]
     ),

@@ -13,9 +13,11 @@ ipykernel through nbclient (both installed with headwater), their `%sql` cells o
 and their output in the task's log; the kernel serves this attempt only, and is forked from
 this process when its fork server had the kernel's libraries imported (`ipynb_kernel`).
 
-`dbutils.notebook.exit(value)` ends the notebook successfully. An exception fails it: result.json
-gets `error` (the exception line) and `error_trace` (naming the cell and line), and the process
-exits 1. The executed notebook is kept in the attempt directory, under `executed/`.
+`dbutils.notebook.run(path, ...)` runs another notebook through this entry point, in a child
+process (`headwater.runtime.notebook_runs`), a relative path starting from this notebook's
+folder. `dbutils.notebook.exit(value)` ends the notebook successfully. An exception fails it:
+result.json gets `error` (the exception line) and `error_trace` (naming the cell and line), and
+the process exits 1. The executed notebook is kept in the attempt directory, under `executed/`.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from headwater.entrypoints.ipynb_cells import (
 from headwater.entrypoints.operator import exception_line
 from headwater.entrypoints.sql import NOTICE_VARIABLE, Table, run_script, warehouse_url
 from headwater.runtime import NotebookExit, channel, dbutils
+from headwater.runtime.notebook_runs import NOTEBOOK_DIR_VARIABLE
 
 __all__ = ["CellFailed", "SourceNotebook", "main"]
 
@@ -272,6 +275,8 @@ def main(argv: list[str]) -> int:
         print("usage: python -m headwater.entrypoints.notebook NOTEBOOK", file=sys.stderr)
         return 2
     path = Path(argv[0])
+    # Where `dbutils.notebook.run` starts a relative path, in this process or its kernel.
+    os.environ[NOTEBOOK_DIR_VARIABLE] = os.path.abspath(path.parent)
     return run_ipynb(path) if path.suffix == ".ipynb" else run_source(path)
 
 

@@ -22,10 +22,10 @@ from headwater.ports import LaunchSpec, TaskContext
 from headwater.runners.environment import attempt_environment
 from headwater.runners.paths import resolve_in_workdir
 from headwater.runners.sql import WarehouseRunner
+from headwater.runtime.written_paths import NOTEBOOK_SUFFIXES  # as dbutils.notebook.run
 
 __all__ = ["NOTEBOOK_SUFFIXES", "NotebookRunner"]
 
-NOTEBOOK_SUFFIXES = (".py", ".sql", ".ipynb")
 JOB_DIR_VARIABLE = "HEADWATER_JOB_DIR"  # as in headwater.entrypoints.notebook
 # What the fork server of `.ipynb` tasks imports: their kernel is then forked from the task.
 IPYNB_PRELOAD = ("headwater.entrypoints.ipynb_warm",)

@@ -2,7 +2,8 @@
 
 A relative path must stay inside the directory (`../` that leaves it is refused), an absolute
 path is taken as written. The check is on the path as written, not through symbolic links: the
-job author owns the directory and may link into it.
+job author owns the directory and may link into it. The rule is the task side's
+(`headwater.runtime.written_paths`), which `dbutils.notebook.run` follows too.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from headwater.errors import InvalidRequest
+from headwater.runtime.written_paths import candidates, leaves
 
 __all__ = ["resolve_in_workdir"]
 
@@ -35,15 +37,14 @@ def resolve_in_workdir(written: str, workdir: Path, task_key: str, field: str,
             exists.
     """
     base = Path(os.path.abspath(workdir))
-    path = Path(os.path.normpath(base / written))  # lexical: `a/../b` -> `b`
-    if not Path(written).is_absolute() and not path.is_relative_to(base):
+    tried = candidates(written, base, suffixes)
+    if leaves(written, tried[0], base):
         raise InvalidRequest(
             f"task {task_key!r}: {field} {written!r} leaves the job directory "
             f"{os.fspath(base)!r}; use a path inside it or an absolute path"
         )
-    candidates = [path, *(path.with_name(path.name + suffix) for suffix in suffixes)]
-    for candidate in candidates:
+    for candidate in tried:
         if candidate.is_dir() if directory else candidate.is_file():
             return candidate
-    looked = " or ".join(repr(os.fspath(c)) for c in candidates)
+    looked = " or ".join(repr(os.fspath(c)) for c in tried)
     raise InvalidRequest(f"task {task_key!r}: {field} {written!r} not found (looked for {looked})")

@@ -9,6 +9,7 @@
     metrics.record("rows", 42)
     sql("SELECT count(*) FROM bronze.orders")       # the task's SQL warehouse
     dbutils.widgets.get("table"); dbutils.notebook.exit("done")
+    dbutils.notebook.run("./child", 600, {"day": "2026-11-24"})  # its exit value
 
 Everything goes through the attempt's files (`HEADWATER_ATTEMPT_DIR`, see
 `headwater.engine.attempts`). Standard library only, fast to import, and nothing from the engine or
@@ -25,10 +26,13 @@ from headwater.runtime.api import (
 )
 from headwater.runtime.channel import Context, current_context
 from headwater.runtime.dbutils import WidgetNotDefined, dbutils
+from headwater.runtime.notebook_runs import NotebookRunFailed, NotebookRunTimedOut
 
 __all__ = [
     "Context",
     "NotebookExit",
+    "NotebookRunFailed",
+    "NotebookRunTimedOut",
     "WidgetNotDefined",
     "current_context",
     "dbutils",

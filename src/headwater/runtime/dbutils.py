@@ -1,6 +1,7 @@
 """A `dbutils` compatible with the parts of Databricks' that a job's notebook uses:
-`widgets`, `jobs.taskValues`, `notebook.exit`, `secrets` (from this machine's secret
-scopes, `runtime/secret_store.py`) and `fs` (DBFS and volumes as a folder, `runtime/dbfs.py`).
+`widgets`, `jobs.taskValues`, `notebook.exit` and `notebook.run` (another notebook in a child
+process, `runtime/notebook_runs.py`), `secrets` (from this machine's secret scopes,
+`runtime/secret_store.py`) and `fs` (DBFS and volumes as a folder, `runtime/dbfs.py`).
 
 A notebook starts with `from headwater.runtime import dbutils` and otherwise runs unchanged;
 the notebook executor also injects `dbutils` into the notebook's globals, so a notebook copied
@@ -14,10 +15,10 @@ The only state is the widget defaults a notebook defines, kept on the `dbutils` 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from headwater.runtime import api, channel, redaction
+from headwater.runtime import api, channel, notebook_runs, redaction
 from headwater.runtime.dbfs import FsUtils
 from headwater.runtime.secret_store import SecretStore
 
@@ -145,6 +146,26 @@ class NotebookUtils:
     def exit(self, value: object) -> None:
         """End the notebook successfully with `value` as its output (first 5 MB of its str)."""
         api.Notebook().exit(value)
+
+    def run(self, path: str, timeout_seconds: int,
+            arguments: Mapping[str, str] | None = None) -> str:
+        """Run the notebook at `path` as a run of its own, with `arguments` as its widgets, and
+        wait for it (see `headwater.runtime.notebook_runs`).
+
+        Args:
+            path: relative to this notebook's folder, or absolute; `.py`, `.sql` or `.ipynb`
+                may be left out.
+            timeout_seconds: past it, the notebook and what it started are killed; 0: no limit.
+            arguments: the widgets the notebook reads with `dbutils.widgets.get`.
+
+        Returns:
+            The value it passed to `dbutils.notebook.exit`, "" when it did not call it.
+
+        Raises:
+            NotebookRunFailed: when it failed (with its error), or `NotebookRunTimedOut`.
+            FileNotFoundError: when there is no such notebook.
+        """
+        return notebook_runs.run_notebook(path, timeout_seconds, arguments)
 
 
 @dataclass(frozen=True)

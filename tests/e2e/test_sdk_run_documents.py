@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from databricks.sdk.service import compute, jobs
 
-from tests.servers import Server, wait_for
+from tests.servers import Server, database_url, wait_for
 
 from .conftest import sdk_client
 
@@ -70,3 +70,20 @@ def test_a_queued_run_says_why_it_waits(server: Server, tmp_path: Path,
     wait_for(lambda: all(w.jobs.get_run(run_id).state.life_cycle_state
                          == jobs.RunLifeCycleState.TERMINATED for run_id in (first, second)),
              what="both runs to end")
+
+
+def test_run_pages_are_at_the_public_url_when_headwater_yml_gives_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "headwater.yml").write_text(
+        "server:\n  public_url: https://headwater.example.com/etl/\n")
+    behind_a_proxy = Server(tmp_path, database_url("sqlite", tmp_path)).start()
+    try:
+        w = sdk_client(behind_a_proxy, behind_a_proxy.token("ann"), monkeypatch)
+        run = w.jobs.submit_and_wait(run_name="once", tasks=[jobs.SubmitTask(
+            task_key="t", condition_task=jobs.ConditionTask(
+                op=jobs.ConditionTaskOp.EQUAL_TO, left="1", right="1"))])
+        assert run.run_page_url == f"https://headwater.example.com/etl/runs/{run.run_id}"
+        assert run.tasks[0].run_page_url == \
+            f"https://headwater.example.com/etl/runs/{run.tasks[0].run_id}"
+    finally:
+        behind_a_proxy.close()

@@ -57,11 +57,13 @@ JOBS_PREFIXES = ("/api/2.1/jobs", "/api/2.2/jobs")
 
 @dataclass(frozen=True, slots=True)
 class ApiSettings:
-    """How the API serves: how fast one client may call, and how `/api/health` learns
-    whether the server's engine runs (None: the app has no engine of its own)."""
+    """How the API serves: how fast one client may call, how `/api/health` learns
+    whether the server's engine runs (None: the app has no engine of its own), and the web
+    UI's public address, where run pages live (None: the address each client reached)."""
 
     limit: Limit = field(default_factory=Limit)
     engine_running: Callable[[], bool] | None = None
+    public_url: str | None = None  # headwater.yml `server.public_url`
 
 
 def create_app(service: Service, settings: ApiSettings | None = None) -> FastAPI:
@@ -73,6 +75,7 @@ def create_app(service: Service, settings: ApiSettings | None = None) -> FastAPI
     app.state.throttle = Throttle(settings.limit)
     app.state.counting = metrics.Counting()
     app.state.engine_running = settings.engine_running
+    app.state.public_url = settings.public_url
     for prefix in JOBS_PREFIXES:
         app.include_router(jobs.router, prefix=prefix)
         app.include_router(runs.router, prefix=prefix)

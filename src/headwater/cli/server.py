@@ -78,7 +78,8 @@ def server(host: str, port: int, max_parallel: int | None, rate_limit: float,
         def engine_running() -> bool:  # what /api/health reports: draining or failed is not
             return not (supervisor.stopping.is_set() or failed.is_set())
 
-        api = create_app(app.service, ApiSettings(limit=limit, engine_running=engine_running))
+        api = create_app(app.service, ApiSettings(limit=limit, engine_running=engine_running,
+                                                  public_url=app.config.server.public_url))
         site = with_web_ui(api, create_web_app(app.service))
         # log_config=None: uvicorn's lines go to the handler configure_logging set.
         config = uvicorn.Config(site, host=host, port=port, log_level="info", log_config=None,

@@ -18,8 +18,10 @@ def is_paged(request: Request) -> bool:
 
 
 def base_url(request: Request) -> str:
-    """The server's address as the client reached it: where run pages live."""
-    return str(request.base_url).rstrip("/")
+    """Where run pages live: headwater.yml's `server.public_url` (behind a proxy, the address
+    users know), else the server's address as the client reached it."""
+    public: str | None = getattr(request.app.state, "public_url", None)
+    return public or str(request.base_url).rstrip("/")
 
 
 def list_body(name: str, entries: Sequence[dict[str, Any]], page: Page[Any]) -> dict[str, Any]:

@@ -216,6 +216,20 @@ def test_condition_tasks_take_no_retries() -> None:
     ]
 
 
+def test_condition_tasks_send_no_notifications_but_may_carry_empty_ones() -> None:
+    result = findings(task("cond", email_notifications={"on_failure": ["ops@localhost"]},
+                           webhook_notifications={"on_start": [{"id": "hook"}]}, **CONDITION))
+
+    assert result == [
+        ("tasks[0].email_notifications", "condition tasks send no notifications; remove "
+         "email_notifications, or put it on the job or on a task the condition leads to"),
+        ("tasks[0].webhook_notifications", "condition tasks send no notifications; remove "
+         "webhook_notifications, or put it on the job or on a task the condition leads to")]
+    # what Databricks' exports write on every task
+    assert findings(task("cond", email_notifications={}, webhook_notifications={},
+                         **CONDITION)) == []
+
+
 def test_nested_tasks_are_checked_too() -> None:
     result = findings(for_each({"task_key": "bad key"}))
 

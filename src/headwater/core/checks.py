@@ -208,10 +208,18 @@ def _for_each_rules(settings: JobSettings) -> Iterator[Finding]:
 
 
 def _condition_retries(settings: JobSettings) -> Iterator[Finding]:
+    """Condition tasks are never retried and send no notifications (Lakeflow refuses both)."""
     for path, task in iter_tasks(settings):
         if task.condition_task is not None:
             for name in _retry_fields_set(task):
                 yield f"{path}.{name}", f"condition tasks are never retried; remove {name}"
+            for name in ("email_notifications", "webhook_notifications"):
+                events = getattr(task, name)
+                if events is not None and any(getattr(events, e, None) for e in
+                                              NOTIFICATION_EVENTS):
+                    yield f"{path}.{name}", (
+                        f"condition tasks send no notifications; remove {name}, or put it on "
+                        "the job or on a task the condition leads to")
 
 
 def _retry_fields_set(task: Task) -> list[str]:

@@ -76,3 +76,22 @@ def test_a_deleted_job_is_gone_but_its_runs_stay(hw: Cli, tmp_path: Path) -> Non
     missing = hw("jobs", "get", "1")
     assert missing.returncode == 1 and "Job 1 does not exist." in missing.stderr
     assert run_document(hw, run_id_of(ran.stdout))["state"]["result_state"] == "SUCCESS"
+
+
+def test_a_job_is_named_by_its_id_or_by_its_name_when_one_job_has_it(
+        hw: Cli, tmp_path: Path) -> None:
+    hw("jobs", "create", str(write_job(tmp_path / "a.json", [shell("a", "true")],
+                                       name="nightly_load")), check=True)
+    for twin in ("b", "c"):
+        hw("jobs", "create", str(write_job(tmp_path / f"{twin}.json", [shell("a", "true")],
+                                           name="twin")), check=True)
+
+    by_name = json.loads(hw("jobs", "get", "NIGHTLY_LOAD", check=True).stdout)
+    run_id = int(hw("jobs", "run-now", "nightly_load", check=True).stdout)
+    twins = hw("jobs", "pause", "twin")
+    missing = hw("jobs", "run-now", "nightly")
+
+    assert by_name["job_id"] == 1 and run_document(hw, run_id)["job_id"] == 1
+    assert twins.returncode == 1 and "2 jobs are named 'twin' (ids 2, 3); name the job by its " \
+        "id" in twins.stderr
+    assert missing.returncode == 1 and "No job is named 'nightly'" in missing.stderr

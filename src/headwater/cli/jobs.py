@@ -2,10 +2,12 @@
 
     headwater jobs create FILE [--target T] [--job NAME]    # prints each new job's id
     headwater jobs reset FILE [--job-id ID]                 # replaces a job's settings
-    headwater jobs list [--name NAME] | get JOB_ID | delete JOB_ID
-    headwater jobs pause|unpause JOB_ID                     # its schedule or trigger
-    headwater jobs run-now JOB_ID [--param k=v] [--wait]    # prints the run id at once
-    headwater jobs backfill JOB_ID --from DATE --to DATE [--every 1d] [--param k=v]
+    headwater jobs list [--name NAME] | get JOB | delete JOB
+    headwater jobs pause|unpause JOB                        # its schedule or trigger
+    headwater jobs run-now JOB [--param k=v] [--wait]       # prints the run id at once
+    headwater jobs backfill JOB --from DATE --to DATE [--every 1d] [--param k=v]
+
+JOB is a job's id, or its name when one job the caller may view has it.
 
 A job made from files keeps their deployment key (bundle, target, resource key), so `reset`
 and `headwater run` of the same files change that job rather than making another. Every
@@ -18,7 +20,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -33,9 +35,35 @@ from headwater.cli.common import (
 )
 from headwater.cli.connect import connect, finish, server_options
 from headwater.cli.run_options import only_option, task_parameter_options, task_parameters
+from headwater.errors import InvalidRequest, NotFound
 
 if TYPE_CHECKING:
     from headwater.core.load import LoadedJob
+
+# A job named on the command line: its id, or its name (`job_id_of`).
+job_argument = click.argument("job", metavar="JOB")
+
+
+def job_id_of(service: Any, job: str) -> int:
+    """The id of `job`: an id as given, else the one job the caller may view that has that
+    name (as `jobs/list?name=` matches: whole, ignoring case), on the local store or a
+    server alike.
+
+    Raises:
+        InvalidRequest: when several jobs have the name.
+        NotFound: when none has it.
+    """
+    if job.isdigit():
+        return int(job)
+    named = service.list_jobs(job, limit=100).items
+    if len(named) == 1:
+        return int(named[0].job_id)
+    if named:
+        ids = ", ".join(str(found.job_id) for found in named)
+        raise InvalidRequest(f"{len(named)} jobs are named {job!r} (ids {ids}); name the job "
+                             "by its id")
+    raise NotFound(f"No job is named {job!r}; `headwater jobs list` shows the jobs and their "
+                   "ids")
 
 
 @click.group()
@@ -137,61 +165,63 @@ def jobs_list(name: str | None, limit: int, as_json: bool, db: str | None, host:
 
 
 @jobs.command("get")
-@click.argument("job_id", type=int)
+@job_argument
 @db_option
 @server_options
 @reports_errors
-def jobs_get(job_id: int, db: str | None, host: str | None, profile: str | None) -> None:
+def jobs_get(job: str, db: str | None, host: str | None, profile: str | None) -> None:
     """The Jobs API `Job` of a job: its id, creator and settings, its next fire time, and
     what its triggers saw and started."""
     with connect(db, host, profile) as where:
-        document = where.service.job_document(job_id, include_trigger_state=True,
+        document = where.service.job_document(job_id_of(where.service, job),
+                                              include_trigger_state=True,
                                               include_trigger_history=True)
     click.echo(json.dumps(document, indent=2))
 
 
 @jobs.command("pause")
-@click.argument("job_id", type=int)
+@job_argument
 @db_option
 @server_options
 @reports_errors
-def jobs_pause(job_id: int, db: str | None, host: str | None, profile: str | None) -> None:
+def jobs_pause(job: str, db: str | None, host: str | None, profile: str | None) -> None:
     """Pause a job's schedule or trigger: it starts no run until unpaused."""
-    _set_paused(job_id, True, db, host, profile)
+    _set_paused(job, True, db, host, profile)
 
 
 @jobs.command("unpause")
-@click.argument("job_id", type=int)
+@job_argument
 @db_option
 @server_options
 @reports_errors
-def jobs_unpause(job_id: int, db: str | None, host: str | None, profile: str | None) -> None:
+def jobs_unpause(job: str, db: str | None, host: str | None, profile: str | None) -> None:
     """Unpause a job's schedule or trigger: it fires again, from now on."""
-    _set_paused(job_id, False, db, host, profile)
+    _set_paused(job, False, db, host, profile)
 
 
-def _set_paused(job_id: int, paused: bool, db: str | None, host: str | None,
+def _set_paused(job: str, paused: bool, db: str | None, host: str | None,
                 profile: str | None) -> None:
     with connect(db, host, profile) as where:
-        record = where.service.set_paused(job_id, paused)
-    click.echo(f"job {job_id} is {'paused' if paused else 'unpaused'} (version "
+        record = where.service.set_paused(job_id_of(where.service, job), paused)
+    click.echo(f"job {record.job_id} is {'paused' if paused else 'unpaused'} (version "
                f"{record.version})", err=True)
 
 
 @jobs.command("delete")
-@click.argument("job_id", type=int)
+@job_argument
 @db_option
 @server_options
 @reports_errors
-def jobs_delete(job_id: int, db: str | None, host: str | None, profile: str | None) -> None:
+def jobs_delete(job: str, db: str | None, host: str | None, profile: str | None) -> None:
     """Delete a job; its runs stay readable."""
     with connect(db, host, profile) as where:
+        job_id = job_id_of(where.service, job)
         where.service.delete_job(job_id)
     click.echo(f"deleted job {job_id}", err=True)
 
 
 @jobs.command("run-now")
-@click.argument("job_id", type=int)
+@job_argument
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Override a job parameter; repeatable.")
 @click.option("--wait", is_flag=True,
@@ -202,12 +232,13 @@ def jobs_delete(job_id: int, db: str | None, host: str | None, profile: str | No
 @db_option
 @server_options
 @reports_errors
-def jobs_run_now(job_id: int, params: Sequence[str], wait: bool, only: Sequence[str],
+def jobs_run_now(job: str, params: Sequence[str], wait: bool, only: Sequence[str],
                  db: str | None, host: str | None, profile: str | None) -> None:
     """Start a run of a job and print its id at once; a running engine picks it up."""
     from headwater.cli.follow import announce
 
     with connect(db, host, profile) as where:
+        job_id = job_id_of(where.service, job)
         created = where.service.run_now(job_id, parse_pairs(params, "--param"), only=only,
                                         task_parameters=task_parameters())
         if not wait:
@@ -219,7 +250,7 @@ def jobs_run_now(job_id: int, params: Sequence[str], wait: bool, only: Sequence[
 
 
 @jobs.command("backfill")
-@click.argument("job_id", type=int)
+@job_argument
 @click.option("--from", "start", required=True, metavar="WHEN",
               help="The first time to run for: 2026-11-01, or 2026-11-01T06:00:00Z (UTC unless "
                    "it says).")
@@ -235,7 +266,7 @@ def jobs_run_now(job_id: int, params: Sequence[str], wait: bool, only: Sequence[
 @db_option
 @server_options
 @reports_errors
-def jobs_backfill(job_id: int, start: str, end: str, every: str, params: Sequence[str],
+def jobs_backfill(job: str, start: str, end: str, every: str, params: Sequence[str],
                   newest_first: bool, dry_run: bool, db: str | None, host: str | None,
                   profile: str | None) -> None:
     """Run a job once for each time of a past range, all runs made at once or none.
@@ -250,6 +281,7 @@ def jobs_backfill(job_id: int, start: str, end: str, every: str, params: Sequenc
     asked = Backfill.of(start, end, every, newest_first)
     overrides = parse_pairs(params, "--param")
     with connect(db, host, profile) as where:
+        job_id = job_id_of(where.service, job)
         if dry_run:
             for time in where.service.backfill_times(job_id, asked):
                 click.echo(time.isoformat())

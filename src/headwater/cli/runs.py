@@ -168,22 +168,31 @@ def dbt_lines(output: Mapping[str, Any] | None) -> list[str]:
 @click.option("--raw", is_flag=True, help="The bytes as the task wrote them, escape sequences "
                                          "included (by default control characters are shown "
                                          "as ^[ and the like).")
+@click.option("--follow", "-f", "following", is_flag=True,
+              help="Print the log as it grows until the attempt ends (without --attempt: the "
+                   "task, its retries included, each under a line naming it).")
 @db_option
 @server_options
 @reports_errors
 def runs_logs(run_id: int, task_key: str, attempt: int | None, iteration: int | None,
-              raw: bool, db: str | None, host: str | None, profile: str | None) -> None:
+              raw: bool, following: bool, db: str | None, host: str | None,
+              profile: str | None) -> None:
     """Print the stdout and stderr of one attempt of a task (or of a for-each iteration).
 
     A log over its cap keeps its latest part (see docs/reliability.md)."""
+    from headwater.cli.log_follow import follow
+
     with connect(db, host, profile) as where:
         if iteration is None:
             _refuse_a_loop(where.service.run_document(run_id), task_key, where.service)
-        chunks = where.service.log_chunks(run_id, task_key, attempt, iteration)
+        chunks = follow(where.service, run_id, task_key, attempt, iteration) if following \
+            else where.service.log_chunks(run_id, task_key, attempt, iteration)
         written = 0
         for chunk in chunks if raw else printable_stream(chunks):
             written += len(chunk)
             sys.stdout.buffer.write(chunk)
+            if following:
+                sys.stdout.buffer.flush()
     if not written:
         click.echo("(no output: the attempt printed nothing, has not started, or its log was "
                    "removed from the logs folder)", err=True)

@@ -116,3 +116,37 @@ def test_duration_warnings_from_history_are_off_unless_asked_and_checked_at_thei
         in str(raised.value)
     assert f"{path}:3:23: duration_warnings.usual_of_last_runs: Input should be greater than " \
         "or equal to 1" in str(raised.value)
+
+
+def test_teams_and_pagerduty_destinations_are_checked_at_the_line_of_each_bad_field(
+        tmp_path: Path) -> None:
+    path = tmp_path / "headwater.yml"
+    path.write_text("destinations:\n"
+                    "  team: {type: teams, webhook_url: 'https://example.com/x'}\n"
+                    "  pager:\n"
+                    "    type: pagerduty\n"
+                    "    routing_key: abc\n"
+                    "    url: events.pagerduty.com/v2/enqueue\n")
+
+    with pytest.raises(ConfigError) as raised:
+        load_config({}, tmp_path)
+
+    lines = str(raised.value).splitlines()
+    assert f"{path}:2:23: destinations.team.webhook_url: unknown field 'webhook_url'" in lines
+    assert f"{path}:5:5: destinations.pager.routing_key: unknown field 'routing_key'" in lines
+    assert f"{path}:6:10: destinations.pager.url: Value error, 'events.pagerduty.com/v2/enqueue' " \
+        "is not an http:// or https:// URL" in lines
+
+
+def test_pagerduty_goes_to_the_events_api_and_the_variables_of_both_are_kept_from_tasks(
+        tmp_path: Path) -> None:
+    (tmp_path / "headwater.yml").write_text(
+        "destinations:\n"
+        "  team: {type: teams, url_env: TEAMS_URL}\n"
+        "  pager: {type: pagerduty, integration_key_env: PD_KEY}\n")
+
+    config = load_config({}, tmp_path)
+
+    assert config.destinations["pager"].model_dump()["url"] == \
+        "https://events.pagerduty.com/v2/enqueue"
+    assert {"TEAMS_URL", "PD_KEY"} <= config.secret_variables()

@@ -19,6 +19,8 @@ The configuration file is `headwater.yml` or `.headwater/config.yml`:
       ops-webhook: {type: webhook, url: "https://hooks.example.com/x",
                     headers: {X-Team: data}, header_env: {Authorization: OPS_HOOK_AUTH}}
       team-slack: {type: slack, url_env: SLACK_WEBHOOK_URL}
+      team-teams: {type: teams, url_env: TEAMS_WORKFLOW_URL}    # an Adaptive Card
+      oncall-pager: {type: pagerduty, integration_key_env: PAGERDUTY_ROUTING_KEY}
       oncall-mail: {type: email, addresses: [oncall@example.com]}
     delivery: {max_attempts: 5, horizon_seconds: 3600, base_delay_seconds: 2}
     server:                       # the headwater server as its users reach it
@@ -251,6 +253,34 @@ class SlackDestination(_Strict):
     _check_url = field_validator("url")(_http_url)
 
 
+class TeamsDestination(_Strict):
+    """A Microsoft Teams Workflows (or incoming-webhook) URL: an Adaptive Card to `url` (or the
+    URL in `url_env`)."""
+
+    type: Literal["teams"]
+    url: str | None = None
+    url_env: str | None = None
+    timeout_seconds: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_SECONDS)] = MAX_TIMEOUT_SECONDS
+
+    _check_url = field_validator("url")(_http_url)
+
+
+PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+
+
+class PagerDutyDestination(_Strict):
+    """A PagerDuty service: an Events API v2 event with its routing key, `integration_key` (or
+    the key in the variable `integration_key_env`), posted to `url`."""
+
+    type: Literal["pagerduty"]
+    integration_key: str | None = None
+    integration_key_env: str | None = None
+    url: str = PAGERDUTY_EVENTS_URL  # another region's endpoint, or a test's server
+    timeout_seconds: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_SECONDS)] = MAX_TIMEOUT_SECONDS
+
+    _check_url = field_validator("url")(_http_url)
+
+
 class EmailDestination(_Strict):
     """E-mail to fixed `addresses` through `smtp` (default: the file's `smtp:` section)."""
 
@@ -259,8 +289,8 @@ class EmailDestination(_Strict):
     smtp: SmtpSettings | None = None
 
 
-Destination = Annotated[WebhookDestination | SlackDestination | EmailDestination,
-                        Field(discriminator="type")]
+Destination = Annotated[WebhookDestination | SlackDestination | TeamsDestination
+                        | PagerDutyDestination | EmailDestination, Field(discriminator="type")]
 
 
 class DeliverySettings(_Strict):
@@ -492,16 +522,18 @@ class HeadwaterConfig(_Strict):
         return value
 
     def secret_variables(self) -> frozenset[str]:
-        """The variables the file names as holding secrets: passwords, URLs, header values.
-        No task sees them, whatever `task_environment.inherit` says."""
+        """The variables the file names as holding secrets: passwords, URLs, header values,
+        PagerDuty keys. No task sees them, whatever `task_environment.inherit` says."""
         names: set[str] = set()
         servers = [self.smtp, *(d.smtp for d in self.destinations.values()
                                 if isinstance(d, EmailDestination))]
         names.update(s.password_env for s in servers if s is not None and s.password_env)
         names.update(w.password_env for w in self.warehouses.values() if w.password_env)
         for destination in self.destinations.values():
-            if isinstance(destination, WebhookDestination | SlackDestination):
+            if isinstance(destination, WebhookDestination | SlackDestination | TeamsDestination):
                 names.update([destination.url_env] if destination.url_env else [])
+            if isinstance(destination, PagerDutyDestination) and destination.integration_key_env:
+                names.add(destination.integration_key_env)
             if isinstance(destination, WebhookDestination):
                 names.update(destination.header_env.values())
         return frozenset(names)
@@ -546,6 +578,8 @@ def load_config(env: Mapping[str, str], cwd: Path) -> HeadwaterConfig:
 def _located(path: Path, root: yaml.Node | None, error: ErrorDetails) -> str:
     """One problem as `file:line:col: field.path: message`, as job files report them."""
     loc = [part for part in error["loc"] if isinstance(part, str | int)]
+    if loc[:1] == ["destinations"] and len(loc) > 2:
+        del loc[2]  # the `type` pydantic names (destinations.pager.pagerduty.url): no key
     dotted = ".".join(str(part) for part in loc) or "(top level)"
     message = error["msg"]
     if error["type"] == "extra_forbidden":
@@ -558,15 +592,18 @@ def _located(path: Path, root: yaml.Node | None, error: ErrorDetails) -> str:
 
 __all__ = [
     "CONFIG_VARIABLE",
+    "PAGERDUTY_EVENTS_URL",
     "ClusterSettings",
     "ConfigError",
     "DeliverySettings",
     "EmailDestination",
     "HeadwaterConfig",
+    "PagerDutyDestination",
     "RetentionSettings",
     "ServerSettings",
     "SlackDestination",
     "SmtpSettings",
+    "TeamsDestination",
     "WarehouseSettings",
     "WebhookDestination",
     "find_config",

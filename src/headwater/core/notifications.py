@@ -88,7 +88,7 @@ class Notification:
     result: str | None
     reason: str  # the state message: why it ended so
     emails: tuple[str, ...] = ()
-    destinations: tuple[str, ...] = ()  # ids of configured destinations (webhook, Slack)
+    destinations: tuple[str, ...] = ()  # ids of configured destinations (headwater.yml)
     task_key: str | None = None
     seq: int | None = None
     attempt: int | None = None  # 0 for the first attempt, as in the Jobs API

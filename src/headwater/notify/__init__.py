@@ -1,13 +1,14 @@
-"""The notification adapter: deliver outbox rows by e-mail, webhook and Slack.
+"""The notification adapter: deliver outbox rows by e-mail, webhook, Slack, Teams and
+PagerDuty.
 
     handle = start_sender(store, config, clock, os.environ)   # a background thread
     ...
     handle.stop(drain_seconds=5)
 
 Modules: `messages` (what a notification says; `DeliveryError`), `email` (smtplib),
-`webhook` and `slack` (urllib), `outbox` (the sender loop and the routing of a destination
-to its transport). It never imports the store, executors or runners: the store arrives as a
-`ports.DeliveryStore`.
+`webhook`, `slack`, `teams` and `pagerduty` (urllib), `outbox` (the sender loop and the
+routing of a destination to its transport). It never imports the store, executors or runners:
+the store arrives as a `ports.DeliveryStore`.
 """
 
 from headwater.notify.messages import DeliveryError, Message, render

@@ -6,7 +6,8 @@ look: the run's page in the web UI when headwater.yml gives `server.public_url`
 task's alert to the task run), then `headwater runs get <run>` and `headwater runs logs <run>
 <task> --attempt <n>` for those without the UI. The JSON document is the webhook body; its
 `link` is the page (else the command), and its `dedupe_key` lets a receiver drop a repeated
-delivery.
+delivery. `Message.page` is the page alone, for the destinations that show it as a button or a
+link (Teams, PagerDuty).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from headwater.errors import HeadwaterError
 # The longest wait a destination's `Retry-After` is read as: `1e13` or `inf` would overflow a
 # date. (The retry policy then waits no longer than its backoff cap.)
 MAX_RETRY_AFTER_SECONDS = 86400.0
+PAGE_TITLE = "Run in headwater"  # the words of a link to the run's page
 
 
 class DeliveryError(HeadwaterError):
@@ -41,6 +43,7 @@ class Message:
     subject: str
     text: str
     document: dict[str, Any] = field(default_factory=dict)
+    page: str | None = None  # the run's page in the web UI, with `server.public_url`
 
 
 def attempt_words(note: Notification) -> str:
@@ -100,7 +103,8 @@ def render(delivery: Delivery, public_url: str | None = None) -> Message:
         lines.append(f"Why: {note.reason}")
     lines.append(f"When: {note.at.isoformat(timespec='seconds')}")
     lines.append("Where to look: " + "\n               ".join(look))
-    return Message(subject, "\n".join(lines) + "\n", _document(delivery, subject, look[0]))
+    page = run_page(delivery, public_url) if public_url else None
+    return Message(subject, "\n".join(lines) + "\n", _document(delivery, subject, look[0]), page)
 
 
 def _document(delivery: Delivery, summary: str, link: str) -> dict[str, Any]:

@@ -24,8 +24,10 @@ from typing import TYPE_CHECKING
 from headwater.config import (
     EmailDestination,
     HeadwaterConfig,
+    PagerDutyDestination,
     SlackDestination,
     SmtpSettings,
+    TeamsDestination,
     WebhookDestination,
 )
 from headwater.core.audit import SYSTEM_ACTOR, AuditAction, AuditEntry
@@ -44,6 +46,7 @@ from headwater.ports import Clock, DeliveryStore
 
 if TYPE_CHECKING:
     from headwater.notify.email import SmtpTransport
+    from headwater.notify.pagerduty import PagerDutyTransport
     from headwater.notify.webhook import WebhookTransport
 
 LOGGER = logging.getLogger("headwater.notify")
@@ -63,8 +66,12 @@ class Router:
         self.config, self.env = config, env
 
     def secret_values(self) -> list[str]:
-        """The values of the variables the configuration names as secrets."""
-        return [self.env[name] for name in self.config.secret_variables() if name in self.env]
+        """The values of the variables the configuration names as secrets, and the PagerDuty
+        keys written in the file itself (a URL written there loses its path when redacted)."""
+        written = [d.integration_key for d in self.config.destinations.values()
+                   if isinstance(d, PagerDutyDestination) and d.integration_key]
+        return written + [self.env[name] for name in self.config.secret_variables()
+                          if name in self.env]
 
     def send(self, delivery: Delivery, message: Message) -> None:
         """Deliver through the destination's transport; `DeliveryError` when it failed."""
@@ -84,6 +91,13 @@ class Router:
 
             url = self._url(target, destination.url, destination.url_env)
             SlackTransport(url, destination.timeout_seconds).send(message)
+        elif isinstance(destination, TeamsDestination):
+            from headwater.notify.teams import TeamsTransport
+
+            url = self._url(target, destination.url, destination.url_env)
+            TeamsTransport(url, destination.timeout_seconds).send(message)
+        elif isinstance(destination, PagerDutyDestination):
+            self._pagerduty(target, destination).send(message)
         else:
             self._webhook(target, destination).send(message.document)
 
@@ -107,6 +121,23 @@ class Router:
         from headwater.notify.webhook import WebhookTransport
 
         return WebhookTransport(url, headers, destination.timeout_seconds)
+
+    def _pagerduty(self, target: str, destination: PagerDutyDestination) -> PagerDutyTransport:
+        key = destination.integration_key
+        variable = destination.integration_key_env
+        if not key and variable:
+            key = self.env.get(variable)
+            if not key:
+                raise DeliveryError(f"destination {target!r}: the variable {variable} "
+                                    f"(integration_key_env) is not set", retryable=False)
+        if not key:
+            raise DeliveryError(f"destination {target!r} has no PagerDuty routing key: give "
+                                f"integration_key_env, naming the variable that holds the "
+                                f"Events API v2 integration key (or integration_key)",
+                                retryable=False)
+        from headwater.notify.pagerduty import PagerDutyTransport
+
+        return PagerDutyTransport(destination.url, key, destination.timeout_seconds)
 
     def _url(self, target: str, url: str | None, variable: str | None) -> str:
         found = url or (self.env.get(variable) if variable else None)

@@ -20,6 +20,7 @@ from headwater.core.permissions import Action, Grant, Level, checked, owner_of
 from headwater.core.plan import build_plan
 from headwater.core.spec import JobSettings
 from headwater.core.spec_common import INT32_MAX
+from headwater.core.spec_job import RunAs
 from headwater.core.trigger_details import per_trigger_state, trigger_history, trigger_state
 from headwater.core.triggers import (
     entry_key,
@@ -241,7 +242,7 @@ def _run_as(settings: JobSettings) -> str | None:
 def _stored_run_as(job: JobRecord | None) -> str | None:
     """The `run_as` a stored job names, if any."""
     stored = job.settings.get("run_as") if job else None
-    return _run_as(JobSettings(run_as=stored)) if isinstance(stored, dict) else None
+    return RunAs.model_validate(stored).identity if isinstance(stored, dict) else None
 
 
 def _body(settings: JobSettings) -> dict[str, Any]:

@@ -34,7 +34,9 @@ from headwater.web.render import STATIC, Pages, is_htmx
 from headwater.web.routes import (
     audit,
     edit,
+    edit_yaml,
     jobs,
+    lifecycle,
     logs,
     metrics,
     run_actions,
@@ -74,7 +76,9 @@ def create_web_app(service: Service, settings: WebSettings | None = None) -> Fas
     app.state.service = service
     app.state.settings = settings or WebSettings()
     app.state.pages = Pages()
-    for module in (signin, jobs, whatif, edit, runs, run_actions, logs, audit, metrics):
+    # lifecycle first: its `/jobs/new` would otherwise be read as a job's id
+    for module in (signin, lifecycle, jobs, whatif, edit, edit_yaml, runs, run_actions, logs,
+                   audit, metrics):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(SignInNeeded, _sign_in)

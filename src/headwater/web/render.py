@@ -17,6 +17,7 @@ from headwater.core.spec import RunIf, Task
 from headwater.design.words import RUN_IF_WORDS, task_policy_words, type_words
 from headwater.web.session import Viewer
 from headwater.web.views import formats, states
+from headwater.web.views.job_lock import lock_note
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -40,7 +41,8 @@ def environment() -> Environment:
                        seconds=formats.seconds, number=formats.number,
                        shown=states.shown, shown_of=states.shown_of)
     env.globals.update(static_version=static_version(), task_kind=type_words,
-                       policy_words=task_policy_words, run_if_words=run_if_words)
+                       policy_words=task_policy_words, run_if_words=run_if_words,
+                       lock_note=lock_note)
     return env
 
 

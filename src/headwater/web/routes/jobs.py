@@ -25,6 +25,7 @@ from headwater.web.render import is_htmx, pages_of
 from headwater.web.session import Change, SignedIn
 from headwater.web.views.graph import NodeState, graph_svg
 from headwater.web.views.job_changes import settings_yaml
+from headwater.web.views.job_lock import is_locked
 from headwater.web.views.jobs_view import job_row, matches, trigger_entries, upstream_states
 from headwater.web.views.matrix import run_matrix
 from headwater.web.views.whatif_view import whatif_choices
@@ -37,8 +38,9 @@ MATRIX_MAX_TASKS = 100  # past this, the job page shows the runs' squares only
 
 @router.get("/jobs")
 def jobs_list(request: Request, viewer: SignedIn, name: str = "", tag: str = "",
-              page: int = 1) -> Response:
-    """Every job the user may view, filtered by name and tag, a page at a time."""
+              page: int = 1, deleted: int | None = None) -> Response:
+    """Every job the user may view, filtered by name and tag, a page at a time (and, after a
+    job was deleted, which one)."""
     service = viewer.service
     found = [job for job in all_jobs(service) if matches(job, name.strip(), tag.strip())]
     page = max(1, page)
@@ -47,7 +49,7 @@ def jobs_list(request: Request, viewer: SignedIn, name: str = "", tag: str = "",
                     service.list_runs(job.job_id, limit=MATRIX_RUNS).items) for job in shown]
     return pages_of(request).render(request, "jobs.html", viewer, {
         "rows": rows, "name": name, "tag": tag, "page": page, "total": len(found),
-        "more": len(found) > page * PAGE_SIZE})
+        "more": len(found) > page * PAGE_SIZE, "deleted": deleted})
 
 
 def all_jobs(service: Service) -> list[JobRecord]:
@@ -85,10 +87,11 @@ def job_basics(service: Service, job_id: int) -> dict[str, Any]:
     record = service.get_job(job_id)
     settings = JobSettings.model_validate(dict(record.settings))
     plan = build_plan(settings)
+    may_manage = service.may(job_id, Action.MANAGE)
     return {"job": record, "document": document, "settings": settings,
             "tasks": [plan.tasks[key].spec for key in plan.order],
             "choices": whatif_choices(plan), "max_swept": MAX_SWEPT_TASKS,
-            "may_manage": service.may(job_id, Action.MANAGE),
+            "may_manage": may_manage, "may_edit": may_manage and not is_locked(record),
             "upstream": upstream_states(document),
             "trigger_entries": trigger_entries(settings, document),
             "whatif": None, "failures": None, "query": Form()}
@@ -117,9 +120,9 @@ def page_context(service: Service, basics: Mapping[str, Any], saved: int | None 
 def job_graph(context: Mapping[str, Any], states: Mapping[str, NodeState] | None = None
               ) -> Markup:
     """The graph of a job's `context` (`job_basics`), its nodes in `states` when given (a
-    what-if's); a node opens its task's editor, or (for who may not edit) its table row."""
+    what-if's); a node opens its task's editor, or (for who may not edit it) its table row."""
     job_id = context["job"].job_id
-    link = (lambda key: f"/jobs/{job_id}/tasks/{key}") if context["may_manage"] else \
+    link = (lambda key: f"/jobs/{job_id}/tasks/{key}") if context["may_edit"] else \
         (lambda key: f"#task-{key}")
     return graph_svg(context["tasks"], f"Tasks of {context['job'].name}", link, states)
 

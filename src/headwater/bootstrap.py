@@ -21,6 +21,7 @@ from headwater.core.task_environment import task_environment
 from headwater.engine.git_credential_files import GitCredentialFiles, credentials_dir
 from headwater.engine.identity import engine_name
 from headwater.engine.run_driver import Observer
+from headwater.engine.secret_readers import SecretReaders
 from headwater.engine.supervisor import EngineSettings, Supervisor
 from headwater.executors.local import LocalExecutor
 from headwater.executors.routing import ClusterExecutor, RoutingExecutor
@@ -54,10 +55,13 @@ class App:
 
     @contextmanager
     def engine(self, only: Collection[int] | None = None, observer: Observer | None = None,
-               deliver_alerts: bool = True, schedules: bool = False) -> Iterator[Supervisor]:
+               deliver_alerts: bool = True, schedules: bool = False,
+               every_secret_scope: bool = False) -> Iterator[Supervisor]:
         """An engine in this process: a local executor, the runners, the alert sender, and
         (with `schedules`) the scheduler of the jobs' schedules and triggers.
 
+        Its attempts read the secret scopes their run's user may read, or
+        `every_secret_scope` (the local command line's engine: it acts as an admin).
         Closing it hands back the runs it holds and leaves their attempts running.
         """
         settings, config = self.settings, self.config
@@ -88,9 +92,11 @@ class App:
                                          dbfs_dir=settings.dbfs_dir.absolute(),
                                          retention=config.retention.policy(),
                                          usual_durations=config.duration_warnings.policy())
+        readers = None if every_secret_scope else SecretReaders(
+            self.store, SecretStore(settings.secrets_dir), self.clock)
         supervisor = Supervisor(self.store, executor, runners, self.clock, engine_settings,
                                 self.engine_name, only=only, observer=observer,
-                                clusters=executor)
+                                clusters=executor, secret_readers=readers)
         # Engines share a PostgreSQL store: each ends the sessions a frozen peer left mid-write.
         watch = StallWatch(self.store.end_stalled_sessions) \
             if self.store.engine.dialect.name == "postgresql" else None

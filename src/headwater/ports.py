@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from headwater.core.permissions import Grant, Principal
     from headwater.core.plan import Plan
     from headwater.core.runstate import RunState
+    from headwater.core.secret_acls import ScopeAcl
     from headwater.core.spec import Task
 
 
@@ -702,6 +703,24 @@ class Store(Protocol):
     def set_job_grants(self, job_id: int, grants: Sequence[Grant], at: datetime,
                        actor: str) -> None:
         """Replace a job's access control list, audited."""
+        ...
+
+    def secret_acls(self, scopes: Collection[str] | None = None) -> dict[str, list[ScopeAcl]]:
+        """scope -> its ACL (scopes without one are left out); every scope's without
+        `scopes`."""
+        ...
+
+    def set_secret_acls(self, scope: str, acls: Sequence[ScopeAcl],
+                        audit: AuditEntry | None = None) -> None:
+        """Replace a scope's whole ACL (none: the scope is open), with `audit`."""
+        ...
+
+    def put_secret_acl(self, scope: str, acl: ScopeAcl, audit: AuditEntry) -> None:
+        """Give the principal this permission on the scope (replacing theirs), audited."""
+        ...
+
+    def delete_secret_acl(self, scope: str, principal: str, audit: AuditEntry) -> bool:
+        """Remove the principal's entry on the scope, audited; False when there is none."""
         ...
 
     # Operations.

@@ -1,10 +1,13 @@
 """The real databricks-sdk's `w.secrets` against a real `headwater server`: scopes and secrets
-made over the Secrets API are what a job's task reads with `dbutils.secrets`; only admins may
-touch them; the SDK's exceptions where Databricks raises them."""
+made over the Secrets API are what a job's task reads with `dbutils.secrets`; scope ACLs
+(`put_acl`, `get_acl`, `list_acls`, `delete_acl`) decide who may read, write and manage a
+scope, through the API and from a run's tasks; the SDK's exceptions where Databricks raises
+them."""
 
 from __future__ import annotations
 
 import base64
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,12 +15,16 @@ from pathlib import Path
 import pytest
 from databricks.sdk.errors import (
     InvalidParameterValue,
+    InvalidState,
+    OperationFailed,
     PermissionDenied,
     ResourceAlreadyExists,
     ResourceDoesNotExist,
 )
 from databricks.sdk.service import jobs
+from databricks.sdk.service.workspace import AclPermission
 
+from headwater.bootstrap import application
 from tests.servers import Server
 
 from .conftest import sdk_client as client
@@ -82,15 +89,182 @@ def test_secrets_put_with_the_sdk_are_read_by_a_job_s_task(
         w.secrets.list_secrets("warehouse")
 
 
-def test_only_admins_may_touch_secrets(
+def test_scope_acls_decide_who_may_do_what_with_a_scope(
         server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     ann = client(server, server.token("ann"), monkeypatch)
-    with pytest.raises(PermissionDenied, match="Only admins may create secret scopes"):
-        ann.secrets.create_scope("mine")
-    with pytest.raises(PermissionDenied, match="Only admins may read secrets"):
-        ann.secrets.get_secret("any", "key")
+    bob = client(server, server.token("bob"), monkeypatch)
+    root = client(server, server.token("root", admin=True), monkeypatch)
+
+    # Given a scope a non-admin made: she manages it, and everyone sees its name
+    ann.secrets.create_scope("anns")
+    ann.secrets.put_secret("anns", "token", string_value="hers")
+    assert [(a.principal, a.permission) for a in ann.secrets.list_acls("anns")] == [
+        ("ann", AclPermission.MANAGE)]
+    assert [s.name for s in bob.secrets.list_scopes()] == ["anns"]
+
+    # Then another user may neither read, write nor manage it, and is told whom to ask
+    with pytest.raises(PermissionDenied, match=re.escape(
+            "User bob does not have READ permission on secret scope 'anns'; a user with "
+            "MANAGE on it (ann) or an admin can grant it: "
+            "`databricks secrets put-acl anns bob READ`.")):
+        bob.secrets.get_secret("anns", "token")
+    with pytest.raises(PermissionDenied, match="does not have READ permission"):
+        bob.secrets.list_secrets("anns")
+    with pytest.raises(PermissionDenied, match="does not have WRITE permission"):
+        bob.secrets.put_secret("anns", "mine", string_value="x")
+    with pytest.raises(PermissionDenied, match="does not have MANAGE permission"):
+        bob.secrets.list_acls("anns")
+    with pytest.raises(PermissionDenied, match="does not have MANAGE permission"):
+        bob.secrets.put_acl("anns", "bob", AclPermission.MANAGE)
+
+    # When she grants him READ, he reads, but still may not write
+    ann.secrets.put_acl("anns", "bob", AclPermission.READ)
+    assert base64.b64decode(bob.secrets.get_secret("anns", "token").value or "") == b"hers"
+    assert [s.key for s in bob.secrets.list_secrets("anns")] == ["token"]
+    with pytest.raises(PermissionDenied, match="does not have WRITE permission"):
+        bob.secrets.delete_secret("anns", "token")
+    got = ann.secrets.get_acl("anns", "bob")
+    assert (got.principal, got.permission) == ("bob", AclPermission.READ)
+    # And WRITE replaces READ: he writes too, as MANAGE includes WRITE includes READ
+    ann.secrets.put_acl("anns", "bob", AclPermission.WRITE)
+    bob.secrets.put_secret("anns", "his", string_value="x")
+    assert [(a.principal, a.permission) for a in root.secrets.list_acls("anns")] == [
+        ("ann", AclPermission.MANAGE), ("bob", AclPermission.WRITE)]
+
+    # When she takes it back, he is refused again; a missing ACL or scope is not found
+    ann.secrets.delete_acl("anns", "bob")
     with pytest.raises(PermissionDenied):
-        list(ann.secrets.list_scopes())
+        bob.secrets.get_secret("anns", "token")
+    with pytest.raises(ResourceDoesNotExist, match="Principal bob has no ACL"):
+        ann.secrets.delete_acl("anns", "bob")
+    with pytest.raises(ResourceDoesNotExist, match="Principal eve has no ACL"):
+        ann.secrets.get_acl("anns", "eve")
+    with pytest.raises(ResourceDoesNotExist, match="no secret scope 'nope'"):
+        ann.secrets.put_acl("nope", "bob", AclPermission.READ)
+    with pytest.raises(ResourceDoesNotExist, match="no secret scope 'nope'"):
+        list(ann.secrets.list_acls("nope"))
+    # And the last entry stays (without any, a scope is open to everyone)
+    with pytest.raises(InvalidState, match="last ACL of secret scope 'anns'"):
+        ann.secrets.delete_acl("anns", "ann")
+
+    # And a scope made for `users` is everyone's to manage; no other principal may be asked
+    bob.secrets.create_scope("team", initial_manage_principal="users")
+    ann.secrets.put_secret("team", "shared", string_value="ours")
+    assert [(a.principal, a.permission) for a in ann.secrets.list_acls("team")] == [
+        ("users", AclPermission.MANAGE)]
+    with pytest.raises(InvalidParameterValue, match="the only principal allowed is 'users'"):
+        bob.secrets.create_scope("other", initial_manage_principal="ann")
+
+    # And only a manager (or an admin) deletes a scope
+    with pytest.raises(PermissionDenied, match="does not have MANAGE permission"):
+        bob.secrets.delete_scope("anns")
+    root.secrets.put_acl("anns", "users", AclPermission.READ)
+    ann.secrets.delete_scope("anns")
+    assert [s.name for s in root.secrets.list_scopes()] == ["team"]
+
+    # And the audit log says who changed which ACL
+    with application(server.settings()) as app:
+        changes = [(e.entry.actor, e.entry.action, dict(e.entry.details))
+                   for e in app.store.audit_entries(limit=None)
+                   if e.entry.action.startswith("secret.acl")]
+    assert changes == [
+        ("ann", "secret.acl_put", {"scope": "anns", "principal": "bob", "permission": "READ"}),
+        ("ann", "secret.acl_put", {"scope": "anns", "principal": "bob", "permission": "WRITE"}),
+        ("ann", "secret.acl_deleted", {"scope": "anns", "principal": "bob"}),
+        ("root", "secret.acl_put", {"scope": "anns", "principal": "users",
+                                    "permission": "READ"})]
+
+
+READS = """\
+import sys
+from databricks.sdk.runtime import dbutils
+if sys.argv[1] == "list":
+    print("scopes", [s.name for s in dbutils.secrets.listScopes()])
+else:
+    print("read", len(dbutils.secrets.get(sys.argv[1], "key")))
+"""
+
+
+def test_a_run_reads_only_the_scopes_its_user_may_read(
+        server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ann = client(server, server.token("ann"), monkeypatch)
+    bob = client(server, server.token("bob"), monkeypatch)
+    # Given ann's scope, bob's, and one the local command line made (no ACL at all)
+    for user, scope in ((ann, "anns"), (bob, "bobs")):
+        user.secrets.create_scope(scope)
+        user.secrets.put_secret(scope, "key", string_value=scope)
+    with application(server.settings()) as app:
+        app.service.create_secret_scope("old")
+        app.service.put_secret("old", "key", b"old")
+    (tmp_path / "reads.py").write_text(READS)
+
+    def reading(*scopes: str) -> list[jobs.Task]:
+        return [jobs.Task(task_key=scope, spark_python_task=jobs.SparkPythonTask(
+            python_file=str(tmp_path / "reads.py"), parameters=[scope])) for scope in scopes]
+
+    # When a job of ann's and a job of bob's read bob's scope
+    anns = ann.jobs.create(name="ann reads", tasks=reading("bobs", "old", "list"))
+    bobs = bob.jobs.create(name="bob reads", tasks=reading("bobs"))
+    waiting = ann.jobs.run_now(anns.job_id)
+    with pytest.raises(OperationFailed, match="Task bobs failed"):
+        waiting.result()
+    ann_run = ann.jobs.get_run(waiting.run_id)
+    bob_run = bob.jobs.run_now_and_wait(bobs.job_id)
+
+    # Then ann's task fails, saying why and whom to ask; bob's reads it
+    results = {t.task_key: (t.state.result_state, t.run_id) for t in ann_run.tasks or []}
+    assert results["bobs"][0] == jobs.RunResultState.FAILED
+    output = ann.jobs.get_run_output(results["bobs"][1])
+    assert ("user ann, whom this run runs as, may not read secret scope 'bobs': a task reads "
+            "only the scopes its run's user has READ on; ask a user with MANAGE on 'bobs' (or "
+            "an admin) to grant it: `databricks secrets put-acl bobs ann READ`"
+            ) in f"{output.error} {output.logs}"
+    assert [t.state.result_state for t in bob_run.tasks or []] == [
+        jobs.RunResultState.SUCCESS]
+    # And the scope without ACL stays readable by every run; ann lists only what she may read
+    assert results["old"][0] == jobs.RunResultState.SUCCESS
+    listed = ann.jobs.get_run_output(results["list"][1]).logs or ""
+    assert "scopes ['anns', 'old']" in listed
+
+    # When bob grants ann READ, her next run reads it
+    bob.secrets.put_acl("bobs", "ann", AclPermission.READ)
+    again = ann.jobs.run_now_and_wait(anns.job_id)
+    assert again.state.result_state == jobs.RunResultState.SUCCESS
+
+
+def test_a_run_job_task_s_child_reads_what_its_own_user_may_read(
+        server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ann = client(server, server.token("ann"), monkeypatch)
+    bob = client(server, server.token("bob"), monkeypatch)
+    bob.secrets.create_scope("bobs")
+    bob.secrets.put_secret("bobs", "key", string_value="his")
+    (tmp_path / "reads.py").write_text(READS)
+
+    # Given a job of bob's that reads his scope, which ann may run
+    child = bob.jobs.create(name="child", tasks=[jobs.Task(
+        task_key="read", spark_python_task=jobs.SparkPythonTask(
+            python_file=str(tmp_path / "reads.py"), parameters=["bobs"]))],
+        access_control_list=[jobs.JobAccessControlRequest(
+            user_name="ann", permission_level=jobs.JobPermissionLevel.CAN_MANAGE_RUN)])
+    # And a job of ann's that reads it too, and runs bob's with a Run Job task
+    parent = ann.jobs.create(name="parent", tasks=[
+        jobs.Task(task_key="read", spark_python_task=jobs.SparkPythonTask(
+            python_file=str(tmp_path / "reads.py"), parameters=["bobs"])),
+        jobs.Task(task_key="child", run_job_task=jobs.RunJobTask(job_id=child.job_id))])
+
+    # When ann's job runs
+    waiting = ann.jobs.run_now(parent.job_id)
+    with pytest.raises(OperationFailed, match="Task read failed"):
+        waiting.result()
+
+    # Then her task is refused bob's scope, and bob's job, run as bob (its task's own engine
+    # drives it), reads it
+    tasks = {t.task_key: t for t in ann.jobs.get_run(waiting.run_id).tasks or []}
+    assert tasks["read"].state.result_state == jobs.RunResultState.FAILED
+    assert tasks["child"].state.result_state == jobs.RunResultState.SUCCESS
+    [child_run] = list(bob.jobs.list_runs(job_id=child.job_id))
+    [task] = bob.jobs.get_run(child_run.run_id).tasks or []
+    assert "read 3" in (bob.jobs.get_run_output(task.run_id).logs or "")
 
 
 ENV_READ = """\

@@ -1,6 +1,7 @@
 """Secret scopes through the CLI and `dbutils.secrets` in real task processes: a script that
 imports `dbutils` as on Databricks and a notebook that finds it in its globals read what
-`headwater secrets put-secret` stored; a missing secret fails the task saying how to add it."""
+`headwater secrets put-secret` stored; a missing secret fails the task saying how to add it;
+the CLI sets scope ACLs, and its own runs (as the machine's admin) read every scope."""
 
 from __future__ import annotations
 
@@ -81,6 +82,36 @@ def test_the_secrets_cli_refuses_what_cannot_be_a_scope_and_deletes(hw: Cli) -> 
     assert hw("secrets", "list-secrets", "s", check=True).stdout == ""
     hw("secrets", "delete-scope", "s", check=True)
     assert "no secret scope 's'" in hw("secrets", "list-secrets", "s").stderr
+
+
+def test_the_cli_sets_scope_acls_and_its_own_runs_read_every_scope(
+        hw: Cli, tmp_path: Path) -> None:
+    # Given a scope made here: it has no ACL (every run reads it)
+    hw("secrets", "put-secret", "warehouse", "token", "--string-value", "s3cr3t-value",
+       check=True)
+    assert hw("secrets", "list-acls", "warehouse", check=True).stdout == ""
+
+    # When the machine's admin grants it to others, this machine's user not among them
+    hw("secrets", "put-acl", "warehouse", "bob", "MANAGE", check=True)
+    hw("secrets", "put-acl", "warehouse", "users", "READ", check=True)
+    hw("secrets", "put-acl", "warehouse", "users", "WRITE", check=True)  # replaces READ
+
+    # Then the ACL lists them, one entry each; the last one cannot be deleted
+    assert hw("secrets", "list-acls", "warehouse", check=True).stdout.splitlines() == [
+        "bob\tMANAGE", "users\tWRITE"]
+    assert hw("secrets", "get-acl", "warehouse", "users", check=True).stdout == "WRITE\n"
+    hw("secrets", "delete-acl", "warehouse", "users", check=True)
+    refused = hw("secrets", "delete-acl", "warehouse", "bob")
+    assert refused.returncode == 1 and "the last ACL of secret scope 'warehouse'" in \
+        refused.stderr
+    # And a job that `headwater run` drives (as this machine's admin) still reads it
+    (tmp_path / "read.py").write_text(SCRIPT)
+    job = write_job(tmp_path / "job.json", [
+        {"task_key": "read", "spark_python_task": {"python_file": "read.py",
+                                                   "parameters": ["token"]}}])
+    result = hw("run", str(job), check=True)
+    assert "token of 12 characters" in hw("runs", "logs", str(run_id_of(result.stdout)), "read",
+                                          check=True).stdout
 
 
 def test_run_and_deploy_make_a_bundle_s_secret_scopes_here(hw: Cli, tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
-"""Tokens and job permissions through `SqlStore`, on each database: a token is found by its
-hash and revoked once; a job's access control list is replaced whole, audited, and decides
-which jobs a user sees."""
+"""Tokens, job permissions and secret scope ACLs through `SqlStore`, on each database: a token
+is found by its hash and revoked once; a job's access control list is replaced whole, audited,
+and decides which jobs a user sees; a scope's ACL entries are put, replaced and deleted one by
+one or whole, each change audited with it."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from datetime import timedelta
 import pytest
 from store_builders import SETTINGS, T0, at
 
-from headwater.core.audit import AuditAction
+from headwater.core.audit import AuditAction, AuditEntry
 from headwater.core.permissions import EVERYONE, Grant, Level, Principal
+from headwater.core.secret_acls import ScopeAcl, ScopePermission
 from headwater.errors import NotFound
 from headwater.ports import JobRecord
 from headwater.store import SqlStore
@@ -60,3 +62,44 @@ def test_grants_are_replaced_whole_audited_and_decide_what_a_user_sees(
         ("ops", [{"user_name": "ann", "permission_level": "IS_OWNER"}]), ("ops", [])]
     with pytest.raises(NotFound):
         store.set_job_grants(999, [], at(4), "ops")
+
+
+def test_a_scope_s_acl_is_put_replaced_and_deleted_entry_by_entry_each_change_audited(
+        store: SqlStore) -> None:
+    read, write, manage = ScopePermission.READ, ScopePermission.WRITE, ScopePermission.MANAGE
+
+    def entry(action: AuditAction, scope: str, **details: str) -> AuditEntry:
+        return AuditEntry(at(1), "ann", action, details={"scope": scope, **details})
+
+    # Given two scopes made with their makers as managers, one of them with no ACL at all
+    store.set_secret_acls("prod", [ScopeAcl("ann", manage)],
+                          entry(AuditAction.SCOPE_CREATED, "prod"))
+    store.set_secret_acls("open", [])
+    assert store.secret_acls() == {"prod": [ScopeAcl("ann", manage)]}
+
+    # When ann grants bob READ, then WRITE, and everyone READ
+    store.put_secret_acl("prod", ScopeAcl("bob", read),
+                         entry(AuditAction.SCOPE_ACL_PUT, "prod", principal="bob"))
+    store.put_secret_acl("prod", ScopeAcl("bob", write),
+                         entry(AuditAction.SCOPE_ACL_PUT, "prod", principal="bob"))
+    store.put_secret_acl("prod", ScopeAcl(EVERYONE, read),
+                         entry(AuditAction.SCOPE_ACL_PUT, "prod", principal=EVERYONE))
+
+    # Then each principal has one entry, the latest
+    assert store.secret_acls(["prod", "open", "nowhere"]) == {"prod": [
+        ScopeAcl("ann", manage), ScopeAcl("bob", write), ScopeAcl(EVERYONE, read)]}
+
+    # And deleting takes one entry away, once; a missing one writes nothing
+    gone = entry(AuditAction.SCOPE_ACL_DELETED, "prod", principal="bob")
+    assert store.delete_secret_acl("prod", "bob", gone) is True
+    assert store.delete_secret_acl("prod", "bob", gone) is False
+    assert store.secret_acls(["prod"]) == {"prod": [ScopeAcl("ann", manage),
+                                                    ScopeAcl(EVERYONE, read)]}
+
+    # And replacing the whole ACL with none (the scope deleted) leaves no entry
+    store.set_secret_acls("prod", [], entry(AuditAction.SCOPE_DELETED, "prod"))
+    assert store.secret_acls() == {}
+    actions = [e.entry.action for e in store.audit_entries()
+               if e.entry.action.startswith("secret.")]
+    assert actions == [AuditAction.SCOPE_CREATED, *[AuditAction.SCOPE_ACL_PUT] * 3,
+                       AuditAction.SCOPE_ACL_DELETED, AuditAction.SCOPE_DELETED]

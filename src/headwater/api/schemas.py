@@ -128,8 +128,8 @@ class AccessControlRequest(_Request):
 
 
 class SecretScopeName(_Request):
-    """`secrets/scopes/create` and `secrets/scopes/delete` (a scope's backend, ACL and Azure
-    Key Vault fields are accepted and ignored: there is one backend)."""
+    """`secrets/scopes/create` and `secrets/scopes/delete` (a scope's backend and Azure Key
+    Vault fields are accepted and ignored: there is one backend)."""
 
     scope: str
     initial_manage_principal: str | None = None
@@ -151,6 +151,19 @@ class SecretKey(_Request):
 
     scope: str
     key: str
+
+
+class SecretAclKey(_Request):
+    """`secrets/acls/delete`."""
+
+    scope: str
+    principal: str
+
+
+class SecretAclPut(SecretAclKey):
+    """`secrets/acls/put`: READ, WRITE or MANAGE (checked by the service, which says which)."""
+
+    permission: str | None = None
 
 
 class GitCredentialBody(_Request):

@@ -104,8 +104,8 @@ def load_bundle_files(files: Sequence[Path], target: str | None, var_pairs: Sequ
 
 def make_secret_scopes(service: Any, scopes: Sequence[str]) -> None:
     """Create the bundle's secret scopes that do not exist yet (as `databricks bundle deploy`
-    does), through the local service or a server's Secrets API. One that cannot be made (the
-    server's Secrets API is for admins) is a warning: the jobs still deploy."""
+    does), through the local service (open to every run) or a server's Secrets API (managed
+    by the deployer). One that cannot be made is a warning: the jobs still deploy."""
     from headwater.errors import HeadwaterError
 
     if not scopes:

@@ -24,16 +24,21 @@ if TYPE_CHECKING:
 
 
 def follow(app: App, run_id: int, fence: int = 0, lines: bool = False,
-           cancel_on: Collection[int] = CANCELLING) -> RunState:
+           cancel_on: Collection[int] = CANCELLING, every_secret_scope: bool = True
+           ) -> RunState:
     """Drive or watch `run_id` to its end, showing its progress; its final state.
 
     `fence` is the lease the run was created with, when this process holds it already.
     The first of `cancel_on` cancels the run, a second leaves at once (cancel_signals.py).
+    The command line acts as an admin of its store, so the run's tasks read every secret
+    scope, unless not `every_secret_scope` (then those the run's user may read).
     """
     from headwater.cli.display import LineDisplay, make_display
 
     display = LineDisplay(sys.stdout) if lines else make_display(sys.stdout)
-    with app.engine(only={run_id}, observer=display) as engine, cancel_on_signals(
+    engine_here = app.engine(only={run_id}, observer=display,
+                             every_secret_scope=every_secret_scope)
+    with engine_here as engine, cancel_on_signals(
             engine.interrupted.set, f"run {run_id}", "stop at once, leaving its tasks running",
             cancel_on):
         try:

@@ -8,6 +8,7 @@ watching it, when another engine holds it), on a server by watching it.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from collections.abc import Mapping, Sequence
@@ -354,6 +355,7 @@ def runs_run_child(job_id: int | None, job_name: str | None, parameters_json: st
     from headwater.cli.follow import follow
     from headwater.errors import InvalidRequest
     from headwater.runtime.channel import update_result
+    from headwater.runtime.secret_store import READABLE_VARIABLE
 
     settings = settings_for(db)
     with application(settings) as app:
@@ -369,6 +371,8 @@ def runs_run_child(job_id: int | None, job_name: str | None, parameters_json: st
         update_result({"run_job_output": {"run_id": created.run_id}})
         click.echo(f"Run {created.run_id} of job {job.name!r} started by task run "
                    f"{parent_task_run}")
+        # A child of a run whose secret scopes are limited reads what its own user may.
         state = follow(app, created.run_id, created.fence, lines=True,
-                       cancel_on=[signal.SIGTERM])  # the attempt parent's kill
+                       cancel_on=[signal.SIGTERM],  # the attempt parent's kill
+                       every_secret_scope=READABLE_VARIABLE not in os.environ)
     finish(ending_of_state(created.run_id, state), created.run_id)

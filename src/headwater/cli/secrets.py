@@ -5,10 +5,13 @@ Databricks CLI names its commands.
     headwater secrets put-secret SCOPE KEY [--string-value TEXT]   (else read from stdin)
     headwater secrets list-scopes | list-secrets SCOPE
     headwater secrets delete-secret SCOPE KEY | delete-scope SCOPE
+    headwater secrets put-acl SCOPE PRINCIPAL READ|WRITE|MANAGE | delete-acl SCOPE PRINCIPAL
+    headwater secrets list-acls SCOPE | get-acl SCOPE PRINCIPAL
 
 The store is `<HEADWATER_HOME>/secrets` (`runtime/secret_store.py`), where the engine tells its
-tasks to look; each change goes through the service, into the audit log. A value is never
-printed.
+tasks to look; the scopes' ACLs are in the state store. The command line acts as the machine's
+admin: a scope it makes has no ACL (every run reads it) until one is put. Each change goes
+through the service, into the audit log. A value is never printed.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ def _service() -> Iterator[Service]:
 
 @click.group()
 def secrets() -> None:
-    """Secret scopes for dbutils.secrets: create, put, list, delete."""
+    """Secret scopes for dbutils.secrets: create, put, list, delete, and their ACLs."""
 
 
 @secrets.command("create-scope")
@@ -101,6 +104,52 @@ def delete_secret(scope: str, key: str) -> None:
     with _service() as service:
         service.delete_secret(scope, key)
     click.echo(f"secret {key!r} deleted from scope {scope!r}")
+
+
+@secrets.command("put-acl")
+@click.argument("scope")
+@click.argument("principal")
+@click.argument("permission", type=click.Choice(["READ", "WRITE", "MANAGE"]))
+@reports_errors
+def put_acl(scope: str, principal: str, permission: str) -> None:
+    """Give a user (or `users`, everyone) READ, WRITE or MANAGE on a scope: its jobs' runs
+    read the scopes their user may read."""
+    with _service() as service:
+        service.put_secret_acl(scope, principal, permission)
+    click.echo(f"{principal} has {permission} on scope {scope!r}")
+
+
+@secrets.command("list-acls")
+@click.argument("scope")
+@reports_errors
+def list_acls(scope: str) -> None:
+    """A scope's ACL, one principal and permission a line (none: every run reads it)."""
+    with _service() as service:
+        acls = service.secret_acls(scope)
+    for acl in acls:
+        click.echo(f"{acl.principal}\t{acl.permission.name}")
+
+
+@secrets.command("get-acl")
+@click.argument("scope")
+@click.argument("principal")
+@reports_errors
+def get_acl(scope: str, principal: str) -> None:
+    """A principal's permission on a scope."""
+    with _service() as service:
+        acl = service.secret_acl(scope, principal)
+    click.echo(acl.permission.name)
+
+
+@secrets.command("delete-acl")
+@click.argument("scope")
+@click.argument("principal")
+@reports_errors
+def delete_acl(scope: str, principal: str) -> None:
+    """Take a principal's permission on a scope away (not the scope's last entry)."""
+    with _service() as service:
+        service.delete_secret_acl(scope, principal)
+    click.echo(f"{principal}'s ACL on scope {scope!r} deleted")
 
 
 @secrets.command("delete-scope")

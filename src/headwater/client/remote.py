@@ -32,7 +32,7 @@ class RemoteService:
     def __init__(self, api: Api) -> None:
         self.api = api
 
-    # Secret scopes (the Secrets API 2.0: admins only).
+    # Secret scopes (the Secrets API 2.0: a scope made here is managed by its maker).
 
     def secret_scopes(self) -> list[str]:
         body = self.api.get(SECRETS + "/scopes/list")

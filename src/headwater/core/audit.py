@@ -64,6 +64,8 @@ class AuditAction(StrEnum):
     SCOPE_KEY_PUT = "secret.put"  # a secret's value was stored (details: scope, key; never value)
     SCOPE_KEY_READ = "secret.read"  # a secret's value was read through the service (API, CLI)
     SCOPE_KEY_DELETED = "secret.deleted"  # details: scope, key
+    SCOPE_ACL_PUT = "secret.acl_put"  # an ACL entry set (details: scope, principal, permission)
+    SCOPE_ACL_DELETED = "secret.acl_deleted"  # an ACL entry removed (details: scope, principal)
     GIT_CREDENTIAL_CREATED = "git_credential.created"  # details: id, provider (never the token)
     GIT_CREDENTIAL_UPDATED = "git_credential.updated"  # details: id, provider, token_changed
     GIT_CREDENTIAL_DELETED = "git_credential.deleted"  # details: id

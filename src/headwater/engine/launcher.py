@@ -2,7 +2,9 @@
 
 Conditions and for-each expansions need no process: they are evaluated here, at once. Every
 other task type goes through its runner (which builds argv and environment) and the executor.
-Each function returns the events that happened, for the engine to apply in order.
+Each function returns the events that happened, for the engine to apply in order. An attempt
+is told the secret scopes its run's user may read, as the store says at its launch
+(`secret_readers.py`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from headwater.core.task_variables import (
 from headwater.engine.attempts import CONTEXT, OUTPUT_LOG, attempt_dir
 from headwater.engine.git_checkouts import CheckoutFailed, Checkouts
 from headwater.engine.resolution import job_parameters, ref_context, resolve_task, task_parameters
-from headwater.errors import HeadwaterError, InvalidRequest
+from headwater.engine.secret_readers import SecretReaders
+from headwater.errors import HeadwaterError, InvalidRequest, StoreError
 from headwater.ports import AttemptKey, Executor, Runner, RunRecord, TaskContext
 
 
@@ -41,9 +44,12 @@ class Launcher:
 
     def __init__(self, runners: Mapping[str, Runner], logs_dir: Path, record: RunRecord,
                  settings: JobSettings, checkouts: Checkouts,
-                 sql_outputs: SqlOutputs | None = None) -> None:
+                 sql_outputs: SqlOutputs | None = None,
+                 secret_readers: SecretReaders | None = None) -> None:
         self.runners, self.logs_dir, self.record = runners, logs_dir, record
         self.settings, self.checkouts, self.sql_outputs = settings, checkouts, sql_outputs
+        self.secret_readers = secret_readers  # None: its attempts read every scope
+        self.secret_env: dict[str, str] | None = None  # what they may read: found once a run
         self.inputs: dict[int, list[object]] = {}  # parsed inputs of each for-each, by seq
 
     def input_of(self, state: RunState, run: TaskRun) -> str | None:
@@ -77,9 +83,23 @@ class Launcher:
         if self.settings.git_source is None:  # refused by the job's checks; said again here
             raise CheckoutFailed(f"task {run.task_key!r} reads its code from Git (source: "
                                  "GIT), but the job has no git_source")
-        user = self.record.run_as or self.record.creator  # whose Git credential it uses
         return self.checkouts.ready(self.run_dir, run.repair, self.settings.git_source,
-                                    user) is None
+                                    self.user) is None
+
+    def secret_environment(self) -> dict[str, str]:
+        """What tells the run's attempts which secret scopes they may read: found at its
+        first launch (two reads of the store), so that a grant reaches the next run and the
+        launches of a thousand iterations cost no query each."""
+        if self.secret_readers is None:
+            return {}
+        if self.secret_env is None:
+            self.secret_env = self.secret_readers.environment(self.user)
+        return self.secret_env
+
+    @property
+    def user(self) -> str:
+        """Who the run runs as: whose Git credential and secret scopes its tasks use."""
+        return self.record.run_as or self.record.creator
 
     def code_dir(self, state: RunState, run: TaskRun) -> Path | None:
         """The run's checkout, for a task that reads from Git (made: see `code_pending`)."""
@@ -197,11 +217,15 @@ class Launcher:
             )
             launch = runner.launch_spec(spec, context)
             files = {CONTEXT: json.dumps(self.context_file(state, ids, run, spec, parameters))}
+            # Last, so that no variable the job sets can widen what its tasks may read.
+            env = {**launch.env, **self.secret_environment()}
             # Stamped before the launch: a quick task may end (its parent records the end)
             # before `launch` returns, and its end must never come before its start.
             started = now()
             handle = executor.launch(key, replace(launch, files={**launch.files, **files},
-                                                  cluster=cluster))
+                                                  cluster=cluster, env=env))
+        except StoreError:
+            raise  # not the task's fault: the engine lets the run go and it is claimed again
         except (HeadwaterError, OSError) as error:
             return [TaskFailed(now(), run.seq, f"The task could not start: {error}")]
         return [TaskStarted(started, run.seq, handle, resolved)]

@@ -51,6 +51,7 @@ from headwater.core.taskvalues import TaskValuesError, encode_values, parse_task
 from headwater.engine.attempts import attempt_dir, log_path
 from headwater.engine.git_checkouts import CheckoutFailed, Checkouts
 from headwater.engine.launcher import Launcher
+from headwater.engine.secret_readers import SecretReaders
 from headwater.ports import (
     CANCEL,
     REPAIR,
@@ -85,6 +86,7 @@ class Host(Protocol):
     write_starts_within: float  # seconds a task's start may wait for the run's next write
     clusters: ClusterKeeper | None
     checkouts: Checkouts
+    secret_readers: SecretReaders | None  # None: the attempts read every secret scope
 
     def set_timer(self, run_id: int, key: str, at: datetime) -> None: ...
 
@@ -119,7 +121,7 @@ class RunDriver:
                                   self.host.actor, record.trigger, record.parameters,
                                   self.host.usual_limits(record.job.job_id))
         self.launcher = Launcher(self.host.runners, self.host.logs_dir, record, self.settings,
-                                 self.host.checkouts, self.sql_output)
+                                 self.host.checkouts, self.sql_output, self.host.secret_readers)
         self.sql_outputs: dict[int, Mapping[str, Any]] = {}  # by seq: an ended attempt's stays
         self.uses_clusters = uses_clusters(self.settings, record.state.plan)
 

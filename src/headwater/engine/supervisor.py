@@ -42,6 +42,7 @@ from headwater.engine.observers import commits_path
 from headwater.engine.retention import RunsPruner
 from headwater.engine.run_driver import Observer, RunDriver
 from headwater.engine.scheduler import Scheduler
+from headwater.engine.secret_readers import SecretReaders
 from headwater.engine.timers import Timers
 from headwater.errors import LeaseLost, NotFound, StoreError, StoreLost
 from headwater.ports import Clock, ClusterKeeper, Executor, Runner, RunRequest, Store
@@ -93,8 +94,10 @@ class Supervisor:
                  clock: Clock, settings: EngineSettings, owner: str, *,
                  only: Collection[int] | None = None, observer: Observer | None = None,
                  is_dead: Callable[[str], bool] = is_gone,
-                 clusters: ClusterKeeper | None = None) -> None:
+                 clusters: ClusterKeeper | None = None,
+                 secret_readers: SecretReaders | None = None) -> None:
         self.store, self.executor, self.runners, self.clock = store, executor, runners, clock
+        self.secret_readers = secret_readers  # None: its attempts read every secret scope
         self.clusters = clusters
         self.clusters_swept = clusters is None
         self.settings, self.owner, self.observer = settings, owner, observer

@@ -184,8 +184,9 @@ class SecretMetadata:
 
 class SecretsUtils:
     """`dbutils.secrets`: the secret scopes of the machine running the task (where the engine
-    says, `HEADWATER_SECRETS_DIR`). A missing scope or secret raises `SecretError` (a
-    `KeyError`) saying how to add it."""
+    says, `HEADWATER_SECRETS_DIR`) that the run's user may read (`HEADWATER_READABLE_SCOPES`;
+    `listScopes` lists only those). A missing scope or secret, or a scope the user may not
+    read, raises `SecretError` (a `KeyError`) saying how to add it or whom to ask."""
 
     def get(self, scope: str, key: str) -> str:
         """The secret as text (UTF-8)."""
@@ -193,15 +194,15 @@ class SecretsUtils:
 
     def getBytes(self, scope: str, key: str) -> bytes:
         """The secret's bytes; from now on the task's output shows `[REDACTED]` for them."""
-        value = SecretStore().get(scope, key)
+        value = SecretStore.for_task().get(scope, key)
         redaction.remember(value)
         return value
 
     def list(self, scope: str) -> list[SecretMetadata]:
-        return [SecretMetadata(key) for key in SecretStore().list_secrets(scope)]
+        return [SecretMetadata(key) for key in SecretStore.for_task().list_secrets(scope)]
 
     def listScopes(self) -> builtins.list[SecretScope]:  # `list` is the method above
-        return [SecretScope(name) for name in SecretStore().list_scopes()]
+        return [SecretScope(name) for name in SecretStore.for_task().list_scopes()]
 
 
 class DBUtils:

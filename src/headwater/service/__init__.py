@@ -42,6 +42,8 @@ class Service(DeployMixin, SubmitMixin, BackfillsMixin, ByNameMixin, ExportsMixi
         logs_dir: where attempts' logs live (`runs logs`, `runs output`).
         admin: whether `user` may do everything (the local command line may: it owns its
             state store).
+        local: whether it acts for the local command line (False for a token's principal:
+            `acting_as`); a secret scope the command line makes gets no ACL.
         secrets: the secret scopes tasks read (`dbutils.secrets`), if kept here.
         git_credentials: the users' Git credentials (`git_source` fetches), if kept here.
     """
@@ -51,12 +53,13 @@ class Service(DeployMixin, SubmitMixin, BackfillsMixin, ByNameMixin, ExportsMixi
     user: str
     logs_dir: Path
     admin: bool = True
+    local: bool = True
     secrets: SecretScopes | None = None
     git_credentials: GitCredentialStore | None = None
 
     def acting_as(self, principal: Principal) -> Service:
         """The same service on behalf of another principal (an API request's token)."""
-        return replace(self, user=principal.user, admin=principal.admin)
+        return replace(self, user=principal.user, admin=principal.admin, local=False)
 
 
 __all__ = ["AttemptLog", "BackfillMade", "DeployMode", "JobFigures", "Page", "RepairAsked",

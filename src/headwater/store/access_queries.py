@@ -1,4 +1,5 @@
-"""Statements on tokens and job permissions, as functions of an open `Connection`."""
+"""Statements on tokens, job permissions and secret scope ACLs, as functions of an open
+`Connection`."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Connection, and_, delete, insert, or_, select, update
 
 from headwater.core.permissions import EVERYONE, Grant, Level, Principal
+from headwater.core.secret_acls import ScopeAcl, ScopePermission
 from headwater.ports import TokenRecord
-from headwater.store.tables import job_permissions, tokens
+from headwater.store.tables import job_permissions, secret_acls, tokens
 
 
 def add_token(conn: Connection, token_hash: str, user: str, admin: bool, comment: str,
@@ -72,3 +74,31 @@ def visible_to(principal: Principal, job_id_column: ColumnElement[int]) -> Colum
                and_(job_permissions.c.is_group.is_(True),
                     job_permissions.c.principal == EVERYONE))
     return job_id_column.in_(select(job_permissions.c.job_id).where(mine))
+
+
+def scope_acls(conn: Connection, scopes: Collection[str] | None) -> dict[str, list[ScopeAcl]]:
+    """scope -> its ACL, by principal (scopes without one are left out); every scope's
+    without `scopes`."""
+    query = select(secret_acls).order_by(secret_acls.c.scope, secret_acls.c.principal)
+    if scopes is not None:
+        query = query.where(secret_acls.c.scope.in_(list(scopes)))
+    found: dict[str, list[ScopeAcl]] = {}
+    for row in conn.execute(query):
+        found.setdefault(row.scope, []).append(
+            ScopeAcl(row.principal, ScopePermission[row.permission]))
+    return found
+
+
+def delete_scope_acl(conn: Connection, scope: str, principal: str | None = None) -> bool:
+    """Remove the principal's entry on the scope (None: every entry); whether one was."""
+    condition = secret_acls.c.scope == scope
+    if principal is not None:
+        condition = and_(condition, secret_acls.c.principal == principal)
+    return bool(conn.execute(delete(secret_acls).where(condition)).rowcount)
+
+
+def add_scope_acls(conn: Connection, scope: str, acls: Sequence[ScopeAcl]) -> None:
+    if acls:
+        conn.execute(insert(secret_acls), [
+            {"scope": scope, "principal": a.principal, "permission": a.permission.name}
+            for a in acls])

@@ -1,4 +1,5 @@
-"""`SqlStore`'s methods for tokens and job permissions. A mixin; each method is one transaction."""
+"""`SqlStore`'s methods for tokens, job permissions and secret scope ACLs. A mixin; each
+method is one transaction, its audit entry (if any) written in it."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from sqlalchemy import Connection
 
 from headwater.core.audit import AuditAction, AuditEntry
 from headwater.core.permissions import Grant
+from headwater.core.secret_acls import ScopeAcl
 from headwater.ports import TokenRecord
 from headwater.store import access_queries, job_queries, ops_queries
 
 
 class AccessMixin:
-    """Tokens and job permissions; mixed into `SqlStore`."""
+    """Tokens, job permissions and secret scope ACLs; mixed into `SqlStore`."""
 
     def _reading(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
@@ -54,6 +56,37 @@ class AccessMixin:
         with self._writing() as conn:
             job_queries.get_job(conn, job_id)
             replace_grants(conn, job_id, grants, at, actor)
+
+    def secret_acls(self, scopes: Collection[str] | None = None) -> dict[str, list[ScopeAcl]]:
+        """scope -> its ACL (scopes without one are left out); every scope's without
+        `scopes`."""
+        with self._reading() as conn:
+            return access_queries.scope_acls(conn, scopes)
+
+    def set_secret_acls(self, scope: str, acls: Sequence[ScopeAcl],
+                        audit: AuditEntry | None = None) -> None:
+        """Replace a scope's whole ACL (none: the scope is open), with `audit`."""
+        with self._writing() as conn:
+            access_queries.delete_scope_acl(conn, scope)
+            access_queries.add_scope_acls(conn, scope, acls)
+            if audit is not None:
+                ops_queries.append_audit(conn, [audit])
+
+    def put_secret_acl(self, scope: str, acl: ScopeAcl, audit: AuditEntry) -> None:
+        """Give the principal this permission on the scope (replacing theirs), audited."""
+        with self._writing() as conn:
+            access_queries.delete_scope_acl(conn, scope, acl.principal)
+            access_queries.add_scope_acls(conn, scope, [acl])
+            ops_queries.append_audit(conn, [audit])
+
+    def delete_secret_acl(self, scope: str, principal: str, audit: AuditEntry) -> bool:
+        """Remove the principal's entry on the scope, audited; False (and nothing written)
+        when there is none."""
+        with self._writing() as conn:
+            deleted = access_queries.delete_scope_acl(conn, scope, principal)
+            if deleted:
+                ops_queries.append_audit(conn, [audit])
+            return deleted
 
 
 def replace_grants(conn: Connection, job_id: int, grants: Sequence[Grant], at: datetime,

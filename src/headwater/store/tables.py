@@ -1,4 +1,5 @@
-"""The SQL schema of the state store, in SQLAlchemy Core: one `MetaData`, twelve tables.
+"""The SQL schema of the state store, in SQLAlchemy Core: one `MetaData`, thirteen tables
+(`ops_tables.py` adds the outbox's, the audit log's and the metrics' to it).
 
 The same tables serve SQLite and PostgreSQL. Instants are stored as fixed-width ISO-8601 UTC
 text (`UtcDateTime`) so that they sort correctly as text on both and read back as aware UTC
@@ -300,4 +301,14 @@ job_permissions = Table(
     Column("is_group", Boolean, primary_key=True),
     Column("principal", String(255), primary_key=True),
     Column("level", String(32), nullable=False),
+)
+
+secret_acls = Table(
+    "secret_acls",
+    metadata,
+    # A secret scope's ACL (core/secret_acls.py): a user or `users`, READ, WRITE or MANAGE.
+    # The scopes themselves are files (runtime/secret_store.py); a scope with no row is open.
+    Column("scope", String(128), primary_key=True),
+    Column("principal", String(255), primary_key=True),
+    Column("permission", String(16), nullable=False),
 )

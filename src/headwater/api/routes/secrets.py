@@ -1,9 +1,9 @@
-"""`/api/2.0/secrets/...`: the secret scopes that tasks read with `dbutils.secrets`, as the
-databricks-sdk's `w.secrets` and `databricks secrets` ask (admins only: see the service).
+"""`/api/2.0/secrets/...`: the secret scopes that tasks read with `dbutils.secrets`, and
+their ACLs (`secrets/acls/...`), as the databricks-sdk's `w.secrets` and `databricks secrets`
+ask (who may do what: see the service).
 
 Values travel as Databricks sends them: `string_value` or base64 `bytes_value` in, base64
-`value` out. Scope access lists (`secrets/acls/...`) are not served: every job may read every
-scope.
+`value` out; an ACL entry is `{"principal", "permission"}`, a list of them `{"items": [...]}`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Any
 from fastapi import APIRouter
 
 from headwater.api.auth import Caller
-from headwater.api.schemas import SecretKey, SecretPut, SecretScopeName
+from headwater.api.schemas import SecretAclKey, SecretAclPut, SecretKey, SecretPut, SecretScopeName
+from headwater.core.secret_acls import ScopeAcl
 from headwater.errors import InvalidRequest
 
 router = APIRouter(prefix="/api/2.0/secrets", tags=["secrets"])
@@ -23,7 +24,7 @@ router = APIRouter(prefix="/api/2.0/secrets", tags=["secrets"])
 
 @router.post("/scopes/create")
 def create_scope(body: SecretScopeName, service: Caller) -> dict[str, Any]:
-    service.create_secret_scope(body.scope)
+    service.create_secret_scope(body.scope, body.initial_manage_principal)
     return {}
 
 
@@ -65,6 +66,33 @@ def get(scope: str, key: str, service: Caller) -> dict[str, Any]:
 def delete(body: SecretKey, service: Caller) -> dict[str, Any]:
     service.delete_secret(body.scope, body.key)
     return {}
+
+
+@router.post("/acls/put")
+def put_acl(body: SecretAclPut, service: Caller) -> dict[str, Any]:
+    service.put_secret_acl(body.scope, body.principal, body.permission)
+    return {}
+
+
+@router.get("/acls/get")
+def get_acl(scope: str, principal: str, service: Caller) -> dict[str, Any]:
+    return _acl(service.secret_acl(scope, principal))
+
+
+@router.get("/acls/list")
+def list_acls(scope: str, service: Caller) -> dict[str, Any]:
+    items = [_acl(acl) for acl in service.secret_acls(scope)]
+    return {"items": items} if items else {}
+
+
+@router.post("/acls/delete")
+def delete_acl(body: SecretAclKey, service: Caller) -> dict[str, Any]:
+    service.delete_secret_acl(body.scope, body.principal)
+    return {}
+
+
+def _acl(acl: ScopeAcl) -> dict[str, Any]:
+    return {"principal": acl.principal, "permission": acl.permission.name}
 
 
 def _value(body: SecretPut) -> bytes:

@@ -148,19 +148,20 @@ resources:
 """
 
 
-def test_a_bundle_s_secret_scopes_are_made_on_the_server_by_an_admin_only(
+def test_a_bundle_s_secret_scopes_are_made_on_the_server_by_its_deployer_who_manages_them(
         hw: Cli, tmp_path: Path, server: Server) -> None:
     (tmp_path / "databricks.yml").write_text(SCOPED)
     admin, bob = server.token("root", admin=True), server.token("bob")
 
-    # A deployer who may not make scopes is warned; the jobs deploy all the same
+    # Any user may make a scope, as on Databricks: the deployer's makes it, once, and
+    # gives the deployer MANAGE on it; the jobs deploy with it
     by_bob = hw("deploy", check=True, extra_env=client_env(server, bob))
-    assert "Warning: the bundle's secret scopes (team-creds) were not made:" in by_bob.stderr
-    assert by_bob.stdout.startswith("report: 1  (created")
-    # An admin's deploy makes the scope through the Secrets API, once
-    by_admin = hw("deploy", check=True, extra_env=client_env(server, admin))
     again = hw("deploy", check=True, extra_env=client_env(server, admin))
+
+    assert by_bob.stdout.startswith("report: 1  (created")
+    assert "secret scope 'team-creds' created" in by_bob.stderr
+    assert "created" not in again.stderr.replace("secret_scopes", "")
     scopes = server.call("GET", "/api/2.0/secrets/scopes/list", token=admin).body
     assert [scope["name"] for scope in scopes["scopes"]] == ["team-creds"]
-    assert "secret scope 'team-creds' created" in by_admin.stderr
-    assert "created" not in again.stderr.replace("secret_scopes", "")
+    acls = server.call("GET", "/api/2.0/secrets/acls/list?scope=team-creds", token=admin).body
+    assert acls["items"] == [{"principal": "bob", "permission": "MANAGE"}]

@@ -58,7 +58,7 @@ COMMANDS = {
                "Serve the Jobs API 2.1/2.2 (the databricks-sdk works against it) and the web "
                "UI (at /), with an engine that drives the runs and fires the schedules."),
     "secrets": ("headwater.cli.secrets:secrets",
-                "Secret scopes for dbutils.secrets: create, put, list, delete."),
+                "Secret scopes for dbutils.secrets: create, put, list, delete, and their ACLs."),
     "simulate": ("headwater.cli.simulate:simulate",
                  "Show what a run of a job would do when tasks fail, without running it."),
     "sql": ("headwater.cli.ops:sql", "Run one read-only SQL statement against the state "

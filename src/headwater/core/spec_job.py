@@ -51,6 +51,9 @@ class EnvironmentSpec(Model):
     base_environment: str | None = None  # stored, not acted on
     java_dependencies: list[str] = []  # stored, not acted on (no JVM)
     project_environment: str | None = None  # stored, not acted on
+    # A container image in Databricks' Artifact Registry (databricks-sdk 0.167): stored, not
+    # acted on (tasks run in a virtualenv of this machine, from `dependencies`)
+    image_uri: str | None = None
 
 
 class JobEnvironment(Model):

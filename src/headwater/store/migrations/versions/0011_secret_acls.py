@@ -2,7 +2,7 @@
 
 Revision ID: 0011
 Revises: 0010
-Create Date: 2026-12-04
+Create Date: 2026-12-02
 
 - `secret_acls`: each secret scope's access control list (core/secret_acls.py), a user or the
   group `users` with READ, WRITE or MANAGE, so that every server and engine of the database

@@ -23,6 +23,7 @@ from headwater.engine.identity import engine_name
 from headwater.engine.run_driver import Observer
 from headwater.engine.secret_readers import SecretReaders
 from headwater.engine.supervisor import EngineSettings, Supervisor
+from headwater.engine.workspace_files import WorkspaceFolder
 from headwater.executors.local import LocalExecutor
 from headwater.executors.routing import ClusterExecutor, RoutingExecutor
 from headwater.notify.outbox import OutboxSender, Router, start_sender
@@ -183,7 +184,9 @@ def application(settings: Settings) -> Iterator[App]:
         yield App(settings, config, store,
                   Service(store, clock, settings.user, settings.logs_dir,
                           secrets=SecretStore(settings.secrets_dir),
-                          git_credentials=GitCredentialFiles(credentials_dir(settings.home))),
+                          git_credentials=GitCredentialFiles(credentials_dir(settings.home)),
+                          workspace=WorkspaceFolder(settings.workspace_dir,
+                                                    settings.home / "workspace-sync")),
                   clock, engine_name())
     finally:
         store.close()

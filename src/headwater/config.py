@@ -127,6 +127,12 @@ class Settings:
         return self.home / "secrets"
 
     @property
+    def workspace_dir(self) -> Path:
+        """The folder standing for `/Workspace`: deployed bundles' files
+        (`engine/workspace_files.py`)."""
+        return self.home / "workspace"
+
+    @property
     def dbfs_dir(self) -> Path:
         """The folder standing for DBFS and the volumes (`runtime/dbfs.py`)."""
         return self.home / "dbfs"

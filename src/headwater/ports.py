@@ -64,6 +64,35 @@ class SecretScopes(Protocol):
     def delete(self, scope: str, key: str) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class SyncedFiles:
+    """What a deploy's copy of a bundle changed on the server: the folder holding it, and how
+    many files were written, already so, and deleted (copied before, not this time)."""
+
+    folder: str
+    written: int
+    unchanged: int
+    deleted: int
+
+
+class WorkspaceFiles(Protocol):
+    """The server's folder standing for `/Workspace`, where deployed bundles are copied
+    (`engine/workspace_files.py`). A bad archive raises its `BadArchive` (a `ValueError`)."""
+
+    @property
+    def folder(self) -> str:
+        """The folder's absolute path on this machine."""
+        ...
+
+    def sync(self, path: str, archive: bytes) -> SyncedFiles:
+        """Make the folder of `path` (a `/Workspace/...` path) hold the files of `archive`."""
+        ...
+
+    def remove(self, path: str) -> bool:
+        """Delete the folder of `path` and all in it; whether it was there."""
+        ...
+
+
 class GitCredentialStore(Protocol):
     """Where users' Git credentials are kept (`engine/git_credential_files.py`)."""
 

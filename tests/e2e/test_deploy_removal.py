@@ -189,5 +189,7 @@ def test_through_a_server_destroy_deletes_nothing_unless_the_caller_may_manage_e
     assert "job 2 ('report', resource report) of bundle shop (target dev)" in (
         refused.body["message"])
     assert job_ids(listed.stdout) == [1, 2]
-    assert by_alice.stdout.splitlines()[-2:] == ["orders: 1  (deleted)", "report: 2  (deleted)"]
+    assert by_alice.stdout.splitlines()[-3:] == [
+        "orders: 1  (deleted)", "report: 2  (deleted)",
+        "/Workspace/Users/alice/.bundle/shop/dev  (deleted)"]
     assert server.call("GET", "/api/2.2/jobs/list", token=alice).body.get("jobs", []) == []

@@ -149,15 +149,20 @@ def request_id(request: Request) -> str:
     return str(request.scope.get("state", {}).get("request_id", "-"))
 
 
+_ARCHIVE = (b"content-type", b"application/gzip")
+
+
 class JsonBodies:
     """Reads every request body as JSON, whatever its `Content-Type` says: the API takes
-    nothing else, and `curl -d` sends JSON labelled as a form."""
+    nothing else but a deploy's archive of files (`application/gzip`), and `curl -d` sends
+    JSON labelled as a form."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("method") in ("POST", "PUT", "PATCH"):
+        if scope["type"] == "http" and scope.get("method") in ("POST", "PUT", "PATCH") \
+                and _ARCHIVE not in scope.get("headers", []):
             headers = [(k, v) for k, v in scope.get("headers", []) if k != b"content-type"]
             scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
         await self.app(scope, receive, send)

@@ -84,21 +84,25 @@ def deploy(file: Path | None, target: str | None, var_pairs: Sequence[str], db: 
     they do not exist. A deleted job's runs stay readable and its active runs go on to their
     end; jobs of the bundle's other targets, and of plain job files, are left alone. A job to
     delete that you may not manage stops the deploy before anything changes.
-    With --host, the jobs go to that server; paths in them then resolve on the server's
-    machine.
+    With --host, the jobs go to that server, and the bundle's files are copied there first
+    (those Git would not ignore, under sync.paths), as `databricks bundle deploy` syncs them
+    to the workspace: the jobs run the copies.
     """
-    from headwater.cli.bundle_facts import load_bundle_files, make_secret_scopes
+    from headwater.cli.bundle_facts import make_secret_scopes
+    from headwater.cli.bundle_upload import load_for_deploy, upload
 
     named = file or BUNDLE_FILE
-    loaded = load_bundle_files([named], target, var_pairs, settings_for(None).user, build=True)
-    if not loaded.jobs:
-        hint = (f"; to delete the jobs deployed from it, run `headwater bundle destroy --file "
-                f"{named}`" if loaded.bundle is not None else "")
-        raise click.UsageError(f"{named} defines no jobs under resources.jobs{hint}")
-    kept = [job.resource_name for job in loaded.jobs]
     with connect(db, host, profile) as where:
+        loaded = load_for_deploy(where, [named], target, var_pairs, settings_for(None).user,
+                                 host)
+        if not loaded.jobs:
+            hint = (f"; to delete the jobs deployed from it, run `headwater bundle destroy "
+                    f"--file {named}`" if loaded.bundle is not None else "")
+            raise click.UsageError(f"{named} defines no jobs under resources.jobs{hint}")
+        kept = [job.resource_name for job in loaded.jobs]
         if loaded.bundle is not None:  # refused here, before anything changes
             where.service.remove_left_out(loaded.bundle, loaded.target, kept, dry_run=True)
+        loaded = upload(where, loaded)
         make_secret_scopes(where.service, loaded.secret_scopes)
         for job in loaded.jobs:
             record, status = where.service.deploy(job.settings, str(job.source.resolve()),
@@ -132,28 +136,36 @@ def destroy(file: Path, target: str | None, var_pairs: Sequence[str], auto_appro
 
     The jobs' runs stay readable, and active runs go on to their end. Jobs of the bundle's
     other targets, and of plain job files, are left alone. If you may not manage one of the
-    jobs, none is deleted.
+    jobs, none is deleted. With --host, the bundle's folder on the server (its
+    workspace.root_path, with the files deploys copied there) is deleted too.
     """
-    from headwater.cli.bundle_facts import load_bundle_files
+    from headwater.cli.bundle_upload import load_for_deploy
 
-    loaded = load_bundle_files([file], target, var_pairs, settings_for(None).user)
-    if loaded.bundle is None:
-        raise click.UsageError(f"{file} names no bundle (bundle: {{name: ...}}), so no "
-                               "deployment of it can be destroyed; delete a job deployed from "
-                               "a plain file with `headwater jobs delete JOB_ID`")
-    what = f"bundle {loaded.bundle} (target {loaded.target or 'default'})"
     with connect(db, host, profile) as where:
+        loaded = load_for_deploy(where, [file], target, var_pairs, settings_for(None).user,
+                                 host, build=False)
+        if loaded.bundle is None:
+            raise click.UsageError(f"{file} names no bundle (bundle: {{name: ...}}), so no "
+                                   "deployment of it can be destroyed; delete a job deployed "
+                                   "from a plain file with `headwater jobs delete JOB_ID`")
+        what = f"bundle {loaded.bundle} (target {loaded.target or 'default'})"
+        deployed = loaded.sync.deployed if loaded.sync is not None else None
         planned = where.service.remove_left_out(loaded.bundle, loaded.target, (), dry_run=True)
-        if not planned:
+        if not planned and deployed is None:
             click.echo(f"Nothing to destroy: {what} has no deployed jobs.")
             return
-        click.echo(f"The following jobs of {what} will be deleted:")
+        click.echo(f"The following jobs of {what} will be deleted:" if planned else
+                   f"{what} has no deployed jobs.")
         for job in planned:
             click.echo(f"  {job.resource_key}: {job.job_id}  (job {job.name!r})")
+        if deployed is not None:
+            click.echo(f"The folder {deployed.root_path} and all in it will be deleted.")
         if not auto_approve and not _confirmed():
             click.echo("Destroy cancelled: nothing was deleted.")
             return
         _echo_deleted(where.service.remove_left_out(loaded.bundle, loaded.target, ()))
+        if deployed is not None and where.service.remove_workspace_files(deployed.root_path):
+            click.echo(f"{deployed.root_path}  (deleted)")
 
 
 def _confirmed() -> bool:

@@ -75,10 +75,12 @@ def load_bundle_jobs(files: Sequence[Path], target: str | None, var_pairs: Seque
 
 
 def load_bundle_files(files: Sequence[Path], target: str | None, var_pairs: Sequence[str],
-                      user: str, host: str | None = None, build: bool = False
-                      ) -> LoadedBundle:
+                      user: str, host: str | None = None, build: bool = False,
+                      workspace_dir: str | None = None) -> LoadedBundle:
     """The bundle of `files` as the target makes it; the warnings go to stderr. With `build`,
-    the bundle's artifacts are built first (see `headwater.cli.bundle_artifacts`).
+    the bundle's artifacts are built first (see `headwater.cli.bundle_artifacts`). With
+    `workspace_dir` (a server's folder for `/Workspace`), its jobs name the copy of its files
+    that a deploy makes there (`headwater.cli.bundle_upload`).
 
     Raises:
         SpecError: listing every problem of every file.
@@ -89,7 +91,8 @@ def load_bundle_files(files: Sequence[Path], target: str | None, var_pairs: Sequ
     from headwater.core.load import load_bundle
 
     folder = files[0].parent if files else Path.cwd()
-    context = BundleContext(user=user, host=host, git=git_facts(folder))
+    context = BundleContext(user=user, host=host, git=git_facts(folder),
+                            workspace_dir=workspace_dir)
     loaded = load_bundle(list(files), target, bundle_variables(var_pairs, os.environ), context,
                          load_python_resources)
     for warning in loaded.warnings:

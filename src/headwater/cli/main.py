@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from headwater.cli.bundle_facts import load_bundle_files, load_bundle_jobs, make_secret_scopes
+from headwater.cli.bundle_facts import load_bundle_jobs, make_secret_scopes
 from headwater.cli.common import (
     LazyGroup,
     db_option,
@@ -136,14 +136,17 @@ def run(file: Path, job_name: str | None, target: str | None, var_pairs: Sequenc
     this process (or, with --host, by the server's).
     Exits 0 when the run ends SUCCESS or SUCCESS_WITH_FAILURES, 1 otherwise.
     """
+    from headwater.cli.bundle_upload import load_for_deploy, upload
     from headwater.cli.connect import LocalConnection, connect, ending_of_state, finish
     from headwater.cli.follow import announce, follow, print_results
     settings = settings_for(db, max_parallel)
-    loaded = load_bundle_files([file], target, var_pairs, settings.user, host, build=True)
-    jobs_found = [replace(found, source=found.source.resolve()) for found in loaded.jobs]
-    job = pick_job(jobs_found, job_name, file)
     overrides = parse_pairs(params, "--param")
     with connect(db, host, profile) as where:
+        loaded = load_for_deploy(where, [file], target, var_pairs, settings.user, host)
+        pick_job(loaded.jobs, job_name, file)  # a wrong --job stops before the upload
+        loaded = upload(where, loaded)
+        jobs_found = [replace(found, source=found.source.resolve()) for found in loaded.jobs]
+        job = pick_job(jobs_found, job_name, file)
         service = where.service
         make_secret_scopes(service, loaded.secret_scopes)
         for other in jobs_found:  # a Run Job task may name any job of the bundle

@@ -32,12 +32,19 @@ class Api:
     def post(self, path: str, body: dict[str, Any]) -> Any:
         return self.call("POST", path, {k: v for k, v in body.items() if v is not None})
 
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
+    def post_bytes(self, endpoint: str, data: bytes, content_type: str, **query: Any) -> Any:
+        """POST `data` as it is (an archive, say), with `query` in the URL."""
+        suffix = f"?{urllib.parse.urlencode({k: _text(v) for k, v in query.items()})}"
+        return self.call("POST", f"{endpoint}{suffix}", data=data, content_type=content_type)
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None,
+             data: bytes | None = None, content_type: str = "application/json") -> Any:
+        if body is not None:
+            data = json.dumps(body).encode()
         request = urllib.request.Request(  # noqa: S310 - the user's own server
             f"{self.remote.host}{path}", data=data, method=method,
             headers={"Authorization": f"Bearer {self.remote.token}",
-                     "Content-Type": "application/json", "Accept": "application/json"})
+                     "Content-Type": content_type, "Accept": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as answer:  # noqa: S310
                 text = answer.read()

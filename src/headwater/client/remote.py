@@ -15,7 +15,7 @@ from headwater.core.backfill import Backfill
 from headwater.core.job_update import paused_changes
 from headwater.core.spec import JobSettings
 from headwater.errors import NotFound
-from headwater.ports import JobRecord, RunCreated, RunSummary
+from headwater.ports import JobRecord, RunCreated, RunSummary, SyncedFiles
 from headwater.service.backfills import BackfillMade
 from headwater.service.deploy import DeployMode, RemovedJob
 from headwater.service.paging import Page
@@ -188,6 +188,19 @@ class RemoteService:
             "deployment_key": deployment_key, "source": source, "mode": str(mode),
             "settings": settings.model_dump(mode="json", exclude_none=True)})
         return _job(self.job_document(int(body["job_id"]))), str(body["status"])
+
+    def workspace(self) -> tuple[str, str]:
+        """The server's folder standing for `/Workspace`, and the caller's user name there."""
+        body = self.api.get(f"{DEPLOY}/workspace")
+        return str(body["workspace_dir"]), str(body["user"])
+
+    def sync_workspace_files(self, path: str, archive: bytes) -> SyncedFiles:
+        body = self.api.post_bytes(f"{DEPLOY}/files", archive, "application/gzip", path=path)
+        return SyncedFiles(str(body["folder"]), int(body["written"]), int(body["unchanged"]),
+                           int(body["deleted"]))
+
+    def remove_workspace_files(self, path: str) -> bool:
+        return bool(self.api.post(f"{DEPLOY}/files/delete", {"path": path})["removed"])
 
     def remove_left_out(self, bundle: str, target: str | None, kept: Sequence[str],
                         dry_run: bool = False) -> list[RemovedJob]:

@@ -69,6 +69,8 @@ class AuditAction(StrEnum):
     GIT_CREDENTIAL_CREATED = "git_credential.created"  # details: id, provider (never the token)
     GIT_CREDENTIAL_UPDATED = "git_credential.updated"  # details: id, provider, token_changed
     GIT_CREDENTIAL_DELETED = "git_credential.deleted"  # details: id
+    WORKSPACE_SYNCED = "workspace.synced"  # a deploy copied a bundle's files (path, counts)
+    WORKSPACE_REMOVED = "workspace.removed"  # a destroy deleted a bundle's folder (path)
 
 
 @dataclass(frozen=True, slots=True)

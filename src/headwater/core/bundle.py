@@ -23,8 +23,8 @@ to the top-level ones).
 from __future__ import annotations
 
 import copy
-import posixpath
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from headwater.core.bundle_model import (
     BundleContext,
@@ -41,9 +41,10 @@ from headwater.core.bundle_model import (
     short_name,
 )
 from headwater.core.bundle_other import RESOURCE_TYPES, other_resources, resource_type_message
-from headwater.core.bundle_paths import sync_root, translate_paths
+from headwater.core.bundle_paths import translate_paths
 from headwater.core.bundle_presets import Presets, apply_presets, target_presets
 from headwater.core.bundle_references import resolve_job_references
+from headwater.core.bundle_sync import DeployedFolders, deployed_folders, sync_spec
 from headwater.core.bundle_variables import (
     ReferenceContext,
     Unresolved,
@@ -53,6 +54,7 @@ from headwater.core.bundle_variables import (
     fill_value,
 )
 from headwater.core.checks import format_path, suggest
+from headwater.core.deployment import DEFAULT_TARGET
 from headwater.core.load_messages import shown
 
 __all__ = [
@@ -137,6 +139,11 @@ def compose_bundle(
         context.user,
         bundle=context,
     )
+    sync = sync_spec(sources, definitions, context.root)
+    if context.workspace_dir is not None and references.bundle_name:  # a plain job file: here
+        references.deployed = _deployed_folders(sources, definitions, references,
+                                                context.workspace_dir, problems)
+        sync = replace(sync, deployed=references.deployed)
     jobs = _base_jobs(sources)
     for job in jobs:
         job.data = fill_job(job.data, (), job, references, problems)
@@ -144,16 +151,18 @@ def compose_bundle(
         _overlay_jobs(jobs, at, definition, references, problems)
     presets = target_presets(sources, definitions, references, problems)
     folders = {source.index: source.folder for source in sources if source.folder}
-    bound = _sync_root(sources, definitions, context.root)
     permissions, run_as = _bundle_identity(sources, definitions, references, problems)
+    named: list[str] = []
     for job in jobs:
         apply_presets(job, presets)
         _apply_identity(job, permissions, run_as)
         if folders:
-            translate_paths(job, folders, bound, problems)
+            named += translate_paths(job, folders, sync, problems)
     others = _other_resources(sources, definitions, references)
     resolve_job_references(jobs, others, problems)
-    return Composition(chosen, jobs, problems, references.bundle_name, _scope_names(others))
+    sync = replace(sync, referenced=tuple(dict.fromkeys(named)))
+    return Composition(chosen, jobs, problems, references.bundle_name, _scope_names(others),
+                       sync)
 
 
 def _scope_names(others: Mapping[str, Mapping[str, object]]) -> tuple[str, ...]:
@@ -236,20 +245,25 @@ def _apply_identity(job: ComposedJob, permissions: Sequence[tuple[Origin, object
         data["run_as"] = copy.deepcopy(run_as[1])
 
 
-def _sync_root(
-    sources: Sequence[BundleSource], definitions: Sequence[Definition], root: str
-) -> str:
-    """The bundle root widened to hold every `sync.paths` folder (of the files and target)."""
-    folders = {source.index: source.folder for source in sources}
-    sections = [(s.index, s.data.get("sync")) for s in sources]
-    sections += [(at.source, d.get("sync")) for at, d in definitions]
-    paths = [
-        posixpath.normpath(posixpath.join(folders[index], path))
-        for index, section in sections
-        for path in as_list(as_mapping(section).get("paths"))
-        if isinstance(path, str) and folders.get(index)
-    ]
-    return sync_root(root, paths)
+def _deployed_folders(
+    sources: Sequence[BundleSource], definitions: Sequence[Definition],
+    references: ReferenceContext, workspace_dir: str, problems: list[BundleProblem],
+) -> DeployedFolders | None:
+    """Where the bundle lives on the server it deploys to: its `workspace.root_path` and
+    `file_path` (the target's win), filled in, or Databricks' defaults."""
+    sections = [(Origin(s.index, ()), s.data) for s in sources]
+    sections += [(at, definition) for at, definition in definitions]
+    written: list[tuple[Origin, str, str]] = []
+    for at, section in sections:
+        for name in ("root_path", "file_path"):
+            value = as_mapping(section.get("workspace")).get(name)
+            origin = Origin(at.source, (*at.path, "workspace", name))
+            filled = _filled(value, origin, references, problems) if value is not None else None
+            if isinstance(filled, str):
+                written.append((origin, name, filled))
+    default = (references.user, str(references.bundle_name),
+               references.target or DEFAULT_TARGET)
+    return deployed_folders(written, default, workspace_dir, problems)
 
 
 # Targets --------------------------------------------------------------------------------------

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from headwater.core.checks import PathPart, format_path
+
+if TYPE_CHECKING:
+    from headwater.core.bundle_sync import BundleSync
 
 Loc = tuple[PathPart, ...]
 
@@ -82,6 +86,7 @@ class Composition:
     problems: list[BundleProblem]
     bundle: str | None = None  # `bundle.name`, as the target leaves it
     secret_scopes: tuple[str, ...] = ()  # the names of its `resources.secret_scopes`
+    sync: BundleSync | None = None  # what a deploy copies; None: composition stopped early
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +97,15 @@ class BundleContext:
     folder of the bundle's first file, which the CLI syncs) stands for the workspace folders
     (`${workspace.file_path}`, `root_path`, `artifact_path`), `host` for the workspace URL
     (the server the CLI talks to, if any) and `git` for the checkout's branch, commit and
-    origin URL (`branch`, `commit`, `origin_url`, `bundle_root_path`).
+    origin URL (`branch`, `commit`, `origin_url`, `bundle_root_path`). With `workspace_dir`
+    (the folder standing for `/Workspace` on the server the bundle deploys to) they name the
+    server's copy of the bundle instead (`core/bundle_sync.py`).
     """
 
     user: str = "local"
     root: str = "."
     host: str | None = None
+    workspace_dir: str | None = None
     git: Mapping[str, str] = field(default_factory=dict)
 
 

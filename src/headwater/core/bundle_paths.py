@@ -19,12 +19,13 @@ Pure: paths are POSIX text (`posixpath`), the folders are given in.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 
 from headwater.core.bundle_model import BundleProblem, ComposedJob, Loc, as_list, as_mapping
+from headwater.core.bundle_sync import BundleSync
 from headwater.core.checks import format_path
 
-__all__ = ["sync_root", "translate_paths"]
+__all__ = ["translate_paths"]
 
 # Task fields that name one file or folder, inside the task-type section.
 _TASK_FILES = (
@@ -36,43 +37,44 @@ _TASK_FILES = (
 _LIBRARY_FILES = ("whl", "jar", "egg", "requirements")
 
 
-def sync_root(root: str, sync_paths: Sequence[str]) -> str:
-    """The folder that bounds a bundle's paths: the deepest folder holding `root` and every
-    (absolute, normalised) sync path."""
-    return posixpath.commonpath([root, *sync_paths]) if sync_paths else root
-
-
 def translate_paths(
     job: ComposedJob,
     folders: Mapping[int, str],
-    bound: str,
+    sync: BundleSync,
     problems: list[BundleProblem],
-) -> None:
-    """Make every relative file path of `job` absolute, from the folder of the file declaring it.
+) -> list[str]:
+    """Make every relative file path of `job` absolute, from the folder of the file declaring
+    it, and placed where the files are when the job runs (`BundleSync.place`: a server's copy).
 
     Args:
         job: the composed job; its data is changed in place.
         folders: each source file's absolute folder, by the file's index.
-        bound: the sync root; a path outside it is reported in `problems`.
+        sync: what the bundle syncs; a path outside its root is reported in `problems`.
         problems: where a path that leaves the bound is reported, at the line it is written.
+
+    Returns:
+        the absolute paths on this machine of the files (or globs, or folders) it names.
     """
+    named: list[str] = []
     data = as_mapping(job.data)
     job_reads_git = data.get("git_source") is not None
     for at, task in _tasks(data.get("tasks")):
         for parts in _TASK_FILES:
             section = as_mapping(task.get(parts[0]))
             if section and not _reads_git(section, job_reads_git):
-                _translate(job, (*at, *parts), folders, bound, problems)
+                named += _translate(job, (*at, *parts), folders, sync, problems)
         for index, library in enumerate(as_list(task.get("libraries"))):
             for key in _LIBRARY_FILES:
                 if isinstance(library, dict) and _is_local(library.get(key)):
-                    _translate(job, (*at, "libraries", index, key), folders, bound, problems)
+                    at_library = (*at, "libraries", index, key)
+                    named += _translate(job, at_library, folders, sync, problems)
     for index, environment in enumerate(as_list(data.get("environments"))):
         spec = as_mapping(as_mapping(environment).get("spec"))
         for position, dependency in enumerate(as_list(spec.get("dependencies"))):
             if isinstance(dependency, str) and _local_dependency(dependency):
                 at = ("environments", index, "spec", "dependencies", position)
-                _translate(job, at, folders, bound, problems)
+                named += _translate(job, at, folders, sync, problems)
+    return named
 
 
 def _tasks(tasks: object) -> Iterator[tuple[Loc, dict[str, object]]]:
@@ -107,20 +109,21 @@ def _translate(
     job: ComposedJob,
     at: Loc,
     folders: Mapping[int, str],
-    bound: str,
+    sync: BundleSync,
     problems: list[BundleProblem],
-) -> None:
+) -> list[str]:
     container, key = _parent(job.data, at)
     written = _item(container, key)
     if not isinstance(written, str) or not _is_local(written):
-        return
+        return []
     prefix = "-r " if written.startswith("-r ") else ""
     relative = written.removeprefix(prefix).strip()
     origin = job.origin(at)
     folder = folders.get(origin.source)
     if folder is None:
-        return
+        return []
     absolute = posixpath.normpath(posixpath.join(folder, relative))
+    bound = sync.root
     if posixpath.commonpath([absolute, bound]) != bound:
         message = (
             f"{written!r} (relative to {folder}) leaves the bundle's folder {bound}, the part "
@@ -129,11 +132,12 @@ def _translate(
         )
         problems.append(BundleProblem(origin, format_path(at), message))
         job.failed.append(at)
-        return
+        return []
     if isinstance(container, dict):
-        container[key] = prefix + absolute
+        container[key] = prefix + sync.place(absolute)
     if isinstance(container, list) and isinstance(key, int):  # a dependency: a list item
-        container[key] = prefix + absolute
+        container[key] = prefix + sync.place(absolute)
+    return [absolute]
 
 
 def _item(container: object, key: object) -> object:

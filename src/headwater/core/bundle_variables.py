@@ -28,6 +28,7 @@ from headwater.core.bundle_model import (
     as_mapping,
     short_name,
 )
+from headwater.core.bundle_sync import DeployedFolders
 from headwater.core.checks import format_path, suggest
 from headwater.core.load_messages import shown
 
@@ -55,6 +56,7 @@ class ReferenceContext:
     user: str
     resolving: list[str] = field(default_factory=list)
     bundle: BundleContext = field(default_factory=BundleContext)
+    deployed: DeployedFolders | None = None  # a server's copy of the bundle, if deployed to one
 
 
 class Unresolved(Exception):
@@ -241,6 +243,22 @@ def _resolve(reference: str, context: ReferenceContext) -> object:
     return value
 
 
+def _workspace_paths(root: str, deployed: DeployedFolders | None) -> dict[str, tuple[str, str]]:
+    """`${workspace.*_path}`: on a server, its folders for the deployed copy (as Databricks
+    names the workspace's); here, the bundle's folder, with headwater's own in it."""
+    if deployed is None:
+        paths = {"root_path": root, "file_path": root,
+                 "artifact_path": f"{root}/.headwater/artifacts",
+                 "resource_path": f"{root}/.headwater/resources",
+                 "state_path": f"{root}/.headwater/state"}
+    else:
+        top = deployed.root_dir
+        paths = {"root_path": top, "file_path": deployed.file_dir,
+                 "artifact_path": f"{top}/artifacts", "resource_path": f"{top}/resources",
+                 "state_path": f"{top}/state"}
+    return {f"workspace.{name}": (path, "") for name, path in paths.items()}
+
+
 def _known_references(context: ReferenceContext) -> dict[str, tuple[object, str]]:
     """Every `${...}` headwater fills in besides variables, with its local meaning (see
     `BundleContext`), and what to do when it has no value."""
@@ -257,11 +275,7 @@ def _known_references(context: ReferenceContext) -> dict[str, tuple[object, str]
         "workspace.current_user.displayName": (user, ""),
         "workspace.current_user.domain_friendly_name": (name, ""),
         "workspace.host": (here.host or "http://localhost", ""),
-        "workspace.root_path": (here.root, ""),
-        "workspace.file_path": (here.root, ""),
-        "workspace.artifact_path": (f"{here.root}/.headwater/artifacts", ""),
-        "workspace.resource_path": (f"{here.root}/.headwater/resources", ""),
-        "workspace.state_path": (f"{here.root}/.headwater/state", ""),
+        **_workspace_paths(here.root, context.deployed),
     }
     for key in GIT_FIELDS:
         known[f"bundle.git.{key}"] = (here.git.get(key, ""), "")

@@ -37,6 +37,7 @@ from headwater.core.bundle import (
 from headwater.core.bundle_coerce import coerce
 from headwater.core.bundle_model import as_mapping
 from headwater.core.bundle_other import RESOURCE_TYPES, resource_type_message
+from headwater.core.bundle_sync import BundleSync
 from headwater.core.checks import PathPart, check_job, format_path, parse_path, suggest
 from headwater.core.checks_refs import literal_references
 from headwater.core.deployment import bundle_key, file_key
@@ -118,6 +119,7 @@ class LoadedBundle:
     secret_scopes: tuple[str, ...] = ()  # made where the bundle runs or deploys
     bundle: str | None = None  # `bundle.name`; None: plain job files, not a bundle
     target: str | None = None  # the target applied (None: the bundle defines none)
+    sync: BundleSync | None = None  # what a deploy to a server copies (None: plain job files)
 
     @property
     def jobs(self) -> list[LoadedJob]:
@@ -260,7 +262,8 @@ def load_bundle(
         raise SpecError(problems)
     files = [BundleFile(r.path, r.sections, tuple(r.jobs)) for r in results]
     return LoadedBundle(files, [w for result in results for w in result.all_warnings()],
-                        composition.secret_scopes, composition.bundle, composition.target)
+                        composition.secret_scopes, composition.bundle, composition.target,
+                        composition.sync)
 
 
 def _python_results(results: Sequence[_FileResult], target: str | None,

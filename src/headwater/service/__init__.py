@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from headwater.core.permissions import Principal
-from headwater.ports import Clock, GitCredentialStore, SecretScopes, Store
+from headwater.ports import Clock, GitCredentialStore, SecretScopes, Store, WorkspaceFiles
 from headwater.service.backfills import BackfillMade, BackfillsMixin
 from headwater.service.by_name import ByNameMixin
 from headwater.service.deploy import DeployMixin, DeployMode
@@ -27,12 +27,13 @@ from headwater.service.runs import RepairAsked
 from headwater.service.secrets import SecretsMixin
 from headwater.service.sessions import SessionsMixin
 from headwater.service.submit import SubmitMixin
+from headwater.service.workspace import WorkspaceMixin
 
 
 @dataclass(frozen=True, slots=True)
 class Service(DeployMixin, SubmitMixin, BackfillsMixin, ByNameMixin, ExportsMixin,
               OperationsMixin, DetailsMixin, SessionsMixin, SecretsMixin, RetentionMixin,
-              GitCredentialsMixin):
+              GitCredentialsMixin, WorkspaceMixin):
     """headwater's use cases and queries over a store, on behalf of one principal.
 
     Args:
@@ -46,6 +47,7 @@ class Service(DeployMixin, SubmitMixin, BackfillsMixin, ByNameMixin, ExportsMixi
             `acting_as`); a secret scope the command line makes gets no ACL.
         secrets: the secret scopes tasks read (`dbutils.secrets`), if kept here.
         git_credentials: the users' Git credentials (`git_source` fetches), if kept here.
+        workspace: the folder standing for `/Workspace` (deployed bundles' files), if kept here.
     """
 
     store: Store
@@ -56,6 +58,7 @@ class Service(DeployMixin, SubmitMixin, BackfillsMixin, ByNameMixin, ExportsMixi
     local: bool = True
     secrets: SecretScopes | None = None
     git_credentials: GitCredentialStore | None = None
+    workspace: WorkspaceFiles | None = None
 
     def acting_as(self, principal: Principal) -> Service:
         """The same service on behalf of another principal (an API request's token)."""

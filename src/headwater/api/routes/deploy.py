@@ -4,13 +4,16 @@ Databricks CLI keeps its deployment state in the workspace's files instead).
 
 POST creates or resets the job of a `deployment_key`; GET finds it; POST `/prune` deletes the
 jobs a bundle deployed to a target that it no longer defines (all of them for a destroy).
+GET `/workspace` says where the server keeps `/Workspace`, POST `/files` copies a bundle's
+files there (a gzipped tar body), as `databricks bundle deploy` syncs them first
+(`core/bundle_sync.py`), and POST `/files/delete` deletes a bundle's folder (a destroy).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from headwater.api.auth import Caller
@@ -68,3 +71,36 @@ def prune(body: Prune, service: Caller) -> dict[str, Any]:
     removed = service.remove_left_out(body.bundle, body.target, body.keep, body.dry_run)
     return {"removed": [{"resource_key": job.resource_key, "job_id": job.job_id,
                          "name": job.name} for job in removed]}
+
+
+@router.get("/workspace")
+def workspace(service: Caller) -> dict[str, Any]:
+    """Where `/Workspace` is on the server's machine, and who the caller is (whose
+    `/Workspace/Users/<user>` folder a bundle deploys to by default)."""
+    return {"workspace_dir": service.workspace_folder(), "user": service.user}
+
+
+@router.post("/files")
+def files(service: Caller, path: Annotated[str, Query(min_length=1)],
+          archive: Annotated[bytes, Body(media_type="application/gzip")]) -> dict[str, Any]:
+    """Make the folder of `path` (a `/Workspace/...` path) hold the bundle's files, sent as a
+    gzipped tar archive: the server's folder and how many files were written, already so,
+    and deleted."""
+    synced = service.sync_workspace_files(path, archive)
+    return {"folder": synced.folder, "written": synced.written,
+            "unchanged": synced.unchanged, "deleted": synced.deleted}
+
+
+class Folder(BaseModel):
+    """A folder of the workspace."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str = Field(min_length=1)
+
+
+@router.post("/files/delete")
+def delete_files(body: Folder, service: Caller) -> dict[str, Any]:
+    """Delete the folder of `path` (a `/Workspace/...` path) with all in it, as `databricks
+    bundle destroy` deletes the bundle's root path; whether it was there."""
+    return {"removed": service.remove_workspace_files(body.path)}

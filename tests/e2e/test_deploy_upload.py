@@ -1,0 +1,212 @@
+"""`headwater deploy --host` copies the bundle's files to the server, as `databricks bundle
+deploy` syncs them to the workspace: the jobs run the copies, so the checkout may change or go.
+A real server process, the real CLI, real tasks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from tests.servers import Server
+
+from .conftest import Cli
+from .test_client import client_env
+
+BUNDLE = """\
+bundle:
+  name: shop
+sync:
+  exclude: [notes/]
+resources:
+  jobs:
+    load:
+      name: load
+      tasks:
+        - task_key: load
+          spark_python_task:
+            python_file: src/load.py
+            parameters: ["${workspace.file_path}/data/input.txt"]
+        - task_key: count
+          depends_on: [{task_key: load}]
+          shell_command_task: {command: "cat data/input.txt | wc -l > counted.txt"}
+targets:
+  dev: {default: true}
+"""
+LOAD = """\
+import pathlib, sys
+print("load v1 read", pathlib.Path(sys.argv[1]).read_text().strip())
+"""
+
+
+def _project(folder: Path) -> Path:
+    (folder / "src").mkdir(parents=True)
+    (folder / "data").mkdir()
+    (folder / "notes").mkdir()
+    (folder / "databricks.yml").write_text(BUNDLE)
+    (folder / "src" / "load.py").write_text(LOAD)
+    (folder / "data" / "input.txt").write_text("apples\npears\n")
+    (folder / "notes" / "todo.md").write_text("excluded by sync.exclude\n")
+    (folder / ".gitignore").write_text("local.env\n__pycache__/\n")
+    (folder / "local.env").write_text("TOKEN=ignored by git\n")
+    return folder
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def test_a_bundle_deployed_to_a_server_runs_the_copy_of_its_files_there(
+        hw: Cli, tmp_path: Path, server: Server) -> None:
+    env = client_env(server, server.token("alice"))
+    project, elsewhere = _project(tmp_path / "project"), tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    deployed = hw("deploy", check=True, extra_env=env, cwd=project)
+    copy = server.workdir / ".headwater" / "workspace" / "Users" / "alice" / ".bundle" / "shop" \
+        / "dev" / "files"
+    copied = _files(copy)
+    # The checkout goes: the job runs from the server's copy alone.
+    shutil.rmtree(project)
+    ran = hw("jobs", "run-now", "load", "--wait", extra_env=env, cwd=elsewhere)
+    listed = hw("runs", "list", check=True, extra_env=env, cwd=elsewhere).stdout
+    run_id = listed.splitlines()[1].split()[0]
+    logs = hw("runs", "logs", run_id, "load", check=True, extra_env=env, cwd=elsewhere)
+    job = json.loads(hw("jobs", "get", "load", check=True, extra_env=env, cwd=elsewhere).stdout)
+
+    assert "Uploaded 4 files to /Workspace/Users/alice/.bundle/shop/dev/files (4 changed, " \
+           "0 deleted)" in deployed.stderr
+    # What Git ignores and what sync.exclude names stay behind.
+    assert copied == [".gitignore", "data/input.txt", "databricks.yml", "src/load.py"]
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert logs.stdout == "load v1 read apples\npears\n"
+    assert (copy / "counted.txt").read_text().strip() == "2"  # the shell task ran in the copy
+    task = job["settings"]["tasks"][0]["spark_python_task"]
+    assert task == {"python_file": str(copy / "src" / "load.py"),
+                    "parameters": [str(copy / "data" / "input.txt")]}
+
+
+def test_a_redeploy_changes_what_changed_deletes_what_went_and_keeps_what_tasks_wrote(
+        hw: Cli, tmp_path: Path, server: Server) -> None:
+    env = client_env(server, server.token("alice"))
+    project = _project(tmp_path / "project")
+    hw("deploy", check=True, extra_env=env, cwd=project)
+    hw("jobs", "run-now", "load", "--wait", check=True, extra_env=env, cwd=project)
+    copy = server.workdir / ".headwater" / "workspace" / "Users" / "alice" / ".bundle" / "shop" \
+        / "dev" / "files"
+    kept = (copy / "src" / "load.py").stat().st_ino
+
+    (project / "data" / "input.txt").write_text("plums\n")
+    (project / "src" / "old.py").write_text("")
+    hw("deploy", check=True, extra_env=env, cwd=project)
+    (project / "src" / "old.py").unlink()
+    again = hw("deploy", check=True, extra_env=env, cwd=project)
+
+    assert "Uploaded 4 files to /Workspace/Users/alice/.bundle/shop/dev/files (0 changed, " \
+           "1 deleted)" in again.stderr
+    assert (copy / "data" / "input.txt").read_text() == "plums\n"
+    assert not (copy / "src" / "old.py").exists()
+    assert (copy / "src" / "load.py").stat().st_ino == kept  # unchanged: not rewritten
+    # A task's output beside the files is not the bundle's: a deploy leaves it.
+    assert (copy / "counted.txt").read_text().strip() == "2"
+
+
+def test_a_user_deploys_to_their_own_folder_or_shared_and_a_bad_root_path_is_located(
+        hw: Cli, tmp_path: Path, server: Server) -> None:
+    env = client_env(server, server.token("alice"))
+    project = _project(tmp_path / "project")
+    bundle = BUNDLE.replace("targets:\n  dev: {default: true}\n", """\
+targets:
+  dev: {default: true}
+  bobs:
+    workspace:
+      root_path: /Workspace/Users/bob/.bundle/${bundle.name}
+  shared:
+    workspace:
+      root_path: /Shared/.bundle/${bundle.name}/${bundle.target}
+  odd:
+    workspace:
+      root_path: /tmp/shop
+""")
+    (project / "databricks.yml").write_text(bundle)
+
+    into_bobs = hw("deploy", "--target", "bobs", extra_env=env, cwd=project)
+    jobs_after = hw("jobs", "list", check=True, extra_env=env, cwd=project)
+    shared = hw("deploy", "--target", "shared", check=True, extra_env=env, cwd=project)
+    odd = hw("deploy", "--target", "odd", extra_env=env, cwd=project)
+
+    assert into_bobs.returncode == 1
+    assert "alice may not write /Workspace/Users/bob/.bundle/shop/files: only under " \
+           "/Workspace/Users/alice/ or /Workspace/Shared/" in into_bobs.stderr
+    assert jobs_after.stdout.strip().splitlines()[1:] == []  # nothing deployed
+    assert "Uploaded 4 files to /Workspace/Shared/.bundle/shop/shared/files" in shared.stderr
+    assert (server.workdir / ".headwater" / "workspace" / "Shared" / ".bundle" / "shop"
+            / "shared" / "files" / "src" / "load.py").exists()
+    assert odd.returncode == 1
+    assert "databricks.yml:" in odd.stderr
+    assert "targets.odd.workspace.root_path: '/tmp/shop' is not a folder of the workspace" \
+        in odd.stderr
+
+
+def test_the_files_copied_are_those_git_would_keep_with_sync_include_exclude_and_named_ones(
+        tmp_path: Path) -> None:
+    from headwater.cli.bundle_upload import synced_files
+    from headwater.core.bundle_sync import BundleSync
+
+    top = tmp_path / "repo"
+    (top / ".git" / "info").mkdir(parents=True)
+    (top / ".git" / "info" / "exclude").write_text("*.swp\n")
+    (top / ".gitignore").write_text("*.log\nbuild/\n")
+    root = top / "bundle"
+    for name in ("a.py", "a.py.swp", "run.log", "keep.log", "build/x.py", "dist/app-1.whl",
+                 "sub/.gitignore", "sub/b.py", "sub/c.tmp", "gen/out.csv", "docs/x.md",
+                 ".databricks/state.json", ".headwater/headwater.db"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(name)
+    (root / "sub" / ".gitignore").write_text("*.tmp\n!keep.log\n")
+    (root / ".gitignore").write_text("dist/\ngen/\n!keep.log\n")
+    sync = BundleSync(str(root), (str(root),), include=("gen/",), exclude=("docs/",),
+                      referenced=(f"{root}/dist/*.whl", f"{root}/a.py"))
+
+    chosen = synced_files(sync)
+
+    assert sorted(chosen) == [".gitignore", "a.py", "dist/app-1.whl", "gen/out.csv",
+                              "keep.log", "sub/.gitignore", "sub/b.py"]
+
+
+def test_destroy_through_a_server_deletes_the_bundle_s_folder_with_its_jobs(
+        hw: Cli, tmp_path: Path, server: Server) -> None:
+    env = client_env(server, server.token("alice"))
+    project = _project(tmp_path / "project")
+    hw("deploy", check=True, extra_env=env, cwd=project)
+    root = server.workdir / ".headwater" / "workspace" / "Users" / "alice" / ".bundle" / "shop" \
+        / "dev"
+
+    destroyed = hw("bundle", "destroy", "--auto-approve", check=True, extra_env=env,
+                   cwd=project)
+    again = hw("deploy", check=True, extra_env=env, cwd=project)
+
+    assert destroyed.stdout.splitlines() == [
+        "The following jobs of bundle shop (target dev) will be deleted:",
+        "  load: 1  (job 'load')",
+        "The folder /Workspace/Users/alice/.bundle/shop/dev and all in it will be deleted.",
+        "load: 1  (deleted)",
+        "/Workspace/Users/alice/.bundle/shop/dev  (deleted)"]
+    # The next deploy starts afresh: every file is copied again.
+    assert "(4 changed, 0 deleted)" in again.stderr
+    assert (root / "files" / "src" / "load.py").exists()
+
+
+def test_headwater_run_of_a_bundle_through_a_server_copies_its_files_first(
+        hw: Cli, tmp_path: Path, server: Server) -> None:
+    env = client_env(server, server.token("alice"))
+    project = _project(tmp_path / "project")
+
+    ran = hw("run", "databricks.yml", extra_env=env, cwd=project)
+
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "Uploaded 4 files to /Workspace/Users/alice/.bundle/shop/dev/files" in ran.stderr
+    assert "ended SUCCESS" in ran.stdout
+    copy = server.workdir / ".headwater" / "workspace" / "Users" / "alice" / ".bundle" / "shop" \
+        / "dev" / "files"
+    assert (copy / "counted.txt").read_text().strip() == "2"

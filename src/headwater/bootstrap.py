@@ -91,6 +91,7 @@ class App:
                                          warehouse_commits=sql_warehouses.commit_logs(
                                              Path.cwd()),
                                          dbfs_dir=settings.dbfs_dir.absolute(),
+                                         workspace_dir=settings.workspace_dir.absolute(),
                                          retention=config.retention.policy(),
                                          usual_durations=config.duration_warnings.policy())
         readers = None if every_secret_scope else SecretReaders(

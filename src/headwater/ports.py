@@ -194,6 +194,7 @@ class TaskContext:
     variables: Mapping[str, str] = field(default_factory=dict)
     # For a task that reads its code from Git: the run's checkout, where its code paths start.
     code_dir: Path | None = None
+    workspace_dir: Path | None = None  # the folder standing for `/Workspace`, if any
 
     @property
     def code_root(self) -> Path:

@@ -87,3 +87,20 @@ def test_on_this_machine_or_for_a_plain_job_file_the_paths_stay_where_the_files_
     assert plain_python is not None
     assert plain_python.python_file == f"{plain.parent.as_posix()}/a.py"
     assert server.sync is not None and server.sync.deployed is None
+
+
+def test_a_workspace_path_names_the_workspace_folder_s_file_and_nothing_else_does() -> None:
+    from headwater.core.job_paths import in_workspace_folder, workspace_file
+
+    assert workspace_file("/Workspace/Users/ana/etl/load.py", "/srv/ws") == \
+        "/srv/ws/Users/ana/etl/load.py"
+    assert workspace_file("/Workspace/a/./b/../c", "/srv/ws") == "/srv/ws/a/c"
+    # `..` out of the workspace, a relative or another absolute path: taken as written
+    for written in ("/Workspace/../etc/passwd", "etl/load.py", "/opt/load.py"):
+        assert workspace_file(written, "/srv/ws") == written
+    environment = {"client": "1", "dependencies": [
+        "-r /Workspace/Shared/requirements.txt", "/Workspace/Shared/dist/app-1-py3-none-any.whl",
+        "pandas==2.2.2", "./local.whl"]}
+    assert in_workspace_folder(environment, "/srv/ws") == {"client": "1", "dependencies": [
+        "-r /srv/ws/Shared/requirements.txt", "/srv/ws/Shared/dist/app-1-py3-none-any.whl",
+        "pandas==2.2.2", "./local.whl"]}

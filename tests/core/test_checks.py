@@ -281,7 +281,12 @@ def test_suggest() -> None:
     assert suggest("zzz", ["load"]) == ""
 
 
-@pytest.mark.parametrize("path", ["dbfs:/scripts/x.py", "/Workspace/Users/me/x", "s3://b/x.py"])
+def test_a_workspace_code_path_is_accepted_it_names_the_workspace_folder_s_file() -> None:
+    assert findings({"task_key": "t", "notebook_task": {"notebook_path": "/Workspace/Users/me/x"},
+                     "libraries": [{"whl": "/Workspace/Shared/libs/x-1-py3-none-any.whl"}]}) == []
+
+
+@pytest.mark.parametrize("path", ["dbfs:/scripts/x.py", "/Repos/me/x", "s3://b/x.py"])
 def test_a_workspace_or_cloud_code_path_is_refused_with_how_to_fix(path: str) -> None:
     found = findings({"task_key": "t", "spark_python_task": {"python_file": path}})
     assert found == [("tasks[0].spark_python_task.python_file",

@@ -19,6 +19,7 @@ from headwater.core.checks_triggers import check_trigger
 from headwater.core.git_source import reads_git
 from headwater.core.graph import find_cycle
 from headwater.core.job_paths import (
+    CODE_REFUSED_PREFIXES,
     WORKSPACE_PREFIXES,
     leaves_its_folder,
     workspace_path_message,
@@ -279,7 +280,7 @@ def _code_paths(settings: JobSettings) -> Iterator[Finding]:
                         f"{value!r} is read from the job's Git repository (git_source), where "
                         "paths start at the repository's root: write it relative, without "
                         "'..', or set source: WORKSPACE to read a local file")
-            elif value.startswith(WORKSPACE_PREFIXES):
+            elif value.startswith(CODE_REFUSED_PREFIXES):
                 yield f"{path}.{field}", workspace_path_message(value, "runs files")
             elif leaves_its_folder(value):
                 yield f"{path}.{field}", (

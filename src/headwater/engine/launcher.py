@@ -19,6 +19,7 @@ from headwater.core.compute import cluster_for
 from headwater.core.events import Event, TaskFailed, TaskStarted
 from headwater.core.git_source import reads_git
 from headwater.core.inline import inline_events
+from headwater.core.job_paths import in_workspace_folder
 from headwater.core.plan import PlannedTask
 from headwater.core.refs import ReferenceError
 from headwater.core.refs_facts import SqlOutputs
@@ -45,8 +46,10 @@ class Launcher:
     def __init__(self, runners: Mapping[str, Runner], logs_dir: Path, record: RunRecord,
                  settings: JobSettings, checkouts: Checkouts,
                  sql_outputs: SqlOutputs | None = None,
-                 secret_readers: SecretReaders | None = None) -> None:
+                 secret_readers: SecretReaders | None = None,
+                 workspace_dir: Path | None = None) -> None:
         self.runners, self.logs_dir, self.record = runners, logs_dir, record
+        self.workspace_dir = workspace_dir  # where `/Workspace/...` paths point
         self.settings, self.checkouts, self.sql_outputs = settings, checkouts, sql_outputs
         self.secret_readers = secret_readers  # None: its attempts read every scope
         self.secret_env: dict[str, str] | None = None  # what they may read: found once a run
@@ -136,8 +139,12 @@ class Launcher:
 
     def environment_of(self, spec: Task) -> Mapping[str, object] | None:
         """The spec of the environment the task runs in: the job environment it names with
-        `environment_key`, with its `libraries` installed too (`core/spec_libraries.py`)."""
-        return with_libraries(self._named_environment(spec), spec.libraries)
+        `environment_key`, with its `libraries` installed too (`core/spec_libraries.py`); a
+        `/Workspace/...` dependency is the workspace folder's file."""
+        environment = with_libraries(self._named_environment(spec), spec.libraries)
+        if environment is None or self.workspace_dir is None:
+            return environment
+        return in_workspace_folder(environment, str(self.workspace_dir))
 
     def _named_environment(self, spec: Task) -> Mapping[str, object] | None:
         """The `spec` of the job environment the task names with `environment_key`."""
@@ -213,7 +220,7 @@ class Launcher:
                 log_path=directory / OUTPUT_LOG, parameters=parameters, attempt_dir=directory,
                 environment=self.environment_of(spec),
                 variables=self.variables_of(spec, cluster.new_cluster if cluster else {}),
-                code_dir=self.code_dir(state, run),
+                code_dir=self.code_dir(state, run), workspace_dir=self.workspace_dir,
             )
             launch = runner.launch_spec(spec, context)
             files = {CONTEXT: json.dumps(self.context_file(state, ids, run, spec, parameters))}

@@ -81,6 +81,7 @@ class Host(Protocol):
     runners: Mapping[str, Runner]
     clock: Clock
     logs_dir: Path
+    workspace_dir: Path  # the folder standing for `/Workspace`
     actor: str
     kill_grace_seconds: float
     write_starts_within: float  # seconds a task's start may wait for the run's next write
@@ -121,7 +122,8 @@ class RunDriver:
                                   self.host.actor, record.trigger, record.parameters,
                                   self.host.usual_limits(record.job.job_id))
         self.launcher = Launcher(self.host.runners, self.host.logs_dir, record, self.settings,
-                                 self.host.checkouts, self.sql_output, self.host.secret_readers)
+                                 self.host.checkouts, self.sql_output, self.host.secret_readers,
+                                 self.host.workspace_dir)
         self.sql_outputs: dict[int, Mapping[str, Any]] = {}  # by seq: an ended attempt's stays
         self.uses_clusters = uses_clusters(self.settings, record.state.plan)
 

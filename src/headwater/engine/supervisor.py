@@ -80,6 +80,10 @@ class EngineSettings:
     # The folder tasks see as DBFS and the volumes, where `/Volumes/...` and `dbfs:/...`
     # file-arrival URLs are watched (None: `dbfs` beside `logs_dir`, in the home).
     dbfs_dir: Path | None = None
+    # The folder standing for `/Workspace`, where a task's `/Workspace/...` paths point: the
+    # server's copies of deployed bundles and the Workspace API's files (None: `workspace`
+    # beside `logs_dir`, in the home).
+    workspace_dir: Path | None = None
     # Prune runs that ended before the retention cutoff, and their folders (at start, then
     # periodically: see `engine/retention.py`); None prunes nothing.
     retention: RetentionPolicy | None = None
@@ -104,6 +108,7 @@ class Supervisor:
         self.only = None if only is None else frozenset(only)
         self.is_dead = is_dead
         self.logs_dir, self.actor = settings.logs_dir, settings.actor
+        self.workspace_dir = settings.workspace_dir or settings.logs_dir.parent / "workspace"
         self.kill_grace_seconds = settings.kill_grace_seconds
         self.write_starts_within = settings.write_starts_within
         self.next_requests = 0.0  # monotonic instant of the next look for requests

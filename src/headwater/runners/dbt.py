@@ -52,7 +52,8 @@ class DbtRunner(WarehouseRunner):
         if settings is None:
             raise InvalidRequest(f"task {task.task_key!r} has no dbt_task")
         project = resolve_in_workdir(settings.project_directory or ".", context.code_root,
-                                     task.task_key, "project_directory", directory=True)
+                                     task.task_key, "project_directory", directory=True,
+                                     workspace=context.workspace_dir)
         if not (project / "dbt_project.yml").is_file():
             raise InvalidRequest(f"task {task.task_key!r}: project_directory "
                                  f"{os.fspath(project)!r} has no dbt_project.yml; name the "

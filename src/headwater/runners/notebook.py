@@ -46,7 +46,8 @@ class NotebookRunner(WarehouseRunner):
         if settings is None:
             raise InvalidRequest(f"task {task.task_key!r} has no notebook_task")
         path = resolve_in_workdir(settings.notebook_path, context.code_root, task.task_key,
-                                  "notebook_path", NOTEBOOK_SUFFIXES)
+                                  "notebook_path", NOTEBOOK_SUFFIXES,
+                                  workspace=context.workspace_dir)
         env = attempt_environment(context)
         env.update(self._warehouses.environment(settings.warehouse_id, context.workdir))
         env[JOB_DIR_VARIABLE] = os.path.abspath(context.code_root)

@@ -1,9 +1,11 @@
 """Where a path written in a job's settings points: resolved against the job's directory.
 
 A relative path must stay inside the directory (`../` that leaves it is refused), an absolute
-path is taken as written. The check is on the path as written, not through symbolic links: the
-job author owns the directory and may link into it. The rule is the task side's
-(`headwater.runtime.written_paths`), which `dbutils.notebook.run` follows too.
+path is taken as written, and a `/Workspace/...` path names the file in the folder standing for
+the workspace (a deployed bundle's copy, or what the Workspace API imported). The check is on
+the path as written, not through symbolic links: the job author owns the directory and may
+link into it. The rule is the task side's (`headwater.runtime.written_paths`), which
+`dbutils.notebook.run` follows too.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from headwater.core.job_paths import workspace_file
 from headwater.errors import InvalidRequest
 from headwater.runtime.written_paths import candidates, leaves
 
@@ -19,7 +22,8 @@ __all__ = ["resolve_in_workdir"]
 
 
 def resolve_in_workdir(written: str, workdir: Path, task_key: str, field: str,
-                       suffixes: Sequence[str] = (), directory: bool = False) -> Path:
+                       suffixes: Sequence[str] = (), directory: bool = False,
+                       workspace: Path | None = None) -> Path:
     """The absolute path of an existing file (or, with `directory`, folder) named in a task's
     settings.
 
@@ -31,13 +35,15 @@ def resolve_in_workdir(written: str, workdir: Path, task_key: str, field: str,
         suffixes: suffixes tried, in order, when `written` itself is not a file
             (a Databricks notebook path leaves out `.py`).
         directory: look for a folder (a dbt project) instead of a file.
+        workspace: the folder standing for `/Workspace`, if there is one.
 
     Raises:
         InvalidRequest: when a relative path leaves `workdir`, or no such file or folder
             exists.
     """
     base = Path(os.path.abspath(workdir))
-    tried = candidates(written, base, suffixes)
+    placed = workspace_file(written, os.fspath(workspace)) if workspace is not None else written
+    tried = candidates(placed, base, suffixes)
     if leaves(written, tried[0], base):
         raise InvalidRequest(
             f"task {task_key!r}: {field} {written!r} leaves the job directory "
@@ -47,4 +53,8 @@ def resolve_in_workdir(written: str, workdir: Path, task_key: str, field: str,
         if candidate.is_dir() if directory else candidate.is_file():
             return candidate
     looked = " or ".join(repr(os.fspath(c)) for c in tried)
-    raise InvalidRequest(f"task {task_key!r}: {field} {written!r} not found (looked for {looked})")
+    hint = ("; put it there (on a server: `databricks workspace import`, the SDK's "
+            "w.workspace.upload, or a bundle deploy), or write a path relative to the job "
+            "file") if placed != written else ""
+    raise InvalidRequest(f"task {task_key!r}: {field} {written!r} not found (looked for "
+                         f"{looked}){hint}")

@@ -25,13 +25,16 @@ from headwater.runners.paths import resolve_in_workdir
 __all__ = ["ScriptRunner", "resolve_script"]
 
 
-def resolve_script(python_file: str, workdir: Path, task_key: str) -> Path:
-    """The absolute path of the script to run.
+def resolve_script(python_file: str, workdir: Path, task_key: str,
+                   workspace: Path | None = None) -> Path:
+    """The absolute path of the script to run (`workspace`: the folder standing for
+    `/Workspace`, if any).
 
     Raises:
         InvalidRequest: when a relative path leaves `workdir`, or the file does not exist.
     """
-    return resolve_in_workdir(python_file, workdir, task_key, "python_file")
+    return resolve_in_workdir(python_file, workdir, task_key, "python_file",
+                              workspace=workspace)
 
 
 class ScriptRunner(PythonRunner):
@@ -48,7 +51,8 @@ class ScriptRunner(PythonRunner):
         settings = task.spark_python_task
         if settings is None:
             raise InvalidRequest(f"task {task.task_key!r} has no spark_python_task")
-        script = resolve_script(settings.python_file, context.code_root, task.task_key)
+        script = resolve_script(settings.python_file, context.code_root, task.task_key,
+                                context.workspace_dir)
         return LaunchSpec(
             argv=self._environments.wrap(
                 [self._python, "-u", os.fspath(script), *settings.parameters], task, context),

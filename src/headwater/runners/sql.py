@@ -156,7 +156,7 @@ class SqlRunner(WarehouseRunner):
             raise InvalidRequest(f"task {task.task_key!r} has no sql_task")
         if settings.file is not None:
             path = resolve_in_workdir(settings.file.path, context.code_root, task.task_key,
-                                      "file.path")
+                                      "file.path", workspace=context.workspace_dir)
             source = ["--file", os.fspath(path)]
         elif settings.query is not None and settings.query.query_text is not None:
             source = ["--query", settings.query.query_text]

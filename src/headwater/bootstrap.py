@@ -31,6 +31,7 @@ from headwater.runners import runners_by_type
 from headwater.runners.sql import Warehouse, Warehouses
 from headwater.runtime.dbfs import DBFS_VARIABLE
 from headwater.runtime.secret_store import SECRETS_VARIABLE, SecretStore, with_secret_references
+from headwater.runtime.written_paths import WORKSPACE_VARIABLE
 from headwater.service import Service
 from headwater.store import SqlStore, open_store
 from headwater.store.stalled_sessions import StallWatch
@@ -67,11 +68,13 @@ class App:
         """
         settings, config = self.settings, self.config
         # Every attempt, here or on a Dask worker, starts from this defined environment, and
-        # is told where this machine's secret scopes and DBFS are (`dbutils.secrets`, `.fs`).
+        # is told where this machine's secret scopes, DBFS and workspace are (`dbutils.secrets`,
+        # `.fs`, `dbutils.notebook.run` of a `/Workspace/...` path).
         task_env = {**task_environment(os.environ, config.task_environment.inherit,
                                        config.secret_variables()),
                     SECRETS_VARIABLE: str(settings.secrets_dir.absolute()),
-                    DBFS_VARIABLE: str(settings.dbfs_dir.absolute())}
+                    DBFS_VARIABLE: str(settings.dbfs_dir.absolute()),
+                    WORKSPACE_VARIABLE: str(settings.workspace_dir.absolute())}
         local = LocalExecutor(task_env=task_env, launch=settings.launch,
                               preload=settings.fork_preload)
         executor = RoutingExecutor(local, lambda: dask_executor(settings, config, task_env),

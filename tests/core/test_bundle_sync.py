@@ -90,7 +90,7 @@ def test_on_this_machine_or_for_a_plain_job_file_the_paths_stay_where_the_files_
 
 
 def test_a_workspace_path_names_the_workspace_folder_s_file_and_nothing_else_does() -> None:
-    from headwater.core.job_paths import in_workspace_folder, workspace_file
+    from headwater.runtime.written_paths import in_workspace_folder, workspace_file
 
     assert workspace_file("/Workspace/Users/ana/etl/load.py", "/srv/ws") == \
         "/srv/ws/Users/ana/etl/load.py"

@@ -40,6 +40,16 @@ def test_an_absolute_path_is_taken_as_written(job: Path) -> None:
     assert find_notebook(str(job / "top"), environ) == job / "top.sql"
 
 
+def test_a_workspace_path_names_the_notebook_in_the_workspace_folder(
+        job: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    workspace = tmp_path_factory.mktemp("workspace")
+    (workspace / "Shared").mkdir()
+    (workspace / "Shared" / "child.py").write_text("# Databricks notebook source\n")
+    environ = {"HEADWATER_NOTEBOOK_DIR": str(job / "etl"), "HEADWATER_JOB_DIR": str(job),
+               "HEADWATER_WORKSPACE_DIR": str(workspace)}
+    assert find_notebook("/Workspace/Shared/child", environ) == workspace / "Shared" / "child.py"
+
+
 def test_a_relative_path_may_not_leave_the_job_directory(job: Path) -> None:
     environ = {"HEADWATER_NOTEBOOK_DIR": str(job / "etl"), "HEADWATER_JOB_DIR": str(job / "etl")}
     with pytest.raises(ValueError, match=r"'\.\./top'\): .* is outside the job directory"):

@@ -5,17 +5,15 @@ relative path that climbs out of the job file's folder, names nothing it can ope
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
 
-__all__ = ["CODE_REFUSED_PREFIXES", "WORKSPACE_PREFIXES", "in_workspace_folder",
-           "leaves_its_folder", "workspace_file", "workspace_path_message"]
+__all__ = ["CODE_REFUSED_PREFIXES", "WORKSPACE_PREFIXES", "leaves_its_folder",
+           "workspace_path_message"]
 
 # Where Databricks keeps code and files.
 WORKSPACE_PREFIXES = ("dbfs:", "/Workspace/", "/Volumes/", "/Repos/", "s3://", "s3a://",
                       "abfss://", "gs://", "wasbs://")
 # Where a task's code cannot be: `/Workspace/...` can, in the folder standing for it.
 CODE_REFUSED_PREFIXES = tuple(prefix for prefix in WORKSPACE_PREFIXES if prefix != "/Workspace/")
-_WORKSPACE = "/Workspace/"
 
 
 def leaves_its_folder(value: str) -> bool:
@@ -32,28 +30,3 @@ def workspace_path_message(value: str, does: str) -> str:
     return (f"{value!r} is a Databricks workspace or cloud path; headwater {does} from the "
             "job's directory: copy the file next to the job file and give a relative path")
 
-
-def workspace_file(written: str, workspace_dir: str) -> str:
-    """Where `written` is on this machine: a `/Workspace/...` path in `workspace_dir` (the folder
-    standing for `/Workspace`), any other path as written."""
-    normal = posixpath.normpath(written) if written.startswith(_WORKSPACE) else ""
-    if not normal.startswith(_WORKSPACE):
-        return written  # not in the workspace, or `..` out of it: an absolute path as written
-    return posixpath.join(workspace_dir, normal[len(_WORKSPACE):])
-
-
-def in_workspace_folder(environment: Mapping[str, object], workspace_dir: str
-                        ) -> Mapping[str, object]:
-    """An environment spec whose `/Workspace/...` dependencies (a wheel, `-r` a requirements
-    file) name the files in `workspace_dir`."""
-    listed = environment.get("dependencies")
-    if not isinstance(listed, list):
-        return environment
-    placed: list[object] = []
-    for line in listed:
-        if isinstance(line, str):
-            prefix = "-r " if line.startswith("-r ") else ""
-            line = prefix + workspace_file(line.removeprefix(prefix).strip() if prefix else line,
-                                           workspace_dir)
-        placed.append(line)
-    return {**environment, "dependencies": placed}

@@ -19,7 +19,6 @@ from headwater.core.compute import cluster_for
 from headwater.core.events import Event, TaskFailed, TaskStarted
 from headwater.core.git_source import reads_git
 from headwater.core.inline import inline_events
-from headwater.core.job_paths import in_workspace_folder
 from headwater.core.plan import PlannedTask
 from headwater.core.refs import ReferenceError
 from headwater.core.refs_facts import SqlOutputs
@@ -38,6 +37,7 @@ from headwater.engine.resolution import job_parameters, ref_context, resolve_tas
 from headwater.engine.secret_readers import SecretReaders
 from headwater.errors import HeadwaterError, InvalidRequest, StoreError
 from headwater.ports import AttemptKey, Executor, Runner, RunRecord, TaskContext
+from headwater.runtime.written_paths import in_workspace_folder
 
 
 class Launcher:

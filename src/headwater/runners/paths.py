@@ -14,9 +14,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from headwater.core.job_paths import workspace_file
 from headwater.errors import InvalidRequest
-from headwater.runtime.written_paths import candidates, leaves
+from headwater.runtime.written_paths import candidates, leaves, workspace_file
 
 __all__ = ["resolve_in_workdir"]
 

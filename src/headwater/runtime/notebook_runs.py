@@ -40,7 +40,13 @@ from typing import IO
 
 from headwater.runtime import channel
 from headwater.runtime.process_groups import kill_tree
-from headwater.runtime.written_paths import NOTEBOOK_SUFFIXES, candidates, leaves
+from headwater.runtime.written_paths import (
+    NOTEBOOK_SUFFIXES,
+    WORKSPACE_VARIABLE,
+    candidates,
+    leaves,
+    workspace_file,
+)
 
 __all__ = ["NOTEBOOK_DIR_VARIABLE", "RUNS_FOLDER", "NotebookRunFailed", "NotebookRunTimedOut",
            "find_notebook", "run_notebook"]
@@ -72,7 +78,8 @@ class NotebookRunTimedOut(NotebookRunFailed):
 
 def find_notebook(written: str, environ: Mapping[str, str] | None = None) -> Path:
     """The notebook `written` names: relative to the calling notebook's folder, inside the
-    job's directory, its suffix optional (see `headwater.runtime.written_paths`).
+    job's directory, or a `/Workspace/...` path; its suffix optional (see
+    `headwater.runtime.written_paths`).
 
     Raises:
         ValueError: when a relative path leaves the job's directory.
@@ -80,7 +87,9 @@ def find_notebook(written: str, environ: Mapping[str, str] | None = None) -> Pat
     """
     environ = os.environ if environ is None else environ
     start = Path(environ.get(NOTEBOOK_DIR_VARIABLE) or os.getcwd())
-    tried = candidates(written, start, NOTEBOOK_SUFFIXES)
+    workspace = environ.get(WORKSPACE_VARIABLE)
+    tried = candidates(workspace_file(written, workspace) if workspace else written, start,
+                       NOTEBOOK_SUFFIXES)
     job_dir = environ.get(JOB_DIR_VARIABLE)
     if job_dir and leaves(written, tried[0], Path(job_dir)):
         raise ValueError(f"dbutils.notebook.run({written!r}): {os.fspath(tried[0])!r} is "

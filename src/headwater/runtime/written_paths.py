@@ -2,7 +2,8 @@
 task's `notebook_path` or `python_file` (`headwater.runners.paths`), and for the task, which
 resolves the notebook that `dbutils.notebook.run` names (`headwater.runtime.notebook_runs`).
 
-The path is taken lexically (`a/../b` is `b`), from a folder unless it is absolute. A relative
+The path is taken lexically (`a/../b` is `b`), from a folder unless it is absolute; a
+`/Workspace/...` path names the file in the folder standing for the workspace. A relative
 path must stay inside the job's directory; the check is on the path as written, not through
 symbolic links: the job author owns the directory and may link into it. As in a Databricks
 workspace, a notebook's path may leave out its suffix: `etl/ingest` finds `etl/ingest.py`,
@@ -14,12 +15,17 @@ Standard library only: the task side imports it.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import posixpath
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["NOTEBOOK_SUFFIXES", "candidates", "leaves"]
+__all__ = ["NOTEBOOK_SUFFIXES", "WORKSPACE_VARIABLE", "candidates", "in_workspace_folder",
+           "leaves", "workspace_file"]
 
 NOTEBOOK_SUFFIXES = (".py", ".sql", ".ipynb")  # tried in this order after the path as written
+# The folder standing for `/Workspace` (`.headwater/workspace`), in every attempt's environment.
+WORKSPACE_VARIABLE = "HEADWATER_WORKSPACE_DIR"
+_WORKSPACE = "/Workspace/"
 
 
 def candidates(written: str, start: Path, suffixes: Sequence[str] = ()) -> list[Path]:
@@ -33,3 +39,29 @@ def leaves(written: str, path: Path, directory: Path) -> bool:
     """Whether `path`, what the relative `written` names, is outside `directory` (an absolute
     `written` is taken as written: never refused)."""
     return not Path(written).is_absolute() and not path.is_relative_to(os.path.abspath(directory))
+
+
+def workspace_file(written: str, workspace_dir: str) -> str:
+    """Where `written` is on this machine: a `/Workspace/...` path in `workspace_dir` (the folder
+    standing for `/Workspace`), any other path as written."""
+    normal = posixpath.normpath(written) if written.startswith(_WORKSPACE) else ""
+    if not normal.startswith(_WORKSPACE):
+        return written  # not in the workspace, or `..` out of it: an absolute path as written
+    return posixpath.join(workspace_dir, normal[len(_WORKSPACE):])
+
+
+def in_workspace_folder(environment: Mapping[str, object], workspace_dir: str
+                        ) -> Mapping[str, object]:
+    """An environment spec whose `/Workspace/...` dependencies (a wheel, `-r` a requirements
+    file) name the files in `workspace_dir`."""
+    listed = environment.get("dependencies")
+    if not isinstance(listed, list):
+        return environment
+    placed: list[object] = []
+    for line in listed:
+        if isinstance(line, str):
+            prefix = "-r " if line.startswith("-r ") else ""
+            line = prefix + workspace_file(line.removeprefix(prefix).strip() if prefix else line,
+                                           workspace_dir)
+        placed.append(line)
+    return {**environment, "dependencies": placed}

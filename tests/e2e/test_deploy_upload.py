@@ -210,3 +210,24 @@ def test_headwater_run_of_a_bundle_through_a_server_copies_its_files_first(
     copy = server.workdir / ".headwater" / "workspace" / "Users" / "alice" / ".bundle" / "shop" \
         / "dev" / "files"
     assert (copy / "counted.txt").read_text().strip() == "2"
+
+
+def test_jobs_create_and_reset_of_a_bundle_through_a_server_copy_its_files_too(
+        hw: Cli, tmp_path: Path, server: Server) -> None:
+    env = client_env(server, server.token("alice"))
+    project = _project(tmp_path / "project")
+
+    created = hw("jobs", "create", "databricks.yml", check=True, extra_env=env, cwd=project)
+    (project / "src" / "load.py").write_text(LOAD.replace("v1", "v2"))
+    reset = hw("jobs", "reset", "databricks.yml", check=True, extra_env=env, cwd=project)
+    shutil.rmtree(project)
+    ran = hw("jobs", "run-now", "load", "--wait", extra_env=env, cwd=tmp_path)
+    run_id = hw("runs", "list", check=True, extra_env=env, cwd=tmp_path).stdout.splitlines()[1] \
+        .split()[0]
+    logs = hw("runs", "logs", run_id, "load", check=True, extra_env=env, cwd=tmp_path)
+
+    assert "Uploaded 4 files to /Workspace/Users/alice/.bundle/shop/dev/files (4 changed" \
+        in created.stderr
+    assert "(1 changed, 0 deleted)" in reset.stderr
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert logs.stdout == "load v2 read apples\npears\n"

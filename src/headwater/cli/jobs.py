@@ -38,6 +38,7 @@ from headwater.cli.run_options import only_option, task_parameter_options, task_
 from headwater.errors import InvalidRequest, NotFound
 
 if TYPE_CHECKING:
+    from headwater.cli.connect import LocalConnection, RemoteConnection
     from headwater.core.load import LoadedJob
 
 # A job named on the command line: its id, or its name (`job_id_of`).
@@ -78,6 +79,22 @@ def load_jobs(file: Path, target: str | None, var_pairs: Sequence[str],
     from headwater.cli.bundle_facts import load_bundle_jobs
 
     loaded = load_bundle_jobs([file], target, var_pairs, settings_for(None).user, build=build)
+    return _chosen(file, loaded, job_name)
+
+
+def deployable_jobs(where: LocalConnection | RemoteConnection, file: Path, target: str | None,
+                    var_pairs: Sequence[str], job_name: str | None) -> list[LoadedJob]:
+    """The jobs of a file (or the one named) as they deploy `where`: to a server, a bundle's
+    files are copied there first and its jobs name the copies (`cli/bundle_upload.py`)."""
+    from headwater.cli.bundle_upload import load_for_deploy, upload
+
+    loaded = load_for_deploy(where, [file], target, var_pairs, settings_for(None).user, None,
+                             build=False)
+    _chosen(file, loaded.jobs, job_name)  # a wrong --job stops before the upload
+    return _chosen(file, upload(where, loaded).jobs, job_name)
+
+
+def _chosen(file: Path, loaded: list[LoadedJob], job_name: str | None) -> list[LoadedJob]:
     if not loaded:
         raise click.UsageError(f"{file} defines no jobs under resources.jobs")
     chosen = select_jobs(loaded, job_name)
@@ -102,7 +119,7 @@ def jobs_create(file: Path, job_name: str | None, target: str | None,
     from headwater.service.deploy import DeployMode
 
     with connect(db, host, profile) as where:
-        for job in load_jobs(file, target, var_pairs, job_name):
+        for job in deployable_jobs(where, file, target, var_pairs, job_name):
             record, _ = where.service.deploy(job.settings, str(job.source),
                                              job.deployment_key, DeployMode.CREATE)
             click.echo(f"created job {record.job_id} ({record.name!r})", err=True)
@@ -125,12 +142,11 @@ def jobs_reset(file: Path, job_name: str | None, job_id: int | None, target: str
     """Replace the settings of jobs with a file's (a new version of each); print their ids."""
     from headwater.service.deploy import DeployMode
 
-    loaded = load_jobs(file, target, var_pairs, job_name)
-    if job_id is not None and len(loaded) != 1:
-        raise click.UsageError(f"{file} defines {len(loaded)} jobs; pick one with --job to "
+    if job_id is not None and len(found := load_jobs(file, target, var_pairs, job_name)) != 1:
+        raise click.UsageError(f"{file} defines {len(found)} jobs; pick one with --job to "
                                f"reset job {job_id}")
     with connect(db, host, profile) as where:
-        for job in loaded:
+        for job in deployable_jobs(where, file, target, var_pairs, job_name):
             if job_id is not None:
                 record = where.service.reset_job(job_id, job.settings, str(job.source))
             else:

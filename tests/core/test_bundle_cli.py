@@ -601,7 +601,57 @@ def test_declared_secret_scopes_are_named_for_the_run_with_a_warning(tmp_path: P
     assert prod.secret_scopes == ("prod-creds", "plain")
     assert prod.jobs[0].settings.parameters[0].default == "prod-creds"
     [warning] = [str(w) for w in loaded.warnings]
-    assert warning.endswith("secret_scopes (2: creds, plain) are made on this machine when the "
-                            "bundle runs or deploys, without their permissions (every job may "
-                            "read every scope) or backend; put their secrets with `headwater "
-                            "secrets put-secret SCOPE KEY`")
+    assert warning.endswith("secret_scopes (2: creds, plain) are made where the bundle runs "
+                            "or deploys, their permissions put as the scopes' ACLs (a scope "
+                            "without any is open to every job), without their backend; put "
+                            "their secrets with `headwater secrets put-secret SCOPE KEY`")
+
+
+def test_secret_scope_permissions_become_acl_entries_and_a_bad_one_is_located(
+        tmp_path: Path) -> None:
+    root = write(tmp_path, "databricks.yml", """
+        bundle: {name: b}
+        resources:
+          secret_scopes:
+            creds:
+              name: "${var.team}-creds"
+              permissions:
+                - {level: READ, group_name: users}
+                - {level: MANAGE, user_name: "${workspace.current_user.userName}"}
+          jobs:
+            j:
+              tasks:
+                - task_key: t
+                  shell_command_task: {command: "true"}
+        variables:
+          team: {default: data}
+        targets:
+          dev: {default: true}
+          prod:
+            resources:
+              secret_scopes:
+                creds:
+                  permissions:
+                    - {level: WRITE, service_principal_name: deployer}
+          odd:
+            resources:
+              secret_scopes:
+                creds:
+                  permissions:
+                    - {level: OWNER, user_name: ana}
+                    - {level: READ, user_name: ana, group_name: users}
+        """)
+
+    dev = load(root, context=BundleContext(user="ana@example.com"))
+    prod = load(root, target="prod", context=BundleContext(user="ana@example.com"))
+    found = problems(root, "odd")
+
+    assert [(g.scope, g.principal, g.permission) for g in dev.scope_grants] == [
+        ("data-creds", "users", "READ"), ("data-creds", "ana@example.com", "MANAGE")]
+    assert [(g.principal, g.permission) for g in prod.scope_grants][-1] == ("deployer", "WRITE")
+    assert [str(p).removeprefix(f"{tmp_path}/") for p in found] == [
+        "databricks.yml:29:23: targets.odd.resources.secret_scopes.creds.permissions[0]"
+        ".level: 'OWNER' is not a secret scope permission: give READ, WRITE or MANAGE",
+        "databricks.yml:30:15: targets.odd.resources.secret_scopes.creds.permissions[1]: "
+        "a permission names exactly one of user_name, group_name, service_principal_name "
+        "(2 given)"]

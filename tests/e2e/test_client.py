@@ -165,3 +165,24 @@ def test_a_bundle_s_secret_scopes_are_made_on_the_server_by_its_deployer_who_man
     assert [scope["name"] for scope in scopes["scopes"]] == ["team-creds"]
     acls = server.call("GET", "/api/2.0/secrets/acls/list?scope=team-creds", token=admin).body
     assert acls["items"] == [{"principal": "bob", "permission": "MANAGE"}]
+
+
+def test_a_bundle_s_secret_scope_permissions_become_its_acl_on_the_server(
+        hw: Cli, tmp_path: Path, server: Server) -> None:
+    (tmp_path / "databricks.yml").write_text(SCOPED.replace(
+        "creds: {name: team-creds}", """creds:
+      name: team-creds
+      permissions:
+        - {level: READ, group_name: users}
+        - {level: WRITE, user_name: carol}"""))
+    admin, bob, carol = (server.token("root", admin=True), server.token("bob"),
+                         server.token("carol"))
+
+    hw("deploy", check=True, extra_env=client_env(server, bob))
+    put = server.call("POST", "/api/2.0/secrets/put", {
+        "scope": "team-creds", "key": "k", "string_value": "v"}, token=carol)
+
+    acls = server.call("GET", "/api/2.0/secrets/acls/list?scope=team-creds", token=admin).body
+    assert sorted((a["principal"], a["permission"]) for a in acls["items"]) == [
+        ("bob", "MANAGE"), ("carol", "WRITE"), ("users", "READ")]
+    assert put.status == 200, put.body  # carol may write, as the bundle says

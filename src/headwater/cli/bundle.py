@@ -103,7 +103,7 @@ def deploy(file: Path | None, target: str | None, var_pairs: Sequence[str], db: 
         if loaded.bundle is not None:  # refused here, before anything changes
             where.service.remove_left_out(loaded.bundle, loaded.target, kept, dry_run=True)
         loaded = upload(where, loaded)
-        make_secret_scopes(where.service, loaded.secret_scopes)
+        make_secret_scopes(where.service, loaded.secret_scopes, loaded.scope_grants)
         for job in loaded.jobs:
             record, status = where.service.deploy(job.settings, str(job.source.resolve()),
                                                   job.deployment_key)

@@ -20,6 +20,7 @@ import click
 from headwater.cli.common import bundle_variables
 
 if TYPE_CHECKING:
+    from headwater.core.bundle_scopes import ScopeGrant
     from headwater.core.load import LoadedBundle, LoadedJob
 
 __all__ = ["git_facts", "load_bundle_files", "load_bundle_jobs", "make_secret_scopes"]
@@ -105,10 +106,12 @@ def load_bundle_files(files: Sequence[Path], target: str | None, var_pairs: Sequ
     return loaded
 
 
-def make_secret_scopes(service: Any, scopes: Sequence[str]) -> None:
-    """Create the bundle's secret scopes that do not exist yet (as `databricks bundle deploy`
-    does), through the local service (open to every run) or a server's Secrets API (managed
-    by the deployer). One that cannot be made is a warning: the jobs still deploy."""
+def make_secret_scopes(service: Any, scopes: Sequence[str],
+                       grants: Sequence[ScopeGrant] = ()) -> None:
+    """Create the bundle's secret scopes that do not exist yet and put the ACL entries their
+    `permissions` ask for (as `databricks bundle deploy` does), through the local service (a
+    scope without entries is open to every run) or a server's Secrets API (managed by the
+    deployer). What cannot be done is a warning: the jobs still deploy."""
     from headwater.errors import HeadwaterError
 
     if not scopes:
@@ -120,6 +123,8 @@ def make_secret_scopes(service: Any, scopes: Sequence[str]) -> None:
                 service.create_secret_scope(scope)
                 click.echo(f"secret scope {scope!r} created; put its secrets with "
                            f"`headwater secrets put-secret {scope} KEY`", err=True)
+        for grant in grants:
+            service.put_secret_acl(grant.scope, grant.principal, grant.permission)
     except HeadwaterError as error:
-        click.echo(f"Warning: the bundle's secret scopes ({', '.join(scopes)}) were not made: "
-                   f"{error}", err=True)
+        click.echo(f"Warning: the bundle's secret scopes ({', '.join(scopes)}) were not made "
+                   f"with their permissions: {error}", err=True)

@@ -148,7 +148,7 @@ def run(file: Path, job_name: str | None, target: str | None, var_pairs: Sequenc
         jobs_found = [replace(found, source=found.source.resolve()) for found in loaded.jobs]
         job = pick_job(jobs_found, job_name, file)
         service = where.service
-        make_secret_scopes(service, loaded.secret_scopes)
+        make_secret_scopes(service, loaded.secret_scopes, loaded.scope_grants)
         for other in jobs_found:  # a Run Job task may name any job of the bundle
             if other is not job:
                 service.deploy(other.settings, str(other.source), other.deployment_key)

@@ -41,6 +41,10 @@ class RemoteService:
     def create_secret_scope(self, scope: str) -> None:
         self.api.post(SECRETS + "/scopes/create", {"scope": scope})
 
+    def put_secret_acl(self, scope: str, principal: str, permission: str) -> None:
+        self.api.post(SECRETS + "/acls/put", {"scope": scope, "principal": principal,
+                                              "permission": permission})
+
     # Runs.
 
     def list_runs(self, job_id: int | None = None, limit: int = 20,

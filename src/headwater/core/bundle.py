@@ -44,6 +44,7 @@ from headwater.core.bundle_other import RESOURCE_TYPES, other_resources, resourc
 from headwater.core.bundle_paths import translate_paths
 from headwater.core.bundle_presets import Presets, apply_presets, target_presets
 from headwater.core.bundle_references import resolve_job_references
+from headwater.core.bundle_scopes import scope_grants, scope_names
 from headwater.core.bundle_sync import DeployedFolders, deployed_folders, sync_spec
 from headwater.core.bundle_variables import (
     ReferenceContext,
@@ -161,16 +162,9 @@ def compose_bundle(
     others = _other_resources(sources, definitions, references)
     resolve_job_references(jobs, others, problems)
     sync = replace(sync, referenced=tuple(dict.fromkeys(named)))
-    return Composition(chosen, jobs, problems, references.bundle_name, _scope_names(others),
-                       sync)
-
-
-def _scope_names(others: Mapping[str, Mapping[str, object]]) -> tuple[str, ...]:
-    """The names of the bundle's secret scopes (a scope's `name`, else its key), those whose
-    references could be filled in."""
-    names = [str(as_mapping(scope).get("name") or key)
-             for key, scope in as_mapping(others.get("secret_scopes")).items()]
-    return tuple(name for name in dict.fromkeys(names) if "${" not in name)
+    grants = scope_grants(sources, definitions, others, references, problems)
+    return Composition(chosen, jobs, problems, references.bundle_name, scope_names(others),
+                       sync, grants)
 
 
 def _other_resources(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from headwater.core.checks import PathPart, format_path
 
 if TYPE_CHECKING:
+    from headwater.core.bundle_scopes import ScopeGrant
     from headwater.core.bundle_sync import BundleSync
 
 Loc = tuple[PathPart, ...]
@@ -87,6 +88,7 @@ class Composition:
     bundle: str | None = None  # `bundle.name`, as the target leaves it
     secret_scopes: tuple[str, ...] = ()  # the names of its `resources.secret_scopes`
     sync: BundleSync | None = None  # what a deploy copies; None: composition stopped early
+    scope_grants: tuple[ScopeGrant, ...] = ()  # the ACL entries its secret scopes ask for
 
 
 @dataclass(frozen=True, slots=True)

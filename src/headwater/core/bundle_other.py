@@ -57,9 +57,9 @@ def other_resources(
 def _message(kind: str, names: Sequence[str]) -> str:
     shown = ", ".join(names[:_SHOWN_NAMES]) + (", ..." if len(names) > _SHOWN_NAMES else "")
     if kind == "secret_scopes":  # a job's tasks read them: made here, as empty scopes
-        return (f"secret_scopes ({len(names)}: {shown}) are made on this machine when the "
-                "bundle runs or deploys, without their permissions (every job may read every "
-                "scope) or backend; put their secrets with `headwater secrets put-secret "
-                "SCOPE KEY`")
+        return (f"secret_scopes ({len(names)}: {shown}) are made where the bundle runs or "
+                "deploys, their permissions put as the scopes' ACLs (a scope without any is "
+                "open to every job), without their backend; put their secrets with "
+                "`headwater secrets put-secret SCOPE KEY`")
     return (f"headwater does not deploy {kind} ({len(names)}: {shown}); they are read and left "
             "out, and only the jobs are loaded")

@@ -37,6 +37,7 @@ from headwater.core.bundle import (
 from headwater.core.bundle_coerce import coerce
 from headwater.core.bundle_model import as_mapping
 from headwater.core.bundle_other import RESOURCE_TYPES, resource_type_message
+from headwater.core.bundle_scopes import ScopeGrant
 from headwater.core.bundle_sync import BundleSync
 from headwater.core.checks import PathPart, check_job, format_path, parse_path, suggest
 from headwater.core.checks_refs import literal_references
@@ -120,6 +121,7 @@ class LoadedBundle:
     bundle: str | None = None  # `bundle.name`; None: plain job files, not a bundle
     target: str | None = None  # the target applied (None: the bundle defines none)
     sync: BundleSync | None = None  # what a deploy to a server copies (None: plain job files)
+    scope_grants: tuple[ScopeGrant, ...] = ()  # the secret scopes' ACL entries, put on deploy
 
     @property
     def jobs(self) -> list[LoadedJob]:
@@ -263,7 +265,7 @@ def load_bundle(
     files = [BundleFile(r.path, r.sections, tuple(r.jobs)) for r in results]
     return LoadedBundle(files, [w for result in results for w in result.all_warnings()],
                         composition.secret_scopes, composition.bundle, composition.target,
-                        composition.sync)
+                        composition.sync, composition.scope_grants)
 
 
 def _python_results(results: Sequence[_FileResult], target: str | None,

@@ -349,21 +349,31 @@ def _count(number: int, noun: str) -> str:
 @reports_errors
 def runs_run_child(job_id: int | None, job_name: str | None, parameters_json: str,
                    task_parameters_json: str, parent_task_run: int, db: str | None) -> None:
-    """The child engine of a Run Job task (see runners/run_job.py); not for people."""
+    """The child engine of a Run Job task (see runners/run_job.py); not for people.
+
+    The parent run's user must be allowed to run the child job (CAN_MANAGE_RUN), as a user
+    of the Jobs API would; the engine says who it is beside the secret scopes it may read.
+    A run of the local command line's engine (no such word: it acts as the admin) may run any.
+    """
     from headwater.bootstrap import application
     from headwater.cli.connect import ending_of_state
     from headwater.cli.follow import follow
+    from headwater.core.permissions import Action, Principal
     from headwater.errors import InvalidRequest
     from headwater.runtime.channel import update_result
-    from headwater.runtime.secret_store import READABLE_VARIABLE
+    from headwater.runtime.secret_store import READABLE_VARIABLE, Readable
 
     settings = settings_for(db)
+    parent = Readable.of(os.environ)
     with application(settings) as app:
-        job = app.service.find_job(job_id, job_name)
+        service = app.service if parent is None else app.service.acting_as(
+            Principal(parent.user, admin=parent.scopes is None))
+        job = service.find_job(job_id, job_name)
         if job.job_id in settings.run_job_chain:
             raise InvalidRequest(f"Run Job tasks form a cycle: job {job.job_id} ({job.name!r}) "
                                  f"is already running above (jobs {settings.run_job_chain})")
-        created = app.service.start_run(job, json.loads(parameters_json),
+        service.authorize(job.job_id, Action.RUN)
+        created = service.start_run(job, json.loads(parameters_json),
                                         trigger="RUN_JOB_TASK", strict=False,
                                         task_parameters=json.loads(task_parameters_json),
                                         owner=app.engine_name,

@@ -8,6 +8,7 @@ over reports `end_time: 0`.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,10 @@ from headwater.core.runstate import TaskRun
 from headwater.core.states import LifeCycleState, ResultState, TerminationCode, status_of
 from headwater.core.waiting import waiting_message
 from headwater.ports import JobRecord, RunRecord
+
+# A for-each's `error_message_stats` (Lakeflow's: "sample of 3 most common error messages").
+_SHOWN_ERRORS = 3
+_FAILED_ITERATION = frozenset({ResultState.FAILED, ResultState.TIMEDOUT})
 
 
 def epoch_ms(instant: datetime | None) -> int:
@@ -69,12 +74,14 @@ def status_json(life: LifeCycleState, result: ResultState | None, message: str,
     return body
 
 
-def loop_stats(run: TaskRun) -> dict[str, Any]:
-    """`for_each_task.stats` of a for-each task run."""
+def loop_stats(run: TaskRun, runs: Mapping[int, TaskRun]) -> dict[str, Any]:
+    """`for_each_task.stats` of a for-each task run (`runs`: every task run of its job run):
+    its iteration counts, and the three errors its iterations' latest attempts failed with
+    most, with how often."""
     loop = run.loop
     if loop is None:
         return {}
-    return {"task_run_stats": {
+    stats: dict[str, Any] = {"task_run_stats": {
         "total_iterations": loop.total,
         "scheduled_iterations": loop.started,
         "active_iterations": loop.active,
@@ -82,6 +89,26 @@ def loop_stats(run: TaskRun) -> dict[str, Any]:
         "succeeded_iterations": loop.done - loop.failed,
         "failed_iterations": loop.failed,
     }}
+    if errors := _iteration_errors(run.seq, runs):
+        stats["error_message_stats"] = errors
+    return stats
+
+
+def _iteration_errors(loop_seq: int, runs: Mapping[int, TaskRun]) -> list[dict[str, Any]]:
+    """The most common failures of a for-each's iterations, latest attempts only."""
+    latest: dict[int, TaskRun] = {}
+    for run in runs.values():
+        if run.parent_seq == loop_seq and run.iteration is not None and (
+                run.iteration not in latest or run.seq > latest[run.iteration].seq):
+            latest[run.iteration] = run
+    counts: Counter[tuple[str, str]] = Counter()
+    for run in latest.values():
+        if run.result in _FAILED_ITERATION:
+            code = status_of(run.life_cycle, run.result, run.message).code
+            counts[run.message, str(code)] += 1
+    top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:_SHOWN_ERRORS]
+    return [{"error_message": message, "count": count, "termination_category": category}
+            for (message, category), count in top]
 
 
 def task_run_json(record: RunRecord, run: TaskRun, include_resolved_values: bool = False,
@@ -120,7 +147,7 @@ def task_run_json(record: RunRecord, run: TaskRun, include_resolved_values: bool
     if run.condition_outcome is not None:
         type_body = {**type_body, "outcome": run.condition_outcome}
     if run.loop is not None:
-        type_body = {**type_body, "stats": loop_stats(run)}
+        type_body = {**type_body, "stats": loop_stats(run, record.state.task_runs)}
     body[task.kind] = type_body
     if run.iteration is not None:
         body["iteration"] = run.iteration

@@ -26,9 +26,10 @@ def permissions_json(job_id: int, grants: Sequence[Grant]) -> dict[str, Any]:
 
 def me_json(principal: Principal) -> dict[str, Any]:
     """The SCIM `User` of `GET /api/2.0/preview/scim/v2/Me`: the token's user, in the group
-    of everyone (and of admins, for an admin)."""
+    of everyone (and of admins, for an admin); a user named by an e-mail address (as
+    Databricks names users) has it as their primary e-mail."""
     groups = [EVERYONE, *([ADMINS] if principal.admin else [])]
-    return {
+    body: dict[str, Any] = {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
         "id": principal.user,
         "userName": principal.user,
@@ -36,6 +37,9 @@ def me_json(principal: Principal) -> dict[str, Any]:
         "active": True,
         "groups": [{"display": name, "value": name} for name in groups],
     }
+    if "@" in principal.user:
+        body["emails"] = [{"value": principal.user, "type": "work", "primary": True}]
+    return body
 
 
 __all__ = ["me_json", "permissions_json"]

@@ -14,6 +14,11 @@ the Jobs API sends it as is (`{"error_code": ..., "message": ...}`), and clients
      ├── InvalidRequest      errors     INVALID_PARAMETER_VALUE  a request that cannot be right
      ├── InvalidState        errors     INVALID_STATE            right, but not in this state
      ├── Conflict            errors     RESOURCE_CONFLICT        it clashes with what exists
+     ├── AlreadyExists       errors     RESOURCE_ALREADY_EXISTS  what it would create exists
+     ├── DirectoryNotEmpty   errors     DIRECTORY_NOT_EMPTY      a workspace folder deleted
+     │                                                           without `recursive` is not empty
+     ├── ObjectTooLarge      errors     MAX_NOTEBOOK_SIZE_EXCEEDED  a workspace import or
+     │                                                           export past 10 MB
      ├── PermissionDenied    errors     PERMISSION_DENIED        the actor may not do this
      ├── StoreError          errors     TEMPORARILY_UNAVAILABLE  the store cannot be written
      │    ├── LeaseLost      errors     TEMPORARILY_UNAVAILABLE  another engine drives the run
@@ -116,6 +121,18 @@ class AlreadyExists(HeadwaterError):
     error_code = "RESOURCE_ALREADY_EXISTS"
 
 
+class DirectoryNotEmpty(HeadwaterError):
+    """Raised when a workspace folder that holds something is deleted without `recursive`."""
+
+    error_code = "DIRECTORY_NOT_EMPTY"
+
+
+class ObjectTooLarge(HeadwaterError):
+    """Raised when a workspace import or export would carry more than Databricks' 10 MB."""
+
+    error_code = "MAX_NOTEBOOK_SIZE_EXCEEDED"
+
+
 class PermissionDenied(HeadwaterError):
     """Raised when the acting user may not do what was asked."""
 
@@ -152,6 +169,8 @@ def error_for(error_code: str, message: str) -> HeadwaterError:
         InvalidState.error_code: InvalidState,
         Conflict.error_code: Conflict,
         AlreadyExists.error_code: AlreadyExists,
+        DirectoryNotEmpty.error_code: DirectoryNotEmpty,
+        ObjectTooLarge.error_code: ObjectTooLarge,
         PermissionDenied.error_code: PermissionDenied,
         StoreError.error_code: StoreError,
     }

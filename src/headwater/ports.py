@@ -17,6 +17,7 @@ from headwater.core.git_credentials import GitCredential
 from headwater.core.retention import KeepReason
 from headwater.core.run_scope import WHOLE_JOB, RunScope
 from headwater.core.trigger_details import LastFire
+from headwater.core.workspace_objects import Language, ObjectType, PlannedImport
 
 if TYPE_CHECKING:
     from headwater.core.audit import AuditEntry, ChainReport, StoredAuditEntry, TaskMetric
@@ -75,9 +76,27 @@ class SyncedFiles:
     deleted: int
 
 
+@dataclass(frozen=True, slots=True)
+class WorkspaceObject:
+    """A notebook, file or folder of the server's `/Workspace` as the Workspace API shows it
+    (`core/workspace_objects.py`): its normal `/Workspace/...` path, what it is, the file or
+    folder keeping it on this machine, and for what is not a folder its size on disk and its
+    times (milliseconds since the epoch; `created_at` is when the file now there was made)."""
+
+    path: str
+    object_type: ObjectType
+    kept: str
+    language: Language | None = None  # a notebook's
+    size: int | None = None
+    created_at: int | None = None
+    modified_at: int | None = None
+
+
 class WorkspaceFiles(Protocol):
-    """The server's folder standing for `/Workspace`, where deployed bundles are copied
-    (`engine/workspace_files.py`). A bad archive raises its `BadArchive` (a `ValueError`)."""
+    """The server's folder standing for `/Workspace`, where deployed bundles are copied and the
+    Workspace API reads and writes (`engine/workspace_files.py`). A bad archive raises its
+    `BadArchive` (a `ValueError`). Paths are normal `/Workspace/...` paths; nothing outside
+    the folder is ever reached, through a symbolic link or otherwise."""
 
     @property
     def folder(self) -> str:
@@ -90,6 +109,38 @@ class WorkspaceFiles(Protocol):
 
     def remove(self, path: str) -> bool:
         """Delete the folder of `path` and all in it; whether it was there."""
+        ...
+
+    def status(self, path: str) -> WorkspaceObject | None:
+        """The object at `path` (`/Workspace` itself included), or None."""
+        ...
+
+    def children(self, path: str) -> list[WorkspaceObject]:
+        """The objects in the folder at `path`, by name (none for what is not a folder)."""
+        ...
+
+    def kept_in(self, folder: str, file_name: str) -> WorkspaceObject | None:
+        """The object that the file or folder `file_name` of the folder `folder` keeps (a
+        notebook's file keeps the notebook named without its suffix), or None."""
+        ...
+
+    def content(self, item: WorkspaceObject) -> bytes:
+        """The bytes of a notebook or file, as they are kept."""
+        ...
+
+    def make_folders(self, path: str) -> bool:
+        """Make the folder at `path` and those above it; whether any was made."""
+        ...
+
+    def put(self, folder: str, planned: PlannedImport,
+            replaced: WorkspaceObject | None) -> WorkspaceObject:
+        """Write what an import planned into the folder `folder` (whole or not at all), then
+        delete the file that kept `replaced` (the object it overwrites) if another did; the
+        object written."""
+        ...
+
+    def delete(self, item: WorkspaceObject) -> None:
+        """Delete a notebook or file, or a folder with all in it."""
         ...
 
 

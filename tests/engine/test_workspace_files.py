@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from headwater.core.workspace_objects import ImportFormat, Language, planned_import
 from headwater.engine.workspace_files import BadArchive, WorkspaceFolder
+from headwater.ports import WorkspaceObject
 
 FILES = "/Workspace/Users/ana/.bundle/shop/dev/files"
 
@@ -118,3 +120,143 @@ def test_removing_a_root_deletes_its_folder_and_forgets_what_was_copied_under_it
     assert Path(other.folder, "b.py").exists()  # another folder is not touched
     assert (recopied.written, recopied.deleted) == (1, 0)
     assert records_left == ["/Workspace/Shared/other"]
+
+
+# The Workspace API's objects over the same folder (core/workspace_objects.py).
+
+ETL = "/Workspace/Users/ana/etl"
+
+
+def kept(workspace: WorkspaceFolder, name: str, data: bytes) -> Path:
+    """A file put in the folder as a deploy or a task would put it."""
+    path = workspace.root / "Users/ana/etl" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def shown(items: list[WorkspaceObject]) -> list[tuple[str, str, str | None]]:
+    return [(item.path.rsplit("/", 1)[1], item.object_type, item.language) for item in items]
+
+
+def test_files_on_disk_read_as_notebooks_by_suffix_and_header_and_named_without_the_suffix(
+        workspace: WorkspaceFolder) -> None:
+    # Given what a deploy copied: notebooks of each language, a script and data
+    kept(workspace, "load.py", b"# Databricks notebook source\nprint(1)\n")
+    kept(workspace, "report.sql", b"-- Databricks notebook source\r\nSELECT 1\n")
+    kept(workspace, "job.scala", b"// Databricks notebook source\nprintln(1)\n")
+    kept(workspace, "model.r", b"# Databricks notebook source\nprint(1)\n")
+    kept(workspace, "explore.ipynb", b'{"cells": []}')
+    kept(workspace, "helpers.py", b"def helper(): ...\n")
+    kept(workspace, "data.csv", b"a,b\n")
+    (workspace.root / "Users/ana/etl/sub").mkdir()
+
+    listed = workspace.children(ETL)
+
+    assert shown(listed) == [
+        ("data.csv", "FILE", None), ("explore", "NOTEBOOK", "PYTHON"),
+        ("helpers.py", "FILE", None), ("job", "NOTEBOOK", "SCALA"),
+        ("load", "NOTEBOOK", "PYTHON"), ("model", "NOTEBOOK", "R"),
+        ("report", "NOTEBOOK", "SQL"), ("sub", "DIRECTORY", None)]
+    # get-status finds each by the same name, and only by it
+    for item in listed:
+        assert workspace.status(item.path) == item
+    assert workspace.status(f"{ETL}/load.py") is None
+    assert workspace.status(f"{ETL}/load").kept == str(workspace.root / "Users/ana/etl/load.py")
+    assert workspace.status(f"{ETL}/data.csv").size == 4
+
+
+def test_two_files_claiming_one_name_the_exact_name_then_the_first_suffix_wins(
+        workspace: WorkspaceFolder) -> None:
+    kept(workspace, "a", b"plain")  # a file named exactly "a"
+    kept(workspace, "a.py", b"# Databricks notebook source\n")
+    kept(workspace, "b.sql", b"-- Databricks notebook source\n")
+    kept(workspace, "b.py", b"# Databricks notebook source\n")  # .py comes before .sql
+
+    assert shown(workspace.children(ETL)) == [
+        ("a", "FILE", None), ("a.py", "FILE", None),
+        ("b", "NOTEBOOK", "PYTHON"), ("b.sql", "FILE", None)]
+    assert workspace.status(f"{ETL}/b").kept.endswith("/b.py")
+    assert workspace.status(f"{ETL}/b.sql").object_type == "FILE"
+    assert workspace.kept_in(ETL, "b.py").path == f"{ETL}/b"
+    assert workspace.kept_in(ETL, "a.py").path == f"{ETL}/a.py"
+
+
+def test_links_special_files_and_files_being_written_are_not_objects(
+        workspace: WorkspaceFolder, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("not the workspace's")
+    kept(workspace, "real.txt", b"1")
+    (workspace.root / "Users/ana/etl/link").symlink_to(outside)
+    (workspace.root / "Users/ana/etl/file-link").symlink_to(outside / "secret.txt")
+    kept(workspace, ".real.txt.123.headwater-tmp", b"half")
+    (workspace.root / "Users/ana/other").symlink_to(outside)
+
+    assert shown(workspace.children(ETL)) == [("real.txt", "FILE", None)]
+    assert workspace.status(f"{ETL}/link") is None
+    assert workspace.status(f"{ETL}/link/secret.txt") is None
+    assert workspace.children("/Workspace/Users/ana/other") == []
+    assert workspace.status("/Workspace/Users/ana/other/secret.txt") is None
+    with pytest.raises(NotADirectoryError):
+        workspace.make_folders(f"{ETL}/link/sub")
+    assert list(outside.iterdir()) == [outside / "secret.txt"]
+
+
+def test_an_import_is_written_whole_and_replaces_the_file_that_kept_the_object_before(
+        workspace: WorkspaceFolder) -> None:
+    assert workspace.make_folders(ETL) is True
+    assert workspace.make_folders(ETL) is False
+    sql = workspace.put(ETL, planned_import("load", ImportFormat.SOURCE, Language.SQL,
+                                            b"SELECT 1"), None)
+    assert (sql.path, sql.object_type, sql.language) == (f"{ETL}/load", "NOTEBOOK", "SQL")
+    assert Path(sql.kept).read_bytes() == b"-- Databricks notebook source\nSELECT 1"
+
+    # When it is overwritten as a Python notebook, its .sql file goes
+    python = workspace.put(ETL, planned_import("load", ImportFormat.SOURCE, Language.PYTHON,
+                                               b"# Databricks notebook source\nx = 1\n"), sql)
+
+    folder = workspace.root / "Users/ana/etl"
+    assert sorted(p.name for p in folder.iterdir()) == ["load.py"]
+    assert (python.language, workspace.content(python)) == (
+        "PYTHON", b"# Databricks notebook source\nx = 1\n")
+    assert python.created_at is not None and python.modified_at is not None
+
+    # And a file imported over the notebook (AUTO, no header) takes its place
+    data = workspace.put(ETL, planned_import("load", ImportFormat.AUTO, None, b"raw"), python)
+    assert sorted(p.name for p in folder.iterdir()) == ["load"]
+    assert (data.object_type, data.size) == ("FILE", 3)
+
+
+def test_a_write_that_fails_leaves_the_object_as_it_was(
+        workspace: WorkspaceFolder, monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace.make_folders(ETL)
+    before = workspace.put(ETL, planned_import("a.txt", ImportFormat.RAW, None, b"old"), None)
+    import headwater.engine.workspace_files as module
+
+    def disk_full(descriptor: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(module.os, "fsync", disk_full)
+    with pytest.raises(OSError):
+        workspace.put(ETL, planned_import("a.txt", ImportFormat.RAW, None, b"new" * 1000),
+                      before)
+    monkeypatch.undo()
+
+    folder = workspace.root / "Users/ana/etl"
+    assert [p.name for p in folder.iterdir()] == ["a.txt"]  # no temporary file left
+    assert workspace.content(before) == b"old"
+
+
+def test_deleting_a_notebook_removes_its_file_and_a_folder_goes_with_all_in_it(
+        workspace: WorkspaceFolder) -> None:
+    kept(workspace, "load.py", b"# Databricks notebook source\n")
+    kept(workspace, "deep/er/x.txt", b"1")
+    workspace.sync(f"{ETL}/bundle", archive({"a.py": b""}))
+
+    workspace.delete(workspace.status(f"{ETL}/load"))
+    workspace.delete(workspace.status(f"{ETL}/deep"))
+    workspace.delete(workspace.status(f"{ETL}/bundle"))
+
+    assert workspace.children(ETL) == []
+    assert list(workspace.snapshots.glob("*.json")) == []  # the deploy's record went too

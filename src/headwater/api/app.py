@@ -150,22 +150,34 @@ def request_id(request: Request) -> str:
 
 
 _ARCHIVE = (b"content-type", b"application/gzip")
+_FORM_ROUTES = ("/api/2.0/workspace/import",)  # what `w.workspace.upload` posts as a form
 
 
 class JsonBodies:
     """Reads every request body as JSON, whatever its `Content-Type` says: the API takes
-    nothing else but a deploy's archive of files (`application/gzip`), and `curl -d` sends
-    JSON labelled as a form."""
+    nothing else but a deploy's archive of files (`application/gzip`) and the multipart form
+    of a Workspace API import, and `curl -d` sends JSON labelled as a form."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope.get("method") in ("POST", "PUT", "PATCH") \
-                and _ARCHIVE not in scope.get("headers", []):
+                and not _kept_as_sent(scope):
             headers = [(k, v) for k, v in scope.get("headers", []) if k != b"content-type"]
             scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
         await self.app(scope, receive, send)
+
+
+def _kept_as_sent(scope: Scope) -> bool:
+    """Whether a body is read as its `Content-Type` says: a deploy's archive, or a multipart
+    form posted to a route that reads one."""
+    headers = scope.get("headers", [])
+    if _ARCHIVE in headers:
+        return True
+    return scope.get("path") in _FORM_ROUTES and any(
+        name == b"content-type" and value.lower().startswith(b"multipart/form-data")
+        for name, value in headers)
 
 
 class RequestIds(HttpMiddleware):

@@ -19,6 +19,8 @@ from headwater.errors import HeadwaterError
 STATUSES = {
     "INVALID_PARAMETER_VALUE": 400,
     "INVALID_STATE": 400,
+    "DIRECTORY_NOT_EMPTY": 400,
+    "MAX_NOTEBOOK_SIZE_EXCEEDED": 400,
     "MALFORMED_REQUEST": 400,
     "UNAUTHENTICATED": 401,
     "PERMISSION_DENIED": 403,
@@ -48,6 +50,7 @@ class ApiError(Exception):
 
 
 JOBS_API_PREFIXES = ("/api/2.1/jobs/", "/api/2.2/jobs/")
+WORKSPACE_API_PREFIX = "/api/2.0/workspace/"
 
 
 def error_body(error_code: str, message: str) -> dict[str, str]:
@@ -60,12 +63,22 @@ def from_service(error: HeadwaterError, path: str) -> ApiError:
     The Jobs API answers an unknown job or run with 400 `INVALID_PARAMETER_VALUE` ("Job 7
     does not exist."), which the SDK turns into `ResourceDoesNotExist` on `jobs/get` and
     `runs/get` and leaves an `InvalidParameterValue` elsewhere; the permissions API answers
-    404 `RESOURCE_DOES_NOT_EXIST`, and so does headwater's own deploy endpoint.
+    404 `RESOURCE_DOES_NOT_EXIST`, and so does headwater's own deploy endpoint. The Workspace
+    API answers an object that exists already (`import` without `overwrite`, `mkdirs` over a
+    file) with 400 `RESOURCE_ALREADY_EXISTS`, where newer APIs send 409.
     """
     code = error.error_code
     if code == "RESOURCE_DOES_NOT_EXIST" and path.startswith(JOBS_API_PREFIXES):
         code = "INVALID_PARAMETER_VALUE"
-    return ApiError(STATUSES.get(code, 500), code, str(error))
+    return ApiError(status_for(code, path), code, str(error))
+
+
+def status_for(code: str, path: str) -> int:
+    """The HTTP status an error `code` is answered with on `path`: the table's, but for the
+    Workspace API's older 400 for an object that exists already."""
+    if code == "RESOURCE_ALREADY_EXISTS" and path.startswith(WORKSPACE_API_PREFIX):
+        return 400
+    return STATUSES.get(code, 500)
 
 
 def location(loc: Sequence[int | str]) -> str:
@@ -100,4 +113,4 @@ def validation_message(errors: Sequence[Mapping[str, Any]]) -> str:
 
 
 __all__ = ["STATUSES", "ApiError", "error_body", "from_service", "location", "not_json",
-           "validation_message"]
+           "status_for", "validation_message"]

@@ -71,6 +71,9 @@ class AuditAction(StrEnum):
     GIT_CREDENTIAL_DELETED = "git_credential.deleted"  # details: id
     WORKSPACE_SYNCED = "workspace.synced"  # a deploy copied a bundle's files (path, counts)
     WORKSPACE_REMOVED = "workspace.removed"  # a destroy deleted a bundle's folder (path)
+    WORKSPACE_IMPORTED = "workspace.imported"  # Workspace API import (path, type, size, ...)
+    WORKSPACE_FOLDER_MADE = "workspace.folder_made"  # Workspace API mkdirs made a folder (path)
+    WORKSPACE_DELETED = "workspace.deleted"  # Workspace API delete (path, type, recursive)
 
 
 @dataclass(frozen=True, slots=True)

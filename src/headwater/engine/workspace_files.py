@@ -16,10 +16,17 @@ and its jobs run from there. A deploy sends the bundle's files as one gzipped ta
 Deploys of one folder wait for each other (a lock file). A deploy that crashes midway leaves
 each file old or new, and the next deploy finishes the job. An archive is checked whole before
 anything is written: only files and folders, each inside the folder, within the size limits.
+
+The Workspace API reads and writes the same folder, one object at a time, as
+`core/workspace_objects.py` tells notebooks from files: a notebook `etl/load` is the file
+`etl/load.py` (or `.sql`, `.scala`, `.r`, `.ipynb`) that holds one. Each write is whole or
+not at all, as a deploy's; symbolic links and other special files are not objects of the
+workspace, so nothing outside the folder is read or written through one.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -28,11 +35,23 @@ import posixpath
 import shutil
 import stat
 import tarfile
+from collections.abc import Iterable
 from pathlib import Path
 
-from headwater.core.bundle_sync import workspace_folder
+from headwater.core.bundle_sync import WORKSPACE, workspace_folder
+from headwater.core.workspace_objects import (
+    NOTEBOOK_SUFFIXES,
+    Entry,
+    Named,
+    ObjectType,
+    PlannedImport,
+    is_utf8,
+    named,
+    notebook_language,
+    probed_names,
+)
 from headwater.entrypoints.filelock import locked
-from headwater.ports import SyncedFiles
+from headwater.ports import SyncedFiles, WorkspaceObject
 
 __all__ = ["MAX_ARCHIVE_BYTES", "MAX_FILES", "BadArchive", "WorkspaceFolder"]
 
@@ -96,6 +115,159 @@ class WorkspaceFolder:
         """What names the record of what deploys copied to `path` (and its lock)."""
         return self.snapshots / hashlib.sha256(path.encode()).hexdigest()[:24]
 
+    def status(self, path: str) -> WorkspaceObject | None:
+        """The object at `path` (a normal `/Workspace/...` path, `/Workspace` included), or
+        None; reads only the few names that decide what `path` is."""
+        if path == WORKSPACE:
+            return WorkspaceObject(WORKSPACE, ObjectType.DIRECTORY, self.folder)
+        folder, name = posixpath.split(path)
+        return next((item for item in self._objects(folder, probed_names(name))
+                     if item.path == path), None)
+
+    def children(self, path: str) -> list[WorkspaceObject]:
+        """The objects in the folder at `path`, by name; none when it is no folder."""
+        found = self.status(path)
+        if found is None or found.object_type is not ObjectType.DIRECTORY:
+            return []
+        return self._objects(path, None)
+
+    def kept_in(self, folder: str, file_name: str) -> WorkspaceObject | None:
+        """The object that `file_name` in the folder at `folder` keeps, or None."""
+        return next((item for item in self._objects(folder, probed_names(file_name))
+                     if posixpath.basename(item.kept) == file_name), None)
+
+    def content(self, item: WorkspaceObject) -> bytes:
+        """The bytes of a notebook or file, as kept (never through a symbolic link)."""
+        descriptor = os.open(self._inside(Path(item.kept)), os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(descriptor, "rb") as handle:
+            return handle.read()
+
+    def make_folders(self, path: str) -> bool:
+        """Make the folder at `path` and those above it; whether any was made.
+
+        Raises:
+            NotADirectoryError: when something other than a folder (a file, a link) is in
+                the way; the folders above it stay made.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        current, made = self.root, False
+        for part in path[len(WORKSPACE):].split("/")[1:]:
+            current = current / part
+            try:
+                current.mkdir()
+                made = True
+            except FileExistsError:
+                if not stat.S_ISDIR(current.lstat().st_mode):
+                    raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(current)) \
+                        from None
+        if made:
+            _sync_parent(current)
+        return made
+
+    def put(self, folder: str, planned: PlannedImport,
+            replaced: WorkspaceObject | None) -> WorkspaceObject:
+        """Write `planned` into the folder at `folder`, whole (beside it, on the disk, then
+        renamed over it), then delete the file that kept `replaced` if it is another; the
+        object written."""
+        target = self._inside(self._disk(folder)) / planned.file_name
+        _replace(target, planned.content, 0o644)
+        _sync_parent(target)
+        if replaced is not None and Path(replaced.kept) != target:
+            self.delete(replaced)
+        written = self.kept_in(folder, planned.file_name)
+        assert written is not None  # just written, and the service checked nothing shadows it
+        return written
+
+    def delete(self, item: WorkspaceObject) -> None:
+        """Delete a notebook or file, or a folder with all in it (forgetting what deploys
+        copied there, as `remove` does)."""
+        kept = self._inside(Path(item.kept))
+        if item.object_type is ObjectType.DIRECTORY:
+            self.remove(item.path)
+        else:
+            kept.unlink()
+        _sync_parent(kept)
+
+    def _disk(self, path: str) -> Path:
+        """The server's folder or file standing for `path` (a normal `/Workspace/...` path)."""
+        return Path(workspace_folder(path, self.folder)) if path != WORKSPACE else self.root
+
+    def _inside(self, disk: Path) -> Path:
+        """`disk`, once it is known to be inside the folder when its links are followed."""
+        root, real = os.path.realpath(self.root), os.path.realpath(disk)
+        if real != root and not real.startswith(root + os.sep):
+            raise NotADirectoryError(errno.ENOTDIR, "outside the workspace folder", str(disk))
+        return disk
+
+    def _objects(self, folder: str, names: Iterable[str] | None) -> list[WorkspaceObject]:
+        """The objects of the folder at `folder`, by name: only those `names` decide (all
+        when None); none when it is no folder or leads out of the workspace folder."""
+        disk = self._disk(folder)
+        try:
+            self._inside(disk)
+            found = _entries(disk, names)
+        except OSError:  # not there, no folder, out of reach, or a name too long to be one
+            return []
+        return [self._object(posixpath.join(folder, item.name), item, found[item.entry])
+                for item in named(found)]
+
+    def _object(self, path: str, item: Named, status: os.stat_result) -> WorkspaceObject:
+        kept = str(self._disk(posixpath.dirname(path)) / item.entry.file_name)
+        if item.object_type is ObjectType.DIRECTORY:
+            return WorkspaceObject(path, item.object_type, kept)
+        modified = status.st_mtime_ns // 1_000_000
+        created = min(status.st_ctime_ns, status.st_mtime_ns) // 1_000_000
+        language = item.entry.language if item.object_type is ObjectType.NOTEBOOK else None
+        return WorkspaceObject(path, item.object_type, kept, language, status.st_size,
+                               created, modified)
+
+
+
+def _entries(disk: Path, names: Iterable[str] | None) -> dict[Entry, os.stat_result]:
+    """The folders and regular files in `disk` (only those of `names`, when given), each with
+    the language of the notebook it holds; links and other special files are left out."""
+    statuses: dict[str, os.stat_result] = {}
+    if names is None:
+        with os.scandir(disk) as scan:
+            statuses = {item.name: item.stat(follow_symlinks=False) for item in scan}
+    else:
+        if not stat.S_ISDIR(disk.lstat().st_mode):
+            raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(disk))
+        for name in names:
+            try:
+                statuses[name] = (disk / name).lstat()
+            except OSError:  # not there, or a name the file system cannot hold
+                continue
+    entries: dict[Entry, os.stat_result] = {}
+    for name, status in statuses.items():
+        if not is_utf8(name):  # a name no answer can carry (a task may write anything)
+            continue
+        if stat.S_ISDIR(status.st_mode):
+            entries[Entry(name, folder=True)] = status
+        elif stat.S_ISREG(status.st_mode):
+            language = notebook_language(name, _head(disk / name)) \
+                if name.endswith(NOTEBOOK_SUFFIXES) else None
+            entries[Entry(name, language=language)] = status
+    return entries
+
+
+def _head(path: Path) -> bytes:
+    """The first bytes of a file, where a notebook's header is (none when it cannot be read)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return b""
+    with os.fdopen(descriptor, "rb") as handle:
+        return handle.read(64)
+
+
+def _sync_parent(path: Path) -> None:
+    """Make a change of `path`'s entry (a rename, an unlink, a new folder) durable."""
+    descriptor = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _read(archive: bytes) -> tuple[dict[str, tuple[bytes, int]], list[str]]:

@@ -150,7 +150,7 @@ targets:
 
 def test_the_files_copied_are_those_git_would_keep_with_sync_include_exclude_and_named_ones(
         tmp_path: Path) -> None:
-    from headwater.cli.bundle_upload import synced_files
+    from headwater.cli.bundle_files import synced_files
     from headwater.core.bundle_sync import BundleSync
 
     top = tmp_path / "repo"

@@ -263,7 +263,12 @@ def _head(path: Path) -> bytes:
 
 def _sync_parent(path: Path) -> None:
     """Make a change of `path`'s entry (a rename, an unlink, a new folder) durable."""
-    descriptor = os.open(path.parent, os.O_RDONLY)
+    _sync_entries(path.parent)
+
+
+def _sync_entries(folder: Path | str) -> None:
+    """Put `folder`'s entries (its renames, unlinks, new names) on the disk."""
+    descriptor = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(descriptor)
     finally:
@@ -377,8 +382,4 @@ def _replace(path: Path, data: bytes, mode: int) -> None:
 def _sync_folder(folder: Path) -> None:
     """Make the renames under `folder` durable: its folders' entries on the disk."""
     for current, _, _ in os.walk(folder):
-        descriptor = os.open(current, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+        _sync_entries(current)

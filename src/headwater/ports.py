@@ -103,8 +103,14 @@ class WorkspaceFiles(Protocol):
         """The folder's absolute path on this machine."""
         ...
 
+    def changed(self, path: str, digests: Mapping[str, str]) -> list[str]:
+        """Which of the files `digests` names (by content digest) the folder of `path` does
+        not hold as they are."""
+        ...
+
     def sync(self, path: str, archive: bytes) -> SyncedFiles:
-        """Make the folder of `path` (a `/Workspace/...` path) hold the files of `archive`."""
+        """Make the folder of `path` (a `/Workspace/...` path) hold the files of `archive`;
+        `Conflict` if a file it lists as kept changed."""
         ...
 
     def remove(self, path: str) -> bool:

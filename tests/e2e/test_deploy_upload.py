@@ -6,8 +6,20 @@ from __future__ import annotations
 
 import json
 import shutil
+import urllib.error
+import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
+import pytest
+
+from headwater.cli.bundle_files import pack
+from headwater.cli.bundle_upload import _send_changed
+from headwater.client.config import Remote
+from headwater.client.http import Api
+from headwater.client.remote import RemoteService
+from headwater.core.bundle_sync import content_digest
 from tests.servers import Server
 
 from .conftest import Cli
@@ -74,8 +86,8 @@ def test_a_bundle_deployed_to_a_server_runs_the_copy_of_its_files_there(
     logs = hw("runs", "logs", run_id, "load", check=True, extra_env=env, cwd=elsewhere)
     job = json.loads(hw("jobs", "get", "load", check=True, extra_env=env, cwd=elsewhere).stdout)
 
-    assert "Uploaded 4 files to /Workspace/Users/alice/.bundle/shop/dev/files (4 changed, " \
-           "0 deleted)" in deployed.stderr
+    assert "Synced 4 files to /Workspace/Users/alice/.bundle/shop/dev/files (4 sent, " \
+           "4 changed, 0 deleted)" in deployed.stderr
     # What Git ignores and what sync.exclude names stay behind.
     assert copied == [".gitignore", "data/input.txt", "databricks.yml", "src/load.py"]
     assert ran.returncode == 0, ran.stdout + ran.stderr
@@ -98,12 +110,15 @@ def test_a_redeploy_changes_what_changed_deletes_what_went_and_keeps_what_tasks_
 
     (project / "data" / "input.txt").write_text("plums\n")
     (project / "src" / "old.py").write_text("")
-    hw("deploy", check=True, extra_env=env, cwd=project)
+    changed = hw("deploy", check=True, extra_env=env, cwd=project)
     (project / "src" / "old.py").unlink()
     again = hw("deploy", check=True, extra_env=env, cwd=project)
 
-    assert "Uploaded 4 files to /Workspace/Users/alice/.bundle/shop/dev/files (0 changed, " \
-           "1 deleted)" in again.stderr
+    # Only what the server's copy lacks travels: the changed file and the new one.
+    assert "Synced 5 files to /Workspace/Users/alice/.bundle/shop/dev/files (2 sent, " \
+           "2 changed, 0 deleted)" in changed.stderr
+    assert "Synced 4 files to /Workspace/Users/alice/.bundle/shop/dev/files (0 sent, " \
+           "0 changed, 1 deleted)" in again.stderr
     assert (copy / "data" / "input.txt").read_text() == "plums\n"
     assert not (copy / "src" / "old.py").exists()
     assert (copy / "src" / "load.py").stat().st_ino == kept  # unchanged: not rewritten
@@ -139,7 +154,7 @@ targets:
     assert "alice may not write /Workspace/Users/bob/.bundle/shop/files: only under " \
            "/Workspace/Users/alice/ or /Workspace/Shared/" in into_bobs.stderr
     assert jobs_after.stdout.strip().splitlines()[1:] == []  # nothing deployed
-    assert "Uploaded 4 files to /Workspace/Shared/.bundle/shop/shared/files" in shared.stderr
+    assert "Synced 4 files to /Workspace/Shared/.bundle/shop/shared/files" in shared.stderr
     assert (server.workdir / ".headwater" / "workspace" / "Shared" / ".bundle" / "shop"
             / "shared" / "files" / "src" / "load.py").exists()
     assert odd.returncode == 1
@@ -193,7 +208,7 @@ def test_destroy_through_a_server_deletes_the_bundle_s_folder_with_its_jobs(
         "load: 1  (deleted)",
         "/Workspace/Users/alice/.bundle/shop/dev  (deleted)"]
     # The next deploy starts afresh: every file is copied again.
-    assert "(4 changed, 0 deleted)" in again.stderr
+    assert "(4 sent, 4 changed, 0 deleted)" in again.stderr
     assert (root / "files" / "src" / "load.py").exists()
 
 
@@ -205,7 +220,7 @@ def test_headwater_run_of_a_bundle_through_a_server_copies_its_files_first(
     ran = hw("run", "databricks.yml", extra_env=env, cwd=project)
 
     assert ran.returncode == 0, ran.stdout + ran.stderr
-    assert "Uploaded 4 files to /Workspace/Users/alice/.bundle/shop/dev/files" in ran.stderr
+    assert "Synced 4 files to /Workspace/Users/alice/.bundle/shop/dev/files" in ran.stderr
     assert "ended SUCCESS" in ran.stdout
     copy = server.workdir / ".headwater" / "workspace" / "Users" / "alice" / ".bundle" / "shop" \
         / "dev" / "files"
@@ -226,8 +241,74 @@ def test_jobs_create_and_reset_of_a_bundle_through_a_server_copy_its_files_too(
         .split()[0]
     logs = hw("runs", "logs", run_id, "load", check=True, extra_env=env, cwd=tmp_path)
 
-    assert "Uploaded 4 files to /Workspace/Users/alice/.bundle/shop/dev/files (4 changed" \
+    assert "Synced 4 files to /Workspace/Users/alice/.bundle/shop/dev/files (4 sent, 4 changed" \
         in created.stderr
-    assert "(1 changed, 0 deleted)" in reset.stderr
+    assert "(1 sent, 1 changed, 0 deleted)" in reset.stderr
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert logs.stdout == "load v2 read apples\npears\n"
+
+
+SHARED = "/Workspace/Shared/race"
+
+
+def _remote(server: Server, user: str) -> RemoteService:
+    return RemoteService(Api(Remote(server.url, server.token(user))))
+
+
+def test_a_file_changed_between_the_comparison_and_the_copy_is_refused_409_then_sent(
+        tmp_path: Path, server: Server) -> None:
+    names = {"a.py": tmp_path / "a.py", "b.py": tmp_path / "b.py"}
+    names["a.py"].write_text("a1")
+    names["b.py"].write_text("b1")
+    service = _remote(server, "alice")
+    service.sync_workspace_files(SHARED, pack(names))
+    folder = server.workdir / ".headwater" / "workspace" / "Shared" / "race"
+    compared = service.changed_workspace_files(SHARED, {"a.py": content_digest(b"a1")})
+
+    (folder / "a.py").write_text("another deploy")  # between the comparison and the copy
+    request = urllib.request.Request(
+        f"{server.url}/api/2.2/headwater/deploy/files?path={SHARED}", method="POST",
+        data=pack(names, {"a.py": content_digest(b"a1"), "b.py": content_digest(b"b1")}),
+        headers={"Authorization": f"Bearer {server.token('alice')}",
+                 "Content-Type": "application/gzip"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    answer = json.loads(refused.value.read())
+
+    assert compared == []
+    assert refused.value.code == 409
+    assert answer["error_code"] == "RESOURCE_CONFLICT"
+    assert "(a.py): deploy again" in answer["message"]
+    assert (folder / "a.py").read_text() == "another deploy"  # the refusal wrote nothing
+
+
+def test_a_deploy_racing_another_compares_again_and_sends_what_changed_meanwhile(
+        tmp_path: Path, server: Server) -> None:
+    names = {"a.py": tmp_path / "a.py", "b.py": tmp_path / "b.py"}
+    names["a.py"].write_text("a1")
+    names["b.py"].write_text("b1")
+    folder = server.workdir / ".headwater" / "workspace" / "Shared" / "race"
+    comparisons: list[list[str]] = []
+
+    class Racing(RemoteService):
+        """A server where another deploy rewrites a.py right after the first comparison."""
+
+        def changed_workspace_files(self, path: str, digests: Any) -> list[str]:
+            changed = super().changed_workspace_files(path, digests)
+            if not comparisons:
+                (folder / "a.py").write_text("another deploy")
+            comparisons.append(sorted(changed))
+            return changed
+
+    service = Racing(Api(Remote(server.url, server.token("alice"))))
+    service.sync_workspace_files(SHARED, pack(names))
+    names["b.py"].write_text("b2")
+
+    synced, sent = _send_changed(SimpleNamespace(service=service), SHARED,  # type: ignore[arg-type]
+                                 names)
+
+    assert comparisons == [["b.py"], ["a.py", "b.py"]]
+    assert sent == 2
+    assert (synced.written, synced.deleted) == (2, 0)
+    assert (folder / "a.py").read_text() == "a1"
+    assert (folder / "b.py").read_text() == "b2"

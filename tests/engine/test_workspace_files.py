@@ -11,21 +11,28 @@ from pathlib import Path
 
 import pytest
 
+from headwater.core.bundle_sync import KEPT_DIGEST, content_digest
 from headwater.core.workspace_objects import ImportFormat, Language, planned_import
 from headwater.engine.workspace_files import BadArchive, WorkspaceFolder
+from headwater.errors import Conflict
 from headwater.ports import WorkspaceObject
 
 FILES = "/Workspace/Users/ana/.bundle/shop/dev/files"
 
 
 def archive(files: dict[str, bytes], links: dict[str, str] | None = None,
-            modes: dict[str, int] | None = None) -> bytes:
+            modes: dict[str, int] | None = None, kept: dict[str, str] | None = None) -> bytes:
+    """A deploy's archive: `files` sent whole, `kept` (name: digest) by their digest alone."""
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
         for name, data in files.items():
             info = tarfile.TarInfo(name)
             info.size, info.mode = len(data), (modes or {}).get(name, 0o644)
             tar.addfile(info, io.BytesIO(data))
+        for name, digest in (kept or {}).items():
+            info = tarfile.TarInfo(name)
+            info.mode, info.pax_headers = (modes or {}).get(name, 0o644), {KEPT_DIGEST: digest}
+            tar.addfile(info)
         for name, target in (links or {}).items():
             info = tarfile.TarInfo(name)
             info.type, info.linkname = tarfile.SYMTYPE, target
@@ -80,6 +87,65 @@ def test_a_bad_archive_is_refused_naming_every_member_and_nothing_is_written(
     assert "'/etc/passwd' is not a path inside the bundle's folder" in message
     assert "'link' is neither a file nor a folder (links are not copied)" in message
     assert not workspace.root.exists()
+
+
+def test_only_the_files_the_folder_lacks_are_named_and_the_others_travel_by_digest(
+        workspace: WorkspaceFolder) -> None:
+    folder = Path(workspace.sync(FILES, archive({"a.py": b"1", "b.py": b"2"})).folder)
+    (folder / "task-output.csv").write_text("x")
+    digests = {"a.py": content_digest(b"1"), "b.py": content_digest(b"changed"),
+               "new.py": content_digest(b"3"), "task-output.csv": content_digest(b"y")}
+
+    changed = workspace.changed(FILES, digests)
+    synced = workspace.sync(FILES, archive(
+        {"b.py": b"changed", "new.py": b"3", "task-output.csv": b"y"},
+        kept={"a.py": content_digest(b"1")}, modes={"a.py": 0o755}))
+
+    assert changed == ["b.py", "new.py", "task-output.csv"]
+    # a.py was kept (only its mode changed), the others written; nothing of a.py travelled.
+    assert (synced.written, synced.unchanged, synced.deleted) == (4, 0, 0)
+    assert (folder / "a.py").read_bytes() == b"1"
+    assert (folder / "a.py").stat().st_mode & 0o777 == 0o755
+    assert (folder / "b.py").read_bytes() == b"changed"
+    assert workspace.changed(FILES, {"a.py": content_digest(b"1")}) == []
+
+
+def test_a_file_kept_by_digest_that_changed_since_refuses_the_whole_archive(
+        workspace: WorkspaceFolder) -> None:
+    folder = Path(workspace.sync(FILES, archive({"a.py": b"1", "b.py": b"2"})).folder)
+    compared = {"a.py": content_digest(b"1"), "b.py": content_digest(b"2")}
+    (folder / "a.py").write_bytes(b"another deploy wrote this")  # after the comparison
+
+    with pytest.raises(Conflict, match=r"1 files changed in .* \(a.py\): deploy again"):
+        workspace.sync(FILES, archive({"c.py": b"3"}, kept=compared))
+    with pytest.raises(Conflict):  # a kept file that is not there at all
+        workspace.sync(FILES, archive({}, kept={"gone.py": content_digest(b"")}))
+
+    assert sorted(p.name for p in folder.iterdir()) == ["a.py", "b.py"]  # nothing written
+
+
+def test_names_to_compare_and_kept_members_are_checked_like_any_member(
+        workspace: WorkspaceFolder) -> None:
+    outside = workspace.root.parent / "secret.txt"
+    outside.write_text("s")
+    bad_kept = archive({}, kept={"a.py": "not-a-digest"})
+    sized = io.BytesIO()
+    with tarfile.open(fileobj=sized, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("b.py")
+        info.size, info.pax_headers = 1, {KEPT_DIGEST: content_digest(b"")}
+        tar.addfile(info, io.BytesIO(b"x"))
+
+    with pytest.raises(BadArchive) as refused:
+        workspace.changed(FILES, {"../../../../secret.txt": content_digest(b"s"),
+                                  "/etc/passwd": content_digest(b"")})
+    with pytest.raises(BadArchive, match=r"'a\.py' is listed as kept but is not an empty file"):
+        workspace.sync(FILES, bad_kept)
+    with pytest.raises(BadArchive, match=r"'b\.py' is listed as kept but is not an empty file"):
+        workspace.sync(FILES, sized.getvalue())
+
+    assert "'../../../../secret.txt' is not a path inside the bundle's folder" \
+        in str(refused.value)
+    assert "'/etc/passwd' is not a path inside the bundle's folder" in str(refused.value)
 
 
 def test_a_sync_that_stopped_midway_is_finished_by_the_next(

@@ -14,16 +14,18 @@ import glob
 import io
 import os
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pathspec import GitIgnoreSpec
 
+from headwater.core.bundle_sync import KEPT_DIGEST, content_digest
+
 if TYPE_CHECKING:
     from headwater.core.bundle_sync import BundleSync
 
-__all__ = ["pack", "synced_files"]
+__all__ = ["digests", "pack", "synced_files"]
 
 _NEVER = frozenset({".git", ".databricks", ".headwater"})
 
@@ -48,12 +50,26 @@ def synced_files(sync: BundleSync) -> dict[str, Path]:
     return dict(sorted(chosen.items()))
 
 
-def pack(names: dict[str, Path]) -> bytes:
-    """A gzipped tar archive of the files, each under its name (links followed)."""
+def digests(names: dict[str, Path]) -> dict[str, str]:
+    """Each file's `content_digest`, by name (links followed)."""
+    return {name: content_digest(path.read_bytes()) for name, path in names.items()}
+
+
+def pack(names: dict[str, Path], kept: Mapping[str, str] | None = None) -> bytes:
+    """A gzipped tar archive of the files, each under its name (links followed); a file of
+    `kept` (name: digest, one the server holds already) as an empty member carrying its
+    digest in the pax header `KEPT_DIGEST`."""
+    kept = kept or {}
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz", dereference=True) as tar:
+    with tarfile.open(fileobj=buffer, mode="w:gz", dereference=True,
+                      format=tarfile.PAX_FORMAT) as tar:
         for name, path in names.items():
-            tar.add(path, arcname=name, recursive=False)
+            if name not in kept:
+                tar.add(path, arcname=name, recursive=False)
+                continue
+            member = tar.gettarinfo(path, arcname=name)
+            member.size, member.pax_headers = 0, {KEPT_DIGEST: kept[name]}
+            tar.addfile(member)
     return buffer.getvalue()
 
 

@@ -198,6 +198,10 @@ class RemoteService:
         body = self.api.get(f"{DEPLOY}/workspace")
         return str(body["workspace_dir"]), str(body["user"])
 
+    def changed_workspace_files(self, path: str, digests: Mapping[str, str]) -> list[str]:
+        body = self.api.post(f"{DEPLOY}/files/compare", {"path": path, "files": dict(digests)})
+        return [str(name) for name in body["changed"]]
+
     def sync_workspace_files(self, path: str, archive: bytes) -> SyncedFiles:
         body = self.api.post_bytes(f"{DEPLOY}/files", archive, "application/gzip", path=path)
         return SyncedFiles(str(body["folder"]), int(body["written"]), int(body["unchanged"]),

@@ -14,11 +14,16 @@ folder) that Git would not ignore, plus `sync.include`, less `sync.exclude` (pat
 .gitignore syntax, relative to the bundle's folder), plus every file a job names (a notebook, a
 script, a built wheel in an ignored `dist/`), since a job could not run without it.
 
+A redeploy sends only what changed: the deployer first asks which of its files (by SHA-256)
+the server's copy lacks, then sends one archive listing every file, in which each file the
+server holds already is an empty member carrying its digest in the pax header `KEPT_DIGEST`.
+
 Pure: paths are POSIX text (`posixpath`), the server's folder is given in.
 """
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,11 +38,15 @@ from headwater.core.bundle_model import (
 )
 from headwater.core.checks import format_path
 
-__all__ = ["WORKSPACE", "BundleSync", "DeployedFolders", "checked_workspace_path",
-           "deployed_folders", "sync_root", "sync_spec", "workspace_folder"]
+__all__ = ["KEPT_DIGEST", "WORKSPACE", "BundleSync", "DeployedFolders", "checked_workspace_path",
+           "content_digest", "deployed_folders", "sync_root", "sync_spec", "workspace_folder"]
 
 WORKSPACE = "/Workspace"
 _DEFAULT_ROOT = "/Workspace/Users/{user}/.bundle/{bundle}/{target}"
+# The pax header of an archive member that stands for a file the server's copy holds already:
+# its content's `content_digest` (the member itself is empty). POSIX reserves upper-case
+# `VENDOR.keyword` names for vendors; other tar readers ignore it.
+KEPT_DIGEST = "HEADWATER.sha256"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +85,11 @@ class BundleSync:
         if inside == ".":
             return self.deployed.file_dir
         return posixpath.join(self.deployed.file_dir, inside)
+
+
+def content_digest(content: bytes) -> str:
+    """What tells a deployed file's content from another: its SHA-256, in hexadecimal."""
+    return hashlib.sha256(content).hexdigest()
 
 
 def sync_root(root: str, sync_paths: Sequence[str]) -> str:

@@ -5,6 +5,10 @@ ana@example.com is copied to `workspace/Users/ana@example.com/.bundle/<bundle>/p
 and its jobs run from there. A deploy sends the bundle's files as one gzipped tar archive;
 `sync` makes the folder hold exactly them, as `databricks bundle deploy` syncs the workspace:
 
+- a file the folder holds already travels as its digest alone (`core/bundle_sync.KEPT_DIGEST`:
+  the deployer asked `changed` first); if it changed since, the deploy is refused (a
+  `Conflict`) before anything is written, and the deployer asks again;
+
 - a file that changed is replaced whole (written beside it, on the disk, then renamed over it),
   so a task reading it meanwhile sees the old or the new file, never part of one; a file that
   did not change is left as it is;
@@ -32,13 +36,14 @@ import io
 import json
 import os
 import posixpath
+import re
 import shutil
 import stat
 import tarfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from headwater.core.bundle_sync import WORKSPACE, workspace_folder
+from headwater.core.bundle_sync import KEPT_DIGEST, WORKSPACE, content_digest, workspace_folder
 from headwater.core.workspace_objects import (
     NOTEBOOK_SUFFIXES,
     Entry,
@@ -51,6 +56,7 @@ from headwater.core.workspace_objects import (
     probed_names,
 )
 from headwater.entrypoints.filelock import locked
+from headwater.errors import Conflict
 from headwater.ports import SyncedFiles, WorkspaceObject
 
 __all__ = ["MAX_ARCHIVE_BYTES", "MAX_FILES", "BadArchive", "WorkspaceFolder"]
@@ -74,6 +80,22 @@ class WorkspaceFolder:
     def folder(self) -> str:
         return str(self.root.absolute())
 
+    def changed(self, path: str, digests: Mapping[str, str]) -> list[str]:
+        """Of the files `digests` names (relative name: `content_digest`), those the folder of
+        `path` (a checked `/Workspace/...` path) does not hold as they are: what a deploy
+        must send.
+
+        Raises:
+            BadArchive: naming every name that is not a path inside the folder.
+        """
+        problems = _too_many(len(digests)) + [problem for name in digests
+                                                  if (problem := _bad_name(name))]
+        if problems:
+            raise BadArchive("the files cannot be compared: " + "; ".join(problems))
+        target = Path(workspace_folder(path, self.folder))
+        return [name for name, digest in digests.items()
+                if self._digest_at(target / posixpath.normpath(name)) != digest]
+
     def sync(self, path: str, archive: bytes) -> SyncedFiles:
         """Make the folder of `path` (a checked `/Workspace/...` path) hold exactly the files
         of `archive` (gzipped tar) of those this folder's deploys copied; what changed.
@@ -81,21 +103,42 @@ class WorkspaceFolder:
         Raises:
             BadArchive: naming every member that is not a file or folder inside the folder,
                 or the limit the archive passes; nothing is written then.
+            Conflict: naming the files sent as kept (by digest) that the folder no longer
+                holds as they were; nothing is written then.
         """
-        files, folders = _read(archive)
+        files, kept, folders = _read(archive)
         target = Path(workspace_folder(path, self.folder))
         snapshot = self._snapshot(path)
+        listed = set(files) | set(kept)
         with locked(snapshot):
+            stale = sorted(name for name, (digest, _) in kept.items()
+                           if self._digest_at(target / name) != digest)
+            if stale:
+                raise Conflict(f"{len(stale)} files changed in {path} since this deploy "
+                               f"compared them ({', '.join(stale[:5])}"
+                               f"{', ...' if len(stale) > 5 else ''}): deploy again")
             before = _copied(snapshot)
             # First the union: a crash midway still knows every file either deploy copied.
-            _save_copied(snapshot, path, before | set(files))
-            gone = _delete(target, before - set(files))
+            _save_copied(snapshot, path, before | listed)
+            gone = _delete(target, before - listed)
             for name in folders:
                 (target / name).mkdir(parents=True, exist_ok=True)
             written = sum(_write(target / name, data, mode) for name, (data, mode) in files.items())
+            written += sum(_set_mode(target / name, mode) for name, (_, mode) in kept.items())
             _sync_folder(target)
-            _save_copied(snapshot, path, set(files))
-        return SyncedFiles(str(target), written, len(files) - written, gone)
+            _save_copied(snapshot, path, listed)
+        return SyncedFiles(str(target), written, len(listed) - written, gone)
+
+    def _digest_at(self, path: Path) -> str | None:
+        """The `content_digest` of the regular file at `path` inside the folder, or None."""
+        try:
+            descriptor = os.open(self._inside(path), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            return None
+        with os.fdopen(descriptor, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return None
+            return content_digest(handle.read())
 
     def remove(self, path: str) -> bool:
         """Delete the folder of `path` (a checked `/Workspace/...` path) with everything in it,
@@ -275,48 +318,73 @@ def _sync_entries(folder: Path | str) -> None:
         os.close(descriptor)
 
 
-def _read(archive: bytes) -> tuple[dict[str, tuple[bytes, int]], list[str]]:
-    """The archive's files (content, executable or not) and folders, by relative name."""
+Modes = dict[str, tuple[bytes, int]]  # a file's content and mode, by relative name
+Kept = dict[str, tuple[str, int]]  # a file the folder holds already: its digest and mode
+
+
+def _read(archive: bytes) -> tuple[Modes, Kept, list[str]]:
+    """The archive's files (content, executable or not), the files it lists as kept (digest,
+    executable or not) and its folders, by relative name."""
     try:
         with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
             members = tar.getmembers()
             problems = _problems(members)
             if problems:
                 raise BadArchive("the archive cannot be copied: " + "; ".join(problems))
-            files: dict[str, tuple[bytes, int]] = {}
+            files: Modes = {}
+            kept: Kept = {}
             folders: list[str] = []
             for member in members:
                 name = posixpath.normpath(member.name)
+                mode = 0o755 if member.mode & 0o111 else 0o644
                 if member.isdir():
                     if name != ".":
                         folders.append(name)
-                    continue
-                content = tar.extractfile(member)
-                assert content is not None  # a regular file, checked above
-                files[name] = (content.read(), 0o755 if member.mode & 0o111 else 0o644)
+                elif KEPT_DIGEST in member.pax_headers:
+                    kept[name] = (member.pax_headers[KEPT_DIGEST], mode)
+                else:
+                    content = tar.extractfile(member)
+                    assert content is not None  # a regular file, checked above
+                    files[name] = (content.read(), mode)
     except (tarfile.TarError, EOFError, OSError) as error:
         raise BadArchive(f"the body is not a gzipped tar archive of the bundle's files "
                          f"({error})") from None
-    return files, folders
+    return files, kept, folders
 
 
 def _problems(members: list[tarfile.TarInfo]) -> list[str]:
-    problems: list[str] = []
-    if len(members) > MAX_FILES:
-        problems.append(f"it holds {len(members)} files and folders, more than {MAX_FILES}: "
-                        "leave generated folders out with sync.exclude or .gitignore")
+    problems = _too_many(len(members))
     total = sum(member.size for member in members if member.isfile())
     if total > MAX_ARCHIVE_BYTES:
         problems.append(f"its files hold {total} bytes, more than {MAX_ARCHIVE_BYTES}: leave "
                         "large data out with sync.exclude or .gitignore")
     for member in members:
-        name = posixpath.normpath(member.name) if member.name else ""
         if not (member.isfile() or member.isdir()):
             problems.append(f"{member.name!r} is neither a file nor a folder (links are not "
                             "copied)")
-        elif not name or name.startswith(("/", "../")) or name == ".." or "\x00" in name:
-            problems.append(f"{member.name!r} is not a path inside the bundle's folder")
+        elif problem := _bad_name(member.name):
+            problems.append(problem)
+        elif KEPT_DIGEST in member.pax_headers and (
+                member.size or not member.isfile()
+                or re.fullmatch(r"[0-9a-f]{64}", member.pax_headers[KEPT_DIGEST]) is None):
+            problems.append(f"{member.name!r} is listed as kept but is not an empty file with "
+                            f"a SHA-256 digest in {KEPT_DIGEST}")
     return problems
+
+
+def _too_many(count: int) -> list[str]:
+    if count <= MAX_FILES:
+        return []
+    return [f"it holds {count} files and folders, more than {MAX_FILES}: leave generated "
+            "folders out with sync.exclude or .gitignore"]
+
+
+def _bad_name(name: str) -> str | None:
+    """Why `name` is not a relative path inside the bundle's folder, or None."""
+    normal = posixpath.normpath(name) if name else ""
+    if not normal or normal.startswith(("/", "../")) or normal == ".." or "\x00" in normal:
+        return f"{name!r} is not a path inside the bundle's folder"
+    return None
 
 
 def _copied(snapshot: Path) -> set[str]:
@@ -359,6 +427,14 @@ def _write(path: Path, data: bytes, mode: int) -> bool:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
     _replace(path, data, mode)
+    return True
+
+
+def _set_mode(path: Path, mode: int) -> bool:
+    """Give the file at `path` `mode` unless it has it; whether it changed."""
+    if stat.S_IMODE(path.stat().st_mode) == mode:
+        return False
+    path.chmod(mode)
     return True
 
 

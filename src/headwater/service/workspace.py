@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import errno
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
@@ -103,12 +103,23 @@ class WorkspaceMixin(AccessMixin):
         """The folder standing for `/Workspace` on the server's machine."""
         return self._workspace().folder
 
+    def changed_workspace_files(self, path: str, digests: Mapping[str, str]) -> list[str]:
+        """Which of the bundle files `digests` names (relative name: SHA-256) the folder of
+        `path` does not hold as they are: what a deploy must send. Refused as
+        `sync_workspace_files` is."""
+        workspace, checked = self._workspace(), self._writable(path)
+        try:
+            return workspace.changed(checked, digests)
+        except ValueError as error:  # the adapter's BadArchive
+            raise InvalidRequest(str(error)) from None
+
     def sync_workspace_files(self, path: str, archive: bytes) -> SyncedFiles:
         """Make the folder of `path` hold the bundle files of `archive` (gzipped tar).
 
         Raises:
             InvalidRequest: for a path outside the workspace or a bad archive.
             PermissionDenied: for a folder outside the caller's own and `Shared`.
+            Conflict: when a file the archive lists as kept changed since it was compared.
         """
         workspace, checked = self._workspace(), self._writable(path)
         try:

@@ -4,8 +4,9 @@ Databricks CLI keeps its deployment state in the workspace's files instead).
 
 POST creates or resets the job of a `deployment_key`; GET finds it; POST `/prune` deletes the
 jobs a bundle deployed to a target that it no longer defines (all of them for a destroy).
-GET `/workspace` says where the server keeps `/Workspace`, POST `/files` copies a bundle's
-files there (a gzipped tar body), as `databricks bundle deploy` syncs them first
+GET `/workspace` says where the server keeps `/Workspace`, POST `/files/compare` says which of
+a bundle's files (by SHA-256) its folder there lacks, POST `/files` copies them (a gzipped tar
+body, the files held already listed by digest), as `databricks bundle deploy` syncs them first
 (`core/bundle_sync.py`), and POST `/files/delete` deletes a bundle's folder (a destroy).
 """
 
@@ -80,12 +81,30 @@ def workspace(service: Caller) -> dict[str, Any]:
     return {"workspace_dir": service.workspace_folder(), "user": service.user}
 
 
+class Digests(BaseModel):
+    """A bundle's files, each by its name relative to the folder of `path` and the SHA-256 of
+    its content (hexadecimal)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str = Field(min_length=1)
+    files: dict[str, Annotated[str, Field(pattern="^[0-9a-f]{64}$")]]
+
+
+@router.post("/files/compare")
+def compare_files(body: Digests, service: Caller) -> dict[str, Any]:
+    """Which of the files the folder of `path` (a `/Workspace/...` path) does not hold as
+    they are: those a deploy sends whole, the others by digest alone."""
+    return {"changed": service.changed_workspace_files(body.path, body.files)}
+
+
 @router.post("/files")
 def files(service: Caller, path: Annotated[str, Query(min_length=1)],
           archive: Annotated[bytes, Body(media_type="application/gzip")]) -> dict[str, Any]:
     """Make the folder of `path` (a `/Workspace/...` path) hold the bundle's files, sent as a
-    gzipped tar archive: the server's folder and how many files were written, already so,
-    and deleted."""
+    gzipped tar archive (a file the folder holds already as an empty member with its digest
+    in the pax header `HEADWATER.sha256`; 409 if it changed since): the server's folder and
+    how many files were written, already so, and deleted."""
     synced = service.sync_workspace_files(path, archive)
     return {"folder": synced.folder, "written": synced.written,
             "unchanged": synced.unchanged, "deleted": synced.deleted}

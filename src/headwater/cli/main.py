@@ -133,7 +133,8 @@ def run(file: Path, job_name: str | None, target: str | None, var_pairs: Sequenc
 
     The job is deployed first (created, or updated when these files were run or deployed
     before; a bundle's secret scopes made where they do not exist), then run by an engine in
-    this process (or, with --host, by the server's).
+    this process. With --host, by the server's: a bundle's files are copied there first (only
+    those that changed), as `headwater deploy --host` copies them, and the job runs the copy.
     Exits 0 when the run ends SUCCESS or SUCCESS_WITH_FAILURES, 1 otherwise.
     """
     from headwater.cli.bundle_upload import load_for_deploy, upload

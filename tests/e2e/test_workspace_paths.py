@@ -17,17 +17,18 @@ from .conftest import sdk_client
 
 NOTEBOOK = """\
 # Databricks notebook source
-dbutils.notebook.exit("report from the workspace")
+dbutils.notebook.exit(dbutils.fs.head("file:/Workspace/Shared/etl/greeting.txt"))
 """
 
 
-def test_a_job_names_its_script_and_notebook_by_workspace_path(
+def test_a_job_names_its_script_and_notebook_by_workspace_path_and_reads_files_there(
         server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     w = sdk_client(server, server.token("ann"), monkeypatch)
     etl = server.workdir / ".headwater" / "workspace" / "Shared" / "etl"
     etl.mkdir(parents=True)
     (etl / "load.py").write_text("import os, sys\nprint('load in', os.getcwd(), sys.argv[1:])\n")
     (etl / "report.py").write_text(NOTEBOOK)
+    (etl / "greeting.txt").write_text("report from the workspace")  # read via dbutils.fs
     job = w.jobs.create(name="from the workspace", tasks=[
         jobs.Task(task_key="load", spark_python_task=jobs.SparkPythonTask(
             python_file="/Workspace/Shared/etl/load.py", parameters=["x"])),

@@ -22,6 +22,22 @@ def test_databricks_paths_map_into_the_dbfs_folder_and_file_paths_stay(tmp_path:
     assert dbfs_root({"HEADWATER_DBFS_DIR": "/d", "HEADWATER_HOME": "/h"}) == Path("/d")
 
 
+def test_file_workspace_paths_are_in_the_folder_standing_for_the_workspace(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, workspace = tmp_path / "dbfs", tmp_path / "workspace"
+    monkeypatch.setenv("HEADWATER_WORKSPACE_DIR", str(workspace))
+    (workspace / "Shared").mkdir(parents=True)
+    (workspace / "Shared" / "a.csv").write_text("x,y\n")
+
+    assert local_path("file:/Workspace/Shared/a.csv", root) == workspace / "Shared" / "a.csv"
+    assert FsUtils(root).head("file:/Workspace/Shared/a.csv") == "x,y\n"
+    assert [info.name for info in FsUtils(root).ls("file:/Workspace/Shared")] == ["a.csv"]
+    # Leaving the workspace by `..` is the machine's own path, as any file: path.
+    assert local_path("file:/Workspace/../etc/hosts", root) == Path("/etc/hosts")
+    # Without the scheme, /Workspace is a DBFS path, as on Databricks.
+    assert local_path("/Workspace/Shared/a.csv", root) == root / "Workspace" / "Shared" / "a.csv"
+
+
 def test_a_path_never_leads_above_the_folder_and_must_be_absolute(tmp_path: Path) -> None:
     assert local_path("dbfs:/../etc/passwd", tmp_path) == tmp_path / "etc" / "passwd"
     assert local_path("/Volumes/../../x", tmp_path) == tmp_path / "x"

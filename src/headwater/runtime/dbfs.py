@@ -5,7 +5,10 @@ On Databricks a path without a scheme is a DBFS path, `dbfs:/...` names DBFS, `/
 a Unity Catalog volume, and `file:/...` the machine's own disk. Here DBFS and the volumes are a
 folder, `HEADWATER_DBFS_DIR` (the engine sets it to `<HEADWATER_HOME>/dbfs` for every
 attempt): `dbfs:/tmp/x` and `/tmp/x` are `<folder>/tmp/x`, `/Volumes/main/raw/landing/a.csv`
-is `<folder>/Volumes/main/raw/landing/a.csv`; `file:/...` stays the local path. A path never
+is `<folder>/Volumes/main/raw/landing/a.csv`; `file:/...` stays the local path, except that
+`file:/Workspace/...` (how a Databricks notebook reaches workspace files) is in the folder
+standing for the workspace (`HEADWATER_WORKSPACE_DIR`, where a server keeps deployed bundles'
+files), as a job's `/Workspace/...` paths are (`written_paths`). A path never
 leads above the folder (`dbfs:/../x` is `<folder>/x`, as `/..` is `/`). `local_path` gives
 the file a path names, for the code that opens it with Python itself.
 
@@ -14,6 +17,7 @@ Standard library only: a task imports it when it first uses `dbutils.fs`.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import shutil
 from collections.abc import Mapping
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from headwater.runtime.home import home_folder
+from headwater.runtime.written_paths import WORKSPACE_VARIABLE, workspace_file
 
 __all__ = ["DBFS_VARIABLE", "FileInfo", "FsUtils", "dbfs_root", "local_path"]
 
@@ -53,7 +58,9 @@ def local_path(path: str, root: Path | None = None) -> Path:
     """
     scheme, absolute = _split(path)
     if scheme == "file":
-        return Path(posixpath.normpath(absolute))
+        local = posixpath.normpath(absolute)
+        workspace = os.environ.get(WORKSPACE_VARIABLE)
+        return Path(workspace_file(local, workspace) if workspace else local)
     inside = posixpath.normpath(absolute).lstrip("/")  # `/..` is `/`: never above the folder
     base = root if root is not None else dbfs_root()
     return base / inside if inside not in ("", ".") else base

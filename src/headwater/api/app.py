@@ -41,6 +41,7 @@ from headwater.api.routes import (
     git_credentials,
     health,
     jobs,
+    logs,
     metrics,
     permissions,
     runs,
@@ -83,6 +84,7 @@ def create_app(service: Service, settings: ApiSettings | None = None) -> FastAPI
     app.include_router(workspace.router)
     app.include_router(deploy.router)
     app.include_router(backfill.router)
+    app.include_router(logs.router)
     app.include_router(secret_scopes.router)
     app.include_router(git_credentials.router)
     app.include_router(metrics.router)

@@ -1,10 +1,10 @@
 """`headwater runs logs --follow`: print a task's log as it grows, until its attempt ends.
 
-It reads what the service gives (the log file on the local store, `runs/get-output` through a
-server) every half second and prints what was added since. The attempt followed is the one
-asked for, else the latest: when the task is retried, the new attempt's log follows under a
-line that says so. It ends when the attempt (without `--attempt`: the task, retries and all)
-has ended, or the run has.
+It reads what the service gives (the log file on the local store,
+`/api/2.2/headwater/runs/logs` through a server) every half second and prints what was added
+since. The attempt followed is the one asked for, else the latest: when the task is retried,
+the new attempt's log follows under a line that says so. It ends when the attempt (without
+`--attempt`: the task, retries and all) has ended, or the run has.
 """
 
 from __future__ import annotations

@@ -32,13 +32,22 @@ class Api:
     def post(self, path: str, body: dict[str, Any]) -> Any:
         return self.call("POST", path, {k: v for k, v in body.items() if v is not None})
 
+    def get_bytes(self, path: str, **query: Any) -> bytes:
+        """GET an answer that is not JSON (a log), as it is."""
+        suffix = f"?{urllib.parse.urlencode({k: _text(v) for k, v in query.items()})}"
+        answer: bytes = self.call("GET", f"{path}{suffix}", raw=True)
+        return answer
+
     def post_bytes(self, endpoint: str, data: bytes, content_type: str, **query: Any) -> Any:
         """POST `data` as it is (an archive, say), with `query` in the URL."""
         suffix = f"?{urllib.parse.urlencode({k: _text(v) for k, v in query.items()})}"
         return self.call("POST", f"{endpoint}{suffix}", data=data, content_type=content_type)
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None,
-             data: bytes | None = None, content_type: str = "application/json") -> Any:
+             data: bytes | None = None, content_type: str = "application/json",
+             raw: bool = False) -> Any:
+        """The answer's JSON (its bytes with `raw`); an error answer raised as the
+        `headwater.errors` exception of its code."""
         if body is not None:
             data = json.dumps(body).encode()
         request = urllib.request.Request(  # noqa: S310 - the user's own server
@@ -54,6 +63,8 @@ class Api:
             reason = getattr(error, "reason", error)
             raise HeadwaterError(f"cannot reach the server at {self.remote.host}: {reason}"
                                  ) from None
+        if raw:
+            return text
         return json.loads(text) if text else {}
 
 

@@ -21,8 +21,9 @@ from headwater.service.deploy import DeployMode, RemovedJob
 from headwater.service.paging import Page
 from headwater.service.runs import NOT_SUCCEEDED, RepairAsked
 
-JOBS, DEPLOY = "/api/2.2/jobs", "/api/2.2/headwater/deploy"
-BACKFILL = "/api/2.2/headwater/backfill"
+JOBS, HEADWATER = "/api/2.2/jobs", "/api/2.2/headwater"
+DEPLOY = f"{HEADWATER}/deploy"
+BACKFILL = f"{HEADWATER}/backfill"
 SECRETS = "/api/2.0/secrets"
 
 
@@ -67,9 +68,10 @@ class RemoteService:
 
     def log_chunks(self, run_id: int, task_key: str, attempt: int | None = None,
                    iteration: int | None = None) -> Iterator[bytes]:
-        """The log of one attempt (the last 5 MB, as `runs/get-output` gives it)."""
+        """The whole kept log of one attempt, whatever its task (`runs/get-output` has none
+        for a notebook)."""
         task_run = self.task_run_id(run_id, task_key, attempt, iteration)
-        yield str(self.output_document(task_run).get("logs") or "").encode()
+        yield self.api.get_bytes(f"{HEADWATER}/runs/logs", run_id=task_run)
 
     def task_run_id(self, run_id: int, task_key: str, attempt: int | None,
                     iteration: int | None) -> int:

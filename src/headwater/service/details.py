@@ -9,7 +9,7 @@ run and its figures takes `CAN_VIEW`, reading logs `CAN_MANAGE_RUN`, previewing 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from headwater.core.permissions import Action
 from headwater.core.plan import build_plan
 from headwater.core.spec import JobSettings
 from headwater.engine.attempts import log_path
+from headwater.engine.log_cap import read_chunks
 from headwater.ports import JobRecord, JobSummary, MetricPoint, RunRecord, RunSummary
 from headwater.service.jobs import JobsMixin
 from headwater.service.queries import QueriesMixin
@@ -94,6 +95,11 @@ class DetailsMixin(QueriesMixin, JobsMixin):
         return AttemptLog(record.run_id, record.task_run_ids.get(seq, task_run_id),
                           run.task_key, run.attempt_number, run.iteration, run.is_terminal,
                           log_path(self.logs_dir, record.run_id, run))
+
+    def attempt_log_chunks(self, task_run_id: int) -> Iterator[bytes]:
+        """The whole kept log of the attempt with this task run id, a chunk at a time (what
+        `headwater runs logs --host` reads: `runs/get-output` has no logs for a notebook)."""
+        return read_chunks(self.attempt_log(task_run_id).path)
 
     def run_alerts(self, run_id: int) -> list[Mapping[str, Any]]:
         """The notifications a run sent or is sending, newest first: event, destination,

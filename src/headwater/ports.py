@@ -586,6 +586,11 @@ class Store(Protocol):
         a coarse match (SQLite ignores case), for the caller to narrow."""
         ...
 
+    def rekey_deployment(self, job_id: int, deployment_key: str) -> None:
+        """Give the job `deployment_key` (a deployment made before keys held the root path,
+        taken over)."""
+        ...
+
     def list_jobs(self, name: str | None = None, limit: int | None = None,
                   after_id: int | None = None, visible_to: Principal | None = None
                   ) -> list[JobRecord]:

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from headwater.core.deployment import bundle_key, bundle_prefix, file_key, is_left_out
+from headwater.core.deployment import (
+    bundle_key,
+    bundle_prefix,
+    file_key,
+    is_left_out,
+    resource_key,
+    unrooted_prefix,
+)
 
 DEV = bundle_prefix("shop", "dev")
 
@@ -28,3 +35,19 @@ def test_only_the_left_out_jobs_of_the_same_bundle_and_target_are_removed(
 def test_a_bundle_without_targets_deploys_to_the_default_one() -> None:
     assert bundle_key("shop", None, "orders") == "bundle/shop/default/jobs/orders"
     assert is_left_out("bundle/shop/default/jobs/orders", bundle_prefix("shop", None), kept=())
+
+
+def test_a_server_deployment_s_keys_hold_its_root_path_and_name_their_old_form() -> None:
+    root = "/Workspace/Users/ann/.bundle/shop/dev"
+    prefix = bundle_prefix("shop", "dev", root)
+
+    assert bundle_key("shop", "dev", "etl", root) == \
+        "bundle/shop/dev/root/Workspace/Users/ann/.bundle/shop/dev/jobs/etl"
+    assert resource_key(bundle_key("shop", "dev", "etl", root), prefix) == "etl"
+    # A local deployment's keys and a server's never match each other's prefix.
+    assert resource_key(bundle_key("shop", "dev", "etl"), prefix) is None
+    assert resource_key(bundle_key("shop", "dev", "etl", root), bundle_prefix("shop", "dev")) \
+        is None
+    assert unrooted_prefix(prefix) == "bundle/shop/dev/jobs/"
+    assert unrooted_prefix(bundle_prefix("shop", "dev")) is None
+    assert unrooted_prefix("file//srv/a.json/jobs/") is None

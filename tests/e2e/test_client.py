@@ -101,12 +101,18 @@ def test_bundle_permissions_are_deployed_and_the_server_enforces_them(
 
     hw("deploy", check=True, extra_env=client_env(server, alice))
     bob_sees = hw("jobs", "list", check=True, extra_env=client_env(server, bob))
-    bob_runs = hw("bundle", "run", "report", extra_env=client_env(server, bob))
+    bob_runs = hw("jobs", "run-now", "2", extra_env=client_env(server, bob))
+    # bob's `bundle run` is of his own deployment (his root path), which he never made.
+    bob_bundle_runs = hw("bundle", "run", "report", extra_env=client_env(server, bob))
     acl = server.call("GET", "/api/2.0/permissions/jobs/2", token=alice).body
 
     assert [line.split()[:2] for line in bob_sees.stdout.splitlines()] == [["2", "report"]]
     assert bob_runs.returncode == 1
     assert "User bob does not have permission to run job 2" in bob_runs.stderr
+    assert bob_bundle_runs.returncode == 1
+    assert "job 'report' of bundle shop (target dev) is not deployed at " \
+           "/Workspace/Users/bob/.bundle/shop/dev: run `headwater deploy` first" \
+        in bob_bundle_runs.stderr
     entries = {(entry["user_name"], entry["all_permissions"][0]["permission_level"])
                for entry in acl["access_control_list"]}
     assert entries == {("alice", "IS_OWNER"), ("bob", "CAN_VIEW")}
@@ -186,3 +192,62 @@ def test_a_bundle_s_secret_scope_permissions_become_its_acl_on_the_server(
     assert sorted((a["principal"], a["permission"]) for a in acls["items"]) == [
         ("bob", "MANAGE"), ("carol", "WRITE"), ("users", "READ")]
     assert put.status == 200, put.body  # carol may write, as the bundle says
+
+
+# The commands that read this machine's state store only, each as a user would type it.
+STORE_COMMANDS = [
+    ("metrics", "1"), ("audit", "list"), ("audit", "verify"), ("sql", "SELECT 1"),
+    ("notifications", "list"), ("notifications", "deliver"), ("tokens", "list"),
+    ("tokens", "create", "--user", "ann"), ("tokens", "revoke", "1"), ("engine",),
+    ("secrets", "list-scopes"), ("secrets", "put-secret", "s", "k", "--string-value", "v"),
+]
+
+
+def test_commands_of_the_server_s_machine_refuse_when_the_environment_names_a_server(
+        hw: Cli, tmp_path: Path, server: Server) -> None:
+    # Given a job deployed to a server, and the environment pointing at that server
+    (tmp_path / "databricks.yml").write_text(BUNDLE)
+    env = client_env(server, server.token("alice"))
+    hw("deploy", check=True, extra_env=env)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    # When the commands that read the local state store run there
+    refused = {command: hw(*command, extra_env=env, cwd=elsewhere) for command in STORE_COMMANDS}
+    # and when the server's store is named, as on the server's machine
+    named = hw("metrics", "1", "--db", server.db_url, extra_env=env, cwd=elsewhere)
+
+    # Then each refuses, naming itself, the server and the way out, and makes no store
+    for command, result in refused.items():
+        name = " ".join(command[:1] if command[0] in ("metrics", "sql", "engine")
+                        else command[:2])
+        assert result.returncode == 1, (command, result.stdout, result.stderr)
+        assert result.stderr.startswith(
+            f"error: `headwater {name}` reads the state store on this machine, but "
+            f"DATABRICKS_HOST points at a server ({server.url}): run it on the server's "
+            "machine (with "), (command, result.stderr)
+        assert "or unset DATABRICKS_HOST" in result.stderr
+    assert "(with HEADWATER_DB there)" in refused["secrets", "list-scopes"].stderr
+    assert "`databricks secrets ...`" in refused["secrets", "list-scopes"].stderr
+    assert "(with --db there)" in refused["metrics", "1"].stderr
+    assert not (elsewhere / ".headwater").exists()
+    # and a store named explicitly is read, whatever the environment says
+    assert named.returncode == 0, named.stderr
+    assert "(job 1): 0 runs" in named.stdout
+
+
+def test_a_profile_named_in_the_environment_refuses_them_too(hw: Cli, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".databrickscfg").write_text("[local]\nhost = http://127.0.0.1:9/\ntoken = t\n")
+    env = {"HOME": str(home), "DATABRICKS_CONFIG_PROFILE": "local"}
+
+    refused = hw("audit", "list", extra_env=env)
+    named = hw("audit", "list", extra_env={**env, "HEADWATER_DB": str(tmp_path / "here.db")})
+
+    assert refused.returncode == 1
+    assert "but DATABRICKS_CONFIG_PROFILE points at a server (http://127.0.0.1:9)" in \
+        refused.stderr
+    assert "or unset DATABRICKS_CONFIG_PROFILE" in refused.stderr
+    assert named.returncode == 0, named.stderr
+    assert (tmp_path / "here.db").exists()

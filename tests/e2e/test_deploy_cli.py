@@ -59,4 +59,5 @@ def test_bundle_run_of_a_job_never_deployed_says_so(hw: Cli, tmp_path: Path) -> 
     result = hw("bundle", "run", "report")
 
     assert result.returncode == 1
-    assert "No job was created from" in result.stderr
+    assert "job 'report' of bundle shop (target dev) is not deployed: run `headwater deploy` " \
+           "first" in result.stderr

@@ -312,3 +312,26 @@ def test_a_deploy_racing_another_compares_again_and_sends_what_changed_meanwhile
     assert (synced.written, synced.deleted) == (2, 0)
     assert (folder / "a.py").read_text() == "a1"
     assert (folder / "b.py").read_text() == "b2"
+
+
+def test_two_users_deploying_one_bundle_each_get_their_own_jobs_and_destroy_only_theirs(
+        hw: Cli, tmp_path: Path, server: Server) -> None:
+    alice, bob = client_env(server, server.token("alice")), client_env(server, server.token("bob"))
+    project = _project(tmp_path / "project")
+
+    alices = hw("deploy", check=True, extra_env=alice, cwd=project)
+    bobs = hw("deploy", check=True, extra_env=bob, cwd=project)
+    bob_runs = hw("bundle", "run", "load", extra_env=bob, cwd=project)
+    bob_destroys = hw("bundle", "destroy", "--auto-approve", check=True, extra_env=bob,
+                      cwd=project)
+    alice_runs = hw("bundle", "run", "load", extra_env=alice, cwd=project)
+
+    # Each default root path (the user's own folder) is a deployment of its own, as on Databricks.
+    assert "load: 1  (created" in alices.stdout
+    assert "load: 2  (created" in bobs.stdout
+    assert bob_runs.returncode == 0, bob_runs.stdout + bob_runs.stderr
+    assert "(job 2) started" in bob_runs.stdout
+    assert "load: 2  (deleted)" in bob_destroys.stdout
+    assert "load: 1" not in bob_destroys.stdout
+    assert alice_runs.returncode == 0, alice_runs.stdout + alice_runs.stderr
+    assert "(job 1) started" in alice_runs.stdout

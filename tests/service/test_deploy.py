@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 from service_builders import settings
 
+from headwater.core.deployment import bundle_key
 from headwater.errors import PermissionDenied
 from headwater.service import Service
 from headwater.service.deploy import RemovedJob
@@ -54,3 +55,48 @@ def test_a_job_the_caller_may_not_manage_stops_the_removal_before_any_is_deleted
         "delete it.")
     assert raised.value.error_code == "PERMISSION_DENIED"
     assert [job.job_id for job in service.list_jobs().items] == [mine, theirs]
+
+
+ANN_ROOT = "/Workspace/Users/ann/.bundle/shop/dev"
+BOB_ROOT = "/Workspace/Users/bob/.bundle/shop/dev"
+
+
+def test_deployments_at_two_root_paths_are_two_and_each_prunes_only_its_own(
+        service: Service) -> None:
+    ann, bob = replace(service, user="ann", admin=False), replace(service, user="bob",
+                                                                   admin=False)
+    ann_job, _ = ann.deploy(settings("[dev ann] etl"), "d.yml",
+                            bundle_key("shop", "dev", "etl", ANN_ROOT))
+    bob_job, _ = bob.deploy(settings("[dev bob] etl"), "d.yml",
+                            bundle_key("shop", "dev", "etl", BOB_ROOT))
+
+    bob_destroyed = bob.remove_left_out("shop", "dev", [], root_path=BOB_ROOT)
+
+    assert ann_job.job_id != bob_job.job_id
+    assert bob_destroyed == [RemovedJob("etl", bob_job.job_id, "[dev bob] etl")]
+    assert [job.job_id for job in service.list_jobs().items] == [ann_job.job_id]
+
+
+def test_a_server_deployment_keyed_before_root_paths_is_taken_over_by_its_creator_only(
+        service: Service) -> None:
+    # Given jobs ann deployed to a server before keys held the root path
+    ann, bob = replace(service, user="ann", admin=False), replace(service, user="bob",
+                                                                   admin=False)
+    etl = ann.deploy_job(settings("etl"), "d.yml", "bundle/shop/dev/jobs/etl").job_id
+    old = ann.deploy_job(settings("old"), "d.yml", "bundle/shop/dev/jobs/old").job_id
+
+    # When bob deploys the bundle to his root, then ann to hers, keeping etl only
+    bobs, bob_status = bob.deploy(settings("etl"), "d.yml",
+                                  bundle_key("shop", "dev", "etl", BOB_ROOT))
+    previewed = ann.remove_left_out("shop", "dev", ["etl"], dry_run=True, root_path=ANN_ROOT)
+    anns, ann_status = ann.deploy(settings("etl"), "d.yml",
+                                  bundle_key("shop", "dev", "etl", ANN_ROOT))
+    removed = ann.remove_left_out("shop", "dev", ["etl"], root_path=ANN_ROOT)
+
+    # Then bob got a job of his own, ann kept hers (same id) and her left-out job went
+    assert (bob_status, bobs.job_id != etl) == ("created", True)
+    assert (ann_status, anns.job_id) == ("unchanged", etl)
+    assert previewed == removed == [RemovedJob("old", old, "old")]
+    assert service.store.job_by_deployment(bundle_key("shop", "dev", "etl", ANN_ROOT)) \
+        is not None
+    assert service.store.job_by_deployment("bundle/shop/dev/jobs/etl") is None

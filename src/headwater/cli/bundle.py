@@ -101,7 +101,8 @@ def deploy(file: Path | None, target: str | None, var_pairs: Sequence[str], db: 
             raise click.UsageError(f"{named} defines no jobs under resources.jobs{hint}")
         kept = [job.resource_name for job in loaded.jobs]
         if loaded.bundle is not None:  # refused here, before anything changes
-            where.service.remove_left_out(loaded.bundle, loaded.target, kept, dry_run=True)
+            where.service.remove_left_out(loaded.bundle, loaded.target, kept, dry_run=True,
+                                          root_path=loaded.root_path)
         loaded = upload(where, loaded)
         make_secret_scopes(where.service, loaded.secret_scopes, loaded.scope_grants)
         for job in loaded.jobs:
@@ -111,7 +112,8 @@ def deploy(file: Path | None, target: str | None, var_pairs: Sequence[str], db: 
                        f"{record.version})")
         # Last, so that a deploy that stops midway leaves the old jobs for the next to delete.
         if loaded.bundle is not None:
-            _echo_deleted(where.service.remove_left_out(loaded.bundle, loaded.target, kept))
+            _echo_deleted(where.service.remove_left_out(loaded.bundle, loaded.target, kept,
+                                                        root_path=loaded.root_path))
 
 
 def _echo_deleted(removed: Sequence[RemovedJob]) -> None:
@@ -150,7 +152,8 @@ def destroy(file: Path, target: str | None, var_pairs: Sequence[str], auto_appro
                                    "from a plain file with `headwater jobs delete JOB_ID`")
         what = f"bundle {loaded.bundle} (target {loaded.target or 'default'})"
         deployed = loaded.sync.deployed if loaded.sync is not None else None
-        planned = where.service.remove_left_out(loaded.bundle, loaded.target, (), dry_run=True)
+        planned = where.service.remove_left_out(loaded.bundle, loaded.target, (), dry_run=True,
+                                                root_path=loaded.root_path)
         if not planned and deployed is None:
             click.echo(f"Nothing to destroy: {what} has no deployed jobs.")
             return
@@ -163,7 +166,8 @@ def destroy(file: Path, target: str | None, var_pairs: Sequence[str], auto_appro
         if not auto_approve and not _confirmed():
             click.echo("Destroy cancelled: nothing was deleted.")
             return
-        _echo_deleted(where.service.remove_left_out(loaded.bundle, loaded.target, ()))
+        _echo_deleted(where.service.remove_left_out(loaded.bundle, loaded.target, (),
+                                                    root_path=loaded.root_path))
         if deployed is not None and where.service.remove_workspace_files(deployed.root_path):
             click.echo(f"{deployed.root_path}  (deleted)")
 
@@ -195,12 +199,24 @@ def bundle_run(job_key: str, file: Path, target: str | None, var_pairs: Sequence
                profile: str | None) -> None:
     """Run a deployed job of the bundle by its resource key (like `databricks bundle run`),
     showing it live; exit 1 unless it succeeds."""
+    from headwater.cli.bundle_upload import load_for_deploy
     from headwater.cli.follow import announce
-    from headwater.cli.jobs import load_jobs
+    from headwater.cli.jobs import chosen_jobs
+    from headwater.errors import NotFound
 
-    [job] = load_jobs(file, target, var_pairs, job_key)
     with connect(db, host, profile) as where:
-        record = where.service.deployed_job(job.deployment_key, str(job.source))
+        # As it deployed `where`: on a server, its key holds the bundle's root path there.
+        loaded = load_for_deploy(where, [file], target, var_pairs, settings_for(None).user,
+                                 host, build=False)
+        [job] = chosen_jobs(file, loaded.jobs, job_key)
+        try:
+            record = where.service.deployed_job(job.deployment_key, str(job.source))
+        except NotFound:
+            at = f" at {loaded.root_path}" if loaded.root_path else ""
+            raise click.ClickException(
+                f"job {job.resource_name!r} of bundle {loaded.bundle} (target "
+                f"{loaded.target or 'default'}) is not deployed{at}: run `headwater deploy` "
+                "first") from None
         created = where.service.run_now(record.job_id, parse_pairs(params, "--param"),
                                         only=only, task_parameters=task_parameters())
         announce(where.service, created, record.job_id, f"job {record.name!r} "

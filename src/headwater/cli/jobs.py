@@ -79,7 +79,7 @@ def load_jobs(file: Path, target: str | None, var_pairs: Sequence[str],
     from headwater.cli.bundle_facts import load_bundle_jobs
 
     loaded = load_bundle_jobs([file], target, var_pairs, settings_for(None).user, build=build)
-    return _chosen(file, loaded, job_name)
+    return chosen_jobs(file, loaded, job_name)
 
 
 def deployable_jobs(where: LocalConnection | RemoteConnection, file: Path, target: str | None,
@@ -90,11 +90,12 @@ def deployable_jobs(where: LocalConnection | RemoteConnection, file: Path, targe
 
     loaded = load_for_deploy(where, [file], target, var_pairs, settings_for(None).user, None,
                              build=False)
-    _chosen(file, loaded.jobs, job_name)  # a wrong --job stops before the upload
-    return _chosen(file, upload(where, loaded).jobs, job_name)
+    chosen_jobs(file, loaded.jobs, job_name)  # a wrong --job stops before the upload
+    return chosen_jobs(file, upload(where, loaded).jobs, job_name)
 
 
-def _chosen(file: Path, loaded: list[LoadedJob], job_name: str | None) -> list[LoadedJob]:
+def chosen_jobs(file: Path, loaded: list[LoadedJob], job_name: str | None) -> list[LoadedJob]:
+    """The jobs of `file` `job_name` names (all when None); a usage error for none."""
     if not loaded:
         raise click.UsageError(f"{file} defines no jobs under resources.jobs")
     chosen = select_jobs(loaded, job_name)

@@ -213,9 +213,11 @@ class RemoteService:
         return bool(self.api.post(f"{DEPLOY}/files/delete", {"path": path})["removed"])
 
     def remove_left_out(self, bundle: str, target: str | None, kept: Sequence[str],
-                        dry_run: bool = False) -> list[RemovedJob]:
+                        dry_run: bool = False, root_path: str | None = None
+                        ) -> list[RemovedJob]:
         body = self.api.post(f"{DEPLOY}/prune", {"bundle": bundle, "target": target,
-                                                 "keep": list(kept), "dry_run": dry_run})
+                                                 "keep": list(kept), "dry_run": dry_run,
+                                                 "root_path": root_path})
         return [RemovedJob(str(job["resource_key"]), int(job["job_id"]), str(job["name"]))
                 for job in body["removed"]]
 

@@ -1,12 +1,18 @@
 """Deployment keys: what names a job deployed from files, and which of a bundle's deployed jobs
 its files no longer define.
 
-A bundle's job is keyed `bundle/<bundle name>/<target>/jobs/<resource key>`, as a Databricks
-bundle deployment is keyed (its state is kept per bundle and target); a plain job file's job
-is keyed `file/<absolute path>/jobs/<name>`. Every key of one bundle and target starts with
-that bundle and target's prefix, which is how a deploy finds the jobs it made before and a
-destroy finds everything it made. A plain file's keys never start with a bundle's prefix, so
-no bundle deploy ever removes them.
+A bundle's job is keyed `bundle/<bundle name>/<target>/jobs/<resource key>` on this machine's
+own store; deployed to a server, the key also holds the target's `workspace.root_path`
+(`bundle/<bundle>/<target>/root/Workspace/Users/ana/.bundle/<bundle>/<target>/jobs/<key>`), as
+a Databricks deployment is one per root path (its state is kept there): two users deploying
+one bundle with the default root path (each their own folder) get a job each, while users
+sharing a root path (`/Workspace/Shared/...`) share its jobs. A plain job file's job is keyed
+`file/<absolute path>/jobs/<name>`. Every key of one deployment starts with its prefix, which
+is how a deploy finds the jobs it made before and a destroy finds everything it made. A plain
+file's keys never start with a bundle's prefix, so no bundle deploy ever removes them.
+
+A server deployment made before keys held the root path has the key without it: the first
+deploy by the job's creator takes it over (`unrooted_prefix`).
 """
 
 from __future__ import annotations
@@ -14,19 +20,32 @@ from __future__ import annotations
 from collections.abc import Collection
 
 __all__ = ["DEFAULT_TARGET", "bundle_key", "bundle_prefix", "file_key", "is_left_out",
-           "resource_key"]
+           "resource_key", "unrooted_prefix"]
 
 DEFAULT_TARGET = "default"  # the target of a bundle that defines none
 
 
-def bundle_prefix(bundle: str, target: str | None) -> str:
-    """What every deployment key of `bundle`'s jobs under `target` starts with."""
-    return f"bundle/{bundle}/{target or DEFAULT_TARGET}/jobs/"
+def bundle_prefix(bundle: str, target: str | None, root_path: str | None = None) -> str:
+    """What every deployment key of `bundle`'s jobs under `target` starts with (deployed to a
+    server: at `root_path`, its `workspace.root_path`)."""
+    rooted = f"root{root_path}/" if root_path is not None else ""
+    return f"bundle/{bundle}/{target or DEFAULT_TARGET}/{rooted}jobs/"
 
 
-def bundle_key(bundle: str, target: str | None, resource: str) -> str:
-    """The deployment key of a bundle's job: its bundle, target and resource key."""
-    return bundle_prefix(bundle, target) + resource
+def bundle_key(bundle: str, target: str | None, resource: str,
+               root_path: str | None = None) -> str:
+    """The deployment key of a bundle's job: its bundle, target, root path on a server, and
+    resource key."""
+    return bundle_prefix(bundle, target, root_path) + resource
+
+
+def unrooted_prefix(prefix: str) -> str | None:
+    """The prefix a server deployment's keys had before they held its root path (None for a
+    prefix without one)."""
+    parts = prefix.split("/", 3)
+    if len(parts) < 4 or parts[0] != "bundle" or not parts[3].startswith("root/"):
+        return None
+    return f"bundle/{parts[1]}/{parts[2]}/jobs/"
 
 
 def file_key(posix_path: str, resource: str) -> str:

@@ -89,14 +89,16 @@ class LoadedJob:
     target: str | None = None
     bundle: str | None = None
     defined_in: Path | None = None
+    root_path: str | None = None  # loaded to deploy to a server: its `workspace.root_path`
 
     @property
     def deployment_key(self) -> str:
         """What names this job wherever it is deployed or run, as the Databricks CLI's
-        deployment does: the bundle, its target and the resource key (a plain job file:
-        its path, which the caller makes absolute, and its name in the file)."""
+        deployment does: the bundle, its target, its root path on a server and the resource
+        key (a plain job file: its path, which the caller makes absolute, and its name in the
+        file)."""
         if self.bundle is not None:
-            return bundle_key(self.bundle, self.target, self.resource_name)
+            return bundle_key(self.bundle, self.target, self.resource_name, self.root_path)
         return file_key(self.source.as_posix(), self.resource_name)
 
 
@@ -126,6 +128,12 @@ class LoadedBundle:
     @property
     def jobs(self) -> list[LoadedJob]:
         return [job for bundle in self.files for job in bundle.jobs]
+
+    @property
+    def root_path(self) -> str | None:
+        """Loaded to deploy to a server: the `workspace.root_path` its deployment is at."""
+        deployed = self.sync.deployed if self.sync is not None else None
+        return deployed.root_path if deployed is not None else None
 
 
 @dataclass(frozen=True)
@@ -610,6 +618,11 @@ def _validate_composed(
     for parts, at_key, message in findings:
         if any(parts[: len(failed)] == failed for failed in job.failed):
             continue  # a reference there could not be filled in, and that is reported already
+        if not parts:  # the job as a whole: named by where it is written, not by ""
+            origin = job.origin(parts)
+            _report_at(results, origin, at_key, format_path(origin.path),
+                       _whole_job_message(job, message))
+            continue
         _report_at(results, job.origin(parts), at_key, format_path(parts), message)
     result = results[job.source]
     if job.resource_name not in result.where:  # defined by the target alone
@@ -618,8 +631,23 @@ def _validate_composed(
         return
     for path, message in literal_references(settings):
         _warn_at(results, job.origin(parse_path(path)), path, message)
+    deployed = composition.sync.deployed if composition.sync is not None else None
     result.jobs.append(LoadedJob(job.resource_name, settings, root_file or result.path,
-                                 composition.target, composition.bundle, result.path))
+                                 composition.target, composition.bundle, result.path,
+                                 deployed.root_path if deployed is not None else None))
+
+
+def _whole_job_message(job: ComposedJob, message: str) -> str:
+    """What is wrong with a job that is no mapping at all, and the likely fix: most often a
+    job's field indented too little, which the bundle then reads as a job of its own."""
+    if isinstance(job.data, dict):
+        return message
+    name = job.resource_name
+    if name in JobSettings.model_fields:
+        return (f"{message}: {name!r} is a field of a job, read here as a job of its own; "
+                "indent it under the key of the job it belongs to")
+    return (f"{message}; write the job's settings (name: ..., tasks: [...]) indented under "
+            f"{name!r}")
 
 
 def _report_where(results: Sequence[_FileResult], job: ComposedJob) -> None:

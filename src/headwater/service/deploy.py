@@ -9,10 +9,16 @@ deploy endpoints call the same methods).
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from headwater.core.deployment import DEFAULT_TARGET, bundle_prefix, is_left_out, resource_key
+from headwater.core.deployment import (
+    DEFAULT_TARGET,
+    bundle_prefix,
+    is_left_out,
+    resource_key,
+    unrooted_prefix,
+)
 from headwater.core.permissions import Action, allows
 from headwater.core.spec import JobSettings
 from headwater.errors import PermissionDenied
@@ -48,6 +54,7 @@ class DeployMixin(JobsMixin):
         "created", "updated" (a new version) or "unchanged"."""
         if mode is DeployMode.CREATE:
             return self.create_job(settings, source, deployment_key), CREATED
+        self._take_over_unrooted(deployment_key)
         before = self.store.job_by_deployment(deployment_key)
         if mode is DeployMode.RESET:
             found = self.deployed_job(deployment_key, source)
@@ -58,9 +65,17 @@ class DeployMixin(JobsMixin):
             return record, CREATED
         return record, UPDATED if record.version != before.version else UNCHANGED
 
+    def deployed_job(self, deployment_key: str, source: str) -> JobRecord:
+        """The job deployed under `deployment_key` (one deployed before keys held the root
+        path taken over first); `NotFound` naming `source`."""
+        self._take_over_unrooted(deployment_key)
+        return super().deployed_job(deployment_key, source)
+
     def remove_left_out(self, bundle: str, target: str | None, kept: Collection[str],
-                        dry_run: bool = False) -> list[RemovedJob]:
-        """Delete the jobs `bundle` deployed to `target` whose resource key is not in `kept`
+                        dry_run: bool = False, root_path: str | None = None
+                        ) -> list[RemovedJob]:
+        """Delete the jobs `bundle` deployed to `target` (on a server: at `root_path`, its
+        `workspace.root_path`) whose resource key is not in `kept`
         (none kept: all of them, as `databricks bundle destroy`), in one transaction and as
         `delete_job` does: their runs stay readable, and active ones run on to their end.
         With `dry_run`, only say which they are. Those already deleted are skipped, so a
@@ -70,24 +85,53 @@ class DeployMixin(JobsMixin):
             PermissionDenied: naming every such job the caller may not manage; then none is
                 deleted.
         """
-        prefix = bundle_prefix(bundle, target)
-        left_out = [job for job in self.store.jobs_deployed_under(prefix)
+        prefix = bundle_prefix(bundle, target, root_path)
+        left_out = [job for job in self._deployed_under(prefix, dry_run)
                     if is_left_out(job.deployment_key, prefix, kept)]
-        self._check_may_delete(left_out, bundle, target)
+        self._check_may_delete(left_out, bundle, target, prefix)
         if not dry_run and left_out:
             left_out = self.store.delete_jobs([job.job_id for job in left_out],
                                               self.clock.now(), self.user)
         return [RemovedJob(resource_key(job.deployment_key, prefix) or "", job.job_id, job.name)
                 for job in left_out]
 
+    def _deployed_under(self, prefix: str, dry_run: bool) -> list[JobRecord]:
+        """The jobs deployed under `prefix`, with those of the same deployment made before
+        keys held the root path that the caller may take over (`_take_over_unrooted`):
+        taken over, unless `dry_run`."""
+        found = self.store.jobs_deployed_under(prefix)
+        unrooted = unrooted_prefix(prefix)
+        if unrooted is None:
+            return found
+        keys = {resource_key(job.deployment_key, prefix) for job in found}
+        for job in self.store.jobs_deployed_under(unrooted):
+            key = resource_key(job.deployment_key, unrooted)
+            if key is None or key in keys or job.creator != self.user:
+                continue
+            if not dry_run:
+                self.store.rekey_deployment(job.job_id, prefix + key)
+            found.append(replace(job, deployment_key=prefix + key))
+        return found
+
+    def _take_over_unrooted(self, deployment_key: str) -> None:
+        """Give the job a server deployment made under `deployment_key`'s old form (before
+        keys held the root path) this key, if the caller created it and no job has the key
+        yet: an upgrade deploys the same job, and no one takes over another user's."""
+        prefix, _, resource = deployment_key.rpartition("/")
+        unrooted = unrooted_prefix(prefix + "/")
+        if unrooted is None or self.store.job_by_deployment(deployment_key) is not None:
+            return
+        found = self.store.job_by_deployment(unrooted + resource)
+        if found is not None and found.creator == self.user:
+            self.store.rekey_deployment(found.job_id, deployment_key)
+
     def _check_may_delete(self, left_out: Sequence[JobRecord], bundle: str,
-                          target: str | None) -> None:
+                          target: str | None, prefix: str) -> None:
         grants = self.store.job_grants([job.job_id for job in left_out])
         refused = [job for job in left_out
                    if not allows(self.principal, grants.get(job.job_id, []), Action.MANAGE)]
         if not refused:
             return
-        prefix = bundle_prefix(bundle, target)
         named = ", ".join(f"job {job.job_id} ({job.name!r}, resource "
                           f"{resource_key(job.deployment_key, prefix)})" for job in refused)
         raise PermissionDenied(

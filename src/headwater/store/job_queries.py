@@ -113,6 +113,11 @@ def job_by_deployment(conn: Connection, key: str) -> JobRecord | None:
     return None if job_id is None else get_job(conn, job_id)
 
 
+def rekey_deployment(conn: Connection, job_id: int, key: str) -> None:
+    """Give the job the deployment key `key`."""
+    conn.execute(update(jobs).where(jobs.c.job_id == job_id).values(deployment_key=key))
+
+
 def jobs_deployed_under(conn: Connection, prefix: str) -> list[JobRecord]:
     """The latest version of every job not deleted whose deployment key starts with `prefix`
     (a bundle and target), by job id. SQLite's LIKE ignores case: the caller decides exactly

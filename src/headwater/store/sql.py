@@ -266,6 +266,11 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMi
         with self._reading() as conn:
             return job_queries.jobs_deployed_under(conn, prefix)
 
+    def rekey_deployment(self, job_id: int, deployment_key: str) -> None:
+        """Give the job `deployment_key`: a deployment taken over under its new key."""
+        with self._writing() as conn:
+            job_queries.rekey_deployment(conn, job_id, deployment_key)
+
     def list_jobs(self, name: str | None = None, limit: int | None = None,
                   after_id: int | None = None, visible_to: Principal | None = None
                   ) -> list[JobRecord]:

@@ -53,13 +53,15 @@ def deployed(deployment_key: str, service: Caller) -> dict[str, Any]:
 
 
 class Prune(BaseModel):
-    """A bundle and target, and the resource keys its files define now: its other deployed jobs
-    are deleted (none kept: every one, as `databricks bundle destroy`)."""
+    """A bundle and target (and the `workspace.root_path` it deploys to), and the resource
+    keys its files define now: its other deployed jobs are deleted (none kept: every one, as
+    `databricks bundle destroy`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     bundle: str = Field(min_length=1)
     target: str | None = None  # None: a bundle that defines no target
+    root_path: str | None = Field(default=None, pattern="^/Workspace/")
     keep: list[str]
     dry_run: bool = False  # only say which jobs would be deleted
 
@@ -69,7 +71,8 @@ def prune(body: Prune, service: Caller) -> dict[str, Any]:
     """Delete the jobs `bundle` deployed to `target` whose resource key is not in `keep`, in one
     transaction (their runs stay); 403 naming every one the caller may not manage, and then
     none is deleted. Lists the jobs deleted (with `dry_run`: that would be)."""
-    removed = service.remove_left_out(body.bundle, body.target, body.keep, body.dry_run)
+    removed = service.remove_left_out(body.bundle, body.target, body.keep, body.dry_run,
+                                      body.root_path)
     return {"removed": [{"resource_key": job.resource_key, "job_id": job.job_id,
                          "name": job.name} for job in removed]}
 

@@ -4,9 +4,10 @@ in the task's log.
 A notebook exported from Databricks writes a SQL cell as `%sql` on its first line (and a
 notebook whose language is SQL has only SQL cells, `%python` marking the others); IPython would
 read `%sql` as an unknown line magic. `databricks_cells` turns such cells into the `%%sql` cell
-magic that this module defines when the kernel loads it as an IPython extension (with `dbutils`
-in the notebook's namespace): the cell runs on the task's warehouse with the widgets bound to
-its `:name` markers, as a `%sql` cell of a source notebook does, and its rows are printed.
+magic that this module defines when the kernel loads it as an IPython extension (with the
+names of `notebook_globals` in the notebook's namespace): the cell runs on the task's warehouse
+with the widgets bound to its `:name` markers, as a `%sql` cell of a source notebook does, and
+its rows are printed.
 `%md` cells are documentation and are skipped.
 
 `print_outputs` writes what a cell printed or showed to this process's stdout and stderr, cell
@@ -23,8 +24,10 @@ from typing import Any
 from headwater.entrypoints.sql import run_script, warehouse_url
 from headwater.runtime import dbutils
 from headwater.runtime.redaction import redact, redact_all
+from headwater.runtime.shims.sitecustomize import WITHOUT_SPARK, MissingPyspark
 
-__all__ = ["EXTENSION", "databricks_cells", "load_ipython_extension", "print_outputs"]
+__all__ = ["EXTENSION", "MissingPyspark", "NoSpark", "databricks_cells",
+           "load_ipython_extension", "notebook_globals", "print_outputs"]
 
 EXTENSION = __name__  # the IPython extension the kernel loads before the notebook's cells
 _DATABRICKS = "application/vnd.databricks.v1+notebook"
@@ -58,16 +61,24 @@ class NoSpark:
     """Stands for `spark`, which headwater does not have, and says so when used."""
 
     def __getattr__(self, name: str) -> Any:
-        raise RuntimeError(f"spark.{name}: headwater runs notebooks without Spark; use a %sql "
-                           "cell (DuckDB by default) or a Python library instead")
+        raise RuntimeError(f"spark.{name}: {WITHOUT_SPARK}")
+
+
+def notebook_globals() -> dict[str, Any]:
+    """The names Databricks gives a notebook that headwater has: `dbutils`, `getArgument`
+    (the legacy way to read a widget, `dbutils.widgets.getArgument`) and a `spark` that says
+    it is absent. Each notebook process (a source notebook's, a kernel) also gets
+    `MissingPyspark`, so that `import pyspark` says the same."""
+    MissingPyspark.install()  # sitecustomize put it there already, unless Python ran without
+    return {"dbutils": dbutils, "getArgument": dbutils.widgets.getArgument, "spark": NoSpark()}
 
 
 def load_ipython_extension(shell: Any) -> None:
     """IPython's hook for this module as an extension (`IPKernelApp.extensions`), in the
-    kernel: `dbutils` and `spark` (which says it is absent) in the notebook's namespace,
-    the `%%sql` cell magic, and the secrets the notebook read redacted from what its cells
-    show and raise (what they print is, by `headwater.runtime.redaction`)."""
-    shell.push({"dbutils": dbutils, "spark": NoSpark()})
+    kernel: `notebook_globals` in the notebook's namespace, the `%%sql` cell magic, and the
+    secrets the notebook read redacted from what its cells show and raise (what they print
+    is, by `headwater.runtime.redaction`)."""
+    shell.push(notebook_globals())
     shell.register_magic_function(_sql_cell, magic_kind="cell", magic_name="sql")
     _redact_results(shell)
 

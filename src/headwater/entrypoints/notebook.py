@@ -3,16 +3,18 @@
     python -m headwater.entrypoints.notebook <notebook path>
 
 Databricks source-format notebooks (`.py`, and `.sql` ones whose cells are SQL) run here, in
-this plain Python process (no kernel):
-the cells of `headwater.entrypoints.databricks_source` run in order in one namespace that holds
-`dbutils` (and a `spark` that explains it is absent); `%md` cells are skipped, `%sql` cells
-run on the warehouse of `HEADWATER_WAREHOUSE_URL` with the widgets bound to their `:name`
-markers, `%sh` cells run with /bin/sh, `%run ./other` runs another notebook (relative to the
-including one, inside the job directory) in the same namespace. `.ipynb` notebooks run on an
-ipykernel through nbclient (both installed with headwater), their `%sql` cells on the warehouse
-and their output in the task's log; the kernel serves this attempt only, and is forked from
-this process when its fork server had the kernel's libraries imported (`ipynb_kernel`).
+this plain Python process (no kernel): the cells of `headwater.entrypoints.databricks_source`
+run in order in one namespace that holds `dbutils`, `getArgument`, `display` (and a `spark`
+that explains it is absent); `%md` cells are skipped, `%sql` cells run on the warehouse of
+`HEADWATER_WAREHOUSE_URL` with the widgets bound to their `:name` markers, `%sh` cells run with
+/bin/sh, `%run ./other` runs another notebook (relative to the including one, inside the job
+directory) in the same namespace. `.ipynb` notebooks run on an ipykernel through nbclient (both
+installed with headwater), their `%sql` cells on the warehouse and their output in the task's
+log; the kernel serves this attempt only, and is forked from this process when its fork server
+had the kernel's libraries imported (`ipynb_kernel`).
 
+The notebook's file is `HEADWATER_NOTEBOOK_PATH`, in this process and its kernel, for the
+notebook context (`dbutils.notebook.entry_point.getDbutils().notebook().getContext()`).
 `dbutils.notebook.run(path, ...)` runs another notebook through this entry point, in a child
 process (`headwater.runtime.notebook_runs`), a relative path starting from this notebook's
 folder. `dbutils.notebook.exit(value)` ends the notebook successfully. An exception fails it:
@@ -42,13 +44,14 @@ from headwater.entrypoints.databricks_source import (
 )
 from headwater.entrypoints.ipynb_cells import (
     EXTENSION,
-    NoSpark,
     databricks_cells,
+    notebook_globals,
     print_outputs,
 )
 from headwater.entrypoints.operator import exception_line
 from headwater.entrypoints.sql import NOTICE_VARIABLE, Table, run_script, warehouse_url
 from headwater.runtime import NotebookExit, channel, dbutils
+from headwater.runtime.notebook_context import NOTEBOOK_PATH_VARIABLE
 from headwater.runtime.notebook_runs import NOTEBOOK_DIR_VARIABLE
 
 __all__ = ["CellFailed", "SourceNotebook", "main"]
@@ -104,8 +107,8 @@ class SourceNotebook:
     def __init__(self, workdir: Path, warehouse_url: str, keep: Path | None) -> None:
         self.workdir, self.warehouse_url, self.keep = workdir, warehouse_url, keep
         self.namespace: dict[str, Any] = {
-            "__name__": "__main__", "__builtins__": builtins, "dbutils": dbutils,
-            "display": display, "spark": NoSpark()}
+            "__name__": "__main__", "__builtins__": builtins, "display": display,
+            **notebook_globals()}
 
     def run(self, path: Path, included_by: tuple[str, ...] = ()) -> None:
         """Run every cell of `path`. Raises `CellFailed`, or `NotebookExit` to stop."""
@@ -275,8 +278,10 @@ def main(argv: list[str]) -> int:
         print("usage: python -m headwater.entrypoints.notebook NOTEBOOK", file=sys.stderr)
         return 2
     path = Path(argv[0])
-    # Where `dbutils.notebook.run` starts a relative path, in this process or its kernel.
+    # Where `dbutils.notebook.run` starts a relative path, and the notebook context's
+    # `notebookPath`, in this process or its kernel.
     os.environ[NOTEBOOK_DIR_VARIABLE] = os.path.abspath(path.parent)
+    os.environ[NOTEBOOK_PATH_VARIABLE] = os.path.abspath(path)
     return run_ipynb(path) if path.suffix == ".ipynb" else run_source(path)
 
 

@@ -1,7 +1,9 @@
 """A `dbutils` compatible with the parts of Databricks' that a job's notebook uses:
 `widgets`, `jobs.taskValues`, `notebook.exit` and `notebook.run` (another notebook in a child
-process, `runtime/notebook_runs.py`), `secrets` (from this machine's secret scopes,
-`runtime/secret_store.py`) and `fs` (DBFS and volumes as a folder, `runtime/dbfs.py`).
+process, `runtime/notebook_runs.py`), the notebook context (`notebook.entry_point.getDbutils()
+.notebook().getContext()`, `runtime/notebook_context.py`), `secrets` (from this machine's
+secret scopes, `runtime/secret_store.py`) and `fs` (DBFS and volumes as a folder,
+`runtime/dbfs.py`).
 
 A notebook starts with `from headwater.runtime import dbutils` and otherwise runs unchanged;
 the notebook executor also injects `dbutils` into the notebook's globals, so a notebook copied
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 
 from headwater.runtime import api, channel, notebook_runs, redaction
 from headwater.runtime.dbfs import FsUtils
+from headwater.runtime.notebook_context import CommandContext, EntryPoint, current_command_context
 from headwater.runtime.secret_store import SecretStore
 
 __all__ = ["DBUtils", "JobsUtils", "NotebookUtils", "SecretMetadata", "SecretScope",
@@ -141,7 +144,15 @@ class JobsUtils:
 
 
 class NotebookUtils:
-    """`dbutils.notebook`."""
+    """`dbutils.notebook`; its `entry_point` leads to the notebook context only."""
+
+    def __init__(self) -> None:
+        self.entry_point = EntryPoint()
+
+    def getContext(self) -> CommandContext:
+        """The notebook context, as Scala's `dbutils.notebook.getContext` (and
+        `entry_point.getDbutils().notebook().getContext()`) returns it."""
+        return current_command_context()
 
     def exit(self, value: object) -> None:
         """End the notebook successfully with `value` as its output (first 5 MB of its str)."""

@@ -10,8 +10,17 @@ need the import, a difference that only lets more code run). It stands for headw
 `dbutils` until first used, so a task that never uses it pays nothing for it; a fork server
 starts with it too, so a forked task has it as a spawned one does.
 
+It also puts `MissingPyspark` last on `sys.meta_path`: a notebook or file written for
+Databricks often starts with `from pyspark.sql import functions as F`, and where pyspark is not
+installed the import fails saying why (headwater runs without Spark) and what to use instead,
+as the notebooks' `spark` does, rather than with a bare "No module named 'pyspark'". Being
+last, it is asked only about a module that no other finder found, so it costs nothing to the
+imports that succeed, and an installed pyspark imports as ever.
+
 A `sitecustomize` this one hides (the distribution's, a virtual environment's) still runs,
-after it, as Python would have run it. Standard library only.
+after it, as Python would have run it. Standard library only; the notebook entry points import
+this module as `headwater.runtime.shims.sitecustomize` for `MissingPyspark` and
+`WITHOUT_SPARK`, and only the start-up's import (as `sitecustomize`) acts.
 """
 
 from __future__ import annotations
@@ -23,6 +32,11 @@ import sys
 
 # Nothing else at the top: this runs in every Python process of a task, before its code (no
 # `typing`, `re` or `importlib.util`, which would cost more than the interpreter's start).
+
+# What a notebook's `spark` says when used (`headwater.entrypoints.ipynb_cells.NoSpark`), and an
+# import of pyspark where there is none.
+WITHOUT_SPARK = ("headwater runs notebooks without Spark; use a %sql cell (DuckDB by default) "
+                 "or a Python library instead")
 
 
 class _Dbutils:
@@ -38,6 +52,50 @@ class _Dbutils:
         from headwater.runtime import dbutils
 
         return repr(dbutils)
+
+
+class MissingPyspark:
+    """The last finder on `sys.meta_path`: turns the failed import of pyspark into an error
+    that says why it is missing and what to use instead.
+
+    It answers only an import (`import`, `importlib.import_module`), never a probe
+    (`importlib.util.find_spec`), which must go on getting None for a missing module: libraries
+    probe so for their optional dependencies. A finder put after it is asked first, so a
+    pyspark that one can find is found.
+    """
+
+    explains = "pyspark"  # the marker `install` looks for: one such finder is enough
+
+    def find_spec(self, name: str, path: object = None,
+                  target: object = None) -> importlib.machinery.ModuleSpec | None:
+        if name != self.explains or not _importing():
+            return None
+        later = sys.meta_path[sys.meta_path.index(self) + 1:] if self in sys.meta_path else []
+        for finder in later:
+            find_spec = getattr(finder, "find_spec", None)  # a legacy finder may have none
+            spec = find_spec(name, path, target) if find_spec else None
+            if spec is not None:
+                return spec  # type: ignore[no-any-return]
+        raise ModuleNotFoundError(f"No module named {name!r}: {WITHOUT_SPARK}", name=name)
+
+    @classmethod
+    def install(cls) -> None:
+        """Put one at the end of `sys.meta_path`, unless one is there (from this module's
+        start-up import, or an entry point's import of it, which are two modules)."""
+        if not any(getattr(finder, "explains", None) == cls.explains for finder in sys.meta_path):
+            sys.meta_path.append(cls())
+
+
+def _importing() -> bool:
+    """Whether the finder was asked by the import system's loading of a module, rather than
+    by `importlib.util.find_spec`: the frames between are the import system's own (CPython's
+    frozen `importlib._bootstrap`), and its loading is `_find_and_load_unlocked`."""
+    frame = sys._getframe(2)  # 0: here, 1: `find_spec`, 2: the import system's `_find_spec`
+    while frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
+        if frame.f_code.co_name == "_find_and_load_unlocked":
+            return True
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
 
 
 def _run_hidden_sitecustomize() -> None:
@@ -56,6 +114,8 @@ def _run_hidden_sitecustomize() -> None:
                          f"{type(error).__name__}: {error}\n")
 
 
-if not hasattr(builtins, "dbutils"):
-    setattr(builtins, "dbutils", _Dbutils())  # noqa: B010 - a name Python does not define
-_run_hidden_sitecustomize()
+if __name__ == "sitecustomize":  # the start-up's import, not an entry point's
+    if not hasattr(builtins, "dbutils"):
+        setattr(builtins, "dbutils", _Dbutils())  # noqa: B010 - a name Python does not define
+    MissingPyspark.install()
+    _run_hidden_sitecustomize()

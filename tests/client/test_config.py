@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from headwater.client.config import Remote, remote_from
+from headwater.client.config import NamedServer, Remote, remote_from, server_in_environment
 from headwater.errors import InvalidRequest
 
 PROFILES = """\
@@ -46,3 +46,17 @@ def test_a_profile_names_the_server_and_its_token(tmp_path: Path) -> None:
 def test_a_host_without_a_token_says_where_to_get_one(tmp_path: Path) -> None:
     with pytest.raises(InvalidRequest, match="set DATABRICKS_TOKEN"):
         remote_from("http://127.0.0.1:3", None, {}, tmp_path)
+
+
+def test_the_server_the_environment_names_and_the_variable_that_names_it(tmp_path: Path) -> None:
+    (tmp_path / ".databrickscfg").write_text(PROFILES)
+    by_profile = {"DATABRICKS_CONFIG_PROFILE": "staging"}
+
+    assert server_in_environment({}, tmp_path) is None
+    assert server_in_environment({"DATABRICKS_HOST": ""}, tmp_path) is None
+    assert server_in_environment({"DATABRICKS_HOST": "http://127.0.0.1:1/"}, tmp_path) == \
+        NamedServer("http://127.0.0.1:1", "DATABRICKS_HOST")  # no token needed to name it
+    assert server_in_environment(by_profile, tmp_path) == \
+        NamedServer("http://127.0.0.1:9090", "DATABRICKS_CONFIG_PROFILE")
+    assert server_in_environment({**by_profile, "DATABRICKS_HOST": "http://h:2"}, tmp_path) == \
+        NamedServer("http://h:2", "DATABRICKS_HOST")  # the host wins, as in remote_from

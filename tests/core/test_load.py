@@ -540,3 +540,55 @@ def test_anchors_and_aliases_of_ordinary_use_load(tmp_path: Path) -> None:
     [job] = load_files([path])
 
     assert [t.shell_command_task.command for t in job.settings.tasks] == ["echo hi"] * 2  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("condition", [
+    '{op: GREATER, left: "1", right: "0"}',  # an op that is none of the six
+    '{left: "1", right: "0"}',  # no op at all
+])
+def test_a_condition_task_with_a_bad_op_still_branches_its_dependants(
+        tmp_path: Path, condition: str) -> None:
+    path = write(tmp_path, "job.yml", f"""
+        resources:
+          jobs:
+            etl:
+              tasks:
+                - task_key: check_rows
+                  condition_task: {condition}
+                - task_key: load
+                  depends_on: [{{task_key: check_rows, outcome: "true"}}]
+                  shell_command_task: {{command: "true"}}
+                - task_key: report
+                  depends_on: [{{task_key: load, outcome: "true"}}]
+                  shell_command_task: {{command: "true"}}
+        """)
+
+    problems = problems_of(path)
+
+    # the op alone, and the outcome on a real non-condition upstream: no follow-on finding
+    assert [p.path for p in problems] == ["tasks[0].condition_task.op",
+                                          "tasks[2].depends_on[0].outcome"]
+    assert "'load' is not one" in problems[1].message
+
+
+def test_a_job_that_is_no_mapping_is_named_by_where_it_is_written(tmp_path: Path) -> None:
+    path = write(tmp_path, "databricks.yml", """
+        bundle: {name: shop}
+        resources:
+          jobs:
+            etl:
+            tasks:
+              - task_key: load
+                shell_command_task: {command: "true"}
+        """)
+
+    problems = problems_of(path)
+
+    assert [(p.where, p.path) for p in problems] == [
+        (f"{path}:4:9", "resources.jobs.etl"), (f"{path}:6:7", "resources.jobs.tasks")]
+    assert problems[0].message == (
+        "must be a mapping of fields (got null); write the job's settings (name: ..., "
+        "tasks: [...]) indented under 'etl'")
+    assert problems[1].message.endswith(
+        "'tasks' is a field of a job, read here as a job of its own; indent it under the key "
+        "of the job it belongs to")

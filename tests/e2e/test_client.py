@@ -200,6 +200,7 @@ STORE_COMMANDS = [
     ("notifications", "list"), ("notifications", "deliver"), ("tokens", "list"),
     ("tokens", "create", "--user", "ann"), ("tokens", "revoke", "1"), ("engine",),
     ("secrets", "list-scopes"), ("secrets", "put-secret", "s", "k", "--string-value", "v"),
+    ("runs", "prune", "--older-than-days", "1"),
 ]
 
 

@@ -114,7 +114,9 @@ def test_the_sdk_s_multiple_triggers_fire_each_on_its_own(
     report_id = create(w, "report", f'echo "$TYPE" >> {ledger}',
                        triggers=[t.as_dict() for t in triggers])
     settings = w.jobs.get(report_id).settings
-    assert settings is not None and settings.triggers == triggers  # read back as written
+    # read back as written, with the default pause status written out as Lakeflow's GET does
+    triggers[1].pause_status = jobs.PauseStatus.UNPAUSED
+    assert settings is not None and settings.triggers == triggers
 
     # When the upstream job succeeds
     w.jobs.run_now_and_wait(ingest, timeout=timedelta(minutes=2))

@@ -1,6 +1,6 @@
 """What the real databricks-sdk reads of a run, as Lakeflow's `runs/get` fills it: each task
-entry with its task's settings, the run's job clusters, and why a queued run waits; and
-run-now's serverless fields accepted as Lakeflow's are."""
+entry with its task's settings, the run's job clusters, the schedule that fired it, and why a
+queued run waits; and run-now's serverless fields accepted as Lakeflow's are."""
 
 from __future__ import annotations
 
@@ -87,3 +87,34 @@ def test_run_pages_are_at_the_public_url_when_headwater_yml_gives_one(
             f"https://headwater.example.com/etl/runs/{run.tasks[0].run_id}"
     finally:
         behind_a_proxy.close()
+
+
+def test_a_schedule_given_no_pause_status_reads_unpaused_in_the_job_and_its_runs(
+        server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given jobs made with a schedule and a trigger that name no pause status
+    w = sdk_client(server, server.token("ann"), monkeypatch)
+    check = [jobs.Task(task_key="check", condition_task=jobs.ConditionTask(
+        op=jobs.ConditionTaskOp.EQUAL_TO, left="1", right="1"))]
+    every_second = jobs.CronSchedule(quartz_cron_expression="* * * * * ?", timezone_id="UTC")
+    cron_id = w.jobs.create(name="cron", schedule=every_second, tasks=check).job_id
+    hourly = jobs.TriggerSettings(periodic=jobs.PeriodicTriggerConfiguration(
+        interval=1, unit=jobs.PeriodicTriggerConfigurationTimeUnit.HOURS))
+    periodic_id = w.jobs.create(name="periodic", trigger=hourly, tasks=check).job_id
+
+    # When the SDK reads them, and a run the schedule started
+    cron, periodic = w.jobs.get(cron_id), w.jobs.get(periodic_id)
+    listed = {job.job_id: job for job in w.jobs.list()}
+    fired = wait_for(lambda: next(iter(w.jobs.list_runs(job_id=cron_id)), None),
+                     what="a run of the schedule")
+    w.jobs.update(cron_id, new_settings=jobs.JobSettings(schedule=jobs.CronSchedule(
+        quartz_cron_expression="* * * * * ?", timezone_id="UTC",
+        pause_status=jobs.PauseStatus.PAUSED)))
+
+    # Then each is UNPAUSED, Lakeflow's default, until paused
+    unpaused = jobs.PauseStatus.UNPAUSED
+    assert cron.settings.schedule.pause_status == unpaused
+    assert periodic.settings.trigger.pause_status == unpaused
+    assert listed[cron_id].settings.schedule.pause_status == unpaused
+    assert listed[periodic_id].settings.trigger.pause_status == unpaused
+    assert w.jobs.get_run(fired.run_id).schedule.pause_status == unpaused
+    assert w.jobs.get(cron_id).settings.schedule.pause_status == jobs.PauseStatus.PAUSED

@@ -65,8 +65,10 @@ def test_a_cron_every_two_seconds_fires_once_per_time_with_two_engines(
     finally:
         cluster.stop_all()
     assert {d["trigger"] for d in documents} == {"PERIODIC"}
-    # each says which schedule fired it, as Lakeflow's `runs/get.schedule` does
-    assert all(d["schedule"] == {"quartz_cron_expression": "0/2 * * * * ?", "timezone_id": "UTC"}
+    # each says which schedule fired it, as Lakeflow's `runs/get.schedule` does (unpaused
+    # then, though the job is paused now)
+    assert all(d["schedule"] == {"quartz_cron_expression": "0/2 * * * * ?", "timezone_id": "UTC",
+                                 "pause_status": "UNPAUSED"}
                and "schedule" not in d["trigger_info"] for d in documents)
     times = [datetime.fromisoformat(d["trigger_info"]["time"]) for d in documents]
     assert times == sorted(set(times))  # each scheduled time once, across both engines

@@ -62,3 +62,66 @@ def test_the_same_job_without_mistakes_passes_as_json(hw: Cli, tmp_path: Path) -
     result = hw("validate", "job.json")
     assert result.returncode == 0, result.stderr
     assert "ok:" in result.stdout
+
+
+MISINDENTED_TARGET = """\
+bundle:
+  name: shop
+resources:
+  jobs:
+    etl:
+      name: etl
+      tasks:
+        - task_key: load
+          shell_command_task: {command: "true"}
+targets:
+  dev:
+    default: true
+  prod:
+    resources:
+      jobs:
+        etl:
+        tasks:
+          - task_key: load
+            shell_command_task: {command: "echo prod"}
+"""
+
+
+def test_a_job_field_indented_too_little_in_a_target_is_named_by_its_path(
+        hw: Cli, tmp_path: Path) -> None:
+    # Given `tasks:` written beside the job's key, not under it, in the prod target
+    (tmp_path / "databricks.yml").write_text(MISINDENTED_TARGET)
+
+    result = hw("validate", "--target", "prod", "databricks.yml")
+
+    # Then the problem names the path the bundle read, and why it is not a job
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[1:] == [
+        "databricks.yml:18:11: targets.prod.resources.jobs.tasks: must be a mapping of fields "
+        "(got a list): 'tasks' is a field of a job, read here as a job of its own; indent it "
+        "under the key of the job it belongs to"]
+
+
+def test_a_condition_task_with_a_bad_op_is_still_one_for_its_dependants(
+        hw: Cli, tmp_path: Path) -> None:
+    (tmp_path / "job.yml").write_text("""\
+resources:
+  jobs:
+    etl:
+      name: etl
+      tasks:
+        - task_key: check_rows
+          condition_task: {op: GREATER, left: "1", right: "0"}
+        - task_key: load
+          depends_on: [{task_key: check_rows, outcome: "true"}]
+          shell_command_task: {command: "true"}
+""")
+
+    result = hw("validate", "job.yml")
+
+    # Then only the op is reported: check_rows is a condition task, whose outcome load may name
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[1:] == [
+        "job.yml:7:32: tasks[0].condition_task.op: must be one of EQUAL_TO, NOT_EQUAL, "
+        "GREATER_THAN, GREATER_THAN_OR_EQUAL, LESS_THAN, LESS_THAN_OR_EQUAL (got 'GREATER'; "
+        "did you mean 'GREATER_THAN'?)"]

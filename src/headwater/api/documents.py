@@ -286,7 +286,7 @@ def _trigger_info(record: RunRecord) -> dict[str, Any]:
     info = dict(record.trigger_info or {})
     schedule = info.pop("schedule", None)
     return {**({"trigger_info": info} if info else {}),
-            **({"schedule": schedule} if schedule else {})}
+            **({"schedule": with_pause_status(schedule)} if schedule else {})}
 
 
 def _git_source(record: RunRecord, fields: Mapping[int, Mapping[str, Any]],
@@ -338,14 +338,33 @@ def job_json(record: JobRecord, with_settings: bool = True,
     }
 
 
+# The parts of a job's settings that carry a `pause_status`, UNPAUSED unless it says PAUSED.
+PAUSABLE = ("schedule", "trigger", "continuous")
+
+
 def as_returned(settings: Mapping[str, Any]) -> dict[str, Any]:
     """Job settings as Lakeflow's GET returns them: with the defaults it fills in written out
-    (`max_concurrent_runs` 1, no timeout as 0, each task's `run_if` ALL_SUCCESS) and each
-    task's `depends_on` sorted by task key, so a client reads what the job does."""
+    (`max_concurrent_runs` 1, no timeout as 0, each task's `run_if` ALL_SUCCESS, the
+    `pause_status` UNPAUSED of a schedule, trigger or continuous, and of each entry of
+    `triggers`) and each task's `depends_on` sorted by task key, so a client reads what the
+    job does. The stored settings keep what was given."""
     returned = {"max_concurrent_runs": 1, "timeout_seconds": 0, **settings}
+    for name in PAUSABLE:
+        if name in settings:
+            returned[name] = with_pause_status(settings[name])
+    if isinstance(settings.get("triggers"), list):
+        returned["triggers"] = [with_pause_status(entry) for entry in settings["triggers"]]
     if isinstance(settings.get("tasks"), list):
         returned["tasks"] = [_task_as_returned(task) for task in settings["tasks"]]
     return returned
+
+
+def with_pause_status(part: Any) -> Any:
+    """A schedule, trigger or continuous section with its effective `pause_status` written
+    out (UNPAUSED, Lakeflow's default, when it names none); anything else as it is."""
+    if not isinstance(part, dict) or part.get("pause_status") is not None:
+        return part
+    return {**part, "pause_status": "UNPAUSED"}
 
 
 def _task_as_returned(task: Any) -> Any:

@@ -2,6 +2,10 @@
 a run), or a `headwater server` (`--host`, `DATABRICKS_HOST`, a `~/.databrickscfg` profile),
 whose engines drive the runs while the command watches them.
 
+The commands that read the state store only (`audit`, `metrics`, `tokens`, ...) are marked
+`store_on_this_machine`: with a server named in the environment they are refused unless a
+store is named, so they never answer from an empty store made in the working directory.
+
 Both connections offer `service` (the same calls, see `headwater.client.remote`) and
 `follow(run_id)`, which ends with how the run (or its latest repair) ended.
 """
@@ -14,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -21,6 +26,7 @@ import click
 
 from headwater.cli.cancel_signals import cancel_on_signals
 from headwater.cli.common import settings_for
+from headwater.errors import InvalidRequest
 
 if TYPE_CHECKING:
     from headwater.bootstrap import App
@@ -29,6 +35,49 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 ENDED = ("TERMINATED", "SKIPPED", "INTERNAL_ERROR")
+# How to do from here, through the server's API, what a command on its machine does.
+SERVER_WAYS = {"secrets": "; from here, `databricks secrets ...` acts on the server's scopes "
+                          "through its Secrets API"}
+
+
+def store_on_this_machine(command: F) -> F:
+    """Mark a command that reads (and would make) this machine's state store only: when the
+    environment points the other commands at a server (`DATABRICKS_HOST`, a profile), it is
+    refused unless a store is named (`--db`, `HEADWATER_DB`), rather than answering from an
+    empty `.headwater/headwater.db` it makes in the working directory."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        takes_db = "db" in kwargs
+        if not (kwargs["db"] if takes_db else os.environ.get("HEADWATER_DB")):
+            refuse_if_server_named(command_name(click.get_current_context()), takes_db)
+        return command(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def refuse_if_server_named(command: str, takes_db: bool) -> None:
+    """`InvalidRequest` saying where to run `command` when the environment names a server."""
+    from headwater.client.config import server_in_environment
+
+    server = server_in_environment(os.environ, Path.home())
+    if server is None:
+        return
+    store = "--db" if takes_db else "HEADWATER_DB"
+    elsewhere = SERVER_WAYS.get(command.split()[1], "")
+    raise InvalidRequest(f"`{command}` reads the state store on this machine, but "
+                         f"{server.variable} points at a server ({server.host}): run it on the "
+                         f"server's machine (with {store} there), or unset {server.variable}"
+                         f"{elsewhere}")
+
+
+def command_name(context: click.Context) -> str:
+    """`headwater audit list`, however the program was started (`python -m headwater`)."""
+    names: list[str] = []
+    while context.parent is not None:
+        names.insert(0, context.info_name or "")
+        context = context.parent
+    return " ".join(["headwater", *names])
 
 
 def server_options(command: F) -> F:

@@ -13,6 +13,7 @@ import signal
 import click
 
 from headwater.cli.common import db_option, reports_errors, settings_for
+from headwater.cli.connect import store_on_this_machine
 from headwater.cli.log_format import configure_logging, log_format_option
 
 LOG = logging.getLogger("headwater.engine")
@@ -25,6 +26,7 @@ LOG = logging.getLogger("headwater.engine")
 @log_format_option
 @db_option
 @reports_errors
+@store_on_this_machine
 def engine(max_parallel: int | None, log_format: str, db: str | None) -> None:
     """Run an engine in the foreground: claim runs that need one and drive them, and fire
     the jobs' schedules and triggers."""

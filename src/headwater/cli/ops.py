@@ -8,7 +8,8 @@
     headwater sql "SELECT * FROM job_task_run_timeline"
 
 The `headwater` group lists them (`COMMANDS` in cli/main.py). Rich is imported only when a
-table is drawn.
+table is drawn. Each reads this machine's state store, so each is refused while the
+environment names a server and `--db` names no store (`store_on_this_machine`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from headwater.cli.common import db_option, reports_errors, settings_for
+from headwater.cli.connect import store_on_this_machine
 
 if TYPE_CHECKING:
     from headwater.service import Service
@@ -87,6 +89,7 @@ def notifications() -> None:
 @click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True)
 @db_option
 @reports_errors
+@store_on_this_machine
 def notifications_list(run_id: int | None, status: str | None, limit: int,
                        db: str | None) -> None:
     """Outbox rows, newest first: event, destination, status, tries, last error."""
@@ -106,6 +109,7 @@ def notifications_list(run_id: int | None, status: str | None, limit: int,
               help="Keep delivering for this many seconds (retries that fall due too).")
 @db_option
 @reports_errors
+@store_on_this_machine
 def notifications_deliver(wait: float, db: str | None) -> None:
     """Deliver the notifications that are due now (leftovers of an engine that stopped)."""
     from headwater.bootstrap import application
@@ -133,6 +137,7 @@ def audit() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @db_option
 @reports_errors
+@store_on_this_machine
 def audit_list(job_id: int | None, user: str | None, since: str | None, run_id: int | None,
                limit: int, as_json: bool, db: str | None) -> None:
     """Audit entries, oldest first (the newest LIMIT of them)."""
@@ -159,6 +164,7 @@ def audit_list(job_id: int | None, user: str | None, since: str | None, run_id: 
 @audit.command("verify")
 @db_option
 @reports_errors
+@store_on_this_machine
 def audit_verify(db: str | None) -> None:
     """Recompute the hash chain; exit 1 naming the first entry that does not match."""
     with _service(db) as service:
@@ -185,6 +191,7 @@ def _seconds(value: float | None) -> str:
               show_default=True, help="How many of the latest finished runs to summarise.")
 @db_option
 @reports_errors
+@store_on_this_machine
 def metrics(job: str, last_runs: int, db: str | None) -> None:
     """Summarise a job's recent runs: success rate, p50/p95 durations, figures per task."""
     with _service(db) as service:
@@ -209,6 +216,7 @@ def metrics(job: str, last_runs: int, db: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per row.")
 @db_option
 @reports_errors
+@store_on_this_machine
 def sql(statement: str, max_rows: int, as_json: bool, db: str | None) -> None:
     """Run one read-only SQL statement against the state store and print the rows.
 

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from headwater.cli.common import db_option, parse_pairs, reports_errors, settings_for
-from headwater.cli.connect import connect, finish, server_options
+from headwater.cli.connect import connect, finish, server_options, store_on_this_machine
 from headwater.cli.run_options import task_parameter_options, task_parameters
 from headwater.cli.terminal import printable, printable_stream
 from headwater.core.dbt_results import failed_nodes, status_tally
@@ -318,6 +318,7 @@ def runs_repair(run_id: int, task_keys: Sequence[str], all_failed: bool,
 @click.option("--dry-run", is_flag=True, help="Only count what would be removed.")
 @db_option
 @reports_errors
+@store_on_this_machine
 def runs_prune(older_than_days: int, dry_run: bool, db: str | None) -> None:
     """Remove old ended runs and their logs now, as engines do on their own after
     `retention.runs_days` (60 by default). Runs with an undelivered notification, a pending

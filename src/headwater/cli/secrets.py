@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import click
 
 from headwater.cli.common import reports_errors, settings_for
+from headwater.cli.connect import store_on_this_machine
 
 if TYPE_CHECKING:
     from headwater.service import Service
@@ -46,6 +47,7 @@ def secrets() -> None:
 @secrets.command("create-scope")
 @click.argument("scope")
 @reports_errors
+@store_on_this_machine
 def create_scope(scope: str) -> None:
     """Create a secret scope."""
     with _service() as service:
@@ -59,6 +61,7 @@ def create_scope(scope: str) -> None:
 @click.option("--string-value", help="The value [default: read from standard input, or "
               "asked for without echo on a terminal].")
 @reports_errors
+@store_on_this_machine
 def put_secret(scope: str, key: str, string_value: str | None) -> None:
     """Store a secret in a scope (replacing its value), creating the scope if needed."""
     if string_value is not None:
@@ -76,6 +79,7 @@ def put_secret(scope: str, key: str, string_value: str | None) -> None:
 
 @secrets.command("list-scopes")
 @reports_errors
+@store_on_this_machine
 def list_scopes() -> None:
     """The secret scopes, one a line."""
     with _service() as service:
@@ -87,6 +91,7 @@ def list_scopes() -> None:
 @secrets.command("list-secrets")
 @click.argument("scope")
 @reports_errors
+@store_on_this_machine
 def list_secrets(scope: str) -> None:
     """The keys of a scope, one a line (never their values)."""
     with _service() as service:
@@ -99,6 +104,7 @@ def list_secrets(scope: str) -> None:
 @click.argument("scope")
 @click.argument("key")
 @reports_errors
+@store_on_this_machine
 def delete_secret(scope: str, key: str) -> None:
     """Delete a secret."""
     with _service() as service:
@@ -111,6 +117,7 @@ def delete_secret(scope: str, key: str) -> None:
 @click.argument("principal")
 @click.argument("permission", type=click.Choice(["READ", "WRITE", "MANAGE"]))
 @reports_errors
+@store_on_this_machine
 def put_acl(scope: str, principal: str, permission: str) -> None:
     """Give a user (or `users`, everyone) READ, WRITE or MANAGE on a scope: its jobs' runs
     read the scopes their user may read."""
@@ -122,6 +129,7 @@ def put_acl(scope: str, principal: str, permission: str) -> None:
 @secrets.command("list-acls")
 @click.argument("scope")
 @reports_errors
+@store_on_this_machine
 def list_acls(scope: str) -> None:
     """A scope's ACL, one principal and permission a line (none: every run reads it)."""
     with _service() as service:
@@ -134,6 +142,7 @@ def list_acls(scope: str) -> None:
 @click.argument("scope")
 @click.argument("principal")
 @reports_errors
+@store_on_this_machine
 def get_acl(scope: str, principal: str) -> None:
     """A principal's permission on a scope."""
     with _service() as service:
@@ -145,6 +154,7 @@ def get_acl(scope: str, principal: str) -> None:
 @click.argument("scope")
 @click.argument("principal")
 @reports_errors
+@store_on_this_machine
 def delete_acl(scope: str, principal: str) -> None:
     """Take a principal's permission on a scope away (not the scope's last entry)."""
     with _service() as service:
@@ -155,6 +165,7 @@ def delete_acl(scope: str, principal: str) -> None:
 @secrets.command("delete-scope")
 @click.argument("scope")
 @reports_errors
+@store_on_this_machine
 def delete_scope(scope: str) -> None:
     """Delete a scope and every secret in it."""
     with _service() as service:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import click
 
 from headwater.cli.common import db_option, reports_errors, settings_for
+from headwater.cli.connect import store_on_this_machine
 
 
 @click.group()
@@ -27,6 +28,7 @@ def tokens() -> None:
 @click.option("--comment", default="", help="What the token is for.")
 @db_option
 @reports_errors
+@store_on_this_machine
 def tokens_create(user: str, admin: bool, lifetime_days: int | None, comment: str,
                   db: str | None) -> None:
     """Make a token and print it (the only time it is shown)."""
@@ -44,6 +46,7 @@ def tokens_create(user: str, admin: bool, lifetime_days: int | None, comment: st
 @tokens.command("list")
 @db_option
 @reports_errors
+@store_on_this_machine
 def tokens_list(db: str | None) -> None:
     """Every token: its id, user, whether admin, when made, expires or was revoked."""
     from headwater.bootstrap import application
@@ -64,6 +67,7 @@ def tokens_list(db: str | None) -> None:
 @click.argument("token_id", type=int)
 @db_option
 @reports_errors
+@store_on_this_machine
 def tokens_revoke(token_id: int, db: str | None) -> None:
     """Revoke a token: requests carrying it are refused from now on."""
     from headwater.bootstrap import application

@@ -47,6 +47,32 @@ def remote_from(host: str | None, profile: str | None, env: Mapping[str, str],
     return Remote(host.rstrip("/"), token)
 
 
+@dataclass(frozen=True, slots=True)
+class NamedServer:
+    """A server the environment names for every command, and the variable that names it (the
+    one to unset to act locally again)."""
+
+    host: str
+    variable: str  # DATABRICKS_HOST, or DATABRICKS_CONFIG_PROFILE for a profile's host
+
+
+def server_in_environment(env: Mapping[str, str], home: Path) -> NamedServer | None:
+    """The server `DATABRICKS_HOST` (or the profile `DATABRICKS_CONFIG_PROFILE` names) points
+    every command at, as `remote_from` reads them without options; None when there is none.
+
+    Raises:
+        InvalidRequest: for a profile that is not there.
+    """
+    if env.get("DATABRICKS_HOST"):
+        return NamedServer(env["DATABRICKS_HOST"].rstrip("/"), "DATABRICKS_HOST")
+    profile = env.get("DATABRICKS_CONFIG_PROFILE")
+    if not profile:
+        return None
+    host = _profile(profile, Path(env.get("DATABRICKS_CONFIG_FILE") or
+                                  home / ".databrickscfg")).get("host")
+    return NamedServer(host.rstrip("/"), "DATABRICKS_CONFIG_PROFILE") if host else None
+
+
 def _profile(name: str, path: Path) -> Mapping[str, str]:
     parser = configparser.ConfigParser()
     parser.read(path)

@@ -3,16 +3,20 @@
 When pydantic rejects some fields, the semantic checks (duplicate keys, unknown dependencies,
 cycles) would otherwise stay silent until the user fixed those fields and tried again. Here the
 rejected parts are repaired until the rest validates: a bad value is removed (its default
-applies), a missing text field becomes "", a bad list item of objects becomes {}, and only
-when nothing else works is an object dropped. Findings are mapped back to the original indexes,
-and those about repaired parts are left out, since pydantic already reported them. Repairing
-instead of dropping keeps the indexes that check messages quote ("tasks[0] and tasks[2]").
+applies), a missing text field becomes "", a missing choice (an enum such as a
+condition_task's `op`) becomes its first member, a bad list item of objects becomes {}, and
+only when nothing else works is an object dropped: dropping a condition_task for its bad `op`
+would make each dependant's `outcome` a second, wrong finding. Findings are mapped back to
+the original indexes, and those about repaired parts are left out, since pydantic already
+reported them. Repairing instead of dropping keeps the indexes that check messages quote
+("tasks[0] and tasks[2]").
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from enum import Enum
 
 from pydantic import BaseModel, ValidationError
 
@@ -59,6 +63,8 @@ def _repair(work: object, loc: Sequence[object], kind: str) -> tuple[Loc, object
     list_item = bool(parts) and isinstance(parts[-1], int)
     if kind == "missing" and expected is str:
         return _original(work, parts), ""
+    if kind == "missing" and isinstance(expected, type) and issubclass(expected, Enum):
+        return _original(work, parts), next(iter(expected)).value
     if is_model and (kind == "missing" or (kind == "model_type" and list_item)):
         return _original(work, parts), {}
     if kind == "missing":

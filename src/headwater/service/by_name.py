@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from headwater.engine.log_cap import read_chunks
+from headwater.errors import InvalidRequest, InvalidState
+from headwater.ports import RunRecord
 from headwater.service.queries import QueriesMixin
 from headwater.service.runs import RunsMixin
 
@@ -20,9 +22,26 @@ class ByNameMixin(QueriesMixin, RunsMixin):
         return read_chunks(self.log_file(run_id, task_key, attempt, iteration))
 
     def cancel_any(self, run_id: int, task_key: str | None) -> tuple[int, str | None, str]:
-        """Cancel a run, one task of it, or a task run by its id; (run id, task key, what
-        happens next)."""
+        """Cancel a run, one task of it, or a task run by its id (as `runs/cancel` takes
+        either); (run id, task key, what happens next). A task run that has ended, or an
+        iteration of a for-each, is refused: the one is over, the other is cancelled with
+        its for-each task."""
         record, seq = self.find_run(run_id)
         if seq is not None:
-            task_key = record.state.task_runs[seq].task_key
+            task_key = _task_to_cancel(run_id, record, seq)
         return record.run_id, task_key, self.cancel(record.run_id, task_key)
+
+
+def _task_to_cancel(task_run_id: int, record: RunRecord, seq: int) -> str:
+    """The task of the job run whose attempt `seq` a cancel by task run id stops."""
+    run = record.state.task_runs[seq]
+    if run.parent_seq is not None:
+        loop = record.state.task_runs[run.parent_seq].task_key
+        raise InvalidRequest(
+            f"Run {task_run_id} is iteration {run.iteration} of the for-each task {loop!r} of "
+            f"run {record.run_id}; an iteration is not cancelled alone: cancel the task "
+            f"{loop!r} (every iteration) or run {record.run_id}.")
+    if run.is_terminal:
+        raise InvalidState(f"Task run {task_run_id} (task {run.task_key!r} of run "
+                           f"{record.run_id}) has already ended {run.result}.")
+    return run.task_key

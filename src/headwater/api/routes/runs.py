@@ -93,9 +93,10 @@ def _list_entry(document: dict[str, Any], expand_tasks: bool, paged: bool) -> di
 
 @router.post("/cancel")
 def cancel(body: RunId, service: Caller) -> dict[str, Any]:
-    """Cancel a run or a task run; cancelling a run that has ended does nothing."""
+    """Cancel a job run, or a task run (that task of its job run); cancelling a run that
+    has ended does nothing."""
     with suppress(InvalidState):  # the Jobs API: on an ended run, "this is a no-op"
-        service.cancel(body.run_id)
+        service.cancel_any(body.run_id, None)
     return {}
 
 

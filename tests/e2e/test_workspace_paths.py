@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from databricks.sdk.errors import OperationFailed
 from databricks.sdk.service import jobs
+from databricks.sdk.service.workspace import ImportFormat, Language
 
 from tests.servers import Server
 
@@ -45,6 +46,9 @@ def test_a_job_names_its_script_and_notebook_by_workspace_path_and_reads_files_t
     output = w.jobs.get_run_output(by_key["report"])
     assert output.notebook_output is not None
     assert output.notebook_output.result == "report from the workspace"
+    exported = w.jobs.export_run(by_key["report"])  # the notebook found as the task found it
+    assert exported.views is not None
+    assert "greeting.txt" in (exported.views[0].content or "")
     logs = server.call("GET", f"/api/2.2/jobs/runs/get-output?run_id={by_key['load']}",
                        token=server.token("ann")).body
     assert logs["logs"] == f"load in {etl} ['x']\n"
@@ -66,3 +70,27 @@ def test_a_workspace_path_that_names_no_file_says_how_to_put_one_there(
     assert f"python_file '/Workspace/Users/ann/etl/load.py' not found (looked for " \
            f"'{folder / 'load.py'}')" in message
     assert "put it there (on a server: `databricks workspace import`" in message
+
+
+def test_a_notebook_named_as_databricks_names_it_runs_from_the_workspace_and_exports(
+        server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    w = sdk_client(server, server.token("ann"), monkeypatch)
+    w.workspace.mkdirs("/Users/ann/etl")
+    w.workspace.upload("/Users/ann/etl/greet", b"# Databricks notebook source\n"
+                       b"dbutils.notebook.exit('hello from /Users')\n",
+                       format=ImportFormat.SOURCE, language=Language.PYTHON)
+    job = w.jobs.create(name="greet", tasks=[jobs.Task(
+        task_key="greet", notebook_task=jobs.NotebookTask(notebook_path="/Users/ann/etl/greet"))])
+    assert job.job_id is not None
+
+    run = w.jobs.run_now_and_wait(job.job_id, timeout=timedelta(minutes=2))
+
+    assert run.state is not None and run.state.result_state == jobs.RunResultState.SUCCESS
+    task_run = (run.tasks or [])[0].run_id
+    assert task_run is not None
+    output = w.jobs.get_run_output(task_run)
+    assert output.notebook_output is not None
+    assert output.notebook_output.result == "hello from /Users"
+    exported = w.jobs.export_run(task_run)
+    assert exported.views is not None
+    assert "hello from /Users" in (exported.views[0].content or "")

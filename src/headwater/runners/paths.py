@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from headwater.errors import InvalidRequest
-from headwater.runtime.written_paths import candidates, leaves, workspace_file
+from headwater.runtime.written_paths import candidates, leaves, names_workspace
 
 __all__ = ["resolve_in_workdir"]
 
@@ -41,8 +41,8 @@ def resolve_in_workdir(written: str, workdir: Path, task_key: str, field: str,
             exists.
     """
     base = Path(os.path.abspath(workdir))
-    placed = workspace_file(written, os.fspath(workspace)) if workspace is not None else written
-    tried = candidates(placed, base, suffixes)
+    tried = candidates(written, base, suffixes,
+                       os.fspath(workspace) if workspace is not None else None)
     if leaves(written, tried[0], base):
         raise InvalidRequest(
             f"task {task_key!r}: {field} {written!r} leaves the job directory "
@@ -54,6 +54,6 @@ def resolve_in_workdir(written: str, workdir: Path, task_key: str, field: str,
     looked = " or ".join(repr(os.fspath(c)) for c in tried)
     hint = ("; put it there (on a server: `databricks workspace import`, the SDK's "
             "w.workspace.upload, or a bundle deploy), or write a path relative to the job "
-            "file") if placed != written else ""
+            "file") if workspace is not None and names_workspace(written) else ""
     raise InvalidRequest(f"task {task_key!r}: {field} {written!r} not found (looked for "
                          f"{looked}){hint}")

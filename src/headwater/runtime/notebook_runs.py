@@ -45,7 +45,6 @@ from headwater.runtime.written_paths import (
     WORKSPACE_VARIABLE,
     candidates,
     leaves,
-    workspace_file,
 )
 
 __all__ = ["NOTEBOOK_DIR_VARIABLE", "RUNS_FOLDER", "NotebookRunFailed", "NotebookRunTimedOut",
@@ -88,8 +87,7 @@ def find_notebook(written: str, environ: Mapping[str, str] | None = None) -> Pat
     environ = os.environ if environ is None else environ
     start = Path(environ.get(NOTEBOOK_DIR_VARIABLE) or os.getcwd())
     workspace = environ.get(WORKSPACE_VARIABLE)
-    tried = candidates(workspace_file(written, workspace) if workspace else written, start,
-                       NOTEBOOK_SUFFIXES)
+    tried = candidates(written, start, NOTEBOOK_SUFFIXES, workspace)
     job_dir = environ.get(JOB_DIR_VARIABLE)
     if job_dir and leaves(written, tried[0], Path(job_dir)):
         raise ValueError(f"dbutils.notebook.run({written!r}): {os.fspath(tried[0])!r} is "

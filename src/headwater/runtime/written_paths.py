@@ -3,7 +3,9 @@ task's `notebook_path` or `python_file` (`headwater.runners.paths`), and for the
 resolves the notebook that `dbutils.notebook.run` names (`headwater.runtime.notebook_runs`).
 
 The path is taken lexically (`a/../b` is `b`), from a folder unless it is absolute; a
-`/Workspace/...` path names the file in the folder standing for the workspace. A relative
+`/Workspace/...` path names the file in the folder standing for the workspace, and so does
+`/Users/...` or `/Shared/...` (Databricks' own form of a notebook's workspace path) when no
+such file is on this machine. A relative
 path must stay inside the job's directory; the check is on the path as written, not through
 symbolic links: the job author owns the directory and may link into it. As in a Databricks
 workspace, a notebook's path may leave out its suffix: `etl/ingest` finds `etl/ingest.py`,
@@ -20,25 +22,45 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 __all__ = ["NOTEBOOK_SUFFIXES", "WORKSPACE_VARIABLE", "candidates", "in_workspace_folder",
-           "leaves", "workspace_file"]
+           "leaves", "names_workspace", "workspace_file"]
 
 NOTEBOOK_SUFFIXES = (".py", ".sql", ".ipynb")  # tried in this order after the path as written
 # The folder standing for `/Workspace` (`.headwater/workspace`), in every attempt's environment.
 WORKSPACE_VARIABLE = "HEADWATER_WORKSPACE_DIR"
 _WORKSPACE = "/Workspace/"
+_WORKSPACE_TOPS = ("/Users/", "/Shared/")  # the workspace's folders, as notebook paths name them
 
 
-def candidates(written: str, start: Path, suffixes: Sequence[str] = ()) -> list[Path]:
+def candidates(written: str, start: Path, suffixes: Sequence[str] = (),
+               workspace_dir: str | None = None) -> list[Path]:
     """The absolute paths `written` may name from the folder `start`, in the order to try
-    them: as written, then with each of `suffixes` added."""
-    path = Path(os.path.normpath(Path(os.path.abspath(start)) / written))
-    return [path, *(path.with_name(path.name + suffix) for suffix in suffixes)]
+    them: as written, then with each of `suffixes` added. With `workspace_dir` (the folder
+    standing for `/Workspace`), a `/Workspace/...` path is in it, and `/Users/...` or
+    `/Shared/...` (a workspace path as Databricks writes a notebook's) is tried as written
+    first (a macOS home folder), then in it."""
+    forms = [written]
+    if workspace_dir:
+        placed = workspace_file(written, workspace_dir)
+        if placed != written:
+            forms = [placed]
+        elif written.startswith(_WORKSPACE_TOPS):
+            forms.append(workspace_file(_WORKSPACE + written[1:], workspace_dir))
+    found: list[Path] = []
+    for form in forms:
+        path = Path(os.path.normpath(Path(os.path.abspath(start)) / form))
+        found += [path, *(path.with_name(path.name + suffix) for suffix in suffixes)]
+    return found
 
 
 def leaves(written: str, path: Path, directory: Path) -> bool:
     """Whether `path`, what the relative `written` names, is outside `directory` (an absolute
     `written` is taken as written: never refused)."""
     return not Path(written).is_absolute() and not path.is_relative_to(os.path.abspath(directory))
+
+
+def names_workspace(written: str) -> bool:
+    """Whether `written` is a workspace path: `/Workspace/...`, `/Users/...` or `/Shared/...`."""
+    return written.startswith((_WORKSPACE, *_WORKSPACE_TOPS))
 
 
 def workspace_file(written: str, workspace_dir: str) -> str:

@@ -13,13 +13,15 @@ from typing import Any
 
 from headwater.core.permissions import Action
 from headwater.errors import InvalidRequest, NotFound
+from headwater.ports import WorkspaceFiles
+from headwater.runtime.written_paths import NOTEBOOK_SUFFIXES, candidates
 from headwater.service.queries import QueriesMixin
-
-NOTEBOOK_SUFFIXES = ("", ".py", ".ipynb")
 
 
 class ExportsMixin(QueriesMixin):
     """Run exports; mixed into `Service`."""
+
+    workspace: WorkspaceFiles | None
 
     def export_run(self, run_id: int, views: str = "CODE") -> list[dict[str, Any]]:
         """The views of a notebook task run (or of a one-task job run): `CODE` and `ALL`
@@ -38,21 +40,22 @@ class ExportsMixin(QueriesMixin):
                                  "notebook task runs can be exported")
         if views == "DASHBOARDS":
             return []
-        path = _notebook_file(Path(record.workdir), notebook.notebook_path)
+        workspace = self.workspace.folder if self.workspace is not None else None
+        path = _notebook_file(Path(record.workdir), notebook.notebook_path, workspace)
         page = (f"<html><head><title>{html.escape(path.name)}</title></head><body><pre>"
                 f"{html.escape(path.read_text(encoding='utf-8', errors='replace'))}"
                 "</pre></body></html>")
         return [{"name": notebook.notebook_path, "type": "NOTEBOOK", "content": page}]
 
 
-def _notebook_file(workdir: Path, notebook_path: str) -> Path:
-    base = Path(notebook_path) if Path(notebook_path).is_absolute() else workdir / notebook_path
-    for suffix in NOTEBOOK_SUFFIXES:
-        candidate = base.with_name(base.name + suffix)
+def _notebook_file(workdir: Path, notebook_path: str, workspace: str | None) -> Path:
+    """The file of the notebook, found as the task found it (`runtime/written_paths.py`)."""
+    tried = candidates(notebook_path, workdir, NOTEBOOK_SUFFIXES, workspace)
+    for candidate in tried:
         if candidate.is_file():
             return candidate
-    raise NotFound(f"The notebook {notebook_path!r} is no longer at {base} (or with .py or "
-                   ".ipynb); it cannot be exported")
+    raise NotFound(f"The notebook {notebook_path!r} is no longer at {tried[0]} (or with .py, "
+                   ".sql or .ipynb); it cannot be exported")
 
 
 __all__ = ["ExportsMixin"]

@@ -61,3 +61,26 @@ def test_bundle_run_of_a_job_never_deployed_says_so(hw: Cli, tmp_path: Path) -> 
     assert result.returncode == 1
     assert "job 'report' of bundle shop (target dev) is not deployed: run `headwater deploy` " \
            "first" in result.stderr
+
+
+def test_the_databricks_cli_s_bundle_commands_read_databricks_yml_here(
+        hw: Cli, tmp_path: Path) -> None:
+    (tmp_path / "databricks.yml").write_text(BUNDLE.replace("        - task_key: write\n",
+                                                            "        - task_key: write\n"
+                                                            "          timeout_second: 5\n"))
+    broken = hw("bundle", "validate")
+    (tmp_path / "databricks.yml").write_text(BUNDLE)
+
+    validated = hw("bundle", "validate", check=True)
+    plain = hw("validate", check=True)
+    deployed = hw("bundle", "deploy", check=True)
+    ran = hw("run", "--job", "report")
+
+    assert broken.returncode == 1
+    assert "databricks.yml:15:11: tasks[0].timeout_second: unknown field 'timeout_second' " \
+           "(did you mean 'timeout_seconds'?)" in broken.stderr
+    assert validated.stdout == plain.stdout
+    assert "ok: databricks.yml: job 'report' (1 tasks)" in validated.stdout
+    assert deployed.stdout.splitlines() == FIRST_DEPLOY
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "of job 'report' (job 2, version 1) started" in ran.stdout

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import click
 
 from headwater.cli.common import (
+    BUNDLE_FILE,
     db_option,
     parse_pairs,
     reports_errors,
@@ -37,7 +38,21 @@ __all__ = ["bundle", "deploy", "destroy"]
 
 @click.group("bundle")
 def bundle() -> None:
-    """Look at bundle files as a target makes them: targets, variables, modes."""
+    """Bundles as `databricks bundle` works them: validate, deploy, run, destroy, render."""
+
+
+@bundle.command("validate")
+@click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path),
+              default=BUNDLE_FILE, show_default=True, help="The bundle file.")
+@target_option
+@var_option
+@click.pass_context
+def bundle_validate(context: click.Context, file: Path, target: str | None,
+                    var_pairs: Sequence[str]) -> None:
+    """Check the bundle (like `databricks bundle validate`): `headwater validate` of its file."""
+    from headwater.cli.main import validate
+
+    context.invoke(validate, files=(file,), target=target, var_pairs=var_pairs)
 
 
 @bundle.command("render")
@@ -61,9 +76,6 @@ def render(
         for job in select_jobs(jobs, job_name)
     }
     click.echo(json.dumps(rendered, indent=2))
-
-
-BUNDLE_FILE = Path("databricks.yml")
 
 
 @click.command("deploy")
@@ -114,6 +126,9 @@ def deploy(file: Path | None, target: str | None, var_pairs: Sequence[str], db: 
         if loaded.bundle is not None:
             _echo_deleted(where.service.remove_left_out(loaded.bundle, loaded.target, kept,
                                                         root_path=loaded.root_path))
+
+
+bundle.add_command(deploy)  # `headwater bundle deploy`, as `databricks bundle deploy`
 
 
 def _echo_deleted(removed: Sequence[RemovedJob]) -> None:

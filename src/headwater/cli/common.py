@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 ENVIRONMENT_PREFIX = "BUNDLE_VAR_"
+BUNDLE_FILE = Path("databricks.yml")  # what `run`, `validate` and `deploy` read by default
 
 
 def db_option(command: F) -> F:

@@ -17,6 +17,7 @@ import click
 
 from headwater.cli.bundle_facts import load_bundle_jobs, make_secret_scopes
 from headwater.cli.common import (
+    BUNDLE_FILE,
     LazyGroup,
     db_option,
     parse_pairs,
@@ -34,7 +35,8 @@ from headwater.cli.run_options import only_option, task_parameter_options, task_
 COMMANDS = {
     "audit": ("headwater.cli.ops:audit", "The append-only, hash-chained audit log."),
     "bundle": ("headwater.cli.bundle:bundle",
-               "Look at bundle files as a target makes them: targets, variables, modes."),
+               "Bundles as `databricks bundle` works them: validate, deploy, run, destroy, "
+               "render."),
     "deploy": ("headwater.cli.bundle:deploy",
                "Deploy a bundle's jobs (like `databricks bundle deploy`): create or update "
                "each, and delete those the bundle no longer defines; print `KEY: JOB_ID`."),
@@ -81,12 +83,14 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @target_option
 @var_option
 @reports_errors
 def validate(files: Sequence[Path], target: str | None, var_pairs: Sequence[str]) -> None:
-    """Check job files; report every problem with its file:line:col and exit 1."""
+    """Check job files (default: databricks.yml here); report every problem with its
+    file:line:col and exit 1."""
+    files = files or (BUNDLE_FILE,)
     jobs = load_bundle_jobs(files, target, var_pairs, settings_for(None).user)
     if not jobs:  # valid, as for the Databricks CLI: a bundle of pipelines, apps, ...
         click.echo(f"ok: {', '.join(map(str, files))}: no jobs under resources.jobs, so "
@@ -113,7 +117,8 @@ def validate(files: Sequence[Path], target: str | None, var_pairs: Sequence[str]
 
 
 @main.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                default=BUNDLE_FILE, required=False)
 @click.option("--job", "job_name", help="Which job of the file to run (resource or job name).")
 @target_option
 @var_option
@@ -129,7 +134,8 @@ def validate(files: Sequence[Path], target: str | None, var_pairs: Sequence[str]
 def run(file: Path, job_name: str | None, target: str | None, var_pairs: Sequence[str],
         params: Sequence[str], max_parallel: int | None, only: Sequence[str], db: str | None,
         host: str | None, profile: str | None) -> None:
-    """Run a job to its end here, showing its tasks as they go.
+    """Run a job of FILE (default: databricks.yml here) to its end, showing its tasks as they
+    go.
 
     The job is deployed first (created, or updated when these files were run or deployed
     before; a bundle's secret scopes made where they do not exist), then run by an engine in

@@ -107,6 +107,7 @@ def test_a_commands_exit_leaves_what_it_imported_out_of_the_last_collections(
         tmp_path: Path) -> None:
     (tmp_path / "job.yml").write_text("resources:\n  jobs:\n    j:\n      tasks:\n"
                                       "        - {task_key: t, notebook_task: {notebook_path: n}}\n")
+    (tmp_path / "n.py").write_text("# Databricks notebook source\n")
 
     done, found = _at_exit(["validate", "job.yml"], tmp_path)
 

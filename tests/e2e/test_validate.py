@@ -59,9 +59,53 @@ def test_the_same_job_without_mistakes_passes_as_json(hw: Cli, tmp_path: Path) -
                            .replace("-5", "5").replace("notebok_task", "notebook_task"))
     body = fixed["resources"]["jobs"]["etl"]
     (tmp_path / "job.json").write_text(json.dumps(body))
+    (tmp_path / "clean.py").write_text("# Databricks notebook source\n")  # the notebook it runs
     result = hw("validate", "job.json")
     assert result.returncode == 0, result.stderr
     assert "ok:" in result.stdout
+
+
+MISSING_FILES = """\
+bundle:
+  name: shop
+resources:
+  jobs:
+    etl:
+      name: etl
+      tasks:
+        - task_key: load
+          spark_python_task: {python_file: src/load.py}
+        - task_key: clean
+          notebook_task: {notebook_path: src/clean}
+        - task_key: report
+          sql_task: {file: {path: src/report.sql}, warehouse_id: local}
+    from_git:
+      name: from_git
+      git_source: {git_url: "https://example.com/repo.git", git_provider: gitHub,
+                   git_branch: main}
+      tasks:
+        - task_key: clean
+          notebook_task: {notebook_path: notebooks/in_the_repo}
+"""
+
+
+def test_validate_names_every_file_a_job_runs_that_is_not_there(
+        hw: Cli, tmp_path: Path) -> None:
+    (tmp_path / "databricks.yml").write_text(MISSING_FILES)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "clean.py").write_text("# Databricks notebook source\n")
+
+    result = hw("validate")
+
+    assert result.returncode == 1
+    # The script and the SQL file are missing; the notebook is there (by its .py); a path in
+    # the job's Git repository is the repository's.
+    assert result.stderr.splitlines() == [
+        "2 problems found:",
+        f"databricks.yml: resources.jobs.etl.tasks[0].spark_python_task.python_file: no such "
+        f"file: {tmp_path / 'src' / 'load.py'}; put it there or correct the path",
+        f"databricks.yml: resources.jobs.etl.tasks[2].sql_task.file.path: no such file: "
+        f"{tmp_path / 'src' / 'report.sql'}; put it there or correct the path"]
 
 
 MISINDENTED_TARGET = """\

@@ -12,6 +12,7 @@ import gc
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -29,6 +30,9 @@ from headwater.cli.common import (
 )
 from headwater.cli.connect import server_options
 from headwater.cli.run_options import only_option, task_parameter_options, task_parameters
+
+if TYPE_CHECKING:
+    from headwater.core.load import LoadedJob
 
 # Every command but `run` and `validate`: name -> (where it is, its help's first sentence,
 # which `--help` lists without importing it; a test checks it against the command's own).
@@ -101,6 +105,7 @@ def validate(files: Sequence[Path], target: str | None, var_pairs: Sequence[str]
     from headwater.core.triggers import unacted
     from headwater.design.compute import warehouse_users
 
+    _check_files_are_there(jobs)
     configured = load_config(os.environ, Path.cwd()).warehouses
     for job in jobs:
         click.echo(f"ok: {job.defined_in or job.source}: job "
@@ -114,6 +119,30 @@ def validate(files: Sequence[Path], target: str | None, var_pairs: Sequence[str]
                            "(.headwater/warehouse.duckdb)")
         for path, note in unacted(job.settings):
             click.echo(f"note: {path}: {note}")
+
+
+def _check_files_are_there(jobs: Sequence[LoadedJob]) -> None:
+    """Raise `SpecError` naming every notebook, script, SQL file or dbt project a job names
+    that is not there, as `databricks bundle validate` does, rather than fail its task."""
+    from headwater.core.checks import local_code_paths
+    from headwater.errors import Problem, SpecError
+    from headwater.runtime.written_paths import NOTEBOOK_SUFFIXES, candidates
+
+    problems = []
+    for job in jobs:
+        for path, written in local_code_paths(job.settings):
+            folder = path.endswith("project_directory")
+            tried = candidates(written, job.source.parent,
+                               NOTEBOOK_SUFFIXES if path.endswith("notebook_path") else ())
+            if not any(found.is_dir() if folder else found.is_file() for found in tried):
+                kind = "folder" if folder else "file"
+                problems.append(Problem(
+                    str(job.defined_in or job.source), f"resources.jobs.{job.resource_name}."
+                    f"{path}", f"no such {kind}: {tried[0]}"
+                    f"{' (nor with .py, .sql or .ipynb)' if len(tried) > 1 else ''}; put it "
+                    "there or correct the path"))
+    if problems:
+        raise SpecError(problems)
 
 
 @main.command()

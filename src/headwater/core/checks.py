@@ -290,6 +290,19 @@ def _code_paths(settings: JobSettings) -> Iterator[Finding]:
                     "folder in")
 
 
+def local_code_paths(settings: JobSettings) -> Iterator[tuple[str, str]]:
+    """The code paths a run reads from this machine's files, each with its path in the job
+    (`tasks[0].notebook_task.notebook_path`): not those of the job's Git repository, nor
+    workspace or cloud paths (`validate` checks the files are there)."""
+    for path, task in iter_tasks(settings):
+        if reads_git(task, settings):
+            continue
+        for field, value in _task_code_paths(task):
+            if not value.startswith(("/Users/", "/Shared/", *WORKSPACE_PREFIXES)) \
+                    and "://" not in value:
+                yield f"{path}.{field}", value
+
+
 def _task_code_paths(task: Task) -> Iterator[tuple[str, str]]:
     if task.notebook_task is not None:
         yield "notebook_task.notebook_path", task.notebook_task.notebook_path

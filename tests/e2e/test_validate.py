@@ -169,3 +169,35 @@ resources:
         "job.yml:7:32: tasks[0].condition_task.op: must be one of EQUAL_TO, NOT_EQUAL, "
         "GREATER_THAN, GREATER_THAN_OR_EQUAL, LESS_THAN, LESS_THAN_OR_EQUAL (got 'GREATER'; "
         "did you mean 'GREATER_THAN'?)"]
+
+
+EMAILING = """\
+resources:
+  jobs:
+    etl:
+      name: etl
+      email_notifications: {on_failure: [oncall@example.com]}
+      tasks:
+        - task_key: load
+          shell_command_task: {command: "true"}
+          email_notifications: {on_start: [], on_success: [owner@example.com]}
+        - task_key: quiet
+          shell_command_task: {command: "true"}
+          email_notifications: {on_start: []}
+"""
+
+
+def test_validate_notes_e_mails_that_no_smtp_section_can_send(hw: Cli, tmp_path: Path) -> None:
+    (tmp_path / "job.yml").write_text(EMAILING)
+
+    without = hw("validate", "job.yml", check=True)
+    (tmp_path / "headwater.yml").write_text(
+        "smtp: {host: 127.0.0.1, port: 2525, sender: headwater@example.com}\n")
+    configured = hw("validate", "job.yml", check=True)
+
+    notes = [line.split(":")[1].strip() for line in without.stdout.splitlines()
+             if line.startswith("note:")]
+    assert notes == ["email_notifications", "tasks[0].email_notifications"]
+    assert "headwater.yml has no smtp: section, so these e-mails cannot be sent" \
+        in without.stdout
+    assert "note:" not in configured.stdout

@@ -102,11 +102,13 @@ def validate(files: Sequence[Path], target: str | None, var_pairs: Sequence[str]
     import os
 
     from headwater.config import load_config
+    from headwater.core.checks import emailing_paths
     from headwater.core.triggers import unacted
     from headwater.design.compute import warehouse_users
 
     _check_files_are_there(jobs)
-    configured = load_config(os.environ, Path.cwd()).warehouses
+    config = load_config(os.environ, Path.cwd())
+    configured = config.warehouses
     for job in jobs:
         click.echo(f"ok: {job.defined_in or job.source}: job "
                    f"{job.settings.name or job.resource_name!r} "
@@ -119,6 +121,10 @@ def validate(files: Sequence[Path], target: str | None, var_pairs: Sequence[str]
                            "(.headwater/warehouse.duckdb)")
         for path, note in unacted(job.settings):
             click.echo(f"note: {path}: {note}")
+        for path in emailing_paths(job.settings) if config.smtp is None else ():
+            click.echo(f"note: {path}: headwater.yml has no smtp: section, so these e-mails "
+                       "cannot be sent (each shows FAILED in `headwater notifications list`); "
+                       "add one (docs/guide/operations.md)")
 
 
 def _check_files_are_there(jobs: Sequence[LoadedJob]) -> None:

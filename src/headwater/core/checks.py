@@ -290,6 +290,16 @@ def _code_paths(settings: JobSettings) -> Iterator[Finding]:
                     "folder in")
 
 
+def emailing_paths(settings: JobSettings) -> Iterator[str]:
+    """The paths of the job's and its tasks' `email_notifications` that name an address."""
+    owners = [("", settings.email_notifications),
+              *((f"{path}.", task.email_notifications) for path, task in iter_tasks(settings))]
+    for prefix, emails in owners:
+        if emails is not None and any(getattr(emails, event, None)
+                                      for event in NOTIFICATION_EVENTS):
+            yield f"{prefix}email_notifications"
+
+
 def local_code_paths(settings: JobSettings) -> Iterator[tuple[str, str]]:
     """The code paths a run reads from this machine's files, each with its path in the job
     (`tasks[0].notebook_task.notebook_path`): not those of the job's Git repository, nor

@@ -193,6 +193,23 @@ def test_for_each_cannot_nest_for_each() -> None:
     ]
 
 
+def test_literal_for_each_inputs_must_be_a_json_array_and_a_reference_waits_for_the_run(
+        ) -> None:
+    def loop_over(inputs: str) -> dict[str, Any]:
+        return task("loop", for_each_task={"inputs": inputs, "task": task("body")})
+
+    cut = findings(loop_over("[1, 2"))
+    scalar = findings(loop_over('{"a": 1}'))
+
+    assert [path for path, _ in cut] == ["tasks[0].for_each_task.inputs"]
+    assert cut[0][1].startswith("is not a JSON array: ")
+    assert "(got '[1, 2'); give a JSON array such as" in cut[0][1]
+    assert scalar[0][1].startswith("must be a JSON array, got dict")
+    assert findings(loop_over('["a", "b"]')) == []
+    assert findings(loop_over("{{job.parameters.items}}"), parameters=[
+        {"name": "items", "default": "[1]"}]) == []
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [("max_retries", 2), ("min_retry_interval_millis", 1000), ("retry_on_timeout", True)],

@@ -18,6 +18,7 @@ from headwater.core.checks_refs import check_references
 from headwater.core.checks_triggers import check_trigger
 from headwater.core.git_source import reads_git
 from headwater.core.graph import find_cycle
+from headwater.core.inline import loop_items
 from headwater.core.job_paths import (
     CODE_REFUSED_PREFIXES,
     WORKSPACE_PREFIXES,
@@ -190,6 +191,11 @@ def _for_each_rules(settings: JobSettings) -> Iterator[Finding]:
     for path, task in iter_tasks(settings):
         if task.for_each_task is None:
             continue
+        inputs = task.for_each_task.inputs
+        if "{{" not in inputs and isinstance(problem := loop_items(inputs), str):
+            yield f"{path}.for_each_task.inputs", (
+                f"{problem}; give a JSON array such as [\"a\", \"b\"], or a reference to one "
+                "({{tasks.<key>.values.<name>}}, {{job.parameters.<name>}})")
         nested = task.for_each_task.task
         if nested.for_each_task is not None:
             yield f"{path}.for_each_task.task.for_each_task", (

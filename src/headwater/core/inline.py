@@ -41,17 +41,23 @@ def condition_events(spec: Task, seq: int, now: datetime, resolved: str | None) 
 def for_each_events(spec: Task, seq: int, now: datetime) -> list[Event]:
     """The loop's inputs as a compact JSON array, or a failure showing what they were."""
     assert spec.for_each_task is not None
-    text = spec.for_each_task.inputs
-    try:
-        items = json.loads(text)
-    except json.JSONDecodeError as error:
-        return [TaskFailed(now, seq, f"for_each_task.inputs is not a JSON array: {error.msg} "
-                                     f"(got {text[:200]!r})")]
-    if not isinstance(items, list):
-        return [TaskFailed(now, seq, f"for_each_task.inputs must be a JSON array, got "
-                                     f"{type(items).__name__} {text[:200]!r}")]
+    items = loop_items(spec.for_each_task.inputs)
+    if isinstance(items, str):
+        return [TaskFailed(now, seq, f"for_each_task.inputs {items}")]
     return [ForEachStarted(now, seq, json.dumps(items, separators=(",", ":")))]
 
 
+def loop_items(text: str) -> list[object] | str:
+    """The items of a for-each's inputs, a JSON array; else what is wrong with `text`
+    ("is not a JSON array: ...")."""
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as error:
+        return f"is not a JSON array: {error.msg} (got {text[:200]!r})"
+    if not isinstance(items, list):
+        return f"must be a JSON array, got {type(items).__name__} {text[:200]!r}"
+    return items
+
+
 __all__ = ["INLINE_HANDLE", "INLINE_KINDS", "condition_events", "for_each_events",
-           "inline_events"]
+           "inline_events", "loop_items"]

@@ -29,7 +29,7 @@ dbutils.notebook.exit(json.dumps({
     "json_tags": document["tags"],
     "json_run": document["currentRunId"],
     "notebook": ctx.notebookPath().get(),
-    "user_known": ctx.userName().isDefined(),
+    "user": ctx.userName().get(),
     "scala_form": dbutils.notebook.getContext().currentRunId().get().id(),
 }))"""
 
@@ -71,10 +71,11 @@ def test_a_notebook_reads_its_widgets_by_get_argument_and_its_ids_from_the_conte
             "job_run": str(run_id), "task": key,
             "json_tags": {"jobId": str(document["job_id"]), "jobName": "context",
                           "multitaskParentRunId": str(run_id),
-                          "idInJob": str(task_run_id), "taskKey": key},
+                          "idInJob": str(task_run_id), "taskKey": key,
+                          "user": document["creator_user_name"]},
             "json_run": {"id": task_run_id},
             "notebook": str(tmp_path / "etl" / notebook),
-            "user_known": False,
+            "user": document["creator_user_name"],  # no run_as: the job's creator
             "scala_form": task_run_id,
         }, key
 
@@ -116,3 +117,25 @@ def test_importing_pyspark_fails_saying_headwater_runs_without_spark(
     assert "Error in cell 2 of notebook.py, line 4" in tasks["notebook"]["log"]
     assert tasks["probe"]["state"]["result_state"] == "SUCCESS"
     assert "probed None None" in tasks["probe"]["log"]
+
+
+def test_a_python_file_imports_get_argument_and_the_context_from_the_sdk_runtime(
+        hw: Cli, tmp_path: Path) -> None:
+    # Given a file written for Databricks: its notebook globals from `databricks.sdk.runtime`
+    (tmp_path / "load.py").write_text(
+        "from databricks.sdk.runtime import dbutils, getArgument\n"
+        "ctx = dbutils.notebook.entry_point.getDbutils().notebook().getContext()\n"
+        "print('argument', getArgument('missing', 'fallback'))\n"
+        "print('task', ctx.tags().apply('taskKey'), 'user', ctx.userName().get())\n")
+    job = write_job(tmp_path / "job.json", [
+        {"task_key": "load", "spark_python_task": {"python_file": "load.py"}}])
+
+    # When the job runs
+    result = hw("run", str(job))
+
+    # Then both came from headwater's runtime
+    assert result.returncode == 0, result.stdout + result.stderr
+    run_id = run_id_of(result.stdout)
+    log = task_outputs(hw, run_id)["load"]["log"]
+    user = run_document(hw, run_id)["creator_user_name"]
+    assert log == f"argument fallback\ntask load user {user}\n"

@@ -19,10 +19,10 @@ from headwater.runtime.notebook_context import (
     ScalaMap,
 )
 
-ATTEMPT = channel.Context(job_id=7, job_name="lakeflow", run_id=41, task_run_id=4102,
-                          task_key="silver", attempt_number=1)
+ATTEMPT = channel.Context(job_id=7, job_name="lakeflow", user="ana@example.com", run_id=41,
+                          task_run_id=4102, task_key="silver", attempt_number=1)
 TAGS = {"jobId": "7", "jobName": "lakeflow", "multitaskParentRunId": "41", "idInJob": "4102",
-        "taskKey": "silver"}
+        "taskKey": "silver", "user": "ana@example.com"}
 
 
 def test_an_option_is_scala_s() -> None:
@@ -62,6 +62,7 @@ def test_in_a_run_the_context_holds_the_job_the_run_and_the_task_run() -> None:
     assert context.rootRunId().get().id() == 4102
     assert (context.jobId().get(), context.idInJob().get()) == ("7", "4102")
     assert context.tags().apply("multitaskParentRunId") == "41"  # the job run
+    assert context.userName().get() == "ana@example.com"  # whom the run runs as
     assert context.notebookPath().get() == "/jobs/etl/ingest"  # no suffix, as in a workspace
     assert context.extraContext().apply("notebook_path") == "/jobs/etl/ingest"
     assert json.loads(context.toJson()) == {
@@ -84,9 +85,9 @@ def test_what_headwater_does_not_know_is_empty_and_get_says_why() -> None:
         context.currentRunId().get()
     with pytest.raises(NoSuchElementException, match="not a notebook"):
         context.notebookPath().get()
-    # And the user is never known: headwater does not tell a task whose run it is
-    with pytest.raises(NoSuchElementException, match="pass the user as a job parameter"):
-        CommandContext(ATTEMPT, None).userName().get()
+    # And no run, no run's user
+    with pytest.raises(NoSuchElementException, match="has no 'user'"):
+        context.userName().get()
 
 
 def test_what_databricks_has_and_headwater_does_not_is_an_attribute_error_saying_so() -> None:
@@ -98,8 +99,8 @@ def test_what_databricks_has_and_headwater_does_not_is_an_attribute_error_saying
 
 def test_dbutils_reads_the_attempt_s_context_and_the_notebook_s_path(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write_context(tmp_path, {"job_id": 7, "job_name": "lakeflow", "run_id": 41,
-                             "task_run_id": 4102, "task_key": "silver"})
+    write_context(tmp_path, {"job_id": 7, "job_name": "lakeflow", "user": "ana@example.com",
+                             "run_id": 41, "task_run_id": 4102, "task_key": "silver"})
     monkeypatch.setenv("HEADWATER_ATTEMPT_DIR", str(tmp_path))
     monkeypatch.setenv(NOTEBOOK_PATH_VARIABLE, "/jobs/etl/report.ipynb")
 

@@ -182,12 +182,13 @@ class Launcher:
 
     def context_file(self, state: RunState, ids: Mapping[int, int], run: TaskRun, spec: Task,
                      parameters: Mapping[str, str]) -> dict[str, object]:
-        """What the in-task runtime reads: who it is, its parameters, upstream task values."""
+        """What the in-task runtime reads: who it is (and whose run), its parameters, upstream
+        task values."""
         upstream = {key: json.loads(values) for key, seq in state.latest.items()
                     if (values := state.task_runs[seq].values)}
         return {
             "job_id": self.record.job.job_id, "job_name": self.record.job.name,
-            "run_id": self.record.run_id, "task_run_id": ids[run.seq],
+            "user": self.user, "run_id": self.record.run_id, "task_run_id": ids[run.seq],
             "task_key": run.task_key, "attempt_number": run.attempt_number,
             "iteration": run.iteration, "job_parameters": dict(parameters),
             "task_parameters": task_parameters(spec), "task_values": upstream,

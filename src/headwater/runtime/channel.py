@@ -44,6 +44,7 @@ class Context:
 
     job_id: int | None = None
     job_name: str = ""
+    user: str = ""  # who the run runs as (its run_as, else the job's creator)
     run_id: int | None = None
     task_run_id: int | None = None
     task_key: str = ""

@@ -10,14 +10,14 @@ sets `HEADWATER_NOTEBOOK_PATH`). Only what headwater knows is filled, in Databri
 
     currentRunId(), rootRunId()   RunId(<the task run id>): on Databricks, the task's own run
     tags: jobId, jobName, multitaskParentRunId (the job run id), idInJob (the task run id),
-          taskKey; all strings
+          taskKey, user; all strings
     jobId(), idInJob()            the tags' values
+    userName()                    who the run runs as (its run_as, else the job's creator)
     notebookPath()                the notebook's file, its suffix left out as in a workspace
     toJson(), safeToJson()        those values as Databricks' JSON documents
 
-Everything else is empty (`userName()`: headwater does not tell a task whose run it is), and
-outside a run (no `HEADWATER_ATTEMPT_DIR`) every id is, as in a notebook run by hand. Nothing is
-kept: each `getContext()` reads the (cached) context anew.
+Everything else is empty, and outside a run (no `HEADWATER_ATTEMPT_DIR`) every id is, as in a
+notebook run by hand. Nothing is kept: each `getContext()` reads the (cached) context anew.
 """
 
 from __future__ import annotations
@@ -35,8 +35,6 @@ __all__ = ["NOTEBOOK_PATH_VARIABLE", "CommandContext", "EntryPoint", "NoSuchElem
 
 NOTEBOOK_PATH_VARIABLE = "HEADWATER_NOTEBOOK_PATH"  # set by headwater.entrypoints.notebook
 _OUTSIDE_A_RUN = "outside a headwater run (no HEADWATER_ATTEMPT_DIR) there are no run ids"
-_NO_USER = ("headwater does not tell a task whose run it is; pass the user as a job parameter "
-            "if the notebook needs it")
 _NO_NOTEBOOK = "this process is not a notebook (a Python file task has no notebook path)"
 
 T = TypeVar("T")
@@ -169,8 +167,8 @@ class CommandContext:
         return Option(os.path.splitext(path)[0] if path else None, _NO_NOTEBOOK)
 
     def userName(self) -> Option[str]:
-        """Always empty: headwater does not tell a task whose run it is."""
-        return Option(None, _NO_USER)
+        """Who the run runs as (the tag `user`): its `run_as`, else the job's creator."""
+        return self.tags().get("user")
 
     def tags(self) -> ScalaMap:
         return ScalaMap(self._tags(), "the notebook context's tags")
@@ -184,7 +182,7 @@ class CommandContext:
             return {}
         tags = {"jobId": context.job_id, "jobName": context.job_name,
                 "multitaskParentRunId": context.run_id, "idInJob": context.task_run_id,
-                "taskKey": context.task_key}
+                "taskKey": context.task_key, "user": context.user}
         return {name: str(value) for name, value in tags.items() if value not in (None, "")}
 
     def _extra(self) -> dict[str, str]:

@@ -4,10 +4,10 @@ Code written for Databricks often starts with `from databricks.sdk.runtime impor
 cluster, `databricks.sdk.runtime` takes the notebook's globals from
 `dbruntime.UserNamespaceInitializer.getOrCreate().get_namespace_globals()`; elsewhere it builds a
 remote `dbutils` that needs a workspace. headwater's runners put this module on the task's
-`PYTHONPATH`, so that the SDK finds headwater's `dbutils` (widgets, task values, notebook exit)
-and a `display` that prints, and the code runs unchanged. Nothing else of the runtime is here:
-the SDK's other probes (`dbruntime.sdk_credential_provider`, ...) fail to import, as it expects
-off a cluster.
+`PYTHONPATH`, so that the SDK finds headwater's `dbutils` (widgets, task values, notebook exit),
+`getArgument` and a `display` that prints, and the code runs unchanged. Nothing else of the
+runtime is here: the SDK's other probes (`dbruntime.sdk_credential_provider`, ...) fail to
+import, as it expects off a cluster.
 """
 
 from __future__ import annotations
@@ -36,4 +36,5 @@ class UserNamespaceInitializer:
     def get_namespace_globals(self) -> dict[str, Any]:
         from headwater.runtime import dbutils  # the task's own, read when the SDK asks
 
-        return {"dbutils": dbutils, "display": display, "displayHTML": display}
+        return {"dbutils": dbutils, "display": display, "displayHTML": display,
+                "getArgument": dbutils.widgets.getArgument}

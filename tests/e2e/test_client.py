@@ -4,8 +4,14 @@ profile in ~/.databrickscfg. A real server process, real tasks."""
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from pathlib import Path
 
+import pytest
+
+from headwater.client.config import Remote
+from headwater.client.http import Api
+from headwater.errors import HeadwaterError
 from tests.servers import Server
 
 from .conftest import Cli
@@ -252,3 +258,15 @@ def test_a_profile_named_in_the_environment_refuses_them_too(hw: Cli, tmp_path: 
     assert "or unset DATABRICKS_CONFIG_PROFILE" in refused.stderr
     assert named.returncode == 0, named.stderr
     assert (tmp_path / "here.db").exists()
+
+
+def test_an_endpoint_the_server_lacks_says_the_server_may_be_older(server: Server) -> None:
+    api = Api(Remote(server.url, server.token("alice")))
+
+    with pytest.raises(HeadwaterError) as refused:
+        api.post("/api/2.2/headwater/deploy/a-later-endpoint", {})
+
+    assert "No API found for 'POST /api/2.2/headwater/deploy/a-later-endpoint'" \
+        in str(refused.value)
+    assert f"this headwater ({version('headwater')}) asks for: it may run an older " \
+           "headwater, so upgrade it to this version" in str(refused.value)

@@ -76,6 +76,11 @@ def _error(error: urllib.error.HTTPError) -> HeadwaterError:
     message = body.get("message") or f"HTTP {error.code} {error.reason}"
     if error.code == 401:
         return PermissionDenied(f"the server refused the token: {message}")
+    if body.get("error_code") == "ENDPOINT_NOT_FOUND":  # a CLI newer than its server
+        from importlib.metadata import version
+
+        message += (f"; the server does not have what this headwater ({version('headwater')}) "
+                    "asks for: it may run an older headwater, so upgrade it to this version")
     return error_for(str(body.get("error_code") or ""), message)
 
 

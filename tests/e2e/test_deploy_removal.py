@@ -16,10 +16,16 @@ from .test_client import client_env
 PRUNE = "/api/2.2/headwater/deploy/prune"
 
 
-def bundle(**jobs: str) -> str:
+SHARED = "/Workspace/Shared/.bundle/shop/dev"  # a root path two deployers share
+
+
+def bundle(shared: bool = False, **jobs: str) -> str:
     """Bundle `shop` (targets dev, the default, and prod) with a one-task job per key; each
-    value is the task's command, then any more YAML lines of the job."""
+    value is the task's command, then any more YAML lines of the job. `shared`: deployed to a
+    server at one root path for every user (else each user's own folder is a deployment)."""
     lines = ["bundle: {name: shop}", "resources:", "  jobs:"]
+    if shared:
+        lines[:0] = ["workspace:", "  root_path: /Workspace/Shared/.bundle/shop/${bundle.target}"]
     for key, job in jobs.items():
         command, *more = job.split("\n")
         lines += [f"    {key}:", f"      name: {key}", *more, "      tasks:",
@@ -136,13 +142,13 @@ def test_through_a_server_a_deployer_may_remove_only_jobs_they_may_manage(
     alice, bob = server.token("alice"), server.token("bob")
     files = tmp_path / "databricks.yml"
     waits = f"while [ ! -e {gate} ]; do sleep 0.05; done"
-    files.write_text(bundle(orders="true" + BOB_MANAGES, report=waits))
+    files.write_text(bundle(shared=True, orders="true" + BOB_MANAGES, report=waits))
     hw("deploy", check=True, extra_env=client_env(server, alice))
     run_id = server.call("POST", "/api/2.2/jobs/run-now", {"job_id": 2}, token=alice
                          ).body["run_id"]
 
     # When bob deploys the bundle without the report job, his deploy stops before any change
-    files.write_text(bundle(orders="echo v2" + BOB_MANAGES))
+    files.write_text(bundle(shared=True, orders="echo v2" + BOB_MANAGES))
     by_bob = hw("deploy", extra_env=client_env(server, bob))
     assert by_bob.returncode == 1, by_bob.stdout
     assert ("User bob does not have permission to delete job 2 ('report', resource report) of "
@@ -172,13 +178,13 @@ def _ended(server: Server, run_id: int, token: str) -> dict[str, str] | None:
 def test_through_a_server_destroy_deletes_nothing_unless_the_caller_may_manage_every_job(
         hw: Cli, tmp_path: Path, server: Server) -> None:
     alice, bob = server.token("alice"), server.token("bob")
-    (tmp_path / "databricks.yml").write_text(bundle(orders="true" + BOB_MANAGES,
+    (tmp_path / "databricks.yml").write_text(bundle(shared=True, orders="true" + BOB_MANAGES,
                                                     report="true"))
     hw("deploy", check=True, extra_env=client_env(server, alice))
 
     by_bob = hw("bundle", "destroy", "--auto-approve", extra_env=client_env(server, bob))
-    refused = server.call("POST", PRUNE, {"bundle": "shop", "target": "dev", "keep": []},
-                          token=bob)
+    refused = server.call("POST", PRUNE, {"bundle": "shop", "target": "dev", "keep": [],
+                                          "root_path": SHARED}, token=bob)
     listed = hw("jobs", "list", check=True, extra_env=client_env(server, alice))
     by_alice = hw("bundle", "destroy", "--auto-approve", check=True,
                   extra_env=client_env(server, alice))
@@ -191,5 +197,5 @@ def test_through_a_server_destroy_deletes_nothing_unless_the_caller_may_manage_e
     assert job_ids(listed.stdout) == [1, 2]
     assert by_alice.stdout.splitlines()[-3:] == [
         "orders: 1  (deleted)", "report: 2  (deleted)",
-        "/Workspace/Users/alice/.bundle/shop/dev  (deleted)"]
+        f"{SHARED}  (deleted)"]
     assert server.call("GET", "/api/2.2/jobs/list", token=alice).body.get("jobs", []) == []

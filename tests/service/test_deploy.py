@@ -9,6 +9,7 @@ import pytest
 from service_builders import settings
 
 from headwater.core.deployment import bundle_key
+from headwater.core.permissions import Grant, Level
 from headwater.errors import PermissionDenied
 from headwater.service import Service
 from headwater.service.deploy import RemovedJob
@@ -100,3 +101,21 @@ def test_a_server_deployment_keyed_before_root_paths_is_taken_over_by_its_creato
     assert service.store.job_by_deployment(bundle_key("shop", "dev", "etl", ANN_ROOT)) \
         is not None
     assert service.store.job_by_deployment("bundle/shop/dev/jobs/etl") is None
+
+
+def test_the_deployer_named_in_the_bundle_s_permissions_stays_the_owner(
+        service: Service) -> None:
+    # Given a bundle whose permissions name its deployer, as the bundle templates' do
+    declared = settings("etl", permissions=[
+        {"level": "CAN_MANAGE", "user_name": "ann"}, {"level": "CAN_VIEW", "user_name": "bob"},
+        {"level": "CAN_VIEW", "group_name": "users"}])
+
+    # When ann deploys it, and deploys it again
+    first = service.deploy_job(declared, "d.yml", "bundle/shop/dev/jobs/etl")
+    again = service.deploy_job(declared, "d.yml", "bundle/shop/dev/jobs/etl")
+
+    # Then ann owns the job, and her own entry was dropped, as the Databricks CLI drops it
+    assert again.job_id == first.job_id
+    assert set(service.job_permissions(first.job_id)) == {
+        Grant("ann", Level.IS_OWNER), Grant("bob", Level.CAN_VIEW),
+        Grant("users", Level.CAN_VIEW, group=True)}

@@ -75,7 +75,10 @@ class JobsMixin(AccessMixin):
             owner = owner_of(self.authorize(found.job_id, Action.MANAGE)) or owner
         self.check_identity(_run_as(settings), owner_of(declared),
                             _stored_run_as(found), owner)
-        grants = _with_owner(declared, owner) if declared or found is None else None
+        replaced = bool(declared) or found is None
+        if owner_of(declared) is None:  # the owner stays: an entry the bundle gives them goes,
+            declared = [g for g in declared if g.group or g.name != owner]  # as the CLI drops it
+        grants = _with_owner(declared, owner) if replaced else None
         return self.store.deploy_job(_body(settings), source, self.clock.now(), self.user,
                                      deployment_key, grants)
 

@@ -23,6 +23,7 @@ from headwater.engine.identity import engine_name
 from headwater.engine.run_driver import Observer
 from headwater.engine.secret_readers import SecretReaders
 from headwater.engine.supervisor import EngineSettings, Supervisor
+from headwater.engine.volume_files import VolumeFolder
 from headwater.engine.workspace_files import WorkspaceFolder
 from headwater.executors.local import LocalExecutor
 from headwater.executors.routing import ClusterExecutor, RoutingExecutor
@@ -190,7 +191,8 @@ def application(settings: Settings) -> Iterator[App]:
                           secrets=SecretStore(settings.secrets_dir),
                           git_credentials=GitCredentialFiles(credentials_dir(settings.home)),
                           workspace=WorkspaceFolder(settings.workspace_dir,
-                                                    settings.home / "workspace-sync")),
+                                                    settings.home / "workspace-sync"),
+                          volumes=VolumeFolder(settings.dbfs_dir.absolute())),
                   clock, engine_name())
     finally:
         store.close()

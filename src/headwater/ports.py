@@ -6,11 +6,11 @@ adapter (SQLite or PostgreSQL store, local or Dask executor, ...) stands behind 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from headwater.core.compute import ClusterRequest
 from headwater.core.git_credentials import GitCredential
@@ -147,6 +147,59 @@ class WorkspaceFiles(Protocol):
 
     def delete(self, item: WorkspaceObject) -> None:
         """Delete a notebook or file, or a folder with all in it."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeEntry:
+    """A file or directory of the volumes as the Files API shows it: its normal
+    `/Volumes/...` path, whether it is a directory, a file's size in bytes, and when it last
+    changed (milliseconds since the epoch)."""
+
+    path: str
+    is_directory: bool
+    size: int | None
+    modified_at: int
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[1]
+
+
+class VolumeFiles(Protocol):
+    """The volumes the Files API reads and writes: `/Volumes/...` in the folder standing for
+    DBFS and the volumes, which tasks reach with `dbutils.fs` (`engine/volume_files.py`).
+    Paths are checked `/Volumes/...` paths (`core/volume_paths.py`); nothing is reached
+    through a symbolic link, so nothing outside the folder. What the file system refuses
+    raises its `OSError` (`FileNotFoundError`, `FileExistsError`, `NotADirectoryError` for a
+    file or link where a directory would be, `IsADirectoryError`, `ENOTEMPTY`), naming the
+    `/Volumes/...` path at fault."""
+
+    def status(self, path: str) -> VolumeEntry | None:
+        """The file or directory at `path`, or None (nothing, a link, a special file)."""
+        ...
+
+    def page(self, path: str, after: str | None, limit: int) -> tuple[list[VolumeEntry], bool]:
+        """Up to `limit` entries of the directory at `path` named after `after` (all when
+        None), by name, and whether more follow."""
+        ...
+
+    def open(self, path: str) -> tuple[VolumeEntry, BinaryIO]:
+        """The file at `path`, opened for reading, and its status as opened."""
+        ...
+
+    def write(self, path: str, chunks: Iterable[bytes], overwrite: bool) -> VolumeEntry:
+        """Write the file at `path` from `chunks`, whole or not at all (an error from
+        `chunks` leaves nothing), making the directories above it; replace a file there only
+        with `overwrite`. The file written."""
+        ...
+
+    def make_directories(self, path: str) -> bool:
+        """Make the directory at `path` and those above it; whether any was made."""
+        ...
+
+    def delete(self, path: str, directory: bool) -> None:
+        """Delete the file (or the empty directory) at `path`."""
         ...
 
 

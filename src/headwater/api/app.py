@@ -38,6 +38,7 @@ from headwater.api.nul import RefuseNul
 from headwater.api.routes import (
     backfill,
     deploy,
+    files,
     git_credentials,
     health,
     jobs,
@@ -82,6 +83,7 @@ def create_app(service: Service, settings: ApiSettings | None = None) -> FastAPI
         app.include_router(runs.router, prefix=prefix)
     app.include_router(permissions.router)
     app.include_router(workspace.router)
+    app.include_router(files.router)
     app.include_router(deploy.router)
     app.include_router(backfill.router)
     app.include_router(logs.router)
@@ -153,12 +155,14 @@ def request_id(request: Request) -> str:
 
 _ARCHIVE = (b"content-type", b"application/gzip")
 _FORM_ROUTES = ("/api/2.0/workspace/import",)  # what `w.workspace.upload` posts as a form
+_RAW_ROUTE = "/api/2.0/fs/files"  # what `w.files.upload` puts: a file's bytes, as they are
 
 
 class JsonBodies:
     """Reads every request body as JSON, whatever its `Content-Type` says: the API takes
-    nothing else but a deploy's archive of files (`application/gzip`) and the multipart form
-    of a Workspace API import, and `curl -d` sends JSON labelled as a form."""
+    nothing else but a deploy's archive of files (`application/gzip`), the multipart form
+    of a Workspace API import and a Files API upload, and `curl -d` sends JSON labelled as a
+    form."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -172,10 +176,11 @@ class JsonBodies:
 
 
 def _kept_as_sent(scope: Scope) -> bool:
-    """Whether a body is read as its `Content-Type` says: a deploy's archive, or a multipart
-    form posted to a route that reads one."""
+    """Whether a body is read as its `Content-Type` says: a deploy's archive, a multipart
+    form posted to a route that reads one, or a file uploaded to the Files API."""
     headers = scope.get("headers", [])
-    if _ARCHIVE in headers:
+    if _ARCHIVE in headers or (scope.get("method") == "PUT"
+                               and str(scope.get("path", "")).startswith(_RAW_ROUTE)):
         return True
     return scope.get("path") in _FORM_ROUTES and any(
         name == b"content-type" and value.lower().startswith(b"multipart/form-data")

@@ -59,12 +59,13 @@ def nul_in_body(body: bytes) -> str | None:
 
 class RefuseNul(HttpMiddleware):
     """Answers 400 to a request whose query or JSON body holds a NUL; passes the others on
-    (with their body, read once here, handed on unchanged)."""
+    (with a JSON body, read once here, handed on unchanged)."""
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         where = nul_in_query(scope.get("query_string", b""))
         messages: list[Message] = []
-        if where is None and scope.get("method") in ("POST", "PUT", "PATCH"):
+        if where is None and scope.get("method") in ("POST", "PUT", "PATCH") \
+                and _read_as_json(scope):
             body = b""
             while True:
                 message = await receive()
@@ -80,6 +81,14 @@ class RefuseNul(HttpMiddleware):
             await answer(scope, receive, send)
             return
         await self.app(scope, _replay(messages, receive) if messages else receive, send)
+
+
+def _read_as_json(scope: Scope) -> bool:
+    """Whether the body is read as JSON (`app.JsonBodies` labels every body so but a deploy's
+    archive, a form and a Files API upload): only JSON text is looked into, and a file's
+    bytes, which may hold anything and up to 5 GiB, are never read here."""
+    return any(name == b"content-type" and value.lower().startswith(b"application/json")
+               for name, value in scope.get("headers", []))
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:

@@ -74,6 +74,10 @@ class AuditAction(StrEnum):
     WORKSPACE_IMPORTED = "workspace.imported"  # Workspace API import (path, type, size, ...)
     WORKSPACE_FOLDER_MADE = "workspace.folder_made"  # Workspace API mkdirs made a folder (path)
     WORKSPACE_DELETED = "workspace.deleted"  # Workspace API delete (path, type, recursive)
+    FILES_UPLOADED = "files.uploaded"  # Files API upload into a volume (path, size, overwrote)
+    FILES_DELETED = "files.deleted"  # Files API delete of a file (path)
+    FILES_DIRECTORY_MADE = "files.directory_made"  # Files API made a directory (path)
+    FILES_DIRECTORY_DELETED = "files.directory_deleted"  # Files API deleted one (path)
 
 
 @dataclass(frozen=True, slots=True)

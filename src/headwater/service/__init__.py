@@ -13,12 +13,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from headwater.core.permissions import Principal
-from headwater.ports import Clock, GitCredentialStore, SecretScopes, Store, WorkspaceFiles
+from headwater.ports import (
+    Clock,
+    GitCredentialStore,
+    SecretScopes,
+    Store,
+    VolumeFiles,
+    WorkspaceFiles,
+)
 from headwater.service.backfills import BackfillMade, BackfillsMixin
 from headwater.service.by_name import ByNameMixin
 from headwater.service.deploy import DeployMixin, DeployMode
 from headwater.service.details import AttemptLog, DetailsMixin, JobFigures, RunDetails
 from headwater.service.exports import ExportsMixin
+from headwater.service.files import FilesMixin
 from headwater.service.git_credentials import GitCredentialsMixin
 from headwater.service.operations import OperationsMixin
 from headwater.service.paging import Page
@@ -33,7 +41,7 @@ from headwater.service.workspace import WorkspaceMixin
 @dataclass(frozen=True, slots=True)
 class Service(DeployMixin, SubmitMixin, BackfillsMixin, ByNameMixin, ExportsMixin,
               OperationsMixin, DetailsMixin, SessionsMixin, SecretsMixin, RetentionMixin,
-              GitCredentialsMixin, WorkspaceMixin):
+              GitCredentialsMixin, WorkspaceMixin, FilesMixin):
     """headwater's use cases and queries over a store, on behalf of one principal.
 
     Args:
@@ -48,6 +56,7 @@ class Service(DeployMixin, SubmitMixin, BackfillsMixin, ByNameMixin, ExportsMixi
         secrets: the secret scopes tasks read (`dbutils.secrets`), if kept here.
         git_credentials: the users' Git credentials (`git_source` fetches), if kept here.
         workspace: the folder standing for `/Workspace` (deployed bundles' files), if kept here.
+        volumes: the volumes of the Files API (`/Volumes/...` in the DBFS folder), if kept here.
     """
 
     store: Store
@@ -59,6 +68,7 @@ class Service(DeployMixin, SubmitMixin, BackfillsMixin, ByNameMixin, ExportsMixi
     secrets: SecretScopes | None = None
     git_credentials: GitCredentialStore | None = None
     workspace: WorkspaceFiles | None = None
+    volumes: VolumeFiles | None = None
 
     def acting_as(self, principal: Principal) -> Service:
         """The same service on behalf of another principal (an API request's token)."""

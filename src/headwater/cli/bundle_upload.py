@@ -62,8 +62,6 @@ def upload(where: LocalConnection | RemoteConnection, loaded: LoadedBundle) -> L
     return replace(loaded, files=placed)
 
 
-
-
 def _send_changed(where: RemoteConnection, path: str,
                   names: dict[str, Path]) -> tuple[SyncedFiles, int]:
     """Make the server's folder of `path` hold the files `names`, sending only those it lacks;

@@ -46,6 +46,7 @@ from headwater.design.lint import (
 )
 from headwater.design.locate import source_map
 from headwater.design.markdown import render_markdown
+from headwater.runtime.written_paths import candidates, first_found
 
 __all__ = ["describe", "lint"]
 
@@ -220,11 +221,9 @@ def _code_lines(settings: JobSettings, workdir: Path) -> dict[str, tuple[str, in
         written = code_path(task)
         if written is None or "{{" in written or reads_git(inner, settings):
             continue
-        base = workdir / written
-        for candidate in (base, *(base.with_name(base.name + s) for s in CODE_SUFFIXES)):
-            if candidate.is_file():
-                found[task.task_key] = (written, _count_lines(candidate))
-                break
+        path = first_found(candidates(written, workdir, CODE_SUFFIXES))
+        if path is not None:
+            found[task.task_key] = (written, _count_lines(path))
     return found
 
 

@@ -132,7 +132,7 @@ def _check_files_are_there(jobs: Sequence[LoadedJob]) -> None:
     that is not there, as `databricks bundle validate` does, rather than fail its task."""
     from headwater.core.checks import local_code_paths
     from headwater.errors import Problem, SpecError
-    from headwater.runtime.written_paths import NOTEBOOK_SUFFIXES, candidates
+    from headwater.runtime.written_paths import NOTEBOOK_SUFFIXES, candidates, first_found
 
     problems = []
     for job in jobs:
@@ -140,7 +140,7 @@ def _check_files_are_there(jobs: Sequence[LoadedJob]) -> None:
             folder = path.endswith("project_directory")
             tried = candidates(written, job.source.parent,
                                NOTEBOOK_SUFFIXES if path.endswith("notebook_path") else ())
-            if not any(found.is_dir() if folder else found.is_file() for found in tried):
+            if first_found(tried, folder) is None:
                 kind = "folder" if folder else "file"
                 problems.append(Problem(
                     str(job.defined_in or job.source), f"resources.jobs.{job.resource_name}."

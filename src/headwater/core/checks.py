@@ -22,6 +22,7 @@ from headwater.core.inline import loop_items
 from headwater.core.job_paths import (
     CODE_REFUSED_PREFIXES,
     WORKSPACE_PREFIXES,
+    WORKSPACE_TOPS,
     leaves_its_folder,
     workspace_path_message,
 )
@@ -276,24 +277,31 @@ def _destinations(path: str, hooks: WebhookNotifications | None) -> Iterator[Fin
 
 
 def _code_paths(settings: JobSettings) -> Iterator[Finding]:
+    for path, value, in_git in _code_path_entries(settings):
+        if in_git:
+            if value.startswith(("/", *WORKSPACE_PREFIXES)) or "://" in value \
+                    or leaves_its_folder(value):
+                yield path, (
+                    f"{value!r} is read from the job's Git repository (git_source), where "
+                    "paths start at the repository's root: write it relative, without "
+                    "'..', or set source: WORKSPACE to read a local file")
+        elif value.startswith(CODE_REFUSED_PREFIXES):
+            yield path, workspace_path_message(value, "runs files")
+        elif leaves_its_folder(value):
+            yield path, (
+                f"{value!r} leaves the job file's folder, and headwater runs only the files "
+                "inside it (as the Databricks CLI syncs only the bundle's folder): move the "
+                "file inside it, or write the job in a bundle whose sync.paths take its "
+                "folder in")
+
+
+def _code_path_entries(settings: JobSettings) -> Iterator[tuple[str, str, bool]]:
+    """Each task's code path: its path in the job, the value, and whether it is read from
+    the job's Git repository."""
     for path, task in iter_tasks(settings):
         in_git = reads_git(task, settings)
         for field, value in _task_code_paths(task):
-            if in_git:
-                if value.startswith(("/", *WORKSPACE_PREFIXES)) or "://" in value \
-                        or leaves_its_folder(value):
-                    yield f"{path}.{field}", (
-                        f"{value!r} is read from the job's Git repository (git_source), where "
-                        "paths start at the repository's root: write it relative, without "
-                        "'..', or set source: WORKSPACE to read a local file")
-            elif value.startswith(CODE_REFUSED_PREFIXES):
-                yield f"{path}.{field}", workspace_path_message(value, "runs files")
-            elif leaves_its_folder(value):
-                yield f"{path}.{field}", (
-                    f"{value!r} leaves the job file's folder, and headwater runs only the files "
-                    "inside it (as the Databricks CLI syncs only the bundle's folder): move the "
-                    "file inside it, or write the job in a bundle whose sync.paths take its "
-                    "folder in")
+            yield f"{path}.{field}", value, in_git
 
 
 def emailing_paths(settings: JobSettings) -> Iterator[str]:
@@ -310,13 +318,10 @@ def local_code_paths(settings: JobSettings) -> Iterator[tuple[str, str]]:
     """The code paths a run reads from this machine's files, each with its path in the job
     (`tasks[0].notebook_task.notebook_path`): not those of the job's Git repository, nor
     workspace or cloud paths (`validate` checks the files are there)."""
-    for path, task in iter_tasks(settings):
-        if reads_git(task, settings):
-            continue
-        for field, value in _task_code_paths(task):
-            if not value.startswith(("/Users/", "/Shared/", *WORKSPACE_PREFIXES)) \
-                    and "://" not in value:
-                yield f"{path}.{field}", value
+    for path, value, in_git in _code_path_entries(settings):
+        if not (in_git or value.startswith((*WORKSPACE_TOPS, *WORKSPACE_PREFIXES))
+                or "://" in value):
+            yield path, value
 
 
 def _task_code_paths(task: Task) -> Iterator[tuple[str, str]]:

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import posixpath
 
-__all__ = ["CODE_REFUSED_PREFIXES", "WORKSPACE_PREFIXES", "leaves_its_folder",
+__all__ = ["CODE_REFUSED_PREFIXES", "WORKSPACE_PREFIXES", "WORKSPACE_TOPS", "leaves_its_folder",
            "workspace_path_message"]
 
 # Where Databricks keeps code and files.
 WORKSPACE_PREFIXES = ("dbfs:", "/Workspace/", "/Volumes/", "/Repos/", "s3://", "s3a://",
                       "abfss://", "gs://", "wasbs://")
+# The workspace's folders as Databricks writes a notebook's path in them (`/Users/ana/etl`),
+# which name the workspace folder too (`runtime/written_paths.py` says how).
+WORKSPACE_TOPS = ("/Users/", "/Shared/")
 # Where a task's code cannot be: `/Workspace/...` can, in the folder standing for it.
 CODE_REFUSED_PREFIXES = tuple(prefix for prefix in WORKSPACE_PREFIXES if prefix != "/Workspace/")
 

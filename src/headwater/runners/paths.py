@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from headwater.errors import InvalidRequest
-from headwater.runtime.written_paths import candidates, leaves, names_workspace
+from headwater.runtime.written_paths import candidates, first_found, leaves, names_workspace
 
 __all__ = ["resolve_in_workdir"]
 
@@ -48,9 +48,9 @@ def resolve_in_workdir(written: str, workdir: Path, task_key: str, field: str,
             f"task {task_key!r}: {field} {written!r} leaves the job directory "
             f"{os.fspath(base)!r}; use a path inside it or an absolute path"
         )
-    for candidate in tried:
-        if candidate.is_dir() if directory else candidate.is_file():
-            return candidate
+    found = first_found(tried, directory)
+    if found is not None:
+        return found
     looked = " or ".join(repr(os.fspath(c)) for c in tried)
     hint = ("; put it there (on a server: `databricks workspace import`, the SDK's "
             "w.workspace.upload, or a bundle deploy), or write a path relative to the job "

@@ -44,6 +44,7 @@ from headwater.runtime.written_paths import (
     NOTEBOOK_SUFFIXES,
     WORKSPACE_VARIABLE,
     candidates,
+    first_found,
     leaves,
 )
 
@@ -93,9 +94,9 @@ def find_notebook(written: str, environ: Mapping[str, str] | None = None) -> Pat
         raise ValueError(f"dbutils.notebook.run({written!r}): {os.fspath(tried[0])!r} is "
                          f"outside the job directory {job_dir!r}; use a path inside it or an "
                          "absolute path")
-    for candidate in tried:
-        if candidate.is_file():
-            return candidate
+    found = first_found(tried)
+    if found is not None:
+        return found
     looked = ", ".join(repr(os.fspath(c)) for c in tried)
     raise FileNotFoundError(f"dbutils.notebook.run({written!r}): no notebook at {looked}; a "
                             f"relative path starts from the calling notebook's folder "

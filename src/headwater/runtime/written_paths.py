@@ -21,8 +21,8 @@ import posixpath
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["NOTEBOOK_SUFFIXES", "WORKSPACE_VARIABLE", "candidates", "in_workspace_folder",
-           "leaves", "names_workspace", "workspace_file"]
+__all__ = ["NOTEBOOK_SUFFIXES", "WORKSPACE_VARIABLE", "candidates", "first_found",
+           "in_workspace_folder", "leaves", "names_workspace", "workspace_file"]
 
 NOTEBOOK_SUFFIXES = (".py", ".sql", ".ipynb")  # tried in this order after the path as written
 # The folder standing for `/Workspace` (`.headwater/workspace`), in every attempt's environment.
@@ -50,6 +50,11 @@ def candidates(written: str, start: Path, suffixes: Sequence[str] = (),
         path = Path(os.path.normpath(Path(os.path.abspath(start)) / form))
         found += [path, *(path.with_name(path.name + suffix) for suffix in suffixes)]
     return found
+
+
+def first_found(tried: Sequence[Path], folder: bool = False) -> Path | None:
+    """The first of `tried` (from `candidates`) that is a file (with `folder`, a folder)."""
+    return next((path for path in tried if (path.is_dir() if folder else path.is_file())), None)
 
 
 def leaves(written: str, path: Path, directory: Path) -> bool:

@@ -54,10 +54,9 @@ class DeployMixin(JobsMixin):
         "created", "updated" (a new version) or "unchanged"."""
         if mode is DeployMode.CREATE:
             return self.create_job(settings, source, deployment_key), CREATED
-        self._take_over_unrooted(deployment_key)
-        before = self.store.job_by_deployment(deployment_key)
+        before = self._deployed(deployment_key)
         if mode is DeployMode.RESET:
-            found = self.deployed_job(deployment_key, source)
+            found = before or super().deployed_job(deployment_key, source)  # NotFound
             record = self.reset_job(found.job_id, settings, source)
         else:
             record = self.deploy_job(settings, source, deployment_key)
@@ -68,8 +67,7 @@ class DeployMixin(JobsMixin):
     def deployed_job(self, deployment_key: str, source: str) -> JobRecord:
         """The job deployed under `deployment_key` (one deployed before keys held the root
         path taken over first); `NotFound` naming `source`."""
-        self._take_over_unrooted(deployment_key)
-        return super().deployed_job(deployment_key, source)
+        return self._deployed(deployment_key) or super().deployed_job(deployment_key, source)
 
     def remove_left_out(self, bundle: str, target: str | None, kept: Collection[str],
                         dry_run: bool = False, root_path: str | None = None
@@ -97,8 +95,8 @@ class DeployMixin(JobsMixin):
 
     def _deployed_under(self, prefix: str, dry_run: bool) -> list[JobRecord]:
         """The jobs deployed under `prefix`, with those of the same deployment made before
-        keys held the root path that the caller may take over (`_take_over_unrooted`):
-        taken over, unless `dry_run`."""
+        keys held the root path that the caller may take over (`_taken_over`): taken over,
+        unless `dry_run`."""
         found = self.store.jobs_deployed_under(prefix)
         unrooted = unrooted_prefix(prefix)
         if unrooted is None:
@@ -106,24 +104,33 @@ class DeployMixin(JobsMixin):
         keys = {resource_key(job.deployment_key, prefix) for job in found}
         for job in self.store.jobs_deployed_under(unrooted):
             key = resource_key(job.deployment_key, unrooted)
-            if key is None or key in keys or job.creator != self.user:
-                continue
-            if not dry_run:
-                self.store.rekey_deployment(job.job_id, prefix + key)
-            found.append(replace(job, deployment_key=prefix + key))
+            taken = None if key is None or key in keys else \
+                self._taken_over(job, prefix + key, dry_run)
+            if taken is not None:
+                found.append(taken)
         return found
 
-    def _take_over_unrooted(self, deployment_key: str) -> None:
-        """Give the job a server deployment made under `deployment_key`'s old form (before
-        keys held the root path) this key, if the caller created it and no job has the key
-        yet: an upgrade deploys the same job, and no one takes over another user's."""
+    def _deployed(self, deployment_key: str) -> JobRecord | None:
+        """The job deployed under `deployment_key`, or one deployed under its old form
+        (before keys held the root path) that the caller may take over, taken over."""
+        found = self.store.job_by_deployment(deployment_key)
         prefix, _, resource = deployment_key.rpartition("/")
         unrooted = unrooted_prefix(prefix + "/")
-        if unrooted is None or self.store.job_by_deployment(deployment_key) is not None:
-            return
-        found = self.store.job_by_deployment(unrooted + resource)
-        if found is not None and found.creator == self.user:
-            self.store.rekey_deployment(found.job_id, deployment_key)
+        if found is not None or unrooted is None:
+            return found
+        return self._taken_over(self.store.job_by_deployment(unrooted + resource),
+                                deployment_key)
+
+    def _taken_over(self, old: JobRecord | None, deployment_key: str,
+                    dry_run: bool = False) -> JobRecord | None:
+        """`old`, a job of a server deployment keyed before keys held the root path, given
+        `deployment_key` (unless `dry_run`: as it would be) if the caller created it; else
+        None. An upgrade deploys the same job, and no one takes over another user's."""
+        if old is None or old.creator != self.user:
+            return None
+        if not dry_run:
+            self.store.rekey_deployment(old.job_id, deployment_key)
+        return replace(old, deployment_key=deployment_key)
 
     def _check_may_delete(self, left_out: Sequence[JobRecord], bundle: str,
                           target: str | None, prefix: str) -> None:

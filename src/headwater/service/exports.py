@@ -14,7 +14,7 @@ from typing import Any
 from headwater.core.permissions import Action
 from headwater.errors import InvalidRequest, NotFound
 from headwater.ports import WorkspaceFiles
-from headwater.runtime.written_paths import NOTEBOOK_SUFFIXES, candidates
+from headwater.runtime.written_paths import NOTEBOOK_SUFFIXES, candidates, first_found
 from headwater.service.queries import QueriesMixin
 
 
@@ -51,11 +51,11 @@ class ExportsMixin(QueriesMixin):
 def _notebook_file(workdir: Path, notebook_path: str, workspace: str | None) -> Path:
     """The file of the notebook, found as the task found it (`runtime/written_paths.py`)."""
     tried = candidates(notebook_path, workdir, NOTEBOOK_SUFFIXES, workspace)
-    for candidate in tried:
-        if candidate.is_file():
-            return candidate
-    raise NotFound(f"The notebook {notebook_path!r} is no longer at {tried[0]} (or with .py, "
-                   ".sql or .ipynb); it cannot be exported")
+    found = first_found(tried)
+    if found is None:
+            raise NotFound(f"The notebook {notebook_path!r} is no longer at {tried[0]} (or with "
+                       ".py, .sql or .ipynb); it cannot be exported")
+    return found
 
 
 __all__ = ["ExportsMixin"]

@@ -199,3 +199,28 @@ def test_through_a_server_destroy_deletes_nothing_unless_the_caller_may_manage_e
         "orders: 1  (deleted)", "report: 2  (deleted)",
         f"{SHARED}  (deleted)"]
     assert server.call("GET", "/api/2.2/jobs/list", token=alice).body.get("jobs", []) == []
+
+
+def test_through_a_server_a_deploy_refused_a_job_copies_none_of_its_files(
+        hw: Cli, tmp_path: Path, server: Server) -> None:
+    # Given alice's deployment to a shared root path, whose report job bob may not manage
+    alice, bob = server.token("alice"), server.token("bob")
+    (tmp_path / "work.sh").write_text("echo alice\n")
+    (tmp_path / "databricks.yml").write_text(bundle(shared=True, orders="true" + BOB_MANAGES,
+                                                    report="sh work.sh"))
+    hw("deploy", check=True, extra_env=client_env(server, alice))
+    folder = server.call("GET", "/api/2.2/headwater/deploy/workspace", token=alice
+                         ).body["workspace_dir"]
+    copy = Path(folder) / SHARED.removeprefix("/Workspace/") / "files" / "work.sh"
+    assert copy.read_text() == "echo alice\n"
+
+    # When bob changes the report's code and deploys the same bundle
+    (tmp_path / "work.sh").write_text("echo bob\n")
+    by_bob = hw("deploy", extra_env=client_env(server, bob))
+
+    # Then his deploy is refused before any file is copied: the job runs alice's code still
+    assert by_bob.returncode == 1
+    assert ("User bob does not have permission to manage job 2 ('report'), which this "
+            "deployment updates") in by_bob.stderr
+    assert "Synced" not in by_bob.stderr
+    assert copy.read_text() == "echo alice\n"

@@ -45,13 +45,15 @@ def load_for_deploy(where: LocalConnection | RemoteConnection, files: Sequence[P
 
 def upload(where: LocalConnection | RemoteConnection, loaded: LoadedBundle) -> LoadedBundle:
     """Copy the files of a bundle `load_for_deploy` made for a server there; the bundle with
-    each job's source (where it runs) in the copy. Anything else is returned as it is."""
+    each job's source (where it runs) in the copy. Anything else is returned as it is. A job
+    of the bundle the caller may not manage stops it before any file is copied."""
     from headwater.cli.bundle_files import synced_files
     from headwater.cli.connect import RemoteConnection
 
     sync = loaded.sync
     if not isinstance(where, RemoteConnection) or sync is None or sync.deployed is None:
         return loaded
+    where.service.check_may_deploy([job.deployment_key for job in loaded.jobs])
     names = synced_files(sync)
     copied, sent = _send_changed(where, sync.deployed.file_path, names)
     click.echo(f"Synced {len(names)} files to {sync.deployed.file_path} ({sent} sent, "

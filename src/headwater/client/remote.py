@@ -195,6 +195,9 @@ class RemoteService:
             "settings": settings.model_dump(mode="json", exclude_none=True)})
         return _job(self.job_document(int(body["job_id"]))), str(body["status"])
 
+    def check_may_deploy(self, deployment_keys: Sequence[str]) -> None:
+        self.api.post(f"{DEPLOY}/check", {"deployment_keys": list(deployment_keys)})
+
     def workspace(self) -> tuple[str, str]:
         """The server's folder standing for `/Workspace`, and the caller's user name there."""
         body = self.api.get(f"{DEPLOY}/workspace")

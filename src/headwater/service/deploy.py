@@ -69,6 +69,24 @@ class DeployMixin(JobsMixin):
         path taken over first); `NotFound` naming `source`."""
         return self._deployed(deployment_key) or super().deployed_job(deployment_key, source)
 
+    def check_may_deploy(self, deployment_keys: Collection[str]) -> None:
+        """Refuse, before anything changes (a deploy's files are copied first), a deployment
+        that would update a job the caller may not manage.
+
+        Raises:
+            PermissionDenied: naming every job under `deployment_keys` the caller may not
+                manage.
+        """
+        found = [job for job in map(self.store.job_by_deployment, deployment_keys) if job]
+        refused = self._unmanageable(found)
+        if refused:
+            named = ", ".join(f"job {job.job_id} ({job.name!r})" for job in refused)
+            raise PermissionDenied(
+                f"User {self.user} does not have permission to manage {named}, which this "
+                "deployment updates (it takes CAN_MANAGE); nothing was changed, its files "
+                "were not copied. Ask the job's owner for CAN_MANAGE, or deploy to a "
+                "workspace.root_path of your own.")
+
     def remove_left_out(self, bundle: str, target: str | None, kept: Collection[str],
                         dry_run: bool = False, root_path: str | None = None
                         ) -> list[RemovedJob]:
@@ -134,9 +152,7 @@ class DeployMixin(JobsMixin):
 
     def _check_may_delete(self, left_out: Sequence[JobRecord], bundle: str,
                           target: str | None, prefix: str) -> None:
-        grants = self.store.job_grants([job.job_id for job in left_out])
-        refused = [job for job in left_out
-                   if not allows(self.principal, grants.get(job.job_id, []), Action.MANAGE)]
+        refused = self._unmanageable(left_out)
         if not refused:
             return
         named = ", ".join(f"job {job.job_id} ({job.name!r}, resource "
@@ -146,3 +162,9 @@ class DeployMixin(JobsMixin):
             f"(target {target or DEFAULT_TARGET}), which this deployment removes (it takes "
             "CAN_MANAGE); nothing was changed. Ask the job's owner for CAN_MANAGE, or to "
             "delete it.")
+
+    def _unmanageable(self, jobs: Sequence[JobRecord]) -> list[JobRecord]:
+        """Those of `jobs` the caller may not manage."""
+        grants = self.store.job_grants([job.job_id for job in jobs])
+        return [job for job in jobs
+                if not allows(self.principal, grants.get(job.job_id, []), Action.MANAGE)]

@@ -2,7 +2,8 @@
 `headwater deploy` and `headwater run --host` call (the Jobs API has no such endpoint: the
 Databricks CLI keeps its deployment state in the workspace's files instead).
 
-POST creates or resets the job of a `deployment_key`; GET finds it; POST `/prune` deletes the
+POST creates or resets the job of a `deployment_key`; GET finds it; POST `/check` refuses
+(before a deploy copies its files) keys of jobs the caller may not manage; POST `/prune` deletes the
 jobs a bundle deployed to a target that it no longer defines (all of them for a destroy).
 GET `/workspace` says where the server keeps `/Workspace`, POST `/files/compare` says which of
 a bundle's files (by SHA-256) its folder there lacks, POST `/files` copies them (a gzipped tar
@@ -50,6 +51,22 @@ def deployed(deployment_key: str, service: Caller) -> dict[str, Any]:
     record = service.deployed_job(deployment_key, deployment_key)
     service.job_document(record.job_id)  # the caller may view it
     return {"job_id": record.job_id}
+
+
+class Deployments(BaseModel):
+    """The deployment keys of the jobs a deployment is about to create or update."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    deployment_keys: list[str]
+
+
+@router.post("/check")
+def check(body: Deployments, service: Caller) -> dict[str, Any]:
+    """403 naming every job under these keys the caller may not manage: a deploy asks before
+    it copies its files, so that a refused deployment changes nothing."""
+    service.check_may_deploy(body.deployment_keys)
+    return {}
 
 
 class Prune(BaseModel):

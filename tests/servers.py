@@ -82,6 +82,7 @@ class Server:
     process: subprocess.Popen[str] | None = None
     starts: int = 0
     extra_args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)  # more variables for the server
 
     @property
     def url(self) -> str:
@@ -98,8 +99,8 @@ class Server:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "headwater", "server", "--port", str(self.port),
                  "--db", self.db_url, *self.extra_args],
-                cwd=self.workdir, env=clean_env(), stdout=handle, stderr=subprocess.STDOUT,
-                text=True, start_new_session=True)
+                cwd=self.workdir, env=clean_env(**self.env), stdout=handle,
+                stderr=subprocess.STDOUT, text=True, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from headwater.config import HeadwaterConfig, Settings, load_config
+from headwater.config import HeadwaterConfig, Settings, known_destinations, load_config
 from headwater.core.task_environment import task_environment
 from headwater.engine.git_credential_files import GitCredentialFiles, credentials_dir
 from headwater.engine.identity import engine_name
@@ -192,7 +192,8 @@ def application(settings: Settings) -> Iterator[App]:
                           git_credentials=GitCredentialFiles(credentials_dir(settings.home)),
                           workspace=WorkspaceFolder(settings.workspace_dir,
                                                     settings.home / "workspace-sync"),
-                          volumes=VolumeFolder(settings.dbfs_dir.absolute())),
+                          volumes=VolumeFolder(settings.dbfs_dir.absolute()),
+                          destinations=known_destinations(config, os.environ, Path.cwd())),
                   clock, engine_name())
     finally:
         store.close()

@@ -25,6 +25,7 @@ The configuration file is `headwater.yml` or `.headwater/config.yml`:
     delivery: {max_attempts: 5, horizon_seconds: 3600, base_delay_seconds: 2}
     server:                       # the headwater server as its users reach it
       public_url: https://headwater.example.com   # alerts link to <public_url>/runs/<run id>
+      metrics_token_env: HEADWATER_METRICS_TOKEN  # a token for GET /api/metrics alone
     clusters:                     # Dask clusters (extra `[dask]`): see docs/guide/clusters.md
       analytics:                  # an `existing_cluster_id`, or a `job_cluster_key`
         scheduler_address: tcp://10.0.0.5:8786
@@ -322,6 +323,9 @@ class ServerSettings(_Strict):
     # get`), since the process sending an alert (an engine, `headwater run`) cannot know where
     # users reach the web UI, or whether one runs.
     public_url: str | None = None
+    # The NAME of a variable of the server's holding a token that reads `GET /api/metrics`
+    # and nothing else, for a Prometheus scraper (a user's token may do all that user may).
+    metrics_token_env: str | None = None
 
     @field_validator("public_url")
     @classmethod
@@ -554,6 +558,13 @@ def find_config(env: Mapping[str, str], cwd: Path) -> Path | None:
         if (cwd / name).is_file():
             return cwd / name
     return None
+
+
+def known_destinations(config: HeadwaterConfig, env: Mapping[str, str], cwd: Path
+                       ) -> frozenset[str] | None:
+    """The notification destination ids a job may name: those of the configuration file;
+    None (not checked) without one, as nothing then says which exist where the jobs run."""
+    return frozenset(config.destinations) if find_config(env, cwd) is not None else None
 
 
 def load_config(env: Mapping[str, str], cwd: Path) -> HeadwaterConfig:

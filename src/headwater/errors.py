@@ -139,6 +139,15 @@ class PermissionDenied(HeadwaterError):
     error_code = "PERMISSION_DENIED"
 
 
+class AttemptOutOfSight(HeadwaterError):
+    """Raised when an engine adopting a run cannot see an attempt another engine launched:
+    the store says it started, yet its folder is not there (engines that share a
+    store with different `HEADWATER_HOME`s, or on machines without a shared home). It is not
+    declared lost: its process may well be running where this engine cannot look."""
+
+    error_code = "INVALID_STATE"
+
+
 class StoreError(HeadwaterError):
     """Raised when the state store cannot be opened, migrated or written."""
 

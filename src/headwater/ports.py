@@ -430,6 +430,9 @@ class RunRecord:
     run_type: str = "JOB_RUN"  # or SUBMIT_RUN
     run_as: str | None = None
     scope: RunScope = WHOLE_JOB  # the tasks it runs and its legacy task parameters
+    # The plans the attempts of earlier repairs ran, by repair number (0: the original run),
+    # where a repair moved the run to another job version; other attempts ran `state.plan`.
+    earlier_plans: Mapping[int, Plan] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -774,9 +777,9 @@ class Store(Protocol):
 
     def claim_runs(self, owner: str, limit: int, lease_seconds: float, at: datetime,
                    actor: str, run_ids: Collection[int] | None = None,
-                   take_from: Collection[str] = ()) -> list[Claim]:
+                   take_from: Collection[str] = (), skip: Collection[int] = ()) -> list[Claim]:
         """Claim runs that need an engine and have no live lease (or whose owner is in
-        `take_from`: known dead)."""
+        `take_from`: known dead), but none of `skip`."""
         ...
 
     def renew_leases(self, owner: str, fences: Mapping[int, int],

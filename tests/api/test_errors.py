@@ -3,6 +3,7 @@ mistake is a 4xx whose message says where (a JSON path) and what; never a 5xx.""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -67,6 +68,14 @@ CASES = [
      "INVALID_PARAMETER_VALUE", ["query parameter limit"]),
     ("a bad run type", "GET", "/api/2.2/jobs/runs/list?run_type=NIGHTLY", None, 400,
      "INVALID_PARAMETER_VALUE", ["query parameter run_type"]),
+    ("a schedule with continuous", "POST", "/api/2.2/jobs/create",
+     b'{"name": "both", "continuous": {"pause_status": "PAUSED"}, "schedule": '
+     b'{"quartz_cron_expression": "0 0 5 * * ?", "timezone_id": "UTC"}}', 400,
+     "INVALID_PARAMETER_VALUE", ["$.continuous: schedule and continuous cannot be set together"]),
+    ("a schedule with a trigger", "POST", "/api/2.2/jobs/create",
+     b'{"name": "both", "trigger": {"periodic": {"interval": 1, "unit": "HOURS"}}, '
+     b'"schedule": {"quartz_cron_expression": "0 0 5 * * ?", "timezone_id": "UTC"}}', 400,
+     "INVALID_PARAMETER_VALUE", ["$.trigger: schedule and trigger cannot be set together"]),
     # Found by the fuzzer (tests/api/test_fuzz.py): each was a 500 from the store or int().
     ("a job id past 32 bits", "GET", "/api/2.2/jobs/get?job_id=2147483648", None, 400,
      "INVALID_PARAMETER_VALUE", ["query parameter job_id: Input should be less than or equal "
@@ -152,3 +161,35 @@ def test_the_openapi_document_names_every_endpoint(server: Server) -> None:
                      "runs/cancel-all", "runs/repair", "runs/delete", "runs/export"):
             assert f"/api/{version}/jobs/{name}" in paths
     assert "/api/2.0/permissions/jobs/{job_id}/permissionLevels" in paths
+
+
+def test_a_webhook_destination_the_server_lacks_is_refused_where_it_is_named(
+        tmp_path: Path) -> None:
+    # Given a server whose headwater.yml defines one destination
+    (tmp_path / "headwater.yml").write_text(
+        "destinations:\n  ops-hook: {type: webhook, url: 'http://127.0.0.1:9/hook'}\n")
+    server = Server(tmp_path, f"sqlite:///{tmp_path / 'state.db'}").start()
+    try:
+        token = server.token("ann")
+        job = {"name": "j", "tasks": [{"task_key": "t", "shell_command_task": {"command": "true"}}]}
+        misspelt = {**job, "webhook_notifications": {"on_failure": [{"id": "ops-hok"}]}}
+
+        refused = server.call("POST", "/api/2.2/jobs/create", misspelt, token=token)
+        submitted = server.call("POST", "/api/2.2/jobs/runs/submit",
+                                {**misspelt, "run_name": "r"}, token=token)
+        made = server.call("POST", "/api/2.2/jobs/create", job, token=token).body
+        updated = server.call("POST", "/api/2.2/jobs/update", {
+            "job_id": made["job_id"], "new_settings": {
+                "webhook_notifications": misspelt["webhook_notifications"]}}, token=token)
+        named = {**job, "webhook_notifications": {"on_failure": [{"id": "ops-hook"}]}}
+        accepted = server.call("POST", "/api/2.2/jobs/create", named, token=token)
+    finally:
+        server.close()
+
+    assert refused.status == 400 and refused.body["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "$.webhook_notifications.on_failure[0].id" in refused.body["message"]
+    assert "did you mean 'ops-hook'" in refused.body["message"]
+    assert submitted.status == 400 and "ops-hok" in submitted.body["message"]
+    assert updated.status == 400
+    assert "$.new_settings.webhook_notifications.on_failure[0].id" in updated.body["message"]
+    assert accepted.status == 200

@@ -3,7 +3,12 @@ gives back the run the first one made."""
 
 from __future__ import annotations
 
-from tests.servers import Server
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from tests.servers import Server, database_url, wait_for
 
 TASKS = [{"task_key": "t", "shell_command_task": {"command": "true"}}]
 
@@ -47,3 +52,59 @@ def test_a_token_over_64_characters_is_refused(server: Server) -> None:
 
     assert reply.status == 400 and "$.idempotency_token" in reply.body["message"]
     assert submitted.status == 400 and "at most 64" in submitted.body["message"]
+
+
+def _ended_and_deleted(server: Server, run_id: int, token: str) -> None:
+    server.call("POST", "/api/2.2/jobs/runs/cancel", {"run_id": run_id}, token=token)
+    wait_for(lambda: server.call("GET", f"/api/2.2/jobs/runs/get?run_id={run_id}", token=token)
+             .body["state"]["life_cycle_state"] in ("TERMINATED", "SKIPPED", "INTERNAL_ERROR"),
+             what=f"run {run_id} to end")
+    deleted = server.call("POST", "/api/2.2/jobs/runs/delete", {"run_id": run_id}, token=token)
+    assert deleted.status == 200, deleted.body
+
+
+def test_the_token_of_a_deleted_run_is_refused(server: Server) -> None:
+    token = server.token("deleter")
+    job = server.call("POST", "/api/2.2/jobs/create", {"name": "gone", "tasks": TASKS},
+                      token=token).body
+    ask = {**job, "idempotency_token": "run-then-delete"}
+    submit = {"tasks": TASKS, "idempotency_token": "submit-then-delete"}
+    ran = server.call("POST", "/api/2.2/jobs/run-now", ask, token=token).body["run_id"]
+    submitted = server.call("POST", "/api/2.2/jobs/runs/submit", submit,
+                            token=token).body["run_id"]
+    _ended_and_deleted(server, ran, token)
+    _ended_and_deleted(server, submitted, token)
+
+    again = server.call("POST", "/api/2.2/jobs/run-now", ask, token=token)
+    resubmitted = server.call("POST", "/api/2.2/jobs/runs/submit", submit, token=token)
+
+    for reply, run_id in ((again, ran), (resubmitted, submitted)):
+        assert reply.status == 400 and reply.body["error_code"] == "INVALID_PARAMETER_VALUE"
+        assert f"$.idempotency_token: run {run_id}" in reply.body["message"]
+        assert "was deleted" in reply.body["message"]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def raced_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """A server of its own, on each kind of store: their writers wait for each other by
+    different means."""
+    found = Server(tmp_path, database_url(request.param, tmp_path)).start()
+    yield found
+    found.close()
+
+
+def test_concurrent_submits_with_one_token_make_one_run(raced_server: Server) -> None:
+    server = raced_server
+    token = server.token("racer")
+    body = {"run_name": "raced", "tasks": TASKS, "idempotency_token": "submit-race"}
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        replies = list(pool.map(
+            lambda _: server.call("POST", "/api/2.2/jobs/runs/submit", body, token=token),
+            range(12)))
+
+    assert {reply.status for reply in replies} == {200}
+    assert len({reply.body["run_id"] for reply in replies}) == 1
+    runs = server.call("GET", "/api/2.2/jobs/runs/list?run_type=SUBMIT_RUN",
+                       token=token).body.get("runs", [])
+    assert [run["run_name"] for run in runs].count("raced") == 1

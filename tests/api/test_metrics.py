@@ -3,10 +3,13 @@ prometheus_client's own parser."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
-from tests.servers import Server, wait_for
+from tests.servers import Server, clean_env, free_port, wait_for
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -49,6 +52,38 @@ def test_a_scraper_needs_a_token_and_any_user_s_will_do(server: Server) -> None:
     assert value(samples, "headwater_runs_awaiting_engine") == 0
     assert ("headwater_runs_pruned_total", frozenset()) in samples
     assert ("process_cpu_seconds_total", frozenset()) in samples
+
+
+def test_the_metrics_token_reads_the_metrics_and_nothing_else(tmp_path: Path) -> None:
+    # Given a server whose headwater.yml names the variable holding a scraper's token
+    (tmp_path / "headwater.yml").write_text("server: {metrics_token_env: SCRAPE_TOKEN}\n")
+    scrape_token = "s" * 32
+    server = Server(tmp_path, f"sqlite:///{tmp_path / 'state.db'}",
+                    env={"SCRAPE_TOKEN": scrape_token}).start()
+    try:
+        # Then that token reads the metrics, and is refused everywhere else
+        assert value(scrape(server, scrape_token), "headwater_runs_awaiting_engine") == 0
+        for method, path, body in [("GET", "/api/2.2/jobs/list", None),
+                                   ("POST", "/api/2.2/jobs/create", {"name": "x"}),
+                                   ("GET", "/api/2.0/secrets/scopes/list", None)]:
+            refused = server.call(method, path, body, token=scrape_token)
+            assert refused.status == 401, (path, refused.text)
+        assert server.call("GET", "/api/metrics", token="s" * 31).status == 401
+        # while a user's token still reads them too
+        assert scrape(server, server.token("ann"))
+    finally:
+        server.close()
+
+
+def test_a_metrics_token_variable_without_a_long_token_stops_the_server(
+        tmp_path: Path) -> None:
+    (tmp_path / "headwater.yml").write_text("server: {metrics_token_env: SCRAPE_TOKEN}\n")
+    started = subprocess.run(
+        [sys.executable, "-m", "headwater", "server", "--port", str(free_port())], cwd=tmp_path,
+        env=clean_env(SCRAPE_TOKEN="short"), capture_output=True, text=True, timeout=120)
+    assert started.returncode == 2
+    assert ("headwater.yml server.metrics_token_env names SCRAPE_TOKEN, which holds a token "
+            "shorter than 16 characters") in started.stderr
 
 
 def test_ended_runs_and_every_attempt_are_counted_with_their_durations(

@@ -116,3 +116,21 @@ def test_jobs_list_pages_by_token_and_by_offset(server: Server) -> None:
     assert seen == [ids[0:2], ids[2:4], ids[4:]]
     assert [job["job_id"] for job in skipped["jobs"]] == ids[3:]
     assert skipped["has_more"] is False and "next_page_token" not in skipped
+
+
+def test_runs_list_start_time_to_includes_a_run_that_started_at_it(server: Server) -> None:
+    token = server.token("timed")
+    job = server.call("POST", "/api/2.2/jobs/create", {"name": "timed", "tasks": conditions(1)},
+                      token=token).body
+    run_id = server.call("POST", "/api/2.2/jobs/run-now", job, token=token).body["run_id"]
+    started = wait_for(lambda: server.call("GET", f"/api/2.2/jobs/runs/get?run_id={run_id}",
+                                           token=token).body["start_time"], what="a start")
+
+    def listed(query: str) -> list[int]:
+        body = server.call("GET", f"/api/2.2/jobs/runs/list?job_id={job['job_id']}&{query}",
+                           token=token).body
+        return [run["run_id"] for run in body.get("runs", [])]
+
+    assert listed(f"start_time_to={started}") == [run_id]  # "at or before this value"
+    assert listed(f"start_time_from={started}&start_time_to={started}") == [run_id]
+    assert listed(f"start_time_to={started - 1}") == []

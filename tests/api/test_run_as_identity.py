@@ -25,6 +25,8 @@ def refused(reply: Any, *words: str) -> None:
 
 @pytest.fixture(scope="module")
 def ann(server: Server) -> str:
+    for known in ("bob", "carl"):  # users the permissions API may name: they have tokens
+        server.token(known)
     return server.token("ann")
 
 
@@ -87,8 +89,41 @@ def test_only_an_admin_may_hand_a_job_to_another_owner_who_then_runs_it(
 
     assert call(server, admin, "PUT", permissions, to_bob).status == 200
     assert call(server, admin, "GET", f"get?job_id={job_id}").body["run_as_user_name"] == "bob"
+    listed = call(server, admin, "GET", "list?name=handed").body["jobs"]
+    assert [job["run_as_user_name"] for job in listed] == ["bob"]  # as jobs/get says
     run_id = call(server, admin, "POST", "run-now", {"job_id": job_id}).body["run_id"]
     wait_for(lambda: "result_state" in call(server, admin, "GET", f"runs/get?run_id={run_id}")
              .body["state"], what="the run to end")
     assert call(server, admin, "GET", f"runs/get?run_id={run_id}").body["headwater"][
         "run_as"] == "bob"
+
+
+def test_the_permissions_api_refuses_two_owners_and_unknown_users(
+        server: Server, admin: str, ann: str) -> None:
+    job_id = call(server, ann, "POST", "create", {"name": "one_owner", "tasks": TASKS}).body[
+        "job_id"]
+    permissions = f"/api/2.0/permissions/jobs/{job_id}"
+    before = call(server, admin, "GET", permissions).body
+    two_owners = {"access_control_list": [
+        {"user_name": "bob", "permission_level": "IS_OWNER"},
+        {"user_name": "carl", "permission_level": "CAN_VIEW"},
+        {"user_name": "ann", "permission_level": "IS_OWNER"}]}
+    unknown = {"access_control_list": [
+        {"user_name": "bob", "permission_level": "CAN_VIEW"},
+        {"user_name": "nobody@nowhere", "permission_level": "IS_OWNER"},
+        {"service_principal_name": "1234-abcd", "permission_level": "CAN_VIEW"}]}
+
+    for method in ("PUT", "PATCH"):
+        owners = call(server, admin, method, permissions, two_owners)
+        strangers = call(server, admin, method, permissions, unknown)
+
+        assert owners.status == 400 and owners.body["error_code"] == "INVALID_PARAMETER_VALUE"
+        assert ("a job has exactly one owner, but 2 entries are IS_OWNER "
+                "(access_control_list[0], access_control_list[2])") in owners.body["message"]
+        assert strangers.status == 400, strangers.text
+        assert "access_control_list[1]: unknown user or service principal 'nobody@nowhere'" \
+            in strangers.body["message"]
+        assert "access_control_list[2]: unknown user or service principal '1234-abcd'" \
+            in strangers.body["message"]
+        assert "access_control_list[0]" not in strangers.body["message"]  # bob has a token
+    assert call(server, admin, "GET", permissions).body == before

@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 
 from headwater.core.checks import check_job, find_cycle, format_path, parse_path, suggest
+from headwater.core.load import settings_from_body
 from headwater.core.spec import JobSettings
+from headwater.errors import SpecError
 
 SHELL = {"shell_command_task": {"command": "true"}}
 CONDITION = {"condition_task": {"op": "EQUAL_TO", "left": "a", "right": "a"}}
@@ -265,6 +267,39 @@ def test_at_most_three_destinations_per_event() -> None:
         ("webhook_notifications.on_failure", "at most 3 destinations per event (got 4)"),
         ("tasks[0].webhook_notifications.on_failure", "at most 3 destinations per event (got 4)"),
     ]
+
+
+def test_destination_ids_are_checked_against_the_configured_ones_when_known() -> None:
+    settings = JobSettings.model_validate({
+        "tasks": [task("a", webhook_notifications={"on_failure": [{"id": "hook"}]})],
+        "webhook_notifications": {"on_success": [{"id": "hookk"}]}})
+
+    unchecked = check_job(settings)
+    checked = check_job(settings, {"hook"})
+    none_configured = check_job(settings, set())
+
+    assert unchecked == []
+    assert checked == [("webhook_notifications.on_success[0].id",
+                        "no notification destination 'hookk' (did you mean 'hook'?); the "
+                        "configured ones are: hook; correct the id, or add it under "
+                        "`destinations:` in the configuration file (headwater.yml)")]
+    assert [path for path, _ in none_configured] == [
+        "webhook_notifications.on_success[0].id",
+        "tasks[0].webhook_notifications.on_failure[0].id"]
+    assert "none is configured: add it under `destinations:`" in none_configured[0][1]
+
+
+def test_a_request_body_is_checked_against_the_destinations_given() -> None:
+    body = {"name": "j", "tasks": [task("a")],
+            "webhook_notifications": {"on_failure": [{"id": "pager"}]}}
+
+    with pytest.raises(SpecError) as raised:
+        settings_from_body(body, "new_settings", destinations={"hook"})
+
+    assert str(raised.value.problems[0]).startswith(
+        "$.new_settings.webhook_notifications.on_failure[0].id: no notification destination "
+        "'pager'; the configured ones are: hook")
+    assert settings_from_body(body).name == "j"  # no destinations known: not checked
 
 
 def test_run_job_task_names_exactly_one_job() -> None:

@@ -99,8 +99,10 @@ def test_model_triggers_and_sql_conditions_are_kept_and_named_as_never_acted_on(
                           {"periodic": {"interval": 1, "unit": "HOURS"},
                            "sql_condition": condition}])
 
-    # A model entry is one kind of trigger: valid, and kept as given
-    assert list(check_trigger(legacy)) == list(check_trigger(multi)) == []
+    # A model entry is one kind of trigger: valid, and kept as given (the legacy job is not:
+    # its schedule and trigger exclude each other)
+    assert list(check_trigger(multi)) == []
+    assert [path for path, _ in check_trigger(legacy)] == ["trigger"]
     assert multi.model_dump(mode="json", exclude_none=True)["triggers"][0] == {"model": model}
     # but it never fires, and a SQL condition is not checked: validation says so, by path
     assert active_trigger(trigger_views(multi)[0]) is None
@@ -123,3 +125,14 @@ def test_model_triggers_and_sql_conditions_are_kept_and_named_as_never_acted_on(
     [(path, message)] = check_trigger(job(trigger={"model": model, "periodic": {
         "interval": 1, "unit": "HOURS"}}))
     assert (path, "sets periodic and model" in message) == ("trigger.model", True)
+
+
+def test_schedule_trigger_and_continuous_exclude_each_other() -> None:
+    both = list(check_trigger(job(schedule=CRON, continuous={"pause_status": "PAUSED"})))
+    all_three = dict(check_trigger(job(schedule=CRON, continuous={},
+                                       trigger={"periodic": {"interval": 1, "unit": "HOURS"}})))
+
+    assert both == [("continuous", "schedule and continuous cannot be set together: a job has "
+                     "one of schedule, trigger and continuous; remove the others, or give each "
+                     "its own entry of triggers")]
+    assert all_three["trigger"].startswith("schedule and trigger and continuous cannot be set")

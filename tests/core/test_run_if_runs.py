@@ -81,3 +81,18 @@ def test_each_row_as_a_run(run_if: RunIf, upstream: list[ResultState],
                      ResultState.SUCCESS_WITH_FAILURES: TerminationCode.SUCCESS_WITH_FAILURES,
                      ResultState.SUCCESS: TerminationCode.SUCCESS}[state.result]
     assert status.code is expected_code
+
+
+@pytest.mark.parametrize("run_if", [RunIf.ALL_DONE, RunIf.ALL_SUCCESS, RunIf.NONE_FAILED])
+def test_a_task_whose_dependencies_were_all_excluded_says_so(run_if: RunIf) -> None:
+    # Given `after` depends only on `alert`, which nothing failing excludes
+    plan = plan_of(task("load"), task("alert", "load", run_if="AT_LEAST_ONE_FAILED"),
+                   task("after", "alert", run_if=run_if.value))
+
+    # When the run ends
+    state = simulate(plan, {}).state
+
+    # Then `after` is excluded for that reason, not for a run_if that was met
+    after = state.latest_run("after")
+    assert after is not None and after.result is ResultState.EXCLUDED
+    assert after.message == "Task was excluded: all its dependencies were excluded."

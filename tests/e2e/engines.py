@@ -90,15 +90,17 @@ class Cluster:
                                  f"{result.stdout}\n{result.stderr}")
         return result
 
-    def start_engine(self, max_parallel: int = 8, prefix: Sequence[str] = ()) -> EngineProcess:
-        """A new engine; `prefix` goes before the command (such as `setpriv` options)."""
+    def start_engine(self, max_parallel: int = 8, prefix: Sequence[str] = (),
+                     env: dict[str, str] | None = None) -> EngineProcess:
+        """A new engine; `prefix` goes before the command (such as `setpriv` options), `env`
+        are more variables for it alone."""
         log = self.workdir / f"engine-{len(self.engines)}.log"
         handle = log.open("w")
         process = subprocess.Popen(
             [*prefix, sys.executable, "-m", "headwater", "engine", "--db", self.db_url,
              "--max-parallel", str(max_parallel)],
-            cwd=self.workdir, env=clean_env(**self.env), stdout=handle, stderr=subprocess.STDOUT,
-            text=True, start_new_session=True)
+            cwd=self.workdir, env=clean_env(**self.env, **(env or {})), stdout=handle,
+            stderr=subprocess.STDOUT, text=True, start_new_session=True)
         handle.close()
         name = _engine_name(log, process)
         engine = EngineProcess(process, name, log)

@@ -119,3 +119,12 @@ def test_runs_help_lists_every_subcommand(hw: Cli) -> None:
     listed = [line.split()[0] for line in shown.splitlines() if line.startswith("  ")]
     visible = sorted(name for name, command in runs.commands.items() if not command.hidden)
     assert listed == visible and {"get", "list", "logs", "output", "repair"} <= set(listed)
+
+
+def test_a_store_url_of_another_dialect_name_says_what_to_write(hw: Cli) -> None:
+    listed = hw("runs", "list", "--db", "postgres://ann:pw@127.0.0.1/etl")
+
+    assert listed.returncode == 1
+    assert listed.stderr.startswith("error: cannot open the state store postgres://ann:***@")
+    assert "postgresql+psycopg://user@host/database" in listed.stderr
+    assert "Traceback" not in listed.stderr

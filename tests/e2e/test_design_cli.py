@@ -57,3 +57,62 @@ def test_the_flagship_example(hw: Cli) -> None:
 
     assert "## Schedule" in described.stdout
     assert linted.returncode == 0, linted.stdout
+
+
+def _include_layout(folder: Path) -> None:
+    """A bundle as `databricks bundle init` lays it out: the job in resources/, the code in
+    src/, a production target in databricks.yml overriding one task's retries."""
+    (folder / "resources").mkdir()
+    (folder / "src").mkdir()
+    (folder / "src" / "load.py").write_text("print('loaded')\n")
+    (folder / "databricks.yml").write_text(
+        "bundle: {name: shop}\n"
+        "include:\n  - resources/*.yml\n"
+        "targets:\n"
+        "  dev: {mode: development, default: true}\n"
+        "  prod:\n"
+        "    mode: production\n"
+        "    resources:\n"
+        "      jobs:\n"
+        "        orders:\n"
+        "          tasks:\n"
+        "            - task_key: load\n"
+        "              max_retries: -1\n")
+    (folder / "resources" / "orders.job.yml").write_text(
+        "resources:\n"
+        "  jobs:\n"
+        "    orders:\n"
+        "      name: orders\n"
+        "      tasks:\n"
+        "        - task_key: load\n"
+        "          spark_python_task: {python_file: ../src/load.py}\n")
+
+
+def test_lint_and_describe_see_the_jobs_an_include_brings(hw: Cli, tmp_path: Path) -> None:
+    # Given a bundle whose only job comes in through `include:`
+    _include_layout(tmp_path)
+
+    # When it is linted (all jobs, then by name) and described
+    linted = hw("lint", "databricks.yml", "--target", "prod")
+    named = hw("lint", "databricks.yml", "--target", "prod", "--job", "orders")
+    described = hw("describe", "databricks.yml", check=True)
+
+    # Then the findings point into the included file, and into databricks.yml for what the
+    # target writes there, each file's findings together
+    lines = linted.stdout.splitlines()
+    assert lines[0].startswith("databricks.yml:6:3: HW203 job 'orders' has no schedule")
+    assert lines[1].startswith("databricks.yml:13:28: HW104 task 'load' retries without limit")
+    assert lines[2].startswith("resources/orders.job.yml:3:5: HW201 job 'orders' has no timeout")
+    assert "resources/orders.job.yml:6:11: HW101 task 'load' has no timeout" in linted.stdout
+    assert linted.returncode == 1 and named.stdout == linted.stdout
+    assert "| `load` | Python script | `src/load.py` |" in described.stdout
+
+
+def test_lint_of_a_bundle_without_jobs_is_an_error(hw: Cli, tmp_path: Path) -> None:
+    (tmp_path / "databricks.yml").write_text("bundle: {name: empty}\n")
+
+    result = hw("lint", "databricks.yml")
+
+    assert result.returncode == 2, result.stdout
+    assert "no findings" not in result.stdout
+    assert "databricks.yml defines no job" in result.stderr

@@ -168,9 +168,35 @@ def test_sigterm_hands_the_runs_back_and_leaves_their_tasks_running(
     ledger, run_id, first = running_task(cluster, seconds=8)
     # When it is stopped with SIGTERM
     assert first.stop(timeout=15) == 0
-    assert "stopped; its runs were handed back" in first.log.read_text()
+    said = first.log.read_text()
+    assert "stopped; its runs were handed back" in said
+    assert f"handed back run {run_id}: the engine is stopping" in said
+    assert "lost run" not in said and "WARNING" not in said
     assert held_runs(cluster, first.name) == []
     # Then the task kept running, and the next engine finishes the run with that one attempt
+    cluster.start_engine()
+    document = cluster.wait_ended([run_id], timeout=60)[run_id]
+    assert document["state"]["result_state"] == "SUCCESS"
+    assert [t["attempt_number"] for t in document["tasks"]] == [0]
+    assert len(read_ledger(ledger)) == 1
+
+
+def test_an_engine_of_another_home_leaves_a_run_it_cannot_see_to_one_that_can(
+        cluster: Cluster) -> None:
+    # Given an engine driving a run whose task takes 10 s, stopped with SIGTERM
+    ledger, run_id, first = running_task(cluster, seconds=10)
+    assert first.stop(timeout=15) == 0
+    # When an engine whose HEADWATER_HOME is another folder claims the run
+    other = cluster.start_engine(env={"HEADWATER_HOME": str(cluster.workdir / "elsewhere")})
+    said = f"cannot see the attempts of run {run_id}"
+    deadline = time.monotonic() + 60
+    while said not in other.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    # Then it says why and leaves the run alone: its task is not called lost
+    assert "Every engine on a store needs the same HEADWATER_HOME" in other.log.read_text()
+    assert cluster.run_document(run_id)["state"]["life_cycle_state"] == "RUNNING"
+    assert held_runs(cluster, other.name) == []
+    # and an engine of the run's home finishes it with its one attempt
     cluster.start_engine()
     document = cluster.wait_ended([run_id], timeout=60)[run_id]
     assert document["state"]["result_state"] == "SUCCESS"

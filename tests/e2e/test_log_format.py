@@ -60,6 +60,8 @@ def test_a_server_logs_json_lines_uvicorn_s_own_included(tmp_path: Path) -> None
     assert any(line["logger"].startswith("uvicorn") for line in lines)
     assert any(line["message"].startswith(f"headwater server on http://127.0.0.1:{server.port}")
                for line in lines)
+    # no terminal colour codes for a log shipper (uvicorn's `color_message`)
+    assert not [line for line in lines if any("\x1b" in str(value) for value in line.values())]
 
 
 def test_a_json_line_holds_the_call_s_fields_and_the_traceback() -> None:

@@ -89,3 +89,26 @@ def test_a_second_signal_leaves_at_once_and_a_resume_ends_the_run_cancelled(
     assert run.returncode != 0 and "ended" not in out, out + err
     assert "no engine drives run 1 now" in cancel.stdout, cancel.stdout + cancel.stderr
     assert "ended CANCELED" in resumed.stdout, resumed.stdout + resumed.stderr
+
+
+def test_a_fresh_store_on_a_used_home_runs_its_tasks_and_keeps_the_old_logs_aside(
+        hw: Cli, tmp_path: Path) -> None:
+    # Given run 1 of a job in this folder's home, then a fresh store (another --db: a new
+    # or restored database numbers its runs from 1 again)
+    job = write_job(tmp_path / "job.json", [shell("a", "echo ran >> ledger.txt; echo first")])
+    hw("run", str(job), check=True)
+    old_log = tmp_path / ".headwater" / "logs" / "1" / "a" / "attempt-0" / "output.log"
+    assert old_log.read_text() == "first\n"
+
+    # When the same job runs as run 1 of the fresh store
+    write_job(job, [shell("a", "echo ran >> ledger.txt; echo second")])
+    again = hw("run", str(job), "--db", str(tmp_path / "fresh.db"), check=True)
+
+    # Then its task ran (not the old run's result taken for it), and the old logs are kept
+    assert "Run 1 ended SUCCESS" in again.stdout + again.stderr
+    assert (tmp_path / "ledger.txt").read_text() == "ran\nran\n"
+    assert old_log.read_text() == "second\n"
+    [stale] = (tmp_path / ".headwater" / "logs" / "stale").iterdir()
+    assert stale.name.startswith("1-")
+    assert (stale / "a" / "attempt-0" / "output.log").read_text() == "first\n"
+    assert "moved it to" in again.stderr

@@ -100,6 +100,32 @@ def test_a_failed_run_exits_1_and_names_the_task(hw: Cli, tmp_path: Path) -> Non
     assert [t["state"]["result_state"] for t in document["tasks"]] == ["FAILED", "UPSTREAM_FAILED"]
 
 
+def test_a_failure_without_a_traceback_says_the_exit_code_first(hw: Cli, tmp_path: Path) -> None:
+    # Given a script and a shell command that print a line of success, then exit non-zero,
+    # and a script that dies of an exception
+    (tmp_path / "quiet.py").write_text("import sys\nprint('Loaded 500 rows')\nsys.exit(3)\n")
+    (tmp_path / "loud.py").write_text("print('starting')\nraise ValueError('bad row')\n")
+    job = write_job(tmp_path / "exits.json", [
+        {"task_key": "quiet", "spark_python_task": {"python_file": "quiet.py"}},
+        {"task_key": "loud", "spark_python_task": {"python_file": "loud.py"}},
+        shell("sh", "echo 'all good'; exit 2")])
+
+    # When they run
+    result = hw("run", str(job))
+
+    # Then the exit code is the reason and the last line its context; a traceback stays the
+    # reason by itself; `runs output` says the same
+    messages = {t["task_key"]: (t["state"]["state_message"], t["run_id"])
+                for t in run_document(hw, run_id_of(result.stdout))["tasks"]}
+    assert messages["quiet"][0] == ("The task's process exited with code 3; "
+                                    "its last output line: Loaded 500 rows")
+    assert messages["sh"][0] == ("The task's process exited with code 2; "
+                                 "its last output line: all good")
+    assert messages["loud"][0] == "ValueError: bad row"
+    output = hw("runs", "output", str(messages["quiet"][1]), check=True).stdout
+    assert "error: The task's process exited with code 3; its last output line" in output
+
+
 def test_kill_9_mid_run_leaves_a_consistent_store(tmp_path: Path) -> None:
     # Given a run of 40 short tasks in a chain, driven by `headwater run`
     tasks = [shell(f"t{i}", "sleep 0.05", *([f"t{i - 1}"] if i else [])) for i in range(40)]

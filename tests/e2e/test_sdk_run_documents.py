@@ -4,9 +4,11 @@ queued run waits; and run-now's serverless fields accepted as Lakeflow's are."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from databricks.sdk.errors import OperationFailed
 from databricks.sdk.service import compute, jobs
 
 from tests.servers import Server, database_url, wait_for
@@ -118,3 +120,36 @@ def test_a_schedule_given_no_pause_status_reads_unpaused_in_the_job_and_its_runs
     assert listed[periodic_id].settings.trigger.pause_status == unpaused
     assert w.jobs.get_run(fired.run_id).schedule.pause_status == unpaused
     assert w.jobs.get(cron_id).settings.schedule.pause_status == jobs.PauseStatus.PAUSED
+
+
+def test_a_repair_with_changed_settings_leaves_the_earlier_attempts_as_they_ran(
+        server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a run whose task failed running boom.py
+    (tmp_path / "boom.py").write_text("raise RuntimeError('boom')\n")
+    (tmp_path / "ok.py").write_text("print('ok')\n")
+    token = server.token("ann")
+    w = sdk_client(server, token, monkeypatch)
+    job_id = w.jobs.create(name="fixed_later", tasks=[jobs.Task(
+        task_key="a", spark_python_task=jobs.SparkPythonTask(
+            python_file=str(tmp_path / "boom.py")))]).job_id
+    run_id = w.jobs.run_now(job_id).run_id
+    with pytest.raises(OperationFailed):
+        w.jobs.wait_get_run_job_terminated_or_skipped(run_id, timeout=timedelta(minutes=2))
+    failed = w.jobs.get_run(run_id).tasks[0]
+
+    # When the job is fixed and the run repaired
+    w.jobs.update(job_id, new_settings=jobs.JobSettings(tasks=[jobs.Task(
+        task_key="a", spark_python_task=jobs.SparkPythonTask(
+            python_file=str(tmp_path / "ok.py"), parameters=["fixed"]))]))
+    repaired = w.jobs.repair_run_and_wait(run_id, rerun_all_failed_tasks=True)
+
+    # Then the failed attempt still shows the file it ran; the repair's shows the new one
+    first, second = sorted(repaired.tasks, key=lambda task: task.run_id)
+    assert first.run_id == failed.run_id
+    assert first.spark_python_task.python_file == str(tmp_path / "boom.py")
+    assert not first.spark_python_task.parameters
+    assert second.spark_python_task.parameters == ["fixed"]
+    alone = server.call("GET", f"/api/2.2/jobs/runs/get?run_id={first.run_id}", token=token)
+    assert alone.body["spark_python_task"]["python_file"].endswith("boom.py")
+    output = w.jobs.get_run_output(first.run_id)
+    assert output.metadata.tasks[0].spark_python_task.python_file.endswith("boom.py")

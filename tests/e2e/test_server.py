@@ -5,9 +5,13 @@ processes, real tasks, on SQLite (and PostgreSQL when `HEADWATER_TEST_POSTGRES_U
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
+import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +20,7 @@ from typing import Any
 import pytest
 
 from headwater.cli.server import is_loopback
-from tests.servers import Reply, Server, database_url, wait_for
+from tests.servers import Reply, Server, clean_env, database_url, wait_for
 
 # The task writes its pid, waits for a go file (so a test decides when it ends), then
 # appends to a ledger: one line per time the task really ran.
@@ -195,3 +199,28 @@ def test_the_server_says_at_start_that_it_listens_on_loopback_only(
     assert (f"headwater server on http://127.0.0.1:{server.port} (loopback only: only this "
             "machine can reach it)") in said
     assert "WARNING" not in said
+
+
+def test_a_port_in_use_stops_the_server_before_its_engine_starts(tmp_path: Path) -> None:
+    # Given a port another process listens on, and a run that needs an engine
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        (tmp_path / "job.json").write_text(json.dumps({"name": "j", "tasks": [
+            {"task_key": "t", "shell_command_task": {"command": "touch ran"}}]}))
+        env = clean_env()
+        subprocess.run([sys.executable, "-m", "headwater", "jobs", "create", "job.json"],
+                       cwd=tmp_path, env=env, check=True, capture_output=True)
+        subprocess.run([sys.executable, "-m", "headwater", "jobs", "run-now", "1"],
+                       cwd=tmp_path, env=env, check=True, capture_output=True)
+
+        # When a server is started on that port
+        started = subprocess.run([sys.executable, "-m", "headwater", "server", "--port",
+                                  str(port)], cwd=tmp_path, env=env, capture_output=True,
+                                 text=True, timeout=120)
+
+    # Then it says so and stops, its engine never started: the run still waits for one
+    assert started.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in started.stderr
+    assert "choose another --port" in started.stderr
+    assert "engine" not in started.stderr.replace("--port", "")
+    assert not (tmp_path / "ran").exists()

@@ -67,6 +67,33 @@ def test_every_task_type_runs_and_passes_values(hw: Cli, tmp_path: Path) -> None
     assert "loading 10 rows into orders" in output("operator")["logs"]
 
 
+def test_job_parameters_reach_a_wheel_as_keyword_arguments_only(hw: Cli, tmp_path: Path) -> None:
+    # Given a job parameter and three wheel tasks: positional, keyword and no parameters
+    site = build_tiny_wheel(tmp_path / "dist-build", tmp_path / "site")
+    wheel = {"package_name": "hw-tiny", "entry_point": "tiny-report"}
+    job = write_job(tmp_path / "wheels.json", [
+        {"task_key": "positional", "python_wheel_task": {
+            **wheel, "parameters": ["p1", "{{job.parameters.day}}"]}},
+        {"task_key": "keyword", "python_wheel_task": {
+            **wheel, "named_parameters": {"table": "orders"}}},
+        {"task_key": "bare", "python_wheel_task": wheel},
+    ], parameters=[{"name": "day", "default": "d1"}])
+
+    # When it runs
+    result = hw("run", str(job), extra_env={"PYTHONPATH": str(site)})
+
+    # Then only the keyword tasks get `--day=d1`; the positional one reads it by reference
+    assert result.returncode == 0, result.stdout + result.stderr
+    run_id = run_id_of(result.stdout)
+
+    def argv(key: str) -> str:
+        return hw("runs", "logs", str(run_id), key, check=True).stdout.strip()
+
+    assert argv("positional") == 'ARGV=["p1", "d1"]'
+    assert argv("keyword") == 'ARGV=["--table=orders", "--day=d1"]'
+    assert argv("bare") == 'ARGV=["--day=d1"]'
+
+
 def test_a_failing_notebook_shows_its_cell_and_names_the_task(hw: Cli, tmp_path: Path) -> None:
     shutil.copytree(FIXTURES, tmp_path, dirs_exist_ok=True)
     job = write_job(tmp_path / "fail.json", [
@@ -117,6 +144,13 @@ resources:
     assert task["state"]["result_state"] == "FAILED"
     linked = json.loads(hw("runs", "output", str(task["run_id"]), "--json", check=True).stdout)
     child_id = linked["run_job_output"]["run_id"]
+    # The task fails with the child run's error, not the child engine's last line
+    child_error = (f"Run {child_id} of job 'child' ended FAILED: Task fail failed with message: "
+                   "The task's process exited with code 4; its last output line: child got ")
+    assert task["state"]["state_message"].startswith(child_error)
+    assert linked["error"].startswith(child_error)
+    assert parent["state"]["state_message"].startswith(
+        f"Task call_child failed with message: {child_error}")
     child = run_document(hw, child_id)
     assert child["trigger"] == "RUN_JOB_TASK"
     assert child["state"]["result_state"] == "FAILED"

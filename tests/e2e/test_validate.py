@@ -201,3 +201,43 @@ def test_validate_notes_e_mails_that_no_smtp_section_can_send(hw: Cli, tmp_path:
     assert "headwater.yml has no smtp: section, so these e-mails cannot be sent" \
         in without.stdout
     assert "note:" not in configured.stdout
+
+
+MISWIRED_ALERTS = """\
+resources:
+  jobs:
+    etl:
+      name: etl
+      webhook_notifications:
+        on_failure: [{id: hookk}]
+      tasks:
+        - task_key: load
+          webhook_notifications: {on_start: [{id: hook}, {id: pager}]}
+          shell_command_task: {command: "true"}
+"""
+
+
+def test_a_destination_id_the_configuration_lacks_is_an_error(hw: Cli, tmp_path: Path) -> None:
+    # Given a job whose alerts name a misspelt and a missing destination
+    (tmp_path / "job.yml").write_text(MISWIRED_ALERTS)
+    unknown = hw("validate", "job.yml", check=True)  # no configuration: nothing to check against
+
+    # When headwater.yml defines the destination `hook` only
+    (tmp_path / "headwater.yml").write_text(
+        "destinations:\n  hook: {type: webhook, url: 'http://127.0.0.1:9/x'}\n")
+    result = hw("validate", "job.yml")
+
+    # Then each wrong id is located, with the ids that exist
+    assert "ok: job.yml" in unknown.stdout
+    assert result.returncode == 1
+    assert ("job.yml:6:27: webhook_notifications.on_failure[0].id: no notification destination "
+            "'hookk' (did you mean 'hook'?); the configured ones are: hook; correct the id, or "
+            "add it under `destinations:` in the configuration file (headwater.yml)"
+            ) in result.stderr
+    assert "job.yml:9:63: tasks[0].webhook_notifications.on_start[1].id: no notification " \
+           "destination 'pager'; the configured ones are: hook" in result.stderr
+    # and running the job is refused the same way, before anything runs
+    ran = hw("run", "job.yml")
+    assert ran.returncode == 1
+    assert "job.yml:6:27: webhook_notifications.on_failure[0].id" in ran.stderr
+    assert not (tmp_path / ".headwater" / "logs").exists()

@@ -24,6 +24,7 @@ from tests.executors.attempt_processes import (
     wait_for,
 )
 
+from headwater.errors import AttemptOutOfSight
 from headwater.executors import LocalExecutor
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc")
@@ -142,6 +143,16 @@ def test_adopting_an_attempt_that_never_started_returns_none(
 
     assert executor.adopt(key(1), None, attempt_dir(tmp_path, "missing")) is None
     assert executor.adopt(key(2), "12345:678", prepared) is None
+    assert executor.running() == 0
+
+
+def test_adopting_a_launched_attempt_without_a_folder_here_says_it_is_out_of_sight(
+    executor: LocalExecutor, tmp_path: Path
+) -> None:
+    # A handle is recorded only after a parent claimed the attempt in its folder: no folder
+    # here means it ran under another home, not that it never started (nor that it is lost)
+    with pytest.raises(AttemptOutOfSight, match="another HEADWATER_HOME"):
+        executor.adopt(key(3), "12345:678", attempt_dir(tmp_path, "elsewhere"))
     assert executor.running() == 0
 
 

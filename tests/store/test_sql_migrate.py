@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from dataclasses import replace
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import insert, inspect, text
+from sqlalchemy import Engine, insert, inspect, text
 from store_builders import SETTINGS, T0, at, state_with, task_run
 
 from headwater.core.events import RunStarted, event_to_dict
 from headwater.core.plan import Plan
 from headwater.core.runstate import LoopProgress, Repair, TaskRun
 from headwater.core.states import LifeCycleState as L
+from headwater.errors import StoreError
 from headwater.ports import JobRecord
 from headwater.store import SqlStore, open_store
 from headwater.store.engine import create_store_engine
@@ -37,6 +40,17 @@ def alembic_config(store: SqlStore) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
+
+
+def at_revision(db_url: str, revision: str) -> Engine:
+    """An engine on a new database that Alembic brought to `revision` only."""
+    engine = create_store_engine(db_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+    return engine
 
 
 def test_the_head_constant_is_alembics_head(store: SqlStore) -> None:
@@ -96,12 +110,7 @@ def test_opening_a_store_at_head_does_not_import_alembic(store: SqlStore, db_url
 
 def test_upgrading_from_0001_keeps_the_data_and_defaults_the_new_columns(db_url: str) -> None:
     # Given a database at revision 0001 holding a job, a run with a task run and an event
-    engine = create_store_engine(db_url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.connect() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0001")
+    engine = at_revision(db_url, "0001")
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO jobs (job_id, name, created_time, deleted) "
                           "VALUES (3, 'etl', :at, :no)"), {"at": dumps_instant(T0), "no": False})
@@ -184,3 +193,25 @@ def test_downgrading_to_0001_with_a_run_keeps_the_run(
         again.close()
     assert record.creator == "bob"
     assert record.state.task_runs[1] == task_run(1, "extract")
+
+
+def test_an_upgrade_of_an_existing_store_is_logged(
+        db_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    at_revision(db_url, "0010").dispose()
+
+    with caplog.at_level(logging.WARNING, logger="headwater.store.migrate"):
+        open_store(db_url).close()
+
+    assert f"from revision 0010 to {HEAD_REVISION}" in caplog.text
+
+
+def test_a_store_a_newer_headwater_wrote_is_refused_saying_so(db_url: str) -> None:
+    open_store(db_url).close()
+    engine = create_store_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+
+    with pytest.raises(StoreError, match="has schema revision 9999, which this headwater does "
+                       f"not know \\(it knows up to {HEAD_REVISION}\\): a newer headwater"):
+        open_store(db_url)

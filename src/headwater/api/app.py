@@ -66,6 +66,7 @@ class ApiSettings:
     limit: Limit = field(default_factory=Limit)
     engine_running: Callable[[], bool] | None = None
     public_url: str | None = None  # headwater.yml `server.public_url`
+    metrics_token: str | None = None  # reads `GET /api/metrics` alone (`server.metrics_token_env`)
 
 
 def create_app(service: Service, settings: ApiSettings | None = None) -> FastAPI:
@@ -78,6 +79,7 @@ def create_app(service: Service, settings: ApiSettings | None = None) -> FastAPI
     app.state.counting = metrics.Counting()
     app.state.engine_running = settings.engine_running
     app.state.public_url = settings.public_url
+    app.state.metrics_token = settings.metrics_token
     for prefix in JOBS_PREFIXES:
         app.include_router(jobs.router, prefix=prefix)
         app.include_router(runs.router, prefix=prefix)

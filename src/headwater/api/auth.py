@@ -8,6 +8,7 @@ and audits what they do under their name. A request without a valid token is ref
 
 from __future__ import annotations
 
+import hmac
 import time
 from typing import Annotated
 
@@ -56,6 +57,22 @@ def caller(request: Request,
     return service.acting_as(principal)
 
 
-Caller = Annotated[Service, Depends(caller)]
+def scraper(request: Request,
+            credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
+            ) -> Service:
+    """The service for `GET /api/metrics`: the server's own for the metrics token
+    (headwater.yml `server.metrics_token_env`), which reads the metrics and nothing else;
+    else the caller of a user's token, as for every route."""
+    expected: str | None = request.app.state.metrics_token
+    token = credentials.credentials if credentials is not None else ""
+    if expected and hmac.compare_digest(token.encode(), expected.encode()):
+        throttle(request, "metrics-token")
+        service: Service = request.app.state.service
+        return service
+    return caller(request, credentials)
 
-__all__ = ["Caller", "caller", "client_address", "throttle"]
+
+Caller = Annotated[Service, Depends(caller)]
+Scraper = Annotated[Service, Depends(scraper)]
+
+__all__ = ["Caller", "Scraper", "caller", "client_address", "scraper", "throttle"]

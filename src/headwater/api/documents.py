@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from headwater.core.outcome import run_outcome
-from headwater.core.runstate import TaskRun
+from headwater.core.plan import PlannedTask
+from headwater.core.runstate import TaskRun, planned_task_of
 from headwater.core.states import LifeCycleState, ResultState, TerminationCode, status_of
 from headwater.core.waiting import waiting_message
 from headwater.ports import JobRecord, RunRecord
@@ -111,12 +112,19 @@ def _iteration_errors(loop_seq: int, runs: Mapping[int, TaskRun]) -> list[dict[s
             for (message, category), count in top]
 
 
+def planned_task(record: RunRecord, run: TaskRun) -> PlannedTask:
+    """The task as the attempt `run` ran it: an attempt from before a repair that changed
+    the job's settings ran its own version of them, not the repair's."""
+    plan = record.earlier_plans.get(run.repair, record.state.plan)
+    return planned_task_of(plan, record.state.task_runs, run)
+
+
 def task_run_json(record: RunRecord, run: TaskRun, include_resolved_values: bool = False,
                   setup_ms: Mapping[int, int] | None = None,
                   fields: Mapping[int, Mapping[str, Any]] | None = None) -> dict[str, Any]:
-    """One entry of `tasks[]`: one attempt of one task (`fields`: what the attempts' outputs
-    add, by seq: see `api/outputs.attempt_fields`)."""
-    task = record.state.task_of(run)
+    """One entry of `tasks[]`: one attempt of one task, with the settings it ran (`fields`:
+    what the attempts' outputs add, by seq: see `api/outputs.attempt_fields`)."""
+    task = planned_task(record, run)
     ids = record.task_run_ids
     body: dict[str, Any] = {
         "run_id": ids.get(run.seq, 0),

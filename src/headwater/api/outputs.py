@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from headwater.api.documents import task_run_json
+from headwater.api.documents import planned_task, task_run_json
 from headwater.core.spec_tasks import SqlTask
 from headwater.errors import InvalidRequest
 from headwater.ports import RunRecord
@@ -71,7 +71,7 @@ def output_seq(record: RunRecord, seq: int | None) -> int:
 def wants_logs(record: RunRecord, seq: int) -> bool:
     """Whether the `RunOutput` of this task run carries its log (not for notebooks)."""
     run = record.state.task_runs[seq]
-    return record.state.task_of(run).kind not in NO_LOGS
+    return planned_task(record, run).kind not in NO_LOGS
 
 
 def run_output(record: RunRecord, seq: int, output: Mapping[str, Any],
@@ -86,7 +86,7 @@ def run_output(record: RunRecord, seq: int, output: Mapping[str, Any],
     if extension:
         body["headwater"] = extension
     if "sql_output" in output:
-        body["sql_output"] = sql_output(record.state.task_of(run).spec.sql_task)
+        body["sql_output"] = sql_output(planned_task(record, run).spec.sql_task)
     if logs is not None:
         body["logs"], body["logs_truncated"] = logs
     if run.result is not None and not run.result.is_success and "error" not in body:

@@ -69,19 +69,22 @@ def _git_all(folder: Path, commands: Mapping[str, Sequence[str]]) -> dict[str, s
 
 
 def load_bundle_jobs(files: Sequence[Path], target: str | None, var_pairs: Sequence[str],
-                     user: str, host: str | None = None, build: bool = False
-                     ) -> list[LoadedJob]:
+                     user: str, host: str | None = None, build: bool = False,
+                     destinations: frozenset[str] | None = None) -> list[LoadedJob]:
     """The jobs of `files` as the target makes them (see `load_bundle_files`)."""
-    return load_bundle_files(files, target, var_pairs, user, host, build).jobs
+    return load_bundle_files(files, target, var_pairs, user, host, build,
+                             destinations=destinations).jobs
 
 
 def load_bundle_files(files: Sequence[Path], target: str | None, var_pairs: Sequence[str],
                       user: str, host: str | None = None, build: bool = False,
-                      workspace_dir: str | None = None) -> LoadedBundle:
+                      workspace_dir: str | None = None,
+                      destinations: frozenset[str] | None = None) -> LoadedBundle:
     """The bundle of `files` as the target makes it; the warnings go to stderr. With `build`,
     the bundle's artifacts are built first (see `headwater.cli.bundle_artifacts`). With
     `workspace_dir` (a server's folder for `/Workspace`), its jobs name the copy of its files
-    that a deploy makes there (`headwater.cli.bundle_upload`).
+    that a deploy makes there (`headwater.cli.bundle_upload`). With `destinations` (the
+    configured notification destination ids), a job naming another is a problem.
 
     Raises:
         SpecError: listing every problem of every file.
@@ -93,7 +96,7 @@ def load_bundle_files(files: Sequence[Path], target: str | None, var_pairs: Sequ
 
     folder = files[0].parent if files else Path.cwd()
     context = BundleContext(user=user, host=host, git=git_facts(folder),
-                            workspace_dir=workspace_dir)
+                            workspace_dir=workspace_dir, destinations=destinations)
     loaded = load_bundle(list(files), target, bundle_variables(var_pairs, os.environ), context,
                          load_python_resources)
     for warning in loaded.warnings:

@@ -36,8 +36,9 @@ def load_for_deploy(where: LocalConnection | RemoteConnection, files: Sequence[P
     paths are the server's)."""
     from headwater.cli.connect import RemoteConnection
 
-    if not isinstance(where, RemoteConnection):
-        return load_bundle_files(files, target, var_pairs, user, build=build)
+    if not isinstance(where, RemoteConnection):  # (the server checks its own destinations)
+        return load_bundle_files(files, target, var_pairs, user, build=build,
+                                 destinations=where.service.destinations)
     workspace_dir, server_user = where.service.workspace()
     return load_bundle_files(files, target, var_pairs, server_user, host, build=build,
                              workspace_dir=workspace_dir)

@@ -107,11 +107,17 @@ def select_jobs(jobs: list[LoadedJob], name: str | None) -> list[LoadedJob]:
     raise click.UsageError(f"no job {name!r}{hint}; the jobs are: {', '.join(known)}")
 
 
-def pick_job(jobs: list[LoadedJob], name: str | None, file: Path) -> LoadedJob:
-    """The job named by `--job`, or the only one in the file."""
+def require_jobs(jobs: list[LoadedJob], file: Path) -> list[LoadedJob]:
+    """`jobs`, which the bundle of `file` must have at least one of."""
     if not jobs:
         raise click.UsageError(f"{file} defines no job: neither it nor a file its `include:` "
                                "lists has one under resources.jobs; add a job there")
+    return jobs
+
+
+def pick_job(jobs: list[LoadedJob], name: str | None, file: Path) -> LoadedJob:
+    """The job named by `--job`, or the only one in the file."""
+    require_jobs(jobs, file)
     if name is None and len(jobs) > 1:
         names = ", ".join(j.resource_name for j in jobs)
         raise click.UsageError(f"{file} defines {len(jobs)} jobs ({names}); pick one with --job")

@@ -18,17 +18,19 @@ from pathlib import Path
 
 import click
 
+from headwater.cli.bundle_facts import load_bundle_files
 from headwater.cli.common import (
     bundle_variables,
     pick_job,
     reports_errors,
+    require_jobs,
     select_jobs,
     settings_for,
     target_option,
     var_option,
 )
 from headwater.core.git_source import reads_git
-from headwater.core.load import LoadedJob, load_file, read_bundles
+from headwater.core.load import LoadedBundle, LoadedJob, load_file
 from headwater.core.spec import JobSettings
 from headwater.core.whatif_sweep import MAX_SWEPT_TASKS
 from headwater.design.describe import describe_job
@@ -69,10 +71,10 @@ def describe(file: Path, job_name: str | None, target: str | None, var_pairs: Se
     """Write the design document of a job: tasks, dependencies, retries, schedule, alerts."""
     user = settings_for(None).user
     variables = bundle_variables(var_pairs, os.environ)
-    bundle = read_bundles([file], target, variables, user)[0]
-    job = pick_job(list(bundle.jobs), job_name, file)
+    bundle = load_bundle_files([file], target, var_pairs, user)
+    job = pick_job(bundle.jobs, job_name, file)
     per_target = {name: _job_under(file, name, variables, user, job.resource_name)
-                  for name in _targets(bundle.sections)}
+                  for name in _targets(bundle)}
     design = describe_job(_shown(job.settings, file.parent), job.resource_name, job.target,
                           per_target,
                           now=datetime.now(UTC))
@@ -118,12 +120,13 @@ def lint(file: Path | None, job_name: str | None, target: str | None, var_pairs:
                           max_simulated=max_simulated)
     user = settings_for(None).user
     variables = bundle_variables(var_pairs, os.environ)
-    bundle = read_bundles([file], target, variables, user)[0]
-    text = file.read_text(encoding="utf-8")
+    bundle = load_bundle_files([file], target, var_pairs, user)
+    texts = [(str(each.source), each.source.read_text(encoding="utf-8"))
+             for each in bundle.files]
     located: list[tuple[str, Finding]] = []
-    for job in select_jobs(list(bundle.jobs), job_name):
-        production = _production(file, bundle.sections, job, variables, user)
-        where = source_map(str(file), text, job.resource_name, job.target, variables, user)
+    for job in select_jobs(require_jobs(bundle.jobs, file), job_name):
+        production = _production(file, bundle, job, variables, user)
+        where = source_map(texts, job.resource_name, job.target, variables, user)
         settings = _shown(job.settings, file.parent)
         subject = LintSubject(settings, job.resource_name, production, where.written,
                               _code_lines(settings, file.parent))
@@ -145,10 +148,11 @@ def _naming(pattern: str | None) -> re.Pattern[str]:
 
 
 def _report(located: list[tuple[str, Finding]], strict: bool) -> None:
-    def order(item: tuple[str, Finding]) -> tuple[int, int, str]:
-        _, line, column = [*item[0].rsplit(":", 2), "0", "0"][:3]
-        numbers = (int(line), int(column)) if line.isdigit() and column.isdigit() else (0, 0)
-        return (*numbers, item[1].rule.id)
+    def order(item: tuple[str, Finding]) -> tuple[str, int, int, str]:
+        name, line, column = [*item[0].rsplit(":", 2), "0", "0"][:3]
+        if not (line.isdigit() and column.isdigit()):
+            name, line, column = item[0], "0", "0"
+        return name, int(line), int(column), item[1].rule.id
 
     for place, finding in sorted(located, key=order):
         click.echo(f"{place}: {finding.text}")
@@ -165,12 +169,15 @@ def _report(located: list[tuple[str, Finding]], strict: bool) -> None:
         sys.exit(1)
 
 
-def _targets(sections: Mapping[str, object]) -> dict[str, Mapping[str, object]]:
-    """The file's targets and their definitions, in file order."""
-    targets = sections.get("targets")
-    if not isinstance(targets, dict):
-        return {}
-    return {str(name): (body if isinstance(body, dict) else {}) for name, body in targets.items()}
+def _targets(bundle: LoadedBundle) -> dict[str, Mapping[str, object]]:
+    """The bundle's targets and their definitions, in file order (its first file, then the
+    files it includes; the first definition of a name wins)."""
+    found: dict[str, Mapping[str, object]] = {}
+    for each in bundle.files:
+        targets = each.sections.get("targets")
+        for name, body in (targets.items() if isinstance(targets, dict) else ()):
+            found.setdefault(str(name), body if isinstance(body, dict) else {})
+    return found
 
 
 def _job_under(file: Path, target: str, variables: Mapping[str, str], user: str,
@@ -198,11 +205,11 @@ def _shown(settings: JobSettings, root: Path) -> JobSettings:
     return JobSettings.model_validate(data)
 
 
-def _production(file: Path, sections: Mapping[str, object], job: LoadedJob,
+def _production(file: Path, bundle: LoadedBundle, job: LoadedJob,
                 variables: Mapping[str, str], user: str) -> tuple[str, JobSettings] | None:
     """The job as the production target makes it: the linted target if it is one, else the
-    file's first production target (named prod/production or `mode: production`), if any."""
-    targets = _targets(sections)
+    bundle's first production target (named prod/production or `mode: production`), if any."""
+    targets = _targets(bundle)
     production = [name for name, body in targets.items()
                   if name in PRODUCTION_NAMES or body.get("mode") == "production"]
     if job.target is not None and (job.target in production or job.target in PRODUCTION_NAMES):

@@ -43,9 +43,9 @@ def engine(max_parallel: int | None, log_format: str, db: str | None) -> None:
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         store = without_password(settings.db_url)
-        LOG.info("engine %s started on %s (lease %gs, at most %s tasks at once); SIGTERM or "
-                 "Ctrl-C stops it and leaves running tasks running", app.engine_name, store,
-                 settings.lease_seconds, settings.max_parallel,
+        LOG.info("engine %s started on %s, home %s (lease %gs, at most %s tasks at once); "
+                 "SIGTERM or Ctrl-C stops it and leaves running tasks running", app.engine_name,
+                 store, settings.home.resolve(), settings.lease_seconds, settings.max_parallel,
                  extra={"engine": app.engine_name})
         supervisor.run_until_stopped()
     LOG.info("engine %s stopped; its runs were handed back", app.engine_name,

@@ -20,8 +20,9 @@ import click
 TEXT = "%(asctime)s %(levelname)s %(message)s"
 FORMATS = ("text", "json")
 # What every LogRecord has: anything else on a record came from the call's `extra=`.
+# uvicorn's `color_message` is its message again with ANSI colour codes, for its own terminal.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
-    "message", "asctime", "taskName"}
+    "message", "asctime", "taskName", "color_message"}
 
 
 class JsonLines(logging.Formatter):

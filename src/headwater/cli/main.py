@@ -94,20 +94,21 @@ def main() -> None:
 def validate(files: Sequence[Path], target: str | None, var_pairs: Sequence[str]) -> None:
     """Check job files (default: databricks.yml here); report every problem with its
     file:line:col and exit 1."""
-    files = files or (BUNDLE_FILE,)
-    jobs = load_bundle_jobs(files, target, var_pairs, settings_for(None).user)
-    if not jobs:  # valid, as for the Databricks CLI: a bundle of pipelines, apps, ...
-        click.echo(f"ok: {', '.join(map(str, files))}: no jobs under resources.jobs, so "
-                   "nothing for headwater to run")
     import os
 
-    from headwater.config import load_config
+    from headwater.config import known_destinations, load_config
     from headwater.core.checks import emailing_paths
     from headwater.core.triggers import unacted
     from headwater.design.compute import warehouse_users
 
-    _check_files_are_there(jobs)
+    files = files or (BUNDLE_FILE,)
     config = load_config(os.environ, Path.cwd())
+    jobs = load_bundle_jobs(files, target, var_pairs, settings_for(None).user,
+                            destinations=known_destinations(config, os.environ, Path.cwd()))
+    if not jobs:  # valid, as for the Databricks CLI: a bundle of pipelines, apps, ...
+        click.echo(f"ok: {', '.join(map(str, files))}: no jobs under resources.jobs, so "
+                   "nothing for headwater to run")
+    _check_files_are_there(jobs)
     configured = config.warehouses
     for job in jobs:
         click.echo(f"ok: {job.defined_in or job.source}: job "

@@ -386,4 +386,8 @@ def runs_run_child(job_id: int | None, job_name: str | None, parameters_json: st
         state = follow(app, created.run_id, created.fence, lines=True,
                        cancel_on=[signal.SIGTERM],  # the attempt parent's kill
                        every_secret_scope=READABLE_VARIABLE not in os.environ)
-    finish(ending_of_state(created.run_id, state), created.run_id)
+    ending = ending_of_state(created.run_id, state)
+    if not ending.succeeded:  # the task's error is the child run's, not this log's last line
+        update_result({"error": f"Run {created.run_id} of job {job.name!r} ended "
+                                f"{ending.result}: {ending.message}"})
+    finish(ending, created.run_id)

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import signal
+import socket
 import threading
 from typing import TYPE_CHECKING
 
@@ -24,6 +26,8 @@ from headwater.cli.common import db_option, reports_errors, settings_for
 from headwater.cli.log_format import configure_logging, log_format_option
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import uvicorn
 
     from headwater.engine.supervisor import Supervisor
@@ -72,36 +76,39 @@ def server(host: str, port: int, max_parallel: int | None, rate_limit: float,
     configure_logging(log_format)
     settings = settings_for(db, max_parallel)
     limit = Limit(rate=rate_limit, burst=2 * rate_limit)
-    with application(settings) as app, app.engine(schedules=True) as supervisor:
-        failed = threading.Event()
+    with application(settings) as app, _listening(host, port) as listener:
+        metrics_token = _metrics_token(app.config.server.metrics_token_env)
+        with app.engine(schedules=True) as supervisor:
+            failed = threading.Event()
 
-        def engine_running() -> bool:  # what /api/health reports: draining or failed is not
-            return not (supervisor.stopping.is_set() or failed.is_set())
+            def engine_running() -> bool:  # what /api/health reports: draining or failed is not
+                return not (supervisor.stopping.is_set() or failed.is_set())
 
-        api = create_app(app.service, ApiSettings(limit=limit, engine_running=engine_running,
-                                                  public_url=app.config.server.public_url))
-        site = with_web_ui(api, create_web_app(app.service))
-        # log_config=None: uvicorn's lines go to the handler configure_logging set.
-        config = uvicorn.Config(site, host=host, port=port, log_level="info", log_config=None,
-                                timeout_graceful_shutdown=30, access_log=False)
-        web = uvicorn.Server(config)
-        engine = threading.Thread(target=_drive, args=(supervisor, web, failed),
-                                  name="headwater-engine")
-        _announce(host, port, app.engine_name, settings.db_url)
-        # uvicorn catches SIGTERM and SIGINT while it serves, then raises them again against
-        # the handlers found before: these, so that the process goes on to hand back its runs.
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda number, frame: supervisor.stop())
-        engine.start()
-        try:
-            web.run()
-        finally:
-            supervisor.stop()
-            engine.join()
-    LOG.info("server stopped; engine %s handed back its runs", app.engine_name,
-             extra={"engine": app.engine_name})
-    if failed.is_set():
-        raise SystemExit(1)
+            api = create_app(app.service, ApiSettings(
+                limit=limit, engine_running=engine_running, public_url=app.config.server.public_url,
+                metrics_token=metrics_token))
+            site = with_web_ui(api, create_web_app(app.service))
+            # log_config=None: uvicorn's lines go to the handler configure_logging set.
+            config = uvicorn.Config(site, host=host, port=port, log_level="info", log_config=None,
+                                    timeout_graceful_shutdown=30, access_log=False)
+            web = uvicorn.Server(config)
+            engine = threading.Thread(target=_drive, args=(supervisor, web, failed),
+                                      name="headwater-engine")
+            _announce(host, port, app.engine_name, settings.db_url, settings.home)
+            # uvicorn catches SIGTERM and SIGINT while it serves, then raises them again against
+            # the handlers found before: these, so that the process goes on to hand back its runs.
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda number, frame: supervisor.stop())
+            engine.start()
+            try:
+                web.run(sockets=[listener])
+            finally:
+                supervisor.stop()
+                engine.join()
+        LOG.info("server stopped; engine %s handed back its runs", app.engine_name,
+                 extra={"engine": app.engine_name})
+        if failed.is_set():
+            raise SystemExit(1)
 
 
 def _drive(supervisor: Supervisor, web: uvicorn.Server, failed: threading.Event) -> None:
@@ -115,7 +122,32 @@ def _drive(supervisor: Supervisor, web: uvicorn.Server, failed: threading.Event)
         web.should_exit = True
 
 
-def _announce(host: str, port: int, engine_name: str, db_url: str) -> None:
+def _listening(host: str, port: int) -> socket.socket:
+    """A socket listening on `host`:`port`, bound before the engine starts: a server that
+    cannot serve drives no run and fires no schedule."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as error:
+        raise click.UsageError(
+            f"cannot listen on {host}:{port}: {error.strerror or error}; is another server "
+            "running there? Stop it, or choose another --port") from None
+
+
+def _metrics_token(variable: str | None) -> str | None:
+    """The metrics token in the variable headwater.yml's `server.metrics_token_env` names."""
+    if variable is None:
+        return None
+    token = os.environ.get(variable, "").strip()
+    if len(token) < 16:
+        raise click.UsageError(
+            f"headwater.yml server.metrics_token_env names {variable}, which holds "
+            f"{'no token' if not token else 'a token shorter than 16 characters'}: set it "
+            "to a long random string (`openssl rand -hex 32`), or remove the setting")
+    return token
+
+
+def _announce(host: str, port: int, engine_name: str, db_url: str, home: Path) -> None:
     from headwater.core.redaction import without_password
 
     loopback = is_loopback(host)
@@ -123,6 +155,6 @@ def _announce(host: str, port: int, engine_name: str, db_url: str) -> None:
              "WARNING: not loopback: every machine that can reach this address can call the "
              "API; put TLS in front of it")
     LOG.log(logging.INFO if loopback else logging.WARNING,
-            "headwater server on http://%s:%s (%s); engine %s started on %s; SIGTERM or Ctrl-C "
-            "drains it and leaves running tasks running", host, port, reach, engine_name,
-            without_password(db_url), extra={"engine": engine_name})
+            "headwater server on http://%s:%s (%s); engine %s started on %s, home %s; SIGTERM "
+            "or Ctrl-C drains it and leaves running tasks running", host, port, reach,
+            engine_name, without_password(db_url), home.resolve(), extra={"engine": engine_name})

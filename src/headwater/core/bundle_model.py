@@ -101,7 +101,9 @@ class BundleContext:
     (the server the CLI talks to, if any) and `git` for the checkout's branch, commit and
     origin URL (`branch`, `commit`, `origin_url`, `bundle_root_path`). With `workspace_dir`
     (the folder standing for `/Workspace` on the server the bundle deploys to) they name the
-    server's copy of the bundle instead (`core/bundle_sync.py`).
+    server's copy of the bundle instead (`core/bundle_sync.py`). `destinations` are the
+    notification destination ids configured where the jobs run: a job naming another is
+    invalid (None: not known here, not checked).
     """
 
     user: str = "local"
@@ -109,6 +111,7 @@ class BundleContext:
     host: str | None = None
     workspace_dir: str | None = None
     git: Mapping[str, str] = field(default_factory=dict)
+    destinations: frozenset[str] | None = None
 
 
 # The chosen target as one file defines it, and where: `targets.<name>` in that file.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
 from headwater.core.checks_dbt import check_dbt_tasks
 from headwater.core.checks_git import check_git
@@ -43,11 +43,18 @@ OUTCOMES = ("true", "false")
 RETRY_FIELDS = ("max_retries", "min_retry_interval_millis", "retry_on_timeout")
 
 
-def check_job(settings: JobSettings) -> list[Finding]:
-    """Every semantic problem of `settings`, in a stable order; [] when it is valid."""
+def check_job(settings: JobSettings, destinations: Collection[str] | None = None
+              ) -> list[Finding]:
+    """Every semantic problem of `settings`, in a stable order; [] when it is valid.
+
+    With `destinations` (the ids of the notification destinations configured where the job
+    runs), a `webhook_notifications` id that is not one of them is a problem too.
+    """
     findings: list[Finding] = []
     for check in _CHECKS:
         findings.extend(check(settings))
+    if destinations is not None:
+        findings.extend(unknown_destinations(settings, destinations))
     return findings
 
 
@@ -274,6 +281,26 @@ def _destinations(path: str, hooks: WebhookNotifications | None) -> Iterator[Fin
             yield f"{path}.{event}", (
                 f"at most {MAX_DESTINATIONS_PER_EVENT} destinations per event (got {count})"
             )
+
+
+def unknown_destinations(settings: JobSettings, known: Collection[str]) -> Iterator[Finding]:
+    """Each `webhook_notifications` id of the job and its tasks that `known` (the configured
+    destination ids) does not have: at run time its alert could only fail."""
+    hooks = [("webhook_notifications", settings.webhook_notifications)]
+    hooks += [(f"{path}.webhook_notifications", task.webhook_notifications)
+              for path, task in iter_tasks(settings)]
+    listed = ", ".join(sorted(known))
+    for path, notifications in hooks:
+        for event in NOTIFICATION_EVENTS if notifications is not None else ():
+            for index, hook in enumerate(getattr(notifications, event)):
+                if hook.id in known:
+                    continue
+                configured = (f"the configured ones are: {listed}; correct the id, or add it"
+                              if known else "none is configured: add it")
+                yield f"{path}.{event}[{index}].id", (
+                    f"no notification destination {hook.id!r}{suggest(hook.id, known)}; "
+                    f"{configured} under `destinations:` in the configuration file "
+                    "(headwater.yml)")
 
 
 def _code_paths(settings: JobSettings) -> Iterator[Finding]:

@@ -30,10 +30,14 @@ LEGACY = ("schedule", "trigger", "continuous")
 
 def check_trigger(settings: JobSettings) -> Iterator[Finding]:
     """The problems of the job's `schedule` and `trigger`, or of its `triggers`."""
+    legacy = [name for name in LEGACY if getattr(settings, name) is not None]
     if not settings.triggers:
+        if len(legacy) > 1:
+            yield legacy[1], (f"{' and '.join(legacy)} cannot be set together: a job has one "
+                              "of schedule, trigger and continuous; remove the others, or "
+                              "give each its own entry of triggers")
         yield from _one(settings, "schedule", "trigger")
         return
-    legacy = [name for name in LEGACY if getattr(settings, name) is not None]
     if legacy:
         yield "triggers", (f"triggers cannot be set with {' and '.join(legacy)}: move "
                            f"{'it' if len(legacy) == 1 else 'them'} into an entry of triggers "

@@ -70,6 +70,7 @@ class RepairRequested:
     job_version: int
     task_keys: tuple[str, ...]
     rerun_dependents: bool = False
+    previous_version: int | None = None  # the job version the run ran until this repair
 
 
 @dataclass(frozen=True, slots=True)

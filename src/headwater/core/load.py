@@ -16,7 +16,7 @@ from __future__ import annotations
 import glob
 import json
 import posixpath
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -253,17 +253,18 @@ def load_bundle(
     Raises:
         SpecError: listing every problem of every file, not only the first.
     """
-    results = _read_with_includes(paths)
+    context = context or BundleContext()
+    results = _read_with_includes(paths, context.destinations)
     results += _python_results(results, target, python)
     yaml_results = [(i, r) for i, r in enumerate(results) if r.document]
     root_file = yaml_results[0][1].path if yaml_results else None
     root = _posix(root_file.parent) if root_file else "."
-    context = replace(context or BundleContext(), root=root)
+    context = replace(context, root=root)
     sources = [BundleSource(i, r.data, _posix(r.folder or r.path.parent))
                for i, r in yaml_results]
     composition = compose_bundle(sources, target, variables, context.user, context)
     for job in composition.jobs:
-        _validate_composed(results, job, composition, root_file)
+        _validate_composed(results, job, composition, root_file, context.destinations)
     command_line = [_report(results, problem) for problem in composition.problems]
     problems = [problem for result in results for problem in result.all_problems()]
     problems += [problem for problem in command_line if problem is not None]
@@ -321,7 +322,8 @@ def _posix(folder: Path) -> str:
     return posixpath.normpath(folder.absolute().as_posix())
 
 
-def _read_with_includes(paths: Sequence[Path]) -> list[_FileResult]:
+def _read_with_includes(paths: Sequence[Path], destinations: Collection[str] | None = None,
+                        ) -> list[_FileResult]:
     """Read `paths`, then the files their `include:` patterns name, each file once."""
     results: list[_FileResult] = []
     seen: set[Path] = set()
@@ -331,7 +333,7 @@ def _read_with_includes(paths: Sequence[Path]) -> list[_FileResult]:
         if path.resolve() in seen:
             continue
         seen.add(path.resolve())
-        result = _read(path)
+        result = _read(path, destinations)
         results.append(result)
         pending += _included(result)
     return results
@@ -364,7 +366,7 @@ def _glob(folder: Path, pattern: str) -> list[Path]:
     return [Path(m) for m in glob.glob(str(folder / pattern))]
 
 
-def _read(path: Path) -> _FileResult:
+def _read(path: Path, destinations: Collection[str] | None = None) -> _FileResult:
     suffix = path.suffix.lower()
     if suffix not in JSON_SUFFIXES + YAML_SUFFIXES:
         message = f"unsupported file type {suffix or '(none)'!r}; use .json, .yml or .yaml"
@@ -373,14 +375,17 @@ def _read(path: Path) -> _FileResult:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         return _FileResult(path, [Problem(str(path), "", f"cannot read the file: {error}")])
-    return _read_json(path, text) if suffix in JSON_SUFFIXES else _read_yaml(path, text)
+    return (_read_json(path, text, destinations) if suffix in JSON_SUFFIXES
+            else _read_yaml(path, text))
 
 
-def validate(data: object) -> tuple[JobSettings | None, list[Finding]]:
+def validate(data: object, destinations: Collection[str] | None = None
+             ) -> tuple[JobSettings | None, list[Finding]]:
     """Validate one job's data; the settings if valid, else None, and every finding.
 
     When fields are invalid, the graph is still checked on what remains valid, so that one
-    report names every problem.
+    report names every problem. With `destinations` (the configured notification destination
+    ids), a webhook id that is not one of them is a finding too.
     """
     try:
         settings = JobSettings.model_validate(data)
@@ -391,19 +396,22 @@ def validate(data: object) -> tuple[JobSettings | None, list[Finding]]:
             findings.append((loc, detail["type"] == "extra_forbidden", message))
         findings += [(loc, False, message) for loc, message in salvaged_findings(data)]
         return None, findings
-    checked = [(parse_path(path), False, message) for path, message in check_job(settings)]
+    checked = [(parse_path(path), False, message)
+               for path, message in check_job(settings, destinations)]
     return (None if checked else settings), checked
 
 
-def settings_from_body(data: object, field: str = "") -> JobSettings:
+def settings_from_body(data: object, field: str = "",
+                       destinations: Collection[str] | None = None) -> JobSettings:
     """The settings of a request body (`jobs/create`, `new_settings` of `jobs/reset`).
 
     Each problem is located by its JSON path in the request (`$.new_settings.tasks[0]...`).
+    With `destinations` (the server's configured ids), an unknown webhook id is one.
 
     Raises:
         SpecError: listing every problem, not only the first.
     """
-    settings, findings = validate(data)
+    settings, findings = validate(data, destinations)
     if settings is not None:
         return settings
     prefix = (field,) if field else ()
@@ -448,7 +456,8 @@ def _json_where(path: Path | None, parts: Sequence[PathPart]) -> str:
     return where if path is None else f"{path}: {where}"
 
 
-def _read_json(path: Path, text: str) -> _FileResult:
+def _read_json(path: Path, text: str, destinations: Collection[str] | None = None
+               ) -> _FileResult:
     result = _FileResult(path)
     try:
         data = json.loads(text, object_pairs_hook=_json_object)
@@ -462,7 +471,7 @@ def _read_json(path: Path, text: str) -> _FileResult:
         result.problems.append(Problem(_json_where(path, parts), format_path(parts), message))
     if duplicates:
         return result
-    settings, findings = validate(data)
+    settings, findings = validate(data, destinations)
     for parts, _, message in findings:
         result.problems.append(Problem(_json_where(path, parts), format_path(parts), message))
     if settings is not None:
@@ -611,10 +620,10 @@ def _jobs_section(document: _YamlFile, resources: object) -> dict[object, object
 
 def _validate_composed(
     results: Sequence[_FileResult], job: ComposedJob, composition: Composition,
-    root_file: Path | None,
+    root_file: Path | None, destinations: Collection[str] | None = None,
 ) -> None:
     """Validate one composed job; report each finding where its value is written."""
-    settings, findings = validate(coerce(JobSettings, job.data))
+    settings, findings = validate(coerce(JobSettings, job.data), destinations)
     for parts, at_key, message in findings:
         if any(parts[: len(failed)] == failed for failed in job.failed):
             continue  # a reference there could not be filled in, and that is reported already

@@ -8,7 +8,7 @@ life cycle INTERNAL_ERROR and "Task X failed with message: ..." as the real API 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from headwater.core.plan import Plan, PlannedTask
 from headwater.core.runstate import TaskRun
@@ -46,10 +46,14 @@ def run_outcome(
 
 
 def skip_message(result: ResultState, task: PlannedTask, branch: str | None = None,
-                 upstream: str | None = None) -> str:
-    """Why a task was not run, for its `state_message`."""
+                 upstream: str | None = None, edges: Sequence[ResultState] = ()) -> str:
+    """Why a task was not run, for its `state_message` (`edges`: its dependencies' results
+    as it sees them, see `edge_result`)."""
     if result is ResultState.EXCLUDED and branch is not None:
         return f"Task was excluded: the condition {branch!r} took the other branch."
+    if result is ResultState.EXCLUDED and edges and all(
+            edge is ResultState.EXCLUDED for edge in edges):  # whatever its run_if (ref 3.1)
+        return "Task was excluded: all its dependencies were excluded."
     if result is ResultState.EXCLUDED:
         return f"Task was excluded: its run_if {task.run_if} was not met."
     if result is ResultState.UPSTREAM_CANCELED:

@@ -41,6 +41,9 @@ class Repair:
     end_time: datetime | None = None
     result: ResultState | None = None
     task_keys: tuple[str, ...] = ()
+    # The job version the attempts before this repair ran (so that they read as they ran);
+    # None for repairs stored before headwater kept it.
+    previous_version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -420,7 +420,7 @@ class Step:
             self.make_pending(run, at)
         else:
             self.terminate(run, skip, at, skip_message(skip, task, self.branch_not_taken(task),
-                                                       self.first_unsuccessful(task)))
+                                                       self.first_unsuccessful(task), edges))
 
     def first_unsuccessful(self, task: PlannedTask) -> str | None:
         """The first dependency that failed or was cancelled, to name it in a skip message."""
@@ -452,7 +452,8 @@ class Step:
             life_cycle=LifeCycleState.RUNNING, result=None, end_time=None, message="",
             cancel_requested=False, timed_out=False, termination_code=None,
             repairs=(*repairs, Repair(number, event.repair_id, event.at,
-                                      task_keys=tuple(k for k in self.plan.order if k in chosen))),
+                                      task_keys=tuple(k for k in self.plan.order if k in chosen),
+                                      previous_version=event.previous_version)),
         )
         for key in [k for k in self.latest if k not in self.plan.tasks]:
             del self.latest[key]  # removed from the job since: it no longer counts

@@ -2,7 +2,9 @@
 
 Lakeflow's rules: job parameters are pushed down to the key/value-parameter tasks (notebook
 `base_parameters`, wheel `named_parameters`, SQL `parameters`, run-job `job_parameters`) and
-beat a task parameter of the same name; every parameter field may hold dynamic value
+beat a task parameter of the same name; a wheel task with positional `parameters` takes its
+arguments as a JSON array, so it gets none (it reads `{{job.parameters.<name>}}` instead, as a
+script does); every parameter field may hold dynamic value
 references, substituted once (single pass). A shell command is never substituted: its values
 arrive as environment variables. The resolved fields are kept on the task run, the shape of
 the Jobs API's `resolved_values`.
@@ -98,7 +100,7 @@ def resolve_task(task: Task, context: RefContext) -> tuple[Task, dict[str, Any]]
     kind = task.task_type
     payload = getattr(task, kind).model_dump(mode="json", exclude_none=True)
     pushed = PUSHED_DOWN.get(kind)
-    if pushed is not None:
+    if pushed is not None and not _positional_wheel(kind, payload):
         payload[pushed] = {**payload.get(pushed, {}), **context.parameters}
     resolved: dict[str, Any] = {}
     for name, shape in REFERENCE_FIELDS.get(kind, {}).items():
@@ -107,6 +109,12 @@ def resolve_task(task: Task, context: RefContext) -> tuple[Task, dict[str, Any]]
             resolved[name] = payload[name]
     new_task = task.model_copy(update={kind: type(getattr(task, kind)).model_validate(payload)})
     return new_task, ({kind: resolved} if resolved else {})
+
+
+def _positional_wheel(kind: str, payload: Mapping[str, Any]) -> bool:
+    """Whether the task is a wheel task given positional `parameters` (keyword args only get
+    job parameters)."""
+    return kind == "python_wheel_task" and bool(payload.get("parameters"))
 
 
 def _resolve_field(value: Any, shape: str, substitute: Resolve) -> Any:

@@ -51,7 +51,9 @@ from headwater.core.taskvalues import TaskValuesError, encode_values, parse_task
 from headwater.engine.attempts import attempt_dir, log_path
 from headwater.engine.git_checkouts import CheckoutFailed, Checkouts
 from headwater.engine.launcher import Launcher
+from headwater.engine.run_folders import set_aside
 from headwater.engine.secret_readers import SecretReaders
+from headwater.errors import AttemptOutOfSight
 from headwater.ports import (
     CANCEL,
     REPAIR,
@@ -70,6 +72,10 @@ from headwater.ports import (
 
 # Called after every decision: the new state, the task runs it changed, seq -> run id.
 Observer = Callable[[RunState, Sequence[int], Mapping[int, int]], None]
+
+# The task types that write no error of their own: it is read from the end of their log.
+ERRORS_FROM_LOG = frozenset({"spark_python_task", "shell_command_task"})
+TRACEBACK = "Traceback (most recent call last):"  # how a Python traceback read there starts
 
 
 
@@ -155,6 +161,7 @@ class RunDriver:
     def start(self) -> None:
         """Begin a new run, or pick up one that another engine drove (adopting attempts)."""
         if self.state.life_cycle is LifeCycleState.PENDING:
+            set_aside(self.host.logs_dir, self.run_id, self.now())
             self.apply(RunStarted(self.now()))
         elif not self.state.is_terminal:
             self.resume()
@@ -175,9 +182,21 @@ class RunDriver:
             events = self.launcher.inline(self.state, self.ids, run.seq, self.now())
             self.apply_all([e for e in events if not isinstance(e, TaskStarted)])
             return
-        handle = self.host.executor.adopt(self.key(run.seq), run.handle, self.directory(run))
+        try:
+            handle = self.host.executor.adopt(self.key(run.seq), run.handle,
+                                              self.directory(run))
+        except AttemptOutOfSight:
+            if not self.cancelled():
+                raise  # left to an engine that can see it (`Supervisor.call`)
+            handle = None  # a cancel ends it, as nothing here can reach it
         if handle is None:  # recorded as started, yet never launched: lost
             self.apply(TaskLost(self.now(), run.seq))
+
+    def cancelled(self) -> bool:
+        """Whether the whole run is to be cancelled: decided, or asked and not taken yet."""
+        return self.state.cancel_requested or any(
+            request.kind == CANCEL and request.task_key is None
+            for request in self.host.store.pending_requests([self.run_id]))
 
     def directory(self, run: TaskRun) -> Path:
         return attempt_dir(self.host.logs_dir, self.run_id, run)
@@ -332,7 +351,11 @@ class RunDriver:
         result = {**exit_.result, **self.launcher.code_output(self.state,
                                                               self.state.task_runs[seq])}
         outputs = {seq: result} if result else None
-        self.apply(exit_event(exit_, self.now()), metrics=metrics, outputs=outputs)
+        kind = self.state.task_of(self.state.task_runs[seq]).kind
+        event = exit_event(exit_, self.now(), kind)
+        if isinstance(event, TaskFailed) and kind in ERRORS_FROM_LOG and "error" in result:
+            result["error"] = event.message  # `runs output` says what the run's state says
+        self.apply(event, metrics=metrics, outputs=outputs)
 
     def on_timer(self, key: str) -> None:
         self.apply(TimerFired(self.now(), key))
@@ -357,7 +380,7 @@ class RunDriver:
     def repair(self, request: RunRequest) -> None:
         """Move the run to the job version the repair asked for, then rerun its tasks."""
         body: Mapping[str, Any] = request.body
-        version = int(body["job_version"])
+        version, previous = int(body["job_version"]), self.record.job.version
         job = self.host.store.get_job(self.record.job.job_id, version)
         # With the repair's legacy task parameters, if it has some; with the job's current
         # timeout (one changed while the run was active no longer counts: run_queries).
@@ -370,13 +393,14 @@ class RunDriver:
         self.use(replace(self.record, job=job, parameters=parameters, scope=scope,
                          state=replace(self.state, plan=plan), task_run_ids=self.ids))
         event = RepairRequested(self.now(), int(body["repair_id"]), version,
-                                tuple(body["task_keys"]), bool(body.get("rerun_dependents")))
+                                tuple(body["task_keys"]), bool(body.get("rerun_dependents")),
+                                previous_version=previous)
         self.apply(event, handled=[request.request_id], job_version=version,
                    parameters=parameters)
 
 
-def exit_event(exit_: TaskExit, now: datetime) -> Event:
-    """The event an attempt's exit becomes."""
+def exit_event(exit_: TaskExit, now: datetime, kind: str | None = None) -> Event:
+    """The event an attempt's exit becomes (`kind`: the task's type field, if known)."""
     at = exit_.at or now
     seq = exit_.key.seq
     if exit_.lost is not None:
@@ -388,10 +412,21 @@ def exit_event(exit_: TaskExit, now: datetime) -> Event:
         return TaskFailed(at, seq, values.message, exit_.exit_code)
     if exit_.exit_code == 0:
         return TaskSucceeded(at, seq, values=values)
+    return TaskFailed(at, seq, _failure_message(exit_, kind), exit_.exit_code, values=values)
+
+
+def _failure_message(exit_: TaskExit, kind: str | None = None) -> str:
+    """Why a failed attempt failed: the error it left, else how its process ended. A script
+    or shell task leaves none: its error is read from its log (`executors/failures.py`), and
+    unless that is a Python traceback it is merely the last line printed, so the exit code
+    comes first, that line after it as context."""
     error = exit_.result.get("error")
-    message = error if isinstance(error, str) and error and exit_.signal is None \
-        else exit_message(exit_)
-    return TaskFailed(at, seq, message, exit_.exit_code, values=values)
+    if not (isinstance(error, str) and error) or exit_.signal is not None:
+        return exit_message(exit_)
+    trace = exit_.result.get("error_trace")
+    if kind in ERRORS_FROM_LOG and not (isinstance(trace, str) and trace.startswith(TRACEBACK)):
+        return f"{exit_message(exit_).removesuffix('.')}; its last output line: {error}"
+    return error
 
 
 def _values(text: str | None) -> str | TaskValuesError | None:

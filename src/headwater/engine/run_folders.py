@@ -1,7 +1,8 @@
 """The runs' folders under the logs directory (`<logs>/<run id>/...`, see `attempts.py`):
-listing them, measuring them and removing them, for retention (`retention.py`).
+listing them, measuring them and removing them, for retention (`retention.py`), and setting
+aside the folder a run finds under its id when it starts (`set_aside`).
 
-Only folders named by a run id are ever touched: anything else an operator keeps there is
+Only folders named by a run id are ever removed: anything else an operator keeps there is
 not headwater's to remove.
 """
 
@@ -15,7 +16,10 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-__all__ = ["folder_bytes", "newest_change", "remove_folder", "run_folders"]
+__all__ = ["STALE", "folder_bytes", "newest_change", "remove_folder", "run_folders",
+           "set_aside"]
+
+STALE = "stale"  # <logs>/stale/<run id>-<when>: folders of runs another store numbered
 
 
 def run_folders(logs_dir: Path) -> dict[int, Path]:
@@ -85,3 +89,25 @@ def remove_folder(folder: Path) -> int:
                       folder)
         return 0
     return size
+
+
+
+def set_aside(logs_dir: Path, run_id: int, now: datetime) -> Path | None:
+    """Move a folder found under a run's id as the run starts to `<logs>/stale/`; where it
+    went (None when there was none).
+
+    A run that starts has no attempts yet, so such a folder is another run's: one a fresh or
+    restored store numbered the same (run ids start again from what the store holds). Left
+    there, its attempts' records would stand for the new run's (an exit found where an
+    attempt is to start is adopted, as a start re-issued after a crash is), and the new run
+    would end with results it never made. Kept, not removed: its logs are someone's.
+    """
+    folder = logs_dir / str(run_id)
+    if not folder.is_dir():
+        return None
+    target = logs_dir / STALE / f"{run_id}-{now.astimezone(UTC):%Y%m%dT%H%M%S%fZ}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(folder, target)
+    log.warning("run %s found %s, left by another run numbered %s (a fresh or restored store "
+                "on this home); moved it to %s", run_id, folder, run_id, target)
+    return target

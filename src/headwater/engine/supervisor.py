@@ -44,7 +44,7 @@ from headwater.engine.run_driver import Observer, RunDriver
 from headwater.engine.scheduler import Scheduler
 from headwater.engine.secret_readers import SecretReaders
 from headwater.engine.timers import Timers
-from headwater.errors import LeaseLost, NotFound, StoreError, StoreLost
+from headwater.errors import AttemptOutOfSight, LeaseLost, NotFound, StoreError, StoreLost
 from headwater.ports import Clock, ClusterKeeper, Executor, Runner, RunRequest, Store
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ CHECKOUT_POLL_SECONDS = 0.05
 
 
 REQUESTS_EVERY_SECONDS = 0.02  # how often the runs held are checked for cancels and repairs
+OUT_OF_SIGHT_SECONDS = 60  # how long a run left to an engine that can see it is not claimed
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,9 @@ class Supervisor:
         self.next_requests = 0.0  # monotonic instant of the next look for requests
         self.drivers: dict[int, RunDriver] = {}
         self.failed_runs: set[int] = set()  # stopped after an unexpected error (see `call`)
+        # Runs left to engines that can see their attempts -> when (monotonic): not claimed
+        # again for a while (`leave_out_of_sight`).
+        self.out_of_sight: dict[int, float] = {}
         self.turns: deque[int] = deque()  # runs in the order they get the next free slot
         self.timers = Timers()
         # The bare copies of the jobs' Git repositories: `git/` in the home, beside `logs/`.
@@ -258,9 +262,12 @@ class Supervisor:
         host = self.owner.partition(":")[0] + ":"  # engines of this host share its prefix
         dead = {o for o in self.store.lease_owners(host) if o != self.owner and self.is_dead(o)}
         self.store.admit_queued(now, self.actor)
+        left = time.monotonic() - OUT_OF_SIGHT_SECONDS
+        self.out_of_sight = {run: at for run, at in self.out_of_sight.items() if at > left}
         claims = self.store.claim_runs(self.owner, self.settings.claim_limit,
                                        self.settings.lease_seconds, now, self.actor,
-                                       run_ids=self.only, take_from=dead)
+                                       run_ids=self.only, take_from=dead,
+                                       skip=self.out_of_sight)
         for claim in claims:
             log.info("engine %s claimed run %s (fence %s)", self.owner, claim.run_id,
                      claim.fence, extra=self.about(claim.run_id))
@@ -335,6 +342,8 @@ class Supervisor:
             action()
         except LeaseLost:
             self.drop(run_id, "another engine claimed it")
+        except AttemptOutOfSight as error:
+            self.leave_out_of_sight(run_id, error)
         except StoreLost:
             raise
         except StoreError:
@@ -345,6 +354,27 @@ class Supervisor:
             log.exception("engine %s: an unexpected error while driving run %s", self.owner,
                           run_id, extra=self.about(run_id))
             self.stop_failed_run(run_id, error)
+
+    def leave_out_of_sight(self, run_id: int, error: AttemptOutOfSight) -> None:
+        """Hand back a run whose attempts this engine cannot see (`AttemptOutOfSight`), to an
+        engine that can, rather than call them lost while they may run: a false failure, its
+        alert, and the next run of the job started beside the live one. This engine claims it
+        again only after `OUT_OF_SIGHT_SECONDS`, saying so each time; a cancel ends it here.
+        Driving one run for the CLI (`headwater runs resume`), the error is the CLI's."""
+        if self.only is not None:
+            raise error
+        driver = self.drivers.get(run_id)
+        log.warning("engine %s cannot see the attempts of run %s: %s. Every engine on a "
+                    "store needs the same HEADWATER_HOME (on several machines, one shared "
+                    "file system); this engine (home %s) leaves the run to one that can see "
+                    "them and looks again in %d s; `headwater runs cancel %s` ends it",
+                    self.owner, run_id, error, self.logs_dir.parent, OUT_OF_SIGHT_SECONDS,
+                    run_id, extra=self.about(run_id))
+        self.out_of_sight[run_id] = time.monotonic()
+        if driver is None:
+            return
+        self.drop(run_id, "its attempts are out of this engine's sight", handed_back=True)
+        self.store.release_run(run_id, driver.fence)
 
     def stop_failed_run(self, run_id: int, error: Exception) -> None:
         """After an unexpected error, stop the run as failed (its attempts killed, the error
@@ -359,15 +389,17 @@ class Supervisor:
                    f"{error} (engine {self.owner}; its log has the details)")
         self.call(run_id, partial(driver.apply, EngineFailed(self.clock.now(), message)))
 
-    def drop(self, run_id: int, why: str) -> None:
-        """Forget a run without touching its attempts: its new owner adopts them."""
+    def drop(self, run_id: int, why: str, *, handed_back: bool = False) -> None:
+        """Forget a run without touching its attempts: its new owner adopts them. Logged as
+        a loss (a WARNING), unless it is `handed_back` on purpose."""
         driver = self.drivers.pop(run_id, None)
         if driver is None:
             return
         if run_id in self.turns:
             self.turns.remove(run_id)
-        log.warning("engine %s lost run %s: %s", self.owner, run_id, why,
-                    extra=self.about(run_id))
+        log.log(logging.INFO if handed_back else logging.WARNING, "engine %s %s run %s: %s",
+                self.owner, "handed back" if handed_back else "lost", run_id, why,
+                extra=self.about(run_id))
         for seq, run in driver.state.task_runs.items():
             if not run.is_terminal:
                 self.executor.release(driver.key(seq))
@@ -380,7 +412,7 @@ class Supervisor:
         self.write_due(everything=True)
         for run_id in list(self.drivers):
             fence = self.drivers[run_id].fence
-            self.drop(run_id, "the engine is stopping")
+            self.drop(run_id, "the engine is stopping", handed_back=True)
             try:
                 self.store.release_run(run_id, fence)
             except StoreError as error:  # its lease lapses instead

@@ -48,7 +48,7 @@ from pathlib import Path
 from types import TracebackType
 
 from headwater.core.task_environment import task_environment
-from headwater.errors import InvalidRequest
+from headwater.errors import AttemptOutOfSight, InvalidRequest
 from headwater.executors import parent, proctree
 from headwater.executors.forkserver import LAUNCH_MODES, ForkServers
 from headwater.executors.records import (
@@ -187,17 +187,24 @@ class LocalExecutor:
         runs the attempt. Alive (same pid, same start ticks, same boot), it is watched; gone
         with an exit.json, that exit is queued; gone without one, the attempt is queued as
         lost and whatever still carries its tag is SIGKILLed. No parent.json: the attempt
-        never started (a parent always claims before it starts the task), None.
+        never started (a parent always claims before it starts the task), None; but no
+        directory at all for an attempt with a `handle` (which only a claimed launch returns)
+        means it started out of this executor's sight: `AttemptOutOfSight`.
 
         Raises:
             InvalidRequest: when the executor is closed, or the directory's claim is
                 unreadable or names another attempt.
+            AttemptOutOfSight: as said.
         """
         with self._lock:
             self._check_open()
             if (known := self._known_handle(key)) is not None:
                 return known
             claim = self._claim_of(key, attempt_dir)
+            if claim is None and handle is not None and not attempt_dir.exists():
+                raise AttemptOutOfSight(
+                    f"attempt {_name(key)} was launched ({handle}) but there is no {attempt_dir}"
+                    ": it ran under another HEADWATER_HOME, or its folder was removed")
             if claim is None:
                 return None
             return self._adopt_claim(key, attempt_dir, claim)

@@ -4,7 +4,7 @@
 The distribution must be installed where the task's interpreter finds it (the engine's own
 environment, or the task's environment). Arguments, as Databricks passes them: `parameters`
 as they are, then each of `named_parameters` as `--name=value` (job parameters are pushed
-down into `named_parameters`).
+down into `named_parameters` unless the task has positional `parameters`).
 """
 
 from __future__ import annotations

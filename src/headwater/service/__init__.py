@@ -57,6 +57,7 @@ class Service(DeployMixin, SubmitMixin, BackfillsMixin, ByNameMixin, ExportsMixi
         git_credentials: the users' Git credentials (`git_source` fetches), if kept here.
         workspace: the folder standing for `/Workspace` (deployed bundles' files), if kept here.
         volumes: the volumes of the Files API (`/Volumes/...` in the DBFS folder), if kept here.
+        destinations: the destination ids a job's `webhook_notifications` may name, if known.
     """
 
     store: Store
@@ -69,6 +70,9 @@ class Service(DeployMixin, SubmitMixin, BackfillsMixin, ByNameMixin, ExportsMixi
     git_credentials: GitCredentialStore | None = None
     workspace: WorkspaceFiles | None = None
     volumes: VolumeFiles | None = None
+    # The notification destinations' ids a job may name (headwater.yml `destinations`);
+    # None: not checked (no configuration file says which exist).
+    destinations: frozenset[str] | None = None
 
     def acting_as(self, principal: Principal) -> Service:
         """The same service on behalf of another principal (an API request's token)."""

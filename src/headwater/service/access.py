@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -105,8 +105,10 @@ class AccessMixin:
 
         Replacing keeps the current owner when the new list names none, as Databricks does.
         """
-        self.store.get_job(job_id)
+        job = self.store.get_job(job_id)
         current = self.authorize(job_id, Action.PERMISSIONS)
+        self.check_principals(grants, [*filter(None, [job.creator]),
+                                       *(g.name for g in current if not g.group)])
         self.check_identity(None, owner_of(grants), was_owner=owner_of(current))
         if replace:
             owner = owner_of(grants) or owner_of(current)
@@ -117,6 +119,20 @@ class AccessMixin:
         checked(new)
         self.store.set_job_grants(job_id, new, self.clock.now(), self.user)
         return new
+
+    def check_principals(self, grants: Sequence[Grant], known: Collection[str],
+                         where: str = "access_control_list") -> None:
+        """`InvalidRequest` naming each entry of `grants` (a request's, in its order) for a
+        user headwater does not know: one who never had a token, is not the caller and is
+        not in `known` (the job's creator and list), as Databricks refuses an unknown
+        principal."""
+        users = {self.user, *known, *(token.user for token in self.store.list_tokens())}
+        problems = [f"{where}[{index}]: unknown user or service principal {grant.name!r}; "
+                    "name one who has a token (headwater's users are its tokens' users)"
+                    for index, grant in enumerate(grants)
+                    if not grant.group and grant.name not in users]
+        if problems:
+            raise InvalidRequest("; ".join(problems))
 
     def permission_levels(self) -> list[dict[str, str]]:
         return [{"permission_level": level.name, "description": DESCRIPTIONS[level]}
@@ -177,6 +193,12 @@ def grants_of(access_control_list: Sequence[dict[str, Any]],
             continue
         key = named[0]
         found.append(Grant(str(entry[key]), Level[str(level_name)], key == "group_name"))
+    owners = [f"{where}[{index}]" for index, entry in enumerate(access_control_list)
+              if entry.get("permission_level") == Level.IS_OWNER.name]
+    if len(owners) > 1:
+        problems.append(f"{where}: a job has exactly one owner, but {len(owners)} entries are "
+                        f"IS_OWNER ({', '.join(owners)}); keep one, and give the others "
+                        "CAN_MANAGE")
     if problems:
         raise InvalidRequest("; ".join(problems))
     return found

@@ -129,7 +129,7 @@ class DetailsMixin(QueriesMixin, JobsMixin):
         current = self.store.get_job(job_id)
         self.authorize(job_id, Action.MANAGE)
         merged = apply_update(current.settings, new_settings, fields_to_remove)
-        settings = settings_from_body(merged, "new_settings")
+        settings = settings_from_body(merged, "new_settings", self.destinations)
         build_plan(settings)
         return current, JobSettings.model_validate(dict(current.settings)), settings
 

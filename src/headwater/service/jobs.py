@@ -10,7 +10,7 @@ updates that job instead of making another.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from headwater.api.documents import job_json
@@ -42,6 +42,7 @@ class JobsMixin(AccessMixin):
     store: Store
     clock: Clock
     user: str
+    destinations: frozenset[str] | None  # the ids webhook_notifications may name, if known
 
     def create_job(self, settings: JobSettings, source: str = "api",
                    deployment_key: str | None = None,
@@ -103,7 +104,7 @@ class JobsMixin(AccessMixin):
         current = self.store.get_job(job_id)
         self.authorize(job_id, Action.MANAGE)
         merged = apply_update(current.settings, new_settings, fields_to_remove)
-        settings = settings_from_body(merged, "new_settings")
+        settings = settings_from_body(merged, "new_settings", self.destinations)
         build_plan(settings)
         self.check_upstream_jobs(settings, job_id)
         self.check_identity(_run_as(settings), None, _stored_run_as(current))
@@ -176,8 +177,8 @@ class JobsMixin(AccessMixin):
         now = self.clock.now()
         fires = [t for t in (next_fire_time(v, s, now) for v, s in zip(views, states, strict=True))
                  if t is not None]
-        owner = owner_of(self.store.job_grants([job_id]).get(job_id, []))
-        document = job_json(job, next_fire=min(fires, default=None), owner=owner)
+        document = job_json(job, next_fire=min(fires, default=None),
+                            owner=self.job_owners([job_id]).get(job_id))
         if not settings.triggers:
             seen = trigger_state(views[0], states[0], now) if include_trigger_state else None
             return {**document, "trigger_state": seen} if seen else document
@@ -200,6 +201,11 @@ class JobsMixin(AccessMixin):
         job = self.store.get_job(job_id)
         self.authorize(job_id, Action.VIEW)
         return job
+
+    def job_owners(self, job_ids: Collection[int]) -> dict[int, str | None]:
+        """Each job's owner: who runs it when it names no `run_as` (`run_as_user_name`)."""
+        return {job_id: owner_of(grants)
+                for job_id, grants in self.store.job_grants(job_ids).items()}
 
     def list_jobs(self, name: str | None = None, limit: int = 20,
                   page_token: str | None = None, offset: int = 0) -> Page[JobRecord]:

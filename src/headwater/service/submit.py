@@ -33,7 +33,7 @@ class SubmitMixin(JobsMixin, RunsMixin):
                 return found
         settings_body = {k: v for k, v in body.items() if k not in RUN_FIELDS}
         settings_body["name"] = body.get("run_name") or "Untitled"
-        settings = settings_from_body(settings_body)
+        settings = settings_from_body(settings_body, destinations=self.destinations)
         grants = grants_of(body.get("access_control_list") or [])
         job = self.create_job(settings, "runs/submit", grants=grants, hidden=True)
         return self.start_run(job, {}, trigger="ONE_TIME", run_type="SUBMIT_RUN",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, Insert, Table, insert
+from sqlalchemy import Connection, Insert, Table, insert, text
 
 
 def insert_ignoring(conn: Connection, table: Table, keys: Sequence[str]) -> Insert:
@@ -26,3 +26,13 @@ def insert_ignoring(conn: Connection, table: Table, keys: Sequence[str]) -> Inse
     # Without this, SQLAlchemy 2.1 on psycopg answers -1 for an INSERT's rowcount: a skipped
     # row would read as inserted (two engines would each think they fired a trigger).
     return statement.execution_options(preserve_rowcount=True)
+
+
+def serialize(conn: Connection, key: str) -> None:
+    """Make the transactions that call this with the same `key` run one after the other, until
+    each commits: a PostgreSQL advisory lock on the key's hash (a collision only makes two
+    keys wait for each other). SQLite needs none: its writers all take the write lock up
+    front (`BEGIN IMMEDIATE`)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                     {"key": key})

@@ -37,8 +37,10 @@ from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import NoSuchModuleError
 
-from headwater.errors import StoreLost
+from headwater.core.redaction import without_password
+from headwater.errors import StoreError, StoreLost
 
 # Execution option: `conn.execution_options(**READ_ONLY)` begins a deferred transaction.
 READ_ONLY = {"headwater_read_only": True}
@@ -70,8 +72,14 @@ def create_store_engine(url: str) -> Engine:
         options = f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}"
         named = {} if "application_name" in parsed.query else \
             {"application_name": APPLICATION_NAME}
-        return create_engine(url, pool_pre_ping=True,
-                             connect_args={"options": options, **named})
+        try:
+            return create_engine(url, pool_pre_ping=True,
+                                 connect_args={"options": options, **named})
+        except (ModuleNotFoundError, NoSuchModuleError) as error:
+            raise StoreError(f"cannot open the state store {without_password(url)}: {error}. "
+                             "A PostgreSQL store needs psycopg (`pip install "
+                             "'headwater[postgres]'`) and a URL such as "
+                             "postgresql+psycopg://user@host/database") from None
     if (path := read_only_file(url)) is not None:
         return _read_only_engine(path)
     database = parsed.database or ""

@@ -51,18 +51,20 @@ def epoch_ms(instant: datetime) -> int:
     return int(instant.astimezone(UTC).timestamp() * 1000)
 
 
-def _claimable(now: ColumnElement[int], take_from: Collection[str]) -> ColumnElement[bool]:
-    """Needs an engine, is not waiting in a queue, and has no live lease."""
+def _claimable(now: ColumnElement[int], take_from: Collection[str],
+               skip: Collection[int] = ()) -> ColumnElement[bool]:
+    """Needs an engine, is not waiting in a queue, has no live lease and is not in `skip`."""
     free = or_(runs.c.lease_owner.is_(None), runs.c.lease_expires_ms < now)
     if take_from:
         free = or_(free, runs.c.lease_owner.in_(list(take_from)))
-    return and_(runs.c.needs_engine.is_(True), runs.c.life_cycle != QUEUED, free)
+    claimable = and_(runs.c.needs_engine.is_(True), runs.c.life_cycle != QUEUED, free)
+    return and_(claimable, runs.c.run_id.not_in(list(skip))) if skip else claimable
 
 
 def claim(conn: Connection, owner: str, clock: Clock | None, lease_ms: int, limit: int,
-          run_ids: Collection[int] | None = None, take_from: Collection[str] = ()
-          ) -> list[tuple[Claim, str]]:
-    """Claim up to `limit` claimable runs (of `run_ids`, if given) for `owner`.
+          run_ids: Collection[int] | None = None, take_from: Collection[str] = (),
+          skip: Collection[int] = ()) -> list[tuple[Claim, str]]:
+    """Claim up to `limit` claimable runs (of `run_ids`, if given; not of `skip`) for `owner`.
 
     `take_from` names owners known to be dead (an engine on this host whose process is
     gone), whose leases may be taken before they expire. Returns each claim with the run's
@@ -70,7 +72,7 @@ def claim(conn: Connection, owner: str, clock: Clock | None, lease_ms: int, limi
     """
     now = now_ms(conn, clock)
     query = (select(runs.c.run_id, runs.c.lease_owner, runs.c.life_cycle)
-             .where(_claimable(now, take_from)).order_by(runs.c.run_id).limit(limit))
+             .where(_claimable(now, take_from, skip)).order_by(runs.c.run_id).limit(limit))
     if run_ids is not None:
         query = query.where(runs.c.run_id.in_(list(run_ids)))
     if conn.dialect.name == "postgresql":
@@ -131,9 +133,9 @@ def live_owner(conn: Connection, clock: Clock | None, run_id: int) -> str | None
         runs.c.run_id == run_id, runs.c.lease_expires_ms >= now)).scalar_one_or_none()
 
 
-def claimable_count(conn: Connection, clock: Clock | None, take_from: Collection[str] = ()
-                    ) -> int:
+def claimable_count(conn: Connection, clock: Clock | None, take_from: Collection[str] = (),
+                    skip: Collection[int] = ()) -> int:
     """How many runs are claimable now: one cheap read before a claim's write."""
     now = now_ms(conn, clock)
-    query = select(func.count()).select_from(runs).where(_claimable(now, take_from))
+    query = select(func.count()).select_from(runs).where(_claimable(now, take_from, skip))
     return int(conn.execute(query).scalar_one())

@@ -8,6 +8,7 @@ row and imports nothing.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, inspect, text
@@ -20,6 +21,8 @@ from headwater.store.engine import READ_ONLY
 HEAD_REVISION = "0011"
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+log = logging.getLogger(__name__)
 
 
 def current_revision(connection: Connection) -> str | None:
@@ -42,14 +45,29 @@ def upgrade_to_head(engine: Engine, where: str, *, may_write: bool = True) -> No
             revision = current_revision(connection)
         if revision == HEAD_REVISION:
             return
+        if revision is not None and revision not in _known_revisions():
+            raise StoreError(
+                f"the state store {where} has schema revision {revision}, which this headwater "
+                f"does not know (it knows up to {HEAD_REVISION}): a newer headwater wrote it. "
+                "Upgrade headwater here (`pip install -U headwater`), or point --db (or "
+                "HEADWATER_DB) at another store")
         if not may_write:
             raise StoreError(
                 f"the state store {where} is read-only here and its schema is at revision "
                 f"{revision or 'none'}, older than this headwater's {HEAD_REVISION}: open it "
                 "once with write access (any headwater command) to upgrade it")
         _run_alembic_upgrade(engine)
+        if revision is not None:  # an upgrade (not a new store) is said, never silent
+            log.warning("upgraded the schema of the state store %s from revision %s to %s; "
+                        "an older headwater can no longer open it", where, revision,
+                        HEAD_REVISION)
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot migrate the state store {where}: {exc}") from exc
+
+
+def _known_revisions() -> set[str]:
+    """The revisions of this headwater's migrations (their files are named by them)."""
+    return {path.name.partition("_")[0] for path in (MIGRATIONS_DIR / "versions").glob("*.py")}
 
 
 def _run_alembic_upgrade(engine: Engine) -> None:

@@ -105,6 +105,8 @@ def repair_to_dict(repair: Repair) -> dict[str, Any]:
         "end_time": None if repair.end_time is None else dumps_instant(repair.end_time),
         "result": None if repair.result is None else str(repair.result),
         "task_keys": list(repair.task_keys),
+        **({} if repair.previous_version is None else
+           {"previous_version": repair.previous_version}),
     }
 
 
@@ -118,6 +120,7 @@ def repair_from_dict(body: Mapping[str, Any]) -> Repair:
         end_time=None if end_time is None else loads_instant(end_time),
         result=_result_or_none(body["result"]),
         task_keys=tuple(body["task_keys"]),
+        previous_version=body.get("previous_version"),
     )
 
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import ColumnElement, Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
 from headwater.core.admission import Verdict
@@ -32,9 +32,10 @@ from headwater.ports import (
     Transition,
 )
 from headwater.store import admission_queries, lease_queries, ops_queries, run_queries
+from headwater.store.dialects import serialize
 from headwater.store.rows import scope_values
 from headwater.store.skipped_runs import alert_skipped, expire_queued, skipped
-from headwater.store.tables import runs
+from headwater.store.tables import jobs, runs
 
 
 class RunsMixin:
@@ -73,7 +74,7 @@ class RunsMixin:
             if idempotency_token is None:
                 raise
             with self._reading() as conn:
-                found = _idempotent(conn, job.job_id, idempotency_token)
+                found = _idempotent(conn, new)
             assert found is not None
             return found
 
@@ -88,12 +89,10 @@ class RunsMixin:
         return created
 
     def submitted_run(self, creator: str, token: str) -> RunCreated | None:
-        """The one-time run `creator` submitted with this idempotency token, if any."""
+        """The one-time run `creator` submitted with this idempotency token, if any;
+        `InvalidRequest` if it was deleted."""
         with self._reading() as conn:
-            row = conn.execute(select(runs.c.run_id, runs.c.life_cycle, runs.c.message).where(
-                runs.c.run_type == "SUBMIT_RUN", runs.c.creator == creator,
-                runs.c.idempotency_token == token)).first()
-        return None if row is None else RunCreated(row.run_id, row.life_cycle, row.message)
+            return _token_run(conn, _submitted_with(creator, token))
 
     def delete_run(self, run_id: int, at: datetime, actor: str) -> None:
         """Delete an ended run: it is gone from every list and lookup; audited.
@@ -233,17 +232,19 @@ class RunsMixin:
 
     def claim_runs(self, owner: str, limit: int, lease_seconds: float, at: datetime,
                    actor: str, run_ids: Collection[int] | None = None,
-                   take_from: Collection[str] = ()) -> list[Claim]:
-        """Claim up to `limit` runs that need an engine and have no live lease.
+                   take_from: Collection[str] = (), skip: Collection[int] = ()) -> list[Claim]:
+        """Claim up to `limit` runs that need an engine and have no live lease (not those
+        of `skip`).
 
         A claim of a run that had started (a takeover) is audited `run.resumed`.
         """
         with self._reading() as conn:
-            if not lease_queries.claimable_count(conn, self.lease_clock, take_from):
+            if not lease_queries.claimable_count(conn, self.lease_clock, take_from, skip):
                 return []
         with self._writing() as conn:
             found = lease_queries.claim(conn, owner, self.lease_clock,
-                                        int(lease_seconds * 1000), limit, run_ids, take_from)
+                                        int(lease_seconds * 1000), limit, run_ids, take_from,
+                                        skip)
             resumed = [run_resumed(at, actor, claim.run_id, _job_of(conn, claim.run_id), {
                 "engine": owner, "previous_engine": claim.previous_owner,
                 "fence": claim.fence}) for claim, life in found
@@ -293,7 +294,7 @@ def create_run(conn: Connection, lease_clock: Clock | None, new: NewRun,
     or return the run the same idempotency token made. Without `may_skip`, a run that would
     be skipped raises `InvalidRequest` instead (the transaction then stores nothing)."""
     if new.idempotency_token is not None:
-        found = _idempotent(conn, new.job.job_id, new.idempotency_token)
+        found = _idempotent(conn, new)
         if found is not None:
             return found
     state, at = new.state, new.at
@@ -333,10 +334,38 @@ def create_run(conn: Connection, lease_clock: Clock | None, new: NewRun,
                       fence=1 if lease.get("lease_owner") else 0)
 
 
-def _idempotent(conn: Connection, job_id: int, token: str) -> RunCreated | None:
-    """The run an idempotency token already made for the job, if any."""
-    row = conn.execute(select(runs.c.run_id, runs.c.life_cycle, runs.c.message).where(
-        runs.c.job_id == job_id, runs.c.idempotency_token == token)).first()
+def _idempotent(conn: Connection, new: NewRun) -> RunCreated | None:
+    """The run `new.idempotency_token` already made, if any: for the job; for a one-time run,
+    among its creator's one-time runs. Each of those has a hidden job of its own, which no
+    unique index can tie to the token: they wait for each other here, on PostgreSQL as
+    SQLite's `BEGIN IMMEDIATE` makes every writer wait, and the hidden job of one that finds
+    its run made already is deleted (its run is the one that was made)."""
+    token = str(new.idempotency_token)
+    if new.run_type != "SUBMIT_RUN":
+        return _token_run(conn, (runs.c.job_id == new.job.job_id,
+                                 runs.c.idempotency_token == token))
+    serialize(conn, f"runs/submit {new.creator} {token}")
+    found = _token_run(conn, _submitted_with(new.creator, token))
+    if found is not None:
+        conn.execute(update(jobs).where(jobs.c.job_id == new.job.job_id, jobs.c.hidden.is_(True))
+                     .values(deleted=True))
+    return found
+
+
+def _submitted_with(creator: str, token: str) -> tuple[ColumnElement[bool], ...]:
+    return (runs.c.run_type == "SUBMIT_RUN", runs.c.creator == creator,
+            runs.c.idempotency_token == token)
+
+
+def _token_run(conn: Connection, where: tuple[ColumnElement[bool], ...]) -> RunCreated | None:
+    """The run an idempotency token made, if any; `InvalidRequest` if it was deleted, as the
+    Jobs API refuses a deleted run's token."""
+    row = conn.execute(select(runs.c.run_id, runs.c.life_cycle, runs.c.message,
+                              runs.c.deleted).where(*where)).first()
+    if row is not None and row.deleted:
+        raise InvalidRequest(f"$.idempotency_token: run {row.run_id}, which this token "
+                             "started, was deleted; a deleted run's token cannot be used "
+                             "again: give another token")
     return None if row is None else RunCreated(row.run_id, row.life_cycle, row.message)
 
 

@@ -292,6 +292,8 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMi
                 raise NotFound(f"Run {run_id} does not exist.")
             job = job_queries.get_job(conn, run["job_id"], run["job_version"])
             task_rows = run_queries.task_run_rows(conn, run_id)
+            earlier = {number: job_queries.get_job(conn, job.job_id, version)
+                       for number, version in _earlier_versions(run["repairs"], job.version)}
         scope = scope_of(run)
         if plan is None:
             plan = scope.plan(JobSettings.model_validate(dict(job.settings)))
@@ -312,6 +314,8 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMi
             run_type=run["run_type"],
             run_as=run["run_as"],
             scope=scope,
+            earlier_plans={number: scope.plan(JobSettings.model_validate(dict(old.settings)))
+                           for number, old in earlier.items()},
         )
 
     def task_outputs(self, run_id: int) -> dict[int, Mapping[str, Any]]:
@@ -414,6 +418,16 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMi
         with self._writing() as conn:
             [new] = run_queries.allocate_ids(conn, kind, 1)
         return new
+
+
+def _earlier_versions(repairs: Sequence[Mapping[str, Any]], current: int
+                      ) -> Iterator[tuple[int, int]]:
+    """(repair number, job version) of the attempts that ran another version than the run's
+    `current` one: those before each repair that moved the run to another version."""
+    for number, repair in enumerate(repairs):
+        version = repair.get("previous_version")
+        if version is not None and version != current:
+            yield number, version
 
 
 def _name(settings: Mapping[str, object]) -> str:

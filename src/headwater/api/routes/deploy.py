@@ -40,7 +40,7 @@ class Deployment(BaseModel):
 def deploy(body: Deployment, service: Caller) -> dict[str, Any]:
     """Create or reset the job of `deployment_key`: its id and "created", "updated" (a new
     version) or "unchanged"."""
-    settings = settings_from_body(body.settings, "settings")
+    settings = settings_from_body(body.settings, "settings", service.destinations)
     record, status = service.deploy(settings, body.source, body.deployment_key, body.mode)
     return {"job_id": record.job_id, "status": status}
 

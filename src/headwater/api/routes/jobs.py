@@ -35,7 +35,7 @@ def create(body: JobBody, service: Caller) -> dict[str, int]:
     """Create a job; the caller owns it unless `access_control_list` names an owner."""
     settings_body = dict(body)
     entries = access_control_list(settings_body.pop("access_control_list", None))
-    settings = settings_from_body(settings_body)
+    settings = settings_from_body(settings_body, destinations=service.destinations)
     job = service.create_job(settings, "api", grants=grants_of(entries))
     return {"job_id": job.job_id}
 
@@ -56,9 +56,10 @@ def list_jobs(request: Request, service: Caller, limit: int = 20, offset: Offset
               expand_tasks: bool = False) -> dict[str, Any]:
     """The jobs the caller may view, by id; with `expand_tasks`, their tasks and clusters."""
     page = service.list_jobs(name, limit, page_token, offset)
+    owners = service.job_owners([record.job_id for record in page.items])
     entries = []
     for record in page.items:
-        entry = job_json(record, with_settings=expand_tasks)
+        entry = job_json(record, with_settings=expand_tasks, owner=owners.get(record.job_id))
         if expand_tasks and is_paged(request):
             settings, more = first_elements(entry["settings"], JOB_ARRAYS)
             entry = {**entry, "settings": settings, "has_more": more}
@@ -69,7 +70,7 @@ def list_jobs(request: Request, service: Caller, limit: int = 20, offset: Offset
 @router.post("/reset")
 def reset(body: Reset, service: Caller) -> dict[str, Any]:
     """Replace every setting of a job (its `run_as` stays when the new settings omit it)."""
-    settings = settings_from_body(body.new_settings, "new_settings")
+    settings = settings_from_body(body.new_settings, "new_settings", service.destinations)
     service.reset_job(body.job_id, settings)
     return {}
 

@@ -5,8 +5,8 @@ Every server shows the whole store: the runs, attempts and notifications of ever
 sharing it, counted from the audit log since this server's first scrape (see
 core/monitoring.py), and what is happening now. With several servers on one store, scrape
 one. The path is not `/metrics`, which is the web UI's page of job figures. A scraper sends
-a token like any client; any user's token will do (make one for it: `headwater tokens create
---user prometheus`), since the counts name jobs by id only.
+the metrics token (headwater.yml `server.metrics_token_env`), which may read this and nothing
+else; any user's token will do too, since the counts name jobs by id only.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from headwater.api.auth import Caller
+from headwater.api.auth import Scraper
 from headwater.core.monitoring import Histogram, LiveCounts, Tally
 from headwater.core.states import LifeCycleState
 from headwater.service import Service
@@ -59,7 +59,7 @@ class Counting:
 
 @router.get("/api/metrics", response_class=Response,
             summary="headwater's counts in the Prometheus text format")
-def metrics(request: Request, service: Caller) -> Response:
+def metrics(request: Request, service: Scraper) -> Response:
     """Runs, attempts and notifications ended since the first scrape; runs, task runs and
     notifications waiting now; the server process's own figures."""
     counting: Counting = request.app.state.counting

@@ -8,7 +8,7 @@ routes add what depends on the request: the run pages' URLs and the 2.2 pages.
 from __future__ import annotations
 
 from contextlib import suppress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request
@@ -69,7 +69,7 @@ def list_runs(request: Request, service: Caller, job_id: Id | None = None,
     """Runs the caller may view, newest first; with `expand_tasks`, their tasks."""
     page = service.list_runs(job_id, limit or MAX_LIST, active_only, completed_only,
                              page_token, run_type,
-                             (_instant(start_time_from), _instant(start_time_to)), offset)
+                             (_instant(start_time_from), _last_instant(start_time_to)), offset)
     base = base_url(request)
     entries = [_list_entry(with_page_urls(service.run_document(summary.run_id), base),
                            expand_tasks, is_paged(request)) for summary in page.items]
@@ -78,6 +78,14 @@ def list_runs(request: Request, service: Caller, job_id: Id | None = None,
 
 def _instant(epoch_ms: int | None) -> datetime | None:
     return None if epoch_ms is None else datetime.fromtimestamp(epoch_ms / 1000, UTC)
+
+
+def _last_instant(epoch_ms: int | None) -> datetime | None:
+    """The last instant of millisecond `epoch_ms`: a run reports its start in whole
+    milliseconds, so one that started within it started "at" it (and `start_time_to`
+    includes it)."""
+    start = _instant(epoch_ms)
+    return None if start is None else start + timedelta(milliseconds=1, microseconds=-1)
 
 
 def _list_entry(document: dict[str, Any], expand_tasks: bool, paged: bool) -> dict[str, Any]:

@@ -26,8 +26,8 @@ from headwater.core.job_paths import (
     leaves_its_folder,
     workspace_path_message,
 )
-from headwater.core.spec import MAX_TASKS, TASK_TYPES, JobSettings, Task, WebhookNotifications
-from headwater.core.spec_common import NOTIFICATION_EVENTS
+from headwater.core.spec import MAX_TASKS, TASK_TYPES, JobSettings, Task
+from headwater.core.spec_common import NOTIFICATION_EVENTS, Webhook
 from headwater.core.spec_libraries import library_problems
 from headwater.core.task_variables import check_environment_variables
 
@@ -267,40 +267,37 @@ def _parameters(settings: JobSettings) -> Iterator[Finding]:
 
 
 def _notifications(settings: JobSettings) -> Iterator[Finding]:
-    yield from _destinations("webhook_notifications", settings.webhook_notifications)
-    for path, task in iter_tasks(settings):
-        yield from _destinations(f"{path}.webhook_notifications", task.webhook_notifications)
-
-
-def _destinations(path: str, hooks: WebhookNotifications | None) -> Iterator[Finding]:
-    if hooks is None:
-        return
-    for event in NOTIFICATION_EVENTS:
-        count = len(getattr(hooks, event))
-        if count > MAX_DESTINATIONS_PER_EVENT:
-            yield f"{path}.{event}", (
-                f"at most {MAX_DESTINATIONS_PER_EVENT} destinations per event (got {count})"
+    for path, hooks in _webhook_lists(settings):
+        if len(hooks) > MAX_DESTINATIONS_PER_EVENT:
+            yield path, (
+                f"at most {MAX_DESTINATIONS_PER_EVENT} destinations per event (got {len(hooks)})"
             )
 
 
 def unknown_destinations(settings: JobSettings, known: Collection[str]) -> Iterator[Finding]:
     """Each `webhook_notifications` id of the job and its tasks that `known` (the configured
     destination ids) does not have: at run time its alert could only fail."""
-    hooks = [("webhook_notifications", settings.webhook_notifications)]
-    hooks += [(f"{path}.webhook_notifications", task.webhook_notifications)
-              for path, task in iter_tasks(settings)]
     listed = ", ".join(sorted(known))
-    for path, notifications in hooks:
-        for event in NOTIFICATION_EVENTS if notifications is not None else ():
-            for index, hook in enumerate(getattr(notifications, event)):
-                if hook.id in known:
-                    continue
-                configured = (f"the configured ones are: {listed}; correct the id, or add it"
-                              if known else "none is configured: add it")
-                yield f"{path}.{event}[{index}].id", (
+    configured = (f"the configured ones are: {listed}; correct the id, or add it" if known
+                  else "none is configured: add it")
+    for path, hooks in _webhook_lists(settings):
+        for index, hook in enumerate(hooks):
+            if hook.id not in known:
+                yield f"{path}[{index}].id", (
                     f"no notification destination {hook.id!r}{suggest(hook.id, known)}; "
                     f"{configured} under `destinations:` in the configuration file "
                     "(headwater.yml)")
+
+
+def _webhook_lists(settings: JobSettings) -> Iterator[tuple[str, Sequence[Webhook]]]:
+    """The path and destinations of each event of the job's and its tasks'
+    `webhook_notifications` (`webhook_notifications.on_failure`, ...)."""
+    owners = [("webhook_notifications", settings.webhook_notifications)]
+    owners += [(f"{path}.webhook_notifications", task.webhook_notifications)
+               for path, task in iter_tasks(settings)]
+    for path, notifications in owners:
+        for event in NOTIFICATION_EVENTS if notifications is not None else ():
+            yield f"{path}.{event}", getattr(notifications, event)
 
 
 def _code_paths(settings: JobSettings) -> Iterator[Finding]:

@@ -35,6 +35,8 @@ from headwater.runtime.secret_store import SECRETS_VARIABLE, SecretStore, with_s
 from headwater.runtime.written_paths import WORKSPACE_VARIABLE
 from headwater.service import Service
 from headwater.store import SqlStore, open_store
+from headwater.store.audit_anchor import AnchorFile
+from headwater.store.migrate import SchemaStatus, schema_status, upgrade_store
 from headwater.store.stalled_sessions import StallWatch
 
 
@@ -92,6 +94,7 @@ class App:
                                          lease_seconds=settings.lease_seconds,
                                          log_cap_bytes=config.logs.max_bytes_per_attempt,
                                          schedules=schedules,
+                                         fleet=only is None and schedules,
                                          warehouse_commits=sql_warehouses.commit_logs(
                                              Path.cwd()),
                                          dbfs_dir=settings.dbfs_dir.absolute(),
@@ -197,3 +200,24 @@ def application(settings: Settings) -> Iterator[App]:
                   clock, engine_name())
     finally:
         store.close()
+
+
+def audit_witness(settings: Settings) -> AnchorFile | None:
+    """The file where this home witnesses the store's audit chain (store/audit_anchor.py),
+    for `headwater audit verify` and `reanchor`; None when the settings name none."""
+    if settings.audit_anchor is None:
+        return None
+    return AnchorFile(settings.audit_anchor, settings.db_url)
+
+
+def store_schema(settings: Settings) -> SchemaStatus:
+    """Where the state store's schema stands (`headwater db status`). Unlike `application`,
+    which refuses a PostgreSQL store that lags (store/migrate.py), this opens any store and
+    migrates nothing."""
+    return schema_status(settings.db_url)
+
+
+def upgrade_store_schema(settings: Settings) -> tuple[str | None, str]:
+    """Bring the state store's schema to head on purpose (`headwater db upgrade`); the
+    revisions it was at and is at now."""
+    return upgrade_store(settings.db_url)

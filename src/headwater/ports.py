@@ -512,6 +512,34 @@ class RunCreated:
 
 
 @dataclass(frozen=True, slots=True)
+class EngineBeat:
+    """What a fleet engine says of itself when it says it is alive."""
+
+    name: str  # as in the leases it holds
+    home: str  # its HEADWATER_HOME
+    version: str  # the headwater it runs
+    started_time: datetime
+    lease_seconds: float  # it is alive this long after each beat
+
+
+ENGINE_STATES = ("alive", "unresponsive", "stopped")  # an `EngineRecord`'s
+
+
+@dataclass(frozen=True, slots=True)
+class EngineRecord:
+    """A fleet engine as `headwater engines list` shows it."""
+
+    name: str
+    home: str
+    version: str
+    started_time: datetime
+    last_seen: datetime  # its last beat, on the database's clock
+    seconds_since_seen: float
+    state: str  # alive, unresponsive (no beat within its lease), or stopped
+    runs_held: int  # runs it holds a live lease on
+
+
+@dataclass(frozen=True, slots=True)
 class TokenRecord:
     """An API token as stored: whose it is, and whether it still works (never the token)."""
 
@@ -522,6 +550,11 @@ class TokenRecord:
     created_time: datetime
     expiry_time: datetime | None
     revoked_time: datetime | None
+    parent_id: int | None = None  # a web session's: the API token it was opened with
+
+    @property
+    def is_session(self) -> bool:
+        return self.parent_id is not None
 
     def valid_at(self, at: datetime) -> bool:
         return self.revoked_time is None and (self.expiry_time is None or at < self.expiry_time)
@@ -661,7 +694,8 @@ class Store(Protocol):
                    owner: str | None = None, lease_seconds: float = 0.0,
                    idempotency_token: str | None = None, run_type: str = "JOB_RUN",
                    run_as: str | None = None, scope: RunScope = WHOLE_JOB,
-                   queue: bool | None = None) -> RunCreated:
+                   queue: bool | None = None,
+                   trigger_info: Mapping[str, Any] | None = None) -> RunCreated:
         """Store a new run: PENDING (leased to `owner` when given), QUEUED or SKIPPED (`queue`
         overrides the job's `queue.enabled`); the run already made for the same job and
         `idempotency_token`, if there is one."""
@@ -829,8 +863,10 @@ class Store(Protocol):
     # Tokens and permissions.
 
     def add_token(self, token_hash: str, user: str, admin: bool, comment: str, at: datetime,
-                  expiry: datetime | None) -> int:
-        """Store a token's hash for `user`; its id."""
+                  expiry: datetime | None, parent_id: int | None = None,
+                  audit: AuditEntry | None = None) -> int:
+        """Store a token's hash for `user` (a web session's with its `parent_id`); its id.
+        `audit` is appended in the same transaction, with the new id in its details."""
         ...
 
     def token_by_hash(self, token_hash: str) -> TokenRecord | None:
@@ -840,8 +876,15 @@ class Store(Protocol):
     def list_tokens(self) -> list[TokenRecord]:
         ...
 
-    def revoke_token(self, token_id: int, at: datetime) -> bool:
-        """Revoke a token; False if there is none to revoke."""
+    def revoke_token(self, token_id: int, at: datetime,
+                     audit: AuditEntry | None = None) -> list[int]:
+        """Revoke a token and the web sessions opened with it: the ids revoked now (none:
+        no such valid token). `audit` goes with them, their ids in its details."""
+        ...
+
+    def revoke_user_tokens(self, user: str, at: datetime,
+                           audit: AuditEntry | None = None) -> list[int]:
+        """Revoke every valid token and session of `user`, as `revoke_token`."""
         ...
 
     def job_grants(self, job_ids: Collection[int]) -> dict[int, list[Grant]]:
@@ -893,6 +936,12 @@ class Store(Protocol):
         """Outbox rows, newest first, as column -> value."""
         ...
 
+    def requeue_deliveries(self, outbox_ids: Collection[int] | None, run_id: int | None,
+                           now: datetime, audit: AuditEntry) -> list[int]:
+        """Make given-up deliveries (FAILED, DEAD) due now for one more try (those of
+        `outbox_ids`, else every one, of `run_id` if given), audited; the ids requeued."""
+        ...
+
     def ping(self) -> None:
         """Read the store once: `StoreError` when it cannot be read."""
         ...
@@ -908,6 +957,18 @@ class Store(Protocol):
 
     def live_counts(self, now: datetime) -> LiveCounts:
         """Runs and task runs not ended by state, runs no engine holds, the outbox's backlog."""
+        ...
+
+    def engine_alive(self, engine: EngineBeat) -> None:
+        """Record that a fleet engine is alive (for its lease's length from now)."""
+        ...
+
+    def engine_stopped(self, name: str) -> None:
+        """Record that an engine stopped of its own accord (it handed back its runs)."""
+        ...
+
+    def list_engines(self) -> list[EngineRecord]:
+        """The fleet engines seen in the last day, newest first."""
         ...
 
     def job_summary(self, job_id: int, last_runs: int = 20) -> JobSummary:

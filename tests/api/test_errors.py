@@ -104,6 +104,9 @@ CASES = [
      b'{"name": "x", "tasks": [{"task_key": "a", "max_retries": 99999999999999999999, '
      b'"shell_command_task": {"command": "true"}}]}', 400,
      "INVALID_PARAMETER_VALUE", ["$.tasks[0].max_retries"]),
+    ("a submit's run_name not a string", "POST", "/api/2.2/jobs/runs/submit",
+     b'{"run_name": 5, "tasks": [{"task_key": "a", "shell_command_task": {"command": "true"}}]}',
+     400, "INVALID_PARAMETER_VALUE", ["$.run_name: must be a string (got 5)"]),
     ("an unknown path", "GET", "/api/2.2/jobs/nothing", None, 404, "ENDPOINT_NOT_FOUND",
      ["No API found for 'GET /api/2.2/jobs/nothing'"]),
     ("a method a path does not take", "GET", "/api/2.2/jobs/create", None, 405,

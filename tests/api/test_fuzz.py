@@ -36,10 +36,12 @@ OPEN = ("/.well-known/databricks-config", "/api/health")
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A server without a rate that matters: a 429 would only waste generated requests."""
+    """A server without rates that matter: a 429 would only waste generated requests (and
+    every request without a token is a failed authentication)."""
     folder = tmp_path_factory.mktemp("fuzzed")
     db_url = database_url(os.environ.get("HEADWATER_FUZZ_STORE", "sqlite"), folder)
-    found = Server(folder, db_url, extra_args=("--rate-limit", "100000")).start()
+    found = Server(folder, db_url, extra_args=("--rate-limit", "100000",
+                                               "--failed-auth-limit", "1000000")).start()
     yield found
     found.close()
 

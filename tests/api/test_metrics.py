@@ -50,6 +50,9 @@ def test_a_scraper_needs_a_token_and_any_user_s_will_do(server: Server) -> None:
     samples = scrape(server, scraper)
     assert value(samples, "headwater_build_info", version=_installed()) == 1
     assert value(samples, "headwater_runs_awaiting_engine") == 0
+    # the server's own engine said it is alive as it started
+    assert [value(samples, "headwater_engines", state=state)
+            for state in ("alive", "unresponsive", "stopped")] == [1, 0, 0]
     assert ("headwater_runs_pruned_total", frozenset()) in samples
     assert ("process_cpu_seconds_total", frozenset()) in samples
 

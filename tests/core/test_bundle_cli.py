@@ -71,6 +71,8 @@ def test_the_standard_layout_resolves_paths_from_the_job_file(tmp_path: Path) ->
     # Given what `databricks bundle init` makes: jobs in resources/, code in src/
     root = write(tmp_path, "databricks.yml", STANDARD)
     write(tmp_path, "resources/my_job.job.yml", JOB)
+    write(tmp_path, "src/main.py", "")
+    write(tmp_path, "src/notebook.py", "# Databricks notebook source\n")
 
     (job,) = load(root).jobs
 
@@ -97,6 +99,8 @@ def test_a_target_overriding_a_path_writes_it_from_its_own_file(tmp_path: Path) 
                     python_file: src/prod_main.py
         """), "    "))
     write(tmp_path, "resources/my_job.job.yml", JOB)
+    for code in ("src/main.py", "src/prod_main.py", "src/notebook.py"):
+        write(tmp_path, code, "")
 
     (job,) = load(root, "prod").jobs
 
@@ -127,6 +131,7 @@ def test_a_path_that_leaves_the_bundle_is_an_error_unless_synced(tmp_path: Path)
     # When the bundle syncs the shared folder, as the Databricks CLI needs it to
     text = root.read_text().replace("bundle: {name: b}", "bundle: {name: b}\nsync: {paths: [../shared]}")
     root.write_text(text)
+    write(tmp_path, "shared/tool.py", "")
     (job,) = load(root).jobs
     script = job.settings.tasks[0].spark_python_task
     assert script is not None and script.python_file == f"{tmp_path}/shared/tool.py"
@@ -369,6 +374,7 @@ def test_bracketed_references_stay_literal_with_a_warning(tmp_path: Path) -> Non
                     python_file: main.py
                     parameters: ["--input", "{{ job.parameters.[input] }}"]
         """)
+    write(tmp_path, "main.py", "")
     loaded = load(root)
     (warning,) = loaded.warnings
     assert warning.where == f"{root}:9:37"
@@ -567,6 +573,7 @@ def test_a_job_files_path_that_climbs_out_of_its_folder_is_a_validate_error(
     job.write_text('{"name": "n", "tasks": [{"task_key": "t", "spark_python_task": '
                    '{"python_file": "../tools/x.py"}}, {"task_key": "ok", '
                    '"spark_python_task": {"python_file": "tools/../x.py"}}]}')
+    (job.parent / "x.py").touch()
     (problem,) = problems(job)
     assert problem.where == f"{job}: $.tasks[0].spark_python_task.python_file"
     assert problem.message.startswith("'../tools/x.py' leaves the job file's folder")

@@ -36,6 +36,7 @@ targets:
 
 def test_deployed_to_a_server_the_jobs_name_the_copy_of_the_sync_root(tmp_path: Path) -> None:
     path = write(tmp_path / "project", "databricks.yml", BUNDLE)
+    write(tmp_path / "project", "src/load.py", "")  # looked for here, where the deploy copies it
     context = BundleContext(user="ana@example.com", workspace_dir="/srv/ws")
 
     dev = load_bundle([path], None, None, context)
@@ -76,6 +77,8 @@ def test_on_this_machine_or_for_a_plain_job_file_the_paths_stay_where_the_files_
                 - task_key: a
                   spark_python_task: {python_file: a.py}
         """)
+    write(tmp_path / "project", "src/load.py", "")
+    write(tmp_path / "plain", "a.py", "")
 
     here = load_bundle([path], None, None, BundleContext(user="ana"))
     server = load_bundle([plain], None, None, BundleContext(user="ana", workspace_dir="/srv/ws"))

@@ -11,6 +11,7 @@ from headwater.core.deployment import (
     file_key,
     is_left_out,
     resource_key,
+    target_of,
     unrooted_prefix,
 )
 
@@ -51,3 +52,11 @@ def test_a_server_deployment_s_keys_hold_its_root_path_and_name_their_old_form()
     assert unrooted_prefix(prefix) == "bundle/shop/dev/jobs/"
     assert unrooted_prefix(bundle_prefix("shop", "dev")) is None
     assert unrooted_prefix("file//srv/a.json/jobs/") is None
+
+
+def test_the_target_of_a_deployment_key() -> None:
+    assert target_of(bundle_key("shop", "prod", "etl")) == "prod"
+    assert target_of(bundle_key("shop", "dev", "etl", "/Workspace/Users/ana/.bundle")) == "dev"
+    assert target_of(bundle_key("shop", None, "etl")) is None  # a bundle without targets
+    assert target_of(file_key("/srv/jobs/etl.yml", "etl")) is None
+

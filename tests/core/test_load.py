@@ -360,6 +360,42 @@ def test_yaml_syntax_errors_give_line_and_column(tmp_path: Path) -> None:
     assert problem.message.startswith("invalid YAML: ")
 
 
+JOB_HEAD = "resources:\n  jobs:\n    etl:\n      tasks:\n        - task_key: a\n"
+
+
+@pytest.mark.parametrize(("text", "where", "fix"), [
+    # a tab where YAML wants spaces
+    (JOB_HEAD + "\t  shell_command_task: {command: x}\n", "6:1",
+     "a tab: YAML indents with spaces only; replace the tabs with spaces"),
+    # a line indented one space deeper than its neighbours
+    (JOB_HEAD + "           shell_command_task: {command: x}\n", "6:30",
+     "a 'key: value' here continues the line above: indent this line as the keys beside it "
+     "(not deeper), put a space after the ':' of the line above, or put a value that holds "
+     "': ' in quotes"),
+    # no space after a colon, so the key and value are one text that the next line continues
+    ("resources:\n  jobs:\n    etl:\n      name:etl\n      tasks: []\n", "5:12",
+     "a 'key: value' here continues the line above"),
+    # a quote never closed: reported where it opens, not at the end of the file
+    ('resources:\n  jobs:\n    etl:\n      name: "etl\n      tasks: []\n', "4:13",
+     "this quote is never closed: close it (inside single quotes, write a quote as '')"),
+    ("resources:\n  jobs:\n    etl:\n      name: @etl\n", "4:13",
+     "a plain value cannot start with '@': put the value in quotes"),
+    ("resources:\n  jobs:\n    etl:\n      tags: [a, b\n", "5:1",
+     "a '[' or '{' is not closed: close it, and separate its items with ', '"),
+    (JOB_HEAD + "      - task_key: b\n", "6:7", "the indentation of this line does not match"),
+])
+def test_yaml_syntax_errors_say_how_to_fix_the_common_mistakes(
+        tmp_path: Path, text: str, where: str, fix: str) -> None:
+    path = tmp_path / "job.yml"
+    path.write_text(text)
+
+    (problem,) = problems_of(path)
+
+    assert problem.where == f"{path}:{where}"
+    assert problem.message.startswith("invalid YAML: ")  # what the parser saw, then the fix
+    assert f"; {fix}" in problem.message
+
+
 @pytest.mark.parametrize(
     ("text", "where", "message"),
     [
@@ -487,11 +523,12 @@ def test_included_files_join_the_bundle_and_a_pattern_matching_nothing_is_locate
     assert job.resource_name == "hello" and job.source == tmp_path / "databricks.yml"
     assert job.defined_in == tmp_path / "resources" / "job.yml"
     assert job.target == "dev"
-    # A pattern that matches nothing is a warning, as the Databricks CLI goes on without it
-    (tmp_path / "databricks.yml").write_text("include:\n  - nothing/*.yml\n  - resources/*.yml\n")
+    # A pattern that matches nothing is a warning, as the Databricks CLI goes on without it,
+    # at the pattern's own line (not at the first pattern's)
+    (tmp_path / "databricks.yml").write_text("include:\n  - resources/*.yml\n  - nothing/*.yml\n")
     loaded = load_bundle([tmp_path / "databricks.yml"])
     (warning,) = loaded.warnings
-    assert str(warning) == (f"{tmp_path / 'databricks.yml'}:2:3: include: the pattern "
+    assert str(warning) == (f"{tmp_path / 'databricks.yml'}:3:5: include[1]: the pattern "
                             "'nothing/*.yml' matches no file next to databricks.yml")
     assert [job.resource_name for job in loaded.jobs] == ["hello"]
 

@@ -269,8 +269,8 @@ def test_every_problem_of_a_scenario_is_reported_at_once() -> None:
         "outcomes ingest: not a condition task (it is a shell_command_task): only conditions "
         "branch",
         "fail_iterations each:5: the loop runs 2 iterations (indexes 0 to 1)",
-        "parameters evn: unknown job parameter 'evn'; the job declares: none. Add it under "
-        "`parameters:` in the job file.",
+        "parameters evn: unknown job parameter 'evn'; the job declares: none. Declare it in "
+        "the job's parameters (`parameters:` of its job file, or jobs/update), or leave it out.",
     ]
 
 

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from headwater.cli.design import describe, lint
+from tests.design.code_files import with_its_code
 
 FIXTURES = Path(__file__).parent / "fixtures"
 Invoke = Callable[..., Result]
@@ -18,10 +19,11 @@ Invoke = Callable[..., Result]
 
 @pytest.fixture
 def job_file(tmp_path: Path) -> Callable[[str], Path]:
-    """Copy a fixture job into tmp_path (so tests may edit it) and return its path."""
+    """Copy a fixture job, and the code it runs, into tmp_path (so tests may edit it) and
+    return its path."""
 
     def copy(name: str) -> Path:
-        return Path(shutil.copy(FIXTURES / name, tmp_path / name))
+        return with_its_code(Path(shutil.copy(FIXTURES / name, tmp_path / name)), name)
 
     return copy
 

@@ -14,6 +14,7 @@ from headwater.cli.design import describe
 from headwater.core.spec import JobSettings
 from headwater.design.describe import concurrency_words, describe_job
 from headwater.design.markdown import SECTIONS, render_markdown
+from tests.design.code_files import with_its_code
 from tests.design.conftest import FIXTURES, Invoke
 
 
@@ -154,7 +155,7 @@ def test_more_than_one_job_needs_job(tmp_path: Path, run_describe: Invoke) -> No
     text = (FIXTURES / "good_job.yml").read_text()
     two = text.replace("resources:\n  jobs:\n", "resources:\n  jobs:\n    other:\n      tasks:\n"
                        "        - task_key: a\n          shell_command_task: {command: 'true'}\n")
-    path = tmp_path / "two.yml"
+    path = with_its_code(tmp_path / "two.yml", "good_job.yml")
     path.write_text(two)
 
     result = CliRunner().invoke(describe, [str(path)])

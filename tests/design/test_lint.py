@@ -121,7 +121,6 @@ def test_long_code_and_a_custom_naming_convention(
         job_file: Callable[[str], Path], run_lint: Invoke, tmp_path: Path) -> None:
     # Given the good job whose ingestion script has 5 non-blank lines
     path = job_file("good_job.yml")
-    (tmp_path / "src").mkdir()
     (tmp_path / "src" / "ingest.py").write_text("a = 1\n\nb = 2\nc = 3\nd = 4\ne = 5\n")
 
     # When linted with at most 4 lines per task and a convention that wants `ingest_` first

@@ -74,6 +74,11 @@ def test_a_failed_iteration_is_named_with_its_index_and_input(hw: Cli, tmp_path:
             "--iteration N (0 to 2); the failed ones: 1") in logs.stderr
     assert "RuntimeError: no good: bad" in hw("runs", "logs", str(run), "loop", "--iteration",
                                               "1", check=True).stdout
+    nested = hw("runs", "logs", str(run), "loop_iteration")  # the iterations' task, by its key
+    assert nested.returncode != 0
+    assert (f"Run {run} has no task 'loop_iteration': it is the task each iteration of the "
+            f"for-each task 'loop' runs; `headwater runs logs {run} loop --iteration N` shows "
+            "iteration N's log") in nested.stderr
 
 
 def test_runs_list_has_a_header_and_a_missing_run_is_named(hw: Cli, tmp_path: Path) -> None:

@@ -20,7 +20,10 @@ from .test_deploy_cli import BUNDLE, FIRST_DEPLOY, SECOND_DEPLOY
 PERMISSIONS = """\
       permissions:
         - {level: CAN_VIEW, user_name: bob}
+        - {level: CAN_MANAGE_RUN, service_principal_name: 6f0e5c1a-robot}
+        - {level: CAN_MANAGE, group_name: admins}
 """
+PRINCIPAL_KEYS = ("user_name", "service_principal_name", "group_name")
 
 
 def client_env(server: Server, token: str) -> dict[str, str]:
@@ -119,9 +122,12 @@ def test_bundle_permissions_are_deployed_and_the_server_enforces_them(
     assert "job 'report' of bundle shop (target dev) is not deployed at " \
            "/Workspace/Users/bob/.bundle/shop/dev: run `headwater deploy` first" \
         in bob_bundle_runs.stderr
-    entries = {(entry["user_name"], entry["all_permissions"][0]["permission_level"])
+    entries = {(*next((key, entry[key]) for key in PRINCIPAL_KEYS if key in entry),
+                entry["all_permissions"][0]["permission_level"])
                for entry in acl["access_control_list"]}
-    assert entries == {("alice", "IS_OWNER"), ("bob", "CAN_VIEW")}
+    assert entries == {("user_name", "alice", "IS_OWNER"), ("user_name", "bob", "CAN_VIEW"),
+                       ("service_principal_name", "6f0e5c1a-robot", "CAN_MANAGE_RUN"),
+                       ("group_name", "admins", "CAN_MANAGE")}  # no inherited one: granted
 
 
 def test_a_bad_token_or_no_token_is_a_clear_error(hw: Cli, server: Server) -> None:
@@ -205,6 +211,7 @@ STORE_COMMANDS = [
     ("metrics", "1"), ("audit", "list"), ("audit", "verify"), ("sql", "SELECT 1"),
     ("notifications", "list"), ("notifications", "deliver"), ("tokens", "list"),
     ("tokens", "create", "--user", "ann"), ("tokens", "revoke", "1"), ("engine",),
+    ("engines", "list"), ("db", "status"), ("db", "upgrade"),
     ("secrets", "list-scopes"), ("secrets", "put-secret", "s", "k", "--string-value", "v"),
     ("runs", "prune", "--older-than-days", "1"),
 ]

@@ -80,7 +80,7 @@ def test_the_databricks_cli_s_bundle_commands_read_databricks_yml_here(
     assert "databricks.yml:15:11: tasks[0].timeout_second: unknown field 'timeout_second' " \
            "(did you mean 'timeout_seconds'?)" in broken.stderr
     assert validated.stdout == plain.stdout
-    assert "ok: databricks.yml: job 'report' (1 tasks)" in validated.stdout
+    assert "ok: databricks.yml: job 'report' (1 task)" in validated.stdout
     assert deployed.stdout.splitlines() == FIRST_DEPLOY
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "of job 'report' (job 2, version 1) started" in ran.stdout

@@ -5,15 +5,44 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from tests.design.code_files import with_its_code
 from tests.e2e.conftest import Cli
 
 FIXTURES = Path(__file__).parent.parent / "design" / "fixtures"
 EXAMPLE = Path(__file__).parents[2] / "examples" / "lf_job_etl_pipeline" / "databricks.yml"
 
 
+def test_describe_writes_the_design_before_the_code_exists_and_lint_refuses_it(
+        hw: Cli, tmp_path: Path) -> None:
+    job = Path(shutil.copy(FIXTURES / "designed_job.yml", tmp_path / "job.yml"))  # no code
+
+    described = hw("describe", str(job), "--target", "prod")
+    linted = hw("lint", str(job))
+
+    assert described.returncode == 0, described.stderr
+    assert described.stdout.startswith("# Job design: shop_orders\n")
+    assert linted.returncode == 1 and "no such file" in linted.stderr
+
+
+def test_describe_lint_and_simulate_read_databricks_yml_when_no_file_is_named(
+        hw: Cli, tmp_path: Path) -> None:
+    with_its_code(Path(shutil.copy(FIXTURES / "designed_job.yml", tmp_path / "databricks.yml")),
+                  "designed_job.yml")
+
+    described = hw("describe", "--target", "prod", check=True)
+    linted = hw("lint")
+    simulated = hw("simulate", check=True)
+
+    assert described.stdout.startswith("# Job design: shop_orders\n")
+    assert linted.stdout.startswith("databricks.yml:"), linted.stdout + linted.stderr
+    assert "shop_orders" in simulated.stdout
+    (tmp_path / "databricks.yml").unlink()
+    assert "no databricks.yml here" in hw("lint").stderr
+
 
 def test_describe_prints_markdown_and_writes_html(hw: Cli, tmp_path: Path) -> None:
-    job = Path(shutil.copy(FIXTURES / "designed_job.yml", tmp_path / "job.yml"))
+    job = with_its_code(Path(shutil.copy(FIXTURES / "designed_job.yml", tmp_path / "job.yml")),
+                        "designed_job.yml")
 
     markdown = hw("describe", str(job), "--target", "prod", check=True).stdout
     html = hw("describe", str(job), "--format", "html", "--output", "design.html", check=True)
@@ -25,8 +54,10 @@ def test_describe_prints_markdown_and_writes_html(hw: Cli, tmp_path: Path) -> No
 
 
 def test_lint_reports_and_exits_by_severity(hw: Cli, tmp_path: Path) -> None:
-    poor = Path(shutil.copy(FIXTURES / "poor_job.yml", tmp_path / "poor.yml"))
-    good = Path(shutil.copy(FIXTURES / "good_job.yml", tmp_path / "good.yml"))
+    poor = with_its_code(Path(shutil.copy(FIXTURES / "poor_job.yml", tmp_path / "poor.yml")),
+                         "poor_job.yml")
+    good = with_its_code(Path(shutil.copy(FIXTURES / "good_job.yml", tmp_path / "good.yml")),
+                         "good_job.yml")
 
     bad = hw("lint", str(poor))
     clean = hw("lint", str(good), "--strict")

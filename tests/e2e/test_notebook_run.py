@@ -78,6 +78,20 @@ def test_a_notebook_runs_another_with_arguments_and_gets_its_exit_value(
     assert "parent got hello ADA" in logs
     assert "] greeting ada" in logs
     assert "] shouting" in logs
+    shown = hw("runs", "output", str(task["run_id"]), check=True).stdout
+    assert "notebook result: hello ADA, widgets ['name']" in shown
+
+
+def test_runs_output_of_a_notebook_without_an_exit_value_shows_no_result(
+        hw: Cli, tmp_path: Path) -> None:
+    write_source(tmp_path / "quiet.py", 'print("no exit value")')
+    result = hw("run", str(write_job(tmp_path / "job.json", [notebook_task("quiet", "quiet")])))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    task = task_outputs(hw, run_id_of(result.stdout))["quiet"]
+    assert task["output"]["notebook_output"] == {}
+    shown = hw("runs", "output", str(task["run_id"]), check=True).stdout
+    assert "notebook result" not in shown
 
 
 def test_a_failing_notebook_raises_in_its_caller_which_may_catch_it(

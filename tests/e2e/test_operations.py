@@ -314,3 +314,35 @@ def test_a_mail_server_that_is_down_neither_blocks_nor_loses_the_alert(hw: Cli, 
         controller.stop()
     assert [m["To"] for m in sinks.mails] == ["ops@example.com"]
     assert "DELIVERED" in hw("notifications", "list", check=True).stdout
+
+
+def test_a_dead_alert_is_retried_on_demand_once_its_destination_is_back(
+        hw: Cli, tmp_path: Path) -> None:
+    # Given a mail server that is down, and one try per alert
+    closed = socket.socket()
+    closed.bind((LOOPBACK, 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    (tmp_path / "headwater.yml").write_text(json.dumps({
+        "smtp": {"host": LOOPBACK, "port": port, "timeout_seconds": 2},
+        "delivery": {"max_attempts": 1}}))
+    job = write_job(tmp_path / "job.json", [shell("boom", "exit 1")], name="unheard",
+                    email_notifications={"on_failure": ["ops@example.com"]})
+    assert hw("run", str(job)).returncode == 1
+    hw("notifications", "deliver", "--wait", "2", check=True)
+    assert "DEAD" in hw("notifications", "list", check=True).stdout
+    # When the server is back and the dead alert is retried
+    sinks = Sinks()
+    controller = Controller(sinks, hostname=LOOPBACK, port=port)
+    controller.start()
+    try:
+        retried = hw("notifications", "retry", "--all", check=True)
+        again = hw("notifications", "retry", "--all")
+    finally:
+        controller.stop()
+    # Then it is sent once, says so, and the retry is audited; nothing is left to retry
+    assert [m["To"] for m in sinks.mails] == ["ops@example.com"]
+    assert retried.stdout.strip() == "notification 1 to email:ops@example.com: DELIVERED"
+    assert again.returncode == 1 and "was given up (FAILED or DEAD)" in again.stderr
+    audit = hw("audit", "list", "--json", check=True).stdout
+    assert '"notification.requeued"' in audit and '"outbox_ids": [1]' in audit

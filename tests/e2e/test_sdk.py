@@ -153,10 +153,11 @@ def test_the_sdk_drives_a_job_through_its_whole_life(
     # When ann lets bob view the job, Then bob may read it but not run it
     w.jobs.set_permissions(str(job_id), access_control_list=[jobs.JobAccessControlRequest(
         user_name="bob", permission_level=jobs.JobPermissionLevel.CAN_VIEW)])
-    levels = {(a.user_name, a.all_permissions[0].permission_level)
+    levels = {(a.user_name or a.group_name, a.all_permissions[0].permission_level)
               for a in w.jobs.get_permissions(str(job_id)).access_control_list}
     assert levels == {("ann", jobs.JobPermissionLevel.IS_OWNER),
-                      ("bob", jobs.JobPermissionLevel.CAN_VIEW)}
+                      ("bob", jobs.JobPermissionLevel.CAN_VIEW),
+                      ("admins", jobs.JobPermissionLevel.CAN_MANAGE)}  # inherited, as listed
     assert bob.jobs.get(job_id).settings.name == "life"
     with pytest.raises(PermissionDenied):
         bob.jobs.run_now(job_id)

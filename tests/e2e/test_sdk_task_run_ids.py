@@ -44,7 +44,9 @@ def test_delete_and_repair_of_a_task_run_id_name_its_job_run(
         f"Run {task_run_id} is a task run of run {run_id} (task 'load'); a repair takes the id "
         f"of a job run: repair run {run_id}, naming the task 'load' to rerun it.")
     assert (answer.status, answer.body["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
-    assert w.jobs.get_run(task_run_id).run_id == task_run_id  # still there
+    task_run = w.jobs.get_run(task_run_id)  # still there, and it names its job run's identity
+    assert (task_run.run_id, task_run.job_id, task_run.run_name, task_run.creator_user_name,
+            task_run.run_type) == (task_run_id, job_id, "loads", "ann", jobs.RunType.JOB_RUN)
     assert w.jobs.get_run(run_id).state.result_state == jobs.RunResultState.SUCCESS
 
 

@@ -126,8 +126,9 @@ def test_a_scenario_that_does_not_fit_the_job_is_refused_with_every_problem(hw: 
         "conditions branch",
         "error: --fail-iteration validation: not a for-each task (it is a notebook_task)",
         "error: --param simulate_failur: unknown job parameter 'simulate_failur' (did you mean "
-        "'simulate_failure'?); the job declares: env, landing_dir, simulate_failure. Add it "
-        "under `parameters:` in the job file.",
+        "'simulate_failure'?); the job declares: env, landing_dir, simulate_failure. Declare "
+        "it in the job's parameters (`parameters:` of its job file, or jobs/update), or leave "
+        "it out.",
     ]
 
 

@@ -29,8 +29,11 @@ def test_every_task_type_runs_and_passes_values(hw: Cli, tmp_path: Path) -> None
     site = build_tiny_wheel(tmp_path / "dist-build", tmp_path / "site")
     after = lambda *keys: [{"task_key": k} for k in keys]  # noqa: E731
     job = write_job(tmp_path / "types.json", [
-        {"task_key": "bronze", "notebook_task": {"notebook_path": "lf_bronze_ingest",
-                                                 "base_parameters": {"source": "c"}}},
+        # the notebook reads the files `extract` found, if it set any (it sets none here)
+        {"task_key": "extract", "shell_command_task": {"command": "true"}},
+        {"task_key": "bronze", "depends_on": after("extract"),
+         "notebook_task": {"notebook_path": "lf_bronze_ingest",
+                           "base_parameters": {"source": "c"}}},
         {"task_key": "silver", "depends_on": after("bronze"),
          "notebook_task": {"notebook_path": "lf_silver.ipynb",
                            "base_parameters": {"table": "silver_orders"}}},
@@ -153,6 +156,7 @@ resources:
         f"Task call_child failed with message: {child_error}")
     child = run_document(hw, child_id)
     assert child["trigger"] == "RUN_JOB_TASK"
+    assert child["trigger_info"] == {"run_id": task["run_id"]}  # the task run that started it
     assert child["state"]["result_state"] == "FAILED"
     assert {p["name"]: p["value"] for p in child["job_parameters"]} == {
         "table": "orders", "extra": str(parent_id)}  # the parent's parameters pushed down

@@ -102,10 +102,47 @@ def test_validate_names_every_file_a_job_runs_that_is_not_there(
     # the job's Git repository is the repository's.
     assert result.stderr.splitlines() == [
         "2 problems found:",
-        f"databricks.yml: resources.jobs.etl.tasks[0].spark_python_task.python_file: no such "
-        f"file: {tmp_path / 'src' / 'load.py'}; put it there or correct the path",
-        f"databricks.yml: resources.jobs.etl.tasks[2].sql_task.file.path: no such file: "
+        f"databricks.yml:9:44: tasks[0].spark_python_task.python_file: no such file: "
+        f"{tmp_path / 'src' / 'load.py'}; put it there or correct the path",
+        f"databricks.yml:13:35: tasks[2].sql_task.file.path: no such file: "
         f"{tmp_path / 'src' / 'report.sql'}; put it there or correct the path"]
+
+
+MISSING_AND_MISTAKEN = """\
+resources:
+  jobs:
+    j:
+      tasks:
+        - task_key: a
+          spark_python_task: {python_file: missing.py}
+        - task_key: b
+          depends_on: [{task_key: a}]
+          max_retries: nope
+          notebook_task: {notebook_path: notebooks/nb}
+"""
+
+
+def test_validate_and_run_refuse_missing_files_with_the_other_problems_in_one_report(
+        hw: Cli, tmp_path: Path) -> None:
+    # Given a job with a mistyped field and two files that are not there
+    (tmp_path / "job.yml").write_text(MISSING_AND_MISTAKEN)
+
+    # When it is validated, and run
+    validated = hw("validate", "job.yml")
+    ran = hw("run", "job.yml")
+
+    # Then both refuse it with the same report, every problem at its line, and nothing runs
+    expected = [
+        "3 problems found:",
+        f"job.yml:6:44: tasks[0].spark_python_task.python_file: no such file: "
+        f"{tmp_path / 'missing.py'}; put it there or correct the path",
+        "job.yml:9:24: tasks[1].max_retries: must be an integer (got 'nope')",
+        f"job.yml:10:42: tasks[1].notebook_task.notebook_path: no such file: "
+        f"{tmp_path / 'notebooks' / 'nb'} (nor with .py, .sql or .ipynb); put it there or "
+        "correct the path"]
+    assert (validated.returncode, validated.stderr.splitlines()) == (1, expected)
+    assert (ran.returncode, ran.stderr.splitlines()) == (1, expected)
+    assert hw("runs", "list", check=True).stdout == ""
 
 
 MISINDENTED_TARGET = """\

@@ -54,9 +54,36 @@ def test_a_file_without_the_header_is_one_python_cell() -> None:
 @pytest.mark.parametrize(("cell", "message"), [
     ("# MAGIC %pip install pandas", "cell 2 of nb.py: %pip is not supported"),
     ("# MAGIC %scala\n# MAGIC 1", "cell 2 of nb.py: %scala is not supported"),
-    ("# MAGIC %run ./a $x=1", "%run takes exactly one notebook path"),
 ])
 def test_what_cannot_run_is_refused_naming_the_cell(cell: str, message: str) -> None:
     text = f"# Databricks notebook source\nx = 1\n# COMMAND ----------\n{cell}\n"
+    with pytest.raises(NotebookFormatError, match=message):
+        parse_notebook(text, "nb.py")
+
+
+@pytest.mark.parametrize(("written", "path", "arguments"), [
+    ('./helper $greeting="hi there"', "./helper", {"greeting": "hi there"}),
+    ("./helper $greeting=hi $n=3", "./helper", {"greeting": "hi", "n": "3"}),
+    ("'./lib/my helper' '$who=a b' $empty=", "./lib/my helper", {"who": "a b", "empty": ""}),
+    ('./helper $q="it\'s $x=1"', "./helper", {"q": "it's $x=1"}),
+])
+def test_run_arguments_are_the_widgets_of_the_included_notebook(
+        written: str, path: str, arguments: dict[str, str]) -> None:
+    text = f"# Databricks notebook source\nx = 1\n# COMMAND ----------\n# MAGIC %run {written}\n"
+
+    assert parse_notebook(text, "nb.py")[1] == Cell(2, CellKind.RUN, path, 4, arguments)
+
+
+@pytest.mark.parametrize(("cell", "message"), [
+    ("# MAGIC %run", "cell 2 of nb.py, line 5: %run: give the path of the notebook"),
+    ("# MAGIC %run ./a x=1", "cell 2 of nb.py, line 5: %run ./a x=1: 'x=1' is not an "
+                            "argument; after the notebook path, write each as \\$name=value"),
+    ("# MAGIC %run ./a $=1", "'\\$=1' is not an argument"),
+    ('# MAGIC %run ./a $x="1', "line 5: %run ./a \\$x=\"1: No closing quotation"),
+    ("# MAGIC %run ./a\n# MAGIC $x=1", "line 5: %run ./a: %run must be alone in its cell, its "
+                                      "arguments on its line; move '\\$x=1'"),
+])
+def test_a_malformed_run_is_refused_naming_the_cell_and_line(cell: str, message: str) -> None:
+    text = f"# Databricks notebook source\nx = 1\n\n# COMMAND ----------\n{cell}\n"
     with pytest.raises(NotebookFormatError, match=message):
         parse_notebook(text, "nb.py")

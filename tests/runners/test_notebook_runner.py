@@ -140,6 +140,77 @@ def test_an_unsupported_magic_fails_before_any_cell_runs(tmp_path: Path) -> None
     assert "ran" not in log_of(context)
 
 
+def test_run_passes_its_arguments_as_the_widgets_of_the_included_notebook(
+        tmp_path: Path) -> None:
+    # Given a notebook that includes a helper with arguments, which includes another
+    (tmp_path / "main.py").write_text(
+        "# Databricks notebook source\n"
+        "# MAGIC %run ./helper $greeting=\"hi there\" $who=ann\n"
+        "# COMMAND ----------\n"
+        "print('main reads', dbutils.widgets.get('greeting'))\n"
+        "dbutils.notebook.exit(said)\n")
+    (tmp_path / "helper.py").write_text(
+        "# Databricks notebook source\n"
+        "# MAGIC %run ./inner $who=bob\n"
+        "# COMMAND ----------\n"
+        "said = f\"{dbutils.widgets.get('greeting')}, {dbutils.widgets.get('who')} \" + inner\n")
+    (tmp_path / "inner.py").write_text(
+        "# Databricks notebook source\n"
+        "inner = f\"({dbutils.widgets.get('greeting')}, {dbutils.widgets.get('who')})\"\n")
+    context = attempt_context(tmp_path, task_parameters={"greeting": "from the task"})
+
+    # When it runs
+    exit_ = run_attempt(NotebookRunner().launch_spec(notebook_task("main"), context))
+
+    # Then each included notebook read the arguments passed to it (an inner %run adds its
+    # own), and the including notebook reads its own widgets again
+    assert exit_.exit_code == 0, log_of(context)
+    assert result_of(context)["notebook_output"]["result"] == "hi there, ann (hi there, bob)"
+    assert "main reads from the task" in log_of(context)
+
+
+def test_a_malformed_run_argument_fails_before_any_cell_runs(tmp_path: Path) -> None:
+    (tmp_path / "helper.py").write_text("# Databricks notebook source\nx = 1\n")
+    (tmp_path / "nb.py").write_text("# Databricks notebook source\nprint('ran')\n"
+                                    "# COMMAND ----------\n# MAGIC %run ./helper greeting=hi\n")
+    context = attempt_context(tmp_path)
+
+    assert run_attempt(NotebookRunner().launch_spec(notebook_task("nb"), context)).exit_code == 1
+    assert result_of(context)["error"] == (
+        "NotebookFormatError: cell 2 of nb.py, line 4: %run ./helper greeting=hi: "
+        "'greeting=hi' is not an argument; after the notebook path, write each as "
+        "$name=value (quoted when it holds a space: $name=\"a b\")")
+    assert "ran" not in log_of(context)
+
+
+@pytest.mark.parametrize("name", ["answer.py", "answer.ipynb"])
+def test_the_result_of_a_sql_cell_is_sqldf_in_either_format(tmp_path: Path, name: str) -> None:
+    # Given a notebook whose SQL cell is followed by a Python cell reading `_sqldf`
+    cells = ["%sql\nSELECT 42 AS answer, :who AS who",
+             "print('rows', _sqldf.rows)\ndbutils.notebook.exit(str(_sqldf.rows[0][0]))"]
+    if name.endswith(".py"):
+        sql = "\n".join(f"# MAGIC {line}" for line in cells[0].splitlines())
+        (tmp_path / name).write_text(
+            f"# Databricks notebook source\n{sql}\n# COMMAND ----------\n{cells[1]}\n")
+    else:
+        (tmp_path / name).write_text(json.dumps({
+            "nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{
+                "id": str(number), "cell_type": "code", "metadata": {}, "source": source,
+                "outputs": [], "execution_count": None}
+                for number, source in enumerate(cells)]}))
+    context = attempt_context(tmp_path, task_parameters={"who": "ann"})
+    runner = NotebookRunner(Warehouses(home=tmp_path / "home"))
+
+    exit_ = run_attempt(runner.launch_spec(notebook_task(name), context))
+
+    # Then the SQL cell printed its rows, and the Python cell read them as `_sqldf`
+    log = log_of(context)
+    assert exit_.exit_code == 0, log
+    assert "answer | who\n42 | ann\n" in log
+    assert "rows [(42, 'ann')]" in log
+    assert result_of(context)["notebook_output"]["result"] == "42"
+
+
 @pytest.mark.parametrize("escape", ["../outside", "sub/../../outside.py"])
 def test_a_notebook_path_leaving_the_job_directory_is_refused(tmp_path: Path,
                                                               escape: str) -> None:
@@ -190,6 +261,9 @@ def test_an_ipynb_reads_widgets_sets_values_and_exits(tmp_path: Path) -> None:
     executed = (context.attempt_dir / "executed" / "lf_silver.ipynb").read_text()
     assert "silver: 3 upstream rows" in executed  # the output notebook keeps the outputs
     assert "never reached" in executed and "NotebookExit" not in executed
+    # And its exit leaves no IPython noise, neither in the log nor in the kept notebook
+    assert "To exit" not in log_of(context) and "Warning" not in log_of(context)
+    assert "To exit" not in executed
 
 
 def test_an_ipynb_whose_cells_have_no_ids_runs_without_a_warning(tmp_path: Path) -> None:

@@ -87,12 +87,13 @@ def test_one_finder_is_enough_and_importing_the_shim_as_a_module_changes_nothing
             "had = hasattr(builtins, 'dbutils')\n"
             "from headwater.entrypoints.ipynb_cells import notebook_globals\n"
             "names = sorted(notebook_globals())\n"
-            "finders = [type(f).__name__ for f in sys.meta_path].count('MissingPyspark')\n"
+            "names_of = [type(f).__name__ for f in sys.meta_path]\n"
+            "finders = {names_of.count(n) for n in ('MissingPyspark', 'SdkRuntime', 'SdkParents')}\n"
             "print(had, hasattr(builtins, 'dbutils'), names, finders)\n")
     started_as_a_task = _task_python(code, tmp_path)
     started_plain = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                    cwd=tmp_path, timeout=60, check=False)
 
-    expected = "['dbutils', 'getArgument', 'spark'] 1\n"
+    expected = "['dbutils', 'display', 'displayHTML', 'getArgument', 'spark'] {1}\n"
     assert started_as_a_task.stdout == f"True True {expected}", started_as_a_task.stderr
     assert started_plain.stdout == f"False False {expected}", started_plain.stderr

@@ -102,6 +102,44 @@ def test_a_missing_upstream_value_without_default_is_a_clear_error(attempt: Path
         dbutils.jobs.taskValues.get("brnze", "row_count")
 
 
+@pytest.fixture
+def downstream(attempt: Path) -> Path:
+    """The attempt of `silver`, which depends on `bronze` (directly) and `extract` (through
+    `bronze`; it set no value), while `gold`, a task it does not depend on, already set one."""
+    write_context(attempt, {
+        "job_id": 7, "run_id": 41, "task_key": "silver", "attempt_number": 1,
+        "upstream_tasks": ["bronze", "extract"],
+        "task_values": {"bronze": {"row_count": 3}, "gold": {"row_count": 9}},
+    })
+    return attempt
+
+
+@pytest.mark.parametrize("task_key", ["nosuchtask", "gold", "silver"])
+def test_a_task_that_is_not_upstream_is_an_error_even_with_a_default(
+        downstream: Path, task_key: str) -> None:
+    message = (f"cannot find task '{task_key}' among the tasks upstream of 'silver' "
+               r"\(bronze, extract\)")
+    with pytest.raises(ValueError, match=message):
+        dbutils.jobs.taskValues.get(taskKey=task_key, key="row_count", default=5)
+    with pytest.raises(ValueError, match=message):
+        task_values.get(task_key, "row_count", default=5)
+
+
+def test_a_misspelt_upstream_task_is_named(downstream: Path) -> None:
+    with pytest.raises(ValueError, match="did you mean 'bronze'"):
+        dbutils.jobs.taskValues.get(taskKey="brnze", key="row_count", default=5)
+
+
+def test_a_missing_key_of_an_upstream_task_gives_the_default_else_an_error(
+        downstream: Path) -> None:
+    assert dbutils.jobs.taskValues.get(taskKey="bronze", key="row_count", default=5) == 3
+    assert dbutils.jobs.taskValues.get(taskKey="bronze", key="nope", default=5) == 5
+    assert dbutils.jobs.taskValues.get(taskKey="extract", key="nope", default=5) == 5
+    assert task_values.get("extract", "nope") is None
+    with pytest.raises(ValueError, match="task 'extract' set no value 'nope' in this run"):
+        dbutils.jobs.taskValues.get(taskKey="extract", key="nope")
+
+
 def test_outside_a_run_get_returns_the_debug_value(outside: None) -> None:
     assert dbutils.jobs.taskValues.get("bronze", "row_count", default=1, debugValue=42) == 42
     with pytest.raises(TypeError, match="debugValue"):

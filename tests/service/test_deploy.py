@@ -9,7 +9,7 @@ import pytest
 from service_builders import settings
 
 from headwater.core.deployment import bundle_key
-from headwater.core.permissions import Grant, Level
+from headwater.core.permissions import Grant, Level, Principal
 from headwater.errors import PermissionDenied
 from headwater.service import Service
 from headwater.service.deploy import RemovedJob
@@ -119,3 +119,38 @@ def test_the_deployer_named_in_the_bundle_s_permissions_stays_the_owner(
     assert set(service.job_permissions(first.job_id)) == {
         Grant("ann", Level.IS_OWNER), Grant("bob", Level.CAN_VIEW),
         Grant("users", Level.CAN_VIEW, group=True)}
+
+
+def test_a_bundle_s_service_principal_and_admins_group_are_kept_as_declared(
+        service: Service) -> None:
+    # Given a bundle that lets a service principal run its job, and the admins manage it
+    declared = settings("etl", permissions=[
+        {"level": "CAN_MANAGE_RUN", "service_principal_name": "6f0e5c1a-robot"},
+        {"level": "CAN_MANAGE", "group_name": "admins"}])
+
+    # When ann deploys it
+    deployed_job = service.deploy_job(declared, "d.yml", "bundle/shop/dev/jobs/etl")
+
+    # Then the service principal stays one, and the admins group is granted
+    assert set(service.job_permissions(deployed_job.job_id)) == {
+        Grant("ann", Level.IS_OWNER),
+        Grant("6f0e5c1a-robot", Level.CAN_MANAGE_RUN, service_principal=True),
+        Grant("admins", Level.CAN_MANAGE, group=True)}
+
+
+def test_a_redeploy_keeps_a_service_principal_owner_a_service_principal(
+        service: Service) -> None:
+    # Given a deployed job an admin handed to a service principal
+    key = "bundle/shop/dev/jobs/etl"
+    job_id = service.deploy_job(settings("etl"), "d.yml", key).job_id
+    admin = service.acting_as(Principal("ops", admin=True))
+    admin.create_token("robot")  # headwater's users are its tokens' users
+    admin.set_job_permissions(job_id, [Grant("robot", Level.IS_OWNER, service_principal=True)])
+
+    # When the bundle, which lets bob view the job but names no owner, is deployed again
+    service.deploy_job(settings("etl", permissions=[{"level": "CAN_VIEW", "user_name": "bob"}]),
+                       "d.yml", key)
+
+    # Then the owner is still the service principal
+    assert set(service.job_permissions(job_id)) == {
+        Grant("robot", Level.IS_OWNER, service_principal=True), Grant("bob", Level.CAN_VIEW)}

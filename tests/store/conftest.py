@@ -2,7 +2,8 @@
 
 `db_url` runs each test on a SQLite file in tmp_path and, when
 `HEADWATER_TEST_POSTGRES_URL` names a PostgreSQL database (`postgresql+psycopg://...`, which
-the tests wipe), on PostgreSQL too. `sqlite_url` is for the tests of SQLite's own setup.
+the tests wipe), on PostgreSQL too. `sqlite_url` is for the tests of SQLite's own setup; `leased` is a store whose leases are
+measured on `clock`, a fake one.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from headwater.core.plan import Plan, build_plan
 from headwater.core.spec import JobSettings
 from headwater.ports import JobRecord
 from headwater.store import SqlStore, open_store
+from headwater.testing import FakeClock
 
 POSTGRES_URL_VARIABLE = "HEADWATER_TEST_POSTGRES_URL"
 
@@ -51,6 +53,19 @@ def wipe_postgres(url: str) -> None:
 @pytest.fixture
 def store(db_url: str) -> Iterator[SqlStore]:
     opened = open_store(db_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(T0)
+
+
+@pytest.fixture
+def leased(db_url: str, clock: FakeClock) -> Iterator[SqlStore]:
+    """A store whose leases (and engines' signs of life) are measured on a fake clock."""
+    opened = open_store(db_url, lease_clock=clock)
     yield opened
     opened.close()
 

@@ -11,7 +11,9 @@ import pytest
 from sqlalchemy import text, update
 from store_builders import T0, at
 
+from headwater.errors import StoreError
 from headwater.store import SqlStore, open_store
+from headwater.store.audit_anchor import AnchorFile
 from headwater.store.ops_tables import audit_head, audit_log
 
 
@@ -111,3 +113,41 @@ def test_stores_sharing_one_anchor_file_read_only_their_own_lines(
     finally:
         first.close()
         second.close()
+
+
+def test_a_restart_sets_aside_what_the_anchor_saw_before_a_restore(
+        db_url: str, anchor: Path, tmp_path: Path) -> None:
+    # Given a log of 3 entries that grew to 5 (the anchor saw them), then was restored to 3
+    anchored = open_store(db_url, anchor_path=anchor)
+    grow(anchored, 3)
+    restored_head = anchored.audit_entries()[-1]
+    grow(anchored, 2)
+    with anchored.engine.begin() as conn:
+        conn.execute(audit_log.delete().where(audit_log.c.entry_id > 3))
+        conn.execute(update(audit_head).values(last_id=3, last_hash=restored_head.hash))
+    grow(anchored, 1)  # entry 4 again, not the one the anchor saw
+    seen_before = AnchorFile(anchor, db_url).last_seen()
+    refused = anchored.verify_audit()
+
+    # When the witness restarts at the log's end
+    AnchorFile(anchor, db_url).restart(4, anchored.audit_entries()[-1].hash)
+    restarted = anchored.verify_audit()
+    grow(anchored, 2)  # and the log grows on
+
+    # Then only what it saw since counts, and it goes on witnessing
+    assert not refused.ok and "is not the one the anchor saw" in refused.problem
+    assert seen_before is not None and seen_before.entry_id == 5
+    assert restarted.ok, restarted.problem
+    assert anchored.verify_audit().ok
+    last_seen = AnchorFile(anchor, db_url).last_seen()
+    assert last_seen is not None and last_seen.entry_id == 6
+    assert stat.S_IMODE(anchor.stat().st_mode) == 0o600
+    anchored.close()
+
+
+def test_a_restart_that_cannot_be_written_is_an_error(tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+
+    with pytest.raises(StoreError, match="cannot write the audit anchor"):
+        AnchorFile(blocked / "audit-anchor.jsonl", "sqlite:///x.db").restart(1, "0" * 64)

@@ -28,11 +28,37 @@ def test_a_token_is_found_by_its_hash_and_revoked_once(store: SqlStore) -> None:
     assert store.token_by_hash("nothing") is None
     assert [t.token_id for t in store.list_tokens()] == [ann, admin]
 
-    assert store.revoke_token(ann, at(2)) is True
-    assert store.revoke_token(ann, at(3)) is False  # revoked already
-    assert store.revoke_token(admin + 100, at(3)) is False  # no such token
+    assert store.revoke_token(ann, at(2)) == [ann]
+    assert store.revoke_token(ann, at(3)) == []  # revoked already
+    assert store.revoke_token(admin + 100, at(3)) == []  # no such token
     revoked = store.token_by_hash("hash-a")
     assert revoked is not None and revoked.revoked_time == at(2)
+
+
+def test_revoking_a_token_revokes_its_sessions_and_audits_it_in_one_go(store: SqlStore) -> None:
+    made = AuditEntry(T0, "ops", AuditAction.TOKEN_CREATED, details={"user": "ann"})
+    ann = store.add_token("hash-a", "ann", False, "laptop", T0, None, audit=made)
+    other = store.add_token("hash-b", "ann", False, "ci", T0, None)
+    session = store.add_token("hash-s", "ann", False, "web session", at(1), at(99),
+                              parent_id=ann)
+    elsewhere = store.add_token("hash-t", "ann", False, "web session", at(1), at(99),
+                                parent_id=other)
+    found = store.token_by_hash("hash-s")
+    assert found is not None and found.is_session and found.parent_id == ann
+    assert not store.list_tokens()[0].is_session
+
+    revoking = AuditEntry(at(2), "ops", AuditAction.TOKEN_REVOKED)
+    assert store.revoke_token(ann, at(2), revoking) == [ann, session]
+    assert [(t.token_id, t.revoked_time) for t in store.list_tokens()] == [
+        (ann, at(2)), (other, None), (session, at(2)), (elsewhere, None)]
+    entries = [e.entry for e in store.audit_entries()]
+    assert [(e.action, dict(e.details)) for e in entries] == [
+        (AuditAction.TOKEN_CREATED, {"user": "ann", "token_id": ann}),
+        (AuditAction.TOKEN_REVOKED, {"revoked": [ann, session]})]
+
+    assert store.revoke_user_tokens("ann", at(3), revoking) == [other, elsewhere]
+    assert store.revoke_user_tokens("ann", at(4), revoking) == []  # nothing left to revoke
+    assert len(store.audit_entries()) == 3  # and nothing audited for it
 
 
 def test_grants_are_replaced_whole_audited_and_decide_what_a_user_sees(
@@ -103,3 +129,25 @@ def test_a_scope_s_acl_is_put_replaced_and_deleted_entry_by_entry_each_change_au
                if e.entry.action.startswith("secret.")]
     assert actions == [AuditAction.SCOPE_CREATED, *[AuditAction.SCOPE_ACL_PUT] * 3,
                        AuditAction.SCOPE_ACL_DELETED, AuditAction.SCOPE_DELETED]
+
+
+def test_a_service_principal_s_grant_stays_one_and_is_audited_as_one(
+        store: SqlStore, job: JobRecord) -> None:
+    # Given a list with a service principal as owner, a user and the admins group
+    robot = Grant("1234-abcd", Level.IS_OWNER, service_principal=True)
+    listed = [robot, Grant("ann", Level.CAN_VIEW), Grant("admins", Level.CAN_MANAGE, group=True)]
+
+    # When it is stored
+    store.set_job_grants(job.job_id, listed, at(1), "ops")
+
+    # Then each entry comes back as it was named, and acts as its user for who sees the job
+    assert sorted(store.job_grants([job.job_id])[job.job_id], key=lambda g: g.name) == sorted(
+        listed, key=lambda g: g.name)
+    assert [j.job_id for j in store.list_jobs(visible_to=Principal("1234-abcd"))] == [
+        job.job_id]
+    change = next(e.entry for e in store.audit_entries(job_id=job.job_id)
+                  if e.entry.action == AuditAction.PERMISSIONS_CHANGED)
+    assert change.details["access_control_list"] == [
+        {"service_principal_name": "1234-abcd", "permission_level": "IS_OWNER"},
+        {"user_name": "ann", "permission_level": "CAN_VIEW"},
+        {"group_name": "admins", "permission_level": "CAN_MANAGE"}]

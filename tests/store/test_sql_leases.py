@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 from store_builders import SETTINGS, T0, at, state_with
@@ -15,19 +14,6 @@ from headwater.errors import LeaseLost
 from headwater.ports import JobRecord
 from headwater.store import SqlStore, open_store
 from headwater.testing import FakeClock
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(T0)
-
-
-@pytest.fixture
-def leased(db_url: str, clock: FakeClock) -> Iterator[SqlStore]:
-    """A store whose leases are measured on a fake clock."""
-    opened = open_store(db_url, lease_clock=clock)
-    yield opened
-    opened.close()
 
 
 def new_run(store: SqlStore, job: JobRecord, plan: Plan, **lease: object) -> int:

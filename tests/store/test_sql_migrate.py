@@ -13,10 +13,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, insert, inspect, text
+from sqlalchemy import Engine, insert, inspect, make_url, text
 from store_builders import SETTINGS, T0, at, state_with, task_run
 
 from headwater.core.events import RunStarted, event_to_dict
+from headwater.core.permissions import Grant, Level
 from headwater.core.plan import Plan
 from headwater.core.runstate import LoopProgress, Repair, TaskRun
 from headwater.core.states import LifeCycleState as L
@@ -24,7 +25,14 @@ from headwater.errors import StoreError
 from headwater.ports import JobRecord
 from headwater.store import SqlStore, open_store
 from headwater.store.engine import create_store_engine
-from headwater.store.migrate import HEAD_REVISION, MIGRATIONS_DIR, current_revision
+from headwater.store.migrate import (
+    HEAD_REVISION,
+    MIGRATIONS_DIR,
+    SchemaState,
+    current_revision,
+    refusal,
+    upgrade_store,
+)
 from headwater.store.tables import (
     dumps_instant,
     job_versions,
@@ -123,7 +131,8 @@ def test_upgrading_from_0001_keeps_the_data_and_defaults_the_new_columns(db_url:
                                           "body": event_to_dict(RunStarted(at(1))), "at": at(1)})
     engine.dispose()
 
-    # When a store opens it (and so migrates it to head)
+    # When it is upgraded (as `headwater db upgrade` does) and a store opens it
+    assert upgrade_store(db_url) == ("0001", HEAD_REVISION)
     store = open_store(db_url)
     try:
         with store.engine.connect() as conn:
@@ -186,7 +195,8 @@ def test_downgrading_to_0001_with_a_run_keeps_the_run(
         assert "run_requests" not in inspect(conn).get_table_names()
         assert "repair" not in {c["name"] for c in inspect(conn).get_columns("task_runs")}
         assert "repairs" not in {c["name"] for c in inspect(conn).get_columns("runs")}
-    again = open_store(db_url)  # and up again
+    upgrade_store(db_url)  # and up again
+    again = open_store(db_url)
     try:
         record = again.load_run(run_id)
     finally:
@@ -195,14 +205,90 @@ def test_downgrading_to_0001_with_a_run_keeps_the_run(
     assert record.state.task_runs[1] == task_run(1, "extract")
 
 
-def test_an_upgrade_of_an_existing_store_is_logged(
-        db_url: str, caplog: pytest.LogCaptureFixture) -> None:
-    at_revision(db_url, "0010").dispose()
+def test_a_sqlite_store_that_lags_is_upgraded_by_any_command_and_it_is_logged(
+        sqlite_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    at_revision(sqlite_url, PREVIOUS_REVISION).dispose()
 
     with caplog.at_level(logging.WARNING, logger="headwater.store.migrate"):
-        open_store(db_url).close()
+        store = open_store(sqlite_url)
 
-    assert f"from revision 0010 to {HEAD_REVISION}" in caplog.text
+    with store.engine.connect() as conn:
+        assert current_revision(conn) == HEAD_REVISION
+    store.close()
+    assert f"from revision {PREVIOUS_REVISION} to {HEAD_REVISION}" in caplog.text
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # SQLite's: above
+def test_a_postgresql_store_that_lags_is_refused_until_it_is_upgraded_on_purpose(
+        db_url: str) -> None:
+    # Given a shared store that an older headwater made, holding a job
+    older = open_store(db_url)
+    older.create_job(SETTINGS, "jobs/etl.yml", T0)
+    downgrade_one(older)
+    older.close()
+
+    # When a command opens it, it is refused, saying what to do, and left as it was
+    with pytest.raises(StoreError) as refused:
+        open_store(db_url)
+    assert_at(db_url, PREVIOUS_REVISION)
+    # and when the operator upgrades it on purpose, every command may open it again
+    upgraded = upgrade_store(db_url)
+    store = open_store(db_url)
+
+    message = str(refused.value)
+    assert f"has schema revision {PREVIOUS_REVISION}, older than the {HEAD_REVISION}" in message
+    assert "back it up first (docs/guide/operations.md), stop the engines" in message
+    assert "run `headwater db upgrade --db URL`" in message
+    assert ":***@" in message and f":{make_url(db_url).password}@" not in message
+    assert upgraded == (PREVIOUS_REVISION, HEAD_REVISION)
+    assert [job.name for job in store.list_jobs()] == ["etl"]
+    store.close()
+
+
+def test_upgrading_on_purpose_a_store_at_head_changes_nothing(store: SqlStore,
+                                                               db_url: str) -> None:
+    assert upgrade_store(db_url) == (HEAD_REVISION, HEAD_REVISION)
+
+
+@pytest.mark.parametrize(("state", "shared", "may_write", "asked", "refused_with"), [
+    (SchemaState.AT_HEAD, True, False, False, None),
+    (SchemaState.NEW, True, True, False, None),  # every command creates a new store at head
+    (SchemaState.NEW, False, False, False, "read-only here"),
+    (SchemaState.BEHIND, False, True, False, None),  # a SQLite file: any command upgrades it
+    (SchemaState.BEHIND, False, False, False, "read-only here"),
+    (SchemaState.BEHIND, True, True, False, "upgraded only on purpose"),  # PostgreSQL
+    (SchemaState.BEHIND, True, True, True, None),  # `headwater db upgrade`
+    (SchemaState.NEWER, False, True, False, "a newer headwater wrote it"),
+    (SchemaState.NEWER, True, True, True, "a newer headwater wrote it"),
+])
+def test_the_policy_of_who_may_bring_a_store_to_head(
+        state: SchemaState, shared: bool, may_write: bool, asked: bool,
+        refused_with: str | None) -> None:
+    reason = refusal(state, "0003", "the-store", shared=shared, may_write=may_write,
+                     asked=asked)
+
+    if refused_with is None:
+        assert reason is None
+    else:
+        assert reason is not None and refused_with in reason and "the-store" in reason
+
+
+PREVIOUS_REVISION = ScriptDirectory(str(MIGRATIONS_DIR)).get_revision(HEAD_REVISION).down_revision
+
+
+def downgrade_one(store: SqlStore) -> None:
+    """Take the store one revision back, as the headwater before this one left it."""
+    config = alembic_config(store)
+    with store.engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "-1")
+
+
+def assert_at(db_url: str, revision: str) -> None:
+    engine = create_store_engine(db_url)
+    with engine.connect() as conn:
+        assert current_revision(conn) == revision
+    engine.dispose()
 
 
 def test_a_store_a_newer_headwater_wrote_is_refused_saying_so(db_url: str) -> None:
@@ -215,3 +301,53 @@ def test_a_store_a_newer_headwater_wrote_is_refused_saying_so(db_url: str) -> No
     with pytest.raises(StoreError, match="has schema revision 9999, which this headwater does "
                        f"not know \\(it knows up to {HEAD_REVISION}\\): a newer headwater"):
         open_store(db_url)
+
+
+def test_revision_0012_ends_the_web_sessions_that_do_not_know_their_token(db_url: str) -> None:
+    engine = at_revision(db_url, "0011")
+    row = {"admin": False, "created_time": dumps_instant(T0), "expiry_time": None,
+           "revoked_time": None, "user_name": "ann"}
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO tokens (token_hash, user_name, admin, comment, "
+                          "created_time, expiry_time, revoked_time) VALUES "
+                          "(:token_hash, :user_name, :admin, :comment, :created_time, "
+                          ":expiry_time, :revoked_time)"),
+                     [{**row, "token_hash": "api", "comment": "laptop"},
+                      {**row, "token_hash": "session", "comment": "web session"}])
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0012")
+    engine.dispose()
+
+    upgrade_store(db_url)  # a lagging PostgreSQL store is upgraded only on purpose
+    store = open_store(db_url)
+    try:
+        api, session = store.token_by_hash("api"), store.token_by_hash("session")
+    finally:
+        store.close()
+    assert api is not None and api.revoked_time is None and not api.is_session
+    assert session is not None and session.revoked_time is not None  # sign in again, once
+
+
+def test_revision_0014_keeps_the_grants_and_makes_the_earlier_ones_users(
+        store: SqlStore, job: JobRecord, db_url: str) -> None:
+    robot = Grant("1234-abcd", Level.CAN_VIEW, service_principal=True)
+    store.set_job_grants(job.job_id, [Grant("ann", Level.IS_OWNER), robot], at(1), "ops")
+    config = alembic_config(store)
+    with store.engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0013")  # as the headwater before it left the store
+        assert "is_service_principal" not in {
+            c["name"] for c in inspect(conn).get_columns("job_permissions")}
+
+    upgrade_store(db_url)
+    again = open_store(db_url)
+    try:
+        grants = again.job_grants([job.job_id])[job.job_id]
+    finally:
+        again.close()
+
+    assert sorted(grants, key=lambda g: g.name) == [
+        Grant("1234-abcd", Level.CAN_VIEW), Grant("ann", Level.IS_OWNER)]  # a user before 0014

@@ -49,7 +49,7 @@ from headwater.api.routes import (
     workspace,
 )
 from headwater.api.routes import secrets as secret_scopes
-from headwater.api.throttle import Limit, Throttle
+from headwater.api.throttle import Limit, Throttle, failed_authentications
 from headwater.errors import HeadwaterError
 from headwater.service import Service
 
@@ -67,6 +67,8 @@ class ApiSettings:
     engine_running: Callable[[], bool] | None = None
     public_url: str | None = None  # headwater.yml `server.public_url`
     metrics_token: str | None = None  # reads `GET /api/metrics` alone (`server.metrics_token_env`)
+    # Failed authentications per address (api/auth.py); the server shares it with its web UI.
+    refusals: Throttle = field(default_factory=lambda: Throttle(failed_authentications()))
 
 
 def create_app(service: Service, settings: ApiSettings | None = None) -> FastAPI:
@@ -76,6 +78,7 @@ def create_app(service: Service, settings: ApiSettings | None = None) -> FastAPI
                   description="The Databricks Jobs API 2.1/2.2, served by headwater.")
     app.state.service = service
     app.state.throttle = Throttle(settings.limit)
+    app.state.refusals = settings.refusals
     app.state.counting = metrics.Counting()
     app.state.engine_running = settings.engine_running
     app.state.public_url = settings.public_url

@@ -4,11 +4,18 @@ Every route but the SDK's probe (`/.well-known/databricks-config`) takes `Caller
 service acting as the token's user, so that the service checks that user's job permissions
 and audits what they do under their name. A request without a valid token is refused with
 401 before it reaches the service; a client past its rate is refused with 429 first.
+
+Failed authentications (here and at the web UI's sign-in) are counted per address, in a
+bucket of their own (`headwater server --failed-auth-limit`) that the API and the web UI
+share: past it, the address is refused with 429 before its token is even looked at, so that
+nobody learns by trying whether a token is valid faster than a few guesses a minute. Each
+is logged (WARNING, with the address), for whoever watches for probing.
 """
 
 from __future__ import annotations
 
 import hmac
+import logging
 import time
 from typing import Annotated
 
@@ -17,7 +24,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from headwater.api.errors import ApiError
 from headwater.api.throttle import Throttle
+from headwater.core.permissions import Principal
 from headwater.service import Service
+
+LOG = logging.getLogger("headwater.auth")
 
 _BEARER = HTTPBearer(auto_error=False, description="A token from `headwater tokens create`.")
 HOW_TO_GET_ONE = ("send `Authorization: Bearer <token>` with a token made by `headwater tokens "
@@ -49,12 +59,50 @@ def caller(request: Request,
     if not token:
         raise ApiError(401, "UNAUTHENTICATED", f"No credentials were sent: {HOW_TO_GET_ONE}.")
     service: Service = request.app.state.service
-    principal = service.principal_of_token(token)
-    if principal is None:
+    return service.acting_as(_principal(request, service, token))
+
+
+def _principal(request: Request, service: Service, token: str) -> Principal:
+    """The user of an API token; 401 (counted as a failure) for any other."""
+    refuse_if_locked_out(request)
+    record = service.valid_token(token)
+    if record is not None and not record.is_session:
+        return Principal(record.user, record.admin)
+    if record is not None:
+        failed_authentication(request, "a web session's token sent as an API token")
         raise ApiError(401, "UNAUTHENTICATED",
-                       "The token is unknown, revoked or expired (`headwater tokens list` shows "
-                       f"which are valid); {HOW_TO_GET_ONE}.")
-    return service.acting_as(principal)
+                       "This is a web session's token (the UI's cookie), which opens pages "
+                       f"only; {HOW_TO_GET_ONE}.")
+    failed_authentication(request, "an unknown, revoked or expired token")
+    raise ApiError(401, "UNAUTHENTICATED",
+                   "The token is unknown, revoked or expired (`headwater tokens list` shows "
+                   f"which are valid); {HOW_TO_GET_ONE}.")
+
+
+def refuse_if_locked_out(request: Request) -> None:
+    """429 with `Retry-After` while the request's address has failed to authenticate too
+    often; else nothing."""
+    wait = locked_out_for(request)
+    if wait is not None:
+        raise ApiError(429, "REQUEST_LIMIT_EXCEEDED",
+                       f"Too many failed sign-ins from {client_address(request)}; wait {wait} "
+                       "s (Retry-After) and send a valid token.", {"Retry-After": str(wait)})
+
+
+def locked_out_for(request: Request) -> int | None:
+    """The seconds the request's address must wait, after too many failed
+    authentications; None when it may try."""
+    refusals: Throttle = request.app.state.refusals
+    return refusals.waiting(client_address(request), time.monotonic())
+
+
+def failed_authentication(request: Request, what: str) -> None:
+    """Count a failed authentication against the request's address, and log it."""
+    address = client_address(request)
+    refusals: Throttle = request.app.state.refusals
+    refusals.take(address, time.monotonic())
+    LOG.warning("refused %s from %s (%s %s)", what, address, request.method, request.url.path,
+                extra={"address": address})
 
 
 def scraper(request: Request,
@@ -75,4 +123,5 @@ def scraper(request: Request,
 Caller = Annotated[Service, Depends(caller)]
 Scraper = Annotated[Service, Depends(scraper)]
 
-__all__ = ["Caller", "Scraper", "caller", "client_address", "scraper", "throttle"]
+__all__ = ["Caller", "Scraper", "caller", "client_address", "failed_authentication",
+           "locked_out_for", "refuse_if_locked_out", "scraper", "throttle"]

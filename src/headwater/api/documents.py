@@ -315,13 +315,23 @@ def task_run_document(record: RunRecord, seq: int, include_resolved_values: bool
                       setup_ms: Mapping[int, int] | None = None,
                       fields: Mapping[int, Mapping[str, Any]] | None = None
                       ) -> dict[str, Any]:
-    """`runs/get` for a task run id: the attempt, with `iterations[]` for a for-each."""
+    """`runs/get` for a task run id: the attempt, naming its job run as a `Run` does, with
+    `iterations[]` for a for-each."""
     run = record.state.task_runs[seq]
-    body = task_run_json(record, run, include_resolved_values, setup_ms, fields)
+    task_run = task_run_json(record, run, include_resolved_values, setup_ms, fields)
+    body = {**task_run, **task_run_identity(record, task_run["run_id"])}
     if run.loop is not None:
         body["iterations"] = iterations_json(record, run, include_resolved_values, setup_ms,
                                              fields)
     return body
+
+
+def task_run_identity(record: RunRecord, task_run_id: int) -> dict[str, Any]:
+    """What a `Run` says of itself besides its task's fields, for a task run's id: its job,
+    name, type and creator, as its job run's document has them."""
+    return {"job_id": record.job.job_id, "run_name": record.job.name,
+            "run_type": record.run_type, "creator_user_name": record.creator,
+            "number_in_job": task_run_id}
 
 
 def job_json(record: JobRecord, with_settings: bool = True,

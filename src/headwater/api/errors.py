@@ -6,7 +6,9 @@ mistyped field, an unknown path) into the same shape, each located by a JSON pat
 mistake is a 4xx; a 5xx means the server failed, and its body never holds a stack trace.
 
 Messages never contain the phrases the databricks-sdk retries on ("Unexpected error", "Please
-try again later or try a faster operation."), so a permanent error is never retried.
+try again later or try a faster operation.", ...), so a permanent error is never retried:
+headwater's own texts avoid them, and where a message quotes the caller's text (a parameter
+named "Unexpected error"), a zero-width space after the phrase's first letter breaks it.
 """
 
 from __future__ import annotations
@@ -54,8 +56,28 @@ JOBS_API_PREFIXES = ("/api/2.1/jobs/", "/api/2.2/jobs/")
 WORKSPACE_API_PREFIX = "/api/2.0/workspace/"
 
 
+# What databricks-sdk's `_is_retryable` looks for in an error's message (_base_client.py).
+SDK_RETRIED_PHRASES = (
+    "com.databricks.backend.manager.util.UnknownWorkerEnvironmentException",
+    "does not have any associated worker environments",
+    "There is no worker environment with id",
+    "Unknown worker environment",
+    "ClusterNotReadyException",
+    "Unexpected error",
+    "Please try again later or try a faster operation.",
+    "RPC token bucket limit has been exceeded",
+)
+
+
 def error_body(error_code: str, message: str) -> dict[str, str]:
-    return {"error_code": error_code, "message": message}
+    return {"error_code": error_code, "message": not_retried(message)}
+
+
+def not_retried(message: str) -> str:
+    """`message` with every phrase the SDK would retry on broken by a zero-width space."""
+    for phrase in SDK_RETRIED_PHRASES:
+        message = message.replace(phrase, f"{phrase[0]}\u200b{phrase[1:]}")
+    return message
 
 
 def from_service(error: HeadwaterError, path: str) -> ApiError:

@@ -1,9 +1,11 @@
 """`RunOutput` of a task run (Jobs API `runs/get-output`), from what its attempt left.
 
-The notebook's exit value (first 5 MB), the error and its trace, a SQL result (all from the
-attempt's stored output), and for script, wheel and operator tasks the last 5 MB of the
-attempt's stdout and stderr (read by the caller, which knows where logs live). The rows of a
-SQL task and an operator's result are headwater's own: they go under the `headwater` key.
+The notebook's exit value (first 5 MB; `{}` for a notebook that did not call
+`dbutils.notebook.exit`, so that the SDK's `notebook_output.result` is None), the error and its
+trace, a SQL result (all from the attempt's stored output), and for script, wheel and operator
+tasks the last 5 MB of the attempt's stdout and stderr (read by the caller, which knows where
+logs live). The rows of a SQL task and an operator's result are headwater's own: they go under
+the `headwater` key.
 """
 
 from __future__ import annotations
@@ -78,15 +80,18 @@ def run_output(record: RunRecord, seq: int, output: Mapping[str, Any],
                logs: tuple[str, bool] | None) -> dict[str, Any]:
     """The `RunOutput` document of one task run; `logs` is (text, truncated) when it has any."""
     run = record.state.task_runs[seq]
+    task = planned_task(record, run)
     body: dict[str, Any] = {"metadata": output_metadata(record, task_run_json(record, run))}
     for key in OUTPUT_KEYS:
         if key in output:
             body[key] = output[key]
+    if task.kind == "notebook_task" and "notebook_output" not in body:
+        body["notebook_output"] = {}  # no exit value (yet): `result` is absent, not the field
     extension = {key: output[key] for key in EXTENSION_KEYS if key in output}
     if extension:
         body["headwater"] = extension
     if "sql_output" in output:
-        body["sql_output"] = sql_output(planned_task(record, run).spec.sql_task)
+        body["sql_output"] = sql_output(task.spec.sql_task)
     if logs is not None:
         body["logs"], body["logs_truncated"] = logs
     if run.result is not None and not run.result.is_success and "error" not in body:

@@ -21,6 +21,14 @@ class Limit:
     burst: float = 200.0
 
 
+def failed_authentications(per_minute: float = 12.0) -> Limit:
+    """How many failed authentications one address may make: a burst of 20 (or a minute's
+    worth, if more), then `per_minute`. The default slows guessing tokens (or a script with
+    a revoked one in a loop) to a crawl, while a user who mistypes a token a few times never
+    notices."""
+    return Limit(rate=per_minute / 60, burst=max(20.0, per_minute))
+
+
 class Throttle:
     """The buckets of every client seen lately (thread-safe: requests run in a pool)."""
 
@@ -32,16 +40,28 @@ class Throttle:
     def take(self, client: str, now: float) -> int | None:
         """Take one request from `client`'s bucket: None if it may go on, else the whole
         seconds to wait (at least 1) before its next request would be let through."""
-        limit = self.limit
         with self._lock:
-            tokens, at = self._buckets.get(client, (limit.burst, now))
-            tokens = min(limit.burst, tokens + (now - at) * limit.rate)
+            tokens = self._refilled(client, now)
             if tokens >= 1:
                 self._buckets[client] = (tokens - 1, now)
                 self._forget_idle(now)
                 return None
             self._buckets[client] = (tokens, now)
-        return max(1, math.ceil((1 - tokens) / limit.rate))
+        return self._wait(tokens)
+
+    def waiting(self, client: str, now: float) -> int | None:
+        """What `take` would answer, without taking anything: whether a client is refused
+        before its request is looked at."""
+        with self._lock:
+            tokens = self._refilled(client, now)
+        return None if tokens >= 1 else self._wait(tokens)
+
+    def _refilled(self, client: str, now: float) -> float:
+        tokens, at = self._buckets.get(client, (self.limit.burst, now))
+        return min(self.limit.burst, tokens + (now - at) * self.limit.rate)
+
+    def _wait(self, tokens: float) -> int:
+        return max(1, math.ceil((1 - tokens) / self.limit.rate))
 
     def _forget_idle(self, now: float) -> None:
         """Drop the buckets that have refilled (their clients went quiet) once there are
@@ -54,4 +74,4 @@ class Throttle:
                 del self._buckets[client]
 
 
-__all__ = ["Limit", "Throttle"]
+__all__ = ["Limit", "Throttle", "failed_authentications"]

@@ -79,12 +79,14 @@ def load_bundle_jobs(files: Sequence[Path], target: str | None, var_pairs: Seque
 def load_bundle_files(files: Sequence[Path], target: str | None, var_pairs: Sequence[str],
                       user: str, host: str | None = None, build: bool = False,
                       workspace_dir: str | None = None,
-                      destinations: frozenset[str] | None = None) -> LoadedBundle:
+                      destinations: frozenset[str] | None = None,
+                      check_code: bool = True) -> LoadedBundle:
     """The bundle of `files` as the target makes it; the warnings go to stderr. With `build`,
     the bundle's artifacts are built first (see `headwater.cli.bundle_artifacts`). With
     `workspace_dir` (a server's folder for `/Workspace`), its jobs name the copy of its files
     that a deploy makes there (`headwater.cli.bundle_upload`). With `destinations` (the
-    configured notification destination ids), a job naming another is a problem.
+    configured notification destination ids), a job naming another is a problem. Without
+    `check_code`, a missing notebook or file is not one (`describe`: a design may come first).
 
     Raises:
         SpecError: listing every problem of every file.
@@ -98,7 +100,7 @@ def load_bundle_files(files: Sequence[Path], target: str | None, var_pairs: Sequ
     context = BundleContext(user=user, host=host, git=git_facts(folder),
                             workspace_dir=workspace_dir, destinations=destinations)
     loaded = load_bundle(list(files), target, bundle_variables(var_pairs, os.environ), context,
-                         load_python_resources)
+                         load_python_resources, check_code=check_code)
     for warning in loaded.warnings:
         click.echo(f"Warning: {warning}", err=True)
     if build and loaded.files:

@@ -73,6 +73,11 @@ def settings_for(db: str | None, max_parallel: int | None = None) -> Settings:
     return Settings.from_env(os.environ, Path.cwd(), db=db, max_parallel=max_parallel)
 
 
+def counted(number: int, noun: str) -> str:
+    """`1 task`, `2 tasks`."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def parse_pairs(pairs: Sequence[str], option: str) -> dict[str, str]:
     """`name=value` pairs; the value may contain `=` and anything else, kept as is."""
     found: dict[str, str] = {}

@@ -20,6 +20,7 @@ import click
 
 from headwater.cli.bundle_facts import load_bundle_files
 from headwater.cli.common import (
+    BUNDLE_FILE,
     bundle_variables,
     pick_job,
     reports_errors,
@@ -57,7 +58,8 @@ CODE_SUFFIXES = (".py", ".ipynb", ".sql")
 
 
 @click.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                default=BUNDLE_FILE, required=False)
 @click.option("--job", "job_name", help="Which job of the file (resource or job name).")
 @target_option
 @var_option
@@ -71,7 +73,8 @@ def describe(file: Path, job_name: str | None, target: str | None, var_pairs: Se
     """Write the design document of a job: tasks, dependencies, retries, schedule, alerts."""
     user = settings_for(None).user
     variables = bundle_variables(var_pairs, os.environ)
-    bundle = load_bundle_files([file], target, var_pairs, user)
+    # A design document may be written before the code: missing files are lint's business.
+    bundle = load_bundle_files([file], target, var_pairs, user, check_code=False)
     job = pick_job(bundle.jobs, job_name, file)
     per_target = {name: _job_under(file, name, variables, user, job.resource_name)
                   for name in _targets(bundle)}
@@ -115,7 +118,10 @@ def lint(file: Path | None, job_name: str | None, target: str | None, var_pairs:
         click.echo(rule_table())
         return
     if file is None:
-        raise click.UsageError("missing argument 'FILE' (or use --list-rules)")
+        if not BUNDLE_FILE.is_file():
+            raise click.UsageError(f"no {BUNDLE_FILE} here: name the job file to lint "
+                                   "(or use --list-rules)")
+        file = BUNDLE_FILE
     options = LintOptions(naming=_naming(naming), max_lines=max_lines,
                           max_simulated=max_simulated)
     user = settings_for(None).user

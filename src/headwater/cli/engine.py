@@ -14,7 +14,7 @@ import click
 
 from headwater.cli.common import db_option, reports_errors, settings_for
 from headwater.cli.connect import store_on_this_machine
-from headwater.cli.log_format import configure_logging, log_format_option
+from headwater.cli.log_format import configure_logging, log_configuration, log_format_option
 
 LOG = logging.getLogger("headwater.engine")
 
@@ -47,6 +47,7 @@ def engine(max_parallel: int | None, log_format: str, db: str | None) -> None:
                  "SIGTERM or Ctrl-C stops it and leaves running tasks running", app.engine_name,
                  store, settings.home.resolve(), settings.lease_seconds, settings.max_parallel,
                  extra={"engine": app.engine_name})
+        log_configuration(LOG)
         supervisor.run_until_stopped()
     LOG.info("engine %s stopped; its runs were handed back", app.engine_name,
              extra={"engine": app.engine_name})

@@ -62,3 +62,24 @@ log_format_option = click.option(
          "for a log shipper [env: HEADWATER_LOG_FORMAT].")
 
 __all__ = ["JsonLines", "configure_logging", "log_format_option"]
+
+
+def log_configuration(log: logging.Logger) -> None:
+    """Say at start which configuration file the process reads (alerts, warehouses,
+    clusters), or that it reads none and what that means: a server or engine started from
+    the wrong directory says so at once, instead of failing every alert later. (Not a
+    warning: a loopback server without alerts needs no file.)"""
+    import os
+    from pathlib import Path
+
+    from headwater.config import CONFIG_NAMES, CONFIG_VARIABLE, find_config
+
+    found = find_config(os.environ, Path.cwd())
+    if found is not None:
+        log.info("configuration from %s", found.absolute())
+        return
+    log.info("no configuration file: neither %s nor %s in %s; alerts go to an SMTP server "
+                "on localhost:25 and name no webhook destination, and no warehouse or cluster "
+                "is configured (docs/guide/operations.md)", CONFIG_VARIABLE,
+                " nor ".join(CONFIG_NAMES), Path.cwd())
+

@@ -12,7 +12,6 @@ import gc
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -20,6 +19,7 @@ from headwater.cli.bundle_facts import load_bundle_jobs, make_secret_scopes
 from headwater.cli.common import (
     BUNDLE_FILE,
     LazyGroup,
+    counted,
     db_option,
     parse_pairs,
     pick_job,
@@ -31,9 +31,6 @@ from headwater.cli.common import (
 from headwater.cli.connect import server_options
 from headwater.cli.run_options import only_option, task_parameter_options, task_parameters
 
-if TYPE_CHECKING:
-    from headwater.core.load import LoadedJob
-
 # Every command but `run` and `validate`: name -> (where it is, its help's first sentence,
 # which `--help` lists without importing it; a test checks it against the command's own).
 COMMANDS = {
@@ -41,6 +38,8 @@ COMMANDS = {
     "bundle": ("headwater.cli.bundle:bundle",
                "Bundles as `databricks bundle` works them: validate, deploy, run, destroy, "
                "render."),
+    "db": ("headwater.cli.db:db",
+           "The state store's schema: its revision, and upgrading it to this headwater's."),
     "deploy": ("headwater.cli.bundle:deploy",
                "Deploy a bundle's jobs (like `databricks bundle deploy`): create or update "
                "each, and delete those the bundle no longer defines; print `KEY: JOB_ID`."),
@@ -49,6 +48,8 @@ COMMANDS = {
     "engine": ("headwater.cli.engine:engine",
                "Run an engine in the foreground: claim runs that need one and drive them, and "
                "fire the jobs' schedules and triggers."),
+    "engines": ("headwater.cli.engines:engines",
+                "The engines sharing the state store: alive, unresponsive or stopped."),
     "jobs": ("headwater.cli.jobs:jobs",
              "Jobs by id: create, reset, list, get, pause, unpause, delete, run-now."),
     "lint": ("headwater.cli.design:lint",
@@ -108,12 +109,11 @@ def validate(files: Sequence[Path], target: str | None, var_pairs: Sequence[str]
     if not jobs:  # valid, as for the Databricks CLI: a bundle of pipelines, apps, ...
         click.echo(f"ok: {', '.join(map(str, files))}: no jobs under resources.jobs, so "
                    "nothing for headwater to run")
-    _check_files_are_there(jobs)
     configured = config.warehouses
     for job in jobs:
         click.echo(f"ok: {job.defined_in or job.source}: job "
                    f"{job.settings.name or job.resource_name!r} "
-                   f"({len(job.settings.tasks)} tasks)")
+                   f"({counted(len(job.settings.tasks), 'task')})")
         for warehouse, keys in warehouse_users(job.settings).items():
             if warehouse not in configured:
                 named = ", ".join(map(repr, dict.fromkeys(keys)))
@@ -126,30 +126,6 @@ def validate(files: Sequence[Path], target: str | None, var_pairs: Sequence[str]
             click.echo(f"note: {path}: headwater.yml has no smtp: section, so these e-mails "
                        "cannot be sent (each shows FAILED in `headwater notifications list`); "
                        "add one (docs/guide/operations.md)")
-
-
-def _check_files_are_there(jobs: Sequence[LoadedJob]) -> None:
-    """Raise `SpecError` naming every notebook, script, SQL file or dbt project a job names
-    that is not there, as `databricks bundle validate` does, rather than fail its task."""
-    from headwater.core.checks import local_code_paths
-    from headwater.errors import Problem, SpecError
-    from headwater.runtime.written_paths import NOTEBOOK_SUFFIXES, candidates, first_found
-
-    problems = []
-    for job in jobs:
-        for path, written in local_code_paths(job.settings):
-            folder = path.endswith("project_directory")
-            tried = candidates(written, job.source.parent,
-                               NOTEBOOK_SUFFIXES if path.endswith("notebook_path") else ())
-            if first_found(tried, folder) is None:
-                kind = "folder" if folder else "file"
-                problems.append(Problem(
-                    str(job.defined_in or job.source), f"resources.jobs.{job.resource_name}."
-                    f"{path}", f"no such {kind}: {tried[0]}"
-                    f"{' (nor with .py, .sql or .ipynb)' if len(tried) > 1 else ''}; put it "
-                    "there or correct the path"))
-    if problems:
-        raise SpecError(problems)
 
 
 @main.command()

@@ -2,8 +2,10 @@
 
     headwater notifications list [--run ID] [--status PENDING|DELIVERED|FAILED|DEAD]
     headwater notifications deliver [--wait SECONDS]
+    headwater notifications retry ID... | --all [--run ID]
     headwater audit list [--job ID] [--user NAME] [--since 2026-03-01|24h] [--run ID]
     headwater audit verify
+    headwater audit reanchor --reason TEXT
     headwater metrics JOB [--runs N]
     headwater sql "SELECT * FROM job_task_run_timeline"
 
@@ -20,6 +22,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -120,6 +123,38 @@ def notifications_deliver(wait: float, db: str | None) -> None:
     click.echo(f"{tried} deliveries tried; {pending} still pending")
 
 
+@notifications.command("retry")
+@click.argument("outbox_ids", nargs=-1, type=int)
+@click.option("--all", "every", is_flag=True,
+              help="Every notification given up (FAILED or DEAD), of --run if given.")
+@click.option("--run", "run_id", type=int, help="Only notifications of this run.")
+@db_option
+@reports_errors
+@store_on_this_machine
+def notifications_retry(outbox_ids: tuple[int, ...], every: bool, run_id: int | None,
+                        db: str | None) -> None:
+    """Give notifications that were given up (FAILED or DEAD: their destination was down,
+    or refused them) one more try now, once the cause is fixed; by id (`notifications
+    list`), or --all."""
+    from headwater.bootstrap import application
+
+    if bool(outbox_ids) == every:
+        raise click.UsageError("name the notifications (ids from `headwater notifications "
+                               "list --status DEAD`), or give --all (not both)")
+    with application(settings_for(db)) as app:
+        requeued = app.service.retry_notifications(outbox_ids or None, run_id)
+        app.deliver_notifications(0)
+        ended = {row["outbox_id"]: row for row in app.service.notifications(
+            run_id, limit=10000) if row["outbox_id"] in requeued}
+    for outbox_id in requeued:
+        row = ended.get(outbox_id, {})
+        error = f": {row['last_error']}" if row.get("last_error") else ""
+        click.echo(f"notification {outbox_id} to {row.get('destination')}: "
+                   f"{row.get('status')}{error}")
+    if any(row.get("status") in ("FAILED", "DEAD") for row in ended.values()):
+        sys.exit(1)
+
+
 # -- audit ----------------------------------------------------------------------------------
 
 
@@ -167,15 +202,65 @@ def audit_list(job_id: int | None, user: str | None, since: str | None, run_id: 
 @store_on_this_machine
 def audit_verify(db: str | None) -> None:
     """Recompute the hash chain; exit 1 naming the first entry that does not match."""
+    from headwater.bootstrap import audit_witness
+    from headwater.core.audit import AuditAction
+
     with _service(db) as service:
         report = service.verify_audit()
-    if report.ok:
-        click.echo(f"ok: {report.checked} audit entries, the hash chain is intact")
-        return
-    where = "" if report.first_bad is None else f"first bad entry {report.first_bad}: "
-    click.echo(f"audit log TAMPERED: {where}{report.problem} ({report.checked} entries before "
-               "it are intact)", err=True)
-    sys.exit(1)
+        reanchored = service.audit_entries(action=str(AuditAction.AUDIT_REANCHORED), limit=1)
+    if not report.ok:
+        where = "" if report.first_bad is None else f"first bad entry {report.first_bad}: "
+        click.echo(f"audit log TAMPERED: {where}{report.problem} ({report.checked} entries "
+                   "before it are intact)", err=True)
+        sys.exit(1)
+    click.echo(f"ok: {report.checked} audit entries, the hash chain is intact")
+    for item in reanchored:
+        click.echo(f"re-anchored at entry {item.entry_id} "
+                   f"({item.entry.at.isoformat(timespec='seconds')}, by {item.entry.actor}): "
+                   f"{item.entry.details.get('reason', '')}")
+    settings = settings_for(db)
+    witness = audit_witness(settings)
+    if report.checked and (witness is None or witness.last_seen() is None):
+        click.echo(_no_anchor_here(settings.home, None if witness is None else witness.path))
+
+
+def _no_anchor_here(home: Path, anchor: Path | None) -> str:
+    """What `audit verify` could not check: the anchor lives where the store's engines run."""
+    named = "" if anchor is None else f" ({anchor})"
+    return (f"note: this home ({home.absolute()}) holds no audit anchor for this store{named}, "
+            "so only the hash chain was checked, not whether the log was cut short and "
+            "re-headed. The anchor lives in the HEADWATER_HOME of the engines and server that "
+            "write this store: run `headwater audit verify` with that HEADWATER_HOME (or "
+            "HEADWATER_AUDIT_ANCHOR)")
+
+
+@audit.command("reanchor")
+@click.option("--reason", required=True,
+              help="Why, as the audit entry records it: the backup restored, and when.")
+@db_option
+@reports_errors
+@store_on_this_machine
+def audit_reanchor(reason: str, db: str | None) -> None:
+    """Record a restore of the store in the audit log and move the anchor to the log's end
+    (admins; the hash chain itself must be intact)."""
+    from dataclasses import replace
+
+    from headwater.bootstrap import application, audit_witness
+    from headwater.errors import InvalidState
+
+    settings = settings_for(db)
+    witness = audit_witness(settings)
+    if witness is None:
+        raise InvalidState("no audit anchor is set (HEADWATER_AUDIT_ANCHOR): nothing to move")
+    seen = witness.last_seen()
+    # Without its anchor the store checks the chain and its head row alone, and appends no
+    # anchor line of its own: the restarted line below is the first the witness keeps.
+    with application(replace(settings, audit_anchor=None)) as app:
+        recorded = app.service.record_reanchoring(reason, seen)
+    witness.restart(recorded.entry_id, recorded.hash)
+    before = "nothing" if seen is None else f"entry {seen.entry_id}"
+    click.echo(f"re-anchored at entry {recorded.entry_id} (the anchor had seen {before}); "
+               "`headwater audit verify` checks from there")
 
 
 # -- metrics and SQL ------------------------------------------------------------------------

@@ -12,17 +12,20 @@ import os
 import signal
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from headwater.cli.common import db_option, parse_pairs, reports_errors, settings_for
+from headwater.cli.common import counted, db_option, parse_pairs, reports_errors, settings_for
 from headwater.cli.connect import connect, finish, server_options, store_on_this_machine
 from headwater.cli.run_options import task_parameter_options, task_parameters
 from headwater.cli.terminal import printable, printable_stream
 from headwater.core.dbt_results import failed_nodes, status_tally
 from headwater.core.git_source import source_words
 from headwater.core.trigger_info import backfill_words, upstream_runs
+
+if TYPE_CHECKING:
+    from headwater.core.repair_selection import RepairSelection
 
 
 @click.group()
@@ -130,8 +133,8 @@ def runs_output(task_run_id: int, as_json: bool, db: str | None, host: str | Non
     meta = document["metadata"]
     click.echo(f"Task run {meta['run_id']} ({meta['task_key']}, attempt "
                f"{meta['attempt_number']}): {meta['state'].get('result_state', '')}")
-    if "notebook_output" in document:
-        click.echo(printable(f"notebook result: {document['notebook_output'].get('result')}"))
+    if (result := document.get("notebook_output", {}).get("result")) is not None:
+        click.echo(printable(f"notebook result: {result}"))
     rows = document.get("headwater", {}).get("sql_output")
     if rows is not None:
         click.echo(printable(f"sql output: {json.dumps(rows)[:2000]}"))
@@ -261,7 +264,7 @@ def runs_cancel_all(job_id: int | None, backfill_id: int | None, db: str | None,
     with connect(db, host, profile) as where:
         if backfill_id is not None:
             cancelled = where.service.cancel_backfill(backfill_id)
-            click.echo(f"Cancel requested for {_count(len(cancelled), 'run')} of backfill "
+            click.echo(f"Cancel requested for {counted(len(cancelled), 'run')} of backfill "
                        f"{backfill_id}.")
             return
         where.service.cancel_all(job_id)
@@ -299,17 +302,78 @@ def runs_resume(run_id: int, db: str | None, host: str | None, profile: str | No
 def runs_repair(run_id: int, task_keys: Sequence[str], all_failed: bool,
                 rerun_dependents: bool, latest_repair_id: int | None, params: Sequence[str],
                 db: str | None, host: str | None, profile: str | None) -> None:
-    """Rerun failed tasks inside a run that ended, with the job's current settings."""
+    """Rerun failed tasks inside a run that ended, with the job's current settings.
+
+    With --task, the tasks downstream of those that did not succeed are rerun too (all of
+    them with --rerun-dependents); the first line names every task the repair reruns. On this
+    machine the code is read from the files as they are now, while the settings are the job's
+    deployed ones: when the job's file says otherwise, a warning says so.
+    """
+    from headwater.cli.connect import LocalConnection
+
     if bool(task_keys) == all_failed:
         raise click.UsageError("give either --task KEY (repeatable) or --all-failed")
     with connect(db, host, profile) as where:
         asked = where.service.repair(run_id, list(task_keys), all_failed, rerun_dependents,
                                      latest_repair_id, parse_pairs(params, "--param"),
                                      task_parameters=task_parameters())
+        if isinstance(where, LocalConnection):
+            job_id = where.service.get_run(run_id).job.job_id
+            differs = _file_differs(where.service.get_job(job_id), settings_for(db).user)
+            if differs:
+                click.echo(f"Warning: {differs}", err=True)
         click.echo(f"Repairing run {run_id} (repair id {asked.repair_id}): rerunning "
-                   f"{', '.join(asked.task_keys)}")
+                   f"{_reruns(asked.selection, rerun_dependents)}")
         ending = where.follow(run_id, repair_id=asked.repair_id)
     finish(ending, run_id)
+
+
+def _reruns(chosen: RepairSelection, rerun_dependents: bool) -> str:
+    """The tasks a repair reruns, in words: those asked, and why any other."""
+    words = ", ".join(chosen.asked)
+    if chosen.downstream:
+        why = "with --rerun-dependents" if rerun_dependents else "did not succeed"
+        words += f", and {', '.join(chosen.downstream)} (downstream, {why})"
+    if chosen.added:
+        words += f", and {', '.join(chosen.added)} (added to the job since the run)"
+    return words
+
+
+def _file_differs(record: Any, user: str) -> str:
+    """What to say when the file the job was deployed from now makes other settings than its
+    current version, which a repair runs ("" when they agree, or no file is known): on this
+    machine the repair reads the code from disk, so the mix of old settings and new code
+    would go unnoticed (on Databricks both change only with a deploy)."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    from headwater.cli.bundle_facts import git_facts
+    from headwater.cli.common import bundle_variables
+    from headwater.core.bundle_model import BundleContext
+    from headwater.core.deployment import target_of
+    from headwater.core.load import load_bundle
+    from headwater.errors import HeadwaterError
+
+    source, key = Path(record.source), record.deployment_key
+    if key is None or not source.is_file():  # made through the API: no file to compare
+        return ""
+    target = target_of(key)
+    try:
+        loaded = load_bundle([source], target, bundle_variables((), os.environ),
+                             BundleContext(user=user, git=git_facts(source.parent)),
+                             check_code=False)
+    except HeadwaterError:  # a file that does not load now says nothing about the settings
+        return ""
+    job = next((job for job in loaded.jobs
+                if replace(job, source=job.source.resolve()).deployment_key == key), None)
+    if job is None or job.settings.model_dump(mode="json", exclude_none=True) == \
+            dict(record.settings):
+        return ""
+    options = f" --job {job.resource_name}" + (f" --target {job.target}" if target else "")
+    return (f"{job.defined_in or source} differs from version {record.version} of job "
+            f"{record.job_id}, whose settings this repair runs (with the code as it is on disk "
+            f"now); to repair with the file's settings, run `headwater jobs reset {source}"
+            f"{options}` first, or ignore this if it is intended")
 
 
 @runs.command("prune")
@@ -329,15 +393,11 @@ def runs_prune(older_than_days: int, dry_run: bool, db: str | None) -> None:
     with application(settings_for(db)) as app:
         report = app.service.prune_runs(older_than_days, dry_run)
     verb = "Would remove" if dry_run else "Removed"
-    click.echo(f"{verb} {_count(report.runs, 'run')} ({_count(report.task_runs, 'task run')}) "
+    click.echo(f"{verb} {counted(report.runs, 'run')} ({counted(report.task_runs, 'task run')}) "
                f"that ended before {report.cutoff.isoformat(timespec='seconds')}, and "
-               f"{_count(report.folders, 'folder')} of logs ({_count(report.bytes, 'byte')})")
+               f"{counted(report.folders, 'folder')} of logs ({counted(report.bytes, 'byte')})")
     for reason, count in sorted(report.kept.items()):
-        click.echo(f"Kept {_count(count, 'older run')}: {reason}")
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+        click.echo(f"Kept {counted(count, 'older run')}: {reason}")
 
 
 @runs.command("run-child", hidden=True)
@@ -377,6 +437,7 @@ def runs_run_child(job_id: int | None, job_name: str | None, parameters_json: st
         created = service.start_run(job, json.loads(parameters_json),
                                         trigger="RUN_JOB_TASK", strict=False,
                                         task_parameters=json.loads(task_parameters_json),
+                                        trigger_info={"run_id": parent_task_run},
                                         owner=app.engine_name,
                                         lease_seconds=settings.lease_seconds)
         update_result({"run_job_output": {"run_id": created.run_id}})

@@ -23,13 +23,15 @@ from typing import TYPE_CHECKING
 import click
 
 from headwater.cli.common import db_option, reports_errors, settings_for
-from headwater.cli.log_format import configure_logging, log_format_option
+from headwater.cli.log_format import configure_logging, log_configuration, log_format_option
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     import uvicorn
+    from starlette.types import ASGIApp
 
+    from headwater.bootstrap import App
     from headwater.engine.supervisor import Supervisor
 
 LOG = logging.getLogger("headwater.server")
@@ -58,43 +60,40 @@ def is_loopback(host: str) -> bool:
 @click.option("--rate-limit", type=click.FloatRange(min=0.1), default=100.0,
               show_default=True, help="Requests per second one token may send (bursts of "
                                       "twice that); past it, 429 with Retry-After.")
+@click.option("--failed-auth-limit", type=click.FloatRange(min=1), default=12.0,
+              show_default=True, help="Failed authentications (bad tokens, at the API or the "
+                                      "sign-in page) one address may make per minute, after a "
+                                      "burst of 20; past it, 429.")
+@click.option("--access-log", is_flag=True,
+              help="Log every request (method, path, status, client address) at INFO.")
 @log_format_option
 @db_option
 @reports_errors
 def server(host: str, port: int, max_parallel: int | None, rate_limit: float,
-           log_format: str, db: str | None) -> None:
+           failed_auth_limit: float, access_log: bool, log_format: str,
+           db: str | None) -> None:
     """Serve the Jobs API 2.1/2.2 (the databricks-sdk works against it) and the web UI (at /),
     with an engine that drives the runs and fires the schedules. Loopback only unless --host
     says otherwise; SIGTERM drains and leaves running tasks running."""
     import uvicorn
 
-    from headwater.api.app import ApiSettings, create_app
-    from headwater.api.throttle import Limit
     from headwater.bootstrap import application
-    from headwater.web import create_web_app, with_web_ui
 
     configure_logging(log_format)
     settings = settings_for(db, max_parallel)
-    limit = Limit(rate=rate_limit, burst=2 * rate_limit)
     with application(settings) as app, _listening(host, port) as listener:
         metrics_token = _metrics_token(app.config.server.metrics_token_env)
         with app.engine(schedules=True) as supervisor:
             failed = threading.Event()
-
-            def engine_running() -> bool:  # what /api/health reports: draining or failed is not
-                return not (supervisor.stopping.is_set() or failed.is_set())
-
-            api = create_app(app.service, ApiSettings(
-                limit=limit, engine_running=engine_running, public_url=app.config.server.public_url,
-                metrics_token=metrics_token))
-            site = with_web_ui(api, create_web_app(app.service))
+            site = _site(app, supervisor, failed, metrics_token, rate_limit, failed_auth_limit)
             # log_config=None: uvicorn's lines go to the handler configure_logging set.
             config = uvicorn.Config(site, host=host, port=port, log_level="info", log_config=None,
-                                    timeout_graceful_shutdown=30, access_log=False)
+                                    timeout_graceful_shutdown=30, access_log=access_log)
             web = uvicorn.Server(config)
             engine = threading.Thread(target=_drive, args=(supervisor, web, failed),
                                       name="headwater-engine")
             _announce(host, port, app.engine_name, settings.db_url, settings.home)
+            log_configuration(LOG)
             # uvicorn catches SIGTERM and SIGINT while it serves, then raises them again against
             # the handlers found before: these, so that the process goes on to hand back its runs.
             for signum in (signal.SIGTERM, signal.SIGINT):
@@ -109,6 +108,24 @@ def server(host: str, port: int, max_parallel: int | None, rate_limit: float,
                  extra={"engine": app.engine_name})
         if failed.is_set():
             raise SystemExit(1)
+
+
+def _site(app: App, supervisor: Supervisor, failed: threading.Event, metrics_token: str | None,
+          rate_limit: float, failed_auth_limit: float) -> ASGIApp:
+    """The API and the web UI over the app's service, as one application."""
+    from headwater.api.app import ApiSettings, create_app
+    from headwater.api.throttle import Limit, Throttle, failed_authentications
+    from headwater.web import WebSettings, create_web_app, with_web_ui
+
+    def engine_running() -> bool:  # what /api/health reports: draining or failed is not
+        return not (supervisor.stopping.is_set() or failed.is_set())
+
+    refusals = Throttle(failed_authentications(failed_auth_limit))  # the API and UI share it
+    api = create_app(app.service, ApiSettings(
+        limit=Limit(rate=rate_limit, burst=2 * rate_limit), engine_running=engine_running,
+        public_url=app.config.server.public_url, metrics_token=metrics_token,
+        refusals=refusals))
+    return with_web_ui(api, create_web_app(app.service, WebSettings(refusals=refusals)))
 
 
 def _drive(supervisor: Supervisor, web: uvicorn.Server, failed: threading.Event) -> None:

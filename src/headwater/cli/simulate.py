@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import click
 
 from headwater.cli.common import (
+    BUNDLE_FILE,
     bundle_variables,
     parse_pairs,
     pick_job,
@@ -43,7 +44,8 @@ WALL_TIME_NOTE = "retry intervals and timeouts; tasks take no time unless --dura
 
 
 @click.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                default=BUNDLE_FILE, required=False)
 @click.option("--job", "job_name", help="Which job of the file (resource or job name).")
 @target_option
 @var_option

@@ -2,17 +2,23 @@
 
     headwater tokens create --user NAME [--admin] [--lifetime-days N] [--comment TEXT]
     headwater tokens list
-    headwater tokens revoke TOKEN_ID
+    headwater tokens revoke TOKEN_ID | --user NAME
 
-A token is printed once, when it is made; only its SHA-256 is stored.
+A token is printed once, when it is made; only its SHA-256 is stored. Making and revoking
+tokens is audited (`headwater audit list`).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import click
 
 from headwater.cli.common import db_option, reports_errors, settings_for
 from headwater.cli.connect import store_on_this_machine
+
+if TYPE_CHECKING:
+    from headwater.ports import TokenRecord
 
 
 @click.group()
@@ -60,18 +66,31 @@ def tokens_list(db: str | None) -> None:
                                if token.expiry_time else "never"))
         click.echo(f"{token.token_id:>5}  {token.user:<24} {'admin' if token.admin else '':<6}"
                    f"{token.created_time.isoformat(timespec='seconds')}  {state}  "
-                   f"{token.comment}")
+                   f"{_what(token)}")
+
+
+def _what(token: TokenRecord) -> str:
+    """A token's comment; a web session says which token opened it (revoking that ends it)."""
+    return f"web session of token {token.parent_id}" if token.is_session else token.comment
 
 
 @tokens.command("revoke")
-@click.argument("token_id", type=int)
+@click.argument("token_id", type=int, required=False)
+@click.option("--user", help="Revoke every token and web session of this user instead "
+                             "(offboarding).")
 @db_option
 @reports_errors
 @store_on_this_machine
-def tokens_revoke(token_id: int, db: str | None) -> None:
-    """Revoke a token: requests carrying it are refused from now on."""
+def tokens_revoke(token_id: int | None, user: str | None, db: str | None) -> None:
+    """Revoke a token, and the web sessions opened with it: requests carrying them are
+    refused from now on."""
     from headwater.bootstrap import application
 
+    if (token_id is None) == (user is None):
+        raise click.UsageError("give a TOKEN_ID, or --user NAME for all of a user's tokens "
+                               "(not both)")
     with application(settings_for(db)) as app:
-        app.service.revoke_token(token_id)
-    click.echo(f"revoked token {token_id}", err=True)
+        revoked = (app.service.revoke_token(token_id) if token_id is not None
+                   else app.service.revoke_user_tokens(str(user)))
+    click.echo(f"revoked token{'s' if len(revoked) > 1 else ''} "
+               f"{', '.join(map(str, revoked))}", err=True)

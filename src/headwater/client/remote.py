@@ -13,6 +13,7 @@ from typing import Any
 from headwater.client.http import Api
 from headwater.core.backfill import Backfill
 from headwater.core.job_update import paused_changes
+from headwater.core.repair_selection import RepairSelection
 from headwater.core.spec import JobSettings
 from headwater.errors import NotFound
 from headwater.ports import JobRecord, RunCreated, RunSummary, SyncedFiles
@@ -112,8 +113,11 @@ class RemoteService:
             "rerun_dependent_tasks": rerun_dependents or None, "latest_repair_id": latest,
             "job_parameters": dict(overrides) if overrides else None,
             **(task_parameters or {})})
+        rerun = body.get("headwater", {}).get("rerun", {})
+        selection = RepairSelection(*(tuple(rerun.get(why, ())) for why in
+                                      ("asked", "downstream", "added")))
         keys = task_keys or _failed_tasks(document)
-        return RepairAsked(int(body["repair_id"]), tuple(keys))
+        return RepairAsked(int(body["repair_id"]), tuple(keys), selection)
 
     def notebook_results(self, run_id: int) -> dict[str, str]:
         found = {}

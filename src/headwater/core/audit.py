@@ -59,6 +59,7 @@ class AuditAction(StrEnum):
     ATTEMPT_ENDED = "task.attempt_ended"  # an attempt (or a skipped task run) ended
     NOTIFICATION_SENT = "notification.sent"  # a delivery was accepted by its destination
     NOTIFICATION_FAILED = "notification.failed"  # a delivery was given up (rejected or dead)
+    NOTIFICATION_REQUEUED = "notification.requeued"  # given-up ones retried (outbox_ids)
     SCOPE_CREATED = "secret.scope_created"  # details: scope
     SCOPE_DELETED = "secret.scope_deleted"  # details: scope
     SCOPE_KEY_PUT = "secret.put"  # a secret's value was stored (details: scope, key; never value)
@@ -76,8 +77,15 @@ class AuditAction(StrEnum):
     WORKSPACE_DELETED = "workspace.deleted"  # Workspace API delete (path, type, recursive)
     FILES_UPLOADED = "files.uploaded"  # Files API upload into a volume (path, size, overwrote)
     FILES_DELETED = "files.deleted"  # Files API delete of a file (path)
+    # An API token was made (details: token_id, user, admin, expiry_time, comment), or revoked
+    # (details: revoked, the ids: the token and the web sessions opened with it; or user).
+    TOKEN_CREATED = "token.created"  # noqa: S105 - an action's name, not a secret
+    TOKEN_REVOKED = "token.revoked"  # noqa: S105 - an action's name, not a secret
+    SESSION_OPENED = "session.opened"  # a web sign-in (details: token_id, session's, address)
+    SESSION_CLOSED = "session.closed"  # a web sign-out (details: revoked: the session's id)
     FILES_DIRECTORY_MADE = "files.directory_made"  # Files API made a directory (path)
     FILES_DIRECTORY_DELETED = "files.directory_deleted"  # Files API deleted one (path)
+    AUDIT_REANCHORED = "audit.reanchored"  # a restore recorded: anchor moved (reason, ends)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 __all__ = ["DEFAULT_TARGET", "bundle_key", "bundle_prefix", "file_key", "is_left_out",
-           "resource_key", "unrooted_prefix"]
+           "resource_key", "target_of", "unrooted_prefix"]
 
 DEFAULT_TARGET = "default"  # the target of a bundle that defines none
 
@@ -46,6 +46,15 @@ def unrooted_prefix(prefix: str) -> str | None:
     if len(parts) < 4 or parts[0] != "bundle" or not parts[3].startswith("root/"):
         return None
     return f"bundle/{parts[1]}/{parts[2]}/jobs/"
+
+
+def target_of(deployment_key: str) -> str | None:
+    """The target a bundle's job was deployed under; None for a bundle without targets, or a
+    plain file's job."""
+    parts = deployment_key.split("/", 3)
+    if len(parts) < 4 or parts[0] != "bundle" or parts[2] == DEFAULT_TARGET:
+        return None
+    return parts[2]
 
 
 def file_key(posix_path: str, resource: str) -> str:

@@ -8,7 +8,8 @@ mode to the jobs before they are validated, and each problem in the result is re
 offending value is written (in the job, or in the target that overrode it). JSON files are plain
 `JobSettings` bodies: no targets, variables or modes apply to them. Problems are collected over
 all files and raised together as one `SpecError`: YAML ones at `file:line:col`, JSON ones at
-`file: $.json.path`.
+`file: $.json.path`. A notebook, script, SQL file or dbt project a job names that is not there
+is one of them (`core/load_code.py`), as the Databricks CLI refuses it.
 """
 
 from __future__ import annotations
@@ -41,10 +42,20 @@ from headwater.core.bundle_scopes import ScopeGrant
 from headwater.core.bundle_sync import BundleSync
 from headwater.core.checks import PathPart, check_job, format_path, parse_path, suggest
 from headwater.core.checks_refs import literal_references
+from headwater.core.checks_run_job import undeclared_child_parameters
 from headwater.core.deployment import bundle_key, file_key
+from headwater.core.load_code import missing_code
 from headwater.core.load_messages import describe, shown
 from headwater.core.load_salvage import salvaged_findings
-from headwater.core.load_yaml import compose, construct, find_node, holds_anchors, position, scan
+from headwater.core.load_yaml import (
+    compose,
+    construct,
+    find_node,
+    holds_anchors,
+    position,
+    scan,
+    syntax_error,
+)
 from headwater.core.spec import JobSettings
 from headwater.errors import Problem, SpecError
 
@@ -222,7 +233,8 @@ def load_files(
     Raises:
         SpecError: listing every problem of every file, not only the first.
     """
-    return load_bundle(paths, target, variables, context or BundleContext(user=user)).jobs
+    return load_bundle(paths, target, variables, context or BundleContext(user=user),
+                       check_code=False).jobs
 
 
 def read_bundles(
@@ -232,7 +244,7 @@ def read_bundles(
     user: str = "local",
 ) -> list[BundleFile]:
     """Like `load_files`, but keeps each file's top-level sections (`bundle`, `targets`, ...)."""
-    return load_bundle(paths, target, variables, BundleContext(user=user)).files
+    return load_bundle(paths, target, variables, BundleContext(user=user), check_code=False).files
 
 
 def load_bundle(
@@ -241,8 +253,13 @@ def load_bundle(
     variables: Mapping[str, str] | None = None,
     context: BundleContext | None = None,
     python: PythonLoader | None = None,
+    check_code: bool = True,
 ) -> LoadedBundle:
-    """Like `load_files`, with each file's sections and the warnings to show.
+    """Like `load_files`, with each file's sections and the warnings to show, and (with
+    `check_code`) a problem for each notebook, script, SQL file or dbt project a job names
+    that is not there (`core/load_code.py`), as every command of the Databricks CLI that
+    loads a bundle refuses it. `load_files` leaves that out: it reads a job's design
+    (`simulate`, `headwater.testing`), whose code need not be written yet.
 
     The files a bundle names under `include:` (glob patterns relative to it) join the bundle,
     and so do the resources its `python:` section defines, through `python` (without one,
@@ -254,7 +271,7 @@ def load_bundle(
         SpecError: listing every problem of every file, not only the first.
     """
     context = context or BundleContext()
-    results = _read_with_includes(paths, context.destinations)
+    results = _read_with_includes(paths, context.destinations, check_code)
     results += _python_results(results, target, python)
     yaml_results = [(i, r) for i, r in enumerate(results) if r.document]
     root_file = yaml_results[0][1].path if yaml_results else None
@@ -264,7 +281,9 @@ def load_bundle(
                for i, r in yaml_results]
     composition = compose_bundle(sources, target, variables, context.user, context)
     for job in composition.jobs:
-        _validate_composed(results, job, composition, root_file, context.destinations)
+        _validate_composed(results, job, composition, root_file, context.destinations,
+                           check_code)
+    _warn_undeclared_parameters(results, composition)
     command_line = [_report(results, problem) for problem in composition.problems]
     problems = [problem for result in results for problem in result.all_problems()]
     problems += [problem for problem in command_line if problem is not None]
@@ -323,7 +342,7 @@ def _posix(folder: Path) -> str:
 
 
 def _read_with_includes(paths: Sequence[Path], destinations: Collection[str] | None = None,
-                        ) -> list[_FileResult]:
+                        check_code: bool = False) -> list[_FileResult]:
     """Read `paths`, then the files their `include:` patterns name, each file once."""
     results: list[_FileResult] = []
     seen: set[Path] = set()
@@ -333,7 +352,7 @@ def _read_with_includes(paths: Sequence[Path], destinations: Collection[str] | N
         if path.resolve() in seen:
             continue
         seen.add(path.resolve())
-        result = _read(path, destinations)
+        result = _read(path, destinations, check_code)
         results.append(result)
         pending += _included(result)
     return results
@@ -347,14 +366,13 @@ def _included(result: _FileResult) -> list[Path]:
         return []
     document = result.document
     assert document is not None
-    node = next((value for key, value in document.root.value if key.value == "include"),
-                document.root)
     found: list[Path] = []
-    for pattern in patterns:
+    for index, pattern in enumerate(patterns):
         matches = sorted(_glob(result.path.parent, str(pattern)))
         if not matches:  # the Databricks CLI goes on without a word; a hint helps a typo
-            document.warn(node, "include", f"the pattern {pattern!r} matches no file next to "
-                                           f"{result.path.name}")
+            document.warn(find_node(document.root, ["include", index]), f"include[{index}]",
+                          f"the pattern {pattern!r} matches no file next to "
+                          f"{result.path.name}")
         found += [m for m in matches if m.suffix.lower() in YAML_SUFFIXES]
     return found
 
@@ -366,7 +384,8 @@ def _glob(folder: Path, pattern: str) -> list[Path]:
     return [Path(m) for m in glob.glob(str(folder / pattern))]
 
 
-def _read(path: Path, destinations: Collection[str] | None = None) -> _FileResult:
+def _read(path: Path, destinations: Collection[str] | None = None, check_code: bool = False
+          ) -> _FileResult:
     suffix = path.suffix.lower()
     if suffix not in JSON_SUFFIXES + YAML_SUFFIXES:
         message = f"unsupported file type {suffix or '(none)'!r}; use .json, .yml or .yaml"
@@ -375,7 +394,7 @@ def _read(path: Path, destinations: Collection[str] | None = None) -> _FileResul
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         return _FileResult(path, [Problem(str(path), "", f"cannot read the file: {error}")])
-    return (_read_json(path, text, destinations) if suffix in JSON_SUFFIXES
+    return (_read_json(path, text, destinations, check_code) if suffix in JSON_SUFFIXES
             else _read_yaml(path, text))
 
 
@@ -456,8 +475,8 @@ def _json_where(path: Path | None, parts: Sequence[PathPart]) -> str:
     return where if path is None else f"{path}: {where}"
 
 
-def _read_json(path: Path, text: str, destinations: Collection[str] | None = None
-               ) -> _FileResult:
+def _read_json(path: Path, text: str, destinations: Collection[str] | None = None,
+               check_code: bool = False) -> _FileResult:
     result = _FileResult(path)
     try:
         data = json.loads(text, object_pairs_hook=_json_object)
@@ -472,6 +491,8 @@ def _read_json(path: Path, text: str, destinations: Collection[str] | None = Non
     if duplicates:
         return result
     settings, findings = validate(data, destinations)
+    if check_code:
+        findings += _missing_code(data, settings, path.parent, None, findings)
     for parts, _, message in findings:
         result.problems.append(Problem(_json_where(path, parts), format_path(parts), message))
     if settings is not None:
@@ -533,7 +554,7 @@ def _read_yaml(path: Path, text: str) -> _FileResult:
         issues = scan(root)
         data = construct(root, check=False)
     except yaml.YAMLError as error:
-        result.problems.append(_yaml_syntax_problem(path, error))
+        result.problems.append(_yaml_syntax_problem(path, error, text))
         return result
     document = _YamlFile(path, root)
     for issue in issues:  # first, so they win over pydantic's view of the same place
@@ -553,12 +574,9 @@ def _job_relative(parts: Sequence[PathPart]) -> str:
     return format_path(parts[3:] if inside_job else parts)
 
 
-def _yaml_syntax_problem(path: Path, error: yaml.YAMLError) -> Problem:
-    mark = getattr(error, "problem_mark", None)
-    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
-    problem = getattr(error, "problem", None) or str(error)
-    context = getattr(error, "context", None)
-    return Problem(where, "", f"invalid YAML: {problem}" + (f" ({context})" if context else ""))
+def _yaml_syntax_problem(path: Path, error: yaml.YAMLError, text: str) -> Problem:
+    at, message = syntax_error(error, text)
+    return Problem(f"{path}:{at[0]}:{at[1]}" if at is not None else str(path), "", message)
 
 
 def _read_bundle(document: _YamlFile, data: object, result: _FileResult) -> None:
@@ -621,9 +639,16 @@ def _jobs_section(document: _YamlFile, resources: object) -> dict[object, object
 def _validate_composed(
     results: Sequence[_FileResult], job: ComposedJob, composition: Composition,
     root_file: Path | None, destinations: Collection[str] | None = None,
+    check_code: bool = False,
 ) -> None:
-    """Validate one composed job; report each finding where its value is written."""
-    settings, findings = validate(coerce(JobSettings, job.data), destinations)
+    """Validate one composed job; report each finding where its value is written (with
+    `check_code`, each code file it names that is not there too)."""
+    data = coerce(JobSettings, job.data)
+    settings, findings = validate(data, destinations)
+    result = results[job.source]
+    if check_code:
+        findings += _missing_code(data, settings, (root_file or result.path).parent,
+                                  composition.sync, findings)
     for parts, at_key, message in findings:
         if any(parts[: len(failed)] == failed for failed in job.failed):
             continue  # a reference there could not be filled in, and that is reported already
@@ -633,7 +658,6 @@ def _validate_composed(
                        _whole_job_message(job, message))
             continue
         _report_at(results, job.origin(parts), at_key, format_path(parts), message)
-    result = results[job.source]
     if job.resource_name not in result.where:  # defined by the target alone
         _report_where(results, job)
     if settings is None or job.failed:
@@ -644,6 +668,27 @@ def _validate_composed(
     result.jobs.append(LoadedJob(job.resource_name, settings, root_file or result.path,
                                  composition.target, composition.bundle, result.path,
                                  deployed.root_path if deployed is not None else None))
+
+
+def _missing_code(data: object, settings: JobSettings | None, start: Path,
+                  sync: BundleSync | None, findings: Sequence[Finding]) -> list[Finding]:
+    """Each code file the job names that is not there (`core/load_code.py`), but at a path
+    that has a finding already: one that leaves the job's folder is not looked for."""
+    named = {parts for parts, _, _ in findings}
+    return [(parts, False, message) for parts, message in
+            missing_code(data if settings is None else settings, start, sync)
+            if parts not in named]
+
+
+def _warn_undeclared_parameters(results: Sequence[_FileResult], composition: Composition
+                                ) -> None:
+    """Warn where a Run Job task gives a parameter that its child, a job loaded here, does
+    not declare (`core/checks_run_job.py`)."""
+    loaded = {job.resource_name: job.settings for result in results for job in result.jobs}
+    composed = {job.resource_name: job for job in composition.jobs}
+    for resource, path, message in undeclared_child_parameters(loaded):
+        if (job := composed.get(resource)) is not None:
+            _warn_at(results, job.origin(parse_path(path)), path, message, at_key=True)
 
 
 def _whole_job_message(job: ComposedJob, message: str) -> str:

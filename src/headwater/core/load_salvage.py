@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import Enum
 
 from pydantic import BaseModel, ValidationError
@@ -35,8 +36,23 @@ class _Dropped:
 _DROPPED = _Dropped()
 
 
-def salvaged_findings(data: object) -> list[tuple[Loc, str]]:
-    """Check findings of what remains valid in `data`, at original paths (empty if none)."""
+@dataclass(frozen=True)
+class Salvaged:
+    """What validates of an invalid job: its settings, and the way back to `data`'s paths."""
+
+    settings: JobSettings
+    work: object  # `data` repaired, dropped list items marked
+    removed: tuple[Loc, ...]  # the repaired parts, which pydantic reported already
+
+    def original(self, path: str) -> Loc | None:
+        """Where a path of `settings` is in the original data; None inside a repaired part
+        (a finding there would repeat, or contradict, pydantic's)."""
+        loc = _original(self.work, parse_path(path))
+        return None if _overlaps(loc, self.removed) else loc
+
+
+def salvage(data: object) -> Salvaged | None:
+    """`data` repaired until it validates; None when the whole job is unusable."""
     work = copy.deepcopy(data)
     removed: list[Loc] = []
     for _ in range(MAX_ROUNDS):
@@ -45,14 +61,22 @@ def salvaged_findings(data: object) -> list[tuple[Loc, str]]:
         except ValidationError as error:
             repairs = [_repair(work, detail["loc"], detail["type"]) for detail in error.errors()]
             if not all(loc for loc, _ in repairs):  # the whole job is unusable: give up quietly
-                return []
+                return None
             for loc, replacement in repairs:
                 _replace(work, loc, replacement)
             removed += [loc for loc, _ in repairs]
             continue
-        findings = [(_original(work, parse_path(path)), msg) for path, msg in check_job(settings)]
-        return [(loc, msg) for loc, msg in findings if not _overlaps(loc, removed)]
-    return []
+        return Salvaged(settings, work, tuple(removed))
+    return None
+
+
+def salvaged_findings(data: object) -> list[tuple[Loc, str]]:
+    """Check findings of what remains valid in `data`, at original paths (empty if none)."""
+    salvaged = salvage(data)
+    if salvaged is None:
+        return []
+    findings = [(salvaged.original(path), msg) for path, msg in check_job(salvaged.settings)]
+    return [(loc, msg) for loc, msg in findings if loc is not None]
 
 
 def _repair(work: object, loc: Sequence[object], kind: str) -> tuple[Loc, object]:

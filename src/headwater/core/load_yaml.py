@@ -1,4 +1,5 @@
-"""The strict YAML dialect of job files, and finding a setting's node to report `line:col`.
+"""The strict YAML dialect of job files, finding a setting's node to report `line:col`, and
+saying how to fix the syntax errors job authors make most (`syntax_error`).
 
 Strict means: a mapping key may appear once; only `true`/`false` are booleans, and the YAML 1.1
 words `yes/no/on/off` must be quoted as values (PyYAML would silently read `on:` as `True:`); dates
@@ -82,6 +83,68 @@ def compose(text: str) -> Node | None:
     if node is not None:
         check_expansion(node)
     return node
+
+
+_TAB = "a tab: YAML indents with spaces only; replace the tabs with spaces"
+_INDENTATION = ("the indentation of this line does not match its neighbours': the keys of one "
+                "mapping, and the '- ' items of one list, start in the same column; indent "
+                "it as they are")
+# How to fix what the parser complains of most, by words of its message (libyaml's wording,
+# and pure PyYAML's where it differs). The parser says what it saw; these say what to do.
+_SYNTAX_HINTS = (
+    ("tab character", _TAB),
+    ("mapping values are not allowed",
+     "a 'key: value' here continues the line above: indent this line as the keys beside it "
+     "(not deeper), put a space after the ':' of the line above, or put a value that holds "
+     "': ' in quotes"),
+    ("could not find expected ':'",
+     "a line of a mapping needs 'key: value': add the ':' after the key, or indent a value "
+     "that goes on from the line above under its key"),
+    ("did not find expected key", _INDENTATION),
+    ("did not find expected '-' indicator", _INDENTATION),
+    ("expected <block end>", _INDENTATION),
+    ("did not find expected ','", "a '[' or '{' is not closed: close it, and separate its items "
+                                  "with ', '"),
+    ("expected ',' or", "a '[' or '{' is not closed: close it, and separate its items with ', '"),
+    ("found undefined alias", "'*' starts an alias of an anchor ('&name') defined before it; "
+                              "put a value that starts with '*' in quotes"),
+    ("found unknown escape character", "in double quotes a backslash starts an escape: write "
+                                       "\\\\ for a backslash, or use single quotes"),
+    ("expected a single document", "a job file holds one YAML document: remove the '---' "
+                                   "line, or move what follows it to a file of its own"),
+)
+
+
+def syntax_error(error: yaml.YAMLError, text: str) -> tuple[tuple[int, int] | None, str]:
+    """Where the syntax error `error` of `text` is (1-based line and column; None when the
+    parser does not say) and what to say: what the parser saw, and for the common mistakes
+    how to fix it (a tab, a value starting with a reserved character, a quote never closed,
+    a line indented unlike its neighbours, a missing space after ':', an unclosed bracket).
+    A quote never closed is reported where it opens, not at the end of the file."""
+    problem = getattr(error, "problem", None) or str(error)
+    context = getattr(error, "context", None)
+    mark = getattr(error, "problem_mark", None)
+    said = f"{context or ''} {problem}"
+    if "cannot start any token" in said:
+        found = _character_at(text, mark)
+        hint = _TAB if found == "\t" else (
+            f"a plain value cannot start with {found!r}: put the value in quotes" if found else "")
+    elif "end of stream" in said and "quoted scalar" in said:
+        mark = getattr(error, "context_mark", None) or mark
+        hint = "this quote is never closed: close it (inside single quotes, write a quote as '')"
+    else:
+        hint = next((hint for words, hint in _SYNTAX_HINTS if words in said), "")
+    where = (mark.line + 1, mark.column + 1) if mark is not None else None
+    return where, (f"invalid YAML: {problem}" + (f" ({context})" if context else "")
+                   + (f"; {hint}" if hint else ""))
+
+
+def _character_at(text: str, mark: yaml.Mark | None) -> str:
+    """The character at `mark` in `text` ("" past a line's end)."""
+    lines = text.splitlines()
+    if mark is None or mark.line >= len(lines) or mark.column >= len(lines[mark.line]):
+        return ""
+    return lines[mark.line][mark.column]
 
 
 # Bounds on what a document may expand to through its aliases, checked on the node graph

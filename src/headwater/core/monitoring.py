@@ -112,6 +112,7 @@ class LiveCounts:
     runs_awaiting_engine: int  # runs that need an engine and have none holding a live lease
     notifications_pending: int  # outbox rows not yet delivered nor given up
     oldest_pending_notification_seconds: float  # 0 when none is pending
+    engines: Mapping[str, int] = field(default_factory=dict)  # fleet engines by state
 
 
 __all__ = ["ATTEMPT_DURATION_BUCKETS", "NO_RESULT", "RUN_DURATION_BUCKETS", "TALLIED_ACTIONS",

@@ -50,7 +50,8 @@ def job_parameters(settings: JobSettings, overrides: Mapping[str, str]) -> dict[
             hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
         declared = ", ".join(defaults) or "none"
         raise InvalidRequest(f"unknown job parameter {', '.join(hints)}; the job declares: "
-                             f"{declared}. Add it under `parameters:` in the job file.")
+                             f"{declared}. Declare it in the job's parameters (`parameters:` "
+                             "of its job file, or jobs/update), or leave it out.")
     return {**defaults, **overrides}
 
 

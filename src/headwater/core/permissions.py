@@ -1,10 +1,14 @@
 """Job permissions as Databricks has them: who may do what with a job and its runs.
 
 Levels, from least to most: `CAN_VIEW`, `CAN_MANAGE_RUN`, `CAN_MANAGE`, `IS_OWNER`. A job's
-access control list grants levels to users and to groups; the built-in group `users` means
-everyone with a token. A user's level is the highest any entry gives them; admins can do
-everything, and a job's runs inherit its permissions. Exactly one owner, a user: the creator
-unless the list names another.
+access control list grants levels to users, service principals and groups. A service principal
+acts as the user of its name (headwater's users are its tokens' users; a service principal's
+token is made for its application id); the entry only remembers how it was named, so that it is
+given back as `service_principal_name`. There are two groups, as in a Databricks workspace: the
+built-in `users` means everyone with a token, and `admins` the admins, who may do everything
+anyway (a grant to it changes nothing, but is kept). A user's level is the highest any entry
+gives them, and a job's runs inherit its permissions. Exactly one owner, a user or a service
+principal: the creator unless the list names another.
 
 What each level allows (Lakeflow's "Jobs access control"):
 
@@ -21,12 +25,14 @@ Pure: the store keeps the lists, the service asks `allows`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum, StrEnum
 
 from headwater.errors import InvalidRequest
 
 EVERYONE = "users"  # the built-in group of every user
+ADMINS = "admins"  # the group Databricks puts workspace admins in
+GROUPS = (EVERYONE, ADMINS)
 
 
 class Level(IntEnum):
@@ -69,11 +75,20 @@ class Principal:
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """One entry of a job's access control list: a user or a group, and a level."""
+    """One entry of a job's access control list: a user, a service principal (who acts as
+    the user of its name) or a group, and a level."""
 
     name: str
     level: Level
     group: bool = False
+    service_principal: bool = False
+
+
+def principal_field(grant: Grant) -> str:
+    """The field of a Databricks access control entry that names the grant's principal."""
+    if grant.group:
+        return "group_name"
+    return "service_principal_name" if grant.service_principal else "user_name"
 
 
 def level_of(principal: Principal, grants: Iterable[Grant]) -> Level | None:
@@ -92,26 +107,33 @@ def allows(principal: Principal, grants: Iterable[Grant], action: Action) -> boo
 
 
 def owner_of(grants: Iterable[Grant]) -> str | None:
-    return next((g.name for g in grants if g.level is Level.IS_OWNER), None)
+    owner = owner_grant(grants)
+    return owner.name if owner else None
+
+
+def owner_grant(grants: Iterable[Grant]) -> Grant | None:
+    """The owner's entry: it says whether the owner is a service principal."""
+    return next((g for g in grants if g.level is Level.IS_OWNER), None)
 
 
 def checked(grants: Sequence[Grant], where: str = "access_control_list") -> list[Grant]:
-    """The grants of a list, or `InvalidRequest` naming every problem: one owner, a user; a
-    group can only be `users`; one entry per user or group."""
+    """The grants of a list, or `InvalidRequest` naming every problem: one owner, a user or
+    service principal; a group can only be `users` or `admins`; one entry per principal (a
+    service principal and a user of the same name are one)."""
     problems = []
     owners = [g for g in grants if g.level is Level.IS_OWNER]
     if len(owners) != 1:
         problems.append(f"{where}: a job has exactly one IS_OWNER, got {len(owners)}")
     for index, grant in enumerate(grants):
-        if grant.group and grant.name != EVERYONE:
+        if grant.group and grant.name not in GROUPS:
             problems.append(f"{where}[{index}].group_name: unknown group {grant.name!r}; the "
-                            f"only group is {EVERYONE!r} (everyone)")
+                            f"groups are {EVERYONE!r} (everyone) and {ADMINS!r} (the admins)")
         if grant.group and grant.level is Level.IS_OWNER:
             problems.append(f"{where}[{index}]: a group cannot own a job; give IS_OWNER to a "
-                            "user")
+                            "user or a service principal")
     names = [(g.group, g.name) for g in grants]
     if len(set(names)) != len(names):
-        problems.append(f"{where}: one entry per user or group")
+        problems.append(f"{where}: one entry per user, service principal or group")
     if problems:
         raise InvalidRequest("; ".join(problems))
     return list(grants)
@@ -123,10 +145,11 @@ def merged(current: Sequence[Grant], added: Sequence[Grant]) -> list[Grant]:
     new_owner = owner_of(added)
     kept = [g for g in current if (g.group, g.name) not in {(a.group, a.name) for a in added}]
     if new_owner is not None:
-        kept = [Grant(g.name, Level.CAN_MANAGE, g.group) if g.level is Level.IS_OWNER else g
+        kept = [replace(g, level=Level.CAN_MANAGE) if g.level is Level.IS_OWNER else g
                 for g in kept]
     return [*kept, *added]
 
 
-__all__ = ["DESCRIPTIONS", "EVERYONE", "NEEDS", "Action", "Grant", "Level", "Principal",
-           "allows", "checked", "level_of", "merged", "owner_of"]
+__all__ = ["ADMINS", "DESCRIPTIONS", "EVERYONE", "GROUPS", "NEEDS", "Action", "Grant", "Level",
+           "Principal", "allows", "checked", "level_of", "merged", "owner_grant", "owner_of",
+           "principal_field"]

@@ -103,6 +103,13 @@ def planned_task(task: Task) -> PlannedTask:
     )
 
 
+def for_each_running(plan: Plan, key: str) -> PlannedTask | None:
+    """The for-each task whose iterations run the task `key` (not a task of the plan), if
+    any: where a user who names it should look instead."""
+    return next((task for task in plan.tasks.values()
+                 if task.nested is not None and task.nested.key == key), None)
+
+
 def build_plan(settings: JobSettings) -> Plan:
     """Check the graph (unknown dependencies, cycles) and order it.
 

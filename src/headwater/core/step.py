@@ -25,13 +25,13 @@ from headwater.core.events import (
 from headwater.core.for_each_repair import kept_iterations
 from headwater.core.outcome import edge_result, failed_iterations, run_outcome, skip_message
 from headwater.core.plan import PlannedTask
+from headwater.core.repair_selection import repair_selection
 from headwater.core.retry import RetryAt, decide_retry
 from headwater.core.runstate import LoopProgress, Repair, RunState, TaskRun, planned_task_of
 from headwater.core.states import LifeCycleState, ResultState, TerminationCode, is_legal
 from headwater.errors import IllegalTransition
 
 JOB_TIMEOUT = "job-timeout"
-SUCCEEDED = (ResultState.SUCCESS, ResultState.SUCCESS_WITH_FAILURES)
 
 
 class Step:
@@ -466,11 +466,6 @@ class Step:
 
     def repair_selection(self, keys: set[str], rerun_dependents: bool) -> set[str]:
         """The asked tasks, their dependants that did not succeed (or all, if asked), and
-        tasks added to the job since the run."""
-        keys &= set(self.plan.tasks)
-        below = self.plan.downstream_closure(keys)
-        if not rerun_dependents:
-            below = {k for k in below
-                     if k not in self.latest or self.runs[self.latest[k]].result not in SUCCEEDED}
-        added = {k for k in self.plan.tasks if k not in self.latest}
-        return keys | below | added
+        tasks added to the job since the run (`core/repair_selection.py`)."""
+        results = {key: self.runs[seq].result for key, seq in self.latest.items()}
+        return set(repair_selection(self.plan, results, keys, rerun_dependents).tasks)

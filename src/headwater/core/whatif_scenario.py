@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from headwater.core.new_run import job_parameters
-from headwater.core.plan import Plan, PlannedTask
+from headwater.core.plan import Plan, PlannedTask, for_each_running
 from headwater.core.spec import JobSettings
 from headwater.errors import InvalidRequest
 
@@ -86,10 +86,9 @@ def _check_keys(plan: Plan, scenario: Scenario) -> list[ScenarioProblem]:
 
 
 def _unknown_task(plan: Plan, key: str) -> str:
-    for loop in plan.tasks.values():
-        if loop.nested is not None and loop.nested.key == key:
-            return (f"{key!r} is the task of the for-each {loop.key!r}: name the loop (every "
-                    f"iteration), or one iteration as {loop.key}:INDEX")
+    if (loop := for_each_running(plan, key)) is not None:
+        return (f"{key!r} is the task of the for-each {loop.key!r}: name the loop (every "
+                f"iteration), or one iteration as {loop.key}:INDEX")
     close = difflib.get_close_matches(key, list(plan.tasks), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"no task {key!r} in the job{hint}"

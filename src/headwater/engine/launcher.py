@@ -182,16 +182,21 @@ class Launcher:
 
     def context_file(self, state: RunState, ids: Mapping[int, int], run: TaskRun, spec: Task,
                      parameters: Mapping[str, str]) -> dict[str, object]:
-        """What the in-task runtime reads: who it is (and whose run), its parameters, upstream
-        task values."""
+        """What the in-task runtime reads: who it is (and whose run), its parameters, the tasks
+        upstream of it (an iteration: of its for-each) and the values they set, which are the
+        only ones `taskValues.get` may read."""
+        loop_key = run.task_key if run.parent_seq is None else \
+            state.task_runs[run.parent_seq].task_key
+        upstream_tasks = state.plan.upstream_closure(loop_key)
         upstream = {key: json.loads(values) for key, seq in state.latest.items()
-                    if (values := state.task_runs[seq].values)}
+                    if key in upstream_tasks and (values := state.task_runs[seq].values)}
         return {
             "job_id": self.record.job.job_id, "job_name": self.record.job.name,
             "user": self.user, "run_id": self.record.run_id, "task_run_id": ids[run.seq],
             "task_key": run.task_key, "attempt_number": run.attempt_number,
             "iteration": run.iteration, "job_parameters": dict(parameters),
             "task_parameters": task_parameters(spec), "task_values": upstream,
+            "upstream_tasks": sorted(upstream_tasks),
         }
 
     def inline(self, state: RunState, ids: Mapping[int, int], seq: int,

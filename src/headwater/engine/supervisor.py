@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 
+from headwater.about import installed_version
 from headwater.core.events import CancelRequested, EngineFailed
 from headwater.core.notifications import RUN_LIMIT, UsualDurations
 from headwater.core.retention import RetentionPolicy
@@ -45,7 +46,15 @@ from headwater.engine.scheduler import Scheduler
 from headwater.engine.secret_readers import SecretReaders
 from headwater.engine.timers import Timers
 from headwater.errors import AttemptOutOfSight, LeaseLost, NotFound, StoreError, StoreLost
-from headwater.ports import Clock, ClusterKeeper, Executor, Runner, RunRequest, Store
+from headwater.ports import (
+    Clock,
+    ClusterKeeper,
+    EngineBeat,
+    Executor,
+    Runner,
+    RunRequest,
+    Store,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +86,10 @@ class EngineSettings:
     # watching these commit logs of the warehouses for table-update triggers (None: those of
     # the embedded warehouse beside `logs_dir`).
     schedules: bool = False
+    # Say it is alive in the store's engines table at each lease renewal, and that it stopped
+    # when it hands back its runs (`headwater engines list`): the engines of `headwater engine`
+    # and `server`, which claim any run, not the one-run engine of `headwater run`.
+    fleet: bool = False
     warehouse_commits: tuple[Path, ...] | None = None
     # The folder tasks see as DBFS and the volumes, where `/Volumes/...` and `dbfs:/...`
     # file-arrival URLs are watched (None: `dbfs` beside `logs_dir`, in the home).
@@ -128,7 +141,7 @@ class Supervisor:
         self.interrupted = threading.Event()  # set from a signal handler: cancel `only`
         self.cancel_sent = False
         self.jitter = random.Random()  # noqa: S311 - spreading polls, not secrets
-        start = clock.now()
+        start = self.started_time = clock.now()
         self.next_claim, self.next_renew = start, start + self.renew_every
         commit_logs = settings.warehouse_commits or (
             commits_path(settings.logs_dir.parent / "warehouse.duckdb"),)
@@ -155,6 +168,8 @@ class Supervisor:
 
     def run_until_stopped(self) -> None:
         """Claim and drive runs until `stop()`; then hand every lease back."""
+        if self.settings.fleet:
+            self.outlast_store_errors(self.say_alive)
         try:
             while not self.stopping.is_set():
                 self.step()
@@ -314,9 +329,18 @@ class Supervisor:
         return {key: limit for key, limit in found.items() if limit is not None}
 
     def renew(self) -> None:
+        """Renew the leases held (dropping the runs whose lease was taken over); a fleet
+        engine also says it is alive."""
         fences = {run_id: driver.fence for run_id, driver in self.drivers.items()}
         for run_id in self.store.renew_leases(self.owner, fences, self.settings.lease_seconds):
             self.drop(run_id, "its lease was taken over")
+        if self.settings.fleet:
+            self.say_alive()
+
+    def say_alive(self) -> None:
+        self.store.engine_alive(EngineBeat(
+            self.owner, str(self.settings.logs_dir.parent.absolute()), installed_version(),
+            self.started_time, self.settings.lease_seconds))
 
     def cap_logs(self) -> None:
         """Rotate the logs of running attempts that grew past the cap (see `log_cap`)."""
@@ -418,6 +442,11 @@ class Supervisor:
             except StoreError as error:  # its lease lapses instead
                 log.warning("engine %s could not hand back run %s: %s", self.owner, run_id,
                             error, extra=self.about(run_id))
+        if self.settings.fleet:
+            try:
+                self.store.engine_stopped(self.owner)
+            except StoreError as error:  # it shows as unresponsive once its beat expires
+                log.warning("engine %s could not say it stopped: %s", self.owner, error)
         self.checkouts.close()
 
     # -- launching, requests, retiring -------------------------------------------------------

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 __all__ = ["HEADER", "SQL_HEADER", "Cell", "CellKind", "NotebookFormatError", "parse_notebook"]
@@ -30,7 +31,7 @@ class CellKind(StrEnum):
     PYTHON = "python"  # Python code, run in the notebook's namespace
     MARKDOWN = "markdown"  # `%md`: documentation, skipped
     SQL = "sql"  # `%sql`: run against the task's SQL warehouse
-    RUN = "run"  # `%run ./other`: include another notebook in the same namespace
+    RUN = "run"  # `%run ./other [$name=value ...]`: include another notebook in the same namespace
     SHELL = "sh"  # `%sh`: run with /bin/sh in the job directory
 
 
@@ -51,13 +52,15 @@ class Cell:
     """One cell: its number (1-based, counting every cell), kind, and source.
 
     `first_line` is the file line (1-based) of the source's first line, so that tracebacks
-    can point into the file. For a `%run` cell, `source` is the path to include.
+    can point into the file. For a `%run` cell, `source` is the path to include and
+    `arguments` the widget values it passes (`$name=value`).
     """
 
     number: int
     kind: CellKind
     source: str
     first_line: int
+    arguments: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +92,8 @@ def parse_notebook(text: str, name: str = "notebook", default: CellKind = CellKi
         default: the kind of a file without a header line (one cell).
 
     Raises:
-        NotebookFormatError: for an unsupported magic or a `%run` without exactly one path,
-            naming the cell and `name`.
+        NotebookFormatError: for an unsupported magic or a malformed `%run` (no path, an
+            argument that is not `$name=value`, more lines), naming the cell and `name`.
     """
     lines = text.splitlines()
     language = _LANGUAGES.get(lines[0].strip()) if lines else None
@@ -124,18 +127,34 @@ def _cell(number: int, lines: list[str], first_line: int, name: str, language: _
     if kind is None:
         return Cell(number, language.kind, "\n".join(body).rstrip(), first_line)  # `%` fails
     if kind is CellKind.RUN:
-        return Cell(number, kind, _run_target(rest, where), first_line)
+        return _run_cell(number, rest, [line for line in body[1:] if line.strip()],
+                         first_line, where)
     source = "\n".join([rest, *body[1:]]).rstrip()
     return Cell(number, kind, source, first_line)
 
 
-def _run_target(arguments: str, where: str) -> str:
+# `$name=value`, as `%run` passes a widget; shell quotes around the value (or the whole) go.
+_ARGUMENT = re.compile(r"\$([^\s=$]+)=(.*)", re.DOTALL)
+
+
+def _run_cell(number: int, written: str, more: list[str], line: int, where: str) -> Cell:
+    """A `%run PATH [$name=value ...]` cell: the path, and the widgets it passes."""
+    where = f"{where}, line {line}: " + f"%run {written.strip()}".rstrip()
+    if more:
+        raise NotebookFormatError(f"{where}: %run must be alone in its cell, its arguments on "
+                                  f"its line; move {more[0].strip()!r} to a cell of its own")
     try:
-        words = shlex.split(arguments)
-    except ValueError as error:
-        raise NotebookFormatError(f"{where}: %run {arguments}: {error}") from None
-    if len(words) != 1:
-        raise NotebookFormatError(
-            f"{where}: %run takes exactly one notebook path (arguments such as $name=value "
-            f"are not supported yet), got {arguments!r}")
-    return words[0]
+        words = shlex.split(written)
+    except ValueError as error:  # an unclosed quote
+        raise NotebookFormatError(f"{where}: {error}") from None
+    if not words:
+        raise NotebookFormatError(f"{where}: give the path of the notebook to include")
+    arguments: dict[str, str] = {}
+    for word in words[1:]:
+        match = _ARGUMENT.fullmatch(word)
+        if match is None:
+            raise NotebookFormatError(
+                f"{where}: {word!r} is not an argument; after the notebook path, write each "
+                f"as $name=value (quoted when it holds a space: $name=\"a b\")")
+        arguments[match[1]] = match[2]
+    return Cell(number, CellKind.RUN, words[0], line, arguments)

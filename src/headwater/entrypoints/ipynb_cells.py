@@ -5,10 +5,11 @@ A notebook exported from Databricks writes a SQL cell as `%sql` on its first lin
 notebook whose language is SQL has only SQL cells, `%python` marking the others); IPython would
 read `%sql` as an unknown line magic. `databricks_cells` turns such cells into the `%%sql` cell
 magic that this module defines when the kernel loads it as an IPython extension (with the
-names of `notebook_globals` in the notebook's namespace): the cell runs on the task's warehouse
-with the widgets bound to its `:name` markers, as a `%sql` cell of a source notebook does, and
-its rows are printed.
-`%md` cells are documentation and are skipped.
+names of `notebook_globals` in the notebook's namespace): the cell runs as a `%sql` cell of a
+source notebook does (`entrypoints.sql_cells`: on the task's warehouse, the widgets bound to
+its `:name` markers, its rows printed and kept as `_sqldf`).
+`%md` cells are documentation and are skipped. `dbutils.notebook.exit` stops the notebook
+without IPython's warning about exiting (its exception is the notebook's way to end).
 
 `print_outputs` writes what a cell printed or showed to this process's stdout and stderr, cell
 by cell as they finish, so that `headwater runs logs` shows a notebook's output as it shows a
@@ -18,20 +19,22 @@ script's.
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from headwater.entrypoints.sql import run_script, warehouse_url
-from headwater.runtime import dbutils
+from headwater.entrypoints.sql import warehouse_url
+from headwater.entrypoints.sql_cells import run_sql_cell
+from headwater.runtime import databricks_globals
 from headwater.runtime.redaction import redact, redact_all
-from headwater.runtime.shims.sitecustomize import WITHOUT_SPARK, MissingPyspark
+from headwater.runtime.shims import sitecustomize
 
-__all__ = ["EXTENSION", "MissingPyspark", "NoSpark", "databricks_cells",
-           "load_ipython_extension", "notebook_globals", "print_outputs"]
+__all__ = ["EXTENSION", "databricks_cells", "load_ipython_extension", "notebook_globals",
+           "print_outputs"]
 
 EXTENSION = __name__  # the IPython extension the kernel loads before the notebook's cells
+_EXIT_WARNING = "To exit: use 'exit'"  # what IPython warns of a cell that raises SystemExit
 _DATABRICKS = "application/vnd.databricks.v1+notebook"
-_SHOWN_ROWS = 50
 
 
 def databricks_cells(notebook: Any) -> None:
@@ -57,29 +60,32 @@ def _ipython_source(source: str, sql_notebook: bool) -> str:
     return source
 
 
-class NoSpark:
-    """Stands for `spark`, which headwater does not have, and says so when used."""
-
-    def __getattr__(self, name: str) -> Any:
-        raise RuntimeError(f"spark.{name}: {WITHOUT_SPARK}")
-
-
 def notebook_globals() -> dict[str, Any]:
-    """The names Databricks gives a notebook that headwater has: `dbutils`, `getArgument`
-    (the legacy way to read a widget, `dbutils.widgets.getArgument`) and a `spark` that says
-    it is absent. Each notebook process (a source notebook's, a kernel) also gets
-    `MissingPyspark`, so that `import pyspark` says the same."""
-    MissingPyspark.install()  # sitecustomize put it there already, unless Python ran without
-    return {"dbutils": dbutils, "getArgument": dbutils.widgets.getArgument, "spark": NoSpark()}
+    """The names Databricks gives a notebook that headwater has
+    (`headwater.runtime.databricks_globals`). Each notebook process (a source notebook's, a
+    kernel) also gets the finders of the task's `sitecustomize`, so that `import pyspark` says
+    it is absent as `spark` does, and `databricks.sdk.runtime` is headwater's."""
+    sitecustomize.install()  # put there already as Python started, unless it ran without
+    return databricks_globals.notebook_globals()
 
 
 def load_ipython_extension(shell: Any) -> None:
     """IPython's hook for this module as an extension (`IPKernelApp.extensions`), in the
-    kernel: `notebook_globals` in the notebook's namespace, the `%%sql` cell magic, and the
+    kernel: `notebook_globals` in the notebook's namespace (but IPython's own `display`, which
+    shows more), the `%%sql` cell magic, no warning for `dbutils.notebook.exit`, and the
     secrets the notebook read redacted from what its cells show and raise (what they print
     is, by `headwater.runtime.redaction`)."""
-    shell.push(notebook_globals())
-    shell.register_magic_function(_sql_cell, magic_kind="cell", magic_name="sql")
+    names = notebook_globals()
+    del names["display"]
+    shell.push(names)
+
+    def sql(line: str, cell: str) -> None:  # the `%%sql` cell magic
+        run_sql_cell(warehouse_url(), cell, shell.user_ns)
+
+    shell.register_magic_function(sql, magic_kind="cell", magic_name="sql")
+    # IPython warns "To exit: use 'exit', 'quit', or Ctrl-D." after a cell that raised
+    # SystemExit, which `dbutils.notebook.exit` does to end the notebook.
+    warnings.filterwarnings("ignore", message=_EXIT_WARNING, category=UserWarning)
     _redact_results(shell)
 
 
@@ -100,16 +106,6 @@ def _redact_results(shell: Any) -> None:
         return show_traceback(kind, redact(str(error)), redact_all(lines))
 
     shell._showtraceback = show_redacted
-
-
-def _sql_cell(line: str, cell: str) -> None:
-    table = run_script(warehouse_url(), cell, dbutils.widgets.getAll(), session=True)
-    if table is not None:
-        lines = [" | ".join(table.columns)]
-        lines += [" | ".join(str(value) for value in row) for row in table.rows[:_SHOWN_ROWS]]
-        if len(table.rows) > _SHOWN_ROWS:
-            lines.append(f"... ({len(table.rows)} rows or more)")
-        print("\n".join(lines))
 
 
 def print_outputs(cell: Mapping[str, Any], **_: object) -> None:

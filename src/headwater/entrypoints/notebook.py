@@ -6,12 +6,13 @@ Databricks source-format notebooks (`.py`, and `.sql` ones whose cells are SQL) 
 this plain Python process (no kernel): the cells of `headwater.entrypoints.databricks_source`
 run in order in one namespace that holds `dbutils`, `getArgument`, `display` (and a `spark`
 that explains it is absent); `%md` cells are skipped, `%sql` cells run on the warehouse of
-`HEADWATER_WAREHOUSE_URL` with the widgets bound to their `:name` markers, `%sh` cells run with
-/bin/sh, `%run ./other` runs another notebook (relative to the including one, inside the job
-directory) in the same namespace. `.ipynb` notebooks run on an ipykernel through nbclient (both
-installed with headwater), their `%sql` cells on the warehouse and their output in the task's
-log; the kernel serves this attempt only, and is forked from this process when its fork server
-had the kernel's libraries imported (`ipynb_kernel`).
+`HEADWATER_WAREHOUSE_URL` with the widgets bound to their `:name` markers (their rows kept as
+`_sqldf`, `entrypoints.sql_cells`), `%sh` cells run with /bin/sh, `%run ./other` runs another
+notebook (relative to the including one, inside the job directory) in the same namespace, its
+`$name=value` arguments as its widgets. `.ipynb` notebooks run on an ipykernel through
+nbclient (both installed with headwater), their `%sql` cells on the warehouse and their output
+in the task's log; the kernel serves this attempt only, and is forked from this process when
+its fork server had the kernel's libraries imported (`ipynb_kernel`).
 
 The notebook's file is `HEADWATER_NOTEBOOK_PATH`, in this process and its kernel, for the
 notebook context (`dbutils.notebook.entry_point.getDbutils().notebook().getContext()`).
@@ -49,8 +50,10 @@ from headwater.entrypoints.ipynb_cells import (
     print_outputs,
 )
 from headwater.entrypoints.operator import exception_line
-from headwater.entrypoints.sql import NOTICE_VARIABLE, Table, run_script, warehouse_url
-from headwater.runtime import NotebookExit, channel, dbutils
+from headwater.entrypoints.sql import NOTICE_VARIABLE, warehouse_url
+from headwater.entrypoints.sql_cells import run_sql_cell
+from headwater.runtime import NotebookExit, channel
+from headwater.runtime.dbutils import run_arguments
 from headwater.runtime.notebook_context import NOTEBOOK_PATH_VARIABLE
 from headwater.runtime.notebook_runs import NOTEBOOK_DIR_VARIABLE
 
@@ -58,7 +61,6 @@ __all__ = ["CellFailed", "SourceNotebook", "main"]
 
 JOB_DIR_VARIABLE = "HEADWATER_JOB_DIR"  # as in headwater.runners.notebook
 EXECUTED = "executed"
-_SHOWN_ROWS = 50
 
 
 class CellFailed(Exception):  # a report for the task's result, not a bug
@@ -67,19 +69,6 @@ class CellFailed(Exception):  # a report for the task's result, not a bug
     def __init__(self, error: str, trace: str) -> None:
         super().__init__(error)
         self.error, self.trace = error, trace
-
-
-def display(value: object) -> None:
-    """Databricks' `display`, as a print (a SQL result as a small text table)."""
-    print(_table_text(value) if isinstance(value, Table) else value)
-
-
-def _table_text(table: Table) -> str:
-    lines = [" | ".join(table.columns)]
-    lines += [" | ".join(str(v) for v in row) for row in table.rows[:_SHOWN_ROWS]]
-    if len(table.rows) > _SHOWN_ROWS:
-        lines.append(f"... ({len(table.rows)} rows or more)")
-    return "\n".join(lines)
 
 
 def _failure(error: BaseException, where: str, path: Path) -> CellFailed:
@@ -107,8 +96,7 @@ class SourceNotebook:
     def __init__(self, workdir: Path, warehouse_url: str, keep: Path | None) -> None:
         self.workdir, self.warehouse_url, self.keep = workdir, warehouse_url, keep
         self.namespace: dict[str, Any] = {
-            "__name__": "__main__", "__builtins__": builtins, "display": display,
-            **notebook_globals()}
+            "__name__": "__main__", "__builtins__": builtins, **notebook_globals()}
 
     def run(self, path: Path, included_by: tuple[str, ...] = ()) -> None:
         """Run every cell of `path`. Raises `CellFailed`, or `NotebookExit` to stop."""
@@ -138,16 +126,13 @@ class SourceNotebook:
             source = "\n" * (cell.first_line - 1) + cell.source  # file line numbers
             exec(compile(source, os.fspath(path), "exec"), self.namespace)  # noqa: S102
         elif cell.kind is CellKind.SQL:
-            table = run_script(self.warehouse_url, cell.source, dbutils.widgets.getAll(),
-                               session=True)
-            if table is not None:
-                display(table)
-                self.namespace["_sqldf"] = table
+            run_sql_cell(self.warehouse_url, cell.source, self.namespace)
         elif cell.kind is CellKind.SHELL:  # in the notebook's folder, like its Python cells
             subprocess.run(["/bin/sh", "-c", cell.source], check=True)
         elif cell.kind is CellKind.RUN:
             target = self._include(path, cell.source, chain)
-            self.run(target, chain)
+            with run_arguments(cell.arguments):
+                self.run(target, chain)
 
     def _include(self, including: Path, written: str, chain: tuple[str, ...]) -> Path:
         base = Path(os.path.abspath(self.workdir))
@@ -191,7 +176,6 @@ def run_source(path: Path) -> int:
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_EXIT_WARNING = "To exit: use 'exit'"
 
 
 def run_ipynb(path: Path) -> int:
@@ -256,11 +240,11 @@ def _ipynb_failure(notebook: Any, name: str, ename: str, evalue: str) -> CellFai
 
 
 def _tidy_exit(notebook: Any) -> None:
-    """Drop the error and warning IPython shows for `dbutils.notebook.exit`."""
+    """Drop the error IPython shows for `dbutils.notebook.exit` (the kernel does not warn of
+    it, see `ipynb_cells.load_ipython_extension`)."""
     for cell in notebook.cells:
-        cell["outputs"] = [
-            o for o in cell.get("outputs", [])
-            if o.get("ename") != NotebookExit.__name__ and _EXIT_WARNING not in o.get("text", "")]
+        cell["outputs"] = [o for o in cell.get("outputs", [])
+                           if o.get("ename") != NotebookExit.__name__]
 
 
 def _keep_ipynb(notebook: Any, name: str) -> None:

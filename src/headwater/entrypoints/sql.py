@@ -77,6 +77,7 @@ _WRITES = re.compile(
     r"(?:\s+TABLE)?|COPY|ALTER\s+TABLE|DROP\s+TABLE(?:\s+IF\s+EXISTS)?"
     r"|CREATE\s+(?:OR\s+REPLACE\s+)?TABLE(?:\s+IF\s+NOT\s+EXISTS)?)\s+" + _NAME,
     re.IGNORECASE)
+_SHOWN_ROWS = 50  # of a table a notebook prints
 _COPY_TO = re.compile(r"^\s*COPY\s+.*\bTO\b", re.IGNORECASE | re.DOTALL)
 
 
@@ -90,6 +91,15 @@ class Table:
 
     columns: list[str]
     rows: list[Sequence[object]]
+
+    def __str__(self) -> str:
+        """As a notebook prints it (`print`, `display`, a `%sql` cell): a header line, then
+        the first 50 rows, a cell ` | ` from the next."""
+        lines = [" | ".join(self.columns)]
+        lines += [" | ".join(str(value) for value in row) for row in self.rows[:_SHOWN_ROWS]]
+        if len(self.rows) > _SHOWN_ROWS:
+            lines.append(f"... ({len(self.rows)} rows or more)")
+        return "\n".join(lines)
 
 
 Token = tuple[str, str]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from headwater.core.taskvalues import MAX_KEY_LENGTH, MAX_VALUE_BYTES
@@ -27,6 +27,7 @@ __all__ = [
     "Parameters",
     "TaskValues",
     "Warehouse",
+    "upstream_values",
 ]
 
 MAX_NOTEBOOK_RESULT_BYTES = 5 * 1024 * 1024  # `notebook_output.result` keeps the first 5 MB
@@ -104,9 +105,38 @@ class TaskValues:
         channel.append_line(channel.VALUES, {"key": key, "value": json.loads(text)})
 
     def get(self, task_key: str, key: str, default: object = None) -> object:
-        """The value `key` that task `task_key` set in this run, else `default`."""
-        upstream = channel.current_context().task_values.get(task_key, {})
-        return upstream.get(key, default)
+        """The value `key` that task `task_key` set in this run, else `default`.
+
+        Raises:
+            ValueError: when `task_key` is not upstream of this task (see `upstream_values`).
+        """
+        return upstream_values(task_key).get(key, default)
+
+
+def upstream_values(task_key: str) -> Mapping[str, object]:
+    """The values that task `task_key` set in this run (none if it set none, or has not run).
+
+    Raises:
+        ValueError: when `task_key` is not a task this one depends on, directly or through
+            others (a misspelt key, or a task that may not have run yet), as Databricks raises
+            when it cannot find the task.
+    """
+    context = channel.current_context()
+    upstream = context.upstream_tasks
+    if upstream is not None and task_key not in upstream:
+        raise ValueError(_not_upstream(task_key, context.task_key, upstream))
+    return context.task_values.get(task_key, {})
+
+
+def _not_upstream(task_key: str, this_task: str, upstream: Sequence[str]) -> str:
+    import difflib  # only for the message
+
+    close = difflib.get_close_matches(task_key, upstream, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return (f"cannot find task {task_key!r} among the tasks upstream of {this_task!r} "
+            f"({', '.join(sorted(upstream)) or 'none'}): a task reads the values of the tasks "
+            f"it depends on, directly or not; {hint}check the task key, or add it to the "
+            f"depends_on of {this_task!r}")
 
 
 class Metrics:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +53,9 @@ class Context:
     job_parameters: Mapping[str, str] = field(default_factory=dict)
     task_parameters: Mapping[str, str] = field(default_factory=dict)
     task_values: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    # The tasks this one depends on, directly or through others: the only ones whose values
+    # it may read. None where the engine did not write them (any task's values are read then).
+    upstream_tasks: Sequence[str] | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Context:

@@ -9,15 +9,18 @@ A notebook starts with `from headwater.runtime import dbutils` and otherwise run
 the notebook executor also injects `dbutils` into the notebook's globals, so a notebook copied
 from a workspace runs without the import. Widget values are the task's parameters (a
 notebook task's `base_parameters`, with the job parameters pushed down); a widget defined with
-`text`/`dropdown`/... gives the default for a parameter the run does not set.
+`text`/`dropdown`/... gives the default for a parameter the run does not set. A notebook that
+`%run ./other $name=value` includes reads `value` as its widget `name` (`run_arguments`).
 
-The only state is the widget defaults a notebook defines, kept on the `dbutils` instance.
+The only state is the widget defaults a notebook defines and the arguments of the `%run` under
+way, kept on the `dbutils` instance.
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Mapping
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from headwater.runtime import api, channel, notebook_runs, redaction
@@ -26,7 +29,8 @@ from headwater.runtime.notebook_context import CommandContext, EntryPoint, curre
 from headwater.runtime.secret_store import SecretStore
 
 __all__ = ["DBUtils", "JobsUtils", "NotebookUtils", "SecretMetadata", "SecretScope",
-           "SecretsUtils", "TaskValuesUtils", "WidgetNotDefined", "WidgetsUtils", "dbutils"]
+           "SecretsUtils", "TaskValuesUtils", "WidgetNotDefined", "WidgetsUtils", "dbutils",
+           "run_arguments"]
 
 
 class WidgetNotDefined(KeyError):
@@ -48,9 +52,10 @@ class WidgetsUtils:
 
     def __init__(self) -> None:
         self._defaults: dict[str, str] = {}
+        self._arguments: dict[str, str] = {}  # of the `%run` under way (`run_arguments`)
 
     def _values(self) -> dict[str, str]:
-        return {**self._defaults, **api.Parameters()}
+        return {**self._defaults, **api.Parameters(), **self._arguments}
 
     def get(self, name: str) -> str:
         """The parameter `name`, else the widget's default.
@@ -117,7 +122,9 @@ class TaskValuesUtils:
 
         Raises:
             TypeError: outside a run when `debugValue` is None (as Databricks does).
-            ValueError: inside a run when the value is missing and `default` is None.
+            ValueError: inside a run when `taskKey` is not upstream of this task, whatever
+                `default` is, or when the value is missing and `default` is None (as
+                Databricks does).
         """
         if channel.current_directory() is None:
             if debugValue is None:
@@ -125,12 +132,12 @@ class TaskValuesUtils:
                                 "debugValue, which is None; pass debugValue=... to try the "
                                 "notebook by hand")
             return debugValue
-        upstream = channel.current_context().task_values
-        if key in upstream.get(taskKey, {}):
-            return upstream[taskKey][key]
+        values = api.upstream_values(taskKey)
+        if key in values:
+            return values[key]
         if default is not None:
             return default
-        tasks = ", ".join(sorted(upstream)) or "none"
+        tasks = ", ".join(sorted(channel.current_context().task_values)) or "none"
         raise ValueError(f"task {taskKey!r} set no value {key!r} in this run (tasks that set "
                          f"values: {tasks}); check the task key and that it runs before "
                          "this one, or pass default=...")
@@ -231,3 +238,18 @@ class DBUtils:
 
 
 dbutils = DBUtils()
+
+
+@contextlib.contextmanager
+def run_arguments(arguments: Mapping[str, str]) -> Iterator[None]:
+    """While it lasts, `arguments` are widget values, over the run's parameters and the
+    widgets' defaults: the `$name=value` arguments of `%run`, which Databricks passes to the
+    included notebook as its widgets. A `%run` inside it adds its own; the including
+    notebook reads its own values again once the included one has run."""
+    widgets = dbutils.widgets
+    before = widgets._arguments
+    widgets._arguments = {**before, **arguments}
+    try:
+        yield
+    finally:
+        widgets._arguments = before

@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from headwater.core.audit import AuditAction, AuditEntry
@@ -26,6 +26,7 @@ from headwater.core.permissions import (
     allows,
     checked,
     merged,
+    owner_grant,
     owner_of,
 )
 from headwater.core.spec import JobSettings
@@ -109,14 +110,14 @@ class AccessMixin:
         current = self.authorize(job_id, Action.PERMISSIONS)
         self.check_principals(grants, [*filter(None, [job.creator]),
                                        *(g.name for g in current if not g.group)])
-        self.check_identity(None, owner_of(grants), was_owner=owner_of(current))
         if replace:
-            owner = owner_of(grants) or owner_of(current)
+            owner = owner_grant(grants) or owner_grant(current)
             kept = [g for g in grants if g.level is not Level.IS_OWNER]
-            new = [*kept, Grant(owner, Level.IS_OWNER)] if owner else list(kept)
+            new = [*kept, owner] if owner else list(kept)
         else:
             new = merged(current, grants)
-        checked(new)
+        checked(new)  # first: a group named as owner is a bad list, not another user
+        self.check_identity(None, owner_of(grants), was_owner=owner_of(current))
         self.store.set_job_grants(job_id, new, self.clock.now(), self.user)
         return new
 
@@ -125,7 +126,7 @@ class AccessMixin:
         """`InvalidRequest` naming each entry of `grants` (a request's, in its order) for a
         user headwater does not know: one who never had a token, is not the caller and is
         not in `known` (the job's creator and list), as Databricks refuses an unknown
-        principal."""
+        principal. A service principal is the user of its name (its token's user)."""
         users = {self.user, *known, *(token.user for token in self.store.list_tokens())}
         problems = [f"{where}[{index}]: unknown user or service principal {grant.name!r}; "
                     "name one who has a token (headwater's users are its tokens' users)"
@@ -149,7 +150,11 @@ class AccessMixin:
         token = f"{TOKEN_PREFIX}{secrets.token_hex(16)}"
         now = self.clock.now()
         expiry = None if lifetime_days is None else now + timedelta(days=lifetime_days)
-        token_id = self.store.add_token(token_hash(token), user, admin, comment, now, expiry)
+        made = AuditEntry(now, self.user, AuditAction.TOKEN_CREATED, details={
+            "user": user, "admin": admin, "comment": comment,
+            "expiry_time": expiry.isoformat() if expiry else None})
+        token_id = self.store.add_token(token_hash(token), user, admin, comment, now, expiry,
+                                        audit=made)
         record = TokenRecord(token_id, user, admin, comment, now, expiry, None)
         return NewToken(token_id, token, record)
 
@@ -157,17 +162,41 @@ class AccessMixin:
         self.require_admin("list tokens")
         return self.store.list_tokens()
 
-    def revoke_token(self, token_id: int) -> None:
+    def revoke_token(self, token_id: int) -> list[int]:
+        """Revoke a token and the web sessions opened with it; the ids revoked."""
         self.require_admin("revoke tokens")
-        if not self.store.revoke_token(token_id, self.clock.now()):
+        now = self.clock.now()
+        revoked = self.store.revoke_token(token_id, now, self._revoking(now))
+        if not revoked:
             raise NotFound(f"Token {token_id} does not exist or was revoked already.")
+        return revoked
+
+    def revoke_user_tokens(self, user: str) -> list[int]:
+        """Revoke every token and web session of `user` (offboarding); the ids revoked."""
+        self.require_admin("revoke tokens")
+        now = self.clock.now()
+        revoked = self.store.revoke_user_tokens(user, now, self._revoking(now, user=user))
+        if not revoked:
+            raise NotFound(f"User {user} has no valid token (`headwater tokens list` shows "
+                           "every token and its user).")
+        return revoked
+
+    def _revoking(self, now: datetime, **details: object) -> AuditEntry:
+        return AuditEntry(now, self.user, AuditAction.TOKEN_REVOKED, details=details)
 
     def principal_of_token(self, token: str) -> Principal | None:
-        """Who a token belongs to, if it is valid now."""
-        record = self.store.token_by_hash(token_hash(token))
-        if record is None or not record.valid_at(self.clock.now()):
+        """Who an API token belongs to, if it is valid now. A web session's token is not
+        one: a session cookie must not be usable as a bearer token (the API has no CSRF
+        guard, and a session outlives no revocation of the token that opened it)."""
+        record = self.valid_token(token)
+        if record is None or record.is_session:
             return None
         return Principal(record.user, record.admin)
+
+    def valid_token(self, token: str) -> TokenRecord | None:
+        """The record of a token (an API token's or a session's) if it is valid now."""
+        record = self.store.token_by_hash(token_hash(token))
+        return record if record is not None and record.valid_at(self.clock.now()) else None
 
 
 def token_hash(token: str) -> str:
@@ -192,7 +221,8 @@ def grants_of(access_control_list: Sequence[dict[str, Any]],
                             f"{', '.join(Level.__members__)}")
             continue
         key = named[0]
-        found.append(Grant(str(entry[key]), Level[str(level_name)], key == "group_name"))
+        found.append(Grant(str(entry[key]), Level[str(level_name)], group=key == "group_name",
+                           service_principal=key == "service_principal_name"))
     owners = [f"{where}[{index}]" for index, entry in enumerate(access_control_list)
               if entry.get("permission_level") == Level.IS_OWNER.name]
     if len(owners) > 1:

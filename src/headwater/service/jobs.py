@@ -16,7 +16,7 @@ from typing import Any
 from headwater.api.documents import job_json
 from headwater.core.job_update import apply_update, paused_changes
 from headwater.core.load import settings_from_body
-from headwater.core.permissions import Action, Grant, Level, checked, owner_of
+from headwater.core.permissions import Action, Grant, Level, checked, owner_grant, owner_of
 from headwater.core.plan import build_plan
 from headwater.core.spec import JobSettings
 from headwater.core.spec_common import INT32_MAX
@@ -59,7 +59,9 @@ class JobsMixin(AccessMixin):
         declared = [*(grants or []), *declared_grants(settings)]
         self.check_identity(_run_as(settings), owner_of(declared))
         return self.store.create_job(_body(settings), source, self.clock.now(), self.user,
-                                     deployment_key, _with_owner(declared, self.user), hidden)
+                                     deployment_key,
+                                     _with_owner(declared, Grant(self.user, Level.IS_OWNER)),
+                                     hidden)
 
     def deploy_job(self, settings: JobSettings, source: str, deployment_key: str) -> JobRecord:
         """The job deployed under `deployment_key`, created or updated to `settings`.
@@ -69,16 +71,16 @@ class JobsMixin(AccessMixin):
         """
         build_plan(settings)
         declared = declared_grants(settings)
-        owner = self.user
+        owner = Grant(self.user, Level.IS_OWNER)
         found = self.store.job_by_deployment(deployment_key)
         self.check_upstream_jobs(settings, found.job_id if found else None)
-        if found is not None:
-            owner = owner_of(self.authorize(found.job_id, Action.MANAGE)) or owner
+        if found is not None:  # its owner's whole entry: a service principal stays one
+            owner = owner_grant(self.authorize(found.job_id, Action.MANAGE)) or owner
         self.check_identity(_run_as(settings), owner_of(declared),
-                            _stored_run_as(found), owner)
+                            _stored_run_as(found), owner.name)
         replaced = bool(declared) or found is None
         if owner_of(declared) is None:  # the owner stays: an entry the bundle gives them goes,
-            declared = [g for g in declared if g.group or g.name != owner]  # as the CLI drops it
+            declared = [g for g in declared if g.group or g.name != owner.name]  # as the CLI
         grants = _with_owner(declared, owner) if replaced else None
         return self.store.deploy_job(_body(settings), source, self.clock.now(), self.user,
                                      deployment_key, grants)
@@ -235,12 +237,12 @@ class JobsMixin(AccessMixin):
         raise NotFound(f"No job is named {name!r}{hint}; the jobs are: {', '.join(known)}")
 
 
-def _with_owner(grants: Sequence[Grant] | None, creator: str) -> list[Grant]:
-    """A new job's access control list: the grants given, owned by its creator unless they
-    name an owner; checked."""
+def _with_owner(grants: Sequence[Grant] | None, owner: Grant) -> list[Grant]:
+    """A job's access control list: the grants given, owned by `owner` (the creator's entry,
+    or the owner's the job had) unless they name an owner; checked."""
     given = list(grants or [])
     if owner_of(given) is None:
-        given.append(Grant(creator, Level.IS_OWNER))
+        given.append(owner)
     return checked(given)
 
 

@@ -5,7 +5,6 @@ The same function answers `headwater runs get`, the REST `runs/get` and the run 
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +27,7 @@ from headwater.errors import InvalidRequest, NotFound, PermissionDenied
 from headwater.ports import RunRecord, RunSummary, Store
 from headwater.service.access import AccessMixin
 from headwater.service.paging import Page, check_offset, id_of, page_of
+from headwater.service.runs import unknown_task
 
 RUN_TYPES = ("JOB_RUN", "WORKFLOW_RUN", "SUBMIT_RUN")
 TimeRange = tuple[datetime | None, datetime | None]
@@ -134,11 +134,11 @@ class QueriesMixin(AccessMixin):
         if iteration is not None:
             attempts = _iteration_attempts(record, task_key, iteration)
         if not attempts:
-            known = sorted(record.state.latest)
-            hint = difflib.get_close_matches(task_key, known, n=1)
-            suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-            raise NotFound(f"Run {run_id} has no task {task_key!r}{suggestion}; "
-                           f"its tasks are: {', '.join(known)}")
+            known = ", ".join(sorted(record.state.latest))
+            raise NotFound(unknown_task(
+                run_id, task_key, record.state.plan,
+                "`headwater runs logs {run} {loop} --iteration N` shows iteration N's log") +
+                f"; its tasks are: {known}")
         chosen = _pick_attempt(attempts, attempt, run_id, task_key)
         return log_path(self.logs_dir, run_id, chosen)
 

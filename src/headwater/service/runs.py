@@ -16,6 +16,8 @@ from typing import Any, Literal
 from headwater.core.new_run import job_parameters, new_run
 from headwater.core.partial_run import select
 from headwater.core.permissions import Action, Grant, owner_of
+from headwater.core.plan import Plan, for_each_running
+from headwater.core.repair_selection import RepairSelection, repair_selection
 from headwater.core.run_scope import RunScope
 from headwater.core.runstate import RunState
 from headwater.core.spec import JobSettings
@@ -40,7 +42,8 @@ class RepairAsked:
     """A repair recorded for an engine to carry out."""
 
     repair_id: int
-    task_keys: tuple[str, ...]
+    task_keys: tuple[str, ...]  # the tasks asked (or, for all failed, found)
+    selection: RepairSelection  # every task it reruns, and why (core/repair_selection.py)
 
 
 class RunsMixin(AccessMixin):
@@ -56,7 +59,8 @@ class RunsMixin(AccessMixin):
                   idempotency_token: str | None = None, run_type: str = "JOB_RUN",
                   only: Sequence[str] | None = None,
                   task_parameters: Mapping[str, Any] | None = None,
-                  queue: bool | None = None) -> RunCreated:
+                  queue: bool | None = None,
+                  trigger_info: Mapping[str, Any] | None = None) -> RunCreated:
         """Plan the job and store a new run of it; `PlanError` if it cannot run.
 
         `workdir` is where relative paths of the job start (default: the folder of the job's
@@ -65,7 +69,8 @@ class RunsMixin(AccessMixin):
         Job task pushes its own job's parameters down to the child job. With `only`, a
         partial run of those tasks (`+key`, `key+`: core/partial_run.py); `task_parameters`
         are run-now's legacy ones (`notebook_params`, ...: core/task_parameters.py); `queue`
-        overrides the job's `queue.enabled` for this run.
+        overrides the job's `queue.enabled` for this run; `trigger_info` says what started
+        it (a Run Job task: `{"run_id": its task run}`).
         """
         grants = self.authorize(job.job_id, Action.RUN)
         settings = JobSettings.model_validate(dict(job.settings))
@@ -81,7 +86,7 @@ class RunsMixin(AccessMixin):
                                      lease_seconds=lease_seconds,
                                      idempotency_token=idempotency_token, run_type=run_type,
                                      run_as=run_as_of(settings, grants, job), scope=scope,
-                                     queue=queue)
+                                     queue=queue, trigger_info=trigger_info)
 
     def run_now(self, job_id: int, overrides: Mapping[str, str] | None = None,
                 idempotency_token: str | None = None, only: Sequence[str] | None = None,
@@ -153,7 +158,7 @@ class RunsMixin(AccessMixin):
         record = self.store.load_run(run_id)
         self.authorize(record.job.job_id, Action.RUN)
         if task_key is not None and task_key not in record.state.plan.tasks:
-            raise NotFound(unknown_task(run_id, task_key, record.state.plan.tasks))
+            raise NotFound(unknown_task(run_id, task_key, record.state.plan))
         if record.state.is_terminal:
             raise InvalidState(f"Run {run_id} has already ended {record.state.result}.")
         if record.state.life_cycle is LifeCycleState.QUEUED and task_key is None and \
@@ -193,7 +198,7 @@ class RunsMixin(AccessMixin):
         if task_parameters and any(task_parameters.values()):
             scope = replace(scope, task_parameters=task_parameters_checked(
                 settings, over(scope.task_parameters, task_parameters)))
-        scope.plan(settings)  # the current settings must plan
+        plan = scope.plan(settings)  # the current settings must plan
         declared = {p.name for p in settings.parameters or []}
         kept = {k: v for k, v in record.parameters.items() if k in declared}
         parameters = job_parameters(settings, {**kept, **(overrides or {})})
@@ -204,7 +209,9 @@ class RunsMixin(AccessMixin):
         if scope != record.scope:  # the run's own from now on: stored with the request
             body["task_parameters"] = dict(scope.task_parameters or {})
         self.store.request_repair(run_id, body, self.clock.now())
-        return RepairAsked(repair_id, tuple(keys))
+        results = {key: state.task_runs[seq].result for key, seq in state.latest.items()}
+        return RepairAsked(repair_id, tuple(keys),
+                           repair_selection(plan, results, keys, rerun_dependents))
 
     def get_run(self, run_id: int) -> RunRecord:
         """A job run; `NotFound` ("Run N does not exist.")."""
@@ -238,8 +245,14 @@ def task_run_refused(task_run_id: int, record: RunRecord, seq: int, needs: JobRu
     return f"Run {task_run_id} is a task run of run {record.run_id} ({what}); {instead}."
 
 
-def unknown_task(run_id: int, task_key: str, known: Mapping[str, object]) -> str:
-    hint = difflib.get_close_matches(task_key, list(known), n=1)
+def unknown_task(run_id: int, task_key: str, plan: Plan,
+                 instead: str = "name {loop!r} instead") -> str:
+    """Why `task_key` names no task of the run, and what to name: the for-each whose
+    iterations run it (`instead`, given `loop` and `run`), or a task of a close name."""
+    if (loop := for_each_running(plan, task_key)) is not None:
+        return (f"Run {run_id} has no task {task_key!r}: it is the task each iteration of the "
+                f"for-each task {loop.key!r} runs; " + instead.format(loop=loop.key, run=run_id))
+    hint = difflib.get_close_matches(task_key, list(plan.tasks), n=1)
     suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
     return f"Run {run_id} has no task {task_key!r}{suggestion}"
 
@@ -270,7 +283,7 @@ def _repair_keys(run_id: int, state: RunState, task_keys: list[str],
         raise InvalidRequest("The tasks to rerun cannot contain duplicate task keys.")
     for key in task_keys:
         if key not in state.plan.tasks:
-            raise NotFound(unknown_task(run_id, key, state.plan.tasks))
+            raise NotFound(unknown_task(run_id, key, state.plan))
     if task_keys:
         return task_keys
     failed = [key for key, seq in state.latest.items()

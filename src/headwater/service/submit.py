@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from headwater.core.load import settings_from_body
+from headwater.errors import InvalidRequest
 from headwater.ports import RunCreated
 from headwater.service.access import grants_of
 from headwater.service.jobs import JobsMixin
@@ -31,8 +32,11 @@ class SubmitMixin(JobsMixin, RunsMixin):
             found = self.store.submitted_run(self.user, str(token))
             if found is not None:
                 return found
+        run_name = body.get("run_name")
+        if run_name is not None and not isinstance(run_name, str):  # named as the caller sent it
+            raise InvalidRequest(f"$.run_name: must be a string (got {run_name!r})")
         settings_body = {k: v for k, v in body.items() if k not in RUN_FIELDS}
-        settings_body["name"] = body.get("run_name") or "Untitled"
+        settings_body["name"] = run_name or "Untitled"
         settings = settings_from_body(settings_body, destinations=self.destinations)
         grants = grants_of(body.get("access_control_list") or [])
         job = self.create_job(settings, "runs/submit", grants=grants, hidden=True)

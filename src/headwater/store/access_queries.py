@@ -15,15 +15,16 @@ from headwater.store.tables import job_permissions, secret_acls, tokens
 
 
 def add_token(conn: Connection, token_hash: str, user: str, admin: bool, comment: str,
-              at: datetime, expiry: datetime | None) -> int:
+              at: datetime, expiry: datetime | None, parent_id: int | None = None) -> int:
     return int(conn.execute(insert(tokens).values(
         token_hash=token_hash, user_name=user, admin=admin, comment=comment, created_time=at,
-        expiry_time=expiry).returning(tokens.c.token_id)).scalar_one())
+        expiry_time=expiry, parent_token_id=parent_id).returning(tokens.c.token_id)).scalar_one())
 
 
 def _token(row: object) -> TokenRecord:
     return TokenRecord(row.token_id, row.user_name, row.admin, row.comment,  # type: ignore[attr-defined]
-                       row.created_time, row.expiry_time, row.revoked_time)  # type: ignore[attr-defined]
+                       row.created_time, row.expiry_time, row.revoked_time,  # type: ignore[attr-defined]
+                       row.parent_token_id)  # type: ignore[attr-defined]
 
 
 def token_by_hash(conn: Connection, token_hash: str) -> TokenRecord | None:
@@ -35,11 +36,26 @@ def list_tokens(conn: Connection) -> list[TokenRecord]:
     return [_token(row) for row in conn.execute(select(tokens).order_by(tokens.c.token_id))]
 
 
-def revoke_token(conn: Connection, token_id: int, at: datetime) -> bool:
-    result = conn.execute(update(tokens).where(tokens.c.token_id == token_id,
-                                               tokens.c.revoked_time.is_(None))
-                          .values(revoked_time=at))
-    return bool(result.rowcount)
+def revoke_token(conn: Connection, token_id: int, at: datetime) -> list[int]:
+    """Revoke the token and the sessions opened with it; the ids revoked now. A revoked
+    token's sessions were revoked with it, so a token already revoked revokes nothing."""
+    if conn.execute(select(tokens.c.token_id).where(
+            tokens.c.token_id == token_id, tokens.c.revoked_time.is_(None))).first() is None:
+        return []
+    return _revoke(conn, or_(tokens.c.token_id == token_id,
+                             tokens.c.parent_token_id == token_id), at)
+
+
+def revoke_user_tokens(conn: Connection, user: str, at: datetime) -> list[int]:
+    return _revoke(conn, tokens.c.user_name == user, at)
+
+
+def _revoke(conn: Connection, which: ColumnElement[bool], at: datetime) -> list[int]:
+    valid = and_(which, tokens.c.revoked_time.is_(None))
+    ids = sorted(conn.execute(select(tokens.c.token_id).where(valid)).scalars())
+    if ids:
+        conn.execute(update(tokens).where(tokens.c.token_id.in_(ids)).values(revoked_time=at))
+    return ids
 
 
 def grants(conn: Connection, job_ids: Collection[int]) -> dict[int, list[Grant]]:
@@ -52,7 +68,8 @@ def grants(conn: Connection, job_ids: Collection[int]) -> dict[int, list[Grant]]
                        job_permissions.c.principal))
     for row in conn.execute(query):
         found.setdefault(row.job_id, []).append(
-            Grant(row.principal, Level[row.level], bool(row.is_group)))
+            Grant(row.principal, Level[row.level], bool(row.is_group),
+                  bool(row.is_service_principal)))
     return found
 
 
@@ -61,7 +78,8 @@ def set_grants(conn: Connection, job_id: int, new: Sequence[Grant]) -> None:
     conn.execute(delete(job_permissions).where(job_permissions.c.job_id == job_id))
     if new:
         conn.execute(insert(job_permissions), [
-            {"job_id": job_id, "principal": g.name, "is_group": g.group, "level": g.level.name}
+            {"job_id": job_id, "principal": g.name, "is_group": g.group,
+             "is_service_principal": g.service_principal, "level": g.level.name}
             for g in new])
 
 

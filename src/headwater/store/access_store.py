@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Connection
 
 from headwater.core.audit import AuditAction, AuditEntry
-from headwater.core.permissions import Grant
+from headwater.core.permissions import Grant, principal_field
 from headwater.core.secret_acls import ScopeAcl
 from headwater.ports import TokenRecord
 from headwater.store import access_queries, job_queries, ops_queries
@@ -26,10 +27,16 @@ class AccessMixin:
         raise NotImplementedError
 
     def add_token(self, token_hash: str, user: str, admin: bool, comment: str, at: datetime,
-                  expiry: datetime | None) -> int:
-        """Store a token's hash for `user`; its id."""
+                  expiry: datetime | None, parent_id: int | None = None,
+                  audit: AuditEntry | None = None) -> int:
+        """Store a token's hash for `user` (a web session's with its `parent_id`); its id.
+        `audit` is appended in the same transaction, with the new id in its details."""
         with self._writing() as conn:
-            return access_queries.add_token(conn, token_hash, user, admin, comment, at, expiry)
+            token_id = access_queries.add_token(conn, token_hash, user, admin, comment, at,
+                                                expiry, parent_id)
+            if audit is not None:
+                ops_queries.append_audit(conn, [_with_details(audit, token_id=token_id)])
+            return token_id
 
     def token_by_hash(self, token_hash: str) -> TokenRecord | None:
         """The token with this hash, valid or not; None if there is none."""
@@ -40,10 +47,18 @@ class AccessMixin:
         with self._reading() as conn:
             return access_queries.list_tokens(conn)
 
-    def revoke_token(self, token_id: int, at: datetime) -> bool:
-        """Revoke a token; False if there is no such token or it was revoked already."""
+    def revoke_token(self, token_id: int, at: datetime,
+                     audit: AuditEntry | None = None) -> list[int]:
+        """Revoke a token and the web sessions opened with it: the ids revoked now (none:
+        no such valid token). `audit` goes with them, their ids in its details."""
         with self._writing() as conn:
-            return access_queries.revoke_token(conn, token_id, at)
+            return _audited(conn, access_queries.revoke_token(conn, token_id, at), audit)
+
+    def revoke_user_tokens(self, user: str, at: datetime,
+                           audit: AuditEntry | None = None) -> list[int]:
+        """Revoke every valid token and session of `user`, as `revoke_token`."""
+        with self._writing() as conn:
+            return _audited(conn, access_queries.revoke_user_tokens(conn, user, at), audit)
 
     def job_grants(self, job_ids: Collection[int]) -> dict[int, list[Grant]]:
         """job id -> its access control list."""
@@ -96,5 +111,16 @@ def replace_grants(conn: Connection, job_id: int, grants: Sequence[Grant], at: d
     ops_queries.append_audit(conn, [AuditEntry(
         at=at, actor=actor, action=AuditAction.PERMISSIONS_CHANGED, job_id=job_id,
         details={"access_control_list": [
-            {"group_name" if g.group else "user_name": g.name,
-             "permission_level": g.level.name} for g in grants]})])
+            {principal_field(g): g.name, "permission_level": g.level.name}
+            for g in grants]})])
+
+
+def _with_details(entry: AuditEntry, **more: object) -> AuditEntry:
+    return replace(entry, details={**entry.details, **more})
+
+
+def _audited(conn: Connection, revoked: list[int], audit: AuditEntry | None) -> list[int]:
+    """`revoked`, after appending `audit` naming them (nothing revoked: nothing to audit)."""
+    if revoked and audit is not None:
+        ops_queries.append_audit(conn, [_with_details(audit, revoked=revoked)])
+    return revoked

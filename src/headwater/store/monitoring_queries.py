@@ -8,6 +8,7 @@ backlog from its `(status, next_attempt_time)` index.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection
 from datetime import datetime
 
@@ -17,6 +18,7 @@ from headwater.core.audit import StoredAuditEntry
 from headwater.core.monitoring import LiveCounts
 from headwater.core.notifications import DeliveryStatus
 from headwater.ports import Clock
+from headwater.store import liveness_queries
 from headwater.store.lease_queries import claimable_count
 from headwater.store.ops_queries import audit_head_row, stored_entry
 from headwater.store.ops_tables import audit_log, outbox
@@ -58,7 +60,8 @@ def live_counts(conn: Connection, clock: Clock | None, now: datetime) -> LiveCou
         runs_awaiting_engine=claimable_count(conn, clock),
         notifications_pending=int(backlog[0]),
         oldest_pending_notification_seconds=(
-            0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())))
+            0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())),
+        engines=Counter(engine.state for engine in liveness_queries.listed(conn, clock)))
 
 
 __all__ = ["audit_after", "last_audit_id", "live_counts"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -18,8 +19,8 @@ from headwater.core.audit import AuditEntry, ChainReport, StoredAuditEntry, veri
 from headwater.core.monitoring import LiveCounts
 from headwater.core.notifications import Delivery, DeliveryOutcome
 from headwater.errors import InvalidRequest
-from headwater.ports import Clock, JobSummary
-from headwater.store import metrics_queries, monitoring_queries, ops_queries
+from headwater.ports import Clock, EngineBeat, EngineRecord, JobSummary
+from headwater.store import liveness_queries, metrics_queries, monitoring_queries, ops_queries
 from headwater.store.audit_anchor import AnchorFile
 
 
@@ -60,6 +61,17 @@ class OperationsMixin:
         """Outbox rows, newest first, as column -> value."""
         with self._reading() as conn:
             return ops_queries.outbox_rows(conn, run_id, status, limit)
+
+    def requeue_deliveries(self, outbox_ids: Collection[int] | None, run_id: int | None,
+                           now: datetime, audit: AuditEntry) -> list[int]:
+        """Make given-up deliveries (FAILED, DEAD) due now for one more try, `audit` naming
+        them in the same transaction; the ids requeued (see `ops_queries.requeue`)."""
+        with self._writing() as conn:
+            ids = ops_queries.requeue(conn, outbox_ids, run_id, now)
+            if ids:
+                ops_queries.append_audit(conn, [replace(audit, details={
+                    **audit.details, "outbox_ids": ids})])
+            return ids
 
     # Audit.
 
@@ -104,6 +116,21 @@ class OperationsMixin:
         """Up to `limit` entries after `entry_id` with one of `actions`, oldest first."""
         with self._reading() as conn:
             return monitoring_queries.audit_after(conn, entry_id, actions, limit)
+
+    def engine_alive(self, engine: EngineBeat) -> None:
+        """Record that a fleet engine is alive (for its lease's length from now)."""
+        with self._writing() as conn:
+            liveness_queries.beat(conn, self.lease_clock, engine)
+
+    def engine_stopped(self, name: str) -> None:
+        """Record that an engine stopped of its own accord (it handed back its runs)."""
+        with self._writing() as conn:
+            liveness_queries.stopped(conn, name)
+
+    def list_engines(self) -> list[EngineRecord]:
+        """The fleet engines seen in the last day, newest first."""
+        with self._reading() as conn:
+            return liveness_queries.listed(conn, self.lease_clock)
 
     def live_counts(self, now: datetime) -> LiveCounts:
         """What is happening now: runs and task runs by state, runs no engine holds, the

@@ -10,7 +10,7 @@ once. Appending to the audit log locks its head row first (FOR UPDATE on Postgre
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -161,6 +161,24 @@ def outbox_rows(conn: Connection, run_id: int | None, status: str | None,
     if status is not None:
         query = query.where(outbox.c.status == status.upper())
     return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def requeue(conn: Connection, outbox_ids: Collection[int] | None, run_id: int | None,
+            now: datetime) -> list[int]:
+    """Make given-up rows (FAILED, DEAD) due again now, each for one more try; those of
+    `outbox_ids` (None: every one, of `run_id` if given). The ids requeued."""
+    given_up = outbox.c.status.in_([str(DeliveryStatus.FAILED), str(DeliveryStatus.DEAD)])
+    query = select(outbox.c.outbox_id).where(given_up).order_by(outbox.c.outbox_id)
+    if outbox_ids is not None:
+        query = query.where(outbox.c.outbox_id.in_(list(outbox_ids)))
+    if run_id is not None:
+        query = query.where(outbox.c.run_id == run_id)
+    ids = list(conn.execute(query).scalars())
+    if ids:
+        conn.execute(update(outbox).where(outbox.c.outbox_id.in_(ids)).values(
+            status=str(DeliveryStatus.PENDING), next_attempt_time=now, lease_owner=None,
+            lease_until=None, finished_time=None))
+    return ids
 
 
 # -- audit ----------------------------------------------------------------------------------

@@ -11,11 +11,18 @@ engine that replays a decision after a crash) is stored, and so delivered, once.
 `core/audit.py`). `audit_head` (one row) keeps the last id and hash: appending locks it, which
 orders concurrent writers on PostgreSQL as `BEGIN IMMEDIATE` does on SQLite, and a log cut
 short at its end no longer matches it.
+
+`engines` has a row per engine that claims any run (`headwater engine`, `headwater server`):
+it says it is alive at each lease renewal (`heartbeat_ms`, on the database's clock, as leases
+are) until `expires_ms`, and marks itself stopped when it hands back its runs. An engine
+unseen for a day is forgotten.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -87,4 +94,16 @@ task_run_metrics = Table(
     Column("name", String(255), nullable=False),
     Column("value", Float, nullable=False),
     PrimaryKeyConstraint("run_id", "seq", "name"),
+)
+
+engines = Table(
+    "engines",
+    metadata,
+    Column("engine_name", String(255), primary_key=True),  # as in runs.lease_owner
+    Column("home", Text, nullable=False),  # its HEADWATER_HOME: logs, secrets, workspace
+    Column("version", String(64), nullable=False),  # the headwater it runs
+    Column("started_time", UtcDateTime, nullable=False),
+    Column("heartbeat_ms", BigInteger, nullable=False),  # epoch ms, the database's clock
+    Column("expires_ms", BigInteger, nullable=False),  # unresponsive past this, unless stopped
+    Column("stopped", Boolean, nullable=False),
 )

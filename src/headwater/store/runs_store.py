@@ -56,7 +56,8 @@ class RunsMixin:
                    owner: str | None = None, lease_seconds: float = 0.0,
                    idempotency_token: str | None = None, run_type: str = "JOB_RUN",
                    run_as: str | None = None, scope: RunScope = WHOLE_JOB,
-                   queue: bool | None = None) -> RunCreated:
+                   queue: bool | None = None,
+                   trigger_info: Mapping[str, Any] | None = None) -> RunCreated:
         """Store a new run; `max_concurrent_runs` and the queue decide if it starts now.
 
         A run that starts is PENDING and needs an engine; with an `owner` it is created
@@ -66,7 +67,7 @@ class RunsMixin:
         """
         new = NewRun(job, state, parameters, trigger, creator, workdir, at, owner,
                      lease_seconds, idempotency_token=idempotency_token, run_type=run_type,
-                     run_as=run_as, scope=scope, queue=queue)
+                     run_as=run_as, scope=scope, queue=queue, trigger_info=trigger_info)
         try:
             with self._writing() as conn:
                 return create_run(conn, self.lease_clock, new)

@@ -290,6 +290,8 @@ tokens = Table(
     Column("created_time", UtcDateTime, nullable=False),
     Column("expiry_time", UtcDateTime),
     Column("revoked_time", UtcDateTime),
+    # A web session's: the API token it was opened with (revoking that ends it); else null.
+    Column("parent_token_id", Integer),
     sqlite_autoincrement=True,
 )
 
@@ -301,6 +303,8 @@ job_permissions = Table(
     Column("is_group", Boolean, primary_key=True),
     Column("principal", String(255), primary_key=True),
     Column("level", String(32), nullable=False),
+    # A user named as a service principal (`service_principal_name`), given back as one.
+    Column("is_service_principal", Boolean, nullable=False, server_default="0"),
 )
 
 secret_acls = Table(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from headwater.api.errors import STATUSES
 from headwater.api.middleware import HttpMiddleware
+from headwater.api.throttle import Throttle, failed_authentications
 from headwater.errors import HeadwaterError
 from headwater.service import Service
 from headwater.web.render import STATIC, Pages, is_htmx
@@ -68,6 +69,8 @@ class WebSettings:
     session_lifetime: timedelta = timedelta(hours=12)
     poll_seconds: float = 1.0  # while a run is active
     idle_poll_seconds: float = 5.0  # once it ended (a repair may start it again)
+    # Failed sign-ins per address (api/auth.py); the server shares it with its API.
+    refusals: Throttle = field(default_factory=lambda: Throttle(failed_authentications()))
 
 
 def create_web_app(service: Service, settings: WebSettings | None = None) -> FastAPI:
@@ -76,6 +79,7 @@ def create_web_app(service: Service, settings: WebSettings | None = None) -> Fas
     app.state.service = service
     app.state.settings = settings or WebSettings()
     app.state.pages = Pages()
+    app.state.refusals = app.state.settings.refusals
     # lifecycle first: its `/jobs/new` would otherwise be read as a job's id
     for module in (signin, lifecycle, jobs, whatif, edit, edit_yaml, runs, run_actions, logs,
                    audit, metrics):

@@ -73,7 +73,7 @@ def session_of(request: Request) -> Viewer | None:
     if not session:
         return None
     service: Service = request.app.state.service
-    principal = service.principal_of_token(session)
+    principal = service.principal_of_session(session)
     if principal is None:
         return None
     return Viewer(service.acting_as(principal), principal, session)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterator, Mapping
-from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -30,9 +29,11 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from headwater.about import installed_version
 from headwater.api.auth import Scraper
 from headwater.core.monitoring import Histogram, LiveCounts, Tally
 from headwater.core.states import LifeCycleState
+from headwater.ports import ENGINE_STATES
 from headwater.service import Service
 
 router = APIRouter()
@@ -126,6 +127,13 @@ class Snapshot(Collector):
                                 "Runs that need an engine and have none holding a live lease "
                                 "(above 0 for long: no engine is running, or all are full)",
                                 value=live.runs_awaiting_engine)
+        engines = GaugeMetricFamily("headwater_engines",
+                                    "Engines (headwater engine, server) seen in the last day, "
+                                    "by state: alive, unresponsive (no sign of life within its "
+                                    "lease: it died or hangs), stopped", labels=["state"])
+        for state in ENGINE_STATES:
+            engines.add_metric([state], live.engines.get(state, 0))
+        yield engines
         yield GaugeMetricFamily("headwater_notifications_pending",
                                 "Notifications in the outbox not yet sent nor given up",
                                 value=live.notifications_pending)
@@ -156,12 +164,8 @@ def _histogram(name: str, documentation: str, histogram: Histogram) -> Histogram
 
 
 def _info() -> InfoMetricFamily:
-    try:
-        installed = version("headwater")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        installed = "unknown"
     return InfoMetricFamily("headwater_build", "The headwater serving these figures",
-                            value={"version": installed})
+                            value={"version": installed_version()})
 
 
 __all__ = ["Counting", "Snapshot", "router"]

@@ -116,15 +116,20 @@ def cancel_all(body: CancelAll, service: Caller) -> dict[str, Any]:
 
 
 @router.post("/repair")
-def repair(body: Repair, service: Caller) -> dict[str, int]:
-    """Rerun tasks of an ended run, inside that run, with the job's current settings."""
+def repair(body: Repair, service: Caller) -> dict[str, Any]:
+    """Rerun tasks of an ended run, inside that run, with the job's current settings. Besides
+    Databricks' `repair_id`, `headwater.rerun` names every task it reruns, by why: asked,
+    downstream (of them, not succeeded) and added (to the job since the run)."""
     asked = service.repair(body.run_id, body.rerun_tasks or [],
                            all_failed=bool(body.rerun_all_failed_tasks),
                            rerun_dependents=bool(body.rerun_dependent_tasks),
                            latest_repair_id=body.latest_repair_id,
                            overrides=body.job_parameters, insist_on_latest=True,
                            task_parameters=body.task_parameters())
-    return {"repair_id": asked.repair_id}
+    chosen = asked.selection
+    return {"repair_id": asked.repair_id, "headwater": {"rerun": {
+        "asked": list(chosen.asked), "downstream": list(chosen.downstream),
+        "added": list(chosen.added)}}}
 
 
 @router.post("/delete")

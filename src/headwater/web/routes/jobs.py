@@ -178,19 +178,27 @@ def permissions(job_id: int, change: Change) -> Response:
 
 
 def grants_of_form(form: Form) -> list[Grant]:
-    """The grants of the permissions form: `level:user:NAME` / `level:group:NAME` fields
-    (REMOVE drops one), and a new entry from `new_name`, `new_kind`, `new_level`."""
+    """The grants of the permissions form: `level:KIND:NAME` fields, KIND being `user`,
+    `service_principal` or `group` (REMOVE drops one), and a new entry from `new_name`,
+    `new_kind`, `new_level`."""
     grants = []
     for key, level in form.with_prefix("level:").items():
         kind, _, name = key.partition(":")
         if level != "REMOVE":
-            grants.append(Grant(name, _level(level, f"level of {name}"), kind == "group"))
+            grants.append(_grant(kind, name, _level(level, f"level of {name}")))
     name = form.get("new_name")
     if name:
-        kind = form.get("new_kind", "user")
-        grants = [g for g in grants if (g.name, g.group) != (name, kind == "group")]
-        grants.append(Grant(name, _level(form.get("new_level"), "new level"), kind == "group"))
+        added = _grant(form.get("new_kind", "user"), name,
+                       _level(form.get("new_level"), "new level"))
+        grants = [g for g in grants if (g.name, g.group) != (name, added.group)]
+        grants.append(added)
     return grants
+
+
+def _grant(kind: str, name: str, level: Level) -> Grant:
+    """A grant of the form; a service principal and a user of one name are one principal."""
+    return Grant(name, level, group=kind == "group",
+                 service_principal=kind == "service_principal")
 
 
 def _level(text: str, where: str) -> Level:

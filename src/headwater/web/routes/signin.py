@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from headwater.api.auth import client_address, failed_authentication, locked_out_for
 from headwater.web.forms import read_form
 from headwater.web.render import pages_of
 from headwater.web.session import (
@@ -48,9 +49,15 @@ async def signin(request: Request) -> Response:
     target = safe_next(form.get("next"))
     if not nonce_matches(request, form.get("nonce")):
         return _form(request, target, "The sign-in form expired; sign in again.", 403)
+    wait = locked_out_for(request)
+    if wait is not None:
+        return _form(request, target, f"Too many failed sign-ins from this address; wait {wait} "
+                                      "s and try again.", 429, {"Retry-After": str(wait)})
     service = request.app.state.service
-    opened = service.open_session(form.get("token"), request.app.state.settings.session_lifetime)
+    opened = service.open_session(form.get("token"), request.app.state.settings.session_lifetime,
+                                  client_address(request))
     if opened is None:
+        failed_authentication(request, "a sign-in with an unknown, revoked or expired token")
         return _form(request, target, "That token is unknown, revoked or expired. "
                                       "`headwater tokens create --user NAME` makes one.", 401)
     response = RedirectResponse(target, status_code=303)
@@ -68,10 +75,12 @@ def signout(request: Request, change: Change) -> Response:
     return response
 
 
-def _form(request: Request, target: str, error: str, status: int) -> Response:
+def _form(request: Request, target: str, error: str, status: int,
+          headers: dict[str, str] | None = None) -> Response:
     nonce = new_nonce()
     response = pages_of(request).render(request, "signin.html", None,
                                         {"next": target, "nonce": nonce, "error": error},
                                         status=status)
+    response.headers.update(headers or {})
     set_cookie(response, request, SIGNIN_COOKIE, nonce, path="/signin", max_age=3600)
     return response

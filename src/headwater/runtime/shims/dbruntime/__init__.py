@@ -1,13 +1,15 @@
 """Stands for the Databricks runtime's `dbruntime` module in a task's process.
 
-Code written for Databricks often starts with `from databricks.sdk.runtime import dbutils`. On a
-cluster, `databricks.sdk.runtime` takes the notebook's globals from
-`dbruntime.UserNamespaceInitializer.getOrCreate().get_namespace_globals()`; elsewhere it builds a
-remote `dbutils` that needs a workspace. headwater's runners put this module on the task's
-`PYTHONPATH`, so that the SDK finds headwater's `dbutils` (widgets, task values, notebook exit),
-`getArgument` and a `display` that prints, and the code runs unchanged. Nothing else of the
-runtime is here: the SDK's other probes (`dbruntime.sdk_credential_provider`, ...) fail to
-import, as it expects off a cluster.
+The databricks-sdk tells a cluster by this module: `WorkspaceClient().dbutils` is
+`databricks.sdk.runtime.dbutils` where `dbruntime` imports (else a remote `dbutils` that needs
+a workspace), and the SDK's own `databricks.sdk.runtime` takes the notebook's globals from
+`dbruntime.UserNamespaceInitializer.getOrCreate().get_namespace_globals()`. headwater's runners
+put this module on the task's `PYTHONPATH`, so that `w.dbutils` is headwater's `dbutils`
+(widgets, task values, secrets, ...). `databricks.sdk.runtime` itself is headwater's (see
+`sitecustomize.SdkRuntime`); should the SDK's own be imported (a Python started without
+`site`), it finds the same globals here (`headwater.runtime.databricks_globals`). Nothing else
+of the runtime is here: the SDK's other probes (`dbruntime.sdk_credential_provider`, ...) fail
+to import, as it expects off a cluster.
 """
 
 from __future__ import annotations
@@ -15,11 +17,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = ["UserNamespaceInitializer"]
-
-
-def display(value: object) -> None:
-    """Databricks' `display`, as a print."""
-    print(value)
 
 
 class UserNamespaceInitializer:
@@ -34,7 +31,6 @@ class UserNamespaceInitializer:
         return cls._instance
 
     def get_namespace_globals(self) -> dict[str, Any]:
-        from headwater.runtime import dbutils  # the task's own, read when the SDK asks
+        from headwater.runtime.databricks_globals import notebook_globals  # when the SDK asks
 
-        return {"dbutils": dbutils, "display": display, "displayHTML": display,
-                "getArgument": dbutils.widgets.getArgument}
+        return notebook_globals()

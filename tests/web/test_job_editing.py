@@ -120,6 +120,9 @@ def test_every_problem_of_the_text_is_named_at_its_line_and_column_and_nothing_s
     broken = ada.post(f"/jobs/{job_id}/edit/review", {"settings": "name: x\ntasks: [\n"})
     assert broken.status == 400
     assert problems(broken.text)[0].startswith("3:1: invalid YAML:")
+    # worded as `headwater validate` words it, with how to fix the mistake
+    tabbed = ada.post(f"/jobs/{job_id}/edit/review", {"settings": "name: x\n\ttasks: []\n"})
+    assert "YAML indents with spaces only" in problems(tabbed.text)[0], problems(tabbed.text)
     trailing = ada.post("/jobs/new", {"settings": '{"name": "x",\n "tasks": [],}'})
     assert problems(trailing.text) == [
         "2:14: invalid JSON: Expecting property name enclosed in double quotes"]

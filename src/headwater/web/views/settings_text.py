@@ -20,7 +20,14 @@ from yaml.nodes import Node
 from headwater.api.documents import job_json
 from headwater.core.checks import format_path
 from headwater.core.load import validate
-from headwater.core.load_yaml import compose, construct, find_node, position, scan
+from headwater.core.load_yaml import (
+    compose,
+    construct,
+    find_node,
+    position,
+    scan,
+    syntax_error,
+)
 from headwater.core.spec import JobSettings
 from headwater.errors import Problem, SpecError
 from headwater.ports import JobRecord
@@ -63,8 +70,10 @@ def read_settings(text: str) -> SettingsReading:
         issues = scan(root) if root is not None else []
         if data is None and root is not None:
             data = construct(root, check=False)
-    except yaml.YAMLError as error:
-        return SettingsReading(problems=[_syntax_problem(error)])
+    except yaml.YAMLError as error:  # worded as `headwater validate` words it, with the fix
+        at, message = syntax_error(error, text)
+        where = f"{at[0]}:{at[1]}" if at is not None else ""
+        return SettingsReading(problems=[Problem(where, "", message)])
     if root is None or not isinstance(data, dict):
         return SettingsReading(problems=[Problem("1:1", "", "must be a mapping of job "
                                                  "settings (name: ..., tasks: [...])")])
@@ -89,15 +98,6 @@ def _validated(root: Node, data: dict[str, Any], strict: list[Problem]) -> Setti
 def _place(problem: Problem) -> tuple[int, int]:
     line, _, column = problem.where.partition(":")
     return (int(line), int(column)) if line.isdigit() and column.isdigit() else (0, 0)
-
-
-def _syntax_problem(error: yaml.YAMLError) -> Problem:
-    """A YAML syntax error as `headwater validate` words it (`core/load.py`)."""
-    mark = getattr(error, "problem_mark", None)
-    where = f"{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-    problem = getattr(error, "problem", None) or str(error)
-    context = getattr(error, "context", None)
-    return Problem(where, "", f"invalid YAML: {problem}" + (f" ({context})" if context else ""))
 
 
 def returned_settings(job: JobRecord, settings: dict[str, Any] | None = None) -> JobSettings:

@@ -185,3 +185,24 @@ def test_cancelling_one_task_run_by_its_id_leaves_the_others_running(hw: Cli,
     proc.communicate(timeout=60)
     results = {t["task_key"]: t["state"]["result_state"] for t in run_document(hw, 1)["tasks"]}
     assert results == {"slow": "CANCELED", "quick": "SUCCESS"}
+
+
+def test_a_repair_keeps_the_run_s_parameter_values_unless_given_others(
+        hw: Cli, tmp_path: Path) -> None:
+    # Given a run started with an override, that failed for another reason (a missing file)
+    flag = tmp_path / "ready"
+    job = write_job(tmp_path / "job.json", [
+        shell("load", f'[ "$HEADWATER_PARAM_TABLE" = orders ] && test -e {flag}')],
+        parameters=[{"name": "table", "default": "customers"}])
+    first = hw("run", str(job), "--param", "table=orders")
+    assert first.returncode == 1
+    run_id = run_id_of(first.stdout)
+    flag.touch()
+
+    # When it is repaired without parameters
+    repaired = hw("runs", "repair", str(run_id), "--all-failed")
+
+    # Then the repair ran with the run's value, not the default
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    document = run_document(hw, run_id)
+    assert {p["name"]: p["value"] for p in document["job_parameters"]} == {"table": "orders"}

@@ -141,7 +141,12 @@ class Supervisor:
         self.interrupted = threading.Event()  # set from a signal handler: cancel `only`
         self.cancel_sent = False
         self.jitter = random.Random()  # noqa: S311 - spreading polls, not secrets
-        start = self.started_time = clock.now()
+        start = clock.now()
+        # What a fleet engine says of itself at each renewal; read once (the version is
+        # metadata on disk), and not at all by `headwater run`'s engine.
+        self.beat = EngineBeat(owner, str(settings.logs_dir.parent.absolute()),
+                               installed_version(), start, settings.lease_seconds) \
+            if settings.fleet else None
         self.next_claim, self.next_renew = start, start + self.renew_every
         commit_logs = settings.warehouse_commits or (
             commits_path(settings.logs_dir.parent / "warehouse.duckdb"),)
@@ -338,9 +343,8 @@ class Supervisor:
             self.say_alive()
 
     def say_alive(self) -> None:
-        self.store.engine_alive(EngineBeat(
-            self.owner, str(self.settings.logs_dir.parent.absolute()), installed_version(),
-            self.started_time, self.settings.lease_seconds))
+        assert self.beat is not None  # a fleet engine's
+        self.store.engine_alive(self.beat)
 
     def cap_logs(self) -> None:
         """Rotate the logs of running attempts that grew past the cap (see `log_cap`)."""

@@ -184,15 +184,6 @@ class AccessMixin:
     def _revoking(self, now: datetime, **details: object) -> AuditEntry:
         return AuditEntry(now, self.user, AuditAction.TOKEN_REVOKED, details=details)
 
-    def principal_of_token(self, token: str) -> Principal | None:
-        """Who an API token belongs to, if it is valid now. A web session's token is not
-        one: a session cookie must not be usable as a bearer token (the API has no CSRF
-        guard, and a session outlives no revocation of the token that opened it)."""
-        record = self.valid_token(token)
-        if record is None or record.is_session:
-            return None
-        return Principal(record.user, record.admin)
-
     def valid_token(self, token: str) -> TokenRecord | None:
         """The record of a token (an API token's or a session's) if it is valid now."""
         record = self.store.token_by_hash(token_hash(token))

@@ -5,7 +5,7 @@ opened with: revoking that token (or all of its user's) revokes the session with
 expires after a few hours, or with that token if sooner. It is revoked at sign-out. The
 browser keeps only the session token, never the API token; the tokens table keeps only its
 hash, like any token's; `headwater tokens list` shows open sessions and `tokens revoke` ends
-one. A session's token opens pages only: the API refuses it (`principal_of_token`), and no
+one. A session's token opens pages only: the API refuses it (`api/auth.py`), and no
 session opens another. Nothing lives in a server's memory, so any server on the store knows
 every session, and a restart ends none. Signing in and out is audited.
 """

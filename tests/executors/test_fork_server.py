@@ -279,6 +279,11 @@ ENDINGS = {
         "threading.Thread(target=lambda: (time.sleep(0.2), print('thread done'))).start()\n", 0),
     "unclosed file": (
         "import sys\nf = open(sys.argv[1], 'w')\nf.write('flushed at exit')\nprint('x')\n", 0),
+    "unclosed file in an imported module": (
+        "import os\nhere = os.path.dirname(os.path.abspath(__file__))\n"
+        "with open(os.path.join(here, 'leaves_open.py'), 'w') as module:\n"
+        "    module.write(\"import sys\\nf = open(sys.argv[1], 'w')\\nf.write('flushed')\\n\")\n"
+        "import leaves_open\n", 0),
     "stdout buffered": ("import sys\nsys.stdout.write('no newline')\n", 0),
     "keyboard interrupt": ("raise KeyboardInterrupt\n", None),
     "segfault": ("import ctypes\nctypes.string_at(0)\n", None),

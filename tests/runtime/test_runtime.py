@@ -220,3 +220,17 @@ def test_importing_the_runtime_loads_nothing_heavy() -> None:
                               check=True)
 
     assert finished.stdout.strip() == "[]"
+
+
+def test_importing_the_runtime_registers_no_after_fork_hook() -> None:
+    # Every fork server preloads the runtime; a module that registers an after-fork hook
+    # (`threading`, `random`) makes each forked attempt parent and task run it, copying a
+    # hundred pages or so of the server's memory per fork.
+    code = ("import sys, headwater.runtime\n"
+            "print([m for m in ('threading', 'random', 'logging', 'concurrent.futures') "
+            "if m in sys.modules])\n")
+
+    finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True)
+
+    assert finished.stdout.strip() == "[]"

@@ -64,31 +64,36 @@ def _preload(modules: list[str]) -> frozenset[int]:
     return _open_descriptors() - before
 
 
-def serve(argv: list[str]) -> list[str] | None:
-    """Serve launch requests until EOF (None); in a forked task, its command line."""
+def serve(argv: list[str]) -> tuple[list[str], frozenset[str]] | None:
+    """Serve launch requests until EOF (None); in a forked task, its command line and the
+    modules the server had as it started to serve (a set made in each task would touch, and
+    so copy, the pages of every module's name)."""
     descriptors = parent.serve_arguments(argv[:3])
     if descriptors is None:
         sys.stderr.write("usage: python zygote.py serve <socket fd> <notice fd> [MODULE...]\n")
         raise SystemExit(2)
     setup = parent.ForkSetup(_preload(argv[3:]), TAG_VARIABLE)
+    modules = frozenset(sys.modules).difference(_PRIVATE)
     try:
         parent.Server(*descriptors, forking=setup).serve()
     except parent.BecomeTask as become:
-        return list(become.argv)
+        return list(become.argv), modules
     return None
 
 
 def main() -> int:
     """Serve; the server's exit code. A forked task ends in `pymain.finish` instead."""
-    argv = serve(sys.argv[1:])
-    if argv is None:
+    served = serve(sys.argv[1:])
+    if served is None:
         return 0
+    argv, modules = served
     command = pymain.parse(argv)
     for name in _PRIVATE:
         del sys.modules[name]
+    # The server's modules, unless it imported more as it served (modules are only added).
+    known = modules if len(sys.modules) == len(modules) else frozenset(sys.modules)
     if command is None:  # the engine sends only what parses; should one not, a real one
         os.execv(argv[0], argv)  # noqa: S606 - the task's own command line
-    known = frozenset(sys.modules)
     pymain.finish(pymain.run(command), known)
     return 1  # never: `finish` ends the process
 

@@ -30,10 +30,7 @@ import dataclasses
 import json
 import os
 import select
-import subprocess
 import sys
-import tempfile
-import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO
@@ -138,6 +135,8 @@ def _time_limit(timeout_seconds: float) -> float | None:
 @contextlib.contextmanager
 def _run_directory(notebook: Path) -> Iterator[Path]:
     """The child's attempt directory: kept in the caller's, else temporary."""
+    import tempfile  # here, not above: see `_run_child`
+
     caller = channel.current_directory()
     if caller is None:
         with tempfile.TemporaryDirectory(prefix=f"{notebook.stem}-") as temporary:
@@ -164,6 +163,13 @@ def _child_environment(directory: Path) -> dict[str, str]:
 
 def _run_child(written: str, notebook: Path, directory: Path, limit: float | None) -> int:
     """Run the notebook's process to its end (or its limit); its exit code."""
+    # Imported here, not with the module: `headwater.runtime` is preloaded in every fork
+    # server, and `threading` (which `subprocess` imports) and `random` (which `tempfile`
+    # imports) each register a hook that every forked attempt parent and task then runs,
+    # copying a hundred pages or so. Few tasks call `dbutils.notebook.run`.
+    import subprocess
+    import threading
+
     process = subprocess.Popen(
         [sys.executable, "-u", "-m", _ENTRY_POINT, os.fspath(notebook)], cwd=notebook.parent,
         env=_child_environment(directory), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -136,6 +136,19 @@ def test_a_forked_script_sees_what_a_spawned_script_sees(
     assert spawned["tagged"] and spawned["session_leader"]
 
 
+def test_ps_shows_a_forked_task_by_its_own_command_line(
+        tmp_path: Path, forking: LocalExecutor, spawning: LocalExecutor) -> None:
+    # Given a script that reads its command line as ps reads it (NUL bytes at the end are
+    # the forked task's room left over, which ps shows as nothing)
+    shown = script(tmp_path, "shown", "import json\nprint(json.dumps(open("
+                   "'/proc/self/cmdline', 'rb').read().rstrip(b'\\0').decode().split('\\0')))\n")
+    # When it runs spawned and forked, with arguments
+    spawned, forked_ = probe_both(tmp_path, forking, spawning, [shown, "a b", "--c"])
+    # Then both show its own command line, not the fork server's
+    assert forked_ == spawned
+    assert spawned[-3:] == [str(shown), "a b", "--c"]
+
+
 def test_a_forked_task_of_an_engine_that_ignores_signals_ignores_none(
         tmp_path: Path) -> None:
     # Given an engine that ignores SIGHUP and SIGQUIT (under nohup, or a shell's `&`) as its

@@ -46,6 +46,9 @@ DEFAULT_PRELOAD = ("headwater.runtime",)
 # overwrites with its tag (see `parent.ForkSetup`): room enough for any tag, matching none.
 PLACEHOLDER = "-" * 160
 _MAX_SERVERS = 4  # start-up environments kept warm at once; the least recently used goes
+# The last word of a fork server's command line, blank: room for a forked task's own command
+# line, which it writes over the server's so that `ps` shows it (see `parent.ForkSetup.show`).
+COMMAND_LINE_ROOM = " " * 1024
 _STARTUP_NAMES = frozenset({"LANG", "HOME"})
 _ZYGOTE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zygote.py")  # not imported
 
@@ -120,8 +123,8 @@ class ForkServers:
         env = {**self._base_env, **variables, self._tag_variable: PLACEHOLDER}
         for name in set(start_up_variables(self._base_env)) - set(variables):
             del env[name]  # the task unsets it
-        server = Spawner([interpreter, *options, _ZYGOTE],
-                         self._notice_fd, [*self._preload, *extra], env)
+        server = Spawner([interpreter, *options, _ZYGOTE], self._notice_fd,
+                         [*self._preload, *extra, COMMAND_LINE_ROOM], env)
         self._servers[key] = server
         try:
             server.start()

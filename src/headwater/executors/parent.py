@@ -77,7 +77,8 @@ _DEFAULT_SIGNALS = tuple(signal.valid_signals() - {signal.SIGKILL, signal.SIGSTO
 # fresh fork, a hundred pages copied from the fork server.
 _SIGNAL_C = sys.modules["_signal"]
 _ALL_SIGNALS = frozenset(_SIGNAL_C.valid_signals())
-_ENV_START, _ENV_END = 47, 48  # fields 50 and 51 of /proc/<pid>/stat, from field 3
+_ARG_START, _ARG_END = 45, 46  # fields 48 and 49 of /proc/<pid>/stat, from field 3
+_ENV_START, _ENV_END = 47, 48  # fields 50 and 51
 
 
 class BecomeTask(BaseException):
@@ -574,6 +575,7 @@ def _become_task(forking: ForkSetup, libc: ctypes.CDLL, argv: list[str],
         _replace_environment(forking.environ, env)
         time.tzset()  # the task's TZ, as a new process reads it
         forking.mark(tag)
+        forking.show(argv)
         libc.prctl(_PR_SET_NAME, os.path.basename(argv[0]).encode()[:15], 0, 0, 0)
         gc.enable()
         _set_signal_mask(())
@@ -639,7 +641,8 @@ def _close_descriptors(keep: frozenset[int]) -> None:
 class ForkSetup:
     """What a fork server knows of itself for the tasks it forks: the descriptors its
     preloaded modules hold (left open), its environment (which each task replaces), the
-    signals a task must reset, and where its
+    signals a task must reset, where its command line is (which each task overwrites with
+    its own, for `ps`), and where its
     environment block holds the value of the tag placeholder, which each task overwrites
     with its own tag.
 
@@ -656,6 +659,7 @@ class ForkSetup:
         # the server serves (only the block's tag does, in each fork, by `mark`).
         self.environ = dict(os.environ)
         self.slot = _environ_slot(tag_variable)
+        self.command_block = _command_block()
         self.signals = _changed_signals()  # set again once the server handles its own
 
     def mark(self, tag: str) -> None:
@@ -663,6 +667,25 @@ class ForkSetup:
         data = tag.encode()
         if self.slot is not None and len(data) <= self.slot[1]:
             ctypes.memmove(self.slot[0], data.ljust(self.slot[1], b"\0"), self.slot[1])
+
+
+    def show(self, argv: list[str]) -> None:
+        """Write `argv` over the server's command line, which is what /proc/<pid>/cmdline,
+        and so `ps`, shows of a process: a forked task is then shown as a spawned one is,
+        cut to the block's length (the server has room for 1 KiB more, see forkserver.py)."""
+        if self.command_block is not None:
+            address, length = self.command_block
+            data = b"\0".join(os.fsencode(word) for word in argv)[:length - 1]
+            ctypes.memmove(address, data.ljust(length, b"\0"), length)
+
+
+def _command_block() -> tuple[int, int] | None:
+    """(address, length) of this process's command line, its words each ending in NUL."""
+    fields = _stat("self")
+    if not fields or len(fields) <= _ARG_END:
+        return None
+    start, end = int(fields[_ARG_START]), int(fields[_ARG_END])
+    return start, end - start
 
 
 def _environ_slot(name: str) -> tuple[int, int] | None:

@@ -4,7 +4,8 @@
 
 It is the spawner of `parent.py` (the same loop, the same attempt parents), started with the
 interpreter, the options and the start-up environment of the Python tasks it serves, after
-importing the MODULEs (`headwater.runtime` and those configured). A request that asks for a
+importing the MODULEs (`headwater.runtime` and those configured; a blank word among them
+is room for a forked task's command line, see `ForkSetup.show`). A request that asks for a
 fork makes the attempt parent start its task with `fork` instead of `posix_spawn`: the child
 sets itself up as a spawned task process is set up (`AttemptParent._become_task`: session,
 signals, descriptors, environment, tag), unwinds to this module's top (`BecomeTask`), drops
@@ -72,12 +73,13 @@ def serve(argv: list[str]) -> tuple[list[str], frozenset[str]] | None:
     if descriptors is None:
         sys.stderr.write("usage: python zygote.py serve <socket fd> <notice fd> [MODULE...]\n")
         raise SystemExit(2)
-    setup = parent.ForkSetup(_preload(argv[3:]), TAG_VARIABLE)
-    modules = frozenset(sys.modules).difference(_PRIVATE)
+    modules = [word for word in argv[3:] if word.strip()]  # a blank word is room, not one
+    setup = parent.ForkSetup(_preload(modules), TAG_VARIABLE)
+    imported = frozenset(sys.modules).difference(_PRIVATE)
     try:
         parent.Server(*descriptors, forking=setup).serve()
     except parent.BecomeTask as become:
-        return list(become.argv), modules
+        return list(become.argv), imported
     return None
 
 

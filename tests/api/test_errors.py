@@ -77,10 +77,10 @@ CASES = [
      b'"schedule": {"quartz_cron_expression": "0 0 5 * * ?", "timezone_id": "UTC"}}', 400,
      "INVALID_PARAMETER_VALUE", ["$.trigger: schedule and trigger cannot be set together"]),
     # Found by the fuzzer (tests/api/test_fuzz.py): each was a 500 from the store or int().
-    ("a job id past 32 bits", "GET", "/api/2.2/jobs/get?job_id=2147483648", None, 400,
+    ("a job id past 64 bits", "GET", "/api/2.2/jobs/get?job_id=9223372036854775808", None, 400,
      "INVALID_PARAMETER_VALUE", ["query parameter job_id: Input should be less than or equal "
-                                 "to 2147483647"]),  # PostgreSQL's INTEGER: a 500 there
-    ("a run id past 32 bits in a body", "POST", "/api/2.2/jobs/runs/repair",
+                                 "to 9223372036854775807"]),  # Databricks' ids are int64
+    ("a run id past 64 bits in a body", "POST", "/api/2.2/jobs/runs/repair",
      b'{"run_id": 50484796312347402240, "rerun_all_failed_tasks": true}', 400,
      "INVALID_PARAMETER_VALUE", ["$.run_id: Input should be less than or equal"]),
     ("a job id past 32 bits in a path", "GET",
@@ -90,7 +90,7 @@ CASES = [
      None, 400, "INVALID_PARAMETER_VALUE", ["query parameter start_time_from"]),
     ("a start time past year 9999", "GET", "/api/2.2/jobs/runs/list?start_time_to=99999999999999999",
      None, 400, "INVALID_PARAMETER_VALUE", ["query parameter start_time_to"]),
-    ("an offset past 32 bits", "GET", "/api/2.2/jobs/runs/list?offset=9223372036854775800", None,
+    ("an offset past 64 bits", "GET", "/api/2.2/jobs/runs/list?offset=9223372036854775808", None,
      400, "INVALID_PARAMETER_VALUE", ["query parameter offset"]),
     ("a page token with a non-ASCII digit", "GET", "/api/2.2/jobs/list?page_token=aHcxOsKy", None,
      400, "INVALID_PARAMETER_VALUE", ["is not a token this server gave"]),

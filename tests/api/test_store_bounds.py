@@ -1,6 +1,7 @@
 """What the store cannot hold is a located 400, on SQLite and on PostgreSQL: a NUL character
-(U+0000) in any text of a request, an id past 32 bits (PostgreSQL's INTEGER). Each of these
-was a 500 on PostgreSQL, found by fuzzing."""
+(U+0000) in any text of a request, an id past 32 bits (PostgreSQL's INTEGER) outside the Jobs
+API. Each of these was a 500 on PostgreSQL, found by fuzzing. The Jobs API takes int64 ids, as
+Databricks gives them: one past 32 bits names no job or run, and the store is not asked."""
 
 from __future__ import annotations
 
@@ -53,18 +54,22 @@ def test_a_nul_in_a_request_is_a_located_400(store_server: Server, method: str, 
     assert reply.body["message"].startswith(f"{where}: holds a NUL character"), reply.text
 
 
-ID_CASES = [
-    ("GET", "/api/2.2/jobs/get?job_id=2147483648", None, "query parameter job_id"),
-    ("GET", "/api/2.2/jobs/runs/list?job_id=2147483648", None, "query parameter job_id"),
-    ("POST", "/api/2.2/jobs/runs/cancel", {"run_id": -2147483649}, "$.run_id"),
+INT64_MAX = 2**63 - 1
+ID_CASES = [  # past what an id can be: 64 bits in the Jobs API, the store's 32 elsewhere
+    ("GET", f"/api/2.2/jobs/get?job_id={INT64_MAX + 1}", None, "query parameter job_id"),
+    ("GET", "/api/2.2/jobs/runs/list?job_id=99999999999999999999999", None,
+     "query parameter job_id"),
+    ("POST", "/api/2.2/jobs/runs/cancel", {"run_id": 2**70}, "$.run_id"),
+    ("POST", "/api/2.2/jobs/runs/cancel", {"run_id": -INT64_MAX - 2}, "$.run_id"),
+    ("GET", "/api/2.2/jobs/list?offset=99999999999999999999999", None, "query parameter offset"),
     ("GET", "/api/2.0/permissions/jobs/2147483648", None, "path parameter job_id"),
 ]
 
 
 @pytest.mark.parametrize(("method", "path", "body", "where"), ID_CASES,
                          ids=[f"{case[1]} {case[3]}" for case in ID_CASES])
-def test_an_id_past_32_bits_is_a_located_400(store_server: Server, method: str, path: str,
-                                             body: object, where: str) -> None:
+def test_an_id_past_what_it_can_be_is_a_located_400(store_server: Server, method: str,
+                                                    path: str, body: object, where: str) -> None:
     token = store_server.token("root", admin=True)
 
     reply = store_server.call(method, path, body, token=token)
@@ -80,6 +85,56 @@ def test_the_largest_id_is_asked_for_and_does_not_exist(store_server: Server) ->
     reply = store_server.call("GET", "/api/2.2/jobs/get?job_id=2147483647", token=token)
 
     assert (reply.status, reply.body["message"]) == (400, "Job 2147483647 does not exist.")
+
+
+UNKNOWN_ID_CASES = [  # an int64 id past the store's 32 bits, as a Databricks id may be
+    ("GET", f"/api/2.2/jobs/get?job_id={INT64_MAX}", None, f"Job {INT64_MAX} does not exist."),
+    ("POST", "/api/2.2/jobs/delete", {"job_id": 2**31}, "Job 2147483648 does not exist."),
+    ("POST", "/api/2.2/jobs/reset", {"job_id": 2**31, "new_settings": JOB},
+     "Job 2147483648 does not exist."),
+    ("POST", "/api/2.2/jobs/update", {"job_id": 2**31, "new_settings": {"name": "n"}},
+     "Job 2147483648 does not exist."),
+    ("POST", "/api/2.2/jobs/run-now", {"job_id": 2**40}, "Job 1099511627776 does not exist."),
+    ("POST", "/api/2.2/jobs/runs/cancel-all", {"job_id": 2**31}, "Job 2147483648 does not exist."),
+    ("GET", "/api/2.2/jobs/runs/get?run_id=99999999999", None, "Run 99999999999 does not exist."),
+    ("GET", "/api/2.2/jobs/runs/get-output?run_id=2147483648", None,
+     "Run 2147483648 does not exist."),
+    ("GET", "/api/2.2/jobs/runs/export?run_id=2147483648", None, "Run 2147483648 does not exist."),
+    ("POST", "/api/2.2/jobs/runs/cancel", {"run_id": INT64_MAX},
+     f"Run {INT64_MAX} does not exist."),
+    ("POST", "/api/2.2/jobs/runs/cancel", {"run_id": -INT64_MAX - 1},
+     f"Run {-INT64_MAX - 1} does not exist."),
+    ("POST", "/api/2.2/jobs/runs/delete", {"run_id": 2**31}, "Run 2147483648 does not exist."),
+    ("POST", "/api/2.2/jobs/runs/repair", {"run_id": 2**31, "rerun_all_failed_tasks": True},
+     "Run 2147483648 does not exist."),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "message"), UNKNOWN_ID_CASES,
+                         ids=[f"{case[0]} {case[1]}" for case in UNKNOWN_ID_CASES])
+def test_an_int64_id_past_32_bits_names_nothing_as_any_unknown_id(
+        store_server: Server, method: str, path: str, body: object, message: str) -> None:
+    token = store_server.token("root", admin=True)
+
+    reply = store_server.call(method, path, body, token=token)
+
+    assert (reply.status, reply.body) == (
+        400, {"error_code": "INVALID_PARAMETER_VALUE", "message": message}), reply.text
+
+
+@pytest.mark.parametrize("path", [
+    "/api/2.2/jobs/list?offset=99999999999",
+    f"/api/2.2/jobs/list?offset={INT64_MAX}",
+    f"/api/2.2/jobs/runs/list?offset={INT64_MAX}",
+    f"/api/2.2/jobs/runs/list?job_id={INT64_MAX}",
+])
+def test_a_list_past_32_bits_is_an_empty_page(store_server: Server, path: str) -> None:
+    token = store_server.token("root", admin=True)
+    store_server.call("POST", "/api/2.2/jobs/create", JOB, token=token)  # a job to skip
+
+    reply = store_server.call("GET", path, token=token)
+
+    assert (reply.status, reply.body) == (200, {"has_more": False}), reply.text
 
 
 def test_a_request_without_nul_goes_through_with_its_body(store_server: Server) -> None:

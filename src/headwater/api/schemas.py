@@ -2,31 +2,113 @@
 unknown fields so that a misspelt field is refused with its JSON path, not ignored).
 
 Job settings (`jobs/create`, `new_settings`, `runs/submit`) are not modelled here: they go
-through `core.load.settings_from_body`, the validation that job files get.
+through `core.load.settings_from_body`, the validation that job files get (`job_settings`
+adds what only a typed JSON body gets wrong).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable, Collection
+from typing import Annotated, Any, TypeVar
 
 from annotated_types import Interval
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    TypeAdapter,
+    ValidationError,
+)
 
-from headwater.api.errors import ApiError, validation_message
+from headwater.api.errors import ApiError, location, validation_message
+from headwater.core.checks import format_path
+from headwater.core.load import settings_from_body
+from headwater.core.spec import JobSettings, typed_json_problems
 from headwater.core.spec_common import INT32_MAX
 from headwater.core.spec_job import PerformanceTarget
 from headwater.core.task_parameters import given
+from headwater.errors import NotFound, Problem, SpecError
 from headwater.service.runs import MAX_TOKEN
 
+Checked = TypeVar("Checked")
 Parameters = dict[str, str]
 # Ids are what the store's INTEGER columns hold: 32 bits on PostgreSQL. headwater numbers its
-# jobs and runs from 1, so a larger id names nothing; it is refused with its location (and
-# the OpenAPI document says so), never sent to overflow in the database.
+# jobs and runs from 1, so a larger id names nothing; outside the Jobs API (permissions,
+# backfills, Git credentials, logs) it is refused with its location (and the OpenAPI document
+# says so), never sent to overflow in the database.
 Id = Annotated[int, Interval(ge=-INT32_MAX - 1, le=INT32_MAX)]
+# The Jobs API's job and run ids are 64 bits (reference 2): one a client carries over from
+# Databricks is taken, and past what the store holds (`Id`) it names no job or run.
+INT64_MAX = 2**63 - 1
+JobsApiId = Annotated[int, Interval(ge=-INT64_MAX - 1, le=INT64_MAX)]
 # Times in epoch milliseconds, from 1970 to the end of year 9999 (what a datetime can hold).
 EpochMillis = Annotated[int, Interval(ge=0, le=253_402_300_799_999)]
-# Items to skip (the deprecated way to page): never negative, small enough to add a limit to.
-Offset = Annotated[int, Interval(ge=0, le=INT32_MAX)]
+
+
+def _skip_within_store(offset: int) -> int:
+    """The store holds fewer items than ids: skipping more than that skips them all, the same
+    empty page, and leaves room to add a limit to."""
+    return min(offset, INT32_MAX)
+
+
+# Items to skip (the deprecated way to page): never negative, up to 64 bits as in the Jobs API.
+Offset = Annotated[int, Interval(ge=0, le=INT64_MAX), AfterValidator(_skip_within_store)]
+
+
+def is_stored_id(number: int) -> bool:
+    """Whether the store can hold `number` as an id (else no job or run has it)."""
+    return -INT32_MAX - 1 <= number <= INT32_MAX
+
+
+def possible_job_id(job_id: int) -> int:
+    """`job_id`, to ask the store about; past what it holds, "Job N does not exist." as for any
+    unknown job (the store is not asked: PostgreSQL would refuse the number)."""
+    if not is_stored_id(job_id):
+        raise NotFound(f"Job {job_id} does not exist.")
+    return job_id
+
+
+def possible_run_id(run_id: int) -> int:
+    """`run_id`, to ask the store about; past what it holds, "Run N does not exist."."""
+    if not is_stored_id(run_id):
+        raise NotFound(f"Run {run_id} does not exist.")
+    return run_id
+
+
+def untyped_problems(body: object, field: str = "") -> list[Problem]:
+    """A problem for each number or boolean that job settings sent in a request (under `field`
+    of it) give for a string (`core.spec.typed_json_problems`), located as `settings_from_body`
+    locates its own."""
+    inside = (field,) if field else ()
+    return [Problem(location(("body", *inside, *parts)), format_path(parts), message)
+            for parts, message in typed_json_problems(body)]
+
+
+def in_one_report(problems: list[Problem], check: Callable[[], Checked]) -> Checked:
+    """What `check()` gives when there are no `problems`; else `SpecError` listing them after
+    those `check()` finds, so that one answer names every mistake."""
+    try:
+        checked = check()
+    except SpecError as error:
+        raise SpecError([*error.problems, *problems]) from None
+    if problems:
+        raise SpecError(problems)
+    return checked
+
+
+def job_settings(body: object, field: str = "", destinations: Collection[str] | None = None
+                 ) -> JobSettings:
+    """The job settings of a request body (`jobs/create`, `new_settings` of `jobs/reset`), as
+    `core.load.settings_from_body` reads them, and with a number or boolean given for a
+    string refused too.
+
+    Raises:
+        SpecError: listing every problem, each at its JSON path.
+    """
+    return in_one_report(untyped_problems(body, field),
+                         lambda: settings_from_body(body, field, destinations))
 
 
 class _Request(BaseModel):
@@ -36,19 +118,19 @@ class _Request(BaseModel):
 class JobId(_Request):
     """`jobs/delete`."""
 
-    job_id: Id
+    job_id: JobsApiId
 
 
 class RunId(_Request):
     """`runs/cancel`, `runs/delete`."""
 
-    run_id: Id
+    run_id: JobsApiId
 
 
 class QueueSettings(_Request):
     """`queue` of a run: whether it may wait for a slot (over the job's own setting)."""
 
-    enabled: bool
+    enabled: StrictBool  # as the job's `queue.enabled`: "yes" or 1 is refused
 
 
 class _LegacyParameters(_Request):
@@ -77,7 +159,7 @@ class RunNow(_LegacyParameters):
     """`jobs/run-now`: the job, its parameters, a token that makes a retry harmless, the
     tasks to run (`only`; all when absent), and the legacy task parameters."""
 
-    job_id: Id
+    job_id: JobsApiId
     job_parameters: Parameters | None = None
     idempotency_token: Annotated[str, Field(max_length=MAX_TOKEN)] | None = None
     only: list[str] | None = None
@@ -87,33 +169,33 @@ class RunNow(_LegacyParameters):
 class CancelAll(_Request):
     """`runs/cancel-all`: a job's active runs, or every queued run."""
 
-    job_id: Id | None = None
-    all_queued_runs: bool = False
+    job_id: JobsApiId | None = None
+    all_queued_runs: StrictBool = False
 
 
 class Repair(_LegacyParameters):
     """`runs/repair`: which tasks to rerun (named, or all that failed) and how, and the
     parameters that change for them (job parameters, or the legacy task parameters)."""
 
-    run_id: Id
+    run_id: JobsApiId
     rerun_tasks: list[str] | None = None
-    rerun_all_failed_tasks: bool | None = None
-    rerun_dependent_tasks: bool | None = None
-    latest_repair_id: Id | None = None
+    rerun_all_failed_tasks: StrictBool | None = None
+    rerun_dependent_tasks: StrictBool | None = None
+    latest_repair_id: JobsApiId | None = None
     job_parameters: Parameters | None = None
 
 
 class Reset(_Request):
     """`jobs/reset`: every setting of a job."""
 
-    job_id: Id
+    job_id: JobsApiId
     new_settings: dict[str, Any]
 
 
 class Update(_Request):
     """`jobs/update`: some settings, and top-level fields or `tasks/<key>` to remove."""
 
-    job_id: Id
+    job_id: JobsApiId
     new_settings: dict[str, Any] | None = None
     fields_to_remove: list[str] | None = None
 
@@ -200,5 +282,7 @@ def access_control_list(value: object, where: str = "access_control_list"
     return [entry.model_dump(exclude_none=True) for entry in entries]
 
 
-__all__ = ["AccessControlRequest", "CancelAll", "EpochMillis", "Id", "JobId", "Offset",
-           "Permissions", "Repair", "Reset", "RunId", "RunNow", "Update", "access_control_list"]
+__all__ = ["AccessControlRequest", "CancelAll", "EpochMillis", "Id", "JobId", "JobsApiId",
+           "Offset", "Permissions", "Repair", "Reset", "RunId", "RunNow", "Update",
+           "access_control_list", "in_one_report", "is_stored_id", "job_settings",
+           "possible_job_id", "possible_run_id", "untyped_problems"]

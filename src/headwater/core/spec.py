@@ -13,10 +13,13 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, StrictInt
+from pydantic import AfterValidator, Field, StrictInt, ValidationError, ValidationInfo
+from pydantic_core import PydanticCustomError
 
 from headwater.core.spec_common import (
     INT32_MAX,
+    TYPED_JSON,
+    UNTYPED_TEXT,
     EmailNotifications,
     Flag,
     Health,
@@ -84,6 +87,8 @@ TASK_TYPES = (
     "shell_command_task",
 )
 MAX_TASKS = 1000
+MAX_INLINE_INPUTS = 10_000  # characters of a for-each's `inputs` as written (reference 0.12)
+LONG_INPUTS = "long_inputs"  # the error type of `_inline_inputs`
 
 
 class RunIf(StrEnum):
@@ -104,10 +109,24 @@ class TaskDependency(Model):
     outcome: Text | None = None
 
 
+def _inline_inputs(inputs: str, info: ValidationInfo) -> str:
+    """`inputs`, unless a Jobs API body gives more than the API takes (a longer array belongs
+    in a task value, of up to 48 KiB). Only there: a job file runs here as it is, and a job
+    stored before the limit was checked must still read."""
+    if len(inputs) > MAX_INLINE_INPUTS and info.context == TYPED_JSON:
+        raise PydanticCustomError(
+            LONG_INPUTS, "inputs is {length} characters long, more than the {limit} the Jobs "
+            "API takes; set a longer array as a task value in an upstream task and give its "
+            "reference ({reference})",
+            {"length": f"{len(inputs):,}", "limit": f"{MAX_INLINE_INPUTS:,}",
+             "reference": "{{tasks.<key>.values.<name>}}"})
+    return inputs
+
+
 class ForEachTask(Model):
     """Run the nested `task` once per element of the JSON array `inputs`."""
 
-    inputs: str
+    inputs: Annotated[str, AfterValidator(_inline_inputs)]
     concurrency: Annotated[StrictInt, Field(ge=1, le=100)] | None = None
     task: Task
 
@@ -205,7 +224,25 @@ class JobSettings(Model):
     parent_path: str | None = None
 
 
+def typed_json_problems(data: object) -> list[tuple[tuple[str | int, ...], str]]:
+    """What only a Jobs API body is refused for, each where it is with its message: a number
+    or a boolean for a string (`[(("tags", "team"), "must be a string (got 5); ...")]`), a
+    for-each's `inputs` past the API's limit.
+
+    The model turns such numbers into text, as the Databricks CLI does with a bundle's YAML
+    scalars; Databricks refuses them in a request body, which is typed JSON. The API reports
+    them with the problems `core.load.settings_from_body` finds, in one report.
+    """
+    try:
+        JobSettings.model_validate(data, context=TYPED_JSON)
+    except ValidationError as error:
+        return [(tuple(detail["loc"]), detail["msg"]) for detail in error.errors()
+                if detail["type"] in (UNTYPED_TEXT, LONG_INPUTS)]
+    return []
+
+
 __all__ = [
+    "MAX_INLINE_INPUTS",
     "MAX_TASKS",
     "TASK_TYPES",
     "AccessControlRequest",
@@ -249,4 +286,5 @@ __all__ = [
     "TriggerSettings",
     "Webhook",
     "WebhookNotifications",
+    "typed_json_problems",
 ]

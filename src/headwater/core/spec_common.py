@@ -6,16 +6,33 @@ Only `core/spec*.py` import this module; everyone else imports the re-exports in
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationInfo,
+)
+from pydantic_core import PydanticCustomError
 
 
 class Model(BaseModel):
     """Base of every spec model: unknown fields are errors, never silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+# The validation context of a Jobs API request body: typed JSON, where a string takes only a
+# string (see `_text`), and the type of the error a number or a boolean is there.
+TYPED_JSON = MappingProxyType({"typed_json": True})
+UNTYPED_TEXT = "untyped_text"
 
 
 def scalar_to_text(value: object) -> object:
@@ -31,8 +48,19 @@ def scalar_to_text(value: object) -> object:
     return value
 
 
-# A string field that also accepts a number or a boolean and stores its text.
-Text = Annotated[str, BeforeValidator(scalar_to_text)]
+def _text(value: object, info: ValidationInfo) -> object:
+    """`scalar_to_text`, as the Databricks CLI reads a bundle's YAML scalars into strings; but
+    a Jobs API body is typed JSON, where Databricks refuses a number for a string: validated
+    with the `TYPED_JSON` context, such a value is an `UNTYPED_TEXT` error."""
+    if isinstance(value, bool | int | float) and info.context == TYPED_JSON:
+        raise PydanticCustomError(UNTYPED_TEXT, "must be a string (got {value}); put it in "
+                                  "quotes", {"value": json.dumps(value)})
+    return scalar_to_text(value)
+
+
+# A string field that also accepts a number or a boolean and stores its text (not in a typed
+# JSON body: `_text`).
+Text = Annotated[str, BeforeValidator(_text)]
 # Booleans and integers are strict: "yes", "1" or 1.0 are errors, not silently coerced.
 Flag = StrictBool
 # The Jobs API's counts and durations are 32-bit: a larger one is refused where it is written,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, StrictInt
+from pydantic import BeforeValidator, Field, StrictInt, model_validator
 
 from headwater.core.spec_common import Flag, Model, PauseStatus, Text
 
@@ -37,9 +37,19 @@ class JobCluster(Model):
     """A named cluster spec that tasks share; for headwater, a named executor profile."""
 
     job_cluster_key: str
-    new_cluster: dict[str, object] = {}
+    new_cluster: dict[str, object] = {}  # required, unless the cluster is serverless
     serverless_compute: dict[str, object] | None = None  # stored, not acted on
     serverless_compute_id: str | None = None  # stored, not acted on
+
+    @model_validator(mode="after")
+    def _has_a_cluster(self) -> JobCluster:
+        """The Jobs API refuses a job cluster that gives no cluster at all."""
+        serverless = self.serverless_compute is not None or self.serverless_compute_id is not None
+        if "new_cluster" not in self.model_fields_set and not serverless:
+            raise ValueError(
+                f"job cluster {self.job_cluster_key!r} has no new_cluster; add its cluster spec "
+                "(for headwater, its executor profile: new_cluster: {} for the default)")
+        return self
 
 
 class EnvironmentSpec(Model):
@@ -199,12 +209,25 @@ class QueueSettings(Model):
     enabled: Flag
 
 
+# The fields of `run_as`: exactly one names the principal the job's runs run as.
+RUN_AS_PRINCIPALS = ("user_name", "service_principal_name", "group_name")
+
+
 class RunAs(Model):
     """The identity runs use: one of a user, a service principal or a group."""
 
     user_name: str | None = None
     service_principal_name: str | None = None
     group_name: str | None = None
+
+    @model_validator(mode="after")
+    def _names_one_principal(self) -> RunAs:
+        """The Jobs API refuses `run_as` naming no principal, or more than one."""
+        named = [name for name in RUN_AS_PRINCIPALS if getattr(self, name) is not None]
+        if len(named) != 1:
+            raise ValueError(f"name exactly one of {', '.join(RUN_AS_PRINCIPALS)} (got "
+                             f"{' and '.join(named) or 'none'}); keep only the one the job runs as")
+        return self
 
     @property
     def identity(self) -> str | None:

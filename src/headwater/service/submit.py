@@ -8,10 +8,13 @@ it, unless `access_control_list` says otherwise). Its runs have `run_type: SUBMI
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
+from headwater.core.checks import format_path
 from headwater.core.load import settings_from_body
-from headwater.errors import InvalidRequest
+from headwater.core.spec import JobSettings, typed_json_problems
+from headwater.errors import Problem, SpecError
 from headwater.ports import RunCreated
 from headwater.service.access import grants_of
 from headwater.service.jobs import JobsMixin
@@ -19,6 +22,8 @@ from headwater.service.runs import RunsMixin
 
 # SubmitRun fields that are not JobSettings fields, or that mean something else there.
 RUN_FIELDS = ("run_name", "access_control_list", "idempotency_token")
+NO_TASKS = Problem("$.tasks", "tasks", "a one-time run needs at least one task; list what it "
+                                       "runs under tasks")
 
 
 class SubmitMixin(JobsMixin, RunsMixin):
@@ -32,13 +37,38 @@ class SubmitMixin(JobsMixin, RunsMixin):
             found = self.store.submitted_run(self.user, str(token))
             if found is not None:
                 return found
-        run_name = body.get("run_name")
-        if run_name is not None and not isinstance(run_name, str):  # named as the caller sent it
-            raise InvalidRequest(f"$.run_name: must be a string (got {run_name!r})")
-        settings_body = {k: v for k, v in body.items() if k not in RUN_FIELDS}
-        settings_body["name"] = run_name or "Untitled"
-        settings = settings_from_body(settings_body, destinations=self.destinations)
+        settings = self._submitted_settings(body)
         grants = grants_of(body.get("access_control_list") or [])
         job = self.create_job(settings, "runs/submit", grants=grants, hidden=True)
         return self.start_run(job, {}, trigger="ONE_TIME", run_type="SUBMIT_RUN",
                               idempotency_token=None if token is None else str(token))
+
+    def _submitted_settings(self, body: Mapping[str, Any]) -> JobSettings:
+        """The job settings of a `SubmitRun` body, checked as `jobs/create` checks them, and
+        with at least one task; every problem is in one report, named by the field the caller
+        sent (`run_name`, where the job has `name`).
+
+        Raises:
+            SpecError: listing every problem, each at its JSON path.
+        """
+        settings_body = {k: v for k, v in body.items() if k not in RUN_FIELDS}
+        run_name = body.get("run_name")
+        settings_body["name"] = "Untitled" if run_name in (None, "") else run_name
+        problems = [Problem(f"$.{format_path(parts)}", format_path(parts), message)
+                    for parts, message in typed_json_problems(settings_body)]
+        if body.get("tasks") in (None, []):
+            problems.append(NO_TASKS)
+        try:
+            settings = settings_from_body(settings_body, destinations=self.destinations)
+        except SpecError as error:
+            raise SpecError([*map(_as_sent, error.problems), *problems]) from None
+        if problems:
+            raise SpecError(problems)
+        return settings
+
+
+def _as_sent(problem: Problem) -> Problem:
+    """`problem`, named by the field of the `SubmitRun` body: its `name` is the `run_name`."""
+    if problem.path != "name":
+        return problem
+    return replace(problem, where="$.run_name", path="run_name")

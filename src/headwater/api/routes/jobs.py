@@ -15,15 +15,18 @@ from headwater.api.documents import job_json
 from headwater.api.pages import JOB_ARRAYS, first_elements, job_page
 from headwater.api.routes.common import is_paged, list_body
 from headwater.api.schemas import (
-    Id,
     JobId,
+    JobsApiId,
     Offset,
     Reset,
     RunNow,
     Update,
     access_control_list,
+    in_one_report,
+    job_settings,
+    possible_job_id,
+    untyped_problems,
 )
-from headwater.core.load import settings_from_body
 from headwater.service.access import grants_of
 
 router = APIRouter(tags=["jobs"])
@@ -35,18 +38,19 @@ def create(body: JobBody, service: Caller) -> dict[str, int]:
     """Create a job; the caller owns it unless `access_control_list` names an owner."""
     settings_body = dict(body)
     entries = access_control_list(settings_body.pop("access_control_list", None))
-    settings = settings_from_body(settings_body, destinations=service.destinations)
+    settings = job_settings(settings_body, destinations=service.destinations)
     job = service.create_job(settings, "api", grants=grants_of(entries))
     return {"job_id": job.job_id}
 
 
 @router.get("/get")
-def get(job_id: Id, request: Request, service: Caller, page_token: str | None = None,
+def get(job_id: JobsApiId, request: Request, service: Caller, page_token: str | None = None,
         include_trigger_state: bool = False,
         include_trigger_history: bool = False) -> dict[str, Any]:
     """A job's settings (in API 2.2, 100 tasks, clusters, parameters, environments a page);
     what its triggers saw and started, when asked."""
-    document = service.job_document(job_id, include_trigger_state, include_trigger_history)
+    document = service.job_document(possible_job_id(job_id), include_trigger_state,
+                                    include_trigger_history)
     return job_page(document, page_token) if is_paged(request) else document
 
 
@@ -70,21 +74,26 @@ def list_jobs(request: Request, service: Caller, limit: int = 20, offset: Offset
 @router.post("/reset")
 def reset(body: Reset, service: Caller) -> dict[str, Any]:
     """Replace every setting of a job (its `run_as` stays when the new settings omit it)."""
-    settings = settings_from_body(body.new_settings, "new_settings", service.destinations)
-    service.reset_job(body.job_id, settings)
+    settings = job_settings(body.new_settings, "new_settings", service.destinations)
+    service.reset_job(possible_job_id(body.job_id), settings)
     return {}
 
 
 @router.post("/update")
 def update(body: Update, service: Caller) -> dict[str, Any]:
     """Change some settings of a job: top-level fields replaced, tasks merged by key."""
-    service.update_job(body.job_id, body.new_settings or {}, body.fields_to_remove or [])
+    job_id, new_settings = possible_job_id(body.job_id), body.new_settings or {}
+    removed = body.fields_to_remove or []
+    untyped = untyped_problems(new_settings, "new_settings")
+    if untyped:  # refused with every other problem of the update, found without saving it
+        in_one_report(untyped, lambda: service.preview_update(job_id, new_settings, removed))
+    service.update_job(job_id, new_settings, removed)
     return {}
 
 
 @router.post("/delete")
 def delete(body: JobId, service: Caller) -> dict[str, Any]:
-    service.delete_job(body.job_id)
+    service.delete_job(possible_job_id(body.job_id))
     return {}
 
 
@@ -92,7 +101,7 @@ def delete(body: JobId, service: Caller) -> dict[str, Any]:
 def run_now(body: RunNow, service: Caller) -> dict[str, int]:
     """Start a run of a job (of the tasks `only` names); the same `idempotency_token` gives
     back the same run."""
-    created = service.run_now(body.job_id, body.job_parameters, body.idempotency_token,
-                              body.only, body.task_parameters(),
+    created = service.run_now(possible_job_id(body.job_id), body.job_parameters,
+                              body.idempotency_token, body.only, body.task_parameters(),
                               body.queue.enabled if body.queue is not None else None)
     return {"run_id": created.run_id, "number_in_job": created.run_id}

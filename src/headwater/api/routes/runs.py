@@ -20,13 +20,17 @@ from headwater.api.routes.common import base_url, is_paged, list_body
 from headwater.api.schemas import (
     CancelAll,
     EpochMillis,
-    Id,
+    JobsApiId,
     Offset,
     Repair,
     RunId,
     access_control_list,
+    is_stored_id,
+    possible_job_id,
+    possible_run_id,
 )
 from headwater.errors import InvalidState
+from headwater.service import Page
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 MAX_LIST = 24  # runs/list answers at most 24 runs a page (`limit` 0 means as many)
@@ -42,24 +46,25 @@ def submit(body: Annotated[dict[str, Any], Body(description="SubmitRun")],
 
 
 @router.get("/get")
-def get(run_id: Id, request: Request, service: Caller, include_history: bool = False,
+def get(run_id: JobsApiId, request: Request, service: Caller, include_history: bool = False,
         include_resolved_values: bool = False, page_token: str | None = None
         ) -> dict[str, Any]:
     """A job run, or a task run (a for-each task run with its `iterations`)."""
-    document = with_page_urls(service.run_document(run_id, include_resolved_values),
-                              base_url(request))
+    document = with_page_urls(
+        service.run_document(possible_run_id(run_id), include_resolved_values),
+        base_url(request))
     return run_page(document, page_token) if is_paged(request) else document
 
 
 @router.get("/get-output")
-def get_output(run_id: Id, request: Request, service: Caller) -> dict[str, Any]:
+def get_output(run_id: JobsApiId, request: Request, service: Caller) -> dict[str, Any]:
     """What a task run left: its notebook result, error and trace, logs, SQL output."""
-    document = service.output_document(run_id)
+    document = service.output_document(possible_run_id(run_id))
     return {**document, "metadata": with_page_urls(document["metadata"], base_url(request))}
 
 
 @router.get("/list")
-def list_runs(request: Request, service: Caller, job_id: Id | None = None,
+def list_runs(request: Request, service: Caller, job_id: JobsApiId | None = None,
               active_only: bool = False, completed_only: bool = False,
               run_type: RunType | None = None, expand_tasks: bool = False,
               start_time_from: EpochMillis | None = None,
@@ -67,6 +72,8 @@ def list_runs(request: Request, service: Caller, job_id: Id | None = None,
               limit: Annotated[int, Query(ge=0, le=MAX_LIST)] = 20, offset: Offset = 0,
               page_token: str | None = None) -> dict[str, Any]:
     """Runs the caller may view, newest first; with `expand_tasks`, their tasks."""
+    if job_id is not None and not is_stored_id(job_id):  # no job has it: no runs, as for any
+        return list_body("runs", [], Page([]))
     page = service.list_runs(job_id, limit or MAX_LIST, active_only, completed_only,
                              page_token, run_type,
                              (_instant(start_time_from), _last_instant(start_time_to)), offset)
@@ -104,14 +111,15 @@ def cancel(body: RunId, service: Caller) -> dict[str, Any]:
     """Cancel a job run, or a task run (that task of its job run); cancelling a run that
     has ended does nothing."""
     with suppress(InvalidState):  # the Jobs API: on an ended run, "this is a no-op"
-        service.cancel_any(body.run_id, None)
+        service.cancel_any(possible_run_id(body.run_id), None)
     return {}
 
 
 @router.post("/cancel-all")
 def cancel_all(body: CancelAll, service: Caller) -> dict[str, Any]:
     """Cancel every active run of a job, or with `all_queued_runs`, every queued run."""
-    service.cancel_all(body.job_id, body.all_queued_runs)
+    job_id = None if body.job_id is None else possible_job_id(body.job_id)
+    service.cancel_all(job_id, body.all_queued_runs)
     return {}
 
 
@@ -120,7 +128,7 @@ def repair(body: Repair, service: Caller) -> dict[str, Any]:
     """Rerun tasks of an ended run, inside that run, with the job's current settings. Besides
     Databricks' `repair_id`, `headwater.rerun` names every task it reruns, by why: asked,
     downstream (of them, not succeeded) and added (to the job since the run)."""
-    asked = service.repair(body.run_id, body.rerun_tasks or [],
+    asked = service.repair(possible_run_id(body.run_id), body.rerun_tasks or [],
                            all_failed=bool(body.rerun_all_failed_tasks),
                            rerun_dependents=bool(body.rerun_dependent_tasks),
                            latest_repair_id=body.latest_repair_id,
@@ -135,12 +143,12 @@ def repair(body: Repair, service: Caller) -> dict[str, Any]:
 @router.post("/delete")
 def delete(body: RunId, service: Caller) -> dict[str, Any]:
     """Delete a run that has ended."""
-    service.delete_run(body.run_id)
+    service.delete_run(possible_run_id(body.run_id))
     return {}
 
 
 @router.get("/export")
-def export(run_id: Id, service: Caller,
+def export(run_id: JobsApiId, service: Caller,
            views_to_export: Literal["CODE", "DASHBOARDS", "ALL"] = "CODE") -> dict[str, Any]:
     """The code of a notebook task run, as an HTML view (headwater has no dashboards)."""
-    return {"views": service.export_run(run_id, views_to_export)}
+    return {"views": service.export_run(possible_run_id(run_id), views_to_export)}

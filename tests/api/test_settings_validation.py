@@ -1,0 +1,132 @@
+"""Job settings the Jobs API refuses are refused over HTTP too (audit s37 A, S8 and S9): each a
+400 `INVALID_PARAMETER_VALUE` naming the JSON path the caller sent, with every other problem of
+the request in the same answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from tests.servers import Server
+
+SHELL = {"shell_command_task": {"command": "true"}}
+JOB = {"name": "v", "tasks": [{"task_key": "t", **SHELL}]}
+
+
+@pytest.fixture(scope="module")
+def job_id(server: Server, admin: str) -> int:
+    return int(server.call("POST", "/api/2.2/jobs/create", JOB, token=admin).body["job_id"])
+
+
+def refused(reply: Any, *paths: str) -> list[str]:
+    """The lines of a refusal's message, after checking that each of `paths` starts one."""
+    assert (reply.status, reply.body["error_code"]) == (400, "INVALID_PARAMETER_VALUE"), \
+        reply.text
+    lines = reply.body["message"].splitlines()[1:]
+    for path in paths:
+        assert any(line.startswith(f"{path}: ") for line in lines), reply.body["message"]
+    return lines
+
+
+# Numbers for strings, and one more mistake that the validation of job files finds
+UNTYPED = {
+    "tags": {"team": 5},
+    "max_concurrent_runs": "2",
+    "tasks": [
+        {"task_key": "n", "notebook_task": {"notebook_path": "n.py", "base_parameters": {"a": 1}}},
+        {"task_key": "p", "spark_python_task": {"python_file": "p.py", "parameters": [1, 2]}},
+    ],
+}
+UNTYPED_PATHS = ("tags.team", "max_concurrent_runs", "tasks[0].notebook_task.base_parameters.a",
+                 "tasks[1].spark_python_task.parameters[0]",
+                 "tasks[1].spark_python_task.parameters[1]")
+
+
+def test_numbers_for_strings_are_refused_in_every_body_with_the_other_problems(
+        server: Server, admin: str, job_id: int) -> None:
+    created = server.call("POST", "/api/2.2/jobs/create", UNTYPED, token=admin)
+    reset = server.call("POST", "/api/2.2/jobs/reset",
+                        {"job_id": job_id, "new_settings": UNTYPED}, token=admin)
+    updated = server.call("POST", "/api/2.2/jobs/update",
+                          {"job_id": job_id, "new_settings": UNTYPED}, token=admin)
+    submitted = server.call("POST", "/api/2.2/jobs/runs/submit", UNTYPED, token=admin)
+
+    lines = refused(created, *(f"$.{path}" for path in UNTYPED_PATHS))
+    assert "$.tags.team: must be a string (got 5); put it in quotes" in lines
+    refused(reset, *(f"$.new_settings.{path}" for path in UNTYPED_PATHS))
+    refused(updated, *(f"$.new_settings.{path}" for path in UNTYPED_PATHS))
+    refused(submitted, *(f"$.{path}" for path in UNTYPED_PATHS))
+    job = server.call("GET", f"/api/2.2/jobs/get?job_id={job_id}", token=admin).body
+    assert (job["settings"]["name"], job["settings"]["tags"]) == ("v", {})  # nothing saved
+
+
+def test_an_update_with_only_a_number_for_a_string_is_not_saved(
+        server: Server, admin: str, job_id: int) -> None:
+    reply = server.call("POST", "/api/2.2/jobs/update",
+                        {"job_id": job_id, "new_settings": {"tags": {"team": True}}}, token=admin)
+
+    assert refused(reply) == ["$.new_settings.tags.team: must be a string (got true); put it in "
+                              "quotes"]
+    job = server.call("GET", f"/api/2.2/jobs/get?job_id={job_id}", token=admin).body
+    assert job["settings"]["tags"] == {}
+
+
+def test_a_job_cluster_without_new_cluster_and_run_as_with_two_principals_are_refused(
+        server: Server, admin: str) -> None:
+    body = {**JOB, "job_clusters": [{"job_cluster_key": "small"}],
+            "run_as": {"user_name": "root", "service_principal_name": "robot"}}
+
+    lines = refused(server.call("POST", "/api/2.2/jobs/create", body, token=admin),
+                    "$.job_clusters[0]", "$.run_as")
+
+    assert ("$.run_as: name exactly one of user_name, service_principal_name, group_name (got "
+            "user_name and service_principal_name); keep only the one the job runs as") in lines
+
+
+def test_inline_for_each_inputs_are_at_most_10000_characters(server: Server,
+                                                             admin: str) -> None:
+    def loop(inputs: str) -> dict[str, Any]:
+        return {"name": "loop", "tasks": [{"task_key": "each", "for_each_task": {
+            "inputs": inputs, "task": {"task_key": "one", **SHELL}}}]}
+
+    longest = server.call("POST", "/api/2.2/jobs/create", loop('["' + "a" * 9996 + '"]'),
+                          token=admin)
+    too_long = server.call("POST", "/api/2.2/jobs/create", loop('["' + "a" * 9997 + '"]'),
+                           token=admin)
+
+    assert longest.status == 200, longest.text
+    refused(too_long, "$.tasks[0].for_each_task.inputs")
+
+
+def test_run_now_takes_only_true_or_false_to_queue(server: Server, admin: str,
+                                                   job_id: int) -> None:
+    reply = server.call("POST", "/api/2.2/jobs/run-now",
+                        {"job_id": job_id, "queue": {"enabled": "yes"}}, token=admin)
+
+    assert (reply.status, reply.body["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    assert reply.body["message"].startswith("$.queue.enabled: "), reply.text
+
+
+@pytest.mark.parametrize("body", [{}, {"run_name": "empty", "tasks": []}])
+def test_a_one_time_run_needs_a_task_a_job_does_not(server: Server, admin: str,
+                                                    body: dict[str, Any]) -> None:
+    reply = server.call("POST", "/api/2.2/jobs/runs/submit", body, token=admin)
+    created = server.call("POST", "/api/2.2/jobs/create", {"name": "later", "tasks": []},
+                          token=admin)
+
+    assert refused(reply) == ["$.tasks: a one-time run needs at least one task; list what it "
+                              "runs under tasks"]
+    runs = server.call("GET", "/api/2.2/jobs/runs/list?run_type=SUBMIT_RUN", token=admin).body
+    assert "runs" not in runs
+    assert created.status == 200, created.text
+
+
+def test_a_submit_s_run_name_is_named_as_sent_with_the_other_problems(
+        server: Server, admin: str) -> None:
+    body = {"run_name": 5, "tasks": [{"task_key": "t", "shell_command_task": {"command": 1}}]}
+
+    lines = refused(server.call("POST", "/api/2.2/jobs/runs/submit", body, token=admin),
+                    "$.run_name", "$.tasks[0].shell_command_task.command")
+
+    assert "$.run_name: must be a string (got 5); put it in quotes" in lines
+    assert not any(line.startswith("$.name") for line in lines)

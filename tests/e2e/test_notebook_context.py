@@ -139,3 +139,19 @@ def test_a_python_file_imports_get_argument_and_the_context_from_the_sdk_runtime
     log = task_outputs(hw, run_id)["load"]["log"]
     user = run_document(hw, run_id)["creator_user_name"]
     assert log == f"argument fallback\ntask load user {user}\n"
+
+
+def test_a_notebook_task_reads_its_own_path_by_the_task_notebook_path_reference(
+        hw: Cli, tmp_path: Path) -> None:
+    # Given a notebook task whose parameter is {{task.notebook_path}}
+    write_source(tmp_path / "etl" / "where.py",
+                 'dbutils.notebook.exit(dbutils.widgets.get("path"))')
+    job = write_job(tmp_path / "job.json", [
+        notebook_task("where", "etl/where", parameters={"path": "{{task.notebook_path}}"})],
+        name="where")
+    # When the job runs
+    result = hw("run", str(job))
+    # Then the parameter is the path the task names
+    assert result.returncode == 0, result.stdout + result.stderr
+    outputs = task_outputs(hw, run_id_of(result.stdout))
+    assert outputs["where"]["output"]["notebook_output"]["result"] == "etl/where"

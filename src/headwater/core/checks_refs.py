@@ -6,13 +6,16 @@ names that exist in no known namespace shape (`{{job.naem}}`), undeclared job pa
 that do not exist or are not upstream of the task reading them, `{{input}}` outside a for-each
 nested task, task references in job parameter defaults, text that looks like a reference but
 is not valid syntax, and any reference in `shell_command_task.command`, which is never
-substituted. What only a run can know (whether a task value was set) is not checked here.
+substituted. What the task types rule out is checked too: `{{task.notebook_path}}` outside a
+notebook task, and the values of a condition or for-each task, which the engine evaluates
+itself and which never set any. What only a run can know (whether a task value was set) is
+not checked here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from headwater.core.refs_syntax import (
     Reference,
@@ -66,6 +69,8 @@ class _Scope:
     upstream: frozenset[str] = frozenset()  # every task `owner` depends on, transitively
     in_for_each: bool = False  # a field of a for-each's nested task, where {{input}} exists
     sql_tasks: frozenset[str] = frozenset()  # the tasks with an output to read: SQL tasks
+    kinds: Mapping[str, str] = field(default_factory=dict)  # each top-level task's type
+    kind: str | None = None  # the type of the task whose field it is (None: untyped)
 
 
 def check_references(settings: JobSettings) -> list[Finding]:
@@ -74,6 +79,7 @@ def check_references(settings: JobSettings) -> list[Finding]:
         task_keys=tuple(task.task_key for task in settings.tasks),
         parameters=tuple(parameter.name for parameter in settings.parameters),
         sql_tasks=frozenset(t.task_key for t in settings.tasks if t.sql_task is not None),
+        kinds={t.task_key: kind for t in settings.tasks if (kind := _kind(t)) is not None},
     )
     findings: list[Finding] = []
     for index, parameter in enumerate(settings.parameters):
@@ -82,13 +88,19 @@ def check_references(settings: JobSettings) -> list[Finding]:
                                  for t in settings.tasks})
     for index, task in enumerate(settings.tasks):
         path = f"tasks[{index}]"
-        scope = replace(job, owner=task.task_key, upstream=upstream[task.task_key])
+        scope = replace(job, owner=task.task_key, upstream=upstream[task.task_key],
+                        kind=_kind(task))
         findings.extend(_check_task(path, task, scope))
         if task.for_each_task is not None:
             nested = task.for_each_task.task
-            nested_scope = replace(scope, in_for_each=True)
+            nested_scope = replace(scope, in_for_each=True, kind=_kind(nested))
             findings.extend(_check_task(f"{path}.for_each_task.task", nested, nested_scope))
     return findings
+
+
+def _kind(task: Task) -> str | None:
+    """The task's type field; None when it sets none (`core/checks.py` reports that)."""
+    return next(iter(task.task_types), None)
 
 
 def literal_references(settings: JobSettings) -> list[Finding]:
@@ -191,12 +203,32 @@ def _scope_problem(reference: Reference, scope: _Scope) -> str | None:
             f"no job parameter {parts[1]!r}{did_you_mean(parts[1], scope.parameters)}; "
             "declare it under the job's parameters"
         )
+    if namespace == "task" and parts[0] == "notebook_path" and scope.kind != "notebook_task":
+        return (f"only a notebook_task has a notebook path, and this is a field of a "
+                f"{scope.kind}, so it could never be resolved; write the path itself")
     if namespace == "tasks":
         problem = _upstream_problem(parts[0], scope)
         if problem is None and parts[1] == "output" and parts[0] not in scope.sql_tasks:
             return (f"task {parts[0]!r} is not a sql_task: only a SQL task has an output; have "
                     "it set a task value and read {{tasks.<key>.values.<name>}}")
+        if problem is None and parts[1] == "values":
+            return _valueless_problem(parts[0], scope.kinds.get(parts[0]))
         return problem
+    return None
+
+
+def _valueless_problem(key: str, kind: str | None) -> str | None:
+    """Why task `key` has no values to read: condition and for-each tasks are evaluated by the
+    engine itself (`core/inline.py`), with no code that could set one."""
+    if kind == "for_each_task":
+        return (f"task {key!r} is a for_each_task, which sets no task values (the values its "
+                "iterations set are not collected); read the value from the task that set it, "
+                f"or have the iterations write their results where a task after {key!r} can "
+                "read them")
+    if kind == "condition_task":
+        return (f"task {key!r} is a condition_task, which sets no task values, only its "
+                "outcome; read the value from the task its operands come from, or branch on "
+                f'the outcome with depends_on: [{{task_key: {key}, outcome: "true"}}]')
     return None
 
 

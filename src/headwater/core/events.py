@@ -50,6 +50,9 @@ class TaskFailed:
     message: str
     exit_code: int | None = None
     values: str | None = None  # JSON object of the task values it set before failing
+    # False when another attempt could only fail alike: a reference that cannot be resolved
+    # reads what is fixed for the run (its parameters, finished upstream tasks, its trigger).
+    retryable: bool = True
 
 
 @dataclass(frozen=True, slots=True)

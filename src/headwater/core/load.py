@@ -41,8 +41,8 @@ from headwater.core.bundle_other import RESOURCE_TYPES, resource_type_message
 from headwater.core.bundle_scopes import ScopeGrant
 from headwater.core.bundle_sync import BundleSync
 from headwater.core.checks import PathPart, check_job, format_path, parse_path, suggest
-from headwater.core.checks_refs import literal_references
 from headwater.core.checks_run_job import undeclared_child_parameters
+from headwater.core.checks_warnings import job_warnings, written_case_warnings
 from headwater.core.deployment import bundle_key, file_key
 from headwater.core.load_code import missing_code
 from headwater.core.load_messages import describe, shown
@@ -662,7 +662,7 @@ def _validate_composed(
         _report_where(results, job)
     if settings is None or job.failed:
         return
-    for path, message in literal_references(settings):
+    for path, message in [*written_case_warnings(job.data), *job_warnings(settings)]:
         _warn_at(results, job.origin(parse_path(path)), path, message)
     deployed = composition.sync.deployed if composition.sync is not None else None
     result.jobs.append(LoadedJob(job.resource_name, settings, root_file or result.path,

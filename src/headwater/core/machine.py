@@ -90,7 +90,7 @@ def _task_ended(step: Step, event: TaskSucceeded | TaskFailed | TaskLost) -> Non
                             event.values, event.outcome)
         case TaskFailed():
             step.task_ended(event.seq, event.at, ResultState.FAILED, event.message,
-                            event.exit_code, event.values, None)
+                            event.exit_code, event.values, None, retryable=event.retryable)
         case TaskLost():
             message = f"the attempt was lost: {event.message}" if event.message \
                 else LOST_MESSAGE

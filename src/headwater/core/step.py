@@ -138,7 +138,8 @@ class Step:
             self.commands.append(SetTimer(f"timeout:{seq}", at + timeout))
 
     def task_ended(self, seq: int, at: datetime, result: ResultState, message: str,
-                   exit_code: int | None, values: str | None, outcome: str | None) -> None:
+                   exit_code: int | None, values: str | None, outcome: str | None,
+                   retryable: bool = True) -> None:
         run = self.runs.get(seq)
         if run is None or run.is_terminal:
             return  # a stale report about an attempt that already ended
@@ -150,19 +151,21 @@ class Step:
         run = self.terminate(run, result, at, message,
                              **{k: v for k, v in extra.items() if v is not None})
         self.commands.append(CancelTimer(f"timeout:{seq}"))
-        retried = result is not ResultState.SUCCESS and self.maybe_retry(run, at)
+        retried = result is not ResultState.SUCCESS and self.maybe_retry(run, at, retryable)
         if run.parent_seq is not None and not retried:
             self.iteration_done(run, at)
 
-    def maybe_retry(self, run: TaskRun, at: datetime) -> bool:
+    def maybe_retry(self, run: TaskRun, at: datetime, retryable: bool = True) -> bool:
         if self.get("cancel_requested") or self.get("timed_out") or self.engine_stopped:
             return False
         if run.parent_seq is not None and self.runs[run.parent_seq].stop_reason is not None:
             return False
         assert run.result is not None
         verdict = decide_retry(self.task_for(run).retry, run.attempt_number, run.result,
-                               run.start_time, at)
+                               run.start_time, at, retryable)
         if not isinstance(verdict, RetryAt):
+            if verdict.explained:
+                self.put(run.evolve(message=f"{run.message} ({verdict.reason})"))
             return False
         nxt = self.new_run(run.task_key, verdict.attempt_number,
                            LifeCycleState.WAITING_FOR_RETRY,

@@ -149,7 +149,7 @@ class ScenarioWorld:
         try:
             resolved = resolve_known(spec, self.settings.name or "", self.parameters, state, run)
         except ReferenceError as error:
-            return [TaskFailed(now, seq, str(error))]
+            return [TaskFailed(now, seq, str(error), retryable=False)]
         return condition_events(resolved, seq, now, None)
 
     def loop(self, state: RunState, run: TaskRun, spec: Task, now: datetime) -> list[Event]:
@@ -167,7 +167,7 @@ class ScenarioWorld:
         try:
             resolved = resolve_known(spec, self.settings.name or "", self.parameters, state, run)
         except ReferenceError as error:
-            return [TaskFailed(now, seq, str(error))]
+            return [TaskFailed(now, seq, str(error), retryable=False)]
         return for_each_events(resolved, seq, now)
 
     def assume(self, assumption: Assumption) -> None:

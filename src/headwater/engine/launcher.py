@@ -206,7 +206,7 @@ class Launcher:
         try:
             _, spec, _, resolved = self.resolved(state, ids, run)
         except ReferenceError as error:
-            return [TaskFailed(now, seq, str(error))]
+            return [TaskFailed(now, seq, str(error), retryable=False)]
         return inline_events(spec, seq, now, resolved)
 
     def launch(self, state: RunState, ids: Mapping[int, int], run: TaskRun,
@@ -239,6 +239,9 @@ class Launcher:
                                                   cluster=cluster, env=env))
         except StoreError:
             raise  # not the task's fault: the engine lets the run go and it is claimed again
+        except ReferenceError as error:
+            return [TaskFailed(now(), run.seq, f"The task could not start: {error}",
+                               retryable=False)]
         except (HeadwaterError, OSError) as error:
             return [TaskFailed(now(), run.seq, f"The task could not start: {error}")]
         return [TaskStarted(started, run.seq, handle, resolved)]

@@ -62,10 +62,17 @@ def ref_context(record: RunRecord, state: RunState, ids: Mapping[int, int],
         input=input_json,
         workspace_id=host,
         workspace_url=f"headwater://{host}",
-        notebook_path=None,
+        notebook_path=_notebook_path(state, run),
         backfill_time=backfill_time(record.trigger_info),
         table_update=(record.trigger_info or {}).get("table_update"),
     )
+
+
+def _notebook_path(state: RunState, run: TaskRun | None) -> str | None:
+    """`{{task.notebook_path}}`: the path a notebook task names, as written; None for any
+    other task (its reference is refused then, as validation refuses it)."""
+    notebook = state.task_of(run).spec.notebook_task if run is not None else None
+    return notebook.notebook_path if notebook is not None else None
 
 
 def _trigger_time(record: RunRecord) -> datetime | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import replace
 
 import pytest
@@ -13,7 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, insert, inspect, make_url, text
+from sqlalchemy import Engine, create_engine, insert, inspect, make_url, text
 from store_builders import SETTINGS, T0, at, state_with, task_run
 
 from headwater.core.events import RunStarted, event_to_dict
@@ -27,6 +29,7 @@ from headwater.store import SqlStore, open_store
 from headwater.store.engine import create_store_engine
 from headwater.store.migrate import (
     HEAD_REVISION,
+    MIGRATION_LOCK,
     MIGRATIONS_DIR,
     SchemaState,
     current_revision,
@@ -101,6 +104,46 @@ def test_downgrade_to_base_and_back(store: SqlStore) -> None:
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
     assert store.list_jobs() == []
+
+
+def test_a_second_migration_of_a_shared_store_waits_for_the_first(db_url: str) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("a SQLite file has one writer at a time already")
+    # Given another process migrating the new database (it holds the migrations' lock)
+    other = create_engine(db_url)
+    with other.connect() as migrating:
+        migrating.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        migrating.commit()
+        # When a store is opened on it
+        opened: list[SqlStore] = []
+        thread = threading.Thread(target=lambda: opened.append(open_store(db_url)))
+        thread.start()
+        # Then it waits for that lock, having made nothing
+        assert _waits_for_the_lock(migrating), "the migration did not wait for the lock"
+        assert not inspect(migrating).has_table("alembic_version")
+        migrating.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+        migrating.commit()
+    thread.join(60)
+    other.dispose()
+    # and migrates once it has it
+    assert [store.list_jobs() for store in opened] == [[]]
+    with opened[0].engine.connect() as conn:
+        assert current_revision(conn) == HEAD_REVISION
+    opened[0].close()
+
+
+def _waits_for_the_lock(connection: object, seconds: float = 30) -> bool:
+    """Whether another session comes to wait for MIGRATION_LOCK within `seconds`."""
+    query = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                 "AND objid = :key")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        waiting = connection.execute(query, {"key": MIGRATION_LOCK}).scalar()  # type: ignore[attr-defined]
+        connection.rollback()  # type: ignore[attr-defined]
+        if waiting:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def test_opening_a_store_at_head_does_not_import_alembic(store: SqlStore, db_url: str) -> None:

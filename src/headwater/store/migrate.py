@@ -14,7 +14,8 @@ share, is upgraded only by `headwater db upgrade` (`upgrade_store`). `schema_sta
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -30,6 +31,8 @@ from headwater.store.engine import READ_ONLY, create_store_engine, read_only_fil
 HEAD_REVISION = "0014"
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# PostgreSQL's advisory lock of migrations: any number, the same in every headwater ("hwmg").
+MIGRATION_LOCK = 0x68776D67
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +198,25 @@ def _run_alembic_upgrade(engine: Engine) -> None:
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.connect() as connection:
+    with engine.connect() as connection, _migrating_alone(connection):
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+@contextmanager
+def _migrating_alone(connection: Connection) -> Iterator[None]:
+    """Hold PostgreSQL's advisory lock `MIGRATION_LOCK` while migrating: of two processes
+    that find a shared store behind at once (engines starting on a new database), the second
+    waits, then finds it at head, instead of failing on the tables the first is making. A
+    SQLite file is one writer's at a time already."""
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+    connection.commit()  # the lock is the session's; Alembic begins its own transaction
+    try:
+        yield
+    finally:
+        connection.rollback()  # a failed migration's transaction, if one is left open
+        connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+        connection.commit()

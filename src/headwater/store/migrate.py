@@ -144,14 +144,11 @@ def schema_status(url: str) -> SchemaStatus:
     where = without_password(url)
     engine = create_store_engine(url)
     try:
-        with engine.connect().execution_options(**READ_ONLY) as connection:
-            revision = current_revision(connection)
-        shared = engine.dialect.name != "sqlite"
+        revision, state, shared = _standing(engine)
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot read the state store {where}: {exc}") from exc
     finally:
         engine.dispose()
-    state = schema_state(revision, _known_revisions())
     lags = state in (SchemaState.NEW, SchemaState.BEHIND)
     blocked = refusal(state, revision, where, shared=shared,
                       may_write=read_only_file(url) is None, asked=True)
@@ -171,19 +168,27 @@ def pending_migrations(revision: str | None) -> tuple[str, ...]:
 def _upgrade(engine: Engine, where: str, *, may_write: bool, asked: bool) -> str | None:
     """Run the pending revisions unless `refusal` says why not; the revision it was at."""
     try:
-        with engine.connect().execution_options(**READ_ONLY) as connection:
-            revision = current_revision(connection)
-        if revision == HEAD_REVISION:
+        revision, state, shared = _standing(engine)
+        if state is SchemaState.AT_HEAD:
             return revision
-        state = schema_state(revision, _known_revisions())
-        reason = refusal(state, revision, where, shared=engine.dialect.name != "sqlite",
-                         may_write=may_write, asked=asked)
+        reason = refusal(state, revision, where, shared=shared, may_write=may_write,
+                         asked=asked)
         if reason is not None:
             raise StoreError(reason)
         _run_alembic_upgrade(engine)
         return revision
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot migrate the state store {where}: {exc}") from exc
+
+
+def _standing(engine: Engine) -> tuple[str | None, SchemaState, bool]:
+    """The store's revision, its state against this headwater's migrations, and whether it
+    is a shared database server (not a SQLite file). At head, no migration file is read."""
+    with engine.connect().execution_options(**READ_ONLY) as connection:
+        revision = current_revision(connection)
+    state = SchemaState.AT_HEAD if revision == HEAD_REVISION \
+        else schema_state(revision, _known_revisions())
+    return revision, state, engine.dialect.name != "sqlite"
 
 
 def _known_revisions() -> set[str]:

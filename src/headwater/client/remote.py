@@ -17,6 +17,7 @@ from headwater.core.repair_selection import RepairSelection
 from headwater.core.spec import JobSettings
 from headwater.errors import NotFound
 from headwater.ports import JobRecord, RunCreated, RunSummary, SyncedFiles
+from headwater.service.attempt_choice import Attempt, pick_attempt
 from headwater.service.backfills import BackfillMade
 from headwater.service.deploy import DeployMode, RemovedJob
 from headwater.service.paging import Page
@@ -68,24 +69,40 @@ class RemoteService:
         return document
 
     def log_chunks(self, run_id: int, task_key: str, attempt: int | None = None,
-                   iteration: int | None = None) -> Iterator[bytes]:
+                   iteration: int | None = None, repair: int | None = None
+                   ) -> Iterator[bytes]:
         """The whole kept log of one attempt, whatever its task (`runs/get-output` has none
         for a notebook)."""
-        task_run = self.task_run_id(run_id, task_key, attempt, iteration)
+        task_run = self.task_run_id(run_id, task_key, attempt, iteration, repair)
         yield self.api.get_bytes(f"{HEADWATER}/runs/logs", run_id=task_run)
 
     def task_run_id(self, run_id: int, task_key: str, attempt: int | None,
-                    iteration: int | None) -> int:
+                    iteration: int | None, repair: int | None = None) -> int:
+        """The id of one attempt of a task or of an iteration, picked as the service's
+        `log_file` picks it (by default the latest attempt of the latest repair)."""
         tasks = [t for t in self.run_document(run_id)["tasks"] if t["task_key"] == task_key]
-        if iteration is not None:
-            parent = tasks[-1]["run_id"] if tasks else 0
-            tasks = [t for t in self.run_document(parent).get("iterations", [])
-                     if t.get("iteration") == iteration]
-        if attempt is not None:
-            tasks = [t for t in tasks if t["attempt_number"] == attempt]
         if not tasks:
-            raise NotFound(f"Run {run_id} has no such attempt of task {task_key!r}")
-        return int(tasks[-1]["run_id"])
+            raise NotFound(f"Run {run_id} has no task {task_key!r}")
+        if iteration is None:
+            what = f"Task {task_key!r} of run {run_id}"
+            attempts = [Attempt(t.get("repair_number", 0), t["attempt_number"], int(t["run_id"]))
+                        for t in tasks]
+        else:
+            what = f"Iteration {iteration} of task {task_key!r} of run {run_id}"
+            attempts = self._iteration_attempts(tasks, iteration)
+            if not attempts:
+                raise NotFound(f"Task {task_key!r} of run {run_id} has no iteration {iteration}")
+        return pick_attempt(what, attempts, attempt, repair)
+
+    def _iteration_attempts(self, loops: Sequence[Mapping[str, Any]], iteration: int
+                            ) -> list[Attempt[int]]:
+        """Every attempt of one iteration in every run of a for-each task, oldest first, each
+        in its for-each's repair (as `iterations[]` of each for-each task run lists them)."""
+        return [Attempt(loop.get("repair_number", 0), item["attempt_number"],
+                        int(item["run_id"]))
+                for loop in loops
+                for item in self.run_document(loop["run_id"]).get("iterations", [])
+                if item.get("iteration") == iteration]
 
     def cancel_any(self, run_id: int, task_key: str | None) -> tuple[int, str | None, str]:
         """Cancel a run, one task of it, or a task run by its id; (run id, task key, what

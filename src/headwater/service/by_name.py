@@ -1,5 +1,5 @@
-"""What a command line asks by the names people type: a task's log by run, task key and
-attempt, a cancel by a job run or a task run id. The API asks by task run id instead."""
+"""What a command line asks by the names people type: a task's log by run, task key, repair
+and attempt, a cancel by a job run or a task run id. The API asks by task run id instead."""
 
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ class ByNameMixin(QueriesMixin, RunsMixin):
     """Lookups by name; mixed into `Service`."""
 
     def log_chunks(self, run_id: int, task_key: str, attempt: int | None = None,
-                   iteration: int | None = None) -> Iterator[bytes]:
-        """The kept log of one attempt of a task (the latest by default), or of an iteration,
-        a chunk at a time (nothing when the attempt never started)."""
-        return read_chunks(self.log_file(run_id, task_key, attempt, iteration))
+                   iteration: int | None = None, repair: int | None = None
+                   ) -> Iterator[bytes]:
+        """The kept log of one attempt of a task, or of an iteration (as `log_file` picks it:
+        by default the latest attempt of the latest repair), a chunk at a time (nothing when
+        the attempt never started)."""
+        return read_chunks(self.log_file(run_id, task_key, attempt, iteration, repair))
 
     def cancel_any(self, run_id: int, task_key: str | None) -> tuple[int, str | None, str]:
         """Cancel a run, one task of it, or a task run by its id (as `runs/cancel` takes

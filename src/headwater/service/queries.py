@@ -26,6 +26,7 @@ from headwater.engine.log_cap import read_tail
 from headwater.errors import InvalidRequest, NotFound, PermissionDenied
 from headwater.ports import RunRecord, RunSummary, Store
 from headwater.service.access import AccessMixin
+from headwater.service.attempt_choice import Attempt, pick_attempt
 from headwater.service.paging import Page, check_offset, id_of, page_of
 from headwater.service.runs import unknown_task
 
@@ -126,20 +127,26 @@ class QueriesMixin(AccessMixin):
         return page_of(found[offset:], limit, lambda run: run.run_id)
 
     def log_file(self, run_id: int, task_key: str, attempt: int | None = None,
-                 iteration: int | None = None) -> Path:
-        """The log of one attempt of a task (the latest by default), or of an iteration."""
+                 iteration: int | None = None, repair: int | None = None) -> Path:
+        """The log of one attempt of a task, or of one iteration of a for-each: attempt
+        number `attempt` (by default the latest) of repair `repair` (0 is the original run; by
+        default the latest repair the task, or the iteration, ran in)."""
         record = self.store.load_run(run_id)
         self.authorize(record.job.job_id, Action.LOGS)
-        attempts = record.state.attempts(task_key)
         if iteration is not None:
+            what = f"Iteration {iteration} of task {task_key!r} of run {run_id}"
             attempts = _iteration_attempts(record, task_key, iteration)
+        else:
+            what = f"Task {task_key!r} of run {run_id}"
+            attempts = [Attempt(r.repair, r.attempt_number, r)
+                        for r in record.state.attempts(task_key)]
         if not attempts:
             known = ", ".join(sorted(record.state.latest))
             raise NotFound(unknown_task(
                 run_id, task_key, record.state.plan,
                 "`headwater runs logs {run} {loop} --iteration N` shows iteration N's log") +
                 f"; its tasks are: {known}")
-        chosen = _pick_attempt(attempts, attempt, run_id, task_key)
+        chosen = pick_attempt(what, attempts, attempt, repair)
         return log_path(self.logs_dir, run_id, chosen)
 
     def attempt_directory(self, run_id: int, seq: int) -> Path:
@@ -155,29 +162,22 @@ def tail(path: Path, limit: int = LOG_LIMIT) -> tuple[str, bool]:
     return data.decode("utf-8", errors="replace"), cut
 
 
-def _iteration_attempts(record: RunRecord, task_key: str, iteration: int) -> list[TaskRun]:
-    """Every attempt of one iteration of the for-each task `task_key` (latest run of it)."""
+def _iteration_attempts(record: RunRecord, task_key: str, iteration: int
+                        ) -> list[Attempt[TaskRun]]:
+    """Every attempt of one iteration of the for-each task `task_key`, in every repair that
+    ran the for-each, oldest first. An attempt belongs to its for-each's repair: one a repair
+    kept (it succeeded before) still carries the repair that ran it, where its log is."""
     state = record.state
-    parent = state.latest_run(task_key)
-    if parent is None or parent.loop is None:
+    loops = [run for run in state.attempts(task_key) if run.loop is not None]
+    if not loops:
         raise NotFound(f"Task {task_key!r} of run {record.run_id} is not a for-each that ran.")
-    found = [r for r in state.iterations(parent.seq) if r.iteration == iteration]
+    found = [Attempt(loop.repair, run.attempt_number, run) for loop in loops
+             for run in state.iterations(loop.seq) if run.iteration == iteration]
     if not found:
+        started = max(loop.loop.started for loop in loops if loop.loop is not None)
         raise NotFound(f"Task {task_key!r} of run {record.run_id} has no iteration {iteration}; "
-                       f"its iterations are 0 to {parent.loop.started - 1}")
+                       f"its iterations are 0 to {started - 1}")
     return found
-
-
-def _pick_attempt(attempts: list[TaskRun], attempt: int | None, run_id: int,
-                  task_key: str) -> TaskRun:
-    if attempt is None:
-        return attempts[-1]
-    for run in reversed(attempts):  # after a repair, the newest attempt with that number
-        if run.attempt_number == attempt:
-            return run
-    numbers = ", ".join(str(r.attempt_number) for r in attempts)
-    raise NotFound(f"Task {task_key!r} of run {run_id} has no attempt {attempt}; "
-                   f"its attempts are: {numbers}")
 
 
 __all__ = ["QueriesMixin", "tail"]

@@ -124,11 +124,13 @@ def test_a_repair_made_meanwhile_by_someone_else_is_not_repeated(
     # When someone else repairs the run meanwhile (and it fails again)
     api(server, admin, "POST", "runs/repair", {"run_id": run_id, "rerun_all_failed_tasks": True})
     wait_for_state(server, admin, run_id, "FAILED")
-    repairs = len(api(server, admin, "GET", f"runs/get?run_id={run_id}")["repair_history"])
+    repairs = len(api(server, admin, "GET",
+                      f"runs/get?run_id={run_id}&include_history=true")["repair_history"])
     # Then the page's repair is refused, saying why, and not made
     page.click("#repair-submit")
     expect(page.locator(".error-message")).to_contain_text("latest repair")
-    after = api(server, admin, "GET", f"runs/get?run_id={run_id}")["repair_history"]
+    after = api(server, admin, "GET", f"runs/get?run_id={run_id}&include_history=true")[
+        "repair_history"]
     assert len(after) == repairs
     assert all("400" in e or "409" in e for e in ada.errors), ada.errors
     ada.errors.clear()

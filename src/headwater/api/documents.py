@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -147,7 +148,7 @@ def task_run_json(record: RunRecord, run: TaskRun, include_resolved_values: bool
             for d in sorted(task.depends_on, key=lambda d: d.task_key)
         ],
     }
-    settings = task.spec.model_dump(mode="json", exclude_none=True)
+    settings = _run_job_trimmed(task.spec.model_dump(mode="json", exclude_none=True))
     body.update((name, settings[name]) for name in TASK_SETTINGS if settings.get(name) not in
                 (None, [], ""))
     body.setdefault("timeout_seconds", 0)  # no timeout, written out as jobs/get does
@@ -181,56 +182,80 @@ def iterations_json(record: RunRecord, parent: TaskRun, include_resolved_values:
             for run in record.state.iterations(parent.seq)]
 
 
-def repair_history_json(record: RunRecord) -> list[dict[str, Any]]:
-    """`repair_history[]`: the original run, then one entry per repair."""
+@dataclass(frozen=True, slots=True)
+class PhaseEnd:
+    """How a run stood when its original run, or one of its repairs, ended: what the run's
+    own `state` said then."""
+
+    life_cycle: LifeCycleState
+    result: ResultState | None
+    message: str
+    termination_code: TerminationCode | None = None
+
+
+def repair_history_json(record: RunRecord, ends: Sequence[PhaseEnd] = ()
+                        ) -> list[dict[str, Any]]:
+    """`repair_history[]`: the original run, then one entry per repair, each with the state
+    the run had at its end (the latest one: the run's own state, ended or not).
+
+    `ends` are how the original run and each repair but the latest ended, as recorded then
+    (the audit log's `run.ended` entries). Without one for each, they are derived from their
+    task runs: that cannot tell a cancel or a timeout of the whole run from a task's own.
+    """
     state = record.state
     if not state.repairs:
         return []
-    ids = record.task_run_ids
-    first_end = state.original_end_time
-    entries = [_repair_entry("ORIGINAL", record.run_id, state.start_time, first_end,
-                             _original_result(record),
-                             [ids.get(r.seq, 0) for r in state.task_runs.values()
-                              if r.repair == 0 and r.parent_seq is None])]
-    for repair in state.repairs:
-        entries.append(_repair_entry(
-            "REPAIR", repair.repair_id, repair.start_time, repair.end_time, repair.result,
-            [ids.get(r.seq, 0) for r in state.task_runs.values()
-             if r.repair == repair.number and r.parent_seq is None]))
-    return entries
+    known = (list(ends) if len(ends) == len(state.repairs)
+             else [_derived_end(record, number) for number in range(len(state.repairs))])
+    latest = PhaseEnd(state.life_cycle, state.result, state.message, state.termination_code)
+    phases = [("ORIGINAL", record.run_id, state.start_time, state.original_end_time),
+              *(("REPAIR", repair.repair_id, repair.start_time, repair.end_time)
+                for repair in state.repairs)]
+    return [_repair_entry(kind, entry_id, start, end, outcome, _phase_task_run_ids(record, number))
+            for number, ((kind, entry_id, start, end), outcome)
+            in enumerate(zip(phases, [*known, latest], strict=True))]
 
 
-def _original_result(record: RunRecord) -> ResultState:
-    """How the run had ended before its first repair, derived from its first task runs."""
+def _phase_task_run_ids(record: RunRecord, number: int) -> list[int]:
+    """The ids of the task runs the original run (0) or repair `number` made."""
+    return sorted(record.task_run_ids.get(run.seq, 0) for run in record.state.task_runs.values()
+                  if run.repair == number and run.parent_seq is None)
+
+
+def _derived_end(record: RunRecord, number: int) -> PhaseEnd:
+    """How the original run (0) or repair `number` ended, from the task runs it left: each
+    task's latest attempt by then, judged by the plan that phase ran."""
     state = record.state
     final: dict[str, TaskRun] = {}
     for run in sorted(state.task_runs.values(), key=lambda r: r.seq):
-        if run.repair == 0 and run.parent_seq is None:
+        if run.repair <= number and run.parent_seq is None:
             final[run.task_key] = run
-    result, _, _ = run_outcome(state.plan, final, canceled=False, timed_out=False)
-    return result
+    plan = record.earlier_plans.get(number, state.plan)
+    result, life, message = run_outcome(plan, final, canceled=False, timed_out=False)
+    return PhaseEnd(life, result, message)
 
 
 def _repair_entry(kind: str, entry_id: int, start: datetime | None, end: datetime | None,
-                  result: ResultState | None, task_run_ids: list[int]) -> dict[str, Any]:
-    life = LifeCycleState.TERMINATED if result is not None else LifeCycleState.RUNNING
-    if result is ResultState.FAILED:
-        life = LifeCycleState.INTERNAL_ERROR
+                  outcome: PhaseEnd, task_run_ids: list[int]) -> dict[str, Any]:
+    life, result, message = outcome.life_cycle, outcome.result, outcome.message
     return {
         "type": kind,
         "id": entry_id,
         "start_time": epoch_ms(start),
         "end_time": epoch_ms(end),
-        "state": state_json(life, result, ""),
-        "status": status_json(life, result, ""),
-        "task_run_ids": sorted(task_run_ids),
+        "state": state_json(life, result, message),
+        "status": status_json(life, result, message, outcome.termination_code),
+        "task_run_ids": task_run_ids,
     }
 
 
 def run_json(record: RunRecord, include_resolved_values: bool = False,
              setup_ms: Mapping[int, int] | None = None,
-             fields: Mapping[int, Mapping[str, Any]] | None = None) -> dict[str, Any]:
-    """The `Run` document of `runs/get`: the run, then every attempt of every task.
+             fields: Mapping[int, Mapping[str, Any]] | None = None,
+             repair_history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The `Run` document of `runs/get`: the run, then every attempt of every task, and its
+    `repair_history` when given (`repair_history_json`; `runs/get` gives it when asked with
+    `include_history`).
 
     `setup_ms` is each attempt's set-up time (waiting for its cluster to start, building its
     environment), by seq; the run's `setup_duration` is their sum (a choice: the Jobs API
@@ -271,7 +296,7 @@ def run_json(record: RunRecord, include_resolved_values: bool = False,
             {"name": name, "default": defaults.get(name), "value": value}
             for name, value in parameters.items()
         ],
-        "repair_history": repair_history_json(record),
+        **({"repair_history": repair_history} if repair_history is not None else {}),
         **({"overriding_parameters": dict(record.scope.task_parameters)}
            if record.scope.task_parameters else {}),
         **_trigger_info(record),
@@ -365,7 +390,8 @@ def as_returned(settings: Mapping[str, Any]) -> dict[str, Any]:
     (`max_concurrent_runs` 1, no timeout as 0, each task's `run_if` ALL_SUCCESS, the
     `pause_status` UNPAUSED of a schedule, trigger or continuous, and of each entry of
     `triggers`) and each task's `depends_on` sorted by task key, so a client reads what the
-    job does. The stored settings keep what was given."""
+    job does; a `run_job_task` leaves out the parameters it does not give. The stored
+    settings keep what was given."""
     returned = {"max_concurrent_runs": 1, "timeout_seconds": 0, **settings}
     for name in PAUSABLE:
         if name in settings:
@@ -392,7 +418,79 @@ def _task_as_returned(task: Any) -> Any:
     if isinstance(task.get("depends_on"), list):
         returned["depends_on"] = sorted(task["depends_on"],
                                         key=lambda dependency: str(dependency.get("task_key")))
-    return returned
+    return _run_job_trimmed(returned)
+
+
+def _run_job_trimmed(task: dict[str, Any]) -> dict[str, Any]:
+    """A task (as its settings or a task run's entry write it) whose `run_job_task` leaves
+    out the parameters it does not give, as the Jobs API's documents do: the stored settings
+    hold every one of them, empty."""
+    return _with_run_jobs_changed(task, lambda run_job: {
+        name: value for name, value in run_job.items() if value not in ({}, [])})
+
+
+def _with_run_jobs_changed(task: dict[str, Any],
+                           change: Callable[[dict[str, Any]], dict[str, Any]]
+                           ) -> dict[str, Any]:
+    """`task` with `change` made to its `run_job_task`, and to its for-each's nested
+    task's."""
+    changed = dict(task)
+    if isinstance(task.get("run_job_task"), dict):
+        changed["run_job_task"] = change(task["run_job_task"])
+    loop = task.get("for_each_task")
+    if isinstance(loop, dict) and isinstance(loop.get("task"), dict):
+        changed["for_each_task"] = {**loop, "task": _with_run_jobs_changed(loop["task"], change)}
+    return changed
+
+
+def _run_jobs(task: object) -> Iterator[Mapping[str, Any]]:
+    """A task's `run_job_task`, and its for-each's nested task's."""
+    if not isinstance(task, dict):
+        return
+    if isinstance(task.get("run_job_task"), dict):
+        yield task["run_job_task"]
+    loop = task.get("for_each_task")
+    if isinstance(loop, dict):
+        yield from _run_jobs(loop.get("task"))
+
+
+def _tasks_in(document: Mapping[str, Any]) -> Iterator[Any]:
+    """The tasks of a `Job` (its settings' `tasks`) or a `Run` (`tasks`, a for-each task
+    run's `iterations`), or the task run a task run's document is."""
+    settings = document.get("settings")
+    yield document
+    for tasks in (document.get("tasks"), document.get("iterations"),
+                  settings.get("tasks") if isinstance(settings, Mapping) else None):
+        yield from tasks if isinstance(tasks, list) else ()
+
+
+def child_job_names(document: Mapping[str, Any]) -> set[str]:
+    """The names of the jobs a `Job` or `Run` document's Run Job tasks name by `job_name`
+    (a bundle's `${resources.jobs.<key>.id}`), not by id."""
+    return {run_job["job_name"] for task in _tasks_in(document) for run_job in _run_jobs(task)
+            if run_job.get("job_id") is None and isinstance(run_job.get("job_name"), str)}
+
+
+def with_child_job_ids(document: Mapping[str, Any], ids: Mapping[str, int]
+                       ) -> dict[str, Any]:
+    """A `Job` or `Run` document whose Run Job tasks name their job by `job_id`, as the Jobs
+    API's do, where `ids` (by `job_name`) has it: the id the task would run now. Any other
+    keeps its `job_name` alone (no job has that name yet, or several do)."""
+    def by_id(run_job: dict[str, Any]) -> dict[str, Any]:
+        name = run_job.get("job_name")
+        if not isinstance(name, str) or name not in ids:
+            return run_job
+        return {"job_id": ids[name], **{k: v for k, v in run_job.items() if k != "job_name"}}
+
+    def changed(tasks: Any) -> Any:
+        return [_with_run_jobs_changed(task, by_id) if isinstance(task, dict) else task
+                for task in tasks] if isinstance(tasks, list) else tasks
+
+    body = _with_run_jobs_changed(dict(document), by_id)
+    body.update((name, changed(body[name])) for name in ("tasks", "iterations") if name in body)
+    if isinstance(settings := body.get("settings"), Mapping) and "tasks" in settings:
+        body["settings"] = {**settings, "tasks": changed(settings["tasks"])}
+    return body
 
 
 def _run_as_user(settings: Mapping[str, Any]) -> str | None:

@@ -85,7 +85,7 @@ def load_bundle_files(files: Sequence[Path], target: str | None, var_pairs: Sequ
     the bundle's artifacts are built first (see `headwater.cli.bundle_artifacts`). With
     `workspace_dir` (a server's folder for `/Workspace`), its jobs name the copy of its files
     that a deploy makes there (`headwater.cli.bundle_upload`). With `destinations` (the
-    configured notification destination ids), a job naming another is a problem. Without
+    configured notification destination ids), a job naming another is warned of. Without
     `check_code`, a missing notebook or file is not one (`describe`: a design may come first).
 
     Raises:

@@ -91,6 +91,7 @@ def print_run(run_id: int, document: dict[str, Any], service: Any = None) -> Non
     if upstream := upstream_runs(document.get("trigger_info")):
         runs = ", ".join(f"run {run} of job {job}" for job, run in upstream)
         click.echo(f"  Started once {runs} ended")
+    repaired = bool(document.get("repair_history"))
     for task in document["tasks"]:
         t_state = task["state"]
         repair = f"repair {task['repair_number']}" if task.get("repair_number") else ""
@@ -102,17 +103,23 @@ def print_run(run_id: int, document: dict[str, Any], service: Any = None) -> Non
                    f"{t_state['life_cycle_state']:<17} {t_state.get('result_state', ''):<18} "
                    f"{task['execution_duration'] / 1000:.1f}s  {message}{loop}")
         if stats and stats.get("failed_iterations") and service is not None:
-            print_failed_iterations(run_id, task, service)
+            print_failed_iterations(run_id, task, service, repaired)
+    if repaired:
+        click.echo(f"  The log of any attempt: headwater runs logs {run_id} TASK_KEY --repair R "
+                   f"--attempt A  (R: 0 for the original run, the rows without a repair)")
 
 
-def print_failed_iterations(run_id: int, task: dict[str, Any], service: Any) -> None:
-    """The failed iterations of a for-each task row, one line each, with how to see a log."""
+def print_failed_iterations(run_id: int, task: dict[str, Any], service: Any,
+                            repaired: bool) -> None:
+    """The failed iterations of a for-each task row, one line each, with how to see a log
+    (in a repaired run, naming the row's repair: without it, `runs logs` reads the latest)."""
+    repair = f" --repair {task.get('repair_number', 0)}" if repaired else ""
     for item in _iterations(service, task):
         if _failed(item):
             state = item["state"]
             click.echo(f"      iteration {item['iteration']}: {state.get('result_state', '')} "
                        f"{printable(state['state_message'])}  (headwater runs logs {run_id} "
-                       f"{task['task_key']} --iteration {item['iteration']})")
+                       f"{task['task_key']} --iteration {item['iteration']}{repair})")
 
 
 @runs.command("output")
@@ -165,10 +172,14 @@ def dbt_lines(output: Mapping[str, Any] | None) -> list[str]:
 @runs.command("logs")
 @click.argument("run_id", type=int)
 @click.argument("task_key")
-@click.option("--attempt", type=int, help="attempt_number as in `runs get` (0 is the first); "
-                                         "the latest by default.")
+@click.option("--attempt", type=click.IntRange(min=0),
+              help="attempt_number as in `runs get` (0 is the first), of the iteration with "
+                   "--iteration; the latest by default.")
 @click.option("--iteration", type=int,
               help="For a for-each task: the iteration (0 is the first input).")
+@click.option("--repair", type=click.IntRange(min=0),
+              help="The repair whose attempts to choose from, as in `runs get` (0 is the "
+                   "original run); by default the latest the task (or the iteration) ran in.")
 @click.option("--raw", is_flag=True, help="The bytes as the task wrote them, escape sequences "
                                          "included (by default control characters are shown "
                                          "as ^[ and the like).")
@@ -179,18 +190,21 @@ def dbt_lines(output: Mapping[str, Any] | None) -> list[str]:
 @server_options
 @reports_errors
 def runs_logs(run_id: int, task_key: str, attempt: int | None, iteration: int | None,
-              raw: bool, following: bool, db: str | None, host: str | None,
-              profile: str | None) -> None:
+              repair: int | None, raw: bool, following: bool, db: str | None,
+              host: str | None, profile: str | None) -> None:
     """Print the stdout and stderr of one attempt of a task (or of a for-each iteration).
 
-    A log over its cap keeps its latest part (see docs/reliability.md)."""
+    Attempt numbers start again at 0 in each repair of a run: --attempt picks among those of
+    one repair, the latest unless --repair says which. A log over its cap keeps its latest
+    part (see docs/reliability.md)."""
     from headwater.cli.log_follow import follow
 
     with connect(db, host, profile) as where:
         if iteration is None:
             _refuse_a_loop(where.service.run_document(run_id), task_key, where.service)
-        chunks = follow(where.service, run_id, task_key, attempt, iteration) if following \
-            else where.service.log_chunks(run_id, task_key, attempt, iteration)
+        chunks = follow(where.service, run_id, task_key, attempt, iteration, repair) \
+            if following else where.service.log_chunks(run_id, task_key, attempt, iteration,
+                                                       repair)
         written = 0
         for chunk in chunks if raw else printable_stream(chunks):
             written += len(chunk)

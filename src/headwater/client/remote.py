@@ -80,29 +80,39 @@ class RemoteService:
                     iteration: int | None, repair: int | None = None) -> int:
         """The id of one attempt of a task or of an iteration, picked as the service's
         `log_file` picks it (by default the latest attempt of the latest repair)."""
-        tasks = [t for t in self.run_document(run_id)["tasks"] if t["task_key"] == task_key]
+        document = self.run_document(run_id)
+        tasks = [t for t in document["tasks"] if t["task_key"] == task_key]
         if not tasks:
-            raise NotFound(f"Run {run_id} has no task {task_key!r}")
+            known = ", ".join(sorted({t["task_key"] for t in document["tasks"]}))
+            raise NotFound(f"Run {run_id} has no task {task_key!r}; its tasks are: {known}")
         if iteration is None:
             what = f"Task {task_key!r} of run {run_id}"
             attempts = [Attempt(t.get("repair_number", 0), t["attempt_number"], int(t["run_id"]))
                         for t in tasks]
         else:
             what = f"Iteration {iteration} of task {task_key!r} of run {run_id}"
-            attempts = self._iteration_attempts(tasks, iteration)
-            if not attempts:
-                raise NotFound(f"Task {task_key!r} of run {run_id} has no iteration {iteration}")
+            attempts = self._iteration_attempts(run_id, tasks, iteration)
         return pick_attempt(what, attempts, attempt, repair)
 
-    def _iteration_attempts(self, loops: Sequence[Mapping[str, Any]], iteration: int
-                            ) -> list[Attempt[int]]:
+    def _iteration_attempts(self, run_id: int, tasks: Sequence[Mapping[str, Any]],
+                            iteration: int) -> list[Attempt[int]]:
         """Every attempt of one iteration in every run of a for-each task, oldest first, each
         in its for-each's repair (as `iterations[]` of each for-each task run lists them)."""
-        return [Attempt(loop.get("repair_number", 0), item["attempt_number"],
-                        int(item["run_id"]))
-                for loop in loops
-                for item in self.run_document(loop["run_id"]).get("iterations", [])
-                if item.get("iteration") == iteration]
+        loops = [t for t in tasks if "stats" in t.get("for_each_task", {})]  # those that ran
+        if not loops:
+            raise NotFound(f"Task {tasks[0]['task_key']!r} of run {run_id} is not a for-each "
+                           f"that ran.")
+        found = [Attempt(loop.get("repair_number", 0), item["attempt_number"],
+                         int(item["run_id"]))
+                 for loop in loops
+                 for item in self.run_document(loop["run_id"]).get("iterations", [])
+                 if item.get("iteration") == iteration]
+        if not found:
+            started = max(loop["for_each_task"]["stats"]["task_run_stats"][
+                "scheduled_iterations"] for loop in loops)
+            raise NotFound(f"Task {tasks[0]['task_key']!r} of run {run_id} has no iteration "
+                           f"{iteration}; its iterations are 0 to {started - 1}")
+        return found
 
     def cancel_any(self, run_id: int, task_key: str | None) -> tuple[int, str | None, str]:
         """Cancel a run, one task of it, or a task run by its id; (run id, task key, what

@@ -102,8 +102,8 @@ class BundleContext:
     origin URL (`branch`, `commit`, `origin_url`, `bundle_root_path`). With `workspace_dir`
     (the folder standing for `/Workspace` on the server the bundle deploys to) they name the
     server's copy of the bundle instead (`core/bundle_sync.py`). `destinations` are the
-    notification destination ids configured where the jobs run: a job naming another is
-    invalid (None: not known here, not checked).
+    notification destination ids of the configuration file read here: a job naming another
+    is warned of (None: not known here, not checked).
     """
 
     user: str = "local"

@@ -15,14 +15,24 @@ does for a bracketed reference (`checks_refs.literal_references`):
   reads `run_if: all_done` as `ALL_DONE`: an enum value in another case than the Jobs API's,
   which `databricks bundle validate` warns of too and Databricks may refuse. `git_provider` is
   left out: the Jobs API documents its value as case insensitive.
+- `destination_warnings(settings, known)`: a `webhook_notifications` id the configuration
+  file read here does not define. The headwater.yml where the job runs (a server's) may
+  define it, and a server's Jobs API refuses an id its own does not
+  (`checks.unknown_destinations`), so a job file only warns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from enum import Enum
 
-from headwater.core.checks import Finding, PathPart, format_path, iter_tasks
+from headwater.core.checks import (
+    Finding,
+    PathPart,
+    format_path,
+    iter_tasks,
+    unknown_destinations,
+)
 from headwater.core.checks_refs import literal_references
 from headwater.core.conditions import evaluate_run_if
 from headwater.core.load_messages import annotation_at
@@ -30,7 +40,7 @@ from headwater.core.spec import JobSettings, RunIf
 from headwater.core.spec_job import GitProvider
 from headwater.core.states import ResultState
 
-__all__ = ["job_warnings", "written_case_warnings"]
+__all__ = ["destination_warnings", "job_warnings", "written_case_warnings"]
 
 # Rules that mean the same with or without dependencies: the default, and "run in any case".
 RULES_WITHOUT_DEPENDENCIES = frozenset({RunIf.ALL_SUCCESS, RunIf.ALL_DONE})
@@ -41,6 +51,15 @@ def job_warnings(settings: JobSettings) -> list[Finding]:
     """Every warning of a valid job's settings, as `(path, message)`, in task order."""
     return [*_run_if_without_dependencies(settings), *_sql_without_warehouse(settings),
             *literal_references(settings)]
+
+
+def destination_warnings(settings: JobSettings, known: Collection[str]) -> list[Finding]:
+    """Each `webhook_notifications` id of the job and its tasks that `known` (the ids of the
+    configuration file read here) lacks, as `(path, message)`: with that file, its alerts
+    cannot be sent."""
+    return [(path, f"{message}; with this configuration file its alerts cannot be sent "
+                   "(each shows FAILED in `headwater notifications list`)")
+            for path, message in unknown_destinations(settings, known)]
 
 
 def written_case_warnings(data: object) -> list[Finding]:

@@ -42,7 +42,11 @@ from headwater.core.bundle_scopes import ScopeGrant
 from headwater.core.bundle_sync import BundleSync
 from headwater.core.checks import PathPart, check_job, format_path, parse_path, suggest
 from headwater.core.checks_run_job import undeclared_child_parameters
-from headwater.core.checks_warnings import job_warnings, written_case_warnings
+from headwater.core.checks_warnings import (
+    destination_warnings,
+    job_warnings,
+    written_case_warnings,
+)
 from headwater.core.deployment import bundle_key, file_key
 from headwater.core.load_code import missing_code
 from headwater.core.load_messages import describe, shown
@@ -187,12 +191,13 @@ class _FileResult:
     document: _YamlFile | None = None
     data: dict[str, object] = field(default_factory=dict)
     folder: Path | None = None  # where its relative paths start, if not its own folder
+    warnings: list[Problem] = field(default_factory=list)  # a JSON file's (YAML: document's)
 
     def all_problems(self) -> list[Problem]:
         return self.document.problems() if self.document else self.problems
 
     def all_warnings(self) -> list[Problem]:
-        return self.document.warnings() if self.document else []
+        return self.document.warnings() if self.document else self.warnings
 
 
 def load_file(
@@ -490,7 +495,7 @@ def _read_json(path: Path, text: str, destinations: Collection[str] | None = Non
         result.problems.append(Problem(_json_where(path, parts), format_path(parts), message))
     if duplicates:
         return result
-    settings, findings = validate(data, destinations)
+    settings, findings = validate(data)
     if check_code:
         findings += _missing_code(data, settings, path.parent, None, findings)
     for parts, _, message in findings:
@@ -498,6 +503,8 @@ def _read_json(path: Path, text: str, destinations: Collection[str] | None = Non
     if settings is not None:
         result.jobs.append(LoadedJob(path.stem, settings, path))
         result.where[path.stem] = str(path)
+        result.warnings += [Problem(_json_where(path, parse_path(where)), where, message)
+                            for where, message in _destination_warnings(settings, destinations)]
     return result
 
 
@@ -644,7 +651,7 @@ def _validate_composed(
     """Validate one composed job; report each finding where its value is written (with
     `check_code`, each code file it names that is not there too)."""
     data = coerce(JobSettings, job.data)
-    settings, findings = validate(data, destinations)
+    settings, findings = validate(data)
     result = results[job.source]
     if check_code:
         findings += _missing_code(data, settings, (root_file or result.path).parent,
@@ -662,12 +669,21 @@ def _validate_composed(
         _report_where(results, job)
     if settings is None or job.failed:
         return
-    for path, message in [*written_case_warnings(job.data), *job_warnings(settings)]:
+    for path, message in [*written_case_warnings(job.data), *job_warnings(settings),
+                          *_destination_warnings(settings, destinations)]:
         _warn_at(results, job.origin(parse_path(path)), path, message)
     deployed = composition.sync.deployed if composition.sync is not None else None
     result.jobs.append(LoadedJob(job.resource_name, settings, root_file or result.path,
                                  composition.target, composition.bundle, result.path,
                                  deployed.root_path if deployed is not None else None))
+
+
+def _destination_warnings(settings: JobSettings, destinations: Collection[str] | None
+                          ) -> list[tuple[str, str]]:
+    """The webhook ids the configuration file read here (`destinations`; None: there is
+    none) does not define: a warning, as the job may run where another file defines them
+    (`checks_warnings.destination_warnings`)."""
+    return [] if destinations is None else destination_warnings(settings, destinations)
 
 
 def _missing_code(data: object, settings: JobSettings | None, start: Path,

@@ -33,6 +33,7 @@ from headwater.engine.scheduler import last_ended_run
 from headwater.errors import Conflict, InvalidRequest, NotFound
 from headwater.ports import Clock, JobRecord, Store
 from headwater.service.access import AccessMixin, declared_grants
+from headwater.service.child_jobs import with_child_ids
 from headwater.service.paging import Page, check_offset, id_of, page_of
 
 
@@ -179,8 +180,8 @@ class JobsMixin(AccessMixin):
         now = self.clock.now()
         fires = [t for t in (next_fire_time(v, s, now) for v, s in zip(views, states, strict=True))
                  if t is not None]
-        document = job_json(job, next_fire=min(fires, default=None),
-                            owner=self.job_owners([job_id]).get(job_id))
+        document = self.with_child_job_ids(job_json(
+            job, next_fire=min(fires, default=None), owner=self.job_owners([job_id]).get(job_id)))
         if not settings.triggers:
             seen = trigger_state(views[0], states[0], now) if include_trigger_state else None
             return {**document, "trigger_state": seen} if seen else document
@@ -197,6 +198,11 @@ class JobsMixin(AccessMixin):
         if include_trigger_state or include_trigger_history:
             document["trigger_details"] = details
         return document
+
+    def with_child_job_ids(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        """A `Job` document whose Run Job tasks that name their child by `job_name` name it
+        by `job_id` too, as the Jobs API's (`service/child_jobs.py`)."""
+        return with_child_ids(self.store, self.principal, document)
 
     def get_job(self, job_id: int) -> JobRecord:
         """The latest version of a job; `NotFound` ("Job N does not exist.")."""

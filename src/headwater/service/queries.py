@@ -10,7 +10,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from headwater.api.documents import repair_pending, run_json, task_run_document
+from headwater.api.documents import (
+    PhaseEnd,
+    repair_history_json,
+    repair_pending,
+    run_json,
+    task_run_document,
+)
 from headwater.api.outputs import (
     LOG_LIMIT,
     attempt_fields,
@@ -19,14 +25,17 @@ from headwater.api.outputs import (
     setup_durations,
     wants_logs,
 )
+from headwater.core.audit import AuditAction
 from headwater.core.permissions import Action
 from headwater.core.runstate import TaskRun
+from headwater.core.states import LifeCycleState, ResultState
 from headwater.engine.attempts import attempt_dir, log_path
 from headwater.engine.log_cap import read_tail
 from headwater.errors import InvalidRequest, NotFound, PermissionDenied
 from headwater.ports import RunRecord, RunSummary, Store
 from headwater.service.access import AccessMixin
 from headwater.service.attempt_choice import Attempt, pick_attempt
+from headwater.service.child_jobs import with_child_ids
 from headwater.service.paging import Page, check_offset, id_of, page_of
 from headwater.service.runs import unknown_task
 
@@ -53,26 +62,44 @@ class QueriesMixin(AccessMixin):
         self.authorize(record.job.job_id, Action.VIEW)
         return record, seq
 
-    def run_document(self, run_id: int, include_resolved_values: bool = False
-                     ) -> dict[str, Any]:
-        """The `Run` of `runs/get` (a task run id gives that task run, with its iterations)."""
+    def run_document(self, run_id: int, include_resolved_values: bool = False,
+                     include_history: bool = True) -> dict[str, Any]:
+        """The `Run` of `runs/get` (a task run id gives that task run, with its iterations);
+        a job run's `repair_history` with `include_history` (the CLI and the UI show it)."""
         record, seq = self.find_run(run_id)
         return self.document_of(record, seq, self.store.task_outputs(record.run_id),
-                                include_resolved_values)
+                                include_resolved_values, include_history)
 
     def document_of(self, record: RunRecord, seq: int | None,
                     outputs: Mapping[int, Mapping[str, Any]],
-                    include_resolved_values: bool = False) -> dict[str, Any]:
+                    include_resolved_values: bool = False,
+                    include_history: bool = True) -> dict[str, Any]:
         """`run_document` of a run already loaded (and authorized), with its outputs."""
         setup, fields = setup_durations(outputs), attempt_fields(outputs)
         if seq is not None:
-            return task_run_document(record, seq, include_resolved_values, setup, fields)
-        document = run_json(record, include_resolved_values, setup, fields)
+            return with_child_ids(self.store, self.principal, task_run_document(
+                record, seq, include_resolved_values, setup, fields))
+        history = (repair_history_json(record, self.phase_ends(record)) if include_history
+                   else None)
+        document = with_child_ids(self.store, self.principal, run_json(
+            record, include_resolved_values, setup, fields, history))
         if record.state.is_terminal:
             for request in self.store.pending_requests([record.run_id]):
                 if request.kind == "REPAIR":
                     return repair_pending(document, request.body.get("repair_id"))
         return document
+
+    def phase_ends(self, record: RunRecord) -> list[PhaseEnd]:
+        """How the original run and each repair before the latest ended, oldest first, as
+        the audit log's `run.ended` entries recorded it (a cancel or a timeout of the whole
+        run, which its task runs do not tell); none for a run never repaired."""
+        repairs = record.state.repairs
+        if not repairs:
+            return []
+        entries = self.store.audit_entries(
+            job_id=record.job.job_id, run_id=record.run_id, action=AuditAction.RUN_ENDED,
+            since=record.created_time, until=repairs[-1].start_time, limit=None)
+        return [_phase_end(stored.entry.details) for stored in entries]
 
     def output_document(self, run_id: int) -> dict[str, Any]:
         """The `RunOutput` of `runs/get-output` for a task run (or a one-task job run)."""
@@ -154,6 +181,13 @@ class QueriesMixin(AccessMixin):
         record = self.store.load_run(run_id)
         self.authorize(record.job.job_id, Action.LOGS)
         return attempt_dir(self.logs_dir, run_id, record.state.task_runs[seq])
+
+
+def _phase_end(details: Mapping[str, Any]) -> PhaseEnd:
+    """A `run.ended` audit entry's details as the run's state then."""
+    result = details.get("result")
+    return PhaseEnd(LifeCycleState(details["life_cycle"]),
+                    ResultState(result) if result else None, str(details.get("message") or ""))
 
 
 def tail(path: Path, limit: int = LOG_LIMIT) -> tuple[str, bool]:

@@ -64,6 +64,8 @@ def list_jobs(request: Request, service: Caller, limit: int = 20, offset: Offset
     entries = []
     for record in page.items:
         entry = job_json(record, with_settings=expand_tasks, owner=owners.get(record.job_id))
+        if expand_tasks:
+            entry = service.with_child_job_ids(entry)
         if expand_tasks and is_paged(request):
             settings, more = first_elements(entry["settings"], JOB_ARRAYS)
             entry = {**entry, "settings": settings, "has_more": more}

@@ -49,9 +49,12 @@ def submit(body: Annotated[dict[str, Any], Body(description="SubmitRun")],
 def get(run_id: JobsApiId, request: Request, service: Caller, include_history: bool = False,
         include_resolved_values: bool = False, page_token: str | None = None
         ) -> dict[str, Any]:
-    """A job run, or a task run (a for-each task run with its `iterations`)."""
+    """A job run, or a task run (a for-each task run with its `iterations`); a job run's
+    `repair_history` only with `include_history`, as on Databricks (API 2.2 pages keep the
+    array, empty, for the SDK's pager, which extends it page by page)."""
     document = with_page_urls(
-        service.run_document(possible_run_id(run_id), include_resolved_values),
+        service.run_document(possible_run_id(run_id), include_resolved_values,
+                             include_history),
         base_url(request))
     return run_page(document, page_token) if is_paged(request) else document
 

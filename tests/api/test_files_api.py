@@ -198,3 +198,18 @@ def test_without_a_token_nothing_is_read_or_written(server: Server) -> None:
                             raw=b"x" if method == "PUT" else None)
         assert reply.status == 401, (method, reply.text)
     assert not on_disk(server, f"{FOLDER}/anon.csv").exists()
+
+
+def test_a_file_whose_name_holds_a_line_break_is_a_file_like_any_other(
+        server: Server, token: str) -> None:
+    # Given a name with a line break, which a file may have (the routes once matched none)
+    path = f"{FOLDER}/two%0Alines.txt"
+    # When it is written, then it reads back
+    assert put(server, token, path, b"both").status == 204
+    status, _, data = get_bytes(server, token, path)
+    assert (status, data) == (200, b"both")
+    assert on_disk(server, f"{FOLDER}/two\nlines.txt").read_bytes() == b"both"
+    # and without a token such a path is refused as every operation is, not "no such API"
+    for method in ("GET", "DELETE"):
+        reply = server.call(method, f"/api/2.0/fs/directories{FOLDER}/a%0Ab")
+        assert (reply.status, reply.body["error_code"]) == (401, "UNAUTHENTICATED")

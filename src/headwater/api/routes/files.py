@@ -30,6 +30,7 @@ import anyio.from_thread
 import anyio.to_thread
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
+from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.requests import ClientDisconnect
 
 from headwater.api.auth import Caller
@@ -39,8 +40,17 @@ from headwater.ports import VolumeEntry
 
 router = APIRouter(tags=["files"])
 
-FILES = "/api/2.0/fs/files{file_path:path}"
-DIRECTORIES = "/api/2.0/fs/directories{directory_path:path}"
+
+class _AnyPath(PathConvertor):
+    """A path that may hold any character, a line break too, as a file's name may: Starlette's
+    `path` stops at one, so such a request matched no route (404, even without a token)."""
+
+    regex = "(?s:.*)"
+
+
+register_url_convertor("any_path", _AnyPath())
+FILES = "/api/2.0/fs/files{file_path:any_path}"
+DIRECTORIES = "/api/2.0/fs/directories{directory_path:any_path}"
 READ_BYTES = 1024 * 1024  # a download's bytes are read and sent this many at a time
 OCTETS = "application/octet-stream"
 UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": False, "content": {

@@ -73,6 +73,18 @@ def test_a_cancelled_run_still_runs_its_all_done_cleanup(hw: Cli, tmp_path: Path
     assert cleaned.exists()
 
 
+def fails_then_is_repaired(hw: Cli, job: Path, flag: Path, *run_options: str) -> int:
+    """Run `job`, which fails until `flag` exists, make `flag`, then repair the run's failed
+    tasks, checking that the run failed and the repair succeeded; the run's id."""
+    first = hw("run", str(job), *run_options)
+    assert first.returncode == 1, first.stdout + first.stderr
+    run_id = run_id_of(first.stdout)
+    flag.touch()
+    repaired = hw("runs", "repair", str(run_id), "--all-failed")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    return run_id
+
+
 def test_a_failed_run_repaired_with_all_failed_ends_success(hw: Cli, tmp_path: Path) -> None:
     flag = tmp_path / "fixed"
     ledger = tmp_path / "ledger"
@@ -81,12 +93,7 @@ def test_a_failed_run_repaired_with_all_failed_ends_success(hw: Cli, tmp_path: P
         shell("load", f"echo load >> {ledger}; test -e {flag}", "extract"),
         shell("report", f"echo report >> {ledger}", "load"),
     ])
-    first = hw("run", str(job))
-    assert first.returncode == 1
-    run_id = run_id_of(first.stdout)
-    flag.touch()
-    repaired = hw("runs", "repair", str(run_id), "--all-failed")
-    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    run_id = fails_then_is_repaired(hw, job, flag)
     document = run_document(hw, run_id)
     assert document["state"]["result_state"] == "SUCCESS"
     history = document["repair_history"]
@@ -194,15 +201,9 @@ def test_a_repair_keeps_the_run_s_parameter_values_unless_given_others(
     job = write_job(tmp_path / "job.json", [
         shell("load", f'[ "$HEADWATER_PARAM_TABLE" = orders ] && test -e {flag}')],
         parameters=[{"name": "table", "default": "customers"}])
-    first = hw("run", str(job), "--param", "table=orders")
-    assert first.returncode == 1
-    run_id = run_id_of(first.stdout)
-    flag.touch()
-
     # When it is repaired without parameters
-    repaired = hw("runs", "repair", str(run_id), "--all-failed")
+    run_id = fails_then_is_repaired(hw, job, flag, "--param", "table=orders")
 
     # Then the repair ran with the run's value, not the default
-    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
     document = run_document(hw, run_id)
     assert {p["name"]: p["value"] for p in document["job_parameters"]} == {"table": "orders"}

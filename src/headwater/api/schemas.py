@@ -65,16 +65,18 @@ def is_stored_id(number: int) -> bool:
 def possible_job_id(job_id: int) -> int:
     """`job_id`, to ask the store about; past what it holds, "Job N does not exist." as for any
     unknown job (the store is not asked: PostgreSQL would refuse the number)."""
-    if not is_stored_id(job_id):
-        raise NotFound(f"Job {job_id} does not exist.")
-    return job_id
+    return _possible_id(job_id, "Job")
 
 
 def possible_run_id(run_id: int) -> int:
     """`run_id`, to ask the store about; past what it holds, "Run N does not exist."."""
-    if not is_stored_id(run_id):
-        raise NotFound(f"Run {run_id} does not exist.")
-    return run_id
+    return _possible_id(run_id, "Run")
+
+
+def _possible_id(number: int, noun: str) -> int:
+    if not is_stored_id(number):
+        raise NotFound(f"{noun} {number} does not exist.")
+    return number
 
 
 def untyped_problems(body: object, field: str = "") -> list[Problem]:

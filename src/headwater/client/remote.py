@@ -17,7 +17,7 @@ from headwater.core.repair_selection import RepairSelection
 from headwater.core.spec import JobSettings
 from headwater.errors import NotFound
 from headwater.ports import JobRecord, RunCreated, RunSummary, SyncedFiles
-from headwater.service.attempt_choice import Attempt, pick_attempt
+from headwater.service.attempt_choice import Attempt, iteration_attempts, pick_attempt
 from headwater.service.backfills import BackfillMade
 from headwater.service.deploy import DeployMode, RemovedJob
 from headwater.service.paging import Page
@@ -99,20 +99,14 @@ class RemoteService:
         """Every attempt of one iteration in every run of a for-each task, oldest first, each
         in its for-each's repair (as `iterations[]` of each for-each task run lists them)."""
         loops = [t for t in tasks if "stats" in t.get("for_each_task", {})]  # those that ran
-        if not loops:
-            raise NotFound(f"Task {tasks[0]['task_key']!r} of run {run_id} is not a for-each "
-                           f"that ran.")
         found = [Attempt(loop.get("repair_number", 0), item["attempt_number"],
                          int(item["run_id"]))
                  for loop in loops
                  for item in self.run_document(loop["run_id"]).get("iterations", [])
                  if item.get("iteration") == iteration]
-        if not found:
-            started = max(loop["for_each_task"]["stats"]["task_run_stats"][
-                "scheduled_iterations"] for loop in loops)
-            raise NotFound(f"Task {tasks[0]['task_key']!r} of run {run_id} has no iteration "
-                           f"{iteration}; its iterations are 0 to {started - 1}")
-        return found
+        started = [loop["for_each_task"]["stats"]["task_run_stats"]["scheduled_iterations"]
+                   for loop in loops]
+        return iteration_attempts(tasks[0]["task_key"], run_id, iteration, started, found)
 
     def cancel_any(self, run_id: int, task_key: str | None) -> tuple[int, str | None, str]:
         """Cancel a run, one task of it, or a task run by its id; (run id, task key, what

@@ -52,6 +52,22 @@ def pick_attempt(what: str, attempts: Sequence[Attempt[Found]], attempt: int | N
                    f"{_held(attempts)}: pick one with --repair R --attempt A")
 
 
+def iteration_attempts(task_key: str, run_id: int, iteration: int, started: Sequence[int],
+                       found: list[Attempt[Found]]) -> list[Attempt[Found]]:
+    """`found`, the attempts of iteration `iteration` of the for-each `task_key`, whose runs
+    started `started` iterations each; when there are none, `NotFound` saying why.
+
+    Raises:
+        NotFound: when the task is no for-each that ran, or has no such iteration.
+    """
+    if not started:
+        raise NotFound(f"Task {task_key!r} of run {run_id} is not a for-each that ran.")
+    if not found:
+        raise NotFound(f"Task {task_key!r} of run {run_id} has no iteration {iteration}; "
+                       f"its iterations are 0 to {max(started) - 1}")
+    return found
+
+
 def _held(attempts: Sequence[Attempt[Found]]) -> str:
     """The attempt numbers of each repair, in words: "attempts 0-1 in repair 0 (the original
     run), attempt 0 in repair 2"."""
@@ -77,4 +93,4 @@ def _spans(numbers: Sequence[int]) -> str:
                      for span in spans)
 
 
-__all__ = ["Attempt", "pick_attempt"]
+__all__ = ["Attempt", "iteration_attempts", "pick_attempt"]

@@ -34,7 +34,7 @@ from headwater.engine.log_cap import read_tail
 from headwater.errors import InvalidRequest, NotFound, PermissionDenied
 from headwater.ports import RunRecord, RunSummary, Store
 from headwater.service.access import AccessMixin
-from headwater.service.attempt_choice import Attempt, pick_attempt
+from headwater.service.attempt_choice import Attempt, iteration_attempts, pick_attempt
 from headwater.service.child_jobs import with_child_ids
 from headwater.service.paging import Page, check_offset, id_of, page_of
 from headwater.service.runs import unknown_task
@@ -203,15 +203,10 @@ def _iteration_attempts(record: RunRecord, task_key: str, iteration: int
     kept (it succeeded before) still carries the repair that ran it, where its log is."""
     state = record.state
     loops = [run for run in state.attempts(task_key) if run.loop is not None]
-    if not loops:
-        raise NotFound(f"Task {task_key!r} of run {record.run_id} is not a for-each that ran.")
     found = [Attempt(loop.repair, run.attempt_number, run) for loop in loops
              for run in state.iterations(loop.seq) if run.iteration == iteration]
-    if not found:
-        started = max(loop.loop.started for loop in loops if loop.loop is not None)
-        raise NotFound(f"Task {task_key!r} of run {record.run_id} has no iteration {iteration}; "
-                       f"its iterations are 0 to {started - 1}")
-    return found
+    started = [loop.loop.started for loop in loops if loop.loop is not None]
+    return iteration_attempts(task_key, record.run_id, iteration, started, found)
 
 
 __all__ = ["QueriesMixin", "tail"]

@@ -83,7 +83,7 @@ CASES = [
     ("a run id past 64 bits in a body", "POST", "/api/2.2/jobs/runs/repair",
      b'{"run_id": 50484796312347402240, "rerun_all_failed_tasks": true}', 400,
      "INVALID_PARAMETER_VALUE", ["$.run_id: Input should be less than or equal"]),
-    ("a job id past 32 bits in a path", "GET",
+    ("a job id past 64 bits in a path", "GET",
      "/api/2.0/permissions/jobs/-686176433237914058565353472/permissionLevels", None, 400,
      "INVALID_PARAMETER_VALUE", ["path parameter job_id: Input should be greater than"]),
     ("a start time before 1970", "GET", "/api/2.1/jobs/runs/list?start_time_from=-2305843009213693951",

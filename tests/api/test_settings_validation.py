@@ -130,3 +130,37 @@ def test_a_submit_s_run_name_is_named_as_sent_with_the_other_problems(
 
     assert "$.run_name: must be a string (got 5); put it in quotes" in lines
     assert not any(line.startswith("$.name") for line in lines)
+
+
+def test_an_update_holds_to_typed_json_only_what_it_sends(server: Server, admin: str) -> None:
+    # Given a job deployed from files (not held to the Jobs API's limit on a for-each's inline
+    # inputs) whose second task loops over inputs past it
+    loop = {"task_key": "each", "for_each_task": {"inputs": '["' + "a" * 9997 + '"]',
+                                                  "task": {"task_key": "one", **SHELL}}}
+    deployed = server.call("POST", "/api/2.2/headwater/deploy", {
+        "deployment_key": "bundle/typed/dev/loop", "source": "/srv/typed/databricks.yml",
+        "settings": {"name": "loop", "tasks": [{"task_key": "first", **SHELL}, loop]}},
+        token=admin)
+    assert deployed.status == 200, deployed.text
+    job_id = deployed.body["job_id"]
+
+    def update(new_settings: dict[str, Any]) -> Any:
+        return server.call("POST", "/api/2.2/jobs/update",
+                           {"job_id": job_id, "new_settings": new_settings}, token=admin)
+
+    # When updates send other settings, a new task with a number for a string, the loop again
+    described = update({"description": "loops"})
+    added = update({"tasks": [{"task_key": "later", "shell_command_task": {
+        "command": "true", "env": {"N": 1}}}]})
+    resent = update({"tasks": [loop]})
+
+    # Then the job's own inputs are no problem: only what each update sent is, named where
+    # it was sent (the tasks it sends are the job's third and second)
+    assert described.status == 200, described.text
+    assert refused(added) == ["$.new_settings.tasks[0].shell_command_task.env.N: must be a "
+                              "string (got 1); put it in quotes"]
+    (line,) = refused(resent)
+    assert line.startswith("$.new_settings.tasks[0].for_each_task.inputs: inputs is 10,001 "
+                           "characters long"), line
+    job = server.call("GET", f"/api/2.2/jobs/get?job_id={job_id}", token=admin).body
+    assert [task["task_key"] for task in job["settings"]["tasks"]] == ["first", "each"]

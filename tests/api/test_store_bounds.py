@@ -1,7 +1,8 @@
 """What the store cannot hold is a located 400, on SQLite and on PostgreSQL: a NUL character
-(U+0000) in any text of a request, an id past 32 bits (PostgreSQL's INTEGER) outside the Jobs
-API. Each of these was a 500 on PostgreSQL, found by fuzzing. The Jobs API takes int64 ids, as
-Databricks gives them: one past 32 bits names no job or run, and the store is not asked."""
+(U+0000) in any text of a request, an id past 64 bits. Each of these was a 500 on PostgreSQL,
+found by fuzzing. Every route takes int64 ids, as Databricks gives them: one past 32 bits
+(PostgreSQL's INTEGER) names nothing, answered as any unknown id, and the store is not
+asked."""
 
 from __future__ import annotations
 
@@ -55,14 +56,22 @@ def test_a_nul_in_a_request_is_a_located_400(store_server: Server, method: str, 
 
 
 INT64_MAX = 2**63 - 1
-ID_CASES = [  # past what an id can be: 64 bits in the Jobs API, the store's 32 elsewhere
+BACKFILL = {"start": "2026-01-01", "end": "2026-01-03"}
+ID_CASES = [  # past what an id can be: 64 bits, on every route
     ("GET", f"/api/2.2/jobs/get?job_id={INT64_MAX + 1}", None, "query parameter job_id"),
     ("GET", "/api/2.2/jobs/runs/list?job_id=99999999999999999999999", None,
      "query parameter job_id"),
     ("POST", "/api/2.2/jobs/runs/cancel", {"run_id": 2**70}, "$.run_id"),
     ("POST", "/api/2.2/jobs/runs/cancel", {"run_id": -INT64_MAX - 2}, "$.run_id"),
     ("GET", "/api/2.2/jobs/list?offset=99999999999999999999999", None, "query parameter offset"),
-    ("GET", "/api/2.0/permissions/jobs/2147483648", None, "path parameter job_id"),
+    ("GET", f"/api/2.0/permissions/jobs/{INT64_MAX + 1}", None, "path parameter job_id"),
+    ("GET", f"/api/2.2/headwater/runs/logs?run_id={INT64_MAX + 1}", None,
+     "query parameter run_id"),
+    ("POST", "/api/2.2/headwater/backfill", {**BACKFILL, "job_id": INT64_MAX + 1}, "$.job_id"),
+    ("POST", "/api/2.2/headwater/backfill/cancel", {"backfill_id": INT64_MAX + 1},
+     "$.backfill_id"),
+    ("DELETE", f"/api/2.0/git-credentials/{INT64_MAX + 1}", None,
+     "path parameter credential_id"),
 ]
 
 
@@ -120,6 +129,44 @@ def test_an_int64_id_past_32_bits_names_nothing_as_any_unknown_id(
 
     assert (reply.status, reply.body) == (
         400, {"error_code": "INVALID_PARAMETER_VALUE", "message": message}), reply.text
+
+
+def _not_found_outside_the_jobs_api(number: int) -> list[tuple[str, str, object, str]]:
+    """A request for `number` to each route outside the Jobs API that takes an id, and its
+    answer for an unknown id."""
+    job, run = f"Job {number} does not exist.", f"Run {number} does not exist."
+    credential = f"Git credential {number} does not exist."
+    return [
+        ("GET", f"/api/2.0/permissions/jobs/{number}", None, job),
+        ("GET", f"/api/2.0/permissions/jobs/{number}/permissionLevels", None, job),
+        ("PUT", f"/api/2.0/permissions/jobs/{number}", {"access_control_list": []}, job),
+        ("PATCH", f"/api/2.0/permissions/jobs/{number}", {"access_control_list": []}, job),
+        ("POST", "/api/2.2/headwater/backfill", {**BACKFILL, "job_id": number}, job),
+        ("POST", "/api/2.2/headwater/backfill", {**BACKFILL, "job_id": number, "dry_run": True},
+         job),
+        ("POST", "/api/2.2/headwater/backfill/cancel", {"backfill_id": number},
+         f"Backfill {number} does not exist."),
+        ("GET", f"/api/2.0/git-credentials/{number}", None, credential),
+        ("PATCH", f"/api/2.0/git-credentials/{number}", {"git_provider": "gitHub"}, credential),
+        ("DELETE", f"/api/2.0/git-credentials/{number}", None, credential),
+        ("GET", f"/api/2.2/headwater/runs/logs?run_id={number}", None, run),
+    ]
+
+
+NOT_FOUND_CASES = [case for number in (2**40, INT64_MAX, -INT64_MAX - 1)
+                   for case in _not_found_outside_the_jobs_api(number)]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "message"), NOT_FOUND_CASES,
+                         ids=[f"{case[0]} {case[1]} {case[2]}" for case in NOT_FOUND_CASES])
+def test_an_int64_id_outside_the_jobs_api_names_nothing_as_any_unknown_id(
+        store_server: Server, method: str, path: str, body: object, message: str) -> None:
+    token = store_server.token("root", admin=True)
+
+    reply = store_server.call(method, path, body, token=token)
+
+    assert (reply.status, reply.body) == (
+        404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": message}), reply.text
 
 
 @pytest.mark.parametrize("path", [

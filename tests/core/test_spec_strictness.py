@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from headwater.core.load import load_file
-from headwater.core.spec import JobSettings, typed_json_problems
+from headwater.core.load import load_file, sent_as_is, settings_from_body
+from headwater.core.spec import TYPED_JSON, JobSettings
 from headwater.errors import SpecError
 
 SHELL = {"shell_command_task": {"command": "true"}}
@@ -48,6 +48,15 @@ def test_run_as_names_exactly_one_principal(run_as: dict[str, str], named: str) 
                                  "the one the job runs as")
 
 
+def body_problems(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """Each problem of `body` as a Jobs API body (typed JSON): its path and message."""
+    try:
+        settings_from_body(body, sent=sent_as_is)
+    except SpecError as error:
+        return [(problem.path, problem.message) for problem in error.problems]
+    return []
+
+
 def loop(inputs: str) -> dict[str, Any]:
     return {"tasks": [{"task_key": "each", "for_each_task": {
         "inputs": inputs, "task": {"task_key": "one", **SHELL}}}]}
@@ -56,13 +65,13 @@ def loop(inputs: str) -> dict[str, Any]:
 def test_inline_inputs_over_10000_characters_are_refused_in_a_typed_body() -> None:
     inputs = '["' + "a" * 9997 + '"]'  # 10,001 characters
 
-    (only,) = typed_json_problems(loop(inputs))
+    (only,) = body_problems(loop(inputs))
 
-    assert only[0] == ("tasks", 0, "for_each_task", "inputs")
+    assert only[0] == "tasks[0].for_each_task.inputs"
     assert "inputs is 10,001 characters long, more than the 10,000 the Jobs API takes" in only[1]
     assert only[1].endswith("({{tasks.<key>.values.<name>}})")
-    assert typed_json_problems(loop(inputs[1:])) == []  # 10,000
-    assert typed_json_problems(loop("{{tasks.list.values.items}}")) == []
+    for taken in ('["' + "a" * 9996 + '"]', "{{tasks.list.values.items}}"):  # 10,000; a reference
+        JobSettings.model_validate(loop(taken), context=TYPED_JSON)
     # A job file, or a job stored before the limit was checked, still reads
     JobSettings.model_validate(loop(inputs))
 
@@ -82,20 +91,20 @@ TYPED_BODY: dict[str, Any] = {
 
 
 def test_numbers_and_booleans_for_strings_are_found_in_a_typed_body() -> None:
-    found = typed_json_problems(TYPED_BODY)
+    found = body_problems(TYPED_BODY)
 
     assert sorted(found) == [
-        (("tags", "team"), "must be a string (got 5); put it in quotes"),
-        (("tasks", 0, "notebook_task", "base_parameters", "a"),
-         "must be a string (got 1); put it in quotes"),
-        (("tasks", 1, "spark_python_task", "parameters", 0),
-         "must be a string (got 1); put it in quotes"),
-        (("tasks", 1, "spark_python_task", "parameters", 2),
+        ("tags.team", "must be a string (got 5); put it in quotes"),
+        ("tasks[0].notebook_task.base_parameters.a", "must be a string (got 1); put it in quotes"),
+        ("tasks[1].spark_python_task.parameters[0]", "must be a string (got 1); put it in quotes"),
+        ("tasks[1].spark_python_task.parameters[2]",
          "must be a string (got true); put it in quotes"),
-        (("tasks", 2, "for_each_task", "task", "sql_task", "parameters", "x"),
+        ("tasks[2].for_each_task.task.sql_task.parameters.x",
          "must be a string (got 1.5); put it in quotes"),
     ]
-    assert typed_json_problems({"tags": {"team": "5"}, "name": 5}) == []  # `name` fails on its own
+    # `name` is a string in job files too: its own problem, named once
+    assert body_problems({"tags": {"team": "5"}, "name": 5}) == [
+        ("name", "must be a string (got 5); put it in quotes")]
 
 
 def test_a_bundle_s_yaml_scalars_stay_text(tmp_path: Path) -> None:
@@ -121,7 +130,7 @@ def test_a_bundle_s_yaml_scalars_stay_text(tmp_path: Path) -> None:
     assert notebook.notebook_task.base_parameters == {"a": "1"}
     assert script.spark_python_task.parameters == ["1", "true"]
     # and the same settings sent as a typed JSON body are refused at each place
-    assert len(typed_json_problems(job.settings.model_dump() | {"tags": {"team": 5}})) == 1
+    assert len(body_problems(job.settings.model_dump() | {"tags": {"team": 5}})) == 1
 
 
 def test_a_bundle_s_run_as_naming_two_principals_is_refused_where_written(
@@ -143,3 +152,20 @@ def test_a_bundle_s_run_as_naming_two_principals_is_refused_where_written(
     assert [(p.where, p.path) for p in raised.value.problems] == [
         (f"{path}:5:15", "run_as"), (f"{path}:7:11", "job_clusters[0]")]
     assert "name exactly one of" in raised.value.problems[0].message
+
+
+def test_a_typed_body_wrong_only_in_its_types_is_checked_as_a_valid_one() -> None:
+    # Given a Jobs API body that the model takes but for a number for a string, with an unknown
+    # dependency and an unknown webhook destination
+    body = {"name": "j", "tags": {"team": 5},
+            "tasks": [{"task_key": "a", "depends_on": [{"task_key": "b"}], **SHELL}],
+            "webhook_notifications": {"on_failure": [{"id": "pager"}]}}
+
+    # When it is read, then its graph and destinations are checked too, in the one report
+    with pytest.raises(SpecError) as raised:
+        settings_from_body(body, "new_settings", destinations={"hook"}, sent=sent_as_is)
+
+    assert [problem.where for problem in raised.value.problems] == [
+        "$.new_settings.tasks[0].depends_on[0].task_key",
+        "$.new_settings.webhook_notifications.on_failure[0].id",
+        "$.new_settings.tags.team"]

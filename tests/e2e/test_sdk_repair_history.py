@@ -1,6 +1,6 @@
 """`runs/get` gives a run's `repair_history` when asked with `include_history`, as Databricks
-does, and each entry holds the state the run had when that phase ended; the real
-databricks-sdk reads it, through its pager too (audit s37 A, S7)."""
+does (`runs/list` never does), and each entry holds the state the run had when that phase
+ended; the real databricks-sdk reads it, through its pager too (audit s37 A, S7)."""
 
 from __future__ import annotations
 
@@ -59,8 +59,9 @@ def test_the_history_is_given_when_asked_with_how_each_phase_ended(
     flag.touch()
     w.jobs.repair_run_and_wait(run_id, rerun_tasks=["gate"], timeout=timedelta(minutes=2))
 
-    # When the run is read with and without its history
+    # When the run is read with and without its history, and listed
     plain = w.jobs.get_run(run_id)
+    listed = next(iter(w.jobs.list_runs(job_id=job_id)))
     raw = w.api_client.do("GET", "/api/2.1/jobs/runs/get", query={"run_id": run_id})
     asked = w.api_client.do("GET", "/api/2.1/jobs/runs/get",
                             query={"run_id": run_id, "include_history": "true"})
@@ -68,6 +69,7 @@ def test_the_history_is_given_when_asked_with_how_each_phase_ended(
     # Then only the asked one has it, and the SDK pages through either
     assert isinstance(raw, dict) and isinstance(asked, dict)
     assert "repair_history" not in raw
+    assert (listed.run_id, listed.repair_history) == (run_id, [])  # the SDK: [] for none
     assert len(asked["repair_history"]) == 2
     assert len(plain.tasks or []) == WIDE + 1 and plain.repair_history == []
     # and each entry holds how the run stood when it ended: the original run as it failed

@@ -2,14 +2,12 @@
 unknown fields so that a misspelt field is refused with its JSON path, not ignored).
 
 Job settings (`jobs/create`, `new_settings`, `runs/submit`) are not modelled here: they go
-through `core.load.settings_from_body`, the validation that job files get (`job_settings`
-adds what only a typed JSON body gets wrong).
+through `core.load.settings_from_body`, the validation that job files get, as typed JSON.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from annotated_types import Interval
 from pydantic import (
@@ -22,25 +20,20 @@ from pydantic import (
     ValidationError,
 )
 
-from headwater.api.errors import ApiError, location, validation_message
-from headwater.core.checks import format_path
-from headwater.core.load import settings_from_body
-from headwater.core.spec import JobSettings, typed_json_problems
+from headwater.api.errors import ApiError, validation_message
 from headwater.core.spec_common import INT32_MAX
 from headwater.core.spec_job import PerformanceTarget
 from headwater.core.task_parameters import given
-from headwater.errors import NotFound, Problem, SpecError
+from headwater.errors import NotFound
 from headwater.service.runs import MAX_TOKEN
 
-Checked = TypeVar("Checked")
 Parameters = dict[str, str]
-# Ids are what the store's INTEGER columns hold: 32 bits on PostgreSQL. headwater numbers its
-# jobs and runs from 1, so a larger id names nothing; outside the Jobs API (permissions,
-# backfills, Git credentials, logs) it is refused with its location (and the OpenAPI document
-# says so), never sent to overflow in the database.
+# Ids are what the store's INTEGER columns hold: 32 bits on PostgreSQL. headwater numbers what
+# it keeps from 1, so a larger id names nothing.
 Id = Annotated[int, Interval(ge=-INT32_MAX - 1, le=INT32_MAX)]
-# The Jobs API's job and run ids are 64 bits (reference 2): one a client carries over from
-# Databricks is taken, and past what the store holds (`Id`) it names no job or run.
+# Ids in requests are 64 bits, as Databricks' are (reference 2): one a client carries over from
+# Databricks is taken, and past what the store holds (`Id`) it names nothing
+# (`possible_job_id`, `possible_run_id`), never sent to overflow in the database.
 INT64_MAX = 2**63 - 1
 JobsApiId = Annotated[int, Interval(ge=-INT64_MAX - 1, le=INT64_MAX)]
 # Times in epoch milliseconds, from 1970 to the end of year 9999 (what a datetime can hold).
@@ -77,40 +70,6 @@ def _possible_id(number: int, noun: str) -> int:
     if not is_stored_id(number):
         raise NotFound(f"{noun} {number} does not exist.")
     return number
-
-
-def untyped_problems(body: object, field: str = "") -> list[Problem]:
-    """A problem for each number or boolean that job settings sent in a request (under `field`
-    of it) give for a string (`core.spec.typed_json_problems`), located as `settings_from_body`
-    locates its own."""
-    inside = (field,) if field else ()
-    return [Problem(location(("body", *inside, *parts)), format_path(parts), message)
-            for parts, message in typed_json_problems(body)]
-
-
-def in_one_report(problems: list[Problem], check: Callable[[], Checked]) -> Checked:
-    """What `check()` gives when there are no `problems`; else `SpecError` listing them after
-    those `check()` finds, so that one answer names every mistake."""
-    try:
-        checked = check()
-    except SpecError as error:
-        raise SpecError([*error.problems, *problems]) from None
-    if problems:
-        raise SpecError(problems)
-    return checked
-
-
-def job_settings(body: object, field: str = "", destinations: Collection[str] | None = None
-                 ) -> JobSettings:
-    """The job settings of a request body (`jobs/create`, `new_settings` of `jobs/reset`), as
-    `core.load.settings_from_body` reads them, and with a number or boolean given for a
-    string refused too.
-
-    Raises:
-        SpecError: listing every problem, each at its JSON path.
-    """
-    return in_one_report(untyped_problems(body, field),
-                         lambda: settings_from_body(body, field, destinations))
 
 
 class _Request(BaseModel):
@@ -260,7 +219,7 @@ class GitCredentialBody(_Request):
     name: str | None = None
     is_default_for_provider: bool | None = None
     personal_access_token: str | None = None
-    principal_id: Id | None = None
+    principal_id: JobsApiId | None = None
 
 
 class Permissions(_Request):
@@ -286,5 +245,4 @@ def access_control_list(value: object, where: str = "access_control_list"
 
 __all__ = ["AccessControlRequest", "CancelAll", "EpochMillis", "Id", "JobId", "JobsApiId",
            "Offset", "Permissions", "Repair", "Reset", "RunId", "RunNow", "Update",
-           "access_control_list", "in_one_report", "is_stored_id", "job_settings",
-           "possible_job_id", "possible_run_id", "untyped_problems"]
+           "access_control_list", "is_stored_id", "possible_job_id", "possible_run_id"]

@@ -60,7 +60,7 @@ from headwater.core.load_yaml import (
     scan,
     syntax_error,
 )
-from headwater.core.spec import JobSettings
+from headwater.core.spec import TYPED_JSON, TYPED_JSON_ERRORS, JobSettings
 from headwater.errors import Problem, SpecError
 
 BUNDLE_SECTIONS = (
@@ -85,6 +85,15 @@ YAML_SUFFIXES = (".yml", ".yaml")
 
 # (path inside the job settings, point at the key rather than the value, message)
 Finding = tuple[tuple[PathPart, ...], bool, str]
+# Where a value of a Jobs API body's settings is in what the client sent, or None for one it
+# did not send: `jobs/update` validates the job's stored settings with what it sent merged in.
+SentAt = Callable[[tuple[PathPart, ...]], tuple[PathPart, ...] | None]
+
+
+def sent_as_is(parts: tuple[PathPart, ...]) -> tuple[PathPart, ...]:
+    """Where a value of `jobs/create`, `jobs/reset` or `runs/submit` settings was sent: where
+    it is, since the client sent all of them."""
+    return parts
 
 
 @dataclass(frozen=True)
@@ -403,39 +412,66 @@ def _read(path: Path, destinations: Collection[str] | None = None, check_code: b
             else _read_yaml(path, text))
 
 
-def validate(data: object, destinations: Collection[str] | None = None
-             ) -> tuple[JobSettings | None, list[Finding]]:
+def validate(data: object, destinations: Collection[str] | None = None,
+             sent: SentAt | None = None) -> tuple[JobSettings | None, list[Finding]]:
     """Validate one job's data; the settings if valid, else None, and every finding.
 
     When fields are invalid, the graph is still checked on what remains valid, so that one
     report names every problem. With `destinations` (the configured notification destination
-    ids), a webhook id that is not one of them is a finding too.
+    ids), a webhook id that is not one of them is a finding too. With `sent`, `data` is a Jobs
+    API body, validated as typed JSON (`TYPED_JSON`) so that the model's one report also holds
+    each number or boolean given for a string, and a for-each's `inputs` past the API's limit,
+    where `sent` says the client wrote it; a value it did not send (stored before) is not held
+    to that.
     """
     try:
-        settings = JobSettings.model_validate(data)
+        settings = JobSettings.model_validate(data, context=None if sent is None else TYPED_JSON)
     except ValidationError as error:
-        findings: list[Finding] = []
-        for detail in error.errors():
-            loc, message = describe(detail, JobSettings)
-            findings.append((loc, detail["type"] == "extra_forbidden", message))
-        findings += [(loc, False, message) for loc, message in salvaged_findings(data)]
-        return None, findings
+        return _refused(data, error, destinations, sent or sent_as_is)
     checked = [(parse_path(path), False, message)
                for path, message in check_job(settings, destinations)]
     return (None if checked else settings), checked
 
 
+def _refused(data: object, error: ValidationError, destinations: Collection[str] | None,
+             sent: SentAt) -> tuple[JobSettings | None, list[Finding]]:
+    """`validate`'s answer for `data` that the model refused with `error`: its problems, then
+    what remains valid checked as a graph, then what only typed JSON gets wrong (the order
+    of one report)."""
+    details = error.errors()
+    typed: list[Finding] = [
+        (where, False, detail["msg"]) for detail in details
+        if detail["type"] in TYPED_JSON_ERRORS
+        and (where := sent(tuple(detail["loc"]))) is not None]
+    if all(detail["type"] in TYPED_JSON_ERRORS for detail in details):
+        # Valid but for how it was typed (or for values stored before): read as a job file
+        # reads it, so that its graph and destinations are checked as those of a valid body.
+        settings, checked = validate(data, destinations)
+        return (None if typed else settings), checked + typed
+    findings: list[Finding] = []
+    for detail in details:
+        if detail["type"] not in TYPED_JSON_ERRORS:
+            loc, message = describe(detail, JobSettings)
+            findings.append((loc, detail["type"] == "extra_forbidden", message))
+    findings += [(loc, False, message) for loc, message in salvaged_findings(data)]
+    return None, findings + typed
+
+
 def settings_from_body(data: object, field: str = "",
-                       destinations: Collection[str] | None = None) -> JobSettings:
+                       destinations: Collection[str] | None = None,
+                       sent: SentAt | None = None) -> JobSettings:
     """The settings of a request body (`jobs/create`, `new_settings` of `jobs/reset`).
 
     Each problem is located by its JSON path in the request (`$.new_settings.tasks[0]...`).
-    With `destinations` (the server's configured ids), an unknown webhook id is one.
+    With `destinations` (the server's configured ids), an unknown webhook id is one. With
+    `sent` (`sent_as_is` for a body as the client sent it), the body is a Jobs API body, typed
+    JSON (see `validate`); without it, it is read as leniently as a job file (a deployment of
+    files, the web editor).
 
     Raises:
         SpecError: listing every problem, not only the first.
     """
-    settings, findings = validate(data, destinations)
+    settings, findings = validate(data, destinations, sent)
     if settings is not None:
         return settings
     prefix = (field,) if field else ()

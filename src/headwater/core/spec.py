@@ -13,7 +13,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StrictInt, ValidationError, ValidationInfo
+from pydantic import AfterValidator, Field, StrictInt, ValidationInfo
 from pydantic_core import PydanticCustomError
 
 from headwater.core.spec_common import (
@@ -89,6 +89,9 @@ TASK_TYPES = (
 MAX_TASKS = 1000
 MAX_INLINE_INPUTS = 10_000  # characters of a for-each's `inputs` as written (reference 0.12)
 LONG_INPUTS = "long_inputs"  # the error type of `_inline_inputs`
+# The errors only a Jobs API body (validated with the `TYPED_JSON` context) can have: about a
+# value as the client sent it, not about the settings it makes.
+TYPED_JSON_ERRORS = (UNTYPED_TEXT, LONG_INPUTS)
 
 
 class RunIf(StrEnum):
@@ -224,27 +227,12 @@ class JobSettings(Model):
     parent_path: str | None = None
 
 
-def typed_json_problems(data: object) -> list[tuple[tuple[str | int, ...], str]]:
-    """What only a Jobs API body is refused for, each where it is with its message: a number
-    or a boolean for a string (`[(("tags", "team"), "must be a string (got 5); ...")]`), a
-    for-each's `inputs` past the API's limit.
-
-    The model turns such numbers into text, as the Databricks CLI does with a bundle's YAML
-    scalars; Databricks refuses them in a request body, which is typed JSON. The API reports
-    them with the problems `core.load.settings_from_body` finds, in one report.
-    """
-    try:
-        JobSettings.model_validate(data, context=TYPED_JSON)
-    except ValidationError as error:
-        return [(tuple(detail["loc"]), detail["msg"]) for detail in error.errors()
-                if detail["type"] in (UNTYPED_TEXT, LONG_INPUTS)]
-    return []
-
-
 __all__ = [
     "MAX_INLINE_INPUTS",
     "MAX_TASKS",
     "TASK_TYPES",
+    "TYPED_JSON",
+    "TYPED_JSON_ERRORS",
     "AccessControlRequest",
     "ConditionTask",
     "ConditionTaskOp",
@@ -286,5 +274,4 @@ __all__ = [
     "TriggerSettings",
     "Webhook",
     "WebhookNotifications",
-    "typed_json_problems",
 ]

@@ -14,10 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from headwater.core.job_update import apply_update
-from headwater.core.load import settings_from_body
 from headwater.core.permissions import Action
-from headwater.core.plan import build_plan
 from headwater.core.spec import JobSettings
 from headwater.engine.attempts import log_path
 from headwater.engine.log_cap import read_chunks
@@ -126,11 +123,7 @@ class DetailsMixin(QueriesMixin, JobsMixin):
             InvalidRequest: naming by JSON path every setting the update gets wrong.
             PlanError: when the tasks would not form a graph that can run.
         """
-        current = self.store.get_job(job_id)
-        self.authorize(job_id, Action.MANAGE)
-        merged = apply_update(current.settings, new_settings, fields_to_remove)
-        settings = settings_from_body(merged, "new_settings", self.destinations)
-        build_plan(settings)
+        current, settings = self._updated_settings(job_id, new_settings, fields_to_remove)
         return current, JobSettings.model_validate(dict(current.settings)), settings
 
 

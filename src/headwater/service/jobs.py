@@ -14,8 +14,9 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from headwater.api.documents import job_json
-from headwater.core.job_update import apply_update, paused_changes
-from headwater.core.load import settings_from_body
+from headwater.core.checks import PathPart
+from headwater.core.job_update import MERGED_ARRAYS, apply_update, paused_changes
+from headwater.core.load import SentAt, settings_from_body
 from headwater.core.permissions import Action, Grant, Level, checked, owner_grant, owner_of
 from headwater.core.plan import build_plan
 from headwater.core.spec import JobSettings
@@ -102,17 +103,30 @@ class JobsMixin(AccessMixin):
         return self.store.update_job(job_id, body, source, self.clock.now(), self.user)
 
     def update_job(self, job_id: int, new_settings: Mapping[str, Any],
-                   fields_to_remove: Sequence[str] = ()) -> JobRecord:
-        """Change some settings of a job (Jobs API `update`: see core/job_update.py)."""
-        current = self.store.get_job(job_id)
-        self.authorize(job_id, Action.MANAGE)
-        merged = apply_update(current.settings, new_settings, fields_to_remove)
-        settings = settings_from_body(merged, "new_settings", self.destinations)
-        build_plan(settings)
+                   fields_to_remove: Sequence[str] = (), typed_json: bool = False
+                   ) -> JobRecord:
+        """Change some settings of a job (Jobs API `update`: see core/job_update.py). With
+        `typed_json`, `new_settings` is a Jobs API body, held to typed JSON where it was
+        sent (`core.load.validate`), not where the job's stored settings stay."""
+        current, settings = self._updated_settings(job_id, new_settings, fields_to_remove,
+                                                   typed_json)
         self.check_upstream_jobs(settings, job_id)
         self.check_identity(_run_as(settings), None, _stored_run_as(current))
         return self.store.update_job(job_id, _body(settings), "api", self.clock.now(),
                                      self.user)
+
+    def _updated_settings(self, job_id: int, new_settings: Mapping[str, Any],
+                          fields_to_remove: Sequence[str], typed_json: bool = False
+                          ) -> tuple[JobRecord, JobSettings]:
+        """The job now and its settings after the update, validated once and planned, without
+        saving anything; only for a principal who may manage the job."""
+        current = self.store.get_job(job_id)
+        self.authorize(job_id, Action.MANAGE)
+        merged = apply_update(current.settings, new_settings, fields_to_remove)
+        sent = _sent_at(merged, new_settings) if typed_json else None
+        settings = settings_from_body(merged, "new_settings", self.destinations, sent)
+        build_plan(settings)
+        return current, settings
 
     def check_upstream_jobs(self, settings: JobSettings, job_id: int | None = None) -> None:
         """`InvalidRequest` when a job-completion trigger names by id a job that does not
@@ -260,6 +274,44 @@ def _stored_run_as(job: JobRecord | None) -> str | None:
     """The `run_as` a stored job names, if any."""
     stored = job.settings.get("run_as") if job else None
     return RunAs.model_validate(stored).identity if isinstance(stored, dict) else None
+
+
+def _sent_at(merged: Mapping[str, Any], new_settings: Mapping[str, Any]) -> SentAt:
+    """Where a value of the settings `merged` by `jobs/update` was in `new_settings`: a
+    top-level field sent replaces the job's, an entry of an array merged by key
+    (`MERGED_ARRAYS`) is where it was sent; None for a value the job had already."""
+
+    def where(parts: tuple[PathPart, ...]) -> tuple[PathPart, ...] | None:
+        name = parts[0] if parts else None
+        if not isinstance(name, str) or name not in new_settings:
+            return None  # the job's own
+        sent = new_settings[name]
+        if name in MERGED_ARRAYS and isinstance(sent, list) and len(parts) > 1 \
+                and isinstance(parts[1], int):
+            index = _sent_index(merged[name], sent, MERGED_ARRAYS[name], parts[1])
+            return None if index is None else (name, index, *parts[2:])
+        return parts  # sent whole
+
+    return where
+
+
+def _sent_index(merged: Sequence[Any], sent: Sequence[Any], key: str, index: int
+                ) -> int | None:
+    """Where the entry at `index` of a merged array was in the `sent` one, or None for an
+    entry the job had (`core.job_update._merge`: an entry sent replaces the last one with its
+    key, or is added, as is one without a key)."""
+
+    def key_of(entry: object) -> object:
+        return entry.get(key) if isinstance(entry, dict) else None
+
+    name = key_of(merged[index])
+    if name is None:  # added as sent: the same one of the entries without a key
+        added = [i for i, entry in enumerate(sent) if key_of(entry) is None]
+        before = sum(1 for entry in merged[:index] if key_of(entry) is None)
+        return added[before] if before < len(added) else None
+    same = [i for i, entry in enumerate(sent) if key_of(entry) == name]
+    last = max(i for i, entry in enumerate(merged) if key_of(entry) == name)
+    return same[-1] if same and index == last else None
 
 
 def _body(settings: JobSettings) -> dict[str, Any]:

@@ -11,9 +11,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from headwater.core.checks import format_path
-from headwater.core.load import settings_from_body
-from headwater.core.spec import JobSettings, typed_json_problems
+from headwater.core.load import sent_as_is, settings_from_body
+from headwater.core.spec import JobSettings
 from headwater.errors import Problem, SpecError
 from headwater.ports import RunCreated
 from headwater.service.access import grants_of
@@ -54,12 +53,10 @@ class SubmitMixin(JobsMixin, RunsMixin):
         settings_body = {k: v for k, v in body.items() if k not in RUN_FIELDS}
         run_name = body.get("run_name")
         settings_body["name"] = "Untitled" if run_name in (None, "") else run_name
-        problems = [Problem(f"$.{format_path(parts)}", format_path(parts), message)
-                    for parts, message in typed_json_problems(settings_body)]
-        if body.get("tasks") in (None, []):
-            problems.append(NO_TASKS)
+        problems = [NO_TASKS] if body.get("tasks") in (None, []) else []
         try:
-            settings = settings_from_body(settings_body, destinations=self.destinations)
+            settings = settings_from_body(settings_body, destinations=self.destinations,
+                                          sent=sent_as_is)
         except SpecError as error:
             raise SpecError([*map(_as_sent, error.problems), *problems]) from None
         if problems:

@@ -3,6 +3,10 @@
 
 `principal_id` (another principal's credentials) is refused, named: headwater has users only,
 and each manages their own.
+
+Ids are 64 bits, as Databricks' are: a `credential_id` past what the store holds is "Git
+credential N does not exist." as any unknown one is (a credential is looked for among the
+caller's, so no id reaches a query), and a `principal_id` of any size is refused as above.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from headwater.api.auth import Caller
-from headwater.api.schemas import GitCredentialBody, Id
+from headwater.api.schemas import GitCredentialBody, JobsApiId
 from headwater.core.git_credentials import credential_json
 from headwater.errors import InvalidRequest
 
@@ -35,19 +39,20 @@ def create(body: GitCredentialBody, service: Caller) -> dict[str, Any]:
 
 
 @router.get("")
-def list_credentials(service: Caller, principal_id: Id | None = None) -> dict[str, Any]:
+def list_credentials(service: Caller, principal_id: JobsApiId | None = None) -> dict[str, Any]:
     _own_only(principal_id)
     return {"credentials": [credential_json(c) for c in service.git_credentials_of_caller()]}
 
 
 @router.get("/{credential_id}")
-def get(credential_id: Id, service: Caller, principal_id: Id | None = None) -> dict[str, Any]:
+def get(credential_id: JobsApiId, service: Caller, principal_id: JobsApiId | None = None
+        ) -> dict[str, Any]:
     _own_only(principal_id)
     return credential_json(service.git_credential(credential_id))
 
 
 @router.patch("/{credential_id}")
-def update(credential_id: Id, body: GitCredentialBody, service: Caller) -> dict[str, Any]:
+def update(credential_id: JobsApiId, body: GitCredentialBody, service: Caller) -> dict[str, Any]:
     _own_only(body.principal_id)
     service.update_git_credential(
         credential_id, body.git_provider, git_username=body.git_username,
@@ -58,7 +63,8 @@ def update(credential_id: Id, body: GitCredentialBody, service: Caller) -> dict[
 
 
 @router.delete("/{credential_id}")
-def delete(credential_id: Id, service: Caller, principal_id: Id | None = None) -> dict[str, Any]:
+def delete(credential_id: JobsApiId, service: Caller, principal_id: JobsApiId | None = None
+           ) -> dict[str, Any]:
     _own_only(principal_id)
     service.delete_git_credential(credential_id)
     return {}

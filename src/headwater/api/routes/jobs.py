@@ -22,11 +22,9 @@ from headwater.api.schemas import (
     RunNow,
     Update,
     access_control_list,
-    in_one_report,
-    job_settings,
     possible_job_id,
-    untyped_problems,
 )
+from headwater.core.load import sent_as_is, settings_from_body
 from headwater.service.access import grants_of
 
 router = APIRouter(tags=["jobs"])
@@ -38,7 +36,8 @@ def create(body: JobBody, service: Caller) -> dict[str, int]:
     """Create a job; the caller owns it unless `access_control_list` names an owner."""
     settings_body = dict(body)
     entries = access_control_list(settings_body.pop("access_control_list", None))
-    settings = job_settings(settings_body, destinations=service.destinations)
+    settings = settings_from_body(settings_body, destinations=service.destinations,
+                                  sent=sent_as_is)
     job = service.create_job(settings, "api", grants=grants_of(entries))
     return {"job_id": job.job_id}
 
@@ -76,7 +75,8 @@ def list_jobs(request: Request, service: Caller, limit: int = 20, offset: Offset
 @router.post("/reset")
 def reset(body: Reset, service: Caller) -> dict[str, Any]:
     """Replace every setting of a job (its `run_as` stays when the new settings omit it)."""
-    settings = job_settings(body.new_settings, "new_settings", service.destinations)
+    settings = settings_from_body(body.new_settings, "new_settings", service.destinations,
+                                  sent=sent_as_is)
     service.reset_job(possible_job_id(body.job_id), settings)
     return {}
 
@@ -84,12 +84,8 @@ def reset(body: Reset, service: Caller) -> dict[str, Any]:
 @router.post("/update")
 def update(body: Update, service: Caller) -> dict[str, Any]:
     """Change some settings of a job: top-level fields replaced, tasks merged by key."""
-    job_id, new_settings = possible_job_id(body.job_id), body.new_settings or {}
-    removed = body.fields_to_remove or []
-    untyped = untyped_problems(new_settings, "new_settings")
-    if untyped:  # refused with every other problem of the update, found without saving it
-        in_one_report(untyped, lambda: service.preview_update(job_id, new_settings, removed))
-    service.update_job(job_id, new_settings, removed)
+    service.update_job(possible_job_id(body.job_id), body.new_settings or {},
+                       body.fields_to_remove or [], typed_json=True)
     return {}
 
 

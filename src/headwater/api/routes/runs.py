@@ -74,15 +74,18 @@ def list_runs(request: Request, service: Caller, job_id: JobsApiId | None = None
               start_time_to: EpochMillis | None = None,
               limit: Annotated[int, Query(ge=0, le=MAX_LIST)] = 20, offset: Offset = 0,
               page_token: str | None = None) -> dict[str, Any]:
-    """Runs the caller may view, newest first; with `expand_tasks`, their tasks."""
+    """Runs the caller may view, newest first; with `expand_tasks`, their tasks. An entry has
+    no `repair_history`: Databricks gives it only from `runs/get` with `include_history`."""
     if job_id is not None and not is_stored_id(job_id):  # no job has it: no runs, as for any
         return list_body("runs", [], Page([]))
     page = service.list_runs(job_id, limit or MAX_LIST, active_only, completed_only,
                              page_token, run_type,
                              (_instant(start_time_from), _last_instant(start_time_to)), offset)
-    base = base_url(request)
-    entries = [_list_entry(with_page_urls(service.run_document(summary.run_id), base),
-                           expand_tasks, is_paged(request)) for summary in page.items]
+    base, paged = base_url(request), is_paged(request)
+    documents = (service.run_document(summary.run_id, include_history=False)
+                 for summary in page.items)
+    entries = [_list_entry(with_page_urls(document, base), expand_tasks, paged)
+               for document in documents]
     return list_body("runs", entries, page)
 
 

@@ -11,7 +11,8 @@ with the goal of issue 15 and whether it holds:
   20 Databricks-source notebooks and 10 .ipynb notebooks, one at a time;
 - W5: one engine (`headwater engine`'s loop) driving 50 runs of a 10-task job at once, at
   `--max-parallel`; besides the ratio, the engine's own CPU time per task;
-- CLI: `headwater run` of a one-task job and `headwater --help`, whole processes;
+- CLI: `headwater run` of a one-task job and `headwater --help`, whole processes, served by
+  the warm CLI (started by a first command, stopped at the end) and without it;
 - W2 on Dask: W2's job on a job cluster, a Dask `LocalCluster` of 2 workers of 4 threads
   started for the run (its start is part of the run), when the `[dask]` extra is installed;
 - W6: `headwater simulate --all-failures` of the flagship example (every task failing in
@@ -35,6 +36,7 @@ import argparse
 import compileall
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -47,6 +49,7 @@ from ui_pages import ui_pages
 
 import headwater
 from headwater.bootstrap import App, application
+from headwater.cli.warm import running
 from headwater.config import Settings
 from headwater.core.spec import JobSettings
 from headwater.core.states import ResultState
@@ -73,6 +76,8 @@ while live:
 print(time.perf_counter() - started)
 """
 
+
+WARM_CLI = f"bench-{os.getpid()}"  # this run's own warm CLI, stopped at its end
 
 @dataclass
 class Row:
@@ -247,7 +252,9 @@ class Bench:
         self.w5 = Row(f"W5 50 runs x 10 @{n}", 500, "s", None)
         self.w5_cpu = Row("W5 engine CPU", 500, "ms/task", None)
         self.cli = [Row("headwater run, one task", 1, "s", 0.3),
-                    Row("headwater --help", 1, "s", 0.15)]
+                    Row("headwater --help", 1, "s", 0.15),
+                    Row("headwater run, no warm CLI", 1, "s", None),
+                    Row("headwater --help, no warm CLI", 1, "s", None)]
         self.dask = Row("W2 fan-out 200 on Dask 2x4", 202, "s", None)
         self.what_if = Row("W6 what-if --all-failures", 1, "s", None)
         self.run_ids: dict[str, int] = {}  # W3's run, for W7
@@ -314,12 +321,16 @@ class Bench:
 
     def measure_cli(self) -> None:
         headwater = str(Path(sys.executable).with_name("headwater"))
-        env = {**os.environ, "HEADWATER_HOME": str(self.workdir / ".cli")}
+        env = {**os.environ, "HEADWATER_HOME": str(self.workdir / ".cli"),
+               "HEADWATER_WARM_CLI": WARM_CLI}
+        if not running(WARM_CLI):  # the first command starts it; give it time to warm up
+            whole_process([headwater, "--version"], self.workdir, env)
+            time.sleep(3)
+        cold = {**env, "HEADWATER_WARM_CLI": "0"}
         python = whole_process([sys.executable, "-c", "pass"], self.workdir, env)
-        self.cli[0].add(run=whole_process([headwater, "run", "one.yml"], self.workdir, env),
-                        python=python)
-        self.cli[1].add(run=whole_process([headwater, "--help"], self.workdir, env),
-                        python=python)
+        for row, argv, where in zip(self.cli, [["run", "one.yml"], ["--help"]] * 2,
+                                    [env, env, cold, cold], strict=True):
+            row.add(run=whole_process([headwater, *argv], self.workdir, where), python=python)
 
 
 def main() -> None:
@@ -342,6 +353,8 @@ def main() -> None:
                 bench.measure_all(app)
                 print(f"run {index + 1} of {args.runs} done", file=sys.stderr)
             pages = bench.measure_pages(app)
+    for pid in running(WARM_CLI):
+        os.kill(pid, signal.SIGTERM)
     print(f"medians of {args.runs} runs, launch={launch}, {os.cpu_count()} cores")
     report(bench.rows())
     if args.json:

@@ -59,7 +59,7 @@ import time
 from collections.abc import Iterable, Mapping
 
 __all__ = ["CLAIM", "CLAIMED", "EXIT", "LOST", "LOST_CLAIM", "TASK_FIELDS", "AttemptParent",
-           "BecomeTask", "Server", "main", "read_boot_id"]
+           "BecomeTask", "Server", "command_block", "main", "read_boot_id", "show_command_line"]
 
 CLAIM = "parent.json"
 EXIT = "exit.json"
@@ -659,7 +659,7 @@ class ForkSetup:
         # the server serves (only the block's tag does, in each fork, by `mark`).
         self.environ = dict(os.environ)
         self.slot = _environ_slot(tag_variable)
-        self.command_block = _command_block()
+        self.command_block = command_block()
         self.signals = _changed_signals()  # set again once the server handles its own
 
     def mark(self, tag: str) -> None:
@@ -673,13 +673,18 @@ class ForkSetup:
         """Write `argv` over the server's command line, which is what /proc/<pid>/cmdline,
         and so `ps`, shows of a process: a forked task is then shown as a spawned one is,
         cut to the block's length (the server has room for 1 KiB more, see forkserver.py)."""
-        if self.command_block is not None:
-            address, length = self.command_block
-            data = b"\0".join(os.fsencode(word) for word in argv)[:length - 1]
-            ctypes.memmove(address, data.ljust(length, b"\0"), length)
+        show_command_line(self.command_block, argv)
 
 
-def _command_block() -> tuple[int, int] | None:
+def show_command_line(block: tuple[int, int] | None, argv: list[str]) -> None:
+    """Write `argv` over a command-line block (`command_block()`), cut to its length."""
+    if block is not None:
+        address, length = block
+        data = b"\0".join(os.fsencode(word) for word in argv)[:length - 1]
+        ctypes.memmove(address, data.ljust(length, b"\0"), length)
+
+
+def command_block() -> tuple[int, int] | None:
     """(address, length) of this process's command line, its words each ending in NUL."""
     fields = _stat("self")
     if not fields or len(fields) <= _ARG_END:

@@ -238,6 +238,22 @@ def test_a_warm_cli_keeps_nothing_open_of_the_command_that_started_it(
     os.close(read_end)
 
 
+def test_a_command_in_another_mount_namespace_gets_a_warm_cli_of_its_own(
+        tmp_path: Path, warm_env: dict[str, str]) -> None:
+    # Containers sharing the host's network share its abstract socket names: a command must
+    # not run in another container's files.
+    if subprocess.run(["unshare", "--mount", "true"], capture_output=True).returncode:
+        pytest.skip("this machine lets no process make a mount namespace")
+    outside = started_warm_cli(warm_env, tmp_path)
+
+    inside = subprocess.run(["unshare", "--mount", HEADWATER, "--version"], cwd=tmp_path,
+                            env=warm_env, capture_output=True, text=True, timeout=TIMEOUT)
+
+    assert inside.returncode == 0, inside.stderr
+    wait_for(lambda: len(running(warm_env["HEADWATER_WARM_CLI"])) == 2, "a second warm CLI")
+    assert outside in running(warm_env["HEADWATER_WARM_CLI"])
+
+
 def test_turned_off_no_warm_cli_starts(tmp_path: Path, warm_env: dict[str, str]) -> None:
     env = {**warm_env, "HEADWATER_WARM_CLI": "0"}
     for _ in range(2):

@@ -53,16 +53,23 @@ def _may_be_served(args: list[str], env: os._Environ[str]) -> bool:
     return not (words and words[0] in NOT_SERVED)
 
 
-Key = tuple[str, tuple[str, ...], tuple[tuple[str, str], ...], int]
+Key = tuple[str, tuple[str, ...], tuple[tuple[str, str], ...], tuple[str, ...], int]
+NAMESPACES = ("mnt", "pid", "user")
 
 
 def interpreter_key(path: list[str], env: os._Environ[str]) -> Key:
-    """What makes two interpreters import the same modules alike, and read and write text
-    alike: a warm CLI serves only a command line whose key is its own. `path` is `sys.path`
-    without the script's directory."""
+    """What makes two interpreters import the same modules alike, read and write text alike
+    and see the same files and processes: a warm CLI serves only a command line whose key is
+    its own. `path` is `sys.path` without the script's directory. The namespaces keep apart
+    containers that share the host's network, and with it the abstract socket names.
+
+    Raises:
+        OSError: without /proc, where no warm CLI serves.
+    """
     settings = sorted((name, value) for name, value in env.items()
                       if name.startswith(("PYTHON", "LC_")) or name in ("LANG", VARIABLE))
-    return (sys.executable, tuple(path), tuple(settings), os.getuid())
+    namespaces = tuple(os.readlink(f"/proc/self/ns/{kind}") for kind in NAMESPACES)
+    return (sys.executable, tuple(path), tuple(settings), namespaces, os.getuid())
 
 
 def script_path() -> list[str]:
@@ -84,7 +91,10 @@ def _served_status() -> int | None:
     when no warm CLI took it, and then it has not run."""
     import _socket
 
-    key = interpreter_key(script_path(), os.environ)
+    try:
+        key = interpreter_key(script_path(), os.environ)
+    except OSError:
+        return None
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.connect(socket_name(key))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from headwater.core.job_update import apply_update
+from headwater.core.job_update import apply_update, updated
 from headwater.errors import InvalidRequest
 
 SETTINGS = {
@@ -44,3 +44,17 @@ def test_removing_what_is_not_there_names_every_mistake() -> None:
     assert "fields_to_remove[0]: the job has no field 'trigger' to remove" in message
     assert "fields_to_remove[1]: the job has no tasks entry 'nope' (it has: a, b)" in message
     assert "fields_to_remove[2]: 'schedule/timezone_id' removes a nested field" in message
+
+
+def test_updated_says_where_each_merged_value_was_sent() -> None:
+    settings, sent_at = updated(SETTINGS, {
+        "tasks": [{"task_key": "new"}, {"task_key": "b", "disabled": True}],
+        "name": "renamed",
+    })
+
+    keys = [task["task_key"] for task in settings["tasks"]]
+    assert sent_at(("tasks", keys.index("b"), "disabled")) == ("tasks", 1, "disabled")
+    assert sent_at(("tasks", keys.index("new"))) == ("tasks", 0)
+    assert sent_at(("tasks", keys.index("a"), "task_key")) is None  # the job's own
+    assert sent_at(("name",)) == ("name",)
+    assert sent_at(("schedule", "quartz_cron_expression")) is None

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headwater.errors import InvalidRequest, InvalidState
+
+if TYPE_CHECKING:
+    from headwater.core.checks import PathPart
+    from headwater.core.load import SentAt
 
 # Arrays merged entry by entry, and the field that names an entry.
 MERGED_ARRAYS = {
@@ -32,18 +36,37 @@ def apply_update(settings: Mapping[str, Any], new_settings: Mapping[str, Any],
     Raises:
         InvalidRequest: naming every removal that names nothing (all of them at once).
     """
+    return updated(settings, new_settings, fields_to_remove)[0]
+
+
+def updated(settings: Mapping[str, Any], new_settings: Mapping[str, Any],
+            fields_to_remove: Sequence[str] = ()) -> tuple[dict[str, Any], SentAt]:
+    """`apply_update`'s settings, and where each of their values was in `new_settings` (None
+    for a value the job had): what `jobs/update` holds to typed JSON."""
     result = copy.deepcopy(dict(settings))
     problems = [problem for index, path in enumerate(fields_to_remove)
                 if (problem := _remove(result, index, path))]
     if problems:
         raise InvalidRequest("; ".join(problems))
+    origins: dict[str, list[int | None]] = {}  # of each merged array's entries
     for name, value in new_settings.items():
         key = MERGED_ARRAYS.get(name)
         if key is not None and isinstance(value, list):
-            result[name] = _merge(result.get(name) or [], value, key)
+            result[name], origins[name] = _merge(result.get(name) or [], value, key)
         else:
             result[name] = copy.deepcopy(value)
-    return result
+
+    def sent_at(parts: tuple[PathPart, ...]) -> tuple[PathPart, ...] | None:
+        name = parts[0] if parts else None
+        if not isinstance(name, str) or name not in new_settings:
+            return None  # the job's own
+        entries = origins.get(name)
+        if entries is None or len(parts) < 2 or not isinstance(parts[1], int):
+            return parts  # sent whole
+        origin = entries[parts[1]] if parts[1] < len(entries) else None
+        return None if origin is None else (name, origin, *parts[2:])
+
+    return result, sent_at
 
 
 def paused_changes(job_id: int, settings: Mapping[str, Any], paused: bool
@@ -86,19 +109,24 @@ def _remove(settings: dict[str, Any], index: int, path: str) -> str | None:
     return None
 
 
-def _merge(current: list[Any], updates: list[Any], key: str) -> list[Any]:
-    """`current` with each update replacing the entry of the same key, or appended."""
+def _merge(current: list[Any], updates: list[Any], key: str
+           ) -> tuple[list[Any], list[int | None]]:
+    """`current` with each update replacing the entry of the same key, or appended; and for
+    each entry, the index of the update it is (None for one of `current`'s)."""
     merged = [copy.deepcopy(item) for item in current]
+    origins: list[int | None] = [None] * len(merged)
     position = {item.get(key): index for index, item in enumerate(merged)
                 if isinstance(item, dict)}
-    for item in updates:
+    for sent, item in enumerate(updates):
         name = item.get(key) if isinstance(item, dict) else None
         if name is not None and name in position:
             merged[position[name]] = copy.deepcopy(item)
+            origins[position[name]] = sent
         else:
             position[name] = len(merged)
             merged.append(copy.deepcopy(item))
-    return merged
+            origins.append(sent)
+    return merged, origins
 
 
-__all__ = ["MERGED_ARRAYS", "apply_update"]
+__all__ = ["MERGED_ARRAYS", "apply_update", "updated"]

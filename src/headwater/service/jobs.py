@@ -14,9 +14,8 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from headwater.api.documents import job_json
-from headwater.core.checks import PathPart
-from headwater.core.job_update import MERGED_ARRAYS, apply_update, paused_changes
-from headwater.core.load import SentAt, settings_from_body
+from headwater.core.job_update import paused_changes, updated
+from headwater.core.load import settings_from_body
 from headwater.core.permissions import Action, Grant, Level, checked, owner_grant, owner_of
 from headwater.core.plan import build_plan
 from headwater.core.spec import JobSettings
@@ -122,9 +121,9 @@ class JobsMixin(AccessMixin):
         saving anything; only for a principal who may manage the job."""
         current = self.store.get_job(job_id)
         self.authorize(job_id, Action.MANAGE)
-        merged = apply_update(current.settings, new_settings, fields_to_remove)
-        sent = _sent_at(merged, new_settings) if typed_json else None
-        settings = settings_from_body(merged, "new_settings", self.destinations, sent)
+        merged, sent_at = updated(current.settings, new_settings, fields_to_remove)
+        settings = settings_from_body(merged, "new_settings", self.destinations,
+                                      sent_at if typed_json else None)
         build_plan(settings)
         return current, settings
 
@@ -274,44 +273,6 @@ def _stored_run_as(job: JobRecord | None) -> str | None:
     """The `run_as` a stored job names, if any."""
     stored = job.settings.get("run_as") if job else None
     return RunAs.model_validate(stored).identity if isinstance(stored, dict) else None
-
-
-def _sent_at(merged: Mapping[str, Any], new_settings: Mapping[str, Any]) -> SentAt:
-    """Where a value of the settings `merged` by `jobs/update` was in `new_settings`: a
-    top-level field sent replaces the job's, an entry of an array merged by key
-    (`MERGED_ARRAYS`) is where it was sent; None for a value the job had already."""
-
-    def where(parts: tuple[PathPart, ...]) -> tuple[PathPart, ...] | None:
-        name = parts[0] if parts else None
-        if not isinstance(name, str) or name not in new_settings:
-            return None  # the job's own
-        sent = new_settings[name]
-        if name in MERGED_ARRAYS and isinstance(sent, list) and len(parts) > 1 \
-                and isinstance(parts[1], int):
-            index = _sent_index(merged[name], sent, MERGED_ARRAYS[name], parts[1])
-            return None if index is None else (name, index, *parts[2:])
-        return parts  # sent whole
-
-    return where
-
-
-def _sent_index(merged: Sequence[Any], sent: Sequence[Any], key: str, index: int
-                ) -> int | None:
-    """Where the entry at `index` of a merged array was in the `sent` one, or None for an
-    entry the job had (`core.job_update._merge`: an entry sent replaces the last one with its
-    key, or is added, as is one without a key)."""
-
-    def key_of(entry: object) -> object:
-        return entry.get(key) if isinstance(entry, dict) else None
-
-    name = key_of(merged[index])
-    if name is None:  # added as sent: the same one of the entries without a key
-        added = [i for i, entry in enumerate(sent) if key_of(entry) is None]
-        before = sum(1 for entry in merged[:index] if key_of(entry) is None)
-        return added[before] if before < len(added) else None
-    same = [i for i, entry in enumerate(sent) if key_of(entry) == name]
-    last = max(i for i, entry in enumerate(merged) if key_of(entry) == name)
-    return same[-1] if same and index == last else None
 
 
 def _body(settings: JobSettings) -> dict[str, Any]:

@@ -31,10 +31,12 @@ TIMEOUT = 60
 
 @pytest.fixture
 def warm_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """The environment of a command that a warm CLI of this test's own serves."""
+    """The environment of a command that a warm CLI of this test's own serves; at the end,
+    `waiting_job`'s task is released and the warm CLI stopped, whatever the test did."""
     name = f"test-{uuid.uuid4().hex[:12]}"
     yield {**child_env("DATABRICKS_"), "HEADWATER_WARM_CLI": name,
            "HEADWATER_HOME": str(tmp_path / ".headwater")}
+    (tmp_path / "release").touch()
     for pid in running(name):
         os.kill(pid, signal.SIGKILL)
 
@@ -189,7 +191,6 @@ def test_a_killed_client_takes_its_served_command_with_it(
     client.wait(timeout=TIMEOUT)
 
     wait_for(lambda: served_child(warm, RUN) is None, "the served command to be killed")
-    (tmp_path / "release").touch()  # the task, in its own session, is left to end
 
 
 def test_a_client_ends_by_the_signal_that_ended_its_command(
@@ -200,7 +201,6 @@ def test_a_client_ends_by_the_signal_that_ended_its_command(
     os.kill(child, signal.SIGKILL)
 
     assert client.wait(timeout=TIMEOUT) == -signal.SIGKILL
-    (tmp_path / "release").touch()
 
 
 def test_an_out_of_date_warm_cli_steps_aside_for_a_new_one(

@@ -148,10 +148,10 @@ class Server:
     def _start(self, conn: socket.socket, request: _Request) -> None:
         refusal = self._refusal(request)
         if refusal is not None:
+            if refusal == b"out of date":  # first: the client starts the next one at once
+                self._stop_listening()
             _send(conn, b"no " + refusal)
             conn.close()
-            if refusal == b"out of date":
-                self._stop_listening()
             return
         pid = os.fork()
         if pid == 0:

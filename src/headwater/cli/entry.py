@@ -147,7 +147,8 @@ def _send_request(sock: object, key: Key) -> None:
         message = len(request).to_bytes(8, "little") + request
         descriptors = b"".join(fd.to_bytes(4, sys.byteorder) for fd in (0, 1, 2, here))
         sent = sock.sendmsg([message], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, descriptors)])  # type: ignore[attr-defined]
-        sock.sendall(message[sent:])  # type: ignore[attr-defined]
+        if sent < len(message):  # not an empty send: once refused, the connection is closed
+            sock.sendall(message[sent:])  # type: ignore[attr-defined]
     finally:
         os.close(here)
 

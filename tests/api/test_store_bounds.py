@@ -119,18 +119,6 @@ UNKNOWN_ID_CASES = [  # an int64 id past the store's 32 bits, as a Databricks id
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "body", "message"), UNKNOWN_ID_CASES,
-                         ids=[f"{case[0]} {case[1]}" for case in UNKNOWN_ID_CASES])
-def test_an_int64_id_past_32_bits_names_nothing_as_any_unknown_id(
-        store_server: Server, method: str, path: str, body: object, message: str) -> None:
-    token = store_server.token("root", admin=True)
-
-    reply = store_server.call(method, path, body, token=token)
-
-    assert (reply.status, reply.body) == (
-        400, {"error_code": "INVALID_PARAMETER_VALUE", "message": message}), reply.text
-
-
 def _not_found_outside_the_jobs_api(number: int) -> list[tuple[str, str, object, str]]:
     """A request for `number` to each route outside the Jobs API that takes an id, and its
     answer for an unknown id."""
@@ -153,20 +141,27 @@ def _not_found_outside_the_jobs_api(number: int) -> list[tuple[str, str, object,
     ]
 
 
-NOT_FOUND_CASES = [case for number in (2**40, INT64_MAX, -INT64_MAX - 1)
-                   for case in _not_found_outside_the_jobs_api(number)]
+# Each request for an id past the store, and its route's answer for an unknown id: the Jobs
+# API's 400 `INVALID_PARAMETER_VALUE`, the other routes' 404 `RESOURCE_DOES_NOT_EXIST`.
+ANSWERED_CASES = [
+    *((*case, 400, "INVALID_PARAMETER_VALUE") for case in UNKNOWN_ID_CASES),
+    *((*case, 404, "RESOURCE_DOES_NOT_EXIST") for number in (2**40, INT64_MAX, -INT64_MAX - 1)
+      for case in _not_found_outside_the_jobs_api(number)),
+]
 
 
-@pytest.mark.parametrize(("method", "path", "body", "message"), NOT_FOUND_CASES,
-                         ids=[f"{case[0]} {case[1]} {case[2]}" for case in NOT_FOUND_CASES])
-def test_an_int64_id_outside_the_jobs_api_names_nothing_as_any_unknown_id(
-        store_server: Server, method: str, path: str, body: object, message: str) -> None:
+@pytest.mark.parametrize(("method", "path", "body", "message", "status", "code"),
+                         ANSWERED_CASES,
+                         ids=[f"{case[0]} {case[1]} {case[2]}" for case in ANSWERED_CASES])
+def test_an_int64_id_past_the_store_names_nothing_as_any_unknown_id(
+        store_server: Server, method: str, path: str, body: object, message: str,
+        status: int, code: str) -> None:
     token = store_server.token("root", admin=True)
 
     reply = store_server.call(method, path, body, token=token)
 
     assert (reply.status, reply.body) == (
-        404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": message}), reply.text
+        status, {"error_code": code, "message": message}), reply.text
 
 
 @pytest.mark.parametrize("path", [

@@ -164,3 +164,30 @@ def test_an_update_holds_to_typed_json_only_what_it_sends(server: Server, admin:
                            "characters long"), line
     job = server.call("GET", f"/api/2.2/jobs/get?job_id={job_id}", token=admin).body
     assert [task["task_key"] for task in job["settings"]["tasks"]] == ["first", "each"]
+
+
+def test_an_update_names_each_problem_where_it_was_sent_or_as_the_job_s_own(
+        server: Server, admin: str) -> None:
+    # Given a job of three tasks, the third after the second
+    tasks = [{"task_key": "a", **SHELL}, {"task_key": "b", **SHELL},
+             {"task_key": "c", "depends_on": [{"task_key": "b"}], **SHELL}]
+    job_id = server.call("POST", "/api/2.2/jobs/create", {"name": "three", "tasks": tasks},
+                         token=admin).body["job_id"]
+
+    # When an update sends the first task with a bad retry count and a new task after an unknown
+    # one, and removes the second task, on which the job's third depends
+    reply = server.call("POST", "/api/2.2/jobs/update", {
+        "job_id": job_id, "fields_to_remove": ["tasks/b"],
+        "new_settings": {"tasks": [
+            {"task_key": "a", "max_retries": "x", **SHELL},
+            {"task_key": "d", "depends_on": [{"task_key": "nope"}], **SHELL}]}}, token=admin)
+
+    # Then what it sent is named where it was sent (not as the merged job's second and third
+    # task), and the dependency it broke as the job's own task
+    lines = refused(reply, "$.new_settings.tasks[0].max_retries",
+                    "$.new_settings.tasks[1].depends_on[0].task_key",
+                    "the job's $.tasks[1].depends_on[0].task_key")
+    assert not any(line.startswith(("$.new_settings.tasks[2]", "$.new_settings.tasks[3]"))
+                   for line in lines), lines
+    job = server.call("GET", f"/api/2.2/jobs/get?job_id={job_id}", token=admin).body
+    assert [task["task_key"] for task in job["settings"]["tasks"]] == ["a", "b", "c"]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from headwater.core.load import load_file, sent_as_is, settings_from_body
+from headwater.core.load import load_file, settings_from_body
 from headwater.core.spec import TYPED_JSON, JobSettings
 from headwater.errors import SpecError
 
@@ -51,7 +51,7 @@ def test_run_as_names_exactly_one_principal(run_as: dict[str, str], named: str) 
 def body_problems(body: dict[str, Any]) -> list[tuple[str, str]]:
     """Each problem of `body` as a Jobs API body (typed JSON): its path and message."""
     try:
-        settings_from_body(body, sent=sent_as_is)
+        settings_from_body(body, typed_json=True)
     except SpecError as error:
         return [(problem.path, problem.message) for problem in error.problems]
     return []
@@ -163,9 +163,22 @@ def test_a_typed_body_wrong_only_in_its_types_is_checked_as_a_valid_one() -> Non
 
     # When it is read, then its graph and destinations are checked too, in the one report
     with pytest.raises(SpecError) as raised:
-        settings_from_body(body, "new_settings", destinations={"hook"}, sent=sent_as_is)
+        settings_from_body(body, "new_settings", destinations={"hook"}, typed_json=True)
 
     assert [problem.where for problem in raised.value.problems] == [
         "$.new_settings.tasks[0].depends_on[0].task_key",
         "$.new_settings.webhook_notifications.on_failure[0].id",
         "$.new_settings.tags.team"]
+
+
+def test_a_body_the_model_refuses_still_has_its_unknown_webhook_named() -> None:
+    # Given a body with an unknown field and a webhook id the server does not define
+    body = {"name": "j", "tasks": [{"task_key": "a", "colour": "red", **SHELL}],
+            "webhook_notifications": {"on_failure": [{"id": "pager"}]}}
+
+    # When it is read, then both are in the one report
+    with pytest.raises(SpecError) as raised:
+        settings_from_body(body, destinations={"hook"}, typed_json=True)
+
+    assert [problem.where for problem in raised.value.problems] == [
+        "$.tasks[0].colour", "$.webhook_notifications.on_failure[0].id"]

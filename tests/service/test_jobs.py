@@ -44,7 +44,9 @@ def test_update_merges_and_validates_naming_the_json_path(service: Service) -> N
         service.update_job(job.job_id, {"tasks": [{"task_key": "t9", "max_retries": "x",
                                                    "shell_command_task": {"command": "1"}}]})
     assert raised.value.error_code == "INVALID_PARAMETER_VALUE"
-    assert "$.new_settings.tasks[2].max_retries" in str(raised.value)
+    # named where it was sent, not where it merged (the job's third task)
+    assert [problem.where for problem in raised.value.problems] == [
+        "$.new_settings.tasks[0].max_retries"]
 
 
 def test_a_job_that_cannot_plan_is_refused_before_it_is_stored(service: Service) -> None:

@@ -440,9 +440,8 @@ def _refused(data: object, error: ValidationError, destinations: Collection[str]
     of one report)."""
     details = error.errors()
     typed: list[Finding] = [
-        (where, False, detail["msg"]) for detail in details
-        if detail["type"] in TYPED_JSON_ERRORS
-        and (where := sent(tuple(detail["loc"]))) is not None]
+        (tuple(detail["loc"]), False, detail["msg"]) for detail in details
+        if detail["type"] in TYPED_JSON_ERRORS and sent(tuple(detail["loc"])) is not None]
     if all(detail["type"] in TYPED_JSON_ERRORS for detail in details):
         # Valid but for how it was typed (or for values stored before): read as a job file
         # reads it, so that its graph and destinations are checked as those of a valid body.
@@ -453,30 +452,41 @@ def _refused(data: object, error: ValidationError, destinations: Collection[str]
         if detail["type"] not in TYPED_JSON_ERRORS:
             loc, message = describe(detail, JobSettings)
             findings.append((loc, detail["type"] == "extra_forbidden", message))
-    findings += [(loc, False, message) for loc, message in salvaged_findings(data)]
+    findings += [(loc, False, message)
+                 for loc, message in salvaged_findings(data, destinations)]
     return None, findings + typed
 
 
 def settings_from_body(data: object, field: str = "",
-                       destinations: Collection[str] | None = None,
-                       sent: SentAt | None = None) -> JobSettings:
+                       destinations: Collection[str] | None = None, typed_json: bool = False,
+                       sent: SentAt = sent_as_is) -> JobSettings:
     """The settings of a request body (`jobs/create`, `new_settings` of `jobs/reset`).
 
-    Each problem is located by its JSON path in the request (`$.new_settings.tasks[0]...`).
-    With `destinations` (the server's configured ids), an unknown webhook id is one. With
-    `sent` (`sent_as_is` for a body as the client sent it), the body is a Jobs API body, typed
-    JSON (see `validate`); without it, it is read as leniently as a job file (a deployment of
-    files, the web editor).
+    Each problem is located by its JSON path in the request (`$.new_settings.tasks[0]...`):
+    where `sent` says the client wrote the value (`jobs/update` merges what it sent into the
+    job's settings, so its third task may be the first it sent), or, for a value the job
+    already had, as the job's own (`the job's $.tasks[2]...`). With `destinations` (the
+    server's configured ids), an unknown webhook id is one. With `typed_json`, the body is a
+    Jobs API body, typed JSON where it was sent (see `validate`); without it, it is read as
+    leniently as a job file (a deployment of files, the web editor).
 
     Raises:
         SpecError: listing every problem, not only the first.
     """
-    settings, findings = validate(data, destinations, sent)
+    settings, findings = validate(data, destinations, sent if typed_json else None)
     if settings is not None:
         return settings
     prefix = (field,) if field else ()
-    raise SpecError([Problem(_json_where(None, (*prefix, *parts)), format_path(parts), message)
+    raise SpecError([_sent_problem(prefix, parts, message, sent)
                      for parts, _, message in findings])
+
+
+def _sent_problem(prefix: tuple[PathPart, ...], parts: tuple[PathPart, ...], message: str,
+                  sent: SentAt) -> Problem:
+    at = sent(parts) if parts else parts
+    if at is None:
+        return Problem(f"the job's {_json_where(None, parts)}", format_path(parts), message)
+    return Problem(_json_where(None, (*prefix, *at)), format_path(at), message)
 
 
 # JSON ---------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ reported them. Repairing instead of dropping keeps the indexes that check messag
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -70,12 +70,15 @@ def salvage(data: object) -> Salvaged | None:
     return None
 
 
-def salvaged_findings(data: object) -> list[tuple[Loc, str]]:
-    """Check findings of what remains valid in `data`, at original paths (empty if none)."""
+def salvaged_findings(data: object, destinations: Collection[str] | None = None
+                      ) -> list[tuple[Loc, str]]:
+    """Check findings of what remains valid in `data`, at original paths (empty if none);
+    with `destinations`, an unknown webhook id is one (see `check_job`)."""
     salvaged = salvage(data)
     if salvaged is None:
         return []
-    findings = [(salvaged.original(path), msg) for path, msg in check_job(salvaged.settings)]
+    findings = [(salvaged.original(path), msg)
+                for path, msg in check_job(salvaged.settings, destinations)]
     return [(loc, msg) for loc, msg in findings if loc is not None]
 
 

@@ -104,7 +104,8 @@ class JobsMixin(AccessMixin):
     def update_job(self, job_id: int, new_settings: Mapping[str, Any],
                    fields_to_remove: Sequence[str] = (), typed_json: bool = False
                    ) -> JobRecord:
-        """Change some settings of a job (Jobs API `update`: see core/job_update.py). With
+        """Change some settings of a job (Jobs API `update`: see core/job_update.py). Each
+        problem is named where it was sent in `new_settings`, or as the job's own. With
         `typed_json`, `new_settings` is a Jobs API body, held to typed JSON where it was
         sent (`core.load.validate`), not where the job's stored settings stay."""
         current, settings = self._updated_settings(job_id, new_settings, fields_to_remove,
@@ -123,7 +124,7 @@ class JobsMixin(AccessMixin):
         self.authorize(job_id, Action.MANAGE)
         merged, sent_at = updated(current.settings, new_settings, fields_to_remove)
         settings = settings_from_body(merged, "new_settings", self.destinations,
-                                      sent_at if typed_json else None)
+                                      typed_json, sent_at)
         build_plan(settings)
         return current, settings
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from headwater.core.load import sent_as_is, settings_from_body
+from headwater.core.load import settings_from_body
 from headwater.core.spec import JobSettings
 from headwater.errors import Problem, SpecError
 from headwater.ports import RunCreated
@@ -56,7 +56,7 @@ class SubmitMixin(JobsMixin, RunsMixin):
         problems = [NO_TASKS] if body.get("tasks") in (None, []) else []
         try:
             settings = settings_from_body(settings_body, destinations=self.destinations,
-                                          sent=sent_as_is)
+                                          typed_json=True)
         except SpecError as error:
             raise SpecError([*map(_as_sent, error.problems), *problems]) from None
         if problems:

@@ -24,7 +24,7 @@ from headwater.api.schemas import (
     access_control_list,
     possible_job_id,
 )
-from headwater.core.load import sent_as_is, settings_from_body
+from headwater.core.load import settings_from_body
 from headwater.service.access import grants_of
 
 router = APIRouter(tags=["jobs"])
@@ -37,7 +37,7 @@ def create(body: JobBody, service: Caller) -> dict[str, int]:
     settings_body = dict(body)
     entries = access_control_list(settings_body.pop("access_control_list", None))
     settings = settings_from_body(settings_body, destinations=service.destinations,
-                                  sent=sent_as_is)
+                                  typed_json=True)
     job = service.create_job(settings, "api", grants=grants_of(entries))
     return {"job_id": job.job_id}
 
@@ -76,7 +76,7 @@ def list_jobs(request: Request, service: Caller, limit: int = 20, offset: Offset
 def reset(body: Reset, service: Caller) -> dict[str, Any]:
     """Replace every setting of a job (its `run_as` stays when the new settings omit it)."""
     settings = settings_from_body(body.new_settings, "new_settings", service.destinations,
-                                  sent=sent_as_is)
+                                  typed_json=True)
     service.reset_job(possible_job_id(body.job_id), settings)
     return {}
 

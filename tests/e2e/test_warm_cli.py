@@ -255,6 +255,28 @@ def test_a_command_in_another_mount_namespace_gets_a_warm_cli_of_its_own(
     assert outside in running(warm_env["HEADWATER_WARM_CLI"])
 
 
+def test_a_container_s_first_process_starts_no_warm_cli(tmp_path: Path,
+                                                        warm_env: dict[str, str]) -> None:
+    # A container's one command (PID 1) ends the container, and every process in it: a warm
+    # CLI started for a next command would only cost it CPU and memory while it runs.
+    if subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "true"],
+                      capture_output=True).returncode:
+        pytest.skip("this machine lets no process make a pid namespace")
+    # The job's task lists the warm CLIs of the namespace while the command still runs
+    # (the pattern's brackets keep grep and its shell out of what it finds).
+    (tmp_path / "job.yml").write_text(
+        "resources:\n  jobs:\n    first:\n      name: first\n      tasks:\n"
+        "        - task_key: look\n          shell_command_task:\n            command: "
+        "grep -l 'cli[.]warm import serve' /proc/[0-9]*/cmdline > found; true\n")
+
+    done = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", HEADWATER, "run",
+                           "job.yml"], cwd=tmp_path, env=warm_env, capture_output=True,
+                          text=True, timeout=TIMEOUT)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "found").read_text() == ""
+
+
 def test_turned_off_no_warm_cli_starts(tmp_path: Path, warm_env: dict[str, str]) -> None:
     env = {**warm_env, "HEADWATER_WARM_CLI": "0"}
     for _ in range(2):

@@ -12,7 +12,8 @@ the command runs here, as it always did, and a warm CLI starts beside it for the
 
 Never served: `server` and `engine` (a service belongs in its own process tree: a service
 manager's cgroup, a container's first process) and `secrets` (its prompt turns the echo off,
-which needs the terminal as the controlling one). `HEADWATER_WARM_CLI=0` turns it off;
+which needs the terminal as the controlling one); nor is a container's first process (PID 1),
+whose one command ends the container. `HEADWATER_WARM_CLI=0` turns it off;
 `python -m headwater` never uses it. Linux only (abstract sockets, pidfds).
 """
 
@@ -49,6 +50,8 @@ def main() -> None:
 def _may_be_served(args: list[str], env: os._Environ[str]) -> bool:
     if sys.platform != "linux" or env.get(VARIABLE, "").lower() in OFF:
         return False
+    if os.getpid() == 1:  # a container's first process: its one command ends the container,
+        return False  # which would end a warm CLI started for the next one
     words = [arg for arg in args if not arg.startswith("-")]
     return not (words and words[0] in NOT_SERVED)
 

@@ -66,5 +66,5 @@ def test_what_cannot_be_a_permission_or_a_principal_says_what_can() -> None:
     assert parsed_permission("WRITE") is WRITE
     with pytest.raises(InvalidRequest, match="'OWNER' is not one of READ, WRITE, MANAGE"):
         parsed_permission("OWNER")
-    with pytest.raises(InvalidRequest, match="or 'users' for everyone"):
+    with pytest.raises(InvalidRequest, match="'users' for everyone or 'admins' for the admins"):
         checked_principal(" ")

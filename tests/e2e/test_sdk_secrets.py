@@ -25,6 +25,7 @@ from databricks.sdk.service import jobs
 from databricks.sdk.service.workspace import AclPermission
 
 from headwater.bootstrap import application
+from headwater.runtime.secret_store import SecretStore
 from tests.servers import Server
 
 from .conftest import sdk_client as client
@@ -189,13 +190,17 @@ def test_a_run_reads_only_the_scopes_its_user_may_read(
         server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ann = client(server, server.token("ann"), monkeypatch)
     bob = client(server, server.token("bob"), monkeypatch)
-    # Given ann's scope, bob's, and one the local command line made (no ACL at all)
+    # Given ann's scope, bob's, one the local command line made (the admins manage it), and
+    # one made before scopes had ACLs (its files only, no entry at all)
     for user, scope in ((ann, "anns"), (bob, "bobs")):
         user.secrets.create_scope(scope)
         user.secrets.put_secret(scope, "key", string_value=scope)
     with application(server.settings()) as app:
-        app.service.create_secret_scope("old")
-        app.service.put_secret("old", "key", b"old")
+        app.service.create_secret_scope("admins")
+        app.service.put_secret("admins", "key", b"admins")
+    old = SecretStore(server.settings().secrets_dir)
+    old.create_scope("old")
+    old.put("old", "key", b"old")
     (tmp_path / "reads.py").write_text(READS)
 
     def reading(*scopes: str) -> list[jobs.Task]:
@@ -203,7 +208,7 @@ def test_a_run_reads_only_the_scopes_its_user_may_read(
             python_file=str(tmp_path / "reads.py"), parameters=[scope])) for scope in scopes]
 
     # When a job of ann's and a job of bob's read bob's scope
-    anns = ann.jobs.create(name="ann reads", tasks=reading("bobs", "old", "list"))
+    anns = ann.jobs.create(name="ann reads", tasks=reading("bobs", "old", "admins", "list"))
     bobs = bob.jobs.create(name="bob reads", tasks=reading("bobs"))
     waiting = ann.jobs.run_now(anns.job_id)
     with pytest.raises(OperationFailed, match="Task bobs failed"):
@@ -221,13 +226,20 @@ def test_a_run_reads_only_the_scopes_its_user_may_read(
             ) in f"{output.error} {output.logs}"
     assert [t.state.result_state for t in bob_run.tasks or []] == [
         jobs.RunResultState.SUCCESS]
-    # And the scope without ACL stays readable by every run; ann lists only what she may read
+    # And the scope without ACL stays readable by every run, the local command line's is not;
+    # ann lists only what she may read
     assert results["old"][0] == jobs.RunResultState.SUCCESS
+    assert results["admins"][0] == jobs.RunResultState.FAILED
+    assert "may not read secret scope 'admins'" in str(
+        ann.jobs.get_run_output(results["admins"][1]).error)
     listed = ann.jobs.get_run_output(results["list"][1]).logs or ""
     assert "scopes ['anns', 'old']" in listed
 
-    # When bob grants ann READ, her next run reads it
+    # When bob grants ann READ, and an admin grants her READ on the local scope, her next run
+    # reads both
     bob.secrets.put_acl("bobs", "ann", AclPermission.READ)
+    with application(server.settings()) as app:
+        app.service.put_secret_acl("admins", "ann", "READ")
     again = ann.jobs.run_now_and_wait(anns.job_id)
     assert again.state.result_state == jobs.RunResultState.SUCCESS
 

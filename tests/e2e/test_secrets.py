@@ -67,9 +67,9 @@ def test_tasks_read_the_secrets_the_cli_stored(hw: Cli, tmp_path: Path) -> None:
                hw("audit", "list", "--json", check=True).stdout.splitlines()]
     secrets = [(e["action"], e["details"]) for e in entries if e["action"].startswith("secret.")]
     assert secrets == [
-        ("secret.scope_created", {"scope": "warehouse"}),
+        ("secret.scope_created", {"scope": "warehouse", "initial_manage_principal": "admins"}),
         ("secret.put", {"scope": "warehouse", "key": "token"}),
-        ("secret.scope_created", {"scope": "empty"})]
+        ("secret.scope_created", {"scope": "empty", "initial_manage_principal": "admins"})]
     assert "s3cr3t" not in json.dumps(entries)
 
 
@@ -86,10 +86,12 @@ def test_the_secrets_cli_refuses_what_cannot_be_a_scope_and_deletes(hw: Cli) -> 
 
 def test_the_cli_sets_scope_acls_and_its_own_runs_read_every_scope(
         hw: Cli, tmp_path: Path) -> None:
-    # Given a scope made here: it has no ACL (every run reads it)
+    # Given a scope made here: the admins manage it, no other user may read it
     hw("secrets", "put-secret", "warehouse", "token", "--string-value", "s3cr3t-value",
        check=True)
-    assert hw("secrets", "list-acls", "warehouse", check=True).stdout == ""
+    assert hw("secrets", "list-acls", "warehouse", check=True).stdout == "admins\tMANAGE\n"
+    hw("secrets", "create-scope", "shared", "--initial-manage-principal", "users", check=True)
+    assert hw("secrets", "list-acls", "shared", check=True).stdout == "users\tMANAGE\n"
 
     # When the machine's admin grants it to others, this machine's user not among them
     hw("secrets", "put-acl", "warehouse", "bob", "MANAGE", check=True)
@@ -98,9 +100,10 @@ def test_the_cli_sets_scope_acls_and_its_own_runs_read_every_scope(
 
     # Then the ACL lists them, one entry each; the last one cannot be deleted
     assert hw("secrets", "list-acls", "warehouse", check=True).stdout.splitlines() == [
-        "bob\tMANAGE", "users\tWRITE"]
+        "admins\tMANAGE", "bob\tMANAGE", "users\tWRITE"]
     assert hw("secrets", "get-acl", "warehouse", "users", check=True).stdout == "WRITE\n"
     hw("secrets", "delete-acl", "warehouse", "users", check=True)
+    hw("secrets", "delete-acl", "warehouse", "admins", check=True)
     refused = hw("secrets", "delete-acl", "warehouse", "bob")
     assert refused.returncode == 1 and "the last ACL of secret scope 'warehouse'" in \
         refused.stderr

@@ -1,7 +1,7 @@
 """`headwater secrets`: the secret scopes tasks read with `dbutils.secrets`, named as the
 Databricks CLI names its commands.
 
-    headwater secrets create-scope SCOPE
+    headwater secrets create-scope SCOPE [--initial-manage-principal users]
     headwater secrets put-secret SCOPE KEY [--string-value TEXT]   (else read from stdin)
     headwater secrets list-scopes | list-secrets SCOPE
     headwater secrets delete-secret SCOPE KEY | delete-scope SCOPE
@@ -10,8 +10,9 @@ Databricks CLI names its commands.
 
 The store is `<HEADWATER_HOME>/secrets` (`runtime/secret_store.py`), where the engine tells its
 tasks to look; the scopes' ACLs are in the state store. The command line acts as the machine's
-admin: a scope it makes has no ACL (every run reads it) until one is put. Each change goes
-through the service, into the audit log. A value is never printed.
+admin: a scope it makes is managed by the group `admins`, closed to other users until an ACL
+entry grants them (`put-acl`), or by `users` (everyone) if asked. Each change goes through the
+service, into the audit log. A value is never printed.
 """
 
 from __future__ import annotations
@@ -46,12 +47,15 @@ def secrets() -> None:
 
 @secrets.command("create-scope")
 @click.argument("scope")
+@click.option("--initial-manage-principal", type=click.Choice(["users"]),
+              help="Let every user manage (and so read) the scope [default: only admins, "
+              "until `put-acl` grants others].")
 @reports_errors
 @store_on_this_machine
-def create_scope(scope: str) -> None:
-    """Create a secret scope."""
+def create_scope(scope: str, initial_manage_principal: str | None) -> None:
+    """Create a secret scope, managed by admins (or by every user)."""
     with _service() as service:
-        service.create_secret_scope(scope)
+        service.create_secret_scope(scope, initial_manage_principal)
     click.echo(f"scope {scope!r} created")
 
 
@@ -131,7 +135,8 @@ def put_acl(scope: str, principal: str, permission: str) -> None:
 @reports_errors
 @store_on_this_machine
 def list_acls(scope: str) -> None:
-    """A scope's ACL, one principal and permission a line (none: every run reads it)."""
+    """A scope's ACL, one principal and permission a line (none, for a scope made before
+    scopes had ACLs: every run reads it)."""
     with _service() as service:
         acls = service.secret_acls(scope)
     for acl in acls:

@@ -8,11 +8,11 @@ Permissions, from least to most (a higher one allows everything a lower one does
     put and delete secrets                                 yes    yes
     delete the scope, read and change its ACL                     yes
 
-Anyone may create a scope (its creator, or `users` if it asks, gets MANAGE) and list the
-names of every scope; admins may do everything. A principal is a user name or the built-in
-group `users` (everyone). (**choice**) A scope that has no entry at all (made before ACLs, or
-by the local command line) is as if `users` had READ on it: every user and every run reads it,
-only admins change it, until someone sets an ACL on it.
+Anyone may create a scope (its creator, or `users` if it asks, gets MANAGE; `admins` when the
+local command line makes it) and list the names of every scope; admins may do everything. A
+principal is a user name or a built-in group: `users` (everyone) or `admins`. (**choice**) A
+scope that has no entry at all (made before scopes had ACLs) is as if `users` had READ on it:
+every user and every run reads it, only admins change it, until someone sets an ACL on it.
 
 Pure: the store keeps the entries, the service and the engine ask `permission_on`.
 """
@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
-from headwater.core.permissions import EVERYONE, Principal
+from headwater.core.permissions import ADMINS, EVERYONE, Principal
 from headwater.errors import InvalidRequest
 
 MAX_PRINCIPAL = 255  # characters of a principal's name, as the store keeps it
@@ -74,7 +74,8 @@ def readable_scopes(principal: Principal, scopes: Iterable[str],
 def refusal(principal: Principal, scope: str, acls: Sequence[ScopeAcl],
             needed: ScopePermission) -> str:
     """Why the principal may not do what takes `needed` on `scope`, and who can grant it."""
-    managers = [a.principal for a in acls if a.permission is ScopePermission.MANAGE]
+    managers = [a.principal for a in acls
+                if a.permission is ScopePermission.MANAGE and a.principal != ADMINS]
     who = f"a user with MANAGE on it ({', '.join(managers)}) or an admin" if managers \
         else "an admin"
     return (f"User {principal.user} does not have {needed.name} permission on secret scope "
@@ -91,10 +92,12 @@ def parsed_permission(text: str | None) -> ScopePermission:
 
 
 def checked_principal(principal: str | None) -> str:
-    """`principal` if it can name a user or the group `users`; else `InvalidRequest`."""
+    """`principal` if it can name a user or a group (`users`, `admins`); else
+    `InvalidRequest`."""
     if not principal or not principal.strip() or len(principal) > MAX_PRINCIPAL:
-        raise InvalidRequest(f"principal {principal!r} is not valid: give a user name, or "
-                             f"{EVERYONE!r} for everyone (at most {MAX_PRINCIPAL} characters)")
+        raise InvalidRequest(f"principal {principal!r} is not valid: give a user name, "
+                             f"{EVERYONE!r} for everyone or {ADMINS!r} for the admins (at "
+                             f"most {MAX_PRINCIPAL} characters)")
     return principal
 
 

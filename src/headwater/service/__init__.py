@@ -52,7 +52,7 @@ class Service(DeployMixin, SubmitMixin, BackfillsMixin, ByNameMixin, ExportsMixi
         admin: whether `user` may do everything (the local command line may: it owns its
             state store).
         local: whether it acts for the local command line (False for a token's principal:
-            `acting_as`); a secret scope the command line makes gets no ACL.
+            `acting_as`); a secret scope the command line makes is managed by `admins`.
         secrets: the secret scopes tasks read (`dbutils.secrets`), if kept here.
         git_credentials: the users' Git credentials (`git_source` fetches), if kept here.
         workspace: the folder standing for `/Workspace` (deployed bundles' files), if kept here.

@@ -4,7 +4,9 @@ Who may do what is Databricks' (core/secret_acls.py): anyone creates a scope, wh
 (or `users`, if asked) gets MANAGE, and lists every scope's name; READ lists and reads a
 scope's secrets, WRITE puts and deletes them, MANAGE deletes the scope and reads and changes
 its ACL; admins may do everything. The local command line (`local`) acts as the machine's
-admin, and a scope it makes gets no ACL: it stays open to every run (**choice**). The ACLs
+admin, and a scope it makes is managed by the group `admins` (**choice**): closed to every
+other user until an admin grants it, as a scope made on Databricks is to all but its
+creator. The ACLs
 are kept in the state store, so every server and engine of it sees them; the scopes where
 `secrets` says (`runtime/secret_store.py`, wired by the composition root); without one, the
 service says none is kept here. Each change, and each value read here, is in the audit log
@@ -18,7 +20,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from headwater.core.audit import AuditAction, AuditEntry
-from headwater.core.permissions import EVERYONE
+from headwater.core.permissions import ADMINS, EVERYONE
 from headwater.core.secret_acls import (
     ScopeAcl,
     ScopePermission,
@@ -80,8 +82,8 @@ class SecretsMixin(AccessMixin):
     def create_secret_scope(self, scope: str, initial_manage_principal: str | None = None
                             ) -> None:
         """Make `scope`, managed by the caller or by `users` (`initial_manage_principal`,
-        the only other principal Databricks allows there); by nobody when the local command
-        line makes it unasked (the scope is open)."""
+        the only other principal Databricks allows there); by `admins` when the local command
+        line, which acts as the machine's admin, makes it unasked."""
         if initial_manage_principal not in (None, EVERYONE):
             raise InvalidRequest(f"initial_manage_principal: {initial_manage_principal!r} "
                                  f"cannot be given; the only principal allowed is {EVERYONE!r} "
@@ -90,12 +92,12 @@ class SecretsMixin(AccessMixin):
         with _told():
             if not self._scopes().create_scope(scope):
                 raise AlreadyExists(f"Scope {scope} already exists!")
-        manager = initial_manage_principal or (None if self.local else self.user)
-        acls = [ScopeAcl(manager, ScopePermission.MANAGE)] if manager else []
-        details = {"initial_manage_principal": manager} if manager else {}
+        manager = initial_manage_principal or (ADMINS if self.local else self.user)
+        acls = [ScopeAcl(manager, ScopePermission.MANAGE)]
         # A scope deleted behind the service's back left its entries: they go now.
         self.store.set_secret_acls(scope, acls,
-                                   self._entry(AuditAction.SCOPE_CREATED, scope, **details))
+                                   self._entry(AuditAction.SCOPE_CREATED, scope,
+                                               initial_manage_principal=manager))
 
     def secret_scopes(self) -> list[str]:
         """Every scope's name (anyone may list them, as on Databricks)."""

@@ -236,6 +236,12 @@ def test_an_unexpected_error_stops_that_run_as_failed_and_every_other_run_goes_o
     assert str(state.termination_code) == "INTERNAL_ERROR"
     assert world.result(healthy) == "SUCCESS"
     assert engine.drivers == {}
+    # And once repaired, its history still says how the original run ended: by the engine
+    world.service.repair(broken, [], all_failed=True)
+    step_until(lambda: world.result(broken) == "SUCCESS", engine)
+    history = world.service.run_document(broken)["repair_history"]
+    assert [entry["status"]["termination_details"]["code"] for entry in history] == [
+        "INTERNAL_ERROR", "SUCCESS"]
 
 
 ALERTED = {"email_notifications": {"on_failure": ["oncall@example.com"]}}

@@ -29,7 +29,7 @@ from typing import Any
 
 from headwater.core.events import CancelRequested, Event, RepairRequested, RunStarted
 from headwater.core.runstate import RunState, TaskRun
-from headwater.core.states import LifeCycleState
+from headwater.core.states import LifeCycleState, status_of
 
 GENESIS = "0" * 64
 SYSTEM_ACTOR = "headwater"  # the actor of what the engine and the sender do on their own
@@ -47,7 +47,7 @@ class AuditAction(StrEnum):
     RUN_SKIPPED = "run.skipped"  # a new run was skipped (max_concurrent_runs, full queue)
     BACKFILL_REQUESTED = "backfill.requested"  # runs for past times (details: range, run ids)
     RUN_STARTED = "run.started"  # a run began (details: trigger, parameters)
-    RUN_ENDED = "run.ended"  # a run reached a terminal state (details: result, message)
+    RUN_ENDED = "run.ended"  # a run ended (details: result, termination_code, message)
     CANCEL_REQUESTED = "run.cancel_requested"  # the engine took a cancel (run or one task)
     RUN_REPAIRED = "run.repaired"  # a repair reran tasks of a run (details: tasks, repair id)
     RUN_RESUMED = "run.resumed"  # an engine took over a run another engine had driven
@@ -256,9 +256,11 @@ def transition_entries(actor: str, run_id: int, job_id: int, trigger: str,
     for seq in dict.fromkeys(changed):
         found.extend(_attempt_entries(entry, old.task_runs.get(seq), new.task_runs.get(seq)))
     if new.is_terminal and not old.is_terminal:
+        code = status_of(new.life_cycle, new.result, new.message, new.termination_code).code
         found.append(entry(AuditAction.RUN_ENDED, details={
             "life_cycle": str(new.life_cycle), "result": _text(new.result),
-            "message": new.message, **_duration(new.start_time, new.end_time)}))
+            "termination_code": _text(code), "message": new.message,
+            **_duration(new.start_time, new.end_time)}))
     return found
 
 

@@ -28,7 +28,7 @@ from headwater.api.outputs import (
 from headwater.core.audit import AuditAction
 from headwater.core.permissions import Action
 from headwater.core.runstate import TaskRun
-from headwater.core.states import LifeCycleState, ResultState
+from headwater.core.states import LifeCycleState, ResultState, TerminationCode
 from headwater.engine.attempts import attempt_dir, log_path
 from headwater.engine.log_cap import read_tail
 from headwater.errors import InvalidRequest, NotFound, PermissionDenied
@@ -184,10 +184,12 @@ class QueriesMixin(AccessMixin):
 
 
 def _phase_end(details: Mapping[str, Any]) -> PhaseEnd:
-    """A `run.ended` audit entry's details as the run's state then."""
-    result = details.get("result")
+    """A `run.ended` audit entry's details as the run's state then (an entry written before
+    entries held the termination code has it derived from the result)."""
+    result, code = details.get("result"), details.get("termination_code")
     return PhaseEnd(LifeCycleState(details["life_cycle"]),
-                    ResultState(result) if result else None, str(details.get("message") or ""))
+                    ResultState(result) if result else None, str(details.get("message") or ""),
+                    TerminationCode(code) if code else None)
 
 
 def tail(path: Path, limit: int = LOG_LIMIT) -> tuple[str, bool]:

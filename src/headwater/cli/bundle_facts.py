@@ -114,9 +114,9 @@ def load_bundle_files(files: Sequence[Path], target: str | None, var_pairs: Sequ
 def make_secret_scopes(service: Any, scopes: Sequence[str],
                        grants: Sequence[ScopeGrant] = ()) -> None:
     """Create the bundle's secret scopes that do not exist yet and put the ACL entries their
-    `permissions` ask for (as `databricks bundle deploy` does), through the local service (a
-    scope without entries is open to every run) or a server's Secrets API (managed by the
-    deployer). What cannot be done is a warning: the jobs still deploy."""
+    `permissions` ask for (as `databricks bundle deploy` does), through the local service
+    (managed by `admins`) or a server's Secrets API (managed by the deployer). What cannot
+    be done is a warning: the jobs still deploy."""
     from headwater.errors import HeadwaterError
 
     if not scopes:

@@ -53,6 +53,28 @@ resources:
 """
 
 
+def test_a_repair_of_a_job_deployed_with_variables_says_nothing_of_its_unchanged_file(
+        hw: Cli, tmp_path: Path) -> None:
+    # Given a run of a bundle deployed with a variable's value on the command line, which
+    # failed, then the code (not the file) fixed
+    (tmp_path / "databricks.yml").write_text(
+        BUNDLE.replace('["v1"]', '["${var.level}"]').replace(
+            "targets:", "variables:\n  level: {default: v1}\ntargets:"))
+    code = tmp_path / "buggy.py"
+    code.write_text("raise SystemExit('bug')\n")
+    run_id = run_id_of(hw("run", "--var", "level=v3").stdout)
+    code.write_text("import sys\nprint('fixed', sys.argv[1:])\n")
+
+    # When the run is repaired, the file as it was deployed (only its variable's default
+    # makes other settings)
+    repaired = hw("runs", "repair", str(run_id), "--all-failed")
+
+    # Then it runs the deployed settings without a warning
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert "Warning" not in repaired.stderr
+    assert "fixed ['v3']" in hw("runs", "logs", str(run_id), "build", check=True).stdout
+
+
 def test_a_repair_warns_when_the_job_file_differs_from_the_version_it_runs(
         hw: Cli, tmp_path: Path) -> None:
     # Given a run that failed, after which both the code and the job file changed

@@ -321,7 +321,7 @@ def runs_repair(run_id: int, task_keys: Sequence[str], all_failed: bool,
     With --task, the tasks downstream of those that did not succeed are rerun too (all of
     them with --rerun-dependents); the first line names every task the repair reruns. On this
     machine the code is read from the files as they are now, while the settings are the job's
-    deployed ones: when the job's file says otherwise, a warning says so.
+    deployed ones: when the job's file changed since and says otherwise, a warning says so.
     """
     from headwater.cli.connect import LocalConnection
 
@@ -354,10 +354,12 @@ def _reruns(chosen: RepairSelection, rerun_dependents: bool) -> str:
 
 
 def _file_differs(record: Any, user: str) -> str:
-    """What to say when the file the job was deployed from now makes other settings than its
-    current version, which a repair runs ("" when they agree, or no file is known): on this
-    machine the repair reads the code from disk, so the mix of old settings and new code
-    would go unnoticed (on Databricks both change only with a deploy)."""
+    """What to say when the file the job was deployed from changed since its current version
+    was deployed and now makes other settings, which a repair does not run ("" when they
+    agree, or no file is known): on this machine the repair reads the code from disk, so the
+    mix of old settings and new code would go unnoticed (on Databricks both change only with
+    a deploy). Files left as they were say nothing, whatever they make now: the version may
+    have been deployed with variables (`--var`) that are not known here."""
     from dataclasses import replace
     from pathlib import Path
 
@@ -382,6 +384,9 @@ def _file_differs(record: Any, user: str) -> str:
                 if replace(job, source=job.source.resolve()).deployment_key == key), None)
     if job is None or job.settings.model_dump(mode="json", exclude_none=True) == \
             dict(record.settings):
+        return ""
+    deployed = record.created_time.timestamp()
+    if all(file.source.stat().st_mtime <= deployed for file in loaded.files):
         return ""
     options = f" --job {job.resource_name}" + (f" --target {job.target}" if target else "")
     return (f"{job.defined_in or source} differs from version {record.version} of job "

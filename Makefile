@@ -36,8 +36,9 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy src
 	$(BIN)/lint-imports
 
+# The slowest tests are listed at the end (--durations), to keep CI within its time.
 test: lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=25
 
 # The same suite with the fork server off: every task starts as a new process.
 test-spawn: lint

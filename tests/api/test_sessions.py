@@ -18,6 +18,7 @@ from tests.servers import Server, clean_env
 from headwater.bootstrap import application
 from headwater.config import current_user
 from headwater.core.audit import AuditAction
+from headwater.errors import InvalidRequest
 
 
 @pytest.fixture
@@ -170,3 +171,13 @@ def test_an_address_that_keeps_failing_to_authenticate_is_locked_out(server: Ser
     assert page.status_code == 429 and "Too many failed sign-ins" in page.text
     assert server.log.read_text().count("refused an unknown, revoked or expired token from "
                                         "127.0.0.1") == 20
+
+
+@pytest.mark.parametrize("group", ["admins", "users"])
+def test_no_token_is_made_for_a_user_named_as_a_built_in_group(server: Server,
+                                                                group: str) -> None:
+    # A secret scope's `admins` entry, or a job's grant to `users`, names the group: a user
+    # of that name would be given what the group has.
+    with application(server.settings()) as app, \
+            pytest.raises(InvalidRequest, match=f"not '{group}': it names a built-in group"):
+        app.service.create_token(group)

@@ -17,7 +17,7 @@ from typing import Any
 from headwater.core.audit import AuditAction, AuditEntry
 from headwater.core.permissions import (
     DESCRIPTIONS,
-    EVERYONE,
+    GROUPS,
     NEEDS,
     Action,
     Grant,
@@ -145,8 +145,9 @@ class AccessMixin:
                      comment: str = "") -> NewToken:
         """A new token for `user`: its text is returned once; only its hash is kept."""
         self.require_admin("create tokens")
-        if not user or user == EVERYONE:
-            raise InvalidRequest(f"a token needs a user name (not {user!r})")
+        if not user or user in GROUPS:  # a user "admins" would be given the admins' grants
+            raise InvalidRequest(f"a token needs a user name, not {user!r}"
+                                 f"{': it names a built-in group' if user else ''}")
         token = f"{TOKEN_PREFIX}{secrets.token_hex(16)}"
         now = self.clock.now()
         expiry = None if lifetime_days is None else now + timedelta(days=lifetime_days)

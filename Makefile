@@ -36,13 +36,18 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy src
 	$(BIN)/lint-imports
 
-# The slowest tests are listed at the end (--durations), to keep CI within its time.
+# The tests run on WORKERS pytest-xdist workers (each with a PostgreSQL database of its own:
+# tests/conftest.py); `worksteal` keeps both busy to the end, where the long end-to-end tests
+# are. The slowest are listed at the end (--durations), to keep CI within its time.
+WORKERS ?= 2
+PYTEST = $(BIN)/pytest -q -n $(WORKERS) --dist worksteal
+
 test: lint
-	$(BIN)/pytest -q --durations=25
+	$(PYTEST) --durations=25
 
 # The same suite with the fork server off: every task starts as a new process.
 test-spawn: lint
-	HEADWATER_LAUNCH=spawn $(BIN)/pytest -q
+	HEADWATER_LAUNCH=spawn $(PYTEST)
 
 # The what-if simulation against real runs, with more random jobs than the sample `make test` runs.
 test-simulation: $(VENV)/.installed-dev

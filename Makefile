@@ -37,8 +37,9 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/lint-imports
 
 # The tests run on WORKERS pytest-xdist workers (each with a PostgreSQL database of its own:
-# tests/conftest.py); `worksteal` keeps both busy to the end, where the long end-to-end tests
-# are. The slowest are listed at the end (--durations), to keep CI within its time.
+# tests/conftest.py); `worksteal` keeps every worker busy to the end, where the long
+# end-to-end tests are. The slowest are listed at the end (--durations), to keep CI within
+# its time.
 WORKERS ?= 2
 PYTEST = $(BIN)/pytest -q -n $(WORKERS) --dist worksteal
 

@@ -174,10 +174,12 @@ def test_an_address_that_keeps_failing_to_authenticate_is_locked_out(server: Ser
 
 
 @pytest.mark.parametrize("group", ["admins", "users"])
-def test_no_token_is_made_for_a_user_named_as_a_built_in_group(server: Server,
+def test_no_token_is_made_for_a_user_named_as_a_built_in_group(tmp_path: Path,
                                                                 group: str) -> None:
     # A secret scope's `admins` entry, or a job's grant to `users`, names the group: a user
-    # of that name would be given what the group has.
-    with application(server.settings()) as app, \
+    # of that name would be given what the group has. (Made on the store, as `headwater
+    # tokens create` makes it: no server process needed.)
+    store = Server(tmp_path, f"sqlite:///{tmp_path / 'state.db'}")
+    with application(store.settings()) as app, \
             pytest.raises(InvalidRequest, match=f"not '{group}': it names a built-in group"):
         app.service.create_token(group)

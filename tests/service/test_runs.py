@@ -64,3 +64,22 @@ def test_unknown_parameters_are_refused_naming_the_declared_ones(service: Servic
 def test_a_run_that_does_not_exist_has_the_sdk_s_message(service: Service) -> None:
     with pytest.raises(NotFound, match=r"^Run 999 does not exist\.$"):
         service.run_document(999)
+
+
+def test_a_run_is_read_after_the_requests_no_engine_has_taken(
+        service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An engine takes a repair in the transaction that starts it. Read after the run, a
+    # repair taken between the two reads would show in neither: the run would seem to have
+    # ended as before, and the SDK's repair_run_and_wait would fail at once.
+    run = service.run_now(service.create_job(settings()).job_id)
+    reads: list[str] = []
+    for name in ("load_run", "pending_requests"):
+        real = getattr(service.store, name)
+        monkeypatch.setattr(service.store, name,
+                            lambda *args, _real=real, _name=name: (reads.append(_name),
+                                                                   _real(*args))[1])
+
+    service.run_document(run.run_id)
+    service.run_details(run.run_id)
+
+    assert reads == ["pending_requests", "load_run"] * 2

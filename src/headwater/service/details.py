@@ -66,11 +66,11 @@ class DetailsMixin(QueriesMixin, JobsMixin):
 
     def run_details(self, any_run_id: int) -> RunDetails:
         """The run of a job run id, or of a task run id (then `focus` names the task run)."""
-        record, seq = self.find_run(any_run_id)
+        record, seq, requests = self.find_run_with_requests(any_run_id)
         outputs = self.store.task_outputs(record.run_id)
         job_id = record.job.job_id
         return RunDetails(
-            record=record, focus=seq, document=self.document_of(record, None, outputs),
+            record=record, focus=seq, document=self.document_of(record, None, outputs, requests),
             outputs=outputs, metrics=self.store.task_metrics(record.run_id),
             version=self.store.run_version(record.run_id)[1],
             may_run=self.may(job_id, Action.RUN), may_read_logs=self.may(job_id, Action.LOGS))

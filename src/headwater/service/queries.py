@@ -5,7 +5,7 @@ The same function answers `headwater runs get`, the REST `runs/get` and the run 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from headwater.core.states import LifeCycleState, ResultState, TerminationCode
 from headwater.engine.attempts import attempt_dir, log_path
 from headwater.engine.log_cap import read_tail
 from headwater.errors import InvalidRequest, NotFound, PermissionDenied
-from headwater.ports import RunRecord, RunSummary, Store
+from headwater.ports import RunRecord, RunRequest, RunSummary, Store
 from headwater.service.access import AccessMixin
 from headwater.service.attempt_choice import Attempt, iteration_attempts, pick_attempt
 from headwater.service.child_jobs import with_child_ids
@@ -66,15 +66,29 @@ class QueriesMixin(AccessMixin):
                      include_history: bool = True) -> dict[str, Any]:
         """The `Run` of `runs/get` (a task run id gives that task run, with its iterations);
         a job run's `repair_history` with `include_history` (the CLI and the UI show it)."""
-        record, seq = self.find_run(run_id)
-        return self.document_of(record, seq, self.store.task_outputs(record.run_id),
+        record, seq, requests = self.find_run_with_requests(run_id)
+        return self.document_of(record, seq, self.store.task_outputs(record.run_id), requests,
                                 include_resolved_values, include_history)
 
+    def find_run_with_requests(self, any_run_id: int
+                               ) -> tuple[RunRecord, int | None, list[RunRequest]]:
+        """`find_run`, and the job run's requests no engine has taken, read BEFORE the run.
+        An engine takes a repair in the transaction that starts it: a repair taken between
+        the two reads shows in the run, one not taken yet in the requests. Read after the run,
+        a repair taken in between would show in neither, and the run would seem to have
+        ended as before (the SDK's `repair_run_and_wait` would fail at once)."""
+        requests = self.store.pending_requests([any_run_id])
+        record, seq = self.find_run(any_run_id)
+        if record.run_id != any_run_id:  # a task run's id: its job run's, read after
+            requests = self.store.pending_requests([record.run_id])
+        return record, seq, requests
+
     def document_of(self, record: RunRecord, seq: int | None,
-                    outputs: Mapping[int, Mapping[str, Any]],
+                    outputs: Mapping[int, Mapping[str, Any]], requests: Sequence[RunRequest],
                     include_resolved_values: bool = False,
                     include_history: bool = True) -> dict[str, Any]:
-        """`run_document` of a run already loaded (and authorized), with its outputs."""
+        """`run_document` of a run already loaded (and authorized), with its outputs and the
+        requests read before it (`find_run_with_requests`)."""
         setup, fields = setup_durations(outputs), attempt_fields(outputs)
         if seq is not None:
             return with_child_ids(self.store, self.principal, task_run_document(
@@ -84,7 +98,7 @@ class QueriesMixin(AccessMixin):
         document = with_child_ids(self.store, self.principal, run_json(
             record, include_resolved_values, setup, fields, history))
         if record.state.is_terminal:
-            for request in self.store.pending_requests([record.run_id]):
+            for request in requests:
                 if request.kind == "REPAIR":
                     return repair_pending(document, request.body.get("repair_id"))
         return document

@@ -4,8 +4,11 @@ PostgreSQL database of its own.
 The PostgreSQL tests wipe the database named by `HEADWATER_TEST_POSTGRES_URL` before they
 start, so two of them cannot share one. A worker (`PYTEST_XDIST_WORKER`, `gw0`, `gw1`, ...)
 makes `<database>_<worker>` afresh beside the one named, which its role must be allowed to do
-(`CREATEDB`, as `.ci/run` grants), and points the variable at it before any test module reads
-it. The tests' own processes inherit it.
+(`CREATEDB`, as `.ci/run` grants), and points the variable at it as this file is imported:
+pytest imports it before the conftest files below it, and those import helpers that read the
+variable as they are imported (`tests/servers.py`); a `pytest_configure` hook would come after
+them when the command line names a test file below `tests/`. The tests' own processes inherit
+the variable.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import pytest
 POSTGRES_URL_VARIABLE = "HEADWATER_TEST_POSTGRES_URL"
 
 
-def pytest_configure(config: pytest.Config) -> None:
+def use_a_database_of_the_worker() -> None:
+    """In a pytest-xdist worker, point the variable at the worker's own database."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     url = os.environ.get(POSTGRES_URL_VARIABLE)
     if worker and url:
@@ -45,3 +49,6 @@ def worker_database(url: str, worker: str) -> str:
     finally:
         engine.dispose()
     return named.set(database=own).render_as_string(hide_password=False)
+
+
+use_a_database_of_the_worker()

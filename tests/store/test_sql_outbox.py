@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy
 from sqlalchemy import text, update
 from store_builders import SETTINGS, T0, at, drive
 
@@ -30,7 +31,8 @@ from headwater.core.runstate import RunState
 from headwater.core.spec import JobSettings
 from headwater.errors import InvalidRequest, NotFound
 from headwater.ports import JobRecord
-from headwater.store import SqlStore
+from headwater.store import SqlStore, open_store
+from headwater.store.ops_queries import append_audit
 from headwater.store.ops_tables import audit_log
 
 ALERTS = {"on_failure": ["bad@x"], "on_success": ["ok@x"]}
@@ -158,6 +160,54 @@ def test_the_audit_log_chains_job_saves_runs_and_attempts(
     assert store.verify_audit().ok
     assert [e.entry.actor for e in store.audit_entries(actor="bob")] == ["bob"]
     assert len(store.audit_entries(since=at(1))) == 3  # updated, attempt started, ended
+
+
+def _entry(actor: str) -> AuditEntry:
+    return AuditEntry(at=T0, actor=actor, action=AuditAction.RUN_STARTED)
+
+
+def test_stores_appending_in_turn_keep_one_chain(store: SqlStore, db_url: str) -> None:
+    # Each store moves the head on its own connection, and tries next from where it left
+    # it: the other's entries in between must be chained upon, never forked from.
+    other = open_store(db_url)
+    try:
+        for actor in ("ann", "bob", "ann", "ann", "bob"):
+            (store if actor == "ann" else other).append_audit([_entry(actor), _entry(actor)])
+    finally:
+        other.close()
+
+    entries = store.audit_entries()
+    assert [e.entry_id for e in entries] == list(range(1, 11))
+    assert [e.prev_hash for e in entries[1:]] == [e.hash for e in entries[:-1]]
+    assert store.verify_audit().ok
+
+
+def test_an_append_rolled_back_is_not_chained_upon(store: SqlStore) -> None:
+    store.append_audit([_entry("ann")])
+    with pytest.raises(RuntimeError), store.engine.begin() as conn:
+        append_audit(conn, [_entry("gone")])
+        raise RuntimeError("the transaction fails after its append")
+
+    store.append_audit([_entry("bob")])
+
+    assert [(e.entry_id, e.entry.actor) for e in store.audit_entries()] == [(1, "ann"),
+                                                                          (2, "bob")]
+    assert store.verify_audit().ok
+
+
+def test_a_store_s_next_append_does_not_read_the_head_again(store: SqlStore) -> None:
+    # The engine appends with each decision it stores: the head it moved last is still the
+    # head, and the append is one UPDATE (checking that) and one INSERT.
+    store.append_audit([_entry("ann")])
+    statements: list[str] = []
+    sqlalchemy.event.listen(store.engine, "before_cursor_execute",
+                            lambda _c, _cur, sql, *_: statements.append(sql.split()[0].upper()))
+
+    store.append_audit([_entry("ann"), _entry("ann")])
+
+    assert [s for s in statements if s in ("SELECT", "UPDATE", "INSERT")] == \
+        ["UPDATE", "INSERT"]
+    assert store.verify_audit().ok
 
 
 def test_altering_one_stored_entry_fails_verification_naming_it(

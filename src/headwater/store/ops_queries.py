@@ -14,7 +14,18 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Text, delete, insert, or_, select, tuple_, type_coerce, update
+from sqlalchemy import (
+    Connection,
+    Text,
+    bindparam,
+    delete,
+    insert,
+    or_,
+    select,
+    tuple_,
+    type_coerce,
+    update,
+)
 
 from headwater.core.audit import (
     AuditAction,
@@ -185,14 +196,38 @@ def requeue(conn: Connection, outbox_ids: Collection[int] | None, run_id: int | 
 
 
 def append_audit(conn: Connection, entries: Sequence[AuditEntry]) -> None:
-    """Number, chain and insert `entries` after the current head; move the head."""
-    head = conn.execute(select(audit_head).where(audit_head.c.head_id == 1)
-                        .with_for_update()).one()
-    stored = chain(entries, head.last_id, head.last_hash)
-    conn.execute(insert(audit_log), [_audit_row(item) for item in stored])
-    conn.execute(update(audit_head).where(audit_head.c.head_id == 1)
-                 .values(last_id=stored[-1].entry_id, last_hash=stored[-1].hash))
-    conn.info[AUDIT_HEAD] = (stored[-1].entry_id, stored[-1].hash)  # for the anchor, at commit
+    """Number, chain and insert `entries` after the current head; move the head.
+
+    The head this connection moved the chain to last is tried first, in one statement that
+    moves the head only if it is still that one (entry id and hash): usually it is, as one
+    engine writes most entries. When not (another writer appended since, or that transaction
+    was rolled back), the head is read under its lock and the entries chained after it."""
+    seen: tuple[int, str] | None = conn.info.get(_LAST_HEAD)
+    stored = None if seen is None else chain(entries, *seen)
+    if seen is None or stored is None or not _move_head(conn, stored, *seen):
+        head = conn.execute(_READ_HEAD).one()
+        stored = chain(entries, head.last_id, head.last_hash)
+        _move_head(conn, stored, head.last_id, head.last_hash)  # locked: it moves
+    conn.execute(_INSERT_AUDIT, [_audit_row(item) for item in stored])
+    conn.info[_LAST_HEAD] = conn.info[AUDIT_HEAD] = (stored[-1].entry_id, stored[-1].hash)
+
+
+def _move_head(conn: Connection, stored: Sequence[StoredAuditEntry], last_id: int,
+               last_hash: str) -> bool:
+    """Move the head to the last of `stored` if it is still (`last_id`, `last_hash`)."""
+    return conn.execute(_MOVE_HEAD, {
+        "b_last_id": last_id, "b_last_hash": last_hash,
+        "b_new_id": stored[-1].entry_id, "b_new_hash": stored[-1].hash}).rowcount == 1
+
+
+_READ_HEAD = select(audit_head.c.last_id, audit_head.c.last_hash).where(
+    audit_head.c.head_id == 1).with_for_update()
+_MOVE_HEAD = update(audit_head).where(
+    audit_head.c.head_id == 1, audit_head.c.last_id == bindparam("b_last_id"),
+    audit_head.c.last_hash == bindparam("b_last_hash"),
+).values(last_id=bindparam("b_new_id"), last_hash=bindparam("b_new_hash"))
+_INSERT_AUDIT = insert(audit_log)
+_LAST_HEAD = "headwater.audit_last_head"  # conn.info: the head this connection moved to last
 
 
 def _audit_row(item: StoredAuditEntry) -> dict[str, Any]:

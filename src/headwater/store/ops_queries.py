@@ -3,8 +3,9 @@
 `write_effects` runs inside `record`'s transaction: the outbox rows, the audit entries and the
 metrics of a decision commit with the state change or not at all. Outbox rows are inserted
 with ON CONFLICT DO NOTHING on their dedupe key, so deciding the same alert twice stores it
-once. Appending to the audit log locks its head row first (FOR UPDATE on PostgreSQL; SQLite's
-`BEGIN IMMEDIATE` already holds the write lock), so the chain never forks.
+once. Appending to the audit log moves its head row first, which locks it (on PostgreSQL;
+SQLite's `BEGIN IMMEDIATE` already holds the write lock), and only from the head it finds
+there (`append_audit`), so the chain never forks.
 """
 
 from __future__ import annotations

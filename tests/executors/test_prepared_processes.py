@@ -33,13 +33,25 @@ def warm_task(tmp_path: Path, name: str) -> LaunchSpec:
 
 
 def waiting(server: int) -> tuple[int, int]:
-    """The fork server's spare parent and the task that spare prepared, once both wait."""
-    def both() -> list[int]:
-        return descendants(server) if len(descendants(server)) == 2 else []
-    wait_for(both)
-    spare = next(pid for pid in descendants(server) if psutil.Process(pid).ppid() == server)
-    [prepared] = [pid for pid in descendants(server) if pid != spare]
-    return spare, prepared
+    """The fork server's spare parent and the task that spare prepared, once both wait and
+    nothing else is left under the server: the last launch's attempt parent, also the
+    server's child, may still be ending (the engine hears of its task's exit before it ends).
+    Each look is one reading of the tree, which changes meanwhile."""
+    found: list[tuple[int, int]] = []
+
+    def only_the_pair() -> bool:
+        try:
+            parents = {pid: psutil.Process(pid).ppid() for pid in descendants(server)}
+        except psutil.NoSuchProcess:
+            return False
+        spares = [pid for pid, parent in parents.items() if parent == server]
+        prepared = [pid for pid, parent in parents.items() if parent in spares]
+        if len(parents) == len(spares) + len(prepared) == 2 and len(spares) == 1:
+            found.append((spares[0], prepared[0]))
+        return bool(found)
+
+    wait_for(only_the_pair)
+    return found[0]
 
 
 def launch_and_wait(executor: LocalExecutor, tmp_path: Path, seq: int) -> str:

@@ -27,7 +27,8 @@ def tokens() -> None:
 
 
 @tokens.command("create")
-@click.option("--user", required=True, help="The user the token acts as.")
+@click.option("--user", required=True, help="The user the token acts as (not 'admins' or "
+              "'users': those name the built-in groups).")
 @click.option("--admin", is_flag=True, help="The user may do everything.")
 @click.option("--lifetime-days", type=click.IntRange(min=1),
               help="Days until it expires [default: never].")

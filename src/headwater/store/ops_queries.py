@@ -204,21 +204,24 @@ def append_audit(conn: Connection, entries: Sequence[AuditEntry]) -> None:
     engine writes most entries. When not (another writer appended since, or that transaction
     was rolled back), the head is read under its lock and the entries chained after it."""
     seen: tuple[int, str] | None = conn.info.get(_LAST_HEAD)
-    stored = None if seen is None else chain(entries, *seen)
-    if seen is None or stored is None or not _move_head(conn, stored, *seen):
+    stored = None if seen is None else _chained_after(conn, entries, *seen)
+    if stored is None:  # the first append here, or the head moved since: read it, locked
         head = conn.execute(_READ_HEAD).one()
-        stored = chain(entries, head.last_id, head.last_hash)
-        _move_head(conn, stored, head.last_id, head.last_hash)  # locked: it moves
+        stored = _chained_after(conn, entries, head.last_id, head.last_hash)
+        assert stored is not None, "the head row moved while this transaction held its lock"
     conn.execute(_INSERT_AUDIT, [_audit_row(item) for item in stored])
     conn.info[_LAST_HEAD] = conn.info[AUDIT_HEAD] = (stored[-1].entry_id, stored[-1].hash)
 
 
-def _move_head(conn: Connection, stored: Sequence[StoredAuditEntry], last_id: int,
-               last_hash: str) -> bool:
-    """Move the head to the last of `stored` if it is still (`last_id`, `last_hash`)."""
-    return conn.execute(_MOVE_HEAD, {
+def _chained_after(conn: Connection, entries: Sequence[AuditEntry], last_id: int,
+                   last_hash: str) -> list[StoredAuditEntry] | None:
+    """`entries` chained after the entry `last_id` (hash `last_hash`), and the head row
+    moved to the last of them; None, moving nothing, when the head is no longer that one."""
+    stored = chain(entries, last_id, last_hash)
+    moved = conn.execute(_MOVE_HEAD, {
         "b_last_id": last_id, "b_last_hash": last_hash,
-        "b_new_id": stored[-1].entry_id, "b_new_hash": stored[-1].hash}).rowcount == 1
+        "b_new_id": stored[-1].entry_id, "b_new_hash": stored[-1].hash}).rowcount
+    return stored if moved == 1 else None
 
 
 _READ_HEAD = select(audit_head.c.last_id, audit_head.c.last_hash).where(

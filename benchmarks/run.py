@@ -7,6 +7,9 @@ with the goal of issue 15 and whether it holds:
 - W2: one root, 200 parallel trivial tasks, one join, at `--max-parallel` (default 8);
 - W3: a for-each over 1,000 items of the same trivial task, at concurrency `--max-parallel`;
 - orchestration: for W1-W3, (run - fork floor) / tasks, what headwater adds to a task;
+- where W3's time goes: the CPU and the page faults of the whole machine a task costs (every
+  process it needs and the kernel's work for them: `machine.py`), against the fork floor's;
+  and of that CPU, the engine's own;
 - W4: the per-task cost of a notebook against a script: chains of 20 trivial script tasks,
   20 Databricks-source notebooks and 10 .ipynb notebooks, one at a time;
 - W5: one engine (`headwater engine`'s loop) driving 50 runs of a 10-task job at once, at
@@ -45,6 +48,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from machine import use
 from ui_pages import ui_pages
 
 import headwater
@@ -56,11 +60,14 @@ from headwater.core.states import ResultState
 
 # The fork floor: a warm interpreter forks `count` children, `parallel` at once, each running
 # the script as the fork server's children do (compiled and run as __main__), then `_exit`.
+# It prints the seconds, and the machine's CPU seconds and page faults, that took.
 FORK_FLOOR = """
-import os, sys, time
+import json, os, sys, time
 script, count, parallel = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+sys.path.insert(0, sys.argv[4])
 import headwater.runtime  # what the fork server imports
-started, live = time.perf_counter(), 0
+from machine import use
+(cpu, faults), started, live = use(), time.perf_counter(), 0
 for _ in range(count):
     while live >= parallel:
         os.wait()
@@ -73,7 +80,8 @@ for _ in range(count):
 while live:
     os.wait()
     live -= 1
-print(time.perf_counter() - started)
+elapsed, (cpu_after, faults_after) = time.perf_counter() - started, use()
+print(json.dumps([elapsed, cpu_after - cpu, faults_after - faults]))
 """
 
 
@@ -101,7 +109,7 @@ class Row:
         floors = "  ".join(f"{key} {self.median(key):7.3f}" for key in self.measures
                            if key != "run")
         ratios = "  ".join(f"x{value / self.median(key):5.2f} {key}" for key in self.measures
-                           if key != "run" and self.unit == "s")
+                           if key != "run")
         verdict = "" if self.goal is None else \
             f"goal < {self.goal:g} {self.unit}: {'met' if value < self.goal else 'NOT met'}"
         return (f"{self.name:<34} {value:8.3f} {self.unit:<8} {floors:<42} {ratios:<28} "
@@ -183,11 +191,14 @@ def spawn_floor(script: Path, count: int, parallel: int) -> float:
     return time.perf_counter() - started
 
 
-def fork_floor(script: Path, count: int, parallel: int) -> float:
-    """Seconds for a warm interpreter to fork `count` children that run the script."""
+def fork_floor(script: Path, count: int, parallel: int) -> tuple[float, float, int]:
+    """Seconds for a warm interpreter to fork `count` children that run the script, and the
+    machine's CPU seconds and page faults for it."""
     done = subprocess.run([sys.executable, "-u", "-c", FORK_FLOOR, str(script), str(count),
-                           str(parallel)], capture_output=True, text=True, check=True)
-    return float(done.stdout)
+                           str(parallel), str(Path(__file__).parent)],
+                          capture_output=True, text=True, check=True)
+    seconds, cpu, faults = json.loads(done.stdout)
+    return float(seconds), float(cpu), int(faults)
 
 
 def timed_run(app: App, workdir: Path, name: str, tasks: list[dict[str, object]],
@@ -247,6 +258,11 @@ class Bench:
         ]
         self.overheads = [Row(f"orchestration {row.name[:2]} (over fork)", row.tasks,
                               "ms/task", 1.0) for row, *_ in self.graphs]
+        # Where W3's time goes: the CPU and page faults of every process a task needs, of
+        # the machine's, against the fork floor's; and of it, the engine's own CPU.
+        self.costs = [Row("W3 machine CPU a task", 1000, "ms/task", None),
+                      Row("W3 page faults a task", 1000, "faults/t", None),
+                      Row("W3 engine CPU a task", 1000, "ms/task", None)]
         self.notebooks = [Row("W4 source notebook over script", 1, "ms/task", None),
                           Row("W4 .ipynb over script", 1, "ms/task", 100.0)]
         self.w5 = Row(f"W5 50 runs x 10 @{n}", 500, "s", None)
@@ -260,19 +276,27 @@ class Bench:
         self.run_ids: dict[str, int] = {}  # W3's run, for W7
 
     def rows(self) -> list[Row]:
-        return [*(row for row, *_ in self.graphs), self.dask, *self.overheads,
+        return [*(row for row, *_ in self.graphs), self.dask, *self.overheads, *self.costs,
                 *self.notebooks, self.w5, self.w5_cpu, *self.cli, self.what_if]
 
     def measure_all(self, app: App) -> None:
         for (row, tasks, count, parallel), overhead in zip(self.graphs, self.overheads,
                                                             strict=True):
             spawn = spawn_floor(self.script, count, parallel)
-            fork = fork_floor(self.script, count, parallel)
+            fork, fork_cpu, fork_faults = fork_floor(self.script, count, parallel)
+            (cpu, faults), engine_cpu = use(), time.process_time()
             run, self.run_ids[row.name[:2]] = timed_run(app, self.workdir, row.name, tasks)
+            engine_cpu, (cpu_after, faults_after) = time.process_time() - engine_cpu, use()
             row.add(run=run, spawn=spawn, fork=fork)
             overhead.add(run=(run - fork) / count * 1000)
             if row.name.startswith("W2"):
                 self.measure_dask(app, spawn)
+            if row.name.startswith("W3"):
+                machine_cpu, page_faults, engine = self.costs
+                machine_cpu.add(run=(cpu_after - cpu) / count * 1000,
+                                fork=fork_cpu / count * 1000)
+                page_faults.add(run=(faults_after - faults) / count, fork=fork_faults / count)
+                engine.add(run=engine_cpu / count * 1000)
         self.measure_notebooks(app)
         wall, cpu = many_runs(app, self.workdir, runs=50, tasks=10)
         self.w5.add(run=wall, spawn=spawn_floor(self.script, 500, self.parallel))

@@ -75,9 +75,12 @@ def serve(argv: list[str]) -> tuple[list[str], frozenset[str]] | None:
         raise SystemExit(2)
     modules = [word for word in argv[3:] if word.strip()]  # a blank word is room, not one
     setup = parent.ForkSetup(_preload(modules), TAG_VARIABLE)
+    server = parent.Server(*descriptors, forking=setup)
+    # After the server is built: it imports what it needs as it starts (`encodings.ascii`,
+    # to read the boot id), and a task that finds more modules than these makes the set anew.
     imported = frozenset(sys.modules).difference(_PRIVATE)
     try:
-        parent.Server(*descriptors, forking=setup).serve()
+        server.serve()
     except parent.BecomeTask as become:
         return list(become.argv), imported
     return None

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from service_builders import settings
 
+from headwater.core.events import RunStarted, TaskStarted
+from headwater.core.machine import decide
 from headwater.errors import InvalidRequest, InvalidState, NotFound
 from headwater.service import Service
 
@@ -66,20 +68,29 @@ def test_a_run_that_does_not_exist_has_the_sdk_s_message(service: Service) -> No
         service.run_document(999)
 
 
+@pytest.mark.parametrize("by", ["job run id", "task run id"])
 def test_a_run_is_read_after_the_requests_no_engine_has_taken(
-        service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+        service: Service, monkeypatch: pytest.MonkeyPatch, by: str) -> None:
     # An engine takes a repair in the transaction that starts it. Read after the run, a
     # repair taken between the two reads would show in neither: the run would seem to have
-    # ended as before, and the SDK's repair_run_and_wait would fail at once.
+    # ended as before, and the SDK's repair_run_and_wait would fail at once. A task run's
+    # page (the UI's) shows its job run's repairs: those requests too are read first.
     run = service.run_now(service.create_job(settings()).job_id)
-    reads: list[str] = []
+    state = service.get_run(run.run_id).state
+    for event in (RunStarted(service.clock.now()), TaskStarted(service.clock.now(), 1, "p")):
+        decision = decide(state, event)  # what an engine records as it starts the run
+        service.store.record(run.run_id, 0, event, decision.state, decision.changed)
+        state = decision.state
+    task_run_id = service.get_run(run.run_id).task_run_ids[1]
+    asked = run.run_id if by == "job run id" else task_run_id
+    reads: list[tuple[str, object]] = []
     for name in ("load_run", "pending_requests"):
         real = getattr(service.store, name)
         monkeypatch.setattr(service.store, name,
-                            lambda *args, _real=real, _name=name: (reads.append(_name),
-                                                                   _real(*args))[1])
+                            lambda arg, _real=real, _name=name: (reads.append((_name, arg)),
+                                                                 _real(arg))[1])
 
-    service.run_document(run.run_id)
-    service.run_details(run.run_id)
+    service.run_document(asked)
+    service.run_details(asked)
 
-    assert reads == ["pending_requests", "load_run"] * 2
+    assert reads == [("pending_requests", [run.run_id]), ("load_run", run.run_id)] * 2

@@ -77,10 +77,12 @@ class QueriesMixin(AccessMixin):
         the two reads shows in the run, one not taken yet in the requests. Read after the run,
         a repair taken in between would show in neither, and the run would seem to have
         ended as before (the SDK's `repair_run_and_wait` would fail at once)."""
-        requests = self.store.pending_requests([any_run_id])
-        record, seq = self.find_run(any_run_id)
-        if record.run_id != any_run_id:  # a task run's id: its job run's, read after
-            requests = self.store.pending_requests([record.run_id])
+        try:  # a task run's id names its job run (one id space: no job run has the same)
+            run_id, seq = self.store.find_task_run(any_run_id)
+        except NotFound:
+            run_id, seq = any_run_id, None
+        requests = self.store.pending_requests([run_id])
+        record, _ = self.find_run(run_id)  # "Run N does not exist." for an id that is neither
         return record, seq, requests
 
     def document_of(self, record: RunRecord, seq: int | None,

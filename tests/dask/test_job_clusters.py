@@ -76,6 +76,32 @@ def test_a_new_cluster_of_two_workers_runs_the_tasks_and_leaves_nothing(
     assert not any((tmp_path / ".headwater" / "clusters").glob("*/*"))
 
 
+def test_a_task_failing_on_a_job_cluster_reports_its_own_error(
+        tmp_path: Path, hw: Headwater) -> None:
+    # Given a script that raises and a shell command that complains, both on a job cluster
+    # (whose log ends with headwater's line saying which worker ran it)
+    write_config(tmp_path, {})
+    directory = job_dir(tmp_path)
+    (directory / "boom.py").write_text("raise ValueError('boom on the cluster')\n")
+    job = write_job(directory / "job.json", [
+        {"task_key": "script", "job_cluster_key": "etl",
+         "spark_python_task": {"python_file": "boom.py"}},
+        {"task_key": "shell", "job_cluster_key": "etl",
+         "shell_command_task": {"command": "echo 'no such table: sales' >&2; exit 3"}},
+    ], job_clusters=[{"job_cluster_key": "etl", "new_cluster": {"num_workers": 1}}])
+    # When it runs
+    result = hw("run", str(job))
+    # Then each failure names the task's own error, not the worker that ran it
+    assert result.returncode == 1, result.stdout + result.stderr
+    document = run_document(hw, run_id_of(result.stdout))
+    script, shell = attempts(document, "script")[0], attempts(document, "shell")[0]
+    assert script["state"]["state_message"] == "ValueError: boom on the cluster"
+    assert shell["state"]["state_message"].endswith("its last output line: no such table: sales")
+    # while the log still says where it ran
+    log = hw("runs", "logs", str(document["run_id"]), "script").stdout
+    assert "ran on worker" in log
+
+
 HOLD = """\
 sleep 300 & echo $! >> "$PIDS"
 echo $$ >> "$PIDS"

@@ -44,7 +44,6 @@ from collections.abc import Mapping
 from concurrent.futures import Future as LocalFuture
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +52,7 @@ from headwater.core.task_environment import task_environment
 from headwater.errors import InvalidRequest
 from headwater.executors import dask_worker, parent
 from headwater.executors.dask_clusters import Cluster, Clusters
+from headwater.executors.failures import event_line
 from headwater.executors.records import read_exit
 from headwater.ports import AttemptKey, LaunchSpec, TaskExit
 from headwater.runtime.channel import METRICS, RESULT, VALUES
@@ -483,11 +483,10 @@ def _job_files(directory: Path) -> list[tuple[Path, os.stat_result]]:
 
 def _say(log: Path, line: str) -> None:
     """A cluster event, in the attempt's log."""
-    stamp = datetime.now().astimezone().strftime("%H:%M:%S")
     with contextlib.suppress(OSError):
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("a", encoding="utf-8") as out:
-            out.write(f"[headwater {stamp}] {line}\n")
+            out.write(event_line(line))
 
 
 def _monotonic() -> float:

@@ -5,19 +5,29 @@ or a shell command only prints it. So that a user reads the cause and not just "
 1", a failed attempt that left no error gets one from its log: a Python traceback gives its last
 line (`ValueError: bad row`) as the error and the traceback as the trace; otherwise the log's last
 line is the error (what a shell command said last, `grep: x.csv: No such file or directory`) and
-its last lines the trace.
+its last lines the trace. Lines headwater itself adds to a log (`[headwater 12:00:00] ran on
+worker 0 ...`, a job cluster's events) are not the task's words and are passed over.
 """
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from pathlib import Path
 
-__all__ = ["TAIL_BYTES", "failure_from_log", "failure_from_text"]
+__all__ = ["TAIL_BYTES", "event_line", "failure_from_log", "failure_from_text"]
 
 TAIL_BYTES = 64 * 1024
 _TRACEBACK = "Traceback (most recent call last):"
 _TRACE_LINES = 20
 _MAX_ERROR_CHARS = 1000
+_EVENT = re.compile(r"\[headwater \d\d:\d\d:\d\d\] ")
+
+
+def event_line(text: str) -> str:
+    """A line headwater adds to an attempt's log (an event of its cluster, say), stamped with
+    the local time; `failure_from_text` knows it from the task's own output."""
+    return f"[headwater {datetime.now().astimezone():%H:%M:%S}] {text}\n"
 
 
 def failure_from_log(log: Path) -> dict[str, str]:
@@ -34,7 +44,7 @@ def failure_from_log(log: Path) -> dict[str, str]:
 
 def failure_from_text(text: str) -> dict[str, str]:
     """The error and trace a log's text ends with (see the module docstring)."""
-    lines = [line.rstrip() for line in text.splitlines()]
+    lines = [line.rstrip() for line in text.splitlines() if not _EVENT.match(line)]
     while lines and not lines[-1]:
         lines.pop()
     if not lines:

@@ -68,6 +68,46 @@ def test_sigterm_or_ctrl_c_to_headwater_run_cancels_the_run_and_cleanup_runs(
     assert (tmp_path / "cleanup.log").read_text() == "cleaned\n"
 
 
+def catches_sigterm(pid: int) -> bool:
+    """Whether the process has a handler of its own for SIGTERM (Python installs none)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    caught = next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt"))
+    return bool(int(caught, 16) >> (signal.SIGTERM - 1) & 1)
+
+
+def test_resuming_a_queued_run_says_what_it_waits_for_and_sigterm_cancels_it(
+        hw: Cli, tmp_path: Path) -> None:
+    # Given a backfill of three runs, one at a time, that no engine drives: two wait in the
+    # queue behind the first
+    job = write_job(tmp_path / "job.json", [shell("a", "echo ran")], name="nightly")
+    hw("jobs", "create", str(job), check=True)
+    made = hw("jobs", "backfill", "1", "--from", "2026-03-01", "--to", "2026-03-03",
+              check=True).stdout
+    first, _, last = (line.split("\t")[0] for line in made.splitlines())
+
+    # When the last is resumed, then stopped as a CI timeout stops a command
+    resume = subprocess.Popen([sys.executable, "-m", "headwater", "runs", "resume", last],
+                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    deadline = time.monotonic() + 60
+    while not catches_sigterm(resume.pid):  # following the run, ready to cancel it
+        assert resume.poll() is None and time.monotonic() < deadline, resume.communicate()
+        time.sleep(0.05)
+    resume.send_signal(signal.SIGTERM)
+    out, err = resume.communicate(timeout=60)
+
+    # Then it said which runs it waited for and how to start them, and the run ended
+    # CANCELED without running, the others left as they were
+    assert f"is queued behind runs {first}, " not in out  # one run at a time: one ahead
+    assert f"is queued behind run {first} (max_concurrent_runs)" in out, out + err
+    assert f"`headwater runs resume {first}`" in out
+    assert f"cancelling run {last}" in err
+    assert f"Run {last} ended CANCELED" in out, out + err
+    shown = hw("runs", "get", last, check=True).stdout
+    assert shown.splitlines()[0] == f"Run {last} of 'nightly': TERMINATED CANCELED"
+    assert "PENDING" in hw("runs", "get", first, check=True).stdout.splitlines()[0]
+
+
 def test_a_second_signal_leaves_at_once_and_a_resume_ends_the_run_cancelled(
         hw: Cli, tmp_path: Path) -> None:
     started = tmp_path / "started"

@@ -52,17 +52,21 @@ def follow(app: App, run_id: int, fence: int = 0, lines: bool = False,
 def announce(service: Any, created: RunCreated, job_id: int, what: str) -> None:
     """Say that a run was started, queued (behind which runs) or skipped."""
     if created.life_cycle == "QUEUED":
-        ahead = [s.run_id for s in service.list_runs(job_id, 100, active_only=True).items
-                 if s.life_cycle != "QUEUED"]
-        runs = ", ".join(str(r) for r in sorted(ahead))
-        click.echo(f"Run {created.run_id} of {what} is queued behind run {runs} "
-                   "(max_concurrent_runs); it starts when one ends. If their `headwater run` "
-                   f"was stopped, `headwater runs resume {min(ahead, default=0)}` or "
-                   "`headwater engine` continues them.")
+        click.echo(queued_behind(service, created.run_id, job_id, what))
     elif created.life_cycle == "SKIPPED":
         click.echo(printable(f"Run {created.run_id} of {what} was skipped. {created.message}"))
     else:
         click.echo(f"Run {created.run_id} of {what} started")
+
+
+def queued_behind(service: Any, run_id: int, job_id: int, what: str) -> str:
+    """Which runs a queued run waits for, and what starts them when nothing drives them."""
+    ahead = sorted(s.run_id for s in service.list_runs(job_id, 100, active_only=True).items
+                   if s.life_cycle != "QUEUED")
+    runs = ("run " if len(ahead) == 1 else "runs ") + ", ".join(str(r) for r in ahead)
+    return (f"Run {run_id} of {what} is queued behind {runs} (max_concurrent_runs); it "
+            "starts when one ends. If their `headwater run` was stopped, `headwater runs "
+            f"resume {min(ahead, default=0)}` or `headwater engine` continues them.")
 
 
 def print_results(service: Any, run_id: int) -> None:

@@ -292,8 +292,18 @@ def runs_cancel_all(job_id: int | None, backfill_id: int | None, db: str | None,
 @reports_errors
 def runs_resume(run_id: int, db: str | None, host: str | None, profile: str | None) -> None:
     """Continue a run whose engine stopped: finished tasks are not rerun, running ones are
-    adopted. If another engine drives the run (or on a server), follow it instead."""
+    adopted. If another engine drives the run (or on a server), follow it instead. A run
+    waiting in its job's queue starts when a run ahead of it ends: the runs ahead are named,
+    and Ctrl-C or SIGTERM cancels the queued run."""
+    from headwater.cli.connect import LocalConnection
+    from headwater.cli.follow import queued_behind
+
     with connect(db, host, profile) as where:
+        if isinstance(where, LocalConnection):  # a server's engines start what is ahead
+            record = where.service.get_run(run_id)
+            if record.state.life_cycle == "QUEUED":
+                click.echo(queued_behind(where.service, run_id, record.job.job_id,
+                                         f"job {record.job.job_id}"))
         ending = where.follow(run_id)
     finish(ending, run_id)
 

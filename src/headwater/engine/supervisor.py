@@ -35,6 +35,7 @@ from headwater.core.events import CancelRequested, EngineFailed
 from headwater.core.notifications import RUN_LIMIT, UsualDurations
 from headwater.core.retention import RetentionPolicy
 from headwater.core.runstate import RunState, TaskRun
+from headwater.core.states import LifeCycleState
 from headwater.engine.git_checkouts import Checkouts
 from headwater.engine.git_credential_files import GitCredentialFiles, credentials_dir
 from headwater.engine.identity import is_gone
@@ -478,11 +479,12 @@ class Supervisor:
     def take_requests(self) -> None:
         """Cancels and repairs for the runs held (and Ctrl-C for the one `drive` runs)."""
         if self.interrupted.is_set() and not self.cancel_sent:
-            self.cancel_sent = True
-            for driver in list(self.drivers.values()):
-                if not driver.finished:
-                    self.call(driver.run_id,
-                              partial(driver.apply, CancelRequested(self.clock.now())))
+            # A run this engine only watches is cancelled by `drive`, through the store.
+            unfinished = [driver for driver in self.drivers.values() if not driver.finished]
+            self.cancel_sent = bool(unfinished)
+            for driver in unfinished:
+                self.call(driver.run_id,
+                          partial(driver.apply, CancelRequested(self.clock.now())))
         if not self.drivers or time.monotonic() < self.next_requests:
             return
         # A read per turn would be one per event; a cancel waits a few milliseconds instead.
@@ -532,10 +534,20 @@ class Supervisor:
                     return state
                 if self.interrupted.is_set() and not self.cancel_sent and not state.is_terminal:
                     self.cancel_sent = True
-                    self.store.request_cancel(run_id, None, self.clock.now())
+                    self.cancel_watched(run_id, state)
                 self.executor.wait(watch_seconds)
         finally:
             self.hand_back()
+
+
+    def cancel_watched(self, run_id: int, state: RunState) -> None:
+        """Cancel a run another engine drives (it acts on the request), or one waiting in
+        its queue, which no engine drives yet: it ends CANCELED at once."""
+        now = self.clock.now()
+        if state.life_cycle is LifeCycleState.QUEUED and \
+                self.store.cancel_queued(run_id, now, self.actor):
+            return
+        self.store.request_cancel(run_id, None, now)
 
 
 class _Watcher:

@@ -283,3 +283,28 @@ def test_a_job_over_the_simulation_limit_says_hw109_was_not_checked(
 def test_the_default_naming_convention_is_snake_case(key: str, off_convention: bool) -> None:
     # A plain `extract` is a fine key (issue 16): HW107 flagged it under <verb>_<layer>_<entity>
     assert (DEFAULT_NAMING.fullmatch(key) is None) == off_convention
+
+
+def test_a_for_each_without_retries_is_told_to_retry_its_nested_task(
+        tmp_path: Path, run_lint: Invoke) -> None:
+    # Given a for-each whose nested task has no retries (the for-each itself may have none)
+    text = ("resources:\n  jobs:\n    loop_job:\n      name: Loop job\n      tasks:\n"
+            "        - task_key: each_day\n          for_each_task:\n"
+            "            inputs: '[1, 2]'\n            task:\n"
+            "              task_key: each_day_iteration\n"
+            "              shell_command_task: {command: 'echo \"$DAY\"', env: {DAY: '{{input}}'}}\n")
+    path = tmp_path / "loop.yml"
+    path.write_text(text)
+
+    # When it is linted, and again with retries on the nested task
+    before = [f for f in findings(run_lint(path).output) if f[2] == "HW103"]
+    path.write_text(text.replace("              shell_command_task:",
+                                 "              max_retries: 2\n              shell_command_task:"))
+    after = [f for f in findings(run_lint(path).output) if f[2] == "HW103"]
+
+    # Then the finding points at the nested task, where max_retries is allowed, and is gone
+    # once the retries are there
+    assert before == [(*place(text, "task_key: each_day_iteration"), "HW103",
+                       "task 'each_day' (its nested task, for_each_task.task, where retries "
+                       "go) has no retries")]
+    assert after == []

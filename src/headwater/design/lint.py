@@ -162,14 +162,18 @@ def _check_timeout(
 def _check_retries(
     subject: LintSubject, options: LintOptions, at: Loc, task: Task
 ) -> Iterator[Finding]:
-    nested, _ = _policy(task)
+    nested, inner = _policy(task)
     if task.condition_task is not None or nested.max_retries:
         return
+    # A for-each retries its iterations: max_retries belongs to its nested task (and is
+    # refused on the for-each itself), so the finding points there.
+    whose = f"task {task.task_key!r}" + (
+        " (its nested task, for_each_task.task, where retries go)" if inner else "")
     if is_ingestion(task):
-        yield _finding("HW102", f"task {task.task_key!r} reads external data and has no "
-                                "retries: a transient failure fails the run", at, task)
+        yield _finding("HW102", f"{whose} reads external data and has no retries: a "
+                                "transient failure fails the run", (*at, *inner), task)
     else:
-        yield _finding("HW103", f"task {task.task_key!r} has no retries", at, task)
+        yield _finding("HW103", f"{whose} has no retries", (*at, *inner), task)
 
 
 def _check_retry_storm(

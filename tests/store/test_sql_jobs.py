@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from store_builders import SETTINGS, T0, at
 
-from headwater.errors import NotFound
+from headwater.errors import InvalidRequest, NotFound
 from headwater.store import SqlStore
 
 
@@ -129,3 +129,11 @@ def test_deleting_several_jobs_audits_each_and_skips_those_already_deleted(
     assert store.get_job(first.job_id, 1).deployment_key is None  # the key is free again
     audited = [(e.entry.job_id, e.entry.actor) for e in store.audit_entries(action="job.deleted")]
     assert audited == [(second.job_id, "ann"), (first.job_id, "bob")]
+
+
+def test_an_id_beyond_64_bits_is_the_caller_s_mistake_not_a_store_failure(
+        store: SqlStore) -> None:
+    # An id no table can hold names nothing: SQLite refuses to bind it, PostgreSQL compares it
+    for read in (store.get_job, store.load_run):
+        with pytest.raises((InvalidRequest, NotFound)):
+            read(10**20)

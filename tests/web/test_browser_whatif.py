@@ -164,8 +164,11 @@ def test_a_scenario_that_does_not_fit_the_job_is_refused_with_its_reason(
         answer = page.request.get(f"{ada.server.url}{path}")
         assert answer.status == status, (path, answer.status, answer.text()[:300])
     # '²' is a digit to str.isdigit, but int() refuses it: no page may fail on it
+    # and neither may an id beyond what the store holds (64 bits)
+    huge = "99999999999999999999"
     for path in [f"/jobs/{job_id}/whatif?iterations:x=%C2%B2", "/metrics?job_id=%C2%B2",
-                 "/audit?job=%C2%B2", "/runs?job_id=%C2%B2"]:
+                 "/audit?job=%C2%B2", "/runs?job_id=%C2%B2", f"/runs/{huge}",
+                 f"/jobs/{huge}/edit", f"/runs?job_id={huge}", f"/jobs/{huge}"]:
         answer = page.request.get(f"{ada.server.url}{path}")
         assert answer.status < 500, (path, answer.status, answer.text()[:300])
 

@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
-from sqlalchemy.exc import DBAPIError, InternalError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    InternalError,
+    OperationalError,
+    SQLAlchemyError,
+)
 
 from headwater.core.audit import AuditAction, AuditEntry
 from headwater.core.events import Event, event_from_dict
@@ -28,7 +34,7 @@ from headwater.core.permissions import Grant, Level, Principal
 from headwater.core.plan import Plan
 from headwater.core.spec import JobSettings
 from headwater.core.states import LifeCycleState
-from headwater.errors import NotFound, StoreError
+from headwater.errors import InvalidRequest, NotFound, StoreError
 from headwater.ports import Clock, JobRecord, RunRecord, RunSummary
 from headwater.store import (
     access_queries,
@@ -55,6 +61,18 @@ _TERMINAL = [str(s) for s in LifeCycleState if s.is_terminal]
 # The database cannot serve now (unreachable, restarting, a session cut, read-only, a lock not
 # granted): the callers wait and try again. Other errors (a constraint, a syntax error) are bugs.
 _UNAVAILABLE = (OperationalError, InternalError)
+_NUMERIC_VALUE_OUT_OF_RANGE = "22003"  # the SQLSTATE of PostgreSQL's refusal
+
+
+def _out_of_range(error: OverflowError | DataError) -> InvalidRequest | None:
+    """An id or number the database cannot hold (SQLite and PostgreSQL stop at 64 bits) is
+    the caller's mistake: a run or job 99999999999999999999 is not a failure of the store.
+    None for any other error of the data."""
+    if isinstance(error, DataError) and \
+            getattr(error.orig, "sqlstate", None) != _NUMERIC_VALUE_OUT_OF_RANGE:
+        return None
+    return InvalidRequest(f"a number given is out of range: ids and counts are at most "
+                          f"{2**63 - 1}")
 
 
 class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMixin,
@@ -129,6 +147,10 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMi
                         head = conn.info.pop(ops_queries.AUDIT_HEAD, None)
         except _UNAVAILABLE as exc:
             raise StoreError(f"cannot write the state store at {self.engine.url!r}: {exc}") from exc
+        except (OverflowError, DataError) as exc:
+            if (mistake := _out_of_range(exc)) is None:
+                raise
+            raise mistake from exc
         self._check_file()  # committed to the file that is still there, or reported lost
         if head is not None and self.anchor is not None:
             self.anchor.append(*head)
@@ -147,6 +169,10 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMi
                 yield conn
         except _UNAVAILABLE as exc:
             raise StoreError(f"cannot read the state store at {self.engine.url!r}: {exc}") from exc
+        except (OverflowError, DataError) as exc:
+            if (mistake := _out_of_range(exc)) is None:
+                raise
+            raise mistake from exc
 
     def end_stalled_sessions(self, stalled_ms: int = stalled_sessions.STALLED_MS) -> list[int]:
         """PostgreSQL: end headwater's sessions that a frozen process left waiting in the

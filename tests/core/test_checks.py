@@ -161,6 +161,19 @@ def test_duplicate_job_parameters() -> None:
     ]
 
 
+def test_job_parameters_a_task_could_not_tell_apart() -> None:
+    # `run-date`, `run_date` and `run.date` are three names, but one environment variable
+    parameters = [{"name": "run-date", "default": "1"}, {"name": "Run_Date", "default": "2"},
+                  {"name": "region", "default": "eu"}, {"name": "run.date", "default": "3"}]
+
+    assert findings(parameters=parameters) == [
+        ("parameters[1].name", "job parameters 'run-date' and 'Run_Date' would both reach a "
+         "task as the environment variable HEADWATER_PARAM_RUN_DATE; rename one of them"),
+        ("parameters[3].name", "job parameters 'run-date' and 'run.date' would both reach a "
+         "task as the environment variable HEADWATER_PARAM_RUN_DATE; rename one of them"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("key", "message"),
     [

@@ -29,6 +29,7 @@ from headwater.core.job_paths import (
 from headwater.core.spec import MAX_TASKS, TASK_TYPES, JobSettings, Task
 from headwater.core.spec_common import NOTIFICATION_EVENTS, Webhook
 from headwater.core.spec_libraries import library_problems
+from headwater.core.task_environment import parameter_variable
 from headwater.core.task_variables import check_environment_variables
 
 Finding = tuple[str, str]  # (path, message)
@@ -255,6 +256,7 @@ def _run_job_targets(settings: JobSettings) -> Iterator[Finding]:
 
 def _parameters(settings: JobSettings) -> Iterator[Finding]:
     first_index: dict[str, int] = {}
+    by_variable: dict[str, str] = {}  # a task reads each parameter from its variable
     for index, parameter in enumerate(settings.parameters):
         name, path = parameter.name, f"parameters[{index}].name"
         first = first_index.setdefault(name, index)
@@ -264,6 +266,10 @@ def _parameters(settings: JobSettings) -> Iterator[Finding]:
             yield path, (
                 f"job parameter name {name!r} may contain only letters, digits, '_', '-' and '.'"
             )
+        elif (other := by_variable.setdefault(variable := parameter_variable(name), name)) \
+                != name:
+            yield path, (f"job parameters {other!r} and {name!r} would both reach a task as the "
+                         f"environment variable {variable}; rename one of them")
 
 
 def _notifications(settings: JobSettings) -> Iterator[Finding]:

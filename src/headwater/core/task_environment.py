@@ -21,6 +21,7 @@ parameters, the attempt's directory, the task's `env`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from fnmatch import fnmatchcase
 
@@ -28,6 +29,14 @@ BASICS = frozenset({"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAG
                     "TMPDIR", "TERM", "PYTHONPATH", "VIRTUAL_ENV", "HTTP_PROXY", "HTTPS_PROXY",
                     "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"})
 BASIC_PATTERNS = ("LC_*", "HEADWATER_*", "PIP_*", "SSL_CERT_*", "*_CA_BUNDLE")
+PARAMETER_PREFIX = "HEADWATER_PARAM_"
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+
+
+def parameter_variable(name: str) -> str:
+    """The environment variable that carries the parameter `name`: `HEADWATER_PARAM_` + the
+    name with every character outside `A-Z a-z 0-9` replaced by `_`, upper-cased."""
+    return PARAMETER_PREFIX + _NOT_ALNUM.sub("_", name).upper()
 SECRET_LOOKING = ("*PASSWORD*", "*SECRET*", "*TOKEN*", "*_KEY", "*CREDENTIAL*")
 
 
@@ -47,4 +56,4 @@ def _inherited(name: str, inherit: Collection[str]) -> bool:
                                  for pattern in (*BASIC_PATTERNS, *inherit))
 
 
-__all__ = ["task_environment"]
+__all__ = ["PARAMETER_PREFIX", "parameter_variable", "task_environment"]

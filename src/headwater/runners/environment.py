@@ -13,25 +13,18 @@ parameter can fake them.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from headwater.core.task_environment import PARAMETER_PREFIX, parameter_variable
 from headwater.errors import InvalidRequest
 from headwater.ports import TaskContext
 
 __all__ = ["PARAMETER_PREFIX", "attempt_environment", "parameter_variable"]
 
-PARAMETER_PREFIX = "HEADWATER_PARAM_"
 # Where `dbruntime` lives, so that `from databricks.sdk.runtime import dbutils` finds headwater's
 # (see headwater.runtime.shims.dbruntime).
 SHIMS = Path(__file__).resolve().parent.parent / "runtime" / "shims"
-_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
-
-
-def parameter_variable(name: str) -> str:
-    """The environment variable that carries the parameter `name`."""
-    return PARAMETER_PREFIX + _NOT_ALNUM.sub("_", name).upper()
 
 
 def context_variables(context: TaskContext) -> dict[str, str]:

@@ -208,6 +208,15 @@ def test_an_unknown_existing_cluster_is_a_clear_failure(tmp_path: Path, hw: Head
     write_config(tmp_path, {})
     job = write_job(tmp_path / "job.json", [on_lab({
         "task_key": "t", "shell_command_task": {"command": "true"}})])
+    # validate warns (the job is valid as Databricks sees it), naming what to add
+    checked = hw("validate", str(job))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "warning: existing_cluster_id 'lab' (task 't') is not in headwater.yml's " \
+        "clusters, so the task cannot start" in checked.stdout
+    assert "clusters: {lab: {scheduler_address: tcp://HOST:8786}}" in checked.stdout
+    write_config(tmp_path, {"lab": {"scheduler_address": "tcp://127.0.0.1:8786"}})
+    assert "warning" not in hw("validate", str(job)).stdout
+    write_config(tmp_path, {})
     result = hw("run", str(job))
     assert result.returncode != 0
     document = run_document(hw, run_id_of(result.stdout))

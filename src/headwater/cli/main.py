@@ -100,7 +100,7 @@ def validate(files: Sequence[Path], target: str | None, var_pairs: Sequence[str]
     from headwater.config import known_destinations, load_config
     from headwater.core.checks import emailing_paths
     from headwater.core.triggers import unacted
-    from headwater.design.compute import warehouse_users
+    from headwater.design.compute import existing_cluster_users, warehouse_users
 
     files = files or (BUNDLE_FILE,)
     config = load_config(os.environ, Path.cwd())
@@ -110,6 +110,7 @@ def validate(files: Sequence[Path], target: str | None, var_pairs: Sequence[str]
         click.echo(f"ok: {', '.join(map(str, files))}: no jobs under resources.jobs, so "
                    "nothing for headwater to run")
     configured = config.warehouses
+    reachable = {name for name, cluster in config.clusters.items() if cluster.scheduler_address}
     for job in jobs:
         click.echo(f"ok: {job.defined_in or job.source}: job "
                    f"{job.settings.name or job.resource_name!r} "
@@ -120,6 +121,13 @@ def validate(files: Sequence[Path], target: str | None, var_pairs: Sequence[str]
                 click.echo(f"note: warehouse_id {warehouse!r} (task {named}) is not in "
                            "headwater.yml's warehouses: its SQL runs on the embedded warehouse "
                            "(.headwater/warehouse.duckdb)")
+        for cluster, keys in existing_cluster_users(job.settings).items():
+            if cluster not in reachable:  # as Databricks' ids are: a cluster headwater lacks
+                named = ", ".join(map(repr, dict.fromkeys(keys)))
+                click.echo(f"warning: existing_cluster_id {cluster!r} (task {named}) is not in "
+                           "headwater.yml's clusters, so the task cannot start; name the Dask "
+                           f"scheduler it means: clusters: {{{cluster}: {{scheduler_address: "
+                           "tcp://HOST:8786}}, or use a job cluster (docs/guide/clusters.md)")
         for path, note in unacted(job.settings):
             click.echo(f"note: {path}: {note}")
         for path in emailing_paths(job.settings) if config.smtp is None else ():

@@ -7,9 +7,9 @@ environment; the design names them and the tasks that use each. Pure.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
-from headwater.core.spec import JobSettings
+from headwater.core.spec import JobSettings, Task
 from headwater.design.words import joined_keys, quoted
 
 __all__ = ["cluster_words", "compute_lines", "warehouse_users"]
@@ -87,13 +87,27 @@ def warehouse_users(settings: JobSettings) -> dict[str, list[str]]:
     """Each `warehouse_id` the job's tasks name (SQL, notebook, dbt; a for-each's nested task
     too), with the keys of the tasks naming it, in the job's order."""
     found: dict[str, list[str]] = {}
-    for task in settings.tasks:
-        nested = task.for_each_task.task if task.for_each_task is not None else None
-        for each in (task, nested):
-            if each is None:
-                continue
-            for payload in (each.sql_task, each.notebook_task, each.dbt_task):
-                warehouse = getattr(payload, "warehouse_id", None)
-                if warehouse:
-                    found.setdefault(warehouse, []).append(task.task_key)
+    for key, each in _tasks_and_nested(settings):
+        for payload in (each.sql_task, each.notebook_task, each.dbt_task):
+            warehouse = getattr(payload, "warehouse_id", None)
+            if warehouse:
+                found.setdefault(warehouse, []).append(key)
     return found
+
+
+def existing_cluster_users(settings: JobSettings) -> dict[str, list[str]]:
+    """Each `existing_cluster_id` the job's tasks name (a for-each's nested task too), with
+    the keys of the tasks naming it, in the job's order."""
+    found: dict[str, list[str]] = {}
+    for key, each in _tasks_and_nested(settings):
+        if each.existing_cluster_id:
+            found.setdefault(each.existing_cluster_id, []).append(key)
+    return found
+
+
+def _tasks_and_nested(settings: JobSettings) -> Iterator[tuple[str, Task]]:
+    """Each task, and a for-each's nested task, under the key of the job's task."""
+    for task in settings.tasks:
+        yield task.task_key, task
+        if task.for_each_task is not None:
+            yield task.task_key, task.for_each_task.task

@@ -66,7 +66,8 @@ class LineDisplay:
 
 
 class LiveDisplay:
-    """A live table of tasks: state, attempt and duration, redrawn at most 8 times a second."""
+    """A live table of tasks: state, attempt and duration, redrawn at most 8 times a second.
+    Attempts count from 0, as in the lines, `runs get` and the Jobs API."""
 
     def __init__(self, console: Any = None) -> None:
         from rich.live import Live
@@ -90,7 +91,7 @@ class LiveDisplay:
             run = self.state.latest_run(key)
             if run is not None:
                 progress = f" {run.loop.done}/{run.loop.total}" if run.loop else ""
-                table.add_row(key, describe(run) + progress, str(run.attempt_number + 1),
+                table.add_row(key, describe(run) + progress, str(run.attempt_number),
                               elapsed(run, now),
                               printable(waiting_message(self.state, run)[:60]))
         return table

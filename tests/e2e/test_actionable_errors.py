@@ -89,6 +89,12 @@ def test_runs_list_has_a_header_and_a_missing_run_is_named(hw: Cli, tmp_path: Pa
     assert first.split()[0] == str(run)
     missing = hw("runs", "get", "999")
     assert missing.returncode != 0 and "Run 999 does not exist" in missing.stderr
+    # A list with nothing in it says which store it read (one per folder by default)
+    (tmp_path / "elsewhere").mkdir()
+    empty = hw("runs", "list", "--active-only", check=True, cwd=tmp_path / "elsewhere")
+    assert empty.stdout == ""
+    assert empty.stderr.strip() == \
+        f"No active runs in sqlite:///{tmp_path / 'elsewhere' / '.headwater' / 'headwater.db'}."
 
 
 def test_repair_rows_line_up_with_the_others_in_runs_get(hw: Cli, tmp_path: Path) -> None:

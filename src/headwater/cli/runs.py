@@ -43,8 +43,16 @@ def runs() -> None:
 def runs_list(job_id: int | None, limit: int, active_only: bool, db: str | None,
               host: str | None, profile: str | None) -> None:
     """Runs, newest first."""
+    from headwater.cli.connect import LocalConnection
+
     with connect(db, host, profile) as where:
         page = where.service.list_runs(job_id, limit, active_only)
+        if not page.items:  # say where: the store is per folder unless told otherwise
+            store = where.app.store.engine.url.render_as_string(hide_password=True) \
+                if isinstance(where, LocalConnection) else "the server"
+            which = " active" if active_only else ""
+            click.echo(f"No{which} runs{f' of job {job_id}' if job_id else ''} in {store}.",
+                       err=True)
     if page.items:
         click.echo(f"{'RUN ID':>8}  {'JOB':<30}  {'STATE':<17} {'RESULT':<22} STARTED")
     for s in page.items:

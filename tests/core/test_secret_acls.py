@@ -58,7 +58,8 @@ def test_the_readable_scopes_are_those_granted_and_those_without_acl() -> None:
 def test_a_refusal_names_the_scope_the_permission_and_who_can_grant_it() -> None:
     assert refusal(BOB, "prod", PROD, WRITE) == (
         "User bob does not have WRITE permission on secret scope 'prod'; a user with MANAGE "
-        "on it (ann) or an admin can grant it: `databricks secrets put-acl prod bob WRITE`.")
+        "on it (ann) or an admin can grant it: `headwater secrets put-acl prod bob WRITE` "
+        "(`databricks secrets put-acl` against a server).")
     assert "; an admin can grant it" in refusal(BOB, "old", [], WRITE)
 
 

@@ -107,7 +107,8 @@ def test_scope_acls_decide_who_may_do_what_with_a_scope(
     with pytest.raises(PermissionDenied, match=re.escape(
             "User bob does not have READ permission on secret scope 'anns'; a user with "
             "MANAGE on it (ann) or an admin can grant it: "
-            "`databricks secrets put-acl anns bob READ`.")):
+            "`headwater secrets put-acl anns bob READ` (`databricks secrets put-acl` against "
+            "a server).")):
         bob.secrets.get_secret("anns", "token")
     with pytest.raises(PermissionDenied, match="does not have READ permission"):
         bob.secrets.list_secrets("anns")
@@ -222,7 +223,7 @@ def test_a_run_reads_only_the_scopes_its_user_may_read(
     output = ann.jobs.get_run_output(results["bobs"][1])
     assert ("user ann, whom this run runs as, may not read secret scope 'bobs': a task reads "
             "only the scopes its run's user has READ on; ask a user with MANAGE on 'bobs' (or "
-            "an admin) to grant it: `databricks secrets put-acl bobs ann READ`"
+            "an admin) to grant it: `headwater secrets put-acl bobs ann READ`"
             ) in f"{output.error} {output.logs}"
     assert [t.state.result_state for t in bob_run.tasks or []] == [
         jobs.RunResultState.SUCCESS]

@@ -52,7 +52,8 @@ def test_a_task_of_ann_s_run_cannot_read_bob_s_scope(
         assert str(refused.value) == (
             "user ann, whom this run runs as, may not read secret scope 'bobs': a task reads "
             "only the scopes its run's user has READ on; ask a user with MANAGE on 'bobs' (or "
-            "an admin) to grant it: `databricks secrets put-acl bobs ann READ`")
+            "an admin) to grant it: `headwater secrets put-acl bobs ann READ` (`databricks "
+            "secrets put-acl` against a server)")
     # And a scope that does not exist is still said to be missing
     with pytest.raises(SecretError, match="no secret scope 'nope'"):
         secrets.get("nope", "key")

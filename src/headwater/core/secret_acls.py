@@ -80,7 +80,8 @@ def refusal(principal: Principal, scope: str, acls: Sequence[ScopeAcl],
         else "an admin"
     return (f"User {principal.user} does not have {needed.name} permission on secret scope "
             f"{scope!r}; {who} can grant it: "
-            f"`databricks secrets put-acl {scope} {principal.user} {needed.name}`.")
+            f"`headwater secrets put-acl {scope} {principal.user} {needed.name}` "
+            "(`databricks secrets put-acl` against a server).")
 
 
 def parsed_permission(text: str | None) -> ScopePermission:

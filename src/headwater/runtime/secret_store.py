@@ -92,8 +92,8 @@ class Readable:
         return SecretError(
             f"user {self.user}, whom this run runs as, may not read secret scope {scope!r}: "
             f"a task reads only the scopes its run's user has READ on; ask a user with MANAGE "
-            f"on {scope!r} (or an admin) to grant it: `databricks secrets put-acl {scope} "
-            f"{self.user} READ`", denied=True)
+            f"on {scope!r} (or an admin) to grant it: `headwater secrets put-acl {scope} "
+            f"{self.user} READ` (`databricks secrets put-acl` against a server)", denied=True)
 
 
 def default_root(environ: Mapping[str, str] | None = None) -> Path:

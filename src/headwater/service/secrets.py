@@ -88,7 +88,8 @@ class SecretsMixin(AccessMixin):
             raise InvalidRequest(f"initial_manage_principal: {initial_manage_principal!r} "
                                  f"cannot be given; the only principal allowed is {EVERYONE!r} "
                                  "(everyone). Leave it out to manage the scope yourself, and "
-                                 "grant others with `databricks secrets put-acl`.")
+                                 "grant others with `headwater secrets put-acl` (`databricks "
+                                 "secrets put-acl` against a server).")
         with _told():
             if not self._scopes().create_scope(scope):
                 raise AlreadyExists(f"Scope {scope} already exists!")
@@ -167,7 +168,8 @@ class SecretsMixin(AccessMixin):
         if [a.principal for a in acls] == [principal]:
             raise InvalidState(f"{principal}'s is the last ACL of secret scope {scope!r}, and "
                                "a scope without any is open to every user and run: put "
-                               f"another first (`databricks secrets put-acl {scope} ...`), "
+                               f"another first (`headwater secrets put-acl {scope} ...`, or "
+                               "`databricks secrets put-acl` against a server), "
                                "or delete the scope.")
         entry = self._entry(AuditAction.SCOPE_ACL_DELETED, scope, principal=principal)
         if not self.store.delete_secret_acl(scope, principal, entry):

@@ -331,6 +331,27 @@ def test_json_errors_carry_a_json_path(tmp_path: Path) -> None:
     )
 
 
+def test_what_databricks_jobs_get_prints_is_read_as_its_settings(tmp_path: Path) -> None:
+    # Given a job exported with `databricks jobs get 123 > job.json`: a `Job`, not settings
+    settings = {"name": "nightly", "tasks": [
+        {"task_key": "a", "shell_command_task": {"command": "true"}}], "format": "MULTI_TASK"}
+    document = {"job_id": 123, "creator_user_name": "ann@example.com",
+                "created_time": 1700000000000, "settings": settings}
+    exported = write(tmp_path, "exported.json", json.dumps(document))
+    broken = write(tmp_path, "broken.json", json.dumps(
+        {**document, "settings": {**settings, "timeout_seconds": "60"}}))
+
+    # Then its settings are the job, and a problem in them is located inside `settings`
+    (job,) = load_file(exported)
+    assert job.settings.name == "nightly" and [t.task_key for t in job.settings.tasks] == ["a"]
+    (problem,) = problems_of(broken)
+    assert problem.where == f"{broken}: $.settings.timeout_seconds"
+    # while settings that merely hold a field named `settings` are not taken for a `Job`
+    stray = write(tmp_path, "stray.json", json.dumps({**settings, "settings": {}}))
+    (problem,) = problems_of(stray)
+    assert problem.where == f"{stray}: $.settings"
+
+
 def test_json_syntax_errors_give_line_and_column(tmp_path: Path) -> None:
     path = write(tmp_path, "job.json", '{\n  "name": "x",\n  "tasks": [,]\n}\n')
 

@@ -541,17 +541,35 @@ def _read_json(path: Path, text: str, destinations: Collection[str] | None = Non
         result.problems.append(Problem(_json_where(path, parts), format_path(parts), message))
     if duplicates:
         return result
-    settings, findings = validate(data)
+    body, prefix = _settings_part(data)
+    settings, findings = validate(body)
     if check_code:
-        findings += _missing_code(data, settings, path.parent, None, findings)
+        findings += _missing_code(body, settings, path.parent, None, findings)
     for parts, _, message in findings:
+        parts = (*prefix, *parts)
         result.problems.append(Problem(_json_where(path, parts), format_path(parts), message))
     if settings is not None:
         result.jobs.append(LoadedJob(path.stem, settings, path))
         result.where[path.stem] = str(path)
-        result.warnings += [Problem(_json_where(path, parse_path(where)), where, message)
-                            for where, message in _destination_warnings(settings, destinations)]
+        for where, message in _destination_warnings(settings, destinations):
+            parts = (*prefix, *parse_path(where))
+            result.warnings.append(Problem(_json_where(path, parts), format_path(parts), message))
     return result
+
+
+# What `databricks jobs get` prints: a `Job`, whose `settings` are the job's; a job exported
+# from a workspace that way is read as its settings (its id and creator are the workspace's).
+_JOB_DOCUMENT_KEYS = frozenset({"job_id", "creator_user_name", "run_as_user_name",
+                                "created_time"})
+
+
+def _settings_part(data: object) -> tuple[object, tuple[PathPart, ...]]:
+    """The `JobSettings` body of a JSON file, and its path in the file: the whole file, or
+    the `settings` of a `Job` document."""
+    if isinstance(data, dict) and isinstance(data.get("settings"), dict) and \
+            _JOB_DOCUMENT_KEYS & data.keys():
+        return data["settings"], ("settings",)
+    return data, ()
 
 
 # YAML ---------------------------------------------------------------------------------------

@@ -273,6 +273,9 @@ def test_max_concurrent_runs_queues_in_order_or_skips(cluster: Cluster, queue: b
         assert starts == sorted(starts)
         assert all(documents[r]["state"]["result_state"] == "SUCCESS" for r in runs)
         assert all(documents[r]["queue_duration"] > 0 for r in runs[1:])
+        # and with an engine running, run-now has nothing to add to the run's id
+        again = cluster.cli("jobs", "run-now", str(job_id))
+        assert again.stdout.strip().isdigit() and "no engine" not in again.stderr
         assert [e.run_id for e in read_ledger(ledger)] == runs
     else:
         # Then four are skipped at once, saying why

@@ -63,6 +63,8 @@ def test_run_now_prints_the_run_id_at_once_and_wait_follows_it(hw: Cli, tmp_path
 
     run_id = int(queued.stdout)
     assert run_document(hw, run_id)["state"]["life_cycle_state"] == "PENDING"  # no engine yet
+    assert f"note: no engine is running on this store, so run {run_id} waits: start " \
+        f"`headwater engine`, or `headwater runs resume {run_id}`" in queued.stderr
     assert "ended SUCCESS" in waited.stdout
     assert run_document(hw, run_id_of(waited.stdout))["state"]["result_state"] == "SUCCESS"
 

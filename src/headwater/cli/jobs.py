@@ -251,7 +251,9 @@ def jobs_delete(job: str, db: str | None, host: str | None, profile: str | None)
 @reports_errors
 def jobs_run_now(job: str, params: Sequence[str], wait: bool, only: Sequence[str],
                  db: str | None, host: str | None, profile: str | None) -> None:
-    """Start a run of a job and print its id at once; a running engine picks it up."""
+    """Start a run of a job and print its id at once; a running engine picks it up (when
+    none is running on this store, a note on stderr says how to start one)."""
+    from headwater.cli.connect import LocalConnection
     from headwater.cli.follow import announce
 
     with connect(db, host, profile) as where:
@@ -260,6 +262,12 @@ def jobs_run_now(job: str, params: Sequence[str], wait: bool, only: Sequence[str
                                         task_parameters=task_parameters())
         if not wait:
             click.echo(created.run_id)
+            if isinstance(where, LocalConnection) and created.life_cycle == "PENDING" and \
+                    not any(e.state == "alive" for e in where.service.engines()):
+                click.echo(f"note: no engine is running on this store, so run "
+                           f"{created.run_id} waits: start `headwater engine`, or `headwater "
+                           f"runs resume {created.run_id}` to run it here (or run-now --wait)",
+                           err=True)
             return
         announce(where.service, created, job_id, f"job {job_id}")
         ending = where.follow(created.run_id)

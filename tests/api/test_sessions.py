@@ -183,3 +183,20 @@ def test_no_token_is_made_for_a_user_named_as_a_built_in_group(tmp_path: Path,
     with application(store.settings()) as app, \
             pytest.raises(InvalidRequest, match=f"not '{group}': it names a built-in group"):
         app.service.create_token(group)
+
+
+def test_a_forwarded_address_from_a_client_counts_for_nothing(server: Server) -> None:
+    # Given a client that names another address in each guess (no proxy is configured)
+    good = server.token("ivy")
+    failures = [server.call("GET", "/api/2.2/jobs/list", token=f"dapi-guess-{n}",
+                            headers={"X-Forwarded-For": f"203.0.113.{n}"}).status
+                for n in range(20)]
+
+    # Then its guesses still count against its own address, which the log names
+    locked = server.call("GET", "/api/2.2/jobs/list", token=good,
+                         headers={"X-Forwarded-For": "203.0.113.99"})
+    assert failures == [401] * 20
+    assert locked.status == 429
+    log = server.log.read_text()
+    assert log.count("refused an unknown, revoked or expired token from 127.0.0.1") == 20
+    assert "203.0.113." not in log

@@ -66,12 +66,16 @@ def is_loopback(host: str) -> bool:
                                       "burst of 20; past it, 429.")
 @click.option("--access-log", is_flag=True,
               help="Log every request (method, path, status, client address) at INFO.")
+@click.option("--forwarded-allow-ips", metavar="ADDRESSES",
+              help="The proxies (comma-separated addresses, or *) whose X-Forwarded-For and "
+                   "X-Forwarded-Proto are believed [default: none: the client address is the "
+                   "connection's, as anyone may send those headers].")
 @log_format_option
 @db_option
 @reports_errors
 def server(host: str, port: int, max_parallel: int | None, rate_limit: float,
-           failed_auth_limit: float, access_log: bool, log_format: str,
-           db: str | None) -> None:
+           failed_auth_limit: float, access_log: bool, forwarded_allow_ips: str | None,
+           log_format: str, db: str | None) -> None:
     """Serve the Jobs API 2.1/2.2 (the databricks-sdk works against it) and the web UI (at /),
     with an engine that drives the runs and fires the schedules. Loopback only unless --host
     says otherwise; SIGTERM drains and leaves running tasks running."""
@@ -87,8 +91,12 @@ def server(host: str, port: int, max_parallel: int | None, rate_limit: float,
             failed = threading.Event()
             site = _site(app, supervisor, failed, metrics_token, rate_limit, failed_auth_limit)
             # log_config=None: uvicorn's lines go to the handler configure_logging set.
+            # The address the failed-auth limit counts and the logs name is the connection's
+            # unless a proxy in front is named: uvicorn would believe any local client's.
             config = uvicorn.Config(site, host=host, port=port, log_level="info", log_config=None,
-                                    timeout_graceful_shutdown=30, access_log=access_log)
+                                    timeout_graceful_shutdown=30, access_log=access_log,
+                                    proxy_headers=forwarded_allow_ips is not None,
+                                    forwarded_allow_ips=forwarded_allow_ips)
             web = uvicorn.Server(config)
             engine = threading.Thread(target=_drive, args=(supervisor, web, failed),
                                       name="headwater-engine")

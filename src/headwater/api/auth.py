@@ -85,8 +85,9 @@ def refuse_if_locked_out(request: Request) -> None:
     wait = locked_out_for(request)
     if wait is not None:
         raise ApiError(429, "REQUEST_LIMIT_EXCEEDED",
-                       f"Too many failed sign-ins from {client_address(request)}; wait {wait} "
-                       "s (Retry-After) and send a valid token.", {"Retry-After": str(wait)})
+                       f"Too many failed sign-ins from {client_address(request)}: its requests "
+                       f"are refused for {wait} s (Retry-After), whatever their token; then "
+                       "send a valid token.", {"Retry-After": str(wait)})
 
 
 def locked_out_for(request: Request) -> int | None:

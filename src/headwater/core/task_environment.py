@@ -29,15 +29,9 @@ BASICS = frozenset({"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAG
                     "TMPDIR", "TERM", "PYTHONPATH", "VIRTUAL_ENV", "HTTP_PROXY", "HTTPS_PROXY",
                     "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"})
 BASIC_PATTERNS = ("LC_*", "HEADWATER_*", "PIP_*", "SSL_CERT_*", "*_CA_BUNDLE")
+SECRET_LOOKING = ("*PASSWORD*", "*SECRET*", "*TOKEN*", "*_KEY", "*CREDENTIAL*")
 PARAMETER_PREFIX = "HEADWATER_PARAM_"
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
-
-
-def parameter_variable(name: str) -> str:
-    """The environment variable that carries the parameter `name`: `HEADWATER_PARAM_` + the
-    name with every character outside `A-Z a-z 0-9` replaced by `_`, upper-cased."""
-    return PARAMETER_PREFIX + _NOT_ALNUM.sub("_", name).upper()
-SECRET_LOOKING = ("*PASSWORD*", "*SECRET*", "*TOKEN*", "*_KEY", "*CREDENTIAL*")
 
 
 def task_environment(engine_env: Mapping[str, str], inherit: Collection[str] = (),
@@ -54,6 +48,12 @@ def _inherited(name: str, inherit: Collection[str]) -> bool:
         return False
     return name in BASICS or any(fnmatchcase(name, pattern)
                                  for pattern in (*BASIC_PATTERNS, *inherit))
+
+
+def parameter_variable(name: str) -> str:
+    """The environment variable that carries the parameter `name`: `HEADWATER_PARAM_` + the
+    name with every character outside `A-Z a-z 0-9` replaced by `_`, upper-cased."""
+    return PARAMETER_PREFIX + _NOT_ALNUM.sub("_", name).upper()
 
 
 __all__ = ["PARAMETER_PREFIX", "parameter_variable", "task_environment"]

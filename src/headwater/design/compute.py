@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from headwater.core.spec import JobSettings, Task
 from headwater.design.words import joined_keys, quoted
 
-__all__ = ["cluster_words", "compute_lines", "warehouse_users"]
+__all__ = ["cluster_words", "compute_lines", "existing_cluster_users", "warehouse_users"]
 
 SHOWN_CLUSTER_KEYS = ("spark_version", "node_type_id", "num_workers", "autoscale")
 

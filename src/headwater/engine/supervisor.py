@@ -539,7 +539,6 @@ class Supervisor:
         finally:
             self.hand_back()
 
-
     def cancel_watched(self, run_id: int, state: RunState) -> None:
         """Cancel a run another engine drives (it acts on the request), or one waiting in
         its queue, which no engine drives yet: it ends CANCELED at once."""

@@ -62,17 +62,23 @@ _TERMINAL = [str(s) for s in LifeCycleState if s.is_terminal]
 # granted): the callers wait and try again. Other errors (a constraint, a syntax error) are bugs.
 _UNAVAILABLE = (OperationalError, InternalError)
 _NUMERIC_VALUE_OUT_OF_RANGE = "22003"  # the SQLSTATE of PostgreSQL's refusal
+_SQLITE_INTEGER_TOO_LARGE = "too large to convert to SQLite INTEGER"  # sqlite3's OverflowError
 
 
-def _out_of_range(error: OverflowError | DataError) -> InvalidRequest | None:
+@contextmanager
+def _out_of_range_refused() -> Iterator[None]:
     """An id or number the database cannot hold (SQLite and PostgreSQL stop at 64 bits) is
-    the caller's mistake: a run or job 99999999999999999999 is not a failure of the store.
-    None for any other error of the data."""
-    if isinstance(error, DataError) and \
-            getattr(error.orig, "sqlstate", None) != _NUMERIC_VALUE_OUT_OF_RANGE:
-        return None
-    return InvalidRequest(f"a number given is out of range: ids and counts are at most "
-                          f"{2**63 - 1}")
+    the caller's mistake, `InvalidRequest`: a run or job 99999999999999999999 is not a failure
+    of the store. Any other overflow or error of the data is left as it is."""
+    try:
+        yield
+    except (OverflowError, DataError) as error:
+        refused = getattr(error.orig, "sqlstate", None) == _NUMERIC_VALUE_OUT_OF_RANGE \
+            if isinstance(error, DataError) else _SQLITE_INTEGER_TOO_LARGE in str(error)
+        if not refused:
+            raise
+        raise InvalidRequest(f"a number given is out of range: ids and counts are at most "
+                             f"{2**63 - 1}") from error
 
 
 class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMixin,
@@ -139,7 +145,7 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMi
                 "access to the file and its folder")
         self._check_file()
         try:
-            with self.engine.begin() as conn:
+            with _out_of_range_refused(), self.engine.begin() as conn:
                 try:
                     yield conn
                 finally:  # never left for the next transaction on this pooled connection
@@ -147,10 +153,6 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMi
                         head = conn.info.pop(ops_queries.AUDIT_HEAD, None)
         except _UNAVAILABLE as exc:
             raise StoreError(f"cannot write the state store at {self.engine.url!r}: {exc}") from exc
-        except (OverflowError, DataError) as exc:
-            if (mistake := _out_of_range(exc)) is None:
-                raise
-            raise mistake from exc
         self._check_file()  # committed to the file that is still there, or reported lost
         if head is not None and self.anchor is not None:
             self.anchor.append(*head)
@@ -165,14 +167,11 @@ class SqlStore(RunsMixin, TriggersMixin, AccessMixin, OperationsMixin, DetailsMi
         `StoreError`."""
         self._check_file()
         try:
-            with self.engine.connect().execution_options(**READ_ONLY) as conn, conn.begin():
+            with _out_of_range_refused(), \
+                    self.engine.connect().execution_options(**READ_ONLY) as conn, conn.begin():
                 yield conn
         except _UNAVAILABLE as exc:
             raise StoreError(f"cannot read the state store at {self.engine.url!r}: {exc}") from exc
-        except (OverflowError, DataError) as exc:
-            if (mistake := _out_of_range(exc)) is None:
-                raise
-            raise mistake from exc
 
     def end_stalled_sessions(self, stalled_ms: int = stalled_sessions.STALLED_MS) -> list[int]:
         """PostgreSQL: end headwater's sessions that a frozen process left waiting in the

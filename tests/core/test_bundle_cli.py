@@ -548,6 +548,46 @@ def test_a_lookup_is_an_error_until_a_value_replaces_it(tmp_path: Path) -> None:
     assert sql is not None and sql.warehouse_id == "abc"
 
 
+def test_a_lookup_nothing_headwater_runs_uses_is_a_warning(tmp_path: Path) -> None:
+    # Bundles declare lookups for the dashboards and pipelines headwater leaves out, or for one
+    # target's values: such a bundle runs unchanged, and the lookup is named once, as a warning
+    root = write(tmp_path, "databricks.yml", """
+        variables:
+          warehouse_id:
+            lookup: {warehouse: Shared Serverless}
+        resources:
+          dashboards:
+            sales: {display_name: Sales, warehouse_id: "${var.warehouse_id}"}
+          jobs:
+            j:
+              tasks:
+                - task_key: t
+                  sql_task: {warehouse_id: local, query: {query_text: "SELECT 1"}}
+        """)
+    loaded = load(root)
+    (warning,) = [w for w in loaded.warnings if w.path == "variables.warehouse_id.lookup"]
+    assert warning.where == f"{root}:3:5"
+    assert "nothing headwater runs uses it, so it is ignored" in warning.message
+    assert "--var warehouse_id=..." in warning.message
+
+
+def test_a_lookup_reached_through_another_variable_is_an_error(tmp_path: Path) -> None:
+    root = write(tmp_path, "databricks.yml", """
+        variables:
+          owner:
+            lookup: {service_principal: deployer}
+          runner: {default: "${var.owner}"}
+        resources:
+          jobs:
+            j:
+              tags: {runner: "${var.runner}"}
+              tasks: [{task_key: t, shell_command_task: {command: "true"}}]
+        """)
+    (problem,) = problems(root)
+    assert problem.path == "variables.owner.lookup" and problem.where == f"{root}:3:5"
+    assert "ignored" not in problem.message
+
+
 def test_variables_named_n_and_y_are_names(tmp_path: Path) -> None:
     # YAML 1.1 reads a bare n or y as a boolean; the Databricks CLI reads them as names
     root = write(tmp_path, "databricks.yml", """

@@ -53,6 +53,7 @@ from headwater.core.bundle_variables import (
     fill,
     fill_job,
     fill_value,
+    lookup_problems,
 )
 from headwater.core.checks import format_path, suggest
 from headwater.core.deployment import DEFAULT_TARGET
@@ -159,10 +160,12 @@ def compose_bundle(
         _apply_identity(job, permissions, run_as)
         if folders:
             named += translate_paths(job, folders, sync, problems)
-    others = _other_resources(sources, definitions, references)
+    # a resource headwater leaves out uses no lookup: it gets a context of its own to fill it
+    others = _other_resources(sources, definitions, replace(references, lookups_used=set()))
     resolve_job_references(jobs, others, problems)
     sync = replace(sync, referenced=tuple(dict.fromkeys(named)))
     grants = scope_grants(sources, definitions, others, references, problems)
+    problems += lookup_problems(references)
     return Composition(chosen, jobs, problems, references.bundle_name, scope_names(others),
                        sync, grants)
 

@@ -57,6 +57,7 @@ class ReferenceContext:
     resolving: list[str] = field(default_factory=list)
     bundle: BundleContext = field(default_factory=BundleContext)
     deployed: DeployedFolders | None = None  # a server's copy of the bundle, if deployed to one
+    lookups_used: set[str] = field(default_factory=set)  # lookups a reference reached, by name
 
 
 class Unresolved(Exception):
@@ -87,15 +88,27 @@ def declared_variables(
             declared[name] = replace(declared[name], value=_target_value(value), has_value=True)
     for name, text in given.items():
         _command_line_value(declared, name, text, problems)
-    for name, variable in declared.items():
-        if variable.lookup is not None and not variable.has_value:
-            message = (
-                "lookup is not supported by headwater (there is no workspace to look in); "
-                f"give the value as default, in the target's variables or with --var {name}=..."
-            )
-            problems.append(BundleProblem(variable.lookup, format_path(variable.lookup.path),
-                                          message, True))
     return declared
+
+
+def lookup_problems(context: ReferenceContext) -> list[BundleProblem]:
+    """A `lookup:` left without a value, once references are filled in: an error where what
+    headwater runs uses it, else a warning (a bundle may declare lookups for resources headwater
+    leaves out, or for other targets; the Databricks CLI would still resolve them)."""
+    problems = []
+    for name, variable in context.variables.items():
+        if variable.lookup is None or variable.has_value:
+            continue
+        used = name in context.lookups_used
+        message = (
+            "lookup is not supported by headwater (there is no workspace to look in); "
+            + ("" if used else "nothing headwater runs uses it, so it is ignored; before one "
+               "does, ")
+            + f"give the value as default, in the target's variables or with --var {name}=..."
+        )
+        problems.append(BundleProblem(variable.lookup, format_path(variable.lookup.path),
+                                      message, True, warning=not used))
+    return problems
 
 
 def _declaration(spec: object, origin: Origin, problems: list[BundleProblem]) -> Variable:
@@ -293,7 +306,8 @@ def _variable_value(reference: str, context: ReferenceContext) -> object:
             f"${{{reference}}}: unknown variable {name!r}{_known(name, context.variables)}"
         )
     if not variable.has_value and variable.lookup is not None:
-        return f"${{{reference}}}"  # the lookup is the one problem reported
+        context.lookups_used.add(name)  # reported once, at the lookup, by `lookup_problems`
+        return f"${{{reference}}}"
     if not variable.has_value:
         raise Unresolved(
             f"${{{reference}}}: variable {name!r} has no value; give it a "

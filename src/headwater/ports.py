@@ -271,7 +271,8 @@ class TaskExit:
 
     `start_error` says why the attempt's program could not start (no such program or
     working directory); `lost` says why no exit was recorded (the attempt's parent died
-    with it, say). A lost attempt counts as a failed attempt.
+    with it, say). A lost attempt counts as a failed attempt. `error_from_log`: the task wrote
+    no error, so the result's error is what its log ends with (`executors/failures.py`).
     """
 
     key: AttemptKey
@@ -283,6 +284,7 @@ class TaskExit:
     result: Mapping[str, object] = field(default_factory=dict)
     start_error: str | None = None
     lost: str | None = None
+    error_from_log: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,6 +126,25 @@ def test_a_failure_without_a_traceback_says_the_exit_code_first(hw: Cli, tmp_pat
     assert "error: The task's process exited with code 3; its last output line" in output
 
 
+def test_an_environment_that_cannot_be_built_is_the_failure_message(
+        hw: Cli, tmp_path: Path) -> None:
+    # Given a script whose environment names a wheel that is not there (pip fails offline)
+    (tmp_path / "t.py").write_text("print('never runs')\n")
+    job = write_job(tmp_path / "env.json", [
+        {"task_key": "t", "environment_key": "default", "spark_python_task": {"python_file": "t.py"}}],
+        environments=[{"environment_key": "default",
+                       "spec": {"client": "1", "dependencies": ["./gone/pkg-1.0-py3-none-any.whl"]}}])
+
+    # When it runs
+    result = hw("run", str(job))
+
+    # Then the reason is the environment's, not the script's exit code and "last output line"
+    (task,) = run_document(hw, run_id_of(result.stdout))["tasks"]
+    assert task["state"]["state_message"].startswith(
+        "environment 'default' could not be built: ERROR: "), task["state"]
+    assert "pkg-1.0-py3-none-any.whl" in task["state"]["state_message"]
+
+
 def test_kill_9_mid_run_leaves_a_consistent_store(tmp_path: Path) -> None:
     # Given a run of 40 short tasks in a chain, driven by `headwater run`
     tasks = [shell(f"t{i}", "sleep 0.05", *([f"t{i - 1}"] if i else [])) for i in range(40)]

@@ -73,8 +73,6 @@ from headwater.ports import (
 # Called after every decision: the new state, the task runs it changed, seq -> run id.
 Observer = Callable[[RunState, Sequence[int], Mapping[int, int]], None]
 
-# The task types that write no error of their own: it is read from the end of their log.
-ERRORS_FROM_LOG = frozenset({"spark_python_task", "shell_command_task"})
 TRACEBACK = "Traceback (most recent call last):"  # how a Python traceback read there starts
 
 
@@ -351,9 +349,8 @@ class RunDriver:
         result = {**exit_.result, **self.launcher.code_output(self.state,
                                                               self.state.task_runs[seq])}
         outputs = {seq: result} if result else None
-        kind = self.state.task_of(self.state.task_runs[seq]).kind
-        event = exit_event(exit_, self.now(), kind)
-        if isinstance(event, TaskFailed) and kind in ERRORS_FROM_LOG and "error" in result:
+        event = exit_event(exit_, self.now())
+        if isinstance(event, TaskFailed) and exit_.error_from_log:
             result["error"] = event.message  # `runs output` says what the run's state says
         self.apply(event, metrics=metrics, outputs=outputs)
 
@@ -399,8 +396,8 @@ class RunDriver:
                    parameters=parameters)
 
 
-def exit_event(exit_: TaskExit, now: datetime, kind: str | None = None) -> Event:
-    """The event an attempt's exit becomes (`kind`: the task's type field, if known)."""
+def exit_event(exit_: TaskExit, now: datetime) -> Event:
+    """The event an attempt's exit becomes."""
     at = exit_.at or now
     seq = exit_.key.seq
     if exit_.lost is not None:
@@ -412,19 +409,20 @@ def exit_event(exit_: TaskExit, now: datetime, kind: str | None = None) -> Event
         return TaskFailed(at, seq, values.message, exit_.exit_code)
     if exit_.exit_code == 0:
         return TaskSucceeded(at, seq, values=values)
-    return TaskFailed(at, seq, _failure_message(exit_, kind), exit_.exit_code, values=values)
+    return TaskFailed(at, seq, _failure_message(exit_), exit_.exit_code, values=values)
 
 
-def _failure_message(exit_: TaskExit, kind: str | None = None) -> str:
-    """Why a failed attempt failed: the error it left, else how its process ended. A script
-    or shell task leaves none: its error is read from its log (`executors/failures.py`), and
-    unless that is a Python traceback it is merely the last line printed, so the exit code
-    comes first, that line after it as context."""
+def _failure_message(exit_: TaskExit) -> str:
+    """Why a failed attempt failed: the error it left, else how its process ended. A task that
+    wrote no error (a script, a shell command) has the one read from its log
+    (`executors/failures.py`), and unless that is a Python traceback it is merely the last line
+    printed, so the exit code comes first, that line after it as context. An error the task's
+    side wrote (an environment that could not be built, a notebook's) is the message itself."""
     error = exit_.result.get("error")
     if not (isinstance(error, str) and error) or exit_.signal is not None:
         return exit_message(exit_)
     trace = exit_.result.get("error_trace")
-    if kind in ERRORS_FROM_LOG and not (isinstance(trace, str) and trace.startswith(TRACEBACK)):
+    if exit_.error_from_log and not (isinstance(trace, str) and trace.startswith(TRACEBACK)):
         return f"{exit_message(exit_).removesuffix('.')}; its last output line: {error}"
     return error
 

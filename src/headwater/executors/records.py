@@ -94,7 +94,8 @@ def exit_of_record(key: AttemptKey, directory: Path, record: dict[str, object]) 
     ends with (`failures.py`)."""
     code, signum, error = record.get("exit_code"), record.get("signal"), record.get("start_error")
     result = _read_result(directory / RESULT)
-    if isinstance(code, int) and code != 0 and signum is None and not result.get("error"):
+    from_log = isinstance(code, int) and code != 0 and signum is None and not result.get("error")
+    if from_log:
         result = {**result, **failure_from_log(directory / OUTPUT_LOG)}
     return TaskExit(
         key=key,
@@ -105,6 +106,7 @@ def exit_of_record(key: AttemptKey, directory: Path, record: dict[str, object]) 
         metrics=_read_text(directory / METRICS),
         result=result,
         start_error=error if isinstance(error, str) else None,
+        error_from_log=from_log and "error" in result,
     )
 
 

@@ -114,6 +114,22 @@ def test_a_job_with_an_unheard_failure_says_so(hw: Cli, tmp_path: Path) -> None:
         "1 of 2 failures handled; not handled: extract")
 
 
+def test_each_attempt_shows_when_it_ran_from_start_to_end(hw: Cli, tmp_path: Path) -> None:
+    # Given a task whose first attempt hangs until its timeout, and one that takes 5 s after it
+    job = write_job(tmp_path / "job.json", [
+        shell("slow", "true", timeout_seconds=60, max_retries=1, retry_on_timeout=True),
+        shell("after", "true", "slow")])
+
+    printed = hw("simulate", str(job), "--timeout", "slow:1", "--duration", "after=5",
+                 check=True).stdout
+
+    # Then the timed-out attempt spans its timeout; a retry that took no time shows its start
+    assert re.search(r"^  slow +attempt 0 +TERMINATED +TIMEDOUT +0s-60s  Task timed out", printed,
+                     re.M), printed
+    assert re.search(r"^  slow +attempt 1 +TERMINATED +SUCCESS +60s$", printed, re.M), printed
+    assert re.search(r"^  after +attempt 0 +TERMINATED +SUCCESS +60s-65s$", printed, re.M), printed
+
+
 def test_a_scenario_that_does_not_fit_the_job_is_refused_with_every_problem(hw: Cli) -> None:
     result = hw("simulate", FLAGSHIP, "--fail", "bronze_ingst:2", "--outcome", "report=true",
                 "--fail-iteration", "validation:0", "--param", "simulate_failur=true")

@@ -152,10 +152,13 @@ def _print_task(task: SimulatedTask) -> None:
 
 
 def _line(name: str, attempt: SimulatedAttempt) -> str:
-    """One attempt as `runs get` shows it, with when it started instead of how long it took."""
-    at = _time(attempt.start) if attempt.ran else "-"
+    """One attempt as `runs get` shows it, with when it ran in the run's time: `0s-60s`, or
+    `3s` for one that took none (`-`: it never ran)."""
+    span = _time(attempt.start) if attempt.ran else "-"
+    if attempt.start is not None and attempt.end is not None and attempt.end > attempt.start:
+        span += f"-{_time(attempt.end)}"
     return (f"  {name:<28} attempt {attempt.attempt_number}  {attempt.life_cycle_state:<11} "
-            f"{attempt.result_state or '':<18} {at:>7}  {attempt.state_message}").rstrip()
+            f"{attempt.result_state or '':<18} {span:>11}  {attempt.state_message}").rstrip()
 
 
 def _all_failures(settings: JobSettings, scenario: Scenario, where: str,

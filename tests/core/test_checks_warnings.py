@@ -92,6 +92,24 @@ def test_a_sql_task_without_a_warehouse_is_warned_even_in_a_loop() -> None:
                                  ("tasks[2].for_each_task.task.sql_task", NO_WAREHOUSE)]
 
 
+def test_a_reference_inside_inline_sql_is_warned_with_the_way_to_pass_it() -> None:
+    text = ("SELECT * FROM sales WHERE region = {{job.parameters.region}} "
+            "AND day = {{job.start_time.iso_date}} AND region <> {{job.parameters.region}}")
+    warnings = job_warnings(settings(sql("q", warehouse_id="w", query={"query_text": text})))
+    assert warnings == [
+        ("tasks[0].sql_task.query.query_text",
+         "{{job.parameters.region}} is not filled in inside SQL (references are filled in in "
+         "the task's settings only); job parameters reach a SQL task as its parameters: write "
+         ":region"),
+        ("tasks[0].sql_task.query.query_text",
+         "{{job.start_time.iso_date}} is not filled in inside SQL (references are filled in in "
+         "the task's settings only); pass it as a parameter, sql_task.parameters: {iso_date: "
+         "\"{{job.start_time.iso_date}}\"}, and write :iso_date in the SQL"),
+    ]
+    assert job_warnings(settings(sql("q", warehouse_id="w", query={
+        "query_text": "SELECT {{region}}, :day"}))) == []  # markers, not references
+
+
 def test_a_bracketed_reference_is_among_the_warnings() -> None:
     task = {"task_key": "t", "spark_python_task": {
         "python_file": "m.py", "parameters": ["{{job.parameters.[input]}}"]}}

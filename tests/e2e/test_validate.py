@@ -254,6 +254,24 @@ resources:
 """
 
 
+def test_a_json_job_file_gets_the_warnings_a_bundle_gets(hw: Cli, tmp_path: Path) -> None:
+    # Given a JSON job whose SQL writes a reference nothing fills in, and whose cleanup's
+    # run_if has no dependency to look at
+    (tmp_path / "job.json").write_text(json.dumps({"name": "j", "tasks": [
+        {"task_key": "q", "sql_task": {"warehouse_id": "w", "query": {
+            "query_text": "SELECT {{job.parameters.region}}"}}},
+        {"task_key": "cleanup", "run_if": "AT_LEAST_ONE_FAILED",
+         "shell_command_task": {"command": "true"}}]}))
+
+    result = hw("validate", "job.json")
+
+    # Then the file is valid, and each is warned of at its JSON path
+    assert result.returncode == 0 and "ok: job.json" in result.stdout
+    assert ("Warning: job.json: $.tasks[0].sql_task.query.query_text: "
+            "{{job.parameters.region}} is not filled in inside SQL") in result.stderr
+    assert "Warning: job.json: $.tasks[1].run_if: run_if AT_LEAST_ONE_FAILED" in result.stderr
+
+
 def test_a_destination_id_the_configuration_lacks_is_warned_of(hw: Cli, tmp_path: Path) -> None:
     # Given a job whose alerts name a misspelt and a missing destination, and a JSON job file
     # whose alert names a misspelt one

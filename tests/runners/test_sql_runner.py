@@ -268,3 +268,21 @@ def test_each_configured_warehouse_has_a_commit_log_that_table_triggers_read(
     assert warehouses.commit_logs(tmp_path) == (
         tmp_path / "warehouse.duckdb.commits.jsonl", pg_log,
         Path("/data/lake.duckdb.commits.jsonl"))
+
+
+def test_a_dynamic_value_reference_in_the_sql_says_how_to_pass_it(tmp_path: Path) -> None:
+    # Given SQL that writes references where nothing fills them in (a literal stays literal)
+    context = attempt_context(tmp_path, "report")
+    task = sql_task("SELECT '{{tasks.a.values.n}}' AS kept;\n"
+                    "SELECT * FROM t WHERE n > {{ tasks.count.values.row_count }}")
+
+    assert run_attempt(SqlRunner(Warehouses(home=tmp_path)).launch_spec(task, context)
+                       ).exit_code == 1
+
+    # Then the statement is refused with the parameter that would carry the value, not a
+    # database's syntax error
+    assert result_of(context)["error"] == (
+        "statement 2: {{ tasks.count.values.row_count }} is not filled in inside SQL "
+        "(references are filled in in the task's settings only); pass it as a parameter, "
+        "sql_task.parameters: {row_count: \"{{ tasks.count.values.row_count }}\"}, and "
+        "write :row_count in the SQL")

@@ -10,6 +10,8 @@ does for a bracketed reference (`checks_refs.literal_references`):
     `AT_LEAST_ONE_FAILED` task never runs);
   - a `sql_task` without `warehouse_id`: headwater runs it on its embedded warehouse, but the
     Jobs API requires the field, so the job would not deploy to Databricks;
+  - a dynamic value reference inside an inline `query_text`, which nothing fills in there
+    (`sql_references`; the SQL runner refuses the statement that writes one);
   - a bracketed reference, left as literal text (`checks_refs.literal_references`).
 - `written_case_warnings(data)`, over a bundle job as written, before `core/bundle_coerce.py`
   reads `run_if: all_done` as `ALL_DONE`: an enum value in another case than the Jobs API's,
@@ -38,6 +40,7 @@ from headwater.core.conditions import evaluate_run_if
 from headwater.core.load_messages import annotation_at
 from headwater.core.spec import JobSettings, RunIf
 from headwater.core.spec_job import GitProvider
+from headwater.core.sql_references import REFERENCE_IN_SQL, unfilled_reference
 from headwater.core.states import ResultState
 
 __all__ = ["destination_warnings", "job_warnings", "written_case_warnings"]
@@ -50,7 +53,7 @@ CASE_INSENSITIVE_ENUMS: frozenset[type[Enum]] = frozenset({GitProvider})
 def job_warnings(settings: JobSettings) -> list[Finding]:
     """Every warning of a valid job's settings, as `(path, message)`, in task order."""
     return [*_run_if_without_dependencies(settings), *_sql_without_warehouse(settings),
-            *literal_references(settings)]
+            *_references_in_sql(settings), *literal_references(settings)]
 
 
 def destination_warnings(settings: JobSettings, known: Collection[str]) -> list[Finding]:
@@ -92,6 +95,14 @@ def _sql_without_warehouse(settings: JobSettings) -> Iterator[Finding]:
                 "(.headwater/warehouse.duckdb), but the Jobs API requires warehouse_id, so the "
                 "job would not deploy to Databricks; set it to the id of a Databricks SQL "
                 "warehouse (headwater.yml's warehouses can map that id to a local database)")
+
+
+def _references_in_sql(settings: JobSettings) -> Iterator[Finding]:
+    for path, task in iter_tasks(settings):
+        query = task.sql_task.query if task.sql_task is not None else None
+        if query is not None and query.query_text is not None:
+            for reference in dict.fromkeys(REFERENCE_IN_SQL.findall(query.query_text)):
+                yield f"{path}.sql_task.query.query_text", unfilled_reference(reference)
 
 
 def _case_differences(value: object, at: tuple[PathPart, ...]) -> Iterator[Finding]:

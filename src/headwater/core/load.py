@@ -551,7 +551,8 @@ def _read_json(path: Path, text: str, destinations: Collection[str] | None = Non
     if settings is not None:
         result.jobs.append(LoadedJob(path.stem, settings, path))
         result.where[path.stem] = str(path)
-        for where, message in _destination_warnings(settings, destinations):
+        for where, message in [*job_warnings(settings),
+                               *_destination_warnings(settings, destinations)]:
             parts = (*prefix, *parse_path(where))
             result.warnings.append(Problem(_json_where(path, parts), format_path(parts), message))
     return result

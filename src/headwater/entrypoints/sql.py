@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from headwater.core.sql_references import REFERENCE_IN_SQL, unfilled_reference
 from headwater.entrypoints.filelock import locked
 from headwater.runtime import channel
 
@@ -66,10 +67,11 @@ _TOKEN = re.compile(r"""
   | (?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))   # a comment
   | (?P<marker>:[A-Za-z_][A-Za-z0-9_]*)      # a parameter marker (if not after NOT_BEFORE)
   | (?P<braces>\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\})  # one as Databricks SQL files write it
+  | (?P<reference>{REFERENCE})  # {{job.parameters.x}}: nothing fills it in here
   | (?P<end>;)
   | (?P<colon>:)
   | (?P<other>[^'"`:;/{-]+|[/{-])
-""", re.DOTALL | re.VERBOSE)
+""".replace("{REFERENCE}", REFERENCE_IN_SQL.pattern), re.DOTALL | re.VERBOSE)
 _NOT_BEFORE = re.compile(r"[A-Za-z0-9_:'\"`)\]}]$")
 _NAME = r'((?:"[^"]+"|\w+)(?:\.(?:"[^"]+"|\w+)){0,2})'
 _WRITES = re.compile(
@@ -148,6 +150,9 @@ def bind(statement: list[Token], marker: Callable[[str], str],
 
 def _check_parameters(parsed: list[list[Token]], parameters: Mapping[str, str]) -> None:
     for number, statement in enumerate(parsed, start=1):
+        reference = next((v for k, v in statement if k == "reference"), None)
+        if reference is not None:
+            raise SqlProblem(f"statement {number}: {unfilled_reference(reference)}")
         missing = [n for n in bind(statement, lambda n: n)[1] if n not in parameters]
         if missing:
             known = ", ".join(sorted(parameters)) or "none"

@@ -11,7 +11,7 @@ does for a bracketed reference (`checks_refs.literal_references`):
   - a `sql_task` without `warehouse_id`: headwater runs it on its embedded warehouse, but the
     Jobs API requires the field, so the job would not deploy to Databricks;
   - a dynamic value reference inside an inline `query_text`, which nothing fills in there
-    (`sql_references`; the SQL runner refuses the statement that writes one);
+    (`runtime/sql_references.py`; the SQL runner refuses the statement that writes one);
   - a bracketed reference, left as literal text (`checks_refs.literal_references`).
 - `written_case_warnings(data)`, over a bundle job as written, before `core/bundle_coerce.py`
   reads `run_if: all_done` as `ALL_DONE`: an enum value in another case than the Jobs API's,
@@ -40,8 +40,8 @@ from headwater.core.conditions import evaluate_run_if
 from headwater.core.load_messages import annotation_at
 from headwater.core.spec import JobSettings, RunIf
 from headwater.core.spec_job import GitProvider
-from headwater.core.sql_references import REFERENCE_IN_SQL, unfilled_reference
 from headwater.core.states import ResultState
+from headwater.runtime.sql_references import REFERENCE_IN_SQL, unfilled_reference
 
 __all__ = ["destination_warnings", "job_warnings", "written_case_warnings"]
 

@@ -42,9 +42,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from headwater.core.sql_references import REFERENCE_IN_SQL, unfilled_reference
 from headwater.entrypoints.filelock import locked
 from headwater.runtime import channel
+from headwater.runtime.sql_references import REFERENCE_IN_SQL, unfilled_reference
 
 __all__ = ["MAX_OUTPUT_BYTES", "MAX_OUTPUT_ROWS", "SqlProblem", "Table", "bind",
            "commit_log", "log_commit", "log_table", "run_script", "statements", "table_output",

@@ -4,7 +4,8 @@ Databricks fills in `{{job.parameters.region}}` in a task's settings (its `param
 `base_parameters`), never inside the SQL a `sql_task` runs: there the text runs as written. In
 SQL, `{{name}}` is a parameter marker, and a dotted one is neither a marker nor valid SQL. So
 both the SQL runner (at the statement) and validation (for an inline `query_text`) say how to
-pass the value: as one of the task's parameters, which is filled in.
+pass the value: as one of the task's parameters, which is filled in. Standard library only,
+as the task side needs.
 """
 
 from __future__ import annotations

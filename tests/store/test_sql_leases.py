@@ -7,7 +7,8 @@ import threading
 import pytest
 from store_builders import SETTINGS, T0, at, state_with
 
-from headwater.core.events import RunStarted
+from headwater.core.events import RunStarted, TaskFailed, TaskStarted
+from headwater.core.machine import decide, initial_state
 from headwater.core.plan import Plan
 from headwater.core.states import LifeCycleState as L
 from headwater.errors import LeaseLost
@@ -143,3 +144,31 @@ def test_max_concurrent_runs_is_decided_when_a_run_is_created(
     assert leased.cancel_queued(made[3].run_id, at(2), "ann")
     assert not leased.cancel_queued(made[0].run_id, at(2), "ann")
     assert str(leased.load_run(made[3].run_id).state.result) == "CANCELED"
+
+
+def test_a_run_that_ended_as_a_cancel_came_is_released_once_not_claimed_for_ever(
+        leased: SqlStore, job: JobRecord, plan: Plan, clock: FakeClock) -> None:
+    # Given a run an engine drives, cancelled at the moment it ended: the end is written with
+    # the cancel still waiting, so the run still needs an engine (to take the request)
+    run_id = new_run(leased, job, plan)
+    [claim] = leased.claim_runs("e1", 10, 15, T0, "ann")
+    leased.request_cancel(run_id, None, at(1))
+    state = initial_state(plan)
+    for event in [RunStarted(at(1)), TaskStarted(at(1), 1, "p"), TaskFailed(at(2), 1, "no")]:
+        decision = decide(state, event)
+        leased.record(run_id, claim.fence, event, decision.state, decision.changed)
+        state = decision.state
+    assert state.is_terminal
+
+    # When an engine takes it again, drops the cancel (the run has ended) and hands it back
+    leased.release_run(run_id, claim.fence)
+    [again] = leased.claim_runs("e2", 10, 15, at(3), "ann")
+    [request] = leased.pending_requests([run_id])
+    leased.drop_requests(run_id, again.fence, [request.request_id], at(4))
+    assert leased.release_run(run_id, again.fence)
+
+    # Then no engine claims it any more, and a repair still brings one back
+    assert leased.claim_runs("e3", 10, 15, at(5), "ann") == []
+    leased.request_repair(run_id, {"repair_id": 7, "task_keys": ["extract"],
+                                   "job_version": 1}, at(6))
+    assert [c.run_id for c in leased.claim_runs("e3", 10, 15, at(7), "ann")] == [run_id]

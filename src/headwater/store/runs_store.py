@@ -262,9 +262,24 @@ class RunsMixin:
                                        int(lease_seconds * 1000))
 
     def release_run(self, run_id: int, fence: int) -> bool:
-        """Hand a run back so that another engine claims it at once; False if not held."""
+        """Hand a run back so that another engine claims it at once; False if not held.
+
+        A run that has ended with no request left needs no engine any more. A run that ended
+        with a request still waiting (a cancel that came as it ended) keeps needing one until
+        that request is handled, here by being dropped: without this, every engine would claim
+        the ended run again, and again, for ever."""
         with self._writing() as conn:
-            return lease_queries.release(conn, run_id, fence)
+            if not lease_queries.release(conn, run_id, fence):
+                return False
+            # The release's UPDATE holds the run's row: a repair asked at this moment sets
+            # `needs_engine` after this transaction commits, or its request is seen here.
+            life = conn.execute(select(runs.c.life_cycle).where(runs.c.run_id == run_id)
+                                ).scalar()
+            if life in run_queries.TERMINAL and not run_queries.has_pending_requests(conn,
+                                                                                     run_id):
+                conn.execute(update(runs).where(runs.c.run_id == run_id)
+                             .values(needs_engine=False))
+            return True
 
     def live_lease_owner(self, run_id: int) -> str | None:
         """The engine driving the run now (its lease unexpired); None when none does."""

@@ -471,6 +471,7 @@ class RunRequest:
     task_key: str | None  # CANCEL of one task; None for the whole run
     # REPAIR: repair_id, task_keys, rerun_dependents, version, ...; TIMEOUT: timeout_seconds
     body: Mapping[str, object]
+    created: datetime | None = None  # when it was asked
 
 
 @dataclass(frozen=True, slots=True)

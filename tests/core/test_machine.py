@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from headwater.core.events import (
+    CancelRequested,
     CancelTimer,
     EngineFailed,
     JobTimeoutChanged,
@@ -15,6 +16,7 @@ from headwater.core.events import (
     SetTimer,
     TaskFailed,
     TaskStarted,
+    TaskSucceeded,
 )
 from headwater.core.machine import decide, initial_state
 from headwater.core.states import (
@@ -162,6 +164,27 @@ def test_cancel_spreads_downstream_but_cleanup_still_runs() -> None:
                                   "next": ResultState.UPSTREAM_CANCELED,
                                   "cleanup": ResultState.SUCCESS}
     assert sim.state.result is ResultState.CANCELED
+
+
+def test_a_task_that_succeeds_as_the_cancel_comes_starts_only_cleanup_after_it() -> None:
+    # Given a run cancelled while `long` runs, and `long` exiting 0 before the kill lands
+    plan = plan_of(task("long"), task("next", "long"),
+                   task("cleanup", "long", run_if="ALL_DONE"))
+    state = decide(initial_state(plan), RunStarted(T0)).state
+    long = state.latest["long"]
+    state = decide(state, TaskStarted(T0, long, "pid")).state
+    state = decide(state, CancelRequested(T0 + timedelta(seconds=1))).state
+    state = decide(state, TaskSucceeded(T0 + timedelta(seconds=2), long)).state
+
+    # Then `long` keeps its success, saying so; what comes next is cancelled, not started;
+    # cleanup starts, as its rule says; the run is being cancelled
+    ran = {key: state.latest_run(key) for key in ("long", "next", "cleanup")}
+    assert (ran["long"].result, ran["long"].message) == (  # type: ignore[union-attr]
+        ResultState.SUCCESS, "The task succeeded before it could be stopped.")
+    assert (ran["next"].result, ran["next"].message) == (  # type: ignore[union-attr]
+        ResultState.CANCELED, "Task was cancelled by a user.")
+    assert ran["cleanup"].life_cycle is LifeCycleState.PENDING  # type: ignore[union-attr]
+    assert state.cancel_requested
 
 
 def test_a_disabled_task_is_not_run_and_disables_its_all_success_dependants() -> None:

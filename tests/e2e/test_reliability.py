@@ -152,3 +152,40 @@ def test_a_fresh_store_on_a_used_home_runs_its_tasks_and_keeps_the_old_logs_asid
     assert stale.name.startswith("1-")
     assert (stale / "a" / "attempt-0" / "output.log").read_text() == "first\n"
     assert "moved it to" in again.stderr
+
+
+@pytest.mark.parametrize(("ends", "result"), [("after", "CANCELED"), ("before", "SUCCESS")])
+def test_a_cancel_asked_while_no_engine_drives_the_run_is_ordered_with_the_task_s_end(
+        hw: Cli, tmp_path: Path, ends: str, result: str) -> None:
+    # Given a run whose engine was killed while its one task waits for a file (the task lives
+    # on)
+    go, started = tmp_path / "go", tmp_path / "started"
+    job = write_job(tmp_path / "job.json", [
+        shell("wait", f"touch {started}; while [ ! -e {go} ]; do sleep 0.05; done")],
+        name="orphaned")
+    run = subprocess.Popen([sys.executable, "-m", "headwater", "run", str(job)], cwd=tmp_path,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    run.kill()
+    run.wait(timeout=30)
+
+    # When the cancel is asked while the task still runs and the task ends afterwards, or the
+    # task ends first (its exit recorded by its parent) and the cancel comes afterwards
+    if ends == "before":
+        go.touch()
+        while not list((tmp_path / ".headwater").rglob("exit.json")):
+            assert time.monotonic() < deadline, "the task's exit was never recorded"
+            time.sleep(0.05)
+    cancel = hw("runs", "cancel", "1")
+    if ends == "after":
+        go.touch()
+        time.sleep(0.5)  # the task ends while no engine drives the run
+    resumed = hw("runs", "resume", "1")
+
+    # Then the engine that takes the run applies the two in the order they happened, as an
+    # engine there all along would have: a cancel asked while the run was under way ends it
+    # CANCELED; one asked after its last task had ended finds an ended run
+    assert cancel.returncode == 0, cancel.stdout + cancel.stderr
+    assert f"ended {result}" in resumed.stdout, resumed.stdout + resumed.stderr

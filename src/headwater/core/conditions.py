@@ -69,6 +69,12 @@ def evaluate_run_if(run_if: RunIf, results: Sequence[ResultState]) -> ResultStat
     return _success_requiring(run_if, up)
 
 
+def handles_failure(run_if: RunIf) -> bool:
+    """Whether a task with this rule is there for when things go wrong (cleanup, alerting):
+    such a task still starts in a run being cancelled, as its rule decides."""
+    return run_if is RunIf.ALL_DONE or run_if in _FAILURE_HANDLING
+
+
 def _failure_handling(run_if: RunIf, up: Upstream) -> ResultState | None:
     bad = up.failed + up.canceled
     if run_if is RunIf.AT_LEAST_ONE_FAILED:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from headwater.core.conditions import evaluate_run_if
+from headwater.core.conditions import evaluate_run_if, handles_failure
 from headwater.core.events import (
     CancelTimer,
     Command,
@@ -32,6 +32,8 @@ from headwater.core.states import LifeCycleState, ResultState, TerminationCode, 
 from headwater.errors import IllegalTransition
 
 JOB_TIMEOUT = "job-timeout"
+CANCELLED_BY_USER = "Task was cancelled by a user."
+SUCCEEDED_BEFORE_STOPPED = "The task succeeded before it could be stopped."
 
 
 class Step:
@@ -145,6 +147,8 @@ class Step:
             return  # a stale report about an attempt that already ended
         if result is not ResultState.SUCCESS and run.stop_reason is not None:
             result, message = run.stop_reason, run.message or message
+        elif run.stop_reason is not None:  # not the cancel's (or timeout's) words: it succeeded
+            message = SUCCEEDED_BEFORE_STOPPED
         extra = {"exit_code": exit_code, "values": values, "condition_outcome": outcome}
         if run.life_cycle is LifeCycleState.PENDING:
             run = self.move(run, LifeCycleState.RUNNING, start_time=at)  # it never started
@@ -213,8 +217,7 @@ class Step:
         else:
             keys = [task_key] if task_key in self.latest else []
         for key in keys:
-            self.halt(self.runs[self.latest[key]], ResultState.CANCELED, at,
-                      "Task was cancelled by a user.")
+            self.halt(self.runs[self.latest[key]], ResultState.CANCELED, at, CANCELLED_BY_USER)
 
     def timeout_changed(self, seconds: int, at: datetime) -> None:
         """The job's timeout is now `seconds` (0: none): the plan has it, and a run under way
@@ -419,7 +422,11 @@ class Step:
             self.terminate(run, ResultState.CANCELED, at, "The job timed out.")
             return
         skip = evaluate_run_if(task.run_if, edges)
-        if skip is None:
+        if skip is None and self.get("cancel_requested") and not handles_failure(task.run_if):
+            # its upstream ended well as the cancel came (it finished before the kill landed):
+            # in a run being cancelled only cleanup and alerting tasks start
+            self.terminate(run, ResultState.CANCELED, at, CANCELLED_BY_USER)
+        elif skip is None:
             self.make_pending(run, at)
         else:
             self.terminate(run, skip, at, skip_message(skip, task, self.branch_not_taken(task),

@@ -109,6 +109,8 @@ class RunDriver:
         self.inline: deque[int] = deque()  # conditions and for-each expansions: no process
         self.to_launch: deque[int] = deque()
         self.awaiting_code: deque[int] = deque()  # attempts waiting for the run's Git checkout
+        # A run taken over, until the engine reads its requests: an exit may come first.
+        self.requests_unread = False
         self.armed: set[str] = set()  # duration-warning timers set by this driver
         self.clusters_kept: frozenset[str] | None = None  # as last told to the host
         self.unwritten: list[Transition] = []  # decided and acted on, not stored yet
@@ -162,6 +164,7 @@ class RunDriver:
             set_aside(self.host.logs_dir, self.run_id, self.now())
             self.apply(RunStarted(self.now()))
         elif not self.state.is_terminal:
+            self.requests_unread = True
             self.resume()
         self.keep_clusters()  # a run taken over lets go of the clusters it no longer needs
 
@@ -345,6 +348,8 @@ class RunDriver:
     def on_exit(self, exit_: TaskExit) -> None:
         """An attempt ended (or was found lost): its event, figures and output."""
         seq = exit_.key.seq
+        if self.requests_unread:
+            self.cancels_asked_before(exit_.at)
         metrics = parse_metrics(seq, exit_.metrics) if exit_.metrics else []
         result = {**exit_.result, **self.launcher.code_output(self.state,
                                                               self.state.task_runs[seq])}
@@ -354,8 +359,26 @@ class RunDriver:
             result["error"] = event.message  # `runs output` says what the run's state says
         self.apply(event, metrics=metrics, outputs=outputs)
 
+    def cancels_asked_before(self, ended: datetime | None) -> None:
+        """In a run taken over, carry out the cancels asked before an attempt `ended`, before
+        its exit: as an engine there all along would have. Asked while no engine drove the
+        run, such a cancel was meant for what ran; one asked after the attempt had ended
+        waits its turn, and finds the run as that exit leaves it."""
+        asked = [request for request in self.host.store.pending_requests([self.run_id])
+                 if request.kind == CANCEL and request.created is not None
+                 and (ended is None or request.created < ended)]
+        if asked:
+            self.take_requests(asked)
+
     def on_timer(self, key: str) -> None:
         self.apply(TimerFired(self.now(), key))
+
+    def take_requests(self, requests: Sequence[RunRequest]) -> None:
+        """Carry out these requests; those that changed nothing are dropped from the store."""
+        self.requests_unread = False
+        unused = self.on_requests(requests)
+        if unused:
+            self.host.store.drop_requests(self.run_id, self.fence, unused, self.now())
 
     def on_requests(self, requests: Sequence[RunRequest]) -> list[int]:
         """Apply requests in order; the ids of those that changed nothing (to drop)."""

@@ -492,14 +492,11 @@ class Supervisor:
         by_run: dict[int, list[RunRequest]] = {}
         for request in self.store.pending_requests(list(self.drivers)):
             by_run.setdefault(request.run_id, []).append(request)
+        for driver in self.drivers.values():
+            driver.requests_unread = False  # what it has is taken now, in turn
         for run_id, requests in by_run.items():
             if (held := self.drivers.get(run_id)) is not None:
-                self.call(run_id, partial(self.handle_requests, held, requests))
-
-    def handle_requests(self, driver: RunDriver, requests: list[RunRequest]) -> None:
-        unused = driver.on_requests(requests)
-        if unused:
-            self.store.drop_requests(driver.run_id, driver.fence, unused, self.clock.now())
+                self.call(run_id, partial(held.take_requests, requests))
 
     def retire_finished(self) -> None:
         """Let go of runs that ended: the store stopped leasing them when they did."""

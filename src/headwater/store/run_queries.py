@@ -63,7 +63,8 @@ _UNHANDLED = (
     run_requests.c.handled_time.is_(None),
 )
 _PENDING = select(run_requests.c.request_id, run_requests.c.run_id, run_requests.c.kind,
-                  run_requests.c.task_key, run_requests.c.body).where(*_UNHANDLED)
+                  run_requests.c.task_key, run_requests.c.body,
+                  run_requests.c.created_time).where(*_UNHANDLED)
 _ANY_UNHANDLED = exists().where(run_requests.c.run_id == runs.c.run_id,
                                 run_requests.c.handled_time.is_(None))
 
@@ -282,7 +283,7 @@ def pending_requests(conn: Connection, run_ids: Sequence[int]) -> list[RunReques
         return []
     rows = conn.execute(_PENDING, {"b_run_ids": list(run_ids)}).all()
     return sorted((RunRequest(row.request_id, row.run_id, row.kind, row.task_key,
-                              row.body or {}) for row in rows),
+                              row.body or {}, row.created_time) for row in rows),
                   key=lambda request: request.request_id)
 
 

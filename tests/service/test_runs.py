@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 from service_builders import settings
 
-from headwater.core.events import RunStarted, TaskStarted
+from headwater.core.events import RunStarted, TaskFailed, TaskStarted
 from headwater.core.machine import decide
 from headwater.errors import InvalidRequest, InvalidState, NotFound
 from headwater.service import Service
+from headwater.testing import T0
 
 
 def test_starting_a_run_stores_it_for_an_engine_and_returns_at_once(
@@ -94,3 +95,25 @@ def test_a_run_is_read_after_the_requests_no_engine_has_taken(
     service.run_details(asked)
 
     assert reads == [("pending_requests", [run.run_id]), ("load_run", run.run_id)] * 2
+
+
+def test_a_second_repair_while_the_first_waits_for_an_engine_names_the_waiting_one(
+        service: Service) -> None:
+    # Given a run that failed, and a repair of it that no engine has taken yet
+    job = service.create_job(settings(tasks=1))
+    run_id = service.run_now(job.job_id).run_id
+    state = service.get_run(run_id).state
+    for event in (RunStarted(T0), TaskStarted(T0, 1, "pid"), TaskFailed(T0, 1, "no")):
+        state = decide(state, event).state
+        service.store.record(run_id, 0, event, state, [1])
+    first = service.repair(run_id, [], all_failed=True, insist_on_latest=True)
+
+    # When a second repair names the first as the latest, as the Jobs API asks
+    with pytest.raises(InvalidState) as raised:
+        service.repair(run_id, [], all_failed=True, latest_repair_id=first.repair_id,
+                       insist_on_latest=True)
+
+    # Then it is told that repair is the latest and still waits, not that its id is wrong
+    assert str(raised.value).startswith(
+        f"Run {run_id} already has a repair waiting for an engine (repair {first.repair_id}, "
+        "the latest); a new repair needs the run to have ended again")

@@ -26,7 +26,7 @@ from headwater.core.task_parameters import checked as task_parameters_checked
 from headwater.core.task_parameters import over
 from headwater.engine.workdirs import job_folder
 from headwater.errors import InvalidRequest, InvalidState, NotFound, PermissionDenied
-from headwater.ports import Clock, JobRecord, RunCreated, RunRecord, Store
+from headwater.ports import REPAIR, Clock, JobRecord, RunCreated, RunRecord, Store
 from headwater.service.access import AccessMixin
 
 MAX_TOKEN = 64  # characters of an idempotency token, as in the Jobs API
@@ -186,6 +186,7 @@ class RunsMixin(AccessMixin):
         self.authorize(record.job.job_id, Action.RUN)
         state = record.state
         _check_repairable(run_id, state)
+        self._check_no_repair_waiting(run_id)
         if insist_on_latest and state.repairs and latest_repair_id is None:
             raise InvalidRequest("The latest repair ID needs to be provided in order to create "
                                  f"a new repair: run {run_id} was repaired before; pass "
@@ -212,6 +213,17 @@ class RunsMixin(AccessMixin):
         results = {key: state.task_runs[seq].result for key, seq in state.latest.items()}
         return RepairAsked(repair_id, tuple(keys),
                            repair_selection(plan, results, keys, rerun_dependents))
+
+    def _check_no_repair_waiting(self, run_id: int) -> None:
+        """`InvalidState` while a repair asked of the run waits for an engine: that repair is
+        the run's latest, and the run is as good as under way again."""
+        for request in self.store.pending_requests([run_id]):
+            if request.kind == REPAIR:
+                raise InvalidState(
+                    f"Run {run_id} already has a repair waiting for an engine (repair "
+                    f"{request.body.get('repair_id')}, the latest); a new repair needs the run "
+                    "to have ended again: repair it once that repair has run (an engine takes "
+                    f"it: `headwater engine`, or `headwater runs resume {run_id}`)")
 
     def get_run(self, run_id: int) -> RunRecord:
         """A job run; `NotFound` ("Run N does not exist.")."""

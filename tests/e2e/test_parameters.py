@@ -41,6 +41,11 @@ def test_a_value_flows_from_task_to_task_and_into_parameters(hw: Cli, tmp_path: 
     assert tasks["b"]["task_values"] == {"doubled": 42}
     assert tasks["b"]["resolved_values"] == {"spark_python_task": {"parameters": ["21"]}}
     assert tasks["c"]["resolved_values"] == {"shell_command_task": {"env": {"DOUBLED": "42"}}}
+    # and the text view shows them under each attempt when asked, and only then
+    run_id = str(run_id_of(result.stdout))
+    text = hw("runs", "get", run_id, "--resolved", check=True).stdout
+    assert '      resolved: {"spark_python_task": {"parameters": ["21"]}}' in text, text
+    assert "resolved:" not in hw("runs", "get", run_id, check=True).stdout
 
 
 def test_a_too_large_task_value_fails_the_task_that_set_it(hw: Cli, tmp_path: Path) -> None:

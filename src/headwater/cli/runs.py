@@ -101,20 +101,28 @@ def print_run(run_id: int, document: dict[str, Any], service: Any = None) -> Non
         click.echo(f"  Started once {runs} ended")
     repaired = bool(document.get("repair_history"))
     for task in document["tasks"]:
-        t_state = task["state"]
-        repair = f"repair {task['repair_number']}" if task.get("repair_number") else ""
-        stats = task.get("for_each_task", {}).get("stats", {}).get("task_run_stats")
-        loop = (f" [{stats['succeeded_iterations']}/{stats['total_iterations']} iterations "
-                f"succeeded]") if stats else ""
-        message = printable(t_state["state_message"])
-        click.echo(f"  {task['task_key']:<28} {repair:<9} attempt {task['attempt_number']:<3} "
-                   f"{t_state['life_cycle_state']:<17} {t_state.get('result_state', ''):<18} "
-                   f"{task['execution_duration'] / 1000:.1f}s  {message}{loop}")
-        if stats and stats.get("failed_iterations") and service is not None:
-            print_failed_iterations(run_id, task, service, repaired)
+        print_task_run(run_id, task, service, repaired)
     if repaired:
         click.echo(f"  The log of any attempt: headwater runs logs {run_id} TASK_KEY --repair R "
                    f"--attempt A  (R: 0 for the original run, the rows without a repair)")
+
+
+def print_task_run(run_id: int, task: dict[str, Any], service: Any, repaired: bool) -> None:
+    """One attempt's row: its repair, state and message; its resolved parameters when the
+    document has them (`--resolved`); a for-each's failed iterations (with `service`)."""
+    t_state = task["state"]
+    repair = f"repair {task['repair_number']}" if task.get("repair_number") else ""
+    stats = task.get("for_each_task", {}).get("stats", {}).get("task_run_stats")
+    loop = (f" [{stats['succeeded_iterations']}/{stats['total_iterations']} iterations "
+            f"succeeded]") if stats else ""
+    message = printable(t_state["state_message"])
+    click.echo(f"  {task['task_key']:<28} {repair:<9} attempt {task['attempt_number']:<3} "
+               f"{t_state['life_cycle_state']:<17} {t_state.get('result_state', ''):<18} "
+               f"{task['execution_duration'] / 1000:.1f}s  {message}{loop}")
+    if values := task.get("resolved_values"):
+        click.echo(printable(f"      resolved: {json.dumps(values)}"))
+    if stats and stats.get("failed_iterations") and service is not None:
+        print_failed_iterations(run_id, task, service, repaired)
 
 
 def print_failed_iterations(run_id: int, task: dict[str, Any], service: Any,

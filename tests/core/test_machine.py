@@ -187,6 +187,26 @@ def test_a_task_that_succeeds_as_the_cancel_comes_starts_only_cleanup_after_it()
     assert state.cancel_requested
 
 
+@pytest.mark.parametrize(("ends_after", "result", "retried"), [
+    (5, ResultState.SUCCESS, False), (60, ResultState.TIMEDOUT, True)])
+def test_an_attempt_that_outlived_its_timeout_unstopped_timed_out(
+        ends_after: int, result: ResultState, retried: bool) -> None:
+    # Given an attempt with a 6 s timeout whose timer never fired (no engine drove the run at
+    # its deadline), and that exits 0 after 5 s or after 60 s
+    plan = plan_of(task("t", timeout_seconds=6, max_retries=1, retry_on_timeout=True))
+    state = decide(initial_state(plan), RunStarted(T0)).state
+    seq = state.latest["t"]
+    state = decide(state, TaskStarted(T0, seq, "pid")).state
+    state = decide(state, TaskSucceeded(T0 + timedelta(seconds=ends_after), seq)).state
+
+    # Then one that ran past its timeout timed out, as a kill at the deadline would have
+    # made it, and is retried as a timeout is
+    first = state.task_runs[seq]
+    assert first.result is result
+    assert (first.message == "Task timed out after 6 seconds.") is retried
+    assert (state.latest["t"] != seq) is retried
+
+
 def test_a_disabled_task_is_not_run_and_disables_its_all_success_dependants() -> None:
     plan = plan_of(task("a", disabled=True), task("b", "a"),
                    task("c", "a", run_if="ALL_DONE"))

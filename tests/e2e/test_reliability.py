@@ -189,3 +189,31 @@ def test_a_cancel_asked_while_no_engine_drives_the_run_is_ordered_with_the_task_
     # CANCELED; one asked after its last task had ended finds an ended run
     assert cancel.returncode == 0, cancel.stdout + cancel.stderr
     assert f"ended {result}" in resumed.stdout, resumed.stdout + resumed.stderr
+
+
+def test_a_task_that_outlived_its_timeout_while_no_engine_drove_the_run_timed_out(
+        hw: Cli, tmp_path: Path) -> None:
+    # Given a run whose engine was killed while its task, with a 1 s timeout, runs on
+    started = tmp_path / "started"
+    job = write_job(tmp_path / "job.json", [
+        shell("slow", f"touch {started}; sleep 3", timeout_seconds=1)], name="unwatched")
+    run = subprocess.Popen([sys.executable, "-m", "headwater", "run", str(job)], cwd=tmp_path,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # the start is stored (within 50 ms), as it is once a task has run a while
+    run.kill()
+    run.wait(timeout=30)
+
+    # When the task exits 0 after its timeout, with no engine to stop it, and then an engine
+    # takes the run
+    while not list((tmp_path / ".headwater").rglob("exit.json")):
+        assert time.monotonic() < deadline, "the task's exit was never recorded"
+        time.sleep(0.05)
+    resumed = hw("runs", "resume", "1")
+
+    # Then the attempt timed out, as a kill at its deadline would have made it
+    assert "slow [attempt 0] TERMINATED TIMEDOUT - Task timed out after 1 seconds." in \
+        resumed.stdout, resumed.stdout
+    assert "Run 1 ended FAILED" in resumed.stdout, resumed.stdout

@@ -145,7 +145,9 @@ class Step:
         run = self.runs.get(seq)
         if run is None or run.is_terminal:
             return  # a stale report about an attempt that already ended
-        if result is not ResultState.SUCCESS and run.stop_reason is not None:
+        if self.ran_past_timeout(run, at):  # a timeout is a hard limit, stopped or not
+            result, message = ResultState.TIMEDOUT, self.timed_out_message(run)
+        elif result is not ResultState.SUCCESS and run.stop_reason is not None:
             result, message = run.stop_reason, run.message or message
         elif run.stop_reason is not None:  # not the cancel's (or timeout's) words: it succeeded
             message = SUCCEEDED_BEFORE_STOPPED
@@ -196,9 +198,18 @@ class Step:
         if kind == "retry" and run.life_cycle is LifeCycleState.WAITING_FOR_RETRY:
             self.make_pending(run, at)
         elif kind == "timeout" and run.life_cycle is LifeCycleState.RUNNING:
-            timeout = self.task_for(run).timeout
-            seconds = int(timeout.total_seconds()) if timeout else 0
-            self.stop(run, ResultState.TIMEDOUT, f"Task timed out after {seconds} seconds.")
+            self.stop(run, ResultState.TIMEDOUT, self.timed_out_message(run))
+
+    def timed_out_message(self, run: TaskRun) -> str:
+        timeout = self.task_for(run).timeout
+        return f"Task timed out after {int(timeout.total_seconds()) if timeout else 0} seconds."
+
+    def ran_past_timeout(self, run: TaskRun, at: datetime) -> bool:
+        """Whether an attempt that ends at `at` outlived its timeout unstopped: no engine drove
+        the run at its deadline to stop it (or the exit came before the deadline's timer)."""
+        timeout = self.task_for(run).timeout
+        return (run.stop_reason is None and timeout is not None and run.start_time is not None
+                and at > run.start_time + timeout)
 
     def stop(self, run: TaskRun, reason: ResultState, message: str) -> None:
         """Order the kill of a running attempt; its exit event will end it with `reason`."""

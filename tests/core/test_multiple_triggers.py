@@ -136,3 +136,13 @@ def test_schedule_trigger_and_continuous_exclude_each_other() -> None:
                      "one of schedule, trigger and continuous; remove the others, or give each "
                      "its own entry of triggers")]
     assert all_three["trigger"].startswith("schedule and trigger and continuous cannot be set")
+
+
+def test_a_trigger_without_its_kind_is_refused_naming_the_kinds() -> None:
+    # A paused trigger of no kind would fire nothing, and the Jobs API refuses it
+    assert list(check_trigger(job(trigger={"pause_status": "PAUSED"}))) == [
+        ("trigger", "a trigger needs its kind: give one of periodic, file_arrival, "
+                    "table_update, job_completion (a cron schedule goes under `schedule:`), or "
+                    "remove trigger")]
+    assert list(check_trigger(job(trigger={"pause_status": "PAUSED", "periodic": {
+        "interval": 1, "unit": "HOURS"}}))) == []

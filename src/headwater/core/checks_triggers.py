@@ -18,7 +18,7 @@ from headwater.core.cron import CronError, parse_cron, time_zone
 from headwater.core.file_arrival import WatchedLocation, unwatchable_message, watched_location
 from headwater.core.spec import JobSettings
 from headwater.core.spec_job import JobCompletionTrigger
-from headwater.core.triggers import KEPT_TRIGGER_KINDS, trigger_paths
+from headwater.core.triggers import KEPT_TRIGGER_KINDS, TRIGGER_KINDS, trigger_paths
 
 Finding = tuple[str, str]  # (path, message)
 
@@ -64,6 +64,9 @@ def _one(settings: JobSettings, schedule_path: str, trigger_path: str) -> Iterat
     if trigger is None:
         return
     kinds = [kind for kind in KEPT_TRIGGER_KINDS if getattr(trigger, kind) is not None]
+    if not kinds and trigger.sql_condition is None and trigger_path == "trigger":
+        yield "trigger", (f"a trigger needs its kind: give one of {', '.join(TRIGGER_KINDS)} "
+                          "(a cron schedule goes under `schedule:`), or remove trigger")
     if len(kinds) > 1 and trigger_path == "trigger":  # an entry's kinds are counted above
         yield f"trigger.{kinds[1]}", (
             f"a trigger is one kind, but this one sets {' and '.join(kinds)}: keep one (a "

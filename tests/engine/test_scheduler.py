@@ -5,8 +5,10 @@ continuous jobs."""
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 
+import pytest
 from engine_world import World, step_until
 
 from headwater.core.spec import JobSettings
@@ -71,6 +73,28 @@ def test_files_dropped_together_start_one_file_arrival_run(world: World) -> None
     assert record.trigger == "FILE_ARRIVAL"
     assert record.trigger_info["file_arrival"]["location"] == str(landing)  # type: ignore[index]
     assert len(record.trigger_info["file_arrival"]["files"]) == 10  # type: ignore[index]
+
+
+def test_a_file_arrival_folder_that_is_not_there_is_warned_of_once_and_still_watched(
+        world: World, caplog: pytest.LogCaptureFixture) -> None:
+    # Given a trigger on a folder that does not exist (a typo, or one made later)
+    landing = world.tmp_path / "landnig"
+    job = world.job(tasks=1, trigger={"file_arrival": {"url": str(landing)}})
+    engine = world.engine("e1", schedules=True)
+    start = world.clock.now()
+
+    # When the engine looks several times
+    with caplog.at_level(logging.WARNING, logger="headwater.engine.scheduler"):
+        step_until(lambda: world.clock.now() >= start + timedelta(seconds=5), engine)
+
+    # Then it says so once, naming the folder, and still fires once files arrive there
+    warned = [r.getMessage() for r in caplog.records if "does not exist" in r.getMessage()]
+    assert warned == [f"job {job.job_id}'s file_arrival trigger watches {landing}, which does "
+                      "not exist: it fires once files arrive there; if that is not the folder "
+                      f"meant, correct file_arrival.url ({landing})"]
+    landing.mkdir()
+    (landing / "orders.csv").write_text("1,2,3")
+    step_until(lambda: bool(runs_of(world, job.job_id)), engine)
 
 
 def test_a_file_written_into_a_volume_as_tasks_see_it_starts_a_file_arrival_run(

@@ -50,7 +50,7 @@ from headwater.core.triggers import (
     states_to_body,
     trigger_views,
 )
-from headwater.engine.observers import WarehouseCommits, watched_files
+from headwater.engine.observers import WarehouseCommits, watched_files, watched_folder
 from headwater.engine.workdirs import job_folder
 from headwater.errors import HeadwaterError
 from headwater.ports import Clock, JobRecord, NewRun, Store
@@ -97,6 +97,7 @@ class Scheduler:
     watched: dict[int, _Watched] = field(default_factory=dict)
     job_ids: set[int] = field(default_factory=set)  # every job, as of the last refresh
     job_names: dict[str, list[int]] = field(default_factory=dict)  # ids by name, lower case
+    missing_folders: set[tuple[int, Path]] = field(default_factory=set)  # warned of, by job
     next_look: datetime | None = None
     next_refresh: datetime | None = None
     last_end: datetime | None = None  # the latest end of any run, read once a look if needed
@@ -192,6 +193,7 @@ class Scheduler:
         if kind == FILE_ARRIVAL:
             trigger = settings.trigger.file_arrival if settings.trigger else None
             assert trigger is not None
+            self.warn_of_missing_folder(watched.job.job_id, trigger.url, job_folder(watched.job))
             observed = watched_files(trigger.url, job_folder(watched.job), self.dbfs_dir)
             return changes_due(settings, state, observed, now, QUIET)
         if kind == TABLE_UPDATE:
@@ -205,6 +207,18 @@ class Scheduler:
             return completions_due(settings, state, self.completions(settings, state), now)
         assert kind == CONTINUOUS
         return continuous_due(state, *self.runs_of(watched.job.job_id), now)
+
+    def warn_of_missing_folder(self, job_id: int, url: str, base: Path) -> None:
+        """Say once that a file-arrival trigger watches a folder that is not there (a typo
+        in its url would otherwise never fire, without a word); again if it goes away."""
+        folder = watched_folder(url, base, self.dbfs_dir)
+        if folder.is_dir():
+            self.missing_folders.discard((job_id, folder))
+        elif (job_id, folder) not in self.missing_folders:
+            self.missing_folders.add((job_id, folder))
+            log.warning("job %s's file_arrival trigger watches %s, which does not exist: it "
+                        "fires once files arrive there; if that is not the folder meant, "
+                        "correct file_arrival.url (%s)", job_id, folder, url)
 
     def completions(self, settings: JobSettings, state: TriggerState
                     ) -> list[tuple[int, list[Completion]] | None]:

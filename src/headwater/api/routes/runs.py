@@ -11,7 +11,7 @@ from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Request
 
 from headwater.api.auth import Caller
 from headwater.api.documents import with_page_urls
@@ -29,7 +29,7 @@ from headwater.api.schemas import (
     possible_job_id,
     possible_run_id,
 )
-from headwater.errors import InvalidState
+from headwater.errors import InvalidRequest, InvalidState
 from headwater.service import Page
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -72,10 +72,13 @@ def list_runs(request: Request, service: Caller, job_id: JobsApiId | None = None
               run_type: RunType | None = None, expand_tasks: bool = False,
               start_time_from: EpochMillis | None = None,
               start_time_to: EpochMillis | None = None,
-              limit: Annotated[int, Query(ge=0, le=MAX_LIST)] = 20, offset: Offset = 0,
+              limit: int = 20, offset: Offset = 0,
               page_token: str | None = None) -> dict[str, Any]:
     """Runs the caller may view, newest first; with `expand_tasks`, their tasks. An entry has
     no `repair_history`: Databricks gives it only from `runs/get` with `include_history`."""
+    if not 0 <= limit <= MAX_LIST:  # worded as jobs/list words its own limit
+        raise InvalidRequest(f"limit must be between 1 and {MAX_LIST} (0: {MAX_LIST}), got "
+                             f"{limit}")
     if job_id is not None and not is_stored_id(job_id):  # no job has it: no runs, as for any
         return list_body("runs", [], Page([]))
     page = service.list_runs(job_id, limit or MAX_LIST, active_only, completed_only,

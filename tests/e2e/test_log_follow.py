@@ -59,5 +59,8 @@ def test_follow_prints_the_log_as_it_grows_through_a_retry_and_ends_with_the_tas
             if process.poll() is None:
                 process.kill()
     assert run.wait(timeout=60) == 0
-    assert lines == ["first attempt begins\n", "first attempt ends\n", "--- attempt 1 ---\n",
-                     "second attempt begins\n", "second attempt ends\n"]
+    assert lines == ["first attempt begins\n", "first attempt ends\n",
+                     "--- attempt 0 ended FAILED: The task's process exited with code 1; its "
+                     "last output line: first attempt ends ---\n", "--- attempt 1 ---\n",
+                     "second attempt begins\n", "second attempt ends\n",
+                     "--- attempt 1 ended SUCCESS ---\n"]

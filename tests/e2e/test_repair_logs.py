@@ -80,8 +80,10 @@ def test_every_attempt_of_every_repair_has_its_log(hw: Cli, tmp_path: Path,
     assert logs("loop", "--iteration", "1") == "y try 4\n"
     # an iteration a repair kept reads the log of the attempt that ran it
     assert logs("loop", "--iteration", "0", "--repair", "2") == "x try 0\n"
-    # and --follow of an earlier repair prints its latest attempt, and ends
-    assert logs("b", "--repair", "0", "--follow") == "b try 1\n"
+    # and --follow of an earlier repair prints its latest attempt and how it ended, and ends
+    assert logs("b", "--repair", "0", "--follow") == (
+        "b try 1\n--- attempt 1 ended FAILED: The task's process exited with code 1; its last "
+        "output line: b try 1 ---\n")
 
 
 def test_an_attempt_that_is_not_in_the_repair_is_refused_naming_those_that_are(

@@ -3,15 +3,16 @@
 It reads what the service gives (the log file on the local store,
 `/api/2.2/headwater/runs/logs` through a server) every half second and prints what was added
 since. The attempt followed is the one asked for (`--attempt`, `--repair`), else the latest:
-when the task is retried, the new attempt's log follows under a line that says so. It ends
-when the attempt (without `--attempt`: the task, retries and all) has ended, or the run has.
+when the task is retried, a line says how the attempt ended, and the new attempt's log follows
+under a line that names it. It ends when the attempt (without `--attempt`: the task, retries
+and all) has ended, or the run has, with a line saying how the last attempt followed ended.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 POLL_SECONDS = 0.5
@@ -24,6 +25,7 @@ class Watched:
     attempt: int | None  # its attempt_number; None until it exists
     repair: int | None  # the repair it runs in (an iteration: its for-each's); None as above
     ended: bool  # nothing more will be written (it ended, or the run ended without it)
+    outcomes: dict[int, str] = field(default_factory=dict)  # how each ended, by attempt number
 
 
 def watched(service: Any, run_id: int, task_key: str, attempt: int | None,
@@ -41,13 +43,25 @@ def watched(service: Any, run_id: int, task_key: str, attempt: int | None,
     if iteration is not None:
         parent = service.run_document(entries[-1]["run_id"])
         entries = [t for t in parent.get("iterations", []) if t.get("iteration") == iteration]
+    outcomes = {t["attempt_number"]: _outcome(t["state"]) for t in entries
+                if "result_state" in t["state"]}
     if attempt is not None:
         entries = [t for t in entries if t["attempt_number"] == attempt]
     if not entries:
-        return Watched(None, None, run_over)
+        return Watched(None, None, run_over, outcomes)
     latest = entries[-1]  # a retry is a new entry, waiting: not ended
     return Watched(latest["attempt_number"], in_repair,
-                   run_over or "result_state" in latest["state"])
+                   run_over or "result_state" in latest["state"], outcomes)
+
+
+def _outcome(state: dict[str, Any]) -> str:
+    message = state.get("state_message")
+    return f"{state['result_state']}: {message}" if message else state["result_state"]
+
+
+def _ended_line(watched: Watched, attempt: int) -> bytes:
+    outcome = watched.outcomes.get(attempt)
+    return f"--- attempt {attempt} ended {outcome} ---\n".encode() if outcome else b""
 
 
 def follow(service: Any, run_id: int, task_key: str, attempt: int | None,
@@ -71,11 +85,14 @@ def follow(service: Any, run_id: int, task_key: str, attempt: int | None,
         if now.attempt is not None and now.attempt != following.attempt:
             if following.attempt is not None:  # retried: the end of the attempt that ended first
                 yield from added()
+                yield _ended_line(now, following.attempt)
                 yield f"--- attempt {now.attempt} ---\n".encode()
             following, shown = now, 0
         if following.attempt is not None:
             yield from added()
         if now.ended:
+            if following.attempt is not None:
+                yield _ended_line(now, following.attempt)
             return
         time.sleep(POLL_SECONDS)
 

@@ -252,6 +252,9 @@ class LaunchSpec:
     # every task's has (an `.ipynb` notebook's kernel libraries): a startup cost paid once
     # per executor rather than per attempt. Only a hint: a task must run without it.
     preload: tuple[str, ...] = ()
+    # The task's `timeout_seconds`: an executor whose attempts outlive the engine has them
+    # killed at it even when no engine is there to (the engine kills at it too).
+    timeout_seconds: float | None = None
 
     @property
     def attempt_dir(self) -> Path:

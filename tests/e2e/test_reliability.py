@@ -191,12 +191,13 @@ def test_a_cancel_asked_while_no_engine_drives_the_run_is_ordered_with_the_task_
     assert f"ended {result}" in resumed.stdout, resumed.stdout + resumed.stderr
 
 
-def test_a_task_that_outlived_its_timeout_while_no_engine_drove_the_run_timed_out(
+def test_a_task_s_timeout_holds_while_no_engine_drives_the_run(
         hw: Cli, tmp_path: Path) -> None:
     # Given a run whose engine was killed while its task, with a 1 s timeout, runs on
     started = tmp_path / "started"
     job = write_job(tmp_path / "job.json", [
-        shell("slow", f"touch {started}; sleep 3", timeout_seconds=1)], name="unwatched")
+        shell("slow", f"touch {started}; sleep 30; echo finished", timeout_seconds=1)],
+        name="unwatched")
     run = subprocess.Popen([sys.executable, "-m", "headwater", "run", str(job)], cwd=tmp_path,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -206,14 +207,16 @@ def test_a_task_that_outlived_its_timeout_while_no_engine_drove_the_run_timed_ou
     run.kill()
     run.wait(timeout=30)
 
-    # When the task exits 0 after its timeout, with no engine to stop it, and then an engine
-    # takes the run
+    # When its timeout passes with no engine to stop it, and then an engine takes the run
     while not list((tmp_path / ".headwater").rglob("exit.json")):
         assert time.monotonic() < deadline, "the task's exit was never recorded"
         time.sleep(0.05)
     resumed = hw("runs", "resume", "1")
 
-    # Then the attempt timed out, as a kill at its deadline would have made it
+    # Then its own parent stopped it at its timeout (not after its 30 s), and the run shows
+    # the attempt TIMEDOUT
+    assert time.monotonic() < deadline
     assert "slow [attempt 0] TERMINATED TIMEDOUT - Task timed out after 1 seconds." in \
         resumed.stdout, resumed.stdout
     assert "Run 1 ended FAILED" in resumed.stdout, resumed.stdout
+    assert "finished" not in hw("runs", "logs", "1", "slow", check=True).stdout

@@ -7,6 +7,7 @@ import signal
 import sys
 import textwrap
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import psutil
@@ -322,6 +323,23 @@ def test_kill_takes_down_a_tree_that_ignores_sigterm(
         # Then it ends by SIGKILL after the grace and nothing of it survives
         assert only_status(collect(executor, 1)[0]) == (None, signal.SIGKILL, None, None)
     wait_for(lambda: not alive(tree))
+
+
+@pytest.mark.parametrize(("command", "signum"), [
+    ("sleep 60", signal.SIGTERM), (TRAPS_TERM_WITH_CHILDREN, signal.SIGKILL)])
+def test_the_parent_kills_at_the_task_timeout_with_no_engine_asking(
+        tmp_path: Path, command: str, signum: int) -> None:
+    # Given an attempt with a 0.5 s timeout, its executor closed at once (no engine to kill)
+    spec = replace(shell(tmp_path, command), timeout_seconds=0.5)
+    with LocalExecutor(launch=LAUNCH, kill_grace_seconds=GRACE) as executor:
+        handle = executor.launch(key(), spec)
+    parent = parent_pid(handle)
+
+    # Then its own parent stops it at its timeout: SIGTERM, and SIGKILL after the grace for
+    # a tree that ignores it; its exit is recorded for the engine that comes next
+    wait_for(lambda: not alive([parent]), timeout=15)
+    record = json.loads((spec.attempt_dir / "exit.json").read_text())
+    assert (record["exit_code"], record["signal"]) == (None, signum)
 
 
 def test_a_shorter_grace_than_the_parents_is_enforced(

@@ -235,8 +235,10 @@ class Launcher:
             # Stamped before the launch: a quick task may end (its parent records the end)
             # before `launch` returns, and its end must never come before its start.
             started = now()
+            timeout = task.timeout.total_seconds() if task.timeout else None
             handle = executor.launch(key, replace(launch, files={**launch.files, **files},
-                                                  cluster=cluster, env=env))
+                                                  cluster=cluster, env=env,
+                                                  timeout_seconds=timeout))
         except StoreError:
             raise  # not the task's fault: the engine lets the run go and it is claimed again
         except ReferenceError as error:

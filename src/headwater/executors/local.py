@@ -269,7 +269,7 @@ class LocalExecutor:
             "argv": list(spec.argv), "env": env,
             "cwd": os.path.abspath(spec.cwd), "log": os.path.abspath(spec.log_path),
             "dir": os.path.abspath(spec.attempt_dir), "grace": self._grace, "tag": tag,
-            "key": [key.run_id, key.seq],
+            "key": [key.run_id, key.seq], "timeout": spec.timeout_seconds or 0,
         }
 
     @staticmethod

@@ -36,7 +36,9 @@ default and stdin from /dev/null, stdout and stderr appended to the log. It make
 child subreaper, so that double-forked and `setsid` descendants are re-parented to it and
 stay findable; and it holds the kill protocol, so that a kill started
 by an engine completes even if that engine dies: SIGTERM = SIGTERM the tree, then SIGKILL it
-after the grace from the request (its own timer); SIGUSR1 = SIGKILL the tree now. When the
+after the grace from the request (its own timer); SIGUSR1 = SIGKILL the tree now. The task's
+timeout from the request is a timer of its own too: at it, the tree gets that SIGTERM and
+grace, engine or no engine (the engine's own timer does the same). When the
 task's leader ends, the rest of the tree is SIGKILLed at once, unless a kill is under way,
 in which case the rest keeps its grace. The reported status is always the leader's (a kill
 that came before the task started records its signal, and the task never starts). SIGINT
@@ -223,6 +225,7 @@ class AttemptParent:
         self.identity = ""  # `"pid": P, "start_ticks": T` of this parent, once it claimed
         self.directory = str(request.get("dir", ""))
         self.grace = _number(request.get("grace"))
+        self.timeout = _number(request.get("timeout"))  # 0: none
         self.task = task
         self.cwd, self.log_path = str(request.get("cwd", "")), str(request.get("log", ""))
         claim = {"started_at": _now_iso(), "boot_id": boot_id, "tag": self.tag,
@@ -276,7 +279,7 @@ class AttemptParent:
             signal.signal(signum, _ignore)
         signal.signal(signal.SIGTERM, self._on_term)
         signal.signal(signal.SIGUSR1, self._on_hard)
-        signal.signal(signal.SIGALRM, self._on_hard)
+        signal.signal(signal.SIGALRM, self._on_alarm)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
 
     def _detach(self) -> None:
@@ -338,6 +341,8 @@ class AttemptParent:
             self._signal_tree(signal.SIGKILL)
         elif self.term_requested:
             self._apply_term()
+        elif self.timeout > 0:  # the task's own timeout, kept even with no engine to keep it
+            signal.setitimer(signal.ITIMER_REAL, self.timeout)
 
     def _fork_task(self, log: int) -> int:
         """Start the task as a fork of this process: a fork server's, whose interpreter is
@@ -412,6 +417,15 @@ class AttemptParent:
             signal.setitimer(signal.ITIMER_REAL, self.grace)
         else:
             self._on_hard(signal.SIGALRM, None)
+
+    def _on_alarm(self, signum: int, frame: object) -> None:
+        """The task's timeout (a SIGTERM of its tree, the grace after it), or the end of a
+        kill's grace (SIGKILL): one timer serves both, the second set when the first fires."""
+        if self.term_applied:
+            self._on_hard(signum, frame)
+        else:
+            self.term_requested = True
+            self._apply_term()
 
     def _on_hard(self, signum: int, frame: object) -> None:
         self.hard = True

@@ -325,12 +325,15 @@ def test_kill_takes_down_a_tree_that_ignores_sigterm(
     wait_for(lambda: not alive(tree))
 
 
-@pytest.mark.parametrize(("command", "signum"), [
-    ("sleep 60", signal.SIGTERM), (TRAPS_TERM_WITH_CHILDREN, signal.SIGKILL)])
+@pytest.mark.parametrize(("task", "signum"), [
+    ("sleep 60", signal.SIGTERM), (TRAPS_TERM_WITH_CHILDREN, signal.SIGKILL),
+    ("python: import time; time.sleep(60)", signal.SIGTERM)])  # forked from a warm one
 def test_the_parent_kills_at_the_task_timeout_with_no_engine_asking(
-        tmp_path: Path, command: str, signum: int) -> None:
+        tmp_path: Path, task: str, signum: int) -> None:
     # Given an attempt with a 0.5 s timeout, its executor closed at once (no engine to kill)
-    spec = replace(shell(tmp_path, command), timeout_seconds=0.5)
+    source = task.removeprefix("python: ")
+    made = python(tmp_path, source) if source != task else shell(tmp_path, task)
+    spec = replace(made, timeout_seconds=0.5)
     with LocalExecutor(launch=LAUNCH, kill_grace_seconds=GRACE) as executor:
         handle = executor.launch(key(), spec)
     parent = parent_pid(handle)

@@ -191,6 +191,19 @@ def test_a_for_each_over_unknown_inputs_assumes_its_iterations_and_says_so() -> 
     assert len(told.task("each").iterations) == 5 and told.assumptions == ()
 
 
+def test_more_iterations_than_a_simulation_runs_are_refused_before_any_work() -> None:
+    # A page any viewer may open must not make the server build 100,000,000 iterations
+    settings = job(task("list"), loop("each", "{{tasks.list.values.tables}}", "list"))
+
+    with pytest.raises(ScenarioError) as caught:
+        simulate_run(settings, Scenario(iterations={"each": 100_000_000}))
+
+    assert [str(p) for p in caught.value.problems] == [
+        "iterations each: at most 2,000: a simulated run stops at 2,000 attempts"]
+    assert len(simulate_run(settings, Scenario(iterations={"each": 1_000})).task(
+        "each").iterations) == 1_000
+
+
 def test_failing_a_for_each_fails_every_iteration() -> None:
     run = simulate_run(job(loop("each", "[1, 2]")), Scenario(fail={"each": None}))
     assert run.task("each").state_message == (

@@ -53,13 +53,16 @@ from headwater.core.whatif_results import (
     SimulatedRun,
     SimulatedTask,
 )
-from headwater.core.whatif_scenario import Scenario, ScenarioError, ScenarioProblem, check_scenario
+from headwater.core.whatif_scenario import (
+    MAX_ATTEMPTS,
+    Scenario,
+    ScenarioError,
+    ScenarioProblem,
+    check_scenario,
+)
 
 FAILURE_MESSAGE = "The task's process exited with code 1."  # as the engine words an exit 1
 CONDITION_FAILURE = "The condition could not be evaluated (a simulated failure)."
-# The simulation's cost grows with the square of the attempts (each decision looks over every
-# attempt so far), so it stops at a number of attempts no real retry policy reaches, in seconds.
-MAX_ATTEMPTS = 2_000
 
 
 def simulate_run(settings: JobSettings, scenario: Scenario | None = None) -> SimulatedRun:

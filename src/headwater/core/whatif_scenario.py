@@ -17,6 +17,10 @@ from headwater.core.plan import Plan, PlannedTask, for_each_running
 from headwater.core.spec import JobSettings
 from headwater.errors import InvalidRequest
 
+# The simulation's cost grows with the square of the attempts (each decision looks over every
+# attempt so far), so it stops at a number of attempts no real retry policy reaches, in seconds.
+MAX_ATTEMPTS = 2_000
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -155,6 +159,9 @@ def _check_branches(plan: Plan, scenario: Scenario) -> list[ScenarioProblem]:
                  if (task := plan.tasks.get(key)) is not None and task.kind != "for_each_task"]
     problems += [ScenarioProblem("iterations", key, "cannot be negative")
                  for key, count in scenario.iterations.items() if count < 0]
+    problems += [ScenarioProblem("iterations", key, f"at most {MAX_ATTEMPTS:,}: a simulated "
+                                 f"run stops at {MAX_ATTEMPTS:,} attempts")
+                 for key, count in scenario.iterations.items() if count > MAX_ATTEMPTS]
     for key, failing in scenario.fail_iterations.items():
         task = plan.tasks.get(key)
         count = scenario.iterations.get(key)
@@ -186,4 +193,5 @@ def literal_count(task: PlannedTask) -> int | None:
     return len(items) if isinstance(items, list) else None
 
 
-__all__ = ["Scenario", "ScenarioError", "ScenarioProblem", "check_scenario", "literal_count"]
+__all__ = ["MAX_ATTEMPTS", "Scenario", "ScenarioError", "ScenarioProblem", "check_scenario",
+           "literal_count"]

@@ -281,3 +281,19 @@ def test_a_change_without_the_sessions_csrf_token_is_refused(
         assert refused.status == 403, path
         assert "security token" in refused.text
     assert job(server, admin, job_id)["headwater"]["version"] == 1
+
+
+@pytest.mark.parametrize(("interval", "unit", "said"), [
+    ("nan", "seconds", "'nan' is not a number"), ("inf", "minutes", "'inf' is not a number"),
+    ("1e308", "hours", "1e308 hours is longer than any timeout or interval can be")])
+def test_a_duration_no_job_can_have_is_a_problem_of_the_form_not_a_500(
+        server: Server, admin: str, ada: PageUser, interval: str, unit: str, said: str) -> None:
+    job_id = two_tasks(server, admin, f"durations_{unit}")
+
+    page = ada.post(f"/jobs/{job_id}/tasks/load/review", {
+        "depends_on": "extract", "run_if": "ALL_SUCCESS", "max_retries": "1",
+        "interval": interval, "interval_unit": unit})
+
+    assert page.status == 400, page.text
+    assert any(p.startswith("tasks[load].min_retry_interval_millis: ") and said in p
+               for p in problems(page.text)), problems(page.text)

@@ -11,6 +11,7 @@ names it (`tasks[report].max_retries`). Pure: dictionaries and form fields in an
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -203,6 +204,9 @@ def _listed(text: str) -> list[str]:
     return [item for item in text.replace(";", ",").replace(" ", ",").split(",") if item]
 
 
+_LONGEST_MILLIS = (2**31 - 1) * 1000  # timeout_seconds is a 32-bit number of seconds
+
+
 def _millis(reading: Reading, form: Form, name: str, where: str) -> int:
     """A duration field and its unit, in milliseconds."""
     text = form.get(name) or "0"
@@ -213,12 +217,19 @@ def _millis(reading: Reading, form: Form, name: str, where: str) -> int:
     try:
         amount = float(text)
     except ValueError:
+        amount = math.nan
+    if not math.isfinite(amount):  # nan and inf are floats too
         reading.problems.append(f"{where}: {text!r} is not a number")
         return 0
     if amount < 0:
         reading.problems.append(f"{where}: {text} {unit} is negative")
         return 0
-    return round(amount * UNITS[unit] * 1000)
+    millis = amount * UNITS[unit] * 1000
+    if millis > _LONGEST_MILLIS:
+        reading.problems.append(f"{where}: {text} {unit} is longer than any timeout or interval "
+                                "can be (about 68 years)")
+        return 0
+    return round(millis)
 
 
 def _integer(reading: Reading, text: str, where: str, least: int) -> int:

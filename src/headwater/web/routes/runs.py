@@ -137,8 +137,8 @@ def _note(task: TaskView) -> str:
     if task.loop_stats:
         done = task.loop_stats.get("completed_iterations", 0)
         return f"{done}/{task.loop_stats.get('total_iterations', 0)}"
-    if task.latest.attempt_number:
-        return f"attempt {task.latest.attempt_number + 1}"
+    if task.latest.attempt_number:  # counted as the what-if graph counts them: "3 attempts"
+        return f"{task.latest.attempt_number + 1} attempts"
     return ""
 
 

@@ -267,8 +267,16 @@ def _attempt(task: Mapping[str, Any], output: Mapping[str, Any],
         end=int(task.get("end_time") or 0), duration=int(task.get("run_duration") or 0),
         message=task["state"].get("state_message", ""), exit_code=task.get("exit_code"),
         error=str(error), trace=str(output.get("error_trace") or ""),
-        values=task.get("task_values") or {}, metrics=metrics, dbt=_dbt_commands(output),
+        values=_as_json_text(task.get("task_values") or {}), metrics=metrics,
+        dbt=_dbt_commands(output),
         commit=used_commit(task.get("git_source")))
+
+
+def _as_json_text(values: Mapping[str, Any]) -> dict[str, str]:
+    """Task values as their JSON (`true`, `{"a": 1}`), not Python's words for them; a text
+    value as itself."""
+    return {name: value if isinstance(value, str) else json.dumps(value)
+            for name, value in values.items()}
 
 
 __all__ = ["Attempt", "DbtCommand", "Iteration", "RunView", "TaskView", "run_view"]

@@ -65,3 +65,25 @@ def test_the_page_keeps_a_service_principal_one_and_adds_one_or_the_admins(
     assert added.status == 303
     assert acl(server, admin, job_id) == {
         ("user_name", "ada", "IS_OWNER"), ("service_principal_name", ROBOT, "CAN_VIEW")}
+
+
+def test_naming_a_second_owner_is_refused_saying_how_and_keeps_the_list(
+        server: Server, admin: str) -> None:
+    # Given a job of ada's that bob may run
+    server.token("bob")
+    job_id = create_job(server, admin, {"name": "owned", "tasks": [shell("hi", "echo hi")],
+                                        "access_control_list": [
+        {"user_name": "bob", "permission_level": "CAN_MANAGE_RUN"}]})
+    ada = signed_in(server, admin)
+    before = acl(server, admin, job_id)
+
+    # When the form makes bob IS_OWNER too, with ada still the owner
+    saved = ada.post(f"/jobs/{job_id}/permissions", {
+        "level:user:ada": "IS_OWNER", "level:user:bob": "IS_OWNER"})
+
+    # Then it is refused, saying why and what to do, and nobody is dropped
+    assert saved.status == 400, saved.text
+    assert "ada and bob are each IS_OWNER, but a job has exactly one owner" in \
+        html.unescape(saved.text)
+    assert acl(server, admin, job_id) == before == {
+        ("user_name", "ada", "IS_OWNER"), ("user_name", "bob", "CAN_MANAGE_RUN")}

@@ -110,6 +110,11 @@ class AccessMixin:
         current = self.authorize(job_id, Action.PERMISSIONS)
         self.check_principals(grants, [*filter(None, [job.creator]),
                                        *(g.name for g in current if not g.group)])
+        named_owners = [g.name for g in grants if g.level is Level.IS_OWNER]
+        if len(named_owners) > 1:  # never keep one and drop the other without a word
+            raise InvalidRequest(
+                f"{' and '.join(named_owners)} are each IS_OWNER, but a job has exactly one "
+                "owner: keep one, and give the others another level (CAN_MANAGE, say)")
         if replace:
             owner = owner_grant(grants) or owner_grant(current)
             kept = [g for g in grants if g.level is not Level.IS_OWNER]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.servers import Server
-from tests.web.browsing import api, create_job, shell
+from tests.web.browsing import api, create_job, run_now, shell, wait_for_state
 from tests.web.page_forms import PageUser, signed_in
 
 EDITED = """\
@@ -244,6 +244,21 @@ def test_a_deleted_job_is_gone_after_its_confirmation(
     gone = server.call("GET", f"/api/2.2/jobs/get?job_id={job_id}", token=admin)
     assert gone.status == 400 and "does not exist" in gone.text
     assert ada.get(f"/jobs/{job_id}").status == 404
+
+
+def test_a_run_of_a_deleted_job_stays_readable_and_offers_nothing_it_cannot_do(
+        server: Server, admin: str, ada: PageUser) -> None:
+    job_id = two_tasks(server, admin, "gone_but_read")
+    run_id = run_now(server, admin, job_id)
+    wait_for_state(server, admin, run_id, "SUCCESS")
+
+    assert ada.post(f"/jobs/{job_id}/delete").status == 303
+    page = ada.get(f"/runs/{run_id}")
+
+    assert page.status == 200
+    assert f"Job {job_id} was deleted: this run stays readable" in html.unescape(page.text)
+    assert 'id="run-again"' not in page.text and 'id="repair"' not in page.text
+    assert f'href="/jobs/{job_id}"' not in page.text  # a link to a page that is gone
 
 
 def test_a_viewer_gets_no_edit_or_delete_and_a_403_for_each_post(

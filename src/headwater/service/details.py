@@ -18,6 +18,7 @@ from headwater.core.permissions import Action
 from headwater.core.spec import JobSettings
 from headwater.engine.attempts import log_path
 from headwater.engine.log_cap import read_chunks
+from headwater.errors import NotFound
 from headwater.ports import JobRecord, JobSummary, MetricPoint, RunRecord, RunSummary
 from headwater.service.jobs import JobsMixin
 from headwater.service.queries import QueriesMixin
@@ -36,6 +37,7 @@ class RunDetails:
     version: int  # events recorded so far: see `run_version`
     may_run: bool  # cancel, repair, run again
     may_read_logs: bool
+    job_deleted: bool = False  # then it cannot run again, or be repaired
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +75,15 @@ class DetailsMixin(QueriesMixin, JobsMixin):
             record=record, focus=seq, document=self.document_of(record, None, outputs, requests),
             outputs=outputs, metrics=self.store.task_metrics(record.run_id),
             version=self.store.run_version(record.run_id)[1],
-            may_run=self.may(job_id, Action.RUN), may_read_logs=self.may(job_id, Action.LOGS))
+            may_run=self.may(job_id, Action.RUN), may_read_logs=self.may(job_id, Action.LOGS),
+            job_deleted=self._deleted(job_id))
+
+    def _deleted(self, job_id: int) -> bool:
+        try:
+            self.store.get_job(job_id)
+        except NotFound:
+            return True
+        return False
 
     def run_version(self, run_id: int) -> int:
         """How many events the run has recorded: it grows with every change of the run, so a

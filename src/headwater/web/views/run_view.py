@@ -139,6 +139,7 @@ class RunView:
     backfill_id: int | None = None  # the backfill it belongs to
     only: Sequence[str] | None = None  # a partial run's tasks
     task_parameters: Mapping[str, Any] | None = None  # run-now's legacy notebook_params, ...
+    job_deleted: bool = False  # its runs stay readable; it cannot run again
 
     @property
     def active(self) -> bool:
@@ -217,6 +218,7 @@ def run_view(details: RunDetails, focus: str | None = None) -> RunView:
         upstream=upstream_runs(document.get("trigger_info")),
         backfill=backfill_words(document.get("trigger_info")),
         backfill_id=backfill_id(document.get("trigger_info")), only=extra.get("only"),
+        job_deleted=details.job_deleted,
         task_parameters=document.get("overriding_parameters"))
 
 

@@ -312,3 +312,13 @@ def test_a_duration_no_job_can_have_is_a_problem_of_the_form_not_a_500(
     assert page.status == 400, page.text
     assert any(p.startswith("tasks[load].min_retry_interval_millis: ") and said in p
                for p in problems(page.text)), problems(page.text)
+
+
+def test_a_task_s_editor_shows_what_it_runs_and_where_to_change_it(
+        server: Server, admin: str, ada: PageUser) -> None:
+    job_id = two_tasks(server, admin, "shows_what_runs")
+
+    page = html.unescape(ada.get(f"/jobs/{job_id}/tasks/load").text)
+
+    assert 'Type: shell command task, running <code>{"command": "echo l"}</code>' in page
+    assert f'<a href="/jobs/{job_id}/edit">edit the job as YAML</a>' in page

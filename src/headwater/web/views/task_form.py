@@ -11,6 +11,7 @@ names it (`tasks[report].max_retries`). Pure: dictionaries and form fields in an
 from __future__ import annotations
 
 import copy
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -75,6 +76,7 @@ class TaskFields:
     emails: Mapping[str, str]
     destinations: Mapping[str, str]  # webhook and Slack destination ids, by event
     description: str
+    runs: str = ""  # what it runs: its type's settings but the parameters, as JSON
 
 
 @dataclass
@@ -127,6 +129,8 @@ def fields_of(task: Mapping[str, Any], others: Sequence[Mapping[str, Any]]) -> T
         destinations={event: ", ".join(hook["id"] for hook in hooks.get(event, []))
                       for event, _ in EMAIL_EVENTS},
         description=str(task.get("description") or ""),
+        runs=json.dumps({key: value for key, value in (task.get(kind) or {}).items()
+                         if key != where}),
     )
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from rich.console import Console
 
 from headwater.cli.display import LineDisplay, LiveDisplay
+from headwater.cli.runs import print_task_run
 from headwater.testing import Script, simulate
 from tests.core.helpers import plan_of, task
 
@@ -44,3 +46,19 @@ def test_the_live_table_has_a_row_per_task_with_state_attempt_and_duration() -> 
     cells = [cell.strip() for cell in row.split("│")[1:-1]]
     # its second attempt, numbered as everywhere else (from 0)
     assert cells[:4] == ["load", "TERMINATED SUCCESS", "1", "1.0s"], row
+
+
+def test_runs_get_shows_no_duration_for_an_attempt_still_running(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # The API says 0 while an attempt runs: shown as "-", not as "0.0s"
+    state = {"life_cycle_state": "RUNNING", "state_message": ""}
+    running = {"task_key": "slow", "attempt_number": 0, "state": state,
+               "execution_duration": 0, "end_time": 0}
+    ended = {**running, "task_key": "fast", "execution_duration": 1500, "end_time": 99,
+             "state": {**state, "life_cycle_state": "TERMINATED", "result_state": "SUCCESS"}}
+
+    print_task_run(1, running, None, False)
+    print_task_run(1, ended, None, False)
+
+    slow, fast = capsys.readouterr().out.splitlines()
+    assert slow.split()[-1] == "-" and fast.split()[-1] == "1.5s"

@@ -116,9 +116,11 @@ def print_task_run(run_id: int, task: dict[str, Any], service: Any, repaired: bo
     loop = (f" [{stats['succeeded_iterations']}/{stats['total_iterations']} iterations "
             f"succeeded]") if stats else ""
     message = printable(t_state["state_message"])
+    # The API says 0 until an attempt ends; the time so far is not known here
+    took = f"{task['execution_duration'] / 1000:.1f}s" if task.get("end_time") else "-"
     click.echo(f"  {task['task_key']:<28} {repair:<9} attempt {task['attempt_number']:<3} "
                f"{t_state['life_cycle_state']:<17} {t_state.get('result_state', ''):<18} "
-               f"{task['execution_duration'] / 1000:.1f}s  {message}{loop}")
+               f"{took:>6}  {message}{loop}")
     if values := task.get("resolved_values"):
         click.echo(printable(f"      resolved: {json.dumps(values)}"))
     if stats and stats.get("failed_iterations") and service is not None:

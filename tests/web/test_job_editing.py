@@ -322,3 +322,19 @@ def test_a_task_s_editor_shows_what_it_runs_and_where_to_change_it(
 
     assert 'Type: shell command task, running <code>{"command": "echo l"}</code>' in page
     assert f'<a href="/jobs/{job_id}/edit">edit the job as YAML</a>' in page
+
+
+def test_a_repair_form_without_a_valid_choice_is_refused_and_repairs_nothing(
+        server: Server, admin: str, ada: PageUser) -> None:
+    job_id = create_job(server, admin, {"name": "fails_once", "tasks": [shell("bad", "exit 3")]})
+    run_id = run_now(server, admin, job_id)
+    wait_for_state(server, admin, run_id, "FAILED")
+
+    weird = ada.post(f"/runs/{run_id}/repair", {"mode": "weird"})
+    nothing = ada.post(f"/runs/{run_id}/repair", {"mode": "chosen", "more": " , "})
+
+    assert weird.status == 400 and "mode 'weird': rerun the failed tasks" in \
+        html.unescape(weird.text)
+    assert nothing.status == 400 and "No task is chosen to rerun" in nothing.text
+    history = api(server, admin, "GET", f"runs/get?run_id={run_id}&include_history=true")
+    assert len(history.get("repair_history") or []) <= 1  # the original run alone

@@ -40,11 +40,18 @@ def repair(run_id: int, change: Change) -> Response:
     changed."""
     service, form = change.viewer.service, change.form
     record = service.get_run(run_id)
-    chosen = form.get("mode") == "chosen"
+    mode = form.get("mode")
+    if mode not in ("failed", "chosen"):
+        raise InvalidRequest(f"mode {mode!r}: rerun the failed tasks (failed) or the tasks "
+                             "chosen (chosen)")
+    chosen = mode == "chosen"
     keys: list[str] = []
     if chosen:
         keys = form.all("rerun") + [k.strip() for k in form.get("more").split(",") if k.strip()]
         keys = list(dict.fromkeys(keys))
+        if not keys:
+            raise InvalidRequest("No task is chosen to rerun: tick the tasks, name them, or "
+                                 "rerun the failed tasks")
     overrides = {name: value for name, value in form.with_prefix("param:").items()
                  if record.parameters.get(name) != value}
     # The latest repair the page showed: a repair made since then refuses this one (as the

@@ -338,3 +338,14 @@ def test_a_repair_form_without_a_valid_choice_is_refused_and_repairs_nothing(
     assert nothing.status == 400 and "No task is chosen to rerun" in nothing.text
     history = api(server, admin, "GET", f"runs/get?run_id={run_id}&include_history=true")
     assert len(history.get("repair_history") or []) <= 1  # the original run alone
+
+
+def test_a_runs_filter_the_form_would_not_give_is_refused_naming_it(ada: PageUser) -> None:
+    page = ada.get("/runs?state=failed&trigger=X&job_id=abc")
+
+    assert page.status == 400
+    text = html.unescape(page.text)
+    assert "job_id 'abc' is not a job's number" in text
+    assert "state 'failed' is not one of active, completed, SUCCESS, FAILED" in text
+    assert "trigger 'X' is not one of ONE_TIME, PERIODIC" in text
+    assert ada.get("/runs?state=FAILED&trigger=ONE_TIME").status == 200

@@ -12,6 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from headwater.errors import InvalidRequest
 from headwater.service import Service
 from headwater.web.forms import day_bound
 from headwater.web.render import is_htmx, pages_of
@@ -148,7 +149,8 @@ def runs_list(request: Request, viewer: SignedIn, job_id: str = "", state: str =
               page_token: str | None = None) -> Response:
     """Every run the user may view, newest first, filtered, a page at a time."""
     service = viewer.service
-    job = int(job_id) if job_id.isdecimal() else None
+    _check_filters(job_id, state, trigger)
+    job = int(job_id) if job_id else None
     result = state if state not in ("", "active", "completed") else None
     page = service.list_runs(job, RUNS_PAGE, active_only=state == "active",
                              completed_only=state == "completed", page_token=page_token or None,
@@ -160,6 +162,18 @@ def runs_list(request: Request, viewer: SignedIn, job_id: str = "", state: str =
         "start_from": start_from, "start_to": start_to, "states": STATE_FILTERS,
         "triggers": TRIGGERS, "filtered": any((job_id, state, trigger, start_from, start_to))})
 
+
+def _check_filters(job_id: str, state: str, trigger: str) -> None:
+    """`InvalidRequest` naming each filter a link gave that the form would not: a filter that
+    matched nothing for being misspelt would look like a list with no such run."""
+    problems = []
+    if job_id and not (job_id.isascii() and job_id.isdecimal() and len(job_id) <= 18):
+        problems.append(f"job_id {job_id!r} is not a job's number")
+    for name, value, known in (("state", state, STATE_FILTERS), ("trigger", trigger, TRIGGERS)):
+        if value and value not in known:
+            problems.append(f"{name} {value!r} is not one of {', '.join(known)}")
+    if problems:
+        raise InvalidRequest("; ".join(problems))
 
 
 __all__ = ["RunView", "run_context"]

@@ -8,6 +8,7 @@ import pytest
 from headwater.core.deployment import (
     bundle_key,
     bundle_prefix,
+    deployment_source,
     file_key,
     is_left_out,
     resource_key,
@@ -60,3 +61,11 @@ def test_the_target_of_a_deployment_key() -> None:
     assert target_of(bundle_key("shop", None, "etl")) is None  # a bundle without targets
     assert target_of(file_key("/srv/jobs/etl.yml", "etl")) is None
 
+
+
+def test_a_deployment_key_in_words_for_the_job_page() -> None:
+    assert deployment_source(file_key("/srv/jobs/etl.yml", "nightly")) == (
+        "the job file /srv/jobs/etl.yml (job nightly)")
+    assert deployment_source(bundle_key("shop", "dev", "ingest")) == "bundle shop (target dev)"
+    assert deployment_source(bundle_key("shop", None, "ingest", "/Workspace/Users/ana/x")) == (
+        "bundle shop (target default)")

@@ -142,7 +142,8 @@ def test_cancel_a_running_run(ada: Visitor, server: Server, admin: str,
     page = ada.goto(f"/runs/{run_id}")
     expect(page.locator("#row-wait")).to_have_attribute("data-state", "RUNNING",
                                                         timeout=WAIT_MS)
-    expect(page.locator("#row-wait td.num").nth(1)).to_have_text("running")  # not "0 ms"
+    expect(page.locator("#row-wait td.num").nth(1)).to_have_text(  # not "0 ms"
+        "running", timeout=WAIT_MS)
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#cancel")
     expect(page.locator("#run-head")).to_have_attribute("data-state", "CANCELED",

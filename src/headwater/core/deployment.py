@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-__all__ = ["DEFAULT_TARGET", "bundle_key", "bundle_prefix", "file_key", "is_left_out",
-           "resource_key", "target_of", "unrooted_prefix"]
+__all__ = ["DEFAULT_TARGET", "bundle_key", "bundle_prefix", "deployment_source", "file_key",
+           "is_left_out", "resource_key", "target_of", "unrooted_prefix"]
 
 DEFAULT_TARGET = "default"  # the target of a bundle that defines none
 
@@ -60,6 +60,18 @@ def target_of(deployment_key: str) -> str | None:
 def file_key(posix_path: str, resource: str) -> str:
     """The deployment key of a job in a plain job file (not a bundle): its path and name."""
     return f"file/{posix_path}/jobs/{resource}"
+
+
+def deployment_source(deployment_key: str) -> str:
+    """What a deployment key names, in words: `bundle shop (target dev)`, or `the job file
+    /srv/jobs/etl.yml (job nightly)`."""
+    if deployment_key.startswith("file/"):
+        path, _, name = deployment_key.removeprefix("file/").rpartition("/jobs/")
+        return f"the job file {path} (job {name})"
+    parts = deployment_key.split("/", 3)
+    if len(parts) == 4 and parts[0] == "bundle":
+        return f"bundle {parts[1]} (target {parts[2]})"
+    return deployment_key
 
 
 def resource_key(deployment_key: str | None, prefix: str) -> str | None:

@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from headwater.core.deployment import deployment_source
 from headwater.core.spec import RunIf, Task
 from headwater.design.words import RUN_IF_WORDS, task_policy_words, type_words
 from headwater.web.session import Viewer
@@ -42,7 +43,7 @@ def environment() -> Environment:
                        shown=states.shown, shown_of=states.shown_of)
     env.globals.update(static_version=static_version(), task_kind=type_words,
                        policy_words=task_policy_words, run_if_words=run_if_words,
-                       lock_note=lock_note)
+                       lock_note=lock_note, deployment_source=deployment_source)
     return env
 
 

@@ -154,30 +154,45 @@ def test_a_fresh_store_on_a_used_home_runs_its_tasks_and_keeps_the_old_logs_asid
     assert "moved it to" in again.stderr
 
 
+STARTED = "touch started"  # what a task of `orphan_a_run` does first
+
+
+def orphan_a_run(tmp_path: Path, task: dict[str, object]) -> None:
+    """Run 1: a job of `task`, whose `headwater run` is killed once the task has started and
+    its start is stored (within 50 ms); the task lives on, and no engine drives the run."""
+    job = write_job(tmp_path / "job.json", [task], name="orphaned")
+    run = subprocess.Popen([sys.executable, "-m", "headwater", "run", str(job)], cwd=tmp_path,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "started").exists():
+        assert time.monotonic() < deadline, "the task never started"
+        time.sleep(0.05)
+    time.sleep(0.5)
+    run.kill()
+    run.wait(timeout=30)
+
+
+def wait_for_an_exit_record(tmp_path: Path) -> None:
+    """Until the attempt's parent has recorded how the task ended."""
+    deadline = time.monotonic() + 60
+    while not list((tmp_path / ".headwater").rglob("exit.json")):
+        assert time.monotonic() < deadline, "the task's exit was never recorded"
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize(("ends", "result"), [("after", "CANCELED"), ("before", "SUCCESS")])
 def test_a_cancel_asked_while_no_engine_drives_the_run_is_ordered_with_the_task_s_end(
         hw: Cli, tmp_path: Path, ends: str, result: str) -> None:
     # Given a run whose engine was killed while its one task waits for a file (the task lives
     # on)
-    go, started = tmp_path / "go", tmp_path / "started"
-    job = write_job(tmp_path / "job.json", [
-        shell("wait", f"touch {started}; while [ ! -e {go} ]; do sleep 0.05; done")],
-        name="orphaned")
-    run = subprocess.Popen([sys.executable, "-m", "headwater", "run", str(job)], cwd=tmp_path,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not started.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    run.kill()
-    run.wait(timeout=30)
+    go = tmp_path / "go"
+    orphan_a_run(tmp_path, shell("wait", f"{STARTED}; while [ ! -e {go} ]; do sleep 0.05; done"))
 
     # When the cancel is asked while the task still runs and the task ends afterwards, or the
     # task ends first (its exit recorded by its parent) and the cancel comes afterwards
     if ends == "before":
         go.touch()
-        while not list((tmp_path / ".headwater").rglob("exit.json")):
-            assert time.monotonic() < deadline, "the task's exit was never recorded"
-            time.sleep(0.05)
+        wait_for_an_exit_record(tmp_path)
     cancel = hw("runs", "cancel", "1")
     if ends == "after":
         go.touch()
@@ -194,28 +209,15 @@ def test_a_cancel_asked_while_no_engine_drives_the_run_is_ordered_with_the_task_
 def test_a_task_s_timeout_holds_while_no_engine_drives_the_run(
         hw: Cli, tmp_path: Path) -> None:
     # Given a run whose engine was killed while its task, with a 1 s timeout, runs on
-    started = tmp_path / "started"
-    job = write_job(tmp_path / "job.json", [
-        shell("slow", f"touch {started}; sleep 30; echo finished", timeout_seconds=1)],
-        name="unwatched")
-    run = subprocess.Popen([sys.executable, "-m", "headwater", "run", str(job)], cwd=tmp_path,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not started.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.5)  # the start is stored (within 50 ms), as it is once a task has run a while
-    run.kill()
-    run.wait(timeout=30)
+    orphan_a_run(tmp_path, shell("slow", f"{STARTED}; sleep 30; echo finished",
+                                 timeout_seconds=1))
 
     # When its timeout passes with no engine to stop it, and then an engine takes the run
-    while not list((tmp_path / ".headwater").rglob("exit.json")):
-        assert time.monotonic() < deadline, "the task's exit was never recorded"
-        time.sleep(0.05)
+    wait_for_an_exit_record(tmp_path)
     resumed = hw("runs", "resume", "1")
 
-    # Then its own parent stopped it at its timeout (not after its 30 s), and the run shows
-    # the attempt TIMEDOUT
-    assert time.monotonic() < deadline
+    # Then its own parent stopped it at its timeout (not after its 30 s: the log says), and
+    # the run shows the attempt TIMEDOUT
     assert "slow [attempt 0] TERMINATED TIMEDOUT - Task timed out after 1 seconds." in \
         resumed.stdout, resumed.stdout
     assert "Run 1 ended FAILED" in resumed.stdout, resumed.stdout

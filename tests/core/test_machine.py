@@ -15,10 +15,11 @@ from headwater.core.events import (
     RunStarted,
     SetTimer,
     TaskFailed,
+    TaskLost,
     TaskStarted,
     TaskSucceeded,
 )
-from headwater.core.machine import decide, initial_state
+from headwater.core.machine import LOST_MESSAGE, decide, initial_state
 from headwater.core.states import (
     LifeCycleState,
     ResultState,
@@ -205,6 +206,18 @@ def test_an_attempt_that_outlived_its_timeout_unstopped_timed_out(
     assert first.result is result
     assert (first.message == "Task timed out after 6 seconds.") is retried
     assert (state.latest["t"] != seq) is retried
+
+
+def test_an_attempt_found_lost_after_its_deadline_says_it_was_lost() -> None:
+    # A lost attempt's time is when it was found lost, not when it ended: no timeout claimed
+    plan = plan_of(task("t", timeout_seconds=6))
+    state = decide(initial_state(plan), RunStarted(T0)).state
+    seq = state.latest["t"]
+    state = decide(state, TaskStarted(T0, seq, "pid")).state
+    state = decide(state, TaskLost(T0 + timedelta(seconds=60), seq)).state
+
+    assert state.task_runs[seq].result is ResultState.FAILED
+    assert state.task_runs[seq].message == LOST_MESSAGE
 
 
 def test_a_disabled_task_is_not_run_and_disables_its_all_success_dependants() -> None:

@@ -94,7 +94,8 @@ def _task_ended(step: Step, event: TaskSucceeded | TaskFailed | TaskLost) -> Non
         case TaskLost():
             message = f"the attempt was lost: {event.message}" if event.message \
                 else LOST_MESSAGE
-            step.task_ended(event.seq, event.at, ResultState.FAILED, message, None, None, None)
+            step.task_ended(event.seq, event.at, ResultState.FAILED, message, None, None, None,
+                            lost=True)
 
 
 __all__ = ["LOST_MESSAGE", "Decision", "decide", "initial_state"]

@@ -141,11 +141,12 @@ class Step:
 
     def task_ended(self, seq: int, at: datetime, result: ResultState, message: str,
                    exit_code: int | None, values: str | None, outcome: str | None,
-                   retryable: bool = True) -> None:
+                   retryable: bool = True, lost: bool = False) -> None:
         run = self.runs.get(seq)
         if run is None or run.is_terminal:
             return  # a stale report about an attempt that already ended
-        if self.ran_past_timeout(run, at):  # a timeout is a hard limit, stopped or not
+        if not lost and self.ran_past_timeout(run, at):  # a hard limit, stopped or not
+            # (a lost attempt's `at` is when it was found lost: it says so instead)
             result, message = ResultState.TIMEDOUT, self.timed_out_message(run)
         elif result is not ResultState.SUCCESS and run.stop_reason is not None:
             result, message = run.stop_reason, run.message or message

@@ -345,7 +345,10 @@ def test_a_runs_filter_the_form_would_not_give_is_refused_naming_it(ada: PageUse
 
     assert page.status == 400
     text = html.unescape(page.text)
-    assert "job_id 'abc' is not a job's number" in text
+    assert "job_id 'abc' is not an id" in text
     assert "state 'failed' is not one of active, completed, SUCCESS, FAILED" in text
     assert "trigger 'X' is not one of ONE_TIME, PERIODIC" in text
     assert ada.get("/runs?state=FAILED&trigger=ONE_TIME").status == 200
+    # thousands of digits are no id either, for any filter form (int() would refuse them)
+    for path in ("/runs?job_id=", "/audit?job_id=", "/audit?run_id="):
+        assert ada.get(path + "9" * 5000).status == 400, path

@@ -83,4 +83,20 @@ def day_bound(text: str, end: bool = False) -> datetime | None:
     return datetime.combine(day, time.max if end else time.min, UTC)
 
 
-__all__ = ["Form", "day_bound", "read_form"]
+def id_filter(text: str, what: str) -> int | None:
+    """An id a filter form gives (`job_id`, `run_id`); None for "". A number too large for
+    the store is left to the store to refuse (the caller's mistake, a 400 as any other).
+
+    Raises:
+        InvalidRequest: for a text that is not a number (at most 19 digits: int() refuses
+            thousands, and no id has more than a 64-bit number's).
+    """
+    if not text:
+        return None
+    digits = text.strip()
+    if not (digits.isascii() and digits.isdecimal() and len(digits) <= 19):
+        raise InvalidRequest(f"{what} {text!r} is not an id")
+    return int(digits)
+
+
+__all__ = ["Form", "day_bound", "id_filter", "read_form"]

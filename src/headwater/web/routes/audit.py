@@ -8,7 +8,7 @@ from fastapi.responses import Response
 
 from headwater.core.audit import AuditAction
 from headwater.errors import InvalidRequest
-from headwater.web.forms import day_bound
+from headwater.web.forms import day_bound, id_filter
 from headwater.web.render import pages_of
 from headwater.web.session import SignedIn
 
@@ -25,7 +25,7 @@ def audit(request: Request, viewer: SignedIn, user: str = "", action: str = "",
     if action and action not in {str(a) for a in AuditAction}:
         raise InvalidRequest(f"action {action!r} is not an audited action")
     entries = service.audit_entries(
-        job_id=_number(job_id, "job"), actor=user or None, run_id=_number(run_id, "run"),
+        job_id=id_filter(job_id, "job"), actor=user or None, run_id=id_filter(run_id, "run"),
         since=day_bound(start_from), until=day_bound(start_to, end=True), limit=LIMIT,
         action=action or None)
     report = service.verify_audit() if verify else None
@@ -34,11 +34,4 @@ def audit(request: Request, viewer: SignedIn, user: str = "", action: str = "",
         "run_id": run_id, "start_from": start_from, "start_to": start_to, "report": report,
         "actions": [str(a) for a in AuditAction], "limit": LIMIT})
 
-
-def _number(text: str, what: str) -> int | None:
-    if not text:
-        return None
-    if not text.strip().isdecimal():
-        raise InvalidRequest(f"{what} {text!r} is not an id")
-    return int(text)
 

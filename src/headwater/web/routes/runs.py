@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from headwater.errors import InvalidRequest
 from headwater.service import Service
-from headwater.web.forms import day_bound
+from headwater.web.forms import day_bound, id_filter
 from headwater.web.render import is_htmx, pages_of
 from headwater.web.routes.jobs import all_jobs
 from headwater.web.session import SignedIn, Viewer
@@ -149,8 +149,7 @@ def runs_list(request: Request, viewer: SignedIn, job_id: str = "", state: str =
               page_token: str | None = None) -> Response:
     """Every run the user may view, newest first, filtered, a page at a time."""
     service = viewer.service
-    _check_filters(job_id, state, trigger)
-    job = int(job_id) if job_id else None
+    job = _checked_filters(job_id, state, trigger)
     result = state if state not in ("", "active", "completed") else None
     page = service.list_runs(job, RUNS_PAGE, active_only=state == "active",
                              completed_only=state == "completed", page_token=page_token or None,
@@ -163,17 +162,21 @@ def runs_list(request: Request, viewer: SignedIn, job_id: str = "", state: str =
         "triggers": TRIGGERS, "filtered": any((job_id, state, trigger, start_from, start_to))})
 
 
-def _check_filters(job_id: str, state: str, trigger: str) -> None:
-    """`InvalidRequest` naming each filter a link gave that the form would not: a filter that
-    matched nothing for being misspelt would look like a list with no such run."""
+def _checked_filters(job_id: str, state: str, trigger: str) -> int | None:
+    """The job id filtered on; `InvalidRequest` naming each filter a link gave that the form
+    would not: a filter that matched nothing for being misspelt would look like a list with
+    no such run."""
     problems = []
-    if job_id and not (job_id.isascii() and job_id.isdecimal() and len(job_id) <= 18):
-        problems.append(f"job_id {job_id!r} is not a job's number")
+    try:
+        job = id_filter(job_id, "job_id")
+    except InvalidRequest as error:
+        job, problems = None, [str(error)]
     for name, value, known in (("state", state, STATE_FILTERS), ("trigger", trigger, TRIGGERS)):
         if value and value not in known:
             problems.append(f"{name} {value!r} is not one of {', '.join(known)}")
     if problems:
         raise InvalidRequest("; ".join(problems))
+    return job
 
 
 __all__ = ["RunView", "run_context"]

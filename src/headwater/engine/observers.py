@@ -1,7 +1,8 @@
 """What the scheduler observes for file-arrival and table-update triggers.
 
-- `watched_files(url, base, dbfs)`: the files under a watched folder (recursively, at most
-  `MAX_FILES`), by path relative to it, with their sizes. The folder is a local path or a
+- `watched_folder(url, base, dbfs)` and `watched_files(folder)`: a watched folder, and the
+  files under it (recursively, at most `MAX_FILES`), by path relative to it, with their
+  sizes. The folder is a local path or a
   `file://` URL (a relative path starts at the job's folder), or a Unity Catalog volume or
   DBFS path (`/Volumes/...`, `dbfs:/...`), mapped into the DBFS folder by the same function
   that maps tasks' `dbutils.fs` paths, so a file a task writes there is the file watched. A
@@ -47,9 +48,8 @@ def watched_folder(url: str, base: Path, dbfs: Path) -> Path:
     raise InvalidRequest(f"file_arrival.url: {unwatchable_message(url)}")
 
 
-def watched_files(url: str, base: Path, dbfs: Path) -> dict[str, int]:
+def watched_files(root: Path) -> dict[str, int]:
     """The files under the watched folder, relative path -> size (hidden files left out)."""
-    root = watched_folder(url, base, dbfs)
     found: dict[str, int] = {}
     pending = [root]
     while pending and len(found) < MAX_FILES:

@@ -193,8 +193,9 @@ class Scheduler:
         if kind == FILE_ARRIVAL:
             trigger = settings.trigger.file_arrival if settings.trigger else None
             assert trigger is not None
-            self.warn_of_missing_folder(watched.job.job_id, trigger.url, job_folder(watched.job))
-            observed = watched_files(trigger.url, job_folder(watched.job), self.dbfs_dir)
+            folder = watched_folder(trigger.url, job_folder(watched.job), self.dbfs_dir)
+            self.warn_of_missing_folder(watched.job.job_id, folder, trigger.url)
+            observed = watched_files(folder)
             return changes_due(settings, state, observed, now, QUIET)
         if kind == TABLE_UPDATE:
             table = settings.trigger.table_update if settings.trigger else None
@@ -208,10 +209,9 @@ class Scheduler:
         assert kind == CONTINUOUS
         return continuous_due(state, *self.runs_of(watched.job.job_id), now)
 
-    def warn_of_missing_folder(self, job_id: int, url: str, base: Path) -> None:
+    def warn_of_missing_folder(self, job_id: int, folder: Path, url: str) -> None:
         """Say once that a file-arrival trigger watches a folder that is not there (a typo
         in its url would otherwise never fire, without a word); again if it goes away."""
-        folder = watched_folder(url, base, self.dbfs_dir)
         if folder.is_dir():
             self.missing_folders.discard((job_id, folder))
         elif (job_id, folder) not in self.missing_folders:

@@ -22,9 +22,10 @@ def unfilled_reference(reference: str) -> str:
     path = reference[2:-2].strip()
     problem = (f"{reference} is not filled in inside SQL (references are filled in in the "
                "task's settings only)")
-    if path.startswith("job.parameters.") and re.fullmatch(r"[A-Za-z_]\w*", path[15:]):
+    parameter = path.removeprefix("job.parameters.")
+    if parameter != path and re.fullmatch(r"[A-Za-z_]\w*", parameter):
         return (f"{problem}; job parameters reach a SQL task as its parameters: write "
-                f":{path[15:]}")
+                f":{parameter}")
     last = re.sub(r"\W", "_", path.rsplit(".", 1)[-1])
     name = last if last[:1].isalpha() or last[:1] == "_" else f"p_{last}"
     return (f"{problem}; pass it as a parameter, sql_task.parameters: "

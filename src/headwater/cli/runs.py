@@ -203,7 +203,8 @@ def dbt_lines(output: Mapping[str, Any] | None) -> list[str]:
                                          "as ^[ and the like).")
 @click.option("--follow", "-f", "following", is_flag=True,
               help="Print the log as it grows until the attempt ends (without --attempt: the "
-                   "task, its retries included, each under a line naming it).")
+                   "task, its retries included, each under a line naming it and followed by one "
+                   "saying how it ended).")
 @db_option
 @server_options
 @reports_errors

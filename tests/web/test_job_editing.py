@@ -314,6 +314,24 @@ def test_a_duration_no_job_can_have_is_a_problem_of_the_form_not_a_500(
                for p in problems(page.text)), problems(page.text)
 
 
+@pytest.mark.parametrize(("edited", "depends_on", "said"), [
+    ("load", "load", "tasks[load].depends_on[0].task_key: task 'load' depends on itself"),
+    ("extract", "load", "tasks[load].depends_on[0]: the tasks form a cycle: extract -> load")])
+def test_the_task_editor_names_the_service_s_problems_by_task_key(
+        server: Server, admin: str, ada: PageUser, edited: str, depends_on: str,
+        said: str) -> None:
+    """The form names fields `tasks[load]...`; what the service finds (in the task sent, or
+    in the job it would make) is named so too, not by an index the page never shows."""
+    job_id = two_tasks(server, admin, f"named_{edited}")
+
+    page = ada.post(f"/jobs/{job_id}/tasks/{edited}/review", {
+        "depends_on": depends_on, "run_if": "ALL_SUCCESS", "max_retries": "0",
+        "interval": "1", "interval_unit": "seconds"})
+
+    assert page.status == 400, page.text
+    assert any(p.startswith(said) for p in problems(page.text)), problems(page.text)
+
+
 def test_a_task_s_editor_shows_what_it_runs_and_where_to_change_it(
         server: Server, admin: str, ada: PageUser) -> None:
     job_id = two_tasks(server, admin, "shows_what_runs")

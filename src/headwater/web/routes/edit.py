@@ -168,6 +168,8 @@ def _review(request: Request, viewer: Viewer, job: JobRecord, edit: job_changes.
     try:
         current, before, after = viewer.service.preview_update(job.job_id, edit.new_settings,
                                                                edit.fields_to_remove)
+    except SpecError as error:
+        return back([edit.named_by_key(job.settings, problem) for problem in error.problems])
     except HeadwaterError as error:
         return back(problems_of(error))
     return review_page(request, viewer, current, (before, after), title, back, "update", {

@@ -5,13 +5,16 @@ of the settings' YAML before it is saved. Pure."""
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
+from headwater.core.job_update import updated
 from headwater.core.spec import ConditionTaskOp, JobSettings
+from headwater.errors import Problem
 from headwater.web.forms import Form
 from headwater.web.views.task_form import Reading, task_of_form
 
@@ -25,6 +28,9 @@ NEW_TASK_TYPES = {
     "condition_task": ("Condition", "left", "Left operand"),
 }
 PAUSE_STATUSES = ("UNPAUSED", "PAUSED")
+# Where the service locates a task's problem: in the edit sent, or in the job it merges into.
+_SENT_TASK = re.compile(r"\$\.new_settings\.tasks\[(\d+)\](.*)", re.S)
+_JOB_TASK = re.compile(r"the job's \$\.tasks\[(\d+)\](.*)", re.S)
 
 
 @dataclass
@@ -34,6 +40,19 @@ class Change:
     new_settings: dict[str, Any] = field(default_factory=dict)
     fields_to_remove: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+
+    def named_by_key(self, settings: Mapping[str, Any], problem: Problem) -> str:
+        """A problem the service found in this edit of a job with `settings`, its task named
+        by key as the forms name it (`tasks[load].max_retries: ...`), not by its index in
+        the request or in the job, which the page shows neither of."""
+        match = _SENT_TASK.fullmatch(problem.where) or _JOB_TASK.fullmatch(problem.where)
+        if match is None:
+            return str(problem)
+        tasks = (self.new_settings if match.re is _SENT_TASK else updated(
+            settings, self.new_settings, self.fields_to_remove)[0]).get("tasks") or []
+        index, rest = int(match[1]), match[2]
+        key = tasks[index].get("task_key") if index < len(tasks) else None
+        return str(problem) if key is None else f"tasks[{key}]{rest}: {problem.message}"
 
 
 def task_change(current: Mapping[str, Any], form: Form) -> Change:

@@ -231,6 +231,19 @@ def test_a_job_created_from_yaml_or_json_is_owned_by_its_creator(
     assert len(api(server, admin, "GET", "list?limit=100").get("jobs", [])) == before
 
 
+def test_a_bundle_pasted_as_a_new_job_is_named_a_bundle_once_with_what_to_do(
+        ada: PageUser) -> None:
+    bundle = ("bundle:\n  name: shop\nresources:\n  jobs:\n    nightly:\n"
+              "      name: nightly\n      tasks: []\n")
+
+    refused = ada.post("/jobs/new", {"settings": bundle})
+
+    assert refused.status == 400
+    [said] = problems(refused.text)  # not an unknown field per section ("git_source?")
+    assert said.startswith("1:1: bundle: this is a bundle (databricks.yml)"), said
+    assert "resources.jobs.<name>" in said and "headwater deploy --host URL" in said
+
+
 def test_a_deleted_job_is_gone_after_its_confirmation(
         server: Server, admin: str, ada: PageUser) -> None:
     job_id = two_tasks(server, admin, "doomed")

@@ -77,8 +77,20 @@ def read_settings(text: str) -> SettingsReading:
     if root is None or not isinstance(data, dict):
         return SettingsReading(problems=[Problem("1:1", "", "must be a mapping of job "
                                                  "settings (name: ..., tasks: [...])")])
+    if bundle := [name for name in data if name in ("bundle", "resources")]:
+        return SettingsReading(problems=[_a_bundle(root, bundle[0])])
     return _validated(root, data, [Problem(f"{i.line}:{i.column}", format_path(i.path),
                                            i.message) for i in issues])
+
+
+def _a_bundle(root: Node, section: str) -> Problem:
+    """A bundle pasted where one job's settings go: said once, with where its jobs are and
+    how a bundle reaches a server, not as every bundle section's 'unknown field'."""
+    line, column = position(find_node(root, [section], key=True))
+    return Problem(f"{line}:{column}", section, (
+        "this is a bundle (databricks.yml), not a job's settings; paste the settings of one "
+        "job (the mapping under resources.jobs.<name>, without ${var...} references), or "
+        "deploy the bundle with `headwater deploy --host URL`"))
 
 
 def _validated(root: Node, data: dict[str, Any], strict: list[Problem]) -> SettingsReading:

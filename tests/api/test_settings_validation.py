@@ -191,3 +191,19 @@ def test_an_update_names_each_problem_where_it_was_sent_or_as_the_job_s_own(
                    for line in lines), lines
     job = server.call("GET", f"/api/2.2/jobs/get?job_id={job_id}", token=admin).body
     assert [task["task_key"] for task in job["settings"]["tasks"]] == ["a", "b", "c"]
+
+
+def test_a_job_reset_to_no_settings_is_untitled_as_on_databricks(
+        server: Server, admin: str) -> None:
+    """`name` defaults to "Untitled" in the Jobs API: a job that names itself nothing reads
+    so in `jobs/get` and `jobs/list`, not with no name at all."""
+    made = server.call("POST", "/api/2.2/jobs/create", JOB, token=admin).body["job_id"]
+
+    reset = server.call("POST", "/api/2.2/jobs/reset", {"job_id": made, "new_settings": {}},
+                        token=admin)
+
+    assert reset.status == 200, reset.text
+    got = server.call("GET", f"/api/2.2/jobs/get?job_id={made}", token=admin).body
+    assert got["settings"]["name"] == "Untitled"
+    listed = server.call("GET", "/api/2.2/jobs/list?limit=100", token=admin).body["jobs"]
+    assert [j["settings"]["name"] for j in listed if j["job_id"] == made] == ["Untitled"]

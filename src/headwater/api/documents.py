@@ -387,12 +387,13 @@ PAUSABLE = ("schedule", "trigger", "continuous")
 
 def as_returned(settings: Mapping[str, Any]) -> dict[str, Any]:
     """Job settings as Lakeflow's GET returns them: with the defaults it fills in written out
-    (`max_concurrent_runs` 1, no timeout as 0, each task's `run_if` ALL_SUCCESS, the
-    `pause_status` UNPAUSED of a schedule, trigger or continuous, and of each entry of
-    `triggers`) and each task's `depends_on` sorted by task key, so a client reads what the
-    job does; a `run_job_task` leaves out the parameters it does not give. The stored
-    settings keep what was given."""
-    returned = {"max_concurrent_runs": 1, "timeout_seconds": 0, **settings}
+    (the name `Untitled`, `max_concurrent_runs` 1, no timeout as 0, each task's `run_if`
+    ALL_SUCCESS, the `pause_status` UNPAUSED of a schedule, trigger or continuous, and of
+    each entry of `triggers`) and each task's `depends_on` sorted by task key, so a client
+    reads what the job does; a `run_job_task` leaves out the parameters it does not give.
+    The stored settings keep what was given."""
+    returned = {"name": "Untitled", "max_concurrent_runs": 1, "timeout_seconds": 0,
+                **settings}
     for name in PAUSABLE:
         if name in settings:
             returned[name] = with_pause_status(settings[name])

@@ -71,3 +71,21 @@ def test_a_wheel_task_finds_its_wheel_library_on_top_of_the_runtime(
         assert "yaml from " in log and f"yaml from {envs}" not in log
     assert BUILDING in logs[0] and BUILDING not in logs[1]
     assert ("ran on worker" in logs[0]) == cluster
+
+
+def test_a_wheel_rebuilt_under_the_same_version_runs_its_new_code(
+        hw: Cli, tmp_path: Path) -> None:
+    # Given a bundle's wheel task that ran once, its environment built
+    path = bundle(tmp_path, cluster=False)
+    first = hw("run", path.name)
+    assert first.returncode == 0, first.stdout + first.stderr
+
+    # When the wheel is built again with new code, its name and version unchanged
+    write_wheel(tmp_path / "dist", "hw-lib",
+                {"hw_lib.py": REPORT.replace("def main():", "def main():\n    print('v2')")})
+    second = hw("run", path.name)
+
+    # Then the next run installs it anew and runs the new code, as a deploy would
+    assert second.returncode == 0, second.stdout + second.stderr
+    log = hw("runs", "logs", str(run_id_of(second.stdout)), "report", check=True).stdout
+    assert BUILDING in log and "v2" in log.splitlines(), log

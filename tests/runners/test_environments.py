@@ -102,6 +102,25 @@ def test_the_hash_is_canonical_and_follows_the_spec() -> None:
     assert environment_hash(NEW_SIX, (3, 11)) != environment_hash(NEW_SIX, (3, 12))
 
 
+def test_the_hash_follows_the_content_of_the_local_files_it_installs(tmp_path: Path) -> None:
+    wheel, requirements = tmp_path / "dist" / "acme-0.1-py3-none-any.whl", tmp_path / "req.txt"
+    wheel.parent.mkdir()
+    spec = {"dependencies": [str(wheel), "-r req.txt", "six==1.16.0"]}
+    environments = Environments(tmp_path / "home")
+
+    def directory_with(wheel_text: str, requirements_text: str) -> Path:
+        wheel.write_text(wheel_text)
+        requirements.write_text(requirements_text)
+        return environments.directory(spec, tmp_path)
+
+    first = directory_with("v1", "six")
+    # (sizes differ: two writes within a clock tick may share a modification time)
+    assert directory_with("v2-rebuilt", "six") != first  # same name and version, new code
+    assert directory_with("v1", "pyyaml") != first  # a requirements file changed
+    assert directory_with("v1", "six") == first  # rewritten as it was: the same content
+    assert environments.directory(NEW_SIX, tmp_path).name == environment_hash(NEW_SIX)
+
+
 def test_without_home_environments_live_in_the_job_directory(tmp_path: Path) -> None:
     directory = Environments().directory(NEW_SIX, tmp_path)
 

@@ -3,9 +3,11 @@ own, holding that environment's `dependencies` (pip requirement lines).
 
 One environment is built per distinct spec and reused: its directory is
 `<HEADWATER_HOME or job directory/.headwater>/envs/<hash>/`, the hash being that of the spec's
-canonical JSON and of the interpreter's version (a venv is tied to its Python). The build
-happens in the attempt's own process, never in the engine: a runner only wraps the attempt's
-argv,
+canonical JSON, of the interpreter's version (a venv is tied to its Python), and of the content
+of each local file a dependency installs from (a wheel rebuilt under the same name and version
+is new code: it gets a new environment, as a deploy installs the new artifact on Databricks).
+The build happens in the attempt's own process, never in the engine: a runner only wraps the
+attempt's argv,
 
     python -m headwater.entrypoints.environment ENV_DIR KEY SPEC_JSON -- ENV_DIR/bin/python ARGS...
 
@@ -27,6 +29,7 @@ import json
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from headwater.core.spec import Task
@@ -34,7 +37,7 @@ from headwater.errors import InvalidRequest
 from headwater.ports import TaskContext
 
 __all__ = ["ENTRY_MODULE", "Environments", "environment_hash", "environment_python",
-           "wrap_argv"]
+           "local_files", "wrap_argv"]
 
 ENTRY_MODULE = "headwater.entrypoints.environment"
 
@@ -44,10 +47,39 @@ def _canonical(value: object) -> str:
 
 
 def environment_hash(spec: Mapping[str, object], python: Sequence[int] = sys.version_info[:2],
-                     ) -> str:
-    """The name of the environment's directory: 16 hex digits of a SHA-256 of the spec."""
-    payload = _canonical({"python": ".".join(str(part) for part in python), "spec": spec})
+                     files: Mapping[str, str] | None = None) -> str:
+    """The name of the environment's directory: 16 hex digits of a SHA-256 of the spec, and
+    of `files` (a digest of each local file a dependency line installs from) if any."""
+    identity = {"python": ".".join(str(part) for part in python), "spec": spec}
+    payload = _canonical({**identity, "files": files} if files else identity)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def local_files(dependencies: Sequence[str], workdir: Path) -> dict[str, str]:
+    """Each dependency line that installs from a file here (a wheel, an sdist, the
+    requirements file of `-r FILE`, absolute or relative to the job's directory), with a
+    digest of that file's content."""
+    found = {}
+    for line in dependencies:
+        name = line[2:].strip() if line.startswith("-r") else line.strip()
+        path = workdir / name  # an absolute name stays itself
+        try:
+            if name and path.is_file():
+                stat = path.stat()
+                found[line] = _digest(str(path), stat.st_size, stat.st_mtime_ns)
+        except (OSError, ValueError):
+            continue  # not a file name (pip reads the line), or unreadable: pip will say
+    return found
+
+
+@lru_cache(maxsize=256)
+def _digest(path: str, size: int, modified_ns: int) -> str:
+    """A SHA-256 of the file; cached by size and time modified, as a launch asks again."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while block := file.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def environment_python(directory: Path) -> Path:
@@ -104,7 +136,9 @@ class Environments:
     def directory(self, spec: Mapping[str, object], workdir: Path) -> Path:
         """`<home>/envs/<hash>`, absolute."""
         home = self.home if self.home is not None else workdir / ".headwater"
-        return Path(home).absolute() / "envs" / environment_hash(spec)
+        dependencies = spec.get("dependencies")
+        files = local_files(dependencies, workdir) if isinstance(dependencies, list) else {}
+        return Path(home).absolute() / "envs" / environment_hash(spec, files=files)
 
     def wrap(self, argv: Sequence[str], task: Task, context: TaskContext) -> list[str]:
         """`argv` unchanged without an environment, else run through env_main.

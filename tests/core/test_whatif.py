@@ -150,6 +150,28 @@ def test_a_condition_on_an_upstream_result_state_is_known() -> None:
     assert run.assumptions == ()
 
 
+def test_a_task_reading_the_values_of_a_task_that_did_not_run_fails_to_start() -> None:
+    reader = {"spark_python_task": {"python_file": "echo.py", "parameters": [
+        "{{tasks.branch.values.v}}", "{{tasks.other.values.w}}"]}}
+    settings = job(condition("gate", "{{job.parameters.go}}", "yes"), task("branch", "gate:true"),
+                   task("other"), task("reader", "branch", "other", run_if="NONE_FAILED",
+                                       **reader),
+                   parameters=[{"name": "go", "default": "no"}])
+
+    excluded = simulate_run(settings)
+    ran = simulate_run(settings, Scenario(parameters={"go": "yes"}))
+
+    # branch was excluded: it set no values, and the engine fails the reader as it starts
+    assert results(excluded)["reader"] == "FAILED"
+    assert excluded.task("reader").state_message == (
+        "The task could not start: {{tasks.branch.values.v}}: task 'branch' ended EXCLUDED "
+        "without running, so it set no values; depend on the condition outcome that runs it "
+        "too, so that this task is excluded with it")
+    assert [a.attempt_number for a in excluded.task("reader").attempts] == [0]  # no retry
+    # branch ran: what it set is known only at run time, and the reader is taken to start
+    assert results(ran)["reader"] == "SUCCESS"
+
+
 def test_a_condition_fails_as_the_engine_fails_it() -> None:
     settings = job(condition("big", "many", "10", op="GREATER_THAN"),
                    condition("ghost", "{{job.parameters.nope}}", "x"),

@@ -197,3 +197,26 @@ def test_the_simulation_ends_every_task_as_a_real_run_does(app: App, tmp_path: P
         assert seen_in_simulation(simulated) == seen_in_run(real), example
 
     check()
+
+
+def test_a_reader_of_a_task_that_did_not_run_fails_in_the_simulation_as_in_a_run(
+        app: App, tmp_path: Path) -> None:
+    shell = {"shell_command_task": {"command": "true"}}
+    settings_ = JobSettings.model_validate({"name": "reads", "tasks": [
+        {"task_key": "gate", "condition_task": {"op": "EQUAL_TO",
+                                                "left": "{{job.parameters.go}}", "right": "y"}},
+        {"task_key": "branch", "depends_on": [{"task_key": "gate", "outcome": "true"}], **shell},
+        {"task_key": "upstream_failed", "max_retries": 0,
+         "shell_command_task": {"command": "exit 1"}},
+        {"task_key": "reader", "run_if": "ALL_DONE",
+         "depends_on": [{"task_key": "branch"}, {"task_key": "upstream_failed"}],
+         "notebook_task": {"notebook_path": "nb.py",
+                           "base_parameters": {"v": "{{tasks.branch.values.v}}"}}}],
+        "parameters": [{"name": "go", "default": "n"}]})
+
+    simulated = simulate_run(settings_, Scenario(fail={"upstream_failed": None}))
+    real = real_run(app, tmp_path, settings_)
+
+    assert seen_in_simulation(simulated) == seen_in_run(real)
+    [reader] = real.attempts("reader")
+    assert "task 'branch' ended EXCLUDED without running" in (reader.message or "")

@@ -157,6 +157,11 @@ _FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {
 }
 
 
+def could_not_start(why: object) -> str:
+    """The message of an attempt that could not start, as the engine and a simulation word it."""
+    return f"The task could not start: {why}"
+
+
 def event_to_dict(event: Event) -> dict[str, Any]:
     """A JSON-ready dict: `{"type": "TaskFailed", "at": "2026-...", ...}`.
 

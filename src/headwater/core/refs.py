@@ -39,6 +39,7 @@ from headwater.core.refs_syntax import (
     shape_problem,
 )
 from headwater.core.refs_time import TIME_ARGUMENTS, format_time
+from headwater.core.states import ResultState
 from headwater.core.trigger_info import normal_table
 from headwater.errors import HeadwaterError
 
@@ -270,6 +271,11 @@ def _tasks(parts: tuple[str, ...], context: RefContext) -> str:
         )
     if field == "values":
         name = parts[2]
+        if name not in facts.values and _never_ran(facts):
+            fix = ("; depend on the condition outcome that runs it too, so that this task is "
+                   "excluded with it") if facts.result_state == ResultState.EXCLUDED else ""
+            raise _Unresolved(f"task {key!r} ended {facts.result_state} without running, so "
+                              f"it set no values{fix}")
         if name not in facts.values:
             hint = did_you_mean(name, facts.values)
             raise _Unresolved(f"task {key!r} has not set a value named {name!r}{hint}")
@@ -282,6 +288,11 @@ def _tasks(parts: tuple[str, ...], context: RefContext) -> str:
     if field == "output":
         return _sql_output(key, parts[2:], facts)
     return str(facts.run_id if field == "run_id" else facts.execution_count)
+
+
+def _never_ran(facts: TaskFacts) -> bool:
+    """The task ended without running (excluded, upstream failed, disabled)."""
+    return facts.result_state is not None and not ResultState(facts.result_state).ran
 
 
 def _sql_output(key: str, parts: tuple[str, ...], facts: TaskFacts) -> str:

@@ -66,6 +66,10 @@ class Script:
 class World(Protocol):
     """What happens outside `decide` in a simulated run."""
 
+    def start_error(self, state: RunState, run: TaskRun) -> str | None:
+        """Why the attempt `run` could not start, as the engine would say it; None: it starts."""
+        ...
+
     def script(self, state: RunState, run: TaskRun) -> Script:
         """How the attempt `run` (a task's, or a for-each iteration's) behaves."""
         ...
@@ -85,6 +89,9 @@ class ScriptedWorld:
     one succeed after a second, and conditions and for-each inputs are taken as written."""
 
     scripts: Mapping[str, Script] = field(default_factory=dict)
+
+    def start_error(self, state: RunState, run: TaskRun) -> str | None:
+        return None
 
     def script(self, state: RunState, run: TaskRun) -> Script:
         return self.scripts.get(run.task_key, Script())
@@ -184,6 +191,9 @@ class _Simulator:
         if state.task_of(run).kind in INLINE_KINDS:
             for event in self.world.inline(state, run, now):
                 self.push(event)
+            return
+        if (error := self.world.start_error(state, run)) is not None:
+            self.push(TaskFailed(now, run.seq, error, retryable=False))
             return
         script = self.world.script(state, run)
         self.push(TaskStarted(now, run.seq, f"sim:{run.seq}"))

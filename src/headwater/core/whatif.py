@@ -35,6 +35,7 @@ from headwater.core.events import (
     TaskStarted,
     TaskSucceeded,
     TimerFired,
+    could_not_start,
 )
 from headwater.core.inline import INLINE_HANDLE, condition_events, for_each_events
 from headwater.core.machine import Decision
@@ -45,7 +46,7 @@ from headwater.core.refs import ReferenceError
 from headwater.core.runstate import RunState, TaskRun
 from headwater.core.simulation import T0, Script, simulate
 from headwater.core.spec import JobSettings, Task
-from headwater.core.whatif_refs import resolve_known, unknown_reference
+from headwater.core.whatif_refs import resolve_known, unknown_reference, unrun_reference
 from headwater.core.whatif_results import (
     Assumption,
     SimulatedAlert,
@@ -109,6 +110,11 @@ class ScenarioWorld:
     def __post_init__(self) -> None:
         self.context = RunContext(0, 0, self.settings.name or "", "simulation", "ONE_TIME",
                                   dict(self.parameters))
+
+    def start_error(self, state: RunState, run: TaskRun) -> str | None:
+        error = unrun_reference(state.task_of(run).spec, self.settings.name or "",
+                                self.parameters, state, run)
+        return None if error is None else could_not_start(error)
 
     def script(self, state: RunState, run: TaskRun) -> Script:
         self.attempts += 1

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from headwater.core.refs import RefContext, find_references, resolve
+from headwater.core.checks_refs import task_fields
+from headwater.core.refs import RefContext, ReferenceError, find_references, resolve
 from headwater.core.refs_facts import execution_count, task_facts
 from headwater.core.runstate import RunState, TaskRun
 from headwater.core.simulation import T0
@@ -60,6 +61,29 @@ def resolve_known(spec: Task, job_name: str, parameters: Mapping[str, str], stat
     return spec.model_copy(update={"for_each_task": inputs})
 
 
+def unrun_reference(spec: Task, job_name: str, parameters: Mapping[str, str],
+                    state: RunState, run: TaskRun) -> ReferenceError | None:
+    """The error of the first reference in the task's fields to what a task that ended
+    without running (excluded, upstream failed) would have made, its values or its output:
+    a simulation knows that no such thing exists, and a real run fails the task as it starts."""
+    context = None
+    for _, text in task_fields("", spec):
+        for reference in find_references(text):
+            parts = reference.parts
+            if reference.namespace != "tasks" or len(parts) < 2 or \
+                    parts[1] not in ("values", "output") or parts[0] not in state.latest:
+                continue
+            result = state.task_runs[state.latest[parts[0]]].result
+            if result is None or result.ran:
+                continue  # what a task that ran made is not known here
+            context = context or _context(job_name, parameters, state, run)
+            try:
+                resolve(reference.raw, context)
+            except ReferenceError as error:
+                return error
+    return None
+
+
 def _context(job_name: str, parameters: Mapping[str, str], state: RunState,
              run: TaskRun) -> RefContext:
     """What a reference may name; the parts a simulation cannot know are never asked for."""
@@ -72,4 +96,4 @@ def _context(job_name: str, parameters: Mapping[str, str], state: RunState,
         notebook_path=None)
 
 
-__all__ = ["KNOWN_TASK_FIELDS", "resolve_known", "unknown_reference"]
+__all__ = ["KNOWN_TASK_FIELDS", "resolve_known", "unknown_reference", "unrun_reference"]

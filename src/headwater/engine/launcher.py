@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from headwater.core.compute import cluster_for
-from headwater.core.events import Event, TaskFailed, TaskStarted
+from headwater.core.events import Event, TaskFailed, TaskStarted, could_not_start
 from headwater.core.git_source import reads_git
 from headwater.core.inline import inline_events
 from headwater.core.plan import PlannedTask
@@ -242,9 +242,9 @@ class Launcher:
         except StoreError:
             raise  # not the task's fault: the engine lets the run go and it is claimed again
         except ReferenceError as error:
-            return [TaskFailed(now(), run.seq, f"The task could not start: {error}",
+            return [TaskFailed(now(), run.seq, could_not_start(error),
                                retryable=False)]
         except (HeadwaterError, OSError) as error:
-            return [TaskFailed(now(), run.seq, f"The task could not start: {error}")]
+            return [TaskFailed(now(), run.seq, could_not_start(error))]
         return [TaskStarted(started, run.seq, handle, resolved)]
 

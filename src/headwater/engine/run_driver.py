@@ -39,6 +39,7 @@ from headwater.core.events import (
     TaskStarted,
     TaskSucceeded,
     TimerFired,
+    could_not_start,
 )
 from headwater.core.inline import INLINE_KINDS
 from headwater.core.machine import decide
@@ -332,7 +333,7 @@ class RunDriver:
                 self.awaiting_code.append(seq)
                 return
         except CheckoutFailed as error:
-            self.apply(TaskFailed(self.now(), seq, f"The task could not start: {error}"))
+            self.apply(TaskFailed(self.now(), seq, could_not_start(error)))
             return
         self.apply_all(self.launcher.launch(self.state, self.ids, run, self.host.executor,
                                             self.key(seq), self.now))
@@ -426,7 +427,7 @@ def exit_event(exit_: TaskExit, now: datetime) -> Event:
     if exit_.lost is not None:
         return TaskLost(at, seq, exit_.lost or None)
     if exit_.start_error is not None:
-        return TaskFailed(at, seq, f"The task could not start: {exit_.start_error}")
+        return TaskFailed(at, seq, could_not_start(exit_.start_error))
     values = _values(exit_.values)
     if isinstance(values, TaskValuesError):
         return TaskFailed(at, seq, values.message, exit_.exit_code)

@@ -4,6 +4,7 @@ and through the real databricks-sdk against `headwater server`."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 from collections import Counter
 from pathlib import Path
@@ -78,6 +79,11 @@ def test_a_repair_reruns_only_the_failed_iterations(hw: Cli, tmp_path: Path) -> 
     for index, item in enumerate("abcd"):
         log = hw("runs", "logs", str(run), "loop", "--iteration", str(index), check=True)
         assert log.stdout == f"loaded {item}\n"
+    # and the timeline has a row per iteration that ran: six, the kept ones not twice
+    rows = hw("sql", "--json", "SELECT iteration, repair FROM job_task_run_timeline WHERE "
+              f"job_run_id = {run} AND iteration IS NOT NULL", check=True).stdout
+    timeline = Counter((r["iteration"], r["repair"]) for r in map(json.loads, rows.splitlines()))
+    assert timeline == Counter({(0, 0): 1, (1, 0): 1, (2, 0): 1, (3, 0): 1, (1, 1): 1, (3, 1): 1})
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from headwater.errors import StoreError
 from headwater.store.engine import READ_ONLY, create_store_engine, read_only_file
 
 # The newest revision in migrations/versions; a test checks it against Alembic's own view.
-HEAD_REVISION = "0014"
+HEAD_REVISION = "0015"
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # PostgreSQL's advisory lock of migrations: any number, the same in every headwater ("hwmg").

@@ -114,8 +114,11 @@ def test_a_failing_sql_cell_and_an_included_notebook_are_named(tmp_path: Path) -
     assert run_attempt(spec).exit_code == 1
 
     result = result_of(context)
-    assert result["error"].startswith("SqlProblem: statement 1: CatalogException")
+    # the line is the notebook file's (a %sql cell is numbered as a Python cell is)
+    assert result["error"].startswith("SqlProblem: statement 1 (line 5): CatalogException")
+    assert "LINE 5: SELECT * FROM no_such_table" in result["error"], result["error"]
     assert "cell 2 of broken.py (included by %run in cell 1 of main.py)" in result["error_trace"]
+    assert "Traceback" not in result["error_trace"]  # the database's words, not our frames
 
 
 def test_run_may_not_leave_the_job_directory(tmp_path: Path) -> None:
@@ -325,3 +328,25 @@ def test_an_ipynb_exception_names_the_cell(tmp_path: Path) -> None:
     assert "raise ValueError('bad row')" in result["error_trace"]
     assert context.attempt_dir is not None
     assert (context.attempt_dir / "executed" / "lf_failing.ipynb").exists()
+
+
+def test_an_ipynb_sql_cell_fails_with_the_database_s_words_at_the_cell_s_line(
+        tmp_path: Path) -> None:
+    cells = ["x = 1", "%sql\nCREATE TABLE t AS SELECT 1 AS x;\nSELECT x,\n  y FROM t"]
+    (tmp_path / "q.ipynb").write_text(json.dumps({
+        "nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{
+            "id": str(number), "cell_type": "code", "metadata": {}, "source": source,
+            "outputs": [], "execution_count": None} for number, source in enumerate(cells)]}))
+    context = attempt_context(tmp_path)
+
+    exit_ = run_attempt(NotebookRunner(Warehouses(home=tmp_path / "home")).launch_spec(
+        notebook_task("q.ipynb"), context))
+
+    assert exit_.exit_code == 1
+    result = result_of(context)
+    # the statement and the line of the cell it starts on, y on the cell's fourth line
+    assert result["error"].startswith("SqlProblem: statement 2 (line 3): "), result["error"]
+    assert "LINE 4:   y FROM t" in result["error"], result["error"]
+    trace = result["error_trace"]
+    assert trace.startswith("Error in cell 2 of q.ipynb:\nSqlProblem: statement 2"), trace
+    assert "headwater" not in trace.split("\n", 1)[1]  # none of headwater's own frames

@@ -117,20 +117,29 @@ def test_a_marker_without_a_value_fails_before_anything_runs(tmp_path: Path) -> 
     assert run_attempt(SqlRunner(Warehouses(home=tmp_path)).launch_spec(task, context)
                        ).exit_code == 1
 
-    assert result_of(context)["error"] == ("statement 2: parameter :missing has no value "
-                                           "(parameters given: other)")
+    assert result_of(context)["error"] == ("statement 2 (line 1): parameter :missing has no "
+                                           "value (parameters given: other)")
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as connection:
         tables = connection.execute("SELECT table_name FROM information_schema.tables")
         assert tables.fetchall() == []
 
 
-def test_a_database_error_names_the_statement(tmp_path: Path) -> None:
+def test_a_database_error_names_the_statement_and_its_line_in_the_file(tmp_path: Path) -> None:
     context = attempt_context(tmp_path, "report")
-    task = sql_task("SELECT 1; SELECT * FROM nowhere")
+    (tmp_path / "report.sql").write_text(
+        "-- a comment\nCREATE TABLE t AS SELECT 1 AS x;\n\n/* the rows */\nSELECT x,\n"
+        "       y\nFROM t;\n")
 
-    assert run_attempt(SqlRunner(Warehouses(home=tmp_path)).launch_spec(task, context)
-                       ).exit_code == 1
-    assert result_of(context)["error"].startswith("statement 2: CatalogException")
+    assert run_attempt(SqlRunner(Warehouses(home=tmp_path)).launch_spec(
+        sql_task(file="report.sql"), context)).exit_code == 1
+
+    result = result_of(context)
+    # the file, the statement and the line its first word is on, the database's words with
+    # their `LINE n` counted in the file (y is on line 6), and no trace of headwater's code
+    assert result["error"].startswith(
+        "report.sql: statement 2 (line 5): BinderException: "), result["error"]
+    assert "LINE 6:        y" in result["error"], result["error"]
+    assert "error_trace" not in result
 
 
 def test_the_launch_is_argv_only_with_the_warehouse_in_the_environment(tmp_path: Path) -> None:
@@ -282,7 +291,7 @@ def test_a_dynamic_value_reference_in_the_sql_says_how_to_pass_it(tmp_path: Path
     # Then the statement is refused with the parameter that would carry the value, not a
     # database's syntax error
     assert result_of(context)["error"] == (
-        "statement 2: {{ tasks.count.values.row_count }} is not filled in inside SQL "
+        "statement 2 (line 2): {{ tasks.count.values.row_count }} is not filled in inside SQL "
         "(references are filled in in the task's settings only); pass it as a parameter, "
         "sql_task.parameters: {row_count: \"{{ tasks.count.values.row_count }}\"}, and "
         "write :row_count in the SQL")

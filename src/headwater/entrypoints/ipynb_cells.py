@@ -23,7 +23,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from headwater.entrypoints.sql import warehouse_url
+from headwater.entrypoints.sql import SqlProblem, warehouse_url
 from headwater.entrypoints.sql_cells import run_sql_cell
 from headwater.runtime import databricks_globals
 from headwater.runtime.redaction import redact, redact_all
@@ -80,7 +80,12 @@ def load_ipython_extension(shell: Any) -> None:
     shell.push(names)
 
     def sql(line: str, cell: str) -> None:  # the `%%sql` cell magic
-        run_sql_cell(warehouse_url(), cell, shell.user_ns)
+        try:  # (a `%sql` cell made one by `databricks_cells` keeps its line numbers)
+            run_sql_cell(warehouse_url(), cell, shell.user_ns)
+        except SqlProblem as problem:  # shown by IPython as the database's words alone
+            shown = f"{type(problem).__name__}: {problem}"
+            problem._render_traceback_ = lambda: shown.splitlines()  # type: ignore[attr-defined]
+            raise
 
     shell.register_magic_function(sql, magic_kind="cell", magic_name="sql")
     # IPython warns "To exit: use 'exit', 'quit', or Ctrl-D." after a cell that raised

@@ -50,7 +50,7 @@ from headwater.entrypoints.ipynb_cells import (
     print_outputs,
 )
 from headwater.entrypoints.operator import exception_line
-from headwater.entrypoints.sql import NOTICE_VARIABLE, warehouse_url
+from headwater.entrypoints.sql import NOTICE_VARIABLE, SqlProblem, warehouse_url
 from headwater.entrypoints.sql_cells import run_sql_cell
 from headwater.runtime import NotebookExit, channel
 from headwater.runtime.dbutils import run_arguments
@@ -118,6 +118,9 @@ class SourceNotebook:
                 if error.code in (0, None):
                     raise NotebookExit("") from None
                 raise _failure(error, where, path) from None
+            except SqlProblem as error:  # the database's words are the whole story
+                line = exception_line(error)
+                raise CellFailed(line, f"Error in {where}:\n{line}\n") from None
             except Exception as error:
                 raise _failure(error, where, path) from None
 
@@ -125,8 +128,9 @@ class SourceNotebook:
         if cell.kind is CellKind.PYTHON:
             source = "\n" * (cell.first_line - 1) + cell.source  # file line numbers
             exec(compile(source, os.fspath(path), "exec"), self.namespace)  # noqa: S102
-        elif cell.kind is CellKind.SQL:
-            run_sql_cell(self.warehouse_url, cell.source, self.namespace)
+        elif cell.kind is CellKind.SQL:  # with the file's line numbers, as a Python cell
+            run_sql_cell(self.warehouse_url, "\n" * (cell.first_line - 1) + cell.source,
+                         self.namespace)
         elif cell.kind is CellKind.SHELL:  # in the notebook's folder, like its Python cells
             subprocess.run(["/bin/sh", "-c", cell.source], check=True)
         elif cell.kind is CellKind.RUN:

@@ -72,6 +72,7 @@ _TOKEN = re.compile(r"""
   | (?P<colon>:)
   | (?P<other>[^'"`:;/{-]+|[/{-])
 """.replace("{REFERENCE}", REFERENCE_IN_SQL.pattern), re.DOTALL | re.VERBOSE)
+_LINE = re.compile(r"\bLINE (\d+):")  # where PostgreSQL and DuckDB say an error is
 _NOT_BEFORE = re.compile(r"[A-Za-z0-9_:'\"`)\]}]$")
 _NAME = r'((?:"[^"]+"|\w+)(?:\.(?:"[^"]+"|\w+)){0,2})'
 _WRITES = re.compile(
@@ -124,14 +125,36 @@ def _tokens(text: str) -> list[Token]:
 
 def statements(text: str) -> list[list[Token]]:
     """The statements of `text` as tokens, without the `;` and without empty statements."""
-    found: list[list[Token]] = [[]]
+    return [statement for statement, _ in located_statements(text)]
+
+
+def located_statements(text: str) -> list[tuple[list[Token], int]]:
+    """`statements`, each with the line of `text` its own text starts on (just after the `;`
+    before it): a database numbers the lines of what it was sent from there."""
+    found: list[tuple[list[Token], int]] = [([], 1)]
+    line = 1
     for token in _tokens(text):
         if token[0] == "end":
-            found.append([])
+            found.append(([], line))
         else:
-            found[-1].append(token)
-    return [s for s in found if any(k not in ("comment", "other") or v.strip()
-                                    for k, v in s if k != "comment")]
+            found[-1][0].append(token)
+        line += token[1].count("\n")
+    return [(s, start) for s, start in found if any(
+        k not in ("comment", "other") or v.strip() for k, v in s if k != "comment")]
+
+
+def _failed(number: int, located: tuple[list[Token], int], problem: str) -> SqlProblem:
+    """A statement's failure, named by its number and the line it starts on (its first word's),
+    and with the `LINE n` of the database's message counted in the script, not the statement."""
+    statement, start = located
+    first = start
+    for kind, value in statement:  # down to its first word, past comments and blank lines
+        if kind != "comment" and value.strip():
+            first += value[:len(value) - len(value.lstrip())].count("\n")
+            break
+        first += value.count("\n")
+    problem = _LINE.sub(lambda match: f"LINE {int(match[1]) + start - 1}:", problem)
+    return SqlProblem(f"statement {number} (line {first}): {problem}")
 
 
 def bind(statement: list[Token], marker: Callable[[str], str],
@@ -148,19 +171,21 @@ def bind(statement: list[Token], marker: Callable[[str], str],
     return "".join(parts), names
 
 
-def _check_parameters(parsed: list[list[Token]], parameters: Mapping[str, str]) -> None:
-    for number, statement in enumerate(parsed, start=1):
+def _check_parameters(parsed: list[tuple[list[Token], int]],
+                      parameters: Mapping[str, str]) -> None:
+    for number, located in enumerate(parsed, start=1):
+        statement = located[0]
         reference = next((v for k, v in statement if k == "reference"), None)
         if reference is not None:
-            raise SqlProblem(f"statement {number}: {unfilled_reference(reference)}")
+            raise _failed(number, located, unfilled_reference(reference))
         missing = [n for n in bind(statement, lambda n: n)[1] if n not in parameters]
         if missing:
             known = ", ".join(sorted(parameters)) or "none"
-            raise SqlProblem(f"statement {number}: parameter :{missing[0]} has no value "
-                             f"(parameters given: {known})")
+            raise _failed(number, located, f"parameter :{missing[0]} has no value "
+                                           f"(parameters given: {known})")
 
 
-def _run_duckdb(url: str, parsed: list[list[Token]], parameters: Mapping[str, str],
+def _run_duckdb(url: str, parsed: list[tuple[list[Token], int]], parameters: Mapping[str, str],
                 session: bool = False) -> Table | None:
     try:  # the optional extra, imported only where DuckDB runs
         import duckdb
@@ -204,12 +229,13 @@ def _session(location: str) -> Any:
     return _SESSIONS[location]
 
 
-def _execute(connection: Any, log: Path | None, parsed: list[list[Token]],
+def _execute(connection: Any, log: Path | None, parsed: list[tuple[list[Token], int]],
              parameters: Mapping[str, str]) -> Table | None:
     import duckdb
 
     table = None
-    for number, statement in enumerate(parsed, start=1):
+    for number, located in enumerate(parsed, start=1):
+        statement = located[0]
         sql, names = bind(statement, lambda n: f"${n}")
         try:
             connection.execute(sql, {n: parameters[n] for n in names} if names else None)
@@ -217,7 +243,7 @@ def _execute(connection: Any, log: Path | None, parsed: list[list[Token]],
                 columns = [d[0] for d in connection.description]
                 table = Table(columns, list(connection.fetchmany(MAX_OUTPUT_ROWS + 1)))
         except duckdb.Error as error:
-            raise SqlProblem(f"statement {number}: {type(error).__name__}: {error}") from None
+            raise _failed(number, located, f"{type(error).__name__}: {error}") from None
         if written_table(statement) is not None and table is not None \
                 and table.columns == ["Count"] and table.rows:
             count_rows(table.rows[0][0])  # what DuckDB answers a write with
@@ -277,7 +303,7 @@ def log_table(log: Path, table: str) -> None:
         file.write(line)
 
 
-def _run_sqlalchemy(url: str, parsed: list[list[Token]],
+def _run_sqlalchemy(url: str, parsed: list[tuple[list[Token], int]],
                     parameters: Mapping[str, str]) -> Table | None:
     import sqlalchemy  # only for warehouses other than the embedded DuckDB
 
@@ -286,15 +312,16 @@ def _run_sqlalchemy(url: str, parsed: list[list[Token]],
     engine = sqlalchemy.create_engine(url)
     try:
         with _connection_problems(sqlalchemy), engine.begin() as connection:
-            for number, statement in enumerate(parsed, start=1):
+            for number, located in enumerate(parsed, start=1):
+                statement = located[0]
                 sql, names = bind(statement, lambda n: f":{n}", colon="\\:")
                 try:
                     result = connection.execute(sqlalchemy.text(sql),
                                                 {n: parameters[n] for n in names})
                 except sqlalchemy.exc.DBAPIError as error:
-                    raise SqlProblem(f"statement {number}: {error.orig!r}") from None
+                    raise _failed(number, located, repr(error.orig)) from None
                 except sqlalchemy.exc.SQLAlchemyError as error:
-                    raise SqlProblem(f"statement {number}: {error}") from None
+                    raise _failed(number, located, str(error)) from None
                 if result.returns_rows:
                     table = Table(list(result.keys()),
                                   [tuple(r) for r in result.fetchmany(MAX_OUTPUT_ROWS + 1)])
@@ -332,7 +359,7 @@ def run_script(url: str, text: str, parameters: Mapping[str, str],
         SqlProblem: for a marker without a value (before anything runs) or a database error,
             naming the statement.
     """
-    parsed = statements(text)
+    parsed = located_statements(text)
     _check_parameters(parsed, parameters)
     if url.startswith(DUCKDB_PREFIX):
         return _run_duckdb(url, parsed, parameters, session)
@@ -377,6 +404,13 @@ def table_output(table: Table | None) -> dict[str, Any]:
     return {"columns": table.columns, "rows": rows, "truncated": len(rows) < len(table.rows)}
 
 
+def _shown(path: str) -> str:
+    """A SQL file as its task's messages name it: from the job's directory if it is inside."""
+    with contextlib.suppress(ValueError):
+        return str(Path(path).absolute().relative_to(Path.cwd()))
+    return path
+
+
 def main(argv: Sequence[str]) -> int:
     """Run the SQL of a task; 0 on success, 1 on a SQL error, 2 on bad arguments."""
     if len(argv) != 3 or argv[1] not in ("--file", "--query"):
@@ -388,10 +422,13 @@ def main(argv: Sequence[str]) -> int:
     try:
         text = Path(source).read_text(encoding="utf-8") if argv[1] == "--file" else source
         table = run_script(warehouse_url(), text, parameters)
+    except SqlProblem as problem:  # the task's failure in the database's words: no trace
+        message = f"{_shown(source)}: {problem}" if argv[1] == "--file" else str(problem)
+        channel.update_result({"error": message})
+        print(message, file=sys.stderr)
+        return 1
     except Exception as error:  # the task's failure, reported in its result
-        message = str(error)
-        if not isinstance(error, SqlProblem):
-            message = f"{type(error).__name__}: {message}"
+        message = f"{type(error).__name__}: {error}"
         channel.update_result({"error": message, "error_trace": traceback.format_exc()})
         print(message, file=sys.stderr)
         return 1

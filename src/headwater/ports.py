@@ -800,8 +800,9 @@ class Store(Protocol):
         """Ask for a repair of an ended run; `InvalidState` if it runs or one waits."""
         ...
 
-    def cancel_queued(self, run_id: int, at: datetime, actor: str) -> bool:
-        """End a run that waits in its queue as CANCELED; False if it is not queued."""
+    def cancel_queued(self, run_ids: Sequence[int], at: datetime, actor: str) -> list[int]:
+        """End the runs of `run_ids` that wait in their queue as CANCELED, in one
+        transaction; those it ended."""
         ...
 
     def pending_requests(self, run_ids: Sequence[int]) -> list[RunRequest]:

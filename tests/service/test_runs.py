@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 from service_builders import settings
+from sqlalchemy import update
 
 from headwater.core.events import RunStarted, TaskFailed, TaskStarted
 from headwater.core.machine import decide
 from headwater.errors import InvalidRequest, InvalidState, NotFound
 from headwater.service import Service
+from headwater.store.tables import runs
 from headwater.testing import T0
 
 
@@ -46,6 +48,35 @@ def test_cancel_ends_a_queued_run_at_once_and_asks_the_engine_for_a_running_one(
     assert raised.value.error_code == "INVALID_STATE"
     with pytest.raises(NotFound, match="has no task 'tx'"):
         service.cancel(running.run_id, "tx")
+
+
+def test_cancelling_many_runs_ends_the_queued_ones_before_a_slot_frees(
+        service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An engine may stop the running run the moment its cancel is asked, and the queue then
+    admits the next run into its slot: the runs of the same cancel that wait in the queue
+    must have ended by then, or one starts and runs tasks before its own cancel comes."""
+    job = service.create_job(settings(queue={"enabled": True}))
+    running, *queued = [service.run_now(job.job_id) for _ in range(4)]
+    store = service.store
+    asked = store.request_cancel
+
+    def engine_acts_at_once(run_id: int, *args: object, **kwargs: object) -> int:
+        request = asked(run_id, *args, **kwargs)  # type: ignore[arg-type]
+        with store.engine.begin() as conn:  # the engine ends the run, freeing its slot
+            conn.execute(update(runs).where(runs.c.run_id == run_id).values(
+                life_cycle="TERMINATED", result="CANCELED", needs_engine=False))
+        store.admit_queued(service.clock.now())
+        return request
+
+    monkeypatch.setattr(store, "request_cancel", engine_acts_at_once)
+
+    # oldest first, as a backfill lists its runs: the running one comes first
+    cancelled = service.cancel_each([running.run_id, *[q.run_id for q in queued]])
+
+    assert cancelled == [running.run_id, *[q.run_id for q in queued]]
+    for run in queued:
+        assert service.get_run(run.run_id).state.message == (
+            "The run was cancelled while it waited in the queue."), run.run_id
 
 
 def test_a_repair_of_a_run_that_goes_on_is_refused(service: Service) -> None:

@@ -141,8 +141,8 @@ def test_max_concurrent_runs_is_decided_when_a_run_is_created(
     assert {c.run_id for c in leased.claim_runs("e1", 10, 15, T0, "ann")} == {
         made[0].run_id, made[1].run_id}
     assert leased.admit_queued(at(1)) == []
-    assert leased.cancel_queued(made[3].run_id, at(2), "ann")
-    assert not leased.cancel_queued(made[0].run_id, at(2), "ann")
+    assert leased.cancel_queued([made[0].run_id, made[3].run_id], at(2), "ann") == [
+        made[3].run_id]  # the first is not queued
     assert str(leased.load_run(made[3].run_id).state.result) == "CANCELED"
 
 

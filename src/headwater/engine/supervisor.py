@@ -541,7 +541,7 @@ class Supervisor:
         its queue, which no engine drives yet: it ends CANCELED at once."""
         now = self.clock.now()
         if state.life_cycle is LifeCycleState.QUEUED and \
-                self.store.cancel_queued(run_id, now, self.actor):
+                self.store.cancel_queued([run_id], now, self.actor):
             return
         self.store.request_cancel(run_id, None, now)
 

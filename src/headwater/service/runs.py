@@ -114,15 +114,21 @@ class RunsMixin(AccessMixin):
                                       and self.may_run(summary.job_id))])
 
     def cancel_each(self, run_ids: Sequence[int]) -> list[int]:
-        """Cancel each run that has not ended; the ids of those cancelled."""
-        cancelled = []
+        """Cancel each run that has not ended; the ids of those cancelled, in `run_ids` order.
+
+        The queued ones end first, all at once: a running one stopped first would free a
+        slot, and a queued run of the same set could start in it (and run tasks) before its
+        own cancel came."""
+        ended = set(self.store.cancel_queued(run_ids, self.clock.now(), self.user))
         for run_id in run_ids:
+            if run_id in ended:
+                continue
             try:
                 self.cancel(run_id)
             except (InvalidState, NotFound):
                 continue  # it ended (or was deleted) since it was listed: nothing to do
-            cancelled.append(run_id)
-        return cancelled
+            ended.add(run_id)
+        return [run_id for run_id in run_ids if run_id in ended]
 
     def may_run(self, job_id: int) -> bool:
         try:
@@ -162,7 +168,7 @@ class RunsMixin(AccessMixin):
         if record.state.is_terminal:
             raise InvalidState(f"Run {run_id} has already ended {record.state.result}.")
         if record.state.life_cycle is LifeCycleState.QUEUED and task_key is None and \
-                self.store.cancel_queued(run_id, self.clock.now(), self.user):
+                self.store.cancel_queued([run_id], self.clock.now(), self.user):
             return f"run {run_id} was queued: it ended CANCELED without running"
         self.store.request_cancel(run_id, task_key, self.clock.now(), actor=self.user)
         owner = self.store.live_lease_owner(run_id)

@@ -37,6 +37,8 @@ from headwater.store.rows import scope_values
 from headwater.store.skipped_runs import alert_skipped, expire_queued, skipped
 from headwater.store.tables import jobs, runs
 
+_CANCELS_AT_ONCE = 500  # run ids in one IN list, well under SQLite's bound on variables
+
 
 class RunsMixin:
     """Run writes, requests and leases; mixed into `SqlStore`."""
@@ -200,22 +202,28 @@ class RunsMixin:
                                         "rerun_tasks": body.get("task_keys")})
             return request_id
 
-    def cancel_queued(self, run_id: int, at: datetime, actor: str) -> bool:
-        """End a run still waiting in its queue as CANCELED; False if it is not queued."""
+    def cancel_queued(self, run_ids: Sequence[int], at: datetime, actor: str) -> list[int]:
+        """End the runs of `run_ids` still waiting in their queue as CANCELED, all in one
+        transaction (no slot a run of them frees meanwhile admits another); those ended."""
+        ended: list[int] = []
         with self._writing() as conn:
-            row = conn.execute(
-                update(runs).where(runs.c.run_id == run_id,
-                                   runs.c.life_cycle == str(LifeCycleState.QUEUED))
-                .values(life_cycle=str(LifeCycleState.TERMINATED),
-                        result=str(ResultState.CANCELED), end_time=at, needs_engine=False,
-                        message="The run was cancelled while it waited in the queue.")
-                .returning(runs.c.job_id)).first()
-            if row is None:
-                return False
-            ops_queries.append_audit(conn, [AuditEntry(
-                at=at, actor=actor, action=AuditAction.CANCEL_REQUESTED, job_id=row.job_id,
-                run_id=run_id, details={"queued": True})])
-            return True
+            for start in range(0, len(run_ids), _CANCELS_AT_ONCE):
+                rows = conn.execute(
+                    update(runs).where(
+                        runs.c.run_id.in_(run_ids[start:start + _CANCELS_AT_ONCE]),
+                        runs.c.life_cycle == str(LifeCycleState.QUEUED))
+                    .values(life_cycle=str(LifeCycleState.TERMINATED),
+                            result=str(ResultState.CANCELED), end_time=at, needs_engine=False,
+                            message="The run was cancelled while it waited in the queue.")
+                    .returning(runs.c.run_id, runs.c.job_id)).all()
+                if rows:
+                    ops_queries.append_audit(conn, [AuditEntry(
+                        at=at, actor=actor, action=AuditAction.CANCEL_REQUESTED,
+                        job_id=row.job_id, run_id=row.run_id, details={"queued": True})
+                        for row in rows])
+                ended += [row.run_id for row in rows]
+        found = set(ended)
+        return [run_id for run_id in run_ids if run_id in found]
 
     def pending_requests(self, run_ids: Sequence[int]) -> list[RunRequest]:
         """The unhandled requests of these runs, oldest first (one read; cheap when none)."""

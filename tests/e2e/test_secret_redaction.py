@@ -23,6 +23,7 @@ print("printed", token)
 logging.getLogger("etl").info("logged %s", token)
 sys.stderr.write(f"written {token}\\n")
 print("a slice is not the value:", token[:3])
+dbutils.jobs.taskValues.set("login", {"user": "etl", "token": token})
 raise ValueError(f"login failed for {token}")
 """
 SOURCE_NOTEBOOK = """\
@@ -77,6 +78,9 @@ def test_what_a_task_shows_of_a_secret_it_read_is_redacted(
         assert line in script
     assert tasks["script"]["state"]["state_message"].endswith(
         "ValueError: login failed for [REDACTED]")
+    # a task value, which whoever may view the run reads, holds it redacted, and says so
+    assert tasks["script"]["task_values"] == {"login": {"user": "etl", "token": "[REDACTED]"}}
+    assert "task value 'login' holds a secret this task read" in script
     assert "notebook printed [REDACTED]" in log("source")
     output = json.loads(hw("runs", "output", str(tasks["source"]["run_id"]), "--json",
                            check=True).stdout)

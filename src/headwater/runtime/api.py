@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from headwater.core.taskvalues import MAX_KEY_LENGTH, MAX_VALUE_BYTES
 from headwater.runtime import channel
+from headwater.runtime.redaction import redact_all
 
 if TYPE_CHECKING:
     from headwater.entrypoints.sql import Table
@@ -101,8 +103,14 @@ class TaskValues:
             TypeError: when `value` is not JSON-serialisable or `key` is not a string.
             ValueError: when `key` is empty or too long, or `value` is over 48 KiB as JSON.
         """
-        text = encode_value(key, value)
-        channel.append_line(channel.VALUES, {"key": key, "value": json.loads(text)})
+        stored = json.loads(encode_value(key, value))
+        if (redacted := redact_all(stored)) != stored:
+            # A value anyone who may view the run reads, while the secret needs READ on
+            # its scope: it is stored redacted, as what the task prints is.
+            print(f"headwater: task value {key!r} holds a secret this task read; it is set "
+                  "with the secret as [REDACTED]: read the secret in the task that needs it",
+                  file=sys.stderr)
+        channel.append_line(channel.VALUES, {"key": key, "value": redacted})
 
     def get(self, task_key: str, key: str, default: object = None) -> object:
         """The value `key` that task `task_key` set in this run, else `default`.

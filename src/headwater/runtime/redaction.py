@@ -6,7 +6,8 @@ which values were read: `dbutils.secrets` calls `remember` with each value it re
 the first one on, `sys.stdout` and `sys.stderr` (and the logging handlers writing to them) go
 through `RedactingStream`, so that `print(token)`, a log record or a traceback naming the value
 reach the log redacted. The result a task reports (`channel.update_result`: its error, trace
-and notebook output) is redacted too; task values are data for the next task and are not.
+and notebook output) is redacted too, and so are the task values it sets (`runtime/api.py`):
+whoever may view the run reads them.
 
 What this cannot see is not redacted: bytes written to a descriptor directly (`os.write(1,
 ...)`, `sys.stdout.buffer`), the output of a child process, a value split across two writes,

@@ -229,3 +229,40 @@ def test_a_cluster_class_from_the_configuration_starts_the_job_cluster_adaptivel
 def no_cluster_process_left() -> None:
     """Every process of the clusters ends (SIGKILLed ones take a moment on a busy machine)."""
     wait_for(lambda: tagged_processes() == [], timeout=15, what="no cluster process left")
+
+
+FIRST_HOLDS = """\
+echo "$HEADWATER_ATTEMPT $HEADWATER_WORKER_PID" >> "$PIDS"
+[ "$HEADWATER_ATTEMPT" -gt 0 ] || sleep 300
+"""
+
+
+def test_a_cluster_whose_host_dies_loses_its_attempt_and_the_retry_starts_it_again(
+        tmp_path: Path, hw: Headwater) -> None:
+    # Given a run whose task on a job cluster holds on its first attempt, with a retry
+    write_config(tmp_path, {})
+    pids_file = tmp_path / "pids"
+    job = write_job(job_dir(tmp_path) / "job.json", [
+        {"task_key": "hold", "job_cluster_key": "etl", "max_retries": 1,
+         "shell_command_task": {"command": FIRST_HOLDS, "env": {"PIDS": str(pids_file)}}},
+    ], job_clusters=CLUSTERS)
+    run = start_run(tmp_path, job)
+    try:
+        wait_for(lambda: pids_file.exists() and pids_file.read_text().strip(), what="the task")
+        [record] = (tmp_path / ".headwater" / "clusters").glob("*/*/record.json")
+        # When the cluster's host process is killed (and its workers and the task with it)
+        os.kill(json.loads(record.read_text())["pid"], signal.SIGKILL)
+        run.wait(timeout=180)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    # Then the attempt is lost, and the retry ran on a cluster started again, and succeeded
+    document = run_document(hw, run_id_of((tmp_path / "run.out").read_text()))
+    first, second = attempts(document, "hold")
+    assert first["state"]["state_message"].endswith(
+        "its cluster job_clusters/etl ended: the cluster's host process is gone"), first
+    assert second["state"]["result_state"] == "SUCCESS", second
+    workers = dict(line.split() for line in pids_file.read_text().splitlines())
+    assert workers["0"] != workers["1"] and not alive(int(workers["0"]))
+    assert document["state"]["result_state"] == "SUCCESS"
+    no_cluster_process_left()

@@ -64,6 +64,7 @@ MARKER = "dask.json"
 _SKIPPED = frozenset({".headwater", ".git", "__pycache__", ".venv", "node_modules"})
 _SHIP_LIMIT = 20 * 1024 * 1024  # job files larger than this need `shared_files`
 _WATCH_SECONDS = 0.5  # how often an adopted attempt's datasets are looked at
+_HOST_CHECK_SECONDS = 1.0  # how often the hosts of the clusters attempts run on are looked at
 _CLOSE_WAIT_SECONDS = 120.0
 
 
@@ -117,6 +118,7 @@ class DaskExecutor:
         self._closing: list[LocalFuture[None]] = []
         self._zips: dict[Path, tuple[tuple[Any, ...], str, bytes]] = {}
         self._closed = False
+        self._next_host_check = 0.0
 
     # -- launching and adopting ------------------------------------------------------------
 
@@ -345,12 +347,32 @@ class DaskExecutor:
     def wait(self, timeout: float) -> list[TaskExit]:
         """Block up to `timeout` seconds for at least one exit; return every exit seen."""
         with self._lock:
+            self._lose_attempts_of_ended_clusters()
             if not self._ready and not self._closed:
                 self._changed.wait(max(timeout, 0.0))
             exits, self._ready = self._ready, []
             for exit_ in exits:
                 self._attempts.pop(exit_.key, None)
             return exits
+
+    def _lose_attempts_of_ended_clusters(self) -> None:
+        """Report as lost, at once, the attempts on a cluster whose host ended (killed,
+        crashed): their Dask futures would say so only once the client gives up reaching the
+        scheduler, half a minute later. The next attempt starts the cluster again."""
+        now = _monotonic()
+        if now < self._next_host_check:
+            return
+        self._next_host_check = now + _HOST_CHECK_SECONDS
+        clusters = {id(a.cluster): a.cluster for a in self._attempts.values()
+                    if not a.done and a.cluster is not None and a.cluster.ours}
+        for cluster in clusters.values():
+            if not self._clusters.host_gone(cluster):
+                continue
+            lost = f"its cluster {cluster.name} ended: the cluster's host process is gone"
+            for attempt in [a for a in self._attempts.values()
+                            if a.cluster is cluster and not a.done]:
+                _say(attempt.log, f"attempt {attempt.dask_key} lost: {lost}")
+                self._queue(attempt, TaskExit(attempt.key, None, lost=lost))
 
     # -- killing ---------------------------------------------------------------------------
 

@@ -62,6 +62,7 @@ class Cluster:
     shared_files: bool
     setup_seconds: float  # how long it took to start (0 for an existing cluster)
     ours: bool  # started for a run: closed when the run no longer needs it
+    directory: Path | None = None  # where it is recorded (ours only)
 
 
 class Clusters:
@@ -113,7 +114,13 @@ class Clusters:
         slot_key = (None if shared else run_id, request.name)
         with self.slot(slot_key):
             if (known := self.connected.get(slot_key)) is not None:
-                return known
+                if not self.host_gone(known):
+                    return known
+                say(f"cluster {request.name}: its host ended; starting it again")
+                with self.lock:
+                    self.connected.pop(slot_key, None)
+                with contextlib.suppress(Exception):
+                    known.client.close(timeout=1)
             if settings.scheduler_address is not None:
                 cluster = self.connect(request, settings, settings.scheduler_address, 0.0,
                                        False, request.key)
@@ -156,8 +163,10 @@ class Clusters:
         if record is None:
             record = self.start(directory, request, settings, say)
         address, setup = self.await_ready(directory, record, request, say)
-        return self.connect(request, settings, address, setup, True,
-                            f"{run_id}-{request.name.replace('/', '-')}")
+        cluster = self.connect(request, settings, address, setup, True,
+                               f"{run_id}-{request.name.replace('/', '-')}")
+        cluster.directory = directory
+        return cluster
 
     def start(self, directory: Path, request: ClusterRequest, settings: ClusterSettings,
               say: Say) -> dict[str, Any]:
@@ -202,6 +211,14 @@ class Clusters:
         self.remove(directory, record)
         raise InvalidRequest(f"cluster {request.name} did not start within "
                              f"{_START_SECONDS:.0f} s")
+
+    def host_gone(self, cluster: Cluster) -> bool:
+        """A cluster started for a run whose host process ended (killed, crashed): it and
+        the attempts on it are gone. One read of its record and of /proc."""
+        if cluster.directory is None:
+            return False
+        record = _read_json(cluster.directory / RECORD)
+        return record is None or not self.host_alive(record)
 
     def host_alive(self, record: Mapping[str, Any]) -> bool:
         pid, ticks = record.get("pid"), record.get("start_ticks")

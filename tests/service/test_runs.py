@@ -10,6 +10,7 @@ from sqlalchemy import update
 
 from headwater.core.events import RunStarted, TaskFailed, TaskStarted
 from headwater.core.machine import decide
+from headwater.core.spec import JobSettings
 from headwater.errors import InvalidRequest, InvalidState, NotFound
 from headwater.service import Service
 from headwater.store.tables import runs
@@ -148,3 +149,26 @@ def test_a_second_repair_while_the_first_waits_for_an_engine_names_the_waiting_o
     assert str(raised.value).startswith(
         f"Run {run_id} already has a repair waiting for an engine (repair {first.repair_id}, "
         "the latest); a new repair needs the run to have ended again")
+
+
+def test_a_repair_of_a_task_the_job_no_longer_has_is_refused_or_left_out(
+        service: Service) -> None:
+    # Given a run whose two tasks failed, then the job's first task renamed
+    job = service.create_job(settings(tasks=2))
+    run_id = service.run_now(job.job_id).run_id
+    state = service.get_run(run_id).state
+    for event in (RunStarted(T0), TaskStarted(T0, 1, "p"), TaskStarted(T0, 2, "q"),
+                  TaskFailed(T0, 1, "no"), TaskFailed(T0, 2, "no")):
+        state = decide(state, event).state
+        service.store.record(run_id, 0, event, state, [1, 2])
+    renamed = settings(tasks=2).model_dump(mode="json", exclude_none=True)
+    renamed["tasks"][0]["task_key"] = "t0_renamed"
+    service.reset_job(job.job_id, JobSettings.model_validate(renamed))
+
+    # When the renamed task is named, it is refused, saying why and what the job has
+    with pytest.raises(InvalidRequest, match=r"^Task 't0' of run \d+ is no longer in job \d+, "
+                       r"whose current settings a repair runs \(its tasks: t0_renamed, t1\)"):
+        service.repair(run_id, ["t0"])
+    # and a repair of all the failed tasks reruns those the job still has
+    asked = service.repair(run_id, [], all_failed=True)
+    assert asked.task_keys == ("t1",)

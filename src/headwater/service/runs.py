@@ -206,6 +206,7 @@ class RunsMixin(AccessMixin):
             scope = replace(scope, task_parameters=task_parameters_checked(
                 settings, over(scope.task_parameters, task_parameters)))
         plan = scope.plan(settings)  # the current settings must plan
+        keys = _in_current_settings(run_id, job.job_id, keys, plan, all_failed)
         declared = {p.name for p in settings.parameters or []}
         kept = {k: v for k, v in record.parameters.items() if k in declared}
         parameters = job_parameters(settings, {**kept, **(overrides or {})})
@@ -290,6 +291,28 @@ def _check_latest_repair(state: RunState, latest_repair_id: int | None) -> None:
     if latest_repair_id != state.repairs[-1].repair_id:
         raise InvalidRequest(f"latest_repair_id {latest_repair_id} is not the latest repair "
                              f"of this run ({state.repairs[-1].repair_id})")
+
+
+def _in_current_settings(run_id: int, job_id: int, keys: list[str], plan: Plan,
+                         all_failed: bool) -> list[str]:
+    """The tasks to rerun that the job still has: a repair runs its current settings, so a
+    task renamed or removed since the run cannot rerun (named, it is refused; of all the
+    failed ones, it is left out)."""
+    gone = [key for key in keys if key not in plan.tasks]
+    if not gone:
+        return keys
+    have = ", ".join(sorted(plan.tasks))
+    if not all_failed:
+        raise InvalidRequest(
+            f"Task {gone[0]!r} of run {run_id} is no longer in job {job_id}, whose current "
+            f"settings a repair runs (its tasks: {have}); name a task it has, or start a new "
+            "run")
+    kept = [key for key in keys if key in plan.tasks]
+    if not kept:
+        raise InvalidState(f"Run {run_id} has no failed task that job {job_id} still has "
+                           f"({', '.join(gone)} are gone from it; its tasks: {have}); start a "
+                           "new run instead.")
+    return kept
 
 
 def _repair_keys(run_id: int, state: RunState, task_keys: list[str],

@@ -277,3 +277,24 @@ def test_an_endpoint_the_server_lacks_says_the_server_may_be_older(server: Serve
         in str(refused.value)
     assert f"this headwater ({version('headwater')}) asks for: it may run an older " \
            "headwater, so upgrade it to this version" in str(refused.value)
+
+
+def test_runs_list_gives_as_many_runs_as_asked_over_the_api_s_pages(
+        hw: Cli, tmp_path: Path, server: Server) -> None:
+    env = client_env(server, server.token("ann"))
+    job = tmp_path / "job.json"
+    job.write_text('{"name": "many", "tasks": [{"task_key": "t", '
+                   '"shell_command_task": {"command": "sleep 60"}}]}')
+    job_id = hw("jobs", "create", str(job), check=True, extra_env=env).stdout.strip()
+    # 30 runs, at once: one runs, the others wait in the job's queue
+    hw("jobs", "backfill", job_id, "--from", "2026-11-01T00:00Z", "--to", "2026-11-02T05:00Z",
+       "--every", "1h", check=True, extra_env=env)
+
+    listed = hw("runs", "list", "--job-id", job_id, "--limit", "27", check=True, extra_env=env)
+    everything = hw("runs", "list", "--job-id", job_id, "--limit", "100", check=True,
+                    extra_env=env)
+
+    ids = [line.split()[0] for line in listed.stdout.splitlines()[1:]]
+    assert len(ids) == 27 and len(set(ids)) == 27  # more than one page of 24, none twice
+    assert len(everything.stdout.splitlines()[1:]) == 30
+    hw("runs", "cancel-all", "--job-id", job_id, check=True, extra_env=env)

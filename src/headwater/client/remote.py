@@ -27,6 +27,7 @@ JOBS, HEADWATER = "/api/2.2/jobs", "/api/2.2/headwater"
 DEPLOY = f"{HEADWATER}/deploy"
 BACKFILL = f"{HEADWATER}/backfill"
 SECRETS = "/api/2.0/secrets"
+RUNS_PAGE = 24  # the most runs/list gives in one answer
 
 
 class RemoteService:
@@ -52,10 +53,18 @@ class RemoteService:
 
     def list_runs(self, job_id: int | None = None, limit: int = 20,
                   active_only: bool = False) -> Page[RunSummary]:
-        body = self.api.get(f"{JOBS}/runs/list", job_id=job_id, limit=min(limit, 25),
-                            active_only=active_only or None)
-        runs = [_summary(run) for run in body.get("runs", [])]
-        return Page(runs[:limit], body.get("next_page_token"))
+        """The newest `limit` runs, over as many pages of the API's (24 runs at most, as
+        the Jobs API's) as that takes."""
+        runs: list[RunSummary] = []
+        token = None
+        while True:
+            body = self.api.get(f"{JOBS}/runs/list", job_id=job_id,
+                                limit=min(limit - len(runs), RUNS_PAGE),
+                                active_only=active_only or None, page_token=token)
+            runs += [_summary(run) for run in body.get("runs", [])]
+            token = body.get("next_page_token")
+            if len(runs) >= limit or not token or not body.get("has_more", True):
+                return Page(runs[:limit], token)
 
     def run_document(self, run_id: int, include_resolved_values: bool = False
                      ) -> dict[str, Any]:

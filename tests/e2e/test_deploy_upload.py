@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -210,6 +211,43 @@ def test_destroy_through_a_server_deletes_the_bundle_s_folder_with_its_jobs(
     # The next deploy starts afresh: every file is copied again.
     assert "(4 sent, 4 changed, 0 deleted)" in again.stderr
     assert (root / "files" / "src" / "load.py").exists()
+
+
+def test_destroy_keeps_the_folder_while_a_run_of_its_jobs_goes_on(
+        hw: Cli, tmp_path: Path, server: Server) -> None:
+    env = client_env(server, server.token("alice"))
+    project = _project(tmp_path / "project")
+    started, go = tmp_path / "started", tmp_path / "go"
+    (project / "src" / "load.py").write_text(
+        f"import pathlib, sys, time\npathlib.Path({str(started)!r}).touch()\n"
+        f"while not pathlib.Path({str(go)!r}).exists():\n    time.sleep(0.1)\n" + LOAD)
+    hw("deploy", check=True, extra_env=env, cwd=project)
+    run_id = hw("jobs", "run-now", "1", check=True, extra_env=env).stdout.strip()
+    deadline = time.monotonic() + 60
+    while not started.exists():
+        assert time.monotonic() < deadline, "the run's task did not start"
+        time.sleep(0.1)
+
+    # When the bundle is destroyed while its job's run reads the folder's files
+    destroyed = hw("bundle", "destroy", "--auto-approve", check=True, extra_env=env,
+                   cwd=project)
+    go.touch()
+    ended = hw("runs", "get", run_id, "--json", extra_env=env)
+    while '"result_state"' not in ended.stdout or "TERMINATING" in ended.stdout:
+        assert time.monotonic() < deadline + 60, ended.stdout
+        time.sleep(0.2)
+        ended = hw("runs", "get", run_id, "--json", extra_env=env)
+
+    # Then the job is gone, but the folder stays until the run ended, which succeeds
+    assert destroyed.stdout.splitlines()[2:] == [
+        "The folder /Workspace/Users/alice/.bundle/shop/dev is kept: runs of these jobs "
+        f"still going on read their files from it (run ids: {run_id}); destroy again once "
+        "they ended to delete it.",
+        "load: 1  (deleted)"]
+    assert json.loads(ended.stdout)["state"]["result_state"] == "SUCCESS", ended.stdout
+    # and a second destroy, the run ended, deletes it
+    again = hw("bundle", "destroy", "--auto-approve", check=True, extra_env=env, cwd=project)
+    assert again.stdout.splitlines()[-1] == "/Workspace/Users/alice/.bundle/shop/dev  (deleted)"
 
 
 def test_headwater_run_of_a_bundle_through_a_server_copies_its_files_first(

@@ -154,7 +154,8 @@ def destroy(file: Path, target: str | None, var_pairs: Sequence[str], auto_appro
     The jobs' runs stay readable, and active runs go on to their end. Jobs of the bundle's
     other targets, and of plain job files, are left alone. If you may not manage one of the
     jobs, none is deleted. With --host, the bundle's folder on the server (its
-    workspace.root_path, with the files deploys copied there) is deleted too.
+    workspace.root_path, with the files deploys copied there) is deleted too, unless runs of
+    the jobs still go on: they read their files from it, so it stays until a later destroy.
     """
     from headwater.cli.bundle_upload import load_for_deploy
 
@@ -176,14 +177,23 @@ def destroy(file: Path, target: str | None, var_pairs: Sequence[str], auto_appro
                    f"{what} has no deployed jobs.")
         for job in planned:
             click.echo(f"  {job.resource_key}: {job.job_id}  (job {job.name!r})")
-        if deployed is not None:
+        # The runs still going read their code from the folder: it stays until they end.
+        active = [run.run_id for job in planned
+                  for run in where.service.list_runs(job.job_id, 100, active_only=True).items]
+        if deployed is not None and active:
+            click.echo(f"The folder {deployed.root_path} is kept: runs of these jobs still "
+                       f"going on read their files from it (run ids: "
+                       f"{', '.join(map(str, active))}); destroy again once they ended to "
+                       "delete it.")
+        elif deployed is not None:
             click.echo(f"The folder {deployed.root_path} and all in it will be deleted.")
         if not auto_approve and not _confirmed():
             click.echo("Destroy cancelled: nothing was deleted.")
             return
         _echo_deleted(where.service.remove_left_out(loaded.bundle, loaded.target, (),
                                                     root_path=loaded.root_path))
-        if deployed is not None and where.service.remove_workspace_files(deployed.root_path):
+        if deployed is not None and not active and \
+                where.service.remove_workspace_files(deployed.root_path):
             click.echo(f"{deployed.root_path}  (deleted)")
 
 

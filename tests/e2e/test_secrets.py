@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from .conftest import Cli, write_job
+from .engines import Cluster, clean_env
 from .test_run import run_document, run_id_of
 
 SCRIPT = """\
@@ -152,3 +156,37 @@ targets:
     hw("deploy", "-t", "prod", check=True)
     assert hw("secrets", "list-scopes", check=True).stdout.split() == ["dev-creds",
                                                                        "prod-creds"]
+
+
+def test_a_secret_put_beside_the_home_of_the_store_s_engines_is_warned_of(
+        tmp_path: Path) -> None:
+    # Given an engine of a store, keeping its secrets under its own home
+    server_dir, elsewhere = tmp_path / "server", tmp_path / "elsewhere"
+    server_dir.mkdir()
+    elsewhere.mkdir()
+    db = server_dir / ".headwater" / "headwater.db"
+    cluster = Cluster(server_dir, f"sqlite:///{db}")
+    cluster.start_engine()
+    try:
+        deadline = time.monotonic() + 60
+        while "alive" not in cluster.cli("engines", "list").stdout:
+            assert time.monotonic() < deadline, "the engine did not beat"
+            time.sleep(0.2)
+
+        def put(cwd: Path) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "headwater", "secrets", "put-secret", "prod", "token",
+                 "--string-value", "v"], cwd=cwd, env=clean_env(HEADWATER_DB=str(db)),
+                capture_output=True, text=True, check=True)
+
+        # When a secret is put from another folder with the store named (HEADWATER_DB)
+        away, beside = put(elsewhere), put(server_dir)
+    finally:
+        cluster.stop_all()
+
+    # Then it is said where the engines look, and how to put it there; not beside them
+    home = server_dir / ".headwater"
+    assert (f"Warning: the engines of this state store keep their secrets under "
+            f"{home}/secrets, not {elsewhere / '.headwater'}/secrets") in away.stderr
+    assert f"set HEADWATER_HOME to {home}" in away.stderr
+    assert "Warning" not in beside.stderr

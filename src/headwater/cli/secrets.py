@@ -18,8 +18,9 @@ service, into the audit log. A value is never printed.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -28,6 +29,7 @@ from headwater.cli.common import reports_errors, settings_for
 from headwater.cli.connect import store_on_this_machine
 
 if TYPE_CHECKING:
+    from headwater.ports import EngineRecord
     from headwater.service import Service
 
 
@@ -36,8 +38,22 @@ def _service() -> Iterator[Service]:
     """The service, acting as this machine's user (an admin of its own store)."""
     from headwater.bootstrap import application
 
-    with application(settings_for(None)) as app:
+    settings = settings_for(None)
+    with application(settings) as app:
+        _warn_of_other_homes(settings.home, app.store.list_engines())
         yield app.service
+
+
+def _warn_of_other_homes(home: Path, engines: Sequence[EngineRecord]) -> None:
+    """Secrets live under a home, their ACLs in the store: a store whose engines all keep
+    another home (a server's, reached with HEADWATER_DB) would never see a secret put here."""
+    homes = {engine.home for engine in engines}
+    here = str(home.absolute())
+    if homes and here not in homes:
+        click.echo(f"Warning: the engines of this state store keep their secrets under "
+                   f"{' or '.join(f'{h}/secrets' for h in sorted(homes))}, not {here}/secrets, "
+                   f"where this command acts: set HEADWATER_HOME to "
+                   f"{sorted(homes)[0]} (or run it in that folder's parent)", err=True)
 
 
 @click.group()

@@ -381,3 +381,28 @@ def test_an_unsupported_lakeflow_task_type_is_named_as_such(tmp_path) -> None:  
         load_file(path)
     assert "spark_jar_task is a Lakeflow task type headwater does not run" in str(error.value)
     assert "did you mean" not in str(error.value)
+
+
+def test_a_cluster_size_no_cluster_can_have_is_found_before_it_starts() -> None:
+    found = findings(
+        task("t", job_cluster_key="a"), task("u", new_cluster={"num_workers": 1.5}),
+        task("v", new_cluster={"num_workers": 0}),  # a single node: fine
+        job_clusters=[
+            {"job_cluster_key": "a", "new_cluster": {"num_workers": -1}},
+            {"job_cluster_key": "b", "new_cluster": {"num_workers": True}},
+            {"job_cluster_key": "c", "new_cluster": {"autoscale": {"min_workers": 5,
+                                                                    "max_workers": 2}}},
+            {"job_cluster_key": "d", "new_cluster": {"autoscale": {"max_workers": "4"}}},
+            {"job_cluster_key": "e", "new_cluster": {"autoscale": {"min_workers": 1,
+                                                                    "max_workers": 3}}}])
+
+    assert found == [
+        ("job_clusters[0].new_cluster.num_workers",
+         "must be 0 or more workers (0: a single node), got -1"),
+        ("job_clusters[1].new_cluster.num_workers",
+         "must be 0 or more workers (0: a single node), got True"),
+        ("job_clusters[2].new_cluster.autoscale",
+         "min_workers 5 is more than max_workers 2; swap them"),
+        ("job_clusters[3].new_cluster.autoscale.max_workers", "must be 0 or more workers, got '4'"),
+        ("tasks[1].new_cluster.num_workers",
+         "must be 0 or more workers (0: a single node), got 1.5")]

@@ -16,6 +16,7 @@ from headwater.core.checks_git import check_git
 from headwater.core.checks_inputs import check_inputs
 from headwater.core.checks_refs import check_references
 from headwater.core.checks_triggers import check_trigger
+from headwater.core.compute import cluster_size_problems
 from headwater.core.git_source import reads_git
 from headwater.core.graph import find_cycle
 from headwater.core.inline import loop_items
@@ -403,7 +404,11 @@ def _clusters(settings: JobSettings) -> Iterator[Finding]:
         if key in defined[:index]:
             yield f"job_clusters[{index}].job_cluster_key", (
                 f"job cluster {key!r} is defined twice; give each job cluster its own key")
+        for field, message in cluster_size_problems(settings.job_clusters[index].new_cluster):
+            yield f"job_clusters[{index}].new_cluster.{field}", message
     for path, task in iter_tasks(settings):
+        for field, message in cluster_size_problems(task.new_cluster or {}):
+            yield f"{path}.new_cluster.{field}", message
         chosen = [name for name in ("job_cluster_key", "existing_cluster_id", "new_cluster")
                   if getattr(task, name) is not None]
         if len(chosen) > 1:

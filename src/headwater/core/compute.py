@@ -20,7 +20,8 @@ from headwater.core.plan import Plan, PlannedTask
 from headwater.core.runstate import RunState
 from headwater.core.spec import JobSettings, Task
 
-__all__ = ["EXISTING", "ClusterRequest", "cluster_for", "clusters_needed"]
+__all__ = ["EXISTING", "ClusterRequest", "cluster_for", "cluster_size_problems",
+           "clusters_needed"]
 
 EXISTING = "existing/"
 
@@ -37,6 +38,32 @@ class ClusterRequest:
     def existing(self) -> bool:
         """A cluster that headwater neither starts nor closes."""
         return self.name.startswith(EXISTING)
+
+
+def cluster_size_problems(new_cluster: Mapping[str, object]) -> list[tuple[str, str]]:
+    """What is wrong with a `new_cluster`'s size, `num_workers` or `autoscale`, as (field
+    within it, message): found when a job is checked, not when its cluster starts."""
+    problems = []
+    if "num_workers" in new_cluster and not _count(workers := new_cluster["num_workers"]):
+        problems.append(("num_workers", f"must be 0 or more workers (0: a single node), got "
+                                        f"{workers!r}"))
+    autoscale = new_cluster.get("autoscale")
+    if autoscale is not None and not isinstance(autoscale, Mapping):
+        problems.append(("autoscale", "must be a mapping: {min_workers: 1, max_workers: 4}"))
+    elif autoscale is not None:
+        low, high = autoscale.get("min_workers", 1), autoscale.get("max_workers", 1)
+        for name, value in (("min_workers", low), ("max_workers", high)):
+            if not _count(value):
+                problems.append((f"autoscale.{name}", f"must be 0 or more workers, got "
+                                                      f"{value!r}"))
+        if _count(low) and _count(high) and low > high:
+            problems.append(("autoscale", f"min_workers {low} is more than max_workers {high}; "
+                                          "swap them"))
+    return problems
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def cluster_for(settings: JobSettings, task: Task) -> ClusterRequest | None:

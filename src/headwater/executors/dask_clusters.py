@@ -37,7 +37,7 @@ from typing import Any, cast
 from distributed import Client
 
 from headwater.config import ClusterSettings
-from headwater.core.compute import ClusterRequest
+from headwater.core.compute import ClusterRequest, cluster_size_problems
 from headwater.errors import InvalidRequest
 from headwater.executors import dask_host, parent, proctree
 
@@ -298,18 +298,16 @@ def host_spec(request: ClusterRequest, settings: ClusterSettings) -> dict[str, A
                             "cluster_kwargs": dict(settings.cluster_kwargs),
                             "threads_per_worker": settings.threads_per_worker,
                             "workers": None, "adapt": None}
+    if problems := cluster_size_problems(request.new_cluster):  # a job saved before the check
+        field, message = problems[0]
+        raise InvalidRequest(f"cluster {request.name}: {field} {message}")
     autoscale = request.new_cluster.get("autoscale")
     if isinstance(autoscale, dict):
         low, high = autoscale.get("min_workers", 1), autoscale.get("max_workers", 1)
-        if not (isinstance(low, int) and isinstance(high, int) and 0 <= low <= high):
-            raise InvalidRequest(f"cluster {request.name}: autoscale needs 0 <= min_workers "
-                                 f"<= max_workers, got {autoscale}")
         spec["adapt"] = [low, max(high, 1)]
     else:
         workers = request.new_cluster.get("num_workers", 1)
-        if not isinstance(workers, int) or workers < 0:
-            raise InvalidRequest(f"cluster {request.name}: num_workers must be a whole number "
-                                 f"of workers, got {workers!r}")
+        assert isinstance(workers, int)  # checked above
         spec["workers"] = max(workers, 1)
     return spec
 

@@ -46,9 +46,11 @@ def test_a_backfill_queues_its_runs_and_they_run_oldest_first_two_at_a_time(
 
 def test_runs_the_queue_cannot_hold_store_nothing(world: World) -> None:
     job = world.job(tasks=1, max_concurrent_runs=1, queue={"enabled": False})
-    with pytest.raises(InvalidRequest, match=r"The runs cannot all wait their turn: Skipped: the "
-                       r"job already has 1 active run \(max_concurrent_runs 1\) and its queue is "
-                       r"off\. Enable the job's queue"):
+    # (the job has no run: the backfill's first takes its one slot, which the message says)
+    with pytest.raises(InvalidRequest, match=r"The runs cannot all wait their turn: counting "
+                       r"the runs asked for before it, one would be skipped: the job already "
+                       r"has 1 active run \(max_concurrent_runs 1\) and its queue is off\. "
+                       r"Enable the job's queue"):
         world.service.backfill(job.job_id, Backfill.of("2025-11-01", "2025-11-03"))
     assert world.store.list_runs(job.job_id) == []
     assert not [e for e in world.store.audit_entries() if e.entry.job_id == job.job_id

@@ -332,9 +332,11 @@ def create_run(conn: Connection, lease_clock: Clock | None, new: NewRun,
     elif verdict.verdict is Verdict.QUEUE:
         state = _replace(state, life_cycle=LifeCycleState.QUEUED)
     elif not may_skip:
-        raise InvalidRequest(f"The runs cannot all wait their turn: {verdict.message} Enable "
-                             "the job's queue (queue: {enabled: true}), raise its "
-                             "max_concurrent_runs, or ask for fewer runs.")
+        why = verdict.message.removeprefix("Skipped: ")
+        raise InvalidRequest(f"The runs cannot all wait their turn: counting the runs asked "
+                             f"for before it, one would be skipped: {why} Enable the job's "
+                             "queue (queue: {enabled: true}), raise its max_concurrent_runs, "
+                             "or ask for fewer runs.")
     else:
         state = skipped(state, verdict.message, verdict.code, at)
     if new.trigger_info is not None:

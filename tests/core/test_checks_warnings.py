@@ -153,3 +153,17 @@ def test_an_enum_value_in_another_case_is_warned_where_it_is_written() -> None:
 @pytest.mark.parametrize("data", [{"tasks": [{"run_if": "SOMETIMES"}]}, {"tasks": "x"}, [], None])
 def test_what_is_no_case_difference_is_left_to_validation(data: object) -> None:
     assert written_case_warnings(data) == []
+
+
+def test_a_backfill_reference_in_a_parameter_default_is_warned() -> None:
+    job = JobSettings.model_validate({"tasks": [{"task_key": "t", "shell_command_task": {
+        "command": "true"}}], "parameters": [
+            {"name": "day", "default": "{{backfill.iso_date}}"},
+            {"name": "when", "default": "{{job.trigger.time.iso_date}}"}]})
+
+    assert job_warnings(job) == [(
+        "parameters[0].default",
+        "{{backfill.iso_date}} has a value only in a backfill's runs: every other run (a "
+        "schedule's, run-now) fails as it starts; for a scheduled job write "
+        "{{job.trigger.time.iso_date}}, which a backfill's runs set to their time too, or give "
+        "the value only to the backfill: `jobs backfill --param day={{backfill.iso_date}}`")]

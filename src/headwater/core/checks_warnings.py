@@ -38,6 +38,7 @@ from headwater.core.checks import (
 from headwater.core.checks_refs import literal_references
 from headwater.core.conditions import evaluate_run_if
 from headwater.core.load_messages import annotation_at
+from headwater.core.refs_syntax import find_references
 from headwater.core.spec import JobSettings, RunIf
 from headwater.core.spec_job import GitProvider
 from headwater.core.states import ResultState
@@ -53,7 +54,8 @@ CASE_INSENSITIVE_ENUMS: frozenset[type[Enum]] = frozenset({GitProvider})
 def job_warnings(settings: JobSettings) -> list[Finding]:
     """Every warning of a valid job's settings, as `(path, message)`, in task order."""
     return [*_run_if_without_dependencies(settings), *_sql_without_warehouse(settings),
-            *_references_in_sql(settings), *literal_references(settings)]
+            *_references_in_sql(settings), *literal_references(settings),
+            *_backfill_in_defaults(settings)]
 
 
 def destination_warnings(settings: JobSettings, known: Collection[str]) -> list[Finding]:
@@ -103,6 +105,20 @@ def _references_in_sql(settings: JobSettings) -> Iterator[Finding]:
         if query is not None and query.query_text is not None:
             for reference in dict.fromkeys(REFERENCE_IN_SQL.findall(query.query_text)):
                 yield f"{path}.sql_task.query.query_text", unfilled_reference(reference)
+
+
+def _backfill_in_defaults(settings: JobSettings) -> Iterator[Finding]:
+    for index, parameter in enumerate(settings.parameters or []):
+        for reference in find_references(parameter.default):
+            if reference.namespace == "backfill":
+                time = reference.parts[0] if reference.parts else "iso_datetime"
+                yield f"parameters[{index}].default", (
+                    f"{reference.raw} has a value only in a backfill's runs: every other run "
+                    "(a schedule's, run-now) fails as it starts; for a scheduled job write "
+                    f"{{{{job.trigger.time.{time}}}}}, which a backfill's runs set to their "
+                    "time too, or give the value only to the backfill: `jobs backfill --param "
+                    f"{parameter.name}={reference.raw}`")
+                break
 
 
 def _case_differences(value: object, at: tuple[PathPart, ...]) -> Iterator[Finding]:

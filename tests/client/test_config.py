@@ -60,3 +60,18 @@ def test_the_server_the_environment_names_and_the_variable_that_names_it(tmp_pat
         NamedServer("http://127.0.0.1:9090", "DATABRICKS_CONFIG_PROFILE")
     assert server_in_environment({**by_profile, "DATABRICKS_HOST": "http://h:2"}, tmp_path) == \
         NamedServer("http://h:2", "DATABRICKS_HOST")  # the host wins, as in remote_from
+
+
+@pytest.mark.parametrize(("host", "said"), [
+    ("127.0.0.1:8080", "the host '127.0.0.1:8080' is not a URL: write it with its scheme, "
+                       "http://127.0.0.1:8080"),
+    ("ftp://127.0.0.1", "the host 'ftp://127.0.0.1' is not a URL"),
+    ("http://127.0.0.1:8080/api", "the host 'http://127.0.0.1:8080/api' has a path: name the "
+                                  "server alone, http://127.0.0.1:8080")])
+def test_a_host_that_is_not_a_server_s_address_says_how_to_write_it(
+        tmp_path: Path, host: str, said: str) -> None:
+    with pytest.raises(InvalidRequest) as raised:
+        remote_from(host, None, {"DATABRICKS_TOKEN": "dapi-x"}, tmp_path)
+    assert str(raised.value).startswith(said)
+    assert remote_from("http://127.0.0.1:8080/", None, {"DATABRICKS_TOKEN": "dapi-x"},
+                       tmp_path) == Remote("http://127.0.0.1:8080", "dapi-x")

@@ -9,6 +9,7 @@ never an option, so it never lands in a shell history or a process list.
 from __future__ import annotations
 
 import configparser
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,11 +41,24 @@ def remote_from(host: str | None, profile: str | None, env: Mapping[str, str],
         host, token = host or section.get("host"), token or section.get("token")
     if not host:
         return None
+    _check_host(host)
     if not token:
-        raise InvalidRequest(f"no token for {host}: set DATABRICKS_TOKEN, or name a profile of "
-                             "~/.databrickscfg that has one (--profile); `headwater tokens "
-                             "create` makes one on the server's machine")
+        which = f" (profile {profile!r} has none)" if profile else ""
+        raise InvalidRequest(f"no token for {host}{which}: set DATABRICKS_TOKEN, or name a "
+                             "profile of ~/.databrickscfg that has one (--profile); "
+                             "`headwater tokens create` makes one on the server's machine")
     return Remote(host.rstrip("/"), token)
+
+
+def _check_host(host: str) -> None:
+    """`InvalidRequest` for a host that is not a server's address: `http://HOST:PORT`."""
+    parts = urllib.parse.urlsplit(host)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidRequest(f"the host {host!r} is not a URL: write it with its scheme, "
+                             f"http://{host.split('://')[-1]}")
+    if parts.path.strip("/") or parts.query:
+        raise InvalidRequest(f"the host {host!r} has a path: name the server alone, "
+                             f"{parts.scheme}://{parts.netloc} (the API's paths are added to it)")
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,3 +119,20 @@ def test_a_url_that_git_would_read_as_an_option_is_refused() -> None:
         **SOURCE, "git_url": "--upload-pack=touch /tmp/pwned"}))
     assert finding == ("git_source.git_url",
                        "give the repository's URL, e.g. https://github.com/org/repo")
+
+
+def test_a_sql_file_read_from_git_in_a_bundle_keeps_its_path_as_written(
+        tmp_path: Path) -> None:
+    # A bundle's paths become this machine's, but not one read from Git: `sql/x.sql` is a
+    # path in the repository, and only the missing git_source is a problem
+    problems = problems_of(tmp_path, """
+        resources:
+          jobs:
+            g:
+              tasks:
+                - task_key: s
+                  sql_task: {warehouse_id: w, file: {path: sql/x.sql, source: GIT}}
+        """)
+    assert [(p.path, p.message.split(":")[0]) for p in problems] == [
+        ("tasks[0].sql_task.file.source",
+         "this task reads its code from Git (source")]

@@ -60,7 +60,7 @@ def translate_paths(
     job_reads_git = data.get("git_source") is not None
     for at, task in _tasks(data.get("tasks")):
         for parts in _TASK_FILES:
-            section = as_mapping(task.get(parts[0]))
+            section = _holding(task, parts)
             if section and not _reads_git(section, job_reads_git):
                 named += _translate(job, (*at, *parts), folders, sync, problems)
         for index, library in enumerate(as_list(task.get("libraries"))):
@@ -86,6 +86,14 @@ def _tasks(tasks: object) -> Iterator[tuple[Loc, dict[str, object]]]:
             nested = as_mapping(task.get("for_each_task")).get("task")
             if isinstance(nested, dict):
                 yield (*here, "for_each_task", "task"), nested
+
+
+def _holding(task: Mapping[str, object], parts: Loc) -> Mapping[str, object]:
+    """The mapping that holds the path `parts` names, and its `source`: `sql_task.file`."""
+    section = as_mapping(task.get(str(parts[0])))
+    for name in parts[1:-1]:
+        section = as_mapping(section.get(str(name)))
+    return section
 
 
 def _reads_git(section: Mapping[str, object], job_reads_git: bool) -> bool:

@@ -79,6 +79,14 @@ def test_a_failed_iteration_is_named_with_its_index_and_input(hw: Cli, tmp_path:
     assert (f"Run {run} has no task 'loop_iteration': it is the task each iteration of the "
             f"for-each task 'loop' runs; `headwater runs logs {run} loop --iteration N` shows "
             "iteration N's log") in nested.stderr
+    # and so with --iteration, and the id of a task run for a job run's says which to give
+    by_nested_key = hw("runs", "logs", str(run), "loop_iteration", "--iteration", "1")
+    assert "it is the task each iteration of the for-each task 'loop' runs" in \
+        by_nested_key.stderr, by_nested_key.stderr
+    task_run = loop["run_id"]
+    by_task_run = hw("runs", "logs", str(task_run), "loop", "--iteration", "1")
+    assert (f"Run {task_run} is a task run of run {run} (task 'loop'); a log is asked of a "
+            f"job run and a task: `headwater runs logs {run} loop`") in by_task_run.stderr
 
 
 def test_runs_list_has_a_header_and_a_missing_run_is_named(hw: Cli, tmp_path: Path) -> None:

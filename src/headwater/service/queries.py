@@ -36,6 +36,7 @@ from headwater.ports import RunRecord, RunRequest, RunSummary, Store
 from headwater.service.access import AccessMixin
 from headwater.service.attempt_choice import Attempt, iteration_attempts, pick_attempt
 from headwater.service.child_jobs import with_child_ids
+from headwater.service.job_runs import job_run
 from headwater.service.paging import Page, check_offset, id_of, page_of
 from headwater.service.runs import unknown_task
 
@@ -174,8 +175,14 @@ class QueriesMixin(AccessMixin):
         """The log of one attempt of a task, or of one iteration of a for-each: attempt
         number `attempt` (by default the latest) of repair `repair` (0 is the original run; by
         default the latest repair the task, or the iteration, ran in)."""
-        record = self.store.load_run(run_id)
+        record = job_run(self, run_id, "logs")
         self.authorize(record.job.job_id, Action.LOGS)
+        if task_key not in record.state.latest:
+            known = ", ".join(sorted(record.state.latest))
+            raise NotFound(unknown_task(
+                run_id, task_key, record.state.plan,
+                "`headwater runs logs {run} {loop} --iteration N` shows iteration N's log") +
+                f"; its tasks are: {known}")
         if iteration is not None:
             what = f"Iteration {iteration} of task {task_key!r} of run {run_id}"
             attempts = _iteration_attempts(record, task_key, iteration)
@@ -183,12 +190,6 @@ class QueriesMixin(AccessMixin):
             what = f"Task {task_key!r} of run {run_id}"
             attempts = [Attempt(r.repair, r.attempt_number, r)
                         for r in record.state.attempts(task_key)]
-        if not attempts:
-            known = ", ".join(sorted(record.state.latest))
-            raise NotFound(unknown_task(
-                run_id, task_key, record.state.plan,
-                "`headwater runs logs {run} {loop} --iteration N` shows iteration N's log") +
-                f"; its tasks are: {known}")
         chosen = pick_attempt(what, attempts, attempt, repair)
         return log_path(self.logs_dir, run_id, chosen)
 

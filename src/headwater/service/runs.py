@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from headwater.core.new_run import job_parameters, new_run
 from headwater.core.partial_run import select
@@ -28,9 +28,9 @@ from headwater.engine.workdirs import job_folder
 from headwater.errors import InvalidRequest, InvalidState, NotFound, PermissionDenied
 from headwater.ports import REPAIR, Clock, JobRecord, RunCreated, RunRecord, Store
 from headwater.service.access import AccessMixin
+from headwater.service.job_runs import JobRunNeeded, job_run
 
 MAX_TOKEN = 64  # characters of an idempotency token, as in the Jobs API
-JobRunNeeded = Literal["delete", "repair"]  # the requests that take a job run's id only
 
 # What "all failed" reruns: every task whose latest attempt did not succeed.
 NOT_SUCCEEDED = frozenset({ResultState.FAILED, ResultState.TIMEDOUT, ResultState.CANCELED,
@@ -138,19 +138,8 @@ class RunsMixin(AccessMixin):
         return True
 
     def job_run(self, run_id: int, needs: JobRunNeeded) -> RunRecord:
-        """The job run `run_id` names, for a request that `needs` one ("delete", "repair");
-        `NotFound` ("Run N does not exist."), or for a task run's id, `InvalidRequest`
-        naming its job run (after a check that the caller may view it)."""
-        try:
-            return self.store.load_run(run_id)
-        except NotFound as no_run:
-            try:
-                job_run_id, seq = self.store.find_task_run(run_id)
-            except NotFound:
-                raise no_run from None
-        record = self.store.load_run(job_run_id)
-        self.authorize(record.job.job_id, Action.VIEW)
-        raise InvalidRequest(task_run_refused(run_id, record, seq, needs))
+        """The job run `run_id` names (see `service.job_runs.job_run`)."""
+        return job_run(self, run_id, needs)
 
     def delete_run(self, run_id: int) -> None:
         """Delete an ended run (`runs/delete`): it is gone from every list and lookup."""
@@ -244,26 +233,6 @@ def run_as_of(settings: JobSettings, grants: Sequence[Grant], job: JobRecord) ->
     return (settings.run_as and settings.run_as.identity) or owner_of(grants) or job.creator
 
 
-# What to do instead, by what a request that needs a job run was given a task run's id for.
-_JOB_RUN_NEEDED = {
-    "delete": "only a whole job run can be deleted: delete run {run} (its task runs go with it)",
-    "repair": "a repair takes the id of a job run: repair run {run}, naming the task {task!r} "
-              "to rerun it",
-}
-
-
-def task_run_refused(task_run_id: int, record: RunRecord, seq: int, needs: JobRunNeeded
-                     ) -> str:
-    """Why a task run's id cannot be deleted or repaired, and which id to give instead."""
-    run = record.state.task_runs[seq]
-    task = run.task_key if run.parent_seq is None else \
-        record.state.task_runs[run.parent_seq].task_key  # an iteration: its for-each task
-    what = f"task {task!r}" if run.iteration is None else \
-        f"iteration {run.iteration} of the for-each task {task!r}"
-    instead = _JOB_RUN_NEEDED[needs].format(run=record.run_id, task=task)
-    return f"Run {task_run_id} is a task run of run {record.run_id} ({what}); {instead}."
-
-
 def unknown_task(run_id: int, task_key: str, plan: Plan,
                  instead: str = "name {loop!r} instead") -> str:
     """Why `task_key` names no task of the run, and what to name: the for-each whose
@@ -334,4 +303,4 @@ def _repair_keys(run_id: int, state: RunState, task_keys: list[str],
     return failed
 
 
-__all__ = ["NOT_SUCCEEDED", "RepairAsked", "RunsMixin", "run_as_of", "task_run_refused"]
+__all__ = ["NOT_SUCCEEDED", "RepairAsked", "RunsMixin", "run_as_of"]

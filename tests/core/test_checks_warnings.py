@@ -167,3 +167,16 @@ def test_a_backfill_reference_in_a_parameter_default_is_warned() -> None:
         "schedule's, run-now) fails as it starts; for a scheduled job write "
         "{{job.trigger.time.iso_date}}, which a backfill's runs set to their time too, or give "
         "the value only to the backfill: `jobs backfill --param day={{backfill.iso_date}}`")]
+
+
+def test_a_reference_whose_namespace_is_a_near_miss_is_warned_with_the_one_meant() -> None:
+    inner = {"task_key": "one", "spark_python_task": {"python_file": "e.py", "parameters": [
+        "{{inputs}}", "{{Input}}", "{{jobs.id}}", "{{input}}", "{{foo}}", "{{catalog}}"]}}
+    job = settings({"task_key": "loop", "for_each_task": {"inputs": "[1]", "task": inner}})
+
+    assert job_warnings(job) == [
+        (f"tasks[0].for_each_task.task.spark_python_task.parameters[{index}]",
+         f"{raw} is left as written: no reference starts with {name!r}; did you mean {meant}?")
+        for index, raw, name, meant in [(0, "{{inputs}}", "inputs", "{{input}}"),
+                                        (1, "{{Input}}", "Input", "{{input}}"),
+                                        (2, "{{jobs.id}}", "jobs", "{{job.id}}")]]

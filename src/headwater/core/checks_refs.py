@@ -14,10 +14,12 @@ not checked here.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from headwater.core.refs_syntax import (
+    KNOWN_NAMESPACES,
     Reference,
     did_you_mean,
     find_references,
@@ -112,10 +114,25 @@ def literal_references(settings: JobSettings) -> list[Finding]:
         if task.for_each_task is not None:
             tasks.append((f"tasks[{index}].for_each_task.task", task.for_each_task.task))
         fields += [field for path, each in tasks for field in task_fields(path, each)]
-    return [(path, f"{raw}: Databricks leaves this as literal text (a part in [...] is not "
-                   "reference syntax), and so does headwater; remove the brackets if a value "
-                   "was meant")
-            for path, text in fields for raw in malformed_references(text) if _left_literal(raw)]
+    bracketed = [(path, f"{raw}: Databricks leaves this as literal text (a part in [...] is "
+                        "not reference syntax), and so does headwater; remove the brackets if "
+                        "a value was meant")
+                 for path, text in fields for raw in malformed_references(text)
+                 if _left_literal(raw)]
+    misspelt = [(path, f"{reference.raw} is left as written: no reference starts with "
+                       f"{reference.namespace!r}; did you mean "
+                       f"{reference.raw.replace(reference.namespace, known, 1)}?")
+                for path, text in fields for reference in find_references(text)
+                if not reference.is_known and (known := _close_namespace(reference.namespace))]
+    return bracketed + misspelt
+
+
+def _close_namespace(namespace: str) -> str | None:
+    """The namespace Lakeflow knows that `namespace` misspells (`inputs`, `Input`), if any:
+    an unknown one is left as literal text, as a template's own `{{...}}` must be."""
+    found = difflib.get_close_matches(namespace.lower(), sorted(KNOWN_NAMESPACES), n=1,
+                                      cutoff=0.8)
+    return found[0] if found else None
 
 
 def _left_literal(raw: str) -> bool:

@@ -94,6 +94,20 @@ def test_runs_output_of_a_notebook_without_an_exit_value_shows_no_result(
     assert "notebook result" not in shown
 
 
+def test_a_long_exit_value_is_cut_in_the_run_s_summary_and_whole_in_its_output(
+        hw: Cli, tmp_path: Path) -> None:
+    write_source(tmp_path / "big.py", 'dbutils.notebook.exit("x" * 100_000)')
+    result = hw("run", str(write_job(tmp_path / "job.json", [notebook_task("big", "big")])))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    run_id = run_id_of(result.stdout)
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("big: ")]
+    assert line == (f"big: {'x' * 200}... (100,000 characters in all: `headwater runs output` "
+                    f"of its task run, in `headwater runs get {run_id}`, shows them)")
+    task = task_outputs(hw, run_id)["big"]
+    assert task["output"]["notebook_output"]["result"] == "x" * 100_000
+
+
 def test_a_failing_notebook_raises_in_its_caller_which_may_catch_it(
         hw: Cli, tmp_path: Path) -> None:
     # Given a notebook that fails with its argument in the message, an .ipynb that catches

@@ -69,7 +69,16 @@ def queued_behind(service: Any, run_id: int, job_id: int, what: str) -> str:
             f"resume {min(ahead, default=0)}` or `headwater engine` continues them.")
 
 
+SHOWN_RESULT = 200  # characters of a notebook's exit value a run's summary shows
+
+
 def print_results(service: Any, run_id: int) -> None:
-    """The values notebooks exited with (a report's path, say), one line per task."""
+    """The values notebooks exited with (a report's path, say), one line per task; a long
+    one cut, saying where the whole value is."""
     for key, result in service.notebook_results(run_id).items():
-        click.echo(f"{key}: {result}")
+        text = str(result).replace("\n", " ")
+        if len(text) > SHOWN_RESULT:
+            text = (f"{text[:SHOWN_RESULT]}... ({len(str(result)):,} characters in all: "
+                    f"`headwater runs output` of its task run, in `headwater runs get {run_id}`,"
+                    " shows them)")
+        click.echo(f"{key}: {text}")

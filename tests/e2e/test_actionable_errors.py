@@ -147,3 +147,21 @@ def test_a_store_url_of_another_dialect_name_says_what_to_write(hw: Cli) -> None
     assert listed.stderr.startswith("error: cannot open the state store postgres://ann:***@")
     assert "postgresql+psycopg://user@host/database" in listed.stderr
     assert "Traceback" not in listed.stderr
+
+
+def test_the_log_of_a_task_that_did_not_run_says_why_it_is_empty(
+        hw: Cli, tmp_path: Path) -> None:
+    (tmp_path / "job.json").write_text(json.dumps({"name": "gated", "tasks": [
+        {"task_key": "gate", "condition_task": {"op": "EQUAL_TO", "left": "a", "right": "b"}},
+        {"task_key": "publish", "depends_on": [{"task_key": "gate", "outcome": "true"}],
+         "shell_command_task": {"command": "echo published"}},
+        {"task_key": "quiet", "shell_command_task": {"command": "true"}}]}))
+    run = run_id_of(hw("run", "job.json", check=True).stdout)
+
+    excluded = hw("runs", "logs", str(run), "publish", check=True)
+    quiet = hw("runs", "logs", str(run), "quiet", check=True)
+
+    assert excluded.stderr.strip() == (
+        "(no output: publish did not run: EXCLUDED - Task was excluded: the condition 'gate' "
+        "took the other branch.)")
+    assert quiet.stderr.strip().startswith("(no output: the attempt printed nothing")

@@ -22,6 +22,7 @@ from headwater.cli.run_options import task_parameter_options, task_parameters
 from headwater.cli.terminal import printable, printable_stream
 from headwater.core.dbt_results import failed_nodes, status_tally
 from headwater.core.git_source import source_words
+from headwater.core.states import ResultState
 from headwater.core.trigger_info import backfill_words, upstream_runs
 
 if TYPE_CHECKING:
@@ -219,8 +220,9 @@ def runs_logs(run_id: int, task_key: str, attempt: int | None, iteration: int | 
     from headwater.cli.log_follow import follow
 
     with connect(db, host, profile) as where:
+        document = where.service.run_document(run_id) if iteration is None else {}
         if iteration is None:
-            _refuse_a_loop(where.service.run_document(run_id), task_key, where.service)
+            _refuse_a_loop(document, task_key, where.service)
         chunks = follow(where.service, run_id, task_key, attempt, iteration, repair) \
             if following else where.service.log_chunks(run_id, task_key, attempt, iteration,
                                                        repair)
@@ -231,8 +233,21 @@ def runs_logs(run_id: int, task_key: str, attempt: int | None, iteration: int | 
             if following:
                 sys.stdout.buffer.flush()
     if not written:
-        click.echo("(no output: the attempt printed nothing, has not started, or its log was "
-                   "removed from the logs folder)", err=True)
+        click.echo(_why_no_output(document, task_key, attempt), err=True)
+
+
+def _why_no_output(document: dict[str, Any], task_key: str, attempt: int | None) -> str:
+    """Why a log is empty: the task did not run (excluded, upstream failed: its state says
+    why), or it printed nothing or has not started yet."""
+    tasks = [t for t in document.get("tasks", []) if t.get("task_key") == task_key
+             and (attempt is None or t.get("attempt_number") == attempt)]
+    state = tasks[-1].get("state", {}) if tasks else {}
+    result = str(state.get("result_state"))
+    if result in ResultState.__members__ and not ResultState(result).ran:
+        return (f"(no output: {task_key} did not run: {result} - "
+                f"{state.get('state_message', '')})")
+    return ("(no output: the attempt printed nothing, has not started, or its log was removed "
+            "from the logs folder)")
 
 
 def _refuse_a_loop(document: dict[str, Any], task_key: str, service: Any) -> None:

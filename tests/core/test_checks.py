@@ -344,6 +344,8 @@ def test_find_cycle_follows_run_order() -> None:
 def test_suggest() -> None:
     assert suggest("lod", ["load", "report"]) == " (did you mean 'load'?)"
     assert suggest("zzz", ["load"]) == ""
+    # case aside: an enum value written in another case is still close to its own
+    assert suggest("all_done", ["ALL_SUCCESS", "ALL_DONE"]) == " (did you mean 'ALL_DONE'?)"
 
 
 def test_a_workspace_code_path_is_accepted_it_names_the_workspace_folder_s_file() -> None:

@@ -61,9 +61,11 @@ def check_job(settings: JobSettings, destinations: Collection[str] | None = None
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:
-    """` (did you mean 'x'?)` for the closest choice, or "" when nothing is close."""
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    """` (did you mean 'x'?)` for the closest choice, or "" when nothing is close; case
+    aside (`all_done` is close to `ALL_DONE`)."""
+    by_folded = {choice.casefold(): choice for choice in choices}
+    close = difflib.get_close_matches(word.casefold(), list(by_folded), n=1)
+    return f" (did you mean {by_folded[close[0]]!r}?)" if close else ""
 
 
 def format_path(parts: Sequence[PathPart]) -> str:

@@ -24,3 +24,10 @@ def test_the_failed_nodes_are_those_with_a_failed_status_in_order() -> None:
 def test_the_task_side_counts_the_same_statuses_as_failed() -> None:
     # the entry point may not import the core, so it keeps its own copy of the set
     assert dbt_entrypoint._FAILED == FAILED_STATUSES
+
+
+def test_a_command_that_runs_nodes_and_ran_none_says_its_selection_matched_nothing() -> None:
+    assert status_tally([], "dbt run --select no_such_model") == (
+        "no node ran: its selection matched nothing")
+    assert status_tally([], "dbt deps") == ""  # a command that runs no node at all
+    assert status_tally(NODES, "dbt build") == "1 error, 1 fail, 1 pass, 2 success"

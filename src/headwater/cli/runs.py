@@ -179,7 +179,7 @@ def dbt_lines(output: Mapping[str, Any] | None) -> list[str]:
     lines = []
     for command in (output or {}).get("commands", []):
         nodes = command.get("nodes", [])
-        tally = status_tally(nodes)
+        tally = status_tally(nodes, str(command.get("command", "")))
         outcome = "succeeded" if command.get("success") else "FAILED"
         lines.append(f"{command.get('command')}: {outcome} in {command.get('seconds')} s"
                      + (f" ({tally})" if tally else ""))

@@ -62,7 +62,7 @@ class DbtCommand:
     @property
     def tally(self) -> str:
         """`1 fail, 3 success`: how many nodes ended in each status."""
-        return status_tally(self.nodes)
+        return status_tally(self.nodes, self.command)
 
 
 def _dbt_commands(output: Mapping[str, Any]) -> tuple[DbtCommand, ...]:

@@ -63,6 +63,10 @@ def test_an_unknown_parameter_stores_nothing(world: World) -> None:
         world.service.backfill(job.job_id, Backfill.of("2025-11-01", "2025-11-03"),
                                {"run_dte": "{{backfill.iso_date}}"})
     assert world.store.list_runs(job.job_id) == []
+    # and a dry run is refused alike: it says what the backfill would do
+    with pytest.raises(InvalidRequest, match="run_dte"):
+        world.service.backfill_times(job.job_id, Backfill.of("2025-11-01", "2025-11-03"),
+                                     {"run_dte": "x"})
 
 
 def test_cancelling_a_backfill_ends_its_runs_and_no_other(world: World) -> None:

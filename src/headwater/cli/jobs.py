@@ -308,7 +308,7 @@ def jobs_backfill(job: str, start: str, end: str, every: str, params: Sequence[s
     with connect(db, host, profile) as where:
         job_id = job_id_of(where.service, job)
         if dry_run:
-            for time in where.service.backfill_times(job_id, asked):
+            for time in where.service.backfill_times(job_id, asked, overrides):
                 click.echo(time.isoformat())
             return
         made = where.service.backfill(job_id, asked, overrides)

@@ -209,8 +209,10 @@ class RemoteService:
         body = self.api.post(f"{BACKFILL}/cancel", {"backfill_id": backfill_id})
         return [int(run_id) for run_id in body["run_ids"]]
 
-    def backfill_times(self, job_id: int, backfill: Backfill) -> list[datetime]:
-        body = self.api.post(BACKFILL, {**_backfill_body(job_id, backfill), "dry_run": True})
+    def backfill_times(self, job_id: int, backfill: Backfill,
+                       overrides: Mapping[str, str] | None = None) -> list[datetime]:
+        body = self.api.post(BACKFILL, {**_backfill_body(job_id, backfill), "dry_run": True,
+                                        "job_parameters": dict(overrides or {})})
         return [datetime.fromisoformat(time) for time in body["times"]]
 
     def deployed_job(self, deployment_key: str, source: str) -> JobRecord:

@@ -33,11 +33,15 @@ class BackfillMade:
 class BackfillsMixin(RunsMixin):
     """Backfills; mixed into `Service`."""
 
-    def backfill_times(self, job_id: int, backfill: Backfill) -> list[datetime]:
-        """The times a backfill of the job would run for, making nothing (`--dry-run`)."""
-        self.store.get_job(job_id)
+    def backfill_times(self, job_id: int, backfill: Backfill,
+                       overrides: Mapping[str, str] | None = None) -> list[datetime]:
+        """The times a backfill of the job would run for, making nothing (`--dry-run`); its
+        parameters checked as the backfill checks them."""
+        job = self.store.get_job(job_id)
         self.authorize(job_id, Action.RUN)
-        return backfill.times(self.clock.now())
+        times = backfill.times(self.clock.now())
+        new_run(JobSettings.model_validate(dict(job.settings)), overrides or {})
+        return times
 
     def backfill(self, job_id: int, backfill: Backfill,
                  overrides: Mapping[str, str] | None = None) -> BackfillMade:

@@ -59,7 +59,7 @@ def backfill(body: BackfillRequest, service: Caller) -> dict[str, Any]:
     asked = Backfill.of(body.start, body.end, body.every, body.newest_first)
     job_id = possible_job_id(body.job_id)  # a bad range is told first, as for any unknown job
     if body.dry_run:
-        times = service.backfill_times(job_id, asked)
+        times = service.backfill_times(job_id, asked, body.job_parameters)
         return {"times": [time.isoformat() for time in times]}
     made = service.backfill(job_id, asked, body.job_parameters)
     return {"backfill_id": made.backfill_id, "runs": [

@@ -117,8 +117,11 @@ def run_attempt(request: Mapping[str, Any], files: bytes | None = None) -> dict[
     try:
         client.publish_dataset(**{key + CLAIM_SUFFIX: who}, override=False)
     except KeyError:
-        return {"refused": f"Dask ran attempt {key} a second time on {worker.address} after "
-                           "the worker that first ran it was lost; it is not started again"}
+        first = client.get_dataset(key + CLAIM_SUFFIX, default=None) or {}
+        return {"refused": f"its worker {first.get('worker_name', '?')} "
+                           f"({first.get('worker', 'unknown address')}) was lost while it ran; "
+                           f"Dask then gave it to {worker.name} ({worker.address}), which did "
+                           "not start it again (an attempt runs once)"}
     started = _now()
     placed = _Placement(request, Path(worker.local_directory) / "headwater", files)
     record = {**who, **_run(key, request, placed), "started_at": started, "at": _now(),

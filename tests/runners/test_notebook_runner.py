@@ -350,3 +350,23 @@ def test_an_ipynb_sql_cell_fails_with_the_database_s_words_at_the_cell_s_line(
     trace = result["error_trace"]
     assert trace.startswith("Error in cell 2 of q.ipynb:\nSqlProblem: statement 2"), trace
     assert "headwater" not in trace.split("\n", 1)[1]  # none of headwater's own frames
+
+
+def test_an_ipynb_traceback_numbers_cells_as_the_notebook_does(tmp_path: Path) -> None:
+    cells = [("markdown", "# Checks"), ("code", "def f(x):\n    return 1 / x"),
+             ("markdown", "Now the failing call"), ("code", "y = 2\nf(0)")]
+    (tmp_path / "n.ipynb").write_text(json.dumps({
+        "nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+            {"id": str(number), "cell_type": kind, "metadata": {}, "source": source,
+             **({"outputs": [], "execution_count": None} if kind == "code" else {})}
+            for number, (kind, source) in enumerate(cells)]}))
+    context = attempt_context(tmp_path)
+
+    assert run_attempt(NotebookRunner().launch_spec(notebook_task("n.ipynb"), context)
+                       ).exit_code == 1
+
+    trace = result_of(context)["error_trace"]
+    # IPython says `Cell In[2]` (the second cell run): the notebook's cell 4, as the header
+    assert trace.startswith("Error in cell 4 of n.ipynb:"), trace
+    assert "Cell 4, line 2" in trace and "Cell 2, line 2, in f" in trace, trace
+    assert "Cell In[" not in trace

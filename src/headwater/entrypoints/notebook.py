@@ -180,6 +180,7 @@ def run_source(path: Path) -> int:
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_CELL_IN = re.compile(r"Cell In\[(\d+)\]")
 
 
 def run_ipynb(path: Path) -> int:
@@ -234,11 +235,15 @@ def _ipynb_failure(notebook: Any, name: str, ename: str, evalue: str) -> CellFai
     """The failure the notebook's error output shows (where the kernel redacted the secrets
     the notebook read), else the one its reply names."""
     number, lines = 0, [f"{ename}: {evalue}"]
+    executed = {}  # IPython's `Cell In[n]` is the n-th cell run: its number in the notebook
     for index, cell in enumerate(notebook.cells, start=1):
+        if cell.get("execution_count"):
+            executed[str(cell["execution_count"])] = index
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 number, lines = index, [_ANSI.sub("", line) for line in output["traceback"]]
                 evalue = output.get("evalue", evalue)
+    lines = [_CELL_IN.sub(lambda m: f"Cell {executed.get(m[1], m[1])}", line) for line in lines]
     trace = f"Error in cell {number} of {name}:\n" + "\n".join(lines) + "\n"
     return CellFailed(f"{ename}: {evalue}", trace)
 

@@ -172,3 +172,17 @@ def test_a_repair_of_a_task_the_job_no_longer_has_is_refused_or_left_out(
     # and a repair of all the failed tasks reruns those the job still has
     asked = service.repair(run_id, [], all_failed=True)
     assert asked.task_keys == ("t1",)
+
+
+def test_a_repair_of_a_run_of_a_deleted_job_says_so(service: Service) -> None:
+    job = service.create_job(settings(tasks=1))
+    run_id = service.run_now(job.job_id).run_id
+    state = service.get_run(run_id).state
+    for event in (RunStarted(T0), TaskStarted(T0, 1, "p"), TaskFailed(T0, 1, "no")):
+        state = decide(state, event).state
+        service.store.record(run_id, 0, event, state, [1])
+    service.delete_job(job.job_id)
+
+    with pytest.raises(InvalidState, match=rf"^Run {run_id} cannot be repaired: its job "
+                       rf"{job.job_id} \('etl'\) was deleted"):
+        service.repair(run_id, [], all_failed=True)

@@ -188,7 +188,13 @@ class RunsMixin(AccessMixin):
                                  f"latest_repair_id {state.repairs[-1].repair_id}.")
         _check_latest_repair(state, latest_repair_id)
         keys = _repair_keys(run_id, state, task_keys, all_failed)
-        job = self.store.get_job(record.job.job_id)
+        try:
+            job = self.store.get_job(record.job.job_id)
+        except NotFound:
+            raise InvalidState(f"Run {run_id} cannot be repaired: its job {record.job.job_id} "
+                               f"({record.job.name!r}) was deleted, and a repair runs the "
+                               "job's current settings; create the job again and start a new "
+                               "run") from None
         settings = JobSettings.model_validate(dict(job.settings))
         scope = record.scope
         if task_parameters and any(task_parameters.values()):

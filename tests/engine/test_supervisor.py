@@ -261,6 +261,24 @@ def test_a_run_skipped_at_the_limit_alerts_unless_muted(world: World) -> None:
     assert world.store.outbox_rows(run_id=muted) == []
 
 
+def test_a_run_cancelled_in_the_queue_alerts_as_any_cancelled_run_unless_muted(
+        world: World) -> None:
+    loud = world.job(tasks=1, name="loud", queue={"enabled": True}, **ALERTED)
+    quiet = world.job(tasks=1, name="quiet", queue={"enabled": True}, **ALERTED,
+                      notification_settings={"no_alert_for_canceled_runs": True})
+    world.start(loud), world.start(quiet)  # each holds its job's one slot
+    queued, muted = world.start(loud), world.start(quiet)
+
+    assert world.service.cancel_each([queued, muted]) == [queued, muted]
+
+    [row] = world.store.outbox_rows(run_id=queued)
+    assert (row["event"], row["destination"]) == ("on_failure", "email:oncall@example.com")
+    assert row["payload"]["result"] == "CANCELED"
+    assert world.store.outbox_rows(run_id=muted) == []
+    assert world.store.load_run(queued).state.message == (
+        "The run was cancelled while it waited in the queue.")
+
+
 def test_a_run_queued_for_48_hours_is_skipped_and_alerts(world: World) -> None:
     job = world.job(tasks=1, queue={"enabled": True}, **ALERTED)
     first, waiting = world.start(job), world.start(job)  # no engine yet: the first holds

@@ -19,7 +19,7 @@ from headwater.core.events import Event
 from headwater.core.notifications import OutboxItem, RunContext
 from headwater.core.run_scope import WHOLE_JOB, RunScope
 from headwater.core.runstate import RunState
-from headwater.core.states import LifeCycleState, ResultState
+from headwater.core.states import LifeCycleState
 from headwater.errors import InvalidRequest, InvalidState, LeaseLost, NotFound
 from headwater.ports import (
     CANCEL,
@@ -34,7 +34,7 @@ from headwater.ports import (
 from headwater.store import admission_queries, lease_queries, ops_queries, run_queries
 from headwater.store.dialects import serialize
 from headwater.store.rows import scope_values
-from headwater.store.skipped_runs import alert_skipped, expire_queued, skipped
+from headwater.store.skipped_runs import alert_skipped, cancel_queued, expire_queued, skipped
 from headwater.store.tables import jobs, runs
 
 _CANCELS_AT_ONCE = 500  # run ids in one IN list, well under SQLite's bound on variables
@@ -204,26 +204,14 @@ class RunsMixin:
 
     def cancel_queued(self, run_ids: Sequence[int], at: datetime, actor: str) -> list[int]:
         """End the runs of `run_ids` still waiting in their queue as CANCELED, all in one
-        transaction (no slot a run of them frees meanwhile admits another); those ended."""
-        ended: list[int] = []
+        transaction (no slot a run of them frees meanwhile admits another), audited and
+        alerted; those ended, in `run_ids` order."""
+        ended: set[int] = set()
         with self._writing() as conn:
             for start in range(0, len(run_ids), _CANCELS_AT_ONCE):
-                rows = conn.execute(
-                    update(runs).where(
-                        runs.c.run_id.in_(run_ids[start:start + _CANCELS_AT_ONCE]),
-                        runs.c.life_cycle == str(LifeCycleState.QUEUED))
-                    .values(life_cycle=str(LifeCycleState.TERMINATED),
-                            result=str(ResultState.CANCELED), end_time=at, needs_engine=False,
-                            message="The run was cancelled while it waited in the queue.")
-                    .returning(runs.c.run_id, runs.c.job_id)).all()
-                if rows:
-                    ops_queries.append_audit(conn, [AuditEntry(
-                        at=at, actor=actor, action=AuditAction.CANCEL_REQUESTED,
-                        job_id=row.job_id, run_id=row.run_id, details={"queued": True})
-                        for row in rows])
-                ended += [row.run_id for row in rows]
-        found = set(ended)
-        return [run_id for run_id in run_ids if run_id in found]
+                ended.update(cancel_queued(conn, run_ids[start:start + _CANCELS_AT_ONCE], at,
+                                           actor))
+        return [run_id for run_id in run_ids if run_id in ended]
 
     def pending_requests(self, run_ids: Sequence[int]) -> list[RunRequest]:
         """The unhandled requests of these runs, oldest first (one read; cheap when none)."""

@@ -165,3 +165,20 @@ def test_the_log_of_a_task_that_did_not_run_says_why_it_is_empty(
         "(no output: publish did not run: EXCLUDED - Task was excluded: the condition 'gate' "
         "took the other branch.)")
     assert quiet.stderr.strip().startswith("(no output: the attempt printed nothing")
+
+
+def test_cancel_all_names_the_runs_and_says_when_no_engine_will_act(
+        hw: Cli, tmp_path: Path) -> None:
+    (tmp_path / "long.json").write_text(json.dumps({
+        "name": "long", "queue": {"enabled": True},
+        "tasks": [{"task_key": "t", "shell_command_task": {"command": "sleep 30"}}]}))
+    job = hw("jobs", "create", "long.json", check=True).stdout.strip()
+    first = hw("jobs", "run-now", job, check=True).stdout.strip()  # no engine: it waits
+    queued = hw("jobs", "run-now", job, check=True).stdout.strip()  # behind it, in the queue
+
+    cancelled = hw("runs", "cancel-all", "--job-id", job, check=True)
+
+    assert cancelled.stdout.splitlines() == [
+        f"Cancel requested for 2 runs of job {job}: {queued}, {first}.",
+        f"No engine drives run {first} now: the cancel waits for one, and any task running "
+        f"meanwhile goes on; start `headwater engine`, or `headwater runs resume {first}`."]

@@ -315,8 +315,29 @@ def runs_cancel_all(job_id: int | None, backfill_id: int | None, db: str | None,
             click.echo(f"Cancel requested for {counted(len(cancelled), 'run')} of backfill "
                        f"{backfill_id}.")
             return
-        where.service.cancel_all(job_id)
-    click.echo(f"Cancel requested for every active run of job {job_id}.")
+        cancelled = where.service.cancel_all(job_id)
+        undriven = _undriven(where, job_id) if cancelled else []
+    # (a server's API does not say which runs it cancelled)
+    which = f"{counted(len(cancelled), 'run')} of job {job_id}: " \
+        f"{', '.join(map(str, cancelled))}" if cancelled else f"every active run of job {job_id}"
+    click.echo(f"Cancel requested for {which}.")
+    if undriven:
+        runs_ = f"run{'s' if len(undriven) > 1 else ''} {', '.join(map(str, undriven))}"
+        click.echo(f"No engine drives {runs_} now: the cancel waits for one, and any task "
+                   "running meanwhile goes on; start `headwater engine`, or `headwater runs "
+                   f"resume {undriven[0]}`.")
+
+
+def _undriven(where: Any, job_id: int | None) -> list[int]:
+    """The job's runs still going that no engine drives (on this machine's store: a server
+    always has its own engine), whose cancel waits for one."""
+    from headwater.cli.connect import LocalConnection
+
+    if not isinstance(where, LocalConnection):
+        return []
+    store = where.app.store
+    return sorted(run.run_id for run in where.service.list_runs(job_id, 100, True).items
+                  if store.live_lease_owner(run.run_id) is None)
 
 
 @runs.command("resume")

@@ -157,10 +157,10 @@ def test_a_fresh_store_on_a_used_home_runs_its_tasks_and_keeps_the_old_logs_asid
 STARTED = "touch started"  # what a task of `orphan_a_run` does first
 
 
-def orphan_a_run(tmp_path: Path, task: dict[str, object]) -> None:
+def orphan_a_run(tmp_path: Path, task: dict[str, object], **job_fields: object) -> None:
     """Run 1: a job of `task`, whose `headwater run` is killed once the task has started and
     its start is stored (within 50 ms); the task lives on, and no engine drives the run."""
-    job = write_job(tmp_path / "job.json", [task], name="orphaned")
+    job = write_job(tmp_path / "job.json", [task], name="orphaned", **job_fields)
     run = subprocess.Popen([sys.executable, "-m", "headwater", "run", str(job)], cwd=tmp_path,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -222,3 +222,27 @@ def test_a_task_s_timeout_holds_while_no_engine_drives_the_run(
         resumed.stdout, resumed.stdout
     assert "Run 1 ended FAILED" in resumed.stdout, resumed.stdout
     assert "finished" not in hw("runs", "logs", "1", "slow", check=True).stdout
+
+
+SLOW = {"rules": [{"metric": "RUN_DURATION_SECONDS", "op": "GREATER_THAN", "value": 1}]}
+
+
+def test_a_duration_threshold_crossed_while_no_engine_drives_the_run_is_warned_of(
+        hw: Cli, tmp_path: Path) -> None:
+    # Given a run, over 1 s a warning for it and its task, whose engine was killed while
+    # its task runs on for 3 s
+    warned = {"on_duration_warning_threshold_exceeded": ["oncall@example.com"]}
+    orphan_a_run(tmp_path, shell("slow", f"{STARTED}; sleep 3", health=SLOW,
+                                 email_notifications=warned),
+                 health=SLOW, email_notifications=warned)
+
+    # When both thresholds pass, and the task ends, with no engine; then one takes the run
+    wait_for_an_exit_record(tmp_path)
+    resumed = hw("runs", "resume", "1")
+
+    # Then both warnings are queued, as an engine there all along would have queued them
+    assert "Run 1 ended SUCCESS" in resumed.stdout, resumed.stdout + resumed.stderr
+    listed = hw("notifications", "list", "--run", "1", check=True).stdout
+    warnings = [line for line in listed.splitlines()
+                if "on_duration_warning_threshold_exceeded" in line]
+    assert len(warnings) == 2, listed  # the run's and the task's

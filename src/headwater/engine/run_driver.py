@@ -113,6 +113,7 @@ class RunDriver:
         # A run taken over, until the engine reads its requests: an exit may come first.
         self.requests_unread = False
         self.armed: set[str] = set()  # duration-warning timers set by this driver
+        self.fired: set[str] = set()  # timers that fired here (a warning due is sent once)
         self.clusters_kept: frozenset[str] | None = None  # as last told to the host
         self.unwritten: list[Transition] = []  # decided and acted on, not stored yet
         self.write_by: float | None = None  # monotonic instant by which to store them
@@ -351,6 +352,7 @@ class RunDriver:
         seq = exit_.key.seq
         if self.requests_unread:
             self.cancels_asked_before(exit_.at)
+        self.warn_of_thresholds_crossed(seq, exit_.at)
         metrics = parse_metrics(seq, exit_.metrics) if exit_.metrics else []
         result = {**exit_.result, **self.launcher.code_output(self.state,
                                                               self.state.task_runs[seq])}
@@ -371,7 +373,20 @@ class RunDriver:
         if asked:
             self.take_requests(asked)
 
+    def warn_of_thresholds_crossed(self, seq: int, ended: datetime | None) -> None:
+        """Fire, before an attempt's exit, the duration thresholds it (or the run) crossed
+        before it `ended` and that no timer here fired: crossed while no engine drove the
+        run, they are warned of as an engine there all along would have (a warning already
+        sent is not sent twice: its alert's dedupe key)."""
+        if ended is None:
+            return
+        for watch in duration_watches(self.settings, self.state, [seq],
+                                      self.context.usual_limits):
+            if watch.at <= ended and watch.key not in self.fired:
+                self.on_timer(watch.key)
+
     def on_timer(self, key: str) -> None:
+        self.fired.add(key)
         self.apply(TimerFired(self.now(), key))
 
     def take_requests(self, requests: Sequence[RunRequest]) -> None:

@@ -151,6 +151,27 @@ def test_a_long_task_runs_once_through_a_kill_9_of_its_engine_and_a_restart(
     assert len(entries) == 1 and entries[0].end_ns - entries[0].start_ns >= 20e9
 
 
+def test_an_engine_killed_on_this_host_is_shown_gone_and_a_cancel_says_none_acts(
+        cluster: Cluster) -> None:
+    # Given a run whose engine was killed (its lease still has seconds to run)
+    _, run_id, engine = running_task(cluster, seconds=20)
+    engine.kill()
+    engine.process.wait(30)
+
+    # When one asks at once which engines there are, and cancels the run
+    listed = cluster.cli("engines", "list", check=False)
+    cancel = cluster.cli("runs", "cancel", str(run_id))
+
+    # Then the engine is gone (its process ended), not alive, and the check fails; and the
+    # cancel says no engine drives the run, rather than that the dead one acts
+    assert listed.returncode == 1, listed.stdout + listed.stderr
+    assert engine.name in listed.stdout and " gone " in listed.stdout, listed.stdout
+    assert f"no engine drives run {run_id} now" in cancel.stdout, cancel.stdout
+    cluster.start_engine()
+    assert cluster.wait_ended([run_id], timeout=120)[run_id]["state"]["result_state"] == \
+        "CANCELED"
+
+
 def wait_for_attempt_start(cluster: Cluster, run_id: int, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -5,7 +5,8 @@
 An engine of `headwater engine` or `headwater server` says it is alive at each lease renewal
 (a third of `HEADWATER_LEASE_SECONDS`) and that it stopped when it hands back its runs; one
 that stops saying so within its lease is unresponsive (killed, hung, or cut off from the
-database). `headwater run`'s one-run engines are not listed.
+database); one of this host whose process ended is gone at once. `headwater run`'s one-run
+engines are not listed.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 @click.group()
 def engines() -> None:
-    """The engines sharing the state store: alive, unresponsive or stopped."""
+    """The engines sharing the state store: alive, unresponsive, gone or stopped."""
 
 
 @engines.command("list")

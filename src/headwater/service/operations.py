@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from headwater.core.audit import (
     StoredAuditEntry,
 )
 from headwater.core.monitoring import TALLIED_ACTIONS, LiveCounts, Tally, tallied
+from headwater.engine.identity import is_gone
 from headwater.errors import InvalidState, NotFound, StoreError
 from headwater.ports import EngineRecord, JobRecord, JobSummary, Store
 from headwater.service.access import AccessMixin
@@ -49,9 +51,11 @@ class OperationsMixin(AccessMixin):
 
     def engines(self) -> list[EngineRecord]:
         """The engines of `headwater engine` and `server` seen in the last day, newest first:
-        alive, unresponsive or stopped, and the runs each holds."""
+        alive, unresponsive, stopped, or gone (of this host, its process ended: what it said
+        last no longer holds), and the runs each holds."""
         self.require_admin("list the engines")
-        return self.store.list_engines()
+        return [replace(engine, state="gone") if engine.state != "stopped"
+                and is_gone(engine.name) else engine for engine in self.store.list_engines()]
 
     def audit_entries(self, job_id: int | None = None, actor: str | None = None,
                       since: datetime | None = None, run_id: int | None = None,

@@ -24,6 +24,7 @@ from headwater.core.spec import JobSettings
 from headwater.core.states import LifeCycleState, ResultState
 from headwater.core.task_parameters import checked as task_parameters_checked
 from headwater.core.task_parameters import over
+from headwater.engine.identity import is_gone
 from headwater.engine.workdirs import job_folder
 from headwater.errors import InvalidRequest, InvalidState, NotFound, PermissionDenied
 from headwater.ports import REPAIR, Clock, JobRecord, RunCreated, RunRecord, Store
@@ -161,7 +162,7 @@ class RunsMixin(AccessMixin):
             return f"run {run_id} was queued: it ended CANCELED without running"
         self.store.request_cancel(run_id, task_key, self.clock.now(), actor=self.user)
         owner = self.store.live_lease_owner(run_id)
-        if owner is not None:
+        if owner is not None and not is_gone(owner):  # an engine of this host, killed
             return f"the engine driving it ({owner}) acts within a second"
         return (f"no engine drives run {run_id} now, so its tasks keep running until one "
                 f"takes it: start `headwater engine`, or `headwater runs resume {run_id}`")

@@ -335,9 +335,9 @@ def _undriven(where: Any, job_id: int | None) -> list[int]:
 
     if not isinstance(where, LocalConnection):
         return []
-    store = where.app.store
-    return sorted(run.run_id for run in where.service.list_runs(job_id, 100, True).items
-                  if store.live_lease_owner(run.run_id) is None)
+    service = where.service
+    return sorted(run.run_id for run in service.list_runs(job_id, 100, True).items
+                  if service.driving_engine(run.run_id) is None)
 
 
 @runs.command("resume")

@@ -161,11 +161,16 @@ class RunsMixin(AccessMixin):
                 self.store.cancel_queued([run_id], self.clock.now(), self.user):
             return f"run {run_id} was queued: it ended CANCELED without running"
         self.store.request_cancel(run_id, task_key, self.clock.now(), actor=self.user)
-        owner = self.store.live_lease_owner(run_id)
-        if owner is not None and not is_gone(owner):  # an engine of this host, killed
+        if (owner := self.driving_engine(run_id)) is not None:
             return f"the engine driving it ({owner}) acts within a second"
         return (f"no engine drives run {run_id} now, so its tasks keep running until one "
                 f"takes it: start `headwater engine`, or `headwater runs resume {run_id}`")
+
+    def driving_engine(self, run_id: int) -> str | None:
+        """The engine that drives the run now: its live lease's owner, unless that engine is
+        of this host and its process ended (its lease outlives it)."""
+        owner = self.store.live_lease_owner(run_id)
+        return None if owner is None or is_gone(owner) else owner
 
     def repair(self, run_id: int, task_keys: list[str], all_failed: bool = False,
                rerun_dependents: bool = False, latest_repair_id: int | None = None,

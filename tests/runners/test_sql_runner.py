@@ -224,6 +224,17 @@ def test_the_output_keeps_the_first_1000_rows_within_48_kib() -> None:
     assert table_output(None) == {"columns": [], "rows": [], "truncated": False}
 
 
+def test_a_struct_and_a_list_are_json_in_the_output(tmp_path: Path) -> None:
+    context = attempt_context(tmp_path, "report")
+    task = sql_task("SELECT {'k': 1, 'day': DATE '2024-01-02'} AS s, [1, 2] AS l")
+
+    exit_ = run_attempt(SqlRunner(Warehouses(home=tmp_path)).launch_spec(task, context))
+
+    assert exit_.exit_code == 0, log_of(context)
+    assert result_of(context)["sql_output"]["rows"] == [[{"k": 1, "day": "2024-01-02"},
+                                                         [1, 2]]]
+
+
 def rows_affected(metrics: str | None) -> list[float]:
     """Each value the attempt recorded for `sql_rows_affected`, in order."""
     lines = [json.loads(line) for line in (metrics or "").splitlines() if line]

@@ -386,6 +386,10 @@ def _plain(value: object) -> object:
         return value
     if isinstance(value, float):
         return value if value == value and abs(value) != float("inf") else str(value)
+    if isinstance(value, dict):  # a STRUCT or MAP: a JSON object, not Python's text of it
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):  # a LIST or ARRAY
+        return [_plain(item) for item in value]
     return str(value)  # dates, decimals, UUIDs, bytes...: their text
 
 

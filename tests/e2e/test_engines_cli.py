@@ -1,10 +1,12 @@
 """`headwater engines list` over real engine processes: an engine is alive while it runs,
-unresponsive once killed (no beat within its lease), stopped after a graceful stop; the
+gone at once when its process on this host ended, unresponsive when it gives no sign of life
+within its lease (stopped with SIGSTOP: a hung process), stopped after a graceful stop; the
 command exits 1 when none is alive, so that a probe can call it."""
 
 from __future__ import annotations
 
 import json
+import signal
 
 from tests.servers import wait_for
 
@@ -18,18 +20,28 @@ def listed(cluster: Cluster) -> tuple[int, dict[str, str]]:
                                for entry in map(json.loads, result.stdout.splitlines())}
 
 
-def test_engines_are_listed_alive_unresponsive_and_stopped(cluster: Cluster) -> None:
-    kept, killed = cluster.start_engine(), cluster.start_engine()
-    wait_for(lambda: listed(cluster) == (0, {kept.name: "alive", killed.name: "alive"}),
-             timeout=30, what="both engines to say they are alive")
+def test_engines_are_listed_alive_gone_unresponsive_and_stopped(cluster: Cluster) -> None:
+    kept, killed, hung = cluster.start_engine(), cluster.start_engine(), cluster.start_engine()
+    wait_for(lambda: listed(cluster) == (0, {kept.name: "alive", killed.name: "alive",
+                                             hung.name: "alive"}),
+             timeout=30, what="the engines to say they are alive")
 
     killed.kill()
-    wait_for(lambda: listed(cluster)[1].get(killed.name) == "unresponsive",
-             timeout=LEASE_SECONDS * 10, what="the killed engine to be unresponsive")
-    assert listed(cluster) == (0, {kept.name: "alive", killed.name: "unresponsive"})
+    killed.process.wait(30)
+    assert listed(cluster)[1][killed.name] == "gone"  # at once: its process ended here
+    hung.kill(signal.SIGSTOP)
+    try:
+        wait_for(lambda: listed(cluster)[1].get(hung.name) == "unresponsive",
+                 timeout=LEASE_SECONDS * 10, what="the hung engine to be unresponsive")
+        assert listed(cluster) == (0, {kept.name: "alive", killed.name: "gone",
+                                       hung.name: "unresponsive"})
+    finally:
+        hung.kill(signal.SIGKILL)
+        hung.process.wait(30)
 
     assert kept.stop() == 0
-    assert listed(cluster) == (1, {kept.name: "stopped", killed.name: "unresponsive"})
+    assert listed(cluster) == (1, {kept.name: "stopped", killed.name: "gone",
+                                   hung.name: "gone"})
     text = cluster.cli("engines", "list", check=False).stdout
     assert f"{kept.name}" in text and "stopped" in text and str(cluster.workdir) in text
 

@@ -49,7 +49,7 @@ COMMANDS = {
                "Run an engine in the foreground: claim runs that need one and drive them, and "
                "fire the jobs' schedules and triggers."),
     "engines": ("headwater.cli.engines:engines",
-                "The engines sharing the state store: alive, unresponsive or stopped."),
+                "The engines sharing the state store: alive, unresponsive, gone or stopped."),
     "jobs": ("headwater.cli.jobs:jobs",
              "Jobs by id: create, reset, list, get, pause, unpause, delete, run-now."),
     "lint": ("headwater.cli.design:lint",

@@ -12,6 +12,7 @@ from headwater.core.events import RunStarted, TaskFailed, TaskStarted
 from headwater.core.machine import decide
 from headwater.core.spec import JobSettings
 from headwater.errors import InvalidRequest, InvalidState, NotFound
+from headwater.ports import JobRecord
 from headwater.service import Service
 from headwater.store.tables import runs
 from headwater.testing import T0
@@ -129,15 +130,24 @@ def test_a_run_is_read_after_the_requests_no_engine_has_taken(
     assert reads == [("pending_requests", [run.run_id]), ("load_run", run.run_id)] * 2
 
 
+def failed_run(service: Service, tasks: int) -> tuple[JobRecord, int]:
+    """A new job of `tasks` tasks and a run of it whose every task started and failed, as
+    an engine records it: a run ended FAILED, to be repaired."""
+    job = service.create_job(settings(tasks=tasks))
+    run_id = service.run_now(job.job_id).run_id
+    state = service.get_run(run_id).state
+    seqs = list(range(1, tasks + 1))
+    for event in (RunStarted(T0), *(TaskStarted(T0, seq, f"pid{seq}") for seq in seqs),
+                  *(TaskFailed(T0, seq, "no") for seq in seqs)):
+        state = decide(state, event).state
+        service.store.record(run_id, 0, event, state, seqs)
+    return job, run_id
+
+
 def test_a_second_repair_while_the_first_waits_for_an_engine_names_the_waiting_one(
         service: Service) -> None:
     # Given a run that failed, and a repair of it that no engine has taken yet
-    job = service.create_job(settings(tasks=1))
-    run_id = service.run_now(job.job_id).run_id
-    state = service.get_run(run_id).state
-    for event in (RunStarted(T0), TaskStarted(T0, 1, "pid"), TaskFailed(T0, 1, "no")):
-        state = decide(state, event).state
-        service.store.record(run_id, 0, event, state, [1])
+    _, run_id = failed_run(service, tasks=1)
     first = service.repair(run_id, [], all_failed=True, insist_on_latest=True)
 
     # When a second repair names the first as the latest, as the Jobs API asks
@@ -154,13 +164,7 @@ def test_a_second_repair_while_the_first_waits_for_an_engine_names_the_waiting_o
 def test_a_repair_of_a_task_the_job_no_longer_has_is_refused_or_left_out(
         service: Service) -> None:
     # Given a run whose two tasks failed, then the job's first task renamed
-    job = service.create_job(settings(tasks=2))
-    run_id = service.run_now(job.job_id).run_id
-    state = service.get_run(run_id).state
-    for event in (RunStarted(T0), TaskStarted(T0, 1, "p"), TaskStarted(T0, 2, "q"),
-                  TaskFailed(T0, 1, "no"), TaskFailed(T0, 2, "no")):
-        state = decide(state, event).state
-        service.store.record(run_id, 0, event, state, [1, 2])
+    job, run_id = failed_run(service, tasks=2)
     renamed = settings(tasks=2).model_dump(mode="json", exclude_none=True)
     renamed["tasks"][0]["task_key"] = "t0_renamed"
     service.reset_job(job.job_id, JobSettings.model_validate(renamed))
@@ -175,12 +179,7 @@ def test_a_repair_of_a_task_the_job_no_longer_has_is_refused_or_left_out(
 
 
 def test_a_repair_of_a_run_of_a_deleted_job_says_so(service: Service) -> None:
-    job = service.create_job(settings(tasks=1))
-    run_id = service.run_now(job.job_id).run_id
-    state = service.get_run(run_id).state
-    for event in (RunStarted(T0), TaskStarted(T0, 1, "p"), TaskFailed(T0, 1, "no")):
-        state = decide(state, event).state
-        service.store.record(run_id, 0, event, state, [1])
+    job, run_id = failed_run(service, tasks=1)
     service.delete_job(job.job_id)
 
     with pytest.raises(InvalidState, match=rf"^Run {run_id} cannot be repaired: its job "

@@ -143,10 +143,10 @@ def located_statements(text: str) -> list[tuple[list[Token], int]]:
         k not in ("comment", "other") or v.strip() for k, v in s if k != "comment")]
 
 
-def _failed(number: int, located: tuple[list[Token], int], problem: str) -> SqlProblem:
+def _failed(number: int, statement: list[Token], start: int, problem: str) -> SqlProblem:
     """A statement's failure, named by its number and the line it starts on (its first word's),
-    and with the `LINE n` of the database's message counted in the script, not the statement."""
-    statement, start = located
+    and with the `LINE n` of the database's message counted in the script, not the statement
+    (whose text starts on line `start`)."""
     first = start
     for kind, value in statement:  # down to its first word, past comments and blank lines
         if kind != "comment" and value.strip():
@@ -173,16 +173,15 @@ def bind(statement: list[Token], marker: Callable[[str], str],
 
 def _check_parameters(parsed: list[tuple[list[Token], int]],
                       parameters: Mapping[str, str]) -> None:
-    for number, located in enumerate(parsed, start=1):
-        statement = located[0]
+    for number, (statement, start) in enumerate(parsed, start=1):
         reference = next((v for k, v in statement if k == "reference"), None)
         if reference is not None:
-            raise _failed(number, located, unfilled_reference(reference))
+            raise _failed(number, statement, start, unfilled_reference(reference))
         missing = [n for n in bind(statement, lambda n: n)[1] if n not in parameters]
         if missing:
             known = ", ".join(sorted(parameters)) or "none"
-            raise _failed(number, located, f"parameter :{missing[0]} has no value "
-                                           f"(parameters given: {known})")
+            raise _failed(number, statement, start, f"parameter :{missing[0]} has no value "
+                                                     f"(parameters given: {known})")
 
 
 def _run_duckdb(url: str, parsed: list[tuple[list[Token], int]], parameters: Mapping[str, str],
@@ -234,8 +233,7 @@ def _execute(connection: Any, log: Path | None, parsed: list[tuple[list[Token], 
     import duckdb
 
     table = None
-    for number, located in enumerate(parsed, start=1):
-        statement = located[0]
+    for number, (statement, start) in enumerate(parsed, start=1):
         sql, names = bind(statement, lambda n: f"${n}")
         try:
             connection.execute(sql, {n: parameters[n] for n in names} if names else None)
@@ -243,7 +241,8 @@ def _execute(connection: Any, log: Path | None, parsed: list[tuple[list[Token], 
                 columns = [d[0] for d in connection.description]
                 table = Table(columns, list(connection.fetchmany(MAX_OUTPUT_ROWS + 1)))
         except duckdb.Error as error:
-            raise _failed(number, located, f"{type(error).__name__}: {error}") from None
+            raise _failed(number, statement, start, f"{type(error).__name__}: {error}") \
+                from None
         if written_table(statement) is not None and table is not None \
                 and table.columns == ["Count"] and table.rows:
             count_rows(table.rows[0][0])  # what DuckDB answers a write with
@@ -312,16 +311,15 @@ def _run_sqlalchemy(url: str, parsed: list[tuple[list[Token], int]],
     engine = sqlalchemy.create_engine(url)
     try:
         with _connection_problems(sqlalchemy), engine.begin() as connection:
-            for number, located in enumerate(parsed, start=1):
-                statement = located[0]
+            for number, (statement, start) in enumerate(parsed, start=1):
                 sql, names = bind(statement, lambda n: f":{n}", colon="\\:")
                 try:
                     result = connection.execute(sqlalchemy.text(sql),
                                                 {n: parameters[n] for n in names})
                 except sqlalchemy.exc.DBAPIError as error:
-                    raise _failed(number, located, repr(error.orig)) from None
+                    raise _failed(number, statement, start, repr(error.orig)) from None
                 except sqlalchemy.exc.SQLAlchemyError as error:
-                    raise _failed(number, located, str(error)) from None
+                    raise _failed(number, statement, start, str(error)) from None
                 if result.returns_rows:
                     table = Table(list(result.keys()),
                                   [tuple(r) for r in result.fetchmany(MAX_OUTPUT_ROWS + 1)])

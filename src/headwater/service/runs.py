@@ -29,7 +29,7 @@ from headwater.engine.workdirs import job_folder
 from headwater.errors import InvalidRequest, InvalidState, NotFound, PermissionDenied
 from headwater.ports import REPAIR, Clock, JobRecord, RunCreated, RunRecord, Store
 from headwater.service.access import AccessMixin
-from headwater.service.job_runs import JobRunNeeded, job_run
+from headwater.service.job_runs import job_run
 
 MAX_TOKEN = 64  # characters of an idempotency token, as in the Jobs API
 
@@ -138,13 +138,9 @@ class RunsMixin(AccessMixin):
             return False
         return True
 
-    def job_run(self, run_id: int, needs: JobRunNeeded) -> RunRecord:
-        """The job run `run_id` names (see `service.job_runs.job_run`)."""
-        return job_run(self, run_id, needs)
-
     def delete_run(self, run_id: int) -> None:
         """Delete an ended run (`runs/delete`): it is gone from every list and lookup."""
-        record = self.job_run(run_id, "delete")
+        record = job_run(self, run_id, "delete")
         self.authorize(record.job.job_id, Action.MANAGE)
         self.store.delete_run(run_id, self.clock.now(), self.user)
 
@@ -183,7 +179,7 @@ class RunsMixin(AccessMixin):
         list replaced; they stay the run's from then on.
         With `insist_on_latest` (the Jobs API), a run repaired before needs `latest_repair_id`.
         """
-        record = self.job_run(run_id, "repair")
+        record = job_run(self, run_id, "repair")
         self.authorize(record.job.job_id, Action.RUN)
         state = record.state
         _check_repairable(run_id, state)
